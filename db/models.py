@@ -1,0 +1,93 @@
+"""SQLModel tables (DESIGN.md "Data model").
+
+Names are matched case-insensitively but stored as given: each such table
+keeps a lower-cased ``*_key`` column with the unique constraint, which works
+the same on SQLite and PostgreSQL without expression indexes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now; every stored time is UTC."""
+    return datetime.now(timezone.utc)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=32)
+    username_key: str = Field(max_length=32, unique=True)
+    password_hash: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_seen_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    token_version: int = Field(default=0)
+
+
+class Topic(SQLModel, table=True):
+    __tablename__ = "topics"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    name_key: str = Field(max_length=80, unique=True)
+    kind: str = Field(max_length=8)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_seq: int = Field(default=0)
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
+
+    topic_id: int = Field(foreign_key="topics.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    role: str = Field(default="member", max_length=8)
+    joined_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    delivered_seq: int = Field(default=0)
+    read_seq: int = Field(default=0)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "seq", name="uq_messages_topic_seq"),
+        UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    )
+    topic_id: int = Field(foreign_key="topics.id")
+    seq: int
+    sender_id: int = Field(foreign_key="users.id")
+    body: str
+    client_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    edited_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class EchoTranscript(SQLModel, table=True):
+    __tablename__ = "echo_transcripts"
+    __table_args__ = (Index("ix_echo_transcripts_user_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

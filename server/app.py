@@ -1,0 +1,93 @@
+"""Composition root: ``create_app(settings)`` builds everything; nothing at import time.
+
+FastAPI owns the lifespan (migrations, default topics, the cursor flusher);
+``socketio.ASGIApp`` gets no startup hooks, so engine.io forwards lifespan
+events to FastAPI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+
+from db.migrate import upgrade
+from db.uow import Database
+from server import logs
+from server.chat.service import Chat, Limits
+from server.config import Settings
+from server.metrics import Metrics
+from server.rest.api import build_api
+from server.sio.chat_events import ChatNamespace
+from server.sio.connections import Connections
+from server.sio.echo_events import EchoNamespace
+from server.sio.server import build_server
+from server.sio.sink import SocketIOSink
+from server.upstream import websocket_upstream
+
+
+def create_app(settings: Settings | None = None) -> Any:
+    """The whole server as one ASGI app (Socket.IO at /socket.io, the rest to FastAPI)."""
+    settings = settings or Settings()
+    logs.configure(settings.log_json, settings.log_level)
+    chat = build_chat(settings)
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+        await upgrade(chat.db.engine)
+        await chat.start()
+        try:
+            yield
+        finally:
+            await chat.stop()
+            await chat.db.dispose()
+
+    api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir)
+    api.state.chat = chat
+    api.state.settings = settings
+    sio = build_server(settings.cors_origins, settings.max_http_buffer_size, _client_manager(settings))
+    connections = Connections()
+    ChatNamespace(sio, chat, connections, metrics, settings.socket_burst, settings.socket_rate).register()
+    EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
+    chat.hub.attach(SocketIOSink(sio, connections))
+    app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+    app.state = api.state  # tests and tools reach the chat service through app.state
+    return app
+
+
+def build_chat(settings: Settings) -> Chat:
+    """The chat service over the configured database (also used by the CLI)."""
+    upstream = websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
+    limits = Limits(
+        register_per_hour=settings.register_per_hour,
+        login_per_hour=settings.login_per_hour,
+        backlog_per_topic=settings.backlog_per_topic,
+        presence_grace=settings.presence_grace,
+        typing_ttl=settings.typing_ttl,
+        cursor_flush_interval=settings.cursor_flush_interval,
+        bcrypt_rounds=settings.bcrypt_rounds,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Chat(
+        Database(settings.resolved_database_url),
+        settings.secret(),
+        settings.token_ttl,
+        limits,
+        settings.default_topics,
+        upstream,
+    )
+
+
+def _client_manager(settings: Settings) -> Any | None:
+    if settings.redis_url:
+        return socketio.AsyncRedisManager(settings.redis_url)
+    return None
+
+
+def app_factory() -> Any:
+    """Entry point for ``uvicorn --factory`` (workers read settings from the environment)."""
+    return create_app(Settings())

@@ -1,0 +1,95 @@
+"""Offline delivery: cumulative ``delivered`` cursors and the backlog on connect.
+
+Cursors only move forward. Acks are buffered in memory (the highest seq per
+user and topic) and written in one statement per flush: every
+``flush_interval`` seconds, before a backlog is computed and at shutdown;
+never one UPDATE per message per recipient.
+
+Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from db.repositories import Repositories
+from db.uow import Database
+from server.chat.access import place_of, require_member
+from server.chat.schemas import MessageOut, Target
+from server.chat.topic_views import direct_display_names
+from server.chat.users import Actor
+from server.chat.views import message_view
+
+log = logging.getLogger("parley.delivery")
+
+
+class DeliveryService:
+    def __init__(self, db: Database, cap_per_topic: int, flush_interval: float) -> None:
+        self.db = db
+        self.cap = cap_per_topic
+        self.flush_interval = flush_interval
+        self._pending: dict[tuple[int, int], int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def acknowledge(self, actor: Actor, target: Target, seq: int) -> None:
+        """Record that the user has everything up to ``seq`` (clamped to the topic's last)."""
+        async with self.db.read() as repos:
+            place = await place_of(repos, actor, target)
+            if place is None:
+                return
+            await require_member(repos, place.topic, actor, "acknowledge")
+        key = (actor.id, place.topic_id)
+        seq = min(seq, place.topic.last_seq)
+        if seq > self._pending.get(key, 0):
+            self._pending[key] = seq
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        async with self.db.write() as repos:
+            await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+
+    async def backlog(self, user_id: int) -> list[MessageOut]:
+        """What the user has not acknowledged: per topic oldest first, capped per topic."""
+        await self.flush()
+        async with self.db.read() as repos:
+            return await self._backlog(repos, user_id)
+
+    async def _backlog(self, repos: Repositories, user_id: int) -> list[MessageOut]:
+        out: list[MessageOut] = []
+        names: dict[int, str] | None = None
+        for topic, membership in await repos.memberships.of_user(user_id):
+            if topic.last_seq <= membership.delivered_seq:
+                continue
+            if topic.kind == "direct" and names is None:
+                names = await _direct_names(repos, user_id)
+            shown = (names or {}).get(topic.id or 0) if topic.kind == "direct" else None
+            rows = await repos.messages.after(topic.id or 0, membership.delivered_seq, self.cap)
+            out += [message_view(m, sender, topic, shown) for m, sender in rows]
+        return out
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("flushing delivery cursors failed; will retry")
+
+
+async def _direct_names(repos: Repositories, user_id: int) -> dict[int, str]:
+    topics = [t for t, _ in await repos.memberships.of_user(user_id) if t.kind == "direct"]
+    return await direct_display_names(repos, user_id, topics)

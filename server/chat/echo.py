@@ -1,0 +1,84 @@
+"""The echo channel: answer each payload (or ask an upstream) and keep a transcript.
+
+A session records every client payload and every answer with its time; when
+the socket closes the transcript is stored. The upstream is a port: the
+composition root passes a callable that forwards a payload to a WebSocket
+echo server; any failure of it becomes an ``internal`` error answer, and the
+session stays usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any, cast
+
+from db.models import EchoTranscript
+from db.uow import Database
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.schemas import TranscriptOut, TranscriptsOut
+from server.chat.users import Actor
+from server.chat.views import iso, iso_required
+
+Upstream = Callable[[Any], Awaitable[Any]]
+
+
+class EchoSession:
+    """One socket's conversation with the echo channel."""
+
+    def __init__(self, actor: Actor, upstream: Upstream | None) -> None:
+        self.actor = actor
+        self.upstream = upstream
+        self.started_at = datetime.now(timezone.utc)
+        self.lines: list[dict[str, Any]] = []
+
+    async def echo(self, payload: Any) -> Any:
+        self._record("client", payload)
+        if self.upstream is None:
+            answer = payload
+        else:
+            try:
+                answer = await self.upstream(payload)
+            except Exception as exc:
+                self._record("error", str(exc) or type(exc).__name__)
+                raise ChatError(ErrorCode.INTERNAL, "the upstream echo server did not answer") from exc
+        self._record("server", answer)
+        return answer
+
+    def _record(self, source: str, payload: Any) -> None:
+        self.lines.append({"from": source, "payload": payload, "at": iso(datetime.now(timezone.utc))})
+
+
+class EchoService:
+    def __init__(self, db: Database, upstream: Upstream | None) -> None:
+        self.db = db
+        self.upstream = upstream
+
+    def open(self, actor: Actor) -> EchoSession:
+        return EchoSession(actor, self.upstream)
+
+    async def close(self, session: EchoSession) -> None:
+        """Store the transcript (even an empty one: the visit happened)."""
+        transcript = EchoTranscript(
+            user_id=session.actor.id,
+            started_at=session.started_at,
+            ended_at=datetime.now(timezone.utc),
+            lines=session.lines,
+        )
+        async with self.db.write() as repos:
+            await repos.transcripts.add(transcript)
+
+    async def history(self, actor: Actor, offset: int = 0, limit: int = 20) -> TranscriptsOut:
+        async with self.db.read() as repos:
+            rows = await repos.transcripts.of_user(actor.id, offset, limit)
+        return TranscriptsOut(
+            transcripts=[
+                TranscriptOut(
+                    id=cast(int, row.id),
+                    started_at=iso_required(row.started_at),
+                    ended_at=iso_required(row.ended_at),
+                    lines=row.lines,
+                )
+                for row in rows
+            ]
+        )

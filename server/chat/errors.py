@@ -1,0 +1,56 @@
+"""Domain errors, defined once.
+
+Every failure a service reports is a ``ChatError`` carrying an ``ErrorCode``
+(PROTOCOL.md section 2) and a human message. It knows nothing of HTTP or
+Socket.IO: ``server.wire`` maps codes to HTTP statuses and ack envelopes.
+
+    ChatError(code, message)
+      code: ErrorCode  invalid | unauthorized | token_expired | token_revoked |
+                       forbidden | not_found | conflict | rate_limited |
+                       too_large | internal
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID = "invalid"
+    UNAUTHORIZED = "unauthorized"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_REVOKED = "token_revoked"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+    INTERNAL = "internal"
+
+
+class ChatError(Exception):
+    """A refusal a client can act on; never carries a traceback to the wire."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ChatError({self.code.value!r}, {self.message!r})"
+
+
+def invalid(message: str) -> ChatError:
+    return ChatError(ErrorCode.INVALID, message)
+
+
+def forbidden(message: str) -> ChatError:
+    return ChatError(ErrorCode.FORBIDDEN, message)
+
+
+def not_found(message: str) -> ChatError:
+    return ChatError(ErrorCode.NOT_FOUND, message)
+
+
+def conflict(message: str) -> ChatError:
+    return ChatError(ErrorCode.CONFLICT, message)

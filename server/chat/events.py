@@ -1,0 +1,107 @@
+"""Domain events and their audiences.
+
+A service builds events inside its transaction and publishes them to the
+hub only after the commit. The audience says who should see an event in
+domain terms (a topic's members, one user, some users); the transport turns
+that into rooms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.chat.schemas import MessageOut, TopicOut
+
+
+@dataclass(frozen=True)
+class ToTopic:
+    """Every connected member of a topic, except ``exclude_user`` if given."""
+
+    topic_id: int
+    exclude_user: int | None = None
+
+
+@dataclass(frozen=True)
+class ToUser:
+    """Every socket of one user."""
+
+    user_id: int
+
+
+@dataclass(frozen=True)
+class ToUsers:
+    user_ids: tuple[int, ...]
+
+
+Audience = ToTopic | ToUser | ToUsers
+
+
+@dataclass(frozen=True)
+class MessageCreated:
+    message: MessageOut
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    message: MessageOut
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    id: int
+    topic: str
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class TopicInvited:
+    topic: TopicOut
+    by: str
+    audience: ToUser
+
+
+@dataclass(frozen=True)
+class Typing:
+    topic: str
+    username: str
+    typing: bool
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class ReadMarked:
+    topic: str
+    username: str
+    seq: int
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    username: str
+    online: bool
+    last_seen: str | None
+    audience: ToUsers
+
+
+@dataclass(frozen=True)
+class MembershipChanged:
+    """A user joined or left a topic: its open sockets follow (rooms)."""
+
+    user_id: int
+    topic_id: int
+    joined: bool
+
+
+Event = (
+    MessageCreated
+    | MessageEdited
+    | MessageDeleted
+    | TopicInvited
+    | Typing
+    | ReadMarked
+    | PresenceChanged
+    | MembershipChanged
+)

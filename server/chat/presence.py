@@ -1,0 +1,78 @@
+"""Who is online, with a grace period against reload flapping.
+
+A user is online while at least one socket is connected (in this process).
+The first socket sends ``online: true`` at once; after the last one closes
+the user stays online for ``grace`` seconds (at most 3): a socket opened
+meanwhile cancels the offline transition and nothing is sent. Going offline
+stores ``last_seen``. Presence goes only to users who share a private topic
+or a direct conversation, never to public-topic crowds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from db.uow import Database
+from server.chat.events import PresenceChanged, ToUsers
+from server.chat.hub import Hub
+from server.chat.views import iso
+
+
+class PresenceService:
+    def __init__(self, db: Database, hub: Hub, grace: float) -> None:
+        self.db = db
+        self.hub = hub
+        self.grace = grace
+        self._sockets: dict[int, int] = {}
+        self._leaving: dict[int, asyncio.Task[None]] = {}
+
+    def is_online(self, user_id: int) -> bool:
+        return user_id in self._sockets or user_id in self._leaving
+
+    def online_ids(self) -> set[int]:
+        return set(self._sockets) | set(self._leaving)
+
+    async def socket_opened(self, user_id: int, username: str) -> None:
+        count = self._sockets.get(user_id, 0)
+        self._sockets[user_id] = count + 1
+        leaving = self._leaving.pop(user_id, None)
+        if leaving is not None:
+            leaving.cancel()
+            return
+        if count == 0:
+            await self._announce(user_id, username, online=True, last_seen=None)
+
+    async def socket_closed(self, user_id: int, username: str) -> bool:
+        """Count a closed socket; True when it was the user's last one here."""
+        count = self._sockets.get(user_id, 0) - 1
+        if count > 0:
+            self._sockets[user_id] = count
+            return False
+        self._sockets.pop(user_id, None)
+        self._leaving[user_id] = asyncio.create_task(self._go_offline(user_id, username))
+        return True
+
+    async def _go_offline(self, user_id: int, username: str) -> None:
+        await asyncio.sleep(self.grace)
+        if self._leaving.get(user_id) is not asyncio.current_task():
+            return
+        del self._leaving[user_id]
+        now = datetime.now(timezone.utc)
+        async with self.db.write() as repos:
+            await repos.users.set_last_seen(user_id, now)
+        await self._announce(user_id, username, online=False, last_seen=iso(now))
+
+    async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
+        async with self.db.read() as repos:
+            partners = await repos.memberships.partners(user_id)
+        if partners:
+            event = PresenceChanged(username, online, last_seen, ToUsers(tuple(partners)))
+            await self.hub.publish(event)
+
+    async def close(self) -> None:
+        """Flush pending offline transitions now (shutdown)."""
+        tasks = list(self._leaving.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

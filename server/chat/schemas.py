@@ -1,0 +1,264 @@
+"""Pydantic DTOs: what comes in (validated strictly) and what goes out.
+
+Input models are strict (no coercion of ``"5"`` to ``5`` or ``1`` to
+``True``) so a wrong type is ``invalid`` rather than silently accepted.
+Unknown fields are ignored. Names follow PROTOCOL.md section 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+NAME_CHARS = r"[A-Za-z0-9_.\-]"
+TopicName = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")]
+Username = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{3,32}}$")]
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=2**62)]
+MAX_BODY_CHARS = 4000
+
+
+def check_body(value: str) -> str:
+    """Non-empty, not only whitespace, at most 4000 code points."""
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    if len(value) > MAX_BODY_CHARS:
+        raise ValueError(f"must be at most {MAX_BODY_CHARS} characters")
+    return value
+
+
+class In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, frozen=True)
+
+
+# Accounts ---------------------------------------------------------------
+
+class RegisterIn(In):
+    username: Username
+    password: str
+
+    @field_validator("password")
+    @classmethod
+    def _password_bytes(cls, value: str) -> str:
+        size = len(value.encode())
+        if not 8 <= size <= 72:
+            raise ValueError("must be 8 to 72 bytes (UTF-8)")
+        return value
+
+
+class LoginIn(In):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+# Targets ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """Where an action goes: a named topic, or the direct conversation with a user."""
+
+    topic: str | None = None
+    user: str | None = None
+
+    def describe(self) -> str:
+        return f"@{self.user}" if self.user else str(self.topic)
+
+
+_TOPIC = AliasChoices("topic", "topic_name")
+
+
+class TopicRefIn(In):
+    topic: TopicName = Field(validation_alias=_TOPIC)
+
+
+class TopicCreateIn(In):
+    name: TopicName = Field(validation_alias=AliasChoices("name", "topic_name", "topic"))
+    private: bool = Field(default=False, validation_alias=AliasChoices("private", "is_private"))
+
+
+class InviteIn(In):
+    topic: TopicName = Field(validation_alias=_TOPIC)
+    username: Username
+
+
+class _OneTarget(In):
+    """Exactly one of a topic or a user (``to`` or ``with`` depending on the event)."""
+
+    topic: TopicName | None = Field(default=None, validation_alias=_TOPIC)
+
+    def _user(self) -> str | None:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _OneTarget:
+        if (self.topic is None) == (self._user() is None):
+            raise ValueError("exactly one of 'topic' and a user ('to' or 'with') is required")
+        return self
+
+    @property
+    def target(self) -> Target:
+        return Target(topic=self.topic, user=self._user())
+
+
+class _ToTarget(_OneTarget):
+    to: Username | None = None
+
+    def _user(self) -> str | None:
+        return self.to
+
+
+class _WithTarget(_OneTarget):
+    with_: Username | None = Field(default=None, alias="with")
+
+    def _user(self) -> str | None:
+        return self.with_
+
+
+class SendIn(_ToTarget):
+    body: str
+    client_id: ClientId | None = None
+
+    _body = field_validator("body")(check_body)
+
+
+class LegacyMessageIn(In):
+    """The original protocol's ``message`` event: a topic or a user name."""
+
+    topic_name: Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")] = Field(
+        validation_alias=AliasChoices("topic_name", "topic")
+    )
+    content: str = Field(validation_alias=AliasChoices("content", "body"))
+    client_id: ClientId | None = None
+
+    _content = field_validator("content")(check_body)
+
+
+class EditIn(In):
+    id: Annotated[int, Field(ge=1)]
+    body: str
+
+    _body = field_validator("body")(check_body)
+
+
+class DeleteIn(In):
+    id: Annotated[int, Field(ge=1)]
+
+
+class HistoryIn(_WithTarget):
+    before_seq: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class TypingIn(_ToTarget):
+    typing: bool
+
+
+class CursorIn(_WithTarget):
+    seq: Seq
+
+
+class EmptyIn(In):
+    pass
+
+
+class EchoPageIn(In):
+    offset: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+# Results ----------------------------------------------------------------
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class UserOut(Out):
+    username: str
+
+
+class ProfileOut(Out):
+    username: str
+    online: bool
+    last_seen: str | None
+    created_at: str
+
+
+class TokenOut(Out):
+    token: str
+    expires_at: str
+
+
+class RegisteredOut(Out):
+    user: UserOut
+    token: str
+    expires_at: str
+
+
+class TopicOut(Out):
+    name: str
+    kind: Literal["public", "private", "direct"]
+    owner: str | None
+    created_at: str
+    members: int
+    online: int
+    subscribed: bool
+    last_seq: int
+    unread: int
+
+
+class MessageOut(Out):
+    id: int
+    topic: str
+    kind: Literal["public", "private", "direct"]
+    seq: int
+    sender: str
+    body: str
+    created_at: str
+    edited_at: str | None
+    client_id: str | None
+    deleted: bool = False
+
+
+class MemberOut(Out):
+    username: str
+    role: Literal["owner", "member"]
+    online: bool
+
+
+class MembersOut(Out):
+    members: list[MemberOut]
+
+
+class TopicsOut(Out):
+    topics: list[TopicOut]
+
+
+class SubscribedOut(Out):
+    topic: TopicOut
+    history: list[MessageOut]
+
+
+class InvitedOut(Out):
+    topic: TopicOut
+
+
+class PageOut(Out):
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class TranscriptOut(Out):
+    id: int
+    started_at: str
+    ended_at: str
+    lines: list[dict[str, Any]]
+
+
+class TranscriptsOut(Out):
+    transcripts: list[TranscriptOut]
+
+
+class Empty(Out):
+    pass

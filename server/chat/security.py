@@ -1,0 +1,98 @@
+"""Password hashing and tokens.
+
+bcrypt is slow on purpose, so it always runs in a worker thread and never on
+the event loop. Tokens are HS256 JWTs with ``sub`` (username), ``iat``,
+``exp`` and ``ver`` (the user's token version: logout bumps it, which revokes
+every token issued before). Decoding pins the algorithm and requires every
+claim; an expired token and a bad one are told apart for the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import bcrypt
+import jwt
+
+from server.chat.errors import ChatError, ErrorCode
+
+ALGORITHM = "HS256"
+# bcrypt never accepts more than 72 bytes; bcrypt>=5 raises instead of truncating.
+MAX_PASSWORD_BYTES = 72
+
+
+class PasswordHasher:
+    """bcrypt with a configurable cost, off the event loop."""
+
+    def __init__(self, rounds: int = 12) -> None:
+        self.rounds = rounds
+        self._dummy: bytes | None = None
+
+    async def hash(self, password: str) -> str:
+        salt = bcrypt.gensalt(self.rounds)
+        digest = await asyncio.to_thread(bcrypt.hashpw, password.encode(), salt)
+        return digest.decode()
+
+    async def verify(self, password: str, hashed: str | None) -> bool:
+        """Check ``password``; with no hash (unknown user) still spend one bcrypt check."""
+        if hashed is None:
+            hashed = await self._dummy_hash()
+        raw = password.encode()
+        if len(raw) > MAX_PASSWORD_BYTES:
+            raw = b""  # never matches a stored hash; keeps the timing of a real check
+        ok = await asyncio.to_thread(bcrypt.checkpw, raw, hashed.encode())
+        return ok and len(password.encode()) <= MAX_PASSWORD_BYTES
+
+    async def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = (await self.hash("parley-dummy-password")).encode()
+        return self._dummy.decode()
+
+
+@dataclass(frozen=True)
+class Claims:
+    username: str
+    version: int
+    issued_at: datetime
+    expires_at: datetime
+
+
+class TokenCodec:
+    """Issue and check tokens with one secret and one lifetime."""
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self.ttl = ttl_seconds
+
+    def issue(self, username: str, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
+        now = datetime.now(timezone.utc)
+        expires = now + timedelta(seconds=ttl_seconds or self.ttl)
+        payload = {"sub": username, "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "ver": version}
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM), expires
+
+    def decode(self, token: str) -> Claims:
+        """Raises ChatError ``token_expired`` or ``unauthorized``."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again") from exc
+        except jwt.PyJWTError as exc:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
+        exp, iat, sub, ver = payload.get("exp"), payload.get("iat"), payload.get("sub"), payload.get("ver", 0)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat, ver)):
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not isinstance(sub, str):
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        return Claims(
+            username=sub,
+            version=ver,
+            issued_at=datetime.fromtimestamp(iat, timezone.utc),
+            expires_at=datetime.fromtimestamp(exp, timezone.utc),
+        )

@@ -1,0 +1,72 @@
+"""The one service API the transports call: every chat service, built together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.uow import Database
+from server.chat.delivery import DeliveryService
+from server.chat.echo import EchoService, Upstream
+from server.chat.hub import Hub
+from server.chat.messages import MessageService
+from server.chat.presence import PresenceService
+from server.chat.ratelimit import per_hour
+from server.chat.security import PasswordHasher, TokenCodec
+from server.chat.signals import SignalService
+from server.chat.topics import TopicService
+from server.chat.users import UserService
+
+
+@dataclass
+class Limits:
+    register_per_hour: int = 300
+    login_per_hour: int = 300
+    backlog_per_topic: int = 1000
+    presence_grace: float = 2.0
+    typing_ttl: float = 5.0
+    cursor_flush_interval: float = 0.2
+    bcrypt_rounds: int = 12
+
+
+class Chat:
+    """Users, topics, messages, delivery, presence, signals and echo over one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        secret: str,
+        token_ttl: int,
+        limits: Limits,
+        default_topics: list[str],
+        upstream: Upstream | None = None,
+    ) -> None:
+        self.db = db
+        self.hub = Hub()
+        self.default_topics = default_topics
+        self.presence = PresenceService(db, self.hub, limits.presence_grace)
+        self.users = UserService(
+            db,
+            PasswordHasher(limits.bcrypt_rounds),
+            TokenCodec(secret, token_ttl),
+            self.presence,
+            per_hour(limits.register_per_hour),
+            per_hour(limits.login_per_hour),
+        )
+        self.messages = MessageService(db, self.hub)
+        self.topics = TopicService(db, self.hub, self.presence, self.messages)
+        self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
+        self.signals = SignalService(db, self.hub, limits.typing_ttl)
+        self.echo = EchoService(db, upstream)
+        self.users.on_registered.append(self._join_defaults)
+
+    async def start(self) -> None:
+        for name in self.default_topics:
+            await self.topics.ensure_public(name)
+        self.delivery.start()
+
+    async def stop(self) -> None:
+        await self.delivery.stop()
+        await self.presence.close()
+
+    async def _join_defaults(self, user_id: int) -> None:
+        await self.topics.join(user_id, self.default_topics)

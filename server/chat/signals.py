@@ -1,0 +1,100 @@
+"""Typing and read marks: small signals between members.
+
+Typing is relayed, never stored, never sent back to the typer, and expires:
+if a typer vanishes without ``typing: false`` the others get it after
+``typing_ttl`` seconds. Read marks move ``read_seq`` forward only; other
+members get ``read``.
+
+Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from db.uow import Database
+from server.chat.access import Place, place_of, require_member
+from server.chat.events import Audience, Event, ReadMarked, ToTopic, ToUser, Typing
+from server.chat.hub import Hub
+from server.chat.schemas import Target
+from server.chat.users import Actor
+
+
+class SignalService:
+    def __init__(self, db: Database, hub: Hub, typing_ttl: float) -> None:
+        self.db = db
+        self.hub = hub
+        self.typing_ttl = typing_ttl
+        self._expiry: dict[tuple[int, int], asyncio.TimerHandle] = {}
+
+    async def typing(self, actor: Actor, target: Target, typing: bool) -> None:
+        place = await self._member_place(actor, target, "type here")
+        if place is None:
+            return
+        key = (actor.id, place.topic_id)
+        handle = self._expiry.pop(key, None)
+        if handle is not None:
+            handle.cancel()
+        if typing:
+            loop = asyncio.get_running_loop()
+            self._expiry[key] = loop.call_later(self.typing_ttl, self._expire, actor, place)
+        await self.hub.publish(*_typing_events(actor, place, typing))
+
+    async def stopped(self, actor: Actor) -> None:
+        """The actor's last socket closed: end every typing it left running."""
+        for key in [k for k in self._expiry if k[0] == actor.id]:
+            self._expiry.pop(key).cancel()
+            await self._publish_stop(actor, key[1])
+
+    async def _publish_stop(self, actor: Actor, topic_id: int) -> None:
+        async with self.db.read() as repos:
+            topic = await repos.topics.by_id(topic_id)
+            if topic is None:
+                return
+            peer = None
+            if topic.kind == "direct":
+                ids = [i for i in await repos.memberships.member_ids(topic_id) if i != actor.id]
+                peer = await repos.users.by_id(ids[0]) if ids else None
+        place = Place(topic=topic, shown_as=topic.name, peer=peer)
+        await self.hub.publish(*_typing_events(actor, place, False))
+
+    def _expire(self, actor: Actor, place: Place) -> None:
+        self._expiry.pop((actor.id, place.topic_id), None)
+        asyncio.ensure_future(self.hub.publish(*_typing_events(actor, place, False)))
+
+    async def read(self, actor: Actor, target: Target, seq: int) -> None:
+        async with self.db.write() as repos:
+            place = await place_of(repos, actor, target)
+            if place is None:
+                return
+            await require_member(repos, place.topic, actor, "mark it read")
+            seq = min(seq, place.topic.last_seq)
+            moved = await repos.memberships.advance_read(actor.id, place.topic_id, seq)
+        if moved:
+            await self.hub.publish(*_read_events(actor, place, seq))
+
+    async def _member_place(self, actor: Actor, target: Target, action: str) -> Place | None:
+        """The target if the actor is a member; None for a DM that does not exist yet."""
+        async with self.db.read() as repos:
+            place = await place_of(repos, actor, target)
+            if place is not None:
+                await require_member(repos, place.topic, actor, action)
+            return place
+
+
+def _per_side(actor: Actor, place: Place, make: type[Typing] | type[ReadMarked], *args: object) -> list[Event]:
+    """Topic-wide but not to the actor; for a DM only the other side, named ``@actor``."""
+    if place.topic.kind == "direct":
+        if place.peer is None or place.peer.id == actor.id:
+            return []
+        audience: Audience = ToUser(place.peer.id or 0)
+        return [make(f"@{actor.username}", actor.username, *args, audience)]  # type: ignore[arg-type]
+    return [make(place.topic.name, actor.username, *args, ToTopic(place.topic_id, exclude_user=actor.id))]  # type: ignore[arg-type]
+
+
+def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
+    return _per_side(actor, place, Typing, typing)
+
+
+def _read_events(actor: Actor, place: Place, seq: int) -> list[Event]:
+    return _per_side(actor, place, ReadMarked, seq)

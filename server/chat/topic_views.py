@@ -1,0 +1,54 @@
+"""Topic objects as one user sees them: counts, unread, and names of DMs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, cast
+
+from db.models import Topic
+from db.repositories import Repositories
+from server.chat.schemas import TopicOut
+from server.chat.views import iso_required
+
+Kind = Literal["public", "private", "direct"]
+
+
+async def topic_views(
+    repos: Repositories, user_id: int, topics: Sequence[Topic], online: set[int]
+) -> list[TopicOut]:
+    """Render many topics with a fixed number of queries, whatever their count."""
+    ids = [t.id or 0 for t in topics]
+    members = await repos.memberships.counts(ids)
+    online_counts = await repos.memberships.counts(ids, among=online)
+    unread = await repos.memberships.unread_counts(user_id)
+    mine = {t.id for t, _ in await repos.memberships.of_user(user_id)}
+    names = await direct_display_names(repos, user_id, [t for t in topics if t.kind == "direct"])
+    owners = {u.id: u.username for u in await repos.users.by_ids({t.owner_id for t in topics if t.owner_id})}
+    return [
+        TopicOut(
+            name=names.get(t.id or 0, t.name),
+            kind=cast(Kind, t.kind),
+            owner=owners.get(t.owner_id) if t.owner_id else None,
+            created_at=iso_required(t.created_at),
+            members=members.get(t.id or 0, 0),
+            online=online_counts.get(t.id or 0, 0),
+            subscribed=t.id in mine,
+            last_seq=t.last_seq,
+            unread=unread.get(t.id or 0, 0),
+        )
+        for t in topics
+    ]
+
+
+async def topic_view(repos: Repositories, user_id: int, topic: Topic, online: set[int]) -> TopicOut:
+    return (await topic_views(repos, user_id, [topic], online))[0]
+
+
+async def direct_display_names(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:
+    """``@other`` for each direct conversation, from the ids in its stored name."""
+    peers: dict[int, int] = {}
+    for topic in directs:
+        low, high = (int(part) for part in topic.name.split(":")[1:3])
+        peers[topic.id or 0] = high if low == user_id else low
+    users = {u.id: u.username for u in await repos.users.by_ids(set(peers.values()))}
+    return {topic_id: f"@{users.get(peer, '?')}" for topic_id, peer in peers.items()}

@@ -1,0 +1,162 @@
+"""Topics: create, subscribe, unsubscribe, invite, list, members, conversations.
+
+Errors: ``conflict`` (name exists, any case), ``not_found`` (unknown topic
+or user), ``forbidden`` (a private topic for a non-member; the owner leaving
+a private topic others are still in), ``invalid`` (a conversation with
+oneself). Membership changes publish ``MembershipChanged`` so the user's
+open sockets follow at once; an invite also tells the invitee.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.exc import IntegrityError
+
+from db.models import Membership, Topic
+from db.uow import Database
+from server.chat.access import direct_place, named_topic, require_member, require_readable, user_named
+from server.chat.errors import conflict, forbidden
+from server.chat.events import Event, MembershipChanged, TopicInvited, ToUser
+from server.chat.hub import Hub
+from server.chat.messages import MessageService
+from server.chat.presence import PresenceService
+from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
+from server.chat.topic_views import topic_view, topic_views
+from server.chat.users import Actor
+
+SUBSCRIBE_HISTORY = 50
+
+
+class TopicService:
+    def __init__(self, db: Database, hub: Hub, presence: PresenceService, messages: MessageService) -> None:
+        self.db = db
+        self.hub = hub
+        self.presence = presence
+        self.messages = messages
+
+    async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
+        now = datetime.now(timezone.utc)
+        kind = "private" if private else "public"
+        try:
+            async with self.db.write() as repos:
+                if await repos.topics.by_name(name) is not None:
+                    raise conflict(f"a topic named {name!r} exists")
+                topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=actor.id, created_at=now)
+                await repos.topics.add(topic)
+                await repos.memberships.add(_membership(topic, actor.id, "owner", now))
+                view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+        except IntegrityError as exc:
+            raise conflict(f"a topic named {name!r} exists") from exc
+        await self.hub.publish(MembershipChanged(actor.id, topic.id or 0, joined=True))
+        return view
+
+    async def ensure_public(self, name: str) -> None:
+        """Create an ownerless public topic if missing (the default topics)."""
+        async with self.db.write() as repos:
+            if await repos.topics.by_name(name) is None:
+                now = datetime.now(timezone.utc)
+                await repos.topics.add(Topic(name=name, name_key=name.lower(), kind="public", created_at=now))
+
+    async def join(self, user_id: int, names: list[str]) -> None:
+        """Make a user a member of the given public topics (new accounts)."""
+        async with self.db.write() as repos:
+            for name in names:
+                topic = await repos.topics.by_name(name)
+                if topic and topic.kind == "public" and not await repos.memberships.get(topic.id or 0, user_id):
+                    await repos.memberships.add(_membership(topic, user_id, "member", datetime.now(timezone.utc)))
+
+    async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
+        events: list[Event] = []
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            membership = await repos.memberships.get(topic.id or 0, actor.id)
+            if membership is None:
+                if topic.kind != "public":
+                    raise forbidden(f"{topic.name!r} is private: ask a member for an invite")
+                await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(timezone.utc)))
+                events.append(MembershipChanged(actor.id, topic.id or 0, joined=True))
+            view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+            page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
+        await self.hub.publish(*events)
+        return SubscribedOut(topic=view, history=page.messages)
+
+    async def unsubscribe(self, actor: Actor, name: str) -> None:
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            membership = await repos.memberships.get(topic.id or 0, actor.id)
+            if membership is None:
+                return
+            if topic.kind == "private" and membership.role == "owner":
+                if len(await repos.memberships.member_ids(topic.id or 0)) > 1:
+                    raise forbidden("the owner may not leave a private topic while others remain")
+            await repos.memberships.remove(topic.id or 0, actor.id)
+        await self.hub.publish(MembershipChanged(actor.id, topic.id or 0, joined=False))
+
+    async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
+        events: list[Event] = []
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            await require_member(repos, topic, actor, "invite")
+            invitee = await user_named(repos, username)
+            invitee_id = invitee.id or 0
+            if await repos.memberships.get(topic.id or 0, invitee_id) is None:
+                await repos.memberships.add(_membership(topic, invitee_id, "member", datetime.now(timezone.utc)))
+                theirs = await topic_view(repos, invitee_id, topic, self.presence.online_ids())
+                events += [
+                    MembershipChanged(invitee_id, topic.id or 0, joined=True),
+                    TopicInvited(theirs, actor.username, ToUser(invitee_id)),
+                ]
+            view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+        await self.hub.publish(*events)
+        return InvitedOut(topic=view)
+
+    async def list(self, actor: Actor) -> TopicsOut:
+        async with self.db.read() as repos:
+            topics = await repos.topics.visible_to(actor.id)
+            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.presence.online_ids()))
+
+    async def get(self, actor: Actor, name: str) -> TopicOut:
+        async with self.db.read() as repos:
+            topic = await named_topic(repos, name)
+            await require_readable(repos, topic, actor)
+            return await topic_view(repos, actor.id, topic, self.presence.online_ids())
+
+    async def members(self, actor: Actor, name: str) -> MembersOut:
+        async with self.db.read() as repos:
+            topic = await named_topic(repos, name)
+            await require_readable(repos, topic, actor)
+            rows = await repos.memberships.members(topic.id or 0)
+        return MembersOut(
+            members=[
+                MemberOut(
+                    username=user.username,
+                    role="owner" if membership.role == "owner" else "member",
+                    online=self.presence.is_online(user.id or 0),
+                )
+                for user, membership in rows
+            ]
+        )
+
+    async def open_conversation(self, actor: Actor, username: str) -> TopicOut:
+        """Open (idempotently) the direct conversation with ``username``."""
+        async with self.db.write() as repos:
+            place = await direct_place(repos, actor, username, create=True)
+            assert place is not None
+            return await topic_view(repos, actor.id, place.topic, self.presence.online_ids())
+
+    async def conversations(self, actor: Actor) -> TopicsOut:
+        listed = await self.list(actor)
+        return TopicsOut(topics=[t for t in listed.topics if t.kind == "direct"])
+
+
+def _membership(topic: Topic, user_id: int, role: str, now: datetime) -> Membership:
+    """A new member starts with everything so far counted as delivered and read."""
+    return Membership(
+        topic_id=topic.id or 0,
+        user_id=user_id,
+        role=role,
+        joined_at=now,
+        delivered_seq=topic.last_seq,
+        read_seq=topic.last_seq,
+    )

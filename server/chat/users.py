@@ -1,0 +1,133 @@
+"""Accounts: registration, login, logout, token checks and profiles.
+
+Errors: ``conflict`` (name taken, any case), ``unauthorized`` (wrong name or
+password: one answer for both, and an unknown user still costs one bcrypt
+check), ``token_expired``, ``token_revoked`` (issued before the last logout),
+``rate_limited`` (too many sign-ups or logins from one address),
+``not_found`` (unknown profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.exc import IntegrityError
+
+from db.models import User
+from db.uow import Database
+from server.chat.errors import ChatError, ErrorCode, conflict, not_found
+from server.chat.presence import PresenceService
+from server.chat.ratelimit import KeyedLimiter
+from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
+from server.chat.security import PasswordHasher, TokenCodec
+from server.chat.views import iso, iso_required
+
+WRONG_CREDENTIALS = "wrong username or password"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user behind a request or a socket."""
+
+    id: int
+    username: str
+
+
+Joiner = Callable[[int], Awaitable[None]]
+
+
+class UserService:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        presence: PresenceService,
+        register_limit: KeyedLimiter,
+        login_limit: KeyedLimiter,
+    ) -> None:
+        self.db = db
+        self.hasher = hasher
+        self.tokens = tokens
+        self.presence = presence
+        self.register_limit = register_limit
+        self.login_limit = login_limit
+        self.on_registered: list[Joiner] = []
+
+    async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
+        if not self.register_limit.take(source):
+            raise ChatError(ErrorCode.RATE_LIMITED, "too many sign-ups from this address; try later")
+        user = await self.create(data.username, data.password)
+        token, expires = self.tokens.issue(user.username, user.token_version)
+        return RegisteredOut(user=UserOut(username=user.username), token=token, expires_at=iso_required(expires))
+
+    async def create(self, username: str, password: str) -> User:
+        """Store a new user (also used by the ``parley user create`` command)."""
+        password_hash = await self.hasher.hash(password)
+        user = User(
+            username=username,
+            username_key=username.lower(),
+            password_hash=password_hash,
+            created_at=datetime.now(timezone.utc),
+        )
+        try:
+            async with self.db.write() as repos:
+                if await repos.users.by_name(username) is not None:
+                    raise conflict(f"the username {username!r} is taken")
+                await repos.users.add(user)
+        except IntegrityError as exc:
+            raise conflict(f"the username {username!r} is taken") from exc
+        for join in self.on_registered:
+            await join(user.id or 0)
+        return user
+
+    async def login(self, data: LoginIn, source: str = "") -> TokenOut:
+        if not self.login_limit.take(source):
+            raise ChatError(ErrorCode.RATE_LIMITED, "too many login attempts from this address; try later")
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(data.username)
+        ok = await self.hasher.verify(data.password, user.password_hash if user else None)
+        if user is None or not ok:
+            raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
+        token, expires = self.tokens.issue(user.username, user.token_version)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    async def logout(self, actor: Actor) -> None:
+        """Revoke every token issued to the user so far."""
+        async with self.db.write() as repos:
+            await repos.users.bump_token_version(actor.id)
+
+    async def authenticate(self, token: str | None) -> Actor:
+        if not token:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
+        claims = self.tokens.decode(token)
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(claims.username)
+        if user is None or user.id is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if claims.version != user.token_version:
+            raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
+        return Actor(id=user.id, username=user.username)
+
+    async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:
+        """A token without a password, for operators (``parley token``)."""
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(username)
+        if user is None:
+            raise not_found(f"no user named {username!r}")
+        token, expires = self.tokens.issue(user.username, user.token_version, ttl_seconds)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    async def profile(self, username: str) -> ProfileOut:
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(username)
+        if user is None or user.id is None:
+            raise not_found(f"no user named {username!r}")
+        return ProfileOut(
+            username=user.username,
+            online=self.presence.is_online(user.id),
+            last_seen=iso(user.last_seen_at),
+            created_at=iso_required(user.created_at),
+        )

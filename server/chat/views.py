@@ -1,0 +1,51 @@
+"""Rows to DTOs: one place that renders times, names and direct conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal, cast
+
+from db.models import Message, Topic, User
+from server.chat.schemas import MessageOut
+
+Kind = Literal["public", "private", "direct"]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with a ``Z``; SQLite hands back naive datetimes that are UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def iso_required(moment: datetime) -> str:
+    return cast(str, iso(moment))
+
+
+def direct_name(user_a: int, user_b: int) -> str:
+    """Stored name of a direct conversation; ':' can never appear in a topic name."""
+    low, high = sorted((user_a, user_b))
+    return f"dm:{low}:{high}"
+
+
+def message_view(message: Message, sender: str, topic: Topic, shown_as: str | None = None) -> MessageOut:
+    """A Message as a client sees it; ``shown_as`` is ``@other`` for direct ones."""
+    deleted = message.deleted_at is not None
+    return MessageOut(
+        id=cast(int, message.id),
+        topic=shown_as or topic.name,
+        kind=cast(Kind, topic.kind),
+        seq=message.seq,
+        sender=sender,
+        body="" if deleted else message.body,
+        created_at=iso_required(message.created_at),
+        edited_at=iso(message.edited_at),
+        client_id=message.client_id,
+        deleted=deleted,
+    )
+
+
+def display_name(user: User) -> str:
+    return f"@{user.username}"

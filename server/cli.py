@@ -1,0 +1,149 @@
+"""The ``parley`` command: serve, migrate, user create, token.
+
+    parley serve [--host H] [--port P] [--workers N] [--reload]
+    parley migrate
+    parley user create USERNAME [--password-stdin]
+    parley token USERNAME [--ttl SECONDS]
+    parley --version
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from server import __version__
+from server.chat.errors import ChatError
+from server.chat.schemas import RegisterIn
+from server.config import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        return _fail(f"configuration error: {exc}")
+    command: Callable[[argparse.Namespace, Settings], int] = args.run
+    try:
+        return command(args, settings)
+    except ChatError as exc:
+        return _fail(f"{exc.code.value}: {exc.message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parley", description="Parley chat server")
+    parser.add_argument("--version", action="version", version=f"parley {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true")
+    serve.set_defaults(run=_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    user = sub.add_parser("user", help="manage users").add_subparsers(required=True, metavar="ACTION")
+    create = user.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.set_defaults(run=_user_create)
+    token = sub.add_parser("token", help="print a token for a user (no password needed)")
+    token.add_argument("username")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(run=_token)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if args.workers > 1 and not settings.redis_url:
+        return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
+    settings.secret()  # generate the secret once, before workers race for it
+    uvicorn.run(
+        "server.app:app_factory",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
+        workers=args.workers,
+        reload=args.reload,
+        loop="auto",
+        http="auto",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def _with_chat(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
+    from db.migrate import upgrade
+    from server.app import build_chat
+
+    async def run() -> int:
+        chat = build_chat(settings)
+        try:
+            await upgrade(chat.db.engine)
+            await chat.start()
+            return await job(chat)
+        finally:
+            await chat.stop()
+            await chat.db.dispose()
+
+    return asyncio.run(run())
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    async def done(_chat: object) -> int:
+        sys.stdout.write("database is at the newest revision\n")
+        return 0
+
+    return _with_chat(settings, done)
+
+
+def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+    try:
+        data = RegisterIn(username=args.username, password=password)
+    except ValidationError as exc:
+        return _fail(f"invalid: {exc.errors(include_url=False)[0]['msg']}")
+
+    async def create(chat: object) -> int:
+        from server.chat.service import Chat
+
+        assert isinstance(chat, Chat)
+        await chat.users.create(data.username, data.password)
+        sys.stdout.write(f"created user {data.username}\n")
+        return 0
+
+    return _with_chat(settings, create)
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    async def issue(chat: object) -> int:
+        from server.chat.service import Chat
+
+        assert isinstance(chat, Chat)
+        token = await chat.users.issue_token(args.username, args.ttl)
+        sys.stdout.write(token.token + "\n")
+        return 0
+
+    return _with_chat(settings, issue)
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"parley: {message}\n")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Typed settings, validated once (pydantic-settings, prefix ``PARLEY_``).
+
+The JWT secret is the one setting with a lifecycle: when it is not given, a
+strong one is generated on first start and kept in the data directory (mode
+0600), so the embedded default never ships a constant secret. An explicitly
+given secret shorter than 32 bytes is refused at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE = "jwt_secret"
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message says how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Each one is documented in the README table."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    jwt_secret: str | None = None
+    token_ttl: int = Field(default=24 * 3600, gt=0, description="token lifetime, seconds")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_json: bool = False
+    log_level: str = "INFO"
+    redis_url: str | None = None
+    echo_upstream: str | None = None
+    echo_timeout: float = Field(default=5.0, gt=0)
+    default_topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lobby"])
+    web_dir: Path = Path(__file__).resolve().parent.parent / "web"
+    # Limits (PROTOCOL.md section 2).
+    max_http_buffer_size: int = 64 * 1024
+    max_body_chars: int = 4000
+    socket_burst: int = 200
+    socket_rate: float = 20.0
+    register_per_hour: int = 300
+    login_per_hour: int = 300
+    outgoing_queue_bytes: int = 1024 * 1024
+    backlog_per_topic: int = 1000
+    presence_grace: float = Field(default=2.0, ge=0, le=3)
+    typing_ttl: float = Field(default=5.0, gt=0)
+    cursor_flush_interval: float = Field(default=0.2, gt=0)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    @field_validator("cors_origins", "default_topics", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"PARLEY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
+                "unset it to have one generated and kept in the data directory"
+            )
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'parley.db').resolve()}"
+
+    def secret(self) -> str:
+        """The JWT secret: the given one, or the one kept in the data directory."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker won the race
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        return value

@@ -1,0 +1,1 @@
+"""REST transport: FastAPI routers over the chat service; thin by rule."""

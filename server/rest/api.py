@@ -1,0 +1,38 @@
+"""The FastAPI application: routers, error handlers, observation, the web page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from server import __version__
+from server.metrics import Metrics
+from server.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.rest.observe import ObserveRequests
+from server.rest.web import mount_web
+
+
+def build_api(
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    metrics: Metrics,
+    cors_origins: list[str],
+    web_dir: Path,
+) -> FastAPI:
+    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
+    api.state.metrics = metrics
+    errors.install(api)
+    for module in (accounts, topics, conversations, messages, echo, ops):
+        api.include_router(module.router)
+    if cors_origins:
+        api.add_middleware(
+            CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    api.add_middleware(ObserveRequests, metrics=metrics)
+    mount_web(api, web_dir)
+    return api
+
+

@@ -1,0 +1,61 @@
+"""Exception handlers: every error answers ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server import wire
+from server.chat.errors import ChatError, ErrorCode
+
+log = logging.getLogger("parley.rest")
+STATUS_CODES = {400: ErrorCode.INVALID, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN,
+                404: ErrorCode.NOT_FOUND, 405: ErrorCode.INVALID, 409: ErrorCode.CONFLICT,
+                413: ErrorCode.TOO_LARGE, 422: ErrorCode.INVALID, 429: ErrorCode.RATE_LIMITED}
+
+
+def respond(error: ChatError) -> JSONResponse:
+    status, body = wire.http_error(error)
+    return JSONResponse(body, status_code=status)
+
+
+async def on_chat_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChatError)
+    return respond(exc)
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
+    if first.get("type") == "json_invalid":
+        return respond(ChatError(ErrorCode.INVALID, "the body is not valid JSON"))
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or "body"
+    return respond(ChatError(ErrorCode.INVALID, f"{field}: {first.get('msg', 'invalid')}"))
+
+
+async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = STATUS_CODES.get(exc.status_code, ErrorCode.INVALID if exc.status_code < 500 else ErrorCode.INTERNAL)
+    response = respond(ChatError(code, str(exc.detail)))
+    response.status_code = exc.status_code
+    return response
+
+
+async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    reference = uuid.uuid4().hex[:12]
+    log.error("request failed", exc_info=exc, extra={"reference": reference})
+    return respond(wire.internal(reference))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ChatError, on_chat_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,83 @@
+"""The one wrapper around every Socket.IO handler.
+
+python-socketio sends a handler's return value as the ack and runs handlers
+as concurrent tasks, so a handler must never raise: this wrapper checks the
+socket's rate bucket, validates the payload with the event's model, calls
+the service, and always returns an envelope. Unexpected exceptions become
+``internal`` with a correlation id in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from server import wire
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.users import Actor
+from server.metrics import Metrics
+from server.sio.connections import Connections
+
+log = logging.getLogger("parley.sio")
+M = TypeVar("M", bound=BaseModel)
+Call = Callable[[Actor, Any], Awaitable[Any]]
+
+
+class Envelope:
+    def __init__(self, connections: Connections, metrics: Metrics) -> None:
+        self.connections = connections
+        self.metrics = metrics
+
+    def handler(self, event: str, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def handle(sid: str, *args: Any) -> dict[str, Any]:
+            return await self.run(event, sid, args, model, call)
+
+        return handle
+
+    async def run(
+        self, event: str, sid: str, args: tuple[Any, ...], model: type[BaseModel], call: Call
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        error: ChatError | None = None
+        try:
+            actor = self._admit(sid)
+            data = model.model_validate(_payload(args, model))
+            result = wire.ack_ok(await call(actor, data))
+        except ValidationError as exc:
+            error = wire.validation_error(exc)
+        except ChatError as exc:
+            error = exc
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception("event failed", extra={"event": event, "reference": reference})
+            error = wire.internal(reference)
+        if error is not None:
+            result = wire.ack_error(error)
+        self._record(event, "ok" if error is None else error.code.value, time.perf_counter() - started)
+        return result
+
+    def _record(self, event: str, outcome: str, elapsed: float) -> None:
+        self.metrics.events.labels(event, outcome).inc()
+        self.metrics.latency.labels(event).observe(elapsed)
+        log.info("event", extra={"event": event, "outcome": outcome, "ms": round(elapsed * 1000, 2)})
+
+    def _admit(self, sid: str) -> Actor:
+        connection = self.connections.get(sid)
+        if connection is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
+        if not connection.bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED, "too many events; slow down")
+        return connection.actor
+
+
+def _payload(args: tuple[Any, ...], model: type[BaseModel]) -> Any:
+    if len(args) > 1:
+        raise ChatError(ErrorCode.INVALID, "send one payload object")
+    if not args or args[0] is None:
+        return {} if not model.model_fields or all(not f.is_required() for f in model.model_fields.values()) else None
+    return args[0]

@@ -1,0 +1,53 @@
+"""The python-socketio server, hardened against reserved event names.
+
+python-socketio dispatches a client event named ``connect`` or
+``disconnect`` to the server's own connect/disconnect handlers (checked with
+5.18.1). Events with a name Socket.IO reserves never reach a handler here:
+they get an ``invalid`` ack when the client asked for one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from socketio import packet
+
+from server.chat.errors import invalid
+from server.sio import jsonmod
+from server.wire import ack_error
+
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        name = data[0] if isinstance(data, list) and data else None
+        if not isinstance(name, str) or name in RESERVED_EVENTS:
+            if id is not None:
+                error = ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
+                await self._send_packet(
+                    eio_sid, self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[error])
+                )
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+
+def build_server(
+    cors_origins: list[str], max_http_buffer_size: int, client_manager: Any | None = None
+) -> ParleyServer:
+    """An ASGI Socket.IO server with orjson and our transport limits."""
+    kwargs: dict[str, Any] = {}
+    if client_manager is not None:
+        kwargs["client_manager"] = client_manager
+    return ParleyServer(
+        async_mode="asgi",
+        json=jsonmod,
+        cors_allowed_origins=cors_origins or None,
+        max_http_buffer_size=max_http_buffer_size,
+        logger=False,
+        engineio_logger=False,
+        **kwargs,
+    )

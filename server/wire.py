@@ -1,0 +1,93 @@
+"""The one mapping from domain results and errors to wire shapes.
+
+- ack envelopes for Socket.IO: ``{"ok": true, "data": ...}`` /
+  ``{"ok": false, "error": {"code", "message"}}``
+- HTTP: a status per error code and the body ``{"error": {"code", "message"}}``
+- server-to-client events: the event name and payload for each domain event
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from server.chat import events as ev
+from server.chat.errors import ChatError, ErrorCode
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID: 422,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.TOKEN_REVOKED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+def error_body(error: ChatError) -> dict[str, Any]:
+    return {"code": error.code.value, "message": error.message}
+
+
+def http_error(error: ChatError) -> tuple[int, dict[str, Any]]:
+    return HTTP_STATUS[error.code], {"error": error_body(error)}
+
+
+def ack_ok(data: Any) -> dict[str, Any]:
+    return {"ok": True, "data": to_json(data)}
+
+
+def ack_error(error: ChatError) -> dict[str, Any]:
+    return {"ok": False, "error": error_body(error)}
+
+
+def to_json(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if data is None:
+        return {}
+    return data
+
+
+def validation_error(exc: ValidationError) -> ChatError:
+    """``invalid`` naming the first offending field."""
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    message = first["msg"]
+    if first["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return ChatError(ErrorCode.INVALID, "the payload must be a JSON object")
+    return ChatError(ErrorCode.INVALID, f"{field}: {message}")
+
+
+def internal(correlation_id: str) -> ChatError:
+    return ChatError(ErrorCode.INTERNAL, f"internal error (reference {correlation_id})")
+
+
+def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
+    """The Socket.IO event name and payload for a domain event (None: not sent)."""
+    match event:
+        case ev.MessageCreated(message=message):
+            return "message", message.model_dump(mode="json")
+        case ev.MessageEdited(message=message):
+            return "message:edited", message.model_dump(mode="json")
+        case ev.MessageDeleted(id=message_id, topic=topic):
+            return "message:deleted", {"id": message_id, "topic": topic}
+        case ev.TopicInvited(topic=topic, by=by):
+            return "topic:invited", {"topic": topic.model_dump(mode="json"), "by": by}
+        case ev.Typing(topic=topic, username=username, typing=typing):
+            return "typing", {"topic": topic, "username": username, "typing": typing}
+        case ev.ReadMarked(topic=topic, username=username, seq=seq):
+            return "read", {"topic": topic, "username": username, "seq": seq}
+        case ev.PresenceChanged(username=username, online=online, last_seen=last_seen):
+            return "presence", {"username": username, "online": online, "last_seen": last_seen}
+    return None
+
+
+def now_iso() -> str:
+    """The server time as ISO 8601 UTC with a ``Z``."""
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
