@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None) -> Any:
 
 def build_chat(settings: Settings) -> Chat:
     """The chat service over the configured database (also used by the CLI)."""
-    upstream = websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
+    upstream = (
+        websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
+    )
     limits = Limits(
         register_per_hour=settings.register_per_hour,
         login_per_hour=settings.login_per_hour,

@@ -1,10 +1,10 @@
 """The ``parley`` command: serve, migrate, user create, token.
 
-    parley serve [--host H] [--port P] [--workers N] [--reload]
-    parley migrate
-    parley user create USERNAME [--password-stdin]
-    parley token USERNAME [--ttl SECONDS]
-    parley --version
+parley serve [--host H] [--port P] [--workers N] [--reload]
+parley migrate
+parley user create USERNAME [--password-stdin]
+parley token USERNAME [--ttl SECONDS]
+parley --version
 """
 
 from __future__ import annotations

@@ -8,12 +8,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.sockets = Gauge("parley_connected_sockets", "Connected Socket.IO sockets", ["namespace"], registry=self.registry)
+        self.sockets = Gauge(
+            "parley_connected_sockets", "Connected Socket.IO sockets", ["namespace"], registry=self.registry
+        )
         self.events = Counter(
-            "parley_socket_events_total", "Socket.IO events handled", ["event", "outcome"], registry=self.registry
+            "parley_socket_events_total",
+            "Socket.IO events handled",
+            ["event", "outcome"],
+            registry=self.registry,
         )
         self.requests = Counter(
-            "parley_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+            "parley_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "parley_socket_event_seconds", "Socket.IO event handling time", ["event"], registry=self.registry

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import Membership, Message, Topic, User
 
@@ -26,32 +27,32 @@ class MembershipRepository:
     async def remove(self, topic_id: int, user_id: int) -> None:
         await self.session.execute(
             delete(Membership).where(
-                Membership.topic_id == topic_id,  # type: ignore[arg-type]
-                Membership.user_id == user_id,  # type: ignore[arg-type]
+                col(Membership.topic_id) == topic_id,
+                col(Membership.user_id) == user_id,
             )
         )
 
     async def of_user(self, user_id: int) -> Sequence[tuple[Topic, Membership]]:
         result = await self.session.execute(
             select(Topic, Membership)
-            .join(Membership, Membership.topic_id == Topic.id)  # type: ignore[arg-type]
-            .where(Membership.user_id == user_id)  # type: ignore[arg-type]
-            .order_by(Topic.id)  # type: ignore[arg-type]
+            .join(Membership, col(Membership.topic_id) == col(Topic.id))
+            .where(col(Membership.user_id) == user_id)
+            .order_by(col(Topic.id))
         )
         return [(row[0], row[1]) for row in result.all()]
 
     async def members(self, topic_id: int) -> Sequence[tuple[User, Membership]]:
         result = await self.session.execute(
             select(User, Membership)
-            .join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
-            .where(Membership.topic_id == topic_id)  # type: ignore[arg-type]
-            .order_by(Membership.joined_at, User.id)  # type: ignore[arg-type]
+            .join(Membership, col(Membership.user_id) == col(User.id))
+            .where(col(Membership.topic_id) == topic_id)
+            .order_by(col(Membership.joined_at), col(User.id))
         )
         return [(row[0], row[1]) for row in result.all()]
 
     async def member_ids(self, topic_id: int) -> list[int]:
         result = await self.session.execute(
-            select(Membership.user_id).where(Membership.topic_id == topic_id)  # type: ignore[arg-type]
+            select(col(Membership.user_id)).where(col(Membership.topic_id) == topic_id)
         )
         return list(result.scalars())
 
@@ -60,34 +61,32 @@ class MembershipRepository:
         ids = list(topic_ids)
         if not ids:
             return {}
-        query = select(Membership.topic_id, func.count()).where(
-            Membership.topic_id.in_(ids)  # type: ignore[attr-defined]
-        )
+        query = select(col(Membership.topic_id), func.count()).where(col(Membership.topic_id).in_(ids))
         if among is not None:
             users = list(among)
             if not users:
                 return {}
-            query = query.where(Membership.user_id.in_(users))  # type: ignore[attr-defined]
-        result = await self.session.execute(query.group_by(Membership.topic_id))
+            query = query.where(col(Membership.user_id).in_(users))
+        result = await self.session.execute(query.group_by(col(Membership.topic_id)))
         return {int(topic_id): int(count) for topic_id, count in result.all()}
 
     async def unread_counts(self, user_id: int) -> dict[int, int]:
         """Per topic of the user: messages after its read mark, not its own, not deleted."""
         query = (
-            select(Message.topic_id, func.count())
+            select(col(Message.topic_id), func.count())
             .join(
                 Membership,
                 and_(
-                    Membership.topic_id == Message.topic_id,  # type: ignore[arg-type]
-                    Membership.user_id == user_id,  # type: ignore[arg-type]
+                    col(Membership.topic_id) == col(Message.topic_id),
+                    col(Membership.user_id) == user_id,
                 ),
             )
             .where(
-                Message.seq > Membership.read_seq,  # type: ignore[arg-type]
-                Message.sender_id != user_id,  # type: ignore[arg-type]
-                Message.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(Message.seq) > col(Membership.read_seq),
+                col(Message.sender_id) != user_id,
+                col(Message.deleted_at).is_(None),
             )
-            .group_by(Message.topic_id)
+            .group_by(col(Message.topic_id))
         )
         result = await self.session.execute(query)
         return {int(topic_id): int(count) for topic_id, count in result.all()}
@@ -95,13 +94,13 @@ class MembershipRepository:
     async def partners(self, user_id: int) -> list[int]:
         """Users who share a private topic or a direct conversation with ``user_id``."""
         mine = (
-            select(Membership.topic_id)
-            .join(Topic, Topic.id == Membership.topic_id)  # type: ignore[arg-type]
-            .where(Membership.user_id == user_id, Topic.kind != "public")  # type: ignore[arg-type]
+            select(col(Membership.topic_id))
+            .join(Topic, col(Topic.id) == col(Membership.topic_id))
+            .where(col(Membership.user_id) == user_id, col(Topic.kind) != "public")
         )
         result = await self.session.execute(
-            select(Membership.user_id)
-            .where(Membership.topic_id.in_(mine), Membership.user_id != user_id)  # type: ignore[attr-defined, arg-type]
+            select(col(Membership.user_id))
+            .where(col(Membership.topic_id).in_(mine), col(Membership.user_id) != user_id)
             .distinct()
         )
         return list(result.scalars())
@@ -115,9 +114,9 @@ class MembershipRepository:
         result: Any = await self.session.execute(
             update(Membership)
             .where(
-                Membership.topic_id == topic_id,  # type: ignore[arg-type]
-                Membership.user_id == user_id,  # type: ignore[arg-type]
-                Membership.read_seq < seq,  # type: ignore[arg-type]
+                col(Membership.topic_id) == topic_id,
+                col(Membership.user_id) == user_id,
+                col(Membership.read_seq) < seq,
             )
             .values(read_seq=seq)
         )
@@ -127,7 +126,7 @@ class MembershipRepository:
         rows = [{"u": user, "t": topic, "s": seq} for user, topic, seq in cursors]
         if not rows:
             return
-        table: Any = Membership.__table__
+        table: Any = Membership.__table__  # type: ignore[attr-defined]
         statement = (
             update(table)
             .where(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import Message, User
 
@@ -17,8 +19,8 @@ class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _with_sender(self):  # type: ignore[no-untyped-def]
-        return select(Message, User.username).join(User, User.id == Message.sender_id)  # type: ignore[arg-type]
+    def _with_sender(self) -> Any:
+        return select(Message, col(User.username)).join(User, col(User.id) == col(Message.sender_id))
 
     async def add(self, message: Message) -> Message:
         self.session.add(message)
@@ -31,18 +33,18 @@ class MessageRepository:
     async def by_client_id(self, sender_id: int, client_id: str) -> Message | None:
         result = await self.session.execute(
             select(Message).where(
-                Message.sender_id == sender_id,  # type: ignore[arg-type]
-                Message.client_id == client_id,  # type: ignore[arg-type]
+                col(Message.sender_id) == sender_id,
+                col(Message.client_id) == client_id,
             )
         )
         return result.scalar_one_or_none()
 
     async def page(self, topic_id: int, before_seq: int | None, limit: int) -> Sequence[Row]:
         """Up to ``limit`` messages below ``before_seq``, newest first."""
-        query = self._with_sender().where(Message.topic_id == topic_id)
+        query = self._with_sender().where(col(Message.topic_id) == topic_id)
         if before_seq is not None:
-            query = query.where(Message.seq < before_seq)
-        result = await self.session.execute(query.order_by(Message.seq.desc()).limit(limit))  # type: ignore[attr-defined]
+            query = query.where(col(Message.seq) < before_seq)
+        result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
         return [(row[0], row[1]) for row in result.all()]
 
     async def after(self, topic_id: int, after_seq: int, cap: int) -> Sequence[Row]:
@@ -50,11 +52,11 @@ class MessageRepository:
         query = (
             self._with_sender()
             .where(
-                Message.topic_id == topic_id,
-                Message.seq > after_seq,
-                Message.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(Message.topic_id) == topic_id,
+                col(Message.seq) > after_seq,
+                col(Message.deleted_at).is_(None),
             )
-            .order_by(Message.seq.desc())  # type: ignore[attr-defined]
+            .order_by(col(Message.seq).desc())
             .limit(cap)
         )
         result = await self.session.execute(query)

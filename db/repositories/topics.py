@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import Membership, Topic
 
@@ -15,9 +16,7 @@ class TopicRepository:
         self.session = session
 
     async def by_name(self, name: str) -> Topic | None:
-        result = await self.session.execute(
-            select(Topic).where(Topic.name_key == name.lower())  # type: ignore[arg-type]
-        )
+        result = await self.session.execute(select(Topic).where(col(Topic.name_key) == name.lower()))
         return result.scalar_one_or_none()
 
     async def by_id(self, topic_id: int) -> Topic | None:
@@ -32,18 +31,18 @@ class TopicRepository:
         """Take the topic's next sequence number inside the current transaction."""
         result = await self.session.execute(
             update(Topic)
-            .where(Topic.id == topic_id)  # type: ignore[arg-type]
-            .values(last_seq=Topic.last_seq + 1)
-            .returning(Topic.last_seq)
+            .where(col(Topic.id) == topic_id)
+            .values(last_seq=col(Topic.last_seq) + 1)
+            .returning(col(Topic.last_seq))
         )
         return int(result.scalar_one())
 
     async def visible_to(self, user_id: int) -> Sequence[Topic]:
         """Every public topic plus every topic the user is a member of."""
-        member_of = select(Membership.topic_id).where(Membership.user_id == user_id)  # type: ignore[arg-type]
+        member_of = select(col(Membership.topic_id)).where(col(Membership.user_id) == user_id)
         result = await self.session.execute(
             select(Topic)
-            .where(or_(Topic.kind == "public", Topic.id.in_(member_of)))  # type: ignore[union-attr, arg-type]
-            .order_by(Topic.id)  # type: ignore[arg-type]
+            .where(or_(col(Topic.kind) == "public", col(Topic.id).in_(member_of)))
+            .order_by(col(Topic.id))
         )
         return result.scalars().all()

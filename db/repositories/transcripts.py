@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import EchoTranscript
 
@@ -22,8 +23,8 @@ class TranscriptRepository:
     async def of_user(self, user_id: int, offset: int, limit: int) -> Sequence[EchoTranscript]:
         result = await self.session.execute(
             select(EchoTranscript)
-            .where(EchoTranscript.user_id == user_id)  # type: ignore[arg-type]
-            .order_by(EchoTranscript.id.desc())  # type: ignore[union-attr]
+            .where(col(EchoTranscript.user_id) == user_id)
+            .order_by(col(EchoTranscript.id).desc())
             .offset(offset)
             .limit(limit)
         )

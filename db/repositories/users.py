@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import User
 
@@ -16,9 +17,7 @@ class UserRepository:
         self.session = session
 
     async def by_name(self, username: str) -> User | None:
-        result = await self.session.execute(
-            select(User).where(User.username_key == username.lower())  # type: ignore[arg-type]
-        )
+        result = await self.session.execute(select(User).where(col(User.username_key) == username.lower()))
         return result.scalar_one_or_none()
 
     async def by_id(self, user_id: int) -> User | None:
@@ -28,7 +27,7 @@ class UserRepository:
         ids = list(user_ids)
         if not ids:
             return []
-        result = await self.session.execute(select(User).where(User.id.in_(ids)))  # type: ignore[union-attr]
+        result = await self.session.execute(select(User).where(col(User.id).in_(ids)))
         return list(result.scalars())
 
     async def add(self, user: User) -> User:
@@ -42,12 +41,8 @@ class UserRepository:
 
     async def bump_token_version(self, user_id: int) -> None:
         await self.session.execute(
-            update(User)
-            .where(User.id == user_id)  # type: ignore[arg-type]
-            .values(token_version=User.token_version + 1)
+            update(User).where(col(User.id) == user_id).values(token_version=col(User.token_version) + 1)
         )
 
     async def set_last_seen(self, user_id: int, when: datetime) -> None:
-        await self.session.execute(
-            update(User).where(User.id == user_id).values(last_seen_at=when)  # type: ignore[arg-type]
-        )
+        await self.session.execute(update(User).where(col(User.id) == user_id).values(last_seen_at=when))

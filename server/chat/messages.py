@@ -139,7 +139,11 @@ async def _peer_of(repos: Repositories, topic: Topic, user_id: int) -> int:
 
 
 def _fan_out(
-    kind: type[MessageCreated] | type[MessageEdited], message: Message, sender: str, sender_id: int, place: Place
+    kind: type[MessageCreated] | type[MessageEdited],
+    message: Message,
+    sender: str,
+    sender_id: int,
+    place: Place,
 ) -> list[Event]:
     """One event for a topic room; for a DM one per side, each naming the other."""
     if place.topic.kind != "direct" or place.peer is None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 NAME_CHARS = r"[A-Za-z0-9_.\-]"
 TopicName = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")]
@@ -35,6 +43,7 @@ class In(BaseModel):
 
 # Accounts ---------------------------------------------------------------
 
+
 class RegisterIn(In):
     username: Username
     password: str
@@ -54,6 +63,7 @@ class LoginIn(In):
 
 
 # Targets ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Target:
@@ -169,6 +179,7 @@ class EchoPageIn(In):
 
 
 # Results ----------------------------------------------------------------
+
 
 class Out(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeGuard
 
 import bcrypt
 import jwt
@@ -69,7 +70,12 @@ class TokenCodec:
     def issue(self, username: str, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
         now = datetime.now(timezone.utc)
         expires = now + timedelta(seconds=ttl_seconds or self.ttl)
-        payload = {"sub": username, "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "ver": version}
+        payload = {
+            "sub": username,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "ver": version,
+        }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), expires
 
     def decode(self, token: str) -> Claims:
@@ -86,9 +92,7 @@ class TokenCodec:
         except jwt.PyJWTError as exc:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
         exp, iat, sub, ver = payload.get("exp"), payload.get("iat"), payload.get("sub"), payload.get("ver", 0)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat, ver)):
-            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
-        if not isinstance(sub, str):
+        if not (_is_int(exp) and _is_int(iat) and _is_int(ver) and isinstance(sub, str)):
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         return Claims(
             username=sub,
@@ -96,3 +100,7 @@ class TokenCodec:
             issued_at=datetime.fromtimestamp(iat, timezone.utc),
             expires_at=datetime.fromtimestamp(exp, timezone.utc),
         )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

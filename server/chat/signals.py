@@ -26,6 +26,7 @@ class SignalService:
         self.hub = hub
         self.typing_ttl = typing_ttl
         self._expiry: dict[tuple[int, int], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def typing(self, actor: Actor, target: Target, typing: bool) -> None:
         place = await self._member_place(actor, target, "type here")
@@ -60,7 +61,9 @@ class SignalService:
 
     def _expire(self, actor: Actor, place: Place) -> None:
         self._expiry.pop((actor.id, place.topic_id), None)
-        asyncio.ensure_future(self.hub.publish(*_typing_events(actor, place, False)))
+        task = asyncio.ensure_future(self.hub.publish(*_typing_events(actor, place, False)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def read(self, actor: Actor, target: Target, seq: int) -> None:
         async with self.db.write() as repos:
@@ -82,19 +85,20 @@ class SignalService:
             return place
 
 
-def _per_side(actor: Actor, place: Place, make: type[Typing] | type[ReadMarked], *args: object) -> list[Event]:
-    """Topic-wide but not to the actor; for a DM only the other side, named ``@actor``."""
-    if place.topic.kind == "direct":
-        if place.peer is None or place.peer.id == actor.id:
-            return []
-        audience: Audience = ToUser(place.peer.id or 0)
-        return [make(f"@{actor.username}", actor.username, *args, audience)]  # type: ignore[arg-type]
-    return [make(place.topic.name, actor.username, *args, ToTopic(place.topic_id, exclude_user=actor.id))]  # type: ignore[arg-type]
+def _others(actor: Actor, place: Place) -> tuple[str, Audience] | None:
+    """Topic-wide but not to the actor; for a DM only the other side, which sees ``@actor``."""
+    if place.topic.kind != "direct":
+        return place.topic.name, ToTopic(place.topic_id, exclude_user=actor.id)
+    if place.peer is None or place.peer.id == actor.id:
+        return None
+    return f"@{actor.username}", ToUser(place.peer.id or 0)
 
 
 def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
-    return _per_side(actor, place, Typing, typing)
+    target = _others(actor, place)
+    return [Typing(target[0], actor.username, typing, target[1])] if target else []
 
 
 def _read_events(actor: Actor, place: Place, seq: int) -> list[Event]:
-    return _per_side(actor, place, ReadMarked, seq)
+    target = _others(actor, place)
+    return [ReadMarked(target[0], actor.username, seq, target[1])] if target else []

@@ -63,8 +63,14 @@ class TopicService:
         async with self.db.write() as repos:
             for name in names:
                 topic = await repos.topics.by_name(name)
-                if topic and topic.kind == "public" and not await repos.memberships.get(topic.id or 0, user_id):
-                    await repos.memberships.add(_membership(topic, user_id, "member", datetime.now(timezone.utc)))
+                if (
+                    topic
+                    and topic.kind == "public"
+                    and not await repos.memberships.get(topic.id or 0, user_id)
+                ):
+                    await repos.memberships.add(
+                        _membership(topic, user_id, "member", datetime.now(timezone.utc))
+                    )
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
         events: list[Event] = []
@@ -74,7 +80,9 @@ class TopicService:
             if membership is None:
                 if topic.kind != "public":
                     raise forbidden(f"{topic.name!r} is private: ask a member for an invite")
-                await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(timezone.utc)))
+                await repos.memberships.add(
+                    _membership(topic, actor.id, "member", datetime.now(timezone.utc))
+                )
                 events.append(MembershipChanged(actor.id, topic.id or 0, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
             page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
@@ -101,7 +109,9 @@ class TopicService:
             invitee = await user_named(repos, username)
             invitee_id = invitee.id or 0
             if await repos.memberships.get(topic.id or 0, invitee_id) is None:
-                await repos.memberships.add(_membership(topic, invitee_id, "member", datetime.now(timezone.utc)))
+                await repos.memberships.add(
+                    _membership(topic, invitee_id, "member", datetime.now(timezone.utc))
+                )
                 theirs = await topic_view(repos, invitee_id, topic, self.presence.online_ids())
                 events += [
                     MembershipChanged(invitee_id, topic.id or 0, joined=True),

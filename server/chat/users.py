@@ -61,7 +61,9 @@ class UserService:
             raise ChatError(ErrorCode.RATE_LIMITED, "too many sign-ups from this address; try later")
         user = await self.create(data.username, data.password)
         token, expires = self.tokens.issue(user.username, user.token_version)
-        return RegisteredOut(user=UserOut(username=user.username), token=token, expires_at=iso_required(expires))
+        return RegisteredOut(
+            user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
+        )
 
     async def create(self, username: str, password: str) -> User:
         """Store a new user (also used by the ``parley user create`` command)."""

@@ -34,5 +34,3 @@ def build_api(
     api.add_middleware(ObserveRequests, metrics=metrics)
     mount_web(api, web_dir)
     return api
-
-

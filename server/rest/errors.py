@@ -14,9 +14,17 @@ from server import wire
 from server.chat.errors import ChatError, ErrorCode
 
 log = logging.getLogger("parley.rest")
-STATUS_CODES = {400: ErrorCode.INVALID, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN,
-                404: ErrorCode.NOT_FOUND, 405: ErrorCode.INVALID, 409: ErrorCode.CONFLICT,
-                413: ErrorCode.TOO_LARGE, 422: ErrorCode.INVALID, 429: ErrorCode.RATE_LIMITED}
+STATUS_CODES = {
+    400: ErrorCode.INVALID,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.INVALID,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.TOO_LARGE,
+    422: ErrorCode.INVALID,
+    429: ErrorCode.RATE_LIMITED,
+}
 
 
 def respond(error: ChatError) -> JSONResponse:
@@ -42,7 +50,9 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = STATUS_CODES.get(exc.status_code, ErrorCode.INVALID if exc.status_code < 500 else ErrorCode.INTERNAL)
+    code = STATUS_CODES.get(
+        exc.status_code, ErrorCode.INVALID if exc.status_code < 500 else ErrorCode.INTERNAL
+    )
     response = respond(ChatError(code, str(exc.detail)))
     response.status_code = exc.status_code
     return response

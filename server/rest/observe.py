@@ -38,4 +38,6 @@ class ObserveRequests:
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
             elapsed = round((time.perf_counter() - started) * 1000, 2)
-            log.info("request", extra={"method": scope["method"], "route": path, "status": status, "ms": elapsed})
+            log.info(
+                "request", extra={"method": scope["method"], "route": path, "status": status, "ms": elapsed}
+            )

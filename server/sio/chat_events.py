@@ -73,7 +73,7 @@ class ChatNamespace:
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
 
-    async def unknown(self, event: str, sid: str, *_args: Any) -> dict[str, Any]:
+    async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
         self.metrics.events.labels("unknown", "invalid").inc()
         return wire.ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
 

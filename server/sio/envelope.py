@@ -33,7 +33,9 @@ class Envelope:
         self.connections = connections
         self.metrics = metrics
 
-    def handler(self, event: str, model: type[BaseModel], call: Call) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def handler(
+        self, event: str, model: type[BaseModel], call: Call
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def handle(sid: str, *args: Any) -> dict[str, Any]:
             return await self.run(event, sid, args, model, call)
 
@@ -79,5 +81,9 @@ def _payload(args: tuple[Any, ...], model: type[BaseModel]) -> Any:
     if len(args) > 1:
         raise ChatError(ErrorCode.INVALID, "send one payload object")
     if not args or args[0] is None:
-        return {} if not model.model_fields or all(not f.is_required() for f in model.model_fields.values()) else None
+        return (
+            {}
+            if not model.model_fields or all(not f.is_required() for f in model.model_fields.values())
+            else None
+        )
     return args[0]

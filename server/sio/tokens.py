@@ -12,11 +12,11 @@ def token_from(environ: dict[str, Any], auth: Any) -> str | None:
         return str(auth["token"])
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if query.get("token") and query["token"][0]:
-        return query["token"][0]
+        return str(query["token"][0])
     header = environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+        return str(value).strip()
     return None
 
 

@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:
+#   make run    install (virtualenv + web bundle) and serve on http://127.0.0.1:8000 (SQLite)
+#   make test   install (with test tools) and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+NPM    ?= npm
+
+.PHONY: run test lint install install-test web-deps js-deps bench clean
+
+$(VENV)/.run-deps: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	cd tests/js && $(NPM) ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.run-deps web-deps
+install-test: $(VENV)/.test-deps web-deps js-deps
+web-deps: web/node_modules/.package-lock.json
+js-deps: tests/js/node_modules/.package-lock.json
+
+run: install
+	$(BIN)/parley serve
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check server db
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m bench.load $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) web/node_modules tests/js/node_modules

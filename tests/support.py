@@ -1,0 +1,147 @@
+"""Test support: a real uvicorn on 127.0.0.1:0 and real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio
+import uvicorn
+
+from server.app import create_app
+from server.chat.service import Chat
+from server.config import Settings
+
+PASSWORD = "password123"
+WAIT = 5.0
+
+
+def test_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Fast, isolated settings: a fresh SQLite file, cheap bcrypt, short timers."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "jwt_secret": "t" * 40,
+        "bcrypt_rounds": 4,
+        "presence_grace": 0.3,
+        "typing_ttl": 1.0,
+        "cursor_flush_interval": 0.05,
+        "redis_url": None,
+        "echo_upstream": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Client:
+    """A python-socketio AsyncClient that queues every server event by name."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, *args: Any) -> None:
+        await self.events[event].put(args[0] if len(args) == 1 else args)
+
+    async def call(self, event: str, payload: Any = None, namespace: str = "/") -> Any:
+        if payload is None:
+            return await self.sio.call(event, namespace=namespace, timeout=WAIT)
+        return await self.sio.call(event, payload, namespace=namespace, timeout=WAIT)
+
+    async def ok(self, event: str, payload: Any = None) -> Any:
+        """Call and insist on success; return ``data``."""
+        ack = await self.call(event, payload)
+        assert ack["ok"] is True, ack
+        return ack["data"]
+
+    async def next(self, event: str, timeout: float = WAIT) -> Any:
+        return await asyncio.wait_for(self.events[event].get(), timeout)
+
+    def pending(self, event: str) -> list[Any]:
+        """Everything queued for ``event`` right now, without waiting."""
+        queue = self.events[event]
+        items = []
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        return items
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+class LiveServer:
+    def __init__(self, app: Any, url: str) -> None:
+        self.app = app
+        self.url = url
+        self.http = httpx.AsyncClient(base_url=url, timeout=WAIT)
+        self._clients: list[Client] = []
+
+    @property
+    def chat(self) -> Chat:
+        chat: Chat = self.app.state.chat
+        return chat
+
+    async def register(self, username: str, password: str = PASSWORD) -> str:
+        response = await self.http.post("/api/users", json={"username": username, "password": password})
+        assert response.status_code == 201, response.text
+        token: str = response.json()["token"]
+        return token
+
+    async def connect(self, username: str, token: str, wait_session: bool = True, **kwargs: Any) -> Client:
+        """A connected client; by default after its ``session`` event arrived."""
+        client = Client(username)
+        kwargs.setdefault("auth", {"token": token})
+        await client.sio.connect(self.url, wait_timeout=WAIT, **kwargs)
+        self._clients.append(client)
+        if wait_session:
+            await client.next("session")
+        return client
+
+    async def user(self, username: str, **kwargs: Any) -> Client:
+        """Register ``username`` and connect one socket for it."""
+        return await self.connect(username, await self.register(username), **kwargs)
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.close()
+        await self.http.aclose()
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[LiveServer]:
+    """Serve ``create_app(settings)`` with uvicorn on a port the OS picks."""
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # uvicorn exposes no event for this
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    live = LiveServer(app, f"http://127.0.0.1:{port}")
+    try:
+        yield live
+    finally:
+        await live.close()
+        server.should_exit = True
+        await task
+        sock.close()
