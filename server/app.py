@@ -21,6 +21,7 @@ from server.chat.service import Chat, Limits
 from server.config import Settings
 from server.metrics import Metrics
 from server.rest.api import build_api
+from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
@@ -54,8 +55,9 @@ def create_app(settings: Settings | None = None) -> Any:
     ChatNamespace(sio, chat, connections, metrics, settings.socket_burst, settings.socket_rate).register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
-    app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
-    app.state = api.state  # tests and tools reach the chat service through app.state
+    sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+    app = BodyLimit(sio_app, settings.max_http_buffer_size, _closer(sio), "/socket.io")
+    app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 
 
@@ -82,6 +84,15 @@ def build_chat(settings: Settings) -> Chat:
         settings.default_topics,
         upstream,
     )
+
+
+def _closer(sio: Any) -> Any:
+    async def close(eio_sid: str) -> None:
+        socket = sio.eio.sockets.pop(eio_sid, None)
+        if socket is not None:  # no wait: a polling client may never drain its queue
+            await socket.close(wait=False, abort=True)
+
+    return close
 
 
 def _client_manager(settings: Settings) -> Any | None:

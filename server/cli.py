@@ -28,13 +28,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-    except (ValidationError, SettingsError) as exc:
+        settings.secret()
+    except ValidationError as exc:
+        return _fail(f"configuration error: {_describe(exc)}")
+    except SettingsError as exc:
         return _fail(f"configuration error: {exc}")
     command: Callable[[argparse.Namespace, Settings], int] = args.run
     try:
         return command(args, settings)
     except ChatError as exc:
         return _fail(f"{exc.code.value}: {exc.message}")
+
+
+def _describe(exc: ValidationError) -> str:
+    """Field and reason only: a setting's value may be a secret."""
+    return "; ".join(
+        f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     create.set_defaults(run=_user_create)
     token = sub.add_parser("token", help="print a token for a user (no password needed)")
     token.add_argument("username")
-    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
     token.set_defaults(run=_token)
     return parser
 
@@ -65,7 +83,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers > 1 and not settings.redis_url:
         return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
-    settings.secret()  # generate the secret once, before workers race for it
     uvicorn.run(
         "server.app:app_factory",
         factory=True,

@@ -86,14 +86,22 @@ class Settings(BaseSettings):
         if self.jwt_secret:
             return self.jwt_secret
         path = self.data_dir / SECRET_FILE
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker won the race
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            temporary = self.data_dir / f".{SECRET_FILE}.{os.getpid()}"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(temporary, path)  # atomic; another process may have won the race
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        value = path.read_text().strip()
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"the kept JWT secret {path} is shorter than {MIN_SECRET_BYTES} bytes; "
+                "delete it to have a new one generated (this logs everyone out)"
+            )
         return value

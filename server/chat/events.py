@@ -95,6 +95,13 @@ class MembershipChanged:
     joined: bool
 
 
+@dataclass(frozen=True)
+class SessionsRevoked:
+    """The user logged out: every open socket of theirs must close."""
+
+    user_id: int
+
+
 Event = (
     MessageCreated
     | MessageEdited
@@ -104,4 +111,5 @@ Event = (
     | ReadMarked
     | PresenceChanged
     | MembershipChanged
+    | SessionsRevoked
 )

@@ -37,20 +37,19 @@ class MessageService:
         try:
             return await self._send(actor, target, body, client_id)
         except IntegrityError:
-            # A concurrent send with the same client_id won the race: return its message.
-            if client_id is None:
-                raise
+            # A concurrent transaction won a race (same client_id, or the first message of a
+            # new conversation): the retry finds its row and returns or uses it.
             return await self._send(actor, target, body, client_id)
 
     async def _send(self, actor: Actor, target: Target, body: str, client_id: str | None) -> MessageOut:
         async with self.db.write() as repos:
-            place = await place_of(repos, actor, target, create=True)
-            assert place is not None
-            await require_member(repos, place.topic, actor, "post")
             if client_id is not None:
                 existing = await repos.messages.by_client_id(actor.id, client_id)
                 if existing is not None:
                     return await self._view_existing(repos, existing, actor)
+            place = await place_of(repos, actor, target, create=True)
+            assert place is not None
+            await require_member(repos, place.topic, actor, "post")
             seq = await repos.topics.next_seq(place.topic_id)
             place.topic.last_seq = seq
             message = await repos.messages.add(

@@ -38,13 +38,14 @@ class PasswordHasher:
 
     async def verify(self, password: str, hashed: str | None) -> bool:
         """Check ``password``; with no hash (unknown user) still spend one bcrypt check."""
+        known = hashed is not None
         if hashed is None:
             hashed = await self._dummy_hash()
         raw = password.encode()
         if len(raw) > MAX_PASSWORD_BYTES:
             raw = b""  # never matches a stored hash; keeps the timing of a real check
         ok = await asyncio.to_thread(bcrypt.checkpw, raw, hashed.encode())
-        return ok and len(password.encode()) <= MAX_PASSWORD_BYTES
+        return ok and known and len(password.encode()) <= MAX_PASSWORD_BYTES
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -69,7 +70,7 @@ class TokenCodec:
 
     def issue(self, username: str, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
         now = datetime.now(timezone.utc)
-        expires = now + timedelta(seconds=ttl_seconds or self.ttl)
+        expires = now + timedelta(seconds=self.ttl if ttl_seconds is None else ttl_seconds)
         payload = {
             "sub": username,
             "iat": int(now.timestamp()),

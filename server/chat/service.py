@@ -46,6 +46,7 @@ class Chat:
         self.presence = PresenceService(db, self.hub, limits.presence_grace)
         self.users = UserService(
             db,
+            self.hub,
             PasswordHasher(limits.bcrypt_rounds),
             TokenCodec(secret, token_ttl),
             self.presence,

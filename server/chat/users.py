@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from db.models import User
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode, conflict, not_found
+from server.chat.events import SessionsRevoked
+from server.chat.hub import Hub
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
@@ -42,6 +44,7 @@ class UserService:
     def __init__(
         self,
         db: Database,
+        hub: Hub,
         hasher: PasswordHasher,
         tokens: TokenCodec,
         presence: PresenceService,
@@ -49,6 +52,7 @@ class UserService:
         login_limit: KeyedLimiter,
     ) -> None:
         self.db = db
+        self.hub = hub
         self.hasher = hasher
         self.tokens = tokens
         self.presence = presence
@@ -97,9 +101,10 @@ class UserService:
         return TokenOut(token=token, expires_at=iso_required(expires))
 
     async def logout(self, actor: Actor) -> None:
-        """Revoke every token issued to the user so far."""
+        """Revoke every token issued to the user so far and close their open sockets."""
         async with self.db.write() as repos:
             await repos.users.bump_token_version(actor.id)
+        await self.hub.publish(SessionsRevoked(actor.id))
 
     async def authenticate(self, token: str | None) -> Actor:
         if not token:

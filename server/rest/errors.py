@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,7 +10,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server import wire
 from server.chat.errors import ChatError, ErrorCode
 
-log = logging.getLogger("parley.rest")
 STATUS_CODES = {
     400: ErrorCode.INVALID,
     401: ErrorCode.UNAUTHORIZED,
@@ -58,14 +54,7 @@ async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    reference = uuid.uuid4().hex[:12]
-    log.error("request failed", exc_info=exc, extra={"reference": reference})
-    return respond(wire.internal(reference))
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ChatError, on_chat_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import wire
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.http")
@@ -31,8 +34,21 @@ class ObserveRequests:
                 status = message["status"]
             await send(message)
 
+        started_response = False
+
+        async def watch_start(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await watch(message)
+
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, watch_start)
+        except Exception as exc:  # the one place an unexpected error becomes a 500
+            reference = uuid.uuid4().hex[:12]
+            log.error("request failed", exc_info=exc, extra={"reference": reference})
+            if not started_response:
+                status, body = wire.http_error(wire.internal(reference))
+                await _send_json(send, status, body)
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
@@ -41,3 +57,9 @@ class ObserveRequests:
             log.info(
                 "request", extra={"method": scope["method"], "route": path, "status": status, "ms": elapsed}
             )
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})

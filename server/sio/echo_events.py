@@ -45,6 +45,7 @@ class EchoNamespace:
         except ChatError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
         self._sessions[sid] = (self.chat.echo.open(actor), TokenBucket(self.burst, self.rate))
+        await self.sio.enter_room(sid, f"user:{actor.id}", namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
 
     async def echo(self, sid: str, *args: Any) -> Any:
@@ -56,7 +57,8 @@ class EchoNamespace:
             session, bucket = entry
             if not bucket.take():
                 raise ChatError(ErrorCode.RATE_LIMITED, "too many events; slow down")
-            return await session.echo(args[0] if args else None)
+            # A one-item tuple: python-socketio would send an empty ack for a bare None.
+            return (await session.echo(args[0] if args else None),)
         except ChatError as exc:
             outcome = exc.code.value
             return wire.ack_error(exc)

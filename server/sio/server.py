@@ -8,6 +8,7 @@ they get an ``invalid`` ack when the client asked for one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import socketio
@@ -22,7 +23,27 @@ RESERVED_EVENTS = frozenset(
 )
 
 
+# Engine.IO message text of a Socket.IO EVENT: type 2, optional "/namespace,", optional ack id.
+EVENT_HEAD = re.compile(r"^2(?:(/[^,\[]*),)?(\d+)?")
+
+
 class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        """Answer an EVENT whose JSON cannot be decoded with ``invalid`` instead of dropping it."""
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except ValueError:
+            head = EVENT_HEAD.match(data) if isinstance(data, str) else None
+            if head is None or head.group(2) is None:
+                return
+            error = ack_error(invalid("the event payload is not valid JSON"))
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    packet.ACK, namespace=head.group(1) or "/", id=int(head.group(2)), data=[error]
+                ),
+            )
+
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         name = data[0] if isinstance(data, list) and data else None
         if not isinstance(name, str) or name in RESERVED_EVENTS:

@@ -31,6 +31,9 @@ class SocketIOSink:
         if isinstance(event, ev.MembershipChanged):
             await self._follow(event)
             return
+        if isinstance(event, ev.SessionsRevoked):
+            await self._close_all(event.user_id)
+            return
         shaped = wire.server_event(event)
         if shaped is None:
             return
@@ -43,6 +46,13 @@ class SocketIOSink:
             await self.sio.emit(name, payload, room=user_room(audience.user_id))
         else:
             await self.sio.emit(name, payload, room=[user_room(u) for u in audience.user_ids])
+
+    async def _close_all(self, user_id: int) -> None:
+        for namespace in ("/", "/echo"):
+            room = user_room(user_id)
+            sids = [sid for sid, _eio in self.sio.manager.get_participants(namespace, room)]
+            for sid in sids:
+                await self.sio.disconnect(sid, namespace=namespace)
 
     async def _follow(self, event: ev.MembershipChanged) -> None:
         room = topic_room(event.topic_id)
