@@ -1,0 +1,60 @@
+"""The REST calls the client needs: log in and register (PROTOCOL.md section 6).
+
+Every failure becomes ``ClientError``: the server's ``{"error": {"code",
+"message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
+when the answer is not the documented shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from client_demo.errors import ClientError
+
+
+async def login(url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
+    """``POST /api/auth/login``; the token. ``unauthorized`` for a wrong name or password."""
+    body = await _post(url, "/api/auth/login", {"username": username, "password": password}, timeout)
+    return _token(body)
+
+
+async def register(url: str, username: str, password: str, *, timeout: float = 10.0) -> str:
+    """``POST /api/users``; the new user's token. ``conflict`` if the name is taken."""
+    body = await _post(url, "/api/users", {"username": username, "password": password}, timeout)
+    return _token(body)
+
+
+async def _post(url: str, path: str, payload: dict[str, Any], timeout: float) -> Any:
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
+            response = await http.post(path, json=payload)
+    except httpx.HTTPError as exc:
+        raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
+    if response.is_success:
+        return _json(response)
+    raise _error(response)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ClientError("bad_reply", f"HTTP {response.status_code}: not JSON") from None
+
+
+def _error(response: httpx.Response) -> ClientError:
+    try:
+        error = response.json().get("error")
+        return ClientError(str(error["code"]), str(error.get("message", "")))
+    except (ValueError, AttributeError, KeyError, TypeError):
+        text = response.text.strip()[:200] or response.reason_phrase
+        return ClientError(f"http_{response.status_code}", text)
+
+
+def _token(body: Any) -> str:
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ClientError("bad_reply", "the server's answer has no token")
+    return token

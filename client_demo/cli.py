@@ -1,0 +1,188 @@
+"""Command line: ``python -m client_demo [global options] [COMMAND ...]``.
+
+Without a command the interactive client runs. Exit codes: 0 ok, 1 an error
+from the server or the connection (``error: CODE: message`` on stderr),
+2 a usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from client_demo import commands, credentials, interactive, render
+from client_demo.connection import Connection
+from client_demo.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ClientError, UsageError
+from client_demo.output import err
+from client_demo.stdin import StdinLines
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+LONG_RUNNING = {None, "chat", "listen"}  # these reconnect after a network failure
+
+EPILOG = """\
+examples:
+  python -m client_demo --user alice                    chat interactively
+  python -m client_demo --user alice --register         same, creating the account if needed
+  echo "$PW" | python -m client_demo --user alice --password-stdin send --topic lobby hello all
+  PARLEY_TOKEN=$TOKEN python -m client_demo send --to bob "see you at 5"
+  python -m client_demo --token "$TOKEN" listen --topic lobby --count 10 --json
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the client, return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        who = credentials.ask_terminal(identity(args))
+        return asyncio.run(run(args, who))
+    except UsageError as exc:
+        err(f"usage: {exc}")
+        return EXIT_USAGE
+    except ClientError as exc:
+        err(render.error_line(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `listen | head -1`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+async def run(args: argparse.Namespace, who: credentials.Identity) -> int:
+    """Log in, connect, run the command (or the REPL), always disconnect."""
+    lines = StdinLines()
+    token = await credentials.obtain_token(who, lines)
+    conn = Connection(who.url, token, reconnect=args.command in LONG_RUNNING, timeout=args.timeout)
+    try:
+        if args.command in (None, "chat"):
+            return await interactive.run(conn, lines)
+        return await commands.COMMANDS[args.command](conn, args)
+    finally:
+        await conn.close()
+
+
+def identity(args: argparse.Namespace) -> credentials.Identity:
+    """Who the command line says we are (``--user`` wins over ``PARLEY_TOKEN``)."""
+    return credentials.Identity(
+        url=args.url.rstrip("/"),
+        user=args.user,
+        token=args.token or (None if args.user else credentials.env_token()),
+        password=None,
+        password_stdin=args.password_stdin,
+        register=args.register,
+        may_ask=args.command in (None, "chat") and credentials.terminal(),
+        timeout=args.timeout,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; global options are accepted before or after the command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m client_demo",
+        description="Parley chat client: interactive without a command, scriptable with one.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_globals(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparser = _subparser_factory(sub)
+
+    subparser("chat", "interactive chat (the default)")
+
+    send = subparser("send", "send one message, print its id and seq")
+    _exactly_one(
+        send,
+        ("--topic", "NAME", "a topic (public topics are joined if needed)"),
+        ("--to", "USER", "a user (direct message)"),
+    )
+    send.add_argument("--client-id", help="idempotency key: resending it stores nothing new")
+    send.add_argument("--json", action="store_true", help="print the stored Message as JSON")
+    send.add_argument("text", nargs="+", help="the message (words are joined by spaces)")
+
+    listen = subparser("listen", "print new live messages as they arrive")
+    _exactly_one(
+        listen,
+        ("--topic", "NAME", "subscribe to this topic and print its messages"),
+        ("--with", "USER", "print the direct conversation with USER"),
+        required=False,
+    )
+    listen.add_argument("--count", type=_positive, help="exit after N messages")
+    listen.add_argument("--json", action="store_true", help="one JSON Message per line")
+
+    topics = subparser("topics", "list topics and conversations")
+    topics.add_argument("--json", action="store_true", help="one JSON Topic per line")
+
+    create = subparser("create", "create a topic")
+    create.add_argument("name")
+    create.add_argument("--private", action="store_true", help="members join by invitation")
+
+    history = subparser("history", "print the latest messages of a conversation")
+    _exactly_one(history, ("--topic", "NAME", "a topic"), ("--with", "USER", "a direct conversation"))
+    history.add_argument("--limit", type=_limit, default=50, help="1-200 (default 50)")
+    history.add_argument("--json", action="store_true", help="one JSON Message per line")
+    return parser
+
+
+GLOBALS: list[tuple[str, dict[str, Any]]] = [
+    ("--url", {"help": f"server (default {DEFAULT_URL}, env PARLEY_URL)"}),
+    ("--user", {"help": "username (env PARLEY_USER)"}),
+    ("--token", {"help": "a JWT instead of a password (env PARLEY_TOKEN)"}),
+    ("--password-stdin", {"action": "store_true", "help": "read the password from stdin's first line"}),
+    ("--register", {"action": "store_true", "help": "create the account if the login fails"}),
+    ("--timeout", {"type": float, "help": "seconds to wait for an answer (default 10)"}),
+]
+
+
+def _global_defaults() -> dict[str, Any]:
+    return {
+        "--url": os.environ.get("PARLEY_URL", DEFAULT_URL),
+        "--user": os.environ.get("PARLEY_USER"),
+        "--token": None,
+        "--password-stdin": False,
+        "--register": False,
+        "--timeout": 10.0,
+    }
+
+
+def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    defaults = _global_defaults()
+    for flag, options in GLOBALS:
+        default = argparse.SUPPRESS if suppress else defaults[flag]
+        parser.add_argument(flag, default=default, **options)
+
+
+def _subparser_factory(sub: Any) -> Callable[[str, str], argparse.ArgumentParser]:
+    def subparser(name: str, summary: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=summary)
+        # Global options after the command too; SUPPRESS keeps the values given before it.
+        _add_globals(parser, suppress=True)
+        return parser
+
+    return subparser
+
+
+def _exactly_one(
+    parser: argparse.ArgumentParser, *options: tuple[str, str, str], required: bool = True
+) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    for flag, metavar, text in options:
+        dest = "with_" if flag == "--with" else flag.lstrip("-")
+        group.add_argument(flag, metavar=metavar, dest=dest, help=text)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError("must be from 1 to 200")
+    return value

@@ -1,0 +1,143 @@
+"""The one-shot subcommands, for shell scripts.
+
+Each takes an unconnected ``Connection`` and the parsed arguments, connects,
+does one job and returns an exit code; ``ClientError`` propagates to the CLI,
+which prints it and exits 1.
+
+- ``send``: ``message:send`` to a topic (joining a public topic first when the
+  server says ``forbidden``) or to a user; prints ``sent id=.. seq=..``.
+- ``listen``: subscribes, announces ``listening on NAME`` on stderr, then
+  prints each new live message (text or ``--json``) until ``--count``.
+- ``topics``, ``create``, ``history``: ``topic:list``, ``topic:create``,
+  ``history``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from client_demo import render
+from client_demo.connection import Connection
+from client_demo.errors import EXIT_OK, ClientError
+from client_demo.models import Message, as_message, as_topic, field_list, is_message
+from client_demo.output import err, out
+
+Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
+
+
+async def send(conn: Connection, args: argparse.Namespace) -> int:
+    """``send (--topic NAME | --to USER) TEXT``: store one message, print its id and seq."""
+    target = {"topic": args.topic} if args.topic else {"to": args.to}
+    payload = {**target, "body": " ".join(args.text), "client_id": args.client_id or _client_id()}
+    await conn.connect()
+    try:
+        data = await conn.call("message:send", payload)
+    except ClientError as exc:
+        if exc.code != "forbidden" or not args.topic:
+            raise
+        # Posting needs membership; joining a public topic gives it. The same
+        # client_id makes the retry safe even if the first send was stored.
+        await conn.call("topic:subscribe", {"topic": args.topic})
+        data = await conn.call("message:send", payload)
+    message = as_message(data)
+    out(render.message_json(message) if args.json else render.sent_line(message))
+    return EXIT_OK
+
+
+async def listen(conn: Connection, args: argparse.Namespace) -> int:
+    """``listen [--topic NAME | --with USER] [--count N] [--json]``: print new live messages."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def enqueue(message: Message) -> None:
+        inbox.put_nowait(message)
+
+    conn.on_message(enqueue)
+    conn.on_notice(lambda text: err(f"* {text}"))
+    await conn.connect()
+    wanted, baseline = await _baseline(conn, args)
+    err(f"listening on {args.topic or (f'@{args.with_}' if args.with_ else 'all conversations')}")
+    printed = 0
+    while args.count is None or printed < args.count:
+        message = await conn.until_lost(inbox.get())
+        name = message["topic"].casefold()
+        if (wanted is not None and name != wanted) or message["seq"] <= baseline.get(name, 0):
+            continue  # another conversation, or history replayed by the backlog
+        out(render.message_json(message) if args.json else render.message_line(message))
+        conn.mark_delivered(message)
+        printed += 1
+    return EXIT_OK
+
+
+async def _baseline(conn: Connection, args: argparse.Namespace) -> tuple[str | None, dict[str, int]]:
+    """The conversation to print (None: all) and the last ``seq`` already there."""
+    if args.topic:
+        data = await conn.call("topic:subscribe", {"topic": args.topic})
+        topic = as_topic(data.get("topic") if isinstance(data, dict) else None)
+        last = _max_seq(field_list(data, "history"), _last_seq(topic))
+        return topic["name"].casefold(), {topic["name"].casefold(): last}
+    if args.with_:
+        name = f"@{args.with_}".casefold()
+        try:
+            page = await conn.call("history", {"with": args.with_, "limit": 1})
+        except ClientError as exc:
+            if exc.code != "not_found":
+                raise
+            return name, {}  # no conversation yet: everything will be new
+        return name, {name: _max_seq(field_list(page, "messages"), 0)}
+    topics = [as_topic(t) for t in field_list(await conn.call("topic:list"), "topics")]
+    return None, {t["name"].casefold(): _last_seq(t) for t in topics}
+
+
+async def topics(conn: Connection, args: argparse.Namespace) -> int:
+    """``topics [--json]``: every topic and conversation visible to the user."""
+    await conn.connect()
+    listed = [as_topic(t) for t in field_list(await conn.call("topic:list"), "topics")]
+    for topic in listed:
+        out(json.dumps(topic, ensure_ascii=False) if args.json else render.topic_line(topic))
+    return EXIT_OK
+
+
+async def create(conn: Connection, args: argparse.Namespace) -> int:
+    """``create NAME [--private]``: create a topic; the creator owns it."""
+    await conn.connect()
+    topic = as_topic(await conn.call("topic:create", {"name": args.name, "private": args.private}))
+    out(f"created {render.safe(topic['name'])} ({render.safe(topic.get('kind', '?'))})")
+    return EXIT_OK
+
+
+async def history(conn: Connection, args: argparse.Namespace) -> int:
+    """``history (--topic NAME | --with USER) [--limit N] [--json]``: the latest page."""
+    target: dict[str, Any] = {"topic": args.topic} if args.topic else {"with": args.with_}
+    await conn.connect()
+    page = await conn.call("history", {**target, "limit": args.limit})
+    for message in (as_message(m) for m in field_list(page, "messages")):
+        out(render.message_json(message) if args.json else render.message_line(message))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    "send": send,
+    "listen": listen,
+    "topics": topics,
+    "create": create,
+    "history": history,
+}
+
+
+def _client_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _max_seq(messages: list[Any], floor: int) -> int:
+    seqs: list[int] = [m["seq"] for m in messages if is_message(m)]
+    return max([floor, *seqs])
+
+
+def _last_seq(topic: Any) -> int:
+    value = topic.get("last_seq") if isinstance(topic, dict) else None
+    return int(value) if isinstance(value, int) else 0

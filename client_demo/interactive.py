@@ -1,0 +1,250 @@
+"""The interactive chat: slash commands and plain text read from stdin.
+
+One command runs at a time, in the order typed; live events (messages, edits,
+typing, presence, invitations, read marks) are shown as they arrive, between
+commands. Errors are shown in words (``error: forbidden: ...``) and the
+session goes on. ``/quit`` or the end of stdin ends it, so a script can drive
+it through a pipe.
+
+The current conversation is a topic name, or ``@user`` for a direct one;
+plain text goes there. A line starting with ``//`` sends the text after the
+first slash, for messages that start with a slash.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from client_demo import live, render
+from client_demo.connection import Connection
+from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
+from client_demo.models import as_message, as_topic, conversation, field_list
+from client_demo.output import err, out
+from client_demo.stdin import StdinLines
+
+HELP = """\
+commands:
+  /topics                     list topics and conversations
+  /create NAME [--private]    create a topic (you own it)
+  /join NAME | /join @USER    subscribe, show recent history, talk there
+  /leave [NAME]               unsubscribe (default: the current topic)
+  /invite [NAME] USER         add USER to a topic (default: the current one)
+  /msg USER TEXT              send a direct message
+  /history [N]                the last N messages here (default 20)
+  /members                    members of the current topic
+  /edit ID TEXT | /delete ID  change or remove one of your messages
+  /read                       mark the current conversation read
+  /help | /quit               this text | leave (end of input does the same)
+  anything else is sent to the current conversation ("//text" sends "/text")"""
+
+Handler = Callable[[str], Awaitable[None]]
+
+
+class Repl:
+    """The REPL state: the connection and the current conversation."""
+
+    def __init__(self, conn: Connection, lines: StdinLines) -> None:
+        self.conn = conn
+        self.lines = lines
+        self.current: str | None = None
+        self.view = live.LiveView(conn)
+        self.commands: dict[str, Handler] = {
+            "topics": self.topics,
+            "create": self.create,
+            "join": self.join,
+            "leave": self.leave,
+            "invite": self.invite,
+            "msg": self.msg,
+            "history": self.history,
+            "members": self.members,
+            "edit": self.edit,
+            "delete": self.delete,
+            "read": self.read,
+            "help": self.help,
+        }
+
+    async def run(self) -> int:
+        """Connect and read commands until /quit or end of input."""
+        self.view.install()
+        await self.conn.connect()
+        out("type /help for commands")
+        try:
+            while (line := await self.conn.until_lost(self.lines.readline())) is not None:
+                if line.strip() in {"/quit", "/exit"}:
+                    break
+                await self.handle(line)
+        except ClientError as exc:  # the session is lost for good
+            err(render.error_line(exc))
+            return EXIT_ERROR
+        out("bye")
+        return EXIT_OK
+
+    async def handle(self, line: str) -> None:
+        """Run one input line; errors are shown, never raised."""
+        text = line.strip()
+        if not text:
+            return
+        try:
+            if text.startswith("/") and not text.startswith("//"):
+                name, _, rest = text[1:].partition(" ")
+                handler = self.commands.get(name.lower())
+                if handler is None:
+                    raise UsageError(f"unknown command /{name} (try /help)")
+                await handler(rest.strip())
+            else:
+                await self.say(text[1:] if text.startswith("//") else text)
+        except ClientError as exc:
+            err(render.error_line(exc))
+        except UsageError as exc:
+            err(f"usage: {exc}")
+        except Exception as exc:  # a client bug must not end the chat; say it in words
+            err(f"error: client: {type(exc).__name__}: {render.safe(exc)}")
+
+    # -- talking -------------------------------------------------------------
+
+    async def say(self, body: str) -> None:
+        """Plain text: ``message:send`` to the current conversation."""
+        where = self._here()
+        target = {"to": where[1:]} if where.startswith("@") else {"topic": where}
+        await self._send(target, body)
+
+    async def msg(self, rest: str) -> None:
+        user, _, body = rest.partition(" ")
+        if not user or not body.strip():
+            raise UsageError("/msg USER TEXT")
+        await self._send({"to": user.removeprefix("@")}, body.strip())
+
+    async def _send(self, target: dict[str, str], body: str) -> None:
+        payload = {**target, "body": body, "client_id": uuid.uuid4().hex}
+        self.view.show(as_message(await self.conn.call("message:send", payload)))
+
+    async def edit(self, rest: str) -> None:
+        ident, _, body = rest.partition(" ")
+        if not body.strip():
+            raise UsageError("/edit ID TEXT")
+        message = as_message(await self.conn.call("message:edit", {"id": _int(ident), "body": body}))
+        out(f"edited message {message['id']}")
+
+    async def delete(self, rest: str) -> None:
+        await self.conn.call("message:delete", {"id": _int(rest)})
+        out(f"deleted message {_int(rest)}")
+
+    async def read(self, rest: str) -> None:
+        where = rest or self._here()
+        seq = self.view.last_seq(where)
+        if seq == 0:
+            out(f"nothing to mark read in {render.safe(where)}")
+            return
+        await self.conn.call("read", {**_address(where), "seq": seq})
+        out(f"marked {render.safe(where)} read up to #{seq}")
+
+    # -- topics --------------------------------------------------------------
+
+    async def topics(self, _rest: str) -> None:
+        listed = [as_topic(t) for t in field_list(await self.conn.call("topic:list"), "topics")]
+        if not listed:
+            out("no topics yet: /create NAME")
+        for topic in listed:
+            mark = "*" if self.current and topic["name"].casefold() == self.current.casefold() else " "
+            out(f"{mark} {render.topic_line(topic)}")
+
+    async def create(self, rest: str) -> None:
+        words = rest.split()
+        names = [w for w in words if w != "--private"]
+        if len(names) != 1:
+            raise UsageError("/create NAME [--private]")
+        payload = {"name": names[0], "private": "--private" in words}
+        topic = as_topic(await self.conn.call("topic:create", payload))
+        name = render.safe(topic["name"])
+        out(f"created {name} ({render.safe(topic.get('kind', '?'))}); /join {name} to talk there")
+
+    async def join(self, rest: str) -> None:
+        name = _one(rest, "/join NAME | /join @USER")
+        if name.startswith("@"):
+            await self._open_direct(name)
+            return
+        data = await self.conn.call("topic:subscribe", {"topic": name})
+        topic = as_topic(data.get("topic") if isinstance(data, dict) else None)
+        self.view.show_history(field_list(data, "history"))
+        self.current = topic["name"]
+        out(f"joined {render.safe(self.current)} ({render.topic_summary(topic)})")
+
+    async def _open_direct(self, name: str) -> None:
+        try:
+            page = await self.conn.call("history", {"with": name[1:], "limit": 20})
+            self.view.show_history(field_list(page, "messages"))
+        except ClientError as exc:
+            if exc.code != "not_found":
+                raise
+        self.current = name
+        out(f"talking with {render.safe(name)}")
+
+    async def leave(self, rest: str) -> None:
+        name = rest or self._here()
+        if name.startswith("@"):
+            raise UsageError("direct conversations cannot be left")
+        await self.conn.call("topic:unsubscribe", {"topic": name})
+        if self.current and name.casefold() == self.current.casefold():
+            self.current = None
+        out(f"left {render.safe(name)}")
+
+    async def invite(self, rest: str) -> None:
+        words = rest.split()
+        if len(words) not in (1, 2):
+            raise UsageError("/invite [NAME] USER")
+        topic, user = (words[0], words[1]) if len(words) == 2 else (self._here(), words[0])
+        await self.conn.call("topic:invite", {"topic": topic, "username": user})
+        out(f"invited {render.safe(user)} to {render.safe(topic)}")
+
+    async def history(self, rest: str) -> None:
+        limit = _int(rest) if rest else 20
+        if not 1 <= limit <= 200:
+            raise UsageError("/history [N] with N from 1 to 200")
+        page = await self.conn.call("history", {**_address(self._here()), "limit": limit})
+        messages = field_list(page, "messages")
+        out(f"--- history of {render.safe(self._here())}: {render.plural(len(messages), 'message')} ---")
+        self.view.show_history(messages)
+        if isinstance(page, dict) and page.get("has_more"):
+            out(f"--- older messages exist: /history {min(limit * 2, 200)} ---")
+
+    async def members(self, _rest: str) -> None:
+        where = self._here()
+        if where.startswith("@"):
+            raise UsageError("/members needs a topic; this is a direct conversation")
+        data = await self.conn.call("topic:members", {"topic": where})
+        for member in field_list(data, "members"):
+            out(render.member_line(member))
+
+    async def help(self, _rest: str) -> None:
+        out(HELP)
+
+    def _here(self) -> str:
+        if self.current is None:
+            raise UsageError("no current conversation: /join NAME or /join @USER first")
+        return self.current
+
+
+async def run(conn: Connection, lines: StdinLines) -> int:
+    """Run the interactive client on ``conn`` until /quit or end of input."""
+    return await Repl(conn, lines).run()
+
+
+def _address(where: str) -> dict[str, Any]:
+    kind, name = conversation(where)
+    return {kind: name}
+
+
+def _one(rest: str, usage: str) -> str:
+    words = rest.split()
+    if len(words) != 1:
+        raise UsageError(usage)
+    return words[0]
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.split()[0])
+    except (ValueError, IndexError):
+        raise UsageError(f"expected a number, got {text!r}") from None

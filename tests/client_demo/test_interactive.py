@@ -1,0 +1,133 @@
+"""The interactive client driven through stdin, as a script would drive it."""
+
+from __future__ import annotations
+
+from tests.client_demo.conftest import Spawn
+from tests.client_demo.demo import PASSWORD, demo_env
+from tests.support import LiveServer
+
+
+async def test_a_session_through_a_pipe(live_server: LiveServer, spawn: Spawn) -> None:
+    alice = await spawn("--user", "alice", "--password-stdin", "--register")
+    await alice.write(PASSWORD)
+    await alice.expect("connected to")
+    await alice.expect("type /help")
+
+    await alice.write("/create den")
+    await alice.expect("created den (public)")
+    await alice.write("/join den")
+    await alice.expect("joined den (public, 1 member")
+    await alice.write("hello from the pipe")
+    await alice.expect("[den #1] alice: hello from the pipe")
+
+    # Live: bob joins and talks; alice sees it as it happens.
+    bob = await live_server.user("bob")
+    await bob.ok("topic:subscribe", {"topic": "den"})
+    await bob.ok("message:send", {"topic": "den", "body": "hi alice"})
+    await alice.expect("[den #2] bob: hi alice")
+
+    await alice.write("/history")
+    await alice.expect("--- history of den: 2 messages ---")
+    assert (await alice.expect("[den #")).endswith("alice: hello from the pipe")
+    assert (await alice.expect("[den #")).endswith("bob: hi alice")
+
+    await alice.write("/members")
+    members = {await alice.expect("online)"), await alice.expect("online)")}
+    assert members == {"alice (owner, online)", "bob (member, online)"}
+
+    await alice.write("/msg bob psst")
+    await alice.expect("[@bob #1] alice: psst")
+    direct = await bob.next("message")
+    while direct["kind"] != "direct":  # skip bob's copy of his own topic message
+        direct = await bob.next("message")
+    assert (direct["topic"], direct["sender"], direct["body"]) == ("@alice", "alice", "psst")
+
+    await alice.write("/create hideout --private")
+    await alice.expect("created hideout (private)")
+    await alice.write("/invite hideout bob")
+    await alice.expect("invited bob to hideout")
+    invited = await bob.next("topic:invited")
+    assert (invited["topic"]["name"], invited["by"]) == ("hideout", "alice")
+
+    await alice.write("/join nowhere")
+    assert (await alice.expect("error:", stream="err")).startswith("error: not_found: ")
+    await alice.write("/frobnicate")
+    await alice.expect("usage: unknown command /frobnicate (try /help)", stream="err")
+
+    await alice.write("/quit")
+    await alice.expect("bye")
+    assert await alice.wait() == 0, alice.transcript()
+    assert not any("Traceback" in line for line in alice.err)
+
+    page = await live_server.http.get(
+        "/api/topics/den/messages", headers={"Authorization": f"Bearer {await bob_token(live_server)}"}
+    )
+    assert page.status_code == 200, page.text
+    stored = [(m["seq"], m["sender"], m["body"]) for m in page.json()["messages"]]
+    assert stored == [(1, "alice", "hello from the pipe"), (2, "bob", "hi alice")]
+
+
+async def test_live_events_and_end_of_input(live_server: LiveServer, spawn: Spawn) -> None:
+    token = await live_server.register("alice")
+    bob_token = await live_server.register("bob")
+    bob = await live_server.connect("bob", bob_token)
+    alice = await spawn(env=demo_env(PARLEY_TOKEN=token))
+    await alice.expect("connected to")
+
+    await bob.ok("topic:create", {"name": "vault", "private": True})
+    await bob.ok("topic:invite", {"topic": "vault", "username": "alice"})
+    await alice.expect("* bob added you to vault (private): /join vault")
+    await alice.write("/join vault")
+    await alice.expect("joined vault (private, 2 members")
+
+    sent = await bob.ok("message:send", {"topic": "vault", "body": "draft"})
+    await alice.expect("[vault #1] bob: draft")
+    await bob.ok("message:edit", {"id": sent["id"], "body": "final"})
+    await alice.expect("[vault #1] bob edited: final")
+    await bob.ok("typing", {"topic": "vault", "typing": True})
+    await alice.expect("* bob is typing in vault...")
+    await alice.write("/read")
+    await alice.expect("marked vault read up to #1")
+    assert (await bob.next("read"))["username"] == "alice"
+    await bob.ok("message:delete", {"id": sent["id"]})
+    await alice.expect(f"* message {sent['id']} in vault was deleted")
+
+    # bob and alice share a private topic: alice sees him come and go.
+    await bob.close()
+    await alice.expect("* bob is offline (last seen ")
+    bob_again = await live_server.connect("bob", bob_token)
+    await alice.expect("* bob is online")
+
+    await alice.write("/leave")
+    await alice.expect("left vault")
+    members = await bob_again.ok("topic:members", {"topic": "vault"})
+    assert [m["username"] for m in members["members"]] == ["bob"]
+
+    await alice.close_stdin()  # end of input acts like /quit
+    await alice.expect("bye")
+    assert await alice.wait() == 0, alice.transcript()
+
+
+async def test_missed_messages_are_shown_on_connect(live_server: LiveServer, spawn: Spawn) -> None:
+    token = await live_server.register("alice")
+    bob = await live_server.user("bob")
+    await bob.ok("message:send", {"to": "alice", "body": "while you were out"})
+    alice = await spawn("--token", token)
+    await alice.expect("connected to")
+    await alice.expect("[@bob #1] bob: while you were out")
+    await alice.write("/quit")
+    assert await alice.wait() == 0, alice.transcript()
+
+    # Shown once, acknowledged on the way out: the next session has no backlog.
+    again = await spawn("--token", token)
+    await again.expect("connected to")
+    await bob.ok("message:send", {"to": "alice", "body": "new"})
+    assert (await again.expect("[@bob #")).endswith("#2] bob: new")
+    await again.write("/quit")
+    assert await again.wait() == 0, again.transcript()
+
+
+async def bob_token(live_server: LiveServer) -> str:
+    login = await live_server.http.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
+    token: str = login.json()["token"]
+    return token
