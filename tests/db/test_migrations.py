@@ -1,0 +1,213 @@
+"""Migrations (db/migrate.py, db/migrations) against real databases.
+
+SQLite: a fresh file per test. PostgreSQL: when PARLEY_TEST_DATABASE_URL is
+set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test), each test works
+in a schema of its own, dropped afterwards, so it never touches other tables.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from db.engine import make_engine
+from db.migrate import alembic_config, upgrade
+from db.models import Membership, User
+from db.uow import Database
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_diff(connection: Connection) -> list[Any]:
+    """What autogenerate would still have to do to reach the models (empty: nothing)."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+def revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def check_at_head(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        assert await connection.run_sync(schema_diff) == []
+        assert await connection.run_sync(revision) == head()
+        tables = await connection.run_sync(table_names)
+    assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(sqlite_url(tmp_path / "migrate.db"))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def a_user(name: str) -> User:
+    return User(
+        username=name, username_key=name.lower(), password_hash="x", created_at=datetime.now(timezone.utc)
+    )
+
+
+# SQLite ------------------------------------------------------------------------
+
+
+def test_there_is_exactly_one_head_revision():
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+
+
+async def test_upgrading_an_empty_sqlite_database_yields_exactly_the_models(sqlite_engine):
+    await upgrade(sqlite_engine)
+    await check_at_head(sqlite_engine)
+
+
+async def test_the_comparison_would_notice_a_schema_that_drifted_from_the_models(sqlite_engine):
+    await upgrade(sqlite_engine)
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("DROP INDEX ix_memberships_user_id"))
+        assert await connection.run_sync(schema_diff) != []
+
+
+async def test_upgrading_twice_changes_nothing_and_keeps_the_data(tmp_path):
+    url = sqlite_url(tmp_path / "twice.db")
+    first = Database(url)
+    await upgrade(first.engine)
+    async with first.write() as repos:
+        await repos.users.add(a_user("alice"))
+    await first.dispose()
+    second = Database(url)  # as after a restart
+    try:
+        await upgrade(second.engine)
+        await upgrade(second.engine)
+        await check_at_head(second.engine)
+        async with second.read() as repos:
+            assert await repos.users.count() == 1
+    finally:
+        await second.dispose()
+
+
+async def test_downgrading_to_base_drops_every_table_and_upgrading_restores_them(sqlite_engine):
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    await upgrade(sqlite_engine)
+    async with sqlite_engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    async with sqlite_engine.connect() as connection:
+        assert await connection.run_sync(table_names) <= {"alembic_version"}
+        assert await connection.run_sync(revision) is None
+    await upgrade(sqlite_engine)
+    await check_at_head(sqlite_engine)
+
+
+def test_the_alembic_command_line_migrates_a_database_named_by_url(tmp_path):
+    path = tmp_path / "cli.db"
+    command.upgrade(alembic_config(sqlite_url(path)), "head")
+    with sqlite3.connect(path) as connection:
+        versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert versions == [(head(),)]
+    assert set(SQLModel.metadata.tables) <= tables
+
+
+async def test_every_sqlite_connection_gets_the_pragmas(sqlite_engine):
+    await upgrade(sqlite_engine)
+    async with sqlite_engine.connect() as first, sqlite_engine.connect() as second:
+        for connection in (first, second):
+            assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+            assert (await connection.execute(text("PRAGMA synchronous"))).scalar() == 1  # NORMAL
+
+
+async def test_sqlite_enforces_foreign_keys(tmp_path):
+    database = Database(sqlite_url(tmp_path / "fk.db"))
+    await upgrade(database.engine)
+    try:
+        with pytest.raises(IntegrityError):
+            async with database.write() as repos:
+                repos.session.add(Membership(topic_id=999, user_id=999, joined_at=datetime.now(timezone.utc)))
+    finally:
+        await database.dispose()
+
+
+async def test_the_database_refuses_two_users_whose_names_differ_only_in_case(tmp_path):
+    database = Database(sqlite_url(tmp_path / "unique.db"))
+    await upgrade(database.engine)
+    try:
+        async with database.write() as repos:
+            await repos.users.add(a_user("alice"))
+        with pytest.raises(IntegrityError):
+            async with database.write() as repos:
+                await repos.users.add(a_user("ALICE"))
+        async with database.read() as repos:
+            assert await repos.users.count() == 1
+    finally:
+        await database.dispose()
+
+
+# PostgreSQL --------------------------------------------------------------------
+
+
+@pytest.fixture
+async def postgres_engine() -> AsyncIterator[AsyncEngine]:
+    """An engine whose every connection works in a fresh schema, dropped afterwards."""
+    url = os.environ.get("PARLEY_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PARLEY_TEST_DATABASE_URL is not set (e.g. postgresql+asyncpg://postgres@127.0.0.1/test)")
+    schema = f"parley_migrate_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_upgrading_an_empty_postgres_schema_yields_exactly_the_models(postgres_engine):
+    await upgrade(postgres_engine)
+    await check_at_head(postgres_engine)
+
+
+@pytest.mark.postgres
+async def test_upgrading_postgres_twice_changes_nothing(postgres_engine):
+    await upgrade(postgres_engine)
+    await upgrade(postgres_engine)
+    await check_at_head(postgres_engine)

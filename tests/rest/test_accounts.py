@@ -1,0 +1,185 @@
+"""Accounts over REST (PROTOCOL.md section 6): register, login, profiles, logout."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import jwt
+
+from tests.rest.helpers import SECRET, assert_error, bearer, user_count, utc
+from tests.support import PASSWORD, running
+from tests.support import test_settings as make_settings
+
+
+async def test_register_answers_201_with_the_user_and_a_working_token(live_server):
+    response = await live_server.http.post("/api/users", json={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["user"] == {"username": "alice"}
+    assert isinstance(body["token"], str)
+    me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
+    assert me.status_code == 200
+    assert me.json()["username"] == "alice"
+    assert await user_count(live_server) == 1
+
+
+async def test_register_keeps_the_username_as_given(live_server):
+    response = await live_server.http.post(
+        "/api/users", json={"username": "Alice.B-2_", "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    assert response.json()["user"] == {"username": "Alice.B-2_"}
+
+
+async def test_a_username_taken_in_another_case_is_409_conflict_and_stores_nothing(live_server):
+    await live_server.register("alice")
+    response = await live_server.http.post("/api/users", json={"username": "ALICE", "password": PASSWORD})
+    assert_error(response, 409, "conflict")
+    assert await user_count(live_server) == 1
+
+
+async def test_concurrent_sign_ups_of_one_name_in_two_cases_store_one_user(live_server):
+    responses = await asyncio.gather(
+        live_server.http.post("/api/users", json={"username": "carol", "password": PASSWORD}),
+        live_server.http.post("/api/users", json={"username": "CAROL", "password": PASSWORD}),
+    )
+    assert sorted(response.status_code for response in responses) == [201, 409]
+    assert await user_count(live_server) == 1
+
+
+async def test_login_answers_200_with_a_token_and_its_expiry(live_server):
+    await live_server.register("alice")
+    response = await live_server.http.post(
+        "/api/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert {"token", "expires_at"} <= set(body)
+    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "alice"
+    assert claims["exp"] - claims["iat"] == 24 * 3600
+    assert claims["exp"] == int(utc(body["expires_at"]).timestamp())
+    me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
+    assert me.json()["username"] == "alice"
+
+
+async def test_login_matches_the_username_in_any_case(live_server):
+    await live_server.register("Alice")
+    response = await live_server.http.post(
+        "/api/auth/login", json={"username": "aLICE", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    me = await live_server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
+    assert me.json()["username"] == "Alice"
+
+
+async def test_a_wrong_password_and_an_unknown_user_get_the_same_401(live_server):
+    await live_server.register("alice")
+    wrong_password = await live_server.http.post(
+        "/api/auth/login", json={"username": "alice", "password": "not-the-password"}
+    )
+    unknown_user = await live_server.http.post(
+        "/api/auth/login", json={"username": "nobody", "password": PASSWORD}
+    )
+    assert_error(wrong_password, 401, "unauthorized")
+    assert unknown_user.status_code == wrong_password.status_code
+    assert unknown_user.json() == wrong_password.json()
+
+
+async def test_a_login_password_over_72_bytes_is_401_even_when_it_starts_with_the_password(live_server):
+    password = "p" * 72
+    await live_server.register("alice", password)
+    too_long = await live_server.http.post(
+        "/api/auth/login", json={"username": "alice", "password": password + "x" * 8}
+    )
+    assert_error(too_long, 401, "unauthorized")
+    right = await live_server.http.post("/api/auth/login", json={"username": "alice", "password": password})
+    assert right.status_code == 200
+
+
+async def test_a_multibyte_password_counts_bytes_and_logs_in(live_server):
+    password = "é" * 25  # 25 characters, 50 bytes
+    await live_server.register("alice", password)
+    response = await live_server.http.post(
+        "/api/auth/login", json={"username": "alice", "password": password}
+    )
+    assert response.status_code == 200
+
+
+async def test_me_is_the_profile_of_the_token_owner(live_server):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    token = await live_server.register("alice")
+    response = await live_server.http.get("/api/users/me", headers=bearer(token))
+    assert response.status_code == 200
+    profile = response.json()
+    assert set(profile) == {"username", "online", "last_seen", "created_at"}
+    assert profile["username"] == "alice"
+    assert profile["online"] is False
+    assert profile["last_seen"] is None
+    assert before <= utc(profile["created_at"]) <= datetime.now(timezone.utc)
+
+
+async def test_the_profile_of_another_user_shows_them_online_while_connected(live_server):
+    token = await live_server.register("alice")
+    await live_server.user("bobby")
+    response = await live_server.http.get("/api/users/BOBBY", headers=bearer(token))
+    assert response.status_code == 200
+    profile = response.json()
+    assert set(profile) == {"username", "online", "last_seen", "created_at"}
+    assert profile["username"] == "bobby"
+    assert profile["online"] is True
+
+
+async def test_the_profile_of_an_unknown_user_is_404_not_found(live_server):
+    token = await live_server.register("alice")
+    response = await live_server.http.get("/api/users/ghost", headers=bearer(token))
+    assert_error(response, 404, "not_found")
+
+
+async def test_logout_answers_204_and_revokes_every_earlier_token(live_server):
+    registered = await live_server.register("alice")
+    logged_in = (
+        await live_server.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    ).json()["token"]
+    response = await live_server.http.post("/api/auth/logout", headers=bearer(logged_in))
+    assert response.status_code == 204
+    assert response.content == b""
+    for token in (registered, logged_in):
+        refused = await live_server.http.get("/api/users/me", headers=bearer(token))
+        assert_error(refused, 401, "token_revoked")
+
+
+async def test_after_logout_a_new_login_works(live_server):
+    token = await live_server.register("alice")
+    await live_server.http.post("/api/auth/logout", headers=bearer(token))
+    response = await live_server.http.post(
+        "/api/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    me = await live_server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
+    assert me.status_code == 200
+
+
+async def test_logout_needs_a_token(live_server):
+    response = await live_server.http.post("/api/auth/logout")
+    assert_error(response, 401, "unauthorized")
+
+
+async def test_sign_ups_are_rate_limited_per_address(tmp_path):
+    async with running(make_settings(tmp_path / "data", register_per_hour=2)) as server:
+        await server.register("alice")
+        await server.register("bobby")
+        response = await server.http.post("/api/users", json={"username": "carol", "password": PASSWORD})
+        assert_error(response, 429, "rate_limited")
+        assert await user_count(server) == 2
+
+
+async def test_logins_are_rate_limited_per_address(tmp_path):
+    async with running(make_settings(tmp_path / "data", login_per_hour=2)) as server:
+        await server.register("alice")
+        credentials = {"username": "alice", "password": PASSWORD}
+        for _ in range(2):
+            assert (await server.http.post("/api/auth/login", json=credentials)).status_code == 200
+        response = await server.http.post("/api/auth/login", json=credentials)
+        assert_error(response, 429, "rate_limited")

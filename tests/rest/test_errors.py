@@ -1,0 +1,129 @@
+"""REST error shapes (PROTOCOL.md section 6): unknown routes and every kind of bad token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.rest.helpers import SECRET, assert_error, bearer
+
+
+def forged(**overrides: Any) -> str:
+    """An HS256 token for ``alice`` signed with the test secret; ``None`` drops a claim."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": "alice", "iat": now, "exp": now + 600, "ver": 0}
+    claims.update(overrides)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, algorithm="HS256")
+
+
+@pytest.fixture
+async def alice(live_server) -> str:
+    """Register alice, so that a refused token is refused for itself, not for a missing user."""
+    return await live_server.register("alice")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/nope"),
+        ("GET", "/api/users/alice/friends"),
+        ("HEAD", "/api/nope"),
+        ("GET", "/no/such/page"),
+    ],
+)
+async def test_an_unknown_route_is_404_not_found(live_server, method, path):
+    response = await live_server.http.request(method, path)
+    if method == "HEAD":
+        assert response.status_code == 404
+    else:
+        assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/api/nope"), ("PUT", "/api/nope/1"), ("DELETE", "/x")]
+)
+async def test_an_unknown_route_is_404_not_found_whatever_the_method(live_server, method, path):
+    response = await live_server.http.request(method, path)
+    assert_error(response, 404, "not_found")
+
+
+async def test_a_method_the_route_does_not_take_is_405_with_the_error_shape(live_server):
+    response = await live_server.http.delete("/api/users")
+    assert_error(response, 405, "invalid")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-header"),
+        pytest.param({"Authorization": ""}, id="empty-header"),
+        pytest.param({"Authorization": "Bearer"}, id="bearer-without-token"),
+        pytest.param({"Authorization": "Basic YWxpY2U6cGFzc3dvcmQxMjM="}, id="basic-auth"),
+        pytest.param({"Authorization": "Bearer garbage"}, id="garbage"),
+        pytest.param({"Authorization": "Bearer a.b.c"}, id="three-garbage-parts"),
+    ],
+)
+async def test_a_missing_or_garbage_bearer_is_401_unauthorized(live_server, alice, headers):
+    response = await live_server.http.get("/api/users/me", headers=headers)
+    assert_error(response, 401, "unauthorized")
+
+
+async def test_a_token_without_the_bearer_scheme_is_401_unauthorized(live_server, alice):
+    response = await live_server.http.get("/api/users/me", headers={"Authorization": alice})
+    assert_error(response, 401, "unauthorized")
+
+
+async def test_the_bearer_scheme_is_case_insensitive(live_server, alice):
+    response = await live_server.http.get("/api/users/me", headers={"Authorization": f"bearer {alice}"})
+    assert response.status_code == 200
+
+
+async def test_an_expired_token_is_401_token_expired(live_server, alice):
+    token, _ = live_server.chat.users.tokens.issue("alice", 0, ttl_seconds=-30)
+    response = await live_server.http.get("/api/users/me", headers=bearer(token))
+    assert_error(response, 401, "token_expired")
+
+
+async def test_a_crafted_token_with_exp_in_the_past_is_401_token_expired(live_server, alice):
+    now = int(time.time())
+    response = await live_server.http.get(
+        "/api/users/me", headers=bearer(forged(iat=now - 120, exp=now - 60))
+    )
+    assert_error(response, 401, "token_expired")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(
+            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, "x" * 40, algorithm="HS256"),
+            id="another-secret",
+        ),
+        pytest.param(
+            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, None, algorithm="none"),
+            id="alg-none",
+        ),
+        pytest.param(
+            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, SECRET * 2, algorithm="HS512"),
+            id="alg-hs512-same-secret",
+        ),
+        pytest.param(forged(exp=None), id="no-exp"),
+        pytest.param(forged(iat=None), id="no-iat"),
+        pytest.param(forged(sub=None), id="no-sub"),
+        pytest.param(forged(exp=str(2**40)), id="string-exp"),
+        pytest.param(forged(exp=2.0**40 + 0.5), id="float-exp"),
+        pytest.param(forged(sub="ghost"), id="user-does-not-exist"),
+    ],
+)
+async def test_a_forged_or_malformed_token_is_401_unauthorized(live_server, alice, token):
+    response = await live_server.http.get("/api/users/me", headers=bearer(token))
+    assert_error(response, 401, "unauthorized")
+
+
+async def test_every_authenticated_route_refuses_the_same_way(live_server, alice):
+    for method, path in [("GET", "/api/topics"), ("GET", "/api/users/alice"), ("POST", "/api/auth/logout")]:
+        response = await live_server.http.request(method, path, headers=bearer("garbage"))
+        assert_error(response, 401, "unauthorized")

@@ -1,0 +1,95 @@
+"""Operations endpoints and the API documentation (PROTOCOL.md section 6)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import running
+from tests.support import test_settings as make_settings
+
+
+def sample(metrics_text: str, name: str, **labels: str) -> float | None:
+    """The value of one Prometheus sample, or None when it is absent."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = re.compile(rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} (\S+)$", re.MULTILINE)
+    found = pattern.search(metrics_text)
+    return float(found.group(1)) if found else None
+
+
+async def test_healthz_answers_200(live_server):
+    response = await live_server.http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_answers_200_ready_with_the_database_checked(live_server):
+    response = await live_server.http.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["database"] == "ok"
+
+
+async def test_metrics_is_prometheus_text_counting_http_requests(live_server):
+    await live_server.http.get("/healthz")
+    await live_server.http.get("/healthz")
+    response = await live_server.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE parley_http_requests_total counter" in response.text
+    assert (
+        sample(response.text, "parley_http_requests_total", method="GET", route="/healthz", status="200") == 2
+    )
+
+
+async def test_metrics_label_unknown_paths_as_one_route(live_server):
+    for path in ("/api/a", "/api/b", "/api/c"):
+        await live_server.http.get(path)
+    text = (await live_server.http.get("/metrics")).text
+    assert "/api/a" not in text
+    assert sample(text, "parley_http_requests_total", method="GET", route="unmatched", status="404") == 3
+
+
+async def test_metrics_count_connected_sockets(live_server):
+    text = (await live_server.http.get("/metrics")).text
+    assert "# TYPE parley_connected_sockets gauge" in text
+    await live_server.user("alice")
+    await live_server.user("bobby")
+    text = (await live_server.http.get("/metrics")).text
+    assert sample(text, "parley_connected_sockets", namespace="/") == 2
+
+
+async def test_docs_serves_the_swagger_ui(live_server):
+    response = await live_server.http.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "swagger-ui" in response.text.lower()
+
+
+async def test_openapi_schema_lists_the_account_routes(live_server):
+    response = await live_server.http.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "post" in paths["/api/users"]
+    assert "post" in paths["/api/auth/login"]
+    assert "post" in paths["/api/auth/logout"]
+    assert "get" in paths["/api/users/me"]
+    assert "get" in paths["/api/users/{username}"]
+
+
+async def test_cors_allows_only_the_configured_origins(tmp_path):
+    settings = make_settings(tmp_path / "data", cors_origins=["https://chat.example"])
+    async with running(settings) as server:
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        }
+        allowed = await server.http.options(
+            "/api/users", headers={"Origin": "https://chat.example", **preflight}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://chat.example"
+        refused = await server.http.options(
+            "/api/users", headers={"Origin": "https://evil.example", **preflight}
+        )
+        assert "access-control-allow-origin" not in refused.headers

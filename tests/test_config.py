@@ -1,0 +1,171 @@
+"""Settings (server/config.py): environment parsing, defaults, the JWT secret's lifecycle."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from server.config import MIN_SECRET_BYTES, SECRET_FILE, Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No PARLEY_* variable from the outside, and a working directory without a .env file."""
+    for name in list(os.environ):
+        if name.upper().startswith("PARLEY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+# Lists from comma-separated variables ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://a.example", ["https://a.example"]),
+        ("https://a.example,https://b.example", ["https://a.example", "https://b.example"]),
+        (" https://a.example , https://b.example ,", ["https://a.example", "https://b.example"]),
+        ("", []),
+        (" , ,", []),
+    ],
+)
+def test_cors_origins_are_read_as_comma_separated_values(monkeypatch, raw, expected):
+    monkeypatch.setenv("PARLEY_CORS_ORIGINS", raw)
+    assert settings().cors_origins == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("lobby", ["lobby"]), ("lobby, random,help", ["lobby", "random", "help"]), ("", [])],
+)
+def test_default_topics_are_read_as_comma_separated_values(monkeypatch, raw, expected):
+    monkeypatch.setenv("PARLEY_DEFAULT_TOPICS", raw)
+    assert settings().default_topics == expected
+
+
+def test_without_variables_there_are_no_cors_origins_and_one_lobby():
+    configured = settings()
+    assert configured.cors_origins == []
+    assert configured.default_topics == ["lobby"]
+
+
+def test_lists_given_in_code_are_kept_as_they_are():
+    configured = settings(cors_origins=["https://a.example"], default_topics=["x", "y"])
+    assert configured.cors_origins == ["https://a.example"]
+    assert configured.default_topics == ["x", "y"]
+
+
+# Database location -----------------------------------------------------------------
+
+
+def test_the_default_database_is_an_sqlite_file_in_the_data_directory(tmp_path):
+    configured = settings(data_dir=tmp_path / "data")
+    expected = (tmp_path / "data" / "parley.db").resolve()
+    assert configured.resolved_database_url == f"sqlite+aiosqlite:///{expected}"
+
+
+def test_a_relative_data_directory_gives_an_absolute_database_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("PARLEY_DATA_DIR", "rel/data")
+    url = settings().resolved_database_url
+    assert url == f"sqlite+aiosqlite:///{(tmp_path / 'rel' / 'data' / 'parley.db').resolve()}"
+
+
+def test_a_configured_database_url_wins(monkeypatch):
+    monkeypatch.setenv("PARLEY_DATABASE_URL", "postgresql+asyncpg://db.example/parley")
+    assert settings().resolved_database_url == "postgresql+asyncpg://db.example/parley"
+
+
+# The environment and .env ------------------------------------------------------------
+
+
+def test_variables_use_the_parley_prefix(monkeypatch):
+    monkeypatch.setenv("PARLEY_PORT", "9100")
+    monkeypatch.setenv("PORT", "9200")
+    assert settings().port == 9100
+
+
+def test_a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("PARLEY_PORT=9101\nPARLEY_DEFAULT_TOPICS=a,b\n")
+    configured = Settings()
+    assert configured.port == 9101
+    assert configured.default_topics == ["a", "b"]
+    monkeypatch.setenv("PARLEY_PORT", "9102")
+    assert Settings().port == 9102
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PARLEY_TOKEN_TTL", "0"),
+        ("PARLEY_BCRYPT_ROUNDS", "3"),
+        ("PARLEY_BCRYPT_ROUNDS", "17"),
+        ("PARLEY_PRESENCE_GRACE", "3.5"),
+        ("PARLEY_PORT", "not-a-port"),
+    ],
+)
+def test_out_of_range_values_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        settings()
+
+
+# The JWT secret -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param("x" * (MIN_SECRET_BYTES - 1), id="31-ascii"),
+        pytest.param("é" * 15 + "x", id="31-bytes-utf8"),
+    ],
+)
+def test_a_secret_under_32_bytes_is_refused_with_a_message_naming_the_variable(monkeypatch, secret):
+    monkeypatch.setenv("PARLEY_JWT_SECRET", secret)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    assert "PARLEY_JWT_SECRET" in str(caught.value)
+    assert "32 bytes" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [pytest.param("x" * MIN_SECRET_BYTES, id="32-ascii"), pytest.param("é" * 16, id="32-bytes-utf8")],
+)
+def test_a_secret_of_32_bytes_is_accepted_and_used_as_given(tmp_path, secret):
+    configured = settings(jwt_secret=secret, data_dir=tmp_path / "data")
+    assert configured.secret() == secret
+    assert not (tmp_path / "data" / SECRET_FILE).exists()
+
+
+def test_without_a_secret_one_is_generated_into_a_private_file(tmp_path):
+    data_dir = tmp_path / "data"
+    secret = settings(data_dir=data_dir).secret()
+    path = data_dir / SECRET_FILE
+    assert path.read_text().strip() == secret
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(secret.encode()) >= MIN_SECRET_BYTES
+
+
+def test_the_generated_secret_is_reused_by_later_settings(tmp_path):
+    data_dir = tmp_path / "data"
+    first = settings(data_dir=data_dir).secret()
+    assert settings(data_dir=data_dir).secret() == first
+    assert settings(data_dir=tmp_path / "elsewhere").secret() != first
+
+
+@pytest.mark.parametrize("content", [pytest.param("", id="empty"), pytest.param("abc\n", id="3-bytes")])
+def test_a_kept_secret_file_under_32_bytes_is_refused(tmp_path, content):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / SECRET_FILE).write_text(content)
+    with pytest.raises(ValueError, match="jwt_secret"):
+        settings(data_dir=data_dir).secret()
