@@ -36,6 +36,10 @@ def create_app(settings: Settings | None = None) -> Any:
     logs.configure(settings.log_json, settings.log_level)
     chat = build_chat(settings)
     metrics = Metrics()
+    connections = Connections()
+    sio = build_server(settings.cors_origins, settings.max_http_buffer_size, _client_manager(settings))
+    burst, rate = settings.socket_burst, settings.socket_rate
+    chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -44,15 +48,14 @@ def create_app(settings: Settings | None = None) -> Any:
         try:
             yield
         finally:
+            await chat_namespace.drain()
             await chat.stop()
             await chat.db.dispose()
 
     api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir)
     api.state.chat = chat
     api.state.settings = settings
-    sio = build_server(settings.cors_origins, settings.max_http_buffer_size, _client_manager(settings))
-    connections = Connections()
-    ChatNamespace(sio, chat, connections, metrics, settings.socket_burst, settings.socket_rate).register()
+    chat_namespace.register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")

@@ -26,6 +26,7 @@ class PresenceService:
         self.grace = grace
         self._sockets: dict[int, int] = {}
         self._leaving: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def is_online(self, user_id: int) -> bool:
         return user_id in self._sockets or user_id in self._leaving
@@ -50,13 +51,20 @@ class PresenceService:
             self._sockets[user_id] = count
             return False
         self._sockets.pop(user_id, None)
-        self._leaving[user_id] = asyncio.create_task(self._go_offline(user_id, username))
+        task = asyncio.create_task(self._go_offline(user_id, username))
+        self._leaving[user_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return True
 
     async def _go_offline(self, user_id: int, username: str) -> None:
-        await asyncio.sleep(self.grace)
+        try:
+            await asyncio.sleep(self.grace)
+        except asyncio.CancelledError:  # a socket came back (or shutdown): nothing to send
+            return
         if self._leaving.get(user_id) is not asyncio.current_task():
             return
+        # From here on the task is no longer cancellable through _leaving: it finishes its write.
         del self._leaving[user_id]
         now = datetime.now(timezone.utc)
         async with self.db.write() as repos:
@@ -71,8 +79,8 @@ class PresenceService:
             await self.hub.publish(event)
 
     async def close(self) -> None:
-        """Flush pending offline transitions now (shutdown)."""
-        tasks = list(self._leaving.values())
-        for task in tasks:
+        """Shutdown: drop pending grace periods, let offline writes in flight finish."""
+        for task in list(self._leaving.values()):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._leaving.clear()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

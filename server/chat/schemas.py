@@ -32,6 +32,8 @@ def check_body(value: str) -> str:
     """Non-empty, not only whitespace, at most 4000 code points."""
     if not value.strip():
         raise ValueError("must not be empty or only whitespace")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
     if len(value) > MAX_BODY_CHARS:
         raise ValueError(f"must be at most {MAX_BODY_CHARS} characters")
     return value

@@ -66,8 +66,9 @@ class Chat:
         self.delivery.start()
 
     async def stop(self) -> None:
-        await self.delivery.stop()
+        await self.signals.close()
         await self.presence.close()
+        await self.delivery.stop()
 
     async def _join_defaults(self, user_id: int) -> None:
         await self.topics.join(user_id, self.default_topics)

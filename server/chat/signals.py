@@ -65,6 +65,13 @@ class SignalService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def close(self) -> None:
+        """Shutdown: stop expiry timers and wait for relays in flight."""
+        for handle in self._expiry.values():
+            handle.cancel()
+        self._expiry.clear()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def read(self, actor: Actor, target: Target, seq: int) -> None:
         async with self.db.write() as repos:
             place = await place_of(repos, actor, target)

@@ -73,6 +73,10 @@ class ChatNamespace:
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
 
+    async def drain(self) -> None:
+        """Shutdown: wait for welcome tasks (session + backlog) still running."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
         self.metrics.events.labels("unknown", "invalid").inc()
         return wire.ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
