@@ -1,0 +1,134 @@
+"""A page object for the Parley web page: what a person does, in their words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Locator, Page, expect
+
+PASSWORD = "password123"
+
+
+class ChatPage:
+    def __init__(self, page: Page, base_url: str, name: str, artifacts: Path) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.name = name
+        self.artifacts = artifacts
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def by(self, testid: str) -> Locator:
+        return self.page.get_by_test_id(testid)
+
+    async def open(self) -> None:
+        await self.page.goto(self.base_url)
+
+    # ---- signing in --------------------------------------------------------------
+
+    async def fill_login(self, username: str, password: str) -> None:
+        await self.by("login-username").fill(username)
+        await self.by("login-password").fill(password)
+
+    async def register(self, username: str, password: str = PASSWORD) -> None:
+        await self.fill_login(username, password)
+        await self.by("register-submit").click()
+        await expect(self.by("me")).to_have_text(username)
+
+    async def log_in(self, username: str, password: str = PASSWORD) -> None:
+        await self.fill_login(username, password)
+        await self.by("login-submit").click()
+        await expect(self.by("me")).to_have_text(username)
+
+    async def log_out(self) -> None:
+        await self.by("logout").click()
+        await expect(self.by("login-screen")).to_be_visible()
+
+    # ---- topics -----------------------------------------------------------------------
+
+    def topic(self, name: str) -> Locator:
+        return self.page.locator(f'[data-testid="topic-item"][data-topic="{name}"]')
+
+    def unread(self, name: str) -> Locator:
+        return self.topic(name).get_by_test_id("unread-badge")
+
+    async def create_topic(self, name: str, private: bool = False) -> None:
+        await self.by("create-topic-name").fill(name)
+        if private:
+            await self.by("create-topic-private").check()
+        await self.by("create-topic-submit").click()
+        await self.expect_open(name)
+
+    async def open_topic(self, name: str) -> None:
+        await self.topic(name).wait_for(state="attached")
+        if not await self.topic(name).is_visible():  # phone width: the sidebar is a drawer
+            await self.by("sidebar-toggle").click()
+        await self.topic(name).click()
+        await self.expect_open(name)
+
+    async def join(self, name: str) -> None:
+        await self.open_topic(name)
+        await self.by("join-topic").click()
+        await expect(self.by("composer")).to_be_visible()
+
+    async def expect_open(self, name: str) -> None:
+        await expect(self.by("current-topic")).to_have_text(name.removeprefix("#").removeprefix("@"))
+        await expect(self.by("history-top")).not_to_have_text("Loading messages…")
+
+    def member(self, username: str) -> Locator:
+        return self.page.locator(f'[data-testid="member"][data-username="{username}"]')
+
+    async def invite(self, username: str) -> None:
+        await self.by("invite-toggle").click()
+        await self.by("invite-username").fill(username)
+        await self.by("invite-submit").click()
+        await expect(self.by("invite-username")).to_be_hidden()
+
+    async def start_direct(self, username: str) -> None:
+        await self.by("dm-username").fill(username)
+        await self.by("dm-start").click()
+        await self.expect_open(f"@{username}")
+
+    # ---- messages ---------------------------------------------------------------------
+
+    @property
+    def messages(self) -> Locator:
+        return self.by("message")
+
+    def message(self, text: str) -> Locator:
+        body = self.page.get_by_test_id("message-body").get_by_text(text, exact=True)
+        return self.messages.filter(has=body)
+
+    async def type(self, text: str) -> None:
+        await self.by("composer").press_sequentially(text)
+
+    async def send(self, text: str) -> None:
+        await self.by("composer").fill(text)
+        await self.by("composer").press("Enter")
+        await expect(self.message(text)).to_have_attribute("data-state", "sent")
+
+    async def edit(self, text: str, new_text: str) -> None:
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_test_id("edit").click()
+        await self.by("edit-input").fill(new_text)
+        await self.by("edit-input").press("Enter")
+        await expect(self.message(new_text).get_by_test_id("edited-mark")).to_be_visible()
+
+    async def delete(self, text: str) -> None:
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_test_id("delete").click()
+        await message.get_by_test_id("confirm-delete").click()
+        await expect(message).to_have_count(0)
+
+    # ---- evidence -----------------------------------------------------------------------
+
+    async def screenshot(self, label: str = "") -> None:
+        suffix = f"-{label}" if label else ""
+        path = self.artifacts.with_name(f"{self.artifacts.name}-{self.name}{suffix}.png")
+        await self.page.screenshot(path=str(path))
+
+    async def evaluate(self, script: str) -> Any:
+        return await self.page.evaluate(script)

@@ -1,0 +1,84 @@
+"""Browser fixtures: the system Chromium driven by Playwright against a live server.
+
+The tests skip, saying why, when Chromium or the web page's npm bundle is absent
+(CI runs with PARLEY_TEST_STRICT=1, where a skip fails the run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from tests.web.chat_page import ChatPage
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLE = REPO / "web" / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def _chromium() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no system Chromium (/usr/bin/chromium): apt-get install -y chromium")
+    if not BUNDLE.exists():
+        pytest.skip("web/node_modules is missing: run `npm ci` in web/")
+    expect.set_options(timeout=10_000)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+NewPage = Callable[..., Awaitable[ChatPage]]
+
+
+@pytest.fixture
+async def new_page(
+    browser: Browser, live_server: Any, request: pytest.FixtureRequest
+) -> AsyncIterator[NewPage]:
+    """Open a chat page in a fresh browser context (its own sessionStorage, like a new person)."""
+    pages: list[ChatPage] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    async def open_page(name: str, viewport: dict[str, int] | None = None) -> ChatPage:
+        # Reduced motion: the page then has no transitions, so screenshots show settled states.
+        context = await browser.new_context(viewport=viewport or DESKTOP, reduced_motion="reduce")
+        context.set_default_timeout(10_000)
+        page = ChatPage(await context.new_page(), live_server.url, name, ARTIFACTS / request.node.name)
+        await page.open()
+        pages.append(page)
+        return page
+
+    yield open_page
+    errors = [f"{p.name}: {e}" for p in pages for e in p.page_errors]
+    for p in pages:
+        await p.page.context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

@@ -1,0 +1,241 @@
+// What the user can do: open, join, leave and create topics, invite, start a
+// direct conversation, send (with retry), edit, delete, page back, type.
+import * as api from "./api.js";
+import { ChatError } from "./errors.js";
+import { isDirect, keyOf, positionTarget, sendTarget } from "./targets.js";
+
+const PAGE = 50;
+
+export class Actions {
+  constructor(chat) {
+    this.chat = chat;
+  }
+
+  get state() { return this.chat.state; }
+  get conn() { return this.chat.conn; }
+  get toasts() { return this.chat.env.toasts; }
+
+  async open(name) {
+    const topic = this.state.topics.get(keyOf(name));
+    this.chat.setCurrent(topic?.name ?? name);
+    await this.refresh(topic?.name ?? name);
+    this.chat.render({ bottom: true });
+    this.chat.markRead();
+  }
+
+  /** Fetch the newest page of a conversation and merge it (on open and after a reconnect). */
+  async refresh(name) {
+    const conv = this.state.conversation(name);
+    const topic = this.state.topics.get(keyOf(name));
+    try {
+      if (topic?.draft) return this.finishLoad(conv, [], false);
+      if (!isDirect(name) && topic?.subscribed) {
+        const data = await this.conn.request("topic:subscribe", { topic: name });
+        if (data?.topic) this.state.putTopic(data.topic);
+        return this.finishLoad(conv, data?.history ?? [], null);
+      }
+      const page = await this.conn.request("history", { ...positionTarget(name), limit: PAGE });
+      this.finishLoad(conv, page?.messages ?? [], Boolean(page?.has_more));
+    } catch (err) {
+      this.finishLoad(conv, [], conv.hasMore && conv.messages.size > 0);
+      // Looking at a public topic without joining may be refused: the join bar says what to do.
+      if (!(err.code === "forbidden" && !topic?.subscribed)) this.toasts.error(err);
+    }
+  }
+
+  finishLoad(conv, messages, hasMore) {
+    for (const message of messages) conv.upsert(message);
+    this.conn.noteHistory(conv.name, messages);
+    if (!conv.loaded) conv.hasMore = hasMore ?? (conv.minSeq ?? 1) > 1;
+    conv.loaded = true;
+    this.chat.render();
+  }
+
+  async loadOlder() {
+    const conv = this.state.currentConversation;
+    if (!conv?.loaded || !conv.hasMore || conv.loadingOlder) return;
+    const before = conv.pageCursor();
+    if (before == null || before <= 1) { conv.hasMore = false; return this.chat.render(); }
+    conv.loadingOlder = true;
+    this.chat.render();
+    try {
+      const page = await this.conn.request("history", { ...positionTarget(conv.name), before_seq: before, limit: PAGE });
+      const messages = page?.messages ?? [];
+      const added = messages.filter((message) => conv.upsert(message) === "added").length;
+      this.conn.noteHistory(conv.name, messages);
+      if (added === 0) conv.stuckAt = before;
+      conv.hasMore = Boolean(page?.has_more) && messages.length > 0;
+    } catch (err) {
+      this.toasts.error(err);
+    } finally {
+      conv.loadingOlder = false;
+      this.chat.render();
+    }
+  }
+
+  async join() {
+    const name = this.state.currentName;
+    const data = await this.conn.request("topic:subscribe", { topic: name });
+    if (data?.topic) this.state.putTopic(data.topic);
+    this.finishLoad(this.state.conversation(name), data?.history ?? [], null);
+    this.toasts.show(`You joined #${data?.topic?.name ?? name}.`);
+    this.chat.render({ bottom: true });
+    this.chat.markRead();
+  }
+
+  async leave() {
+    const name = this.state.currentName;
+    const topic = this.state.currentTopic;
+    try {
+      await this.conn.request("topic:unsubscribe", { topic: name });
+    } catch (err) {
+      return this.toasts.error(err);
+    }
+    this.toasts.show(`You left #${name}.`);
+    if (topic) topic.subscribed = false;
+    if (topic?.kind !== "public") this.chat.setCurrent(null);
+    await this.chat.loadTopics();
+  }
+
+  async createTopic(name, isPrivate) {
+    const topic = await this.conn.request("topic:create", { name, private: isPrivate });
+    this.state.putTopic(topic);
+    await this.open(topic.name);
+  }
+
+  async invite(username) {
+    const name = this.state.currentName;
+    const data = await this.conn.request("topic:invite", { topic: name, username });
+    if (data?.topic) this.state.putTopic(data.topic);
+    this.toasts.show(`${username} is now a member of #${name}.`);
+    if (this.chat.membersOpen) this.loadMembers();
+    this.chat.render();
+  }
+
+  async startDirect(username) {
+    if (this.state.isMe(username)) throw new ChatError("invalid", "That is you: pick someone else.");
+    try {
+      const result = await api.openConversation(this.chat.env.creds.token, username);
+      if (result?.name) this.state.putTopic(result);
+      else if (result?.topic?.name) this.state.putTopic(result.topic);
+      await this.chat.loadTopics();
+    } catch (err) {
+      if (err.enveloped !== false) throw err;
+      // No such REST route on this server: the first message creates the conversation.
+    }
+    const known = this.state.topics.get(keyOf(`@${username}`));
+    await this.open(known?.name ?? this.state.putDraft(username));
+  }
+
+  async loadMembers() {
+    const name = this.state.currentName;
+    if (!name) return;
+    const key = keyOf(name);
+    if (isDirect(name)) {
+      const peer = name.slice(1);
+      this.state.members = { key, list: [
+        { username: this.state.me, role: "member", online: true },
+        { username: peer, role: "member", online: Boolean(this.state.peerOnline(this.state.currentTopic)) },
+      ] };
+      return this.chat.render();
+    }
+    try {
+      const data = await this.conn.request("topic:members", { topic: name });
+      const list = data?.members ?? [];
+      this.state.members = { key, list };
+      const topic = this.state.topics.get(key);
+      if (topic) Object.assign(topic, { members: list.length, online: list.filter((m) => m.online).length });
+    } catch (err) {
+      this.state.members = { key, list: [] };
+      this.toasts.error(err);
+    }
+    this.chat.render();
+  }
+
+  // ---- messages --------------------------------------------------------------
+
+  send(body) {
+    const name = this.state.currentName;
+    if (!name) return;
+    const conv = this.state.conversation(name);
+    const pending = { clientId: newClientId(), body, status: "sending", error: null, sender: this.state.me };
+    conv.pending.set(pending.clientId, pending);
+    this.chat.render({ bottom: true });
+    this.deliver(conv, pending);
+  }
+
+  async deliver(conv, pending) {
+    pending.status = "sending";
+    this.chat.render();
+    try {
+      const message = await this.conn.send(sendTarget(conv.name), pending.body, pending.clientId);
+      conv.pending.delete(pending.clientId);
+      this.accept(message);
+    } catch (err) {
+      if (!conv.pending.has(pending.clientId)) return; // its echo arrived: it was stored
+      pending.status = err.code === "offline" ? "queued" : "failed";
+      pending.error = err.message;
+      this.chat.render();
+    }
+  }
+
+  /** After a reconnect: send what waited for the connection (same client_id: stored once). */
+  resendQueued() {
+    for (const conv of this.state.conversations.values()) {
+      for (const pending of conv.pending.values()) {
+        if (pending.status === "queued") this.deliver(conv, pending);
+      }
+    }
+  }
+
+  /** A Message of mine confirmed by its ack. */
+  accept(message) {
+    if (!message?.topic) return;
+    this.state.conversation(message.topic).upsert(message);
+    const topic = this.state.topics.get(keyOf(message.topic));
+    if (topic?.draft) this.chat.scheduleTopicRefresh();
+    if (!this.state.noteMessage(message, false)) this.chat.scheduleTopicRefresh();
+    this.chat.render({ bottom: keyOf(message.topic) === this.state.current });
+    this.chat.markRead();
+  }
+
+  retry(clientId) {
+    const conv = this.state.currentConversation;
+    const pending = conv?.pending.get(clientId);
+    if (pending) this.deliver(conv, pending); // same client_id: the server stores it once
+  }
+
+  discard(clientId) {
+    this.state.currentConversation?.pending.delete(clientId);
+    this.chat.render();
+  }
+
+  async edit(id, body) {
+    const message = await this.conn.request("message:edit", { id, body });
+    if (message?.topic) this.state.conversation(message.topic).update(message);
+    this.chat.render();
+  }
+
+  async remove(id) {
+    await this.conn.request("message:delete", { id });
+    this.state.currentConversation?.markDeleted(id);
+    this.chat.render();
+  }
+
+  typing(on) {
+    const name = this.state.currentName;
+    const topic = this.state.currentTopic;
+    if (!name || topic?.draft) return;
+    this.conn.notify("typing", { ...sendTarget(name), typing: on });
+  }
+}
+
+/** A fresh client_id (randomUUID needs a secure context; fall back to getRandomValues). */
+function newClientId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

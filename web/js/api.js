@@ -1,0 +1,45 @@
+// REST calls (section 6 of the protocol). Every failure becomes a ChatError.
+import { ChatError } from "./errors.js";
+
+async function call(method, path, { body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ChatError("network");
+  }
+  const payload = await response.json().catch(() => null);
+  if (response.ok) return payload;
+  throw errorFrom(response.status, payload);
+}
+
+function errorFrom(status, payload) {
+  const error = payload?.error;
+  if (error && typeof error === "object") return new ChatError(error.code, error.message);
+  const detail = typeof payload?.detail === "string" ? payload.detail : "";
+  const code = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+    413: "too_large", 422: "invalid", 429: "rate_limited" }[status] ?? "internal";
+  const result = new ChatError(code, detail);
+  result.enveloped = false; // not a protocol error body (e.g. a route that does not exist)
+  return result;
+}
+
+/** POST /api/users -> {user, token} */
+export const register = (username, password) =>
+  call("POST", "/api/users", { body: { username, password } });
+
+/** POST /api/auth/login -> {token, expires_at} */
+export const login = (username, password) =>
+  call("POST", "/api/auth/login", { body: { username, password } });
+
+/** POST /api/auth/logout (revokes every token of the user). */
+export const logout = (token) => call("POST", "/api/auth/logout", { token });
+
+/** POST /api/conversations {recipient}: open a direct conversation (idempotent). */
+export const openConversation = (token, recipient) =>
+  call("POST", "/api/conversations", { token, body: { recipient } });

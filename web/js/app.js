@@ -1,0 +1,83 @@
+// Entry point: load the Socket.IO client, then show the login screen or the
+// chat, and switch between them.
+import * as api from "./api.js";
+import { Chat } from "./chat.js";
+import { clearCredentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { loadClient } from "./socket.js";
+import { h } from "./ui/dom.js";
+import { renderLogin } from "./ui/login.js";
+import { Banner, Toasts } from "./ui/notices.js";
+
+const root = document.getElementById("app");
+const banner = new Banner(document.getElementById("banner"));
+const toasts = new Toasts(document.getElementById("toasts"));
+let io = null;
+let chat = null;
+
+async function boot() {
+  try {
+    io = await loadClient();
+  } catch (err) {
+    showFatal(err.message);
+    return;
+  }
+  const creds = loadCredentials();
+  if (creds) startChat(creds);
+  else showLogin();
+}
+
+function showFatal(text) {
+  root.replaceChildren(h("main", { class: "auth-screen" },
+    h("div", { class: "auth-card fatal", role: "alert", "data-testid": "fatal-error" },
+      h("h1", { class: "auth-title" }, "Parley cannot start"),
+      h("p", {}, withCode(text)))));
+}
+
+/** Show `quoted` parts of a sentence as code (as text nodes: nothing is parsed as HTML). */
+function withCode(text) {
+  return text.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
+}
+
+function showLogin(notice = "") {
+  banner.show("hidden");
+  toasts.clear();
+  renderLogin(root, { notice, submit: signIn });
+}
+
+async function signIn(mode, username, password) {
+  let creds;
+  if (mode === "register") {
+    const data = await api.register(username, password);
+    creds = { token: data.token, username: data.user?.username ?? username, expiresAt: data.expires_at ?? null };
+  } else {
+    const data = await api.login(username, password);
+    creds = { token: data.token, username, expiresAt: data.expires_at ?? null };
+  }
+  saveCredentials(creds);
+  startChat(creds);
+}
+
+function startChat(creds) {
+  chat = new Chat(root, {
+    io, creds, banner, toasts,
+    logout,
+    signedOut: (notice) => {
+      chat = null;
+      clearCredentials();
+      showLogin(notice);
+    },
+  });
+}
+
+async function logout() {
+  const current = chat;
+  if (!current) return;
+  try {
+    await api.logout(current.env.creds.token);
+  } catch {
+    // Already invalid or unreachable: forgetting the token locally is what matters.
+  }
+  current.end("You are logged out.");
+}
+
+boot();

@@ -1,0 +1,305 @@
+// The chat screen's controller: owns the state, the connection and the views;
+// turns server events into state changes and user actions into requests.
+import { ChatConnection } from "./socket.js";
+import { ChatState } from "./state.js";
+import { rememberTopic, rememberedTopic } from "./credentials.js";
+import { Actions } from "./actions.js";
+import { keyOf, positionTarget } from "./targets.js";
+import { h } from "./ui/dom.js";
+import { typingText } from "./ui/format.js";
+import { Sidebar } from "./ui/sidebar.js";
+import { Header, MembersPanel } from "./ui/header.js";
+import { MessageList } from "./ui/messages.js";
+import { Composer } from "./ui/composer.js";
+
+const TOPIC_REFRESH_DELAY_MS = 300;
+const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own
+
+export class Chat {
+  /** env: {io, creds, banner, toasts, logout(), signedOut(notice)} */
+  constructor(root, env) {
+    this.root = root;
+    this.env = env;
+    this.state = new ChatState(env.creds.username);
+    this.membersOpen = false;
+    this.renderOpts = {};
+    this.listeners = new AbortController();
+    this.actions = new Actions(this);
+    this.buildViews();
+    this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
+    this.bindWindow();
+    this.typingTimer = setInterval(() => this.expireTyping(), 1000);
+    this.pollTimer = setInterval(() => this.conn.connected && this.loadTopics(), TOPIC_POLL_MS);
+    this.renderNow({ switched: true });
+  }
+
+  buildViews() {
+    const a = this.actions;
+    this.sidebar = new Sidebar({
+      open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
+      startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(),
+    });
+    this.header = new Header({
+      toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
+      invite: (u) => a.invite(u), leave: () => a.leave(),
+    });
+    this.messages = new MessageList({
+      loadOlder: () => a.loadOlder(), edit: (id, body) => a.edit(id, body),
+      remove: (id) => a.remove(id), retry: (cid) => a.retry(cid), discard: (cid) => a.discard(cid),
+      scrolled: () => this.markRead(), rerender: () => this.renderNow({}),
+    });
+    this.composer = new Composer({
+      send: (body) => a.send(body), typing: (on) => a.typing(on), join: () => a.join(),
+    });
+    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });
+    this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
+      this.sidebar.el, this.scrim,
+      h("main", { class: "conversation", "aria-label": "Conversation" },
+        this.header.el, this.messages.el, this.composer.el),
+      this.members.el);
+    this.root.replaceChildren(this.screen);
+  }
+
+  bindWindow() {
+    const opts = { signal: this.listeners.signal };
+    window.addEventListener("focus", () => this.markRead(), opts);
+    document.addEventListener("visibilitychange", () => this.markRead(), opts);
+    window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
+    }, opts);
+  }
+
+  // ---- server events -------------------------------------------------------
+
+  serverHandlers() {
+    return {
+      onStatus: (status) => this.onStatus(status),
+      onSession: (data) => this.onSession(data),
+      onConnected: (isReconnect) => this.onConnected(isReconnect),
+      onAuthError: (err) => this.end(err.message),
+      onMessage: (message) => this.onMessage(message),
+      onEdited: (message) => this.onEdited(message),
+      onDeleted: (data) => this.onDeleted(data),
+      onInvited: (data) => this.onInvited(data),
+      onTyping: (data) => this.onTyping(data),
+      onRead: (data) => this.onRead(data),
+      onPresence: (data) => this.onPresence(data),
+    };
+  }
+
+  onStatus(status) {
+    this.state.connection = status;
+    this.screen.dataset.connection = status;
+    this.env.banner.show(status === "online" ? "hidden" : status);
+    this.render();
+  }
+
+  onSession(data) {
+    const name = data?.user?.username;
+    if (typeof name === "string" && name) this.state.me = name;
+    this.render();
+  }
+
+  async onConnected(isReconnect) {
+    this.actions.resendQueued();
+    await this.loadTopics();
+    if (isReconnect) {
+      // The server replays what we missed; also refresh the open conversation.
+      if (this.state.current) await this.actions.refresh(this.state.currentName);
+      if (this.membersOpen) this.actions.loadMembers();
+      return;
+    }
+    const remembered = rememberedTopic();
+    if (remembered && this.state.topics.has(keyOf(remembered))) this.actions.open(remembered);
+  }
+
+  onMessage(message) {
+    const conv = this.state.conversation(message.topic);
+    const newcomer = !conv.senders.has(String(message.sender).toLowerCase());
+    if (conv.upsert(message) === "same") return;
+    if (newcomer && conv.loaded) this.scheduleTopicRefresh(); // someone joined: counts changed
+    conv.setTyping(message.sender, false);
+    const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();
+    if (!this.state.noteMessage(message, !visible)) this.scheduleTopicRefresh();
+    this.render();
+    this.markRead();
+  }
+
+  onEdited(message) {
+    if (!message || typeof message.id !== "number") return;
+    this.state.conversation(message.topic).update(message);
+    this.render();
+  }
+
+  onDeleted({ id, topic } = {}) {
+    if (topic) this.state.conversation(topic).markDeleted(id);
+    else for (const conv of this.state.conversations.values()) conv.markDeleted(id);
+    this.render();
+  }
+
+  onInvited({ topic, by } = {}) {
+    if (!topic?.name) return;
+    this.state.putTopic(topic);
+    this.env.toasts.show(`${by ?? "Someone"} added you to #${topic.name}.`);
+    this.render();
+  }
+
+  onTyping({ topic, username, typing } = {}) {
+    if (!topic || !username || this.state.isMe(username)) return;
+    this.state.conversation(topic).setTyping(username, Boolean(typing));
+    this.render();
+  }
+
+  onRead({ topic, username, seq } = {}) {
+    if (!topic || !username || typeof seq !== "number") return;
+    const conv = this.state.conversation(topic);
+    conv.readMarks.set(username, Math.max(conv.readMarks.get(username) ?? 0, seq));
+    if (this.state.isMe(username)) {
+      // Read in another tab of mine.
+      conv.readSent = Math.max(conv.readSent, seq);
+      const t = this.state.topics.get(keyOf(topic));
+      if (t) t.unread = Math.max(0, Math.min(t.unread ?? 0, (t.last_seq ?? 0) - seq));
+    }
+    this.render();
+  }
+
+  onPresence({ username, online, last_seen: lastSeen } = {}) {
+    if (!username) return;
+    this.state.presence.set(username.toLowerCase(), { online: Boolean(online), last_seen: lastSeen });
+    this.scheduleTopicRefresh(1500); // online counts
+    this.render();
+  }
+
+  // ---- helpers used by the actions ----------------------------------------
+
+  async loadTopics() {
+    try {
+      const { topics } = await this.conn.request("topic:list", {});
+      this.state.setTopics(topics ?? []);
+      this.countLocalUnread();
+      this.render();
+      this.markRead();
+    } catch (err) {
+      this.env.toasts.error(err);
+    }
+  }
+
+  /** Messages received after the server computed its list still count as unread. */
+  countLocalUnread() {
+    for (const [key, topic] of this.state.topics) {
+      const conv = this.state.conversations.get(key);
+      if (!conv || conv.maxSeq <= (topic.last_seq ?? 0)) continue;
+      for (const m of conv.messages.values()) {
+        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender)) topic.unread = (topic.unread ?? 0) + 1;
+      }
+      topic.last_seq = conv.maxSeq;
+    }
+  }
+
+  scheduleTopicRefresh(delay = TOPIC_REFRESH_DELAY_MS) {
+    clearTimeout(this.topicTimer);
+    this.topicTimer = setTimeout(() => this.loadTopics(), delay);
+  }
+
+  /** The newest message of the open conversation is on screen and the window has focus. */
+  canSeeLatest() {
+    return document.visibilityState === "visible" && document.hasFocus() && this.messages.atBottom;
+  }
+
+  markRead() {
+    const conv = this.state.currentConversation;
+    if (!conv?.loaded || !this.canSeeLatest()) return;
+    const topic = this.state.currentTopic;
+    if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
+    if (topic.unread) {
+      topic.unread = 0;
+      this.render();
+    }
+    const seq = conv.maxSeq;
+    if (seq <= conv.readSent) return;
+    conv.readSent = seq;
+    this.conn.request("read", { ...positionTarget(conv.name), seq }).catch(() => {
+      conv.readSent = 0; // try again next time
+    });
+  }
+
+  setCurrent(name) {
+    const key = name ? keyOf(name) : null;
+    const switched = key !== this.state.current;
+    this.state.current = key;
+    rememberTopic(name);
+    if (switched) {
+      this.composer.reset();
+      this.state.members = null;
+      if (this.membersOpen) this.actions.loadMembers();
+    }
+    this.toggleSidebar(false);
+    this.renderNow({ switched });
+    return switched;
+  }
+
+  toggleSidebar(open = !this.screen.classList.contains("sidebar-open")) {
+    this.screen.classList.toggle("sidebar-open", open);
+    this.header.el.querySelector("[data-testid=sidebar-toggle]")?.setAttribute("aria-expanded", String(open));
+  }
+
+  toggleMembers(open = !this.membersOpen) {
+    this.membersOpen = open && Boolean(this.state.current);
+    if (this.membersOpen) this.actions.loadMembers();
+    this.render();
+  }
+
+  expireTyping() {
+    const conv = this.state.currentConversation;
+    if (conv && conv.typing.size && this.composer.typingLine.textContent !== typingText(conv.typingNow())) this.render();
+  }
+
+  // ---- rendering -----------------------------------------------------------
+
+  /** Render on the next microtask, once for any number of changes. */
+  render(opts = {}) {
+    this.renderOpts.switched ||= opts.switched;
+    this.renderOpts.bottom ||= opts.bottom;
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    queueMicrotask(() => {
+      this.renderQueued = false;
+      const pending = this.renderOpts;
+      this.renderOpts = {};
+      if (!this.closed) this.renderNow(pending);
+    });
+  }
+
+  renderNow(opts) {
+    const { state } = this;
+    const conv = state.currentConversation;
+    this.screen.classList.toggle("no-topic", !state.current);
+    this.sidebar.render(state);
+    this.header.render(state);
+    this.messages.render(state, opts);
+    this.composer.render(state, conv ? typingText(conv.typingNow()) : "");
+    this.members.render(state, this.membersOpen);
+    const unread = [...state.topics.values()].reduce((n, t) => n + (t.unread ?? 0), 0);
+    document.title = unread ? `(${unread}) Parley` : "Parley";
+  }
+
+  /** The session ended (logout or refused token): tear everything down. */
+  end(notice = "") {
+    if (this.closed) return;
+    this.destroy();
+    this.env.signedOut(notice);
+  }
+
+  destroy() {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn.close();
+    this.listeners.abort();
+    clearInterval(this.typingTimer);
+    clearInterval(this.pollTimer);
+    clearTimeout(this.topicTimer);
+    document.title = "Parley";
+  }
+}

@@ -1,0 +1,186 @@
+// What the page knows: topics, the messages of each conversation, pending
+// sends, typing, read marks and presence. No DOM, no network.
+import { isDirect, keyOf, peerOf } from "./targets.js";
+
+const TYPING_TTL_MS = 5000;
+
+/** The messages of one topic or direct conversation. */
+export class Conversation {
+  constructor(name) {
+    this.name = name;
+    this.messages = new Map(); // id -> Message (with .deleted when removed)
+    this.pending = new Map(); // client_id -> {clientId, body, status, error, createdAt}
+    this.hasMore = true;
+    this.loadingOlder = false;
+    this.loaded = false;
+    this.typing = new Map(); // username -> expiry time (ms)
+    this.readMarks = new Map(); // username -> seq
+    this.readSent = 0;
+    this.senders = new Set(); // lower-case names seen posting here
+  }
+
+  /** Add or update a message; returns "added", "updated" or "same". */
+  upsert(message) {
+    if (message.client_id) this.pending.delete(message.client_id);
+    this.senders.add(String(message.sender).toLowerCase());
+    const known = this.messages.get(message.id);
+    const deleted = known?.deleted || message.deleted_at != null || message.deleted === true;
+    const next = { ...message, deleted };
+    if (!known) {
+      this.messages.set(message.id, next);
+      return "added";
+    }
+    if (known.body === next.body && known.edited_at === next.edited_at && known.deleted === deleted) {
+      return "same";
+    }
+    this.messages.set(message.id, next);
+    return "updated";
+  }
+
+  /** Apply an edit to a message we hold; unknown ones are ignored (no holes in the history). */
+  update(message) {
+    return this.messages.has(message.id) ? this.upsert(message) : "same";
+  }
+
+  /**
+   * The seq to page back from: the start of the unbroken run that ends at the
+   * newest message (a long absence can leave a hole below it). When paging from
+   * there brought nothing new, fall back to the oldest message held.
+   */
+  pageCursor() {
+    const seqs = [...this.messages.values()].map((m) => m.seq).sort((a, b) => b - a);
+    if (seqs.length === 0) return null;
+    let cursor = seqs[0];
+    for (const seq of seqs.slice(1)) {
+      if (seq !== cursor - 1) break;
+      cursor = seq;
+    }
+    return this.stuckAt === cursor ? seqs[seqs.length - 1] : cursor;
+  }
+
+  markDeleted(id) {
+    const known = this.messages.get(id);
+    if (known) this.messages.set(id, { ...known, body: "", deleted: true });
+    return Boolean(known);
+  }
+
+  /** Messages in seq order. */
+  sorted() {
+    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  get minSeq() {
+    let min = Infinity;
+    for (const m of this.messages.values()) min = Math.min(min, m.seq);
+    return min === Infinity ? null : min;
+  }
+
+  get maxSeq() {
+    let max = 0;
+    for (const m of this.messages.values()) max = Math.max(max, m.seq);
+    return max;
+  }
+
+  setTyping(username, typing) {
+    if (typing) this.typing.set(username, Date.now() + TYPING_TTL_MS);
+    else this.typing.delete(username);
+  }
+
+  /** Who is typing now (expired entries are dropped). */
+  typingNow() {
+    const now = Date.now();
+    for (const [name, until] of this.typing) if (until <= now) this.typing.delete(name);
+    return [...this.typing.keys()];
+  }
+
+  /** Readers (other than `me`) whose read mark is at or after seq. */
+}
+
+export class ChatState {
+  constructor(me) {
+    this.me = me;
+    this.topics = new Map(); // key -> Topic
+    this.conversations = new Map(); // key -> Conversation
+    this.presence = new Map(); // lower-case username -> {online, last_seen}
+    this.members = null; // {key, list: [{username, role, online}]}
+    this.current = null; // key of the open conversation
+    this.connection = "connecting";
+  }
+
+  conversation(name) {
+    const key = keyOf(name);
+    let conv = this.conversations.get(key);
+    if (!conv) {
+      conv = new Conversation(name);
+      this.conversations.set(key, conv);
+    }
+    return conv;
+  }
+
+  get currentConversation() {
+    return this.current ? this.conversation(this.currentName) : null;
+  }
+
+  get currentTopic() {
+    return this.current ? this.topics.get(this.current) ?? null : null;
+  }
+
+  get currentName() {
+    if (!this.current) return null;
+    return this.topics.get(this.current)?.name ?? this.conversations.get(this.current)?.name
+      ?? this.current;
+  }
+
+  /** Replace the topic list (topic:list), keeping local drafts of direct conversations. */
+  setTopics(list) {
+    const next = new Map();
+    for (const topic of list) next.set(keyOf(topic.name), topic);
+    for (const [key, topic] of this.topics) if (topic.draft && !next.has(key)) next.set(key, topic);
+    this.topics = next;
+  }
+
+  putTopic(topic) {
+    const key = keyOf(topic.name);
+    this.topics.set(key, { ...this.topics.get(key), ...topic, draft: false });
+  }
+
+  /** A direct conversation not yet known to the server (created by its first message). */
+  putDraft(username) {
+    const name = `@${username}`;
+    if (!this.topics.has(keyOf(name))) {
+      this.topics.set(keyOf(name), {
+        name, kind: "direct", owner: null, created_at: null, members: 2, online: 0,
+        subscribed: true, last_seq: 0, unread: 0, draft: true,
+      });
+    }
+    return name;
+  }
+
+  /** Note a new message in the topic list; returns false when the topic is unknown. */
+  noteMessage(message, countsAsUnread) {
+    const topic = this.topics.get(keyOf(message.topic));
+    if (!topic) return false;
+    if (message.seq > (topic.last_seq ?? 0)) {
+      topic.last_seq = message.seq;
+      if (countsAsUnread && !this.isMe(message.sender)) topic.unread = (topic.unread ?? 0) + 1;
+    }
+    return true;
+  }
+
+  /** Usernames are matched case-insensitively. */
+  isMe(username) {
+    return typeof username === "string" && username.toLowerCase() === this.me.toLowerCase();
+  }
+
+  isOnline(username) {
+    return this.presence.get(username.toLowerCase())?.online ?? null;
+  }
+
+  /** Online state of the other side of a direct conversation (null when unknown). */
+  peerOnline(topic) {
+    if (!topic || !isDirect(topic.name)) return null;
+    const known = this.isOnline(peerOf(topic.name));
+    if (known !== null) return known;
+    return topic.draft ? null : (topic.online ?? 0) >= 2;
+  }
+}

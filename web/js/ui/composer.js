@@ -1,0 +1,127 @@
+// The composer: Enter sends, Shift+Enter adds a line; typing notifications are
+// sent while the user types. For a public topic the user has not joined, a
+// join bar takes its place.
+import { labelOf, isDirect, peerOf } from "../targets.js";
+import { h, icon, ICONS } from "./dom.js";
+
+const MAX_BODY = 4000;
+const TYPING_REPEAT_MS = 3000; // re-announce "typing" while it goes on
+const TYPING_IDLE_MS = 2500; // announce "stopped" after this long without a key
+
+export class Composer {
+  /** actions: send(body) -> bool, typing(bool), join() */
+  constructor(actions) {
+    this.actions = actions;
+    this.input = h("textarea", {
+      id: "composer", class: "composer-input", "data-testid": "composer", rows: "1",
+      "aria-label": "Message", placeholder: "Write a message…", maxlength: String(MAX_BODY),
+    });
+    this.sendButton = h("button", { class: "send-btn", type: "submit", "data-testid": "send", "aria-label": "Send message", title: "Send (Enter)" }, icon(ICONS.send));
+    this.counter = h("span", { class: "counter", "aria-live": "polite" });
+    this.error = h("p", { class: "form-error small composer-error", role: "alert", "data-testid": "composer-error", hidden: true });
+    this.form = h("form", { class: "composer", "data-testid": "composer-form", "aria-label": "Send a message" },
+      h("label", { for: "composer", class: "sr-only" }, "Message"), this.input, this.counter, this.sendButton);
+    this.typingLine = h("div", { class: "typing", "data-testid": "typing-indicator", "aria-live": "polite" });
+    this.joinText = h("span", {});
+    this.joinButton = h("button", { class: "btn btn-primary", type: "button", "data-testid": "join-topic", onclick: () => this.join() }, "Join");
+    this.joinBar = h("div", { class: "join-bar", "data-testid": "join-bar", hidden: true }, this.joinText, this.joinButton);
+    this.el = h("div", { class: "composer-area" }, this.typingLine, this.error, this.form, this.joinBar);
+    this.bind();
+  }
+
+  bind() {
+    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.autosize();
+      this.showError("");
+      this.updateCounter();
+      this.noteTyping();
+    });
+    this.input.addEventListener("blur", () => this.stopTyping());
+  }
+
+  submit() {
+    const body = this.input.value;
+    if (!body.trim()) return;
+    if ([...body].length > MAX_BODY) return this.showError(`A message has at most ${MAX_BODY} characters.`);
+    this.stopTyping();
+    this.actions.send(body);
+    this.input.value = "";
+    this.autosize();
+    this.updateCounter();
+    this.input.focus();
+  }
+
+  noteTyping() {
+    if (!this.input.value.trim()) return this.stopTyping();
+    const now = Date.now();
+    if (!this.typingSince || now - this.typingSince > TYPING_REPEAT_MS) {
+      this.typingSince = now;
+      this.actions.typing(true);
+    }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.idleTimer);
+    if (!this.typingSince) return;
+    this.typingSince = null;
+    this.actions.typing(false);
+  }
+
+  async join() {
+    this.joinButton.disabled = true;
+    try {
+      await this.actions.join();
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      this.joinButton.disabled = false;
+    }
+  }
+
+  showError(text) {
+    this.error.textContent = text;
+    this.error.hidden = !text;
+  }
+
+  autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+  }
+
+  updateCounter() {
+    const left = MAX_BODY - [...this.input.value].length;
+    this.counter.textContent = left < 200 ? String(left) : "";
+  }
+
+  /** Called when another conversation is opened: typing state belongs to the old one. */
+  reset() {
+    this.stopTyping();
+    this.showError("");
+  }
+
+  render(state, typingText) {
+    const name = state.currentName;
+    const topic = state.currentTopic;
+    const canPost = Boolean(name) && (isDirect(name) || Boolean(topic?.subscribed));
+    this.el.hidden = !name;
+    this.form.hidden = !canPost;
+    this.joinBar.hidden = !name || canPost;
+    if (name && !canPost) {
+      this.joinText.textContent = `You are looking at ${labelOf(name)}. Join to post and get its messages.`;
+      this.joinButton.textContent = `Join ${labelOf(name)}`;
+    }
+    const placeholder = name ? `Message ${isDirect(name) ? peerOf(name) : labelOf(name)}` : "";
+    if (this.input.placeholder !== placeholder) this.input.placeholder = placeholder;
+    this.typingLine.textContent = typingText;
+    this.typingLine.classList.toggle("visible", Boolean(typingText));
+  }
+}

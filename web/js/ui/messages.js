@@ -1,0 +1,267 @@
+// The message pane: bubbles in seq order with day separators, pending sends,
+// inline edit and delete, read marks, and paging back through history when
+// scrolled to the top.
+import { isDirect, labelOf } from "../targets.js";
+import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+const NEAR_TOP_PX = 120;
+const NEAR_BOTTOM_PX = 48;
+
+export class MessageList {
+  /** actions: loadOlder(), edit(id, body), remove(id), retry(clientId), discard(clientId), scrolled() */
+  constructor(actions) {
+    this.actions = actions;
+    this.editingId = null;
+    this.confirmingId = null;
+    this.items = h("div", { class: "message-items" });
+    this.jump = h("button", {
+      class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
+      onclick: () => this.scrollToBottom(),
+    }, icon(ICONS.down), "New messages");
+    this.scroller = h("div", {
+      class: "messages", "data-testid": "messages", role: "log", "aria-live": "polite",
+      "aria-label": "Messages", tabindex: "0",
+    }, this.items);
+    this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    this.el = h("div", { class: "messages-wrap" }, this.scroller, this.jump);
+  }
+
+  get atBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.jump.hidden = true;
+  }
+
+  onScroll() {
+    if (this.atBottom) this.jump.hidden = true;
+    if (this.scroller.scrollTop < NEAR_TOP_PX) this.actions.loadOlder();
+    this.actions.scrolled();
+  }
+
+  /** options.switched: a different conversation was opened; options.bottom: follow the end. */
+  render(state, { switched = false, bottom = false } = {}) {
+    const conv = state.currentConversation;
+    if (switched) this.editingId = this.confirmingId = null;
+    const stick = switched || bottom || this.atBottom;
+    const anchor = stick ? null : this.visibleAnchor();
+    const before = this.lastKey;
+    reconcile(this.items, conv ? this.itemsOf(state, conv) : [welcomeItem()]);
+    this.lastKey = this.items.lastElementChild?.dataset.key;
+    if (stick) this.scrollToBottom();
+    else if (anchor?.el.isConnected) this.scroller.scrollTop = anchor.el.offsetTop - anchor.offset;
+    if (!stick && before !== this.lastKey && conv) this.jump.hidden = false;
+    if (conv && conv.loaded && conv.hasMore && this.scroller.scrollHeight <= this.scroller.clientHeight) {
+      this.actions.loadOlder(); // not enough to scroll: fetch more right away
+    }
+  }
+
+  visibleAnchor() {
+    const top = this.scroller.scrollTop;
+    for (const el of this.items.children) {
+      // Only messages keep their place: the top line and day separators may move.
+      if (!el.dataset.key.startsWith("m")) continue;
+      if (el.offsetTop + el.offsetHeight > top) return { el, offset: el.offsetTop - top };
+    }
+    return null;
+  }
+
+  itemsOf(state, conv) {
+    const items = [this.historyTop(conv)];
+    const messages = conv.sorted();
+    const seenAt = readPositions(conv, messages, state);
+    const topic = state.currentTopic;
+    const owner = Boolean(topic && state.isMe(topic.owner) && !isDirect(conv.name));
+    let prev = null;
+    for (const message of messages) {
+      const date = parseTime(message.created_at);
+      if (!prev || dayKey(prev.date) !== dayKey(date)) items.push(dayItem(date));
+      const grouped = Boolean(prev && prev.message.sender === message.sender && !prev.message.deleted
+        && date && prev.date && date - prev.date < GROUP_WINDOW_MS && dayKey(prev.date) === dayKey(date));
+      items.push(this.messageItem(message, {
+        state, grouped, date, owner, direct: isDirect(conv.name), seenBy: seenAt.get(message.id),
+      }));
+      prev = { message, date };
+    }
+    for (const pending of conv.pending.values()) items.push(this.pendingItem(pending, state));
+    return items;
+  }
+
+  historyTop(conv) {
+    const empty = conv.messages.size === 0 && conv.pending.size === 0;
+    const text = conv.loadingOlder || !conv.loaded ? "Loading messages…"
+      : conv.hasMore ? "Scroll up for older messages"
+      : `This is the beginning of ${labelOf(conv.name)}.${empty ? " No messages yet: say hello!" : ""}`;
+    return {
+      key: "top",
+      create: () => h("div", { class: "history-top", "data-testid": "history-top" }),
+      update: (el) => { el.textContent = text; el.dataset.state = conv.hasMore ? "more" : "start"; },
+    };
+  }
+
+  messageItem(message, ctx) {
+    const own = ctx.state.isMe(message.sender);
+    const mode = this.editingId === message.id ? "edit" : this.confirmingId === message.id ? "confirm" : "view";
+    const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
+      ctx.seenBy, ctx.owner, mode]);
+    return {
+      key: `m${message.id}`,
+      create: () => h("article", { "data-testid": "message" }),
+      update: (el) => {
+        if (el.dataset.sig === sig) return;
+        el.dataset.sig = sig;
+        this.fillMessage(el, message, { ...ctx, own, mode });
+      },
+    };
+  }
+
+  fillMessage(el, message, ctx) {
+    el.className = ["msg", ctx.own ? "own" : "other", ctx.grouped ? "grouped" : "",
+      message.deleted ? "deleted" : ""].filter(Boolean).join(" ");
+    Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent" });
+    if (message.client_id) el.dataset.clientId = message.client_id;
+    el.setAttribute("aria-label", `${message.sender} at ${clock(ctx.date)}`);
+    const body = ctx.mode === "edit" ? this.editBox(message)
+      : message.deleted ? h("p", { class: "msg-body tombstone", "data-testid": "message-body" }, "This message was deleted.")
+      : h("p", { class: "msg-body", "data-testid": "message-body" }, message.body);
+    const bubble = h("div", { class: "bubble" },
+      ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender),
+      body,
+      h("div", { class: "msg-meta" },
+        h("time", { datetime: message.created_at ?? "", title: fullTime(ctx.date) }, clock(ctx.date)),
+        message.edited_at && !message.deleted ? h("span", { class: "edited", "data-testid": "edited-mark", title: `edited ${fullTime(parseTime(message.edited_at))}` }, "edited") : null),
+      ctx.mode === "confirm" ? this.confirmBox(message) : null);
+    fill(el,
+      ctx.own ? null : h("div", { class: "msg-avatar" }, ctx.grouped ? null : avatar(message.sender)),
+      h("div", { class: "msg-column" }, bubble,
+        ctx.seenBy?.length ? h("div", { class: "read-mark", "data-testid": "read-mark" }, `Seen by ${ctx.seenBy.join(", ")}`) : null),
+      this.actionsFor(message, ctx));
+  }
+
+  actionsFor(message, ctx) {
+    if (message.deleted || ctx.mode !== "view" || !(ctx.own || ctx.owner)) return null;
+    return h("div", { class: "msg-actions" },
+      ctx.own ? h("button", { class: "icon-btn small", type: "button", "data-testid": "edit", "aria-label": "Edit message", title: "Edit",
+        onclick: () => this.startEdit(message.id) }, icon(ICONS.edit)) : null,
+      h("button", { class: "icon-btn small", type: "button", "data-testid": "delete", "aria-label": "Delete message", title: "Delete",
+        onclick: () => this.setMode(null, message.id) }, icon(ICONS.trash)));
+  }
+
+  setMode(editingId, confirmingId) {
+    this.editingId = editingId;
+    this.confirmingId = confirmingId;
+    this.actions.rerender();
+  }
+
+  startEdit(id) {
+    this.setMode(id, null);
+    const input = this.items.querySelector("[data-testid=edit-input]");
+    input?.focus();
+    input?.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  editBox(message) {
+    const input = h("textarea", { class: "edit-input", "data-testid": "edit-input", "aria-label": "Edit message", rows: "2", maxlength: "4000" });
+    input.value = message.body;
+    const error = h("p", { class: "form-error small", role: "alert", hidden: true });
+    const cancel = () => this.setMode(null, null);
+    const save = async () => {
+      const body = input.value;
+      if (!body.trim()) { error.textContent = "A message cannot be empty."; error.hidden = false; return; }
+      if (body === message.body) return cancel();
+      try {
+        await this.actions.edit(message.id, body);
+        cancel();
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { e.preventDefault(); cancel(); }
+      else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
+    });
+    return h("div", { class: "edit-box" }, input, error,
+      h("div", { class: "inline-row end" },
+        h("span", { class: "hint" }, "Enter to save · Esc to cancel"),
+        h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "edit-cancel", onclick: cancel }, "Cancel"),
+        h("button", { class: "btn btn-primary btn-small", type: "button", "data-testid": "edit-save", onclick: save }, "Save")));
+  }
+
+  confirmBox(message) {
+    const error = h("p", { class: "form-error small", role: "alert", hidden: true });
+    const confirm = async () => {
+      try {
+        await this.actions.remove(message.id);
+        this.setMode(null, null);
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    };
+    return h("div", { class: "confirm-box", role: "group", "aria-label": "Confirm delete" },
+      h("span", {}, "Delete this message?"),
+      h("button", { class: "btn btn-danger btn-small", type: "button", "data-testid": "confirm-delete", onclick: confirm }, "Delete"),
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "cancel-delete", onclick: () => this.setMode(null, null) }, "Cancel"),
+      error);
+  }
+
+  pendingItem(pending) {
+    const sig = JSON.stringify([pending.status, pending.error]);
+    return {
+      key: `p${pending.clientId}`,
+      create: () => h("article", { "data-testid": "message", class: "msg own pending" }),
+      update: (el) => {
+        if (el.dataset.sig === sig) return;
+        el.dataset.sig = sig;
+        el.className = `msg own ${pending.status}`;
+        Object.assign(el.dataset, { clientId: pending.clientId, state: pending.status, sender: pending.sender });
+        const status = pending.status === "failed"
+          ? h("div", { class: "send-status failed", role: "alert" },
+            h("span", { "data-testid": "send-error" }, `Not sent: ${pending.error}`),
+            h("button", { class: "link-btn", type: "button", "data-testid": "retry", onclick: () => this.actions.retry(pending.clientId) }, "Retry"),
+            h("button", { class: "link-btn", type: "button", "data-testid": "discard", onclick: () => this.actions.discard(pending.clientId) }, "Discard"))
+          : h("div", { class: "send-status" }, pending.status === "queued" ? "Waiting for the connection…" : "Sending…");
+        fill(el, h("div", { class: "msg-column" },
+          h("div", { class: "bubble" }, h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body)),
+          status));
+      },
+    };
+  }
+}
+
+function dayItem(date) {
+  const label = dayLabel(date);
+  return {
+    key: `d${dayKey(date)}`,
+    create: () => h("div", { class: "day-sep", role: "separator" }, h("span", {}, label)),
+    update: (el) => { el.firstChild.textContent = label; },
+  };
+}
+
+function welcomeItem() {
+  return {
+    key: "welcome",
+    create: () => h("div", { class: "welcome", "data-testid": "welcome" },
+      h("h2", {}, "Welcome to Parley"),
+      h("p", {}, "Open a topic from the list, create one, or start a direct conversation.")),
+  };
+}
+
+/** message id -> readers whose read mark stops at that message (not me, not the sender). */
+function readPositions(conv, messages, state) {
+  const result = new Map();
+  for (const [reader, mark] of conv.readMarks) {
+    if (state.isMe(reader)) continue;
+    let at = null;
+    for (const m of messages) if (m.seq <= mark && !m.deleted) at = m;
+    if (!at || at.sender === reader) continue;
+    result.set(at.id, [...(result.get(at.id) ?? []), reader].sort());
+  }
+  return result;
+}

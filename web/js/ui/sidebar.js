@@ -1,0 +1,151 @@
+// The sidebar: who I am, my topics, my direct conversations, public topics to
+// browse, and the forms to create a topic or start a direct conversation.
+import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
+import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { plural } from "./format.js";
+
+export class Sidebar {
+  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout() */
+  constructor(actions) {
+    this.actions = actions;
+    this.me = h("div", { class: "me" });
+    this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
+    this.directs = h("ul", { class: "topic-list", "data-testid": "direct-list", "aria-label": "Direct messages" });
+    this.browse = h("ul", { class: "topic-list", "data-testid": "browse-list", "aria-label": "Public topics to join" });
+    this.browseEmpty = h("p", { class: "list-empty" }, "No other public topics yet.");
+    this.createForm = this.buildCreateForm();
+    this.dmForm = this.buildDirectForm();
+    this.el = h("aside", { class: "sidebar", id: "sidebar", "data-testid": "sidebar", "aria-label": "Topics and conversations" },
+      h("div", { class: "sidebar-top" },
+        h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "P"), "Parley"),
+        this.me),
+      h("nav", { class: "sidebar-scroll" },
+        this.section("Topics", this.mine, this.createForm),
+        this.section("Direct messages", this.directs, this.dmForm),
+        this.section("Browse public topics", this.browse, this.browseEmpty)));
+  }
+
+  section(title, ...content) {
+    return h("section", { class: "side-section" },
+      h("div", { class: "side-head" }, h("h2", { class: "side-title" }, title)), ...content);
+  }
+
+  buildCreateForm() {
+    const name = h("input", { id: "create-topic-name", "data-testid": "create-topic-name", placeholder: "New topic…", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
+    const priv = h("input", { id: "create-topic-private", type: "checkbox", "data-testid": "create-topic-private" });
+    const error = h("p", { class: "form-error small", role: "alert", "data-testid": "create-topic-error", hidden: true });
+    const form = h("form", { class: "side-form", "aria-label": "Create a topic" },
+      h("div", { class: "side-row" },
+        h("label", { for: "create-topic-name", class: "sr-only" }, "New topic name"), name,
+        h("button", { class: "add-btn", type: "submit", "data-testid": "create-topic-submit", "aria-label": "Create topic", title: "Create topic" }, icon(ICONS.plus))),
+      h("label", { class: "check" }, priv, "Private (invite only)"),
+      error);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit(form, error, checkTopicName(name.value.trim()),
+        () => this.actions.createTopic(name.value.trim(), priv.checked),
+        () => { name.value = ""; priv.checked = false; });
+    });
+    return form;
+  }
+
+  buildDirectForm() {
+    const user = h("input", { id: "dm-username", "data-testid": "dm-username", placeholder: "Message someone…", maxlength: "32", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
+    const error = h("p", { class: "form-error small", role: "alert", "data-testid": "dm-error", hidden: true });
+    const form = h("form", { class: "side-form", "aria-label": "Start a direct conversation" },
+      h("div", { class: "side-row" },
+        h("label", { for: "dm-username", class: "sr-only" }, "Username to message"), user,
+        h("button", { class: "add-btn", type: "submit", "data-testid": "dm-start", "aria-label": "Start conversation", title: "Start conversation" }, icon(ICONS.send))),
+      error);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit(form, error, checkUsername(user.value.trim()),
+        () => this.actions.startDirect(user.value.trim()), () => { user.value = ""; });
+    });
+    return form;
+  }
+
+  async submit(form, error, problem, action, reset) {
+    error.textContent = problem ?? "";
+    error.hidden = !problem;
+    if (problem) return;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await action();
+      reset();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  render(state) {
+    this.renderMe(state);
+    const topics = [...state.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const mine = topics.filter((t) => t.kind !== "direct" && !isDirect(t.name) && t.subscribed);
+    const directs = topics.filter((t) => t.kind === "direct" || isDirect(t.name));
+    const browse = topics.filter((t) => t.kind === "public" && !t.subscribed && !isDirect(t.name));
+    this.renderList(this.mine, mine, state);
+    this.renderList(this.directs, directs, state);
+    this.renderList(this.browse, browse, state);
+    this.browseEmpty.hidden = browse.length > 0;
+  }
+
+  renderMe(state) {
+    const sig = `${state.me}|${state.connection}`;
+    if (this.me.dataset.sig === sig) return;
+    this.me.dataset.sig = sig;
+    const online = state.connection === "online" || state.connection === "reconnected";
+    fill(this.me,
+      h("span", { class: "me-avatar" }, avatar(state.me), h("span", { class: `dot ${online ? "on" : "off"}` })),
+      h("span", { class: "me-name", "data-testid": "me" }, state.me),
+      h("button", { class: "icon-btn", type: "button", "data-testid": "logout", "aria-label": "Log out", title: "Log out", onclick: () => this.actions.logout() }, icon(ICONS.logout)));
+  }
+
+  renderList(list, topics, state) {
+    reconcile(list, topics.map((topic) => ({
+      key: keyOf(topic.name),
+      create: () => h("li", {}),
+      update: () => {},
+    })));
+    [...list.children].forEach((li, i) => this.renderItem(li, topics[i], state));
+  }
+
+  renderItem(li, topic, state) {
+    const active = state.current === keyOf(topic.name);
+    const online = state.peerOnline(topic);
+    const meta = itemMeta(topic, online);
+    const sig = JSON.stringify([topic.name, topic.kind, topic.unread, active, online, meta]);
+    if (li.dataset.sig === sig) return;
+    li.dataset.sig = sig;
+    const unread = topic.unread ?? 0;
+    const button = h("button", {
+      type: "button", class: `topic-item${active ? " active" : ""}${unread ? " has-unread" : ""}`,
+      "data-testid": "topic-item", "data-topic": topic.name, "data-kind": topic.kind,
+      "aria-current": active ? "page" : null, onclick: () => this.actions.open(topic.name),
+    },
+      itemIcon(topic, online),
+      h("span", { class: "topic-text" },
+        h("span", { class: "topic-name" }, isDirect(topic.name) ? peerOf(topic.name) : topic.name),
+        h("span", { class: "topic-meta" }, meta)),
+      unread ? h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null);
+    fill(li, button);
+  }
+}
+
+function itemIcon(topic, online) {
+  if (isDirect(topic.name)) {
+    return h("span", { class: "item-avatar" }, avatar(topic.name),
+      h("span", { class: `dot ${online ? "on" : "off"}`, "data-testid": "presence-dot", "data-online": String(Boolean(online)) }));
+  }
+  return h("span", { class: "topic-icon" }, topic.kind === "private" ? icon(ICONS.lock) : "#");
+}
+
+function itemMeta(topic, online) {
+  if (isDirect(topic.name)) return online ? "online" : "offline";
+  if (!topic.subscribed) return plural(topic.members ?? 0, "member");
+  return `${topic.online ?? 0} online`;
+}
