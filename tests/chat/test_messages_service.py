@@ -1,0 +1,259 @@
+"""Messages and delivery services called directly (DESIGN.md "Delivery").
+
+No transport: the hub's only sink is the recording one from conftest, so these
+tests pin down what is stored, what is published, to whom, and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Message, Topic
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
+from server.chat.schemas import Target
+from server.chat.service import Chat
+
+LOBBY = Target(topic="lobby")
+
+
+async def count(chat: Chat, model: Any) -> int:
+    async with chat.db.read() as repos:
+        return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def topic_id(chat: Chat, name: str) -> int:
+    async with chat.db.read() as repos:
+        topic = await repos.topics.by_name(name)
+    assert topic is not None and topic.id is not None
+    return topic.id
+
+
+async def refused(call: Any) -> ErrorCode:
+    with pytest.raises(ChatError) as caught:
+        await call
+    return caught.value.code
+
+
+# Sending ------------------------------------------------------------------------
+
+
+async def test_send_stores_then_publishes_one_event_to_the_topic(chat, sink, make_user):
+    alice = await make_user("alice")
+
+    sent = await chat.messages.send(alice, LOBBY, "hello", "c1")
+
+    assert (sent.topic, sent.kind, sent.seq, sent.sender, sent.body, sent.client_id) == (
+        "lobby",
+        "public",
+        1,
+        "alice",
+        "hello",
+        "c1",
+    )
+    assert sink.events == [MessageCreated(sent, ToTopic(await topic_id(chat, "lobby")))]
+    assert sink.committed == [True]
+
+
+async def test_a_direct_message_publishes_one_event_per_side_each_naming_the_other(chat, sink, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+
+    sent = await chat.messages.send(alice, Target(user="BOB"), "psst")
+
+    assert (sent.topic, sent.kind, sent.seq) == ("@bob", "direct", 1)
+    assert sink.events == [
+        MessageCreated(sent, ToUser(alice.id)),
+        MessageCreated(sent.model_copy(update={"topic": "@alice"}), ToUser(bob.id)),
+    ]
+    assert sink.committed == [True, True]
+
+
+async def test_seqs_count_up_per_topic_and_ids_are_unique_across_topics(chat, make_user):
+    alice = await make_user("alice")
+    await make_user("bob")
+
+    sent = [
+        await chat.messages.send(alice, LOBBY, "l1"),
+        await chat.messages.send(alice, Target(user="bob"), "d1"),
+        await chat.messages.send(alice, LOBBY, "l2"),
+        await chat.messages.send(alice, Target(user="bob"), "d2"),
+    ]
+
+    assert [m.seq for m in sent] == [1, 1, 2, 2]
+    assert len({m.id for m in sent}) == 4
+
+
+async def test_concurrent_sends_take_distinct_consecutive_seqs(chat, make_user):
+    alice = await make_user("alice")
+
+    sent = await asyncio.gather(*(chat.messages.send(alice, LOBBY, f"m{n}") for n in range(40)))
+
+    assert sorted(m.seq for m in sent) == list(range(1, 41))
+    async with chat.db.read() as repos:
+        topic = await repos.topics.by_name("lobby")
+    assert topic is not None and topic.last_seq == 40
+
+
+async def test_a_repeated_client_id_returns_the_original_and_stores_and_publishes_nothing(
+    chat, sink, make_user
+):
+    alice = await make_user("alice")
+    original = await chat.messages.send(alice, LOBBY, "first", "same")
+    sink.clear()
+
+    repeated = await chat.messages.send(alice, LOBBY, "second", "same")
+    racing = await asyncio.gather(*(chat.messages.send(alice, LOBBY, "third", "race") for _ in range(5)))
+
+    assert repeated == original
+    assert len({m.id for m in racing}) == 1
+    assert await count(chat, Message) == 2
+    assert [e.message.client_id for e in sink.of(MessageCreated)] == ["race"]
+
+
+async def test_the_same_client_id_from_two_senders_is_two_messages(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+
+    mine = await chat.messages.send(alice, LOBBY, "a", "shared")
+    theirs = await chat.messages.send(bob, LOBBY, "b", "shared")
+
+    assert mine.id != theirs.id and (mine.seq, theirs.seq) == (1, 2)
+
+
+async def test_refused_sends_store_and_publish_nothing(chat, sink, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    await chat.topics.create(bob, "secret", private=True)
+    await chat.topics.create(bob, "open")
+    sink.clear()
+    topics = await count(chat, Topic)
+
+    assert await refused(chat.messages.send(alice, Target(topic="secret"), "x")) == ErrorCode.FORBIDDEN
+    assert await refused(chat.messages.send(alice, Target(topic="open"), "x")) == ErrorCode.FORBIDDEN
+    assert await refused(chat.messages.send(alice, Target(topic="nowhere"), "x")) == ErrorCode.NOT_FOUND
+    assert await refused(chat.messages.send(alice, Target(user="nobody"), "x")) == ErrorCode.NOT_FOUND
+    assert await refused(chat.messages.send(alice, Target(user="alice"), "x")) == ErrorCode.INVALID
+
+    assert sink.events == []
+    assert await count(chat, Message) == 0
+    assert await count(chat, Topic) == topics
+
+
+# Editing and deleting ---------------------------------------------------------------
+
+
+async def test_only_the_sender_edits_and_the_edit_is_published_after_commit(chat, sink, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    sent = await chat.messages.send(alice, LOBBY, "typo")
+    sink.clear()
+
+    assert await refused(chat.messages.edit(bob, sent.id, "mine")) == ErrorCode.FORBIDDEN
+    edited = await chat.messages.edit(alice, sent.id, "fixed")
+
+    assert (edited.id, edited.body, edited.seq) == (sent.id, "fixed", 1) and edited.edited_at
+    assert sink.events == [MessageEdited(edited, ToTopic(await topic_id(chat, "lobby")))]
+    assert sink.committed == [True]
+
+
+async def test_the_topic_owner_may_delete_and_history_then_hides_the_body(chat, sink, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    await chat.topics.create(alice, "general")
+    await chat.topics.subscribe(bob, "general")
+    sent = await chat.messages.send(bob, Target(topic="general"), "oops")
+    sink.clear()
+
+    await chat.messages.delete(alice, sent.id)
+    page = await chat.messages.history(bob, Target(topic="general"), None, 50)
+
+    assert sink.events == [MessageDeleted(sent.id, "general", ToTopic(await topic_id(chat, "general")))]
+    assert [(m.id, m.body) for m in page.messages] == [(sent.id, "")]
+    assert await refused(chat.messages.delete(alice, sent.id)) == ErrorCode.NOT_FOUND
+    assert await chat.delivery.backlog(bob.id) == []
+
+
+# History --------------------------------------------------------------------------
+
+
+async def test_history_pages_know_whether_more_remain(chat, make_user):
+    alice = await make_user("alice")
+    for n in range(10):
+        await chat.messages.send(alice, LOBBY, f"m{n}")
+
+    async def page(before: int | None, limit: int) -> tuple[list[int], bool]:
+        result = await chat.messages.history(alice, LOBBY, before, limit)
+        return [m.seq for m in result.messages], result.has_more
+
+    assert await page(None, 10) == (list(range(1, 11)), False)
+    assert await page(None, 9) == (list(range(2, 11)), True)
+    assert await page(6, 5) == ([1, 2, 3, 4, 5], False)
+    assert await page(7, 5) == ([2, 3, 4, 5, 6], True)
+    assert await page(1, 5) == ([], False)
+    assert await page(99, 3) == ([8, 9, 10], True)
+
+
+# Delivery ---------------------------------------------------------------------------
+
+
+async def test_the_backlog_is_everything_above_the_acknowledged_seq_oldest_first(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    sent = [await chat.messages.send(alice, LOBBY, f"m{n}") for n in range(5)]
+    direct = await chat.messages.send(alice, Target(user="bob"), "psst")
+
+    assert await chat.delivery.backlog(bob.id) == [*sent, direct.model_copy(update={"topic": "@alice"})]
+
+    await chat.delivery.acknowledge(bob, LOBBY, 3)
+    await chat.delivery.acknowledge(bob, Target(user="alice"), 1)
+    assert await chat.delivery.backlog(bob.id) == sent[3:]
+
+
+async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    sent = [await chat.messages.send(alice, LOBBY, f"m{n}") for n in range(6)]
+
+    await chat.delivery.acknowledge(bob, LOBBY, 5)
+    await chat.delivery.acknowledge(bob, LOBBY, 2)  # same batch
+    await chat.delivery.flush()
+    await chat.delivery.acknowledge(bob, LOBBY, 1)  # a later batch
+
+    assert await chat.delivery.backlog(bob.id) == sent[5:]
+
+
+async def test_an_acknowledgement_past_the_end_does_not_cover_later_messages(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    await chat.messages.send(alice, LOBBY, "one")
+
+    await chat.delivery.acknowledge(bob, LOBBY, 10**6)
+    later = await chat.messages.send(alice, LOBBY, "two")
+
+    assert await chat.delivery.backlog(bob.id) == [later]
+
+
+async def test_acknowledging_needs_membership(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    await chat.topics.create(alice, "general")
+
+    assert await refused(chat.delivery.acknowledge(bob, Target(topic="general"), 1)) == ErrorCode.FORBIDDEN
+    assert await refused(chat.delivery.acknowledge(bob, Target(topic="nowhere"), 1)) == ErrorCode.NOT_FOUND
+
+
+async def test_a_new_member_starts_with_nothing_to_catch_up(chat, make_user):
+    alice = await make_user("alice")
+    await chat.topics.create(alice, "general")
+    for n in range(3):
+        await chat.messages.send(alice, Target(topic="general"), f"m{n}")
+    bob = await make_user("bob")
+
+    await chat.topics.subscribe(bob, "general")
+
+    assert await chat.delivery.backlog(bob.id) == []

@@ -1,0 +1,321 @@
+"""Topics, conversations and messages over REST, against live sockets (PROTOCOL.md 6)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Membership, Message, Topic
+from tests.support import Client, LiveServer
+
+TOPIC_FIELDS = {
+    "name",
+    "kind",
+    "owner",
+    "created_at",
+    "members",
+    "online",
+    "subscribed",
+    "last_seq",
+    "unread",
+}
+
+
+class Api:
+    """One user's REST view of the server, with a Bearer token."""
+
+    def __init__(self, live_server: LiveServer, token: str) -> None:
+        self.http = live_server.http
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def get(self, path: str, **params: Any) -> httpx.Response:
+        return await self.http.get(path, params=params, headers=self.headers)
+
+    async def post(self, path: str, body: Any = None) -> httpx.Response:
+        return await self.http.post(path, json=body, headers=self.headers)
+
+
+async def api_and_socket(live_server: LiveServer, name: str) -> tuple[Api, Client]:
+    token = await live_server.register(name)
+    return Api(live_server, token), await live_server.connect(name, token)
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def refused(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code and body["error"]["message"], body
+
+
+async def counts(live_server: LiveServer) -> tuple[int, ...]:
+    async with live_server.chat.db.read() as repos:
+        return tuple(
+            [
+                int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+                for model in (Message, Topic, Membership)
+            ]
+        )
+
+
+# Topics -----------------------------------------------------------------------
+
+
+async def test_topics_are_created_listed_and_read(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, _ = await api_and_socket(live_server, "bob")
+
+    created = ok(await alice.post("/api/topics", {"name": "General"}), 201)
+    secret = ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+
+    assert set(created) == TOPIC_FIELDS
+    assert (created["name"], created["kind"], created["owner"], created["subscribed"]) == (
+        "General",
+        "public",
+        "alice",
+        True,
+    )
+    assert secret["kind"] == "private"
+    assert ok(await bob.get("/api/topics/general")) == {**created, "subscribed": False, "online": 1}
+    listed = ok(await bob.get("/api/topics"))
+    assert set(listed) == {"topics"}
+    assert [t["name"] for t in listed["topics"]] == ["lobby", "General"]
+    assert [t["name"] for t in ok(await alice.get("/api/topics"))["topics"]] == ["lobby", "General", "secret"]
+
+
+async def test_topic_errors_have_the_status_and_code_of_the_contract(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, _ = await api_and_socket(live_server, "bob")
+    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+    before = await counts(live_server)
+
+    refused(await alice.post("/api/topics", {"name": "SECRET"}), 409, "conflict")
+    refused(await alice.post("/api/topics", {"name": "bad name"}), 422, "invalid")
+    refused(await alice.post("/api/topics", {"name": "x" * 65}), 422, "invalid")
+    refused(await alice.post("/api/topics", {"name": "ok", "private": "yes"}), 422, "invalid")
+    refused(await alice.post("/api/topics", ["ok"]), 422, "invalid")
+    refused(await alice.get("/api/topics/nowhere"), 404, "not_found")
+    refused(await bob.get("/api/topics/secret"), 403, "forbidden")
+    refused(await bob.get("/api/topics/secret/members"), 403, "forbidden")
+    refused(await bob.get("/api/topics/secret/messages"), 403, "forbidden")
+    refused(await bob.post("/api/topics/secret/subscribe"), 403, "forbidden")
+    refused(await live_server.http.get("/api/topics"), 401, "unauthorized")
+    refused(await Api(live_server, "not-a-token").get("/api/topics"), 401, "unauthorized")
+    assert await counts(live_server) == before
+
+
+async def test_members_subscribe_and_unsubscribe(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, bob_socket = await api_and_socket(live_server, "bob")
+    ok(await alice.post("/api/topics", {"name": "general"}), 201)
+    first = ok(await alice.post("/api/messages", {"topic": "general", "body": "before"}), 201)
+
+    subscribed = ok(await bob.post("/api/topics/GENERAL/subscribe"))
+    again = ok(await bob.post("/api/topics/general/subscribe"))
+    members = ok(await bob.get("/api/topics/general/members"))
+    live = ok(await alice.post("/api/messages", {"topic": "general", "body": "live"}), 201)
+
+    assert set(subscribed) == {"topic", "history"} and subscribed["history"] == [first]
+    assert subscribed["topic"]["members"] == again["topic"]["members"] == 2
+    assert members == {
+        "members": [
+            {"username": "alice", "role": "owner", "online": True},
+            {"username": "bob", "role": "member", "online": True},
+        ]
+    }
+    assert await bob_socket.next("message") == live  # the open socket joined the room
+
+    assert ok(await bob.post("/api/topics/general/unsubscribe")) == {}
+    ok(await alice.post("/api/messages", {"topic": "general", "body": "gone"}), 201)
+    marker = ok(await alice.post("/api/messages", {"topic": "lobby", "body": "marker"}), 201)
+    assert await bob_socket.next("message") == marker
+    assert ok(await bob.get("/api/topics/general"))["subscribed"] is False
+
+
+async def test_the_owner_may_not_leave_a_private_topic_others_are_in(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    await live_server.register("bob")
+    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+    ok(await alice.post("/api/topics/secret/invite", {"username": "bob"}))
+
+    refused(await alice.post("/api/topics/secret/unsubscribe"), 403, "forbidden")
+
+
+async def test_invite_adds_the_member_and_tells_its_open_sockets(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, bob_socket = await api_and_socket(live_server, "bob")
+    carol, _ = await api_and_socket(live_server, "carol")
+    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+    before = await counts(live_server)
+
+    refused(await carol.post("/api/topics/secret/invite", {"username": "bob"}), 403, "forbidden")
+    refused(await alice.post("/api/topics/secret/invite", {"username": "nobody"}), 404, "not_found")
+    refused(await alice.post("/api/topics/secret/invite", {"username": "b"}), 422, "invalid")
+    refused(await alice.post("/api/topics/nowhere/invite", {"username": "bob"}), 404, "not_found")
+    assert await counts(live_server) == before
+
+    invited = ok(await alice.post("/api/topics/secret/invite", {"username": "bob"}))
+    sent = ok(await alice.post("/api/messages", {"topic": "secret", "body": "welcome"}), 201)
+
+    assert set(invited) == {"topic"} and invited["topic"]["members"] == 2
+    told = await bob_socket.next("topic:invited")
+    assert told["by"] == "alice" and told["topic"]["name"] == "secret"
+    assert await bob_socket.next("message") == sent
+    assert ok(await bob.get("/api/topics/secret"))["subscribed"] is True
+
+
+# History pages ------------------------------------------------------------------
+
+PAGES: list[tuple[dict[str, Any], range, bool]] = [
+    ({"limit": 1}, range(120, 121), True),
+    ({}, range(71, 121), True),
+    ({"limit": 200}, range(1, 121), False),
+    ({"before_seq": 1}, range(0), False),
+    ({"before_seq": 61, "limit": 10}, range(51, 61), True),
+    ({"before_seq": 51}, range(1, 51), False),
+    ({"before_seq": 10_000}, range(71, 121), True),
+]
+
+
+async def test_topic_messages_are_paged_like_history(live_server):
+    alice, socket = await api_and_socket(live_server, "alice")
+    ok(await alice.post("/api/topics", {"name": "general"}), 201)
+    await asyncio.gather(
+        *(socket.ok("message:send", {"topic": "general", "body": f"m{n}"}) for n in range(120))
+    )
+
+    for params, expected, has_more in PAGES:
+        page = ok(await alice.get("/api/topics/general/messages", **params))
+        assert set(page) == {"messages", "has_more"}
+        assert ([m["seq"] for m in page["messages"]], page["has_more"]) == (list(expected), has_more), params
+        assert page == await socket.ok("history", {"topic": "general", **params})
+
+    for params in ({"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"before_seq": 0}, {"before_seq": -3}):
+        refused(await alice.get("/api/topics/general/messages", **params), 422, "invalid")
+
+
+# Direct conversations -------------------------------------------------------------
+
+
+async def test_opening_a_conversation_is_idempotent_and_lists_it_for_both(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, _ = await api_and_socket(live_server, "bob")
+
+    opened = ok(await alice.post("/api/conversations", {"recipient": "bob"}))
+    before = await counts(live_server)
+    again = ok(await alice.post("/api/conversations", {"recipient": "BOB"}))
+    from_bob = ok(await bob.post("/api/conversations", {"recipient": "alice"}))
+
+    assert set(opened) == TOPIC_FIELDS
+    assert (opened["name"], opened["kind"], opened["members"], opened["last_seq"]) == ("@bob", "direct", 2, 0)
+    assert again == opened
+    assert from_bob["name"] == "@alice"
+    assert await counts(live_server) == before
+    assert ok(await alice.get("/api/conversations")) == {"topics": [opened]}
+    assert ok(await bob.get("/api/conversations")) == {"topics": [from_bob]}
+
+
+async def test_conversation_errors(live_server):
+    alice, _ = await api_and_socket(live_server, "alice")
+    before = await counts(live_server)
+
+    refused(await alice.post("/api/conversations", {"recipient": "alice"}), 422, "invalid")
+    refused(await alice.post("/api/conversations", {"recipient": "nobody"}), 404, "not_found")
+    refused(await alice.post("/api/conversations", {"recipient": "x"}), 422, "invalid")
+    refused(await alice.post("/api/conversations", {}), 422, "invalid")
+    refused(await alice.get("/api/conversations/nobody/messages"), 404, "not_found")
+    refused(await alice.get("/api/conversations/alice/messages"), 422, "invalid")
+    assert await counts(live_server) == before
+
+
+async def test_conversation_messages_are_the_history_with_that_user(live_server):
+    alice, alice_socket = await api_and_socket(live_server, "alice")
+    bob, _ = await api_and_socket(live_server, "bob")
+    for n in range(3):
+        await alice_socket.ok("message:send", {"to": "bob", "body": f"d{n}"})
+
+    mine = ok(await alice.get("/api/conversations/bob/messages", limit=2))
+    theirs = ok(await bob.get("/api/conversations/ALICE/messages"))
+
+    assert [m["seq"] for m in mine["messages"]] == [2, 3] and mine["has_more"] is True
+    assert {m["topic"] for m in mine["messages"]} == {"@bob"}
+    assert [m["body"] for m in theirs["messages"]] == ["d0", "d1", "d2"]
+    assert {m["topic"] for m in theirs["messages"]} == {"@alice"}
+    assert mine == await alice_socket.ok("history", {"with": "bob", "limit": 2})
+
+
+# Messages ---------------------------------------------------------------------------
+
+
+async def test_a_message_posted_over_rest_reaches_sockets_as_if_sent_over_socketio(live_server):
+    alice, alice_socket = await api_and_socket(live_server, "alice")
+    _, bob_socket = await api_and_socket(live_server, "bob")
+
+    over_rest = ok(
+        await alice.post("/api/messages", {"topic": "lobby", "body": "rest", "client_id": "r1"}), 201
+    )
+    over_sio = await alice_socket.ok("message:send", {"topic": "lobby", "body": "sio", "client_id": "s1"})
+
+    got_rest, got_sio = await bob_socket.next("message"), await bob_socket.next("message")
+    assert got_rest == over_rest and got_sio == over_sio
+    assert set(over_rest) == set(over_sio)
+    assert await alice_socket.next("message") == over_rest  # the sender's own socket too
+    assert (over_rest["seq"], over_sio["seq"]) == (1, 2)
+    again = ok(await alice.post("/api/messages", {"topic": "lobby", "body": "rest", "client_id": "r1"}), 201)
+    assert again == over_rest
+
+
+async def test_a_direct_message_posted_over_rest_names_the_other_side(live_server):
+    alice, alice_socket = await api_and_socket(live_server, "alice")
+    _, bob_socket = await api_and_socket(live_server, "bob")
+
+    sent = ok(await alice.post("/api/messages", {"to": "bob", "body": "psst"}), 201)
+
+    assert (sent["topic"], sent["kind"], sent["seq"]) == ("@bob", "direct", 1)
+    assert await bob_socket.next("message") == {**sent, "topic": "@alice"}
+    assert await alice_socket.next("message") == sent
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"topic": "general", "body": "x"}, 403, "forbidden"),
+        ({"topic": "nowhere", "body": "x"}, 404, "not_found"),
+        ({"to": "nobody", "body": "x"}, 404, "not_found"),
+        ({"to": "alice", "body": "x"}, 422, "invalid"),
+        ({"topic": "lobby", "to": "bob", "body": "x"}, 422, "invalid"),
+        ({"body": "x"}, 422, "invalid"),
+        ({"topic": "lobby", "body": "  "}, 422, "invalid"),
+        ({"topic": "lobby", "body": "é" * 4001}, 422, "invalid"),
+        ({"topic": "lobby", "body": 5}, 422, "invalid"),
+        ({"topic": "lobby", "body": "x", "client_id": "c" * 65}, 422, "invalid"),
+    ],
+    ids=[
+        "not-subscribed",
+        "unknown-topic",
+        "unknown-user",
+        "yourself",
+        "topic-and-to",
+        "no-target",
+        "blank-body",
+        "long-body",
+        "body-number",
+        "long-client-id",
+    ],
+)
+async def test_posting_a_message_is_refused_with_the_right_status(live_server, body, status, code):
+    alice, _ = await api_and_socket(live_server, "alice")
+    bob, _ = await api_and_socket(live_server, "bob")
+    ok(await bob.post("/api/topics", {"name": "general"}), 201)
+    before = await counts(live_server)
+
+    refused(await alice.post("/api/messages", body), status, code)
+    assert await counts(live_server) == before

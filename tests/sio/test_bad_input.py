@@ -1,0 +1,245 @@
+"""Bad input: refused with the right code, nothing stored, the socket stays usable (PROTOCOL.md 2, 3).
+
+One server serves the whole table (it is never changed by a bad payload, which
+is the point); every case gets a fresh socket, so rate buckets do not carry over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+
+from db.models import Membership, Message, Topic
+from tests.support import Client, LiveServer, running
+from tests.support import test_settings as settings_for
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MISSING = object()
+"""Send the event with no payload argument at all."""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LiveServer, str]]:
+    """alice owns public ``general`` (one message) and private ``secret``; bob exists."""
+    data_dir: Path = tmp_path_factory.mktemp("bad-input") / "data"
+    async with running(settings_for(data_dir)) as live:
+        token = await live.register("alice")
+        bob = await live.user("bob")
+        alice = await live.connect("alice", token)
+        await alice.ok("topic:create", {"name": "general"})
+        await alice.ok("topic:create", {"name": "secret", "private": True})
+        await alice.ok("message:send", {"topic": "general", "body": "hello"})
+        await alice.close()
+        await bob.close()
+        yield live, token
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def alice(server: tuple[LiveServer, str]) -> AsyncIterator[Client]:
+    live, token = server
+    client = await live.connect("alice", token)
+    yield client
+    await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def bob(server: tuple[LiveServer, str]) -> AsyncIterator[Client]:
+    live, _ = server
+    login = await live.http.post("/api/auth/login", json={"username": "bob", "password": "password123"})
+    client = await live.connect("bob", login.json()["token"])
+    yield client
+    await client.close()
+
+
+async def row_counts(live: LiveServer) -> dict[str, int]:
+    async with live.chat.db.read() as repos:
+        return {
+            model.__name__: int(
+                (await repos.session.execute(select(func.count()).select_from(model))).scalar_one()
+            )
+            for model in (Message, Topic, Membership)
+        }
+
+
+def case(event: str, payload: Any, code: str = "invalid", *, id: str) -> Any:
+    return pytest.param(event, payload, code, id=id)
+
+
+CASES = [
+    # Not an object at all.
+    case("topic:create", MISSING, id="create-missing-payload"),
+    case("topic:subscribe", MISSING, id="subscribe-missing-payload"),
+    case("message:send", MISSING, id="send-missing-payload"),
+    case("topic:create", ["general"], id="create-list"),
+    case("topic:list", [], id="list-list"),
+    case("topic:subscribe", "general", id="subscribe-string"),
+    case("message:send", 42, id="send-number"),
+    case("message:send", ({"topic": "general", "body": "x"}, "extra"), id="send-two-arguments"),
+    # Wrong types, no coercion.
+    case("topic:subscribe", {"topic": 5}, id="topic-number"),
+    case("topic:subscribe", {"topic": None}, id="topic-null"),
+    case("topic:subscribe", {"topic": {"$ne": None}}, id="topic-operator-object"),
+    case("topic:subscribe", {"topic": ["general"]}, id="topic-list"),
+    case("topic:create", {"name": "ok", "private": "yes"}, id="private-string"),
+    case("topic:create", {"name": "ok", "private": 1}, id="private-number"),
+    case("history", {"topic": "general", "limit": "10"}, id="limit-string"),
+    case("history", {"topic": "general", "limit": 10.5}, id="limit-float"),
+    case("message:send", {"topic": "general", "body": 5}, id="body-number"),
+    case("message:send", {"topic": "general", "body": None}, id="body-null"),
+    case("typing", {"topic": "general", "typing": "yes"}, id="typing-string"),
+    case("message:edit", {"id": "1", "body": "x"}, id="edit-id-string"),
+    case("message:delete", {"id": 0}, id="delete-id-zero"),
+    # Names.
+    case("topic:create", {"name": "bad name"}, id="name-space"),
+    case("topic:create", {"name": "semi;colon"}, id="name-semicolon"),
+    case("topic:create", {"name": "caf\u00e9"}, id="name-non-ascii"),
+    case("topic:create", {"name": "x" * 65}, id="name-65-chars"),
+    case("topic:create", {"name": ""}, id="name-empty"),
+    case("topic:create", {}, id="name-missing"),
+    case("topic:subscribe", {"topic": "../etc"}, id="topic-slash"),
+    case("topic:invite", {"topic": "secret", "username": "ab"}, id="username-too-short"),
+    case("topic:invite", {"topic": "secret", "username": "u" * 33}, id="username-too-long"),
+    case("topic:invite", {"topic": "secret", "username": "bob smith"}, id="username-space"),
+    case("message:send", {"to": "b@b", "body": "x"}, id="to-bad-chars"),
+    # Bodies.
+    case("message:send", {"topic": "general", "body": ""}, id="body-empty"),
+    case("message:send", {"topic": "general", "body": " \t\n\u3000 "}, id="body-whitespace"),
+    case("message:send", {"topic": "general", "body": "\u00e9" * 4001}, id="body-4001-code-points"),
+    case("message:send", {"topic": "general", "body": "\U0001f600" * 4001}, id="body-4001-emoji"),
+    case("message:send", {"topic": "general"}, id="body-missing"),
+    case("message:send", {"topic": "general", "body": "x", "client_id": "c" * 65}, id="client-id-65"),
+    case("message:send", {"topic": "general", "body": "x", "client_id": ""}, id="client-id-empty"),
+    # Targets.
+    case("message:send", {"topic": "general", "to": "bob", "body": "x"}, id="send-topic-and-to"),
+    case("message:send", {"body": "x"}, id="send-no-target"),
+    case("history", {"topic": "general", "with": "bob"}, id="history-topic-and-with"),
+    case("history", {}, id="history-no-target"),
+    case("message:send", {"to": "alice", "body": "me"}, id="send-to-self"),
+    # Numbers out of range.
+    case("history", {"topic": "general", "limit": 0}, id="limit-0"),
+    case("history", {"topic": "general", "limit": 201}, id="limit-201"),
+    case("history", {"topic": "general", "before_seq": -1}, id="before-seq-negative"),
+    case("delivered", {"topic": "general", "seq": -1}, id="delivered-seq-negative"),
+    case("read", {"topic": "general", "seq": -5}, id="read-seq-negative"),
+    case("delivered", {"topic": "general", "seq": "3"}, id="delivered-seq-string"),
+    case("delivered", {"topic": "general", "seq": 2**63}, id="delivered-seq-huge"),
+    # Events the server does not handle.
+    case("no-such-event", {}, id="unknown-event"),
+    case("topic:destroy", {"topic": "general"}, id="unknown-event-lookalike"),
+    case("connect", {}, id="reserved-connect"),
+    case("disconnect", {}, id="reserved-disconnect"),
+    case("disconnecting", {}, id="reserved-disconnecting"),
+    # Well-formed but refused: the named code, and still nothing changes.
+    case("topic:create", {"name": "GENERAL"}, "conflict", id="create-existing"),
+    case("topic:subscribe", {"topic": "nowhere"}, "not_found", id="subscribe-unknown"),
+    case("topic:invite", {"topic": "secret", "username": "nobody"}, "not_found", id="invite-unknown-user"),
+    case("message:send", {"to": "nobody", "body": "x"}, "not_found", id="send-unknown-user"),
+]
+
+
+@pytest.mark.parametrize(("event", "payload", "code"), CASES)
+async def test_alice_is_refused_and_nothing_changes(server, alice, event, payload, code):
+    live, _ = server
+    before = await row_counts(live)
+
+    ack = await (alice.call(event) if payload is MISSING else alice.call(event, payload))
+
+    assert ack["ok"] is False, ack
+    assert set(ack) == {"ok", "error"} and set(ack["error"]) == {"code", "message"}
+    assert ack["error"]["code"] == code, ack
+    assert isinstance(ack["error"]["message"], str) and ack["error"]["message"]
+    assert alice.connected
+    assert "topics" in await alice.ok("topic:list", {})
+    assert await row_counts(live) == before
+
+
+BOB_CASES = [
+    case("message:send", {"topic": "secret", "body": "x"}, "forbidden", id="send-private-non-member"),
+    case("message:send", {"topic": "general", "body": "x"}, "forbidden", id="send-public-unsubscribed"),
+    case("topic:subscribe", {"topic": "secret"}, "forbidden", id="subscribe-private"),
+    case("topic:invite", {"topic": "secret", "username": "bob"}, "forbidden", id="invite-non-member"),
+    case("history", {"topic": "secret"}, "forbidden", id="history-private"),
+    case("topic:members", {"topic": "secret"}, "forbidden", id="members-private"),
+    case("message:delete", {"id": 1}, "forbidden", id="delete-others-message"),
+    case("message:edit", {"id": 1, "body": "mine now"}, "forbidden", id="edit-others-message"),
+]
+
+
+@pytest.mark.parametrize(("event", "payload", "code"), BOB_CASES)
+async def test_bob_is_refused_and_nothing_changes(server, bob, event, payload, code):
+    live, _ = server
+    before = await row_counts(live)
+
+    ack = await bob.call(event, payload)
+
+    assert ack["ok"] is False and ack["error"]["code"] == code, ack
+    assert "topics" in await bob.ok("topic:list", {})
+    assert await row_counts(live) == before
+
+
+async def test_a_reserved_event_without_an_ack_is_ignored_and_the_socket_still_works(server, alice):
+    await alice.sio.emit("disconnect", {})
+    await alice.sio.emit("connect", {})
+
+    sent = await alice.ok("message:send", {"topic": "lobby", "body": "still here"})
+
+    assert await alice.next("message") == (await alice.ok("history", {"topic": "general"}))["messages"][0]
+    assert (await alice.next("message"))["id"] == sent["id"]  # after the backlog of this new socket
+    assert alice.pending("session") == []
+
+
+async def test_the_table_left_the_stored_message_as_it_was(server, alice):
+    page = await alice.ok("history", {"topic": "general"})
+    assert [(m["body"], m["edited_at"]) for m in page["messages"]] == [("hello", None)]
+
+
+# Frames a JSON encoder would not produce for Python, but other clients send ------
+
+
+async def call_raw(client: Client, frame: str) -> asyncio.Future[Any]:
+    """Send ``frame`` (the JSON after the packet type and ack id) as an event; the future gets the ack."""
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    ack_id = client.sio._generate_ack_id("/", lambda *args: future.set_result(args[0]))
+    await client.sio.eio.send(f"2{ack_id}{frame}")
+    return future
+
+
+async def test_an_integer_beyond_64_bits_is_invalid(server, alice):
+    live, _ = server
+    before = await row_counts(live)
+
+    ack = await asyncio.wait_for(
+        await call_raw(alice, '["delivered",{"topic":"general","seq":1180591620717411303424}]'), 5
+    )
+
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid"
+    assert await row_counts(live) == before
+
+
+# A lone surrogate is what JS's JSON.stringify sends for an emoji cut in half
+# (e.g. a body truncated by UTF-16 length); NaN is what Python's json.dumps sends.
+UNDECODABLE = [
+    pytest.param('["message:send",{"topic":"general","body":"cut \\ud83d"}]', id="lone-surrogate"),
+    pytest.param('["history",{"topic":"general","limit":NaN}]', id="nan"),
+    pytest.param('["topic:list",{"unterminated":', id="truncated-json"),
+]
+
+
+@pytest.mark.parametrize("frame", UNDECODABLE)
+async def test_an_event_whose_json_cannot_be_decoded_still_gets_an_invalid_ack(server, alice, frame):
+    live, _ = server
+    before = await row_counts(live)
+
+    refused = await call_raw(alice, frame)
+    await alice.ok("topic:list", {})  # answered after the bad frame, which needs no database work
+
+    assert refused.done(), "no ack for the undecodable frame"
+    assert refused.result()["error"]["code"] == "invalid"
+    assert await row_counts(live) == before

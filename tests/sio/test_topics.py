@@ -1,0 +1,361 @@
+"""Topics over Socket.IO: fan-out, subscriptions, listings and private topics (PROTOCOL.md 3, 4)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from db.models import Membership, Topic
+from tests.support import Client, LiveServer
+
+TOPIC_FIELDS = {
+    "name",
+    "kind",
+    "owner",
+    "created_at",
+    "members",
+    "online",
+    "subscribed",
+    "last_seq",
+    "unread",
+}
+MEMBER_FIELDS = {"username", "role", "online"}
+
+
+def is_utc_iso(value: str) -> bool:
+    return datetime.fromisoformat(value).utcoffset() == timedelta(0)
+
+
+def error_code(ack: dict[str, Any]) -> str:
+    assert ack["ok"] is False, ack
+    code: str = ack["error"]["code"]
+    return code
+
+
+async def count(live_server: LiveServer, model: Any) -> int:
+    async with live_server.chat.db.read() as repos:
+        return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def two_sockets(live_server: LiveServer, name: str) -> tuple[Client, Client]:
+    token = await live_server.register(name)
+    return await live_server.connect(name, token), await live_server.connect(name, token)
+
+
+async def send(client: Client, topic: str, body: str) -> dict[str, Any]:
+    message: dict[str, Any] = await client.ok("message:send", {"topic": topic, "body": body})
+    return message
+
+
+async def listed(client: Client) -> dict[str, dict[str, Any]]:
+    data = await client.ok("topic:list", {})
+    return {topic["name"]: topic for topic in data["topics"]}
+
+
+# Fan-out --------------------------------------------------------------------
+
+
+async def test_a_message_reaches_every_subscriber_and_every_socket_of_the_sender(live_server):
+    alice, alice_tab = await two_sockets(live_server, "alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+
+    sent = await send(alice, "general", "hello")
+
+    assert await bob.next("message") == sent
+    assert await alice_tab.next("message") == sent
+    assert await alice.next("message") == sent
+    assert sent["topic"] == "general" and sent["kind"] == "public" and sent["seq"] == 1
+    assert sent["sender"] == "alice" and sent["body"] == "hello"
+
+
+async def test_a_late_subscriber_gets_the_last_50_messages_oldest_first_in_the_ack(live_server):
+    alice = await live_server.user("alice")
+    await alice.ok("topic:create", {"name": "general"})
+    sent = await asyncio.gather(*(send(alice, "general", f"m{n}") for n in range(60)))
+    body_of = {m["seq"]: m["body"] for m in sent}
+    bob = await live_server.user("bob")
+
+    data = await bob.ok("topic:subscribe", {"topic": "general"})
+
+    assert set(data) == {"topic", "history"}
+    assert [m["seq"] for m in data["history"]] == list(range(11, 61))
+    assert [m["body"] for m in data["history"]] == [body_of[seq] for seq in range(11, 61)]
+    topic = data["topic"]
+    assert set(topic) == TOPIC_FIELDS
+    assert topic["name"] == "general" and topic["subscribed"] is True
+    assert topic["members"] == 2 and topic["last_seq"] == 60
+
+
+async def test_subscribing_from_one_socket_subscribes_the_users_other_sockets_at_once(live_server):
+    alice = await live_server.user("alice")
+    bob, bob_tab = await two_sockets(live_server, "bob")
+    await alice.ok("topic:create", {"name": "general"})
+
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    sent = await send(alice, "general", "to both tabs")
+
+    assert await bob.next("message") == sent
+    assert await bob_tab.next("message") == sent
+
+
+async def test_unsubscribing_stops_delivery_to_every_socket_of_the_user(live_server):
+    alice = await live_server.user("alice")
+    bob, bob_tab = await two_sockets(live_server, "bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    first = await send(alice, "general", "while subscribed")
+    assert (await bob.next("message"))["id"] == first["id"]
+    assert (await bob_tab.next("message"))["id"] == first["id"]
+
+    assert await bob.ok("topic:unsubscribe", {"topic": "general"}) == {}
+    await send(alice, "general", "after leaving")
+    marker = await send(alice, "lobby", "marker")
+
+    assert (await bob.next("message"))["id"] == marker["id"]
+    assert (await bob_tab.next("message"))["id"] == marker["id"]
+    general = (await listed(bob))["general"]
+    assert general["subscribed"] is False and general["members"] == 1
+
+
+async def test_subscribing_twice_is_idempotent(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    memberships = await count(live_server, Membership)
+
+    first = await bob.ok("topic:subscribe", {"topic": "general"})
+    again = await bob.ok("topic:subscribe", {"topic": "general"})
+
+    assert first["topic"]["members"] == again["topic"]["members"] == 2
+    assert await count(live_server, Membership) == memberships + 1
+    members = (await bob.ok("topic:members", {"topic": "general"}))["members"]
+    assert [m["username"] for m in members] == ["alice", "bob"]
+    sent = await send(alice, "general", "once")
+    marker = await send(alice, "lobby", "marker")
+    assert (await bob.next("message"))["id"] == sent["id"]
+    assert (await bob.next("message"))["id"] == marker["id"]
+
+
+# Listings -------------------------------------------------------------------
+
+
+async def test_topic_list_shows_public_topics_and_the_users_own_private_ones(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    await send(alice, "general", "one")
+    await send(alice, "general", "two")
+
+    mine = await listed(alice)
+    theirs = await listed(bob)
+
+    assert set(mine) == {"lobby", "general", "secret"}
+    assert set(theirs) == {"lobby", "general"}
+    for topic in (*mine.values(), *theirs.values()):
+        assert set(topic) == TOPIC_FIELDS, topic
+        assert is_utc_iso(topic["created_at"])
+    assert mine["secret"] == {
+        **mine["secret"],
+        "kind": "private",
+        "owner": "alice",
+        "members": 1,
+        "online": 1,
+        "subscribed": True,
+        "last_seq": 0,
+        "unread": 0,
+    }
+    assert theirs["general"] == {
+        **theirs["general"],
+        "kind": "public",
+        "owner": "alice",
+        "members": 1,
+        "online": 1,
+        "subscribed": False,
+        "last_seq": 2,
+    }
+    assert theirs["lobby"]["subscribed"] is True and theirs["lobby"]["members"] == 2
+    assert theirs["lobby"]["online"] == 2 and theirs["lobby"]["owner"] is None
+
+
+async def test_unread_counts_the_messages_of_others_after_the_read_mark(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    for n in range(3):
+        await send(alice, "general", f"m{n}")
+    await send(bob, "general", "my own")
+
+    assert (await listed(bob))["general"]["unread"] == 3
+    assert (await listed(alice))["general"]["unread"] == 1
+    await bob.ok("read", {"topic": "general", "seq": 2})
+    assert (await listed(bob))["general"]["unread"] == 1
+
+
+async def test_topic_members_lists_usernames_roles_and_presence(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    carol_token = await live_server.register("carol")  # never connects
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    subscribed = await live_server.http.post(
+        "/api/topics/general/subscribe", headers={"Authorization": f"Bearer {carol_token}"}
+    )
+    assert subscribed.status_code == 200, subscribed.text
+
+    data = await bob.ok("topic:members", {"topic": "GENERAL"})
+
+    assert set(data) == {"members"}
+    assert data["members"] == [
+        {"username": "alice", "role": "owner", "online": True},
+        {"username": "bob", "role": "member", "online": True},
+        {"username": "carol", "role": "member", "online": False},
+    ]
+    assert all(set(member) == MEMBER_FIELDS for member in data["members"])
+
+
+# Names ----------------------------------------------------------------------
+
+
+async def test_creating_a_name_that_exists_in_another_case_is_a_conflict(live_server):
+    alice = await live_server.user("alice")
+    created = await alice.ok("topic:create", {"name": "General"})
+    assert set(created) == TOPIC_FIELDS
+    assert created["owner"] == "alice" and created["subscribed"] is True and created["members"] == 1
+    topics = await count(live_server, Topic)
+
+    assert error_code(await alice.call("topic:create", {"name": "general"})) == "conflict"
+    assert error_code(await alice.call("topic:create", {"name": "GENERAL", "private": True})) == "conflict"
+    assert error_code(await alice.call("topic:create", {"name": "Lobby"})) == "conflict"
+    assert await count(live_server, Topic) == topics
+
+
+async def test_names_match_in_any_case_and_keep_the_case_they_were_created_with(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "Tea.Room-2_b"})
+
+    subscribed = await bob.ok("topic:subscribe", {"topic": "tea.room-2_B"})
+    sent = await send(bob, "TEA.ROOM-2_B", "hi")
+
+    assert subscribed["topic"]["name"] == "Tea.Room-2_b"
+    assert sent["topic"] == "Tea.Room-2_b"
+    assert (await alice.next("message"))["topic"] == "Tea.Room-2_b"
+    assert "Tea.Room-2_b" in await listed(bob)
+
+
+async def test_unknown_topics_are_not_found(live_server):
+    alice = await live_server.user("alice")
+    for event, payload in [
+        ("topic:subscribe", {"topic": "nowhere"}),
+        ("topic:unsubscribe", {"topic": "nowhere"}),
+        ("topic:members", {"topic": "nowhere"}),
+        ("topic:invite", {"topic": "nowhere", "username": "alice"}),
+        ("message:send", {"topic": "nowhere", "body": "hi"}),
+        ("history", {"topic": "nowhere"}),
+    ]:
+        assert error_code(await alice.call(event, payload)) == "not_found", event
+
+
+async def test_posting_to_a_public_topic_needs_a_subscription(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+
+    assert error_code(await bob.call("message:send", {"topic": "general", "body": "hi"})) == "forbidden"
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    assert (await send(bob, "general", "hi"))["seq"] == 1
+
+
+# Private topics -------------------------------------------------------------
+
+
+async def test_a_private_topic_refuses_non_members_and_is_a_no_op_for_members(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    memberships = await count(live_server, Membership)
+
+    assert error_code(await bob.call("topic:subscribe", {"topic": "secret"})) == "forbidden"
+    data = await alice.ok("topic:subscribe", {"topic": "Secret"})
+
+    assert await count(live_server, Membership) == memberships
+    assert data["topic"]["kind"] == "private" and data["topic"]["members"] == 1
+    assert data["history"] == []
+    members = (await alice.ok("topic:members", {"topic": "secret"}))["members"]
+    assert members == [{"username": "alice", "role": "owner", "online": True}]
+
+
+async def test_only_members_may_invite_and_only_known_users(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await live_server.user("carol")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    memberships = await count(live_server, Membership)
+
+    assert error_code(await bob.call("topic:invite", {"topic": "secret", "username": "carol"})) == "forbidden"
+    assert (
+        error_code(await alice.call("topic:invite", {"topic": "secret", "username": "nobody"})) == "not_found"
+    )
+    assert await count(live_server, Membership) == memberships
+
+    await alice.ok("topic:invite", {"topic": "secret", "username": "bob"})
+    invited = await bob.ok("topic:invite", {"topic": "secret", "username": "carol"})
+    assert invited["topic"]["members"] == 3
+
+
+async def test_an_invitee_is_told_and_all_its_sockets_join_the_room_at_once(live_server):
+    alice = await live_server.user("alice")
+    bob, bob_tab = await two_sockets(live_server, "bob")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+
+    data = await alice.ok("topic:invite", {"topic": "secret", "username": "bob"})
+    sent = await send(alice, "secret", "welcome")
+
+    assert set(data) == {"topic"} and set(data["topic"]) == TOPIC_FIELDS
+    assert data["topic"]["members"] == 2 and data["topic"]["subscribed"] is True
+    for socket in (bob, bob_tab):
+        invited = await socket.next("topic:invited")
+        assert set(invited) == {"topic", "by"} and invited["by"] == "alice"
+        assert set(invited["topic"]) == TOPIC_FIELDS
+        assert invited["topic"]["name"] == "secret" and invited["topic"]["kind"] == "private"
+        assert invited["topic"]["subscribed"] is True and invited["topic"]["owner"] == "alice"
+        assert await socket.next("message") == sent
+    assert "secret" in await listed(bob)
+
+
+async def test_non_members_get_nothing_of_a_private_topic_and_cannot_read_it(live_server):
+    alice = await live_server.user("alice")
+    carol = await live_server.user("carol")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+
+    await send(alice, "secret", "for members only")
+    marker = await send(alice, "lobby", "marker")
+
+    assert (await carol.next("message"))["id"] == marker["id"]
+    assert carol.pending("topic:invited") == []
+    assert error_code(await carol.call("history", {"topic": "secret"})) == "forbidden"
+    assert error_code(await carol.call("topic:members", {"topic": "secret"})) == "forbidden"
+    assert error_code(await carol.call("message:send", {"topic": "secret", "body": "x"})) == "forbidden"
+    assert "secret" not in await listed(carol)
+
+
+async def test_the_owner_may_not_leave_a_private_topic_while_others_remain(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    await alice.ok("topic:invite", {"topic": "secret", "username": "bob"})
+
+    assert error_code(await alice.call("topic:unsubscribe", {"topic": "secret"})) == "forbidden"
+    members = (await alice.ok("topic:members", {"topic": "secret"}))["members"]
+    assert [m["username"] for m in members] == ["alice", "bob"]
+
+    await bob.ok("topic:unsubscribe", {"topic": "secret"})
+    assert error_code(await bob.call("topic:subscribe", {"topic": "secret"})) == "forbidden"
+    assert await alice.ok("topic:unsubscribe", {"topic": "secret"}) == {}
