@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import LiveServer, running, test_settings
 
 
@@ -17,10 +18,29 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def live_server(settings) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """A real uvicorn on 127.0.0.1:0 over a fresh SQLite file."""
+def database(request: pytest.FixtureRequest) -> str:
+    """Which database the server under test uses: ``sqlite`` unless parametrized."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def live_server(settings, database) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """A real uvicorn on 127.0.0.1:0 over a fresh SQLite file (or a fresh PostgreSQL database)."""
+    if database == "postgres":
+        async with fresh_postgres_database(postgres_url()) as url:
+            async with running(settings.model_copy(update={"database_url": url})) as server:
+                yield server
+        return
     async with running(settings) as server:
         yield server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_databases`` run on SQLite and on PostgreSQL."""
+    if metafunc.definition.get_closest_marker("both_databases") and "database" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -53,8 +53,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("image-site")
     build = tmp_path_factory.mktemp("build")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-         "--target", str(target), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(ROOT)],
         check=True,
         cwd=build,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
@@ -68,7 +67,9 @@ def test_the_installed_package_carries_its_migrations(installed: Path) -> None:
     assert any(versions.glob("0001_*.py"))
 
 
-async def test_the_image_command_with_the_image_env_serves_a_ready_server(installed: Path, tmp_path: Path) -> None:
+async def test_the_image_command_with_the_image_env_serves_a_ready_server(
+    installed: Path, tmp_path: Path
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -82,8 +83,13 @@ async def test_the_image_command_with_the_image_env_serves_a_ready_server(instal
     )
     code = "import sys; from server.cli import main; sys.argv = ['parley', 'serve']; sys.exit(main())"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        code,
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from db.models import Membership, Message, Topic
 from tests.support import Client, LiveServer
 
+pytestmark = pytest.mark.both_databases
+
 TOPIC_FIELDS = {
     "name",
     "kind",

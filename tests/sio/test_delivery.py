@@ -12,6 +12,8 @@ import pytest
 from tests.support import WAIT, Client, LiveServer, running
 from tests.support import test_settings as settings_for
 
+pytestmark = pytest.mark.both_databases
+
 
 class OrderedClient(Client):
     """A client that also remembers the order in which events of any name arrived."""

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support import Client, LiveServer
+
+pytestmark = pytest.mark.both_databases
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from db.models import Message, Topic
 from tests.support import Client, LiveServer
 
+pytestmark = pytest.mark.both_databases
+
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
 
 

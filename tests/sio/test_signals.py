@@ -15,8 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import Client, LiveServer, running
 from tests.support import test_settings as settings_with
+
+pytestmark = pytest.mark.both_databases
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -6,10 +6,13 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import Membership, Topic
 from tests.support import Client, LiveServer
+
+pytestmark = pytest.mark.both_databases
 
 TOPIC_FIELDS = {
     "name",

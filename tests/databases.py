@@ -1,0 +1,41 @@
+"""Throwaway PostgreSQL databases for tests that run on both databases.
+
+``PARLEY_TEST_DATABASE_URL`` names a server we may create databases on
+(CI: ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``). Each test gets
+its own database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+ENV = "PARLEY_TEST_DATABASE_URL"
+
+
+def postgres_url() -> str:
+    url = os.environ.get(ENV)
+    if not url:
+        pytest.skip(f"{ENV} is not set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
+    return url
+
+
+@asynccontextmanager
+async def fresh_postgres_database(url: str) -> AsyncIterator[str]:
+    """Create an empty database next to the one ``url`` names; yield its SQLAlchemy URL."""
+    base, _, _ = url.rpartition("/")
+    name = f"parley_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{base}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
