@@ -8,9 +8,10 @@ events to FastAPI.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import redis.asyncio
 import socketio
 from fastapi import FastAPI
 
@@ -25,7 +26,7 @@ from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
-from server.sio.server import build_server
+from server.sio.server import build_server, stop_server
 from server.sio.sink import SocketIOSink
 from server.upstream import websocket_upstream
 
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None) -> Any:
             yield
         finally:
             await chat_namespace.drain()
+            await stop_server(sio)
             await chat.stop()
             await chat.db.dispose()
 
     api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir)
     api.state.chat = chat
+    api.state.readiness = _readiness_checks(settings, chat)
     api.state.settings = settings
     chat_namespace.register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
@@ -100,8 +103,25 @@ def _closer(sio: Any) -> Any:
 
 def _client_manager(settings: Settings) -> Any | None:
     if settings.redis_url:
-        return socketio.AsyncRedisManager(settings.redis_url)
+        return socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
     return None
+
+
+def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], Awaitable[Any]]]:
+    """What /readyz asks: the database, and Redis when configured."""
+    checks: dict[str, Callable[[], Awaitable[Any]]] = {"database": chat.db.ping}
+    if settings.redis_url:
+        url = settings.redis_url
+
+        async def ping_redis() -> None:
+            client = redis.asyncio.Redis.from_url(url)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+
+        checks["redis"] = ping_redis
+    return checks
 
 
 def app_factory() -> Any:

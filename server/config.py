@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
     redis_url: str | None = None
+    redis_channel: str = "parley"
     echo_upstream: str | None = None
     echo_timeout: float = Field(default=5.0, gt=0)
     default_topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lobby"])

@@ -6,8 +6,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from server.rest.deps import ChatDep
-
 router = APIRouter(tags=["operations"])
 
 
@@ -17,13 +15,19 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(chat: ChatDep) -> JSONResponse:
-    try:
-        await chat.db.ping()
-    except Exception:
-        body = {"status": "unavailable", "database": "unreachable"}
-        return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ready", "database": "ok"})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when every dependency answers: the database, and Redis when configured."""
+    body: dict[str, str] = {}
+    for name, check in request.app.state.readiness.items():
+        try:
+            await check()
+            body[name] = "ok"
+        except Exception:
+            body[name] = "unreachable"
+    ready = all(value == "ok" for value in body.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", **body}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics")

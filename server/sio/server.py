@@ -8,6 +8,7 @@ they get an ``invalid`` ack when the client asked for one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -72,3 +73,17 @@ def build_server(
         engineio_logger=False,
         **kwargs,
     )
+
+
+async def stop_server(sio: ParleyServer) -> None:
+    """Stop engine.io's background tasks and, with Redis, the pub/sub listener and its connections."""
+    await sio.shutdown()
+    manager = sio.manager
+    listener = getattr(manager, "thread", None)
+    if listener is not None:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+    for name in ("pubsub", "redis"):
+        connection = getattr(manager, name, None)
+        if connection is not None:
+            await connection.aclose()
