@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import redis.asyncio
@@ -26,6 +27,8 @@ from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
+from server.sio.killswitch import KillableWebSockets
+from server.sio.outgoing import OutgoingGuard, close_transport
 from server.sio.server import build_server, stop_server
 from server.sio.sink import SocketIOSink
 from server.upstream import websocket_upstream
@@ -41,14 +44,17 @@ def create_app(settings: Settings | None = None) -> Any:
     sio = build_server(settings.cors_origins, settings.max_http_buffer_size, _client_manager(settings))
     burst, rate = settings.socket_burst, settings.socket_rate
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
+    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         await upgrade(chat.db.engine)
         await chat.start()
+        guard.start()
         try:
             yield
         finally:
+            await guard.stop()
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.stop()
@@ -62,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Any:
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
-    app = BodyLimit(sio_app, settings.max_http_buffer_size, _closer(sio), "/socket.io")
+    limited = BodyLimit(sio_app, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
+    app = KillableWebSockets(limited)
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 
@@ -90,15 +97,6 @@ def build_chat(settings: Settings) -> Chat:
         settings.default_topics,
         upstream,
     )
-
-
-def _closer(sio: Any) -> Any:
-    async def close(eio_sid: str) -> None:
-        socket = sio.eio.sockets.pop(eio_sid, None)
-        if socket is not None:  # no wait: a polling client may never drain its queue
-            await socket.close(wait=False, abort=True)
-
-    return close
 
 
 def _client_manager(settings: Settings) -> Any | None:

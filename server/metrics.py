@@ -27,5 +27,11 @@ class Metrics:
             "parley_socket_event_seconds", "Socket.IO event handling time", ["event"], registry=self.registry
         )
 
+        self.slow_consumers = Counter(
+            "parley_slow_consumers_closed_total",
+            "Sockets closed because their outgoing queue passed its bound",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,0 +1,72 @@
+"""Let the server end a WebSocket whose client stopped reading.
+
+engine.io's writer waits on the ASGI ``send`` (uvicorn blocks it while the
+client's TCP window is full) and its reader on ``receive``; neither wakes up
+when we close the engine.io socket. This wrapper remembers which task is
+waiting in each and cancels them on ``kill()``: engine.io then unwinds as if
+the client had gone, the ASGI call returns and uvicorn closes the transport.
+It adds no task per message: the hot path is one ``current_task()`` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Message = dict[str, Any]
+ASGI = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+class KillSwitch:
+    def __init__(self, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]):
+        self._receive = receive
+        self._send = send
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self.killed = False
+
+    async def receive(self) -> Message:
+        if self.killed:
+            return {"type": "websocket.disconnect", "code": 1008}
+        message: Message = await self._tracked(self._receive())
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.killed:
+            await self._tracked(self._send(message))
+
+    async def _tracked(self, waiting: Awaitable[Any]) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
+        try:
+            return await waiting
+        finally:
+            self._waiting.discard(task)
+
+    def kill(self) -> None:
+        self.killed = True
+        for task in list(self._waiting):
+            task.cancel()
+
+
+class KillableWebSockets:
+    """ASGI wrapper giving every WebSocket connection its ``KillSwitch``."""
+
+    def __init__(self, app: ASGI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        switch = KillSwitch(receive, send)
+        await self.app(scope, switch.receive, switch.send)
+
+
+def kill_websocket(environ: dict[str, Any] | None) -> None:
+    """End the WebSocket behind an engine.io environ, if it has a kill switch."""
+    receive = (environ or {}).get("asgi.receive")
+    switch = getattr(receive, "__self__", None)
+    if isinstance(switch, KillSwitch):
+        switch.kill()

@@ -1,0 +1,66 @@
+"""Bounded outgoing queues: a client that stops reading cannot eat the server's memory.
+
+engine.io queues packets per socket without a bound. A sweep every
+``interval`` seconds adds up the bytes waiting in each socket's queue and
+closes the sockets past the limit (about 1 MiB by default). The client
+reconnects and gets what it missed from the backlog (PROTOCOL.md sections 2 and 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from server.sio.killswitch import kill_websocket
+
+log = logging.getLogger("parley.sio")
+
+
+async def close_transport(sio: Any, eio_sid: str) -> None:
+    """Close one engine.io connection now, without waiting for its queue to drain."""
+    socket = sio.eio.sockets.pop(eio_sid, None)
+    if socket is not None:
+        kill_websocket(sio.environ.get(eio_sid))
+        await socket.close(wait=False, abort=True)
+
+
+def queued_bytes(socket: Any) -> int:
+    """Bytes of the packets waiting in an engine.io socket's queue."""
+    waiting = getattr(getattr(socket, "queue", None), "_queue", ())
+    return sum(len(p.data) for p in list(waiting) if isinstance(p.data, (str, bytes)))
+
+
+class OutgoingGuard:
+    def __init__(self, sio: Any, limit_bytes: int, on_close: Any, interval: float = 0.25) -> None:
+        self.sio = sio
+        self.limit = limit_bytes
+        self.on_close = on_close
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def sweep(self) -> None:
+        for eio_sid, socket in list(self.sio.eio.sockets.items()):
+            size = queued_bytes(socket)
+            if size > self.limit:
+                log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
+                self.on_close()
+                await close_transport(self.sio, eio_sid)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("outgoing queue sweep failed")

@@ -1,0 +1,71 @@
+"""A client that stops reading is closed once its outgoing queue passes the bound,
+and gets what it missed from the backlog when it comes back (PROTOCOL.md 2 and 4)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.support import WAIT, LiveServer, running
+from tests.support import test_settings as settings_for
+
+BIG_BODY = "\U0001f600" * 4000  # 4000 code points, 16 kB of UTF-8 on the wire
+FLOOD = 400  # ~6.4 MB: past loopback socket buffers and the 256 kB bound below
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    settings = settings_for(
+        tmp_path / "data", outgoing_queue_bytes=256 * 1024, socket_burst=10_000, socket_rate=10_000.0
+    )
+    async with running(settings) as live:
+        yield live
+
+
+async def stalled_subscriber(live: LiveServer, token: str, topic: str) -> ClientConnection:
+    """A raw Socket.IO client on a tiny receive buffer that subscribes, then never reads again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((live.url.split("//")[1].split(":")[0], int(live.url.rsplit(":", 1)[1])))
+    ws = await connect(live.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", sock=sock)
+    assert str(await ws.recv()).startswith("0")  # engine.io open
+    await ws.send("40" + orjson.dumps({"token": token}).decode())
+    assert str(await ws.recv()).startswith("40")  # socket.io connect
+    await ws.send("421" + orjson.dumps(["topic:subscribe", {"topic": topic}]).decode())
+    while not str(frame := await ws.recv()).startswith("431"):  # skip session and such
+        assert not str(frame).startswith("44"), frame
+    return ws
+
+
+async def closed_by_server(ws: ClientConnection) -> bool:
+    """Read what the server had already sent; True when the connection then ends."""
+    try:
+        async with asyncio.timeout(3 * WAIT):
+            while True:
+                await ws.recv()
+    except ConnectionClosed:
+        return True
+
+
+async def test_a_client_that_stops_reading_is_closed_and_catches_up_on_reconnect(server):
+    alice = await server.user("alice")
+    bob_token = await server.register("bob")
+    await alice.ok("topic:create", {"name": "flood"})
+    stalled = await stalled_subscriber(server, bob_token, "flood")
+
+    sent = [await alice.ok("message:send", {"topic": "flood", "body": BIG_BODY}) for _ in range(FLOOD)]
+
+    metrics = (await server.http.get("/metrics")).text
+    assert "parley_slow_consumers_closed_total 1.0" in metrics
+    assert await closed_by_server(stalled)
+    assert alice.connected
+    bob = await server.connect("bob", bob_token)
+    replayed = [await bob.next("message") for _ in range(len(sent))]
+    assert [m["id"] for m in replayed] == [m["id"] for m in sent]
