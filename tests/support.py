@@ -1,4 +1,5 @@
-"""Test support: a real uvicorn on 127.0.0.1:0 and real Socket.IO clients."""
+"""Test support: a real uvicorn on 127.0.0.1:0, real Socket.IO clients, and the small client and
+database helpers the test modules share."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import socketio
 import uvicorn
+from sqlalchemy import func, select
 
 from server.app import create_app
 from server.chat.service import Chat
@@ -20,6 +22,7 @@ from server.config import Settings
 
 PASSWORD = "password123"
 WAIT = 5.0
+JWT_SECRET = "t" * 40
 
 
 def test_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -27,7 +30,7 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": None,
-        "jwt_secret": "t" * 40,
+        "jwt_secret": JWT_SECRET,
         "bcrypt_rounds": 4,
         "presence_grace": 0.3,
         "typing_ttl": 1.0,
@@ -146,3 +149,52 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def two_sockets(live_server: LiveServer, name: str) -> tuple[Client, Client]:
+    """Register ``name`` and connect two sockets (two tabs) for it."""
+    token = await live_server.register(name)
+    return await live_server.connect(name, token), await live_server.connect(name, token)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def send(client: Client, payload: dict[str, Any]) -> dict[str, Any]:
+    """``message:send`` that must succeed; the stored Message."""
+    message: dict[str, Any] = await client.ok("message:send", payload)
+    return message
+
+
+async def general_with(owner: Client, *members: Client) -> None:
+    """``owner`` creates the public topic ``general``; ``members`` subscribe."""
+    await owner.ok("topic:create", {"name": "general"})
+    for member in members:
+        await member.ok("topic:subscribe", {"topic": "general"})
+
+
+def _chat(where: LiveServer | Chat) -> Chat:
+    return where.chat if isinstance(where, LiveServer) else where
+
+
+async def count_rows(where: LiveServer | Chat, *models: Any) -> tuple[int, ...]:
+    """How many rows each of ``models`` has, read in one session of the server's database."""
+    async with _chat(where).db.read() as repos:
+        return tuple(
+            [
+                int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+                for model in models
+            ]
+        )
+
+
+async def count(where: LiveServer | Chat, model: Any) -> int:
+    """How many rows ``model`` has in the server's database."""
+    [rows] = await count_rows(where, model)
+    return rows
+
+
+async def user_count(where: LiveServer | Chat) -> int:
+    async with _chat(where).db.read() as repos:
+        return await repos.users.count()

@@ -10,20 +10,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from db.models import Message, Topic
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.schemas import Target
 from server.chat.service import Chat
+from tests.support import count
 
 LOBBY = Target(topic="lobby")
-
-
-async def count(chat: Chat, model: Any) -> int:
-    async with chat.db.read() as repos:
-        return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
 async def topic_id(chat: Chat, name: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn
 from server.chat.service import Chat, Limits
 from server.chat.users import Actor
+from tests.contract import utc
+from tests.support import PASSWORD, user_count
 
 SECRET = "u" * 40
 TTL = 3600
-PASSWORD = "password123"
 
 
 @asynccontextmanager
@@ -59,18 +60,6 @@ async def failure(call: Any) -> ChatError:
     with pytest.raises(ChatError) as caught:
         await call
     return caught.value
-
-
-async def user_count(chat: Chat) -> int:
-    async with chat.db.read() as repos:
-        return await repos.users.count()
-
-
-def utc(text: str) -> datetime:
-    assert text.endswith("Z"), text
-    moment = datetime.fromisoformat(text[:-1] + "+00:00")
-    assert moment.utcoffset() == timedelta(0)
-    return moment
 
 
 # Registration ----------------------------------------------------------------

@@ -15,7 +15,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15.0  # per awaited line; a cold interpreter start with imports included
-PASSWORD = "password123"
 
 
 def demo_env(**extra: str) -> dict[str, str]:
@@ -32,9 +31,9 @@ class Completed:
     err: list[str]
 
 
-async def run_demo(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Completed:
-    """Run one command to completion; its exit code and output lines."""
-    proc = await asyncio.create_subprocess_exec(
+async def spawn_demo(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """Start ``python -m client_demo ARGS`` in the repository with piped stdin, stdout and stderr."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "client_demo",
@@ -45,6 +44,11 @@ async def run_demo(*args: str, stdin: str = "", env: dict[str, str] | None = Non
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_demo(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Completed:
+    """Run one command to completion; its exit code and output lines."""
+    proc = await spawn_demo(*args, env=env)
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), WAIT * 2)
     finally:
@@ -74,18 +78,7 @@ class Demo:
 
     @classmethod
     async def start(cls, *args: str, env: dict[str, str] | None = None) -> Demo:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "client_demo",
-            *args,
-            cwd=ROOT,
-            env=env or demo_env(),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        return cls(proc)
+        return cls(await spawn_demo(*args, env=env))
 
     async def _pump(self, stream: asyncio.StreamReader, name: str, seen: list[str]) -> None:
         while line := await stream.readline():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.client_demo.conftest import Spawn
-from tests.client_demo.demo import PASSWORD, demo_env
-from tests.support import LiveServer
+from tests.client_demo.demo import demo_env
+from tests.support import PASSWORD, LiveServer
 
 
 async def test_a_session_through_a_pipe(live_server: LiveServer, spawn: Spawn) -> None:

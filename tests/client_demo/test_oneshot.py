@@ -6,8 +6,8 @@ import json
 import re
 
 from tests.client_demo.conftest import Spawn
-from tests.client_demo.demo import PASSWORD, demo_env, run_demo
-from tests.support import LiveServer
+from tests.client_demo.demo import demo_env, run_demo
+from tests.support import PASSWORD, LiveServer
 
 SENT = re.compile(r"^sent id=(\d+) seq=(\d+) topic=(\S+)$")
 

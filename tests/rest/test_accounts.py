@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import jwt
 
-from tests.rest.helpers import SECRET, assert_error, bearer, user_count, utc
-from tests.support import PASSWORD, running
+from tests.contract import assert_error, utc
+from tests.support import JWT_SECRET, PASSWORD, bearer, running, user_count
 from tests.support import test_settings as make_settings
 
 
@@ -56,7 +56,7 @@ async def test_login_answers_200_with_a_token_and_its_expiry(live_server):
     assert response.status_code == 200
     body = response.json()
     assert {"token", "expires_at"} <= set(body)
-    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
+    claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
     assert claims["sub"] == "alice"
     assert claims["exp"] - claims["iat"] == 24 * 3600
     assert claims["exp"] == int(utc(body["expires_at"]).timestamp())

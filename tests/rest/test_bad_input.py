@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.rest.helpers import assert_error, user_count
-from tests.support import PASSWORD, LiveServer, running
+from tests.contract import assert_error
+from tests.support import PASSWORD, LiveServer, running, user_count
 from tests.support import test_settings as make_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -8,7 +8,8 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.rest.helpers import SECRET, assert_error, bearer
+from tests.contract import assert_error
+from tests.support import JWT_SECRET, bearer
 
 
 def forged(**overrides: Any) -> str:
@@ -16,7 +17,7 @@ def forged(**overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {"sub": "alice", "iat": now, "exp": now + 600, "ver": 0}
     claims.update(overrides)
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, algorithm="HS256")
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, JWT_SECRET, algorithm="HS256")
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ async def test_a_crafted_token_with_exp_in_the_past_is_401_token_expired(live_se
             id="alg-none",
         ),
         pytest.param(
-            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, SECRET * 2, algorithm="HS512"),
+            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, JWT_SECRET * 2, algorithm="HS512"),
             id="alg-hs512-same-secret",
         ),
         pytest.param(forged(exp=None), id="no-exp"),

@@ -7,24 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from db.models import Membership, Message, Topic
-from tests.support import Client, LiveServer
+from tests.contract import TOPIC_FIELDS
+from tests.support import Client, LiveServer, bearer, count_rows
 
 pytestmark = pytest.mark.both_databases
-
-TOPIC_FIELDS = {
-    "name",
-    "kind",
-    "owner",
-    "created_at",
-    "members",
-    "online",
-    "subscribed",
-    "last_seq",
-    "unread",
-}
 
 
 class Api:
@@ -32,7 +20,7 @@ class Api:
 
     def __init__(self, live_server: LiveServer, token: str) -> None:
         self.http = live_server.http
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = bearer(token)
 
     async def get(self, path: str, **params: Any) -> httpx.Response:
         return await self.http.get(path, params=params, headers=self.headers)
@@ -59,13 +47,7 @@ def refused(response: httpx.Response, status: int, code: str) -> None:
 
 
 async def counts(live_server: LiveServer) -> tuple[int, ...]:
-    async with live_server.chat.db.read() as repos:
-        return tuple(
-            [
-                int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
-                for model in (Message, Topic, Membership)
-            ]
-        )
+    return await count_rows(live_server, Message, Topic, Membership)
 
 
 # Topics -----------------------------------------------------------------------

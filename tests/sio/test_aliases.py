@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import func, select
 
 from db.models import Message
-from tests.support import LiveServer
-
-
-def error_code(ack: dict[str, Any]) -> str:
-    assert ack["ok"] is False, ack
-    code: str = ack["error"]["code"]
-    return code
-
-
-async def messages_stored(live_server: LiveServer) -> int:
-    async with live_server.chat.db.read() as repos:
-        return int((await repos.session.execute(select(func.count()).select_from(Message))).scalar_one())
+from tests.contract import error_code
+from tests.support import count
 
 
 @pytest.mark.parametrize("event", ["subscribe", "suscribe"])
@@ -85,7 +72,7 @@ async def test_message_to_a_name_that_is_a_user_and_no_topic_is_a_direct_message
     assert (sent["topic"], sent["kind"], sent["sender"]) == ("@bob", "direct", "alice")
     assert again == sent
     assert await bob.next("message") == {**sent, "topic": "@alice"}
-    assert await messages_stored(live_server) == 1
+    assert await count(live_server, Message) == 1
 
 
 async def test_message_to_a_name_that_is_both_a_topic_and_a_user_goes_to_the_topic(live_server):
@@ -114,4 +101,4 @@ async def test_message_alias_refusals(live_server, payload, code):
     alice = await live_server.user("alice")
 
     assert error_code(await alice.call("message", payload)) == code
-    assert await messages_stored(live_server) == 0
+    assert await count(live_server, Message) == 0

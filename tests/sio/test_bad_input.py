@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
 
 from db.models import Membership, Message, Topic
-from tests.support import Client, LiveServer, running
+from tests.support import PASSWORD, Client, LiveServer, count_rows, running
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,20 +51,15 @@ async def alice(server: tuple[LiveServer, str]) -> AsyncIterator[Client]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def bob(server: tuple[LiveServer, str]) -> AsyncIterator[Client]:
     live, _ = server
-    login = await live.http.post("/api/auth/login", json={"username": "bob", "password": "password123"})
+    login = await live.http.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
     client = await live.connect("bob", login.json()["token"])
     yield client
     await client.close()
 
 
 async def row_counts(live: LiveServer) -> dict[str, int]:
-    async with live.chat.db.read() as repos:
-        return {
-            model.__name__: int(
-                (await repos.session.execute(select(func.count()).select_from(model))).scalar_one()
-            )
-            for model in (Message, Topic, Membership)
-        }
+    models = (Message, Topic, Membership)
+    return dict(zip([model.__name__ for model in models], await count_rows(live, *models), strict=True))
 
 
 def case(event: str, payload: Any, code: str = "invalid", *, id: str) -> Any:

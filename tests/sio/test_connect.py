@@ -23,9 +23,8 @@ import jwt
 import pytest
 import socketio
 
-from tests.support import WAIT
+from tests.support import JWT_SECRET, WAIT
 
-SECRET = "t" * 40  # the JWT secret of tests.support.test_settings
 TRANSPORTS = [
     pytest.param(None, id="polling-then-websocket"),
     pytest.param(["websocket"], id="websocket-only"),
@@ -93,7 +92,7 @@ def assert_session(session: Any, username: str) -> None:
     assert abs(moment - datetime.now(timezone.utc)) < timedelta(minutes=1)
 
 
-def forged(secret: str = SECRET, algorithm: str = "HS256", **overrides: Any) -> str:
+def forged(secret: str = JWT_SECRET, algorithm: str = "HS256", **overrides: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {"sub": "alice", "iat": now, "exp": now + 600, "ver": 0}
     claims.update(overrides)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import WAIT, Client, LiveServer, running
+from tests.support import WAIT, Client, LiveServer, running, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -38,11 +38,6 @@ async def reconnect(live_server: LiveServer, name: str, token: str) -> OrderedCl
 
 async def messages(client: Client, count: int) -> list[dict[str, Any]]:
     return [await client.next("message") for _ in range(count)]
-
-
-async def send(client: Client, payload: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = await client.ok("message:send", payload)
-    return message
 
 
 async def offline_bob(live_server: LiveServer) -> tuple[Client, str]:

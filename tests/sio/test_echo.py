@@ -23,15 +23,11 @@ import socketio
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.support import WAIT, Client, LiveServer, running
+from tests.support import WAIT, Client, LiveServer, bearer, running
 from tests.support import test_settings as settings_with
 
 ECHO = "/echo"
 HANG = "please hang"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def echo_client(live_server: LiveServer, username: str, token: str) -> Client:

@@ -13,20 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import Client, LiveServer
+from tests.support import Client, LiveServer, bearer, general_with, two_sockets
 
 pytestmark = pytest.mark.both_databases
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def general_with(owner: Client, *members: Client) -> None:
-    """``owner`` creates the public topic ``general``; ``members`` subscribe."""
-    await owner.ok("topic:create", {"name": "general"})
-    for member in members:
-        await member.ok("topic:subscribe", {"topic": "general"})
 
 
 async def history(client: Client, **target: Any) -> list[dict[str, Any]]:
@@ -73,9 +62,7 @@ async def test_editing_or_deleting_an_unknown_message_is_not_found(live_server: 
 
 
 async def test_an_edit_reaches_every_member_socket_with_edited_at(live_server: LiveServer) -> None:
-    token = await live_server.register("alice")
-    alice = await live_server.connect("alice", token)
-    alice_tab = await live_server.connect("alice", token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     await general_with(alice, bob)
     sent = await alice.ok("message:send", {"topic": "general", "body": "helo"})
@@ -118,9 +105,7 @@ async def test_the_sender_may_delete_their_own_message(live_server: LiveServer) 
 async def test_the_topic_owner_may_delete_anyones_message_and_every_member_socket_hears(
     live_server: LiveServer,
 ) -> None:
-    token = await live_server.register("alice")
-    alice = await live_server.connect("alice", token)
-    alice_tab = await live_server.connect("alice", token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     carol = await live_server.user("carol")
     await general_with(alice, bob, carol)
@@ -171,9 +156,7 @@ async def test_a_deleted_message_can_be_neither_edited_nor_deleted_again(live_se
 
 
 async def test_direct_edits_and_deletes_name_the_other_user_for_each_side(live_server: LiveServer) -> None:
-    token = await live_server.register("alice")
-    alice = await live_server.connect("alice", token)
-    alice_tab = await live_server.connect("alice", token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     sent = await alice.ok("message:send", {"to": "bob", "body": "hi bob"})
 

@@ -6,34 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from db.models import Message, Topic
-from tests.support import Client, LiveServer
+from tests.contract import MESSAGE_FIELDS, error_code
+from tests.support import Client, bearer, count, send
 
 pytestmark = pytest.mark.both_databases
-
-MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
-
-
-def error_code(ack: dict[str, Any]) -> str:
-    assert ack["ok"] is False, ack
-    code: str = ack["error"]["code"]
-    return code
-
-
-async def count(live_server: LiveServer, model: Any) -> int:
-    async with live_server.chat.db.read() as repos:
-        return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
-
-
-async def send(client: Client, payload: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = await client.ok("message:send", payload)
-    return message
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def seqs(page: dict[str, Any]) -> list[int]:

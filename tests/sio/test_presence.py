@@ -18,14 +18,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.support import Client, LiveServer, running
+from tests.support import Client, LiveServer, bearer, running, two_sockets
 from tests.support import test_settings as settings_with
 
 PROTOCOL_GRACE_BOUND = timedelta(seconds=3)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def moment(text: str) -> datetime:
@@ -53,9 +49,7 @@ async def next_offline(watcher: Client) -> dict[str, Any]:
 async def test_closing_one_of_two_tabs_says_nothing_and_closing_the_last_says_offline(
     live_server: LiveServer,
 ) -> None:
-    alice_token = await live_server.register("alice")
-    alice = await live_server.connect("alice", alice_token)
-    alice_tab = await live_server.connect("alice", alice_token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     dave_token = await live_server.register("dave")
     await private_topic(alice, "secret", "bob", "dave")

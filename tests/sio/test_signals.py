@@ -17,14 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import Client, LiveServer, running
+from tests.support import Client, LiveServer, bearer, general_with, running, two_sockets
 from tests.support import test_settings as settings_with
 
 pytestmark = pytest.mark.both_databases
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def unread(client: Client, name: str) -> int:
@@ -41,12 +37,6 @@ async def rest_unread(live_server: LiveServer, token: str, name: str) -> int:
     return count
 
 
-async def general_with(owner: Client, *members: Client) -> None:
-    await owner.ok("topic:create", {"name": "general"})
-    for member in members:
-        await member.ok("topic:subscribe", {"topic": "general"})
-
-
 def typing(topic: str, username: str, is_typing: bool) -> dict[str, Any]:
     return {"topic": topic, "username": username, "typing": is_typing}
 
@@ -57,9 +47,7 @@ def typing(topic: str, username: str, is_typing: bool) -> dict[str, Any]:
 async def test_typing_in_a_topic_reaches_the_others_but_no_socket_of_the_typer(
     live_server: LiveServer,
 ) -> None:
-    token = await live_server.register("alice")
-    alice = await live_server.connect("alice", token)
-    alice_tab = await live_server.connect("alice", token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     await general_with(alice, bob)
 
@@ -74,9 +62,7 @@ async def test_typing_in_a_topic_reaches_the_others_but_no_socket_of_the_typer(
 
 
 async def test_typing_in_a_direct_conversation_shows_the_typer_as_the_topic(live_server: LiveServer) -> None:
-    token = await live_server.register("alice")
-    alice = await live_server.connect("alice", token)
-    alice_tab = await live_server.connect("alice", token)
+    alice, alice_tab = await two_sockets(live_server, "alice")
     bob = await live_server.user("bob")
     await alice.ok("message:send", {"to": "bob", "body": "hi"})
 

@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from db.models import Membership, Topic
-from tests.support import Client, LiveServer
+from tests.contract import MEMBER_FIELDS, TOPIC_FIELDS, error_code, is_utc_iso
+from tests.support import Client, count, two_sockets
 
 pytestmark = pytest.mark.both_databases
-
-TOPIC_FIELDS = {
-    "name",
-    "kind",
-    "owner",
-    "created_at",
-    "members",
-    "online",
-    "subscribed",
-    "last_seq",
-    "unread",
-}
-MEMBER_FIELDS = {"username", "role", "online"}
-
-
-def is_utc_iso(value: str) -> bool:
-    return datetime.fromisoformat(value).utcoffset() == timedelta(0)
-
-
-def error_code(ack: dict[str, Any]) -> str:
-    assert ack["ok"] is False, ack
-    code: str = ack["error"]["code"]
-    return code
-
-
-async def count(live_server: LiveServer, model: Any) -> int:
-    async with live_server.chat.db.read() as repos:
-        return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
-
-
-async def two_sockets(live_server: LiveServer, name: str) -> tuple[Client, Client]:
-    token = await live_server.register(name)
-    return await live_server.connect(name, token), await live_server.connect(name, token)
 
 
 async def send(client: Client, topic: str, body: str) -> dict[str, Any]:

@@ -1,0 +1,56 @@
+"""Shapes from the wire contract (docs/PROTOCOL.md): field sets and small assertion helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+# Section 3, "Objects returned".
+TOPIC_FIELDS = {
+    "name",
+    "kind",
+    "owner",
+    "created_at",
+    "members",
+    "online",
+    "subscribed",
+    "last_seq",
+    "unread",
+}
+MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
+# Section 3, ``topic:members``.
+MEMBER_FIELDS = {"username", "role", "online"}
+
+
+def is_utc_iso(value: str) -> bool:
+    return datetime.fromisoformat(value).utcoffset() == timedelta(0)
+
+
+def utc(text: str) -> datetime:
+    """Parse an ISO 8601 UTC time as the server writes it (``...Z``)."""
+    assert text.endswith("Z"), text
+    moment = datetime.fromisoformat(text[:-1] + "+00:00")
+    assert moment.utcoffset() == timedelta(0)
+    return moment
+
+
+def error_code(ack: dict[str, Any]) -> str:
+    """The code of a failed Socket.IO ack (section 2), which must be a failure."""
+    assert ack["ok"] is False, ack
+    code: str = ack["error"]["code"]
+    return code
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Section 6: the response is ``status`` with exactly ``{"error": {"code", "message"}}``, no traceback."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip(), body
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    return body
