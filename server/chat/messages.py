@@ -12,6 +12,8 @@ editing someone else's message; deleting without being sender or owner),
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from datetime import datetime, timezone
 
 from sqlalchemy.exc import IntegrityError
@@ -32,14 +34,35 @@ class MessageService:
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db = db
         self.hub = hub
+        # Locks exist only while someone holds or awaits them (weak values).
+        self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def send(self, actor: Actor, target: Target, body: str, client_id: str | None = None) -> MessageOut:
-        try:
-            return await self._send(actor, target, body, client_id)
-        except IntegrityError:
-            # A concurrent transaction won a race (same client_id, or the first message of a
-            # new conversation): the retry finds its row and returns or uses it.
-            return await self._send(actor, target, body, client_id)
+        """Store and publish; within this process, live delivery follows ``seq`` per topic."""
+        async with self._in_order(actor, target):
+            try:
+                return await self._send(actor, target, body, client_id)
+            except IntegrityError:
+                # A concurrent transaction won a race (same client_id, or the first message of a
+                # new conversation): the retry finds its row and returns or uses it.
+                return await self._send(actor, target, body, client_id)
+
+    def _in_order(self, actor: Actor, target: Target) -> asyncio.Lock:
+        """One lock per topic (or conversation), held from taking the ``seq`` to publishing.
+
+        The database already serialises senders of one topic (the write lock on SQLite, the
+        row lock of ``UPDATE ... RETURNING`` on PostgreSQL), but the commit of one sender and
+        the publish of the next could still swap; holding this lock until the publish keeps
+        live events in ``seq`` order without costing throughput.
+        """
+        if target.user is not None:
+            key = "@" + ":".join(sorted((actor.username.lower(), target.user.lower())))
+        else:
+            key = (target.topic or "").lower()
+        lock = self._order_locks.get(key)
+        if lock is None:
+            lock = self._order_locks[key] = asyncio.Lock()
+        return lock
 
     async def _send(self, actor: Actor, target: Target, body: str, client_id: str | None) -> MessageOut:
         async with self.db.write() as repos:
