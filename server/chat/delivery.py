@@ -23,6 +23,7 @@ from server.chat.users import Actor
 from server.chat.views import message_view
 
 log = logging.getLogger("parley.delivery")
+MAX_REMEMBERED = 100_000
 
 
 class DeliveryService:
@@ -31,17 +32,39 @@ class DeliveryService:
         self.cap = cap_per_topic
         self.flush_interval = flush_interval
         self._pending: dict[tuple[int, int], int] = {}
+        self._checked: dict[tuple[int, str], int] = {}
+        self._last_seq: dict[int, int] = {}
+
+    def note_stored(self, topic_id: int, seq: int) -> None:
+        """A message with ``seq`` exists in the topic (called after each commit here)."""
+        if seq > self._last_seq.get(topic_id, 0):
+            self._last_seq[topic_id] = seq
         self._task: asyncio.Task[None] | None = None
 
     async def acknowledge(self, actor: Actor, target: Target, seq: int) -> None:
-        """Record that the user has everything up to ``seq`` (clamped to the topic's last)."""
-        async with self.db.read() as repos:
-            place = await place_of(repos, actor, target)
-            if place is None:
-                return
-            await require_member(repos, place.topic, actor, "acknowledge")
-        key = (actor.id, place.topic_id)
-        seq = min(seq, place.topic.last_seq)
+        """Record that the user has everything up to ``seq``, clamped to the topic's last seq.
+
+        Clients ack continuously, so after the first ack of a user for a topic the check is
+        remembered: later acks cost a dict look-up, no database work. The flush only updates
+        an existing membership, so a remembered check can never create or move anything else.
+        The clamp uses the last seq this process knows of (read at the check, raised by every
+        message stored here): never above the real one, so no message is skipped.
+        """
+        checked = (actor.id, target.describe().lower())
+        topic_id = self._checked.get(checked)
+        if topic_id is None:
+            async with self.db.read() as repos:
+                place = await place_of(repos, actor, target)
+                if place is None:
+                    return
+                await require_member(repos, place.topic, actor, "acknowledge")
+            topic_id = place.topic_id
+            self.note_stored(topic_id, place.topic.last_seq)
+            if len(self._checked) >= MAX_REMEMBERED:
+                self._checked.clear()
+            self._checked[checked] = topic_id
+        seq = min(seq, self._last_seq.get(topic_id, 0))
+        key = (actor.id, topic_id)
         if seq > self._pending.get(key, 0):
             self._pending[key] = seq
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ class MessageService:
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db = db
         self.hub = hub
+        self.on_stored: list[Callable[[int, int], None]] = []
         # Locks exist only while someone holds or awaits them (weak values).
         self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -85,6 +87,8 @@ class MessageService:
                     created_at=datetime.now(timezone.utc),
                 )
             )
+        for stored in self.on_stored:
+            stored(place.topic_id, seq)
         events = _fan_out(MessageCreated, message, actor.username, actor.id, place)
         await self.hub.publish(*events)
         return message_view(message, actor.username, place.topic, place.shown_as)

@@ -59,6 +59,7 @@ class Chat:
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream)
         self.users.on_registered.append(self._join_defaults)
+        self.messages.on_stored.append(self.delivery.note_stored)
 
     async def start(self) -> None:
         for name in self.default_topics:

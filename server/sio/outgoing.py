@@ -29,7 +29,8 @@ async def close_transport(sio: Any, eio_sid: str) -> None:
 def queued_bytes(socket: Any) -> int:
     """Bytes of the packets waiting in an engine.io socket's queue."""
     waiting = getattr(getattr(socket, "queue", None), "_queue", ())
-    return sum(len(p.data) for p in list(waiting) if isinstance(p.data, (str, bytes)))
+    # engine.io puts None on the queue when a socket closes.
+    return sum(len(p.data) for p in list(waiting) if p is not None and isinstance(p.data, (str, bytes)))
 
 
 class OutgoingGuard:

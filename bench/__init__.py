@@ -1,0 +1,1 @@
+"""Parley benchmarks: ``python -m bench.load`` (see bench/README.md)."""

@@ -1,0 +1,250 @@
+"""The server under test as a child process, and what /proc says about a process.
+
+``ServerProcess`` starts ``parley serve`` on a free 127.0.0.1 port with a
+temporary data directory, waits (bounded) for ``/healthz`` and stops exactly
+that PID (SIGTERM, then SIGKILL after a grace period). Its log goes to a file
+in the data directory; ``errors()`` counts the error lines for the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# High limits so that the benchmark measures the server, not its rate limiter.
+BENCH_ENV = {
+    "PARLEY_LOG_LEVEL": "WARNING",
+    "PARLEY_SOCKET_BURST": "100000",
+    "PARLEY_SOCKET_RATE": "100000",
+    "PARLEY_REGISTER_PER_HOUR": "100000",
+    "PARLEY_LOGIN_PER_HOUR": "100000",
+}
+FAST_BCRYPT = {"PARLEY_BCRYPT_ROUNDS": "4"}
+
+
+@dataclass
+class ProcSample:
+    """CPU seconds (user+system, all threads) and resident memory of one process."""
+
+    cpu_s: float
+    rss_kb: int
+    threads: int
+    main_thread_cpu_s: float = 0.0
+    system_cpu_s: float = 0.0  # the kernel's part of cpu_s (socket syscalls, loopback TCP)
+
+
+def sample(pid: int) -> ProcSample:
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    # fields[0] is field 3 (state): utime=14, stime=15, num_threads=20 (1-based, man 5 proc)
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    threads = int(fields[17])
+    try:
+        main = _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+    except OSError:
+        main = 0.0
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+                break
+    return ProcSample(cpu, rss, threads, main, int(fields[12]) / CLOCK_TICKS)
+
+
+def _stat_cpu(path: str) -> float:
+    with open(path) as f:
+        stat = f.read()
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds per thread (task id); the main thread's id is the PID."""
+    result = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            result[int(task)] = _stat_cpu(f"/proc/{pid}/task/{task}/stat")
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+    return result
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores of the machine spent busy since boot (/proc/stat, idle and iowait excluded)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    steal_guest = sum(fields[7:])  # steal, guest, guest_nice: not time this machine's tasks ran
+    return (sum(fields) - idle - steal_guest) / CLOCK_TICKS
+
+
+def calibrate() -> float:
+    """Milliseconds of a fixed pure-Python workload: tells a slower (shared, throttled) machine apart."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(300_000):
+            total += i % 7
+        data = {"k": [str(i) for i in range(2000)]}
+        for _ in range(20):
+            sorted(data["k"])
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
+def self_cpu() -> float:
+    """CPU seconds of this (load generator) process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parley_command(source: Path | None = None) -> list[str]:
+    script = Path(sys.executable).parent / "parley"
+    if script.exists() and source is None:
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+
+
+def snapshot(rev: str, repo: Path) -> Path:
+    """The tree of git revision ``rev`` exported to a temporary directory (``git archive``, read-only)."""
+    target = Path(tempfile.mkdtemp(prefix=f"parley-src-{rev.replace('/', '_')}-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=repo, capture_output=True, check=True, timeout=60)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=60)
+    return target
+
+
+class ServerProcess:
+    def __init__(
+        self, extra_env: dict[str, str] | None = None, label: str = "server", source: Path | None = None
+    ) -> None:
+        """``source``: run the server package from this directory instead of the installed checkout."""
+        self.extra_env = extra_env or {}
+        self.label = label
+        self.source = source
+        self.port = 0
+        self.pid = 0
+        self.data_dir: Path | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "server.log"
+
+    async def start(self, timeout: float = 30.0) -> None:
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+        env = dict(os.environ)
+        env.update(BENCH_ENV)
+        env.update(self.extra_env)
+        env["PARLEY_DATA_DIR"] = str(self.data_dir)
+        if self.source is not None:
+            # Ahead of the editable install's finder, which sits at the end of sys.meta_path.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.source), env.get("PYTHONPATH")) if p)
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        self.proc = subprocess.Popen(
+            [*parley_command(self.source), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=self.data_dir,  # no stray .env from the caller's directory
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self.proc.pid
+        try:
+            await self._wait_healthy(timeout)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                assert self.proc is not None
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.label} exited with {self.proc.returncode}:\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                    async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                        if r.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.label} not healthy after {timeout}s:\n{self.log_tail()}")
+
+    def sample(self) -> ProcSample:
+        return sample(self.pid)
+
+    def errors(self) -> list[str]:
+        """Error-looking lines of the server log (the log level is WARNING)."""
+        if self.data_dir is None or not self.log_path.exists():
+            return []
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return [line for line in lines if "ERROR" in line or "CRITICAL" in line]
+
+    def first_error(self, context: int = 25) -> str:
+        """The first error line of the log and what follows it (its traceback)."""
+        if self.data_dir is None or not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if "ERROR" in line or "CRITICAL" in line:
+                return "\n".join(lines[i : i + context])
+        return ""
+
+    def copy_log(self, destination: Path) -> None:
+        if self.data_dir is not None and self.log_path.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log_path, destination)
+
+    def log_tail(self, n: int = 30) -> str:
+        if self.data_dir is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    async def stop(self, grace: float = 10.0, keep_dir: bool = False) -> None:
+        """SIGTERM this PID, SIGKILL it after ``grace`` seconds; remove the data directory."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while proc.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.data_dir is not None and not keep_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
