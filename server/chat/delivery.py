@@ -10,13 +10,12 @@ Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import place_of, require_member
+from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
 from server.chat.topic_views import direct_display_names
 from server.chat.users import Actor
@@ -30,7 +29,7 @@ class DeliveryService:
     def __init__(self, db: Database, cap_per_topic: int, flush_interval: float) -> None:
         self.db = db
         self.cap = cap_per_topic
-        self.flush_interval = flush_interval
+        self._flusher = Periodic(self.flush, flush_interval, "flushing delivery cursors")
         self._pending: dict[tuple[int, int], int] = {}
         self._checked: dict[tuple[int, str], int] = {}
         self._last_seq: dict[int, int] = {}
@@ -39,7 +38,6 @@ class DeliveryService:
         """A message with ``seq`` exists in the topic (called after each commit here)."""
         if seq > self._last_seq.get(topic_id, 0):
             self._last_seq[topic_id] = seq
-        self._task: asyncio.Task[None] | None = None
 
     async def acknowledge(self, actor: Actor, target: Target, seq: int) -> None:
         """Record that the user has everything up to ``seq``, clamped to the topic's last seq.
@@ -72,8 +70,13 @@ class DeliveryService:
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
-        async with self.db.write() as repos:
-            await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+        try:
+            async with self.db.write() as repos:
+                await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+        except BaseException:
+            for key, seq in batch.items():  # keep them for the next round
+                self._pending[key] = max(seq, self._pending.get(key, 0))
+            raise
 
     async def backlog(self, user_id: int) -> list[MessageOut]:
         """What the user has not acknowledged: per topic oldest first, capped per topic."""
@@ -95,22 +98,11 @@ class DeliveryService:
         return out
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._flusher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._flusher.stop()
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("flushing delivery cursors failed; will retry")
 
 
 async def _direct_names(repos: Repositories, user_id: int) -> dict[int, str]:

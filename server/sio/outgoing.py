@@ -8,11 +8,10 @@ reconnects and gets what it missed from the backlog (PROTOCOL.md sections 2 and 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
+from server.chat.periodic import Periodic
 from server.sio.killswitch import kill_websocket
 
 log = logging.getLogger("parley.sio")
@@ -39,16 +38,13 @@ class OutgoingGuard:
         self.limit = limit_bytes
         self.on_close = on_close
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._sweeper.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._sweeper.stop()
 
     async def sweep(self) -> None:
         for eio_sid, socket in list(self.sio.eio.sockets.items()):
@@ -57,11 +53,3 @@ class OutgoingGuard:
                 log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
                 self.on_close()
                 await close_transport(self.sio, eio_sid)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("outgoing queue sweep failed")
