@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from server import __version__
 from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
+from server.chat.service import Chat
 from server.config import Settings, SettingsError
 
 
@@ -99,7 +100,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _with_chat(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
+def _with_chat(settings: Settings, job: Callable[[Chat], Awaitable[int]]) -> int:
     from db.migrate import upgrade
     from server.app import build_chat
 
@@ -117,7 +118,7 @@ def _with_chat(settings: Settings, job: Callable[..., Awaitable[int]]) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    async def done(_chat: object) -> int:
+    async def done(_chat: Chat) -> int:
         sys.stdout.write("database is at the newest revision\n")
         return 0
 
@@ -134,10 +135,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as exc:
         return _fail(f"invalid: {exc.errors(include_url=False)[0]['msg']}")
 
-    async def create(chat: object) -> int:
-        from server.chat.service import Chat
-
-        assert isinstance(chat, Chat)
+    async def create(chat: Chat) -> int:
         await chat.users.create(data.username, data.password)
         sys.stdout.write(f"created user {data.username}\n")
         return 0
@@ -146,10 +144,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    async def issue(chat: object) -> int:
-        from server.chat.service import Chat
-
-        assert isinstance(chat, Chat)
+    async def issue(chat: Chat) -> int:
         token = await chat.users.issue_token(args.username, args.ttl)
         sys.stdout.write(token.token + "\n")
         return 0

@@ -171,14 +171,15 @@ def _fan_out(
     sender_id: int,
     place: Place,
 ) -> list[Event]:
-    """One event for a topic room; for a DM one per side, each naming the other."""
+    """One event for a topic room; for a DM one per side, each naming the other.
+
+    A direct conversation always has two distinct members (messaging oneself is ``invalid``).
+    """
     if place.topic.kind != "direct" or place.peer is None:
         return [kind(message_view(message, sender, place.topic), ToTopic(place.topic_id))]
     peer = place.peer
     mine = message_view(message, sender, place.topic, f"@{peer.username}")
-    theirs = message_view(message, sender, place.topic, f"@{sender}" if peer.id != sender_id else mine.topic)
-    if peer.id == sender_id:
-        return [kind(mine, ToUser(sender_id))]
+    theirs = message_view(message, sender, place.topic, f"@{sender}")
     return [kind(mine, ToUser(sender_id)), kind(theirs, ToUser(peer.id or 0))]
 
 
