@@ -85,15 +85,14 @@ class DeliveryService:
             return await self._backlog(repos, user_id)
 
     async def _backlog(self, repos: Repositories, user_id: int) -> list[MessageOut]:
+        memberships = await repos.memberships.of_user(user_id)
+        behind = [(t, m) for t, m in memberships if t.last_seq > m.delivered_seq]
+        directs = [t for t, _ in behind if t.kind == "direct"]
+        names = await direct_display_names(repos, user_id, directs) if directs else {}
         out: list[MessageOut] = []
-        names: dict[int, str] | None = None
-        for topic, membership in await repos.memberships.of_user(user_id):
-            if topic.last_seq <= membership.delivered_seq:
-                continue
-            if topic.kind == "direct" and names is None:
-                names = await _direct_names(repos, user_id)
-            shown = (names or {}).get(topic.id or 0) if topic.kind == "direct" else None
+        for topic, membership in behind:
             rows = await repos.messages.after(topic.id or 0, membership.delivered_seq, self.cap)
+            shown = names.get(topic.id or 0)
             out += [message_view(m, sender, topic, shown) for m, sender in rows]
         return out
 
@@ -103,8 +102,3 @@ class DeliveryService:
     async def stop(self) -> None:
         await self._flusher.stop()
         await self.flush()
-
-
-async def _direct_names(repos: Repositories, user_id: int) -> dict[int, str]:
-    topics = [t for t, _ in await repos.memberships.of_user(user_id) if t.kind == "direct"]
-    return await direct_display_names(repos, user_id, topics)

@@ -25,7 +25,8 @@ class SignalService:
         self.db = db
         self.hub = hub
         self.typing_ttl = typing_ttl
-        self._expiry: dict[tuple[int, int], asyncio.TimerHandle] = {}
+        # (user, topic) -> the expiry timer and where the typing goes, to end it without a query
+        self._expiry: dict[tuple[int, int], tuple[asyncio.TimerHandle, Place]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
     async def typing(self, actor: Actor, target: Target, typing: bool) -> None:
@@ -33,31 +34,20 @@ class SignalService:
         if place is None:
             return
         key = (actor.id, place.topic_id)
-        handle = self._expiry.pop(key, None)
-        if handle is not None:
-            handle.cancel()
+        running = self._expiry.pop(key, None)
+        if running is not None:
+            running[0].cancel()
         if typing:
-            loop = asyncio.get_running_loop()
-            self._expiry[key] = loop.call_later(self.typing_ttl, self._expire, actor, place)
+            handle = asyncio.get_running_loop().call_later(self.typing_ttl, self._expire, actor, place)
+            self._expiry[key] = (handle, place)
         await self.hub.publish(*_typing_events(actor, place, typing))
 
     async def stopped(self, actor: Actor) -> None:
         """The actor's last socket closed: end every typing it left running."""
         for key in [k for k in self._expiry if k[0] == actor.id]:
-            self._expiry.pop(key).cancel()
-            await self._publish_stop(actor, key[1])
-
-    async def _publish_stop(self, actor: Actor, topic_id: int) -> None:
-        async with self.db.read() as repos:
-            topic = await repos.topics.by_id(topic_id)
-            if topic is None:
-                return
-            peer = None
-            if topic.kind == "direct":
-                ids = [i for i in await repos.memberships.member_ids(topic_id) if i != actor.id]
-                peer = await repos.users.by_id(ids[0]) if ids else None
-        place = Place(topic=topic, shown_as=topic.name, peer=peer)
-        await self.hub.publish(*_typing_events(actor, place, False))
+            handle, place = self._expiry.pop(key)
+            handle.cancel()
+            await self.hub.publish(*_typing_events(actor, place, False))
 
     def _expire(self, actor: Actor, place: Place) -> None:
         self._expiry.pop((actor.id, place.topic_id), None)
@@ -67,7 +57,7 @@ class SignalService:
 
     async def close(self) -> None:
         """Shutdown: stop expiry timers and wait for relays in flight."""
-        for handle in self._expiry.values():
+        for handle, _place in self._expiry.values():
             handle.cancel()
         self._expiry.clear()
         await asyncio.gather(*self._tasks, return_exceptions=True)
