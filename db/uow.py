@@ -1,7 +1,12 @@
 """The unit of work: the only place that opens transactions and commits.
 
 ``Database.write()`` yields repositories inside one transaction and commits
-when the block ends without an exception (rolls back otherwise).
+when the block ends without an exception (rolls back otherwise). Services
+record domain events on the repositories (``repos.record(...)``); the unit of
+work hands them to ``on_commit`` (the hub) only after the commit succeeded,
+so nothing is announced that was not stored. ``Database.sends`` is the
+group-commit store for new messages (``db/sends.py``); it takes the same
+write lock on SQLite.
 SQLite has a single writer: an asyncio lock serialises write transactions in
 this process so concurrent senders queue up instead of failing with
 "database is locked". PostgreSQL relies on row locks instead.
@@ -11,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import is_sqlite, make_engine, make_session_factory
 from db.repositories import Repositories
+from db.sends import NewMessage, Outcome, send_store_for
+
+OnCommit = Callable[[list[Any]], Awaitable[None]]
 
 
 class Database:
@@ -28,6 +37,8 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        self._sends = send_store_for(url)
+        self.on_commit: OnCommit | None = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
@@ -39,8 +50,23 @@ class Database:
     async def write(self) -> AsyncIterator[Repositories]:
         """One transaction: commit on success, roll back on any exception."""
         lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.sessions() as session, session.begin():
-            yield Repositories(session)
+        async with lock:
+            async with self.sessions() as session, session.begin():
+                repos = Repositories(session)
+                yield repos
+        if repos.events and self.on_commit is not None:
+            await self.on_commit(repos.events)
+
+    async def store_messages(self, rows: Sequence[NewMessage]) -> list[Outcome]:
+        """Store new messages in one transaction (see ``db/sends.py``); raises if nothing was."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock:
+            return await self._sends.store(rows)
+
+    async def announce(self, events: list[Any]) -> None:
+        """Hand events of a commit made outside ``write()`` (the send batch) to ``on_commit``."""
+        if events and self.on_commit is not None:
+            await self.on_commit(events)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
@@ -48,6 +74,7 @@ class Database:
             await _select_one(session)
 
     async def dispose(self) -> None:
+        await self._sends.close()
         await self.engine.dispose()
 
 

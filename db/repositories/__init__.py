@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.memberships import MembershipRepository
@@ -21,6 +23,11 @@ class Repositories:
         self.memberships = MembershipRepository(session)
         self.messages = MessageRepository(session)
         self.transcripts = TranscriptRepository(session)
+        self.events: list[Any] = []
+
+    def record(self, *events: Any) -> None:
+        """Domain events to publish once this transaction has committed (never before)."""
+        self.events.extend(events)
 
 
 __all__ = ["Repositories"]

@@ -1,9 +1,10 @@
 """Messages: send, edit, delete and history pages.
 
-``send`` runs one transaction: check membership, take the topic's next
-``seq``, insert, commit; only then are events published, so an acknowledged
-message is durable and order comes from ``seq``. A repeated ``client_id``
-from the same sender returns the original message and stores nothing.
+``send`` checks the target and membership against the in-memory directory
+and hands the message to the group-commit writer (``writer.py``): stored in
+one transaction with the others queued, published after the commit in
+``seq`` order, acknowledged after that. A repeated ``client_id`` from the
+same sender returns the original message and stores nothing.
 
 Errors: ``not_found`` (topic, user or message), ``forbidden`` (not a member;
 editing someone else's message; deleting without being sender or owner),
@@ -12,9 +13,8 @@ editing someone else's message; deleting without being sender or owner),
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy.exc import IntegrityError
@@ -22,83 +22,72 @@ from sqlalchemy.exc import IntegrityError
 from db.models import Message, Topic
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.access import Place, place_of, require_member, require_readable
-from server.chat.errors import forbidden, not_found
-from server.chat.events import Audience, Event, MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
-from server.chat.hub import Hub
+from server.chat.access import Place, place_of, require_readable
+from server.chat.directory import Directory
+from server.chat.errors import forbidden, invalid, not_found
+from server.chat.events import Audience, Event, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
-from server.chat.views import message_view
+from server.chat.views import direct_name, message_view
+from server.chat.writer import SendPlace, Writer
 
 
 class MessageService:
-    def __init__(self, db: Database, hub: Hub) -> None:
+    def __init__(self, db: Database, directory: Directory) -> None:
         self.db = db
-        self.hub = hub
+        self.directory = directory
         self.on_stored: list[Callable[[int, int], None]] = []
-        # Locks exist only while someone holds or awaits them (weak values).
-        self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.writer = Writer(db, self._original, self.on_stored)
 
     async def send(self, actor: Actor, target: Target, body: str, client_id: str | None = None) -> MessageOut:
-        """Store and publish; within this process, live delivery follows ``seq`` per topic."""
-        async with self._in_order(actor, target):
-            try:
-                return await self._send(actor, target, body, client_id)
-            except IntegrityError:
-                # A concurrent transaction won a race (same client_id, or the first message of a
-                # new conversation): the retry finds its row and returns or uses it.
-                return await self._send(actor, target, body, client_id)
+        """Store (group commit) and publish; live delivery follows ``seq`` per topic.
 
-    def _in_order(self, actor: Actor, target: Target) -> asyncio.Lock:
-        """One lock per topic (or conversation), held from taking the ``seq`` to publishing.
-
-        The database already serialises senders of one topic (the write lock on SQLite, the
-        row lock of ``UPDATE ... RETURNING`` on PostgreSQL), but the commit of one sender and
-        the publish of the next could still swap; holding this lock until the publish keeps
-        live events in ``seq`` order without costing throughput.
+        Authorisation comes from the directory, not a query per send. Raises ``not_found``,
+        ``forbidden`` (not a member) or ``invalid`` (a conversation with oneself).
         """
-        if target.user is not None:
-            key = "@" + ":".join(sorted((actor.username.lower(), target.user.lower())))
-        else:
-            key = (target.topic or "").lower()
-        lock = self._order_locks.get(key)
-        if lock is None:
-            lock = self._order_locks[key] = asyncio.Lock()
-        return lock
-
-    async def _send(self, actor: Actor, target: Target, body: str, client_id: str | None) -> MessageOut:
-        async with self.db.write() as repos:
-            if client_id is not None:
-                existing = await repos.messages.by_client_id(actor.id, client_id)
-                if existing is not None:
-                    return await self._view_existing(repos, existing, actor)
-            place = await place_of(repos, actor, target, create=True)
-            assert place is not None
-            await require_member(repos, place.topic, actor, "post")
-            seq = await repos.topics.next_seq(place.topic_id)
-            place.topic.last_seq = seq
-            message = await repos.messages.add(
-                Message(
-                    topic_id=place.topic_id,
-                    seq=seq,
-                    sender_id=actor.id,
-                    body=body,
-                    client_id=client_id,
-                    created_at=datetime.now(timezone.utc),
-                )
-            )
-        for stored in self.on_stored:
-            stored(place.topic_id, seq)
-        events = _fan_out(MessageCreated, message, actor.username, actor.id, place)
-        await self.hub.publish(*events)
-        return message_view(message, actor.username, place.topic, place.shown_as)
+        place = await self._resolve(actor, target)
+        if place.topic_id == 0:  # the first message of a conversation (the only case that writes here)
+            if client_id is not None and (original := await self._original(actor, client_id)) is not None:
+                return original  # a resend towards someone new opens nothing
+            place = replace(place, topic_id=await self._open_direct(actor, target))
+        return await self.writer.submit(actor, place, body, client_id)
 
     async def send_legacy(self, actor: Actor, name: str, body: str, client_id: str | None) -> MessageOut:
         """The original ``message`` event: a topic if one has that name, else a user."""
-        async with self.db.read() as repos:
-            is_topic = await repos.topics.by_name(name) is not None
+        is_topic = await self.directory.topic(name) is not None
         target = Target(topic=name) if is_topic else Target(user=name)
         return await self.send(actor, target, body, client_id)
+
+    async def _resolve(self, actor: Actor, target: Target) -> SendPlace:
+        """The place to send to; ``topic_id`` 0 for a conversation that does not exist yet."""
+        if target.user is None:
+            topic = await self.directory.named_topic(target.topic or "")
+            if not await self.directory.is_member(topic.id, actor.id):
+                hint = " (subscribe first)" if topic.kind == "public" else ""
+                raise forbidden(f"only members of {topic.name!r} may post{hint}")
+            return SendPlace(topic.id, topic.name, topic.kind)
+        peer = await self.directory.user(target.user)
+        if peer.id == actor.id:
+            raise invalid("a direct conversation needs another user")
+        conversation = await self.directory.topic(direct_name(actor.id, peer.id))
+        return SendPlace(conversation.id if conversation else 0, direct_name(actor.id, peer.id), "direct", peer.id, peer.username)
+
+    async def _open_direct(self, actor: Actor, target: Target) -> int:
+        """First message of a conversation: create it (a concurrent first message may win)."""
+        try:
+            async with self.db.write() as repos:
+                place = await place_of(repos, actor, target, create=True)
+        except IntegrityError:
+            async with self.db.read() as repos:
+                place = await place_of(repos, actor, target)
+        assert place is not None
+        return place.topic_id
+
+    async def _original(self, actor: Actor, client_id: str) -> MessageOut | None:
+        """The message a repeated ``client_id`` stands for, if there is one."""
+        async with self.db.read() as repos:
+            existing = await repos.messages.by_client_id(actor.id, client_id)
+            return None if existing is None else await self._view_existing(repos, existing, actor)
 
     async def edit(self, actor: Actor, message_id: int, body: str) -> MessageOut:
         async with self.db.write() as repos:
@@ -108,7 +97,7 @@ class MessageService:
             message.body = body
             message.edited_at = datetime.now(timezone.utc)
             repos.session.add(message)
-        await self.hub.publish(*_fan_out(MessageEdited, message, actor.username, actor.id, place))
+            repos.record(*_edited_events(message, actor.username, actor.id, place))
         return message_view(message, actor.username, place.topic, place.shown_as)
 
     async def delete(self, actor: Actor, message_id: int) -> None:
@@ -118,7 +107,7 @@ class MessageService:
                 raise forbidden("only the sender or the topic owner may delete a message")
             message.deleted_at = datetime.now(timezone.utc)
             repos.session.add(message)
-        await self.hub.publish(*_deleted_events(message, actor, place))
+            repos.record(*_deleted_events(message, actor, place))
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
         """Newest page first (below ``before_seq``), oldest first inside the page."""
@@ -164,23 +153,17 @@ async def _peer_of(repos: Repositories, topic: Topic, user_id: int) -> int:
     return others[0] if others else user_id
 
 
-def _fan_out(
-    kind: type[MessageCreated] | type[MessageEdited],
-    message: Message,
-    sender: str,
-    sender_id: int,
-    place: Place,
-) -> list[Event]:
+def _edited_events(message: Message, sender: str, sender_id: int, place: Place) -> list[Event]:
     """One event for a topic room; for a DM one per side, each naming the other.
 
     A direct conversation always has two distinct members (messaging oneself is ``invalid``).
     """
     if place.topic.kind != "direct" or place.peer is None:
-        return [kind(message_view(message, sender, place.topic), ToTopic(place.topic_id))]
+        return [MessageEdited(message_view(message, sender, place.topic), ToTopic(place.topic_id))]
     peer = place.peer
     mine = message_view(message, sender, place.topic, f"@{peer.username}")
     theirs = message_view(message, sender, place.topic, f"@{sender}")
-    return [kind(mine, ToUser(sender_id)), kind(theirs, ToUser(peer.id or 0))]
+    return [MessageEdited(mine, ToUser(sender_id)), MessageEdited(theirs, ToUser(peer.id or 0))]
 
 
 def _deleted_events(message: Message, actor: Actor, place: Place) -> list[Event]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from db.uow import Database
 from server.chat.delivery import DeliveryService
+from server.chat.directory import Directory
 from server.chat.echo import EchoService, Upstream
+from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
@@ -42,19 +45,21 @@ class Chat:
     ) -> None:
         self.db = db
         self.hub = Hub()
+        self.directory = Directory(db)
+        self.hub.attach(self.directory)  # first: the send path must see a change before clients do
+        db.on_commit = self._publish
         self.default_topics = default_topics
         self.presence = PresenceService(db, self.hub, limits.presence_grace)
         self.users = UserService(
             db,
-            self.hub,
             PasswordHasher(limits.bcrypt_rounds),
             TokenCodec(secret, token_ttl),
             self.presence,
             per_hour(limits.register_per_hour),
             per_hour(limits.login_per_hour),
         )
-        self.messages = MessageService(db, self.hub)
-        self.topics = TopicService(db, self.hub, self.presence, self.messages)
+        self.messages = MessageService(db, self.directory)
+        self.topics = TopicService(db, self.presence, self.messages)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream)
@@ -67,9 +72,13 @@ class Chat:
         self.delivery.start()
 
     async def stop(self) -> None:
+        await self.messages.writer.drain()
         await self.signals.close()
         await self.presence.close()
         await self.delivery.stop()
+
+    async def _publish(self, events: list[object]) -> None:
+        await self.hub.publish(*cast(list[Event], events))
 
     async def _join_defaults(self, user_id: int) -> None:
         await self.topics.join(user_id, self.default_topics)

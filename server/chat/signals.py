@@ -69,9 +69,8 @@ class SignalService:
                 return
             await require_member(repos, place.topic, actor, "mark it read")
             seq = min(seq, place.topic.last_seq)
-            moved = await repos.memberships.advance_read(actor.id, place.topic_id, seq)
-        if moved:
-            await self.hub.publish(*_read_events(actor, place, seq))
+            if await repos.memberships.advance_read(actor.id, place.topic_id, seq):
+                repos.record(*_read_events(actor, place, seq))
 
     async def _member_place(self, actor: Actor, target: Target, action: str) -> Place | None:
         """The target if the actor is a member; None for a DM that does not exist yet."""

@@ -3,8 +3,9 @@
 Errors: ``conflict`` (name exists, any case), ``not_found`` (unknown topic
 or user), ``forbidden`` (a private topic for a non-member; the owner leaving
 a private topic others are still in), ``invalid`` (a conversation with
-oneself). Membership changes publish ``MembershipChanged`` so the user's
-open sockets follow at once; an invite also tells the invitee.
+oneself). Membership changes record ``MembershipChanged`` on the unit of
+work, published after the commit, so the user's open sockets and the send
+path's directory follow at once; an invite also tells the invitee.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from db.models import Membership, Topic
 from db.uow import Database
 from server.chat.access import direct_place, named_topic, require_member, require_readable, user_named
 from server.chat.errors import conflict, forbidden
-from server.chat.events import Event, MembershipChanged, TopicInvited, ToUser
-from server.chat.hub import Hub
+from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
 from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
@@ -29,9 +29,8 @@ SUBSCRIBE_HISTORY = 50
 
 
 class TopicService:
-    def __init__(self, db: Database, hub: Hub, presence: PresenceService, messages: MessageService) -> None:
+    def __init__(self, db: Database, presence: PresenceService, messages: MessageService) -> None:
         self.db = db
-        self.hub = hub
         self.presence = presence
         self.messages = messages
 
@@ -45,10 +44,10 @@ class TopicService:
                 topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=actor.id, created_at=now)
                 await repos.topics.add(topic)
                 await repos.memberships.add(_membership(topic, actor.id, "owner", now))
+                repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
                 view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
         except IntegrityError as exc:
             raise conflict(f"a topic named {name!r} exists") from exc
-        await self.hub.publish(MembershipChanged(actor.id, topic.id or 0, joined=True))
         return view
 
     async def ensure_public(self, name: str) -> None:
@@ -71,9 +70,9 @@ class TopicService:
                     await repos.memberships.add(
                         _membership(topic, user_id, "member", datetime.now(timezone.utc))
                     )
+                    repos.record(MembershipChanged(user_id, topic.id or 0, joined=True))
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
-        events: list[Event] = []
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
             membership = await repos.memberships.get(topic.id or 0, actor.id)
@@ -83,10 +82,9 @@ class TopicService:
                 await repos.memberships.add(
                     _membership(topic, actor.id, "member", datetime.now(timezone.utc))
                 )
-                events.append(MembershipChanged(actor.id, topic.id or 0, joined=True))
+                repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
             page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
-        await self.hub.publish(*events)
         return SubscribedOut(topic=view, history=page.messages)
 
     async def unsubscribe(self, actor: Actor, name: str) -> None:
@@ -99,10 +97,9 @@ class TopicService:
                 if len(await repos.memberships.member_ids(topic.id or 0)) > 1:
                     raise forbidden("the owner may not leave a private topic while others remain")
             await repos.memberships.remove(topic.id or 0, actor.id)
-        await self.hub.publish(MembershipChanged(actor.id, topic.id or 0, joined=False))
+            repos.record(MembershipChanged(actor.id, topic.id or 0, joined=False))
 
     async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
-        events: list[Event] = []
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
             await require_member(repos, topic, actor, "invite")
@@ -113,12 +110,11 @@ class TopicService:
                     _membership(topic, invitee_id, "member", datetime.now(timezone.utc))
                 )
                 theirs = await topic_view(repos, invitee_id, topic, self.presence.online_ids())
-                events += [
+                repos.record(
                     MembershipChanged(invitee_id, topic.id or 0, joined=True),
                     TopicInvited(theirs, actor.username, ToUser(invitee_id)),
-                ]
+                )
             view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
-        await self.hub.publish(*events)
         return InvitedOut(topic=view)
 
     async def list(self, actor: Actor) -> TopicsOut:

@@ -19,7 +19,6 @@ from db.models import User
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode, conflict, not_found
 from server.chat.events import SessionsRevoked
-from server.chat.hub import Hub
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
@@ -44,7 +43,6 @@ class UserService:
     def __init__(
         self,
         db: Database,
-        hub: Hub,
         hasher: PasswordHasher,
         tokens: TokenCodec,
         presence: PresenceService,
@@ -52,7 +50,6 @@ class UserService:
         login_limit: KeyedLimiter,
     ) -> None:
         self.db = db
-        self.hub = hub
         self.hasher = hasher
         self.tokens = tokens
         self.presence = presence
@@ -104,7 +101,7 @@ class UserService:
         """Revoke every token issued to the user so far and close their open sockets."""
         async with self.db.write() as repos:
             await repos.users.bump_token_version(actor.id)
-        await self.hub.publish(SessionsRevoked(actor.id))
+            repos.record(SessionsRevoked(actor.id))
 
     async def authenticate(self, token: str | None) -> Actor:
         if not token:

@@ -50,7 +50,7 @@ async def test_send_stores_then_publishes_one_event_to_the_topic(chat, sink, mak
         "hello",
         "c1",
     )
-    assert sink.events == [MessageCreated(sent, ToTopic(await topic_id(chat, "lobby")))]
+    assert sink.of(MessageCreated) == [MessageCreated(sent, ToTopic(await topic_id(chat, "lobby")))]
     assert sink.committed == [True]
 
 
@@ -61,7 +61,7 @@ async def test_a_direct_message_publishes_one_event_per_side_each_naming_the_oth
     sent = await chat.messages.send(alice, Target(user="BOB"), "psst")
 
     assert (sent.topic, sent.kind, sent.seq) == ("@bob", "direct", 1)
-    assert sink.events == [
+    assert sink.of(MessageCreated) == [
         MessageCreated(sent, ToUser(alice.id)),
         MessageCreated(sent.model_copy(update={"topic": "@alice"}), ToUser(bob.id)),
     ]

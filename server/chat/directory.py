@@ -1,0 +1,111 @@
+"""An in-memory directory of topics, users and memberships for the send path.
+
+Sending must not cost a query to find the topic and check membership. Topics
+and users are never renamed, so a name, once found, stays valid. Members are
+loaded per topic on first use and then kept exact by ``MembershipChanged``
+events: the directory is a hub sink (attached first), and every service that
+changes a membership records that event on its unit of work, so a change is
+applied after its commit and before the changing call returns to its client.
+(Across nodes the scale-out hub carries the same events.)
+
+A load that races with a change is retried: a per-topic generation counter
+says whether a change arrived while the members were being read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.uow import Database
+from server.chat.errors import not_found
+from server.chat.events import Event, MembershipChanged
+
+MAX_TOPICS = 50_000
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    id: int
+    name: str
+    kind: str
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+
+
+class Directory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._topics: dict[str, TopicInfo] = {}
+        self._users: dict[str, UserInfo] = {}
+        self._members: dict[int, set[int]] = {}
+        self._generation: dict[int, int] = {}
+
+    async def deliver(self, event: Event) -> None:
+        """Hub sink: keep loaded member sets exact."""
+        if isinstance(event, MembershipChanged):
+            self.apply(event.topic_id, event.user_id, event.joined)
+
+    def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
+        self._generation[topic_id] = self._generation.get(topic_id, 0) + 1
+        members = self._members.get(topic_id)
+        if members is None:
+            return
+        if joined:
+            members.add(user_id)
+        else:
+            members.discard(user_id)
+
+    async def topic(self, name: str) -> TopicInfo | None:
+        """The topic of that name (any case, any kind), or None."""
+        key = name.lower()
+        info = self._topics.get(key)
+        if info is None:
+            async with self.db.read() as repos:
+                topic = await repos.topics.by_name(key)
+            if topic is None:
+                return None
+            info = TopicInfo(topic.id or 0, topic.name, topic.kind, topic.owner_id)
+            if len(self._topics) >= MAX_TOPICS:
+                self._topics.clear()
+            self._topics[key] = info
+        return info
+
+    async def named_topic(self, name: str) -> TopicInfo:
+        """A public or private topic; ``not_found`` otherwise (direct ones have no name to type)."""
+        info = await self.topic(name)
+        if info is None or info.kind == "direct":
+            raise not_found(f"no topic named {name!r}")
+        return info
+
+    async def user(self, username: str) -> UserInfo:
+        """Raises ``not_found`` for an unknown user."""
+        key = username.lower()
+        info = self._users.get(key)
+        if info is None:
+            async with self.db.read() as repos:
+                user = await repos.users.by_name(key)
+            if user is None:
+                raise not_found(f"no user named {username!r}")
+            info = UserInfo(user.id or 0, user.username)
+            if len(self._users) >= MAX_TOPICS:
+                self._users.clear()
+            self._users[key] = info
+        return info
+
+    async def is_member(self, topic_id: int, user_id: int) -> bool:
+        members = self._members.get(topic_id)
+        while members is None:
+            generation = self._generation.get(topic_id, 0)
+            async with self.db.read() as repos:
+                loaded = set(await repos.memberships.member_ids(topic_id))
+            members = self._members.get(topic_id)
+            if members is None and self._generation.get(topic_id, 0) == generation:
+                if len(self._members) >= MAX_TOPICS:
+                    self._members.clear()
+                members = self._members[topic_id] = loaded
+        return user_id in members

@@ -1,0 +1,205 @@
+"""Group commit: one writer per process stores every queued send in one transaction.
+
+A send is resolved and authorised by its caller (from the in-memory
+directory), then queued here. The writer takes everything queued, stores it
+with ONE call to the database (``Database.store_messages``), and only after
+the commit publishes the events, in ``seq`` order per topic (the batch's
+order), and resolves each sender's future: an acknowledged message is
+durable. While one batch is stored and published, the next one fills.
+
+Per-message outcomes: a ``client_id`` the sender already used (in this batch
+or stored before) returns the original message and stores nothing. If the
+database refuses a batch, its messages are stored one by one, so only the
+message at fault fails (with that exception: the transport answers
+``internal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal, cast
+
+from db.sends import NewMessage, Stored
+from db.uow import Database
+from server.chat.events import Event, MessageCreated, ToTopic, ToUser
+from server.chat.schemas import MessageOut
+from server.chat.users import Actor
+from server.chat.views import iso_required
+
+log = logging.getLogger("parley.writer")
+MAX_BATCH = 512
+Kind = Literal["public", "private", "direct"]
+
+
+@dataclass(frozen=True)
+class SendPlace:
+    """Where a send goes, resolved: the topic and, for a direct one, the other user."""
+
+    topic_id: int
+    name: str
+    kind: str
+    peer_id: int | None = None
+    peer_name: str | None = None
+
+    @property
+    def shown_as(self) -> str:
+        return f"@{self.peer_name}" if self.peer_name is not None else self.name
+
+
+@dataclass
+class Pending:
+    actor: Actor
+    place: SendPlace
+    body: str
+    client_id: str | None
+    created_at: datetime
+    future: asyncio.Future[MessageOut] = field(repr=False)
+
+    @property
+    def key(self) -> tuple[int, str] | None:
+        return (self.actor.id, self.client_id) if self.client_id is not None else None
+
+
+Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
+
+
+class Writer:
+    def __init__(self, db: Database, original: Original, on_stored: list[Callable[[int, int], None]]) -> None:
+        self.db = db
+        self.original = original
+        self.on_stored = on_stored
+        self.batches = 0
+        self._queue: list[Pending] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, actor: Actor, place: SendPlace, body: str, client_id: str | None) -> MessageOut:
+        future: asyncio.Future[MessageOut] = asyncio.get_running_loop().create_future()
+        self._queue.append(Pending(actor, place, body, client_id, datetime.now(timezone.utc), future))
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        return await future
+
+    async def drain(self) -> None:
+        """Shutdown: wait until everything queued is stored and answered."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self.batches += 1
+                try:
+                    await self._commit(batch)
+                except Exception as exc:  # a bug, not bad input: answer everyone, keep writing
+                    log.exception("send batch failed")
+                    for pending in batch:
+                        _fail(pending.future, exc)
+        finally:
+            self._task = None
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        leaders: dict[tuple[int, str], Pending] = {}
+        unique: list[Pending] = []
+        followers: list[tuple[Pending, Pending]] = []
+        for pending in batch:
+            key = pending.key
+            if key is not None and key in leaders:
+                followers.append((pending, leaders[key]))
+                continue
+            if key is not None:
+                leaders[key] = pending
+            unique.append(pending)
+        await self._store(unique)
+        for follower, leader in followers:
+            await self._follow(leader.future, follower)
+
+    async def _store(self, batch: list[Pending]) -> None:
+        try:
+            outcomes = await self.db.store_messages([_row(p) for p in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                log.warning("a send could not be stored", extra={"error": type(exc).__name__})
+                _fail(batch[0].future, exc)
+                return
+            for pending in batch:  # isolate the message at fault
+                await self._store([pending])
+            return
+        events: list[Event] = []
+        answers: list[tuple[Pending, MessageOut]] = []
+        duplicates: list[Pending] = []
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                duplicates.append(pending)
+                continue
+            for stored in self.on_stored:
+                stored(pending.place.topic_id, outcome.seq)
+            answer, announced = _render(pending, outcome)
+            answers.append((pending, answer))
+            events += announced
+        await self.db.announce(cast(list[object], events))
+        for pending, answer in answers:
+            _answer(pending.future, answer)
+        for pending in duplicates:
+            await self._answer_original(pending)
+
+    async def _follow(self, first: asyncio.Future[MessageOut], pending: Pending) -> None:
+        """A client_id repeated in one batch gets what its first copy got (answered by now)."""
+        if first.cancelled():  # its sender went away; the message itself was stored
+            await self._answer_original(pending)
+        elif first.exception() is not None:
+            _fail(pending.future, cast(BaseException, first.exception()))
+        else:
+            _answer(pending.future, first.result())
+
+    async def _answer_original(self, pending: Pending) -> None:
+        try:
+            original = await self.original(pending.actor, pending.client_id or "")
+        except Exception as exc:
+            _fail(pending.future, exc)
+            return
+        if original is None:  # cannot happen: the store found it taken inside the transaction
+            _fail(pending.future, LookupError("the message of a repeated client_id is gone"))
+        else:
+            _answer(pending.future, original)
+
+
+def _row(pending: Pending) -> NewMessage:
+    return NewMessage(
+        pending.place.topic_id, pending.actor.id, pending.body, pending.client_id, pending.created_at
+    )
+
+
+def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
+    """The sender's view and the events: one for a topic room, one per side of a DM."""
+    place, actor = pending.place, pending.actor
+    mine = MessageOut(
+        id=stored.id,
+        topic=place.shown_as,
+        kind=cast(Kind, place.kind),
+        seq=stored.seq,
+        sender=actor.username,
+        body=pending.body,
+        created_at=iso_required(pending.created_at),
+        edited_at=None,
+        client_id=pending.client_id,
+        deleted=False,
+    )
+    if place.peer_id is None:
+        return mine, [MessageCreated(mine, ToTopic(place.topic_id))]
+    theirs = mine.model_copy(update={"topic": f"@{actor.username}"})
+    return mine, [MessageCreated(mine, ToUser(actor.id)), MessageCreated(theirs, ToUser(place.peer_id))]
+
+
+def _answer(future: asyncio.Future[MessageOut], answer: MessageOut) -> None:
+    if not future.done():
+        future.set_result(answer)
+
+
+def _fail(future: asyncio.Future[MessageOut], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
