@@ -70,7 +70,13 @@ class MessageService:
         if peer.id == actor.id:
             raise invalid("a direct conversation needs another user")
         conversation = await self.directory.topic(direct_name(actor.id, peer.id))
-        return SendPlace(conversation.id if conversation else 0, direct_name(actor.id, peer.id), "direct", peer.id, peer.username)
+        return SendPlace(
+            conversation.id if conversation else 0,
+            direct_name(actor.id, peer.id),
+            "direct",
+            peer.id,
+            peer.username,
+        )
 
     async def _open_direct(self, actor: Actor, target: Target) -> int:
         """First message of a conversation: create it (a concurrent first message may win)."""
