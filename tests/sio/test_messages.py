@@ -274,3 +274,25 @@ async def test_history_of_a_public_topic_is_open_to_non_members(live_server):
 
     assert [m["body"] for m in page["messages"]] == ["visible"]
     assert [m["username"] for m in members["members"]] == ["alice"]
+
+
+# Bursts (group commit) ----------------------------------------------------------
+
+
+async def test_a_burst_with_bad_messages_fails_only_their_acks(live_server):
+    alice = await live_server.user("alice")
+    mallory = await live_server.user("mallory")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+
+    good = [alice.call("message:send", {"topic": "secret", "body": f"m{i}"}) for i in range(30)]
+    bad = [
+        alice.call("message:send", {"topic": "secret", "body": "x" * 4001}),
+        mallory.call("message:send", {"topic": "secret", "body": "let me in"}),
+    ]
+    acks = await asyncio.gather(*good[:15], *bad, *good[15:])
+
+    assert [error_code(a) for a in acks[15:17]] == ["invalid", "forbidden"]
+    oks = acks[:15] + acks[17:]
+    assert all(a["ok"] for a in oks)
+    assert sorted(a["data"]["seq"] for a in oks) == list(range(1, 31))
+    assert await count(live_server, Message) == 30
