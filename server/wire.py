@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
+from server.chat.schemas import MessageOut
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -47,6 +48,8 @@ def ack_error(error: ChatError) -> dict[str, Any]:
 
 
 def to_json(data: Any) -> Any:
+    if isinstance(data, MessageOut):
+        return data.wire
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if data is None:
@@ -72,9 +75,9 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
     """The Socket.IO event name and payload for a domain event (None: not sent)."""
     match event:
         case ev.MessageCreated(message=message):
-            return "message", message.model_dump(mode="json")
+            return "message", message.wire
         case ev.MessageEdited(message=message):
-            return "message:edited", message.model_dump(mode="json")
+            return "message:edited", message.wire
         case ev.MessageDeleted(id=message_id, topic=topic):
             return "message:deleted", {"id": message_id, "topic": topic}
         case ev.TopicInvited(topic=topic, by=by):

@@ -8,6 +8,7 @@ Unknown fields are ignored. Names follow PROTOCOL.md section 3.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -232,6 +233,11 @@ class MessageOut(Out):
     edited_at: str | None
     client_id: str | None
     deleted: bool = False
+
+    @cached_property
+    def wire(self) -> dict[str, Any]:
+        """The JSON form, made once: a send's ack and its event share it (build copies anew)."""
+        return self.model_dump(mode="json")
 
 
 class MemberOut(Out):

@@ -177,21 +177,21 @@ def _row(pending: Pending) -> NewMessage:
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     """The sender's view and the events: one for a topic room, one per side of a DM."""
     place, actor = pending.place, pending.actor
-    mine = MessageOut(
-        id=stored.id,
-        topic=place.shown_as,
-        kind=cast(Kind, place.kind),
-        seq=stored.seq,
-        sender=actor.username,
-        body=pending.body,
-        created_at=iso_required(pending.created_at),
-        edited_at=None,
-        client_id=pending.client_id,
-        deleted=False,
-    )
+    fields = {
+        "id": stored.id,
+        "kind": cast(Kind, place.kind),
+        "seq": stored.seq,
+        "sender": actor.username,
+        "body": pending.body,
+        "created_at": iso_required(pending.created_at),
+        "edited_at": None,
+        "client_id": pending.client_id,
+        "deleted": False,
+    }
+    mine = MessageOut(topic=place.shown_as, **fields)
     if place.peer_id is None:
         return mine, [MessageCreated(mine, ToTopic(place.topic_id))]
-    theirs = mine.model_copy(update={"topic": f"@{actor.username}"})
+    theirs = MessageOut(topic=f"@{actor.username}", **fields)
     return mine, [MessageCreated(mine, ToUser(actor.id)), MessageCreated(theirs, ToUser(place.peer_id))]
 
 
