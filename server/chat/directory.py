@@ -9,7 +9,11 @@ applied after its commit and before the changing call returns to its client.
 (Across nodes the scale-out hub carries the same events.)
 
 A load that races with a change is retried: a per-topic generation counter
-says whether a change arrived while the members were being read.
+says whether a change arrived while the members were being read. A "not a
+member" answer is confirmed by the database before it is given (it is the
+rare, refused case), so a join made through another node, whose event this
+node may not see until the scale-out hub carries membership changes, is
+never refused; a leave made through another node can be missed until then.
 """
 
 from __future__ import annotations
@@ -98,6 +102,17 @@ class Directory:
         return info
 
     async def is_member(self, topic_id: int, user_id: int) -> bool:
+        """From memory; a "no" is confirmed by the database (a join on another node is not lost)."""
+        members = await self._members_of(topic_id)
+        if user_id in members:
+            return True
+        async with self.db.read() as repos:
+            found = await repos.memberships.get(topic_id, user_id) is not None
+        if found:
+            members.add(user_id)
+        return found
+
+    async def _members_of(self, topic_id: int) -> set[int]:
         members = self._members.get(topic_id)
         while members is None:
             generation = self._generation.get(topic_id, 0)
@@ -108,4 +123,4 @@ class Directory:
                 if len(self._members) >= MAX_TOPICS:
                     self._members.clear()
                 members = self._members[topic_id] = loaded
-        return user_id in members
+        return members

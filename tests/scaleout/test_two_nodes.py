@@ -79,3 +79,18 @@ async def test_what_a_user_missed_is_replayed_by_whichever_node_they_return_to(n
     bob_again = await node_b.connect("bob", token)
 
     assert (await bob_again.next("message"))["id"] == sent["id"]
+
+
+async def test_a_member_who_joined_through_one_node_may_post_through_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_b.user("alice")
+    await alice.ok("topic:create", {"name": "general"})
+    await alice.ok("message:send", {"topic": "general", "body": "node b knows the members now"})
+    token = await node_a.register("bob")
+    bob_on_a = await node_a.connect("bob", token)
+    await bob_on_a.ok("topic:subscribe", {"topic": "general"})
+
+    bob_on_b = await node_b.connect("bob", token)
+    sent = await bob_on_b.ok("message:send", {"topic": "general", "body": "hello from b"})
+
+    assert sent["seq"] == 2
