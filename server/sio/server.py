@@ -1,9 +1,14 @@
-"""The python-socketio server, hardened against reserved event names.
+"""The python-socketio server, hardened against reserved event names and batched polling bodies.
 
 python-socketio dispatches a client event named ``connect`` or
 ``disconnect`` to the server's own connect/disconnect handlers (checked with
 5.18.1). Events with a name Socket.IO reserves never reach a handler here:
 they get an ``invalid`` ack when the client asked for one.
+
+python-engineio (4.15) drops every packet of a long-polling POST holding
+more than ``Payload.max_decode_packets`` (16) of them, and answers 200; the
+JS client batches queued emits into one POST. ``build_server`` lifts that cap
+so that only the byte limit binds (PROTOCOL.md 5a).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import re
 from typing import Any
 
+import engineio.payload
 import socketio
 from socketio import packet
 
@@ -57,10 +63,27 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event(eio_sid, namespace, id, data)
 
 
+def allow_packets_up_to(byte_limit: int) -> None:
+    """Let a polling body of ``byte_limit`` bytes hold as many packets as fit in it.
+
+    A packet is at least one character and all but the last are followed by a
+    separator, so ``byte_limit`` bytes hold at most ``byte_limit // 2 + 1``
+    packets. python-engineio 4.15 has no option for this cap, only the class
+    attribute ``Payload.max_decode_packets`` (process-wide, also read by
+    clients): it is only ever raised, so apps with different limits in one
+    process each keep theirs. pyproject.toml pins python-engineio below 4.16;
+    tests/sio/test_polling.py fails if this stops working.
+    """
+    cap = byte_limit // 2 + 1
+    if engineio.payload.Payload.max_decode_packets < cap:
+        engineio.payload.Payload.max_decode_packets = cap
+
+
 def build_server(
     cors_origins: list[str], max_http_buffer_size: int, client_manager: Any | None = None
 ) -> ParleyServer:
     """An ASGI Socket.IO server with orjson and our transport limits."""
+    allow_packets_up_to(max_http_buffer_size)
     kwargs: dict[str, Any] = {}
     if client_manager is not None:
         kwargs["client_manager"] = client_manager
