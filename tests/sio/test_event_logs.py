@@ -16,17 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from server.config import Settings
+from tests.sio.logs import captured
 from tests.support import LiveServer
 from tests.support import test_settings as settings_for
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture
@@ -37,11 +29,8 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 @pytest.fixture
 def records(live_server: LiveServer) -> Iterator[list[logging.LogRecord]]:
     """Everything logged under ``parley`` from now on (after the app configured logging)."""
-    handler = Records()
-    parley = logging.getLogger("parley")
-    parley.addHandler(handler)
-    yield handler.records
-    parley.removeHandler(handler)
+    with captured("parley") as logged:
+        yield logged.records
 
 
 async def test_at_info_a_handled_event_writes_no_log_line_and_is_counted(live_server, records):
