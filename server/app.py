@@ -29,6 +29,7 @@ from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
 from server.sio.killswitch import KillableWebSockets
 from server.sio.outgoing import OutgoingGuard, close_transport
+from server.sio.packet_guard import PacketGuard
 from server.sio.server import build_server, stop_server
 from server.sio.sink import SocketIOSink
 from server.upstream import websocket_upstream
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Any:
     chat = build_chat(settings)
     metrics = Metrics()
     connections = Connections()
-    sio = build_server(settings.cors_origins, settings.max_http_buffer_size, _client_manager(settings))
+    sio = build_server(settings, metrics.undecodable_packets.inc, _client_manager(settings))
     burst, rate = settings.socket_burst, settings.socket_rate
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
@@ -68,8 +69,14 @@ def create_app(settings: Settings | None = None) -> Any:
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
-    limited = BodyLimit(sio_app, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
-    app = KillableWebSockets(limited)
+    # Outermost first: BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
+    # KillableWebSockets must see the ASGI receive engine.io gets, to cancel it.
+    killable = KillableWebSockets(sio_app)
+    close = partial(close_transport, sio, notify=True)
+    guarded = PacketGuard(
+        killable, settings.max_http_buffer_size, close, metrics.undecodable_packets.inc, "/socket.io"
+    )
+    app = BodyLimit(guarded, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

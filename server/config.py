@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE = "jwt_secret"
+TRANSPORTS = ("polling", "websocket")
 
 
 class SettingsError(ValueError):
@@ -57,12 +58,28 @@ class Settings(BaseSettings):
     typing_ttl: float = Field(default=5.0, gt=0)
     cursor_flush_interval: float = Field(default=0.2, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # Engine.IO (PROTOCOL.md 5a), advertised in the handshake as given. python-engineio advertises
+    # the ping interval in whole seconds, so it is an integer here.
+    ping_interval: int = Field(default=25, gt=0, description="seconds between server pings")
+    ping_timeout: float = Field(default=20.0, gt=0, description="seconds to wait for a pong")
+    connect_timeout: float = Field(default=10.0, gt=0, description="seconds to send a Socket.IO CONNECT")
+    transports: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["polling", "websocket"])
 
-    @field_validator("cors_origins", "default_topics", mode="before")
+    @field_validator("cors_origins", "default_topics", "transports", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("transports")
+    @classmethod
+    def _known_transports(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TRANSPORTS]
+        if unknown or not value:
+            raise SettingsError(
+                f"PARLEY_TRANSPORTS must name one or both of {', '.join(TRANSPORTS)}, not {value!r}"
+            )
         return value
 
     @field_validator("jwt_secret")

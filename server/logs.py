@@ -1,4 +1,4 @@
-"""Logging set-up: one line per request and per socket event, JSON on demand.
+"""Logging set-up: a line per request and per refused socket event (handled ones at DEBUG), JSON on demand.
 
 Nothing here ever logs a token or a password: callers pass only names,
 routes, outcomes and durations.

@@ -32,6 +32,11 @@ class Metrics:
             "Sockets closed because their outgoing queue passed its bound",
             registry=self.registry,
         )
+        self.undecodable_packets = Counter(
+            "parley_undecodable_packets",
+            "Connections closed because a packet could not be decoded",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

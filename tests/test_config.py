@@ -110,12 +110,46 @@ def test_a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins
         ("PARLEY_BCRYPT_ROUNDS", "17"),
         ("PARLEY_PRESENCE_GRACE", "3.5"),
         ("PARLEY_PORT", "not-a-port"),
+        ("PARLEY_PING_INTERVAL", "0"),
+        ("PARLEY_PING_INTERVAL", "2.5"),
+        ("PARLEY_PING_TIMEOUT", "0"),
+        ("PARLEY_CONNECT_TIMEOUT", "-1"),
     ],
 )
 def test_out_of_range_values_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         settings()
+
+
+# Engine.IO settings (PROTOCOL.md 5a) ------------------------------------------------
+
+
+def test_engine_io_defaults():
+    defaults = settings()
+    assert (defaults.ping_interval, defaults.ping_timeout, defaults.connect_timeout) == (25, 20.0, 10.0)
+    assert defaults.transports == ["polling", "websocket"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("websocket", ["websocket"]),
+        (" polling ", ["polling"]),
+        ("websocket,polling", ["websocket", "polling"]),
+    ],
+)
+def test_transports_are_read_as_comma_separated_values(monkeypatch, raw, expected):
+    monkeypatch.setenv("PARLEY_TRANSPORTS", raw)
+    assert settings().transports == expected
+
+
+@pytest.mark.parametrize("raw", ["", "carrier-pigeon", "polling,flash"])
+def test_unknown_or_no_transports_are_refused_with_a_message_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("PARLEY_TRANSPORTS", raw)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    assert "PARLEY_TRANSPORTS" in str(caught.value)
 
 
 # The JWT secret -----------------------------------------------------------------------

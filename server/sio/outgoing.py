@@ -17,12 +17,16 @@ from server.sio.killswitch import kill_websocket
 log = logging.getLogger("parley.sio")
 
 
-async def close_transport(sio: Any, eio_sid: str) -> None:
-    """Close one engine.io connection now, without waiting for its queue to drain."""
+async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
+    """Close one engine.io connection now, without waiting for its queue to drain.
+
+    With ``notify`` a CLOSE packet is queued first: a long-poll GET in flight
+    returns it at once instead of hanging until the ping timeout.
+    """
     socket = sio.eio.sockets.pop(eio_sid, None)
     if socket is not None:
         kill_websocket(sio.environ.get(eio_sid))
-        await socket.close(wait=False, abort=True)
+        await socket.close(wait=False, abort=not notify)
 
 
 def queued_bytes(socket: Any) -> int:

@@ -1,22 +1,39 @@
-"""The python-socketio server, hardened against reserved event names.
+"""The python-socketio server, hardened against bad packets, silent transports and batched bodies.
 
 python-socketio dispatches a client event named ``connect`` or
 ``disconnect`` to the server's own connect/disconnect handlers (checked with
 5.18.1). Events with a name Socket.IO reserves never reach a handler here:
 they get an ``invalid`` ack when the client asked for one.
+
+PROTOCOL.md 5a, where python-socketio 5.18 has no option or hook:
+- a Socket.IO packet it cannot decode (it raises ``ValueError``, or trips on
+  a stray binary frame) closes that connection and is counted, instead of
+  being dropped or logged with a traceback;
+- a transport that sends no Socket.IO CONNECT within ``connect_timeout``
+  seconds is closed (engine.io only times out missing pongs).
+
+python-engineio (4.15) drops every packet of a long-polling POST holding
+more than ``Payload.max_decode_packets`` (16) of them, and answers 200; the
+JS client batches queued emits into one POST. ``build_server`` lifts that cap
+so that only the byte limit binds. pyproject.toml pins both libraries below
+their next minor release; tests/sio/test_engineio.py and test_polling.py
+fail if an override stops working.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+from collections.abc import Callable
 from typing import Any
 
+import engineio.payload
 import socketio
 from socketio import packet
 
 from server.chat.errors import invalid
+from server.config import Settings
 from server.sio import jsonmod
+from server.sio.outgoing import close_transport
 from server.wire import ack_error
 
 RESERVED_EVENTS = frozenset(
@@ -24,26 +41,53 @@ RESERVED_EVENTS = frozenset(
 )
 
 
-# Engine.IO message text of a Socket.IO EVENT: type 2, optional "/namespace,", optional ack id.
-EVENT_HEAD = re.compile(r"^2(?:(/[^,\[]*),)?(\d+)?")
-
-
 class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *, connect_timeout: float, on_undecodable: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connect_timeout = connect_timeout
+        self.on_undecodable = on_undecodable
+        self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, environ)
+        self._connect_deadlines[eio_sid] = asyncio.get_running_loop().call_later(
+            self.connect_timeout, self._close_soon, eio_sid
+        )
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        self._keep(eio_sid)
+        await super()._handle_connect(eio_sid, namespace, data)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._keep(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    def _keep(self, eio_sid: str) -> None:
+        """The transport sent a CONNECT (or is gone): no connect timeout for it any more."""
+        deadline = self._connect_deadlines.pop(eio_sid, None)
+        if deadline is not None:
+            deadline.cancel()
+
+    def _close_soon(self, eio_sid: str) -> None:
+        self._connect_deadlines.pop(eio_sid, None)
+        task = asyncio.ensure_future(close_transport(self, eio_sid, notify=True))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        """Answer an EVENT whose JSON cannot be decoded with ``invalid`` instead of dropping it."""
+        """Close the connection of a packet that cannot be decoded; it never reaches a handler."""
+        if data == "" or (isinstance(data, bytes) and eio_sid not in self._binary_packet):
+            await self._undecodable(eio_sid)  # python-socketio would take "" for an empty EVENT
+            return
         try:
             await super()._handle_eio_message(eio_sid, data)
-        except ValueError:
-            head = EVENT_HEAD.match(data) if isinstance(data, str) else None
-            if head is None or head.group(2) is None:
-                return
-            error = ack_error(invalid("the event payload is not valid JSON"))
-            await self._send_packet(
-                eio_sid,
-                self.packet_class(
-                    packet.ACK, namespace=head.group(1) or "/", id=int(head.group(2)), data=[error]
-                ),
-            )
+        except ValueError:  # what python-socketio raises for a packet it cannot decode or dispatch
+            await self._undecodable(eio_sid)
+
+    async def _undecodable(self, eio_sid: str) -> None:
+        self.on_undecodable()
+        await close_transport(self, eio_sid, notify=True)
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         name = data[0] if isinstance(data, list) and data else None
@@ -57,18 +101,41 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event(eio_sid, namespace, id, data)
 
 
+def allow_packets_up_to(byte_limit: int) -> None:
+    """Let a polling body of ``byte_limit`` bytes hold as many packets as fit in it.
+
+    A packet is at least one character and all but the last are followed by a
+    separator, so ``byte_limit`` bytes hold at most ``byte_limit // 2 + 1``
+    packets. python-engineio 4.15 has no option for this cap, only the class
+    attribute ``Payload.max_decode_packets`` (process-wide, also read by
+    clients): it is only ever raised, so apps with different limits in one
+    process each keep theirs. pyproject.toml pins python-engineio below 4.16;
+    tests/sio/test_polling.py fails if this stops working.
+    """
+    cap = byte_limit // 2 + 1
+    if engineio.payload.Payload.max_decode_packets < cap:
+        engineio.payload.Payload.max_decode_packets = cap
+
+
 def build_server(
-    cors_origins: list[str], max_http_buffer_size: int, client_manager: Any | None = None
+    settings: Settings, on_undecodable: Callable[[], None], client_manager: Any | None = None
 ) -> ParleyServer:
-    """An ASGI Socket.IO server with orjson and our transport limits."""
+    """An ASGI Socket.IO server with orjson and our transport settings (PROTOCOL.md 2 and 5a)."""
+    allow_packets_up_to(settings.max_http_buffer_size)
     kwargs: dict[str, Any] = {}
     if client_manager is not None:
         kwargs["client_manager"] = client_manager
     return ParleyServer(
+        connect_timeout=settings.connect_timeout,
+        on_undecodable=on_undecodable,
         async_mode="asgi",
         json=jsonmod,
-        cors_allowed_origins=cors_origins or None,
-        max_http_buffer_size=max_http_buffer_size,
+        cors_allowed_origins=settings.cors_origins or None,
+        max_http_buffer_size=settings.max_http_buffer_size,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        transports=settings.transports,
+        allow_upgrades="websocket" in settings.transports,  # engine.io would offer it regardless
         logger=False,
         engineio_logger=False,
         **kwargs,

@@ -1,0 +1,41 @@
+"""The ``node`` fixture: the node executable with ``tests/js/node_modules`` installed from the lock file."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+JS_DIR = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The node executable, with ``tests/js/node_modules`` installed from the lock file."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed to run the socket.io-client scripts")
+    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=240
+        )
+        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
+    return node
+
+
+async def run_script(node: str, *args: str, limit: float) -> tuple[int, str, str]:
+    """Run ``node *args`` in ``tests/js``; its exit code, stdout and stderr (killed after ``limit`` s)."""
+    process = await asyncio.create_subprocess_exec(
+        node, *args, cwd=JS_DIR, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), limit)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
