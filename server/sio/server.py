@@ -57,7 +57,10 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         self._keep(eio_sid)
-        await super()._handle_connect(eio_sid, namespace, data)
+        try:
+            await super()._handle_connect(eio_sid, namespace, data)
+        except ValueError as exc:  # a bug in a connect handler, not an undecodable packet: keep it loud
+            raise RuntimeError("the connect handler failed") from exc
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._keep(eio_sid)
