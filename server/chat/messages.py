@@ -45,18 +45,26 @@ class MessageService:
         Authorisation comes from the directory, not a query per send. Raises ``not_found``,
         ``forbidden`` (not a member) or ``invalid`` (a conversation with oneself).
         """
-        place = await self._resolve(actor, target)
-        if place.topic_id == 0:  # the first message of a conversation (the only case that writes here)
-            if client_id is not None and (original := await self._original(actor, client_id)) is not None:
-                return original  # a resend towards someone new opens nothing
-            place = replace(place, topic_id=await self._open_direct(actor, target))
-        return await self.writer.submit(actor, place, body, client_id)
+        return await self.writer.submit(actor, lambda: self._place(actor, target, client_id), body, client_id)
 
     async def send_legacy(self, actor: Actor, name: str, body: str, client_id: str | None) -> MessageOut:
         """The original ``message`` event: a topic if one has that name, else a user."""
-        is_topic = await self.directory.topic(name) is not None
-        target = Target(topic=name) if is_topic else Target(user=name)
-        return await self.send(actor, target, body, client_id)
+
+        async def place() -> SendPlace | MessageOut:
+            is_topic = await self.directory.topic(name) is not None
+            target = Target(topic=name) if is_topic else Target(user=name)
+            return await self._place(actor, target, client_id)
+
+        return await self.writer.submit(actor, place, body, client_id)
+
+    async def _place(self, actor: Actor, target: Target, client_id: str | None) -> SendPlace | MessageOut:
+        """Resolve (inside the writer, in queue order); the first message of a conversation opens it."""
+        place = await self._resolve(actor, target)
+        if place.topic_id != 0:
+            return place
+        if client_id is not None and (original := await self._original(actor, client_id)) is not None:
+            return original  # a resend towards someone new opens nothing
+        return replace(place, topic_id=await self._open_direct(actor, target))
 
     async def _resolve(self, actor: Actor, target: Target) -> SendPlace:
         """The place to send to; ``topic_id`` 0 for a conversation that does not exist yet."""

@@ -1,7 +1,8 @@
 """Group commit: one writer per process stores every queued send in one transaction.
 
-A send is resolved and authorised by its caller (from the in-memory
-directory), then queued here. The writer takes everything queued, stores it
+A send is queued as it arrives (so the sends of one socket keep their
+order); the writer takes everything queued, resolves and authorises each
+(from the in-memory directory, in queue order), stores the accepted ones
 with ONE call to the database (``Database.store_messages``), and only after
 the commit publishes the events, in ``seq`` order per topic (the batch's
 order), and resolves each sender's future: an acknowledged message is
@@ -50,14 +51,19 @@ class SendPlace:
         return f"@{self.peer_name}" if self.peer_name is not None else self.name
 
 
+Resolve = Callable[[], Awaitable["SendPlace | MessageOut"]]
+"""Where a send goes (or, for a resend that must open nothing, the original message)."""
+
+
 @dataclass
 class Pending:
     actor: Actor
-    place: SendPlace
+    resolve: Resolve = field(repr=False)
     body: str
     client_id: str | None
     created_at: datetime
     future: asyncio.Future[MessageOut] = field(repr=False)
+    place: SendPlace | None = None
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -76,9 +82,10 @@ class Writer:
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, actor: Actor, place: SendPlace, body: str, client_id: str | None) -> MessageOut:
+    async def submit(self, actor: Actor, resolve: Resolve, body: str, client_id: str | None) -> MessageOut:
+        """Queue a send at once (so one socket's sends keep their order) and wait for its outcome."""
         future: asyncio.Future[MessageOut] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(actor, place, body, client_id, datetime.now(timezone.utc), future))
+        self._queue.append(Pending(actor, resolve, body, client_id, datetime.now(timezone.utc), future))
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
         return await future
@@ -106,7 +113,7 @@ class Writer:
         leaders: dict[tuple[int, str], Pending] = {}
         unique: list[Pending] = []
         followers: list[tuple[Pending, Pending]] = []
-        for pending in batch:
+        for pending in await self._resolved(batch):
             key = pending.key
             if key is not None and key in leaders:
                 followers.append((pending, leaders[key]))
@@ -117,6 +124,22 @@ class Writer:
         await self._store(unique)
         for follower, leader in followers:
             await self._follow(leader.future, follower)
+
+    async def _resolved(self, batch: list[Pending]) -> list[Pending]:
+        """Resolve each send in queue order; refusals (``ChatError``) answer only their sender."""
+        ready: list[Pending] = []
+        for pending in batch:
+            try:
+                place = await pending.resolve()
+            except Exception as exc:
+                _fail(pending.future, exc)
+                continue
+            if isinstance(place, MessageOut):
+                _answer(pending.future, place)
+                continue
+            pending.place = place
+            ready.append(pending)
+        return ready
 
     async def _store(self, batch: list[Pending]) -> None:
         try:
@@ -137,7 +160,7 @@ class Writer:
                 duplicates.append(pending)
                 continue
             for stored in self.on_stored:
-                stored(pending.place.topic_id, outcome.seq)
+                stored(_place(pending).topic_id, outcome.seq)
             answer, announced = _render(pending, outcome)
             answers.append((pending, answer))
             events += announced
@@ -168,15 +191,20 @@ class Writer:
             _answer(pending.future, original)
 
 
+def _place(pending: Pending) -> SendPlace:
+    assert pending.place is not None, "stored sends are resolved first"
+    return pending.place
+
+
 def _row(pending: Pending) -> NewMessage:
     return NewMessage(
-        pending.place.topic_id, pending.actor.id, pending.body, pending.client_id, pending.created_at
+        _place(pending).topic_id, pending.actor.id, pending.body, pending.client_id, pending.created_at
     )
 
 
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     """The sender's view and the events: one for a topic room, one per side of a DM."""
-    place, actor = pending.place, pending.actor
+    place, actor = _place(pending), pending.actor
     fields = {
         "id": stored.id,
         "kind": cast(Kind, place.kind),

@@ -25,6 +25,13 @@ async def stored(chat, topic_id: int) -> list[Message]:
         return list(result.scalars())
 
 
+def resolved(place: SendPlace):
+    async def resolve() -> SendPlace:
+        return place
+
+    return resolve
+
+
 async def lobby_id(chat) -> int:
     topic = await chat.directory.topic("lobby")
     assert topic is not None
@@ -84,9 +91,9 @@ async def test_a_send_the_database_refuses_fails_alone_and_its_batch_is_stored(c
     place = SendPlace(topic_id, "lobby", "public")
 
     results = await asyncio.gather(
-        *(chat.messages.writer.submit(alice, place, f"m{i}", None) for i in range(5)),
-        chat.messages.writer.submit(ghost, place, "refused", None),
-        *(chat.messages.writer.submit(alice, place, f"m{i}", None) for i in range(5, 10)),
+        *(chat.messages.writer.submit(alice, resolved(place), f"m{i}", None) for i in range(5)),
+        chat.messages.writer.submit(ghost, resolved(place), "refused", None),
+        *(chat.messages.writer.submit(alice, resolved(place), f"m{i}", None) for i in range(5, 10)),
         return_exceptions=True,
     )
 
@@ -123,3 +130,16 @@ async def test_membership_changes_reach_the_send_path_at_once(chat, make_user):
     with pytest.raises(ChatError) as refused:
         await chat.messages.send(bob, Target(topic="general"), "still here?")
     assert refused.value.code is ErrorCode.FORBIDDEN
+
+
+async def test_one_senders_burst_is_stored_in_the_order_it_was_sent_even_when_nothing_is_cached(
+    chat, make_user
+):
+    alice = await make_user("alice")
+    await chat.topics.create(alice, "fresh")  # the directory has not looked this topic up yet
+
+    sent = await asyncio.gather(
+        *(chat.messages.send(alice, Target(topic="fresh"), f"m{i}") for i in range(50))
+    )
+
+    assert [m.seq for m in sent] == list(range(1, 51))
