@@ -10,6 +10,7 @@ Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from db.repositories import Repositories
@@ -31,6 +32,7 @@ class DeliveryService:
         self.cap = cap_per_topic
         self._flusher = Periodic(self.flush, flush_interval, "flushing delivery cursors")
         self._pending: dict[tuple[int, int], int] = {}
+        self._flushing = asyncio.Lock()
         self._checked: dict[tuple[int, str], int] = {}
         self._last_seq: dict[int, int] = {}
 
@@ -67,16 +69,22 @@ class DeliveryService:
             self._pending[key] = seq
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, {}
-        try:
-            async with self.db.write() as repos:
-                await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
-        except BaseException:
-            for key, seq in batch.items():  # keep them for the next round
-                self._pending[key] = max(seq, self._pending.get(key, 0))
-            raise
+        """Write the pending cursors; returns only once every ack recorded before the call is stored.
+
+        One flush at a time: a flush that finds another one writing (the periodic one, say,
+        which took the pending cursors and has not committed yet) waits for it first.
+        """
+        async with self._flushing:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, {}
+            try:
+                async with self.db.write() as repos:
+                    await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+            except BaseException:
+                for key, seq in batch.items():  # keep them for the next round
+                    self._pending[key] = max(seq, self._pending.get(key, 0))
+                raise
 
     async def backlog(self, user_id: int) -> list[MessageOut]:
         """What the user has not acknowledged: per topic oldest first, capped per topic."""

@@ -233,6 +233,19 @@ async def test_an_acknowledgement_past_the_end_does_not_cover_later_messages(cha
     assert await chat.delivery.backlog(bob.id) == [later]
 
 
+async def test_a_backlog_sees_the_cursors_of_a_flush_still_in_flight(chat, make_user):
+    """The periodic flusher may have taken the pending cursors and not yet committed them."""
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+
+    for n in range(20):
+        await chat.messages.send(alice, LOBBY, f"m{n}")
+        await chat.delivery.acknowledge(bob, LOBBY, n + 1)
+        # The first task takes the pending cursors and starts writing; the backlog comes second.
+        _, backlog = await asyncio.gather(chat.delivery.flush(), chat.delivery.backlog(bob.id))
+        assert backlog == [], f"round {n}"
+
+
 async def test_acknowledging_needs_membership(chat, make_user):
     alice = await make_user("alice")
     bob = await make_user("bob")
