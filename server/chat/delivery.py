@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import place_of, require_member
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
-from server.chat.topic_views import direct_display_names
 from server.chat.users import Actor
 from server.chat.views import message_view
 
@@ -87,22 +85,17 @@ class DeliveryService:
                 raise
 
     async def backlog(self, user_id: int) -> list[MessageOut]:
-        """What the user has not acknowledged: per topic oldest first, capped per topic."""
+        """What the user has not acknowledged: per topic oldest first, capped per topic.
+
+        One query for every topic of the user, whatever their number.
+        """
         await self.flush()
         async with self.db.read() as repos:
-            return await self._backlog(repos, user_id)
-
-    async def _backlog(self, repos: Repositories, user_id: int) -> list[MessageOut]:
-        memberships = await repos.memberships.of_user(user_id)
-        behind = [(t, m) for t, m in memberships if t.last_seq > m.delivered_seq]
-        directs = [t for t, _ in behind if t.kind == "direct"]
-        names = await direct_display_names(repos, user_id, directs) if directs else {}
-        out: list[MessageOut] = []
-        for topic, membership in behind:
-            rows = await repos.messages.after(topic.id or 0, membership.delivered_seq, self.cap)
-            shown = names.get(topic.id or 0)
-            out += [message_view(m, sender, topic, shown) for m, sender in rows]
-        return out
+            rows = await repos.messages.backlog(user_id, self.cap)
+        return [
+            message_view(message, sender, topic, f"@{peer}" if peer is not None else None)
+            for message, sender, topic, peer in rows
+        ]
 
     def start(self) -> None:
         self._flusher.start()

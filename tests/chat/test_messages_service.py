@@ -16,7 +16,7 @@ from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.schemas import Target
 from server.chat.service import Chat
-from tests.support import count
+from tests.support import count, statements
 
 LOBBY = Target(topic="lobby")
 
@@ -207,6 +207,26 @@ async def test_the_backlog_is_everything_above_the_acknowledged_seq_oldest_first
     await chat.delivery.acknowledge(bob, LOBBY, 3)
     await chat.delivery.acknowledge(bob, Target(user="alice"), 1)
     assert await chat.delivery.backlog(bob.id) == sent[3:]
+
+
+async def test_the_backlog_of_every_topic_is_read_with_one_query(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    for name in ("t1", "t2", "t3"):
+        await chat.topics.create(alice, name)
+        await chat.topics.subscribe(bob, name)
+    sent = [
+        await chat.messages.send(alice, Target(topic=t), f"{t} {n}")
+        for t in ("t1", "t2", "t3")
+        for n in (1, 2)
+    ]
+    direct = await chat.messages.send(alice, Target(user="bob"), "psst")
+
+    with statements(chat.db) as seen:
+        backlog = await chat.delivery.backlog(bob.id)
+
+    assert sorted(backlog, key=lambda m: m.id) == [*sent, direct.model_copy(update={"topic": "@alice"})]
+    assert len(seen) == 1, seen
 
 
 async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
