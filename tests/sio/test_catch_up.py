@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
+from db.models import Message
 from tests.support import Client, LiveServer, send
 from tests.support import test_settings as settings_for
 
@@ -59,6 +62,11 @@ async def receive_until(client: Client, last: dict[str, int]) -> list[dict[str, 
     return received
 
 
+async def stored_ids(live_server: LiveServer) -> list[int]:
+    async with live_server.chat.db.read() as repos:
+        return sorted((await repos.session.execute(select(col(Message.id)))).scalars())
+
+
 async def member_gone_with_a_backlog(live_server: LiveServer) -> tuple[Client, str]:
     """alice and bob share ``general`` and a DM; bob leaves and misses MISSED of each."""
     alice = await live_server.user("alice")
@@ -97,3 +105,75 @@ async def test_a_reconnecting_member_sees_each_topic_gapless_while_others_keep_s
         received = await receive_until(socket, last)
         assert breaks(received) == {}
         assert {m["topic"]: m["seq"] for m in received if m["seq"] == 1} == {"general": 1, "@alice": 1}
+
+
+# Concurrency and order ------------------------------------------------------------
+
+TOPICS = 5
+SENDERS = 50
+MEMBERS = 20
+CYCLES = 3  # connections per member, one after the other
+PER_CONNECTION = 10  # messages each connection waits for before it acknowledges and leaves
+SENT_AT_LEAST, SENT_AT_MOST = 5, 100  # per sender
+DUPLICATE_EVERY = 4  # every 4th message of a sender is sent twice at once, same client_id
+
+
+async def test_members_coming_and_going_during_concurrent_sends_see_every_topic_in_order(live_server):
+    topics = [f"t{n}" for n in range(TOPICS)]
+    owner = await live_server.user("owner")
+    for topic in topics:
+        await owner.ok("topic:create", {"name": topic})
+    senders = [await live_server.user(f"sender{n:02}") for n in range(SENDERS)]
+    for n, sender in enumerate(senders):
+        await sender.ok("topic:subscribe", {"topic": topics[n % TOPICS]})
+    tokens = {f"member{n:02}": await live_server.register(f"member{n:02}") for n in range(MEMBERS)}
+    for name, token in tokens.items():
+        member = await live_server.connect(name, token)
+        for topic in topics:
+            await member.ok("topic:subscribe", {"topic": topic})
+        await member.close()
+    members_done = asyncio.Event()
+    acks: list[dict[str, Any]] = []
+
+    async def send_until_members_are_done(sender: Client, topic: str) -> None:
+        for n in range(SENT_AT_MOST):
+            if n >= SENT_AT_LEAST and members_done.is_set():
+                return
+            payload = {"topic": topic, "body": f"{sender.username} {n}", "client_id": f"c{n}"}
+            times = 2 if n % DUPLICATE_EVERY == 0 else 1
+            same = await asyncio.gather(*(sender.call("message:send", payload) for _ in range(times)))
+            assert all(ack == same[0] for ack in same), same  # a duplicate returns the original
+            acks.append(same[0])
+
+    async def come_and_go(name: str) -> list[list[dict[str, Any]]]:
+        seen_by_connection = []
+        for _ in range(CYCLES):
+            client = await live_server.connect(name, tokens[name])
+            received = [await client.next("message") for _ in range(PER_CONNECTION)]
+            newest: dict[str, int] = {}
+            for message in received:
+                newest[message["topic"]] = max(newest.get(message["topic"], 0), message["seq"])
+            for topic, seq in newest.items():
+                await client.ok("delivered", {"topic": topic, "seq": seq})
+            await client.close()
+            seen_by_connection.append(received + client.pending("message"))
+        return seen_by_connection
+
+    sending = asyncio.gather(
+        *(send_until_members_are_done(s, topics[n % TOPICS]) for n, s in enumerate(senders))
+    )
+    seen = await asyncio.gather(*(come_and_go(name) for name in tokens))
+    members_done.set()
+    await sending
+
+    assert all(ack["ok"] for ack in acks), [ack for ack in acks if not ack["ok"]][:3]
+    stored = {(ack["data"]["topic"], ack["data"]["seq"]): ack["data"] for ack in acks}
+    assert len(stored) == len(acks) == len({ack["data"]["id"] for ack in acks})
+    for topic in topics:
+        seqs = sorted(seq for (name, seq) in stored if name == topic)
+        assert seqs == list(range(1, len(seqs) + 1)), topic
+    assert await stored_ids(live_server) == sorted(ack["data"]["id"] for ack in acks)  # once, nothing else
+    for connections in seen:
+        for received in connections:
+            assert breaks(received) == {}
+            assert all(message == stored[(message["topic"], message["seq"])] for message in received)
