@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from db.models import Message
-from tests.support import Client, LiveServer, send
+from tests.support import WAIT, Client, LiveServer, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -105,6 +105,54 @@ async def test_a_reconnecting_member_sees_each_topic_gapless_while_others_keep_s
         received = await receive_until(socket, last)
         assert breaks(received) == {}
         assert {m["topic"]: m["seq"] for m in received if m["seq"] == 1} == {"general": 1, "@alice": 1}
+
+
+class Recorder(Client):
+    """A client that also keeps every event, of any name, in arrival order."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.log: list[tuple[str, Any]] = []
+
+    async def _record(self, event: str, *args: Any) -> None:
+        self.log.append((event, args[0] if args else None))
+        await super()._record(event, *args)
+
+
+async def test_edits_made_during_a_catch_up_follow_the_backlog_that_holds_their_message(live_server):
+    alice, token = await member_gone_with_a_backlog(live_server)
+    connected = asyncio.Event()
+    last: dict[str, int] = {}
+
+    async def keep_sending_and_editing() -> None:
+        for n in range(LIVE_AT_MOST):
+            if n >= LIVE_AT_LEAST and connected.is_set():
+                return
+            sent = await send(alice, {"topic": "general", "body": f"live {n}"})
+            await alice.ok("message:edit", {"id": sent["id"], "body": f"edited {n}"})
+            last["general"] = sent["seq"]
+
+    editing = asyncio.create_task(keep_sending_and_editing())
+    sockets = []
+    for _ in range(SOCKETS):
+        socket = Recorder("bob")
+        await socket.sio.connect(live_server.url, auth={"token": token}, wait_timeout=WAIT)
+        live_server._clients.append(socket)  # closed with the server
+        sockets.append(socket)
+    connected.set()
+    await editing
+    final_edit = last["general"]
+
+    for socket in sockets:
+        await receive_until(socket, {"general": final_edit})
+        while not any(e == "message:edited" and p["seq"] == final_edit for e, p in socket.log):
+            await socket.next("message:edited")
+        seen: set[int] = set()
+        for event, payload in socket.log:
+            if event == "message":
+                seen.add(payload["id"])
+            elif event == "message:edited":
+                assert payload["id"] in seen, f"edit of seq {payload['seq']} before its message"
 
 
 # Concurrency and order ------------------------------------------------------------
