@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import socketio
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
 from server.config import Settings
@@ -198,3 +199,18 @@ async def count(where: LiveServer | Chat, model: Any) -> int:
 async def user_count(where: LiveServer | Chat) -> int:
     async with _chat(where).db.read() as repos:
         return await repos.users.count()
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block (observed, nothing replaced)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)

@@ -1,18 +1,21 @@
-"""Messages with their sender's name: pages, backlog and idempotency lookups."""
+"""Messages with their sender's name: pages, backlogs and idempotency lookups."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from db.models import Message, User
+from db.models import Membership, Message, Topic, User
 
 Row = tuple[Message, str]
 """A message and its sender's username."""
+BacklogRow = tuple[Message, str, Topic, str | None]
+"""A message, its sender's username, its topic, and for a DM the other member's username."""
 
 
 class MessageRepository:
@@ -47,17 +50,44 @@ class MessageRepository:
         result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
         return [(row[0], row[1]) for row in result.all()]
 
-    async def after(self, topic_id: int, after_seq: int, cap: int) -> Sequence[Row]:
-        """Live (not deleted) messages above ``after_seq``: the newest ``cap``, oldest first."""
-        query = (
-            self._with_sender()
-            .where(
-                col(Message.topic_id) == topic_id,
-                col(Message.seq) > after_seq,
-                col(Message.deleted_at).is_(None),
+    async def backlog(self, user_id: int, cap: int) -> Sequence[BacklogRow]:
+        """Every topic of the user at once: live messages above its delivered seq, the newest
+        ``cap`` per topic, oldest first per topic (topics in id order). One query."""
+        rank = (
+            func.row_number()
+            .over(partition_by=col(Message.topic_id), order_by=col(Message.seq).desc())
+            .label("rank")
+        )
+        ranked = (
+            select(col(Message.id).label("id"), rank)
+            .join(
+                Membership,
+                and_(col(Membership.topic_id) == col(Message.topic_id), col(Membership.user_id) == user_id),
             )
-            .order_by(col(Message.seq).desc())
-            .limit(cap)
+            .where(col(Message.seq) > col(Membership.delivered_seq), col(Message.deleted_at).is_(None))
+            .subquery()
+        )
+        query = (
+            select(Message, col(User.username), Topic, _peer_name(user_id))
+            .join(ranked, ranked.c.id == col(Message.id))
+            .join(User, col(User.id) == col(Message.sender_id))
+            .join(Topic, col(Topic.id) == col(Message.topic_id))
+            .where(ranked.c.rank <= cap)
+            .order_by(col(Message.topic_id), col(Message.seq))
         )
         result = await self.session.execute(query)
-        return [(row[0], row[1]) for row in reversed(result.all())]
+        return [(row[0], row[1], row[2], row[3]) for row in result.all()]
+
+
+def _peer_name(user_id: int) -> Any:
+    """In a direct conversation, the other member's username (NULL for other topics)."""
+    other, other_user = aliased(Membership), aliased(User)
+    name = (
+        select(col(other_user.username))
+        .join(other, col(other.user_id) == col(other_user.id))
+        .where(col(other.topic_id) == col(Topic.id), col(other.user_id) != user_id)
+        .limit(1)
+        .correlate(Topic)
+        .scalar_subquery()
+    )
+    return case((col(Topic.kind) == "direct", name), else_=None)

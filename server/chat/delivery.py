@@ -10,14 +10,13 @@ Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import place_of, require_member
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
-from server.chat.topic_views import direct_display_names
 from server.chat.users import Actor
 from server.chat.views import message_view
 
@@ -31,6 +30,7 @@ class DeliveryService:
         self.cap = cap_per_topic
         self._flusher = Periodic(self.flush, flush_interval, "flushing delivery cursors")
         self._pending: dict[tuple[int, int], int] = {}
+        self._flushing = asyncio.Lock()
         self._checked: dict[tuple[int, str], int] = {}
         self._last_seq: dict[int, int] = {}
 
@@ -67,34 +67,35 @@ class DeliveryService:
             self._pending[key] = seq
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, {}
-        try:
-            async with self.db.write() as repos:
-                await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
-        except BaseException:
-            for key, seq in batch.items():  # keep them for the next round
-                self._pending[key] = max(seq, self._pending.get(key, 0))
-            raise
+        """Write the pending cursors; returns only once every ack recorded before the call is stored.
+
+        One flush at a time: a flush that finds another one writing (the periodic one, say,
+        which took the pending cursors and has not committed yet) waits for it first.
+        """
+        async with self._flushing:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, {}
+            try:
+                async with self.db.write() as repos:
+                    await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+            except BaseException:
+                for key, seq in batch.items():  # keep them for the next round
+                    self._pending[key] = max(seq, self._pending.get(key, 0))
+                raise
 
     async def backlog(self, user_id: int) -> list[MessageOut]:
-        """What the user has not acknowledged: per topic oldest first, capped per topic."""
+        """What the user has not acknowledged: per topic oldest first, capped per topic.
+
+        One query for every topic of the user, whatever their number.
+        """
         await self.flush()
         async with self.db.read() as repos:
-            return await self._backlog(repos, user_id)
-
-    async def _backlog(self, repos: Repositories, user_id: int) -> list[MessageOut]:
-        memberships = await repos.memberships.of_user(user_id)
-        behind = [(t, m) for t, m in memberships if t.last_seq > m.delivered_seq]
-        directs = [t for t, _ in behind if t.kind == "direct"]
-        names = await direct_display_names(repos, user_id, directs) if directs else {}
-        out: list[MessageOut] = []
-        for topic, membership in behind:
-            rows = await repos.messages.after(topic.id or 0, membership.delivered_seq, self.cap)
-            shown = names.get(topic.id or 0)
-            out += [message_view(m, sender, topic, shown) for m, sender in rows]
-        return out
+            rows = await repos.messages.backlog(user_id, self.cap)
+        return [
+            message_view(message, sender, topic, f"@{peer}" if peer is not None else None)
+            for message, sender, topic, peer in rows
+        ]
 
     def start(self) -> None:
         self._flusher.start()

@@ -15,6 +15,7 @@ from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour
 from server.chat.security import PasswordHasher, TokenCodec
+from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
 from server.chat.topics import TopicService
 from server.chat.users import UserService
@@ -32,7 +33,7 @@ class Limits:
 
 
 class Chat:
-    """Users, topics, messages, delivery, presence, signals and echo over one database."""
+    """Users, sessions, topics, messages, delivery, presence, signals and echo over one database."""
 
     def __init__(
         self,
@@ -58,11 +59,13 @@ class Chat:
             per_hour(limits.register_per_hour),
             per_hour(limits.login_per_hour),
         )
+        self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.messages = MessageService(db, self.directory)
         self.topics = TopicService(db, self.presence, self.messages)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream)
+        self.sessions = SessionService(db, self.users, self.presence, self.delivery, self.signals)
         self.users.on_registered.append(self._join_defaults)
         self.messages.on_stored.append(self.delivery.note_stored)
 

@@ -5,10 +5,16 @@ password: one answer for both, and an unknown user still costs one bcrypt
 check), ``token_expired``, ``token_revoked`` (issued before the last logout),
 ``rate_limited`` (too many sign-ups or logins from one address),
 ``not_found`` (unknown profile).
+
+Token checks remember each user's id, name and token version (``KnownUsers``), so a
+reconnecting client costs no query. A logout here updates that memory at once; a logout
+on another node reaches it as ``SessionsRevoked`` through the hub, and a remembered
+entry is looked up again after ``max_age`` seconds in any case.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from db.models import User
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode, conflict, not_found
-from server.chat.events import SessionsRevoked
+from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
@@ -39,6 +45,57 @@ class Actor:
 Joiner = Callable[[int], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a token check needs of a user, and when it was read."""
+
+    id: int
+    username: str
+    token_version: int
+    read_at: float
+
+
+class KnownUsers:
+    """Users whose tokens were checked lately, by lower-cased name (a hub sink too).
+
+    Forgetting a user also voids lookups already under way, so a read that started before
+    a logout can never put the old token version back.
+    """
+
+    def __init__(self, max_age: float, max_size: int = 100_000) -> None:
+        self.max_age = max_age
+        self.max_size = max_size
+        self._by_name: dict[str, Known] = {}
+        self._forgotten = 0
+
+    def get(self, username: str) -> Known | None:
+        known = self._by_name.get(username.lower())
+        if known is None or time.monotonic() - known.read_at > self.max_age:
+            return None
+        return known
+
+    def generation(self) -> int:
+        return self._forgotten
+
+    def remember(self, user: User, since: int) -> Known:
+        """Keep ``user`` unless someone was forgotten since generation ``since``."""
+        known = Known(user.id or 0, user.username, user.token_version, time.monotonic())
+        if since == self._forgotten:
+            if len(self._by_name) >= self.max_size:
+                self._by_name.clear()
+            self._by_name[user.username.lower()] = known
+        return known
+
+    def forget(self, user_id: int) -> None:
+        self._forgotten += 1
+        for name in [name for name, known in self._by_name.items() if known.id == user_id]:
+            del self._by_name[name]
+
+    async def deliver(self, event: Event) -> None:
+        if isinstance(event, SessionsRevoked):
+            self.forget(event.user_id)
+
+
 class UserService:
     def __init__(
         self,
@@ -48,6 +105,7 @@ class UserService:
         presence: PresenceService,
         register_limit: KeyedLimiter,
         login_limit: KeyedLimiter,
+        token_cache_age: float = 10.0,
     ) -> None:
         self.db = db
         self.hasher = hasher
@@ -56,6 +114,7 @@ class UserService:
         self.register_limit = register_limit
         self.login_limit = login_limit
         self.on_registered: list[Joiner] = []
+        self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
         if not self.register_limit.take(source):
@@ -101,19 +160,27 @@ class UserService:
         """Revoke every token issued to the user so far and close their open sockets."""
         async with self.db.write() as repos:
             await repos.users.bump_token_version(actor.id)
+            # Published after the commit; ``known`` (a hub sink) forgets the user on it.
             repos.record(SessionsRevoked(actor.id))
 
     async def authenticate(self, token: str | None) -> Actor:
         if not token:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         claims = self.tokens.decode(token)
-        async with self.db.read() as repos:
-            user = await repos.users.by_name(claims.username)
-        if user is None or user.id is None:
+        user = self.known.get(claims.username) or await self._look_up(claims.username)
+        if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
         return Actor(id=user.id, username=user.username)
+
+    async def _look_up(self, username: str) -> Known | None:
+        since = self.known.generation()
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(username)
+        if user is None or user.id is None:
+            return None
+        return self.known.remember(user, since)
 
     async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:
         """A token without a password, for operators (``parley token``)."""

@@ -17,7 +17,7 @@ from server.chat import schemas as s
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
-from server.chat.users import Actor
+from server.chat.sessions import Session
 from server.metrics import Metrics
 from server.sio.connections import Connection, Connections
 from server.sio.envelope import Call, Envelope
@@ -83,37 +83,55 @@ class ChatNamespace:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            actor = await self.chat.users.authenticate(token_from(environ, auth))
+            session = await self.chat.sessions.open(token_from(environ, auth))
         except ChatError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
-        connection = Connection(sid, actor, client_address(environ), TokenBucket(self.burst, self.rate))
-        self.connections.add(connection)
+        actor = session.actor
+        bucket = TokenBucket(self.burst, self.rate)
+        connection = Connection(sid, actor, client_address(environ), bucket, set(session.topic_ids))
+        self.connections.add(connection)  # catching up: live events for it are held from here on
         await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
-        async with self.chat.db.read() as repos:
-            memberships = await repos.memberships.of_user(actor.id)
-        for topic, _ in memberships:
-            if topic.kind != "direct":
-                await self.sio.enter_room(sid, topic_room(topic.id or 0), namespace=NAMESPACE)
+        for topic_id in session.topic_ids:
+            await self.sio.enter_room(sid, topic_room(topic_id), namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
-        await self.chat.presence.socket_opened(actor.id, actor.username)
         log.info("connect", extra={"user": actor.username, "sid": sid})
-        task = asyncio.ensure_future(self._welcome(sid, actor))
+        task = asyncio.ensure_future(self._welcome(connection, session))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _welcome(self, sid: str, actor: Actor) -> None:
-        """After the CONNECT packet: ``session``, then the backlog."""
+    async def _welcome(self, connection: Connection, session: Session) -> None:
+        """After the CONNECT packet: ``session``, the backlog, then what was held meanwhile.
+
+        A failure closes the socket rather than let live messages overtake a backlog that
+        was never sent: the client reconnects and gets it then.
+        """
+        sid = connection.sid
         try:
-            await self.sio.emit(
-                "session",
-                {"user": {"username": actor.username}, "server_time": wire.now_iso()},
-                to=sid,
-                namespace=NAMESPACE,
-            )
-            for message in await self.chat.delivery.backlog(actor.id):
+            payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
+            await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
+            sent: dict[str, int] = {}
+            for message in await self.chat.sessions.backlog(session):
+                if self.connections.get(sid) is not connection:
+                    return  # gone meanwhile
+                sent[message.topic] = message.seq
                 await self.sio.emit("message", message.model_dump(mode="json"), to=sid, namespace=NAMESPACE)
+            await self._release(connection, sent)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    async def _release(self, connection: Connection, sent: dict[str, int]) -> None:
+        """Send what was held during the backlog, in arrival order (per topic, ``seq`` order).
+
+        A held ``message`` the backlog already sent (its ``seq`` at or below the last one the
+        backlog sent for its topic) is dropped. Loops until nothing is held; the catch-up ends
+        with no await between the last look at the held list and the end.
+        """
+        while not self.connections.caught_up(connection):
+            for name, payload in connection.take_held():
+                if name == "message" and payload["seq"] <= sent.get(payload["topic"], 0):
+                    continue
+                await self.sio.emit(name, payload, to=connection.sid, namespace=NAMESPACE)
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         connection = self.connections.remove(sid)
@@ -123,8 +141,6 @@ class ChatNamespace:
         actor = connection.actor
         log.info("disconnect", extra={"user": actor.username, "sid": sid})
         try:
-            if await self.chat.presence.socket_closed(actor.id, actor.username):
-                await self.chat.signals.stopped(actor)
-            await self.chat.delivery.flush()
+            await self.chat.sessions.close(actor)
         except Exception:
             log.exception("disconnect clean-up failed", extra={"sid": sid})

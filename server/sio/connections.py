@@ -1,12 +1,23 @@
-"""Who is behind each socket of this process, and each user's open sockets."""
+"""Who is behind each socket of this process, and each user's open sockets.
+
+A new socket is *catching up* from the moment it joins its rooms until its
+backlog has been sent: events addressed to it meanwhile are held on the
+connection (``held``) instead of being emitted, and the welcome step sends
+them after the backlog (PROTOCOL.md section 4, "Order on one connection").
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.chat.ratelimit import TokenBucket
 from server.chat.users import Actor
+
+Held = tuple[str, dict[str, Any]]
+"""An event name and its payload, as the sink would have emitted it."""
 
 
 @dataclass
@@ -16,19 +27,39 @@ class Connection:
     address: str
     bucket: TokenBucket
     topic_rooms: set[int] = field(default_factory=set)
+    held: list[Held] = field(default_factory=list)
+
+    def take_held(self) -> list[Held]:
+        """Everything held so far, oldest first; later events start a new list."""
+        taken, self.held = self.held, []
+        return taken
 
 
 class Connections:
     def __init__(self) -> None:
         self._by_sid: dict[str, Connection] = {}
         self._by_user: defaultdict[int, set[str]] = defaultdict(set)
+        self._catching_up: dict[str, Connection] = {}
 
     def add(self, connection: Connection) -> None:
+        """Register a new socket; it is catching up until ``caught_up``."""
         self._by_sid[connection.sid] = connection
         self._by_user[connection.actor.id].add(connection.sid)
+        self._catching_up[connection.sid] = connection
+
+    def caught_up(self, connection: Connection) -> bool:
+        """End the catch-up if nothing is held (else False: send those first)."""
+        if connection.held:
+            return False
+        self._catching_up.pop(connection.sid, None)
+        return True
+
+    def catching_up(self) -> Iterable[Connection]:
+        return self._catching_up.values()
 
     def remove(self, sid: str) -> Connection | None:
         connection = self._by_sid.pop(sid, None)
+        self._catching_up.pop(sid, None)
         if connection is not None:
             sids = self._by_user[connection.actor.id]
             sids.discard(sid)

@@ -16,7 +16,7 @@ from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.schemas import Target
 from server.chat.service import Chat
-from tests.support import count
+from tests.support import count, statements
 
 LOBBY = Target(topic="lobby")
 
@@ -209,6 +209,26 @@ async def test_the_backlog_is_everything_above_the_acknowledged_seq_oldest_first
     assert await chat.delivery.backlog(bob.id) == sent[3:]
 
 
+async def test_the_backlog_of_every_topic_is_read_with_one_query(chat, make_user):
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    for name in ("t1", "t2", "t3"):
+        await chat.topics.create(alice, name)
+        await chat.topics.subscribe(bob, name)
+    sent = [
+        await chat.messages.send(alice, Target(topic=t), f"{t} {n}")
+        for t in ("t1", "t2", "t3")
+        for n in (1, 2)
+    ]
+    direct = await chat.messages.send(alice, Target(user="bob"), "psst")
+
+    with statements(chat.db) as seen:
+        backlog = await chat.delivery.backlog(bob.id)
+
+    assert sorted(backlog, key=lambda m: m.id) == [*sent, direct.model_copy(update={"topic": "@alice"})]
+    assert len(seen) == 1, seen
+
+
 async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
     alice = await make_user("alice")
     bob = await make_user("bob")
@@ -231,6 +251,19 @@ async def test_an_acknowledgement_past_the_end_does_not_cover_later_messages(cha
     later = await chat.messages.send(alice, LOBBY, "two")
 
     assert await chat.delivery.backlog(bob.id) == [later]
+
+
+async def test_a_backlog_sees_the_cursors_of_a_flush_still_in_flight(chat, make_user):
+    """The periodic flusher may have taken the pending cursors and not yet committed them."""
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+
+    for n in range(20):
+        await chat.messages.send(alice, LOBBY, f"m{n}")
+        await chat.delivery.acknowledge(bob, LOBBY, n + 1)
+        # The first task takes the pending cursors and starts writing; the backlog comes second.
+        _, backlog = await asyncio.gather(chat.delivery.flush(), chat.delivery.backlog(bob.id))
+        assert backlog == [], f"round {n}"
 
 
 async def test_acknowledging_needs_membership(chat, make_user):

@@ -20,7 +20,7 @@ from server.chat.schemas import LoginIn, RegisterIn
 from server.chat.service import Chat, Limits
 from server.chat.users import Actor
 from tests.contract import utc
-from tests.support import PASSWORD, user_count
+from tests.support import PASSWORD, statements, user_count
 
 SECRET = "u" * 40
 TTL = 3600
@@ -201,6 +201,24 @@ async def test_logout_revokes_every_earlier_token_and_later_logins_work(chat):
         assert error.code is ErrorCode.TOKEN_REVOKED
     fresh = await login(chat, "alice")
     assert await chat.users.authenticate(fresh) == actor
+
+
+async def test_a_token_checked_again_is_not_looked_up_again_and_logout_still_revokes_it_at_once(chat):
+    token = await register(chat, "alice")
+    actor = await chat.users.authenticate(token)
+
+    with statements(chat.db) as seen:
+        assert await chat.users.authenticate(token) == actor
+    assert seen == []
+
+    await chat.users.logout(actor)
+    assert (await failure(chat.users.authenticate(token))).code is ErrorCode.TOKEN_REVOKED
+    fresh = await login(chat, "alice")
+    assert await chat.users.authenticate(fresh) == actor
+    with statements(chat.db) as seen:
+        assert (await failure(chat.users.authenticate(token))).code is ErrorCode.TOKEN_REVOKED
+        assert await chat.users.authenticate(fresh) == actor
+    assert seen == []
 
 
 async def test_logout_of_one_user_leaves_other_users_tokens_valid(chat):
