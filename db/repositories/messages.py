@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -51,28 +51,26 @@ class MessageRepository:
         return [(row[0], row[1]) for row in result.all()]
 
     async def backlog(self, user_id: int, cap: int) -> Sequence[BacklogRow]:
-        """Every topic of the user at once: live messages above its delivered seq, the newest
-        ``cap`` per topic, oldest first per topic (topics in id order). One query."""
-        rank = (
-            func.row_number()
-            .over(partition_by=col(Message.topic_id), order_by=col(Message.seq).desc())
-            .label("rank")
-        )
-        ranked = (
-            select(col(Message.id).label("id"), rank)
-            .join(
-                Membership,
-                and_(col(Membership.topic_id) == col(Message.topic_id), col(Membership.user_id) == user_id),
-            )
-            .where(col(Message.seq) > col(Membership.delivered_seq), col(Message.deleted_at).is_(None))
-            .subquery()
+        """Every topic of the user at once: live messages above its delivered seq among the newest
+        ``cap`` of each topic, oldest first per topic (topics in id order). One query.
+
+        ``seq`` is gapless per topic (deletions leave tombstones), so "the newest ``cap``" is
+        ``seq > last_seq - cap``: a range on the (topic_id, seq) index, however far behind the
+        user is, instead of ranking every unacknowledged row.
+        """
+        floor = case(
+            (col(Membership.delivered_seq) > col(Topic.last_seq) - cap, col(Membership.delivered_seq)),
+            else_=col(Topic.last_seq) - cap,
         )
         query = (
             select(Message, col(User.username), Topic, _peer_name(user_id))
-            .join(ranked, ranked.c.id == col(Message.id))
-            .join(User, col(User.id) == col(Message.sender_id))
             .join(Topic, col(Topic.id) == col(Message.topic_id))
-            .where(ranked.c.rank <= cap)
+            .join(
+                Membership,
+                and_(col(Membership.topic_id) == col(Topic.id), col(Membership.user_id) == user_id),
+            )
+            .join(User, col(User.id) == col(Message.sender_id))
+            .where(col(Message.seq) > floor, col(Message.deleted_at).is_(None))
             .order_by(col(Message.topic_id), col(Message.seq))
         )
         result = await self.session.execute(query)
