@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import is_sqlite, make_engine, make_session_factory
+from db.reads import HotReads, hot_reads_for
 from db.repositories import Repositories
 from db.sends import NewMessage, Outcome, send_store_for
 
@@ -38,6 +39,7 @@ class Database:
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self._sends = send_store_for(url)
+        self.reads: HotReads = hot_reads_for(url, self.sessions)
         self.on_commit: OnCommit | None = None
 
     @contextlib.asynccontextmanager
@@ -74,6 +76,7 @@ class Database:
             await _select_one(session)
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self._sends.close()
         await self.engine.dispose()
 

@@ -16,6 +16,7 @@ import socketio
 import uvicorn
 from sqlalchemy import event, func, select
 
+from db.reads import SqliteReads
 from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
@@ -210,7 +211,11 @@ def statements(db: Database) -> Iterator[list[str]]:
         seen.append(statement)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    if isinstance(db.reads, SqliteReads):  # the hot reads bypass SQLAlchemy on SQLite
+        db.reads.on_statement = seen.append
     try:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        if isinstance(db.reads, SqliteReads):
+            db.reads.on_statement = None

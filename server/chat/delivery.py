@@ -18,7 +18,7 @@ from server.chat.access import place_of, require_member
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
 from server.chat.users import Actor
-from server.chat.views import message_view
+from server.chat.views import backlog_view
 
 log = logging.getLogger("parley.delivery")
 MAX_REMEMBERED = 100_000
@@ -90,12 +90,7 @@ class DeliveryService:
         One query for every topic of the user, whatever their number.
         """
         await self.flush()
-        async with self.db.read() as repos:
-            rows = await repos.messages.backlog(user_id, self.cap)
-        return [
-            message_view(message, sender, topic, f"@{peer}" if peer is not None else None)
-            for message, sender, topic, peer in rows
-        ]
+        return [backlog_view(entry) for entry in await self.db.reads.backlog(user_id, self.cap)]
 
     def start(self) -> None:
         self._flusher.start()

@@ -72,8 +72,7 @@ class PresenceService:
         await self._announce(user_id, username, online=False, last_seen=iso(now))
 
     async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
-        async with self.db.read() as repos:
-            partners = await repos.memberships.partners(user_id)
+        partners = await self.db.reads.partners(user_id)
         if partners:
             event = PresenceChanged(username, online, last_seen, ToUsers(tuple(partners)))
             await self.hub.publish(event)

@@ -48,9 +48,8 @@ class SessionService:
     async def open(self, token: str | None) -> Session:
         """Authenticate, load the user's memberships once, and count the connection as online."""
         actor = await self.users.authenticate(token)
-        async with self.db.read() as repos:
-            memberships = await repos.memberships.of_user(actor.id)
-        topic_ids = tuple(topic.id or 0 for topic, _ in memberships if topic.kind != "direct")
+        topics = await self.db.reads.topics_of(actor.id)
+        topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
         await self.presence.socket_opened(actor.id, actor.username)
         return Session(actor, topic_ids)
 

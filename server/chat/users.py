@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from sqlalchemy.exc import IntegrityError
 
 from db.models import User
+from db.reads import Credentials
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode, conflict, not_found
 from server.chat.events import Event, SessionsRevoked
@@ -77,9 +78,9 @@ class KnownUsers:
     def generation(self) -> int:
         return self._forgotten
 
-    def remember(self, user: User, since: int) -> Known:
+    def remember(self, user: Credentials, since: int) -> Known:
         """Keep ``user`` unless someone was forgotten since generation ``since``."""
-        known = Known(user.id or 0, user.username, user.token_version, time.monotonic())
+        known = Known(user.id, user.username, user.token_version, time.monotonic())
         if since == self._forgotten:
             if len(self._by_name) >= self.max_size:
                 self._by_name.clear()
@@ -176,11 +177,8 @@ class UserService:
 
     async def _look_up(self, username: str) -> Known | None:
         since = self.known.generation()
-        async with self.db.read() as repos:
-            user = await repos.users.by_name(username)
-        if user is None or user.id is None:
-            return None
-        return self.known.remember(user, since)
+        user = await self.db.reads.credentials(username)
+        return None if user is None else self.known.remember(user, since)
 
     async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:
         """A token without a password, for operators (``parley token``)."""

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Literal, cast
 
 from db.models import Message, Topic, User
+from db.reads import BacklogEntry
 from server.chat.schemas import MessageOut
 
 Kind = Literal["public", "private", "direct"]
@@ -44,6 +45,22 @@ def message_view(message: Message, sender: str, topic: Topic, shown_as: str | No
         edited_at=iso(message.edited_at),
         client_id=message.client_id,
         deleted=deleted,
+    )
+
+
+def backlog_view(entry: BacklogEntry) -> MessageOut:
+    """A backlog message as its recipient sees it (``@other`` for a direct one; never deleted)."""
+    return MessageOut(
+        id=entry.id,
+        topic=f"@{entry.peer}" if entry.peer is not None else entry.topic_name,
+        kind=cast(Kind, entry.topic_kind),
+        seq=entry.seq,
+        sender=entry.sender,
+        body=entry.body,
+        created_at=iso_required(entry.created_at),
+        edited_at=iso(entry.edited_at),
+        client_id=entry.client_id,
+        deleted=False,
     )
 
 

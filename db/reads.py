@@ -1,0 +1,220 @@
+"""The reads every connection makes, each in one hand-off to the database.
+
+Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
+CPU (a session, a pooled connection and about six thread hand-offs), and a
+connect needs four such reads: the user behind the token, the user's topics,
+the partners told about presence, the backlog. On SQLite these run here
+instead, on a reader thread with its own connection (WAL: readers never wait
+for the writer), one hand-off per read. On PostgreSQL the same reads go
+through the repositories (asyncpg has no thread to hand off to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import SQLITE_PRAGMAS, is_sqlite
+from db.repositories import Repositories
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    id: int
+    username: str
+    token_version: int
+
+
+@dataclass(frozen=True)
+class BacklogEntry:
+    """A message of a backlog with what it is shown with: sender, topic, other member of a DM."""
+
+    id: int
+    topic_id: int
+    seq: int
+    sender: str
+    body: str
+    client_id: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    topic_name: str
+    topic_kind: str
+    peer: str | None
+
+
+class HotReads(Protocol):
+    async def credentials(self, username: str) -> Credentials | None: ...
+
+    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
+        """(topic id, kind) of every membership of the user."""
+        ...
+
+    async def partners(self, user_id: int) -> list[int]:
+        """Users sharing a private topic or a direct conversation with ``user_id``."""
+        ...
+
+    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
+        """Live messages above the user's delivered seq among the newest ``cap`` of each topic."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def hot_reads_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> HotReads:
+    if is_sqlite(url):
+        return SqliteReads(make_url(url).database or ":memory:")
+    return RepositoryReads(sessions)
+
+
+SQL_CREDENTIALS = "SELECT id, username, token_version FROM users WHERE username_key = ?"
+SQL_TOPICS = (
+    "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
+    " WHERE m.user_id = ? ORDER BY t.id"
+)
+SQL_PARTNERS = (
+    "SELECT DISTINCT o.user_id FROM memberships o WHERE o.user_id != ?1 AND o.topic_id IN"
+    " (SELECT m.topic_id FROM memberships m JOIN topics t ON t.id = m.topic_id"
+    " WHERE m.user_id = ?1 AND t.kind != 'public')"
+)
+# seq is gapless per topic (deletions leave tombstones): the newest ``cap`` are seq > last_seq - cap.
+SQL_BACKLOG = """
+SELECT g.id, g.topic_id, g.seq, s.username, g.body, g.client_id, g.created_at, g.edited_at, t.name, t.kind,
+    CASE WHEN t.kind = 'direct' THEN (
+        SELECT u.username FROM memberships o JOIN users u ON u.id = o.user_id
+        WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END
+FROM memberships m
+JOIN topics t ON t.id = m.topic_id
+JOIN messages g ON g.topic_id = t.id AND g.seq > max(m.delivered_seq, t.last_seq - ?2)
+JOIN users s ON s.id = g.sender_id
+WHERE m.user_id = ?1 AND g.deleted_at IS NULL
+ORDER BY g.topic_id, g.seq
+"""
+
+
+class SqliteReads:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-reads")
+        self._local = threading.local()
+        self._used = False
+        self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
+
+    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        self._used = True
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._with_connection, job)
+
+    def _with_connection(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None)
+            for pragma in SQLITE_PRAGMAS:
+                connection.execute(pragma)
+            connection.set_trace_callback(self._trace)
+            self._local.connection = connection
+        return job(connection)
+
+    def _trace(self, statement: str) -> None:
+        if self.on_statement is not None:
+            self.on_statement(statement)
+
+    async def credentials(self, username: str) -> Credentials | None:
+        row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (username.lower(),)).fetchone())
+        return None if row is None else Credentials(*row)
+
+    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
+        rows = await self._run(lambda db: db.execute(SQL_TOPICS, (user_id,)).fetchall())
+        return [(int(topic_id), str(kind)) for topic_id, kind in rows]
+
+    async def partners(self, user_id: int) -> list[int]:
+        rows = await self._run(lambda db: db.execute(SQL_PARTNERS, (user_id,)).fetchall())
+        return [int(row[0]) for row in rows]
+
+    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
+        return await self._run(lambda db: [_entry(row) for row in db.execute(SQL_BACKLOG, (user_id, cap))])
+
+    async def close(self) -> None:
+        if self._used:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+
+    def _close(self) -> None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def _entry(row: Sequence[Any]) -> BacklogEntry:
+    return BacklogEntry(
+        id=row[0],
+        topic_id=row[1],
+        seq=row[2],
+        sender=row[3],
+        body=row[4],
+        client_id=row[5],
+        created_at=_utc(row[6]),
+        edited_at=_utc(row[7]) if row[7] is not None else None,
+        topic_name=row[8],
+        topic_kind=row[9],
+        peer=row[10],
+    )
+
+
+def _utc(stored: str) -> datetime:
+    """SQLAlchemy's SQLite DATETIME text, which is UTC."""
+    return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)
+
+
+class RepositoryReads:
+    """The same reads through the ORM repositories (PostgreSQL)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def credentials(self, username: str) -> Credentials | None:
+        async with self.sessions() as session:
+            user = await Repositories(session).users.by_name(username)
+        return None if user is None else Credentials(user.id or 0, user.username, user.token_version)
+
+    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
+        async with self.sessions() as session:
+            rows = await Repositories(session).memberships.of_user(user_id)
+        return [(topic.id or 0, topic.kind) for topic, _ in rows]
+
+    async def partners(self, user_id: int) -> list[int]:
+        async with self.sessions() as session:
+            return await Repositories(session).memberships.partners(user_id)
+
+    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
+        async with self.sessions() as session:
+            rows = await Repositories(session).messages.backlog(user_id, cap)
+        return [
+            BacklogEntry(
+                message.id or 0,
+                message.topic_id,
+                message.seq,
+                sender,
+                message.body,
+                message.client_id,
+                message.created_at,
+                message.edited_at,
+                topic.name,
+                topic.kind,
+                peer,
+            )
+            for message, sender, topic, peer in rows
+        ]
+
+    async def close(self) -> None:
+        return None
