@@ -318,10 +318,29 @@ def per_ms(cpu_s: float | None, count: int) -> float | None:
     return None if cpu_s is None or count <= 0 else round(cpu_s * 1000 / count, 4)
 
 
-async def settled_rss(pid: int, seconds: float) -> int:
-    """RSS after ``seconds`` of quiet (buffers freed, the allocator settled)."""
-    await asyncio.sleep(seconds)
-    sampled = safe_sample(pid)
+async def quiet(pids: list[int], settle: float, limit: float = 60.0, threshold: float = 0.05) -> float:
+    """Sleep ``settle`` s, then wait (at most ``limit`` s) until these processes are idle.
+
+    Closing thousands of sockets, for one, keeps a server busy for seconds after the
+    generator has moved on; that work must not land in the next measured phase.
+    """
+    started = time.perf_counter()
+    await asyncio.sleep(settle)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = [safe_sample(pid) for pid in pids]
+        await asyncio.sleep(0.5)
+        after = [safe_sample(pid) for pid in pids]
+        busy = sum(b.cpu_s - a.cpu_s for a, b in zip(before, after, strict=True) if a and b) / 0.5
+        if busy < threshold:
+            break
+    return round(time.perf_counter() - started, 1)
+
+
+async def settled_rss(pids: list[int], settle: float) -> int:
+    """The server's RSS (``pids[0]``) once the processes are quiet (buffers freed, the allocator settled)."""
+    await quiet(pids, settle)
+    sampled = safe_sample(pids[0])
     return sampled.rss_kb if sampled else 0
 
 
@@ -407,12 +426,12 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             transports=["websocket"], timeout_s=30,
         )  # fmt: skip
         await gen.call("close", 30, group="warm")
-        rss0 = await settled_rss(srv.pid, args.settle)
+        rss0 = await settled_rss([srv.pid, gen.pid], args.settle)
 
         window = Window(srv.pid, gen.pid)
         answer = await connect("c", n, 0, args.connect_concurrency)
         cpu = window.stop()
-        rss_n = await settled_rss(srv.pid, args.settle)
+        rss_n = await settled_rss([srv.pid, gen.pid], args.settle)
         connected = answer["connected"]
         if "connect" in wanted:
             result["connect"] = {
@@ -436,7 +455,7 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             started = time.perf_counter()
             answer = await connect("c", more, n, args.connect_concurrency)
             wall = time.perf_counter() - started
-            rss_big = await settled_rss(srv.pid, args.settle * 2)
+            rss_big = await settled_rss([srv.pid, gen.pid], args.settle * 2)
             sockets = n + answer["connected"]
             result["rss"] = {
                 "sockets": sockets,
@@ -449,7 +468,9 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
                 "rss_kb_per_socket": round((rss_big - rss0) / sockets, 1),
             }
             await gen.call("close", 120, group="c", **{"from": n})
-            await asyncio.sleep(args.settle + (4 if kind == "parley" else 0))  # Parley's presence grace
+            await quiet(
+                [srv.pid, gen.pid], args.settle + (4 if kind == "parley" else 0)
+            )  # Parley's presence grace
 
         if "fanout" in wanted:
             room = f"room-{secrets.token_hex(3)}"
@@ -470,7 +491,7 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             joined = await gen.call("join", limit, group="c", room=room, mode=mode, concurrency=50)
             if joined["failed"]:
                 raise RuntimeError(f"join failed: {joined['first_error']}")
-            await asyncio.sleep(args.settle)
+            await quiet([srv.pid, gen.pid], args.settle)
             window = Window(srv.pid, gen.pid)
             answer = await gen.call(
                 "fanout",
@@ -513,7 +534,7 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
                 ready = await gen.call("echo_prepare", limit + 30, group="c", count=count, timeout_s=limit)
                 if ready["failed"]:
                     raise RuntimeError(f"{ready['failed']} /echo namespaces did not connect")
-            await asyncio.sleep(args.settle)
+            await quiet([srv.pid, gen.pid], args.settle)
             window = Window(srv.pid, gen.pid)
             answer = await gen.call(
                 "echo",
@@ -559,11 +580,30 @@ async def postgres_database() -> AsyncIterator[str]:
         )
 
 
+def postgres_backends_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the database of ``url`` (same machine, /proc)."""
+    name = url.rsplit("/", 1)[1]
+    query = f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'"
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", query],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    cpu = {}
+    for line in done.stdout.split():
+        with contextlib.suppress(OSError, ValueError):
+            cpu[int(line)] = sample(int(line)).cpu_s
+    return cpu
+
+
 async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, Any]:
     async with contextlib.AsyncExitStack() as stack:
         env: dict[str, str] = {}
+        pg_url = ""
         if database == "postgresql":
-            env["PARLEY_DATABASE_URL"] = await stack.enter_async_context(postgres_database())
+            pg_url = await stack.enter_async_context(postgres_database())
+            env["PARLEY_DATABASE_URL"] = pg_url
         srv = await stack.enter_async_context(server_for("parley", args, env))
         gen = await stack.enter_async_context(generator())
         count = args.senders
@@ -576,7 +616,8 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
         created = await gen.call("create_topics", 120, group="s", prefix=prefix, count=count)
         if created["failed"]:
             raise RuntimeError(f"{created['failed']} topics not created")
-        await asyncio.sleep(args.settle)
+        await quiet([srv.pid, gen.pid], args.settle)
+        pg0 = postgres_backends_cpu(pg_url) if pg_url else {}
         window = Window(srv.pid, gen.pid)
         answer = await gen.call(
             "sends",
@@ -589,6 +630,7 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
             timeout_s=args.phase_timeout,
         )
         cpu = window.stop()
+        pg1 = postgres_backends_cpu(pg_url) if pg_url else {}
         await gen.call("close", 60, group="s")
         result = {
             "database": database,
@@ -601,6 +643,11 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
             "cpu_ms_per_send": per_ms(cpu["server_cpu_s"], answer["acked"]),
             "cpu": cpu,
         }
+        if pg_url:
+            # The database's own work (part of other_processes_cores): its backends for this database.
+            pg_cpu = sum(cpu_s - pg0.get(pid, 0.0) for pid, cpu_s in pg1.items())
+            result["postgres_backends"] = len(pg1)
+            result["postgres_cpu_ms_per_send"] = per_ms(pg_cpu, answer["acked"])
         if srv.notes:
             result["notes"] = srv.notes
         return result
@@ -627,7 +674,7 @@ async def scenario_backlog(args: argparse.Namespace) -> dict[str, Any]:
 
         await asyncio.wait_for(asyncio.gather(*(send(i) for i in range(size))), args.phase_timeout * 3)
         fill_s = time.perf_counter() - started
-        await asyncio.sleep(args.settle)
+        await quiet([srv.pid, gen.pid], args.settle)
         window = Window(srv.pid, gen.pid)
         answer = await gen.call(
             "backlog",
@@ -714,12 +761,21 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
     ("sends_cpu_ms", "server CPU ms per durable send, SQLite", ("sends", "cpu_ms_per_send")),
     ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
     ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),
+    ("sends_pg_db_cpu_ms", "PostgreSQL backends' CPU ms per send", ("sends_pg", "postgres_cpu_ms_per_send")),
     ("backlog_ms", "backlog: connect to last message, ms", ("backlog", "connect_to_last_ms")),
     ("backlog_cpu_ms", "backlog: server CPU ms per message", ("backlog", "cpu_ms_per_backlog_message")),
 ]
 # Parley-only metrics are compared with this Node metric.
 VERSUS_NODE = {"sends_cpu_ms": "echo_cpu_ms", "sends_pg_cpu_ms": "echo_cpu_ms"}
-NOT_RATIOS = {"fanout_missing", "rss_sockets", "sends_per_s", "sends_pg_per_s", "backlog_ms", "echo_per_s"}
+NOT_RATIOS = {
+    "sends_pg_db_cpu_ms",
+    "fanout_missing",
+    "rss_sockets",
+    "sends_per_s",
+    "sends_pg_per_s",
+    "backlog_ms",
+    "echo_per_s",
+}
 
 
 def dig(value: Any, path: tuple[str, ...]) -> float | None:
