@@ -318,7 +318,7 @@ def per_ms(cpu_s: float | None, count: int) -> float | None:
     return None if cpu_s is None or count <= 0 else round(cpu_s * 1000 / count, 4)
 
 
-async def quiet(pids: list[int], settle: float, limit: float = 60.0, threshold: float = 0.05) -> float:
+async def quiet(pids: list[int], settle: float, limit: float = 30.0, threshold: float = 0.1) -> float:
     """Sleep ``settle`` s, then wait (at most ``limit`` s) until these processes are idle.
 
     Closing thousands of sockets, for one, keeps a server busy for seconds after the
@@ -401,6 +401,7 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             started = time.perf_counter()
             tokens = await asyncio.wait_for(register(srv.url, f"c{secrets.token_hex(3)}u", total + 1), 900)
             result["registration_s"] = round(time.perf_counter() - started, 1)
+            out(f"    registered {total + 1} users in {result['registration_s']} s")
         publisher_token = tokens[-1] if tokens else None
         client_tokens = tokens[:-1] if tokens else None
         limit = args.phase_timeout
@@ -433,6 +434,7 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
         cpu = window.stop()
         rss_n = await settled_rss([srv.pid, gen.pid], args.settle)
         connected = answer["connected"]
+        out(f"    connect: {connected}/{n} in {answer['wall_ms'] / 1000:.1f} s")
         if "connect" in wanted:
             result["connect"] = {
                 "clients": n,
@@ -449,28 +451,6 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             }
         if connected < n:
             raise RuntimeError(f"only {connected} of {n} clients connected: {answer['first_errors']}")
-
-        if "rss" in wanted and args.rss_sockets > n:
-            more = args.rss_sockets - n
-            started = time.perf_counter()
-            answer = await connect("c", more, n, args.connect_concurrency)
-            wall = time.perf_counter() - started
-            rss_big = await settled_rss([srv.pid, gen.pid], args.settle * 2)
-            sockets = n + answer["connected"]
-            result["rss"] = {
-                "sockets": sockets,
-                "asked": args.rss_sockets,
-                "failed": answer["failed"],
-                "first_errors": answer["first_errors"],
-                "connect_wall_s": round(wall, 1),
-                "rss_kb_idle": rss0,
-                "rss_kb_at_sockets": rss_big,
-                "rss_kb_per_socket": round((rss_big - rss0) / sockets, 1),
-            }
-            await gen.call("close", 120, group="c", **{"from": n})
-            await quiet(
-                [srv.pid, gen.pid], args.settle + (4 if kind == "parley" else 0)
-            )  # Parley's presence grace
 
         if "fanout" in wanted:
             room = f"room-{secrets.token_hex(3)}"
@@ -507,6 +487,8 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
             )
             cpu = window.stop()
             server_deliveries = answer["deliveries"] + answer["publisher_self_deliveries"]
+            p99 = answer["latency_ms"].get("p99")
+            out(f"    fanout: {answer['deliveries']}/{answer['expected']} deliveries, p99 {p99} ms")
             result["fanout"] = {
                 "recipients": answer["recipients"],
                 "messages": answer["messages"],
@@ -556,6 +538,31 @@ async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) 
                 "rtt_ms": answer["rtt_ms"],
                 "cpu_ms_per_round_trip": per_ms(cpu["server_cpu_s"], answer["round_trips"]),
                 "cpu": cpu,
+            }
+        if "rss" in wanted and args.rss_sockets > n:
+            # Last: python-socketio's disconnect scans every room of the namespace, so closing
+            # thousands of sockets keeps a Python server busy for minutes; nothing is measured after.
+            before = await settled_rss([srv.pid, gen.pid], args.settle)
+            more = args.rss_sockets - n
+            started = time.perf_counter()
+            answer = await connect("c", more, n, args.connect_concurrency)
+            wall = time.perf_counter() - started
+            rss_big = await settled_rss([srv.pid, gen.pid], args.settle * 2)
+            added = answer["connected"]
+            sockets = n + added
+            out(f"    rss: {sockets} sockets, {rss_big // 1024} MB")
+            result["rss"] = {
+                "sockets": sockets,
+                "asked": args.rss_sockets,
+                "failed": answer["failed"],
+                "first_errors": answer["first_errors"],
+                "connect_wall_s": round(wall, 1),
+                "rss_kb_idle": rss0,
+                "rss_kb_before_adding": before,
+                "rss_kb_at_sockets": rss_big,
+                # Marginal: what each added idle socket costs (the phases before left their own garbage).
+                "rss_kb_per_socket": round((rss_big - before) / added, 1) if added else None,
+                "rss_kb_per_socket_total": round((rss_big - rss0) / sockets, 1),
             }
         await gen.call("close", 120, group="c")
         if srv.notes:
@@ -755,7 +762,11 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
     ("echo_cpu_ms", "server CPU ms per acked echo", ("echo", "cpu_ms_per_round_trip")),
     ("echo_per_s", "acked echoes per s (closed loop)", ("echo", "per_s")),
     ("rss_kb_per_socket", "RSS KB per idle socket (at --clients)", ("connect", "rss_kb_per_socket")),
-    ("rss_kb_per_socket_big", "RSS KB per idle socket (at --rss-sockets)", ("rss", "rss_kb_per_socket")),
+    (
+        "rss_kb_per_socket_big",
+        "RSS KB per added idle socket (--clients to --rss-sockets)",
+        ("rss", "rss_kb_per_socket"),
+    ),
     ("rss_sockets", "sockets reached for the RSS measurement", ("rss", "sockets")),
     ("sends_per_s", "durable sends/s, SQLite", ("sends", "sends_per_s")),
     ("sends_cpu_ms", "server CPU ms per durable send, SQLite", ("sends", "cpu_ms_per_send")),
