@@ -885,7 +885,7 @@ def ratio_svg(rows: list[dict[str, Any]], title: str) -> str:
         if row.get(f"{kind}_ratio") and row[f"{kind}_ratio"]["median"]
     ]
     colours = {"plain": "#4c78a8", "parley": "#e45756"}
-    left, width, bar_h, gap = 330, 420, 14, 6
+    left, width, bar_h, gap = 440, 420, 14, 6
     top = 50
     height = top + len(bars) * (bar_h + gap) + 40
     lo, hi = math.log10(0.1), math.log10(100.0)
@@ -1033,7 +1033,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
     p.add_argument("--quick", action="store_true", help="small counts everywhere (a smoke run, ~minutes)")
     p.add_argument("--parley-rev", help="run Parley from this git revision (git archive to a temp dir)")
-    p.add_argument("--out", help="results file stem (default bench/results/compare-<UTC date>-<commit>)")
+    p.add_argument(
+        "--out", help="results file stem (default bench/results/compare-<UTC date>-<commit>[-quick])"
+    )
     g = p.add_argument_group("counts")
     g.add_argument("--clients", type=int, default=1000, help="connect: clients; fanout: room size")
     g.add_argument("--connect-concurrency", type=int, default=100, help="connects in flight")
@@ -1129,6 +1131,7 @@ def main(argv: list[str] | None = None) -> int:
     results["table"] = rows
     stem = args.out or str(
         RESULTS / f"compare-{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}-{results['meta']['commit']}"
+        + ("-quick" if args.quick else "")
     )
     Path(stem).parent.mkdir(parents=True, exist_ok=True)
     Path(f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
