@@ -1032,6 +1032,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default=",".join(SERVERS), help="servers: " + ",".join(SERVERS))
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
     p.add_argument("--quick", action="store_true", help="small counts everywhere (a smoke run, ~minutes)")
+    p.add_argument("--from-json", help="only re-render STEM.md and compare.svg from an earlier STEM.json")
     p.add_argument("--parley-rev", help="run Parley from this git revision (git archive to a temp dir)")
     p.add_argument(
         "--out", help="results file stem (default bench/results/compare-<UTC date>-<commit>[-quick])"
@@ -1097,6 +1098,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(args.runs):
         out(f"run {i + 1}/{args.runs}")
         results["runs"].append(await one_run(args))
+        # After every run, so that an interrupted --runs N keeps what it measured (re-render: --from-json).
+        Path(f"{args.stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     results["meta"]["calibration_ms_end"] = calibrate()
     results["meta"]["duration_s"] = round(time.perf_counter() - started)
     return results
@@ -1104,6 +1107,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        # Re-render the table, the markdown and the plot of an earlier (or interrupted) run.
+        return report_files(
+            json.loads(Path(args.from_json).read_text()), args.from_json.removesuffix(".json")
+        )
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    suffix = "-quick" if args.quick else ""
+    args.stem = args.out or str(RESULTS / f"compare-{date}-{git('rev-parse', '--short', 'HEAD')}{suffix}")
+    Path(args.stem).parent.mkdir(parents=True, exist_ok=True)
     exported: Path | None = None
     args.parley_source = None
     args.parley_code = "working tree"
@@ -1127,21 +1139,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if exported is not None:
             shutil.rmtree(exported, ignore_errors=True)
-    rows, table_md = table(results["runs"], args.servers)
+    return report_files(results, args.stem)
+
+
+def report_files(results: dict[str, Any], stem: str) -> int:
+    """The table, ``STEM.json`` (with the table), ``STEM.md`` and ``compare.svg`` next to them."""
+    rows, table_md = table(results["runs"], results["meta"]["servers"])
     results["table"] = rows
-    stem = args.out or str(
-        RESULTS / f"compare-{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}-{results['meta']['commit']}"
-        + ("-quick" if args.quick else "")
-    )
-    Path(stem).parent.mkdir(parents=True, exist_ok=True)
     Path(f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     report = markdown(results, table_md)
     Path(f"{stem}.md").write_text(report)
     svg = Path(stem).parent / "compare.svg"
-    svg.write_text(ratio_svg(rows, f"Parley {results['meta']['commit']} and plain python-socketio vs Node"))
+    title = f"Parley ({results['meta']['parley_code']}) and plain python-socketio vs Node"
+    svg.write_text(ratio_svg(rows, title + (" (--quick)" if stem.endswith("-quick") else "")))
     out()
     out(report)
-    out(f"written: {stem}.json, {stem}.md, {svg}  ({results['meta']['duration_s']} s)")
+    out(f"written: {stem}.json, {stem}.md, {svg}  ({results['meta'].get('duration_s')} s)")
     failed = any(
         "error" in server or any(isinstance(v, dict) and "error" in v for v in server.values())
         for run in results["runs"]
