@@ -865,6 +865,13 @@ def table(runs: list[dict[str, Any]], servers: list[str]) -> tuple[list[dict[str
                     )
         if any(row[kind]["n"] for kind in servers):
             rows.append(row)
+    # The noise next to each server's numbers: other processes' cores, median over its measured phases.
+    row = {"metric": "noise_cores", "label": "noise: other processes' cores (median of the phases)"}
+    for kind in servers:
+        c = cell([statistics.median(v) if (v := noise({kind: run.get(kind, {})})) else None for run in runs])
+        row[kind] = {"median": c.median, "min": c.low, "max": c.high, "n": c.n}
+        row[f"{kind}_text"] = c.text(2)
+    rows.append(row)
     head = ["metric", *servers, *[f"{k}/node" for k in servers if k != "node" and "node" in servers]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
