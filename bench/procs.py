@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,12 +140,21 @@ def snapshot(rev: str, repo: Path) -> Path:
 
 class ServerProcess:
     def __init__(
-        self, extra_env: dict[str, str] | None = None, label: str = "server", source: Path | None = None
+        self,
+        extra_env: dict[str, str] | None = None,
+        label: str = "server",
+        source: Path | None = None,
+        command_prefix: list[str] | None = None,
     ) -> None:
-        """``source``: run the server package from this directory instead of the installed checkout."""
+        """``source``: run the server package from this directory instead of the installed checkout.
+
+        ``command_prefix``: e.g. ``["taskset", "-c", "1"]`` (it must exec the server, keeping the PID).
+        """
         self.extra_env = extra_env or {}
         self.label = label
         self.source = source
+        self.command_prefix = command_prefix or []
+        self.preexec_fn: Callable[[], None] | None = None  # e.g. raising RLIMIT_NOFILE
         self.port = 0
         self.pid = 0
         self.data_dir: Path | None = None
@@ -172,12 +182,21 @@ class ServerProcess:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.source), env.get("PYTHONPATH")) if p)
         self._log = open(self.log_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(
-            [*parley_command(self.source), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                *self.command_prefix,
+                *parley_command(self.source),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             cwd=self.data_dir,  # no stray .env from the caller's directory
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=self.preexec_fn,
         )
         self.pid = self.proc.pid
         try:

@@ -1,0 +1,1174 @@
+"""Parley against the reference servers: ``python -m bench.compare [--quick] [--runs N]``.
+
+Three servers speak the same small app over Socket.IO:
+
+node     Node's socket.io 4.8 (``bench/reference/node/server.js``)
+plain    plain python-socketio AsyncServer under uvicorn (``bench/reference/plain_sio.py``)
+parley   ``parley serve`` (this checkout, or ``--parley-rev REV`` from git)
+
+One load generator drives all three: a Node process on the official
+``socket.io-client`` (``bench/reference/node/gen.js``), commanded phase by
+phase over stdin/stdout by this orchestrator, which reads the server's CPU
+(utime+stime) and RSS from /proc around each phase. The generator is pinned to
+core 0 and the server under test to core 1 (``taskset``).
+
+Scenarios (``--scenarios``; every count is a flag, ``--quick`` shrinks them):
+
+connect   C clients (websocket) connect and wait for ``session``: server CPU per connect,
+          wall time until all C are connected, RSS per idle socket at C
+rss       then up to R sockets in all: RSS per idle socket at R
+fanout    1 room x C clients plus a publisher; M messages at a fixed rate: server CPU per
+          delivery, delivery latency on the generator's clock
+echo      E clients in closed loop, K acked echoes each: server CPU per round trip
+sends     Parley only: durable ``message:send`` acked after commit, S senders each in its own
+          topic, on SQLite (``sends``) and PostgreSQL (``sends-pg``): sends/s, CPU per send
+backlog   Parley only: a member offline while B messages are sent, then connects: time to
+          the last backlog message (all B, in increasing seq)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import html
+import json
+import os
+import platform
+import resource
+import secrets
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.procs import (
+    BENCH_ENV,
+    FAST_BCRYPT,
+    ProcSample,
+    ServerProcess,
+    calibrate,
+    machine_busy,
+    sample,
+    self_cpu,
+    snapshot,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_DIR = ROOT / "bench" / "reference" / "node"
+PLAIN = ROOT / "bench" / "reference" / "plain_sio.py"
+RESULTS = ROOT / "bench" / "results"
+SERVERS = ("node", "plain", "parley")
+SCENARIOS = ("connect", "rss", "fanout", "echo", "sends", "sends-pg", "backlog")
+PARLEY_ONLY = {"sends", "sends-pg", "backlog"}
+PASSWORD = "bench-password-1"
+GENERATOR_CORE = "0"
+SERVER_CORE = "1"
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def raise_nofile() -> None:
+    """preexec_fn: the soft open-files limit up to the hard one (10,000 sockets need ~10,000 fds)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+
+
+def pinned(core: str) -> list[str]:
+    return ["taskset", "-c", core] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Generator:
+    """The Node load generator: one JSON command per line in, one JSON answer per line out."""
+
+    def __init__(self) -> None:
+        self.proc: asyncio.subprocess.Process | None = None
+        self.next_id = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *pinned(GENERATOR_CORE),
+            "node",
+            "--max-old-space-size=4096",
+            str(NODE_DIR / "gen.js"),
+            cwd=NODE_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # the generator's own errors go to our stderr
+            limit=64 * 1024 * 1024,  # an answer carries no raw samples, but be generous
+            preexec_fn=raise_nofile,
+        )
+        await self.call("ping", timeout=30)
+
+    async def call(self, cmd: str, timeout: float, **args: Any) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.next_id += 1
+        request = {"id": self.next_id, "cmd": cmd, **args}
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"generator exited during {cmd} (code {self.proc.returncode})")
+        answer: dict[str, Any] = json.loads(line)
+        if answer.get("id") != request["id"]:
+            raise RuntimeError(f"generator answered {answer.get('id')} to {request['id']}")
+        if not answer.get("ok"):
+            raise RuntimeError(f"generator {cmd}: {answer.get('error')}")
+        return answer
+
+    async def stop(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.close()  # the generator closes its sockets and exits
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        self.proc = None
+
+
+class ReferenceServer:
+    """``node server.js 0`` or ``python plain_sio.py 0``: the port comes on stdout's first line."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float) -> None:
+        if self.kind == "node":
+            command = ["node", str(NODE_DIR / "server.js"), "0"]
+        else:
+            command = [sys.executable, str(PLAIN), "0"]
+        self.proc = subprocess.Popen(
+            [*pinned(SERVER_CORE), *command],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            preexec_fn=raise_nofile,
+        )
+        assert self.proc.stdout is not None
+        loop = asyncio.get_running_loop()
+        try:
+            line = await asyncio.wait_for(loop.run_in_executor(None, self.proc.stdout.readline), timeout)
+            self.port = int(line)
+            await wait_healthy(self.url, timeout)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while proc.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        self.proc = None
+
+
+async def wait_healthy(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+@dataclass
+class Running:
+    """The server under test: where it listens and which PID to read in /proc."""
+
+    kind: str
+    url: str
+    pid: int
+    notes: list[str] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def server_for(
+    kind: str, args: argparse.Namespace, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Running]:
+    if kind == "parley":
+        env = dict(BENCH_ENV)
+        env.update(FAST_BCRYPT)
+        env.update(extra_env or {})
+        server = ServerProcess(env, "parley", args.parley_source, command_prefix=pinned(SERVER_CORE))
+        server.preexec_fn = raise_nofile
+        await server.start(timeout=args.start_timeout)
+        running = Running(kind, server.url, server.pid)
+        try:
+            yield running
+        finally:
+            errors = server.errors()
+            if errors:
+                running.notes.append(f"parley log: {len(errors)} error lines; first: {server.first_error(8)}")
+            await server.stop()
+        return
+    ref = ReferenceServer(kind)
+    await ref.start(timeout=args.start_timeout)
+    try:
+        yield Running(kind, ref.url, ref.pid)
+    finally:
+        await ref.stop()
+
+
+@contextlib.asynccontextmanager
+async def generator() -> AsyncIterator[Generator]:
+    gen = Generator()
+    await gen.start()
+    try:
+        yield gen
+    finally:
+        await gen.stop()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def safe_sample(pid: int) -> ProcSample | None:
+    try:
+        return sample(pid)
+    except OSError:
+        return None
+
+
+class Window:
+    """CPU of the server, the generator, this process and the rest of the machine over one phase."""
+
+    def __init__(self, server_pid: int, generator_pid: int) -> None:
+        self.server_pid, self.generator_pid = server_pid, generator_pid
+        self.s0, self.g0 = safe_sample(server_pid), safe_sample(generator_pid)
+        self.me0, self.m0, self.w0 = self_cpu(), machine_busy(), time.perf_counter()
+        self.result: dict[str, Any] = {}
+
+    def stop(self) -> dict[str, Any]:
+        s1, g1 = safe_sample(self.server_pid), safe_sample(self.generator_pid)
+        me1, m1, w1 = self_cpu(), machine_busy(), time.perf_counter()
+        wall = w1 - self.w0
+        server = s1.cpu_s - self.s0.cpu_s if s1 and self.s0 else None
+        gen = g1.cpu_s - self.g0.cpu_s if g1 and self.g0 else 0.0
+        me = me1 - self.me0
+        other = max(0.0, (m1 - self.m0) - (server or 0.0) - gen - me)
+        self.result = {
+            "wall_s": round(wall, 3),
+            "server_cpu_s": None if server is None else round(server, 3),
+            "server_cores": None if server is None else round(server / wall, 2),
+            "server_kernel_share": None
+            if not server or not s1 or not self.s0
+            else round((s1.system_cpu_s - self.s0.system_cpu_s) / server, 2),
+            "generator_cores": round(gen / wall, 2),
+            "orchestrator_cores": round(me / wall, 2),
+            # Everything else on the machine meanwhile (other engineers' tests): the noise.
+            "other_processes_cores": round(other / wall, 2),
+            "server_rss_kb": s1.rss_kb if s1 else None,
+        }
+        return self.result
+
+
+def per_ms(cpu_s: float | None, count: int) -> float | None:
+    return None if cpu_s is None or count <= 0 else round(cpu_s * 1000 / count, 4)
+
+
+async def quiet(pids: list[int], settle: float, limit: float = 30.0, threshold: float = 0.1) -> float:
+    """Sleep ``settle`` s, then wait (at most ``limit`` s) until these processes are idle.
+
+    Closing thousands of sockets, for one, keeps a server busy for seconds after the
+    generator has moved on; that work must not land in the next measured phase.
+    """
+    started = time.perf_counter()
+    await asyncio.sleep(settle)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = [safe_sample(pid) for pid in pids]
+        await asyncio.sleep(0.5)
+        after = [safe_sample(pid) for pid in pids]
+        busy = sum(b.cpu_s - a.cpu_s for a, b in zip(before, after, strict=True) if a and b) / 0.5
+        if busy < threshold:
+            break
+    return round(time.perf_counter() - started, 1)
+
+
+async def settled_rss(pids: list[int], settle: float) -> int:
+    """The server's RSS (``pids[0]``) once the processes are quiet (buffers freed, the allocator settled)."""
+    await quiet(pids, settle)
+    sampled = safe_sample(pids[0])
+    return sampled.rss_kb if sampled else 0
+
+
+# --------------------------------------------------------------------------- Parley accounts (not measured)
+
+
+def http_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0),
+        timeout=aiohttp.ClientTimeout(total=60, sock_connect=15),
+    )
+
+
+async def register(url: str, prefix: str, count: int, concurrency: int = 16) -> list[str]:
+    """Register ``count`` users over REST; their tokens in order."""
+    gate = asyncio.Semaphore(concurrency)
+    async with http_session() as http:
+
+        async def one(i: int) -> str:
+            name = f"{prefix}{i}"
+            async with (
+                gate,
+                http.post(f"{url}/api/users", json={"username": name, "password": PASSWORD}) as r,
+            ):
+                body = await r.json()
+                if r.status != 201:
+                    raise RuntimeError(f"register {name}: HTTP {r.status} {body}")
+                return str(body["token"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def rest(http: aiohttp.ClientSession, method: str, url: str, token: str, body: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.request(method, url, json=body, headers=headers) as r:
+        data = await r.json(content_type=None)
+        if r.status >= 300:
+            raise RuntimeError(f"{method} {url}: HTTP {r.status} {data}")
+        return data
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def mode_of(kind: str) -> str:
+    return "parley" if kind == "parley" else "ref"
+
+
+async def core_scenarios(kind: str, args: argparse.Namespace, wanted: set[str]) -> dict[str, Any]:
+    """connect, rss, fanout, echo on one server process (in that order)."""
+    result: dict[str, Any] = {}
+    n = args.clients
+    total = max(n, args.rss_sockets if "rss" in wanted else 0)
+    mode = mode_of(kind)
+    async with server_for(kind, args) as srv, generator() as gen:
+        tokens: list[str] | None = None
+        if kind == "parley":
+            started = time.perf_counter()
+            tokens = await asyncio.wait_for(register(srv.url, f"c{secrets.token_hex(3)}u", total + 1), 900)
+            result["registration_s"] = round(time.perf_counter() - started, 1)
+            out(f"    registered {total + 1} users in {result['registration_s']} s")
+        publisher_token = tokens[-1] if tokens else None
+        client_tokens = tokens[:-1] if tokens else None
+        limit = args.phase_timeout
+
+        async def connect(group: str, count: int, offset: int, concurrency: int) -> dict[str, Any]:
+            answer = await gen.call(
+                "connect",
+                limit + 30,
+                group=group,
+                url=srv.url,
+                mode=mode,
+                n=count,
+                tokens=client_tokens[offset : offset + count] if client_tokens else None,
+                concurrency=concurrency,
+                transports=["websocket"],
+                timeout_s=limit,
+            )
+            return answer
+
+        # Warm up (imports, JIT, first-connection paths), then the idle baseline.
+        await gen.call(
+            "connect", 60, group="warm", url=srv.url, mode=mode, n=5, tokens=client_tokens, concurrency=5,
+            transports=["websocket"], timeout_s=30,
+        )  # fmt: skip
+        await gen.call("close", 30, group="warm")
+        rss0 = await settled_rss([srv.pid, gen.pid], args.settle)
+
+        window = Window(srv.pid, gen.pid)
+        answer = await connect("c", n, 0, args.connect_concurrency)
+        cpu = window.stop()
+        rss_n = await settled_rss([srv.pid, gen.pid], args.settle)
+        connected = answer["connected"]
+        out(f"    connect: {connected}/{n} in {answer['wall_ms'] / 1000:.1f} s")
+        if "connect" in wanted:
+            result["connect"] = {
+                "clients": n,
+                "connected": connected,
+                "failed": answer["failed"],
+                "first_errors": answer["first_errors"],
+                "wall_s": round(answer["wall_ms"] / 1000, 3),
+                "session_ms": answer["session_ms"],
+                "cpu_ms_per_connect": per_ms(cpu["server_cpu_s"], connected),
+                "rss_kb_idle": rss0,
+                "rss_kb_connected": rss_n,
+                "rss_kb_per_socket": round((rss_n - rss0) / connected, 1) if connected else None,
+                "cpu": cpu,
+            }
+        if connected < n:
+            raise RuntimeError(f"only {connected} of {n} clients connected: {answer['first_errors']}")
+
+        if "fanout" in wanted:
+            room = f"room-{secrets.token_hex(3)}"
+            if kind == "parley":
+                # A public topic: created by the publisher (who becomes a member), joined by everyone.
+                await gen.call(
+                    "connect", 60, group="pub", url=srv.url, mode=mode, n=1, tokens=[publisher_token],
+                    concurrency=1, transports=["websocket"], timeout_s=30,
+                )  # fmt: skip
+                await gen.call("create_topics", 60, group="pub", prefix=room, count=1)
+                room = f"{room}-0"
+            else:
+                await gen.call(
+                    "connect", 60, group="pub", url=srv.url, mode=mode, n=1, tokens=None, concurrency=1,
+                    transports=["websocket"], timeout_s=30,
+                )  # fmt: skip
+                await gen.call("join", 60, group="pub", room=room, mode=mode)
+            joined = await gen.call("join", limit, group="c", room=room, mode=mode, concurrency=50)
+            if joined["failed"]:
+                raise RuntimeError(f"join failed: {joined['first_error']}")
+            await quiet([srv.pid, gen.pid], args.settle)
+            window = Window(srv.pid, gen.pid)
+            answer = await gen.call(
+                "fanout",
+                limit + 60,
+                group="c",
+                publisher_group="pub",
+                room=room,
+                mode=mode,
+                rate=args.fanout_rate,
+                messages=args.fanout_messages,
+                body_size=64,
+                timeout_s=limit,
+            )
+            cpu = window.stop()
+            server_deliveries = answer["deliveries"] + answer["publisher_self_deliveries"]
+            p99 = answer["latency_ms"].get("p99")
+            out(f"    fanout: {answer['deliveries']}/{answer['expected']} deliveries, p99 {p99} ms")
+            result["fanout"] = {
+                "recipients": answer["recipients"],
+                "messages": answer["messages"],
+                "rate_messages_per_s": args.fanout_rate,
+                "target_deliveries_per_s": args.fanout_rate * answer["recipients"],
+                "deliveries": answer["deliveries"],
+                "expected": answer["expected"],
+                "missing": answer["expected"] - answer["deliveries"],
+                "publisher_self_deliveries": answer["publisher_self_deliveries"],
+                "out_of_order": answer["out_of_order"],
+                "send_errors": answer["send_errors"],
+                "late_sends": answer["late_sends"],
+                "timed_out": answer["timed_out"],
+                "latency_ms": answer["latency_ms"],
+                "ack_ms": answer["ack_ms"],
+                # Every socket in the room, the publisher's own too (Parley and io.to(room) both send it).
+                "cpu_ms_per_delivery": per_ms(cpu["server_cpu_s"], server_deliveries),
+                "cpu": cpu,
+            }
+            await gen.call("close", 60, group="pub")
+
+        if "echo" in wanted:
+            count = min(args.echo_clients, n)
+            if kind == "parley":
+                ready = await gen.call("echo_prepare", limit + 30, group="c", count=count, timeout_s=limit)
+                if ready["failed"]:
+                    raise RuntimeError(f"{ready['failed']} /echo namespaces did not connect")
+            await quiet([srv.pid, gen.pid], args.settle)
+            window = Window(srv.pid, gen.pid)
+            answer = await gen.call(
+                "echo",
+                limit + 60,
+                group="c",
+                count=count,
+                per_client=args.echo_per_client,
+                mode=mode,
+                payload_size=32,
+                timeout_s=limit,
+            )
+            cpu = window.stop()
+            result["echo"] = {
+                "clients": count,
+                "round_trips": answer["round_trips"],
+                "errors": answer["errors"],
+                "mismatches": answer["mismatches"],
+                "per_s": answer["per_s"],
+                "rtt_ms": answer["rtt_ms"],
+                "cpu_ms_per_round_trip": per_ms(cpu["server_cpu_s"], answer["round_trips"]),
+                "cpu": cpu,
+            }
+        if "rss" in wanted and args.rss_sockets > n:
+            # Last: python-socketio's disconnect scans every room of the namespace, so closing
+            # thousands of sockets keeps a Python server busy for minutes; nothing is measured after.
+            before = await settled_rss([srv.pid, gen.pid], args.settle)
+            more = args.rss_sockets - n
+            started = time.perf_counter()
+            answer = await connect("c", more, n, args.connect_concurrency)
+            wall = time.perf_counter() - started
+            rss_big = await settled_rss([srv.pid, gen.pid], args.settle * 2)
+            added = answer["connected"]
+            sockets = n + added
+            out(f"    rss: {sockets} sockets, {rss_big // 1024} MB")
+            result["rss"] = {
+                "sockets": sockets,
+                "asked": args.rss_sockets,
+                "failed": answer["failed"],
+                "first_errors": answer["first_errors"],
+                "connect_wall_s": round(wall, 1),
+                "rss_kb_idle": rss0,
+                "rss_kb_before_adding": before,
+                "rss_kb_at_sockets": rss_big,
+                # Marginal: what each added idle socket costs (the phases before left their own garbage).
+                "rss_kb_per_socket": round((rss_big - before) / added, 1) if added else None,
+                "rss_kb_per_socket_total": round((rss_big - rss0) / sockets, 1),
+            }
+        await gen.call("close", 120, group="c")
+        if srv.notes:
+            result["notes"] = srv.notes
+    return result
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh database on 127.0.0.1:5432 (user postgres, trust auth), dropped at the end."""
+    name = f"bench_{secrets.token_hex(4)}"
+    base = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c"]
+    subprocess.run([*base, f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=60)
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        subprocess.run(
+            [*base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def postgres_backends_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the database of ``url`` (same machine, /proc)."""
+    name = url.rsplit("/", 1)[1]
+    query = f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'"
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", query],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    cpu = {}
+    for line in done.stdout.split():
+        with contextlib.suppress(OSError, ValueError):
+            cpu[int(line)] = sample(int(line)).cpu_s
+    return cpu
+
+
+async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, Any]:
+    async with contextlib.AsyncExitStack() as stack:
+        env: dict[str, str] = {}
+        pg_url = ""
+        if database == "postgresql":
+            pg_url = await stack.enter_async_context(postgres_database())
+            env["PARLEY_DATABASE_URL"] = pg_url
+        srv = await stack.enter_async_context(server_for("parley", args, env))
+        gen = await stack.enter_async_context(generator())
+        count = args.senders
+        tokens = await asyncio.wait_for(register(srv.url, f"s{secrets.token_hex(3)}u", count), 600)
+        await gen.call(
+            "connect", 120, group="s", url=srv.url, mode="parley", n=count, tokens=tokens, concurrency=50,
+            transports=["websocket"], timeout_s=90,
+        )  # fmt: skip
+        prefix = f"t{secrets.token_hex(3)}"
+        created = await gen.call("create_topics", 120, group="s", prefix=prefix, count=count)
+        if created["failed"]:
+            raise RuntimeError(f"{created['failed']} topics not created")
+        await quiet([srv.pid, gen.pid], args.settle)
+        pg0 = postgres_backends_cpu(pg_url) if pg_url else {}
+        window = Window(srv.pid, gen.pid)
+        answer = await gen.call(
+            "sends",
+            args.phase_timeout + 60,
+            group="s",
+            count=count,
+            per_client=args.sends_per_client,
+            prefix=prefix,
+            body_size=64,
+            timeout_s=args.phase_timeout,
+        )
+        cpu = window.stop()
+        pg1 = postgres_backends_cpu(pg_url) if pg_url else {}
+        await gen.call("close", 60, group="s")
+        result = {
+            "database": database,
+            "senders": count,
+            "acked": answer["acked"],
+            "errors": answer["errors"],
+            "first_error": answer["first_error"],
+            "sends_per_s": answer["per_s"],
+            "ack_ms": answer["ack_ms"],
+            "cpu_ms_per_send": per_ms(cpu["server_cpu_s"], answer["acked"]),
+            "cpu": cpu,
+        }
+        if pg_url:
+            # The database's own work (part of other_processes_cores): its backends for this database.
+            pg_cpu = sum(cpu_s - pg0.get(pid, 0.0) for pid, cpu_s in pg1.items())
+            result["postgres_backends"] = len(pg1)
+            result["postgres_cpu_ms_per_send"] = per_ms(pg_cpu, answer["acked"])
+        if srv.notes:
+            result["notes"] = srv.notes
+        return result
+
+
+async def scenario_backlog(args: argparse.Namespace) -> dict[str, Any]:
+    size = args.backlog
+    env = {"PARLEY_BACKLOG_PER_TOPIC": str(max(1000, size))}
+    async with server_for("parley", args, env) as srv, generator() as gen, http_session() as http:
+        tokens = await register(srv.url, f"b{secrets.token_hex(3)}u", 1 + args.backlog_fillers)
+        member, fillers = tokens[0], tokens[1:]
+        topic = f"backlog-{secrets.token_hex(3)}"
+        await rest(http, "POST", f"{srv.url}/api/topics", fillers[0], {"name": topic})
+        for token in [member, *fillers[1:]]:
+            await rest(http, "POST", f"{srv.url}/api/topics/{topic}/subscribe", token)
+        # The fill (not measured): REST sends, many in flight; nobody is online.
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(args.backlog_fill_concurrency)
+
+        async def send(i: int) -> None:
+            async with gate:
+                body = {"topic": topic, "body": f"backlog {i}"}
+                await rest(http, "POST", f"{srv.url}/api/messages", fillers[i % len(fillers)], body)
+
+        await asyncio.wait_for(asyncio.gather(*(send(i) for i in range(size))), args.phase_timeout * 3)
+        fill_s = time.perf_counter() - started
+        await quiet([srv.pid, gen.pid], args.settle)
+        window = Window(srv.pid, gen.pid)
+        answer = await gen.call(
+            "backlog",
+            args.phase_timeout + 30,
+            url=srv.url,
+            token=member,
+            topic=topic,
+            expected=size,
+            timeout_s=args.phase_timeout,
+        )
+        cpu = window.stop()
+        complete = (
+            answer["received"] == size and answer["out_of_order_or_gaps"] == 0 and not answer["duplicates"]
+        )
+        result = {
+            "messages": size,
+            "fill_s": round(fill_s, 1),
+            "fill_per_s": round(size / fill_s, 1),
+            **{k: v for k, v in answer.items() if k not in ("id", "ok")},
+            "complete_in_order": complete,
+            "cpu_ms_per_backlog_message": per_ms(cpu["server_cpu_s"], answer["received"]),
+            "cpu": cpu,
+        }
+        if srv.notes:
+            result["notes"] = srv.notes
+        return result
+
+
+async def guarded(what: str, timeout: float, coro: Any) -> dict[str, Any]:
+    out(f"  {what} ...")
+    started = time.perf_counter()
+    try:
+        result: dict[str, Any] = await asyncio.wait_for(coro, timeout)
+    except Exception as exc:
+        out(f"  {what} FAILED: {exc!r}"[:600])
+        return {"error": repr(exc)[:1000]}
+    out(f"  {what} done in {time.perf_counter() - started:.0f}s")
+    return result
+
+
+async def one_run(args: argparse.Namespace) -> dict[str, Any]:
+    run: dict[str, Any] = {}
+    core = [s for s in args.scenario_list if s not in PARLEY_ONLY]
+    for kind in args.servers:
+        if core:
+            run[kind] = await guarded(
+                f"{kind}: {','.join(core)}", args.scenario_timeout, core_scenarios(kind, args, set(core))
+            )
+        else:
+            run[kind] = {}
+    if "parley" in args.servers:
+        if "sends" in args.scenario_list:
+            run["parley"]["sends"] = await guarded(
+                "parley: sends (SQLite)", args.scenario_timeout, scenario_sends(args, "sqlite")
+            )
+        if "sends-pg" in args.scenario_list:
+            run["parley"]["sends_pg"] = await guarded(
+                "parley: sends (PostgreSQL)", args.scenario_timeout, scenario_sends(args, "postgresql")
+            )
+        if "backlog" in args.scenario_list:
+            run["parley"]["backlog"] = await guarded(
+                "parley: backlog", args.scenario_timeout, scenario_backlog(args)
+            )
+    return run
+
+
+# --------------------------------------------------------------------------- metrics and report
+
+# (key, label, path in a server's result, lower is better)
+METRICS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("connect_cpu_ms", "server CPU ms per connect (to `session`)", ("connect", "cpu_ms_per_connect")),
+    ("connect_wall_s", "wall s until all clients connected", ("connect", "wall_s")),
+    ("connect_p99_ms", "connect to `session` p99 ms", ("connect", "session_ms", "p99")),
+    ("fanout_cpu_ms", "server CPU ms per fan-out delivery", ("fanout", "cpu_ms_per_delivery")),
+    ("fanout_p50_ms", "fan-out delivery latency p50 ms", ("fanout", "latency_ms", "p50")),
+    ("fanout_p99_ms", "fan-out delivery latency p99 ms", ("fanout", "latency_ms", "p99")),
+    ("fanout_missing", "fan-out deliveries missing", ("fanout", "missing")),
+    ("echo_cpu_ms", "server CPU ms per acked echo", ("echo", "cpu_ms_per_round_trip")),
+    ("echo_per_s", "acked echoes per s (closed loop)", ("echo", "per_s")),
+    ("rss_kb_per_socket", "RSS KB per idle socket (at --clients)", ("connect", "rss_kb_per_socket")),
+    (
+        "rss_kb_per_socket_big",
+        "RSS KB per added idle socket (--clients to --rss-sockets)",
+        ("rss", "rss_kb_per_socket"),
+    ),
+    ("rss_sockets", "sockets reached for the RSS measurement", ("rss", "sockets")),
+    ("sends_per_s", "durable sends/s, SQLite", ("sends", "sends_per_s")),
+    ("sends_cpu_ms", "server CPU ms per durable send, SQLite", ("sends", "cpu_ms_per_send")),
+    ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
+    ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),
+    ("sends_pg_db_cpu_ms", "PostgreSQL backends' CPU ms per send", ("sends_pg", "postgres_cpu_ms_per_send")),
+    ("backlog_ms", "backlog: connect to last message, ms", ("backlog", "connect_to_last_ms")),
+    ("backlog_cpu_ms", "backlog: server CPU ms per message", ("backlog", "cpu_ms_per_backlog_message")),
+]
+# Parley-only metrics are compared with this Node metric.
+VERSUS_NODE = {"sends_cpu_ms": "echo_cpu_ms", "sends_pg_cpu_ms": "echo_cpu_ms"}
+NOT_RATIOS = {
+    "sends_pg_db_cpu_ms",
+    "fanout_missing",
+    "rss_sockets",
+    "sends_per_s",
+    "sends_pg_per_s",
+    "backlog_ms",
+    "echo_per_s",
+}
+
+
+def dig(value: Any, path: tuple[str, ...]) -> float | None:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def noise(run: dict[str, Any]) -> list[float]:
+    """other_processes_cores of every measured phase of a run."""
+    values = []
+    for server in run.values():
+        for scenario in server.values() if isinstance(server, dict) else ():
+            if isinstance(scenario, dict) and isinstance(scenario.get("cpu"), dict):
+                values.append(scenario["cpu"]["other_processes_cores"])
+    return values
+
+
+@dataclass
+class Cell:
+    median: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+    def text(self, digits: int = 3) -> str:
+        if self.median is None:
+            return "-"
+        if self.n > 1 and self.low != self.high:
+            return f"{fmt(self.median, digits)} ({fmt(self.low, digits)}-{fmt(self.high, digits)})"
+        return fmt(self.median, digits)
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if x == 0:
+        return "0"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    return f"{x:.{digits}g}"
+
+
+def cell(values: list[float | None]) -> Cell:
+    present = [v for v in values if v is not None]
+    if not present:
+        return Cell(None, None, None, 0)
+    return Cell(statistics.median(present), min(present), max(present), len(present))
+
+
+def table(runs: list[dict[str, Any]], servers: list[str]) -> tuple[list[dict[str, Any]], str]:
+    rows: list[dict[str, Any]] = []
+    for key, label, path in METRICS:
+        row: dict[str, Any] = {"metric": key, "label": label}
+        for kind in servers:
+            c = cell([dig(run.get(kind, {}), path) for run in runs])
+            row[kind] = {"median": c.median, "min": c.low, "max": c.high, "n": c.n}
+            row[f"{kind}_text"] = c.text()
+        node_key = VERSUS_NODE.get(key, key)
+        node_path = next(p for k, _, p in METRICS if k == node_key)
+        if "node" in servers and key not in NOT_RATIOS:
+            for kind in servers:
+                if kind == "node" and key in VERSUS_NODE:
+                    continue
+                ratios = []
+                for run in runs:
+                    a, b = dig(run.get(kind, {}), path), dig(run.get("node", {}), node_path)
+                    ratios.append(None if a is None or not b else a / b)
+                c = cell(ratios)
+                if c.median is not None and kind != "node":
+                    row[f"{kind}_ratio"] = {"median": c.median, "min": c.low, "max": c.high}
+                    row[f"{kind}_ratio_text"] = c.text(2) + (
+                        "" if key not in VERSUS_NODE else " (vs node echo)"
+                    )
+        if any(row[kind]["n"] for kind in servers):
+            rows.append(row)
+    # The noise next to each server's numbers: other processes' cores, median over its measured phases.
+    row = {"metric": "noise_cores", "label": "noise: other processes' cores (median of the phases)"}
+    for kind in servers:
+        c = cell([statistics.median(v) if (v := noise({kind: run.get(kind, {})})) else None for run in runs])
+        row[kind] = {"median": c.median, "min": c.low, "max": c.high, "n": c.n}
+        row[f"{kind}_text"] = c.text(2)
+    rows.append(row)
+    head = ["metric", *servers, *[f"{k}/node" for k in servers if k != "node" and "node" in servers]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row["label"], *[row[f"{k}_text"] for k in servers]]
+        cells += [row.get(f"{k}_ratio_text", "") for k in servers if k != "node" and "node" in servers]
+        lines.append("| " + " | ".join(cells) + " |")
+    return rows, "\n".join(lines)
+
+
+def ratio_svg(rows: list[dict[str, Any]], title: str) -> str:
+    """A small hand-written bar chart of the ratios to Node (log scale, 1 = as Node)."""
+    import math
+
+    bars = [
+        (row["label"], kind, row[f"{kind}_ratio"])
+        for row in rows
+        for kind in ("plain", "parley")
+        if row.get(f"{kind}_ratio") and row[f"{kind}_ratio"]["median"]
+    ]
+    colours = {"plain": "#4c78a8", "parley": "#e45756"}
+    left, width, bar_h, gap = 440, 420, 14, 6
+    top = 50
+    height = top + len(bars) * (bar_h + gap) + 40
+    lo, hi = math.log10(0.1), math.log10(100.0)
+
+    def x(v: float) -> float:
+        v = min(max(v, 10**lo), 10**hi)
+        return left + (math.log10(v) - lo) / (hi - lo) * width
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<text x="10" y="20" font-size="14">{html.escape(title)}</text>',
+        '<text x="10" y="38" fill="#555">ratio to Node socket.io (log scale; 1 = as Node; lower is better '
+        "except per-second rates)</text>",
+    ]
+    for tick in (0.1, 0.3, 1, 3, 10, 30, 100):
+        parts.append(
+            f'<line x1="{x(tick):.1f}" y1="{top - 4}" x2="{x(tick):.1f}" y2="{height - 30}" '
+            f'stroke="{"#000" if tick == 1 else "#ddd"}"/>'
+            f'<text x="{x(tick):.1f}" y="{height - 16}" text-anchor="middle">{tick:g}</text>'
+        )
+    for i, (label, kind, ratio) in enumerate(bars):
+        y = top + i * (bar_h + gap)
+        x0, x1 = sorted((x(1.0), x(ratio["median"])))
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h - 3}" text-anchor="end">{html.escape(label)} [{kind}]</text>'
+            f'<rect x="{x0:.1f}" y="{y}" width="{max(1.0, x1 - x0):.1f}" height="{bar_h}" '
+            f'fill="{colours[kind]}"/>'
+        )
+        if ratio["min"] is not None and ratio["max"] is not None and ratio["min"] != ratio["max"]:
+            parts.append(
+                f'<line x1="{x(ratio["min"]):.1f}" y1="{y + bar_h / 2}" x2="{x(ratio["max"]):.1f}" '
+                f'y2="{y + bar_h / 2}" stroke="#000"/>'
+            )
+        label_x = x(max(ratio["median"], 1.0)) + 4
+        parts.append(f'<text x="{label_x:.1f}" y="{y + bar_h - 3}">{ratio["median"]:.2f}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
+    return done.stdout.strip()
+
+
+def machine_facts() -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                facts["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                facts["mem_total_mb"] = int(line.split()[1]) // 1024
+                break
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        facts["node"] = subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    lock = NODE_DIR / "package-lock.json"
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        packages = json.loads(lock.read_text())["packages"]
+        facts["socket.io"] = packages["node_modules/socket.io"]["version"]
+        facts["socket.io-client"] = packages["node_modules/socket.io-client"]["version"]
+    from importlib import metadata
+
+    for package in ("python-socketio", "python-engineio", "uvicorn", "uvloop", "websockets", "orjson"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            facts[package] = metadata.version(package)
+    facts["nofile_limit"] = resource.getrlimit(resource.RLIMIT_NOFILE)
+    facts["pinning"] = (
+        f"generator core {GENERATOR_CORE}, server core {SERVER_CORE}" if pinned("0") else "none"
+    )
+    return facts
+
+
+def markdown(results: dict[str, Any], table_md: str) -> str:
+    meta = results["meta"]
+    facts = meta["machine"]
+    noise_all = [v for run in results["runs"] for v in noise(run)]
+    lines = [
+        f"# Parley against the reference servers ({meta['date']})",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- commit: {meta['commit']}; Parley code: {meta['parley_code']}",
+        f"- machine: {facts.get('nproc')} cores, {facts.get('cpu')}, {facts.get('mem_total_mb')} MB; "
+        f"Python {facts.get('python')}, Node {facts.get('node')}, socket.io {facts.get('socket.io')}, "
+        f"socket.io-client {facts.get('socket.io-client')}, python-socketio {facts.get('python-socketio')}, "
+        f"uvicorn {facts.get('uvicorn')}",
+        f"- pinning: {facts.get('pinning')}",
+        f"- runs: {len(results['runs'])}; parameters: {json.dumps(meta['params'])}",
+        f"- noise: other processes used {fmt(min(noise_all, default=None), 2)}-"
+        f"{fmt(max(noise_all, default=None), 2)} cores during the measured phases "
+        f"(median {fmt(statistics.median(noise_all) if noise_all else None, 2)}); calibration "
+        f"{meta.get('calibration_ms_start')} / {meta.get('calibration_ms_end')} ms (start / end)",
+        "",
+        "Cells: median (min-max) over the runs. Ratios are to Node (per run, then the median); "
+        "durable sends are compared with Node's CPU per acked echo.",
+        "",
+        table_md,
+        "",
+    ]
+    errors = [
+        f"- run {i + 1} {kind}: {scenario}: {value['error']}"
+        for i, run in enumerate(results["runs"])
+        for kind, server in run.items()
+        for scenario, value in ([("all", server)] if "error" in server else list(server.items()))
+        if isinstance(value, dict) and "error" in value
+    ]
+    if errors:
+        lines += ["Failures:", "", *errors, ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+QUICK = {
+    "clients": 200,
+    "rss_sockets": 1000,
+    "fanout_messages": 15,
+    "echo_clients": 50,
+    "echo_per_client": 40,
+    "senders": 20,
+    "sends_per_client": 20,
+    "backlog": 1000,
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    doc = __doc__ or ""
+    p = argparse.ArgumentParser(
+        prog="python -m bench.compare",
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split("\n\n", 1)[1] if "\n\n" in doc else None,
+    )
+    p.add_argument("--runs", type=int, default=1, help="repeat everything N times; report median and min-max")
+    p.add_argument("--only", default=",".join(SERVERS), help="servers: " + ",".join(SERVERS))
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
+    p.add_argument("--quick", action="store_true", help="small counts everywhere (a smoke run, ~minutes)")
+    p.add_argument("--from-json", help="only re-render STEM.md and compare.svg from an earlier STEM.json")
+    p.add_argument("--parley-rev", help="run Parley from this git revision (git archive to a temp dir)")
+    p.add_argument(
+        "--out", help="results file stem (default bench/results/compare-<UTC date>-<commit>[-quick])"
+    )
+    g = p.add_argument_group("counts")
+    g.add_argument("--clients", type=int, default=1000, help="connect: clients; fanout: room size")
+    g.add_argument("--connect-concurrency", type=int, default=100, help="connects in flight")
+    g.add_argument("--rss-sockets", type=int, default=10000, help="idle sockets for the second RSS point")
+    g.add_argument("--fanout-rate", type=float, default=5.0, help="messages/s into the room")
+    g.add_argument("--fanout-messages", type=int, default=50, help="messages at --fanout-rate (~10 s)")
+    g.add_argument("--echo-clients", type=int, default=100)
+    g.add_argument("--echo-per-client", type=int, default=200, help="acked echoes per client, closed loop")
+    g.add_argument("--senders", type=int, default=100, help="durable senders, each in its own topic")
+    g.add_argument("--sends-per-client", type=int, default=50)
+    g.add_argument("--backlog", type=int, default=10000, help="messages sent while the member is offline")
+    g.add_argument("--backlog-fillers", type=int, default=4, help="users sending the backlog over REST")
+    g.add_argument("--backlog-fill-concurrency", type=int, default=32)
+    g = p.add_argument_group("time")
+    g.add_argument("--phase-timeout", type=float, default=180.0, help="seconds for one measured phase")
+    g.add_argument(
+        "--scenario-timeout", type=float, default=1200.0, help="seconds for one server's scenarios"
+    )
+    g.add_argument("--start-timeout", type=float, default=30.0)
+    g.add_argument("--settle", type=float, default=1.0, help="seconds of quiet before RSS and between phases")
+    args = p.parse_args(argv)
+    if args.quick:
+        given = {a.split("=")[0][2:].replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])}
+        for key, value in QUICK.items():
+            if key not in given:
+                setattr(args, key, value)
+    args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if set(args.servers) - set(SERVERS):
+        p.error(f"unknown servers: {set(args.servers) - set(SERVERS)}")
+    if set(args.scenario_list) - set(SCENARIOS):
+        p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, {int(GENERATOR_CORE)})  # the orchestrator stays off the server's core
+    raise_nofile()
+    params = {
+        k: getattr(args, k)
+        for k in (*QUICK, "connect_concurrency", "fanout_rate", "backlog_fillers", "settle", "phase_timeout")
+    }
+    results: dict[str, Any] = {
+        "meta": {
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": shlex.join(["python", "-m", "bench.compare", *sys.argv[1:]]),
+            "commit": git("rev-parse", "--short", "HEAD"),
+            "parley_code": args.parley_code,
+            "machine": machine_facts(),
+            "params": params,
+            "servers": args.servers,
+            "scenarios": args.scenario_list,
+            "calibration_ms_start": calibrate(),
+        },
+        "runs": [],
+    }
+    started = time.perf_counter()
+    for i in range(args.runs):
+        out(f"run {i + 1}/{args.runs}")
+        results["runs"].append(await one_run(args))
+        # After every run, so that an interrupted --runs N keeps what it measured (re-render: --from-json).
+        Path(f"{args.stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    results["meta"]["calibration_ms_end"] = calibrate()
+    results["meta"]["duration_s"] = round(time.perf_counter() - started)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        # Re-render the table, the markdown and the plot of an earlier (or interrupted) run.
+        return report_files(
+            json.loads(Path(args.from_json).read_text()), args.from_json.removesuffix(".json")
+        )
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    suffix = "-quick" if args.quick else ""
+    args.stem = args.out or str(RESULTS / f"compare-{date}-{git('rev-parse', '--short', 'HEAD')}{suffix}")
+    Path(args.stem).parent.mkdir(parents=True, exist_ok=True)
+    exported: Path | None = None
+    args.parley_source = None
+    args.parley_code = "working tree"
+    if args.parley_rev:
+        exported = snapshot(args.parley_rev, ROOT)
+        args.parley_source = exported
+        args.parley_code = f"git {args.parley_rev} = {git('rev-parse', '--short', args.parley_rev)}"
+    if not (NODE_DIR / "node_modules" / "socket.io-client").exists():
+        out(f"installing the reference packages: npm ci in {NODE_DIR}")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+    try:
+        runner = asyncio.run
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            runner = uvloop.run
+        results = runner(main_async(args))
+    except KeyboardInterrupt:
+        out("interrupted (the processes this run started were stopped)")
+        return 130
+    finally:
+        if exported is not None:
+            shutil.rmtree(exported, ignore_errors=True)
+    return report_files(results, args.stem)
+
+
+def report_files(results: dict[str, Any], stem: str) -> int:
+    """The table, ``STEM.json`` (with the table), ``STEM.md`` and ``compare.svg`` next to them."""
+    rows, table_md = table(results["runs"], results["meta"]["servers"])
+    results["table"] = rows
+    Path(f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    report = markdown(results, table_md)
+    Path(f"{stem}.md").write_text(report)
+    svg = Path(stem).parent / "compare.svg"
+    title = f"Parley ({results['meta']['parley_code']}) and plain python-socketio vs Node"
+    svg.write_text(ratio_svg(rows, title + (" (--quick)" if stem.endswith("-quick") else "")))
+    out()
+    out(report)
+    out(f"written: {stem}.json, {stem}.md, {svg}  ({results['meta'].get('duration_s')} s)")
+    failed = any(
+        "error" in server or any(isinstance(v, dict) and "error" in v for v in server.values())
+        for run in results["runs"]
+        for server in run.values()
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

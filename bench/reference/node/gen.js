@@ -1,0 +1,459 @@
+// Load generator for `python -m bench.compare`, on the official socket.io-client.
+//
+// The Python orchestrator drives it over stdin/stdout, one JSON object per line:
+// it sends {"id", "cmd", ...args} and gets {"id", "ok": true, ...result} or
+// {"id", "ok": false, "error"}. Commands run one at a time; the orchestrator
+// reads /proc around each one, so a command is one measured phase.
+//
+// Two dialects for the same operations (`mode`):
+//   ref     the reference servers (server.js, plain_sio.py): `session` on connect,
+//           `echo` (ack = payload), `join` {room}, `publish` {room, payload} -> `message` payload
+//   parley  Parley: connect with auth {token} until `session`; echo on namespace /echo;
+//           `topic:subscribe` {topic}; `message:send` {topic, body} -> `message` Message
+//
+// Every wait is bounded by the command's `timeout_s`; the process exits when stdin closes.
+import { performance } from "node:perf_hooks";
+import readline from "node:readline";
+import { io } from "socket.io-client";
+
+const groups = new Map(); // name -> [{socket, echo, token}]
+
+function summary(values) {
+  if (values.length === 0) return { n: 0 };
+  const sorted = Float64Array.from(values).sort();
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const round = (x) => Math.round(x * 100) / 100;
+  return {
+    n: sorted.length,
+    p50: round(pick(0.5)),
+    p95: round(pick(0.95)),
+    p99: round(pick(0.99)),
+    max: round(sorted[sorted.length - 1]),
+  };
+}
+
+function withTimeout(promise, seconds, what) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${seconds}s`)), seconds * 1000);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+function emitAck(socket, event, payload, seconds = 30) {
+  return withTimeout(
+    new Promise((resolve) => socket.emit(event, payload, (answer) => resolve(answer))),
+    seconds,
+    event,
+  );
+}
+
+function group(name) {
+  const members = groups.get(name);
+  if (!members) throw new Error(`no group ${name}`);
+  return members;
+}
+
+// Run `worker(i)` for i in [0, count) with at most `concurrency` in flight.
+async function pool(count, concurrency, worker) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) {
+      const i = next++;
+      await worker(i);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+function openSocket(url, mode, token, transports, seconds) {
+  const options = {
+    forceNew: true, // one engine connection per client, as separate browsers would have
+    transports,
+    reconnection: false,
+    timeout: seconds * 1000,
+  };
+  if (mode === "parley") options.auth = { token };
+  const socket = io(url, options);
+  const session = new Promise((resolve, reject) => {
+    socket.once("session", () => resolve());
+    socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
+  });
+  return { socket, session };
+}
+
+// connect {group, url, mode, n, tokens?, concurrency, transports, timeout_s}
+async function cmdConnect(a) {
+  const members = groups.get(a.group) ?? [];
+  groups.set(a.group, members);
+  const times = [];
+  const errors = [];
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  await pool(a.n, a.concurrency, async (i) => {
+    const left = (deadline - performance.now()) / 1000;
+    if (left <= 0) {
+      errors.push("time limit");
+      return;
+    }
+    const token = a.tokens ? a.tokens[i % a.tokens.length] : null;
+    const t0 = performance.now();
+    const { socket, session } = openSocket(a.url, a.mode, token, a.transports ?? ["websocket"], left);
+    try {
+      await withTimeout(session, left, "session");
+      times.push(performance.now() - t0);
+      members.push({ socket, token, echo: null });
+    } catch (err) {
+      errors.push(String(err.message ?? err));
+      socket.close();
+    }
+  });
+  return {
+    connected: times.length,
+    failed: errors.length,
+    first_errors: [...new Set(errors)].slice(0, 3),
+    wall_ms: Math.round((performance.now() - started) * 10) / 10,
+    session_ms: summary(times),
+    group_size: members.length,
+  };
+}
+
+// join {group, room, mode, from?, count?, concurrency}
+async function cmdJoin(a) {
+  const members = group(a.group).slice(a.from ?? 0, (a.from ?? 0) + (a.count ?? Infinity));
+  let failed = 0;
+  let firstError = null;
+  await pool(members.length, a.concurrency ?? 50, async (i) => {
+    const { socket } = members[i];
+    const answer =
+      a.mode === "parley"
+        ? await emitAck(socket, "topic:subscribe", { topic: a.room })
+        : await emitAck(socket, "join", { room: a.room });
+    if (!answer || !answer.ok) {
+      failed += 1;
+      firstError ??= answer;
+    }
+  });
+  return { joined: members.length - failed, failed, first_error: firstError };
+}
+
+// create_topics {group, prefix, count}: parley only; socket i creates (and joins) topic prefix-i
+async function cmdCreateTopics(a) {
+  const members = group(a.group).slice(0, a.count);
+  let failed = 0;
+  await pool(members.length, 20, async (i) => {
+    const answer = await emitAck(members[i].socket, "topic:create", { name: `${a.prefix}-${i}` });
+    if (!answer || !answer.ok) failed += 1;
+  });
+  return { created: members.length - failed, failed };
+}
+
+// echo_prepare {group, count, url, timeout_s}: parley only; opens namespace /echo on each client's connection
+async function cmdEchoPrepare(a) {
+  const members = group(a.group).slice(0, a.count);
+  let failed = 0;
+  await pool(members.length, 50, async (i) => {
+    const m = members[i];
+    if (m.echo) return;
+    const echo = m.socket.io.socket("/echo", { auth: { token: m.token } });
+    try {
+      await withTimeout(
+        new Promise((resolve, reject) => {
+          echo.once("connect", resolve);
+          echo.once("connect_error", (err) => reject(err));
+        }),
+        a.timeout_s,
+        "echo connect",
+      );
+      m.echo = echo;
+    } catch {
+      failed += 1;
+      echo.close();
+    }
+  });
+  return { ready: members.length - failed, failed };
+}
+
+// echo {group, count, per_client, mode, payload_size, timeout_s}: closed loop, one call in flight per client
+async function cmdEcho(a) {
+  const members = group(a.group).slice(0, a.count);
+  const pad = "x".repeat(a.payload_size ?? 32);
+  const rtts = [];
+  let mismatches = 0;
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  await Promise.all(
+    members.map(async (m, c) => {
+      const socket = a.mode === "parley" ? m.echo : m.socket;
+      for (let i = 0; i < a.per_client && performance.now() < deadline; i++) {
+        const t0 = performance.now();
+        try {
+          const answer = await emitAck(socket, "echo", { c, i, pad }, 30);
+          rtts.push(performance.now() - t0);
+          if (!answer || answer.c !== c || answer.i !== i) mismatches += 1;
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  return {
+    round_trips: rtts.length,
+    errors,
+    mismatches,
+    wall_s: Math.round(wall * 1000) / 1000,
+    per_s: Math.round(rtts.length / wall),
+    rtt_ms: summary(rtts),
+  };
+}
+
+// fanout {group, publisher_group, room, mode, rate, messages, body_size, timeout_s}
+// The group's members are the recipients; the first socket of `publisher_group` publishes
+// (it is in the room too, so the server also sends it each message: counted apart).
+// Message i is sent at t0 + i/rate on this process's clock and carries its send time.
+async function cmdFanout(a) {
+  const recipients = group(a.group);
+  const publisher = group(a.publisher_group)[0].socket;
+  const expected = recipients.length * a.messages;
+  const latencies = [];
+  let received = 0;
+  let selfReceived = 0;
+  let outOfOrder = 0;
+  let allDone;
+  const done = new Promise((resolve) => {
+    allDone = resolve;
+  });
+  const handlers = [];
+  const sentAt = (payload) => {
+    if (a.mode === "parley") {
+      if (!payload || payload.topic !== a.room) return null;
+      const head = String(payload.body).split(" ", 2)[1] ?? "";
+      const [, index, t] = head.split(":");
+      return { t: Number(t), i: Number(index) };
+    }
+    return payload && typeof payload.t === "number" ? payload : null;
+  };
+  recipients.forEach(({ socket }) => {
+    let last = -1;
+    const handler = (payload) => {
+      const now = performance.now();
+      const m = sentAt(payload);
+      if (!m) return;
+      latencies.push(now - m.t);
+      if (m.i <= last) outOfOrder += 1;
+      last = m.i;
+      received += 1;
+      if (received === expected) allDone();
+    };
+    socket.on("message", handler);
+    handlers.push([socket, handler]);
+  });
+  const selfHandler = () => {
+    selfReceived += 1;
+  };
+  publisher.on("message", selfHandler);
+  const pad = "x".repeat(a.body_size ?? 64);
+  const acks = [];
+  let sendErrors = 0;
+  let lateSends = 0;
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  const sends = [];
+  for (let i = 0; i < a.messages && performance.now() < deadline; i++) {
+    const due = started + (i * 1000) / a.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    else if (wait < -5) lateSends += 1;
+    const t = performance.now();
+    const answer =
+      a.mode === "parley"
+        ? emitAck(publisher, "message:send", { topic: a.room, body: `b 0:${i}:${t} ${pad}` })
+        : emitAck(publisher, "publish", { room: a.room, payload: { t, i, pad } });
+    sends.push(
+      answer.then(
+        (ack) => {
+          acks.push(performance.now() - t);
+          if (!ack || !ack.ok) sendErrors += 1;
+        },
+        () => {
+          sendErrors += 1;
+        },
+      ),
+    );
+  }
+  const sendWall = (performance.now() - started) / 1000;
+  await Promise.allSettled(sends);
+  const left = Math.max(0.1, (deadline - performance.now()) / 1000);
+  let timedOut = false;
+  if (received < expected) {
+    await withTimeout(done, left, "fanout drain").catch(() => {
+      timedOut = true;
+    });
+  }
+  const wall = (performance.now() - started) / 1000;
+  for (const [socket, handler] of handlers) socket.off("message", handler);
+  publisher.off("message", selfHandler);
+  return {
+    messages: sends.length,
+    recipients: recipients.length,
+    deliveries: received,
+    expected,
+    publisher_self_deliveries: selfReceived,
+    out_of_order: outOfOrder,
+    send_errors: sendErrors,
+    late_sends: lateSends,
+    timed_out: timedOut,
+    send_wall_s: Math.round(sendWall * 1000) / 1000,
+    wall_s: Math.round(wall * 1000) / 1000,
+    latency_ms: summary(latencies),
+    ack_ms: summary(acks),
+  };
+}
+
+// sends {group, count, per_client, prefix, body_size, timeout_s}: parley only, durable message:send in closed loop,
+// client i in its own topic prefix-i
+async function cmdSends(a) {
+  const members = group(a.group).slice(0, a.count);
+  const pad = "x".repeat(a.body_size ?? 64);
+  const acks = [];
+  let errors = 0;
+  let firstError = null;
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  await Promise.all(
+    members.map(async (m, c) => {
+      for (let i = 0; i < a.per_client && performance.now() < deadline; i++) {
+        const t0 = performance.now();
+        try {
+          const answer = await emitAck(m.socket, "message:send", {
+            topic: `${a.prefix}-${c}`,
+            body: `b ${c}:${i}:${t0} ${pad}`,
+          });
+          if (answer && answer.ok) acks.push(performance.now() - t0);
+          else {
+            errors += 1;
+            firstError ??= answer;
+          }
+        } catch (err) {
+          errors += 1;
+          firstError ??= String(err.message ?? err);
+        }
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  return {
+    acked: acks.length,
+    errors,
+    first_error: firstError,
+    wall_s: Math.round(wall * 1000) / 1000,
+    per_s: Math.round((acks.length / wall) * 10) / 10,
+    ack_ms: summary(acks),
+  };
+}
+
+// backlog {url, token, topic, expected, timeout_s}: a fresh parley connection; the time from
+// starting to connect to the last of `expected` backlog messages of `topic`, and their order
+async function cmdBacklog(a) {
+  let count = 0;
+  let lastSeq = 0;
+  let outOfOrder = 0;
+  let sessionMs = null;
+  let firstMs = null;
+  let lastMs = null;
+  const seen = new Set();
+  let duplicates = 0;
+  const t0 = performance.now();
+  let finish;
+  const done = new Promise((resolve) => {
+    finish = resolve;
+  });
+  const { socket, session } = openSocket(a.url, "parley", a.token, ["websocket"], a.timeout_s);
+  socket.on("message", (m) => {
+    if (!m || m.topic !== a.topic) return;
+    const now = performance.now() - t0;
+    firstMs ??= now;
+    if (seen.has(m.id)) {
+      duplicates += 1;
+      return;
+    }
+    seen.add(m.id);
+    if (m.seq !== lastSeq + 1) outOfOrder += 1;
+    lastSeq = m.seq;
+    count += 1;
+    lastMs = now;
+    if (count >= a.expected) finish();
+  });
+  let timedOut = false;
+  try {
+    await withTimeout(session, a.timeout_s, "session");
+    sessionMs = performance.now() - t0;
+    await withTimeout(done, Math.max(0.1, a.timeout_s - sessionMs / 1000), "backlog");
+  } catch {
+    timedOut = true;
+  }
+  socket.close();
+  const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  return {
+    received: count,
+    expected: a.expected,
+    last_seq: lastSeq,
+    out_of_order_or_gaps: outOfOrder,
+    duplicates,
+    timed_out: timedOut,
+    connect_to_session_ms: round(sessionMs),
+    connect_to_first_ms: round(firstMs),
+    connect_to_last_ms: round(lastMs),
+  };
+}
+
+// close {group, from?}: disconnect the group's sockets (from index `from` on) and forget them
+async function cmdClose(a) {
+  const members = groups.get(a.group) ?? [];
+  const from = a.from ?? 0;
+  const closing = members.splice(from);
+  for (const m of closing) {
+    m.echo?.close();
+    m.socket.close();
+  }
+  if (members.length === 0) groups.delete(a.group);
+  return { closed: closing.length, left: members.length };
+}
+
+const commands = {
+  connect: cmdConnect,
+  join: cmdJoin,
+  create_topics: cmdCreateTopics,
+  echo_prepare: cmdEchoPrepare,
+  echo: cmdEcho,
+  fanout: cmdFanout,
+  sends: cmdSends,
+  backlog: cmdBacklog,
+  close: cmdClose,
+  ping: async () => ({ pid: process.pid }),
+};
+
+const lines = readline.createInterface({ input: process.stdin });
+let queue = Promise.resolve();
+lines.on("line", (line) => {
+  queue = queue.then(async () => {
+    let request;
+    try {
+      request = JSON.parse(line);
+      const run = commands[request.cmd];
+      if (!run) throw new Error(`unknown command ${request.cmd}`);
+      const result = await run(request);
+      process.stdout.write(`${JSON.stringify({ id: request.id, ok: true, ...result })}\n`);
+    } catch (err) {
+      process.stdout.write(`${JSON.stringify({ id: request?.id ?? null, ok: false, error: String(err?.stack ?? err) })}\n`);
+    }
+  });
+});
+lines.on("close", () => {
+  queue.then(() => {
+    for (const members of groups.values()) for (const m of members) m.socket.close();
+    process.exit(0);
+  });
+});
