@@ -26,6 +26,7 @@ exercised by ``tests/sio/test_fanout.py``).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import socketio
@@ -36,6 +37,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from server.sio.eio_socket import adopt_new_sockets
 from server.sio.killswitch import KillSwitch
 
 
@@ -67,40 +69,40 @@ class DirectWebSocket:
         return True
 
 
-def _direct_for(environ: dict[str, Any]) -> DirectWebSocket | None:
+def _direct_for(asgi_send: Any) -> DirectWebSocket | None:
     """The uvicorn connection behind an engine.io websocket, if we know how to write to it."""
-    send = environ.get("asgi.send")
-    switch = getattr(send, "__self__", None)
+    switch = getattr(asgi_send, "__self__", None)
     if isinstance(switch, KillSwitch):
-        send = switch.downstream_send
+        asgi_send = switch.downstream_send
     else:
         switch = None
-    protocol = getattr(send, "__self__", None)
+    protocol = getattr(asgi_send, "__self__", None)
     if type(protocol) is not WebSocketsSansIOProtocol or protocol.conn.extensions:
         return None  # another server, or permessage-deflate: frames differ per connection
     return DirectWebSocket(protocol, switch)
 
 
 def _websocket_driver(registry: dict[Any, DirectWebSocket]) -> type[eio_asgi.WebSocket]:
-    """engine.io's ASGI WebSocket wrapper that records each socket's connection while it is open."""
+    """engine.io's ASGI WebSocket wrapper, recording each socket's connection while its handler runs."""
 
     class RegisteringWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
-        async def __call__(self, environ: dict[str, Any]) -> str:
-            self.asgi_receive = environ["asgi.receive"]
-            self.asgi_send = environ["asgi.send"]
-            await self.asgi_send({"type": "websocket.accept"})
-            socket = getattr(self.handler, "__self__", None)  # engine.io's AsyncSocket
-            direct = _direct_for(environ) if socket is not None else None
-            if direct is not None:
-                registry[socket] = direct
-            try:
-                await self.handler(self)
-            finally:
-                if direct is not None and registry.get(socket) is direct:
-                    del registry[socket]
-            return ""
+        def __init__(self, handler: Any, server: Any) -> None:
+            super().__init__(partial(_registered, registry, handler), server)
 
     return RegisteringWebSocket
+
+
+async def _registered(registry: dict[Any, DirectWebSocket], handler: Any, ws: Any) -> None:
+    """Run engine.io's ``AsyncSocket._websocket_handler`` with its socket known to the fan-out."""
+    socket = getattr(handler, "__self__", None)  # engine.io's AsyncSocket
+    direct = _direct_for(ws.asgi_send) if socket is not None else None
+    if direct is not None:
+        registry[socket] = direct
+    try:
+        await handler(ws)
+    finally:
+        if direct is not None and registry.get(socket) is direct:
+            del registry[socket]
 
 
 def _frame(data: str | bytes) -> bytes:
@@ -127,6 +129,7 @@ class LeanFanout(socketio.AsyncManager):  # type: ignore[misc]
         super().set_server(server)
         eio = server.eio
         eio._async = {**eio._async, "websocket": _websocket_driver(self.websockets)}
+        adopt_new_sockets(eio)  # bursts now reach the queue back to back: cap what one poll takes
 
     async def emit(
         self,
@@ -181,10 +184,11 @@ class LeanFanout(socketio.AsyncManager):  # type: ignore[misc]
             if socket.last_ping and time.time() - socket.last_ping > ping_timeout:
                 late.append(socket)
                 continue
-            ws = websockets.get(socket) if frame is not None else None
-            if ws is not None and ws.write(socket, frame):  # type: ignore[arg-type]
-                direct += 1
-                continue
+            if frame is not None:
+                ws = websockets.get(socket)
+                if ws is not None and ws.write(socket, frame):
+                    direct += 1
+                    continue
             for pkt in packets:
                 socket.queue.put_nowait(pkt)
             queued += 1
