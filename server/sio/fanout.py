@@ -79,6 +79,10 @@ def _direct_for(asgi_send: Any) -> DirectWebSocket | None:
     protocol = getattr(asgi_send, "__self__", None)
     if type(protocol) is not WebSocketsSansIOProtocol or protocol.conn.extensions:
         return None  # another server, or permessage-deflate: frames differ per connection
+    # uvicorn keeps the handshake's request and response (headers, ~5 kB) for the connection's
+    # life but reads them only before the handshake completes (in ``handle_connect``/``send``).
+    if protocol.handshake_complete:
+        protocol.request = protocol.response = None  # type: ignore[assignment]
     return DirectWebSocket(protocol, switch)
 
 

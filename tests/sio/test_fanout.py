@@ -236,6 +236,20 @@ async def test_a_websocket_is_known_to_the_fan_out_only_while_it_is_open():
     assert bare.manager.websockets == {}
 
 
+async def test_an_idle_socket_keeps_no_handshake_leftovers_and_still_works():
+    async with bare_server() as bare:
+        ws_listener = await Listener(["websocket"]).connect(bare.url)
+        polling = await Listener(["polling"]).connect(bare.url)
+        for listener in (ws_listener, polling):
+            assert "wsgi.input" not in bare.sio.environ[listener.sio.eio.sid]
+        [direct] = bare.manager.websockets.values()
+        assert direct.protocol.request is None and direct.protocol.response is None
+        await bare.sio.emit("n", "still served", room="all")
+        for listener in (ws_listener, polling):
+            assert await listener.take(1) == ["still served"]
+            await listener.sio.disconnect()
+
+
 async def test_a_message_from_another_node_takes_the_lean_path():
     """AsyncPubSubManager._handle_emit (what the Redis listener calls) ends in LeanFanout.emit."""
     manager = LeanRedisManager("redis://127.0.0.1:1/0", write_only=True)  # never connects
