@@ -27,6 +27,7 @@ from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
+from server.sio.fanout import LeanFanout, LeanRedisManager
 from server.sio.killswitch import KillableWebSockets
 from server.sio.outgoing import OutgoingGuard, close_transport
 from server.sio.packet_guard import PacketGuard
@@ -106,10 +107,10 @@ def build_chat(settings: Settings) -> Chat:
     )
 
 
-def _client_manager(settings: Settings) -> Any | None:
+def _client_manager(settings: Settings) -> Any:
     if settings.redis_url:
-        return socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
-    return None
+        return LeanRedisManager(settings.redis_url, channel=settings.redis_channel)
+    return LeanFanout()
 
 
 def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], Awaitable[Any]]]:

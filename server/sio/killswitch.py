@@ -25,6 +25,11 @@ class KillSwitch:
         self._waiting: set[asyncio.Task[Any]] = set()
         self.killed = False
 
+    @property
+    def downstream_send(self) -> Callable[[Message], Awaitable[None]]:
+        """The server's own ``send`` (for ``fanout.py``, which writes frames itself)."""
+        return self._send
+
     async def receive(self) -> Message:
         if self.killed:
             return {"type": "websocket.disconnect", "code": 1008}
