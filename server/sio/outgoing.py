@@ -9,6 +9,7 @@ reconnects and gets what it missed from the backlog (PROTOCOL.md sections 2 and 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from server.chat.periodic import Periodic
@@ -30,10 +31,21 @@ async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
 
 
 def queued_bytes(socket: Any) -> int:
-    """Bytes of the packets waiting in an engine.io socket's queue."""
+    """Memory held by the packets waiting in an engine.io socket's queue.
+
+    A text packet counts what the string occupies (``sys.getsizeof``: up to 4 bytes per
+    character), not its length in characters, which undercounted non-ASCII text up to
+    fourfold. O(1) per packet: no encoding on every sweep.
+    """
     waiting = getattr(getattr(socket, "queue", None), "_queue", ())
     # engine.io puts None on the queue when a socket closes.
-    return sum(len(p.data) for p in list(waiting) if p is not None and isinstance(p.data, (str, bytes)))
+    return sum(_held(p.data) for p in list(waiting) if p is not None)
+
+
+def _held(data: Any) -> int:
+    if isinstance(data, str):
+        return sys.getsizeof(data)
+    return len(data) if isinstance(data, bytes) else 0
 
 
 class OutgoingGuard:

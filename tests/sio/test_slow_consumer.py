@@ -62,10 +62,27 @@ async def test_a_client_that_stops_reading_is_closed_and_catches_up_on_reconnect
 
     sent = [await alice.ok("message:send", {"topic": "flood", "body": BIG_BODY}) for _ in range(FLOOD)]
 
+    assert await closed_by_server(stalled)  # first: the sweep that closes it may run after the sends
     metrics = (await server.http.get("/metrics")).text
     assert "parley_slow_consumers_closed_total 1.0" in metrics
-    assert await closed_by_server(stalled)
     assert alice.connected
     bob = await server.connect("bob", bob_token)
     replayed = [await bob.next("message") for _ in range(len(sent))]
     assert [m["id"] for m in replayed] == [m["id"] for m in sent]
+
+
+def test_queued_text_counts_the_memory_it_holds_not_its_characters():
+    from types import SimpleNamespace
+
+    from engineio import packet
+
+    from server.sio.outgoing import queued_bytes
+
+    waiting = [
+        packet.Packet(packet.MESSAGE, "42" + BIG_BODY),
+        None,
+        packet.Packet(packet.MESSAGE, b"\x00" * 10),
+    ]
+    socket = SimpleNamespace(queue=SimpleNamespace(_queue=waiting))
+
+    assert queued_bytes(socket) >= 4 * len(BIG_BODY) + 10
