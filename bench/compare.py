@@ -35,12 +35,10 @@ import datetime as dt
 import html
 import json
 import os
-import platform
 import resource
 import secrets
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -58,10 +56,12 @@ from bench.procs import (
     ProcSample,
     ServerProcess,
     calibrate,
+    host_facts,
     machine_busy,
     sample,
     self_cpu,
     snapshot,
+    terminate,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,16 +196,7 @@ class ReferenceServer:
         proc = self.proc
         if proc is None:
             return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while proc.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        await terminate(proc)
         if proc.stdout is not None:
             proc.stdout.close()
         self.proc = None
@@ -939,21 +930,7 @@ def git(*args: str) -> str:
 
 
 def machine_facts() -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                facts["cpu"] = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                facts["mem_total_mb"] = int(line.split()[1]) // 1024
-                break
+    facts = host_facts()
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         facts["node"] = subprocess.run(
             ["node", "--version"], capture_output=True, text=True, timeout=10

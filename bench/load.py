@@ -30,7 +30,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import shutil
 import signal
@@ -53,6 +52,7 @@ from bench.procs import (
     ProcSample,
     ServerProcess,
     calibrate,
+    host_facts,
     machine_busy,
     sample,
     self_cpu,
@@ -748,21 +748,7 @@ def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def machine_facts() -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                facts["cpu"] = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                facts["mem_total_mb"] = int(line.split()[1]) // 1024
-                break
+    facts = host_facts()
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         facts["git_head"] = _git("rev-parse", "--short", "HEAD")
         facts["server_uncommitted"] = _git("status", "--porcelain", "--", "server", "db").splitlines()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import platform
 import resource
 import shutil
 import signal
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -251,19 +253,45 @@ class ServerProcess:
 
     async def stop(self, grace: float = 10.0, keep_dir: bool = False) -> None:
         """SIGTERM this PID, SIGKILL it after ``grace`` seconds; remove the data directory."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while proc.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        if self.proc is not None:
+            await terminate(self.proc, grace)
         if self._log is not None:
             self._log.close()
             self._log = None
         if self.data_dir is not None and not keep_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+async def terminate(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM a process we started, SIGKILL it after ``grace`` seconds; reap it."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while proc.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def host_facts() -> dict[str, Any]:
+    """CPU count and model, memory, Python and platform of this machine."""
+    facts: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                facts["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                facts["mem_total_mb"] = int(line.split()[1]) // 1024
+                break
+    return facts

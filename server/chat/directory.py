@@ -19,12 +19,15 @@ never refused; a leave made through another node can be missed until then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from db.uow import Database
 from server.chat.errors import not_found
 from server.chat.events import Event, MembershipChanged
 
-MAX_TOPICS = 50_000
+MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,7 @@ class Directory:
                 topic = await repos.topics.by_name(key)
             if topic is None:
                 return None
-            info = TopicInfo(topic.id or 0, topic.name, topic.kind, topic.owner_id)
-            if len(self._topics) >= MAX_TOPICS:
-                self._topics.clear()
-            self._topics[key] = info
+            info = _keep(self._topics, key, TopicInfo(topic.id or 0, topic.name, topic.kind, topic.owner_id))
         return info
 
     async def named_topic(self, name: str) -> TopicInfo:
@@ -95,10 +95,7 @@ class Directory:
                 user = await repos.users.by_name(key)
             if user is None:
                 raise not_found(f"no user named {username!r}")
-            info = UserInfo(user.id or 0, user.username)
-            if len(self._users) >= MAX_TOPICS:
-                self._users.clear()
-            self._users[key] = info
+            info = _keep(self._users, key, UserInfo(user.id or 0, user.username))
         return info
 
     async def is_member(self, topic_id: int, user_id: int) -> bool:
@@ -120,7 +117,12 @@ class Directory:
                 loaded = set(await repos.memberships.member_ids(topic_id))
             members = self._members.get(topic_id)
             if members is None and self._generation.get(topic_id, 0) == generation:
-                if len(self._members) >= MAX_TOPICS:
-                    self._members.clear()
-                members = self._members[topic_id] = loaded
+                members = _keep(self._members, topic_id, loaded)
         return members
+
+
+def _keep(cache: dict[K, V], key: K, value: V) -> V:
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
