@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.chat = chat
     api.state.readiness = _readiness_checks(settings, chat)
     api.state.settings = settings
+    api.state.chat_namespace = chat_namespace  # tests wait on its welcome tasks (drain)
     chat_namespace.register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
