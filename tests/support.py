@@ -219,3 +219,14 @@ def statements(db: Database) -> Iterator[list[str]]:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
         if isinstance(db.reads, SqliteReads):
             db.reads.on_statement = None
+
+
+async def offline_bob(live_server: LiveServer) -> tuple[Client, str]:
+    """alice online in ``general``; bob subscribed to it, then gone. Returns (alice, bob's token)."""
+    alice = await live_server.user("alice")
+    token = await live_server.register("bob")
+    bob = await live_server.connect("bob", token)
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await bob.close()
+    return alice, token

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from db.models import Message
-from tests.support import WAIT, Client, LiveServer, send
+from tests.support import WAIT, Client, LiveServer, offline_bob, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -69,12 +69,7 @@ async def stored_ids(live_server: LiveServer) -> list[int]:
 
 async def member_gone_with_a_backlog(live_server: LiveServer) -> tuple[Client, str]:
     """alice and bob share ``general`` and a DM; bob leaves and misses MISSED of each."""
-    alice = await live_server.user("alice")
-    token = await live_server.register("bob")
-    bob = await live_server.connect("bob", token)
-    await alice.ok("topic:create", {"name": "general"})
-    await bob.ok("topic:subscribe", {"topic": "general"})
-    await bob.close()
+    alice, token = await offline_bob(live_server)
     for n in range(MISSED):
         await asyncio.gather(
             send(alice, {"topic": "general", "body": f"missed {n}"}),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import WAIT, Client, LiveServer, running, send
+from tests.support import WAIT, Client, LiveServer, offline_bob, running, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -38,17 +38,6 @@ async def reconnect(live_server: LiveServer, name: str, token: str) -> OrderedCl
 
 async def messages(client: Client, count: int) -> list[dict[str, Any]]:
     return [await client.next("message") for _ in range(count)]
-
-
-async def offline_bob(live_server: LiveServer) -> tuple[Client, str]:
-    """alice online in ``general``; bob subscribed to it, then gone. Returns (alice, bob's token)."""
-    alice = await live_server.user("alice")
-    token = await live_server.register("bob")
-    bob = await live_server.connect("bob", token)
-    await alice.ok("topic:create", {"name": "general"})
-    await bob.ok("topic:subscribe", {"topic": "general"})
-    await bob.close()
-    return alice, token
 
 
 async def miss_five_and_a_direct(alice: Client) -> list[dict[str, Any]]:
