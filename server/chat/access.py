@@ -1,6 +1,8 @@
 """Finding topics and checking who may do what: the one place for these rules.
 
-Errors: ``not_found`` (no such topic or user), ``forbidden`` (not a member
+Errors: ``not_found`` (no such topic or user, and every private topic or
+direct conversation the actor is not in: a non-member learns nothing about
+it, not even that it exists), ``forbidden`` (not a member of a public topic
 where membership is required), ``invalid`` (a conversation with oneself).
 """
 
@@ -11,7 +13,7 @@ from datetime import datetime, timezone
 
 from db.models import Membership, Topic, User
 from db.repositories import Repositories
-from server.chat.errors import forbidden, invalid, not_found
+from server.chat.errors import ChatError, forbidden, invalid, no_topic, not_found
 from server.chat.schemas import Target
 from server.chat.users import Actor
 from server.chat.views import direct_name
@@ -33,7 +35,7 @@ class Place:
 async def named_topic(repos: Repositories, name: str) -> Topic:
     topic = await repos.topics.by_name(name)
     if topic is None or topic.kind == "direct":
-        raise not_found(f"no topic named {name!r}")
+        raise no_topic(name)
     return topic
 
 
@@ -75,11 +77,17 @@ async def place_of(repos: Repositories, actor: Actor, target: Target, create: bo
 
 
 async def require_member(repos: Repositories, topic: Topic, actor: Actor, action: str) -> Membership:
+    """``forbidden`` for a public topic (subscribe first); a private one is ``not_found``."""
     membership = await repos.memberships.get(topic.id or 0, actor.id)
     if membership is None:
-        hint = " (subscribe first)" if topic.kind == "public" else ""
-        raise forbidden(f"only members of {topic.name!r} may {action}{hint}")
+        raise not_member(topic.name, topic.kind, action)
     return membership
+
+
+def not_member(name: str, kind: str, action: str) -> ChatError:
+    if kind != "public":
+        return no_topic(name)
+    return forbidden(f"only members of {name!r} may {action} (subscribe first)")
 
 
 async def require_readable(repos: Repositories, topic: Topic, actor: Actor) -> None:

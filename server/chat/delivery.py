@@ -5,7 +5,8 @@ user and topic) and written in one statement per flush: every
 ``flush_interval`` seconds, before a backlog is computed and at shutdown;
 never one UPDATE per message per recipient.
 
-Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
+Errors: ``not_found`` (unknown topic or user; a private topic of others),
+``forbidden`` (not subscribed to a public topic).
 """
 
 from __future__ import annotations

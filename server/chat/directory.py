@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from db.uow import Database
-from server.chat.errors import not_found
+from server.chat.errors import no_topic, not_found
 from server.chat.events import Event, MembershipChanged
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
@@ -83,7 +83,7 @@ class Directory:
         """A public or private topic; ``not_found`` otherwise (direct ones have no name to type)."""
         info = await self.topic(name)
         if info is None or info.kind == "direct":
-            raise not_found(f"no topic named {name!r}")
+            raise no_topic(name)
         return info
 
     async def user(self, username: str) -> UserInfo:

@@ -54,3 +54,13 @@ def not_found(message: str) -> ChatError:
 
 def conflict(message: str) -> ChatError:
     return ChatError(ErrorCode.CONFLICT, message)
+
+
+def no_topic(name: str) -> ChatError:
+    """The one answer for a missing topic and a hidden one, word for word (names match in any case)."""
+    return not_found(f"no topic named {name.lower()!r}")
+
+
+def no_message(message_id: int) -> ChatError:
+    """The one answer for a missing message and one in a topic the actor may not read."""
+    return not_found(f"no message with id {message_id}")

@@ -6,9 +6,11 @@ one transaction with the others queued, published after the commit in
 ``seq`` order, acknowledged after that. A repeated ``client_id`` from the
 same sender returns the original message and stores nothing.
 
-Errors: ``not_found`` (topic, user or message), ``forbidden`` (not a member;
-editing someone else's message; deleting without being sender or owner),
-``invalid`` (a conversation with oneself).
+Errors: ``not_found`` (topic, user or message, and any private topic or
+message in one the actor is not a member of, worded as for a missing one),
+``forbidden`` (not subscribed to a public topic; editing someone else's
+message; deleting without being sender or owner), ``invalid`` (a
+conversation with oneself).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from db.models import Message, Topic
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.access import Place, place_of, require_readable
+from server.chat.access import Place, not_member, place_of, require_readable
 from server.chat.directory import Directory
-from server.chat.errors import forbidden, invalid, not_found
+from server.chat.errors import forbidden, invalid, no_message
 from server.chat.events import Audience, Event, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
@@ -42,16 +44,23 @@ class MessageService:
     async def send(self, actor: Actor, target: Target, body: str, client_id: str | None = None) -> MessageOut:
         """Store (group commit) and publish; live delivery follows ``seq`` per topic.
 
-        Authorisation comes from the directory, not a query per send. Raises ``not_found``,
-        ``forbidden`` (not a member) or ``invalid`` (a conversation with oneself).
+        Authorisation comes from the directory, not a query per send. Raises ``not_found``
+        (also a private topic of others), ``forbidden`` (not subscribed to a public topic) or
+        ``invalid`` (a conversation with oneself).
         """
         return await self.writer.submit(actor, lambda: self._place(actor, target, client_id), body, client_id)
 
     async def send_legacy(self, actor: Actor, name: str, body: str, client_id: str | None) -> MessageOut:
-        """The original ``message`` event: a topic if one has that name, else a user."""
+        """The original ``message`` event: a topic the actor can see if one has that name, else a user.
+
+        A private topic of others is not seen, so the answer never tells it exists.
+        """
 
         async def place() -> SendPlace | MessageOut:
-            is_topic = await self.directory.topic(name) is not None
+            topic = await self.directory.topic(name)
+            is_topic = topic is not None and (
+                topic.kind == "public" or await self.directory.is_member(topic.id, actor.id)
+            )
             target = Target(topic=name) if is_topic else Target(user=name)
             return await self._place(actor, target, client_id)
 
@@ -71,8 +80,7 @@ class MessageService:
         if target.user is None:
             topic = await self.directory.named_topic(target.topic or "")
             if not await self.directory.is_member(topic.id, actor.id):
-                hint = " (subscribe first)" if topic.kind == "public" else ""
-                raise forbidden(f"only members of {topic.name!r} may post{hint}")
+                raise not_member(topic.name, topic.kind, "post")
             return SendPlace(topic.id, topic.name, topic.kind)
         peer = await self.directory.user(target.user)
         if peer.id == actor.id:
@@ -146,14 +154,13 @@ class MessageService:
         message = await repos.messages.by_id(message_id)
         topic = await repos.topics.by_id(message.topic_id) if message else None
         if message is None or topic is None or message.deleted_at is not None:
-            raise not_found(f"no message with id {message_id}")
+            raise no_message(message_id)
+        if topic.kind != "public" and await repos.memberships.get(topic.id or 0, actor.id) is None:
+            raise no_message(message_id)
         if topic.kind == "direct":
-            if await repos.memberships.get(topic.id or 0, actor.id) is None:
-                raise not_found(f"no message with id {message_id}")
             peer_id = await _peer_of(repos, topic, actor.id)
             peer = await repos.users.by_id(peer_id)
             return message, Place(topic=topic, shown_as=f"@{peer.username if peer else '?'}", peer=peer)
-        await require_readable(repos, topic, actor)
         return message, Place(topic=topic, shown_as=topic.name)
 
     async def _view_existing(self, repos: Repositories, message: Message, actor: Actor) -> MessageOut:

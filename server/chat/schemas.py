@@ -225,8 +225,10 @@ class UserOut(Out):
 
 
 class ProfileOut(Out):
+    """``online`` and ``last_seen`` are null for a viewer the presence rule does not let see them."""
+
     username: str
-    online: bool
+    online: bool | None
     last_seen: str | None
     created_at: str
 

@@ -5,7 +5,8 @@ if a typer vanishes without ``typing: false`` the others get it after
 ``typing_ttl`` seconds. Read marks move ``read_seq`` forward only; other
 members get ``read``.
 
-Errors: ``not_found`` (unknown topic or user), ``forbidden`` (not a member).
+Errors: ``not_found`` (unknown topic or user; a private topic of others),
+``forbidden`` (not subscribed to a public topic).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Topics: create, subscribe, unsubscribe, invite, list, members, conversations.
 
-Errors: ``conflict`` (name exists, any case), ``not_found`` (unknown topic
-or user), ``forbidden`` (a private topic for a non-member; the owner leaving
-a private topic others are still in), ``invalid`` (a conversation with
+Errors: ``conflict`` (name exists, any case, whatever its kind),
+``not_found`` (unknown topic or user, and a private topic for a non-member
+everywhere but ``subscribe``), ``forbidden`` (subscribing to a private topic
+without an invite, as PROTOCOL.md section 3 says; the owner leaving a private
+topic others are still in), ``invalid`` (a conversation with
 oneself). Membership changes record ``MembershipChanged`` on the unit of
 work, published after the commit, so the user's open sockets and the send
 path's directory follow at once; an invite also tells the invitee.
@@ -17,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from db.models import Membership, Topic
 from db.uow import Database
 from server.chat.access import direct_place, named_topic, require_member, require_readable, user_named
-from server.chat.errors import conflict, forbidden
+from server.chat.errors import conflict, forbidden, no_topic
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
@@ -92,6 +94,8 @@ class TopicService:
             topic = await named_topic(repos, name)
             membership = await repos.memberships.get(topic.id or 0, actor.id)
             if membership is None:
+                if topic.kind != "public":
+                    raise no_topic(name)  # a non-member learns nothing of a private topic
                 return
             if topic.kind == "private" and membership.role == "owner":
                 if len(await repos.memberships.member_ids(topic.id or 0)) > 1:

@@ -189,14 +189,21 @@ class UserService:
         token, expires = self.tokens.issue(user.username, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
-    async def profile(self, username: str) -> ProfileOut:
+    async def profile(self, viewer: Actor, username: str) -> ProfileOut:
+        """A profile; presence (``online``, ``last_seen``) only as the presence rule allows.
+
+        Like the ``presence`` event (PROTOCOL.md section 4), it is shown to the user and to
+        those who share a private topic or a direct conversation with them; to anyone else
+        both are null. Raises ``not_found``.
+        """
         async with self.db.read() as repos:
             user = await repos.users.by_name(username)
         if user is None or user.id is None:
             raise not_found(f"no user named {username!r}")
+        shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
         return ProfileOut(
             username=user.username,
-            online=self.presence.is_online(user.id),
-            last_seen=iso(user.last_seen_at),
+            online=self.presence.is_online(user.id) if shown else None,
+            last_seen=iso(user.last_seen_at) if shown else None,
             created_at=iso_required(user.created_at),
         )

@@ -31,9 +31,9 @@ async def logout(actor: ActorDep, chat: ChatDep) -> Response:
 
 @router.get("/users/me")
 async def me(actor: ActorDep, chat: ChatDep) -> ProfileOut:
-    return await chat.users.profile(actor.username)
+    return await chat.users.profile(actor, actor.username)
 
 
 @router.get("/users/{username}")
-async def profile(username: str, _actor: ActorDep, chat: ChatDep) -> ProfileOut:
-    return await chat.users.profile(username)
+async def profile(username: str, actor: ActorDep, chat: ChatDep) -> ProfileOut:
+    return await chat.users.profile(actor, username)

@@ -74,8 +74,8 @@ async def test_registering_returns_a_token_that_authenticates_the_new_user(chat)
 
 
 async def test_a_username_is_stored_as_given_and_found_in_any_case(chat):
-    await register(chat, "Alice")
-    profile = await chat.users.profile("aLiCe")
+    actor = await chat.users.authenticate(await register(chat, "Alice"))
+    profile = await chat.users.profile(actor, "aLiCe")
     assert profile.username == "Alice"
 
 
@@ -254,8 +254,8 @@ async def test_an_operator_token_issued_after_a_logout_is_valid(chat):
 
 async def test_a_new_profile_is_offline_never_seen_and_created_now_in_utc(chat):
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    await register(chat, "alice")
-    profile = await chat.users.profile("alice")
+    actor = await chat.users.authenticate(await register(chat, "alice"))
+    profile = await chat.users.profile(actor, "alice")
     assert profile.online is False
     assert profile.last_seen is None
     assert before <= utc(profile.created_at) <= datetime.now(timezone.utc)
@@ -264,9 +264,25 @@ async def test_a_new_profile_is_offline_never_seen_and_created_now_in_utc(chat):
 async def test_a_profile_is_online_while_the_user_has_a_socket(chat):
     actor: Actor = await chat.users.authenticate(await register(chat, "alice"))
     await chat.presence.socket_opened(actor.id, actor.username)
-    assert (await chat.users.profile("alice")).online is True
+    assert (await chat.users.profile(actor, "alice")).online is True
+
+
+async def test_presence_in_a_profile_is_shown_only_to_those_the_presence_rule_allows(chat):
+    alice = await chat.users.authenticate(await register(chat, "alice"))
+    bob = await chat.users.authenticate(await register(chat, "bob"))
+    carol = await chat.users.authenticate(await register(chat, "carol"))
+    await chat.presence.socket_opened(alice.id, alice.username)
+    await chat.topics.open_conversation(alice, "bob")
+
+    seen_by_bob = await chat.users.profile(bob, "alice")
+    seen_by_carol = await chat.users.profile(carol, "alice")
+
+    assert (seen_by_bob.online, seen_by_bob.username) == (True, "alice")
+    assert (seen_by_carol.online, seen_by_carol.last_seen) == (None, None)
+    assert seen_by_carol.created_at == seen_by_bob.created_at
 
 
 async def test_the_profile_of_an_unknown_user_is_not_found(chat):
-    error = await failure(chat.users.profile("ghost"))
+    actor = await chat.users.authenticate(await register(chat, "alice"))
+    error = await failure(chat.users.profile(actor, "ghost"))
     assert error.code is ErrorCode.NOT_FOUND

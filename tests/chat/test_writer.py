@@ -114,7 +114,7 @@ async def test_a_non_member_in_a_burst_is_refused_and_the_others_are_stored(chat
         return_exceptions=True,
     )
 
-    assert isinstance(results[10], ChatError) and results[10].code is ErrorCode.FORBIDDEN
+    assert isinstance(results[10], ChatError) and results[10].code is ErrorCode.NOT_FOUND
     assert sorted(r.seq for r in results[:10] if not isinstance(r, BaseException)) == list(range(1, 11))
 
 

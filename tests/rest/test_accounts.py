@@ -120,15 +120,24 @@ async def test_me_is_the_profile_of_the_token_owner(live_server):
     assert before <= utc(profile["created_at"]) <= datetime.now(timezone.utc)
 
 
-async def test_the_profile_of_another_user_shows_them_online_while_connected(live_server):
+async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(live_server):
     token = await live_server.register("alice")
+    stranger = await live_server.register("carol")
     await live_server.user("bobby")
+    opened = await live_server.http.post(
+        "/api/conversations", json={"recipient": "bobby"}, headers=bearer(token)
+    )
+    assert opened.status_code in (200, 201), opened.text
+
     response = await live_server.http.get("/api/users/BOBBY", headers=bearer(token))
-    assert response.status_code == 200
+    hidden = await live_server.http.get("/api/users/bobby", headers=bearer(stranger))
+
+    assert response.status_code == 200 and hidden.status_code == 200
     profile = response.json()
     assert set(profile) == {"username", "online", "last_seen", "created_at"}
     assert profile["username"] == "bobby"
     assert profile["online"] is True
+    assert hidden.json() == {**profile, "online": None, "last_seen": None}
 
 
 async def test_the_profile_of_an_unknown_user_is_404_not_found(live_server):

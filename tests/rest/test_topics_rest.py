@@ -87,10 +87,27 @@ async def test_topic_errors_have_the_status_and_code_of_the_contract(live_server
     refused(await alice.post("/api/topics", {"name": "ok", "private": "yes"}), 422, "invalid")
     refused(await alice.post("/api/topics", ["ok"]), 422, "invalid")
     refused(await alice.get("/api/topics/nowhere"), 404, "not_found")
-    refused(await bob.get("/api/topics/secret"), 403, "forbidden")
-    refused(await bob.get("/api/topics/secret/members"), 403, "forbidden")
-    refused(await bob.get("/api/topics/secret/messages"), 403, "forbidden")
-    refused(await bob.post("/api/topics/secret/subscribe"), 403, "forbidden")
+    refused(await bob.post("/api/topics/secret/subscribe"), 403, "forbidden")  # PROTOCOL.md section 3
+    for path in ("", "/members", "/messages"):  # a non-member learns nothing of a private topic
+        hidden, missing = (
+            await bob.get(f"/api/topics/SECRET{path}"),
+            await bob.get(f"/api/topics/nowhere{path}"),
+        )
+        refused(hidden, 404, "not_found")
+        assert hidden.json()["error"]["message"] == missing.json()["error"]["message"].replace(
+            "nowhere", "secret"
+        )
+    hidden = ok(await alice.post("/api/messages", {"topic": "secret", "body": "members only"}), 201)["id"]
+    for method in ("PUT", "DELETE"):
+        answers = [
+            await bob.http.request(method, f"/api/messages/{number}", json={"body": "x"}, headers=bob.headers)
+            for number in (hidden, hidden + 1000)
+        ]
+        refused(answers[0], 404, "not_found")
+        assert answers[0].json()["error"]["message"] == answers[1].json()["error"]["message"].replace(
+            str(hidden + 1000), str(hidden)
+        )
+    before = await counts(live_server)
     refused(await live_server.http.get("/api/topics"), 401, "unauthorized")
     refused(await Api(live_server, "not-a-token").get("/api/topics"), 401, "unauthorized")
     assert await counts(live_server) == before
@@ -140,7 +157,7 @@ async def test_invite_adds_the_member_and_tells_its_open_sockets(live_server):
     ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
     before = await counts(live_server)
 
-    refused(await carol.post("/api/topics/secret/invite", {"username": "bob"}), 403, "forbidden")
+    refused(await carol.post("/api/topics/secret/invite", {"username": "bob"}), 404, "not_found")
     refused(await alice.post("/api/topics/secret/invite", {"username": "nobody"}), 404, "not_found")
     refused(await alice.post("/api/topics/secret/invite", {"username": "b"}), 422, "invalid")
     refused(await alice.post("/api/topics/nowhere/invite", {"username": "bob"}), 404, "not_found")

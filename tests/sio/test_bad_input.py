@@ -169,12 +169,12 @@ async def test_alice_is_refused_and_nothing_changes(server, alice, event, payloa
 
 
 BOB_CASES = [
-    case("message:send", {"topic": "secret", "body": "x"}, "forbidden", id="send-private-non-member"),
+    case("message:send", {"topic": "secret", "body": "x"}, "not_found", id="send-private-non-member"),
     case("message:send", {"topic": "general", "body": "x"}, "forbidden", id="send-public-unsubscribed"),
     case("topic:subscribe", {"topic": "secret"}, "forbidden", id="subscribe-private"),
-    case("topic:invite", {"topic": "secret", "username": "bob"}, "forbidden", id="invite-non-member"),
-    case("history", {"topic": "secret"}, "forbidden", id="history-private"),
-    case("topic:members", {"topic": "secret"}, "forbidden", id="members-private"),
+    case("topic:invite", {"topic": "secret", "username": "bob"}, "not_found", id="invite-non-member"),
+    case("history", {"topic": "secret"}, "not_found", id="history-private"),
+    case("topic:members", {"topic": "secret"}, "not_found", id="members-private"),
     case("message:delete", {"id": 1}, "forbidden", id="delete-others-message"),
     case("message:edit", {"id": 1, "body": "mine now"}, "forbidden", id="edit-others-message"),
 ]

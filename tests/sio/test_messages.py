@@ -291,7 +291,7 @@ async def test_a_burst_with_bad_messages_fails_only_their_acks(live_server):
     ]
     acks = await asyncio.gather(*good[:15], *bad, *good[15:])
 
-    assert [error_code(a) for a in acks[15:17]] == ["invalid", "forbidden"]
+    assert [error_code(a) for a in acks[15:17]] == ["invalid", "not_found"]
     oks = acks[:15] + acks[17:]
     assert all(a["ok"] for a in oks)
     assert sorted(a["data"]["seq"] for a in oks) == list(range(1, 31))

@@ -268,7 +268,7 @@ async def test_only_members_may_invite_and_only_known_users(live_server):
     await alice.ok("topic:create", {"name": "secret", "private": True})
     memberships = await count(live_server, Membership)
 
-    assert error_code(await bob.call("topic:invite", {"topic": "secret", "username": "carol"})) == "forbidden"
+    assert error_code(await bob.call("topic:invite", {"topic": "secret", "username": "carol"})) == "not_found"
     assert (
         error_code(await alice.call("topic:invite", {"topic": "secret", "username": "nobody"})) == "not_found"
     )
@@ -309,10 +309,55 @@ async def test_non_members_get_nothing_of_a_private_topic_and_cannot_read_it(liv
 
     assert (await carol.next("message"))["id"] == marker["id"]
     assert carol.pending("topic:invited") == []
-    assert error_code(await carol.call("history", {"topic": "secret"})) == "forbidden"
-    assert error_code(await carol.call("topic:members", {"topic": "secret"})) == "forbidden"
-    assert error_code(await carol.call("message:send", {"topic": "secret", "body": "x"})) == "forbidden"
     assert "secret" not in await listed(carol)
+
+
+# What a non-member asks about a private topic, and the same about a topic that does not exist.
+PROBES = [
+    pytest.param("history", {"topic": "{}"}, id="history"),
+    pytest.param("topic:members", {"topic": "{}"}, id="members"),
+    pytest.param("topic:unsubscribe", {"topic": "{}"}, id="unsubscribe"),
+    pytest.param("topic:invite", {"topic": "{}", "username": "carol"}, id="invite"),
+    pytest.param("message:send", {"topic": "{}", "body": "x"}, id="send"),
+    pytest.param("message", {"topic_name": "{}", "content": "x"}, id="legacy-send"),
+    pytest.param("typing", {"topic": "{}", "typing": True}, id="typing"),
+    pytest.param("read", {"topic": "{}", "seq": 1}, id="read"),
+    pytest.param("delivered", {"topic": "{}", "seq": 1}, id="delivered"),
+]
+
+
+@pytest.mark.parametrize(("event", "template"), PROBES)
+async def test_a_private_topic_answers_a_non_member_exactly_as_a_missing_one(live_server, event, template):
+    alice = await live_server.user("alice")
+    carol = await live_server.user("carol")
+    await alice.ok("topic:create", {"name": "Secret", "private": True})
+
+    def probe(name: str) -> dict[str, object]:
+        return {
+            key: value.format(name) if isinstance(value, str) else value for key, value in template.items()
+        }
+
+    hidden = await carol.call(event, probe("sECRET"))
+    missing = await carol.call(event, probe("nowhere"))
+
+    assert hidden["ok"] is False and hidden["error"]["code"] == "not_found"
+    assert hidden["error"]["message"].lower() == missing["error"]["message"].replace("nowhere", "secret")
+
+
+async def test_a_message_of_a_private_topic_answers_a_non_member_exactly_as_a_missing_id(live_server):
+    alice = await live_server.user("alice")
+    carol = await live_server.user("carol")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    hidden = (await send(alice, "secret", "for members only"))["id"]
+    missing = hidden + 1000
+
+    for event, extra in (("message:edit", {"body": "mine"}), ("message:delete", {})):
+        answers = [await carol.call(event, {"id": number, **extra}) for number in (hidden, missing)]
+        assert answers[0]["error"]["code"] == "not_found"
+        assert answers[0]["error"]["message"] == answers[1]["error"]["message"].replace(
+            str(missing), str(hidden)
+        )
+    assert (await alice.ok("history", {"topic": "secret"}))["messages"][0]["body"] == "for members only"
 
 
 async def test_the_owner_may_not_leave_a_private_topic_while_others_remain(live_server):
