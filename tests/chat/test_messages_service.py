@@ -128,7 +128,7 @@ async def test_refused_sends_store_and_publish_nothing(chat, sink, make_user):
     sink.clear()
     topics = await count(chat, Topic)
 
-    assert await refused(chat.messages.send(alice, Target(topic="secret"), "x")) == ErrorCode.NOT_FOUND  # hidden from non-members
+    assert await refused(chat.messages.send(alice, Target(topic="secret"), "x")) == ErrorCode.NOT_FOUND
     assert await refused(chat.messages.send(alice, Target(topic="open"), "x")) == ErrorCode.FORBIDDEN
     assert await refused(chat.messages.send(alice, Target(topic="nowhere"), "x")) == ErrorCode.NOT_FOUND
     assert await refused(chat.messages.send(alice, Target(user="nobody"), "x")) == ErrorCode.NOT_FOUND
