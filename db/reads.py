@@ -54,7 +54,7 @@ class BacklogEntry:
 
 
 class HotReads(Protocol):
-    async def credentials(self, username: str) -> Credentials | None: ...
+    async def credentials(self, user_id: int) -> Credentials | None: ...
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         """(topic id, kind) of every membership of the user."""
@@ -77,7 +77,7 @@ def hot_reads_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> HotRe
     return RepositoryReads(sessions)
 
 
-SQL_CREDENTIALS = "SELECT id, username, token_version FROM users WHERE username_key = ?"
+SQL_CREDENTIALS = "SELECT id, username, token_version FROM users WHERE id = ?"
 SQL_TOPICS = (
     "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
     " WHERE m.user_id = ? ORDER BY t.id"
@@ -128,8 +128,8 @@ class SqliteReads:
         if self.on_statement is not None:
             self.on_statement(statement)
 
-    async def credentials(self, username: str) -> Credentials | None:
-        row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (username.lower(),)).fetchone())
+    async def credentials(self, user_id: int) -> Credentials | None:
+        row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (user_id,)).fetchone())
         return None if row is None else Credentials(*row)
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
@@ -182,9 +182,9 @@ class RepositoryReads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def credentials(self, username: str) -> Credentials | None:
+    async def credentials(self, user_id: int) -> Credentials | None:
         async with self.sessions() as session:
-            user = await Repositories(session).users.by_name(username)
+            user = await Repositories(session).users.by_id(user_id)
         return None if user is None else Credentials(user.id or 0, user.username, user.token_version)
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:

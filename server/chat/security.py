@@ -1,10 +1,13 @@
 """Password hashing and tokens.
 
 bcrypt is slow on purpose, so it always runs in a worker thread and never on
-the event loop. Tokens are HS256 JWTs with ``sub`` (username), ``iat``,
-``exp`` and ``ver`` (the user's token version: logout bumps it, which revokes
-every token issued before). Decoding pins the algorithm and requires every
-claim; an expired token and a bad one are told apart for the client.
+the event loop. Tokens are HS256 JWTs with ``sub`` (the user's id, as JWT
+wants a string), ``iat``, ``exp`` and ``ver`` (the user's token version:
+logout bumps it, which revokes every token issued before). They name the
+account by id, never by username: a name freed and registered again is a new
+account that no earlier token opens. Decoding pins the algorithm and requires
+every claim, each an integer in range; an expired token and a bad one are
+told apart for the client.
 """
 
 from __future__ import annotations
@@ -53,9 +56,14 @@ class PasswordHasher:
         return self._dummy.decode()
 
 
+# The latest instant ``datetime`` can hold; a later ``exp`` is not a time but an attack.
+LATEST = int(datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp())
+MAX_ID = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class Claims:
-    username: str
+    user_id: int
     version: int
     issued_at: datetime
     expires_at: datetime
@@ -68,11 +76,11 @@ class TokenCodec:
         self._secret = secret
         self.ttl = ttl_seconds
 
-    def issue(self, username: str, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
+    def issue(self, user_id: int, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
         now = datetime.now(timezone.utc)
         expires = now + timedelta(seconds=self.ttl if ttl_seconds is None else ttl_seconds)
         payload = {
-            "sub": username,
+            "sub": str(user_id),
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
             "ver": version,
@@ -86,22 +94,26 @@ class TokenCodec:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub", "ver"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again") from exc
         except jwt.PyJWTError as exc:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
-        exp, iat, sub, ver = payload.get("exp"), payload.get("iat"), payload.get("sub"), payload.get("ver", 0)
-        if not (_is_int(exp) and _is_int(iat) and _is_int(ver) and isinstance(sub, str)):
+        exp, iat, sub, ver = payload["exp"], payload["iat"], payload["sub"], payload["ver"]
+        if not (_in_range(exp, LATEST) and _in_range(iat, LATEST) and _in_range(ver, MAX_ID)):
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not (isinstance(sub, str) and len(sub) <= 19 and sub.isascii() and sub.isdigit()):
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not 0 < int(sub) <= MAX_ID:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         return Claims(
-            username=sub,
+            user_id=int(sub),
             version=ver,
             issued_at=datetime.fromtimestamp(iat, timezone.utc),
             expires_at=datetime.fromtimestamp(exp, timezone.utc),
         )
 
 
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _in_range(value: object, highest: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= highest

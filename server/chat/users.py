@@ -6,7 +6,11 @@ check), ``token_expired``, ``token_revoked`` (issued before the last logout),
 ``rate_limited`` (too many sign-ups or logins from one address),
 ``not_found`` (unknown profile).
 
-Token checks remember each user's id, name and token version (``KnownUsers``), so a
+A token names its account by id (``sub``) and its token version (``ver``). A new account's
+version starts at a random number: SQLite hands the id of the newest row, once deleted, to
+the next one, and a token of the deleted account must not open its successor (the chance
+that both versions match is one in 2^30). Token checks remember each user's id, name and
+token version (``KnownUsers``), so a
 reconnecting client costs no query. A logout here updates that memory at once; a logout
 on another node reaches it as ``SessionsRevoked`` through the hub, and a remembered
 entry is looked up again after ``max_age`` seconds in any case.
@@ -14,6 +18,7 @@ entry is looked up again after ``max_age`` seconds in any case.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +38,9 @@ from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"
+# A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
+# 32-bit column.
+FIRST_VERSIONS = 2**30
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class Known:
 
 
 class KnownUsers:
-    """Users whose tokens were checked lately, by lower-cased name (a hub sink too).
+    """Users whose tokens were checked lately, by id (a hub sink too).
 
     Forgetting a user also voids lookups already under way, so a read that started before
     a logout can never put the old token version back.
@@ -66,11 +74,11 @@ class KnownUsers:
     def __init__(self, max_age: float, max_size: int = 100_000) -> None:
         self.max_age = max_age
         self.max_size = max_size
-        self._by_name: dict[str, Known] = {}
+        self._by_id: dict[int, Known] = {}
         self._forgotten = 0
 
-    def get(self, username: str) -> Known | None:
-        known = self._by_name.get(username.lower())
+    def get(self, user_id: int) -> Known | None:
+        known = self._by_id.get(user_id)
         if known is None or time.monotonic() - known.read_at > self.max_age:
             return None
         return known
@@ -82,15 +90,14 @@ class KnownUsers:
         """Keep ``user`` unless someone was forgotten since generation ``since``."""
         known = Known(user.id, user.username, user.token_version, time.monotonic())
         if since == self._forgotten:
-            if len(self._by_name) >= self.max_size:
-                self._by_name.clear()
-            self._by_name[user.username.lower()] = known
+            if len(self._by_id) >= self.max_size:
+                self._by_id.clear()
+            self._by_id[user.id] = known
         return known
 
     def forget(self, user_id: int) -> None:
         self._forgotten += 1
-        for name in [name for name, known in self._by_name.items() if known.id == user_id]:
-            del self._by_name[name]
+        self._by_id.pop(user_id, None)
 
     async def deliver(self, event: Event) -> None:
         if isinstance(event, SessionsRevoked):
@@ -121,7 +128,7 @@ class UserService:
         if not self.register_limit.take(source):
             raise ChatError(ErrorCode.RATE_LIMITED, "too many sign-ups from this address; try later")
         user = await self.create(data.username, data.password)
-        token, expires = self.tokens.issue(user.username, user.token_version)
+        token, expires = self.tokens.issue(user.id or 0, user.token_version)
         return RegisteredOut(
             user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
         )
@@ -134,6 +141,7 @@ class UserService:
             username_key=username.lower(),
             password_hash=password_hash,
             created_at=datetime.now(timezone.utc),
+            token_version=secrets.randbelow(FIRST_VERSIONS) + 1,
         )
         try:
             async with self.db.write() as repos:
@@ -154,7 +162,7 @@ class UserService:
         ok = await self.hasher.verify(data.password, user.password_hash if user else None)
         if user is None or not ok:
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
-        token, expires = self.tokens.issue(user.username, user.token_version)
+        token, expires = self.tokens.issue(user.id or 0, user.token_version)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
     async def logout(self, actor: Actor) -> None:
@@ -168,16 +176,16 @@ class UserService:
         if not token:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         claims = self.tokens.decode(token)
-        user = self.known.get(claims.username) or await self._look_up(claims.username)
+        user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
         return Actor(id=user.id, username=user.username)
 
-    async def _look_up(self, username: str) -> Known | None:
+    async def _look_up(self, user_id: int) -> Known | None:
         since = self.known.generation()
-        user = await self.db.reads.credentials(username)
+        user = await self.db.reads.credentials(user_id)
         return None if user is None else self.known.remember(user, since)
 
     async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:
@@ -186,7 +194,7 @@ class UserService:
             user = await repos.users.by_name(username)
         if user is None:
             raise not_found(f"no user named {username!r}")
-        token, expires = self.tokens.issue(user.username, user.token_version, ttl_seconds)
+        token, expires = self.tokens.issue(user.id or 0, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
     async def profile(self, viewer: Actor, username: str) -> ProfileOut:

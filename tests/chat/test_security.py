@@ -30,7 +30,7 @@ def codec() -> TokenCodec:
 def claims(**overrides: Any) -> dict[str, Any]:
     """Valid claims for ``alice``; an override of ``None`` removes the claim."""
     now = int(time.time())
-    values: dict[str, Any] = {"sub": "alice", "iat": now, "exp": now + 600, "ver": 0}
+    values: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 600, "ver": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 
@@ -93,35 +93,35 @@ async def test_multibyte_passwords_are_hashed_as_utf8(hasher):
 
 
 def test_an_issued_token_decodes_to_its_claims(codec):
-    token, expires = codec.issue("alice", 3)
+    token, expires = codec.issue(1, 3)
     decoded = codec.decode(token)
-    assert decoded.username == "alice"
+    assert decoded.user_id == 1
     assert decoded.version == 3
     assert decoded.expires_at - decoded.issued_at == timedelta(seconds=TTL)
     assert int(decoded.expires_at.timestamp()) == int(expires.timestamp())
 
 
 def test_tokens_are_hs256_jwts_with_sub_iat_exp(codec):
-    token, _ = codec.issue("alice", 0)
+    token, _ = codec.issue(1, 0)
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     payload = jwt.decode(token, SECRET, algorithms=["HS256"])
-    assert payload["sub"] == "alice"
+    assert payload["sub"] == "1"
     assert payload["exp"] - payload["iat"] == TTL
 
 
 def test_a_lifetime_given_at_issue_overrides_the_default(codec):
-    token, _ = codec.issue("alice", 0, ttl_seconds=60)
+    token, _ = codec.issue(1, 0, ttl_seconds=60)
     decoded = codec.decode(token)
     assert decoded.expires_at - decoded.issued_at == timedelta(seconds=60)
 
 
 def test_an_expired_token_is_token_expired(codec):
-    token, _ = codec.issue("alice", 0, ttl_seconds=-5)
+    token, _ = codec.issue(1, 0, ttl_seconds=-5)
     assert refused(codec, token) is ErrorCode.TOKEN_EXPIRED
 
 
 def test_a_token_signed_with_another_secret_is_unauthorized(codec):
-    token, _ = TokenCodec("o" * 40, TTL).issue("alice", 0)
+    token, _ = TokenCodec("o" * 40, TTL).issue(1, 0)
     assert refused(codec, token) is ErrorCode.UNAUTHORIZED
 
 
@@ -147,6 +147,16 @@ def test_the_algorithm_is_pinned_even_with_the_right_secret(codec):
         pytest.param({"sub": 42}, id="integer-sub"),
         pytest.param({"ver": "0"}, id="string-ver"),
         pytest.param({"ver": False}, id="boolean-ver"),
+        pytest.param({"ver": None}, id="no-ver"),
+        pytest.param({"sub": "alice"}, id="name-sub"),
+        pytest.param({"sub": "0"}, id="zero-sub"),
+        pytest.param({"sub": "-1"}, id="negative-sub"),
+        pytest.param({"sub": chr(0x661)}, id="arabic-indic-digit-sub"),
+        pytest.param({"sub": "9" * 19}, id="sub-past-int64"),
+        pytest.param({"sub": "9" * 5000}, id="sub-5000-digits"),
+        pytest.param({"exp": 10**20}, id="exp-past-year-9999"),
+        pytest.param({"exp": 1e20}, id="float-huge-exp"),
+        pytest.param({"iat": -1}, id="negative-iat"),
     ],
 )
 def test_a_token_with_missing_or_mistyped_claims_is_unauthorized(codec, changes):

@@ -88,7 +88,7 @@ async def test_token_prints_a_token_signed_with_the_secret_kept_by_an_earlier_co
     assert result.out == token + "\n"
     assert place.secret_file.read_text().strip() == secret
     claims = jwt.decode(token, secret, algorithms=["HS256"])
-    assert claims["sub"] == "alice"
+    assert claims["sub"] == "1"  # alice, the first account
     assert claims["exp"] - claims["iat"] == 24 * 3600
     short = await parley(place, "token", "alice", "--ttl", "90")
     assert short.code == 0, short.err
@@ -110,7 +110,7 @@ async def test_a_configured_secret_signs_tokens_and_no_secret_file_is_written(pl
     await create_alice(configured)
     result = await parley(configured, "token", "alice")
     assert result.code == 0, result.err
-    assert jwt.decode(result.out.strip(), "c" * 32, algorithms=["HS256"])["sub"] == "alice"
+    assert jwt.decode(result.out.strip(), "c" * 32, algorithms=["HS256"])["sub"] == "1"
     assert not place.secret_file.exists()
 
 

@@ -6,7 +6,9 @@ import asyncio
 from datetime import datetime, timezone
 
 import jwt
+from sqlalchemy import delete
 
+from db.models import Membership
 from tests.contract import assert_error, utc
 from tests.support import JWT_SECRET, PASSWORD, bearer, running, user_count
 from tests.support import test_settings as make_settings
@@ -57,7 +59,7 @@ async def test_login_answers_200_with_a_token_and_its_expiry(live_server):
     body = response.json()
     assert {"token", "expires_at"} <= set(body)
     claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
-    assert claims["sub"] == "alice"
+    assert claims["sub"] == "1"  # the account id, never the name
     assert claims["exp"] - claims["iat"] == 24 * 3600
     assert claims["exp"] == int(utc(body["expires_at"]).timestamp())
     me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
@@ -192,3 +194,21 @@ async def test_logins_are_rate_limited_per_address(tmp_path):
             assert (await server.http.post("/api/auth/login", json=credentials)).status_code == 200
         response = await server.http.post("/api/auth/login", json=credentials)
         assert_error(response, 429, "rate_limited")
+
+
+async def test_a_token_opens_only_its_own_account_not_a_new_one_with_the_same_name(live_server):
+    old = await live_server.register("alice")
+    async with live_server.chat.db.write() as repos:  # an operator deletes the account by hand
+        alice = await repos.users.by_name("alice")
+        assert alice is not None
+        await repos.session.execute(delete(Membership).where(Membership.user_id == alice.id))
+        await repos.session.delete(alice)
+    new = await live_server.register("alice")  # SQLite gives the freed id to the new row
+
+    refused = await live_server.http.get("/api/users/me", headers=bearer(old))
+    accepted = await live_server.http.get("/api/users/me", headers=bearer(new))
+
+    assert_error(refused, 401, "token_revoked")  # its version is not the new account's
+    assert accepted.status_code == 200
+    same_id = [jwt.decode(token, JWT_SECRET, algorithms=["HS256"])["sub"] for token in (old, new)]
+    assert same_id[0] == same_id[1]  # the case that binding to the id alone would miss

@@ -15,7 +15,7 @@ from tests.support import JWT_SECRET, bearer
 def forged(**overrides: Any) -> str:
     """An HS256 token for ``alice`` signed with the test secret; ``None`` drops a claim."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": "alice", "iat": now, "exp": now + 600, "ver": 0}
+    claims: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 600, "ver": 0}
     claims.update(overrides)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, JWT_SECRET, algorithm="HS256")
 
@@ -83,7 +83,7 @@ async def test_the_bearer_scheme_is_case_insensitive(live_server, alice):
 
 
 async def test_an_expired_token_is_401_token_expired(live_server, alice):
-    token, _ = live_server.chat.users.tokens.issue("alice", 0, ttl_seconds=-30)
+    token, _ = live_server.chat.users.tokens.issue(1, 0, ttl_seconds=-30)
     response = await live_server.http.get("/api/users/me", headers=bearer(token))
     assert_error(response, 401, "token_expired")
 
@@ -100,15 +100,15 @@ async def test_a_crafted_token_with_exp_in_the_past_is_401_token_expired(live_se
     "token",
     [
         pytest.param(
-            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, "x" * 40, algorithm="HS256"),
+            jwt.encode({"sub": "1", "iat": 0, "exp": 2**40, "ver": 0}, "x" * 40, algorithm="HS256"),
             id="another-secret",
         ),
         pytest.param(
-            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, None, algorithm="none"),
+            jwt.encode({"sub": "1", "iat": 0, "exp": 2**40, "ver": 0}, None, algorithm="none"),
             id="alg-none",
         ),
         pytest.param(
-            jwt.encode({"sub": "alice", "iat": 0, "exp": 2**40, "ver": 0}, JWT_SECRET * 2, algorithm="HS512"),
+            jwt.encode({"sub": "1", "iat": 0, "exp": 2**40, "ver": 0}, JWT_SECRET * 2, algorithm="HS512"),
             id="alg-hs512-same-secret",
         ),
         pytest.param(forged(exp=None), id="no-exp"),
@@ -116,7 +116,10 @@ async def test_a_crafted_token_with_exp_in_the_past_is_401_token_expired(live_se
         pytest.param(forged(sub=None), id="no-sub"),
         pytest.param(forged(exp=str(2**40)), id="string-exp"),
         pytest.param(forged(exp=2.0**40 + 0.5), id="float-exp"),
-        pytest.param(forged(sub="ghost"), id="user-does-not-exist"),
+        pytest.param(forged(sub="99"), id="user-does-not-exist"),
+        pytest.param(forged(sub="alice"), id="name-not-id"),
+        pytest.param(forged(ver=None), id="no-version"),
+        pytest.param(forged(exp=10**20), id="exp-past-year-9999"),
     ],
 )
 async def test_a_forged_or_malformed_token_is_401_unauthorized(live_server, alice, token):
