@@ -96,6 +96,7 @@ def build_chat(settings: Settings) -> Chat:
         typing_ttl=settings.typing_ttl,
         cursor_flush_interval=settings.cursor_flush_interval,
         bcrypt_rounds=settings.bcrypt_rounds,
+        echo_transcript_bytes=settings.echo_transcript_bytes,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Chat(

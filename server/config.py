@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     login_per_hour: int = 300
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
+    echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
     presence_grace: float = Field(default=2.0, ge=0, le=3)
     typing_ttl: float = Field(default=5.0, gt=0)
     cursor_flush_interval: float = Field(default=0.2, gt=0)

@@ -1,7 +1,11 @@
 """The echo channel: answer each payload (or ask an upstream) and keep a transcript.
 
 A session records every client payload and every answer with its time; when
-the socket closes the transcript is stored. The upstream is a port: the
+the socket closes the transcript is stored. A transcript is bounded
+(``max_bytes`` of JSON, 256 KiB by default): past it the oldest lines are
+dropped, and the stored transcript starts with a line
+``{"from": "dropped", "payload": <how many>}``, so a long-lived socket holds
+bounded memory and writes a bounded row. The upstream is a port: the
 composition root passes a callable that forwards a payload to a WebSocket
 echo server; any failure of it becomes an ``internal`` error answer, and the
 session stays usable.
@@ -9,9 +13,12 @@ session stays usable.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, cast
+
+import orjson
 
 from db.models import EchoTranscript
 from db.uow import Database
@@ -26,11 +33,23 @@ Upstream = Callable[[Any], Awaitable[Any]]
 class EchoSession:
     """One socket's conversation with the echo channel."""
 
-    def __init__(self, actor: Actor, upstream: Upstream | None) -> None:
+    def __init__(self, actor: Actor, upstream: Upstream | None, max_bytes: int = 256 * 1024) -> None:
         self.actor = actor
         self.upstream = upstream
+        self.max_bytes = max_bytes
         self.started_at = datetime.now(timezone.utc)
-        self.lines: list[dict[str, Any]] = []
+        self._lines: deque[tuple[int, dict[str, Any]]] = deque()  # (JSON size, line)
+        self._size = 0
+        self.dropped = 0
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """The transcript as stored: a ``dropped`` line first when older lines were let go."""
+        kept = [line for _size, line in self._lines]
+        if self.dropped:
+            first = kept[0]["at"] if kept else iso(datetime.now(timezone.utc))
+            return [{"from": "dropped", "payload": self.dropped, "at": first}, *kept]
+        return kept
 
     async def echo(self, payload: Any) -> Any:
         self._record("client", payload)
@@ -46,16 +65,24 @@ class EchoSession:
         return answer
 
     def _record(self, source: str, payload: Any) -> None:
-        self.lines.append({"from": source, "payload": payload, "at": iso(datetime.now(timezone.utc))})
+        line = {"from": source, "payload": payload, "at": iso(datetime.now(timezone.utc))}
+        size = len(orjson.dumps(line))
+        self._lines.append((size, line))
+        self._size += size
+        while self._size > self.max_bytes and self._lines:
+            dropped, _line = self._lines.popleft()
+            self._size -= dropped
+            self.dropped += 1
 
 
 class EchoService:
-    def __init__(self, db: Database, upstream: Upstream | None) -> None:
+    def __init__(self, db: Database, upstream: Upstream | None, transcript_bytes: int = 256 * 1024) -> None:
         self.db = db
         self.upstream = upstream
+        self.transcript_bytes = transcript_bytes
 
     def open(self, actor: Actor) -> EchoSession:
-        return EchoSession(actor, self.upstream)
+        return EchoSession(actor, self.upstream, self.transcript_bytes)
 
     async def close(self, session: EchoSession) -> None:
         """Store the transcript (even an empty one: the visit happened)."""

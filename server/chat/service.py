@@ -30,6 +30,7 @@ class Limits:
     typing_ttl: float = 5.0
     cursor_flush_interval: float = 0.2
     bcrypt_rounds: int = 12
+    echo_transcript_bytes: int = 256 * 1024
 
 
 class Chat:
@@ -64,7 +65,7 @@ class Chat:
         self.topics = TopicService(db, self.presence, self.messages)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
-        self.echo = EchoService(db, upstream)
+        self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
         self.sessions = SessionService(db, self.users, self.presence, self.delivery, self.signals)
         self.users.on_registered.append(self._join_defaults)
         self.messages.on_stored.append(self.delivery.note_stored)

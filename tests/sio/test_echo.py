@@ -230,6 +230,25 @@ async def test_the_transcript_is_stored_on_disconnect_in_order_with_times(live_s
     assert moments == sorted(moments)
 
 
+async def test_a_long_transcript_keeps_its_newest_lines_within_the_bound_and_says_how_many_went(
+    tmp_path: Path,
+) -> None:
+    async with running(settings_with(tmp_path / "data", echo_transcript_bytes=8192)) as live:
+        token = await live.register("alice")
+        client = await echo_client(live, "alice", token)
+        for n in range(150):  # about 150 KB of payloads through a socket whose transcript keeps 8 KiB
+            assert await echo(client, {"n": n, "pad": "x" * 1000}) == {"n": n, "pad": "x" * 1000}
+
+        await client.close()
+
+        [transcript] = await transcripts(live, token, 1)
+    first, *kept = transcript["lines"]
+    assert first["from"] == "dropped" and first["payload"] == 300 - len(kept)
+    assert sum(len(json.dumps(line, separators=(",", ":"))) for line in kept) <= 8192
+    assert [line["payload"]["n"] for line in kept[-2:]] == [149, 149]  # the newest question and answer
+    assert [line["from"] for line in kept[-2:]] == ["client", "server"]
+
+
 async def test_transcripts_are_listed_newest_first_in_pages_and_only_to_their_owner(
     live_server: LiveServer,
 ) -> None:
