@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -123,18 +123,27 @@ class MembershipRepository:
         return bool(result.rowcount)
 
     async def _advance(self, column: str, cursors: Iterable[tuple[int, int, int]]) -> None:
+        """Move ``column`` up to each seq, clamped by the topic's last seq as the database has it.
+
+        The clamp is the database's own, never a value a process remembers: a node that did not
+        store the topic's newest messages must not hold a cursor back (or push it past them).
+        """
         rows = [{"u": user, "t": topic, "s": seq} for user, topic, seq in cursors]
         if not rows:
             return
         table: Any = Membership.__table__  # type: ignore[attr-defined]
+        topics: Any = Topic.__table__  # type: ignore[attr-defined]
+        last = select(topics.c.last_seq).where(topics.c.id == table.c.topic_id).scalar_subquery()
+        wanted = bindparam("s", type_=Integer)
+        clamped = case((wanted <= last, wanted), else_=last)
         statement = (
             update(table)
             .where(
                 table.c.user_id == bindparam("u"),
                 table.c.topic_id == bindparam("t"),
-                table.c[column] < bindparam("s"),
+                table.c[column] < clamped,
             )
-            .values({column: bindparam("s")})
+            .values({column: clamped})
         )
         connection = await self.session.connection()
         await connection.execute(statement, rows)

@@ -16,6 +16,7 @@ import logging
 
 from db.uow import Database
 from server.chat.access import place_of, require_member
+from server.chat.events import Event, MessageCreated
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
 from server.chat.users import Actor
@@ -36,9 +37,19 @@ class DeliveryService:
         self._last_seq: dict[int, int] = {}
 
     def note_stored(self, topic_id: int, seq: int) -> None:
-        """A message with ``seq`` exists in the topic (called after each commit here)."""
+        """A message with ``seq`` exists in the topic."""
         if seq > self._last_seq.get(topic_id, 0):
             self._last_seq[topic_id] = seq
+
+    async def deliver(self, event: Event) -> None:
+        """As a hub sink: every message stored on any node raises the topic's known last seq.
+
+        A client can only have seen what this node delivered (live, through the hub) or read
+        from the database (a backlog, after the check below read ``last_seq``), so an ack is
+        never clamped below a message it covers, whichever node stored it.
+        """
+        if isinstance(event, MessageCreated):
+            self.note_stored(event.topic_id, event.message.seq)
 
     async def acknowledge(self, actor: Actor, target: Target, seq: int) -> None:
         """Record that the user has everything up to ``seq``, clamped to the topic's last seq.
@@ -47,7 +58,8 @@ class DeliveryService:
         remembered: later acks cost a dict look-up, no database work. The flush only updates
         an existing membership, so a remembered check can never create or move anything else.
         The clamp uses the last seq this process knows of (read at the check, raised by every
-        message stored here): never above the real one, so no message is skipped.
+        message stored on any node, through the hub): never above the real one, so no message
+        is skipped; the flush clamps again by the database's own ``last_seq``.
         """
         checked = (actor.id, target.describe().lower())
         topic_id = self._checked.get(checked)

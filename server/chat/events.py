@@ -40,6 +40,7 @@ Audience = ToTopic | ToUser | ToUsers
 class MessageCreated:
     message: MessageOut
     audience: Audience
+    topic_id: int  # the room or the conversation: order per topic comes from ``message.seq``
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ conversation with oneself).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -38,8 +37,7 @@ class MessageService:
     def __init__(self, db: Database, directory: Directory) -> None:
         self.db = db
         self.directory = directory
-        self.on_stored: list[Callable[[int, int], None]] = []
-        self.writer = Writer(db, self._original, self.on_stored)
+        self.writer = Writer(db, self._original)
 
     async def send(self, actor: Actor, target: Target, body: str, client_id: str | None = None) -> MessageOut:
         """Store (group commit) and publish; live delivery follows ``seq`` per topic.

@@ -64,11 +64,11 @@ class Chat:
         self.messages = MessageService(db, self.directory)
         self.topics = TopicService(db, self.presence, self.messages)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
+        self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
         self.sessions = SessionService(db, self.users, self.presence, self.delivery, self.signals)
         self.users.on_registered.append(self._join_defaults)
-        self.messages.on_stored.append(self.delivery.note_stored)
 
     async def start(self) -> None:
         for name in self.default_topics:

@@ -74,10 +74,9 @@ Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
 
 
 class Writer:
-    def __init__(self, db: Database, original: Original, on_stored: list[Callable[[int, int], None]]) -> None:
+    def __init__(self, db: Database, original: Original) -> None:
         self.db = db
         self.original = original
-        self.on_stored = on_stored
         self.batches = 0
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
@@ -159,8 +158,6 @@ class Writer:
             if outcome is None:
                 duplicates.append(pending)
                 continue
-            for stored in self.on_stored:
-                stored(_place(pending).topic_id, outcome.seq)
             answer, announced = _render(pending, outcome)
             answers.append((pending, answer))
             events += announced
@@ -218,9 +215,12 @@ def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     }
     mine = MessageOut(topic=place.shown_as, **fields)
     if place.peer_id is None:
-        return mine, [MessageCreated(mine, ToTopic(place.topic_id))]
+        return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
     theirs = MessageOut(topic=f"@{actor.username}", **fields)
-    return mine, [MessageCreated(mine, ToUser(actor.id)), MessageCreated(theirs, ToUser(place.peer_id))]
+    return mine, [
+        MessageCreated(mine, ToUser(actor.id), place.topic_id),
+        MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),
+    ]
 
 
 def _answer(future: asyncio.Future[MessageOut], answer: MessageOut) -> None:

@@ -50,7 +50,8 @@ async def test_send_stores_then_publishes_one_event_to_the_topic(chat, sink, mak
         "hello",
         "c1",
     )
-    assert sink.of(MessageCreated) == [MessageCreated(sent, ToTopic(await topic_id(chat, "lobby")))]
+    lobby = await topic_id(chat, "lobby")
+    assert sink.of(MessageCreated) == [MessageCreated(sent, ToTopic(lobby), lobby)]
     assert sink.committed == [True]
 
 
@@ -61,10 +62,12 @@ async def test_a_direct_message_publishes_one_event_per_side_each_naming_the_oth
     sent = await chat.messages.send(alice, Target(user="BOB"), "psst")
 
     assert (sent.topic, sent.kind, sent.seq) == ("@bob", "direct", 1)
+    conversation = sink.of(MessageCreated)[0].topic_id
     assert sink.of(MessageCreated) == [
-        MessageCreated(sent, ToUser(alice.id)),
-        MessageCreated(sent.model_copy(update={"topic": "@alice"}), ToUser(bob.id)),
+        MessageCreated(sent, ToUser(alice.id), conversation),
+        MessageCreated(sent.model_copy(update={"topic": "@alice"}), ToUser(bob.id), conversation),
     ]
+    assert conversation not in (0, await topic_id(chat, "lobby"))
     assert sink.committed == [True, True]
 
 
