@@ -86,7 +86,7 @@ class TokenCodec:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub", "ver"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again") from exc
@@ -95,11 +95,16 @@ class TokenCodec:
         exp, iat, sub, ver = payload.get("exp"), payload.get("iat"), payload.get("sub"), payload.get("ver", 0)
         if not (_is_int(exp) and _is_int(iat) and _is_int(ver) and isinstance(sub, str)):
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        try:  # a time past the year 9999 (exp = 10**20) is no time at all
+            issued_at = datetime.fromtimestamp(iat, timezone.utc)
+            expires_at = datetime.fromtimestamp(exp, timezone.utc)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
         return Claims(
             username=sub,
             version=ver,
-            issued_at=datetime.fromtimestamp(iat, timezone.utc),
-            expires_at=datetime.fromtimestamp(exp, timezone.utc),
+            issued_at=issued_at,
+            expires_at=expires_at,
         )
 
 

@@ -147,6 +147,10 @@ def test_the_algorithm_is_pinned_even_with_the_right_secret(codec):
         pytest.param({"sub": 42}, id="integer-sub"),
         pytest.param({"ver": "0"}, id="string-ver"),
         pytest.param({"ver": False}, id="boolean-ver"),
+        pytest.param({"ver": None}, id="no-ver"),
+        pytest.param({"exp": 10**20}, id="exp-past-year-9999"),
+        pytest.param({"iat": 10**20}, id="iat-past-year-9999"),
+        pytest.param({"exp": 2**63}, id="exp-2**63"),
     ],
 )
 def test_a_token_with_missing_or_mistyped_claims_is_unauthorized(codec, changes):
