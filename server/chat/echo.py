@@ -9,6 +9,13 @@ bounded memory and writes a bounded row. The upstream is a port: the
 composition root passes a callable that forwards a payload to a WebSocket
 echo server; any failure of it becomes an ``internal`` error answer, and the
 session stays usable.
+
+A payload nesting arrays and objects deeper than ``MAX_DEPTH`` is
+``invalid`` and is not recorded. Deeper, the answer could not be sent back
+(orjson encodes at most 255 levels) and the stored transcript could not be
+rendered by ``GET /api/echo/history`` (pydantic serialises about as deep), so
+"as is" (PROTOCOL.md 5) would be broken twice; section 2 names ``invalid``
+for a payload the server refuses.
 """
 
 from __future__ import annotations
@@ -28,6 +35,25 @@ from server.chat.users import Actor
 from server.chat.views import iso, iso_required
 
 Upstream = Callable[[Any], Awaitable[Any]]
+MAX_DEPTH = 128
+
+
+def too_deep(payload: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``payload`` nests lists and dicts more than ``limit`` levels (iterative: no recursion)."""
+    level = [payload]
+    for _ in range(limit):
+        level = [child for item in level for child in _children(item)]
+        if not level:
+            return False
+    return True
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, (list, dict))]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, (list, dict))]
+    return []
 
 
 class EchoSession:
@@ -52,6 +78,9 @@ class EchoSession:
         return kept
 
     async def echo(self, payload: Any) -> Any:
+        """The answer to ``payload``; ChatError ``invalid`` (too deep) or ``internal`` (upstream failed)."""
+        if too_deep(payload):
+            raise ChatError(ErrorCode.INVALID, f"the payload nests deeper than {MAX_DEPTH} levels")
         self._record("client", payload)
         if self.upstream is None:
             answer = payload

@@ -6,16 +6,23 @@ when we close the engine.io socket. This wrapper remembers which task is
 waiting in each and cancels them on ``kill()``: engine.io then unwinds as if
 the client had gone, the ASGI call returns and uvicorn closes the transport.
 It adds no task per message: the hot path is one ``current_task()`` call.
+
+Killed with a close code (the server ends a connection it refuses: an
+undecodable packet, no CONNECT in time), the client gets a close frame once
+engine.io has unwound, instead of a bare TCP close; that frame waits at most
+``GOODBYE_WAIT`` seconds for a client that does not read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 Message = dict[str, Any]
 ASGI = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+GOODBYE_WAIT = 1.0
 
 
 class KillSwitch:
@@ -24,6 +31,7 @@ class KillSwitch:
         self._send = send
         self._waiting: set[asyncio.Task[Any]] = set()
         self.killed = False
+        self.close_code: int | None = None
 
     @property
     def downstream_send(self) -> Callable[[Message], Awaitable[None]]:
@@ -49,10 +57,19 @@ class KillSwitch:
         finally:
             self._waiting.discard(task)
 
-    def kill(self) -> None:
+    def kill(self, close_code: int | None = None) -> None:
         self.killed = True
+        self.close_code = close_code
         for task in list(self._waiting):
             task.cancel()
+
+    async def goodbye(self) -> None:
+        """The close frame ``kill`` asked for (bounded; none if the client is gone or the frame was sent)."""
+        if self.close_code is None:
+            return
+        close = {"type": "websocket.close", "code": self.close_code}
+        with contextlib.suppress(asyncio.TimeoutError, OSError, RuntimeError):
+            await asyncio.wait_for(self._send(close), GOODBYE_WAIT)
 
 
 class KillableWebSockets:
@@ -67,11 +84,12 @@ class KillableWebSockets:
             return
         switch = KillSwitch(receive, send)
         await self.app(scope, switch.receive, switch.send)
+        await switch.goodbye()
 
 
-def kill_websocket(environ: dict[str, Any] | None) -> None:
-    """End the WebSocket behind an engine.io environ, if it has a kill switch."""
+def kill_websocket(environ: dict[str, Any] | None, close_code: int | None = None) -> None:
+    """End the WebSocket behind an engine.io environ, if it has a kill switch; see ``KillSwitch.kill``."""
     receive = (environ or {}).get("asgi.receive")
     switch = getattr(receive, "__self__", None)
     if isinstance(switch, KillSwitch):
-        switch.kill()
+        switch.kill(close_code)

@@ -16,17 +16,20 @@ from server.chat.periodic import Periodic
 from server.sio.killswitch import kill_websocket
 
 log = logging.getLogger("parley.sio")
+NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
 
 
 async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
     """Close one engine.io connection now, without waiting for its queue to drain.
 
     With ``notify`` a CLOSE packet is queued first: a long-poll GET in flight
-    returns it at once instead of hanging until the ping timeout.
+    returns it at once instead of hanging until the ping timeout; a WebSocket
+    gets a close frame. Without it (a client that stopped reading) the
+    WebSocket's TCP connection just ends.
     """
     socket = sio.eio.sockets.pop(eio_sid, None)
     if socket is not None:
-        kill_websocket(sio.environ.get(eio_sid))
+        kill_websocket(sio.environ.get(eio_sid), NORMAL_CLOSURE if notify else None)
         await socket.close(wait=False, abort=not notify)
 
 

@@ -5,15 +5,29 @@ holding a packet it cannot parse, lets the same packet escape its WebSocket
 loop, and ignores (WebSocket) or half-handles (polling) an unknown packet
 type. It offers no hook, so this ASGI wrapper checks each packet's framing
 before engine.io sees it: a packet is decodable when it is a type digit
-0-6 followed by anything, or ``b`` and base64 (a binary message). Anything
-else is counted and closes that connection only: a polling POST is answered
-400 and its session closed, a WebSocket ends. The Socket.IO layer inside a
-message is checked by ``server.sio.server``.
+0-6 followed by anything; in a polling POST only the types a client sends
+there (CLOSE, PONG, MESSAGE, UPGRADE): engine.io answers an OPEN, PING or
+NOOP there by closing the session and waiting, forever, for its queue to
+drain, so the POST never gets an answer. Anything else is counted and closes
+that connection only: a polling POST is answered 400 and its session closed,
+a WebSocket ends. The rest of the Socket.IO layer inside a message is
+checked by ``server.sio.server``.
+
+Parley's protocol has no binary payloads, so binary is undecodable here, the
+one place that sees a packet before engine.io reads the next one: a binary
+WebSocket frame, a ``b`` (base64) polling packet, and a Socket.IO
+BINARY_EVENT or BINARY_ACK (``45``/``46``). python-socketio would keep the
+attachments a binary packet announces (up to 10**10 of them) in memory until
+they all arrived; refused here, nothing is ever buffered.
+
+engine.io reads a polling body only up to its ``Content-Length`` (none: it
+reads nothing and answers 200). This guard reads the body itself, up to the
+byte limit, so it hands engine.io the whole body in one message with its
+exact length: a chunked POST's packets are handled like any other's.
 """
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,19 +37,13 @@ Message = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 SEPARATOR = "\x1e"
 TYPES = frozenset("0123456")
+POLLING_TYPES = frozenset("1345")
+BINARY_SOCKETIO = frozenset({"45", "46"})  # an Engine.IO MESSAGE holding a BINARY_EVENT or BINARY_ACK
 
 
-def decodable(packet: str) -> bool:
-    """Whether engine.io can decode one text packet into a known type."""
-    if packet[:1] in TYPES:
-        return True
-    if packet[:1] != "b":
-        return False
-    try:
-        binascii.a2b_base64(packet[1:].encode(), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        return False
-    return True
+def decodable(packet: str | None, types: frozenset[str] = TYPES) -> bool:
+    """Whether a packet is one Parley takes: text, one of ``types``, no binary Socket.IO packet."""
+    return packet is not None and packet[:1] in types and packet[:2] not in BINARY_SOCKETIO
 
 
 class PacketGuard:
@@ -66,8 +74,7 @@ class PacketGuard:
     def _checked_frames(self, receive: Callable[[], Awaitable[Message]]) -> Callable[[], Awaitable[Message]]:
         async def checked() -> Message:
             message = await receive()
-            text = message.get("text") if message["type"] == "websocket.receive" else None
-            if text is not None and not decodable(text):
+            if message["type"] == "websocket.receive" and not decodable(message.get("text")):
                 self.on_undecodable()
                 return {"type": "websocket.disconnect", "code": 1002}  # engine.io ends the socket
             return message
@@ -75,9 +82,9 @@ class PacketGuard:
         return checked
 
     async def _post(self, scope: Scope, receive: Any, send: Any, sid: str) -> None:
-        body, messages = await _read_body(receive, self.max_bytes)
+        body = await _read_body(receive, self.max_bytes)
         if body is not None and _decodable_payload(body):
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(_with_length(scope, len(body)), _replay(body, receive), send)
             return
         await self.close(sid)
         if body is None:  # a body without a declared length, over the limit (BodyLimit refuses the rest)
@@ -92,21 +99,24 @@ def _decodable_payload(body: bytes) -> bool:
         text = body.decode()
     except UnicodeDecodeError:
         return False
-    return not text or all(decodable(packet) for packet in text.split(SEPARATOR))
+    return not text or all(decodable(packet, POLLING_TYPES) for packet in text.split(SEPARATOR))
 
 
-async def _read_body(receive: Any, max_bytes: int) -> tuple[bytes | None, list[Message]]:
-    """The request body (None past ``max_bytes``) and the ASGI messages read."""
-    messages: list[Message] = []
+async def _read_body(receive: Any, max_bytes: int) -> bytes | None:
+    """The request body, however it is framed; None once it passes ``max_bytes`` (the rest unread)."""
+    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        messages.append(message)
-        size += len(message.get("body", b""))
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
         if size > max_bytes:
-            return None, messages
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"), messages
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def _answer(send: Any, status: int, text: bytes) -> None:
@@ -115,11 +125,19 @@ async def _answer(send: Any, status: int, text: bytes) -> None:
     await send({"type": "http.response.body", "body": text})
 
 
-def _replay(messages: list[Message], receive: Any) -> Callable[[], Awaitable[Message]]:
-    pending = list(messages)
+def _with_length(scope: Scope, length: int) -> Scope:
+    """``scope`` declaring the body it now has: its exact length, not chunked."""
+    framing = (b"content-length", b"transfer-encoding")
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in framing]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
+
+
+def _replay(body: bytes, receive: Any) -> Callable[[], Awaitable[Message]]:
+    """The body as one ASGI message, then whatever the server sends next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replayed() -> Message:
-        return pending.pop(0) if pending else await receive()
+        return pending.pop() if pending else await receive()
 
     return replayed
 

@@ -6,9 +6,9 @@ python-socketio dispatches a client event named ``connect`` or
 they get an ``invalid`` ack when the client asked for one.
 
 PROTOCOL.md 5a, where python-socketio 5.18 has no option or hook:
-- a Socket.IO packet it cannot decode (it raises ``ValueError``, or trips on
-  a stray binary frame) closes that connection and is counted, instead of
-  being dropped or logged with a traceback;
+- a Socket.IO packet it cannot decode (it raises ``ValueError``) closes that
+  connection and is counted, instead of being dropped or logged with a
+  traceback (binary packets never get here: ``packet_guard`` refuses them);
 - a transport that sends no Socket.IO CONNECT within ``connect_timeout``
   seconds is closed (engine.io only times out missing pongs).
 
@@ -80,8 +80,8 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         """Close the connection of a packet that cannot be decoded; it never reaches a handler."""
-        if data == "" or (isinstance(data, bytes) and eio_sid not in self._binary_packet):
-            await self._undecodable(eio_sid)  # python-socketio would take "" for an empty EVENT
+        if data == "":  # python-socketio would take it for an empty EVENT
+            await self._undecodable(eio_sid)
             return
         try:
             await super()._handle_eio_message(eio_sid, data)

@@ -157,6 +157,8 @@ def test_the_algorithm_is_pinned_even_with_the_right_secret(codec):
         pytest.param({"exp": 10**20}, id="exp-past-year-9999"),
         pytest.param({"exp": 1e20}, id="float-huge-exp"),
         pytest.param({"iat": -1}, id="negative-iat"),
+        pytest.param({"iat": 10**20}, id="iat-past-year-9999"),
+        pytest.param({"exp": 2**63}, id="exp-2**63"),
     ],
 )
 def test_a_token_with_missing_or_mistyped_claims_is_unauthorized(codec, changes):
