@@ -104,6 +104,7 @@ def field(kind: str, surrogates: bool = False) -> st.SearchStrategy[Any]:
         "int": integers(),
         "bool": st.booleans(),
         "client_id": text(surrogates) | long_text(),
+        "password": st.just("password123") | text(surrogates) | long_text(),
     }
     return good[kind] | odd(surrogates)
 
