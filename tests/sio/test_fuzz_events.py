@@ -187,15 +187,13 @@ async def test_a_lone_surrogate_closes_only_that_connection_and_stores_nothing(s
     assert await server.rows() == before
 
 
-# Known defects, each its own property so the rest of the fuzz stays green meanwhile -----------
+# Properties of one field each (the defects D5, D6, D9, D16 the fuzz found) -----------------------
 
 # (event, the integer field, a payload that is valid but for that field)
 WIDE = [
-    pytest.param("message:edit", "id", {"body": "x"}, marks=pytest.mark.xfail(strict=True, reason="D5")),
-    pytest.param("message:delete", "id", {}, marks=pytest.mark.xfail(strict=True, reason="D5")),
-    pytest.param(
-        "history", "before_seq", {"topic": "general"}, marks=pytest.mark.xfail(strict=True, reason="D5")
-    ),
+    pytest.param("message:edit", "id", {"body": "x"}),
+    pytest.param("message:delete", "id", {}),
+    pytest.param("history", "before_seq", {"topic": "general"}),
     pytest.param("history", "limit", {"topic": "general"}),
     pytest.param("read", "seq", {"topic": "general"}),
     pytest.param("delivered", "seq", {"topic": "general"}),
@@ -226,7 +224,6 @@ BODIES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="D16")
 @pytest.mark.parametrize(("event", "key", "rest"), BODIES)
 @settings(max_examples=TARGETED)
 @given(body=INVISIBLE)
@@ -247,7 +244,6 @@ CONTROL = st.builds(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="D6")
 @pytest.mark.parametrize("event", ["message:send", "message"])
 @settings(max_examples=TARGETED)
 @given(client_id=CONTROL)
@@ -260,7 +256,6 @@ async def test_a_client_id_with_nul_or_control_characters_is_invalid(server, eve
     assert await server.rows() == before
 
 
-@pytest.mark.xfail(strict=True, reason="D9")
 @pytest.mark.parametrize("event", ["message:edit", "message:delete"])
 async def test_a_message_of_a_private_topic_is_not_found_for_a_non_member(server, event):
     """D9: a non-member learns nothing about a private topic, not even that a message id is there."""
