@@ -7,9 +7,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase
+from hypothesis import settings as hypothesis_settings
 
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import LiveServer, running, test_settings
+
+# Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;
+# HYPOTHESIS_PROFILE=deep explores more, with a new seed each run and the example database.
+# No "explain" phase: its line tracer makes a failing example minutes slow before Python 3.12.
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+hypothesis_settings.register_profile(
+    "ci", max_examples=30, deadline=None, derandomize=True, database=None, phases=PHASES, print_blob=True
+)
+hypothesis_settings.register_profile("deep", max_examples=400, deadline=None, phases=PHASES)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
