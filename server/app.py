@@ -20,6 +20,7 @@ from db.migrate import upgrade
 from db.uow import Database
 from server import logs
 from server.chat.service import Chat, Limits
+from server.cluster.redis_hub import RedisHub
 from server.config import Settings
 from server.metrics import Metrics
 from server.rest.api import build_api
@@ -27,7 +28,7 @@ from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
-from server.sio.fanout import LeanFanout, LeanRedisManager
+from server.sio.fanout import LeanFanout
 from server.sio.killswitch import KillableWebSockets
 from server.sio.outgoing import OutgoingGuard, close_transport
 from server.sio.packet_guard import PacketGuard
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None) -> Any:
     chat = build_chat(settings)
     metrics = Metrics()
     connections = Connections()
-    sio = build_server(settings, metrics.undecodable_packets.inc, _client_manager(settings))
+    # Local rooms only: with Redis the hub brings every node's events here, once per node.
+    sio = build_server(settings, metrics.undecodable_packets.inc, LeanFanout())
     burst, rate = settings.socket_burst, settings.socket_rate
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
@@ -99,6 +101,7 @@ def build_chat(settings: Settings) -> Chat:
         echo_transcript_bytes=settings.echo_transcript_bytes,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    hub = RedisHub(settings.redis_url, settings.redis_channel) if settings.redis_url else None
     return Chat(
         Database(settings.resolved_database_url),
         settings.secret(),
@@ -106,13 +109,8 @@ def build_chat(settings: Settings) -> Chat:
         limits,
         settings.default_topics,
         upstream,
+        hub,
     )
-
-
-def _client_manager(settings: Settings) -> Any:
-    if settings.redis_url:
-        return LeanRedisManager(settings.redis_url, channel=settings.redis_channel)
-    return LeanFanout()
 
 
 def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], Awaitable[Any]]]:

@@ -21,8 +21,16 @@ class Sink(Protocol):
 
 
 class Hub:
+    """The in-memory hub: one process. ``server.cluster.redis_hub`` carries events across nodes."""
+
     def __init__(self) -> None:
         self._sinks: list[Sink] = []
+
+    async def start(self) -> None:
+        """Nothing to connect in one process (the Redis hub subscribes here)."""
+
+    async def stop(self) -> None:
+        """Nothing to release in one process."""
 
     def attach(self, sink: Sink) -> None:
         self._sinks.append(sink)

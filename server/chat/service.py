@@ -44,9 +44,10 @@ class Chat:
         limits: Limits,
         default_topics: list[str],
         upstream: Upstream | None = None,
+        hub: Hub | None = None,
     ) -> None:
         self.db = db
-        self.hub = Hub()
+        self.hub = hub or Hub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
         db.on_commit = self._publish
@@ -71,6 +72,7 @@ class Chat:
         self.users.on_registered.append(self._join_defaults)
 
     async def start(self) -> None:
+        await self.hub.start()
         for name in self.default_topics:
             await self.topics.ensure_public(name)
         self.delivery.start()
@@ -80,6 +82,7 @@ class Chat:
         await self.signals.close()
         await self.presence.close()
         await self.delivery.stop()
+        await self.hub.stop()
 
     async def _publish(self, events: list[object]) -> None:
         await self.hub.publish(*cast(list[Event], events))

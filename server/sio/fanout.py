@@ -120,8 +120,9 @@ def _frame(data: str | bytes) -> bytes:
 class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
     """``AsyncManager`` whose emits without callback cost no task per recipient.
 
-    Mix it in below a pub/sub manager (``class M(socketio.AsyncRedisManager, LeanFanout)``):
-    the pub/sub ``emit`` publishes and its local delivery (``super().emit``) lands here.
+    It only ever delivers to this node's sockets: with several nodes the hub
+    (``server.cluster.redis_hub``) brings each event to every node once, and
+    each node's sink emits it here.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -200,7 +201,3 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
         self.written_directly += direct
         self.queued += queued
         return late
-
-
-class LeanRedisManager(socketio.AsyncRedisManager, LeanFanout):  # type: ignore[misc]
-    """python-socketio's Redis manager with the lean local delivery."""

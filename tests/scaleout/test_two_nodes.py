@@ -1,45 +1,13 @@
-"""Two server processes' worth of apps sharing Redis and PostgreSQL.
+"""Two server processes' worth of apps sharing Redis and PostgreSQL (``conftest.nodes``).
 
-Each node is a full app on its own port with python-socketio's Redis
-manager; a message stored through one node reaches sockets on the other.
+A message, a backlog or a membership stored through one node serves sockets on the other.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
-
 import pytest
 
-from tests.databases import fresh_postgres_database, postgres_url
-from tests.support import LiveServer, running
-from tests.support import test_settings as settings_for
-
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-def redis_url() -> str:
-    url = os.environ.get("PARLEY_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("PARLEY_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-    return url
-
-
-@pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    redis, database = redis_url(), postgres_url()
-    channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
-    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
-        servers = []
-        for name in ("a", "b"):
-            settings = settings_for(
-                tmp_path / name, database_url=url, redis_url=redis, redis_channel=channel, default_topics=[]
-            )
-            servers.append(await stack.enter_async_context(running(settings)))
-        yield servers[0], servers[1]
 
 
 async def test_a_message_sent_on_one_node_reaches_a_subscriber_on_the_other(nodes):
@@ -94,3 +62,25 @@ async def test_a_member_who_joined_through_one_node_may_post_through_the_other(n
     sent = await bob_on_b.ok("message:send", {"topic": "general", "body": "hello from b"})
 
     assert sent["seq"] == 2
+
+
+async def test_a_delivered_ack_on_one_node_counts_for_messages_stored_by_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    token = await node_a.register("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    bob = await node_b.connect("bob", token)
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    seqs = []
+    for n in range(6):  # stored through node a; node b stores nothing of this topic
+        await alice.ok("message:send", {"topic": "general", "body": f"m{n}"})
+        seqs.append((await bob.next("message"))["seq"])
+        await bob.ok("delivered", {"topic": "general", "seq": seqs[-1]})  # as clients ack, one by one
+
+    await node_b.chat.delivery.flush()
+    await bob.close()
+    marker = await alice.ok("message:send", {"topic": "general", "body": "after the ack"})
+    bob_again = await node_a.connect("bob", token)
+
+    assert seqs == [1, 2, 3, 4, 5, 6]
+    assert (await bob_again.next("message"))["id"] == marker["id"]  # nothing acked is replayed

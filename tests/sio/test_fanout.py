@@ -24,13 +24,13 @@ import socketio
 import uvicorn
 from engineio.async_drivers import asgi as eio_asgi
 from engineio.payload import Payload
-from socketio.async_pubsub_manager import AsyncPubSubManager
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 
+from server.cluster.redis_hub import RedisHub
 from server.sio import jsonmod
 from server.sio.eio_socket import MAX_PACKETS_PER_POLL
-from server.sio.fanout import LeanFanout, LeanRedisManager
+from server.sio.fanout import LeanFanout
 from server.sio.killswitch import KillableWebSockets
 from tests.support import WAIT, LiveServer, running, send
 from tests.support import test_settings as settings_for
@@ -250,28 +250,15 @@ async def test_an_idle_socket_keeps_no_handshake_leftovers_and_still_works():
             await listener.sio.disconnect()
 
 
-async def test_a_message_from_another_node_takes_the_lean_path():
-    """AsyncPubSubManager._handle_emit (what the Redis listener calls) ends in LeanFanout.emit."""
-    manager = LeanRedisManager("redis://127.0.0.1:1/0", write_only=True)  # never connects
-    mro = LeanRedisManager.__mro__
-    assert mro.index(AsyncPubSubManager) < mro.index(LeanFanout) < mro.index(socketio.AsyncManager)
-    async with bare_server(manager) as bare:
-        listener = await Listener(["websocket"]).connect(bare.url)
-        message = {"method": "emit", "event": "n", "data": ["from afar"], "namespace": "/", "room": "all"}
-        await manager._handle_emit({**message, "skip_sid": None, "callback": None, "host_id": "other"})
-        assert await listener.take(1) == ["from afar"]
-        assert manager.written_directly == 1
-        await listener.sio.disconnect()
-
-
 @pytest.mark.redis
-async def test_with_redis_a_broadcast_still_reaches_every_transport(tmp_path):
+async def test_with_redis_rooms_stay_local_and_a_broadcast_still_reaches_every_transport(tmp_path):
     url = os.environ.get("PARLEY_TEST_REDIS_URL")
     if not url:
         pytest.skip("PARLEY_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
     settings = settings_for(tmp_path / "data", redis_url=url, redis_channel=f"fanout-{os.getpid()}")
     async with running(settings) as live:
-        assert isinstance(sio_of(live.app).manager, LeanRedisManager)
+        assert type(sio_of(live.app).manager) is LeanFanout  # the hub crosses nodes, not the manager
+        assert isinstance(live.chat.hub, RedisHub)
         await test_a_broadcast_reaches_every_transport_in_seq_order(live)
 
 
@@ -279,10 +266,6 @@ async def test_with_redis_a_broadcast_still_reaches_every_transport(tmp_path):
 # function, check fanout.py still matches it (and tests above pass), then update the digest.
 MIRRORED = {
     "socketio AsyncManager.emit (packets built as here)": (socketio.AsyncManager.emit, "01ccd5b82b4f"),
-    "AsyncPubSubManager._handle_emit (calls super().emit)": (
-        AsyncPubSubManager._handle_emit,
-        "4284671be955",
-    ),
     "engineio AsyncSocket.send (ping check, then queue)": (
         engineio.async_socket.AsyncSocket.send,
         "0437276ccba7",

@@ -1,0 +1,1 @@
+"""What other nodes must know, through Redis: the implementations of the chat domain's ports."""

@@ -1,0 +1,118 @@
+"""Per-topic ``seq`` order for messages arriving from several nodes.
+
+Each node publishes what it stored in ``seq`` order, but two nodes storing in
+the same topic race on the way to a third (or to each other): seq 6 stored on
+node B may reach node B's sockets before seq 5, stored a moment earlier on
+node A, arrives through Redis. PROTOCOL.md section 4 wants every socket to see
+a topic's messages in strictly increasing ``seq``, so every ``MessageCreated``
+(local or remote) goes through this gate: the next expected seq passes at once,
+a later one waits for the gap to fill, an earlier one (the second side of a
+direct message, or a straggler) passes at once.
+
+A gap that does not fill within ``patience`` seconds (a node died between its
+commit and its publish) is given up: the held messages go out in order and
+the clients get the missing one from their backlog on the next connection.
+The first message of a topic a node sees waits ``first_sight`` seconds for a
+predecessor that may be on its way, since the node does not know the topic's
+history yet; after that it knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from server.chat.events import Event, MessageCreated
+
+log = logging.getLogger("parley.cluster")
+Deliver = Callable[[Event], Awaitable[None]]
+
+
+class SeqGate:
+    def __init__(self, deliver: Deliver, patience: float = 2.0, first_sight: float = 0.05) -> None:
+        self.deliver = deliver
+        self.patience = patience
+        self.first_sight = first_sight
+        self.gaps_given_up = 0
+        self._next: dict[int, int] = {}
+        self._held: dict[int, dict[int, list[MessageCreated]]] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+
+    async def put(self, event: Event) -> None:
+        """Deliver ``event`` now, or once the messages before it in its topic are out."""
+        if not isinstance(event, MessageCreated):
+            await self.deliver(event)
+            return
+        async with self._lock:
+            await self._put(event)
+
+    async def _put(self, event: MessageCreated) -> None:
+        topic, seq = event.topic_id, event.message.seq
+        expected = self._next.get(topic)
+        if expected is None and topic not in self._held:
+            self._hold(event)
+            self._wait(topic, self.first_sight)
+            return
+        if expected is not None and seq < expected:
+            await self.deliver(event)  # the other side of a direct message, or a straggler
+            return
+        if expected is not None and seq == expected:
+            await self.deliver(event)
+            self._next[topic] = seq + 1
+            await self._release(topic)
+            return
+        self._hold(event)
+        if topic not in self._timers:
+            self._wait(topic, self.patience)
+
+    def _hold(self, event: MessageCreated) -> None:
+        self._held.setdefault(event.topic_id, {}).setdefault(event.message.seq, []).append(event)
+
+    def _wait(self, topic: int, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._timers[topic] = loop.call_later(seconds, self._give_up_soon, topic)
+
+    async def _release(self, topic: int) -> None:
+        """Deliver the held messages that now follow in order."""
+        held = self._held.get(topic, {})
+        while (expected := self._next[topic]) in held:
+            for event in held.pop(expected):
+                await self.deliver(event)
+            self._next[topic] = expected + 1
+        if not held:
+            self._held.pop(topic, None)
+            timer = self._timers.pop(topic, None)
+            if timer is not None:
+                timer.cancel()
+
+    def _give_up_soon(self, topic: int) -> None:
+        self._timers.pop(topic, None)
+        task = asyncio.ensure_future(self._give_up(topic))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _give_up(self, topic: int) -> None:
+        """Stop waiting: deliver what is held, in order, from its lowest seq on."""
+        async with self._lock:
+            held = self._held.get(topic)
+            if not held:
+                return
+            lowest = min(held)
+            if topic in self._next:
+                self.gaps_given_up += 1
+                log.warning(
+                    "topic %s: seq %s..%s never arrived; delivering on", topic, self._next[topic], lowest - 1
+                )
+            self._next[topic] = lowest
+            await self._release(topic)
+            if topic in self._held and topic not in self._timers:
+                self._wait(topic, self.patience)
+
+    async def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,36 @@
+"""Two apps sharing Redis and PostgreSQL, each on its own port: two nodes of one deployment."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.databases import fresh_postgres_database, postgres_url
+from tests.support import LiveServer, running
+from tests.support import test_settings as settings_for
+
+
+def redis_url() -> str:
+    url = os.environ.get("PARLEY_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PARLEY_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    return url
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    redis, database = redis_url(), postgres_url()
+    channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
+    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
+        servers = []
+        for name in ("a", "b"):
+            settings = settings_for(
+                tmp_path / name, database_url=url, redis_url=redis, redis_channel=channel, default_topics=[]
+            )
+            servers.append(await stack.enter_async_context(running(settings)))
+        yield servers[0], servers[1]
