@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import redis.asyncio
+import redis.exceptions
 
 from server.chat.events import Event
 from server.chat.hub import Hub
@@ -28,6 +29,7 @@ from server.cluster import codec
 from server.cluster.order import SeqGate
 
 log = logging.getLogger("parley.cluster")
+RETRY = 1.0  # seconds between attempts to subscribe again
 
 
 class RedisHub(Hub):
@@ -44,9 +46,14 @@ class RedisHub(Hub):
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""
         self._redis = redis.asyncio.Redis.from_url(self.url)
+        pubsub = await self._subscribe()
+        self._listener = asyncio.create_task(self._listen(pubsub), name="parley-hub-listener")
+
+    async def _subscribe(self) -> Any:
+        assert self._redis is not None
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self.channel)
-        self._listener = asyncio.create_task(self._listen(pubsub), name="parley-hub-listener")
+        return pubsub
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -63,11 +70,19 @@ class RedisHub(Hub):
             await self._redis.publish(self.channel, codec.dumps(self.node, events))
 
     async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                await self._received(message.get("data", b""))
-        finally:
-            await pubsub.aclose()
+        """Read the channel for the node's life; after a lost connection, subscribe again."""
+        while True:
+            try:
+                pubsub = pubsub or await self._subscribe()
+                async for message in pubsub.listen():
+                    await self._received(message.get("data", b""))
+            except (redis.exceptions.ConnectionError, OSError) as exc:
+                log.warning("lost the hub channel (%s); subscribing again in %s s", exc, RETRY)
+            finally:
+                if pubsub is not None:
+                    await pubsub.aclose()
+                pubsub = None
+            await asyncio.sleep(RETRY)
 
     async def _received(self, data: bytes) -> None:
         try:
