@@ -21,6 +21,7 @@ from db.uow import Database
 from server import logs
 from server.chat.service import Chat, Limits
 from server.cluster.redis_hub import RedisHub
+from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
 from server.metrics import Metrics
 from server.rest.api import build_api
@@ -101,7 +102,10 @@ def build_chat(settings: Settings) -> Chat:
         echo_transcript_bytes=settings.echo_transcript_bytes,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    hub = RedisHub(settings.redis_url, settings.redis_channel) if settings.redis_url else None
+    hub = registry = None
+    if settings.redis_url:  # several nodes: events and presence go through Redis
+        hub = RedisHub(settings.redis_url, settings.redis_channel)
+        registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
     return Chat(
         Database(settings.resolved_database_url),
         settings.secret(),
@@ -110,6 +114,7 @@ def build_chat(settings: Settings) -> Chat:
         settings.default_topics,
         upstream,
         hub,
+        registry,
     )
 
 

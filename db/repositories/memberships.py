@@ -56,19 +56,18 @@ class MembershipRepository:
         )
         return list(result.scalars())
 
-    async def counts(self, topic_ids: Iterable[int], among: Iterable[int] | None = None) -> dict[int, int]:
-        """Members per topic; with ``among``, only members whose id is in it."""
+    async def members_by_topic(self, topic_ids: Iterable[int]) -> dict[int, list[int]]:
+        """The member ids of each topic (every topic given has an entry)."""
         ids = list(topic_ids)
+        members: dict[int, list[int]] = {topic_id: [] for topic_id in ids}
         if not ids:
-            return {}
-        query = select(col(Membership.topic_id), func.count()).where(col(Membership.topic_id).in_(ids))
-        if among is not None:
-            users = list(among)
-            if not users:
-                return {}
-            query = query.where(col(Membership.user_id).in_(users))
-        result = await self.session.execute(query.group_by(col(Membership.topic_id)))
-        return {int(topic_id): int(count) for topic_id, count in result.all()}
+            return members
+        query = select(col(Membership.topic_id), col(Membership.user_id)).where(
+            col(Membership.topic_id).in_(ids)
+        )
+        for topic_id, user_id in (await self.session.execute(query)).all():
+            members[int(topic_id)].append(int(user_id))
+        return members
 
     async def unread_counts(self, user_id: int) -> dict[int, int]:
         """Per topic of the user: messages after its read mark, not its own, not deleted."""

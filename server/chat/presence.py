@@ -1,38 +1,46 @@
 """Who is online, with a grace period against reload flapping.
 
-A user is online while at least one socket is connected (in this process).
-The first socket sends ``online: true`` at once; after the last one closes
-the user stays online for ``grace`` seconds (at most 3): a socket opened
-meanwhile cancels the offline transition and nothing is sent. Going offline
-stores ``last_seen``. Presence goes only to users who share a private topic
-or a direct conversation, never to public-topic crowds.
+A user is online while at least one socket is connected on any node (the
+``OnlineRegistry`` port answers for the deployment; this service counts its
+own node's sockets). The first socket anywhere sends ``online: true`` at
+once; after the last one here closes the user stays here for ``grace``
+seconds (at most 3): a socket opened meanwhile cancels the offline transition
+and nothing is sent. Going offline everywhere stores ``last_seen``, also for
+the users of a node that died. Presence goes only to users who share a
+private topic or a direct conversation, never to public-topic crowds.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from db.uow import Database
 from server.chat.events import PresenceChanged, ToUsers
 from server.chat.hub import Hub
+from server.chat.online import LocalRegistry, OnlineRegistry
 from server.chat.views import iso
 
 
 class PresenceService:
-    def __init__(self, db: Database, hub: Hub, grace: float) -> None:
+    def __init__(self, db: Database, hub: Hub, grace: float, registry: OnlineRegistry | None = None) -> None:
         self.db = db
         self.hub = hub
         self.grace = grace
+        self.registry: OnlineRegistry = registry or LocalRegistry()
         self._sockets: dict[int, int] = {}
         self._leaving: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def is_online(self, user_id: int) -> bool:
-        return user_id in self._sockets or user_id in self._leaving
+    async def start(self) -> None:
+        await self.registry.start(self._gone_elsewhere)
 
-    def online_ids(self) -> set[int]:
-        return set(self._sockets) | set(self._leaving)
+    async def is_online(self, user_id: int) -> bool:
+        return bool(await self.registry.online_among((user_id,)))
+
+    async def online_among(self, user_ids: Iterable[int]) -> set[int]:
+        return await self.registry.online_among(user_ids)
 
     async def socket_opened(self, user_id: int, username: str) -> None:
         count = self._sockets.get(user_id, 0)
@@ -41,7 +49,7 @@ class PresenceService:
         if leaving is not None:
             leaving.cancel()
             return
-        if count == 0:
+        if count == 0 and await self.registry.arrive(user_id):
             await self._announce(user_id, username, online=True, last_seen=None)
 
     async def socket_closed(self, user_id: int, username: str) -> bool:
@@ -66,10 +74,22 @@ class PresenceService:
             return
         # From here on the task is no longer cancellable through _leaving: it finishes its write.
         del self._leaving[user_id]
+        if await self.registry.leave(user_id):  # not on another node either
+            await self._went_offline(user_id, username)
+
+    async def _went_offline(self, user_id: int, username: str) -> None:
         now = datetime.now(timezone.utc)
         async with self.db.write() as repos:
             await repos.users.set_last_seen(user_id, now)
         await self._announce(user_id, username, online=False, last_seen=iso(now))
+
+    async def _gone_elsewhere(self, user_ids: list[int]) -> None:
+        """Users of a node that died (and on no other node): offline, as if they had left."""
+        async with self.db.read() as repos:
+            users = await repos.users.by_ids(user_ids)
+        for user in users:
+            if user.id is not None and user.id not in self._sockets and user.id not in self._leaving:
+                await self._went_offline(user.id, user.username)
 
     async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
         partners = await self.db.reads.partners(user_id)
@@ -83,3 +103,4 @@ class PresenceService:
             task.cancel()
         self._leaving.clear()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.registry.stop()

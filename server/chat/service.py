@@ -12,6 +12,7 @@ from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
+from server.chat.online import OnlineRegistry
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour
 from server.chat.security import PasswordHasher, TokenCodec
@@ -45,6 +46,7 @@ class Chat:
         default_topics: list[str],
         upstream: Upstream | None = None,
         hub: Hub | None = None,
+        registry: OnlineRegistry | None = None,
     ) -> None:
         self.db = db
         self.hub = hub or Hub()
@@ -52,7 +54,7 @@ class Chat:
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
         db.on_commit = self._publish
         self.default_topics = default_topics
-        self.presence = PresenceService(db, self.hub, limits.presence_grace)
+        self.presence = PresenceService(db, self.hub, limits.presence_grace, registry)
         self.users = UserService(
             db,
             PasswordHasher(limits.bcrypt_rounds),
@@ -73,6 +75,7 @@ class Chat:
 
     async def start(self) -> None:
         await self.hub.start()
+        await self.presence.start()
         for name in self.default_topics:
             await self.topics.ensure_public(name)
         self.delivery.start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Literal, cast
 
 from db.models import Topic
@@ -11,15 +11,22 @@ from server.chat.schemas import TopicOut
 from server.chat.views import iso_required
 
 Kind = Literal["public", "private", "direct"]
+OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
 async def topic_views(
-    repos: Repositories, user_id: int, topics: Sequence[Topic], online: set[int]
+    repos: Repositories, user_id: int, topics: Sequence[Topic], online_among: OnlineAmong
 ) -> list[TopicOut]:
-    """Render many topics with a fixed number of queries, whatever their count."""
+    """Render many topics with a fixed number of queries, whatever their count.
+
+    Online counts ask the presence port about these topics' members only (a set query),
+    never bind every online user into SQL.
+    """
     ids = [t.id or 0 for t in topics]
-    members = await repos.memberships.counts(ids)
-    online_counts = await repos.memberships.counts(ids, among=online)
+    by_topic = await repos.memberships.members_by_topic(ids)
+    online = await online_among({user for users in by_topic.values() for user in users})
+    members = {topic: len(users) for topic, users in by_topic.items()}
+    online_counts = {topic: len(online.intersection(users)) for topic, users in by_topic.items()}
     unread = await repos.memberships.unread_counts(user_id)
     mine = {t.id for t, _ in await repos.memberships.of_user(user_id)}
     names = await direct_display_names(repos, user_id, [t for t in topics if t.kind == "direct"])
@@ -40,8 +47,8 @@ async def topic_views(
     ]
 
 
-async def topic_view(repos: Repositories, user_id: int, topic: Topic, online: set[int]) -> TopicOut:
-    return (await topic_views(repos, user_id, [topic], online))[0]
+async def topic_view(repos: Repositories, user_id: int, topic: Topic, online_among: OnlineAmong) -> TopicOut:
+    return (await topic_views(repos, user_id, [topic], online_among))[0]
 
 
 async def direct_display_names(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:

@@ -47,7 +47,7 @@ class TopicService:
                 await repos.topics.add(topic)
                 await repos.memberships.add(_membership(topic, actor.id, "owner", now))
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
-                view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+                view = await topic_view(repos, actor.id, topic, self.presence.online_among)
         except IntegrityError as exc:
             raise conflict(f"a topic named {name!r} exists") from exc
         return view
@@ -85,7 +85,7 @@ class TopicService:
                     _membership(topic, actor.id, "member", datetime.now(timezone.utc))
                 )
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
-            view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
             page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
         return SubscribedOut(topic=view, history=page.messages)
 
@@ -113,36 +113,37 @@ class TopicService:
                 await repos.memberships.add(
                     _membership(topic, invitee_id, "member", datetime.now(timezone.utc))
                 )
-                theirs = await topic_view(repos, invitee_id, topic, self.presence.online_ids())
+                theirs = await topic_view(repos, invitee_id, topic, self.presence.online_among)
                 repos.record(
                     MembershipChanged(invitee_id, topic.id or 0, joined=True),
                     TopicInvited(theirs, actor.username, ToUser(invitee_id)),
                 )
-            view = await topic_view(repos, actor.id, topic, self.presence.online_ids())
+            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
         return InvitedOut(topic=view)
 
     async def list(self, actor: Actor) -> TopicsOut:
         async with self.db.read() as repos:
             topics = await repos.topics.visible_to(actor.id)
-            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.presence.online_ids()))
+            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.presence.online_among))
 
     async def get(self, actor: Actor, name: str) -> TopicOut:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, topic, actor)
-            return await topic_view(repos, actor.id, topic, self.presence.online_ids())
+            return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
     async def members(self, actor: Actor, name: str) -> MembersOut:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, topic, actor)
             rows = await repos.memberships.members(topic.id or 0)
+        online = await self.presence.online_among(user.id or 0 for user, _membership in rows)
         return MembersOut(
             members=[
                 MemberOut(
                     username=user.username,
                     role="owner" if membership.role == "owner" else "member",
-                    online=self.presence.is_online(user.id or 0),
+                    online=(user.id or 0) in online,
                 )
                 for user, membership in rows
             ]
@@ -153,7 +154,7 @@ class TopicService:
         async with self.db.write() as repos:
             place = await direct_place(repos, actor, username, create=True)
             assert place is not None
-            return await topic_view(repos, actor.id, place.topic, self.presence.online_ids())
+            return await topic_view(repos, actor.id, place.topic, self.presence.online_among)
 
     async def conversations(self, actor: Actor) -> TopicsOut:
         listed = await self.list(actor)

@@ -211,7 +211,7 @@ class UserService:
         shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
         return ProfileOut(
             username=user.username,
-            online=self.presence.is_online(user.id) if shown else None,
+            online=await self.presence.is_online(user.id) if shown else None,
             last_seen=iso(user.last_seen_at) if shown else None,
             created_at=iso_required(user.created_at),
         )

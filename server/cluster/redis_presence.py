@@ -1,0 +1,125 @@
+"""The presence registry in Redis: who is connected on any node, and nodes that died.
+
+Each node keeps the ids of its users in a set (``{channel}:presence:{node}``)
+and its heartbeat in a sorted set of nodes (score: the time of its last beat,
+every ``ttl / 3`` seconds). A node whose beat is older than ``ttl`` is dead:
+its set no longer counts, and the first live node to notice takes it over
+(``SET NX`` on a reaping key), removes it and reports those of its users who
+are on no other node to ``on_gone``, so their partners see them go offline
+within ``ttl`` (plus one beat) of the crash. All times are Redis's own
+(``TIME``), so the nodes' clocks need not agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio
+import redis.exceptions
+
+from server.chat.online import Gone
+
+log = logging.getLogger("parley.cluster")
+
+
+class RedisRegistry:
+    def __init__(self, url: str, channel: str, ttl: float = 15.0, node: str | None = None) -> None:
+        self.url = url
+        self.ttl = ttl
+        self.node = node or uuid.uuid4().hex
+        self._prefix = f"{channel}:presence"
+        self._nodes = f"{self._prefix}:nodes"
+        self._redis: Any = None
+        self._beating: asyncio.Task[None] | None = None
+        self._on_gone: Gone | None = None
+
+    def _users_of(self, node: str) -> str:
+        return f"{self._prefix}:{node}"
+
+    async def start(self, on_gone: Gone) -> None:
+        self._on_gone = on_gone
+        self._redis = redis.asyncio.Redis.from_url(self.url)
+        await self._beat()
+        self._beating = asyncio.create_task(self._keep_beating(), name="parley-presence-heartbeat")
+
+    async def stop(self) -> None:
+        """Leave cleanly: this node's users no longer count (they reconnect elsewhere)."""
+        if self._beating is not None:
+            self._beating.cancel()
+            await asyncio.gather(self._beating, return_exceptions=True)
+        if self._redis is not None:
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                await self._redis.delete(self._users_of(self.node))
+                await self._redis.zrem(self._nodes, self.node)
+            await self._redis.aclose()
+
+    async def arrive(self, user_id: int) -> bool:
+        elsewhere = await self._elsewhere([user_id])
+        await self._redis.sadd(self._users_of(self.node), user_id)
+        return user_id not in elsewhere
+
+    async def leave(self, user_id: int) -> bool:
+        await self._redis.srem(self._users_of(self.node), user_id)
+        return user_id not in await self._elsewhere([user_id])
+
+    async def online_among(self, user_ids: Iterable[int]) -> set[int]:
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        return await self._among(ids, await self._live_nodes())
+
+    async def _elsewhere(self, ids: list[int]) -> set[int]:
+        return await self._among(ids, [node for node in await self._live_nodes() if node != self.node])
+
+    async def _among(self, ids: list[int], nodes: list[str]) -> set[int]:
+        if not nodes:
+            return set()
+        pipe = self._redis.pipeline(transaction=False)
+        for node in nodes:
+            pipe.smismember(self._users_of(node), ids)
+        found: set[int] = set()
+        for flags in await pipe.execute():
+            found.update(user for user, present in zip(ids, flags, strict=True) if present)
+        return found
+
+    async def _now(self) -> float:
+        seconds, micros = await self._redis.time()
+        return float(seconds) + float(micros) / 1e6
+
+    async def _live_nodes(self) -> list[str]:
+        since = await self._now() - self.ttl
+        return [node.decode() for node in await self._redis.zrangebyscore(self._nodes, since, "+inf")]
+
+    async def _beat(self) -> None:
+        await self._redis.zadd(self._nodes, {self.node: await self._now()})
+
+    async def _keep_beating(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                await self._beat()
+                await self._reap()
+            except (redis.exceptions.RedisError, OSError) as exc:
+                log.warning("presence heartbeat failed (%s); trying again", exc)
+
+    async def _reap(self) -> None:
+        """Take over the nodes that stopped beating: their users, if nowhere else, are gone."""
+        dead = await self._redis.zrangebyscore(self._nodes, "-inf", f"({await self._now() - self.ttl}")
+        for raw in dead:
+            node = raw.decode()
+            if not await self._redis.set(
+                f"{self._prefix}:reaping:{node}", self.node, nx=True, ex=int(self.ttl) + 1
+            ):
+                continue  # another node is on it
+            users = [int(user) for user in await self._redis.smembers(self._users_of(node))]
+            await self._redis.delete(self._users_of(node))
+            await self._redis.zrem(self._nodes, node)
+            gone = set(users) - await self.online_among(users)
+            log.warning("node %s stopped beating; %d of its users are offline", node, len(gone))
+            if gone and self._on_gone is not None:
+                await self._on_gone(sorted(gone))

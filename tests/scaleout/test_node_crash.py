@@ -1,0 +1,75 @@
+"""kill -9 of a node: its users go offline for their partners within the presence TTL, and
+reconnect to the surviving node with nothing acknowledged lost (two real ``parley serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.databases import fresh_postgres_database, postgres_url
+from tests.durability.test_kill9 import crash_place, free_port, server
+from tests.scaleout.conftest import redis_url
+from tests.support import PASSWORD, Client
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+TTL = 2.0
+
+
+async def register(url: str, name: str) -> str:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        response = await http.post("/api/users", json={"username": name, "password": PASSWORD})
+        assert response.status_code == 201, response.text
+        return str(response.json()["token"])
+
+
+async def connect(url: str, name: str, token: str) -> Client:
+    client = Client(name)
+    await client.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    await client.next("session")
+    return client
+
+
+async def test_a_killed_nodes_users_go_offline_within_the_ttl_and_lose_nothing(tmp_path: Path):
+    async with fresh_postgres_database(postgres_url()) as database:
+        place = crash_place(
+            tmp_path,
+            PARLEY_DATABASE_URL=database,
+            PARLEY_REDIS_URL=redis_url(),
+            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
+            PARLEY_PRESENCE_TTL=str(TTL),
+            PARLEY_PRESENCE_GRACE="0.2",
+        )
+        one, two = free_port(), free_port()
+        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
+        async with server(place, one) as node_one, server(place, two):
+            alice_token, bob_token = await register(url_one, "alice"), await register(url_two, "bob")
+            bob = await connect(url_two, "bob", bob_token)
+            alice = await connect(url_one, "alice", alice_token)
+            hello = await alice.ok("message:send", {"to": "bob", "body": "hello"})  # now partners
+            assert (await alice.next("message"))["id"] == hello["id"]
+            await alice.ok("delivered", {"with": "bob", "seq": hello["seq"]})
+            assert (await bob.next("message"))["id"] == hello["id"]
+            async with httpx.AsyncClient(base_url=url_two, timeout=10) as http:
+                seen = await http.get("/api/users/alice", headers={"Authorization": f"Bearer {bob_token}"})
+            assert seen.json()["online"] is True  # asked of node two, connected to node one
+
+            node_one.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            gone = await bob.next("presence", timeout=4 * TTL)
+            waited = time.monotonic() - killed
+            missed = [await bob.ok("message:send", {"to": "alice", "body": f"missed {n}"}) for n in range(2)]
+            alice_again = await connect(url_two, "alice", alice_token)
+            back = await bob.next("presence")
+            replayed = [await alice_again.next("message") for _ in missed]
+
+        assert (gone["username"], gone["online"]) == ("alice", False) and gone["last_seen"]
+        assert waited < TTL + TTL / 3 + 1.5, waited  # the TTL, one heartbeat, and slack
+        assert (back["username"], back["online"]) == ("alice", True)
+        assert [m["id"] for m in replayed] == [m["id"] for m in missed]
+        await asyncio.gather(bob.close(), alice_again.close(), alice.close())
