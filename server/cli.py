@@ -84,6 +84,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers > 1 and not settings.redis_url:
         return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
+    if args.workers > 1 and "polling" in settings.transports:
+        # The workers share one port and the kernel spreads requests: a polling session's
+        # requests would reach workers that do not know it. WebSocket stays on one worker.
+        return _fail(
+            "--workers > 1 serves WebSocket only: set PARLEY_TRANSPORTS=websocket, or run one "
+            "process per port behind a sticky load balancer for polling (docs/deploy.md)"
+        )
     uvicorn.run(
         "server.app:app_factory",
         factory=True,

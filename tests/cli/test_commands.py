@@ -155,3 +155,11 @@ async def test_serve_with_two_workers_needs_redis(place, unused_tcp_port):
     assert "PARLEY_REDIS_URL" in result.err
     assert "--workers" in result.err
     assert "Traceback" not in result.err
+
+
+async def test_serve_with_two_workers_refuses_polling_which_needs_sticky_sessions(place, unused_tcp_port):
+    with_redis = place.with_env(PARLEY_REDIS_URL="redis://127.0.0.1:6379/0")
+    result = await parley(with_redis, "serve", "--workers", "2", "--port", str(unused_tcp_port))
+    assert result.code == 1
+    assert "PARLEY_TRANSPORTS=websocket" in result.err
+    assert "Traceback" not in result.err

@@ -1,0 +1,67 @@
+"""``parley serve --workers 2`` on one host: two processes on one port, WebSocket only, one
+conversation whichever worker each socket landed on (real processes, Redis, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.cli.runner import COMMAND, _wait_until_healthy, place_in
+from tests.databases import fresh_postgres_database, postgres_url
+from tests.durability.test_kill9 import free_port
+from tests.scaleout.conftest import redis_url
+from tests.scaleout.test_node_crash import connect, register
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+USERS = 8
+
+
+def worker_pids(parent: int) -> list[int]:
+    """uvicorn's workers among the children of ``parent`` (not multiprocessing's tracker), from /proc."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path):
+    async with fresh_postgres_database(postgres_url()) as database:
+        place = place_in(tmp_path).with_env(
+            PARLEY_DATABASE_URL=database,
+            PARLEY_REDIS_URL=redis_url(),
+            PARLEY_REDIS_CHANNEL=f"workers-{uuid.uuid4().hex[:8]}",
+            PARLEY_TRANSPORTS="websocket",
+        )
+        port, log_path = free_port(), tmp_path / "serve.log"
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                *COMMAND, "serve", "--workers", "2", "--port", str(port),
+                stdout=log, stderr=log, cwd=place.cwd, env=place.env, start_new_session=True,
+            )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_until_healthy(process, url, log_path)
+            names = [f"user{n}" for n in range(USERS)]
+            tokens = [await register(url, name) for name in names]
+            clients = [await connect(url, name, token) for name, token in zip(names, tokens, strict=True)]
+            await clients[0].ok("topic:create", {"name": "general"})
+            for client in clients[1:]:
+                await client.ok("topic:subscribe", {"topic": "general"})
+
+            sent = await clients[-1].ok("message:send", {"topic": "general", "body": "to every worker"})
+
+            for client in clients:
+                assert (await client.next("message"))["id"] == sent["id"], client.username
+            assert len(worker_pids(process.pid)) == 2
+            await asyncio.gather(*(client.close() for client in clients))
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)  # uvicorn stops its workers
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except TimeoutError:
+                    os.killpg(process.pid, signal.SIGKILL)  # the group we started, nothing else
+                    await process.wait()
