@@ -97,5 +97,9 @@ def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
 
 
 def _read_events(actor: Actor, place: Place, seq: int) -> list[Event]:
+    """To the other members and to the reader's own sockets (a second tab clears its unread)."""
+    if place.topic.kind != "direct":
+        return [ReadMarked(place.topic.name, actor.username, seq, ToTopic(place.topic_id))]
+    mine = ReadMarked(place.shown_as, actor.username, seq, ToUser(actor.id))
     target = _others(actor, place)
-    return [ReadMarked(target[0], actor.username, seq, target[1])] if target else []
+    return [ReadMarked(target[0], actor.username, seq, target[1]), mine] if target else [mine]

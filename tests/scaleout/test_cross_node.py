@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from tests.support import WAIT, Client, LiveServer, bearer
+from tests.support import PASSWORD, WAIT, Client, LiveServer, bearer
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -101,3 +101,39 @@ async def test_senders_on_both_nodes_at_once_reach_every_socket_gapless_and_in_s
     for reader in (bob, dave, alice, carol):
         seqs = [(await reader.next("message", WAIT))["seq"] for _ in range(2 * per_sender)]
         assert seqs == list(range(1, 2 * per_sender + 1)), reader.username
+
+
+async def test_presence_crosses_nodes_on_and_off_after_the_grace(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    await alice.ok("message:send", {"to": "bob", "body": "hi"})  # now they share a conversation
+    await bob.next("message")
+    await alice.close()
+
+    offline = await bob.next("presence")
+    alice_token = (
+        await node_b.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    ).json()["token"]
+    await node_b.connect("alice", alice_token)  # back, through the other node
+    online = await bob.next("presence")
+
+    assert (offline["username"], offline["online"]) == ("alice", False) and offline["last_seen"]
+    assert (online["username"], online["online"]) == ("alice", True)
+    members = await bob.ok("topic:list", {})
+    assert [t["online"] for t in members["topics"] if t["name"] == "@alice"] == [2]
+
+
+async def test_a_read_mark_on_one_node_reaches_the_reader_s_other_tab_and_the_sender_on_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    token = await node_a.register("bob")
+    bob_a, bob_b = await node_a.connect("bob", token), await node_b.connect("bob", token)
+    sent = await alice.ok("message:send", {"to": "bob", "body": "read me"})
+    await bob_b.next("message")
+
+    await bob_b.ok("read", {"with": "alice", "seq": sent["seq"]})
+
+    expected = {"username": "bob", "seq": sent["seq"]}
+    assert {k: v for k, v in (await alice.next("read")).items() if k != "topic"} == expected
+    assert {k: v for k, v in (await bob_a.next("read")).items() if k != "topic"} == expected

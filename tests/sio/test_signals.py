@@ -148,6 +148,23 @@ async def test_a_read_mark_in_a_direct_conversation_names_the_reader(live_server
     assert await alice.next("read") == {"topic": "@bob", "username": "bob", "seq": 1}
 
 
+@pytest.mark.parametrize(
+    ("where", "mine"), [({"topic": "general"}, "general"), ({"with": "alice"}, "@alice")]
+)
+async def test_a_read_mark_reaches_the_readers_other_tab(
+    live_server: LiveServer, where: Any, mine: str
+) -> None:
+    alice = await live_server.user("alice")
+    bob, bob_tab = await two_sockets(live_server, "bob")
+    await general_with(alice, bob)
+    await alice.ok("message:send", {"to": "bob", "body": "hi"})
+    await alice.ok("message:send", {"topic": "general", "body": "hello"})
+
+    await bob.ok("read", {**where, "seq": 1})
+
+    assert await bob_tab.next("read") == {"topic": mine, "username": "bob", "seq": 1}  # clears its unread
+
+
 async def test_read_marks_never_move_back(live_server: LiveServer) -> None:
     alice = await live_server.user("alice")
     bob_token = await live_server.register("bob")
