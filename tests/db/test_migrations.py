@@ -7,6 +7,7 @@ in a schema of its own, dropped afterwards, so it never touches other tables.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import uuid
@@ -210,4 +211,10 @@ async def test_upgrading_an_empty_postgres_schema_yields_exactly_the_models(post
 async def test_upgrading_postgres_twice_changes_nothing(postgres_engine):
     await upgrade(postgres_engine)
     await upgrade(postgres_engine)
+    await check_at_head(postgres_engine)
+
+
+@pytest.mark.postgres
+async def test_nodes_starting_together_take_turns_migrating_postgres(postgres_engine):
+    await asyncio.gather(*(upgrade(postgres_engine) for _ in range(3)))  # three nodes start at once
     await check_at_head(postgres_engine)

@@ -36,7 +36,7 @@ import socketio
 
 from tests.cli.runner import COMMAND, PASSWORD
 from tests.databases import postgres_url
-from tests.scaleout.test_two_nodes import redis_url
+from tests.scaleout.conftest import redis_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.nginx]
 
