@@ -91,6 +91,8 @@ def build_chat(settings: Settings) -> Chat:
     limits = Limits(
         register_per_hour=settings.register_per_hour,
         login_per_hour=settings.login_per_hour,
+        login_failures_per_account=settings.login_failures_per_account,
+        login_failure_window=settings.login_failure_window,
         backlog_per_topic=settings.backlog_per_topic,
         presence_grace=settings.presence_grace,
         typing_ttl=settings.typing_ttl,

@@ -50,8 +50,10 @@ class Settings(BaseSettings):
     max_body_chars: int = 4000
     socket_burst: int = 200
     socket_rate: float = 20.0
-    register_per_hour: int = 300
-    login_per_hour: int = 300
+    register_per_hour: int = Field(default=300, gt=0, description="sign-ups per client address per hour")
+    login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
+    login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
+    login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
     presence_grace: float = Field(default=2.0, ge=0, le=3)

@@ -13,7 +13,7 @@ from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import per_hour
+from server.chat.ratelimit import per_hour, per_window
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
@@ -24,7 +24,9 @@ from server.chat.users import UserService
 @dataclass
 class Limits:
     register_per_hour: int = 300
-    login_per_hour: int = 300
+    login_per_hour: int = 300  # failed logins per address
+    login_failures_per_account: int = 10
+    login_failure_window: float = 900.0
     backlog_per_topic: int = 1000
     presence_grace: float = 2.0
     typing_ttl: float = 5.0
@@ -58,6 +60,7 @@ class Chat:
             self.presence,
             per_hour(limits.register_per_hour),
             per_hour(limits.login_per_hour),
+            per_window(limits.login_failures_per_account, limits.login_failure_window),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.messages = MessageService(db, self.directory)

@@ -25,7 +25,7 @@ STATUS_CODES = {
 
 def respond(error: ChatError) -> JSONResponse:
     status, body = wire.http_error(error)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=wire.http_headers(error))
 
 
 async def on_chat_error(_request: Request, exc: Exception) -> JSONResponse:
