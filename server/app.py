@@ -98,6 +98,7 @@ def build_chat(settings: Settings) -> Chat:
         typing_ttl=settings.typing_ttl,
         cursor_flush_interval=settings.cursor_flush_interval,
         bcrypt_rounds=settings.bcrypt_rounds,
+        max_connections_per_user=settings.max_connections_per_user,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Chat(

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
+    max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
     presence_grace: float = Field(default=2.0, ge=0, le=3)

@@ -32,6 +32,7 @@ class Limits:
     typing_ttl: float = 5.0
     cursor_flush_interval: float = 0.2
     bcrypt_rounds: int = 12
+    max_connections_per_user: int = 50
 
 
 class Chat:
@@ -68,7 +69,9 @@ class Chat:
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream)
-        self.sessions = SessionService(db, self.users, self.presence, self.delivery, self.signals)
+        self.sessions = SessionService(
+            db, self.users, self.presence, self.delivery, self.signals, limits.max_connections_per_user
+        )
         self.users.on_registered.append(self._join_defaults)
         self.messages.on_stored.append(self.delivery.note_stored)
 
