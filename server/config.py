@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs; "*" = any).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # When set, GET /metrics needs ``Authorization: Bearer <it>``; unset, /metrics is open (README).
+    metrics_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = False
@@ -101,6 +103,11 @@ class Settings(BaseSettings):
                     f"PARLEY_TRUSTED_PROXIES takes IP addresses, CIDRs or *, not {entry!r}"
                 ) from None
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("jwt_secret")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tests.contract import assert_error
 from tests.support import running
 from tests.support import test_settings as make_settings
 
@@ -93,3 +94,28 @@ async def test_cors_allows_only_the_configured_origins(tmp_path):
             "/api/users", headers={"Origin": "https://evil.example", **preflight}
         )
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_without_a_metrics_token_metrics_are_open(live_server):
+    assert live_server.app.state.settings.metrics_token is None  # the documented default
+    assert (await live_server.http.get("/metrics")).status_code == 200
+
+
+async def test_with_a_metrics_token_metrics_need_that_bearer(tmp_path):
+    token = "m" * 40
+    async with running(make_settings(tmp_path / "data", metrics_token=token)) as server:
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": f"Bearer {token}x"},
+            {"Authorization": f"Basic {token}"},
+            {"Authorization": token},
+        ):
+            refused = await server.http.get("/metrics", headers=headers)
+            assert_error(refused, 401, "unauthorized")
+            assert "parley_" not in refused.text
+        allowed = await server.http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200
+        assert "# TYPE parley_http_requests_total counter" in allowed.text
+        assert (await server.http.get("/healthz")).status_code == 200  # the probes stay open
+        assert (await server.http.get("/readyz")).status_code == 200
