@@ -25,8 +25,9 @@ def build_api(
     api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, conversations, messages, echo, ops):
-        api.include_router(module.router)
+    for module in (accounts, topics, conversations, messages, echo):
+        api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(ops.router)
     if cors_origins:
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.chat.errors import ChatError, ErrorCode
+from server.rest.errors import documented
 
 router = APIRouter(tags=["operations"])
 
@@ -19,7 +20,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "a dependency does not answer"}})
 async def readyz(request: Request) -> JSONResponse:
     """Ready when every dependency answers: the database, and Redis when configured."""
     body: dict[str, str] = {}
@@ -45,6 +46,6 @@ def metrics_access(request: Request) -> None:
         raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <PARLEY_METRICS_TOKEN>")
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses=documented({401: "`unauthorized`: PARLEY_METRICS_TOKEN is set"}))
 async def metrics(request: Request, _access: Annotated[None, Depends(metrics_access)]) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

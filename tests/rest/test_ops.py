@@ -119,3 +119,30 @@ async def test_with_a_metrics_token_metrics_need_that_bearer(tmp_path):
         assert "# TYPE parley_http_requests_total counter" in allowed.text
         assert (await server.http.get("/healthz")).status_code == 200  # the probes stay open
         assert (await server.http.get("/readyz")).status_code == 200
+
+
+ERROR_STATUSES = ("401", "403", "404", "409", "422", "429")
+
+
+async def test_the_openapi_schema_documents_every_api_error_with_the_envelope(live_server):
+    schema = (await live_server.http.get("/openapi.json")).json()
+    envelope = schema["components"]["schemas"]["ErrorOut"]
+    assert envelope["required"] == ["error"]
+    detail = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["required"]) == {"code", "message"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]  # 422 is the envelope too
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/")
+        for method, operation in item.items()
+    ]
+    assert len(operations) == 20  # every route of PROTOCOL.md section 6 under /api
+    for path, method, operation in operations:
+        for status in ERROR_STATUSES:
+            documented = operation["responses"].get(status)
+            assert documented, f"{method.upper()} {path} does not document {status}"
+            schema_ref = documented["content"]["application/json"]["schema"]
+            assert schema_ref == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
+    metrics = schema["paths"]["/metrics"]["get"]["responses"]["401"]
+    assert metrics["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
