@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.metrics import Metrics
 from server.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.rest.headers import SecurityHeaders
 from server.rest.observe import ObserveRequests
 from server.rest.web import mount_web
 
@@ -33,5 +34,6 @@ def build_api(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     api.add_middleware(ObserveRequests, metrics=metrics)
+    api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
     mount_web(api, web_dir)
     return api
