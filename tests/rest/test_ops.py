@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.contract import assert_error
-from tests.support import running
+from tests.support import bearer, running
 from tests.support import test_settings as make_settings
 
 
@@ -146,3 +146,20 @@ async def test_the_openapi_schema_documents_every_api_error_with_the_envelope(li
             assert schema_ref == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
     metrics = schema["paths"]["/metrics"]["get"]["responses"]["401"]
     assert metrics["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+async def test_one_cors_setting_serves_the_api_and_socket_io_polling(tmp_path):
+    """PARLEY_CORS_ORIGINS is given to FastAPI and to Socket.IO: the same origins on both."""
+    settings = make_settings(tmp_path / "data", cors_origins=["https://chat.example"])
+    async with running(settings) as server:
+        token = await server.register("alice")
+        for origin, allowed in (("https://chat.example", True), ("https://evil.example", False)):
+            api = await server.http.get("/api/users/me", headers={"Origin": origin, **bearer(token)})
+            polling = await server.http.get(
+                "/socket.io/", params={"EIO": "4", "transport": "polling"}, headers={"Origin": origin}
+            )
+            for response in (api, polling):
+                got = response.headers.get("access-control-allow-origin")
+                assert got == (origin if allowed else None), (origin, response.request.url, got)
+            assert api.status_code == 200  # the answer itself is the browser's to withhold
+            assert polling.status_code == (200 if allowed else 400)  # engine.io refuses the handshake
