@@ -15,7 +15,6 @@ from server import wire
 from server.chat.errors import ChatError, ErrorCode
 
 STATUS_CODES = {
-    400: ErrorCode.INVALID,
     401: ErrorCode.UNAUTHORIZED,
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
@@ -80,6 +79,8 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8): a validation error
+        return respond(ChatError(ErrorCode.INVALID, "the body is not valid JSON"))
     code = STATUS_CODES.get(
         exc.status_code, ErrorCode.INVALID if exc.status_code < 500 else ErrorCode.INTERNAL
     )

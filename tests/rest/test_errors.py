@@ -153,7 +153,7 @@ async def test_a_method_the_path_does_not_take_is_405_naming_the_allowed_ones(
 
 
 async def test_an_undecodable_json_body_is_422_invalid(live_server, alice):
-    for content in (b'{"name": ', b"\xff\xfe", b"{'name': 'x'}"):
+    for content in (b'{"name": ', b"\xff\xfe", b"{'name': 'x'}", b"\x80\x81 not UTF-8", b"\xed\xa0\x80"):
         response = await live_server.http.post(
             "/api/topics", content=content, headers={**bearer(alice), "content-type": "application/json"}
         )
