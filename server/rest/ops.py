@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.chat.errors import ChatError, ErrorCode
@@ -46,6 +46,13 @@ def metrics_access(request: Request) -> None:
         raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <PARLEY_METRICS_TOKEN>")
 
 
-@router.get("/metrics", responses=documented({401: "`unauthorized`: PARLEY_METRICS_TOKEN is set"}))
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus text exposition"},
+        **documented({401: "`unauthorized`: PARLEY_METRICS_TOKEN is set and not sent"}),
+    },
+)
 async def metrics(request: Request, _access: Annotated[None, Depends(metrics_access)]) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
