@@ -26,6 +26,7 @@ async def test_the_page_runs_under_its_policy_without_a_violation(new_page) -> N
     assert "script-src 'self'" in response.headers["content-security-policy"]
 
     await alice.register("alice")
+    await alice.create_topic("general")
     await alice.send("under policy")
     await expect(alice.message("under policy")).to_be_visible()
     assert any("/socket.io/" in url and "transport=websocket" in url for url in sockets), sockets
