@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.chat.errors import ChatError, ErrorCode
-from server.rest.errors import documented
 
 router = APIRouter(tags=["operations"])
 
@@ -51,7 +50,11 @@ def metrics_access(request: Request) -> None:
     response_class=PlainTextResponse,
     responses={
         200: {"description": "Prometheus text exposition"},
-        **documented({401: "`unauthorized`: PARLEY_METRICS_TOKEN is set and not sent"}),
+        # The envelope by reference: with ``model`` FastAPI would say text/plain, the route's type.
+        401: {
+            "description": "`unauthorized`: PARLEY_METRICS_TOKEN is set and not sent",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        },
     },
 )
 async def metrics(request: Request, _access: Annotated[None, Depends(metrics_access)]) -> Response:
