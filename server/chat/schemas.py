@@ -12,7 +12,6 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -27,13 +26,6 @@ TopicName = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")
 Username = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{3,32}}$")]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**62)]
-# What the database stores: message ids are 64-bit; a ``seq`` column is 32-bit on PostgreSQL. A page
-# "before" a seq past the largest one is the newest page, so such a ``before_seq`` is clamped.
-INT64_MAX = 2**63 - 1
-SEQ_MAX = 2**31 - 1
-MessageId = Annotated[int, Field(ge=1, le=INT64_MAX)]
-BeforeSeq = Annotated[int, Field(ge=1), AfterValidator(lambda value: min(value, SEQ_MAX))]
-Offset = Annotated[int, Field(ge=0), AfterValidator(lambda value: min(value, INT64_MAX))]
 MAX_BODY_CHARS = 4000
 
 
@@ -157,18 +149,18 @@ class LegacyMessageIn(In):
 
 
 class EditIn(In):
-    id: MessageId
+    id: Annotated[int, Field(ge=1)]
     body: str
 
     _body = field_validator("body")(check_body)
 
 
 class DeleteIn(In):
-    id: MessageId
+    id: Annotated[int, Field(ge=1)]
 
 
 class HistoryIn(_WithTarget):
-    before_seq: BeforeSeq | None = None
+    before_seq: Annotated[int, Field(ge=1)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
@@ -185,7 +177,7 @@ class EmptyIn(In):
 
 
 class EchoPageIn(In):
-    offset: Offset = 0
+    offset: Annotated[int, Field(ge=0)] = 0
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 

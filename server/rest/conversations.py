@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from server.chat import schemas as s
 from server.chat.schemas import In, PageOut, Target, TopicOut, TopicsOut, Username
 from server.rest.deps import ActorDep, ChatDep
 
@@ -33,7 +32,7 @@ async def messages(
     username: Peer,
     actor: ActorDep,
     chat: ChatDep,
-    before_seq: Annotated[s.BeforeSeq | None, Query()] = None,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut:
     return await chat.messages.history(actor, Target(user=username), before_seq, limit)

@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import field_validator
 
-from server.chat import schemas as s
 from server.chat.schemas import Empty, In, MessageOut, SendIn, check_body
 from server.rest.deps import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
-MessageId = Annotated[s.MessageId, Path()]
+MessageId = Annotated[int, Path(ge=1)]
 
 
 class EditBody(In):

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from server.chat import schemas as s
 from server.chat.schemas import (
     Empty,
     InvitedOut,
@@ -24,7 +23,7 @@ from server.rest.deps import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/topics", tags=["topics"])
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-BeforeSeq = Annotated[s.BeforeSeq | None, Query()]
+BeforeSeq = Annotated[int | None, Query(ge=1)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
