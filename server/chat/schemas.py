@@ -7,11 +7,13 @@ Unknown fields are ignored. Names follow PROTOCOL.md section 3.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -24,20 +26,50 @@ from pydantic import (
 NAME_CHARS = r"[A-Za-z0-9_.\-]"
 TopicName = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")]
 Username = Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{3,32}}$")]
-ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Seq = Annotated[int, Field(ge=0, le=2**62)]
+# Every integer we store is a signed 64-bit column on both databases: a larger one is ``invalid``
+# here rather than an OverflowError in the driver.
+MAX_STORED_INT = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_STORED_INT)]
+Seq = Annotated[int, Field(ge=0, le=MAX_STORED_INT)]
 MAX_BODY_CHARS = 4000
 
 
+def check_text(value: str) -> str:
+    """Text both databases store alike: valid Unicode (no lone surrogate) and no control character.
+
+    PostgreSQL refuses NUL in text and UTF-8 has no encoding for a lone surrogate; SQLite would
+    store the first and fail on the second, so the rule is made here, once, for both.
+    """
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogate)") from None
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in value):
+        raise ValueError("must not contain control characters such as NUL")
+    return value
+
+
+def invisible(char: str) -> bool:
+    """Whitespace, or a format character that renders as nothing (zero-width space, joiners, BOM)."""
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
 def check_body(value: str) -> str:
-    """Non-empty, not only whitespace, at most 4000 code points."""
-    if not value.strip():
+    """Non-empty, not only whitespace or invisible characters, at most 4000 code points."""
+    if all(invisible(char) for char in value):
         raise ValueError("must not be empty or only whitespace")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
     if len(value) > MAX_BODY_CHARS:
         raise ValueError(f"must be at most {MAX_BODY_CHARS} characters")
-    return value
+    return check_text(value)
+
+
+def _check_client_id(value: str) -> str:
+    if "\t" in value or "\n" in value or "\r" in value:
+        raise ValueError("must not contain control characters")
+    return check_text(value)
+
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_client_id)]
 
 
 class In(BaseModel):
@@ -54,7 +86,7 @@ class RegisterIn(In):
     @field_validator("password")
     @classmethod
     def _password_bytes(cls, value: str) -> str:
-        size = len(value.encode())
+        size = len(check_text(value).encode())
         if not 8 <= size <= 72:
             raise ValueError("must be 8 to 72 bytes (UTF-8)")
         return value
@@ -62,7 +94,7 @@ class RegisterIn(In):
 
 class LoginIn(In):
     username: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
 
 
 # Targets ----------------------------------------------------------------
@@ -149,18 +181,18 @@ class LegacyMessageIn(In):
 
 
 class EditIn(In):
-    id: Annotated[int, Field(ge=1)]
+    id: RowId
     body: str
 
     _body = field_validator("body")(check_body)
 
 
 class DeleteIn(In):
-    id: Annotated[int, Field(ge=1)]
+    id: RowId
 
 
 class HistoryIn(_WithTarget):
-    before_seq: Annotated[int, Field(ge=1)] | None = None
+    before_seq: Annotated[int, Field(ge=1, le=MAX_STORED_INT)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
@@ -177,7 +209,7 @@ class EmptyIn(In):
 
 
 class EchoPageIn(In):
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_STORED_INT)] = 0
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 

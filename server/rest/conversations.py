@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from server.chat.schemas import In, PageOut, Target, TopicOut, TopicsOut, Username
+from server.chat.schemas import MAX_STORED_INT, In, PageOut, Target, TopicOut, TopicsOut, Username
 from server.rest.deps import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -32,7 +32,7 @@ async def messages(
     username: Peer,
     actor: ActorDep,
     chat: ChatDep,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut:
     return await chat.messages.history(actor, Target(user=username), before_seq, limit)

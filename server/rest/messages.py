@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import field_validator
 
-from server.chat.schemas import Empty, In, MessageOut, SendIn, check_body
+from server.chat.schemas import MAX_STORED_INT, Empty, In, MessageOut, SendIn, check_body
 from server.rest.deps import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
-MessageId = Annotated[int, Path(ge=1)]
+MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 
 
 class EditBody(In):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from server.chat.schemas import (
+    MAX_STORED_INT,
     Empty,
     InvitedOut,
     MembersOut,
@@ -23,7 +24,7 @@ from server.rest.deps import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/topics", tags=["topics"])
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-BeforeSeq = Annotated[int | None, Query(ge=1)]
+BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

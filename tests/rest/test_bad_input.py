@@ -1,4 +1,4 @@
-"""Bad input to registration and login: 422 ``invalid`` (or the login 401), and nothing stored.
+"""Bad input over REST: 422 ``invalid`` (or the login 401), and nothing stored.
 
 One server serves the whole table (module scope) because no bad request may
 change it; each case compares the user count before and after itself.
@@ -146,3 +146,62 @@ async def test_an_invalid_message_names_the_offending_field(server):
     assert "password" in assert_error(response, 422, "invalid")["error"]["message"]
     response = await server.http.post("/api/users", json={"username": "b b", "password": PASSWORD})
     assert "username" in assert_error(response, 422, "invalid")["error"]["message"]
+
+
+# Values no database column can hold: 422 ``invalid``, never a 500 from the driver ----------
+
+SURROGATE = b'"a\\ud800b"'  # valid JSON text, but no UTF-8 encoding exists for it
+TOO_BIG = 2**63
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        pytest.param(
+            "/api/users",
+            b'{"username": "surro", "password": ' + SURROGATE[:-1] + b'12345678"}',
+            id="register",
+        ),
+        pytest.param("/api/auth/login", b'{"username": "alice", "password": ' + SURROGATE + b"}", id="login"),
+    ],
+)
+async def test_a_password_with_a_lone_surrogate_is_422_invalid(server, path, content):
+    before = await user_count(server)
+    response = await server.http.post(path, content=content, headers=JSON)
+    assert_error(response, 422, "invalid")
+    assert await user_count(server) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        pytest.param("PUT", f"/api/messages/{TOO_BIG}", {"body": "x"}, id="edit-id"),
+        pytest.param("DELETE", f"/api/messages/{TOO_BIG}", None, id="delete-id"),
+        pytest.param("GET", f"/api/topics/lobby/messages?before_seq={TOO_BIG}", None, id="topic-before-seq"),
+        pytest.param(
+            "GET", f"/api/conversations/alice/messages?before_seq={TOO_BIG}", None, id="dm-before-seq"
+        ),
+        pytest.param("GET", f"/api/echo/history?offset={TOO_BIG}", None, id="echo-offset"),
+        pytest.param(
+            "POST", "/api/messages", {"topic": "lobby", "body": "x", "client_id": "a\x00b"}, id="nul-id"
+        ),
+        pytest.param(
+            "POST", "/api/messages", {"topic": "lobby", "body": "\u200b\u2060"}, id="zero-width-body"
+        ),
+    ],
+)
+async def test_a_value_no_column_can_hold_is_422_invalid(server, method, path, payload):
+    login = await server.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    response = await server.http.request(method, path, json=payload, headers=headers)
+    assert_error(response, 422, "invalid")
+
+
+async def test_a_body_with_a_lone_surrogate_is_422_invalid_and_not_stored(server):
+    login = await server.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['token']}", **JSON}
+    content = b'{"topic": "lobby", "body": ' + SURROGATE + b"}"
+    response = await server.http.post("/api/messages", content=content, headers=headers)
+    assert_error(response, 422, "invalid")
+    history = await server.http.get("/api/topics/lobby/messages", headers=headers)
+    assert history.json()["messages"] == []

@@ -110,6 +110,14 @@ CASES = [
     case("message:send", {"topic": "general"}, id="body-missing"),
     case("message:send", {"topic": "general", "body": "x", "client_id": "c" * 65}, id="client-id-65"),
     case("message:send", {"topic": "general", "body": "x", "client_id": ""}, id="client-id-empty"),
+    # One text rule for both databases (PostgreSQL refuses NUL in text).
+    case("message:send", {"topic": "general", "body": "x", "client_id": "a\x00b"}, id="client-id-nul"),
+    case("message:send", {"topic": "general", "body": "x", "client_id": "a\nb"}, id="client-id-newline"),
+    case("message:send", {"topic": "general", "body": "a\x00b"}, id="body-nul"),
+    case("message:send", {"topic": "general", "body": "a\x07b"}, id="body-bell"),
+    case("message:send", {"topic": "general", "body": "\u200b\u200b"}, id="body-zero-width-spaces"),
+    case("message:send", {"topic": "general", "body": "\u200d\ufeff\u2060 \u200e"}, id="body-invisible"),
+    case("message:edit", {"id": 1, "body": "\u200b"}, id="edit-body-zero-width"),
     # Targets.
     case("message:send", {"topic": "general", "to": "bob", "body": "x"}, id="send-topic-and-to"),
     case("message:send", {"body": "x"}, id="send-no-target"),
@@ -124,6 +132,12 @@ CASES = [
     case("read", {"topic": "general", "seq": -5}, id="read-seq-negative"),
     case("delivered", {"topic": "general", "seq": "3"}, id="delivered-seq-string"),
     case("delivered", {"topic": "general", "seq": 2**63}, id="delivered-seq-huge"),
+    # Past a signed 64-bit column: invalid, never an OverflowError in the driver.
+    case("message:edit", {"id": 2**63, "body": "x"}, id="edit-id-2-63"),
+    case("message:delete", {"id": 2**63}, id="delete-id-2-63"),
+    case("message:delete", {"id": 2**64 - 1}, id="delete-id-2-64-minus-1"),
+    case("history", {"topic": "general", "before_seq": 2**63}, id="before-seq-2-63"),
+    case("read", {"topic": "general", "seq": 2**64 - 1}, id="read-seq-2-64-minus-1"),
     # Events the server does not handle.
     case("no-such-event", {}, id="unknown-event"),
     case("topic:destroy", {"topic": "general"}, id="unknown-event-lookalike"),
