@@ -94,12 +94,15 @@ def build_chat(settings: Settings) -> Chat:
     limits = Limits(
         register_per_hour=settings.register_per_hour,
         login_per_hour=settings.login_per_hour,
+        login_failures_per_account=settings.login_failures_per_account,
+        login_failure_window=settings.login_failure_window,
         backlog_per_topic=settings.backlog_per_topic,
         presence_grace=settings.presence_grace,
         typing_ttl=settings.typing_ttl,
         cursor_flush_interval=settings.cursor_flush_interval,
         bcrypt_rounds=settings.bcrypt_rounds,
         echo_transcript_bytes=settings.echo_transcript_bytes,
+        max_connections_per_user=settings.max_connections_per_user,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     hub = registry = None

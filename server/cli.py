@@ -103,6 +103,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         log_level="warning",
+        **settings.proxy_options(),
     )
     return 0
 

@@ -8,10 +8,11 @@ given secret shorter than 32 bytes is refused at start-up.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     token_ttl: int = Field(default=24 * 3600, gt=0, description="token lifetime, seconds")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs; "*" = any).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # When set, GET /metrics needs ``Authorization: Bearer <it>``; unset, /metrics is open (README).
+    metrics_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = False
@@ -50,8 +55,11 @@ class Settings(BaseSettings):
     max_body_chars: int = 4000
     socket_burst: int = 200
     socket_rate: float = 20.0
-    register_per_hour: int = 300
-    login_per_hour: int = 300
+    register_per_hour: int = Field(default=300, gt=0, description="sign-ups per client address per hour")
+    login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
+    login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
+    login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
+    max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
     echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
@@ -67,7 +75,7 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds to send a Socket.IO CONNECT")
     transports: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["polling", "websocket"])
 
-    @field_validator("cors_origins", "default_topics", "transports", mode="before")
+    @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -84,6 +92,25 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"PARLEY_TRUSTED_PROXIES takes IP addresses, CIDRs or *, not {entry!r}"
+                ) from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
     @field_validator("jwt_secret")
     @classmethod
     def _strong_secret(cls, value: str | None) -> str | None:
@@ -93,6 +120,14 @@ class Settings(BaseSettings):
                 "unset it to have one generated and kept in the data directory"
             )
         return value
+
+    def proxy_options(self) -> dict[str, Any]:
+        """uvicorn's options for forwarded headers: believed only from ``trusted_proxies``.
+
+        uvicorn believes them from 127.0.0.1 unless told otherwise, which would let any local
+        client pick its own client address (and so its rate-limit key).
+        """
+        return {"proxy_headers": bool(self.trusted_proxies), "forwarded_allow_ips": self.trusted_proxies}
 
     @property
     def resolved_database_url(self) -> str:

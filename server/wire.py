@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +38,13 @@ def error_body(error: ChatError) -> dict[str, Any]:
 
 def http_error(error: ChatError) -> tuple[int, dict[str, Any]]:
     return HTTP_STATUS[error.code], {"error": error_body(error)}
+
+
+def http_headers(error: ChatError) -> dict[str, str]:
+    """Headers an HTTP error answer carries: ``Retry-After`` (whole seconds) when the error says when."""
+    if error.retry_after is None:
+        return {}
+    return {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
 
 
 def ack_ok(data: Any) -> dict[str, Any]:

@@ -114,6 +114,9 @@ def test_a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins
         ("PARLEY_PING_INTERVAL", "2.5"),
         ("PARLEY_PING_TIMEOUT", "0"),
         ("PARLEY_CONNECT_TIMEOUT", "-1"),
+        ("PARLEY_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+        ("PARLEY_LOGIN_FAILURE_WINDOW", "0"),
+        ("PARLEY_MAX_CONNECTIONS_PER_USER", "0"),
     ],
 )
 def test_out_of_range_values_are_refused(monkeypatch, name, value):
@@ -150,6 +153,29 @@ def test_unknown_or_no_transports_are_refused_with_a_message_naming_the_variable
     with pytest.raises(ValidationError) as caught:
         settings()
     assert "PARLEY_TRANSPORTS" in str(caught.value)
+
+
+# Trusted proxies -------------------------------------------------------------------------
+
+
+def test_no_proxy_is_trusted_by_default_so_uvicorn_reads_no_forwarded_headers():
+    assert settings().proxy_options() == {"proxy_headers": False, "forwarded_allow_ips": []}
+
+
+def test_trusted_proxies_are_read_as_addresses_and_cidrs_and_given_to_uvicorn(monkeypatch):
+    monkeypatch.setenv("PARLEY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")
+    assert settings().proxy_options() == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["127.0.0.1", "10.0.0.0/8", "::1"],
+    }
+
+
+@pytest.mark.parametrize("raw", ["localhost", "10.0.0.0/33", "nginx:80"])
+def test_a_trusted_proxy_that_is_no_address_is_refused_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("PARLEY_TRUSTED_PROXIES", raw)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    assert "PARLEY_TRUSTED_PROXIES" in str(caught.value)
 
 
 # The JWT secret -----------------------------------------------------------------------

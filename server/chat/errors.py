@@ -4,10 +4,12 @@ Every failure a service reports is a ``ChatError`` carrying an ``ErrorCode``
 (PROTOCOL.md section 2) and a human message. It knows nothing of HTTP or
 Socket.IO: ``server.wire`` maps codes to HTTP statuses and ack envelopes.
 
-    ChatError(code, message)
+    ChatError(code, message, retry_after=None)
       code: ErrorCode  invalid | unauthorized | token_expired | token_revoked |
                        forbidden | not_found | conflict | rate_limited |
                        too_large | internal
+      retry_after:     seconds after which the same request may succeed
+                       (``rate_limited`` only; HTTP sends it as ``Retry-After``)
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ class ErrorCode(str, Enum):
 class ChatError(Exception):
     """A refusal a client can act on; never carries a traceback to the wire."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     def __repr__(self) -> str:
         return f"ChatError({self.code.value!r}, {self.message!r})"
@@ -64,3 +67,7 @@ def no_topic(name: str) -> ChatError:
 def no_message(message_id: int) -> ChatError:
     """The one answer for a missing message and one in a topic the actor may not read."""
     return not_found(f"no message with id {message_id}")
+
+
+def rate_limited(message: str, retry_after: float) -> ChatError:
+    return ChatError(ErrorCode.RATE_LIMITED, message, retry_after=retry_after)

@@ -14,7 +14,7 @@ from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.online import OnlineRegistry
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import per_hour
+from server.chat.ratelimit import per_hour, per_window
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
@@ -25,13 +25,16 @@ from server.chat.users import UserService
 @dataclass
 class Limits:
     register_per_hour: int = 300
-    login_per_hour: int = 300
+    login_per_hour: int = 300  # failed logins per address
+    login_failures_per_account: int = 10
+    login_failure_window: float = 900.0
     backlog_per_topic: int = 1000
     presence_grace: float = 2.0
     typing_ttl: float = 5.0
     cursor_flush_interval: float = 0.2
     bcrypt_rounds: int = 12
     echo_transcript_bytes: int = 256 * 1024
+    max_connections_per_user: int = 50
 
 
 class Chat:
@@ -62,6 +65,7 @@ class Chat:
             self.presence,
             per_hour(limits.register_per_hour),
             per_hour(limits.login_per_hour),
+            per_window(limits.login_failures_per_account, limits.login_failure_window),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.messages = MessageService(db, self.directory)
@@ -70,7 +74,9 @@ class Chat:
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
-        self.sessions = SessionService(db, self.users, self.presence, self.delivery, self.signals)
+        self.sessions = SessionService(
+            db, self.users, self.presence, self.delivery, self.signals, limits.max_connections_per_user
+        )
         self.users.on_registered.append(self._join_defaults)
 
     async def start(self) -> None:

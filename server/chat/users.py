@@ -3,7 +3,8 @@
 Errors: ``conflict`` (name taken, any case), ``unauthorized`` (wrong name or
 password: one answer for both, and an unknown user still costs one bcrypt
 check), ``token_expired``, ``token_revoked`` (issued before the last logout),
-``rate_limited`` (too many sign-ups or logins from one address),
+``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
+failed logins from one address or for one account name),
 ``not_found`` (unknown profile).
 
 A token names its account by id (``sub``) and its token version (``ver``). A new account's
@@ -29,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from db.models import User
 from db.reads import Credentials
 from db.uow import Database
-from server.chat.errors import ChatError, ErrorCode, conflict, not_found
+from server.chat.errors import ChatError, ErrorCode, conflict, not_found, rate_limited
 from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
@@ -113,6 +114,7 @@ class UserService:
         presence: PresenceService,
         register_limit: KeyedLimiter,
         login_limit: KeyedLimiter,
+        account_limit: KeyedLimiter,
         token_cache_age: float = 10.0,
     ) -> None:
         self.db = db
@@ -120,13 +122,15 @@ class UserService:
         self.tokens = tokens
         self.presence = presence
         self.register_limit = register_limit
-        self.login_limit = login_limit
+        self.login_limit = login_limit  # failed logins per address
+        self.account_limit = account_limit  # failed logins per account name (known or not)
         self.on_registered: list[Joiner] = []
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
         if not self.register_limit.take(source):
-            raise ChatError(ErrorCode.RATE_LIMITED, "too many sign-ups from this address; try later")
+            wait = self.register_limit.retry_after(source)
+            raise rate_limited("too many sign-ups from this address; try later", wait)
         user = await self.create(data.username, data.password)
         token, expires = self.tokens.issue(user.id or 0, user.token_version)
         return RegisteredOut(
@@ -155,15 +159,41 @@ class UserService:
         return user
 
     async def login(self, data: LoginIn, source: str = "") -> TokenOut:
+        """A token for the right password. Each attempt takes a token from the address's and the
+        account name's failure budgets; a successful one (or one that broke) gives them back."""
+        account = data.username.lower()
+        self._admit(source, account)
+        try:
+            user = await self._verify(data)
+        except ChatError:
+            raise  # a failed login: it stays counted
+        except BaseException:
+            self._give_back(source, account)
+            raise
+        self._give_back(source, account)
+        token, expires = self.tokens.issue(user.id or 0, user.token_version)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    def _admit(self, source: str, account: str) -> None:
         if not self.login_limit.take(source):
-            raise ChatError(ErrorCode.RATE_LIMITED, "too many login attempts from this address; try later")
+            wait = self.login_limit.retry_after(source)
+            raise rate_limited("too many failed logins from this address; try later", wait)
+        if not self.account_limit.take(account):
+            self.login_limit.give_back(source)
+            wait = self.account_limit.retry_after(account)
+            raise rate_limited("too many failed logins for this account; try later", wait)
+
+    def _give_back(self, source: str, account: str) -> None:
+        self.login_limit.give_back(source)
+        self.account_limit.give_back(account)
+
+    async def _verify(self, data: LoginIn) -> User:
         async with self.db.read() as repos:
             user = await repos.users.by_name(data.username)
         ok = await self.hasher.verify(data.password, user.password_hash if user else None)
         if user is None or not ok:
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
-        token, expires = self.tokens.issue(user.id or 0, user.token_version)
-        return TokenOut(token=token, expires_at=iso_required(expires))
+        return user
 
     async def logout(self, actor: Actor) -> None:
         """Revoke every token issued to the user so far and close their open sockets."""

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.metrics import Metrics
 from server.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.rest.headers import SecurityHeaders
 from server.rest.observe import ObserveRequests
 from server.rest.web import mount_web
 
@@ -25,12 +26,14 @@ def build_api(
     api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, conversations, messages, echo, ops):
-        api.include_router(module.router)
+    for module in (accounts, topics, conversations, messages, echo):
+        api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(ops.router)
     if cors_origins:
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
     api.add_middleware(ObserveRequests, metrics=metrics)
+    api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
     mount_web(api, web_dir)
     return api

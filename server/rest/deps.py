@@ -17,6 +17,8 @@ def get_chat(request: Request) -> Chat:
 
 
 def client_address(request: Request) -> str:
+    """The peer, or the X-Forwarded-For client when the peer is in PARLEY_TRUSTED_PROXIES (uvicorn
+    rewrites the peer from the header for trusted proxies only: ``Settings.proxy_options``)."""
     return request.client.host if request.client else ""
 
 

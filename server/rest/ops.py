@@ -1,10 +1,15 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics (behind PARLEY_METRICS_TOKEN when it is set)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from server.chat.errors import ChatError, ErrorCode
 
 router = APIRouter(tags=["operations"])
 
@@ -14,7 +19,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "a dependency does not answer"}})
 async def readyz(request: Request) -> JSONResponse:
     """Ready when every dependency answers: the database, and Redis when configured."""
     body: dict[str, str] = {}
@@ -30,6 +35,27 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
-async def metrics(request: Request) -> Response:
+def metrics_access(request: Request) -> None:
+    """Open without PARLEY_METRICS_TOKEN; with it, its bearer only (compared in constant time)."""
+    expected: str | None = request.app.state.settings.metrics_token
+    if expected is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <PARLEY_METRICS_TOKEN>")
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus text exposition"},
+        # The envelope by reference: with ``model`` FastAPI would say text/plain, the route's type.
+        401: {
+            "description": "`unauthorized`: PARLEY_METRICS_TOKEN is set and not sent",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        },
+    },
+)
+async def metrics(request: Request, _access: Annotated[None, Depends(metrics_access)]) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
 
 class PageFiles(StaticFiles):
     """Static files behind the API: other methods get 405 on an API path, 404 elsewhere.
@@ -26,9 +28,28 @@ class PageFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
-            known = any(r.matches(scope)[0] == Match.PARTIAL for r in self.routes if not isinstance(r, Mount))
-            raise HTTPException(status_code=405 if known else 404)
+            allowed = await self._allowed(path, scope)
+            if not allowed:
+                raise HTTPException(status_code=404)
+            raise HTTPException(status_code=405, headers={"Allow": ", ".join(sorted(allowed))})
         return await super().get_response(path, scope)
+
+    async def _allowed(self, path: str, scope: Scope) -> set[str]:
+        """The methods of the API routes at this path, else GET and HEAD for a file here."""
+        # Asked per method through ``matches``: FastAPI nests included routers differently by version.
+        routes = [route for route in self.routes if not isinstance(route, Mount)]
+        methods = {
+            method
+            for method in METHODS
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+        }
+        if methods:
+            return methods
+        try:
+            await super().get_response(path, {**scope, "method": "GET"})  # only looks the file up
+        except HTTPException:
+            return set()
+        return {"GET", "HEAD"}
 
     def __repr__(self) -> str:
         return f"PageFiles({self.directory!r})"

@@ -159,14 +159,39 @@ async def test_a_login_password_over_72_bytes_fails_even_if_it_starts_with_the_p
     assert await login(chat, "alice", password)
 
 
-async def test_logins_are_limited_per_client_address(tmp_path):
+async def test_failed_logins_are_limited_per_client_address(tmp_path):
     async with open_chat(tmp_path, login_per_hour=2) as chat:
         await register(chat, "alice")
         await login(chat, "alice", source="10.0.0.1")
         await login(chat, "alice", source="10.0.0.1")
+        await login(chat, "alice", source="10.0.0.1")  # successful logins cost nothing
+        for name in ("bobby", "carol"):
+            assert (await failure(login(chat, name, source="10.0.0.1"))).code is ErrorCode.UNAUTHORIZED
         error = await failure(login(chat, "alice", source="10.0.0.1"))
         assert error.code is ErrorCode.RATE_LIMITED
+        assert error.retry_after is not None and 0 < error.retry_after <= 1800
         assert await login(chat, "alice", source="10.0.0.2")
+
+
+async def test_failed_logins_are_limited_per_account_from_any_address(tmp_path):
+    async with open_chat(tmp_path, login_failures_per_account=3, login_failure_window=900) as chat:
+        await register(chat, "alice")
+        await register(chat, "bobby")
+        for n in range(3):
+            error = await failure(login(chat, "alice", "wrong-password", source=f"10.0.0.{n}"))
+            assert error.code is ErrorCode.UNAUTHORIZED
+        error = await failure(login(chat, "ALICE", source="10.0.0.9"))
+        assert error.code is ErrorCode.RATE_LIMITED
+        assert error.retry_after is not None and 0 < error.retry_after <= 300
+        assert await login(chat, "bobby", source="10.0.0.0")
+
+
+async def test_a_sign_up_refused_for_the_rate_carries_when_to_retry(tmp_path):
+    async with open_chat(tmp_path, register_per_hour=1) as chat:
+        await register(chat, "alice")
+        error = await failure(register(chat, "bobby"))
+        assert error.code is ErrorCode.RATE_LIMITED
+        assert error.retry_after is not None and 0 < error.retry_after <= 3600
 
 
 # Tokens and logout -------------------------------------------------------------

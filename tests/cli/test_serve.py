@@ -51,3 +51,36 @@ async def test_a_command_line_token_connects_over_socket_io_and_gets_session(pla
             assert session["user"] == {"username": "alice"}
         finally:
             await client.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_counts"),
+    [
+        pytest.param(None, False, id="default-trusts-none"),
+        pytest.param("127.0.0.1", True, id="loopback-trusted"),
+        pytest.param("10.0.0.0/8, 127.0.0.0/8", True, id="cidrs-trusted"),
+        pytest.param("10.0.0.1", False, id="another-proxy-trusted"),
+    ],
+)
+async def test_x_forwarded_for_is_the_client_address_only_from_a_trusted_proxy(
+    place, unused_tcp_port, trusted, forwarded_counts
+):
+    """One sign-up per address: a second one from another forwarded address passes only when the
+    peer (127.0.0.1) is a trusted proxy; otherwise every request counts against 127.0.0.1."""
+    env = {"PARLEY_REGISTER_PER_HOUR": "1"}
+    if trusted is not None:
+        env["PARLEY_TRUSTED_PROXIES"] = trusted
+    async with serving(place.with_env(**env), unused_tcp_port) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+
+            async def sign_up(name: str, forwarded_for: str) -> int:
+                response = await http.post(
+                    "/api/users",
+                    json={"username": name, "password": PASSWORD},
+                    headers={"X-Forwarded-For": forwarded_for},
+                )
+                return response.status_code
+
+            assert await sign_up("alice", "203.0.113.1") == 201
+            assert await sign_up("bobby", "203.0.113.2") == (201 if forwarded_counts else 429)
+            assert await sign_up("carol", "203.0.113.1") == 429

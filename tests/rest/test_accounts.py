@@ -177,23 +177,65 @@ async def test_logout_needs_a_token(live_server):
     assert_error(response, 401, "unauthorized")
 
 
-async def test_sign_ups_are_rate_limited_per_address(tmp_path):
+async def test_sign_ups_are_rate_limited_per_address_with_retry_after(tmp_path):
     async with running(make_settings(tmp_path / "data", register_per_hour=2)) as server:
         await server.register("alice")
         await server.register("bobby")
         response = await server.http.post("/api/users", json={"username": "carol", "password": PASSWORD})
         assert_error(response, 429, "rate_limited")
+        assert 1 <= int(response.headers["retry-after"]) <= 1800  # one sign-up back every 30 min
         assert await user_count(server) == 2
 
 
-async def test_logins_are_rate_limited_per_address(tmp_path):
+async def test_wrong_passwords_lock_that_account_not_the_address(live_server):
+    """200 wrong passwords for alice: 429 with Retry-After after ten; bob, same address, logs in."""
+    await live_server.register("alice")
+    await live_server.register("bobby")
+    wrong = {"username": "alice", "password": "not-the-password"}
+    answers = [await live_server.http.post("/api/auth/login", json=wrong) for _ in range(200)]
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    assert {a.status_code for a in answers[10:]} == {429}
+    assert_error(answers[-1], 429, "rate_limited")
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 90  # 10 per 15 min: one back every 90 s
+    right = {"username": "alice", "password": PASSWORD}
+    assert_error(await live_server.http.post("/api/auth/login", json=right), 429, "rate_limited")
+    other = await live_server.http.post("/api/auth/login", json={"username": "bobby", "password": PASSWORD})
+    assert other.status_code == 200, other.text
+
+
+async def test_the_account_limit_is_per_name_in_any_case_and_for_unknown_names_too(tmp_path):
+    settings = make_settings(tmp_path / "data", login_failures_per_account=2)
+    async with running(settings) as server:
+        await server.register("alice")
+        for name in ("alice", "ALICE"):
+            wrong = await server.http.post(
+                "/api/auth/login", json={"username": name, "password": "nope-nope"}
+            )
+            assert_error(wrong, 401, "unauthorized")
+        right = await server.http.post("/api/auth/login", json={"username": "Alice", "password": PASSWORD})
+        assert_error(right, 429, "rate_limited")
+        unknown = {"username": "ghost", "password": "x" * 8}
+        for _ in range(2):
+            ghost = await server.http.post("/api/auth/login", json=unknown)
+            assert_error(ghost, 401, "unauthorized")
+        ghost = await server.http.post("/api/auth/login", json=unknown)
+        assert_error(ghost, 429, "rate_limited")
+
+
+async def test_failed_logins_are_limited_per_address_and_successful_ones_are_not(tmp_path):
     async with running(make_settings(tmp_path / "data", login_per_hour=2)) as server:
         await server.register("alice")
         credentials = {"username": "alice", "password": PASSWORD}
-        for _ in range(2):
+        for _ in range(5):
             assert (await server.http.post("/api/auth/login", json=credentials)).status_code == 200
+        for name in ("bobby", "carol"):
+            wrong = await server.http.post(
+                "/api/auth/login", json={"username": name, "password": "nope-nope"}
+            )
+            assert_error(wrong, 401, "unauthorized")
         response = await server.http.post("/api/auth/login", json=credentials)
         assert_error(response, 429, "rate_limited")
+        assert 1 <= int(response.headers["retry-after"]) <= 1800
 
 
 async def test_a_token_opens_only_its_own_account_not_a_new_one_with_the_same_name(live_server):

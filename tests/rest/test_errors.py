@@ -131,3 +131,33 @@ async def test_every_authenticated_route_refuses_the_same_way(live_server, alice
     for method, path in [("GET", "/api/topics"), ("GET", "/api/users/alice"), ("POST", "/api/auth/logout")]:
         response = await live_server.http.request(method, path, headers=bearer("garbage"))
         assert_error(response, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/api/users", {"POST"}),
+        ("DELETE", "/api/users", {"POST"}),
+        ("TRACE", "/api/topics", {"GET", "POST"}),
+        ("TRACE", "/openapi.json", {"GET", "HEAD"}),
+        ("PATCH", "/api/messages/1", {"PUT", "DELETE"}),
+        ("TRACE", "/healthz", {"GET"}),
+        ("TRACE", "/", {"GET", "HEAD"}),
+        ("POST", "/index.html", {"GET", "HEAD"}),
+        ("TRACE", "/vendor/socket.io-client/socket.io.esm.min.js", {"GET", "HEAD"}),
+    ],
+)
+async def test_a_method_the_path_does_not_take_is_405_naming_the_allowed_ones(
+    live_server, method, path, allowed
+):
+    response = await live_server.http.request(method, path)
+    assert_error(response, 405, "invalid")
+    assert {part.strip() for part in response.headers["allow"].split(",")} == allowed
+
+
+async def test_an_undecodable_json_body_is_422_invalid(live_server, alice):
+    for content in (b'{"name": ', b"\xff\xfe", b"{'name': 'x'}", b"\x80\x81 not UTF-8", b"\xed\xa0\x80"):
+        response = await live_server.http.post(
+            "/api/topics", content=content, headers={**bearer(alice), "content-type": "application/json"}
+        )
+        assert_error(response, 422, "invalid")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support import running
+from tests.contract import assert_error
+from tests.support import bearer, running
 from tests.support import test_settings as make_settings
 
 
@@ -93,3 +94,72 @@ async def test_cors_allows_only_the_configured_origins(tmp_path):
             "/api/users", headers={"Origin": "https://evil.example", **preflight}
         )
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_without_a_metrics_token_metrics_are_open(live_server):
+    assert live_server.app.state.settings.metrics_token is None  # the documented default
+    assert (await live_server.http.get("/metrics")).status_code == 200
+
+
+async def test_with_a_metrics_token_metrics_need_that_bearer(tmp_path):
+    token = "m" * 40
+    async with running(make_settings(tmp_path / "data", metrics_token=token)) as server:
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": f"Bearer {token}x"},
+            {"Authorization": f"Basic {token}"},
+            {"Authorization": token},
+        ):
+            refused = await server.http.get("/metrics", headers=headers)
+            assert_error(refused, 401, "unauthorized")
+            assert "parley_" not in refused.text
+        allowed = await server.http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200
+        assert "# TYPE parley_http_requests_total counter" in allowed.text
+        assert (await server.http.get("/healthz")).status_code == 200  # the probes stay open
+        assert (await server.http.get("/readyz")).status_code == 200
+
+
+ERROR_STATUSES = ("401", "403", "404", "409", "422", "429")
+
+
+async def test_the_openapi_schema_documents_every_api_error_with_the_envelope(live_server):
+    schema = (await live_server.http.get("/openapi.json")).json()
+    envelope = schema["components"]["schemas"]["ErrorOut"]
+    assert envelope["required"] == ["error"]
+    detail = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["required"]) == {"code", "message"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]  # 422 is the envelope too
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/")
+        for method, operation in item.items()
+    ]
+    assert len(operations) == 20  # every route of PROTOCOL.md section 6 under /api
+    for path, method, operation in operations:
+        for status in ERROR_STATUSES:
+            documented = operation["responses"].get(status)
+            assert documented, f"{method.upper()} {path} does not document {status}"
+            schema_ref = documented["content"]["application/json"]["schema"]
+            assert schema_ref == {"$ref": "#/components/schemas/ErrorOut"}, (path, method, status)
+    metrics = schema["paths"]["/metrics"]["get"]["responses"]["401"]
+    assert metrics["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+async def test_one_cors_setting_serves_the_api_and_socket_io_polling(tmp_path):
+    """PARLEY_CORS_ORIGINS is given to FastAPI and to Socket.IO: the same origins on both."""
+    settings = make_settings(tmp_path / "data", cors_origins=["https://chat.example"])
+    async with running(settings) as server:
+        token = await server.register("alice")
+        for origin, allowed in (("https://chat.example", True), ("https://evil.example", False)):
+            api = await server.http.get("/api/users/me", headers={"Origin": origin, **bearer(token)})
+            polling = await server.http.get(
+                "/socket.io/", params={"EIO": "4", "transport": "polling"}, headers={"Origin": origin}
+            )
+            for response in (api, polling):
+                got = response.headers.get("access-control-allow-origin")
+                assert got == (origin if allowed else None), (origin, response.request.url, got)
+            assert api.status_code == 200  # the answer itself is the browser's to withhold
+            assert polling.status_code == (200 if allowed else 400)  # engine.io refuses the handshake

@@ -23,7 +23,8 @@ import jwt
 import pytest
 import socketio
 
-from tests.support import JWT_SECRET, WAIT
+from tests.support import JWT_SECRET, WAIT, running
+from tests.support import test_settings as make_settings
 
 TRANSPORTS = [
     pytest.param(None, id="polling-then-websocket"),
@@ -275,3 +276,37 @@ async def test_the_echo_namespace_refuses_a_revoked_token(live_server, alice):
     await live_server.http.post("/api/auth/logout", headers={"Authorization": f"Bearer {alice}"})
     async with socket(live_server.url, namespace="/echo", auth={"token": alice}) as attempt:
         assert_refused(attempt, "token_revoked", namespace="/echo")
+
+
+# Connections per user -------------------------------------------------------------
+
+
+async def open_connections(server: Any, username: str) -> int:
+    """How many chat connections the sessions service counts for ``username`` right now."""
+    async with server.chat.db.read() as repos:
+        user = await repos.users.by_name(username)
+    return int(server.chat.sessions.connections(user.id))
+
+
+async def until_connections(server: Any, username: str, expected: int) -> None:
+    """Wait for the count: a client's disconnect reaches the server after ``disconnect()`` returns."""
+    deadline = time.monotonic() + WAIT
+    while await open_connections(server, username) != expected:
+        assert time.monotonic() < deadline, f"{username} still has another number of connections"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_connection_over_the_per_user_limit_is_refused_rate_limited(tmp_path):
+    async with running(make_settings(tmp_path / "data", max_connections_per_user=2)) as server:
+        token = await server.register("alice")
+        first = await server.connect("alice", token)
+        await server.connect("alice", token)
+        for _ in range(2):  # a refused connection is not counted
+            async with socket(server.url, auth={"token": token}) as attempt:
+                assert_refused(attempt, "rate_limited")
+        assert await open_connections(server, "alice") == 2
+        await server.user("bobby")  # another user is not affected
+        await first.close()
+        await until_connections(server, "alice", 1)
+        async with socket(server.url, auth={"token": token}) as attempt:
+            assert_session(await attempt.session(), "alice")
