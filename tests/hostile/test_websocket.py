@@ -282,3 +282,19 @@ async def test_an_echo_at_the_nesting_limit_is_kept_and_its_transcript_renders(s
     deadline = time.monotonic() + WAIT  # the transcript is stored as the socket's disconnect is handled
     while not stored():
         assert time.monotonic() < deadline, "the transcript was never stored"
+
+
+async def test_a_long_echo_session_holds_a_bounded_transcript(server: Server) -> None:
+    """D4: 190 x 60 KB echoes on one socket keep RSS flat (the transcript keeps 256 KiB)."""
+    raw = await RawSocket.open(server)
+    await raw.join("/echo", server.tokens["mallory"])
+    payload = "e" * 60_000
+    await raw.send('42/echo,1["echo","warm-up"]')
+    assert await raw.ack(1) == "warm-up"
+    before = server.rss_mb()
+    for n in range(2, 192):  # within the socket's burst of 200 events
+        await raw.send(f'42/echo,{n}["echo","{payload}"]')
+        assert await raw.ack(n) == payload
+    grown = server.rss_mb() - before
+    await raw.close()
+    assert grown < 6, f"{grown:.1f} MB for 11 MB of echoes"
