@@ -232,8 +232,10 @@ class Peer:
         self.session = asyncio.Event()
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)))
         self.client = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.closed = asyncio.Event()
         self.client.on("message", self.messages.put)
         self.client.on("session", lambda _data: self.session.set())
+        self.client.on("disconnect", lambda *_args: self.closed.set())
 
     async def open(self, url: str, token: str) -> None:
         try:
@@ -334,6 +336,33 @@ async def test_users_on_different_nodes_talk_through_nginx(stack, transports):
         # Each node handled its own client's sends: alice's two on a, bob's one on b.
         after = [node.handled("message:send") for node in stack.nodes]
         assert [after[0] - sends[0], after[1] - sends[1]] == [2, 1]
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+@pytest.mark.parametrize(
+    "transports", [["polling"], ["websocket"], None], ids=["polling", "websocket", "upgrade"]
+)
+async def test_an_invite_and_a_logout_on_one_node_reach_the_socket_on_the_other_through_nginx(
+    stack, transports
+):
+    node_a, node_b = stack.nodes
+    tag = uuid.uuid4().hex[:6]
+    alice_name, bob_name, topic = f"alice_{tag}", f"bob_{tag}", f"secret_{tag}"
+    alice = await connect_on(stack, node_a, alice_name, await register(stack, alice_name), transports)
+    bob_token = await register(stack, bob_name)
+    bob = await connect_on(stack, node_b, bob_name, bob_token, transports)
+    try:
+        await alice.ok("topic:create", {"name": topic, "private": True})
+        await alice.ok("topic:invite", {"topic": topic, "username": bob_name})
+        sent = await alice.ok("message:send", {"topic": topic, "body": "welcome"})
+        assert (await bob.next_message())["id"] == sent["id"]  # no reconnect: node b moved his socket
+
+        async with rest(stack, alice.source) as http:  # from an address nginx sends to node a
+            response = await http.post("/api/auth/logout", headers={"Authorization": f"Bearer {bob_token}"})
+        assert response.status_code == 204
+        await asyncio.wait_for(bob.closed.wait(), 1.0)
     finally:
         await alice.close()
         await bob.close()
