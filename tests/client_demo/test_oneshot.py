@@ -132,7 +132,7 @@ async def test_errors_from_the_server_exit_1(live_server: LiveServer) -> None:
     await alice.ok("topic:create", {"name": "vault", "private": True})
     code, out, err = await demo_as(live_server, "bob", "send", "--topic", "vault", "let me in")
     assert (code, out) == (1, [])
-    assert err[-1].startswith("error: forbidden: ")
+    assert err[-1].startswith("error: not_found: ")
 
     bad = await run_demo("--url", live_server.url, "--token", "not-a-jwt", "topics")
     assert (bad.code, bad.err[-1].split(":")[0:2]) == (1, ["error", " unauthorized"])
