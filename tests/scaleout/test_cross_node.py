@@ -67,7 +67,7 @@ async def test_a_logout_on_one_node_closes_the_users_sockets_on_the_other_within
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_revoked"
 
 
-async def test_typing_crosses_nodes(nodes):
+async def test_typing_and_its_expiry_cross_nodes(nodes):
     node_a, node_b = nodes
     alice = await node_a.user("alice")
     bob = await node_b.user("bob")
@@ -77,6 +77,8 @@ async def test_typing_crosses_nodes(nodes):
     await alice.ok("typing", {"to": "bob", "typing": True})
 
     assert await bob.next("typing") == {"topic": "@alice", "username": "alice", "typing": True}
+    # alice never says she stopped: her node expires it (typing_ttl) and bob's node hears it.
+    assert await bob.next("typing") == {"topic": "@alice", "username": "alice", "typing": False}
 
 
 async def test_senders_on_both_nodes_at_once_reach_every_socket_gapless_and_in_seq_order(nodes):
