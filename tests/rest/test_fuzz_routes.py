@@ -215,7 +215,6 @@ async def test_a_bad_token_is_401_unauthorized_on_every_authenticated_route(serv
 BODY_ROUTES = [route for route in ROUTES if route.body is not None]
 
 
-@pytest.mark.xfail(strict=True, reason="F1 (new, reported): bytes that are not UTF-8 answer 400, not 422")
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda route: route.id)
 @settings(max_examples=TARGETED)
 @given(content=st.binary(min_size=1, max_size=30).filter(lambda raw: not raw.isascii()))
