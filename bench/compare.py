@@ -98,9 +98,11 @@ def pinned(core: str) -> list[str]:
 class Generator:
     """The Node load generator: one JSON command per line in, one JSON answer per line out."""
 
-    def __init__(self) -> None:
+    def __init__(self, core: str | None = GENERATOR_CORE) -> None:
+        """``core``: the CPU to pin it to (``taskset``), None for unpinned."""
         self.proc: asyncio.subprocess.Process | None = None
         self.next_id = 0
+        self.core = core
 
     @property
     def pid(self) -> int:
@@ -109,7 +111,7 @@ class Generator:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            *pinned(GENERATOR_CORE),
+            *(pinned(self.core) if self.core is not None else []),
             "node",
             "--max-old-space-size=4096",
             str(NODE_DIR / "gen.js"),

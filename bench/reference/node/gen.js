@@ -312,6 +312,111 @@ async function cmdFanout(a) {
   };
 }
 
+// blast {group, publisher_group, room, publishers, per_publisher, window, body_size, timeout_s}: parley only.
+// "As fast as acks allow": each of the first `publishers` sockets of `publisher_group` sends
+// `per_publisher` messages with at most `window` unacknowledged; every socket of both groups
+// is in the room (publishers get each other's messages and their own: counted apart).
+// Bodies are `b p:i:t`; order is checked per (socket, publisher).
+async function cmdBlast(a) {
+  const recipients = group(a.group);
+  const pubs = group(a.publisher_group).slice(0, a.publishers);
+  const total = pubs.length * a.per_publisher;
+  const expected = recipients.length * total;
+  const expectedSelf = pubs.length * total;
+  const latencies = [];
+  let received = 0;
+  let selfReceived = 0;
+  let outOfOrder = 0;
+  let foreign = 0;
+  let allDone;
+  const done = new Promise((resolve) => {
+    allDone = resolve;
+  });
+  const parse = (payload) => {
+    if (!payload || payload.topic !== a.room) return null;
+    const [p, index, t] = (String(payload.body).split(" ", 2)[1] ?? "").split(":");
+    return { p: Number(p), i: Number(index), t: Number(t) };
+  };
+  const handlers = [];
+  const listen = (socket, isPublisher) => {
+    const last = new Map();
+    const handler = (payload) => {
+      const now = performance.now();
+      const m = parse(payload);
+      if (!m) {
+        foreign += 1;
+        return;
+      }
+      if (m.i <= (last.get(m.p) ?? -1)) outOfOrder += 1;
+      last.set(m.p, m.i);
+      if (isPublisher) selfReceived += 1;
+      else {
+        latencies.push(now - m.t);
+        received += 1;
+      }
+      if (received === expected && selfReceived === expectedSelf) allDone();
+    };
+    socket.on("message", handler);
+    handlers.push([socket, handler]);
+  };
+  recipients.forEach(({ socket }) => listen(socket, false));
+  pubs.forEach(({ socket }) => listen(socket, true));
+  const pad = "x".repeat(a.body_size ?? 64);
+  const acks = [];
+  let sendErrors = 0;
+  let firstError = null;
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  await Promise.all(
+    pubs.map(async ({ socket }, p) => {
+      await pool(a.per_publisher, a.window, async (i) => {
+        if (performance.now() > deadline) return;
+        const t = performance.now();
+        try {
+          const ack = await emitAck(socket, "message:send", { topic: a.room, body: `b ${p}:${i}:${t} ${pad}` }, 60);
+          acks.push(performance.now() - t);
+          if (!ack || !ack.ok) {
+            sendErrors += 1;
+            firstError ??= ack;
+          }
+        } catch (err) {
+          sendErrors += 1;
+          firstError ??= String(err.message ?? err);
+        }
+      });
+    }),
+  );
+  const sendWall = (performance.now() - started) / 1000;
+  let timedOut = false;
+  if (received < expected || selfReceived < expectedSelf) {
+    const left = Math.max(0.1, (deadline - performance.now()) / 1000);
+    await withTimeout(done, left, "blast drain").catch(() => {
+      timedOut = true;
+    });
+  }
+  const wall = (performance.now() - started) / 1000;
+  for (const [socket, handler] of handlers) socket.off("message", handler);
+  return {
+    messages: total,
+    acked: acks.length,
+    recipients: recipients.length,
+    publishers: pubs.length,
+    deliveries: received,
+    expected,
+    publisher_self_deliveries: selfReceived,
+    expected_self: expectedSelf,
+    out_of_order: outOfOrder,
+    foreign,
+    send_errors: sendErrors,
+    first_error: firstError,
+    timed_out: timedOut,
+    send_wall_s: Math.round(sendWall * 1000) / 1000,
+    wall_s: Math.round(wall * 1000) / 1000,
+    latency_ms: summary(latencies),
+    ack_ms: summary(acks),
+  };
+}
+
 // sends {group, count, per_client, prefix, body_size, timeout_s}: parley only, durable message:send in closed loop,
 // client i in its own topic prefix-i
 async function cmdSends(a) {
@@ -429,6 +534,7 @@ const commands = {
   echo_prepare: cmdEchoPrepare,
   echo: cmdEcho,
   fanout: cmdFanout,
+  blast: cmdBlast,
   sends: cmdSends,
   backlog: cmdBacklog,
   close: cmdClose,
