@@ -62,6 +62,7 @@ from bench.procs import (
     self_cpu,
     snapshot,
     terminate,
+    wait_healthy,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,18 +203,6 @@ class ReferenceServer:
         if proc.stdout is not None:
             proc.stdout.close()
         self.proc = None
-
-
-async def wait_healthy(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    if r.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
 @dataclass

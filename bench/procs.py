@@ -208,18 +208,13 @@ class ServerProcess:
             raise
 
     async def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.label} exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                    async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                        if r.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError(f"{self.label} not healthy after {timeout}s:\n{self.log_tail()}")
+        def exited() -> str | None:
+            assert self.proc is not None
+            if self.proc.poll() is None:
+                return None
+            return f"{self.label} exited with {self.proc.returncode}:\n{self.log_tail()}"
+
+        await wait_healthy(self.url, timeout, exited, lambda: self.log_tail())
 
     def sample(self) -> ProcSample:
         return sample(self.pid)
@@ -295,3 +290,24 @@ def host_facts() -> dict[str, Any]:
                 facts["mem_total_mb"] = int(line.split()[1]) // 1024
                 break
     return facts
+
+
+async def wait_healthy(
+    url: str,
+    timeout: float,
+    exited: Callable[[], str | None] = lambda: None,
+    log_tail: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll ``url``/healthz until 200; fail early when ``exited`` says the server is gone."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if (why := exited()) is not None:
+                raise RuntimeError(why)
+            with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    tail = log_tail()
+    raise TimeoutError(f"{url} not healthy after {timeout}s" + (f":\n{tail}" if tail else ""))

@@ -72,9 +72,17 @@ from bench.compare import (
     quiet,
     raise_nofile,
     register,
+)
+from bench.procs import (
+    BENCH_ENV,
+    FAST_BCRYPT,
+    calibrate,
+    free_port,
+    host_facts,
+    machine_busy,
+    parley_command,
     wait_healthy,
 )
-from bench.procs import BENCH_ENV, FAST_BCRYPT, calibrate, free_port, host_facts, machine_busy, parley_command
 from bench.procs import sample as proc_sample
 
 ROOT = Path(__file__).resolve().parent.parent
