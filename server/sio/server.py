@@ -146,14 +146,5 @@ def build_server(
 
 
 async def stop_server(sio: ParleyServer) -> None:
-    """Stop engine.io's background tasks and, with Redis, the pub/sub listener and its connections."""
+    """Stop engine.io's background tasks (the manager is local; the Redis hub stops with the chat)."""
     await sio.shutdown()
-    manager = sio.manager
-    listener = getattr(manager, "thread", None)
-    if listener is not None:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-    for name in ("pubsub", "redis"):
-        connection = getattr(manager, name, None)
-        if connection is not None:
-            await connection.aclose()
