@@ -23,6 +23,7 @@ from server.chat.service import Chat, Limits
 from server.cluster.redis_hub import RedisHub
 from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
+from server.gateway.routes import gateway_routers
 from server.metrics import Metrics
 from server.rest.api import build_api
 from server.sio.body_limit import BodyLimit
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Any:
             await chat.stop()
             await chat.db.dispose()
 
-    api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir)
+    api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir, gateway_routers())
     api.state.chat = chat
     api.state.readiness = _readiness_checks(settings, chat)
     api.state.settings = settings

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
@@ -22,13 +22,17 @@ def build_api(
     metrics: Metrics,
     cors_origins: list[str],
     web_dir: Path,
+    extra_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
+    """The API; ``extra_routers`` (the compatibility gateways) are mounted before the web page."""
     api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
     api.state.metrics = metrics
     errors.install(api)
     for module in (accounts, topics, conversations, messages, echo):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(ops.router)
+    for router in extra_routers:
+        api.include_router(router)
     if cors_origins:
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]

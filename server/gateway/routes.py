@@ -1,0 +1,10 @@
+"""Every gateway route, for the composition root to mount beside the REST API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def gateway_routers() -> list[APIRouter]:
+    """The REST and WebSocket routers of every dialect (each under ``/compat/<dialect>``)."""
+    return []
