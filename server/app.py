@@ -24,6 +24,7 @@ from server.cluster.redis_hub import RedisHub
 from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
 from server.gateway.routes import gateway_routers
+from server.gateway.serve import Gateway
 from server.metrics import Metrics
 from server.rest.api import build_api
 from server.sio.body_limit import BodyLimit
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Any:
     chat_namespace.register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
     chat.hub.attach(SocketIOSink(sio, connections))
+    api.state.gateway = Gateway(chat, settings, metrics)  # the plain-WebSocket dialects' hub sink
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
     # Outermost first: BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
     # KillableWebSockets must see the ASGI receive engine.io gets, to cancel it.

@@ -12,6 +12,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
@@ -102,3 +103,56 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
 def now_iso() -> str:
     """The server time as ISO 8601 UTC with a ``Z``."""
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# Compatibility gateways (PROTOCOL.md section 7) ------------------------------------------
+
+GATEWAY_CLOSE: dict[ErrorCode, int] = {
+    ErrorCode.UNAUTHORIZED: 4401,
+    ErrorCode.TOKEN_EXPIRED: 4401,
+    ErrorCode.TOKEN_REVOKED: 4401,
+    ErrorCode.RATE_LIMITED: 4429,
+}
+
+
+def gateway_close_code(error: ChatError) -> int:
+    """The WebSocket close code for a client a gateway does not let in (its reason: the error code)."""
+    return GATEWAY_CLOSE.get(error.code, 4400)
+
+
+def frame(value: Any) -> str:
+    """One JSON text frame."""
+    return orjson.dumps(value).decode()
+
+
+# Topics dialect (PROTOCOL.md 7.1)
+
+
+def topics_reply(action: str, data: Any) -> str:
+    return frame({"action": action, "ok": True, "data": None if data is None else to_json(data)})
+
+
+def topics_error(action: str | None, error: ChatError) -> str:
+    return frame({"action": action, "ok": False, "error": error_body(error)})
+
+
+def topics_push(event: ev.Event) -> str | None:
+    """A message (``topic_name`` is the other user's name for a direct one) or an invitation."""
+    match event:
+        case ev.MessageCreated(message=message):
+            return frame(topics_message(message))
+        case ev.TopicInvited(topic=topic, by=by):
+            return frame({"action": "invited", "topic_name": topic.name, "by": by})
+    return None
+
+
+def topics_message(message: MessageOut) -> dict[str, Any]:
+    return {
+        "action": "message",
+        "topic_name": message.topic.removeprefix("@"),
+        "username": message.sender,
+        "content": message.body,
+        "id": message.id,
+        "seq": message.seq,
+        "created_at": message.created_at,
+    }

@@ -47,6 +47,7 @@ class MessageCreated:
 class MessageEdited:
     message: MessageOut
     audience: Audience
+    topic_id: int = 0  # the room or the conversation (the messenger dialect names conversations by id)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class MessageDeleted:
     id: int
     topic: str
     audience: Audience
+    topic_id: int = 0
+    message: MessageOut | None = None  # in a direct conversation, what was deleted (as it was)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,17 @@ class Typing:
     username: str
     typing: bool
     audience: Audience
+    topic_id: int = 0
+
+
+@dataclass(frozen=True)
+class RoomEntered:
+    """A member came into (or left) a room: the chat-rooms dialect's ``user_joined``/``user_left``."""
+
+    topic: str
+    username: str
+    entered: bool
+    audience: ToTopic
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,7 @@ Event = (
     | MessageDeleted
     | TopicInvited
     | Typing
+    | RoomEntered
     | ReadMarked
     | PresenceChanged
     | MembershipChanged

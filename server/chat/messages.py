@@ -178,18 +178,32 @@ def _edited_events(message: Message, sender: str, sender_id: int, place: Place) 
     A direct conversation always has two distinct members (messaging oneself is ``invalid``).
     """
     if place.topic.kind != "direct" or place.peer is None:
-        return [MessageEdited(message_view(message, sender, place.topic), ToTopic(place.topic_id))]
+        view = message_view(message, sender, place.topic)
+        return [MessageEdited(view, ToTopic(place.topic_id), place.topic_id)]
     peer = place.peer
     mine = message_view(message, sender, place.topic, f"@{peer.username}")
     theirs = message_view(message, sender, place.topic, f"@{sender}")
-    return [MessageEdited(mine, ToUser(sender_id)), MessageEdited(theirs, ToUser(peer.id or 0))]
+    return [
+        MessageEdited(mine, ToUser(sender_id), place.topic_id),
+        MessageEdited(theirs, ToUser(peer.id or 0), place.topic_id),
+    ]
 
 
 def _deleted_events(message: Message, actor: Actor, place: Place) -> list[Event]:
+    """Topic-wide, or per side of a DM; a DM's events carry the message (only its sender deletes it)."""
     if place.topic.kind != "direct" or place.peer is None:
-        return [MessageDeleted(message.id or 0, place.topic.name, ToTopic(place.topic_id))]
+        return [MessageDeleted(message.id or 0, place.topic.name, ToTopic(place.topic_id), place.topic_id)]
     audiences: list[tuple[str, Audience]] = [
         (place.shown_as, ToUser(actor.id)),
         (f"@{actor.username}", ToUser(place.peer.id or 0)),
     ]
-    return [MessageDeleted(message.id or 0, name, audience) for name, audience in audiences]
+    return [
+        MessageDeleted(
+            message.id or 0,
+            name,
+            audience,
+            place.topic_id,
+            message_view(message, actor.username, place.topic, name),
+        )
+        for name, audience in audiences
+    ]

@@ -15,7 +15,7 @@ import asyncio
 
 from db.uow import Database
 from server.chat.access import Place, place_of, require_member
-from server.chat.events import Audience, Event, ReadMarked, ToTopic, ToUser, Typing
+from server.chat.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
 from server.chat.hub import Hub
 from server.chat.schemas import Target
 from server.chat.users import Actor
@@ -42,6 +42,17 @@ class SignalService:
             handle = asyncio.get_running_loop().call_later(self.typing_ttl, self._expire, actor, place)
             self._expiry[key] = (handle, place)
         await self.hub.publish(*_typing_events(actor, place, typing))
+
+    async def entered(self, actor: Actor, name: str, entered: bool) -> None:
+        """Tell the other members the actor came into (or is leaving) the topic ``name``.
+
+        The chat-rooms dialect's ``user_joined``/``user_left``; relayed, not stored. Raises
+        ``not_found`` (no such topic; a private one of others), ``forbidden`` (not a member).
+        """
+        place = await self._member_place(actor, Target(topic=name), "be in it")
+        if place is not None:
+            audience = ToTopic(place.topic_id, exclude_user=actor.id)
+            await self.hub.publish(RoomEntered(place.topic.name, actor.username, entered, audience))
 
     async def stopped(self, actor: Actor) -> None:
         """The actor's last socket closed: end every typing it left running."""
@@ -93,7 +104,7 @@ def _others(actor: Actor, place: Place) -> tuple[str, Audience] | None:
 
 def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
     target = _others(actor, place)
-    return [Typing(target[0], actor.username, typing, target[1])] if target else []
+    return [Typing(target[0], actor.username, typing, target[1], place.topic_id)] if target else []
 
 
 def _read_events(actor: Actor, place: Place, seq: int) -> list[Event]:

@@ -28,6 +28,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.MessageDeleted,
         ev.TopicInvited,
         ev.Typing,
+        ev.RoomEntered,
         ev.ReadMarked,
         ev.PresenceChanged,
         ev.MembershipChanged,

@@ -1,7 +1,7 @@
 """The chat namespace ``/``: connect, disconnect and every client event.
 
-Each event is one line: its payload model and the service call. Aliases of
-the original JSON protocol map onto the same calls.
+The events and their service calls are the shared route table
+(``server.routes``); this module adds connect, disconnect and the welcome.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 import socketio
 
 from server import wire
-from server.chat import schemas as s
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.chat.sessions import Session
 from server.metrics import Metrics
+from server.routes import chat_routes
 from server.sio.connections import Connection, Connections
-from server.sio.envelope import Call, Envelope
+from server.sio.envelope import Envelope
 from server.sio.sink import topic_room, user_room
 from server.sio.tokens import client_address, token_from
 
@@ -43,33 +43,8 @@ class ChatNamespace:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self) -> None:
-        c = self.chat
-        routes: dict[str, tuple[type[s.In], Call]] = {
-            "topic:create": (s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
-            "topic:subscribe": (s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-            "topic:unsubscribe": (s.TopicRefIn, lambda a, d: c.topics.unsubscribe(a, d.topic)),
-            "topic:invite": (s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
-            "topic:list": (s.EmptyIn, lambda a, _d: c.topics.list(a)),
-            "topic:members": (s.TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
-            "message:send": (s.SendIn, lambda a, d: c.messages.send(a, d.target, d.body, d.client_id)),
-            "message:edit": (s.EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
-            "message:delete": (s.DeleteIn, lambda a, d: c.messages.delete(a, d.id)),
-            "history": (s.HistoryIn, lambda a, d: c.messages.history(a, d.target, d.before_seq, d.limit)),
-            "typing": (s.TypingIn, lambda a, d: c.signals.typing(a, d.target, d.typing)),
-            "read": (s.CursorIn, lambda a, d: c.signals.read(a, d.target, d.seq)),
-            "delivered": (s.CursorIn, lambda a, d: c.delivery.acknowledge(a, d.target, d.seq)),
-            # The original JSON protocol's names.
-            "subscribe": (s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-            "suscribe": (s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-            "create": (s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
-            "invite": (s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
-            "message": (
-                s.LegacyMessageIn,
-                lambda a, d: c.messages.send_legacy(a, d.topic_name, d.content, d.client_id),
-            ),
-        }
-        for event, (model, call) in routes.items():
-            self.sio.on(event, self.envelope.handler(event, model, call), namespace=NAMESPACE)
+        for event, route in chat_routes(self.chat).items():
+            self.sio.on(event, self.envelope.handler(event, route), namespace=NAMESPACE)
         self.sio.on("*", self.unknown, namespace=NAMESPACE)
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)

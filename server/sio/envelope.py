@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from server import wire
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.users import Actor
 from server.metrics import Metrics
+from server.routes import Route, failure, invoke
 from server.sio.connections import Connections
 
 log = logging.getLogger("parley.sio")
 M = TypeVar("M", bound=BaseModel)
-Call = Callable[[Actor, Any], Awaitable[Any]]
 
 
 class Envelope:
@@ -35,32 +34,20 @@ class Envelope:
         self.connections = connections
         self.metrics = metrics
 
-    def handler(
-        self, event: str, model: type[BaseModel], call: Call
-    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def handler(self, event: str, route: Route) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def handle(sid: str, *args: Any) -> dict[str, Any]:
-            return await self.run(event, sid, args, model, call)
+            return await self.run(event, sid, args, route)
 
         return handle
 
-    async def run(
-        self, event: str, sid: str, args: tuple[Any, ...], model: type[BaseModel], call: Call
-    ) -> dict[str, Any]:
+    async def run(self, event: str, sid: str, args: tuple[Any, ...], route: Route) -> dict[str, Any]:
         started = time.perf_counter()
         error: ChatError | None = None
         try:
             actor = self._admit(sid)
-            data = model.model_validate(_payload(args, model))
-            result = wire.ack_ok(await call(actor, data))
-        except ValidationError as exc:
-            error = wire.validation_error(exc)
-        except ChatError as exc:
-            error = exc
-        except Exception:
-            reference = uuid.uuid4().hex[:12]
-            log.exception("event failed", extra={"event": event, "reference": reference})
-            error = wire.internal(reference)
-        if error is not None:
+            result = wire.ack_ok(await invoke(route, actor, _payload(args, route.model)))
+        except Exception as exc:
+            error = failure(exc, event)
             result = wire.ack_error(error)
         self._record(event, "ok" if error is None else error.code.value, time.perf_counter() - started)
         return result
