@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Any:
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
         await upgrade(chat.db.engine)
         await chat.start()
+        await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         guard.start()
         try:
             yield

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     echo_upstream: str | None = None
     echo_timeout: float = Field(default=5.0, gt=0)
     default_topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lobby"])
+    # The echo-chat dialect's public channel (PROTOCOL.md 7.3): a public topic, created at start-up.
+    public_topic: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")] = "lobby"
     web_dir: Path = Path(__file__).resolve().parent.parent / "web"
     # Limits (PROTOCOL.md section 2).
     max_http_buffer_size: int = 64 * 1024

@@ -112,6 +112,7 @@ GATEWAY_CLOSE: dict[ErrorCode, int] = {
     ErrorCode.TOKEN_EXPIRED: 4401,
     ErrorCode.TOKEN_REVOKED: 4401,
     ErrorCode.RATE_LIMITED: 4429,
+    ErrorCode.INTERNAL: 1011,
 }
 
 
@@ -156,3 +157,47 @@ def topics_message(message: MessageOut) -> dict[str, Any]:
         "seq": message.seq,
         "created_at": message.created_at,
     }
+
+
+# Echo chat's public channel (PROTOCOL.md 7.3)
+
+
+def public_message(message: MessageOut) -> str:
+    return frame({"username": message.sender, "content": message.body, "created_at": message.created_at})
+
+
+def public_error(error: ChatError) -> str:
+    return frame({"error": error_body(error)})
+
+
+# Chat rooms dialect (PROTOCOL.md 7.4)
+
+
+def rooms_frame(kind: str | None, data: Any) -> str:
+    return frame({"statusCode": "ok", "type": kind, "data": data})
+
+
+def rooms_error(action: str | None, error: ChatError) -> str:
+    return frame({"statusCode": "error", "type": action, "data": error_body(error)})
+
+
+def rooms_message(message: MessageOut) -> dict[str, Any]:
+    return {
+        "roomName": message.topic,
+        "username": message.sender,
+        "message": message.body,
+        "id": message.id,
+        "created_at": message.created_at,
+    }
+
+
+def rooms_push(event: ev.Event) -> str | None:
+    """A room's message, or someone coming into or leaving it."""
+    match event:
+        case ev.MessageCreated(message=message) if message.kind != "direct":
+            return rooms_frame("message", rooms_message(message))
+        case ev.RoomEntered(topic=topic, username=username, entered=entered):
+            return rooms_frame(
+                "user_joined" if entered else "user_left", {"roomName": topic, "username": username}
+            )
+    return None

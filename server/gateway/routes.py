@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.gateway import topics
+from server.gateway import public, rooms, topics
 
 
 def gateway_routers() -> list[APIRouter]:
     """The REST and WebSocket routers of every dialect (each under ``/compat/<dialect>``)."""
-    return [topics.router]
+    return [topics.router, public.router, rooms.router]

@@ -17,10 +17,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, cast
 
+import orjson
 from starlette.websockets import WebSocket
 
 from server import wire
-from server.chat.errors import ChatError
+from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
 from server.chat.service import Chat
@@ -70,6 +71,11 @@ class Gateway:
                 await ws.close(FAILED, "internal")
         return None
 
+    async def abandon(self, ws: WebSocket, session: Session, error: ChatError) -> None:
+        """An opened session could not be set up: close the socket with the error, then the session."""
+        await self.refuse(ws, error)
+        await self.chat.sessions.close(session.actor)
+
     def bucket(self) -> TokenBucket:
         return TokenBucket(self.settings.socket_burst, self.settings.socket_rate)
 
@@ -89,12 +95,14 @@ class Gateway:
         follows: Iterable[int] | None = None,
         written: Written | None = None,
         hello: str | None = None,
+        first: str | None = None,
     ) -> None:
         """Serve an opened session until either side ends it; always closes the session.
 
         ``follows``: the topics whose topic-wide events reach the socket (default: the
         session's, kept in step with the user's memberships). ``hello``: the first frame.
         ``welcome``: what to send before anything live (held until then, PROTOCOL.md 4).
+        ``first``: a client frame read before the session opened, answered before any other.
         """
         socket = GatewaySocket(
             ws,
@@ -116,6 +124,8 @@ class Gateway:
             if hello is not None:
                 socket.send(hello)
             socket.welcome(await welcome())
+            if first is not None:
+                await on_frame(socket, first)
             reader = asyncio.ensure_future(self._read(ws, socket, on_frame))
             await asyncio.wait({reader, writer, ended}, return_when=asyncio.FIRST_COMPLETED)
         except Exception:
@@ -140,15 +150,12 @@ class Gateway:
         limit = self.settings.max_http_buffer_size
         try:
             while socket.closing is None:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
+                frame = await receive_frame(ws, limit)
+                if isinstance(frame, int):
+                    if frame != GONE:
+                        socket.close(frame, "too_large")
                     return
-                text = message.get("text")
-                size = len(text.encode()) if text is not None else len(message.get("bytes") or b"")
-                if size > limit:
-                    socket.close(TOO_LARGE, "too_large")
-                    return
-                await on_frame(socket, text)
+                await on_frame(socket, frame)
         except Exception:
             log.exception("reading a gateway socket failed", extra={"user": socket.actor.username})
             socket.close(FAILED, "internal", drain=False)
@@ -170,3 +177,30 @@ async def _goodbye(ws: WebSocket, socket: GatewaySocket, writer: asyncio.Future[
         code, reason = socket.closing
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(code, reason), GOODBYE_WAIT)
+
+
+GONE = 1000
+
+
+async def receive_frame(ws: WebSocket, limit: int) -> str | int | None:
+    """The next frame's text (None for a binary frame), or a close code: ``GONE`` when the client
+    left, ``TOO_LARGE`` for a frame over ``limit`` bytes (the transport limit, as Engine.IO's)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return GONE
+    text: str | None = message.get("text")
+    size = len(text.encode()) if text is not None else len(message.get("bytes") or b"")
+    if size > limit:
+        return TOO_LARGE
+    return text
+
+
+def json_object(text: str | None, what: str = "a frame must be a JSON object") -> dict[str, Any]:
+    """A client frame's JSON object; ``invalid`` (saying ``what``) for anything else."""
+    try:
+        payload = orjson.loads(text) if text is not None else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ChatError(ErrorCode.INVALID, what)
+    return payload

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, WebSocket
 
 from server import wire
@@ -20,7 +19,7 @@ from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, Target
 from server.chat.users import Actor
-from server.gateway.serve import Gateway
+from server.gateway.serve import Gateway, json_object
 from server.gateway.sockets import GatewaySocket, Push
 from server.routes import chat_routes, failure, invoke
 
@@ -54,7 +53,7 @@ class TopicsDialect:
         started = time.perf_counter()
         action: str | None = None
         try:
-            payload = _object(text)
+            payload = json_object(text, "a frame must be a JSON object with an 'action'")
             action = _action(payload)
             if not socket.bucket.take():
                 raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
@@ -73,16 +72,6 @@ class TopicsDialect:
         name = f"compat.topics:{action or 'unknown'}"
         self.gateway.metrics.events.labels(name, outcome).inc()
         self.gateway.metrics.latency.labels(name).observe(time.perf_counter() - started)
-
-
-def _object(text: str | None) -> dict[str, Any]:
-    try:
-        payload = orjson.loads(text) if text is not None else None
-    except orjson.JSONDecodeError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ChatError(ErrorCode.INVALID, "a frame must be a JSON object with an 'action'")
-    return payload
 
 
 def _action(payload: dict[str, Any]) -> str:
