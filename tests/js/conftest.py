@@ -18,7 +18,7 @@ def node() -> str:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the socket.io-client scripts")
-    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+    if not all((JS_DIR / "node_modules" / package).is_dir() for package in ("socket.io-client", "wscat")):
         installed = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=240
         )
@@ -26,10 +26,19 @@ def node() -> str:
     return node
 
 
-async def run_script(node: str, *args: str, limit: float) -> tuple[int, str, str]:
-    """Run ``node *args`` in ``tests/js``; its exit code, stdout and stderr (killed after ``limit`` s)."""
+async def run_script(node: str, *args: str, limit: float, terminal: bool = False) -> tuple[int, str, str]:
+    """Run ``node *args`` in ``tests/js``; its exit code, stdout and stderr (killed after ``limit`` s).
+
+    ``terminal``: its stdin stays open and empty, as a terminal nobody types in (wscat quits when
+    its input ends).
+    """
     process = await asyncio.create_subprocess_exec(
-        node, *args, cwd=JS_DIR, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        node,
+        *args,
+        cwd=JS_DIR,
+        stdin=asyncio.subprocess.PIPE if terminal else None,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), limit)
