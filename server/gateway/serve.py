@@ -58,9 +58,11 @@ class Gateway:
             found = self._dialects[cls] = cls(self)
         return cast(D, found)
 
-    async def open(self, ws: WebSocket, token: str | None) -> Session | None:
-        """Accept the WebSocket and open the session; None if refused (the socket is closed then)."""
-        await ws.accept()
+    async def open(self, ws: WebSocket, token: str | None, accepted: bool = False) -> Session | None:
+        """Accept the WebSocket (unless ``accepted``) and open the session; None if refused (the
+        socket is closed then)."""
+        if not accepted:
+            await ws.accept()
         try:
             return await self.chat.sessions.open(token)
         except ChatError as exc:
