@@ -4,19 +4,22 @@
   ``{"ok": false, "error": {"code", "message"}}``
 - HTTP: a status per error code and the body ``{"error": {"code", "message"}}``
 - server-to-client events: the event name and payload for each domain event
+- the messenger dialect (PROTOCOL.md 7.2): ``{"Message": text, "Data": ...}`` answers and errors,
+  and its PascalCase objects
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MessageOut
+from server.chat.schemas import ConversationOut, MessageOut, ProfileOut
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -102,3 +105,100 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
 def now_iso() -> str:
     """The server time as ISO 8601 UTC with a ``Z``."""
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# Messenger dialect (PROTOCOL.md 7.2) ---------------------------------------------------------------
+# Every answer is {"Message": text, "Data": data or null}; an error is the fitting HTTP status with
+# the error's message and null data. The models below render the Data objects and document them.
+
+T = TypeVar("T")
+
+
+class MessengerAnswer(BaseModel, Generic[T]):
+    """The messenger's envelope: ``Message`` says what happened, ``Data`` carries the result."""
+
+    Message: str
+    Data: T
+
+
+class MessengerMessage(BaseModel):
+    MessageId: int
+    ConversationId: int
+    Sender: str
+    Message: str
+    Created: str
+    Edited: str | None
+
+
+class MessengerConversation(BaseModel):
+    ConversationId: int
+    Recipient: str
+    LastMessage: MessengerMessage | None
+
+
+class MessengerProfile(BaseModel):
+    Username: str
+    LoggedOn: bool
+    LastOnline: str | None
+    Created: str
+
+
+def messenger_answer(text: str, data: Any = None) -> dict[str, Any]:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in data]
+    return {"Message": text, "Data": data}
+
+
+def messenger_error(error: ChatError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers (``Retry-After`` when the error says when) of a messenger error."""
+    return HTTP_STATUS[error.code], messenger_answer(error.message), http_headers(error)
+
+
+def messenger_message(message: MessageOut, conversation_id: int) -> MessengerMessage:
+    return MessengerMessage(
+        MessageId=message.id,
+        ConversationId=conversation_id,
+        Sender=message.sender,
+        Message=message.body,
+        Created=message.created_at,
+        Edited=message.edited_at,
+    )
+
+
+def messenger_conversation(conversation: ConversationOut) -> MessengerConversation:
+    last = conversation.last_message
+    return MessengerConversation(
+        ConversationId=conversation.id,
+        Recipient=conversation.peer,
+        LastMessage=messenger_message(last, conversation.id) if last is not None else None,
+    )
+
+
+def messenger_profile(profile: ProfileOut) -> MessengerProfile:
+    """Presence the viewer may not see (``online`` null) is ``LoggedOn`` false, ``LastOnline`` null."""
+    return MessengerProfile(
+        Username=profile.username,
+        LoggedOn=profile.online is True,
+        LastOnline=profile.last_seen,
+        Created=profile.created_at,
+    )
+
+
+def messenger_name(field: str) -> str:
+    """A field as the messenger spells it: ``conversation_id`` -> ``ConversationId``."""
+    return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
+
+
+def messenger_invalid(exc: ValidationError) -> ChatError:
+    """``invalid`` naming the first offending field as the messenger spells it."""
+    return messenger_invalid_fields(exc.errors(include_url=False))
+
+
+def messenger_invalid_fields(errors: Sequence[Mapping[str, Any]], skip: int = 0) -> ChatError:
+    """``invalid`` from pydantic-style errors; ``skip`` leading parts of the location (FastAPI's
+    ``("path", name)``)."""
+    first = errors[0] if errors else {}
+    loc = [messenger_name(str(part)) for part in first.get("loc", ())[skip:]]
+    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}")
