@@ -202,6 +202,7 @@ async def test_a_profile_shows_presence_only_to_someone_who_shares_a_conversatio
 # Conversations ----------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 async def test_a_conversation_is_opened_once_and_listed_for_both_with_its_last_message(live_server):
     alice, bob, conversation_id = await alice_and_bob(live_server)
 
@@ -244,6 +245,7 @@ async def test_a_bad_recipient_is_refused_and_opens_nothing(live_server, payload
     assert await count_rows(live_server, *ROWS) == before
 
 
+@pytest.mark.both_databases
 async def test_a_conversation_of_others_or_a_topic_id_is_answered_as_a_missing_one(live_server):
     alice = await sign_up(live_server, "alice")
     carol, _ = await sign_up(live_server, "carol"), await sign_up(live_server, "dave1")
@@ -267,6 +269,7 @@ async def test_a_conversation_of_others_or_a_topic_id_is_answered_as_a_missing_o
 # Messages ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 async def test_messages_are_listed_oldest_first_with_their_fields(live_server):
     alice, bob, conversation_id = await alice_and_bob(live_server)
 
@@ -427,6 +430,7 @@ async def test_every_bearer_route_refuses_a_missing_bad_or_revoked_token_with_40
 # Across transports ------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 async def test_a_messenger_message_reaches_socketio_and_a_socketio_message_is_listed_here(live_server):
     alice, bob_token, conversation_id = await alice_and_bob(live_server)
     bob = await live_server.connect("bobby", bob_token)
