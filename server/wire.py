@@ -4,20 +4,23 @@
   ``{"ok": false, "error": {"code", "message"}}``
 - HTTP: a status per error code and the body ``{"error": {"code", "message"}}``
 - server-to-client events: the event name and payload for each domain event
+- the messenger dialect (PROTOCOL.md 7.2): ``{"Message": text, "Data": ...}`` answers and errors,
+  and its PascalCase objects
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MessageOut
+from server.chat.schemas import ConversationOut, MessageOut, ProfileOut
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -200,4 +203,128 @@ def rooms_push(event: ev.Event) -> str | None:
             return rooms_frame(
                 "user_joined" if entered else "user_left", {"roomName": topic, "username": username}
             )
+    return None
+
+
+# Messenger dialect (PROTOCOL.md 7.2) ---------------------------------------------------------------
+# Every answer is {"Message": text, "Data": data or null}; an error is the fitting HTTP status with
+# the error's message and null data. The models below render the Data objects and document them.
+
+T = TypeVar("T")
+
+
+class MessengerAnswer(BaseModel, Generic[T]):
+    """The messenger's envelope: ``Message`` says what happened, ``Data`` carries the result."""
+
+    Message: str
+    Data: T
+
+
+class MessengerMessage(BaseModel):
+    MessageId: int
+    ConversationId: int
+    Sender: str
+    Message: str
+    Created: str
+    Edited: str | None
+
+
+class MessengerConversation(BaseModel):
+    ConversationId: int
+    Recipient: str
+    LastMessage: MessengerMessage | None
+
+
+class MessengerProfile(BaseModel):
+    Username: str
+    LoggedOn: bool
+    LastOnline: str | None
+    Created: str
+
+
+def messenger_answer(text: str, data: Any = None) -> dict[str, Any]:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in data]
+    return {"Message": text, "Data": data}
+
+
+def messenger_error(error: ChatError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers (``Retry-After`` when the error says when) of a messenger error."""
+    return HTTP_STATUS[error.code], messenger_answer(error.message), http_headers(error)
+
+
+def messenger_message(message: MessageOut, conversation_id: int) -> MessengerMessage:
+    return MessengerMessage(
+        MessageId=message.id,
+        ConversationId=conversation_id,
+        Sender=message.sender,
+        Message=message.body,
+        Created=message.created_at,
+        Edited=message.edited_at,
+    )
+
+
+def messenger_conversation(conversation: ConversationOut) -> MessengerConversation:
+    last = conversation.last_message
+    return MessengerConversation(
+        ConversationId=conversation.id,
+        Recipient=conversation.peer,
+        LastMessage=messenger_message(last, conversation.id) if last is not None else None,
+    )
+
+
+def messenger_profile(profile: ProfileOut) -> MessengerProfile:
+    """Presence the viewer may not see (``online`` null) is ``LoggedOn`` false, ``LastOnline`` null."""
+    return MessengerProfile(
+        Username=profile.username,
+        LoggedOn=profile.online is True,
+        LastOnline=profile.last_seen,
+        Created=profile.created_at,
+    )
+
+
+def messenger_name(field: str) -> str:
+    """A field as the messenger spells it: ``conversation_id`` -> ``ConversationId``."""
+    return "".join(part[:1].upper() + part[1:] for part in field.split("_"))
+
+
+def messenger_invalid(exc: ValidationError) -> ChatError:
+    """``invalid`` naming the first offending field as the messenger spells it."""
+    return messenger_invalid_fields(exc.errors(include_url=False))
+
+
+def messenger_invalid_fields(errors: Sequence[Mapping[str, Any]], skip: int = 0) -> ChatError:
+    """``invalid`` from pydantic-style errors; ``skip`` leading parts of the location (FastAPI's
+    ``("path", name)``)."""
+    first = errors[0] if errors else {}
+    loc = [messenger_name(str(part)) for part in first.get("loc", ())[skip:]]
+    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}")
+
+
+MESSENGER_PUSHES = {
+    ev.MessageCreated: "New Message",
+    ev.MessageEdited: "Message Edited",
+    ev.MessageDeleted: "Message Deleted",
+}
+
+
+def messenger_push(event: ev.Event) -> str | None:
+    """What the messenger's WebSocket shows of an event: direct conversations only.
+
+    A typing frame is the one the typer's client sent (``User`` the typer, ``ConvId``).
+    """
+    match event:
+        case (
+            ev.MessageCreated(message=message, topic_id=conversation)
+            | ev.MessageEdited(message=message, topic_id=conversation)
+            | ev.MessageDeleted(message=MessageOut() as message, topic_id=conversation)
+        ) if message.kind == "direct":
+            data = messenger_message(message, conversation)
+            return frame(messenger_answer(MESSENGER_PUSHES[type(event)], data))
+        case ev.Typing(topic=topic, username=username, typing=True, topic_id=conversation) if (
+            topic.startswith("@")
+        ):
+            return frame({"User": username, "Message": "Typing", "ConvId": conversation})
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, select
@@ -49,6 +49,25 @@ class MessageRepository:
             query = query.where(col(Message.seq) < before_seq)
         result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
         return [(row[0], row[1]) for row in result.all()]
+
+    async def latest(self, topic_ids: Iterable[int]) -> dict[int, Row]:
+        """The newest message that is not deleted of each topic given, by topic id (a topic without
+        one is left out). One query; each topic's index is walked from its newest ``seq`` down."""
+        ids = list(topic_ids)
+        if not ids:
+            return {}
+        newer = aliased(Message)
+        newest = (
+            select(col(newer.id))
+            .where(col(newer.topic_id) == col(Topic.id), col(newer.deleted_at).is_(None))
+            .order_by(col(newer.seq).desc())
+            .limit(1)
+            .correlate(Topic)
+            .scalar_subquery()
+        )
+        query = self._with_sender().where(col(Message.id).in_(select(newest).where(col(Topic.id).in_(ids))))
+        result = await self.session.execute(query)
+        return {row[0].topic_id: (row[0], row[1]) for row in result.all()}
 
     async def backlog(self, user_id: int, cap: int) -> Sequence[BacklogRow]:
         """Every topic of the user at once: live messages above its delivered seq among the newest

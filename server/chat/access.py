@@ -4,6 +4,8 @@ Errors: ``not_found`` (no such topic or user, and every private topic or
 direct conversation the actor is not in: a non-member learns nothing about
 it, not even that it exists), ``forbidden`` (not a member of a public topic
 where membership is required), ``invalid`` (a conversation with oneself).
+A direct conversation named by its id is ``not_found`` alike whether the id
+is unknown, names another kind of topic, or a conversation of others.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy.exc import IntegrityError
+
 from db.models import Membership, Topic, User
 from db.repositories import Repositories
-from server.chat.errors import ChatError, forbidden, invalid, no_topic, not_found
+from db.uow import Database
+from server.chat.errors import ChatError, forbidden, invalid, no_conversation, no_topic, not_found
 from server.chat.schemas import Target
 from server.chat.users import Actor
-from server.chat.views import direct_name
+from server.chat.views import direct_name, direct_peer
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,35 @@ async def direct_place(repos: Repositories, actor: Actor, username: str, create:
         if not create:
             return None
         topic = await _create_direct(repos, actor, peer)
+    return Place(topic=topic, shown_as=f"@{peer.username}", peer=peer)
+
+
+async def open_direct(db: Database, actor: Actor, username: str) -> Place:
+    """The conversation with ``username``, created (in its own transaction) when missing.
+
+    A concurrent first message or open may create it first: then it is read. Raises
+    ``not_found`` (unknown user) or ``invalid`` (oneself).
+    """
+    try:
+        async with db.write() as repos:
+            place = await direct_place(repos, actor, username, create=True)
+    except IntegrityError:
+        async with db.read() as repos:
+            place = await direct_place(repos, actor, username, create=False)
+    assert place is not None
+    return place
+
+
+async def direct_by_id(repos: Repositories, actor: Actor, topic_id: int) -> Place:
+    """The direct conversation ``topic_id`` as ``actor`` sees it; ``not_found`` (one answer, word for
+    word) when the id is unknown, names a topic that is not a direct conversation, or one the actor
+    is not in."""
+    topic = await repos.topics.by_id(topic_id)
+    if topic is None or topic.kind != "direct" or await repos.memberships.get(topic_id, actor.id) is None:
+        raise no_conversation(topic_id)
+    peer = await repos.users.by_id(direct_peer(topic.name, actor.id))
+    if peer is None:
+        raise no_conversation(topic_id)
     return Place(topic=topic, shown_as=f"@{peer.username}", peer=peer)
 
 

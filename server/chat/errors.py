@@ -69,5 +69,11 @@ def no_message(message_id: int) -> ChatError:
     return not_found(f"no message with id {message_id}")
 
 
+def no_conversation(conversation_id: int) -> ChatError:
+    """The one answer for a missing conversation id, a topic that is not a direct conversation and a
+    direct conversation of others."""
+    return not_found(f"no conversation with id {conversation_id}")
+
+
 def rate_limited(message: str, retry_after: float) -> ChatError:
     return ChatError(ErrorCode.RATE_LIMITED, message, retry_after=retry_after)

@@ -18,12 +18,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from sqlalchemy.exc import IntegrityError
-
 from db.models import Message, Topic
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.access import Place, not_member, place_of, require_readable
+from server.chat.access import Place, not_member, open_direct, place_of, require_readable
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid, no_message
 from server.chat.events import Audience, Event, MessageDeleted, MessageEdited, ToTopic, ToUser
@@ -94,14 +92,7 @@ class MessageService:
 
     async def _open_direct(self, actor: Actor, target: Target) -> int:
         """First message of a conversation: create it (a concurrent first message may win)."""
-        try:
-            async with self.db.write() as repos:
-                place = await place_of(repos, actor, target, create=True)
-        except IntegrityError:
-            async with self.db.read() as repos:
-                place = await place_of(repos, actor, target)
-        assert place is not None
-        return place.topic_id
+        return (await open_direct(self.db, actor, target.user or "")).topic_id
 
     async def _original(self, actor: Actor, client_id: str) -> MessageOut | None:
         """The message a repeated ``client_id`` stands for, if there is one."""

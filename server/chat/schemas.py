@@ -310,6 +310,15 @@ class PageOut(Out):
     has_more: bool
 
 
+class ConversationOut(Out):
+    """A direct conversation as one of its members sees it: its id, the other member, and the newest
+    message that is not deleted (None before the first)."""
+
+    id: int
+    peer: str
+    last_message: MessageOut | None
+
+
 class TranscriptOut(Out):
     id: int
     started_at: str

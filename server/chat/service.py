@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from db.uow import Database
+from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
 from server.chat.echo import EchoService, Upstream
@@ -38,7 +39,8 @@ class Limits:
 
 
 class Chat:
-    """Users, sessions, topics, messages, delivery, presence, signals and echo over one database."""
+    """Users, sessions, topics, conversations, messages, delivery, presence, signals and echo over one
+    database."""
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class Chat:
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.messages = MessageService(db, self.directory)
         self.topics = TopicService(db, self.presence, self.messages)
+        self.conversations = ConversationService(db)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)

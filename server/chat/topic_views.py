@@ -8,7 +8,7 @@ from typing import Literal, cast
 from db.models import Topic
 from db.repositories import Repositories
 from server.chat.schemas import TopicOut
-from server.chat.views import iso_required
+from server.chat.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
@@ -52,10 +52,12 @@ async def topic_view(repos: Repositories, user_id: int, topic: Topic, online_amo
 
 
 async def direct_display_names(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:
-    """``@other`` for each direct conversation, from the ids in its stored name."""
-    peers: dict[int, int] = {}
-    for topic in directs:
-        low, high = (int(part) for part in topic.name.split(":")[1:3])
-        peers[topic.id or 0] = high if low == user_id else low
+    """``@other`` for each direct conversation."""
+    return {topic_id: f"@{peer}" for topic_id, peer in (await direct_peers(repos, user_id, directs)).items()}
+
+
+async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:
+    """The other member's username for each direct conversation, from the ids in its stored name."""
+    peers = {topic.id or 0: direct_peer(topic.name, user_id) for topic in directs}
     users = {u.id: u.username for u in await repos.users.by_ids(set(peers.values()))}
-    return {topic_id: f"@{users.get(peer, '?')}" for topic_id, peer in peers.items()}
+    return {topic_id: users.get(peer, "?") for topic_id, peer in peers.items()}

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.models import Membership, Topic
 from db.uow import Database
-from server.chat.access import direct_place, named_topic, require_member, require_readable, user_named
+from server.chat.access import named_topic, open_direct, require_member, require_readable, user_named
 from server.chat.errors import conflict, forbidden, no_topic
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
@@ -151,9 +151,8 @@ class TopicService:
 
     async def open_conversation(self, actor: Actor, username: str) -> TopicOut:
         """Open (idempotently) the direct conversation with ``username``."""
-        async with self.db.write() as repos:
-            place = await direct_place(repos, actor, username, create=True)
-            assert place is not None
+        place = await open_direct(self.db, actor, username)
+        async with self.db.read() as repos:
             return await topic_view(repos, actor.id, place.topic, self.presence.online_among)
 
     async def conversations(self, actor: Actor) -> TopicsOut:

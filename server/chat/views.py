@@ -31,6 +31,12 @@ def direct_name(user_a: int, user_b: int) -> str:
     return f"dm:{low}:{high}"
 
 
+def direct_peer(name: str, user_id: int) -> int:
+    """The other member's id, read from a direct conversation's stored name (``direct_name``)."""
+    low, high = (int(part) for part in name.split(":")[1:3])
+    return high if low == user_id else low
+
+
 def message_view(message: Message, sender: str, topic: Topic, shown_as: str | None = None) -> MessageOut:
     """A Message as a client sees it; ``shown_as`` is ``@other`` for direct ones."""
     deleted = message.deleted_at is not None

@@ -30,7 +30,6 @@ from server.routes import failure
 router = APIRouter(prefix="/compat/messenger")
 LABEL = "/compat/messenger/websocket"
 TIMED_OUT = 1008
-PUSHES = {ev.MessageCreated: "New Message", ev.MessageEdited: "Message Edited", ev.MessageDeleted: "Message Deleted"}
 
 
 class MessengerDialect:
@@ -38,18 +37,8 @@ class MessengerDialect:
         self.gateway = gateway
 
     def render(self, event: ev.Event) -> Push | None:
-        match event:
-            case ev.MessageCreated(message=message, topic_id=conversation) | ev.MessageEdited(
-                message=message, topic_id=conversation
-            ) if message.kind == "direct":
-                return Push(_push(PUSHES[type(event)], message, conversation))
-            case ev.MessageDeleted(message=MessageOut() as message, topic_id=conversation):
-                return Push(_push("Message Deleted", message, conversation))
-            case ev.Typing(topic=topic, username=username, typing=True, topic_id=conversation) if topic.startswith(
-                "@"
-            ):
-                return Push(wire.frame({"User": username, "Message": "Typing", "ConvId": conversation}))
-        return None
+        text = wire.messenger_push(event)
+        return None if text is None else Push(text)
 
     def render_message(self, _message: MessageOut) -> Push | None:
         return None  # no welcome: the messenger reads its conversations over REST
@@ -59,7 +48,9 @@ class MessengerDialect:
         try:
             frame = {key.lower(): value for key, value in json_object(text).items()}
             if frame.get("message") != "Typing":
-                raise ChatError(ErrorCode.INVALID, 'the only frame a client sends is {"Message": "Typing", "ConvId"}')
+                raise ChatError(
+                    ErrorCode.INVALID, 'the only frame a client sends is {"Message": "Typing", "ConvId"}'
+                )
             if not socket.bucket.take():
                 raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
             conversation = frame.get("convid")
@@ -74,10 +65,6 @@ class MessengerDialect:
             outcome = error.code.value
         self.gateway.metrics.events.labels("compat.messenger:typing", outcome).inc()
         self.gateway.metrics.latency.labels("compat.messenger:typing").observe(time.perf_counter() - started)
-
-
-def _push(kind: str, message: MessageOut, conversation: int) -> str:
-    return wire.frame(wire.messenger_answer(kind, wire.messenger_message(message, conversation)))
 
 
 def _token(frame: str) -> str:

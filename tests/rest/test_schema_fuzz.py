@@ -4,8 +4,9 @@ user, never get a 5xx nor an answer that breaks the schema's own description of 
 The server is a real uvicorn (tests/support ``running``) on its own event loop in a thread, since
 schemathesis sends its requests synchronously. Each operation is its own Hypothesis run (not
 schemathesis' pytest plugin: its ``from_fixture`` does not work with pytest 9). ``POST
-/api/auth/logout`` is left out: it would
-revoke the token every other case uses (its contract is tested in test_accounts.py).
+/api/auth/logout`` and the messenger's ``POST /compat/messenger/user/logout`` are left out: they
+would revoke the token every other case uses (their contracts are tested in test_accounts.py and
+tests/gateway/test_messenger_rest.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.support import test_settings as make_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 20  # per operation: about 25 operations, a few seconds in all
-SKIPPED = {"/api/auth/logout"}
+SKIPPED = {"/api/auth/logout", "/compat/messenger/user/logout"}
 
 
 @dataclass
