@@ -155,7 +155,8 @@ async def test_only_the_sender_edits_and_the_edit_is_published_after_commit(chat
     edited = await chat.messages.edit(alice, sent.id, "fixed")
 
     assert (edited.id, edited.body, edited.seq) == (sent.id, "fixed", 1) and edited.edited_at
-    assert sink.events == [MessageEdited(edited, ToTopic(await topic_id(chat, "lobby")))]
+    lobby = await topic_id(chat, "lobby")
+    assert sink.events == [MessageEdited(edited, ToTopic(lobby), lobby)]
     assert sink.committed == [True]
 
 
@@ -170,7 +171,8 @@ async def test_the_topic_owner_may_delete_and_history_then_hides_the_body(chat, 
     await chat.messages.delete(alice, sent.id)
     page = await chat.messages.history(bob, Target(topic="general"), None, 50)
 
-    assert sink.events == [MessageDeleted(sent.id, "general", ToTopic(await topic_id(chat, "general")))]
+    general = await topic_id(chat, "general")
+    assert sink.events == [MessageDeleted(sent.id, "general", ToTopic(general), general)]
     assert [(m.id, m.body) for m in page.messages] == [(sent.id, "")]
     assert await refused(chat.messages.delete(alice, sent.id)) == ErrorCode.NOT_FOUND
     assert await chat.delivery.backlog(bob.id) == []
