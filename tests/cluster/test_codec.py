@@ -33,10 +33,12 @@ TOPIC = TopicOut(
 EVENTS = [
     ev.MessageCreated(MESSAGE, ev.ToUser(2), 11),
     ev.MessageCreated(MESSAGE, ev.ToTopic(4, exclude_user=None), 4),
-    ev.MessageEdited(MESSAGE, ev.ToTopic(4, exclude_user=1)),
-    ev.MessageDeleted(7, "general", ev.ToTopic(4)),
+    ev.MessageEdited(MESSAGE, ev.ToTopic(4, exclude_user=1), 4),
+    ev.MessageDeleted(7, "general", ev.ToTopic(4), 4),
+    ev.MessageDeleted(7, "@alice", ev.ToUser(2), 11, MESSAGE),  # a direct one carries the message
     ev.TopicInvited(TOPIC, "alice", ev.ToUser(2)),
-    ev.Typing("general", "alice", True, ev.ToTopic(4, exclude_user=1)),
+    ev.Typing("general", "alice", True, ev.ToTopic(4, exclude_user=1), 4),
+    ev.RoomEntered("general", "alice", True, ev.ToTopic(4, exclude_user=1)),
     ev.ReadMarked("@bob", "alice", 3, ev.ToUsers((1, 2))),
     ev.PresenceChanged("alice", False, "2026-11-22T10:00:00Z", ev.ToUsers((2, 3, 5))),
     ev.MembershipChanged(2, 4, joined=True),
