@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from server.gateway import echo
+
 
 def gateway_routers() -> list[APIRouter]:
     """The REST and WebSocket routers of every dialect (each under ``/compat/<dialect>``)."""
-    return []
+    return [echo.router]
