@@ -4,8 +4,9 @@
   ``{"ok": false, "error": {"code", "message"}}``
 - HTTP: a status per error code and the body ``{"error": {"code", "message"}}``
 - server-to-client events: the event name and payload for each domain event
-- the messenger dialect (PROTOCOL.md 7.2): ``{"Message": text, "Data": ...}`` answers and errors,
-  and its PascalCase objects
+- the compatibility gateways (PROTOCOL.md 7): each dialect's answers, errors, pushes and close codes
+  (topics ``{"action", "ok"}``; messenger ``{"Message", "Data"}``; echo ``{"detail"}`` over HTTP and
+  ``{"error"}`` frames; rooms ``{"statusCode", "type", "data"}``)
 """
 
 from __future__ import annotations
@@ -169,10 +170,6 @@ def public_message(message: MessageOut) -> str:
     return frame({"username": message.sender, "content": message.body, "created_at": message.created_at})
 
 
-def public_error(error: ChatError) -> str:
-    return frame({"error": error_body(error)})
-
-
 # Chat rooms dialect (PROTOCOL.md 7.4)
 
 
@@ -328,3 +325,60 @@ def messenger_push(event: ev.Event) -> str | None:
         ):
             return frame({"User": username, "Message": "Typing", "ConvId": conversation})
     return None
+
+
+# Echo dialect (PROTOCOL.md 7.3) ---------------------------------------------------------------------
+# The original service was a FastAPI app: an HTTP error is ``{"detail": "<text>"}``. A taken name is
+# 400 (the original's answer), a request that fails validation 422, a missing or bad token 401 with
+# ``WWW-Authenticate: Bearer``; every other code keeps its status above. On the echo WebSocket an
+# error the socket survives is a frame ``{"error": {"code", "message"}}``; one it does not survive is
+# a close code with the error code as the reason.
+
+ECHO_HTTP_STATUS: dict[ErrorCode, int] = {**HTTP_STATUS, ErrorCode.CONFLICT: 400}
+ECHO_CLOSE_CODES: dict[ErrorCode, int] = {
+    ErrorCode.UNAUTHORIZED: 4401,
+    ErrorCode.TOKEN_EXPIRED: 4401,
+    ErrorCode.TOKEN_REVOKED: 4401,
+    ErrorCode.TOO_LARGE: 1009,  # "message too big"
+    ErrorCode.INVALID: 1003,  # "unsupported data": a binary frame
+}
+
+
+def echo_detail(message: str) -> dict[str, Any]:
+    """The body of every echo-dialect HTTP error."""
+    return {"detail": message}
+
+
+def echo_http_error(error: ChatError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers (``Retry-After``, ``WWW-Authenticate``) of an echo-dialect error."""
+    status = ECHO_HTTP_STATUS[error.code]
+    headers = http_headers(error)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return status, echo_detail(error.message), headers
+
+
+def echo_request_invalid(errors: Sequence[Mapping[str, Any]]) -> ChatError:
+    """``invalid`` naming the first field FastAPI refused (``username: ...``), or the unreadable body."""
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return ChatError(ErrorCode.INVALID, "the body is not valid JSON")
+    if first.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+        return ChatError(ErrorCode.INVALID, "the body must be a JSON object")
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}")
+
+
+def echo_frame_error(error: ChatError) -> str:
+    """The text frame of an error the echo socket survives (rate limit, upstream failure)."""
+    return frame({"error": error_body(error)})
+
+
+def echo_frame(answer: Any) -> str:
+    """The text frame of an echo answer: a text as is, anything else an upstream sent as JSON."""
+    return answer if isinstance(answer, str) else orjson.dumps(answer).decode()
+
+
+def echo_close(error: ChatError) -> tuple[int, str]:
+    """The close code and reason for an error that ends the echo socket (1011 when unforeseen)."""
+    return ECHO_CLOSE_CODES.get(error.code, 1011), error.code.value

@@ -54,7 +54,7 @@ class PublicDialect:
             outcome = "ok"
         except Exception as exc:
             error = failure(exc, "pub:message")
-            socket.send(wire.public_error(error))
+            socket.send(wire.echo_frame_error(error))
             outcome = error.code.value
         self.gateway.metrics.events.labels("compat.pub:message", outcome).inc()
         self.gateway.metrics.latency.labels("compat.pub:message").observe(time.perf_counter() - started)
