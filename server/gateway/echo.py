@@ -17,7 +17,6 @@ stored when the socket closes, whoever closes it. The public WebSocket ``/ws/pub
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -26,23 +25,18 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.types import Message
-from starlette.websockets import WebSocketDisconnect
 
 from server import wire
-from server.chat.echo import EchoSession
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MAX_STORED_INT, LoginIn, RegisterIn, TranscriptsOut, Username
 from server.chat.service import Chat
 from server.chat.users import Actor
-from server.config import Settings
 
 log = logging.getLogger("parley.gateway.echo")
 PREFIX = "/compat/echo"
@@ -237,69 +231,3 @@ async def history(
 
 
 # The echo WebSocket ------------------------------------------------------------------------------
-
-
-@router.websocket("/ws/echo")
-async def echo_socket(websocket: WebSocket) -> None:
-    """Accept and authenticate, serve frames, then store the transcript (whoever closed)."""
-    chat: Chat = websocket.app.state.chat
-    actor = await accept_and_authenticate(websocket, chat)
-    if actor is None:
-        return
-    session = chat.echo.open(actor)
-    try:
-        await serve_frames(websocket, session, websocket.app.state.settings)
-    finally:
-        await chat.echo.close(session)
-
-
-async def accept_and_authenticate(websocket: WebSocket, chat: Chat) -> Actor | None:
-    """Accept; the user of ``?token=``, or None once the socket is closed with 4401."""
-    await websocket.accept()
-    try:
-        return await chat.users.authenticate(websocket.query_params.get("token"))
-    except ChatError as exc:
-        await close(websocket, exc)
-        return None
-
-
-async def serve_frames(websocket: WebSocket, session: EchoSession, settings: Settings) -> None:
-    """Answer text frames in order until either side closes (or a frame breaks a limit)."""
-    bucket = TokenBucket(settings.socket_burst, settings.socket_rate)
-    with contextlib.suppress(WebSocketDisconnect):  # the client left while we answered
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            refused = refusal(message, settings.max_http_buffer_size)
-            if refused is not None:
-                await close(websocket, refused)
-                return
-            if not bucket.take():
-                limited = ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
-                await websocket.send_text(wire.echo_frame_error(limited))
-                continue
-            await websocket.send_text(await answer(session, message["text"]))
-
-
-def refusal(message: Message, max_bytes: int) -> ChatError | None:
-    """Why a frame ends the socket, as a Socket.IO socket would end: binary, or over the byte limit."""
-    text = message.get("text")
-    if text is None:
-        return ChatError(ErrorCode.INVALID, "binary frames are not echoed; send text")
-    if len(text.encode()) > max_bytes:
-        return ChatError(ErrorCode.TOO_LARGE, f"a frame may be at most {max_bytes} bytes")
-    return None
-
-
-async def answer(session: EchoSession, text: str) -> str:
-    try:
-        return wire.echo_frame(await session.echo(text))
-    except ChatError as exc:  # the upstream failed: said, and the socket stays open
-        return wire.echo_frame_error(exc)
-
-
-async def close(websocket: WebSocket, error: ChatError) -> None:
-    code, reason = wire.echo_close(error)
-    with contextlib.suppress(WebSocketDisconnect):
-        await websocket.close(code, reason)

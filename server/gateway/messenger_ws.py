@@ -23,7 +23,7 @@ from server import wire
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, Target
-from server.gateway.serve import GONE, Gateway, json_object, receive_frame
+from server.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.gateway.sockets import GatewaySocket, Push
 from server.routes import failure
 
@@ -97,9 +97,6 @@ async def messenger_socket(ws: WebSocket) -> None:
     session = await gateway.open(ws, _token(first or ""), accepted=True)
     if session is None:
         return
-
-    async def no_welcome() -> list[MessageOut]:
-        return []
 
     hello = wire.frame({"Message": "Websocket Authenticated"})
     await gateway.serve(ws, session, dialect, dialect.on_frame, no_welcome, LABEL, follows=(), hello=hello)

@@ -28,7 +28,7 @@ from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import In, MessageOut, Target, TopicName, Username, check_body
 from server.chat.sessions import Session
 from server.chat.users import Actor
-from server.gateway.serve import GONE, Gateway, json_object, receive_frame
+from server.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.gateway.sockets import GatewaySocket, Push
 from server.routes import failure
 
@@ -218,8 +218,5 @@ async def rooms_socket(ws: WebSocket) -> None:
     if opened is None:
         return
     session, first = opened
-
-    async def no_welcome() -> list[MessageOut]:
-        return []
 
     await gateway.serve(ws, session, dialect, dialect.on_frame, no_welcome, LABEL, first=first)

@@ -21,13 +21,15 @@ import orjson
 from starlette.websockets import WebSocket
 
 from server import wire
+from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
 from server.chat.service import Chat
 from server.chat.sessions import Session
+from server.chat.users import Actor
 from server.config import Settings
-from server.gateway.sockets import GOODBYE_WAIT, GatewaySink, GatewaySocket, Renderer, Written
+from server.gateway.sockets import GOODBYE_WAIT, GatewaySink, GatewaySocket, Push, Renderer, Written
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.gateway")
@@ -89,7 +91,7 @@ class Gateway:
     async def serve(
         self,
         ws: WebSocket,
-        session: Session,
+        who: Session | Actor,
         dialect: Renderer,
         on_frame: OnFrame,
         welcome: Callable[[], Awaitable[Iterable[MessageOut]]],
@@ -101,19 +103,26 @@ class Gateway:
     ) -> None:
         """Serve an opened session until either side ends it; always closes the session.
 
+        ``who``: a session (presence, the connection count, cursors: closed at the end), or
+        only an authenticated user (the echo channel, which counts for none of these).
         ``follows``: the topics whose topic-wide events reach the socket (default: the
         session's, kept in step with the user's memberships). ``hello``: the first frame.
         ``welcome``: what to send before anything live (held until then, PROTOCOL.md 4).
         ``first``: a client frame read before the session opened, answered before any other.
         """
+        session = who if isinstance(who, Session) else None
+        actor = session.actor if session is not None else cast(Actor, who)
+        tracks_memberships = follows is None and session is not None
+        if follows is None:
+            follows = session.topic_ids if session is not None else ()
         socket = GatewaySocket(
             ws,
-            session.actor,
+            actor,
             dialect,
             self.bucket(),
             self.settings.outgoing_queue_bytes,
-            session.topic_ids if follows is None else follows,
-            follows_memberships=follows is None,
+            follows,
+            follows_memberships=tracks_memberships,
             on_cut=self.metrics.slow_consumers.inc,
         )
         self.sink.add(socket)  # catching up: live events for it are held from here on
@@ -132,7 +141,7 @@ class Gateway:
             await asyncio.wait({reader, writer, ended}, return_when=asyncio.FIRST_COMPLETED)
         except Exception:
             reference = uuid.uuid4().hex[:12]
-            extra = {"user": session.actor.username, "reference": reference}
+            extra = {"user": actor.username, "reference": reference}
             log.exception("gateway socket failed", extra=extra)
             socket.close(FAILED, f"internal error (reference {reference})", drain=False)
         finally:
@@ -142,10 +151,11 @@ class Gateway:
                     task.cancel()
             await _goodbye(ws, socket, writer)
             gauge.dec()
-            try:
-                await self.chat.sessions.close(session.actor)
-            except Exception:
-                log.exception("gateway clean-up failed", extra={"user": session.actor.username})
+            if session is not None:
+                try:
+                    await self.chat.sessions.close(actor)
+                except Exception:
+                    log.exception("gateway clean-up failed", extra={"user": actor.username})
 
     async def _read(self, ws: WebSocket, socket: GatewaySocket, on_frame: OnFrame) -> None:
         """Read frames one at a time until the client goes or a frame is refused (sets ``closing``)."""
@@ -206,3 +216,19 @@ def json_object(text: str | None, what: str = "a frame must be a JSON object") -
     if not isinstance(payload, dict):
         raise ChatError(ErrorCode.INVALID, what)
     return payload
+
+
+async def no_welcome() -> list[MessageOut]:
+    """For dialects that send nothing before live pushes (their clients read history themselves)."""
+    return []
+
+
+class NoPushes:
+    """The renderer of a socket that gets no hub events (the echo channel): it can still be
+    closed by a logout, which the sink does for every socket of the user."""
+
+    def render(self, _event: ev.Event) -> Push | None:
+        return None
+
+    def render_message(self, _message: MessageOut) -> Push | None:
+        return None

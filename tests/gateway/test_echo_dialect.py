@@ -413,3 +413,15 @@ async def test_a_socket_the_client_drops_still_stores_its_transcript(live_server
 
     [transcript] = await history(live_server, token, 1)
     assert lines(transcript) == [("client", "bye"), ("server", "bye")]
+
+
+async def test_a_logout_closes_the_echo_socket_4401_and_keeps_its_transcript(live_server: LiveServer) -> None:
+    token = await signed_up(live_server)
+    async with connect(await echo_url(live_server, token)) as ws:
+        await ws.send("before logout")
+        assert await ws.recv() == "before logout"
+        assert (await live_server.http.post("/api/auth/logout", headers=bearer(token))).status_code == 204
+        assert await closed(ws) == (4401, "token_revoked")
+    fresh = await login(live_server, "alice")
+    [transcript] = await history(live_server, fresh, 1)
+    assert lines(transcript) == [("client", "before logout"), ("server", "before logout")]
