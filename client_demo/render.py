@@ -43,17 +43,19 @@ def clock(iso: object) -> str:
 
 
 def message_line(message: Message) -> str:
-    """``12:04 [general #3] alice: hello``."""
+    """``12:04 [general #3] alice: hello  (id 12)``: the id is what ``/edit`` and ``/delete`` take."""
     body = message.get("body")
     text = safe(body) if body else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
-    return f"{clock(message.get('created_at'))} {_where(message)} {safe(message['sender'])}: {text}{edited}"
+    where = f"{clock(message.get('created_at'))} {_where(message)} {safe(message['sender'])}"
+    return f"{where}: {text}{edited}{_id(message)}"
 
 
 def edited_line(message: Message) -> str:
-    """``12:05 [general #3] alice edited: hello again``."""
+    """``12:05 [general #3] alice edited: hello again  (id 12)``."""
     body = safe(message.get("body") or "")
-    return f"{clock(message.get('edited_at'))} {_where(message)} {safe(message['sender'])} edited: {body}"
+    where = f"{clock(message.get('edited_at'))} {_where(message)} {safe(message['sender'])}"
+    return f"{where} edited: {body}{_id(message)}"
 
 
 def sent_line(message: Message) -> str:
@@ -124,6 +126,10 @@ def read_line(data: Any) -> str:
 def error_line(error: ClientError) -> str:
     """``error: forbidden: not a member of secret``."""
     return f"error: {safe(error)}"
+
+
+def _id(message: Message) -> str:
+    return f"  (id {message['id']})" if isinstance(message.get("id"), int) else ""
 
 
 def _where(message: Message) -> str:

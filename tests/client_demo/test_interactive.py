@@ -28,8 +28,8 @@ async def test_a_session_through_a_pipe(live_server: LiveServer, spawn: Spawn) -
 
     await alice.write("/history")
     await alice.expect("--- history of den: 2 messages ---")
-    assert (await alice.expect("[den #")).endswith("alice: hello from the pipe")
-    assert (await alice.expect("[den #")).endswith("bob: hi alice")
+    assert "alice: hello from the pipe  (id " in await alice.expect("[den #")
+    assert "bob: hi alice  (id " in await alice.expect("[den #")
 
     await alice.write("/members")
     members = {await alice.expect("online)"), await alice.expect("online)")}
@@ -81,9 +81,9 @@ async def test_live_events_and_end_of_input(live_server: LiveServer, spawn: Spaw
     await alice.expect("joined vault (private, 2 members")
 
     sent = await bob.ok("message:send", {"topic": "vault", "body": "draft"})
-    await alice.expect("[vault #1] bob: draft")
+    await alice.expect(f"[vault #1] bob: draft  (id {sent['id']})")  # the id /edit and /delete take
     await bob.ok("message:edit", {"id": sent["id"], "body": "final"})
-    await alice.expect("[vault #1] bob edited: final")
+    await alice.expect(f"[vault #1] bob edited: final  (id {sent['id']})")
     await bob.ok("typing", {"topic": "vault", "typing": True})
     await alice.expect("* bob is typing in vault...")
     await alice.write("/read")
@@ -121,8 +121,8 @@ async def test_missed_messages_are_shown_on_connect(live_server: LiveServer, spa
     # Shown once, acknowledged on the way out: the next session has no backlog.
     again = await spawn("--token", token)
     await again.expect("connected to")
-    await bob.ok("message:send", {"to": "alice", "body": "new"})
-    assert (await again.expect("[@bob #")).endswith("#2] bob: new")
+    new = await bob.ok("message:send", {"to": "alice", "body": "new"})
+    assert (await again.expect("[@bob #")).endswith(f"#2] bob: new  (id {new['id']})")
     await again.write("/quit")
     assert await again.wait() == 0, again.transcript()
 
@@ -131,3 +131,20 @@ async def bob_token(live_server: LiveServer) -> str:
     login = await live_server.http.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
     token: str = login.json()["token"]
     return token
+
+
+async def test_the_id_a_line_shows_is_the_one_edit_and_delete_take(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
+    alice = await spawn("--user", "alice", "--password-stdin", "--register")
+    await alice.write(PASSWORD)
+    await alice.expect("type /help")
+    await alice.write("/join lobby")
+    await alice.expect("joined lobby")
+    await alice.write("helo")
+    line = await alice.expect("alice: helo")
+    shown = line.rsplit("(id ", 1)[1].rstrip(")")
+    await alice.write(f"/edit {shown} hello")
+    await alice.expect(f"alice edited: hello  (id {shown})")
+    await alice.write(f"/delete {shown}")
+    await alice.expect(f"* message {shown} in lobby was deleted")

@@ -61,9 +61,9 @@ async def test_listen_acknowledges_delivery(live_server: LiveServer, spawn: Spaw
     listener = await spawn("--user", "bob", "--password-stdin", "listen", "--topic", "acks", "--count", "1")
     await listener.write(PASSWORD)
     await listener.expect("listening on acks", stream="err")
-    await alice.ok("message:send", {"topic": "acks", "body": "seen once"})
+    sent = await alice.ok("message:send", {"topic": "acks", "body": "seen once"})
     assert await listener.wait() == 0, listener.transcript()
-    assert listener.out[0].endswith("[acks #1] alice: seen once")
+    assert listener.out[0].endswith(f"[acks #1] alice: seen once  (id {sent['id']})")
 
     # bob reconnects: the backlog would come right after `session`, before
     # anything new. The first message he gets must be the new one.
