@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make run    install (virtualenv + web bundle) and serve on http://127.0.0.1:8000 (SQLite)
-#   make test   install (with test tools) and run the whole test suite
+#   make test   install (with test tools) and run every test this machine can run (skips summed up at the end)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
+from tests import services
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import LiveServer, running, test_settings
 
@@ -62,3 +63,27 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     if os.environ.get("PARLEY_TEST_STRICT") == "1" and report.skipped and call.when in ("setup", "call"):
         report.outcome = "failed"
         report.longrepr = f"skipped in strict mode (CI must run everything): {report.longrepr}"
+
+
+SERVICES: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    SERVICES[:] = services.detect()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return SERVICES
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = [
+        str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for report in skipped
+    ]
+    lines = services.skip_summary(reasons)
+    if lines:
+        terminalreporter.section("what was skipped, and how to run it")
+        for line in lines:
+            terminalreporter.write_line(line)

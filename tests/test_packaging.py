@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -15,7 +16,7 @@ def test_the_python_the_readme_names_is_the_one_the_package_requires():
     required = PYPROJECT["project"]["requires-python"]
     assert required == ">=3.11"
     assert "Needs Python >= 3.11" in README
-    assert "python_version = \"3.11\"" in (ROOT / "pyproject.toml").read_text()  # mypy checks for it
+    assert 'python_version = "3.11"' in (ROOT / "pyproject.toml").read_text()  # mypy checks for it
 
 
 def test_the_license_is_an_spdx_string_with_a_setuptools_that_reads_it():

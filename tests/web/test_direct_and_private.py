@@ -75,3 +75,23 @@ async def test_a_conversation_with_an_unknown_user_is_refused_in_words(new_page)
 
     await expect(alice.by("dm-error")).to_contain_text("nobody")
     await expect(alice.topic("@nobody")).to_have_count(0)
+
+
+async def test_a_failed_create_leaves_nothing_behind_after_moving_elsewhere(new_page) -> None:
+    alice = await new_page("alice")
+    await alice.register("alice")
+    await alice.create_topic("club")
+
+    await alice.by("create-topic-name").fill("club")  # taken
+    await alice.by("create-topic-submit").click()
+    await expect(alice.by("create-topic-error")).to_be_visible()
+    await alice.by("dm-username").fill("nobody")
+    await alice.by("dm-start").click()
+    await expect(alice.by("dm-error")).to_be_visible()
+
+    await alice.open_topic("lobby")
+
+    await expect(alice.by("create-topic-error")).to_be_hidden()
+    await expect(alice.by("create-topic-name")).to_have_value("")
+    await expect(alice.by("dm-error")).to_be_hidden()
+    await expect(alice.by("dm-username")).to_have_value("")

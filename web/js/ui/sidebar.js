@@ -8,6 +8,8 @@ export class Sidebar {
   /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout() */
   constructor(actions) {
     this.actions = actions;
+    this.forms = []; // {error, reset}: cleared when the user moves to another conversation
+    this.shownFor = undefined;
     this.me = h("div", { class: "me" });
     this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
     this.directs = h("ul", { class: "topic-list", "data-testid": "direct-list", "aria-label": "Direct messages" });
@@ -40,6 +42,7 @@ export class Sidebar {
         h("button", { class: "add-btn", type: "submit", "data-testid": "create-topic-submit", "aria-label": "Create topic", title: "Create topic" }, icon(ICONS.plus))),
       h("label", { class: "check" }, priv, "Private (invite only)"),
       error);
+    this.forms.push({ error, reset: () => { name.value = ""; priv.checked = false; } });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit(form, error, checkTopicName(name.value.trim()),
@@ -57,6 +60,7 @@ export class Sidebar {
         h("label", { for: "dm-username", class: "sr-only" }, "Username to message"), user,
         h("button", { class: "add-btn", type: "submit", "data-testid": "dm-start", "aria-label": "Start conversation", title: "Start conversation" }, icon(ICONS.send))),
       error);
+    this.forms.push({ error, reset: () => { user.value = ""; } });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit(form, error, checkUsername(user.value.trim()),
@@ -84,6 +88,15 @@ export class Sidebar {
 
   render(state) {
     this.renderMe(state);
+    if (state.current !== this.shownFor) { // moved elsewhere: a failed attempt's leftovers go
+      this.shownFor = state.current;
+      for (const { error, reset } of this.forms) {
+        if (error.hidden) continue;
+        error.textContent = "";
+        error.hidden = true;
+        reset();
+      }
+    }
     const topics = [...state.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
     const mine = topics.filter((t) => t.kind !== "direct" && !isDirect(t.name) && t.subscribed);
     const directs = topics.filter((t) => t.kind === "direct" || isDirect(t.name));
