@@ -62,16 +62,30 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
 
         engine.io leaves that GET waiting for a packet until the ping timeout (45 s), and
         python-engineio's client waits for it before its ``disconnect()`` returns. Closed by the
-        client's CLOSE packet, the reference server answers the pending poll with a NOOP and
-        forgets the session at once (a later request is a 400), as engine.io-protocol's test
-        suite checks; engine.io would keep it until a GET came to find it closed.
+        client's CLOSE packet, the reference server answers the pending poll with a NOOP (or
+        closes the WebSocket) and forgets the session at once (a later request is a 400), as
+        engine.io-protocol's test suite checks; engine.io would keep it until a GET came to
+        find it closed.
         """
         closing_now = not self.closed and not self.closing
         await super().close(wait=wait, abort=abort, reason=reason)
-        if closing_now and not self.upgraded:
-            if reason == self.server.reason.CLIENT_DISCONNECT:
+        if not closing_now:
+            return
+        if reason == self.server.reason.CLIENT_DISCONNECT:
+            self.server.sockets.pop(self.sid, None)
+            if not self.upgraded:
                 self.queue.put_nowait(packet.Packet(packet.NOOP))
-                self.server.sockets.pop(self.sid, None)
+            # On WebSocket too: engine.io's writer then ends and closes it, where engine.io would
+            # keep it open until the client closed it or ping interval + timeout passed.
+            self.queue.put_nowait(None)
+        elif reason == self.server.reason.PING_TIMEOUT:
+            # engine.io's close sends its CLOSE through ``send``, which drops every packet of a
+            # socket whose ping timed out: queued here, the held poll gets it now, as from the
+            # reference server (which closes a WebSocket without one). The writer then ends.
+            if not self.upgraded and not abort:
+                self.queue.put_nowait(packet.Packet(packet.CLOSE))
+            self.queue.put_nowait(None)
+        elif not self.upgraded:
             self.queue.put_nowait(None)
 
     async def handle_get_request(self, environ: dict[str, Any]) -> Any:
