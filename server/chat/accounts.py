@@ -52,14 +52,15 @@ class AccountService:
         return view
 
     async def enable(self, username: str) -> AccountOut:
-        """Logins work again (tokens revoked by ``disable`` stay revoked)."""
+        """Logins work again (tokens revoked by ``disable`` stay revoked); an enabled user: no change."""
         async with self.db.write() as repos:
             user = await _account(repos, username)
             view = account_view(user, "active")
-            await repos.users.update_fields(user.id or 0, disabled_at=None)
-            # Every node's token cache forgets the user, so a connection is let in at once; the
-            # user has no socket to close (none was let in while disabled).
-            repos.record(SessionsRevoked(user.id or 0))
+            if user.disabled_at is not None:
+                await repos.users.update_fields(user.id or 0, disabled_at=None)
+                # Every node's token cache forgets the user, so a connection is let in at once;
+                # the user has no socket to close (none was let in while disabled).
+                repos.record(SessionsRevoked(user.id or 0))
         return view
 
     async def set_password(self, username: str, password: str) -> AccountOut:

@@ -230,7 +230,7 @@ class UserService:
         """A token without a password, for operators (``parley token``)."""
         async with self.db.read() as repos:
             user = await repos.users.by_name(username)
-        if user is None:
+        if user is None or user.deleted_at is not None:
             raise not_found(f"no user named {username!r}")
         if user.disabled_at is not None:
             raise forbidden(f"{user.username!r} is disabled: enable the account first")
