@@ -20,7 +20,15 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from server.chat.admin_schemas import AccountsOut, PasswordIn, StatsOut, TopicRowOut, TopicRowsOut
+from server.chat.admin_schemas import (
+    AccountOut,
+    AccountsOut,
+    DeletedAccountOut,
+    PasswordIn,
+    StatsOut,
+    TopicRowOut,
+    TopicRowsOut,
+)
 from server.chat.schemas import TopicName
 from server.chat.service import Chat
 from server.config import Settings
@@ -116,28 +124,14 @@ class Operator:
         return self._run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
 
     def _user_change(self, args: argparse.Namespace, settings: Settings) -> int:
-        said = {
-            "disable": "disabled {0}: tokens revoked, open sockets close",
-            "enable": "enabled {0}",
-            "delete": "deleted {0}: {1} messages kept as {2!r}, {3} memberships removed",
-        }[args.action]
+        def change(chat: Chat) -> Awaitable[BaseModel]:
+            if args.action == "delete":
+                return chat.accounts.delete(args.username)
+            if args.action == "disable":
+                return chat.accounts.disable(args.username)
+            return chat.accounts.enable(args.username)
 
-        async def change(chat: Chat) -> BaseModel:
-            return await getattr(chat.accounts, args.action)(args.username)  # type: ignore[no-any-return]
-
-        def plain(result: BaseModel) -> str:
-            values = result.model_dump()
-            return (
-                said.format(
-                    values["username"],
-                    values.get("messages_kept"),
-                    values.get("placeholder"),
-                    values.get("memberships_removed"),
-                )
-                + "\n"
-            )
-
-        return self._run(settings, args, change, plain)
+        return self._run(settings, args, change, _changed)
 
     def _set_password(self, args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -187,6 +181,18 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells
     )
+
+
+def _changed(result: BaseModel) -> str:
+    if isinstance(result, DeletedAccountOut):
+        return (
+            f"deleted {result.username}: {result.messages_kept} messages kept as {result.placeholder!r}, "
+            f"{result.memberships_removed} memberships removed\n"
+        )
+    assert isinstance(result, AccountOut)
+    if result.state == "disabled":
+        return f"disabled {result.username}: tokens revoked, open sockets close\n"
+    return f"enabled {result.username}\n"
 
 
 def _accounts_table(result: BaseModel) -> str:
