@@ -92,9 +92,10 @@ class KnownUsers:
         return self._forgotten
 
     def remember(self, user: Credentials, since: int) -> Known:
-        """Keep ``user`` unless someone was forgotten since generation ``since``."""
+        """Keep ``user`` unless someone was forgotten since generation ``since``. A disabled user is
+        not kept: their (rare, refused) attempts read the database, so ``enable`` counts at once."""
         known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active)
-        if since == self._forgotten:
+        if since == self._forgotten and user.active:
             if len(self._by_id) >= self.max_size:
                 self._by_id.clear()
             self._by_id[user.id] = known

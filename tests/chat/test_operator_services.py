@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from db.reads import Credentials
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import MembershipChanged, SessionsRevoked, TopicDeleted, TopicRenamed, UserDeleted
 from server.chat.schemas import LoginIn
+from server.chat.users import KnownUsers
 from tests.support import PASSWORD
 
 
@@ -57,3 +59,12 @@ async def test_rename_and_delete_record_events_and_the_directory_forgets_the_old
     with pytest.raises(ChatError) as protected:
         await chat.topic_admin.delete("lobby")
     assert protected.value.code is ErrorCode.FORBIDDEN
+
+
+def test_the_token_cache_never_keeps_a_disabled_user():
+    """So ``enable`` lets a connection in at once, before its event reaches a server (relay: ~1 s)."""
+    known = KnownUsers(max_age=60)
+    known.remember(Credentials(1, "alice", 5, active=False), known.generation())
+    assert known.get(1) is None
+    known.remember(Credentials(1, "alice", 5), known.generation())
+    assert known.get(1) is not None
