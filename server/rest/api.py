@@ -37,7 +37,7 @@ def build_api(
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
-    api.add_middleware(ObserveRequests, metrics=metrics)
+    api.add_middleware(ObserveRequests, metrics=metrics, routes=api.routes)
     api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
     mount_web(api, web_dir)
     return api
