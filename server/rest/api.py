@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.metrics import Metrics
 from server.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.rest.docs import install_docs
 from server.rest.headers import SecurityHeaders
 from server.rest.observe import ObserveRequests
 from server.rest.web import mount_web
@@ -25,7 +26,8 @@ def build_api(
     extra_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The API; ``extra_routers`` (the compatibility gateways) are mounted before the web page."""
-    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
+    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
     for module in (accounts, topics, conversations, messages, echo):

@@ -21,6 +21,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # URL under /vendor -> the package folder under web/node_modules that it serves.
 VENDOR = {
     "socket.io-client": Path("socket.io-client") / "dist",
+    "swagger-ui": Path("swagger-ui-dist"),
+    "redoc": Path("redoc") / "bundles",
 }
 
 

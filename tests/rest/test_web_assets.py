@@ -1,5 +1,5 @@
-"""Serving without ``web/node_modules``: a missing package file says how to install it, with a
-fitting status and no traceback; and the access log names the page and its files."""
+"""Serving without ``web/node_modules``: every page that needs an npm package says how to install
+it, with a fitting status and no traceback; and the access log names the page and its files."""
 
 from __future__ import annotations
 
@@ -68,6 +68,8 @@ def bare_web(tmp_path: Path) -> Path:
     ("path", "package"),
     [
         ("/vendor/socket.io-client/socket.io.esm.min.js", "socket.io-client"),
+        ("/vendor/swagger-ui/swagger-ui-bundle.js", "swagger-ui"),
+        ("/vendor/redoc/redoc.standalone.js", "redoc"),
     ],
 )
 async def test_a_missing_package_file_is_a_404_naming_the_fix_without_a_traceback(
@@ -81,6 +83,20 @@ async def test_a_missing_package_file_is_a_404_naming_the_fix_without_a_tracebac
         assert response.status_code == 404
         assert package in response.text and "make install" in response.text
         assert page.status_code == 200 and "/js/app.js" in page.text  # the page that explains it
+        assert logs.tracebacks() == []
+
+
+@pytest.mark.parametrize(("path", "package"), [("/docs", "swagger-ui-dist"), ("/redoc", "redoc")])
+async def test_the_api_docs_without_their_package_explain_how_to_install_it(
+    tmp_path, bare_web, path, package
+):
+    async with running(make_settings(tmp_path / "data", web_dir=bare_web)) as server:
+        with captured() as logs, access_log() as requests:
+            response = await server.http.get(path)
+            await requests.count(1)  # logged after the answer went out
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("text/html")
+        assert package in response.text and "make install" in response.text
         assert logs.tracebacks() == []
 
 
