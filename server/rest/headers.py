@@ -6,11 +6,13 @@ policy allows ``'self'`` and nothing inline (``data:`` images: the empty favicon
 Swagger UI at ``/docs`` runs under that same policy: its bundle comes from
 ``/vendor`` and it is started by ``/docs/swagger-init.js``, not an inline script.
 
-One page needs one thing more, and gets only that, on its own path:
+Two pages need one thing more, and get only that, on their own paths:
 
 - ``/redoc``: ReDoc styles its page with styled-components, which inserts
   ``<style>`` elements at run time: ``style-src 'unsafe-inline'``; its search
   runs in a Web Worker built from a ``blob:`` URL: ``worker-src blob:``.
+- ``/admin/`` (the Socket.IO Admin UI, when enabled): Vuetify writes its theme
+  into a ``<style>`` element at run time: ``style-src 'unsafe-inline'``.
 
 Inline *styles* cannot run script; ``script-src`` stays ``'self'`` everywhere.
 """
@@ -40,11 +42,13 @@ def policy(**changes: str) -> str:
 
 PAGE_POLICY = policy()
 REDOC_POLICY = policy(style_src="'self' 'unsafe-inline'", worker_src="blob:")
+ADMIN_UI_POLICY = policy(style_src="'self' 'unsafe-inline'")
 COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 STRICT = [*COMMON, (b"content-security-policy", PAGE_POLICY.encode())]
 # Path prefix -> the headers of its answers (first match wins; every other path gets STRICT).
 BY_PREFIX = [
     ("/redoc", [*COMMON, (b"content-security-policy", REDOC_POLICY.encode())]),
+    ("/admin", [*COMMON, (b"content-security-policy", ADMIN_UI_POLICY.encode())]),
 ]
 
 

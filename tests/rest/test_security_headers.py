@@ -1,9 +1,12 @@
 """Security headers: a strict Content-Security-Policy on the page, its files, the API and Swagger
-UI; ``nosniff`` and ``Referrer-Policy`` everywhere; ReDoc gets inline styles and a blob worker only."""
+UI; ``nosniff`` and ``Referrer-Policy`` everywhere; ReDoc and the Admin UI get inline styles only."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.support import running
+from tests.support import test_settings as make_settings
 
 STRICT = {
     "default-src 'self'",
@@ -60,3 +63,13 @@ async def test_redoc_may_add_inline_styles_and_a_blob_worker_and_nothing_else(li
     assert response.status_code == 200
     expected = (STRICT - {"style-src 'self'"}) | {"style-src 'self' 'unsafe-inline'", "worker-src blob:"}
     assert directives(response.headers["content-security-policy"]) == expected
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/js/missing.js", "/admin/parley-admin.js"])
+async def test_the_admin_ui_may_add_inline_styles_and_nothing_else(tmp_path, path):
+    settings = make_settings(tmp_path / "data", admin_ui=True, admin_password="tangerine-kettle-49")
+    async with running(settings) as server:
+        response = await server.http.get(path)
+    expected = (STRICT - {"style-src 'self'"}) | {"style-src 'self' 'unsafe-inline'"}
+    assert directives(response.headers["content-security-policy"]) == expected
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -100,6 +100,20 @@ async def test_the_api_docs_without_their_package_explain_how_to_install_it(
         assert logs.tracebacks() == []
 
 
+async def test_the_admin_ui_without_its_package_explains_how_to_install_it(tmp_path, bare_web):
+    settings = make_settings(
+        tmp_path / "data", web_dir=bare_web, admin_ui=True, admin_password="tangerine-kettle-49"
+    )
+    async with running(settings) as server:
+        with captured() as logs, access_log() as requests:
+            index = await server.http.get("/admin/")
+            asset = await server.http.get("/admin/js/app.js")
+            await requests.count(2)
+        assert index.status_code == 503 and "@socket.io/admin-ui" in index.text
+        assert asset.status_code == 404 and "make install" in asset.text
+        assert logs.tracebacks() == []
+
+
 async def test_the_access_log_names_the_page_its_files_and_the_routes(live_server):
     paths = {
         "/": "/",
