@@ -29,6 +29,7 @@ from server.gateway.routes import gateway_routers
 from server.gateway.serve import Gateway
 from server.metrics import Metrics
 from server.rest.api import build_api
+from server.sio.admin import AdminUI
 from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Any:
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
+    admin = _admin_ui(sio, settings, connections)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -66,20 +68,27 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         guard.start()
         exit_signals.install()
+        if admin is not None:
+            admin.start()
         try:
             yield
         finally:
             exit_signals.uninstall()
+            if admin is not None:
+                await admin.stop()
             await guard.stop()
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.stop()
             await chat.db.dispose()
 
-    api = build_api(lifespan, metrics, settings.cors_origins, settings.web_dir, gateway_routers())
+    api = build_api(
+        lifespan, metrics, settings.cors_origins, settings.web_dir, gateway_routers(), settings.admin_ui
+    )
     api.state.chat = chat
     api.state.readiness = _readiness_checks(settings, chat)
     api.state.settings = settings
+    api.state.admin = admin  # the Admin UI instrumentation, or None
     api.state.chat_namespace = chat_namespace  # tests wait on its welcome tasks (drain)
     chat_namespace.register()
     EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
@@ -97,6 +106,28 @@ def create_app(settings: Settings | None = None) -> Any:
     app = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
+
+
+def _admin_ui(sio: Any, settings: Settings, connections: Connections) -> AdminUI | None:
+    """The Socket.IO Admin UI's /admin namespace when PARLEY_ADMIN_UI=1 (Settings refused a weak password)."""
+    if not settings.admin_ui or settings.admin_password is None:
+        return None
+
+    def user_of(sid: str) -> dict[str, Any]:
+        connection = connections.get(sid)
+        return {"user": connection.actor.username} if connection else {}
+
+    password = settings.admin_password.get_secret_value()
+    admin = AdminUI(
+        sio,
+        settings.admin_username,
+        password,
+        read_only=settings.admin_read_only,
+        stats_interval=settings.admin_stats_interval,
+        socket_data=user_of,
+    )
+    admin.install()
+    return admin
 
 
 def build_chat(settings: Settings) -> Chat:

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, SecretStr, StringConstraints, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # When set, GET /metrics needs ``Authorization: Bearer <it>``; unset, /metrics is open (README).
     metrics_token: str | None = None
+    # The Socket.IO Admin UI at /admin/ and the /admin namespace (README "Admin UI"); off by default.
+    admin_ui: bool = False
+    admin_username: str = Field(default="admin", min_length=1)
+    admin_password: SecretStr | None = Field(default=None, validate_default=True)
+    admin_read_only: bool = True
+    admin_stats_interval: float = Field(default=2.0, gt=0, description="seconds between Admin UI updates")
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = False
@@ -123,6 +129,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("admin_password")
+    @classmethod
+    def _strong_admin_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if not info.data.get("admin_ui"):
+            return value
+        problem = weak_password(
+            info.data.get("admin_username", ""), value.get_secret_value() if value else ""
+        )
+        if problem:
+            raise SettingsError(f"PARLEY_ADMIN_UI=1 needs a strong PARLEY_ADMIN_PASSWORD: it {problem}")
+        return value
+
     def proxy_options(self) -> dict[str, Any]:
         """uvicorn's options for forwarded headers: believed only from ``trusted_proxies``.
 
@@ -162,3 +180,39 @@ class Settings(BaseSettings):
                 "delete it to have a new one generated (this logs everyone out)"
             )
         return value
+
+
+MIN_ADMIN_PASSWORD = 12
+DEFAULT_WORDS = (
+    "admin",
+    "password",
+    "passwd",
+    "changeme",
+    "secret",
+    "parley",
+    "socketio",
+    "letmein",
+    "qwerty",
+)
+
+
+def weak_password(username: str, password: str) -> str | None:
+    """Why ``password`` is too weak for the admin account, or None.
+
+    Weak: unset, under 12 characters, a handful of distinct characters, the user
+    name inside it, or a default word padded with a few digits or symbols
+    ("Admin123456!", "password1234").
+    """
+    if not password:
+        return "is not set"
+    if len(password) < MIN_ADMIN_PASSWORD:
+        return f"has fewer than {MIN_ADMIN_PASSWORD} characters"
+    folded = password.casefold()
+    if len(set(folded)) < 6:
+        return "repeats too few distinct characters"
+    if username and username.casefold() in folded:
+        return "contains the admin user name"
+    letters = "".join(char for char in folded if char.isalpha())
+    if any(word in letters and len(letters) <= len(word) + 3 for word in DEFAULT_WORDS):
+        return "is a default password"
+    return None

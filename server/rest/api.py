@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.metrics import Metrics
 from server.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.rest.admin_ui import mount_admin_ui
+from server.rest.docs import install_docs
 from server.rest.headers import SecurityHeaders
 from server.rest.observe import ObserveRequests
 from server.rest.web import mount_web
@@ -23,9 +25,12 @@ def build_api(
     cors_origins: list[str],
     web_dir: Path,
     extra_routers: Sequence[APIRouter] = (),
+    admin_ui: bool = False,
 ) -> FastAPI:
-    """The API; ``extra_routers`` (the compatibility gateways) are mounted before the web page."""
-    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
+    """The API; ``extra_routers`` (the compatibility gateways) and the Admin UI's page (when on)
+    are mounted before the web page."""
+    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
     for module in (accounts, topics, conversations, messages, echo):
@@ -37,7 +42,9 @@ def build_api(
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
-    api.add_middleware(ObserveRequests, metrics=metrics)
+    api.add_middleware(ObserveRequests, metrics=metrics, routes=api.routes)
     api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
+    if admin_ui:
+        mount_admin_ui(api, web_dir)
     mount_web(api, web_dir)
     return api

@@ -1,4 +1,9 @@
-"""The web page: ``web/`` at ``/`` and the socket.io-client bundle from npm."""
+"""The web page: ``web/`` at ``/``, and npm packages' files under ``/vendor/``.
+
+A package that is not installed answers 404 with a line saying how to install
+it (the chat page explains the missing socket.io-client bundle itself); never
+a 500 and a traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# URL under /vendor -> the package folder under web/node_modules that it serves.
+VENDOR = {
+    "socket.io-client": Path("socket.io-client") / "dist",
+    "swagger-ui": Path("swagger-ui-dist"),
+    "redoc": Path("redoc") / "bundles",
+}
 
 
 class PageFiles(StaticFiles):
@@ -55,10 +66,39 @@ class PageFiles(StaticFiles):
         return f"PageFiles({self.directory!r})"
 
 
+class PackageFiles(PageFiles):
+    """The files of one npm package; 404 with how to install it while it is not installed."""
+
+    def __init__(self, *, package: str, **kwargs: Any) -> None:
+        super().__init__(check_dir=False, **kwargs)
+        self.package = package
+
+    async def check_config(self) -> None:
+        """Starlette raises (a 500) for a missing folder; here that is ``get_response``'s 404."""
+        if self.installed():
+            await super().check_config()
+
+    def installed(self) -> bool:
+        return self.directory is not None and Path(self.directory).is_dir()
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if not self.installed():
+            self.config_checked = False  # look again once it is installed
+            message = (
+                f"the npm package {self.package} is not installed: run `make install` (npm ci in web/)\n"
+            )
+            return PlainTextResponse(message, status_code=404)
+        return await super().get_response(path, scope)
+
+
+def package_files(app: FastAPI, web_dir: Path, folder: Path) -> PackageFiles:
+    directory = web_dir / "node_modules" / folder
+    return PackageFiles(routes=app.routes, directory=directory, package=folder.parts[0])
+
+
 def mount_web(app: FastAPI, web_dir: Path) -> None:
     """Mount last: API routes win over files. A missing bundle is a 404 the page explains."""
-    dist = web_dir / "node_modules" / "socket.io-client" / "dist"
-    vendor = PageFiles(routes=app.routes, directory=dist, check_dir=False)
-    app.mount("/vendor/socket.io-client", vendor, name="vendor")
+    for url, folder in VENDOR.items():
+        app.mount(f"/vendor/{url}", package_files(app, web_dir, folder), name=f"vendor-{url}")
     if web_dir.is_dir():
         app.mount("/", PageFiles(routes=app.routes, directory=web_dir, html=True), name="web")
