@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
+from db.repositories.recovery import RecoveryRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
@@ -23,6 +24,7 @@ class Repositories:
         self.memberships = MembershipRepository(session)
         self.messages = MessageRepository(session)
         self.transcripts = TranscriptRepository(session)
+        self.recovery = RecoveryRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:
