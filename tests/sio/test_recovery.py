@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from db.models import RecoverySession, utcnow
+from server.chat.recovery import Recovery
+from server.sio.tokens import recovery_from
 from tests.sio.recovery_socket import RecoverySocket
 from tests.support import Client, LiveServer, offline_bob, send
 from tests.support import test_settings as settings_for
@@ -246,3 +248,20 @@ async def test_a_session_is_not_resumed_once_its_window_has_passed(live_server):
     await new_session_with_the_backlog(
         live_server, token, {"pid": dropped.pid, "offset": offset}, 3 + len(missed)
     )
+
+
+@pytest.mark.parametrize(
+    ("auth", "asked"),
+    [
+        ({"token": "t"}, None),
+        ({"token": "t", "recover": "true"}, None),
+        ({"token": "t", "recover": False}, None),
+        ("not a dict", None),
+        (None, None),
+        ({"token": "t", "recover": True}, Recovery()),
+        ({"token": "t", "recover": True, "pid": "p", "offset": "7"}, Recovery("p", "7")),
+        ({"pid": "p"}, Recovery("p", None)),
+    ],
+)
+def test_a_socket_asks_for_recovery_with_recover_true_or_a_pid(auth: Any, asked: Recovery | None):
+    assert recovery_from(auth) == asked
