@@ -32,10 +32,12 @@ from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
 from server.sio.echo_events import EchoNamespace
 from server.sio.fanout import LeanFanout
+from server.sio.handshake_guard import HandshakeGuard
 from server.sio.killswitch import KillableWebSockets
 from server.sio.outgoing import OutgoingGuard, close_transport
 from server.sio.packet_guard import PacketGuard
 from server.sio.server import build_server, stop_server
+from server.sio.shutdown import ExitSignals
 from server.sio.sink import SocketIOSink
 from server.upstream import websocket_upstream
 
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Any:
     burst, rate = settings.socket_burst, settings.socket_rate
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
+    close = partial(close_transport, sio, notify=True)
+    exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -59,9 +63,11 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         guard.start()
+        exit_signals.install()
         try:
             yield
         finally:
+            exit_signals.uninstall()
             await guard.stop()
             await chat_namespace.drain()
             await stop_server(sio)
@@ -78,14 +84,15 @@ def create_app(settings: Settings | None = None) -> Any:
     chat.hub.attach(SocketIOSink(sio, connections))
     api.state.gateway = Gateway(chat, settings, metrics)  # the plain-WebSocket dialects' hub sink
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
-    # Outermost first: BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
+    # Outermost first: HandshakeGuard answers a malformed Engine.IO request as the reference server;
+    # BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
     # KillableWebSockets must see the ASGI receive engine.io gets, to cancel it.
     killable = KillableWebSockets(sio_app)
-    close = partial(close_transport, sio, notify=True)
     guarded = PacketGuard(
         killable, settings.max_http_buffer_size, close, metrics.undecodable_packets.inc, "/socket.io"
     )
-    app = BodyLimit(guarded, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
+    limited = BodyLimit(guarded, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
+    app = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

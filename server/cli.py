@@ -4,6 +4,7 @@ parley serve [--host H] [--port P] [--workers N] [--reload]
 parley migrate
 parley user create USERNAME [--password-stdin]
 parley token USERNAME [--ttl SECONDS]
+parley conformance-server [--host H] [--port P]
 parley --version
 """
 
@@ -14,6 +15,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -76,7 +78,40 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("username")
     token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
     token.set_defaults(run=_token)
+    _add_conformance_server(sub)
     return parser
+
+
+def _add_conformance_server(sub: Any) -> None:
+    conformance = sub.add_parser(
+        "conformance-server",
+        help="serve the app the Socket.IO/Engine.IO protocol test suites expect (no chat)",
+        description=(
+            "Serve, on the same Engine.IO/Socket.IO stack as `parley serve`, the app the test suites "
+            "of socketio/socket.io-protocol and socketio/engine.io-protocol expect: Socket.IO at "
+            "/socket.io/ (namespaces / and /custom), plain Engine.IO at /engine.io/, ping interval "
+            "300 ms and timeout 200 ms. No chat, no database. Default port 3000, as the suites expect."
+        ),
+    )
+    conformance.add_argument("--host")
+    conformance.add_argument("--port", type=int, default=3000)
+    conformance.set_defaults(run=_conformance_server)
+
+
+def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server.conformance import conformance_settings, create_conformance_app
+
+    uvicorn.run(
+        create_conformance_app(conformance_settings(settings)),
+        host=args.host or settings.host,
+        port=args.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        log_level="warning",
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -111,7 +111,7 @@ def test_a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins
         ("PARLEY_PRESENCE_GRACE", "3.5"),
         ("PARLEY_PORT", "not-a-port"),
         ("PARLEY_PING_INTERVAL", "0"),
-        ("PARLEY_PING_INTERVAL", "2.5"),
+        ("PARLEY_PING_INTERVAL", "-0.3"),
         ("PARLEY_PING_TIMEOUT", "0"),
         ("PARLEY_CONNECT_TIMEOUT", "-1"),
         ("PARLEY_LOGIN_FAILURES_PER_ACCOUNT", "0"),
@@ -126,6 +126,17 @@ def test_out_of_range_values_are_refused(monkeypatch, name, value):
 
 
 # Engine.IO settings (PROTOCOL.md 5a) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout", "expected"),
+    [("25", "20", (25, 20)), ("0.3", "0.2", (0.3, 0.2)), ("2.5", "1", (2.5, 1))],
+)
+def test_the_heartbeat_takes_whole_seconds_and_fractions(monkeypatch, interval, timeout, expected):
+    monkeypatch.setenv("PARLEY_PING_INTERVAL", interval)
+    monkeypatch.setenv("PARLEY_PING_TIMEOUT", timeout)
+    configured = settings()
+    assert (configured.ping_interval, configured.ping_timeout) == expected
 
 
 def test_engine_io_defaults():

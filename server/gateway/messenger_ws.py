@@ -63,8 +63,7 @@ class MessengerDialect:
             error = failure(exc, "messenger:typing")
             socket.send(wire.frame(wire.messenger_answer(error.message)))
             outcome = error.code.value
-        self.gateway.metrics.events.labels("compat.messenger:typing", outcome).inc()
-        self.gateway.metrics.latency.labels("compat.messenger:typing").observe(time.perf_counter() - started)
+        self.gateway.record("compat.messenger:typing", outcome, started)
 
 
 def _token(frame: str) -> str:

@@ -56,8 +56,7 @@ class PublicDialect:
             error = failure(exc, "pub:message")
             socket.send(wire.echo_frame_error(error))
             outcome = error.code.value
-        self.gateway.metrics.events.labels("compat.pub:message", outcome).inc()
-        self.gateway.metrics.latency.labels("compat.pub:message").observe(time.perf_counter() - started)
+        self.gateway.record("compat.pub:message", outcome, started)
 
     async def history(self, actor: Actor) -> list[MessageOut]:
         """The channel's newest ``WELCOME`` messages, oldest first (tombstones dropped when written)."""

@@ -131,9 +131,9 @@ class RoomsDialect:
             error = failure(exc, f"rooms:{action}")
             socket.send(wire.rooms_error(action, error))
             outcome = error.code.value
-        name = f"compat.rooms:{action if action in self.actions else 'unknown'}"
-        self.gateway.metrics.events.labels(name, outcome).inc()
-        self.gateway.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        self.gateway.record(
+            f"compat.rooms:{action if action in self.actions else 'unknown'}", outcome, started
+        )
 
     async def _actor(self, token: Any, user: Actor) -> Actor:
         """The frame's token must be valid and the connection's user's."""

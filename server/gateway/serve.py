@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, cast
@@ -79,6 +80,11 @@ class Gateway:
         """An opened session could not be set up: close the socket with the error, then the session."""
         await self.refuse(ws, error)
         await self.chat.sessions.close(session.actor)
+
+    def record(self, name: str, outcome: str, started: float) -> None:
+        """Count one answered frame (``compat.<dialect>:<action>``) and its handling time."""
+        self.metrics.events.labels(name, outcome).inc()
+        self.metrics.latency.labels(name).observe(time.perf_counter() - started)
 
     def bucket(self) -> TokenBucket:
         return TokenBucket(self.settings.socket_burst, self.settings.socket_rate)

@@ -69,9 +69,7 @@ class TopicsDialect:
             error = failure(exc, f"topics:{action}")
             socket.send(wire.topics_error(action, error))
             outcome = error.code.value
-        name = f"compat.topics:{action or 'unknown'}"
-        self.gateway.metrics.events.labels(name, outcome).inc()
-        self.gateway.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        self.gateway.record(f"compat.topics:{action or 'unknown'}", outcome, started)
 
 
 def _action(payload: dict[str, Any]) -> str:

@@ -23,14 +23,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from engineio import exceptions
+from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]
-    __slots__ = ()
+    polling = False  # a long-poll GET is waiting (AsyncSocket has no __slots__: same layout)
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``."""
@@ -58,15 +58,73 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         return packets
 
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
-        """engine.io's close; a long-poll still waiting then gets an empty answer at once.
+        """engine.io's close; a long-poll still waiting then gets its answer at once.
 
         engine.io leaves that GET waiting for a packet until the ping timeout (45 s), and
-        python-engineio's client waits for it before its ``disconnect()`` returns.
+        python-engineio's client waits for it before its ``disconnect()`` returns. Closed by the
+        client's CLOSE packet, the reference server answers the pending poll with a NOOP (or
+        closes the WebSocket) and forgets the session at once (a later request is a 400), as
+        engine.io-protocol's test suite checks; engine.io would keep it until a GET came to
+        find it closed.
         """
         closing_now = not self.closed and not self.closing
         await super().close(wait=wait, abort=abort, reason=reason)
-        if closing_now and not self.upgraded:
+        if not closing_now:
+            return
+        if reason == self.server.reason.CLIENT_DISCONNECT:
+            self.server.sockets.pop(self.sid, None)
+            if not self.upgraded:
+                self.queue.put_nowait(packet.Packet(packet.NOOP))
+            # On WebSocket too: engine.io's writer then ends and closes it, where engine.io would
+            # keep it open until the client closed it or ping interval + timeout passed.
             self.queue.put_nowait(None)
+        elif reason == self.server.reason.PING_TIMEOUT:
+            # engine.io's close sends its CLOSE through ``send``, which drops every packet of a
+            # socket whose ping timed out: queued here, the held poll gets it now, as from the
+            # reference server (which closes a WebSocket without one). The writer then ends.
+            if not self.upgraded and not abort:
+                self.queue.put_nowait(packet.Packet(packet.CLOSE))
+            self.queue.put_nowait(None)
+        elif not self.upgraded:
+            self.queue.put_nowait(None)
+
+    async def handle_get_request(self, environ: dict[str, Any]) -> Any:
+        """engine.io's GET; a second long-poll while one waits closes the session (reference server).
+
+        engine.io would let both wait on the queue (each until the ping timeout). The reference
+        answers the waiting poll with a CLOSE packet and the duplicate with a 400.
+        """
+        if _upgrading(environ) or self.upgrading or self.upgraded:
+            return await super().handle_get_request(environ)
+        if self.polling:
+            await self.close(wait=False, reason=self.server.reason.TRANSPORT_ERROR)
+            raise exceptions.EngineIOError("duplicate poll")
+        self.polling = True
+        try:
+            return await super().handle_get_request(environ)
+        finally:
+            self.polling = False
+
+
+def _upgrading(environ: dict[str, Any]) -> bool:
+    """Whether a GET asks for a WebSocket (engine.io's own test in ``handle_get_request``)."""
+    connection = [part.strip() for part in environ.get("HTTP_CONNECTION", "").lower().split(",")]
+    return "upgrade" in connection and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+
+
+def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
+    """Make the queued OPEN packet advertise the heartbeat in exact milliseconds.
+
+    python-engineio 4.15 advertises ``int(ping_interval) * 1000``: 0.3 s becomes 0 ms and
+    2.5 s becomes 2000 ms (``int(ping_timeout * 1000)`` also loses a millisecond to floating
+    point: 0.57 s becomes 569). The OPEN packet is the only one queued when the ``connect``
+    event runs, before any poll or WebSocket writer reads it.
+    """
+    for pkt in list(socket.queue._queue):
+        if pkt is not None and pkt.packet_type == packet.OPEN and isinstance(pkt.data, dict):
+            interval = eio.ping_interval + eio.ping_interval_grace_period
+            pkt.data["pingInterval"] = round(interval * 1000)
+            pkt.data["pingTimeout"] = round(eio.ping_timeout * 1000)
 
 
 def adopt_new_sockets(eio: Any) -> None:
@@ -77,6 +135,7 @@ def adopt_new_sockets(eio: Any) -> None:
         socket = eio.sockets.get(sid)
         if type(socket) is AsyncSocket:
             socket.__class__ = LeanSocket
+            _advertise_exact_heartbeat(eio, socket)
         try:
             return await handler(sid, environ, *args)
         finally:
@@ -85,3 +144,10 @@ def adopt_new_sockets(eio: Any) -> None:
             environ.pop("wsgi.input", None)
 
     eio.handlers["connect"] = connect
+
+
+async def close_engine_socket(eio: Any, sid: str) -> None:
+    """Close one session of a plain engine.io server now (a waiting long-poll gets its CLOSE)."""
+    socket = eio.sockets.pop(sid, None)
+    if socket is not None:
+        await socket.close(wait=False)

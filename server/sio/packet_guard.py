@@ -18,7 +18,10 @@ one place that sees a packet before engine.io reads the next one: a binary
 WebSocket frame, a ``b`` (base64) polling packet, and a Socket.IO
 BINARY_EVENT or BINARY_ACK (``45``/``46``). python-socketio would keep the
 attachments a binary packet announces (up to 10**10 of them) in memory until
-they all arrived; refused here, nothing is ever buffered.
+they all arrived; refused here, nothing is ever buffered. The conformance
+app (``server.conformance``), whose test suites send binary, passes
+``binary=True``: then binary frames, valid base64 packets and binary
+Socket.IO packets go through.
 
 engine.io reads a polling body only up to its ``Content-Length`` (none: it
 reads nothing and answers 200). This guard reads the body itself, up to the
@@ -28,6 +31,7 @@ exact length: a chunked POST's packets are handled like any other's.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -46,6 +50,19 @@ def decodable(packet: str | None, types: frozenset[str] = TYPES) -> bool:
     return packet is not None and packet[:1] in types and packet[:2] not in BINARY_SOCKETIO
 
 
+def decodable_with_binary(packet: str | bytes | None, types: frozenset[str] = TYPES) -> bool:
+    """Whether a packet is one engine.io can decode, binary included (the conformance app)."""
+    if isinstance(packet, bytes):
+        return True  # a binary WebSocket frame is a MESSAGE holding those bytes
+    if packet is not None and packet[:1] == "b":  # a base64 packet in a polling body
+        try:
+            base64.b64decode(packet[1:], validate=True)
+        except ValueError:
+            return False
+        return True
+    return packet is not None and packet[:1] in types
+
+
 class PacketGuard:
     def __init__(
         self,
@@ -54,8 +71,10 @@ class PacketGuard:
         close: Callable[[str], Awaitable[None]],
         on_undecodable: Callable[[], None],
         path: str,
+        binary: bool = False,
     ) -> None:
         self.app = app
+        self.check: Callable[..., bool] = decodable_with_binary if binary else decodable
         self.max_bytes = max_bytes
         self.close = close
         self.on_undecodable = on_undecodable
@@ -74,7 +93,10 @@ class PacketGuard:
     def _checked_frames(self, receive: Callable[[], Awaitable[Message]]) -> Callable[[], Awaitable[Message]]:
         async def checked() -> Message:
             message = await receive()
-            if message["type"] == "websocket.receive" and not decodable(message.get("text")):
+            frame = message.get("text")
+            if frame is None and self.check is decodable_with_binary:
+                frame = message.get("bytes")
+            if message["type"] == "websocket.receive" and not self.check(frame):
                 self.on_undecodable()
                 return {"type": "websocket.disconnect", "code": 1002}  # engine.io ends the socket
             return message
@@ -83,8 +105,8 @@ class PacketGuard:
 
     async def _post(self, scope: Scope, receive: Any, send: Any, sid: str) -> None:
         body = await _read_body(receive, self.max_bytes)
-        if body is not None and _decodable_payload(body):
-            await self.app(_with_length(scope, len(body)), _replay(body, receive), send)
+        if body is not None and _decodable_payload(body, self.check):
+            await self.app(_with_length(scope, len(body)), _replay(body, receive), _lowercase_ok(send))
             return
         await self.close(sid)
         if body is None:  # a body without a declared length, over the limit (BodyLimit refuses the rest)
@@ -94,12 +116,24 @@ class PacketGuard:
         await _answer(send, 400, b"undecodable packet")
 
 
-def _decodable_payload(body: bytes) -> bool:
+def _lowercase_ok(send: Any) -> Callable[[Message], Awaitable[None]]:
+    """``send``, with engine.io's ``OK`` answer to a POST written ``ok`` (same length), as the reference
+    server answers and engine.io-protocol's test suite checks; clients read neither."""
+
+    async def sent(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body") == b"OK":
+            message = {**message, "body": b"ok"}
+        await send(message)
+
+    return sent
+
+
+def _decodable_payload(body: bytes, check: Callable[..., bool]) -> bool:
     try:
         text = body.decode()
     except UnicodeDecodeError:
         return False
-    return not text or all(decodable(packet, POLLING_TYPES) for packet in text.split(SEPARATOR))
+    return not text or all(check(packet, POLLING_TYPES) for packet in text.split(SEPARATOR))
 
 
 async def _read_body(receive: Any, max_bytes: int) -> bytes | None:

@@ -5,19 +5,27 @@ python-socketio dispatches a client event named ``connect`` or
 5.18.1). Events with a name Socket.IO reserves never reach a handler here:
 they get an ``invalid`` ack when the client asked for one.
 
-PROTOCOL.md 5a, where python-socketio 5.18 has no option or hook:
+PROTOCOL.md 5a and the reference server's behaviour (what the test suite of
+``socketio/socket.io-protocol`` checks), where python-socketio 5.18 has no
+option or hook:
 - a Socket.IO packet it cannot decode (it raises ``ValueError``) closes that
   connection and is counted, instead of being dropped or logged with a
-  traceback (binary packets never get here: ``packet_guard`` refuses them);
-- a transport that sends no Socket.IO CONNECT within ``connect_timeout``
-  seconds is closed (engine.io only times out missing pongs).
+  traceback (binary packets never get here unless the guard allows them:
+  ``packet_guard``); so does an EVENT whose payload is not an array starting
+  with a name, or an ACK whose payload is not an array, which python-socketio
+  would dispatch;
+- a transport that has no namespace connected ``connect_timeout`` seconds
+  after it opened is closed (engine.io only times out missing pongs), as the
+  reference's ``connectTimeout``: a refused CONNECT does not keep it open;
+- a CONNECT to a namespace nobody serves gets CONNECT_ERROR
+  ``{"message": "Invalid namespace"}`` (python-socketio: "Unable to connect").
 
 python-engineio (4.15) drops every packet of a long-polling POST holding
 more than ``Payload.max_decode_packets`` (16) of them, and answers 200; the
 JS client batches queued emits into one POST. ``build_server`` lifts that cap
 so that only the byte limit binds. pyproject.toml pins both libraries below
-their next minor release; tests/sio/test_engineio.py and test_polling.py
-fail if an override stops working.
+their next minor release; tests/sio/test_engineio.py, test_polling.py and
+tests/protocol/ fail if an override stops working.
 
 Connection-state recovery: python-socketio 5.18's ``_handle_connect`` answers
 a successful CONNECT with ``{"sid": sid}`` once the connect handler returned,
@@ -42,6 +50,7 @@ from server.sio import jsonmod
 from server.sio.outgoing import close_transport
 from server.wire import ack_error
 
+INVALID_NAMESPACE = {"message": "Invalid namespace"}
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
@@ -71,24 +80,37 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         )
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        self._keep(eio_sid)
+        namespace = namespace or "/"
+        if namespace not in self.handlers and namespace not in self.namespace_handlers:
+            # python-socketio answers "Unable to connect"; the reference server (and its test suite)
+            # answers this, and its clients show it: ``connect_error`` with ``message`` set.
+            error = self.packet_class(packet.CONNECT_ERROR, data=INVALID_NAMESPACE, namespace=namespace)
+            await self._send_packet(eio_sid, error)
+            return
         try:
             await super()._handle_connect(eio_sid, namespace, data)
         except ValueError as exc:  # a bug in a connect handler, not an undecodable packet: keep it loud
             raise RuntimeError("the connect handler failed") from exc
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
-        self._keep(eio_sid)
+        self._forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
-    def _keep(self, eio_sid: str) -> None:
-        """The transport sent a CONNECT (or is gone): no connect timeout for it any more."""
+    def _forget(self, eio_sid: str) -> None:
+        """The transport is gone: no connect timeout for it any more."""
         deadline = self._connect_deadlines.pop(eio_sid, None)
         if deadline is not None:
             deadline.cancel()
 
     def _close_soon(self, eio_sid: str) -> None:
+        """The connect timeout: close the transport unless one of its namespaces is connected.
+
+        As the reference server does (its ``connectTimeout``), a CONNECT that was refused does not
+        keep the transport open: only a connected (or connecting) namespace does.
+        """
         self._connect_deadlines.pop(eio_sid, None)
+        if any(self.manager.sid_from_eio_sid(eio_sid, ns) for ns in self.manager.get_namespaces()):
+            return
         task = asyncio.ensure_future(close_transport(self, eio_sid, notify=True))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -109,6 +131,10 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         name = data[0] if isinstance(data, list) and data else None
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            # Not an EVENT by the Socket.IO protocol (the reference parser's ``isPayloadValid``):
+            # python-socketio would dispatch it anyway. Raised here, it closes the connection.
+            raise ValueError("an EVENT's payload is an array that starts with the event name")
         if not isinstance(name, str) or name in RESERVED_EVENTS:
             if id is not None:
                 error = ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
@@ -117,6 +143,11 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
                 )
             return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        if not isinstance(data, list):  # not an ACK by the Socket.IO protocol: close, as the reference
+            raise ValueError("an ACK's payload is an array")
+        await super()._handle_ack(eio_sid, namespace, id, data)
 
 
 def allow_packets_up_to(byte_limit: int) -> None:
@@ -135,6 +166,21 @@ def allow_packets_up_to(byte_limit: int) -> None:
         engineio.payload.Payload.max_decode_packets = cap
 
 
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """The Engine.IO options of ``settings`` (PROTOCOL.md 5a), shared with the conformance app."""
+    return {
+        "async_mode": "asgi",
+        "json": jsonmod,
+        "cors_allowed_origins": settings.cors_origins or None,
+        "max_http_buffer_size": settings.max_http_buffer_size,
+        "ping_interval": settings.ping_interval,
+        "ping_timeout": settings.ping_timeout,
+        "transports": settings.transports,
+        "allow_upgrades": "websocket" in settings.transports,  # engine.io would offer it regardless
+        "logger": False,
+    }
+
+
 def build_server(
     settings: Settings, on_undecodable: Callable[[], None], client_manager: Any | None = None
 ) -> ParleyServer:
@@ -146,16 +192,8 @@ def build_server(
     return ParleyServer(
         connect_timeout=settings.connect_timeout,
         on_undecodable=on_undecodable,
-        async_mode="asgi",
-        json=jsonmod,
-        cors_allowed_origins=settings.cors_origins or None,
-        max_http_buffer_size=settings.max_http_buffer_size,
-        ping_interval=settings.ping_interval,
-        ping_timeout=settings.ping_timeout,
-        transports=settings.transports,
-        allow_upgrades="websocket" in settings.transports,  # engine.io would offer it regardless
-        logger=False,
         engineio_logger=False,
+        **engine_options(settings),
         **kwargs,
     )
 

@@ -84,11 +84,20 @@ async def parley(place: Place, *args: str, stdin: str = "") -> Result:
 @asynccontextmanager
 async def serving(place: Place, port: int) -> AsyncIterator[str]:
     """``parley serve --port PORT``; yields its URL once /healthz answers; stopped by PID."""
+    async with serving_process(place, port) as (url, _process):
+        yield url
+
+
+@asynccontextmanager
+async def serving_process(
+    place: Place, port: int, *command: str, ready: str = "/healthz"
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """``parley COMMAND --port PORT`` (``serve`` by default) and its process, once ``ready`` answers 200."""
     log_path = place.cwd / f"serve-{port}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             *COMMAND,
-            "serve",
+            *(command or ("serve",)),
             "--port",
             str(port),
             stdin=asyncio.subprocess.DEVNULL,
@@ -99,8 +108,8 @@ async def serving(place: Place, port: int) -> AsyncIterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_until_healthy(process, url, log_path)
-        yield url
+        await _wait_until_healthy(process, url, log_path, ready)
+        yield url, process
     finally:
         if process.returncode is None:
             process.terminate()
@@ -111,7 +120,9 @@ async def serving(place: Place, port: int) -> AsyncIterator[str]:
                 await process.wait()
 
 
-async def _wait_until_healthy(process: asyncio.subprocess.Process, url: str, log_path: Path) -> None:
+async def _wait_until_healthy(
+    process: asyncio.subprocess.Process, url: str, log_path: Path, ready: str = "/healthz"
+) -> None:
     """Poll /healthz (bounded): the only way to know a subprocess server is listening."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP
@@ -122,7 +133,7 @@ async def _wait_until_healthy(process: asyncio.subprocess.Process, url: str, log
                     f"parley serve exited with {process.returncode}:\n{log_path.read_text()}"
                 )
             try:
-                if (await http.get("/healthz")).status_code == 200:
+                if (await http.get(ready)).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 import socketio
 
-from tests.cli.runner import PASSWORD, Place, parley, place_in, serving
+from tests.cli.runner import PASSWORD, Place, parley, place_in, serving, serving_process
 
 WAIT = 5.0
 
@@ -84,3 +86,49 @@ async def test_x_forwarded_for_is_the_client_address_only_from_a_trusted_proxy(
             assert await sign_up("alice", "203.0.113.1") == 201
             assert await sign_up("bobby", "203.0.113.2") == (201 if forwarded_counts else 429)
             assert await sign_up("carol", "203.0.113.1") == 429
+
+
+async def held_poll(url: str, sid: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A long-poll GET for ``sid``, written on its own connection; its answer is read later."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    path = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    return reader, writer
+
+
+async def test_serve_stops_promptly_with_a_long_poll_held(place, unused_tcp_port):
+    """SIGTERM answers a held long-poll with a CLOSE packet at once; the server does not wait for it
+    (ping interval + timeout: 45 s by default) before it stops."""
+    async with serving_process(place, unused_tcp_port) as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+            opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+            sid = json.loads(opened.text[1:])["sid"]
+            reader, writer = await held_poll(url, sid)
+            try:
+                # A round trip on another connection: by its answer the server has read the held GET.
+                assert (await http.get("/healthz")).status_code == 200
+                started = time.monotonic()
+                process.terminate()
+                answer = await asyncio.wait_for(reader.read(), WAIT)
+                await asyncio.wait_for(process.wait(), 2 * WAIT)
+            finally:
+                writer.close()
+
+    assert time.monotonic() - started < 2 * WAIT
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer
+    content = dechunked(body) if b"chunked" in head.lower() else body
+    assert content == b"1", answer  # the CLOSE packet
+
+
+def dechunked(body: bytes) -> bytes:
+    """An HTTP/1.1 chunked body's content."""
+    content = b""
+    while True:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return content
+        content, body = content + rest[:size], rest[size + 2 :]

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 from db.models import Message, Topic
 from tests.gateway.wsclient import JsonSocket, opened, ws_url
-from tests.support import LiveServer, bearer, count_rows, running, send
+from tests.support import WAIT, LiveServer, bearer, count_rows, running, send
 from tests.support import test_settings as settings_for
 
 
@@ -313,3 +313,24 @@ async def test_messages_sent_through_the_gateway_are_stored_and_counted_unread(l
     assert (lobby["last_seq"], lobby["unread"]) == (3, 3)
     page = await live_server.http.get("/api/topics/lobby/messages", headers=bearer(bob_token))
     assert [m["body"] for m in page.json()["messages"]] == ["m0", "m1", "m2"]
+
+
+async def test_gateway_sockets_count_towards_the_connections_a_user_may_hold(tmp_path: Path):
+    async with running(settings_for(tmp_path / "data", max_connections_per_user=1)) as live:
+        token = await live.register("alice")
+        async with opened(live, topics_path(token)) as first:
+            await connected(first, "alice")
+            async with opened(live, "/compat/rooms") as second:  # another dialect, same user
+                await second.send({"username": "alice"})
+                assert (await second.recv())["type"] == "connected"
+                await second.send({"token": token, "action": "get_rooms", "args": {}})
+                refused = await second.recv()
+                assert (refused["statusCode"], refused["data"]["code"]) == ("error", "rate_limited")
+            async with opened(live, topics_path(token)) as third:
+                assert await third.closed() == (4429, "rate_limited")
+            user_id = (await live.chat.users.authenticate(token)).id
+        async with asyncio.timeout(WAIT):  # the server notices the first one close
+            while live.chat.sessions.connections(user_id):
+                await asyncio.sleep(0.01)
+        async with opened(live, topics_path(token)) as again:  # room again
+            await connected(again, "alice")

@@ -150,9 +150,11 @@ FRAMES = [
         for name in ("connect", "disconnect", "connect_error", "disconnecting", "newListener")
     ],
     Case("numeric-event-name", (event(42, {}),), Refused()),
-    Case("null-event-name", ("421[null]",), Refused()),
-    Case("no-event-name", ("421[]",), Refused()),
-    Case("event-not-an-array", ('421{"topic":"lobby"}',), Refused()),
+    # Not an EVENT by the Socket.IO protocol (no array starting with a name): closed, as the reference.
+    Case("null-event-name", ("421[null]",), Closed()),
+    Case("no-event-name", ("421[]",), Closed()),
+    Case("event-not-an-array", ('421{"topic":"lobby"}',), Closed()),
+    Case("ack-not-an-array", ('431{"ok":true}',), Closed()),
     Case("unknown-event", (event("nope", {}),), Refused()),
     Case("ack-id-100-digits", ("42" + "9" * 100 + '["topic:list",{}]',), Acked(int("9" * 100))),
     # Order and namespaces.

@@ -1,9 +1,10 @@
 // A scripted session of the official socket.io-client against a Parley server.
 //
-//   node session.mjs http://127.0.0.1:8000
+//   node session.mjs http://127.0.0.1:8000 [default|polling|websocket]
 //
-// Registers two users over REST, connects them (one with the default
-// polling-then-upgrade transports, one with websocket only), creates a topic,
+// Registers two users over REST, connects them (without a transport argument:
+// one with the default polling-then-upgrade transports, one with websocket
+// only; with one: both on those transports), creates a topic,
 // subscribes, sends a topic message and a direct message with emitWithAck,
 // acknowledges delivery, and checks how refused connections are reported.
 // Exits 0 when every check passes; otherwise prints "FAIL: <what>" and exits 1
@@ -17,6 +18,10 @@ const EVENT_WAIT_MS = 5_000;
 const PASSWORD = "password123";
 
 const url = process.argv[2];
+const TRANSPORTS = { polling: ["polling"], websocket: ["websocket"], default: ["polling", "websocket"] };
+const chosen = process.argv[3];
+const aliceOptions = chosen ? { transports: TRANSPORTS[chosen] } : {};
+const bobOptions = { transports: chosen ? TRANSPORTS[chosen] : ["websocket"] };
 const sockets = [];
 
 function step(text) {
@@ -122,13 +127,15 @@ async function session() {
   const bobToken = await register(bobName);
   step("registered two users over REST");
 
-  const [alice, aliceSession] = await connect(aliceToken);
+  assert.ok(!chosen || TRANSPORTS[chosen], `unknown transports ${chosen}`);
+  const [alice, aliceSession] = await connect(aliceToken, aliceOptions);
   assert.equal(aliceSession.user.username, aliceName, "session.user.username");
   assert.ok(!Number.isNaN(Date.parse(aliceSession.server_time)), "session.server_time is a time");
-  let [bob, bobSession] = await connect(bobToken, { transports: ["websocket"] });
+  let [bob, bobSession] = await connect(bobToken, bobOptions);
   assert.equal(bobSession.user.username, bobName, "session.user.username");
-  assert.equal(bob.io.engine.transport.name, "websocket", "bob's transport");
-  step("connected with auth.token, over polling-then-upgrade and over websocket only");
+  if (chosen !== "polling") assert.equal(bob.io.engine.transport.name, "websocket", "bob's transport");
+  if (chosen === "polling") assert.equal(alice.io.engine.transport.name, "polling", "alice's transport");
+  step(`connected with auth.token (${chosen ?? "polling-then-upgrade and websocket only"})`);
 
   const created = await ok(alice, "topic:create", { name: topic });
   assert.equal(created.name, topic, "Topic.name");
@@ -151,8 +158,12 @@ async function session() {
   assert.deepEqual(await ok(bob, "delivered", { with: aliceName, seq: heard.seq }), {}, "the delivered ack");
   step("sent a direct message and acknowledged its delivery");
 
+  assert.deepEqual(await ok(alice, "typing", { topic, typing: true }), {}, "the typing ack");
+  assert.deepEqual(await bob.next("typing"), { topic, username: aliceName, typing: true }, "bob sees alice typing");
+  step("typing reached the other member");
+
   bob.close();
-  [bob, bobSession] = await connect(bobToken, { transports: ["websocket"] });
+  [bob, bobSession] = await connect(bobToken, bobOptions);
   // The backlog follows "session"; a marker sent now comes after it.
   const marker = await ok(alice, "message:send", { to: bobName, body: "marker" });
   const backlog = [await bob.next("message")];

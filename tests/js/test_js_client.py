@@ -19,8 +19,15 @@ pytestmark = pytest.mark.node
 
 
 @pytest.mark.timeout(300)  # a first run includes npm ci
-async def test_the_official_js_client_runs_a_whole_session(node: str, live_server: LiveServer) -> None:
-    returncode, stdout, stderr = await run_script(node, "session.mjs", live_server.url, limit=SESSION_LIMIT)
+@pytest.mark.parametrize("transports", [None, "polling", "websocket", "default"])
+async def test_the_official_js_client_runs_a_whole_session(
+    node: str, live_server: LiveServer, transports: str | None
+) -> None:
+    """Without a choice one user upgrades from polling and one is websocket-only; else both use it."""
+    extra = [transports] if transports else []
+    returncode, stdout, stderr = await run_script(
+        node, "session.mjs", live_server.url, *extra, limit=SESSION_LIMIT
+    )
 
     report = f"stdout:\n{stdout}\nstderr:\n{stderr}"
     assert returncode == 0, report

@@ -81,11 +81,54 @@ async def test_the_handshake_advertises_the_defaults(live_server):
     assert opened["maxPayload"] == 64 * 1024
 
 
-async def test_the_handshake_advertises_the_configured_heartbeat(serve):
-    async with serve(ping_interval=7, ping_timeout=3.5) as live:
+@pytest.mark.parametrize(
+    ("interval", "timeout"),
+    [(7, 3.5), (0.3, 0.2), (2.5, 0.57)],  # python-engineio alone: 0 ms for 0.3 s, 2000 for 2.5, 569 for 0.57
+)
+async def test_the_handshake_advertises_the_configured_heartbeat(serve, interval, timeout):
+    async with serve(ping_interval=interval, ping_timeout=timeout) as live:
         opened = await handshake(live)
+        ws = await connect(live.url.replace("http", "ws") + PATH + "?EIO=4&transport=websocket")
+        over_websocket = json.loads(str(await ws.recv())[1:])
+        await ws.close()
 
-    assert (opened["pingInterval"], opened["pingTimeout"]) == (7_000, 3_500)
+    expected = (round(interval * 1000), round(timeout * 1000))
+    assert (opened["pingInterval"], opened["pingTimeout"]) == expected
+    assert (over_websocket["pingInterval"], over_websocket["pingTimeout"]) == expected
+
+
+async def test_a_fractional_ping_interval_is_kept(serve):
+    """The server pings after the configured 0.3 s, not after a rounded whole second."""
+    async with serve(ping_interval=0.3, ping_timeout=5) as live:
+        ws = await websocket(live)
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
+        elapsed = asyncio.get_running_loop().time() - started
+        await ws.close()
+
+    assert elapsed < 0.9
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "code"),
+    [
+        pytest.param("GET", {"EIO": "4"}, 0, id="no-transport"),
+        pytest.param("GET", {"EIO": "4", "transport": "abc"}, 0, id="unknown-transport"),
+        pytest.param("GET", {"transport": "polling"}, 5, id="no-eio"),
+        pytest.param("GET", {"EIO": "abc", "transport": "polling"}, 5, id="bad-eio"),
+        pytest.param("GET", {"EIO": "3", "transport": "polling"}, 5, id="eio-3"),
+        pytest.param("POST", {"EIO": "4", "transport": "polling"}, 2, id="post-handshake"),
+        pytest.param("PUT", {"EIO": "4", "transport": "polling"}, 2, id="put-handshake"),
+        pytest.param("GET", {"EIO": "4", "transport": "polling", "sid": "nope"}, 1, id="unknown-sid"),
+    ],
+)
+async def test_a_malformed_handshake_is_a_400_with_the_reference_error(live_server, method, query, code):
+    """As the reference server (engine.io-protocol): a JSON {code, message}, never 200 or 405."""
+    answer = await live_server.http.request(method, PATH, params=query)
+
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["code"] == code
 
 
 async def test_polling_only_offers_no_upgrade_and_refuses_websocket(serve):
@@ -95,7 +138,7 @@ async def test_polling_only_offers_no_upgrade_and_refuses_websocket(serve):
             await websocket(live)
 
     assert opened["upgrades"] == []
-    assert refused.value.response.status_code >= 400  # uvicorn answers a refused WebSocket 403
+    assert refused.value.response.status_code == 400  # the reference's {code, message}, not uvicorn's 403
 
 
 async def test_websocket_only_refuses_polling_and_serves_websocket(serve):
@@ -134,6 +177,25 @@ async def test_a_websocket_without_a_socketio_connect_is_closed(serve):
         assert "topics" in await alice.ok("topic:list", {})
 
 
+async def test_a_transport_whose_connect_was_refused_is_closed_at_the_connect_timeout(serve):
+    """A refused CONNECT does not keep the transport open (the reference's connectTimeout)."""
+    async with serve(connect_timeout=0.3) as live:
+        refused = await websocket(live)
+        await refused.send('40{"token":"not-a-token"}')
+        frames = await closed_by_server(refused)
+
+    assert [f for f in frames if f.startswith("44")], frames
+
+
+async def test_an_unknown_namespace_gets_invalid_namespace(live_server):
+    ws = await websocket(live_server)
+    await ws.send("40/nowhere,")
+    answer = await asyncio.wait_for(ws.recv(), WAIT)
+    await ws.close()
+
+    assert answer == '44/nowhere,{"message":"Invalid namespace"}'
+
+
 # Undecodable packets ---------------------------------------------------------------
 
 UNDECODABLE = [
@@ -141,6 +203,9 @@ UNDECODABLE = [
     pytest.param("49", id="socketio-unknown-type"),
     pytest.param("44{}", id="socketio-connect-error-from-a-client"),
     pytest.param("4", id="socketio-empty"),
+    pytest.param("42{}", id="event-payload-not-an-array"),
+    pytest.param('42abc["topic:list",{}]', id="ack-id-not-a-number"),
+    pytest.param("43", id="ack-without-payload"),
     pytest.param('42["topic:list",{"unterminated":', id="event-truncated-json"),
     pytest.param('421["history",{"topic":"lobby","limit":NaN}]', id="event-nan"),
     pytest.param('421["message:send",{"topic":"lobby","body":"cut \\ud83d"}]', id="event-lone-surrogate"),

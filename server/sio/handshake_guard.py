@@ -1,0 +1,98 @@
+"""Refuse a malformed Engine.IO request as the reference server does, before engine.io sees it.
+
+python-engineio 4.15 takes a request without ``transport`` for a polling one
+(200 and a session), answers a method other than GET, POST and OPTIONS with
+405, and refuses a second WebSocket for an already-upgraded session with an
+HTTP error. The reference server (Node ``engine.io``, whose behaviour the
+``socketio/engine.io-protocol`` test suite checks) answers 400 with a JSON
+body ``{"code": C, "message": M}`` for a missing or unknown transport
+(code 0), an unknown session (1), a handshake that is not a GET (2), a method other
+than GET, POST or OPTIONS (3), an unsupported ``EIO`` (5); and it accepts the duplicate WebSocket, then closes
+it. This ASGI wrapper does that at ``path`` and hands everything else on.
+
+A refused WebSocket gets the 400 when the server supports ASGI's
+``websocket.http.response`` extension (uvicorn does), otherwise a close
+before the handshake (uvicorn answers 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+Scope = dict[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+UNKNOWN_TRANSPORT = 0
+UNKNOWN_SID = 1
+BAD_HANDSHAKE_METHOD = 2
+BAD_REQUEST = 3
+UNSUPPORTED_PROTOCOL_VERSION = 5
+MESSAGES = {
+    UNKNOWN_TRANSPORT: "Transport unknown",
+    UNKNOWN_SID: "Session ID unknown",
+    BAD_HANDSHAKE_METHOD: "Bad handshake method",
+    BAD_REQUEST: "Bad request",
+    UNSUPPORTED_PROTOCOL_VERSION: "Unsupported protocol version",
+}
+METHODS = frozenset({"GET", "POST", "OPTIONS"})
+
+
+class HandshakeGuard:
+    def __init__(self, app: ASGI, path: str, transports: list[str], eio: Any) -> None:
+        self.app = app
+        self.path = path
+        self.transports = frozenset(transports)
+        self.eio = eio
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket") or not scope.get("path", "").startswith(self.path):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode())
+        sid = query.get("sid", [""])[0]
+        code = self._refusal(scope, query, sid)
+        if code is not None:
+            await _refuse(scope, send, code)
+        elif scope["type"] == "websocket" and sid and getattr(self.eio.sockets.get(sid), "upgraded", False):
+            await _accept_and_close(receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope, query: dict[str, list[str]], sid: str) -> int | None:
+        """The reference server's error code for this request, or None to serve it."""
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            return None  # a CORS preflight: engine.io answers it
+        if query.get("transport", [""])[0] not in self.transports:
+            return UNKNOWN_TRANSPORT
+        if scope["type"] == "http" and scope["method"] not in METHODS:
+            return BAD_HANDSHAKE_METHOD if not sid else BAD_REQUEST
+        if sid:
+            return None if sid in self.eio.sockets else UNKNOWN_SID
+        if scope["type"] == "http" and scope["method"] != "GET":
+            return BAD_HANDSHAKE_METHOD
+        if query.get("EIO") != ["4"]:
+            return UNSUPPORTED_PROTOCOL_VERSION
+        return None
+
+
+async def _refuse(scope: Scope, send: Any, code: int) -> None:
+    body = orjson.dumps({"code": code, "message": MESSAGES[code]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    elif "websocket.http.response" in scope.get("extensions", {}):
+        await send({"type": "websocket.http.response.start", "status": 400, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def _accept_and_close(receive: Any, send: Any) -> None:
+    """The reference server's answer to a second WebSocket for an upgraded session."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 1000})

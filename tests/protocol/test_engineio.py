@@ -1,0 +1,302 @@
+"""Engine.IO protocol v4 conformance (socketio/engine.io-protocol), raw HTTP and WebSocket.
+
+Against the conformance app (``server.conformance``): its plain Engine.IO
+server at ``/engine.io/`` echoes every message; the handshake checks also run
+at ``/socket.io/``. Heartbeat 300 ms / 200 ms, as the protocol's test suite.
+A case that holds a long-poll while it does something else runs on a server
+with a slow heartbeat, so that no ping answers the poll first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.protocol.support import (
+    WAIT,
+    PollingWire,
+    Served,
+    WebSocketWire,
+    answer_of,
+    held_get,
+    serving,
+)
+
+ENGINE = "/engine.io/"
+PATHS = [ENGINE, "/socket.io/"]
+OPEN_KEYS = {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+MESSAGES = {0: "Transport unknown", 2: "Bad handshake method", 5: "Unsupported protocol version"}
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    async with serving(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+async def patient(tmp_path: Path) -> AsyncIterator[Served]:
+    """The same app with a 5 s heartbeat: a held long-poll is not answered by a ping meanwhile."""
+    async with serving(tmp_path, ping_interval=5.0, ping_timeout=5.0) as served:
+        yield served
+
+
+def query(**extra: str) -> dict[str, str]:
+    return {"EIO": "4", "transport": "polling", **extra}
+
+
+# Handshake -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_polling_handshake_opens_a_session(served, path):
+    answer = await served.http.get(path, params=query())
+
+    assert answer.status_code == 200
+    assert answer.text.startswith("0")
+    opened = json.loads(answer.text[1:])
+    assert set(opened) == OPEN_KEYS
+    assert isinstance(opened["sid"], str)
+    assert opened["upgrades"] == ["websocket"]
+    assert (opened["pingInterval"], opened["pingTimeout"], opened["maxPayload"]) == (300, 200, 1_000_000)
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_websocket_handshake_opens_a_session(served, path):
+    wire = await WebSocketWire.open(served, path)
+    await wire.close()
+
+    assert set(wire.opened) == OPEN_KEYS
+    assert wire.opened["upgrades"] == []
+    assert (wire.opened["pingInterval"], wire.opened["pingTimeout"]) == (300, 200)
+
+
+BAD_REQUESTS = [
+    pytest.param("GET", {"transport": "polling"}, 5, id="no-eio"),
+    pytest.param("GET", {"EIO": "abc", "transport": "polling"}, 5, id="eio-abc"),
+    pytest.param("GET", {"EIO": "4"}, 0, id="no-transport"),
+    pytest.param("GET", {"EIO": "4", "transport": "abc"}, 0, id="transport-abc"),
+    pytest.param("POST", {"EIO": "4", "transport": "polling"}, 2, id="post"),
+    pytest.param("PUT", {"EIO": "4", "transport": "polling"}, 2, id="put"),
+    pytest.param("DELETE", {"EIO": "4", "transport": "polling"}, 2, id="delete"),
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("method", "params", "code"), BAD_REQUESTS)
+async def test_a_bad_handshake_is_a_400_with_the_reference_error(served, path, method, params, code):
+    answer = await served.http.request(method, path, params=params)
+
+    assert answer.status_code == 400
+    assert answer.json() == {"code": code, "message": MESSAGES[code]}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("params", [{"transport": "websocket"}, {"EIO": "abc", "transport": "websocket"}])
+async def test_a_websocket_handshake_with_a_bad_eio_is_refused(served, path, params):
+    url = served.url.replace("http", "ws", 1) + path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url, open_timeout=WAIT)
+
+    assert refused.value.response.status_code == 400
+
+
+async def test_an_unknown_session_is_a_400(served):
+    answer = await served.poll(ENGINE, "not-a-session")
+
+    assert answer.status_code == 400
+    assert answer.json() == {"code": 1, "message": "Session ID unknown"}
+
+
+# Messages --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("4hello", id="one-text-packet"),
+        pytest.param("4test1\x1e4test2\x1e4test3", id="three-text-packets"),
+        pytest.param("4hello\x1ebAQIDBA==", id="text-and-binary"),
+    ],
+)
+async def test_polling_messages_are_echoed(served, body):
+    wire = await PollingWire.open(served, ENGINE)
+    posted = await served.post(ENGINE, wire.sid, body)
+    echoed = [await wire.recv() for _ in body.split("\x1e")]
+
+    assert (posted.status_code, posted.text) == (200, "ok")
+    expected = [bytes([1, 2, 3, 4]) if p.startswith("b") else p for p in body.split("\x1e")]
+    assert echoed == expected
+
+
+async def test_websocket_text_and_binary_messages_are_echoed(served):
+    wire = await WebSocketWire.open(served, ENGINE)
+    await wire.send("4hello")
+    text = await wire.recv()
+    await wire.send(bytes([1, 2, 3, 4]))
+    binary = await wire.recv()
+    await wire.close()
+
+    assert (text, binary) == ("4hello", bytes([1, 2, 3, 4]))
+
+
+async def test_an_invalid_polling_packet_closes_the_session(served):
+    wire = await PollingWire.open(served, ENGINE)
+    posted = await served.post(ENGINE, wire.sid, "abc")
+    after = await served.poll(ENGINE, wire.sid)
+
+    assert posted.status_code == 400
+    assert after.status_code == 400
+
+
+async def test_an_invalid_websocket_packet_closes_the_session(served):
+    wire = await WebSocketWire.open(served, ENGINE)
+    await wire.send("abc")
+
+    assert await wire.closed() == []
+
+
+async def test_a_duplicate_poll_closes_the_session(patient):
+    opened = await patient.handshake(ENGINE)
+    reader, writer = await held_get(patient.url, f"{ENGINE}?EIO=4&transport=polling&sid={opened['sid']}")
+    await patient.round_trip()
+    duplicate = await patient.poll(ENGINE, opened["sid"])
+    held = await answer_of(reader, writer)
+    after = await patient.poll(ENGINE, opened["sid"])
+
+    assert duplicate.status_code == 400
+    assert held == (200, b"1")
+    assert after.status_code == 400
+
+
+# Heartbeat -------------------------------------------------------------------------
+
+
+async def test_polling_pings_every_interval_and_takes_pongs(served):
+    wire = await PollingWire.open(served, ENGINE)
+    loop = asyncio.get_running_loop()
+    gaps = []
+    for _ in range(3):
+        started = loop.time()
+        answer = await served.poll(ENGINE, wire.sid)
+        gaps.append(loop.time() - started)
+        assert (answer.status_code, answer.text) == (200, "2")
+        pong = await served.post(ENGINE, wire.sid, "3")
+        assert (pong.status_code, pong.text) == (200, "ok")
+
+    assert all(0.2 < gap < 1.5 for gap in gaps), gaps
+
+
+async def test_a_polling_session_without_pongs_is_closed(served):
+    wire = await PollingWire.open(served, ENGINE)
+    ping = await served.poll(ENGINE, wire.sid)
+    assert ping.text == "2"
+    ended = await served.poll(ENGINE, wire.sid)  # held until the ping timeout closes the session
+    after = await served.poll(ENGINE, wire.sid)
+
+    assert (ended.status_code, ended.text) == (200, "1")  # the CLOSE packet
+    assert after.status_code == 400
+
+
+async def test_websocket_pings_every_interval_and_takes_pongs(served):
+    wire = await WebSocketWire.open(served, ENGINE)
+    loop = asyncio.get_running_loop()
+    gaps = []
+    for _ in range(3):
+        started = loop.time()
+        assert await asyncio.wait_for(wire.ws.recv(), WAIT) == "2"
+        gaps.append(loop.time() - started)
+        await wire.send("3")
+    await wire.send("4still here")
+    echoed = await wire.recv()
+    await wire.close()
+
+    assert all(0.2 < gap < 1.5 for gap in gaps), gaps
+    assert echoed == "4still here"
+
+
+async def test_a_websocket_without_pongs_is_closed(served):
+    wire = await WebSocketWire.open(served, ENGINE)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    received = await wire.closed()
+
+    assert received == ["2"]  # one ping, unanswered; then the WebSocket ends
+    assert loop.time() - started < 2.0  # 300 ms + 200 ms, and the server's sweep
+
+
+# Close -----------------------------------------------------------------------------
+
+
+async def test_a_close_packet_answers_the_held_poll_with_a_noop(patient):
+    opened = await patient.handshake(ENGINE)
+    reader, writer = await held_get(patient.url, f"{ENGINE}?EIO=4&transport=polling&sid={opened['sid']}")
+    await patient.round_trip()
+    posted = await patient.post(ENGINE, opened["sid"], "1")
+    held = await answer_of(reader, writer)
+    after = await patient.poll(ENGINE, opened["sid"])
+
+    assert (posted.status_code, posted.text) == (200, "ok")
+    assert held == (200, b"6")
+    assert after.status_code == 400
+
+
+async def test_a_close_packet_closes_a_websocket(served):
+    wire = await WebSocketWire.open(served, ENGINE)
+    await wire.send("1")
+
+    assert await wire.closed() == []
+
+
+# Upgrade ---------------------------------------------------------------------------
+
+
+async def upgraded(served: Served) -> tuple[str, WebSocketWire]:
+    """A polling session upgraded to WebSocket: probe, the held poll's NOOP, then UPGRADE."""
+    opened = await served.handshake(ENGINE)
+    ws = await connect(served.ws_url(ENGINE, sid=opened["sid"]), open_timeout=WAIT)
+    await ws.send("2probe")
+    assert await asyncio.wait_for(ws.recv(), WAIT) == "3probe"
+    poll = await served.poll(ENGINE, opened["sid"])
+    assert (poll.status_code, poll.text) == (200, "6")  # the poll ends with a NOOP
+    await ws.send("5")
+    return opened["sid"], WebSocketWire(ws, opened)
+
+
+async def test_a_polling_session_upgrades_to_websocket(patient):
+    _sid, wire = await upgraded(patient)
+    await wire.send("4hello")
+    echoed = await wire.recv()
+    await wire.close()
+
+    assert echoed == "4hello"
+
+
+async def test_a_poll_after_the_upgrade_is_refused(patient):
+    sid, wire = await upgraded(patient)
+    refused = await patient.poll(ENGINE, sid)
+    await wire.send("4hello")
+    echoed = await wire.recv()
+    await wire.close()
+
+    assert refused.status_code == 400
+    assert echoed == "4hello"
+
+
+async def test_a_second_websocket_after_the_upgrade_is_accepted_then_closed(patient):
+    sid, wire = await upgraded(patient)
+    second = await connect(patient.ws_url(ENGINE, sid=sid), open_timeout=WAIT)
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(second.recv(), WAIT)
+    await wire.send("4hello")
+    echoed = await wire.recv()
+    await wire.close()
+
+    assert second.close_code == 1000
+    assert echoed == "4hello"
