@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -31,6 +31,14 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     token_version: int = Field(default=0)
+    # Set by an operator (``parley user disable``): no login, no connection, until enabled again.
+    disabled_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Set by ``parley user delete``: the row stays as a placeholder its messages stay attributed to.
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class Topic(SQLModel, table=True):
@@ -104,3 +112,16 @@ class RecoverySession(SQLModel, table=True):
     pid: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="users.id")
     seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Relay(SQLModel, table=True):
+    """Domain events written by the command line for running servers without Redis to pick up.
+
+    ``events`` is the hub codec's JSON (``server.cluster.codec``); the data layer only stores it.
+    """
+
+    __tablename__ = "relay"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    events: str = Field(sa_column=Column(Text, nullable=False))

@@ -35,6 +35,7 @@ class Credentials:
     id: int
     username: str
     token_version: int
+    active: bool = True  # False once disabled or deleted by an operator
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def hot_reads_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> HotRe
     return RepositoryReads(sessions)
 
 
-SQL_CREDENTIALS = "SELECT id, username, token_version FROM users WHERE id = ?"
+SQL_CREDENTIALS = (
+    "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL FROM users WHERE id = ?"
+)
 SQL_TOPICS = (
     "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
     " WHERE m.user_id = ? ORDER BY t.id"
@@ -150,7 +153,7 @@ class SqliteReads:
 
     async def credentials(self, user_id: int) -> Credentials | None:
         row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (user_id,)).fetchone())
-        return None if row is None else Credentials(*row)
+        return None if row is None else Credentials(row[0], row[1], row[2], bool(row[3]))
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         rows = await self._run(lambda db: db.execute(SQL_TOPICS, (user_id,)).fetchall())
@@ -209,7 +212,10 @@ class RepositoryReads:
     async def credentials(self, user_id: int) -> Credentials | None:
         async with self.sessions() as session:
             user = await Repositories(session).users.by_id(user_id)
-        return None if user is None else Credentials(user.id or 0, user.username, user.token_version)
+        if user is None:
+            return None
+        active = user.disabled_at is None and user.deleted_at is None
+        return Credentials(user.id or 0, user.username, user.token_version, active)
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         async with self.sessions() as session:

@@ -4,7 +4,9 @@
 when the block ends without an exception (rolls back otherwise). Services
 record domain events on the repositories (``repos.record(...)``); the unit of
 work hands them to ``on_commit`` (the hub) only after the commit succeeded,
-so nothing is announced that was not stored. ``Database.sends`` is the
+so nothing is announced that was not stored. With ``relay`` set (the command line,
+when no Redis carries its events) the events are also written, encoded, to the
+``relay`` table in the same transaction, for running servers to read. ``Database.sends`` is the
 group-commit store for new messages (``db/sends.py``); it takes the same
 write lock on SQLite.
 SQLite has a single writer: an asyncio lock serialises write transactions in
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +31,8 @@ from db.repositories import Repositories
 from db.sends import NewMessage, Outcome, send_store_for
 
 OnCommit = Callable[[list[Any]], Awaitable[None]]
+Encode = Callable[[list[Any]], str]
+RELAY_KEEP = timedelta(minutes=10)  # relay rows older than this are pruned (servers poll every second)
 
 
 class Database:
@@ -41,6 +46,7 @@ class Database:
         self._sends = send_store_for(url)
         self.reads: HotReads = hot_reads_for(url, self.sessions)
         self.on_commit: OnCommit | None = None
+        self.relay: Encode | None = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
@@ -56,6 +62,10 @@ class Database:
             async with self.sessions() as session, session.begin():
                 repos = Repositories(session)
                 yield repos
+                if repos.events and self.relay is not None:
+                    now = datetime.now(timezone.utc)
+                    await repos.relay.prune(now - RELAY_KEEP)
+                    await repos.relay.add(self.relay(repos.events), now)
         if repos.events and self.on_commit is not None:
             await self.on_commit(repos.events)
 

@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from db.migrate import upgrade
 from db.uow import Database
 from server import logs
+from server.chat.hub import Hub
 from server.chat.service import Chat, Limits
+from server.cluster.db_relay import RelayHub
 from server.cluster.redis_hub import RedisHub
 from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
@@ -118,12 +120,14 @@ def build_chat(settings: Settings) -> Chat:
         recovery_margin=settings.recovery_margin,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    hub = registry = None
+    database = Database(settings.resolved_database_url)
+    hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
+    registry = None
     if settings.redis_url:  # several nodes: events and presence go through Redis
         hub = RedisHub(settings.redis_url, settings.redis_channel)
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
     return Chat(
-        Database(settings.resolved_database_url),
+        database,
         settings.secret(),
         settings.token_ttl,
         limits,

@@ -5,6 +5,7 @@ parley migrate
 parley user create USERNAME [--password-stdin]
 parley token USERNAME [--ttl SECONDS]
 parley conformance-server [--host H] [--port P]
+parley user|topic|stats ...      operator commands (server/cli_admin.py)
 parley --version
 """
 
@@ -12,17 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from server import __version__
+from server import __version__, logs
 from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
 from server.chat.service import Chat
+from server.cli_admin import CommandError, Operator, read_password
 from server.config import Settings, SettingsError
 
 
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return command(args, settings)
     except ChatError as exc:
         return _fail(f"{exc.code.value}: {exc.message}")
+    except CommandError as exc:
+        return _fail(str(exc), exc.code)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -79,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
     token.set_defaults(run=_token)
     _add_conformance_server(sub)
+    Operator(_with_chat).register(sub, user)
     return parser
 
 
@@ -126,11 +131,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "--workers > 1 serves WebSocket only: set PARLEY_TRANSPORTS=websocket, or run one "
             "process per port behind a sticky load balancer for polling (docs/deploy.md)"
         )
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    logs.configure(settings.log_json, settings.log_level)
+    logging.getLogger("parley.serve").info("%s", serving_line(settings, host, port))
     uvicorn.run(
         "server.app:app_factory",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port if args.port is not None else settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
         reload=args.reload,
         loop="auto",
@@ -143,12 +152,29 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def serving_line(settings: Settings, host: str, port: int) -> str:
+    """Where to point a browser, an API client and a Socket.IO client, and the database (no password)."""
+    from sqlalchemy.engine import make_url
+
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    everywhere = f" (listening on all interfaces, {host or '0.0.0.0'})" if shown != host else ""
+    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    return (
+        f"parley serving: chat page {base}/ , API docs {base}/docs , Socket.IO path /socket.io"
+        f"{everywhere}; database {database}"
+    )
+
+
 def _with_chat(settings: Settings, job: Callable[[Chat], Awaitable[int]]) -> int:
     from db.migrate import upgrade
     from server.app import build_chat
+    from server.cluster.db_relay import encode
 
     async def run() -> int:
         chat = build_chat(settings)
+        if not settings.redis_url:  # no hub channel: running servers read the events from the database
+            chat.db.relay = encode
         try:
             await upgrade(chat.db.engine)
             await chat.start()
@@ -169,10 +195,7 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_create(args: argparse.Namespace, settings: Settings) -> int:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
+    password = read_password(args.password_stdin)
     try:
         data = RegisterIn(username=args.username, password=password)
     except ValidationError as exc:
@@ -195,9 +218,9 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return _with_chat(settings, issue)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     sys.stderr.write(f"parley: {message}\n")
-    return 1
+    return code
 
 
 if __name__ == "__main__":

@@ -101,6 +101,10 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "read", {"topic": topic, "username": username, "seq": seq}
         case ev.PresenceChanged(username=username, online=online, last_seen=last_seen):
             return "presence", {"username": username, "online": online, "last_seen": last_seen}
+        case ev.TopicRenamed(old_name=old_name, name=name):
+            return "topic:renamed", {"topic": old_name, "name": name}
+        case ev.TopicDeleted(name=name):
+            return "topic:deleted", {"topic": name}
     return None
 
 

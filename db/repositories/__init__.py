@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.recovery import RecoveryRepository
+from db.repositories.relay import RelayRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
@@ -25,6 +26,7 @@ class Repositories:
         self.messages = MessageRepository(session)
         self.transcripts = TranscriptRepository(session)
         self.recovery = RecoveryRepository(session)
+        self.relay = RelayRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

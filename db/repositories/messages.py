@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -42,6 +42,12 @@ class MessageRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def count_by_sender(self, sender_id: int) -> int:
+        result = await self.session.execute(
+            select(func.count()).select_from(Message).where(col(Message.sender_id) == sender_id)
+        )
+        return int(result.scalar_one())
 
     async def page(self, topic_id: int, before_seq: int | None, limit: int) -> Sequence[Row]:
         """Up to ``limit`` messages below ``before_seq``, newest first."""

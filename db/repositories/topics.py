@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import Membership, Topic
+from db.models import Membership, Message, Topic, User
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    """A topic as an operator lists it: its owner's name and its member count."""
+
+    topic: Topic
+    owner: str | None
+    members: int
 
 
 class TopicRepository:
@@ -46,3 +56,48 @@ class TopicRepository:
             .order_by(col(Topic.id))
         )
         return result.scalars().all()
+
+    async def listing(self, include_direct: bool = False, topic_id: int | None = None) -> list[TopicRow]:
+        """Every topic (direct conversations only if asked), or the one ``topic_id``, with its owner's
+        name and member count."""
+        members = (
+            select(func.count())
+            .where(col(Membership.topic_id) == col(Topic.id))
+            .correlate(Topic)
+            .scalar_subquery()
+        )
+        query = (
+            select(Topic, col(User.username), members)
+            .outerjoin(User, col(User.id) == col(Topic.owner_id))
+            .order_by(col(Topic.id))
+        )
+        if not include_direct:
+            query = query.where(col(Topic.kind) != "direct")
+        if topic_id is not None:
+            query = query.where(col(Topic.id) == topic_id)
+        result = await self.session.execute(query)
+        return [TopicRow(row[0], row[1], int(row[2])) for row in result.all()]
+
+    async def rename(self, topic_id: int, name: str) -> None:
+        await self.session.execute(
+            update(Topic).where(col(Topic.id) == topic_id).values(name=name, name_key=name.lower())
+        )
+
+    async def delete(self, topic_id: int) -> None:
+        """The topic with its messages and memberships."""
+        await self.session.execute(delete(Message).where(col(Message.topic_id) == topic_id))
+        await self.session.execute(delete(Membership).where(col(Membership.topic_id) == topic_id))
+        await self.session.execute(delete(Topic).where(col(Topic.id) == topic_id))
+
+    async def count_by_kind(self) -> dict[str, int]:
+        """Topics per kind: ``public``, ``private``, ``direct`` (every key present)."""
+        counts = {"public": 0, "private": 0, "direct": 0}
+        result = await self.session.execute(select(col(Topic.kind), func.count()).group_by(col(Topic.kind)))
+        for kind, count in result.all():
+            counts[str(kind)] = int(count)
+        return counts
+
+    async def count_messages(self) -> int:
+        """Stored messages, tombstones of deleted ones included."""
+        result = await self.session.execute(select(func.count()).select_from(Message))
+        return int(result.scalar_one())

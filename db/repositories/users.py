@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import User
+from db.models import EchoTranscript, User
 
 
 class UserRepository:
@@ -46,3 +47,29 @@ class UserRepository:
 
     async def set_last_seen(self, user_id: int, when: datetime) -> None:
         await self.session.execute(update(User).where(col(User.id) == user_id).values(last_seen_at=when))
+
+    async def all(self) -> Sequence[User]:
+        """Every account that was not deleted, oldest first."""
+        result = await self.session.execute(
+            select(User).where(col(User.deleted_at).is_(None)).order_by(col(User.id))
+        )
+        return result.scalars().all()
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Accounts per state: ``active``, ``disabled``, ``deleted`` (every key present)."""
+        state = case(
+            (col(User.deleted_at).isnot(None), "deleted"),
+            (col(User.disabled_at).isnot(None), "disabled"),
+            else_="active",
+        )
+        counts = {"active": 0, "disabled": 0, "deleted": 0}
+        rows = await self.session.execute(select(state, func.count()).group_by(state))
+        for key, count in rows.all():
+            counts[str(key)] = int(count)
+        return counts
+
+    async def update_fields(self, user_id: int, **values: Any) -> None:
+        await self.session.execute(update(User).where(col(User.id) == user_id).values(**values))
+
+    async def delete_transcripts(self, user_id: int) -> None:
+        await self.session.execute(delete(EchoTranscript).where(col(EchoTranscript.user_id) == user_id))

@@ -1,7 +1,10 @@
 """An in-memory directory of topics, users and memberships for the send path.
 
-Sending must not cost a query to find the topic and check membership. Topics
-and users are never renamed, so a name, once found, stays valid. Members are
+Sending must not cost a query to find the topic and check membership. Only an
+operator renames or deletes a topic or deletes a user; those commands record
+``TopicRenamed``, ``TopicDeleted`` and ``UserDeleted``, which reach this sink on
+every node (the hub, or the relay table without Redis) and make it forget the
+names; otherwise a name, once found, stays valid. Members are
 loaded per topic on first use and then kept exact by ``MembershipChanged``
 events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
@@ -23,7 +26,7 @@ from typing import TypeVar
 
 from db.uow import Database
 from server.chat.errors import no_topic, not_found
-from server.chat.events import Event, MembershipChanged
+from server.chat.events import Event, MembershipChanged, TopicDeleted, TopicRenamed, UserDeleted
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
 K = TypeVar("K")
@@ -53,9 +56,18 @@ class Directory:
         self._generation: dict[int, int] = {}
 
     async def deliver(self, event: Event) -> None:
-        """Hub sink: keep loaded member sets exact."""
+        """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
         if isinstance(event, MembershipChanged):
             self.apply(event.topic_id, event.user_id, event.joined)
+        elif isinstance(event, TopicRenamed):
+            self._topics.pop(event.old_name.lower(), None)
+            self._topics.pop(event.name.lower(), None)
+        elif isinstance(event, TopicDeleted):
+            self._topics.pop(event.name.lower(), None)
+            self._members.pop(event.topic_id, None)
+            self._generation[event.topic_id] = self._generation.get(event.topic_id, 0) + 1
+        elif isinstance(event, UserDeleted):
+            self._users.pop(event.username.lower(), None)
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

@@ -112,9 +112,37 @@ class MembershipChanged:
 
 @dataclass(frozen=True)
 class SessionsRevoked:
-    """The user logged out: every open socket of theirs must close."""
+    """The user logged out (or an operator disabled, deleted or re-passworded them): every open
+    socket of theirs must close."""
 
     user_id: int
+
+
+@dataclass(frozen=True)
+class TopicRenamed:
+    """An operator renamed a topic: its members see the new name, name caches forget the old one."""
+
+    topic_id: int
+    old_name: str
+    name: str
+    audience: ToTopic
+
+
+@dataclass(frozen=True)
+class TopicDeleted:
+    """An operator deleted a topic: its members are told, name and member caches forget it."""
+
+    topic_id: int
+    name: str
+    audience: ToTopic
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    """An operator deleted an account: name caches forget ``username`` (free to register again)."""
+
+    user_id: int
+    username: str
 
 
 Event = (
@@ -128,4 +156,7 @@ Event = (
     | PresenceChanged
     | MembershipChanged
     | SessionsRevoked
+    | TopicRenamed
+    | TopicDeleted
+    | UserDeleted
 )

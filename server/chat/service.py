@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from db.uow import Database
+from server.chat.accounts import AccountService
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
@@ -20,6 +21,7 @@ from server.chat.recovery import RecoveryService
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
+from server.chat.topic_admin import TopicAdminService
 from server.chat.topics import TopicService
 from server.chat.users import UserService
 
@@ -93,6 +95,9 @@ class Chat:
             limits.max_connections_per_user,
         )
         self.users.on_registered.append(self._join_defaults)
+        # Operator commands (``parley user|topic|stats``)
+        self.accounts = AccountService(db, self.users.hasher)
+        self.topic_admin = TopicAdminService(db, self.presence.registry, default_topics)
 
     async def start(self) -> None:
         await self.hub.start()

@@ -5,7 +5,9 @@ password: one answer for both, and an unknown user still costs one bcrypt
 check), ``token_expired``, ``token_revoked`` (issued before the last logout),
 ``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
 failed logins from one address or for one account name),
-``not_found`` (unknown profile).
+``not_found`` (unknown profile). A disabled account (``parley user disable``) gets
+``unauthorized`` ("this account is disabled") from ``login`` with the right password
+and from ``authenticate``; ``issue_token`` refuses it with ``forbidden``.
 
 A token names its account by id (``sub``) and its token version (``ver``). A new account's
 version starts at a random number: SQLite hands the id of the newest row, once deleted, to
@@ -30,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from db.models import User
 from db.reads import Credentials
 from db.uow import Database
-from server.chat.errors import ChatError, ErrorCode, conflict, not_found, rate_limited
+from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
@@ -39,6 +41,7 @@ from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"
+DISABLED = "this account is disabled; ask an operator to enable it"
 # A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
 # 32-bit column.
 FIRST_VERSIONS = 2**30
@@ -63,6 +66,7 @@ class Known:
     username: str
     token_version: int
     read_at: float
+    active: bool = True
 
 
 class KnownUsers:
@@ -88,9 +92,10 @@ class KnownUsers:
         return self._forgotten
 
     def remember(self, user: Credentials, since: int) -> Known:
-        """Keep ``user`` unless someone was forgotten since generation ``since``."""
-        known = Known(user.id, user.username, user.token_version, time.monotonic())
-        if since == self._forgotten:
+        """Keep ``user`` unless someone was forgotten since generation ``since``. A disabled user is
+        not kept: their (rare, refused) attempts read the database, so ``enable`` counts at once."""
+        known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active)
+        if since == self._forgotten and user.active:
             if len(self._by_id) >= self.max_size:
                 self._by_id.clear()
             self._by_id[user.id] = known
@@ -193,6 +198,8 @@ class UserService:
         ok = await self.hasher.verify(data.password, user.password_hash if user else None)
         if user is None or not ok:
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
+        if user.disabled_at is not None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
         return user
 
     async def logout(self, actor: Actor) -> None:
@@ -209,6 +216,8 @@ class UserService:
         user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not user.active:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
         return Actor(id=user.id, username=user.username)
@@ -222,8 +231,10 @@ class UserService:
         """A token without a password, for operators (``parley token``)."""
         async with self.db.read() as repos:
             user = await repos.users.by_name(username)
-        if user is None:
+        if user is None or user.deleted_at is not None:
             raise not_found(f"no user named {username!r}")
+        if user.disabled_at is not None:
+            raise forbidden(f"{user.username!r} is disabled: enable the account first")
         token, expires = self.tokens.issue(user.id or 0, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
 

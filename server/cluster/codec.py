@@ -33,6 +33,9 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.PresenceChanged,
         ev.MembershipChanged,
         ev.SessionsRevoked,
+        ev.TopicRenamed,
+        ev.TopicDeleted,
+        ev.UserDeleted,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in (MessageOut, TopicOut)}

@@ -42,6 +42,8 @@ class SocketIOSink:
         if isinstance(event, ev.SessionsRevoked):
             await self._close_all(event.user_id)
             return
+        if isinstance(event, ev.UserDeleted):
+            return  # for name caches only
         shaped = wire.server_event(event)
         if shaped is None:
             return

@@ -15,6 +15,9 @@ from server.chat.security import PasswordHasher, TokenCodec
 
 SECRET = "s" * 40
 TTL = 3600
+# Tokens built when the tests are collected must outlive a long run (the whole suite takes
+# well over ten minutes on a busy machine): a day.
+LIFETIME = 86_400
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def codec() -> TokenCodec:
 def claims(**overrides: Any) -> dict[str, Any]:
     """Valid claims for ``alice``; an override of ``None`` removes the claim."""
     now = int(time.time())
-    values: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 600, "ver": 0}
+    values: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + LIFETIME, "ver": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 
@@ -141,8 +144,8 @@ def test_the_algorithm_is_pinned_even_with_the_right_secret(codec):
         pytest.param({"exp": None}, id="no-exp"),
         pytest.param({"iat": None}, id="no-iat"),
         pytest.param({"sub": None}, id="no-sub"),
-        pytest.param({"exp": str(int(time.time()) + 600)}, id="string-exp"),
-        pytest.param({"exp": time.time() + 600.5}, id="float-exp"),
+        pytest.param({"exp": str(int(time.time()) + LIFETIME)}, id="string-exp"),
+        pytest.param({"exp": time.time() + LIFETIME + 0.5}, id="float-exp"),
         pytest.param({"iat": str(int(time.time()))}, id="string-iat"),
         pytest.param({"sub": 42}, id="integer-sub"),
         pytest.param({"ver": "0"}, id="string-ver"),

@@ -11,11 +11,15 @@ import pytest
 from tests.contract import assert_error
 from tests.support import JWT_SECRET, bearer
 
+# Tokens built when the tests are collected must outlive a long run (the whole suite takes
+# well over ten minutes on a busy machine): a day.
+LIFETIME = 86_400
+
 
 def forged(**overrides: Any) -> str:
     """An HS256 token for ``alice`` signed with the test secret; ``None`` drops a claim."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 600, "ver": 0}
+    claims: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + LIFETIME, "ver": 0}
     claims.update(overrides)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, JWT_SECRET, algorithm="HS256")
 

@@ -94,8 +94,9 @@ def assert_session(session: Any, username: str) -> None:
 
 
 def forged(secret: str = JWT_SECRET, algorithm: str = "HS256", **overrides: Any) -> str:
+    """Built when the tests are collected, so it lives a day: a full run takes well over ten minutes."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 600, "ver": 0}
+    claims: dict[str, Any] = {"sub": "1", "iat": now, "exp": now + 86_400, "ver": 0}
     claims.update(overrides)
     return jwt.encode(claims, secret, algorithm=algorithm)
 

@@ -1,0 +1,38 @@
+"""The relay table: events the command line leaves for running servers (no Redis), in id order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from db.models import Relay
+
+
+class RelayRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, events: str, now: datetime) -> None:
+        self.session.add(Relay(created_at=now, events=events))
+        await self.session.flush()
+
+    async def last_id(self) -> int:
+        result = await self.session.execute(select(func.max(col(Relay.id))))
+        return int(result.scalar_one() or 0)
+
+    async def after(self, last_id: int) -> list[tuple[int, str]]:
+        """(id, events) of every row after ``last_id``, oldest first."""
+        result = await self.session.execute(
+            select(col(Relay.id), col(Relay.events)).where(col(Relay.id) > last_id).order_by(col(Relay.id))
+        )
+        return [(int(row[0] or 0), str(row[1])) for row in result.all()]
+
+    async def prune(self, before: datetime) -> None:
+        """Forget rows written before ``before`` (every running server read them long ago), but
+        never the newest: SQLite would give its id again, and servers read only higher ids."""
+        newest = select(func.max(col(Relay.id))).scalar_subquery()
+        stale = delete(Relay).where(col(Relay.created_at) < before, col(Relay.id) < newest)
+        await self.session.execute(stale)

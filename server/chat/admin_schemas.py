@@ -1,0 +1,77 @@
+"""DTOs of the operator commands (``parley user|topic|stats``): what the services return.
+
+The command line renders them as a table or, with ``--json``, as one JSON document
+(``model_dump(mode="json")``), so these field names are the JSON keys operators script against.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, field_validator
+
+from server.chat.schemas import In, check_text
+
+MIN_PASSWORD_BYTES, MAX_PASSWORD_BYTES = 8, 72
+
+
+class PasswordIn(In):
+    """A new password: 8 to 72 bytes of UTF-8 (bcrypt's limit), like a sign-up's."""
+
+    password: str
+
+    @field_validator("password")
+    @classmethod
+    def _bytes(cls, value: str) -> str:
+        size = len(check_text(value).encode())
+        if not MIN_PASSWORD_BYTES <= size <= MAX_PASSWORD_BYTES:
+            raise ValueError(f"must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes (UTF-8)")
+        return value
+
+
+class AccountOut(BaseModel):
+    username: str
+    state: Literal["active", "disabled", "deleted"]
+    created_at: str
+    last_seen: str | None
+
+
+class AccountsOut(BaseModel):
+    users: list[AccountOut]
+
+
+class DeletedAccountOut(BaseModel):
+    username: str
+    placeholder: str  # the name the kept messages now show as their sender
+    messages_kept: int
+    memberships_removed: int
+
+
+class TopicRowOut(BaseModel):
+    name: str
+    kind: Literal["public", "private", "direct"]
+    owner: str | None
+    members: int
+    last_seq: int
+    created_at: str
+
+
+class TopicRowsOut(BaseModel):
+    topics: list[TopicRowOut]
+
+
+class RenamedOut(BaseModel):
+    old_name: str
+    topic: TopicRowOut
+
+
+class NodeOut(BaseModel):
+    node: str
+    users: int  # users with at least one socket on that node (the presence registry keeps users)
+
+
+class StatsOut(BaseModel):
+    users: dict[str, int]  # active, disabled, deleted
+    topics: dict[str, int]  # public, private, direct
+    messages: int  # stored, deleted ones' tombstones included
+    nodes: list[NodeOut] | None  # None: no shared registry to ask (one process without Redis)

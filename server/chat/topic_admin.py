@@ -1,0 +1,99 @@
+"""Operator commands on topics, and the deployment's numbers: list, rename, delete, stats.
+
+Errors: ``not_found`` (no public or private topic of that name: direct conversations are
+listed with ``include_direct`` but never renamed or deleted here), ``conflict`` (the new name
+is another topic's, in any case), ``forbidden`` (a topic every server recreates at start-up:
+the default topics and the echo chat's channel, in ``protected``).
+
+A rename records ``TopicRenamed`` and a deletion ``TopicDeleted`` (then a
+``MembershipChanged`` per member): every running server's name cache forgets the old name
+and each member's open sockets are told (``topic:renamed``, ``topic:deleted``), so every
+member sees one name. A deleted topic's messages and memberships go with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.exc import IntegrityError
+
+from db.models import Topic
+from db.repositories import Repositories
+from db.repositories.topics import TopicRow
+from db.uow import Database
+from server.chat.access import named_topic
+from server.chat.admin_schemas import NodeOut, RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
+from server.chat.errors import conflict, forbidden
+from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic
+from server.chat.online import OnlineRegistry
+from server.chat.views import iso_required
+
+
+class TopicAdminService:
+    def __init__(self, db: Database, registry: OnlineRegistry, protected: Iterable[str] = ()) -> None:
+        self.db = db
+        self.registry = registry
+        self.protected = {name.lower() for name in protected}
+
+    async def list(self, include_direct: bool = False) -> TopicRowsOut:
+        async with self.db.read() as repos:
+            rows = await repos.topics.listing(include_direct)
+        return TopicRowsOut(topics=[row_view(row) for row in rows])
+
+    async def rename(self, name: str, new_name: str) -> RenamedOut:
+        """``new_name`` is validated by the caller (``TopicName``); a change of case alone is fine."""
+        try:
+            async with self.db.write() as repos:
+                topic = await self._changeable(repos, name, "renamed")
+                taken = await repos.topics.by_name(new_name)
+                if taken is not None and taken.id != topic.id:
+                    raise conflict(f"a topic named {taken.name!r} exists")
+                old_name = topic.name
+                await repos.topics.rename(topic.id or 0, new_name)
+                topic_id = topic.id or 0
+                repos.record(TopicRenamed(topic_id, old_name, new_name, ToTopic(topic_id)))
+                [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
+        except IntegrityError as exc:  # another rename or create took the name meanwhile
+            raise conflict(f"a topic named {new_name!r} exists") from exc
+        return RenamedOut(old_name=old_name, topic=row_view(row, new_name))
+
+    async def delete(self, name: str) -> TopicRowOut:
+        """The topic, its messages and memberships; its members' sockets leave its room."""
+        async with self.db.write() as repos:
+            topic = await self._changeable(repos, name, "deleted")
+            topic_id = topic.id or 0
+            [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
+            members = await repos.memberships.member_ids(topic_id)
+            await repos.topics.delete(topic_id)
+            repos.record(TopicDeleted(topic_id, topic.name, ToTopic(topic_id)))
+            repos.record(*(MembershipChanged(user_id, topic_id, joined=False) for user_id in members))
+        return row_view(row)
+
+    async def _changeable(self, repos: Repositories, name: str, done: str) -> Topic:
+        topic = await named_topic(repos, name)
+        if topic.name.lower() in self.protected:
+            raise forbidden(f"{topic.name!r} is recreated by every server at start-up and cannot be {done}")
+        return topic
+
+    async def stats(self) -> StatsOut:
+        """Accounts by state, topics by kind, stored messages, and users per node when known."""
+        async with self.db.read() as repos:
+            users = await repos.users.count_by_state()
+            topics = await repos.topics.count_by_kind()
+            messages = await repos.topics.count_messages()
+        per_node = await self.registry.per_node()
+        nodes = None if per_node is None else [NodeOut(node=n, users=c) for n, c in sorted(per_node.items())]
+        return StatsOut(users=users, topics=topics, messages=messages, nodes=nodes)
+
+
+def row_view(row: TopicRow, name: str | None = None) -> TopicRowOut:
+    topic = row.topic
+    kind = "private" if topic.kind == "private" else "direct" if topic.kind == "direct" else "public"
+    return TopicRowOut(
+        name=name or topic.name,
+        kind=kind,
+        owner=row.owner,
+        members=row.members,
+        last_seq=topic.last_seq,
+        created_at=iso_required(topic.created_at),
+    )

@@ -1,0 +1,226 @@
+"""The operator commands of ``parley``: users, topics and numbers, as a table or ``--json``.
+
+parley user list|disable NAME|enable NAME|delete NAME|set-password NAME [--password-stdin]
+parley topic list [--all]|rename NAME NEW_NAME|delete NAME
+parley stats
+
+Each parses its arguments, calls one service of the chat domain (``Chat.accounts``,
+``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
+document on stdout. The services make the changes and record the events that reach the
+running servers (the Redis hub, or the relay table without Redis: ``server.cluster.db_relay``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeAlias
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from server.chat.admin_schemas import (
+    AccountOut,
+    AccountsOut,
+    DeletedAccountOut,
+    PasswordIn,
+    StatsOut,
+    TopicRowOut,
+    TopicRowsOut,
+)
+from server.chat.schemas import TopicName
+from server.chat.service import Chat
+from server.config import Settings
+
+Job = Callable[[Chat], Awaitable[int]]
+WithChat = Callable[[Settings, Job], int]
+Actions: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # add_subparsers()
+NO_TERMINAL = 2  # the exit code of a command that needed a terminal to ask for a password
+
+
+class CommandError(Exception):
+    """A refusal before any service is called: printed as ``parley: MESSAGE``, exit ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
+    """The first line of stdin, or a prompt on the terminal; ``CommandError`` (exit 2) without one."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to ask for a password: use --password-stdin", NO_TERMINAL)
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        raise CommandError("no password given", NO_TERMINAL) from None
+
+
+def invalid(exc: ValidationError) -> CommandError:
+    return CommandError(f"invalid: {exc.errors(include_url=False)[0]['msg']}")
+
+
+class Operator:
+    """Builds the subcommands; ``with_chat`` runs a job against the configured database."""
+
+    def __init__(self, with_chat: WithChat) -> None:
+        self.with_chat = with_chat
+
+    def register(self, sub: Actions, user: Actions) -> None:
+        self._command(user, "list", "list the users", self._user_list)
+        for action, text in (
+            ("disable", "no login or connection; close their sockets"),
+            ("enable", "allow logins again"),
+            ("delete", "delete a user (their messages stay, as [deleted N])"),
+        ):
+            self._command(user, action, text, self._user_change, "username")
+        change = self._command(
+            user, "set-password", "set a new password; close their sockets", self._set_password, "username"
+        )
+        change.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        topic = sub.add_parser("topic", help="manage topics").add_subparsers(required=True, metavar="ACTION")
+        listing = self._command(topic, "list", "list the topics", self._topic_list)
+        listing.add_argument("--all", action="store_true", help="direct conversations too")
+        self._command(
+            topic,
+            "rename",
+            "rename a topic (members see the new name)",
+            self._topic_rename,
+            "name",
+            "new_name",
+        )
+        self._command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
+        self._command(sub, "stats", "users, topics, messages, connected users per node", self._stats)
+
+    def _command(
+        self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
+    ) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+        for argument in positional:
+            parser.add_argument(argument)
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        parser.set_defaults(run=run, action=name)
+        return parser
+
+    def _run(
+        self,
+        settings: Settings,
+        args: argparse.Namespace,
+        job: Callable[[Chat], Awaitable[BaseModel]],
+        plain: Callable[[BaseModel], str],
+    ) -> int:
+        async def run(chat: Chat) -> int:
+            chat.topic_admin.protected.add(settings.public_topic.lower())  # the echo chat's channel
+            result = await job(chat)
+            sys.stdout.write(result.model_dump_json(indent=2) + "\n" if args.json else plain(result))
+            return 0
+
+        return self.with_chat(settings, run)
+
+    def _user_list(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
+
+    def _user_change(self, args: argparse.Namespace, settings: Settings) -> int:
+        def change(chat: Chat) -> Awaitable[BaseModel]:
+            if args.action == "delete":
+                return chat.accounts.delete(args.username)
+            if args.action == "disable":
+                return chat.accounts.disable(args.username)
+            return chat.accounts.enable(args.username)
+
+        return self._run(settings, args, change, _changed)
+
+    def _set_password(self, args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            password = PasswordIn(password=read_password(args.password_stdin, "New password: ")).password
+        except ValidationError as exc:
+            raise invalid(exc) from None
+
+        def plain(result: BaseModel) -> str:
+            return (
+                f"set the password of {result.model_dump()['username']}: tokens revoked, open sockets close\n"
+            )
+
+        return self._run(
+            settings, args, lambda chat: chat.accounts.set_password(args.username, password), plain
+        )
+
+    def _topic_list(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.topic_admin.list(args.all), _topics_table)
+
+    def _topic_rename(self, args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            new_name = TypeAdapter(TopicName).validate_python(args.new_name)
+        except ValidationError as exc:
+            raise invalid(exc) from None
+
+        def plain(result: BaseModel) -> str:
+            values = result.model_dump()
+            return f"renamed {values['old_name']} to {values['topic']['name']}\n"
+
+        return self._run(settings, args, lambda chat: chat.topic_admin.rename(args.name, new_name), plain)
+
+    def _topic_delete(self, args: argparse.Namespace, settings: Settings) -> int:
+        def plain(result: BaseModel) -> str:
+            values = result.model_dump()
+            return f"deleted {values['name']} with its {values['last_seq']} messages\n"
+
+        return self._run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
+
+    def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns two spaces apart; ``-`` for a missing value."""
+    cells = [list(header)] + [["-" if value is None else str(value) for value in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells
+    )
+
+
+def _changed(result: BaseModel) -> str:
+    if isinstance(result, DeletedAccountOut):
+        return (
+            f"deleted {result.username}: {result.messages_kept} messages kept as {result.placeholder!r}, "
+            f"{result.memberships_removed} memberships removed\n"
+        )
+    assert isinstance(result, AccountOut)
+    if result.state == "disabled":
+        return f"disabled {result.username}: tokens revoked, open sockets close\n"
+    return f"enabled {result.username}\n"
+
+
+def _accounts_table(result: BaseModel) -> str:
+    assert isinstance(result, AccountsOut)
+    rows = [(u.username, u.state, u.created_at, u.last_seen) for u in result.users]
+    return table(("USERNAME", "STATE", "CREATED", "LAST SEEN"), rows)
+
+
+def _topics_table(result: BaseModel) -> str:
+    assert isinstance(result, TopicRowsOut)
+    rows = [_topic_row(t) for t in result.topics]
+    return table(("NAME", "KIND", "OWNER", "MEMBERS", "MESSAGES", "CREATED"), rows)
+
+
+def _topic_row(topic: TopicRowOut) -> tuple[object, ...]:
+    return (topic.name, topic.kind, topic.owner, topic.members, topic.last_seq, topic.created_at)
+
+
+def _stats_text(result: BaseModel) -> str:
+    assert isinstance(result, StatsOut)
+    lines = [
+        ("users", ", ".join(f"{n} {state}" for state, n in result.users.items())),
+        ("topics", ", ".join(f"{n} {kind}" for kind, n in result.topics.items())),
+        ("messages", str(result.messages)),
+    ]
+    if result.nodes is None:
+        lines.append(("sockets", "n/a without Redis (a running server's /metrics: parley_connected_sockets)"))
+    else:
+        nodes = ", ".join(f"{n.node[:12]}: {n.users} users" for n in result.nodes) or "no server running"
+        lines.append(("per node", nodes))
+    return table(("", ""), lines).split("\n", 1)[1]
