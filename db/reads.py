@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.repositories import Repositories
+from db.repositories.messages import BacklogRow
 
 T = TypeVar("T")
 
@@ -69,6 +70,11 @@ class HotReads(Protocol):
         """Live messages above the user's delivered seq among the newest ``cap`` of each topic."""
         ...
 
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
+        """Live messages with ``id > after_id`` or stored less than ``margin`` seconds before message
+        ``after_id``, among the newest ``cap`` of each topic (a connection-state recovery)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -91,18 +97,32 @@ SQL_PARTNERS = (
     " WHERE m.user_id = ?1 AND t.kind != 'public')"
 )
 # seq is gapless per topic (deletions leave tombstones): the newest ``cap`` are seq > last_seq - cap.
-SQL_BACKLOG = """
+BACKLOG_COLUMNS = """
 SELECT g.id, g.topic_id, g.seq, s.username, g.body, g.client_id, g.created_at, g.edited_at, t.name, t.kind,
     CASE WHEN t.kind = 'direct' THEN (
         SELECT u.username FROM memberships o JOIN users u ON u.id = o.user_id
         WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END
 FROM memberships m
 JOIN topics t ON t.id = m.topic_id
-JOIN messages g ON g.topic_id = t.id AND g.seq > max(m.delivered_seq, t.last_seq - ?2)
+"""
+SQL_BACKLOG = (
+    BACKLOG_COLUMNS
+    + """JOIN messages g ON g.topic_id = t.id AND g.seq > max(m.delivered_seq, t.last_seq - ?2)
 JOIN users s ON s.id = g.sender_id
 WHERE m.user_id = ?1 AND g.deleted_at IS NULL
 ORDER BY g.topic_id, g.seq
 """
+)
+# julianday() compares the stored times exactly (both sides parsed alike), a margin of 0 included.
+SQL_REPLAY = (
+    BACKLOG_COLUMNS
+    + """JOIN messages g ON g.topic_id = t.id AND g.seq > t.last_seq - ?2
+JOIN users s ON s.id = g.sender_id
+WHERE m.user_id = ?1 AND g.deleted_at IS NULL AND (g.id > ?3 OR julianday(g.created_at) >
+    (SELECT julianday(a.created_at) - ?4 / 86400.0 FROM messages a WHERE a.id = ?3))
+ORDER BY g.topic_id, g.seq
+"""
+)
 
 
 class SqliteReads:
@@ -145,6 +165,10 @@ class SqliteReads:
 
     async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
         return await self._run(lambda db: [_entry(row) for row in db.execute(SQL_BACKLOG, (user_id, cap))])
+
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
+        arguments = (user_id, cap, after_id, margin)
+        return await self._run(lambda db: [_entry(row) for row in db.execute(SQL_REPLAY, arguments)])
 
     async def close(self) -> None:
         if self._used:
@@ -204,23 +228,30 @@ class RepositoryReads:
 
     async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
         async with self.sessions() as session:
-            rows = await Repositories(session).messages.backlog(user_id, cap)
-        return [
-            BacklogEntry(
-                message.id or 0,
-                message.topic_id,
-                message.seq,
-                sender,
-                message.body,
-                message.client_id,
-                message.created_at,
-                message.edited_at,
-                topic.name,
-                topic.kind,
-                peer,
-            )
-            for message, sender, topic, peer in rows
-        ]
+            return _entries(await Repositories(session).messages.backlog(user_id, cap))
+
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
+        async with self.sessions() as session:
+            return _entries(await Repositories(session).messages.replay(user_id, after_id, margin, cap))
 
     async def close(self) -> None:
         return None
+
+
+def _entries(rows: Sequence[BacklogRow]) -> list[BacklogEntry]:
+    return [
+        BacklogEntry(
+            message.id or 0,
+            message.topic_id,
+            message.seq,
+            sender,
+            message.body,
+            message.client_id,
+            message.created_at,
+            message.edited_at,
+            topic.name,
+            topic.kind,
+            peer,
+        )
+        for message, sender, topic, peer in rows
+    ]

@@ -147,6 +147,8 @@ def build_chat(settings: Settings) -> Chat:
         bcrypt_rounds=settings.bcrypt_rounds,
         echo_transcript_bytes=settings.echo_transcript_bytes,
         max_connections_per_user=settings.max_connections_per_user,
+        recovery_window=settings.recovery_window,
+        recovery_margin=settings.recovery_margin,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url)

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
+    # Socket.IO connection-state recovery (PROTOCOL.md in docs/): how long a pid stays recoverable
+    # (0 turns recovery off), and how far before the client's offset a replay reaches back.
+    recovery_window: float = Field(default=120.0, ge=0, description="seconds; 0 disables recovery")
+    recovery_margin: float = Field(default=5.0, ge=0, description="seconds replayed before the offset")
     echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
     presence_grace: float = Field(default=2.0, ge=0, le=3)
     presence_ttl: float = Field(default=15.0, ge=1, description="seconds a dead node's users stay online")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
+from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
@@ -24,6 +25,7 @@ class Repositories:
         self.memberships = MembershipRepository(session)
         self.messages = MessageRepository(session)
         self.transcripts = TranscriptRepository(session)
+        self.recovery = RecoveryRepository(session)
         self.relay = RelayRepository(session)
         self.events: list[Any] = []
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -87,6 +88,23 @@ class MessageRepository:
             (col(Membership.delivered_seq) > col(Topic.last_seq) - cap, col(Membership.delivered_seq)),
             else_=col(Topic.last_seq) - cap,
         )
+        return await self._of_topics(user_id, col(Message.seq) > floor)
+
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> Sequence[BacklogRow]:
+        """A recovery replay: live messages of every topic of the user with ``id > after_id``, or
+        stored less than ``margin`` seconds before message ``after_id``, among the newest ``cap``
+        of each topic; oldest first per topic (topics in id order). One query."""
+        anchor = aliased(Message)
+        cutoff = (
+            select(col(anchor.created_at) - timedelta(seconds=margin))
+            .where(col(anchor.id) == after_id)
+            .scalar_subquery()
+        )
+        since = or_(col(Message.id) > after_id, col(Message.created_at) > cutoff)
+        return await self._of_topics(user_id, and_(col(Message.seq) > col(Topic.last_seq) - cap, since))
+
+    async def _of_topics(self, user_id: int, which: Any) -> Sequence[BacklogRow]:
+        """The live messages of the user's topics that ``which`` selects, ordered by topic and seq."""
         query = (
             select(Message, col(User.username), Topic, _peer_name(user_id))
             .join(Topic, col(Topic.id) == col(Message.topic_id))
@@ -95,7 +113,7 @@ class MessageRepository:
                 and_(col(Membership.topic_id) == col(Topic.id), col(Membership.user_id) == user_id),
             )
             .join(User, col(User.id) == col(Message.sender_id))
-            .where(col(Message.seq) > floor, col(Message.deleted_at).is_(None))
+            .where(which, col(Message.deleted_at).is_(None))
             .order_by(col(Message.topic_id), col(Message.seq))
         )
         result = await self.session.execute(query)

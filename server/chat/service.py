@@ -17,6 +17,7 @@ from server.chat.messages import MessageService
 from server.chat.online import OnlineRegistry
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour, per_window
+from server.chat.recovery import RecoveryService
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
@@ -38,6 +39,8 @@ class Limits:
     bcrypt_rounds: int = 12
     echo_transcript_bytes: int = 256 * 1024
     max_connections_per_user: int = 50
+    recovery_window: float = 120.0
+    recovery_margin: float = 5.0
 
 
 class Chat:
@@ -79,8 +82,17 @@ class Chat:
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
         self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
+        self.recovery = RecoveryService(
+            db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic
+        )
         self.sessions = SessionService(
-            db, self.users, self.presence, self.delivery, self.signals, limits.max_connections_per_user
+            db,
+            self.users,
+            self.presence,
+            self.delivery,
+            self.signals,
+            self.recovery,
+            limits.max_connections_per_user,
         )
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)
@@ -93,12 +105,14 @@ class Chat:
         for name in self.default_topics:
             await self.topics.ensure_public(name)
         self.delivery.start()
+        self.recovery.start()
 
     async def stop(self) -> None:
         await self.messages.writer.drain()
         await self.signals.close()
         await self.presence.close()
         await self.delivery.stop()
+        await self.recovery.stop()
         await self.hub.stop()
 
     async def _publish(self, events: list[object]) -> None:

@@ -21,8 +21,8 @@ from server.metrics import Metrics
 from server.routes import chat_routes
 from server.sio.connections import Connection, Connections
 from server.sio.envelope import Envelope
-from server.sio.sink import topic_room, user_room
-from server.sio.tokens import client_address, token_from
+from server.sio.sink import topic_room, user_room, with_offset
+from server.sio.tokens import client_address, recovery_from, token_from
 
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
@@ -48,6 +48,7 @@ class ChatNamespace:
         self.sio.on("*", self.unknown, namespace=NAMESPACE)
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
+        self.sio.connect_replies[NAMESPACE] = self.connect_reply
 
     async def drain(self) -> None:
         """Shutdown: wait for welcome tasks (session + backlog) still running."""
@@ -59,24 +60,31 @@ class ChatNamespace:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            session = await self.chat.sessions.open(token_from(environ, auth))
+            session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
         except ChatError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
-        connection = Connection(sid, actor, client_address(environ), bucket, set(session.topic_ids))
+        address = client_address(environ)
+        connection = Connection(sid, actor, address, bucket, set(session.topic_ids), pid=session.pid)
         self.connections.add(connection)  # catching up: live events for it are held from here on
         await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
         for topic_id in session.topic_ids:
             await self.sio.enter_room(sid, topic_room(topic_id), namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
-        log.info("connect", extra={"user": actor.username, "sid": sid})
+        log.info("connect", extra={"user": actor.username, "sid": sid, "recovered": session.recovered})
         task = asyncio.ensure_future(self._welcome(connection, session))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def connect_reply(self, sid: str) -> dict[str, Any]:
+        """What the CONNECT reply carries besides the sid: the pid of a recovery socket."""
+        connection = self.connections.get(sid)
+        return {"pid": connection.pid} if connection is not None and connection.pid else {}
+
     async def _welcome(self, connection: Connection, session: Session) -> None:
-        """After the CONNECT packet: ``session``, the backlog, then what was held meanwhile.
+        """After the CONNECT packet: ``session``, the backlog (or a resumed recovery session's
+        replay), then what was held meanwhile. Neither carries offsets; what was held does.
 
         A failure closes the socket rather than let live messages overtake a backlog that
         was never sent: the client reconnects and gets it then.
@@ -103,13 +111,17 @@ class ChatNamespace:
 
         A held ``message`` the backlog already sent (its ``seq`` at or below the last one the
         backlog sent for its topic) is dropped. Loops until nothing is held; the catch-up ends
-        with no await between the last look at the held list and the end.
+        with no await between the last look at the held list and the end. A recovery socket
+        gets each held ``message`` with its offset, as it would have live: all it was sent
+        before on this connection has been sent by then.
         """
         while not self.connections.caught_up(connection):
             for name, payload in connection.take_held():
-                if name == "message" and payload["seq"] <= sent.get(payload["topic"], 0):
-                    continue
-                await self.sio.emit(name, payload, to=connection.sid, namespace=NAMESPACE)
+                if name != "message":
+                    await self.sio.emit(name, payload, to=connection.sid, namespace=NAMESPACE)
+                elif payload["seq"] > sent.get(payload["topic"], 0):
+                    data = with_offset(payload) if connection.pid else payload  # live: as the sink would
+                    await self.sio.emit(name, data, to=connection.sid, namespace=NAMESPACE)
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         connection = self.connections.remove(sid)
@@ -119,6 +131,6 @@ class ChatNamespace:
         actor = connection.actor
         log.info("disconnect", extra={"user": actor.username, "sid": sid})
         try:
-            await self.chat.sessions.close(actor)
+            await self.chat.sessions.close(actor, connection.pid)
         except Exception:
             log.exception("disconnect clean-up failed", extra={"sid": sid})

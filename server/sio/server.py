@@ -26,6 +26,12 @@ JS client batches queued emits into one POST. ``build_server`` lifts that cap
 so that only the byte limit binds. pyproject.toml pins both libraries below
 their next minor release; tests/sio/test_engineio.py, test_polling.py and
 tests/protocol/ fail if an override stops working.
+
+Connection-state recovery: python-socketio 5.18's ``_handle_connect`` answers
+a successful CONNECT with ``{"sid": sid}`` once the connect handler returned,
+and offers no way to add to it. ``_send_packet`` adds what the namespace's
+``connect_replies`` hook returns for that sid (a recovery socket's ``pid``);
+tests/sio/test_recovery.py fails if it stops working.
 """
 
 from __future__ import annotations
@@ -57,6 +63,15 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         self.on_undecodable = on_undecodable
         self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # namespace -> what its CONNECT replies carry besides the sid, given the sid
+        self.connect_replies: dict[str, Callable[[str], dict[str, Any]]] = {}
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if pkt.packet_type == packet.CONNECT and isinstance(pkt.data, dict) and "sid" in pkt.data:
+            reply = self.connect_replies.get(pkt.namespace or "/")
+            if reply is not None:
+                pkt.data = {**reply(pkt.data["sid"]), **pkt.data}
+        await super()._send_packet(eio_sid, pkt)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
         await super()._handle_eio_connect(eio_sid, environ)

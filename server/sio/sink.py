@@ -6,6 +6,11 @@ changes move the user's open sockets in or out of the topic room.
 
 A socket still catching up (its backlog not yet sent) is skipped by these
 emits; the event is held on its connection and sent after the backlog.
+
+A recovery socket (one with a pid) is skipped by a ``message`` emit too and
+gets it from a second emit, to those sockets only, with the message's offset
+(its id, as a string) as a last argument: the JS client records it and sends
+it back when it reconnects. Other sockets never see an offset.
 """
 
 from __future__ import annotations
@@ -45,15 +50,19 @@ class SocketIOSink:
         name, payload = shaped
         audience = event.audience
         held = self._hold(audience, name, payload)
+        offsets = self._with_offset(audience, held) if name == "message" else []
+        skip = held + offsets
         if isinstance(audience, ev.ToTopic):
-            skip = self.connections.sids_of(audience.exclude_user) if audience.exclude_user else []
-            room = topic_room(audience.topic_id)
-            await self.sio.emit(name, payload, room=room, skip_sid=(skip + held) or None)
+            if audience.exclude_user:
+                skip += self.connections.sids_of(audience.exclude_user)
+            await self.sio.emit(name, payload, room=topic_room(audience.topic_id), skip_sid=skip or None)
         elif isinstance(audience, ev.ToUser):
-            await self.sio.emit(name, payload, room=user_room(audience.user_id), skip_sid=held or None)
+            await self.sio.emit(name, payload, room=user_room(audience.user_id), skip_sid=skip or None)
         else:
             rooms = [user_room(u) for u in audience.user_ids]
-            await self.sio.emit(name, payload, room=rooms, skip_sid=held or None)
+            await self.sio.emit(name, payload, room=rooms, skip_sid=skip or None)
+        if offsets:
+            await self.sio.emit(name, with_offset(payload), to=offsets)
 
     def _hold(self, audience: ev.Audience, name: str, payload: dict[str, Any]) -> list[str]:
         """Hold the event for each catching-up socket it is for; their sids, to skip."""
@@ -63,6 +72,22 @@ class SocketIOSink:
                 connection.held.append((name, payload))
                 held.append(connection.sid)
         return held
+
+    def _with_offset(self, audience: ev.Audience, held: list[str]) -> list[str]:
+        """The recovery sockets this ``message`` reaches now (not held): they get its offset."""
+        if isinstance(audience, ev.ToTopic):
+            sids = self.connections.recovery_sids_of_topic(audience.topic_id)
+            if sids and audience.exclude_user:
+                sids = [sid for sid in sids if not self._of_user(sid, audience.exclude_user)]
+        elif isinstance(audience, ev.ToUser):
+            sids = self.connections.recovery_sids_of_user(audience.user_id)
+        else:
+            sids = [sid for u in audience.user_ids for sid in self.connections.recovery_sids_of_user(u)]
+        return [sid for sid in sids if sid not in held] if held and sids else sids
+
+    def _of_user(self, sid: str, user_id: int) -> bool:
+        connection = self.connections.get(sid)
+        return connection is not None and connection.actor.id == user_id
 
     async def _close_all(self, user_id: int) -> None:
         for namespace in ("/", "/echo"):
@@ -78,11 +103,16 @@ class SocketIOSink:
             if connection is None:
                 continue
             if event.joined:
-                connection.topic_rooms.add(event.topic_id)
+                self.connections.follow(connection, event.topic_id)
                 await self.sio.enter_room(sid, room)
             else:
-                connection.topic_rooms.discard(event.topic_id)
+                self.connections.unfollow(connection, event.topic_id)
                 await self.sio.leave_room(sid, room)
+
+
+def with_offset(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A live ``message`` event's arguments for a recovery socket: the Message, then its offset."""
+    return message, str(message["id"])
 
 
 def _reaches(audience: ev.Audience, connection: Connection) -> bool:

@@ -1,9 +1,12 @@
-"""Where a socket's token comes from, first match wins (PROTOCOL.md section 1)."""
+"""What a socket's CONNECT asks for: its token, first match wins (PROTOCOL.md section 1), and
+whether it wants connection-state recovery (docs/PROTOCOL.md, "Connection-state recovery")."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qs
+
+from server.chat.recovery import Recovery
 
 
 def token_from(environ: dict[str, Any], auth: Any) -> str | None:
@@ -26,3 +29,15 @@ def client_address(environ: dict[str, Any]) -> str:
     if client:
         return str(client[0])
     return str(environ.get("REMOTE_ADDR", ""))
+
+
+def recovery_from(auth: Any) -> Recovery | None:
+    """``auth.recover: true`` (a first connection) or ``auth.pid`` (the JS client reconnecting,
+    with ``auth.offset``) make a recovery socket; anything else is a plain one (None)."""
+    if not isinstance(auth, dict):
+        return None
+    if "pid" in auth:
+        return Recovery(auth["pid"], auth.get("offset"))
+    if auth.get("recover") is True:
+        return Recovery()
+    return None
