@@ -12,6 +12,7 @@ import pytest
 import socketio
 
 from tests.cli.runner import PASSWORD, Place, parley, place_in, serving, serving_process
+from tests.protocol.support import dechunked
 
 WAIT = 5.0
 
@@ -121,14 +122,3 @@ async def test_serve_stops_promptly_with_a_long_poll_held(place, unused_tcp_port
     assert head.startswith(b"HTTP/1.1 200"), answer
     content = dechunked(body) if b"chunked" in head.lower() else body
     assert content == b"1", answer  # the CLOSE packet
-
-
-def dechunked(body: bytes) -> bytes:
-    """An HTTP/1.1 chunked body's content."""
-    content = b""
-    while True:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            return content
-        content, body = content + rest[:size], rest[size + 2 :]

@@ -114,10 +114,11 @@ async def answer_of(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
         writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    return status, _dechunked(body) if b"chunked" in head.lower() else body
+    return status, dechunked(body) if b"chunked" in head.lower() else body
 
 
-def _dechunked(body: bytes) -> bytes:
+def dechunked(body: bytes) -> bytes:
+    """An HTTP/1.1 chunked body's content."""
     content = b""
     while True:
         size_line, _, rest = body.partition(b"\r\n")
