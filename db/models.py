@@ -125,3 +125,19 @@ class Relay(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     events: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Node(SQLModel, table=True):
+    """A running server's heartbeat: its open sockets and connected users, for ``parley stats``.
+
+    Each server rewrites its row every few seconds and removes it when it stops; a row that
+    stopped beating (a killed server) is ignored, then pruned by the next live server's beat.
+    """
+
+    __tablename__ = "node"
+
+    name: str = Field(primary_key=True, max_length=255)
+    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    beat_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    sockets: int = Field(sa_column=Column(Integer, nullable=False))
+    users: int = Field(sa_column=Column(Integer, nullable=False))

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Any:
         await upgrade(chat.db.engine)
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
+        await chat.nodes.start()  # a row for parley stats; the command line runs no node
         guard.start()
         exit_signals.install()
         if admin is not None:
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Any:
             await guard.stop()
             await chat_namespace.drain()
             await stop_server(sio)
+            await chat.nodes.stop()
             await chat.stop()
             await chat.db.dispose()
 
@@ -149,6 +151,7 @@ def build_chat(settings: Settings) -> Chat:
         max_connections_per_user=settings.max_connections_per_user,
         recovery_window=settings.recovery_window,
         recovery_margin=settings.recovery_margin,
+        presence_ttl=settings.presence_ttl,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url)

@@ -93,7 +93,9 @@ class Operator:
             "new_name",
         )
         self._command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
-        self._command(sub, "stats", "users, topics, messages, connected users per node", self._stats)
+        self._command(
+            sub, "stats", "users, topics, messages, sockets and users per running server", self._stats
+        )
 
     def _command(
         self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
@@ -213,14 +215,15 @@ def _topic_row(topic: TopicRowOut) -> tuple[object, ...]:
 
 def _stats_text(result: BaseModel) -> str:
     assert isinstance(result, StatsOut)
+    sockets = sum(node.sockets for node in result.nodes)
     lines = [
         ("users", ", ".join(f"{n} {state}" for state, n in result.users.items())),
         ("topics", ", ".join(f"{n} {kind}" for kind, n in result.topics.items())),
         ("messages", str(result.messages)),
+        ("servers", f"{len(result.nodes)} running, {sockets} sockets" if result.nodes else "none running"),
     ]
-    if result.nodes is None:
-        lines.append(("sockets", "n/a without Redis (a running server's /metrics: parley_connected_sockets)"))
-    else:
-        nodes = ", ".join(f"{n.node[:12]}: {n.users} users" for n in result.nodes) or "no server running"
-        lines.append(("per node", nodes))
-    return table(("", ""), lines).split("\n", 1)[1]
+    summary = table(("", ""), lines).split("\n", 1)[1]
+    if not result.nodes:
+        return summary
+    rows = [(n.node, n.sockets, n.users, n.started_at) for n in result.nodes]
+    return summary + "\n" + table(("NODE", "SOCKETS", "USERS", "STARTED"), rows)

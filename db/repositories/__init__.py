@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
+from db.repositories.nodes import NodeRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
 from db.repositories.topics import TopicRepository
@@ -27,6 +28,7 @@ class Repositories:
         self.transcripts = TranscriptRepository(session)
         self.recovery = RecoveryRepository(session)
         self.relay = RelayRepository(session)
+        self.nodes = NodeRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

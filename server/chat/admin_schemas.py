@@ -66,12 +66,15 @@ class RenamedOut(BaseModel):
 
 
 class NodeOut(BaseModel):
-    node: str
-    users: int  # users with at least one socket on that node (the presence registry keeps users)
+    node: str  # host:pid:tag of the server process
+    sockets: int  # open connections: Socket.IO and gateway sockets
+    users: int  # users with at least one of those sockets
+    started_at: str
+    beat_at: str  # when the row was last written (every PARLEY_PRESENCE_TTL / 3 seconds)
 
 
 class StatsOut(BaseModel):
     users: dict[str, int]  # active, disabled, deleted
     topics: dict[str, int]  # public, private, direct
     messages: int  # stored, deleted ones' tombstones included
-    nodes: list[NodeOut] | None  # None: no shared registry to ask (one process without Redis)
+    nodes: list[NodeOut]  # every running server (empty: none is running)

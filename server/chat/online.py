@@ -34,10 +34,6 @@ class OnlineRegistry(Protocol):
         """Those of ``user_ids`` with a connection on some node: a set query, never a scan of all."""
         ...
 
-    async def per_node(self) -> dict[str, int] | None:
-        """Users connected per live node other than this one (``parley stats``); None: unknown."""
-        ...
-
 
 class LocalRegistry:
     """One process: this node is the whole deployment."""
@@ -62,7 +58,3 @@ class LocalRegistry:
 
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         return self._here.intersection(user_ids)
-
-    async def per_node(self) -> dict[str, int] | None:
-        """Another process (the command line) cannot see a running server's sockets from here."""
-        return None

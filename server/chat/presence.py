@@ -42,6 +42,10 @@ class PresenceService:
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         return await self.registry.online_among(user_ids)
 
+    def here(self) -> tuple[int, int]:
+        """(open sockets, connected users) on this node, for its heartbeat row (``nodes.py``)."""
+        return sum(self._sockets.values()), len(self._sockets)
+
     async def socket_opened(self, user_id: int, username: str) -> None:
         count = self._sockets.get(user_id, 0)
         self._sockets[user_id] = count + 1

@@ -14,6 +14,7 @@ from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
+from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour, per_window
@@ -41,6 +42,7 @@ class Limits:
     max_connections_per_user: int = 50
     recovery_window: float = 120.0
     recovery_margin: float = 5.0
+    presence_ttl: float = 15.0  # a server's heartbeat row (nodes.py) is live this long
 
 
 class Chat:
@@ -97,7 +99,8 @@ class Chat:
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)
         self.accounts = AccountService(db, self.users.hasher)
-        self.topic_admin = TopicAdminService(db, self.presence.registry, default_topics)
+        self.nodes = NodeService(db, self.presence, limits.presence_ttl)  # started by a server only
+        self.topic_admin = TopicAdminService(db, self.nodes, default_topics)
 
     async def start(self) -> None:
         await self.hub.start()

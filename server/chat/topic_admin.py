@@ -22,17 +22,17 @@ from db.repositories import Repositories
 from db.repositories.topics import TopicRow
 from db.uow import Database
 from server.chat.access import named_topic
-from server.chat.admin_schemas import NodeOut, RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
+from server.chat.admin_schemas import RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
 from server.chat.errors import conflict, forbidden
 from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic
-from server.chat.online import OnlineRegistry
+from server.chat.nodes import NodeService
 from server.chat.views import iso_required
 
 
 class TopicAdminService:
-    def __init__(self, db: Database, registry: OnlineRegistry, protected: Iterable[str] = ()) -> None:
+    def __init__(self, db: Database, nodes: NodeService, protected: Iterable[str] = ()) -> None:
         self.db = db
-        self.registry = registry
+        self.nodes = nodes
         self.protected = {name.lower() for name in protected}
 
     async def list(self, include_direct: bool = False) -> TopicRowsOut:
@@ -76,14 +76,12 @@ class TopicAdminService:
         return topic
 
     async def stats(self) -> StatsOut:
-        """Accounts by state, topics by kind, stored messages, and users per node when known."""
+        """Accounts by state, topics by kind, stored messages, and each running server's sockets."""
         async with self.db.read() as repos:
             users = await repos.users.count_by_state()
             topics = await repos.topics.count_by_kind()
             messages = await repos.topics.count_messages()
-        per_node = await self.registry.per_node()
-        nodes = None if per_node is None else [NodeOut(node=n, users=c) for n, c in sorted(per_node.items())]
-        return StatsOut(users=users, topics=topics, messages=messages, nodes=nodes)
+        return StatsOut(users=users, topics=topics, messages=messages, nodes=await self.nodes.live())
 
 
 def row_view(row: TopicRow, name: str | None = None) -> TopicRowOut:

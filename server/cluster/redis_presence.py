@@ -73,15 +73,6 @@ class RedisRegistry:
             return set()
         return await self._among(ids, await self._live_nodes())
 
-    async def per_node(self) -> dict[str, int] | None:
-        """Users with a socket on each live node but this one (the command line is a node too)."""
-        nodes = [node for node in await self._live_nodes() if node != self.node]
-        pipe = self._redis.pipeline(transaction=False)
-        for node in nodes:
-            pipe.scard(self._users_of(node))
-        counts = await pipe.execute() if nodes else []
-        return {node: int(count) for node, count in zip(nodes, counts, strict=True)}
-
     async def _elsewhere(self, ids: list[int]) -> set[int]:
         return await self._among(ids, [node for node in await self._live_nodes() if node != self.node])
 

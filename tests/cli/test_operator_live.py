@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -209,15 +210,28 @@ async def test_a_deleted_topic_is_announced_and_its_name_can_be_created_again(pl
             assert sent["ok"] and sent["data"]["seq"] == 1
 
 
-@pytest.mark.redis
-async def test_stats_counts_the_users_connected_to_each_running_node_with_redis(tmp_path, unused_tcp_port):
-    place = redis_place(place_in(tmp_path))
-    await create(place, "alice")
+async def test_stats_shows_each_running_server_with_its_sockets_and_users(place, unused_tcp_port):
+    place = place.with_env(PARLEY_PRESENCE_TTL="3")  # the server rewrites its row every second
+    await create(place, "alice", "bobby")
     async with serving(place, unused_tcp_port) as url:
-        async with connected(url, await token_of(url, "alice")):
+        alice, bobby = await token_of(url, "alice"), await token_of(url, "bobby")
+        async with connected(url, alice), connected(url, alice), connected(url, bobby):
             stats = json.loads(await ok(place, "stats", "--json"))
-    assert [node["users"] for node in stats["nodes"]] == [1]
-    assert stats["users"] == {"active": 1, "disabled": 0, "deleted": 0}
+            for _ in range(3):  # bounded: a row written before the sockets opened is a second old
+                if [(n["sockets"], n["users"]) for n in stats["nodes"]] == [(3, 2)]:
+                    break
+                stats = json.loads(await ok(place, "stats", "--json"))
+            plain = await ok(place, "stats")
+        [node] = stats["nodes"]
+        assert (node["sockets"], node["users"]) == (3, 2)
+        assert node["node"].split(":")[0] == socket.gethostname()
+        assert stats["users"] == {"active": 2, "disabled": 0, "deleted": 0}
+        lines = plain.splitlines()
+        assert lines[3].split() == ["servers", "1", "running,", "3", "sockets"]
+        assert lines[-2].split() == ["NODE", "SOCKETS", "USERS", "STARTED"]
+        assert lines[-1].split()[:3] == [node["node"], "3", "2"]
+    stopped = json.loads(await ok(place, "stats", "--json"))
+    assert stopped["nodes"] == []  # a server that stops removes its row
 
 
 async def test_serve_logs_one_line_with_the_urls_and_the_database(tmp_path, unused_tcp_port):

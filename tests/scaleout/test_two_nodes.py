@@ -84,3 +84,18 @@ async def test_a_delivered_ack_on_one_node_counts_for_messages_stored_by_the_oth
 
     assert seqs == [1, 2, 3, 4, 5, 6]
     assert (await bob_again.next("message"))["id"] == marker["id"]  # nothing acked is replayed
+
+
+async def test_stats_on_either_node_show_both_servers_with_their_own_sockets(nodes):
+    node_a, node_b = nodes
+    alice_token = await node_a.register("alice")
+    await node_a.connect("alice", alice_token)
+    await node_a.connect("alice", alice_token)
+    await node_b.user("bob")
+    for node in nodes:
+        await node.chat.nodes.beat()  # what its heartbeat does every PARLEY_PRESENCE_TTL / 3 seconds
+
+    stats = await node_b.chat.topic_admin.stats()
+
+    seen = {row.node: (row.sockets, row.users) for row in stats.nodes}
+    assert seen == {node_a.chat.nodes.name: (2, 1), node_b.chat.nodes.name: (1, 1)}
