@@ -21,6 +21,7 @@ Chat events are not reported (``event_received``/``event_sent`` are never
 sent; the UI's Events page lists connections and room changes only).
 The handshake shown
 for a socket keeps a few harmless headers and no query string or cookie.
+Failed logins are limited per client address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``).
 Read-only by default; writable means "may disconnect sockets" only:
 joining, leaving and emitting are not offered, because a socket put in
 ``topic:{id}`` by hand would receive a topic its user is not a member of.
@@ -42,9 +43,14 @@ from typing import Any
 from socketio.admin import EventBuffer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from server.chat.ratelimit import KeyedLimiter, per_window
+from server.sio.tokens import client_address
+
 NAMESPACE = "/admin"
 SHOWN_HEADERS = ("host", "origin", "user-agent", "accept-language")
 REFUSED = "invalid credentials"  # the message the UI recognises and translates
+FAILURES_PER_ADDRESS = 10  # failed admin logins an address may make per FAILURE_WINDOW
+FAILURE_WINDOW = 15 * 60.0  # seconds
 
 
 def _now(at: float | None = None) -> str:
@@ -79,6 +85,9 @@ class AdminUI:
         self.connected_at: dict[str, float] = {}
         self._stats: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per address, not per account: there is one admin account, and a limit on it would let
+        # anyone lock the operator out. A limited address is refused even with the right password.
+        self.failures: KeyedLimiter = per_window(FAILURES_PER_ADDRESS, FAILURE_WINDOW)
 
     def install(self) -> None:
         sio, manager = self.sio, self.sio.manager
@@ -127,8 +136,13 @@ class AdminUI:
         password_ok = hmac.compare_digest(_digest(auth.get("password", "")), self._password)
         return user_ok & password_ok
 
-    async def admin_connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        address = client_address(environ)
+        wait = self.failures.retry_after(address)
+        if wait > 0:
+            raise Refused(f"too many failed logins; try again in {int(wait) + 1} s")
         if not self.accepts(auth):
+            self.failures.take(address)
             raise Refused(REFUSED)
         task = asyncio.ensure_future(self._welcome(sid))
         self._tasks.add(task)

@@ -14,6 +14,7 @@ import socketio
 from pydantic import ValidationError
 
 from server.config import Settings, weak_password
+from server.sio.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS
 from tests.sio.logs import captured
 from tests.support import WAIT, general_with, running, send
 from tests.support import test_settings as make_settings
@@ -100,6 +101,24 @@ async def test_only_the_configured_credentials_log_in(tmp_path, auth) -> None:
         await admin.connect(server.url)
         assert (await admin.next("config")) == {"supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"]}
         await admin.sio.disconnect()
+
+
+async def test_an_address_that_failed_ten_times_is_refused_even_the_right_password_for_a_while(
+    tmp_path,
+) -> None:
+    wrong = {"username": "admin", "password": ADMIN_PASSWORD + "x"}
+    async with running(admin_settings(tmp_path)) as server:
+        admin = Admin()
+        await admin.connect(server.url)  # a success counts for nothing
+        await admin.sio.disconnect()
+        for _ in range(FAILURES_PER_ADDRESS):
+            assert await refused(server.url, wrong) == "invalid credentials"
+        limited = await refused(server.url, ADMIN)
+        assert limited.startswith("too many failed logins; try again in ")
+        wait = int(limited.rsplit(" ", 2)[1])
+        assert 60 <= wait <= FAILURE_WINDOW / FAILURES_PER_ADDRESS + 1  # one failure's worth
+        chat = await server.user("alice")  # the chat namespace is not affected
+        assert (await chat.ok("topic:list", {})) is not None
 
 
 async def test_an_admin_sees_the_sockets_their_users_and_topic_rooms_without_credentials(tmp_path) -> None:
