@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from db.migrate import upgrade
-from server.app import build_chat
 from server.chat.schemas import Target
 from server.chat.users import Actor
+from server.chat_factory import build_chat
 from server.config import Settings
 
 ACKS = 3000

@@ -19,9 +19,9 @@ import tempfile
 import time
 
 from db.migrate import upgrade
-from server.app import build_chat
 from server.chat.schemas import Target
 from server.chat.users import Actor
+from server.chat_factory import build_chat
 from server.config import Settings
 
 

@@ -17,13 +17,9 @@ import socketio
 from fastapi import FastAPI
 
 from db.migrate import upgrade
-from db.uow import Database
 from server import logs
-from server.chat.hub import Hub
-from server.chat.service import Chat, Limits
-from server.cluster.db_relay import RelayHub
-from server.cluster.redis_hub import RedisHub
-from server.cluster.redis_presence import RedisRegistry
+from server.chat.service import Chat
+from server.chat_factory import build_chat
 from server.config import Settings
 from server.gateway.routes import gateway_routers
 from server.gateway.serve import Gateway
@@ -42,7 +38,6 @@ from server.sio.packet_guard import PacketGuard
 from server.sio.server import build_server, stop_server
 from server.sio.shutdown import ExitSignals
 from server.sio.sink import SocketIOSink
-from server.upstream import websocket_upstream
 
 
 def create_app(settings: Settings | None = None) -> Any:
@@ -130,46 +125,6 @@ def _admin_ui(sio: Any, settings: Settings, connections: Connections) -> AdminUI
     )
     admin.install()
     return admin
-
-
-def build_chat(settings: Settings) -> Chat:
-    """The chat service over the configured database (also used by the CLI)."""
-    upstream = (
-        websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
-    )
-    limits = Limits(
-        register_per_hour=settings.register_per_hour,
-        login_per_hour=settings.login_per_hour,
-        login_failures_per_account=settings.login_failures_per_account,
-        login_failure_window=settings.login_failure_window,
-        backlog_per_topic=settings.backlog_per_topic,
-        presence_grace=settings.presence_grace,
-        typing_ttl=settings.typing_ttl,
-        cursor_flush_interval=settings.cursor_flush_interval,
-        bcrypt_rounds=settings.bcrypt_rounds,
-        echo_transcript_bytes=settings.echo_transcript_bytes,
-        max_connections_per_user=settings.max_connections_per_user,
-        recovery_window=settings.recovery_window,
-        recovery_margin=settings.recovery_margin,
-        presence_ttl=settings.presence_ttl,
-    )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
-    hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
-    registry = None
-    if settings.redis_url:  # several nodes: events and presence go through Redis
-        hub = RedisHub(settings.redis_url, settings.redis_channel)
-        registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
-    return Chat(
-        database,
-        settings.secret(),
-        settings.token_ttl,
-        limits,
-        settings.default_topics,
-        upstream,
-        hub,
-        registry,
-    )
 
 
 def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], Awaitable[Any]]]:

@@ -168,7 +168,7 @@ def serving_line(settings: Settings, host: str, port: int) -> str:
 
 def _with_chat(settings: Settings, job: Callable[[Chat], Awaitable[int]]) -> int:
     from db.migrate import upgrade
-    from server.app import build_chat
+    from server.chat_factory import build_chat
     from server.cluster.db_relay import encode
 
     async def run() -> int:

@@ -10,10 +10,10 @@ import pytest
 
 from db import migrate
 from db.uow import Database
-from server.app import build_chat
 from server.chat.events import Event, MessageCreated, MessageEdited
 from server.chat.service import Chat
 from server.chat.users import Actor
+from server.chat_factory import build_chat
 from tests.support import PASSWORD
 from tests.support import test_settings as settings_for
 

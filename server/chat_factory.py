@@ -1,0 +1,57 @@
+"""The chat service assembled from settings: database, hub, presence registry and limits.
+
+Apart from ``server.app`` so that the command line (``parley user|topic|stats``) builds the
+same ``Chat`` without importing the web and realtime stacks (FastAPI, python-socketio, the
+gateway): about half a second of every command's start.
+"""
+
+from __future__ import annotations
+
+from db.uow import Database
+from server.chat.hub import Hub
+from server.chat.service import Chat, Limits
+from server.cluster.db_relay import RelayHub
+from server.cluster.redis_hub import RedisHub
+from server.cluster.redis_presence import RedisRegistry
+from server.config import Settings
+from server.upstream import websocket_upstream
+
+
+def build_chat(settings: Settings) -> Chat:
+    """The chat service over the configured database (also used by the CLI)."""
+    upstream = (
+        websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
+    )
+    limits = Limits(
+        register_per_hour=settings.register_per_hour,
+        login_per_hour=settings.login_per_hour,
+        login_failures_per_account=settings.login_failures_per_account,
+        login_failure_window=settings.login_failure_window,
+        backlog_per_topic=settings.backlog_per_topic,
+        presence_grace=settings.presence_grace,
+        typing_ttl=settings.typing_ttl,
+        cursor_flush_interval=settings.cursor_flush_interval,
+        bcrypt_rounds=settings.bcrypt_rounds,
+        echo_transcript_bytes=settings.echo_transcript_bytes,
+        max_connections_per_user=settings.max_connections_per_user,
+        recovery_window=settings.recovery_window,
+        recovery_margin=settings.recovery_margin,
+        presence_ttl=settings.presence_ttl,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
+    hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
+    registry = None
+    if settings.redis_url:  # several nodes: events and presence go through Redis
+        hub = RedisHub(settings.redis_url, settings.redis_channel)
+        registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
+    return Chat(
+        database,
+        settings.secret(),
+        settings.token_ttl,
+        limits,
+        settings.default_topics,
+        upstream,
+        hub,
+        registry,
+    )
