@@ -149,7 +149,7 @@ class Generator:
             proc.stdin.close()  # the generator closes its sockets and exits
         try:
             await asyncio.wait_for(proc.wait(), 15)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
@@ -1057,7 +1057,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
     results: dict[str, Any] = {
         "meta": {
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": shlex.join(["python", "-m", "bench.compare", *sys.argv[1:]]),
             "commit": git("rev-parse", "--short", "HEAD"),
             "parley_code": args.parley_code,
@@ -1087,7 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_files(
             json.loads(Path(args.from_json).read_text()), args.from_json.removesuffix(".json")
         )
-    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     suffix = "-quick" if args.quick else ""
     args.stem = args.out or str(RESULTS / f"compare-{date}-{git('rev-parse', '--short', 'HEAD')}{suffix}")
     Path(args.stem).parent.mkdir(parents=True, exist_ok=True)

@@ -396,7 +396,7 @@ async def scenario_fanout(
             timed_out = False
             try:
                 await asyncio.wait_for(all_done.wait(), args.drain_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 timed_out = True
             window.stop()
         finally:
@@ -553,7 +553,7 @@ async def scenario_backlog(
             session_at = time.perf_counter_ns()
             try:
                 await asyncio.wait_for(done.wait(), args.drain_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 timed_out = True
             window.stop()
         finally:
@@ -873,7 +873,7 @@ async def wait_quiet(limit: float, threshold: float = 0.15) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "meta": {
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": shlex.join([Path(sys.executable).name, "-m", "bench.load", *sys.argv[1:]]),
             "machine": machine_facts(),
             "calibration_ms_start": calibrate(),

@@ -102,7 +102,7 @@ class Connection:
             ) from None
         try:
             session = await asyncio.wait_for(asyncio.shield(self._session_ready), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._sio.disconnect()
             raise ClientError("timeout", "the server sent no session event") from None
         self._flusher = asyncio.create_task(self._flush_loop())
@@ -141,7 +141,7 @@ class Connection:
             return unwrap(event, await asyncio.wait_for(answer, limit))
         except socketio.exceptions.SocketIOError:
             raise ClientError("disconnected", "not connected to the server") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ClientError("timeout", f"no answer to {event} within {limit:g}s") from None
         finally:
             self._pending.discard(answer)

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import make_url
@@ -200,7 +200,7 @@ def _entry(row: Sequence[Any]) -> BacklogEntry:
 
 def _utc(stored: str) -> datetime:
     """SQLAlchemy's SQLite DATETIME text, which is UTC."""
-    return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
 class RepositoryReads:

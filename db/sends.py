@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
@@ -134,7 +134,7 @@ class SqliteSendStore:
 def sqlite_time(moment: datetime) -> str:
     """UTC in SQLAlchemy's SQLite DATETIME storage format, so the ORM reads it back as written."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -63,7 +63,7 @@ class Database:
                 repos = Repositories(session)
                 yield repos
                 if repos.events and self.relay is not None:
-                    now = datetime.now(timezone.utc)
+                    now = datetime.now(UTC)
                     await repos.relay.prune(now - RELAY_KEEP)
                     await repos.relay.add(self.relay(repos.events), now)
         if repos.events and self.on_commit is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -110,7 +110,7 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
 
 def now_iso() -> str:
     """The server time as ISO 8601 UTC with a ``Z``."""
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 # Compatibility gateways (PROTOCOL.md section 7) ------------------------------------------

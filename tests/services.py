@@ -31,7 +31,7 @@ def _postgres_answers(url: str) -> bool:
 
     try:
         asyncio.run(probe())
-    except (OSError, asyncpg.PostgresError, TimeoutError, asyncio.TimeoutError):
+    except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     return True
 

@@ -46,7 +46,7 @@ sio = socketio.AsyncServer(
 
 @sio.event
 async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:  # noqa: ARG001
-    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    now = dt.datetime.now(dt.UTC).isoformat()
     await sio.emit("session", {"user": {"username": sid}, "server_time": now}, to=sid)
 
 

@@ -11,7 +11,7 @@ is unknown, names another kind of topic, or a conversation of others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -94,7 +94,7 @@ async def direct_by_id(repos: Repositories, actor: Actor, topic_id: int) -> Plac
 
 
 async def _create_direct(repos: Repositories, actor: Actor, peer: User) -> Topic:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     name = direct_name(actor.id, peer.id or 0)
     topic = await repos.topics.add(Topic(name=name, name_key=name, kind="direct", created_at=now))
     for user_id in (actor.id, peer.id or 0):

@@ -16,7 +16,7 @@ and the name is free to register anew.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from db.models import User
@@ -47,7 +47,7 @@ class AccountService:
             user = await _account(repos, username)
             view = account_view(user, "disabled")  # before the update expires the loaded row
             if user.disabled_at is None:
-                await repos.users.update_fields(user.id or 0, disabled_at=datetime.now(timezone.utc))
+                await repos.users.update_fields(user.id or 0, disabled_at=datetime.now(UTC))
                 await _revoke(repos, user.id or 0)
         return view
 
@@ -90,7 +90,7 @@ class AccountService:
                 username=placeholder,
                 username_key=placeholder,
                 password_hash=unguessable,
-                deleted_at=datetime.now(timezone.utc),
+                deleted_at=datetime.now(UTC),
             )
             await _revoke(repos, user_id)
             repos.record(UserDeleted(user_id, name))

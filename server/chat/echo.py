@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -63,7 +63,7 @@ class EchoSession:
         self.actor = actor
         self.upstream = upstream
         self.max_bytes = max_bytes
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self._lines: deque[tuple[int, dict[str, Any]]] = deque()  # (JSON size, line)
         self._size = 0
         self.dropped = 0
@@ -73,7 +73,7 @@ class EchoSession:
         """The transcript as stored: a ``dropped`` line first when older lines were let go."""
         kept = [line for _size, line in self._lines]
         if self.dropped:
-            first = kept[0]["at"] if kept else iso(datetime.now(timezone.utc))
+            first = kept[0]["at"] if kept else iso(datetime.now(UTC))
             return [{"from": "dropped", "payload": self.dropped, "at": first}, *kept]
         return kept
 
@@ -94,7 +94,7 @@ class EchoSession:
         return answer
 
     def _record(self, source: str, payload: Any) -> None:
-        line = {"from": source, "payload": payload, "at": iso(datetime.now(timezone.utc))}
+        line = {"from": source, "payload": payload, "at": iso(datetime.now(UTC))}
         size = len(orjson.dumps(line))
         self._lines.append((size, line))
         self._size += size
@@ -118,7 +118,7 @@ class EchoService:
         transcript = EchoTranscript(
             user_id=session.actor.id,
             started_at=session.started_at,
-            ended_at=datetime.now(timezone.utc),
+            ended_at=datetime.now(UTC),
             lines=session.lines,
         )
         async with self.db.write() as repos:

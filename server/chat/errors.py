@@ -14,10 +14,10 @@ Socket.IO: ``server.wire`` maps codes to HTTP statuses and ack envelopes.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     INVALID = "invalid"
     UNAUTHORIZED = "unauthorized"
     TOKEN_EXPIRED = "token_expired"

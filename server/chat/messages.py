@@ -16,7 +16,7 @@ conversation with oneself).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from db.models import Message, Topic
 from db.repositories import Repositories
@@ -106,7 +106,7 @@ class MessageService:
             if message.sender_id != actor.id:
                 raise forbidden("only the sender may edit a message")
             message.body = body
-            message.edited_at = datetime.now(timezone.utc)
+            message.edited_at = datetime.now(UTC)
             repos.session.add(message)
             repos.record(*_edited_events(message, actor.username, actor.id, place))
         return message_view(message, actor.username, place.topic, place.shown_as)
@@ -116,7 +116,7 @@ class MessageService:
             message, place = await self._locate(repos, actor, message_id)
             if message.sender_id != actor.id and place.topic.owner_id != actor.id:
                 raise forbidden("only the sender or the topic owner may delete a message")
-            message.deleted_at = datetime.now(timezone.utc)
+            message.deleted_at = datetime.now(UTC)
             repos.session.add(message)
             repos.record(*_deleted_events(message, actor, place))
 

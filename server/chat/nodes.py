@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from db.uow import Database
 from server.chat.admin_schemas import NodeOut
@@ -36,7 +36,7 @@ class NodeService:
         self.presence = presence
         self.ttl = ttl
         self.name = node_name()
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self._beating = Periodic(self.beat, ttl / 3, "writing this node's heartbeat row")
 
     async def start(self) -> None:
@@ -51,7 +51,7 @@ class NodeService:
             await repos.nodes.remove(self.name)
 
     async def beat(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         sockets, users = self.presence.here()
         async with self.db.write() as repos:
             await repos.nodes.prune(now - timedelta(seconds=self.ttl))
@@ -59,7 +59,7 @@ class NodeService:
 
     async def live(self) -> list[NodeOut]:
         """Every server that beat within ``ttl``, by name."""
-        since = datetime.now(timezone.utc) - timedelta(seconds=self.ttl)
+        since = datetime.now(UTC) - timedelta(seconds=self.ttl)
         async with self.db.read() as repos:
             rows = await repos.nodes.live(since)
         return [

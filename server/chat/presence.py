@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from db.uow import Database
 from server.chat.events import PresenceChanged, ToUsers
@@ -82,7 +82,7 @@ class PresenceService:
             await self._went_offline(user_id, username)
 
     async def _went_offline(self, user_id: int, username: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             await repos.users.set_last_seen(user_id, now)
         await self._announce(user_id, username, online=False, last_seen=iso(now))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from db.models import utcnow
@@ -96,7 +96,7 @@ class RecoveryService:
 
     def _fresh(self, seen_at: datetime, now: datetime) -> bool:
         if seen_at.tzinfo is None:  # SQLite hands back naive datetimes that are UTC
-            seen_at = seen_at.replace(tzinfo=timezone.utc)
+            seen_at = seen_at.replace(tzinfo=UTC)
         return now - seen_at <= timedelta(seconds=self.window)
 
     async def replay(self, user_id: int, after_id: int) -> list[MessageOut]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypeGuard
 
 import bcrypt
@@ -57,7 +57,7 @@ class PasswordHasher:
 
 
 # The latest instant ``datetime`` can hold; a later ``exp`` is not a time but an attack.
-LATEST = int(datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp())
+LATEST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 MAX_ID = 2**63 - 1
 
 
@@ -77,7 +77,7 @@ class TokenCodec:
         self.ttl = ttl_seconds
 
     def issue(self, user_id: int, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.ttl if ttl_seconds is None else ttl_seconds)
         payload = {
             "sub": str(user_id),
@@ -110,8 +110,8 @@ class TokenCodec:
         return Claims(
             user_id=int(sub),
             version=ver,
-            issued_at=datetime.fromtimestamp(iat, timezone.utc),
-            expires_at=datetime.fromtimestamp(exp, timezone.utc),
+            issued_at=datetime.fromtimestamp(iat, UTC),
+            expires_at=datetime.fromtimestamp(exp, UTC),
         )
 
 

@@ -12,7 +12,7 @@ path's directory follow at once; an invite also tells the invitee.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -37,7 +37,7 @@ class TopicService:
         self.messages = messages
 
     async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         kind = "private" if private else "public"
         try:
             async with self.db.write() as repos:
@@ -56,7 +56,7 @@ class TopicService:
         """Create an ownerless public topic if missing (the default topics)."""
         async with self.db.write() as repos:
             if await repos.topics.by_name(name) is None:
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 await repos.topics.add(Topic(name=name, name_key=name.lower(), kind="public", created_at=now))
 
     async def join(self, user_id: int, names: list[str]) -> None:
@@ -69,9 +69,7 @@ class TopicService:
                     and topic.kind == "public"
                     and not await repos.memberships.get(topic.id or 0, user_id)
                 ):
-                    await repos.memberships.add(
-                        _membership(topic, user_id, "member", datetime.now(timezone.utc))
-                    )
+                    await repos.memberships.add(_membership(topic, user_id, "member", datetime.now(UTC)))
                     repos.record(MembershipChanged(user_id, topic.id or 0, joined=True))
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
@@ -81,9 +79,7 @@ class TopicService:
             if membership is None:
                 if topic.kind != "public":
                     raise forbidden(f"{topic.name!r} is private: ask a member for an invite")
-                await repos.memberships.add(
-                    _membership(topic, actor.id, "member", datetime.now(timezone.utc))
-                )
+                await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(UTC)))
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
             page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
@@ -110,9 +106,7 @@ class TopicService:
             invitee = await user_named(repos, username)
             invitee_id = invitee.id or 0
             if await repos.memberships.get(topic.id or 0, invitee_id) is None:
-                await repos.memberships.add(
-                    _membership(topic, invitee_id, "member", datetime.now(timezone.utc))
-                )
+                await repos.memberships.add(_membership(topic, invitee_id, "member", datetime.now(UTC)))
                 theirs = await topic_view(repos, invitee_id, topic, self.presence.online_among)
                 repos.record(
                     MembershipChanged(invitee_id, topic.id or 0, joined=True),

@@ -25,7 +25,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -149,7 +149,7 @@ class UserService:
             username=username,
             username_key=username.lower(),
             password_hash=password_hash,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             token_version=secrets.randbelow(FIRST_VERSIONS) + 1,
         )
         try:

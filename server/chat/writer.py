@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from db.sends import NewMessage, Stored
@@ -84,7 +84,7 @@ class Writer:
     async def submit(self, actor: Actor, resolve: Resolve, body: str, client_id: str | None) -> MessageOut:
         """Queue a send at once (so one socket's sends keep their order) and wait for its outcome."""
         future: asyncio.Future[MessageOut] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(actor, resolve, body, client_id, datetime.now(timezone.utc), future))
+        self._queue.append(Pending(actor, resolve, body, client_id, datetime.now(UTC), future))
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
         return await future

@@ -37,7 +37,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from socketio.admin import EventBuffer
@@ -54,7 +54,7 @@ FAILURE_WINDOW = 15 * 60.0  # seconds
 
 
 def _now(at: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if at is None else at, timezone.utc).isoformat()
+    return datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat()
 
 
 def _digest(value: Any) -> bytes:

@@ -43,7 +43,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             else:
                 first = queue.get_nowait()
             queue.task_done()
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             raise exceptions.QueueEmpty() from None
         if first is None:
             return []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server.chat.nodes import NodeService
 
@@ -30,7 +30,7 @@ async def test_a_started_node_shows_its_open_sockets_and_users_and_a_stopped_one
 
 async def test_a_node_that_stopped_beating_is_left_out_then_pruned_by_a_live_one(chat):
     killed = NodeService(chat.db, chat.presence, ttl=30)
-    long_ago = datetime.now(timezone.utc) - timedelta(seconds=31)
+    long_ago = datetime.now(UTC) - timedelta(seconds=31)
     async with chat.db.write() as repos:
         await repos.nodes.beat(killed.name, long_ago, long_ago, sockets=7, users=5)
     live = NodeService(chat.db, chat.presence, ttl=30)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -278,12 +278,12 @@ async def test_an_operator_token_issued_after_a_logout_is_valid(chat):
 
 
 async def test_a_new_profile_is_offline_never_seen_and_created_now_in_utc(chat):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     actor = await chat.users.authenticate(await register(chat, "alice"))
     profile = await chat.users.profile(actor, "alice")
     assert profile.online is False
     assert profile.last_seen is None
-    assert before <= utc(profile.created_at) <= datetime.now(timezone.utc)
+    assert before <= utc(profile.created_at) <= datetime.now(UTC)
 
 
 async def test_a_profile_is_online_while_the_user_has_a_socket(chat):

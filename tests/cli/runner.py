@@ -73,7 +73,7 @@ async def parley(place: Place, *args: str, stdin: str = "") -> Result:
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin.encode()), TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise
@@ -115,7 +115,7 @@ async def serving_process(
             process.terminate()
             try:
                 await asyncio.wait_for(process.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 process.kill()
                 await process.wait()
 

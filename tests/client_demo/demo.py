@@ -110,7 +110,7 @@ class Demo:
 
         try:
             return await asyncio.wait_for(find(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"no {needle!r} on {stream} in {timeout}s\n{self.transcript()}") from None
 
     async def wait(self, timeout: float = WAIT) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from db.migrate import upgrade
@@ -60,7 +60,7 @@ async def test_a_rollback_leaves_nothing_to_relay_and_pruning_keeps_the_newest_r
             async with database.write() as repos:
                 repos.record(SessionsRevoked(user_id))
         async with database.write() as repos:
-            await repos.relay.prune(datetime.now(timezone.utc) + timedelta(days=1))
+            await repos.relay.prune(datetime.now(UTC) + timedelta(days=1))
         async with database.read() as repos:
             assert [row_id for row_id, _ in await repos.relay.after(0)] == [2]
     finally:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 def a_user(name: str) -> User:
     return User(
-        username=name, username_key=name.lower(), password_hash="x", created_at=datetime.now(timezone.utc)
+        username=name, username_key=name.lower(), password_hash="x", created_at=datetime.now(UTC)
     )
 
 
@@ -158,7 +158,7 @@ async def test_sqlite_enforces_foreign_keys(tmp_path):
     try:
         with pytest.raises(IntegrityError):
             async with database.write() as repos:
-                repos.session.add(Membership(topic_id=999, user_id=999, joined_at=datetime.now(timezone.utc)))
+                repos.session.add(Membership(topic_id=999, user_id=999, joined_at=datetime.now(UTC)))
     finally:
         await database.dispose()
 

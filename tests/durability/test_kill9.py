@@ -83,7 +83,7 @@ class Sender:
                         progress.set()
 
             await asyncio.gather(*(one(i) for i in wanted))
-        except (socketio.exceptions.SocketIOError, TimeoutError, asyncio.TimeoutError):
+        except (socketio.exceptions.SocketIOError, TimeoutError):
             pass  # the server died under us: what was acknowledged is what counts
         finally:
             await client.disconnect()

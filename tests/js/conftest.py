@@ -42,7 +42,7 @@ async def run_script(node: str, *args: str, limit: float, terminal: bool = False
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), limit)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 from sqlalchemy import delete
@@ -110,7 +110,7 @@ async def test_a_multibyte_password_counts_bytes_and_logs_in(live_server):
 
 
 async def test_me_is_the_profile_of_the_token_owner(live_server):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     token = await live_server.register("alice")
     response = await live_server.http.get("/api/users/me", headers=bearer(token))
     assert response.status_code == 200
@@ -119,7 +119,7 @@ async def test_me_is_the_profile_of_the_token_owner(live_server):
     assert profile["username"] == "alice"
     assert profile["online"] is False
     assert profile["last_seen"] is None
-    assert before <= utc(profile["created_at"]) <= datetime.now(timezone.utc)
+    assert before <= utc(profile["created_at"]) <= datetime.now(UTC)
 
 
 async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(live_server):

@@ -66,7 +66,7 @@ class RawPolling:
 
         try:
             await asyncio.wait_for(gather(), timeout)
-        except (asyncio.TimeoutError, httpx.ReadTimeout):
+        except (TimeoutError, httpx.ReadTimeout):
             raise AssertionError(f"still waiting after {timeout} s; received {self.inbox}") from None
         return self.inbox
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -90,7 +90,7 @@ def assert_session(session: Any, username: str) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", text), text
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert moment.utcoffset() == timedelta(0)
-    assert abs(moment - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(moment - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def forged(secret: str = JWT_SECRET, algorithm: str = "HS256", **overrides: Any) -> str:

@@ -14,7 +14,7 @@ announcement, due one grace after his close, must be the next one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +61,11 @@ async def test_closing_one_of_two_tabs_says_nothing_and_closing_the_last_says_of
 
     assert (await next_offline(bob))["username"] == "dave"
 
-    closed_at = datetime.now(timezone.utc)
+    closed_at = datetime.now(UTC)
     await alice.close()
 
     gone = await next_offline(bob)
-    heard_at = datetime.now(timezone.utc)
+    heard_at = datetime.now(UTC)
     assert gone["username"] == "alice"
     assert closed_at <= moment(gone["last_seen"]) <= heard_at
     assert moment(gone["last_seen"]) - closed_at <= PROTOCOL_GRACE_BOUND

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +242,7 @@ async def test_a_session_is_not_resumed_once_its_window_has_passed(live_server):
     async with chat.db.read() as repos:
         row = await repos.session.get(RecoverySession, dropped.pid)
     assert row is not None
-    seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=timezone.utc)
+    seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
     await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - utcnow()).total_seconds()))
 
     await new_session_with_the_backlog(
