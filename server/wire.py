@@ -85,7 +85,12 @@ def internal(correlation_id: str) -> ChatError:
 
 
 def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
-    """The Socket.IO event name and payload for a domain event (None: not sent)."""
+    """The Socket.IO event name and payload for a domain event (None: not sent).
+
+    The payload is one object, never a string, and keep it so: the stock JS client records the
+    last argument of *any* event as its recovery offset when that argument is a string, so only
+    ``sink.with_offset`` may end an event with one.
+    """
     match event:
         case ev.MessageCreated(message=message):
             return "message", message.wire
