@@ -16,7 +16,7 @@ from typing import Any
 
 from client_demo import render
 from client_demo.connection import Connection, EventHandler
-from client_demo.models import Message, is_message
+from client_demo.models import Message, is_message, name_field
 from client_demo.output import out
 
 # Called with (old name, new name) after a rename, (name, None) after a deletion.
@@ -74,7 +74,7 @@ class LiveView:
         self._last[key] = max(self._last.get(key, 0), message["seq"])
 
     async def _on_renamed(self, data: Any) -> None:
-        old, new = _name(data, "topic"), _name(data, "name")
+        old, new = name_field(data, "topic"), name_field(data, "name")
         if old is None or new is None:
             return
         seq = self._last.pop(old.casefold(), 0)
@@ -86,7 +86,7 @@ class LiveView:
             self._topic_changed(old, new)
 
     async def _on_deleted(self, data: Any) -> None:
-        name = _name(data, "topic")
+        name = name_field(data, "topic")
         if name is None:
             return
         self._last.pop(name.casefold(), None)
@@ -97,12 +97,6 @@ class LiveView:
 
     def _edited(self, data: Any) -> str | None:
         return render.edited_line(data) if is_message(data) else None
-
-
-def _name(data: Any, key: str) -> str | None:
-    """A non-empty topic name at ``data[key]``; None when the payload is malformed."""
-    value = data.get(key) if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 def _printer(to_line: Callable[[Any], str | None]) -> EventHandler:
