@@ -177,7 +177,9 @@ async def test_a_topic_renamed_by_an_operator_stays_current_under_its_new_name(
     assert alice.err == [], alice.transcript()
 
 
-async def test_a_topic_deleted_by_an_operator_is_no_longer_current(live_server: LiveServer, spawn: Spawn) -> None:
+async def test_a_topic_deleted_by_an_operator_is_no_longer_current(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
     token = await live_server.register("alice")
     alice = await spawn(env=demo_env(PARLEY_TOKEN=token))
     await alice.expect("connected to")
