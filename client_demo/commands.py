@@ -7,7 +7,9 @@ which prints it and exits 1.
 - ``send``: ``message:send`` to a topic (joining a public topic first when the
   server says ``forbidden``) or to a user; prints ``sent id=.. seq=..``.
 - ``listen``: subscribes, announces ``listening on NAME`` on stderr, then
-  prints each new live message (text or ``--json``) until ``--count``.
+  prints each new live message (text or ``--json``) until ``--count``. If an
+  operator renames the topic it goes on under the new name; if one deletes
+  it, it says so and exits 1 (``not_found``).
 - ``topics``, ``create``, ``history``: ``topic:list``, ``topic:create``,
   ``history``.
 """
@@ -24,7 +26,7 @@ from typing import Any
 from client_demo import render
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_OK, ClientError
-from client_demo.models import Message, as_message, as_topic, field_list, is_message
+from client_demo.models import Message, as_message, as_topic, field_list, is_message, name_field
 from client_demo.output import err, out
 
 Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
@@ -51,12 +53,37 @@ async def send(conn: Connection, args: argparse.Namespace) -> int:
 
 async def listen(conn: Connection, args: argparse.Namespace) -> int:
     """``listen [--topic NAME | --with USER] [--count N] [--json]``: print new live messages."""
-    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    inbox: asyncio.Queue[Message | ClientError] = asyncio.Queue()
+    wanted: str | None = None
+    baseline: dict[str, int] = {}
 
     async def enqueue(message: Message) -> None:
         inbox.put_nowait(message)
 
+    async def renamed(data: Any) -> None:
+        nonlocal wanted
+        old, new = name_field(data, "topic"), name_field(data, "name")
+        if old is None or new is None:
+            return
+        conn.topic_renamed(old, new)
+        err(render.renamed_line(data))
+        if old.casefold() in baseline:
+            baseline[new.casefold()] = baseline.pop(old.casefold())
+        if wanted == old.casefold():
+            wanted = new.casefold()
+
+    async def deleted(data: Any) -> None:
+        name = name_field(data, "topic")
+        if name is None:
+            return
+        conn.topic_deleted(name)
+        err(render.topic_deleted_line(data))
+        if wanted == name.casefold():
+            inbox.put_nowait(ClientError("not_found", f"topic {name} was deleted"))
+
     conn.on_message(enqueue)
+    conn.on_event("topic:renamed", renamed)
+    conn.on_event("topic:deleted", deleted)
     conn.on_notice(lambda text: err(f"* {text}"))
     await conn.connect()
     wanted, baseline = await _baseline(conn, args)
@@ -64,6 +91,8 @@ async def listen(conn: Connection, args: argparse.Namespace) -> int:
     printed = 0
     while args.count is None or printed < args.count:
         message = await conn.until_lost(inbox.get())
+        if isinstance(message, ClientError):
+            raise message  # the topic listened to is gone
         name = message["topic"].casefold()
         if (wanted is not None and name != wanted) or message["seq"] <= baseline.get(name, 0):
             continue  # another conversation, or history replayed by the backlog

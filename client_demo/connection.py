@@ -8,7 +8,8 @@
 - ``message`` events are deduplicated by ``id`` before the application sees
   them (the backlog replays what may already have arrived live);
 - ``mark_delivered`` feeds cumulative ``delivered`` acks, flushed every
-  ``ack_interval`` seconds and once more on ``close``;
+  ``ack_interval`` seconds and once more on ``close``; ``topic_renamed`` and
+  ``topic_deleted`` move or drop them when an operator renames or deletes a topic;
 - ``lost`` is set when the session cannot continue (the server ended it, or a
   reconnection was refused for its token); ``failure`` says why.
 
@@ -27,7 +28,7 @@ import socketio
 
 from client_demo.delivery import Deduper, DeliveryTracker
 from client_demo.errors import AUTH_CODES, ClientError
-from client_demo.models import Message, Session, as_session, is_message
+from client_demo.models import Message, Session, as_session, conversation, is_message
 
 T = TypeVar("T")
 MessageHandler = Callable[[Message], Awaitable[None]]
@@ -167,6 +168,14 @@ class Connection:
     def mark_delivered(self, message: Message) -> None:
         """``message`` reached the user: include it in the next ``delivered`` ack."""
         self._delivery.mark(message)
+
+    def topic_renamed(self, old: str, new: str) -> None:
+        """An operator renamed topic ``old``: acknowledge its messages under ``new`` from now on."""
+        self._delivery.rename(conversation(old), conversation(new))
+
+    def topic_deleted(self, name: str) -> None:
+        """An operator deleted topic ``name``: forget what was to be acknowledged there."""
+        self._delivery.forget(conversation(name))
 
     async def flush_delivered(self) -> None:
         """Send the pending cumulative ``delivered`` acks now, one per conversation."""

@@ -59,6 +59,19 @@ class DeliveryTracker:
         """The server acknowledged ``delivered`` up to ``seq``."""
         self._confirmed[key] = max(seq, self._confirmed.get(key, 0))
 
+    def rename(self, old: Conversation, new: Conversation) -> None:
+        """A topic was renamed: its position is kept (and acknowledged) under the new name."""
+        for table in (self._confirmed, self._pending):
+            moved = [key for key in table if key[0] == old[0] and key[1].casefold() == old[1].casefold()]
+            for key in moved:
+                table[new] = max(table.pop(key), table.get(new, 0))
+
+    def forget(self, key: Conversation) -> None:
+        """A topic was deleted: nothing more to acknowledge there."""
+        for table in (self._confirmed, self._pending):
+            for known in [k for k in table if k[0] == key[0] and k[1].casefold() == key[1].casefold()]:
+                del table[known]
+
     @property
     def idle(self) -> bool:
         """True when nothing waits to be sent."""

@@ -1,14 +1,16 @@
 """The interactive chat: slash commands and plain text read from stdin.
 
 One command runs at a time, in the order typed; live events (messages, edits,
-typing, presence, invitations, read marks) are shown as they arrive, between
-commands. Errors are shown in words (``error: forbidden: ...``) and the
-session goes on. ``/quit`` or the end of stdin ends it, so a script can drive
-it through a pipe.
+typing, presence, invitations, read marks, topics renamed or deleted by an
+operator) are shown as they arrive, between commands. Errors are shown in
+words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
+end of stdin ends it, so a script can drive it through a pipe.
 
 The current conversation is a topic name, or ``@user`` for a direct one;
-plain text goes there. A line starting with ``//`` sends the text after the
-first slash, for messages that start with a slash.
+plain text goes there. If an operator renames it, it is the new name; if
+an operator deletes it, there is none (as after ``/leave``). A line starting
+with ``//`` sends the text after the first slash, for messages that start
+with a slash.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Repl:
         self.conn = conn
         self.lines = lines
         self.current: str | None = None
-        self.view = live.LiveView(conn)
+        self.view = live.LiveView(conn, self._topic_changed)
         self.commands: dict[str, Handler] = {
             "topics": self.topics,
             "create": self.create,
@@ -219,6 +221,14 @@ class Repl:
 
     async def help(self, _rest: str) -> None:
         out(HELP)
+
+    def _topic_changed(self, old: str, new: str | None) -> None:
+        """An operator renamed (to ``new``) or deleted (``new`` None) topic ``old``: follow it."""
+        if self.current is None or self.current.startswith("@") or self.current.casefold() != old.casefold():
+            return
+        self.current = new
+        if new is None:
+            out(f"* you were in {render.safe(old)}: /join NAME or /join @USER to talk elsewhere")
 
     def _here(self) -> str:
         if self.current is None:

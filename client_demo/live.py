@@ -3,7 +3,10 @@
 ``LiveView`` subscribes to the server-to-client events of PROTOCOL.md
 section 4 and writes one line for each. Every message shown (live, backlog,
 history, or the ack of our own send) is shown once, counted as delivered, and
-remembered as the conversation's last ``seq`` for ``/read``.
+remembered as the conversation's last ``seq`` for ``/read``. When an operator
+renames or deletes a topic (``topic:renamed``, ``topic:deleted``) what is kept
+under its name moves or goes, and ``topic_changed`` is told (the REPL's
+current conversation follows).
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ from typing import Any
 
 from client_demo import render
 from client_demo.connection import Connection, EventHandler
-from client_demo.models import Message, is_message
+from client_demo.models import Message, is_message, name_field
 from client_demo.output import out
+
+# Called with (old name, new name) after a rename, (name, None) after a deletion.
+TopicChanged = Callable[[str, str | None], None]
 
 
 class LiveView:
     """Writes live events as lines; remembers the last ``seq`` per conversation."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, topic_changed: TopicChanged | None = None) -> None:
         self.conn = conn
         self._last: dict[str, int] = {}
+        self._topic_changed = topic_changed
 
     def install(self) -> None:
         """Register the event handlers (before connecting: the backlog comes first)."""
@@ -38,6 +45,8 @@ class LiveView:
         }
         for event, to_line in lines.items():
             self.conn.on_event(event, _printer(to_line))
+        self.conn.on_event("topic:renamed", self._on_renamed)
+        self.conn.on_event("topic:deleted", self._on_deleted)
 
     def show(self, message: Message) -> None:
         """Show ``message`` unless it was shown already."""
@@ -63,6 +72,28 @@ class LiveView:
         self.conn.mark_delivered(message)
         key = message["topic"].casefold()
         self._last[key] = max(self._last.get(key, 0), message["seq"])
+
+    async def _on_renamed(self, data: Any) -> None:
+        old, new = name_field(data, "topic"), name_field(data, "name")
+        if old is None or new is None:
+            return
+        seq = self._last.pop(old.casefold(), 0)
+        if seq:
+            self._last[new.casefold()] = max(seq, self._last.get(new.casefold(), 0))
+        self.conn.topic_renamed(old, new)
+        out(render.renamed_line(data))
+        if self._topic_changed is not None:
+            self._topic_changed(old, new)
+
+    async def _on_deleted(self, data: Any) -> None:
+        name = name_field(data, "topic")
+        if name is None:
+            return
+        self._last.pop(name.casefold(), None)
+        self.conn.topic_deleted(name)
+        out(render.topic_deleted_line(data))
+        if self._topic_changed is not None:
+            self._topic_changed(name, None)
 
     def _edited(self, data: Any) -> str | None:
         return render.edited_line(data) if is_message(data) else None

@@ -103,6 +103,12 @@ def as_topic(data: Any) -> Topic:
     return cast(Topic, data)
 
 
+def name_field(data: Any, key: str) -> str | None:
+    """``data[key]`` when it is a non-empty string (a topic name in an event); else None."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def field_list(data: Any, key: str) -> list[Any]:
     """``data[key]`` when it is a list (``{"topics": [...]}`` and the like)."""
     value = data.get(key) if isinstance(data, dict) else None

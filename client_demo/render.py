@@ -118,6 +118,16 @@ def invited_line(data: Any) -> str:
     return f"* {_get(data, 'by')} added you to {name} ({_get(topic, 'kind')}): /join {name}"
 
 
+def renamed_line(data: Any) -> str:
+    """The ``topic:renamed`` event (an operator renamed a topic)."""
+    return f"* topic {_get(data, 'topic')} was renamed to {_get(data, 'name')}"
+
+
+def topic_deleted_line(data: Any) -> str:
+    """The ``topic:deleted`` event (an operator deleted a topic and its messages)."""
+    return f"* topic {_get(data, 'topic')} was deleted"
+
+
 def read_line(data: Any) -> str:
     """The ``read`` event."""
     return f"* {_get(data, 'username')} read {_get(data, 'topic')} up to #{_get(data, 'seq')}"

@@ -148,3 +148,59 @@ async def test_the_id_a_line_shows_is_the_one_edit_and_delete_take(
     await alice.expect(f"alice edited: hello  (id {shown})")
     await alice.write(f"/delete {shown}")
     await alice.expect(f"* message {shown} in lobby was deleted")
+
+
+async def test_a_topic_renamed_by_an_operator_stays_current_under_its_new_name(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
+    token = await live_server.register("alice")
+    alice = await spawn(env=demo_env(PARLEY_TOKEN=token))
+    await alice.expect("connected to")
+    await alice.write("/create lobby2")
+    await alice.expect("created lobby2 (public)")
+    await alice.write("/join lobby2")
+    await alice.expect("joined lobby2")
+    await alice.write("before")
+    await alice.expect("[lobby2 #1] alice: before")
+
+    await live_server.chat.topic_admin.rename("lobby2", "lobby3")  # what `parley topic rename` calls
+    await alice.expect("* topic lobby2 was renamed to lobby3")
+
+    await alice.write("after")  # plain text goes to the current topic: its new name
+    await alice.expect("[lobby3 #2] alice: after")
+    await alice.write("/read")
+    await alice.expect("marked lobby3 read up to #2")
+    await alice.write("/topics")
+    assert (await alice.expect("lobby3")).startswith("* lobby3 ")
+    await alice.write("/quit")
+    assert await alice.wait() == 0, alice.transcript()
+    assert alice.err == [], alice.transcript()
+
+
+async def test_a_topic_deleted_by_an_operator_is_no_longer_current(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
+    token = await live_server.register("alice")
+    alice = await spawn(env=demo_env(PARLEY_TOKEN=token))
+    await alice.expect("connected to")
+    for name in ("keep", "ops"):
+        await alice.write(f"/create {name}")
+        await alice.expect(f"created {name} (public)")
+        await alice.write(f"/join {name}")
+        await alice.expect(f"joined {name}")
+    await alice.write("soon gone")
+    await alice.expect("[ops #1] alice: soon gone")
+
+    await live_server.chat.topic_admin.delete("keep")  # not the current topic: nothing else changes
+    await alice.expect("* topic keep was deleted")
+    await alice.write("still here")
+    await alice.expect("[ops #2] alice: still here")
+
+    await live_server.chat.topic_admin.delete("ops")
+    await alice.expect("* topic ops was deleted")
+    await alice.expect("* you were in ops: /join NAME or /join @USER to talk elsewhere")
+    await alice.write("into the void")
+    await alice.expect("usage: no current conversation", stream="err")
+    await alice.write("/quit")
+    assert await alice.wait() == 0, alice.transcript()
+    assert not any("you were in keep" in line for line in alice.out), alice.transcript()

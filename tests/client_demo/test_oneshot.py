@@ -73,6 +73,28 @@ async def test_listen_acknowledges_delivery(live_server: LiveServer, spawn: Spaw
     assert (await bob.next("message"))["body"] == "marker"
 
 
+async def test_listen_follows_a_rename_and_ends_when_the_topic_is_deleted(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
+    alice = await live_server.user("alice")
+    await live_server.register("bob")
+    await alice.ok("topic:create", {"name": "ops"})
+    listener = await spawn("--user", "bob", "--password-stdin", "listen", "--topic", "ops")
+    await listener.write(PASSWORD)
+    await listener.expect("listening on ops", stream="err")
+
+    await live_server.chat.topic_admin.rename("ops", "operations")  # what `parley topic rename` calls
+    await listener.expect("* topic ops was renamed to operations", stream="err")
+    sent = await alice.ok("message:send", {"topic": "operations", "body": "same place, new name"})
+    line = await listener.expect("same place, new name")
+    assert line.endswith(f"[operations #1] alice: same place, new name  (id {sent['id']})")
+
+    await live_server.chat.topic_admin.delete("operations")
+    await listener.expect("* topic operations was deleted", stream="err")
+    await listener.expect("error: not_found: topic operations was deleted", stream="err")
+    assert await listener.wait() == 1, listener.transcript()
+
+
 async def test_send_to_a_user_is_a_direct_message(live_server: LiveServer) -> None:
     await live_server.register("alice")
     bob_token = await live_server.register("bob")

@@ -83,6 +83,8 @@ export class Chat {
       onEdited: (message) => this.onEdited(message),
       onDeleted: (data) => this.onDeleted(data),
       onInvited: (data) => this.onInvited(data),
+      onTopicRenamed: (data) => this.onTopicRenamed(data),
+      onTopicDeleted: (data) => this.onTopicDeleted(data),
       onTyping: (data) => this.onTyping(data),
       onRead: (data) => this.onRead(data),
       onPresence: (data) => this.onPresence(data),
@@ -143,6 +145,29 @@ export class Chat {
     if (!topic?.name) return;
     this.state.putTopic(topic);
     this.env.toasts.show(`${by ?? "Someone"} added you to #${topic.name}.`);
+    this.render();
+  }
+
+  /** An operator renamed a topic: it keeps its place (and stays open) under the new name. */
+  onTopicRenamed({ topic, name } = {}) {
+    if (typeof topic !== "string" || typeof name !== "string" || !name) return;
+    if (!this.state.renameTopic(topic, name)) return;
+    this.conn.renameTopic(topic, name);
+    if (this.state.current === keyOf(name)) rememberTopic(name);
+    this.scheduleTopicRefresh(); // a topic:list answered before the rename still had the old name
+    this.render();
+  }
+
+  /** An operator deleted a topic: it goes, and if it was open the page leaves it as after /leave. */
+  onTopicDeleted({ topic } = {}) {
+    if (typeof topic !== "string") return;
+    const wasOpen = this.state.current === keyOf(topic);
+    const known = this.state.removeTopic(topic);
+    this.conn.forgetTopic(topic);
+    if (!known && !wasOpen) return;
+    this.env.toasts.show(`#${topic} was deleted.`);
+    if (wasOpen) this.setCurrent(null);
+    this.scheduleTopicRefresh(); // a topic:list answered before the deletion still had it
     this.render();
   }
 

@@ -25,7 +25,8 @@ export async function loadClient() {
 /**
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
  * onAuthError(ChatError), and one per server event: onMessage, onEdited,
- * onDeleted, onInvited, onTyping, onRead, onPresence.
+ * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
+ * onPresence.
  */
 export class ChatConnection {
   constructor(io, token, handlers) {
@@ -82,6 +83,8 @@ export class ChatConnection {
     socket.on("message:edited", (message) => handlers.onEdited(message));
     socket.on("message:deleted", (data) => handlers.onDeleted(data));
     socket.on("topic:invited", (data) => handlers.onInvited(data));
+    socket.on("topic:renamed", (data) => handlers.onTopicRenamed(data));
+    socket.on("topic:deleted", (data) => handlers.onTopicDeleted(data));
     socket.on("typing", (data) => handlers.onTyping(data));
     socket.on("read", (data) => handlers.onRead(data));
     socket.on("presence", (data) => handlers.onPresence(data));
@@ -164,11 +167,29 @@ export class ChatConnection {
     this.delivered.clear();
     for (const [key, { name, seq }] of batch) {
       this.acked.set(key, Math.max(this.acked.get(key) ?? 0, seq));
-      this.request("delivered", { ...positionTarget(name), seq }).catch(() => {
+      this.request("delivered", { ...positionTarget(name), seq }).catch((err) => {
+        if (err.code === "not_found") return; // the topic is gone (deleted, or renamed meanwhile)
         this.acked.set(key, 0); // retry with the next batch
         this.noteDelivered(name, seq);
       });
     }
+  }
+
+  /** An operator renamed a topic: its delivery position moves to the new name. */
+  renameTopic(oldName, newName) {
+    const from = keyOf(oldName);
+    const to = keyOf(newName);
+    const pending = this.delivered.get(from);
+    const acked = this.acked.get(from);
+    this.forgetTopic(oldName);
+    if (pending) this.delivered.set(to, { name: newName, seq: pending.seq });
+    if (acked !== undefined) this.acked.set(to, acked);
+  }
+
+  /** An operator deleted a topic: nothing more to acknowledge there. */
+  forgetTopic(name) {
+    this.delivered.delete(keyOf(name));
+    this.acked.delete(keyOf(name));
   }
 
   get connected() {

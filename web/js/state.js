@@ -58,6 +58,12 @@ export class Conversation {
     return this.stuckAt === cursor ? seqs[seqs.length - 1] : cursor;
   }
 
+  /** The topic was renamed: the messages held keep their place under the new name. */
+  rename(name) {
+    this.name = name;
+    for (const [id, message] of this.messages) this.messages.set(id, { ...message, topic: name });
+  }
+
   markDeleted(id) {
     const known = this.messages.get(id);
     if (known) this.messages.set(id, { ...known, body: "", deleted: true });
@@ -142,6 +148,40 @@ export class ChatState {
   putTopic(topic) {
     const key = keyOf(topic.name);
     this.topics.set(key, { ...this.topics.get(key), ...topic, draft: false });
+  }
+
+  /**
+   * An operator renamed a topic (topic:renamed): its entry, messages, members
+   * and the selection move to the new name. Returns false when the old name is unknown.
+   */
+  renameTopic(oldName, newName) {
+    const from = keyOf(oldName);
+    const to = keyOf(newName);
+    const topic = this.topics.get(from);
+    const conv = this.conversations.get(from);
+    if (!topic && !conv) return false;
+    this.topics.delete(from);
+    this.conversations.delete(from);
+    if (topic) this.topics.set(to, { ...topic, name: newName });
+    if (conv) {
+      conv.rename(newName);
+      this.conversations.set(to, conv);
+    }
+    if (this.members?.key === from) this.members = { ...this.members, key: to };
+    if (this.current === from) this.current = to;
+    return true;
+  }
+
+  /**
+   * An operator deleted a topic (topic:deleted): its entry, messages and members go.
+   * The selection is left to the caller. Returns false when the name is unknown.
+   */
+  removeTopic(name) {
+    const key = keyOf(name);
+    const known = this.topics.delete(key);
+    const held = this.conversations.delete(key);
+    if (this.members?.key === key) this.members = null;
+    return known || held;
   }
 
   /** A direct conversation not yet known to the server (created by its first message). */
