@@ -13,6 +13,7 @@ One write every few seconds per server, whatever the traffic: nothing on the mes
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -23,6 +24,8 @@ from server.chat.admin_schemas import NodeOut
 from server.chat.periodic import Periodic
 from server.chat.presence import PresenceService
 from server.chat.views import iso_required
+
+log = logging.getLogger("parley.nodes")
 
 
 def node_name() -> str:
@@ -45,10 +48,17 @@ class NodeService:
         self._beating.start()
 
     async def stop(self) -> None:
-        """Stop beating and remove the row: a stopped server is not a node any more."""
+        """Stop beating and remove the row: a stopped server is not a node any more.
+
+        A failure to remove it (the database went away first) only logs: the row goes stale
+        within ``ttl`` and the next live server prunes it, and the shutdown goes on.
+        """
         await self._beating.stop()
-        async with self.db.write() as repos:
-            await repos.nodes.remove(self.name)
+        try:
+            async with self.db.write() as repos:
+                await repos.nodes.remove(self.name)
+        except Exception as exc:
+            log.warning("could not remove this node's heartbeat row (%s); it goes stale", exc)
 
     async def beat(self) -> None:
         now = datetime.now(UTC)

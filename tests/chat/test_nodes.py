@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from server.chat.nodes import NodeService
 
 
@@ -48,3 +50,14 @@ async def test_two_nodes_in_one_process_have_rows_of_their_own(chat):
     first, second = NodeService(chat.db, chat.presence, 30), NodeService(chat.db, chat.presence, 30)
     assert first.name != second.name
     assert first.name.split(":")[:2] == second.name.split(":")[:2]  # host and pid, then a tag
+
+
+async def test_a_failed_removal_at_shutdown_logs_one_line_and_lets_the_shutdown_go_on(chat, caplog):
+    node = NodeService(chat.db, chat.presence, ttl=30)
+    await node.start()
+    async with chat.db.write() as repos:  # any failing statement will do: the table is gone
+        await repos.session.execute(text("DROP TABLE node"))
+    await node.stop()
+    [record] = [r for r in caplog.records if r.name == "parley.nodes"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "goes stale" in record.getMessage()
