@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -134,22 +136,40 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     logs.configure(settings.log_json, settings.log_level)
-    logging.getLogger("parley.serve").info("%s", serving_line(settings, host, port))
-    uvicorn.run(
-        "server.app:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        reload=args.reload,
-        loop="auto",
-        http="auto",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        log_level="warning",
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "auto",
+        "http": "auto",
+        "ws": "websockets-sansio",
+        "ws_per_message_deflate": False,
+        "log_level": "warning",
         **settings.proxy_options(),
-    )
-    return 0
+    }
+    announce = logging.getLogger("parley.serve").info
+    if args.workers > 1 or args.reload:  # uvicorn's supervisor binds and starts the processes
+        announce("%s", serving_line(settings, host, port))
+        uvicorn.run(
+            "server.app:app_factory", factory=True, workers=args.workers, reload=args.reload, **options
+        )
+        return 0
+
+    class AnnouncingServer(uvicorn.Server):
+        """uvicorn's server that logs our line once it listens, with the port it got (``--port 0``).
+
+        ``startup`` is uvicorn's public step that runs the lifespan and binds (it exits the
+        process when either fails); uvicorn's own "running on" line is off (log level warning).
+        """
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+            announce("%s", serving_line(settings, host, bound))
+
+    server = AnnouncingServer(uvicorn.Config("server.app:app_factory", factory=True, **options))
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl+C is a normal stop
+        server.run()
+    return 0 if server.started else 3  # uvicorn's STARTUP_FAILURE: the lifespan or the bind failed
 
 
 def serving_line(settings: Settings, host: str, port: int) -> str:

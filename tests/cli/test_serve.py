@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import socketio
 
-from tests.cli.runner import PASSWORD, Place, parley, place_in, serving, serving_process
+from tests.cli.runner import COMMAND, PASSWORD, STARTUP, Place, parley, place_in, serving, serving_process
 from tests.protocol.support import dechunked
 
 WAIT = 5.0
@@ -122,3 +123,38 @@ async def test_serve_stops_promptly_with_a_long_poll_held(place, unused_tcp_port
     assert head.startswith(b"HTTP/1.1 200"), answer
     content = dechunked(body) if b"chunked" in head.lower() else body
     assert content == b"1", answer  # the CLOSE packet
+
+
+async def test_the_serving_line_comes_once_listening_with_the_port_it_got(place):
+    """With ``--port 0`` the line names the port the kernel chose, and that port answers at once."""
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND, "serve", "--port", "0",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=place.cwd, env={**place.env, "PARLEY_LOG_LEVEL": "INFO"},
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(STARTUP):
+            line = ""
+            while "parley serving" not in line:
+                line = (await process.stdout.readline()).decode()
+                assert line, "parley serve ended without its serving line"
+        base = line.split("chat page ", 1)[1].split("/ ", 1)[0]
+        assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
+        async with httpx.AsyncClient(base_url=base, timeout=WAIT) as http:
+            assert (await http.get("/healthz")).status_code == 200  # no retry: it listened first
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.communicate(), 10)
+
+
+async def test_a_port_in_use_is_one_error_line_exit_3_and_no_serving_line(place):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await parley(place.with_env(PARLEY_LOG_LEVEL="INFO"), "serve", "--port", str(port))
+    output = result.out + result.err
+    assert result.code == 3, output
+    assert "address already in use" in output.lower()
+    assert "parley serving" not in output and "Traceback" not in output
