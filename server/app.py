@@ -20,6 +20,7 @@ from db.migrate import upgrade
 from server import logs
 from server.chat.service import Chat
 from server.chat_factory import build_chat
+from server.collector import tune_collector
 from server.config import Settings
 from server.gateway.routes import gateway_routers
 from server.gateway.serve import Gateway
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Any:
         exit_signals.install()
         if admin is not None:
             admin.start()
+        if settings.gc_tuning:
+            tune_collector()  # last: what start-up made is frozen out of the collector's scans
         try:
             yield
         finally:

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
     presence_grace: float = Field(default=2.0, ge=0, le=3)
     presence_ttl: float = Field(default=15.0, ge=1, description="seconds a dead node's users stay online")
+    gc_tuning: bool = Field(default=True, description="freeze start-up objects, collect less often")
     typing_ttl: float = Field(default=5.0, gt=0)
     cursor_flush_interval: float = Field(default=0.2, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

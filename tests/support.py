@@ -39,6 +39,7 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
         "cursor_flush_interval": 0.05,
         "redis_url": None,
         "echo_upstream": None,
+        "gc_tuning": False,  # one test process hosts hundreds of apps (tests/test_collector.py)
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,0 +1,32 @@
+"""Python's cyclic garbage collector, tuned for a long-running server.
+
+Measured under ``bench.compare`` (connect, fan-out, echo on one server): with the default
+thresholds (700, 10, 10) the collector ran about 1,200 times and took 2.9 s of the server's
+34.6 s of CPU (8%): every young collection walks the objects allocated since the last one,
+and each full one walks every socket, room and cached row. Almost nothing a server allocates
+per event is cyclic (reference counting frees it), so after start-up we
+
+- collect once, then ``gc.freeze()`` what start-up made (modules, the app, caches): it lives as
+  long as the process and is never scanned again;
+- collect the young generation every ``YOUNG`` allocations instead of 700, and the older ones
+  more rarely.
+
+With that the collector took 0.26 s of 32.8 s in the same run. Cyclic garbage is still
+collected, just in larger batches. Off with ``PARLEY_GC_TUNING=false``; the test suite turns
+it off because one test process hosts hundreds of apps.
+"""
+
+from __future__ import annotations
+
+import gc
+
+YOUNG = 20_000  # allocations minus deallocations between young collections (default 700)
+MIDDLE = 50  # young collections per middle one (default 10)
+OLD = 100  # middle collections per full one (default 10; CPython also waits for 25% growth)
+
+
+def tune_collector() -> None:
+    """Collect, freeze the survivors of start-up, and collect less often from now on."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG, MIDDLE, OLD)
