@@ -53,11 +53,21 @@ class TopicService:
         return view
 
     async def ensure_public(self, name: str) -> None:
-        """Create an ownerless public topic if missing (the default topics)."""
-        async with self.db.write() as repos:
-            if await repos.topics.by_name(name) is None:
-                now = datetime.now(UTC)
-                await repos.topics.add(Topic(name=name, name_key=name.lower(), kind="public", created_at=now))
+        """Create an ownerless public topic if missing (the default topics).
+
+        Every server does this at start-up, so two starting together on one database can both
+        find it missing: the one whose insert loses on the unique name has nothing left to do.
+        """
+        try:
+            async with self.db.write() as repos:
+                if await repos.topics.by_name(name) is None:
+                    now = datetime.now(UTC)
+                    topic = Topic(name=name, name_key=name.lower(), kind="public", created_at=now)
+                    await repos.topics.add(topic)
+        except IntegrityError:
+            async with self.db.read() as repos:
+                if await repos.topics.by_name(name) is None:
+                    raise  # not the race: some other constraint
 
     async def join(self, user_id: int, names: list[str]) -> None:
         """Make a user a member of the given public topics (new accounts)."""
