@@ -12,6 +12,8 @@
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 
+import { bounded } from "./bounded.mjs";
+
 const SESSION_LIMIT_MS = 40_000;
 const ACK_WAIT_MS = 15_000;
 const PASSWORD = "password123";
@@ -62,20 +64,7 @@ async function burst(socket) {
 }
 
 const socket = io(url, { transports: ["polling"], reconnection: false, forceNew: true, autoConnect: false });
-const limit = setTimeout(() => {
-  console.error(`FAIL: the burst took longer than ${SESSION_LIMIT_MS} ms`);
-  process.exit(2);
-}, SESSION_LIMIT_MS);
-
-try {
-  await burst(socket);
-} catch (error) {
-  console.error(`FAIL: ${error.message}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(limit);
-  socket.close();
-  // python-engineio keeps the long-poll GET in flight at close open until its
-  // ping timeout (up to 45 s); that request would keep node alive meanwhile.
-  process.exit();
-}
+await bounded("the burst", SESSION_LIMIT_MS, () => burst(socket), () => socket.close());
+// python-engineio keeps the long-poll GET in flight at close open until its
+// ping timeout (up to 45 s); that request would keep node alive meanwhile.
+process.exit();

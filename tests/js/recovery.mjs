@@ -18,6 +18,8 @@
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 
+import { bounded } from "./bounded.mjs";
+
 const SESSION_LIMIT_MS = 40_000;
 const EVENT_WAIT_MS = 10_000;
 const PASSWORD = "password123";
@@ -145,18 +147,5 @@ function fail(error) {
   process.exit(1);
 }
 
-const limit = setTimeout(() => {
-  console.error(`FAIL: the session took longer than ${SESSION_LIMIT_MS} ms`);
-  process.exit(2);
-}, SESSION_LIMIT_MS);
-
-try {
-  await recovery();
-  console.log("PASS");
-} catch (error) {
-  console.error(`FAIL: ${error.message}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(limit);
-  socket?.close();
-}
+const finished = await bounded("the session", SESSION_LIMIT_MS, recovery, () => socket?.close());
+if (finished) console.log("PASS");

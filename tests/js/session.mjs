@@ -13,6 +13,8 @@
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 
+import { bounded } from "./bounded.mjs";
+
 const SESSION_LIMIT_MS = 20_000;
 const EVENT_WAIT_MS = 5_000;
 const PASSWORD = "password123";
@@ -181,18 +183,7 @@ async function session() {
   step("refused connections report connect_error unauthorized");
 }
 
-const limit = setTimeout(() => {
-  console.error(`FAIL: the session took longer than ${SESSION_LIMIT_MS} ms`);
-  process.exit(2);
-}, SESSION_LIMIT_MS);
-
-try {
-  await session();
-  console.log("PASS");
-} catch (error) {
-  console.error(`FAIL: ${error.message}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(limit);
+const finished = await bounded("the session", SESSION_LIMIT_MS, session, () => {
   for (const socket of sockets) socket.close();
-}
+});
+if (finished) console.log("PASS");
