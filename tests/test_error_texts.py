@@ -20,7 +20,7 @@ async def test_socketio_acks_carry_the_reason_without_the_prefix(live_server: Li
     alice = await live_server.user("alice")
     ack = await alice.call("message:send", {"topic": "lobby", "body": "   "})
     assert ack["ok"] is False
-    assert ack["error"]["message"] == "body: must not be empty or only whitespace"
+    assert ack["error"]["message"] == "body: must not be empty or only whitespace or invisible characters"
 
 
 async def test_rest_errors_carry_the_reason_without_the_prefix(live_server: LiveServer):
@@ -43,4 +43,7 @@ async def test_gateway_errors_carry_the_reason_without_the_prefix(live_server: L
         await socket.recv()  # connected
         await socket.send({"action": "message", "topic_name": "lobby", "content": " "})
         answer = await socket.until({"action": "message", "ok": False})
-        assert answer["error"]["message"] == "content: must not be empty or only whitespace"
+        assert (
+            answer["error"]["message"]
+            == "content: must not be empty or only whitespace or invisible characters"
+        )
