@@ -2,8 +2,8 @@
 
 Errors: ``conflict`` (name exists, any case, whatever its kind),
 ``not_found`` (unknown topic or user, and a private topic for a non-member
-everywhere but ``subscribe``), ``forbidden`` (subscribing to a private topic
-without an invite, as PROTOCOL.md section 3 says; the owner leaving a private
+everywhere, ``subscribe`` included: word for word the answer for a missing
+one, PROTOCOL.md section 3), ``forbidden`` (the owner leaving a private
 topic others are still in), ``invalid`` (a conversation with
 oneself). Membership changes record ``MembershipChanged`` on the unit of
 work, published after the commit, so the user's open sockets and the send
@@ -88,7 +88,7 @@ class TopicService:
             membership = await repos.memberships.get(topic.id or 0, actor.id)
             if membership is None:
                 if topic.kind != "public":
-                    raise forbidden(f"{topic.name!r} is private: ask a member for an invite")
+                    raise no_topic(name)  # a non-member learns nothing of a private topic
                 await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(UTC)))
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)

@@ -226,7 +226,7 @@ async def test_errors_use_the_codes_of_section_2(live_server: LiveServer):
         await connected(alice, "alice")
         cases = [
             ({"action": "suscribe", "topic_name": "nowhere"}, "not_found"),
-            ({"action": "suscribe", "topic_name": "hidden"}, "forbidden"),
+            ({"action": "suscribe", "topic_name": "hidden"}, "not_found"),
             ({"action": "create", "topic_name": "open"}, "conflict"),
             ({"action": "message", "topic_name": "open", "content": "not a member"}, "forbidden"),
             ({"action": "message", "topic_name": "hidden", "content": "x"}, "not_found"),
