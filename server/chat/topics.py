@@ -1,6 +1,7 @@
 """Topics: create, subscribe, unsubscribe, invite, list, members, conversations.
 
-Errors: ``conflict`` (name exists, any case, whatever its kind),
+Errors: ``conflict`` (name exists, any case, whatever its kind, or is a
+username: topic names and usernames are one namespace, PROTOCOL.md section 3),
 ``not_found`` (unknown topic or user, and a private topic for a non-member
 everywhere, ``subscribe`` included: word for word the answer for a missing
 one, PROTOCOL.md section 3), ``forbidden`` (the owner leaving a private
@@ -12,13 +13,21 @@ path's directory follow at once; an invite also tells the invitee.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from db.models import Membership, Topic
 from db.uow import Database
-from server.chat.access import named_topic, open_direct, require_member, require_readable, user_named
+from server.chat.access import (
+    free_name,
+    named_topic,
+    open_direct,
+    require_member,
+    require_readable,
+    user_named,
+)
 from server.chat.errors import conflict, forbidden, no_topic
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
@@ -27,6 +36,7 @@ from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut
 from server.chat.topic_views import topic_view, topic_views
 from server.chat.users import Actor
 
+log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50
 
 
@@ -41,8 +51,7 @@ class TopicService:
         kind = "private" if private else "public"
         try:
             async with self.db.write() as repos:
-                if await repos.topics.by_name(name) is not None:
-                    raise conflict(f"a topic named {name!r} exists")
+                await free_name(repos, name)
                 topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=actor.id, created_at=now)
                 await repos.topics.add(topic)
                 await repos.memberships.add(_membership(topic, actor.id, "owner", now))
@@ -60,6 +69,10 @@ class TopicService:
         """
         try:
             async with self.db.write() as repos:
+                await repos.names.claim(name)
+                if await repos.names.user_holds(name):
+                    log.warning("a default topic is not created: a user has its name", extra={"topic": name})
+                    return
                 if await repos.topics.by_name(name) is None:
                     now = datetime.now(UTC)
                     topic = Topic(name=name, name_key=name.lower(), kind="public", created_at=now)
