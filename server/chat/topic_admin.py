@@ -44,6 +44,7 @@ class TopicAdminService:
         """``new_name`` is validated by the caller (``TopicName``); a change of case alone is fine."""
         try:
             async with self.db.write() as repos:
+                await repos.names.claim(new_name)  # first: the transaction writes before it reads
                 topic = await self._changeable(repos, name, "renamed")
                 await free_name(repos, new_name, keep=topic)
                 old_name = topic.name
