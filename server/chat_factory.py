@@ -27,6 +27,8 @@ def build_chat(settings: Settings) -> Chat:
         login_per_hour=settings.login_per_hour,
         login_failures_per_account=settings.login_failures_per_account,
         login_failure_window=settings.login_failure_window,
+        topics_per_hour=settings.topics_per_hour,
+        invites_per_hour=settings.invites_per_hour,
         backlog_per_topic=settings.backlog_per_topic,
         presence_grace=settings.presence_grace,
         typing_ttl=settings.typing_ttl,

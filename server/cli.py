@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server import __version__, logs
+from server import __version__, logs, wire
 from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
 from server.chat.service import Chat
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(exc: ValidationError) -> str:
     """Field and reason only: a setting's value may be a secret."""
     return "; ".join(
-        f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {wire.reason(e)}"
         for e in exc.errors(include_input=False, include_url=False)
     )
 
@@ -219,7 +219,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
         data = RegisterIn(username=args.username, password=password)
     except ValidationError as exc:
-        return _fail(f"invalid: {exc.errors(include_url=False)[0]['msg']}")
+        return _fail(f"invalid: {wire.reason(exc.errors(include_url=False)[0])}")
 
     async def create(chat: Chat) -> int:
         await chat.users.create(data.username, data.password)

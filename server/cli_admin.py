@@ -20,6 +20,7 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from server import wire
 from server.chat.admin_schemas import (
     AccountOut,
     AccountsOut,
@@ -60,7 +61,7 @@ def read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
 
 
 def invalid(exc: ValidationError) -> CommandError:
-    return CommandError(f"invalid: {exc.errors(include_url=False)[0]['msg']}")
+    return CommandError(f"invalid: {wire.reason(exc.errors(include_url=False)[0])}")
 
 
 class Operator:

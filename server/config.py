@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
     max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
+    # Abuse limits per user (PROTOCOL.md section 2): a burst of this many, then this many per hour,
+    # counted in each process (server/chat/ratelimit.py), then ``rate_limited``.
+    topics_per_hour: int = Field(default=20, gt=0, description="topics one user may create per hour")
+    invites_per_hour: int = Field(default=30, gt=0, description="invites one user may send per hour")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
     # Socket.IO connection-state recovery (PROTOCOL.md in docs/): how long a pid stays recoverable

@@ -70,11 +70,26 @@ def to_json(data: Any) -> Any:
     return data
 
 
+# pydantic prefixes the text of a ``ValueError`` raised in a validator with this; clients get the
+# reason alone.
+VALUE_ERROR_PREFIX = "Value error, "
+
+
+def reason(error: Mapping[str, Any]) -> str:
+    """The human text of one pydantic (or FastAPI) error, without pydantic's "Value error, " prefix.
+
+    Every place that turns a validation error into a message goes through here (the transports'
+    formatters below and the command line), so no client or operator ever sees the prefix.
+    """
+    message = str(error.get("msg") or "invalid")
+    return message.removeprefix(VALUE_ERROR_PREFIX)
+
+
 def validation_error(exc: ValidationError) -> ChatError:
     """``invalid`` naming the first offending field."""
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or "payload"
-    message = first["msg"]
+    message = reason(first)
     if first["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return ChatError(ErrorCode.INVALID, "the payload must be a JSON object")
     return ChatError(ErrorCode.INVALID, f"{field}: {message}")
@@ -306,7 +321,7 @@ def messenger_invalid_fields(errors: Sequence[Mapping[str, Any]], skip: int = 0)
     ``("path", name)``)."""
     first = errors[0] if errors else {}
     loc = [messenger_name(str(part)) for part in first.get("loc", ())[skip:]]
-    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}")
+    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {reason(first)}")
 
 
 MESSENGER_PUSHES = {
@@ -375,7 +390,7 @@ def echo_request_invalid(errors: Sequence[Mapping[str, Any]]) -> ChatError:
     if first.get("type") in ("model_attributes_type", "dict_type", "model_type"):
         return ChatError(ErrorCode.INVALID, "the body must be a JSON object")
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
-    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}")
+    return ChatError(ErrorCode.INVALID, f"{'.'.join(loc) or 'body'}: {reason(first)}")
 
 
 def echo_frame_error(error: ChatError) -> str:

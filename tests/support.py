@@ -40,6 +40,10 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
         "redis_url": None,
         "echo_upstream": None,
         "gc_tuning": False,  # one test process hosts hundreds of apps (tests/test_collector.py)
+        # Fuzzers and fan-out tests create topics and invite freely; tests/sio/test_abuse_limits.py
+        # checks these limits (and their defaults) with small values of its own.
+        "topics_per_hour": 100_000,
+        "invites_per_hour": 100_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

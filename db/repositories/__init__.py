@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
+from db.repositories.names import NameRepository
 from db.repositories.nodes import NodeRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
@@ -25,6 +26,7 @@ class Repositories:
         self.topics = TopicRepository(session)
         self.memberships = MembershipRepository(session)
         self.messages = MessageRepository(session)
+        self.names = NameRepository(session)
         self.transcripts = TranscriptRepository(session)
         self.recovery = RecoveryRepository(session)
         self.relay = RelayRepository(session)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from db.models import Membership, Topic, User
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.errors import ChatError, forbidden, invalid, no_conversation, no_topic, not_found
+from server.chat.errors import ChatError, conflict, forbidden, invalid, no_conversation, no_topic, not_found
 from server.chat.schemas import Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, direct_peer
@@ -42,6 +42,18 @@ async def named_topic(repos: Repositories, name: str) -> Topic:
     if topic is None or topic.kind == "direct":
         raise no_topic(name)
     return topic
+
+
+async def free_name(repos: Repositories, name: str, keep: Topic | None = None) -> None:
+    """Claim ``name`` for a topic in this transaction: ``conflict`` if another topic (any case) or an
+    account has it (one namespace, PROTOCOL.md section 3); ``keep`` is a topic being renamed, which
+    may keep its own name in another case. Race-safe as ``db/repositories/names.py`` says."""
+    await repos.names.claim(name)
+    taken = await repos.topics.by_name(name)
+    if taken is not None and (keep is None or taken.id != keep.id):
+        raise conflict(f"a topic named {taken.name if keep else name!r} exists")
+    if await repos.names.user_holds(name):
+        raise conflict(f"{name!r} is a username: topics and users share one namespace")
 
 
 async def user_named(repos: Repositories, username: str) -> User:

@@ -54,20 +54,38 @@ def check_text(value: str) -> str:
     return value
 
 
-def invisible(char: str) -> bool:
-    """Whitespace, or a format character that renders as nothing (zero-width space, joiners, BOM)."""
-    return char.isspace() or unicodedata.category(char) == "Cf"
+# Letters that render as blank space (Hangul fillers, the braille pattern with no dots): not
+# whitespace to Unicode, yet they show nothing.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Categories that show nothing on their own: separators, controls, format characters (zero-width
+# space, joiners, BOM, tags), unassigned code points, surrogates and combining marks (a mark needs
+# a base). A private-use character is left visible: fonts draw icons there.
+SHOWS_NOTHING = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Cs", "Mn", "Mc", "Me"})
+# Bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069): they reorder what follows,
+# so "invoice<RLO>fdp.exe" reads as "invoiceexe.pdf". The marks LRM/RLM (U+200E/F) stay allowed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(char: str) -> bool:
+    """A character that shows something on its own: not blank, not only a mark or a format code."""
+    return char not in BLANK_LETTERS and unicodedata.category(char) not in SHOWS_NOTHING
 
 
 def check_body(value: str) -> str:
-    """Non-empty, not only whitespace or invisible characters, at most 4000 code points.
+    """The one body rule (PROTOCOL.md section 3), used by every path that stores a body (each
+    transport's send and edit models): at least one visible character, at most 4000 code points, no
+    bidi override or isolate, and text both databases store (``check_text``).
 
-    ``all`` stops at the first visible character, so a real message costs a step or two.
+    ``any`` stops at the first visible character, so a real message costs a step or two.
     """
-    if all(invisible(char) for char in value):
-        raise ValueError("must not be empty or only whitespace")
+    if not any(visible(char) for char in value):
+        raise ValueError("must not be empty or only whitespace or invisible characters")
     if len(value) > MAX_BODY_CHARS:
         raise ValueError(f"must be at most {MAX_BODY_CHARS} characters")
+    if BIDI_CONTROLS.search(value):
+        raise ValueError(
+            "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)"
+        )
     return check_text(value)
 
 

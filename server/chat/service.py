@@ -33,6 +33,8 @@ class Limits:
     login_per_hour: int = 300  # failed logins per address
     login_failures_per_account: int = 10
     login_failure_window: float = 900.0
+    topics_per_hour: int = 20  # topics one user creates
+    invites_per_hour: int = 30  # invites one user sends
     backlog_per_topic: int = 1000
     presence_grace: float = 2.0
     typing_ttl: float = 5.0
@@ -78,7 +80,13 @@ class Chat:
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.messages = MessageService(db, self.directory)
-        self.topics = TopicService(db, self.presence, self.messages)
+        self.topics = TopicService(
+            db,
+            self.presence,
+            self.messages,
+            per_hour(limits.topics_per_hour),
+            per_hour(limits.invites_per_hour),
+        )
         self.conversations = ConversationService(db)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here

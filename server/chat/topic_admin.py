@@ -2,7 +2,7 @@
 
 Errors: ``not_found`` (no public or private topic of that name: direct conversations are
 listed with ``include_direct`` but never renamed or deleted here), ``conflict`` (the new name
-is another topic's, in any case), ``forbidden`` (a topic every server recreates at start-up:
+is another topic's or an account's, in any case), ``forbidden`` (a topic every server recreates at start-up:
 the default topics and the echo chat's channel, in ``protected``).
 
 A rename records ``TopicRenamed`` and a deletion ``TopicDeleted`` (then a
@@ -21,7 +21,7 @@ from db.models import Topic
 from db.repositories import Repositories
 from db.repositories.topics import TopicRow
 from db.uow import Database
-from server.chat.access import named_topic
+from server.chat.access import free_name, named_topic
 from server.chat.admin_schemas import RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
 from server.chat.errors import conflict, forbidden
 from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic
@@ -44,10 +44,9 @@ class TopicAdminService:
         """``new_name`` is validated by the caller (``TopicName``); a change of case alone is fine."""
         try:
             async with self.db.write() as repos:
+                await repos.names.claim(new_name)  # first: the transaction writes before it reads
                 topic = await self._changeable(repos, name, "renamed")
-                taken = await repos.topics.by_name(new_name)
-                if taken is not None and taken.id != topic.id:
-                    raise conflict(f"a topic named {taken.name!r} exists")
+                await free_name(repos, new_name, keep=topic)
                 old_name = topic.name
                 await repos.topics.rename(topic.id or 0, new_name)
                 topic_id = topic.id or 0

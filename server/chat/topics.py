@@ -1,9 +1,11 @@
 """Topics: create, subscribe, unsubscribe, invite, list, members, conversations.
 
-Errors: ``conflict`` (name exists, any case, whatever its kind),
+Errors: ``rate_limited`` (past the topics or invites one user may create or send per hour),
+``conflict`` (name exists, any case, whatever its kind, or is a
+username: topic names and usernames are one namespace, PROTOCOL.md section 3),
 ``not_found`` (unknown topic or user, and a private topic for a non-member
-everywhere but ``subscribe``), ``forbidden`` (subscribing to a private topic
-without an invite, as PROTOCOL.md section 3 says; the owner leaving a private
+everywhere, ``subscribe`` included: word for word the answer for a missing
+one, PROTOCOL.md section 3), ``forbidden`` (the owner leaving a private
 topic others are still in), ``invalid`` (a conversation with
 oneself). Membership changes record ``MembershipChanged`` on the unit of
 work, published after the commit, so the user's open sockets and the send
@@ -12,37 +14,71 @@ path's directory follow at once; an invite also tells the invitee.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from db.models import Membership, Topic
 from db.uow import Database
-from server.chat.access import named_topic, open_direct, require_member, require_readable, user_named
-from server.chat.errors import conflict, forbidden, no_topic
+from server.chat.access import (
+    free_name,
+    named_topic,
+    open_direct,
+    require_member,
+    require_readable,
+    user_named,
+)
+from server.chat.errors import conflict, forbidden, no_topic, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
+from server.chat.ratelimit import KeyedLimiter, per_hour
 from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
 from server.chat.topic_views import topic_view, topic_views
 from server.chat.users import Actor
 
+log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50
 
 
 class TopicService:
-    def __init__(self, db: Database, presence: PresenceService, messages: MessageService) -> None:
+    """Topics and their members.
+
+    ``create_limit`` and ``invite_limit`` are the abuse limits of PROTOCOL.md section 2 (topics
+    created and invites sent per user: ``rate_limited`` with ``retry_after`` past them). They are
+    token buckets in this process's memory, keyed by user id, like the sign-up and login limits
+    (``ratelimit.py``): they hold per process, not across a cluster (N nodes or workers let a user
+    do up to N times as much), and start over when the process restarts. A refused call (a taken
+    name, an unknown topic or user) gives its token back: only what was done is counted.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        presence: PresenceService,
+        messages: MessageService,
+        create_limit: KeyedLimiter | None = None,
+        invite_limit: KeyedLimiter | None = None,
+    ) -> None:
         self.db = db
         self.presence = presence
         self.messages = messages
+        self.create_limit = create_limit or per_hour(20)
+        self.invite_limit = invite_limit or per_hour(30)
 
     async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
+        async with _counted(self.create_limit, actor, "too many topics created; try later"):
+            return await self._create(actor, name, private)
+
+    async def _create(self, actor: Actor, name: str, private: bool) -> TopicOut:
         now = datetime.now(UTC)
         kind = "private" if private else "public"
         try:
             async with self.db.write() as repos:
-                if await repos.topics.by_name(name) is not None:
-                    raise conflict(f"a topic named {name!r} exists")
+                await free_name(repos, name)
                 topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=actor.id, created_at=now)
                 await repos.topics.add(topic)
                 await repos.memberships.add(_membership(topic, actor.id, "owner", now))
@@ -60,6 +96,10 @@ class TopicService:
         """
         try:
             async with self.db.write() as repos:
+                await repos.names.claim(name)
+                if await repos.names.user_holds(name):
+                    log.warning("a default topic is not created: a user has its name", extra={"topic": name})
+                    return
                 if await repos.topics.by_name(name) is None:
                     now = datetime.now(UTC)
                     topic = Topic(name=name, name_key=name.lower(), kind="public", created_at=now)
@@ -88,7 +128,7 @@ class TopicService:
             membership = await repos.memberships.get(topic.id or 0, actor.id)
             if membership is None:
                 if topic.kind != "public":
-                    raise forbidden(f"{topic.name!r} is private: ask a member for an invite")
+                    raise no_topic(name)  # a non-member learns nothing of a private topic
                 await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(UTC)))
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
@@ -110,6 +150,10 @@ class TopicService:
             repos.record(MembershipChanged(actor.id, topic.id or 0, joined=False))
 
     async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
+        async with _counted(self.invite_limit, actor, "too many invites sent; try later"):
+            return await self._invite(actor, name, username)
+
+    async def _invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
             await require_member(repos, topic, actor, "invite")
@@ -162,6 +206,20 @@ class TopicService:
     async def conversations(self, actor: Actor) -> TopicsOut:
         listed = await self.list(actor)
         return TopicsOut(topics=[t for t in listed.topics if t.kind == "direct"])
+
+
+@contextlib.asynccontextmanager
+async def _counted(limit: KeyedLimiter, actor: Actor, refusal: str) -> AsyncIterator[None]:
+    """Take one of the actor's tokens for the block (``rate_limited`` if none is left); give it
+    back if the block raises."""
+    key = str(actor.id)
+    if not limit.take(key):
+        raise rate_limited(refusal, limit.retry_after(key))
+    try:
+        yield
+    except BaseException:
+        limit.give_back(key)
+        raise
 
 
 def _membership(topic: Topic, user_id: int, role: str, now: datetime) -> Membership:

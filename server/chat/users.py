@@ -1,6 +1,7 @@
 """Accounts: registration, login, logout, token checks and profiles.
 
-Errors: ``conflict`` (name taken, any case), ``unauthorized`` (wrong name or
+Errors: ``conflict`` (name taken, any case, by an account or by a public or private topic: topic
+names and usernames are one namespace, PROTOCOL.md section 3), ``unauthorized`` (wrong name or
 password: one answer for both, and an unknown user still costs one bcrypt
 check), ``token_expired``, ``token_revoked`` (issued before the last logout),
 ``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
@@ -154,7 +155,8 @@ class UserService:
         )
         try:
             async with self.db.write() as repos:
-                if await repos.users.by_name(username) is not None:
+                await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
+                if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
                 await repos.users.add(user)
         except IntegrityError as exc:

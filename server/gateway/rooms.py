@@ -1,6 +1,7 @@
 """The chat-rooms dialect (PROTOCOL.md 7.4): WebSocket ``/compat/rooms``.
 
-The client names itself first (``{"username"}``); every later frame is
+The client names itself first (``{"username"}``, answered ``connected`` whether or not an
+account has that name: only a token proves one); every later frame is
 ``{"token", "action", "args"}`` and its token must be that user's. The
 connection becomes a session (presence, live pushes) at the first frame with
 a valid token, which is then answered like any other. Rooms are public
@@ -147,14 +148,18 @@ class RoomsDialect:
     async def introduce(self, ws: WebSocket, bucket: TokenBucket) -> tuple[Session, str] | None:
         """The ``{"username"}`` frame, then frames until one carries that user's valid token.
 
-        Returns the opened session and that frame (to answer once the socket is served), or
-        None when the client went, named no known user (4401) or took too long.
+        The hello is answered ``connected`` for any well-formed name, looked up nowhere: an
+        unknown name and a known one are answered alike (the name as sent), and so are their
+        token frames (a token that is not that name's gets the same error whoever holds the
+        name), so the dialect never tells whether an account exists. Returns the opened session
+        and that frame (to answer once the socket is served), or None when the client went, sent
+        a bad hello (4401) or took too long.
         """
         limit = self.gateway.settings.max_http_buffer_size
         try:
             async with asyncio.timeout(self.gateway.settings.connect_timeout):
-                user = await self._hello(ws, await receive_frame(ws, limit))
-                if user is None:
+                name = await self._hello(ws, await receive_frame(ws, limit))
+                if name is None:
                     return None
                 while True:
                     frame = await receive_frame(ws, limit)
@@ -162,35 +167,34 @@ class RoomsDialect:
                         if frame != GONE:
                             await ws.close(frame, "too_large")
                         return None
-                    opened = await self._first(ws, user, frame, bucket)
+                    opened = await self._first(ws, name, frame, bucket)
                     if opened is not None:
                         return opened, frame or ""
         except TimeoutError:
             await ws.close(TIMED_OUT, "timeout")
             return None
 
-    async def _hello(self, ws: WebSocket, frame: str | int | None) -> Actor | None:
+    async def _hello(self, ws: WebSocket, frame: str | int | None) -> str | None:
+        """The name the client gives, as sent (no lookup: see ``introduce``)."""
         if isinstance(frame, int):
             if frame != GONE:
                 await ws.close(frame, "too_large")
             return None
         try:
             hello = HelloIn.model_validate(json_object(frame))
-            user = await self.chat.directory.user(hello.username)
         except Exception as exc:
             error = failure(exc, "rooms:hello")
-            if error.code == ErrorCode.NOT_FOUND:
-                error = ChatError(ErrorCode.UNAUTHORIZED, error.message)
             await ws.send_text(wire.rooms_error(None, error))
             await ws.close(UNAUTHORIZED, error.code.value)
             return None
-        await ws.send_text(wire.rooms_frame("connected", {"username": user.username}))
-        return Actor(user.id, user.username)
+        await ws.send_text(wire.rooms_frame("connected", {"username": hello.username}))
+        return hello.username
 
     async def _first(
-        self, ws: WebSocket, user: Actor, frame: str | None, bucket: TokenBucket
+        self, ws: WebSocket, name: str, frame: str | None, bucket: TokenBucket
     ) -> Session | None:
-        """Open the session if this frame carries the user's valid token; else answer the error."""
+        """Open the session if this frame carries a valid token of the user ``name``; else answer the
+        error, the same whether ``name`` is an account or not."""
         action: str | None = None
         try:
             payload = json_object(frame)
@@ -198,7 +202,9 @@ class RoomsDialect:
             if not bucket.take():
                 raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
             token = payload.get("token")
-            await self._actor(token, user)
+            actor = await self.chat.users.authenticate(token if isinstance(token, str) else None)
+            if actor.username.lower() != name.lower():
+                raise ChatError(ErrorCode.UNAUTHORIZED, f"the token is not {name}'s")
             return await self.chat.sessions.open(token)
         except Exception as exc:
             await ws.send_text(wire.rooms_error(action, failure(exc, "rooms:first")))

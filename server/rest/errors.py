@@ -74,7 +74,7 @@ async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse
         return respond(ChatError(ErrorCode.INVALID, "the body is not valid JSON"))
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or "body"
-    return respond(ChatError(ErrorCode.INVALID, f"{field}: {first.get('msg', 'invalid')}"))
+    return respond(ChatError(ErrorCode.INVALID, f"{field}: {wire.reason(first)}"))
 
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from server.chat.events import Event, MessageCreated, MessageEdited
 from server.chat.service import Chat
 from server.chat.users import Actor
 from server.chat_factory import build_chat
+from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import PASSWORD
 from tests.support import test_settings as settings_for
 
@@ -78,3 +79,26 @@ def make_user(chat: Chat) -> Callable[[str], Awaitable[Actor]]:
         return Actor(id=user.id, username=user.username)
 
     return make
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def two_nodes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Chat, Chat]]:
+    """Two chat services (two engines, two write locks) on one database, as two servers have."""
+
+    async def pair(url: str | None) -> AsyncIterator[tuple[Chat, Chat]]:
+        settings = settings_for(tmp_path / "data", database_url=url)
+        first, second = build_chat(settings), build_chat(settings)
+        await migrate.upgrade(first.db.engine)
+        try:
+            yield first, second
+        finally:
+            await first.db.dispose()
+            await second.db.dispose()
+
+    if request.param == "postgres":
+        async with fresh_postgres_database(postgres_url()) as url:
+            async for chats in pair(url):
+                yield chats
+    else:
+        async for chats in pair(None):
+            yield chats

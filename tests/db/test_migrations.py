@@ -218,3 +218,65 @@ async def test_upgrading_postgres_twice_changes_nothing(postgres_engine):
 async def test_nodes_starting_together_take_turns_migrating_postgres(postgres_engine):
     await asyncio.gather(*(upgrade(postgres_engine) for _ in range(3)))  # three nodes start at once
     await check_at_head(postgres_engine)
+
+
+# 0005: topic names and usernames become one namespace ------------------------------
+
+
+def migrate_to(connection: Connection, target: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, target)
+
+
+COLLISIONS_BEFORE = [
+    # (name, kind): users are bobby, Alice, carol and alice-topic
+    ("Bobby", "public"),  # bobby's name: renamed past the taken "bobby-topic"
+    ("bobby-topic", "public"),
+    ("ALICE", "private"),  # "alice-topic" is a user: the next free name
+    ("dm:1:2", "direct"),  # never touched
+    ("kitchen", "public"),
+]
+COLLISIONS_AFTER = ["Bobby-topic-2", "bobby-topic", "ALICE-topic-2", "dm:1:2", "kitchen"]
+
+
+async def check_collisions_are_renamed(engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as connection:
+        await connection.run_sync(migrate_to, "0004")
+        for name in ("bobby", "Alice", "carol", "alice-topic"):
+            await connection.execute(
+                text(
+                    "INSERT INTO users (username, username_key, password_hash, created_at, token_version)"
+                    " VALUES (:name, :key, 'x', :now, 1)"
+                ),
+                {"name": name, "key": name.lower(), "now": now},
+            )
+        for name, kind in COLLISIONS_BEFORE:
+            await connection.execute(
+                text(
+                    "INSERT INTO topics (name, name_key, kind, created_at, last_seq)"
+                    " VALUES (:name, :key, :kind, :now, 0)"
+                ),
+                {"name": name, "key": name.lower(), "kind": kind, "now": now},
+            )
+    with caplog.at_level("WARNING", logger="parley.migrations"):
+        await upgrade(engine)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT name, name_key FROM topics ORDER BY id"))).all()
+    assert [row[0] for row in rows] == COLLISIONS_AFTER
+    assert [row[1] for row in rows] == [name.lower() for name in COLLISIONS_AFTER]
+    said = [record.getMessage() for record in caplog.records if record.name == "parley.migrations"]
+    assert any("'Bobby'" in line and "'Bobby-topic-2'" in line for line in said), said
+    assert any("'ALICE'" in line and "'ALICE-topic-2'" in line for line in said), said
+    assert len(said) == 2
+    await check_at_head(engine)
+
+
+async def test_the_namespace_migration_renames_topics_named_like_users_on_sqlite(sqlite_engine, caplog):
+    await check_collisions_are_renamed(sqlite_engine, caplog)
+
+
+@pytest.mark.postgres
+async def test_the_namespace_migration_renames_topics_named_like_users_on_postgres(postgres_engine, caplog):
+    await check_collisions_are_renamed(postgres_engine, caplog)

@@ -105,16 +105,40 @@ async def test_others_in_the_room_see_users_join_and_leave(live_server: LiveServ
         assert (await alice.push("message"))["message"] == "back"
 
 
-async def test_an_unknown_user_is_refused_with_4401(live_server: LiveServer):
-    async with opened(live_server, PATH) as socket:
-        await socket.send({"username": "nobody"})
-        answer = await socket.recv()
-        assert (answer["statusCode"], answer["type"], answer["data"]["code"]) == (
+async def test_an_unknown_user_is_answered_exactly_as_a_known_one_with_a_wrong_token(live_server: LiveServer):
+    """Issue 18 item 5: the hello must not tell whether a username exists; only a token proves it."""
+    await live_server.register("alice")
+    mallory_token = await live_server.register("mallory")
+    answers = {}
+    for name in ("alice", "nobody"):
+        async with opened(live_server, PATH) as socket:
+            await socket.send({"username": name})
+            hello = await socket.recv()
+            await socket.send({"token": mallory_token, "action": "get_rooms", "args": {}})
+            refused = await socket.recv()
+            await socket.send({"token": "not-a-token", "action": "get_rooms", "args": {}})
+            bad = await socket.recv()
+            answers[name] = (hello, refused, bad)
+    for name, (hello, refused, bad) in answers.items():
+        assert hello == {"statusCode": "ok", "type": "connected", "data": {"username": name}}
+        assert (refused["statusCode"], refused["type"], refused["data"]["code"]) == (
             "error",
-            None,
+            "get_rooms",
             "unauthorized",
         )
-        assert (await socket.closed())[0] == 4401
+        assert refused["data"]["message"] == f"the token is not {name}'s"
+        assert bad["data"]["code"] == "unauthorized"
+    assert answers["alice"][2] == answers["nobody"][2]
+
+
+async def test_a_hello_in_another_case_opens_the_users_session(live_server: LiveServer):
+    token = await live_server.register("alice")
+    async with opened(live_server, PATH) as socket:
+        await socket.send({"username": "ALICE"})
+        assert (await socket.recv())["data"] == {"username": "ALICE"}  # as sent: nothing is confirmed
+        await socket.send({"token": token, "action": "get_rooms", "args": {}})
+        answer = await socket.recv()
+        assert answer["statusCode"] == "ok" and "lobby" in answer["data"]["rooms"]
 
 
 @pytest.mark.parametrize("hello", ["not json", '["alice"]', '{"user": "alice"}', '{"username": 5}'])

@@ -6,7 +6,7 @@ import pytest
 
 from db.models import Message
 from tests.contract import error_code
-from tests.support import count
+from tests.support import PASSWORD, count
 
 
 @pytest.mark.parametrize("event", ["subscribe", "suscribe"])
@@ -36,7 +36,7 @@ async def test_create_takes_topic_name_and_is_private(live_server):
     assert (private["name"], private["kind"], private["owner"]) == ("secret", "private", "alice")
     assert (public["name"], public["kind"]) == ("open", "public")
     assert error_code(conflict) == "conflict"
-    assert error_code(await bob.call("topic:subscribe", {"topic": "secret"})) == "forbidden"
+    assert error_code(await bob.call("topic:subscribe", {"topic": "secret"})) == "not_found"
 
 
 async def test_invite_takes_topic_name(live_server):
@@ -75,13 +75,14 @@ async def test_message_to_a_name_that_is_a_user_and_no_topic_is_a_direct_message
     assert await count(live_server, Message) == 1
 
 
-async def test_message_to_a_name_that_is_both_a_topic_and_a_user_goes_to_the_topic(live_server):
+async def test_message_to_a_topics_name_goes_to_the_topic_whose_name_no_user_can_take(live_server):
     alice = await live_server.user("alice")
-    await live_server.user("dave")
     await alice.ok("create", {"topic_name": "Dave"})
+    refused = await live_server.http.post("/api/users", json={"username": "dave", "password": PASSWORD})
 
     sent = await alice.ok("message", {"topic_name": "dave", "content": "which one?"})
 
+    assert refused.status_code == 409  # one namespace (PROTOCOL.md 3): no DM can be taken over
     assert (sent["topic"], sent["kind"]) == ("Dave", "public")
 
 

@@ -118,6 +118,18 @@ CASES = [
     case("message:send", {"topic": "general", "body": "\u200b\u200b"}, id="body-zero-width-spaces"),
     case("message:send", {"topic": "general", "body": "\u200d\ufeff\u2060 \u200e"}, id="body-invisible"),
     case("message:edit", {"id": 1, "body": "\u200b"}, id="edit-body-zero-width"),
+    # Blank-looking letters and marks alone, and bidi overrides anywhere (issue 18, item 6).
+    case("message:send", {"topic": "general", "body": "\u3164\u3164"}, id="body-hangul-filler"),
+    case("message:send", {"topic": "general", "body": "\u2800 \u2800"}, id="body-braille-blank"),
+    case("message:send", {"topic": "general", "body": "\u0301\u0308\u20dd"}, id="body-combining-only"),
+    case("message:send", {"topic": "general", "body": "\u115f\u1160\uffa0"}, id="body-other-fillers"),
+    case("message:send", {"topic": "general", "body": "invoice\u202efdp.exe"}, id="body-rlo"),
+    case("message:send", {"topic": "general", "body": "a\u202ab"}, id="body-lre"),
+    case("message:send", {"topic": "general", "body": "a\u2066b\u2069"}, id="body-isolate"),
+    case("message", {"topic_name": "general", "content": "\u3164"}, id="legacy-hangul-filler"),
+    case("message", {"topic_name": "general", "content": "hi \u202e"}, id="legacy-rlo"),
+    case("message:edit", {"id": 1, "body": "\u2800"}, id="edit-braille-blank"),
+    case("message:edit", {"id": 1, "body": "ok\u2068"}, id="edit-isolate"),
     # Targets.
     case("message:send", {"topic": "general", "to": "bob", "body": "x"}, id="send-topic-and-to"),
     case("message:send", {"body": "x"}, id="send-no-target"),
@@ -171,7 +183,7 @@ async def test_alice_is_refused_and_nothing_changes(server, alice, event, payloa
 BOB_CASES = [
     case("message:send", {"topic": "secret", "body": "x"}, "not_found", id="send-private-non-member"),
     case("message:send", {"topic": "general", "body": "x"}, "forbidden", id="send-public-unsubscribed"),
-    case("topic:subscribe", {"topic": "secret"}, "forbidden", id="subscribe-private"),
+    case("topic:subscribe", {"topic": "secret"}, "not_found", id="subscribe-private"),
     case("topic:invite", {"topic": "secret", "username": "bob"}, "not_found", id="invite-non-member"),
     case("history", {"topic": "secret"}, "not_found", id="history-private"),
     case("topic:members", {"topic": "secret"}, "not_found", id="members-private"),
