@@ -199,7 +199,7 @@ class RoomsDialect:
                 raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
             token = payload.get("token")
             await self._actor(token, user)
-            return await self.chat.sessions.open(token)
+            return await self.chat.sessions.open(token, admit=False)  # admitted by ``serve``
         except Exception as exc:
             await ws.send_text(wire.rooms_error(action, failure(exc, "rooms:first")))
             return None
