@@ -80,6 +80,16 @@ class TopicAdminService:
             raise forbidden(f"{topic.name!r} is recreated by every server at start-up and cannot be {done}")
         return topic
 
+    async def names(
+        self, topic_ids: Iterable[int], user_ids: Iterable[int]
+    ) -> tuple[dict[int, str], dict[int, str]]:
+        """The names of these topics and users, by id (the Admin UI shows rooms by name); an id
+        with no row is left out."""
+        async with self.db.read() as repos:
+            topics = await repos.topics.by_ids(topic_ids)
+            users = await repos.users.by_ids(user_ids)
+        return {t.id or 0: t.name for t in topics}, {u.id or 0: u.username for u in users}
+
     async def stats(self) -> StatsOut:
         """Accounts by state, topics by kind, stored messages, and each running server's sockets."""
         async with self.db.read() as repos:
