@@ -93,6 +93,7 @@ class AdminUI:
         self.room_names = room_names
         self._labels: dict[str, str] = {}  # room -> label, for one stats tick
         self._rooms: dict[str, str] = {}  # label -> room, for a disconnect by room
+        self._shown: dict[str, str] = {}  # room -> the label last shown (a deleted topic keeps it)
         self._username = _digest(username)
         self._password = _digest(password)
         self.read_only = read_only
@@ -212,9 +213,11 @@ class AdminUI:
             found = {}
         if len(self._rooms) > 100_000:
             self._rooms.clear()
+            self._shown.clear()
         for room in unknown:
-            label = self._labels[room] = found.get(room, room)
+            label = self._labels[room] = found.get(room) or self._shown.get(room, room)
             self._rooms[label] = room
+            self._shown[room] = label
 
     def label(self, room: Any) -> Any:
         return self._labels.get(room, room) if isinstance(room, str) else room

@@ -309,3 +309,18 @@ async def test_admin_logins_are_logged_with_the_address_and_never_the_password(t
         assert all(getattr(r, "address", None) == "127.0.0.1" for r in logins)
         text = " ".join(f"{r.getMessage()} {r.__dict__}" for r in logs.records)
         assert ADMIN_PASSWORD not in text
+
+
+async def test_a_deleted_topics_room_leaves_under_the_name_it_was_shown_by(tmp_path) -> None:
+    async with running(admin_settings(tmp_path)) as server:
+        alice = await server.user("alice")
+        await alice.ok("topic:create", {"name": "ops"})
+        admin = Admin()
+        await admin.connect(server.url)
+        sid = alice.sio.get_sid("/")
+        shown = {s["id"]: s for s in await admin.next("all_sockets")}[sid]
+        assert "topic:ops" in shown["rooms"]
+        await admin.next("server_stats")  # a tick: the labels are looked up again after it
+        await server.chat.topic_admin.delete("ops")
+        await admin.until("room_left", lambda args: args[1:3] == ("topic:ops", sid))
+        await admin.sio.disconnect()
