@@ -41,6 +41,7 @@ class LiveView:
             "typing": render.typing_line,
             "presence": render.presence_line,
             "topic:invited": render.invited_line,
+            "topic:created": render.created_line,
             "read": render.read_line,
         }
         for event, to_line in lines.items():

@@ -118,6 +118,15 @@ def invited_line(data: Any) -> str:
     return f"* {_get(data, 'by')} added you to {name} ({_get(topic, 'kind')}): /join {name}"
 
 
+def created_line(data: Any) -> str:
+    """The ``topic:created`` event (a new public topic; to its creator, already joined)."""
+    topic = _raw(data, "topic")
+    name = _get(topic, "name")
+    if isinstance(topic, dict) and topic.get("subscribed") is True:
+        return f"* {_get(data, 'by')} created {name} ({_get(topic, 'kind')})"
+    return f"* {_get(data, 'by')} created {name} ({_get(topic, 'kind')}): /join {name}"
+
+
 def renamed_line(data: Any) -> str:
     """The ``topic:renamed`` event (an operator renamed a topic)."""
     return f"* topic {_get(data, 'topic')} was renamed to {_get(data, 'name')}"

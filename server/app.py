@@ -27,6 +27,7 @@ from server.gateway.serve import Gateway
 from server.metrics import Metrics
 from server.rest.api import build_api
 from server.sio.admin import AdminUI
+from server.sio.admin_rooms import room_names
 from server.sio.body_limit import BodyLimit
 from server.sio.chat_events import ChatNamespace
 from server.sio.connections import Connections
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Any:
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
-    admin = _admin_ui(sio, settings, connections)
+    admin = _admin_ui(sio, settings, connections, chat)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Any:
     return app
 
 
-def _admin_ui(sio: Any, settings: Settings, connections: Connections) -> AdminUI | None:
+def _admin_ui(sio: Any, settings: Settings, connections: Connections, chat: Chat) -> AdminUI | None:
     """The Socket.IO Admin UI's /admin namespace when PARLEY_ADMIN_UI=1 (Settings refused a weak password)."""
     if not settings.admin_ui or settings.admin_password is None:
         return None
@@ -125,6 +126,7 @@ def _admin_ui(sio: Any, settings: Settings, connections: Connections) -> AdminUI
         read_only=settings.admin_read_only,
         stats_interval=settings.admin_stats_interval,
         socket_data=user_of,
+        room_names=room_names(chat),
     )
     admin.install()
     return admin

@@ -115,6 +115,8 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "message:deleted", {"id": message_id, "topic": topic}
         case ev.TopicInvited(topic=topic, by=by):
             return "topic:invited", {"topic": topic.model_dump(mode="json"), "by": by}
+        case ev.TopicCreated(topic=topic, by=by):
+            return "topic:created", {"topic": topic.model_dump(mode="json"), "by": by}
         case ev.Typing(topic=topic, username=username, typing=typing):
             return "typing", {"topic": topic, "username": username, "typing": typing}
         case ev.ReadMarked(topic=topic, username=username, seq=seq):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
@@ -28,6 +28,13 @@ class TopicRepository:
     async def by_name(self, name: str) -> Topic | None:
         result = await self.session.execute(select(Topic).where(col(Topic.name_key) == name.lower()))
         return result.scalar_one_or_none()
+
+    async def by_ids(self, topic_ids: Iterable[int]) -> list[Topic]:
+        ids = list(topic_ids)
+        if not ids:
+            return []
+        result = await self.session.execute(select(Topic).where(col(Topic.id).in_(ids)))
+        return list(result.scalars())
 
     async def by_id(self, topic_id: int) -> Topic | None:
         return await self.session.get(Topic, topic_id)

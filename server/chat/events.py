@@ -33,7 +33,14 @@ class ToUsers:
     user_ids: tuple[int, ...]
 
 
-Audience = ToTopic | ToUser | ToUsers
+@dataclass(frozen=True)
+class ToEveryone:
+    """Every connected user (of every node), except ``exclude_user`` if given."""
+
+    exclude_user: int | None = None
+
+
+Audience = ToTopic | ToUser | ToUsers | ToEveryone
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,16 @@ class TopicInvited:
     topic: TopicOut
     by: str
     audience: ToUser
+
+
+@dataclass(frozen=True)
+class TopicCreated:
+    """A public topic was created (``topic:created``): its creator's sockets get the Topic as
+    the creator sees it, everyone else's as a non-member does. Never for a private topic."""
+
+    topic: TopicOut
+    by: str
+    audience: ToUser | ToEveryone
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,7 @@ Event = (
     | MessageEdited
     | MessageDeleted
     | TopicInvited
+    | TopicCreated
     | Typing
     | RoomEntered
     | ReadMarked

@@ -104,6 +104,7 @@ class Chat:
             self.recovery,
             limits.max_connections_per_user,
         )
+        self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)
         self.accounts = AccountService(db, self.users.hasher)

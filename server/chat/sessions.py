@@ -10,22 +10,43 @@ user through the user's own address, so they are not listed.
 A connection that asks for recovery (``Recovery``) gets a pid (``Session.pid``);
 one that resumes a pid gets a replay instead of the backlog (``server.chat.recovery``).
 
+Revocation: a logout (``SessionsRevoked``, from any node through the hub) closes the sockets
+the transports have registered. A connection is registered only after its set-up (memberships,
+presence, recovery), which awaits the database: a revocation in between would miss it. So every
+open is *admitted*: from before its token check until the transport registers it, it notes the
+users revoked meanwhile (this service is a hub sink, attached before the transports), and is let
+in only once its token passes again after the last revocation of its user. A transport that
+registers right after ``open`` returns (no await between) lets ``open`` admit it; one that awaits
+more set-up first opens with ``admit=False`` and calls ``admit`` right before registering.
+
 Errors: ``unauthorized``, ``token_expired``, ``token_revoked``, ``rate_limited``
-(the user already has ``max_per_user`` connections open in this process) from ``open``.
+(the user already has ``max_per_user`` connections open in this process) from ``open`` and
+``admit``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 from db.uow import Database
 from server.chat.delivery import DeliveryService
 from server.chat.errors import ChatError, ErrorCode
+from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.recovery import Granted, Recovery, RecoveryService
 from server.chat.schemas import MessageOut
 from server.chat.signals import SignalService
 from server.chat.users import Actor, UserService
+
+
+@dataclass(eq=False)
+class Admission:
+    """A connection between its token check and its registration: its token, and the users whose
+    sessions were revoked meanwhile (any user: the token names its user only once checked)."""
+
+    token: str | None = field(repr=False)
+    revoked: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,7 @@ class Session:
     actor: Actor
     topic_ids: tuple[int, ...]
     recovery: Granted | None = None
+    admission: Admission = field(default_factory=lambda: Admission(None), repr=False, compare=False)
 
     @property
     def pid(self) -> str | None:
@@ -66,15 +88,22 @@ class SessionService:
         self.recovery = recovery
         self.max_per_user = max_per_user
         self._open: dict[int, int] = {}  # user id -> connections open here (opened, not yet closed)
+        # Opens not yet registered by their transport; weak: one that never is (its transport
+        # failed) is dropped with its Session.
+        self._admitting: weakref.WeakSet[Admission] = weakref.WeakSet()
 
     def connections(self, user_id: int) -> int:
         return self._open.get(user_id, 0)
 
-    async def open(self, token: str | None, recovery: Recovery | None = None) -> Session:
+    async def open(self, token: str | None, recovery: Recovery | None = None, admit: bool = True) -> Session:
         """Authenticate, load the user's memberships once, and count the connection as online.
 
         With ``recovery``, the session gets a pid: the one asked for if it can be resumed.
+        ``admit``: the transport registers the connection as soon as this returns; with
+        False it calls ``admit`` before it does (see the module's docstring).
         """
+        admission = Admission(token)
+        self._admitting.add(admission)  # before the check: no revocation can slip past
         actor = await self.users.authenticate(token)
         self._count(actor.id)  # no await since the check: concurrent opens cannot both slip in
         try:
@@ -87,7 +116,31 @@ class SessionService:
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
-        return Session(actor, topic_ids, granted)
+        session = Session(actor, topic_ids, granted, admission)
+        if admit:
+            await self.admit(session)
+        return session
+
+    async def admit(self, session: Session) -> None:
+        """Let the connection in, unless its user's sessions were revoked since its token was
+        checked and the token no longer passes (then the session is closed and the error raised).
+        Register the connection right after this returns, with no await between."""
+        admission = session.admission
+        try:
+            while session.actor.id in admission.revoked:  # rare: a revocation during set-up
+                admission.revoked.discard(session.actor.id)
+                await self.users.authenticate(admission.token)
+        except BaseException:
+            self._admitting.discard(admission)
+            await self.close(session.actor, session.pid)
+            raise
+        self._admitting.discard(admission)
+
+    async def deliver(self, event: Event) -> None:
+        """A hub sink: a revocation reaches the opens not yet registered (see ``admit``)."""
+        if isinstance(event, SessionsRevoked):
+            for admission in list(self._admitting):
+                admission.revoked.add(event.user_id)
 
     def _count(self, user_id: int) -> None:
         count = self._open.get(user_id, 0)

@@ -9,6 +9,9 @@ A rename records ``TopicRenamed`` and a deletion ``TopicDeleted`` (then a
 ``MembershipChanged`` per member): every running server's name cache forgets the old name
 and each member's open sockets are told (``topic:renamed``, ``topic:deleted``), so every
 member sees one name. A deleted topic's messages and memberships go with it.
+
+A direct conversation is listed by its two users (``@alice+@bob``), not by its stored name
+(``dm:1:2``, user ids).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from server.chat.admin_schemas import RenamedOut, StatsOut, TopicRowOut, TopicRo
 from server.chat.errors import conflict, forbidden
 from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic
 from server.chat.nodes import NodeService
-from server.chat.views import iso_required
+from server.chat.views import direct_ids, iso_required
 
 
 class TopicAdminService:
@@ -38,7 +41,9 @@ class TopicAdminService:
     async def list(self, include_direct: bool = False) -> TopicRowsOut:
         async with self.db.read() as repos:
             rows = await repos.topics.listing(include_direct)
-        return TopicRowsOut(topics=[row_view(row) for row in rows])
+            direct = [row.topic.name for row in rows if row.topic.kind == "direct"]
+            names = await _direct_labels(repos, direct)
+        return TopicRowsOut(topics=[row_view(row, names.get(row.topic.name)) for row in rows])
 
     async def rename(self, name: str, new_name: str) -> RenamedOut:
         """``new_name`` is validated by the caller (``TopicName``); a change of case alone is fine."""
@@ -74,6 +79,16 @@ class TopicAdminService:
             raise forbidden(f"{topic.name!r} is recreated by every server at start-up and cannot be {done}")
         return topic
 
+    async def names(
+        self, topic_ids: Iterable[int], user_ids: Iterable[int]
+    ) -> tuple[dict[int, str], dict[int, str]]:
+        """The names of these topics and users, by id (the Admin UI shows rooms by name); an id
+        with no row is left out."""
+        async with self.db.read() as repos:
+            topics = await repos.topics.by_ids(topic_ids)
+            users = await repos.users.by_ids(user_ids)
+        return {t.id or 0: t.name for t in topics}, {u.id or 0: u.username for u in users}
+
     async def stats(self) -> StatsOut:
         """Accounts by state, topics by kind, stored messages, and each running server's sockets."""
         async with self.db.read() as repos:
@@ -81,6 +96,17 @@ class TopicAdminService:
             topics = await repos.topics.count_by_kind()
             messages = await repos.topics.count_messages()
         return StatsOut(users=users, topics=topics, messages=messages, nodes=await self.nodes.live())
+
+
+async def _direct_labels(repos: Repositories, stored: list[str]) -> dict[str, str]:
+    """``@alice+@bob`` for each direct conversation's stored name (``views.direct_name``)."""
+    pairs = {name: direct_ids(name) for name in stored}
+    users = await repos.users.by_ids({user_id for pair in pairs.values() for user_id in pair})
+    username = {user.id: user.username for user in users}
+    return {
+        name: "+".join(f"@{username.get(user_id, f'#{user_id}')}" for user_id in pair)
+        for name, pair in pairs.items()
+    }
 
 
 def row_view(row: TopicRow, name: str | None = None) -> TopicRowOut:

@@ -7,7 +7,9 @@ from typing import Literal, cast
 
 from db.models import Topic
 from db.repositories import Repositories
+from server.chat.events import ToEveryone, TopicCreated, ToUser
 from server.chat.schemas import TopicOut
+from server.chat.users import Actor
 from server.chat.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]
@@ -61,3 +63,13 @@ async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[Topi
     peers = {topic.id or 0: direct_peer(topic.name, user_id) for topic in directs}
     users = {u.id: u.username for u in await repos.users.by_ids(set(peers.values()))}
     return {topic_id: users.get(peer, "?") for topic_id, peer in peers.items()}
+
+
+def announced(creator: Actor, view: TopicOut) -> tuple[TopicCreated, TopicCreated]:
+    """A new public topic as each user sees it: ``view`` for its creator (owner and only member),
+    and for everyone else the same topic not subscribed, nothing unread."""
+    others = view.model_copy(update={"subscribed": False, "unread": 0})
+    return (
+        TopicCreated(view, creator.username, ToUser(creator.id)),
+        TopicCreated(others, creator.username, ToEveryone(exclude_user=creator.id)),
+    )

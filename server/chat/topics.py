@@ -37,7 +37,7 @@ from server.chat.messages import MessageService
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter, per_hour
 from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
-from server.chat.topic_views import topic_view, topic_views
+from server.chat.topic_views import announced, topic_view, topic_views
 from server.chat.users import Actor
 
 log = logging.getLogger("parley.topics")
@@ -84,6 +84,8 @@ class TopicService:
                 await repos.memberships.add(_membership(topic, actor.id, "owner", now))
                 repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
                 view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+                if kind == "public":
+                    repos.record(*announced(actor, view))  # topic:created, live on every node
         except IntegrityError as exc:
             raise conflict(f"a topic named {name!r} exists") from exc
         return view

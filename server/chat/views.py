@@ -31,9 +31,15 @@ def direct_name(user_a: int, user_b: int) -> str:
     return f"dm:{low}:{high}"
 
 
+def direct_ids(name: str) -> tuple[int, int]:
+    """The two members' ids, read from a direct conversation's stored name (``direct_name``)."""
+    low, high = (int(part) for part in name.split(":")[1:3])
+    return low, high
+
+
 def direct_peer(name: str, user_id: int) -> int:
     """The other member's id, read from a direct conversation's stored name (``direct_name``)."""
-    low, high = (int(part) for part in name.split(":")[1:3])
+    low, high = direct_ids(name)
     return high if low == user_id else low
 
 

@@ -205,7 +205,7 @@ class RoomsDialect:
             actor = await self.chat.users.authenticate(token if isinstance(token, str) else None)
             if actor.username.lower() != name.lower():
                 raise ChatError(ErrorCode.UNAUTHORIZED, f"the token is not {name}'s")
-            return await self.chat.sessions.open(token)
+            return await self.chat.sessions.open(token, admit=False)  # admitted by ``serve``
         except Exception as exc:
             await ws.send_text(wire.rooms_error(action, failure(exc, "rooms:first")))
             return None

@@ -63,11 +63,11 @@ class Gateway:
 
     async def open(self, ws: WebSocket, token: str | None, accepted: bool = False) -> Session | None:
         """Accept the WebSocket (unless ``accepted``) and open the session; None if refused (the
-        socket is closed then)."""
+        socket is closed then). ``serve`` admits it (``SessionService.admit``)."""
         if not accepted:
             await ws.accept()
         try:
-            return await self.chat.sessions.open(token)
+            return await self.chat.sessions.open(token, admit=False)
         except ChatError as exc:
             await self.refuse(ws, exc)
         except Exception:
@@ -118,6 +118,8 @@ class Gateway:
         """
         session = who if isinstance(who, Session) else None
         actor = session.actor if session is not None else cast(Actor, who)
+        if session is not None and not await self._admitted(ws, session):
+            return
         tracks_memberships = follows is None and session is not None
         if follows is None:
             follows = session.topic_ids if session is not None else ()
@@ -162,6 +164,16 @@ class Gateway:
                     await self.chat.sessions.close(actor)
                 except Exception:
                     log.exception("gateway clean-up failed", extra={"user": actor.username})
+
+    async def _admitted(self, ws: WebSocket, session: Session) -> bool:
+        """Whether the session is still let in (a logout during its set-up refuses it: the
+        socket is closed with the error and the session with it). Register right after."""
+        try:
+            await self.chat.sessions.admit(session)
+        except ChatError as exc:
+            await self.refuse(ws, exc)
+            return False
+        return True
 
     async def _read(self, ws: WebSocket, socket: GatewaySocket, on_frame: OnFrame) -> None:
         """Read frames one at a time until the client goes or a frame is refused (sets ``closing``)."""

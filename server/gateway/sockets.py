@@ -256,6 +256,8 @@ class GatewaySink:
             return [s for s in sockets if s.actor.id != audience.exclude_user]
         if isinstance(audience, ev.ToUser):
             return list(self._by_user.get(audience.user_id, ()))
+        if isinstance(audience, ev.ToEveryone):
+            return [s for user, ss in self._by_user.items() if user != audience.exclude_user for s in ss]
         return [s for user_id in audience.user_ids for s in self._by_user.get(user_id, ())]
 
 

@@ -21,7 +21,10 @@ Chat events are not reported (``event_received``/``event_sent`` are never
 sent; the UI's Events page lists connections and room changes only).
 The handshake shown
 for a socket keeps a few harmless headers and no query string or cookie.
-Failed logins are limited per client address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``).
+Rooms are shown by name (``topic:general``, ``user:alice``: ``room_names`` looks the ids up,
+remembered for one stats tick), and a disconnect by room name finds the room.
+Failed logins are limited per client address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``);
+every login is logged with the client's address (never what was typed).
 Read-only by default; writable means "may disconnect sockets" only:
 joining, leaving and emitting are not offered, because a socket put in
 ``topic:{id}`` by hand would receive a topic its user is not a member of.
@@ -33,10 +36,11 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,11 +50,20 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from server.chat.ratelimit import KeyedLimiter, per_window
 from server.sio.tokens import client_address
 
+log = logging.getLogger("parley.admin")
 NAMESPACE = "/admin"
 SHOWN_HEADERS = ("host", "origin", "user-agent", "accept-language")
 REFUSED = "invalid credentials"  # the message the UI recognises and translates
 FAILURES_PER_ADDRESS = 10  # failed admin logins an address may make per FAILURE_WINDOW
 FAILURE_WINDOW = 15 * 60.0  # seconds
+
+
+RoomNames = Callable[[list[str]], Awaitable[dict[str, str]]]
+"""Labels for some of the given rooms (``topic:{id}`` -> ``topic:{name}``); others are shown as they are."""
+
+
+async def _no_names(_rooms: list[str]) -> dict[str, str]:
+    return {}
 
 
 def _now(at: float | None = None) -> str:
@@ -73,9 +86,14 @@ class AdminUI:
         read_only: bool = True,
         stats_interval: float = 2.0,
         socket_data: Callable[[str], dict[str, Any]] = lambda _sid: {},
+        room_names: RoomNames = _no_names,
     ) -> None:
         self.sio = sio
         self.socket_data = socket_data  # what the UI shows as a socket's "data" (its user)
+        self.room_names = room_names
+        self._labels: dict[str, str] = {}  # room -> label, for one stats tick
+        self._rooms: dict[str, str] = {}  # label -> room, for a disconnect by room
+        self._shown: dict[str, str] = {}  # room -> the label last shown (a deleted topic keeps it)
         self._username = _digest(username)
         self._password = _digest(password)
         self.read_only = read_only
@@ -140,15 +158,20 @@ class AdminUI:
         address = client_address(environ)
         wait = self.failures.retry_after(address)
         if wait > 0:
+            log.warning("admin login refused", extra={"address": address, "reason": "rate_limited"})
             raise Refused(f"too many failed logins; try again in {int(wait) + 1} s")
         if not self.accepts(auth):
             self.failures.take(address)
+            log.warning("admin login refused", extra={"address": address, "reason": "credentials"})
             raise Refused(REFUSED)
+        log.info("admin login", extra={"address": address, "sid": sid})
         task = asyncio.ensure_future(self._welcome(sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def admin_disconnect(self, _sid: str, namespace: str, _close: Any, room_filter: Any = None) -> None:
+        if isinstance(room_filter, str):
+            room_filter = self._rooms.get(room_filter, room_filter)
         for sid, _eio_sid in list(self.sio.manager.get_participants(namespace, room_filter)):
             await self.sio.disconnect(sid, namespace=namespace)
 
@@ -164,12 +187,40 @@ class AdminUI:
         if not self.read_only:
             features += ["DISCONNECT", "MDISCONNECT"]
         await self.sio.emit("config", {"supportedFeatures": features}, to=sid, namespace=NAMESPACE)
-        sockets = [
-            self.describe(other, namespace, eio_sid)
+        everyone = [
+            (other, namespace, eio_sid)
             for namespace in self.sio.manager.get_namespaces()
             for other, eio_sid in list(self.sio.manager.get_participants(namespace, None))
         ]
+        await self._learn(
+            room for other, namespace, _ in everyone for room in self._rooms_of(other, namespace)
+        )
+        sockets = [self.describe(*one) for one in everyone]
         await self.sio.emit("all_sockets", sockets, to=sid, namespace=NAMESPACE)
+
+    def _rooms_of(self, sid: str, namespace: str) -> list[Any]:
+        return list(self.sio.manager.get_rooms(sid, namespace))
+
+    async def _learn(self, rooms: Iterable[Any]) -> None:
+        """Look up the labels of the rooms not seen this tick (a failure leaves them unlabelled)."""
+        unknown = sorted({room for room in rooms if isinstance(room, str) and room not in self._labels})
+        if not unknown:
+            return
+        try:
+            found = await self.room_names(unknown)
+        except Exception:
+            log.warning("looking up room names failed", exc_info=True)
+            found = {}
+        if len(self._rooms) > 100_000:
+            self._rooms.clear()
+            self._shown.clear()
+        for room in unknown:
+            label = self._labels[room] = found.get(room) or self._shown.get(room, room)
+            self._rooms[label] = room
+            self._shown[room] = label
+
+    def label(self, room: Any) -> Any:
+        return self._labels.get(room, room) if isinstance(room, str) else room
 
     def watched(self) -> bool:
         """Whether an admin is logged in (else nothing is reported but the counters)."""
@@ -181,6 +232,7 @@ class AdminUI:
         if not self.watched():
             return
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
+        await self._learn(self._rooms_of(sid, namespace))
         described = self.describe(sid, namespace, eio_sid)
         await self.sio.emit("socket_connected", (described, _now()), namespace=NAMESPACE)
 
@@ -213,7 +265,7 @@ class AdminUI:
                 "issued": at * 1000,
                 "time": _now(at) if at else "",
             },
-            "rooms": self.sio.manager.get_rooms(sid, namespace),
+            "rooms": [self.label(room) for room in self._rooms_of(sid, namespace)],
         }
 
     async def _report_stats(self) -> None:
@@ -226,8 +278,10 @@ class AdminUI:
                 continue
             await self.sio.emit("server_stats", self.stats(started), namespace=NAMESPACE)
             queued, self.queue = self.queue, []
-            for event, args in queued:
-                await self.sio.emit(event, args, namespace=NAMESPACE)
+            self._labels.clear()  # a renamed topic shows its new name from the next tick on
+            await self._learn(args[1] for _event, args in queued)
+            for event, (namespace, room, *rest) in queued:
+                await self.sio.emit(event, (namespace, self.label(room), *rest), namespace=NAMESPACE)
 
     def stats(self, started: float) -> dict[str, Any]:
         sockets = self.sio.eio.sockets

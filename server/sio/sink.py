@@ -58,6 +58,10 @@ class SocketIOSink:
             await self.sio.emit(name, payload, room=topic_room(audience.topic_id), skip_sid=skip or None)
         elif isinstance(audience, ev.ToUser):
             await self.sio.emit(name, payload, room=user_room(audience.user_id), skip_sid=skip or None)
+        elif isinstance(audience, ev.ToEveryone):
+            if audience.exclude_user:
+                skip += self.connections.sids_of(audience.exclude_user)
+            await self.sio.emit(name, payload, skip_sid=skip or None)  # the whole chat namespace
         else:
             rooms = [user_room(u) for u in audience.user_ids]
             await self.sio.emit(name, payload, room=rooms, skip_sid=skip or None)
@@ -81,8 +85,10 @@ class SocketIOSink:
                 sids = [sid for sid in sids if not self._of_user(sid, audience.exclude_user)]
         elif isinstance(audience, ev.ToUser):
             sids = self.connections.recovery_sids_of_user(audience.user_id)
-        else:
+        elif isinstance(audience, ev.ToUsers):
             sids = [sid for u in audience.user_ids for sid in self.connections.recovery_sids_of_user(u)]
+        else:
+            return []  # no message goes to everyone
         return [sid for sid in sids if sid not in held] if held and sids else sids
 
     def _of_user(self, sid: str, user_id: int) -> bool:
@@ -122,4 +128,6 @@ def _reaches(audience: ev.Audience, connection: Connection) -> bool:
         return audience.topic_id in connection.topic_rooms and user_id != audience.exclude_user
     if isinstance(audience, ev.ToUser):
         return audience.user_id == user_id
+    if isinstance(audience, ev.ToEveryone):
+        return user_id != audience.exclude_user
     return user_id in audience.user_ids

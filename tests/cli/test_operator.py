@@ -201,3 +201,30 @@ def test_the_serving_line_names_the_urls_and_the_database_without_its_password(t
     assert "/socket.io" in line
     assert "postgresql+asyncpg://parley:***@db.example:5432/parley" in line
     assert "s3cret-pw" not in line
+
+
+async def test_topic_list_all_shows_a_direct_conversation_as_its_two_users(place):
+    await create(place, "alice", "bobby")
+    [(alice,), (bobby,)] = rows(
+        place, "SELECT id FROM users WHERE username IN ('alice', 'bobby') ORDER BY username"
+    )
+    low, high = sorted((alice, bobby))
+    with sqlite3.connect(place.database) as connection:  # what the first direct message stores
+        topic = connection.execute(
+            "INSERT INTO topics (name, name_key, kind, created_at, last_seq) VALUES (?, ?, 'direct', "
+            "'2026-01-01 00:00:00', 0)",
+            (f"dm:{low}:{high}", f"dm:{low}:{high}"),
+        ).lastrowid
+        for user_id in (alice, bobby):
+            connection.execute(
+                "INSERT INTO memberships (topic_id, user_id, role, joined_at, delivered_seq, read_seq) "
+                "VALUES (?, ?, 'member', '2026-01-01 00:00:00', 0, 0)",
+                (topic, user_id),
+            )
+    listed = await as_json(place, "topic", "list", "--all")
+    direct = [t for t in listed["topics"] if t["kind"] == "direct"]
+    assert [t["name"] for t in direct] == ["@alice+@bobby"]
+    assert direct[0]["members"] == 2
+    table = await parley(place, "topic", "list", "--all")
+    assert table.code == 0, table.err
+    assert "@alice+@bobby" in table.out and "dm:" not in table.out

@@ -77,6 +77,8 @@ async def test_live_events_and_end_of_input(live_server: LiveServer, spawn: Spaw
     await bob.ok("topic:create", {"name": "vault", "private": True})
     await bob.ok("topic:invite", {"topic": "vault", "username": "alice"})
     await alice.expect("* bob added you to vault (private): /join vault")
+    await bob.ok("topic:create", {"name": "news"})  # a public one: everyone online hears of it
+    await alice.expect("* bob created news (public): /join news")
     await alice.write("/join vault")
     await alice.expect("joined vault (private, 2 members")
 

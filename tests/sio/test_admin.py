@@ -266,3 +266,61 @@ def test_parley_serve_refuses_to_start_with_a_weak_admin_password(tmp_path) -> N
     assert "Traceback" not in done.stderr
     assert "fewer than 12 characters" in done.stderr
     assert "hunter2" not in done.stderr
+
+
+async def test_rooms_are_shown_by_name_and_a_disconnect_by_room_name_works(tmp_path) -> None:
+    async with running(admin_settings(tmp_path, admin_read_only=False)) as server:
+        alice = await server.user("alice")
+        await alice.ok("topic:create", {"name": "general"})
+        admin = Admin()
+        await admin.connect(server.url)
+        await admin.next("config")
+        sockets = {s["id"]: s for s in await admin.next("all_sockets")}
+        sid = alice.sio.get_sid("/")
+        assert set(sockets[sid]["rooms"]) - {sid} == {"user:alice", "topic:lobby", "topic:general"}
+        carol = await server.user("carol")
+        carol_sid = carol.sio.get_sid("/")
+        shown, _at = await admin.until("socket_connected", lambda args: args[0]["id"] == carol_sid)
+        assert set(shown["rooms"]) - {carol_sid} == {"user:carol", "topic:lobby"}
+        await carol.ok("topic:subscribe", {"topic": "general"})
+        await admin.until("room_joined", lambda args: args[1:3] == ("topic:general", carol_sid))
+        await carol.ok("topic:unsubscribe", {"topic": "general"})
+        await admin.until("room_left", lambda args: args[1:3] == ("topic:general", carol_sid))
+        await admin.sio.emit("_disconnect", ("/", False, "topic:general"), namespace="/admin")
+        await asyncio.wait_for(alice.sio.wait(), WAIT)  # in general: disconnected
+        assert carol.connected  # no longer in general: kept
+        await admin.sio.disconnect()
+
+
+async def test_admin_logins_are_logged_with_the_address_and_never_the_password(tmp_path) -> None:
+    wrong = {"username": "admin", "password": "not-" + ADMIN_PASSWORD}
+    async with running(admin_settings(tmp_path)) as server:
+        with captured("parley") as logs:
+            assert await refused(server.url, wrong) == "invalid credentials"
+            admin = Admin()
+            await admin.connect(server.url)
+            await admin.next("config")
+            await admin.sio.disconnect()
+        logins = [r for r in logs.records if r.getMessage().startswith("admin login")]
+        assert [(r.getMessage(), r.levelname) for r in logins] == [
+            ("admin login refused", "WARNING"),
+            ("admin login", "INFO"),
+        ]
+        assert all(getattr(r, "address", None) == "127.0.0.1" for r in logins)
+        text = " ".join(f"{r.getMessage()} {r.__dict__}" for r in logs.records)
+        assert ADMIN_PASSWORD not in text
+
+
+async def test_a_deleted_topics_room_leaves_under_the_name_it_was_shown_by(tmp_path) -> None:
+    async with running(admin_settings(tmp_path)) as server:
+        alice = await server.user("alice")
+        await alice.ok("topic:create", {"name": "ops"})
+        admin = Admin()
+        await admin.connect(server.url)
+        sid = alice.sio.get_sid("/")
+        shown = {s["id"]: s for s in await admin.next("all_sockets")}[sid]
+        assert "topic:ops" in shown["rooms"]
+        await admin.next("server_stats")  # a tick: the labels are looked up again after it
+        await server.chat.topic_admin.delete("ops")
+        await admin.until("room_left", lambda args: args[1:3] == ("topic:ops", sid))
+        await admin.sio.disconnect()

@@ -373,3 +373,20 @@ async def test_the_owner_may_not_leave_a_private_topic_while_others_remain(live_
     await bob.ok("topic:unsubscribe", {"topic": "secret"})
     assert error_code(await bob.call("topic:subscribe", {"topic": "secret"})) == "not_found"
     assert await alice.ok("topic:unsubscribe", {"topic": "secret"}) == {}
+
+
+async def test_a_new_public_topic_reaches_everyone_online_at_once_and_a_private_one_nobody(live_server):
+    alice, alice_tab = await two_sockets(live_server, "alice")
+    bob = await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "secret", "private": True})
+    created = await alice.ok("topic:create", {"name": "news"})
+    seen_by_bob = await bob.next("topic:created")  # the first one: the private topic sent nothing
+    assert set(seen_by_bob) == {"topic", "by"} and seen_by_bob["by"] == "alice"
+    topic = seen_by_bob["topic"]
+    assert set(topic) == set(created) and TOPIC_FIELDS <= set(topic)
+    assert (topic["name"], topic["kind"], topic["owner"], topic["members"]) == ("news", "public", "alice", 1)
+    assert topic["subscribed"] is False and topic["unread"] == 0  # as bob sees it
+    assert (await alice_tab.next("topic:created"))["topic"] == created  # as alice sees it: subscribed
+    assert (await alice.next("topic:created"))["topic"]["subscribed"] is True
+    await bob.ok("topic:subscribe", {"topic": "news"})  # and bob can join it from there
+    assert [e["topic"]["name"] for e in alice.pending("topic:created") + bob.pending("topic:created")] == []

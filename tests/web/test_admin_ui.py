@@ -22,10 +22,9 @@ async def test_an_admin_logs_in_and_sees_the_sockets_and_topic_rooms(browser, tm
         await general_with(alice, bob)
         sids = [client.sio.get_sid("/") for client in (alice, bob)]
         manager = server.app.state.admin.sio.manager
-        topic_rooms = sorted(
-            {room for sid in sids for room in manager.get_rooms(sid, "/") if room.startswith("topic:")}
-        )
-        assert len(topic_rooms) == 2  # the lobby and general
+        ids = {room for sid in sids for room in manager.get_rooms(sid, "/") if room.startswith("topic:")}
+        assert len(ids) == 2  # the lobby and general, by id on the server
+        topic_rooms = ["topic:lobby", "topic:general", "user:alice", "user:bobby"]  # by name in the UI
 
         async with offline_page(browser, viewport={"width": 1400, "height": 900}) as watched:
             page = watched.page
@@ -44,4 +43,6 @@ async def test_an_admin_logs_in_and_sees_the_sockets_and_topic_rooms(browser, tm
             await page.locator("nav").get_by_text("Rooms", exact=True).click()
             for room in topic_rooms:
                 await expect(page.get_by_text(room, exact=True)).to_be_visible()
+            for room in ids:
+                await expect(page.get_by_text(room, exact=True)).to_have_count(0)
             await watched.assert_clean()

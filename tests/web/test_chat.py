@@ -134,3 +134,18 @@ async def test_a_refused_message_can_be_retried(new_page, live_server) -> None:
     await refused.get_by_test_id("retry").click()
     await expect(alice.message("will this get through?")).to_have_attribute("data-state", "sent")
     await expect(alice.messages).to_have_count(1)
+
+
+async def test_a_new_public_topic_appears_in_others_sidebars_without_a_reload(new_page) -> None:
+    alice = await new_page("alice")
+    bob = await new_page("bob")
+    await alice.register("alice")
+    await bob.register("bob")  # bob's page has loaded its topics: only a live event can add more
+    await alice.create_topic("hidden", private=True)
+    await alice.create_topic("news")
+
+    await expect(bob.by("browse-list").locator('[data-topic="news"]')).to_be_attached(timeout=10_000)
+    await expect(bob.topic("hidden")).to_have_count(0)
+    await bob.join("news")
+    await alice.send("live news")
+    await expect(bob.message("live news")).to_be_visible()

@@ -13,7 +13,7 @@ import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
-const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own
+const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
 
 export class Chat {
   /** env: {io, creds, banner, toasts, logout(), signedOut(notice)} */
@@ -83,6 +83,7 @@ export class Chat {
       onEdited: (message) => this.onEdited(message),
       onDeleted: (data) => this.onDeleted(data),
       onInvited: (data) => this.onInvited(data),
+      onTopicCreated: (data) => this.onTopicCreated(data),
       onTopicRenamed: (data) => this.onTopicRenamed(data),
       onTopicDeleted: (data) => this.onTopicDeleted(data),
       onTyping: (data) => this.onTyping(data),
@@ -145,6 +146,13 @@ export class Chat {
     if (!topic?.name) return;
     this.state.putTopic(topic);
     this.env.toasts.show(`${by ?? "Someone"} added you to #${topic.name}.`);
+    this.render();
+  }
+
+  /** Someone created a public topic: it joins the sidebar at once (not subscribed, until joined). */
+  onTopicCreated({ topic } = {}) {
+    if (!topic?.name || topic.kind !== "public") return;
+    this.state.putTopic(topic);
     this.render();
   }
 

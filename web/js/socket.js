@@ -83,6 +83,7 @@ export class ChatConnection {
     socket.on("message:edited", (message) => handlers.onEdited(message));
     socket.on("message:deleted", (data) => handlers.onDeleted(data));
     socket.on("topic:invited", (data) => handlers.onInvited(data));
+    socket.on("topic:created", (data) => handlers.onTopicCreated(data));
     socket.on("topic:renamed", (data) => handlers.onTopicRenamed(data));
     socket.on("topic:deleted", (data) => handlers.onTopicDeleted(data));
     socket.on("typing", (data) => handlers.onTyping(data));
