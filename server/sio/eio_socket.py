@@ -34,6 +34,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     polling = False  # a long-poll GET is waiting (AsyncSocket has no __slots__: same layout)
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
+    progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -70,7 +71,13 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             if skip_noops and pkt.packet_type == packet.NOOP:
                 continue
             packets.append(pkt)
+        self._progressed()
         return packets
+
+    def _progressed(self) -> None:
+        """Wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
+        if self.progress is not None:
+            self.progress.set()
 
     # Heartbeat: the session ends at ping interval + ping timeout after its cycle began, as
     # the reference server's timers end it. engine.io only notices a missing PONG when its
@@ -130,6 +137,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         """
         closing_now = not self.closed and not self.closing
         await super().close(wait=wait, abort=abort, reason=reason)
+        self._progressed()  # a producer waiting for room stops
         if not closing_now:
             return
         if reason == self.server.reason.CLIENT_DISCONNECT:

@@ -4,10 +4,18 @@ engine.io queues packets per socket without a bound. A sweep every
 ``interval`` seconds adds up the bytes waiting in each socket's queue and
 closes the sockets past the limit (about 1 MiB by default). The client
 reconnects and gets what it missed from the backlog (PROTOCOL.md sections 2 and 4).
+
+A backlog or a replay is not live traffic: its producer (the welcome) sends it
+as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
+under half the limit, so a client that reads is never cut for its backlog
+(a long-poll takes 16 packets at a time: a 1 MiB backlog queued at once was
+cut on every connect). A client that takes nothing for a heartbeat
+(ping interval + ping timeout) is a client that does not read: closed as one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any
@@ -51,6 +59,25 @@ def _held(data: Any) -> int:
     return len(data) if isinstance(data, bytes) else 0
 
 
+async def room_in_queue(socket: Any, bound: int, timeout: float) -> bool:
+    """Wait until ``socket``'s queue holds at most ``bound`` bytes.
+
+    False when the transport took nothing for ``timeout`` seconds, or the socket closed.
+    ``LeanSocket.poll`` sets ``progress`` whenever a long-poll or the WebSocket writer takes
+    packets, so this wakes per drain, not on a timer.
+    """
+    while queued_bytes(socket) > bound:
+        if socket.closing or socket.closed:
+            return False
+        socket.progress = progress = asyncio.Event()
+        try:
+            async with asyncio.timeout(timeout):
+                await progress.wait()
+        except TimeoutError:
+            return False
+    return not (socket.closing or socket.closed)
+
+
 class OutgoingGuard:
     def __init__(self, sio: Any, limit_bytes: int, on_close: Any, interval: float = 0.25) -> None:
         self.sio = sio
@@ -64,6 +91,24 @@ class OutgoingGuard:
 
     async def stop(self) -> None:
         await self._sweeper.stop()
+
+    async def room(self, sid: str, namespace: str) -> bool:
+        """Flow control for a backlog: wait for room in the socket's queue (half the limit).
+
+        False if the socket is gone, or was closed here as a client that does not read.
+        """
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        if socket is None:
+            return False
+        heartbeat = self.sio.eio.ping_interval + self.sio.eio.ping_timeout
+        if await room_in_queue(socket, self.limit // 2, heartbeat):
+            return True
+        if not (socket.closing or socket.closed):
+            log.warning("closing a client that stopped reading its backlog", extra={"sid": sid})
+            self.on_close()
+            await close_transport(self.sio, eio_sid)
+        return False
 
     async def sweep(self) -> None:
         for eio_sid, socket in list(self.sio.eio.sockets.items()):

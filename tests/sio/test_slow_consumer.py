@@ -86,3 +86,34 @@ def test_queued_text_counts_the_memory_it_holds_not_its_characters():
     socket = SimpleNamespace(queue=SimpleNamespace(_queue=waiting))
 
     assert queued_bytes(socket) >= 4 * len(BIG_BODY) + 10
+
+
+# A backlog bigger than the bound, to a client that reads it all --------------------
+
+BACKLOG = 1000  # the backlog's cap per topic; ~1.1 kB each as queued: 4x the 256 kB bound
+KB_BODY = "x" * 1000
+
+
+async def test_a_polling_client_reading_a_backlog_past_the_bound_gets_it_all_every_time(server):
+    """The backlog goes out as fast as the long-polls take it (16 packets each), not all at once."""
+    alice = await server.user("alice")
+    bob_token = await server.register("bob")
+    await alice.ok("topic:create", {"name": "big"})
+    bob = await server.connect("bob", bob_token, transports=["polling"])
+    await bob.ok("topic:subscribe", {"topic": "big"})
+    for _round in range(2):  # offline, a backlog stored, back: each time
+        await bob.close()
+        for start in range(0, BACKLOG, 100):
+            await asyncio.gather(
+                *(
+                    alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
+                    for i in range(start, start + 100)
+                )
+            )
+        bob = await server.connect("bob", bob_token, transports=["polling"])
+        received = [await bob.next("message", timeout=6 * WAIT) for _ in range(BACKLOG)]
+
+        assert [m["body"].split()[0] for m in received] == [str(i) for i in range(BACKLOG)]
+        assert bob.connected
+    metrics = (await server.http.get("/metrics")).text
+    assert "parley_slow_consumers_closed_total 0.0" in metrics
