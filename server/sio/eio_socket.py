@@ -35,6 +35,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
+    drained_at = 0.0  # loop time the transport last took packets (outgoing.py: is it reading?)
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -75,7 +76,8 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         return packets
 
     def _progressed(self) -> None:
-        """Wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
+        """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
+        self.drained_at = asyncio.get_running_loop().time()
         if self.progress is not None:
             self.progress.set()
 

@@ -2,8 +2,19 @@
 
 engine.io queues packets per socket without a bound. A sweep every
 ``interval`` seconds adds up the bytes waiting in each socket's queue and
-closes the sockets past the limit (about 1 MiB by default). The client
-reconnects and gets what it missed from the backlog (PROTOCOL.md sections 2 and 4).
+closes the sockets past the limit (about 1 MiB by default) whose transport
+took nothing for ``STALLED_AFTER`` seconds: clients that do not read. The
+client reconnects and gets what it missed from the backlog (PROTOCOL.md
+sections 2 and 4).
+
+A client that reads is judged by its reading, not by its queue's length: a
+long-poll takes 16 packets at a time, so a polling client bursting 2,000
+acked sends has thousands of acks and echoes waiting while it reads them as
+fast as it can (it was cut after one ack). Its GETs keep draining the queue
+(``LeanSocket.drained_at``), so the bound does not apply to it; only
+``HARD_CAP`` times the limit does, for memory, whoever reads. A WebSocket
+whose client stopped reading blocks engine.io's writer on a full TCP buffer:
+its queue stops draining and the bound applies again.
 
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
@@ -25,6 +36,8 @@ from server.sio.killswitch import kill_websocket
 
 log = logging.getLogger("parley.sio")
 NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
+STALLED_AFTER = 5.0  # seconds without a drain: a reading client's transport takes packets many times a second
+HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
 
 
 async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
@@ -69,7 +82,9 @@ async def room_in_queue(socket: Any, bound: int, timeout: float) -> bool:
     while queued_bytes(socket) > bound:
         if socket.closing or socket.closed:
             return False
-        socket.progress = progress = asyncio.Event()
+        progress = socket.progress
+        if progress is None or progress.is_set():  # one event for all who wait on this socket
+            socket.progress = progress = asyncio.Event()
         try:
             async with asyncio.timeout(timeout):
                 await progress.wait()
@@ -111,9 +126,13 @@ class OutgoingGuard:
         return False
 
     async def sweep(self) -> None:
+        now = asyncio.get_running_loop().time()
         for eio_sid, socket in list(self.sio.eio.sockets.items()):
             size = queued_bytes(socket)
-            if size > self.limit:
+            if size <= self.limit:
+                continue
+            reading = now - getattr(socket, "drained_at", 0.0) < STALLED_AFTER
+            if size > HARD_CAP * self.limit or not reading:
                 log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
                 self.on_close()
                 await close_transport(self.sio, eio_sid)
