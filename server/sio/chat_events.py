@@ -21,6 +21,7 @@ from server.metrics import Metrics
 from server.routes import chat_routes
 from server.sio.connections import Connection, Connections
 from server.sio.envelope import Envelope
+from server.sio.one_per_user import OnePerUser
 from server.sio.outgoing import OutgoingGuard
 from server.sio.sink import topic_room, user_room, with_offset
 from server.sio.tokens import client_address, recovery_from, token_from
@@ -49,6 +50,7 @@ class ChatNamespace:
         self.burst = burst
         self.rate = rate
         self.envelope = Envelope(connections, metrics)
+        self.welcoming = OnePerUser()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self) -> None:
@@ -103,14 +105,18 @@ class ChatNamespace:
             payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
             sent: dict[str, int] = {}
-            for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
+            async with self.welcoming.turn(session.actor.id):  # one per user: no replay storm
                 if self.connections.get(sid) is not connection:
-                    return  # gone meanwhile
-                sent[message.topic] = message.seq
-                await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
-                # As fast as the transport takes it (and the lean emit never yields: this does).
-                if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE):
-                    return  # gone, or closed as a client that does not read
+                    return  # gone while an earlier welcome of the user ran
+                for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
+                    if self.connections.get(sid) is not connection:
+                        return  # gone meanwhile
+                    sent[message.topic] = message.seq
+                    await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
+                    self.metrics.backlog_messages.inc()
+                    # As fast as the transport takes it (and the lean emit never yields: this does).
+                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE):
+                        return  # gone, or closed as a client that does not read
             await self._release(connection, sent)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})

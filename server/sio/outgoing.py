@@ -79,6 +79,7 @@ async def room_in_queue(socket: Any, bound: int, timeout: float) -> bool:
     ``LeanSocket.poll`` sets ``progress`` whenever a long-poll or the WebSocket writer takes
     packets, so this wakes per drain, not on a timer.
     """
+    await asyncio.sleep(0)  # a turn for the others (the sockets that drain, a disconnect) each time
     while queued_bytes(socket) > bound:
         if socket.closing or socket.closed:
             return False
