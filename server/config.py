@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
     max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
     outgoing_queue_bytes: int = 1024 * 1024
+    max_held_events: int = Field(default=10_000, gt=0, description="live events held per catching-up socket")
     backlog_per_topic: int = 1000
     # Socket.IO connection-state recovery (PROTOCOL.md in docs/): how long a pid stays recoverable
     # (0 turns recovery off), and how far before the client's offset a replay reaches back.

@@ -16,6 +16,11 @@ fast as it can (it was cut after one ack). Its GETs keep draining the queue
 whose client stopped reading blocks engine.io's writer on a full TCP buffer:
 its queue stops draining and the bound applies again.
 
+A socket still catching up (its backlog or replay being sent, or waiting
+for the user's earlier welcome: ``one_per_user.py``) has the live events for
+it held on its connection; past ``max_held`` of them it is closed as a slow
+consumer too, and catches up when it reconnects.
+
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
 under half the limit, so a client that reads is never cut for its backlog
@@ -32,6 +37,7 @@ import sys
 from typing import Any
 
 from server.chat.periodic import Periodic
+from server.sio.connections import Connections
 from server.sio.killswitch import kill_websocket
 
 log = logging.getLogger("parley.sio")
@@ -95,10 +101,20 @@ async def room_in_queue(socket: Any, bound: int, timeout: float) -> bool:
 
 
 class OutgoingGuard:
-    def __init__(self, sio: Any, limit_bytes: int, on_close: Any, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        sio: Any,
+        limit_bytes: int,
+        on_close: Any,
+        connections: Connections,
+        max_held: int,
+        interval: float = 0.25,
+    ) -> None:
         self.sio = sio
         self.limit = limit_bytes
         self.on_close = on_close
+        self.connections = connections
+        self.max_held = max_held
         self.interval = interval
         self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
 
@@ -137,3 +153,10 @@ class OutgoingGuard:
                 log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
                 self.on_close()
                 await close_transport(self.sio, eio_sid)
+        for connection in list(self.connections.catching_up()):
+            if len(connection.held) > self.max_held:
+                log.warning("closing a client too far behind its live events", extra={"sid": connection.sid})
+                self.on_close()
+                eio_sid = self.sio.manager.eio_sid_from_sid(connection.sid, "/")
+                if eio_sid is not None:
+                    await close_transport(self.sio, eio_sid)

@@ -19,6 +19,7 @@ from tests.support import test_settings as settings_for
 
 BIG_BODY = "\U0001f600" * 4000  # 4000 code points, 16 kB of UTF-8 on the wire
 FLOOD = 400  # ~6.4 MB: past loopback socket buffers and the 256 kB bound below
+MAX_HELD = 50  # live events held for a socket still catching up
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
         socket_burst=10_000,
         socket_rate=10_000.0,
         max_http_buffer_size=1024 * 1024,  # python-engineio's client POSTs a whole burst at once
+        max_held_events=MAX_HELD,
     )
     async with running(settings) as live:
         yield live
@@ -169,3 +171,29 @@ async def test_a_polling_client_that_stops_getting_is_closed_as_a_slow_consumer(
     assert await closed_as_slow(server)
     with pytest.raises(Closed):
         await raw.poll()
+
+
+async def test_a_socket_catching_up_with_too_many_live_events_held_is_closed_as_a_slow_consumer(server):
+    """Its welcome waits for room (it reads nothing): what arrives live meanwhile is held, up to a bound."""
+    alice = await server.user("alice")
+    bob_token = await server.register("bob")
+    await alice.ok("topic:create", {"name": "big"})
+    bob = await server.connect("bob", bob_token)
+    await bob.ok("topic:subscribe", {"topic": "big"})
+    await bob.close()
+    for start in range(0, 300, 100):  # ~330 kB: past the window the welcome queues ahead of a reader
+        await asyncio.gather(
+            *(
+                alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
+                for i in range(start, start + 100)
+            )
+        )
+    raw = RawPolling(server.http)
+    await raw.connect({"token": bob_token})  # then reads nothing: its welcome waits for room
+
+    for i in range(MAX_HELD + 1):
+        await alice.ok("message:send", {"topic": "big", "body": f"live {i}"})
+
+    assert await closed_as_slow(server)
+    with pytest.raises(Closed):
+        await raw.until(lambda _got: False)  # what was queued, then the end
