@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 import socketio
@@ -105,7 +106,9 @@ class ChatNamespace:
             payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
             sent: dict[str, int] = {}
-            async with self.welcoming.turn(session.actor.id):  # one per user: no replay storm
+            user_id = session.actor.id
+            give_way = partial(self.welcoming.waited_for, user_id)
+            async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.connections.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
                 for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
@@ -115,7 +118,7 @@ class ChatNamespace:
                     await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
                     self.metrics.backlog_messages.inc()
                     # As fast as the transport takes it (and the lean emit never yields: this does).
-                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE):
+                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
                         return  # gone, or closed as a client that does not read
             await self._release(connection, sent)
         except Exception:

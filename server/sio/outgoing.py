@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from server.chat.periodic import Periodic
@@ -78,25 +79,34 @@ def _held(data: Any) -> int:
     return len(data) if isinstance(data, bytes) else 0
 
 
-async def room_in_queue(socket: Any, bound: int, timeout: float) -> bool:
+async def room_in_queue(
+    socket: Any, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
+) -> bool:
     """Wait until ``socket``'s queue holds at most ``bound`` bytes.
 
-    False when the transport took nothing for ``timeout`` seconds, or the socket closed.
+    False when the transport took nothing for ``timeout`` seconds, or the socket closed; or
+    for ``STALLED_AFTER`` seconds when ``give_way()`` says someone waits for this producer
+    (a newer socket of the same user, whose client most likely dropped this one).
     ``LeanSocket.poll`` sets ``progress`` whenever a long-poll or the WebSocket writer takes
     packets, so this wakes per drain, not on a timer.
     """
     await asyncio.sleep(0)  # a turn for the others (the sockets that drain, a disconnect) each time
+    stalled = 0.0  # seconds the transport has taken nothing
     while queued_bytes(socket) > bound:
         if socket.closing or socket.closed:
             return False
         progress = socket.progress
         if progress is None or progress.is_set():  # one event for all who wait on this socket
             socket.progress = progress = asyncio.Event()
+        step = min(STALLED_AFTER, timeout - stalled)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(step):
                 await progress.wait()
+            stalled = 0.0
         except TimeoutError:
-            return False
+            stalled += step
+            if stalled >= timeout or (give_way is not None and give_way()):
+                return False
     return not (socket.closing or socket.closed)
 
 
@@ -124,17 +134,18 @@ class OutgoingGuard:
     async def stop(self) -> None:
         await self._sweeper.stop()
 
-    async def room(self, sid: str, namespace: str) -> bool:
+    async def room(self, sid: str, namespace: str, give_way: Callable[[], bool] | None = None) -> bool:
         """Flow control for a backlog: wait for room in the socket's queue (half the limit).
 
-        False if the socket is gone, or was closed here as a client that does not read.
+        False if the socket is gone, or was closed here as a client that does not read
+        (for a heartbeat; for ``STALLED_AFTER`` seconds when ``give_way()``: ``room_in_queue``).
         """
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
         socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
         if socket is None:
             return False
         heartbeat = self.sio.eio.ping_interval + self.sio.eio.ping_timeout
-        if await room_in_queue(socket, self.limit // 2, heartbeat):
+        if await room_in_queue(socket, self.limit // 2, heartbeat, give_way):
             return True
         if not (socket.closing or socket.closed):
             log.warning("closing a client that stopped reading its backlog", extra={"sid": sid})

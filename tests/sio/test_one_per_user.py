@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sio.polling import RawPolling
+from tests.sio.polling import Closed, RawPolling
 from tests.support import WAIT, LiveServer, running
 from tests.support import test_settings as settings_for
 
@@ -67,3 +67,30 @@ async def test_a_reconnect_storm_queues_the_backlog_about_once_and_the_last_sock
 
     assert [m["body"].split()[0] for m in received] == [str(i) for i in range(BACKLOG)]
     assert await queued_backlog(server) <= BACKLOG + WINDOW + 64  # the first storm socket's, and its GETs
+
+
+async def test_a_new_socket_gets_its_backlog_soon_when_the_users_older_one_stopped_reading_its_own(server):
+    """The older welcome, its transport silent, gives way after a few seconds, not a heartbeat (45 s)."""
+    alice = await server.user("alice")
+    bob_token = await server.register("bob")
+    await alice.ok("topic:create", {"name": "big"})
+    bob = await server.connect("bob", bob_token)
+    await bob.ok("topic:subscribe", {"topic": "big"})
+    await bob.close()
+    for start in range(0, 300, 100):
+        await asyncio.gather(
+            *(
+                alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
+                for i in range(start, start + 100)
+            )
+        )
+    dropped = RawPolling(server.http)
+    await dropped.connect({"token": bob_token})
+    await dropped.until(lambda got: any(is_backlog(p) for p in got))  # then it reads no more
+
+    back = await server.connect("bob", bob_token)
+    received = [await back.next("message", timeout=4 * WAIT) for _ in range(300)]
+
+    assert [m["body"].split()[0] for m in received] == [str(i) for i in range(300)]
+    with pytest.raises(Closed):
+        await dropped.until(lambda _got: False)  # closed as a client that does not read
