@@ -175,6 +175,10 @@ SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topi
 """
 
 
+CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/models.py: (sender_id, client_id)
+RESEND_RETRIES = 5
+
+
 class PostgresSendStore:
     """asyncpg directly: the whole batch is one statement on one connection."""
 
@@ -194,15 +198,32 @@ class PostgresSendStore:
             [r.created_at for r in rows],
             list(range(len(rows))),
         )
-        try:
-            records = await connection.fetch(POSTGRES_BATCH, *columns)
-        except BaseException:
-            await self._discard()
-            raise
+        records = await self._fetch(connection, columns)
         outcomes: list[Outcome] = [None] * len(rows)
         for record in records:
             outcomes[record["ord"]] = Stored(int(record["id"]), int(record["seq"]))
         return outcomes
+
+    async def _fetch(self, connection: Any, columns: tuple[list[Any], ...]) -> list[Any]:
+        """Run the batch; again when another node committed one of its client_ids meanwhile.
+
+        The statement's ``NOT EXISTS`` sees what was committed when it began: a resend whose
+        first copy another process is committing passes it, then waits on that row's unique
+        index entry and fails once the other commits. Nothing of the batch was stored; run
+        again, it sees the committed row and answers the original (``None``). Each retry
+        follows a commit elsewhere, so few are needed; a limit keeps a bug from looping.
+        """
+        for attempt in range(RESEND_RETRIES + 1):
+            try:
+                return list(await connection.fetch(POSTGRES_BATCH, *columns))
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name != CLIENT_ID_UNIQUE or attempt == RESEND_RETRIES:
+                    await self._discard()
+                    raise
+            except BaseException:
+                await self._discard()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _connect(self) -> Any:
         if self._connection is None or self._connection.is_closed():

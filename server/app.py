@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None) -> Any:
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
     sio = build_server(settings, metrics.undecodable_packets.inc, LeanFanout())
     burst, rate = settings.socket_burst, settings.socket_rate
-    chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate)
-    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, metrics.slow_consumers.inc)
+    slow = metrics.slow_consumers.inc
+    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, connections, settings.max_held_events)
+    chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate, guard)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
     admin = _admin_ui(sio, settings, connections, chat)

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     topics_per_hour: int = Field(default=20, gt=0, description="topics one user may create per hour")
     invites_per_hour: int = Field(default=30, gt=0, description="invites one user may send per hour")
     outgoing_queue_bytes: int = 1024 * 1024
+    max_held_events: int = Field(default=10_000, gt=0, description="live events held per catching-up socket")
     backlog_per_topic: int = 1000
     # Socket.IO connection-state recovery (PROTOCOL.md in docs/): how long a pid stays recoverable
     # (0 turns recovery off), and how far before the client's offset a replay reaches back.

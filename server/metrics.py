@@ -32,6 +32,11 @@ class Metrics:
             "Sockets closed because their outgoing queue passed its bound",
             registry=self.registry,
         )
+        self.backlog_messages = Counter(
+            "parley_backlog_messages_queued_total",
+            "Backlog and recovery replay messages queued for Socket.IO sockets by their welcome",
+            registry=self.registry,
+        )
         self.undecodable_packets = Counter(
             "parley_undecodable_packets",
             "Connections closed because a packet could not be decoded",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 import socketio
@@ -21,25 +22,36 @@ from server.metrics import Metrics
 from server.routes import chat_routes
 from server.sio.connections import Connection, Connections
 from server.sio.envelope import Envelope
+from server.sio.one_per_user import OnePerUser
+from server.sio.outgoing import OutgoingGuard
 from server.sio.sink import topic_room, user_room, with_offset
 from server.sio.tokens import client_address, recovery_from, token_from
 
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
-YIELD_EVERY = 200  # backlog messages sent between two turns of the event loop
+FLOW_EVERY = 16  # backlog messages sent between two looks at the socket's queue (one long-poll's worth)
 
 
 class ChatNamespace:
     def __init__(
-        self, sio: Any, chat: Chat, connections: Connections, metrics: Metrics, burst: int, rate: float
+        self,
+        sio: Any,
+        chat: Chat,
+        connections: Connections,
+        metrics: Metrics,
+        burst: int,
+        rate: float,
+        flow: OutgoingGuard,
     ) -> None:
         self.sio = sio
+        self.flow = flow
         self.chat = chat
         self.connections = connections
         self.metrics = metrics
         self.burst = burst
         self.rate = rate
         self.envelope = Envelope(connections, metrics)
+        self.welcoming = OnePerUser()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self) -> None:
@@ -94,13 +106,20 @@ class ChatNamespace:
             payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
             sent: dict[str, int] = {}
-            for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
+            user_id = session.actor.id
+            give_way = partial(self.welcoming.waited_for, user_id)
+            async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.connections.get(sid) is not connection:
-                    return  # gone meanwhile
-                sent[message.topic] = message.seq
-                await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
-                if count % YIELD_EVERY == 0:  # the lean emit never yields: let other sockets run
-                    await asyncio.sleep(0)
+                    return  # gone while an earlier welcome of the user ran
+                for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
+                    if self.connections.get(sid) is not connection:
+                        return  # gone meanwhile
+                    sent[message.topic] = message.seq
+                    await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
+                    self.metrics.backlog_messages.inc()
+                    # As fast as the transport takes it (and the lean emit never yields: this does).
+                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
+                        return  # gone, or closed as a client that does not read
             await self._release(connection, sent)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})

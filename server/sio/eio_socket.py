@@ -20,6 +20,7 @@ drops what the kept environ of that request does not need.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,20 +32,34 @@ MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]
     polling = False  # a long-poll GET is waiting (AsyncSocket has no __slots__: same layout)
+    ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
+    ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
+    progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
+    drained_at = 0.0  # loop time the transport last took packets (outgoing.py: is it reading?)
 
     async def poll(self) -> list[Any]:
-        """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``."""
+        """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
+
+        The WebSocket writer of an upgraded session skips NOOPs: engine.io queues one on
+        ``2probe`` to end the pending long-poll, and when no poll was pending (the GET came
+        after the probe and got its NOOP at once) that NOOP would be the WebSocket's first
+        frame. Engine.IO v4 sends NOOPs on polling only.
+        """
         queue = self.queue
-        try:
-            if queue.empty():
-                first = await asyncio.wait_for(
-                    queue.get(), self.server.ping_interval + self.server.ping_timeout
-                )
-            else:
-                first = queue.get_nowait()
-            queue.task_done()
-        except (TimeoutError, asyncio.CancelledError):
-            raise exceptions.QueueEmpty() from None
+        skip_noops = self.upgraded and not self.polling
+        while True:
+            try:
+                if queue.empty():
+                    first = await asyncio.wait_for(
+                        queue.get(), self.server.ping_interval + self.server.ping_timeout
+                    )
+                else:
+                    first = queue.get_nowait()
+                queue.task_done()
+            except (TimeoutError, asyncio.CancelledError):
+                raise exceptions.QueueEmpty() from None
+            if not (skip_noops and first is not None and first.packet_type == packet.NOOP):
+                break
         if first is None:
             return []
         packets = [first]
@@ -54,8 +69,63 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             if pkt is None:
                 queue.put_nowait(None)  # the socket closes: the next poll ends the writer
                 break
+            if skip_noops and pkt.packet_type == packet.NOOP:
+                continue
             packets.append(pkt)
+        self._progressed()
         return packets
+
+    def _progressed(self) -> None:
+        """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
+        self.drained_at = asyncio.get_running_loop().time()
+        if self.progress is not None:
+            self.progress.set()
+
+    # Heartbeat: the session ends at ping interval + ping timeout after its cycle began, as
+    # the reference server's timers end it. engine.io only notices a missing PONG when its
+    # service task sweeps by or a packet is sent, and then only once the ping is older than
+    # the timeout: a GET at 500 ms (300 ms / 200 ms) still found the session and its PING.
+
+    def schedule_ping(self) -> None:
+        """engine.io's (a new cycle after a PONG); the cycle's start is kept for the deadline."""
+        if self.last_ping:
+            self.ping_started = asyncio.get_running_loop().time()
+            self.ping_deadline = None
+        super().schedule_ping()
+
+    async def _send_ping(self) -> None:
+        """Ping at the cycle's interval; close the session at its deadline if no PONG came."""
+        loop = asyncio.get_running_loop()
+        interval, timeout = self.server.ping_interval, self.server.ping_timeout
+        started = self.ping_started or loop.time()
+        await asyncio.sleep(max(0.0, started + interval - loop.time()))
+        if self.closing or self.closed:
+            return
+        deadline = self.ping_deadline = started + interval + timeout
+        self.last_ping = time.time()
+        await self.send(packet.Packet(packet.PING))
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        if self.ping_deadline == deadline and not self.closing and not self.closed:
+            await self.check_ping_timeout()
+
+    def ping_overdue(self) -> bool:
+        deadline = self.ping_deadline
+        return deadline is not None and asyncio.get_running_loop().time() >= deadline
+
+    async def check_ping_timeout(self) -> bool:
+        """engine.io's check, against the cycle's deadline (its own waits a little longer)."""
+        if self.closed:
+            raise exceptions.SocketIsClosedError()
+        if self.ping_overdue():  # engine.io's close drops its CLOSE here; ``close`` queues one
+            await self.close(wait=False, abort=False, reason=self.server.reason.PING_TIMEOUT)
+            return False
+        return True
+
+    async def handle_post_request(self, environ: dict[str, Any]) -> Any:
+        """engine.io's POST; past the PONG deadline the session is gone (a 400), even a PONG."""
+        if not await self.check_ping_timeout():
+            raise exceptions.EngineIOError("ping timeout")
+        return await super().handle_post_request(environ)
 
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         """engine.io's close; a long-poll still waiting then gets its answer at once.
@@ -69,6 +139,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         """
         closing_now = not self.closed and not self.closing
         await super().close(wait=wait, abort=abort, reason=reason)
+        self._progressed()  # a producer waiting for room stops
         if not closing_now:
             return
         if reason == self.server.reason.CLIENT_DISCONNECT:
@@ -85,6 +156,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             if not self.upgraded and not abort:
                 self.queue.put_nowait(packet.Packet(packet.CLOSE))
             self.queue.put_nowait(None)
+            self.server.sockets.pop(self.sid, None)  # a later request is a 400, as an unknown sid
         elif not self.upgraded:
             self.queue.put_nowait(None)
 
@@ -94,6 +166,8 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         engine.io would let both wait on the queue (each until the ping timeout). The reference
         answers the waiting poll with a CLOSE packet and the duplicate with a 400.
         """
+        if not await self.check_ping_timeout():
+            raise exceptions.EngineIOError("ping timeout")  # the session is gone: a 400
         if _upgrading(environ) or self.upgrading or self.upgraded:
             return await super().handle_get_request(environ)
         if self.polling:

@@ -204,6 +204,40 @@ async def test_a_polling_session_without_pongs_is_closed(served):
     assert after.status_code == 400
 
 
+async def test_a_polling_session_that_never_answered_its_ping_is_gone_at_interval_plus_timeout(served):
+    """The official suites' case: no GET at all, then one at pingInterval + pingTimeout: a 400.
+
+    The wait is the bound under test, not a synchronisation: the server runs on this loop and
+    its clock, and its session began before the handshake's answer was read here.
+    """
+    opened = await served.handshake(ENGINE)
+    await asyncio.sleep(0.3 + 0.2)
+    late = await served.poll(ENGINE, opened["sid"])
+
+    assert late.status_code == 400, late.text
+
+
+async def test_a_post_after_the_ping_deadline_is_refused_too(served):
+    opened = await served.handshake(ENGINE)
+    await asyncio.sleep(0.3 + 0.2)  # the bound under test (see above)
+    late = await served.post(ENGINE, opened["sid"], "4hello")
+
+    assert late.status_code == 400
+
+
+async def test_a_polling_session_that_answers_its_pings_outlives_the_bound(served):
+    wire = await PollingWire.open(served, ENGINE)
+    for _ in range(3):  # three ping cycles, each answered
+        await served.post(ENGINE, wire.sid, "4x")
+        assert await wire.recv() == "4x"
+        answer = await served.poll(ENGINE, wire.sid)
+        assert (answer.status_code, answer.text) == (200, "2")
+        await served.post(ENGINE, wire.sid, "3")
+    await served.post(ENGINE, wire.sid, "4still here")
+
+    assert await wire.recv() == "4still here"
+
+
 async def test_websocket_pings_every_interval_and_takes_pongs(served):
     wire = await WebSocketWire.open(served, ENGINE)
     loop = asyncio.get_running_loop()
@@ -228,7 +262,22 @@ async def test_a_websocket_without_pongs_is_closed(served):
     received = await wire.closed()
 
     assert received == ["2"]  # one ping, unanswered; then the WebSocket ends
-    assert loop.time() - started < 2.0  # 300 ms + 200 ms, and the server's sweep
+    assert 0.5 <= loop.time() - started < 2.0  # 300 ms + 200 ms after the handshake, not later
+
+
+async def test_a_websocket_that_talks_but_never_answers_pings_is_closed(served):
+    """Messages do not stand in for a PONG: the session ends at pingInterval + pingTimeout."""
+    wire = await WebSocketWire.open(served, ENGINE)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    frames: list[object] = []
+    with pytest.raises(ConnectionClosed):
+        while loop.time() - started < 3 * WAIT:  # bounded: the server must end it long before
+            await wire.ws.send("4x")
+            frames.append(await asyncio.wait_for(wire.ws.recv(), WAIT))
+
+    assert "2" in frames
+    assert 0.5 <= loop.time() - started < 2.0
 
 
 # Close -----------------------------------------------------------------------------
@@ -276,6 +325,34 @@ async def test_a_polling_session_upgrades_to_websocket(patient):
     await wire.close()
 
     assert echoed == "4hello"
+
+
+async def test_the_first_frame_after_an_upgrade_is_the_next_packet_not_a_noop(patient):
+    """The official suites' upgrade: the NOOP ends the poll only; the WebSocket gets the echo."""
+    _sid, wire = await upgraded(patient)
+    await wire.ws.send("4hello")
+    first = await asyncio.wait_for(wire.ws.recv(), WAIT)
+    await wire.close()
+
+    assert first == "4hello"
+
+
+async def test_a_poll_held_through_the_probe_gets_the_noop_and_the_websocket_none(patient):
+    opened = await patient.handshake(ENGINE)
+    reader, writer = await held_get(patient.url, f"{ENGINE}?EIO=4&transport=polling&sid={opened['sid']}")
+    await patient.round_trip()
+    ws = await connect(patient.ws_url(ENGINE, sid=opened["sid"]), open_timeout=WAIT)
+    await ws.send("2probe")
+    probe = await asyncio.wait_for(ws.recv(), WAIT)
+    held = await answer_of(reader, writer)
+    await ws.send("5")
+    await ws.send("4hello")
+    first = await asyncio.wait_for(ws.recv(), WAIT)
+    await ws.close()
+
+    assert probe == "3probe"
+    assert held == (200, b"6")
+    assert first == "4hello"
 
 
 async def test_a_poll_after_the_upgrade_is_refused(patient):

@@ -9,13 +9,15 @@ its arguments. Every case runs over WebSocket and over long-polling
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
 
-from tests.protocol.support import Served, Wire, open_wire, serving
+from tests.protocol.support import WAIT, Served, Wire, open_wire, serving
 
 TRANSPORTS = ["websocket", "polling"]
 ATTACHMENTS = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}'
@@ -167,3 +169,38 @@ async def test_an_invalid_packet_closes_the_connection(wire, packet):
     await wire.send(packet)
 
     assert await wire.closed() == []
+
+
+# Heartbeat and upgrade -------------------------------------------------------------
+
+
+async def test_a_polling_session_that_never_answered_its_ping_is_gone_at_interval_plus_timeout(served):
+    """socket.io-protocol's case: CONNECT, no GET, then one at pingInterval + pingTimeout: a 400.
+
+    The wait is the bound under test, not a synchronisation: the server runs on this loop and
+    its clock, and its session began before the handshake's answer was read here.
+    """
+    wire = await open_wire(served, "polling")
+    await wire.send("40")
+    assert str(await wire.recv()).startswith("40{")
+    await asyncio.sleep(0.3 + 0.2)
+    late = await served.poll("/socket.io/", wire.opened["sid"])
+
+    assert late.status_code == 400
+
+
+async def test_the_first_frame_after_an_upgrade_is_the_connect_reply_not_a_noop(tmp_path):
+    # A slow heartbeat: no ping comes first on the WebSocket.
+    async with serving(tmp_path, ping_interval=5.0, ping_timeout=5.0) as served:
+        opened = await served.handshake("/socket.io/")
+        ws = await connect(served.ws_url("/socket.io/", sid=opened["sid"]), open_timeout=WAIT)
+        await ws.send("2probe")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == "3probe"
+        poll = await served.poll("/socket.io/", opened["sid"])
+        await ws.send("5")
+        await ws.send("40")
+        first = str(await asyncio.wait_for(ws.recv(), WAIT))
+        await ws.close()
+
+    assert (poll.status_code, poll.text) == (200, "6")
+    assert first.startswith("40{"), first

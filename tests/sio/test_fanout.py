@@ -282,6 +282,26 @@ MIRRORED = {
         engineio.async_socket.AsyncSocket.close,
         "faa2e9390254",
     ),
+    "engineio AsyncSocket._send_ping (LeanSocket._send_ping replaces it: one ping, then the deadline)": (
+        engineio.async_socket.AsyncSocket._send_ping,
+        "67db82a704ea",
+    ),
+    "engineio AsyncSocket.check_ping_timeout (LeanSocket's replaces it: close, no CLOSE via send)": (
+        engineio.async_socket.AsyncSocket.check_ping_timeout,
+        "77616d5ca780",
+    ),
+    "engineio AsyncSocket.schedule_ping (a cycle starts only after a ping; LeanSocket wraps it)": (
+        engineio.async_socket.AsyncSocket.schedule_ping,
+        "fe316639159c",
+    ),
+    "engineio AsyncSocket.receive (a PONG schedules the next ping)": (
+        engineio.async_socket.AsyncSocket.receive,
+        "a91ae36ec2fb",
+    ),
+    "engineio AsyncSocket.handle_get_request (a GET while upgrading gets a NOOP, not the queue's)": (
+        engineio.async_socket.AsyncSocket.handle_get_request,
+        "05eaae9f0a60",
+    ),
     "engineio AsyncServer._handle_connect (socket made, then 'connect', then polls)": (
         engineio.async_server.AsyncServer._handle_connect,
         "5bd7edc1d1ae",

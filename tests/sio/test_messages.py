@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from db.models import Message, Topic
 from tests.contract import MESSAGE_FIELDS, error_code
-from tests.support import Client, bearer, count, send
+from tests.sio.logs import captured
+from tests.support import WAIT, Client, bearer, count, running, send
 
 pytestmark = pytest.mark.both_databases
 
@@ -296,3 +302,67 @@ async def test_a_burst_with_bad_messages_fails_only_their_acks(live_server):
     assert all(a["ok"] for a in oks)
     assert sorted(a["data"]["seq"] for a in oks) == list(range(1, 31))
     assert await count(live_server, Message) == 30
+
+
+@asynccontextmanager
+async def held_topic_row(database: str, url: str, settings: Any, name: str) -> AsyncIterator[None]:
+    """Another writer holds ``name``'s row (PostgreSQL) or the database's write lock (SQLite)."""
+    if database == "postgres":
+        connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            async with connection.transaction():
+                await connection.execute("SELECT 1 FROM topics WHERE name = $1 FOR UPDATE", name)
+                yield
+        finally:
+            await connection.close()
+        return
+    path = make_url(settings.resolved_database_url).database
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+WAITING = """SELECT count(*) >= $1 FROM pg_stat_activity
+    WHERE wait_event_type = 'Lock' AND datname = current_database()"""
+
+
+async def waiting_on_locks(url: str, count: int) -> None:
+    """Until ``count`` other backends wait on a lock (a condition, polled with a deadline)."""
+    connection = await asyncpg.connect(url)
+    try:
+        async with asyncio.timeout(10 * WAIT):
+            while await connection.fetchval(WAITING, count) is False:
+                await asyncio.sleep(0.01)
+    finally:
+        await connection.close()
+
+
+async def test_a_resend_racing_a_commit_on_another_node_gets_the_original(live_server, database):
+    """Two nodes store one client_id while neither batch has committed: one message, one answer.
+
+    The topic's row is held locked (PostgreSQL: both batches wait in their statement, after
+    neither saw the other's row; SQLite: both wait for the write lock) until both sends are in.
+    """
+    settings = live_server.app.state.settings
+    url = settings.database_url or ""
+    alice_token = await live_server.register("alice")
+    alice = await live_server.connect("alice", alice_token)
+    before = await count(live_server, Message)
+    payload = {"topic": "lobby", "body": "racing", "client_id": "across-nodes"}
+    async with running(settings) as other:
+        again = await other.connect("alice", alice_token)
+        with captured() as logs:
+            async with held_topic_row(database, url, settings, "lobby"):
+                sends = [asyncio.ensure_future(send(c, payload)) for c in (alice, again)]
+                if database == "postgres":
+                    await waiting_on_locks(url.replace("+asyncpg", ""), 2)
+            acks = await asyncio.gather(*sends)
+
+    assert acks[0]["id"] == acks[1]["id"]
+    assert acks[0] == acks[1]
+    assert await count(live_server, Message) == before + 1
+    assert logs.tracebacks() == []
