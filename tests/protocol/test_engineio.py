@@ -256,20 +256,20 @@ async def test_websocket_pings_every_interval_and_takes_pongs(served):
 
 
 async def test_a_websocket_without_pongs_is_closed(served):
-    wire = await WebSocketWire.open(served, ENGINE)
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = loop.time()  # before the handshake: the session's cycle starts after this
+    wire = await WebSocketWire.open(served, ENGINE)
     received = await wire.closed()
 
     assert received == ["2"]  # one ping, unanswered; then the WebSocket ends
-    assert 0.5 <= loop.time() - started < 2.0  # 300 ms + 200 ms after the handshake, not later
+    assert 0.5 <= loop.time() - started < 3.0  # 300 ms + 200 ms after the handshake, not later
 
 
 async def test_a_websocket_that_talks_but_never_answers_pings_is_closed(served):
     """Messages do not stand in for a PONG: the session ends at pingInterval + pingTimeout."""
-    wire = await WebSocketWire.open(served, ENGINE)
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = loop.time()  # before the handshake: the session's cycle starts after this
+    wire = await WebSocketWire.open(served, ENGINE)
     frames: list[object] = []
     with pytest.raises(ConnectionClosed):
         while loop.time() - started < 3 * WAIT:  # bounded: the server must end it long before
@@ -277,7 +277,7 @@ async def test_a_websocket_that_talks_but_never_answers_pings_is_closed(served):
             frames.append(await asyncio.wait_for(wire.ws.recv(), WAIT))
 
     assert "2" in frames
-    assert 0.5 <= loop.time() - started < 2.0
+    assert 0.5 <= loop.time() - started < 3.0
 
 
 # Close -----------------------------------------------------------------------------
