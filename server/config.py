@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     ping_timeout: float = Field(default=20.0, gt=0, description="seconds to wait for a pong")
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds to send a Socket.IO CONNECT")
     transports: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["polling", "websocket"])
+    # Bodies, connections and the echo upstream (PROTOCOL.md sections 2 and 5; README "Limits").
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest REST/gateway HTTP body")
+    request_timeout: float = Field(default=20.0, gt=0, description="seconds to send a whole request")
+    keep_alive_timeout: int = Field(default=5, gt=0, description="seconds an idle HTTP connection stays")
+    max_connections_per_address: int = Field(default=256, gt=0, description="TCP connections per peer")
+    echo_upstream_connections: int = Field(default=16, gt=0, description="pooled upstream connections")
 
     @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
     @classmethod
