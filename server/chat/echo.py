@@ -21,9 +21,8 @@ for a payload the server refuses.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 
@@ -34,7 +33,15 @@ from server.chat.schemas import TranscriptOut, TranscriptsOut
 from server.chat.users import Actor
 from server.chat.views import iso, iso_required
 
-Upstream = Callable[[Any], Awaitable[Any]]
+
+class Upstream(Protocol):
+    """The port to an upstream echo server (``server.upstream``): one answer per payload, closed at stop."""
+
+    async def __call__(self, payload: Any) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
 MAX_DEPTH = 128
 
 
@@ -109,6 +116,11 @@ class EchoService:
         self.db = db
         self.upstream = upstream
         self.transcript_bytes = transcript_bytes
+
+    async def stop(self) -> None:
+        """Close the upstream's connections (shutdown)."""
+        if self.upstream is not None:
+            await self.upstream.aclose()
 
     def open(self, actor: Actor) -> EchoSession:
         return EchoSession(actor, self.upstream, self.transcript_bytes)

@@ -116,6 +116,7 @@ class Chat:
         await self.presence.close()
         await self.delivery.stop()
         await self.recovery.stop()
+        await self.echo.stop()
         await self.hub.stop()
 
     async def _publish(self, events: list[object]) -> None:
