@@ -86,7 +86,7 @@ class _Relay:
     """The transport as the inner protocol sees it: everything goes to the real one, except that a
     protocol switch (WebSocket upgrade) replaces the guard's inner protocol, not the guard."""
 
-    def __init__(self, transport: asyncio.Transport, guard: GuardedHTTP) -> None:
+    def __init__(self, transport: Any, guard: GuardedHTTP) -> None:
         self._transport = transport
         self._guard = guard
 
@@ -114,13 +114,12 @@ class GuardedHTTP(asyncio.Protocol):
         self.inner: Any = AutoHTTPProtocol(  # type: ignore[call-arg]
             config=config, server_state=server_state, app_state=app_state, _loop=_loop
         )
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None
         self.address: str | None = None  # counted against, until the connection is lost
         self._timer: asyncio.TimerHandle | None = None
         self._done: Any = None  # the last request cycle seen whole
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, transport: Any) -> None:  # asyncio's, or uvloop's (no common base)
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if not self.limits.admit(address):
