@@ -67,14 +67,16 @@ class Settings(BaseSettings):
     login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
-    max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
+    max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user and process")
     outgoing_queue_bytes: int = 1024 * 1024
     backlog_per_topic: int = 1000
     # Socket.IO connection-state recovery (PROTOCOL.md in docs/): how long a pid stays recoverable
     # (0 turns recovery off), and how far before the client's offset a replay reaches back.
     recovery_window: float = Field(default=120.0, ge=0, description="seconds; 0 disables recovery")
     recovery_margin: float = Field(default=5.0, ge=0, description="seconds replayed before the offset")
-    echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
+    echo_transcript_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="memory a transcript holds: JSON bytes plus 64 a line"
+    )
     presence_grace: float = Field(default=2.0, ge=0, le=3)
     presence_ttl: float = Field(default=15.0, ge=1, description="seconds a dead node's users stay online")
     gc_tuning: bool = Field(default=True, description="freeze start-up objects, collect less often")

@@ -83,7 +83,6 @@ class Chat:
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
-        self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
         self.recovery = RecoveryService(
             db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic
         )
@@ -95,6 +94,10 @@ class Chat:
             self.signals,
             self.recovery,
             limits.max_connections_per_user,
+        )
+        # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
+        self.echo = EchoService(
+            db, upstream, limits.echo_transcript_bytes, self.sessions._count, self.sessions._uncount
         )
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)

@@ -40,7 +40,11 @@ async def echo_socket(websocket: WebSocket) -> None:
     actor = await accept_and_authenticate(websocket, chat)
     if actor is None:
         return
-    session = chat.echo.open(actor)
+    try:
+        session = chat.echo.open(actor)  # one of the user's sockets, with the chat ones
+    except ChatError as exc:  # rate_limited: 4429, as the chat dialects refuse a socket too many
+        await gateway.refuse(websocket, exc)
+        return
     try:
         on_frame = partial(answer_frame, session)
         await gateway.serve(websocket, actor, ECHOES, on_frame, no_welcome, "/compat/echo/ws/echo")

@@ -42,9 +42,10 @@ class EchoNamespace:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
+            session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
-        self._sessions[sid] = (self.chat.echo.open(actor), TokenBucket(self.burst, self.rate))
+        self._sessions[sid] = (session, TokenBucket(self.burst, self.rate))
         await self.sio.enter_room(sid, f"user:{actor.id}", namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
 
