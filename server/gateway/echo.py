@@ -2,10 +2,12 @@
 
 REST under ``/compat/echo``: ``POST /register`` and ``POST /login`` (JSON, or a form as OAuth2
 password clients send it), ``GET /echo_ws`` and ``GET /pub_ws`` (the channels' WebSocket links,
-absolute, with the caller's token), ``GET /history`` (the body and paging of ``GET /api/echo/history``). Every
-error is ``{"detail": "<text>"}`` (``server.wire``, echo section): ``EchoRoute`` renders it, so
-Parley's ``{"error": ...}`` handlers never see these routes. A taken name is 400, a request that
-fails validation 422, a missing or bad token 401, too many attempts 429 with ``Retry-After``.
+absolute, with the caller's token), ``GET /history`` (the body and paging of
+``GET /api/echo/history``). Every error is ``{"detail": "<text>"}`` (``server.wire``, echo
+section): ``EchoRoute`` renders it, so Parley's ``{"error": ...}`` handlers never see these
+routes. A taken name is 400, a request that fails validation 422, a missing or bad token 401, too
+many attempts 429 with ``Retry-After``. An echo WebSocket is one of the user's sockets: past
+``PARLEY_MAX_CONNECTIONS_PER_USER`` it closes with 4429, as the chat dialects do.
 
 The echo WebSocket ``/compat/echo/ws/echo?token=<JWT>`` is accepted, then closed with 4401 (reason:
 the error code) without a valid token. Each text frame comes back through ``chat.echo`` (the

@@ -4,7 +4,8 @@ Every text frame comes back (through ``PARLEY_ECHO_UPSTREAM`` when set) and the
 transcript is stored when the socket closes, whoever closes it. Errors the
 socket survives (rate limit, a failing upstream) are ``{"error"}`` frames; a
 bad token closes with 4401, a binary frame with 1003, a frame over the limit
-with 1009.
+with 1009, a socket past the user's socket limit (shared with every namespace
+and dialect, PROTOCOL.md section 2) with 4429.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 The ack is the payload itself (no envelope) or the upstream's answer; a
 failure is an error envelope ``{"ok": false, "error": ...}`` and the socket
-stays usable. The transcript is stored when the socket disconnects.
+stays usable. The transcript is stored when the socket disconnects. A socket
+is one of the user's ``PARLEY_MAX_CONNECTIONS_PER_USER`` (with the chat
+namespace and the gateways): past it the CONNECT is refused ``rate_limited``.
 """
 
 from __future__ import annotations
