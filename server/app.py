@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
+from server.body_cap import BodyCap
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from server.collector import tune_collector
@@ -105,7 +106,9 @@ def create_app(settings: Settings | None = None) -> Any:
         killable, settings.max_http_buffer_size, close, metrics.undecodable_packets.inc, "/socket.io"
     )
     limited = BodyLimit(guarded, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
-    app = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
+    handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
+    # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
+    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None})
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

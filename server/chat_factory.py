@@ -14,14 +14,15 @@ from server.cluster.db_relay import RelayHub
 from server.cluster.redis_hub import RedisHub
 from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
-from server.upstream import websocket_upstream
+from server.upstream import UpstreamPool
 
 
 def build_chat(settings: Settings) -> Chat:
     """The chat service over the configured database (also used by the CLI)."""
-    upstream = (
-        websocket_upstream(settings.echo_upstream, settings.echo_timeout) if settings.echo_upstream else None
-    )
+    upstream = None
+    if settings.echo_upstream:
+        pool_size = settings.echo_upstream_connections
+        upstream = UpstreamPool(settings.echo_upstream, settings.echo_timeout, pool_size)
     limits = Limits(
         register_per_hour=settings.register_per_hour,
         login_per_hour=settings.login_per_hour,

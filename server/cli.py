@@ -124,6 +124,8 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.netguard import raise_descriptor_limit, uvicorn_options
+
     if args.workers > 1 and not settings.redis_url:
         return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
     if args.workers > 1 and "polling" in settings.transports:
@@ -145,7 +147,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "ws_per_message_deflate": False,
         "log_level": "warning",
         **settings.proxy_options(),
+        **uvicorn_options(settings),  # request timeout, connections per address, keep-alive
     }
+    raise_descriptor_limit()  # workers inherit it
     announce = logging.getLogger("parley.serve").info
     if args.workers > 1 or args.reload:  # uvicorn's supervisor binds and starts the processes
         announce("%s", serving_line(settings, host, port))

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
-    max_connections_per_user: int = Field(default=50, gt=0, description="chat sockets per user, per process")
+    max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user and process")
     # Abuse limits per user (PROTOCOL.md section 2): a burst of this many, then this many per hour,
     # counted in each process (server/chat/ratelimit.py), then ``rate_limited``.
     topics_per_hour: int = Field(default=20, gt=0, description="topics one user may create per hour")
@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     # (0 turns recovery off), and how far before the client's offset a replay reaches back.
     recovery_window: float = Field(default=120.0, ge=0, description="seconds; 0 disables recovery")
     recovery_margin: float = Field(default=5.0, ge=0, description="seconds replayed before the offset")
-    echo_transcript_bytes: int = Field(default=256 * 1024, ge=1024, description="JSON bytes kept")
+    echo_transcript_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="memory a transcript holds: JSON bytes plus 64 a line"
+    )
     presence_grace: float = Field(default=2.0, ge=0, le=3)
     presence_ttl: float = Field(default=15.0, ge=1, description="seconds a dead node's users stay online")
     gc_tuning: bool = Field(default=True, description="freeze start-up objects, collect less often")
@@ -92,6 +94,12 @@ class Settings(BaseSettings):
     ping_timeout: float = Field(default=20.0, gt=0, description="seconds to wait for a pong")
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds to send a Socket.IO CONNECT")
     transports: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["polling", "websocket"])
+    # Bodies, connections and the echo upstream (PROTOCOL.md sections 2 and 5; README "Limits").
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest REST/gateway HTTP body")
+    request_timeout: float = Field(default=20.0, gt=0, description="seconds to send a whole request")
+    keep_alive_timeout: int = Field(default=5, gt=0, description="seconds an idle HTTP connection stays")
+    max_connections_per_address: int = Field(default=256, gt=0, description="TCP connections per peer")
+    echo_upstream_connections: int = Field(default=16, gt=0, description="pooled upstream connections")
 
     @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
     @classmethod

@@ -14,14 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
+from fastapi import Query
 from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
+from server.chat.echo import PAGE
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import ConversationOut, MessageOut, ProfileOut
+from server.chat.schemas import MAX_STORED_INT, ConversationOut, MessageOut, ProfileOut
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID: 422,
@@ -408,3 +410,11 @@ def echo_frame(answer: Any) -> str:
 def echo_close(error: ChatError) -> tuple[int, str]:
     """The close code and reason for an error that ends the echo socket (1011 when unforeseen)."""
     return ECHO_CLOSE_CODES.get(error.code, 1011), error.code.value
+
+
+# The echo history's paging (PROTOCOL.md section 5), for REST and the echo dialect alike: newest
+# first, at most PAGE (20) a page, ``before`` the oldest id of the previous page.
+HistoryBefore = Annotated[
+    int | None, Query(ge=1, le=MAX_STORED_INT, description="the oldest id of the previous page")
+]
+HistoryLimit = Annotated[int, Query(ge=1, le=PAGE, description="transcripts a page, at most 20")]

@@ -21,6 +21,7 @@ from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
 from server.config import Settings
+from server.netguard import uvicorn_options
 
 PASSWORD = "password123"
 WAIT = 5.0
@@ -146,6 +147,7 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
         ws_per_message_deflate=False,
         lifespan="on",
         **settings.proxy_options(),  # as `parley serve` does
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -91,7 +91,6 @@ class Chat:
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl)
-        self.echo = EchoService(db, upstream, limits.echo_transcript_bytes)
         self.recovery = RecoveryService(
             db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic
         )
@@ -105,6 +104,11 @@ class Chat:
             limits.max_connections_per_user,
         )
         self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
+        # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
+        sockets = self.sessions
+        self.echo = EchoService(
+            db, upstream, limits.echo_transcript_bytes, sockets.count_socket, sockets.uncount_socket
+        )
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)
         self.accounts = AccountService(db, self.users.hasher)
@@ -125,6 +129,7 @@ class Chat:
         await self.presence.close()
         await self.delivery.stop()
         await self.recovery.stop()
+        await self.echo.stop()
         await self.hub.stop()
 
     async def _publish(self, events: list[object]) -> None:

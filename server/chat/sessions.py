@@ -105,14 +105,14 @@ class SessionService:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor = await self.users.authenticate(token)
-        self._count(actor.id)  # no await since the check: concurrent opens cannot both slip in
+        self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
         try:
             topics = await self.db.reads.topics_of(actor.id)
             topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
             granted = await self.recovery.grant(actor.id, recovery) if recovery is not None else None
             await self.presence.socket_opened(actor.id, actor.username)
         except BaseException:
-            self._uncount(actor.id)
+            self.uncount_socket(actor.id)
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
@@ -142,14 +142,16 @@ class SessionService:
             for admission in list(self._admitting):
                 admission.revoked.add(event.user_id)
 
-    def _count(self, user_id: int) -> None:
+    def count_socket(self, user_id: int) -> None:
+        """Take one of the user's sockets (every namespace and dialect shares the count), or
+        ``rate_limited`` past ``max_per_user``."""
         count = self._open.get(user_id, 0)
         if count >= self.max_per_user:
             message = f"too many open connections for this user (at most {self.max_per_user}); close one"
             raise ChatError(ErrorCode.RATE_LIMITED, message)
         self._open[user_id] = count + 1
 
-    def _uncount(self, user_id: int) -> None:
+    def uncount_socket(self, user_id: int) -> None:
         count = self._open.get(user_id, 0) - 1
         if count > 0:
             self._open[user_id] = count
@@ -170,7 +172,7 @@ class SessionService:
     async def close(self, actor: Actor, pid: str | None = None) -> None:
         """A connection ended: presence, then (last connection) typing; cursors are flushed;
         the recovery window of its ``pid`` starts."""
-        self._uncount(actor.id)
+        self.uncount_socket(actor.id)
         try:
             if await self.presence.socket_closed(actor.id, actor.username):
                 await self.signals.stopped(actor)

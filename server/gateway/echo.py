@@ -2,10 +2,12 @@
 
 REST under ``/compat/echo``: ``POST /register`` and ``POST /login`` (JSON, or a form as OAuth2
 password clients send it), ``GET /echo_ws`` and ``GET /pub_ws`` (the channels' WebSocket links,
-absolute, with the caller's token), ``GET /history`` (the body of ``GET /api/echo/history``). Every
-error is ``{"detail": "<text>"}`` (``server.wire``, echo section): ``EchoRoute`` renders it, so
-Parley's ``{"error": ...}`` handlers never see these routes. A taken name is 400, a request that
-fails validation 422, a missing or bad token 401, too many attempts 429 with ``Retry-After``.
+absolute, with the caller's token), ``GET /history`` (the body and paging of
+``GET /api/echo/history``). Every error is ``{"detail": "<text>"}`` (``server.wire``, echo
+section): ``EchoRoute`` renders it, so Parley's ``{"error": ...}`` handlers never see these
+routes. A taken name is 400, a request that fails validation 422, a missing or bad token 401, too
+many attempts 429 with ``Retry-After``. An echo WebSocket is one of the user's sockets: past
+``PARLEY_MAX_CONNECTIONS_PER_USER`` it closes with 4429, as the chat dialects do.
 
 The echo WebSocket ``/compat/echo/ws/echo?token=<JWT>`` is accepted, then closed with 4401 (reason:
 the error code) without a valid token. Each text frame comes back through ``chat.echo`` (the
@@ -25,7 +27,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -33,8 +35,9 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from server import wire
+from server.chat.echo import PAGE
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MAX_STORED_INT, LoginIn, RegisterIn, TranscriptsOut, Username
+from server.chat.schemas import LoginIn, RegisterIn, TranscriptsOut, Username
 from server.chat.service import Chat
 from server.chat.users import Actor
 
@@ -219,15 +222,12 @@ async def pub_ws(request: Request, caller: CallerDep) -> EchoUrlOut:
     return EchoUrlOut(url=socket_url(request, "pub", caller.token))
 
 
-@router.get("/history", responses=documented(401, 422))
+@router.get("/history", response_model=TranscriptsOut, responses=documented(401, 422))
 async def history(
-    caller: CallerDep,
-    chat: ChatDep,
-    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> TranscriptsOut:
-    """The caller's echo transcripts, newest first: the body of ``GET /api/echo/history``."""
-    return await chat.echo.history(caller.actor, offset, limit)
+    caller: CallerDep, chat: ChatDep, before: wire.HistoryBefore = None, limit: wire.HistoryLimit = PAGE
+) -> Response:
+    """The caller's echo transcripts, newest first, paged as ``GET /api/echo/history`` (its body)."""
+    return Response(await chat.echo.history(caller.actor, before, limit), media_type="application/json")
 
 
 # The echo WebSocket ------------------------------------------------------------------------------

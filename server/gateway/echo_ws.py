@@ -4,7 +4,8 @@ Every text frame comes back (through ``PARLEY_ECHO_UPSTREAM`` when set) and the
 transcript is stored when the socket closes, whoever closes it. Errors the
 socket survives (rate limit, a failing upstream) are ``{"error"}`` frames; a
 bad token closes with 4401, a binary frame with 1003, a frame over the limit
-with 1009.
+with 1009, a socket past the user's socket limit (shared with every namespace
+and dialect, PROTOCOL.md section 2) with 4429.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ async def echo_socket(websocket: WebSocket) -> None:
     actor = await accept_and_authenticate(websocket, chat)
     if actor is None:
         return
-    session = chat.echo.open(actor)
+    try:
+        session = chat.echo.open(actor)  # one of the user's sockets, with the chat ones
+    except ChatError as exc:  # rate_limited: 4429, as the chat dialects refuse a socket too many
+        await gateway.refuse(websocket, exc)
+        return
     try:
         on_frame = partial(answer_frame, session)
         await gateway.serve(websocket, actor, ECHOES, on_frame, no_welcome, "/compat/echo/ws/echo")

@@ -1,22 +1,25 @@
-"""Echo transcripts over REST, newest first, paged."""
+"""Echo transcripts over REST, newest first, paged by id (PROTOCOL.md section 5).
+
+At most 20 a page (``?limit=`` 1-20); ``?before=`` is the oldest id of the previous page. The body
+is rendered by ``EchoService.history`` from the stored JSON (megabytes for a page of full
+transcripts), so the route answers those bytes as they are; ``TranscriptsOut`` documents them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Query
-
-from server.chat.schemas import MAX_STORED_INT, TranscriptsOut
+from server.chat.echo import PAGE
+from server.chat.schemas import TranscriptsOut
 from server.rest.deps import ActorDep, ChatDep
+from server.wire import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"])
 
 
-@router.get("/history")
+@router.get("/history", response_model=TranscriptsOut)
 async def history(
-    actor: ActorDep,
-    chat: ChatDep,
-    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> TranscriptsOut:
-    return await chat.echo.history(actor, offset, limit)
+    actor: ActorDep, chat: ChatDep, before: HistoryBefore = None, limit: HistoryLimit = PAGE
+) -> Response:
+    """The caller's transcripts, newest first, at most ``limit`` older than ``before``."""
+    return Response(await chat.echo.history(actor, before, limit), media_type="application/json")

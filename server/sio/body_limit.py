@@ -13,6 +13,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from server.body_cap import content_length
+
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 
@@ -26,7 +28,7 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(self.path):
-            declared = _content_length(scope)
+            declared = content_length(scope)
             if declared is not None and declared > self.max_bytes:
                 await self._refuse(scope, send)
                 return
@@ -40,13 +42,3 @@ class BodyLimit:
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None

@@ -2,7 +2,9 @@
 
 The ack is the payload itself (no envelope) or the upstream's answer; a
 failure is an error envelope ``{"ok": false, "error": ...}`` and the socket
-stays usable. The transcript is stored when the socket disconnects.
+stays usable. The transcript is stored when the socket disconnects. A socket
+is one of the user's ``PARLEY_MAX_CONNECTIONS_PER_USER`` (with the chat
+namespace and the gateways): past it the CONNECT is refused ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ class EchoNamespace:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
+            session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
-        self._sessions[sid] = (self.chat.echo.open(actor), TokenBucket(self.burst, self.rate))
+        self._sessions[sid] = (session, TokenBucket(self.burst, self.rate))
         await self.sio.enter_room(sid, f"user:{actor.id}", namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
 

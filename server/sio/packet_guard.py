@@ -36,6 +36,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from server.body_cap import read_body, replay, with_length
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -104,9 +106,9 @@ class PacketGuard:
         return checked
 
     async def _post(self, scope: Scope, receive: Any, send: Any, sid: str) -> None:
-        body = await _read_body(receive, self.max_bytes)
+        body = await read_body(receive, self.max_bytes)
         if body is not None and _decodable_payload(body, self.check):
-            await self.app(_with_length(scope, len(body)), _replay(body, receive), _lowercase_ok(send))
+            await self.app(with_length(scope, len(body)), replay(body, receive), _lowercase_ok(send))
             return
         await self.close(sid)
         if body is None:  # a body without a declared length, over the limit (BodyLimit refuses the rest)
@@ -136,44 +138,10 @@ def _decodable_payload(body: bytes, check: Callable[..., bool]) -> bool:
     return not text or all(check(packet, POLLING_TYPES) for packet in text.split(SEPARATOR))
 
 
-async def _read_body(receive: Any, max_bytes: int) -> bytes | None:
-    """The request body, however it is framed; None once it passes ``max_bytes`` (the rest unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def _answer(send: Any, status: int, text: bytes) -> None:
     headers = [(b"content-type", b"text/plain"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": text})
-
-
-def _with_length(scope: Scope, length: int) -> Scope:
-    """``scope`` declaring the body it now has: its exact length, not chunked."""
-    framing = (b"content-length", b"transfer-encoding")
-    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in framing]
-    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
-
-
-def _replay(body: bytes, receive: Any) -> Callable[[], Awaitable[Message]]:
-    """The body as one ASGI message, then whatever the server sends next (a disconnect)."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replayed() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replayed
 
 
 def _sid(scope: Scope) -> str:

@@ -182,7 +182,7 @@ async def test_a_password_with_a_lone_surrogate_is_422_invalid(server, path, con
         pytest.param(
             "GET", f"/api/conversations/alice/messages?before_seq={TOO_BIG}", None, id="dm-before-seq"
         ),
-        pytest.param("GET", f"/api/echo/history?offset={TOO_BIG}", None, id="echo-offset"),
+        pytest.param("GET", f"/api/echo/history?before={TOO_BIG}", None, id="echo-before"),
         pytest.param(
             "POST", "/api/messages", {"topic": "lobby", "body": "x", "client_id": "a\x00b"}, id="nul-id"
         ),

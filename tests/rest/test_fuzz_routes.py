@@ -82,7 +82,7 @@ ROUTES = [
     ),
     Route("PUT", "/api/messages/{}", "int", body={"body": "body"}),
     Route("DELETE", "/api/messages/{}", "int"),
-    Route("GET", "/api/echo/history", query={"offset": "int", "limit": "int"}),
+    Route("GET", "/api/echo/history", query={"before": "int", "limit": "int"}),
     Route("GET", "/healthz", auth=False),
     Route("GET", "/readyz", auth=False),
     Route("GET", "/metrics", auth=False),
@@ -240,7 +240,7 @@ WIDE = [
     d5("DELETE", "/api/messages/{}"),
     d5("GET", "/api/topics/general/messages?before_seq={}"),
     d5("GET", "/api/conversations/bob/messages?before_seq={}"),
-    d5("GET", "/api/echo/history?offset={}"),
+    d5("GET", "/api/echo/history?before={}"),
     pytest.param("GET", "/api/topics/general/messages?limit={}", id="GET limit"),
     pytest.param("GET", "/api/echo/history?limit={}", id="GET echo limit"),
 ]

@@ -260,8 +260,8 @@ async def test_transcripts_are_listed_newest_first_in_pages_and_only_to_their_ow
         await transcripts(live_server, token, visit)  # stored before the next visit begins
     bob_token = await live_server.register("bob")
 
-    first_page = await transcripts(live_server, token, 3, offset=0, limit=2)
-    second_page = await transcripts(live_server, token, 3, offset=2, limit=2)
+    first_page = await transcripts(live_server, token, 3, limit=2)
+    second_page = await transcripts(live_server, token, 3, before=first_page[-1]["id"], limit=2)
     everything = await transcripts(live_server, token, 3)
 
     def visits(page: list[dict[str, Any]]) -> list[int]:

@@ -1,0 +1,40 @@
+"""An echo transcript is bounded by what it really costs in memory (server.chat.echo).
+
+A flood of tiny echoes used to be counted as JSON bytes while each line lived as a dict (about 20x
+the JSON): the cap held on paper and not in memory. Measured here with tracemalloc, on the session
+alone (no server, no transport), so the number is the transcript's.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+from server.chat.echo import EchoSession
+from server.chat.users import Actor
+
+CAP = 256 * 1024
+
+
+async def test_a_flood_of_tiny_echoes_stops_growing_at_the_cap_in_real_memory() -> None:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        session = EchoSession(Actor(1, "alice"), None, CAP)
+        sizes = []
+        for n in range(40_000):
+            assert await session.echo(n % 10) == n % 10
+            if n % 10_000 == 9_999:
+                sizes.append(session.size)
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert all(size <= CAP for size in sizes), sizes
+    assert sizes[-1] == sizes[-2] or sizes[-1] > CAP - 1024, sizes  # stopped growing: at the cap
+    assert session.dropped > 0
+    assert held < CAP * 3 // 2, f"the transcript holds {held} bytes for a cap of {CAP}"
+    stored = session.lines
+    assert stored[0]["from"] == "dropped" and stored[0]["payload"] == session.dropped
+    assert [line["from"] for line in stored[-2:]] == ["client", "server"]
+    assert stored[-1]["payload"] == 39_999 % 10
