@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.sio.backlogs import KB_BODY, offline_member
 from tests.sio.polling import Closed, RawPolling
 from tests.support import WAIT, LiveServer, running
 from tests.support import test_settings as settings_for
 
 BACKLOG = 600
-KB_BODY = "x" * 1000  # ~1.2 kB queued each: the 128 kB window of a 256 kB bound is ~110 messages
+# each message ~1.2 kB queued: the 128 kB window of a 256 kB bound is ~110 messages
 WINDOW = 128  # messages at most queued ahead of a client that does not read (half the bound, and a bit)
 STORM = 10  # sockets of one user that connect, read next to nothing, and go
 
@@ -40,19 +40,7 @@ def is_backlog(packet: str) -> bool:
 
 
 async def test_a_reconnect_storm_queues_the_backlog_about_once_and_the_last_socket_gets_it_all(server):
-    alice = await server.user("alice")
-    bob_token = await server.register("bob")
-    await alice.ok("topic:create", {"name": "big"})
-    bob = await server.connect("bob", bob_token)
-    await bob.ok("topic:subscribe", {"topic": "big"})
-    await bob.close()
-    for start in range(0, BACKLOG, 100):
-        await asyncio.gather(
-            *(
-                alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
-                for i in range(start, start + 100)
-            )
-        )
+    _alice, bob_token = await offline_member(server, BACKLOG)
 
     storm = [RawPolling(server.http) for _ in range(STORM)]
     await storm[0].connect({"token": bob_token})
@@ -74,19 +62,7 @@ async def test_a_reconnect_storm_queues_the_backlog_about_once_and_the_last_sock
 
 async def test_a_new_socket_gets_its_backlog_soon_when_the_users_older_one_stopped_reading_its_own(server):
     """The older welcome, its transport silent, gives way after a few seconds, not a heartbeat (45 s)."""
-    alice = await server.user("alice")
-    bob_token = await server.register("bob")
-    await alice.ok("topic:create", {"name": "big"})
-    bob = await server.connect("bob", bob_token)
-    await bob.ok("topic:subscribe", {"topic": "big"})
-    await bob.close()
-    for start in range(0, 300, 100):
-        await asyncio.gather(
-            *(
-                alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
-                for i in range(start, start + 100)
-            )
-        )
+    _alice, bob_token = await offline_member(server, 300)
     dropped = RawPolling(server.http)
     await dropped.connect({"token": bob_token})
     await dropped.until(lambda got: any(is_backlog(p) for p in got))  # then it reads no more

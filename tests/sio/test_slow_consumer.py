@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.sio.backlogs import fill, offline_member
 from tests.sio.polling import Closed, RawPolling, acks, event
 from tests.support import WAIT, LiveServer, running
 from tests.support import test_settings as settings_for
@@ -98,7 +99,6 @@ def test_queued_text_counts_the_memory_it_holds_not_its_characters():
 # A backlog bigger than the bound, to a client that reads it all --------------------
 
 BACKLOG = 1000  # the backlog's cap per topic; ~1.1 kB each as queued: 4x the 256 kB bound
-KB_BODY = "x" * 1000
 
 
 async def test_a_polling_client_reading_a_backlog_past_the_bound_gets_it_all_every_time(server):
@@ -110,13 +110,7 @@ async def test_a_polling_client_reading_a_backlog_past_the_bound_gets_it_all_eve
     await bob.ok("topic:subscribe", {"topic": "big"})
     for _round in range(2):  # offline, a backlog stored, back: each time
         await bob.close()
-        for start in range(0, BACKLOG, 100):
-            await asyncio.gather(
-                *(
-                    alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
-                    for i in range(start, start + 100)
-                )
-            )
+        await fill(alice, "big", BACKLOG)
         bob = await server.connect("bob", bob_token, transports=["polling"])
         received = [await bob.next("message", timeout=6 * WAIT) for _ in range(BACKLOG)]
 
@@ -175,19 +169,8 @@ async def test_a_polling_client_that_stops_getting_is_closed_as_a_slow_consumer(
 
 async def test_a_socket_catching_up_with_too_many_live_events_held_is_closed_as_a_slow_consumer(server):
     """Its welcome waits for room (it reads nothing): what arrives live meanwhile is held, up to a bound."""
-    alice = await server.user("alice")
-    bob_token = await server.register("bob")
-    await alice.ok("topic:create", {"name": "big"})
-    bob = await server.connect("bob", bob_token)
-    await bob.ok("topic:subscribe", {"topic": "big"})
-    await bob.close()
-    for start in range(0, 300, 100):  # ~330 kB: past the window the welcome queues ahead of a reader
-        await asyncio.gather(
-            *(
-                alice.ok("message:send", {"topic": "big", "body": f"{i} {KB_BODY}"})
-                for i in range(start, start + 100)
-            )
-        )
+    # ~330 kB: past the window the welcome queues ahead of a reader
+    alice, bob_token = await offline_member(server, 300)
     raw = RawPolling(server.http)
     await raw.connect({"token": bob_token})  # then reads nothing: its welcome waits for room
 
