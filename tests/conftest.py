@@ -56,6 +56,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+# Parallel workers (``make test`` runs ``-n 2 --dist loadgroup``, see tests/parallel.py): tests are
+# independent (their own tmp_path, SQLite file, PostgreSQL database, Redis channel, port 0) except
+# these groups, each run on one worker, one test after another (a test joins the first that
+# matches): Chromium is heavy and its 10 s page waits are the first to starve on two cores; the
+# nginx module shares one module-scoped stack (two nodes and nginx); the crash and process tests
+# spawn real servers and time them (kill -9, the presence TTL, worker processes).
+GROUPS = {
+    "nginx": lambda item: item.nodeid.startswith("tests/deploy/test_nginx.py"),
+    "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
+    "processes": lambda item: item.nodeid.startswith(
+        ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
+    ),
+}
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark a test of a group as it is collected: xdist reads the marks (--dist loadgroup) after."""
+    group = next((name for name, member in GROUPS.items() if member(item)), None)
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     outcome = yield
@@ -70,6 +92,10 @@ SERVICES: list[str] = []
 
 def pytest_configure(config: pytest.Config) -> None:
     SERVICES[:] = services.detect()
+    if config.pluginmanager.hasplugin("xdist"):  # absent with -p no:xdist
+        from tests import parallel
+
+        parallel.register(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
