@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import services
 from tests.databases import fresh_postgres_database, postgres_url
-from tests.support import LiveServer, running, test_settings
+from tests.support import LiveServer, forget_apps, running, test_settings
 
 # Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;
 # HYPOTHESIS_PROFILE=deep explores more, with a new seed each run and the example database.
@@ -85,6 +85,11 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     if os.environ.get("PARLEY_TEST_STRICT") == "1" and report.skipped and call.when in ("setup", "call"):
         report.outcome = "failed"
         report.longrepr = f"skipped in strict mode (CI must run everything): {report.longrepr}"
+
+
+@pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down (its server stopped)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    forget_apps()
 
 
 SERVICES: list[str] = []
