@@ -60,11 +60,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # independent (their own tmp_path, SQLite file, PostgreSQL database, Redis channel, port 0) except
 # these groups, each run on one worker, one test after another (a test joins the first that
 # matches): Chromium is heavy and its 10 s page waits are the first to starve on two cores; the
-# nginx module shares one module-scoped stack (two nodes and nginx); the crash and process tests
-# spawn real servers and time them (kill -9, the presence TTL, worker processes).
+# nginx module shares one module-scoped stack (two nodes and nginx); two workers must not both run
+# ``npm ci`` into tests/js/node_modules; the crash and process tests spawn real servers and time
+# them (kill -9, the presence TTL, worker processes).
 GROUPS = {
     "nginx": lambda item: item.nodeid.startswith("tests/deploy/test_nginx.py"),
     "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
+    # the session-scoped ``node`` fixture runs ``npm ci`` in tests/js when node_modules is missing
+    "node": lambda item: "node" in getattr(item, "fixturenames", ()),
     "processes": lambda item: item.nodeid.startswith(
         ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
     ),
@@ -72,7 +75,7 @@ GROUPS = {
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Mark a test of a group as it is collected: xdist reads the marks (--dist loadgroup) after."""
+    """Mark a test of a group as it is collected (tests/parallel.py hands the marks to xdist)."""
     group = next((name for name, member in GROUPS.items() if member(item)), None)
     if group:
         item.add_marker(pytest.mark.xdist_group(group))
