@@ -72,6 +72,9 @@ GROUPS = {
         ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
     ),
 }
+# The crash tests push thousands of acknowledged sends through a real server process: 32 s alone on
+# an idle machine, 60 s (the default bound) beside the other worker on a loaded one.
+TIMEOUTS = {"processes": 180}
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -79,6 +82,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     group = next((name for name, member in GROUPS.items() if member(item)), None)
     if group:
         item.add_marker(pytest.mark.xdist_group(group))
+    if group in TIMEOUTS and item.get_closest_marker("timeout") is None:  # a test's own bound wins
+        item.add_marker(pytest.mark.timeout(TIMEOUTS[group]))
 
 
 @pytest.hookimpl(hookwrapper=True)
