@@ -32,8 +32,12 @@ js-deps: tests/js/node_modules/.package-lock.json
 run: install
 	$(BIN)/parley serve
 
+# Two workers (the tests are independent; tests/conftest.py groups those that are not);
+# PYTEST_ARGS=-n0 runs them in one process, one after another.
+PYTEST_WORKERS ?= -n 2
+
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

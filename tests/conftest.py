@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import services
 from tests.databases import fresh_postgres_database, postgres_url
-from tests.support import LiveServer, running, test_settings
+from tests.support import LiveServer, forget_apps, running, test_settings
 
 # Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;
 # HYPOTHESIS_PROFILE=deep explores more, with a new seed each run and the example database.
@@ -56,6 +56,36 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+# Parallel workers (``make test`` runs ``-n 2 --dist loadgroup``, see tests/parallel.py): tests are
+# independent (their own tmp_path, SQLite file, PostgreSQL database, Redis channel, port 0) except
+# these groups, each run on one worker, one test after another (a test joins the first that
+# matches): Chromium is heavy and its 10 s page waits are the first to starve on two cores; the
+# nginx module shares one module-scoped stack (two nodes and nginx); two workers must not both run
+# ``npm ci`` into tests/js/node_modules; the crash and process tests spawn real servers and time
+# them (kill -9, the presence TTL, worker processes).
+GROUPS = {
+    "nginx": lambda item: item.nodeid.startswith("tests/deploy/test_nginx.py"),
+    "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
+    # the session-scoped ``node`` fixture runs ``npm ci`` in tests/js when node_modules is missing
+    "node": lambda item: "node" in getattr(item, "fixturenames", ()),
+    "processes": lambda item: item.nodeid.startswith(
+        ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
+    ),
+}
+# The crash tests push thousands of acknowledged sends through a real server process: 32 s alone on
+# an idle machine, 60 s (the default bound) beside the other worker on a loaded one.
+TIMEOUTS = {"processes": 180}
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark a test of a group as it is collected (tests/parallel.py hands the marks to xdist)."""
+    group = next((name for name, member in GROUPS.items() if member(item)), None)
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
+    if group in TIMEOUTS and item.get_closest_marker("timeout") is None:  # a test's own bound wins
+        item.add_marker(pytest.mark.timeout(TIMEOUTS[group]))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     outcome = yield
@@ -65,11 +95,20 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
         report.longrepr = f"skipped in strict mode (CI must run everything): {report.longrepr}"
 
 
+@pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down (its server stopped)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    forget_apps()
+
+
 SERVICES: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
     SERVICES[:] = services.detect()
+    if config.pluginmanager.hasplugin("xdist"):  # absent with -p no:xdist
+        from tests import parallel
+
+        parallel.register(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

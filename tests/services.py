@@ -20,6 +20,7 @@ HOW = {
     "PARLEY_TEST_REDIS_URL": f"start Redis (or set PARLEY_TEST_REDIS_URL, e.g. {DEFAULT_REDIS})",
     "chromium": "apt-get install chromium",
     "nginx": "apt-get install nginx",
+    "docker-compose": "apt-get install docker-compose",
     "node": "install Node.js with npm",
 }
 

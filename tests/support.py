@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi.dependencies.models
 import httpx
 import socketio
 import uvicorn
@@ -25,6 +26,9 @@ from server.netguard import uvicorn_options
 
 PASSWORD = "password123"
 WAIT = 5.0
+# An HTTP request to the server under test always completes; on a loaded 2-core machine one
+# sign-up (a SQLite commit) took 5.3 s, so WAIT failed a correct run. Still bounded.
+REQUEST = 30.0
 JWT_SECRET = "t" * 40
 
 
@@ -97,7 +101,7 @@ class LiveServer:
     def __init__(self, app: Any, url: str) -> None:
         self.app = app
         self.url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=WAIT)
+        self.http = httpx.AsyncClient(base_url=url, timeout=REQUEST)
         self._clients: list[Client] = []
 
     @property
@@ -129,6 +133,22 @@ class LiveServer:
         for client in self._clients:
             await client.close()
         await self.http.aclose()
+
+
+def forget_apps() -> None:
+    """Let the apps of finished tests be freed.
+
+    FastAPI caches whether each endpoint and dependency is a coroutine or a generator in three
+    module-level ``lru_cache`` of 4,096 entries keyed by the callable itself; an app's own
+    closures (its /docs page, its dependencies) keep the whole app alive through them: its chat
+    service, database engine, Socket.IO server and SQLAlchemy caches. Hundreds of apps piled up in
+    a run, and pytest spent 27 s (in CI) collecting and freeing them after its summary. One app
+    per process, as in production, costs nothing; the caches refill as the next app runs.
+    """
+    for name in ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached"):
+        cache = getattr(fastapi.dependencies.models, name, None)
+        if cache is not None:
+            cache.cache_clear()
 
 
 @asynccontextmanager

@@ -158,3 +158,34 @@ async def test_a_port_in_use_is_one_error_line_exit_3_and_no_serving_line(place)
     assert result.code == 3, output
     assert "address already in use" in output.lower()
     assert "parley serving" not in output and "Traceback" not in output
+
+
+async def test_the_server_log_never_holds_a_token_from_a_path_or_a_query(place, unused_tcp_port):
+    """Our own access log (one ``request`` line per HTTP request, DEBUG and JSON on) and every other
+    line: a token in ``/compat/topics/<JWT>`` or ``?token=`` is never written, whatever the outcome."""
+    from websockets.asyncio.client import connect
+
+    serving_place = place.with_env(PARLEY_LOG_LEVEL="DEBUG", PARLEY_LOG_JSON="1")
+    async with serving_process(serving_place, unused_tcp_port) as (url, _process):
+        async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+            registered = await http.post("/api/users", json={"username": "alice", "password": PASSWORD})
+            token = registered.json()["token"]
+            for path in (
+                f"/compat/topics/{token}",
+                f"/compat/echo/ws/pub?token={token}",
+                f"/socket.io/?EIO=4&transport=polling&token={token}",
+                f"/api/users/me?token={token}",
+                f"/nowhere/{token}?token={token}",
+            ):
+                await http.get(path)
+        ws = url.replace("http://", "ws://", 1)
+        for link in (f"{ws}/compat/topics/{token}", f"{ws}/compat/echo/ws/pub?token={token}"):
+            async with connect(link, open_timeout=WAIT, close_timeout=WAIT):
+                pass
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(f"{url}?token={token}", transports=["polling"], wait_timeout=WAIT)
+        await client.disconnect()
+    log = (place.cwd / f"serve-{unused_tcp_port}.log").read_text()
+    requests = [json.loads(line) for line in log.splitlines() if '"message":"request"' in line]
+    assert {r["route"] for r in requests} >= {"/api/users/me", "unmatched"}, log  # it was on
+    assert token not in log and token.split(".")[2] not in log

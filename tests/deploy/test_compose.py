@@ -8,7 +8,10 @@ served by the app, and the one-shot migration is a real ``parley`` command.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -159,3 +162,24 @@ def test_every_service_but_the_migration_has_a_healthcheck():
     for name, service in SERVICES.items():
         if name != "migrate":
             assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_the_file_has_nothing_compose_v1_refuses():
+    """Debian 12's docker-compose 1.29 refuses a top-level ``name``; v2 accepts the file either way."""
+    assert set(COMPOSE) <= {"services", "volumes", "x-parley"}, set(COMPOSE)
+    assert COMPOSE["volumes"]["pgdata"]["name"] == "parley_pgdata"  # the project name no longer sets it
+
+
+def test_docker_compose_1_29_validates_the_file():
+    """``docker-compose config`` needs no engine: v1.29's own schema check (.ci/run installs it)."""
+    command = shutil.which("docker-compose")
+    if command is None:
+        pytest.skip("no docker-compose (Debian: apt-get install docker-compose)")
+    checked = subprocess.run(
+        [command, "-f", str(DEPLOY / "compose.yaml"), "config", "-q"],
+        env={**os.environ, "PARLEY_JWT_SECRET": "s" * 48},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr

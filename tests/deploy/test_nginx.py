@@ -33,10 +33,14 @@ import httpx
 import orjson
 import pytest
 import socketio
+from playwright.async_api import expect
+from websockets.asyncio.client import connect
 
 from tests.cli.runner import COMMAND, PASSWORD
 from tests.databases import postgres_url
 from tests.scaleout.conftest import redis_url
+from tests.web.chat_page import ChatPage
+from tests.web.conftest import ARTIFACTS, DESKTOP
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.nginx]
 
@@ -46,6 +50,7 @@ UPSTREAMS = ("parley-a:8000", "parley-b:8000")  # as in deploy/compose.yaml
 STARTUP = 20.0  # seconds a process has to start answering
 WAIT = 5.0
 SOURCES = [f"127.0.0.{i}" for i in range(2, 255)]  # loopback client addresses
+ADMIN_PASSWORD = "tangerine-kettle-49"
 
 
 def free_port() -> int:
@@ -54,16 +59,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def render(config: str, listen_port: int, servers: list[str]) -> str:
-    """The shipped config with only the listen port and the upstream addresses replaced."""
+def render(config: str, listen_port: int, servers: dict[str, str]) -> str:
+    """The shipped config with only the listen port and the upstream addresses replaced.
+
+    ``servers`` maps upstream names (``parley-a:8000``) to addresses; a name it leaves out has
+    its line deleted, as docs/deploy.md's ``sed -e '/parley-b:8000/d'`` pins nginx to one node.
+    """
     rendered, count = re.subn(
         r"^(\s*)listen 80;$", rf"\g<1>listen 127.0.0.1:{listen_port};", config, flags=re.M
     )
     assert count == 1, "deploy/nginx.conf should have one `listen 80;`"
-    for name, address in zip(UPSTREAMS, servers, strict=True):
-        rendered, count = re.subn(
-            rf"^(\s*server ){re.escape(name)}( |;)", rf"\g<1>{address}\g<2>", rendered, flags=re.M
-        )
+    for name in UPSTREAMS:
+        line = rf"^(\s*server ){re.escape(name)}( [^\n]*)?;\n"
+        address = servers.get(name)
+        replacement = rf"\g<1>{address}\g<2>;\n" if address else ""
+        rendered, count = re.subn(line, replacement, rendered, flags=re.M)
         assert count == 1, f"deploy/nginx.conf should name the upstream server {name} once"
     return rendered
 
@@ -98,6 +108,7 @@ class Stack:
     balancer: str
     nodes: list[Node]
     nginx_log: Path
+    pinned: list[str]  # per node: the URL of an nginx in front of that node only (docs/deploy.md)
     landed: dict[str, Node] = field(default_factory=dict)  # source address -> the node it hashes to
 
 
@@ -155,6 +166,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         PARLEY_BCRYPT_ROUNDS="4",
         PARLEY_LOG_JSON="1",
         PARLEY_LOG_LEVEL="INFO",
+        PARLEY_ADMIN_UI="1",
+        PARLEY_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -184,30 +197,45 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for node in nodes:
             _wait_until(f"{node.url}/readyz", node.process, node.log)
 
-        prefix = base / "nginx"
-        prefix.mkdir()
-        listen = free_port()
-        config = prefix / "nginx.conf"
-        config.write_text(render(CONFIG.read_text(), listen, [n.url.removeprefix("http://") for n in nodes]))
-        directives = f"daemon off; pid {prefix}/nginx.pid;"
-        if os.geteuid() == 0:
-            directives += " user root;"  # the current user, not nginx's default worker user
-        nginx_log = prefix / "nginx.log"  # error log (stderr) and access log (stdout)
-        with nginx_log.open("wb") as out:
-            lb = subprocess.Popen(
-                [nginx, "-p", str(prefix), "-c", str(config), "-g", directives],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        addresses = [n.url.removeprefix("http://") for n in nodes]
+        balancer, lb, nginx_log = _nginx(nginx, base / "nginx", dict(zip(UPSTREAMS, addresses, strict=True)))
         processes.append(lb)
-        balancer = f"http://127.0.0.1:{listen}"
-        _wait_until(f"{balancer}/healthz", lb, nginx_log)
-        yield Stack(balancer, nodes, nginx_log)
+        pinned = []
+        for upstream, address in zip(UPSTREAMS, addresses, strict=True):
+            url, process, _log = _nginx(nginx, base / f"nginx-{upstream[:-5]}", {upstream: address})
+            processes.append(process)
+            pinned.append(url)
+        yield Stack(balancer, nodes, nginx_log, pinned)
     finally:
         for process in reversed(processes):
             _stop(process)
         asyncio.run(_database(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _nginx(nginx: str, prefix: Path, servers: dict[str, str]) -> tuple[str, subprocess.Popen[bytes], Path]:
+    """nginx running the shipped config (rendered) on a free port; its URL, process and log."""
+    prefix.mkdir()
+    listen = free_port()
+    config = prefix / "nginx.conf"
+    config.write_text(render(CONFIG.read_text(), listen, servers))
+    directives = f"daemon off; pid {prefix}/nginx.pid;"
+    if os.geteuid() == 0:
+        directives += " user root;"  # the current user, not nginx's default worker user
+    log = prefix / "nginx.log"  # error log (stderr) and access log (stdout)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [nginx, "-p", str(prefix), "-c", str(config), "-g", directives],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        _wait_until(f"{url}/healthz", process, log)
+    except BaseException:
+        _stop(process)
+        raise
+    return url, process, log
 
 
 def rest(stack: Stack, source: str = "127.0.0.1") -> httpx.AsyncClient:
@@ -366,3 +394,93 @@ async def test_an_invite_and_a_logout_on_one_node_reach_the_socket_on_the_other_
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_tokens_in_paths_and_query_strings_never_reach_the_access_log(stack):
+    """A live JWT in ``/compat/topics/<JWT>`` or in ``?token=`` is logged as ``[redacted]``."""
+    token = await register(stack, f"logged_{uuid.uuid4().hex[:6]}")
+    marker = uuid.uuid4().hex  # finds this test's lines in the log
+    paths = [
+        f"/compat/topics/{token}?m={marker}",
+        f"/compat//Topics/{token}/x?m={marker}",
+        f"/compat/echo/ws/pub?m={marker}&token={token}",
+        f"/compat/echo/ws/echo?token={token}&m={marker}",
+        f"/socket.io/?EIO=4&transport=polling&m={marker}&token={token}",
+        f"/compat/%74opics/{token}?m={marker}",  # the node decodes the path before routing it
+        # A second token, or a name the node decodes into `token`: the whole query goes.
+        f"/api/{marker}?token={token}&x=1&token={token}",
+        f"/socket.io/{marker}?EIO=4&%74oken={token}",
+    ]
+    async with rest(stack) as http:
+        for path in paths:
+            await http.get(path)
+    log = stack.nginx_log.read_text()
+    lines = [line for line in log.splitlines() if marker in line]
+    assert len(lines) == len(paths), log[-4000:]
+    for line in lines:
+        assert token not in line and token.split(".")[2] not in line, line
+        assert "[redacted]" in line, line
+    assert token not in log
+
+
+# Browsers through nginx on a port that is not 80: the page's Origin (http://host:port) must be
+# the Host the node sees, or the node refuses the Socket.IO connection.
+
+
+@pytest.mark.browser
+async def test_two_browsers_on_two_nodes_talk_through_nginx_as_the_deploy_doc_says(stack, browser):
+    """docs/deploy.md: one nginx pinned to each node (8081 -> a, 8082 -> b); a page on each."""
+    tag = uuid.uuid4().hex[:6]
+    alice_name, bob_name, topic = f"alice_{tag}", f"bob_{tag}", f"general_{tag}"
+    pages: list[ChatPage] = []
+    try:
+        for name, url in zip((alice_name, bob_name), stack.pinned, strict=True):
+            context = await browser.new_context(viewport=DESKTOP)
+            context.set_default_timeout(10_000)
+            page = ChatPage(await context.new_page(), url, name, ARTIFACTS / name)
+            await page.open()
+            pages.append(page)
+        alice, bob = pages
+        await alice.register(alice_name)
+        await alice.create_topic(topic)
+        await bob.register(bob_name)
+        await bob.join(topic)
+        await alice.send("hello from node a")
+        await expect(bob.message("hello from node a")).to_have_attribute("data-sender", alice_name)
+        await bob.send("hello from node b")
+        await expect(alice.message("hello from node b")).to_be_visible()
+        node_a, node_b = stack.nodes
+        assert (node_a.connects(alice_name), node_b.connects(alice_name)) == (1, 0)
+        assert (node_a.connects(bob_name), node_b.connects(bob_name)) == (0, 1)
+        assert [e for p in pages for e in p.page_errors] == []
+    finally:
+        for page in pages:
+            await page.page.context.close()
+
+
+@pytest.mark.browser
+async def test_the_admin_ui_connects_through_the_balancer_on_a_port_that_is_not_80(stack, browser):
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        page = await context.new_page()
+        response = await page.goto(f"{stack.balancer}/admin/")
+        assert response is not None and response.status == 200
+        await expect(page.get_by_label("Server URL")).to_have_value(stack.balancer)
+        await page.get_by_label("Username").fill("admin")
+        await page.get_by_label("Password").fill(ADMIN_PASSWORD)
+        await page.get_by_role("button", name="Connect").click()
+        await expect(page.get_by_text("connected", exact=True).first).to_be_visible()
+    finally:
+        await context.close()
+
+
+async def test_the_echo_dialects_channel_links_keep_nginxs_port(stack):
+    token = await register(stack, f"echo_{uuid.uuid4().hex[:6]}")
+    async with rest(stack) as http:
+        response = await http.get("/compat/echo/pub_ws", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    link = response.json()["url"]
+    assert link.startswith(stack.balancer.replace("http://", "ws://", 1) + "/compat/echo/ws/pub?"), link
+    async with connect(link, open_timeout=WAIT, close_timeout=WAIT) as ws:  # the link works as given
+        assert ws.protocol.state.name == "OPEN"

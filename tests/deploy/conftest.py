@@ -1,0 +1,5 @@
+"""The browser tests' Chromium fixture, for the shipped nginx config driven by a real browser."""
+
+from tests.web.conftest import browser
+
+__all__ = ["browser"]
