@@ -36,6 +36,8 @@ BENCH_ENV = {
     "PARLEY_SOCKET_RATE": "100000",
     "PARLEY_REGISTER_PER_HOUR": "100000",
     "PARLEY_LOGIN_PER_HOUR": "100000",
+    # Every generated client connects from 127.0.0.1 (the default bound is 256 per address).
+    "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
 }
 FAST_BCRYPT = {"PARLEY_BCRYPT_ROUNDS": "4"}
 
