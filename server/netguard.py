@@ -86,9 +86,15 @@ class _Relay:
     """The transport as the inner protocol sees it: everything goes to the real one, except that a
     protocol switch (WebSocket upgrade) replaces the guard's inner protocol, not the guard."""
 
+    # Bound once as instance attributes: every frame written goes through one of these, and a
+    # ``__getattr__`` fallback per write costs a failed lookup each time (the fan-out's hot path).
+    DIRECT = ("write", "writelines", "is_closing", "get_write_buffer_size", "get_extra_info", "close")
+
     def __init__(self, transport: Any, guard: GuardedHTTP) -> None:
         self._transport = transport
         self._guard = guard
+        for name in self.DIRECT:
+            setattr(self, name, getattr(transport, name))
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self._guard.inner = protocol
