@@ -98,11 +98,18 @@ class ChatNamespace:
         """After the CONNECT packet: ``session``, the backlog (or a resumed recovery session's
         replay), then what was held meanwhile. Neither carries offsets; what was held does.
 
-        A failure closes the socket rather than let live messages overtake a backlog that
-        was never sent: the client reconnects and gets it then.
+        The backlog is read before ``session`` is sent: a message stored after the client saw
+        ``session`` is then never in it, so it arrives live (held, then released with its offset
+        for a recovery socket), as the client expects. Read after, a slow read could take it into
+        the backlog, offset-less (seen in CI on PostgreSQL under load). A failure closes the
+        socket rather than let live messages overtake a backlog that was never sent: the client
+        reconnects and gets it then.
         """
         sid = connection.sid
         try:
+            backlog = await self.chat.sessions.backlog(session)  # registered before: the rest is held
+            if self.connections.get(sid) is not connection:
+                return  # gone meanwhile
             payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
             sent: dict[str, int] = {}
@@ -111,7 +118,7 @@ class ChatNamespace:
             async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.connections.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
-                for count, message in enumerate(await self.chat.sessions.backlog(session), 1):
+                for count, message in enumerate(backlog, 1):
                     if self.connections.get(sid) is not connection:
                         return  # gone meanwhile
                     sent[message.topic] = message.seq
