@@ -117,7 +117,7 @@ class RecoverySession(SQLModel, table=True):
 class Relay(SQLModel, table=True):
     """Domain events written by the command line for running servers without Redis to pick up.
 
-    ``events`` is the hub codec's JSON (``server.cluster.codec``); the data layer only stores it.
+    ``events`` is the hub codec's JSON (``server.adapters.cluster.codec``); the data layer only stores it.
     """
 
     __tablename__ = "relay"

@@ -18,29 +18,29 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
-from server.body_cap import BodyCap
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from server.collector import tune_collector
 from server.config import Settings
-from server.gateway.routes import gateway_routers
-from server.gateway.serve import Gateway
+from server.edge.body_cap import BodyCap
+from server.edge.engine.admin import AdminUI
+from server.edge.engine.body_limit import BodyLimit
+from server.edge.engine.fanout import LeanFanout
+from server.edge.engine.handshake_guard import HandshakeGuard
+from server.edge.engine.killswitch import KillableWebSockets
+from server.edge.engine.outgoing import OutgoingGuard, close_transport
+from server.edge.engine.packet_guard import PacketGuard
+from server.edge.engine.server import build_server, stop_server
+from server.edge.engine.shutdown import ExitSignals
+from server.edge.gateway.routers import gateway_routers
+from server.edge.gateway.serve import Gateway
+from server.edge.rest.api import build_api
+from server.edge.sio.admin_rooms import room_names
+from server.edge.sio.chat_namespace import ChatNamespace
+from server.edge.sio.connections import Connections
+from server.edge.sio.echo_namespace import EchoNamespace
+from server.edge.sio.sink import SocketIOSink
 from server.metrics import Metrics
-from server.rest.api import build_api
-from server.sio.admin import AdminUI
-from server.sio.admin_rooms import room_names
-from server.sio.body_limit import BodyLimit
-from server.sio.chat_events import ChatNamespace
-from server.sio.connections import Connections
-from server.sio.echo_events import EchoNamespace
-from server.sio.fanout import LeanFanout
-from server.sio.handshake_guard import HandshakeGuard
-from server.sio.killswitch import KillableWebSockets
-from server.sio.outgoing import OutgoingGuard, close_transport
-from server.sio.packet_guard import PacketGuard
-from server.sio.server import build_server, stop_server
-from server.sio.shutdown import ExitSignals
-from server.sio.sink import SocketIOSink
 
 
 def create_app(settings: Settings | None = None) -> Any:

@@ -8,13 +8,13 @@ gateway): about half a second of every command's start.
 from __future__ import annotations
 
 from db.uow import Database
+from server.adapters.cluster.db_relay import RelayHub
+from server.adapters.cluster.redis_hub import RedisHub
+from server.adapters.cluster.redis_presence import RedisRegistry
+from server.adapters.upstream import UpstreamPool
 from server.chat.hub import Hub
 from server.chat.service import Chat, Limits
-from server.cluster.db_relay import RelayHub
-from server.cluster.redis_hub import RedisHub
-from server.cluster.redis_presence import RedisRegistry
 from server.config import Settings
-from server.upstream import UpstreamPool
 
 
 def build_chat(settings: Settings) -> Chat:

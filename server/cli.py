@@ -22,12 +22,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from server import __version__, logs, wire
+from server import __version__, logs
 from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
 from server.chat.service import Chat
 from server.cli_admin import CommandError, Operator, read_password
 from server.config import Settings, SettingsError
+from server.edge import wire
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +109,7 @@ def _add_conformance_server(sub: Any) -> None:
 def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from server.conformance import conformance_settings, create_conformance_app
+    from server.edge.engine.conformance import conformance_settings, create_conformance_app
 
     uvicorn.run(
         create_conformance_app(conformance_settings(settings)),
@@ -124,7 +125,7 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from server.netguard import raise_descriptor_limit, uvicorn_options
+    from server.edge.engine.netguard import raise_descriptor_limit, uvicorn_options
 
     if args.workers > 1 and not settings.redis_url:
         return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
@@ -192,8 +193,8 @@ def serving_line(settings: Settings, host: str, port: int) -> str:
 
 def _with_chat(settings: Settings, job: Callable[[Chat], Awaitable[int]]) -> int:
     from db.migrate import upgrade
+    from server.adapters.cluster.db_relay import encode
     from server.chat_factory import build_chat
-    from server.cluster.db_relay import encode
 
     async def run() -> int:
         chat = build_chat(settings)

@@ -7,7 +7,7 @@ parley stats
 Each parses its arguments, calls one service of the chat domain (``Chat.accounts``,
 ``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
 document on stdout. The services make the changes and record the events that reach the
-running servers (the Redis hub, or the relay table without Redis: ``server.cluster.db_relay``).
+running servers (the Redis hub, or the relay table without Redis: ``server.adapters.cluster.db_relay``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from server import wire
 from server.chat.admin_schemas import (
     AccountOut,
     AccountsOut,
@@ -33,6 +32,7 @@ from server.chat.admin_schemas import (
 from server.chat.schemas import TopicName
 from server.chat.service import Chat
 from server.config import Settings
+from server.edge import wire
 
 Job = Callable[[Chat], Awaitable[int]]
 WithChat = Callable[[Settings, Job], int]

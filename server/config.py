@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     cursor_flush_interval: float = Field(default=0.2, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     # Engine.IO (PROTOCOL.md 5a), advertised in the handshake as given, in milliseconds: fractions
-    # of a second too (server.sio.eio_socket corrects python-engineio's whole-second rounding).
+    # of a second too (server.edge.engine.eio_socket corrects python-engineio's whole-second rounding).
     ping_interval: float = Field(default=25.0, gt=0, description="seconds between server pings")
     ping_timeout: float = Field(default=20.0, gt=0, description="seconds to wait for a pong")
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds to send a Socket.IO CONNECT")

@@ -2,7 +2,7 @@
 
 Values are JSON a client can send: no NaN or infinity, and (except where a test asks for
 them) no lone surrogates, which make a Socket.IO packet undecodable (PROTOCOL.md 5a, tested
-in tests/sio/test_engineio.py). Integers stay inside a signed 64-bit column unless a test
+in tests/edge/sio/test_engineio.py). Integers stay inside a signed 64-bit column unless a test
 asks for ``HUGE`` ones; those have their own properties. Profiles: tests/conftest.py.
 """
 

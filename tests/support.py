@@ -22,7 +22,7 @@ from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
 from server.config import Settings
-from server.netguard import uvicorn_options
+from server.edge.engine.netguard import uvicorn_options
 
 PASSWORD = "password123"
 WAIT = 5.0
@@ -45,7 +45,7 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
         "redis_url": None,
         "echo_upstream": None,
         "gc_tuning": False,  # one test process hosts hundreds of apps (tests/test_collector.py)
-        # Fuzzers and fan-out tests create topics and invite freely; tests/sio/test_abuse_limits.py
+        # Fuzzers and fan-out tests create topics and invite freely; tests/edge/sio/test_abuse_limits.py
         # checks these limits (and their defaults) with small values of its own.
         "topics_per_hour": 100_000,
         "invites_per_hour": 100_000,

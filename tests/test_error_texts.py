@@ -7,7 +7,7 @@ drops the prefix; this checks one refusal per transport.
 
 from __future__ import annotations
 
-from tests.gateway.wsclient import opened
+from tests.edge.gateway.wsclient import opened
 from tests.support import LiveServer
 
 

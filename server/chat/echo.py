@@ -43,7 +43,8 @@ from server.chat.views import iso, iso_required
 
 
 class Upstream(Protocol):
-    """The port to an upstream echo server (``server.upstream``): one answer per payload, closed at stop."""
+    """The port to an upstream echo server (``server.adapters.upstream``): one answer per payload,
+    closed at stop."""
 
     async def __call__(self, payload: Any) -> Any: ...
 

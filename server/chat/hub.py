@@ -21,7 +21,7 @@ class Sink(Protocol):
 
 
 class Hub:
-    """The in-memory hub: one process. ``server.cluster.redis_hub`` carries events across nodes."""
+    """The in-memory hub: one process. ``server.adapters.cluster.redis_hub`` carries events across nodes."""
 
     def __init__(self) -> None:
         self._sinks: list[Sink] = []

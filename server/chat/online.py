@@ -2,7 +2,7 @@
 
 ``PresenceService`` counts its own node's sockets and the grace period; the
 registry answers for the whole deployment. ``LocalRegistry`` is the one-process
-implementation; ``server.cluster.redis_presence.RedisRegistry`` shares it
+implementation; ``server.adapters.cluster.redis_presence.RedisRegistry`` shares it
 between nodes, each node heartbeating so that a killed node's users are
 reported gone (``on_gone``) within its time to live.
 """

@@ -1,6 +1,6 @@
 """The one body rule (``check_body``, PROTOCOL.md section 3): at least one visible character, no bidi
 override or isolate. Every path that stores a body validates it with this function; the transports'
-tests (tests/sio/test_bad_input.py, tests/gateway/test_topics_dialect.py) check that they do."""
+tests (tests/edge/sio/test_bad_input.py, tests/edge/gateway/test_topics_dialect.py) check that they do."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Operator commands against a running ``parley serve`` (subprocesses, real SQLite file, real clients).
 
 Without Redis the command leaves its events in the relay table and the server reads them every
-second (``server.cluster.db_relay``); with ``PARLEY_TEST_REDIS_URL`` set, the Redis variant runs the
+second (``server.adapters.cluster.db_relay``); with ``PARLEY_TEST_REDIS_URL`` set, the Redis variant runs the
 server and the commands on one hub channel. Every wait is a bounded poll on what the client sees.
 """
 

@@ -74,9 +74,7 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 def a_user(name: str) -> User:
-    return User(
-        username=name, username_key=name.lower(), password_hash="x", created_at=datetime.now(UTC)
-    )
+    return User(username=name, username_key=name.lower(), password_hash="x", created_at=datetime.now(UTC))
 
 
 # SQLite ------------------------------------------------------------------------

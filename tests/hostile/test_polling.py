@@ -23,8 +23,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
+from tests.edge.sio.polling import PATH, SEPARATOR, Closed, RawPolling, acks, event
 from tests.hostile.harness import WAIT, Server, Watch, bystander, parley_serve
-from tests.sio.polling import PATH, SEPARATOR, Closed, RawPolling, acks, event
 
 LIMIT = 64 * 1024
 

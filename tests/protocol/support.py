@@ -1,4 +1,4 @@
-"""The conformance app (``server.conformance``) served in-process, and raw Engine.IO clients.
+"""The conformance app (``server.edge.engine.conformance``) served in-process, and raw Engine.IO clients.
 
 ``serving(**overrides)`` runs it with uvicorn on 127.0.0.1:0 (as ``parley
 conformance-server`` does, with the heartbeat the protocol test suites use:
@@ -27,7 +27,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.conformance import conformance_settings, create_conformance_app
+from server.edge.engine.conformance import conformance_settings, create_conformance_app
 from tests.support import test_settings
 
 WAIT = 5.0

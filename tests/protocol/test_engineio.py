@@ -1,6 +1,6 @@
 """Engine.IO protocol v4 conformance (socketio/engine.io-protocol), raw HTTP and WebSocket.
 
-Against the conformance app (``server.conformance``): its plain Engine.IO
+Against the conformance app (``server.edge.engine.conformance``): its plain Engine.IO
 server at ``/engine.io/`` echoes every message; the handshake checks also run
 at ``/socket.io/``. Heartbeat 300 ms / 200 ms, as the protocol's test suite.
 A case that holds a long-poll while it does something else runs on a server

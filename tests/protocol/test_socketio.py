@@ -1,6 +1,6 @@
 """Socket.IO protocol v5 conformance (socketio/socket.io-protocol), raw packets on both transports.
 
-Against the conformance app (``server.conformance``): namespaces ``/`` and
+Against the conformance app (``server.edge.engine.conformance``): namespaces ``/`` and
 ``/custom`` accept any CONNECT and emit ``auth`` with its payload;
 ``message`` comes back as ``message-back``; ``message-with-ack`` is acked with
 its arguments. Every case runs over WebSocket and over long-polling

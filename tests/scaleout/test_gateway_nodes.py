@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.wsclient import opened
+from tests.edge.gateway.wsclient import opened
 from tests.support import bearer, send
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]

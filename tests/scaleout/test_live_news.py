@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from server.chat.events import SessionsRevoked
+from tests.edge.sio.test_connect import assert_refused
+from tests.edge.sio.test_revocation_race import attempt, logout
 from tests.holds import held_membership_reads
-from tests.sio.test_connect import assert_refused
-from tests.sio.test_revocation_race import attempt, logout
 from tests.support import WAIT
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]

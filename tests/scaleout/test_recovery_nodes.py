@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sio.recovery_socket import RecoverySocket
+from tests.edge.sio.recovery_socket import RecoverySocket
 from tests.support import bearer, send
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]

@@ -1,0 +1,144 @@
+"""Cap every HTTP request body before the app reads it (PROTOCOL.md section 2).
+
+Starlette reads a body whole into memory, and JSON decoding costs a few times
+that again: an unbounded body is a way to exhaust the server without a token
+(``POST /api/users``). This ASGI wrapper, in front of everything HTTP:
+
+- refuses at once a request whose ``Content-Length`` is over the cap, reading
+  none of the body;
+- reads a body without a declared length (chunked) itself, counting bytes as
+  they arrive, and refuses it as soon as it passes the cap (the rest is never
+  read; the connection is closed); under the cap the app gets it replayed, with
+  its ``Content-Length``. Memory held per request is so at most the cap.
+
+The refusal is ``413 too_large`` in the error shape of the route's transport
+(``server.edge.wire``): ``{"detail"}`` under ``/compat/echo``, ``{"Message", "Data"}``
+under ``/compat/messenger``, else ``{"error": {"code", "message"}}``.
+
+The cap is per path prefix (``limits``, longest prefix first; the default for
+the rest): a route with its own bound (Engine.IO's polling body at
+``/socket.io``, file uploads later) gets its own number, or ``None`` to be
+passed through untouched because something else bounds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+
+from server.chat.errors import ChatError, ErrorCode
+from server.edge import wire
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class BodyCap:
+    def __init__(self, app: ASGI, default: int, limits: Mapping[str, int | None] | None = None) -> None:
+        self.app = app
+        self.default = default
+        # Longest prefix first, so "/api/files" wins over "/api".
+        self.limits = sorted((limits or {}).items(), key=lambda item: len(item[0]), reverse=True)
+
+    def limit_for(self, path: str) -> int | None:
+        """The cap for ``path``: the longest matching prefix's, else the default (None: not capped here)."""
+        for prefix, limit in self.limits:
+            if path.startswith(prefix):
+                return limit
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = content_length(scope)
+        if declared is not None:
+            if declared > limit:
+                await refuse(scope, send, limit)
+            else:  # the HTTP parser stops the body at the declared length
+                await self.app(scope, receive, send)
+            return
+        if not _chunked(scope):  # no length and not chunked: HTTP/1.1 says there is no body
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive, limit)
+        if body is None:
+            await refuse(scope, send, limit)
+            return
+        await self.app(with_length(scope, len(body)), replay(body, receive), send)
+
+
+async def refuse(scope: Scope, send: Any, limit: int) -> None:
+    """Answer 413 ``too_large`` in the route's dialect and close the connection (the body stays unread)."""
+    error = ChatError(ErrorCode.TOO_LARGE, f"the request body is over {limit} bytes")
+    path: str = scope.get("path", "")
+    if path.startswith("/compat/echo"):
+        status, body, _headers = wire.echo_http_error(error)
+    elif path.startswith("/compat/messenger"):
+        status, body, _headers = wire.messenger_error(error)
+    else:
+        status, body = wire.http_error(error)
+    encoded = orjson.dumps(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(encoded)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded})
+
+
+def content_length(scope: Scope) -> int | None:
+    """The declared ``Content-Length``, or None (absent or unreadable)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(name == b"transfer-encoding" for name, _value in scope.get("headers", []))
+
+
+async def read_body(receive: Any, max_bytes: int) -> bytes | None:
+    """The request body, however it is framed; None once it passes ``max_bytes`` (the rest unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def with_length(scope: Scope, length: int) -> Scope:
+    """``scope`` declaring the body it now has: its exact length, not chunked."""
+    framing = (b"content-length", b"transfer-encoding")
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in framing]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
+
+
+def replay(body: bytes, receive: Any) -> Callable[[], Awaitable[Message]]:
+    """The body as one ASGI message, then whatever the server sends next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed

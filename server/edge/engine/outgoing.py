@@ -1,0 +1,173 @@
+"""Bounded outgoing queues: a client that stops reading cannot eat the server's memory.
+
+engine.io queues packets per socket without a bound. A sweep every
+``interval`` seconds adds up the bytes waiting in each socket's queue and
+closes the sockets past the limit (about 1 MiB by default) whose transport
+took nothing for ``STALLED_AFTER`` seconds: clients that do not read. The
+client reconnects and gets what it missed from the backlog (PROTOCOL.md
+sections 2 and 4).
+
+A client that reads is judged by its reading, not by its queue's length: a
+long-poll takes 16 packets at a time, so a polling client bursting 2,000
+acked sends has thousands of acks and echoes waiting while it reads them as
+fast as it can (it was cut after one ack). Its GETs keep draining the queue
+(``LeanSocket.drained_at``), so the bound does not apply to it; only
+``HARD_CAP`` times the limit does, for memory, whoever reads. A WebSocket
+whose client stopped reading blocks engine.io's writer on a full TCP buffer:
+its queue stops draining and the bound applies again.
+
+A socket still catching up (its backlog or replay being sent, or waiting
+for the user's earlier welcome: ``one_per_user.py``) has the live events for
+it held on its connection; past ``max_held`` of them it is closed as a slow
+consumer too, and catches up when it reconnects.
+
+A backlog or a replay is not live traffic: its producer (the welcome) sends it
+as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
+under half the limit, so a client that reads is never cut for its backlog
+(a long-poll takes 16 packets at a time: a 1 MiB backlog queued at once was
+cut on every connect). A client that takes nothing for a heartbeat
+(ping interval + ping timeout) is a client that does not read: closed as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from server.chat.periodic import Periodic
+from server.edge.engine.killswitch import kill_websocket
+from server.edge.sio.connections import Connections
+
+log = logging.getLogger("parley.sio")
+NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
+STALLED_AFTER = 5.0  # seconds without a drain: a reading client's transport takes packets many times a second
+HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
+
+
+async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
+    """Close one engine.io connection now, without waiting for its queue to drain.
+
+    With ``notify`` a CLOSE packet is queued first: a long-poll GET in flight
+    returns it at once instead of hanging until the ping timeout; a WebSocket
+    gets a close frame. Without it (a client that stopped reading) the
+    WebSocket's TCP connection just ends.
+    """
+    socket = sio.eio.sockets.pop(eio_sid, None)
+    if socket is not None:
+        kill_websocket(sio.environ.get(eio_sid), NORMAL_CLOSURE if notify else None)
+        await socket.close(wait=False, abort=not notify)
+
+
+def queued_bytes(socket: Any) -> int:
+    """Memory held by the packets waiting in an engine.io socket's queue.
+
+    A text packet counts what the string occupies (``sys.getsizeof``: up to 4 bytes per
+    character), not its length in characters, which undercounted non-ASCII text up to
+    fourfold. O(1) per packet: no encoding on every sweep.
+    """
+    waiting = getattr(getattr(socket, "queue", None), "_queue", ())
+    # engine.io puts None on the queue when a socket closes.
+    return sum(_held(p.data) for p in list(waiting) if p is not None)
+
+
+def _held(data: Any) -> int:
+    if isinstance(data, str):
+        return sys.getsizeof(data)
+    return len(data) if isinstance(data, bytes) else 0
+
+
+async def room_in_queue(
+    socket: Any, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
+) -> bool:
+    """Wait until ``socket``'s queue holds at most ``bound`` bytes.
+
+    False when the transport took nothing for ``timeout`` seconds, or the socket closed; or
+    for ``STALLED_AFTER`` seconds when ``give_way()`` says someone waits for this producer
+    (a newer socket of the same user, whose client most likely dropped this one).
+    ``LeanSocket.poll`` sets ``progress`` whenever a long-poll or the WebSocket writer takes
+    packets, so this wakes per drain, not on a timer.
+    """
+    await asyncio.sleep(0)  # a turn for the others (the sockets that drain, a disconnect) each time
+    stalled = 0.0  # seconds the transport has taken nothing
+    while queued_bytes(socket) > bound:
+        if socket.closing or socket.closed:
+            return False
+        progress = socket.progress
+        if progress is None or progress.is_set():  # one event for all who wait on this socket
+            socket.progress = progress = asyncio.Event()
+        step = min(STALLED_AFTER, timeout - stalled)
+        try:
+            async with asyncio.timeout(step):
+                await progress.wait()
+            stalled = 0.0
+        except TimeoutError:
+            stalled += step
+            if stalled >= timeout or (give_way is not None and give_way()):
+                return False
+    return not (socket.closing or socket.closed)
+
+
+class OutgoingGuard:
+    def __init__(
+        self,
+        sio: Any,
+        limit_bytes: int,
+        on_close: Any,
+        connections: Connections,
+        max_held: int,
+        interval: float = 0.25,
+    ) -> None:
+        self.sio = sio
+        self.limit = limit_bytes
+        self.on_close = on_close
+        self.connections = connections
+        self.max_held = max_held
+        self.interval = interval
+        self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
+
+    def start(self) -> None:
+        self._sweeper.start()
+
+    async def stop(self) -> None:
+        await self._sweeper.stop()
+
+    async def room(self, sid: str, namespace: str, give_way: Callable[[], bool] | None = None) -> bool:
+        """Flow control for a backlog: wait for room in the socket's queue (half the limit).
+
+        False if the socket is gone, or was closed here as a client that does not read
+        (for a heartbeat; for ``STALLED_AFTER`` seconds when ``give_way()``: ``room_in_queue``).
+        """
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        if socket is None:
+            return False
+        heartbeat = self.sio.eio.ping_interval + self.sio.eio.ping_timeout
+        if await room_in_queue(socket, self.limit // 2, heartbeat, give_way):
+            return True
+        if not (socket.closing or socket.closed):
+            log.warning("closing a client that stopped reading its backlog", extra={"sid": sid})
+            self.on_close()
+            await close_transport(self.sio, eio_sid)
+        return False
+
+    async def sweep(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for eio_sid, socket in list(self.sio.eio.sockets.items()):
+            size = queued_bytes(socket)
+            if size <= self.limit:
+                continue
+            reading = now - getattr(socket, "drained_at", 0.0) < STALLED_AFTER
+            if size > HARD_CAP * self.limit or not reading:
+                log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
+                self.on_close()
+                await close_transport(self.sio, eio_sid)
+        for connection in list(self.connections.catching_up()):
+            if len(connection.held) > self.max_held:
+                log.warning("closing a client too far behind its live events", extra={"sid": connection.sid})
+                self.on_close()
+                eio_sid = self.sio.manager.eio_sid_from_sid(connection.sid, "/")
+                if eio_sid is not None:
+                    await close_transport(self.sio, eio_sid)

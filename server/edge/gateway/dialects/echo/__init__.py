@@ -1,0 +1,1 @@
+"""The echo dialect (PROTOCOL.md 7)."""

@@ -1,0 +1,1 @@
+"""The messenger dialect (PROTOCOL.md 7)."""

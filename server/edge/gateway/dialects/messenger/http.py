@@ -1,0 +1,154 @@
+"""The messenger dialect's HTTP plumbing (PROTOCOL.md 7.2): its route class, bodies and caller.
+
+- ``MessengerRoute`` wraps every handler of the dialect, so whatever goes wrong while a request
+  is handled (a ``ChatError``, a bad path parameter, a bad body, a missing token, an unexpected
+  exception) answers in the messenger's shape, rendered by ``server.edge.wire``; an unexpected
+  exception becomes ``internal`` with a reference that is logged with the traceback.
+- ``body(Model)``: the JSON object of the request, its field names matched case-insensitively
+  (``Username`` and ``username`` alike, as Go's ``encoding/json`` does), validated by a strict
+  model of the chat domain; ``request_body(Model)`` documents it in OpenAPI as the messenger
+  spells it.
+- The chat, the caller (``Authorization: Bearer``) and the client address of a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+
+from server.chat.errors import ChatError, ErrorCode, invalid
+from server.chat.service import Chat
+from server.chat.users import Actor
+from server.edge import wire
+
+log = logging.getLogger("parley.messenger")
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class MessengerRoute(APIRoute):
+    """A route whose every failure is a messenger answer: ``{"Message": ..., "Data": null}``."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:  # none expected from these routes; kept in the dialect
+                body = wire.messenger_answer(str(exc.detail))
+                return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+            except Exception as exc:
+                return failure(_chat_error(exc, self.path))
+
+        return guarded
+
+
+def failure(error: ChatError) -> JSONResponse:
+    status, body, headers = wire.messenger_error(error)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _chat_error(exc: Exception, route: str) -> ChatError:
+    if isinstance(exc, ChatError):
+        return exc
+    if isinstance(exc, RequestValidationError):  # a path parameter: its location is ("path", name)
+        return wire.messenger_invalid_fields(exc.errors(), skip=1)
+    reference = uuid.uuid4().hex[:12]
+    log.error("request failed", exc_info=exc, extra={"reference": reference, "route": route})
+    return wire.internal(reference)
+
+
+def answer(text: str, data: Any = None, status: int = 200) -> JSONResponse:
+    return JSONResponse(wire.messenger_answer(text, data), status_code=status)
+
+
+# Bodies -------------------------------------------------------------------------------------------
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; ``too_large`` past the transport limit (read no further)."""
+    limit: int = request.app.state.settings.max_http_buffer_size
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise ChatError(ErrorCode.TOO_LARGE, f"the body is over {limit} bytes")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise invalid("the body must be a JSON object")
+    return data
+
+
+def body(model: type[M]) -> Any:
+    """A dependency: the request's JSON object, field names folded, validated by ``model``."""
+    names = {wire.messenger_name(name).lower(): name for name in model.model_fields}
+
+    async def parse(request: Request) -> M:
+        data = await read_object(request)
+        folded = {names[key.lower()]: value for key, value in data.items() if key.lower() in names}
+        try:
+            return model.model_validate(folded)
+        except ValidationError as exc:
+            raise wire.messenger_invalid(exc) from None
+
+    return Depends(parse)
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting ``model`` as the body, with the messenger's field names."""
+    schema = model.model_json_schema()
+    properties = schema.get("properties", {}).items()
+    schema["properties"] = {wire.messenger_name(k): _untitled(v) for k, v in properties}
+    schema["required"] = [wire.messenger_name(name) for name in schema.get("required", [])]
+    schema.pop("title", None)
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key != "title"}
+
+
+# The caller ---------------------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False, description="a Parley token (POST /user/login)")
+
+
+def get_chat(request: Request) -> Chat:
+    chat: Chat = request.app.state.chat
+    return chat
+
+
+def client_address(request: Request) -> str:
+    """The peer (uvicorn has already put the X-Forwarded-For client here for trusted proxies)."""
+    return request.client.host if request.client else ""
+
+
+async def get_actor(
+    chat: Annotated[Chat, Depends(get_chat)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """The user behind ``Authorization: Bearer``; 401 with the precise code otherwise."""
+    if credentials is None:
+        raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <token>")
+    return await chat.users.authenticate(credentials.credentials)
+
+
+ChatDep = Annotated[Chat, Depends(get_chat)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+AddressDep = Annotated[str, Depends(client_address)]

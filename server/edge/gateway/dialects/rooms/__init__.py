@@ -1,0 +1,1 @@
+"""The rooms dialect (PROTOCOL.md 7)."""

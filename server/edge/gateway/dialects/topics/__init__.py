@@ -1,0 +1,1 @@
+"""The topics dialect (PROTOCOL.md 7)."""

@@ -1,0 +1,39 @@
+"""Accounts: register, login, logout, profiles (PROTOCOL.md section 6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
+from server.edge.rest.deps import ActorDep, ChatDep, client_address
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+Address = Annotated[str, Depends(client_address)]
+
+
+@router.post("/users", status_code=201)
+async def register(data: RegisterIn, chat: ChatDep, address: Address) -> RegisteredOut:
+    return await chat.users.register(data, address)
+
+
+@router.post("/auth/login")
+async def login(data: LoginIn, chat: ChatDep, address: Address) -> TokenOut:
+    return await chat.users.login(data, address)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(actor: ActorDep, chat: ChatDep) -> Response:
+    await chat.users.logout(actor)
+    return Response(status_code=204)
+
+
+@router.get("/users/me")
+async def me(actor: ActorDep, chat: ChatDep) -> ProfileOut:
+    return await chat.users.profile(actor, actor.username)
+
+
+@router.get("/users/{username}")
+async def profile(username: str, actor: ActorDep, chat: ChatDep) -> ProfileOut:
+    return await chat.users.profile(actor, username)

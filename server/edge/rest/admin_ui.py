@@ -1,0 +1,66 @@
+"""The Socket.IO Admin UI's page at ``/admin/``, from the npm package ``@socket.io/admin-ui``.
+
+The package's ``ui/dist`` is served as is, except its ``index.html``: that one
+loads Roboto and the Material Design Icons from CDNs, which are replaced by
+the ``@mdi/font`` package (served at ``/admin/mdi/``; Roboto falls back to the
+system's sans-serif), and it gets ``parley-admin.js``, which makes this server
+(same origin, path ``/socket.io``, namespace ``/admin``) the UI's default.
+Mounted only when ``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from server.edge.rest.web import PackageFiles
+
+UI_DIST = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
+MDI = Path("node_modules") / "@mdi" / "font"
+REMOTE_STYLESHEET = re.compile(r'<link rel="stylesheet" href="https?://[^"]*">')
+LOCAL_HEAD = (
+    '<link rel="stylesheet" href="mdi/css/materialdesignicons.min.css">'
+    '<script src="parley-admin.js"></script>'
+)
+DEFAULTS = """\
+// Parley: this server is the Admin UI's default (same origin; path /socket.io, namespace /admin).
+if (!localStorage.getItem("server_url")) localStorage.setItem("server_url", location.origin);
+"""
+MISSING = (
+    "<!doctype html><title>Socket.IO Admin UI</title><h1>Socket.IO Admin UI</h1>"
+    "<p>The npm package <code>@socket.io/admin-ui</code> is not installed: run <code>make install</code> "
+    "(or <code>npm ci</code> in <code>web/</code>) and reload.</p>"
+)
+
+
+def local_index(text: str) -> str:
+    """The package's index.html with no CDN stylesheet and Parley's defaults script."""
+    return REMOTE_STYLESHEET.sub("", text).replace("</head>", LOCAL_HEAD + "</head>", 1)
+
+
+def mount_admin_ui(app: FastAPI, web_dir: Path) -> None:
+    """Add /admin/ (before the web page's mount at /, which would take it otherwise)."""
+    dist = web_dir / UI_DIST
+
+    @app.get("/admin", include_in_schema=False)
+    async def admin_slash() -> Response:
+        return RedirectResponse("admin/", status_code=307)
+
+    @app.get("/admin/", include_in_schema=False)
+    async def admin_index() -> Response:
+        index = dist / "index.html"
+        if not index.is_file():
+            return HTMLResponse(MISSING, status_code=503)
+        return HTMLResponse(local_index(index.read_text(encoding="utf-8")))
+
+    @app.get("/admin/parley-admin.js", include_in_schema=False)
+    async def admin_defaults() -> Response:
+        return Response(DEFAULTS, media_type="text/javascript")
+
+    mdi = PackageFiles(routes=app.routes, directory=web_dir / MDI, package="@mdi/font")
+    app.mount("/admin/mdi", mdi, name="admin-mdi")
+    ui = PackageFiles(routes=app.routes, directory=dist, package="@socket.io/admin-ui")
+    app.mount("/admin", ui, name="admin-ui")

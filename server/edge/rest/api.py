@@ -1,0 +1,50 @@
+"""The FastAPI application: routers, error handlers, observation, the web page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from server import __version__
+from server.edge.rest import accounts, conversations, echo, errors, messages, ops, topics
+from server.edge.rest.admin_ui import mount_admin_ui
+from server.edge.rest.docs import install_docs
+from server.edge.rest.headers import SecurityHeaders
+from server.edge.rest.observe import ObserveRequests
+from server.edge.rest.web import mount_web
+from server.metrics import Metrics
+
+
+def build_api(
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    metrics: Metrics,
+    cors_origins: list[str],
+    web_dir: Path,
+    extra_routers: Sequence[APIRouter] = (),
+    admin_ui: bool = False,
+) -> FastAPI:
+    """The API; ``extra_routers`` (the compatibility gateways) and the Admin UI's page (when on)
+    are mounted before the web page."""
+    api = FastAPI(title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
+    api.state.metrics = metrics
+    errors.install(api)
+    for module in (accounts, topics, conversations, messages, echo):
+        api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(ops.router)
+    for router in extra_routers:
+        api.include_router(router)
+    if cors_origins:
+        api.add_middleware(
+            CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    api.add_middleware(ObserveRequests, metrics=metrics, routes=api.routes)
+    api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
+    if admin_ui:
+        mount_admin_ui(api, web_dir)
+    mount_web(api, web_dir)
+    return api

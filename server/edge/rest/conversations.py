@@ -1,0 +1,38 @@
+"""Direct conversations over REST."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from server.chat.schemas import MAX_STORED_INT, In, PageOut, Target, TopicOut, TopicsOut, Username
+from server.edge.rest.deps import ActorDep, ChatDep
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+Peer = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
+
+
+class OpenConversation(In):
+    recipient: Username
+
+
+@router.post("")
+async def open_conversation(data: OpenConversation, actor: ActorDep, chat: ChatDep) -> TopicOut:
+    return await chat.topics.open_conversation(actor, data.recipient)
+
+
+@router.get("")
+async def list_conversations(actor: ActorDep, chat: ChatDep) -> TopicsOut:
+    return await chat.topics.conversations(actor)
+
+
+@router.get("/{username}/messages")
+async def messages(
+    username: Peer,
+    actor: ActorDep,
+    chat: ChatDep,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageOut:
+    return await chat.messages.history(actor, Target(user=username), before_seq, limit)

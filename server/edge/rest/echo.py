@@ -1,0 +1,25 @@
+"""Echo transcripts over REST, newest first, paged by id (PROTOCOL.md section 5).
+
+At most 20 a page (``?limit=`` 1-20); ``?before=`` is the oldest id of the previous page. The body
+is rendered by ``EchoService.history`` from the stored JSON (megabytes for a page of full
+transcripts), so the route answers those bytes as they are; ``TranscriptsOut`` documents them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from server.chat.echo import PAGE
+from server.chat.schemas import TranscriptsOut
+from server.edge.rest.deps import ActorDep, ChatDep
+from server.edge.wire import HistoryBefore, HistoryLimit
+
+router = APIRouter(prefix="/api/echo", tags=["echo"])
+
+
+@router.get("/history", response_model=TranscriptsOut)
+async def history(
+    actor: ActorDep, chat: ChatDep, before: HistoryBefore = None, limit: HistoryLimit = PAGE
+) -> Response:
+    """The caller's transcripts, newest first, at most ``limit`` older than ``before``."""
+    return Response(await chat.echo.history(actor, before, limit), media_type="application/json")

@@ -1,0 +1,77 @@
+"""The one route table: event or action name -> payload model -> service call.
+
+Socket.IO registers every route; a gateway dialect maps its own action names
+onto the same routes (the original topics service's ``suscribe``, ``create``,
+``invite`` and ``message`` are routes here already), so no service call is
+written twice. ``invoke`` validates and calls; ``failure`` turns whatever a
+call raised into the ``ChatError`` every transport renders (``server.edge.wire``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from server.chat import schemas as s
+from server.chat.errors import ChatError
+from server.chat.service import Chat
+from server.chat.users import Actor
+from server.edge import wire
+
+log = logging.getLogger("parley.routes")
+Call = Callable[[Actor, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    model: type[BaseModel]
+    call: Call
+
+
+def chat_routes(chat: Chat) -> dict[str, Route]:
+    """Every client-to-server event of PROTOCOL.md section 3, with the original protocol's aliases."""
+    c = chat
+    return {
+        "topic:create": Route(s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
+        "topic:subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "topic:unsubscribe": Route(s.TopicRefIn, lambda a, d: c.topics.unsubscribe(a, d.topic)),
+        "topic:invite": Route(s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
+        "topic:list": Route(s.EmptyIn, lambda a, _d: c.topics.list(a)),
+        "topic:members": Route(s.TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
+        "message:send": Route(s.SendIn, lambda a, d: c.messages.send(a, d.target, d.body, d.client_id)),
+        "message:edit": Route(s.EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
+        "message:delete": Route(s.DeleteIn, lambda a, d: c.messages.delete(a, d.id)),
+        "history": Route(s.HistoryIn, lambda a, d: c.messages.history(a, d.target, d.before_seq, d.limit)),
+        "typing": Route(s.TypingIn, lambda a, d: c.signals.typing(a, d.target, d.typing)),
+        "read": Route(s.CursorIn, lambda a, d: c.signals.read(a, d.target, d.seq)),
+        "delivered": Route(s.CursorIn, lambda a, d: c.delivery.acknowledge(a, d.target, d.seq)),
+        # The original JSON protocol's names (also the topics gateway's actions).
+        "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "create": Route(s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
+        "invite": Route(s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
+        "message": Route(
+            s.LegacyMessageIn, lambda a, d: c.messages.send_legacy(a, d.topic_name, d.content, d.client_id)
+        ),
+    }
+
+
+async def invoke(route: Route, actor: Actor, payload: Any) -> Any:
+    """Validate ``payload`` with the route's model and call the service. Raises what the call raises."""
+    return await route.call(actor, route.model.model_validate(payload))
+
+
+def failure(exc: Exception, name: str) -> ChatError:
+    """The error to answer for whatever a call raised; an unexpected one is logged with a reference."""
+    if isinstance(exc, ChatError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return wire.validation_error(exc)
+    reference = uuid.uuid4().hex[:12]
+    log.error("event failed", exc_info=exc, extra={"event": name, "reference": reference})
+    return wire.internal(reference)

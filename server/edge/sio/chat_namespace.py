@@ -1,0 +1,162 @@
+"""The chat namespace ``/``: connect, disconnect and every client event.
+
+The events and their service calls are the shared route table
+(``server.edge.routes``); this module adds connect, disconnect and the welcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+import socketio
+
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.ratelimit import TokenBucket
+from server.chat.service import Chat
+from server.chat.sessions import Session
+from server.edge import wire
+from server.edge.engine.outgoing import OutgoingGuard
+from server.edge.routes import chat_routes
+from server.edge.sio.connections import Connection, Connections
+from server.edge.sio.envelope import Envelope
+from server.edge.sio.one_per_user import OnePerUser
+from server.edge.sio.sink import topic_room, user_room, with_offset
+from server.edge.sio.tokens import client_address, recovery_from, token_from
+from server.metrics import Metrics
+
+log = logging.getLogger("parley.sio")
+NAMESPACE = "/"
+FLOW_EVERY = 16  # backlog messages sent between two looks at the socket's queue (one long-poll's worth)
+
+
+class ChatNamespace:
+    def __init__(
+        self,
+        sio: Any,
+        chat: Chat,
+        connections: Connections,
+        metrics: Metrics,
+        burst: int,
+        rate: float,
+        flow: OutgoingGuard,
+    ) -> None:
+        self.sio = sio
+        self.flow = flow
+        self.chat = chat
+        self.connections = connections
+        self.metrics = metrics
+        self.burst = burst
+        self.rate = rate
+        self.envelope = Envelope(connections, metrics)
+        self.welcoming = OnePerUser()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def register(self) -> None:
+        for event, route in chat_routes(self.chat).items():
+            self.sio.on(event, self.envelope.handler(event, route), namespace=NAMESPACE)
+        self.sio.on("*", self.unknown, namespace=NAMESPACE)
+        self.sio.on("connect", self.connect, namespace=NAMESPACE)
+        self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
+        self.sio.connect_replies[NAMESPACE] = self.connect_reply
+
+    async def drain(self) -> None:
+        """Shutdown: wait for welcome tasks (session + backlog) still running."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
+        self.metrics.events.labels("unknown", "invalid").inc()
+        return wire.ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
+        except ChatError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
+        actor = session.actor
+        bucket = TokenBucket(self.burst, self.rate)
+        address = client_address(environ)
+        connection = Connection(sid, actor, address, bucket, set(session.topic_ids), pid=session.pid)
+        self.connections.add(connection)  # catching up: live events for it are held from here on
+        await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
+        for topic_id in session.topic_ids:
+            await self.sio.enter_room(sid, topic_room(topic_id), namespace=NAMESPACE)
+        self.metrics.sockets.labels(NAMESPACE).inc()
+        log.info("connect", extra={"user": actor.username, "sid": sid, "recovered": session.recovered})
+        task = asyncio.ensure_future(self._welcome(connection, session))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def connect_reply(self, sid: str) -> dict[str, Any]:
+        """What the CONNECT reply carries besides the sid: the pid of a recovery socket."""
+        connection = self.connections.get(sid)
+        return {"pid": connection.pid} if connection is not None and connection.pid else {}
+
+    async def _welcome(self, connection: Connection, session: Session) -> None:
+        """After the CONNECT packet: ``session``, the backlog (or a resumed recovery session's
+        replay), then what was held meanwhile. Neither carries offsets; what was held does.
+
+        The backlog is read before ``session`` is sent: a message stored after the client saw
+        ``session`` is then never in it, so it arrives live (held, then released with its offset
+        for a recovery socket), as the client expects. Read after, a slow read could take it into
+        the backlog, offset-less (seen in CI on PostgreSQL under load). A failure closes the
+        socket rather than let live messages overtake a backlog that was never sent: the client
+        reconnects and gets it then.
+        """
+        sid = connection.sid
+        try:
+            backlog = await self.chat.sessions.backlog(session)  # registered before: the rest is held
+            if self.connections.get(sid) is not connection:
+                return  # gone meanwhile
+            payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
+            await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
+            sent: dict[str, int] = {}
+            user_id = session.actor.id
+            give_way = partial(self.welcoming.waited_for, user_id)
+            async with self.welcoming.turn(user_id):  # one per user: no replay storm
+                if self.connections.get(sid) is not connection:
+                    return  # gone while an earlier welcome of the user ran
+                for count, message in enumerate(backlog, 1):
+                    if self.connections.get(sid) is not connection:
+                        return  # gone meanwhile
+                    sent[message.topic] = message.seq
+                    await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
+                    self.metrics.backlog_messages.inc()
+                    # As fast as the transport takes it (and the lean emit never yields: this does).
+                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
+                        return  # gone, or closed as a client that does not read
+            await self._release(connection, sent)
+        except Exception:
+            log.exception("welcome failed", extra={"sid": sid})
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    async def _release(self, connection: Connection, sent: dict[str, int]) -> None:
+        """Send what was held during the backlog, in arrival order (per topic, ``seq`` order).
+
+        A held ``message`` the backlog already sent (its ``seq`` at or below the last one the
+        backlog sent for its topic) is dropped. Loops until nothing is held; the catch-up ends
+        with no await between the last look at the held list and the end. A recovery socket
+        gets each held ``message`` with its offset, as it would have live: all it was sent
+        before on this connection has been sent by then.
+        """
+        while not self.connections.caught_up(connection):
+            for name, payload in connection.take_held():
+                if name != "message":
+                    await self.sio.emit(name, payload, to=connection.sid, namespace=NAMESPACE)
+                elif payload["seq"] > sent.get(payload["topic"], 0):
+                    data = with_offset(payload) if connection.pid else payload  # live: as the sink would
+                    await self.sio.emit(name, data, to=connection.sid, namespace=NAMESPACE)
+
+    async def disconnect(self, sid: str, *_reason: Any) -> None:
+        connection = self.connections.remove(sid)
+        if connection is None:
+            return
+        self.metrics.sockets.labels(NAMESPACE).dec()
+        actor = connection.actor
+        log.info("disconnect", extra={"user": actor.username, "sid": sid})
+        try:
+            await self.chat.sessions.close(actor, connection.pid)
+        except Exception:
+            log.exception("disconnect clean-up failed", extra={"sid": sid})

@@ -1,0 +1,72 @@
+"""Events cross nodes as JSON and come back equal; nothing else can be read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.adapters.cluster import codec
+from server.chat import events as ev
+from server.chat.schemas import MessageOut, TopicOut
+
+MESSAGE = MessageOut(
+    id=7,
+    topic="@bob",
+    kind="direct",
+    seq=3,
+    sender="alice",
+    body="h\u00e9llo \U0001f600",
+    created_at="2026-11-22T10:00:00.000001Z",
+    edited_at=None,
+    client_id="c-1",
+)
+TOPIC = TopicOut(
+    name="secret",
+    kind="private",
+    owner="alice",
+    created_at="2026-11-22T10:00:00Z",
+    members=2,
+    online=1,
+    subscribed=True,
+    last_seq=9,
+    unread=0,
+)
+EVENTS = [
+    ev.MessageCreated(MESSAGE, ev.ToUser(2), 11),
+    ev.MessageCreated(MESSAGE, ev.ToTopic(4, exclude_user=None), 4),
+    ev.MessageEdited(MESSAGE, ev.ToTopic(4, exclude_user=1), 4),
+    ev.MessageDeleted(7, "general", ev.ToTopic(4), 4),
+    ev.MessageDeleted(7, "@alice", ev.ToUser(2), 11, MESSAGE),  # a direct one carries the message
+    ev.TopicInvited(TOPIC, "alice", ev.ToUser(2)),
+    ev.Typing("general", "alice", True, ev.ToTopic(4, exclude_user=1), 4),
+    ev.RoomEntered("general", "alice", True, ev.ToTopic(4, exclude_user=1)),
+    ev.ReadMarked("@bob", "alice", 3, ev.ToUsers((1, 2))),
+    ev.PresenceChanged("alice", False, "2026-11-22T10:00:00Z", ev.ToUsers((2, 3, 5))),
+    ev.MembershipChanged(2, 4, joined=True),
+    ev.SessionsRevoked(2),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda event: type(event).__name__)
+def test_every_event_survives_the_trip(event):
+    node, events = codec.loads(codec.dumps("node-a", (event,)))
+    assert (node, events) == ("node-a", [event])
+
+
+def test_a_commit_s_events_travel_together_in_order():
+    assert codec.loads(codec.dumps("n", tuple(EVENTS)))[1] == EVENTS
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"not json", id="not-json"),
+        pytest.param(b'{"events": []}', id="no-node"),
+        pytest.param(b'{"node": "n", "events": [{"$": "os.system", "command": "true"}]}', id="foreign-type"),
+        pytest.param(b'{"node": "n", "events": [{"$": "SessionsRevoked", "user": 1}]}', id="wrong-fields"),
+        pytest.param(b'{"node": "n", "events": [{"$": "MessageOut", "id": "x"}]}', id="invalid-model"),
+        pytest.param(b'{"node": "n", "events": 5}', id="events-not-a-list"),
+    ],
+)
+def test_anything_else_on_the_channel_is_unreadable(data):
+    with pytest.raises(codec.UnknownEvent):
+        codec.loads(data)

@@ -1,0 +1,118 @@
+"""The seq gate: each topic's messages leave in seq order, whichever node they came from."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.adapters.cluster.order import SeqGate
+from server.chat import events as ev
+from server.chat.schemas import MessageOut
+
+pytestmark = pytest.mark.asyncio
+
+
+def created(topic: int, seq: int, side: int = 1) -> ev.MessageCreated:
+    message = MessageOut(
+        id=topic * 1000 + seq,
+        topic=f"t{topic}",
+        kind="public",
+        seq=seq,
+        sender="alice",
+        body=f"m{seq}",
+        created_at="2026-11-22T10:00:00Z",
+        edited_at=None,
+        client_id=None,
+    )
+    return ev.MessageCreated(message, ev.ToUser(side), topic)
+
+
+class Out:
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.changed = asyncio.Event()
+
+    async def deliver(self, event: ev.Event) -> None:
+        if isinstance(event, ev.MessageCreated):
+            self.seen.append((event.topic_id, event.message.seq))
+        else:
+            self.seen.append((0, 0))
+        self.changed.set()
+
+    async def until(self, count: int) -> list[tuple[int, int]]:
+        while len(self.seen) < count:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+        return self.seen
+
+
+async def known(gate: SeqGate, out: Out, topic: int, seq: int) -> None:
+    """Let the gate learn the topic (its first message waits ``first_sight``)."""
+    await gate.put(created(topic, seq))
+    await out.until(len(out.seen) + 1)
+
+
+async def test_a_later_seq_waits_for_the_one_before_it():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=0)
+    await known(gate, out, 1, 4)
+
+    await gate.put(created(1, 6))
+    assert out.seen == [(1, 4)]
+    await gate.put(created(1, 5))
+
+    assert out.seen == [(1, 4), (1, 5), (1, 6)]
+    await gate.close()
+
+
+async def test_topics_do_not_wait_for_each_other_and_other_events_pass_at_once():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=0)
+    await known(gate, out, 1, 1)
+    await known(gate, out, 2, 1)
+
+    await gate.put(created(1, 3))  # waits for 2
+    await gate.put(created(2, 2))
+    await gate.put(ev.SessionsRevoked(9))
+
+    assert out.seen == [(1, 1), (2, 1), (2, 2), (0, 0)]
+    await gate.close()
+
+
+async def test_the_second_side_of_a_direct_message_follows_the_first():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=0)
+    await known(gate, out, 3, 1)
+
+    await gate.put(created(3, 2, side=1))
+    await gate.put(created(3, 2, side=2))
+
+    assert out.seen == [(3, 1), (3, 2), (3, 2)]
+    await gate.close()
+
+
+async def test_the_first_message_of_a_topic_waits_briefly_for_one_still_on_its_way():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=0.2)
+
+    await gate.put(created(5, 8))
+    await gate.put(created(5, 7))  # arrives within the first-sight window
+
+    assert await out.until(2) == [(5, 7), (5, 8)]
+    await gate.close()
+
+
+async def test_a_gap_that_never_fills_is_given_up_after_the_patience():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=0.1, first_sight=0)
+    await known(gate, out, 1, 1)
+
+    await gate.put(created(1, 4))  # 2 and 3 never come (their node died before publishing)
+    await gate.put(created(1, 3))
+
+    assert await out.until(3) == [(1, 1), (1, 3), (1, 4)]
+    assert gate.gaps_given_up == 1
+    await gate.put(created(1, 5))
+    assert out.seen[-1] == (1, 5)
+    await gate.close()

@@ -1,0 +1,64 @@
+"""The presence registry in Redis, as two nodes see it (real Redis)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.adapters.cluster.redis_presence import RedisRegistry
+from tests.scaleout.conftest import redis_url
+
+pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
+
+
+async def nobody_gone(user_ids: list[int]) -> None:
+    raise AssertionError(f"no node died, yet {user_ids} were reported gone")
+
+
+@pytest.fixture
+async def two_nodes() -> AsyncIterator[tuple[RedisRegistry, RedisRegistry]]:
+    channel = f"presence-{uuid.uuid4().hex[:8]}"
+    one, two = RedisRegistry(redis_url(), channel), RedisRegistry(redis_url(), channel)
+    await one.start(nobody_gone)
+    await two.start(nobody_gone)
+    yield one, two
+    await one.stop()
+    await two.stop()
+
+
+async def test_a_user_comes_online_once_and_goes_offline_with_their_last_node(two_nodes):
+    one, two = two_nodes
+
+    assert await one.arrive(7) is True  # online: partners are told
+    assert await two.arrive(7) is False  # already online on node one
+    assert await one.leave(7) is False  # still on node two
+    assert await two.online_among([7]) == {7}
+    assert await two.leave(7) is True  # offline everywhere
+    assert await one.online_among([7]) == set()
+
+
+async def test_online_among_answers_for_every_node_and_only_for_the_ids_asked(two_nodes):
+    one, two = two_nodes
+    for user in (1, 2, 3):
+        await one.arrive(user)
+    await two.arrive(40)
+
+    assert await one.online_among([2, 40, 99]) == {2, 40}
+    assert await two.online_among(range(1000, 2000)) == set()
+    assert await two.online_among([]) == set()
+
+
+async def test_a_node_that_left_cleanly_no_longer_counts():
+    channel = f"presence-{uuid.uuid4().hex[:8]}"
+    one, two = RedisRegistry(redis_url(), channel), RedisRegistry(redis_url(), channel)
+    await one.start(nobody_gone)
+    await two.start(nobody_gone)
+    await one.arrive(5)
+
+    await one.stop()
+
+    assert await two.online_among([5]) == set()
+    assert await two.arrive(5) is True
+    await two.stop()
