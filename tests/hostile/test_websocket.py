@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,9 @@ DEEP = 10_000
 @dataclass(frozen=True)
 class Case:
     id: str
-    frames: tuple[str | bytes, ...]
+    # A callable builds the frames when the case runs: a token minted at collection expires
+    # before a long run reaches it (the suite takes more than its 600 s lifetime on a loaded machine).
+    frames: tuple[str | bytes, ...] | Callable[[], tuple[str | bytes, ...]]
     expect: Expectation
     namespace: str | None = "/"  # the namespace joined first; None: no Socket.IO CONNECT at all
 
@@ -193,25 +195,27 @@ def token(secret: str = SECRET, algorithm: str = "HS256", **changes: Any) -> str
 
 
 def refused(case_id: str, auth: Any, code: str = "unauthorized") -> Case:
-    """A CONNECT with ``auth`` as its payload, on a fresh transport, refused with ``code``."""
+    """A CONNECT with ``auth`` (or what ``auth()`` makes when the case runs) as its payload, on a
+    fresh transport, refused with ``code``."""
+    if callable(auth):
+        return Case(case_id, lambda: ("40" + json.dumps(auth()),), ConnectRefused(code), namespace=None)
     return Case(case_id, ("40" + json.dumps(auth),), ConnectRefused(code), namespace=None)
 
 
-NOW = int(time.time())
 TOKENS = [
-    refused("token-another-secret", {"token": token("x" * 40)}),
-    refused("token-alg-none", {"token": token(None, "none")}),
-    refused("token-hs512", {"token": token(SECRET * 2, "HS512")}),
-    refused("token-expired", {"token": token(exp=NOW - 60)}, "token_expired"),
-    refused("token-no-exp", {"token": token(exp=None)}),
-    refused("token-string-exp", {"token": token(exp=str(NOW + 600))}),
-    refused("token-float-huge-exp", {"token": token(exp=1e20)}),
-    refused("token-huge-exp", {"token": token(exp=10**20)}),  # D14
-    refused("token-exp-2**63", {"token": token(exp=2**63)}),
-    refused("token-huge-iat", {"token": token(iat=10**20)}),
-    refused("token-no-version", {"token": token(ver=None)}),  # D14
-    refused("token-string-version", {"token": token(ver="0")}),
-    refused("token-unknown-user", {"token": token(sub="ghost")}),
+    refused("token-another-secret", lambda: {"token": token("x" * 40)}),
+    refused("token-alg-none", lambda: {"token": token(None, "none")}),
+    refused("token-hs512", lambda: {"token": token(SECRET * 2, "HS512")}),
+    refused("token-expired", lambda: {"token": token(exp=int(time.time()) - 60)}, "token_expired"),
+    refused("token-no-exp", lambda: {"token": token(exp=None)}),
+    refused("token-string-exp", lambda: {"token": token(exp=str(int(time.time()) + 600))}),
+    refused("token-float-huge-exp", lambda: {"token": token(exp=1e20)}),
+    refused("token-huge-exp", lambda: {"token": token(exp=10**20)}),  # D14
+    refused("token-exp-2**63", lambda: {"token": token(exp=2**63)}),
+    refused("token-huge-iat", lambda: {"token": token(iat=10**20)}),
+    refused("token-no-version", lambda: {"token": token(ver=None)}),  # D14
+    refused("token-string-version", lambda: {"token": token(ver="0")}),
+    refused("token-unknown-user", lambda: {"token": token(sub="ghost")}),
     refused("token-garbage", {"token": "garbage"}),
     refused("token-number", {"token": 42}),
     refused("auth-not-an-object", "a-token"),
@@ -234,7 +238,8 @@ async def run(server: Server, case: Case) -> None:
             if case.namespace is not None:
                 await raw.join(case.namespace, server.tokens["mallory"])
             token = server.tokens["mallory"]
-            await raw.send(*[f.replace(MALLORY, token) if isinstance(f, str) else f for f in case.frames])
+            frames = case.frames() if callable(case.frames) else case.frames
+            await raw.send(*[f.replace(MALLORY, token) if isinstance(f, str) else f for f in frames])
             await case.expect.check(raw, watch)
         finally:
             await raw.close()
