@@ -17,7 +17,9 @@ import socketio
 import uvicorn
 from sqlalchemy import event, func, select
 
+from db.models import User
 from db.reads import SqliteReads
+from db.repositories import Repositories
 from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
@@ -212,15 +214,15 @@ def _chat(where: LiveServer | Chat) -> Chat:
     return where.chat if isinstance(where, LiveServer) else where
 
 
+async def rows_in(repos: Repositories, model: Any) -> int:
+    """How many rows ``model`` has, read through ``repos``' session."""
+    return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
 async def count_rows(where: LiveServer | Chat, *models: Any) -> tuple[int, ...]:
     """How many rows each of ``models`` has, read in one session of the server's database."""
     async with _chat(where).db.read() as repos:
-        return tuple(
-            [
-                int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
-                for model in models
-            ]
-        )
+        return tuple([await rows_in(repos, model) for model in models])
 
 
 async def count(where: LiveServer | Chat, model: Any) -> int:
@@ -230,8 +232,7 @@ async def count(where: LiveServer | Chat, model: Any) -> int:
 
 
 async def user_count(where: LiveServer | Chat) -> int:
-    async with _chat(where).db.read() as repos:
-        return await repos.users.count()
+    return await count(where, User)
 
 
 @contextmanager
