@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
-from server.edge.http import AddressDep, ChatDep
-from server.edge.rest.deps import ActorDep
+from server.edge.http import ActorDep, AddressDep, ChatDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

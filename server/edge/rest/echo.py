@@ -10,8 +10,7 @@ from fastapi import APIRouter, Response
 
 from server.chat.echo import PAGE
 from server.chat.schemas import TranscriptsOut
-from server.edge.http import ChatDep, echo_history
-from server.edge.rest.deps import ActorDep
+from server.edge.http import ActorDep, ChatDep, echo_history
 from server.edge.wire import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"])

@@ -8,7 +8,7 @@
   (``Username`` and ``username`` alike, as Go's ``encoding/json`` does), validated by a strict
   model of the chat domain; ``request_body(Model)`` documents it in OpenAPI as the messenger
   spells it.
-- The caller (``Authorization: Bearer``); the chat and the client address are ``server.edge.http``'s.
+- The caller (``Authorization: Bearer``), as ``server.edge.http`` reads it, declared in OpenAPI.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException
 from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.users import Actor
 from server.edge import wire
-from server.edge.http import ChatDep, bearer_token
+from server.edge.http import get_actor as bearer_actor
 
 log = logging.getLogger("parley.messenger")
 M = TypeVar("M", bound=BaseModel)
@@ -126,17 +126,15 @@ def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
 
 # The caller ---------------------------------------------------------------------------------------
 
-# Declares the bearer scheme in the dialect's OpenAPI (its routes with a caller show ``security``);
-# the token itself is read by ``bearer_token``, as on every transport.
 bearer = HTTPBearer(auto_error=False, description="a Parley token (POST /user/login)")
 
 
-async def get_actor(request: Request, chat: ChatDep, _scheme: Annotated[object, Depends(bearer)]) -> Actor:
-    """The user behind ``Authorization: Bearer``; 401 with the precise code otherwise."""
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <token>")
-    return await chat.users.authenticate(token)
+async def get_actor(
+    actor: Annotated[Actor, Depends(bearer_actor)], _scheme: Annotated[object, Depends(bearer)]
+) -> Actor:
+    """The caller (``server.edge.http``), with the bearer scheme declared in the dialect's OpenAPI
+    (its routes with a caller show ``security``); ``HTTPBearer`` reads nothing that is used."""
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
