@@ -44,6 +44,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check server db
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 bench: install
 	$(BIN)/python -m bench.load $(BENCH_ARGS)
