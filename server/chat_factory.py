@@ -7,6 +7,8 @@ gateway): about half a second of every command's start.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.cluster.redis_hub import RedisHub
@@ -17,30 +19,18 @@ from server.chat.service import Chat, Limits
 from server.config import Settings
 
 
+def limits_from(settings: Settings) -> Limits:
+    """The services' limits: each ``Limits`` field is the setting of the same name (defaults once,
+    in ``Settings``)."""
+    return Limits(**{field.name: getattr(settings, field.name) for field in fields(Limits)})
+
+
 def build_chat(settings: Settings) -> Chat:
     """The chat service over the configured database (also used by the CLI)."""
     upstream = None
     if settings.echo_upstream:
         pool_size = settings.echo_upstream_connections
         upstream = UpstreamPool(settings.echo_upstream, settings.echo_timeout, pool_size)
-    limits = Limits(
-        register_per_hour=settings.register_per_hour,
-        login_per_hour=settings.login_per_hour,
-        login_failures_per_account=settings.login_failures_per_account,
-        login_failure_window=settings.login_failure_window,
-        topics_per_hour=settings.topics_per_hour,
-        invites_per_hour=settings.invites_per_hour,
-        backlog_per_topic=settings.backlog_per_topic,
-        presence_grace=settings.presence_grace,
-        typing_ttl=settings.typing_ttl,
-        cursor_flush_interval=settings.cursor_flush_interval,
-        bcrypt_rounds=settings.bcrypt_rounds,
-        echo_transcript_bytes=settings.echo_transcript_bytes,
-        max_connections_per_user=settings.max_connections_per_user,
-        recovery_window=settings.recovery_window,
-        recovery_margin=settings.recovery_margin,
-        presence_ttl=settings.presence_ttl,
-    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url)
     hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
@@ -52,7 +42,7 @@ def build_chat(settings: Settings) -> Chat:
         database,
         settings.secret(),
         settings.token_ttl,
-        limits,
+        limits_from(settings),
         settings.default_topics,
         upstream,
         hub,

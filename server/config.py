@@ -60,7 +60,6 @@ class Settings(BaseSettings):
     web_dir: Path = Path(__file__).resolve().parent.parent / "web"
     # Limits (PROTOCOL.md section 2).
     max_http_buffer_size: int = 64 * 1024
-    max_body_chars: int = 4000
     socket_burst: int = 200
     socket_rate: float = 20.0
     register_per_hour: int = Field(default=300, gt=0, description="sign-ups per client address per hour")

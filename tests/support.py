@@ -17,7 +17,9 @@ import socketio
 import uvicorn
 from sqlalchemy import event, func, select
 
+from db.models import User
 from db.reads import SqliteReads
+from db.repositories import Repositories
 from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
@@ -29,6 +31,7 @@ WAIT = 5.0
 # An HTTP request to the server under test always completes; on a loaded 2-core machine one
 # sign-up (a SQLite commit) took 5.3 s, so WAIT failed a correct run. Still bounded.
 REQUEST = 30.0
+STARTUP = 30.0  # seconds a test server may take to listen (as REQUEST: a loaded machine, bounded)
 JWT_SECRET = "t" * 40
 
 
@@ -169,17 +172,29 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
         **settings.proxy_options(),  # as `parley serve` does
         **uvicorn_options(settings),
     )
+    async with listening(config, sock):
+        live = LiveServer(app, f"http://127.0.0.1:{port}")
+        try:
+            yield live
+        finally:
+            await live.close()
+
+
+@asynccontextmanager
+async def listening(config: uvicorn.Config, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve ``config`` on ``sock`` for the block: entered once uvicorn listens, left once it has
+    stopped; closes ``sock``. A start-up that fails fails the test (uvicorn exits); one that hangs
+    fails it after ``STARTUP`` seconds, with a ``TimeoutError`` here."""
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # uvicorn exposes no event for this
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    live = LiveServer(app, f"http://127.0.0.1:{port}")
+    async with asyncio.timeout(STARTUP):
+        while not server.started:  # uvicorn exposes no event for this
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
     try:
-        yield live
+        yield
     finally:
-        await live.close()
         server.should_exit = True
         await task
         sock.close()
@@ -212,15 +227,15 @@ def _chat(where: LiveServer | Chat) -> Chat:
     return where.chat if isinstance(where, LiveServer) else where
 
 
+async def rows_in(repos: Repositories, model: Any) -> int:
+    """How many rows ``model`` has, read through ``repos``' session."""
+    return int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
 async def count_rows(where: LiveServer | Chat, *models: Any) -> tuple[int, ...]:
     """How many rows each of ``models`` has, read in one session of the server's database."""
     async with _chat(where).db.read() as repos:
-        return tuple(
-            [
-                int((await repos.session.execute(select(func.count()).select_from(model))).scalar_one())
-                for model in models
-            ]
-        )
+        return tuple([await rows_in(repos, model) for model in models])
 
 
 async def count(where: LiveServer | Chat, model: Any) -> int:
@@ -230,8 +245,7 @@ async def count(where: LiveServer | Chat, model: Any) -> int:
 
 
 async def user_count(where: LiveServer | Chat) -> int:
-    async with _chat(where).db.read() as repos:
-        return await repos.users.count()
+    return await count(where, User)
 
 
 @contextmanager

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from server.chat.service import Limits
+from server.chat_factory import limits_from
 from server.config import MIN_SECRET_BYTES, SECRET_FILE, Settings
 
 
@@ -240,3 +243,14 @@ def test_a_kept_secret_file_under_32_bytes_is_refused(tmp_path, content):
     (data_dir / SECRET_FILE).write_text(content)
     with pytest.raises(ValueError, match="jwt_secret"):
         settings(data_dir=data_dir).secret()
+
+
+def test_the_services_limits_are_the_settings_of_the_same_name():
+    # Their defaults live once, in Settings (Limits had repeated 16 of them).
+    given = settings(topics_per_hour=7, presence_ttl=3.5, bcrypt_rounds=5)
+    limits = limits_from(given)
+    assert {f.name: getattr(limits, f.name) for f in fields(Limits)} == {
+        f.name: getattr(given, f.name) for f in fields(Limits)
+    }
+    assert (limits.topics_per_hour, limits.presence_ttl, limits.bcrypt_rounds) == (7, 3.5, 5)
+    assert all(f.default is MISSING for f in fields(Limits))

@@ -36,10 +36,6 @@ class UserRepository:
         await self.session.flush()
         return user
 
-    async def count(self) -> int:
-        result = await self.session.execute(select(func.count()).select_from(User))
-        return int(result.scalar_one())
-
     async def bump_token_version(self, user_id: int) -> None:
         await self.session.execute(
             update(User).where(col(User.id) == user_id).values(token_version=col(User.token_version) + 1)

@@ -14,9 +14,9 @@ applied after its commit and before the changing call returns to its client.
 A load that races with a change is retried: a per-topic generation counter
 says whether a change arrived while the members were being read. A "not a
 member" answer is confirmed by the database before it is given (it is the
-rare, refused case), so a join made through another node, whose event this
-node may not see until the scale-out hub carries membership changes, is
-never refused; a leave made through another node can be missed until then.
+rare, refused case), so a join made through another node, whose event the
+scale-out hub has not brought here yet, is never refused; a leave made
+through another node is applied when its event arrives.
 """
 
 from __future__ import annotations

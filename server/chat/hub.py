@@ -1,7 +1,9 @@
 """The fan-out port: services publish, sinks deliver.
 
-The in-memory hub hands every event to each attached sink in order. A sink
-(the Socket.IO one, a test recorder) must not raise for one bad recipient;
+The in-memory hub hands every event to each attached sink in order. The sinks
+are the domain's caches (directory, known users, delivery cursors, sessions,
+attached first by ``Chat``), then the transports' (Socket.IO, the gateways),
+and in tests a recorder. A sink must not raise for one bad recipient;
 an exception from a sink is logged and does not stop the other sinks,
 because the event describes something already committed.
 """

@@ -234,11 +234,6 @@ class EmptyIn(In):
     pass
 
 
-class EchoPageIn(In):
-    offset: Annotated[int, Field(ge=0, le=MAX_STORED_INT)] = 0
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-
-
 # Results ----------------------------------------------------------------
 
 

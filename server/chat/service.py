@@ -27,24 +27,28 @@ from server.chat.topics import TopicService
 from server.chat.users import UserService
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Limits:
-    register_per_hour: int = 300
-    login_per_hour: int = 300  # failed logins per address
-    login_failures_per_account: int = 10
-    login_failure_window: float = 900.0
-    topics_per_hour: int = 20  # topics one user creates
-    invites_per_hour: int = 30  # invites one user sends
-    backlog_per_topic: int = 1000
-    presence_grace: float = 2.0
-    typing_ttl: float = 5.0
-    cursor_flush_interval: float = 0.2
-    bcrypt_rounds: int = 12
-    echo_transcript_bytes: int = 256 * 1024
-    max_connections_per_user: int = 50
-    recovery_window: float = 120.0
-    recovery_margin: float = 5.0
-    presence_ttl: float = 15.0  # a server's heartbeat row (nodes.py) is live this long
+    """The services' limits and timers. Each is a setting of the same name (``server.config``),
+    where its default, bounds and meaning are; the composition root copies them
+    (``server.chat_factory.limits_from``)."""
+
+    register_per_hour: int
+    login_per_hour: int  # failed logins per address
+    login_failures_per_account: int
+    login_failure_window: float
+    topics_per_hour: int  # topics one user creates
+    invites_per_hour: int  # invites one user sends
+    backlog_per_topic: int
+    presence_grace: float
+    typing_ttl: float
+    cursor_flush_interval: float
+    bcrypt_rounds: int
+    echo_transcript_bytes: int
+    max_connections_per_user: int
+    recovery_window: float
+    recovery_margin: float
+    presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
 
 
 class Chat:

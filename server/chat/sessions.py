@@ -1,6 +1,6 @@
 """Sessions: what connecting and disconnecting mean, for every transport.
 
-A transport (Socket.IO now, the compatibility gateways later) calls ``open``
+Every realtime transport (Socket.IO and each gateway dialect) calls ``open``
 with the token it found, turns the returned ``Session`` into its own
 subscriptions (rooms), sends the ``backlog`` and, when the connection ends,
 calls ``close``. No sids, no sockets: a ``Session`` names the actor and the

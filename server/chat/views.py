@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from db.models import Message, Topic, User
+from db.models import Message, Topic
 from db.reads import BacklogEntry
 from server.chat.schemas import MessageOut
 
@@ -74,7 +74,3 @@ def backlog_view(entry: BacklogEntry) -> MessageOut:
         client_id=entry.client_id,
         deleted=False,
     )
-
-
-def display_name(user: User) -> str:
-    return f"@{user.username}"

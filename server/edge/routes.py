@@ -1,10 +1,12 @@
-"""The one route table: event or action name -> payload model -> service call.
+"""The event route table: event or action name -> payload model -> service call.
 
-Socket.IO registers every route; a gateway dialect maps its own action names
+Socket.IO registers every route, and the topics dialect maps its own action names
 onto the same routes (the original topics service's ``suscribe``, ``create``,
-``invite`` and ``message`` are routes here already), so no service call is
-written twice. ``invoke`` validates and calls; ``failure`` turns whatever a
-call raised into the ``ChatError`` every transport renders (``server.edge.wire``).
+``invite`` and ``message`` are routes here already). REST and the other dialects
+take other inputs and call the services themselves (``chat.messages.send`` is
+also called by ``rest/messages.py`` and the rooms, public and messenger dialects).
+``invoke`` validates and calls; ``failure`` turns whatever a call raised into the
+``ChatError`` every transport renders (``server.edge.wire``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one mapping from domain results and errors to wire shapes.
+"""Wire shapes of domain results, errors and events, for every transport (not yet every error site).
 
 - ack envelopes for Socket.IO: ``{"ok": true, "data": ...}`` /
   ``{"ok": false, "error": {"code", "message"}}``

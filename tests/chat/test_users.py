@@ -17,8 +17,10 @@ from db.migrate import upgrade
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn
-from server.chat.service import Chat, Limits
+from server.chat.service import Chat
 from server.chat.users import Actor
+from server.chat_factory import limits_from
+from server.config import Settings
 from tests.contract import utc
 from tests.support import PASSWORD, statements, user_count
 
@@ -31,7 +33,8 @@ async def open_chat(tmp_path: Path, **limits: Any) -> AsyncIterator[Chat]:
     """The chat services over a fresh, migrated SQLite file."""
     limits.setdefault("bcrypt_rounds", 4)
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'users.db'}")
-    chat = Chat(db, SECRET, TTL, Limits(**limits), ["lobby"])
+    settings = Settings(_env_file=None, jwt_secret=SECRET, **limits)  # type: ignore[call-arg]
+    chat = Chat(db, SECRET, TTL, limits_from(settings), ["lobby"])
     await upgrade(db.engine)
     await chat.start()
     try:

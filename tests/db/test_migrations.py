@@ -32,6 +32,7 @@ from db.engine import make_engine
 from db.migrate import alembic_config, upgrade
 from db.models import Membership, User
 from db.uow import Database
+from tests.support import rows_in
 
 
 def head() -> str | None:
@@ -109,7 +110,7 @@ async def test_upgrading_twice_changes_nothing_and_keeps_the_data(tmp_path):
         await upgrade(second.engine)
         await check_at_head(second.engine)
         async with second.read() as repos:
-            assert await repos.users.count() == 1
+            assert await rows_in(repos, User) == 1
     finally:
         await second.dispose()
 
@@ -171,7 +172,7 @@ async def test_the_database_refuses_two_users_whose_names_differ_only_in_case(tm
             async with database.write() as repos:
                 await repos.users.add(a_user("ALICE"))
         async with database.read() as repos:
-            assert await repos.users.count() == 1
+            assert await rows_in(repos, User) == 1
     finally:
         await database.dispose()
 

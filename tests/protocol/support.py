@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.edge.engine.conformance import conformance_settings, create_conformance_app
-from tests.support import test_settings
+from tests.support import listening, test_settings
 
 WAIT = 5.0
 SEPARATOR = "\x1e"
@@ -81,20 +81,12 @@ async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
     config = uvicorn.Config(
         app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on"
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # uvicorn exposes no event for this
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    served = Served(f"http://127.0.0.1:{port}")
-    try:
-        yield served
-    finally:
-        await served.http.aclose()
-        server.should_exit = True
-        await task
-        sock.close()
+    async with listening(config, sock):
+        served = Served(f"http://127.0.0.1:{port}")
+        try:
+            yield served
+        finally:
+            await served.http.aclose()
 
 
 async def held_get(url: str, path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

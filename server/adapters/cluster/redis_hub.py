@@ -41,7 +41,6 @@ class RedisHub(Hub):
         self.gate = SeqGate(self._to_sinks)
         self._redis: redis.asyncio.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
 
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""

@@ -48,7 +48,6 @@ from socketio.admin import EventBuffer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from server.chat.ratelimit import KeyedLimiter, per_window
-from server.edge.sio.tokens import client_address
 
 log = logging.getLogger("parley.admin")
 NAMESPACE = "/admin"
@@ -155,7 +154,7 @@ class AdminUI:
         return user_ok & password_ok
 
     async def admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        address = client_address(environ)
+        address = _client_address(environ)
         wait = self.failures.retry_after(address)
         if wait > 0:
             log.warning("admin login refused", extra={"address": address, "reason": "rate_limited"})
@@ -299,3 +298,13 @@ class AdminUI:
                 {"name": name, "socketsCount": len(rooms.get(name, {}).get(None, {}))} for name in namespaces
             ],
         }
+
+
+def _client_address(environ: dict[str, Any]) -> str:
+    """The peer of an Engine.IO request (its ASGI scope's client; python-engineio's REMOTE_ADDR
+    without one). HTTP routes read theirs with ``server.edge.http.client_address``."""
+    scope = environ.get("asgi.scope") or {}
+    client = scope.get("client") if isinstance(scope, dict) else None
+    if client:
+        return str(client[0])
+    return str(environ.get("REMOTE_ADDR", ""))

@@ -35,7 +35,6 @@ from server.metrics import Metrics
 
 log = logging.getLogger("parley.gateway")
 TOO_LARGE = 1009
-BINARY_REFUSED = 1003
 FAILED = 1011
 GOODBYE = 2.0  # seconds a closing socket's writer may take to send what is queued and the close frame
 D = TypeVar("D")

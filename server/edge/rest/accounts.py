@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
-from server.edge.rest.deps import ActorDep, ChatDep, client_address
+from server.edge.http import ActorDep, AddressDep, ChatDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
-Address = Annotated[str, Depends(client_address)]
 
 
 @router.post("/users", status_code=201)
-async def register(data: RegisterIn, chat: ChatDep, address: Address) -> RegisteredOut:
+async def register(data: RegisterIn, chat: ChatDep, address: AddressDep) -> RegisteredOut:
     return await chat.users.register(data, address)
 
 
 @router.post("/auth/login")
-async def login(data: LoginIn, chat: ChatDep, address: Address) -> TokenOut:
+async def login(data: LoginIn, chat: ChatDep, address: AddressDep) -> TokenOut:
     return await chat.users.login(data, address)
 
 

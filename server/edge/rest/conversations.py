@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from server.chat.schemas import MAX_STORED_INT, In, PageOut, Target, TopicOut, TopicsOut, Username
-from server.edge.rest.deps import ActorDep, ChatDep
+from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 Peer = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]

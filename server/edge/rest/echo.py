@@ -1,8 +1,7 @@
 """Echo transcripts over REST, newest first, paged by id (PROTOCOL.md section 5).
 
-At most 20 a page (``?limit=`` 1-20); ``?before=`` is the oldest id of the previous page. The body
-is rendered by ``EchoService.history`` from the stored JSON (megabytes for a page of full
-transcripts), so the route answers those bytes as they are; ``TranscriptsOut`` documents them.
+At most 20 a page (``?limit=`` 1-20); ``?before=`` is the oldest id of the previous page. The
+answer is ``server.edge.http.echo_history``'s, as on the echo dialect's ``/compat/echo/history``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Response
 
 from server.chat.echo import PAGE
 from server.chat.schemas import TranscriptsOut
-from server.edge.rest.deps import ActorDep, ChatDep
+from server.edge.http import ActorDep, ChatDep, echo_history
 from server.edge.wire import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"])
@@ -22,4 +21,4 @@ async def history(
     actor: ActorDep, chat: ChatDep, before: HistoryBefore = None, limit: HistoryLimit = PAGE
 ) -> Response:
     """The caller's transcripts, newest first, at most ``limit`` older than ``before``."""
-    return Response(await chat.echo.history(actor, before, limit), media_type="application/json")
+    return await echo_history(chat, actor, before, limit)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import field_validator
 
 from server.chat.schemas import MAX_STORED_INT, Empty, In, MessageOut, SendIn, check_body
-from server.edge.rest.deps import ActorDep, ChatDep
+from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]

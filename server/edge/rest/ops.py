@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.chat.errors import ChatError, ErrorCode
+from server.edge.http import bearer_token
 
 router = APIRouter(tags=["operations"])
 
@@ -40,8 +41,8 @@ def metrics_access(request: Request) -> None:
     expected: str | None = request.app.state.settings.metrics_token
     if expected is None:
         return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    given = bearer_token(request.headers.get("authorization")) or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <PARLEY_METRICS_TOKEN>")
 
 

@@ -20,7 +20,7 @@ from server.chat.schemas import (
     Username,
 )
 from server.chat.schemas import In as InModel
-from server.edge.rest.deps import ActorDep, ChatDep
+from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/topics", tags=["topics"])
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]

@@ -24,7 +24,7 @@ from server.edge.sio.connections import Connection, Connections
 from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
 from server.edge.sio.sink import topic_room, user_room, with_offset
-from server.edge.sio.tokens import client_address, recovery_from, token_from
+from server.edge.sio.tokens import recovery_from, token_from
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio")
@@ -77,8 +77,7 @@ class ChatNamespace:
             raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
-        address = client_address(environ)
-        connection = Connection(sid, actor, address, bucket, set(session.topic_ids), pid=session.pid)
+        connection = Connection(sid, actor, bucket, set(session.topic_ids), pid=session.pid)
         self.connections.add(connection)  # catching up: live events for it are held from here on
         await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
         for topic_id in session.topic_ids:

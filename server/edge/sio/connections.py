@@ -28,7 +28,6 @@ Held = tuple[str, dict[str, Any]]
 class Connection:
     sid: str
     actor: Actor
-    address: str
     bucket: TokenBucket
     topic_rooms: set[int] = field(default_factory=set)
     held: list[Held] = field(default_factory=list)

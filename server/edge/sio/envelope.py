@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,7 +26,6 @@ from server.edge.sio.connections import Connections
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio")
-M = TypeVar("M", bound=BaseModel)
 
 
 class Envelope:

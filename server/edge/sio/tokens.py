@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from server.chat.recovery import Recovery
+from server.edge.http import bearer_token
 
 
 def token_from(environ: dict[str, Any], auth: Any) -> str | None:
@@ -16,19 +17,7 @@ def token_from(environ: dict[str, Any], auth: Any) -> str | None:
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if query.get("token") and query["token"][0]:
         return str(query["token"][0])
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return str(value).strip()
-    return None
-
-
-def client_address(environ: dict[str, Any]) -> str:
-    scope = environ.get("asgi.scope") or {}
-    client = scope.get("client") if isinstance(scope, dict) else None
-    if client:
-        return str(client[0])
-    return str(environ.get("REMOTE_ADDR", ""))
+    return bearer_token(environ.get("HTTP_AUTHORIZATION"))
 
 
 def recovery_from(auth: Any) -> Recovery | None:

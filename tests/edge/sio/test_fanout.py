@@ -32,7 +32,7 @@ from server.edge.engine import jsonmod
 from server.edge.engine.eio_socket import MAX_PACKETS_PER_POLL
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.killswitch import KillableWebSockets
-from tests.support import WAIT, LiveServer, running, send
+from tests.support import WAIT, LiveServer, listening, running, send
 from tests.support import test_settings as settings_for
 
 TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["polling", "websocket"]}
@@ -62,18 +62,8 @@ async def bare_server(manager: Any = None) -> AsyncIterator[Bare]:
     bare.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = KillableWebSockets(socketio.ASGIApp(bare.sio))
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # uvicorn exposes no event for this
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    async with listening(config, sock):
         yield bare
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Listener:

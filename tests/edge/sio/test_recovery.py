@@ -19,7 +19,7 @@ from db.models import RecoverySession, utcnow
 from server.chat.recovery import Recovery
 from server.edge.sio.tokens import recovery_from
 from tests.edge.sio.recovery_socket import RecoverySocket
-from tests.support import Client, LiveServer, offline_bob, send
+from tests.support import WAIT, Client, LiveServer, offline_bob, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -237,8 +237,9 @@ async def test_a_session_is_not_resumed_once_its_window_has_passed(live_server):
     async with chat.db.read() as repos:
         bob = await repos.users.by_name("bob")
     assert bob is not None and bob.id is not None
-    while chat.sessions.connections(bob.id):  # the server has seen the socket close
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(WAIT):
+        while chat.sessions.connections(bob.id):  # the server has seen the socket close
+            await asyncio.sleep(0.01)
     async with chat.db.read() as repos:
         row = await repos.session.get(RecoverySession, dropped.pid)
     assert row is not None

@@ -6,15 +6,10 @@ absolute, with the caller's token), ``GET /history`` (the body and paging of
 ``GET /api/echo/history``). Every error is ``{"detail": "<text>"}`` (``server.edge.wire``, echo
 section): ``EchoRoute`` renders it, so Parley's ``{"error": ...}`` handlers never see these
 routes. A taken name is 400, a request that fails validation 422, a missing or bad token 401, too
-many attempts 429 with ``Retry-After``. An echo WebSocket is one of the user's sockets: past
-``PARLEY_MAX_CONNECTIONS_PER_USER`` it closes with 4429, as the chat dialects do.
+many attempts 429 with ``Retry-After``.
 
-The echo WebSocket ``/compat/echo/ws/echo?token=<JWT>`` is accepted, then closed with 4401 (reason:
-the error code) without a valid token. Each text frame comes back through ``chat.echo`` (the
-upstream when configured) in order; a binary frame closes with 1003, a frame over
-``max_http_buffer_size`` bytes with 1009; past the socket rate limit, or when the upstream fails,
-the answer is ``{"error": {"code", "message"}}`` and the socket stays open. The transcript is
-stored when the socket closes, whoever closes it. The public WebSocket ``/ws/pub`` lives elsewhere.
+The channels' WebSockets live beside this module: the echo WebSocket ``/compat/echo/ws/echo`` in
+``ws.py``, the public one ``/compat/echo/ws/pub`` in ``public.py``.
 """
 
 from __future__ import annotations
@@ -37,9 +32,9 @@ from starlette.exceptions import HTTPException
 from server.chat.echo import PAGE
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn, TranscriptsOut, Username
-from server.chat.service import Chat
 from server.chat.users import Actor
 from server.edge import wire
+from server.edge.http import AddressDep, ChatDep, bearer_token, echo_history
 
 log = logging.getLogger("parley.gateway.echo")
 PREFIX = "/compat/echo"
@@ -109,27 +104,15 @@ class Caller:
     token: str
 
 
-def get_chat(request: Request) -> Chat:
-    chat: Chat = request.app.state.chat
-    return chat
-
-
-def client_address(request: Request) -> str:
-    """The peer (uvicorn rewrites it from X-Forwarded-For for trusted proxies only)."""
-    return request.client.host if request.client else ""
-
-
-async def get_caller(request: Request, chat: Annotated[Chat, Depends(get_chat)]) -> Caller:
+async def get_caller(request: Request, chat: ChatDep) -> Caller:
     """The user behind ``Authorization: Bearer``, and that token; 401 otherwise."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         raise ChatError(ErrorCode.UNAUTHORIZED, "Not authenticated: send Authorization: Bearer <token>")
-    return Caller(await chat.users.authenticate(token.strip()), token.strip())
+    return Caller(await chat.users.authenticate(token), token)
 
 
-ChatDep = Annotated[Chat, Depends(get_chat)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
-Address = Annotated[str, Depends(client_address)]
 
 
 # Accounts ----------------------------------------------------------------------------------------
@@ -161,7 +144,7 @@ class EchoUrlOut(BaseModel):
 
 
 @router.post("/register", status_code=201, responses=documented(400, 422, 429))
-async def register(data: EchoRegisterIn, chat: ChatDep, address: Address) -> EchoRegisteredOut:
+async def register(data: EchoRegisterIn, chat: ChatDep, address: AddressDep) -> EchoRegisteredOut:
     """Sign up. A taken name (any case) is 400; a bad name or a password that is not 8 to 72 bytes
     of UTF-8 is 422; either way ``detail`` names the problem."""
     registered = await chat.users.register(data, address)
@@ -178,7 +161,7 @@ _LOGIN_BODY = {
 
 
 @router.post("/login", responses=documented(400, 401, 422, 429), openapi_extra=_LOGIN_BODY)
-async def login(request: Request, chat: ChatDep, address: Address) -> EchoTokenOut:
+async def login(request: Request, chat: ChatDep, address: AddressDep) -> EchoTokenOut:
     """A bearer token for the right password (401 otherwise); the body is JSON or a form."""
     token = await chat.users.login(await login_body(request), address)
     return EchoTokenOut(access_token=token.token)
@@ -227,7 +210,4 @@ async def history(
     caller: CallerDep, chat: ChatDep, before: wire.HistoryBefore = None, limit: wire.HistoryLimit = PAGE
 ) -> Response:
     """The caller's echo transcripts, newest first, paged as ``GET /api/echo/history`` (its body)."""
-    return Response(await chat.echo.history(caller.actor, before, limit), media_type="application/json")
-
-
-# The echo WebSocket ------------------------------------------------------------------------------
+    return await echo_history(chat, caller.actor, before, limit)

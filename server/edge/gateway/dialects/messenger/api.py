@@ -23,13 +23,12 @@ from server.chat.schemas import MAX_STORED_INT, In, LoginIn, RegisterIn, RowId, 
 from server.edge import wire
 from server.edge.gateway.dialects.messenger.http import (
     ActorDep,
-    AddressDep,
-    ChatDep,
     MessengerRoute,
     answer,
     body,
     request_body,
 )
+from server.edge.http import AddressDep, ChatDep
 
 Failure = wire.MessengerAnswer[None]
 FAILURES: dict[int | str, dict[str, Any]] = {

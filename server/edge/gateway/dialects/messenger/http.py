@@ -8,7 +8,7 @@
   (``Username`` and ``username`` alike, as Go's ``encoding/json`` does), validated by a strict
   model of the chat domain; ``request_body(Model)`` documents it in OpenAPI as the messenger
   spells it.
-- The chat, the caller (``Authorization: Bearer``) and the client address of a request.
+- The caller (``Authorization: Bearer``), as ``server.edge.http`` reads it, declared in OpenAPI.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from server.chat.errors import ChatError, ErrorCode, invalid
-from server.chat.service import Chat
 from server.chat.users import Actor
 from server.edge import wire
+from server.edge.http import get_actor as bearer_actor
 
 log = logging.getLogger("parley.messenger")
 M = TypeVar("M", bound=BaseModel)
@@ -129,26 +129,12 @@ def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
 bearer = HTTPBearer(auto_error=False, description="a Parley token (POST /user/login)")
 
 
-def get_chat(request: Request) -> Chat:
-    chat: Chat = request.app.state.chat
-    return chat
-
-
-def client_address(request: Request) -> str:
-    """The peer (uvicorn has already put the X-Forwarded-For client here for trusted proxies)."""
-    return request.client.host if request.client else ""
-
-
 async def get_actor(
-    chat: Annotated[Chat, Depends(get_chat)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    actor: Annotated[Actor, Depends(bearer_actor)], _scheme: Annotated[object, Depends(bearer)]
 ) -> Actor:
-    """The user behind ``Authorization: Bearer``; 401 with the precise code otherwise."""
-    if credentials is None:
-        raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <token>")
-    return await chat.users.authenticate(credentials.credentials)
+    """The caller (``server.edge.http``), with the bearer scheme declared in the dialect's OpenAPI
+    (its routes with a caller show ``security``); ``HTTPBearer`` reads nothing that is used."""
+    return actor
 
 
-ChatDep = Annotated[Chat, Depends(get_chat)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
-AddressDep = Annotated[str, Depends(client_address)]

@@ -1,0 +1,63 @@
+"""What every HTTP route of every transport reads from a request, written once.
+
+REST (``server.edge.rest``) and the gateway dialects' HTTP routes (``server.edge.gateway``) take
+the chat service, the client's address and the caller from here, and Socket.IO
+(``server.edge.sio``) reads a CONNECT's ``Authorization`` header with the same parser. It sits
+beside the transports, which may import it but not each other (pyproject's import contracts).
+Errors are raised as ``ChatError``; each transport renders them in its own shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
+
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.service import Chat
+from server.chat.users import Actor
+
+
+def get_chat(request: Request) -> Chat:
+    chat: Chat = request.app.state.chat
+    return chat
+
+
+ChatDep = Annotated[Chat, Depends(get_chat)]
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The peer, or the X-Forwarded-For client when the peer is in PARLEY_TRUSTED_PROXIES (uvicorn
+    rewrites the peer from the header for trusted proxies only: ``Settings.proxy_options``)."""
+    return connection.client.host if connection.client else ""
+
+
+AddressDep = Annotated[str, Depends(client_address)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value (the scheme in any case, the token
+    stripped); None for a missing value, another scheme or an empty token."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if token and scheme.lower() == "bearer" else None
+
+
+async def get_actor(request: Request, chat: ChatDep) -> Actor:
+    """The user behind ``Authorization: Bearer``; ``unauthorized`` with the precise reason otherwise
+    (each transport renders it as its 401)."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <token>")
+    return await chat.users.authenticate(token)
+
+
+async def echo_history(chat: Chat, actor: Actor, before: int | None, limit: int) -> Response:
+    """A page of the caller's echo transcripts, for REST and the echo dialect alike: the JSON
+    ``EchoService.history`` renders from the stored transcripts (megabytes for a page of full
+    transcripts), answered as those bytes; ``TranscriptsOut`` documents them."""
+    return Response(await chat.echo.history(actor, before, limit), media_type="application/json")
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
