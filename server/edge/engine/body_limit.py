@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from server.edge.body_cap import content_length
+from server.edge.asgi_body import content_length
 
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]

@@ -17,9 +17,11 @@ whose client stopped reading blocks engine.io's writer on a full TCP buffer:
 its queue stops draining and the bound applies again.
 
 A socket still catching up (its backlog or replay being sent, or waiting
-for the user's earlier welcome: ``one_per_user.py``) has the live events for
-it held on its connection; past ``max_held`` of them it is closed as a slow
-consumer too, and catches up when it reconnects.
+for the user's earlier welcome: ``server.edge.sio.one_per_user``) has the live
+events for it held on its connection; past ``max_held`` of them it is closed as
+a slow consumer too, and catches up when it reconnects. Which sockets those are
+is the chat adapter's to say (``laggards``, from the composition root); the
+sweep's schedule is the composition root's too (``server.app``).
 
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
@@ -34,17 +36,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from server.chat.periodic import Periodic
 from server.edge.engine.killswitch import kill_websocket
-from server.edge.sio.connections import Connections
 
 log = logging.getLogger("parley.sio")
 NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
 STALLED_AFTER = 5.0  # seconds without a drain: a reading client's transport takes packets many times a second
 HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
+SWEEP_INTERVAL = 0.25  # seconds between two sweeps (``OutgoingGuard.sweep``)
 
 
 async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
@@ -111,28 +112,23 @@ async def room_in_queue(
 
 
 class OutgoingGuard:
+    """Closes the clients that do not read (``sweep``, run every ``SWEEP_INTERVAL`` seconds).
+
+    ``laggards()`` names the sockets (sids on ``/``) too far behind their live events while
+    catching up: the chat adapter holds those events, the guard closes the sockets.
+    """
+
     def __init__(
         self,
         sio: Any,
         limit_bytes: int,
-        on_close: Any,
-        connections: Connections,
-        max_held: int,
-        interval: float = 0.25,
+        on_close: Callable[[], None],
+        laggards: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.sio = sio
         self.limit = limit_bytes
         self.on_close = on_close
-        self.connections = connections
-        self.max_held = max_held
-        self.interval = interval
-        self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
-
-    def start(self) -> None:
-        self._sweeper.start()
-
-    async def stop(self) -> None:
-        await self._sweeper.stop()
+        self.laggards = laggards
 
     async def room(self, sid: str, namespace: str, give_way: Callable[[], bool] | None = None) -> bool:
         """Flow control for a backlog: wait for room in the socket's queue (half the limit).
@@ -164,10 +160,9 @@ class OutgoingGuard:
                 log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
                 self.on_close()
                 await close_transport(self.sio, eio_sid)
-        for connection in list(self.connections.catching_up()):
-            if len(connection.held) > self.max_held:
-                log.warning("closing a client too far behind its live events", extra={"sid": connection.sid})
-                self.on_close()
-                eio_sid = self.sio.manager.eio_sid_from_sid(connection.sid, "/")
-                if eio_sid is not None:
-                    await close_transport(self.sio, eio_sid)
+        for sid in list(self.laggards()):
+            log.warning("closing a client too far behind its live events", extra={"sid": sid})
+            self.on_close()
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:
+                await close_transport(self.sio, eio_sid)

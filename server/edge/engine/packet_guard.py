@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from server.edge.body_cap import read_body, replay, with_length
+from server.edge.asgi_body import read_body, replay, with_length
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

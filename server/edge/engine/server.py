@@ -3,7 +3,8 @@
 python-socketio dispatches a client event named ``connect`` or
 ``disconnect`` to the server's own connect/disconnect handlers (checked with
 5.18.1). Events with a name Socket.IO reserves never reach a handler here:
-they get an ``invalid`` ack when the client asked for one.
+they get the ack ``reserved_event_ack`` makes of the name (the chat's ``invalid``
+error, given by the composition root) when the client asked for one.
 
 PROTOCOL.md 5a and the reference server's behaviour (what the test suite of
 ``socketio/socket.io-protocol`` checks), where python-socketio 5.18 has no
@@ -44,23 +45,33 @@ import engineio.payload
 import socketio
 from socketio import packet
 
-from server.chat.errors import invalid
 from server.config import Settings
 from server.edge.engine import jsonmod
 from server.edge.engine.outgoing import close_transport
-from server.edge.wire import ack_error
+from server.edge.engine.rooms import RoomIndex
+from server.edge.engine.watch import SocketWatcher
 
 INVALID_NAMESPACE = {"message": "Invalid namespace"}
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
+ReservedEventAck = Callable[[object], object]
+"""The ack of an event whose name is reserved or not valid, given that name (the app's wire shape)."""
 
 
 class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, *, connect_timeout: float, on_undecodable: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        on_undecodable: Callable[[], None],
+        reserved_event_ack: ReservedEventAck | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.connect_timeout = connect_timeout
         self.on_undecodable = on_undecodable
+        self.reserved_event_ack = reserved_event_ack  # None: no ack (the reference server's silence)
         self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Task[None]] = set()
         # namespace -> what its CONNECT replies carry besides the sid, given the sid
@@ -136,8 +147,8 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
             # python-socketio would dispatch it anyway. Raised here, it closes the connection.
             raise ValueError("an EVENT's payload is an array that starts with the event name")
         if not isinstance(name, str) or name in RESERVED_EVENTS:
-            if id is not None:
-                error = ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
+            if id is not None and self.reserved_event_ack is not None:
+                error = self.reserved_event_ack(name)
                 await self._send_packet(
                     eio_sid, self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[error])
                 )
@@ -148,6 +159,35 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         if not isinstance(data, list):  # not an ACK by the Socket.IO protocol: close, as the reference
             raise ValueError("an ACK's payload is an array")
         await super()._handle_ack(eio_sid, namespace, id, data)
+
+
+class WatchedServer(ParleyServer):
+    """A ``ParleyServer`` that tells its watcher (the Admin UI) of sockets connecting and leaving.
+
+    python-socketio's own Admin UI support replaces ``_trigger_event`` and the manager's
+    ``basic_enter_room``/``basic_leave_room`` on the instances; here they are overrides, chosen
+    when the server is built (``build_server(watched=True)``), so an unwatched server pays nothing
+    per event. The room hooks are ``RoomIndex``'s (the manager must be one: ``LeanFanout``).
+    """
+
+    watcher: SocketWatcher | None = None
+
+    def watch(self, watcher: SocketWatcher) -> None:
+        """Report to ``watcher`` from now on (once, before serving)."""
+        if not isinstance(self.manager, RoomIndex):
+            raise TypeError("a watched server needs a RoomIndex manager (LeanFanout)")
+        self.watcher = watcher
+        self.manager.watcher = watcher
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        result = await super()._trigger_event(event, namespace, *args)
+        watcher = self.watcher
+        if watcher is not None:
+            if event == "connect" and result is not False:
+                await watcher.socket_connected(args[0], namespace)
+            elif event == "disconnect":
+                await watcher.socket_disconnected(args[0], namespace, args[1] if len(args) > 1 else "")
+        return result
 
 
 def allow_packets_up_to(byte_limit: int) -> None:
@@ -182,16 +222,25 @@ def engine_options(settings: Settings) -> dict[str, Any]:
 
 
 def build_server(
-    settings: Settings, on_undecodable: Callable[[], None], client_manager: Any | None = None
+    settings: Settings,
+    on_undecodable: Callable[[], None],
+    client_manager: Any | None = None,
+    reserved_event_ack: ReservedEventAck | None = None,
+    watched: bool = False,
 ) -> ParleyServer:
-    """An ASGI Socket.IO server with orjson and our transport settings (PROTOCOL.md 2 and 5a)."""
+    """An ASGI Socket.IO server with orjson and our transport settings (PROTOCOL.md 2 and 5a).
+
+    ``watched``: a ``WatchedServer``, for the Admin UI (``admin.py``).
+    """
     allow_packets_up_to(settings.max_http_buffer_size)
     kwargs: dict[str, Any] = {}
     if client_manager is not None:
         kwargs["client_manager"] = client_manager
-    return ParleyServer(
+    server_class = WatchedServer if watched else ParleyServer
+    return server_class(
         connect_timeout=settings.connect_timeout,
         on_undecodable=on_undecodable,
+        reserved_event_ack=reserved_event_ack,
         engineio_logger=False,
         **engine_options(settings),
         **kwargs,
