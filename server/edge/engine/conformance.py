@@ -27,7 +27,8 @@ import socketio
 
 from server.config import Settings
 from server.edge.engine.body_limit import BodyLimit
-from server.edge.engine.eio_socket import adopt_new_sockets, close_engine_socket
+from server.edge.engine.eio_server import ParleyEngine
+from server.edge.engine.eio_socket import close_engine_socket
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.handshake_guard import HandshakeGuard
 from server.edge.engine.killswitch import KillableWebSockets
@@ -108,8 +109,8 @@ def _register(sio: ParleyServer, namespace: str, tasks: set[asyncio.Task[None]])
     sio.on("message-with-ack", message_with_ack, namespace=namespace)
 
 
-def _echo_engine(settings: Settings) -> engineio.AsyncServer:
-    eio = engineio.AsyncServer(**engine_options(settings))
+def _echo_engine(settings: Settings) -> ParleyEngine:
+    eio = ParleyEngine(**engine_options(settings))
 
     async def connect(_sid: str, _environ: dict[str, Any]) -> None:
         return None
@@ -119,5 +120,4 @@ def _echo_engine(settings: Settings) -> engineio.AsyncServer:
 
     eio.on("connect", connect)
     eio.on("message", message)
-    adopt_new_sockets(eio)
     return eio

@@ -12,16 +12,14 @@ packet is already waiting; ``LeanSocket.close`` also answers a waiting
 long-poll at once.
 
 engine.io creates its sockets itself (``AsyncSocket(server, sid)`` in
-``AsyncServer._handle_connect``), so ``adopt_new_sockets`` turns each into a
-``LeanSocket`` in the engine.io ``connect`` event, before any poll, and
-drops what the kept environ of that request does not need.
+``AsyncServer._handle_connect``), so ``adopt`` turns each into a ``LeanSocket``
+in the engine.io ``connect`` event, before any poll (``eio_server.ParleyEngine``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engineio import exceptions, packet
@@ -201,23 +199,11 @@ def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
             pkt.data["pingTimeout"] = round(eio.ping_timeout * 1000)
 
 
-def adopt_new_sockets(eio: Any) -> None:
-    """Make every engine.io socket of ``eio`` a ``LeanSocket`` as it connects."""
-    handler: Callable[..., Awaitable[Any]] = eio.handlers["connect"]
-
-    async def connect(sid: str, environ: dict[str, Any], *args: Any) -> Any:
-        socket = eio.sockets.get(sid)
-        if type(socket) is AsyncSocket:
-            socket.__class__ = LeanSocket
-            _advertise_exact_heartbeat(eio, socket)
-        try:
-            return await handler(sid, environ, *args)
-        finally:
-            # python-socketio keeps this environ for the socket's life; its request body reader
-            # (an instance of a class engine.io creates per request, ~2.5 kB) is never read again.
-            environ.pop("wsgi.input", None)
-
-    eio.handlers["connect"] = connect
+def adopt(eio: Any, socket: Any) -> None:
+    """Make a new engine.io socket of ``eio`` a ``LeanSocket`` (``ParleyEngine``'s ``connect``)."""
+    if type(socket) is AsyncSocket:
+        socket.__class__ = LeanSocket
+        _advertise_exact_heartbeat(eio, socket)
 
 
 async def close_engine_socket(eio: Any, sid: str) -> None:

@@ -42,11 +42,11 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio.payload
-import socketio
 from socketio import packet
 
 from server.config import Settings
 from server.edge.engine import jsonmod
+from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.outgoing import close_transport
 from server.edge.engine.rooms import RoomIndex
 from server.edge.engine.watch import SocketWatcher
@@ -59,7 +59,7 @@ ReservedEventAck = Callable[[object], object]
 """The ack of an event whose name is reserved or not valid, given that name (the app's wire shape)."""
 
 
-class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
+class ParleyServer(LeanServer):
     def __init__(
         self,
         *,

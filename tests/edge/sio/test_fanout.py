@@ -29,6 +29,7 @@ from websockets.asyncio.client import connect
 
 from server.adapters.cluster.redis_hub import RedisHub
 from server.edge.engine import jsonmod
+from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.eio_socket import MAX_PACKETS_PER_POLL
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.killswitch import KillableWebSockets
@@ -39,11 +40,11 @@ TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["
 
 
 class Bare:
-    """A python-socketio server with the lean manager; every socket joins the room ``all``."""
+    """A python-socketio server on Parley's engine with the given manager; every socket joins ``all``."""
 
     def __init__(self, manager: Any) -> None:
         self.manager = manager
-        self.sio = socketio.AsyncServer(
+        self.sio = LeanServer(
             async_mode="asgi", client_manager=manager, json=jsonmod, logger=False, engineio_logger=False
         )
         self.sio.on("connect", self._connect)
