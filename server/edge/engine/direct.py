@@ -33,8 +33,7 @@ class DirectWebSocket:
 
     def write(self, socket: Any, frame: bytes) -> bool:
         """Write ``frame`` now if nothing of this socket waits before it; False to queue it instead."""
-        queue = socket.queue
-        if queue._queue or not queue._getters or socket.upgrading or not socket.upgraded:
+        if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
         protocol = self.protocol
         if (

@@ -8,6 +8,8 @@
   new socket's class before any poll reads it (``socket.__class__``: same layout, AsyncSocket
   has no ``__slots__``), makes its queued OPEN packet advertise the exact heartbeat, and drops
   what the kept environ no longer needs;
+- its sockets' queues ``OutgoingQueue`` (``outqueue.py``), through engine.io's own factory
+  ``create_queue``: bytes counted at each put and get, the slow-consumer bound watched there;
 - its driver table's ``websocket`` entry replaced by one that records each WebSocket's uvicorn
   connection for the fan-out's direct writes (``direct.py``). engine.io picks its ASGI driver
   table by ``async_mode`` in ``BaseServer.__init__`` and has no option for its WebSocket class:
@@ -28,6 +30,7 @@ import socketio
 
 from server.edge.engine.direct import DirectWebSocket, websocket_driver
 from server.edge.engine.eio_socket import adopt
+from server.edge.engine.outqueue import OutgoingQueue, QueueWatch
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -39,6 +42,15 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         self.websockets: dict[Any, DirectWebSocket] = {}
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # set by BaseServer.__init__
         self._async = {**drivers, "websocket": websocket_driver(self.websockets)}
+        self.queue_watch: QueueWatch | None = None  # the slow-consumer bound (``watch_queues``)
+
+    def watch_queues(self, watch: QueueWatch) -> None:
+        """Give every socket's queue made from now on to ``watch`` (before serving)."""
+        self.queue_watch = watch
+
+    def create_queue(self, *_args: Any, **_kwargs: Any) -> OutgoingQueue:
+        """engine.io's factory for each socket's queue: ours, counting its bytes (``outqueue.py``)."""
+        return OutgoingQueue(self.queue_watch)
 
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """engine.io's ``on``; a ``connect`` handler first makes the new socket a ``LeanSocket``."""

@@ -25,6 +25,8 @@ from typing import Any
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
 
+from server.edge.engine.outqueue import OutgoingQueue
+
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 
 
@@ -33,7 +35,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
-    drained_at = 0.0  # loop time the transport last took packets (outgoing.py: is it reading?)
+    queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -75,7 +77,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
 
     def _progressed(self) -> None:
         """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
-        self.drained_at = asyncio.get_running_loop().time()
+        self.queue.drained_at = asyncio.get_running_loop().time()
         if self.progress is not None:
             self.progress.set()
 
@@ -192,7 +194,7 @@ def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
     point: 0.57 s becomes 569). The OPEN packet is the only one queued when the ``connect``
     event runs, before any poll or WebSocket writer reads it.
     """
-    for pkt in list(socket.queue._queue):
+    for pkt in socket.queue.waiting():
         if pkt is not None and pkt.packet_type == packet.OPEN and isinstance(pkt.data, dict):
             interval = eio.ping_interval + eio.ping_interval_grace_period
             pkt.data["pingInterval"] = round(interval * 1000)
@@ -203,6 +205,7 @@ def adopt(eio: Any, socket: Any) -> None:
     """Make a new engine.io socket of ``eio`` a ``LeanSocket`` (``ParleyEngine``'s ``connect``)."""
     if type(socket) is AsyncSocket:
         socket.__class__ = LeanSocket
+        socket.queue.sid = socket.sid  # the bound's watch closes the session by it
         _advertise_exact_heartbeat(eio, socket)
 
 
