@@ -12,6 +12,8 @@ from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 def content_length(scope: Scope) -> int | None:
@@ -25,7 +27,7 @@ def content_length(scope: Scope) -> int | None:
     return None
 
 
-async def read_body(receive: Any, max_bytes: int) -> bytes | None:
+async def read_body(receive: Receive, max_bytes: int) -> bytes | None:
     """The request body, however it is framed; None once it passes ``max_bytes`` (the rest unread)."""
     chunks: list[bytes] = []
     size = 0
@@ -49,7 +51,7 @@ def with_length(scope: Scope, length: int) -> Scope:
     return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
-def replay(body: bytes, receive: Any) -> Callable[[], Awaitable[Message]]:
+def replay(body: bytes, receive: Receive) -> Receive:
     """The body as one ASGI message, then whatever the server sends next (a disconnect)."""
     pending = [{"type": "http.request", "body": body, "more_body": False}]
 

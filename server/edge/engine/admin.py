@@ -78,7 +78,7 @@ def _now(at: float | None = None) -> str:
     return datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat()
 
 
-def _digest(value: Any) -> bytes:
+def _digest(value: object) -> bytes:
     return hashlib.sha256(str(value).encode()).digest()
 
 
@@ -133,18 +133,18 @@ class AdminUI:
 
     # The watcher (``WatchedServer``, ``RoomIndex``) --------------------------------------------
 
-    def room_entered(self, sid: str, namespace: str, room: Any) -> None:
+    def room_entered(self, sid: str, namespace: str, room: object) -> None:
         if self.watched():
             self.queue.append(("room_joined", (namespace, room, sid, _now())))
 
-    def room_left(self, sid: str, namespace: str, room: Any) -> None:
+    def room_left(self, sid: str, namespace: str, room: object) -> None:
         if self.watched():
             self.queue.append(("room_left", (namespace, room, sid, _now())))
 
     async def socket_connected(self, sid: str, namespace: str) -> None:
         await self._connected(sid, namespace)
 
-    async def socket_disconnected(self, sid: str, namespace: str, reason: Any) -> None:
+    async def socket_disconnected(self, sid: str, namespace: str, reason: object) -> None:
         await self._disconnected(sid, namespace, reason)
 
     def start(self) -> None:
@@ -157,7 +157,7 @@ class AdminUI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    def accepts(self, auth: Any) -> bool:
+    def accepts(self, auth: object) -> bool:
         """Both fields compared in constant time (of their digests: no length is leaked either)."""
         if not isinstance(auth, dict):
             return False
@@ -165,7 +165,7 @@ class AdminUI:
         password_ok = hmac.compare_digest(_digest(auth.get("password", "")), self._password)
         return user_ok & password_ok
 
-    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         address = self.client_address(environ)
         wait = self.failures.retry_after(address)
         if wait > 0:
@@ -180,7 +180,9 @@ class AdminUI:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def admin_disconnect(self, _sid: str, namespace: str, _close: Any, room_filter: Any = None) -> None:
+    async def admin_disconnect(
+        self, _sid: str, namespace: str, _close: object, room_filter: object = None
+    ) -> None:
         if isinstance(room_filter, str):
             room_filter = self._rooms.get(room_filter, room_filter)
         for sid, _eio_sid in list(self.sio.manager.get_participants(namespace, room_filter)):
@@ -230,7 +232,7 @@ class AdminUI:
             self._rooms[label] = room
             self._shown[room] = label
 
-    def label(self, room: Any) -> Any:
+    def label(self, room: object) -> object:
         return self._labels.get(room, room) if isinstance(room, str) else room
 
     def watched(self) -> bool:
@@ -247,7 +249,7 @@ class AdminUI:
         described = self.describe(sid, namespace, eio_sid)
         await self.sio.emit("socket_connected", (described, _now()), namespace=NAMESPACE)
 
-    async def _disconnected(self, sid: str, namespace: str, reason: Any) -> None:
+    async def _disconnected(self, sid: str, namespace: str, reason: object) -> None:
         if self.connected_at.pop(sid, None) is None:
             return  # refused at connect: it was never shown
         self.events.push("disconnection")

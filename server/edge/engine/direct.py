@@ -11,15 +11,19 @@ in ``CONTRACT.md``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from engineio.async_drivers import asgi as eio_asgi
+from engineio.async_socket import AsyncSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from server.edge.engine.killswitch import KillSwitch
+
+Handler = Callable[[eio_asgi.WebSocket], Awaitable[None]]
+"""engine.io's ``AsyncSocket._websocket_handler``, bound to its socket."""
 
 
 class DirectWebSocket:
@@ -31,7 +35,7 @@ class DirectWebSocket:
         self.protocol = protocol
         self.switch = switch
 
-    def write(self, socket: Any, frame: bytes) -> bool:
+    def write(self, socket: AsyncSocket, frame: bytes) -> bool:
         """Write ``frame`` now if nothing of this socket waits before it; False to queue it instead."""
         if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
@@ -49,7 +53,7 @@ class DirectWebSocket:
         return True
 
 
-def _direct_for(asgi_send: Any) -> DirectWebSocket | None:
+def _direct_for(asgi_send: object) -> DirectWebSocket | None:
     """The uvicorn connection behind an engine.io websocket, if we know how to write to it."""
     switch = getattr(asgi_send, "__self__", None)
     if isinstance(switch, KillSwitch):
@@ -66,17 +70,19 @@ def _direct_for(asgi_send: Any) -> DirectWebSocket | None:
     return DirectWebSocket(protocol, switch)
 
 
-def websocket_driver(registry: dict[Any, DirectWebSocket]) -> type[eio_asgi.WebSocket]:
+def websocket_driver(registry: dict[AsyncSocket, DirectWebSocket]) -> type[eio_asgi.WebSocket]:
     """engine.io's ASGI WebSocket wrapper, recording each socket's connection while its handler runs."""
 
     class RegisteringWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
-        def __init__(self, handler: Any, server: Any) -> None:
+        def __init__(self, handler: Handler, server: object) -> None:
             super().__init__(partial(_registered, registry, handler), server)
 
     return RegisteringWebSocket
 
 
-async def _registered(registry: dict[Any, DirectWebSocket], handler: Any, ws: Any) -> None:
+async def _registered(
+    registry: dict[AsyncSocket, DirectWebSocket], handler: Handler, ws: eio_asgi.WebSocket
+) -> None:
     """Run engine.io's ``AsyncSocket._websocket_handler`` with its socket known to the fan-out."""
     socket = getattr(handler, "__self__", None)  # engine.io's AsyncSocket
     direct = _direct_for(ws.asgi_send) if socket is not None else None

@@ -36,7 +36,7 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         # engine.io socket -> its uvicorn connection, while its WebSocket handler runs
         self.websockets: dict[Any, DirectWebSocket] = {}
@@ -48,11 +48,11 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         """Give every socket's queue made from now on to ``watch`` (before serving)."""
         self.queue_watch = watch
 
-    def create_queue(self, *_args: Any, **_kwargs: Any) -> OutgoingQueue:
+    def create_queue(self, *_args: object, **_kwargs: object) -> OutgoingQueue:
         """engine.io's factory for each socket's queue: ours, counting its bytes (``outqueue.py``)."""
         return OutgoingQueue(self.queue_watch)
 
-    def on(self, event: str, handler: Handler | None = None) -> Any:
+    def on(self, event: str, handler: Handler | None = None) -> object:
         """engine.io's ``on``; a ``connect`` handler first makes the new socket a ``LeanSocket``."""
         if event != "connect":
             return super().on(event, handler)
@@ -61,7 +61,7 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         return super().on(event, self._adopting(handler))
 
     def _adopting(self, handler: Handler) -> Handler:
-        async def connect(sid: str, environ: dict[str, Any], *args: Any) -> Any:
+        async def connect(sid: str, environ: dict[str, Any], *args: object) -> object:
             adopt(self, self.sockets.get(sid))
             try:
                 return await handler(sid, environ, *args)

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from engineio import exceptions, packet
+from engineio.async_server import AsyncServer
 from engineio.async_socket import AsyncSocket
 
 from server.edge.engine.outqueue import OutgoingQueue
@@ -121,13 +122,13 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             return False
         return True
 
-    async def handle_post_request(self, environ: dict[str, Any]) -> Any:
+    async def handle_post_request(self, environ: dict[str, Any]) -> object:
         """engine.io's POST; past the PONG deadline the session is gone (a 400), even a PONG."""
         if not await self.check_ping_timeout():
             raise exceptions.EngineIOError("ping timeout")
         return await super().handle_post_request(environ)
 
-    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+    async def close(self, wait: bool = True, abort: bool = False, reason: object = None) -> None:
         """engine.io's close; a long-poll still waiting then gets its answer at once.
 
         engine.io leaves that GET waiting for a packet until the ping timeout (45 s), and
@@ -160,7 +161,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         elif not self.upgraded:
             self.queue.put_nowait(None)
 
-    async def handle_get_request(self, environ: dict[str, Any]) -> Any:
+    async def handle_get_request(self, environ: dict[str, Any]) -> object:
         """engine.io's GET; a second long-poll while one waits closes the session (reference server).
 
         engine.io would let both wait on the queue (each until the ping timeout). The reference
@@ -186,7 +187,7 @@ def _upgrading(environ: dict[str, Any]) -> bool:
     return "upgrade" in connection and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
 
 
-def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
+def _advertise_exact_heartbeat(eio: AsyncServer, socket: AsyncSocket) -> None:
     """Make the queued OPEN packet advertise the heartbeat in exact milliseconds.
 
     python-engineio 4.15 advertises ``int(ping_interval) * 1000``: 0.3 s becomes 0 ms and
@@ -201,15 +202,15 @@ def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
             pkt.data["pingTimeout"] = round(eio.ping_timeout * 1000)
 
 
-def adopt(eio: Any, socket: Any) -> None:
+def adopt(eio: AsyncServer, socket: AsyncSocket | None) -> None:
     """Make a new engine.io socket of ``eio`` a ``LeanSocket`` (``ParleyEngine``'s ``connect``)."""
-    if type(socket) is AsyncSocket:
+    if socket is not None and type(socket) is AsyncSocket:
         socket.__class__ = LeanSocket
         socket.queue.sid = socket.sid  # the bound's watch closes the session by it
         _advertise_exact_heartbeat(eio, socket)
 
 
-async def close_engine_socket(eio: Any, sid: str) -> None:
+async def close_engine_socket(eio: AsyncServer, sid: str) -> None:
     """Close one session of a plain engine.io server now (a waiting long-poll gets its CLOSE)."""
     socket = eio.sockets.pop(sid, None)
     if socket is not None:

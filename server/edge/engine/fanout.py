@@ -26,10 +26,12 @@ The overrides lean on python-socketio/engine.io/uvicorn internals (listed in
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from server.edge.engine.direct import DirectWebSocket, frame_of
@@ -45,13 +47,13 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
     each node's sink emits it here.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.websockets: dict[Any, DirectWebSocket] = {}
         self.written_directly = 0
         self.queued = 0
 
-    def set_server(self, server: Any) -> None:
+    def set_server(self, server: socketio.AsyncServer) -> None:
         """Serve ``server``, whose engine must be a ``ParleyEngine`` (``LeanServer`` makes one).
 
         Its sockets are ``LeanSocket``s (bursts reach the queue back to back: a poll takes at
@@ -65,13 +67,13 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
     async def emit(
         self,
         event: str,
-        data: Any,
+        data: object,
         namespace: str,
-        room: Any = None,
-        skip_sid: Any = None,
-        callback: Any = None,
-        to: Any = None,
-        **kwargs: Any,
+        room: object = None,
+        skip_sid: object = None,
+        callback: object = None,
+        to: object = None,
+        **kwargs: object,
     ) -> None:
         if callback is not None or namespace not in self.rooms:
             await super().emit(
@@ -86,7 +88,7 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             for pkt in packets:
                 await socket.send(pkt)
 
-    def _eio_packets(self, event: str, data: Any, namespace: str) -> list[eio_packet.Packet]:
+    def _eio_packets(self, event: str, data: object, namespace: str) -> list[eio_packet.Packet]:
         """The engine.io packets of one EVENT, as ``AsyncManager.emit`` builds them (encoded once)."""
         if isinstance(data, tuple):
             data = list(data)
@@ -100,13 +102,13 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             encoded = [encoded]
         return [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
 
-    def _deliver(self, packets: list[eio_packet.Packet], eio_sids: Any) -> list[Any]:
+    def _deliver(self, packets: list[eio_packet.Packet], eio_sids: Iterable[str]) -> list[AsyncSocket]:
         """Hand ``packets`` to every socket; the sockets whose ping timed out are returned."""
         sockets = self.server.eio.sockets
         websockets = self.websockets
         ping_timeout = self.server.eio.ping_timeout
         frame = frame_of(packets[0].encode()) if len(packets) == 1 else None
-        late: list[Any] = []
+        late: list[AsyncSocket] = []
         direct = queued = 0
         for eio_sid in eio_sids:
             socket = sockets.get(eio_sid)

@@ -38,8 +38,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
 
+from server.edge.engine.eio_server import LeanServer
+from server.edge.engine.eio_socket import LeanSocket
 from server.edge.engine.killswitch import kill_websocket
 from server.edge.engine.outqueue import OutgoingQueue
 
@@ -50,7 +51,7 @@ HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
 SWEEP_INTERVAL = 0.25  # seconds between two sweeps (``OutgoingGuard.sweep``)
 
 
-async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
+async def close_transport(sio: LeanServer, eio_sid: str, notify: bool = False) -> None:
     """Close one engine.io connection now, without waiting for its queue to drain.
 
     With ``notify`` a CLOSE packet is queued first: a long-poll GET in flight
@@ -65,7 +66,7 @@ async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
 
 
 async def room_in_queue(
-    socket: Any, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
+    socket: LeanSocket, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
 ) -> bool:
     """Wait until ``socket``'s queue holds at most ``bound`` bytes.
 
@@ -104,7 +105,7 @@ class OutgoingGuard:
 
     def __init__(
         self,
-        sio: Any,
+        sio: LeanServer,
         limit_bytes: int,
         on_close: Callable[[], None],
         laggards: Callable[[], Iterable[str]] = tuple,

@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import deque
-from typing import Any, Protocol
+from typing import Protocol
+
+from engineio.packet import Packet
 
 
 class QueueWatch(Protocol):
@@ -32,7 +34,7 @@ class QueueWatch(Protocol):
         """``queue`` holds more than ``limit`` bytes after a put (called on every such put)."""
 
 
-def held(packet: Any) -> int:
+def held(packet: Packet | None) -> int:
     """Memory a queued packet holds (engine.io puts None on the queue when a socket closes)."""
     if packet is None:
         return 0
@@ -58,7 +60,7 @@ class OutgoingQueue:
     )
 
     def __init__(self, watch: QueueWatch | None = None) -> None:
-        self._items: deque[Any] = deque()
+        self._items: deque[Packet | None] = deque()
         self._getters: deque[asyncio.Future[None]] = deque()
         self._unfinished = 0  # put and not yet task_done (``join`` waits for 0)
         self._finished: asyncio.Event | None = None  # made by the first ``join``
@@ -79,11 +81,11 @@ class OutgoingQueue:
     def empty(self) -> bool:
         return not self._items
 
-    def waiting(self) -> list[Any]:
+    def waiting(self) -> list[Packet | None]:
         """The packets queued now, oldest first (a copy)."""
         return list(self._items)
 
-    def put_nowait(self, item: Any) -> None:
+    def put_nowait(self, item: Packet | None) -> None:
         self._items.append(item)
         self._unfinished += 1
         self.idle_reader = False
@@ -98,11 +100,11 @@ class OutgoingQueue:
                 getter.set_result(None)
                 break
 
-    async def put(self, item: Any) -> None:
+    async def put(self, item: Packet | None) -> None:
         """Never waits: the bound is enforced by closing the socket (``QueueWatch``), not by blocking."""
         self.put_nowait(item)
 
-    def get_nowait(self) -> Any:
+    def get_nowait(self) -> Packet | None:
         if not self._items:
             raise asyncio.QueueEmpty
         item = self._items.popleft()
@@ -112,7 +114,7 @@ class OutgoingQueue:
             self.idle_reader = True
         return item
 
-    async def get(self) -> Any:
+    async def get(self) -> Packet | None:
         while not self._items:
             getter = asyncio.get_running_loop().create_future()
             self._getters.append(getter)

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio.payload
+import socketio
 from socketio import packet
 
 from server.config import Settings
@@ -66,7 +67,7 @@ class ParleyServer(LeanServer):
         connect_timeout: float,
         on_undecodable: Callable[[], None],
         reserved_event_ack: ReservedEventAck | None = None,
-        **kwargs: Any,
+        **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)
         self.connect_timeout = connect_timeout
@@ -77,7 +78,7 @@ class ParleyServer(LeanServer):
         # namespace -> what its CONNECT replies carry besides the sid, given the sid
         self.connect_replies: dict[str, Callable[[str], dict[str, Any]]] = {}
 
-    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+    async def _send_packet(self, eio_sid: str, pkt: packet.Packet) -> None:
         if pkt.packet_type == packet.CONNECT and isinstance(pkt.data, dict) and "sid" in pkt.data:
             reply = self.connect_replies.get(pkt.namespace or "/")
             if reply is not None:
@@ -90,7 +91,7 @@ class ParleyServer(LeanServer):
             self.connect_timeout, self._close_soon, eio_sid
         )
 
-    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: object) -> None:
         namespace = namespace or "/"
         if namespace not in self.handlers and namespace not in self.namespace_handlers:
             # python-socketio answers "Unable to connect"; the reference server (and its test suite)
@@ -103,7 +104,7 @@ class ParleyServer(LeanServer):
         except ValueError as exc:  # a bug in a connect handler, not an undecodable packet: keep it loud
             raise RuntimeError("the connect handler failed") from exc
 
-    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: object) -> None:
         self._forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
@@ -126,7 +127,7 @@ class ParleyServer(LeanServer):
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         """Close the connection of a packet that cannot be decoded; it never reaches a handler."""
         if data == "":  # python-socketio would take it for an empty EVENT
             await self._undecodable(eio_sid)
@@ -140,7 +141,7 @@ class ParleyServer(LeanServer):
         self.on_undecodable()
         await close_transport(self, eio_sid, notify=True)
 
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: object) -> None:
         name = data[0] if isinstance(data, list) and data else None
         if not isinstance(name, (str, int)) or isinstance(name, bool):
             # Not an EVENT by the Socket.IO protocol (the reference parser's ``isPayloadValid``):
@@ -155,7 +156,7 @@ class ParleyServer(LeanServer):
             return
         await super()._handle_event(eio_sid, namespace, id, data)
 
-    async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+    async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: object) -> None:
         if not isinstance(data, list):  # not an ACK by the Socket.IO protocol: close, as the reference
             raise ValueError("an ACK's payload is an array")
         await super()._handle_ack(eio_sid, namespace, id, data)
@@ -224,7 +225,7 @@ def engine_options(settings: Settings) -> dict[str, Any]:
 def build_server(
     settings: Settings,
     on_undecodable: Callable[[], None],
-    client_manager: Any | None = None,
+    client_manager: socketio.AsyncManager | None = None,
     reserved_event_ack: ReservedEventAck | None = None,
     watched: bool = False,
 ) -> ParleyServer:

@@ -8,17 +8,17 @@ server built without it pays nothing per event.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class RoomWatcher(Protocol):
-    def room_entered(self, sid: str, namespace: str, room: Any) -> None: ...
+    def room_entered(self, sid: str, namespace: str, room: object) -> None: ...
 
-    def room_left(self, sid: str, namespace: str, room: Any) -> None: ...
+    def room_left(self, sid: str, namespace: str, room: object) -> None: ...
 
 
 class SocketWatcher(RoomWatcher, Protocol):
     async def socket_connected(self, sid: str, namespace: str) -> None:
         """A connect handler accepted the socket (it is not told of refused ones)."""
 
-    async def socket_disconnected(self, sid: str, namespace: str, reason: Any) -> None: ...
+    async def socket_disconnected(self, sid: str, namespace: str, reason: object) -> None: ...

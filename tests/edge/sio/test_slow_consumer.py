@@ -63,7 +63,7 @@ async def closed_by_server(ws: ClientConnection) -> bool:
 
 
 async def closed_as_slow(live: LiveServer, count: int = 1) -> bool:
-    """Whether ``count`` slow consumers get closed within a bounded time (the sweep runs every 0.25 s)."""
+    """Whether ``count`` slow consumers get closed within a bounded time (a deadline, or the sweep)."""
     wanted = f"parley_slow_consumers_closed_total {float(count)}"
     async with asyncio.timeout(3 * WAIT):
         while wanted not in (await live.http.get("/metrics")).text:
