@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Any:
     slow = metrics.slow_consumers.inc
     laggards = _laggards(connections, settings.max_held_events)
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, laggards)
-    sweeper = Periodic(guard.sweep, SWEEP_INTERVAL, "outgoing queue sweep")
+    sweeper = Periodic(guard.sweep, SWEEP_INTERVAL, "slow catch-up sweep")  # the queues watch themselves
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate, guard)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
