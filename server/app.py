@@ -8,7 +8,7 @@ events to FastAPI.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -18,17 +18,20 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
+from server.chat.errors import invalid
+from server.chat.periodic import Periodic
+from server.chat.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from server.collector import tune_collector
 from server.config import Settings
 from server.edge.body_cap import BodyCap
-from server.edge.engine.admin import AdminUI
+from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI
 from server.edge.engine.body_limit import BodyLimit
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.handshake_guard import HandshakeGuard
 from server.edge.engine.killswitch import KillableWebSockets
-from server.edge.engine.outgoing import OutgoingGuard, close_transport
+from server.edge.engine.outgoing import SWEEP_INTERVAL, OutgoingGuard, close_transport
 from server.edge.engine.packet_guard import PacketGuard
 from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
@@ -40,6 +43,8 @@ from server.edge.sio.chat_namespace import ChatNamespace
 from server.edge.sio.connections import Connections
 from server.edge.sio.echo_namespace import EchoNamespace
 from server.edge.sio.sink import SocketIOSink
+from server.edge.sio.tokens import client_address
+from server.edge.wire import ack_error
 from server.metrics import Metrics
 
 
@@ -51,10 +56,18 @@ def create_app(settings: Settings | None = None) -> Any:
     metrics = Metrics()
     connections = Connections()
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
-    sio = build_server(settings, metrics.undecodable_packets.inc, LeanFanout())
+    sio = build_server(
+        settings,
+        metrics.undecodable_packets.inc,
+        LeanFanout(),
+        reserved_event_ack=_reserved_event_ack,
+        watched=_admin_ui_enabled(settings),
+    )
     burst, rate = settings.socket_burst, settings.socket_rate
     slow = metrics.slow_consumers.inc
-    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, connections, settings.max_held_events)
+    laggards = _laggards(connections, settings.max_held_events)
+    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, laggards)
+    sweeper = Periodic(guard.sweep, SWEEP_INTERVAL, "slow catch-up sweep")  # the queues watch themselves
     chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate, guard)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
@@ -66,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         await chat.nodes.start()  # a row for parley stats; the command line runs no node
-        guard.start()
+        sweeper.start()
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -78,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Any:
             exit_signals.uninstall()
             if admin is not None:
                 await admin.stop()
-            await guard.stop()
+            await sweeper.stop()
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.nodes.stop()
@@ -113,9 +126,27 @@ def create_app(settings: Settings | None = None) -> Any:
     return app
 
 
+def _reserved_event_ack(name: object) -> dict[str, Any]:
+    """The ack of a client event whose name Socket.IO reserves, or that is not a string."""
+    return ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
+
+
+def _laggards(connections: Connections, max_held: int) -> Callable[[], Iterable[str]]:
+    """The sockets catching up with more than ``max_held`` live events held (closed as slow)."""
+
+    def laggards() -> list[str]:
+        return [c.sid for c in connections.catching_up() if len(c.held) > max_held]
+
+    return laggards
+
+
+def _admin_ui_enabled(settings: Settings) -> bool:
+    return settings.admin_ui and settings.admin_password is not None
+
+
 def _admin_ui(sio: Any, settings: Settings, connections: Connections, chat: Chat) -> AdminUI | None:
     """The Socket.IO Admin UI's /admin namespace when PARLEY_ADMIN_UI=1 (Settings refused a weak password)."""
-    if not settings.admin_ui or settings.admin_password is None:
+    if not _admin_ui_enabled(settings) or settings.admin_password is None:
         return None
 
     def user_of(sid: str) -> dict[str, Any]:
@@ -131,6 +162,8 @@ def _admin_ui(sio: Any, settings: Settings, connections: Connections, chat: Chat
         stats_interval=settings.admin_stats_interval,
         socket_data=user_of,
         room_names=room_names(chat),
+        failures=per_window(FAILURES_PER_ADDRESS, FAILURE_WINDOW),
+        client_address=client_address,
     )
     admin.install()
     return admin

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -107,11 +105,10 @@ def _add_conformance_server(sub: Any) -> None:
 
 
 def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from server.edge.engine.conformance import conformance_settings, create_conformance_app
+    from server.edge.engine.serving import run
 
-    uvicorn.run(
+    run(
         create_conformance_app(conformance_settings(settings)),
         host=args.host or settings.host,
         port=args.port,
@@ -123,9 +120,8 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from server.edge.engine.netguard import raise_descriptor_limit, uvicorn_options
+    from server.edge.engine.serving import run, serve_announcing
 
     if args.workers > 1 and not settings.redis_url:
         return _fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
@@ -154,27 +150,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     announce = logging.getLogger("parley.serve").info
     if args.workers > 1 or args.reload:  # uvicorn's supervisor binds and starts the processes
         announce("%s", serving_line(settings, host, port))
-        uvicorn.run(
-            "server.app:app_factory", factory=True, workers=args.workers, reload=args.reload, **options
-        )
+        run("server.app:app_factory", factory=True, workers=args.workers, reload=args.reload, **options)
         return 0
 
-    class AnnouncingServer(uvicorn.Server):
-        """uvicorn's server that logs our line once it listens, with the port it got (``--port 0``).
+    def listening(bound: int | None) -> None:  # our line, with the port it got (``--port 0``)
+        announce("%s", serving_line(settings, host, port if bound is None else bound))
 
-        ``startup`` is uvicorn's public step that runs the lifespan and binds (it exits the
-        process when either fails); uvicorn's own "running on" line is off (log level warning).
-        """
-
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
-            announce("%s", serving_line(settings, host, bound))
-
-    server = AnnouncingServer(uvicorn.Config("server.app:app_factory", factory=True, **options))
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl+C is a normal stop
-        server.run()
-    return 0 if server.started else 3  # uvicorn's STARTUP_FAILURE: the lifespan or the bind failed
+    started = serve_announcing("server.app:app_factory", listening, **options)
+    return 0 if started else 3  # uvicorn's STARTUP_FAILURE: the lifespan or the bind failed
 
 
 def serving_line(settings: Settings, host: str, port: int) -> str:

@@ -30,6 +30,7 @@ import orjson
 
 from server.chat.errors import ChatError, ErrorCode
 from server.edge import wire
+from server.edge.asgi_body import content_length, read_body, replay, with_length
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -95,50 +96,5 @@ async def refuse(scope: Scope, send: Any, limit: int) -> None:
     await send({"type": "http.response.body", "body": encoded})
 
 
-def content_length(scope: Scope) -> int | None:
-    """The declared ``Content-Length``, or None (absent or unreadable)."""
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
 def _chunked(scope: Scope) -> bool:
     return any(name == b"transfer-encoding" for name, _value in scope.get("headers", []))
-
-
-async def read_body(receive: Any, max_bytes: int) -> bytes | None:
-    """The request body, however it is framed; None once it passes ``max_bytes`` (the rest unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def with_length(scope: Scope, length: int) -> Scope:
-    """``scope`` declaring the body it now has: its exact length, not chunked."""
-    framing = (b"content-length", b"transfer-encoding")
-    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in framing]
-    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
-
-
-def replay(body: bytes, receive: Any) -> Callable[[], Awaitable[Message]]:
-    """The body as one ASGI message, then whatever the server sends next (a disconnect)."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replayed() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replayed

@@ -13,8 +13,9 @@ its source (``socketio/async_admin.py``, 5.18):
 - it reports a socket as connected before its connect handler ran, so a
   refused login shows as a socket that never leaves.
 
-This module speaks the same protocol to the UI with instance-level hooks
-only: ``socket_connected`` after a connect handler accepted the socket,
+This module speaks the same protocol to the UI as the watcher of a
+``WatchedServer`` (``server.py``: overrides chosen when the server is built, no
+instance patched): ``socket_connected`` after a connect handler accepted the socket,
 ``socket_disconnected``, ``room_joined``/``room_left`` (batched with the
 ``server_stats`` tick), ``all_sockets`` and ``config`` on an admin's login.
 Chat events are not reported (``event_received``/``event_sent`` are never
@@ -42,12 +43,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from socketio.admin import EventBuffer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from server.chat.ratelimit import KeyedLimiter, per_window
+from server.edge.engine.server import ParleyServer, WatchedServer
 
 log = logging.getLogger("parley.admin")
 NAMESPACE = "/admin"
@@ -61,6 +62,14 @@ RoomNames = Callable[[list[str]], Awaitable[dict[str, str]]]
 """Labels for some of the given rooms (``topic:{id}`` -> ``topic:{name}``); others are shown as they are."""
 
 
+class FailureLimit(Protocol):
+    """Failed logins per client address (the chat's ``KeyedLimiter``, given by the composition root)."""
+
+    def retry_after(self, key: str) -> float: ...
+
+    def take(self, key: str) -> bool: ...
+
+
 async def _no_names(_rooms: list[str]) -> dict[str, str]:
     return {}
 
@@ -69,19 +78,25 @@ def _now(at: float | None = None) -> str:
     return datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat()
 
 
-def _digest(value: Any) -> bytes:
+def _digest(value: object) -> bytes:
     return hashlib.sha256(str(value).encode()).digest()
 
 
 class AdminUI:
-    """Instrument one python-socketio ``AsyncServer`` for the Admin UI (call ``install`` once)."""
+    """The Admin UI's namespace on one ``WatchedServer``, and its watcher (call ``install`` once).
+
+    ``failures`` limits failed logins per address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``);
+    ``client_address`` finds a socket's address in its environ (both the chat adapter's).
+    """
 
     def __init__(
         self,
-        sio: Any,
+        sio: ParleyServer,
         username: str,
         password: str,
         *,
+        failures: FailureLimit,
+        client_address: Callable[[dict[str, Any]], str],
         read_only: bool = True,
         stats_interval: float = 2.0,
         socket_data: Callable[[str], dict[str, Any]] = lambda _sid: {},
@@ -104,36 +119,33 @@ class AdminUI:
         self._tasks: set[asyncio.Task[None]] = set()
         # Per address, not per account: there is one admin account, and a limit on it would let
         # anyone lock the operator out. A limited address is refused even with the right password.
-        self.failures: KeyedLimiter = per_window(FAILURES_PER_ADDRESS, FAILURE_WINDOW)
+        self.failures = failures
+        self.client_address = client_address
 
     def install(self) -> None:
-        sio, manager = self.sio, self.sio.manager
+        sio = self.sio
+        if not isinstance(sio, WatchedServer):
+            raise TypeError("the Admin UI needs a server built with build_server(watched=True)")
         sio.on("connect", self.admin_connect, namespace=NAMESPACE)
         if not self.read_only:
             sio.on("_disconnect", self.admin_disconnect, namespace=NAMESPACE)
-        trigger, enter, leave = sio._trigger_event, manager.basic_enter_room, manager.basic_leave_room
+        sio.watch(self)
 
-        async def trigger_event(event: str, namespace: str, *args: Any) -> Any:
-            result = await trigger(event, namespace, *args)
-            if event == "connect" and result is not False:
-                await self._connected(args[0], namespace)
-            elif event == "disconnect":
-                await self._disconnected(args[0], namespace, args[1] if len(args) > 1 else "")
-            return result
+    # The watcher (``WatchedServer``, ``RoomIndex``) --------------------------------------------
 
-        def basic_enter_room(sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
-            enter(sid, namespace, room, eio_sid=eio_sid)
-            if room is not None and self.watched():
-                self.queue.append(("room_joined", (namespace, room, sid, _now())))
+    def room_entered(self, sid: str, namespace: str, room: object) -> None:
+        if self.watched():
+            self.queue.append(("room_joined", (namespace, room, sid, _now())))
 
-        def basic_leave_room(sid: str, namespace: str, room: Any) -> None:
-            if room is not None and self.watched():
-                self.queue.append(("room_left", (namespace, room, sid, _now())))
-            leave(sid, namespace, room)
+    def room_left(self, sid: str, namespace: str, room: object) -> None:
+        if self.watched():
+            self.queue.append(("room_left", (namespace, room, sid, _now())))
 
-        sio._trigger_event = trigger_event
-        manager.basic_enter_room = basic_enter_room
-        manager.basic_leave_room = basic_leave_room
+    async def socket_connected(self, sid: str, namespace: str) -> None:
+        await self._connected(sid, namespace)
+
+    async def socket_disconnected(self, sid: str, namespace: str, reason: object) -> None:
+        await self._disconnected(sid, namespace, reason)
 
     def start(self) -> None:
         self._stats = asyncio.ensure_future(self._report_stats())
@@ -145,7 +157,7 @@ class AdminUI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    def accepts(self, auth: Any) -> bool:
+    def accepts(self, auth: object) -> bool:
         """Both fields compared in constant time (of their digests: no length is leaked either)."""
         if not isinstance(auth, dict):
             return False
@@ -153,8 +165,8 @@ class AdminUI:
         password_ok = hmac.compare_digest(_digest(auth.get("password", "")), self._password)
         return user_ok & password_ok
 
-    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        address = _client_address(environ)
+    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        address = self.client_address(environ)
         wait = self.failures.retry_after(address)
         if wait > 0:
             log.warning("admin login refused", extra={"address": address, "reason": "rate_limited"})
@@ -168,7 +180,9 @@ class AdminUI:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def admin_disconnect(self, _sid: str, namespace: str, _close: Any, room_filter: Any = None) -> None:
+    async def admin_disconnect(
+        self, _sid: str, namespace: str, _close: object, room_filter: object = None
+    ) -> None:
         if isinstance(room_filter, str):
             room_filter = self._rooms.get(room_filter, room_filter)
         for sid, _eio_sid in list(self.sio.manager.get_participants(namespace, room_filter)):
@@ -218,7 +232,7 @@ class AdminUI:
             self._rooms[label] = room
             self._shown[room] = label
 
-    def label(self, room: Any) -> Any:
+    def label(self, room: object) -> object:
         return self._labels.get(room, room) if isinstance(room, str) else room
 
     def watched(self) -> bool:
@@ -235,7 +249,7 @@ class AdminUI:
         described = self.describe(sid, namespace, eio_sid)
         await self.sio.emit("socket_connected", (described, _now()), namespace=NAMESPACE)
 
-    async def _disconnected(self, sid: str, namespace: str, reason: Any) -> None:
+    async def _disconnected(self, sid: str, namespace: str, reason: object) -> None:
         if self.connected_at.pop(sid, None) is None:
             return  # refused at connect: it was never shown
         self.events.push("disconnection")
@@ -298,13 +312,3 @@ class AdminUI:
                 {"name": name, "socketsCount": len(rooms.get(name, {}).get(None, {}))} for name in namespaces
             ],
         }
-
-
-def _client_address(environ: dict[str, Any]) -> str:
-    """The peer of an Engine.IO request (its ASGI scope's client; python-engineio's REMOTE_ADDR
-    without one). HTTP routes read theirs with ``server.edge.http.client_address``."""
-    scope = environ.get("asgi.scope") or {}
-    client = scope.get("client") if isinstance(scope, dict) else None
-    if client:
-        return str(client[0])
-    return str(environ.get("REMOTE_ADDR", ""))

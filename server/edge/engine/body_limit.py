@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from server.edge.body_cap import content_length
+from server.edge.asgi_body import Receive, Send, content_length
 
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -26,7 +26,7 @@ class BodyLimit:
         self.close = close
         self.path = path
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(self.path):
             declared = content_length(scope)
             if declared is not None and declared > self.max_bytes:
@@ -34,7 +34,7 @@ class BodyLimit:
                 return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Any) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
         sid = parse_qs(scope.get("query_string", b"").decode()).get("sid", [""])[0]
         if sid:
             await self.close(sid)

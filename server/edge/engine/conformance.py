@@ -27,10 +27,11 @@ import socketio
 
 from server.config import Settings
 from server.edge.engine.body_limit import BodyLimit
-from server.edge.engine.eio_socket import adopt_new_sockets, close_engine_socket
+from server.edge.engine.eio_server import ParleyEngine
+from server.edge.engine.eio_socket import close_engine_socket
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.handshake_guard import HandshakeGuard
-from server.edge.engine.killswitch import KillableWebSockets
+from server.edge.engine.killswitch import ASGI, KillableWebSockets
 from server.edge.engine.outgoing import close_transport
 from server.edge.engine.packet_guard import PacketGuard
 from server.edge.engine.server import ParleyServer, build_server, engine_options
@@ -53,7 +54,7 @@ def conformance_settings(settings: Settings) -> Settings:
     )
 
 
-def create_conformance_app(settings: Settings) -> Any:
+def create_conformance_app(settings: Settings) -> ASGI:
     """Socket.IO at ``/socket.io/`` and plain Engine.IO at ``/engine.io/``, as the suites expect."""
     sio = build_server(settings, _uncounted, LeanFanout())
     tasks: set[asyncio.Task[None]] = set()
@@ -71,7 +72,7 @@ def create_conformance_app(settings: Settings) -> Any:
         socketio_path="socket.io",
         on_shutdown=shutdown,
     )
-    app: Any = KillableWebSockets(inner)
+    app: ASGI = KillableWebSockets(inner)
     limit = settings.max_http_buffer_size
     for path, engine, close in (
         ("/socket.io", sio.eio, partial(close_transport, sio, notify=True)),
@@ -88,7 +89,7 @@ def _uncounted() -> None:
 
 
 def _register(sio: ParleyServer, namespace: str, tasks: set[asyncio.Task[None]]) -> None:
-    async def connect(sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+    async def connect(sid: str, _environ: dict[str, Any], auth: object = None) -> None:
         # python-socketio sends the CONNECT reply after this handler returns (without yielding to
         # the loop in between), and would send an emit made here before it: emit from a task.
         task = asyncio.ensure_future(
@@ -97,10 +98,10 @@ def _register(sio: ParleyServer, namespace: str, tasks: set[asyncio.Task[None]])
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def message(sid: str, *args: Any) -> None:
+    async def message(sid: str, *args: object) -> None:
         await sio.emit("message-back", args, to=sid, namespace=namespace)
 
-    async def message_with_ack(_sid: str, *args: Any) -> tuple[Any, ...]:
+    async def message_with_ack(_sid: str, *args: object) -> tuple[object, ...]:
         return args
 
     sio.on("connect", connect, namespace=namespace)
@@ -108,16 +109,15 @@ def _register(sio: ParleyServer, namespace: str, tasks: set[asyncio.Task[None]])
     sio.on("message-with-ack", message_with_ack, namespace=namespace)
 
 
-def _echo_engine(settings: Settings) -> engineio.AsyncServer:
-    eio = engineio.AsyncServer(**engine_options(settings))
+def _echo_engine(settings: Settings) -> ParleyEngine:
+    eio = ParleyEngine(**engine_options(settings))
 
     async def connect(_sid: str, _environ: dict[str, Any]) -> None:
         return None
 
-    async def message(sid: str, data: Any) -> None:
+    async def message(sid: str, data: object) -> None:
         await eio.send(sid, data)
 
     eio.on("connect", connect)
     eio.on("message", message)
-    adopt_new_sockets(eio)
     return eio

@@ -12,20 +12,21 @@ packet is already waiting; ``LeanSocket.close`` also answers a waiting
 long-poll at once.
 
 engine.io creates its sockets itself (``AsyncSocket(server, sid)`` in
-``AsyncServer._handle_connect``), so ``adopt_new_sockets`` turns each into a
-``LeanSocket`` in the engine.io ``connect`` event, before any poll, and
-drops what the kept environ of that request does not need.
+``AsyncServer._handle_connect``), so ``adopt`` turns each into a ``LeanSocket``
+in the engine.io ``connect`` event, before any poll (``eio_server.ParleyEngine``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engineio import exceptions, packet
+from engineio.async_server import AsyncServer
 from engineio.async_socket import AsyncSocket
+
+from server.edge.engine.outqueue import OutgoingQueue
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 
@@ -35,7 +36,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
-    drained_at = 0.0  # loop time the transport last took packets (outgoing.py: is it reading?)
+    queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -77,7 +78,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
 
     def _progressed(self) -> None:
         """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
-        self.drained_at = asyncio.get_running_loop().time()
+        self.queue.drained_at = asyncio.get_running_loop().time()
         if self.progress is not None:
             self.progress.set()
 
@@ -121,13 +122,13 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             return False
         return True
 
-    async def handle_post_request(self, environ: dict[str, Any]) -> Any:
+    async def handle_post_request(self, environ: dict[str, Any]) -> object:
         """engine.io's POST; past the PONG deadline the session is gone (a 400), even a PONG."""
         if not await self.check_ping_timeout():
             raise exceptions.EngineIOError("ping timeout")
         return await super().handle_post_request(environ)
 
-    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+    async def close(self, wait: bool = True, abort: bool = False, reason: object = None) -> None:
         """engine.io's close; a long-poll still waiting then gets its answer at once.
 
         engine.io leaves that GET waiting for a packet until the ping timeout (45 s), and
@@ -160,7 +161,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         elif not self.upgraded:
             self.queue.put_nowait(None)
 
-    async def handle_get_request(self, environ: dict[str, Any]) -> Any:
+    async def handle_get_request(self, environ: dict[str, Any]) -> object:
         """engine.io's GET; a second long-poll while one waits closes the session (reference server).
 
         engine.io would let both wait on the queue (each until the ping timeout). The reference
@@ -186,7 +187,7 @@ def _upgrading(environ: dict[str, Any]) -> bool:
     return "upgrade" in connection and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
 
 
-def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
+def _advertise_exact_heartbeat(eio: AsyncServer, socket: AsyncSocket) -> None:
     """Make the queued OPEN packet advertise the heartbeat in exact milliseconds.
 
     python-engineio 4.15 advertises ``int(ping_interval) * 1000``: 0.3 s becomes 0 ms and
@@ -194,33 +195,22 @@ def _advertise_exact_heartbeat(eio: Any, socket: Any) -> None:
     point: 0.57 s becomes 569). The OPEN packet is the only one queued when the ``connect``
     event runs, before any poll or WebSocket writer reads it.
     """
-    for pkt in list(socket.queue._queue):
+    for pkt in socket.queue.waiting():
         if pkt is not None and pkt.packet_type == packet.OPEN and isinstance(pkt.data, dict):
             interval = eio.ping_interval + eio.ping_interval_grace_period
             pkt.data["pingInterval"] = round(interval * 1000)
             pkt.data["pingTimeout"] = round(eio.ping_timeout * 1000)
 
 
-def adopt_new_sockets(eio: Any) -> None:
-    """Make every engine.io socket of ``eio`` a ``LeanSocket`` as it connects."""
-    handler: Callable[..., Awaitable[Any]] = eio.handlers["connect"]
-
-    async def connect(sid: str, environ: dict[str, Any], *args: Any) -> Any:
-        socket = eio.sockets.get(sid)
-        if type(socket) is AsyncSocket:
-            socket.__class__ = LeanSocket
-            _advertise_exact_heartbeat(eio, socket)
-        try:
-            return await handler(sid, environ, *args)
-        finally:
-            # python-socketio keeps this environ for the socket's life; its request body reader
-            # (an instance of a class engine.io creates per request, ~2.5 kB) is never read again.
-            environ.pop("wsgi.input", None)
-
-    eio.handlers["connect"] = connect
+def adopt(eio: AsyncServer, socket: AsyncSocket | None) -> None:
+    """Make a new engine.io socket of ``eio`` a ``LeanSocket`` (``ParleyEngine``'s ``connect``)."""
+    if socket is not None and type(socket) is AsyncSocket:
+        socket.__class__ = LeanSocket
+        socket.queue.sid = socket.sid  # the bound's watch closes the session by it
+        _advertise_exact_heartbeat(eio, socket)
 
 
-async def close_engine_socket(eio: Any, sid: str) -> None:
+async def close_engine_socket(eio: AsyncServer, sid: str) -> None:
     """Close one session of a plain engine.io server now (a waiting long-poll gets its CLOSE)."""
     socket = eio.sockets.pop(sid, None)
     if socket is not None:

@@ -18,103 +18,25 @@ it either
 A client that stops reading pauses its transport at the high-water mark;
 from then on its packets wait in the queue, where ``outgoing.py`` counts them
 (the bound holds: at most one high-water mark plus one frame is written
-directly). Emits with a callback keep the library path. The overrides lean on
-python-socketio/engine.io/uvicorn internals (pinned in pyproject.toml; each is
-exercised by ``tests/edge/sio/test_fanout.py``).
+directly; ``direct.py`` writes). Emits with a callback keep the library path.
+The overrides lean on python-socketio/engine.io/uvicorn internals (listed in
+``CONTRACT.md``; each is exercised by ``tests/edge/sio/test_fanout.py``).
 """
 
 from __future__ import annotations
 
 import time
-from functools import partial
+from collections.abc import Iterable
 from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
-from engineio.async_drivers import asgi as eio_asgi
+from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
-from server.edge.engine.eio_socket import adopt_new_sockets
-from server.edge.engine.killswitch import KillSwitch
+from server.edge.engine.direct import DirectWebSocket, frame_of
+from server.edge.engine.eio_server import ParleyEngine
 from server.edge.engine.rooms import RoomIndex
-
-
-class DirectWebSocket:
-    """What the fan-out needs to write one engine.io socket's frames itself."""
-
-    __slots__ = ("protocol", "switch")
-
-    def __init__(self, protocol: WebSocketsSansIOProtocol, switch: KillSwitch | None) -> None:
-        self.protocol = protocol
-        self.switch = switch
-
-    def write(self, socket: Any, frame: bytes) -> bool:
-        """Write ``frame`` now if nothing of this socket waits before it; False to queue it instead."""
-        queue = socket.queue
-        if queue._queue or not queue._getters or socket.upgrading or not socket.upgraded:
-            return False  # packets waiting, or the writer holds some, or not on this websocket yet
-        protocol = self.protocol
-        if (
-            protocol.close_sent
-            or protocol.disconnected
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or protocol.transport.is_closing()
-            or (self.switch is not None and self.switch.killed)
-        ):
-            return False
-        protocol.transport.write(frame)
-        return True
-
-
-def _direct_for(asgi_send: Any) -> DirectWebSocket | None:
-    """The uvicorn connection behind an engine.io websocket, if we know how to write to it."""
-    switch = getattr(asgi_send, "__self__", None)
-    if isinstance(switch, KillSwitch):
-        asgi_send = switch.downstream_send
-    else:
-        switch = None
-    protocol = getattr(asgi_send, "__self__", None)
-    if type(protocol) is not WebSocketsSansIOProtocol or protocol.conn.extensions:
-        return None  # another server, or permessage-deflate: frames differ per connection
-    # uvicorn keeps the handshake's request and response (headers, ~5 kB) for the connection's
-    # life but reads them only before the handshake completes (in ``handle_connect``/``send``).
-    if protocol.handshake_complete:
-        protocol.request = protocol.response = None  # type: ignore[assignment]
-    return DirectWebSocket(protocol, switch)
-
-
-def _websocket_driver(registry: dict[Any, DirectWebSocket]) -> type[eio_asgi.WebSocket]:
-    """engine.io's ASGI WebSocket wrapper, recording each socket's connection while its handler runs."""
-
-    class RegisteringWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
-        def __init__(self, handler: Any, server: Any) -> None:
-            super().__init__(partial(_registered, registry, handler), server)
-
-    return RegisteringWebSocket
-
-
-async def _registered(registry: dict[Any, DirectWebSocket], handler: Any, ws: Any) -> None:
-    """Run engine.io's ``AsyncSocket._websocket_handler`` with its socket known to the fan-out."""
-    socket = getattr(handler, "__self__", None)  # engine.io's AsyncSocket
-    direct = _direct_for(ws.asgi_send) if socket is not None else None
-    if direct is not None:
-        registry[socket] = direct
-    try:
-        await handler(ws)
-    finally:
-        if direct is not None and registry.get(socket) is direct:
-            del registry[socket]
-
-
-def _frame(data: str | bytes) -> bytes:
-    """The server-side (unmasked) WebSocket frame of one engine.io packet."""
-    if isinstance(data, str):
-        return Frame(Opcode.TEXT, data.encode()).serialize(mask=False)
-    return Frame(Opcode.BINARY, data).serialize(mask=False)
 
 
 class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
@@ -125,28 +47,33 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
     each node's sink emits it here.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.websockets: dict[Any, DirectWebSocket] = {}
         self.written_directly = 0
         self.queued = 0
 
-    def set_server(self, server: Any) -> None:
+    def set_server(self, server: socketio.AsyncServer) -> None:
+        """Serve ``server``, whose engine must be a ``ParleyEngine`` (``LeanServer`` makes one).
+
+        Its sockets are ``LeanSocket``s (bursts reach the queue back to back: a poll takes at
+        most 16 packets), and it registers each WebSocket connection this fan-out may write to.
+        """
+        if not isinstance(server.eio, ParleyEngine):
+            raise TypeError("LeanFanout serves a LeanServer (its engine is a ParleyEngine)")
         super().set_server(server)
-        eio = server.eio
-        eio._async = {**eio._async, "websocket": _websocket_driver(self.websockets)}
-        adopt_new_sockets(eio)  # bursts now reach the queue back to back: cap what one poll takes
+        self.websockets = server.eio.websockets
 
     async def emit(
         self,
         event: str,
-        data: Any,
+        data: object,
         namespace: str,
-        room: Any = None,
-        skip_sid: Any = None,
-        callback: Any = None,
-        to: Any = None,
-        **kwargs: Any,
+        room: object = None,
+        skip_sid: object = None,
+        callback: object = None,
+        to: object = None,
+        **kwargs: object,
     ) -> None:
         if callback is not None or namespace not in self.rooms:
             await super().emit(
@@ -161,7 +88,7 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             for pkt in packets:
                 await socket.send(pkt)
 
-    def _eio_packets(self, event: str, data: Any, namespace: str) -> list[eio_packet.Packet]:
+    def _eio_packets(self, event: str, data: object, namespace: str) -> list[eio_packet.Packet]:
         """The engine.io packets of one EVENT, as ``AsyncManager.emit`` builds them (encoded once)."""
         if isinstance(data, tuple):
             data = list(data)
@@ -175,13 +102,13 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             encoded = [encoded]
         return [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
 
-    def _deliver(self, packets: list[eio_packet.Packet], eio_sids: Any) -> list[Any]:
+    def _deliver(self, packets: list[eio_packet.Packet], eio_sids: Iterable[str]) -> list[AsyncSocket]:
         """Hand ``packets`` to every socket; the sockets whose ping timed out are returned."""
         sockets = self.server.eio.sockets
         websockets = self.websockets
         ping_timeout = self.server.eio.ping_timeout
-        frame = _frame(packets[0].encode()) if len(packets) == 1 else None
-        late: list[Any] = []
+        frame = frame_of(packets[0].encode()) if len(packets) == 1 else None
+        late: list[AsyncSocket] = []
         direct = queued = 0
         for eio_sid in eio_sids:
             socket = sockets.get(eio_sid)

@@ -22,6 +22,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+from engineio.async_server import AsyncServer
+
+from server.edge.asgi_body import Receive, Send
 
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -41,13 +44,13 @@ METHODS = frozenset({"GET", "POST", "OPTIONS"})
 
 
 class HandshakeGuard:
-    def __init__(self, app: ASGI, path: str, transports: list[str], eio: Any) -> None:
+    def __init__(self, app: ASGI, path: str, transports: list[str], eio: AsyncServer) -> None:
         self.app = app
         self.path = path
         self.transports = frozenset(transports)
         self.eio = eio
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not scope.get("path", "").startswith(self.path):
             await self.app(scope, receive, send)
             return
@@ -78,7 +81,7 @@ class HandshakeGuard:
         return None
 
 
-async def _refuse(scope: Scope, send: Any, code: int) -> None:
+async def _refuse(scope: Scope, send: Send, code: int) -> None:
     body = orjson.dumps({"code": code, "message": MESSAGES[code]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if scope["type"] == "http":
@@ -91,7 +94,7 @@ async def _refuse(scope: Scope, send: Any, code: int) -> None:
         await send({"type": "websocket.close", "code": 1008})
 
 
-async def _accept_and_close(receive: Any, send: Any) -> None:
+async def _accept_and_close(receive: Receive, send: Send) -> None:
     """The reference server's answer to a second WebSocket for an upgraded session."""
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})

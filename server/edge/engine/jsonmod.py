@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 
-def dumps(obj: Any, **_kwargs: Any) -> str:
+def dumps(obj: object, **_kwargs: object) -> str:
     return orjson.dumps(obj).decode()
 
 
-def loads(data: str | bytes, **_kwargs: Any) -> Any:
+def loads(data: str | bytes, **_kwargs: object) -> object:
     return orjson.loads(data)

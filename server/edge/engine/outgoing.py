@@ -1,25 +1,28 @@
 """Bounded outgoing queues: a client that stops reading cannot eat the server's memory.
 
-engine.io queues packets per socket without a bound. A sweep every
-``interval`` seconds adds up the bytes waiting in each socket's queue and
-closes the sockets past the limit (about 1 MiB by default) whose transport
-took nothing for ``STALLED_AFTER`` seconds: clients that do not read. The
-client reconnects and gets what it missed from the backlog (PROTOCOL.md
-sections 2 and 4).
+engine.io queues packets per socket without a bound. Each socket's queue is
+ours (``outqueue.OutgoingQueue``): it counts the bytes it holds, and a put
+that leaves it past the limit (about 1 MiB by default) tells this guard,
+which closes the socket once its transport took nothing for
+``STALLED_AFTER`` seconds (a deadline of that socket's own, armed when it
+passed the limit): a client that does not read. The client reconnects and
+gets what it missed from the backlog (PROTOCOL.md sections 2 and 4).
 
 A client that reads is judged by its reading, not by its queue's length: a
 long-poll takes 16 packets at a time, so a polling client bursting 2,000
 acked sends has thousands of acks and echoes waiting while it reads them as
 fast as it can (it was cut after one ack). Its GETs keep draining the queue
-(``LeanSocket.drained_at``), so the bound does not apply to it; only
+(``OutgoingQueue.drained_at``), so the bound does not apply to it; only
 ``HARD_CAP`` times the limit does, for memory, whoever reads. A WebSocket
 whose client stopped reading blocks engine.io's writer on a full TCP buffer:
 its queue stops draining and the bound applies again.
 
 A socket still catching up (its backlog or replay being sent, or waiting
-for the user's earlier welcome: ``one_per_user.py``) has the live events for
-it held on its connection; past ``max_held`` of them it is closed as a slow
-consumer too, and catches up when it reconnects.
+for the user's earlier welcome: ``server.edge.sio.one_per_user``) has the live
+events for it held on its connection; past ``max_held`` of them it is closed as
+a slow consumer too, and catches up when it reconnects. Which sockets those are
+is the chat adapter's to say (``laggards``, from the composition root), and
+``sweep`` looks every ``SWEEP_INTERVAL`` seconds (scheduled by ``server.app``).
 
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
@@ -34,20 +37,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
-from server.chat.periodic import Periodic
+from server.edge.engine.eio_server import LeanServer
+from server.edge.engine.eio_socket import LeanSocket
 from server.edge.engine.killswitch import kill_websocket
-from server.edge.sio.connections import Connections
+from server.edge.engine.outqueue import OutgoingQueue
 
 log = logging.getLogger("parley.sio")
 NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
 STALLED_AFTER = 5.0  # seconds without a drain: a reading client's transport takes packets many times a second
 HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
+SWEEP_INTERVAL = 0.25  # seconds between two sweeps (``OutgoingGuard.sweep``)
 
 
-async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
+async def close_transport(sio: LeanServer, eio_sid: str, notify: bool = False) -> None:
     """Close one engine.io connection now, without waiting for its queue to drain.
 
     With ``notify`` a CLOSE packet is queued first: a long-poll GET in flight
@@ -61,26 +65,8 @@ async def close_transport(sio: Any, eio_sid: str, notify: bool = False) -> None:
         await socket.close(wait=False, abort=not notify)
 
 
-def queued_bytes(socket: Any) -> int:
-    """Memory held by the packets waiting in an engine.io socket's queue.
-
-    A text packet counts what the string occupies (``sys.getsizeof``: up to 4 bytes per
-    character), not its length in characters, which undercounted non-ASCII text up to
-    fourfold. O(1) per packet: no encoding on every sweep.
-    """
-    waiting = getattr(getattr(socket, "queue", None), "_queue", ())
-    # engine.io puts None on the queue when a socket closes.
-    return sum(_held(p.data) for p in list(waiting) if p is not None)
-
-
-def _held(data: Any) -> int:
-    if isinstance(data, str):
-        return sys.getsizeof(data)
-    return len(data) if isinstance(data, bytes) else 0
-
-
 async def room_in_queue(
-    socket: Any, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
+    socket: LeanSocket, bound: int, timeout: float, give_way: Callable[[], bool] | None = None
 ) -> bool:
     """Wait until ``socket``'s queue holds at most ``bound`` bytes.
 
@@ -92,7 +78,7 @@ async def room_in_queue(
     """
     await asyncio.sleep(0)  # a turn for the others (the sockets that drain, a disconnect) each time
     stalled = 0.0  # seconds the transport has taken nothing
-    while queued_bytes(socket) > bound:
+    while socket.queue.bytes > bound:
         if socket.closing or socket.closed:
             return False
         progress = socket.progress
@@ -111,28 +97,63 @@ async def room_in_queue(
 
 
 class OutgoingGuard:
+    """Closes the clients that do not read: the watch of every socket's queue (``past_limit``).
+
+    ``laggards()`` names the sockets (sids on ``/``) too far behind their live events while
+    catching up: the chat adapter holds those events, ``sweep`` closes those sockets.
+    """
+
     def __init__(
         self,
-        sio: Any,
+        sio: LeanServer,
         limit_bytes: int,
-        on_close: Any,
-        connections: Connections,
-        max_held: int,
-        interval: float = 0.25,
+        on_close: Callable[[], None],
+        laggards: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.sio = sio
         self.limit = limit_bytes
         self.on_close = on_close
-        self.connections = connections
-        self.max_held = max_held
-        self.interval = interval
-        self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
+        self.laggards = laggards
+        self._closing: set[asyncio.Task[None]] = set()
+        sio.eio.watch_queues(self)
 
-    def start(self) -> None:
-        self._sweeper.start()
+    def past_limit(self, queue: OutgoingQueue) -> None:
+        """A put left ``queue`` past the limit: past ``HARD_CAP`` times it, close it now; else
+        make sure its deadline is armed (O(1): called on every put while past the limit)."""
+        if queue.bytes > HARD_CAP * self.limit:
+            self._cut(queue)
+        elif queue.deadline is None:
+            self._check_at_deadline(queue)
 
-    async def stop(self) -> None:
-        await self._sweeper.stop()
+    def _check_at_deadline(self, queue: OutgoingQueue) -> None:
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, queue.drained_at + STALLED_AFTER - loop.time())
+        queue.deadline = loop.call_later(delay, self._deadline, queue)
+
+    def _deadline(self, queue: OutgoingQueue) -> None:
+        """Still past the limit: closed if its transport took nothing for ``STALLED_AFTER`` s."""
+        queue.deadline = None
+        if queue.bytes <= self.limit:
+            return
+        if asyncio.get_running_loop().time() - queue.drained_at >= STALLED_AFTER:
+            self._cut(queue)
+        else:
+            self._check_at_deadline(queue)  # it reads: judged again STALLED_AFTER after its last drain
+
+    def _cut(self, queue: OutgoingQueue) -> None:
+        """Close the socket of ``queue`` as a slow consumer (once: its queue stops telling us)."""
+        queue.limit = sys.maxsize
+        if queue.deadline is not None:
+            queue.deadline.cancel()
+            queue.deadline = None
+        socket = self.sio.eio.sockets.get(queue.sid)
+        if socket is None or socket.queue is not queue or socket.closing or socket.closed:
+            return
+        log.warning("closing a client that stopped reading", extra={"queued_bytes": queue.bytes})
+        self.on_close()
+        task = asyncio.ensure_future(close_transport(self.sio, queue.sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def room(self, sid: str, namespace: str, give_way: Callable[[], bool] | None = None) -> bool:
         """Flow control for a backlog: wait for room in the socket's queue (half the limit).
@@ -154,20 +175,10 @@ class OutgoingGuard:
         return False
 
     async def sweep(self) -> None:
-        now = asyncio.get_running_loop().time()
-        for eio_sid, socket in list(self.sio.eio.sockets.items()):
-            size = queued_bytes(socket)
-            if size <= self.limit:
-                continue
-            reading = now - getattr(socket, "drained_at", 0.0) < STALLED_AFTER
-            if size > HARD_CAP * self.limit or not reading:
-                log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
-                self.on_close()
+        """Close the sockets too far behind their live events while catching up (``laggards``)."""
+        for sid in list(self.laggards()):
+            log.warning("closing a client too far behind its live events", extra={"sid": sid})
+            self.on_close()
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:
                 await close_transport(self.sio, eio_sid)
-        for connection in list(self.connections.catching_up()):
-            if len(connection.held) > self.max_held:
-                log.warning("closing a client too far behind its live events", extra={"sid": connection.sid})
-                self.on_close()
-                eio_sid = self.sio.manager.eio_sid_from_sid(connection.sid, "/")
-                if eio_sid is not None:
-                    await close_transport(self.sio, eio_sid)

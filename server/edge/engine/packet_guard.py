@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from server.edge.body_cap import read_body, replay, with_length
+from server.edge.asgi_body import Receive, Send, read_body, replay, with_length
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -82,7 +82,7 @@ class PacketGuard:
         self.on_undecodable = on_undecodable
         self.path = path
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not scope.get("path", "").startswith(self.path):
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
@@ -105,7 +105,7 @@ class PacketGuard:
 
         return checked
 
-    async def _post(self, scope: Scope, receive: Any, send: Any, sid: str) -> None:
+    async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
         body = await read_body(receive, self.max_bytes)
         if body is not None and _decodable_payload(body, self.check):
             await self.app(with_length(scope, len(body)), replay(body, receive), _lowercase_ok(send))
@@ -118,7 +118,7 @@ class PacketGuard:
         await _answer(send, 400, b"undecodable packet")
 
 
-def _lowercase_ok(send: Any) -> Callable[[Message], Awaitable[None]]:
+def _lowercase_ok(send: Send) -> Callable[[Message], Awaitable[None]]:
     """``send``, with engine.io's ``OK`` answer to a POST written ``ok`` (same length), as the reference
     server answers and engine.io-protocol's test suite checks; clients read neither."""
 
@@ -138,7 +138,7 @@ def _decodable_payload(body: bytes, check: Callable[..., bool]) -> bool:
     return not text or all(check(packet, POLLING_TYPES) for packet in text.split(SEPARATOR))
 
 
-async def _answer(send: Any, status: int, text: bytes) -> None:
+async def _answer(send: Send, status: int, text: bytes) -> None:
     headers = [(b"content-type", b"text/plain"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": text})

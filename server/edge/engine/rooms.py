@@ -16,24 +16,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.edge.engine.watch import RoomWatcher
+
 
 class RoomIndex:
-    """Mix in before a python-socketio manager class."""
+    """Mix in before a python-socketio manager class.
 
+    ``watcher`` (the Admin UI, set through ``WatchedServer.watch``) hears each room entered and
+    left by ``enter_room``/``leave_room``; a disconnect's leaves are not reported (the watcher
+    hears the disconnect).
+    """
+
+    watcher: RoomWatcher | None = None
     rooms: dict[Any, dict[Any, Any]]
     callbacks: dict[Any, Any]
     pending_connect: dict[Any, list[Any]]
     pending_disconnect: dict[Any, list[Any]]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._rooms_of: dict[tuple[str, str], set[Any]] = {}
 
-    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: str | None = None) -> None:
+    def basic_enter_room(self, sid: str, namespace: str, room: object, eio_sid: str | None = None) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
         self._rooms_of.setdefault((namespace, sid), set()).add(room)
+        if self.watcher is not None and room is not None:
+            self.watcher.room_entered(sid, namespace, room)
 
-    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+    def basic_leave_room(self, sid: str, namespace: str, room: object) -> None:
+        if self.watcher is not None and room is not None:
+            self.watcher.room_left(sid, namespace, room)
         super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
         rooms = self._rooms_of.get((namespace, sid))
         if rooms is not None:
@@ -41,7 +53,7 @@ class RoomIndex:
             if not rooms:
                 del self._rooms_of[(namespace, sid)]
 
-    def basic_disconnect(self, sid: str, namespace: str, **_kwargs: Any) -> None:
+    def basic_disconnect(self, sid: str, namespace: str, **_kwargs: object) -> None:
         """The library's disconnect, with the socket's own rooms instead of a scan of all."""
         for room in self._rooms_of.pop((namespace, sid), set()):
             super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]

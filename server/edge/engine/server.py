@@ -3,7 +3,8 @@
 python-socketio dispatches a client event named ``connect`` or
 ``disconnect`` to the server's own connect/disconnect handlers (checked with
 5.18.1). Events with a name Socket.IO reserves never reach a handler here:
-they get an ``invalid`` ack when the client asked for one.
+they get the ack ``reserved_event_ack`` makes of the name (the chat's ``invalid``
+error, given by the composition root) when the client asked for one.
 
 PROTOCOL.md 5a and the reference server's behaviour (what the test suite of
 ``socketio/socket.io-protocol`` checks), where python-socketio 5.18 has no
@@ -44,29 +45,40 @@ import engineio.payload
 import socketio
 from socketio import packet
 
-from server.chat.errors import invalid
 from server.config import Settings
 from server.edge.engine import jsonmod
+from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.outgoing import close_transport
-from server.edge.wire import ack_error
+from server.edge.engine.rooms import RoomIndex
+from server.edge.engine.watch import SocketWatcher
 
 INVALID_NAMESPACE = {"message": "Invalid namespace"}
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
+ReservedEventAck = Callable[[object], object]
+"""The ack of an event whose name is reserved or not valid, given that name (the app's wire shape)."""
 
 
-class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, *, connect_timeout: float, on_undecodable: Callable[[], None], **kwargs: Any) -> None:
+class ParleyServer(LeanServer):
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        on_undecodable: Callable[[], None],
+        reserved_event_ack: ReservedEventAck | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
         self.connect_timeout = connect_timeout
         self.on_undecodable = on_undecodable
+        self.reserved_event_ack = reserved_event_ack  # None: no ack (the reference server's silence)
         self._connect_deadlines: dict[str, asyncio.TimerHandle] = {}
         self._closing: set[asyncio.Task[None]] = set()
         # namespace -> what its CONNECT replies carry besides the sid, given the sid
         self.connect_replies: dict[str, Callable[[str], dict[str, Any]]] = {}
 
-    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+    async def _send_packet(self, eio_sid: str, pkt: packet.Packet) -> None:
         if pkt.packet_type == packet.CONNECT and isinstance(pkt.data, dict) and "sid" in pkt.data:
             reply = self.connect_replies.get(pkt.namespace or "/")
             if reply is not None:
@@ -79,7 +91,7 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
             self.connect_timeout, self._close_soon, eio_sid
         )
 
-    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: object) -> None:
         namespace = namespace or "/"
         if namespace not in self.handlers and namespace not in self.namespace_handlers:
             # python-socketio answers "Unable to connect"; the reference server (and its test suite)
@@ -92,7 +104,7 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         except ValueError as exc:  # a bug in a connect handler, not an undecodable packet: keep it loud
             raise RuntimeError("the connect handler failed") from exc
 
-    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: object) -> None:
         self._forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
@@ -115,7 +127,7 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         """Close the connection of a packet that cannot be decoded; it never reaches a handler."""
         if data == "":  # python-socketio would take it for an empty EVENT
             await self._undecodable(eio_sid)
@@ -129,25 +141,54 @@ class ParleyServer(socketio.AsyncServer):  # type: ignore[misc]
         self.on_undecodable()
         await close_transport(self, eio_sid, notify=True)
 
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: object) -> None:
         name = data[0] if isinstance(data, list) and data else None
         if not isinstance(name, (str, int)) or isinstance(name, bool):
             # Not an EVENT by the Socket.IO protocol (the reference parser's ``isPayloadValid``):
             # python-socketio would dispatch it anyway. Raised here, it closes the connection.
             raise ValueError("an EVENT's payload is an array that starts with the event name")
         if not isinstance(name, str) or name in RESERVED_EVENTS:
-            if id is not None:
-                error = ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
+            if id is not None and self.reserved_event_ack is not None:
+                error = self.reserved_event_ack(name)
                 await self._send_packet(
                     eio_sid, self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[error])
                 )
             return
         await super()._handle_event(eio_sid, namespace, id, data)
 
-    async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+    async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: object) -> None:
         if not isinstance(data, list):  # not an ACK by the Socket.IO protocol: close, as the reference
             raise ValueError("an ACK's payload is an array")
         await super()._handle_ack(eio_sid, namespace, id, data)
+
+
+class WatchedServer(ParleyServer):
+    """A ``ParleyServer`` that tells its watcher (the Admin UI) of sockets connecting and leaving.
+
+    python-socketio's own Admin UI support replaces ``_trigger_event`` and the manager's
+    ``basic_enter_room``/``basic_leave_room`` on the instances; here they are overrides, chosen
+    when the server is built (``build_server(watched=True)``), so an unwatched server pays nothing
+    per event. The room hooks are ``RoomIndex``'s (the manager must be one: ``LeanFanout``).
+    """
+
+    watcher: SocketWatcher | None = None
+
+    def watch(self, watcher: SocketWatcher) -> None:
+        """Report to ``watcher`` from now on (once, before serving)."""
+        if not isinstance(self.manager, RoomIndex):
+            raise TypeError("a watched server needs a RoomIndex manager (LeanFanout)")
+        self.watcher = watcher
+        self.manager.watcher = watcher
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        result = await super()._trigger_event(event, namespace, *args)
+        watcher = self.watcher
+        if watcher is not None:
+            if event == "connect" and result is not False:
+                await watcher.socket_connected(args[0], namespace)
+            elif event == "disconnect":
+                await watcher.socket_disconnected(args[0], namespace, args[1] if len(args) > 1 else "")
+        return result
 
 
 def allow_packets_up_to(byte_limit: int) -> None:
@@ -182,16 +223,25 @@ def engine_options(settings: Settings) -> dict[str, Any]:
 
 
 def build_server(
-    settings: Settings, on_undecodable: Callable[[], None], client_manager: Any | None = None
+    settings: Settings,
+    on_undecodable: Callable[[], None],
+    client_manager: socketio.AsyncManager | None = None,
+    reserved_event_ack: ReservedEventAck | None = None,
+    watched: bool = False,
 ) -> ParleyServer:
-    """An ASGI Socket.IO server with orjson and our transport settings (PROTOCOL.md 2 and 5a)."""
+    """An ASGI Socket.IO server with orjson and our transport settings (PROTOCOL.md 2 and 5a).
+
+    ``watched``: a ``WatchedServer``, for the Admin UI (``admin.py``).
+    """
     allow_packets_up_to(settings.max_http_buffer_size)
     kwargs: dict[str, Any] = {}
     if client_manager is not None:
         kwargs["client_manager"] = client_manager
-    return ParleyServer(
+    server_class = WatchedServer if watched else ParleyServer
+    return server_class(
         connect_timeout=settings.connect_timeout,
         on_undecodable=on_undecodable,
+        reserved_event_ack=reserved_event_ack,
         engineio_logger=False,
         **engine_options(settings),
         **kwargs,

@@ -23,11 +23,13 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
+from engineio.async_server import AsyncServer
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class ExitSignals:
-    def __init__(self, eio: Any, close: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, eio: AsyncServer, close: Callable[[str], Awaitable[None]]) -> None:
         self.eio = eio
         self.close = close
         self._previous: dict[int, Any] = {}

@@ -30,3 +30,14 @@ def recovery_from(auth: Any) -> Recovery | None:
     if auth.get("recover") is True:
         return Recovery()
     return None
+
+
+def client_address(environ: dict[str, Any]) -> str:
+    """The peer of an Engine.IO request (its ASGI scope's client; python-engineio's REMOTE_ADDR
+    without one): the Admin UI's login limiter keys on it. HTTP routes read theirs with
+    ``server.edge.http.client_address``."""
+    scope = environ.get("asgi.scope") or {}
+    client = scope.get("client") if isinstance(scope, dict) else None
+    if client:
+        return str(client[0])
+    return str(environ.get("REMOTE_ADDR", ""))

@@ -2,33 +2,28 @@
 
 Most tests run a bare python-socketio server with the fan-out manager (so that
 the test itself can emit to a sid, a room or with ``skip_sid``); the first runs
-the whole Parley app. The fan-out overrides library internals: the last tests
-fail when python-socketio, engine.io or uvicorn change under it.
+the whole Parley app. The library internals the fan-out mirrors are digested with every other
+one the engine touches: tests/edge/engine/test_contract.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import engineio.async_server
-import engineio.async_socket
 import pytest
 import socketio
 import uvicorn
-from engineio.async_drivers import asgi as eio_asgi
 from engineio.payload import Payload
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 
 from server.adapters.cluster.redis_hub import RedisHub
 from server.edge.engine import jsonmod
+from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.eio_socket import MAX_PACKETS_PER_POLL
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.killswitch import KillableWebSockets
@@ -39,11 +34,11 @@ TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["
 
 
 class Bare:
-    """A python-socketio server with the lean manager; every socket joins the room ``all``."""
+    """A python-socketio server on Parley's engine with the given manager; every socket joins ``all``."""
 
     def __init__(self, manager: Any) -> None:
         self.manager = manager
-        self.sio = socketio.AsyncServer(
+        self.sio = LeanServer(
             async_mode="asgi", client_manager=manager, json=jsonmod, logger=False, engineio_logger=False
         )
         self.sio.on("connect", self._connect)
@@ -250,61 +245,3 @@ async def test_with_redis_rooms_stay_local_and_a_broadcast_still_reaches_every_t
         assert type(sio_of(live.app).manager) is LeanFanout  # the hub crosses nodes, not the manager
         assert isinstance(live.chat.hub, RedisHub)
         await test_a_broadcast_reaches_every_transport_in_seq_order(live)
-
-
-# What fanout.py mirrors or relies on, by source: a library upgrade fails here first. Re-read the
-# function, check fanout.py still matches it (and tests above pass), then update the digest.
-MIRRORED = {
-    "socketio AsyncManager.emit (packets built as here)": (socketio.AsyncManager.emit, "01ccd5b82b4f"),
-    "engineio AsyncSocket.send (ping check, then queue)": (
-        engineio.async_socket.AsyncSocket.send,
-        "0437276ccba7",
-    ),
-    "engineio AsyncSocket.poll (the writer waits in queue.get)": (
-        engineio.async_socket.AsyncSocket.poll,
-        "826f58a9f360",
-    ),
-    "engineio AsyncSocket._websocket_handler (the writer; upgrading/upgraded)": (
-        engineio.async_socket.AsyncSocket._websocket_handler,
-        "27f120df4d71",
-    ),
-    "engineio AsyncSocket.close (LeanSocket.close wraps it)": (
-        engineio.async_socket.AsyncSocket.close,
-        "faa2e9390254",
-    ),
-    "engineio AsyncSocket._send_ping (LeanSocket._send_ping replaces it: one ping, then the deadline)": (
-        engineio.async_socket.AsyncSocket._send_ping,
-        "67db82a704ea",
-    ),
-    "engineio AsyncSocket.check_ping_timeout (LeanSocket's replaces it: close, no CLOSE via send)": (
-        engineio.async_socket.AsyncSocket.check_ping_timeout,
-        "77616d5ca780",
-    ),
-    "engineio AsyncSocket.schedule_ping (a cycle starts only after a ping; LeanSocket wraps it)": (
-        engineio.async_socket.AsyncSocket.schedule_ping,
-        "fe316639159c",
-    ),
-    "engineio AsyncSocket.receive (a PONG schedules the next ping)": (
-        engineio.async_socket.AsyncSocket.receive,
-        "a91ae36ec2fb",
-    ),
-    "engineio AsyncSocket.handle_get_request (a GET while upgrading gets a NOOP, not the queue's)": (
-        engineio.async_socket.AsyncSocket.handle_get_request,
-        "05eaae9f0a60",
-    ),
-    "engineio AsyncServer._handle_connect (socket made, then 'connect', then polls)": (
-        engineio.async_server.AsyncServer._handle_connect,
-        "5bd7edc1d1ae",
-    ),
-    "engineio asgi WebSocket (asgi_send, handler(self))": (eio_asgi.WebSocket, "ce9c81653992"),
-    "uvicorn WebSocketsSansIOProtocol.send (the frame it writes)": (
-        WebSocketsSansIOProtocol.send,
-        "d4919ed760ce",
-    ),
-}
-
-
-@pytest.mark.parametrize("what", MIRRORED)
-def test_the_library_code_fanout_mirrors_is_unchanged(what):
-    function, digest = MIRRORED[what]
-    assert hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:12] == digest, what

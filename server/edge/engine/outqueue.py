@@ -1,0 +1,154 @@
+"""Each engine.io socket's outgoing queue: ours, counting the bytes it holds, watched past its bound.
+
+engine.io gives every socket the queue its server's ``create_queue`` makes (an ``asyncio.Queue``
+by default) and uses ``put``/``put_nowait``, ``get``/``get_nowait``, ``task_done``, ``join`` and
+``empty`` of it. ``ParleyEngine.create_queue`` makes an ``OutgoingQueue`` instead, which does the
+same and also keeps, in O(1) per put and per get:
+
+- ``bytes``: the memory its packets hold (a text packet what its string occupies,
+  ``sys.getsizeof``: up to 4 bytes per character; binary its length). The slow-consumer bound
+  (``outgoing.py``) reads it; nothing sums a queue any more.
+- ``idle_reader``: the socket's writer (or long-poll) waits on it, empty: a packet put now would
+  be the next one sent, which is when the fan-out may write the frame itself (``direct.py``).
+- ``drained_at``: loop time the transport last took packets (``LeanSocket.poll`` sets it).
+
+Past ``watch.limit`` bytes a put tells its ``watch`` (``outgoing.OutgoingGuard``), which decides,
+at once or at a deadline of this socket's own, whether the client stopped reading: no sweep over
+every socket. No CPython internal of ``asyncio.Queue`` is read anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import deque
+from typing import Protocol
+
+from engineio.packet import Packet
+
+
+class QueueWatch(Protocol):
+    limit: int
+
+    def past_limit(self, queue: OutgoingQueue) -> None:
+        """``queue`` holds more than ``limit`` bytes after a put (called on every such put)."""
+
+
+def held(packet: Packet | None) -> int:
+    """Memory a queued packet holds (engine.io puts None on the queue when a socket closes)."""
+    if packet is None:
+        return 0
+    data = packet.data
+    if isinstance(data, str):
+        return sys.getsizeof(data)
+    return len(data) if isinstance(data, bytes) else 0
+
+
+class OutgoingQueue:
+    __slots__ = (
+        "_finished",
+        "_getters",
+        "_items",
+        "_unfinished",
+        "bytes",
+        "deadline",
+        "drained_at",
+        "idle_reader",
+        "limit",
+        "sid",
+        "watch",
+    )
+
+    def __init__(self, watch: QueueWatch | None = None) -> None:
+        self._items: deque[Packet | None] = deque()
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._unfinished = 0  # put and not yet task_done (``join`` waits for 0)
+        self._finished: asyncio.Event | None = None  # made by the first ``join``
+        self.bytes = 0
+        self.idle_reader = False
+        self.drained_at = 0.0
+        self.watch = watch
+        self.limit = watch.limit if watch is not None else sys.maxsize
+        self.sid = ""  # the engine.io session's, set when it connects (``eio_socket.adopt``)
+        self.deadline: asyncio.TimerHandle | None = None  # the watch's, while past the limit
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def waiting(self) -> list[Packet | None]:
+        """The packets queued now, oldest first (a copy)."""
+        return list(self._items)
+
+    def put_nowait(self, item: Packet | None) -> None:
+        self._items.append(item)
+        self._unfinished += 1
+        self.idle_reader = False
+        if item is not None:
+            self.bytes += held(item)
+            if self.bytes > self.limit and self.watch is not None:
+                self.watch.past_limit(self)
+        getters = self._getters
+        while getters:
+            getter = getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                break
+
+    async def put(self, item: Packet | None) -> None:
+        """Never waits: the bound is enforced by closing the socket (``QueueWatch``), not by blocking."""
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Packet | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        item = self._items.popleft()
+        if item is not None:
+            self.bytes -= held(item)
+        if not self._items and self._getters:  # another reader waits (rare: an upgrade's two)
+            self.idle_reader = True
+        return item
+
+    async def get(self) -> Packet | None:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            self.idle_reader = True
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if getter in self._getters:
+                    self._getters.remove(getter)
+                self.idle_reader = not self._items and bool(self._getters)
+                if self._items and not getter.cancelled():  # woken, then cancelled: pass it on
+                    self._wake_next()
+                raise
+            self.idle_reader = not self._items and bool(self._getters)
+        return self.get_nowait()
+
+    def _wake_next(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                return
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._finished is not None:
+            self._finished.set()
+
+    async def join(self) -> None:
+        """Wait until every packet put has been taken and marked done (engine.io's ``close(wait=True)``)."""
+        while self._unfinished:
+            if self._finished is None or self._finished.is_set():
+                self._finished = asyncio.Event()
+            await self._finished.wait()
