@@ -48,7 +48,7 @@ from server.chat.errors import invalid
 from server.config import Settings
 from server.edge.engine import jsonmod
 from server.edge.engine.outgoing import close_transport
-from server.edge.wire import ack_error
+from server.edge.sio.wire import ack_error
 
 INVALID_NAMESPACE = {"message": "Invalid namespace"}
 RESERVED_EVENTS = frozenset(

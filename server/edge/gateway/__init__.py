@@ -2,6 +2,6 @@
 
 Each dialect is a thin module: it parses its own frames or requests into calls
 of the same chat services the Socket.IO and REST transports call, and renders
-results, errors (through ``server.edge.wire``) and pushes in its own shapes. The
+results, errors and pushes in its own shapes (its ``wire.py``). The
 WebSocket dialects are sinks of the same hub as Socket.IO (``sink.py``).
 """

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Response
 from server.chat.echo import PAGE
 from server.chat.schemas import TranscriptsOut
 from server.edge.rest.deps import ActorDep, ChatDep
-from server.edge.wire import HistoryBefore, HistoryLimit
+from server.edge.shapes import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"])
 

@@ -16,7 +16,7 @@ from tests.edge.sio.logs import captured
 from tests.support import WAIT, running
 from tests.support import test_settings as make_settings
 
-WEB = Path(__file__).resolve().parents[2] / "web"
+WEB = Path(__file__).resolve().parents[3] / "web"
 
 
 class RequestLog(logging.Handler):
