@@ -31,7 +31,7 @@ from server.chat.users import Actor
 from server.config import Settings
 from server.edge.errors import classify
 from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySink, GatewaySocket, Push, Renderer, Written
-from server.edge.gateway.wire import NORMAL, TOO_LARGE, failed, refusal_code
+from server.edge.gateway.wire import NORMAL, TOO_LARGE, closing, failed, refusal_code
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.gateway")
@@ -179,7 +179,7 @@ class Gateway:
                 frame = await receive_frame(ws, limit)
                 if isinstance(frame, int):
                     if frame != GONE:
-                        socket.close(frame, "too_large")
+                        socket.close(*closing(frame))
                     return
                 await on_frame(socket, frame)
         except Exception as exc:

@@ -27,6 +27,14 @@ REFUSAL: dict[ErrorCode, int] = {
 }
 
 
+REASON = {TIMED_OUT: "timeout", TOO_LARGE: ErrorCode.TOO_LARGE.value}
+
+
+def closing(code: int) -> tuple[int, str]:
+    """A close the gateway decides by itself (``TIMED_OUT``, ``TOO_LARGE``), with its reason."""
+    return code, REASON[code]
+
+
 def refusal_code(error: ChatError) -> int:
     """The close code for a client a gateway does not let in (its reason: the error code)."""
     return REFUSAL.get(error.code, 4400)

@@ -25,7 +25,7 @@ from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.gateway.wire import TIMED_OUT, frame
+from server.edge.gateway.wire import TIMED_OUT, closing, frame
 
 router = APIRouter(prefix="/compat/messenger")
 LABEL = "/compat/messenger/websocket"
@@ -84,13 +84,13 @@ async def messenger_socket(ws: WebSocket) -> None:
         async with asyncio.timeout(gateway.settings.connect_timeout):
             first = await receive_frame(ws, gateway.settings.max_http_buffer_size)
     except TimeoutError:
-        await ws.close(TIMED_OUT, "timeout")
+        await ws.close(*closing(TIMED_OUT))
         return
     except Exception:  # the client went before saying anything
         return
     if isinstance(first, int):
         if first != GONE:
-            await ws.close(first, "too_large")
+            await ws.close(*closing(first))
         return
     session = await gateway.open(ws, _token(first or ""), accepted=True)
     if session is None:

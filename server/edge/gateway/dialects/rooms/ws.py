@@ -32,7 +32,7 @@ from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.rooms import wire
 from server.edge.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.gateway.wire import TIMED_OUT
+from server.edge.gateway.wire import TIMED_OUT, closing
 
 log = logging.getLogger("parley.gateway")
 router = APIRouter(prefix="/compat/rooms")
@@ -166,20 +166,20 @@ class RoomsDialect(FrameCodec):
                     frame = await receive_frame(ws, limit)
                     if isinstance(frame, int):
                         if frame != GONE:
-                            await ws.close(frame, "too_large")
+                            await ws.close(*closing(frame))
                         return None
                     opened = await self._first(ws, name, frame, bucket)
                     if opened is not None:
                         return opened, frame or ""
         except TimeoutError:
-            await ws.close(TIMED_OUT, "timeout")
+            await ws.close(*closing(TIMED_OUT))
             return None
 
     async def _hello(self, ws: WebSocket, frame: str | int | None) -> str | None:
         """The name the client gives, as sent (no lookup: see ``introduce``)."""
         if isinstance(frame, int):
             if frame != GONE:
-                await ws.close(frame, "too_large")
+                await ws.close(*closing(frame))
             return None
         try:
             hello = HelloIn.model_validate(json_object(frame))
