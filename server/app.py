@@ -44,7 +44,7 @@ from server.edge.sio.connections import Connections
 from server.edge.sio.echo_namespace import EchoNamespace
 from server.edge.sio.sink import SocketIOSink
 from server.edge.sio.tokens import client_address
-from server.edge.wire import ack_error
+from server.edge.sio.wire import ack_error
 from server.metrics import Metrics
 
 

@@ -26,7 +26,7 @@ from server.chat.schemas import RegisterIn
 from server.chat.service import Chat
 from server.cli_admin import CommandError, Operator, read_password
 from server.config import Settings, SettingsError
-from server.edge import wire
+from server.edge.errors import reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(exc: ValidationError) -> str:
     """Field and reason only: a setting's value may be a secret."""
     return "; ".join(
-        f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {wire.reason(e)}"
+        f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {reason(e)}"
         for e in exc.errors(include_input=False, include_url=False)
     )
 
@@ -207,7 +207,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
         data = RegisterIn(username=args.username, password=password)
     except ValidationError as exc:
-        return _fail(f"invalid: {wire.reason(exc.errors(include_url=False)[0])}")
+        return _fail(f"invalid: {reason(exc.errors(include_url=False)[0])}")
 
     async def create(chat: Chat) -> int:
         await chat.users.create(data.username, data.password)

@@ -32,7 +32,7 @@ from server.chat.admin_schemas import (
 from server.chat.schemas import TopicName
 from server.chat.service import Chat
 from server.config import Settings
-from server.edge import wire
+from server.edge.errors import reason
 
 Job = Callable[[Chat], Awaitable[int]]
 WithChat = Callable[[Settings, Job], int]
@@ -61,7 +61,7 @@ def read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
 
 
 def invalid(exc: ValidationError) -> CommandError:
-    return CommandError(f"invalid: {wire.reason(exc.errors(include_url=False)[0])}")
+    return CommandError(f"invalid: {reason(exc.errors(include_url=False)[0])}")
 
 
 class Operator:

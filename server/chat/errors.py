@@ -2,7 +2,7 @@
 
 Every failure a service reports is a ``ChatError`` carrying an ``ErrorCode``
 (PROTOCOL.md section 2) and a human message. It knows nothing of HTTP or
-Socket.IO: ``server.edge.wire`` maps codes to HTTP statuses and ack envelopes.
+Socket.IO: ``server.edge.errors`` and each transport's ``wire.py`` map it to the wire.
 
     ChatError(code, message, retry_after=None)
       code: ErrorCode  invalid | unauthorized | token_expired | token_revoked |

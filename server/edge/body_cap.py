@@ -12,7 +12,7 @@ that again: an unbounded body is a way to exhaust the server without a token
   its ``Content-Length``. Memory held per request is so at most the cap.
 
 The refusal is ``413 too_large`` in the error shape of the route's transport
-(``server.edge.wire``): ``{"detail"}`` under ``/compat/echo``, ``{"Message", "Data"}``
+(its ``wire.py``): ``{"detail"}`` under ``/compat/echo``, ``{"Message", "Data"}``
 under ``/compat/messenger``, else ``{"error": {"code", "message"}}``.
 
 The cap is per path prefix (``limits``, longest prefix first; the default for
@@ -29,8 +29,10 @@ from typing import Any
 import orjson
 
 from server.chat.errors import ChatError, ErrorCode
-from server.edge import wire
 from server.edge.asgi_body import content_length, read_body, replay, with_length
+from server.edge.gateway.dialects.echo import wire as echo
+from server.edge.gateway.dialects.messenger import wire as messenger
+from server.edge.rest.wire import http_error
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -81,11 +83,11 @@ async def refuse(scope: Scope, send: Any, limit: int) -> None:
     error = ChatError(ErrorCode.TOO_LARGE, f"the request body is over {limit} bytes")
     path: str = scope.get("path", "")
     if path.startswith("/compat/echo"):
-        status, body, _headers = wire.echo_http_error(error)
+        status, body, _headers = echo.http_error(error)
     elif path.startswith("/compat/messenger"):
-        status, body, _headers = wire.messenger_error(error)
+        status, body, _headers = messenger.http_error(error)
     else:
-        status, body = wire.http_error(error)
+        status, body = http_error(error)
     encoded = orjson.dumps(body)
     headers = [
         (b"content-type", b"application/json"),

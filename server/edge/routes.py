@@ -2,30 +2,24 @@
 
 Socket.IO registers every route, and the topics dialect maps its own action names
 onto the same routes (the original topics service's ``suscribe``, ``create``,
-``invite`` and ``message`` are routes here already). REST and the other dialects
-take other inputs and call the services themselves (``chat.messages.send`` is
-also called by ``rest/messages.py`` and the rooms, public and messenger dialects).
-``invoke`` validates and calls; ``failure`` turns whatever a call raised into the
-``ChatError`` every transport renders (``server.edge.wire``).
+``invite`` and ``message`` are routes here already), so no service call is
+written twice. ``invoke`` validates and calls; whatever a call raises is
+classified once (``server.edge.errors.classify``) and rendered by the
+transport's codec (``server.edge.realtime.dispatch``).
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from server.chat import schemas as s
-from server.chat.errors import ChatError
 from server.chat.service import Chat
 from server.chat.users import Actor
-from server.edge import wire
 
-log = logging.getLogger("parley.routes")
 Call = Callable[[Actor, Any], Awaitable[Any]]
 
 
@@ -66,14 +60,3 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
 async def invoke(route: Route, actor: Actor, payload: Any) -> Any:
     """Validate ``payload`` with the route's model and call the service. Raises what the call raises."""
     return await route.call(actor, route.model.model_validate(payload))
-
-
-def failure(exc: Exception, name: str) -> ChatError:
-    """The error to answer for whatever a call raised; an unexpected one is logged with a reference."""
-    if isinstance(exc, ChatError):
-        return exc
-    if isinstance(exc, ValidationError):
-        return wire.validation_error(exc)
-    reference = uuid.uuid4().hex[:12]
-    log.error("event failed", exc_info=exc, extra={"event": name, "reference": reference})
-    return wire.internal(reference)

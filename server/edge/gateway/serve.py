@@ -5,7 +5,9 @@ welcome) and how to answer a frame (``on_frame``); everything else is the same
 for every dialect and lives here: the frame size limit (over it: close 1009),
 the reader and writer tasks, registration with the hub sink, the session's
 close (presence, cursors) and the metrics. A dialect's ``on_frame`` must not
-raise: it answers errors in its own shape (``server.edge.wire``).
+raise: it is a ``FrameCodec`` over the one dispatch pipeline, which answers errors in the
+dialect's shape (its ``wire.py``). An unexpected failure here closes the socket with 1011 and
+the ``internal`` error's reference (``server.edge.errors.classify``) as the reason.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -29,13 +29,12 @@ from server.chat.service import Chat
 from server.chat.sessions import Session
 from server.chat.users import Actor
 from server.config import Settings
-from server.edge import wire
+from server.edge.errors import classify
 from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySink, GatewaySocket, Push, Renderer, Written
+from server.edge.gateway.wire import NORMAL, TOO_LARGE, closing, failed, refusal_code
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.gateway")
-TOO_LARGE = 1009
-FAILED = 1011
 GOODBYE = 2.0  # seconds a closing socket's writer may take to send what is queued and the close frame
 D = TypeVar("D")
 OnFrame = Callable[[GatewaySocket, str | None], Awaitable[None]]
@@ -69,10 +68,10 @@ class Gateway:
             return await self.chat.sessions.open(token, admit=False)
         except ChatError as exc:
             await self.refuse(ws, exc)
-        except Exception:
-            log.exception("opening a gateway session failed")
+        except Exception as exc:
+            error = classify(exc, "opening a gateway session failed")
             with contextlib.suppress(Exception):
-                await ws.close(FAILED, "internal")
+                await ws.close(*failed(error))
         return None
 
     async def abandon(self, ws: WebSocket, session: Session, error: ChatError) -> None:
@@ -80,10 +79,10 @@ class Gateway:
         await self.refuse(ws, error)
         await self.chat.sessions.close(session.actor)
 
-    def record(self, name: str, outcome: str, started: float) -> None:
+    def record(self, name: str, outcome: str, elapsed: float) -> None:
         """Count one answered frame (``compat.<dialect>:<action>``) and its handling time."""
         self.metrics.events.labels(name, outcome).inc()
-        self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        self.metrics.latency.labels(name).observe(elapsed)
 
     def bucket(self) -> TokenBucket:
         return TokenBucket(self.settings.socket_burst, self.settings.socket_rate)
@@ -91,7 +90,7 @@ class Gateway:
     async def refuse(self, ws: WebSocket, error: ChatError) -> None:
         """Close an accepted WebSocket whose client could not be let in (4401, or 4429 when limited)."""
         with contextlib.suppress(Exception):
-            await ws.close(wire.gateway_close_code(error), error.code.value)
+            await ws.close(refusal_code(error), error.code.value)
 
     async def serve(
         self,
@@ -146,11 +145,9 @@ class Gateway:
                 await on_frame(socket, first)
             reader = asyncio.ensure_future(self._read(ws, socket, on_frame))
             await asyncio.wait({reader, writer, ended}, return_when=asyncio.FIRST_COMPLETED)
-        except Exception:
-            reference = uuid.uuid4().hex[:12]
-            extra = {"user": actor.username, "reference": reference}
-            log.exception("gateway socket failed", extra=extra)
-            socket.close(FAILED, f"internal error (reference {reference})", drain=False)
+        except Exception as exc:
+            error = classify(exc, "gateway socket failed", user=actor.username)
+            socket.close(*failed(error), drain=False)
         finally:
             self.sink.remove(socket)
             for task in (reader, ended):
@@ -182,12 +179,12 @@ class Gateway:
                 frame = await receive_frame(ws, limit)
                 if isinstance(frame, int):
                     if frame != GONE:
-                        socket.close(frame, "too_large")
+                        socket.close(*closing(frame))
                     return
                 await on_frame(socket, frame)
-        except Exception:
-            log.exception("reading a gateway socket failed", extra={"user": socket.actor.username})
-            socket.close(FAILED, "internal", drain=False)
+        except Exception as exc:
+            error = classify(exc, "reading a gateway socket failed", user=socket.actor.username)
+            socket.close(*failed(error), drain=False)
 
 
 async def _goodbye(ws: WebSocket, socket: GatewaySocket, writer: asyncio.Future[None]) -> None:
@@ -208,7 +205,7 @@ async def _goodbye(ws: WebSocket, socket: GatewaySocket, writer: asyncio.Future[
             await asyncio.wait_for(ws.close(code, reason), GOODBYE_WAIT)
 
 
-GONE = 1000
+GONE = NORMAL
 
 
 async def receive_frame(ws: WebSocket, limit: int) -> str | int | None:

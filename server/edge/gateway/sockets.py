@@ -34,11 +34,10 @@ from server.chat import events as ev
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
+from server.edge.gateway.wire import REVOKED, SLOW_CONSUMER
 
 log = logging.getLogger("parley.gateway")
 GOODBYE_WAIT = 1.0  # seconds a close frame may wait for a client that does not read
-SLOW_CONSUMER = 1013  # "try again later": the client reconnects and gets the backlog
-REVOKED = 4401
 MAX_HELD = 10_000
 
 

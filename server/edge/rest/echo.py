@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from server.chat.echo import PAGE
 from server.chat.schemas import TranscriptsOut
 from server.edge.http import ActorDep, ChatDep, echo_history
-from server.edge.wire import HistoryBefore, HistoryLimit
+from server.edge.shapes import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"])
 

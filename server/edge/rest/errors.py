@@ -12,18 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.chat.errors import ChatError, ErrorCode
-from server.edge import wire
-
-STATUS_CODES = {
-    401: ErrorCode.UNAUTHORIZED,
-    403: ErrorCode.FORBIDDEN,
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.INVALID,
-    409: ErrorCode.CONFLICT,
-    413: ErrorCode.TOO_LARGE,
-    422: ErrorCode.INVALID,
-    429: ErrorCode.RATE_LIMITED,
-}
+from server.edge.errors import code_for_status, http_headers, invalid
+from server.edge.rest.wire import REST, http_error
 
 
 class ErrorDetail(BaseModel):
@@ -57,8 +47,8 @@ RESPONSES = documented(
 
 
 def respond(error: ChatError) -> JSONResponse:
-    status, body = wire.http_error(error)
-    return JSONResponse(body, status_code=status, headers=wire.http_headers(error))
+    status, body = http_error(error)
+    return JSONResponse(body, status_code=status, headers=http_headers(error))
 
 
 async def on_chat_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -68,23 +58,14 @@ async def on_chat_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
-    if first.get("type") == "json_invalid":
-        return respond(ChatError(ErrorCode.INVALID, "the body is not valid JSON"))
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    field = ".".join(loc) or "body"
-    return respond(ChatError(ErrorCode.INVALID, f"{field}: {wire.reason(first)}"))
+    return respond(invalid(exc.errors(), REST))
 
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8): a validation error
         return respond(ChatError(ErrorCode.INVALID, "the body is not valid JSON"))
-    code = STATUS_CODES.get(
-        exc.status_code, ErrorCode.INVALID if exc.status_code < 500 else ErrorCode.INTERNAL
-    )
-    response = respond(ChatError(code, str(exc.detail)))
+    response = respond(ChatError(code_for_status(exc.status_code), str(exc.detail)))
     response.status_code = exc.status_code
     response.headers.update(exc.headers or {})  # e.g. Allow on a 405
     return response

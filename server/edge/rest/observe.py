@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -17,7 +16,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.edge import wire
+from server.edge.errors import classify
+from server.edge.rest.wire import http_error
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.http")
@@ -52,10 +52,9 @@ class ObserveRequests:
         try:
             await self.app(scope, receive, watch_start)
         except Exception as exc:  # the one place an unexpected error becomes a 500
-            reference = uuid.uuid4().hex[:12]
-            log.error("request failed", exc_info=exc, extra={"reference": reference})
+            error = classify(exc, "request failed")
             if not started_response:
-                status, body = wire.http_error(wire.internal(reference))
+                status, body = http_error(error)
                 await _send_json(send, status, body)
         finally:
             path = route_name(scope, status, self.routes)

@@ -11,13 +11,10 @@ import logging
 from functools import partial
 from typing import Any
 
-import socketio
-
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.errors import ChatError
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.chat.sessions import Session
-from server.edge import wire
 from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.routes import chat_routes
 from server.edge.sio.connections import Connection, Connections
@@ -25,6 +22,7 @@ from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
 from server.edge.sio.sink import topic_room, user_room, with_offset
 from server.edge.sio.tokens import recovery_from, token_from
+from server.edge.sio.wire import now_iso, refusal, unknown_event
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio")
@@ -68,13 +66,13 @@ class ChatNamespace:
 
     async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
         self.metrics.events.labels("unknown", "invalid").inc()
-        return wire.ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
+        return unknown_event(event)
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
         except ChatError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
+            raise refusal(exc) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
         connection = Connection(sid, actor, bucket, set(session.topic_ids), pid=session.pid)
@@ -109,7 +107,7 @@ class ChatNamespace:
             backlog = await self.chat.sessions.backlog(session)  # registered before: the rest is held
             if self.connections.get(sid) is not connection:
                 return  # gone meanwhile
-            payload = {"user": {"username": session.actor.username}, "server_time": wire.now_iso()}
+            payload = {"user": {"username": session.actor.username}, "server_time": now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
             sent: dict[str, int] = {}
             user_id = session.actor.id

@@ -1,29 +1,41 @@
 """The echo namespace ``/echo``: same authentication, ``echo`` acks its payload.
 
 The ack is the payload itself (no envelope) or the upstream's answer; a
-failure is an error envelope ``{"ok": false, "error": ...}`` and the socket
-stays usable. The transcript is stored when the socket disconnects. A socket
-is one of the user's ``PARLEY_MAX_CONNECTIONS_PER_USER`` (with the chat
-namespace and the gateways): past it the CONNECT is refused ``rate_limited``.
+failure is an error envelope ``{"ok": false, "error": ...}`` (an unexpected
+one ``internal`` with a logged reference, as on the chat namespace: the one
+dispatch pipeline answers both) and the socket stays usable. The transcript
+is stored when the socket disconnects. A socket is one of the user's
+``PARLEY_MAX_CONNECTIONS_PER_USER`` (with the chat namespace and the
+gateways): past it the CONNECT is refused ``rate_limited``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
-
-import socketio
 
 from server.chat.echo import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
-from server.edge import wire
+from server.edge.realtime.dispatch import dispatch
 from server.edge.sio.tokens import token_from
+from server.edge.sio.wire import ack_error, refusal, unknown_event
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio.echo")
 NAMESPACE = "/echo"
+
+
+class EchoPeer:
+    """An ``/echo`` socket: its conversation with the echo channel and its rate bucket."""
+
+    __slots__ = ("bucket", "session")
+
+    def __init__(self, session: EchoSession, bucket: TokenBucket) -> None:
+        self.session = session
+        self.bucket = bucket
 
 
 class EchoNamespace:
@@ -33,7 +45,8 @@ class EchoNamespace:
         self.metrics = metrics
         self.burst = burst
         self.rate = rate
-        self._sessions: dict[str, tuple[EchoSession, TokenBucket]] = {}
+        self._sessions: dict[str, EchoPeer] = {}
+        self.too_many = "too many events; slow down"  # the codec's (``server.edge.realtime.dispatch``)
 
     def register(self) -> None:
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
@@ -46,30 +59,42 @@ class EchoNamespace:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
             session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(exc.code.value, wire.error_body(exc)) from None
-        self._sessions[sid] = (session, TokenBucket(self.burst, self.rate))
+            raise refusal(exc) from None
+        self._sessions[sid] = EchoPeer(session, TokenBucket(self.burst, self.rate))
         await self.sio.enter_room(sid, f"user:{actor.id}", namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
 
     async def echo(self, sid: str, *args: Any) -> Any:
-        entry = self._sessions.get(sid)
-        outcome = "ok"
-        try:
-            if entry is None:
-                raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
-            session, bucket = entry
-            if not bucket.take():
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many events; slow down")
-            # A one-item tuple: python-socketio would send an empty ack for a bare None.
-            return (await session.echo(args[0] if args else None),)
-        except ChatError as exc:
-            outcome = exc.code.value
-            return wire.ack_error(exc)
-        finally:
-            self.metrics.events.labels("echo", outcome).inc()
+        return await dispatch(self, sid, args)
 
     async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
-        return wire.ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
+        return unknown_event(event)
+
+    # The codec of ``echo`` --------------------------------------------------------------------
+
+    def admit(self, sid: str) -> EchoPeer:
+        peer = self._sessions.get(sid)
+        if peer is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
+        return peer
+
+    def parse(self, args: tuple[Any, ...]) -> tuple[str, Any]:
+        return "echo", args[0] if args else None
+
+    def invoke(self, peer: EchoPeer, _action: str | None, payload: Any) -> Awaitable[Any]:
+        return peer.session.echo(payload)
+
+    def ok(self, _sid: str, _action: str | None, answer: Any) -> Any:
+        return (answer,)  # a one-item tuple: python-socketio would send an empty ack for a bare None
+
+    def err(self, _sid: str, _action: str | None, error: ChatError) -> Any:
+        return ack_error(error)
+
+    def label(self, _action: str | None) -> str:
+        return "echo"
+
+    def record(self, _action: str | None, outcome: str, _elapsed: float) -> None:
+        self.metrics.events.labels("echo", outcome).inc()
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         entry = self._sessions.pop(sid, None)
@@ -77,6 +102,6 @@ class EchoNamespace:
             return
         self.metrics.sockets.labels(NAMESPACE).dec()
         try:
-            await self.chat.echo.close(entry[0])
+            await self.chat.echo.close(entry.session)
         except Exception:
             log.exception("storing an echo transcript failed", extra={"sid": sid})

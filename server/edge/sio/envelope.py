@@ -1,71 +1,88 @@
-"""The one wrapper around every Socket.IO handler.
+"""The Socket.IO chat namespace's codec: each client event through the one dispatch pipeline.
 
-python-socketio sends a handler's return value as the ack and runs handlers
-as concurrent tasks, so a handler must never raise: this wrapper checks the
-socket's rate bucket, validates the payload with the event's model, calls
-the service, and always returns an envelope. Unexpected exceptions become
-``internal`` with a correlation id in the log (ERROR). Metrics count every
-event; the log gets a line per refused event (INFO) but a line per handled
-one only at DEBUG: building a record costs about as much as a small handler.
+python-socketio sends a handler's return value as the ack and runs handlers as concurrent
+tasks, so a handler must never raise: ``dispatch`` (``server.edge.realtime.dispatch``) checks
+the socket's rate bucket, validates the payload with the event's model, calls the service and
+always returns an envelope. Unexpected exceptions become ``internal`` with a reference in the
+log (ERROR). Metrics count every event; the log gets a line per refused event (INFO) but a
+line per handled one only at DEBUG: building a record costs about as much as a small handler.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.users import Actor
-from server.edge import wire
-from server.edge.routes import Route, failure, invoke
-from server.edge.sio.connections import Connections
+from server.edge.realtime.dispatch import dispatch
+from server.edge.routes import Route, invoke
+from server.edge.sio.connections import Connection, Connections
+from server.edge.sio.wire import ack_error, ack_ok
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio")
+Ack = dict[str, Any]
 
 
 class Envelope:
+    """Makes the handler of each event of the route table."""
+
     def __init__(self, connections: Connections, metrics: Metrics) -> None:
         self.connections = connections
         self.metrics = metrics
 
-    def handler(self, event: str, route: Route) -> Callable[..., Awaitable[dict[str, Any]]]:
-        async def handle(sid: str, *args: Any) -> dict[str, Any]:
-            return await self.run(event, sid, args, route)
+    def handler(self, event: str, route: Route) -> Callable[..., Awaitable[Ack]]:
+        codec = EventCodec(event, route, self.connections, self.metrics)
+
+        async def handle(sid: str, *args: Any) -> Ack:
+            return await dispatch(codec, sid, args)
 
         return handle
 
-    async def run(self, event: str, sid: str, args: tuple[Any, ...], route: Route) -> dict[str, Any]:
-        started = time.perf_counter()
-        error: ChatError | None = None
-        try:
-            actor = self._admit(sid)
-            result = wire.ack_ok(await invoke(route, actor, _payload(args, route.model)))
-        except Exception as exc:
-            error = failure(exc, event)
-            result = wire.ack_error(error)
-        self._record(event, "ok" if error is None else error.code.value, time.perf_counter() - started)
-        return result
 
-    def _record(self, event: str, outcome: str, elapsed: float) -> None:
-        self.metrics.events.labels(event, outcome).inc()
-        self.metrics.latency.labels(event).observe(elapsed)
-        level = logging.DEBUG if outcome == "ok" else logging.INFO
-        if log.isEnabledFor(level):
-            extra = {"event": event, "outcome": outcome, "ms": round(elapsed * 1000, 2)}
-            log.log(level, "event", extra=extra)
+class EventCodec:
+    """One event's codec: a sid in, the positional arguments as the frame, an ack out."""
 
-    def _admit(self, sid: str) -> Actor:
+    too_many = "too many events; slow down"
+
+    def __init__(self, event: str, route: Route, connections: Connections, metrics: Metrics) -> None:
+        self.event = event
+        self.route = route
+        self.connections = connections
+        self.counter = metrics.events
+        self.latency = metrics.latency.labels(event)
+
+    def admit(self, sid: str) -> Connection:
         connection = self.connections.get(sid)
         if connection is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
-        if not connection.bucket.take():
-            raise ChatError(ErrorCode.RATE_LIMITED, "too many events; slow down")
-        return connection.actor
+        return connection
+
+    def parse(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        return self.event, args
+
+    def invoke(self, connection: Connection, _event: str | None, args: tuple[Any, ...]) -> Awaitable[Any]:
+        return invoke(self.route, connection.actor, _payload(args, self.route.model))
+
+    def ok(self, _sid: str, _event: str | None, result: Any) -> Ack:
+        return ack_ok(result)
+
+    def err(self, _sid: str, _event: str | None, error: ChatError) -> Ack:
+        return ack_error(error)
+
+    def label(self, _event: str | None) -> str:
+        return self.event
+
+    def record(self, _event: str | None, outcome: str, elapsed: float) -> None:
+        self.counter.labels(self.event, outcome).inc()
+        self.latency.observe(elapsed)
+        level = logging.DEBUG if outcome == "ok" else logging.INFO
+        if log.isEnabledFor(level):
+            extra = {"event": self.event, "outcome": outcome, "ms": round(elapsed * 1000, 2)}
+            log.log(level, "event", extra=extra)
 
 
 def _payload(args: tuple[Any, ...], model: type[BaseModel]) -> Any:

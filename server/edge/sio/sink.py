@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.chat import events as ev
-from server.edge import wire
 from server.edge.sio.connections import Connection, Connections
+from server.edge.sio.wire import server_event
 
 
 def topic_room(topic_id: int) -> str:
@@ -44,7 +44,7 @@ class SocketIOSink:
             return
         if isinstance(event, ev.UserDeleted):
             return  # for name caches only
-        shaped = wire.server_event(event)
+        shaped = server_event(event)
         if shaped is None:
             return
         name, payload = shaped

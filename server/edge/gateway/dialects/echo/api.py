@@ -3,8 +3,8 @@
 REST under ``/compat/echo``: ``POST /register`` and ``POST /login`` (JSON, or a form as OAuth2
 password clients send it), ``GET /echo_ws`` and ``GET /pub_ws`` (the channels' WebSocket links,
 absolute, with the caller's token), ``GET /history`` (the body and paging of
-``GET /api/echo/history``). Every error is ``{"detail": "<text>"}`` (``server.edge.wire``, echo
-section): ``EchoRoute`` renders it, so Parley's ``{"error": ...}`` handlers never see these
+``GET /api/echo/history``). Every error is ``{"detail": "<text>"}`` (``wire.py`` beside this
+module): ``EchoRoute`` renders it, so Parley's ``{"error": ...}`` handlers never see these
 routes. A taken name is 400, a request that fails validation 422, a missing or bad token 401, too
 many attempts 429 with ``Retry-After``.
 
@@ -14,8 +14,6 @@ The channels' WebSockets live beside this module: the echo WebSocket ``/compat/e
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -23,7 +21,6 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
@@ -33,10 +30,11 @@ from server.chat.echo import PAGE
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn, TranscriptsOut, Username
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.errors import PAYLOAD, classify
+from server.edge.gateway.dialects.echo import wire
 from server.edge.http import AddressDep, ChatDep, bearer_token, echo_history
+from server.edge.shapes import HistoryBefore, HistoryLimit
 
-log = logging.getLogger("parley.gateway.echo")
 PREFIX = "/compat/echo"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _USERNAME = AliasChoices("username", "login")
@@ -48,16 +46,10 @@ _USERNAME = AliasChoices("username", "login")
 def error_response(exc: Exception) -> JSONResponse:
     """Any exception of a handler as the dialect's ``{"detail"}`` answer; unforeseen ones are a 500
     whose reference is logged (with the traceback) and sent (without it)."""
-    if isinstance(exc, RequestValidationError):
-        exc = wire.echo_request_invalid(exc.errors())
-    if isinstance(exc, ChatError):
-        status, body, headers = wire.echo_http_error(exc)
-        return JSONResponse(body, status_code=status, headers=headers)
     if isinstance(exc, HTTPException):  # e.g. a malformed form: FastAPI's status and text
-        return JSONResponse(wire.echo_detail(str(exc.detail)), exc.status_code, headers=exc.headers)
-    reference = uuid.uuid4().hex[:12]
-    log.error("request failed", exc_info=exc, extra={"reference": reference})
-    return error_response(wire.internal(reference))
+        return JSONResponse(wire.detail(str(exc.detail)), exc.status_code, headers=exc.headers)
+    status, body, headers = wire.http_error(classify(exc, "request failed", wire.ECHO))
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class EchoRoute(APIRoute):
@@ -180,7 +172,7 @@ async def login_body(request: Request) -> EchoLoginIn:
     try:
         return EchoLoginIn.model_validate(raw)
     except ValidationError as exc:
-        raise wire.validation_error(exc) from None
+        raise classify(exc, spelling=PAYLOAD) from None
 
 
 # Links and history -------------------------------------------------------------------------------
@@ -207,7 +199,7 @@ async def pub_ws(request: Request, caller: CallerDep) -> EchoUrlOut:
 
 @router.get("/history", response_model=TranscriptsOut, responses=documented(401, 422))
 async def history(
-    caller: CallerDep, chat: ChatDep, before: wire.HistoryBefore = None, limit: wire.HistoryLimit = PAGE
+    caller: CallerDep, chat: ChatDep, before: HistoryBefore = None, limit: HistoryLimit = PAGE
 ) -> Response:
     """The caller's echo transcripts, newest first, paged as ``GET /api/echo/history`` (its body)."""
     return await echo_history(chat, caller.actor, before, limit)

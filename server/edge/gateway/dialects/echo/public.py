@@ -10,7 +10,7 @@ stays open.
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
@@ -18,10 +18,11 @@ from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, SendIn, Target
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.errors import classify
+from server.edge.gateway.codec import FrameCodec
+from server.edge.gateway.dialects.echo import wire
 from server.edge.gateway.serve import Gateway
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.routes import failure
 
 router = APIRouter(prefix="/compat/echo")
 LABEL = "/compat/echo/ws/pub"
@@ -29,10 +30,10 @@ WELCOME = 1000
 PAGE = 200
 
 
-class PublicDialect:
+class PublicDialect(FrameCodec):
     def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.name = gateway.settings.public_topic
+        super().__init__(gateway)
+        self.topic = gateway.settings.public_topic
 
     def render(self, event: ev.Event) -> Push | None:
         if isinstance(event, ev.MessageCreated) and event.message.kind == "public":
@@ -42,21 +43,22 @@ class PublicDialect:
     def render_message(self, message: MessageOut) -> Push | None:
         return None if message.deleted else Push(wire.public_message(message))
 
-    async def on_frame(self, socket: GatewaySocket, text: str | None) -> None:
-        started = time.perf_counter()
-        try:
-            if text is None:
-                raise ChatError(ErrorCode.INVALID, "send text frames")
-            if not socket.bucket.take():
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
-            data = SendIn.model_validate({"topic": self.name, "body": text})
-            await self.gateway.chat.messages.send(socket.actor, data.target, data.body)
-            outcome = "ok"
-        except Exception as exc:
-            error = failure(exc, "pub:message")
-            socket.send(wire.echo_frame_error(error))
-            outcome = error.code.value
-        self.gateway.record("compat.pub:message", outcome, started)
+    # The codec (``server.edge.realtime.dispatch``): each text frame is a message; only errors are answered.
+
+    def parse(self, text: str | None) -> tuple[str, str]:
+        if text is None:
+            raise ChatError(ErrorCode.INVALID, "send text frames")
+        return "message", text
+
+    async def invoke(self, socket: GatewaySocket, _action: str | None, text: Any) -> None:
+        data = SendIn.model_validate({"topic": self.topic, "body": text})
+        await self.gateway.chat.messages.send(socket.actor, data.target, data.body)
+
+    def err(self, socket: GatewaySocket, _action: str | None, error: ChatError) -> None:
+        socket.send(wire.frame_error(error))
+
+    def label(self, _action: str | None) -> str:
+        return "compat.pub:message"
 
     async def history(self, actor: Actor) -> list[MessageOut]:
         """The channel's newest ``WELCOME`` messages, oldest first (tombstones dropped when written)."""
@@ -64,7 +66,7 @@ class PublicDialect:
         pages: list[list[MessageOut]] = []
         before: int | None = None
         for _ in range(WELCOME // PAGE):
-            page = await chat.messages.history(actor, Target(topic=self.name), before, PAGE)
+            page = await chat.messages.history(actor, Target(topic=self.topic), before, PAGE)
             pages.append(page.messages)
             if not page.has_more or not page.messages:
                 break
@@ -80,10 +82,10 @@ async def public_socket(ws: WebSocket, token: str | None = None) -> None:
     if session is None:
         return
     try:
-        topic = await gateway.chat.directory.named_topic(dialect.name)
+        topic = await gateway.chat.directory.named_topic(dialect.topic)
         await gateway.chat.topics.join(session.actor.id, [topic.name])
     except Exception as exc:
-        await gateway.abandon(ws, session, failure(exc, "pub:connect"))
+        await gateway.abandon(ws, session, classify(exc, event="compat.pub:connect"))
         return
 
     async def welcome() -> list[MessageOut]:

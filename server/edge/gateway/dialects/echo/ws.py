@@ -2,16 +2,17 @@
 
 Every text frame comes back (through ``PARLEY_ECHO_UPSTREAM`` when set) and the
 transcript is stored when the socket closes, whoever closes it. Errors the
-socket survives (rate limit, a failing upstream) are ``{"error"}`` frames; a
-bad token closes with 4401, a binary frame with 1003, a frame over the limit
-with 1009, a socket past the user's socket limit (shared with every namespace
-and dialect, PROTOCOL.md section 2) with 4429.
+socket survives (rate limit, a failing upstream, an unexpected one: ``internal``
+with a logged reference) are ``{"error"}`` frames; a bad token closes with
+4401, a binary frame with 1003, a frame over the limit with 1009, a socket
+past the user's socket limit (shared with every namespace and dialect,
+PROTOCOL.md section 2) with 4429.
 """
 
 from __future__ import annotations
 
 import contextlib
-from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -20,7 +21,8 @@ from server.chat.echo import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.gateway.codec import FrameCodec
+from server.edge.gateway.dialects.echo import wire
 from server.edge.gateway.serve import Gateway, NoPushes, no_welcome
 from server.edge.gateway.sockets import GatewaySocket
 
@@ -47,8 +49,8 @@ async def echo_socket(websocket: WebSocket) -> None:
         await gateway.refuse(websocket, exc)
         return
     try:
-        on_frame = partial(answer_frame, session)
-        await gateway.serve(websocket, actor, ECHOES, on_frame, no_welcome, "/compat/echo/ws/echo")
+        codec = EchoCodec(gateway, session)
+        await gateway.serve(websocket, actor, ECHOES, codec.on_frame, no_welcome, "/compat/echo/ws/echo")
     finally:
         await chat.echo.close(session)
 
@@ -63,25 +65,35 @@ async def accept_and_authenticate(websocket: WebSocket, chat: Chat) -> Actor | N
         return None
 
 
-async def answer_frame(session: EchoSession, socket: GatewaySocket, text: str | None) -> None:
-    """Echo a text frame (through the upstream, if any); a binary one ends the socket (1003)."""
-    if text is None:
-        refused = ChatError(ErrorCode.INVALID, "binary frames are not echoed; send text")
-        socket.close(*wire.echo_close(refused))
-    elif not socket.bucket.take():
-        socket.send(wire.echo_frame_error(ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")))
-    else:
-        socket.send(await answer(session, text))
+class EchoCodec(FrameCodec):
+    """One echo socket's codec (``server.edge.realtime.dispatch``): a text frame comes back
+    (through the upstream, if any); a binary one ends the socket (1003)."""
 
+    name = "compat.echo"
 
-async def answer(session: EchoSession, text: str) -> str:
-    try:
-        return wire.echo_frame(await session.echo(text))
-    except ChatError as exc:  # the upstream failed: said, and the socket stays open
-        return wire.echo_frame_error(exc)
+    def __init__(self, gateway: Gateway, session: EchoSession) -> None:
+        super().__init__(gateway)
+        self.session = session
+
+    def parse(self, text: str | None) -> tuple[str, str]:
+        if text is None:
+            raise ChatError(ErrorCode.INVALID, "binary frames are not echoed; send text")
+        return "echo", text
+
+    def invoke(self, _socket: GatewaySocket, _action: str | None, text: Any) -> Any:
+        return self.session.echo(text)
+
+    def ok(self, socket: GatewaySocket, _action: str | None, answer: Any) -> None:
+        socket.send(wire.echo_frame(answer))
+
+    def err(self, socket: GatewaySocket, action: str | None, error: ChatError) -> None:
+        if action is None:  # a frame that is not one (binary): the socket ends
+            socket.close(*wire.close(error))
+        else:  # the socket stays open
+            socket.send(wire.frame_error(error))
 
 
 async def close(websocket: WebSocket, error: ChatError) -> None:
-    code, reason = wire.echo_close(error)
+    code, reason = wire.close(error)
     with contextlib.suppress(WebSocketDisconnect):
         await websocket.close(code, reason)

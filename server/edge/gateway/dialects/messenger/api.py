@@ -1,7 +1,7 @@
 """The messenger's REST dialect under ``/compat/messenger`` (PROTOCOL.md 7.2): parse, call, render.
 
-Every answer is ``{"Message": text, "Data": data or null}`` (``server.edge.wire``'s messenger
-section), errors included (``MessengerRoute``). A conversation is named by its id, the id of the
+Every answer is ``{"Message": text, "Data": data or null}`` (``wire.py`` beside this
+module), errors included (``MessengerRoute``). A conversation is named by its id, the id of the
 direct conversation's topic (``chat.conversations``); a message sent here goes through
 ``chat.messages.send`` like any other, so Socket.IO clients and the other dialects see it live,
 it is stored, counted in unread and replayed to whoever was offline. Every route but ``POST
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import field_validator
 
 from server.chat.schemas import MAX_STORED_INT, In, LoginIn, RegisterIn, RowId, Target, Username, check_body
-from server.edge import wire
+from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.dialects.messenger.http import (
     ActorDep,
     MessengerRoute,
@@ -99,7 +99,7 @@ async def logout(actor: ActorDep, chat: ChatDep) -> JSONResponse:
 
 @router.get("/user/{username}", **documented(wire.MessengerProfile, "the user"))
 async def user(username: str, actor: ActorDep, chat: ChatDep) -> JSONResponse:
-    return answer("User found", wire.messenger_profile(await chat.users.profile(actor, username)))
+    return answer("User found", wire.profile_shape(await chat.users.profile(actor, username)))
 
 
 @router.post("/conversation", **documented(int, "Data is the ConversationId", RecipientIn))
@@ -112,7 +112,7 @@ async def open_conversation(
 @router.get("/conversation", **documented(list[wire.MessengerConversation], "the caller's conversations"))
 async def conversations(actor: ActorDep, chat: ChatDep) -> JSONResponse:
     mine = await chat.conversations.mine(actor)
-    return answer("Conversations", [wire.messenger_conversation(c) for c in mine])
+    return answer("Conversations", [wire.conversation_shape(c) for c in mine])
 
 
 @router.post("/message", **documented(int, "sent: Data is the MessageId", SendMessageIn, 201))
@@ -143,5 +143,5 @@ async def messages(conversation_id: Id, actor: ActorDep, chat: ChatDep) -> JSONR
     """The conversation's messages, oldest first: the newest 1000, deleted ones left out."""
     peer = await chat.conversations.peer(actor, conversation_id)
     page = await chat.messages.history(actor, Target(user=peer), None, HISTORY)
-    live = [wire.messenger_message(m, conversation_id) for m in page.messages if not m.deleted]
+    live = [wire.message_shape(m, conversation_id) for m in page.messages if not m.deleted]
     return answer("Messages", live)

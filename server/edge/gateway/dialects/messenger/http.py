@@ -2,8 +2,8 @@
 
 - ``MessengerRoute`` wraps every handler of the dialect, so whatever goes wrong while a request
   is handled (a ``ChatError``, a bad path parameter, a bad body, a missing token, an unexpected
-  exception) answers in the messenger's shape, rendered by ``server.edge.wire``; an unexpected
-  exception becomes ``internal`` with a reference that is logged with the traceback.
+  exception) answers in the messenger's shape, rendered by ``wire.py`` beside this module; an
+  unexpected exception becomes ``internal`` with a reference (``server.edge.errors.classify``).
 - ``body(Model)``: the JSON object of the request, its field names matched case-insensitively
   (``Username`` and ``username`` alike, as Go's ``encoding/json`` does), validated by a strict
   model of the chat domain; ``request_body(Model)`` documents it in OpenAPI as the messenger
@@ -13,14 +13,11 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
@@ -29,10 +26,10 @@ from starlette.exceptions import HTTPException
 
 from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.errors import classify
+from server.edge.gateway.dialects.messenger import wire
 from server.edge.http import get_actor as bearer_actor
 
-log = logging.getLogger("parley.messenger")
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -47,31 +44,21 @@ class MessengerRoute(APIRoute):
             try:
                 return await handler(request)
             except HTTPException as exc:  # none expected from these routes; kept in the dialect
-                body = wire.messenger_answer(str(exc.detail))
+                body = wire.answer(str(exc.detail))
                 return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
             except Exception as exc:
-                return failure(_chat_error(exc, self.path))
+                return failure(classify(exc, "request failed", wire.MESSENGER_REQUEST, route=self.path))
 
         return guarded
 
 
 def failure(error: ChatError) -> JSONResponse:
-    status, body, headers = wire.messenger_error(error)
+    status, body, headers = wire.http_error(error)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _chat_error(exc: Exception, route: str) -> ChatError:
-    if isinstance(exc, ChatError):
-        return exc
-    if isinstance(exc, RequestValidationError):  # a path parameter: its location is ("path", name)
-        return wire.messenger_invalid_fields(exc.errors(), skip=1)
-    reference = uuid.uuid4().hex[:12]
-    log.error("request failed", exc_info=exc, extra={"reference": reference, "route": route})
-    return wire.internal(reference)
-
-
 def answer(text: str, data: Any = None, status: int = 200) -> JSONResponse:
-    return JSONResponse(wire.messenger_answer(text, data), status_code=status)
+    return JSONResponse(wire.answer(text, data), status_code=status)
 
 
 # Bodies -------------------------------------------------------------------------------------------
@@ -104,7 +91,7 @@ def body(model: type[M]) -> Any:
         try:
             return model.model_validate(folded)
         except ValidationError as exc:
-            raise wire.messenger_invalid(exc) from None
+            raise classify(exc, spelling=wire.MESSENGER) from None
 
     return Depends(parse)
 

@@ -13,7 +13,6 @@ authenticated user, whatever the frame says.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
@@ -22,48 +21,48 @@ from fastapi import APIRouter, WebSocket
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, Target
-from server.edge import wire
+from server.edge.gateway.codec import FrameCodec
+from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.routes import failure
+from server.edge.gateway.wire import TIMED_OUT, closing, frame
 
 router = APIRouter(prefix="/compat/messenger")
 LABEL = "/compat/messenger/websocket"
-TIMED_OUT = 1008
 
 
-class MessengerDialect:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+class MessengerDialect(FrameCodec):
+    name = "compat.messenger"
 
     def render(self, event: ev.Event) -> Push | None:
-        text = wire.messenger_push(event)
+        text = wire.push(event)
         return None if text is None else Push(text)
 
     def render_message(self, _message: MessageOut) -> Push | None:
         return None  # no welcome: the messenger reads its conversations over REST
 
-    async def on_frame(self, socket: GatewaySocket, text: str | None) -> None:
-        started = time.perf_counter()
-        try:
-            frame = {key.lower(): value for key, value in json_object(text).items()}
-            if frame.get("message") != "Typing":
-                raise ChatError(
-                    ErrorCode.INVALID, 'the only frame a client sends is {"Message": "Typing", "ConvId"}'
-                )
-            if not socket.bucket.take():
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
-            conversation = frame.get("convid")
-            if type(conversation) is not int:
-                raise ChatError(ErrorCode.INVALID, "ConvId: a conversation id (an integer) is required")
-            peer = await self.gateway.chat.conversations.peer(socket.actor, conversation)
-            await self.gateway.chat.signals.typing(socket.actor, Target(user=peer), True)
-            outcome = "ok"
-        except Exception as exc:
-            error = failure(exc, "messenger:typing")
-            socket.send(wire.frame(wire.messenger_answer(error.message)))
-            outcome = error.code.value
-        self.gateway.record("compat.messenger:typing", outcome, started)
+    # The codec (``server.edge.realtime.dispatch``): the one frame is typing; only errors are answered.
+
+    def parse(self, text: str | None) -> tuple[str, dict[str, Any]]:
+        fields = {key.lower(): value for key, value in json_object(text).items()}
+        if fields.get("message") != "Typing":
+            raise ChatError(
+                ErrorCode.INVALID, 'the only frame a client sends is {"Message": "Typing", "ConvId"}'
+            )
+        return "typing", fields
+
+    async def invoke(self, socket: GatewaySocket, _action: str | None, fields: Any) -> None:
+        conversation = fields.get("convid")
+        if type(conversation) is not int:
+            raise ChatError(ErrorCode.INVALID, "ConvId: a conversation id (an integer) is required")
+        peer = await self.gateway.chat.conversations.peer(socket.actor, conversation)
+        await self.gateway.chat.signals.typing(socket.actor, Target(user=peer), True)
+
+    def err(self, socket: GatewaySocket, _action: str | None, error: ChatError) -> None:
+        socket.send(wire.frame_error(error))
+
+    def label(self, _action: str | None) -> str:
+        return "compat.messenger:typing"
 
 
 def _token(frame: str) -> str:
@@ -81,21 +80,21 @@ async def messenger_socket(ws: WebSocket) -> None:
     dialect = gateway.dialect(MessengerDialect)
     await ws.accept()
     try:
-        await ws.send_text(wire.frame({"Message": "Websocket Open"}))
+        await ws.send_text(frame({"Message": "Websocket Open"}))
         async with asyncio.timeout(gateway.settings.connect_timeout):
             first = await receive_frame(ws, gateway.settings.max_http_buffer_size)
     except TimeoutError:
-        await ws.close(TIMED_OUT, "timeout")
+        await ws.close(*closing(TIMED_OUT))
         return
     except Exception:  # the client went before saying anything
         return
     if isinstance(first, int):
         if first != GONE:
-            await ws.close(first, "too_large")
+            await ws.close(*closing(first))
         return
     session = await gateway.open(ws, _token(first or ""), accepted=True)
     if session is None:
         return
 
-    hello = wire.frame({"Message": "Websocket Authenticated"})
+    hello = frame({"Message": "Websocket Authenticated"})
     await gateway.serve(ws, session, dialect, dialect.on_frame, no_welcome, LABEL, follows=(), hello=hello)

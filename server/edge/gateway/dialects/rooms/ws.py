@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,16 +27,16 @@ from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import In, MessageOut, Target, TopicName, Username, check_body
 from server.chat.sessions import Session
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.errors import classify
+from server.edge.gateway.codec import FrameCodec
+from server.edge.gateway.dialects.rooms import wire
 from server.edge.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.routes import failure
+from server.edge.gateway.wire import TIMED_OUT, closing
 
 log = logging.getLogger("parley.gateway")
 router = APIRouter(prefix="/compat/rooms")
 LABEL = "/compat/rooms"
-UNAUTHORIZED = 4401
-TIMED_OUT = 1008
 
 
 class RoomIn(In):
@@ -61,9 +60,11 @@ class HelloIn(In):
 Action = Callable[[Actor, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class RoomsDialect:
+class RoomsDialect(FrameCodec):
+    name = "compat.rooms"
+
     def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+        super().__init__(gateway)
         self.chat = gateway.chat
         self.actions: dict[str, Action] = {
             "get_rooms": self.get_rooms,
@@ -75,7 +76,7 @@ class RoomsDialect:
     # Shapes ----------------------------------------------------------------
 
     def render(self, event: ev.Event) -> Push | None:
-        text = wire.rooms_push(event)
+        text = wire.push(event)
         return None if text is None else Push(text)
 
     def render_message(self, _message: MessageOut) -> Push | None:
@@ -98,7 +99,7 @@ class RoomsDialect:
 
     async def send_message(self, actor: Actor, args: dict[str, Any]) -> dict[str, Any]:
         data = SendIn.model_validate(args)
-        return wire.rooms_message(await self.chat.messages.send(actor, Target(topic=data.room), data.message))
+        return wire.message_shape(await self.chat.messages.send(actor, Target(topic=data.room), data.message))
 
     async def disconnect_from_room(self, actor: Actor, args: dict[str, Any]) -> dict[str, Any]:
         data = RoomIn.model_validate(args)
@@ -108,33 +109,33 @@ class RoomsDialect:
 
     # Frames ----------------------------------------------------------------
 
-    async def on_frame(self, socket: GatewaySocket, text: str | None) -> None:
-        started = time.perf_counter()
-        action: str | None = None
-        try:
-            payload = json_object(text)
-            action = payload["action"] if isinstance(payload.get("action"), str) else None
-            if not socket.bucket.take():
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
-            actor = await self._actor(payload.get("token"), socket.actor)
-            call = self.actions.get(action or "")
-            if call is None:
-                known = ", ".join(self.actions)
-                raise ChatError(
-                    ErrorCode.INVALID, f"unknown action {str(action)[:64]!r}; the actions are {known}"
-                )
-            args = payload.get("args", {})
-            if not isinstance(args, dict):
-                raise ChatError(ErrorCode.INVALID, "args must be a JSON object")
-            socket.send(wire.rooms_frame(action, await call(actor, args)))
-            outcome = "ok"
-        except Exception as exc:
-            error = failure(exc, f"rooms:{action}")
-            socket.send(wire.rooms_error(action, error))
-            outcome = error.code.value
-        self.gateway.record(
-            f"compat.rooms:{action if action in self.actions else 'unknown'}", outcome, started
-        )
+    # The codec (``server.edge.realtime.dispatch``): ``{"token", "action", "args"}``.
+
+    def parse(self, text: str | None) -> tuple[str | None, dict[str, Any]]:
+        payload = json_object(text)
+        return (payload["action"] if isinstance(payload.get("action"), str) else None), payload
+
+    async def invoke(self, socket: GatewaySocket, action: str | None, payload: Any) -> Any:
+        actor = await self._actor(payload.get("token"), socket.actor)
+        call = self.actions.get(action or "")
+        if call is None:
+            known = ", ".join(self.actions)
+            raise ChatError(
+                ErrorCode.INVALID, f"unknown action {str(action)[:64]!r}; the actions are {known}"
+            )
+        args = payload.get("args", {})
+        if not isinstance(args, dict):
+            raise ChatError(ErrorCode.INVALID, "args must be a JSON object")
+        return await call(actor, args)
+
+    def ok(self, socket: GatewaySocket, action: str | None, result: Any) -> None:
+        socket.send(wire.answer(action, result))
+
+    def err(self, socket: GatewaySocket, action: str | None, error: ChatError) -> None:
+        socket.send(wire.error(action, error))
+
+    def label(self, action: str | None) -> str:
+        return super().label(action if action in self.actions else None)
 
     async def _actor(self, token: Any, user: Actor) -> Actor:
         """The frame's token must be valid and the connection's user's."""
@@ -165,29 +166,29 @@ class RoomsDialect:
                     frame = await receive_frame(ws, limit)
                     if isinstance(frame, int):
                         if frame != GONE:
-                            await ws.close(frame, "too_large")
+                            await ws.close(*closing(frame))
                         return None
                     opened = await self._first(ws, name, frame, bucket)
                     if opened is not None:
                         return opened, frame or ""
         except TimeoutError:
-            await ws.close(TIMED_OUT, "timeout")
+            await ws.close(*closing(TIMED_OUT))
             return None
 
     async def _hello(self, ws: WebSocket, frame: str | int | None) -> str | None:
         """The name the client gives, as sent (no lookup: see ``introduce``)."""
         if isinstance(frame, int):
             if frame != GONE:
-                await ws.close(frame, "too_large")
+                await ws.close(*closing(frame))
             return None
         try:
             hello = HelloIn.model_validate(json_object(frame))
         except Exception as exc:
-            error = failure(exc, "rooms:hello")
-            await ws.send_text(wire.rooms_error(None, error))
-            await ws.close(UNAUTHORIZED, error.code.value)
+            error = classify(exc, event="compat.rooms:hello")
+            await ws.send_text(wire.error(None, error))
+            await ws.close(wire.UNAUTHORIZED, error.code.value)
             return None
-        await ws.send_text(wire.rooms_frame("connected", {"username": hello.username}))
+        await ws.send_text(wire.answer("connected", {"username": hello.username}))
         return hello.username
 
     async def _first(
@@ -207,7 +208,7 @@ class RoomsDialect:
                 raise ChatError(ErrorCode.UNAUTHORIZED, f"the token is not {name}'s")
             return await self.chat.sessions.open(token, admit=False)  # admitted by ``serve``
         except Exception as exc:
-            await ws.send_text(wire.rooms_error(action, failure(exc, "rooms:first")))
+            await ws.send_text(wire.error(action, classify(exc, event="compat.rooms:first")))
             return None
 
 

@@ -9,7 +9,6 @@ is pushed, and a message counts as delivered once written to this socket.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -18,30 +17,34 @@ from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, Target
 from server.chat.users import Actor
-from server.edge import wire
+from server.edge.gateway.codec import FrameCodec
+from server.edge.gateway.dialects.topics import wire
 from server.edge.gateway.serve import Gateway, json_object
 from server.edge.gateway.sockets import GatewaySocket, Push
-from server.edge.routes import chat_routes, failure, invoke
+from server.edge.gateway.wire import NORMAL, frame
+from server.edge.routes import chat_routes, invoke
 
 router = APIRouter(prefix="/compat/topics")
 ACTIONS = ("suscribe", "subscribe", "create", "invite", "message")
 LABEL = "/compat/topics"
 
 
-class TopicsDialect:
+class TopicsDialect(FrameCodec):
+    name = "compat.topics"
+
     def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+        super().__init__(gateway)
         routes = chat_routes(gateway.chat)
         self.routes = {action: routes[action] for action in ACTIONS}
 
     def render(self, event: ev.Event) -> Push | None:
-        text = wire.topics_push(event)
+        text = wire.push(event)
         if text is None:
             return None
         return Push(text, event.message if isinstance(event, ev.MessageCreated) else None)
 
     def render_message(self, message: MessageOut) -> Push | None:
-        return Push(wire.frame(wire.topics_message(message)), message)
+        return Push(frame(wire.message_shape(message)), message)
 
     async def written(self, actor: Actor, message: MessageOut) -> None:
         """A message written to this socket is delivered (cumulatively, as a client's ``delivered``)."""
@@ -49,27 +52,24 @@ class TopicsDialect:
         target = Target(user=name[1:]) if name.startswith("@") else Target(topic=name)
         await self.gateway.chat.delivery.acknowledge(actor, target, message.seq)
 
-    async def on_frame(self, socket: GatewaySocket, text: str | None) -> None:
-        started = time.perf_counter()
-        action: str | None = None
-        try:
-            payload = json_object(text, "a frame must be a JSON object with an 'action'")
-            action = _action(payload)
-            if not socket.bucket.take():
-                raise ChatError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
-            if action == "disconnect":
-                socket.send(wire.topics_reply(action, None))
-                socket.close(1000, "")
-                outcome = "ok"
-            else:
-                result = await invoke(self.routes[action], socket.actor, payload)
-                socket.send(wire.topics_reply(action, result))
-                outcome = "ok"
-        except Exception as exc:
-            error = failure(exc, f"topics:{action}")
-            socket.send(wire.topics_error(action, error))
-            outcome = error.code.value
-        self.gateway.record(f"compat.topics:{action or 'unknown'}", outcome, started)
+    # The codec (``server.edge.realtime.dispatch``): an action of the route table, or ``disconnect``.
+
+    def parse(self, text: str | None) -> tuple[str, dict[str, Any]]:
+        payload = json_object(text, "a frame must be a JSON object with an 'action'")
+        return _action(payload), payload
+
+    async def invoke(self, socket: GatewaySocket, action: str | None, payload: Any) -> Any:
+        if action == "disconnect":
+            return None
+        return await invoke(self.routes[str(action)], socket.actor, payload)
+
+    def ok(self, socket: GatewaySocket, action: str | None, result: Any) -> None:
+        socket.send(wire.reply(str(action), result))
+        if action == "disconnect":
+            socket.close(NORMAL, "")
+
+    def err(self, socket: GatewaySocket, action: str | None, error: ChatError) -> None:
+        socket.send(wire.error(action, error))
 
 
 def _action(payload: dict[str, Any]) -> str:
@@ -87,7 +87,7 @@ async def topics_socket(ws: WebSocket, token: str) -> None:
     session = await gateway.open(ws, token)
     if session is None:
         return
-    hello = wire.topics_reply("connected", {"username": session.actor.username})
+    hello = wire.reply("connected", {"username": session.actor.username})
 
     async def backlog() -> list[MessageOut]:
         return await gateway.chat.sessions.backlog(session)

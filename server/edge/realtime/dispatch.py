@@ -1,0 +1,85 @@
+"""The one dispatch pipeline: a client's frame in, its answer out, on every realtime transport.
+
+admit -> decode -> rate -> invoke (validate and call) -> render -> metrics, with the failure
+of any step classified once (``server.edge.errors.classify``: an unexpected exception is
+``internal`` with a logged reference) and rendered by the same codec. A transport or dialect
+supplies only a ``Codec``: who sent the frame, what it asks, how to answer it and what to count.
+
+Decoding comes before the rate check, as each dialect always did: a frame the dialect cannot
+read takes no token (a Socket.IO event always decodes; its payload is checked when invoked).
+This runs once per client event, on the hot path of ``message:send``: no awaits of its own and
+no allocation but the ``(action, payload)`` pair; a codec's ``invoke`` may return the service's
+awaitable as it is rather than wrap it in a coroutine of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from time import perf_counter
+from typing import Any, Protocol, TypeVar
+
+from server.chat.errors import ChatError, ErrorCode
+from server.chat.ratelimit import TokenBucket
+from server.edge.errors import classify
+
+
+class Peer(Protocol):
+    """The sender as the pipeline needs it: its rate bucket (the codec knows the rest)."""
+
+    @property
+    def bucket(self) -> TokenBucket: ...
+
+
+K = TypeVar("K", contravariant=True)  # what names the sender: a sid, a socket
+P = TypeVar("P", bound=Peer)  # the admitted sender
+F = TypeVar("F", contravariant=True)  # a frame as the transport hands it in
+R = TypeVar("R", covariant=True)  # the answer: an ack to return, or None once the codec wrote it
+
+
+class Codec(Protocol[K, P, F, R]):
+    """One transport's or dialect's side of the pipeline."""
+
+    too_many: str  # the ``rate_limited`` text ("too many events; slow down")
+
+    def admit(self, key: K) -> P:
+        """The sender of a frame; raises (``unauthorized``) when there is none."""
+        ...
+
+    def parse(self, frame: F) -> tuple[str | None, Any]:
+        """The action a frame asks for and its payload; raises (``invalid``) for a frame that is not one."""
+        ...
+
+    def invoke(self, peer: P, action: str | None, payload: Any) -> Awaitable[Any]:
+        """Validate the payload and call the service (the route table's or the dialect's action)."""
+        ...
+
+    def ok(self, key: K, action: str | None, result: Any) -> R: ...
+
+    def err(self, key: K, action: str | None, error: ChatError) -> R: ...
+
+    def label(self, action: str | None) -> str:
+        """The name of the action in the log line of a failure (and, usually, in the metrics)."""
+        ...
+
+    def record(self, action: str | None, outcome: str, elapsed: float) -> None:
+        """Count the answered frame (``outcome``: ``ok`` or the error code) and its handling time."""
+        ...
+
+
+async def dispatch(codec: Codec[K, P, F, R], key: K, frame: F) -> R:
+    """Answer one frame; never raises (an ack handler or a reader loop must not)."""
+    started = perf_counter()
+    action: str | None = None
+    try:
+        peer = codec.admit(key)
+        action, payload = codec.parse(frame)
+        if not peer.bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED, codec.too_many)
+        answer = codec.ok(key, action, await codec.invoke(peer, action, payload))
+        outcome = "ok"
+    except Exception as exc:
+        error = classify(exc, "event failed", event=codec.label(action))
+        answer = codec.err(key, action, error)
+        outcome = error.code.value
+    codec.record(action, outcome, perf_counter() - started)
+    return answer

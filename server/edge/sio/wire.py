@@ -1,0 +1,72 @@
+"""Socket.IO's wire shapes: the ack envelopes, the refusal of a CONNECT, and the server events.
+
+- an ack is ``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"code", "message"}}``;
+- a refused CONNECT carries the error code as its message and the error object as its data;
+- each domain event is one event name and one payload object.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import socketio
+
+from server.chat import events as ev
+from server.chat.errors import ChatError, ErrorCode
+from server.edge.errors import error_body
+from server.edge.shapes import to_json
+
+
+def ack_ok(data: Any) -> dict[str, Any]:
+    return {"ok": True, "data": to_json(data)}
+
+
+def ack_error(error: ChatError) -> dict[str, Any]:
+    return {"ok": False, "error": error_body(error)}
+
+
+def unknown_event(event: str) -> dict[str, Any]:
+    """The ack of an event no handler takes."""
+    return ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
+
+
+def refusal(error: ChatError) -> socketio.exceptions.ConnectionRefusedError:
+    """What a namespace raises to refuse a CONNECT with ``error`` (the client's ``connect_error``)."""
+    return socketio.exceptions.ConnectionRefusedError(error.code.value, error_body(error))
+
+
+def now_iso() -> str:
+    """The server time as ISO 8601 UTC with a ``Z``."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
+    """The Socket.IO event name and payload for a domain event (None: not sent).
+
+    The payload is one object, never a string, and keep it so: the stock JS client records the
+    last argument of *any* event as its recovery offset when that argument is a string, so only
+    ``sink.with_offset`` may end an event with one.
+    """
+    match event:
+        case ev.MessageCreated(message=message):
+            return "message", message.wire
+        case ev.MessageEdited(message=message):
+            return "message:edited", message.wire
+        case ev.MessageDeleted(id=message_id, topic=topic):
+            return "message:deleted", {"id": message_id, "topic": topic}
+        case ev.TopicInvited(topic=topic, by=by):
+            return "topic:invited", {"topic": topic.model_dump(mode="json"), "by": by}
+        case ev.TopicCreated(topic=topic, by=by):
+            return "topic:created", {"topic": topic.model_dump(mode="json"), "by": by}
+        case ev.Typing(topic=topic, username=username, typing=typing):
+            return "typing", {"topic": topic, "username": username, "typing": typing}
+        case ev.ReadMarked(topic=topic, username=username, seq=seq):
+            return "read", {"topic": topic, "username": username, "seq": seq}
+        case ev.PresenceChanged(username=username, online=online, last_seen=last_seen):
+            return "presence", {"username": username, "online": online, "last_seen": last_seen}
+        case ev.TopicRenamed(old_name=old_name, name=name):
+            return "topic:renamed", {"topic": old_name, "name": name}
+        case ev.TopicDeleted(name=name):
+            return "topic:deleted", {"topic": name}
+    return None
