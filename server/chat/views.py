@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from db.models import Message, Topic, User
-from db.reads import BacklogEntry
+from db.records import BacklogEntry, MessageRecord
 from server.chat.schemas import MessageOut
 
 Kind = Literal["public", "private", "direct"]
@@ -43,13 +42,14 @@ def direct_peer(name: str, user_id: int) -> int:
     return high if low == user_id else low
 
 
-def message_view(message: Message, sender: str, topic: Topic, shown_as: str | None = None) -> MessageOut:
-    """A Message as a client sees it; ``shown_as`` is ``@other`` for direct ones."""
+def message_view(message: MessageRecord, sender: str, kind: str, shown_as: str) -> MessageOut:
+    """A stored message as a client sees it in a topic of ``kind`` named ``shown_as`` (``@other``
+    for a direct conversation)."""
     deleted = message.deleted_at is not None
     return MessageOut(
-        id=cast(int, message.id),
-        topic=shown_as or topic.name,
-        kind=cast(Kind, topic.kind),
+        id=message.id,
+        topic=shown_as,
+        kind=cast(Kind, kind),
         seq=message.seq,
         sender=sender,
         body="" if deleted else message.body,
@@ -74,7 +74,3 @@ def backlog_view(entry: BacklogEntry) -> MessageOut:
         client_id=entry.client_id,
         deleted=False,
     )
-
-
-def display_name(user: User) -> str:
-    return f"@{user.username}"

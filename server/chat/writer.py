@@ -27,6 +27,7 @@ from typing import Literal, cast
 from db.sends import NewMessage, Stored
 from db.uow import Database
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser
+from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
 from server.chat.views import iso_required
@@ -36,22 +37,7 @@ MAX_BATCH = 512
 Kind = Literal["public", "private", "direct"]
 
 
-@dataclass(frozen=True)
-class SendPlace:
-    """Where a send goes, resolved: the topic and, for a direct one, the other user."""
-
-    topic_id: int
-    name: str
-    kind: str
-    peer_id: int | None = None
-    peer_name: str | None = None
-
-    @property
-    def shown_as(self) -> str:
-        return f"@{self.peer_name}" if self.peer_name is not None else self.name
-
-
-Resolve = Callable[[], Awaitable["SendPlace | MessageOut"]]
+Resolve = Callable[[], Awaitable[Place | MessageOut]]
 """Where a send goes (or, for a resend that must open nothing, the original message)."""
 
 
@@ -63,7 +49,7 @@ class Pending:
     client_id: str | None
     created_at: datetime
     future: asyncio.Future[MessageOut] = field(repr=False)
-    place: SendPlace | None = None
+    place: Place | None = None
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -188,7 +174,7 @@ class Writer:
             _answer(pending.future, original)
 
 
-def _place(pending: Pending) -> SendPlace:
+def _place(pending: Pending) -> Place:
     assert pending.place is not None, "stored sends are resolved first"
     return pending.place
 
