@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import cast
 
 from db.sends import NewMessage, Stored
 from db.uow import Database
@@ -30,11 +30,10 @@ from server.chat.events import Event, MessageCreated, ToTopic, ToUser
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
-from server.chat.views import iso_required
+from server.chat.views import message_out
 
 log = logging.getLogger("parley.writer")
 MAX_BATCH = 512
-Kind = Literal["public", "private", "direct"]
 
 
 Resolve = Callable[[], Awaitable[Place | MessageOut]]
@@ -188,25 +187,29 @@ def _row(pending: Pending) -> NewMessage:
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     """The sender's view and the events: one for a topic room, one per side of a DM."""
     place, actor = _place(pending), pending.actor
-    fields = {
-        "id": stored.id,
-        "kind": cast(Kind, place.kind),
-        "seq": stored.seq,
-        "sender": actor.username,
-        "body": pending.body,
-        "created_at": iso_required(pending.created_at),
-        "edited_at": None,
-        "client_id": pending.client_id,
-        "deleted": False,
-    }
-    mine = MessageOut(topic=place.shown_as, **fields)
+    mine = _view(pending, stored, place.kind, place.shown_as)
     if place.peer_id is None:
         return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
-    theirs = MessageOut(topic=f"@{actor.username}", **fields)
+    theirs = _view(pending, stored, place.kind, f"@{actor.username}")
     return mine, [
         MessageCreated(mine, ToUser(actor.id), place.topic_id),
         MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),
     ]
+
+
+def _view(pending: Pending, stored: Stored, kind: str, shown_as: str) -> MessageOut:
+    actor = pending.actor
+    return message_out(
+        kind,
+        shown_as,
+        stored.id,
+        stored.seq,
+        actor.username,
+        pending.body,
+        pending.created_at,
+        None,
+        pending.client_id,
+    )
 
 
 def _answer(future: asyncio.Future[MessageOut], answer: MessageOut) -> None:
