@@ -79,3 +79,23 @@ class BacklogEntry:
     topic_name: str
     topic_kind: str
     peer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A running server's last heartbeat (``server.chat.nodes``)."""
+
+    name: str
+    started_at: datetime
+    beat_at: datetime
+    sockets: int
+    users: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryRecord:
+    """A Socket.IO recovery session: its private id, its user, when a socket of it was last open."""
+
+    pid: str
+    user_id: int
+    seen_at: datetime
