@@ -7,16 +7,11 @@ the same on SQLite and PostgreSQL without expression indexes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
-
-
-def utcnow() -> datetime:
-    """Aware UTC now; every stored time is UTC."""
-    return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):

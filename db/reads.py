@@ -16,7 +16,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -24,35 +23,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
+from db.records import BacklogEntry, Credentials
 from db.repositories import Repositories
-from db.repositories.messages import BacklogRow
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    id: int
-    username: str
-    token_version: int
-    active: bool = True  # False once disabled or deleted by an operator
-
-
-@dataclass(frozen=True)
-class BacklogEntry:
-    """A message of a backlog with what it is shown with: sender, topic, other member of a DM."""
-
-    id: int
-    topic_id: int
-    seq: int
-    sender: str
-    body: str
-    client_id: str | None
-    created_at: datetime
-    edited_at: datetime | None
-    topic_name: str
-    topic_kind: str
-    peer: str | None
 
 
 class HotReads(Protocol):
@@ -215,12 +189,12 @@ class RepositoryReads:
         if user is None:
             return None
         active = user.disabled_at is None and user.deleted_at is None
-        return Credentials(user.id or 0, user.username, user.token_version, active)
+        return Credentials(user.id, user.username, user.token_version, active)
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         async with self.sessions() as session:
             rows = await Repositories(session).memberships.of_user(user_id)
-        return [(topic.id or 0, topic.kind) for topic, _ in rows]
+        return [(topic.id, topic.kind) for topic, _ in rows]
 
     async def partners(self, user_id: int) -> list[int]:
         async with self.sessions() as session:
@@ -228,30 +202,11 @@ class RepositoryReads:
 
     async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
         async with self.sessions() as session:
-            return _entries(await Repositories(session).messages.backlog(user_id, cap))
+            return await Repositories(session).messages.backlog(user_id, cap)
 
     async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
         async with self.sessions() as session:
-            return _entries(await Repositories(session).messages.replay(user_id, after_id, margin, cap))
+            return await Repositories(session).messages.replay(user_id, after_id, margin, cap)
 
     async def close(self) -> None:
         return None
-
-
-def _entries(rows: Sequence[BacklogRow]) -> list[BacklogEntry]:
-    return [
-        BacklogEntry(
-            message.id or 0,
-            message.topic_id,
-            message.seq,
-            sender,
-            message.body,
-            message.client_id,
-            message.created_at,
-            message.edited_at,
-            topic.name,
-            topic.kind,
-            peer,
-        )
-        for message, sender, topic, peer in rows
-    ]

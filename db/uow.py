@@ -12,6 +12,8 @@ write lock on SQLite.
 SQLite has a single writer: an asyncio lock serialises write transactions in
 this process so concurrent senders queue up instead of failing with
 "database is locked". PostgreSQL relies on row locks instead.
+A broken unique constraint reaches the caller as ``db.errors.Conflict``, never as SQLAlchemy's
+exception: the domain knows nothing of SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import is_sqlite, make_engine, make_session_factory
+from db.errors import conflict_of
 from db.reads import HotReads, hot_reads_for
 from db.repositories import Repositories
 from db.sends import NewMessage, Outcome, send_store_for
@@ -56,16 +60,23 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Repositories]:
-        """One transaction: commit on success, roll back on any exception."""
+        """One transaction: commit on success, roll back on any exception. A unique key broken
+        at the commit raises ``Conflict``, as the repositories do at an insert."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
-            async with self.sessions() as session, session.begin():
-                repos = Repositories(session)
-                yield repos
-                if repos.events and self.relay is not None:
-                    now = datetime.now(UTC)
-                    await repos.relay.prune(now - RELAY_KEEP)
-                    await repos.relay.add(self.relay(repos.events), now)
+            try:
+                async with self.sessions() as session, session.begin():
+                    repos = Repositories(session)
+                    yield repos
+                    if repos.events and self.relay is not None:
+                        now = datetime.now(UTC)
+                        await repos.relay.prune(now - RELAY_KEEP)
+                        await repos.relay.add(self.relay(repos.events), now)
+            except IntegrityError as exc:
+                conflict = conflict_of(exc)
+                if conflict is None:
+                    raise
+                raise conflict from exc
         if repos.events and self.on_commit is not None:
             await self.on_commit(repos.events)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, delete, func, select, update
@@ -10,19 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import Membership, Message, Topic, User
+from db.records import MembershipRecord, TopicRecord, UserRecord
+from db.repositories.values import flush, membership_record, topic_record, user_record
 
 
 class MembershipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, topic_id: int, user_id: int) -> Membership | None:
-        return await self.session.get(Membership, (topic_id, user_id))
+    async def get(self, topic_id: int, user_id: int) -> MembershipRecord | None:
+        membership = await self.session.get(Membership, (topic_id, user_id))
+        return None if membership is None else membership_record(membership)
 
-    async def add(self, membership: Membership) -> Membership:
+    async def add(self, topic: TopicRecord, user_id: int, role: str, joined_at: datetime) -> MembershipRecord:
+        """A new member of ``topic``: everything so far counts as delivered and read. ``Conflict``
+        if another transaction made the user a member first."""
+        membership = Membership(
+            topic_id=topic.id,
+            user_id=user_id,
+            role=role,
+            joined_at=joined_at,
+            delivered_seq=topic.last_seq,
+            read_seq=topic.last_seq,
+        )
         self.session.add(membership)
-        await self.session.flush()
-        return membership
+        await flush(self.session)
+        return membership_record(membership)
 
     async def remove(self, topic_id: int, user_id: int) -> None:
         await self.session.execute(
@@ -32,23 +46,23 @@ class MembershipRepository:
             )
         )
 
-    async def of_user(self, user_id: int) -> Sequence[tuple[Topic, Membership]]:
+    async def of_user(self, user_id: int) -> list[tuple[TopicRecord, MembershipRecord]]:
         result = await self.session.execute(
             select(Topic, Membership)
             .join(Membership, col(Membership.topic_id) == col(Topic.id))
             .where(col(Membership.user_id) == user_id)
             .order_by(col(Topic.id))
         )
-        return [(row[0], row[1]) for row in result.all()]
+        return [(topic_record(row[0]), membership_record(row[1])) for row in result.all()]
 
-    async def members(self, topic_id: int) -> Sequence[tuple[User, Membership]]:
+    async def members(self, topic_id: int) -> list[tuple[UserRecord, MembershipRecord]]:
         result = await self.session.execute(
             select(User, Membership)
             .join(Membership, col(Membership.user_id) == col(User.id))
             .where(col(Membership.topic_id) == topic_id)
             .order_by(col(Membership.joined_at), col(User.id))
         )
-        return [(row[0], row[1]) for row in result.all()]
+        return [(user_record(row[0]), membership_record(row[1])) for row in result.all()]
 
     async def member_ids(self, topic_id: int) -> list[int]:
         result = await self.session.execute(

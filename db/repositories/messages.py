@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.models import Membership, Message, Topic, User
+from db.records import BacklogEntry, MessageRecord
+from db.repositories.values import message_record
 
-Row = tuple[Message, str]
+Row = tuple[MessageRecord, str]
 """A message and its sender's username."""
-BacklogRow = tuple[Message, str, Topic, str | None]
-"""A message, its sender's username, its topic, and for a DM the other member's username."""
 
 
 class MessageRepository:
@@ -26,22 +27,33 @@ class MessageRepository:
     def _with_sender(self) -> Any:
         return select(Message, col(User.username)).join(User, col(User.id) == col(Message.sender_id))
 
-    async def add(self, message: Message) -> Message:
-        self.session.add(message)
-        await self.session.flush()
-        return message
+    async def by_id(self, message_id: int) -> MessageRecord | None:
+        message = await self.session.get(Message, message_id)
+        return None if message is None else message_record(message)
 
-    async def by_id(self, message_id: int) -> Message | None:
-        return await self.session.get(Message, message_id)
-
-    async def by_client_id(self, sender_id: int, client_id: str) -> Message | None:
+    async def by_client_id(self, sender_id: int, client_id: str) -> MessageRecord | None:
         result = await self.session.execute(
             select(Message).where(
                 col(Message.sender_id) == sender_id,
                 col(Message.client_id) == client_id,
             )
         )
-        return result.scalar_one_or_none()
+        message = result.scalar_one_or_none()
+        return None if message is None else message_record(message)
+
+    async def edit(self, message: MessageRecord, body: str, edited_at: datetime) -> MessageRecord:
+        """``message`` with its new body (stored when the transaction commits)."""
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message.id).values(body=body, edited_at=edited_at)
+        )
+        return replace(message, body=body, edited_at=edited_at)
+
+    async def mark_deleted(self, message: MessageRecord, deleted_at: datetime) -> MessageRecord:
+        """A tombstone: the row stays (``seq`` is gapless), its body is never shown again."""
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message.id).values(deleted_at=deleted_at)
+        )
+        return replace(message, deleted_at=deleted_at)
 
     async def count_by_sender(self, sender_id: int) -> int:
         result = await self.session.execute(
@@ -49,13 +61,13 @@ class MessageRepository:
         )
         return int(result.scalar_one())
 
-    async def page(self, topic_id: int, before_seq: int | None, limit: int) -> Sequence[Row]:
+    async def page(self, topic_id: int, before_seq: int | None, limit: int) -> list[Row]:
         """Up to ``limit`` messages below ``before_seq``, newest first."""
         query = self._with_sender().where(col(Message.topic_id) == topic_id)
         if before_seq is not None:
             query = query.where(col(Message.seq) < before_seq)
         result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
-        return [(row[0], row[1]) for row in result.all()]
+        return [(message_record(row[0]), row[1]) for row in result.all()]
 
     async def latest(self, topic_ids: Iterable[int]) -> dict[int, Row]:
         """The newest message that is not deleted of each topic given, by topic id (a topic without
@@ -74,9 +86,9 @@ class MessageRepository:
         )
         query = self._with_sender().where(col(Message.id).in_(select(newest).where(col(Topic.id).in_(ids))))
         result = await self.session.execute(query)
-        return {row[0].topic_id: (row[0], row[1]) for row in result.all()}
+        return {row[0].topic_id: (message_record(row[0]), row[1]) for row in result.all()}
 
-    async def backlog(self, user_id: int, cap: int) -> Sequence[BacklogRow]:
+    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
         """Every topic of the user at once: live messages above its delivered seq among the newest
         ``cap`` of each topic, oldest first per topic (topics in id order). One query.
 
@@ -90,7 +102,7 @@ class MessageRepository:
         )
         return await self._of_topics(user_id, col(Message.seq) > floor)
 
-    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> Sequence[BacklogRow]:
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
         """A recovery replay: live messages of every topic of the user with ``id > after_id``, or
         stored less than ``margin`` seconds before message ``after_id``, among the newest ``cap``
         of each topic; oldest first per topic (topics in id order). One query."""
@@ -103,10 +115,23 @@ class MessageRepository:
         since = or_(col(Message.id) > after_id, col(Message.created_at) > cutoff)
         return await self._of_topics(user_id, and_(col(Message.seq) > col(Topic.last_seq) - cap, since))
 
-    async def _of_topics(self, user_id: int, which: Any) -> Sequence[BacklogRow]:
-        """The live messages of the user's topics that ``which`` selects, ordered by topic and seq."""
+    async def _of_topics(self, user_id: int, which: Any) -> list[BacklogEntry]:
+        """The live messages of the user's topics that ``which`` selects, ordered by topic and seq
+        (columns, not rows: the fields of ``BacklogEntry`` in order)."""
         query = (
-            select(Message, col(User.username), Topic, _peer_name(user_id))
+            select(
+                col(Message.id),
+                col(Message.topic_id),
+                col(Message.seq),
+                col(User.username),
+                col(Message.body),
+                col(Message.client_id),
+                col(Message.created_at),
+                col(Message.edited_at),
+                col(Topic.name),
+                col(Topic.kind),
+                _peer_name(user_id),
+            )
             .join(Topic, col(Topic.id) == col(Message.topic_id))
             .join(
                 Membership,
@@ -117,7 +142,7 @@ class MessageRepository:
             .order_by(col(Message.topic_id), col(Message.seq))
         )
         result = await self.session.execute(query)
-        return [(row[0], row[1], row[2], row[3]) for row in result.all()]
+        return [_entry(row) for row in result.all()]
 
 
 def _peer_name(user_id: int) -> Any:
@@ -132,3 +157,9 @@ def _peer_name(user_id: int) -> Any:
         .scalar_subquery()
     )
     return case((col(Topic.kind) == "direct", name), else_=None)
+
+
+def _entry(row: Any) -> BacklogEntry:
+    return BacklogEntry(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10]
+    )

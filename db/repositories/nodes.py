@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import Node
+from db.records import NodeRecord
 
 
 class NodeRepository:
@@ -33,9 +34,12 @@ class NodeRepository:
         """Forget the nodes that last beat before ``before`` (killed, not stopped)."""
         await self.session.execute(delete(Node).where(col(Node.beat_at) < before))
 
-    async def live(self, since: datetime) -> list[Node]:
+    async def live(self, since: datetime) -> list[NodeRecord]:
         """The nodes that beat at or after ``since``, by name."""
         result = await self.session.execute(
             select(Node).where(col(Node.beat_at) >= since).order_by(col(Node.name))
         )
-        return list(result.scalars().all())
+        return [
+            NodeRecord(node.name, node.started_at, node.beat_at, node.sockets, node.users)
+            for node in result.scalars()
+        ]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import RecoverySession
+from db.records import RecoveryRecord
 
 
 class RecoveryRepository:
@@ -20,8 +21,9 @@ class RecoveryRepository:
         self.session.add(RecoverySession(pid=pid, user_id=user_id, seen_at=seen_at))
         await self.session.flush()
 
-    async def by_pid(self, pid: str) -> RecoverySession | None:
-        return await self.session.get(RecoverySession, pid)
+    async def by_pid(self, pid: str) -> RecoveryRecord | None:
+        row = await self.session.get(RecoverySession, pid)
+        return None if row is None else RecoveryRecord(row.pid, row.user_id, row.seen_at)
 
     async def seen(self, pids: Collection[str], when: datetime) -> None:
         """Mark every session of ``pids`` as seen at ``when`` (one statement)."""

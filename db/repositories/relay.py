@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import Relay
+from db.repositories.values import stored_id
 
 
 class RelayRepository:
@@ -28,7 +29,7 @@ class RelayRepository:
         result = await self.session.execute(
             select(col(Relay.id), col(Relay.events)).where(col(Relay.id) > last_id).order_by(col(Relay.id))
         )
-        return [(int(row[0] or 0), str(row[1])) for row in result.all()]
+        return [(stored_id(row[0]), str(row[1])) for row in result.all()]
 
     async def prune(self, before: datetime) -> None:
         """Forget rows written before ``before`` (every running server read them long ago), but

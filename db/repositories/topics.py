@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import Membership, Message, Topic, User
+from db.records import TopicRecord
+from db.repositories.values import flush, topic_record
 
 
 @dataclass(frozen=True)
 class TopicRow:
     """A topic as an operator lists it: its owner's name and its member count."""
 
-    topic: Topic
+    topic: TopicRecord
     owner: str | None
     members: int
 
@@ -25,24 +28,31 @@ class TopicRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_name(self, name: str) -> Topic | None:
+    async def by_name(self, name: str) -> TopicRecord | None:
         result = await self.session.execute(select(Topic).where(col(Topic.name_key) == name.lower()))
-        return result.scalar_one_or_none()
+        topic = result.scalar_one_or_none()
+        return None if topic is None else topic_record(topic)
 
-    async def by_ids(self, topic_ids: Iterable[int]) -> list[Topic]:
+    async def by_ids(self, topic_ids: Iterable[int]) -> list[TopicRecord]:
         ids = list(topic_ids)
         if not ids:
             return []
         result = await self.session.execute(select(Topic).where(col(Topic.id).in_(ids)))
-        return list(result.scalars())
+        return [topic_record(topic) for topic in result.scalars()]
 
-    async def by_id(self, topic_id: int) -> Topic | None:
-        return await self.session.get(Topic, topic_id)
+    async def by_id(self, topic_id: int) -> TopicRecord | None:
+        topic = await self.session.get(Topic, topic_id)
+        return None if topic is None else topic_record(topic)
 
-    async def add(self, topic: Topic) -> Topic:
+    async def add(
+        self, name: str, kind: str, created_at: datetime, owner_id: int | None = None
+    ) -> TopicRecord:
+        """A new topic (``seq`` starts at 0); ``Conflict`` if another transaction stored the name
+        (any case) first."""
+        topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=owner_id, created_at=created_at)
         self.session.add(topic)
-        await self.session.flush()
-        return topic
+        await flush(self.session)
+        return topic_record(topic)
 
     async def next_seq(self, topic_id: int) -> int:
         """Take the topic's next sequence number inside the current transaction."""
@@ -54,7 +64,7 @@ class TopicRepository:
         )
         return int(result.scalar_one())
 
-    async def visible_to(self, user_id: int) -> Sequence[Topic]:
+    async def visible_to(self, user_id: int) -> list[TopicRecord]:
         """Every public topic plus every topic the user is a member of."""
         member_of = select(col(Membership.topic_id)).where(col(Membership.user_id) == user_id)
         result = await self.session.execute(
@@ -62,7 +72,7 @@ class TopicRepository:
             .where(or_(col(Topic.kind) == "public", col(Topic.id).in_(member_of)))
             .order_by(col(Topic.id))
         )
-        return result.scalars().all()
+        return [topic_record(topic) for topic in result.scalars()]
 
     async def listing(self, include_direct: bool = False, topic_id: int | None = None) -> list[TopicRow]:
         """Every topic (direct conversations only if asked), or the one ``topic_id``, with its owner's
@@ -83,7 +93,7 @@ class TopicRepository:
         if topic_id is not None:
             query = query.where(col(Topic.id) == topic_id)
         result = await self.session.execute(query)
-        return [TopicRow(row[0], row[1], int(row[2])) for row in result.all()]
+        return [TopicRow(topic_record(row[0]), row[1], int(row[2])) for row in result.all()]
 
     async def rename(self, topic_id: int, name: str) -> None:
         await self.session.execute(

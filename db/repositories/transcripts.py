@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from typing import cast as type_cast
 
 from sqlalchemy import JSON, ColumnElement, Text, cast, insert, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import EchoTranscript
+from db.repositories.values import stored_id
 
 TranscriptRow = tuple[int, datetime, datetime, str]  # id, started_at, ended_at, lines as JSON text
 
@@ -45,9 +45,4 @@ class TranscriptRepository:
         if before is not None:
             query = query.where(col(EchoTranscript.id) < before)
         result = await self.session.execute(query.order_by(col(EchoTranscript.id).desc()).limit(limit))
-        return [(cast_int(row[0]), row[1], row[2], row[3]) for row in result.all()]
-
-
-def cast_int(value: int | None) -> int:
-    """A primary key read back (never None once stored)."""
-    return type_cast(int, value)
+        return [(stored_id(row[0]), row[1], row[2], row[3]) for row in result.all()]

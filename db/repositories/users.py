@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,30 +11,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import EchoTranscript, User
+from db.records import UserRecord
+from db.repositories.values import flush, user_record
 
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_name(self, username: str) -> User | None:
+    async def by_name(self, username: str) -> UserRecord | None:
         result = await self.session.execute(select(User).where(col(User.username_key) == username.lower()))
-        return result.scalar_one_or_none()
+        user = result.scalar_one_or_none()
+        return None if user is None else user_record(user)
 
-    async def by_id(self, user_id: int) -> User | None:
-        return await self.session.get(User, user_id)
+    async def by_id(self, user_id: int) -> UserRecord | None:
+        user = await self.session.get(User, user_id)
+        return None if user is None else user_record(user)
 
-    async def by_ids(self, user_ids: Iterable[int]) -> list[User]:
+    async def by_ids(self, user_ids: Iterable[int]) -> list[UserRecord]:
         ids = list(user_ids)
         if not ids:
             return []
         result = await self.session.execute(select(User).where(col(User.id).in_(ids)))
-        return list(result.scalars())
+        return [user_record(user) for user in result.scalars()]
 
-    async def add(self, user: User) -> User:
+    async def add(
+        self, username: str, password_hash: str, created_at: datetime, token_version: int
+    ) -> UserRecord:
+        """A new account; ``Conflict`` if another transaction stored the name (any case) first."""
+        user = User(
+            username=username,
+            username_key=username.lower(),
+            password_hash=password_hash,
+            created_at=created_at,
+            token_version=token_version,
+        )
         self.session.add(user)
-        await self.session.flush()
-        return user
+        await flush(self.session)
+        return user_record(user)
 
     async def bump_token_version(self, user_id: int) -> None:
         await self.session.execute(
@@ -44,12 +58,12 @@ class UserRepository:
     async def set_last_seen(self, user_id: int, when: datetime) -> None:
         await self.session.execute(update(User).where(col(User.id) == user_id).values(last_seen_at=when))
 
-    async def all(self) -> Sequence[User]:
+    async def all(self) -> list[UserRecord]:
         """Every account that was not deleted, oldest first."""
         result = await self.session.execute(
             select(User).where(col(User.deleted_at).is_(None)).order_by(col(User.id))
         )
-        return result.scalars().all()
+        return [user_record(user) for user in result.scalars()]
 
     async def count_by_state(self) -> dict[str, int]:
         """Accounts per state: ``active``, ``disabled``, ``deleted`` (every key present)."""

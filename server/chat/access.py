@@ -10,41 +10,35 @@ is unknown, names another kind of topic, or a conversation of others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy.exc import IntegrityError
-
-from db.models import Membership, Topic, User
+from db.errors import Conflict
+from db.records import MembershipRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.errors import ChatError, conflict, forbidden, invalid, no_conversation, no_topic, not_found
+from server.chat.places import Place, place_of_topic
 from server.chat.schemas import Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, direct_peer
 
 
-@dataclass(frozen=True)
-class Place:
-    """A resolved target: the topic, how the actor sees its name, the other user of a DM."""
+class Located(NamedTuple):
+    """A resolved target with the topic as stored (its ``last_seq`` as of this transaction)."""
 
-    topic: Topic
-    shown_as: str
-    peer: User | None = None
-
-    @property
-    def topic_id(self) -> int:
-        return self.topic.id or 0
+    topic: TopicRecord
+    place: Place
 
 
-async def named_topic(repos: Repositories, name: str) -> Topic:
+async def named_topic(repos: Repositories, name: str) -> TopicRecord:
     topic = await repos.topics.by_name(name)
     if topic is None or topic.kind == "direct":
         raise no_topic(name)
     return topic
 
 
-async def free_name(repos: Repositories, name: str, keep: Topic | None = None) -> None:
+async def free_name(repos: Repositories, name: str, keep: TopicRecord | None = None) -> None:
     """Claim ``name`` for a topic in this transaction: ``conflict`` if another topic (any case) or an
     account has it (one namespace, PROTOCOL.md section 3); ``keep`` is a topic being renamed, which
     may keep its own name in another case. Race-safe as ``db/repositories/names.py`` says."""
@@ -56,27 +50,27 @@ async def free_name(repos: Repositories, name: str, keep: Topic | None = None) -
         raise conflict(f"{name!r} is a username: topics and users share one namespace")
 
 
-async def user_named(repos: Repositories, username: str) -> User:
+async def user_named(repos: Repositories, username: str) -> UserRecord:
     user = await repos.users.by_name(username)
     if user is None:
         raise not_found(f"no user named {username!r}")
     return user
 
 
-async def direct_place(repos: Repositories, actor: Actor, username: str, create: bool) -> Place | None:
+async def find_direct(repos: Repositories, actor: Actor, username: str, create: bool) -> Located | None:
     """The conversation with ``username``; created (with both members) when asked."""
     peer = await user_named(repos, username)
     if peer.id == actor.id:
         raise invalid("a direct conversation needs another user")
-    topic = await repos.topics.by_name(direct_name(actor.id, peer.id or 0))
+    topic = await repos.topics.by_name(direct_name(actor.id, peer.id))
     if topic is None:
         if not create:
             return None
         topic = await _create_direct(repos, actor, peer)
-    return Place(topic=topic, shown_as=f"@{peer.username}", peer=peer)
+    return Located(topic, place_of_topic(topic, peer))
 
 
-async def open_direct(db: Database, actor: Actor, username: str) -> Place:
+async def open_direct(db: Database, actor: Actor, username: str) -> Located:
     """The conversation with ``username``, created (in its own transaction) when missing.
 
     A concurrent first message or open may create it first: then it is read. Raises
@@ -84,12 +78,12 @@ async def open_direct(db: Database, actor: Actor, username: str) -> Place:
     """
     try:
         async with db.write() as repos:
-            place = await direct_place(repos, actor, username, create=True)
-    except IntegrityError:
+            found = await find_direct(repos, actor, username, create=True)
+    except Conflict:
         async with db.read() as repos:
-            place = await direct_place(repos, actor, username, create=False)
-    assert place is not None
-    return place
+            found = await find_direct(repos, actor, username, create=False)
+    assert found is not None
+    return found
 
 
 async def direct_by_id(repos: Repositories, actor: Actor, topic_id: int) -> Place:
@@ -99,34 +93,45 @@ async def direct_by_id(repos: Repositories, actor: Actor, topic_id: int) -> Plac
     topic = await repos.topics.by_id(topic_id)
     if topic is None or topic.kind != "direct" or await repos.memberships.get(topic_id, actor.id) is None:
         raise no_conversation(topic_id)
-    peer = await repos.users.by_id(direct_peer(topic.name, actor.id))
+    peer = await peer_in(repos, topic, actor.id)
     if peer is None:
         raise no_conversation(topic_id)
-    return Place(topic=topic, shown_as=f"@{peer.username}", peer=peer)
+    return place_of_topic(topic, peer)
 
 
-async def _create_direct(repos: Repositories, actor: Actor, peer: User) -> Topic:
+async def peer_in(repos: Repositories, direct: TopicRecord, user_id: int) -> UserRecord | None:
+    """The other member of a direct conversation, by the ids in its stored name (``direct_name``):
+    the one way the domain finds it (the backlog's SQL names it in the same query)."""
+    return await repos.users.by_id(direct_peer(direct.name, user_id))
+
+
+async def _create_direct(repos: Repositories, actor: Actor, peer: UserRecord) -> TopicRecord:
     now = datetime.now(UTC)
-    name = direct_name(actor.id, peer.id or 0)
-    topic = await repos.topics.add(Topic(name=name, name_key=name, kind="direct", created_at=now))
-    for user_id in (actor.id, peer.id or 0):
-        await repos.memberships.add(Membership(topic_id=topic.id or 0, user_id=user_id, joined_at=now))
+    topic = await repos.topics.add(direct_name(actor.id, peer.id), "direct", now)
+    for user_id in (actor.id, peer.id):
+        await repos.memberships.add(topic, user_id, "member", now)
     return topic
 
 
-async def place_of(repos: Repositories, actor: Actor, target: Target, create: bool = False) -> Place | None:
+async def locate(repos: Repositories, actor: Actor, target: Target) -> Located | None:
     """Resolve a target; None only for a direct conversation that does not exist yet."""
     if target.user is not None:
-        return await direct_place(repos, actor, target.user, create)
+        return await find_direct(repos, actor, target.user, create=False)
     topic = await named_topic(repos, target.topic or "")
-    return Place(topic=topic, shown_as=topic.name)
+    return Located(topic, place_of_topic(topic))
 
 
-async def require_member(repos: Repositories, topic: Topic, actor: Actor, action: str) -> Membership:
+async def place_of(repos: Repositories, actor: Actor, target: Target) -> Place | None:
+    """Where a target's messages go; None only for a direct conversation that does not exist yet."""
+    found = await locate(repos, actor, target)
+    return None if found is None else found.place
+
+
+async def require_member(repos: Repositories, place: Place, actor: Actor, action: str) -> MembershipRecord:
     """``forbidden`` for a public topic (subscribe first); a private one is ``not_found``."""
-    membership = await repos.memberships.get(topic.id or 0, actor.id)
+    membership = await repos.memberships.get(place.topic_id, actor.id)
     if membership is None:
-        raise not_member(topic.name, topic.kind, action)
+        raise not_member(place.name, place.kind, action)
     return membership
 
 
@@ -136,7 +141,7 @@ def not_member(name: str, kind: str, action: str) -> ChatError:
     return forbidden(f"only members of {name!r} may {action} (subscribe first)")
 
 
-async def require_readable(repos: Repositories, topic: Topic, actor: Actor) -> None:
+async def require_readable(repos: Repositories, place: Place, actor: Actor) -> None:
     """Public topics are readable by anyone; private and direct ones by members."""
-    if topic.kind != "public":
-        await require_member(repos, topic, actor, "read it")
+    if place.kind != "public":
+        await require_member(repos, place, actor, "read it")

@@ -19,7 +19,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Literal
 
-from db.models import User
+from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import user_named
@@ -45,10 +45,10 @@ class AccountService:
         """No more logins or connections; open sockets close. Disabling twice changes nothing."""
         async with self.db.write() as repos:
             user = await _account(repos, username)
-            view = account_view(user, "disabled")  # before the update expires the loaded row
+            view = account_view(user, "disabled")
             if user.disabled_at is None:
-                await repos.users.update_fields(user.id or 0, disabled_at=datetime.now(UTC))
-                await _revoke(repos, user.id or 0)
+                await repos.users.update_fields(user.id, disabled_at=datetime.now(UTC))
+                await _revoke(repos, user.id)
         return view
 
     async def enable(self, username: str) -> AccountOut:
@@ -57,10 +57,10 @@ class AccountService:
             user = await _account(repos, username)
             view = account_view(user, "active")
             if user.disabled_at is not None:
-                await repos.users.update_fields(user.id or 0, disabled_at=None)
+                await repos.users.update_fields(user.id, disabled_at=None)
                 # Every node's token cache forgets the user, so a connection is let in at once;
                 # the user has no socket to close (none was let in while disabled).
-                repos.record(SessionsRevoked(user.id or 0))
+                repos.record(SessionsRevoked(user.id))
         return view
 
     async def set_password(self, username: str, password: str) -> AccountOut:
@@ -69,8 +69,8 @@ class AccountService:
         async with self.db.write() as repos:
             user = await _account(repos, username)
             view = account_view(user)
-            await repos.users.update_fields(user.id or 0, password_hash=password_hash)
-            await _revoke(repos, user.id or 0)
+            await repos.users.update_fields(user.id, password_hash=password_hash)
+            await _revoke(repos, user.id)
         return view
 
     async def delete(self, username: str) -> DeletedAccountOut:
@@ -78,12 +78,12 @@ class AccountService:
         unguessable = await self.hasher.hash(secrets.token_urlsafe(32))
         async with self.db.write() as repos:
             user = await _account(repos, username)
-            user_id, name = user.id or 0, user.username
+            user_id, name = user.id, user.username
             placeholder = f"[deleted {user_id}]"
             topics = await repos.memberships.of_user(user_id)
             for topic, _membership in topics:
-                await repos.memberships.remove(topic.id or 0, user_id)
-                repos.record(MembershipChanged(user_id, topic.id or 0, joined=False))
+                await repos.memberships.remove(topic.id, user_id)
+                repos.record(MembershipChanged(user_id, topic.id, joined=False))
             await repos.users.delete_transcripts(user_id)
             await repos.users.update_fields(
                 user_id,
@@ -109,7 +109,7 @@ async def _revoke(repos: Repositories, user_id: int) -> None:
     repos.record(SessionsRevoked(user_id))
 
 
-async def _account(repos: Repositories, username: str) -> User:
+async def _account(repos: Repositories, username: str) -> UserRecord:
     """The account of that name; ``not_found`` for a deleted one's placeholder too."""
     user = await user_named(repos, username)
     if user.deleted_at is not None:
@@ -120,7 +120,7 @@ async def _account(repos: Repositories, username: str) -> User:
 State = Literal["active", "disabled", "deleted"]
 
 
-def account_view(user: User, state: State | None = None) -> AccountOut:
+def account_view(user: UserRecord, state: State | None = None) -> AccountOut:
     """The account as listed; ``state`` overrides the stored one (a view of the row being changed)."""
     if state is None:
         state = "deleted" if user.deleted_at else "disabled" if user.disabled_at else "active"

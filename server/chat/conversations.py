@@ -11,7 +11,7 @@ oneself).
 
 from __future__ import annotations
 
-from db.models import Topic
+from db.records import TopicRecord
 from db.repositories.messages import Row
 from db.uow import Database
 from server.chat.access import direct_by_id, open_direct
@@ -30,7 +30,7 @@ class ConversationService:
 
         Raises ``not_found`` (unknown user) or ``invalid`` (oneself).
         """
-        return (await open_direct(self.db, actor, username)).topic_id
+        return (await open_direct(self.db, actor, username)).topic.id
 
     async def peer(self, actor: Actor, conversation_id: int) -> str:
         """The other member's username of a conversation the actor is in.
@@ -40,8 +40,8 @@ class ConversationService:
         """
         async with self.db.read() as repos:
             place = await direct_by_id(repos, actor, conversation_id)
-        assert place.peer is not None
-        return place.peer.username
+        assert place.peer_name is not None
+        return place.peer_name
 
     async def mine(self, actor: Actor) -> list[ConversationOut]:
         """The actor's direct conversations, oldest first, each with its newest live message.
@@ -52,10 +52,10 @@ class ConversationService:
             topics = [topic for topic, _ in await repos.memberships.of_user(actor.id)]
             directs = [topic for topic in topics if topic.kind == "direct"]
             peers = await direct_peers(repos, actor.id, directs)
-            latest = await repos.messages.latest(topic.id or 0 for topic in directs)
-        return [_conversation(topic, peers[topic.id or 0], latest.get(topic.id or 0)) for topic in directs]
+            latest = await repos.messages.latest(topic.id for topic in directs)
+        return [_conversation(topic, peers[topic.id], latest.get(topic.id)) for topic in directs]
 
 
-def _conversation(topic: Topic, peer: str, last: Row | None) -> ConversationOut:
-    message = message_view(last[0], last[1], topic, f"@{peer}") if last else None
-    return ConversationOut(id=topic.id or 0, peer=peer, last_message=message)
+def _conversation(topic: TopicRecord, peer: str, last: Row | None) -> ConversationOut:
+    message = message_view(last[0], last[1], topic.kind, f"@{peer}") if last else None
+    return ConversationOut(id=topic.id, peer=peer, last_message=message)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from db.uow import Database
-from server.chat.access import place_of, require_member
+from server.chat.access import locate, require_member
 from server.chat.events import Event, MessageCreated
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
@@ -65,12 +65,12 @@ class DeliveryService:
         topic_id = self._checked.get(checked)
         if topic_id is None:
             async with self.db.read() as repos:
-                place = await place_of(repos, actor, target)
-                if place is None:
+                found = await locate(repos, actor, target)
+                if found is None:
                     return
-                await require_member(repos, place.topic, actor, "acknowledge")
-            topic_id = place.topic_id
-            self.note_stored(topic_id, place.topic.last_seq)
+                await require_member(repos, found.place, actor, "acknowledge")
+            topic_id = found.topic.id
+            self.note_stored(topic_id, found.topic.last_seq)
             if len(self._checked) >= MAX_REMEMBERED:
                 self._checked.clear()
             self._checked[checked] = topic_id

@@ -27,18 +27,11 @@ from typing import TypeVar
 from db.uow import Database
 from server.chat.errors import no_topic, not_found
 from server.chat.events import Event, MembershipChanged, TopicDeleted, TopicRenamed, UserDeleted
+from server.chat.places import Place, place_of_topic
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class TopicInfo:
-    id: int
-    name: str
-    kind: str
-    owner_id: int | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ class UserInfo:
 class Directory:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._topics: dict[str, TopicInfo] = {}
+        self._topics: dict[str, Place] = {}
         self._users: dict[str, UserInfo] = {}
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
@@ -79,7 +72,7 @@ class Directory:
         else:
             members.discard(user_id)
 
-    async def topic(self, name: str) -> TopicInfo | None:
+    async def topic(self, name: str) -> Place | None:
         """The topic of that name (any case, any kind), or None."""
         key = name.lower()
         info = self._topics.get(key)
@@ -88,10 +81,10 @@ class Directory:
                 topic = await repos.topics.by_name(key)
             if topic is None:
                 return None
-            info = _keep(self._topics, key, TopicInfo(topic.id or 0, topic.name, topic.kind, topic.owner_id))
+            info = _keep(self._topics, key, place_of_topic(topic))
         return info
 
-    async def named_topic(self, name: str) -> TopicInfo:
+    async def named_topic(self, name: str) -> Place:
         """A public or private topic; ``not_found`` otherwise (direct ones have no name to type)."""
         info = await self.topic(name)
         if info is None or info.kind == "direct":
@@ -107,7 +100,7 @@ class Directory:
                 user = await repos.users.by_name(key)
             if user is None:
                 raise not_found(f"no user named {username!r}")
-            info = _keep(self._users, key, UserInfo(user.id or 0, user.username))
+            info = _keep(self._users, key, UserInfo(user.id, user.username))
         return info
 
     async def is_member(self, topic_id: int, user_id: int) -> bool:

@@ -15,20 +15,20 @@ conversation with oneself).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.models import Message, Topic
+from db.records import MessageRecord
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.access import Place, not_member, open_direct, place_of, require_readable
+from server.chat.access import not_member, open_direct, peer_in, place_of, require_readable
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid, no_message
 from server.chat.events import Audience, Event, MessageDeleted, MessageEdited, ToTopic, ToUser
+from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, message_view
-from server.chat.writer import SendPlace, Writer
+from server.chat.writer import Writer
 
 
 class MessageService:
@@ -52,47 +52,41 @@ class MessageService:
         A private topic of others is not seen, so the answer never tells it exists.
         """
 
-        async def place() -> SendPlace | MessageOut:
+        async def place() -> Place | MessageOut:
             topic = await self.directory.topic(name)
             is_topic = topic is not None and (
-                topic.kind == "public" or await self.directory.is_member(topic.id, actor.id)
+                topic.kind == "public" or await self.directory.is_member(topic.topic_id, actor.id)
             )
             target = Target(topic=name) if is_topic else Target(user=name)
             return await self._place(actor, target, client_id)
 
         return await self.writer.submit(actor, place, body, client_id)
 
-    async def _place(self, actor: Actor, target: Target, client_id: str | None) -> SendPlace | MessageOut:
+    async def _place(self, actor: Actor, target: Target, client_id: str | None) -> Place | MessageOut:
         """Resolve (inside the writer, in queue order); the first message of a conversation opens it."""
         place = await self._resolve(actor, target)
-        if place.topic_id != 0:
+        if place is not None:
             return place
         if client_id is not None and (original := await self._original(actor, client_id)) is not None:
             return original  # a resend towards someone new opens nothing
-        return replace(place, topic_id=await self._open_direct(actor, target))
+        # First message of a conversation: create it (a concurrent first message may win).
+        return (await open_direct(self.db, actor, target.user or "")).place
 
-    async def _resolve(self, actor: Actor, target: Target) -> SendPlace:
-        """The place to send to; ``topic_id`` 0 for a conversation that does not exist yet."""
+    async def _resolve(self, actor: Actor, target: Target) -> Place | None:
+        """The place to send to; None for a direct conversation that does not exist yet."""
         if target.user is None:
             topic = await self.directory.named_topic(target.topic or "")
-            if not await self.directory.is_member(topic.id, actor.id):
+            if not await self.directory.is_member(topic.topic_id, actor.id):
                 raise not_member(topic.name, topic.kind, "post")
-            return SendPlace(topic.id, topic.name, topic.kind)
+            return topic
         peer = await self.directory.user(target.user)
         if peer.id == actor.id:
             raise invalid("a direct conversation needs another user")
-        conversation = await self.directory.topic(direct_name(actor.id, peer.id))
-        return SendPlace(
-            conversation.id if conversation else 0,
-            direct_name(actor.id, peer.id),
-            "direct",
-            peer.id,
-            peer.username,
-        )
-
-    async def _open_direct(self, actor: Actor, target: Target) -> int:
-        """First message of a conversation: create it (a concurrent first message may win)."""
-        return (await open_direct(self.db, actor, target.user or "")).topic_id
+        name = direct_name(actor.id, peer.id)
+        conversation = await self.directory.topic(name)
+        if conversation is None:
+            return None
+        return Place(conversation.topic_id, name, "direct", peer.id, peer.username)
 
     async def _original(self, actor: Actor, client_id: str) -> MessageOut | None:
         """The message a repeated ``client_id`` stands for, if there is one."""
@@ -105,19 +99,16 @@ class MessageService:
             message, place = await self._locate(repos, actor, message_id)
             if message.sender_id != actor.id:
                 raise forbidden("only the sender may edit a message")
-            message.body = body
-            message.edited_at = datetime.now(UTC)
-            repos.session.add(message)
+            message = await repos.messages.edit(message, body, datetime.now(UTC))
             repos.record(*_edited_events(message, actor.username, actor.id, place))
-        return message_view(message, actor.username, place.topic, place.shown_as)
+        return message_view(message, actor.username, place.kind, place.shown_as)
 
     async def delete(self, actor: Actor, message_id: int) -> None:
         async with self.db.write() as repos:
             message, place = await self._locate(repos, actor, message_id)
-            if message.sender_id != actor.id and place.topic.owner_id != actor.id:
+            if message.sender_id != actor.id and place.owner_id != actor.id:
                 raise forbidden("only the sender or the topic owner may delete a message")
-            message.deleted_at = datetime.now(UTC)
-            repos.session.add(message)
+            message = await repos.messages.mark_deleted(message, datetime.now(UTC))
             repos.record(*_deleted_events(message, actor, place))
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
@@ -126,75 +117,71 @@ class MessageService:
             place = await place_of(repos, actor, target)
             if place is None:
                 return PageOut(messages=[], has_more=False)
-            await require_readable(repos, place.topic, actor)
-            return await self.page_in(repos, place.topic, place.shown_as, before_seq, limit)
+            await require_readable(repos, place, actor)
+            return await self.page_in(repos, place, before_seq, limit)
 
-    async def page_in(
-        self, repos: Repositories, topic: Topic, shown_as: str, before_seq: int | None, limit: int
-    ) -> PageOut:
-        rows = await repos.messages.page(topic.id or 0, before_seq, limit + 1)
+    async def page_in(self, repos: Repositories, place: Place, before_seq: int | None, limit: int) -> PageOut:
+        rows = await repos.messages.page(place.topic_id, before_seq, limit + 1)
         has_more = len(rows) > limit
         return PageOut(
-            messages=[message_view(m, sender, topic, shown_as) for m, sender in reversed(rows[:limit])],
+            messages=[
+                message_view(m, sender, place.kind, place.shown_as) for m, sender in reversed(rows[:limit])
+            ],
             has_more=has_more,
         )
 
-    async def _locate(self, repos: Repositories, actor: Actor, message_id: int) -> tuple[Message, Place]:
+    async def _locate(
+        self, repos: Repositories, actor: Actor, message_id: int
+    ) -> tuple[MessageRecord, Place]:
         message = await repos.messages.by_id(message_id)
         topic = await repos.topics.by_id(message.topic_id) if message else None
         if message is None or topic is None or message.deleted_at is not None:
             raise no_message(message_id)
-        if topic.kind != "public" and await repos.memberships.get(topic.id or 0, actor.id) is None:
+        if topic.kind != "public" and await repos.memberships.get(topic.id, actor.id) is None:
             raise no_message(message_id)
         if topic.kind == "direct":
-            peer_id = await _peer_of(repos, topic, actor.id)
-            peer = await repos.users.by_id(peer_id)
-            return message, Place(topic=topic, shown_as=f"@{peer.username if peer else '?'}", peer=peer)
-        return message, Place(topic=topic, shown_as=topic.name)
+            peer = await peer_in(repos, topic, actor.id)
+            if peer is None:  # a row removed by hand: no one to tell
+                return message, Place(topic.id, topic.name, topic.kind, None, "?", topic.owner_id)
+            return message, place_of_topic(topic, peer)
+        return message, place_of_topic(topic)
 
-    async def _view_existing(self, repos: Repositories, message: Message, actor: Actor) -> MessageOut:
-        _, place = await self._locate(repos, actor, message.id or 0)
-        return message_view(message, actor.username, place.topic, place.shown_as)
-
-
-async def _peer_of(repos: Repositories, topic: Topic, user_id: int) -> int:
-    ids = await repos.memberships.member_ids(topic.id or 0)
-    others = [i for i in ids if i != user_id]
-    return others[0] if others else user_id
+    async def _view_existing(self, repos: Repositories, message: MessageRecord, actor: Actor) -> MessageOut:
+        _, place = await self._locate(repos, actor, message.id)
+        return message_view(message, actor.username, place.kind, place.shown_as)
 
 
-def _edited_events(message: Message, sender: str, sender_id: int, place: Place) -> list[Event]:
+def _edited_events(message: MessageRecord, sender: str, sender_id: int, place: Place) -> list[Event]:
     """One event for a topic room; for a DM one per side, each naming the other.
 
     A direct conversation always has two distinct members (messaging oneself is ``invalid``).
     """
-    if place.topic.kind != "direct" or place.peer is None:
-        view = message_view(message, sender, place.topic)
+    if not place.direct or place.peer_id is None:
+        view = message_view(message, sender, place.kind, place.name)
         return [MessageEdited(view, ToTopic(place.topic_id), place.topic_id)]
-    peer = place.peer
-    mine = message_view(message, sender, place.topic, f"@{peer.username}")
-    theirs = message_view(message, sender, place.topic, f"@{sender}")
+    mine = message_view(message, sender, place.kind, place.shown_as)
+    theirs = message_view(message, sender, place.kind, f"@{sender}")
     return [
         MessageEdited(mine, ToUser(sender_id), place.topic_id),
-        MessageEdited(theirs, ToUser(peer.id or 0), place.topic_id),
+        MessageEdited(theirs, ToUser(place.peer_id), place.topic_id),
     ]
 
 
-def _deleted_events(message: Message, actor: Actor, place: Place) -> list[Event]:
+def _deleted_events(message: MessageRecord, actor: Actor, place: Place) -> list[Event]:
     """Topic-wide, or per side of a DM; a DM's events carry the message (only its sender deletes it)."""
-    if place.topic.kind != "direct" or place.peer is None:
-        return [MessageDeleted(message.id or 0, place.topic.name, ToTopic(place.topic_id), place.topic_id)]
+    if not place.direct or place.peer_id is None:
+        return [MessageDeleted(message.id, place.name, ToTopic(place.topic_id), place.topic_id)]
     audiences: list[tuple[str, Audience]] = [
         (place.shown_as, ToUser(actor.id)),
-        (f"@{actor.username}", ToUser(place.peer.id or 0)),
+        (f"@{actor.username}", ToUser(place.peer_id)),
     ]
     return [
         MessageDeleted(
-            message.id or 0,
+            message.id,
             name,
             audience,
             place.topic_id,
-            message_view(message, actor.username, place.topic, name),
+            message_view(message, actor.username, place.kind, name),
         )
         for name, audience in audiences
     ]

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from db.models import utcnow
 from db.uow import Database
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut
@@ -82,7 +81,7 @@ class RecoveryService:
         """
         if not self.enabled:
             return None
-        now = utcnow()
+        now = datetime.now(UTC)
         after_id = message_id(asked.offset)
         async with self.db.write() as repos:
             if isinstance(asked.pid, str) and 0 < len(asked.pid) <= MAX_PID_CHARS and after_id is not None:
@@ -117,11 +116,11 @@ class RecoveryService:
         if self._open[pid] <= 0:
             del self._open[pid]
         async with self.db.write() as repos:
-            await repos.recovery.seen([pid], utcnow())
+            await repos.recovery.seen([pid], datetime.now(UTC))
 
     async def refresh(self) -> None:
         """Mark this process's open pids as seen (one statement); forget the expired ones."""
-        now = utcnow()
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             await repos.recovery.seen(list(self._open), now)
             await repos.recovery.forget_before(now - timedelta(seconds=self.window))

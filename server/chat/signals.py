@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 
 from db.uow import Database
-from server.chat.access import Place, place_of, require_member
+from server.chat.access import locate, place_of, require_member
 from server.chat.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
 from server.chat.hub import Hub
+from server.chat.places import Place
 from server.chat.schemas import Target
 from server.chat.users import Actor
 
@@ -52,7 +53,7 @@ class SignalService:
         place = await self._member_place(actor, Target(topic=name), "be in it")
         if place is not None:
             audience = ToTopic(place.topic_id, exclude_user=actor.id)
-            await self.hub.publish(RoomEntered(place.topic.name, actor.username, entered, audience))
+            await self.hub.publish(RoomEntered(place.name, actor.username, entered, audience))
 
     async def stopped(self, actor: Actor) -> None:
         """The actor's last socket closed: end every typing it left running."""
@@ -76,11 +77,12 @@ class SignalService:
 
     async def read(self, actor: Actor, target: Target, seq: int) -> None:
         async with self.db.write() as repos:
-            place = await place_of(repos, actor, target)
-            if place is None:
+            found = await locate(repos, actor, target)
+            if found is None:
                 return
-            await require_member(repos, place.topic, actor, "mark it read")
-            seq = min(seq, place.topic.last_seq)
+            topic, place = found
+            await require_member(repos, place, actor, "mark it read")
+            seq = min(seq, topic.last_seq)
             if await repos.memberships.advance_read(actor.id, place.topic_id, seq):
                 repos.record(*_read_events(actor, place, seq))
 
@@ -89,17 +91,17 @@ class SignalService:
         async with self.db.read() as repos:
             place = await place_of(repos, actor, target)
             if place is not None:
-                await require_member(repos, place.topic, actor, action)
+                await require_member(repos, place, actor, action)
             return place
 
 
 def _others(actor: Actor, place: Place) -> tuple[str, Audience] | None:
     """Topic-wide but not to the actor; for a DM only the other side, which sees ``@actor``."""
-    if place.topic.kind != "direct":
-        return place.topic.name, ToTopic(place.topic_id, exclude_user=actor.id)
-    if place.peer is None or place.peer.id == actor.id:
+    if not place.direct:
+        return place.name, ToTopic(place.topic_id, exclude_user=actor.id)
+    if place.peer_id is None or place.peer_id == actor.id:
         return None
-    return f"@{actor.username}", ToUser(place.peer.id or 0)
+    return f"@{actor.username}", ToUser(place.peer_id)
 
 
 def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
@@ -109,8 +111,8 @@ def _typing_events(actor: Actor, place: Place, typing: bool) -> list[Event]:
 
 def _read_events(actor: Actor, place: Place, seq: int) -> list[Event]:
     """To the other members and to the reader's own sockets (a second tab clears its unread)."""
-    if place.topic.kind != "direct":
-        return [ReadMarked(place.topic.name, actor.username, seq, ToTopic(place.topic_id))]
+    if not place.direct:
+        return [ReadMarked(place.name, actor.username, seq, ToTopic(place.topic_id))]
     mine = ReadMarked(place.shown_as, actor.username, seq, ToUser(actor.id))
     target = _others(actor, place)
     return [ReadMarked(target[0], actor.username, seq, target[1]), mine] if target else [mine]

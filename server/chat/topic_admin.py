@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy.exc import IntegrityError
-
-from db.models import Topic
+from db.errors import Conflict
+from db.records import TopicRecord
 from db.repositories import Repositories
 from db.repositories.topics import TopicRow
 from db.uow import Database
@@ -53,11 +52,11 @@ class TopicAdminService:
                 topic = await self._changeable(repos, name, "renamed")
                 await free_name(repos, new_name, keep=topic)
                 old_name = topic.name
-                await repos.topics.rename(topic.id or 0, new_name)
-                topic_id = topic.id or 0
+                await repos.topics.rename(topic.id, new_name)
+                topic_id = topic.id
                 repos.record(TopicRenamed(topic_id, old_name, new_name, ToTopic(topic_id)))
                 [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
-        except IntegrityError as exc:  # another rename or create took the name meanwhile
+        except Conflict as exc:  # another rename or create took the name meanwhile
             raise conflict(f"a topic named {new_name!r} exists") from exc
         return RenamedOut(old_name=old_name, topic=row_view(row, new_name))
 
@@ -65,7 +64,7 @@ class TopicAdminService:
         """The topic, its messages and memberships; its members' sockets leave its room."""
         async with self.db.write() as repos:
             topic = await self._changeable(repos, name, "deleted")
-            topic_id = topic.id or 0
+            topic_id = topic.id
             [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
             members = await repos.memberships.member_ids(topic_id)
             await repos.topics.delete(topic_id)
@@ -73,7 +72,7 @@ class TopicAdminService:
             repos.record(*(MembershipChanged(user_id, topic_id, joined=False) for user_id in members))
         return row_view(row)
 
-    async def _changeable(self, repos: Repositories, name: str, done: str) -> Topic:
+    async def _changeable(self, repos: Repositories, name: str, done: str) -> TopicRecord:
         topic = await named_topic(repos, name)
         if topic.name.lower() in self.protected:
             raise forbidden(f"{topic.name!r} is recreated by every server at start-up and cannot be {done}")
@@ -87,7 +86,7 @@ class TopicAdminService:
         async with self.db.read() as repos:
             topics = await repos.topics.by_ids(topic_ids)
             users = await repos.users.by_ids(user_ids)
-        return {t.id or 0: t.name for t in topics}, {u.id or 0: u.username for u in users}
+        return {t.id: t.name for t in topics}, {u.id: u.username for u in users}
 
     async def stats(self) -> StatsOut:
         """Accounts by state, topics by kind, stored messages, and each running server's sockets."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Literal, cast
 
-from db.models import Topic
+from db.records import TopicRecord
 from db.repositories import Repositories
 from server.chat.events import ToEveryone, TopicCreated, ToUser
 from server.chat.schemas import TopicOut
@@ -17,14 +17,14 @@ OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
 async def topic_views(
-    repos: Repositories, user_id: int, topics: Sequence[Topic], online_among: OnlineAmong
+    repos: Repositories, user_id: int, topics: Sequence[TopicRecord], online_among: OnlineAmong
 ) -> list[TopicOut]:
     """Render many topics with a fixed number of queries, whatever their count.
 
     Online counts ask the presence port about these topics' members only (a set query),
     never bind every online user into SQL.
     """
-    ids = [t.id or 0 for t in topics]
+    ids = [t.id for t in topics]
     by_topic = await repos.memberships.members_by_topic(ids)
     online = await online_among({user for users in by_topic.values() for user in users})
     members = {topic: len(users) for topic, users in by_topic.items()}
@@ -35,32 +35,36 @@ async def topic_views(
     owners = {u.id: u.username for u in await repos.users.by_ids({t.owner_id for t in topics if t.owner_id})}
     return [
         TopicOut(
-            name=names.get(t.id or 0, t.name),
+            name=names.get(t.id, t.name),
             kind=cast(Kind, t.kind),
             owner=owners.get(t.owner_id) if t.owner_id else None,
             created_at=iso_required(t.created_at),
-            members=members.get(t.id or 0, 0),
-            online=online_counts.get(t.id or 0, 0),
+            members=members.get(t.id, 0),
+            online=online_counts.get(t.id, 0),
             subscribed=t.id in mine,
             last_seq=t.last_seq,
-            unread=unread.get(t.id or 0, 0),
+            unread=unread.get(t.id, 0),
         )
         for t in topics
     ]
 
 
-async def topic_view(repos: Repositories, user_id: int, topic: Topic, online_among: OnlineAmong) -> TopicOut:
+async def topic_view(
+    repos: Repositories, user_id: int, topic: TopicRecord, online_among: OnlineAmong
+) -> TopicOut:
     return (await topic_views(repos, user_id, [topic], online_among))[0]
 
 
-async def direct_display_names(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:
+async def direct_display_names(
+    repos: Repositories, user_id: int, directs: Sequence[TopicRecord]
+) -> dict[int, str]:
     """``@other`` for each direct conversation."""
     return {topic_id: f"@{peer}" for topic_id, peer in (await direct_peers(repos, user_id, directs)).items()}
 
 
-async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[Topic]) -> dict[int, str]:
+async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[TopicRecord]) -> dict[int, str]:
     """The other member's username for each direct conversation, from the ids in its stored name."""
-    peers = {topic.id or 0: direct_peer(topic.name, user_id) for topic in directs}
+    peers = {topic.id: direct_peer(topic.name, user_id) for topic in directs}
     users = {u.id: u.username for u in await repos.users.by_ids(set(peers.values()))}
     return {topic_id: users.get(peer, "?") for topic_id, peer in peers.items()}
 

@@ -19,9 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
-from db.models import Membership, Topic
+from db.errors import Conflict
 from db.uow import Database
 from server.chat.access import (
     free_name,
@@ -34,6 +32,7 @@ from server.chat.access import (
 from server.chat.errors import conflict, forbidden, no_topic, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
+from server.chat.places import place_of_topic
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter, per_hour
 from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
@@ -79,14 +78,13 @@ class TopicService:
         try:
             async with self.db.write() as repos:
                 await free_name(repos, name)
-                topic = Topic(name=name, name_key=name.lower(), kind=kind, owner_id=actor.id, created_at=now)
-                await repos.topics.add(topic)
-                await repos.memberships.add(_membership(topic, actor.id, "owner", now))
-                repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
+                topic = await repos.topics.add(name, kind, now, owner_id=actor.id)
+                await repos.memberships.add(topic, actor.id, "owner", now)
+                repos.record(MembershipChanged(actor.id, topic.id, joined=True))
                 view = await topic_view(repos, actor.id, topic, self.presence.online_among)
                 if kind == "public":
                     repos.record(*announced(actor, view))  # topic:created, live on every node
-        except IntegrityError as exc:
+        except Conflict as exc:
             raise conflict(f"a topic named {name!r} exists") from exc
         return view
 
@@ -103,10 +101,8 @@ class TopicService:
                     log.warning("a default topic is not created: a user has its name", extra={"topic": name})
                     return
                 if await repos.topics.by_name(name) is None:
-                    now = datetime.now(UTC)
-                    topic = Topic(name=name, name_key=name.lower(), kind="public", created_at=now)
-                    await repos.topics.add(topic)
-        except IntegrityError:
+                    await repos.topics.add(name, "public", datetime.now(UTC))
+        except Conflict:
             async with self.db.read() as repos:
                 if await repos.topics.by_name(name) is None:
                     raise  # not the race: some other constraint
@@ -116,40 +112,36 @@ class TopicService:
         async with self.db.write() as repos:
             for name in names:
                 topic = await repos.topics.by_name(name)
-                if (
-                    topic
-                    and topic.kind == "public"
-                    and not await repos.memberships.get(topic.id or 0, user_id)
-                ):
-                    await repos.memberships.add(_membership(topic, user_id, "member", datetime.now(UTC)))
-                    repos.record(MembershipChanged(user_id, topic.id or 0, joined=True))
+                if topic and topic.kind == "public" and not await repos.memberships.get(topic.id, user_id):
+                    await repos.memberships.add(topic, user_id, "member", datetime.now(UTC))
+                    repos.record(MembershipChanged(user_id, topic.id, joined=True))
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
-            membership = await repos.memberships.get(topic.id or 0, actor.id)
+            membership = await repos.memberships.get(topic.id, actor.id)
             if membership is None:
                 if topic.kind != "public":
                     raise no_topic(name)  # a non-member learns nothing of a private topic
-                await repos.memberships.add(_membership(topic, actor.id, "member", datetime.now(UTC)))
-                repos.record(MembershipChanged(actor.id, topic.id or 0, joined=True))
+                await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
+                repos.record(MembershipChanged(actor.id, topic.id, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
-            page = await self.messages.page_in(repos, topic, topic.name, None, SUBSCRIBE_HISTORY)
+            page = await self.messages.page_in(repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY)
         return SubscribedOut(topic=view, history=page.messages)
 
     async def unsubscribe(self, actor: Actor, name: str) -> None:
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
-            membership = await repos.memberships.get(topic.id or 0, actor.id)
+            membership = await repos.memberships.get(topic.id, actor.id)
             if membership is None:
                 if topic.kind != "public":
                     raise no_topic(name)  # a non-member learns nothing of a private topic
                 return
             if topic.kind == "private" and membership.role == "owner":
-                if len(await repos.memberships.member_ids(topic.id or 0)) > 1:
+                if len(await repos.memberships.member_ids(topic.id)) > 1:
                     raise forbidden("the owner may not leave a private topic while others remain")
-            await repos.memberships.remove(topic.id or 0, actor.id)
-            repos.record(MembershipChanged(actor.id, topic.id or 0, joined=False))
+            await repos.memberships.remove(topic.id, actor.id)
+            repos.record(MembershipChanged(actor.id, topic.id, joined=False))
 
     async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
         async with _counted(self.invite_limit, actor, "too many invites sent; try later"):
@@ -158,15 +150,14 @@ class TopicService:
     async def _invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
-            await require_member(repos, topic, actor, "invite")
+            await require_member(repos, place_of_topic(topic), actor, "invite")
             invitee = await user_named(repos, username)
-            invitee_id = invitee.id or 0
-            if await repos.memberships.get(topic.id or 0, invitee_id) is None:
-                await repos.memberships.add(_membership(topic, invitee_id, "member", datetime.now(UTC)))
-                theirs = await topic_view(repos, invitee_id, topic, self.presence.online_among)
+            if await repos.memberships.get(topic.id, invitee.id) is None:
+                await repos.memberships.add(topic, invitee.id, "member", datetime.now(UTC))
+                theirs = await topic_view(repos, invitee.id, topic, self.presence.online_among)
                 repos.record(
-                    MembershipChanged(invitee_id, topic.id or 0, joined=True),
-                    TopicInvited(theirs, actor.username, ToUser(invitee_id)),
+                    MembershipChanged(invitee.id, topic.id, joined=True),
+                    TopicInvited(theirs, actor.username, ToUser(invitee.id)),
                 )
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
         return InvitedOut(topic=view)
@@ -179,21 +170,21 @@ class TopicService:
     async def get(self, actor: Actor, name: str) -> TopicOut:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
-            await require_readable(repos, topic, actor)
+            await require_readable(repos, place_of_topic(topic), actor)
             return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
     async def members(self, actor: Actor, name: str) -> MembersOut:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
-            await require_readable(repos, topic, actor)
-            rows = await repos.memberships.members(topic.id or 0)
-        online = await self.presence.online_among(user.id or 0 for user, _membership in rows)
+            await require_readable(repos, place_of_topic(topic), actor)
+            rows = await repos.memberships.members(topic.id)
+        online = await self.presence.online_among(user.id for user, _membership in rows)
         return MembersOut(
             members=[
                 MemberOut(
                     username=user.username,
                     role="owner" if membership.role == "owner" else "member",
-                    online=(user.id or 0) in online,
+                    online=user.id in online,
                 )
                 for user, membership in rows
             ]
@@ -201,9 +192,9 @@ class TopicService:
 
     async def open_conversation(self, actor: Actor, username: str) -> TopicOut:
         """Open (idempotently) the direct conversation with ``username``."""
-        place = await open_direct(self.db, actor, username)
+        topic, _place = await open_direct(self.db, actor, username)
         async with self.db.read() as repos:
-            return await topic_view(repos, actor.id, place.topic, self.presence.online_among)
+            return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
     async def conversations(self, actor: Actor) -> TopicsOut:
         listed = await self.list(actor)
@@ -222,15 +213,3 @@ async def _counted(limit: KeyedLimiter, actor: Actor, refusal: str) -> AsyncIter
     except BaseException:
         limit.give_back(key)
         raise
-
-
-def _membership(topic: Topic, user_id: int, role: str, now: datetime) -> Membership:
-    """A new member starts with everything so far counted as delivered and read."""
-    return Membership(
-        topic_id=topic.id or 0,
-        user_id=user_id,
-        role=role,
-        joined_at=now,
-        delivered_seq=topic.last_seq,
-        read_seq=topic.last_seq,
-    )

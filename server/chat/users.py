@@ -28,10 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
-from db.models import User
-from db.reads import Credentials
+from db.errors import Conflict
+from db.records import Credentials, UserRecord
 from db.uow import Database
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, SessionsRevoked
@@ -138,31 +136,25 @@ class UserService:
             wait = self.register_limit.retry_after(source)
             raise rate_limited("too many sign-ups from this address; try later", wait)
         user = await self.create(data.username, data.password)
-        token, expires = self.tokens.issue(user.id or 0, user.token_version)
+        token, expires = self.tokens.issue(user.id, user.token_version)
         return RegisteredOut(
             user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
         )
 
-    async def create(self, username: str, password: str) -> User:
+    async def create(self, username: str, password: str) -> UserRecord:
         """Store a new user (also used by the ``parley user create`` command)."""
         password_hash = await self.hasher.hash(password)
-        user = User(
-            username=username,
-            username_key=username.lower(),
-            password_hash=password_hash,
-            created_at=datetime.now(UTC),
-            token_version=secrets.randbelow(FIRST_VERSIONS) + 1,
-        )
+        version = secrets.randbelow(FIRST_VERSIONS) + 1
         try:
             async with self.db.write() as repos:
                 await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
                 if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
-                await repos.users.add(user)
-        except IntegrityError as exc:
+                user = await repos.users.add(username, password_hash, datetime.now(UTC), version)
+        except Conflict as exc:
             raise conflict(f"the username {username!r} is taken") from exc
         for join in self.on_registered:
-            await join(user.id or 0)
+            await join(user.id)
         return user
 
     async def login(self, data: LoginIn, source: str = "") -> TokenOut:
@@ -178,7 +170,7 @@ class UserService:
             self._give_back(source, account)
             raise
         self._give_back(source, account)
-        token, expires = self.tokens.issue(user.id or 0, user.token_version)
+        token, expires = self.tokens.issue(user.id, user.token_version)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
     def _admit(self, source: str, account: str) -> None:
@@ -194,7 +186,7 @@ class UserService:
         self.login_limit.give_back(source)
         self.account_limit.give_back(account)
 
-    async def _verify(self, data: LoginIn) -> User:
+    async def _verify(self, data: LoginIn) -> UserRecord:
         async with self.db.read() as repos:
             user = await repos.users.by_name(data.username)
         ok = await self.hasher.verify(data.password, user.password_hash if user else None)
@@ -237,7 +229,7 @@ class UserService:
             raise not_found(f"no user named {username!r}")
         if user.disabled_at is not None:
             raise forbidden(f"{user.username!r} is disabled: enable the account first")
-        token, expires = self.tokens.issue(user.id or 0, user.token_version, ttl_seconds)
+        token, expires = self.tokens.issue(user.id, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
     async def profile(self, viewer: Actor, username: str) -> ProfileOut:
@@ -249,7 +241,7 @@ class UserService:
         """
         async with self.db.read() as repos:
             user = await repos.users.by_name(username)
-        if user is None or user.id is None:
+        if user is None:
             raise not_found(f"no user named {username!r}")
         shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
         return ProfileOut(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from db.models import Message, Topic
-from db.reads import BacklogEntry
+from db.records import BacklogEntry, MessageRecord
 from server.chat.schemas import MessageOut
 
 Kind = Literal["public", "private", "direct"]
@@ -43,34 +42,61 @@ def direct_peer(name: str, user_id: int) -> int:
     return high if low == user_id else low
 
 
-def message_view(message: Message, sender: str, topic: Topic, shown_as: str | None = None) -> MessageOut:
-    """A Message as a client sees it; ``shown_as`` is ``@other`` for direct ones."""
-    deleted = message.deleted_at is not None
+def message_out(
+    kind: str,
+    shown_as: str,
+    message_id: int,
+    seq: int,
+    sender: str,
+    body: str,
+    created_at: datetime,
+    edited_at: datetime | None,
+    client_id: str | None,
+    deleted: bool = False,
+) -> MessageOut:
+    """The one way a message becomes what a client sees: in a topic of ``kind`` named ``shown_as``
+    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty.
+    ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
     return MessageOut(
-        id=cast(int, message.id),
-        topic=shown_as or topic.name,
-        kind=cast(Kind, topic.kind),
-        seq=message.seq,
+        id=message_id,
+        topic=shown_as,
+        kind=cast(Kind, kind),
+        seq=seq,
         sender=sender,
-        body="" if deleted else message.body,
-        created_at=iso_required(message.created_at),
-        edited_at=iso(message.edited_at),
-        client_id=message.client_id,
+        body="" if deleted else body,
+        created_at=iso_required(created_at),
+        edited_at=iso(edited_at),
+        client_id=client_id,
         deleted=deleted,
+    )
+
+
+def message_view(message: MessageRecord, sender: str, kind: str, shown_as: str) -> MessageOut:
+    """A stored message, as ``message_out`` says."""
+    return message_out(
+        kind,
+        shown_as,
+        message.id,
+        message.seq,
+        sender,
+        message.body,
+        message.created_at,
+        message.edited_at,
+        message.client_id,
+        message.deleted_at is not None,
     )
 
 
 def backlog_view(entry: BacklogEntry) -> MessageOut:
     """A backlog message as its recipient sees it (``@other`` for a direct one; never deleted)."""
-    return MessageOut(
-        id=entry.id,
-        topic=f"@{entry.peer}" if entry.peer is not None else entry.topic_name,
-        kind=cast(Kind, entry.topic_kind),
-        seq=entry.seq,
-        sender=entry.sender,
-        body=entry.body,
-        created_at=iso_required(entry.created_at),
-        edited_at=iso(entry.edited_at),
-        client_id=entry.client_id,
-        deleted=False,
+    return message_out(
+        entry.topic_kind,
+        f"@{entry.peer}" if entry.peer is not None else entry.topic_name,
+        entry.id,
+        entry.seq,
+        entry.sender,
+        entry.body,
+        entry.created_at,
+        entry.edited_at,
+        entry.client_id,
     )

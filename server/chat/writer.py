@@ -22,36 +22,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import cast
 
 from db.sends import NewMessage, Stored
 from db.uow import Database
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser
+from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
-from server.chat.views import iso_required
+from server.chat.views import message_out
 
 log = logging.getLogger("parley.writer")
 MAX_BATCH = 512
-Kind = Literal["public", "private", "direct"]
 
 
-@dataclass(frozen=True)
-class SendPlace:
-    """Where a send goes, resolved: the topic and, for a direct one, the other user."""
-
-    topic_id: int
-    name: str
-    kind: str
-    peer_id: int | None = None
-    peer_name: str | None = None
-
-    @property
-    def shown_as(self) -> str:
-        return f"@{self.peer_name}" if self.peer_name is not None else self.name
-
-
-Resolve = Callable[[], Awaitable["SendPlace | MessageOut"]]
+Resolve = Callable[[], Awaitable[Place | MessageOut]]
 """Where a send goes (or, for a resend that must open nothing, the original message)."""
 
 
@@ -63,7 +48,7 @@ class Pending:
     client_id: str | None
     created_at: datetime
     future: asyncio.Future[MessageOut] = field(repr=False)
-    place: SendPlace | None = None
+    place: Place | None = None
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -188,7 +173,7 @@ class Writer:
             _answer(pending.future, original)
 
 
-def _place(pending: Pending) -> SendPlace:
+def _place(pending: Pending) -> Place:
     assert pending.place is not None, "stored sends are resolved first"
     return pending.place
 
@@ -202,25 +187,29 @@ def _row(pending: Pending) -> NewMessage:
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     """The sender's view and the events: one for a topic room, one per side of a DM."""
     place, actor = _place(pending), pending.actor
-    fields = {
-        "id": stored.id,
-        "kind": cast(Kind, place.kind),
-        "seq": stored.seq,
-        "sender": actor.username,
-        "body": pending.body,
-        "created_at": iso_required(pending.created_at),
-        "edited_at": None,
-        "client_id": pending.client_id,
-        "deleted": False,
-    }
-    mine = MessageOut(topic=place.shown_as, **fields)
+    mine = _view(pending, stored, place.kind, place.shown_as)
     if place.peer_id is None:
         return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
-    theirs = MessageOut(topic=f"@{actor.username}", **fields)
+    theirs = _view(pending, stored, place.kind, f"@{actor.username}")
     return mine, [
         MessageCreated(mine, ToUser(actor.id), place.topic_id),
         MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),
     ]
+
+
+def _view(pending: Pending, stored: Stored, kind: str, shown_as: str) -> MessageOut:
+    actor = pending.actor
+    return message_out(
+        kind,
+        shown_as,
+        stored.id,
+        stored.seq,
+        actor.username,
+        pending.body,
+        pending.created_at,
+        None,
+        pending.client_id,
+    )
 
 
 def _answer(future: asyncio.Future[MessageOut], answer: MessageOut) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from db.models import RecoverySession, utcnow
+from db.models import RecoverySession
 from server.chat.recovery import Granted, Recovery, RecoveryService, message_id
 from server.chat.service import Chat
 from tests.support import statements
@@ -47,7 +47,7 @@ async def user_id(chat: Chat, name: str) -> int:
 async def seen_at_ago(chat: Chat, pid: str, seconds: float) -> None:
     async with chat.db.write() as repos:
         statement = update(RecoverySession).where(col(RecoverySession.pid) == pid)
-        await repos.session.execute(statement.values(seen_at=utcnow() - timedelta(seconds=seconds)))
+        await repos.session.execute(statement.values(seen_at=datetime.now(UTC) - timedelta(seconds=seconds)))
 
 
 async def pids(chat: Chat) -> set[str]:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from db.models import Message
 from server.chat.errors import ChatError, ErrorCode
+from server.chat.places import Place
 from server.chat.schemas import Target
 from server.chat.users import Actor
-from server.chat.writer import SendPlace
 
 LOBBY = Target(topic="lobby")
 
@@ -25,8 +25,8 @@ async def stored(chat, topic_id: int) -> list[Message]:
         return list(result.scalars())
 
 
-def resolved(place: SendPlace):
-    async def resolve() -> SendPlace:
+def resolved(place: Place):
+    async def resolve() -> Place:
         return place
 
     return resolve
@@ -35,7 +35,7 @@ def resolved(place: SendPlace):
 async def lobby_id(chat) -> int:
     topic = await chat.directory.topic("lobby")
     assert topic is not None
-    return topic.id
+    return topic.topic_id
 
 
 async def test_concurrent_sends_share_transactions_and_take_gapless_seqs_in_order(chat, make_user):
@@ -88,7 +88,7 @@ async def test_a_send_the_database_refuses_fails_alone_and_its_batch_is_stored(c
     alice = await make_user("alice")
     topic_id = await lobby_id(chat)
     ghost = Actor(id=999_999, username="ghost")  # no such user: the foreign key refuses the row
-    place = SendPlace(topic_id, "lobby", "public")
+    place = Place(topic_id, "lobby", "public")
 
     results = await asyncio.gather(
         *(chat.messages.writer.submit(alice, resolved(place), f"m{i}", None) for i in range(5)),

@@ -29,6 +29,7 @@ from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from db.engine import make_engine
+from db.errors import Conflict
 from db.migrate import alembic_config, upgrade
 from db.models import Membership, User
 from db.uow import Database
@@ -102,7 +103,7 @@ async def test_upgrading_twice_changes_nothing_and_keeps_the_data(tmp_path):
     first = Database(url)
     await upgrade(first.engine)
     async with first.write() as repos:
-        await repos.users.add(a_user("alice"))
+        repos.session.add(a_user("alice"))
     await first.dispose()
     second = Database(url)  # as after a restart
     try:
@@ -167,10 +168,10 @@ async def test_the_database_refuses_two_users_whose_names_differ_only_in_case(tm
     await upgrade(database.engine)
     try:
         async with database.write() as repos:
-            await repos.users.add(a_user("alice"))
-        with pytest.raises(IntegrityError):
+            repos.session.add(a_user("alice"))
+        with pytest.raises(Conflict):  # the unit of work's word for the IntegrityError
             async with database.write() as repos:
-                await repos.users.add(a_user("ALICE"))
+                repos.session.add(a_user("ALICE"))
         async with database.read() as repos:
             assert await rows_in(repos, User) == 1
     finally:

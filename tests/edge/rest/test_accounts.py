@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import jwt
 from sqlalchemy import delete
 
-from db.models import Membership
+from db.models import Membership, User
 from tests.contract import assert_error, utc
 from tests.support import JWT_SECRET, PASSWORD, bearer, running, user_count
 from tests.support import test_settings as make_settings
@@ -244,7 +244,7 @@ async def test_a_token_opens_only_its_own_account_not_a_new_one_with_the_same_na
         alice = await repos.users.by_name("alice")
         assert alice is not None
         await repos.session.execute(delete(Membership).where(Membership.user_id == alice.id))
-        await repos.session.delete(alice)
+        await repos.session.execute(delete(User).where(User.id == alice.id))
     new = await live_server.register("alice")  # SQLite gives the freed id to the new row
 
     refused = await live_server.http.get("/api/users/me", headers=bearer(old))

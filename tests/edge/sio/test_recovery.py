@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from db.models import RecoverySession, utcnow
+from db.models import RecoverySession
 from server.chat.recovery import Recovery
 from server.edge.sio.tokens import recovery_from
 from tests.edge.sio.recovery_socket import RecoverySocket
@@ -244,7 +244,7 @@ async def test_a_session_is_not_resumed_once_its_window_has_passed(live_server):
         row = await repos.session.get(RecoverySession, dropped.pid)
     assert row is not None
     seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
-    await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - utcnow()).total_seconds()))
+    await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - datetime.now(UTC)).total_seconds()))
 
     await new_session_with_the_backlog(
         live_server, token, {"pid": dropped.pid, "offset": offset}, 3 + len(missed)

@@ -91,4 +91,4 @@ async def public_socket(ws: WebSocket, token: str | None = None) -> None:
     async def welcome() -> list[MessageOut]:
         return await dialect.history(session.actor)
 
-    await gateway.serve(ws, session, dialect, dialect.on_frame, welcome, LABEL, follows=[topic.id])
+    await gateway.serve(ws, session, dialect, dialect.on_frame, welcome, LABEL, follows=[topic.topic_id])

@@ -1,0 +1,101 @@
+"""What the repositories hand out: frozen values, not ORM rows.
+
+A stored row always has its id, so every id here is an ``int`` (the tables' ``int | None`` is
+only true of a row not yet inserted). The domain reads these and never changes them: a change
+goes through a repository method, in a transaction (``db/uow.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    password_hash: str
+    created_at: datetime
+    token_version: int
+    last_seen_at: datetime | None = None
+    disabled_at: datetime | None = None  # ``parley user disable``: no login, no connection
+    deleted_at: datetime | None = None  # ``parley user delete``: a placeholder its messages keep
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRecord:
+    id: int
+    name: str  # as given; a direct conversation's is ``dm:<low id>:<high id>``
+    kind: str  # ``public``, ``private`` or ``direct``
+    owner_id: int | None
+    created_at: datetime
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    topic_id: int
+    user_id: int
+    role: str  # ``owner`` or ``member``
+    joined_at: datetime
+    delivered_seq: int
+    read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    topic_id: int
+    seq: int
+    sender_id: int
+    body: str
+    client_id: str | None
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    id: int
+    username: str
+    token_version: int
+    active: bool = True  # False once disabled or deleted by an operator
+
+
+@dataclass(frozen=True)
+class BacklogEntry:
+    """A message of a backlog with what it is shown with: sender, topic, other member of a DM."""
+
+    id: int
+    topic_id: int
+    seq: int
+    sender: str
+    body: str
+    client_id: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    topic_name: str
+    topic_kind: str
+    peer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A running server's last heartbeat (``server.chat.nodes``)."""
+
+    name: str
+    started_at: datetime
+    beat_at: datetime
+    sockets: int
+    users: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryRecord:
+    """A Socket.IO recovery session: its private id, its user, when a socket of it was last open."""
+
+    pid: str
+    user_id: int
+    seen_at: datetime
