@@ -1,0 +1,6 @@
+"""The one realtime runtime under every realtime transport (Socket.IO and the gateway dialects).
+
+No I/O here: the state of a connection and its catch-up (``connection``), the per-process
+registry of connections (``registry``), the hub sink that resolves an audience and hands
+each transport's writer what to write (``sink``). The transports are thin pumps over it.
+"""
