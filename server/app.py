@@ -34,12 +34,12 @@ from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
 from server.edge.gateway.routers import gateway_routers
 from server.edge.gateway.serve import Gateway
+from server.edge.realtime.registry import Registry
+from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
 from server.edge.sio.admin_rooms import room_names
 from server.edge.sio.chat_namespace import ChatNamespace
-from server.edge.sio.connections import Connections
 from server.edge.sio.echo_namespace import EchoNamespace
-from server.edge.sio.sink import SocketIOSink
 from server.metrics import Metrics
 
 
@@ -49,16 +49,17 @@ def create_app(settings: Settings | None = None) -> Any:
     logs.configure(settings.log_json, settings.log_level)
     chat = build_chat(settings)
     metrics = Metrics()
-    connections = Connections()
+    registry = Registry()  # every realtime connection of this process, of every transport
+    sink = HubSink(registry)  # the one hub sink: each transport adds its writer
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
     sio = build_server(settings, metrics.undecodable_packets.inc, LeanFanout())
     burst, rate = settings.socket_burst, settings.socket_rate
     slow = metrics.slow_consumers.inc
-    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, connections, settings.max_held_events)
-    chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate, guard)
+    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow)
+    chat_namespace = ChatNamespace(sio, chat, registry, metrics, burst, rate, guard, settings.max_held_events)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
-    admin = _admin_ui(sio, settings, connections, chat)
+    admin = _admin_ui(sio, settings, chat_namespace, chat)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -94,9 +95,10 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.admin = admin  # the Admin UI instrumentation, or None
     api.state.chat_namespace = chat_namespace  # tests wait on its welcome tasks (drain)
     chat_namespace.register()
-    EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
-    chat.hub.attach(SocketIOSink(sio, connections))
-    api.state.gateway = Gateway(chat, settings, metrics)  # the plain-WebSocket dialects' hub sink
+    EchoNamespace(sio, chat, registry, metrics, settings.socket_burst, settings.socket_rate).register()
+    sink.add_writer(chat_namespace.writer)
+    api.state.gateway = Gateway(chat, settings, metrics, registry, sink)  # the plain-WebSocket dialects
+    chat.hub.attach(sink)
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
     # Outermost first: HandshakeGuard answers a malformed Engine.IO request as the reference server;
     # BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
@@ -113,14 +115,15 @@ def create_app(settings: Settings | None = None) -> Any:
     return app
 
 
-def _admin_ui(sio: Any, settings: Settings, connections: Connections, chat: Chat) -> AdminUI | None:
+def _admin_ui(sio: Any, settings: Settings, chat_namespace: ChatNamespace, chat: Chat) -> AdminUI | None:
     """The Socket.IO Admin UI's /admin namespace when PARLEY_ADMIN_UI=1 (Settings refused a weak password)."""
     if not settings.admin_ui or settings.admin_password is None:
         return None
 
     def user_of(sid: str) -> dict[str, Any]:
-        connection = connections.get(sid)
-        return {"user": connection.actor.username} if connection else {}
+        connection = chat_namespace.registry.get(sid)
+        chat_socket = connection is not None and connection.writer is chat_namespace.writer
+        return {"user": connection.actor.username} if connection is not None and chat_socket else {}
 
     password = settings.admin_password.get_secret_value()
     admin = AdminUI(

@@ -18,8 +18,8 @@ its queue stops draining and the bound applies again.
 
 A socket still catching up (its backlog or replay being sent, or waiting
 for the user's earlier welcome: ``one_per_user.py``) has the live events for
-it held on its connection; past ``max_held`` of them it is closed as a slow
-consumer too, and catches up when it reconnects.
+it held by the realtime runtime (``server.edge.realtime.connection``), which
+cuts it as a slow consumer past ``max_held`` of them.
 
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
@@ -39,7 +39,6 @@ from typing import Any
 
 from server.chat.periodic import Periodic
 from server.edge.engine.killswitch import kill_websocket
-from server.edge.sio.connections import Connections
 
 log = logging.getLogger("parley.sio")
 NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
@@ -116,15 +115,11 @@ class OutgoingGuard:
         sio: Any,
         limit_bytes: int,
         on_close: Any,
-        connections: Connections,
-        max_held: int,
         interval: float = 0.25,
     ) -> None:
         self.sio = sio
         self.limit = limit_bytes
         self.on_close = on_close
-        self.connections = connections
-        self.max_held = max_held
         self.interval = interval
         self._sweeper = Periodic(self.sweep, interval, "outgoing queue sweep")
 
@@ -164,10 +159,3 @@ class OutgoingGuard:
                 log.warning("closing a client that stopped reading", extra={"queued_bytes": size})
                 self.on_close()
                 await close_transport(self.sio, eio_sid)
-        for connection in list(self.connections.catching_up()):
-            if len(connection.held) > self.max_held:
-                log.warning("closing a client too far behind its live events", extra={"sid": connection.sid})
-                self.on_close()
-                eio_sid = self.sio.manager.eio_sid_from_sid(connection.sid, "/")
-                if eio_sid is not None:
-                    await close_transport(self.sio, eio_sid)

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.users import Actor
 from server.edge import wire
+from server.edge.realtime.registry import Registry
 from server.edge.routes import Route, failure, invoke
-from server.edge.sio.connections import Connections
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.sio")
@@ -30,8 +30,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Envelope:
-    def __init__(self, connections: Connections, metrics: Metrics) -> None:
-        self.connections = connections
+    def __init__(self, registry: Registry, metrics: Metrics) -> None:
+        self.registry = registry
         self.metrics = metrics
 
     def handler(self, event: str, route: Route) -> Callable[..., Awaitable[dict[str, Any]]]:
@@ -61,8 +61,8 @@ class Envelope:
             log.log(level, "event", extra=extra)
 
     def _admit(self, sid: str) -> Actor:
-        connection = self.connections.get(sid)
-        if connection is None:
+        connection = self.registry.get(sid)
+        if connection is None or connection.bucket is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
         if not connection.bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "too many events; slow down")
