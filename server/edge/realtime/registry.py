@@ -7,14 +7,14 @@ one: every connection of a writer without rooms (the gateways' queues) and every
 connection (each live ``message`` carries its offset). A Socket.IO connection without a pid
 is reached through its transport's rooms, at no cost per recipient here.
 
-A listener (``Listener``) hears of each connection registered and removed: the count of a
-user's open connections and of a pid's come from here.
+``count(user)`` is the one count of a user's registered connections in the edge (the two
+transports kept one each). The chat services still count for themselves (see ``count``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from server.chat import events as ev
 from server.edge.realtime.connection import Connection
@@ -22,21 +22,14 @@ from server.edge.realtime.connection import Connection
 K = TypeVar("K", int, str)
 
 
-class Listener(Protocol):
-    def opened(self, user_id: int, pid: str | None) -> None: ...
-
-    def closed(self, user_id: int, pid: str | None) -> None: ...
-
-
 class Registry:
-    def __init__(self, listener: Listener | None = None) -> None:
+    def __init__(self) -> None:
         self._by_key: dict[str, Connection] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._by_pid: dict[str, set[Connection]] = {}
         self._catching_up: dict[str, Connection] = {}
         self._one_by_one: set[Connection] = set()  # addressed one by one (see the module's docstring)
         self._by_topic: dict[int, set[Connection]] = {}  # of those, the followers of each topic
-        self._listener = listener
 
     # Membership ----------------------------------------------------------------
 
@@ -54,8 +47,6 @@ class Registry:
             self._one_by_one.add(connection)
             for topic_id in connection.follows:
                 self._by_topic.setdefault(topic_id, set()).add(connection)
-        if self._listener is not None:
-            self._listener.opened(connection.user_id, connection.pid)
 
     def remove(self, connection: Connection) -> bool:
         """Forget a connection; False if it was not (or no longer) registered."""
@@ -70,8 +61,6 @@ class Registry:
             self._one_by_one.discard(connection)
             for topic_id in connection.follows:
                 _discard(self._by_topic, topic_id, connection)
-        if self._listener is not None:
-            self._listener.closed(connection.user_id, connection.pid)
         return True
 
     def follow(self, connection: Connection, topic_id: int) -> None:
@@ -101,7 +90,14 @@ class Registry:
         return list(self._by_user.get(user_id, ()))
 
     def count(self, user_id: int) -> int:
-        """The user's open connections in this process, of every transport."""
+        """The user's registered connections in this process, of every transport.
+
+        ``SessionService`` keeps its own count for ``max_connections_per_user``: it must count a
+        connection from its token check on, through the set-up awaits before any transport
+        registers it (else concurrent opens slip past the limit). ``PresenceService`` counts
+        the sockets that make a user online (not the echo ones), with awaits of its own at
+        open; ``RecoveryService`` counts pids as the chat tests drive it.
+        """
         connections = self._by_user.get(user_id)
         return len(connections) if connections else 0
 

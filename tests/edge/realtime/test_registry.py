@@ -1,36 +1,19 @@
 """The one registry without a transport: indexes by key, user, topic and recovery pid; the
-per-user count over every transport; what it tells its listener."""
+per-user count over every transport."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from server.chat import events as ev
 from server.edge.realtime.connection import Connection, State
 from server.edge.realtime.registry import Registry
 from tests.edge.realtime.runtime import ALICE, BOB, LOBBY, NEWS, Recorder, created
 
-
-@dataclass
-class Heard:
-    """A listener that notes what it hears."""
-
-    calls: list[tuple[str, int, str | None]] = field(default_factory=list)
-
-    def opened(self, user_id: int, pid: str | None) -> None:
-        self.calls.append(("opened", user_id, pid))
-
-    def closed(self, user_id: int, pid: str | None) -> None:
-        self.calls.append(("closed", user_id, pid))
-
-
 ROOMS = Recorder(rooms=True)  # a transport with rooms (Socket.IO)
 QUEUES = Recorder()  # a transport written connection by connection (the gateways)
 
 
-def test_every_transport_counts_for_the_user_and_the_listener_hears_each() -> None:
-    heard = Heard()
-    registry = Registry(heard)
+def test_every_transport_counts_for_the_user() -> None:
+    registry = Registry()
     sio = Connection("sid1", ALICE, ROOMS, follows=[LOBBY])
     ws = Connection("ws-1", ALICE, QUEUES, follows=[LOBBY])
     bob = Connection("sid2", BOB, ROOMS)
@@ -40,12 +23,7 @@ def test_every_transport_counts_for_the_user_and_the_listener_hears_each() -> No
     assert set(registry.of_user(ALICE.id)) == {sio, ws}
     assert registry.remove(sio) and not registry.remove(sio), "removed once"
     assert registry.count(ALICE.id) == 1 and registry.get("sid1") is None
-    assert heard.calls == [
-        ("opened", ALICE.id, None),
-        ("opened", ALICE.id, None),
-        ("opened", BOB.id, None),
-        ("closed", ALICE.id, None),
-    ]
+    assert registry.count(3) == 0
 
 
 def test_a_connection_is_catching_up_from_registration_until_released() -> None:
@@ -61,8 +39,7 @@ def test_a_connection_is_catching_up_from_registration_until_released() -> None:
 
 
 def test_recovery_registration_by_pid() -> None:
-    heard = Heard()
-    registry = Registry(heard)
+    registry = Registry()
     first = Connection("sid1", ALICE, ROOMS, follows=[LOBBY], pid="p1")
     second = Connection("sid2", ALICE, ROOMS, follows=[LOBBY], pid="p1")
     plain = Connection("sid3", ALICE, ROOMS, follows=[LOBBY])
@@ -74,7 +51,6 @@ def test_recovery_registration_by_pid() -> None:
     assert registry.of_pid("p1") == [second]
     registry.remove(second)
     assert registry.pids() == [] and registry.reach(ev.ToTopic(LOBBY)) == []
-    assert ("opened", ALICE.id, "p1") in heard.calls and heard.calls[-1] == ("closed", ALICE.id, "p1")
 
 
 def test_reach_finds_the_connections_addressed_one_by_one() -> None:
