@@ -24,7 +24,7 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -165,12 +165,12 @@ class GatewaySocket:
                 if not await self._send(item, written):
                     return
             if self._welcome is not None and self.closing is None:
-                while self._welcome and self.closing is None:
-                    message = self._welcome.popleft()
+                for message in self.connection.welcome(_taken(self._welcome)):
                     rendered = self.dialect.render_message(message)
                     if rendered is not None and not await self._send(rendered, written):
                         return
-                    self.connection.welcomed(message)
+                    if self.closing is not None:
+                        break
                 self._welcome = None
                 if self.closing is None:
                     self._release()
@@ -195,6 +195,12 @@ class GatewaySocket:
             except Exception:  # e.g. no longer a member: nothing to acknowledge
                 log.debug("acknowledging a written message failed", exc_info=True)
         return True
+
+
+def _taken(messages: deque[MessageOut]) -> Iterator[MessageOut]:
+    """Each message, let go as it is taken (a backlog of thousands is not kept until the end)."""
+    while messages:
+        yield messages.popleft()
 
 
 class GatewayWriter:

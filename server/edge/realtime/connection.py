@@ -16,7 +16,7 @@ catches up from the backlog.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -142,9 +142,14 @@ class Connection:
             return self.close(SLOW_CONSUMER)
         return None
 
-    def welcomed(self, message: MessageOut) -> None:
-        """The welcome sent ``message``: a held copy of it (or of an older one) is not sent again."""
-        self._sent[message.topic] = message.seq
+    def welcome(self, messages: Iterable[MessageOut]) -> Iterator[MessageOut]:
+        """The welcome (a backlog, a replay, a channel's history), in order, for the transport to
+        write one at a time; each handed out counts as sent: a held copy of it (or of an older one
+        of its topic) is not released. Stop early if the connection goes."""
+        sent = self._sent
+        for message in messages:
+            sent[message.topic] = message.seq
+            yield message
 
     def release(self) -> list[ev.Event]:
         """What was held so far, oldest first, but what the welcome already sent; later events are

@@ -122,10 +122,9 @@ class ChatNamespace:
             async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.registry.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
-                for count, message in enumerate(backlog, 1):
+                for count, message in enumerate(connection.welcome(backlog), 1):
                     if self.registry.get(sid) is not connection:
                         return  # gone meanwhile
-                    connection.welcomed(message)
                     await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
                     self.metrics.backlog_messages.inc()
                     # As fast as the transport takes it (and the lean emit never yields: this does).

@@ -57,8 +57,7 @@ def test_a_held_message_the_welcome_already_sent_is_dropped() -> None:
         c.hold(created(seq))
     c.hold(created(1, NEWS, "news"))  # another topic: the welcome sent none of it
     c.hold(typing())
-    for seq in (1, 2, 3, 4):
-        c.welcomed(message(seq))
+    assert [m.seq for m in c.welcome(message(seq) for seq in (1, 2, 3, 4))] == [1, 2, 3, 4]
     assert c.release() == [created(5), created(1, NEWS, "news"), typing()]
 
 
@@ -67,7 +66,7 @@ def test_only_messages_are_dropped_by_seq() -> None:
     c.opened()
     edited = ev.MessageEdited(message(2), ev.ToTopic(LOBBY), LOBBY)
     c.hold(edited)
-    c.welcomed(message(5))
+    list(c.welcome([message(5)]))
     assert c.release() == [edited], "an edit of a message the welcome sent still comes"
 
 
@@ -97,3 +96,13 @@ def test_reaches_follows_the_audience() -> None:
     assert c.reaches(ev.ToUser(ALICE.id)) and not c.reaches(ev.ToUser(2))
     assert c.reaches(ev.ToUsers((2, ALICE.id))) and not c.reaches(ev.ToUsers((2,)))
     assert c.reaches(ev.ToEveryone()) and not c.reaches(ev.ToEveryone(ALICE.id))
+
+
+def test_a_welcome_stopped_early_counts_only_what_it_handed_out() -> None:
+    c = connection()
+    c.opened()
+    for seq in (2, 3):
+        c.hold(created(seq))
+    welcome = c.welcome(message(seq) for seq in (1, 2, 3))
+    assert next(welcome).seq == 1  # then the transport stopped writing it
+    assert c.release() == [created(2), created(3)]
