@@ -13,7 +13,7 @@ transports kept one each). The chat services still count for themselves (see ``c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from typing import TypeVar
 
 from server.chat import events as ev
@@ -108,7 +108,7 @@ class Registry:
         """The recovery sessions with a connection open here."""
         return list(self._by_pid)
 
-    def catching_up(self) -> Iterable[Connection]:
+    def catching_up(self) -> Collection[Connection]:
         """The connections whose live events are held (a view: add or remove none while iterating)."""
         return self._catching_up.values()
 

@@ -15,6 +15,7 @@ for one recipient (the event is already committed).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from server.chat import events as ev
@@ -68,23 +69,24 @@ class HubSink:
         audience: ev.Audience | None = getattr(event, "audience", None)
         if audience is None:
             return  # for name caches only (UserDeleted)
-        held, cuts = self._hold(event, audience)
+        catching_up = self.registry.catching_up()
+        held, cuts = self._hold(event, audience, catching_up) if catching_up else _NOTHING_HELD
         reached = self.registry.reach(audience)
         for writer in self.writers:
-            mine = [c for c in reached if c.writer is writer and c.state is State.LIVE] if reached else []
+            mine = [c for c in reached if c.writer is writer and c.state is State.LIVE] if reached else _NONE
             if mine or writer.rooms:
-                await writer.write_many(event, audience, mine, held.get(id(writer), _NONE))
+                await writer.write_many(event, audience, mine, held.get(id(writer), _NONE) if held else _NONE)
         for connection, decision in cuts:
             await connection.writer.close(connection, decision)
 
     def _hold(
-        self, event: ev.Event, audience: ev.Audience
+        self, event: ev.Event, audience: ev.Audience, catching_up: Iterable[Connection]
     ) -> tuple[dict[int, list[Connection]], list[tuple[Connection, Close]]]:
         """Hold the event for each catching-up connection it is for: those, by writer, and the
         close decisions of the ones now too far behind."""
         held: dict[int, list[Connection]] = {}
         cuts: list[tuple[Connection, Close]] = []
-        for connection in self.registry.catching_up():
+        for connection in catching_up:
             if connection.catching_up and connection.reaches(audience):
                 held.setdefault(id(connection.writer), []).append(connection)
                 decision = connection.hold(event)
@@ -110,4 +112,6 @@ class HubSink:
             await connection.writer.moved(connection, event.topic_id, event.joined)
 
 
+# Shared and never changed: no allocation per event when nothing is held or reached one by one.
 _NONE: list[Connection] = []
+_NOTHING_HELD: tuple[dict[int, list[Connection]], list[tuple[Connection, Close]]] = ({}, [])
