@@ -8,7 +8,7 @@ events to FastAPI.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from db.migrate import upgrade
 from server import logs
 from server.chat.errors import invalid
-from server.chat.periodic import Periodic
 from server.chat.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
@@ -31,18 +30,18 @@ from server.edge.engine.body_limit import BodyLimit
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.handshake_guard import HandshakeGuard
 from server.edge.engine.killswitch import KillableWebSockets
-from server.edge.engine.outgoing import SWEEP_INTERVAL, OutgoingGuard, close_transport
+from server.edge.engine.outgoing import OutgoingGuard, close_transport
 from server.edge.engine.packet_guard import PacketGuard
 from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
 from server.edge.gateway.routers import gateway_routers
 from server.edge.gateway.serve import Gateway
+from server.edge.realtime.registry import Registry
+from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
 from server.edge.sio.admin_rooms import room_names
 from server.edge.sio.chat_namespace import ChatNamespace
-from server.edge.sio.connections import Connections
 from server.edge.sio.echo_namespace import EchoNamespace
-from server.edge.sio.sink import SocketIOSink
 from server.edge.sio.tokens import client_address
 from server.edge.sio.wire import ack_error
 from server.metrics import Metrics
@@ -54,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Any:
     logs.configure(settings.log_json, settings.log_level)
     chat = build_chat(settings)
     metrics = Metrics()
-    connections = Connections()
+    registry = Registry()  # every realtime connection of this process, of every transport
+    sink = HubSink(registry)  # the one hub sink: each transport adds its writer
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
     sio = build_server(
         settings,
@@ -65,13 +65,11 @@ def create_app(settings: Settings | None = None) -> Any:
     )
     burst, rate = settings.socket_burst, settings.socket_rate
     slow = metrics.slow_consumers.inc
-    laggards = _laggards(connections, settings.max_held_events)
-    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow, laggards)
-    sweeper = Periodic(guard.sweep, SWEEP_INTERVAL, "slow catch-up sweep")  # the queues watch themselves
-    chat_namespace = ChatNamespace(sio, chat, connections, metrics, burst, rate, guard)
+    guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow)
+    chat_namespace = ChatNamespace(sio, chat, registry, metrics, burst, rate, guard, settings.max_held_events)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up
-    admin = _admin_ui(sio, settings, connections, chat)
+    admin = _admin_ui(sio, settings, chat_namespace, chat)
 
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +77,6 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         await chat.nodes.start()  # a row for parley stats; the command line runs no node
-        sweeper.start()
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -91,7 +88,6 @@ def create_app(settings: Settings | None = None) -> Any:
             exit_signals.uninstall()
             if admin is not None:
                 await admin.stop()
-            await sweeper.stop()
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.nodes.stop()
@@ -107,9 +103,10 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.admin = admin  # the Admin UI instrumentation, or None
     api.state.chat_namespace = chat_namespace  # tests wait on its welcome tasks (drain)
     chat_namespace.register()
-    EchoNamespace(sio, chat, metrics, settings.socket_burst, settings.socket_rate).register()
-    chat.hub.attach(SocketIOSink(sio, connections))
-    api.state.gateway = Gateway(chat, settings, metrics)  # the plain-WebSocket dialects' hub sink
+    EchoNamespace(sio, chat, registry, metrics, settings.socket_burst, settings.socket_rate).register()
+    sink.add_writer(chat_namespace.writer)
+    api.state.gateway = Gateway(chat, settings, metrics, registry, sink)  # the plain-WebSocket dialects
+    chat.hub.attach(sink)
     sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
     # Outermost first: HandshakeGuard answers a malformed Engine.IO request as the reference server;
     # BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
@@ -131,27 +128,19 @@ def _reserved_event_ack(name: object) -> dict[str, Any]:
     return ack_error(invalid(f"the event name {name!r} is reserved or not valid"))
 
 
-def _laggards(connections: Connections, max_held: int) -> Callable[[], Iterable[str]]:
-    """The sockets catching up with more than ``max_held`` live events held (closed as slow)."""
-
-    def laggards() -> list[str]:
-        return [c.sid for c in connections.catching_up() if len(c.held) > max_held]
-
-    return laggards
-
-
 def _admin_ui_enabled(settings: Settings) -> bool:
     return settings.admin_ui and settings.admin_password is not None
 
 
-def _admin_ui(sio: Any, settings: Settings, connections: Connections, chat: Chat) -> AdminUI | None:
+def _admin_ui(sio: Any, settings: Settings, chat_namespace: ChatNamespace, chat: Chat) -> AdminUI | None:
     """The Socket.IO Admin UI's /admin namespace when PARLEY_ADMIN_UI=1 (Settings refused a weak password)."""
     if not _admin_ui_enabled(settings) or settings.admin_password is None:
         return None
 
     def user_of(sid: str) -> dict[str, Any]:
-        connection = connections.get(sid)
-        return {"user": connection.actor.username} if connection else {}
+        connection = chat_namespace.registry.get(sid)
+        chat_socket = connection is not None and connection.writer is chat_namespace.writer
+        return {"user": connection.actor.username} if connection is not None and chat_socket else {}
 
     password = settings.admin_password.get_secret_value()
     admin = AdminUI(

@@ -19,10 +19,8 @@ its queue stops draining and the bound applies again.
 
 A socket still catching up (its backlog or replay being sent, or waiting
 for the user's earlier welcome: ``server.edge.sio.one_per_user``) has the live
-events for it held on its connection; past ``max_held`` of them it is closed as
-a slow consumer too, and catches up when it reconnects. Which sockets those are
-is the chat adapter's to say (``laggards``, from the composition root), and
-``sweep`` looks every ``SWEEP_INTERVAL`` seconds (scheduled by ``server.app``).
+events for it held by the realtime runtime (``server.edge.realtime.connection``),
+which cuts it as a slow consumer past ``max_held`` of them.
 
 A backlog or a replay is not live traffic: its producer (the welcome) sends it
 as fast as the transport takes it (``OutgoingGuard.room``), keeping the queue
@@ -37,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.eio_socket import LeanSocket
@@ -48,7 +46,6 @@ log = logging.getLogger("parley.sio")
 NORMAL_CLOSURE = 1000  # what engine.io's own close sends: the server ended the session
 STALLED_AFTER = 5.0  # seconds without a drain: a reading client's transport takes packets many times a second
 HARD_CAP = 8  # times the limit: closed past it even while reading (memory)
-SWEEP_INTERVAL = 0.25  # seconds between two sweeps (``OutgoingGuard.sweep``)
 
 
 async def close_transport(sio: LeanServer, eio_sid: str, notify: bool = False) -> None:
@@ -97,23 +94,17 @@ async def room_in_queue(
 
 
 class OutgoingGuard:
-    """Closes the clients that do not read: the watch of every socket's queue (``past_limit``).
-
-    ``laggards()`` names the sockets (sids on ``/``) too far behind their live events while
-    catching up: the chat adapter holds those events, ``sweep`` closes those sockets.
-    """
+    """Closes the clients that do not read: the watch of every socket's queue (``past_limit``)."""
 
     def __init__(
         self,
         sio: LeanServer,
         limit_bytes: int,
         on_close: Callable[[], None],
-        laggards: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.sio = sio
         self.limit = limit_bytes
         self.on_close = on_close
-        self.laggards = laggards
         self._closing: set[asyncio.Task[None]] = set()
         sio.eio.watch_queues(self)
 
@@ -173,12 +164,3 @@ class OutgoingGuard:
             self.on_close()
             await close_transport(self.sio, eio_sid)
         return False
-
-    async def sweep(self) -> None:
-        """Close the sockets too far behind their live events while catching up (``laggards``)."""
-        for sid in list(self.laggards()):
-            log.warning("closing a client too far behind its live events", extra={"sid": sid})
-            self.on_close()
-            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-            if eio_sid is not None:
-                await close_transport(self.sio, eio_sid)

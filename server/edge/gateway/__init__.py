@@ -2,7 +2,7 @@
 
 Each dialect (``dialects/<name>/``) parses its own frames or requests into calls of the same chat
 services the Socket.IO and REST transports call, and renders results, errors (classified by
-``server.edge.errors``) and pushes in its own shapes (its ``wire.py``). What every WebSocket
-dialect shares is here: the runtime of one socket (``serve.py``) and the hub sink that reaches
-the gateway sockets (``GatewaySink`` in ``sockets.py``); ``routers.py`` lists the dialects' FastAPI routers.
+``server.edge.errors``) and pushes in its own shapes (its ``wire.py``). The WebSocket dialects run
+on the same realtime runtime as Socket.IO (``server.edge.realtime``): ``serve.py`` pumps frames,
+``sockets.py`` is their writer for the one hub sink; ``routers.py`` lists the dialects' routers.
 """

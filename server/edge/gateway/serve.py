@@ -3,7 +3,7 @@
 A dialect supplies how to open (``Opener``: authenticate, say hello, pick the
 welcome) and how to answer a frame (``on_frame``); everything else is the same
 for every dialect and lives here: the frame size limit (over it: close 1009),
-the reader and writer tasks, registration with the hub sink, the session's
+the reader and writer tasks, registration with the realtime registry, the session's
 close (presence, cursors) and the metrics. A dialect's ``on_frame`` must not
 raise: it is a ``FrameCodec`` over the one dispatch pipeline, which answers errors in the
 dialect's shape (its ``wire.py``). An unexpected failure here closes the socket with 1011 and
@@ -30,8 +30,10 @@ from server.chat.sessions import Session
 from server.chat.users import Actor
 from server.config import Settings
 from server.edge.errors import classify
-from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySink, GatewaySocket, Push, Renderer, Written
+from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySocket, GatewayWriter, Push, Renderer, Written
 from server.edge.gateway.wire import NORMAL, TOO_LARGE, closing, failed, refusal_code
+from server.edge.realtime.registry import Registry
+from server.edge.realtime.sink import HubSink
 from server.metrics import Metrics
 
 log = logging.getLogger("parley.gateway")
@@ -42,15 +44,19 @@ OnFrame = Callable[[GatewaySocket, str | None], Awaitable[None]]
 
 
 class Gateway:
-    """What every gateway route needs: the chat services, the hub sink, the limits, the metrics."""
+    """What every gateway route needs: the chat services, the realtime registry and the gateways'
+    writer (added to the hub sink), the limits, the metrics."""
 
-    def __init__(self, chat: Chat, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self, chat: Chat, settings: Settings, metrics: Metrics, registry: Registry, sink: HubSink
+    ) -> None:
         self.chat = chat
         self.settings = settings
         self.metrics = metrics
-        self.sink = GatewaySink()
+        self.registry = registry
+        self.writer = GatewayWriter(registry)  # ``len``: the gateway sockets open here
         self._dialects: dict[Any, Any] = {}
-        chat.hub.attach(self.sink)
+        sink.add_writer(self.writer)
 
     def dialect(self, cls: Callable[[Gateway], D]) -> D:
         """The one instance of a dialect for this gateway (made on first use)."""
@@ -127,11 +133,13 @@ class Gateway:
             dialect,
             self.bucket(),
             self.settings.outgoing_queue_bytes,
+            self.writer,
             follows,
             follows_memberships=tracks_memberships,
             on_cut=self.metrics.slow_consumers.inc,
+            max_held=self.settings.max_held_events,
         )
-        self.sink.add(socket)  # catching up: live events for it are held from here on
+        self.registry.add(socket.connection)  # catching up: live events for it are held from here on
         gauge = self.metrics.sockets.labels(label)
         gauge.inc()
         writer = asyncio.ensure_future(socket.write(written))
@@ -149,7 +157,7 @@ class Gateway:
             error = classify(exc, "gateway socket failed", user=actor.username)
             socket.close(*failed(error), drain=False)
         finally:
-            self.sink.remove(socket)
+            self.registry.remove(socket.connection)
             for task in (reader, ended):
                 if task is not None:
                     task.cancel()

@@ -1,32 +1,30 @@
-"""Gateway sockets and their hub sink: domain events reach plain-WebSocket clients.
+"""Gateway sockets and their writer: domain events reach plain-WebSocket clients.
 
-Every gateway WebSocket (of any dialect) is a ``GatewaySocket``: who it is,
-the topics whose topic-wide events it follows, how its dialect renders an
-event (or ignores it), and a bounded outgoing queue with one writer task. The
-``GatewaySink`` is a sink of the same hub as Socket.IO: per event it finds the
-sockets of the audience (by user, by topic), renders once per dialect and
-queues the frame; it never awaits a client, so one slow reader delays no one.
+Every gateway WebSocket (of any dialect) is a ``GatewaySocket``: its realtime connection
+(``server.edge.realtime``: who, the topics it follows, its catch-up), how its dialect renders
+an event (or ignores it), and a bounded outgoing queue with one writer task. The
+``GatewayWriter`` is the gateways' writer for the one hub sink: per event it renders once per
+dialect and queues the frame on each socket the sink found; it never awaits a client, so one
+slow reader delays no one.
 
-Order on one connection (PROTOCOL.md section 4): a new socket is *catching
-up* (``held`` is a list) from the moment it is registered until its welcome
-(the backlog, or a channel's history) is written; events meanwhile are held
-and queued after the welcome, a held message the welcome already covered
-dropped. The writer renders the welcome as it writes it, so a backlog of
-thousands of messages is never a queue of thousands of frames.
+Order on one connection (PROTOCOL.md section 4): the runtime holds the live events of a socket
+still catching up; the socket's writer task writes its welcome (the backlog, or a channel's
+history), rendering it as it writes it (a backlog of thousands of messages is never a queue of
+thousands of frames), then queues what was held.
 
-A client that stops reading fills its queue: past ``limit`` bytes (or
-``MAX_HELD`` events held while its welcome is written) it is cut (close 1013)
-and catches up from the backlog when it reconnects. Logout
-(``SessionsRevoked``) closes every gateway socket of the user (4401).
+A client that stops reading fills its queue: past ``limit`` bytes (or ``max_held`` events held
+while its welcome is written) it is cut (close 1013) and catches up from the backlog when it
+reconnects. Logout (``SessionsRevoked``) closes every socket of the user (4401).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,11 +32,12 @@ from server.chat import events as ev
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
-from server.edge.gateway.wire import REVOKED, SLOW_CONSUMER
+from server.edge.realtime.connection import MAX_HELD, SLOW_CONSUMER, Close, Connection
+from server.edge.realtime.registry import Registry
 
 log = logging.getLogger("parley.gateway")
 GOODBYE_WAIT = 1.0  # seconds a close frame may wait for a client that does not read
-MAX_HELD = 10_000
+_keys = itertools.count(1)  # a gateway socket's registry key: "ws-<n>" (Socket.IO's are sids)
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class Renderer(Protocol):
     def render_message(self, message: MessageOut) -> Push | None: ...
 
 
-class Connection(Protocol):
+class WebSocketLike(Protocol):
     """What a socket needs of its WebSocket (Starlette's ``WebSocket`` has these)."""
 
     async def send_text(self, data: str) -> None: ...
@@ -72,23 +71,33 @@ Written = Callable[[Actor, MessageOut], Any]
 class GatewaySocket:
     def __init__(
         self,
-        connection: Connection,
+        ws: WebSocketLike,
         actor: Actor,
         dialect: Renderer,
         bucket: TokenBucket,
         limit: int,
+        writer: GatewayWriter,
         follows: Iterable[int] = (),
         follows_memberships: bool = True,
         on_cut: Callable[[], Any] | None = None,
+        max_held: int = MAX_HELD,
     ) -> None:
-        self.connection = connection
+        self.ws = ws
         self.actor = actor
         self.dialect = dialect
         self.bucket = bucket
         self.limit = limit
-        self.follows = set(follows)
-        self.follows_memberships = follows_memberships  # join/leave topics as the user does elsewhere
-        self.held: list[ev.Event] | None = []  # catching up until ``welcome``
+        self.registry = writer.registry
+        self.connection = Connection(
+            f"ws-{next(_keys)}",
+            actor,
+            writer,
+            bucket,
+            follows,
+            follows_memberships=follows_memberships,  # join/leave topics as the user does elsewhere
+            max_held=max_held,
+            peer=self,
+        )
         self.closing: tuple[int, str] | None = None
         self._on_cut = on_cut
         self.ended = asyncio.Event()  # set by ``close``: the server wants this socket gone
@@ -108,7 +117,7 @@ class GatewaySocket:
             return
         self._bytes += len(item.text)
         if self._bytes > self.limit:
-            self._cut()
+            self.cut()
             return
         self._queue.append(item)
         self._wake.set()
@@ -117,6 +126,7 @@ class GatewaySocket:
         """End the socket: after what is queued (``drain``) or at once, then a close frame."""
         if self.closing is not None:
             return
+        self.connection.close(Close(code, reason))
         self.closing = (code, reason)
         if not drain:
             self._queue.clear()
@@ -129,27 +139,19 @@ class GatewaySocket:
         self._welcome = deque(messages)
         self._wake.set()
 
-    def hold(self, event: ev.Event) -> None:
-        """Keep a live event until the welcome is written (a socket that cannot keep up is cut)."""
-        assert self.held is not None
-        self.held.append(event)
-        if len(self.held) > MAX_HELD:
-            self._cut()
-
-    def _cut(self) -> None:
-        self.close(SLOW_CONSUMER, "slow_consumer", drain=False)
+    def cut(self) -> None:
+        """Close as a slow consumer, dropping what is queued."""
+        self.close(SLOW_CONSUMER.code, SLOW_CONSUMER.reason, drain=False)
         if self._on_cut is not None:
             self._on_cut()
 
-    def _release(self, sent: dict[str, int]) -> None:
+    def _release(self) -> None:
         """The catch-up ends: queue what was held (but what the welcome covered). No await inside."""
-        held, self.held = self.held or [], None
-        for event in held:
-            if isinstance(event, ev.MessageCreated) and event.message.seq <= sent.get(event.message.topic, 0):
-                continue
-            push = self.dialect.render(event)
-            if push is not None:
-                self.push(push)
+        while self.connection.catching_up:
+            for event in self.registry.release(self.connection):
+                push = self.dialect.render(event)
+                if push is not None:
+                    self.push(push)
 
     # Writing -------------------------------------------------------------------
 
@@ -163,21 +165,20 @@ class GatewaySocket:
                 if not await self._send(item, written):
                     return
             if self._welcome is not None and self.closing is None:
-                sent: dict[str, int] = {}
-                while self._welcome and self.closing is None:
-                    message = self._welcome.popleft()
+                for message in self.connection.welcome(_taken(self._welcome)):
                     rendered = self.dialect.render_message(message)
                     if rendered is not None and not await self._send(rendered, written):
                         return
-                    sent[message.topic] = message.seq
+                    if self.closing is not None:
+                        break
                 self._welcome = None
                 if self.closing is None:
-                    self._release(sent)
+                    self._release()
                 continue
             if self.closing is not None:
                 code, reason = self.closing
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.connection.close(code, reason), GOODBYE_WAIT)
+                    await asyncio.wait_for(self.ws.close(code, reason), GOODBYE_WAIT)
                 return
             self._wake.clear()
             await self._wake.wait()
@@ -185,7 +186,7 @@ class GatewaySocket:
     async def _send(self, item: Push, written: Written | None) -> bool:
         """Write one frame; False when the client is gone (uvicorn raises on a closed connection)."""
         try:
-            await self.connection.send_text(item.text)
+            await self.ws.send_text(item.text)
         except Exception:
             return False
         if item.delivered is not None and written is not None:
@@ -196,52 +197,30 @@ class GatewaySocket:
         return True
 
 
-class GatewaySink:
-    """The hub sink of every gateway socket of this process."""
+def _taken(messages: deque[MessageOut]) -> Iterator[MessageOut]:
+    """Each message, let go as it is taken (a backlog of thousands is not kept until the end)."""
+    while messages:
+        yield messages.popleft()
 
-    def __init__(self) -> None:
-        self._by_user: dict[int, set[GatewaySocket]] = {}
-        self._by_topic: dict[int, set[GatewaySocket]] = {}
 
-    def add(self, socket: GatewaySocket) -> None:
-        self._by_user.setdefault(socket.actor.id, set()).add(socket)
-        for topic_id in socket.follows:
-            self._by_topic.setdefault(topic_id, set()).add(socket)
+class GatewayWriter:
+    """The gateways' writer for the hub sink: each socket's bounded queue, one render per dialect."""
 
-    def remove(self, socket: GatewaySocket) -> None:
-        _discard(self._by_user, socket.actor.id, socket)
-        for topic_id in socket.follows:
-            _discard(self._by_topic, topic_id, socket)
+    rooms = False
 
-    def follow(self, socket: GatewaySocket, topic_id: int) -> None:
-        socket.follows.add(topic_id)
-        self._by_topic.setdefault(topic_id, set()).add(socket)
-
-    def unfollow(self, socket: GatewaySocket, topic_id: int) -> None:
-        socket.follows.discard(topic_id)
-        _discard(self._by_topic, topic_id, socket)
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
 
     def __len__(self) -> int:
-        return sum(len(sockets) for sockets in self._by_user.values())
+        """The gateway sockets registered in this process."""
+        return sum(1 for connection in self.registry if connection.writer is self)
 
-    async def deliver(self, event: ev.Event) -> None:
-        if isinstance(event, ev.MembershipChanged):
-            for socket in list(self._by_user.get(event.user_id, ())):
-                if socket.follows_memberships:
-                    (self.follow if event.joined else self.unfollow)(socket, event.topic_id)
-            return
-        if isinstance(event, ev.SessionsRevoked):
-            for socket in list(self._by_user.get(event.user_id, ())):
-                socket.close(REVOKED, "token_revoked", drain=False)
-            return
-        audience = getattr(event, "audience", None)
-        if audience is None:
-            return
+    async def write_many(
+        self, event: ev.Event, _audience: ev.Audience, connections: list[Connection], _held: list[Connection]
+    ) -> None:
         rendered: dict[int, Push | None] = {}
-        for socket in self._audience(audience):
-            if socket.held is not None:
-                socket.hold(event)
-                continue
+        for connection in connections:
+            socket: GatewaySocket = connection.peer
             key = id(socket.dialect)
             if key not in rendered:
                 rendered[key] = socket.dialect.render(event)
@@ -249,20 +228,18 @@ class GatewaySink:
             if push is not None:
                 socket.push(push)
 
-    def _audience(self, audience: ev.Audience) -> list[GatewaySocket]:
-        if isinstance(audience, ev.ToTopic):
-            sockets = self._by_topic.get(audience.topic_id, ())
-            return [s for s in sockets if s.actor.id != audience.exclude_user]
-        if isinstance(audience, ev.ToUser):
-            return list(self._by_user.get(audience.user_id, ()))
-        if isinstance(audience, ev.ToEveryone):
-            return [s for user, ss in self._by_user.items() if user != audience.exclude_user for s in ss]
-        return [s for user_id in audience.user_ids for s in self._by_user.get(user_id, ())]
+    async def write(self, connection: Connection, event: ev.Event) -> None:
+        socket: GatewaySocket = connection.peer
+        push = socket.dialect.render(event)
+        if push is not None:
+            socket.push(push)
 
+    async def close(self, connection: Connection, decision: Close) -> None:
+        socket: GatewaySocket = connection.peer
+        if decision == SLOW_CONSUMER:
+            socket.cut()
+        else:
+            socket.close(decision.code, decision.reason, drain=False)
 
-def _discard(index: dict[int, set[GatewaySocket]], key: int, socket: GatewaySocket) -> None:
-    sockets = index.get(key)
-    if sockets is not None:
-        sockets.discard(socket)
-        if not sockets:
-            del index[key]
+    async def moved(self, _connection: Connection, _topic_id: int, _joined: bool) -> None:
+        """Nothing to do: the registry's topic index is where the sink finds a gateway socket."""

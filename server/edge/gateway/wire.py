@@ -15,8 +15,6 @@ NORMAL = 1000
 TIMED_OUT = 1008  # "policy violation": the client did not say who it is in time
 TOO_LARGE = 1009  # "message too big": a frame over the transport limit
 FAILED = 1011  # "internal error": the reason carries the reference in the server log
-SLOW_CONSUMER = 1013  # "try again later": the client reconnects and gets the backlog
-REVOKED = 4401  # the user's sessions were revoked (logout)
 
 REFUSAL: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHORIZED: 4401,

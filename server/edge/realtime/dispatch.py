@@ -24,10 +24,11 @@ from server.edge.errors import classify
 
 
 class Peer(Protocol):
-    """The sender as the pipeline needs it: its rate bucket (the codec knows the rest)."""
+    """The sender as the pipeline needs it: its rate bucket (the codec knows the rest). A sender
+    without one is not limited here: a codec that admits such a sender says why."""
 
     @property
-    def bucket(self) -> TokenBucket: ...
+    def bucket(self) -> TokenBucket | None: ...
 
 
 K = TypeVar("K", contravariant=True)  # what names the sender: a sid, a socket
@@ -73,7 +74,8 @@ async def dispatch(codec: Codec[K, P, F, R], key: K, frame: F) -> R:
     try:
         peer = codec.admit(key)
         action, payload = codec.parse(frame)
-        if not peer.bucket.take():
+        bucket = peer.bucket
+        if bucket is not None and not bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, codec.too_many)
         answer = codec.ok(key, action, await codec.invoke(peer, action, payload))
         outcome = "ok"

@@ -16,11 +16,12 @@ from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.chat.sessions import Session
 from server.edge.engine.outgoing import OutgoingGuard
+from server.edge.realtime.connection import Connection
+from server.edge.realtime.registry import Registry
 from server.edge.routes import chat_routes
-from server.edge.sio.connections import Connection, Connections
 from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
-from server.edge.sio.sink import topic_room, user_room, with_offset
+from server.edge.sio.sink import SocketIOWriter, topic_room, user_room
 from server.edge.sio.tokens import recovery_from, token_from
 from server.edge.sio.wire import now_iso, refusal, unknown_event
 from server.metrics import Metrics
@@ -35,20 +36,23 @@ class ChatNamespace:
         self,
         sio: Any,
         chat: Chat,
-        connections: Connections,
+        registry: Registry,
         metrics: Metrics,
         burst: int,
         rate: float,
         flow: OutgoingGuard,
+        max_held: int,
     ) -> None:
         self.sio = sio
         self.flow = flow
         self.chat = chat
-        self.connections = connections
+        self.registry = registry
+        self.writer = SocketIOWriter(sio, registry, NAMESPACE, metrics.slow_consumers.inc)
         self.metrics = metrics
         self.burst = burst
         self.rate = rate
-        self.envelope = Envelope(connections, metrics)
+        self.max_held = max_held
+        self.envelope = Envelope(registry, metrics)
         self.welcoming = OnePerUser()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -75,8 +79,10 @@ class ChatNamespace:
             raise refusal(exc) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
-        connection = Connection(sid, actor, bucket, set(session.topic_ids), pid=session.pid)
-        self.connections.add(connection)  # catching up: live events for it are held from here on
+        connection = Connection(
+            sid, actor, self.writer, bucket, session.topic_ids, pid=session.pid, max_held=self.max_held
+        )
+        self.registry.add(connection)  # catching up: live events for it are held from here on
         await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
         for topic_id in session.topic_ids:
             await self.sio.enter_room(sid, topic_room(topic_id), namespace=NAMESPACE)
@@ -88,7 +94,7 @@ class ChatNamespace:
 
     def connect_reply(self, sid: str) -> dict[str, Any]:
         """What the CONNECT reply carries besides the sid: the pid of a recovery socket."""
-        connection = self.connections.get(sid)
+        connection = self.registry.get(sid)
         return {"pid": connection.pid} if connection is not None and connection.pid else {}
 
     async def _welcome(self, connection: Connection, session: Session) -> None:
@@ -102,53 +108,45 @@ class ChatNamespace:
         socket rather than let live messages overtake a backlog that was never sent: the client
         reconnects and gets it then.
         """
-        sid = connection.sid
+        sid = connection.key
         try:
             backlog = await self.chat.sessions.backlog(session)  # registered before: the rest is held
-            if self.connections.get(sid) is not connection:
+            if self.registry.get(sid) is not connection:
                 return  # gone meanwhile
             payload = {"user": {"username": session.actor.username}, "server_time": now_iso()}
             await self.sio.emit("session", payload, to=sid, namespace=NAMESPACE)
-            sent: dict[str, int] = {}
             user_id = session.actor.id
             give_way = partial(self.welcoming.waited_for, user_id)
             async with self.welcoming.turn(user_id):  # one per user: no replay storm
-                if self.connections.get(sid) is not connection:
+                if self.registry.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
-                for count, message in enumerate(backlog, 1):
-                    if self.connections.get(sid) is not connection:
+                for count, message in enumerate(connection.welcome(backlog), 1):
+                    if self.registry.get(sid) is not connection:
                         return  # gone meanwhile
-                    sent[message.topic] = message.seq
                     await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
                     self.metrics.backlog_messages.inc()
                     # As fast as the transport takes it (and the lean emit never yields: this does).
                     if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
                         return  # gone, or closed as a client that does not read
-            await self._release(connection, sent)
+            await self._release(connection)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})
             await self.sio.disconnect(sid, namespace=NAMESPACE)
 
-    async def _release(self, connection: Connection, sent: dict[str, int]) -> None:
-        """Send what was held during the backlog, in arrival order (per topic, ``seq`` order).
-
-        A held ``message`` the backlog already sent (its ``seq`` at or below the last one the
-        backlog sent for its topic) is dropped. Loops until nothing is held; the catch-up ends
-        with no await between the last look at the held list and the end. A recovery socket
-        gets each held ``message`` with its offset, as it would have live: all it was sent
-        before on this connection has been sent by then.
+    async def _release(self, connection: Connection) -> None:
+        """Send what was held during the backlog, in arrival order (per topic, ``seq`` order), but
+        what the backlog already sent (``Connection.release``). Loops until nothing is held; the
+        catch-up ends with no await between the last look at the held list and the end. A
+        recovery socket gets each held ``message`` with its offset, as it would have live: all
+        it was sent before on this connection has been sent by then.
         """
-        while not self.connections.caught_up(connection):
-            for name, payload in connection.take_held():
-                if name != "message":
-                    await self.sio.emit(name, payload, to=connection.sid, namespace=NAMESPACE)
-                elif payload["seq"] > sent.get(payload["topic"], 0):
-                    data = with_offset(payload) if connection.pid else payload  # live: as the sink would
-                    await self.sio.emit(name, data, to=connection.sid, namespace=NAMESPACE)
+        while connection.catching_up:
+            for event in self.registry.release(connection):
+                await self.writer.write(connection, event)
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
-        connection = self.connections.remove(sid)
-        if connection is None:
+        connection = self.registry.get(sid)
+        if connection is None or not self.registry.remove(connection):
             return
         self.metrics.sockets.labels(NAMESPACE).dec()
         actor = connection.actor

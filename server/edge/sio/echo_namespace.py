@@ -19,7 +19,10 @@ from server.chat.echo import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
+from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch
+from server.edge.realtime.registry import Registry
+from server.edge.sio.sink import SocketIOWriter
 from server.edge.sio.tokens import token_from
 from server.edge.sio.wire import ack_error, refusal, unknown_event
 from server.metrics import Metrics
@@ -39,9 +42,13 @@ class EchoPeer:
 
 
 class EchoNamespace:
-    def __init__(self, sio: Any, chat: Chat, metrics: Metrics, burst: int, rate: float) -> None:
+    def __init__(
+        self, sio: Any, chat: Chat, registry: Registry, metrics: Metrics, burst: int, rate: float
+    ) -> None:
         self.sio = sio
         self.chat = chat
+        self.registry = registry
+        self.writer = SocketIOWriter(sio, registry, NAMESPACE)  # only closes (a logout): no hub events
         self.metrics = metrics
         self.burst = burst
         self.rate = rate
@@ -60,7 +67,10 @@ class EchoNamespace:
             session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
             raise refusal(exc) from None
-        self._sessions[sid] = EchoPeer(session, TokenBucket(self.burst, self.rate))
+        bucket = TokenBucket(self.burst, self.rate)
+        self._sessions[sid] = EchoPeer(session, bucket)
+        connection = Connection(sid, actor, self.writer, bucket, follows_memberships=False)
+        self.registry.add(connection, catch_up=False)  # one of the user's sockets; a logout closes it
         await self.sio.enter_room(sid, f"user:{actor.id}", namespace=NAMESPACE)
         self.metrics.sockets.labels(NAMESPACE).inc()
 
@@ -100,6 +110,9 @@ class EchoNamespace:
         entry = self._sessions.pop(sid, None)
         if entry is None:
             return
+        connection = self.registry.get(sid)
+        if connection is not None:
+            self.registry.remove(connection)
         self.metrics.sockets.labels(NAMESPACE).dec()
         try:
             await self.chat.echo.close(entry.session)

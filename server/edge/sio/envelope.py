@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from server.chat.errors import ChatError, ErrorCode
+from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch
+from server.edge.realtime.registry import Registry
 from server.edge.routes import Route, invoke
-from server.edge.sio.connections import Connection, Connections
 from server.edge.sio.wire import ack_error, ack_ok
 from server.metrics import Metrics
 
@@ -30,12 +31,12 @@ Ack = dict[str, Any]
 class Envelope:
     """Makes the handler of each event of the route table."""
 
-    def __init__(self, connections: Connections, metrics: Metrics) -> None:
-        self.connections = connections
+    def __init__(self, registry: Registry, metrics: Metrics) -> None:
+        self.registry = registry
         self.metrics = metrics
 
     def handler(self, event: str, route: Route) -> Callable[..., Awaitable[Ack]]:
-        codec = EventCodec(event, route, self.connections, self.metrics)
+        codec = EventCodec(event, route, self.registry, self.metrics)
 
         async def handle(sid: str, *args: Any) -> Ack:
             return await dispatch(codec, sid, args)
@@ -48,16 +49,16 @@ class EventCodec:
 
     too_many = "too many events; slow down"
 
-    def __init__(self, event: str, route: Route, connections: Connections, metrics: Metrics) -> None:
+    def __init__(self, event: str, route: Route, registry: Registry, metrics: Metrics) -> None:
         self.event = event
         self.route = route
-        self.connections = connections
+        self.registry = registry
         self.counter = metrics.events
         self.latency = metrics.latency.labels(event)
 
     def admit(self, sid: str) -> Connection:
-        connection = self.connections.get(sid)
-        if connection is None:
+        connection = self.registry.get(sid)
+        if connection is None or connection.bucket is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
         return connection
 

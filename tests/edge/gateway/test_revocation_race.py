@@ -37,4 +37,4 @@ async def test_a_revocation_during_set_up_closes_the_gateway_socket(
         with pytest.raises(ConnectionClosed):
             await ws.send({"action": "message", "topic_name": "lobby", "content": "still here?"})
     assert live_server.chat.sessions.connections(actor.id) == 0
-    assert len(live_server.app.state.gateway.sink) == 0
+    assert len(live_server.app.state.gateway.writer) == 0

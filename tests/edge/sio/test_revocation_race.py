@@ -67,7 +67,7 @@ async def test_a_revocation_during_set_up_shuts_the_socket_out(
         assert_refused(tried, code)
         assert not tried.sio.connected
         assert live_server.chat.sessions.connections(actor.id) == 0
-        assert live_server.app.state.chat_namespace.connections.sids_of(actor.id) == []
+        assert live_server.app.state.chat_namespace.registry.of_user(actor.id) == []
     finally:
         if tried.sio.connected:
             await tried.sio.disconnect()
