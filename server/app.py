@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
-from server.chat.errors import invalid
+from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
@@ -39,6 +39,7 @@ from server.edge.gateway.serve import Gateway
 from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
+from server.edge.rest.wire import http_error
 from server.edge.sio.admin_rooms import room_names
 from server.edge.sio.chat_namespace import ChatNamespace
 from server.edge.sio.echo_namespace import EchoNamespace
@@ -115,7 +116,11 @@ def create_app(settings: Settings | None = None) -> Any:
     guarded = PacketGuard(
         killable, settings.max_http_buffer_size, close, metrics.undecodable_packets.inc, "/socket.io"
     )
-    limited = BodyLimit(guarded, settings.max_http_buffer_size, partial(close_transport, sio), "/socket.io")
+    too_large = ChatError(ErrorCode.TOO_LARGE, f"body over {settings.max_http_buffer_size} bytes")
+    close_polling = partial(close_transport, sio)
+    limited = BodyLimit(
+        guarded, settings.max_http_buffer_size, close_polling, "/socket.io", http_error(too_large)[1]
+    )
     handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
     app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None})

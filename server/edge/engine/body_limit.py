@@ -20,11 +20,24 @@ ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 class BodyLimit:
-    def __init__(self, app: ASGI, max_bytes: int, close: Callable[[str], Awaitable[None]], path: str) -> None:
+    """``refusal`` is the 413's JSON body: the chat app's composition renders it from the error
+    map (the engine knows no wire shape of the chat's); without one (the conformance app) the
+    answer is plain text, as engine.io's own refusals (``packet_guard.py``)."""
+
+    def __init__(
+        self,
+        app: ASGI,
+        max_bytes: int,
+        close: Callable[[str], Awaitable[None]],
+        path: str,
+        refusal: dict[str, Any] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.close = close
         self.path = path
+        self.refusal = orjson.dumps(refusal) if refusal is not None else b"body over the transport limit"
+        self.content_type = b"application/json" if refusal is not None else b"text/plain"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(self.path):
@@ -38,7 +51,7 @@ class BodyLimit:
         sid = parse_qs(scope.get("query_string", b"").decode()).get("sid", [""])[0]
         if sid:
             await self.close(sid)
-        body = orjson.dumps({"error": {"code": "too_large", "message": f"body over {self.max_bytes} bytes"}})
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        body = self.refusal
+        headers = [(b"content-type", self.content_type), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -38,3 +38,17 @@ async def test_a_body_at_the_byte_limit_of_the_shortest_packets_decodes(live_ser
 
     assert len(body) in (limit, limit - 1)
     assert len(engineio.payload.Payload(encoded_payload=body).packets) == (limit + 1) // 2
+
+
+async def test_a_post_declaring_more_than_the_limit_is_refused_413_in_the_error_shape(
+    live_server: LiveServer,
+) -> None:
+    """Refused before it is read, with the error envelope every HTTP answer of Parley has."""
+    limit = live_server.app.state.settings.max_http_buffer_size
+    raw = RawPolling(live_server.http)
+    await raw.open()
+    params = {"EIO": "4", "transport": "polling", "sid": raw.sid}
+    response = await live_server.http.post("/socket.io/", params=params, content=b"4" * (limit + 1))
+
+    assert response.status_code == 413
+    assert response.json() == {"error": {"code": "too_large", "message": f"body over {limit} bytes"}}
