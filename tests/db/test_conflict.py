@@ -18,6 +18,7 @@ from db.migrate import upgrade
 from db.models import Membership, User
 from db.uow import Database
 from tests.databases import fresh_postgres_database, postgres_url
+from tests.support import rows_in
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,7 +53,7 @@ async def test_a_taken_username_added_through_the_repository_is_a_conflict(datab
 
     assert isinstance(caught.value.__cause__, IntegrityError)
     async with database.read() as repos:
-        assert await repos.users.count() == 1
+        assert await rows_in(repos, User) == 1
 
 
 async def test_a_second_membership_of_one_user_in_one_topic_is_a_conflict(database):
