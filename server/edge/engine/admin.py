@@ -232,8 +232,18 @@ class AdminUI:
             self._rooms[label] = room
             self._shown[room] = label
 
+    async def relabel(self, rooms: Iterable[object]) -> None:
+        """Each tick: forget the labels (a renamed topic shows its new name from the next tick
+        on) and look up those of ``rooms``."""
+        self._labels.clear()
+        await self._learn(rooms)
+
     def label(self, room: object) -> object:
-        return self._labels.get(room, room) if isinstance(room, str) else room
+        """The room's label this tick; while the tick looks it up again, the one last shown (a
+        socket that connects meanwhile is described by name, not by ``topic:<id>``)."""
+        if not isinstance(room, str):
+            return room
+        return self._labels.get(room) or self._shown.get(room, room)
 
     def watched(self) -> bool:
         """Whether an admin is logged in (else nothing is reported but the counters)."""
@@ -291,8 +301,7 @@ class AdminUI:
                 continue
             await self.sio.emit("server_stats", self.stats(started), namespace=NAMESPACE)
             queued, self.queue = self.queue, []
-            self._labels.clear()  # a renamed topic shows its new name from the next tick on
-            await self._learn(args[1] for _event, args in queued)
+            await self.relabel(args[1] for _event, args in queued)
             for event, (namespace, room, *rest) in queued:
                 await self.sio.emit(event, (namespace, self.label(room), *rest), namespace=NAMESPACE)
 
