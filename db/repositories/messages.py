@@ -94,8 +94,8 @@ class MessageRepository:
         found = (await self.session.execute(text(THREAD_READ), {"root": root_id})).first()
         if found is None or not found[0]:
             return None
-        thread = extras_of((None, None, found[0], found[1], found[2], None, False, None, False, "text", None)).thread
-        return thread
+        summary = (None, None, found[0], found[1], found[2], None, False, None, False, "text", None)
+        return extras_of(summary).thread
 
     async def forget_extras(self, message: MessageRecord) -> bool:
         """A deleted message keeps no mentions, reactions or pin. True if it was pinned."""

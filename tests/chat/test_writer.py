@@ -11,9 +11,9 @@ from sqlalchemy import select
 from db.models import Message
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.places import Place
-from server.chat.writer import Destination
 from server.chat.schemas import Target
 from server.chat.users import Actor
+from server.chat.writer import Destination
 
 LOBBY = Target(topic="lobby")
 

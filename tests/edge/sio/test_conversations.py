@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from db.models import Mention, Message, Pin, Reaction
-from tests.contract import error_code
 from tests import support
+from tests.contract import error_code
 from tests.support import Client, LiveServer, count_rows, general_with, running, send
 
 pytestmark = pytest.mark.both_databases
@@ -245,7 +245,7 @@ async def test_a_non_member_cannot_react(live_server):
 
 
 async def test_mentions_name_members_in_body_order_once_each(live_server):
-    alice, bob, carol = await trio(live_server)
+    alice, bob, _ = await trio(live_server)
     await live_server.register("dave")  # not a member of general
 
     sent = await send(
