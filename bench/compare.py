@@ -1190,6 +1190,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown servers: {set(args.servers) - set(SERVERS)}")
     if set(args.scenario_list) - set(SCENARIOS):
         p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
+    if args.reactors < 1 or args.reaction_members < 1 or not 1 <= args.reaction_emojis <= 20:
+        p.error("reactions need --reactors and --reaction-members >= 1 and 1-20 --reaction-emojis")
     return args
 
 
