@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from db.records import Extras
 from db.sends import PinChange
 from db.uow import Database
-from server.chat.access import is_moderator, locate_message, named_topic, require_readable
+from server.chat.access import locate_message, named_topic, require_readable
+from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid
 from server.chat.message_events import Row, pins_changed
@@ -40,8 +41,16 @@ class PinService:
             message, place = await locate_message(repos, actor, message_id)
             if message.extras.type == "system":
                 raise invalid("a system message cannot be pinned")
-            if not place.direct and not await is_moderator(repos, place, actor):
-                raise forbidden("only owners, admins and moderators may pin messages here")
+            membership = await repos.memberships.get(place.topic_id, actor.id)
+            if membership is None:  # a public topic's message (locate_message hides the others')
+                raise forbidden(f"only members of {place.name!r} may pin its messages")
+            check(
+                Act.PIN,
+                standing_of(membership),
+                kind=place.kind,
+                archived=place.archived,
+                where=repr(place.name),
+            )
             pins = await repos.messages.pinned(place.topic_id)
         if message.extras.pinned == pinned:
             return self._pinned(actor, place, pins)
