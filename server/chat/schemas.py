@@ -295,9 +295,14 @@ class TopicUpdateIn(In):
     description: Description | None = None
 
 
-class NotifyIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
+class NotifyIn(_WithTarget):
+    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
+
     level: NotifyLevel
+
+
+class PinsIn(_WithTarget):
+    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
 
 
 # Results ----------------------------------------------------------------

@@ -24,6 +24,7 @@ from db.errors import Conflict
 from db.uow import Database
 from server.chat.access import (
     free_name,
+    locate,
     named_topic,
     open_direct,
     require_member,
@@ -31,13 +32,22 @@ from server.chat.access import (
     user_named,
 )
 from server.chat.authority import RANKS
-from server.chat.errors import conflict, forbidden, no_topic, rate_limited
+from server.chat.errors import conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter, per_hour
-from server.chat.schemas import InvitedOut, MemberOut, MembersOut, Role, SubscribedOut, TopicOut, TopicsOut
+from server.chat.schemas import (
+    InvitedOut,
+    MemberOut,
+    MembersOut,
+    Role,
+    SubscribedOut,
+    Target,
+    TopicOut,
+    TopicsOut,
+)
 from server.chat.topic_views import announced, topic_view, topic_views
 from server.chat.users import Actor
 
@@ -181,14 +191,17 @@ class TopicService:
             await require_readable(repos, place_of_topic(topic), actor)
             return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
-    async def notify(self, actor: Actor, name: str, level: str) -> TopicOut:
-        """The member's notification level for a topic (PROTOCOL.md section 8): ``forbidden`` for a
-        public topic not subscribed to, ``not_found`` for a private one not a member of."""
+    async def notify(self, actor: Actor, target: Target, level: str) -> TopicOut:
+        """The member's notification level for a topic or a direct conversation (PROTOCOL.md
+        section 8): ``forbidden`` for a public topic not subscribed to, ``not_found`` for a private
+        one not a member of and for a conversation not started."""
         async with self.db.write() as repos:
-            topic = await named_topic(repos, name)
-            await require_member(repos, place_of_topic(topic), actor, "set its notifications")
-            await repos.memberships.set_notify(topic.id, actor.id, level)
-            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+            found = await locate(repos, actor, target)
+            if found is None:
+                raise not_found(f"no conversation with {target.user!r} yet")
+            await require_member(repos, found.place, actor, "set its notifications")
+            await repos.memberships.set_notify(found.topic.id, actor.id, level)
+            return await topic_view(repos, actor.id, found.topic, self.presence.online_among)
 
     async def members(self, actor: Actor, name: str) -> MembersOut:
         async with self.db.read() as repos:

@@ -54,10 +54,10 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "thread:history": Route(
             s.ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
         ),
-        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.topic, d.level)),
+        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
         "message:pin": Route(s.DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(s.DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
-        "topic:pins": Route(s.TopicRefIn, lambda a, d: c.pins.list(a, d.topic)),
+        "topic:pins": Route(s.PinsIn, lambda a, d: c.pins.list(a, d.target)),
         # Moderation (PROTOCOL.md section 10).
         "topic:role": Route(s.RoleIn, lambda a, d: c.moderation.role(a, d.topic, d.username, d.role)),
         "topic:kick": Route(
