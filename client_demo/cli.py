@@ -138,12 +138,12 @@ def _conversation_commands(subparser: Callable[[str, str], argparse.ArgumentPars
     """The subcommands of PROTOCOL.md section 8 (replies and threads are options of ``send``)."""
     for name, summary in (("react", "add a reaction to a message"), ("unreact", "remove your reaction")):
         react = subparser(name, summary)
-        react.add_argument("id", type=int, metavar="ID")
+        react.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
         react.add_argument("emoji", metavar="EMOJI", help="an emoji or a :name: shortcode")
         react.add_argument("--json", action="store_true", help='print {"id", "reactions"} as JSON')
     for name, summary in (("pin", "pin a message in its topic"), ("unpin", "unpin a message")):
         pin = subparser(name, summary)
-        pin.add_argument("id", type=int, metavar="ID")
+        pin.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
         pin.add_argument("--json", action="store_true", help='print {"topic", "pins"} as JSON')
     pins = subparser("pins", "print the pinned messages of a topic, newest pin first")
     pins.add_argument("topic", metavar="NAME")
