@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client_demo import render
-from client_demo.connection import Connection
+from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
 from client_demo.models import Message, as_message, as_topic, field_list, is_message, name_field
 from client_demo.output import err, out, wants_color
@@ -125,7 +125,7 @@ async def listen(conn: Connection, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _enqueuer(inbox: asyncio.Queue[Message | Change | ClientError], event: str) -> Any:
+def _enqueuer(inbox: asyncio.Queue[Message | Change | ClientError], event: str) -> EventHandler:
     async def enqueue(data: Any = None) -> None:
         inbox.put_nowait(Change(event, data))
 
