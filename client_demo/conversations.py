@@ -115,7 +115,7 @@ class ConversationCommands:
         words = rest.split()
         if len(words) > 1:
             raise UsageError("/pins [NAME]")
-        where = words[0] if words else self.here()
+        where = _topic(words[0] if words else self.here(), "/pins")
         pinned = field_list(await self.conn.call("topic:pins", {"topic": where}), "pins")
         out(f"--- pins of {render.safe(where)}: {render.plural(len(pinned), 'message')} ---")
         self.view.show_list(pinned)
@@ -124,8 +124,16 @@ class ConversationCommands:
         level = rest.strip().lower()
         if level not in LEVELS:
             raise UsageError("/notify all|mentions|none")
-        topic = as_topic(await self.conn.call("topic:notify", {"topic": self.here(), "level": level}))
+        where = _topic(self.here(), "/notify")
+        topic = as_topic(await self.conn.call("topic:notify", {"topic": where, "level": level}))
         out(f"notify {render.safe(topic['name'])}: {render.safe(topic.get('notify', level))}")
+
+
+def _topic(where: str, command: str) -> str:
+    """``where`` if it is a topic: ``topic:pins`` and ``topic:notify`` address no direct conversation."""
+    if where.startswith("@"):
+        raise UsageError(f"{command} needs a topic; this is a direct conversation")
+    return where
 
 
 def _id_and_text(rest: str, usage: str) -> tuple[int, str]:

@@ -214,3 +214,24 @@ async def plaza(live_server: LiveServer) -> tuple[Client, Client, dict[str, Any]
     await alice.ok("topic:create", {"name": "plaza"})
     await carol.ok("topic:subscribe", {"topic": "plaza"})
     return alice, carol, await send(alice, {"topic": "plaza", "body": "lunch?"})
+
+
+async def test_a_direct_conversation(live_server: LiveServer, spawn: Spawn) -> None:
+    token = await live_server.register("alice")
+    bob = await live_server.user("bob")
+    alice = await spawn(env=demo_env(PARLEY_TOKEN=token))
+    await alice.expect("type /help")
+    psst = await send(bob, {"to": "alice", "body": "psst"})
+    await alice.expect(f"[@bob #1] bob: psst  (id {psst['id']})")
+
+    # No /join needed: the reply goes where the message was shown.
+    await alice.write(f"/reply {psst['id']} what?")
+    await alice.expect("[@bob #2] alice: what?")
+    assert await alice.expect("> ") == "    > bob: psst"
+    await alice.write(f"/pin {psst['id']}")  # both users of a direct conversation may pin
+    await alice.expect(f"pinned message {psst['id']} in @bob (1 pin)")
+    await alice.write("/join @bob")
+    await alice.expect("talking with @bob")
+    for command in ("/pins", "/notify none"):  # both address topics by name
+        await alice.write(command)
+        await alice.expect(f"usage: {command.split()[0]} needs a topic; this is a direct conversation", "err")
