@@ -4,14 +4,22 @@ import { ChatConnection } from "./socket.js";
 import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic } from "./credentials.js";
 import { Actions } from "./actions.js";
-import { keyOf, positionTarget } from "./targets.js";
+import { badges, Notify } from "./notify.js";
+import { Pins } from "./pins.js";
+import { Reactions } from "./reactions.js";
+import { Roster } from "./roster.js";
+import { Threads } from "./threads.js";
+import { isDirect, keyOf, positionTarget } from "./targets.js";
 import { h } from "./ui/dom.js";
 import { typingText } from "./ui/format.js";
 import { Sidebar } from "./ui/sidebar.js";
 import { Header, MembersPanel } from "./ui/header.js";
 import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
+import { PinsPanel } from "./ui/pins_panel.js";
+import { ThreadPanel } from "./ui/thread_panel.js";
 
+const PHONE = "(max-width: 760px)"; // as in app.css: side panels cover the screen
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
 
@@ -21,10 +29,15 @@ export class Chat {
     this.root = root;
     this.env = env;
     this.state = new ChatState(env.creds.username);
-    this.membersOpen = false;
+    this.panel = null; // the side panel shown: "members" | "thread" | "pins" | null
     this.renderOpts = {};
     this.listeners = new AbortController();
     this.actions = new Actions(this);
+    this.threads = new Threads(this);
+    this.reactions = new Reactions(this);
+    this.pins = new Pins(this);
+    this.notify = new Notify(this);
+    this.roster = new Roster(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     this.bindWindow();
@@ -41,23 +54,45 @@ export class Chat {
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
+      togglePins: () => this.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(),
     });
+    const jump = (id) => this.messages.jumpTo(id);
+    const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
       loadOlder: () => a.loadOlder(), edit: (id, body) => a.edit(id, body),
       remove: (id) => a.remove(id), retry: (cid) => a.retry(cid), discard: (cid) => a.discard(cid),
       scrolled: () => this.markRead(), rerender: () => this.renderNow({}),
+      reply: (m) => this.composer.setReply(m), openThread: (m) => this.threads.open(m), react,
+      togglePin: (m) => this.pins.toggle(m),
+      notHeld: () => this.env.toasts.show("That message is further back: scroll up to load it."),
     });
+    const mentions = {
+      members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
+      me: () => this.state.me,
+      allowAll: () => !isDirect(this.state.currentName ?? "@"),
+    };
     this.composer = new Composer({
-      send: (body) => a.send(body), typing: (on) => a.typing(on), join: () => a.join(),
+      send: (body, replyTo) => a.send(body, replyTo), typing: (on) => a.typing(on), join: () => a.join(), mentions,
     });
     this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    this.threadPanel = new ThreadPanel({
+      close: () => this.threads.close(), send: (body) => this.threads.send(body),
+      loadOlder: () => this.threads.loadOlder(), react, jump, mentions,
+    });
+    this.pinsPanel = new PinsPanel({
+      close: () => this.showPanel(null), unpin: (m) => this.pins.toggle(m),
+      jump: (id) => {
+        if (matchMedia(PHONE).matches) this.showPanel(null); // the panel covers the conversation
+        jump(id);
+      },
+    });
     this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
       this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
         this.header.el, this.messages.el, this.composer.el),
-      this.members.el);
+      this.members.el, this.threadPanel.el, this.pinsPanel.el);
     this.root.replaceChildren(this.screen);
   }
 
@@ -67,7 +102,10 @@ export class Chat {
     document.addEventListener("visibilitychange", () => this.markRead(), opts);
     window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
     document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
+      else if (this.panel === "thread") this.threads.close();
+      else if (this.panel) this.showPanel(null);
     }, opts);
   }
 
@@ -89,6 +127,9 @@ export class Chat {
       onTyping: (data) => this.onTyping(data),
       onRead: (data) => this.onRead(data),
       onPresence: (data) => this.onPresence(data),
+      onReaction: (data) => this.reactions.onUpdated(data),
+      onThreadUpdated: (data) => this.threads.onUpdated(data),
+      onPinsUpdated: (data) => this.pins.onUpdated(data),
     };
   }
 
@@ -112,6 +153,8 @@ export class Chat {
       // The server replays what we missed; also refresh the open conversation.
       if (this.state.current) await this.actions.refresh(this.state.currentName);
       if (this.membersOpen) this.actions.loadMembers();
+      if (this.state.thread) this.threads.load(this.state.thread);
+      if (this.panel === "pins") this.pins.load(this.state.currentName);
       return;
     }
     const remembered = rememberedTopic();
@@ -121,6 +164,7 @@ export class Chat {
   onMessage(message) {
     const conv = this.state.conversation(message.topic);
     const newcomer = !conv.senders.has(String(message.sender).toLowerCase());
+    this.threads.noteMessage(message);
     if (conv.upsert(message) === "same") return;
     if (newcomer && conv.loaded) this.scheduleTopicRefresh(); // someone joined: counts changed
     conv.setTyping(message.sender, false);
@@ -133,12 +177,14 @@ export class Chat {
   onEdited(message) {
     if (!message || typeof message.id !== "number") return;
     this.state.conversation(message.topic).update(message);
+    this.threads.noteMessage(message);
     this.render();
   }
 
   onDeleted({ id, topic } = {}) {
     if (topic) this.state.conversation(topic).markDeleted(id);
     else for (const conv of this.state.conversations.values()) conv.markDeleted(id);
+    this.threads.noteDeleted(id);
     this.render();
   }
 
@@ -194,6 +240,7 @@ export class Chat {
       conv.readSent = Math.max(conv.readSent, seq);
       const t = this.state.topics.get(keyOf(topic));
       if (t) t.unread = Math.max(0, Math.min(t.unread ?? 0, (t.last_seq ?? 0) - seq));
+      if (t && !t.unread) t.mentions = 0;
     }
     this.render();
   }
@@ -246,8 +293,8 @@ export class Chat {
     if (!conv?.loaded || !this.canSeeLatest()) return;
     const topic = this.state.currentTopic;
     if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
-    if (topic.unread) {
-      topic.unread = 0;
+    if (topic.unread || topic.mentions) {
+      topic.unread = topic.mentions = 0;
       this.render();
     }
     const seq = conv.maxSeq;
@@ -266,7 +313,10 @@ export class Chat {
     if (switched) {
       this.composer.reset();
       this.state.members = null;
+      this.state.thread = null; // a thread and the pins belong to the conversation left
+      if (this.panel === "thread" || this.panel === "pins") this.panel = null;
       if (this.membersOpen) this.actions.loadMembers();
+      if (name) this.roster.members(name); // my role there: who may pin
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });
@@ -278,10 +328,30 @@ export class Chat {
     this.header.el.querySelector("[data-testid=sidebar-toggle]")?.setAttribute("aria-expanded", String(open));
   }
 
+  get membersOpen() {
+    return this.panel === "members";
+  }
+
   toggleMembers(open = !this.membersOpen) {
-    this.membersOpen = open && Boolean(this.state.current);
-    if (this.membersOpen) this.actions.loadMembers();
-    this.render();
+    if (open && this.state.current) this.showPanel("members");
+    else if (this.membersOpen) this.showPanel(null);
+  }
+
+  togglePins() {
+    this.showPanel(this.panel === "pins" ? null : "pins");
+  }
+
+  /** One side panel at a time (members, thread or pins); it takes the focus when it opens. */
+  showPanel(name) {
+    const was = this.panel;
+    this.panel = name && this.state.current ? name : null;
+    if (this.panel !== "thread") this.state.thread = null;
+    if (this.panel === "members" && was !== "members") this.actions.loadMembers();
+    if (this.panel === "pins" && was !== "pins") this.pins.load(this.state.currentName);
+    this.renderNow({});
+    if (this.panel === "thread") this.threadPanel.focus();
+    else if (this.panel === "pins") this.pinsPanel.focus();
+    else if (was === "thread" || was === "pins") this.composer.input.focus();
   }
 
   expireTyping() {
@@ -314,7 +384,13 @@ export class Chat {
     this.messages.render(state, opts);
     this.composer.render(state, conv ? typingText(conv.typingNow()) : "");
     this.members.render(state, this.membersOpen);
-    const unread = [...state.topics.values()].reduce((n, t) => n + (t.unread ?? 0), 0);
+    this.threadPanel.render(state, this.panel === "thread");
+    this.pinsPanel.render(state, this.panel === "pins");
+    this.screen.dataset.panel = this.panel ?? "";
+    const unread = [...state.topics.values()].reduce((n, t) => {
+      const shown = badges(t);
+      return n + (shown.unread || shown.mentions);
+    }, 0);
     document.title = unread ? `(${unread}) Parley` : "Parley";
   }
 
