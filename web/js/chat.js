@@ -5,6 +5,7 @@ import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic } from "./credentials.js";
 import { Actions } from "./actions.js";
 import { badges, Notify } from "./notify.js";
+import { Panels } from "./panels.js";
 import { Pins } from "./pins.js";
 import { Reactions } from "./reactions.js";
 import { Roster } from "./roster.js";
@@ -13,13 +14,10 @@ import { isDirect, keyOf, positionTarget } from "./targets.js";
 import { h } from "./ui/dom.js";
 import { typingText } from "./ui/format.js";
 import { Sidebar } from "./ui/sidebar.js";
-import { Header, MembersPanel } from "./ui/header.js";
+import { Header } from "./ui/header.js";
 import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
-import { PinsPanel } from "./ui/pins_panel.js";
-import { ThreadPanel } from "./ui/thread_panel.js";
 
-const PHONE = "(max-width: 760px)"; // as in app.css: side panels cover the screen
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
 
@@ -29,7 +27,6 @@ export class Chat {
     this.root = root;
     this.env = env;
     this.state = new ChatState(env.creds.username);
-    this.panel = null; // the side panel shown: "members" | "thread" | "pins" | null
     this.renderOpts = {};
     this.listeners = new AbortController();
     this.actions = new Actions(this);
@@ -54,7 +51,7 @@ export class Chat {
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
-      togglePins: () => this.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
+      togglePins: () => this.panels.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(),
     });
     const jump = (id) => this.messages.jumpTo(id);
@@ -75,24 +72,13 @@ export class Chat {
     this.composer = new Composer({
       send: (body, replyTo) => a.send(body, replyTo), typing: (on) => a.typing(on), join: () => a.join(), mentions,
     });
-    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
-    this.threadPanel = new ThreadPanel({
-      close: () => this.threads.close(), send: (body) => this.threads.send(body),
-      loadOlder: () => this.threads.loadOlder(), react, jump, mentions,
-    });
-    this.pinsPanel = new PinsPanel({
-      close: () => this.showPanel(null), unpin: (m) => this.pins.toggle(m),
-      jump: (id) => {
-        if (matchMedia(PHONE).matches) this.showPanel(null); // the panel covers the conversation
-        jump(id);
-      },
-    });
+    this.panels = new Panels(this, { jump, react, mentions });
     this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
       this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
         this.header.el, this.messages.el, this.composer.el),
-      this.members.el, this.threadPanel.el, this.pinsPanel.el);
+      ...this.panels.els);
     this.root.replaceChildren(this.screen);
   }
 
@@ -104,8 +90,7 @@ export class Chat {
     document.addEventListener("keydown", (e) => {
       if (e.key !== "Escape" || e.defaultPrevented) return;
       if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
-      else if (this.panel === "thread") this.threads.close();
-      else if (this.panel) this.showPanel(null);
+      else this.panels.closeShown();
     }, opts);
   }
 
@@ -152,9 +137,7 @@ export class Chat {
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
       if (this.state.current) await this.actions.refresh(this.state.currentName);
-      if (this.membersOpen) this.actions.loadMembers();
-      if (this.state.thread) this.threads.load(this.state.thread);
-      if (this.panel === "pins") this.pins.load(this.state.currentName);
+      this.panels.refresh();
       return;
     }
     const remembered = rememberedTopic();
@@ -166,7 +149,10 @@ export class Chat {
     const newcomer = !conv.senders.has(String(message.sender).toLowerCase());
     this.threads.noteMessage(message);
     if (conv.upsert(message) === "same") return;
-    if (newcomer && conv.loaded) this.scheduleTopicRefresh(); // someone joined: counts changed
+    if (newcomer && conv.loaded) { // someone joined: counts changed, and whom `@` may name
+      this.scheduleTopicRefresh();
+      this.state.rosters.delete(keyOf(message.topic));
+    }
     conv.setTyping(message.sender, false);
     const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();
     if (!this.state.noteMessage(message, !visible)) this.scheduleTopicRefresh();
@@ -272,7 +258,9 @@ export class Chat {
       const conv = this.state.conversations.get(key);
       if (!conv || conv.maxSeq <= (topic.last_seq ?? 0)) continue;
       for (const m of conv.messages.values()) {
-        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender)) topic.unread = (topic.unread ?? 0) + 1;
+        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender) && m.type !== "system") {
+          topic.unread = (topic.unread ?? 0) + 1;
+        }
       }
       topic.last_seq = conv.maxSeq;
     }
@@ -313,9 +301,7 @@ export class Chat {
     if (switched) {
       this.composer.reset();
       this.state.members = null;
-      this.state.thread = null; // a thread and the pins belong to the conversation left
-      if (this.panel === "thread" || this.panel === "pins") this.panel = null;
-      if (this.membersOpen) this.actions.loadMembers();
+      this.panels.switched();
       if (name) this.roster.members(name); // my role there: who may pin
     }
     this.toggleSidebar(false);
@@ -329,29 +315,11 @@ export class Chat {
   }
 
   get membersOpen() {
-    return this.panel === "members";
+    return this.panels.membersOpen;
   }
 
-  toggleMembers(open = !this.membersOpen) {
-    if (open && this.state.current) this.showPanel("members");
-    else if (this.membersOpen) this.showPanel(null);
-  }
-
-  togglePins() {
-    this.showPanel(this.panel === "pins" ? null : "pins");
-  }
-
-  /** One side panel at a time (members, thread or pins); it takes the focus when it opens. */
-  showPanel(name) {
-    const was = this.panel;
-    this.panel = name && this.state.current ? name : null;
-    if (this.panel !== "thread") this.state.thread = null;
-    if (this.panel === "members" && was !== "members") this.actions.loadMembers();
-    if (this.panel === "pins" && was !== "pins") this.pins.load(this.state.currentName);
-    this.renderNow({});
-    if (this.panel === "thread") this.threadPanel.focus();
-    else if (this.panel === "pins") this.pinsPanel.focus();
-    else if (was === "thread" || was === "pins") this.composer.input.focus();
+  toggleMembers(open) {
+    this.panels.toggleMembers(open);
   }
 
   expireTyping() {
@@ -380,13 +348,11 @@ export class Chat {
     const conv = state.currentConversation;
     this.screen.classList.toggle("no-topic", !state.current);
     this.sidebar.render(state);
-    this.header.render(state);
+    this.header.render(state, this.panels.current);
     this.messages.render(state, opts);
     this.composer.render(state, conv ? typingText(conv.typingNow()) : "");
-    this.members.render(state, this.membersOpen);
-    this.threadPanel.render(state, this.panel === "thread");
-    this.pinsPanel.render(state, this.panel === "pins");
-    this.screen.dataset.panel = this.panel ?? "";
+    this.panels.render(state);
+    this.screen.dataset.panel = this.panels.current ?? "";
     const unread = [...state.topics.values()].reduce((n, t) => {
       const shown = badges(t);
       return n + (shown.unread || shown.mentions);

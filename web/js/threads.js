@@ -23,13 +23,13 @@ export class Threads {
     const thread = new Thread(conv.name, root);
     for (const m of conv.messages.values()) if (m.thread === rootId) thread.upsert(m);
     this.state.thread = thread;
-    this.chat.showPanel("thread");
+    this.chat.panels.show("thread");
     await this.load(thread);
   }
 
   close() {
     this.state.thread = null;
-    this.chat.showPanel(null);
+    this.chat.panels.show(null);
   }
 
   /** The newest page, or the page before the oldest reply held (older = true). */

@@ -147,6 +147,7 @@ export class Composer {
     this.el.hidden = !name;
     this.form.hidden = !canPost;
     this.joinBar.hidden = !name || canPost;
+    this.replyBar.hidden = !this.replyTo || !canPost;
     if (name && !canPost) {
       this.joinText.textContent = `You are looking at ${labelOf(name)}. Join to post and get its messages.`;
       this.joinButton.textContent = `Join ${labelOf(name)}`;

@@ -69,7 +69,9 @@ export class Header {
     if (open) this.inviteForm.querySelector("input").focus();
   }
 
-  render(state) {
+  /** panel: the side panel shown ("pins" presses the pins button). */
+  render(state, panel = null) {
+    this.pinsButton.setAttribute("aria-expanded", String(panel === "pins"));
     const topic = state.currentTopic;
     const name = state.currentName;
     this.el.classList.toggle("empty", !name);

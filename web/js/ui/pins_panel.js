@@ -13,7 +13,7 @@ export class PinsPanel {
     this.list = h("ul", { class: "pin-list", "data-testid": "pin-list" });
     this.empty = h("p", { class: "panel-empty", "data-testid": "pins-empty", hidden: true }, "No pinned messages yet.");
     this.closeButton = h("button", { class: "icon-btn", type: "button", "data-testid": "pins-close", "aria-label": "Close pinned messages", onclick: () => actions.close() }, icon(ICONS.close));
-    this.el = h("aside", { class: "side-panel pins-panel", "data-testid": "pins-panel", "aria-label": "Pinned messages", hidden: true },
+    this.el = h("aside", { class: "side-panel pins-panel", id: "pins-panel", "data-testid": "pins-panel", "aria-label": "Pinned messages", hidden: true },
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Pinned messages"), this.sub), this.closeButton),
       h("div", { class: "panel-scroll" }, this.empty, this.list));
   }

@@ -24,7 +24,7 @@ export class ThreadPanel {
     this.form = h("form", { class: "composer thread-form", "aria-label": "Reply in thread" }, this.input,
       h("button", { class: "send-btn", type: "submit", "data-testid": "thread-send", "aria-label": "Send reply" }, icon(ICONS.send)));
     this.closeButton = h("button", { class: "icon-btn", type: "button", "data-testid": "thread-close", "aria-label": "Close thread", onclick: () => actions.close() }, icon(ICONS.close));
-    this.el = h("aside", { class: "side-panel thread-panel", "data-testid": "thread-panel", "aria-label": "Thread", hidden: true },
+    this.el = h("aside", { class: "side-panel thread-panel", id: "thread-panel", "data-testid": "thread-panel", "aria-label": "Thread", hidden: true },
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Thread"), this.sub), this.closeButton),
       this.scroller,
       h("div", { class: "panel-composer" }, this.error, h("div", { class: "composer-stack" }, this.mentions.list, this.form)));
