@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -58,6 +70,10 @@ class Membership(SQLModel, table=True):
     joined_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     delivered_seq: int = Field(default=0)
     read_seq: int = Field(default=0)
+    # PROTOCOL.md section 8: ``all``, ``mentions`` or ``none`` (badges and outgoing notifications).
+    notify_level: str = Field(
+        default="all", sa_column=Column(String(8), nullable=False, server_default="all")
+    )
 
 
 class Message(SQLModel, table=True):
@@ -65,6 +81,24 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("topic_id", "seq", name="uq_messages_topic_seq"),
         UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
+        Index("ix_messages_reply_to_id", "reply_to_id"),
+        Index("ix_messages_thread", "thread_root_id", "id"),
+        # Unread and mention counts skip system messages and add ``@all`` ones: both are rare, so
+        # partial indexes keep those counts to the few rows that are either.
+        Index(
+            "ix_messages_system",
+            "topic_id",
+            "seq",
+            sqlite_where=text("type = 'system'"),
+            postgresql_where=text("type = 'system'"),
+        ),
+        Index(
+            "ix_messages_mentions_all",
+            "topic_id",
+            "seq",
+            sqlite_where=text("mentions_all"),
+            postgresql_where=text("mentions_all"),
+        ),
     )
 
     id: int | None = Field(
@@ -81,6 +115,63 @@ class Message(SQLModel, table=True):
     deleted_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Conversations (PROTOCOL.md section 8). What a Message shows is kept on its row, so every
+    # rendering (ack, live, backlog, recovery, history) reads one row and joins nothing:
+    # ``reply_to`` is the quote as JSON (its excerpt is rewritten when the quoted message is
+    # edited or deleted), the thread summary is kept on the root in the transaction of each
+    # reply, edit or delete, ``reactions`` mirrors the reactions table in reaction order.
+    reply_to_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    thread_root_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    thread_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    thread_last_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    thread_participants: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    mentions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    mentions_all: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    reactions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    pinned: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    type: str = Field(default="text", sa_column=Column(String(8), nullable=False, server_default="text"))
+    system: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Reaction(SQLModel, table=True):
+    """One user's reaction with one emoji to one message (adding it twice stores it once)."""
+
+    __tablename__ = "reactions"
+
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    emoji: str = Field(sa_column=Column(String(32), primary_key=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Mention(SQLModel, table=True):
+    """A member a message mentions by name, for the mention count above a read mark."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_user_topic_seq", "user_id", "topic_id", "seq"),)
+
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    user_id: int = Field(primary_key=True)
+    topic_id: int
+    seq: int
+
+
+class Pin(SQLModel, table=True):
+    """A pinned message of a topic (at most 50 per topic)."""
+
+    __tablename__ = "pins"
+
+    topic_id: int = Field(primary_key=True)
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    pinned_by: int
+    pinned_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class EchoTranscript(SQLModel, table=True):

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
+from db.extras import EXTRAS_COLUMNS, extras_of
 from db.records import BacklogEntry, Credentials
 from db.repositories import Repositories
 
@@ -71,14 +72,18 @@ SQL_PARTNERS = (
     " WHERE m.user_id = ?1 AND t.kind != 'public')"
 )
 # seq is gapless per topic (deletions leave tombstones): the newest ``cap`` are seq > last_seq - cap.
-BACKLOG_COLUMNS = """
+BACKLOG_COLUMNS = (
+    """
 SELECT g.id, g.topic_id, g.seq, s.username, g.body, g.client_id, g.created_at, g.edited_at, t.name, t.kind,
     CASE WHEN t.kind = 'direct' THEN (
         SELECT u.username FROM memberships o JOIN users u ON u.id = o.user_id
-        WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END
+        WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END, """
+    + ", ".join(f"g.{name}" for name in EXTRAS_COLUMNS)
+    + """
 FROM memberships m
 JOIN topics t ON t.id = m.topic_id
 """
+)
 SQL_BACKLOG = (
     BACKLOG_COLUMNS
     + """JOIN messages g ON g.topic_id = t.id AND g.seq > max(m.delivered_seq, t.last_seq - ?2)
@@ -169,6 +174,7 @@ def _entry(row: Sequence[Any]) -> BacklogEntry:
         topic_name=row[8],
         topic_kind=row[9],
         peer=row[10],
+        extras=extras_of(row[11:]),
     )
 
 

@@ -7,8 +7,9 @@ goes through a repository method, in a transaction (``db/uow.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,56 @@ class MembershipRecord:
     joined_at: datetime
     delivered_seq: int
     read_seq: int
+    notify_level: str = "all"  # ``all``, ``mentions`` or ``none`` (PROTOCOL.md section 8)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a reply shows of the message it quotes (its excerpt is ``""`` once that is deleted)."""
+
+    id: int
+    sender: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    """Kept on a thread's root: replies not deleted, the newest one's time, the last repliers."""
+
+    count: int
+    last_at: datetime | None
+    participants: tuple[str, ...]  # at most 10 names, most recent first
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionState:
+    """Everyone who reacted to a message with one emoji, in reaction order: (user id, name)."""
+
+    emoji: str
+    users: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a message carries besides its body (PROTOCOL.md section 8): one value per row, shared
+    (``PLAIN``) by the many messages that have none of it."""
+
+    reply_to: Quote | None = None
+    thread_root_id: int | None = None
+    thread: ThreadSummary | None = None
+    mentions: tuple[str, ...] = ()
+    mentions_all: bool = False
+    reactions: tuple[ReactionState, ...] = ()
+    pinned: bool = False
+    type: str = "text"  # or ``system``
+    system: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+
+    @property
+    def reactors(self) -> frozenset[int]:
+        return frozenset(user_id for reaction in self.reactions for user_id, _ in reaction.users)
+
+
+PLAIN = Extras()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +105,7 @@ class MessageRecord:
     created_at: datetime
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
+    extras: Extras = PLAIN
 
 
 @dataclass(frozen=True)
@@ -79,6 +131,7 @@ class BacklogEntry:
     topic_name: str
     topic_kind: str
     peer: str | None
+    extras: Extras = PLAIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,12 @@ For each row the result is the stored ``(id, seq)``, or ``None`` when the
 sender already stored a message with that ``client_id`` (the caller returns
 the original). Rows of one topic get consecutive ``seq`` values in the order
 given. Any exception means nothing of the batch was stored.
+
+What a conversation adds to a send (PROTOCOL.md section 8) is stored in the
+same transaction: the mention rows, the thread summary of each root a reply
+of the batch is in, and a pin change a system message records. A batch of
+plain messages (the common case) runs exactly as before: on PostgreSQL still
+one statement.
 """
 
 from __future__ import annotations
@@ -29,6 +35,17 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
+from db.extras import names_json, quote_json, system_json
+from db.records import PLAIN, Extras
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """A pin or unpin stored with the system message that records it."""
+
+    message_id: int
+    pinned: bool
+    by: int
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,30 @@ class NewMessage:
     body: str
     client_id: str | None
     created_at: datetime
+    extras: Extras = PLAIN  # reply, thread, mentions, type and system of the new message
+    mentioned: tuple[int, ...] = ()  # the members it mentions by name (a mention row each)
+    pin: PinChange | None = None
+
+    @property
+    def plain(self) -> bool:
+        return self.extras is PLAIN and self.pin is None
+
+    def columns(self) -> tuple[Any, ...]:
+        """The conversation columns of the insert, in ``EXTRA_INSERT`` order."""
+        extras = self.extras
+        quote = extras.reply_to
+        return (
+            quote.id if quote is not None else None,
+            quote_json(quote),
+            extras.thread_root_id,
+            names_json(extras.mentions),
+            extras.mentions_all,
+            extras.type,
+            system_json(extras.system),
+        )
+
+
+EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system"
 
 
 @dataclass(frozen=True)
@@ -122,13 +163,73 @@ class SqliteSendStore:
                 continue
             seq = next_seq[row.topic_id]
             next_seq[row.topic_id] = seq + 1
-            cursor = db.execute(
-                "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (row.topic_id, seq, row.sender_id, row.body, row.client_id, sqlite_time(row.created_at)),
-            )
-            outcomes.append(Stored(int(cursor.lastrowid or 0), seq))
+            if row.plain:
+                cursor = db.execute(
+                    "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (row.topic_id, seq, row.sender_id, row.body, row.client_id, sqlite_time(row.created_at)),
+                )
+            else:
+                cursor = db.execute(
+                    "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,"
+                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.topic_id,
+                        seq,
+                        row.sender_id,
+                        row.body,
+                        row.client_id,
+                        sqlite_time(row.created_at),
+                        *row.columns(),
+                    ),
+                )
+            stored = Stored(int(cursor.lastrowid or 0), seq)
+            outcomes.append(stored)
+            if not row.plain:
+                _sqlite_extras(db, row, stored)
+        roots = {row.extras.thread_root_id for row, new in zip(rows, fresh, strict=True) if new}
+        for root in roots - {None}:
+            sqlite_thread_summary(db, root)  # type: ignore[arg-type]
         return outcomes
+
+
+def _sqlite_extras(db: sqlite3.Connection, row: NewMessage, stored: Stored) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO mentions (message_id, user_id, topic_id, seq) VALUES (?, ?, ?, ?)",
+        [(stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned],
+    )
+    pin = row.pin
+    if pin is None:
+        return
+    if pin.pinned:
+        db.execute(
+            "INSERT OR IGNORE INTO pins (topic_id, message_id, pinned_by, pinned_at) VALUES (?, ?, ?, ?)",
+            (row.topic_id, pin.message_id, pin.by, sqlite_time(row.created_at)),
+        )
+    else:
+        db.execute("DELETE FROM pins WHERE topic_id = ? AND message_id = ?", (row.topic_id, pin.message_id))
+    db.execute("UPDATE messages SET pinned = ? WHERE id = ?", (pin.pinned, pin.message_id))
+
+
+# A thread's summary on its root, from its replies that are not deleted (both databases; the
+# ORM's twin is ``MessageRepository.refresh_thread``): count, newest time, the last 10 repliers.
+THREAD_COUNT = (
+    "SELECT count(*), max(created_at) FROM messages WHERE thread_root_id = {0} AND deleted_at IS NULL"
+)
+THREAD_REPLIERS = (
+    "SELECT u.username FROM messages g JOIN users u ON u.id = g.sender_id"
+    " WHERE g.thread_root_id = {0} AND g.deleted_at IS NULL"
+    " GROUP BY u.id, u.username ORDER BY max(g.id) DESC LIMIT 10"
+)
+THREAD_UPDATE = (
+    "UPDATE messages SET thread_count = {0}, thread_last_at = {1}, thread_participants = {2} WHERE id = {3}"
+)
+
+
+def sqlite_thread_summary(db: sqlite3.Connection, root: int) -> None:
+    count, last_at = db.execute(THREAD_COUNT.format("?"), (root,)).fetchone()
+    names = [name for (name,) in db.execute(THREAD_REPLIERS.format("?"), (root,))]
+    db.execute(THREAD_UPDATE.format("?", "?", "?", "?"), (count, last_at, names_json(names), root))
 
 
 def sqlite_time(moment: datetime) -> str:
@@ -152,8 +253,10 @@ def _taken(db: sqlite3.Connection, row: NewMessage) -> bool:
 # concurrent writers), number the rows from the old value, insert, and say which row got what.
 POSTGRES_BATCH = """
 WITH req AS (
-    SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[])
-        AS r(topic_id, sender_id, body, client_id, created_at, ord)
+    SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[],
+        $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[], $13::text[])
+        AS r(topic_id, sender_id, body, client_id, created_at, ord,
+            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system)
 ), fresh AS (
     SELECT r.* FROM req r
     WHERE r.client_id IS NULL OR NOT EXISTS (
@@ -167,8 +270,10 @@ WITH req AS (
     SELECT f.*, b.base + row_number() OVER (PARTITION BY f.topic_id ORDER BY f.ord) AS seq
     FROM fresh f JOIN bumped b USING (topic_id)
 ), inserted AS (
-    INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at)
-    SELECT topic_id, seq, sender_id, body, client_id, created_at FROM numbered
+    INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system)
+    SELECT topic_id, seq, sender_id, body, client_id, created_at,
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system FROM numbered
     RETURNING id, topic_id, seq
 )
 SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topic_id AND n.seq = i.seq
@@ -190,21 +295,38 @@ class PostgresSendStore:
         if not rows:
             return []
         connection = await self._connect()
-        columns = (
+        extras = [r.columns() for r in rows]
+        columns: tuple[list[Any], ...] = (
             [r.topic_id for r in rows],
             [r.sender_id for r in rows],
             [r.body for r in rows],
             [r.client_id for r in rows],
             [r.created_at for r in rows],
             list(range(len(rows))),
+            *([e[i] for e in extras] for i in range(len(EXTRA_INSERT.split(",")))),
         )
-        records = await self._fetch(connection, columns)
-        outcomes: list[Outcome] = [None] * len(rows)
-        for record in records:
-            outcomes[record["ord"]] = Stored(int(record["id"]), int(record["seq"]))
-        return outcomes
+        plain = all(r.plain for r in rows)
+        return await self._fetch(connection, columns, None if plain else list(rows))
 
-    async def _fetch(self, connection: Any, columns: tuple[list[Any], ...]) -> list[Any]:
+    async def _attempt(
+        self, connection: Any, columns: tuple[list[Any], ...], rows: list[NewMessage] | None
+    ) -> list[Outcome]:
+        """One try: the batch statement alone (plain rows), or in a transaction with its extras."""
+        if rows is None:
+            return _outcomes(len(columns[0]), await connection.fetch(POSTGRES_BATCH, *columns))
+        async with connection.transaction():
+            outcomes = _outcomes(len(rows), await connection.fetch(POSTGRES_BATCH, *columns))
+            for row, stored in zip(rows, outcomes, strict=True):
+                if stored is not None and not row.plain:
+                    await _postgres_extras(connection, row, stored)
+            roots = {row.extras.thread_root_id for row, stored in zip(rows, outcomes, strict=True) if stored}
+            for root in roots - {None}:
+                await postgres_thread_summary(connection, root)  # type: ignore[arg-type]
+            return outcomes
+
+    async def _fetch(
+        self, connection: Any, columns: tuple[list[Any], ...], rows: list[NewMessage] | None
+    ) -> list[Outcome]:
         """Run the batch; again when another node committed one of its client_ids meanwhile.
 
         The statement's ``NOT EXISTS`` sees what was committed when it began: a resend whose
@@ -215,7 +337,7 @@ class PostgresSendStore:
         """
         for attempt in range(RESEND_RETRIES + 1):
             try:
-                return list(await connection.fetch(POSTGRES_BATCH, *columns))
+                return await self._attempt(connection, columns, rows)
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name != CLIENT_ID_UNIQUE or attempt == RESEND_RETRIES:
                     await self._discard()
@@ -240,3 +362,44 @@ class PostgresSendStore:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+def _outcomes(size: int, records: list[Any]) -> list[Outcome]:
+    outcomes: list[Outcome] = [None] * size
+    for record in records:
+        outcomes[record["ord"]] = Stored(int(record["id"]), int(record["seq"]))
+    return outcomes
+
+
+async def _postgres_extras(connection: Any, row: NewMessage, stored: Stored) -> None:
+    if row.mentioned:
+        await connection.executemany(
+            "INSERT INTO mentions (message_id, user_id, topic_id, seq) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            [(stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned],
+        )
+    pin = row.pin
+    if pin is None:
+        return
+    if pin.pinned:
+        await connection.execute(
+            "INSERT INTO pins (topic_id, message_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            row.topic_id,
+            pin.message_id,
+            pin.by,
+            row.created_at,
+        )
+    else:
+        await connection.execute(
+            "DELETE FROM pins WHERE topic_id = $1 AND message_id = $2", row.topic_id, pin.message_id
+        )
+    await connection.execute("UPDATE messages SET pinned = $1 WHERE id = $2", pin.pinned, pin.message_id)
+
+
+async def postgres_thread_summary(connection: Any, root: int) -> None:
+    count, last_at = await connection.fetchrow(THREAD_COUNT.format("$1"), root)
+    names = [record[0] for record in await connection.fetch(THREAD_REPLIERS.format("$1"), root)]
+    await connection.execute(
+        THREAD_UPDATE.format("$1", "$2", "$3", "$4"), count, last_at, names_json(names), root
+    )

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # counted in each process (server/chat/ratelimit.py), then ``rate_limited``.
     topics_per_hour: int = Field(default=20, gt=0, description="topics one user may create per hour")
     invites_per_hour: int = Field(default=30, gt=0, description="invites one user may send per hour")
+    # Conversations (PROTOCOL.md section 8): ``@all`` in a topic of more members than this is for
+    # owners, admins and moderators only.
+    all_mention_limit: int = Field(default=50, ge=0, description="members up to which anyone may say @all")
     outgoing_queue_bytes: int = 1024 * 1024
     max_held_events: int = Field(default=10_000, gt=0, description="live events held per catching-up socket")
     backlog_per_topic: int = 1000

@@ -10,6 +10,7 @@ from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
 from db.repositories.nodes import NodeRepository
+from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
 from db.repositories.topics import TopicRepository
@@ -31,6 +32,7 @@ class Repositories:
         self.recovery = RecoveryRepository(session)
         self.relay = RelayRepository(session)
         self.nodes = NodeRepository(session)
+        self.reactions = ReactionRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

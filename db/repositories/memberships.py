@@ -6,13 +6,30 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, delete, func, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.models import Membership, Message, Topic, User
 from db.records import MembershipRecord, TopicRecord, UserRecord
 from db.repositories.values import flush, membership_record, topic_record, user_record
+
+# Mention rows never name the sender (``server.chat.mentions``); ``UNION`` counts a message that
+# names the user and says ``@all`` once.
+MENTION_COUNTS = text(
+    """
+SELECT x.topic_id, count(*) FROM (
+    SELECT n.topic_id, n.message_id FROM mentions n
+    JOIN memberships m ON m.topic_id = n.topic_id AND m.user_id = n.user_id
+    JOIN messages g ON g.id = n.message_id
+    WHERE n.user_id = :u AND n.seq > m.read_seq AND g.deleted_at IS NULL
+    UNION
+    SELECT g.topic_id, g.id FROM memberships m
+    JOIN messages g ON g.topic_id = m.topic_id AND g.seq > m.read_seq AND g.mentions_all
+    WHERE m.user_id = :u AND g.sender_id != :u AND g.deleted_at IS NULL
+) x GROUP BY x.topic_id
+"""
+)
 
 
 class MembershipRepository:
@@ -98,11 +115,25 @@ class MembershipRepository:
                 col(Message.seq) > col(Membership.read_seq),
                 col(Message.sender_id) != user_id,
                 col(Message.deleted_at).is_(None),
+                col(Message.type) != "system",
             )
             .group_by(col(Message.topic_id))
         )
         result = await self.session.execute(query)
         return {int(topic_id): int(count) for topic_id, count in result.all()}
+
+    async def mention_counts(self, user_id: int) -> dict[int, int]:
+        """Per topic of the user: messages after its read mark that mention the user by name or
+        ``@all``, not its own, not deleted (system messages mention nobody). One query."""
+        result = await self.session.execute(MENTION_COUNTS, {"u": user_id})
+        return {int(topic_id): int(count) for topic_id, count in result.all()}
+
+    async def set_notify(self, topic_id: int, user_id: int, level: str) -> None:
+        await self.session.execute(
+            update(Membership)
+            .where(col(Membership.topic_id) == topic_id, col(Membership.user_id) == user_id)
+            .values(notify_level=level)
+        )
 
     async def partners(self, user_id: int) -> list[int]:
         """Users who share a private topic or a direct conversation with ``user_id``."""

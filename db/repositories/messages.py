@@ -7,15 +7,18 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from db.models import Membership, Message, Topic, User
-from db.records import BacklogEntry, MessageRecord
+from db.extras import EXTRAS_COLUMNS, extras_of, names_json, quote_json
+from db.models import Membership, Mention, Message, Pin, Topic, User
+from db.records import BacklogEntry, MessageRecord, Quote, ThreadSummary
 from db.repositories.values import message_record
+from db.sends import THREAD_COUNT, THREAD_REPLIERS, THREAD_UPDATE
 
+THREAD_READ = "SELECT thread_count, thread_last_at, thread_participants FROM messages WHERE id = :root"
 Row = tuple[MessageRecord, str]
 """A message and its sender's username."""
 
@@ -27,9 +30,100 @@ class MessageRepository:
     def _with_sender(self) -> Any:
         return select(Message, col(User.username)).join(User, col(User.id) == col(Message.sender_id))
 
-    async def by_id(self, message_id: int) -> MessageRecord | None:
-        message = await self.session.get(Message, message_id)
-        return None if message is None else message_record(message)
+    async def by_id(self, message_id: int, lock: bool = False) -> MessageRecord | None:
+        """``lock``: hold the row until the transaction ends (PostgreSQL), so that changes to what
+        is kept on it (reactions, mentions) made by concurrent transactions apply one after another."""
+        if not lock:
+            message = await self.session.get(Message, message_id)
+            return None if message is None else message_record(message)
+        result = await self.session.execute(
+            select(Message).where(col(Message.id) == message_id).with_for_update()
+        )
+        found = result.scalar_one_or_none()
+        return None if found is None else message_record(found)
+
+    async def with_senders(self, message_ids: Iterable[int]) -> list[Row]:
+        ids = list(message_ids)
+        if not ids:
+            return []
+        result = await self.session.execute(self._with_sender().where(col(Message.id).in_(ids)))
+        return [(message_record(row[0]), row[1]) for row in result.all()]
+
+    async def set_reactions(self, message_id: int, reactions: str | None) -> None:
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message_id).values(reactions=reactions)
+        )
+
+    async def set_mentions(
+        self, message: MessageRecord, names: Iterable[str], everyone: bool, user_ids: Iterable[int]
+    ) -> MessageRecord:
+        """Replace what ``message`` mentions (an edit): its names and ``@all``, and the mention rows."""
+        names = tuple(names)
+        await self.session.execute(
+            update(Message)
+            .where(col(Message.id) == message.id)
+            .values(mentions=names_json(names), mentions_all=everyone)
+        )
+        await self.session.execute(delete(Mention).where(col(Mention.message_id) == message.id))
+        for user_id in user_ids:
+            self.session.add(
+                Mention(message_id=message.id, user_id=user_id, topic_id=message.topic_id, seq=message.seq)
+            )
+        await self.session.flush()
+        return replace(message, extras=replace(message.extras, mentions=names, mentions_all=everyone))
+
+    async def requote(self, message_id: int, quote: Quote) -> None:
+        """Rewrite the quote every reply to ``message_id`` shows (after an edit or a deletion)."""
+        await self.session.execute(
+            update(Message).where(col(Message.reply_to_id) == message_id).values(reply_to=quote_json(quote))
+        )
+
+    async def refresh_thread(self, root_id: int) -> None:
+        """Recompute the summary kept on a thread's root (``db/sends.py`` does it for new replies)."""
+        root = {"root": root_id}
+        count, last_at = (await self.session.execute(text(THREAD_COUNT.format(":root")), root)).one()
+        names = [row[0] for row in await self.session.execute(text(THREAD_REPLIERS.format(":root")), root)]
+        await self.session.execute(
+            text(THREAD_UPDATE.format(":count", ":last", ":names", ":root")),
+            {"count": count, "last": last_at, "names": names_json(names), "root": root_id},
+        )
+
+    async def thread_summary(self, root_id: int) -> ThreadSummary | None:
+        """The summary kept on a root, read from the row as stored now (never an ORM object of
+        this session that an update by statement left behind)."""
+        found = (await self.session.execute(text(THREAD_READ), {"root": root_id})).first()
+        if found is None or not found[0]:
+            return None
+        summary = (None, None, found[0], found[1], found[2], None, False, None, False, "text", None)
+        return extras_of(summary).thread
+
+    async def forget_extras(self, message: MessageRecord) -> bool:
+        """A deleted message keeps no mentions, reactions or pin. True if it was pinned."""
+        await self.session.execute(delete(Mention).where(col(Mention.message_id) == message.id))
+        await self.session.execute(delete(Pin).where(col(Pin.message_id) == message.id))
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message.id).values(reactions=None, pinned=False)
+        )
+        return message.extras.pinned
+
+    async def thread_page(self, root_id: int, before_id: int | None, limit: int) -> list[Row]:
+        """Up to ``limit`` replies of a thread below ``before_id``, newest first."""
+        query = self._with_sender().where(col(Message.thread_root_id) == root_id)
+        if before_id is not None:
+            query = query.where(col(Message.id) < before_id)
+        result = await self.session.execute(query.order_by(col(Message.id).desc()).limit(limit))
+        return [(message_record(row[0]), row[1]) for row in result.all()]
+
+    async def pinned(self, topic_id: int) -> list[Row]:
+        """The pinned messages of a topic that are not deleted, newest pin first."""
+        query = (
+            self._with_sender()
+            .join(Pin, and_(col(Pin.message_id) == col(Message.id), col(Pin.topic_id) == topic_id))
+            .where(col(Message.deleted_at).is_(None))
+            .order_by(col(Pin.pinned_at).desc(), col(Message.id).desc())
+        )
+        result = await self.session.execute(query)
+        return [(message_record(row[0]), row[1]) for row in result.all()]
 
     async def by_client_id(self, sender_id: int, client_id: str) -> MessageRecord | None:
         result = await self.session.execute(
@@ -131,6 +225,7 @@ class MessageRepository:
                 col(Topic.name),
                 col(Topic.kind),
                 _peer_name(user_id),
+                *(getattr(Message, name) for name in EXTRAS_COLUMNS),
             )
             .join(Topic, col(Topic.id) == col(Message.topic_id))
             .join(
@@ -161,5 +256,16 @@ def _peer_name(user_id: int) -> Any:
 
 def _entry(row: Any) -> BacklogEntry:
     return BacklogEntry(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10]
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        extras_of(row[11:]),
     )

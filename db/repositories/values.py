@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import conflict_of
+from db.extras import EXTRAS_COLUMNS, extras_of
 from db.models import Membership, Message, Topic, User
 from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 
@@ -61,6 +62,7 @@ def membership_record(membership: Membership) -> MembershipRecord:
         joined_at=membership.joined_at,
         delivered_seq=membership.delivered_seq,
         read_seq=membership.read_seq,
+        notify_level=membership.notify_level,
     )
 
 
@@ -75,4 +77,5 @@ def message_record(message: Message) -> MessageRecord:
         created_at=message.created_at,
         edited_at=message.edited_at,
         deleted_at=message.deleted_at,
+        extras=extras_of([getattr(message, name) for name in EXTRAS_COLUMNS]),
     )

@@ -14,10 +14,19 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from db.errors import Conflict
-from db.records import MembershipRecord, TopicRecord, UserRecord
+from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.errors import ChatError, conflict, forbidden, invalid, no_conversation, no_topic, not_found
+from server.chat.errors import (
+    ChatError,
+    conflict,
+    forbidden,
+    invalid,
+    no_conversation,
+    no_message,
+    no_topic,
+    not_found,
+)
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import Target
 from server.chat.users import Actor
@@ -145,3 +154,34 @@ async def require_readable(repos: Repositories, place: Place, actor: Actor) -> N
     """Public topics are readable by anyone; private and direct ones by members."""
     if place.kind != "public":
         await require_member(repos, place, actor, "read it")
+
+
+async def locate_message(
+    repos: Repositories, actor: Actor, message_id: int, lock: bool = False
+) -> tuple[MessageRecord, Place]:
+    """A message the actor may read, not deleted, and its place as the actor sees it; ``not_found``
+    (one answer) for a missing or deleted one and for one in a topic the actor may not read.
+    ``lock``: hold its row to the end of the transaction (``MessageRepository.by_id``)."""
+    message = await repos.messages.by_id(message_id, lock=lock)
+    topic = await repos.topics.by_id(message.topic_id) if message else None
+    if message is None or topic is None or message.deleted_at is not None:
+        raise no_message(message_id)
+    if topic.kind != "public" and await repos.memberships.get(topic.id, actor.id) is None:
+        raise no_message(message_id)
+    if topic.kind == "direct":
+        peer = await peer_in(repos, topic, actor.id)
+        if peer is None:  # a row removed by hand: no one to tell
+            return message, Place(topic.id, topic.name, topic.kind, None, "?", topic.owner_id)
+        return message, place_of_topic(topic, peer)
+    return message, place_of_topic(topic)
+
+
+MODERATORS = frozenset({"owner", "admin", "moderator"})
+
+
+async def is_moderator(repos: Repositories, place: Place, actor: Actor) -> bool:
+    """Owner, admin or moderator of a topic (the ranks that may pin, and say ``@all`` anywhere)."""
+    if place.owner_id == actor.id:
+        return True
+    membership = await repos.memberships.get(place.topic_id, actor.id)
+    return membership is not None and membership.role in MODERATORS

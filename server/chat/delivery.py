@@ -103,7 +103,7 @@ class DeliveryService:
         One query for every topic of the user, whatever their number.
         """
         await self.flush()
-        return [backlog_view(entry) for entry in await self.db.reads.backlog(user_id, self.cap)]
+        return [backlog_view(entry, user_id) for entry in await self.db.reads.backlog(user_id, self.cap)]
 
     def start(self) -> None:
         self._flusher.start()

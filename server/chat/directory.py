@@ -114,6 +114,10 @@ class Directory:
             members.add(user_id)
         return found
 
+    async def members(self, topic_id: int) -> frozenset[int]:
+        """The topic's members as this node knows them (exact: the hub keeps it so)."""
+        return frozenset(await self._members_of(topic_id))
+
     async def _members_of(self, topic_id: int) -> set[int]:
         members = self._members.get(topic_id)
         while members is None:

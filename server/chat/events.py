@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.chat.schemas import MessageOut, TopicOut
+from server.chat.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 
 @dataclass(frozen=True)
 class ToTopic:
-    """Every connected member of a topic, except ``exclude_user`` if given."""
+    """Every connected member of a topic, except ``exclude_user`` and ``exclude_users`` if given
+    (the users a personal rendering of the same event goes to, ``server.chat.audiences``)."""
 
     topic_id: int
     exclude_user: int | None = None
+    exclude_users: tuple[int, ...] = ()
+
+    def excludes(self, user_id: int) -> bool:
+        return user_id == self.exclude_user or (bool(self.exclude_users) and user_id in self.exclude_users)
+
+    @property
+    def excluded(self) -> tuple[int, ...]:
+        return self.exclude_users if self.exclude_user is None else (self.exclude_user, *self.exclude_users)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,38 @@ class MessageDeleted:
     audience: Audience
     topic_id: int = 0
     message: MessageOut | None = None  # in a direct conversation, what was deleted (as it was)
+
+
+@dataclass(frozen=True)
+class ReactionsChanged:
+    """A message's reactions changed (``reaction:updated``); ``me`` as the audience sees it."""
+
+    topic: str
+    id: int
+    reactions: tuple[ReactionOut, ...]
+    audience: Audience
+    topic_id: int = 0
+
+
+@dataclass(frozen=True)
+class ThreadChanged:
+    """A reply was added, edited or deleted in a thread (``thread:updated``)."""
+
+    topic: str
+    root: int
+    summary: ThreadSummaryOut | None
+    audience: Audience
+    topic_id: int = 0
+
+
+@dataclass(frozen=True)
+class PinsChanged:
+    """A topic's pinned messages changed (``pins:updated``), newest pin first."""
+
+    topic: str
+    pins: tuple[MessageOut, ...]
+    audience: Audience
+    topic_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,6 +207,9 @@ Event = (
     MessageCreated
     | MessageEdited
     | MessageDeleted
+    | ReactionsChanged
+    | ThreadChanged
+    | PinsChanged
     | TopicInvited
     | TopicCreated
     | Typing

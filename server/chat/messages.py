@@ -6,45 +6,79 @@ one transaction with the others queued, published after the commit in
 ``seq`` order, acknowledged after that. A repeated ``client_id`` from the
 same sender returns the original message and stores nothing.
 
+A send may quote a message (``reply_to``), go to a thread (``thread``) and
+mention members (PROTOCOL.md section 8): the quote, the root and the
+mentions are resolved in the writer's queue order with the target, stored
+in the send's transaction, and each thread a batch replied in is announced
+(``thread:updated``) once the batch is answered.
+
 Errors: ``not_found`` (topic, user or message, and any private topic or
-message in one the actor is not a member of, worded as for a missing one),
+message in one the actor is not a member of, worded as for a missing one;
+a ``reply_to`` that is not a live message of the conversation),
 ``forbidden`` (not subscribed to a public topic; editing someone else's
-message; deleting without being sender or owner), ``invalid`` (a
-conversation with oneself).
+message; deleting without being sender or owner; ``@all`` in a big topic
+by a plain member), ``invalid`` (a conversation with oneself; a ``thread``
+that is not a root of the conversation).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.records import MessageRecord
+from db.records import Extras, MessageRecord, Quote
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.access import not_member, open_direct, peer_in, place_of, require_readable
+from server.chat import mentions
+from server.chat.access import (
+    is_moderator,
+    locate_message,
+    not_member,
+    open_direct,
+    place_of,
+    require_readable,
+)
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid, no_message
-from server.chat.events import Audience, Event, MessageDeleted, MessageEdited, ToTopic, ToUser
-from server.chat.places import Place, place_of_topic
+from server.chat.message_events import deleted, edited, pins_changed, thread_changed
+from server.chat.places import Place
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, message_view
-from server.chat.writer import Writer
+from server.chat.writer import Destination, Writer
+
+EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
 
 
 class MessageService:
-    def __init__(self, db: Database, directory: Directory) -> None:
+    def __init__(self, db: Database, directory: Directory, all_mention_limit: int = 50) -> None:
         self.db = db
         self.directory = directory
-        self.writer = Writer(db, self._original)
+        self.all_mention_limit = all_mention_limit
+        self.writer = Writer(db, self._original, self._threads_changed)
 
-    async def send(self, actor: Actor, target: Target, body: str, client_id: str | None = None) -> MessageOut:
+    async def send(
+        self,
+        actor: Actor,
+        target: Target,
+        body: str,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+        thread: int | None = None,
+    ) -> MessageOut:
         """Store (group commit) and publish; live delivery follows ``seq`` per topic.
 
         Authorisation comes from the directory, not a query per send. Raises ``not_found``
         (also a private topic of others), ``forbidden`` (not subscribed to a public topic) or
         ``invalid`` (a conversation with oneself).
         """
-        return await self.writer.submit(actor, lambda: self._place(actor, target, client_id), body, client_id)
+
+        async def destination() -> Destination | MessageOut:
+            place = await self._place(actor, target, client_id)
+            if isinstance(place, MessageOut):
+                return place
+            return await self._destination(actor, place, body, reply_to, thread)
+
+        return await self.writer.submit(actor, destination, body, client_id)
 
     async def send_legacy(self, actor: Actor, name: str, body: str, client_id: str | None) -> MessageOut:
         """The original ``message`` event: a topic the actor can see if one has that name, else a user.
@@ -52,15 +86,18 @@ class MessageService:
         A private topic of others is not seen, so the answer never tells it exists.
         """
 
-        async def place() -> Place | MessageOut:
+        async def destination() -> Destination | MessageOut:
             topic = await self.directory.topic(name)
             is_topic = topic is not None and (
                 topic.kind == "public" or await self.directory.is_member(topic.topic_id, actor.id)
             )
             target = Target(topic=name) if is_topic else Target(user=name)
-            return await self._place(actor, target, client_id)
+            place = await self._place(actor, target, client_id)
+            if isinstance(place, MessageOut):
+                return place
+            return await self._destination(actor, place, body, None, None)
 
-        return await self.writer.submit(actor, place, body, client_id)
+        return await self.writer.submit(actor, destination, body, client_id)
 
     async def _place(self, actor: Actor, target: Target, client_id: str | None) -> Place | MessageOut:
         """Resolve (inside the writer, in queue order); the first message of a conversation opens it."""
@@ -71,6 +108,38 @@ class MessageService:
             return original  # a resend towards someone new opens nothing
         # First message of a conversation: create it (a concurrent first message may win).
         return (await open_direct(self.db, actor, target.user or "")).place
+
+    async def _destination(
+        self, actor: Actor, place: Place, body: str, reply_to: int | None, thread: int | None
+    ) -> Destination:
+        """What the message carries: its quote, its thread, whom it mentions."""
+        quote = None
+        if reply_to is not None or thread is not None:
+            async with self.db.read() as repos:
+                if reply_to is not None:
+                    quote = await _quote(repos, place, reply_to)
+                if thread is not None:
+                    await _require_root(repos, place, thread)
+        found = await mentions.find(self.directory, place.topic_id, actor.id, body)
+        if found.everyone:
+            await self._may_mention_everyone(actor, place)
+        if quote is None and thread is None and not found.names and not found.everyone:
+            return Destination(place)
+        extras = Extras(
+            reply_to=quote, thread_root_id=thread, mentions=found.names, mentions_all=found.everyone
+        )
+        return Destination(place, extras, found.user_ids)
+
+    async def _may_mention_everyone(self, actor: Actor, place: Place) -> None:
+        if place.direct or len(await self.directory.members(place.topic_id)) <= self.all_mention_limit:
+            return
+        async with self.db.read() as repos:
+            if await is_moderator(repos, place, actor):
+                return
+        raise forbidden(
+            f"only owners, admins and moderators may mention @all in a topic of more than "
+            f"{self.all_mention_limit} members"
+        )
 
     async def _resolve(self, actor: Actor, target: Target) -> Place | None:
         """The place to send to; None for a direct conversation that does not exist yet."""
@@ -92,24 +161,61 @@ class MessageService:
         """The message a repeated ``client_id`` stands for, if there is one."""
         async with self.db.read() as repos:
             existing = await repos.messages.by_client_id(actor.id, client_id)
-            return None if existing is None else await self._view_existing(repos, existing, actor)
+            if existing is None:
+                return None
+            _, place = await locate_message(repos, actor, existing.id)
+            return message_view(existing, actor.username, place.kind, place.shown_as, actor.id)
+
+    async def _threads_changed(self, roots: list[tuple[Place, Actor, int]]) -> None:
+        """``thread:updated`` for the roots a batch replied to (their summaries as stored now)."""
+        async with self.db.read() as repos:
+            events = [
+                event
+                for place, actor, root in roots
+                for event in thread_changed(place, actor, root, await repos.messages.thread_summary(root))
+            ]
+        await self.db.announce(list(events))
 
     async def edit(self, actor: Actor, message_id: int, body: str) -> MessageOut:
+        """A new body; what it mentions, the quotes of it and its thread's summary follow."""
         async with self.db.write() as repos:
-            message, place = await self._locate(repos, actor, message_id)
-            if message.sender_id != actor.id:
+            message, place = await locate_message(repos, actor, message_id, lock=True)
+            if message.sender_id != actor.id or message.extras.type == "system":
                 raise forbidden("only the sender may edit a message")
+            found = await mentions.find(self.directory, place.topic_id, actor.id, body)
+            if found.everyone and not message.extras.mentions_all:
+                await self._may_mention_everyone(actor, place)
             message = await repos.messages.edit(message, body, datetime.now(UTC))
-            repos.record(*_edited_events(message, actor.username, actor.id, place))
-        return message_view(message, actor.username, place.kind, place.shown_as)
+            if (found.names, found.everyone) != (message.extras.mentions, message.extras.mentions_all):
+                message = await repos.messages.set_mentions(
+                    message, found.names, found.everyone, found.user_ids
+                )
+            await repos.messages.requote(message.id, Quote(message.id, actor.username, body[:EXCERPT_CHARS]))
+            members = await self.directory.members(place.topic_id)
+            repos.record(*edited(message, actor, place, members))
+            if (root := message.extras.thread_root_id) is not None:
+                repos.record(*thread_changed(place, actor, root, await repos.messages.thread_summary(root)))
+        return message_view(message, actor.username, place.kind, place.shown_as, actor.id)
 
     async def delete(self, actor: Actor, message_id: int) -> None:
+        """A tombstone: its mentions, reactions and pin go; quotes of it show an empty excerpt."""
         async with self.db.write() as repos:
-            message, place = await self._locate(repos, actor, message_id)
+            message, place = await locate_message(repos, actor, message_id, lock=True)
             if message.sender_id != actor.id and place.owner_id != actor.id:
                 raise forbidden("only the sender or the topic owner may delete a message")
+            sender = actor if message.sender_id == actor.id else await _sender(repos, message)
             message = await repos.messages.mark_deleted(message, datetime.now(UTC))
-            repos.record(*_deleted_events(message, actor, place))
+            was_pinned = await repos.messages.forget_extras(message)
+            await repos.messages.requote(message.id, Quote(message.id, sender.username, ""))
+            repos.record(*deleted(message, sender.username, actor, place))
+            if (root := message.extras.thread_root_id) is not None:
+                await repos.messages.refresh_thread(root)
+                repos.record(*thread_changed(place, actor, root, await repos.messages.thread_summary(root)))
+            if was_pinned:
+                members = await self.directory.members(place.topic_id)
+                repos.record(
+                    *pins_changed(place, actor, await repos.messages.pinned(place.topic_id), members)
+                )
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
         """Newest page first (below ``before_seq``), oldest first inside the page."""
@@ -118,70 +224,59 @@ class MessageService:
             if place is None:
                 return PageOut(messages=[], has_more=False)
             await require_readable(repos, place, actor)
-            return await self.page_in(repos, place, before_seq, limit)
+            return await self.page_in(repos, place, before_seq, limit, actor.id)
 
-    async def page_in(self, repos: Repositories, place: Place, before_seq: int | None, limit: int) -> PageOut:
+    async def page_in(
+        self, repos: Repositories, place: Place, before_seq: int | None, limit: int, viewer: int
+    ) -> PageOut:
         rows = await repos.messages.page(place.topic_id, before_seq, limit + 1)
         has_more = len(rows) > limit
         return PageOut(
             messages=[
-                message_view(m, sender, place.kind, place.shown_as) for m, sender in reversed(rows[:limit])
+                message_view(m, sender, place.kind, place.shown_as, viewer)
+                for m, sender in reversed(rows[:limit])
             ],
             has_more=has_more,
         )
 
-    async def _locate(
-        self, repos: Repositories, actor: Actor, message_id: int
-    ) -> tuple[MessageRecord, Place]:
-        message = await repos.messages.by_id(message_id)
-        topic = await repos.topics.by_id(message.topic_id) if message else None
-        if message is None or topic is None or message.deleted_at is not None:
-            raise no_message(message_id)
-        if topic.kind != "public" and await repos.memberships.get(topic.id, actor.id) is None:
-            raise no_message(message_id)
-        if topic.kind == "direct":
-            peer = await peer_in(repos, topic, actor.id)
-            if peer is None:  # a row removed by hand: no one to tell
-                return message, Place(topic.id, topic.name, topic.kind, None, "?", topic.owner_id)
-            return message, place_of_topic(topic, peer)
-        return message, place_of_topic(topic)
-
-    async def _view_existing(self, repos: Repositories, message: MessageRecord, actor: Actor) -> MessageOut:
-        _, place = await self._locate(repos, actor, message.id)
-        return message_view(message, actor.username, place.kind, place.shown_as)
-
-
-def _edited_events(message: MessageRecord, sender: str, sender_id: int, place: Place) -> list[Event]:
-    """One event for a topic room; for a DM one per side, each naming the other.
-
-    A direct conversation always has two distinct members (messaging oneself is ``invalid``).
-    """
-    if not place.direct or place.peer_id is None:
-        view = message_view(message, sender, place.kind, place.name)
-        return [MessageEdited(view, ToTopic(place.topic_id), place.topic_id)]
-    mine = message_view(message, sender, place.kind, place.shown_as)
-    theirs = message_view(message, sender, place.kind, f"@{sender}")
-    return [
-        MessageEdited(mine, ToUser(sender_id), place.topic_id),
-        MessageEdited(theirs, ToUser(place.peer_id), place.topic_id),
-    ]
-
-
-def _deleted_events(message: MessageRecord, actor: Actor, place: Place) -> list[Event]:
-    """Topic-wide, or per side of a DM; a DM's events carry the message (only its sender deletes it)."""
-    if not place.direct or place.peer_id is None:
-        return [MessageDeleted(message.id, place.name, ToTopic(place.topic_id), place.topic_id)]
-    audiences: list[tuple[str, Audience]] = [
-        (place.shown_as, ToUser(actor.id)),
-        (f"@{actor.username}", ToUser(place.peer_id)),
-    ]
-    return [
-        MessageDeleted(
-            message.id,
-            name,
-            audience,
-            place.topic_id,
-            message_view(message, actor.username, place.kind, name),
+    async def thread_history(self, actor: Actor, root: int, before_id: int | None, limit: int) -> PageOut:
+        """A thread's replies: newest page first (below ``before_id``), oldest first inside."""
+        async with self.db.read() as repos:
+            message, place = await locate_message(repos, actor, root)
+            if message.extras.thread_root_id is not None:
+                raise invalid(f"message {root} is a reply in thread {message.extras.thread_root_id}")
+            rows = await repos.messages.thread_page(root, before_id, limit + 1)
+        return PageOut(
+            messages=[
+                message_view(m, sender, place.kind, place.shown_as, actor.id)
+                for m, sender in reversed(rows[:limit])
+            ],
+            has_more=len(rows) > limit,
         )
-        for name, audience in audiences
-    ]
+
+
+async def _quote(repos: Repositories, place: Place, message_id: int) -> Quote:
+    quoted = await repos.messages.by_id(message_id)
+    if quoted is None or quoted.topic_id != place.topic_id or quoted.deleted_at is not None:
+        raise no_message(message_id)
+    return Quote(quoted.id, (await _sender(repos, quoted)).username, quoted.body[:EXCERPT_CHARS])
+
+
+async def _require_root(repos: Repositories, place: Place, message_id: int) -> None:
+    root = await repos.messages.by_id(message_id)
+    if (
+        root is None
+        or root.topic_id != place.topic_id
+        or root.deleted_at is not None
+        or root.extras.thread_root_id is not None
+        or root.extras.type == "system"
+    ):
+        raise invalid(
+            f"'thread' must be a message of this conversation that is not itself a thread reply "
+            f"(message {message_id} is not)"
+        )
+
+
+async def _sender(repos: Repositories, message: MessageRecord) -> Actor:
+    user = await repos.users.by_id(message.sender_id)
+    return Actor(message.sender_id, user.username if user is not None else "?")

@@ -105,7 +105,7 @@ class RecoveryService:
         deleted ones left out); edits, deletions, typing and read marks are not replayed.
         """
         entries = await self.db.reads.replay(user_id, after_id, self.margin, self.cap)
-        return [backlog_view(entry) for entry in entries]
+        return [backlog_view(entry, user_id) for entry in entries]
 
     def opened(self, pid: str) -> None:
         self._open[pid] += 1

@@ -190,6 +190,8 @@ class _WithTarget(_OneTarget):
 class SendIn(_ToTarget):
     body: str
     client_id: ClientId | None = None
+    reply_to: RowId | None = None  # quote this message of the conversation
+    thread: RowId | None = None  # reply in the thread of this root message
 
     _body = field_validator("body")(check_body)
 
@@ -234,6 +236,37 @@ class EmptyIn(In):
     pass
 
 
+def check_emoji(value: str) -> str:
+    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible."""
+    if any(char.isspace() or unicodedata.category(char).startswith("Z") for char in value):
+        raise ValueError("must not contain whitespace")
+    if not any(visible(char) for char in value):
+        raise ValueError("must show something")
+    return check_text(value)
+
+
+Emoji = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(check_emoji)]
+
+
+class ReactionIn(In):
+    id: RowId
+    emoji: Emoji
+
+
+class ThreadHistoryIn(In):
+    root: RowId
+    before_id: RowId | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+NotifyLevel = Literal["all", "mentions", "none"]
+
+
+class NotifyIn(In):
+    topic: TopicName = Field(validation_alias=_TOPIC)
+    level: NotifyLevel
+
+
 # Results ----------------------------------------------------------------
 
 
@@ -275,6 +308,31 @@ class TopicOut(Out):
     subscribed: bool
     last_seq: int
     unread: int
+    mentions: int = 0  # unread messages that mention the user (or ``@all``)
+    notify: Literal["all", "mentions", "none"] = "all"
+
+
+class QuoteOut(Out):
+    """The message a reply quotes: its excerpt is the first 100 characters, ``""`` once deleted."""
+
+    id: int
+    sender: str
+    excerpt: str
+
+
+class ThreadSummaryOut(Out):
+    count: int
+    last_at: str | None
+    participants: list[str]
+
+
+class ReactionOut(Out):
+    """One emoji on a message; ``me`` is as seen by whoever receives the object."""
+
+    emoji: str
+    count: int
+    users: list[str]
+    me: bool
 
 
 class MessageOut(Out):
@@ -288,6 +346,17 @@ class MessageOut(Out):
     edited_at: str | None
     client_id: str | None
     deleted: bool = False
+    # PROTOCOL.md section 8 (always present; the defaults are a plain text message's).
+    reply_to: QuoteOut | None = None
+    thread: int | None = None
+    thread_summary: ThreadSummaryOut | None = None
+    reactions: list[ReactionOut] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    mentions_all: bool = False
+    pinned: bool = False
+    files: list[dict[str, Any]] = Field(default_factory=list)
+    type: Literal["text", "system"] = "text"
+    system: dict[str, Any] | None = None
 
     @cached_property
     def wire(self) -> dict[str, Any]:
@@ -295,9 +364,23 @@ class MessageOut(Out):
         return self.model_dump(mode="json")
 
 
+class ReactionsOut(Out):
+    id: int
+    reactions: list[ReactionOut]
+
+
+class PinsOut(Out):
+    pins: list[MessageOut]
+
+
+class PinnedOut(Out):
+    topic: str
+    pins: list[MessageOut]
+
+
 class MemberOut(Out):
     username: str
-    role: Literal["owner", "member"]
+    role: Literal["owner", "admin", "moderator", "member"]
     online: bool
 
 

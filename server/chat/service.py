@@ -16,8 +16,10 @@ from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
+from server.chat.pins import PinService
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour, per_window
+from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
@@ -49,6 +51,7 @@ class Limits:
     recovery_window: float
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
+    all_mention_limit: int = 50  # members up to which anyone may say ``@all``
 
 
 class Chat:
@@ -83,7 +86,7 @@ class Chat:
             per_window(limits.login_failures_per_account, limits.login_failure_window),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
-        self.messages = MessageService(db, self.directory)
+        self.messages = MessageService(db, self.directory, limits.all_mention_limit)
         self.topics = TopicService(
             db,
             self.presence,
@@ -91,6 +94,8 @@ class Chat:
             per_hour(limits.topics_per_hour),
             per_hour(limits.invites_per_hour),
         )
+        self.reactions = ReactionService(db, self.directory)
+        self.pins = PinService(db, self.directory, self.messages)
         self.conversations = ConversationService(db)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here

@@ -8,7 +8,7 @@ from typing import Literal, cast
 from db.records import TopicRecord
 from db.repositories import Repositories
 from server.chat.events import ToEveryone, TopicCreated, ToUser
-from server.chat.schemas import TopicOut
+from server.chat.schemas import NotifyLevel, TopicOut
 from server.chat.users import Actor
 from server.chat.views import direct_peer, iso_required
 
@@ -30,7 +30,8 @@ async def topic_views(
     members = {topic: len(users) for topic, users in by_topic.items()}
     online_counts = {topic: len(online.intersection(users)) for topic, users in by_topic.items()}
     unread = await repos.memberships.unread_counts(user_id)
-    mine = {t.id for t, _ in await repos.memberships.of_user(user_id)}
+    mentioned = await repos.memberships.mention_counts(user_id)
+    mine = {t.id: m.notify_level for t, m in await repos.memberships.of_user(user_id)}
     names = await direct_display_names(repos, user_id, [t for t in topics if t.kind == "direct"])
     owners = {u.id: u.username for u in await repos.users.by_ids({t.owner_id for t in topics if t.owner_id})}
     return [
@@ -44,6 +45,8 @@ async def topic_views(
             subscribed=t.id in mine,
             last_seq=t.last_seq,
             unread=unread.get(t.id, 0),
+            mentions=mentioned.get(t.id, 0),
+            notify=cast(NotifyLevel, mine.get(t.id, "all")),
         )
         for t in topics
     ]
@@ -72,7 +75,7 @@ async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[Topi
 def announced(creator: Actor, view: TopicOut) -> tuple[TopicCreated, TopicCreated]:
     """A new public topic as each user sees it: ``view`` for its creator (owner and only member),
     and for everyone else the same topic not subscribed, nothing unread."""
-    others = view.model_copy(update={"subscribed": False, "unread": 0})
+    others = view.model_copy(update={"subscribed": False, "unread": 0, "mentions": 0, "notify": "all"})
     return (
         TopicCreated(view, creator.username, ToUser(creator.id)),
         TopicCreated(others, creator.username, ToEveryone(exclude_user=creator.id)),

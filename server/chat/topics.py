@@ -126,7 +126,9 @@ class TopicService:
                 await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
                 repos.record(MembershipChanged(actor.id, topic.id, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
-            page = await self.messages.page_in(repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY)
+            page = await self.messages.page_in(
+                repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id
+            )
         return SubscribedOut(topic=view, history=page.messages)
 
     async def unsubscribe(self, actor: Actor, name: str) -> None:
@@ -171,6 +173,15 @@ class TopicService:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, place_of_topic(topic), actor)
+            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+
+    async def notify(self, actor: Actor, name: str, level: str) -> TopicOut:
+        """The member's notification level for a topic (PROTOCOL.md section 8): ``forbidden`` for a
+        public topic not subscribed to, ``not_found`` for a private one not a member of."""
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            await require_member(repos, place_of_topic(topic), actor, "set its notifications")
+            await repos.memberships.set_notify(topic.id, actor.id, level)
             return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
     async def members(self, actor: Actor, name: str) -> MembersOut:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from db.records import BacklogEntry, MessageRecord
-from server.chat.schemas import MessageOut
+from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
+from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
 
 Kind = Literal["public", "private", "direct"]
 
@@ -53,10 +53,27 @@ def message_out(
     edited_at: datetime | None,
     client_id: str | None,
     deleted: bool = False,
+    extras: Extras = PLAIN,
+    viewer: int | None = None,
 ) -> MessageOut:
     """The one way a message becomes what a client sees: in a topic of ``kind`` named ``shown_as``
-    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty.
+    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty
+    and without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it.
     ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
+    if extras is PLAIN:
+        return MessageOut(
+            id=message_id,
+            topic=shown_as,
+            kind=cast(Kind, kind),
+            seq=seq,
+            sender=sender,
+            body="" if deleted else body,
+            created_at=iso_required(created_at),
+            edited_at=iso(edited_at),
+            client_id=client_id,
+            deleted=deleted,
+        )
+    quote = extras.reply_to
     return MessageOut(
         id=message_id,
         topic=shown_as,
@@ -68,11 +85,45 @@ def message_out(
         edited_at=iso(edited_at),
         client_id=client_id,
         deleted=deleted,
+        reply_to=None if quote is None else QuoteOut(id=quote.id, sender=quote.sender, excerpt=quote.excerpt),
+        thread=extras.thread_root_id,
+        thread_summary=summary_view(extras.thread),
+        reactions=[] if deleted else reactions_view(extras.reactions, viewer),
+        mentions=[] if deleted else list(extras.mentions),
+        mentions_all=extras.mentions_all and not deleted,
+        pinned=extras.pinned and not deleted,
+        type="system" if extras.type == "system" else "text",
+        system=extras.system,
     )
 
 
-def message_view(message: MessageRecord, sender: str, kind: str, shown_as: str) -> MessageOut:
-    """A stored message, as ``message_out`` says."""
+def summary_view(thread: ThreadSummary | None) -> ThreadSummaryOut | None:
+    if thread is None or thread.count == 0:
+        return None
+    return ThreadSummaryOut(
+        count=thread.count, last_at=iso(thread.last_at), participants=list(thread.participants)
+    )
+
+
+REACTION_NAMES = 10  # a reaction names at most this many users (the first to react)
+
+
+def reactions_view(reactions: tuple[ReactionState, ...], viewer: int | None) -> list[ReactionOut]:
+    return [
+        ReactionOut(
+            emoji=reaction.emoji,
+            count=len(reaction.users),
+            users=[name for _, name in reaction.users[:REACTION_NAMES]],
+            me=viewer is not None and any(user_id == viewer for user_id, _ in reaction.users),
+        )
+        for reaction in reactions
+    ]
+
+
+def message_view(
+    message: MessageRecord, sender: str, kind: str, shown_as: str, viewer: int | None = None
+) -> MessageOut:
+    """A stored message, as ``message_out`` says (``me`` of its reactions as ``viewer`` sees them)."""
     return message_out(
         kind,
         shown_as,
@@ -84,11 +135,14 @@ def message_view(message: MessageRecord, sender: str, kind: str, shown_as: str) 
         message.edited_at,
         message.client_id,
         message.deleted_at is not None,
+        message.extras,
+        viewer,
     )
 
 
-def backlog_view(entry: BacklogEntry) -> MessageOut:
-    """A backlog message as its recipient sees it (``@other`` for a direct one; never deleted)."""
+def backlog_view(entry: BacklogEntry, viewer: int | None = None) -> MessageOut:
+    """A backlog message as its recipient ``viewer`` sees it (``@other`` for a direct one; never
+    deleted)."""
     return message_out(
         entry.topic_kind,
         f"@{entry.peer}" if entry.peer is not None else entry.topic_name,
@@ -99,4 +153,7 @@ def backlog_view(entry: BacklogEntry) -> MessageOut:
         entry.created_at,
         entry.edited_at,
         entry.client_id,
+        False,
+        entry.extras,
+        viewer,
     )

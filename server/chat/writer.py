@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
-from db.sends import NewMessage, Stored
+from db.records import PLAIN, Extras
+from db.sends import NewMessage, PinChange, Stored
 from db.uow import Database
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser
 from server.chat.places import Place
@@ -36,8 +37,20 @@ log = logging.getLogger("parley.writer")
 MAX_BATCH = 512
 
 
-Resolve = Callable[[], Awaitable[Place | MessageOut]]
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a send goes and what it carries besides its body (PROTOCOL.md section 8)."""
+
+    place: Place
+    extras: Extras = PLAIN  # reply, thread, mentions; or a system message's type and details
+    mentioned: tuple[int, ...] = ()  # the members that get a mention row
+    pin: PinChange | None = None  # stored with the system message that records it
+
+
+Resolve = Callable[[], Awaitable[Destination | MessageOut]]
 """Where a send goes (or, for a resend that must open nothing, the original message)."""
+Threads = Callable[[list[tuple[Place, Actor, int]]], Awaitable[None]]
+"""Told, after a batch is answered, of each thread root a reply of it went to."""
 
 
 @dataclass
@@ -48,7 +61,7 @@ class Pending:
     client_id: str | None
     created_at: datetime
     future: asyncio.Future[MessageOut] = field(repr=False)
-    place: Place | None = None
+    destination: Destination | None = None
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -59,9 +72,10 @@ Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
 
 
 class Writer:
-    def __init__(self, db: Database, original: Original) -> None:
+    def __init__(self, db: Database, original: Original, threads: Threads | None = None) -> None:
         self.db = db
         self.original = original
+        self.threads = threads
         self.batches = 0
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
@@ -114,14 +128,14 @@ class Writer:
         ready: list[Pending] = []
         for pending in batch:
             try:
-                place = await pending.resolve()
+                destination = await pending.resolve()
             except Exception as exc:
                 _fail(pending.future, exc)
                 continue
-            if isinstance(place, MessageOut):
-                _answer(pending.future, place)
+            if isinstance(destination, MessageOut):
+                _answer(pending.future, destination)
                 continue
-            pending.place = place
+            pending.destination = destination
             ready.append(pending)
         return ready
 
@@ -151,6 +165,13 @@ class Writer:
             _answer(pending.future, answer)
         for pending in duplicates:
             await self._answer_original(pending)
+        roots = {
+            (_destination(p).place, p.actor, root)
+            for p, _ in answers
+            if (root := _destination(p).extras.thread_root_id) is not None
+        }
+        if roots and self.threads is not None:
+            await self.threads(sorted(roots, key=lambda found: found[2]))
 
     async def _follow(self, first: asyncio.Future[MessageOut], pending: Pending) -> None:
         """A client_id repeated in one batch gets what its first copy got (answered by now)."""
@@ -173,20 +194,29 @@ class Writer:
             _answer(pending.future, original)
 
 
-def _place(pending: Pending) -> Place:
-    assert pending.place is not None, "stored sends are resolved first"
-    return pending.place
+def _destination(pending: Pending) -> Destination:
+    assert pending.destination is not None, "stored sends are resolved first"
+    return pending.destination
 
 
 def _row(pending: Pending) -> NewMessage:
+    destination = _destination(pending)
     return NewMessage(
-        _place(pending).topic_id, pending.actor.id, pending.body, pending.client_id, pending.created_at
+        destination.place.topic_id,
+        pending.actor.id,
+        pending.body,
+        pending.client_id,
+        pending.created_at,
+        destination.extras,
+        destination.mentioned,
+        destination.pin,
     )
 
 
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
-    """The sender's view and the events: one for a topic room, one per side of a DM."""
-    place, actor = _place(pending), pending.actor
+    """The sender's view and the events: one for a topic room, one per side of a DM (a new message
+    has no reactions, so one rendering fits every member)."""
+    place, actor = _destination(pending).place, pending.actor
     mine = _view(pending, stored, place.kind, place.shown_as)
     if place.peer_id is None:
         return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
@@ -209,6 +239,7 @@ def _view(pending: Pending, stored: Stored, kind: str, shown_as: str) -> Message
         pending.created_at,
         None,
         pending.client_id,
+        extras=_destination(pending).extras,
     )
 
 

@@ -39,13 +39,25 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "topic:invite": Route(s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
         "topic:list": Route(s.EmptyIn, lambda a, _d: c.topics.list(a)),
         "topic:members": Route(s.TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
-        "message:send": Route(s.SendIn, lambda a, d: c.messages.send(a, d.target, d.body, d.client_id)),
+        "message:send": Route(
+            s.SendIn, lambda a, d: c.messages.send(a, d.target, d.body, d.client_id, d.reply_to, d.thread)
+        ),
         "message:edit": Route(s.EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
         "message:delete": Route(s.DeleteIn, lambda a, d: c.messages.delete(a, d.id)),
         "history": Route(s.HistoryIn, lambda a, d: c.messages.history(a, d.target, d.before_seq, d.limit)),
         "typing": Route(s.TypingIn, lambda a, d: c.signals.typing(a, d.target, d.typing)),
         "read": Route(s.CursorIn, lambda a, d: c.signals.read(a, d.target, d.seq)),
         "delivered": Route(s.CursorIn, lambda a, d: c.delivery.acknowledge(a, d.target, d.seq)),
+        # Conversations (PROTOCOL.md section 8).
+        "reaction:add": Route(s.ReactionIn, lambda a, d: c.reactions.add(a, d.id, d.emoji)),
+        "reaction:remove": Route(s.ReactionIn, lambda a, d: c.reactions.remove(a, d.id, d.emoji)),
+        "thread:history": Route(
+            s.ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
+        ),
+        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.topic, d.level)),
+        "message:pin": Route(s.DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
+        "message:unpin": Route(s.DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
+        "topic:pins": Route(s.TopicRefIn, lambda a, d: c.pins.list(a, d.topic)),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),

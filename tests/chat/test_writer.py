@@ -13,6 +13,7 @@ from server.chat.errors import ChatError, ErrorCode
 from server.chat.places import Place
 from server.chat.schemas import Target
 from server.chat.users import Actor
+from server.chat.writer import Destination
 
 LOBBY = Target(topic="lobby")
 
@@ -26,8 +27,8 @@ async def stored(chat, topic_id: int) -> list[Message]:
 
 
 def resolved(place: Place):
-    async def resolve() -> Place:
-        return place
+    async def resolve() -> Destination:
+        return Destination(place)
 
     return resolve
 

@@ -15,7 +15,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from server.chat import events as ev
-from server.chat.schemas import MessageOut, TopicOut
+from server.chat.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -27,6 +27,9 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.MessageCreated,
         ev.MessageEdited,
         ev.MessageDeleted,
+        ev.ReactionsChanged,
+        ev.ThreadChanged,
+        ev.PinsChanged,
         ev.TopicInvited,
         ev.TopicCreated,
         ev.Typing,
@@ -40,7 +43,9 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.UserDeleted,
     )
 }
-MODELS: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in (MessageOut, TopicOut)}
+MODELS: dict[str, type[BaseModel]] = {
+    cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut)
+}
 
 
 class UnknownEvent(ValueError):

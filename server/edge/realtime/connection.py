@@ -126,7 +126,7 @@ class Connection:
         """Whether an event for ``audience`` is for this connection."""
         user_id = self.actor.id
         if isinstance(audience, ev.ToTopic):
-            return audience.topic_id in self.follows and user_id != audience.exclude_user
+            return audience.topic_id in self.follows and not audience.excludes(user_id)
         if isinstance(audience, ev.ToUser):
             return audience.user_id == user_id
         if isinstance(audience, ev.ToEveryone):

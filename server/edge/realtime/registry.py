@@ -118,8 +118,9 @@ class Registry:
             found = self._by_topic.get(audience.topic_id)
             if not found:
                 return []
-            exclude = audience.exclude_user
-            return [c for c in found if c.actor.id != exclude] if exclude else list(found)
+            if audience.exclude_user is None and not audience.exclude_users:
+                return list(found)
+            return [c for c in found if not audience.excludes(c.actor.id)]
         if isinstance(audience, ev.ToUser):
             return self._one_by_one_of(audience.user_id)
         if isinstance(audience, ev.ToUsers):

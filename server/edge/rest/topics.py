@@ -11,7 +11,9 @@ from server.chat.schemas import (
     Empty,
     InvitedOut,
     MembersOut,
+    NotifyLevel,
     PageOut,
+    PinsOut,
     SubscribedOut,
     Target,
     TopicCreateIn,
@@ -30,6 +32,10 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 class InviteBody(InModel):
     username: Username
+
+
+class NotifyBody(InModel):
+    level: NotifyLevel
 
 
 @router.get("")
@@ -73,3 +79,15 @@ async def messages(
     name: Name, actor: ActorDep, chat: ChatDep, before_seq: BeforeSeq = None, limit: Limit = 50
 ) -> PageOut:
     return await chat.messages.history(actor, Target(topic=name), before_seq, limit)
+
+
+@router.put("/{name}/notify")
+async def notify(name: Name, data: NotifyBody, actor: ActorDep, chat: ChatDep) -> TopicOut:
+    """As ``topic:notify``: the caller's notification level for the topic."""
+    return await chat.topics.notify(actor, name, data.level)
+
+
+@router.get("/{name}/pins")
+async def pins(name: Name, actor: ActorDep, chat: ChatDep) -> PinsOut:
+    """As ``topic:pins``: newest pin first."""
+    return await chat.pins.list(actor, name)

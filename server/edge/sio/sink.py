@@ -57,8 +57,8 @@ class SocketIOWriter:
         offsets = [c.key for c in connections] if connections and name == "message" else []
         skip += offsets
         if isinstance(audience, ev.ToTopic):
-            if audience.exclude_user:
-                skip += self._sids_of(audience.exclude_user)
+            for user_id in audience.excluded:
+                skip += self._sids_of(user_id)
             await self.sio.emit(
                 name, payload, room=topic_room(audience.topic_id), skip_sid=skip or None, namespace=ns
             )

@@ -55,6 +55,14 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "message:edited", message.wire
         case ev.MessageDeleted(id=message_id, topic=topic):
             return "message:deleted", {"id": message_id, "topic": topic}
+        case ev.ReactionsChanged(topic=topic, id=message_id, reactions=reactions):
+            shown = [reaction.model_dump(mode="json") for reaction in reactions]
+            return "reaction:updated", {"topic": topic, "id": message_id, "reactions": shown}
+        case ev.ThreadChanged(topic=topic, root=root, summary=summary):
+            summary_json = None if summary is None else summary.model_dump(mode="json")
+            return "thread:updated", {"topic": topic, "root": root, "thread_summary": summary_json}
+        case ev.PinsChanged(topic=topic, pins=pins):
+            return "pins:updated", {"topic": topic, "pins": [pin.wire for pin in pins]}
         case ev.TopicInvited(topic=topic, by=by):
             return "topic:invited", {"topic": topic.model_dump(mode="json"), "by": by}
         case ev.TopicCreated(topic=topic, by=by):

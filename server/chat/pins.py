@@ -1,0 +1,83 @@
+"""Pins: a topic's pinned messages, each change a system message in the topic's log.
+
+PROTOCOL.md section 8. In a public or private topic owners, admins and moderators pin; in a
+direct conversation both members. At most ``MAX_PINS`` per topic (``invalid``). Pinning a pinned
+message (or unpinning one that is not) changes nothing and answers the pins as they are. A change
+goes through the send path as a system message (``{"action": "pin" | "unpin", "id"}``) that
+carries the change itself, so the pin and the message that tells it are stored in one
+transaction with the next ``seq``; then the members get ``pins:updated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from db.records import Extras
+from db.sends import PinChange
+from db.uow import Database
+from server.chat.access import is_moderator, locate_message, named_topic, require_readable
+from server.chat.directory import Directory
+from server.chat.errors import forbidden, invalid
+from server.chat.message_events import Row, pins_changed
+from server.chat.messages import MessageService
+from server.chat.places import Place, place_of_topic
+from server.chat.schemas import PinnedOut, PinsOut
+from server.chat.users import Actor
+from server.chat.views import message_view
+from server.chat.writer import Destination
+
+MAX_PINS = 50
+
+
+class PinService:
+    def __init__(self, db: Database, directory: Directory, messages: MessageService) -> None:
+        self.db = db
+        self.directory = directory
+        self.messages = messages
+
+    async def pin(self, actor: Actor, message_id: int, pinned: bool = True) -> PinnedOut:
+        async with self.db.read() as repos:
+            message, place = await locate_message(repos, actor, message_id)
+            if message.extras.type == "system":
+                raise invalid("a system message cannot be pinned")
+            if not place.direct and not await is_moderator(repos, place, actor):
+                raise forbidden("only owners, admins and moderators may pin messages here")
+            pins = await repos.messages.pinned(place.topic_id)
+        if message.extras.pinned == pinned:
+            return self._pinned(actor, place, pins)
+        if pinned and len(pins) >= MAX_PINS:
+            raise invalid(f"a topic has at most {MAX_PINS} pinned messages")
+        action = "pin" if pinned else "unpin"
+        system = {"action": action, "actor": actor.username, "id": message_id}
+        change = Destination(
+            place, Extras(type="system", system=system), pin=PinChange(message_id, pinned, actor.id)
+        )
+
+        async def destination() -> Destination:
+            return change
+
+        await self.messages.writer.submit(actor, destination, f"{actor.username} {action}ned a message", None)
+        async with self.db.read() as repos:
+            pins = await repos.messages.pinned(place.topic_id)
+        members = await self.directory.members(place.topic_id)
+        await self.db.announce(list(pins_changed(place, actor, pins, members)))
+        return self._pinned(actor, place, pins)
+
+    async def unpin(self, actor: Actor, message_id: int) -> PinnedOut:
+        return await self.pin(actor, message_id, pinned=False)
+
+    async def list(self, actor: Actor, topic: str) -> PinsOut:
+        """The pinned messages of a topic the actor may read, newest pin first."""
+        async with self.db.read() as repos:
+            place = place_of_topic(await named_topic(repos, topic))
+            await require_readable(repos, place, actor)
+            pins = await repos.messages.pinned(place.topic_id)
+        return PinsOut(
+            pins=[message_view(m, sender, place.kind, place.shown_as, actor.id) for m, sender in pins]
+        )
+
+    def _pinned(self, actor: Actor, place: Place, pins: Sequence[Row]) -> PinnedOut:
+        return PinnedOut(
+            topic=place.shown_as,
+            pins=[message_view(m, sender, place.kind, place.shown_as, actor.id) for m, sender in pins],
+        )
