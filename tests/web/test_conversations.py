@@ -32,6 +32,7 @@ async def test_a_reply_quotes_the_message_it_answers(new_page) -> None:
 
     await bob.act_on("Lunch at noon?", "reply")  # changes his mind: the cancel button drops the quote
     await expect(bob.by("reply-preview-sender")).to_have_text("alice")
+    await bob.screenshot("replying")
     await bob.by("reply-cancel").click()
     await expect(bob.by("reply-preview")).to_be_hidden()
     await expect(bob.by("composer")).to_be_focused()
@@ -66,8 +67,8 @@ async def test_a_thread_is_opened_answered_and_summarised_live(new_page) -> None
     await summary.click()
     await expect(alice.thread_panel).to_be_visible()
     await expect(alice.thread_reply("I will write the notes")).to_have_attribute("data-sender", "bob")
-    await alice.reply_in_thread("Thanks, @bob")
-    await expect(bob.thread_reply("Thanks, @bob")).to_be_visible()
+    await alice.reply_in_thread("Thanks @bob, nice")
+    await expect(bob.thread_reply("Thanks @bob, nice")).to_be_visible()
     await expect(bob.message("Release plan for Friday").get_by_test_id("thread-summary")).to_have_text(
         re.compile(r"^2 replies · ")
     )
@@ -120,10 +121,12 @@ async def test_a_mention_is_completed_highlighted_and_counted(new_page) -> None:
     await expect(options).to_have_count(2)  # alice, then @all
     await expect(options.first).to_have_attribute("data-username", "alice")
     await expect(options.first).to_have_attribute("aria-selected", "true")
+    await bob.screenshot("autocomplete")
     await bob.by("composer").press("ArrowDown")
     await expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     await bob.by("composer").press("Escape")
-    await expect(bob.by("mention-list")).to_be_hidden()
+    await expect(bob.by("composer")).to_have_attribute("aria-expanded", "false")
+    await expect(options.first).to_be_hidden()
     await bob.by("composer").press("Backspace")
     await expect(options).to_have_count(2)
     await bob.by("composer").press("Tab")
@@ -239,3 +242,25 @@ async def test_the_thread_panel_covers_a_phone_screen(new_page) -> None:
     await expect(alice.message("A thread on a small screen").get_by_test_id("thread-summary")).to_have_text(
         re.compile(r"^1 reply")
     )
+    await alice.message("It fits").click()
+    await expect(alice.message("It fits").get_by_test_id("react")).to_be_visible()
+    assert await alice.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await alice.screenshot("actions")
+
+
+async def test_both_sides_of_a_direct_conversation_may_pin(new_page) -> None:
+    alice = await new_page("alice")
+    bob = await new_page("bob")
+    await alice.register("alice")
+    await bob.register("bob")
+    await alice.start_direct("bob")
+    await alice.send("Our meeting is on Tuesday")
+    await bob.open_topic("@alice")
+
+    await bob.pin("Our meeting is on Tuesday")
+    await expect(alice.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_be_visible()
+    await expect(alice.by("system-message")).to_have_attribute("data-action", "pin")
+    await expect(alice.by("pins-toggle")).to_be_hidden()  # topic:pins lists a topic's pins only
+    await alice.act_on("Our meeting is on Tuesday", "pin")  # and she takes it back
+    await expect(bob.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_have_count(0)
+    await expect(bob.by("system-message")).to_have_count(2)

@@ -89,7 +89,7 @@ export class Header {
     this.subtitle.disabled = false;
     this.subtitle.textContent = direct ? directStatus(state, topic, name) : topicStatus(topic);
     const member = Boolean(topic?.subscribed);
-    this.pinsButton.hidden = Boolean(topic?.draft);
+    this.pinsButton.hidden = direct; // topic:pins names a topic: a direct conversation has pin marks only
     this.bell.render(topic, !direct && member);
     this.inviteButton.hidden = direct || !member;
     this.leaveButton.hidden = direct || !member;
