@@ -12,18 +12,16 @@ export class Panels {
   constructor(chat, shared) {
     this.chat = chat;
     this.current = null; // "members" | "thread" | "pins" | null
+    const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
+      if (matchMedia(PHONE).matches) this.closeShown();
+      shared.jump(id);
+    };
     this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
     this.thread = new ThreadPanel({
       close: () => chat.threads.close(), send: (body) => chat.threads.send(body),
-      loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump: shared.jump, mentions: shared.mentions,
+      loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
-    this.pins = new PinsPanel({
-      close: () => this.show(null), unpin: (m) => chat.pins.toggle(m),
-      jump: (id) => {
-        if (matchMedia(PHONE).matches) this.show(null);
-        shared.jump(id);
-      },
-    });
+    this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
     this.els = [this.members.el, this.thread.el, this.pins.el];
   }
 
