@@ -21,7 +21,11 @@ fanout    1 room x C clients plus a publisher; M messages at a fixed rate: serve
           delivery, delivery latency on the generator's clock
 echo      E clients in closed loop, K acked echoes each: server CPU per round trip
 sends     Parley only: durable ``message:send`` acked after commit, S senders each in its own
-          topic, on SQLite (``sends``) and PostgreSQL (``sends-pg``): sends/s, CPU per send
+          topic, on SQLite (``sends``) and PostgreSQL (``sends-pg``): sends/s, CPU per send;
+          ``sends-mentions``: as ``sends`` with every body mentioning two (offline) members
+reactions a reaction storm: N members in one topic, one message, ``reaction:add``/``remove``
+          at a fixed rate for a fixed time: CPU per delivered ``reaction:updated``, deliveries/s,
+          ack latency of ``reaction:add``
 backlog   Parley only: a member offline while B messages are sent, then connects: time to
           the last backlog message (all B, in increasing seq)
 """
@@ -70,8 +74,19 @@ NODE_DIR = ROOT / "bench" / "reference" / "node"
 PLAIN = ROOT / "bench" / "reference" / "plain_sio.py"
 RESULTS = ROOT / "bench" / "results"
 SERVERS = ("node", "plain", "parley")
-SCENARIOS = ("connect", "rss", "fanout", "echo", "sends", "sends-pg", "backlog")
-PARLEY_ONLY = {"sends", "sends-pg", "backlog"}
+SCENARIOS = (
+    "connect",
+    "rss",
+    "fanout",
+    "echo",
+    "reactions",
+    "sends",
+    "sends-mentions",
+    "sends-pg",
+    "backlog",
+)
+PARLEY_ONLY = {"sends", "sends-mentions", "sends-pg", "backlog"}
+OWN_SERVER = {"reactions"}  # every server, each run on a fresh server process of its own
 PASSWORD = "bench-password-1"
 GENERATOR_CORE = "0"
 SERVER_CORE = "1"
@@ -586,7 +601,24 @@ def postgres_backends_cpu(url: str) -> dict[int, float]:
     return cpu
 
 
-async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, Any]:
+async def subscribe_all(url: str, tokens: list[str], topics: list[str], concurrency: int = 16) -> None:
+    """Each token's user subscribes to every topic over REST (not measured)."""
+    gate = asyncio.Semaphore(concurrency)
+    async with http_session() as http:
+
+        async def one(token: str, topic: str) -> None:
+            async with gate:
+                await rest(http, "POST", f"{url}/api/topics/{topic}/subscribe", token)
+
+        await asyncio.gather(*(one(token, topic) for token in tokens for topic in topics))
+
+
+async def scenario_sends(args: argparse.Namespace, database: str, mentions: bool = False) -> dict[str, Any]:
+    """Durable sends, each sender in its own topic; ``mentions``: two more members, named in every body.
+
+    The two mentioned users are members of every topic and stay offline, so a send still reaches
+    one socket (the sender's) and the body (``hey @a and @b `` in front) is what differs from ``sends``.
+    """
     async with contextlib.AsyncExitStack() as stack:
         env: dict[str, str] = {}
         pg_url = ""
@@ -596,7 +628,10 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
         srv = await stack.enter_async_context(server_for("parley", args, env))
         gen = await stack.enter_async_context(generator())
         count = args.senders
-        tokens = await asyncio.wait_for(register(srv.url, f"s{secrets.token_hex(3)}u", count), 600)
+        users = f"s{secrets.token_hex(3)}u"
+        tokens = await asyncio.wait_for(register(srv.url, users, count + (2 if mentions else 0)), 600)
+        tokens, mentioned_tokens = tokens[:count], tokens[count:]
+        mentioned = [f"{users}{count + i}" for i in range(len(mentioned_tokens))]
         await gen.call(
             "connect", 120, group="s", url=srv.url, mode="parley", n=count, tokens=tokens, concurrency=50,
             transports=["websocket"], timeout_s=90,
@@ -605,6 +640,9 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
         created = await gen.call("create_topics", 120, group="s", prefix=prefix, count=count)
         if created["failed"]:
             raise RuntimeError(f"{created['failed']} topics not created")
+        if mentioned_tokens:
+            topics = [f"{prefix}-{i}" for i in range(count)]
+            await asyncio.wait_for(subscribe_all(srv.url, mentioned_tokens, topics), 600)
         await quiet([srv.pid, gen.pid], args.settle)
         pg0 = postgres_backends_cpu(pg_url) if pg_url else {}
         window = Window(srv.pid, gen.pid)
@@ -616,6 +654,7 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
             per_client=args.sends_per_client,
             prefix=prefix,
             body_size=64,
+            mentions=mentioned,
             timeout_s=args.phase_timeout,
         )
         cpu = window.stop()
@@ -624,6 +663,9 @@ async def scenario_sends(args: argparse.Namespace, database: str) -> dict[str, A
         result = {
             "database": database,
             "senders": count,
+            "mentions_per_body": mentioned,
+            # sends whose stored message lists both names (0 on a server without mentions)
+            "mentions_recognised": answer["mentions_recognised"] if mentioned else None,
             "acked": answer["acked"],
             "errors": answer["errors"],
             "first_error": answer["first_error"],
@@ -692,6 +734,71 @@ async def scenario_backlog(args: argparse.Namespace) -> dict[str, Any]:
         return result
 
 
+async def scenario_reactions(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The reaction storm on a fresh server: members in one room, one message, reactions at a fixed rate."""
+    n = args.reaction_members
+    mode = mode_of(kind)
+    limit = args.phase_timeout
+    async with server_for(kind, args) as srv, generator() as gen:
+        tokens = None
+        if kind == "parley":
+            tokens = await asyncio.wait_for(register(srv.url, f"r{secrets.token_hex(3)}u", n), 600)
+        connected = await gen.call(
+            "connect", limit + 30, group="r", url=srv.url, mode=mode, n=n, tokens=tokens, concurrency=50,
+            transports=["websocket"], timeout_s=limit,
+        )  # fmt: skip
+        if connected["connected"] < n:
+            raise RuntimeError(f"only {connected['connected']} of {n} connected: {connected['first_errors']}")
+        room = f"react-{secrets.token_hex(3)}"
+        if kind == "parley":
+            # A public topic: member 0 creates it (and is a member), the others subscribe.
+            await gen.call("create_topics", 60, group="r", prefix=room, count=1)
+            room = f"{room}-0"
+            joined = await gen.call(
+                "join", limit, group="r", room=room, mode=mode, concurrency=50, **{"from": 1}
+            )
+        else:
+            joined = await gen.call("join", limit, group="r", room=room, mode=mode, concurrency=50)
+        if joined["failed"]:
+            raise RuntimeError(f"join failed: {joined['first_error']}")
+        posted = await gen.call("post", 60, group="r", room=room, mode=mode)
+        await quiet([srv.pid, gen.pid], args.settle)
+        window = Window(srv.pid, gen.pid)
+        answer = await gen.call(
+            "reactions",
+            limit + 60,
+            group="r",
+            room=room,
+            id=posted["message_id"],
+            reactors=min(args.reactors, n),
+            rate=args.reaction_rate,
+            duration_s=args.reaction_duration,
+            emojis=args.reaction_emojis,
+            idle_s=3,
+            timeout_s=limit,
+        )
+        cpu = window.stop()
+        out(
+            f"    reactions: {answer['deliveries']}/{answer['expected']} deliveries, "
+            f"{answer['deliveries_per_s']}/s, add p95 {answer['add_ack_ms'].get('p95')} ms"
+        )
+        await gen.call("close", 60, group="r")
+        result = {
+            "members": n,
+            "rate_per_s": args.reaction_rate,
+            "duration_s": args.reaction_duration,
+            **{k: v for k, v in answer.items() if k not in ("id", "ok")},
+            "missing": answer["expected"] - answer["deliveries"],
+            # Everything the server did in the phase (the reactions themselves too) per update delivered.
+            "cpu_ms_per_delivery": per_ms(cpu["server_cpu_s"], answer["deliveries"]),
+            "cpu_ms_per_reaction": per_ms(cpu["server_cpu_s"], answer["acked"]),
+            "cpu": cpu,
+        }
+        if srv.notes:
+            result["notes"] = srv.notes
+        return result
+
+
 async def guarded(what: str, timeout: float, coro: Any) -> dict[str, Any]:
     out(f"  {what} ...")
     started = time.perf_counter()
@@ -706,7 +813,7 @@ async def guarded(what: str, timeout: float, coro: Any) -> dict[str, Any]:
 
 async def one_run(args: argparse.Namespace) -> dict[str, Any]:
     run: dict[str, Any] = {}
-    core = [s for s in args.scenario_list if s not in PARLEY_ONLY]
+    core = [s for s in args.scenario_list if s not in PARLEY_ONLY | OWN_SERVER]
     for kind in args.servers:
         if core:
             run[kind] = await guarded(
@@ -714,10 +821,20 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
             )
         else:
             run[kind] = {}
+        if "reactions" in args.scenario_list:
+            run[kind]["reactions"] = await guarded(
+                f"{kind}: reactions", args.scenario_timeout, scenario_reactions(kind, args)
+            )
     if "parley" in args.servers:
         if "sends" in args.scenario_list:
             run["parley"]["sends"] = await guarded(
                 "parley: sends (SQLite)", args.scenario_timeout, scenario_sends(args, "sqlite")
+            )
+        if "sends-mentions" in args.scenario_list:
+            run["parley"]["sends_mentions"] = await guarded(
+                "parley: sends with 2 mentions (SQLite)",
+                args.scenario_timeout,
+                scenario_sends(args, "sqlite", mentions=True),
             )
         if "sends-pg" in args.scenario_list:
             run["parley"]["sends_pg"] = await guarded(
@@ -743,6 +860,15 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
     ("fanout_missing", "fan-out deliveries missing", ("fanout", "missing")),
     ("echo_cpu_ms", "server CPU ms per acked echo", ("echo", "cpu_ms_per_round_trip")),
     ("echo_per_s", "acked echoes per s (closed loop)", ("echo", "per_s")),
+    (
+        "reactions_cpu_ms",
+        "server CPU ms per delivered `reaction:updated`",
+        ("reactions", "cpu_ms_per_delivery"),
+    ),
+    ("reactions_per_s", "reaction storm: `reaction:updated` deliveries/s", ("reactions", "deliveries_per_s")),
+    ("reactions_add_p50_ms", "`reaction:add` ack p50 ms", ("reactions", "add_ack_ms", "p50")),
+    ("reactions_add_p95_ms", "`reaction:add` ack p95 ms", ("reactions", "add_ack_ms", "p95")),
+    ("reactions_missing", "reaction storm: deliveries missing", ("reactions", "missing")),
     ("rss_kb_per_socket", "RSS KB per idle socket (at --clients)", ("connect", "rss_kb_per_socket")),
     (
         "rss_kb_per_socket_big",
@@ -752,6 +878,12 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
     ("rss_sockets", "sockets reached for the RSS measurement", ("rss", "sockets")),
     ("sends_per_s", "durable sends/s, SQLite", ("sends", "sends_per_s")),
     ("sends_cpu_ms", "server CPU ms per durable send, SQLite", ("sends", "cpu_ms_per_send")),
+    ("sends_mentions_per_s", "durable sends/s with 2 mentions, SQLite", ("sends_mentions", "sends_per_s")),
+    (
+        "sends_mentions_cpu_ms",
+        "server CPU ms per durable send with 2 mentions, SQLite",
+        ("sends_mentions", "cpu_ms_per_send"),
+    ),
     ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
     ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),
     ("sends_pg_db_cpu_ms", "PostgreSQL backends' CPU ms per send", ("sends_pg", "postgres_cpu_ms_per_send")),
@@ -759,8 +891,15 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
     ("backlog_cpu_ms", "backlog: server CPU ms per message", ("backlog", "cpu_ms_per_backlog_message")),
 ]
 # Parley-only metrics are compared with this Node metric.
-VERSUS_NODE = {"sends_cpu_ms": "echo_cpu_ms", "sends_pg_cpu_ms": "echo_cpu_ms"}
+VERSUS_NODE = {
+    "sends_cpu_ms": "echo_cpu_ms",
+    "sends_mentions_cpu_ms": "echo_cpu_ms",
+    "sends_pg_cpu_ms": "echo_cpu_ms",
+}
 NOT_RATIOS = {
+    "sends_mentions_per_s",
+    "reactions_per_s",
+    "reactions_missing",
     "sends_pg_db_cpu_ms",
     "fanout_missing",
     "rss_sockets",
@@ -992,6 +1131,8 @@ QUICK = {
     "senders": 20,
     "sends_per_client": 20,
     "backlog": 1000,
+    "reaction_members": 100,
+    "reaction_duration": 4.0,
 }
 
 
@@ -1022,6 +1163,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--echo-per-client", type=int, default=200, help="acked echoes per client, closed loop")
     g.add_argument("--senders", type=int, default=100, help="durable senders, each in its own topic")
     g.add_argument("--sends-per-client", type=int, default=50)
+    g.add_argument("--reaction-members", type=int, default=500, help="reactions: members of the one topic")
+    g.add_argument("--reactors", type=int, default=50, help="reactions: members that react (of those)")
+    g.add_argument("--reaction-rate", type=float, default=50.0, help="reactions: add/remove per s in all")
+    g.add_argument("--reaction-duration", type=float, default=10.0, help="reactions: seconds of reacting")
+    g.add_argument("--reaction-emojis", type=int, default=5, help="reactions: distinct emoji (at most 20)")
     g.add_argument("--backlog", type=int, default=10000, help="messages sent while the member is offline")
     g.add_argument("--backlog-fillers", type=int, default=4, help="users sending the backlog over REST")
     g.add_argument("--backlog-fill-concurrency", type=int, default=32)
@@ -1044,6 +1190,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown servers: {set(args.servers) - set(SERVERS)}")
     if set(args.scenario_list) - set(SCENARIOS):
         p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
+    if args.reactors < 1 or args.reaction_members < 1 or not 1 <= args.reaction_emojis <= 20:
+        p.error("reactions need --reactors and --reaction-members >= 1 and 1-20 --reaction-emojis")
     return args
 
 
@@ -1053,7 +1201,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     raise_nofile()
     params = {
         k: getattr(args, k)
-        for k in (*QUICK, "connect_concurrency", "fanout_rate", "backlog_fillers", "settle", "phase_timeout")
+        for k in (
+            *QUICK,
+            "connect_concurrency",
+            "fanout_rate",
+            "reactors",
+            "reaction_rate",
+            "reaction_emojis",
+            "backlog_fillers",
+            "settle",
+            "phase_timeout",
+        )
     }
     results: dict[str, Any] = {
         "meta": {

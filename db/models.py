@@ -58,6 +58,11 @@ class Topic(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_seq: int = Field(default=0)
+    # Moderation (PROTOCOL.md section 10): what ``topic:update`` sets, and when it was archived.
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    archived_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class Membership(SQLModel, table=True):
@@ -66,13 +71,18 @@ class Membership(SQLModel, table=True):
 
     topic_id: int = Field(foreign_key="topics.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True)
-    role: str = Field(default="member", max_length=8)
+    role: str = Field(default="member", max_length=16)  # owner, admin, moderator or member
     joined_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     delivered_seq: int = Field(default=0)
     read_seq: int = Field(default=0)
     # PROTOCOL.md section 8: ``all``, ``mentions`` or ``none`` (badges and outgoing notifications).
     notify_level: str = Field(
         default="all", sa_column=Column(String(8), nullable=False, server_default="all")
+    )
+    # A mute (PROTOCOL.md section 10): since when, and until when (None: until unmuted).
+    muted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    muted_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
 
 
@@ -172,6 +182,43 @@ class Pin(SQLModel, table=True):
     message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     pinned_by: int
     pinned_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Ban(SQLModel, table=True):
+    """A user banned from a topic: refused subscribe and invite until unbanned or ``until`` passes."""
+
+    __tablename__ = "bans"
+
+    topic_id: int = Field(primary_key=True)
+    user_id: int = Field(primary_key=True)
+    banned_by: int
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Block(SQLModel, table=True):
+    """``user_id`` blocked ``blocked_id`` (PROTOCOL.md section 10, blocking)."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ix_blocks_blocked_id", "blocked_id"),)
+
+    user_id: int = Field(primary_key=True)
+    blocked_id: int = Field(primary_key=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Report(SQLModel, table=True):
+    """A message reported to the operator (``parley reports``, the Admin UI)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_created_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reporter_id: int
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class EchoTranscript(SQLModel, table=True):

@@ -10,6 +10,8 @@
 //           `echo` (ack = payload), `join` {room}, `publish` {room, payload} -> `message` payload
 //   parley  Parley: connect with auth {token} until `session`; echo on namespace /echo;
 //           `topic:subscribe` {topic}; `message:send` {topic, body} -> `message` Message
+// Reactions use the same events in both: `reaction:add` / `reaction:remove` {id, emoji} ->
+// `reaction:updated` {topic, id, reactions} to the room (a ref room gets a message id from `post` {room}).
 //
 // Every wait is bounded by the command's `timeout_s`; the process exits when stdin closes.
 import { performance } from "node:perf_hooks";
@@ -417,12 +419,14 @@ async function cmdBlast(a) {
   };
 }
 
-// sends {group, count, per_client, prefix, body_size, timeout_s}: parley only, durable message:send in closed loop,
-// client i in its own topic prefix-i
+// sends {group, count, per_client, prefix, body_size, mentions?, timeout_s}: parley only, durable message:send
+// in closed loop, client i in its own topic prefix-i; `mentions` (usernames) start every body with "hey @a and @b"
 async function cmdSends(a) {
   const members = group(a.group).slice(0, a.count);
   const pad = "x".repeat(a.body_size ?? 64);
+  const lead = a.mentions?.length ? `hey ${a.mentions.map((name) => `@${name}`).join(" and ")} ` : "";
   const acks = [];
+  let recognised = 0;
   let errors = 0;
   let firstError = null;
   const started = performance.now();
@@ -434,10 +438,14 @@ async function cmdSends(a) {
         try {
           const answer = await emitAck(m.socket, "message:send", {
             topic: `${a.prefix}-${c}`,
-            body: `b ${c}:${i}:${t0} ${pad}`,
+            body: `${lead}b ${c}:${i}:${t0} ${pad}`,
           });
-          if (answer && answer.ok) acks.push(performance.now() - t0);
-          else {
+          if (answer && answer.ok) {
+            acks.push(performance.now() - t0);
+            // the server found every name (servers before mentions have no `mentions` field)
+            const found = answer.data?.mentions;
+            if (lead && Array.isArray(found) && a.mentions.every((name) => found.includes(name))) recognised += 1;
+          } else {
             errors += 1;
             firstError ??= answer;
           }
@@ -451,11 +459,134 @@ async function cmdSends(a) {
   const wall = (performance.now() - started) / 1000;
   return {
     acked: acks.length,
+    mentions_recognised: recognised,
     errors,
     first_error: firstError,
     wall_s: Math.round(wall * 1000) / 1000,
     per_s: Math.round((acks.length / wall) * 10) / 10,
     ack_ms: summary(acks),
+  };
+}
+
+// post {group, room, mode}: the group's first socket posts one message to the room; its id.
+// parley: `message:send` {topic, body}; ref: `post` {room} (server.js only registers an id for the room)
+async function cmdPost(a) {
+  const { socket } = group(a.group)[0];
+  const answer =
+    a.mode === "parley"
+      ? await emitAck(socket, "message:send", { topic: a.room, body: "react to this" })
+      : await emitAck(socket, "post", { room: a.room });
+  if (!answer || !answer.ok) throw new Error(`post: ${JSON.stringify(answer)}`);
+  return { message_id: answer.data.id };
+}
+
+// reactions {group, room, id, reactors, rate, duration_s, emojis, idle_s, timeout_s}: the reaction storm.
+// Every socket of the group (all members of the room) counts `reaction:updated` for message `id`;
+// the first `reactors` sockets send `reaction:add` / `reaction:remove` {id, emoji}, `rate` per second
+// in all for `duration_s` s (op k at t0 + k/rate, by reactor k % reactors). Each reactor toggles its own
+// emoji (reactor r: `:bench<r % emojis>:`), add then remove, and waits for an op's ack before its next
+// one, so every op changes the message's reactions and must reach every member once (no no-op add or
+// remove, no reordering of one user's add and remove). Then it waits until every member got every
+// update, or nothing arrived for `idle_s` s, or the time limit. Both dialects use the same events.
+async function cmdReactions(a) {
+  const members = group(a.group);
+  const reactors = members.slice(0, a.reactors);
+  const ops = Math.max(1, Math.floor(a.rate * a.duration_s));
+  const expected = ops * members.length;
+  let received = 0;
+  let foreign = 0;
+  let lastAt = performance.now();
+  let allDone;
+  const done = new Promise((resolve) => {
+    allDone = resolve;
+  });
+  const handlers = [];
+  const counts = new Array(members.length).fill(0);
+  members.forEach(({ socket }, m) => {
+    const handler = (payload) => {
+      if (!payload || payload.topic !== a.room || payload.id !== a.id) {
+        foreign += 1;
+        return;
+      }
+      lastAt = performance.now();
+      counts[m] += 1;
+      received += 1;
+      if (received === expected) allDone();
+    };
+    socket.on("reaction:updated", handler);
+    handlers.push([socket, handler]);
+  });
+  const addAcks = [];
+  const removeAcks = [];
+  let errors = 0;
+  let firstError = null;
+  let lateOps = 0;
+  let lastAckAt = 0;
+  const started = performance.now();
+  const deadline = started + a.timeout_s * 1000;
+  const perReactor = Math.ceil(ops / reactors.length);
+  await Promise.all(
+    reactors.map(async ({ socket }, r) => {
+      const emoji = `:bench${r % a.emojis}:`;
+      for (let j = 0; j < perReactor; j++) {
+        const k = j * reactors.length + r;
+        if (k >= ops || performance.now() > deadline) return;
+        const wait = started + (k * 1000) / a.rate - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        else if (wait < -5) lateOps += 1;
+        const adding = j % 2 === 0;
+        const t = performance.now();
+        try {
+          const ack = await emitAck(socket, adding ? "reaction:add" : "reaction:remove", { id: a.id, emoji }, 60);
+          lastAckAt = performance.now();
+          if (ack && ack.ok) (adding ? addAcks : removeAcks).push(lastAckAt - t);
+          else {
+            errors += 1;
+            firstError ??= ack;
+          }
+        } catch (err) {
+          errors += 1;
+          firstError ??= String(err.message ?? err);
+        }
+      }
+    }),
+  );
+  const sendWall = (performance.now() - started) / 1000;
+  let timedOut = false;
+  while (received < expected) {
+    const now = performance.now();
+    if (now >= deadline) {
+      timedOut = true;
+      break;
+    }
+    const quietFor = now - Math.max(lastAt, lastAckAt);
+    if (quietFor >= a.idle_s * 1000) break;
+    const left = Math.min(deadline - now, a.idle_s * 1000 - quietFor);
+    await withTimeout(done, left / 1000, "reactions drain").catch(() => {});
+  }
+  const wall = (Math.max(lastAt, lastAckAt, started) - started) / 1000;
+  for (const [socket, handler] of handlers) socket.off("reaction:updated", handler);
+  return {
+    members: members.length,
+    reactors: reactors.length,
+    ops,
+    acked: addAcks.length + removeAcks.length,
+    errors,
+    first_error: firstError,
+    late_ops: lateOps,
+    deliveries: received,
+    expected,
+    // members that did not get exactly one update per op (missed some or got duplicates)
+    uneven_members: counts.filter((n) => n !== ops).length,
+    foreign,
+    timed_out: timedOut,
+    send_wall_s: Math.round(sendWall * 1000) / 1000,
+    // from the first op to the last delivery (or ack)
+    wall_s: Math.round(wall * 1000) / 1000,
+    drain_ms: Math.round(Math.max(0, lastAt - lastAckAt) * 10) / 10,
+    deliveries_per_s: wall > 0 ? Math.round(received / wall) : null,
+    add_ack_ms: summary(addAcks),
+    remove_ack_ms: summary(removeAcks),
   };
 }
 
@@ -536,6 +667,8 @@ const commands = {
   fanout: cmdFanout,
   blast: cmdBlast,
   sends: cmdSends,
+  post: cmdPost,
+  reactions: cmdReactions,
   backlog: cmdBacklog,
   close: cmdClose,
   ping: async () => ({ pid: process.pid }),

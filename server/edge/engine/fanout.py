@@ -81,7 +81,9 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             )
             return
         packets = self._eio_packets(event, data, namespace)
-        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        # A set: a reaction's common rendering leaves out every reactor (``server.chat.audiences``),
+        # which may be hundreds of sockets.
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         recipients = self.get_participants(namespace, to or room)
         late = self._deliver(packets, (eio_sid for sid, eio_sid in recipients if sid not in skip))
         for socket in late:  # a ping timed out: engine.io's send closes the socket

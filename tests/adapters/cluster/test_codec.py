@@ -6,7 +6,7 @@ import pytest
 
 from server.adapters.cluster import codec
 from server.chat import events as ev
-from server.chat.schemas import MessageOut, TopicOut
+from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 MESSAGE = MessageOut(
     id=7,
@@ -19,6 +19,17 @@ MESSAGE = MessageOut(
     edited_at=None,
     client_id="c-1",
 )
+REPLY = MESSAGE.model_copy(
+    update={
+        "reply_to": QuoteOut(id=5, sender="bob", excerpt="the quote"),
+        "thread": 5,
+        "reactions": [ReactionOut(emoji="👍", count=2, users=["bob", "carol"], me=True)],
+        "mentions": ["bob"],
+        "mentions_all": True,
+    }
+)
+SYSTEM = MESSAGE.model_copy(update={"type": "system", "system": {"action": "pin", "actor": "alice", "id": 5}})
+SUMMARY = ThreadSummaryOut(count=3, last_at="2026-11-22T10:00:00Z", participants=["carol", "bob"])
 TOPIC = TopicOut(
     name="secret",
     kind="private",
@@ -43,7 +54,25 @@ EVENTS = [
     ev.PresenceChanged("alice", False, "2026-11-22T10:00:00Z", ev.ToUsers((2, 3, 5))),
     ev.MembershipChanged(2, 4, joined=True),
     ev.SessionsRevoked(2),
+    ev.MessageCreated(REPLY, ev.ToTopic(4), 4),
+    ev.MessageCreated(SYSTEM, ev.ToTopic(4), 4),
+    ev.ReactionsChanged(
+        "general",
+        7,
+        (ReactionOut(emoji="👍", count=1, users=["bob"], me=False),),
+        ev.ToTopic(4, exclude_users=(2, 3)),
+        4,
+    ),
+    ev.ReactionsChanged("general", 7, (), ev.ToUsers((2, 3)), 4),
+    ev.ThreadChanged("general", 5, SUMMARY, ev.ToTopic(4), 4),
+    ev.ThreadChanged("@bob", 5, None, ev.ToUser(2), 11),
+    ev.PinsChanged("general", (REPLY, SYSTEM), ev.ToTopic(4), 4),
 ]
+
+
+def test_every_event_class_with_an_audience_is_registered():
+    for event_class in ev.Event.__args__:  # type: ignore[attr-defined]
+        assert event_class.__name__ in codec.DATACLASSES
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda event: type(event).__name__)

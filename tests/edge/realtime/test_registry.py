@@ -68,6 +68,20 @@ def test_reach_finds_the_connections_addressed_one_by_one() -> None:
     assert registry.reach(ev.ToEveryone(exclude_user=BOB.id)) == [alice]
 
 
+def test_a_topic_audience_may_leave_out_users_that_get_their_own_rendering() -> None:
+    """Section 8's ``me``: the reactors of a message get a rendering of their own, the rest of the
+    topic the common one; a connection catching up holds exactly the one meant for it."""
+    registry = Registry()
+    alice = Connection("ws-1", ALICE, QUEUES, follows=[LOBBY])
+    bob = Connection("ws-2", BOB, QUEUES, follows=[LOBBY])
+    for c in (alice, bob):
+        registry.add(c)
+    common, own = ev.ToTopic(LOBBY, exclude_users=(BOB.id,)), ev.ToUsers((BOB.id,))
+    assert registry.reach(common) == [alice] and registry.reach(own) == [bob]
+    assert alice.reaches(common) and not alice.reaches(own)
+    assert bob.reaches(own) and not bob.reaches(common)
+
+
 def test_follow_and_unfollow_move_the_topic_index() -> None:
     registry = Registry()
     c = Connection("ws-1", ALICE, QUEUES, follows=[LOBBY])

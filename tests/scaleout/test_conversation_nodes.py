@@ -1,0 +1,54 @@
+"""Conversations across nodes (PROTOCOL.md section 8): every change reaches every node's sockets,
+rendered for each receiver as it sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import send
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+async def test_a_reaction_on_one_node_reaches_the_other_with_me_as_each_receiver_sees_it(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    carol = await node_b.user("carol")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await carol.ok("topic:subscribe", {"topic": "general"})
+    message = await send(bob, {"topic": "general", "body": "ship it"})
+    await carol.ok("reaction:add", {"id": message["id"], "emoji": "👍"})
+    assert (await alice.next("reaction:updated"))["reactions"][0]["me"] is False
+    assert (await carol.next("reaction:updated"))["reactions"][0]["me"] is True
+    assert (await bob.next("reaction:updated"))["reactions"][0]["me"] is False
+
+    await alice.ok("reaction:add", {"id": message["id"], "emoji": "👍"})
+
+    seen = {
+        name: (await client.next("reaction:updated"))["reactions"]
+        for name, client in (("bob", bob), ("carol", carol), ("alice", alice))
+    }
+    assert seen["bob"] == [{"emoji": "👍", "count": 2, "users": ["carol", "alice"], "me": False}]
+    assert seen["carol"] == [{"emoji": "👍", "count": 2, "users": ["carol", "alice"], "me": True}]
+    assert seen["alice"][0]["me"] is True
+
+
+async def test_threads_and_pins_made_on_one_node_reach_members_on_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    root = await send(alice, {"topic": "general", "body": "agenda"})
+    assert (await bob.next("message"))["id"] == root["id"]
+
+    reply = await send(alice, {"topic": "general", "body": "item 1", "thread": root["id"]})
+    await alice.ok("message:pin", {"id": root["id"]})
+
+    assert (await bob.next("message"))["id"] == reply["id"]
+    assert (await bob.next("thread:updated"))["thread_summary"]["count"] == 1
+    system = await bob.next("message")
+    assert system["type"] == "system" and system["seq"] == reply["seq"] + 1
+    assert [m["id"] for m in (await bob.next("pins:updated"))["pins"]] == [root["id"]]
