@@ -119,7 +119,6 @@ export class Conversation {
     for (const [name, until] of this.typing) if (until <= now) this.typing.delete(name);
     return [...this.typing.keys()];
   }
-
 }
 
 /** The fields a new copy of a message may change (edits, reactions, threads, pins, quotes). */

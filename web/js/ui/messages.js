@@ -208,6 +208,7 @@ export class MessageList {
 
   async pick(message, emoji) {
     this.pickerId = null;
+    this.actions.rerender();
     await this.actions.react(message, emoji);
     this.itemEl(message.id)?.querySelector("[data-testid=react]")?.focus();
   }
@@ -220,7 +221,6 @@ export class MessageList {
   jumpTo(id) {
     const el = this.itemEl(id);
     if (!el) return this.actions.notHeld();
-    el.tabIndex = -1;
     el.scrollIntoView({ block: "center" });
     el.focus({ preventScroll: true });
     el.classList.remove("flash");
