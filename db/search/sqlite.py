@@ -17,6 +17,7 @@ every token is a double-quoted string, so nothing the user typed is read as FTS5
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -97,6 +98,10 @@ def backfill(execute: Callable[[str, tuple[Any, ...]], Any], low: int, high: int
     return batches
 
 
+def _backfill_batch(db: sqlite3.Connection, low: int, high: int) -> None:
+    db.execute(BACKFILL, (low, high))
+
+
 def quoted(tokens: Sequence[str]) -> str:
     """An FTS5 string: double quotes around, a double quote inside doubled (tokens have none: the
     query parser keeps letters and digits only; this is the second lock on the door)."""
@@ -173,11 +178,8 @@ class SqliteSearch:
             return int(db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
 
         high = await self._run(clear)
-        low = 0
-        while low < high:
-            start = low
-            await self._run(lambda db: db.execute(BACKFILL, (start, min(start + BATCH, high))))
-            low += BATCH
+        for low in range(0, high, BATCH):  # one transaction per batch: senders go on between them
+            await self._run(functools.partial(_backfill_batch, low=low, high=min(low + BATCH, high)))
         return await self._run(
             lambda db: int(db.execute("SELECT count(*) FROM messages WHERE deleted_at IS NULL").fetchone()[0])
         )
@@ -185,9 +187,7 @@ class SqliteSearch:
     async def size(self) -> int:
         def measure(db: sqlite3.Connection) -> int:
             try:
-                row = db.execute(
-                    "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'messages_fts%'"
-                ).fetchone()
+                row = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'messages_fts%'").fetchone()
             except sqlite3.OperationalError:  # no dbstat: count the index's pages of data
                 row = db.execute("SELECT sum(length(block)) FROM messages_fts_data").fetchone()
             return int(row[0] or 0)

@@ -74,6 +74,10 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         ),
         "topic:archive": Route(s.TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
         "topic:unarchive": Route(s.TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),
+        # Search (PROTOCOL.md section 9).
+        "search": Route(
+            s.SearchIn, lambda a, d: c.search.search(a, d.q, d.topic, d.with_, d.cursor, d.limit)
+        ),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),

@@ -13,6 +13,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-23 09:00:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -22,8 +23,8 @@ from db.search import SearchUnavailable
 from db.search import postgres as pg
 from db.search import sqlite as lite
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -76,4 +77,6 @@ def downgrade() -> None:
         return
     bind.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_search")
     bind.exec_driver_sql("ALTER TABLE messages DROP COLUMN IF EXISTS search")
-    bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {pg.FUNCTION}(text)")  # the extension stays: others may use it
+    bind.exec_driver_sql(
+        f"DROP FUNCTION IF EXISTS {pg.FUNCTION}(text)"
+    )  # the extension stays: others may use it

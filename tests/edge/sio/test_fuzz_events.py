@@ -77,6 +77,8 @@ EVENTS: dict[str, dict[str, str]] = {
     "topic:update": {"name": "topic", "description": "body", **TOPIC},
     "topic:archive": TOPIC,
     "topic:unarchive": TOPIC,
+    # Search (section 9).
+    "search": {"q": "body", "with": "user", "limit": "int", "cursor": "body", **TOPIC},
 }
 MODELS = (User, Topic, Membership, Message, EchoTranscript, Reaction, Mention, Pin, Ban)
 
