@@ -3,6 +3,7 @@
 parley user list|disable NAME|enable NAME|delete NAME|set-password NAME [--password-stdin]
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
+parley search reindex
 
 Each parses its arguments, calls one service of the chat domain (``Chat.accounts``,
 ``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
@@ -97,6 +98,12 @@ class Operator:
         self._command(
             sub, "stats", "users, topics, messages, sockets and users per running server", self._stats
         )
+        search = sub.add_parser("search", help="the search index").add_subparsers(
+            required=True, metavar="ACTION"
+        )
+        self._command(
+            search, "reindex", "rebuild the search index from the messages (in batches)", self._search_reindex
+        )
 
     def _command(
         self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
@@ -173,8 +180,16 @@ class Operator:
 
         return self._run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
 
+    def _search_reindex(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
+
     def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
         return self._run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
+
+
+def _reindexed(result: BaseModel) -> str:
+    data = result.model_dump()
+    return f"search index rebuilt: {data['messages']} messages, {data['bytes']} bytes\n"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

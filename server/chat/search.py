@@ -37,7 +37,7 @@ from db.search import SearchQuery, SearchRow, Term
 from db.uow import Database
 from server.chat.access import find_direct, named_topic
 from server.chat.errors import invalid, no_topic
-from server.chat.schemas import NAME_CHARS, SearchHitOut, SearchPageOut
+from server.chat.schemas import NAME_CHARS, Out, SearchHitOut, SearchPageOut
 from server.chat.users import Actor
 from server.chat.views import message_view
 
@@ -232,6 +232,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 # Service --------------------------------------------------------------------------------------
 
 
+class ReindexOut(Out):
+    """What ``parley search reindex`` did: the messages now indexed, and the index's size."""
+
+    messages: int
+    bytes: int
+
+
 class _Nothing(Exception):
     """The query can match nothing (an unknown sender, two different places): answer no hits."""
 
@@ -314,6 +321,11 @@ class SearchService:
         if located is None:  # no conversation yet: nothing in it
             raise _Nothing
         return located.topic.id
+
+    async def reindex(self) -> ReindexOut:
+        """Rebuild the index from the messages table, in batches (``parley search reindex``)."""
+        messages = await self.db.search.reindex()
+        return ReindexOut(messages=messages, bytes=await self.db.search.size())
 
     @staticmethod
     def _hit(row: SearchRow, parsed: Parsed, viewer: int) -> SearchHitOut:
