@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.extras import extras_of
 from db.records import MessageRecord
 from db.search import SearchQuery, SearchRow, Term
-from db.search.sql import ORDER, SELECT, conditions
+from db.search.sql import ORDER, SELECT, conditions, shown
 
 FUNCTION = "parley_search_text"
 UNAVAILABLE = (
@@ -100,7 +100,7 @@ def statement(query: SearchQuery) -> tuple[str, dict[str, Any]]:
             params[name] = value
     if query.cursor is not None:
         params["cursor_at"], params["cursor_id"] = query.cursor
-    return SELECT + conditions(query, match, exclude) + ORDER, params
+    return shown(SELECT + conditions(query, match, exclude) + ORDER), params
 
 
 class PostgresSearch:

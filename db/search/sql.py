@@ -12,7 +12,18 @@ from db.search import SearchQuery
 # Who may read what (PROTOCOL.md sections 3, 9, 10): public topics, the viewer's topics and direct
 # conversations; never a deleted message, never a sender the viewer blocked. An archived topic is
 # still read (and searched).
-SELECT = (
+# The hits are chosen first on ids and times alone (the sort holds two columns, not whole rows),
+# then read with what they are shown with.
+SELECT = """
+SELECT g.id FROM messages g
+JOIN topics t ON t.id = g.topic_id
+WHERE g.deleted_at IS NULL
+    AND (t.kind = 'public' OR EXISTS (
+        SELECT 1 FROM memberships m WHERE m.topic_id = g.topic_id AND m.user_id = :viewer))
+    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = :viewer AND b.blocked_id = g.sender_id)
+"""
+ORDER = "ORDER BY g.created_at DESC, g.id DESC LIMIT :limit"
+SHOW = (
     """
 SELECT g.id, g.topic_id, g.seq, g.sender_id, g.body, g.client_id, g.created_at, g.edited_at,
     s.username, t.name, t.kind,
@@ -24,13 +35,15 @@ SELECT g.id, g.topic_id, g.seq, g.sender_id, g.body, g.client_id, g.created_at, 
 FROM messages g
 JOIN topics t ON t.id = g.topic_id
 JOIN users s ON s.id = g.sender_id
-WHERE g.deleted_at IS NULL
-    AND (t.kind = 'public' OR EXISTS (
-        SELECT 1 FROM memberships m WHERE m.topic_id = g.topic_id AND m.user_id = :viewer))
-    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = :viewer AND b.blocked_id = g.sender_id)
+WHERE g.id IN ({hits})
+ORDER BY g.created_at DESC, g.id DESC
 """
 )
-ORDER = "ORDER BY g.created_at DESC, g.id DESC LIMIT :limit"
+
+
+def shown(query: str) -> str:
+    """``query`` (``SELECT`` + conditions + ``ORDER``: the hits' ids) read as full rows."""
+    return SHOW.format(hits=query)
 
 
 def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> str:
