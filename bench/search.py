@@ -42,6 +42,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.stats import percentile
+from db.engine import is_sqlite
 from db.migrate import upgrade
 from db.sends import sqlite_time
 from db.uow import Database
@@ -236,6 +237,20 @@ async def measure(database: Database, corpus: Corpus, runs: int) -> dict[str, An
     return results
 
 
+async def fill(database: Database, corpus: Corpus, messages: int, batch: int) -> float:
+    """Migrate, create the users and topics, load ``messages`` by the bulk path; seconds it took."""
+    await upgrade(database.engine)
+    users, topics = await setup(database)
+    started = time.perf_counter()
+    if is_sqlite(database.url):
+        path = make_url(database.url).database or ""
+        await asyncio.to_thread(load_sqlite, path, corpus, messages, topics, users, batch)
+    else:
+        dsn = make_url(database.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        await load_postgres(dsn, corpus, messages, topics, users, batch)
+    return time.perf_counter() - started
+
+
 async def run(
     kind: str, url: str | None, messages: int, runs: int, batch: int, size: int, seed: int
 ) -> dict[str, Any]:
@@ -253,16 +268,7 @@ async def run(
         url = f"{base}/{name}"
     database = Database(url)
     try:
-        await upgrade(database.engine)
-        users, topics = await setup(database)
-        started = time.perf_counter()
-        if kind == "sqlite":
-            path = make_url(url).database or ""
-            await asyncio.to_thread(load_sqlite, path, corpus, messages, topics, users, batch)
-        else:
-            dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-            await load_postgres(dsn, corpus, messages, topics, users, batch)
-        loaded = time.perf_counter() - started
+        loaded = await fill(database, corpus, messages, batch)
         result = await measure(database, corpus, runs)
         return {"database": kind, "messages": messages, "load_s": round(loaded, 1), **result}
     finally:
