@@ -27,6 +27,7 @@ import asyncio
 import bisect
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -252,10 +253,24 @@ async def fill(database: Database, corpus: Corpus, messages: int, batch: int) ->
 
 
 async def run(
-    kind: str, url: str | None, messages: int, runs: int, batch: int, size: int, seed: int
+    kind: str,
+    url: str | None,
+    messages: int,
+    runs: int,
+    batch: int,
+    size: int,
+    seed: int,
+    keep: bool = False,
+    reuse: str | None = None,
 ) -> dict[str, Any]:
     corpus = Corpus.make(size, 1.1, seed)
     admin = None
+    if kind == "sqlite" and reuse:  # measure again on a database a previous run loaded (same seed)
+        database = Database(f"sqlite+aiosqlite:///{reuse}")
+        try:
+            return {"database": kind, "reused": reuse, **await measure(database, corpus, runs)}
+        finally:
+            await database.dispose()
     if kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="parley-search-bench-")
         url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
@@ -270,9 +285,12 @@ async def run(
     try:
         loaded = await fill(database, corpus, messages, batch)
         result = await measure(database, corpus, runs)
-        return {"database": kind, "messages": messages, "load_s": round(loaded, 1), **result}
+        kept = {"kept": make_url(url).database} if keep and kind == "sqlite" else {}
+        return {"database": kind, "messages": messages, "load_s": round(loaded, 1), **kept, **result}
     finally:
         await database.dispose()
+        if kind == "sqlite" and not keep:
+            shutil.rmtree(Path(make_url(url).database or "").parent, ignore_errors=True)
         if admin is not None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
             await admin.close()
@@ -287,9 +305,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--vocabulary", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", action="store_true", help="SQLite: keep the loaded file (its path is printed)"
+    )
+    parser.add_argument("--reuse", metavar="FILE", help="SQLite: measure again on a file --keep kept")
     args = parser.parse_args(argv)
     result = asyncio.run(
-        run(args.database, args.url, args.messages, args.runs, args.batch, args.vocabulary, args.seed)
+        run(
+            args.database,
+            args.url,
+            args.messages,
+            args.runs,
+            args.batch,
+            args.vocabulary,
+            args.seed,
+            args.keep,
+            args.reuse,
+        )
     )
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0

@@ -1,9 +1,9 @@
 """Search on SQLite: an external-content FTS5 table over ``messages.body``, kept by triggers.
 
-``messages_fts`` holds no copy of the text (``content='messages'``): only its index, one row per
-message that is not deleted, under the message's id. Triggers keep it: an insert (the ORM's and
-the group-commit writer's plain SQL alike), an update of ``body`` or ``deleted_at`` (an edit, a
-deletion) and a delete (an operator deleting a topic). A message is indexed exactly when it is not
+``messages_fts`` holds no copy of the text (its content is the view ``messages_live``: the
+messages that are not deleted): only its index, one row per such message, under its id. Triggers
+keep it: an insert (the ORM's and the group-commit writer's plain SQL alike), an update of
+``body`` or ``deleted_at`` (an edit, a deletion) and a delete (an operator deleting a topic). A message is indexed exactly when it is not
 deleted, so what a trigger removes is always what was indexed. Migrations that rebuild the
 ``messages`` table (Alembic's batch mode on SQLite) drop its triggers: such a migration must run
 ``TRIGGERS`` again.
@@ -35,9 +35,12 @@ from db.sends import sqlite_time
 T = TypeVar("T")
 
 TOKENIZER = "unicode61 remove_diacritics 2"
+# The content the index describes: the messages that are not deleted (FTS5 reads a hit's columns,
+# and ``rebuild`` and ``integrity-check`` read the whole content, from this view).
+CREATE_VIEW = "CREATE VIEW messages_live AS SELECT id, body FROM messages WHERE deleted_at IS NULL"
 CREATE_TABLE = (
     "CREATE VIRTUAL TABLE messages_fts USING fts5("
-    f"body, content='messages', content_rowid='id', tokenize='{TOKENIZER}')"
+    f"body, content='messages_live', content_rowid='id', tokenize='{TOKENIZER}')"
 )
 TRIGGERS = (
     """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.deleted_at IS NULL BEGIN
@@ -57,6 +60,7 @@ DROP = (
     "DROP TRIGGER IF EXISTS messages_fts_update",
     "DROP TRIGGER IF EXISTS messages_fts_delete",
     "DROP TABLE IF EXISTS messages_fts",
+    "DROP VIEW IF EXISTS messages_live",
 )
 CLEAR = "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')"
 # One batch of the backfill: the live messages with ids in (low, high].

@@ -1,8 +1,8 @@
 """search: the full-text index of message bodies (PROTOCOL.md section 9)
 
-SQLite: ``messages_fts``, an external-content FTS5 table (``unicode61 remove_diacritics 2``) with
-its three triggers, filled from the live messages in batches of ids (``db/search/sqlite.py``); the
-migration refuses, saying why, on an SQLite without FTS5. PostgreSQL: the ``unaccent`` extension
+SQLite: ``messages_fts``, an external-content FTS5 table (``unicode61 remove_diacritics 2``) over
+the view ``messages_live`` (the messages not deleted) with three triggers on ``messages``, filled
+from the live messages in batches of ids (``db/search/sqlite.py``); the migration refuses, saying why, on an SQLite without FTS5. PostgreSQL: the ``unaccent`` extension
 (created if missing; if it cannot be, the migration says so), the immutable
 ``parley_search_text(body)``, the stored generated column ``messages.search`` (the ``ALTER TABLE``
 computes it for every row) and its GIN index (``db/search/postgres.py``). Both: an index on
@@ -46,6 +46,7 @@ def _sqlite_upgrade(bind: sa.engine.Connection) -> None:
 
         raise SearchUnavailable(lite.UNAVAILABLE.format(version=sqlite3.sqlite_version)) from exc
     bind.exec_driver_sql("DROP TABLE temp.parley_fts5_probe")
+    bind.exec_driver_sql(lite.CREATE_VIEW)
     bind.exec_driver_sql(lite.CREATE_TABLE)
     for trigger in lite.TRIGGERS:
         bind.exec_driver_sql(trigger)
