@@ -3,10 +3,10 @@
 ``messages_fts`` holds no copy of the text (its content is the view ``messages_live``: the
 messages that are not deleted): only its index, one row per such message, under its id. Triggers
 keep it: an insert (the ORM's and the group-commit writer's plain SQL alike), an update of
-``body`` or ``deleted_at`` (an edit, a deletion) and a delete (an operator deleting a topic). A message is indexed exactly when it is not
-deleted, so what a trigger removes is always what was indexed. Migrations that rebuild the
-``messages`` table (Alembic's batch mode on SQLite) drop its triggers: such a migration must run
-``TRIGGERS`` again.
+``body`` or ``deleted_at`` (an edit, a deletion) and a delete (an operator deleting a topic). A
+message is indexed exactly when it is not deleted, so what a trigger removes is always what was
+indexed. Migrations that rebuild the ``messages`` table (Alembic's batch mode on SQLite) drop its
+triggers: such a migration must run ``TRIGGERS`` again.
 
 A query runs on a reader thread with its own connection (WAL: readers never wait for the writer),
 one hand-off per search, as ``db/reads.py`` does. Terms become one FTS5 ``MATCH`` string in which
