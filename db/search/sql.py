@@ -62,10 +62,11 @@ def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> st
         parts.append("g.created_at >= :after")
     if query.before is not None:
         parts.append("g.created_at < :before")
+    # Mentions and thread replies are few: the query starts from them (their indexes), not from time.
     if query.mention:
-        parts.append("EXISTS (SELECT 1 FROM mentions mn WHERE mn.message_id = g.id AND mn.user_id = :viewer)")
+        parts.append("g.id IN (SELECT mn.message_id FROM mentions mn WHERE mn.user_id = :viewer)")
     if query.thread:
-        parts.append("g.thread_root_id IS NOT NULL")
+        parts.append("g.id IN (SELECT r.id FROM messages r WHERE r.thread_root_id IS NOT NULL)")
     if query.has_file:
         # No message carries files yet (PROTOCOL.md section 11 is issue 23): nothing matches.
         parts.append("1 = 0")

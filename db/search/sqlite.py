@@ -156,6 +156,8 @@ class SqliteSearch:
         match = exclude = None
         if positive:
             params["match"] = fts5_match(positive, " AND ")
+            if negative:  # FTS5 leaves them out itself, driven by the positive terms
+                params["match"] = f"({params['match']}) NOT ({fts5_match(negative, ' OR ')})"
             match = "g.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)"
             if window is not None:
                 params["low"], params["high"] = window
@@ -163,9 +165,12 @@ class SqliteSearch:
                     "g.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match"
                     " AND rowid >= :low AND rowid < :high)"
                 )
-        if negative:
+        if negative and not positive:  # newest first, each message looked up in the index
             params["exclude"] = fts5_match(negative, " OR ")
-            exclude = "g.id NOT IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :exclude)"
+            exclude = (
+                "NOT EXISTS (SELECT 1 FROM messages_fts f"
+                " WHERE f.messages_fts MATCH :exclude AND f.rowid = g.id)"
+            )
         if query.topic_id is not None:
             params["topic_id"] = query.topic_id
         if query.sender_id is not None:
@@ -227,6 +232,11 @@ WINDOW = (
     "SELECT min(rowid), count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match"
     " AND rowid < :high ORDER BY rowid DESC LIMIT :size)"
 )
+# The newest message sorting below (at, id): the window's end (exclusive, plus one).
+HIGH = (
+    "SELECT id FROM messages INDEXED BY ix_messages_created WHERE (created_at, id) < (:at, :id)"
+    " ORDER BY created_at DESC, id DESC LIMIT 1"
+)
 # Is there a message outside the window [low, high) that sorts between the window's last result
 # and the cursor? (Ids follow creation times on one writer, so almost never; when there is, the
 # window's answer might be wrong and the query sorts every match instead.)
@@ -243,7 +253,16 @@ def run_search(db: sqlite3.Connection, query: SearchQuery) -> list[Any]:
         return db.execute(sql, params).fetchall()
     many = db.execute(COUNT, {"match": params["match"], "many": MANY}).fetchone()[0]
     if many >= MANY:
-        high = query.cursor[1] if query.cursor is not None else NO_ID
+        # The window ends at the cursor, or where ``before:`` ends (ids follow times, nearly).
+        cursor_at, cursor_id = (
+            (sqlite_time(query.cursor[0]), query.cursor[1]) if query.cursor else ("9999", NO_ID)
+        )
+        high = NO_ID
+        if query.before is not None:
+            cursor_at, cursor_id = min((cursor_at, cursor_id), (sqlite_time(query.before), 0))
+        if cursor_id != NO_ID:
+            below = db.execute(HIGH, {"at": cursor_at, "id": cursor_id}).fetchone()
+            high = 0 if below is None else below[0] + 1
         for size in (query.limit * times for times in WINDOWS):
             low, found = db.execute(WINDOW, {"match": params["match"], "high": high, "size": size}).fetchone()
             if not found:
@@ -255,13 +274,10 @@ def run_search(db: sqlite3.Connection, query: SearchQuery) -> list[Any]:
             if len(rows) < query.limit:
                 if found == size:
                     continue  # too few in this window: a wider one
-                if query.cursor is None:
+                if high == NO_ID:
                     return rows  # the window holds every match there is
                 break
             last_at, last_id = rows[-1][6], rows[-1][0]
-            cursor_at, cursor_id = (
-                (sqlite_time(query.cursor[0]), query.cursor[1]) if query.cursor else ("9999", NO_ID)
-            )
             bounds = {"last_at": last_at, "last_id": last_id, "cursor_at": cursor_at, "cursor_id": cursor_id}
             if db.execute(OUTSIDE, {**bounds, "low": low, "high": high}).fetchone() is None:
                 return rows

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,26 +67,37 @@ async def test_every_kind_of_query_answers_within_the_threshold(loaded):
 
 
 async def test_the_windowed_plan_pages_exactly_as_a_full_sort(loaded):
-    """SQLite only: the windowed plan is SQLite's (PostgreSQL's planner walks the time index itself)."""
+    """SQLite only: the windowed plan is SQLite's (PostgreSQL's planner walks the time index itself).
+    Five pages of each query, with and without ``before:``, a sender, a topic and negations."""
     db, corpus = loaded
     async with db.read() as repos:
         user = await repos.users.by_name("user0")
-    assert user is not None
+        sender = await repos.users.by_name("user7")
+    assert user is not None and sender is not None
+    words = corpus.words
+    day = datetime(2026, 1, 1, 6, tzinfo=UTC)  # the corpus spans about 14 hours of 1 January
+    cases: list[tuple[str, dict[str, Any]]] = [(q, {}) for q in queries(corpus).values()]
+    cases += [
+        (f"{words[0]} -{words[1]}", {}),
+        (f"-{words[0]}", {}),
+        (words[0], {"before": day}),
+        (f"{words[2]} -{words[5]}", {"before": day}),
+        (words[0], {"sender_id": sender.id}),
+        (words[1], {"topic_id": 3, "before": day}),
+    ]
     connection = sqlite3.connect(db.url.split("///", 1)[1])
     try:
-        for q in queries(corpus).values():
-            page = await SearchService(db).search(Actor(user.id, user.username), q)
-            assert page.hits
-            terms = parse(q).terms
+        page = await SearchService(db).search(Actor(user.id, user.username), queries(corpus)["common"])
+        assert len(page.hits) == 20
+        for q, extra in cases:
             cursor = None
             for _ in range(5):
-                query = SearchQuery(viewer=user.id, terms=terms, limit=21, cursor=cursor)
-                windowed = [row[0] for row in run_search(connection, query)]
+                query = SearchQuery(viewer=user.id, terms=parse(q).terms, limit=21, cursor=cursor, **extra)
+                windowed = run_search(connection, query)
                 sql, params = SqliteSearch.statement(query)
-                assert windowed == [row[0] for row in connection.execute(sql, params)], q
+                assert [row[0] for row in windowed] == [row[0] for row in connection.execute(sql, params)], q
                 if len(windowed) < 21:
                     break
-                last = run_search(connection, query)[19]
-                cursor = (_utc(last[6]), last[0])
+                cursor = (_utc(windowed[19][6]), windowed[19][0])
     finally:
         connection.close()
