@@ -13,6 +13,7 @@ from db.repositories.nodes import NodeRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
+from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
@@ -33,6 +34,8 @@ class Repositories:
         self.relay = RelayRepository(session)
         self.nodes = NodeRepository(session)
         self.reactions = ReactionRepository(session)
+        self.blocks = BlockRepository(session)
+        self.reports = ReportRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

@@ -4,7 +4,8 @@ Sending must not cost a query to find the topic and check membership. Only an
 operator renames or deletes a topic or deletes a user; those commands record
 ``TopicRenamed``, ``TopicDeleted`` and ``UserDeleted``, which reach this sink on
 every node (the hub, or the relay table without Redis) and make it forget the
-names; otherwise a name, once found, stays valid. Members are
+names; otherwise a name, once found, stays valid. Who blocked whom (``blocks``) is kept the
+same way, by ``BlockChanged``. Members are
 loaded per topic on first use and then kept exact by ``MembershipChanged``
 events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
@@ -25,8 +26,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from db.uow import Database
+from server.chat.blocking import Blocks
 from server.chat.errors import no_topic, not_found
-from server.chat.events import Event, MembershipChanged, TopicDeleted, TopicRenamed, UserDeleted
+from server.chat.events import (
+    BlockChanged,
+    Event,
+    MembershipChanged,
+    TopicDeleted,
+    TopicRenamed,
+    UserDeleted,
+)
 from server.chat.places import Place, place_of_topic
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
@@ -47,6 +56,7 @@ class Directory:
         self._users: dict[str, UserInfo] = {}
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
+        self.blocks = Blocks(db)  # who blocked whom (PROTOCOL.md section 10), kept exact like members
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
@@ -61,6 +71,8 @@ class Directory:
             self._generation[event.topic_id] = self._generation.get(event.topic_id, 0) + 1
         elif isinstance(event, UserDeleted):
             self._users.pop(event.username.lower(), None)
+        elif isinstance(event, BlockChanged):
+            self.blocks.apply(event)
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

@@ -203,6 +203,16 @@ class UserDeleted:
     username: str
 
 
+@dataclass(frozen=True)
+class BlockChanged:
+    """``user_id`` blocked (or unblocked) ``blocked_id``: every node's block cache follows
+    (``server.chat.blocking``); nobody is told."""
+
+    user_id: int
+    blocked_id: int
+    blocked: bool
+
+
 Event = (
     MessageCreated
     | MessageEdited
@@ -221,4 +231,5 @@ Event = (
     | TopicRenamed
     | TopicDeleted
     | UserDeleted
+    | BlockChanged
 )

@@ -29,7 +29,7 @@ from server.chat.access import (
     require_readable,
     user_named,
 )
-from server.chat.errors import conflict, forbidden, no_topic, rate_limited
+from server.chat.errors import cannot_message, conflict, forbidden, no_topic, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
@@ -154,6 +154,8 @@ class TopicService:
             topic = await named_topic(repos, name)
             await require_member(repos, place_of_topic(topic), actor, "invite")
             invitee = await user_named(repos, username)
+            if await repos.blocks.exists(invitee.id, actor.id):  # PROTOCOL.md section 10
+                raise cannot_message()
             if await repos.memberships.get(topic.id, invitee.id) is None:
                 await repos.memberships.add(topic, invitee.id, "member", datetime.now(UTC))
                 theirs = await topic_view(repos, invitee.id, topic, self.presence.online_among)

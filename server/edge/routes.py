@@ -58,6 +58,11 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "message:pin": Route(s.DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(s.DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
         "topic:pins": Route(s.TopicRefIn, lambda a, d: c.pins.list(a, d.topic)),
+        # Blocking and reports (PROTOCOL.md section 10).
+        "user:block": Route(s.BlockIn, lambda a, d: c.blocks.block(a, d.username)),
+        "user:unblock": Route(s.BlockIn, lambda a, d: c.blocks.unblock(a, d.username)),
+        "user:blocks": Route(s.EmptyIn, lambda a, _d: c.blocks.list(a)),
+        "message:report": Route(s.ReportIn, lambda a, d: c.reports.report(a, d.id, d.reason)),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
