@@ -107,5 +107,4 @@ class ReportsOut(BaseModel):
 
 class MessageRemovedOut(BaseModel):
     id: int
-    topic: str | None
     deleted: bool  # False: it was deleted already

@@ -13,12 +13,15 @@ lookup. A load that races with a change is read again (a generation counter says
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from db.uow import Database
 from server.chat.errors import invalid, not_found
 from server.chat.events import BlockChanged
 from server.chat.schemas import BlocksOut, Empty
-from server.chat.users import Actor
+
+if TYPE_CHECKING:  # users -> presence -> blocking: only a type here
+    from server.chat.users import Actor
 
 MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
 NOBODY: frozenset[int] = frozenset()
