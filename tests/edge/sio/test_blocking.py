@@ -177,6 +177,9 @@ async def test_the_blocker_sees_the_blocked_users_messages_flagged_and_nobody_el
     assert [m["blocked"] for m in carols] == [False, False]
     subscribed = await alice.ok("topic:subscribe", {"topic": "general"})
     assert [m["blocked"] for m in subscribed["history"]] == [True, False]
+    await carol.ok("message:pin", {"id": sent["id"]})
+    assert [p["blocked"] for p in (await alice.ok("topic:pins", {"topic": "general"}))["pins"]] == [True]
+    assert [p["blocked"] for p in (await carol.ok("topic:pins", {"topic": "general"}))["pins"]] == [False]
 
 
 async def test_unread_and_mentions_leave_out_the_blocked_sender(live_server: LiveServer) -> None:
