@@ -15,6 +15,7 @@ from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
+from server.chat.moderation import ModerationService
 from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
 from server.chat.pins import PinService
@@ -100,6 +101,7 @@ class Chat:
         )
         self.reactions = ReactionService(db, self.directory)
         self.pins = PinService(db, self.directory, self.messages)
+        self.moderation = ModerationService(db, self.messages, self.presence.online_among)
         self.conversations = ConversationService(db)
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
