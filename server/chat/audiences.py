@@ -43,7 +43,7 @@ def views(
     if place.direct and place.peer_id is not None:
         return [
             View(ToUser(actor.id), actor.id, place.shown_as),
-            View(ToUser(place.peer_id), place.peer_id, f"@{actor.username}"),
+            View(ToUser(place.peer_id), place.peer_id, f"@{actor.username}", place.peer_id in blockers),
         ]
     keys: dict[int, set[tuple[int, str]]] = {}
     for index, states in enumerate(reactions):

@@ -136,10 +136,13 @@ class MessageService:
         return Destination(place, extras, found.user_ids, blockers=blockers)
 
     async def _blockers(self, actor: Actor, place: Place) -> tuple[int, ...]:
-        """The members of a topic who blocked ``actor`` (one dict lookup when nobody did)."""
+        """The members of a topic (or the other side of a DM) who blocked ``actor`` (one dict lookup
+        when nobody did)."""
         blockers = await self.directory.blocks.blockers_of(actor.id)
-        if not blockers or place.direct:
+        if not blockers:
             return ()
+        if place.direct:
+            return (place.peer_id,) if place.peer_id in blockers else ()
         return tuple(sorted(blockers & await self.directory.members(place.topic_id)))
 
     async def _may_mention_everyone(self, actor: Actor, place: Place) -> None:

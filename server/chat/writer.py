@@ -229,7 +229,7 @@ def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
             MessageCreated(mine, ToTopic(place.topic_id, exclude_users=blockers), place.topic_id),
             MessageCreated(hidden, ToUsers(blockers), place.topic_id),
         ]
-    theirs = _view(pending, stored, place.kind, f"@{actor.username}")
+    theirs = _view(pending, stored, place.kind, f"@{actor.username}", blocked=bool(blockers))
     return mine, [
         MessageCreated(mine, ToUser(actor.id), place.topic_id),
         MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),

@@ -93,9 +93,14 @@ async def test_the_blocked_user_cannot_send_a_direct_message_and_nothing_is_stor
     alice = await live_server.user("alice")
     bob_token = await live_server.register("bob")
     bob = await live_server.connect("bob", bob_token)
-    await send(bob, {"to": "alice", "body": "hello"})
+    hello = await send(bob, {"to": "alice", "body": "hello"})
     assert (await alice.next("message"))["body"] == "hello"
     await alice.ok("user:block", {"username": "bob"})
+    edited = await bob.ok("message:edit", {"id": hello["id"], "body": "hello!"})
+    assert edited["blocked"] is False
+    assert await alice.next("message:edited") == {**edited, "topic": "@bob", "blocked": True}
+    page = await alice.ok("history", {"with": "bob"})
+    assert [m["blocked"] for m in page["messages"]] == [True]
     before = await count_rows(live_server, Message, Topic)
 
     refused(await bob.call("message:send", {"to": "alice", "body": "again"}))
