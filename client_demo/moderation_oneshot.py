@@ -30,14 +30,14 @@ Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
 
 # Acked {}: the request from the parsed arguments.
 ACTIONS: dict[str, Callable[[argparse.Namespace], Request]] = {
-    "kick": lambda a: moderation.kick(a.topic, a.user, a.reason),
-    "ban": lambda a: moderation.ban(a.topic, a.user, a.minutes, a.reason),
-    "unban": lambda a: moderation.unban(a.topic, a.user),
-    "mute": lambda a: moderation.mute(a.topic, a.user, a.minutes),
-    "unmute": lambda a: moderation.unmute(a.topic, a.user),
-    "role": lambda a: moderation.role(a.topic, a.user, a.role),
-    "block": lambda a: moderation.block(a.user),
-    "unblock": lambda a: moderation.block(a.user, blocked=False),
+    "kick": lambda a: moderation.kick(a.topic, a.username, a.reason),
+    "ban": lambda a: moderation.ban(a.topic, a.username, a.minutes, a.reason),
+    "unban": lambda a: moderation.unban(a.topic, a.username),
+    "mute": lambda a: moderation.mute(a.topic, a.username, a.minutes),
+    "unmute": lambda a: moderation.unmute(a.topic, a.username),
+    "role": lambda a: moderation.role(a.topic, a.username, a.role),
+    "block": lambda a: moderation.block(a.username),
+    "unblock": lambda a: moderation.block(a.username, blocked=False),
     "report": lambda a: moderation.report(a.id, " ".join(a.reason)),
 }
 # Acked with the Topic.
@@ -101,7 +101,7 @@ def add_subcommands(subparser: Subparser) -> None:
     describe.add_argument("text", nargs="+", metavar="TEXT", help='words joined by spaces ("" clears it)')
     _json(describe, "the Topic")
     for name, summary in (("block", "block a user"), ("unblock", "unblock a user")):
-        subparser(name, summary).add_argument("user", metavar="USER")
+        subparser(name, summary).add_argument("username", metavar="USER")
     _json(subparser("blocks", "print the users you block, one a line"), '{"users"}')
     report = subparser("report", "report a message to the operator")
     report.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
@@ -127,7 +127,7 @@ def _topic(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _member(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    _topic(parser).add_argument("user", metavar="USER")
+    _topic(parser).add_argument("username", metavar="USER")  # not "user": that is --user's
     return parser
 
 

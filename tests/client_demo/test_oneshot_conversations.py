@@ -149,6 +149,7 @@ async def test_pins_and_notify_of_a_direct_conversation(live_server: LiveServer)
     code, out, err = await demo_as(live_server, "alice", "notify", "@bob", "mentions")
     assert (code, out) == (0, ["notify @bob: mentions"]), err
     code, out, err = await demo_as(live_server, "alice", "topics", "--json")
-    assert [(t["name"], t["notify"]) for t in map(json.loads, out)] == [("@bob", "mentions")], err
+    listed = [(t["name"], t["notify"]) for t in map(json.loads, out)]
+    assert ("@bob", "mentions") in listed, err
     code, _, err = await demo_as(live_server, "alice", "pins", "@nobody")
     assert (code, err[-1].split(":")[0:2]) == (1, ["error", " not_found"])
