@@ -29,7 +29,8 @@ async def test_block_blocks_and_unblock(live_server: LiveServer, spawn: Spawn) -
     assert line.endswith(f"[den #{sent['seq']}] {FOLDED}  (id {sent['id']})"), alice.transcript()
     assert "watches" not in line and "bob" not in line
     refused = await bob.call("message:send", {"to": "alice", "body": "hi"})
-    assert (refused["error"]["code"], refused["error"]["message"]) == ("forbidden", "cannot message this user")
+    error = refused["error"]
+    assert (error["code"], error["message"]) == ("forbidden", "cannot message this user")
     await alice.write("/history 1")
     assert (await alice.expect(f"(id {sent['id']})")).endswith(f"{FOLDED}  (id {sent['id']})")
 
