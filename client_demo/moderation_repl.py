@@ -21,15 +21,16 @@ from client_demo.output import out
 
 HELP = """\
   /kick USER [REASON]         remove USER from the current topic (they may come back)
-  /ban USER [MINUTES] [REASON]  remove USER and keep them out (for MINUTES, else until /unban)
+  /ban USER [MIN] [REASON]    remove USER, keep them out (MIN minutes, else until /unban)
   /unban USER                 let USER in again
-  /mute USER [MINUTES] | /unmute USER   USER may read but not post (for MINUTES, else until /unmute)
-  /role USER admin|moderator|member     set USER's role in the current topic
-  /archive | /unarchive       make the current topic read-only for everyone, or writable again
+  /mute USER [MIN]            USER reads but may not post (MIN minutes, else until /unmute)
+  /unmute USER                USER may post again
+  /role USER ROLE             set USER's role here: admin, moderator or member
+  /archive | /unarchive       make the current topic read-only for everyone, or not
   /rename NEWNAME             rename the current topic
   /describe TEXT              set the current topic's description
-  /block USER | /unblock USER  stop (or start again) seeing USER's messages and direct messages
-  /blocks                     the users you block
+  /block USER                 fold USER's messages, refuse their direct messages
+  /unblock USER | /blocks     undo /block | the users you block
   /report ID REASON           report message ID to the operator"""
 
 Handler = Callable[[str], Awaitable[None]]
