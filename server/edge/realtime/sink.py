@@ -49,6 +49,11 @@ class Writer(Protocol):
         """The connection now follows (or no longer follows) a topic (the registry has it)."""
         ...
 
+    async def expiring(self, connection: Connection) -> None:
+        """Tell the connection that its token expires soon (at ``connection.expires_at``): Socket.IO's
+        ``auth:expiring``; a dialect with no such frame writes nothing."""
+        ...
+
 
 class HubSink:
     def __init__(self, registry: Registry, writers: list[Writer] | None = None) -> None:
