@@ -17,7 +17,7 @@ from typing import Any
 from client_demo import commands, credentials, interactive, refresh, render
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ClientError, UsageError
-from client_demo.output import err
+from client_demo.output import err, wants_color
 from client_demo.stdin import StdinLines
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -30,6 +30,8 @@ examples:
   echo "$PW" | python -m client_demo --user alice --password-stdin send --topic lobby hello all
   PARLEY_TOKEN=$TOKEN python -m client_demo send --to bob "see you at 5"
   python -m client_demo --token "$TOKEN" listen --topic lobby --count 10 --json
+  python -m client_demo --token "$TOKEN" send --topic lobby --reply-to 12 "agreed"
+  python -m client_demo --token "$TOKEN" react 12 👍
 """
 
 
@@ -60,7 +62,7 @@ async def run(args: argparse.Namespace, who: credentials.Identity) -> int:
     refresh.keep_fresh(conn, timeout=args.timeout)  # before its token expires, a new one
     try:
         if args.command in (None, "chat"):
-            return await interactive.run(conn, lines)
+            return await interactive.run(conn, lines, color=wants_color(args.color))
         return await commands.COMMANDS[args.command](conn, args)
     finally:
         await conn.close()
@@ -101,18 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
         ("--to", "USER", "a user (direct message)"),
     )
     send.add_argument("--client-id", help="idempotency key: resending it stores nothing new")
+    send.add_argument("--reply-to", type=int, metavar="ID", help="answer message ID, quoting it")
+    send.add_argument("--thread", type=int, metavar="ID", help="reply in the thread of message ID")
     send.add_argument("--json", action="store_true", help="print the stored Message as JSON")
     send.add_argument("text", nargs="+", help="the message (words are joined by spaces)")
 
-    listen = subparser("listen", "print new live messages as they arrive")
+    listen = subparser("listen", "print new live messages (and reaction, thread, pin changes)")
     _exactly_one(
         listen,
         ("--topic", "NAME", "subscribe to this topic and print its messages"),
         ("--with", "USER", "print the direct conversation with USER"),
         required=False,
     )
-    listen.add_argument("--count", type=_positive, help="exit after N messages")
-    listen.add_argument("--json", action="store_true", help="one JSON Message per line")
+    listen.add_argument("--count", type=_positive, help="exit after N messages (changes not counted)")
+    listen.add_argument(
+        "--json", action="store_true", help='one JSON Message per line; a change: {"event", "data"}'
+    )
 
     topics = subparser("topics", "list topics and conversations")
     topics.add_argument("--json", action="store_true", help="one JSON Topic per line")
@@ -125,7 +131,32 @@ def build_parser() -> argparse.ArgumentParser:
     _exactly_one(history, ("--topic", "NAME", "a topic"), ("--with", "USER", "a direct conversation"))
     history.add_argument("--limit", type=_limit, default=50, help="1-200 (default 50)")
     history.add_argument("--json", action="store_true", help="one JSON Message per line")
+    _conversation_commands(subparser)
     return parser
+
+
+def _conversation_commands(subparser: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """The subcommands of PROTOCOL.md section 8 (replies and threads are options of ``send``)."""
+    for name, summary in (("react", "add a reaction to a message"), ("unreact", "remove your reaction")):
+        react = subparser(name, summary)
+        react.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
+        react.add_argument("emoji", metavar="EMOJI", help="an emoji or a :name: shortcode")
+        react.add_argument("--json", action="store_true", help='print {"id", "reactions"} as JSON')
+    for name, summary in (("pin", "pin a message in its topic"), ("unpin", "unpin a message")):
+        pin = subparser(name, summary)
+        pin.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
+        pin.add_argument("--json", action="store_true", help='print {"topic", "pins"} as JSON')
+    pins = subparser("pins", "print the pinned messages of a topic, newest pin first")
+    pins.add_argument("topic", metavar="NAME")
+    pins.add_argument("--json", action="store_true", help="one JSON Message per line")
+    notify = subparser("notify", "set what a topic may notify you of")
+    notify.add_argument("topic", metavar="NAME")
+    notify.add_argument("level", choices=["all", "mentions", "none"])
+    notify.add_argument("--json", action="store_true", help="print the Topic as JSON")
+    threadlog = subparser("threadlog", "print the latest replies of a thread")
+    threadlog.add_argument("root", type=int, metavar="ID", help="the thread's first message")
+    threadlog.add_argument("--limit", type=_limit, default=50, help="1-200 (default 50)")
+    threadlog.add_argument("--json", action="store_true", help="one JSON Message per line")
 
 
 GLOBALS: list[tuple[str, dict[str, Any]]] = [
@@ -135,6 +166,10 @@ GLOBALS: list[tuple[str, dict[str, Any]]] = [
     ("--password-stdin", {"action": "store_true", "help": "read the password from stdin's first line"}),
     ("--register", {"action": "store_true", "help": "create the account if the login fails"}),
     ("--timeout", {"type": float, "help": "seconds to wait for an answer (default 10)"}),
+    (
+        "--color",
+        {"choices": ["auto", "always", "never"], "help": "mentions of you in colour (default auto: a tty)"},
+    ),
 ]
 
 
@@ -146,6 +181,7 @@ def _global_defaults() -> dict[str, Any]:
         "--password-stdin": False,
         "--register": False,
         "--timeout": 10.0,
+        "--color": "auto",
     }
 
 

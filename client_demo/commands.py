@@ -5,13 +5,19 @@ does one job and returns an exit code; ``ClientError`` propagates to the CLI,
 which prints it and exits 1.
 
 - ``send``: ``message:send`` to a topic (joining a public topic first when the
-  server says ``forbidden``) or to a user; prints ``sent id=.. seq=..``.
+  server says ``forbidden``) or to a user, optionally ``--reply-to`` or
+  ``--thread`` a message; prints ``sent id=.. seq=..``.
 - ``listen``: subscribes, announces ``listening on NAME`` on stderr, then
-  prints each new live message (text or ``--json``) until ``--count``. If an
-  operator renames the topic it goes on under the new name; if one deletes
-  it, it says so and exits 1 (``not_found``).
+  prints each new live message (text or ``--json``) until ``--count``, and
+  the changes of section 8 in between (``reaction:updated``,
+  ``thread:updated``, ``pins:updated``; as JSON ``{"event", "data"}``, not
+  counted). If an operator renames the topic it goes on under the new name;
+  if one deletes it, it says so and exits 1 (``not_found``).
 - ``topics``, ``create``, ``history``: ``topic:list``, ``topic:create``,
   ``history``.
+- ``react``/``unreact``, ``pin``/``unpin``, ``pins``, ``notify``,
+  ``threadlog``: ``reaction:add``/``remove``, ``message:pin``/``unpin``,
+  ``topic:pins``, ``topic:notify``, ``thread:history``.
 """
 
 from __future__ import annotations
@@ -21,21 +27,32 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from client_demo import render
-from client_demo.connection import Connection
+from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
 from client_demo.models import Message, as_message, as_topic, field_list, is_message, name_field
-from client_demo.output import err, out
+from client_demo.output import err, out, wants_color
 
 Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
+CHANGES = ("reaction:updated", "thread:updated", "pins:updated")  # what `listen` shows besides messages
+
+
+@dataclass(frozen=True)
+class Change:
+    """A section 8 event for ``listen``: its name and payload."""
+
+    event: str
+    data: Any
 
 
 async def send(conn: Connection, args: argparse.Namespace) -> int:
     """``send (--topic NAME | --to USER) TEXT``: store one message, print its id and seq."""
     target = {"topic": args.topic} if args.topic else {"to": args.to}
     payload = {**target, "body": " ".join(args.text), "client_id": args.client_id or _client_id()}
+    payload.update({k: v for k, v in (("reply_to", args.reply_to), ("thread", args.thread)) if v is not None})
     await conn.connect()
     try:
         data = await conn.call("message:send", payload)
@@ -53,7 +70,7 @@ async def send(conn: Connection, args: argparse.Namespace) -> int:
 
 async def listen(conn: Connection, args: argparse.Namespace) -> int:
     """``listen [--topic NAME | --with USER] [--count N] [--json]``: print new live messages."""
-    inbox: asyncio.Queue[Message | ClientError] = asyncio.Queue()
+    inbox: asyncio.Queue[Message | Change | ClientError] = asyncio.Queue()
     wanted: str | None = None
     baseline: dict[str, int] = {}
 
@@ -84,8 +101,11 @@ async def listen(conn: Connection, args: argparse.Namespace) -> int:
     conn.on_message(enqueue)
     conn.on_event("topic:renamed", renamed)
     conn.on_event("topic:deleted", deleted)
+    for event in CHANGES:
+        conn.on_event(event, _enqueuer(inbox, event))
     conn.on_notice(lambda text: err(f"* {text}"))
     await conn.connect()
+    look = _look(conn, args)
     wanted, baseline = await _baseline(conn, args)
     err(f"listening on {args.topic or (f'@{args.with_}' if args.with_ else 'all conversations')}")
     printed = 0
@@ -93,13 +113,39 @@ async def listen(conn: Connection, args: argparse.Namespace) -> int:
         message = await conn.until_lost(inbox.get())
         if isinstance(message, ClientError):
             raise message  # the topic listened to is gone
+        if isinstance(message, Change):
+            _print_change(message, wanted, look, as_json=args.json)
+            continue
         name = message["topic"].casefold()
         if (wanted is not None and name != wanted) or message["seq"] <= baseline.get(name, 0):
             continue  # another conversation, or history replayed by the backlog
-        out(render.message_json(message) if args.json else render.message_line(message))
+        out(render.message_json(message) if args.json else render.message_line(message, look))
         conn.mark_delivered(message)
         printed += 1
     return EXIT_OK
+
+
+def _enqueuer(inbox: asyncio.Queue[Message | Change | ClientError], event: str) -> EventHandler:
+    async def enqueue(data: Any = None) -> None:
+        inbox.put_nowait(Change(event, data))
+
+    return enqueue
+
+
+def _print_change(change: Change, wanted: str | None, look: render.Look, *, as_json: bool) -> None:
+    """One ``reaction:updated``, ``thread:updated`` or ``pins:updated`` of the conversation listened to."""
+    name = name_field(change.data, "topic")
+    if name is None or (wanted is not None and name.casefold() != wanted):
+        return
+    if as_json:
+        out(render.json_line({"event": change.event, "data": change.data}))
+    else:
+        out(render.change_line(change.event, change.data, look))
+
+
+def _look(conn: Connection, args: argparse.Namespace) -> render.Look:
+    me = conn.session.username if conn.session is not None else None
+    return render.Look(me=me, color=wants_color(args.color))
 
 
 async def _baseline(conn: Connection, args: argparse.Namespace) -> tuple[str | None, dict[str, int]]:
@@ -144,8 +190,62 @@ async def history(conn: Connection, args: argparse.Namespace) -> int:
     target: dict[str, Any] = {"topic": args.topic} if args.topic else {"with": args.with_}
     await conn.connect()
     page = await conn.call("history", {**target, "limit": args.limit})
-    for message in (as_message(m) for m in field_list(page, "messages")):
-        out(render.message_json(message) if args.json else render.message_line(message))
+    _print_messages(conn, args, field_list(page, "messages"))
+    return EXIT_OK
+
+
+def _print_messages(conn: Connection, args: argparse.Namespace, messages: list[Any]) -> None:
+    look = _look(conn, args)
+    for message in (as_message(m) for m in messages):
+        out(render.message_json(message) if args.json else render.message_line(message, look))
+
+
+async def react(conn: Connection, args: argparse.Namespace) -> int:
+    """``react ID EMOJI [--json]`` / ``unreact ...``: print the message's reactions after the change."""
+    event = "reaction:add" if args.command == "react" else "reaction:remove"
+    await conn.connect()
+    data = await conn.call(event, {"id": args.id, "emoji": args.emoji})
+    if args.json:
+        out(render.json_line(data))
+    else:
+        out(render.reactions_line(data, _look(conn, args)).removeprefix("* "))
+    return EXIT_OK
+
+
+async def pin(conn: Connection, args: argparse.Namespace) -> int:
+    """``pin ID [--json]`` / ``unpin ...``: ``pinned message 12 in general (2 pins)``."""
+    await conn.connect()
+    data = await conn.call(f"message:{args.command}", {"id": args.id})
+    count = render.plural(len(field_list(data, "pins")), "pin")
+    done = "pinned" if args.command == "pin" else "unpinned"
+    where = render.safe(data.get("topic", "?"))
+    out(render.json_line(data) if args.json else f"{done} message {args.id} in {where} ({count})")
+    return EXIT_OK
+
+
+async def pins(conn: Connection, args: argparse.Namespace) -> int:
+    """``pins NAME [--json]``: the pinned messages, newest pin first."""
+    await conn.connect()
+    _print_messages(conn, args, field_list(await conn.call("topic:pins", {"topic": args.topic}), "pins"))
+    return EXIT_OK
+
+
+async def notify(conn: Connection, args: argparse.Namespace) -> int:
+    """``notify NAME all|mentions|none [--json]``: ``notify general: mentions``."""
+    await conn.connect()
+    topic = as_topic(await conn.call("topic:notify", {"topic": args.topic, "level": args.level}))
+    if args.json:
+        out(json.dumps(topic, ensure_ascii=False))
+    else:
+        out(f"notify {render.safe(topic['name'])}: {render.safe(topic.get('notify', args.level))}")
+    return EXIT_OK
+
+
+async def threadlog(conn: Connection, args: argparse.Namespace) -> int:
+    """``threadlog ID [--limit N] [--json]``: the latest page of a thread's replies, oldest first."""
+    await conn.connect()
+    page = await conn.call("thread:history", {"root": args.root, "limit": args.limit})
+    _print_messages(conn, args, field_list(page, "messages"))
     return EXIT_OK
 
 
@@ -155,6 +255,13 @@ COMMANDS: dict[str, Command] = {
     "topics": topics,
     "create": create,
     "history": history,
+    "react": react,
+    "unreact": react,
+    "pin": pin,
+    "unpin": pin,
+    "pins": pins,
+    "notify": notify,
+    "threadlog": threadlog,
 }
 
 

@@ -2,7 +2,9 @@
 
 One command runs at a time, in the order typed; live events (messages, edits,
 typing, presence, invitations, read marks, topics renamed or deleted by an
-operator) are shown as they arrive, between commands. Errors are shown in
+operator, reactions, thread and pin changes) are shown as they arrive, between
+commands. Replies, threads, reactions, pins and notification levels have
+their commands in ``conversations``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -19,14 +21,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from client_demo import live, render
+from client_demo import conversations, live, render
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import as_message, as_topic, conversation, field_list
 from client_demo.output import err, out
 from client_demo.stdin import StdinLines
 
-HELP = """\
+HELP = f"""\
 commands:
   /topics                     list topics and conversations
   /create NAME [--private]    create a topic (you own it)
@@ -38,8 +40,10 @@ commands:
   /members                    members of the current topic
   /edit ID TEXT | /delete ID  change or remove one of your messages
   /read                       mark the current conversation read
+{conversations.HELP}
   /help | /quit               this text | leave (end of input does the same)
-  anything else is sent to the current conversation ("//text" sends "/text")"""
+  anything else is sent to the current conversation ("//text" sends "/text")
+  reactions show as [EMOJI COUNT], with * where one is yours"""
 
 Handler = Callable[[str], Awaitable[None]]
 
@@ -47,11 +51,11 @@ Handler = Callable[[str], Awaitable[None]]
 class Repl:
     """The REPL state: the connection and the current conversation."""
 
-    def __init__(self, conn: Connection, lines: StdinLines) -> None:
+    def __init__(self, conn: Connection, lines: StdinLines, *, color: bool = False) -> None:
         self.conn = conn
         self.lines = lines
         self.current: str | None = None
-        self.view = live.LiveView(conn, self._topic_changed)
+        self.view = live.LiveView(conn, self._topic_changed, color=color)
         self.commands: dict[str, Handler] = {
             "topics": self.topics,
             "create": self.create,
@@ -65,6 +69,7 @@ class Repl:
             "delete": self.delete,
             "read": self.read,
             "help": self.help,
+            **conversations.ConversationCommands(conn, self.view, self._here).table(),
         }
 
     async def run(self) -> int:
@@ -236,9 +241,9 @@ class Repl:
         return self.current
 
 
-async def run(conn: Connection, lines: StdinLines) -> int:
-    """Run the interactive client on ``conn`` until /quit or end of input."""
-    return await Repl(conn, lines).run()
+async def run(conn: Connection, lines: StdinLines, *, color: bool = False) -> int:
+    """Run the interactive client on ``conn`` until /quit or end of input (ANSI colour if ``color``)."""
+    return await Repl(conn, lines, color=color).run()
 
 
 def _address(where: str) -> dict[str, Any]:

@@ -3,7 +3,11 @@
 ``LiveView`` subscribes to the server-to-client events of PROTOCOL.md
 section 4 and writes one line for each. Every message shown (live, backlog,
 history, or the ack of our own send) is shown once, counted as delivered, and
-remembered as the conversation's last ``seq`` for ``/read``. When an operator
+remembered as the conversation's last ``seq`` for ``/read`` (and its id as a
+message of that conversation, for ``/reply`` and ``/thread``). The events of
+section 8 (``reaction:updated``, ``thread:updated``, ``pins:updated``) are
+shown too, except a reaction or pin list just shown from the ack of our own
+``/react`` or ``/pin`` (``remember_reactions``, ``remember_pins``). When an operator
 renames or deletes a topic (``topic:renamed``, ``topic:deleted``) what is kept
 under its name moves or goes, and ``topic_changed`` is told (the REPL's
 current conversation follows).
@@ -16,8 +20,10 @@ from typing import Any
 
 from client_demo import render
 from client_demo.connection import Connection, EventHandler
-from client_demo.models import Message, is_message, name_field
+from client_demo.models import Message, int_field, is_message, name_field
 from client_demo.output import out
+
+REMEMBERED = 10_000  # message ids kept for /reply, /thread and the reaction echo
 
 # Called with (old name, new name) after a rename, (name, None) after a deletion.
 TopicChanged = Callable[[str, str | None], None]
@@ -26,9 +32,15 @@ TopicChanged = Callable[[str, str | None], None]
 class LiveView:
     """Writes live events as lines; remembers the last ``seq`` per conversation."""
 
-    def __init__(self, conn: Connection, topic_changed: TopicChanged | None = None) -> None:
+    def __init__(
+        self, conn: Connection, topic_changed: TopicChanged | None = None, *, color: bool = False
+    ) -> None:
         self.conn = conn
+        self.color = color
         self._last: dict[str, int] = {}
+        self._places: dict[int, str] = {}  # message id -> its conversation, oldest first
+        self._reactions: dict[int, str] = {}  # message id -> the reactions last shown
+        self._pins: dict[str, str] = {}  # conversation -> the pins line last shown
         self._topic_changed = topic_changed
 
     def install(self) -> None:
@@ -37,6 +49,9 @@ class LiveView:
         self.conn.on_notice(lambda text: out(f"* {text}"))
         lines: dict[str, Callable[[Any], str | None]] = {
             "message:edited": self._edited,
+            "reaction:updated": self._reactions_changed,
+            "thread:updated": render.thread_line,
+            "pins:updated": self._pins_changed,
             "message:deleted": render.deleted_line,
             "typing": render.typing_line,
             "presence": render.presence_line,
@@ -61,18 +76,74 @@ class LiveView:
                 self.conn.first_time(message)
                 self._write(message)
 
+    def show_list(self, messages: list[Any]) -> None:
+        """Show messages out of ``seq`` order (pins, a thread): not counted as delivered."""
+        for message in messages:
+            if is_message(message):
+                out(render.message_line(message, self.look()))
+                self._remember(self._places, message["id"], message["topic"])
+
     def last_seq(self, where: str) -> int:
         """The highest ``seq`` shown for a conversation (``name`` or ``@user``)."""
         return self._last.get(where.casefold(), 0)
+
+    def place(self, message_id: int) -> str | None:
+        """The conversation of a message shown in this session (``name`` or ``@user``), if any."""
+        return self._places.get(message_id)
+
+    def look(self) -> render.Look:
+        """How lines are drawn: for the logged-in user, in colour if wanted."""
+        me = self.conn.session.username if self.conn.session is not None else None
+        return render.Look(me=me, color=self.color)
+
+    def remember_reactions(self, data: Any) -> None:
+        """Our own reaction ack was shown: its ``reaction:updated`` echo need not be."""
+        ident = int_field(data, "id")
+        if ident is not None:
+            self._remember(self._reactions, ident, render.reactions_text(data.get("reactions")))
+
+    def remember_pins(self, data: Any) -> None:
+        """Our own pin ack was shown: its ``pins:updated`` echo need not be."""
+        name = name_field(data, "topic")
+        if name is not None:
+            self._pins[name.casefold()] = render.pins_line(data)
 
     async def _on_message(self, message: Message) -> None:
         self._write(message)
 
     def _write(self, message: Message) -> None:
-        out(render.message_line(message))
+        out(render.message_line(message, self.look()))
         self.conn.mark_delivered(message)
         key = message["topic"].casefold()
         self._last[key] = max(self._last.get(key, 0), message["seq"])
+        self._remember(self._places, message["id"], message["topic"])
+
+    def _reactions_changed(self, data: Any) -> str | None:
+        ident = int_field(data, "id")
+        if ident is None:
+            return None
+        chips = render.reactions_text(data.get("reactions"))
+        if self._reactions.get(ident) == chips:
+            return None  # the echo of what we just showed
+        self._remember(self._reactions, ident, chips)
+        return render.reactions_line(data, self.look())
+
+    def _pins_changed(self, data: Any) -> str | None:
+        name = name_field(data, "topic")
+        if name is None:
+            return None
+        line = render.pins_line(data)
+        if self._pins.get(name.casefold()) == line:
+            return None
+        self._pins[name.casefold()] = line
+        return line
+
+    @staticmethod
+    def _remember(table: dict[int, str], key: int, value: str) -> None:
+        table.pop(key, None)
+        table[key] = value
+        if len(table) > REMEMBERED:
+            del table[next(iter(table))]
 
     async def _on_renamed(self, data: Any) -> None:
         old, new = name_field(data, "topic"), name_field(data, "name")
@@ -81,6 +152,9 @@ class LiveView:
         seq = self._last.pop(old.casefold(), 0)
         if seq:
             self._last[new.casefold()] = max(seq, self._last.get(new.casefold(), 0))
+        for ident, place in self._places.items():
+            if place.casefold() == old.casefold():
+                self._places[ident] = new
         self.conn.topic_renamed(old, new)
         out(render.renamed_line(data))
         if self._topic_changed is not None:
@@ -91,13 +165,14 @@ class LiveView:
         if name is None:
             return
         self._last.pop(name.casefold(), None)
+        self._places = {k: v for k, v in self._places.items() if v.casefold() != name.casefold()}
         self.conn.topic_deleted(name)
         out(render.topic_deleted_line(data))
         if self._topic_changed is not None:
             self._topic_changed(name, None)
 
     def _edited(self, data: Any) -> str | None:
-        return render.edited_line(data) if is_message(data) else None
+        return render.edited_line(data, self.look()) if is_message(data) else None
 
 
 def _printer(to_line: Callable[[Any], str | None]) -> EventHandler:

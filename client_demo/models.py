@@ -9,9 +9,34 @@ dropped, never a ``KeyError`` deep inside the REPL).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 from client_demo.errors import ClientError
+
+
+class ReplyTo(TypedDict):
+    id: int
+    sender: str
+    excerpt: str
+
+
+class ThreadSummary(TypedDict):
+    count: int
+    last_at: str | None
+    participants: list[str]
+
+
+class Reaction(TypedDict):
+    emoji: str
+    count: int
+    users: list[str]
+    me: bool
+
+
+class SystemInfo(TypedDict):
+    action: str
+    actor: str
+    id: int
 
 
 class Message(TypedDict):
@@ -24,6 +49,17 @@ class Message(TypedDict):
     created_at: str
     edited_at: str | None
     client_id: str | None
+    # PROTOCOL.md section 8 (conversations). Always sent by a server that has it; the
+    # client reads them with .get() and checks each before use (an older server lacks them).
+    reply_to: NotRequired[ReplyTo | None]
+    thread: NotRequired[int | None]
+    thread_summary: NotRequired[ThreadSummary | None]
+    reactions: NotRequired[list[Reaction]]
+    mentions: NotRequired[list[str]]
+    mentions_all: NotRequired[bool]
+    pinned: NotRequired[bool]
+    type: NotRequired[str]
+    system: NotRequired[SystemInfo | None]
 
 
 class Topic(TypedDict):
@@ -36,6 +72,8 @@ class Topic(TypedDict):
     subscribed: bool
     last_seq: int
     unread: int
+    mentions: NotRequired[int]  # section 8: unread messages that mention me (or @all)
+    notify: NotRequired[str]  # section 8: "all" | "mentions" | "none"
 
 
 class Member(TypedDict):
@@ -101,6 +139,20 @@ def as_topic(data: Any) -> Topic:
     if not _has(data, _TOPIC_FIELDS):
         raise ClientError("bad_reply", f"expected a topic, got {_short(data)}")
     return cast(Topic, data)
+
+
+def as_reactions(data: Any) -> list[Reaction]:
+    """The well-formed entries of a ``reactions`` list (others are dropped)."""
+    if not isinstance(data, list):
+        return []
+    fields: dict[str, type] = {"emoji": str, "count": int}
+    return [cast(Reaction, r) for r in data if _has(r, fields)]
+
+
+def int_field(data: Any, key: str) -> int | None:
+    """``data[key]`` when it is an int (a message id in an event or a field); else None."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def name_field(data: Any, key: str) -> str | None:

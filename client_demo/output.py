@@ -6,6 +6,7 @@ tests), and a block-buffered line would arrive late or never.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -18,6 +19,13 @@ def out(line: str) -> None:
 def err(line: str) -> None:
     """Write one line to stderr (errors, notices, prompts' companions)."""
     _write(sys.stderr, line)
+
+
+def wants_color(choice: str) -> bool:
+    """``--color``: ``always``, ``never``, or ``auto`` (stdout a terminal and ``NO_COLOR`` unset)."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def prompt(text: str) -> None:

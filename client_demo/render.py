@@ -2,19 +2,34 @@
 
 Text from other users is made safe for a terminal: control characters
 (escape sequences included) are shown as ``\\x1b``-style escapes, and a
-multi-line body continues on indented lines.
+multi-line body continues on indented lines. A message line carries what
+PROTOCOL.md section 8 adds (see ``message_line``); a ``Look`` says who reads
+(their mentions stand out) and whether ANSI colour may be used.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from client_demo import mentions
 from client_demo.errors import ClientError
-from client_demo.models import Member, Message, Topic
+from client_demo.models import Member, Message, Reaction, Topic, as_reactions, int_field
 
 INDENT = "    "
+
+
+@dataclass(frozen=True)
+class Look:
+    """Who reads the lines (``me``: mentions of them stand out) and whether colour is on."""
+
+    me: str | None = None
+    color: bool = False
+
+
+PLAIN = Look()
 
 
 def safe(text: object) -> str:
@@ -42,20 +57,72 @@ def clock(iso: object) -> str:
     return moment.strftime("%H:%M")
 
 
-def message_line(message: Message) -> str:
-    """``12:04 [general #3] alice: hello  (id 12)``: the id is what ``/edit`` and ``/delete`` take."""
-    body = message.get("body")
-    text = safe(body) if body else "(deleted)"
+def message_line(message: Message, look: Look = PLAIN) -> str:
+    """``12:04 [general #3] alice: hello  (id 12)``: the id is what ``/edit`` and ``/delete`` take.
+
+    A thread reply says ``[thread #ROOT]`` after the place; after the body come
+    ``(pinned)``, the reactions (``[👍 2*]``, ``*``: mine), a thread's summary
+    (``[thread: 3 replies, last 12:05]``); a reply's quote follows on an
+    indented line (``> bob: excerpt``). A system message is ``* TEXT``.
+    """
+    if message.get("type") == "system":
+        return system_line(message)
+    text = _body(message, look) if message.get("body") else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
-    where = f"{clock(message.get('created_at'))} {_where(message)} {safe(message['sender'])}"
-    return f"{where}: {text}{edited}{_id(message)}"
+    where = f"{clock(message.get('created_at'))} {_where(message)}{_thread_tag(message)}"
+    line = f"{where} {safe(message['sender'])}: {text}{edited}{_extras(message, look)}{_id(message)}"
+    quote = _quote(message)
+    return line if quote is None else f"{line}\n{INDENT}{quote}"
 
 
-def edited_line(message: Message) -> str:
+def edited_line(message: Message, look: Look = PLAIN) -> str:
     """``12:05 [general #3] alice edited: hello again  (id 12)``."""
-    body = safe(message.get("body") or "")
+    body = _body(message, look)
     where = f"{clock(message.get('edited_at'))} {_where(message)} {safe(message['sender'])}"
     return f"{where} edited: {body}{_id(message)}"
+
+
+def system_line(message: Message) -> str:
+    """``12:06 [general #4] * alice pinned a message  (message 12)``: the id is the pinned one's."""
+    target = int_field(message.get("system"), "id")
+    about = f"  (message {target})" if target is not None else ""
+    where = f"{clock(message.get('created_at'))} {_where(message)}"
+    return f"{where} * {safe(message.get('body') or '')}{about}"
+
+
+def reactions_text(reactions: Any, look: Look = PLAIN) -> str:
+    """``[👍 2*] [🎉 1]`` (``*``: I reacted so), or ``none``."""
+    chips = [_chip(r, look) for r in as_reactions(reactions)]
+    return " ".join(chips) if chips else "none"
+
+
+def reactions_line(data: Any, look: Look = PLAIN) -> str:
+    """``reaction:updated`` (or a reaction ack): ``* reactions on message 12 in general: [👍 1*]``."""
+    topic = data.get("topic") if isinstance(data, dict) else None
+    where = f" in {safe(topic)}" if isinstance(topic, str) else ""
+    chips = reactions_text(_raw(data, "reactions"), look)
+    return f"* reactions on message {_get(data, 'id')}{where}: {chips}"
+
+
+def thread_line(data: Any) -> str:
+    """``thread:updated``: ``* thread #12 in general: 3 replies (bob, alice), last 12:05``."""
+    summary = _raw(data, "thread_summary")
+    head = f"* thread #{_get(data, 'root')} in {_get(data, 'topic')}"
+    count = _int(summary, "count")
+    if count == 0:
+        return f"{head}: no replies"
+    names = _raw(summary, "participants")
+    who = f" ({', '.join(safe(n) for n in names)})" if isinstance(names, list) and names else ""
+    return f"{head}: {plural(count, 'reply')}{who}, last {clock(_raw(summary, 'last_at'))}"
+
+
+def pins_line(data: Any) -> str:
+    """``pins:updated`` (or a pin ack): ``* pins in general: 2 (ids 12, 9)``, newest first."""
+    pins = _raw(data, "pins")
+    found = (int_field(p, "id") for p in (pins if isinstance(pins, list) else []))
+    ids = [str(i) for i in found if i is not None]
+    listed = f"{len(ids)} (ids {', '.join(ids)})" if ids else "none"
+    return f"* pins in {_get(data, 'topic')}: {listed}"
 
 
 def sent_line(message: Message) -> str:
@@ -65,7 +132,19 @@ def sent_line(message: Message) -> str:
 
 def message_json(message: Message) -> str:
     """One Message as a single JSON line."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return json_line(message)
+
+
+def json_line(data: Any) -> str:
+    """Any payload as a single compact JSON line."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def change_line(event: str, data: Any, look: Look = PLAIN) -> str:
+    """A ``reaction:updated``, ``thread:updated`` or ``pins:updated`` event as a line."""
+    if event == "reaction:updated":
+        return reactions_line(data, look)
+    return thread_line(data) if event == "thread:updated" else pins_line(data)
 
 
 def topic_line(topic: Topic) -> str:
@@ -81,6 +160,10 @@ def topic_summary(topic: Topic) -> str:
         f"{_int(topic, 'online')} online",
         f"{_int(topic, 'unread')} unread",
     ]
+    if "mentions" in topic:
+        parts.append(plural(_int(topic, "mentions"), "mention"))
+    if "notify" in topic:
+        parts.append(f"notify {safe(topic.get('notify'))}")
     if topic.get("subscribed"):
         parts.append("subscribed")
     return ", ".join(parts)
@@ -147,6 +230,47 @@ def error_line(error: ClientError) -> str:
     return f"error: {safe(error)}"
 
 
+def _body(message: Message, look: Look) -> str:
+    text = safe(message.get("body") or "")
+    if not look.color or look.me is None or message.get("sender") == look.me:
+        return text
+    named = message.get("mentions")
+    me = isinstance(named, list) and look.me.casefold() in {str(n).casefold() for n in named}
+    everyone = message.get("mentions_all") is True
+    return mentions.highlight(text, look.me, everyone=everyone) if me or everyone else text
+
+
+def _thread_tag(message: Message) -> str:
+    root = message.get("thread")
+    return f" [thread #{root}]" if isinstance(root, int) else ""
+
+
+def _extras(message: Message, look: Look) -> str:
+    parts = ["(pinned)"] if message.get("pinned") is True else []
+    if as_reactions(message.get("reactions")):
+        parts.append(reactions_text(message.get("reactions"), look))
+    count = _int(message.get("thread_summary"), "count")
+    if count:
+        last = clock(_raw(message.get("thread_summary"), "last_at"))
+        parts.append(f"[thread: {plural(count, 'reply')}, last {last}]")
+    return "".join(f" {p}" if p.startswith("(") else f"  {p}" for p in parts)
+
+
+def _chip(reaction: Reaction, look: Look) -> str:
+    mine = reaction.get("me") is True
+    chip = f"[{safe(reaction['emoji'])} {reaction['count']}{'*' if mine else ''}]"
+    return mentions.bold(chip) if mine and look.color else chip
+
+
+def _quote(message: Message) -> str | None:
+    quoted = message.get("reply_to")
+    if not isinstance(quoted, dict):
+        return None
+    excerpt = quoted.get("excerpt")
+    text = safe(excerpt.replace("\n", " ")) if isinstance(excerpt, str) and excerpt else "(deleted)"
+    return f"> {_get(quoted, 'sender')}: {text}"
+
+
 def _id(message: Message) -> str:
     return f"  (id {message['id']})" if isinstance(message.get("id"), int) else ""
 
@@ -170,5 +294,7 @@ def _int(data: Any, key: str) -> int:
 
 
 def plural(n: int, noun: str) -> str:
-    """``1 member``, ``3 members``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    """``1 member``, ``3 members``; ``1 reply``, ``2 replies``."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"

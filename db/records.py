@@ -32,6 +32,8 @@ class TopicRecord:
     owner_id: int | None
     created_at: datetime
     last_seq: int
+    description: str = ""
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class MembershipRecord:
     delivered_seq: int
     read_seq: int
     notify_level: str = "all"  # ``all``, ``mentions`` or ``none`` (PROTOCOL.md section 8)
+    muted_at: datetime | None = None  # a mute (section 10), until ``muted_until`` (None: until unmuted)
+    muted_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

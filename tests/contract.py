@@ -18,6 +18,11 @@ TOPIC_FIELDS = {
     "subscribed",
     "last_seq",
     "unread",
+    # Section 8 (conversations) and section 10 (moderation).
+    "mentions",
+    "notify",
+    "description",
+    "archived",
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
 # Section 3, ``topic:members``.

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.repositories.bans import BanRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -33,6 +34,7 @@ class Repositories:
         self.relay = RelayRepository(session)
         self.nodes = NodeRepository(session)
         self.reactions = ReactionRepository(session)
+        self.bans = BanRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

@@ -128,6 +128,32 @@ class MembershipRepository:
         result = await self.session.execute(MENTION_COUNTS, {"u": user_id})
         return {int(topic_id): int(count) for topic_id, count in result.all()}
 
+    async def set_role(self, topic_id: int, user_id: int, role: str) -> None:
+        await self.session.execute(
+            update(Membership)
+            .where(col(Membership.topic_id) == topic_id, col(Membership.user_id) == user_id)
+            .values(role=role)
+        )
+
+    async def set_mute(
+        self, topic_id: int, user_id: int, at: datetime | None, until: datetime | None
+    ) -> None:
+        """Mute (``at`` set; ``until`` None: until unmuted) or unmute (both None)."""
+        await self.session.execute(
+            update(Membership)
+            .where(col(Membership.topic_id) == topic_id, col(Membership.user_id) == user_id)
+            .values(muted_at=at, muted_until=until)
+        )
+
+    async def mutes(self, topic_id: int) -> dict[int, datetime | None]:
+        """The muted members of a topic and until when (None: until unmuted), expired ones too."""
+        result = await self.session.execute(
+            select(col(Membership.user_id), col(Membership.muted_until)).where(
+                col(Membership.topic_id) == topic_id, col(Membership.muted_at).is_not(None)
+            )
+        )
+        return {int(user_id): until for user_id, until in result.all()}
+
     async def set_notify(self, topic_id: int, user_id: int, level: str) -> None:
         await self.session.execute(
             update(Membership)

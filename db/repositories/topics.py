@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import Membership, Message, Topic, User
+from db.models import Ban, Membership, Mention, Message, Pin, Reaction, Topic, User
 from db.records import TopicRecord
 from db.repositories.values import flush, topic_record
 
@@ -100,8 +100,22 @@ class TopicRepository:
             update(Topic).where(col(Topic.id) == topic_id).values(name=name, name_key=name.lower())
         )
 
+    async def describe(self, topic_id: int, description: str) -> None:
+        await self.session.execute(
+            update(Topic).where(col(Topic.id) == topic_id).values(description=description)
+        )
+
+    async def archive(self, topic_id: int, at: datetime | None) -> None:
+        """Archive (``at``) or unarchive (None)."""
+        await self.session.execute(update(Topic).where(col(Topic.id) == topic_id).values(archived_at=at))
+
     async def delete(self, topic_id: int) -> None:
-        """The topic with its messages and memberships."""
+        """The topic with its messages (their reactions, mentions and pins) and memberships."""
+        of_topic = select(col(Message.id)).where(col(Message.topic_id) == topic_id)
+        await self.session.execute(delete(Reaction).where(col(Reaction.message_id).in_(of_topic)))
+        await self.session.execute(delete(Mention).where(col(Mention.topic_id) == topic_id))
+        await self.session.execute(delete(Pin).where(col(Pin.topic_id) == topic_id))
+        await self.session.execute(delete(Ban).where(col(Ban.topic_id) == topic_id))
         await self.session.execute(delete(Message).where(col(Message.topic_id) == topic_id))
         await self.session.execute(delete(Membership).where(col(Membership.topic_id) == topic_id))
         await self.session.execute(delete(Topic).where(col(Topic.id) == topic_id))

@@ -51,6 +51,8 @@ def topic_record(topic: Topic) -> TopicRecord:
         owner_id=topic.owner_id,
         created_at=topic.created_at,
         last_seq=topic.last_seq,
+        description=topic.description,
+        archived_at=topic.archived_at,
     )
 
 
@@ -63,6 +65,8 @@ def membership_record(membership: Membership) -> MembershipRecord:
         delivered_seq=membership.delivered_seq,
         read_seq=membership.read_seq,
         notify_level=membership.notify_level,
+        muted_at=membership.muted_at,
+        muted_until=membership.muted_until,
     )
 
 

@@ -4,7 +4,8 @@ Sending must not cost a query to find the topic and check membership. Only an
 operator renames or deletes a topic or deletes a user; those commands record
 ``TopicRenamed``, ``TopicDeleted`` and ``UserDeleted``, which reach this sink on
 every node (the hub, or the relay table without Redis) and make it forget the
-names; otherwise a name, once found, stays valid. Members are
+names; otherwise a name, once found, stays valid (an archive or a description change records
+``TopicUpdated``: the name is read again). Members, and who of them is muted, are
 loaded per topic on first use and then kept exact by ``MembershipChanged``
 events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
@@ -22,11 +23,21 @@ through another node is applied when its event arrives.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from db.uow import Database
+from server.chat.authority import Standing
 from server.chat.errors import no_topic, not_found
-from server.chat.events import Event, MembershipChanged, TopicDeleted, TopicRenamed, UserDeleted
+from server.chat.events import (
+    Event,
+    MembershipChanged,
+    MuteChanged,
+    TopicDeleted,
+    TopicRenamed,
+    TopicUpdated,
+    UserDeleted,
+)
 from server.chat.places import Place, place_of_topic
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
@@ -47,6 +58,7 @@ class Directory:
         self._users: dict[str, UserInfo] = {}
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
+        self._mutes: dict[int, dict[int, datetime | None]] = {}  # topic -> muted member -> until
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
@@ -61,9 +73,19 @@ class Directory:
             self._generation[event.topic_id] = self._generation.get(event.topic_id, 0) + 1
         elif isinstance(event, UserDeleted):
             self._users.pop(event.username.lower(), None)
+        elif isinstance(event, TopicUpdated):
+            self._topics.pop(event.name.lower(), None)
+        elif isinstance(event, MuteChanged):
+            mutes = self._mutes.get(event.topic_id)
+            if mutes is not None and event.muted:
+                mutes[event.user_id] = _moment(event.until)
+            elif mutes is not None:
+                mutes.pop(event.user_id, None)
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1
+        if not joined and (mutes := self._mutes.get(topic_id)) is not None:
+            mutes.pop(user_id, None)  # the membership row and its mute are gone
         members = self._members.get(topic_id)
         if members is None:
             return
@@ -114,6 +136,20 @@ class Directory:
             members.add(user_id)
         return found
 
+    async def muted(self, topic_id: int, user_id: int) -> bool:
+        """Whether a member is muted now, from memory (loaded once per topic, kept exact by
+        ``MuteChanged``); a mute whose end has passed has ended (checked at use)."""
+        mutes = self._mutes.get(topic_id)
+        if mutes is None:
+            async with self.db.read() as repos:
+                loaded = await repos.memberships.mutes(topic_id)
+            mutes = self._mutes.get(topic_id)
+            if mutes is None:
+                mutes = _keep(self._mutes, topic_id, loaded)
+        if user_id not in mutes:
+            return False
+        return Standing(muted=True, muted_until=mutes[user_id]).is_muted()
+
     async def members(self, topic_id: int) -> frozenset[int]:
         """The topic's members as this node knows them (exact: the hub keeps it so)."""
         return frozenset(await self._members_of(topic_id))
@@ -135,3 +171,7 @@ def _keep(cache: dict[K, V], key: K, value: V) -> V:
         cache.clear()
     cache[key] = value
     return value
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -196,6 +196,34 @@ class TopicDeleted:
 
 
 @dataclass(frozen=True)
+class TopicRemoved:
+    """A member was kicked or banned (``topic:removed``): told on every socket of theirs."""
+
+    topic: str
+    reason: str | None
+    audience: ToUser
+
+
+@dataclass(frozen=True)
+class MuteChanged:
+    """A member was muted (until ``until``, ISO 8601; None: until unmuted) or unmuted: every
+    node's directory, which the send path asks, follows."""
+
+    topic_id: int
+    user_id: int
+    muted: bool
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class TopicUpdated:
+    """A topic's archive state or description changed: name caches read it again."""
+
+    topic_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class UserDeleted:
     """An operator deleted an account: name caches forget ``username`` (free to register again)."""
 
@@ -220,5 +248,8 @@ Event = (
     | SessionsRevoked
     | TopicRenamed
     | TopicDeleted
+    | TopicRemoved
+    | MuteChanged
+    | TopicUpdated
     | UserDeleted
 )

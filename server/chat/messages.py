@@ -37,6 +37,7 @@ from server.chat.access import (
     place_of,
     require_readable,
 )
+from server.chat.authority import MEMBER, RANKS, Act, Standing, check
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid, no_message
 from server.chat.message_events import deleted, edited, pins_changed, thread_changed
@@ -147,6 +148,13 @@ class MessageService:
             topic = await self.directory.named_topic(target.topic or "")
             if not await self.directory.is_member(topic.topic_id, actor.id):
                 raise not_member(topic.name, topic.kind, "post")
+            if topic.archived or await self.directory.muted(topic.topic_id, actor.id):
+                check(
+                    Act.POST,
+                    Standing(muted=not topic.archived),
+                    archived=topic.archived,
+                    where=repr(topic.name),
+                )
             return topic
         peer = await self.directory.user(target.user)
         if peer.id == actor.id:
@@ -182,6 +190,7 @@ class MessageService:
             message, place = await locate_message(repos, actor, message_id, lock=True)
             if message.sender_id != actor.id or message.extras.type == "system":
                 raise forbidden("only the sender may edit a message")
+            check(Act.EDIT, MEMBER, kind=place.kind, archived=place.archived, where=repr(place.name))
             found = await mentions.find(self.directory, place.topic_id, actor.id, body)
             if found.everyone and not message.extras.mentions_all:
                 await self._may_mention_everyone(actor, place)
@@ -201,8 +210,8 @@ class MessageService:
         """A tombstone: its mentions, reactions and pin go; quotes of it show an empty excerpt."""
         async with self.db.write() as repos:
             message, place = await locate_message(repos, actor, message_id, lock=True)
-            if message.sender_id != actor.id and place.owner_id != actor.id:
-                raise forbidden("only the sender or the topic owner may delete a message")
+            if message.sender_id != actor.id:
+                await _may_delete_any(repos, place, actor)
             sender = actor if message.sender_id == actor.id else await _sender(repos, message)
             message = await repos.messages.mark_deleted(message, datetime.now(UTC))
             was_pinned = await repos.messages.forget_extras(message)
@@ -275,6 +284,13 @@ async def _require_root(repos: Repositories, place: Place, message_id: int) -> N
             f"'thread' must be a message of this conversation that is not itself a thread reply "
             f"(message {message_id} is not)"
         )
+
+
+async def _may_delete_any(repos: Repositories, place: Place, actor: Actor) -> None:
+    """Someone else's message: moderators and up of its topic (never in a direct conversation)."""
+    membership = None if place.direct else await repos.memberships.get(place.topic_id, actor.id)
+    if membership is None or RANKS.get(membership.role, 0) < RANKS["moderator"]:
+        raise forbidden("only the sender, or a moderator of the topic, may delete a message")
 
 
 async def _sender(repos: Repositories, message: MessageRecord) -> Actor:

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from db.records import Extras
 from db.sends import PinChange
 from db.uow import Database
-from server.chat.access import is_moderator, locate_message, named_topic, require_readable
+from server.chat.access import locate_message, place_of, require_readable
+from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid
 from server.chat.message_events import Row, pins_changed
 from server.chat.messages import MessageService
-from server.chat.places import Place, place_of_topic
-from server.chat.schemas import PinnedOut, PinsOut
+from server.chat.places import Place
+from server.chat.schemas import PinnedOut, PinsOut, Target
 from server.chat.users import Actor
 from server.chat.views import message_view
 from server.chat.writer import Destination
@@ -40,8 +41,16 @@ class PinService:
             message, place = await locate_message(repos, actor, message_id)
             if message.extras.type == "system":
                 raise invalid("a system message cannot be pinned")
-            if not place.direct and not await is_moderator(repos, place, actor):
-                raise forbidden("only owners, admins and moderators may pin messages here")
+            membership = await repos.memberships.get(place.topic_id, actor.id)
+            if membership is None:  # a public topic's message (locate_message hides the others')
+                raise forbidden(f"only members of {place.name!r} may pin its messages")
+            check(
+                Act.PIN,
+                standing_of(membership),
+                kind=place.kind,
+                archived=place.archived,
+                where=repr(place.name),
+            )
             pins = await repos.messages.pinned(place.topic_id)
         if message.extras.pinned == pinned:
             return self._pinned(actor, place, pins)
@@ -66,10 +75,13 @@ class PinService:
     async def unpin(self, actor: Actor, message_id: int) -> PinnedOut:
         return await self.pin(actor, message_id, pinned=False)
 
-    async def list(self, actor: Actor, topic: str) -> PinsOut:
-        """The pinned messages of a topic the actor may read, newest pin first."""
+    async def list(self, actor: Actor, target: Target) -> PinsOut:
+        """The pinned messages of a topic the actor may read (or of a direct conversation), newest
+        pin first."""
         async with self.db.read() as repos:
-            place = place_of_topic(await named_topic(repos, topic))
+            place = await place_of(repos, actor, target)
+            if place is None:  # a direct conversation not started: nothing pinned
+                return PinsOut(pins=[])
             await require_readable(repos, place, actor)
             pins = await repos.messages.pinned(place.topic_id)
         return PinsOut(

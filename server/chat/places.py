@@ -21,6 +21,7 @@ class Place:
     peer_id: int | None = None  # a direct conversation's other member
     peer_name: str | None = None
     owner_id: int | None = None
+    archived: bool = False  # read-only for everyone (PROTOCOL.md section 10)
 
     @property
     def shown_as(self) -> str:
@@ -34,6 +35,7 @@ class Place:
 
 def place_of_topic(topic: TopicRecord, peer: UserRecord | None = None) -> Place:
     """A stored topic as a place (``peer``: a direct conversation's other member)."""
+    archived = topic.archived_at is not None
     if peer is None:
-        return Place(topic.id, topic.name, topic.kind, owner_id=topic.owner_id)
-    return Place(topic.id, topic.name, topic.kind, peer.id, peer.username, topic.owner_id)
+        return Place(topic.id, topic.name, topic.kind, owner_id=topic.owner_id, archived=archived)
+    return Place(topic.id, topic.name, topic.kind, peer.id, peer.username, topic.owner_id, archived)

@@ -19,6 +19,7 @@ from db.extras import reactions_json
 from db.records import ReactionState
 from db.uow import Database
 from server.chat.access import locate_message, not_member
+from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import invalid
 from server.chat.message_events import reactions_changed
@@ -43,8 +44,16 @@ class ReactionService:
     async def _change(self, actor: Actor, message_id: int, emoji: str, add: bool) -> ReactionsOut:
         async with self.db.write() as repos:
             message, place = await locate_message(repos, actor, message_id, lock=True)
-            if place.kind == "public" and not await self.directory.is_member(place.topic_id, actor.id):
+            membership = await repos.memberships.get(place.topic_id, actor.id)
+            if membership is None:  # a public topic's message (locate_message hides the others')
                 raise not_member(place.name, place.kind, "react")
+            check(
+                Act.REACT,
+                standing_of(membership),
+                kind=place.kind,
+                archived=place.archived,
+                where=repr(place.name),
+            )
             before = message.extras.reactions
             after = _with(before, actor, emoji) if add else _without(before, actor.id, emoji)
             if after is before:

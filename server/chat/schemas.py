@@ -269,9 +269,47 @@ class ThreadHistoryIn(In):
 NotifyLevel = Literal["all", "mentions", "none"]
 
 
-class NotifyIn(In):
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
+Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years
+Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(check_text)]
+
+
+class MemberActionIn(In):
+    """``topic:kick``, ``topic:unban``, ``topic:unmute`` (and the base of the others)."""
+
     topic: TopicName = Field(validation_alias=_TOPIC)
+    username: Username
+    reason: Reason | None = None
+
+
+class BanIn(MemberActionIn):
+    minutes: Minutes | None = None
+
+
+class MuteIn(MemberActionIn):
+    minutes: Minutes | None = None
+
+
+class RoleIn(In):
+    topic: TopicName = Field(validation_alias=_TOPIC)
+    username: Username
+    role: Literal["admin", "moderator", "member"]
+
+
+class TopicUpdateIn(In):
+    topic: TopicName = Field(validation_alias=_TOPIC)
+    name: TopicName | None = None
+    description: Description | None = None
+
+
+class NotifyIn(_WithTarget):
+    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
+
     level: NotifyLevel
+
+
+class PinsIn(_WithTarget):
+    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
 
 
 # Results ----------------------------------------------------------------
@@ -323,6 +361,8 @@ class TopicOut(Out):
     unread: int
     mentions: int = 0  # unread messages that mention the user (or ``@all``)
     notify: Literal["all", "mentions", "none"] = "all"
+    description: str = ""  # PROTOCOL.md section 10 (``topic:update``)
+    archived: bool = False
 
 
 class QuoteOut(Out):
@@ -391,9 +431,12 @@ class PinnedOut(Out):
     pins: list[MessageOut]
 
 
+Role = Literal["owner", "admin", "moderator", "member"]
+
+
 class MemberOut(Out):
     username: str
-    role: Literal["owner", "admin", "moderator", "member"]
+    role: Role
     online: bool
 
 

@@ -14,6 +14,7 @@ from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
+from server.chat.moderation import ModerationService
 from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
 from server.chat.pins import PinService
@@ -96,6 +97,7 @@ class Chat:
         )
         self.reactions = ReactionService(db, self.directory)
         self.pins = PinService(db, self.directory, self.messages)
+        self.moderation = ModerationService(db, self.messages, self.presence.online_among)
         self.conversations = ConversationService(db)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here

@@ -47,6 +47,8 @@ async def topic_views(
             unread=unread.get(t.id, 0),
             mentions=mentioned.get(t.id, 0),
             notify=cast(NotifyLevel, mine.get(t.id, "all")),
+            description=t.description,
+            archived=t.archived_at is not None,
         )
         for t in topics
     ]

@@ -18,24 +18,36 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import cast
 
 from db.errors import Conflict
 from db.uow import Database
 from server.chat.access import (
     free_name,
+    locate,
     named_topic,
     open_direct,
     require_member,
     require_readable,
     user_named,
 )
-from server.chat.errors import conflict, forbidden, no_topic, rate_limited
+from server.chat.authority import RANKS
+from server.chat.errors import conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter, per_hour
-from server.chat.schemas import InvitedOut, MemberOut, MembersOut, SubscribedOut, TopicOut, TopicsOut
+from server.chat.schemas import (
+    InvitedOut,
+    MemberOut,
+    MembersOut,
+    Role,
+    SubscribedOut,
+    Target,
+    TopicOut,
+    TopicsOut,
+)
 from server.chat.topic_views import announced, topic_view, topic_views
 from server.chat.users import Actor
 
@@ -123,6 +135,8 @@ class TopicService:
             if membership is None:
                 if topic.kind != "public":
                     raise no_topic(name)  # a non-member learns nothing of a private topic
+                if await repos.bans.active(topic.id, actor.id):
+                    raise forbidden(f"you are banned from {topic.name!r}")
                 await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
                 repos.record(MembershipChanged(actor.id, topic.id, joined=True))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
@@ -154,6 +168,8 @@ class TopicService:
             topic = await named_topic(repos, name)
             await require_member(repos, place_of_topic(topic), actor, "invite")
             invitee = await user_named(repos, username)
+            if await repos.bans.active(topic.id, invitee.id):
+                raise forbidden(f"{invitee.username!r} is banned from {topic.name!r}")
             if await repos.memberships.get(topic.id, invitee.id) is None:
                 await repos.memberships.add(topic, invitee.id, "member", datetime.now(UTC))
                 theirs = await topic_view(repos, invitee.id, topic, self.presence.online_among)
@@ -175,14 +191,17 @@ class TopicService:
             await require_readable(repos, place_of_topic(topic), actor)
             return await topic_view(repos, actor.id, topic, self.presence.online_among)
 
-    async def notify(self, actor: Actor, name: str, level: str) -> TopicOut:
-        """The member's notification level for a topic (PROTOCOL.md section 8): ``forbidden`` for a
-        public topic not subscribed to, ``not_found`` for a private one not a member of."""
+    async def notify(self, actor: Actor, target: Target, level: str) -> TopicOut:
+        """The member's notification level for a topic or a direct conversation (PROTOCOL.md
+        section 8): ``forbidden`` for a public topic not subscribed to, ``not_found`` for a private
+        one not a member of and for a conversation not started."""
         async with self.db.write() as repos:
-            topic = await named_topic(repos, name)
-            await require_member(repos, place_of_topic(topic), actor, "set its notifications")
-            await repos.memberships.set_notify(topic.id, actor.id, level)
-            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+            found = await locate(repos, actor, target)
+            if found is None:
+                raise not_found(f"no conversation with {target.user!r} yet")
+            await require_member(repos, found.place, actor, "set its notifications")
+            await repos.memberships.set_notify(found.topic.id, actor.id, level)
+            return await topic_view(repos, actor.id, found.topic, self.presence.online_among)
 
     async def members(self, actor: Actor, name: str) -> MembersOut:
         async with self.db.read() as repos:
@@ -194,7 +213,7 @@ class TopicService:
             members=[
                 MemberOut(
                     username=user.username,
-                    role="owner" if membership.role == "owner" else "member",
+                    role=cast(Role, membership.role if membership.role in RANKS else "member"),
                     online=user.id in online,
                 )
                 for user, membership in rows

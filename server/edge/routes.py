@@ -72,10 +72,26 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "thread:history": Route(
             s.ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
         ),
-        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.topic, d.level)),
+        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
         "message:pin": Route(s.DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(s.DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
-        "topic:pins": Route(s.TopicRefIn, lambda a, d: c.pins.list(a, d.topic)),
+        "topic:pins": Route(s.PinsIn, lambda a, d: c.pins.list(a, d.target)),
+        # Moderation (PROTOCOL.md section 10).
+        "topic:role": Route(s.RoleIn, lambda a, d: c.moderation.role(a, d.topic, d.username, d.role)),
+        "topic:kick": Route(
+            s.MemberActionIn, lambda a, d: c.moderation.kick(a, d.topic, d.username, d.reason)
+        ),
+        "topic:ban": Route(
+            s.BanIn, lambda a, d: c.moderation.ban(a, d.topic, d.username, d.reason, d.minutes)
+        ),
+        "topic:unban": Route(s.MemberActionIn, lambda a, d: c.moderation.unban(a, d.topic, d.username)),
+        "topic:mute": Route(s.MuteIn, lambda a, d: c.moderation.mute(a, d.topic, d.username, d.minutes)),
+        "topic:unmute": Route(s.MemberActionIn, lambda a, d: c.moderation.unmute(a, d.topic, d.username)),
+        "topic:update": Route(
+            s.TopicUpdateIn, lambda a, d: c.moderation.update(a, d.topic, d.name, d.description)
+        ),
+        "topic:archive": Route(s.TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
+        "topic:unarchive": Route(s.TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),

@@ -113,6 +113,20 @@ class Demo:
         except TimeoutError:
             raise AssertionError(f"no {needle!r} on {stream} in {timeout}s\n{self.transcript()}") from None
 
+    async def expect_all(self, *needles: str, stream: str = "out") -> list[str]:
+        """A line for each of ``needles``, in any order (for events whose order is not promised).
+
+        Returns the lines in the order of ``needles``; other lines read meanwhile are skipped.
+        """
+        found: dict[str, str] = {}
+        while len(found) < len(needles):
+            line = await self.expect("", stream)
+            for needle in needles:
+                if needle not in found and needle in line:
+                    found[needle] = line
+                    break
+        return [found[needle] for needle in needles]
+
     async def wait(self, timeout: float = WAIT) -> int:
         """The exit code, once the process ended and its output is read."""
         code = await asyncio.wait_for(self.proc.wait(), timeout)

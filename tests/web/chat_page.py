@@ -109,9 +109,7 @@ class ChatPage:
         await expect(self.message(text)).to_have_attribute("data-state", "sent")
 
     async def edit(self, text: str, new_text: str) -> None:
-        message = self.message(text)
-        await message.hover()
-        await message.get_by_test_id("edit").click()
+        await self.act_on(text, "edit")
         await self.by("edit-input").fill(new_text)
         await self.by("edit-input").press("Enter")
         await expect(self.message(new_text).get_by_test_id("edited-mark")).to_be_visible()
@@ -122,6 +120,69 @@ class ChatPage:
         await message.get_by_test_id("delete").click()
         await message.get_by_test_id("confirm-delete").click()
         await expect(message).to_have_count(0)
+
+    async def act_on(self, text: str, action: str) -> None:
+        """Hover a message and click one of its actions (reply, thread, react, pin, edit, delete)."""
+        message = self.message(text)
+        await message.hover()
+        await message.get_by_test_id(action).click()
+
+    # ---- replies, threads, reactions, mentions, pins (issue 20) --------------------------
+
+    async def reply(self, text: str, answer: str) -> None:
+        await self.act_on(text, "reply")
+        await expect(self.by("reply-preview-excerpt")).to_have_text(text)
+        await self.send(answer)
+        await expect(self.by("reply-preview")).to_be_hidden()
+
+    def quote_in(self, text: str) -> Locator:
+        return self.message(text).get_by_test_id("reply-quote")
+
+    @property
+    def thread_panel(self) -> Locator:
+        return self.by("thread-panel")
+
+    def thread_reply(self, text: str) -> Locator:
+        body = self.page.get_by_test_id("message-body").get_by_text(text, exact=True)
+        return self.thread_panel.get_by_test_id("thread-reply").filter(has=body)
+
+    async def open_thread(self, text: str) -> None:
+        await self.act_on(text, "thread")
+        await expect(self.thread_panel).to_be_visible()
+        await expect(self.by("thread-root").get_by_test_id("message-body")).to_have_text(text)
+        await expect(self.by("thread-count")).not_to_have_text("Loading replies…")
+
+    async def reply_in_thread(self, text: str) -> None:
+        await self.by("thread-composer").fill(text)
+        await self.by("thread-composer").press("Enter")
+        await expect(self.thread_reply(text)).to_be_visible()
+        await expect(self.by("thread-composer")).to_have_value("")
+
+    def reaction(self, text: str, emoji: str) -> Locator:
+        return self.message(text).locator(f'[data-testid="reaction"][data-emoji="{emoji}"]')
+
+    async def react(self, text: str, emoji: str) -> None:
+        await self.act_on(text, "react")
+        await self.message(text).locator(f'[data-testid="pick-emoji"][data-emoji="{emoji}"]').click()
+
+    def mentions(self, name: str) -> Locator:
+        return self.topic(name).get_by_test_id("mention-badge")
+
+    async def set_notify(self, level: str) -> None:
+        await self.by("notify-toggle").click()
+        await self.by(f"notify-{level}").click()
+        await expect(self.by("notify-menu")).to_be_hidden()
+        await expect(self.topic(await self.current_topic()).first).to_have_attribute("data-notify", level)
+
+    async def current_topic(self) -> str:
+        return await self.by("current-topic").inner_text()
+
+    async def pin(self, text: str) -> None:
+        await self.act_on(text, "pin")
+        await expect(self.message(text).get_by_test_id("pinned-mark")).to_be_visible()
+
+    def system_message(self, text: str) -> Locator:
+        return self.by("system-message").filter(has_text=text)
 
     # ---- evidence -----------------------------------------------------------------------
 

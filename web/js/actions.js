@@ -1,5 +1,6 @@
 // What the user can do: open, join, leave and create topics, invite, start a
-// direct conversation, send (with retry), edit, delete, page back, type.
+// direct conversation, send (with retry, as a reply), edit, delete, page back, type.
+// Threads, reactions, pins and the notification level have modules of their own.
 import * as api from "./api.js";
 import { ChatError } from "./errors.js";
 import { isDirect, keyOf, positionTarget, sendTarget } from "./targets.js";
@@ -143,6 +144,7 @@ export class Actions {
       const data = await this.conn.request("topic:members", { topic: name });
       const list = data?.members ?? [];
       this.state.members = { key, list };
+      this.chat.roster.store(key, list);
       const topic = this.state.topics.get(key);
       if (topic) Object.assign(topic, { members: list.length, online: list.filter((m) => m.online).length });
     } catch (err) {
@@ -154,11 +156,12 @@ export class Actions {
 
   // ---- messages --------------------------------------------------------------
 
-  send(body) {
+  /** replyTo: {id, sender, excerpt} of the message quoted, or null. */
+  send(body, replyTo = null) {
     const name = this.state.currentName;
     if (!name) return;
     const conv = this.state.conversation(name);
-    const pending = { clientId: newClientId(), body, status: "sending", error: null, sender: this.state.me };
+    const pending = { clientId: newClientId(), body, status: "sending", error: null, sender: this.state.me, replyTo };
     conv.pending.set(pending.clientId, pending);
     this.chat.render({ bottom: true });
     this.deliver(conv, pending);
@@ -168,7 +171,8 @@ export class Actions {
     pending.status = "sending";
     this.chat.render();
     try {
-      const message = await this.conn.send(sendTarget(conv.name), pending.body, pending.clientId);
+      const extra = pending.replyTo ? { reply_to: pending.replyTo.id } : {};
+      const message = await this.conn.send(sendTarget(conv.name), pending.body, pending.clientId, extra);
       conv.pending.delete(pending.clientId);
       this.accept(message);
     } catch (err) {
@@ -192,6 +196,7 @@ export class Actions {
   accept(message) {
     if (!message?.topic) return;
     this.state.conversation(message.topic).upsert(message);
+    this.chat.threads.noteMessage(message);
     const topic = this.state.topics.get(keyOf(message.topic));
     if (topic?.draft) this.chat.scheduleTopicRefresh();
     if (!this.state.noteMessage(message, false)) this.chat.scheduleTopicRefresh();
@@ -213,12 +218,14 @@ export class Actions {
   async edit(id, body) {
     const message = await this.conn.request("message:edit", { id, body });
     if (message?.topic) this.state.conversation(message.topic).update(message);
+    if (message?.topic) this.chat.threads.noteMessage(message);
     this.chat.render();
   }
 
   async remove(id) {
     await this.conn.request("message:delete", { id });
     this.state.currentConversation?.markDeleted(id);
+    this.chat.threads.noteDeleted(id);
     this.chat.render();
   }
 
@@ -231,7 +238,7 @@ export class Actions {
 }
 
 /** A fresh client_id (randomUUID needs a secure context; fall back to getRandomValues). */
-function newClientId() {
+export function newClientId() {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[6] = (bytes[6] & 0x0f) | 0x40;

@@ -4,11 +4,17 @@ import { ChatConnection } from "./socket.js";
 import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic } from "./credentials.js";
 import { Actions } from "./actions.js";
-import { keyOf, positionTarget } from "./targets.js";
+import { badges, Notify } from "./notify.js";
+import { Panels } from "./panels.js";
+import { Pins } from "./pins.js";
+import { Reactions } from "./reactions.js";
+import { Roster } from "./roster.js";
+import { Threads } from "./threads.js";
+import { isDirect, keyOf, positionTarget } from "./targets.js";
 import { h } from "./ui/dom.js";
 import { typingText } from "./ui/format.js";
 import { Sidebar } from "./ui/sidebar.js";
-import { Header, MembersPanel } from "./ui/header.js";
+import { Header } from "./ui/header.js";
 import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 
@@ -21,10 +27,14 @@ export class Chat {
     this.root = root;
     this.env = env;
     this.state = new ChatState(env.creds.username);
-    this.membersOpen = false;
     this.renderOpts = {};
     this.listeners = new AbortController();
     this.actions = new Actions(this);
+    this.threads = new Threads(this);
+    this.reactions = new Reactions(this);
+    this.pins = new Pins(this);
+    this.notify = new Notify(this);
+    this.roster = new Roster(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     this.bindWindow();
@@ -41,23 +51,34 @@ export class Chat {
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
+      togglePins: () => this.panels.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(),
     });
+    const jump = (id) => this.messages.jumpTo(id);
+    const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
       loadOlder: () => a.loadOlder(), edit: (id, body) => a.edit(id, body),
       remove: (id) => a.remove(id), retry: (cid) => a.retry(cid), discard: (cid) => a.discard(cid),
       scrolled: () => this.markRead(), rerender: () => this.renderNow({}),
+      reply: (m) => this.composer.setReply(m), openThread: (m) => this.threads.open(m), react,
+      togglePin: (m) => this.pins.toggle(m),
+      notHeld: () => this.env.toasts.show("That message is further back: scroll up to load it."),
     });
+    const mentions = {
+      members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
+      me: () => this.state.me,
+      allowAll: () => !isDirect(this.state.currentName ?? "@"),
+    };
     this.composer = new Composer({
-      send: (body) => a.send(body), typing: (on) => a.typing(on), join: () => a.join(),
+      send: (body, replyTo) => a.send(body, replyTo), typing: (on) => a.typing(on), join: () => a.join(), mentions,
     });
-    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    this.panels = new Panels(this, { jump, react, mentions });
     this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
       this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
         this.header.el, this.messages.el, this.composer.el),
-      this.members.el);
+      ...this.panels.els);
     this.root.replaceChildren(this.screen);
   }
 
@@ -67,7 +88,9 @@ export class Chat {
     document.addEventListener("visibilitychange", () => this.markRead(), opts);
     window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
     document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
+      else this.panels.closeShown();
     }, opts);
   }
 
@@ -89,6 +112,9 @@ export class Chat {
       onTyping: (data) => this.onTyping(data),
       onRead: (data) => this.onRead(data),
       onPresence: (data) => this.onPresence(data),
+      onReaction: (data) => this.reactions.onUpdated(data),
+      onThreadUpdated: (data) => this.threads.onUpdated(data),
+      onPinsUpdated: (data) => this.pins.onUpdated(data),
     };
   }
 
@@ -111,7 +137,7 @@ export class Chat {
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
       if (this.state.current) await this.actions.refresh(this.state.currentName);
-      if (this.membersOpen) this.actions.loadMembers();
+      this.panels.refresh();
       return;
     }
     const remembered = rememberedTopic();
@@ -121,8 +147,12 @@ export class Chat {
   onMessage(message) {
     const conv = this.state.conversation(message.topic);
     const newcomer = !conv.senders.has(String(message.sender).toLowerCase());
+    this.threads.noteMessage(message);
     if (conv.upsert(message) === "same") return;
-    if (newcomer && conv.loaded) this.scheduleTopicRefresh(); // someone joined: counts changed
+    if (newcomer && conv.loaded) { // someone joined: counts changed, and whom `@` may name
+      this.scheduleTopicRefresh();
+      this.state.rosters.delete(keyOf(message.topic));
+    }
     conv.setTyping(message.sender, false);
     const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();
     if (!this.state.noteMessage(message, !visible)) this.scheduleTopicRefresh();
@@ -133,12 +163,14 @@ export class Chat {
   onEdited(message) {
     if (!message || typeof message.id !== "number") return;
     this.state.conversation(message.topic).update(message);
+    this.threads.noteMessage(message);
     this.render();
   }
 
   onDeleted({ id, topic } = {}) {
     if (topic) this.state.conversation(topic).markDeleted(id);
     else for (const conv of this.state.conversations.values()) conv.markDeleted(id);
+    this.threads.noteDeleted(id);
     this.render();
   }
 
@@ -194,6 +226,7 @@ export class Chat {
       conv.readSent = Math.max(conv.readSent, seq);
       const t = this.state.topics.get(keyOf(topic));
       if (t) t.unread = Math.max(0, Math.min(t.unread ?? 0, (t.last_seq ?? 0) - seq));
+      if (t && !t.unread) t.mentions = 0;
     }
     this.render();
   }
@@ -225,7 +258,9 @@ export class Chat {
       const conv = this.state.conversations.get(key);
       if (!conv || conv.maxSeq <= (topic.last_seq ?? 0)) continue;
       for (const m of conv.messages.values()) {
-        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender)) topic.unread = (topic.unread ?? 0) + 1;
+        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender) && m.type !== "system") {
+          topic.unread = (topic.unread ?? 0) + 1;
+        }
       }
       topic.last_seq = conv.maxSeq;
     }
@@ -246,8 +281,8 @@ export class Chat {
     if (!conv?.loaded || !this.canSeeLatest()) return;
     const topic = this.state.currentTopic;
     if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
-    if (topic.unread) {
-      topic.unread = 0;
+    if (topic.unread || topic.mentions) {
+      topic.unread = topic.mentions = 0;
       this.render();
     }
     const seq = conv.maxSeq;
@@ -266,7 +301,8 @@ export class Chat {
     if (switched) {
       this.composer.reset();
       this.state.members = null;
-      if (this.membersOpen) this.actions.loadMembers();
+      this.panels.switched();
+      if (name) this.roster.members(name); // my role there: who may pin
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });
@@ -278,10 +314,12 @@ export class Chat {
     this.header.el.querySelector("[data-testid=sidebar-toggle]")?.setAttribute("aria-expanded", String(open));
   }
 
-  toggleMembers(open = !this.membersOpen) {
-    this.membersOpen = open && Boolean(this.state.current);
-    if (this.membersOpen) this.actions.loadMembers();
-    this.render();
+  get membersOpen() {
+    return this.panels.membersOpen;
+  }
+
+  toggleMembers(open) {
+    this.panels.toggleMembers(open);
   }
 
   expireTyping() {
@@ -310,11 +348,15 @@ export class Chat {
     const conv = state.currentConversation;
     this.screen.classList.toggle("no-topic", !state.current);
     this.sidebar.render(state);
-    this.header.render(state);
+    this.header.render(state, this.panels.current);
     this.messages.render(state, opts);
     this.composer.render(state, conv ? typingText(conv.typingNow()) : "");
-    this.members.render(state, this.membersOpen);
-    const unread = [...state.topics.values()].reduce((n, t) => n + (t.unread ?? 0), 0);
+    this.panels.render(state);
+    this.screen.dataset.panel = this.panels.current ?? "";
+    const unread = [...state.topics.values()].reduce((n, t) => {
+      const shown = badges(t);
+      return n + (shown.unread || shown.mentions);
+    }, 0);
     document.title = unread ? `(${unread}) Parley` : "Parley";
   }
 

@@ -26,7 +26,7 @@ export async function loadClient() {
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
  * onAuthError(ChatError), and one per server event: onMessage, onEdited,
  * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
- * onPresence.
+ * onPresence, onReaction, onThreadUpdated, onPinsUpdated.
  */
 export class ChatConnection {
   constructor(io, token, handlers) {
@@ -89,6 +89,9 @@ export class ChatConnection {
     socket.on("typing", (data) => handlers.onTyping(data));
     socket.on("read", (data) => handlers.onRead(data));
     socket.on("presence", (data) => handlers.onPresence(data));
+    socket.on("reaction:updated", (data) => handlers.onReaction(data));
+    socket.on("thread:updated", (data) => handlers.onThreadUpdated(data));
+    socket.on("pins:updated", (data) => handlers.onPinsUpdated(data));
   }
 
   onMessage(message) {
@@ -131,9 +134,12 @@ export class ChatConnection {
     });
   }
 
-  /** message:send; the stored Message counts as seen so its echo is dropped. */
-  async send(target, body, clientId) {
-    const payload = { ...target, body, client_id: clientId };
+  /**
+   * message:send (extra: reply_to, thread); the stored Message counts as seen so
+   * its echo is dropped.
+   */
+  async send(target, body, clientId, extra = {}) {
+    const payload = { ...target, ...extra, body, client_id: clientId };
     const message = await this.request("message:send", payload, { waitForConnection: false });
     if (isMessage(message)) {
       this.seenIds.add(message.id);

@@ -1,5 +1,6 @@
 // What the page knows: topics, the messages of each conversation, pending
-// sends, typing, read marks and presence. No DOM, no network.
+// sends, typing, read marks, presence, pins and the open thread. No DOM, no network.
+import { mentionsMe } from "./mentions.js";
 import { isDirect, keyOf, peerOf } from "./targets.js";
 
 const TYPING_TTL_MS = 5000;
@@ -17,6 +18,7 @@ export class Conversation {
     this.readMarks = new Map(); // username -> seq
     this.readSent = 0;
     this.senders = new Set(); // lower-case names seen posting here
+    this.pins = null; // [Message], newest pin first, once loaded (topic:pins or pins:updated)
   }
 
   /** Add or update a message; returns "added", "updated" or "same". */
@@ -30,11 +32,26 @@ export class Conversation {
       this.messages.set(message.id, next);
       return "added";
     }
-    if (known.body === next.body && known.edited_at === next.edited_at && known.deleted === deleted) {
-      return "same";
-    }
+    if (sameMessage(known, next)) return "same";
     this.messages.set(message.id, next);
     return "updated";
+  }
+
+  /** Change a held message in place (reactions, thread summary, pinned); false when unknown. */
+  patch(id, fields) {
+    const known = this.messages.get(id);
+    if (!known) return false;
+    this.messages.set(id, { ...known, ...fields });
+    return true;
+  }
+
+  /** The pinned list changed (pins:updated, topic:pins, a pin ack): marks follow it. */
+  setPins(pins) {
+    this.pins = pins;
+    const ids = new Set(pins.map((m) => m.id));
+    for (const [id, message] of this.messages) {
+      if (Boolean(message.pinned) !== ids.has(id)) this.messages.set(id, { ...message, pinned: ids.has(id) });
+    }
   }
 
   /** Apply an edit to a message we hold; unknown ones are ignored (no holes in the history). */
@@ -64,9 +81,13 @@ export class Conversation {
     for (const [id, message] of this.messages) this.messages.set(id, { ...message, topic: name });
   }
 
+  /** A tombstone keeps its place; it loses its reactions, and quotes of it their excerpt. */
   markDeleted(id) {
     const known = this.messages.get(id);
-    if (known) this.messages.set(id, { ...known, body: "", deleted: true });
+    if (known) this.messages.set(id, { ...known, body: "", deleted: true, reactions: [], mentions: [], mentions_all: false });
+    for (const [other, message] of this.messages) {
+      if (message.reply_to?.id === id) this.messages.set(other, { ...message, reply_to: { ...message.reply_to, excerpt: "" } });
+    }
     return Boolean(known);
   }
 
@@ -98,8 +119,51 @@ export class Conversation {
     for (const [name, until] of this.typing) if (until <= now) this.typing.delete(name);
     return [...this.typing.keys()];
   }
+}
 
-  /** Readers (other than `me`) whose read mark is at or after seq. */
+/** The fields a new copy of a message may change (edits, reactions, threads, pins, quotes). */
+function sameMessage(a, b) {
+  return a.body === b.body && a.edited_at === b.edited_at && a.deleted === b.deleted
+    && a.pinned === b.pinned && JSON.stringify([a.reactions, a.thread_summary, a.reply_to])
+      === JSON.stringify([b.reactions, b.thread_summary, b.reply_to]);
+}
+
+/** The thread open in the side panel: its root and the replies loaded so far. */
+export class Thread {
+  constructor(name, root) {
+    this.name = name; // the conversation it belongs to
+    this.rootId = root.id;
+    this.root = root;
+    this.replies = new Map(); // id -> Message
+    this.hasMore = false;
+    this.loaded = false;
+    this.loadingOlder = false;
+  }
+
+  /** Add or replace a reply of this thread; other messages are ignored. */
+  upsert(message) {
+    const next = { ...message, deleted: message.deleted === true || message.deleted_at != null };
+    if (message.id === this.rootId) this.root = this.root.missing ? next : { ...this.root, ...next };
+    else if (message.thread === this.rootId) this.replies.set(message.id, { ...this.replies.get(message.id), ...next });
+    else return false;
+    return true;
+  }
+
+  patch(id, fields) {
+    if (id === this.rootId) this.root = { ...this.root, ...fields };
+    else if (this.replies.has(id)) this.replies.set(id, { ...this.replies.get(id), ...fields });
+    else return false;
+    return true;
+  }
+
+  sorted() {
+    return [...this.replies.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The oldest reply held: thread:history pages back from it. */
+  get oldestId() {
+    return this.sorted()[0]?.id ?? null;
+  }
 }
 
 export class ChatState {
@@ -109,6 +173,8 @@ export class ChatState {
     this.conversations = new Map(); // key -> Conversation
     this.presence = new Map(); // lower-case username -> {online, last_seen}
     this.members = null; // {key, list: [{username, role, online}]}
+    this.rosters = new Map(); // key -> {list: [{username, role, online}], at: ms}: mentions, roles
+    this.thread = null; // the Thread open in the side panel
     this.current = null; // key of the open conversation
     this.connection = "connecting";
   }
@@ -168,6 +234,9 @@ export class ChatState {
       this.conversations.set(to, conv);
     }
     if (this.members?.key === from) this.members = { ...this.members, key: to };
+    if (this.rosters.has(from)) this.rosters.set(to, this.rosters.get(from));
+    this.rosters.delete(from);
+    if (this.thread && keyOf(this.thread.name) === from) this.thread.name = newName;
     if (this.current === from) this.current = to;
     return true;
   }
@@ -181,6 +250,8 @@ export class ChatState {
     const known = this.topics.delete(key);
     const held = this.conversations.delete(key);
     if (this.members?.key === key) this.members = null;
+    this.rosters.delete(key);
+    if (this.thread && keyOf(this.thread.name) === key) this.thread = null;
     return known || held;
   }
 
@@ -196,15 +267,35 @@ export class ChatState {
     return name;
   }
 
-  /** Note a new message in the topic list; returns false when the topic is unknown. */
+  /**
+   * Note a new message in the topic list (system messages count in neither unread
+   * nor mentions); returns false when the topic is unknown.
+   */
   noteMessage(message, countsAsUnread) {
     const topic = this.topics.get(keyOf(message.topic));
     if (!topic) return false;
     if (message.seq > (topic.last_seq ?? 0)) {
       topic.last_seq = message.seq;
-      if (countsAsUnread && !this.isMe(message.sender)) topic.unread = (topic.unread ?? 0) + 1;
+      if (countsAsUnread && message.type !== "system" && !this.isMe(message.sender)) {
+        topic.unread = (topic.unread ?? 0) + 1;
+        if (mentionsMe(message, this.me)) topic.mentions = (topic.mentions ?? 0) + 1;
+      }
     }
     return true;
+  }
+
+  /** My role in a topic, when its roster is known ("owner" from the Topic itself). */
+  roleIn(name) {
+    const topic = this.topics.get(keyOf(name));
+    if (topic && this.isMe(topic.owner)) return "owner";
+    const mine = this.rosters.get(keyOf(name))?.list.find((m) => this.isMe(m.username));
+    return mine?.role ?? null;
+  }
+
+  /** Pins: both sides of a direct conversation; owners, admins and moderators of a topic. */
+  canPin(name) {
+    if (isDirect(name)) return !this.topics.get(keyOf(name))?.draft;
+    return ["owner", "admin", "moderator"].includes(this.roleIn(name));
   }
 
   /** Usernames are matched case-insensitively. */

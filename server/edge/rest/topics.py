@@ -84,10 +84,10 @@ async def messages(
 @router.put("/{name}/notify")
 async def notify(name: Name, data: NotifyBody, actor: ActorDep, chat: ChatDep) -> TopicOut:
     """As ``topic:notify``: the caller's notification level for the topic."""
-    return await chat.topics.notify(actor, name, data.level)
+    return await chat.topics.notify(actor, Target(topic=name), data.level)
 
 
 @router.get("/{name}/pins")
 async def pins(name: Name, actor: ActorDep, chat: ChatDep) -> PinsOut:
     """As ``topic:pins``: newest pin first."""
-    return await chat.pins.list(actor, name)
+    return await chat.pins.list(actor, Target(topic=name))

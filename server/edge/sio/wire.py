@@ -83,4 +83,6 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:renamed", {"topic": old_name, "name": name}
         case ev.TopicDeleted(name=name):
             return "topic:deleted", {"topic": name}
+        case ev.TopicRemoved(topic=topic, reason=reason):
+            return "topic:removed", {"topic": topic, "reason": reason}
     return None

@@ -399,3 +399,17 @@ async def test_a_member_away_gets_replies_and_system_messages_in_order_with_curr
     assert backlog[0]["reactions"] == [{"emoji": "👍", "count": 1, "users": ["carol"], "me": False}]
     assert backlog[0]["thread_summary"]["count"] == 2 and backlog[0]["pinned"] is True
     assert backlog[1]["thread"] == root["id"] and backlog[3]["thread"] == root["id"]
+
+
+async def test_a_direct_conversation_has_its_pins_and_notification_level_by_with(live_server):
+    alice = await live_server.user("alice")
+    bob = await live_server.user("bob")
+    direct = await send(alice, {"to": "bob", "body": "keep this"})
+    await bob.ok("message:pin", {"id": direct["id"]})
+
+    pins = await alice.ok("topic:pins", {"with": "bob"})
+    topic = await alice.ok("topic:notify", {"with": "bob", "level": "mentions"})
+
+    assert [m["id"] for m in pins["pins"]] == [direct["id"]] and pins["pins"][0]["topic"] == "@bob"
+    assert topic["name"] == "@bob" and topic["notify"] == "mentions"
+    assert await refused(alice, "topic:pins", {"topic": "general", "with": "bob"}) == "invalid"

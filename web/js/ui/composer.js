@@ -1,7 +1,9 @@
 // The composer: Enter sends, Shift+Enter adds a line; typing notifications are
-// sent while the user types. For a public topic the user has not joined, a
-// join bar takes its place.
+// sent while the user types; `@` offers the members to mention; a reply shows
+// the quoted message above the box until sent or cancelled. For a public topic
+// the user has not joined, a join bar takes its place.
 import { labelOf, isDirect, peerOf } from "../targets.js";
+import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
 
 const MAX_BODY = 4000;
@@ -9,9 +11,10 @@ const TYPING_REPEAT_MS = 3000; // re-announce "typing" while it goes on
 const TYPING_IDLE_MS = 2500; // announce "stopped" after this long without a key
 
 export class Composer {
-  /** actions: send(body) -> bool, typing(bool), join() */
+  /** actions: send(body, replyTo), typing(bool), join(), and mentions: {members(), me(), allowAll()} */
   constructor(actions) {
     this.actions = actions;
+    this.replyTo = null; // {id, sender, excerpt}
     this.input = h("textarea", {
       id: "composer", class: "composer-input", "data-testid": "composer", rows: "1",
       "aria-label": "Message", placeholder: "Write a message…", maxlength: String(MAX_BODY),
@@ -21,20 +24,31 @@ export class Composer {
     this.error = h("p", { class: "form-error small composer-error", role: "alert", "data-testid": "composer-error", hidden: true });
     this.form = h("form", { class: "composer", "data-testid": "composer-form", "aria-label": "Send a message" },
       h("label", { for: "composer", class: "sr-only" }, "Message"), this.input, this.counter, this.sendButton);
+    this.mentions = new MentionAutocomplete(this.input, actions.mentions);
+    this.replyText = h("span", { class: "reply-bar-text" });
+    this.replyBar = h("div", { class: "reply-bar", "data-testid": "reply-preview", hidden: true },
+      icon(ICONS.reply), this.replyText,
+      h("button", { class: "icon-btn small", type: "button", "data-testid": "reply-cancel", "aria-label": "Cancel reply",
+        title: "Cancel reply (Esc)", onclick: () => this.clearReply(true) }, icon(ICONS.close)));
     this.typingLine = h("div", { class: "typing", "data-testid": "typing-indicator", "aria-live": "polite" });
     this.joinText = h("span", {});
     this.joinButton = h("button", { class: "btn btn-primary", type: "button", "data-testid": "join-topic", onclick: () => this.join() }, "Join");
     this.joinBar = h("div", { class: "join-bar", "data-testid": "join-bar", hidden: true }, this.joinText, this.joinButton);
-    this.el = h("div", { class: "composer-area" }, this.typingLine, this.error, this.form, this.joinBar);
+    this.el = h("div", { class: "composer-area" }, this.typingLine, this.error,
+      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.form), this.joinBar);
     this.bind();
   }
 
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
+      if (this.mentions.handleKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
+      } else if (event.key === "Escape" && this.replyTo) {
+        event.preventDefault();
+        this.clearReply(true);
       }
     });
     this.input.addEventListener("input", () => {
@@ -51,7 +65,8 @@ export class Composer {
     if (!body.trim()) return;
     if ([...body].length > MAX_BODY) return this.showError(`A message has at most ${MAX_BODY} characters.`);
     this.stopTyping();
-    this.actions.send(body);
+    this.actions.send(body, this.replyTo);
+    this.clearReply();
     this.input.value = "";
     this.autosize();
     this.updateCounter();
@@ -102,10 +117,27 @@ export class Composer {
     this.counter.textContent = left < 200 ? String(left) : "";
   }
 
-  /** Called when another conversation is opened: typing state belongs to the old one. */
+  /** Reply to a message: its quote shows above the box until sent or cancelled. */
+  setReply(message) {
+    this.replyTo = { id: message.id, sender: message.sender, excerpt: [...(message.body ?? "")].slice(0, 100).join("") };
+    this.replyText.replaceChildren("Replying to ", h("strong", { "data-testid": "reply-preview-sender" }, message.sender),
+      h("span", { class: "reply-bar-excerpt", "data-testid": "reply-preview-excerpt" }, this.replyTo.excerpt));
+    this.replyBar.hidden = false;
+    this.input.focus();
+  }
+
+  clearReply(refocus = false) {
+    this.replyTo = null;
+    this.replyBar.hidden = true;
+    if (refocus) this.input.focus();
+  }
+
+  /** Called when another conversation is opened: typing state and the reply belong to the old one. */
   reset() {
     this.stopTyping();
     this.showError("");
+    this.clearReply();
+    this.mentions.close();
   }
 
   render(state, typingText) {
@@ -115,6 +147,7 @@ export class Composer {
     this.el.hidden = !name;
     this.form.hidden = !canPost;
     this.joinBar.hidden = !name || canPost;
+    this.replyBar.hidden = !this.replyTo || !canPost;
     if (name && !canPost) {
       this.joinText.textContent = `You are looking at ${labelOf(name)}. Join to post and get its messages.`;
       this.joinButton.textContent = `Join ${labelOf(name)}`;

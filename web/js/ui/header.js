@@ -1,11 +1,12 @@
-// The conversation header: name, member and online counts, invite and leave,
-// and the members panel.
+// The conversation header: name, member and online counts, pinned messages,
+// the notification bell, invite and leave, and the members panel.
 import { checkUsername, isDirect, peerOf } from "../targets.js";
+import { BellMenu } from "./bell.js";
 import { avatar, fill, h, icon, ICONS } from "./dom.js";
 import { lastSeen, plural } from "./format.js";
 
 export class Header {
-  /** actions: toggleSidebar(), toggleMembers(), invite(username), leave() */
+  /** actions: toggleSidebar(), toggleMembers(), togglePins(), setNotify(level), invite(username), leave() */
   constructor(actions) {
     this.actions = actions;
     this.title = h("h1", { class: "conv-title" });
@@ -22,10 +23,15 @@ export class Header {
       class: "icon-btn", type: "button", "data-testid": "leave-topic", "aria-label": "Leave topic",
       title: "Leave topic", onclick: () => actions.leave(),
     }, icon(ICONS.leave));
+    this.pinsButton = h("button", {
+      class: "icon-btn", type: "button", "data-testid": "pins-toggle", "aria-label": "Pinned messages",
+      title: "Pinned messages", "aria-controls": "pins-panel", onclick: () => actions.togglePins(),
+    }, icon(ICONS.pin));
+    this.bell = new BellMenu({ set: (level) => actions.setNotify(level) });
     this.el = h("header", { class: "conv-header" },
       h("button", { class: "icon-btn menu-btn", type: "button", "data-testid": "sidebar-toggle", "aria-label": "Show topics", "aria-controls": "sidebar", onclick: () => actions.toggleSidebar() }, icon(ICONS.menu)),
       h("div", { class: "conv-heading" }, this.title, this.subtitle),
-      h("div", { class: "conv-actions" }, this.inviteButton, this.leaveButton),
+      h("div", { class: "conv-actions" }, this.pinsButton, this.bell.el, this.inviteButton, this.leaveButton),
       this.inviteForm);
   }
 
@@ -63,7 +69,9 @@ export class Header {
     if (open) this.inviteForm.querySelector("input").focus();
   }
 
-  render(state) {
+  /** panel: the side panel shown ("pins" presses the pins button). */
+  render(state, panel = null) {
+    this.pinsButton.setAttribute("aria-expanded", String(panel === "pins"));
     const topic = state.currentTopic;
     const name = state.currentName;
     this.el.classList.toggle("empty", !name);
@@ -71,7 +79,8 @@ export class Header {
       fill(this.title, h("span", { "data-testid": "current-topic" }, "Parley"));
       this.subtitle.textContent = "Pick a topic or start a conversation";
       this.subtitle.disabled = true;
-      this.inviteButton.hidden = this.leaveButton.hidden = true;
+      this.inviteButton.hidden = this.leaveButton.hidden = this.pinsButton.hidden = true;
+      this.bell.render(null, false);
       return;
     }
     const direct = isDirect(name);
@@ -80,6 +89,8 @@ export class Header {
     this.subtitle.disabled = false;
     this.subtitle.textContent = direct ? directStatus(state, topic, name) : topicStatus(topic);
     const member = Boolean(topic?.subscribed);
+    this.pinsButton.hidden = direct; // topic:pins names a topic: a direct conversation has pin marks only
+    this.bell.render(topic, !direct && member);
     this.inviteButton.hidden = direct || !member;
     this.leaveButton.hidden = direct || !member;
     if (this.inviteButton.hidden) this.toggleInvite(false);

@@ -1,20 +1,30 @@
 // The message pane: bubbles in seq order with day separators, pending sends,
 // inline edit and delete, read marks, and paging back through history when
-// scrolled to the top.
+// scrolled to the top. Each message has its actions (reply, thread, react, pin,
+// edit, delete), its quote, reactions and thread summary; a system message is a
+// centred line.
+import { mentionsMe } from "../mentions.js";
 import { isDirect, labelOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
+import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
+import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 48;
 
 export class MessageList {
-  /** actions: loadOlder(), edit(id, body), remove(id), retry(clientId), discard(clientId), scrolled() */
+  /**
+   * actions: loadOlder(), edit(id, body), remove(id), retry(clientId), discard(clientId),
+   * scrolled(), rerender(), reply(message), openThread(message), react(message, emoji),
+   * togglePin(message), notHeld()
+   */
   constructor(actions) {
     this.actions = actions;
     this.editingId = null;
     this.confirmingId = null;
+    this.pickerId = null; // the message whose reaction picker is open
     this.items = h("div", { class: "message-items" });
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
@@ -47,7 +57,7 @@ export class MessageList {
   /** options.switched: a different conversation was opened; options.bottom: follow the end. */
   render(state, { switched = false, bottom = false } = {}) {
     const conv = state.currentConversation;
-    if (switched) this.editingId = this.confirmingId = null;
+    if (switched) this.editingId = this.confirmingId = this.pickerId = null;
     const stick = switched || bottom || this.atBottom;
     const anchor = stick ? null : this.visibleAnchor();
     const before = this.lastKey;
@@ -77,14 +87,22 @@ export class MessageList {
     const seenAt = readPositions(conv, messages, state);
     const topic = state.currentTopic;
     const owner = Boolean(topic && state.isMe(topic.owner) && !isDirect(conv.name));
+    const canPost = isDirect(conv.name) || Boolean(topic?.subscribed);
+    const canPin = canPost && state.canPin(conv.name);
     let prev = null;
     for (const message of messages) {
       const date = parseTime(message.created_at);
       if (!prev || dayKey(prev.date) !== dayKey(date)) items.push(dayItem(date));
+      if (message.type === "system") {
+        items.push(systemItem(message));
+        prev = null;
+        continue;
+      }
       const grouped = Boolean(prev && prev.message.sender === message.sender && !prev.message.deleted
+        && prev.message.thread === message.thread && !message.reply_to
         && date && prev.date && date - prev.date < GROUP_WINDOW_MS && dayKey(prev.date) === dayKey(date));
       items.push(this.messageItem(message, {
-        state, grouped, date, owner, direct: isDirect(conv.name), seenBy: seenAt.get(message.id),
+        state, grouped, date, owner, canPost, canPin, direct: isDirect(conv.name), seenBy: seenAt.get(message.id),
       }));
       prev = { message, date };
     }
@@ -106,56 +124,108 @@ export class MessageList {
 
   messageItem(message, ctx) {
     const own = ctx.state.isMe(message.sender);
+    const mentioned = mentionsMe(message, ctx.state.me);
     const mode = this.editingId === message.id ? "edit" : this.confirmingId === message.id ? "confirm" : "view";
+    const picker = this.pickerId === message.id && mode === "view";
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
-      ctx.seenBy, ctx.owner, mode]);
+      ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned,
+      message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions]);
     return {
       key: `m${message.id}`,
-      create: () => h("article", { "data-testid": "message" }),
+      create: () => h("article", { "data-testid": "message", tabindex: "-1" }),
       update: (el) => {
         if (el.dataset.sig === sig) return;
         el.dataset.sig = sig;
-        this.fillMessage(el, message, { ...ctx, own, mode });
+        this.fillMessage(el, message, { ...ctx, own, mode, mentioned, picker });
       },
     };
   }
 
   fillMessage(el, message, ctx) {
     el.className = ["msg", ctx.own ? "own" : "other", ctx.grouped ? "grouped" : "",
-      message.deleted ? "deleted" : ""].filter(Boolean).join(" ");
-    Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent" });
+      message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : ""].filter(Boolean).join(" ");
+    Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
+      mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? "") });
     if (message.client_id) el.dataset.clientId = message.client_id;
     el.setAttribute("aria-label", `${message.sender} at ${clock(ctx.date)}`);
-    const body = ctx.mode === "edit" ? this.editBox(message)
-      : message.deleted ? h("p", { class: "msg-body tombstone", "data-testid": "message-body" }, "This message was deleted.")
-      : h("p", { class: "msg-body", "data-testid": "message-body" }, message.body);
+    const body = ctx.mode === "edit" ? this.editBox(message) : messageBody(message);
+    const open = (m) => this.actions.openThread(m);
     const bubble = h("div", { class: "bubble" },
       ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender),
+      replyQuote(message.reply_to, (id) => this.jumpTo(id)),
       body,
       h("div", { class: "msg-meta" },
+        pinnedMark(message),
         h("time", { datetime: message.created_at ?? "", title: fullTime(ctx.date) }, clock(ctx.date)),
         message.edited_at && !message.deleted ? h("span", { class: "edited", "data-testid": "edited-mark", title: `edited ${fullTime(parseTime(message.edited_at))}` }, "edited") : null),
       ctx.mode === "confirm" ? this.confirmBox(message) : null);
     fill(el,
       ctx.own ? null : h("div", { class: "msg-avatar" }, ctx.grouped ? null : avatar(message.sender)),
-      h("div", { class: "msg-column" }, bubble,
+      h("div", { class: "msg-column" }, threadMark(message, open), bubble,
+        reactionChips(message, (m, emoji) => this.actions.react(m, emoji), { canReact: ctx.canPost }),
+        ctx.picker ? reactionPicker(message, (emoji) => this.pick(message, emoji), () => this.closePicker(message.id)) : null,
+        threadSummary(message, open),
         ctx.seenBy?.length ? h("div", { class: "read-mark", "data-testid": "read-mark" }, `Seen by ${ctx.seenBy.join(", ")}`) : null),
       this.actionsFor(message, ctx));
   }
 
   actionsFor(message, ctx) {
-    if (message.deleted || ctx.mode !== "view" || !(ctx.own || ctx.owner)) return null;
-    return h("div", { class: "msg-actions" },
-      ctx.own ? h("button", { class: "icon-btn small", type: "button", "data-testid": "edit", "aria-label": "Edit message", title: "Edit",
-        onclick: () => this.startEdit(message.id) }, icon(ICONS.edit)) : null,
-      h("button", { class: "icon-btn small", type: "button", "data-testid": "delete", "aria-label": "Delete message", title: "Delete",
-        onclick: () => this.setMode(null, message.id) }, icon(ICONS.trash)));
+    if (message.deleted || ctx.mode !== "view") return null;
+    const button = (testid, label, iconPath, onclick) => h("button", {
+      class: "icon-btn small", type: "button", "data-testid": testid, "aria-label": label, title: label, onclick,
+    }, icon(iconPath));
+    const buttons = [
+      ctx.canPost ? button("reply", "Reply", ICONS.reply, () => this.actions.reply(message)) : null,
+      ctx.canPost && message.thread == null ? button("thread", "Reply in thread", ICONS.thread, () => this.actions.openThread(message)) : null,
+      ctx.canPost ? reactButton(() => this.openPicker(message.id)) : null,
+      ctx.canPin ? button("pin", message.pinned ? "Unpin message" : "Pin message", ICONS.pin, () => this.actions.togglePin(message)) : null,
+      ctx.own ? button("edit", "Edit message", ICONS.edit, () => this.startEdit(message.id)) : null,
+      ctx.own || ctx.owner ? button("delete", "Delete message", ICONS.trash, () => this.setMode(null, message.id)) : null,
+    ].filter(Boolean);
+    if (buttons.length === 0) return null;
+    return h("div", { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" }, buttons);
   }
 
   setMode(editingId, confirmingId) {
     this.editingId = editingId;
     this.confirmingId = confirmingId;
+    this.pickerId = null;
     this.actions.rerender();
+  }
+
+  openPicker(id) {
+    this.pickerId = this.pickerId === id ? null : id;
+    this.actions.rerender();
+    const el = this.itemEl(id);
+    if (el && this.pickerId === id) focusPicker(el);
+  }
+
+  closePicker(id) {
+    this.pickerId = null;
+    this.actions.rerender();
+    this.itemEl(id)?.querySelector("[data-testid=react]")?.focus();
+  }
+
+  async pick(message, emoji) {
+    this.pickerId = null;
+    this.actions.rerender();
+    await this.actions.react(message, emoji);
+    this.itemEl(message.id)?.querySelector("[data-testid=react]")?.focus();
+  }
+
+  itemEl(id) {
+    return this.items.querySelector(`[data-key="m${id}"]`);
+  }
+
+  /** Show a message (a quote was clicked): scrolled to, focused and flashed when it is held. */
+  jumpTo(id) {
+    const el = this.itemEl(id);
+    if (!el) return this.actions.notHeld();
+    el.scrollIntoView({ block: "center" });
+    el.focus({ preventScroll: true });
+    el.classList.remove("flash");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("flash");
   }
 
   startEdit(id) {
@@ -212,7 +282,7 @@ export class MessageList {
   }
 
   pendingItem(pending) {
-    const sig = JSON.stringify([pending.status, pending.error]);
+    const sig = JSON.stringify([pending.status, pending.error, pending.replyTo?.id]);
     return {
       key: `p${pending.clientId}`,
       create: () => h("article", { "data-testid": "message", class: "msg own pending" }),
@@ -228,7 +298,8 @@ export class MessageList {
             h("button", { class: "link-btn", type: "button", "data-testid": "discard", onclick: () => this.actions.discard(pending.clientId) }, "Discard"))
           : h("div", { class: "send-status" }, pending.status === "queued" ? "Waiting for the connection…" : "Sending…");
         fill(el, h("div", { class: "msg-column" },
-          h("div", { class: "bubble" }, h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body)),
+          h("div", { class: "bubble" }, replyQuote(pending.replyTo, (id) => this.jumpTo(id)),
+            h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body)),
           status));
       },
     };
@@ -241,6 +312,19 @@ function dayItem(date) {
     key: `d${dayKey(date)}`,
     create: () => h("div", { class: "day-sep", role: "separator" }, h("span", {}, label)),
     update: (el) => { el.firstChild.textContent = label; },
+  };
+}
+
+function systemItem(message) {
+  const sig = JSON.stringify([message.body, message.deleted]);
+  return {
+    key: `m${message.id}`,
+    create: () => h("div", { class: "system-row" }),
+    update: (el) => {
+      if (el.dataset.sig === sig) return;
+      el.dataset.sig = sig;
+      fill(el, systemLine(message));
+    },
   };
 }
 
@@ -259,7 +343,7 @@ function readPositions(conv, messages, state) {
   for (const [reader, mark] of conv.readMarks) {
     if (state.isMe(reader)) continue;
     let at = null;
-    for (const m of messages) if (m.seq <= mark && !m.deleted) at = m;
+    for (const m of messages) if (m.seq <= mark && !m.deleted && m.type !== "system") at = m;
     if (!at || at.sender === reader) continue;
     result.set(at.id, [...(result.get(at.id) ?? []), reader].sort());
   }

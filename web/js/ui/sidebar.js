@@ -1,5 +1,6 @@
 // The sidebar: who I am, my topics, my direct conversations, public topics to
 // browse, and the forms to create a topic or start a direct conversation.
+import { badges, levelOf } from "../notify.js";
 import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { plural } from "./format.js";
@@ -131,23 +132,28 @@ export class Sidebar {
     const active = state.current === keyOf(topic.name);
     const online = state.peerOnline(topic);
     const meta = itemMeta(topic, online);
-    const sig = JSON.stringify([topic.name, topic.kind, topic.unread, active, online, meta]);
+    const { unread, mentions } = badges(topic);
+    const level = levelOf(topic);
+    const sig = JSON.stringify([topic.name, topic.kind, unread, mentions, level, active, online, meta]);
     if (li.dataset.sig === sig) return;
     li.dataset.sig = sig;
-    const unread = topic.unread ?? 0;
     const button = h("button", {
-      type: "button", class: `topic-item${active ? " active" : ""}${unread ? " has-unread" : ""}`,
-      "data-testid": "topic-item", "data-topic": topic.name, "data-kind": topic.kind,
+      type: "button", class: `topic-item${active ? " active" : ""}${unread || mentions ? " has-unread" : ""}`,
+      "data-testid": "topic-item", "data-topic": topic.name, "data-kind": topic.kind, "data-notify": level,
       "aria-current": active ? "page" : null, onclick: () => this.actions.open(topic.name),
     },
       itemIcon(topic, online),
       h("span", { class: "topic-text" },
         h("span", { class: "topic-name" }, isDirect(topic.name) ? peerOf(topic.name) : topic.name),
         h("span", { class: "topic-meta" }, meta)),
-      unread ? h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${unread} unread` }, unread > 99 ? "99+" : String(unread)) : null);
+      level === "none" ? h("span", { class: "muted-bell", title: "Notifications off", "data-testid": "muted-mark" }, icon(ICONS.bellOff)) : null,
+      mentions ? h("span", { class: "badge mention-badge", "data-testid": "mention-badge", "aria-label": `${mentions} ${mentions === 1 ? "mention" : "mentions"}` }, `@${count(mentions)}`) : null,
+      unread ? h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${unread} unread` }, count(unread)) : null);
     fill(li, button);
   }
 }
+
+const count = (n) => (n > 99 ? "99+" : String(n));
 
 function itemIcon(topic, online) {
   if (isDirect(topic.name)) {

@@ -1,0 +1,82 @@
+// The side panels beside the conversation: its members, a thread or its pinned
+// messages, one at a time. A panel takes the focus when it opens; a thread and
+// the pins belong to the conversation open and close when another is opened.
+import { MembersPanel } from "./ui/header.js";
+import { PinsPanel } from "./ui/pins_panel.js";
+import { ThreadPanel } from "./ui/thread_panel.js";
+
+const PHONE = "(max-width: 760px)"; // as in app.css: there a panel covers the conversation
+
+export class Panels {
+  /** shared: {jump(id), react(message, emoji), mentions} of the conversation's views */
+  constructor(chat, shared) {
+    this.chat = chat;
+    this.current = null; // "members" | "thread" | "pins" | null
+    const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
+      if (matchMedia(PHONE).matches) this.closeShown();
+      shared.jump(id);
+    };
+    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    this.thread = new ThreadPanel({
+      close: () => chat.threads.close(), send: (body) => chat.threads.send(body),
+      loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
+    });
+    this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
+    this.els = [this.members.el, this.thread.el, this.pins.el];
+  }
+
+  get membersOpen() {
+    return this.current === "members";
+  }
+
+  toggleMembers(open = !this.membersOpen) {
+    if (open && this.chat.state.current) this.show("members");
+    else if (this.membersOpen) this.show(null);
+  }
+
+  togglePins() {
+    this.show(this.current === "pins" ? null : "pins");
+  }
+
+  show(name) {
+    const { chat } = this;
+    const was = this.current;
+    this.current = name && chat.state.current ? name : null;
+    if (this.current !== "thread") chat.state.thread = null;
+    if (this.current === "members" && was !== "members") chat.actions.loadMembers();
+    if (this.current === "pins" && was !== "pins") chat.pins.load(chat.state.currentName);
+    chat.renderNow({});
+    if (this.current === "thread") this.thread.focus();
+    else if (this.current === "pins") this.pins.focus();
+    else if (was === "thread" || was === "pins") chat.composer.input.focus();
+  }
+
+  /** Escape: close the panel shown; false when there is none. */
+  closeShown() {
+    if (this.current === "thread") this.chat.threads.close();
+    else if (this.current) this.show(null);
+    else return false;
+    return true;
+  }
+
+  /** Another conversation was opened. */
+  switched() {
+    this.chat.state.thread = null;
+    if (this.current === "thread" || this.current === "pins") this.current = null;
+    if (this.membersOpen) this.chat.actions.loadMembers();
+  }
+
+  /** After a reconnect: what the open panel shows may have changed meanwhile. */
+  refresh() {
+    const { chat } = this;
+    if (this.membersOpen) chat.actions.loadMembers();
+    if (chat.state.thread) chat.threads.load(chat.state.thread);
+    if (this.current === "pins") chat.pins.load(chat.state.currentName);
+  }
+
+  render(state) {
+    this.members.render(state, this.membersOpen);
+    this.thread.render(state, this.current === "thread");
+    this.pins.render(state, this.current === "pins");
+  }
+}

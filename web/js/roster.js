@@ -1,0 +1,43 @@
+// Who is in a conversation (topic:members), kept a short while per conversation:
+// the `@` autocomplete offers them and my role among them decides who may pin.
+import { isDirect, keyOf, peerOf } from "./targets.js";
+
+const FRESH_MS = 15_000;
+
+export class Roster {
+  constructor(chat) {
+    this.chat = chat;
+    this.loading = new Map(); // key -> Promise of the list
+  }
+
+  get state() { return this.chat.state; }
+
+  /** The members of a conversation: the cached list when fresh, else asked for again. */
+  async members(name) {
+    const key = keyOf(name);
+    const known = this.state.rosters.get(key);
+    if (known && Date.now() - known.at < FRESH_MS) return known.list;
+    if (isDirect(name)) return this.store(key, [{ username: this.state.me }, { username: peerOf(name) }]);
+    if (!this.loading.has(key)) {
+      this.loading.set(key, this.fetch(name, key).finally(() => this.loading.delete(key)));
+    }
+    return this.loading.get(key);
+  }
+
+  async fetch(name, key) {
+    try {
+      const data = await this.chat.conn.request("topic:members", { topic: name });
+      const list = this.store(key, data?.members ?? []);
+      this.chat.render(); // my role may allow more actions now
+      return list;
+    } catch {
+      return this.state.rosters.get(key)?.list ?? []; // not a member of a private topic, offline...
+    }
+  }
+
+  /** Also fed by the members panel, which asks for the same list. */
+  store(key, list) {
+    this.state.rosters.set(key, { list, at: Date.now() });
+    return list;
+  }
+}
