@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from server.edge.engine.outgoing import close_transport
+from server.edge.realtime.connection import Connection
 from tests.client_demo.conftest import Spawn
 from tests.client_demo.demo import Demo
-from tests.support import LiveServer
+from tests.support import PASSWORD, LiveServer
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -36,13 +37,23 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def started_listening(live_server: LiveServer, spawn: Spawn) -> tuple[Demo, datetime]:
-    """bob's ``listen --topic lobby`` with a token of his; that token's expiry. alice talks."""
+    """bob's ``listen --topic lobby``, logged in by the demo (its token is as fresh as it can be
+    when it connects, however slowly the demo starts), and the expiry of the token its socket holds
+    then (read from the server). alice talks."""
     for name in ("alice", "bob"):
         await live_server.register(name)
-    token = (await live_server.chat.users.issue_token("bob")).token
-    demo = await spawn("--token", token, "listen", "--topic", "lobby")
+    demo = await spawn("--user", "bob", "--password-stdin", "listen", "--topic", "lobby")
+    await demo.write(PASSWORD)
     await demo.expect("listening on lobby", stream="err", timeout=WAIT)
-    return demo, live_server.chat.users.tokens.decode(token).expires_at
+    expires_at = bob_connection(live_server).expires_at
+    assert expires_at is not None
+    return demo, expires_at
+
+
+def bob_connection(live_server: LiveServer) -> Connection:
+    """The server's side of bob's one socket (the realtime runtime's connection)."""
+    [connection] = [c for c in live_server.app.state.chat_namespace.registry if c.actor.username == "bob"]
+    return connection
 
 
 async def refreshed_past(demo: Demo, moment: datetime) -> None:
@@ -79,9 +90,7 @@ async def test_a_reconnection_presents_the_refreshed_token(live_server: LiveServ
     demo, first_expiry = await started_listening(live_server, spawn)
     await refreshed_past(demo, first_expiry)
     namespace = live_server.app.state.chat_namespace
-    bob = await live_server.chat.users.issue_token("bob")
-    [connection] = namespace.registry.of_user(live_server.chat.users.tokens.decode(bob.token).user_id)
-    eio_sid = namespace.sio.manager.eio_sid_from_sid(connection.key, "/")
+    eio_sid = namespace.sio.manager.eio_sid_from_sid(bob_connection(live_server).key, "/")
     await close_transport(namespace.sio, eio_sid)  # no word: the client finds out by its pings
     await demo.expect("reconnecting", stream="err", timeout=WAIT)
     await demo.expect("reconnected as bob", stream="err", timeout=WAIT)

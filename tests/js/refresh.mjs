@@ -1,8 +1,8 @@
 // Token refresh on a live socket with the official socket.io-client (PROTOCOL.md 10, "Token refresh").
 //
-//   node refresh.mjs http://127.0.0.1:8000 <alice's short token> <bob's short token>
+//   node refresh.mjs http://127.0.0.1:8000      (a server whose tokens live a few seconds)
 //
-// Both tokens expire at about the same time, a few seconds from now. alice waits for
+// Registers alice and bob, whose tokens expire at about the same time. alice waits for
 // "auth:expiring", gets a new token with POST /api/auth/refresh and hands it to her socket with
 // "auth:refresh" (a bad token is refused "unauthorized" and changes nothing); bob does nothing and
 // is disconnected by the server at his token's expiry. Past it, alice's socket still answers, and
@@ -14,11 +14,23 @@ import { io } from "socket.io-client";
 
 import { bounded } from "./bounded.mjs";
 
-const LIMIT_MS = 25_000;
-const EVENT_WAIT_MS = 10_000; // a notice comes a few seconds after the start
+const LIMIT_MS = 30_000;
+const EVENT_WAIT_MS = 15_000; // a notice comes a few seconds after the start, an expiry later
+const PASSWORD = "password123";
 
-const [url, aliceToken, bobToken] = process.argv.slice(2);
+const url = process.argv[2];
 const sockets = [];
+
+async function register(username) {
+  const response = await fetch(`${url}/api/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  const body = await response.json();
+  assert.equal(response.status, 201, `registering ${username}: ${JSON.stringify(body)}`);
+  return body.token;
+}
 
 function step(text) {
   console.log(`ok - ${text}`);
@@ -39,8 +51,10 @@ async function call(socket, event, payload) {
 }
 
 async function refresh() {
-  assert.ok(url && aliceToken && bobToken, "usage: node refresh.mjs <url> <alice's token> <bob's token>");
-  let token = aliceToken;
+  assert.ok(url, "usage: node refresh.mjs <url>");
+  const suffix = Math.random().toString(36).slice(2, 8);
+  let token = await register(`alice_${suffix}`);
+  const bobToken = await register(`bob_${suffix}`);
   const alice = io(url, { auth: (cb) => cb({ token }), forceNew: true, reconnectionDelay: 100 });
   const bob = io(url, { auth: { token: bobToken }, forceNew: true, reconnection: false });
   sockets.push(alice, bob);
