@@ -42,7 +42,7 @@ class Writer(Protocol):
         ...
 
     async def close(self, connection: Connection, decision: Close) -> None:
-        """Carry out a close decided here (a slow consumer, a logout)."""
+        """Carry out a close decided here (a slow consumer, a logout) or by ``Expiry`` (an expired token)."""
         ...
 
     async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
