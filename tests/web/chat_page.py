@@ -172,7 +172,8 @@ class ChatPage:
         await self.by("notify-toggle").click()
         await self.by(f"notify-{level}").click()
         await expect(self.by("notify-menu")).to_be_hidden()
-        await expect(self.topic(await self.current_topic()).first).to_have_attribute("data-notify", level)
+        name = await self.by("current-topic").get_attribute("data-topic")  # "@bob" for a direct one
+        await expect(self.topic(name or "").first).to_have_attribute("data-notify", level)
 
     async def current_topic(self) -> str:
         return await self.by("current-topic").inner_text()
