@@ -185,6 +185,42 @@ class ChatPage:
     def system_message(self, text: str) -> Locator:
         return self.by("system-message").filter(has_text=text)
 
+    # ---- moderation and safety (issue 21) ------------------------------------------------
+
+    async def open_members(self) -> None:
+        if not await self.by("members-panel").is_visible():
+            await self.by("members-toggle").click()
+        await expect(self.by("members-panel")).to_be_visible()
+
+    async def member_action(self, username: str, action: str) -> None:
+        """Open a member's menu in the members panel and pick an action (make-admin, kick, ban, block, ...)."""
+        await self.open_members()
+        await self.member(username).get_by_test_id("member-menu-toggle").click()
+        await self.member(username).get_by_test_id(action).click()
+
+    async def fill_dialog(self, submit: bool = True, **values: str) -> None:
+        """Fill the open dialog's fields (by name) and submit it; it closes when the server agreed."""
+        dialog = self.page.locator("dialog[open]")
+        for name, value in values.items():
+            await dialog.get_by_test_id(f"dialog-{name}").fill(value)
+        if submit:
+            await dialog.get_by_test_id("dialog-submit").click()
+            await expect(dialog).to_have_count(0)
+
+    def role_of(self, username: str) -> Locator:
+        return self.member(username).get_by_test_id("member-role")
+
+    async def open_settings(self) -> None:
+        await self.by("settings-toggle").click()
+        await expect(self.by("settings-panel")).to_be_visible()
+
+    def toast(self, text: str) -> Locator:
+        return self.by("toast").filter(has_text=text)
+
+    async def test_hook(self, script: str) -> Any:
+        """Run ``script`` with ``chat`` bound to the page's controller (window.__parleyTest)."""
+        return await self.page.evaluate(f"(() => {{ const chat = window.__parleyTest.chat(); return {script}; }})()")
+
     # ---- evidence -----------------------------------------------------------------------
 
     async def screenshot(self, label: str = "") -> None:

@@ -165,7 +165,7 @@ export class Chat {
     if (message.type === "system") this.moderation.noteSystem(message);
     if (newcomer && conv.loaded) { // someone joined: counts changed, and whom `@` may name
       this.scheduleTopicRefresh();
-      this.state.rosters.delete(keyOf(message.topic));
+      this.roster.stale(message.topic);
     }
     conv.setTyping(message.sender, false);
     const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();

@@ -99,8 +99,7 @@ export class Moderation {
   /** Roles and membership changed: the cached roster (my role, `@`) and the open panel follow. */
   membersChanged(name) {
     if (!name) return;
-    const known = this.state.rosters.get(keyOf(name));
-    if (known) known.at = 0; // stale: asked for again, still read meanwhile (my role)
+    this.chat.roster.stale(name); // asked for again, still read meanwhile (my role)
     if (keyOf(name) !== this.state.current) return;
     this.chat.roster.members(name);
     if (this.chat.membersOpen) this.chat.actions.loadMembers();

@@ -18,7 +18,7 @@ export function openDialog(spec, run) {
   const error = h("p", { class: "form-error small", role: "alert", "data-testid": "dialog-error", hidden: true });
   const submit = h("button", { class: `btn ${spec.danger ? "btn-danger" : "btn-primary"} btn-small`, type: "submit", "data-testid": "dialog-submit" }, spec.submit);
   const cancel = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "dialog-cancel" }, "Cancel");
-  const form = h("form", { class: "dialog-form", method: "dialog" },
+  const form = h("form", { class: "dialog-form", method: "dialog", novalidate: true },
     h("h2", { class: "dialog-title", id: `${id}-title` }, spec.title),
     spec.text ? h("p", { class: "dialog-text" }, spec.text) : null,
     spec.fields.map((field, i) => h("div", { class: "field" },

@@ -98,9 +98,14 @@ export class MessageList {
     const canPin = canPost && state.canPin(conv.name);
     let prev = null;
     let fold = null; // the run of folded messages being gathered
+    let day = null;
     for (const message of messages) {
       const date = parseTime(message.created_at);
-      if (!prev || dayKey(prev.date) !== dayKey(date)) items.push(dayItem(date));
+      if (dayKey(date) !== day) { // once per day (a system line or a fold between does not repeat it)
+        day = dayKey(date);
+        items.push(dayItem(date));
+        fold = null;
+      }
       if (this.actions.folds(message) && !this.unfolded.has(message.id)) {
         if (!fold) items.push(fold = { messages: [] });
         fold.messages.push(message);
