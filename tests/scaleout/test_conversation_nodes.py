@@ -52,3 +52,45 @@ async def test_threads_and_pins_made_on_one_node_reach_members_on_the_other(node
     system = await bob.next("message")
     assert system["type"] == "system" and system["seq"] == reply["seq"] + 1
     assert [m["id"] for m in (await bob.next("pins:updated"))["pins"]] == [root["id"]]
+
+
+async def test_a_kick_and_a_ban_on_one_node_shut_the_target_out_on_the_other_at_once(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    carol = await node_b.user("carol")
+    await alice.ok("topic:create", {"name": "general"})
+    for client in (bob, carol):
+        await client.ok("topic:subscribe", {"topic": "general"})
+
+    await alice.ok("topic:kick", {"topic": "general", "username": "bob", "reason": "spam"})
+    assert await bob.next("topic:removed", timeout=1.0) == {"topic": "general", "reason": "spam"}
+    marker = await send(alice, {"topic": "general", "body": "after the kick"})
+    while (await carol.next("message"))["id"] != marker["id"]:
+        pass  # the kick's system message comes first
+    await bob.ok("topic:list", {})  # a round trip: whatever was sent to bob before is in
+    assert bob.pending("message") == []
+
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await alice.ok("topic:ban", {"topic": "general", "username": "bob"})
+    assert (await bob.next("topic:removed", timeout=1.0))["topic"] == "general"
+    assert (await bob.call("topic:subscribe", {"topic": "general"}))["error"]["code"] == "forbidden"
+
+
+async def test_a_mute_on_one_node_silences_the_member_on_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await send(bob, {"topic": "general", "body": "loaded the mutes of general on node b"})
+
+    await alice.ok("topic:mute", {"topic": "general", "username": "bob"})
+    # The mute crosses to node b on the hub before its system message does (one channel, in order).
+    while (await bob.next("message"))["type"] != "system":
+        pass
+    muted = await bob.call("message:send", {"topic": "general", "body": "still here?"})
+
+    assert muted["ok"] is False and muted["error"]["code"] == "forbidden"
+    await alice.ok("topic:unmute", {"topic": "general", "username": "bob"})
+    await send(bob, {"topic": "general", "body": "back"})

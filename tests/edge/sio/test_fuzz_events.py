@@ -22,7 +22,7 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from db.models import EchoTranscript, Membership, Message, Topic, User
+from db.models import Ban, EchoTranscript, Membership, Mention, Message, Pin, Reaction, Topic, User
 from tests import fuzz
 from tests.edge.sio.logs import Records, captured
 from tests.support import WAIT, Client, LiveServer, count_rows, running
@@ -41,7 +41,14 @@ EVENTS: dict[str, dict[str, str]] = {
     "topic:invite": {"username": "user", **TOPIC},
     "topic:list": {},
     "topic:members": TOPIC,
-    "message:send": {"to": "user", "body": "body", "client_id": "client_id", **TOPIC},
+    "message:send": {
+        "to": "user",
+        "body": "body",
+        "client_id": "client_id",
+        "reply_to": "int",
+        "thread": "int",
+        **TOPIC,
+    },
     "message:edit": {"id": "int", "body": "body"},
     "message:delete": {"id": "int"},
     "history": {"with": "user", "before_seq": "int", "limit": "int", **TOPIC},
@@ -53,8 +60,25 @@ EVENTS: dict[str, dict[str, str]] = {
     "create": {"name": "topic", "is_private": "bool", **TOPIC},
     "invite": {"username": "user", **TOPIC},
     "message": {"content": "body", "body": "body", "client_id": "client_id", **TOPIC},
+    # Conversations (section 8) and moderation (section 10).
+    "reaction:add": {"id": "int", "emoji": "body"},
+    "reaction:remove": {"id": "int", "emoji": "body"},
+    "thread:history": {"root": "int", "before_id": "int", "limit": "int"},
+    "topic:notify": {"level": "body", "with": "user", **TOPIC},
+    "message:pin": {"id": "int"},
+    "message:unpin": {"id": "int"},
+    "topic:pins": {"with": "user", **TOPIC},
+    "topic:role": {"username": "user", "role": "body", **TOPIC},
+    "topic:kick": {"username": "user", "reason": "body", **TOPIC},
+    "topic:ban": {"username": "user", "reason": "body", "minutes": "int", **TOPIC},
+    "topic:unban": {"username": "user", **TOPIC},
+    "topic:mute": {"username": "user", "minutes": "int", **TOPIC},
+    "topic:unmute": {"username": "user", **TOPIC},
+    "topic:update": {"name": "topic", "description": "body", **TOPIC},
+    "topic:archive": TOPIC,
+    "topic:unarchive": TOPIC,
 }
-MODELS = (User, Topic, Membership, Message, EchoTranscript)
+MODELS = (User, Topic, Membership, Message, EchoTranscript, Reaction, Mention, Pin, Ban)
 
 
 class Fuzz:
