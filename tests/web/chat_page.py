@@ -193,7 +193,7 @@ class ChatPage:
         await expect(self.by("members-panel")).to_be_visible()
 
     async def member_action(self, username: str, action: str) -> None:
-        """Open a member's menu in the members panel and pick an action (make-admin, kick, ban, block, ...)."""
+        """Open a member's menu in the members panel and pick an action (make-admin, kick, block, ...)."""
         await self.open_members()
         await self.member(username).get_by_test_id("member-menu-toggle").click()
         await self.member(username).get_by_test_id(action).click()
@@ -219,7 +219,8 @@ class ChatPage:
 
     async def test_hook(self, script: str) -> Any:
         """Run ``script`` with ``chat`` bound to the page's controller (window.__parleyTest)."""
-        return await self.page.evaluate(f"(() => {{ const chat = window.__parleyTest.chat(); return {script}; }})()")
+        wrapped = f"(() => {{ const chat = window.__parleyTest.chat(); return {script}; }})()"
+        return await self.page.evaluate(wrapped)
 
     # ---- evidence -----------------------------------------------------------------------
 

@@ -261,7 +261,8 @@ async def test_both_sides_of_a_direct_conversation_may_pin(new_page) -> None:
     await expect(alice.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_be_visible()
     await expect(alice.by("system-message")).to_have_attribute("data-action", "pin")
     await alice.by("pins-toggle").click()  # topic:pins {"with": "bob"} lists them (issue 21)
-    await expect(alice.by("pinned-item").get_by_test_id("message-body")).to_have_text("Our meeting is on Tuesday")
+    pinned = alice.by("pinned-item").get_by_test_id("message-body")
+    await expect(pinned).to_have_text("Our meeting is on Tuesday")
     await alice.by("pins-close").click()
     await alice.act_on("Our meeting is on Tuesday", "pin")  # and she takes it back
     await expect(bob.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_have_count(0)

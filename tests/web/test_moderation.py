@@ -14,7 +14,9 @@ from tests.web.conftest import PHONE, NewPage
 pytestmark = pytest.mark.browser
 
 
-async def three_in(new_page: NewPage, topic: str, private: bool = False) -> tuple[ChatPage, ChatPage, ChatPage]:
+async def three_in(
+    new_page: NewPage, topic: str, private: bool = False
+) -> tuple[ChatPage, ChatPage, ChatPage]:
     """alice creates a topic (she owns it); bob and carol join it (are invited to a private one)."""
     alice, bob, carol = [await new_page(name) for name in ("alice", "bob", "carol")]
     for page in (alice, bob, carol):
@@ -153,9 +155,8 @@ async def test_an_archived_topic_is_read_only_with_its_description(new_page) -> 
     await expect(alice.by("topic-description")).to_have_text("Where we go in June, and who drives")
     await expect(bob.by("current-topic")).to_have_text("trip-2026")
     await expect(bob.by("topic-description")).to_have_text("Where we go in June, and who drives")
-    await expect(bob.system_message("alice renamed the topic to trip-2026 and changed the description")).to_have_attribute(
-        "data-action", "update"
-    )
+    update = bob.system_message("alice renamed the topic to trip-2026 and changed the description")
+    await expect(update).to_have_attribute("data-action", "update")
     await alice.screenshot("settings")
 
     await alice.by("settings-archive").click()
@@ -222,3 +223,7 @@ async def test_a_message_is_reported_with_a_reason(new_page, live_server) -> Non
     await expect(bob.toast("the message was reported")).to_be_visible()
     await expect(alice.by("toast")).to_have_count(0)  # nobody else is told
     await expect(alice.message("something rude").get_by_test_id("report")).to_have_count(0)  # not on my own
+    stored = (await live_server.chat.reports.newest()).reports  # what the operator reads
+    assert [(r.reporter, r.reason, r.message.excerpt) for r in stored] == [
+        ("bob", "insults the members", "something rude")
+    ]

@@ -86,12 +86,12 @@ export class TokenRefresher {
     try {
       const fresh = await api.refreshToken(creds.token);
       Object.assign(creds, { token: fresh.token, expiresAt: fresh.expires_at ?? null });
-      this.env.save(creds);
+      this.env.save(creds); // kept for a reload, whatever the socket says
       const conn = this.env.conn();
       conn.setToken(fresh.token); // the next reconnect uses it
       if (conn.connected) {
         const data = await conn.request("auth:refresh", { token: fresh.token }, { waitForConnection: false });
-        if (data?.expires_at) creds.expiresAt = data.expires_at;
+        if (data?.expires_at) this.env.save(Object.assign(creds, { expiresAt: data.expires_at })); // the socket's own
       }
       this.count += 1;
       this.lastError = null;
