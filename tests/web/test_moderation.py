@@ -15,10 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 async def three_in(
-    new_page: NewPage, topic: str, private: bool = False
+    new_page: NewPage, topic: str, private: bool = False, phone: str = ""
 ) -> tuple[ChatPage, ChatPage, ChatPage]:
-    """alice creates a topic (she owns it); bob and carol join it (are invited to a private one)."""
-    alice, bob, carol = [await new_page(name) for name in ("alice", "bob", "carol")]
+    """alice creates a topic (she owns it); bob and carol join it (are invited to a private one).
+    The page of ``phone`` (a name) is phone-sized."""
+    names = ("alice", "bob", "carol")
+    alice, bob, carol = [await new_page(n, viewport=PHONE if n == phone else None) for n in names]
     for page in (alice, bob, carol):
         await page.register(page.name)
     await alice.create_topic(topic, private=private)
@@ -113,7 +115,7 @@ async def test_a_ban_takes_a_private_topic_away_until_unbanned(new_page) -> None
 
 
 async def test_a_refusal_of_the_server_is_shown(new_page) -> None:
-    alice, bob, carol = await three_in(new_page, "rules")
+    alice, bob, carol = await three_in(new_page, "rules", phone="bob")
     await alice.member_action("bob", "make-admin")
     await expect(alice.role_of("bob")).to_have_text("admin")
     await expect(carol.system_message("alice made bob an admin")).to_be_visible()
@@ -134,6 +136,7 @@ async def test_a_refusal_of_the_server_is_shown(new_page) -> None:
     await bob.page.locator("dialog[open]").get_by_test_id("dialog-submit").click()
     await expect(bob.toast("is not a member of")).to_have_attribute("data-kind", "error")
     await expect(bob.by("dialog-error")).to_contain_text("is not a member of")
+    assert await bob.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await bob.screenshot("refused")
 
 

@@ -91,9 +91,6 @@ export class Moderation {
     if (ON_TOPIC.has(action) || (action === "role" && this.state.isMe(message.system?.target))) {
       this.chat.scheduleTopicRefresh(); // description, archive; my role
     }
-    if ((action === "mute" || action === "unmute") && this.state.isMe(message.system?.target)) {
-      this.scheduleUnmute(message.topic);
-    }
   }
 
   /** Roles and membership changed: the cached roster (my role, `@`) and the open panel follow. */
@@ -157,15 +154,16 @@ export class Moderation {
     if (this.state.topics.get(keyOf(name))?.archived) return "archived";
     const conv = this.state.conversations.get(keyOf(name));
     const mute = conv ? myMute(conv.sorted(), this.state.me) : null;
+    if (mute?.until) this.renderAt(mute.until.getTime());
     return mute ? { muted: mute.until } : null;
   }
 
-  /** A timed mute of mine ends by itself: render again then. */
-  scheduleUnmute(name) {
+  /** A timed mute of mine ends by itself: render again then (once per end). */
+  renderAt(at) {
+    if (this.muteEnd === at) return;
+    this.muteEnd = at;
     clearTimeout(this.muteTimer);
-    const conv = this.state.conversations.get(keyOf(name));
-    const until = conv ? myMute(conv.sorted(), this.state.me)?.until : null;
-    if (until) this.muteTimer = setTimeout(() => this.chat.render(), Math.max(0, until - Date.now()) + 250);
+    this.muteTimer = setTimeout(() => { this.muteEnd = null; this.chat.render(); }, Math.max(0, at - Date.now()) + 250);
   }
 
   destroy() {
