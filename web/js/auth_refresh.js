@@ -8,7 +8,8 @@ import * as api from "./api.js";
 import { AUTH_CODES } from "./errors.js";
 
 const EARLY_MS = 30_000; // refresh by itself this long before the expiry (if no notice came)
-const MIN_GAP_MS = 5_000; // not more often than this (less for a token that lives shorter)
+const MIN_GAP_MS = 5_000;
+const MAX_TIMER_MS = 2 ** 31 - 1; // not more often than this (less for a token that lives shorter)
 
 export class TokenRefresher {
   /** env: {creds (updated in place), save(creds), conn(): ChatConnection} */
@@ -57,7 +58,11 @@ export class TokenRefresher {
     if (this.dueAt !== null && this.dueAt <= dueAt && this.timer) return; // an earlier one is set
     this.dueAt = dueAt;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fire(), Math.max(0, dueAt - this.now()));
+    const delay = dueAt - this.now();
+    // A longer setTimeout fires at once: wait the longest allowed, then look again.
+    this.timer = delay > MAX_TIMER_MS
+      ? setTimeout(() => { this.dueAt = null; this.arm(dueAt); }, MAX_TIMER_MS)
+      : setTimeout(() => this.fire(), Math.max(0, delay));
   }
 
   fire() {

@@ -9,6 +9,7 @@ import { isDirect, keyOf, labelOf } from "./targets.js";
 
 const ON_MEMBERS = new Set(["role", "kick", "ban", "unban", "mute", "unmute"]);
 const ON_TOPIC = new Set(["update", "archive", "unarchive"]);
+const MAX_TIMER_MS = 2 ** 31 - 1; // a longer setTimeout fires at once
 const ROLE_WORDS = { admin: "an admin", moderator: "a moderator", member: "a member" };
 
 export class Moderation {
@@ -160,7 +161,7 @@ export class Moderation {
 
   /** A timed mute of mine ends by itself: render again then (once per end). */
   renderAt(at) {
-    if (this.muteEnd === at) return;
+    if (this.muteEnd === at || at - Date.now() > MAX_TIMER_MS) return; // far off: a later render sees it
     this.muteEnd = at;
     clearTimeout(this.muteTimer);
     this.muteTimer = setTimeout(() => { this.muteEnd = null; this.chat.render(); }, Math.max(0, at - Date.now()) + 250);
