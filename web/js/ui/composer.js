@@ -167,7 +167,7 @@ export class Composer {
       const removed = state.removed.get(name.toLowerCase());
       this.joinText.textContent = removed === undefined
         ? `You are looking at ${labelOf(name)}. Join to post and get its messages.`
-        : `You were removed from ${labelOf(name)}${removed ? `: ${removed}` : "."} Join to come back, if you may.`;
+        : `You were removed from ${labelOf(name)}${removed ? `: ${removed.replace(/[.!?]?$/, (end) => end || ".")}` : "."} Join to come back, if you may.`;
       this.joinButton.textContent = `Join ${labelOf(name)}`;
     }
     if (member && standing) this.showStanding(name, standing);
