@@ -136,6 +136,7 @@ class BacklogEntry:
     topic_kind: str
     peer: str | None
     extras: Extras = PLAIN
+    blocked: bool = False  # the recipient blocked the sender (PROTOCOL.md section 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +157,21 @@ class RecoveryRecord:
     pid: str
     user_id: int
     seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """A reported message (PROTOCOL.md section 10) with what the operator is shown of it; the
+    message's fields are None once its topic is deleted."""
+
+    id: int
+    created_at: datetime
+    reporter: str | None
+    reason: str
+    message_id: int
+    topic_name: str | None
+    topic_kind: str | None
+    seq: int | None
+    sender: str | None
+    body: str | None
+    deleted_at: datetime | None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.extras import EXTRAS_COLUMNS, extras_of, names_json, quote_json
-from db.models import Membership, Mention, Message, Pin, Topic, User
+from db.models import Block, Membership, Mention, Message, Pin, Topic, User
 from db.records import BacklogEntry, MessageRecord, Quote, ThreadSummary
 from db.repositories.values import message_record
 from db.sends import THREAD_COUNT, THREAD_REPLIERS, THREAD_UPDATE
@@ -225,6 +225,7 @@ class MessageRepository:
                 col(Topic.name),
                 col(Topic.kind),
                 _peer_name(user_id),
+                _blocked(user_id),
                 *(getattr(Message, name) for name in EXTRAS_COLUMNS),
             )
             .join(Topic, col(Topic.id) == col(Message.topic_id))
@@ -254,6 +255,16 @@ def _peer_name(user_id: int) -> Any:
     return case((col(Topic.kind) == "direct", name), else_=None)
 
 
+def _blocked(user_id: int) -> Any:
+    """Whether ``user_id`` blocked the message's sender (PROTOCOL.md section 10)."""
+    return (
+        select(col(Block.user_id))
+        .where(col(Block.user_id) == user_id, col(Block.blocked_id) == col(Message.sender_id))
+        .correlate(Message)
+        .exists()
+    )
+
+
 def _entry(row: Any) -> BacklogEntry:
     return BacklogEntry(
         row[0],
@@ -267,5 +278,6 @@ def _entry(row: Any) -> BacklogEntry:
         row[8],
         row[9],
         row[10],
-        extras_of(row[11:]),
+        extras_of(row[12:]),
+        bool(row[11]),
     )
