@@ -90,10 +90,6 @@ class Extras:
     type: str = "text"  # or ``system``
     system: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
-    @property
-    def reactors(self) -> frozenset[int]:
-        return frozenset(user_id for reaction in self.reactions for user_id, _ in reaction.users)
-
 
 PLAIN = Extras()
 

@@ -42,13 +42,6 @@ class MessageRepository:
         found = result.scalar_one_or_none()
         return None if found is None else message_record(found)
 
-    async def with_senders(self, message_ids: Iterable[int]) -> list[Row]:
-        ids = list(message_ids)
-        if not ids:
-            return []
-        result = await self.session.execute(self._with_sender().where(col(Message.id).in_(ids)))
-        return [(message_record(row[0]), row[1]) for row in result.all()]
-
     async def set_reactions(self, message_id: int, reactions: str | None) -> None:
         await self.session.execute(
             update(Message).where(col(Message.id) == message_id).values(reactions=reactions)

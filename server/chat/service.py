@@ -54,7 +54,7 @@ class Limits:
     recovery_window: float
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
-    all_mention_limit: int = 50  # members up to which anyone may say ``@all``
+    all_mention_limit: int  # members up to which anyone may say ``@all``
 
 
 class Chat:
