@@ -123,6 +123,13 @@ class LoginIn(In):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
 
 
+class RefreshIn(In):
+    """``auth:refresh``: the token a live connection takes in place of its own (any string: one
+    that is not a valid token of the connection's user is ``unauthorized``)."""
+
+    token: str
+
+
 # Targets ----------------------------------------------------------------
 
 
@@ -330,6 +337,12 @@ class TokenOut(Out):
     expires_at: str
 
 
+class RefreshedOut(Out):
+    """``auth:refresh``'s answer: when the connection's new token expires."""
+
+    expires_at: str
+
+
 class RegisteredOut(Out):
     user: UserOut
     token: str
@@ -397,6 +410,7 @@ class MessageOut(Out):
     files: list[dict[str, Any]] = Field(default_factory=list)
     type: Literal["text", "system"] = "text"
     system: dict[str, Any] | None = None
+    blocked: bool = False  # PROTOCOL.md section 10: true only as seen by a user who blocked the sender
 
     @cached_property
     def wire(self) -> dict[str, Any]:
@@ -471,6 +485,29 @@ class TranscriptsOut(Out):
 
 class Empty(Out):
     pass
+
+
+# Blocking and reports (PROTOCOL.md section 10) ----------------------------
+
+MAX_REPORT_REASON = 500
+
+
+class BlockIn(In):
+    username: Username
+
+
+class BlocksOut(Out):
+    users: list[str]
+
+
+ReportReason = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_REPORT_REASON), AfterValidator(check_text)
+]
+
+
+class ReportIn(In):
+    id: RowId
+    reason: ReportReason
 
 
 # Search (PROTOCOL.md section 9) ------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
 from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
@@ -55,36 +55,32 @@ def message_out(
     deleted: bool = False,
     extras: Extras = PLAIN,
     viewer: int | None = None,
+    blocked: bool = False,
 ) -> MessageOut:
     """The one way a message becomes what a client sees: in a topic of ``kind`` named ``shown_as``
-    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty
-    and without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it.
-    ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
+    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty and
+    without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it, ``blocked``
+    when that viewer blocked the sender (PROTOCOL.md section 10). ``message_view`` (a stored
+    message), ``backlog_view`` and the writer (a new one) call it; a plain message (most of them)
+    sets only the fields of section 3."""
+    base: dict[str, Any] = {
+        "id": message_id,
+        "topic": shown_as,
+        "kind": cast(Kind, kind),
+        "seq": seq,
+        "sender": sender,
+        "body": "" if deleted else body,
+        "created_at": iso_required(created_at),
+        "edited_at": iso(edited_at),
+        "client_id": client_id,
+        "deleted": deleted,
+        "blocked": blocked,
+    }
     if extras is PLAIN:
-        return MessageOut(
-            id=message_id,
-            topic=shown_as,
-            kind=cast(Kind, kind),
-            seq=seq,
-            sender=sender,
-            body="" if deleted else body,
-            created_at=iso_required(created_at),
-            edited_at=iso(edited_at),
-            client_id=client_id,
-            deleted=deleted,
-        )
+        return MessageOut(**base)
     quote = extras.reply_to
     return MessageOut(
-        id=message_id,
-        topic=shown_as,
-        kind=cast(Kind, kind),
-        seq=seq,
-        sender=sender,
-        body="" if deleted else body,
-        created_at=iso_required(created_at),
-        edited_at=iso(edited_at),
-        client_id=client_id,
-        deleted=deleted,
+        **base,
         reply_to=None if quote is None else QuoteOut(id=quote.id, sender=quote.sender, excerpt=quote.excerpt),
         thread=extras.thread_root_id,
         thread_summary=summary_view(extras.thread),
@@ -121,9 +117,15 @@ def reactions_view(reactions: tuple[ReactionState, ...], viewer: int | None) -> 
 
 
 def message_view(
-    message: MessageRecord, sender: str, kind: str, shown_as: str, viewer: int | None = None
+    message: MessageRecord,
+    sender: str,
+    kind: str,
+    shown_as: str,
+    viewer: int | None = None,
+    blocked: bool = False,
 ) -> MessageOut:
-    """A stored message, as ``message_out`` says (``me`` of its reactions as ``viewer`` sees them)."""
+    """A stored message, as ``message_out`` says (``me`` of its reactions as ``viewer`` sees them,
+    ``blocked`` when the viewer blocked its sender)."""
     return message_out(
         kind,
         shown_as,
@@ -137,6 +139,7 @@ def message_view(
         message.deleted_at is not None,
         message.extras,
         viewer,
+        blocked,
     )
 
 
@@ -156,4 +159,5 @@ def backlog_view(entry: BacklogEntry, viewer: int | None = None) -> MessageOut:
         False,
         entry.extras,
         viewer,
+        entry.blocked,
     )

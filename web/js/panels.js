@@ -1,8 +1,12 @@
-// The side panels beside the conversation: its members, a thread or its pinned
-// messages, one at a time. A panel takes the focus when it opens; a thread and
-// the pins belong to the conversation open and close when another is opened.
-import { MembersPanel } from "./ui/header.js";
+// The side panels beside the conversation: its members, a thread, its pinned
+// messages or the topic's settings, one at a time. A panel takes the focus when
+// it opens; a thread, the pins and the settings belong to the conversation open
+// and close when another is opened.
+import { canManage } from "./ranks.js";
+import { isDirect } from "./targets.js";
+import { MembersPanel } from "./ui/members_panel.js";
 import { PinsPanel } from "./ui/pins_panel.js";
+import { SettingsPanel } from "./ui/topic_settings.js";
 import { ThreadPanel } from "./ui/thread_panel.js";
 
 const PHONE = "(max-width: 760px)"; // as in app.css: there a panel covers the conversation
@@ -11,18 +15,27 @@ export class Panels {
   /** shared: {jump(id), react(message, emoji), mentions} of the conversation's views */
   constructor(chat, shared) {
     this.chat = chat;
-    this.current = null; // "members" | "thread" | "pins" | null
+    this.current = null; // "members" | "thread" | "pins" | "settings" | null
     const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
       if (matchMedia(PHONE).matches) this.closeShown();
       shared.jump(id);
     };
-    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    const m = chat.moderation;
+    this.members = new MembersPanel({
+      toggleMembers: (open) => this.toggleMembers(open), rerender: () => chat.renderNow({}),
+      role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
+      unban: (u) => m.unban(u), mute: (u, min) => m.mute(u, min), unmute: (u) => m.unmute(u),
+      block: (u, on) => chat.safety.setBlocked(u, on),
+    });
     this.thread = new ThreadPanel({
       close: () => chat.threads.close(), send: (body) => chat.threads.send(body),
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
-    this.els = [this.members.el, this.thread.el, this.pins.el];
+    this.settings = new SettingsPanel({
+      close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
+    });
+    this.els = [this.members.el, this.thread.el, this.pins.el, this.settings.el];
   }
 
   get membersOpen() {
@@ -38,6 +51,10 @@ export class Panels {
     this.show(this.current === "pins" ? null : "pins");
   }
 
+  toggleSettings() {
+    this.show(this.current === "settings" ? null : "settings");
+  }
+
   show(name) {
     const { chat } = this;
     const was = this.current;
@@ -48,7 +65,8 @@ export class Panels {
     chat.renderNow({});
     if (this.current === "thread") this.thread.focus();
     else if (this.current === "pins") this.pins.focus();
-    else if (was === "thread" || was === "pins") chat.composer.input.focus();
+    else if (this.current === "settings") this.settings.focus();
+    else if (was === "thread" || was === "pins" || was === "settings") chat.composer.input.focus();
   }
 
   /** Escape: close the panel shown; false when there is none. */
@@ -62,7 +80,7 @@ export class Panels {
   /** Another conversation was opened. */
   switched() {
     this.chat.state.thread = null;
-    if (this.current === "thread" || this.current === "pins") this.current = null;
+    if (this.current !== "members") this.current = null;
     if (this.membersOpen) this.chat.actions.loadMembers();
   }
 
@@ -75,8 +93,12 @@ export class Panels {
   }
 
   render(state) {
-    this.members.render(state, this.membersOpen);
+    const name = state.currentName;
+    const view = { myRole: name ? state.roleIn(name) : null, direct: Boolean(name && isDirect(name)), isBlocked: (u) => this.chat.safety.isBlocked(u) };
+    if (this.current === "settings" && !(name && !view.direct && canManage(view.myRole))) this.current = null; // no longer mine to manage
+    this.members.render(state, this.membersOpen, view);
     this.thread.render(state, this.current === "thread");
     this.pins.render(state, this.current === "pins");
+    this.settings.render(state, this.current === "settings");
   }
 }

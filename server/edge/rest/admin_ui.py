@@ -5,7 +5,8 @@ loads Roboto and the Material Design Icons from CDNs, which are replaced by
 the ``@mdi/font`` package (served at ``/admin/mdi/``; Roboto falls back to the
 system's sans-serif), and it gets ``parley-admin.js``, which makes this server
 (same origin, path ``/socket.io``, namespace ``/admin``) the UI's default.
-Mounted only when ``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
+``/admin/reports`` is Parley's own page beside it: the reported messages and the operator's actions
+on them (``admin_reports.py``). Mounted only when ``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from server.edge.rest import admin_reports
 from server.edge.rest.web import PackageFiles
 
 UI_DIST = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
@@ -60,6 +62,7 @@ def mount_admin_ui(app: FastAPI, web_dir: Path) -> None:
     async def admin_defaults() -> Response:
         return Response(DEFAULTS, media_type="text/javascript")
 
+    app.include_router(admin_reports.router)  # the Reports page (PROTOCOL.md section 10)
     mdi = PackageFiles(routes=app.routes, directory=web_dir / MDI, package="@mdi/font")
     app.mount("/admin/mdi", mdi, name="admin-mdi")
     ui = PackageFiles(routes=app.routes, directory=dist, package="@socket.io/admin-ui")

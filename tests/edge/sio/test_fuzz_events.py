@@ -77,6 +77,7 @@ EVENTS: dict[str, dict[str, str]] = {
     "topic:update": {"name": "topic", "description": "body", **TOPIC},
     "topic:archive": TOPIC,
     "topic:unarchive": TOPIC,
+    "auth:refresh": {"token": "body"},  # any string that is not the user's valid token: unauthorized
     # Search (section 9).
     "search": {"q": "body", "with": "user", "limit": "int", "cursor": "body", **TOPIC},
 }
