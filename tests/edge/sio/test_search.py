@@ -273,6 +273,14 @@ async def test_blocked_senders_are_left_out_for_the_blocker_only(live_server):
     assert labels(await search(bob, "from:bob"), names) == {"bob", "mention"}
 
 
+async def test_a_block_by_the_event_takes_effect_at_once_and_an_unblock_restores(live_server):
+    alice, _bob, _ids, names = await corpus(live_server)
+    await alice.ok("user:block", {"username": "bob"})
+    assert labels(await search(alice, "from:bob"), names) == set()
+    await alice.ok("user:unblock", {"username": "bob"})
+    assert labels(await search(alice, "from:bob"), names) == {"bob", "mention"}
+
+
 async def block(live_server: LiveServer, blocker: str, blocked: str) -> None:
     """``blocker`` blocks ``blocked``, straight in the table (PROTOCOL.md section 10's row)."""
     ids = {"a": await user_id(live_server, blocker), "b": await user_id(live_server, blocked)}
