@@ -83,6 +83,7 @@ class SearchQuery:
     has_file: bool = False  # ``has:file``: no message has files yet (issue 23): matches nothing
     cursor: tuple[datetime, int] | None = None  # strictly older than this (created_at, id)
     limit: int = 20
+    everything: bool = False  # an operator's search: every conversation, no viewer's access rule
 
 
 @dataclass(frozen=True, slots=True)

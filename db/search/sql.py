@@ -18,7 +18,8 @@ SELECT = """
 SELECT g.id FROM messages g
 JOIN topics t ON t.id = g.topic_id
 WHERE g.deleted_at IS NULL
-    AND (t.kind = 'public' OR EXISTS (
+"""
+ACCESS = """    AND (t.kind = 'public' OR EXISTS (
         SELECT 1 FROM memberships m WHERE m.topic_id = g.topic_id AND m.user_id = :viewer))
     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = :viewer AND b.blocked_id = g.sender_id)
 """
@@ -50,6 +51,7 @@ def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> st
     """The WHERE clauses after ``SELECT``'s for ``query``; ``match`` and ``exclude`` are the
     database's own clause for the positive and the negated terms (None: no such terms)."""
     parts = []
+    access = "" if query.everything else ACCESS  # an operator's search (the Admin UI) reads all
     if match:
         parts.append(match)
     if exclude:
@@ -72,4 +74,4 @@ def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> st
         parts.append("1 = 0")
     if query.cursor is not None:
         parts.append("(g.created_at < :cursor_at OR (g.created_at = :cursor_at AND g.id < :cursor_id))")
-    return "".join(f"    AND {part}\n" for part in parts)
+    return access + "".join(f"    AND {part}\n" for part in parts)

@@ -258,7 +258,8 @@ class SearchService:
     ) -> SearchPageOut:
         """One page of the messages ``actor`` may read that match ``q``, newest first."""
         parsed = parse(q)
-        after = decode_cursor(cursor) if cursor is not None else None
+        if cursor is not None:
+            decode_cursor(cursor)  # a forged cursor is ``invalid`` whatever the query
         try:
             async with self.db.read() as repos:
                 query = await self._resolve(repos, actor, parsed, topic, with_)
@@ -266,11 +267,62 @@ class SearchService:
             return SearchPageOut(hits=[], next=None)
         if parsed.empty:
             return SearchPageOut(hits=[], next=None)
+        return await self._page(query, parsed, cursor, limit, actor.id)
+
+    async def search_all(self, q: str, cursor: str | None = None, limit: int = 20) -> SearchPageOut:
+        """An operator's search (the Admin UI): every message that is not deleted, in every topic
+        and direct conversation. ``in:`` names any topic, private ones included; ``in:@user`` and
+        ``is:mention`` (which need a viewer) match nothing."""
+        parsed = parse(q)
+        if parsed.empty or any(place.startswith("@") for place in parsed.places) or parsed.mention:
+            return SearchPageOut(hits=[], next=None)
+        try:
+            async with self.db.read() as repos:
+                topic_ids = set()
+                for place in parsed.places:
+                    found = await repos.topics.by_name(place)
+                    if found is None or found.kind == "direct":
+                        raise _Nothing
+                    topic_ids.add(found.id)
+                sender_id = await self._sender(repos, parsed)
+        except _Nothing:
+            return SearchPageOut(hits=[], next=None)
+        if len(topic_ids) > 1:
+            return SearchPageOut(hits=[], next=None)
+        day = timedelta(days=1)
+        query = SearchQuery(
+            viewer=0,
+            terms=parsed.terms,
+            topic_id=next(iter(topic_ids)) if topic_ids else None,
+            sender_id=sender_id,
+            after=_midnight(parsed.after) + day if parsed.after else None,
+            before=_midnight(parsed.before) if parsed.before else None,
+            thread=parsed.thread,
+            has_file=parsed.has_file,
+            everything=True,
+        )
+        return await self._page(query, parsed, cursor, limit, viewer=None)
+
+    async def _page(
+        self, query: SearchQuery, parsed: Parsed, cursor: str | None, limit: int, viewer: int | None
+    ) -> SearchPageOut:
+        after = decode_cursor(cursor) if cursor is not None else None
         rows = await self.db.search.search(replace(query, cursor=after, limit=limit + 1))
-        hits = [self._hit(row, parsed, actor.id) for row in rows[:limit]]
-        more = len(rows) > limit
-        last = rows[limit - 1].message if more else None
+        hits = [self._hit(row, parsed, viewer) for row in rows[:limit]]
+        last = rows[limit - 1].message if len(rows) > limit else None
         return SearchPageOut(hits=hits, next=encode_cursor(last.created_at, last.id) if last else None)
+
+    @staticmethod
+    async def _sender(repos: Repositories, parsed: Parsed) -> int | None:
+        """``from:``'s user id (``_Nothing``: two different ones, or no such user)."""
+        if len(parsed.senders) > 1:
+            raise _Nothing
+        for name in parsed.senders:
+            user = await repos.users.by_name(name)
+            if user is None:
+                raise _Nothing
+            return user.id
+        return None
 
     async def _resolve(
         self, repos: Repositories, actor: Actor, parsed: Parsed, topic: str | None, with_: str | None
@@ -287,14 +339,9 @@ class SearchService:
                 places.add(await self._direct(repos, actor, place[1:]))
             else:
                 places.add(await self._topic(repos, actor, place))
-        if len(places) > 1 or len(parsed.senders) > 1:
+        if len(places) > 1:
             raise _Nothing
-        sender_id = None
-        for name in parsed.senders:
-            user = await repos.users.by_name(name)
-            if user is None:
-                raise _Nothing
-            sender_id = user.id
+        sender_id = await self._sender(repos, parsed)
         day = timedelta(days=1)
         return SearchQuery(
             viewer=actor.id,
@@ -328,7 +375,7 @@ class SearchService:
         return ReindexOut(messages=messages, bytes=await self.db.search.size())
 
     @staticmethod
-    def _hit(row: SearchRow, parsed: Parsed, viewer: int) -> SearchHitOut:
+    def _hit(row: SearchRow, parsed: Parsed, viewer: int | None) -> SearchHitOut:
         shown_as = f"@{row.peer}" if row.topic_kind == "direct" and row.peer else row.topic_name
         return SearchHitOut(
             message=message_view(row.message, row.sender, row.topic_kind, shown_as, viewer),
