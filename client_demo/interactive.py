@@ -4,7 +4,8 @@ One command runs at a time, in the order typed; live events (messages, edits,
 typing, presence, invitations, read marks, topics renamed or deleted by an
 operator, reactions, thread and pin changes) are shown as they arrive, between
 commands. Replies, threads, reactions, pins and notification levels have
-their commands in ``conversations``. Errors are shown in
+their commands in ``conversations``, search (``/search``, ``/more``) in
+``searching``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -21,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from client_demo import conversations, live, render
+from client_demo import conversations, live, render, searching
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import as_message, as_topic, conversation, field_list
@@ -41,6 +42,7 @@ commands:
   /edit ID TEXT | /delete ID  change or remove one of your messages
   /read                       mark the current conversation read
 {conversations.HELP}
+{searching.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -70,6 +72,7 @@ class Repl:
             "read": self.read,
             "help": self.help,
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
+            **searching.Searcher(conn, color=color).table(),
         }
 
     async def run(self) -> int:

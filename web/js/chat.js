@@ -9,6 +9,7 @@ import { Panels } from "./panels.js";
 import { Pins } from "./pins.js";
 import { Reactions } from "./reactions.js";
 import { Roster } from "./roster.js";
+import { isSearchKey, Search } from "./search.js";
 import { Threads } from "./threads.js";
 import { isDirect, keyOf, positionTarget } from "./targets.js";
 import { h } from "./ui/dom.js";
@@ -35,6 +36,7 @@ export class Chat {
     this.pins = new Pins(this);
     this.notify = new Notify(this);
     this.roster = new Roster(this);
+    this.search = new Search(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     this.bindWindow();
@@ -47,12 +49,12 @@ export class Chat {
     const a = this.actions;
     this.sidebar = new Sidebar({
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
-      startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(),
+      startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
       togglePins: () => this.panels.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
-      invite: (u) => a.invite(u), leave: () => a.leave(),
+      invite: (u) => a.invite(u), leave: () => a.leave(), search: () => this.panels.openSearch(),
     });
     const jump = (id) => this.messages.jumpTo(id);
     const react = (m, emoji) => this.reactions.toggle(m, emoji);
@@ -88,6 +90,7 @@ export class Chat {
     document.addEventListener("visibilitychange", () => this.markRead(), opts);
     window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
     document.addEventListener("keydown", (e) => {
+      if (isSearchKey(e)) { e.preventDefault(); this.panels.openSearch(); return; }
       if (e.key !== "Escape" || e.defaultPrevented) return;
       if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
       else this.panels.closeShown();

@@ -1,8 +1,10 @@
-// The side panels beside the conversation: its members, a thread or its pinned
-// messages, one at a time. A panel takes the focus when it opens; a thread and
-// the pins belong to the conversation open and close when another is opened.
+// The side panels beside the conversation: its members, a thread, its pinned
+// messages or the search, one at a time. A panel takes the focus when it opens;
+// a thread and the pins belong to the conversation open and close when another
+// is opened; the search stays open (its hits open conversations) and needs none.
 import { MembersPanel } from "./ui/header.js";
 import { PinsPanel } from "./ui/pins_panel.js";
+import { SearchPanel } from "./ui/search_panel.js";
 import { ThreadPanel } from "./ui/thread_panel.js";
 
 const PHONE = "(max-width: 760px)"; // as in app.css: there a panel covers the conversation
@@ -11,7 +13,7 @@ export class Panels {
   /** shared: {jump(id), react(message, emoji), mentions} of the conversation's views */
   constructor(chat, shared) {
     this.chat = chat;
-    this.current = null; // "members" | "thread" | "pins" | null
+    this.current = null; // "members" | "thread" | "pins" | "search" | null
     const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
       if (matchMedia(PHONE).matches) this.closeShown();
       shared.jump(id);
@@ -22,7 +24,14 @@ export class Panels {
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
-    this.els = [this.members.el, this.thread.el, this.pins.el];
+    this.search = new SearchPanel({
+      close: () => this.show(null), search: (q, scope) => chat.search.start(q, scope), more: () => chat.search.more(),
+      jump: (hit) => { // at phone width the panel covers the conversation the hit opens
+        if (matchMedia(PHONE).matches) this.show(null);
+        chat.search.jump(hit);
+      },
+    });
+    this.els = [this.members.el, this.thread.el, this.pins.el, this.search.el];
   }
 
   get membersOpen() {
@@ -38,17 +47,24 @@ export class Panels {
     this.show(this.current === "pins" ? null : "pins");
   }
 
+  /** The search panel, its box focused (the search button, Ctrl+K or "/"). */
+  openSearch() {
+    if (this.current === "search") this.search.focus();
+    else this.show("search");
+  }
+
   show(name) {
     const { chat } = this;
     const was = this.current;
-    this.current = name && chat.state.current ? name : null;
+    this.current = name && (chat.state.current || name === "search") ? name : null;
     if (this.current !== "thread") chat.state.thread = null;
     if (this.current === "members" && was !== "members") chat.actions.loadMembers();
     if (this.current === "pins" && was !== "pins") chat.pins.load(chat.state.currentName);
     chat.renderNow({});
     if (this.current === "thread") this.thread.focus();
     else if (this.current === "pins") this.pins.focus();
-    else if (was === "thread" || was === "pins") chat.composer.input.focus();
+    else if (this.current === "search") this.search.focus();
+    else if (["thread", "pins", "search"].includes(was) && chat.state.current) chat.composer.input.focus();
   }
 
   /** Escape: close the panel shown; false when there is none. */
@@ -78,5 +94,6 @@ export class Panels {
     this.members.render(state, this.membersOpen);
     this.thread.render(state, this.current === "thread");
     this.pins.render(state, this.current === "pins");
+    this.search.render(state, this.chat.search, this.current === "search");
   }
 }

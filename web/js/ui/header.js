@@ -1,12 +1,12 @@
-// The conversation header: name, member and online counts, pinned messages,
-// the notification bell, invite and leave, and the members panel.
+// The conversation header: name, member and online counts, search, pinned
+// messages, the notification bell, invite and leave, and the members panel.
 import { checkUsername, isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
 import { avatar, fill, h, icon, ICONS } from "./dom.js";
 import { lastSeen, plural } from "./format.js";
 
 export class Header {
-  /** actions: toggleSidebar(), toggleMembers(), togglePins(), setNotify(level), invite(username), leave() */
+  /** actions: toggleSidebar(), toggleMembers(), togglePins(), setNotify(level), invite(username), leave(), search() */
   constructor(actions) {
     this.actions = actions;
     this.title = h("h1", { class: "conv-title" });
@@ -27,11 +27,15 @@ export class Header {
       class: "icon-btn", type: "button", "data-testid": "pins-toggle", "aria-label": "Pinned messages",
       title: "Pinned messages", "aria-controls": "pins-panel", onclick: () => actions.togglePins(),
     }, icon(ICONS.pin));
+    this.searchButton = h("button", {
+      class: "icon-btn", type: "button", "data-testid": "search-toggle", "aria-label": "Search messages (Ctrl+K)",
+      title: "Search messages (Ctrl+K or /)", "aria-controls": "search-panel", onclick: () => actions.search(),
+    }, icon(ICONS.search));
     this.bell = new BellMenu({ set: (level) => actions.setNotify(level) });
     this.el = h("header", { class: "conv-header" },
       h("button", { class: "icon-btn menu-btn", type: "button", "data-testid": "sidebar-toggle", "aria-label": "Show topics", "aria-controls": "sidebar", onclick: () => actions.toggleSidebar() }, icon(ICONS.menu)),
       h("div", { class: "conv-heading" }, this.title, this.subtitle),
-      h("div", { class: "conv-actions" }, this.pinsButton, this.bell.el, this.inviteButton, this.leaveButton),
+      h("div", { class: "conv-actions" }, this.searchButton, this.pinsButton, this.bell.el, this.inviteButton, this.leaveButton),
       this.inviteForm);
   }
 
@@ -72,6 +76,7 @@ export class Header {
   /** panel: the side panel shown ("pins" presses the pins button). */
   render(state, panel = null) {
     this.pinsButton.setAttribute("aria-expanded", String(panel === "pins"));
+    this.searchButton.setAttribute("aria-expanded", String(panel === "search"));
     const topic = state.currentTopic;
     const name = state.currentName;
     this.el.classList.toggle("empty", !name);

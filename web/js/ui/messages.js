@@ -25,6 +25,7 @@ export class MessageList {
     this.editingId = null;
     this.confirmingId = null;
     this.pickerId = null; // the message whose reaction picker is open
+    this.foundId = null; // the message a search hit led to: marked until another is
     this.items = h("div", { class: "message-items" });
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
@@ -128,7 +129,7 @@ export class MessageList {
     const mode = this.editingId === message.id ? "edit" : this.confirmingId === message.id ? "confirm" : "view";
     const picker = this.pickerId === message.id && mode === "view";
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
-      ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned,
+      ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
       message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions]);
     return {
       key: `m${message.id}`,
@@ -143,7 +144,8 @@ export class MessageList {
 
   fillMessage(el, message, ctx) {
     el.className = ["msg", ctx.own ? "own" : "other", ctx.grouped ? "grouped" : "",
-      message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : ""].filter(Boolean).join(" ");
+      message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : "",
+      this.foundId === message.id ? "found" : ""].filter(Boolean).join(" ");
     Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
       mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? "") });
     if (message.client_id) el.dataset.clientId = message.client_id;
@@ -217,8 +219,15 @@ export class MessageList {
     return this.items.querySelector(`[data-key="m${id}"]`);
   }
 
-  /** Show a message (a quote was clicked): scrolled to, focused and flashed when it is held. */
-  jumpTo(id) {
+  /**
+   * Show a message (a quote or a search hit was clicked): scrolled to, focused and
+   * flashed when it is held; found: it stays marked (a search hit) until another is.
+   */
+  jumpTo(id, { found = false } = {}) {
+    if (found && this.foundId !== id) {
+      this.foundId = id;
+      this.actions.rerender();
+    }
     const el = this.itemEl(id);
     if (!el) return this.actions.notHeld();
     el.scrollIntoView({ block: "center" });
