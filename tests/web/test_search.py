@@ -85,6 +85,20 @@ async def test_search_from_the_page_and_jump_to_the_message(live_server: LiveSer
     await expect(bob.by("search-panel")).to_be_visible()  # beside the conversation on a desktop
     await bob.screenshot("jumped")
 
+    # Between the messages around the hit (up to seq 15) and the newest page (101-150): a gap
+    # (scrolling up may fill it from its other end too), filled forward a page at a time.
+    gap = bob.by("history-gap")
+    await expect(gap).to_have_text(re.compile(r"^\d+ more messages here: show them$"))
+    for _ in range(3):
+        if await gap.count() == 0:
+            break
+        missing = int((await gap.inner_text()).split()[0])
+        await gap.click()
+        await expect(gap.filter(has_text=f"{missing} more")).to_have_count(0)
+    await expect(gap).to_have_count(0)
+    await expect(bob.messages).to_have_count(150)
+    await expect(bob.page.locator("[data-testid=message]:focus")).to_have_count(1)  # not lost
+
 
 async def test_more_results_page_with_the_cursor_from_the_keyboard(live_server: LiveServer, new_page) -> None:
     await ops_with_history(live_server, count=25, needle_at=0)

@@ -60,6 +60,7 @@ export class Chat {
     const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
       loadOlder: () => a.loadOlder(), edit: (id, body) => a.edit(id, body),
+      fillGap: (after, before) => a.fillGap(after, before),
       remove: (id) => a.remove(id), retry: (cid) => a.retry(cid), discard: (cid) => a.discard(cid),
       scrolled: () => this.markRead(), rerender: () => this.renderNow({}),
       reply: (m) => this.composer.setReply(m), openThread: (m) => this.threads.open(m), react,

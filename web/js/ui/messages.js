@@ -1,6 +1,7 @@
 // The message pane: bubbles in seq order with day separators, pending sends,
 // inline edit and delete, read marks, and paging back through history when
-// scrolled to the top. Each message has its actions (reply, thread, react, pin,
+// scrolled to the top, or forward across a gap (a jump to a search hit far back
+// leaves one between it and the newest page). Each message has its actions (reply, thread, react, pin,
 // edit, delete), its quote, reactions and thread summary; a system message is a
 // centred line.
 import { mentionsMe } from "../mentions.js";
@@ -16,7 +17,7 @@ const NEAR_BOTTOM_PX = 48;
 
 export class MessageList {
   /**
-   * actions: loadOlder(), edit(id, body), remove(id), retry(clientId), discard(clientId),
+   * actions: loadOlder(), fillGap(afterSeq, beforeSeq), edit(id, body), remove(id), retry(clientId), discard(clientId),
    * scrolled(), rerender(), reply(message), openThread(message), react(message, emoji),
    * togglePin(message), notHeld()
    */
@@ -91,7 +92,11 @@ export class MessageList {
     const canPost = isDirect(conv.name) || Boolean(topic?.subscribed);
     const canPin = canPost && state.canPin(conv.name);
     let prev = null;
+    let lastSeq = null;
     for (const message of messages) {
+      const gap = lastSeq !== null && message.seq > lastSeq + 1; // seq is gapless: those are not held
+      if (gap) items.push(this.gapItem(lastSeq, message.seq));
+      lastSeq = message.seq;
       const date = parseTime(message.created_at);
       if (!prev || dayKey(prev.date) !== dayKey(date)) items.push(dayItem(date));
       if (message.type === "system") {
@@ -99,7 +104,7 @@ export class MessageList {
         prev = null;
         continue;
       }
-      const grouped = Boolean(prev && prev.message.sender === message.sender && !prev.message.deleted
+      const grouped = Boolean(!gap && prev && prev.message.sender === message.sender && !prev.message.deleted
         && prev.message.thread === message.thread && !message.reply_to
         && date && prev.date && date - prev.date < GROUP_WINDOW_MS && dayKey(prev.date) === dayKey(date));
       items.push(this.messageItem(message, {
@@ -120,6 +125,26 @@ export class MessageList {
       key: "top",
       create: () => h("div", { class: "history-top", "data-testid": "history-top" }),
       update: (el) => { el.textContent = text; el.dataset.state = conv.hasMore ? "more" : "start"; },
+    };
+  }
+
+  /** Messages between two held ones not loaded yet: a button loads the next of them. */
+  gapItem(afterSeq, beforeSeq) {
+    const missing = beforeSeq - afterSeq - 1;
+    return {
+      key: `g${afterSeq}`,
+      create: () => h("div", { class: "history-gap" }),
+      update: (el) => {
+        if (el.dataset.sig === String(missing)) return;
+        el.dataset.sig = String(missing);
+        fill(el, h("button", {
+          class: "link-btn", type: "button", "data-testid": "history-gap",
+          onclick: async () => { // the button goes: the first message it brought takes the focus
+            await this.actions.fillGap(afterSeq, beforeSeq);
+            this.items.querySelector(`[data-seq="${afterSeq + 1}"]`)?.focus({ preventScroll: true });
+          },
+        }, `${missing === 1 ? "1 more message" : `${missing} more messages`} here: show them`));
+      },
     };
   }
 
