@@ -144,7 +144,7 @@ def _search_command(subparser: Callable[[str, str], argparse.ArgumentParser]) ->
         nargs="+",
         metavar="QUERY",
         help='words, "a phrase", -word, word*, from:USER, in:TOPIC, before:/after:YYYY-MM-DD, has:file, '
-        "is:mention, is:thread (words are joined by spaces)",
+        "is:mention, is:thread (words are joined by spaces; a query starting with - goes after --)",
     )
     _exactly_one(
         search,

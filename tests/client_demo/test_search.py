@@ -44,6 +44,10 @@ async def test_search_prints_the_hits_newest_first(live_server: LiveServer) -> N
     code, out, err = await demo_as(live_server, "alice", "search", "nothing-like-this")
     assert (code, out) == (0, [])
 
+    code, out, err = await demo_as(live_server, "alice", "search", "--json", "--", "-friday", "deploy")
+    assert code == 0, err
+    assert [json.loads(line)["message"]["id"] for line in out] == [sent[3]["id"], sent[2]["id"]]
+
 
 async def test_search_json_limit_and_cursor_page_without_repeats(live_server: LiveServer) -> None:
     _, sent = await deploy_talk(live_server)
