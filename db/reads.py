@@ -77,7 +77,8 @@ BACKLOG_COLUMNS = (
 SELECT g.id, g.topic_id, g.seq, s.username, g.body, g.client_id, g.created_at, g.edited_at, t.name, t.kind,
     CASE WHEN t.kind = 'direct' THEN (
         SELECT u.username FROM memberships o JOIN users u ON u.id = o.user_id
-        WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END, """
+        WHERE o.topic_id = t.id AND o.user_id != ?1 LIMIT 1) END,
+    EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.blocked_id = g.sender_id), """
     + ", ".join(f"g.{name}" for name in EXTRAS_COLUMNS)
     + """
 FROM memberships m
@@ -174,7 +175,8 @@ def _entry(row: Sequence[Any]) -> BacklogEntry:
         topic_name=row[8],
         topic_kind=row[9],
         peer=row[10],
-        extras=extras_of(row[11:]),
+        extras=extras_of(row[12:]),
+        blocked=bool(row[11]),
     )
 
 

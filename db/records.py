@@ -90,10 +90,6 @@ class Extras:
     type: str = "text"  # or ``system``
     system: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
-    @property
-    def reactors(self) -> frozenset[int]:
-        return frozenset(user_id for reaction in self.reactions for user_id, _ in reaction.users)
-
 
 PLAIN = Extras()
 
@@ -136,6 +132,7 @@ class BacklogEntry:
     topic_kind: str
     peer: str | None
     extras: Extras = PLAIN
+    blocked: bool = False  # the recipient blocked the sender (PROTOCOL.md section 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +153,21 @@ class RecoveryRecord:
     pid: str
     user_id: int
     seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """A reported message (PROTOCOL.md section 10) with what the operator is shown of it; the
+    message's fields are None once its topic is deleted."""
+
+    id: int
+    created_at: datetime
+    reporter: str | None
+    reason: str
+    message_id: int
+    topic_name: str | None
+    topic_kind: str | None
+    seq: int | None
+    sender: str | None
+    body: str | None
+    deleted_at: datetime | None

@@ -3,6 +3,7 @@
 parley user list|disable NAME|enable NAME|delete NAME|set-password NAME [--password-stdin]
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
+parley reports
 
 Each parses its arguments, calls one service of the chat domain (``Chat.accounts``,
 ``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
@@ -25,6 +26,7 @@ from server.chat.admin_schemas import (
     AccountsOut,
     DeletedAccountOut,
     PasswordIn,
+    ReportsOut,
     StatsOut,
     TopicRowOut,
     TopicRowsOut,
@@ -96,6 +98,9 @@ class Operator:
         self._command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
         self._command(
             sub, "stats", "users, topics, messages, sockets and users per running server", self._stats
+        )
+        self._command(
+            sub, "reports", "messages reported by their readers, newest first (PROTOCOL.md 10)", self._reports
         )
 
     def _command(
@@ -176,6 +181,9 @@ class Operator:
     def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
         return self._run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
 
+    def _reports(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
+
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns two spaces apart; ``-`` for a missing value."""
@@ -228,3 +236,32 @@ def _stats_text(result: BaseModel) -> str:
         return summary
     rows = [(n.node, n.sockets, n.users, n.started_at) for n in result.nodes]
     return summary + "\n" + table(("NODE", "SOCKETS", "USERS", "STARTED"), rows)
+
+
+SHOWN_CHARS = 40  # of a reported message's excerpt and of the reason, in the table
+
+
+def _reports_table(result: BaseModel) -> str:
+    assert isinstance(result, ReportsOut)
+    if not result.reports:
+        return "no reports\n"
+    rows = [
+        (
+            r.created_at,
+            r.reporter,
+            r.message.topic,
+            r.message.sender,
+            r.message.id,
+            "(deleted)" if r.message.deleted else _short(r.message.excerpt),
+            _short(r.reason),
+            r.message.link,
+        )
+        for r in result.reports
+    ]
+    return table(("REPORTED", "BY", "TOPIC", "SENDER", "MESSAGE", "EXCERPT", "REASON", "LINK"), rows)
+
+
+def _short(text: str) -> str:
+    """One line of at most ``SHOWN_CHARS`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= SHOWN_CHARS else line[: SHOWN_CHARS - 1] + "\u2026"

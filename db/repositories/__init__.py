@@ -14,6 +14,7 @@ from db.repositories.nodes import NodeRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
+from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
@@ -35,6 +36,8 @@ class Repositories:
         self.nodes = NodeRepository(session)
         self.reactions = ReactionRepository(session)
         self.bans = BanRepository(session)
+        self.blocks = BlockRepository(session)
+        self.reports = ReportRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

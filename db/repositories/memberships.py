@@ -10,12 +10,12 @@ from sqlalchemy import Integer, and_, bindparam, case, delete, func, select, tex
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import Membership, Message, Topic, User
+from db.models import Block, Membership, Message, Topic, User
 from db.records import MembershipRecord, TopicRecord, UserRecord
 from db.repositories.values import flush, membership_record, topic_record, user_record
 
 # Mention rows never name the sender (``server.chat.mentions``); ``UNION`` counts a message that
-# names the user and says ``@all`` once.
+# names the user and says ``@all`` once. A sender the user blocked counts for nothing (section 10).
 MENTION_COUNTS = text(
     """
 SELECT x.topic_id, count(*) FROM (
@@ -23,10 +23,12 @@ SELECT x.topic_id, count(*) FROM (
     JOIN memberships m ON m.topic_id = n.topic_id AND m.user_id = n.user_id
     JOIN messages g ON g.id = n.message_id
     WHERE n.user_id = :u AND n.seq > m.read_seq AND g.deleted_at IS NULL
+        AND g.sender_id NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.user_id = :u)
     UNION
     SELECT g.topic_id, g.id FROM memberships m
     JOIN messages g ON g.topic_id = m.topic_id AND g.seq > m.read_seq AND g.mentions_all
     WHERE m.user_id = :u AND g.sender_id != :u AND g.deleted_at IS NULL
+        AND g.sender_id NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.user_id = :u)
 ) x GROUP BY x.topic_id
 """
 )
@@ -101,7 +103,8 @@ class MembershipRepository:
         return members
 
     async def unread_counts(self, user_id: int) -> dict[int, int]:
-        """Per topic of the user: messages after its read mark, not its own, not deleted."""
+        """Per topic of the user: messages after its read mark, not its own, not deleted, not from
+        a sender the user blocked (PROTOCOL.md section 10)."""
         query = (
             select(col(Message.topic_id), func.count())
             .join(
@@ -116,6 +119,9 @@ class MembershipRepository:
                 col(Message.sender_id) != user_id,
                 col(Message.deleted_at).is_(None),
                 col(Message.type) != "system",
+                col(Message.sender_id).not_in(
+                    select(col(Block.blocked_id)).where(col(Block.user_id) == user_id)
+                ),
             )
             .group_by(col(Message.topic_id))
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from db.extras import EXTRAS_COLUMNS, extras_of, names_json, quote_json
-from db.models import Membership, Mention, Message, Pin, Topic, User
+from db.models import Block, Membership, Mention, Message, Pin, Topic, User
 from db.records import BacklogEntry, MessageRecord, Quote, ThreadSummary
 from db.repositories.values import message_record
 from db.sends import THREAD_COUNT, THREAD_REPLIERS, THREAD_UPDATE
@@ -41,13 +41,6 @@ class MessageRepository:
         )
         found = result.scalar_one_or_none()
         return None if found is None else message_record(found)
-
-    async def with_senders(self, message_ids: Iterable[int]) -> list[Row]:
-        ids = list(message_ids)
-        if not ids:
-            return []
-        result = await self.session.execute(self._with_sender().where(col(Message.id).in_(ids)))
-        return [(message_record(row[0]), row[1]) for row in result.all()]
 
     async def set_reactions(self, message_id: int, reactions: str | None) -> None:
         await self.session.execute(
@@ -225,6 +218,7 @@ class MessageRepository:
                 col(Topic.name),
                 col(Topic.kind),
                 _peer_name(user_id),
+                _blocked(user_id),
                 *(getattr(Message, name) for name in EXTRAS_COLUMNS),
             )
             .join(Topic, col(Topic.id) == col(Message.topic_id))
@@ -254,6 +248,16 @@ def _peer_name(user_id: int) -> Any:
     return case((col(Topic.kind) == "direct", name), else_=None)
 
 
+def _blocked(user_id: int) -> Any:
+    """Whether ``user_id`` blocked the message's sender (PROTOCOL.md section 10)."""
+    return (
+        select(col(Block.user_id))
+        .where(col(Block.user_id) == user_id, col(Block.blocked_id) == col(Message.sender_id))
+        .correlate(Message)
+        .exists()
+    )
+
+
 def _entry(row: Any) -> BacklogEntry:
     return BacklogEntry(
         row[0],
@@ -267,5 +271,6 @@ def _entry(row: Any) -> BacklogEntry:
         row[8],
         row[9],
         row[10],
-        extras_of(row[11:]),
+        extras_of(row[12:]),
+        bool(row[11]),
     )

@@ -19,6 +19,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.errors import (
     ChatError,
+    cannot_message,
     conflict,
     forbidden,
     invalid,
@@ -115,6 +116,9 @@ async def peer_in(repos: Repositories, direct: TopicRecord, user_id: int) -> Use
 
 
 async def _create_direct(repos: Repositories, actor: Actor, peer: UserRecord) -> TopicRecord:
+    """A new conversation; none starts between two users one of whom blocked the other."""
+    if await repos.blocks.between(actor.id, peer.id):
+        raise cannot_message()
     now = datetime.now(UTC)
     topic = await repos.topics.add(direct_name(actor.id, peer.id), "direct", now)
     for user_id in (actor.id, peer.id):

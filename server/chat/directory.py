@@ -5,7 +5,8 @@ operator renames or deletes a topic or deletes a user; those commands record
 ``TopicRenamed``, ``TopicDeleted`` and ``UserDeleted``, which reach this sink on
 every node (the hub, or the relay table without Redis) and make it forget the
 names; otherwise a name, once found, stays valid (an archive or a description change records
-``TopicUpdated``: the name is read again). Members, and who of them is muted, are
+``TopicUpdated``: the name is read again). Who blocked whom (``blocks``) is kept exact by
+``BlockChanged`` (``server.chat.blocking``). Members, and who of them is muted, are
 loaded per topic on first use and then kept exact by ``MembershipChanged``
 events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
@@ -28,8 +29,10 @@ from typing import TypeVar
 
 from db.uow import Database
 from server.chat.authority import Standing
+from server.chat.blocking import Blocks
 from server.chat.errors import no_topic, not_found
 from server.chat.events import (
+    BlockChanged,
     Event,
     MembershipChanged,
     MuteChanged,
@@ -59,6 +62,7 @@ class Directory:
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
         self._mutes: dict[int, dict[int, datetime | None]] = {}  # topic -> muted member -> until
+        self.blocks = Blocks(db)  # who blocked whom (PROTOCOL.md section 10), kept exact like members
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
@@ -81,6 +85,8 @@ class Directory:
                 mutes[event.user_id] = _moment(event.until)
             elif mutes is not None:
                 mutes.pop(event.user_id, None)
+        elif isinstance(event, BlockChanged):
+            self.blocks.apply(event)
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

@@ -75,5 +75,14 @@ def no_conversation(conversation_id: int) -> ChatError:
     return not_found(f"no conversation with id {conversation_id}")
 
 
+CANNOT_MESSAGE = "cannot message this user"
+
+
+def cannot_message() -> ChatError:
+    """The one answer when a block stands between two users (PROTOCOL.md section 10), whoever
+    blocked whom."""
+    return forbidden(CANNOT_MESSAGE)
+
+
 def rate_limited(message: str, retry_after: float) -> ChatError:
     return ChatError(ErrorCode.RATE_LIMITED, message, retry_after=retry_after)

@@ -231,6 +231,16 @@ class UserDeleted:
     username: str
 
 
+@dataclass(frozen=True)
+class BlockChanged:
+    """``user_id`` blocked (or unblocked) ``blocked_id``: every node's block cache follows
+    (``server.chat.blocking``); nobody is told."""
+
+    user_id: int
+    blocked_id: int
+    blocked: bool
+
+
 Event = (
     MessageCreated
     | MessageEdited
@@ -252,4 +262,5 @@ Event = (
     | MuteChanged
     | TopicUpdated
     | UserDeleted
+    | BlockChanged
 )

@@ -26,15 +26,22 @@ from server.chat.views import message_view, reactions_view, summary_view
 Row = tuple[MessageRecord, str]  # a message and its sender's name
 
 
-def edited(message: MessageRecord, actor: Actor, place: Place, members: Collection[int]) -> list[Event]:
-    """``message:edited`` (only its sender edits a message)."""
+def edited(
+    message: MessageRecord,
+    actor: Actor,
+    place: Place,
+    members: Collection[int],
+    blockers: Collection[int] = (),
+) -> list[Event]:
+    """``message:edited`` (only its sender edits a message); ``blockers``: the members who blocked
+    the sender, who see it ``blocked``."""
     return [
         MessageEdited(
-            message_view(message, actor.username, place.kind, view.shown_as, view.viewer),
+            message_view(message, actor.username, place.kind, view.shown_as, view.viewer, view.blocked),
             view.audience,
             place.topic_id,
         )
-        for view in views(place, actor, [message.extras.reactions], members)
+        for view in views(place, actor, [message.extras.reactions], members, blockers)
     ]
 
 

@@ -17,8 +17,10 @@ message in one the actor is not a member of, worded as for a missing one;
 a ``reply_to`` that is not a live message of the conversation),
 ``forbidden`` (not subscribed to a public topic; editing someone else's
 message; deleting without being sender or owner; ``@all`` in a big topic
-by a plain member), ``invalid`` (a conversation with oneself; a ``thread``
-that is not a root of the conversation).
+by a plain member; a direct message to someone who blocked the sender, or a
+new conversation between two users one of whom blocked the other: "cannot
+message this user", PROTOCOL.md section 10), ``invalid`` (a conversation with
+oneself; a ``thread`` that is not a root of the conversation).
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from server.chat.access import (
     locate_message,
     not_member,
     open_direct,
+    peer_in,
     place_of,
     require_readable,
 )
 from server.chat.authority import MEMBER, RANKS, Act, Standing, check
 from server.chat.directory import Directory
-from server.chat.errors import forbidden, invalid, no_message
+from server.chat.errors import cannot_message, forbidden, invalid, no_message
 from server.chat.message_events import deleted, edited, pins_changed, thread_changed
-from server.chat.places import Place
+from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, message_view
@@ -124,12 +127,23 @@ class MessageService:
         found = await mentions.find(self.directory, place.topic_id, actor.id, body)
         if found.everyone:
             await self._may_mention_everyone(actor, place)
+        blockers = await self._blockers(actor, place)
         if quote is None and thread is None and not found.names and not found.everyone:
-            return Destination(place)
+            return Destination(place, blockers=blockers)
         extras = Extras(
             reply_to=quote, thread_root_id=thread, mentions=found.names, mentions_all=found.everyone
         )
-        return Destination(place, extras, found.user_ids)
+        return Destination(place, extras, found.user_ids, blockers=blockers)
+
+    async def _blockers(self, actor: Actor, place: Place) -> tuple[int, ...]:
+        """The members of a topic (or the other side of a DM) who blocked ``actor`` (one dict lookup
+        when nobody did)."""
+        blockers = await self.directory.blocks.blockers_of(actor.id)
+        if not blockers:
+            return ()
+        if place.direct:
+            return (place.peer_id,) if place.peer_id in blockers else ()
+        return tuple(sorted(blockers & await self.directory.members(place.topic_id)))
 
     async def _may_mention_everyone(self, actor: Actor, place: Place) -> None:
         if place.direct or len(await self.directory.members(place.topic_id)) <= self.all_mention_limit:
@@ -161,6 +175,11 @@ class MessageService:
             raise invalid("a direct conversation needs another user")
         name = direct_name(actor.id, peer.id)
         conversation = await self.directory.topic(name)
+        blocks = self.directory.blocks
+        if await blocks.blocks(peer.id, actor.id):
+            raise cannot_message()
+        if conversation is None and await blocks.blocks(actor.id, peer.id):
+            raise cannot_message()  # no new conversation either way
         if conversation is None:
             return None
         return Place(conversation.topic_id, name, "direct", peer.id, peer.username)
@@ -201,7 +220,8 @@ class MessageService:
                 )
             await repos.messages.requote(message.id, Quote(message.id, actor.username, body[:EXCERPT_CHARS]))
             members = await self.directory.members(place.topic_id)
-            repos.record(*edited(message, actor, place, members))
+            blockers = await self._blockers(actor, place)
+            repos.record(*edited(message, actor, place, members, blockers))
             if (root := message.extras.thread_root_id) is not None:
                 repos.record(*thread_changed(place, actor, root, await repos.messages.thread_summary(root)))
         return message_view(message, actor.username, place.kind, place.shown_as, actor.id)
@@ -213,18 +233,39 @@ class MessageService:
             if message.sender_id != actor.id:
                 await _may_delete_any(repos, place, actor)
             sender = actor if message.sender_id == actor.id else await _sender(repos, message)
-            message = await repos.messages.mark_deleted(message, datetime.now(UTC))
-            was_pinned = await repos.messages.forget_extras(message)
-            await repos.messages.requote(message.id, Quote(message.id, sender.username, ""))
-            repos.record(*deleted(message, sender.username, actor, place))
-            if (root := message.extras.thread_root_id) is not None:
-                await repos.messages.refresh_thread(root)
-                repos.record(*thread_changed(place, actor, root, await repos.messages.thread_summary(root)))
-            if was_pinned:
-                members = await self.directory.members(place.topic_id)
-                repos.record(
-                    *pins_changed(place, actor, await repos.messages.pinned(place.topic_id), members)
-                )
+            await self._tombstone(repos, message, place, sender, actor)
+
+    async def remove(self, message_id: int) -> bool:
+        """The operator's deletion (a report acted on, the Admin UI): as if its sender deleted it.
+        False when it was deleted already; ``not_found`` when there is no such message."""
+        async with self.db.write() as repos:
+            message = await repos.messages.by_id(message_id, lock=True)
+            if message is None:
+                raise no_message(message_id)
+            if message.deleted_at is not None:
+                return False
+            sender = await _sender(repos, message)
+            topic = await repos.topics.by_id(message.topic_id)
+            if topic is None:
+                raise no_message(message_id)
+            peer = await peer_in(repos, topic, sender.id) if topic.kind == "direct" else None
+            await self._tombstone(repos, message, place_of_topic(topic, peer), sender, sender)
+        return True
+
+    async def _tombstone(
+        self, repos: Repositories, message: MessageRecord, place: Place, sender: Actor, actor: Actor
+    ) -> None:
+        """Delete ``message`` (sent by ``sender``) on ``actor``'s behalf and record what changed."""
+        message = await repos.messages.mark_deleted(message, datetime.now(UTC))
+        was_pinned = await repos.messages.forget_extras(message)
+        await repos.messages.requote(message.id, Quote(message.id, sender.username, ""))
+        repos.record(*deleted(message, sender.username, actor, place))
+        if (root := message.extras.thread_root_id) is not None:
+            await repos.messages.refresh_thread(root)
+            repos.record(*thread_changed(place, actor, root, await repos.messages.thread_summary(root)))
+        if was_pinned:
+            members = await self.directory.members(place.topic_id)
+            repos.record(*pins_changed(place, actor, await repos.messages.pinned(place.topic_id), members))
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
         """Newest page first (below ``before_seq``), oldest first inside the page."""
@@ -240,9 +281,10 @@ class MessageService:
     ) -> PageOut:
         rows = await repos.messages.page(place.topic_id, before_seq, limit + 1)
         has_more = len(rows) > limit
+        blocked = await self.directory.blocks.blocked_by(viewer)
         return PageOut(
             messages=[
-                message_view(m, sender, place.kind, place.shown_as, viewer)
+                message_view(m, sender, place.kind, place.shown_as, viewer, m.sender_id in blocked)
                 for m, sender in reversed(rows[:limit])
             ],
             has_more=has_more,
@@ -255,9 +297,10 @@ class MessageService:
             if message.extras.thread_root_id is not None:
                 raise invalid(f"message {root} is a reply in thread {message.extras.thread_root_id}")
             rows = await repos.messages.thread_page(root, before_id, limit + 1)
+        blocked = await self.directory.blocks.blocked_by(actor.id)
         return PageOut(
             messages=[
-                message_view(m, sender, place.kind, place.shown_as, actor.id)
+                message_view(m, sender, place.kind, place.shown_as, actor.id, m.sender_id in blocked)
                 for m, sender in reversed(rows[:limit])
             ],
             has_more=len(rows) > limit,

@@ -84,8 +84,12 @@ class PinService:
                 return PinsOut(pins=[])
             await require_readable(repos, place, actor)
             pins = await repos.messages.pinned(place.topic_id)
+        blocked = await self.directory.blocks.blocked_by(actor.id)  # PROTOCOL.md section 10
         return PinsOut(
-            pins=[message_view(m, sender, place.kind, place.shown_as, actor.id) for m, sender in pins]
+            pins=[
+                message_view(m, sender, place.kind, place.shown_as, actor.id, m.sender_id in blocked)
+                for m, sender in pins
+            ]
         )
 
     def _pinned(self, actor: Actor, place: Place, pins: Sequence[Row]) -> PinnedOut:

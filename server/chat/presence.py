@@ -7,7 +7,8 @@ once; after the last one here closes the user stays here for ``grace``
 seconds (at most 3): a socket opened meanwhile cancels the offline transition
 and nothing is sent. Going offline everywhere stores ``last_seen``, also for
 the users of a node that died. Presence goes only to users who share a
-private topic or a direct conversation, never to public-topic crowds.
+private topic or a direct conversation, never to public-topic crowds, and never
+between two users one of whom blocked the other (PROTOCOL.md section 10).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from db.uow import Database
+from server.chat.blocking import Blocks
 from server.chat.events import PresenceChanged, ToUsers
 from server.chat.hub import Hub
 from server.chat.online import LocalRegistry, OnlineRegistry
@@ -24,9 +26,17 @@ from server.chat.views import iso
 
 
 class PresenceService:
-    def __init__(self, db: Database, hub: Hub, grace: float, registry: OnlineRegistry | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        grace: float,
+        registry: OnlineRegistry | None = None,
+        blocks: Blocks | None = None,
+    ) -> None:
         self.db = db
         self.hub = hub
+        self.blocks = blocks  # presence skips blocked pairs both ways (PROTOCOL.md section 10)
         self.grace = grace
         self.registry: OnlineRegistry = registry or LocalRegistry()
         self._sockets: dict[int, int] = {}
@@ -97,6 +107,8 @@ class PresenceService:
 
     async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
         partners = await self.db.reads.partners(user_id)
+        if partners and self.blocks is not None and (apart := await self.blocks.apart(user_id)):
+            partners = [partner for partner in partners if partner not in apart]
         if partners:
             event = PresenceChanged(username, online, last_seen, ToUsers(tuple(partners)))
             await self.hub.publish(event)

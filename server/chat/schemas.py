@@ -397,6 +397,7 @@ class MessageOut(Out):
     files: list[dict[str, Any]] = Field(default_factory=list)
     type: Literal["text", "system"] = "text"
     system: dict[str, Any] | None = None
+    blocked: bool = False  # PROTOCOL.md section 10: true only as seen by a user who blocked the sender
 
     @cached_property
     def wire(self) -> dict[str, Any]:
@@ -471,3 +472,26 @@ class TranscriptsOut(Out):
 
 class Empty(Out):
     pass
+
+
+# Blocking and reports (PROTOCOL.md section 10) ----------------------------
+
+MAX_REPORT_REASON = 500
+
+
+class BlockIn(In):
+    username: Username
+
+
+class BlocksOut(Out):
+    users: list[str]
+
+
+ReportReason = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_REPORT_REASON), AfterValidator(check_text)
+]
+
+
+class ReportIn(In):
+    id: RowId
+    reason: ReportReason

@@ -7,6 +7,7 @@ from typing import cast
 
 from db.uow import Database
 from server.chat.accounts import AccountService
+from server.chat.blocking import BlockService
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
@@ -22,6 +23,7 @@ from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour, per_window
 from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
+from server.chat.reports import ReportService
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
@@ -52,7 +54,7 @@ class Limits:
     recovery_window: float
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
-    all_mention_limit: int = 50  # members up to which anyone may say ``@all``
+    all_mention_limit: int  # members up to which anyone may say ``@all``
 
 
 class Chat:
@@ -76,7 +78,9 @@ class Chat:
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
         db.on_commit = self._publish
         self.default_topics = default_topics
-        self.presence = PresenceService(db, self.hub, limits.presence_grace, registry)
+        self.presence = PresenceService(
+            db, self.hub, limits.presence_grace, registry, blocks=self.directory.blocks
+        )
         self.users = UserService(
             db,
             PasswordHasher(limits.bcrypt_rounds),
@@ -99,9 +103,11 @@ class Chat:
         self.pins = PinService(db, self.directory, self.messages)
         self.moderation = ModerationService(db, self.messages, self.presence.online_among)
         self.conversations = ConversationService(db)
+        self.blocks = BlockService(db)  # PROTOCOL.md section 10
+        self.reports = ReportService(db)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
-        self.signals = SignalService(db, self.hub, limits.typing_ttl)
+        self.signals = SignalService(db, self.hub, limits.typing_ttl, blocks=self.directory.blocks)
         self.recovery = RecoveryService(
             db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic
         )

@@ -1,6 +1,7 @@
 """Typing and read marks: small signals between members.
 
-Typing is relayed, never stored, never sent back to the typer, and expires:
+Typing is relayed, never stored, never sent back to the typer, never between
+two users one of whom blocked the other (PROTOCOL.md section 10), and expires:
 if a typer vanishes without ``typing: false`` the others get it after
 ``typing_ttl`` seconds. Read marks move ``read_seq`` forward only; other
 members get ``read``.
@@ -15,6 +16,7 @@ import asyncio
 
 from db.uow import Database
 from server.chat.access import locate, place_of, require_member
+from server.chat.blocking import Blocks
 from server.chat.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
 from server.chat.hub import Hub
 from server.chat.places import Place
@@ -23,10 +25,11 @@ from server.chat.users import Actor
 
 
 class SignalService:
-    def __init__(self, db: Database, hub: Hub, typing_ttl: float) -> None:
+    def __init__(self, db: Database, hub: Hub, typing_ttl: float, blocks: Blocks | None = None) -> None:
         self.db = db
         self.hub = hub
         self.typing_ttl = typing_ttl
+        self.blocks = blocks  # typing skips blocked pairs both ways (PROTOCOL.md section 10)
         # (user, topic) -> the expiry timer and where the typing goes, to end it without a query
         self._expiry: dict[tuple[int, int], tuple[asyncio.TimerHandle, Place]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
@@ -42,7 +45,7 @@ class SignalService:
         if typing:
             handle = asyncio.get_running_loop().call_later(self.typing_ttl, self._expire, actor, place)
             self._expiry[key] = (handle, place)
-        await self.hub.publish(*_typing_events(actor, place, typing))
+        await self.hub.publish(*await self._typing_events(actor, place, typing))
 
     async def entered(self, actor: Actor, name: str, entered: bool) -> None:
         """Tell the other members the actor came into (or is leaving) the topic ``name``.
@@ -60,13 +63,27 @@ class SignalService:
         for key in [k for k in self._expiry if k[0] == actor.id]:
             handle, place = self._expiry.pop(key)
             handle.cancel()
-            await self.hub.publish(*_typing_events(actor, place, False))
+            await self.hub.publish(*await self._typing_events(actor, place, False))
 
     def _expire(self, actor: Actor, place: Place) -> None:
         self._expiry.pop((actor.id, place.topic_id), None)
-        task = asyncio.ensure_future(self.hub.publish(*_typing_events(actor, place, False)))
+        task = asyncio.ensure_future(self._publish_typing(actor, place, False))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _publish_typing(self, actor: Actor, place: Place, typing: bool) -> None:
+        await self.hub.publish(*await self._typing_events(actor, place, typing))
+
+    async def _typing_events(self, actor: Actor, place: Place, typing: bool) -> list[Event]:
+        """To the other members but those the typer blocked or was blocked by."""
+        apart = await self.blocks.apart(actor.id) if self.blocks is not None else frozenset[int]()
+        if place.direct and place.peer_id in apart:
+            return []
+        events = _typing_events(actor, place, typing)
+        if not apart or place.direct:
+            return events
+        audience = ToTopic(place.topic_id, exclude_user=actor.id, exclude_users=tuple(sorted(apart)))
+        return [Typing(place.name, actor.username, typing, audience, place.topic_id)]
 
     async def close(self) -> None:
         """Shutdown: stop expiry timers and wait for relays in flight."""

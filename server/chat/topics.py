@@ -32,7 +32,7 @@ from server.chat.access import (
     user_named,
 )
 from server.chat.authority import RANKS
-from server.chat.errors import conflict, forbidden, no_topic, not_found, rate_limited
+from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
@@ -168,6 +168,8 @@ class TopicService:
             topic = await named_topic(repos, name)
             await require_member(repos, place_of_topic(topic), actor, "invite")
             invitee = await user_named(repos, username)
+            if await repos.blocks.exists(invitee.id, actor.id):  # PROTOCOL.md section 10
+                raise cannot_message()
             if await repos.bans.active(topic.id, invitee.id):
                 raise forbidden(f"{invitee.username!r} is banned from {topic.name!r}")
             if await repos.memberships.get(topic.id, invitee.id) is None:

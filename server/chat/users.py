@@ -236,14 +236,16 @@ class UserService:
         """A profile; presence (``online``, ``last_seen``) only as the presence rule allows.
 
         Like the ``presence`` event (PROTOCOL.md section 4), it is shown to the user and to
-        those who share a private topic or a direct conversation with them; to anyone else
-        both are null. Raises ``not_found``.
+        those who share a private topic or a direct conversation with them, unless one of the two
+        blocked the other; to anyone else both are null. Raises ``not_found``.
         """
         async with self.db.read() as repos:
             user = await repos.users.by_name(username)
         if user is None:
             raise not_found(f"no user named {username!r}")
         shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
+        if shown and user.id != viewer.id and self.presence.blocks is not None:
+            shown = not await self.presence.blocks.between(viewer.id, user.id)  # section 10
         return ProfileOut(
             username=user.username,
             online=await self.presence.is_online(user.id) if shown else None,

@@ -55,11 +55,13 @@ def message_out(
     deleted: bool = False,
     extras: Extras = PLAIN,
     viewer: int | None = None,
+    blocked: bool = False,
 ) -> MessageOut:
     """The one way a message becomes what a client sees: in a topic of ``kind`` named ``shown_as``
-    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty
-    and without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it.
-    ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
+        (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty
+        and without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it, ``blocked``
+    when that viewer blocked the sender (PROTOCOL.md section 10).
+        ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
     if extras is PLAIN:
         return MessageOut(
             id=message_id,
@@ -72,6 +74,7 @@ def message_out(
             edited_at=iso(edited_at),
             client_id=client_id,
             deleted=deleted,
+            blocked=blocked,
         )
     quote = extras.reply_to
     return MessageOut(
@@ -94,6 +97,7 @@ def message_out(
         pinned=extras.pinned and not deleted,
         type="system" if extras.type == "system" else "text",
         system=extras.system,
+        blocked=blocked,
     )
 
 
@@ -121,9 +125,15 @@ def reactions_view(reactions: tuple[ReactionState, ...], viewer: int | None) -> 
 
 
 def message_view(
-    message: MessageRecord, sender: str, kind: str, shown_as: str, viewer: int | None = None
+    message: MessageRecord,
+    sender: str,
+    kind: str,
+    shown_as: str,
+    viewer: int | None = None,
+    blocked: bool = False,
 ) -> MessageOut:
-    """A stored message, as ``message_out`` says (``me`` of its reactions as ``viewer`` sees them)."""
+    """A stored message, as ``message_out`` says (``me`` of its reactions as ``viewer`` sees them,
+    ``blocked`` when the viewer blocked its sender)."""
     return message_out(
         kind,
         shown_as,
@@ -137,6 +147,7 @@ def message_view(
         message.deleted_at is not None,
         message.extras,
         viewer,
+        blocked,
     )
 
 
@@ -156,4 +167,5 @@ def backlog_view(entry: BacklogEntry, viewer: int | None = None) -> MessageOut:
         False,
         entry.extras,
         viewer,
+        entry.blocked,
     )

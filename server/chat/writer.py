@@ -27,7 +27,7 @@ from typing import cast
 from db.records import PLAIN, Extras
 from db.sends import NewMessage, PinChange, Stored
 from db.uow import Database
-from server.chat.events import Event, MessageCreated, ToTopic, ToUser
+from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
@@ -45,6 +45,7 @@ class Destination:
     extras: Extras = PLAIN  # reply, thread, mentions; or a system message's type and details
     mentioned: tuple[int, ...] = ()  # the members that get a mention row
     pin: PinChange | None = None  # stored with the system message that records it
+    blockers: tuple[int, ...] = ()  # members who blocked the sender: they see ``blocked: true``
 
 
 Resolve = Callable[[], Awaitable[Destination | MessageOut]]
@@ -215,19 +216,27 @@ def _row(pending: Pending) -> NewMessage:
 
 def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
     """The sender's view and the events: one for a topic room, one per side of a DM (a new message
-    has no reactions, so one rendering fits every member)."""
-    place, actor = _destination(pending).place, pending.actor
+    has no reactions, so one rendering fits every member but those who blocked the sender: they
+    get their own, ``blocked: true``, PROTOCOL.md section 10)."""
+    destination = _destination(pending)
+    place, actor, blockers = destination.place, pending.actor, destination.blockers
     mine = _view(pending, stored, place.kind, place.shown_as)
-    if place.peer_id is None:
+    if place.peer_id is None and not blockers:
         return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
-    theirs = _view(pending, stored, place.kind, f"@{actor.username}")
+    if place.peer_id is None:
+        hidden = _view(pending, stored, place.kind, place.shown_as, blocked=True)
+        return mine, [
+            MessageCreated(mine, ToTopic(place.topic_id, exclude_users=blockers), place.topic_id),
+            MessageCreated(hidden, ToUsers(blockers), place.topic_id),
+        ]
+    theirs = _view(pending, stored, place.kind, f"@{actor.username}", blocked=bool(blockers))
     return mine, [
         MessageCreated(mine, ToUser(actor.id), place.topic_id),
         MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),
     ]
 
 
-def _view(pending: Pending, stored: Stored, kind: str, shown_as: str) -> MessageOut:
+def _view(pending: Pending, stored: Stored, kind: str, shown_as: str, blocked: bool = False) -> MessageOut:
     actor = pending.actor
     return message_out(
         kind,
@@ -240,6 +249,7 @@ def _view(pending: Pending, stored: Stored, kind: str, shown_as: str) -> Message
         None,
         pending.client_id,
         extras=_destination(pending).extras,
+        blocked=blocked,
     )
 
 

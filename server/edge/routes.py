@@ -74,6 +74,11 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         ),
         "topic:archive": Route(s.TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
         "topic:unarchive": Route(s.TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),
+        # Blocking and reports (PROTOCOL.md section 10).
+        "user:block": Route(s.BlockIn, lambda a, d: c.blocks.block(a, d.username)),
+        "user:unblock": Route(s.BlockIn, lambda a, d: c.blocks.unblock(a, d.username)),
+        "user:blocks": Route(s.EmptyIn, lambda a, _d: c.blocks.list(a)),
+        "message:report": Route(s.ReportIn, lambda a, d: c.reports.report(a, d.id, d.reason)),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),

@@ -1,12 +1,14 @@
-// The operators' message search at /admin/search (with the Admin UI: PARLEY_ADMIN_UI=1): every
-// topic and direct conversation, in PROTOCOL.md section 9's query language. The Admin UI's
-// credentials are kept in memory only and sent as HTTP Basic; the hits' highlights are shown
-// as text and <mark> elements only (ui/highlight.js), like the chat page's search.
+// The operators' message search at /admin/search (with the Admin UI: PARLEY_ADMIN_UI=1; the
+// server side is server/edge/rest/admin_search.py): every topic and direct conversation, in
+// PROTOCOL.md section 9's query language. The Admin UI's credentials go as HTTP Basic and are
+// kept in the tab's sessionStorage under the Reports page's key (one sign-in for both pages);
+// the hits' highlights are shown as text and <mark> elements only (ui/highlight.js).
 import { avatar, fill, h } from "./ui/dom.js";
 import { clock, dayLabel, fullTime, parseTime, plural } from "./ui/format.js";
 import { highlightNodes } from "./ui/highlight.js";
 
 const PAGE = 50;
+const STORED = "parley_admin_basic"; // base64 "user:password", as the Reports page keeps it
 
 class AdminSearch {
   constructor(root) {
@@ -15,7 +17,21 @@ class AdminSearch {
     this.query = "";
     this.next = null;
     this.count = 0;
-    this.showLogin();
+    this.resume(sessionStorage.getItem(STORED));
+  }
+
+  /** Signed in on this tab already (here or on Reports): straight to the search. */
+  async resume(stored) {
+    if (!stored) return this.showLogin();
+    this.auth = `Basic ${stored}`;
+    try {
+      await this.call("/admin/api/login");
+      this.showSearch();
+    } catch {
+      sessionStorage.removeItem(STORED);
+      this.auth = null;
+      this.showLogin();
+    }
   }
 
   async call(path, params = {}) {
@@ -41,9 +57,11 @@ class AdminSearch {
       h("button", { class: "btn btn-primary", type: "submit", "data-testid": "admin-login" }, "Sign in"));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      this.auth = `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${user.value}:${password.value}`)))}`;
+      const encoded = btoa(String.fromCharCode(...new TextEncoder().encode(`${user.value}:${password.value}`)));
+      this.auth = `Basic ${encoded}`;
       try {
         await this.call("/admin/api/login");
+        sessionStorage.setItem(STORED, encoded);
         this.showSearch();
       } catch (err) {
         this.auth = null;
@@ -96,7 +114,10 @@ class AdminSearch {
       this.next = typeof data?.next === "string" && data.next ? data.next : null;
       this.status.textContent = this.count ? `${plural(this.count, "message")}${this.next ? " so far" : ""}, newest first` : "No messages found.";
     } catch (err) {
-      if (err.status === 401) return this.showLogin(err.message);
+      if (err.status === 401) {
+        sessionStorage.removeItem(STORED);
+        return this.showLogin(err.message);
+      }
       this.status.textContent = err.message;
     } finally {
       this.more.hidden = !this.next;

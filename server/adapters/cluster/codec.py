@@ -44,6 +44,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.TopicRenamed,
         ev.TopicDeleted,
         ev.UserDeleted,
+        ev.BlockChanged,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {

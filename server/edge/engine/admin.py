@@ -165,25 +165,16 @@ class AdminUI:
         password_ok = hmac.compare_digest(_digest(auth.get("password", "")), self._password)
         return user_ok & password_ok
 
-    def login_refusal(self, address: str, auth: object) -> str | None:
-        """Why a login from ``address`` with ``auth`` (``{"username", "password"}``) is refused, or
-        None: too many failures from that address (``too many failed logins...``), or ``REFUSED``.
-        The Admin UI's connect and the operators' message search (``/admin/api/search``) share it."""
+    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        address = self.client_address(environ)
         wait = self.failures.retry_after(address)
         if wait > 0:
             log.warning("admin login refused", extra={"address": address, "reason": "rate_limited"})
-            return f"too many failed logins; try again in {int(wait) + 1} s"
+            raise Refused(f"too many failed logins; try again in {int(wait) + 1} s")
         if not self.accepts(auth):
             self.failures.take(address)
             log.warning("admin login refused", extra={"address": address, "reason": "credentials"})
-            return REFUSED
-        return None
-
-    async def admin_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        address = self.client_address(environ)
-        refusal = self.login_refusal(address, auth)
-        if refusal is not None:
-            raise Refused(refusal)
+            raise Refused(REFUSED)
         log.info("admin login", extra={"address": address, "sid": sid})
         task = asyncio.ensure_future(self._welcome(sid))
         self._tasks.add(task)

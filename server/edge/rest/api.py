@@ -10,7 +10,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import __version__
-from server.edge.rest import accounts, conversations, echo, errors, messages, moderation, ops, topics
+from server.edge.rest import (
+    accounts,
+    conversations,
+    echo,
+    errors,
+    messages,
+    moderation,
+    ops,
+    safety,
+    topics,
+)
 from server.edge.rest.admin_ui import mount_admin_ui
 from server.edge.rest.docs import install_docs
 from server.edge.rest.headers import SecurityHeaders
@@ -33,7 +43,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, moderation, conversations, messages, echo):
+    for module in (accounts, topics, moderation, conversations, messages, echo, safety):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(ops.router)
     for router in extra_routers:

@@ -1,0 +1,130 @@
+"""Blocking (PROTOCOL.md section 10): who blocked whom, in memory, and the service that changes it.
+
+When A blocks B, B's direct messages and invites to A are refused ("cannot message this user"),
+no new direct conversation between them starts, typing and presence stop between them both ways,
+and in shared topics B's messages reach A with ``blocked: true`` and count in none of A's unread
+or mention counts. The send path asks ``Blocks.blockers_of(sender)`` on every send, so the pairs
+are kept in memory: loaded per user on first use (both directions in one query), then kept exact by
+``BlockChanged``, which every node's directory receives from the hub after the commit (the same way
+``MembershipChanged`` keeps member sets exact). A send from someone nobody blocked costs one dict
+lookup. A load that races with a change is read again (a generation counter says so).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from db.uow import Database
+from server.chat.errors import invalid, not_found
+from server.chat.events import BlockChanged
+from server.chat.schemas import BlocksOut, Empty
+
+if TYPE_CHECKING:  # users -> presence -> blocking: only a type here
+    from server.chat.users import Actor
+
+MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
+NOBODY: frozenset[int] = frozenset()
+
+
+class Blocks:
+    """Both directions per loaded user: whom they blocked, and who blocked them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._blocked: dict[int, set[int]] = {}  # user -> the users they blocked
+        self._blockers: dict[int, set[int]] = {}  # user -> the users who blocked them
+        self._generation = 0
+
+    def apply(self, event: BlockChanged) -> None:
+        """A block or unblock committed (on any node): loaded users follow it."""
+        self._generation += 1
+        blocked = self._blocked.get(event.user_id)
+        blockers = self._blockers.get(event.blocked_id)
+        if event.blocked:
+            if blocked is not None:
+                blocked.add(event.blocked_id)
+            if blockers is not None:
+                blockers.add(event.user_id)
+        else:
+            if blocked is not None:
+                blocked.discard(event.blocked_id)
+            if blockers is not None:
+                blockers.discard(event.user_id)
+
+    async def blockers_of(self, user_id: int) -> set[int]:
+        """Who blocked ``user_id`` (do not change the set handed back)."""
+        found = self._blockers.get(user_id)
+        if found is None:
+            await self._load(user_id)
+            found = self._blockers.get(user_id, set())
+        return found
+
+    async def blocked_by(self, user_id: int) -> set[int]:
+        """Whom ``user_id`` blocked (do not change the set handed back)."""
+        found = self._blocked.get(user_id)
+        if found is None:
+            await self._load(user_id)
+            found = self._blocked.get(user_id, set())
+        return found
+
+    async def blocks(self, user_id: int, other_id: int) -> bool:
+        """``user_id`` blocked ``other_id``."""
+        return other_id in await self.blocked_by(user_id)
+
+    async def between(self, user_id: int, other_id: int) -> bool:
+        """Either of the two blocked the other."""
+        return other_id in await self.blocked_by(user_id) or other_id in await self.blockers_of(user_id)
+
+    async def apart(self, user_id: int) -> frozenset[int]:
+        """Everyone ``user_id`` blocked or was blocked by: typing and presence skip them both ways."""
+        blocked, blockers = await self.blocked_by(user_id), await self.blockers_of(user_id)
+        return frozenset(blocked | blockers) if blocked or blockers else NOBODY
+
+    async def _load(self, user_id: int) -> None:
+        while True:
+            generation = self._generation
+            async with self.db.read() as repos:
+                pairs = await repos.blocks.involving(user_id)
+            if generation == self._generation:
+                break
+        if len(self._blocked) >= MAX_USERS:
+            self._blocked.clear()
+            self._blockers.clear()
+        self._blocked[user_id] = {b for a, b in pairs if a == user_id}
+        self._blockers[user_id] = {a for a, b in pairs if b == user_id}
+
+
+class BlockService:
+    """``user:block``, ``user:unblock``, ``user:blocks`` and their REST twins."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def block(self, actor: Actor, username: str) -> Empty:
+        """Idempotent; ``not_found`` for an unknown user, ``invalid`` for oneself."""
+        await self._change(actor, username, True)
+        return Empty()
+
+    async def unblock(self, actor: Actor, username: str) -> Empty:
+        """Idempotent (unblocking someone not blocked is a no-op); ``not_found`` for an unknown user."""
+        await self._change(actor, username, False)
+        return Empty()
+
+    async def list(self, actor: Actor) -> BlocksOut:
+        async with self.db.read() as repos:
+            return BlocksOut(users=await repos.blocks.names_blocked_by(actor.id))
+
+    async def _change(self, actor: Actor, username: str, blocked: bool) -> None:
+        async with self.db.write() as repos:
+            user = await repos.users.by_name(username)
+            if user is None or user.deleted_at is not None:
+                raise not_found(f"no user named {username!r}")
+            if user.id == actor.id:
+                raise invalid("one cannot block oneself")
+            if blocked:
+                changed = await repos.blocks.add(actor.id, user.id, datetime.now(UTC))
+            else:
+                changed = await repos.blocks.remove(actor.id, user.id)
+            if changed:
+                repos.record(BlockChanged(actor.id, user.id, blocked))
