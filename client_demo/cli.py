@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from client_demo import commands, credentials, interactive, render
+from client_demo import commands, credentials, interactive, moderation_oneshot, render
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ClientError, UsageError
 from client_demo.output import err, wants_color
@@ -32,6 +32,8 @@ examples:
   python -m client_demo --token "$TOKEN" listen --topic lobby --count 10 --json
   python -m client_demo --token "$TOKEN" send --topic lobby --reply-to 12 "agreed"
   python -m client_demo --token "$TOKEN" react 12 👍
+  python -m client_demo --token "$TOKEN" ban lobby mallory --minutes 60 --reason spam
+  python -m client_demo --token "$TOKEN" notify @bob mentions
   python -m client_demo --token "$TOKEN" search 'from:alice "release notes"' --limit 5
 """
 
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=_limit, default=50, help="1-200 (default 50)")
     history.add_argument("--json", action="store_true", help="one JSON Message per line")
     _conversation_commands(subparser)
+    moderation_oneshot.add_subcommands(subparser)
     _search_command(subparser)
     return parser
 
@@ -168,11 +171,11 @@ def _conversation_commands(subparser: Callable[[str, str], argparse.ArgumentPars
         pin = subparser(name, summary)
         pin.add_argument("id", type=int, metavar="ID", help="the message id a line shows as (id N)")
         pin.add_argument("--json", action="store_true", help='print {"topic", "pins"} as JSON')
-    pins = subparser("pins", "print the pinned messages of a topic, newest pin first")
-    pins.add_argument("topic", metavar="NAME")
+    pins = subparser("pins", "print the pinned messages of a conversation, newest pin first")
+    pins.add_argument("topic", metavar="NAME|@USER", help="a topic, or @USER: the direct conversation")
     pins.add_argument("--json", action="store_true", help="one JSON Message per line")
-    notify = subparser("notify", "set what a topic may notify you of")
-    notify.add_argument("topic", metavar="NAME")
+    notify = subparser("notify", "set what a conversation may notify you of")
+    notify.add_argument("topic", metavar="NAME|@USER", help="a topic, or @USER: the direct conversation")
     notify.add_argument("level", choices=["all", "mentions", "none"])
     notify.add_argument("--json", action="store_true", help="print the Topic as JSON")
     threadlog = subparser("threadlog", "print the latest replies of a thread")

@@ -11,13 +11,16 @@ which prints it and exits 1.
   prints each new live message (text or ``--json``) until ``--count``, and
   the changes of section 8 in between (``reaction:updated``,
   ``thread:updated``, ``pins:updated``; as JSON ``{"event", "data"}``, not
-  counted). If an operator renames the topic it goes on under the new name;
-  if one deletes it, it says so and exits 1 (``not_found``).
+  counted), and section 10's system messages (``* alice muted bob``) as
+  messages. If an operator renames the topic it goes on under the new name;
+  if one deletes it, it says so and exits 1 (``not_found``); if a moderator
+  removes the user from it (``topic:removed``), likewise (``forbidden``).
 - ``topics``, ``create``, ``history``: ``topic:list``, ``topic:create``,
   ``history``.
 - ``react``/``unreact``, ``pin``/``unpin``, ``pins``, ``notify``,
   ``threadlog``: ``reaction:add``/``remove``, ``message:pin``/``unpin``,
-  ``topic:pins``, ``topic:notify``, ``thread:history``.
+  ``topic:pins``, ``topic:notify`` (a topic or ``@user``), ``thread:history``.
+- moderation, blocking and reports (section 10): ``moderation_oneshot``.
 - ``search``: one page of ``search`` hits, newest first (section 9); the
   cursor of the next page, if any, on stderr as ``next: --cursor C``.
 """
@@ -32,10 +35,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from client_demo import render, searching
+from client_demo import moderation_oneshot, render, searching
 from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
-from client_demo.models import Message, as_message, as_topic, field_list, is_message, name_field
+from client_demo.models import Message, address, as_message, as_topic, field_list, is_message, name_field
 from client_demo.output import err, out, wants_color
 
 Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
@@ -91,18 +94,23 @@ async def listen(conn: Connection, args: argparse.Namespace) -> int:
         if wanted == old.casefold():
             wanted = new.casefold()
 
-    async def deleted(data: Any) -> None:
-        name = name_field(data, "topic")
-        if name is None:
-            return
-        conn.topic_deleted(name)
-        err(render.topic_deleted_line(data))
-        if wanted == name.casefold():
-            inbox.put_nowait(ClientError("not_found", f"topic {name} was deleted"))
+    def gone(code: str, to_line: Callable[[Any], str]) -> EventHandler:
+        async def handler(data: Any) -> None:
+            name = name_field(data, "topic")
+            if name is None:
+                return
+            conn.topic_deleted(name)
+            line = to_line(data)
+            err(line)
+            if wanted == name.casefold():
+                inbox.put_nowait(ClientError(code, line.removeprefix("* ")))
+
+        return handler
 
     conn.on_message(enqueue)
     conn.on_event("topic:renamed", renamed)
-    conn.on_event("topic:deleted", deleted)
+    conn.on_event("topic:deleted", gone("not_found", render.topic_deleted_line))
+    conn.on_event("topic:removed", gone("forbidden", render.removed_line))
     for event in CHANGES:
         conn.on_event(event, _enqueuer(inbox, event))
     conn.on_notice(lambda text: err(f"* {text}"))
@@ -226,16 +234,16 @@ async def pin(conn: Connection, args: argparse.Namespace) -> int:
 
 
 async def pins(conn: Connection, args: argparse.Namespace) -> int:
-    """``pins NAME [--json]``: the pinned messages, newest pin first."""
+    """``pins NAME|@USER [--json]``: the pinned messages, newest pin first."""
     await conn.connect()
-    _print_messages(conn, args, field_list(await conn.call("topic:pins", {"topic": args.topic}), "pins"))
+    _print_messages(conn, args, field_list(await conn.call("topic:pins", address(args.topic)), "pins"))
     return EXIT_OK
 
 
 async def notify(conn: Connection, args: argparse.Namespace) -> int:
-    """``notify NAME all|mentions|none [--json]``: ``notify general: mentions``."""
+    """``notify NAME|@USER all|mentions|none [--json]``: ``notify general: mentions``."""
     await conn.connect()
-    topic = as_topic(await conn.call("topic:notify", {"topic": args.topic, "level": args.level}))
+    topic = as_topic(await conn.call("topic:notify", {**address(args.topic), "level": args.level}))
     if args.json:
         out(json.dumps(topic, ensure_ascii=False))
     else:
@@ -284,6 +292,7 @@ COMMANDS: dict[str, Command] = {
     "pins": pins,
     "notify": notify,
     "threadlog": threadlog,
+    **moderation_oneshot.COMMANDS,
     "search": search,
 }
 

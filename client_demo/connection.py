@@ -174,7 +174,7 @@ class Connection:
         self._delivery.rename(conversation(old), conversation(new))
 
     def topic_deleted(self, name: str) -> None:
-        """An operator deleted topic ``name``: forget what was to be acknowledged there."""
+        """Topic ``name`` was deleted (or we were removed from it): forget what was to be acknowledged."""
         self._delivery.forget(conversation(name))
 
     async def flush_delivered(self) -> None:

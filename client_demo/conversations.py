@@ -3,7 +3,8 @@
 PROTOCOL.md section 8, one command each (``HELP`` lists them). ``/reply`` and
 ``/thread`` post to the conversation where the message was shown in this
 session, else to the current one (a message of another conversation is then
-``not_found`` / ``invalid``, as the server says). ``/react`` and ``/pin`` print
+``not_found`` / ``invalid``, as the server says). ``/pins`` and ``/notify`` take
+a direct conversation too (``{"with": user}``). ``/react`` and ``/pin`` print
 their own ack; the ``reaction:updated`` or ``pins:updated`` echo of the same
 change is not shown again (``LiveView``).
 """
@@ -18,7 +19,7 @@ from client_demo import render
 from client_demo.connection import Connection
 from client_demo.errors import UsageError
 from client_demo.live import LiveView
-from client_demo.models import as_message, as_topic, field_list
+from client_demo.models import address, as_message, as_topic, field_list
 from client_demo.output import out
 
 HELP = """\
@@ -27,8 +28,8 @@ HELP = """\
   /threadlog ID [N]           the last N replies of that thread (default 20)
   /react ID EMOJI             add a reaction (/unreact ID EMOJI takes it back)
   /pin ID | /unpin ID         pin or unpin a message of its topic
-  /pins [NAME]                the pinned messages (default: the current topic)
-  /notify all|mentions|none   what the current topic may notify you of"""
+  /pins [NAME|@USER]          the pinned messages (default: the current conversation)
+  /notify all|mentions|none   what the current conversation may notify you of"""
 
 LEVELS = ("all", "mentions", "none")
 Handler = Callable[[str], Awaitable[None]]
@@ -115,8 +116,8 @@ class ConversationCommands:
         words = rest.split()
         if len(words) > 1:
             raise UsageError("/pins [NAME]")
-        where = _topic(words[0] if words else self.here(), "/pins")
-        pinned = field_list(await self.conn.call("topic:pins", {"topic": where}), "pins")
+        where = words[0] if words else self.here()
+        pinned = field_list(await self.conn.call("topic:pins", address(where)), "pins")
         out(f"--- pins of {render.safe(where)}: {render.plural(len(pinned), 'message')} ---")
         self.view.show_list(pinned)
 
@@ -124,16 +125,9 @@ class ConversationCommands:
         level = rest.strip().lower()
         if level not in LEVELS:
             raise UsageError("/notify all|mentions|none")
-        where = _topic(self.here(), "/notify")
-        topic = as_topic(await self.conn.call("topic:notify", {"topic": where, "level": level}))
+        payload = {**address(self.here()), "level": level}
+        topic = as_topic(await self.conn.call("topic:notify", payload))
         out(f"notify {render.safe(topic['name'])}: {render.safe(topic.get('notify', level))}")
-
-
-def _topic(where: str, command: str) -> str:
-    """``where`` if it is a topic: ``topic:pins`` and ``topic:notify`` address no direct conversation."""
-    if where.startswith("@"):
-        raise UsageError(f"{command} needs a topic; this is a direct conversation")
-    return where
 
 
 def _id_and_text(rest: str, usage: str) -> tuple[int, str]:

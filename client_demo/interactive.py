@@ -2,16 +2,18 @@
 
 One command runs at a time, in the order typed; live events (messages, edits,
 typing, presence, invitations, read marks, topics renamed or deleted by an
-operator, reactions, thread and pin changes) are shown as they arrive, between
-commands. Replies, threads, reactions, pins and notification levels have
-their commands in ``conversations``, search (``/search``, ``/more``) in
-``searching``. Errors are shown in
+operator, reactions, thread and pin changes, our removal from a topic) are
+shown as they arrive, between commands. Replies, threads, reactions, pins and
+notification levels have their commands in ``conversations``; moderation,
+blocking and reports in ``moderation_repl``; search (``/search``,
+``/more``) in ``searching``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
 The current conversation is a topic name, or ``@user`` for a direct one;
-plain text goes there. If an operator renames it, it is the new name; if
-an operator deletes it, there is none (as after ``/leave``). A line starting
+plain text goes there. If an operator (or ``/rename``) renames it, it is the
+new name; if an operator deletes it or a moderator removes us from it, there
+is none (as after ``/leave``). A line starting
 with ``//`` sends the text after the first slash, for messages that start
 with a slash.
 """
@@ -20,12 +22,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from client_demo import conversations, live, render, searching
+from client_demo import conversations, live, moderation_repl, render, searching
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
-from client_demo.models import as_message, as_topic, conversation, field_list
+from client_demo.models import address, as_message, as_topic, field_list
 from client_demo.output import err, out
 from client_demo.stdin import StdinLines
 
@@ -38,10 +39,11 @@ commands:
   /invite [NAME] USER         add USER to a topic (default: the current one)
   /msg USER TEXT              send a direct message
   /history [N]                the last N messages here (default 20)
-  /members                    members of the current topic
+  /members                    members of the current topic and their roles
   /edit ID TEXT | /delete ID  change or remove one of your messages
   /read                       mark the current conversation read
 {conversations.HELP}
+{moderation_repl.HELP}
 {searching.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
@@ -72,6 +74,7 @@ class Repl:
             "read": self.read,
             "help": self.help,
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
+            **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
             **searching.Searcher(conn, color=color).table(),
         }
 
@@ -147,7 +150,7 @@ class Repl:
         if seq == 0:
             out(f"nothing to mark read in {render.safe(where)}")
             return
-        await self.conn.call("read", {**_address(where), "seq": seq})
+        await self.conn.call("read", {**address(where), "seq": seq})
         out(f"marked {render.safe(where)} read up to #{seq}")
 
     # -- topics --------------------------------------------------------------
@@ -180,6 +183,8 @@ class Repl:
         self.view.show_history(field_list(data, "history"))
         self.current = topic["name"]
         out(f"joined {render.safe(self.current)} ({render.topic_summary(topic)})")
+        if topic.get("description"):
+            out(f"{render.INDENT}{render.safe(topic.get('description'))}")
 
     async def _open_direct(self, name: str) -> None:
         try:
@@ -212,7 +217,7 @@ class Repl:
         limit = _int(rest) if rest else 20
         if not 1 <= limit <= 200:
             raise UsageError("/history [N] with N from 1 to 200")
-        page = await self.conn.call("history", {**_address(self._here()), "limit": limit})
+        page = await self.conn.call("history", {**address(self._here()), "limit": limit})
         messages = field_list(page, "messages")
         out(f"--- history of {render.safe(self._here())}: {render.plural(len(messages), 'message')} ---")
         self.view.show_history(messages)
@@ -231,7 +236,7 @@ class Repl:
         out(HELP)
 
     def _topic_changed(self, old: str, new: str | None) -> None:
-        """An operator renamed (to ``new``) or deleted (``new`` None) topic ``old``: follow it."""
+        """Topic ``old`` was renamed (to ``new``), deleted or we were removed (``new`` None): follow it."""
         if self.current is None or self.current.startswith("@") or self.current.casefold() != old.casefold():
             return
         self.current = new
@@ -247,11 +252,6 @@ class Repl:
 async def run(conn: Connection, lines: StdinLines, *, color: bool = False) -> int:
     """Run the interactive client on ``conn`` until /quit or end of input (ANSI colour if ``color``)."""
     return await Repl(conn, lines, color=color).run()
-
-
-def _address(where: str) -> dict[str, Any]:
-    kind, name = conversation(where)
-    return {kind: name}
 
 
 def _one(rest: str, usage: str) -> str:

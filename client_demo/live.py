@@ -10,7 +10,10 @@ shown too, except a reaction or pin list just shown from the ack of our own
 ``/react`` or ``/pin`` (``remember_reactions``, ``remember_pins``). When an operator
 renames or deletes a topic (``topic:renamed``, ``topic:deleted``) what is kept
 under its name moves or goes, and ``topic_changed`` is told (the REPL's
-current conversation follows).
+current conversation follows); so it is when a moderator removes us from a
+topic (``topic:removed``, section 10). A system message (section 10's
+moderation actions, pins) is shown like any message, as ``* SENTENCE``; a
+message of a user we block is folded.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class LiveView:
             self.conn.on_event(event, _printer(to_line))
         self.conn.on_event("topic:renamed", self._on_renamed)
         self.conn.on_event("topic:deleted", self._on_deleted)
+        self.conn.on_event("topic:removed", self._on_removed)
 
     def show(self, message: Message) -> None:
         """Show ``message`` unless it was shown already."""
@@ -168,6 +172,16 @@ class LiveView:
         self._places = {k: v for k, v in self._places.items() if v.casefold() != name.casefold()}
         self.conn.topic_deleted(name)
         out(render.topic_deleted_line(data))
+        if self._topic_changed is not None:
+            self._topic_changed(name, None)
+
+    async def _on_removed(self, data: Any) -> None:
+        """A moderator kicked or banned us: nothing more arrives from the topic, or is acknowledged."""
+        name = name_field(data, "topic")
+        if name is None:
+            return
+        self.conn.topic_deleted(name)
+        out(render.removed_line(data))
         if self._topic_changed is not None:
             self._topic_changed(name, None)
 

@@ -34,9 +34,14 @@ class Reaction(TypedDict):
 
 
 class SystemInfo(TypedDict):
+    """A system message's details (PROTOCOL.md sections 8 and 10); only ``action`` is always there."""
+
     action: str
     actor: str
-    id: int
+    id: NotRequired[int]  # pin, unpin: the message
+    target: NotRequired[str]  # role, kick, ban, unban, mute, unmute: the member acted on
+    reason: NotRequired[str]
+    until: NotRequired[str]  # a ban or mute that ends by itself
 
 
 class Message(TypedDict):
@@ -60,6 +65,7 @@ class Message(TypedDict):
     pinned: NotRequired[bool]
     type: NotRequired[str]
     system: NotRequired[SystemInfo | None]
+    blocked: NotRequired[bool]  # section 10: true only for me, when I block the sender
 
 
 class Topic(TypedDict):
@@ -74,6 +80,8 @@ class Topic(TypedDict):
     unread: int
     mentions: NotRequired[int]  # section 8: unread messages that mention me (or @all)
     notify: NotRequired[str]  # section 8: "all" | "mentions" | "none"
+    description: NotRequired[str]  # section 10 (``topic:update``)
+    archived: NotRequired[bool]  # section 10: read-only for everyone
 
 
 class Member(TypedDict):
@@ -100,6 +108,12 @@ def conversation(name: str) -> Conversation:
     if name.startswith("@"):
         return ("with", name[1:])
     return ("topic", name)
+
+
+def address(name: str) -> dict[str, str]:
+    """A conversation as a payload: ``{"topic": "general"}`` or ``{"with": "bob"}`` for ``@bob``."""
+    kind, target = conversation(name)
+    return {kind: target}
 
 
 def _has(data: Any, fields: dict[str, type]) -> bool:

@@ -19,6 +19,7 @@ from client_demo.errors import ClientError
 from client_demo.models import Member, Message, Reaction, Topic, as_reactions, int_field
 
 INDENT = "    "
+FOLDED = "[message from a blocked user]"
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,13 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
     A thread reply says ``[thread #ROOT]`` after the place; after the body come
     ``(pinned)``, the reactions (``[👍 2*]``, ``*``: mine), a thread's summary
     (``[thread: 3 replies, last 12:05]``); a reply's quote follows on an
-    indented line (``> bob: excerpt``). A system message is ``* TEXT``.
+    indented line (``> bob: excerpt``). A system message is ``* TEXT``; a message
+    of a user I block is folded (``[message from a blocked user]``, no sender).
     """
     if message.get("type") == "system":
         return system_line(message)
+    if message.get("blocked") is True:
+        return f"{clock(message.get('created_at'))} {_where(message)} {FOLDED}{_id(message)}"
     text = _body(message, look) if message.get("body") else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
     where = f"{clock(message.get('created_at'))} {_where(message)}{_thread_tag(message)}"
@@ -76,18 +80,29 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
 
 
 def edited_line(message: Message, look: Look = PLAIN) -> str:
-    """``12:05 [general #3] alice edited: hello again  (id 12)``."""
+    """``12:05 [general #3] alice edited: hello again  (id 12)``; folded as ``message_line``."""
+    if message.get("blocked") is True:
+        return f"{clock(message.get('edited_at'))} {_where(message)} {FOLDED} edited{_id(message)}"
     body = _body(message, look)
     where = f"{clock(message.get('edited_at'))} {_where(message)} {safe(message['sender'])}"
     return f"{where} edited: {body}{_id(message)}"
 
 
 def system_line(message: Message) -> str:
-    """``12:06 [general #4] * alice pinned a message  (message 12)``: the id is the pinned one's."""
-    target = int_field(message.get("system"), "id")
+    """``12:06 [general #4] * alice pinned a message  (message 12)``: the id is the pinned one's.
+
+    The server's body is already the sentence (``alice muted bob for 5 minutes``,
+    PROTOCOL.md section 10); the system object's ``reason`` is added when the body lacks it.
+    """
+    system = message.get("system")
+    body = str(message.get("body") or "")
+    reason = _raw(system, "reason")
+    if isinstance(reason, str) and reason and f"({reason})" not in body:
+        body = f"{body} ({reason})"
+    target = int_field(system, "id")
     about = f"  (message {target})" if target is not None else ""
     where = f"{clock(message.get('created_at'))} {_where(message)}"
-    return f"{where} * {safe(message.get('body') or '')}{about}"
+    return f"{where} * {safe(body)}{about}"
 
 
 def reactions_text(reactions: Any, look: Look = PLAIN) -> str:
@@ -153,9 +168,9 @@ def topic_line(topic: Topic) -> str:
 
 
 def topic_summary(topic: Topic) -> str:
-    """``public, 3 members, 1 online, 0 unread, subscribed``."""
+    """``public, 3 members, 1 online, 0 unread, subscribed``; ``public (archived), ...`` when archived."""
     parts = [
-        safe(topic.get("kind", "?")),
+        safe(topic.get("kind", "?")) + (" (archived)" if topic.get("archived") is True else ""),
         plural(_int(topic, "members"), "member"),
         f"{_int(topic, 'online')} online",
         f"{_int(topic, 'unread')} unread",
@@ -218,6 +233,13 @@ def renamed_line(data: Any) -> str:
 def topic_deleted_line(data: Any) -> str:
     """The ``topic:deleted`` event (an operator deleted a topic and its messages)."""
     return f"* topic {_get(data, 'topic')} was deleted"
+
+
+def removed_line(data: Any) -> str:
+    """The ``topic:removed`` event (I was kicked or banned): ``* you were removed from den (spam)``."""
+    reason = _raw(data, "reason")
+    because = f" ({safe(reason)})" if isinstance(reason, str) and reason else ""
+    return f"* you were removed from {_get(data, 'topic')}{because}"
 
 
 def read_line(data: Any) -> str:

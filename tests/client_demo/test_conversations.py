@@ -232,6 +232,12 @@ async def test_a_direct_conversation(live_server: LiveServer, spawn: Spawn) -> N
     await alice.expect(f"pinned message {psst['id']} in @bob (1 pin)")
     await alice.write("/join @bob")
     await alice.expect("talking with @bob")
-    for command in ("/pins", "/notify none"):  # both address topics by name
-        await alice.write(command)
-        await alice.expect(f"usage: {command.split()[0]} needs a topic; this is a direct conversation", "err")
+    await alice.write("/pins")  # topic:pins {"with": "bob"}
+    await alice.expect("--- pins of @bob: 1 message ---")
+    assert (await alice.expect("bob: psst")).endswith(f"(pinned)  (id {psst['id']})")
+    await alice.write("/notify none")  # topic:notify {"with": "bob", ...}
+    await alice.expect("notify @bob: none")
+    listed = {t["name"]: t["notify"] for t in (await bob.ok("topic:list"))["topics"]}
+    assert listed["@alice"] == "all"  # alice's level is hers
+    await alice.write("/pins @carol")
+    assert (await alice.expect("error:", stream="err")).startswith("error: not_found: ")

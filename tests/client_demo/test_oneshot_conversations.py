@@ -135,3 +135,21 @@ async def test_notify(live_server: LiveServer) -> None:
     code, _, err = await demo_as(live_server, "alice", "notify", "den", "loud")
     assert code == 2
     assert "invalid choice: 'loud'" in err[-1]
+
+
+async def test_pins_and_notify_of_a_direct_conversation(live_server: LiveServer) -> None:
+    bob = await live_server.user("bob")
+    await live_server.register("alice")
+    psst = await send(bob, {"to": "alice", "body": "psst"})
+    await bob.ok("message:pin", {"id": psst["id"]})
+
+    code, out, err = await demo_as(live_server, "alice", "pins", "@bob")
+    assert code == 0, err
+    assert [line.split("] ", 1)[1] for line in out] == [f"bob: psst (pinned)  (id {psst['id']})"]
+    code, out, err = await demo_as(live_server, "alice", "notify", "@bob", "mentions")
+    assert (code, out) == (0, ["notify @bob: mentions"]), err
+    code, out, err = await demo_as(live_server, "alice", "topics", "--json")
+    listed = [(t["name"], t["notify"]) for t in map(json.loads, out)]
+    assert ("@bob", "mentions") in listed, err
+    code, _, err = await demo_as(live_server, "alice", "pins", "@nobody")
+    assert (code, err[-1].split(":")[0:2]) == (1, ["error", " not_found"])

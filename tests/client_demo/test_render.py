@@ -1,4 +1,4 @@
-"""How the demo draws the fields of PROTOCOL.md section 8 (pure functions: no server needed).
+"""How the demo draws the fields of PROTOCOL.md sections 8 and 10 (pure functions: no server needed).
 
 The end-to-end tests (test_conversations.py) show the same lines coming from a real server;
 these pin the details a server cannot easily be made to produce (a malformed field, colour).
@@ -122,3 +122,30 @@ def test_a_topic_shows_its_mentions_and_notify_level() -> None:
     assert render.topic_summary(topic) == (
         "public, 3 members, 1 online, 4 unread, 1 mention, notify mentions, subscribed"
     )
+
+
+def test_a_system_message_gets_the_reason_its_body_lacks() -> None:
+    muted = message(
+        type="system",
+        body="alice muted bob",
+        system={"action": "mute", "actor": "alice", "target": "bob", "reason": "spam"},
+    )
+    assert render.message_line(muted).endswith("[den #3] * alice muted bob (spam)")
+    kick = {"action": "kick", "actor": "alice", "target": "bob", "reason": "spam"}
+    said = message(type="system", body="alice removed bob (spam)", system=kick)
+    assert render.message_line(said).endswith("] * alice removed bob (spam)")
+
+
+def test_a_blocked_users_message_is_folded() -> None:
+    folded = message(blocked=True, body="buy cheap watches", edited_at="2026-11-23T12:05:00Z")
+    assert render.message_line(folded).endswith("[den #3] [message from a blocked user]  (id 14)")
+    assert "alice" not in render.message_line(folded)
+    assert render.edited_line(folded).endswith("[den #3] [message from a blocked user] edited  (id 14)")
+    assert "watches" not in render.edited_line(folded)
+
+
+def test_topic_removed_and_an_archived_topic() -> None:
+    assert render.removed_line({"topic": "den", "reason": "spam"}) == "* you were removed from den (spam)"
+    assert render.removed_line({"topic": "den", "reason": None}) == "* you were removed from den"
+    topic: Any = {"name": "den", "kind": "public", "members": 2, "archived": True}
+    assert render.topic_summary(topic).startswith("public (archived), 2 members")
