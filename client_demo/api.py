@@ -1,4 +1,5 @@
-"""The REST calls the client needs: log in and register (PROTOCOL.md section 6).
+"""The REST calls the client needs: log in, register (PROTOCOL.md section 6) and refresh a
+token (section 10).
 
 Every failure becomes ``ClientError``: the server's ``{"error": {"code",
 "message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
@@ -26,10 +27,19 @@ async def register(url: str, username: str, password: str, *, timeout: float = 1
     return _token(body)
 
 
-async def _post(url: str, path: str, payload: dict[str, Any], timeout: float) -> Any:
+async def refresh(url: str, token: str, *, timeout: float = 10.0) -> str:
+    """``POST /api/auth/refresh`` with ``token`` as the Bearer; a new token of the same user.
+    ``token_expired`` or ``token_revoked`` when ``token`` no longer is valid."""
+    body = await _post(url, "/api/auth/refresh", None, timeout, {"Authorization": f"Bearer {token}"})
+    return _token(body)
+
+
+async def _post(
+    url: str, path: str, payload: dict[str, Any] | None, timeout: float, headers: dict[str, str] | None = None
+) -> Any:
     try:
         async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
-            response = await http.post(path, json=payload)
+            response = await http.post(path, json=payload, headers=headers)
     except httpx.HTTPError as exc:
         raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
     if response.is_success:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from client_demo import commands, credentials, interactive, moderation_oneshot, render
+from client_demo import commands, credentials, interactive, moderation_oneshot, refresh, render
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ClientError, UsageError
 from client_demo.output import err, wants_color
@@ -62,6 +62,7 @@ async def run(args: argparse.Namespace, who: credentials.Identity) -> int:
     lines = StdinLines()
     token = await credentials.obtain_token(who, lines)
     conn = Connection(who.url, token, reconnect=args.command in LONG_RUNNING, timeout=args.timeout)
+    refresh.keep_fresh(conn, timeout=args.timeout)  # before its token expires, a new one
     try:
         if args.command in (None, "chat"):
             return await interactive.run(conn, lines, color=wants_color(args.color))

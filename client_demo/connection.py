@@ -11,7 +11,9 @@
   ``ack_interval`` seconds and once more on ``close``; ``topic_renamed`` and
   ``topic_deleted`` move or drop them when an operator renames or deletes a topic;
 - ``lost`` is set when the session cannot continue (the server ended it, or a
-  reconnection was refused for its token); ``failure`` says why.
+  reconnection was refused for its token); ``failure`` says why;
+- ``token`` is what every (re)connection presents: ``client_demo.refresh``
+  replaces it before the old one expires.
 
 python-socketio reconnects by itself after a transport error; the server then
 sends ``session`` and the backlog again, and the dedupe absorbs repeats.
@@ -90,13 +92,30 @@ class Connection:
         """Tell ``handler`` about disconnections and reconnections, in words."""
         self._on_notice = handler
 
+    @property
+    def token(self) -> str:
+        """The token the next (re)connection presents."""
+        return self._token
+
+    @token.setter
+    def token(self, token: str) -> None:
+        self._token = token
+
+    def notice(self, text: str) -> None:
+        """Tell the notice handler ``text`` (a helper's news, such as a refreshed token)."""
+        self._notice(text)
+
+    def _auth(self) -> dict[str, str]:
+        """The CONNECT's ``auth``, read at every attempt: a reconnection takes the newest token."""
+        return {"token": self._token}
+
     # -- lifecycle -----------------------------------------------------------
 
     async def connect(self) -> Session:
         """Connect and wait for ``session``; ``ClientError`` if refused or unreachable."""
         self._session_ready = asyncio.get_running_loop().create_future()
         try:
-            await self._sio.connect(self.url, auth={"token": self._token}, wait_timeout=self.timeout)
+            await self._sio.connect(self.url, auth=self._auth, wait_timeout=self.timeout)
         except socketio.exceptions.ConnectionError as exc:
             raise self._refusal or ClientError(
                 "unreachable", f"cannot connect to {self.url}: {exc}"

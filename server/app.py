@@ -36,6 +36,7 @@ from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
 from server.edge.gateway.routers import gateway_routers
 from server.edge.gateway.serve import Gateway
+from server.edge.realtime.expiry import Expiry
 from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Any:
     logs.configure(settings.log_json, settings.log_level)
     chat = build_chat(settings)
     metrics = Metrics()
-    registry = Registry()  # every realtime connection of this process, of every transport
+    registry = Registry(Expiry(settings.expiry_notice))  # every realtime connection here, any transport
     sink = HubSink(registry)  # the one hub sink: each transport adds its writer
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
     sio = build_server(

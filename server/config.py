@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     jwt_secret: str | None = None
     token_ttl: int = Field(default=24 * 3600, gt=0, description="token lifetime, seconds")
+    expiry_notice: float = Field(default=60.0, gt=0, description="seconds before expiry a socket is told")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs; "*" = any).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -123,6 +123,13 @@ class LoginIn(In):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
 
 
+class RefreshIn(In):
+    """``auth:refresh``: the token a live connection takes in place of its own (any string: one
+    that is not a valid token of the connection's user is ``unauthorized``)."""
+
+    token: str
+
+
 # Targets ----------------------------------------------------------------
 
 
@@ -327,6 +334,12 @@ class ProfileOut(Out):
 
 class TokenOut(Out):
     token: str
+    expires_at: str
+
+
+class RefreshedOut(Out):
+    """``auth:refresh``'s answer: when the connection's new token expires."""
+
     expires_at: str
 
 

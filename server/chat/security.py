@@ -98,7 +98,7 @@ class TokenCodec:
             )
         except jwt.ExpiredSignatureError as exc:
             raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, UnicodeEncodeError) as exc:  # a lone surrogate is no token either
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
         exp, iat, sub, ver = payload["exp"], payload["iat"], payload["sub"], payload["ver"]
         if not (_in_range(exp, LATEST) and _in_range(iat, LATEST) and _in_range(ver, MAX_ID)):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from db.uow import Database
 from server.chat.delivery import DeliveryService
@@ -59,6 +60,7 @@ class Session:
     topic_ids: tuple[int, ...]
     recovery: Granted | None = None
     admission: Admission = field(default_factory=lambda: Admission(None), repr=False, compare=False)
+    expires_at: datetime | None = None  # when its token expires (the transport closes it then)
 
     @property
     def pid(self) -> str | None:
@@ -104,7 +106,7 @@ class SessionService:
         """
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
-        actor = await self.users.authenticate(token)
+        actor, claims = await self.users.verify(token)
         self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
         try:
             topics = await self.db.reads.topics_of(actor.id)
@@ -116,7 +118,7 @@ class SessionService:
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
-        session = Session(actor, topic_ids, granted, admission)
+        session = Session(actor, topic_ids, granted, admission, claims.expires_at)
         if admit:
             await self.admit(session)
         return session

@@ -3,7 +3,8 @@
 Errors: ``conflict`` (name taken, any case, by an account or by a public or private topic: topic
 names and usernames are one namespace, PROTOCOL.md section 3), ``unauthorized`` (wrong name or
 password: one answer for both, and an unknown user still costs one bcrypt
-check), ``token_expired``, ``token_revoked`` (issued before the last logout),
+check), ``token_expired``, ``token_revoked`` (issued before the last logout; ``renew``, a
+connection's token refresh, answers every failure ``unauthorized``),
 ``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
 failed logins from one address or for one account name),
 ``not_found`` (unknown profile). A disabled account (``parley user disable``) gets
@@ -36,7 +37,7 @@ from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
-from server.chat.security import PasswordHasher, TokenCodec
+from server.chat.security import Claims, PasswordHasher, TokenCodec
 from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"
@@ -204,6 +205,10 @@ class UserService:
             repos.record(SessionsRevoked(actor.id))
 
     async def authenticate(self, token: str | None) -> Actor:
+        return (await self.verify(token))[0]
+
+    async def verify(self, token: str | None) -> tuple[Actor, Claims]:
+        """The user behind a valid token, and the token's claims (its expiry, its version)."""
         if not token:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         claims = self.tokens.decode(token)
@@ -214,7 +219,26 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
-        return Actor(id=user.id, username=user.username)
+        return Actor(id=user.id, username=user.username), claims
+
+    async def refresh(self, token: str | None) -> TokenOut:
+        """A new token for the user of a valid ``token`` (``POST /api/auth/refresh``), of the same
+        token version: the logout that revokes one revokes both, even one racing this call."""
+        _, claims = await self.verify(token)
+        fresh, expires = self.tokens.issue(claims.user_id, claims.version)
+        return TokenOut(token=fresh, expires_at=iso_required(expires))
+
+    async def renew(self, actor: Actor, token: str | None) -> datetime:
+        """When ``token`` expires, for an open connection of ``actor`` that takes it in place of
+        its own (``auth:refresh``, PROTOCOL.md 10). Anything but a valid token of that same user
+        is ``unauthorized`` (an expired or revoked one too: the connection keeps its token)."""
+        try:
+            found, claims = await self.verify(token)
+        except ChatError as exc:
+            raise ChatError(ErrorCode.UNAUTHORIZED, exc.message) from None
+        if found.id != actor.id:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is another user's")
+        return claims.expires_at
 
     async def _look_up(self, user_id: int) -> Known | None:
         since = self.known.generation()

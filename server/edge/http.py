@@ -44,12 +44,20 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if token and scheme.lower() == "bearer" else None
 
 
-async def get_actor(request: Request, chat: ChatDep) -> Actor:
-    """The user behind ``Authorization: Bearer``; ``unauthorized`` with the precise reason otherwise
-    (each transport renders it as its 401)."""
+def request_token(request: Request) -> str:
+    """The ``Authorization: Bearer`` token, unchecked; ``unauthorized`` without one."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise ChatError(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <token>")
+    return token
+
+
+TokenDep = Annotated[str, Depends(request_token)]
+
+
+async def get_actor(token: TokenDep, chat: ChatDep) -> Actor:
+    """The user behind ``Authorization: Bearer``; ``unauthorized`` with the precise reason otherwise
+    (each transport renders it as its 401)."""
     return await chat.users.authenticate(token)
 
 

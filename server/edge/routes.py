@@ -6,27 +6,45 @@ onto the same routes (the original topics service's ``suscribe``, ``create``,
 written twice. ``invoke`` validates and calls; whatever a call raises is
 classified once (``server.edge.errors.classify``) and rendered by the
 transport's codec (``server.edge.realtime.dispatch``).
+
+A few events are about the connection itself rather than the chat (``connection_routes``:
+``auth:refresh``): their call gets the realtime connection, so only the transports of the
+realtime runtime offer them (Socket.IO's chat namespace; no dialect has such an action).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from server.chat import schemas as s
 from server.chat.service import Chat
 from server.chat.users import Actor
+from server.chat.views import iso_required
+
+if TYPE_CHECKING:  # the runtime uses this table, not the other way round
+    from server.edge.realtime.connection import Connection
+    from server.edge.realtime.expiry import Expiry
 
 Call = Callable[[Actor, Any], Awaitable[Any]]
+ConnectionCall = Callable[["Connection", Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class Route:
     model: type[BaseModel]
     call: Call
+
+
+@dataclass(frozen=True)
+class ConnectionRoute:
+    """An event about the connection itself: its call gets the connection, not only its actor."""
+
+    model: type[BaseModel]
+    call: ConnectionCall
 
 
 def chat_routes(chat: Chat) -> dict[str, Route]:
@@ -93,3 +111,19 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
 async def invoke(route: Route, actor: Actor, payload: Any) -> Any:
     """Validate ``payload`` with the route's model and call the service. Raises what the call raises."""
     return await route.call(actor, route.model.model_validate(payload))
+
+
+def connection_routes(chat: Chat, expiry: Expiry) -> dict[str, ConnectionRoute]:
+    """The events about a realtime connection itself (PROTOCOL.md section 10, "Token refresh")."""
+
+    async def refresh(connection: Connection, data: s.RefreshIn) -> s.RefreshedOut:
+        expires_at = await chat.users.renew(connection.actor, data.token)  # unauthorized: keeps its own
+        expiry.extend(connection, expires_at)
+        return s.RefreshedOut(expires_at=iso_required(expires_at))
+
+    return {"auth:refresh": ConnectionRoute(s.RefreshIn, refresh)}
+
+
+async def invoke_on(route: ConnectionRoute, connection: Connection, payload: Any) -> Any:
+    """``invoke`` for a connection's own event."""
+    return await route.call(connection, route.model.model_validate(payload))

@@ -169,6 +169,8 @@ def test_a_token_with_missing_or_mistyped_claims_is_unauthorized(codec, changes)
     assert refused(codec, token) is ErrorCode.UNAUTHORIZED
 
 
-@pytest.mark.parametrize("garbage", ["", "garbage", "a.b.c", "Bearer x", "eyJhbGciOiJIUzI1NiJ9.e30."])
+@pytest.mark.parametrize(
+    "garbage", ["", "garbage", "a.b.c", "Bearer x", "eyJhbGciOiJIUzI1NiJ9.e30.", "\ud800", "a.b\udfff.c"]
+)
 def test_garbage_is_unauthorized(codec, garbage):
     assert refused(codec, garbage) is ErrorCode.UNAUTHORIZED

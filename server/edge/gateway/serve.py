@@ -138,6 +138,7 @@ class Gateway:
             follows_memberships=tracks_memberships,
             on_cut=self.metrics.slow_consumers.inc,
             max_held=self.settings.max_held_events,
+            expires_at=session.expires_at if session is not None else None,
         )
         self.registry.add(socket.connection)  # catching up: live events for it are held from here on
         gauge = self.metrics.sockets.labels(label)

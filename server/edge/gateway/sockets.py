@@ -14,7 +14,9 @@ thousands of frames), then queues what was held.
 
 A client that stops reading fills its queue: past ``limit`` bytes (or ``max_held`` events held
 while its welcome is written) it is cut (close 1013) and catches up from the backlog when it
-reconnects. Logout (``SessionsRevoked``) closes every socket of the user (4401).
+reconnects. Logout (``SessionsRevoked``) closes every socket of the user (4401), and a socket
+is closed when the token it opened with expires (4401 ``token_expired``,
+``server.edge.realtime.expiry``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from server.chat import events as ev
@@ -81,6 +84,7 @@ class GatewaySocket:
         follows_memberships: bool = True,
         on_cut: Callable[[], Any] | None = None,
         max_held: int = MAX_HELD,
+        expires_at: datetime | None = None,
     ) -> None:
         self.ws = ws
         self.actor = actor
@@ -97,6 +101,7 @@ class GatewaySocket:
             follows_memberships=follows_memberships,  # join/leave topics as the user does elsewhere
             max_held=max_held,
             peer=self,
+            expires_at=expires_at,  # its token's: it is closed then (the registry's ``Expiry``)
         )
         self.closing: tuple[int, str] | None = None
         self._on_cut = on_cut
@@ -243,3 +248,7 @@ class GatewayWriter:
 
     async def moved(self, _connection: Connection, _topic_id: int, _joined: bool) -> None:
         """Nothing to do: the registry's topic index is where the sink finds a gateway socket."""
+
+    async def expiring(self, _connection: Connection) -> None:
+        """Nothing to write: no dialect has a frame for it (the socket is closed at the expiry,
+        4401 ``token_expired``)."""

@@ -2,5 +2,6 @@
 
 No I/O here: the state of a connection and its catch-up (``connection``), the per-process
 registry of connections (``registry``), the hub sink that resolves an audience and hands
-each transport's writer what to write (``sink``). The transports are thin pumps over it.
+each transport's writer what to write (``sink``), the clocks of the connections' tokens
+(``expiry``). The transports are thin pumps over it.
 """

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from server.chat import events as ev
@@ -49,19 +50,22 @@ class Close:
 
 SLOW_CONSUMER = Close(1013, "slow_consumer")  # "try again later": it reconnects and gets the backlog
 REVOKED = Close(4401, "token_revoked")  # a logout (``SessionsRevoked``)
+EXPIRED = Close(4401, "token_expired")  # its token expired unreplaced (``server.edge.realtime.expiry``)
 
 
 class Connection:
     """``key``: unique in the process (a Socket.IO sid). ``writer``: its transport's writer (the
     sink hands it what to write). ``follows``: the topics whose topic-wide events reach it;
     ``follows_memberships``: joins and leaves them as the user does elsewhere. ``pid``: its
-    recovery session, if any. ``peer``: the transport's own object for it, if it has one."""
+    recovery session, if any. ``peer``: the transport's own object for it, if it has one.
+    ``expires_at``: when its token expires (None: never), moved on by ``auth:refresh``."""
 
     __slots__ = (
         "_held",
         "_sent",
         "actor",
         "bucket",
+        "expires_at",
         "follows",
         "follows_memberships",
         "key",
@@ -83,6 +87,7 @@ class Connection:
         follows_memberships: bool = True,
         max_held: int = MAX_HELD,
         peer: Any = None,
+        expires_at: datetime | None = None,
     ) -> None:
         self.key = key
         self.actor = actor
@@ -93,6 +98,7 @@ class Connection:
         self.follows_memberships = follows_memberships
         self.max_held = max_held
         self.peer = peer
+        self.expires_at = expires_at
         self.state = State.OPENING
         self._held: list[ev.Event] = []
         self._sent: dict[str, int] = {}  # topic -> the last seq the welcome sent

@@ -7,6 +7,9 @@ one: every connection of a writer without rooms (the gateways' queues) and every
 connection (each live ``message`` carries its offset). A Socket.IO connection without a pid
 is reached through its transport's rooms, at no cost per recipient here.
 
+With an ``Expiry``, registering a connection starts its token's clock and removing it stops it
+(``server.edge.realtime.expiry``), for every transport alike.
+
 ``count(user)`` is the one count of a user's registered connections in the edge (the two
 transports kept one each). The chat services still count for themselves (see ``count``).
 """
@@ -18,12 +21,14 @@ from typing import TypeVar
 
 from server.chat import events as ev
 from server.edge.realtime.connection import Connection
+from server.edge.realtime.expiry import Expiry
 
 K = TypeVar("K", int, str)
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, expiry: Expiry | None = None) -> None:
+        self.expiry = expiry  # the token clocks of the connections registered here
         self._by_key: dict[str, Connection] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._by_pid: dict[str, set[Connection]] = {}
@@ -47,12 +52,16 @@ class Registry:
             self._one_by_one.add(connection)
             for topic_id in connection.follows:
                 self._by_topic.setdefault(topic_id, set()).add(connection)
+        if self.expiry is not None:
+            self.expiry.watch(connection)
 
     def remove(self, connection: Connection) -> bool:
         """Forget a connection; False if it was not (or no longer) registered."""
         if self._by_key.get(connection.key) is not connection:
             return False
         del self._by_key[connection.key]
+        if self.expiry is not None:
+            self.expiry.forget(connection)
         self._catching_up.pop(connection.key, None)
         _discard(self._by_user, connection.user_id, connection)
         if connection.pid is not None:

@@ -42,11 +42,16 @@ class Writer(Protocol):
         ...
 
     async def close(self, connection: Connection, decision: Close) -> None:
-        """Carry out a close decided here (a slow consumer, a logout)."""
+        """Carry out a close decided here (a slow consumer, a logout) or by ``Expiry`` (an expired token)."""
         ...
 
     async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
         """The connection now follows (or no longer follows) a topic (the registry has it)."""
+        ...
+
+    async def expiring(self, connection: Connection) -> None:
+        """Tell the connection that its token expires soon (at ``connection.expires_at``): Socket.IO's
+        ``auth:expiring``; a dialect with no such frame writes nothing."""
         ...
 
 

@@ -1,11 +1,11 @@
-"""Accounts: register, login, logout, profiles (PROTOCOL.md section 6)."""
+"""Accounts: register, login, token refresh, logout, profiles (PROTOCOL.md sections 6 and 10)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
-from server.edge.http import ActorDep, AddressDep, ChatDep
+from server.edge.http import ActorDep, AddressDep, ChatDep, TokenDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -18,6 +18,14 @@ async def register(data: RegisterIn, chat: ChatDep, address: AddressDep) -> Regi
 @router.post("/auth/login")
 async def login(data: LoginIn, chat: ChatDep, address: AddressDep) -> TokenOut:
     return await chat.users.login(data, address)
+
+
+@router.post("/auth/refresh")
+async def refresh(token: TokenDep, chat: ChatDep) -> TokenOut:
+    """A new token for the bearer's user (``Authorization: Bearer`` with a valid token), of the same
+    token version: a logout still revokes every token at once. A live socket takes it with
+    ``auth:refresh``."""
+    return await chat.users.refresh(token)
 
 
 @router.post("/auth/logout", status_code=204)

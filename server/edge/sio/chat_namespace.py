@@ -18,7 +18,7 @@ from server.chat.sessions import Session
 from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.registry import Registry
-from server.edge.routes import chat_routes
+from server.edge.routes import chat_routes, connection_routes
 from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
 from server.edge.sio.sink import SocketIOWriter, topic_room, user_room
@@ -59,6 +59,9 @@ class ChatNamespace:
     def register(self) -> None:
         for event, route in chat_routes(self.chat).items():
             self.sio.on(event, self.envelope.handler(event, route), namespace=NAMESPACE)
+        if self.registry.expiry is not None:
+            for event, own in connection_routes(self.chat, self.registry.expiry).items():
+                self.sio.on(event, self.envelope.handler(event, own), namespace=NAMESPACE)
         self.sio.on("*", self.unknown, namespace=NAMESPACE)
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
@@ -80,9 +83,16 @@ class ChatNamespace:
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
         connection = Connection(
-            sid, actor, self.writer, bucket, session.topic_ids, pid=session.pid, max_held=self.max_held
+            sid,
+            actor,
+            self.writer,
+            bucket,
+            session.topic_ids,
+            pid=session.pid,
+            max_held=self.max_held,
+            expires_at=session.expires_at,
         )
-        self.registry.add(connection)  # catching up: live events for it are held from here on
+        self.registry.add(connection)  # catching up (live events for it are held); its token's clock runs
         await self.sio.enter_room(sid, user_room(actor.id), namespace=NAMESPACE)
         for topic_id in session.topic_ids:
             await self.sio.enter_room(sid, topic_room(topic_id), namespace=NAMESPACE)

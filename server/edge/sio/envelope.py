@@ -20,7 +20,7 @@ from server.chat.errors import ChatError, ErrorCode
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch
 from server.edge.realtime.registry import Registry
-from server.edge.routes import Route, invoke
+from server.edge.routes import ConnectionRoute, Route, invoke, invoke_on
 from server.edge.sio.wire import ack_error, ack_ok
 from server.metrics import Metrics
 
@@ -35,7 +35,7 @@ class Envelope:
         self.registry = registry
         self.metrics = metrics
 
-    def handler(self, event: str, route: Route) -> Callable[..., Awaitable[Ack]]:
+    def handler(self, event: str, route: Route | ConnectionRoute) -> Callable[..., Awaitable[Ack]]:
         codec = EventCodec(event, route, self.registry, self.metrics)
 
         async def handle(sid: str, *args: Any) -> Ack:
@@ -49,7 +49,9 @@ class EventCodec:
 
     too_many = "too many events; slow down"
 
-    def __init__(self, event: str, route: Route, registry: Registry, metrics: Metrics) -> None:
+    def __init__(
+        self, event: str, route: Route | ConnectionRoute, registry: Registry, metrics: Metrics
+    ) -> None:
         self.event = event
         self.route = route
         self.registry = registry
@@ -66,7 +68,10 @@ class EventCodec:
         return self.event, args
 
     def invoke(self, connection: Connection, _event: str | None, args: tuple[Any, ...]) -> Awaitable[Any]:
-        return invoke(self.route, connection.actor, _payload(args, self.route.model))
+        route = self.route
+        if isinstance(route, ConnectionRoute):  # about the socket itself (``auth:refresh``)
+            return invoke_on(route, connection, _payload(args, route.model))
+        return invoke(route, connection.actor, _payload(args, route.model))
 
     def ok(self, _sid: str, _event: str | None, result: Any) -> Ack:
         return ack_ok(result)

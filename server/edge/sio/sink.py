@@ -18,9 +18,9 @@ from typing import Any
 
 from server.chat import events as ev
 from server.edge.engine.outgoing import close_transport
-from server.edge.realtime.connection import REVOKED, Close, Connection
+from server.edge.realtime.connection import SLOW_CONSUMER, Close, Connection
 from server.edge.realtime.registry import Registry
-from server.edge.sio.wire import server_event
+from server.edge.sio.wire import expiring, server_event
 
 log = logging.getLogger("parley.sio")
 
@@ -85,7 +85,7 @@ class SocketIOWriter:
         await self.sio.emit(name, data, to=connection.key, namespace=self.namespace)
 
     async def close(self, connection: Connection, decision: Close) -> None:
-        if decision == REVOKED:
+        if decision != SLOW_CONSUMER:  # a logout, an expired token: the client must not just retry
             await self.sio.disconnect(connection.key, namespace=self.namespace)
             return
         log.warning("closing a client too far behind its live events", extra={"sid": connection.key})
@@ -94,6 +94,10 @@ class SocketIOWriter:
         eio_sid = self.sio.manager.eio_sid_from_sid(connection.key, self.namespace)
         if eio_sid is not None:
             await close_transport(self.sio, eio_sid)
+
+    async def expiring(self, connection: Connection) -> None:
+        if connection.expires_at is not None:
+            await self.sio.emit(*expiring(connection.expires_at), to=connection.key, namespace=self.namespace)
 
     async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
         room = topic_room(topic_id)

@@ -14,6 +14,7 @@ import socketio
 
 from server.chat import events as ev
 from server.chat.errors import ChatError, ErrorCode
+from server.chat.views import iso_required
 from server.edge.errors import error_body
 from server.edge.shapes import to_json
 
@@ -39,6 +40,11 @@ def refusal(error: ChatError) -> socketio.exceptions.ConnectionRefusedError:
 def now_iso() -> str:
     """The server time as ISO 8601 UTC with a ``Z``."""
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def expiring(expires_at: datetime) -> tuple[str, dict[str, Any]]:
+    """``auth:expiring``: the socket's token expires at ``expires_at`` (PROTOCOL.md 10)."""
+    return "auth:expiring", {"expires_at": iso_required(expires_at)}
 
 
 def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:

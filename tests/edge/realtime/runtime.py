@@ -4,6 +4,7 @@ no sockets)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from server.chat import events as ev
@@ -50,6 +51,9 @@ class Recorder:
     audiences: list[tuple[ev.Event, list[str], list[str]]] = field(default_factory=list)
     closed: list[tuple[str, Close]] = field(default_factory=list)
     moves: list[tuple[str, int, bool]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # the keys told their token expires soon
+    # Every notice and close as it happens, to await: ("expiring" | "close", key).
+    happened: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
 
     async def write_many(
         self, event: ev.Event, audience: ev.Audience, connections: list[Connection], held: list[Connection]
@@ -62,9 +66,14 @@ class Recorder:
 
     async def close(self, connection: Connection, decision: Close) -> None:
         self.closed.append((connection.key, decision))
+        self.happened.put_nowait(("close", connection.key))
 
     async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
         self.moves.append((connection.key, topic_id, joined))
+
+    async def expiring(self, connection: Connection) -> None:
+        self.notices.append(connection.key)
+        self.happened.put_nowait(("expiring", connection.key))
 
     def to(self, key: str) -> list[ev.Event]:
         return [event for k, event in self.written if k == key]

@@ -74,6 +74,9 @@ async def test_openapi_schema_lists_the_account_routes(live_server):
     assert "post" in paths["/api/users"]
     assert "post" in paths["/api/auth/login"]
     assert "post" in paths["/api/auth/logout"]
+    refresh = paths["/api/auth/refresh"]["post"]  # PROTOCOL.md 10: a new token for a valid one
+    schema = refresh["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/TokenOut"}
     assert "get" in paths["/api/users/me"]
     assert "get" in paths["/api/users/{username}"]
 
@@ -137,7 +140,7 @@ async def test_the_openapi_schema_documents_every_api_error_with_the_envelope(li
         if path.startswith("/api/")
         for method, operation in item.items()
     ]
-    assert len(operations) == 40  # every route of PROTOCOL.md sections 6, 8 and 10 under /api
+    assert len(operations) == 41  # every route of PROTOCOL.md sections 6, 8 and 10 under /api
     for path, method, operation in operations:
         for status in ERROR_STATUSES:
             documented = operation["responses"].get(status)

@@ -77,6 +77,7 @@ EVENTS: dict[str, dict[str, str]] = {
     "topic:update": {"name": "topic", "description": "body", **TOPIC},
     "topic:archive": TOPIC,
     "topic:unarchive": TOPIC,
+    "auth:refresh": {"token": "body"},  # any string that is not the user's valid token: unauthorized
 }
 MODELS = (User, Topic, Membership, Message, EchoTranscript, Reaction, Mention, Pin, Ban)
 
