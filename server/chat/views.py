@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
 from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
@@ -58,36 +58,29 @@ def message_out(
     blocked: bool = False,
 ) -> MessageOut:
     """The one way a message becomes what a client sees: in a topic of ``kind`` named ``shown_as``
-        (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty
-        and without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it, ``blocked``
-    when that viewer blocked the sender (PROTOCOL.md section 10).
-        ``message_view`` (a stored message), ``backlog_view`` and the writer (a new one) call it."""
+    (``@other`` for a direct conversation), times in ISO 8601 UTC, a deleted one's body empty and
+    without reactions or mentions, each reaction's ``me`` as user ``viewer`` sees it, ``blocked``
+    when that viewer blocked the sender (PROTOCOL.md section 10). ``message_view`` (a stored
+    message), ``backlog_view`` and the writer (a new one) call it; a plain message (most of them)
+    sets only the fields of section 3."""
+    base: dict[str, Any] = {
+        "id": message_id,
+        "topic": shown_as,
+        "kind": cast(Kind, kind),
+        "seq": seq,
+        "sender": sender,
+        "body": "" if deleted else body,
+        "created_at": iso_required(created_at),
+        "edited_at": iso(edited_at),
+        "client_id": client_id,
+        "deleted": deleted,
+        "blocked": blocked,
+    }
     if extras is PLAIN:
-        return MessageOut(
-            id=message_id,
-            topic=shown_as,
-            kind=cast(Kind, kind),
-            seq=seq,
-            sender=sender,
-            body="" if deleted else body,
-            created_at=iso_required(created_at),
-            edited_at=iso(edited_at),
-            client_id=client_id,
-            deleted=deleted,
-            blocked=blocked,
-        )
+        return MessageOut(**base)
     quote = extras.reply_to
     return MessageOut(
-        id=message_id,
-        topic=shown_as,
-        kind=cast(Kind, kind),
-        seq=seq,
-        sender=sender,
-        body="" if deleted else body,
-        created_at=iso_required(created_at),
-        edited_at=iso(edited_at),
-        client_id=client_id,
-        deleted=deleted,
+        **base,
         reply_to=None if quote is None else QuoteOut(id=quote.id, sender=quote.sender, excerpt=quote.excerpt),
         thread=extras.thread_root_id,
         thread_summary=summary_view(extras.thread),
@@ -97,7 +90,6 @@ def message_out(
         pinned=extras.pinned and not deleted,
         type="system" if extras.type == "system" else "text",
         system=extras.system,
-        blocked=blocked,
     )
 
 

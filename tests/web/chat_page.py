@@ -172,7 +172,8 @@ class ChatPage:
         await self.by("notify-toggle").click()
         await self.by(f"notify-{level}").click()
         await expect(self.by("notify-menu")).to_be_hidden()
-        await expect(self.topic(await self.current_topic()).first).to_have_attribute("data-notify", level)
+        name = await self.by("current-topic").get_attribute("data-topic")  # "@bob" for a direct one
+        await expect(self.topic(name or "").first).to_have_attribute("data-notify", level)
 
     async def current_topic(self) -> str:
         return await self.by("current-topic").inner_text()
@@ -183,6 +184,43 @@ class ChatPage:
 
     def system_message(self, text: str) -> Locator:
         return self.by("system-message").filter(has_text=text)
+
+    # ---- moderation and safety (issue 21) ------------------------------------------------
+
+    async def open_members(self) -> None:
+        if not await self.by("members-panel").is_visible():
+            await self.by("members-toggle").click()
+        await expect(self.by("members-panel")).to_be_visible()
+
+    async def member_action(self, username: str, action: str) -> None:
+        """Open a member's menu in the members panel and pick an action (make-admin, kick, block, ...)."""
+        await self.open_members()
+        await self.member(username).get_by_test_id("member-menu-toggle").click()
+        await self.member(username).get_by_test_id(action).click()
+
+    async def fill_dialog(self, submit: bool = True, **values: str) -> None:
+        """Fill the open dialog's fields (by name) and submit it; it closes when the server agreed."""
+        dialog = self.page.locator("dialog[open]")
+        for name, value in values.items():
+            await dialog.get_by_test_id(f"dialog-{name}").fill(value)
+        if submit:
+            await dialog.get_by_test_id("dialog-submit").click()
+            await expect(dialog).to_have_count(0)
+
+    def role_of(self, username: str) -> Locator:
+        return self.member(username).get_by_test_id("member-role")
+
+    async def open_settings(self) -> None:
+        await self.by("settings-toggle").click()
+        await expect(self.by("settings-panel")).to_be_visible()
+
+    def toast(self, text: str) -> Locator:
+        return self.by("toast").filter(has_text=text)
+
+    async def test_hook(self, script: str) -> Any:
+        """Run ``script`` with ``chat`` bound to the page's controller (window.__parleyTest)."""
+        wrapped = f"(() => {{ const chat = window.__parleyTest.chat(); return {script}; }})()"
+        return await self.page.evaluate(wrapped)
 
     # ---- evidence -----------------------------------------------------------------------
 

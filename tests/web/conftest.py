@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DESKTOP = {"width": 1280, "height": 800}
+# The page exposes window.__parleyTest.chat() (its controller: state, the token refresher's clock)
+# only when this is set before it loads.
+TEST_HOOKS = "window.__parleyTest = {};"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -72,6 +75,7 @@ async def new_page(
         # Reduced motion: the page then has no transitions, so screenshots show settled states.
         context = await browser.new_context(viewport=viewport or DESKTOP, reduced_motion="reduce")
         context.set_default_timeout(10_000)
+        await context.add_init_script(TEST_HOOKS)
         page = ChatPage(await context.new_page(), live_server.url, name, ARTIFACTS / request.node.name)
         await page.open()
         pages.append(page)

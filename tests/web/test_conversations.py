@@ -260,7 +260,13 @@ async def test_both_sides_of_a_direct_conversation_may_pin(new_page) -> None:
     await bob.pin("Our meeting is on Tuesday")
     await expect(alice.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_be_visible()
     await expect(alice.by("system-message")).to_have_attribute("data-action", "pin")
-    await expect(alice.by("pins-toggle")).to_be_hidden()  # topic:pins lists a topic's pins only
+    await alice.by("pins-toggle").click()  # topic:pins {"with": "bob"} lists them (issue 21)
+    pinned = alice.by("pinned-item").get_by_test_id("message-body")
+    await expect(pinned).to_have_text("Our meeting is on Tuesday")
+    await alice.by("pins-close").click()
     await alice.act_on("Our meeting is on Tuesday", "pin")  # and she takes it back
     await expect(bob.message("Our meeting is on Tuesday").get_by_test_id("pinned-mark")).to_have_count(0)
     await expect(bob.by("system-message")).to_have_count(2)
+    await alice.set_notify("mentions")  # the bell too: topic:notify {"with": "bob"}
+    await alice.page.reload()
+    await expect(alice.topic("@bob")).to_have_attribute("data-notify", "mentions")

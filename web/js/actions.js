@@ -97,6 +97,7 @@ export class Actions {
     const name = this.state.currentName;
     const data = await this.conn.request("topic:subscribe", { topic: name });
     if (data?.topic) this.state.putTopic(data.topic);
+    this.state.removed.delete(keyOf(name));
     this.finishLoad(this.state.conversation(name), data?.history ?? [], null);
     this.toasts.show(`You joined #${data?.topic?.name ?? name}.`);
     this.chat.render({ bottom: true });

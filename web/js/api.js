@@ -37,6 +37,9 @@ export const register = (username, password) =>
 export const login = (username, password) =>
   call("POST", "/api/auth/login", { body: { username, password } });
 
+/** POST /api/auth/refresh (Bearer, a valid token) -> {token, expires_at} */
+export const refreshToken = (token) => call("POST", "/api/auth/refresh", { token });
+
 /** POST /api/auth/logout (revokes every token of the user). */
 export const logout = (token) => call("POST", "/api/auth/logout", { token });
 

@@ -80,4 +80,8 @@ async function logout() {
   current.end("You are logged out.");
 }
 
+// A test sets window.__parleyTest (an init script) to reach the page's state and
+// clock (chat().refresher.advanceClock(ms)); a normal page exposes nothing.
+if (window.__parleyTest) Object.assign(window.__parleyTest, { chat: () => chat });
+
 boot();

@@ -2,13 +2,16 @@
 // turns server events into state changes and user actions into requests.
 import { ChatConnection } from "./socket.js";
 import { ChatState } from "./state.js";
-import { rememberTopic, rememberedTopic } from "./credentials.js";
+import { rememberTopic, rememberedTopic, saveCredentials } from "./credentials.js";
 import { Actions } from "./actions.js";
+import { TokenRefresher } from "./auth_refresh.js";
+import { Moderation } from "./moderation.js";
 import { badges, Notify } from "./notify.js";
 import { Panels } from "./panels.js";
 import { Pins } from "./pins.js";
 import { Reactions } from "./reactions.js";
 import { Roster } from "./roster.js";
+import { Safety } from "./safety.js";
 import { isSearchKey, Search } from "./search.js";
 import { Threads } from "./threads.js";
 import { isDirect, keyOf, positionTarget } from "./targets.js";
@@ -18,6 +21,7 @@ import { Sidebar } from "./ui/sidebar.js";
 import { Header } from "./ui/header.js";
 import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
+import { reportDialog } from "./ui/safety_parts.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
@@ -36,9 +40,12 @@ export class Chat {
     this.pins = new Pins(this);
     this.notify = new Notify(this);
     this.roster = new Roster(this);
+    this.moderation = new Moderation(this);
+    this.safety = new Safety(this);
     this.search = new Search(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
+    this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn });
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
     this.pollTimer = setInterval(() => this.conn.connected && this.loadTopics(), TOPIC_POLL_MS);
@@ -53,7 +60,7 @@ export class Chat {
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
-      togglePins: () => this.panels.togglePins(), setNotify: (level) => this.notify.set(this.state.currentName, level),
+      togglePins: () => this.panels.togglePins(), toggleSettings: () => this.panels.toggleSettings(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(), search: () => this.panels.openSearch(),
     });
     const jump = (id) => this.messages.jumpTo(id);
@@ -66,6 +73,9 @@ export class Chat {
       reply: (m) => this.composer.setReply(m), openThread: (m) => this.threads.open(m), react,
       togglePin: (m) => this.pins.toggle(m),
       notHeld: () => this.env.toasts.show("That message is further back: scroll up to load it."),
+      report: (m) => reportDialog(m, (id, reason) => this.safety.report(id, reason)),
+      standing: () => this.moderation.blockedFromPosting(this.state.currentName),
+      folds: (m) => this.safety.folds(m),
     });
     const mentions = {
       members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
@@ -111,8 +121,10 @@ export class Chat {
       onDeleted: (data) => this.onDeleted(data),
       onInvited: (data) => this.onInvited(data),
       onTopicCreated: (data) => this.onTopicCreated(data),
-      onTopicRenamed: (data) => this.onTopicRenamed(data),
-      onTopicDeleted: (data) => this.onTopicDeleted(data),
+      onTopicRenamed: (data) => this.moderation.renamed(data),
+      onTopicDeleted: (data) => this.moderation.deleted(data),
+      onRemoved: (data) => this.moderation.onRemoved(data),
+      onExpiring: (data) => this.refresher.onExpiring(data),
       onTyping: (data) => this.onTyping(data),
       onRead: (data) => this.onRead(data),
       onPresence: (data) => this.onPresence(data),
@@ -137,6 +149,7 @@ export class Chat {
 
   async onConnected(isReconnect) {
     this.actions.resendQueued();
+    this.safety.load();
     await this.loadTopics();
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
@@ -153,9 +166,10 @@ export class Chat {
     const newcomer = !conv.senders.has(String(message.sender).toLowerCase());
     this.threads.noteMessage(message);
     if (conv.upsert(message) === "same") return;
+    if (message.type === "system") this.moderation.noteSystem(message);
     if (newcomer && conv.loaded) { // someone joined: counts changed, and whom `@` may name
       this.scheduleTopicRefresh();
-      this.state.rosters.delete(keyOf(message.topic));
+      this.roster.stale(message.topic);
     }
     conv.setTyping(message.sender, false);
     const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();
@@ -189,29 +203,6 @@ export class Chat {
   onTopicCreated({ topic } = {}) {
     if (!topic?.name || topic.kind !== "public") return;
     this.state.putTopic(topic);
-    this.render();
-  }
-
-  /** An operator renamed a topic: it keeps its place (and stays open) under the new name. */
-  onTopicRenamed({ topic, name } = {}) {
-    if (typeof topic !== "string" || typeof name !== "string" || !name) return;
-    if (!this.state.renameTopic(topic, name)) return;
-    this.conn.renameTopic(topic, name);
-    if (this.state.current === keyOf(name)) rememberTopic(name);
-    this.scheduleTopicRefresh(); // a topic:list answered before the rename still had the old name
-    this.render();
-  }
-
-  /** An operator deleted a topic: it goes, and if it was open the page leaves it as after /leave. */
-  onTopicDeleted({ topic } = {}) {
-    if (typeof topic !== "string") return;
-    const wasOpen = this.state.current === keyOf(topic);
-    const known = this.state.removeTopic(topic);
-    this.conn.forgetTopic(topic);
-    if (!known && !wasOpen) return;
-    this.env.toasts.show(`#${topic} was deleted.`);
-    if (wasOpen) this.setCurrent(null);
-    this.scheduleTopicRefresh(); // a topic:list answered before the deletion still had it
     this.render();
   }
 
@@ -262,7 +253,7 @@ export class Chat {
       const conv = this.state.conversations.get(key);
       if (!conv || conv.maxSeq <= (topic.last_seq ?? 0)) continue;
       for (const m of conv.messages.values()) {
-        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender) && m.type !== "system") {
+        if (m.seq > (topic.last_seq ?? 0) && !this.state.isMe(m.sender) && m.type !== "system" && !m.blocked) {
           topic.unread = (topic.unread ?? 0) + 1;
         }
       }
@@ -354,7 +345,7 @@ export class Chat {
     this.sidebar.render(state);
     this.header.render(state, this.panels.current);
     this.messages.render(state, opts);
-    this.composer.render(state, conv ? typingText(conv.typingNow()) : "");
+    this.composer.render(state, conv ? typingText(conv.typingNow()) : "", this.moderation.blockedFromPosting(state.currentName));
     this.panels.render(state);
     this.screen.dataset.panel = this.panels.current ?? "";
     const unread = [...state.topics.values()].reduce((n, t) => {
@@ -375,6 +366,8 @@ export class Chat {
     if (this.closed) return;
     this.closed = true;
     this.conn.close();
+    this.refresher.close();
+    this.moderation.destroy();
     this.listeners.abort();
     clearInterval(this.typingTimer);
     clearInterval(this.pollTimer);

@@ -1,6 +1,8 @@
 // The notification level of a topic (topic:notify) and the badges it shows:
 // "all" the unread count (and mentions), "mentions" only the mention count,
-// "none" nothing. The server counts both whatever the level.
+// "none" nothing. The server counts both whatever the level. A direct
+// conversation is named {with: username} (topic:notify takes it as topic:pins does).
+import { positionTarget } from "./targets.js";
 
 export const LEVELS = [
   { level: "all", label: "All messages", hint: "Unread and mention badges" },
@@ -25,7 +27,7 @@ export class Notify {
 
   /** topic:notify; the answer is the Topic with its new level. */
   async set(name, level) {
-    const topic = await this.chat.conn.request("topic:notify", { topic: name, level });
+    const topic = await this.chat.conn.request("topic:notify", { ...positionTarget(name), level });
     this.chat.state.putTopic(topic?.name ? topic : { name, notify: level });
     this.chat.render();
   }

@@ -1,10 +1,14 @@
 // The side panels beside the conversation: its members, a thread, its pinned
-// messages or the search, one at a time. A panel takes the focus when it opens;
-// a thread and the pins belong to the conversation open and close when another
-// is opened; the search stays open (its hits open conversations) and needs none.
-import { MembersPanel } from "./ui/header.js";
+// messages, the topic's settings or the search, one at a time. A panel takes the
+// focus when it opens; a thread, the pins and the settings belong to the
+// conversation open and close when another is opened; the search stays open
+// (its hits open conversations) and needs none.
+import { canManage } from "./ranks.js";
+import { isDirect } from "./targets.js";
+import { MembersPanel } from "./ui/members_panel.js";
 import { PinsPanel } from "./ui/pins_panel.js";
 import { SearchPanel } from "./ui/search_panel.js";
+import { SettingsPanel } from "./ui/topic_settings.js";
 import { ThreadPanel } from "./ui/thread_panel.js";
 
 const PHONE = "(max-width: 760px)"; // as in app.css: there a panel covers the conversation
@@ -13,17 +17,26 @@ export class Panels {
   /** shared: {jump(id), react(message, emoji), mentions} of the conversation's views */
   constructor(chat, shared) {
     this.chat = chat;
-    this.current = null; // "members" | "thread" | "pins" | "search" | null
+    this.current = null; // "members" | "thread" | "pins" | "settings" | "search" | null
     const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
       if (matchMedia(PHONE).matches) this.closeShown();
       shared.jump(id);
     };
-    this.members = new MembersPanel({ toggleMembers: (open) => this.toggleMembers(open) });
+    const m = chat.moderation;
+    this.members = new MembersPanel({
+      toggleMembers: (open) => this.toggleMembers(open), rerender: () => chat.renderNow({}),
+      role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
+      unban: (u) => m.unban(u), mute: (u, min) => m.mute(u, min), unmute: (u) => m.unmute(u),
+      block: (u, on) => chat.safety.setBlocked(u, on),
+    });
     this.thread = new ThreadPanel({
       close: () => chat.threads.close(), send: (body) => chat.threads.send(body),
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
+    this.settings = new SettingsPanel({
+      close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
+    });
     this.search = new SearchPanel({
       close: () => this.show(null), search: (q, scope) => chat.search.start(q, scope), more: () => chat.search.more(),
       jump: (hit) => { // at phone width the panel covers the conversation the hit opens
@@ -31,7 +44,7 @@ export class Panels {
         chat.search.jump(hit);
       },
     });
-    this.els = [this.members.el, this.thread.el, this.pins.el, this.search.el];
+    this.els = [this.members.el, this.thread.el, this.pins.el, this.settings.el, this.search.el];
   }
 
   get membersOpen() {
@@ -45,6 +58,10 @@ export class Panels {
 
   togglePins() {
     this.show(this.current === "pins" ? null : "pins");
+  }
+
+  toggleSettings() {
+    this.show(this.current === "settings" ? null : "settings");
   }
 
   /** The search panel, its box focused (the search button, Ctrl+K or "/"). */
@@ -63,8 +80,9 @@ export class Panels {
     chat.renderNow({});
     if (this.current === "thread") this.thread.focus();
     else if (this.current === "pins") this.pins.focus();
+    else if (this.current === "settings") this.settings.focus();
     else if (this.current === "search") this.search.focus();
-    else if (["thread", "pins", "search"].includes(was) && chat.state.current) chat.composer.input.focus();
+    else if (["thread", "pins", "settings", "search"].includes(was) && chat.state.current) chat.composer.input.focus();
   }
 
   /** Escape: close the panel shown; false when there is none. */
@@ -78,7 +96,7 @@ export class Panels {
   /** Another conversation was opened. */
   switched() {
     this.chat.state.thread = null;
-    if (this.current === "thread" || this.current === "pins") this.current = null;
+    if (this.current !== "members" && this.current !== "search") this.current = null;
     if (this.membersOpen) this.chat.actions.loadMembers();
   }
 
@@ -91,9 +109,13 @@ export class Panels {
   }
 
   render(state) {
-    this.members.render(state, this.membersOpen);
+    const name = state.currentName;
+    const view = { myRole: name ? state.roleIn(name) : null, direct: Boolean(name && isDirect(name)), isBlocked: (u) => this.chat.safety.isBlocked(u) };
+    if (this.current === "settings" && !(name && !view.direct && canManage(view.myRole))) this.current = null; // no longer mine to manage
+    this.members.render(state, this.membersOpen, view);
     this.thread.render(state, this.current === "thread");
     this.pins.render(state, this.current === "pins");
+    this.settings.render(state, this.current === "settings");
     this.search.render(state, this.chat.search, this.current === "search");
   }
 }

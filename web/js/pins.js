@@ -1,6 +1,8 @@
 // Pins (PROTOCOL.md section 8): pin and unpin a message, the list of a
-// conversation's pinned messages (topic:pins) and its live changes (pins:updated).
-// Each change also arrives as a system message, shown like any other message.
+// conversation's pinned messages (topic:pins: {topic}, or {with} for a direct
+// conversation) and its live changes (pins:updated). Each change also arrives as
+// a system message, shown like any other message.
+import { positionTarget } from "./targets.js";
 
 export class Pins {
   constructor(chat) {
@@ -21,7 +23,7 @@ export class Pins {
   /** The pinned list of a conversation, asked for when its panel opens. */
   async load(name) {
     try {
-      const data = await this.chat.conn.request("topic:pins", { topic: name });
+      const data = await this.chat.conn.request("topic:pins", positionTarget(name));
       this.apply(name, data?.pins);
     } catch (err) {
       this.state.conversation(name).pins ??= [];

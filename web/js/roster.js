@@ -35,6 +35,12 @@ export class Roster {
     }
   }
 
+  /** Ask again next time, still answering from the old list meanwhile (my role). */
+  stale(name) {
+    const known = this.state.rosters.get(keyOf(name));
+    if (known) known.at = 0;
+  }
+
   /** Also fed by the members panel, which asks for the same list. */
   store(key, list) {
     this.state.rosters.set(key, { list, at: Date.now() });

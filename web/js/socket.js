@@ -26,7 +26,7 @@ export async function loadClient() {
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
  * onAuthError(ChatError), and one per server event: onMessage, onEdited,
  * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
- * onPresence, onReaction, onThreadUpdated, onPinsUpdated.
+ * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onRemoved, onExpiring.
  */
 export class ChatConnection {
   constructor(io, token, handlers) {
@@ -92,6 +92,8 @@ export class ChatConnection {
     socket.on("reaction:updated", (data) => handlers.onReaction(data));
     socket.on("thread:updated", (data) => handlers.onThreadUpdated(data));
     socket.on("pins:updated", (data) => handlers.onPinsUpdated(data));
+    socket.on("topic:removed", (data) => handlers.onRemoved(data));
+    socket.on("auth:expiring", (data) => handlers.onExpiring(data));
   }
 
   onMessage(message) {
@@ -197,6 +199,11 @@ export class ChatConnection {
   forgetTopic(name) {
     this.delivered.delete(keyOf(name));
     this.acked.delete(keyOf(name));
+  }
+
+  /** A refreshed token: reconnects present it from now on. */
+  setToken(token) {
+    this.socket.auth = { ...this.socket.auth, token };
   }
 
   get connected() {

@@ -175,6 +175,7 @@ export class ChatState {
     this.members = null; // {key, list: [{username, role, online}]}
     this.rosters = new Map(); // key -> {list: [{username, role, online}], at: ms}: mentions, roles
     this.thread = null; // the Thread open in the side panel
+    this.removed = new Map(); // key -> reason: topics I was kicked or banned from (topic:removed)
     this.current = null; // key of the open conversation
     this.connection = "connecting";
   }
@@ -268,15 +269,15 @@ export class ChatState {
   }
 
   /**
-   * Note a new message in the topic list (system messages count in neither unread
-   * nor mentions); returns false when the topic is unknown.
+   * Note a new message in the topic list (system messages and those of users I
+   * block count in neither unread nor mentions); returns false when the topic is unknown.
    */
   noteMessage(message, countsAsUnread) {
     const topic = this.topics.get(keyOf(message.topic));
     if (!topic) return false;
     if (message.seq > (topic.last_seq ?? 0)) {
       topic.last_seq = message.seq;
-      if (countsAsUnread && message.type !== "system" && !this.isMe(message.sender)) {
+      if (countsAsUnread && message.type !== "system" && !message.blocked && !this.isMe(message.sender)) {
         topic.unread = (topic.unread ?? 0) + 1;
         if (mentionsMe(message, this.me)) topic.mentions = (topic.mentions ?? 0) + 1;
       }

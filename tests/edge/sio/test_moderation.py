@@ -43,6 +43,15 @@ async def staffed(server: LiveServer, owner: Client, name: str, roles: dict[str,
             await owner.ok("topic:role", {"topic": name, "username": client.username, "role": role})
 
 
+async def owner_and_member(server: LiveServer, topic: str) -> tuple[Client, Client]:
+    """alice creates ``topic``, bob subscribes to it."""
+    alice = await server.user("alice")
+    bob = await server.user("bob")
+    await alice.ok("topic:create", {"name": topic})
+    await bob.ok("topic:subscribe", {"topic": topic})
+    return alice, bob
+
+
 def payload(action: str, topic: str, username: str) -> tuple[str, dict[str, Any]]:
     if action.startswith("role:"):
         return "topic:role", {"topic": topic, "username": username, "role": action.split(":")[1]}
@@ -149,10 +158,7 @@ async def test_a_kicked_member_is_told_leaves_the_room_and_may_subscribe_again(l
 
 
 async def test_a_ban_refuses_subscribe_and_invite_until_unbanned(live_server):
-    alice = await live_server.user("alice")
-    bob = await live_server.user("bob")
-    await alice.ok("topic:create", {"name": "general"})
-    await bob.ok("topic:subscribe", {"topic": "general"})
+    alice, bob = await owner_and_member(live_server, "general")
 
     await alice.ok("topic:ban", {"topic": "general", "username": "bob", "reason": "abuse"})
 
@@ -216,10 +222,7 @@ async def login(server: LiveServer, name: str) -> str:
 
 
 async def test_a_muted_member_reads_but_may_not_send_react_or_pin_until_unmuted(live_server):
-    alice = await live_server.user("alice")
-    bob = await live_server.user("bob")
-    await alice.ok("topic:create", {"name": "general"})
-    await bob.ok("topic:subscribe", {"topic": "general"})
+    alice, bob = await owner_and_member(live_server, "general")
     await alice.ok("topic:role", {"topic": "general", "username": "bob", "role": "moderator"})
     message = await send(alice, {"topic": "general", "body": "hello"})
     await alice.ok("topic:role", {"topic": "general", "username": "bob", "role": "member"})
@@ -239,10 +242,7 @@ async def test_a_muted_member_reads_but_may_not_send_react_or_pin_until_unmuted(
 
 
 async def test_an_archived_topic_is_read_only_for_everyone_and_listed(live_server):
-    alice = await live_server.user("alice")
-    bob = await live_server.user("bob")
-    await alice.ok("topic:create", {"name": "old"})
-    await bob.ok("topic:subscribe", {"topic": "old"})
+    alice, bob = await owner_and_member(live_server, "old")
     mine = await send(alice, {"topic": "old", "body": "last words"})
 
     topic = await alice.ok("topic:archive", {"topic": "old"})
@@ -260,10 +260,7 @@ async def test_an_archived_topic_is_read_only_for_everyone_and_listed(live_serve
 
 
 async def test_an_update_renames_and_describes_and_the_old_name_stops_resolving(live_server):
-    alice = await live_server.user("alice")
-    bob = await live_server.user("bob")
-    await alice.ok("topic:create", {"name": "general"})
-    await bob.ok("topic:subscribe", {"topic": "general"})
+    alice, bob = await owner_and_member(live_server, "general")
 
     topic = await alice.ok(
         "topic:update", {"topic": "general", "name": "plaza", "description": "all welcome"}

@@ -16,7 +16,7 @@ export class BellMenu {
       class: "menu-item", type: "button", role: "menuitemradio", "data-testid": `notify-${level}`, "data-level": level,
       "aria-checked": "false", onclick: () => this.choose(level),
     }, h("span", { class: "menu-label" }, label), h("span", { class: "menu-hint" }, hint)));
-    this.menu = h("div", { class: "bell-menu popover", id: "notify-menu", role: "menu", "aria-label": "Notifications for this topic", "data-testid": "notify-menu", hidden: true },
+    this.menu = h("div", { class: "bell-menu popover", id: "notify-menu", role: "menu", "aria-label": "Notifications for this conversation", "data-testid": "notify-menu", hidden: true },
       ...this.items, this.error);
     this.menu.addEventListener("keydown", (event) => this.onKey(event));
     this.el = h("div", { class: "bell" }, this.button, this.menu);
@@ -53,7 +53,7 @@ export class BellMenu {
     }
   }
 
-  /** Shown for topics I am in (not direct conversations). */
+  /** Shown for topics I am in and direct conversations. */
   render(topic, shown) {
     this.el.hidden = !shown;
     if (!shown) return this.toggle(false);

@@ -1,10 +1,12 @@
 // The composer: Enter sends, Shift+Enter adds a line; typing notifications are
 // sent while the user types; `@` offers the members to mention; a reply shows
 // the quoted message above the box until sent or cancelled. For a public topic
-// the user has not joined, a join bar takes its place.
+// the user has not joined, a join bar takes its place; for an archived topic, or
+// one where I am muted, a line saying why I cannot post.
 import { labelOf, isDirect, peerOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
+import { clock, fullTime } from "./format.js";
 
 const MAX_BODY = 4000;
 const TYPING_REPEAT_MS = 3000; // re-announce "typing" while it goes on
@@ -34,8 +36,9 @@ export class Composer {
     this.joinText = h("span", {});
     this.joinButton = h("button", { class: "btn btn-primary", type: "button", "data-testid": "join-topic", onclick: () => this.join() }, "Join");
     this.joinBar = h("div", { class: "join-bar", "data-testid": "join-bar", hidden: true }, this.joinText, this.joinButton);
+    this.readOnlyBar = h("div", { class: "join-bar read-only-bar", "data-testid": "read-only-bar", role: "status", hidden: true });
     this.el = h("div", { class: "composer-area" }, this.typingLine, this.error,
-      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.form), this.joinBar);
+      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.form), this.joinBar, this.readOnlyBar);
     this.bind();
   }
 
@@ -132,6 +135,15 @@ export class Composer {
     if (refocus) this.input.focus();
   }
 
+  showStanding(name, standing) {
+    const until = standing.muted;
+    const text = standing === "archived" ? "This topic is archived: it is read-only."
+      : `You are muted in ${labelOf(name)}${until ? ` until ${clock(until)}` : ""}: you can read, not post or react.`;
+    this.readOnlyBar.textContent = text;
+    this.readOnlyBar.title = until ? fullTime(until) : "";
+    this.readOnlyBar.dataset.reason = standing === "archived" ? "archived" : "muted";
+  }
+
   /** Called when another conversation is opened: typing state and the reply belong to the old one. */
   reset() {
     this.stopTyping();
@@ -140,18 +152,25 @@ export class Composer {
     this.mentions.close();
   }
 
-  render(state, typingText) {
+  /** standing: why I cannot post here ("archived", {muted: Date|null}) or null. */
+  render(state, typingText, standing = null) {
     const name = state.currentName;
     const topic = state.currentTopic;
-    const canPost = Boolean(name) && (isDirect(name) || Boolean(topic?.subscribed));
+    const member = Boolean(name) && (isDirect(name) || Boolean(topic?.subscribed));
+    const canPost = member && !standing;
     this.el.hidden = !name;
     this.form.hidden = !canPost;
-    this.joinBar.hidden = !name || canPost;
+    this.joinBar.hidden = !name || member;
+    this.readOnlyBar.hidden = !member || !standing;
     this.replyBar.hidden = !this.replyTo || !canPost;
-    if (name && !canPost) {
-      this.joinText.textContent = `You are looking at ${labelOf(name)}. Join to post and get its messages.`;
+    if (name && !member) {
+      const removed = state.removed.get(name.toLowerCase());
+      this.joinText.textContent = removed === undefined
+        ? `You are looking at ${labelOf(name)}. Join to post and get its messages.`
+        : `You were removed from ${labelOf(name)}${removed ? `: ${removed.replace(/[.!?]?$/, (end) => end || ".")}` : "."} Join to come back, if you may.`;
       this.joinButton.textContent = `Join ${labelOf(name)}`;
     }
+    if (member && standing) this.showStanding(name, standing);
     const placeholder = name ? `Message ${isDirect(name) ? peerOf(name) : labelOf(name)}` : "";
     if (this.input.placeholder !== placeholder) this.input.placeholder = placeholder;
     this.typingLine.textContent = typingText;

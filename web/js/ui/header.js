@@ -1,12 +1,16 @@
-// The conversation header: name, member and online counts, search, pinned
-// messages, the notification bell, invite and leave, and the members panel.
+// The conversation header: name, description, member and online counts, search,
+// pinned messages, the notification bell, the topic settings (owners and admins), invite and leave.
+import { canManage } from "../ranks.js";
 import { checkUsername, isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
 import { avatar, fill, h, icon, ICONS } from "./dom.js";
 import { lastSeen, plural } from "./format.js";
 
 export class Header {
-  /** actions: toggleSidebar(), toggleMembers(), togglePins(), setNotify(level), invite(username), leave(), search() */
+  /**
+   * actions: toggleSidebar(), toggleMembers(), togglePins(), toggleSettings(), setNotify(level),
+   * invite(username), leave(), search()
+   */
   constructor(actions) {
     this.actions = actions;
     this.title = h("h1", { class: "conv-title" });
@@ -31,11 +35,16 @@ export class Header {
       class: "icon-btn", type: "button", "data-testid": "search-toggle", "aria-label": "Search messages (Ctrl+K)",
       title: "Search messages (Ctrl+K or /)", "aria-controls": "search-panel", onclick: () => actions.search(),
     }, icon(ICONS.search));
+    this.settingsButton = h("button", {
+      class: "icon-btn", type: "button", "data-testid": "settings-toggle", "aria-label": "Topic settings",
+      title: "Topic settings", "aria-controls": "settings-panel", onclick: () => actions.toggleSettings(),
+    }, icon(ICONS.gear));
+    this.description = h("p", { class: "conv-desc", "data-testid": "topic-description", hidden: true });
     this.bell = new BellMenu({ set: (level) => actions.setNotify(level) });
     this.el = h("header", { class: "conv-header" },
       h("button", { class: "icon-btn menu-btn", type: "button", "data-testid": "sidebar-toggle", "aria-label": "Show topics", "aria-controls": "sidebar", onclick: () => actions.toggleSidebar() }, icon(ICONS.menu)),
-      h("div", { class: "conv-heading" }, this.title, this.subtitle),
-      h("div", { class: "conv-actions" }, this.searchButton, this.pinsButton, this.bell.el, this.inviteButton, this.leaveButton),
+      h("div", { class: "conv-heading" }, this.title, this.description, this.subtitle),
+      h("div", { class: "conv-actions" }, this.searchButton, this.pinsButton, this.bell.el, this.settingsButton, this.inviteButton, this.leaveButton),
       this.inviteForm);
   }
 
@@ -73,10 +82,11 @@ export class Header {
     if (open) this.inviteForm.querySelector("input").focus();
   }
 
-  /** panel: the side panel shown ("pins" presses the pins button). */
+  /** panel: the side panel shown ("pins" or "settings" presses its button). */
   render(state, panel = null) {
     this.pinsButton.setAttribute("aria-expanded", String(panel === "pins"));
     this.searchButton.setAttribute("aria-expanded", String(panel === "search"));
+    this.settingsButton.setAttribute("aria-expanded", String(panel === "settings"));
     const topic = state.currentTopic;
     const name = state.currentName;
     this.el.classList.toggle("empty", !name);
@@ -84,7 +94,8 @@ export class Header {
       fill(this.title, h("span", { "data-testid": "current-topic" }, "Parley"));
       this.subtitle.textContent = "Pick a topic or start a conversation";
       this.subtitle.disabled = true;
-      this.inviteButton.hidden = this.leaveButton.hidden = this.pinsButton.hidden = true;
+      this.inviteButton.hidden = this.leaveButton.hidden = this.pinsButton.hidden = this.settingsButton.hidden = true;
+      this.description.hidden = true;
       this.bell.render(null, false);
       return;
     }
@@ -94,8 +105,14 @@ export class Header {
     this.subtitle.disabled = false;
     this.subtitle.textContent = direct ? directStatus(state, topic, name) : topicStatus(topic);
     const member = Boolean(topic?.subscribed);
-    this.pinsButton.hidden = direct; // topic:pins names a topic: a direct conversation has pin marks only
-    this.bell.render(topic, !direct && member);
+    const started = direct ? Boolean(topic) && !topic.draft : member; // a draft is not on the server yet
+    this.pinsButton.hidden = !started;
+    this.bell.render(topic, started);
+    this.settingsButton.hidden = direct || !member || !canManage(state.roleIn(name));
+    this.description.textContent = direct ? "" : topic?.description ?? "";
+    this.description.title = this.description.textContent;
+    this.description.hidden = !this.description.textContent;
+    this.title.classList.toggle("archived", Boolean(topic?.archived));
     this.inviteButton.hidden = direct || !member;
     this.leaveButton.hidden = direct || !member;
     if (this.inviteButton.hidden) this.toggleInvite(false);
@@ -104,7 +121,8 @@ export class Header {
 
 function topicStatus(topic) {
   if (!topic) return "";
-  return `${plural(topic.members ?? 0, "member")} · ${topic.online ?? 0} online`;
+  const archived = topic.archived ? " · archived" : "";
+  return `${plural(topic.members ?? 0, "member")} · ${topic.online ?? 0} online${archived}`;
 }
 
 function directStatus(state, topic, name) {
@@ -112,37 +130,4 @@ function directStatus(state, topic, name) {
   if (online) return "online";
   const seen = state.presence.get(peerOf(name).toLowerCase())?.last_seen;
   return seen ? lastSeen(seen) : "offline";
-}
-
-/** The side panel listing the members of the open topic with presence dots. */
-export class MembersPanel {
-  constructor(actions) {
-    this.list = h("ul", { class: "member-list", "data-testid": "member-list" });
-    this.heading = h("h2", { class: "panel-title" }, "Members");
-    this.el = h("aside", { class: "members-panel", "data-testid": "members-panel", "aria-label": "Members", hidden: true },
-      h("div", { class: "panel-head" }, this.heading,
-        h("button", { class: "icon-btn", type: "button", "aria-label": "Close members", onclick: () => actions.toggleMembers(false) }, icon(ICONS.close))),
-      this.list);
-  }
-
-  render(state, open) {
-    this.el.hidden = !open;
-    if (!open) return;
-    const members = state.members?.key === state.current ? state.members.list : [];
-    this.heading.textContent = `Members (${members.length})`;
-    const sorted = [...members].sort((a, b) => Number(online(state, b)) - Number(online(state, a))
-      || a.username.localeCompare(b.username));
-    fill(this.list, ...sorted.map((m) => {
-      const on = online(state, m);
-      return h("li", { class: "member", "data-testid": "member", "data-username": m.username, "data-online": String(on) },
-        h("span", { class: "item-avatar" }, avatar(m.username), h("span", { class: `dot ${on ? "on" : "off"}` })),
-        h("span", { class: "member-name" }, m.username, state.isMe(m.username) ? " (you)" : ""),
-        m.role === "owner" ? h("span", { class: "role" }, "owner") : null);
-    }));
-  }
-}
-
-function online(state, member) {
-  if (state.isMe(member.username)) return state.connection !== "offline";
-  return state.isOnline(member.username) ?? member.online;
 }

@@ -1,15 +1,18 @@
 // The message pane: bubbles in seq order with day separators, pending sends,
 // inline edit and delete, read marks, and paging back through history when
 // scrolled to the top, or forward across a gap (a jump to a search hit far back
-// leaves one between it and the newest page). Each message has its actions (reply, thread, react, pin,
-// edit, delete), its quote, reactions and thread summary; a system message is a
-// centred line.
+// leaves one between it and the newest page). Each message has its actions (reply,
+// thread, react, pin, edit, delete, report), its quote, reactions and thread summary;
+// a system message is a centred line, and so is a run of messages of users I block
+// (folded until shown).
 import { mentionsMe } from "../mentions.js";
+import { canModerate } from "../ranks.js";
 import { isDirect, labelOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
 import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
+import { foldItem } from "./safety_parts.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 120;
@@ -19,7 +22,8 @@ export class MessageList {
   /**
    * actions: loadOlder(), fillGap(afterSeq, beforeSeq), edit(id, body), remove(id), retry(clientId), discard(clientId),
    * scrolled(), rerender(), reply(message), openThread(message), react(message, emoji),
-   * togglePin(message), notHeld()
+   * togglePin(message), notHeld(), report(message), standing(): why I cannot post (or null),
+   * folds(message): a message of a user I block
    */
   constructor(actions) {
     this.actions = actions;
@@ -27,6 +31,7 @@ export class MessageList {
     this.confirmingId = null;
     this.pickerId = null; // the message whose reaction picker is open
     this.foundId = null; // the message a search hit led to: marked until another is
+    this.unfolded = new Set(); // ids of folded messages shown anyway
     this.items = h("div", { class: "message-items" });
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
@@ -59,7 +64,10 @@ export class MessageList {
   /** options.switched: a different conversation was opened; options.bottom: follow the end. */
   render(state, { switched = false, bottom = false } = {}) {
     const conv = state.currentConversation;
-    if (switched) this.editingId = this.confirmingId = this.pickerId = null;
+    if (switched) {
+      this.editingId = this.confirmingId = this.pickerId = null;
+      this.unfolded.clear();
+    }
     const stick = switched || bottom || this.atBottom;
     const anchor = stick ? null : this.visibleAnchor();
     const before = this.lastKey;
@@ -88,17 +96,30 @@ export class MessageList {
     const messages = conv.sorted();
     const seenAt = readPositions(conv, messages, state);
     const topic = state.currentTopic;
-    const owner = Boolean(topic && state.isMe(topic.owner) && !isDirect(conv.name));
-    const canPost = isDirect(conv.name) || Boolean(topic?.subscribed);
+    const owner = !isDirect(conv.name) && canModerate(state.roleIn(conv.name)); // deletes any message
+    const canPost = (isDirect(conv.name) || Boolean(topic?.subscribed)) && !this.actions.standing();
     const canPin = canPost && state.canPin(conv.name);
     let prev = null;
     let lastSeq = null;
+    let fold = null; // the run of folded messages being gathered
+    let day = null;
     for (const message of messages) {
       const gap = lastSeq !== null && message.seq > lastSeq + 1; // seq is gapless: those are not held
-      if (gap) items.push(this.gapItem(lastSeq, message.seq));
+      if (gap) { items.push(this.gapItem(lastSeq, message.seq)); fold = null; }
       lastSeq = message.seq;
       const date = parseTime(message.created_at);
-      if (!prev || dayKey(prev.date) !== dayKey(date)) items.push(dayItem(date));
+      if (dayKey(date) !== day) { // once per day (a system line or a fold between does not repeat it)
+        day = dayKey(date);
+        items.push(dayItem(date));
+        fold = null;
+      }
+      if (this.actions.folds(message) && !this.unfolded.has(message.id)) {
+        if (!fold) items.push(fold = { messages: [] });
+        fold.messages.push(message);
+        prev = null;
+        continue;
+      }
+      fold = null;
       if (message.type === "system") {
         items.push(systemItem(message));
         prev = null;
@@ -113,7 +134,7 @@ export class MessageList {
       prev = { message, date };
     }
     for (const pending of conv.pending.values()) items.push(this.pendingItem(pending, state));
-    return items;
+    return items.map((item) => (item.messages ? foldItem(item.messages, (ids) => this.unfold(ids)) : item));
   }
 
   historyTop(conv) {
@@ -208,9 +229,17 @@ export class MessageList {
       ctx.canPin ? button("pin", message.pinned ? "Unpin message" : "Pin message", ICONS.pin, () => this.actions.togglePin(message)) : null,
       ctx.own ? button("edit", "Edit message", ICONS.edit, () => this.startEdit(message.id)) : null,
       ctx.own || ctx.owner ? button("delete", "Delete message", ICONS.trash, () => this.setMode(null, message.id)) : null,
+      ctx.own ? null : button("report", "Report message", ICONS.flag, () => this.actions.report(message)),
     ].filter(Boolean);
     if (buttons.length === 0) return null;
     return h("div", { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" }, buttons);
+  }
+
+  /** Show folded messages of a blocked user (until another conversation is opened). */
+  unfold(ids) {
+    for (const id of ids) this.unfolded.add(id);
+    this.actions.rerender();
+    this.itemEl(ids[0])?.focus();
   }
 
   setMode(editingId, confirmingId) {

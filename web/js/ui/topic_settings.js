@@ -1,0 +1,93 @@
+// The topic settings side panel, for its owner and admins: rename it, describe
+// it (0-500 characters), archive it (read-only for everyone) or open it again.
+// Errors from the server show under the form.
+import { checkTopicName, labelOf } from "../targets.js";
+import { h, icon, ICONS } from "./dom.js";
+
+const MAX_DESCRIPTION = 500;
+
+export class SettingsPanel {
+  /** actions: close(), save(name, {newName, description}), archive(name, archived) */
+  constructor(actions) {
+    this.actions = actions;
+    this.shownFor = null;
+    this.sub = h("p", { class: "panel-sub" });
+    this.name = h("input", { id: "settings-name", "data-testid": "settings-name", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
+    this.description = h("textarea", { id: "settings-description", "data-testid": "settings-description", rows: "4", maxlength: String(MAX_DESCRIPTION) });
+    this.error = h("p", { class: "form-error small", role: "alert", "data-testid": "settings-error", hidden: true });
+    this.saveButton = h("button", { class: "btn btn-primary btn-small", type: "submit", "data-testid": "settings-save" }, "Save");
+    this.form = h("form", { class: "settings-form", "aria-label": "Name and description" },
+      h("div", { class: "field" }, h("label", { for: "settings-name" }, "Name"), this.name),
+      h("div", { class: "field" }, h("label", { for: "settings-description" }, "Description"), this.description),
+      h("div", { class: "inline-row end" }, this.saveButton));
+    this.archiveText = h("p", { class: "hint" });
+    this.archiveButton = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "settings-archive", onclick: () => this.toggleArchive() });
+    this.closeButton = h("button", { class: "icon-btn", type: "button", "data-testid": "settings-close", "aria-label": "Close topic settings", onclick: () => actions.close() }, icon(ICONS.close));
+    this.el = h("aside", { class: "side-panel settings-panel", id: "settings-panel", "data-testid": "settings-panel", "aria-label": "Topic settings", hidden: true },
+      h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Topic settings"), this.sub), this.closeButton),
+      h("div", { class: "panel-scroll" }, this.form, this.error,
+        h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton)));
+    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
+  }
+
+  focus() {
+    this.name.focus();
+  }
+
+  render(state, open) {
+    const topic = state.currentTopic;
+    this.el.hidden = !open || !topic;
+    if (this.el.hidden) {
+      this.shownFor = null;
+      return;
+    }
+    this.topic = topic;
+    this.sub.textContent = labelOf(topic.name);
+    if (this.shownFor !== topic.name) { // opened, or the topic was renamed: the form starts from it
+      this.shownFor = topic.name;
+      this.name.value = topic.name;
+      this.description.value = topic.description ?? "";
+      this.showError("");
+    }
+    const archived = Boolean(topic.archived);
+    this.archiveText.textContent = archived
+      ? "This topic is archived: nobody can post, edit, react or pin. Unarchive it to open it again."
+      : "Archiving makes the topic read-only for everyone. It stays in lists and search.";
+    this.archiveButton.textContent = archived ? "Unarchive topic" : "Archive topic";
+    this.archiveButton.dataset.archived = String(archived);
+  }
+
+  async save() {
+    const newName = this.name.value.trim();
+    const description = this.description.value.trim();
+    const problem = checkTopicName(newName) ?? ([...description].length > MAX_DESCRIPTION ? `A description has at most ${MAX_DESCRIPTION} characters.` : null);
+    if (problem) return this.showError(problem);
+    const changes = {};
+    if (newName !== this.topic.name) changes.newName = newName;
+    if (description !== (this.topic.description ?? "")) changes.description = description;
+    if (!Object.keys(changes).length) return this.showError("Nothing changed.");
+    await this.run(this.saveButton, () => this.actions.save(this.topic.name, changes));
+    if (this.error.hidden) this.shownFor = null; // show what the server kept
+  }
+
+  toggleArchive() {
+    return this.run(this.archiveButton, () => this.actions.archive(this.topic.name, !this.topic.archived));
+  }
+
+  async run(button, action) {
+    this.showError("");
+    button.disabled = true;
+    try {
+      await action();
+    } catch (err) {
+      this.showError(err.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  showError(text) {
+    this.error.textContent = text;
+    this.error.hidden = !text;
+  }
+}
