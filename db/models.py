@@ -93,6 +93,9 @@ class Message(SQLModel, table=True):
         UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
         Index("ix_messages_reply_to_id", "reply_to_id"),
         Index("ix_messages_thread", "thread_root_id", "id"),
+        # Search results come newest first (PROTOCOL.md section 9). The full-text index itself is
+        # not declared here: ``db/search/`` and migration 0008 own it.
+        Index("ix_messages_created", "created_at", "id"),
         # Unread and mention counts skip system messages and add ``@all`` ones: both are rare, so
         # partial indexes keep those counts to the few rows that are either.
         Index(

@@ -32,6 +32,7 @@ from db.engine import is_sqlite, make_engine, make_session_factory
 from db.errors import conflict_of
 from db.reads import HotReads, hot_reads_for
 from db.repositories import Repositories
+from db.search import SearchIndex, search_index_for
 from db.sends import NewMessage, Outcome, send_store_for
 
 OnCommit = Callable[[list[Any]], Awaitable[None]]
@@ -49,6 +50,7 @@ class Database:
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self._sends = send_store_for(url)
         self.reads: HotReads = hot_reads_for(url, self.sessions)
+        self.search: SearchIndex = search_index_for(url, self.sessions)  # PROTOCOL.md section 9
         self.on_commit: OnCommit | None = None
         self.relay: Encode | None = None
 
@@ -98,6 +100,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.reads.close()
+        await self.search.close()
         await self._sends.close()
         await self.engine.dispose()
 

@@ -4,6 +4,7 @@ parley user list|disable NAME|enable NAME|delete NAME|set-password NAME [--passw
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
 parley reports
+parley search reindex
 
 Each parses its arguments, calls one service of the chat domain (``Chat.accounts``,
 ``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
@@ -102,6 +103,12 @@ class Operator:
         self._command(
             sub, "reports", "messages reported by their readers, newest first (PROTOCOL.md 10)", self._reports
         )
+        search = sub.add_parser("search", help="the search index").add_subparsers(
+            required=True, metavar="ACTION"
+        )
+        self._command(
+            search, "reindex", "rebuild the search index from the messages (in batches)", self._search_reindex
+        )
 
     def _command(
         self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
@@ -178,11 +185,19 @@ class Operator:
 
         return self._run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
 
+    def _search_reindex(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self._run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
+
     def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
         return self._run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
 
     def _reports(self, args: argparse.Namespace, settings: Settings) -> int:
         return self._run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
+
+
+def _reindexed(result: BaseModel) -> str:
+    data = result.model_dump()
+    return f"search index rebuilt: {data['messages']} messages, {data['bytes']} bytes\n"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

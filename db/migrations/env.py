@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from db.engine import make_engine
+from db.search import is_search_object
 
 target_metadata = SQLModel.metadata
 
@@ -25,6 +26,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The search index (FTS5 table, tsvector column, GIN index) lives beside the models.
+        include_name=lambda name, kind, _parents: not is_search_object(name, kind),
     )
     with context.begin_transaction():
         context.run_migrations()

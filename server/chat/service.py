@@ -24,6 +24,7 @@ from server.chat.ratelimit import per_hour, per_window
 from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
 from server.chat.reports import ReportService
+from server.chat.search import SearchService
 from server.chat.security import PasswordHasher, TokenCodec
 from server.chat.sessions import SessionService
 from server.chat.signals import SignalService
@@ -105,6 +106,7 @@ class Chat:
         self.conversations = ConversationService(db)
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
+        self.search = SearchService(db)  # PROTOCOL.md section 9
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl, blocks=self.directory.blocks)
@@ -133,6 +135,7 @@ class Chat:
         self.topic_admin = TopicAdminService(db, self.nodes, default_topics)
 
     async def start(self) -> None:
+        await self.db.search.check()  # SQLite without FTS5: refuse to start, saying why
         await self.hub.start()
         await self.presence.start()
         for name in self.default_topics:

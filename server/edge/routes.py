@@ -97,6 +97,10 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "user:unblock": Route(s.BlockIn, lambda a, d: c.blocks.unblock(a, d.username)),
         "user:blocks": Route(s.EmptyIn, lambda a, _d: c.blocks.list(a)),
         "message:report": Route(s.ReportIn, lambda a, d: c.reports.report(a, d.id, d.reason)),
+        # Search (PROTOCOL.md section 9).
+        "search": Route(
+            s.SearchIn, lambda a, d: c.search.search(a, d.q, d.topic, d.with_, d.cursor, d.limit)
+        ),
         # The original JSON protocol's names (also the topics gateway's actions).
         "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
         "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),

@@ -32,6 +32,7 @@ from db.engine import make_engine
 from db.errors import Conflict
 from db.migrate import alembic_config, upgrade
 from db.models import Membership, User
+from db.search import is_search_object
 from db.uow import Database
 from tests.support import rows_in
 
@@ -42,7 +43,10 @@ def head() -> str | None:
 
 def schema_diff(connection: Connection) -> list[Any]:
     """What autogenerate would still have to do to reach the models (empty: nothing)."""
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_name": lambda name, kind, _: not is_search_object(name, kind)},
+    )
     return list(compare_metadata(context, SQLModel.metadata))
 
 
@@ -51,7 +55,8 @@ def revision(connection: Connection) -> str | None:
 
 
 def table_names(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names())
+    """The tables, less the search index's (an FTS5 table and its shadows: ``db/search``)."""
+    return {name for name in inspect(connection).get_table_names() if not is_search_object(name, "table")}
 
 
 async def check_at_head(engine: AsyncEngine) -> None:

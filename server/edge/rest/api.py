@@ -21,6 +21,7 @@ from server.edge.rest import (
     safety,
     topics,
 )
+from server.edge.rest import search as search_routes
 from server.edge.rest.admin_ui import mount_admin_ui
 from server.edge.rest.docs import install_docs
 from server.edge.rest.headers import SecurityHeaders
@@ -43,7 +44,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, moderation, conversations, messages, echo, safety):
+    for module in (accounts, topics, moderation, conversations, messages, echo, safety, search_routes):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(ops.router)
     for router in extra_routers:

@@ -78,6 +78,8 @@ EVENTS: dict[str, dict[str, str]] = {
     "topic:archive": TOPIC,
     "topic:unarchive": TOPIC,
     "auth:refresh": {"token": "body"},  # any string that is not the user's valid token: unauthorized
+    # Search (section 9).
+    "search": {"q": "body", "with": "user", "limit": "int", "cursor": "body", **TOPIC},
 }
 MODELS = (User, Topic, Membership, Message, EchoTranscript, Reaction, Mention, Pin, Ban)
 

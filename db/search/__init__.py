@@ -1,0 +1,144 @@
+"""Full-text search over message bodies (PROTOCOL.md section 9): the values a search is made of, the
+port the domain calls, and the implementation for a database URL (chosen like ``db/reads.py``).
+
+The domain parses the user's query (``server/chat/search.py``) into ``Term`` values and resolves its
+operators to ids; an index here renders the terms to its own syntax from bind parameters (never
+from the user's text as syntax) and applies every access rule in SQL:
+
+- SQLite: ``messages_fts``, an external-content FTS5 table over ``messages.body`` (tokenizer
+  ``unicode61 remove_diacritics 2``), kept by triggers on insert, on an update of ``body`` or
+  ``deleted_at`` and on delete (``db/search/sqlite.py``; the group-commit writer's plain inserts
+  fire them too);
+- PostgreSQL: ``messages.search``, a stored generated ``tsvector`` (configuration ``simple``: no
+  stemming) over ``parley_search_text(body)`` (unaccented, lower-cased, every run of characters
+  that are not letters or digits made one space, which is how FTS5's ``unicode61`` splits words),
+  with a GIN index (``db/search/postgres.py``).
+
+What a searcher may find (both databases, one rule): messages not deleted, of public topics and of
+the topics and direct conversations the searcher is a member of, whose sender the searcher has not
+blocked; an archived topic's messages too. Newest first by ``(created_at, id)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import is_sqlite
+from db.records import MessageRecord
+
+# Names of what the search migration adds beside the models (``db/models.py`` does not declare
+# them; the schema comparison in tests/db/test_migrations.py and Alembic's autogenerate skip them).
+SEARCH_TABLES = frozenset(
+    {
+        "messages_fts",
+        "messages_fts_data",
+        "messages_fts_idx",
+        "messages_fts_docsize",
+        "messages_fts_config",
+        "messages_fts_content",
+    }
+)
+SEARCH_COLUMN = "search"
+SEARCH_INDEX = "ix_messages_search"
+
+
+def is_search_object(name: str | None, kind: str) -> bool:
+    """True for a table, column or index the search migration made (Alembic's ``include_name``)."""
+    if kind == "table":
+        return name in SEARCH_TABLES
+    if kind == "column":
+        return name == SEARCH_COLUMN
+    if kind == "index":
+        return name == SEARCH_INDEX
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One searched word or phrase: its tokens (letters and digits only, as typed), all of which
+    must follow each other; ``prefix``: the last token matches as a prefix; ``negated``: a message
+    that has it is left out."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A parsed query with its operators resolved: what the index runs for ``viewer``."""
+
+    viewer: int
+    terms: tuple[Term, ...] = ()
+    topic_id: int | None = None  # ``in:``, or the ``topic``/``with`` argument
+    sender_id: int | None = None  # ``from:``
+    after: datetime | None = None  # created at or after this moment (UTC)
+    before: datetime | None = None  # created before this moment (UTC)
+    mention: bool = False  # ``is:mention``: mentions the viewer by name (the mentions table)
+    thread: bool = False  # ``is:thread``: a reply in a thread
+    has_file: bool = False  # ``has:file``: no message has files yet (issue 23): matches nothing
+    cursor: tuple[datetime, int] | None = None  # strictly older than this (created_at, id)
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRow:
+    """A found message with what it is shown with: its sender, its topic and, for a direct
+    conversation, the other member as the viewer sees it."""
+
+    message: MessageRecord
+    sender: str
+    topic_name: str
+    topic_kind: str
+    peer: str | None
+
+
+class SearchIndex(Protocol):
+    async def check(self) -> None:
+        """Raise ``SearchUnavailable`` when the database cannot search (SQLite without FTS5)."""
+        ...
+
+    async def search(self, query: SearchQuery) -> list[SearchRow]:
+        """At most ``query.limit`` rows, newest first."""
+        ...
+
+    async def reindex(self) -> int:
+        """Rebuild the index from the messages table; the number of messages indexed."""
+        ...
+
+    async def size(self) -> int:
+        """The index's size in bytes (the bench reports it)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SearchUnavailable(RuntimeError):
+    """The database cannot search: the message says why and what to do."""
+
+
+def search_index_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> SearchIndex:
+    from sqlalchemy.engine import make_url
+
+    if is_sqlite(url):
+        from db.search.sqlite import SqliteSearch
+
+        return SqliteSearch(make_url(url).database or ":memory:")
+    from db.search.postgres import PostgresSearch
+
+    return PostgresSearch(sessions)
+
+
+__all__ = [
+    "SearchIndex",
+    "SearchQuery",
+    "SearchRow",
+    "SearchUnavailable",
+    "Term",
+    "is_search_object",
+    "search_index_for",
+]

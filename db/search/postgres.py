@@ -1,0 +1,156 @@
+"""Search on PostgreSQL: a stored generated ``tsvector`` column with a GIN index.
+
+``messages.search`` is ``to_tsvector('simple', parley_search_text(body))``: ``simple`` keeps every
+word as it is (no stemming: "deploying" is not "deploy", PROTOCOL.md section 9), and
+``parley_search_text`` (an immutable SQL function: a generated column accepts no other) unaccents
+with the ``unaccent`` extension, lower-cases, and turns every run of characters that are not
+letters or digits into one space, so that words split where FTS5's ``unicode61`` splits them
+(PostgreSQL's own parser would keep ``bob@example.com`` or ``1.2.3`` whole). The column fills
+itself: the migration's ``ALTER TABLE`` computes it for every row, and every insert or update of
+``body`` recomputes it.
+
+A query is built from the parsed terms only: each term's tokens are bind parameters that go
+through the same ``parley_search_text`` and become lexemes with ``phraseto_tsquery`` (a phrase:
+one token after the other), a prefix becomes ``to_tsquery`` of ``quote_literal(lexeme) || ':*'``
+(a quoted lexeme: nothing in it is syntax). The user's text is never parsed as a ``tsquery``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.extras import extras_of
+from db.records import MessageRecord
+from db.search import SearchQuery, SearchRow, Term
+from db.search.sql import ORDER, SELECT, conditions, shown
+
+FUNCTION = "parley_search_text"
+UNAVAILABLE = (
+    "search on PostgreSQL needs the unaccent extension, and it could not be created ({error}): "
+    "install PostgreSQL's contrib package and let the migration's user run CREATE EXTENSION "
+    "unaccent (or have a superuser run it once in this database)"
+)
+
+
+def function_sql(schema: str) -> str:
+    """The immutable wrapper over ``unaccent`` (installed in ``schema``); qualified names, so that it
+    does not depend on the search path it runs under."""
+    return f"""
+CREATE OR REPLACE FUNCTION {FUNCTION}(body text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT regexp_replace(
+        lower("{schema}".unaccent('"{schema}".unaccent'::regdictionary, body)), '[^[:alnum:]]+', ' ', 'g')
+$$"""
+
+
+ADD_COLUMN = (
+    "ALTER TABLE messages ADD COLUMN search tsvector"
+    f" GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {FUNCTION}(body))) STORED"
+)
+CREATE_INDEX = "CREATE INDEX ix_messages_search ON messages USING gin (search)"
+
+
+class Renderer:
+    """Terms to a ``tsquery`` expression over bind parameters it names ``t0``, ``t1``, ..."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def _bind(self, value: str) -> str:
+        name = f"t{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def phrase(self, tokens: Sequence[str]) -> str:
+        return f"phraseto_tsquery('simple', {FUNCTION}({self._bind(' '.join(tokens))}))"
+
+    def prefix(self, token: str) -> str:
+        lexeme = f"btrim({FUNCTION}({self._bind(token)}))"
+        return f"to_tsquery('simple', quote_literal({lexeme}) || ':*')"
+
+    def term(self, term: Term) -> str:
+        if not term.prefix:
+            return self.phrase(term.tokens)
+        last = self.prefix(term.tokens[-1])
+        if len(term.tokens) == 1:
+            return last
+        return f"tsquery_phrase({self.phrase(term.tokens[:-1])}, {last})"
+
+    def all_of(self, terms: Sequence[Term], operator: str) -> str:
+        return "(" + f" {operator} ".join(self.term(term) for term in terms) + ")"
+
+
+def statement(query: SearchQuery) -> tuple[str, dict[str, Any]]:
+    renderer = Renderer()
+    positive = [term for term in query.terms if not term.negated]
+    negative = [term for term in query.terms if term.negated]
+    match = exclude = None
+    if positive:
+        match = f"g.search @@ {renderer.all_of(positive, '&&')}"
+    if negative:
+        exclude = f"NOT (g.search @@ {renderer.all_of(negative, '||')})"
+    params: dict[str, Any] = {"viewer": query.viewer, "limit": query.limit, **renderer.params}
+    for name in ("topic_id", "sender_id", "after", "before"):
+        value = getattr(query, name)
+        if value is not None:
+            params[name] = value
+    if query.cursor is not None:
+        params["cursor_at"], params["cursor_id"] = query.cursor
+    return shown(SELECT + conditions(query, match, exclude) + ORDER), params
+
+
+class PostgresSearch:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def check(self) -> None:
+        return None  # the migration made the column and the function, or failed saying why
+
+    async def search(self, query: SearchQuery) -> list[SearchRow]:
+        sql, params = statement(query)
+        async with self.sessions() as session:
+            rows = (await session.execute(text(sql), params)).all()
+        return [_row(row) for row in rows]
+
+    async def reindex(self) -> int:
+        """The column is generated: rewriting each body recomputes it (in batches, each committed)."""
+        async with self.sessions() as session:
+            high = (await session.execute(text("SELECT coalesce(max(id), 0) FROM messages"))).scalar_one()
+        low, batch = 0, 20_000
+        while low < high:
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    text("UPDATE messages SET body = body WHERE id > :low AND id <= :high"),
+                    {"low": low, "high": min(low + batch, high)},
+                )
+            low += batch
+        async with self.sessions() as session:
+            count = await session.execute(text("SELECT count(*) FROM messages WHERE deleted_at IS NULL"))
+            return int(count.scalar_one())
+
+    async def size(self) -> int:
+        async with self.sessions() as session:
+            found = await session.execute(text("SELECT pg_relation_size('ix_messages_search')"))
+            return int(found.scalar_one())
+
+    async def close(self) -> None:
+        return None
+
+
+def _row(row: Sequence[Any]) -> SearchRow:
+    message = MessageRecord(
+        id=row[0],
+        topic_id=row[1],
+        seq=row[2],
+        sender_id=row[3],
+        body=row[4],
+        client_id=row[5],
+        created_at=row[6],
+        edited_at=row[7],
+        extras=extras_of(row[12:]),
+    )
+    return SearchRow(message, row[8], row[9], row[10], row[11])

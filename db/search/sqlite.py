@@ -1,0 +1,300 @@
+"""Search on SQLite: an external-content FTS5 table over ``messages.body``, kept by triggers.
+
+``messages_fts`` holds no copy of the text (its content is the view ``messages_live``: the
+messages that are not deleted): only its index, one row per such message, under its id. Triggers
+keep it: an insert (the ORM's and the group-commit writer's plain SQL alike), an update of
+``body`` or ``deleted_at`` (an edit, a deletion) and a delete (an operator deleting a topic). A
+message is indexed exactly when it is not deleted, so what a trigger removes is always what was
+indexed. Migrations that rebuild the ``messages`` table (Alembic's batch mode on SQLite) drop its
+triggers: such a migration must run ``TRIGGERS`` again.
+
+A query runs on a reader thread with its own connection (WAL: readers never wait for the writer),
+one hand-off per search, as ``db/reads.py`` does. Terms become one FTS5 ``MATCH`` string in which
+every token is a double-quoted string, so nothing the user typed is read as FTS5 syntax (``NEAR``,
+``AND``, ``^``, column filters are words like any other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from db.engine import SQLITE_PRAGMAS
+from db.extras import extras_of
+from db.reads import _utc
+from db.records import MessageRecord
+from db.search import SearchQuery, SearchRow, SearchUnavailable, Term
+from db.search.sql import ORDER, SELECT, conditions, shown
+from db.sends import sqlite_time
+
+T = TypeVar("T")
+
+TOKENIZER = "unicode61 remove_diacritics 2"
+# The content the index describes: the messages that are not deleted (FTS5 reads a hit's columns,
+# and ``rebuild`` and ``integrity-check`` read the whole content, from this view).
+CREATE_VIEW = "CREATE VIEW messages_live AS SELECT id, body FROM messages WHERE deleted_at IS NULL"
+CREATE_TABLE = (
+    "CREATE VIRTUAL TABLE messages_fts USING fts5("
+    f"body, content='messages_live', content_rowid='id', tokenize='{TOKENIZER}')"
+)
+TRIGGERS = (
+    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.deleted_at IS NULL BEGIN
+    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+END""",
+    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body)
+        SELECT 'delete', old.id, old.body WHERE old.deleted_at IS NULL;
+    INSERT INTO messages_fts (rowid, body) SELECT new.id, new.body WHERE new.deleted_at IS NULL;
+END""",
+    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.deleted_at IS NULL BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END""",
+)
+DROP = (
+    "DROP TRIGGER IF EXISTS messages_fts_insert",
+    "DROP TRIGGER IF EXISTS messages_fts_update",
+    "DROP TRIGGER IF EXISTS messages_fts_delete",
+    "DROP TABLE IF EXISTS messages_fts",
+    "DROP VIEW IF EXISTS messages_live",
+)
+CLEAR = "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')"
+# One batch of the backfill: the live messages with ids in (low, high].
+BACKFILL = (
+    "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
+    " WHERE id > ? AND id <= ? AND deleted_at IS NULL"
+)
+BATCH = 20_000
+UNAVAILABLE = (
+    "this SQLite ({version}) has no FTS5, which search needs: use a Python whose sqlite3 module is "
+    "built with FTS5 (the official python.org and Debian/Ubuntu builds are), or PostgreSQL "
+    "(PARLEY_DATABASE_URL)"
+)
+
+
+def fts5_available(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.parley_fts5_probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    db.execute("DROP TABLE temp.parley_fts5_probe")
+    return True
+
+
+def require_fts5(db: sqlite3.Connection) -> None:
+    """Raise ``SearchUnavailable`` with what to do when this SQLite has no FTS5."""
+    if not fts5_available(db):
+        raise SearchUnavailable(UNAVAILABLE.format(version=sqlite3.sqlite_version))
+
+
+def backfill(execute: Callable[[str, tuple[Any, ...]], Any], low: int, high: int, batch: int = BATCH) -> int:
+    """Index the live messages with ids in (low, high], ``batch`` ids per statement; the number
+    of batches. ``execute`` runs one statement (a migration's connection, or a thread's)."""
+    batches = 0
+    while low < high:
+        execute(BACKFILL, (low, min(low + batch, high)))
+        low += batch
+        batches += 1
+    return batches
+
+
+def _backfill_batch(db: sqlite3.Connection, low: int, high: int) -> None:
+    db.execute(BACKFILL, (low, high))
+
+
+def quoted(tokens: Sequence[str]) -> str:
+    """An FTS5 string: double quotes around, a double quote inside doubled (tokens have none: the
+    query parser keeps letters and digits only; this is the second lock on the door)."""
+    return '"' + " ".join(token.replace('"', '""') for token in tokens) + '"'
+
+
+def fts5_term(term: Term) -> str:
+    return quoted(term.tokens) + (" *" if term.prefix else "")
+
+
+def fts5_match(terms: Sequence[Term], joiner: str) -> str:
+    return joiner.join(fts5_term(term) for term in terms)
+
+
+class SqliteSearch:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-search")
+        self._local = threading.local()
+        self._used = False
+
+    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        self._used = True
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._with_connection, job)
+
+    def _with_connection(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None)
+            for pragma in SQLITE_PRAGMAS:
+                connection.execute(pragma)
+            self._local.connection = connection
+        return job(connection)
+
+    async def check(self) -> None:
+        await self._run(require_fts5)
+
+    async def search(self, query: SearchQuery) -> list[SearchRow]:
+        rows = await self._run(functools.partial(run_search, query=query))
+        return [_row(row) for row in rows]
+
+    @staticmethod
+    def statement(query: SearchQuery, window: tuple[int, int] | None = None) -> tuple[str, dict[str, Any]]:
+        """The query; ``window``: only the matches with ids in [low, high) (see ``run_search``)."""
+        positive = [term for term in query.terms if not term.negated]
+        negative = [term for term in query.terms if term.negated]
+        params: dict[str, Any] = {"viewer": query.viewer, "limit": query.limit}
+        match = exclude = None
+        if positive:
+            params["match"] = fts5_match(positive, " AND ")
+            if negative:  # FTS5 leaves them out itself, driven by the positive terms
+                params["match"] = f"({params['match']}) NOT ({fts5_match(negative, ' OR ')})"
+            match = "g.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match)"
+            if window is not None:
+                params["low"], params["high"] = window
+                match = (
+                    "g.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match"
+                    " AND rowid >= :low AND rowid < :high)"
+                )
+        if negative and not positive:  # newest first, each message looked up in the index
+            params["exclude"] = fts5_match(negative, " OR ")
+            exclude = (
+                "NOT EXISTS (SELECT 1 FROM messages_fts f"
+                " WHERE f.messages_fts MATCH :exclude AND f.rowid = g.id)"
+            )
+        if query.topic_id is not None:
+            params["topic_id"] = query.topic_id
+        if query.sender_id is not None:
+            params["sender_id"] = query.sender_id
+        if query.after is not None:
+            params["after"] = sqlite_time(query.after)
+        if query.before is not None:
+            params["before"] = sqlite_time(query.before)
+        if query.cursor is not None:
+            params["cursor_at"] = sqlite_time(query.cursor[0])
+            params["cursor_id"] = query.cursor[1]
+        return shown(SELECT + conditions(query, match, exclude) + ORDER), params
+
+    async def reindex(self) -> int:
+        """Empty the index and fill it again in batches, each its own transaction (senders go on)."""
+
+        def clear(db: sqlite3.Connection) -> int:
+            require_fts5(db)
+            db.execute(CLEAR)
+            return int(db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+
+        high = await self._run(clear)
+        for low in range(0, high, BATCH):  # one transaction per batch: senders go on between them
+            await self._run(functools.partial(_backfill_batch, low=low, high=min(low + BATCH, high)))
+        return await self._run(
+            lambda db: int(db.execute("SELECT count(*) FROM messages WHERE deleted_at IS NULL").fetchone()[0])
+        )
+
+    async def size(self) -> int:
+        def measure(db: sqlite3.Connection) -> int:
+            try:
+                row = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'messages_fts%'").fetchone()
+            except sqlite3.OperationalError:  # no dbstat: count the index's pages of data
+                row = db.execute("SELECT sum(length(block)) FROM messages_fts_data").fetchone()
+            return int(row[0] or 0)
+
+        return await self._run(measure)
+
+    async def close(self) -> None:
+        if self._used:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+
+    def _close(self) -> None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+# A query whose words match at least this many messages is first tried on a window of its newest
+# matches (by id), since sorting every match by time costs ~3 us per match (a common word matches
+# most of a million messages); fewer are simply all sorted.
+MANY = 2000
+WINDOWS = (8, 100, 1000)  # matches per window, times the limit, tried in turn before sorting them all
+NO_ID = 2**63 - 1
+COUNT = "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match LIMIT :many)"
+WINDOW = (
+    "SELECT min(rowid), count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match"
+    " AND rowid < :high ORDER BY rowid DESC LIMIT :size)"
+)
+# The newest message sorting below (at, id): the window's end (exclusive, plus one).
+HIGH = (
+    "SELECT id FROM messages INDEXED BY ix_messages_created WHERE (created_at, id) < (:at, :id)"
+    " ORDER BY created_at DESC, id DESC LIMIT 1"
+)
+# Is there a message outside the window [low, high) that sorts between the window's last result
+# and the cursor? (Ids follow creation times on one writer, so almost never; when there is, the
+# window's answer might be wrong and the query sorts every match instead.)
+OUTSIDE = """SELECT 1 FROM messages g INDEXED BY ix_messages_created
+WHERE (g.created_at, g.id) > (:last_at, :last_id) AND (g.created_at, g.id) < (:cursor_at, :cursor_id)
+    AND (g.id < :low OR g.id >= :high) LIMIT 1"""
+
+
+def run_search(db: sqlite3.Connection, query: SearchQuery) -> list[Any]:
+    """The query's rows, newest first: over a window of its newest matches when that is provably
+    the answer, else over every match."""
+    sql, params = SqliteSearch.statement(query)
+    if "match" not in params:
+        return db.execute(sql, params).fetchall()
+    many = db.execute(COUNT, {"match": params["match"], "many": MANY}).fetchone()[0]
+    if many >= MANY:
+        # The window ends at the cursor, or where ``before:`` ends (ids follow times, nearly).
+        cursor_at, cursor_id = (
+            (sqlite_time(query.cursor[0]), query.cursor[1]) if query.cursor else ("9999", NO_ID)
+        )
+        high = NO_ID
+        if query.before is not None:
+            cursor_at, cursor_id = min((cursor_at, cursor_id), (sqlite_time(query.before), 0))
+        if cursor_id != NO_ID:
+            below = db.execute(HIGH, {"at": cursor_at, "id": cursor_id}).fetchone()
+            high = 0 if below is None else below[0] + 1
+        for size in (query.limit * times for times in WINDOWS):
+            low, found = db.execute(WINDOW, {"match": params["match"], "high": high, "size": size}).fetchone()
+            if not found:
+                break
+            if found < size:
+                low = 0  # every match below ``high`` is in the window
+            windowed, window_params = SqliteSearch.statement(query, (low, high))
+            rows = db.execute(windowed, window_params).fetchall()
+            if len(rows) < query.limit:
+                if found == size:
+                    continue  # too few in this window: a wider one
+                if high == NO_ID:
+                    return rows  # the window holds every match there is
+                break
+            last_at, last_id = rows[-1][6], rows[-1][0]
+            bounds = {"last_at": last_at, "last_id": last_id, "cursor_at": cursor_at, "cursor_id": cursor_id}
+            if db.execute(OUTSIDE, {**bounds, "low": low, "high": high}).fetchone() is None:
+                return rows
+            break
+    return db.execute(sql, params).fetchall()
+
+
+def _row(row: Sequence[Any]) -> SearchRow:
+    message = MessageRecord(
+        id=row[0],
+        topic_id=row[1],
+        seq=row[2],
+        sender_id=row[3],
+        body=row[4],
+        client_id=row[5],
+        created_at=_utc(row[6]),
+        edited_at=_utc(row[7]) if row[7] is not None else None,
+        extras=extras_of(row[12:]),
+    )
+    return SearchRow(message, row[8], row[9], row[10], row[11])
