@@ -34,6 +34,7 @@ examples:
   python -m client_demo --token "$TOKEN" react 12 👍
   python -m client_demo --token "$TOKEN" ban lobby mallory --minutes 60 --reason spam
   python -m client_demo --token "$TOKEN" notify @bob mentions
+  python -m client_demo --token "$TOKEN" search 'from:alice "release notes"' --limit 5
 """
 
 
@@ -135,7 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="one JSON Message per line")
     _conversation_commands(subparser)
     moderation_oneshot.add_subcommands(subparser)
+    _search_command(subparser)
     return parser
+
+
+def _search_command(subparser: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """``search`` (PROTOCOL.md section 9)."""
+    search = subparser("search", "find messages, newest first (one page; see --cursor)")
+    search.add_argument(
+        "query",
+        nargs="+",
+        metavar="QUERY",
+        help='words, "a phrase", -word, word*, from:USER, in:TOPIC, before:/after:YYYY-MM-DD, has:file, '
+        "is:mention, is:thread (words are joined by spaces; a query starting with - goes after --)",
+    )
+    _exactly_one(
+        search,
+        ("--topic", "NAME", "only in this topic"),
+        ("--with", "USER", "only in the direct conversation with USER"),
+        required=False,
+    )
+    search.add_argument("--limit", type=_search_limit, help="hits per page, 1-100 (default 20)")
+    search.add_argument("--cursor", help="the next page: what the previous page printed after next:")
+    search.add_argument("--json", action="store_true", help='one JSON {"message", "highlight"} per line')
 
 
 def _conversation_commands(subparser: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -218,6 +241,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _search_limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be from 1 to 100")
     return value
 
 

@@ -21,6 +21,8 @@ which prints it and exits 1.
   ``threadlog``: ``reaction:add``/``remove``, ``message:pin``/``unpin``,
   ``topic:pins``, ``topic:notify`` (a topic or ``@user``), ``thread:history``.
 - moderation, blocking and reports (section 10): ``moderation_oneshot``.
+- ``search``: one page of ``search`` hits, newest first (section 9); the
+  cursor of the next page, if any, on stderr as ``next: --cursor C``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from client_demo import moderation_oneshot, render
+from client_demo import moderation_oneshot, render, searching
 from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
 from client_demo.models import Message, address, as_message, as_topic, field_list, is_message, name_field
@@ -257,6 +259,26 @@ async def threadlog(conn: Connection, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def search(conn: Connection, args: argparse.Namespace) -> int:
+    """``search QUERY [--topic T | --with U] [--limit N] [--cursor C] [--json]``: one page of hits.
+
+    A line per hit (``searching.hit_line``; ``--json``: ``{"message", "highlight"}`` as sent),
+    then, when there are more, ``next: --cursor C`` on stderr.
+    """
+    query = " ".join(args.query)
+    fields = {"topic": args.topic, "with_": args.with_, "limit": args.limit, "cursor": args.cursor}
+    await conn.connect()
+    page = searching.as_page(await conn.call("search", searching.payload(query, **fields)))
+    for hit in page.hits:
+        if args.json:
+            out(render.json_line({"message": hit.message, "highlight": hit.highlight}))
+        else:
+            out(searching.hit_line(hit, color=wants_color(args.color)))
+    if page.next:
+        err(f"next: --cursor {page.next}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
     "send": send,
     "listen": listen,
@@ -271,6 +293,7 @@ COMMANDS: dict[str, Command] = {
     "notify": notify,
     "threadlog": threadlog,
     **moderation_oneshot.COMMANDS,
+    "search": search,
 }
 
 

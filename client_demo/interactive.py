@@ -5,7 +5,8 @@ typing, presence, invitations, read marks, topics renamed or deleted by an
 operator, reactions, thread and pin changes, our removal from a topic) are
 shown as they arrive, between commands. Replies, threads, reactions, pins and
 notification levels have their commands in ``conversations``; moderation,
-blocking and reports in ``moderation_repl``. Errors are shown in
+blocking and reports in ``moderation_repl``; search (``/search``,
+``/more``) in ``searching``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import conversations, live, moderation_repl, render
+from client_demo import conversations, live, moderation_repl, render, searching
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -43,6 +44,7 @@ commands:
   /read                       mark the current conversation read
 {conversations.HELP}
 {moderation_repl.HELP}
+{searching.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -73,6 +75,7 @@ class Repl:
             "help": self.help,
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
             **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
+            **searching.Searcher(conn, color=color).table(),
         }
 
     async def run(self) -> int:

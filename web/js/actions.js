@@ -1,5 +1,6 @@
 // What the user can do: open, join, leave and create topics, invite, start a
-// direct conversation, send (with retry, as a reply), edit, delete, page back, type.
+// direct conversation, send (with retry, as a reply), edit, delete, page back
+// (and forward across a gap), type.
 // Threads, reactions, pins and the notification level have modules of their own.
 import * as api from "./api.js";
 import { ChatError } from "./errors.js";
@@ -70,6 +71,24 @@ export class Actions {
       this.toasts.error(err);
     } finally {
       conv.loadingOlder = false;
+      this.chat.render();
+    }
+  }
+
+  /** Load the messages just after afterSeq, up to beforeSeq (a gap in what is held). */
+  async fillGap(afterSeq, beforeSeq) {
+    const conv = this.state.currentConversation;
+    if (!conv || conv.fillingGap) return;
+    conv.fillingGap = true;
+    try {
+      const limit = Math.min(PAGE, beforeSeq - afterSeq - 1);
+      const page = await this.conn.request("history", { ...positionTarget(conv.name), before_seq: afterSeq + 1 + limit, limit });
+      for (const message of page?.messages ?? []) conv.upsert(message);
+      this.conn.noteHistory(conv.name, page?.messages ?? []);
+    } catch (err) {
+      this.toasts.error(err);
+    } finally {
+      conv.fillingGap = false;
       this.chat.render();
     }
   }

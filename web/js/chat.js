@@ -12,6 +12,7 @@ import { Pins } from "./pins.js";
 import { Reactions } from "./reactions.js";
 import { Roster } from "./roster.js";
 import { Safety } from "./safety.js";
+import { isSearchKey, Search } from "./search.js";
 import { Threads } from "./threads.js";
 import { isDirect, keyOf, positionTarget } from "./targets.js";
 import { h } from "./ui/dom.js";
@@ -41,6 +42,7 @@ export class Chat {
     this.roster = new Roster(this);
     this.moderation = new Moderation(this);
     this.safety = new Safety(this);
+    this.search = new Search(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn });
@@ -54,17 +56,18 @@ export class Chat {
     const a = this.actions;
     this.sidebar = new Sidebar({
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
-      startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(),
+      startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
       togglePins: () => this.panels.togglePins(), toggleSettings: () => this.panels.toggleSettings(), setNotify: (level) => this.notify.set(this.state.currentName, level),
-      invite: (u) => a.invite(u), leave: () => a.leave(),
+      invite: (u) => a.invite(u), leave: () => a.leave(), search: () => this.panels.openSearch(),
     });
     const jump = (id) => this.messages.jumpTo(id);
     const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
       loadOlder: () => a.loadOlder(), edit: (id, body) => a.edit(id, body),
+      fillGap: (after, before) => a.fillGap(after, before),
       remove: (id) => a.remove(id), retry: (cid) => a.retry(cid), discard: (cid) => a.discard(cid),
       scrolled: () => this.markRead(), rerender: () => this.renderNow({}),
       reply: (m) => this.composer.setReply(m), openThread: (m) => this.threads.open(m), react,
@@ -98,6 +101,7 @@ export class Chat {
     document.addEventListener("visibilitychange", () => this.markRead(), opts);
     window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
     document.addEventListener("keydown", (e) => {
+      if (isSearchKey(e)) { e.preventDefault(); this.panels.openSearch(); return; }
       if (e.key !== "Escape" || e.defaultPrevented) return;
       if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
       else this.panels.closeShown();

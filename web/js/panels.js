@@ -1,11 +1,13 @@
 // The side panels beside the conversation: its members, a thread, its pinned
-// messages or the topic's settings, one at a time. A panel takes the focus when
-// it opens; a thread, the pins and the settings belong to the conversation open
-// and close when another is opened.
+// messages, the topic's settings or the search, one at a time. A panel takes the
+// focus when it opens; a thread, the pins and the settings belong to the
+// conversation open and close when another is opened; the search stays open
+// (its hits open conversations) and needs none.
 import { canManage } from "./ranks.js";
 import { isDirect } from "./targets.js";
 import { MembersPanel } from "./ui/members_panel.js";
 import { PinsPanel } from "./ui/pins_panel.js";
+import { SearchPanel } from "./ui/search_panel.js";
 import { SettingsPanel } from "./ui/topic_settings.js";
 import { ThreadPanel } from "./ui/thread_panel.js";
 
@@ -15,7 +17,7 @@ export class Panels {
   /** shared: {jump(id), react(message, emoji), mentions} of the conversation's views */
   constructor(chat, shared) {
     this.chat = chat;
-    this.current = null; // "members" | "thread" | "pins" | "settings" | null
+    this.current = null; // "members" | "thread" | "pins" | "settings" | "search" | null
     const jump = (id) => { // show a message of the conversation, which a panel covers at phone width
       if (matchMedia(PHONE).matches) this.closeShown();
       shared.jump(id);
@@ -35,7 +37,14 @@ export class Panels {
     this.settings = new SettingsPanel({
       close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
     });
-    this.els = [this.members.el, this.thread.el, this.pins.el, this.settings.el];
+    this.search = new SearchPanel({
+      close: () => this.show(null), search: (q, scope) => chat.search.start(q, scope), more: () => chat.search.more(),
+      jump: (hit) => { // at phone width the panel covers the conversation the hit opens
+        if (matchMedia(PHONE).matches) this.show(null);
+        chat.search.jump(hit);
+      },
+    });
+    this.els = [this.members.el, this.thread.el, this.pins.el, this.settings.el, this.search.el];
   }
 
   get membersOpen() {
@@ -55,10 +64,16 @@ export class Panels {
     this.show(this.current === "settings" ? null : "settings");
   }
 
+  /** The search panel, its box focused (the search button, Ctrl+K or "/"). */
+  openSearch() {
+    if (this.current === "search") this.search.focus();
+    else this.show("search");
+  }
+
   show(name) {
     const { chat } = this;
     const was = this.current;
-    this.current = name && chat.state.current ? name : null;
+    this.current = name && (chat.state.current || name === "search") ? name : null;
     if (this.current !== "thread") chat.state.thread = null;
     if (this.current === "members" && was !== "members") chat.actions.loadMembers();
     if (this.current === "pins" && was !== "pins") chat.pins.load(chat.state.currentName);
@@ -66,7 +81,8 @@ export class Panels {
     if (this.current === "thread") this.thread.focus();
     else if (this.current === "pins") this.pins.focus();
     else if (this.current === "settings") this.settings.focus();
-    else if (was === "thread" || was === "pins" || was === "settings") chat.composer.input.focus();
+    else if (this.current === "search") this.search.focus();
+    else if (["thread", "pins", "settings", "search"].includes(was) && chat.state.current) chat.composer.input.focus();
   }
 
   /** Escape: close the panel shown; false when there is none. */
@@ -80,7 +96,7 @@ export class Panels {
   /** Another conversation was opened. */
   switched() {
     this.chat.state.thread = null;
-    if (this.current !== "members") this.current = null;
+    if (this.current !== "members" && this.current !== "search") this.current = null;
     if (this.membersOpen) this.chat.actions.loadMembers();
   }
 
@@ -100,5 +116,6 @@ export class Panels {
     this.thread.render(state, this.current === "thread");
     this.pins.render(state, this.current === "pins");
     this.settings.render(state, this.current === "settings");
+    this.search.render(state, this.chat.search, this.current === "search");
   }
 }

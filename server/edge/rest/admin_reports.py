@@ -110,7 +110,7 @@ nav a { margin-right: 1rem; }
 <script type="module" src="parley-reports.js"></script>
 </head>
 <body>
-<nav><a href="./">Socket.IO Admin UI</a><strong>Reports</strong></nav>
+<nav><a href="./">Socket.IO Admin UI</a><strong>Reports</strong> <a href="search">Message search</a></nav>
 <h1>Reported messages</h1>
 <form id="login">
   <label>Username <input id="username" name="username" autocomplete="username" required></label>

@@ -6,7 +6,9 @@ the ``@mdi/font`` package (served at ``/admin/mdi/``; Roboto falls back to the
 system's sans-serif), and it gets ``parley-admin.js``, which makes this server
 (same origin, path ``/socket.io``, namespace ``/admin``) the UI's default.
 ``/admin/reports`` is Parley's own page beside it: the reported messages and the operator's actions
-on them (``admin_reports.py``). Mounted only when ``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
+on them (``admin_reports.py``); ``/admin/search`` another: a message search over every conversation
+(``admin_search.py``), which ``parley-admin.js`` links from the UI's page. Mounted only when
+``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from server.edge.rest import admin_reports
+from server.edge.rest import admin_reports, admin_search
 from server.edge.rest.web import PackageFiles
 
 UI_DIST = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
@@ -30,6 +32,17 @@ LOCAL_HEAD = (
 DEFAULTS = """\
 // Parley: this server is the Admin UI's default (same origin; path /socket.io, namespace /admin).
 if (!localStorage.getItem("server_url")) localStorage.setItem("server_url", location.origin);
+// Parley: a link to the operators' message search, in a corner of the UI (over its login dialog).
+addEventListener("DOMContentLoaded", () => {
+  const link = document.createElement("a");
+  link.href = "search";
+  link.textContent = "Message search";
+  link.id = "parley-search-link";
+  link.className = "v-btn v-btn--is-elevated theme--light primary";
+  const place = { position: "fixed", right: "16px", bottom: "16px", zIndex: "100000", padding: "8px 14px" };
+  Object.assign(link.style, place);
+  document.body.append(link);
+});
 """
 MISSING = (
     "<!doctype html><title>Socket.IO Admin UI</title><h1>Socket.IO Admin UI</h1>"
@@ -63,6 +76,7 @@ def mount_admin_ui(app: FastAPI, web_dir: Path) -> None:
         return Response(DEFAULTS, media_type="text/javascript")
 
     app.include_router(admin_reports.router)  # the Reports page (PROTOCOL.md section 10)
+    app.include_router(admin_search.router)  # the Message search page (PROTOCOL.md section 9)
     mdi = PackageFiles(routes=app.routes, directory=web_dir / MDI, package="@mdi/font")
     app.mount("/admin/mdi", mdi, name="admin-mdi")
     ui = PackageFiles(routes=app.routes, directory=dist, package="@socket.io/admin-ui")

@@ -1,5 +1,5 @@
-// The conversation header: name, description, member and online counts, pinned
-// messages, the notification bell, the topic settings (owners and admins), invite and leave.
+// The conversation header: name, description, member and online counts, search,
+// pinned messages, the notification bell, the topic settings (owners and admins), invite and leave.
 import { canManage } from "../ranks.js";
 import { checkUsername, isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
@@ -9,7 +9,7 @@ import { lastSeen, plural } from "./format.js";
 export class Header {
   /**
    * actions: toggleSidebar(), toggleMembers(), togglePins(), toggleSettings(), setNotify(level),
-   * invite(username), leave()
+   * invite(username), leave(), search()
    */
   constructor(actions) {
     this.actions = actions;
@@ -31,6 +31,10 @@ export class Header {
       class: "icon-btn", type: "button", "data-testid": "pins-toggle", "aria-label": "Pinned messages",
       title: "Pinned messages", "aria-controls": "pins-panel", onclick: () => actions.togglePins(),
     }, icon(ICONS.pin));
+    this.searchButton = h("button", {
+      class: "icon-btn", type: "button", "data-testid": "search-toggle", "aria-label": "Search messages (Ctrl+K)",
+      title: "Search messages (Ctrl+K or /)", "aria-controls": "search-panel", onclick: () => actions.search(),
+    }, icon(ICONS.search));
     this.settingsButton = h("button", {
       class: "icon-btn", type: "button", "data-testid": "settings-toggle", "aria-label": "Topic settings",
       title: "Topic settings", "aria-controls": "settings-panel", onclick: () => actions.toggleSettings(),
@@ -40,7 +44,7 @@ export class Header {
     this.el = h("header", { class: "conv-header" },
       h("button", { class: "icon-btn menu-btn", type: "button", "data-testid": "sidebar-toggle", "aria-label": "Show topics", "aria-controls": "sidebar", onclick: () => actions.toggleSidebar() }, icon(ICONS.menu)),
       h("div", { class: "conv-heading" }, this.title, this.description, this.subtitle),
-      h("div", { class: "conv-actions" }, this.pinsButton, this.bell.el, this.settingsButton, this.inviteButton, this.leaveButton),
+      h("div", { class: "conv-actions" }, this.searchButton, this.pinsButton, this.bell.el, this.settingsButton, this.inviteButton, this.leaveButton),
       this.inviteForm);
   }
 
@@ -81,6 +85,7 @@ export class Header {
   /** panel: the side panel shown ("pins" or "settings" presses its button). */
   render(state, panel = null) {
     this.pinsButton.setAttribute("aria-expanded", String(panel === "pins"));
+    this.searchButton.setAttribute("aria-expanded", String(panel === "search"));
     this.settingsButton.setAttribute("aria-expanded", String(panel === "settings"));
     const topic = state.currentTopic;
     const name = state.currentName;

@@ -1,8 +1,10 @@
 // The message pane: bubbles in seq order with day separators, pending sends,
 // inline edit and delete, read marks, and paging back through history when
-// scrolled to the top. Each message has its actions (reply, thread, react, pin,
-// edit, delete, report), its quote, reactions and thread summary; a system message
-// is a centred line, and so is a run of messages of users I block (folded until shown).
+// scrolled to the top, or forward across a gap (a jump to a search hit far back
+// leaves one between it and the newest page). Each message has its actions (reply,
+// thread, react, pin, edit, delete, report), its quote, reactions and thread summary;
+// a system message is a centred line, and so is a run of messages of users I block
+// (folded until shown).
 import { mentionsMe } from "../mentions.js";
 import { canModerate } from "../ranks.js";
 import { isDirect, labelOf } from "../targets.js";
@@ -18,7 +20,7 @@ const NEAR_BOTTOM_PX = 48;
 
 export class MessageList {
   /**
-   * actions: loadOlder(), edit(id, body), remove(id), retry(clientId), discard(clientId),
+   * actions: loadOlder(), fillGap(afterSeq, beforeSeq), edit(id, body), remove(id), retry(clientId), discard(clientId),
    * scrolled(), rerender(), reply(message), openThread(message), react(message, emoji),
    * togglePin(message), notHeld(), report(message), standing(): why I cannot post (or null),
    * folds(message): a message of a user I block
@@ -28,6 +30,7 @@ export class MessageList {
     this.editingId = null;
     this.confirmingId = null;
     this.pickerId = null; // the message whose reaction picker is open
+    this.foundId = null; // the message a search hit led to: marked until another is
     this.unfolded = new Set(); // ids of folded messages shown anyway
     this.items = h("div", { class: "message-items" });
     this.jump = h("button", {
@@ -97,9 +100,13 @@ export class MessageList {
     const canPost = (isDirect(conv.name) || Boolean(topic?.subscribed)) && !this.actions.standing();
     const canPin = canPost && state.canPin(conv.name);
     let prev = null;
+    let lastSeq = null;
     let fold = null; // the run of folded messages being gathered
     let day = null;
     for (const message of messages) {
+      const gap = lastSeq !== null && message.seq > lastSeq + 1; // seq is gapless: those are not held
+      if (gap) { items.push(this.gapItem(lastSeq, message.seq)); fold = null; }
+      lastSeq = message.seq;
       const date = parseTime(message.created_at);
       if (dayKey(date) !== day) { // once per day (a system line or a fold between does not repeat it)
         day = dayKey(date);
@@ -118,7 +125,7 @@ export class MessageList {
         prev = null;
         continue;
       }
-      const grouped = Boolean(prev && prev.message.sender === message.sender && !prev.message.deleted
+      const grouped = Boolean(!gap && prev && prev.message.sender === message.sender && !prev.message.deleted
         && prev.message.thread === message.thread && !message.reply_to
         && date && prev.date && date - prev.date < GROUP_WINDOW_MS && dayKey(prev.date) === dayKey(date));
       items.push(this.messageItem(message, {
@@ -142,13 +149,33 @@ export class MessageList {
     };
   }
 
+  /** Messages between two held ones not loaded yet: a button loads the next of them. */
+  gapItem(afterSeq, beforeSeq) {
+    const missing = beforeSeq - afterSeq - 1;
+    return {
+      key: `g${afterSeq}`,
+      create: () => h("div", { class: "history-gap" }),
+      update: (el) => {
+        if (el.dataset.sig === String(missing)) return;
+        el.dataset.sig = String(missing);
+        fill(el, h("button", {
+          class: "link-btn", type: "button", "data-testid": "history-gap",
+          onclick: async () => { // the button goes: the first message it brought takes the focus
+            await this.actions.fillGap(afterSeq, beforeSeq);
+            this.items.querySelector(`[data-seq="${afterSeq + 1}"]`)?.focus({ preventScroll: true });
+          },
+        }, `${missing === 1 ? "1 more message" : `${missing} more messages`} here: show them`));
+      },
+    };
+  }
+
   messageItem(message, ctx) {
     const own = ctx.state.isMe(message.sender);
     const mentioned = mentionsMe(message, ctx.state.me);
     const mode = this.editingId === message.id ? "edit" : this.confirmingId === message.id ? "confirm" : "view";
     const picker = this.pickerId === message.id && mode === "view";
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
-      ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned,
+      ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
       message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions]);
     return {
       key: `m${message.id}`,
@@ -163,7 +190,8 @@ export class MessageList {
 
   fillMessage(el, message, ctx) {
     el.className = ["msg", ctx.own ? "own" : "other", ctx.grouped ? "grouped" : "",
-      message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : ""].filter(Boolean).join(" ");
+      message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : "",
+      this.foundId === message.id ? "found" : ""].filter(Boolean).join(" ");
     Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
       mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? "") });
     if (message.client_id) el.dataset.clientId = message.client_id;
@@ -245,8 +273,15 @@ export class MessageList {
     return this.items.querySelector(`[data-key="m${id}"]`);
   }
 
-  /** Show a message (a quote was clicked): scrolled to, focused and flashed when it is held. */
-  jumpTo(id) {
+  /**
+   * Show a message (a quote or a search hit was clicked): scrolled to, focused and
+   * flashed when it is held; found: it stays marked (a search hit) until another is.
+   */
+  jumpTo(id, { found = false } = {}) {
+    if (found && this.foundId !== id) {
+      this.foundId = id;
+      this.actions.rerender();
+    }
     const el = this.itemEl(id);
     if (!el) return this.actions.notHeld();
     el.scrollIntoView({ block: "center" });

@@ -6,7 +6,7 @@ import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { plural } from "./format.js";
 
 export class Sidebar {
-  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout() */
+  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search() */
   constructor(actions) {
     this.actions = actions;
     this.forms = []; // {error, reset}: cleared when the user moves to another conversation
@@ -22,6 +22,8 @@ export class Sidebar {
       h("div", { class: "sidebar-top" },
         h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "P"), "Parley"),
         this.me),
+      h("button", { class: "search-launch", type: "button", "data-testid": "search-launch", "aria-controls": "search-panel", onclick: () => actions.search() },
+        icon(ICONS.search), h("span", {}, "Search messages"), h("kbd", {}, "Ctrl K")),
       h("nav", { class: "sidebar-scroll" },
         this.section("Topics", this.mine, this.createForm),
         this.section("Direct messages", this.directs, this.dmForm),
