@@ -10,10 +10,7 @@ import re
 from client_demo.searching import MARK_OFF, MARK_ON
 from tests.client_demo.conftest import Spawn
 from tests.client_demo.test_oneshot import demo_as
-from tests.search_ready import needs_search
 from tests.support import PASSWORD, Client, LiveServer, send
-
-pytestmark = needs_search
 
 HIT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d \[(\S+) #(\d+)\] (\S+): (.*)  \(id (\d+)\)$")
 

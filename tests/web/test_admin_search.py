@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.search_ready import needs_search_all
 from tests.support import running, send
 from tests.support import test_settings as make_settings
 from tests.web.conftest import ARTIFACTS
 from tests.web.offline import offline_page
 
-pytestmark = [pytest.mark.browser, needs_search_all]
+pytestmark = pytest.mark.browser
 
 ADMIN_PASSWORD = "tangerine-kettle-49"
 

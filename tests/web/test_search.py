@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.search_ready import needs_search
 from tests.support import Client, LiveServer, send
 from tests.web.chat_page import ChatPage
 from tests.web.conftest import PHONE, NewPage
@@ -50,7 +49,6 @@ async def search_for(page: ChatPage, query: str) -> None:
     await expect(page.by("search-status")).not_to_have_text(re.compile("Searching"))
 
 
-@needs_search
 async def test_search_from_the_page_and_jump_to_the_message(live_server: LiveServer, new_page) -> None:
     needle = await ops_with_history(live_server)
     bob = await bob_signed_in(new_page)
@@ -102,7 +100,6 @@ async def test_search_from_the_page_and_jump_to_the_message(live_server: LiveSer
     await expect(bob.page.locator("[data-testid=message]:focus")).to_have_count(1)  # not lost
 
 
-@needs_search
 async def test_more_results_page_with_the_cursor_from_the_keyboard(live_server: LiveServer, new_page) -> None:
     await ops_with_history(live_server, count=25, needle_at=0)
     bob = await bob_signed_in(new_page)
@@ -134,7 +131,6 @@ async def test_more_results_page_with_the_cursor_from_the_keyboard(live_server: 
     await expect(bob.by("search-panel")).to_be_hidden()
 
 
-@needs_search
 async def test_a_search_in_the_open_conversation_only(live_server: LiveServer, new_page) -> None:
     carol: Client = await live_server.user("carol")
     await carol.ok("topic:create", {"name": "garden"})
@@ -154,7 +150,6 @@ async def test_a_search_in_the_open_conversation_only(live_server: LiveServer, n
     await expect(bob.by("search-status")).to_have_text("No messages found.")
 
 
-@needs_search
 async def test_at_phone_width_the_panel_gives_way_to_the_message(live_server: LiveServer, new_page) -> None:
     needle = await ops_with_history(live_server, count=60, needle_at=3)
     bob = await bob_signed_in(new_page, PHONE)

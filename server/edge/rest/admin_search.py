@@ -41,8 +41,7 @@ async def search(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
-    # Waiting for the search service (issue 22, branch i22-search): see the closing note.
-    return await chat.search.search_all(q, cursor, limit)  # type: ignore[attr-defined]
+    return await chat.search.search_all(q, cursor, limit)
 
 
 PAGE = """<!doctype html>

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 
-from tests.search_ready import needs_search_all
 from tests.support import LiveServer, running, send
 from tests.support import test_settings as make_settings
 
@@ -68,7 +67,6 @@ async def test_off_without_the_admin_ui(live_server: LiveServer) -> None:
         assert (await live_server.http.get(path, headers=OPERATOR)).status_code == 404
 
 
-@needs_search_all
 async def test_an_operator_finds_messages_of_every_conversation(tmp_path: Path) -> None:
     async with running(admin_settings(tmp_path)) as server:
         alice, bob = await server.user("alice"), await server.user("bobby")
