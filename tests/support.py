@@ -4,7 +4,9 @@ database helpers the test modules share."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import tempfile
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -17,6 +19,8 @@ import socketio
 import uvicorn
 from sqlalchemy import event, func, select
 
+from db.engine import make_engine
+from db.migrate import upgrade
 from db.models import User
 from db.reads import SqliteReads
 from db.repositories import Repositories
@@ -154,9 +158,41 @@ def forget_apps() -> None:
             cache.cache_clear()
 
 
+_TEMPLATE: list[Path] = []  # one migrated SQLite file per test process
+
+
+async def _migrated_template() -> Path:
+    """An empty database at the head revision, made once per process: each server of a test starts
+    from a copy of it instead of running every migration again (~0.8 s a start by issue 22)."""
+    if not _TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="parley-template-")) / "parley.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
+
+
+async def _seed_database(settings: Settings) -> None:
+    """A fresh SQLite data directory gets the migrated template (start-up still checks the
+    revision and migrates whatever is missing); a database already there is left as it is."""
+    if settings.database_url is not None:
+        return
+    target = settings.data_dir / "parley.db"
+    if target.exists():
+        return
+    template = await _migrated_template()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        source = template.with_name(template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+
+
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[LiveServer]:
     """Serve ``create_app(settings)`` with uvicorn on a port the OS picks."""
+    await _seed_database(settings)
     app = create_app(settings)
     # IPPROTO_TCP explicitly: only then does asyncio set TCP_NODELAY on accepted sockets.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
