@@ -66,5 +66,7 @@ async function burst(socket) {
 const socket = io(url, { transports: ["polling"], reconnection: false, forceNew: true, autoConnect: false });
 await bounded("the burst", SESSION_LIMIT_MS, () => burst(socket), () => socket.close());
 // python-engineio keeps the long-poll GET in flight at close open until its
-// ping timeout (up to 45 s); that request would keep node alive meanwhile.
-process.exit();
+// ping timeout (up to 45 s); that request would keep node alive meanwhile. Exit once stdout is
+// flushed: a pipe is written asynchronously, and process.exit() cuts a pending write (the acks,
+// about 100 KB since Messages carry section 8's fields, were cut at 64 KiB).
+process.stdout.write("", () => process.exit());
