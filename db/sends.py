@@ -157,6 +157,7 @@ class SqliteSendStore:
             ).fetchone()
             next_seq[topic_id] = last - n + 1
         outcomes: list[Outcome] = []
+        mentions: list[tuple[int, int, int, int]] = []  # one statement for the batch's mention rows
         for row, new in zip(rows, fresh, strict=True):
             if not new:
                 outcomes.append(None)
@@ -186,21 +187,21 @@ class SqliteSendStore:
             stored = Stored(int(cursor.lastrowid or 0), seq)
             outcomes.append(stored)
             if not row.plain:
-                _sqlite_extras(db, row, stored)
+                mentions.extend((stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned)
+                if row.pin is not None:
+                    _sqlite_pin(db, row, row.pin)
+        if mentions:
+            db.executemany(MENTION_ROWS, mentions)
         roots = {row.extras.thread_root_id for row, new in zip(rows, fresh, strict=True) if new}
         for root in roots - {None}:
             sqlite_thread_summary(db, root)  # type: ignore[arg-type]
         return outcomes
 
 
-def _sqlite_extras(db: sqlite3.Connection, row: NewMessage, stored: Stored) -> None:
-    db.executemany(
-        "INSERT OR IGNORE INTO mentions (message_id, user_id, topic_id, seq) VALUES (?, ?, ?, ?)",
-        [(stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned],
-    )
-    pin = row.pin
-    if pin is None:
-        return
+MENTION_ROWS = "INSERT OR IGNORE INTO mentions (message_id, user_id, topic_id, seq) VALUES (?, ?, ?, ?)"
+
+
+def _sqlite_pin(db: sqlite3.Connection, row: NewMessage, pin: PinChange) -> None:
     if pin.pinned:
         db.execute(
             "INSERT OR IGNORE INTO pins (topic_id, message_id, pinned_by, pinned_at) VALUES (?, ?, ?, ?)",
