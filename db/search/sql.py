@@ -23,6 +23,13 @@ ACCESS = """    AND (t.kind = 'public' OR EXISTS (
         SELECT 1 FROM memberships m WHERE m.topic_id = g.topic_id AND m.user_id = :viewer))
     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = :viewer AND b.blocked_id = g.sender_id)
 """
+# ``is:mention``: the viewer named (mention rows never name the sender), or ``@all`` said by
+# someone else in one of the viewer's conversations, as the Topic's ``mentions`` count reads it.
+MENTIONED = """g.id IN (
+        SELECT mn.message_id FROM mentions mn WHERE mn.user_id = :viewer
+        UNION ALL
+        SELECT a.id FROM memberships am JOIN messages a ON a.topic_id = am.topic_id AND a.mentions_all
+        WHERE am.user_id = :viewer AND a.sender_id != :viewer)"""
 ORDER = "ORDER BY g.created_at DESC, g.id DESC LIMIT :limit"
 SHOW = (
     """
@@ -66,7 +73,7 @@ def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> st
         parts.append("g.created_at < :before")
     # Mentions and thread replies are few: the query starts from them (their indexes), not from time.
     if query.mention:
-        parts.append("g.id IN (SELECT mn.message_id FROM mentions mn WHERE mn.user_id = :viewer)")
+        parts.append(MENTIONED)
     if query.thread:
         parts.append("g.id IN (SELECT r.id FROM messages r WHERE r.thread_root_id IS NOT NULL)")
     if query.has_file:

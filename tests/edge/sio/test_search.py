@@ -42,6 +42,7 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("dev", "alice", {"topic": "dev", "body": "quick dev note"}),
     ("dm", "alice", {"to": "bob", "body": "secret quick plan"}),
     ("mention", "bob", {"topic": "lobby", "body": "hey @alice quick look"}),
+    ("everyone", "bob", {"topic": "lobby", "body": "@all standup soon"}),
 ]
 QUICK = {"fox", "thinking", "dev", "dm", "mention", "thread"}
 EVERYTHING = {label for label, _, _ in CORPUS} | {"thread"}
@@ -80,7 +81,7 @@ TABLE: list[tuple[str, set[str]]] = [
     ("it's", {"quote"}),
     ("<b>word</b>", {"quote"}),
     # operators
-    ("from:bob", {"bob", "mention"}),
+    ("from:bob", {"bob", "mention", "everyone"}),
     ("from:@BOB hi", {"bob"}),
     ("from:alice quick", QUICK - {"mention"}),
     ("from:nobody", set()),
@@ -90,7 +91,7 @@ TABLE: list[tuple[str, set[str]]] = [
     ("in:@bob", {"dm"}),
     ("in:@bob in:dev", set()),
     ("is:thread", {"thread"}),
-    ("is:mention", {"mention"}),
+    ("is:mention", {"mention", "everyone"}),
     ("is:mention quick", {"mention"}),
     ("has:file", set()),
     ("has:file quick", set()),
@@ -270,7 +271,7 @@ async def test_blocked_senders_are_left_out_for_the_blocker_only(live_server):
     await block(live_server, "alice", "bob")
     assert labels(await search(alice, "from:bob"), names) == set()
     assert labels(await search(alice, "quick"), names) == QUICK - {"mention"}
-    assert labels(await search(bob, "from:bob"), names) == {"bob", "mention"}
+    assert labels(await search(bob, "from:bob"), names) == {"bob", "mention", "everyone"}
 
 
 async def test_a_block_by_the_event_takes_effect_at_once_and_an_unblock_restores(live_server):
@@ -278,7 +279,7 @@ async def test_a_block_by_the_event_takes_effect_at_once_and_an_unblock_restores
     await alice.ok("user:block", {"username": "bob"})
     assert labels(await search(alice, "from:bob"), names) == set()
     await alice.ok("user:unblock", {"username": "bob"})
-    assert labels(await search(alice, "from:bob"), names) == {"bob", "mention"}
+    assert labels(await search(alice, "from:bob"), names) == {"bob", "mention", "everyone"}
 
 
 async def block(live_server: LiveServer, blocker: str, blocked: str) -> None:
