@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         await chat.nodes.start()  # a row for parley stats; the command line runs no node
+        chat.search.start()  # what a migration left for the search index, in the background
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Any:
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.nodes.stop()
+            await chat.search.stop()
             await chat.stop()
             await chat.db.dispose()
 

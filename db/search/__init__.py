@@ -40,6 +40,7 @@ SEARCH_TABLES = frozenset(
         "messages_fts_docsize",
         "messages_fts_config",
         "messages_fts_content",
+        "search_backfill",
     }
 )
 SEARCH_COLUMN = "search"
@@ -109,6 +110,10 @@ class SearchIndex(Protocol):
 
     async def reindex(self) -> int:
         """Rebuild the index from the messages table; the number of messages indexed."""
+        ...
+
+    async def backfill(self) -> int:
+        """Index what a migration or a reindex left pending, in batches; the ids covered."""
         ...
 
     async def size(self) -> int:

@@ -116,6 +116,10 @@ class PostgresSearch:
             rows = (await session.execute(text(sql), params)).all()
         return [_row(row) for row in rows]
 
+    async def backfill(self) -> int:
+        """Nothing is ever pending: the column is generated as each row is written."""
+        return 0
+
     async def reindex(self) -> int:
         """The column is generated: rewriting each body recomputes it (in batches, each committed)."""
         async with self.sessions() as session:

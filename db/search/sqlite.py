@@ -38,20 +38,41 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 # The content the index describes: the messages that are not deleted (FTS5 reads a hit's columns,
 # and ``rebuild`` and ``integrity-check`` read the whole content, from this view).
 CREATE_VIEW = "CREATE VIEW messages_live AS SELECT id, body FROM messages WHERE deleted_at IS NULL"
+# ``prefix='1 2'``: the index also keeps every word's first one and first two letters, so that a
+# short prefix (``k*``, ``pe*``) reads one list instead of merging the lists of every word it
+# begins (at a million messages: 440 ms -> 1.5 ms for ``k*``, for an index about twice as large).
+PREFIXES = "1 2"
 CREATE_TABLE = (
     "CREATE VIRTUAL TABLE messages_fts USING fts5("
-    f"body, content='messages_live', content_rowid='id', tokenize='{TOKENIZER}')"
+    f"body, content='messages_live', content_rowid='id', tokenize='{TOKENIZER}', prefix='{PREFIXES}')"
 )
+# Messages whose index entry is still to be written: ids in (done, below]. A migration or a
+# reindex records the range and returns at once; ``SqliteSearch.backfill`` (started with the
+# server, and run by ``parley search reindex``) indexes the range in batches, each its own short
+# transaction, so a large table is never locked for long. The triggers leave rows of the range to
+# the backfill (which reads their bodies as they are then): what a trigger removes from the index
+# is always what was put in it. At most one row; none once the backfill has finished.
+CREATE_PENDING = (
+    "CREATE TABLE search_backfill ("
+    "id INTEGER PRIMARY KEY CHECK (id = 1), below INTEGER NOT NULL, done INTEGER NOT NULL)"
+)
+PENDING = (
+    "INSERT INTO search_backfill (id, below, done) SELECT 1, max(id), 0 FROM messages HAVING max(id) > 0"
+)
+_INDEXED = "NOT EXISTS (SELECT 1 FROM search_backfill p WHERE {0}.id > p.done AND {0}.id <= p.below)"
 TRIGGERS = (
-    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.deleted_at IS NULL BEGIN
+    f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.deleted_at IS NULL AND {_INDEXED.format("new")} BEGIN
     INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
 END""",
-    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages BEGIN
+    f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages
+WHEN {_INDEXED.format("old")} BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, body)
         SELECT 'delete', old.id, old.body WHERE old.deleted_at IS NULL;
     INSERT INTO messages_fts (rowid, body) SELECT new.id, new.body WHERE new.deleted_at IS NULL;
 END""",
-    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.deleted_at IS NULL BEGIN
+    f"""CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.deleted_at IS NULL AND {_INDEXED.format("old")} BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
 END""",
 )
@@ -61,8 +82,8 @@ DROP = (
     "DROP TRIGGER IF EXISTS messages_fts_delete",
     "DROP TABLE IF EXISTS messages_fts",
     "DROP VIEW IF EXISTS messages_live",
+    "DROP TABLE IF EXISTS search_backfill",
 )
-CLEAR = "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')"
 # One batch of the backfill: the live messages with ids in (low, high].
 BACKFILL = (
     "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
@@ -91,19 +112,52 @@ def require_fts5(db: sqlite3.Connection) -> None:
         raise SearchUnavailable(UNAVAILABLE.format(version=sqlite3.sqlite_version))
 
 
-def backfill(execute: Callable[[str, tuple[Any, ...]], Any], low: int, high: int, batch: int = BATCH) -> int:
-    """Index the live messages with ids in (low, high], ``batch`` ids per statement; the number
-    of batches. ``execute`` runs one statement (a migration's connection, or a thread's)."""
-    batches = 0
-    while low < high:
-        execute(BACKFILL, (low, min(low + batch, high)))
-        low += batch
-        batches += 1
-    return batches
+def backfill_step(db: sqlite3.Connection, batch: int = BATCH) -> int | None:
+    """Index the next ``batch`` ids of the pending range in one transaction; the ids covered, or
+    None when nothing is pending."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        row = db.execute("SELECT below, done FROM search_backfill").fetchone()
+        if row is None:
+            db.execute("COMMIT")
+            return None
+        below, done = int(row[0]), int(row[1])
+        high = min(done + batch, below)
+        db.execute(BACKFILL, (done, high))
+        if high >= below:
+            db.execute("DELETE FROM search_backfill")
+        else:
+            db.execute("UPDATE search_backfill SET done = ?", (high,))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return high - done
 
 
-def _backfill_batch(db: sqlite3.Connection, low: int, high: int) -> None:
-    db.execute(BACKFILL, (low, high))
+def restart(db: sqlite3.Connection) -> None:
+    """Make the index again, empty, and mark every message pending, in one transaction."""
+    require_fts5(db)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        remake(db.execute)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def remake(execute: Callable[[str], Any]) -> None:
+    """The index's table, view and triggers as this module defines them (whatever an earlier
+    layout left), empty, with every message pending (a migration's connection, or a thread's)."""
+    for statement in DROP:
+        execute(statement)
+    execute(CREATE_VIEW)
+    execute(CREATE_TABLE)
+    execute(CREATE_PENDING)
+    execute(PENDING)
+    for trigger in TRIGGERS:
+        execute(trigger)
 
 
 def quoted(tokens: Sequence[str]) -> str:
@@ -184,17 +238,18 @@ class SqliteSearch:
             params["cursor_id"] = query.cursor[1]
         return shown(SELECT + conditions(query, match, exclude) + ORDER), params
 
+    async def backfill(self, batch: int = BATCH) -> int:
+        """Index what a migration or a reindex left pending, in batches (senders go on between
+        them); the ids covered."""
+        covered = 0
+        while (step := await self._run(functools.partial(backfill_step, batch=batch))) is not None:
+            covered += step
+        return covered
+
     async def reindex(self) -> int:
         """Empty the index and fill it again in batches, each its own transaction (senders go on)."""
-
-        def clear(db: sqlite3.Connection) -> int:
-            require_fts5(db)
-            db.execute(CLEAR)
-            return int(db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
-
-        high = await self._run(clear)
-        for low in range(0, high, BATCH):  # one transaction per batch: senders go on between them
-            await self._run(functools.partial(_backfill_batch, low=low, high=min(low + BATCH, high)))
+        await self._run(restart)
+        await self.backfill()
         return await self._run(
             lambda db: int(db.execute("SELECT count(*) FROM messages WHERE deleted_at IS NULL").fetchone()[0])
         )

@@ -23,9 +23,12 @@ A query with neither words nor operators finds nothing.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import html
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -40,6 +43,8 @@ from server.chat.errors import invalid, no_topic
 from server.chat.schemas import NAME_CHARS, Out, SearchHitOut, SearchPageOut
 from server.chat.users import Actor
 from server.chat.views import message_view
+
+log = logging.getLogger("parley.search")
 
 WORD = re.compile(r"[^\W_]+")  # a run of letters and digits (what FTS5's unicode61 keeps)
 OPERATOR = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
@@ -246,6 +251,7 @@ class _Nothing(Exception):
 class SearchService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._backfill: asyncio.Task[None] | None = None
 
     async def search(
         self,
@@ -368,6 +374,31 @@ class SearchService:
         if located is None:  # no conversation yet: nothing in it
             raise _Nothing
         return located.topic.id
+
+    def start(self) -> None:
+        """Index in the background what a migration left pending (SQLite, in short batches)."""
+        self._backfill = asyncio.create_task(self._fill())
+
+    async def caught_up(self) -> None:
+        """Return once what the migration left pending is indexed (or the backfill gave up)."""
+        if self._backfill is not None:
+            await asyncio.shield(self._backfill)
+
+    async def stop(self) -> None:
+        if self._backfill is not None:
+            self._backfill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._backfill
+            self._backfill = None
+
+    async def _fill(self) -> None:
+        try:
+            covered = await self.db.search.backfill()
+        except Exception:
+            log.exception("the search index backfill stopped; `parley search reindex` completes it")
+            return
+        if covered:
+            log.info("search index: %d message ids indexed after the migration", covered)
 
     async def reindex(self) -> ReindexOut:
         """Rebuild the index from the messages table, in batches (``parley search reindex``)."""

@@ -1,8 +1,10 @@
 """Migration 0008 (search): existing messages are indexed, both ways, on both databases.
 
-SQLite: the FTS5 table is filled from the live messages in batches (a deleted message is not
-indexed) and its triggers follow later inserts, edits and deletions; downgrading drops the table
-and the triggers. PostgreSQL: the generated column is computed for every existing row.
+SQLite: the migration only records the existing messages as pending; the backfill then fills the
+FTS5 table from the live messages in batches, each its own transaction (a deleted message is not
+indexed), and the triggers follow later inserts, edits and deletions, leaving a pending message to
+the backfill even when it is edited or deleted before its batch; downgrading drops the table and
+the triggers. PostgreSQL: the generated column is computed for every existing row.
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.engine import make_engine
 from db.migrate import alembic_config, upgrade
-from db.search.sqlite import backfill
-from tests.db.test_migrations import migrate_to, postgres_engine, sqlite_engine  # noqa: F401  (fixtures)
+from db.search.sqlite import SqliteSearch
+from tests.db.test_migrations import (  # noqa: F401  (fixtures)
+    migrate_to,
+    postgres_engine,
+    sqlite_engine,
+    sqlite_url,
+)
+from tests.support import running
+from tests.support import test_settings as make_settings
 
 BODIES = ["Café crème", "plain words", "gone soon", "another café"]
 
@@ -59,9 +69,27 @@ async def fts(engine: AsyncEngine, word: str) -> list[int]:
         return [row[0] for row in rows]
 
 
+async def backfill(engine: AsyncEngine, batch: int = 20_000) -> int:
+    index = SqliteSearch(str(engine.url.database))
+    try:
+        return await index.backfill(batch)
+    finally:
+        await index.close()
+
+
+async def integrity_check(engine: AsyncEngine) -> None:
+    """FTS5 raises unless the index agrees exactly with its content (the live messages)."""
+    async with engine.connect() as connection:
+        await connection.execute(
+            text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+        )
+
+
 async def test_sqlite_indexes_existing_live_messages_and_follows_changes(sqlite_engine):  # noqa: F811
     await seed_at_0007(sqlite_engine)
     await upgrade(sqlite_engine)
+    assert await fts(sqlite_engine, "cafe") == []  # the migration only records what is pending
+    assert await backfill(sqlite_engine) == 4
     assert await fts(sqlite_engine, "cafe") == [1, 4]
     assert await fts(sqlite_engine, "gone") == []  # deleted before the migration: not indexed
     async with sqlite_engine.begin() as connection:
@@ -73,10 +101,48 @@ async def test_sqlite_indexes_existing_live_messages_and_follows_changes(sqlite_
     assert await fts(sqlite_engine, "edited") == [2]
     assert await fts(sqlite_engine, "cafe") == []
     assert await fts(sqlite_engine, "gone") == [3]
-    async with sqlite_engine.connect() as connection:  # the index agrees with its content exactly
+    await integrity_check(sqlite_engine)
+    assert await backfill(sqlite_engine) == 0  # nothing left pending
+
+
+async def test_sqlite_backfill_goes_in_batches_and_pending_changes_wait_for_it(sqlite_engine):  # noqa: F811
+    await seed_at_0007(sqlite_engine)
+    await upgrade(sqlite_engine)
+    async with sqlite_engine.begin() as connection:  # while pending: an edit, a deletion, a send
+        await connection.execute(text("UPDATE messages SET body = 'plain edited' WHERE id = 2"))
+        await connection.execute(text("UPDATE messages SET deleted_at = created_at WHERE id = 4"))
         await connection.execute(
-            text("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+            text(
+                "INSERT INTO messages (topic_id, seq, sender_id, body, created_at)"
+                " VALUES (1, 5, 1, 'fresh café', CURRENT_TIMESTAMP)"
+            )
         )
+        pending = await connection.execute(text("SELECT below, done FROM search_backfill"))
+        assert pending.all() == [(4, 0)]
+    assert await fts(sqlite_engine, "fresh") == [5]  # a new message is indexed at once
+    assert await backfill(sqlite_engine, batch=3) == 4  # ids 1-3, then 4
+    assert await fts(sqlite_engine, "cafe") == [1, 5]
+    assert await fts(sqlite_engine, "edited") == [2]
+    assert await fts(sqlite_engine, "words") == []
+    await integrity_check(sqlite_engine)
+    async with sqlite_engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM search_backfill"))).scalar_one() == 0
+
+
+async def test_a_reindex_empties_the_index_and_fills_it_again(sqlite_engine):  # noqa: F811
+    await seed_at_0007(sqlite_engine)
+    await upgrade(sqlite_engine)
+    await backfill(sqlite_engine)
+    async with sqlite_engine.begin() as connection:  # an index that lost its way
+        await connection.execute(text("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')"))
+    assert await fts(sqlite_engine, "cafe") == []
+    index = SqliteSearch(str(sqlite_engine.url.database))
+    try:
+        assert await index.reindex() == 3  # the live messages
+    finally:
+        await index.close()
+    assert await fts(sqlite_engine, "cafe") == [1, 4]
+    await integrity_check(sqlite_engine)
 
 
 async def test_sqlite_downgrade_drops_the_index_and_its_triggers(sqlite_engine):  # noqa: F811
@@ -98,13 +164,8 @@ async def test_sqlite_downgrade_drops_the_index_and_its_triggers(sqlite_engine):
             text("UPDATE messages SET body = 'still fine' WHERE id = 2")
         )  # no trigger left
     await upgrade(sqlite_engine)
+    await backfill(sqlite_engine)
     assert await fts(sqlite_engine, "still") == [2]
-
-
-def test_the_backfill_runs_in_batches_of_ids():
-    seen: list[tuple[int, int]] = []
-    assert backfill(lambda _sql, bounds: seen.append(bounds), 0, 45_000, batch=20_000) == 3
-    assert seen == [(0, 20_000), (20_000, 40_000), (40_000, 45_000)]
 
 
 @pytest.mark.postgres
@@ -116,3 +177,39 @@ async def test_postgres_computes_the_column_for_existing_messages(postgres_engin
         vectors = dict(rows.all())
     assert vectors[1] == "'cafe':1 'creme':2"
     assert vectors[4] == "'another':1 'cafe':2"
+
+
+async def test_sqlite_0012_makes_an_index_without_prefix_lists_again(sqlite_engine):  # noqa: F811
+    await seed_at_0007(sqlite_engine)
+    async with sqlite_engine.begin() as connection:
+        await connection.run_sync(migrate_to, "0008")
+        # The layout 0008 made before the prefix lists and the pending range existed.
+        for statement in ("DROP TABLE messages_fts", "DROP TABLE search_backfill"):
+            await connection.execute(text(statement))
+        await connection.execute(
+            text(
+                "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages_live',"
+                " content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+            )
+        )
+        await connection.execute(text("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')"))
+    await upgrade(sqlite_engine)
+    async with sqlite_engine.connect() as connection:
+        made = await connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'"))
+        assert "prefix='1 2'" in made.scalar_one()
+    assert await fts(sqlite_engine, "cafe") == []  # emptied, pending
+    assert await backfill(sqlite_engine) == 4
+    assert await fts(sqlite_engine, "cafe") == [1, 4]
+    await integrity_check(sqlite_engine)
+
+
+async def test_a_server_started_on_a_migrated_database_indexes_its_messages(tmp_path):
+    engine = make_engine(sqlite_url(tmp_path / "parley.db"))
+    try:
+        await seed_at_0007(engine)
+    finally:
+        await engine.dispose()
+    async with running(make_settings(tmp_path)) as live:
+        await live.chat.search.caught_up()
+        hits = (await live.chat.search.search_all("cafe")).hits
+    assert [hit.message.body for hit in hits] == ["another café", "Café crème"]

@@ -1,13 +1,15 @@
 """search: the full-text index of message bodies (PROTOCOL.md section 9)
 
 SQLite: ``messages_fts``, an external-content FTS5 table (``unicode61 remove_diacritics 2``) over
-the view ``messages_live`` (the messages not deleted) with three triggers on ``messages``, filled
-from the live messages in batches of ids (``db/search/sqlite.py``); the migration refuses, saying why, on an SQLite without FTS5. PostgreSQL: the ``unaccent`` extension
-(created if missing; if it cannot be, the migration says so), the immutable
-``parley_search_text(body)``, the stored generated column ``messages.search`` (the ``ALTER TABLE``
-computes it for every row) and its GIN index (``db/search/postgres.py``). Both: an index on
-``messages (created_at, id)``, the order results come in. ``parley search reindex`` rebuilds the
-index later.
+the view ``messages_live`` (the messages not deleted) with three triggers on ``messages``; the
+existing messages are recorded as pending (``search_backfill``) and indexed after the migration in
+batches, each its own short transaction, by the server as it starts (``db/search/sqlite.py``), so
+the migration never holds the database for long. It refuses, saying why, on an SQLite without
+FTS5. PostgreSQL: the ``unaccent`` extension (created if missing; if it cannot be, the migration
+says so), the immutable ``parley_search_text(body)``, the stored generated column
+``messages.search`` (the ``ALTER TABLE`` computes it for every row) and its GIN index
+(``db/search/postgres.py``). Both: an index on ``messages (created_at, id)``, the order results
+come in. ``parley search reindex`` rebuilds the index later.
 
 Revision ID: 0008
 Revises: 0007
@@ -48,10 +50,10 @@ def _sqlite_upgrade(bind: sa.engine.Connection) -> None:
     bind.exec_driver_sql("DROP TABLE temp.parley_fts5_probe")
     bind.exec_driver_sql(lite.CREATE_VIEW)
     bind.exec_driver_sql(lite.CREATE_TABLE)
+    bind.exec_driver_sql(lite.CREATE_PENDING)
+    bind.exec_driver_sql(lite.PENDING)  # indexed after the migration, in batches (the server does it)
     for trigger in lite.TRIGGERS:
         bind.exec_driver_sql(trigger)
-    high = bind.exec_driver_sql("SELECT coalesce(max(id), 0) FROM messages").scalar_one()
-    lite.backfill(bind.exec_driver_sql, 0, int(high))
 
 
 def _postgres_upgrade(bind: sa.engine.Connection) -> None:
