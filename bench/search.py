@@ -209,6 +209,7 @@ def queries(corpus: Corpus) -> dict[str, str]:
         "two_words": f"{words[3]} {words[40]}",
         "phrase": f'"{words[0]} {words[1]}"',
         "prefix": words[200][:3] + "*",
+        "short_prefix": words[200][:1] + "*",  # one letter: what a user types first
         "from": f"from:user7 {words[10]}",
     }
 

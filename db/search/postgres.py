@@ -36,14 +36,25 @@ UNAVAILABLE = (
 )
 
 
+# Letters that ``unaccent`` folds but SQLite's ``unicode61 remove_diacritics 2`` keeps (they have
+# no decomposition: ß, æ, ø, ł, ...): results must be the same on both databases, so they are
+# hidden from ``unaccent`` (swapped for private-use characters and back) and only lower-cased.
+KEPT = "ßæðøþđħıĳĸłŉœŧẞÆÐØÞĐĦĲŁŒŦ"
+_STANDINS = "".join(chr(0xE000 + i) for i in range(len(KEPT)))
+# Rows whose stored vector an older function computed differently (migration 0012).
+KEPT_PATTERN = f"[{KEPT}]"
+
+
 def function_sql(schema: str) -> str:
     """The immutable wrapper over ``unaccent`` (installed in ``schema``); qualified names, so that it
     does not depend on the search path it runs under."""
+    source = f"translate(body, '{KEPT}', '{_STANDINS}')"
+    unaccented = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, {source})'
     return f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(body text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT regexp_replace(
-        lower("{schema}".unaccent('"{schema}".unaccent'::regdictionary, body)), '[^[:alnum:]]+', ' ', 'g')
+        lower(translate({unaccented}, '{_STANDINS}', '{KEPT}')), '[^[:alnum:]]+', ' ', 'g')
 $$"""
 
 

@@ -213,3 +213,35 @@ async def test_a_server_started_on_a_migrated_database_indexes_its_messages(tmp_
         await live.chat.search.caught_up()
         hits = (await live.chat.search.search_all("cafe")).hits
     assert [hit.message.body for hit in hits] == ["another café", "Café crème"]
+
+
+@pytest.mark.postgres
+async def test_postgres_0012_folds_only_what_sqlite_folds_and_recomputes_old_rows(postgres_engine):  # noqa: F811
+    await seed_at_0007(postgres_engine)
+    async with postgres_engine.begin() as connection:
+        await connection.run_sync(migrate_to, "0008")
+        # The function 0008 made before: unaccent folds every letter (ß -> ss, ø -> o).
+        schema = (
+            await connection.execute(
+                text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                    " WHERE e.extname = 'unaccent'"
+                )
+            )
+        ).scalar_one()
+        unaccent = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, body)'
+        await connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION parley_search_text(body text) RETURNS text LANGUAGE sql"
+                f" IMMUTABLE AS $$ SELECT lower({unaccent}) $$"
+            )
+        )
+        await connection.execute(text("UPDATE messages SET body = 'Straße Ørsted' WHERE id = 2"))
+        stale = await connection.execute(text("SELECT search::text FROM messages WHERE id = 2"))
+        assert stale.scalar_one() == "'orsted':2 'strasse':1"
+    await upgrade(postgres_engine)
+    async with postgres_engine.connect() as connection:
+        rows = await connection.execute(text("SELECT id, search::text FROM messages WHERE id IN (1, 2)"))
+        vectors = dict(rows.all())
+    assert vectors[2] == "'straße':1 'ørsted':2"
+    assert vectors[1] == "'cafe':1 'creme':2"

@@ -1,0 +1,43 @@
+"""search: short prefixes read from the index (SQLite), the same letters folded on both databases
+
+SQLite: the FTS5 table is made again with ``prefix='1 2'`` (the first one and two letters of
+every word are indexed too: ``k*`` no longer merges the lists of every word starting with k), with
+triggers that leave pending messages to the backfill; every message is marked pending and indexed
+after the migration in short batches by the server (``db/search/sqlite.py``). PostgreSQL:
+``parley_search_text`` no longer lets ``unaccent`` fold the letters SQLite keeps (ß, æ, ø, ...),
+and the few rows that hold one get their vector computed again.
+
+Revision ID: 0012
+Revises: 0008
+Create Date: 2026-11-23 11:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from db.search import postgres as pg
+from db.search import sqlite as lite
+
+revision: str = "0012"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        made = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'").scalar()
+        if made is None or f"prefix='{lite.PREFIXES}'" not in made:  # else 0008 made this layout
+            lite.remake(bind.exec_driver_sql)
+        return
+    installed = "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+    schema = bind.exec_driver_sql(f"{installed} WHERE e.extname = 'unaccent'").scalar_one()
+    bind.exec_driver_sql(pg.function_sql(str(schema)))
+    # A stored generated column is computed again when its row is written.
+    bind.exec_driver_sql(f"UPDATE messages SET body = body WHERE body ~ '{pg.KEPT_PATTERN}'")
+
+
+def downgrade() -> None:
+    """What 0008 reads the same way stays (the prefix lists, the function)."""
