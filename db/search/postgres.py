@@ -1,13 +1,19 @@
-"""Search on PostgreSQL: a stored generated ``tsvector`` column with a GIN index.
+"""Search on PostgreSQL: a ``tsvector`` column kept by a trigger, with a GIN index.
 
 ``messages.search`` is ``to_tsvector('simple', parley_search_text(body))``: ``simple`` keeps every
 word as it is (no stemming: "deploying" is not "deploy", PROTOCOL.md section 9), and
-``parley_search_text`` (an immutable SQL function: a generated column accepts no other) unaccents
-with the ``unaccent`` extension, lower-cases, and turns every run of characters that are not
+``parley_search_text`` (an immutable SQL function) unaccents with the ``unaccent`` extension
+(sparing the letters FTS5 keeps), lower-cases, and turns every run of characters that are not
 letters or digits into one space, so that words split where FTS5's ``unicode61`` splits them
-(PostgreSQL's own parser would keep ``bob@example.com`` or ``1.2.3`` whole). The column fills
-itself: the migration's ``ALTER TABLE`` computes it for every row, and every insert or update of
-``body`` recomputes it.
+(PostgreSQL's own parser would keep ``bob@example.com`` or ``1.2.3`` whole).
+
+A trigger computes the column on every insert and every update of ``body``, in the statement that
+writes the row (a message is searchable when its send is acknowledged). It is a plain column, not
+a generated one, so that adding it to a large table is instant: a generated column is computed for
+every row by the ``ALTER TABLE``, under a lock that stops every send (100 s at a million
+messages). Rows written before the migration have ``NULL`` (pending) and are filled in by
+``PostgresSearch.backfill`` in short batches, each its own transaction, which the server runs as
+it starts.
 
 A query is built from the parsed terms only: each term's tokens are bind parameters that go
 through the same ``parley_search_text`` and become lexemes with ``phraseto_tsquery`` (a phrase:
@@ -17,7 +23,7 @@ one token after the other), a prefix becomes ``to_tsquery`` of ``quote_literal(l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -58,11 +64,41 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
 $$"""
 
 
-ADD_COLUMN = (
-    "ALTER TABLE messages ADD COLUMN search tsvector"
-    f" GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {FUNCTION}(body))) STORED"
-)
+VECTOR = f"to_tsvector('simple'::regconfig, {FUNCTION}(body))"
+ADD_COLUMN = "ALTER TABLE messages ADD COLUMN search tsvector"  # NULL: pending (instant to add)
 CREATE_INDEX = "CREATE INDEX ix_messages_search ON messages USING gin (search)"
+TRIGGER_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION parley_search_vector() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    NEW.search := to_tsvector('simple'::regconfig, {FUNCTION}(NEW.body));
+    RETURN NEW;
+END
+$$"""
+TRIGGER = (
+    "CREATE TRIGGER messages_search BEFORE INSERT OR UPDATE OF body ON messages"
+    " FOR EACH ROW EXECUTE FUNCTION parley_search_vector()"
+)
+DROP = (
+    "DROP TRIGGER IF EXISTS messages_search ON messages",
+    "DROP FUNCTION IF EXISTS parley_search_vector()",
+    "DROP INDEX IF EXISTS ix_messages_search",
+    "ALTER TABLE messages DROP COLUMN IF EXISTS search",
+)
+# One batch of the backfill: the pending rows with ids in (low, high].
+BACKFILL = f"UPDATE messages SET search = {VECTOR} WHERE id > :low AND id <= :high AND search IS NULL"
+BATCH = 10_000
+
+
+def make_column(execute: Callable[[str], Any]) -> None:
+    """The column (every row pending), its trigger and its index, whatever an earlier layout left
+    (a migration's connection). The index is built while the column is empty: quickly."""
+    for statement in DROP:
+        execute(statement)
+    execute(ADD_COLUMN)
+    execute(TRIGGER_FUNCTION)
+    execute(TRIGGER)
+    execute(CREATE_INDEX)
 
 
 class Renderer:
@@ -127,22 +163,30 @@ class PostgresSearch:
             rows = (await session.execute(text(sql), params)).all()
         return [_row(row) for row in rows]
 
-    async def backfill(self) -> int:
-        """Nothing is ever pending: the column is generated as each row is written."""
-        return 0
-
-    async def reindex(self) -> int:
-        """The column is generated: rewriting each body recomputes it (in batches, each committed)."""
+    async def backfill(self, batch: int = BATCH) -> int:
+        """Compute the pending rows' column, ``batch`` ids per transaction (senders go on between
+        them); the rows computed."""
         async with self.sessions() as session:
             high = (await session.execute(text("SELECT coalesce(max(id), 0) FROM messages"))).scalar_one()
-        low, batch = 0, 20_000
+        done = 0
+        for low in range(0, high, batch):
+            async with self.sessions() as session, session.begin():
+                result = await session.execute(text(BACKFILL), {"low": low, "high": min(low + batch, high)})
+                done += int(result.rowcount)  # type: ignore[attr-defined]
+        return done
+
+    async def reindex(self) -> int:
+        """Compute every row's column again, in batches, each committed (rows stay findable)."""
+        async with self.sessions() as session:
+            high = (await session.execute(text("SELECT coalesce(max(id), 0) FROM messages"))).scalar_one()
+        low = 0
         while low < high:
             async with self.sessions() as session, session.begin():
                 await session.execute(
-                    text("UPDATE messages SET body = body WHERE id > :low AND id <= :high"),
-                    {"low": low, "high": min(low + batch, high)},
+                    text(f"UPDATE messages SET search = {VECTOR} WHERE id > :low AND id <= :high"),
+                    {"low": low, "high": min(low + BATCH, high)},
                 )
-            low += batch
+            low += BATCH
         async with self.sessions() as session:
             count = await session.execute(text("SELECT count(*) FROM messages WHERE deleted_at IS NULL"))
             return int(count.scalar_one())

@@ -15,10 +15,12 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from db.engine import make_engine
 from db.migrate import alembic_config, upgrade
+from db.search import postgres as pg
+from db.search.postgres import PostgresSearch
 from db.search.sqlite import SqliteSearch
 from tests.db.test_migrations import (  # noqa: F401  (fixtures)
     migrate_to,
@@ -168,15 +170,99 @@ async def test_sqlite_downgrade_drops_the_index_and_its_triggers(sqlite_engine):
     assert await fts(sqlite_engine, "still") == [2]
 
 
+async def vectors(engine: AsyncEngine) -> dict[int, str | None]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT id, search::text FROM messages ORDER BY id"))
+        return dict(rows.all())
+
+
+async def pg_backfill(engine: AsyncEngine) -> int:
+    return await PostgresSearch(async_sessionmaker(engine)).backfill(batch=3)
+
+
 @pytest.mark.postgres
-async def test_postgres_computes_the_column_for_existing_messages(postgres_engine):  # noqa: F811
+async def test_postgres_leaves_existing_rows_pending_and_computes_them_in_batches(postgres_engine):  # noqa: F811
     await seed_at_0007(postgres_engine)
     await upgrade(postgres_engine)
+    assert set((await vectors(postgres_engine)).values()) == {None}  # the migration computed nothing
+    async with postgres_engine.begin() as connection:  # while pending: an edit and a send
+        await connection.execute(text("UPDATE messages SET body = 'plain edited' WHERE id = 2"))
+        await connection.execute(
+            text(
+                "INSERT INTO messages (topic_id, seq, sender_id, body, created_at)"
+                " VALUES (1, 5, 1, 'fresh café', now())"
+            )
+        )
+    computed = await vectors(postgres_engine)
+    assert (computed[2], computed[5]) == ("'edited':2 'plain':1", "'cafe':2 'fresh':1")
+    assert await pg_backfill(postgres_engine) == 3  # ids 1, 3 and 4 (a deleted one too: it is never read)
+    computed = await vectors(postgres_engine)
+    assert computed[1] == "'cafe':1 'creme':2"
+    assert computed[4] == "'another':1 'cafe':2"
+    assert await pg_backfill(postgres_engine) == 0
+
+
+async def old_function(connection: AsyncConnection) -> None:
+    """The function 0008 made before 0012: unaccent folds every letter (ß -> ss, ø -> o)."""
+    schema = (
+        await connection.execute(
+            text(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                " WHERE e.extname = 'unaccent'"
+            )
+        )
+    ).scalar_one()
+    unaccent = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, body)'
+    await connection.execute(
+        text(
+            "CREATE OR REPLACE FUNCTION parley_search_text(body text) RETURNS text LANGUAGE sql"
+            f" IMMUTABLE AS $$ SELECT lower({unaccent}) $$"
+        )
+    )
+
+
+@pytest.mark.postgres
+async def test_postgres_0012_folds_only_what_sqlite_folds_and_recomputes_old_rows(postgres_engine):  # noqa: F811
+    await seed_at_0007(postgres_engine)
+    async with postgres_engine.begin() as connection:
+        await connection.run_sync(migrate_to, "0008")
+        await old_function(connection)
+        await connection.execute(text("UPDATE messages SET body = 'Straße Ørsted' WHERE id = 2"))
+    assert (await vectors(postgres_engine))[2] == "'orsted':2 'strasse':1"
+    await upgrade(postgres_engine)
+    assert (await vectors(postgres_engine))[2] is None  # pending again
+    await pg_backfill(postgres_engine)
+    computed = await vectors(postgres_engine)
+    assert computed[2] == "'straße':1 'ørsted':2"
+    assert computed[1] == "'cafe':1 'creme':2"
+
+
+@pytest.mark.postgres
+async def test_postgres_0012_turns_a_generated_column_into_a_kept_one(postgres_engine):  # noqa: F811
+    await seed_at_0007(postgres_engine)
+    async with postgres_engine.begin() as connection:
+        await connection.run_sync(migrate_to, "0008")
+        for statement in pg.DROP[:-1]:  # 0008's first layout: a generated column
+            await connection.execute(text(statement))
+        await connection.execute(text("ALTER TABLE messages DROP COLUMN search"))
+        await connection.execute(
+            text(f"ALTER TABLE messages ADD COLUMN search tsvector GENERATED ALWAYS AS ({pg.VECTOR}) STORED")
+        )
+        await connection.execute(text(pg.CREATE_INDEX))
+    await upgrade(postgres_engine)
     async with postgres_engine.connect() as connection:
-        rows = await connection.execute(text("SELECT id, search::text FROM messages ORDER BY id"))
-        vectors = dict(rows.all())
-    assert vectors[1] == "'cafe':1 'creme':2"
-    assert vectors[4] == "'another':1 'cafe':2"
+        kind = await connection.execute(
+            text(
+                "SELECT attgenerated::text FROM pg_attribute"
+                " WHERE attrelid = 'messages'::regclass AND attname = 'search'"
+            )
+        )
+        assert kind.scalar_one() == ""
+    await pg_backfill(postgres_engine)
+    assert (await vectors(postgres_engine))[1] == "'cafe':1 'creme':2"
+    async with postgres_engine.begin() as connection:  # the trigger keeps it from now on
+        await connection.execute(text("UPDATE messages SET body = 'Straße' WHERE id = 1"))
+    assert (await vectors(postgres_engine))[1] == "'straße':1"
 
 
 async def test_sqlite_0012_makes_an_index_without_prefix_lists_again(sqlite_engine):  # noqa: F811
@@ -213,35 +299,3 @@ async def test_a_server_started_on_a_migrated_database_indexes_its_messages(tmp_
         await live.chat.search.caught_up()
         hits = (await live.chat.search.search_all("cafe")).hits
     assert [hit.message.body for hit in hits] == ["another café", "Café crème"]
-
-
-@pytest.mark.postgres
-async def test_postgres_0012_folds_only_what_sqlite_folds_and_recomputes_old_rows(postgres_engine):  # noqa: F811
-    await seed_at_0007(postgres_engine)
-    async with postgres_engine.begin() as connection:
-        await connection.run_sync(migrate_to, "0008")
-        # The function 0008 made before: unaccent folds every letter (ß -> ss, ø -> o).
-        schema = (
-            await connection.execute(
-                text(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
-                    " WHERE e.extname = 'unaccent'"
-                )
-            )
-        ).scalar_one()
-        unaccent = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, body)'
-        await connection.execute(
-            text(
-                "CREATE OR REPLACE FUNCTION parley_search_text(body text) RETURNS text LANGUAGE sql"
-                f" IMMUTABLE AS $$ SELECT lower({unaccent}) $$"
-            )
-        )
-        await connection.execute(text("UPDATE messages SET body = 'Straße Ørsted' WHERE id = 2"))
-        stale = await connection.execute(text("SELECT search::text FROM messages WHERE id = 2"))
-        assert stale.scalar_one() == "'orsted':2 'strasse':1"
-    await upgrade(postgres_engine)
-    async with postgres_engine.connect() as connection:
-        rows = await connection.execute(text("SELECT id, search::text FROM messages WHERE id IN (1, 2)"))
-        vectors = dict(rows.all())
-    assert vectors[2] == "'straße':1 'ørsted':2"
-    assert vectors[1] == "'cafe':1 'creme':2"

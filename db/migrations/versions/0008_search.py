@@ -6,9 +6,9 @@ existing messages are recorded as pending (``search_backfill``) and indexed afte
 batches, each its own short transaction, by the server as it starts (``db/search/sqlite.py``), so
 the migration never holds the database for long. It refuses, saying why, on an SQLite without
 FTS5. PostgreSQL: the ``unaccent`` extension (created if missing; if it cannot be, the migration
-says so), the immutable ``parley_search_text(body)``, the stored generated column
-``messages.search`` (the ``ALTER TABLE`` computes it for every row) and its GIN index
-(``db/search/postgres.py``). Both: an index on ``messages (created_at, id)``, the order results
+says so), the immutable ``parley_search_text(body)``, the column ``messages.search`` kept by a
+trigger and its GIN index (``db/search/postgres.py``); existing rows are left pending (``NULL``)
+and computed after the migration in batches by the server, as on SQLite. Both: an index on ``messages (created_at, id)``, the order results
 come in. ``parley search reindex`` rebuilds the index later.
 
 Revision ID: 0008
@@ -67,8 +67,7 @@ def _postgres_upgrade(bind: sa.engine.Connection) -> None:
             raise SearchUnavailable(pg.UNAVAILABLE.format(error=str(exc.orig).strip())) from exc
         schema = bind.exec_driver_sql(f"{installed} WHERE e.extname = 'unaccent'").scalar_one()
     bind.exec_driver_sql(pg.function_sql(str(schema)))
-    bind.exec_driver_sql(pg.ADD_COLUMN)
-    bind.exec_driver_sql(pg.CREATE_INDEX)
+    pg.make_column(bind.exec_driver_sql)  # existing rows pending: the server computes them in batches
 
 
 def downgrade() -> None:
@@ -78,8 +77,8 @@ def downgrade() -> None:
         for statement in lite.DROP:
             bind.exec_driver_sql(statement)
         return
-    bind.exec_driver_sql("DROP INDEX IF EXISTS ix_messages_search")
-    bind.exec_driver_sql("ALTER TABLE messages DROP COLUMN IF EXISTS search")
+    for statement in pg.DROP:
+        bind.exec_driver_sql(statement)
     bind.exec_driver_sql(
         f"DROP FUNCTION IF EXISTS {pg.FUNCTION}(text)"
     )  # the extension stays: others may use it

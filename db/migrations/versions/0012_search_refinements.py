@@ -5,7 +5,9 @@ every word are indexed too: ``k*`` no longer merges the lists of every word star
 triggers that leave pending messages to the backfill; every message is marked pending and indexed
 after the migration in short batches by the server (``db/search/sqlite.py``). PostgreSQL:
 ``parley_search_text`` no longer lets ``unaccent`` fold the letters SQLite keeps (ß, æ, ø, ...),
-and the few rows that hold one get their vector computed again.
+and the few rows that hold one are computed again by the server's backfill; a generated column
+(0008's first layout, whose ``ALTER TABLE`` locked the table while it computed every row) becomes
+the column kept by a trigger, every row pending.
 
 Revision ID: 0012
 Revises: 0008
@@ -35,8 +37,13 @@ def upgrade() -> None:
     installed = "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
     schema = bind.exec_driver_sql(f"{installed} WHERE e.extname = 'unaccent'").scalar_one()
     bind.exec_driver_sql(pg.function_sql(str(schema)))
-    # A stored generated column is computed again when its row is written.
-    bind.exec_driver_sql(f"UPDATE messages SET body = body WHERE body ~ '{pg.KEPT_PATTERN}'")
+    generated = bind.exec_driver_sql(
+        "SELECT attgenerated::text FROM pg_attribute WHERE attrelid = 'messages'::regclass AND attname = 'search'"
+    ).scalar()
+    if generated == "s":  # 0008's first layout: a generated column, remade as a kept one
+        pg.make_column(bind.exec_driver_sql)
+    else:  # rows an older function computed differently become pending again
+        bind.exec_driver_sql(f"UPDATE messages SET search = NULL WHERE body ~ '{pg.KEPT_PATTERN}'")
 
 
 def downgrade() -> None:
