@@ -266,8 +266,8 @@ async def run(
 ) -> dict[str, Any]:
     corpus = Corpus.make(size, 1.1, seed)
     admin = None
-    if kind == "sqlite" and reuse:  # measure again on a database a previous run loaded (same seed)
-        database = Database(f"sqlite+aiosqlite:///{reuse}")
+    if reuse:  # measure again on a database a previous run loaded (same seed)
+        database = Database(f"sqlite+aiosqlite:///{reuse}" if kind == "sqlite" else reuse)
         try:
             return {"database": kind, "reused": reuse, **await measure(database, corpus, runs)}
         finally:
@@ -286,14 +286,15 @@ async def run(
     try:
         loaded = await fill(database, corpus, messages, batch)
         result = await measure(database, corpus, runs)
-        kept = {"kept": make_url(url).database} if keep and kind == "sqlite" else {}
+        kept = {"kept": make_url(url).database if kind == "sqlite" else url} if keep else {}
         return {"database": kind, "messages": messages, "load_s": round(loaded, 1), **kept, **result}
     finally:
         await database.dispose()
         if kind == "sqlite" and not keep:
             shutil.rmtree(Path(make_url(url).database or "").parent, ignore_errors=True)
-        if admin is not None:
+        if admin is not None and not keep:
             await admin.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+        if admin is not None:
             await admin.close()
 
 
@@ -306,10 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--vocabulary", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--keep", action="store_true", help="SQLite: keep the loaded file (its path is printed)"
-    )
-    parser.add_argument("--reuse", metavar="FILE", help="SQLite: measure again on a file --keep kept")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded file or database (printed)")
+    parser.add_argument("--reuse", metavar="FILE|URL", help="measure again on what --keep kept")
     args = parser.parse_args(argv)
     result = asyncio.run(
         run(
