@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.edge.rest import (
     accounts,
+    bots,
     conversations,
     echo,
     errors,
@@ -44,7 +45,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, moderation, conversations, messages, echo, safety, search_routes):
+    for module in (accounts, topics, moderation, conversations, messages, echo, safety, search_routes, bots):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(ops.router)
     for router in extra_routers:
