@@ -11,8 +11,12 @@ same answer, so nobody learns of others' bots). Revoking a token records ``Token
 sockets that use it close on every node. ``disable`` revokes every token and closes every socket
 of the bot, as ``parley user disable`` does.
 
-For other services (incoming and outgoing webhooks): ``create_bot`` makes a bot and ``actor``
-turns a stored bot into the ``Actor`` that posts as it (``MessageService.send``).
+For other services (incoming and outgoing webhooks): ``create_bot`` makes a bot, ``actor``
+turns a stored bot into the ``Actor`` that posts as it, and ``post`` sends as that actor into a
+topic by id, optionally as a thread reply (given any message of the thread), through the one
+send path (``MessageService.send``: membership, mutes, mentions, search, fan-out, ``client_id``
+idempotency). ``post`` raises ``invalid`` (a bad body or thread), ``not_found`` (no such topic)
+and whatever a send raises (``forbidden``: not a member, muted, archived).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+
+from pydantic import TypeAdapter, ValidationError
 
 from db.records import UserRecord
 from db.repositories import Repositories
@@ -36,19 +42,22 @@ from server.chat.bot_schemas import (
 )
 from server.chat.errors import forbidden, invalid, not_found
 from server.chat.events import SessionsRevoked, TokenRevoked
-from server.chat.schemas import NAME_CHARS
+from server.chat.messages import MessageService
+from server.chat.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
 from server.chat.users import Actor, UserService
 from server.chat.views import iso_required
 
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: no password can ever match
 USERNAME = re.compile(rf"{NAME_CHARS}{{3,32}}")
 MAX_LABEL = 64
+CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientId)
 
 
 class BotService:
-    def __init__(self, db: Database, users: UserService) -> None:
+    def __init__(self, db: Database, users: UserService, messages: MessageService) -> None:
         self.db = db
         self.users = users
+        self.messages = messages
 
     async def create_bot(self, owner: Actor, username: str) -> UserRecord:
         """A new bot owned by ``owner`` (a user). ``invalid``, ``conflict``, ``forbidden``."""
@@ -113,6 +122,27 @@ class BotService:
             return None
         return Actor(bot.id, bot.username, bot=True)
 
+    async def post(
+        self, bot: Actor, topic_id: int, text: str, thread: int | None = None, client_id: str | None = None
+    ) -> MessageOut:
+        """Send ``text`` as ``bot`` in the topic ``topic_id``; with ``thread`` (any message of a
+        thread of that topic, or its root) as a reply in that thread. A repeated ``client_id``
+        stores nothing and answers the original message."""
+        try:
+            body = check_body(text)
+        except ValueError as exc:
+            raise invalid(f"text: {exc}") from None
+        try:
+            key = CLIENT_ID.validate_python(client_id) if client_id is not None else None
+        except ValidationError:
+            raise invalid("a client id is 1 to 64 characters without control characters") from None
+        async with self.db.read() as repos:
+            topic = await repos.topics.by_id(topic_id)
+            if topic is None or topic.kind == "direct":
+                raise not_found("the topic is gone")
+            root = await _thread_root(repos, topic_id, thread) if thread is not None else None
+        return await self.messages.send(bot, Target(topic=topic.name), body, key, thread=root)
+
     # Tokens --------------------------------------------------------------------------
 
     async def create_token(self, owner: Actor | None, name: str, label: str = "") -> TokenCreatedOut:
@@ -156,6 +186,15 @@ async def _bot(repos: Repositories, owner: Actor | None, name: str) -> UserRecor
     if owner is not None and (bot.owner_id != owner.id or bot.disabled_at is not None):
         raise not_found(f"you have no bot named {name!r}")
     return bot
+
+
+async def _thread_root(repos: Repositories, topic_id: int, message_id: int) -> int:
+    """The root of the thread ``message_id`` is in (itself when it is a root); ``invalid`` if it is
+    no live message of the topic."""
+    message = await repos.messages.by_id(message_id)
+    if message is None or message.topic_id != topic_id or message.deleted_at is not None:
+        raise invalid(f"no message {message_id} in this topic to reply to")
+    return message.extras.thread_root_id or message.id
 
 
 def _owners(bots: list[UserRecord]) -> set[int]:

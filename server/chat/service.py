@@ -108,7 +108,7 @@ class Chat:
         self.conversations = ConversationService(db)
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
-        self.bots = BotService(db, self.users)  # PROTOCOL.md section 12
+        self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
