@@ -188,3 +188,17 @@ async def test_disabling_a_bot_closes_its_sockets_and_revokes_its_tokens(live_se
     assert (await refused_connect(live_server, token))["data"]["code"] == "unauthorized"
     assert ok(await alice.get("/api/bots")) == {"bots": []}
     refused(await alice.delete("/api/bots/helper"), 404, "not_found")
+
+
+async def test_a_bot_token_opens_the_echo_namespace_and_the_query_string_too(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    echo = socketio.AsyncClient(reconnection=False)
+    by_query = socketio.AsyncClient(reconnection=False)
+
+    await echo.connect(live_server.url, namespaces=["/echo"], auth={"token": token}, wait_timeout=WAIT)
+    await by_query.connect(f"{live_server.url}?token={token}", wait_timeout=WAIT)
+
+    assert echo.connected and "/echo" in echo.namespaces and by_query.connected
+    await echo.disconnect()
+    await by_query.disconnect()
