@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
+from db.repositories.bots import BotRepository
+from db.repositories.hooks import HookRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -38,6 +40,8 @@ class Repositories:
         self.bans = BanRepository(session)
         self.blocks = BlockRepository(session)
         self.reports = ReportRepository(session)
+        self.bots = BotRepository(session)
+        self.hooks = HookRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

@@ -8,11 +8,13 @@ from typing import cast
 from db.uow import Database
 from server.chat.accounts import AccountService
 from server.chat.blocking import BlockService
+from server.chat.bots import BotService
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
 from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
+from server.chat.hooks import HookService
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.moderation import ModerationService
@@ -56,6 +58,7 @@ class Limits:
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
     all_mention_limit: int  # members up to which anyone may say ``@all``
+    hook_posts_per_minute: int  # posts to one incoming webhook (PROTOCOL.md section 12)
 
 
 class Chat:
@@ -92,6 +95,7 @@ class Chat:
             per_window(limits.login_failures_per_account, limits.login_failure_window),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
+        self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
         self.messages = MessageService(db, self.directory, limits.all_mention_limit)
         self.topics = TopicService(
             db,
@@ -106,6 +110,8 @@ class Chat:
         self.conversations = ConversationService(db)
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
+        self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
+        self.hooks = HookService(db, self.bots, limits.hook_posts_per_minute)
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import cast
 
@@ -136,6 +136,8 @@ class Writer:
             if isinstance(destination, MessageOut):
                 _answer(pending.future, destination)
                 continue
+            if pending.actor.bot and not destination.extras.bot:  # known in memory: no lookup
+                destination = replace(destination, extras=replace(destination.extras, bot=True))
             pending.destination = destination
             ready.append(pending)
         return ready

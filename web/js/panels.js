@@ -3,6 +3,7 @@
 // focus when it opens; a thread, the pins and the settings belong to the
 // conversation open and close when another is opened; the search stays open
 // (its hits open conversations) and needs none.
+import * as api from "./api.js";
 import { canManage } from "./ranks.js";
 import { isDirect } from "./targets.js";
 import { MembersPanel } from "./ui/members_panel.js";
@@ -34,8 +35,14 @@ export class Panels {
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
+    const token = () => chat.env.creds.token;
     this.settings = new SettingsPanel({
       close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
+      hooks: { list: (t) => api.listHooks(token(), t), create: (t) => api.createHook(token(), t), revoke: (t, id) => api.revokeHook(token(), t, id) },
+      bots: {
+        list: () => api.listBots(token()), create: (name) => api.createBot(token(), name), tokens: (bot) => api.listBotTokens(token(), bot),
+        makeToken: (bot, label) => api.createBotToken(token(), bot, label), revokeToken: (bot, id) => api.revokeBotToken(token(), bot, id),
+      },
     });
     this.search = new SearchPanel({
       close: () => this.show(null), search: (q, scope) => chat.search.start(q, scope), more: () => chat.search.more(),

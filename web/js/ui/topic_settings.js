@@ -1,13 +1,16 @@
 // The topic settings side panel, for its owner and admins: rename it, describe
-// it (0-500 characters), archive it (read-only for everyone) or open it again.
+// it (0-500 characters), archive it (read-only for everyone) or open it again;
+// its incoming webhooks and the user's bots (section 12, ./integrations.js).
 // Errors from the server show under the form.
 import { checkTopicName, labelOf } from "../targets.js";
 import { h, icon, ICONS } from "./dom.js";
+import { BotsSection, HooksSection } from "./integrations.js";
 
 const MAX_DESCRIPTION = 500;
 
 export class SettingsPanel {
-  /** actions: close(), save(name, {newName, description}), archive(name, archived) */
+  /** actions: close(), save(name, {newName, description}), archive(name, archived),
+   * hooks: {list, create, revoke}, bots: {list, create, tokens, makeToken, revokeToken} */
   constructor(actions) {
     this.actions = actions;
     this.shownFor = null;
@@ -26,7 +29,8 @@ export class SettingsPanel {
     this.el = h("aside", { class: "side-panel settings-panel", id: "settings-panel", "data-testid": "settings-panel", "aria-label": "Topic settings", hidden: true },
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Topic settings"), this.sub), this.closeButton),
       h("div", { class: "panel-scroll" }, this.form, this.error,
-        h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton)));
+        h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton),
+        (this.hooks = new HooksSection(actions.hooks)).el, (this.bots = new BotsSection(actions.bots)).el));
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
   }
 
@@ -39,12 +43,15 @@ export class SettingsPanel {
     this.el.hidden = !open || !topic;
     if (this.el.hidden) {
       this.shownFor = null;
+      this.hooks.topic = null; // loaded again when the panel opens again
       return;
     }
     this.topic = topic;
     this.sub.textContent = labelOf(topic.name);
     if (this.shownFor !== topic.name) { // opened, or the topic was renamed: the form starts from it
+      if (this.shownFor === null) this.bots.load();
       this.shownFor = topic.name;
+      this.hooks.show(topic.name);
       this.name.value = topic.name;
       this.description.value = topic.description ?? "";
       this.showError("");
