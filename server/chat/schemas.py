@@ -321,7 +321,8 @@ class Out(BaseModel):
 
 class UserOut(Out):
     """The ``user`` of a sign-up's answer and of ``session``: only the name (PROTOCOL.md sections
-    1 and 6 fix these shapes; a profile, a member and a Message carry ``bot``)."""
+    1 and 6 fix these shapes; a profile and a Message carry ``bot``, a member does not: section 3
+    fixes its shape too)."""
 
     username: str
 
@@ -444,7 +445,6 @@ class MemberOut(Out):
     username: str
     role: Role
     online: bool
-    bot: bool = False  # PROTOCOL.md section 12
 
 
 class MembersOut(Out):

@@ -138,7 +138,9 @@ async def test_a_bot_connects_subscribes_and_sends_messages_marked_bot(live_serv
     history = ok(await alice.get("/api/topics/general/messages"))["messages"]
     assert [(m["sender"], m["bot"]) for m in history] == [("helper", True), ("alice", False)]
     members = ok(await alice.get("/api/topics/general/members"))["members"]
-    assert {m["username"]: m["bot"] for m in members} == {"alice": False, "helper": True}
+    # A member is {"username", "role", "online"} (PROTOCOL.md section 3): the profile says "bot".
+    assert {m["username"] for m in members} == {"alice", "helper"}
+    assert all(set(m) == {"username", "role", "online"} for m in members)
     refresh = await bot.call("auth:refresh", {"token": token})
     assert error_code(refresh) == "unauthorized"
 
