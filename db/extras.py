@@ -27,9 +27,10 @@ EXTRAS_COLUMNS = (
     "pinned",
     "type",
     "system",
+    "files",
 )
 # What a plain message's columns read as (SQLite hands booleans back as 0 and 1).
-_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None)}
+_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, None)}
 
 
 def extras_of(values: Sequence[Any]) -> Extras:
@@ -48,6 +49,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         pinned,
         kind,
         system,
+        files,
     ) = values
     thread = None
     if count:
@@ -62,6 +64,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         pinned=bool(pinned),
         type=str(kind or "text"),
         system=orjson.loads(system) if system else None,
+        files=tuple(orjson.loads(files)) if files else (),
     )
 
 
@@ -88,6 +91,10 @@ def quote_json(quote: Quote | None) -> str | None:
 
 def names_json(names: Sequence[str]) -> str | None:
     return orjson.dumps(list(names)).decode() if names else None
+
+
+def files_json(files: Sequence[dict[str, Any]]) -> str | None:
+    return orjson.dumps(list(files)).decode() if files else None
 
 
 def system_json(system: dict[str, Any] | None) -> str | None:

@@ -124,7 +124,8 @@ def create_app(settings: Settings | None = None) -> Any:
     )
     handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
-    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None})
+    # File uploads bound themselves while streaming (server/edge/rest/files.py, PROTOCOL.md 11).
+    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None, "/api/files": None})
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
+from db.repositories.files import FileRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -38,6 +39,7 @@ class Repositories:
         self.bans = BanRepository(session)
         self.blocks = BlockRepository(session)
         self.reports = ReportRepository(session)
+        self.files = FileRepository(session)  # PROTOCOL.md section 11
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

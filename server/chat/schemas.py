@@ -194,13 +194,35 @@ class _WithTarget(_OneTarget):
         return self.with_
 
 
+def _distinct(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("must not name a file twice")
+    return value
+
+
+FileId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+FileIds = Annotated[list[FileId], Field(min_length=1, max_length=10), AfterValidator(_distinct)]
+"""1-10 distinct file ids (PROTOCOL.md section 11)."""
+
+
 class SendIn(_ToTarget):
-    body: str
+    body: str = ""
     client_id: ClientId | None = None
     reply_to: RowId | None = None  # quote this message of the conversation
     thread: RowId | None = None  # reply in the thread of this root message
+    files: FileIds | None = None  # attach these uploads (section 11); the body may then be empty
 
-    _body = field_validator("body")(check_body)
+    @model_validator(mode="after")
+    def _body_rule(self) -> SendIn:
+        """The body rule (``check_body``), except that a message with files may have no body."""
+        if self.files and self.body == "":
+            return self
+        check_body(self.body)
+        return self
+
+    @property
+    def file_ids(self) -> tuple[str, ...]:
+        return tuple(self.files or ())
 
 
 class LegacyMessageIn(In):
@@ -386,6 +408,28 @@ class ReactionOut(Out):
     count: int
     users: list[str]
     me: bool
+
+
+class ImageOut(Out):
+    width: int
+    height: int
+    thumbnail_url: str
+
+
+class FileOut(Out):
+    """A File object (PROTOCOL.md section 11)."""
+
+    id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    url: str
+    image: ImageOut | None = None
+
+
+class FileLimitsOut(Out):
+    max_bytes: int
 
 
 class MessageOut(Out):
