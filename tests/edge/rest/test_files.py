@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from db.models import File
+from tests.chat.test_images import GPS_IFD, bomb_png, jpeg_with_exif
 from tests.files_support import blobs, leftovers, multipart, png, upload, uploaded
 from tests.support import LiveServer, bearer, count
 
@@ -158,3 +159,27 @@ async def test_the_thumbnail_of_a_plain_file_and_an_unknown_id_are_404(live_serv
     missing = await live_server.http.get("/api/files/" + "0" * 32, headers=bearer(token))
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_a_decompression_bomb_is_stored_as_a_plain_png_without_a_thumbnail(live_server: LiveServer):
+    token = await live_server.register("alice")
+    found = await uploaded(live_server, token, bomb_png(), "bomb.png")
+    assert found["content_type"] == "image/png"
+    assert found["image"] is None
+    thumb = await live_server.http.get(f"{found['url']}/thumbnail", headers=bearer(token))
+    assert thumb.status_code == 404
+
+
+async def test_a_served_thumbnail_carries_no_gps(live_server: LiveServer, tmp_path) -> None:
+    token = await live_server.register("alice")
+    photo = tmp_path / "photo.jpg"
+    jpeg_with_exif(photo)
+    found = await uploaded(live_server, token, photo.read_bytes(), "photo.jpg")
+    assert found["content_type"] == "image/jpeg"
+    assert (found["image"]["width"], found["image"]["height"]) == (600, 800)
+    thumb = await live_server.http.get(found["image"]["thumbnail_url"], headers=bearer(token))
+    assert thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.headers["content-disposition"] == "inline"
+    with Image.open(io.BytesIO(thumb.content)) as image:
+        assert image.width <= 320
+        assert not image.getexif().get_ifd(GPS_IFD)
