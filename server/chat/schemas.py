@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -206,19 +207,20 @@ FileIds = Annotated[list[FileId], Field(min_length=1, max_length=10), AfterValid
 
 
 class SendIn(_ToTarget):
-    body: str = ""
+    # ``files`` before ``body``: the body's rule reads it (a message with files may have no body).
+    files: FileIds | None = None  # attach these uploads (PROTOCOL.md section 11)
+    body: str = Field(default="", validate_default=True)
     client_id: ClientId | None = None
     reply_to: RowId | None = None  # quote this message of the conversation
     thread: RowId | None = None  # reply in the thread of this root message
-    files: FileIds | None = None  # attach these uploads (section 11); the body may then be empty
 
-    @model_validator(mode="after")
-    def _body_rule(self) -> SendIn:
+    @field_validator("body")
+    @classmethod
+    def _body_rule(cls, value: str, info: ValidationInfo) -> str:
         """The body rule (``check_body``), except that a message with files may have no body."""
-        if self.files and self.body == "":
-            return self
-        check_body(self.body)
-        return self
+        if value == "" and info.data.get("files"):
+            return value
+        return check_body(value)
 
     @property
     def file_ids(self) -> tuple[str, ...]:
