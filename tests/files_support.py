@@ -58,3 +58,18 @@ def multipart(name: str, data: bytes, field: str = "file") -> tuple[bytes, dict[
     ).encode()
     body = head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def reset_peak_memory() -> int:
+    """Start measuring this process's peak resident memory (Linux ``clear_refs`` 5); bytes now."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return peak_memory()
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory since ``reset_peak_memory``, in bytes (the server under
+    test runs in this process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/self/status")

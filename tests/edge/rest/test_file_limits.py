@@ -12,7 +12,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from db.models import File
-from tests.files_support import BOUNDARY, blobs, leftovers, multipart, upload, uploaded
+from tests.files_support import (
+    BOUNDARY,
+    blobs,
+    leftovers,
+    multipart,
+    peak_memory,
+    reset_peak_memory,
+    upload,
+    uploaded,
+)
 from tests.support import LiveServer, bearer, count
 from tests.support import test_settings as settings_for
 
@@ -79,6 +88,7 @@ async def test_a_chunked_upload_is_cut_off_once_it_passes_the_limit(live_server:
             "Transfer-Encoding: chunked\r\n\r\n"
         ).encode()
     )
+    before = reset_peak_memory()
     head, _ = multipart("big.bin", b"")
     head = head[: head.index(b"\r\n\r\n") + 4]
     chunk = b"\x00" * (64 * 1024)
@@ -93,6 +103,7 @@ async def test_a_chunked_upload_is_cut_off_once_it_passes_the_limit(live_server:
     status = await asyncio.wait_for(answer, 10)
     assert status.startswith(b"HTTP/1.1 413"), status
     assert sent < LIMIT + 8 * MiB, sent  # not the 50 MiB offered
+    assert peak_memory() - before < 4 * MiB  # streamed to disk, never held: well under the 10 MiB
     writer.close()
     await nothing_kept(live_server)
 

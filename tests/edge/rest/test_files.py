@@ -10,7 +10,16 @@ from PIL import Image
 
 from db.models import File
 from tests.chat.test_images import GPS_IFD, bomb_png, jpeg_with_exif
-from tests.files_support import blobs, leftovers, multipart, png, upload, uploaded
+from tests.files_support import (
+    blobs,
+    leftovers,
+    multipart,
+    peak_memory,
+    png,
+    reset_peak_memory,
+    upload,
+    uploaded,
+)
 from tests.support import LiveServer, bearer, count
 
 pytestmark = pytest.mark.both_databases
@@ -163,7 +172,11 @@ async def test_the_thumbnail_of_a_plain_file_and_an_unknown_id_are_404(live_serv
 
 async def test_a_decompression_bomb_is_stored_as_a_plain_png_without_a_thumbnail(live_server: LiveServer):
     token = await live_server.register("alice")
-    found = await uploaded(live_server, token, bomb_png(), "bomb.png")
+    body, headers = multipart("bomb.png", bomb_png())  # built before measuring
+    before = reset_peak_memory()
+    response = await live_server.http.post("/api/files", content=body, headers={**headers, **bearer(token)})
+    assert peak_memory() - before < 16 * 1024 * 1024  # 100,000 x 100,000 pixels were never allocated
+    found = response.json()
     assert found["content_type"] == "image/png"
     assert found["image"] is None
     thumb = await live_server.http.get(f"{found['url']}/thumbnail", headers=bearer(token))
