@@ -215,3 +215,16 @@ async def test_an_edit_keeps_the_files(live_server: LiveServer) -> None:
     message = await send(alice, {"topic": "general", "body": "before", "files": [found["id"]]})
     edited = await alice.ok("message:edit", {"id": message["id"], "body": "after"})
     assert edited["files"] == [found]
+
+
+async def test_thread_pages_and_pins_show_files(live_server: LiveServer) -> None:
+    alice, token, bob, _ = await alice_and_bob(live_server)
+    root_file = await uploaded(live_server, token, b"root", "root.txt")
+    reply_file = await uploaded(live_server, token, png(30, 20), "reply.png")
+    root = await send(alice, {"topic": "general", "body": "root", "files": [root_file["id"]]})
+    await send(alice, {"topic": "general", "body": "", "thread": root["id"], "files": [reply_file["id"]]})
+    page = await bob.ok("thread:history", {"root": root["id"]})
+    assert [m["files"] for m in page["messages"]] == [[reply_file]]
+    await alice.ok("message:pin", {"id": root["id"]})
+    pins = await bob.ok("topic:pins", {"topic": "general"})
+    assert [m["files"] for m in pins["pins"]] == [[root_file]]
