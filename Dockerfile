@@ -23,7 +23,8 @@ COPY client_demo client_demo
 RUN pip install --no-cache-dir .
 COPY web web
 COPY --from=web /app/web/node_modules web/node_modules
-RUN useradd --system --uid 10001 parley && mkdir -p /data && chown parley /data
+# /files: the shared files volume of several nodes (deploy/compose.yaml), owned like /data.
+RUN useradd --system --uid 10001 parley && mkdir -p /data /files && chown parley /data /files
 USER parley
 VOLUME /data
 EXPOSE 8000

@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import bots_repl, conversations, live, moderation_repl, render, searching
+from client_demo import bots_repl, conversations, files, live, moderation_repl, render, searching
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -46,6 +46,7 @@ commands:
 {moderation_repl.HELP}
 {searching.HELP}
 {bots_repl.HELP}
+{files.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -78,6 +79,7 @@ class Repl:
             **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
             **searching.Searcher(conn, color=color).table(),
             **bots_repl.BotCommands(conn, self._here).table(),
+            **files.FileCommands(conn, self.view, self._here).table(),
         }
 
     async def run(self) -> int:

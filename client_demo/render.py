@@ -73,13 +73,45 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
         return system_line(message)
     if message.get("blocked") is True:
         return f"{clock(message.get('created_at'))} {_where(message)} {FOLDED}{_id(message)}"
-    text = _body(message, look) if message.get("body") else "(deleted)"
+    files = file_lines(message)
+    text = _body(message, look) if message.get("body") or files else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
     where = f"{clock(message.get('created_at'))} {_where(message)}{_thread_tag(message)}"
     sender = safe(message["sender"]) + (BOT if message.get("bot") is True else "")
     line = f"{where} {sender}: {text}{edited}{_extras(message, look)}{_id(message)}"
     quote = _quote(message)
-    return line if quote is None else f"{line}\n{INDENT}{quote}"
+    lines = [line] + ([] if quote is None else [f"{INDENT}{quote}"]) + [f"{INDENT}{f}" for f in files]
+    return "\n".join(lines)
+
+
+def file_lines(message: Message) -> list[str]:
+    """One line per file of a message (PROTOCOL.md section 11): ``[file] name (12.3 KiB, image
+    640x480) id 3f0c... /api/files/3f0c...``."""
+    files = message.get("files")
+    if not isinstance(files, list):
+        return []
+    lines = []
+    for found in files:
+        if not isinstance(found, dict):
+            continue
+        size = found.get("size")
+        about = [human_size(size)] if isinstance(size, int) else []
+        image = found.get("image")
+        if isinstance(image, dict):
+            about.append(f"image {_get(image, 'width')}x{_get(image, 'height')}")
+        lines.append(
+            f"[file] {_get(found, 'name')} ({', '.join(about)}) id {_get(found, 'id')} {_get(found, 'url')}"
+        )
+    return lines
+
+
+def human_size(size: int) -> str:
+    """``512 B``, ``12.3 KiB``, ``4.0 MiB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024 / 1024:.1f} MiB"
 
 
 def edited_line(message: Message, look: Look = PLAIN) -> str:

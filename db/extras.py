@@ -28,9 +28,10 @@ EXTRAS_COLUMNS = (
     "type",
     "system",
     "bot",
+    "files",
 )
 # What a plain message's columns read as (SQLite hands booleans back as 0 and 1).
-_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, False)}
+_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, False, None)}
 
 
 def extras_of(values: Sequence[Any]) -> Extras:
@@ -50,6 +51,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         kind,
         system,
         bot,
+        files,
     ) = values
     thread = None
     if count:
@@ -65,6 +67,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         type=str(kind or "text"),
         system=orjson.loads(system) if system else None,
         bot=bool(bot),
+        files=tuple(orjson.loads(files)) if files else (),
     )
 
 
@@ -91,6 +94,10 @@ def quote_json(quote: Quote | None) -> str | None:
 
 def names_json(names: Sequence[str]) -> str | None:
     return orjson.dumps(list(names)).decode() if names else None
+
+
+def files_json(files: Sequence[dict[str, Any]]) -> str | None:
+    return orjson.dumps(list(files)).decode() if files else None
 
 
 def system_json(system: dict[str, Any] | None) -> str | None:

@@ -92,6 +92,8 @@ class Extras:
     type: str = "text"  # or ``system``
     system: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     bot: bool = False  # sent by a bot account (PROTOCOL.md section 12)
+    # PROTOCOL.md section 11: the attached files' File objects, as rendered (stored as JSON)
+    files: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
 
 
 PLAIN = Extras()
@@ -198,3 +200,19 @@ class ReportRecord:
     sender: str | None
     body: str | None
     deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """An uploaded file (PROTOCOL.md section 11); ``message_id`` once a send attached it."""
+
+    id: str  # uuid4 hex
+    uploader_id: int
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    width: int | None
+    height: int | None
+    created_at: datetime
+    message_id: int | None = None

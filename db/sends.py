@@ -17,6 +17,13 @@ same transaction: the mention rows, the thread summary of each root a reply
 of the batch is in, and a pin change a system message records. A batch of
 plain messages (the common case) runs exactly as before: on PostgreSQL still
 one statement.
+
+Files (PROTOCOL.md section 11) are attached in the same transaction: a row's
+``files`` must still be the sender's and unattached when the transaction
+checks them (SQLite: under ``BEGIN IMMEDIATE``; PostgreSQL: their rows locked
+``FOR UPDATE``), and no earlier row of the batch may claim one of them; else
+that row alone is ``Refused`` (nothing of it stored, no ``seq`` taken) and the
+rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
-from db.extras import names_json, quote_json, system_json
+from db.extras import files_json, names_json, quote_json, system_json
 from db.records import PLAIN, Extras
 
 
@@ -58,10 +65,11 @@ class NewMessage:
     extras: Extras = PLAIN  # reply, thread, mentions, type and system of the new message
     mentioned: tuple[int, ...] = ()  # the members it mentions by name (a mention row each)
     pin: PinChange | None = None
+    files: tuple[str, ...] = ()  # ids of the sender's unattached files to attach (section 11)
 
     @property
     def plain(self) -> bool:
-        return self.extras is PLAIN and self.pin is None
+        return self.extras is PLAIN and self.pin is None and not self.files
 
     def columns(self) -> tuple[Any, ...]:
         """The conversation columns of the insert, in ``EXTRA_INSERT`` order."""
@@ -76,10 +84,11 @@ class NewMessage:
             extras.type,
             system_json(extras.system),
             extras.bot,
+            files_json(extras.files),
         )
 
 
-EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot"
+EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files"
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,17 @@ class Stored:
     seq: int
 
 
-Outcome = Stored | None
-"""A stored row, or None: the sender's ``client_id`` was already taken."""
+@dataclass(frozen=True)
+class Refused:
+    """A row not stored: one of its files is not the sender's, is attached already, or is gone."""
+
+    reason: str
+
+
+FILES_REFUSED = Refused("each file must be one of yours, uploaded and not attached to a message yet")
+
+Outcome = Stored | Refused | None
+"""A stored row; ``Refused``; or None: the sender's ``client_id`` was already taken."""
 
 
 class SendStore(Protocol):
@@ -150,6 +168,8 @@ class SqliteSendStore:
 
     def _insert(self, db: sqlite3.Connection, rows: list[NewMessage]) -> list[Outcome]:
         fresh = [not _taken(db, row) for row in rows]
+        refused = _sqlite_claims(db, rows, fresh)
+        fresh = [new and not out for new, out in zip(fresh, refused, strict=True)]
         counts = Counter(row.topic_id for row, new in zip(rows, fresh, strict=True) if new)
         next_seq: dict[int, int] = {}
         for topic_id, n in counts.items():
@@ -159,9 +179,9 @@ class SqliteSendStore:
             next_seq[topic_id] = last - n + 1
         outcomes: list[Outcome] = []
         mentions: list[tuple[int, int, int, int]] = []  # one statement for the batch's mention rows
-        for row, new in zip(rows, fresh, strict=True):
+        for row, new, out in zip(rows, fresh, refused, strict=True):
             if not new:
-                outcomes.append(None)
+                outcomes.append(FILES_REFUSED if out else None)
                 continue
             seq = next_seq[row.topic_id]
             next_seq[row.topic_id] = seq + 1
@@ -174,7 +194,7 @@ class SqliteSendStore:
             else:
                 cursor = db.execute(
                     "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,"
-                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row.topic_id,
                         seq,
@@ -189,6 +209,8 @@ class SqliteSendStore:
             outcomes.append(stored)
             if not row.plain:
                 mentions.extend((stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned)
+                if row.files:
+                    _sqlite_attach(db, row, stored)
                 if row.pin is not None:
                     _sqlite_pin(db, row, row.pin)
         if mentions:
@@ -200,6 +222,35 @@ class SqliteSendStore:
 
 
 MENTION_ROWS = "INSERT OR IGNORE INTO mentions (message_id, user_id, topic_id, seq) VALUES (?, ?, ?, ?)"
+
+
+def _sqlite_claims(db: sqlite3.Connection, rows: list[NewMessage], fresh: list[bool]) -> list[bool]:
+    """Per row: True when its files cannot be attached (checked inside the write transaction, so
+    they stay as seen until the commit); an id claimed by an earlier row of the batch counts as
+    attached. Rows without files cost nothing here."""
+    refused = [False] * len(rows)
+    claimed: set[str] = set()
+    for index, (row, new) in enumerate(zip(rows, fresh, strict=True)):
+        if not row.files or not new:
+            continue
+        marks = ", ".join("?" * len(row.files))
+        (free,) = db.execute(
+            f"SELECT count(*) FROM files WHERE id IN ({marks}) AND uploader_id = ? AND message_id IS NULL",
+            (*row.files, row.sender_id),
+        ).fetchone()
+        if free != len(set(row.files)) or claimed.intersection(row.files):
+            refused[index] = True
+        else:
+            claimed.update(row.files)
+    return refused
+
+
+def _sqlite_attach(db: sqlite3.Connection, row: NewMessage, stored: Stored) -> None:
+    marks = ", ".join("?" * len(row.files))
+    db.execute(
+        f"UPDATE files SET message_id = ? WHERE id IN ({marks}) AND uploader_id = ? AND message_id IS NULL",
+        (stored.id, *row.files, row.sender_id),
+    )
 
 
 def _sqlite_pin(db: sqlite3.Connection, row: NewMessage, pin: PinChange) -> None:
@@ -257,9 +308,9 @@ POSTGRES_BATCH = """
 WITH req AS (
     SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[],
         $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[], $13::text[],
-        $14::bool[])
+        $14::bool[], $15::text[])
         AS r(topic_id, sender_id, body, client_id, created_at, ord,
-            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot)
+            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files)
 ), fresh AS (
     SELECT r.* FROM req r
     WHERE r.client_id IS NULL OR NOT EXISTS (
@@ -274,9 +325,10 @@ WITH req AS (
     FROM fresh f JOIN bumped b USING (topic_id)
 ), inserted AS (
     INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot)
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files)
     SELECT topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot FROM numbered
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files
+    FROM numbered
     RETURNING id, topic_id, seq
 )
 SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topic_id AND n.seq = i.seq
@@ -298,38 +350,34 @@ class PostgresSendStore:
         if not rows:
             return []
         connection = await self._connect()
-        extras = [r.columns() for r in rows]
-        columns: tuple[list[Any], ...] = (
-            [r.topic_id for r in rows],
-            [r.sender_id for r in rows],
-            [r.body for r in rows],
-            [r.client_id for r in rows],
-            [r.created_at for r in rows],
-            list(range(len(rows))),
-            *([e[i] for e in extras] for i in range(len(EXTRA_INSERT.split(",")))),
-        )
-        plain = all(r.plain for r in rows)
-        return await self._fetch(connection, columns, None if plain else list(rows))
+        return await self._fetch(connection, list(rows))
 
-    async def _attempt(
-        self, connection: Any, columns: tuple[list[Any], ...], rows: list[NewMessage] | None
-    ) -> list[Outcome]:
-        """One try: the batch statement alone (plain rows), or in a transaction with its extras."""
-        if rows is None:
-            return _outcomes(len(columns[0]), await connection.fetch(POSTGRES_BATCH, *columns))
+    async def _attempt(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:
+        """One try: the batch statement alone (plain rows), or in a transaction with its extras
+        (files checked and locked first: a refused row is left out of the statement)."""
+        if all(r.plain for r in rows):
+            return _outcomes(len(rows), await connection.fetch(POSTGRES_BATCH, *_columns(rows)))
         async with connection.transaction():
-            outcomes = _outcomes(len(rows), await connection.fetch(POSTGRES_BATCH, *columns))
-            for row, stored in zip(rows, outcomes, strict=True):
-                if stored is not None and not row.plain:
-                    await _postgres_extras(connection, row, stored)
-            roots = {row.extras.thread_root_id for row, stored in zip(rows, outcomes, strict=True) if stored}
+            refused = await _postgres_claims(connection, rows)
+            kept = [row for row, out in zip(rows, refused, strict=True) if not out]
+            stored = (
+                _outcomes(len(kept), await connection.fetch(POSTGRES_BATCH, *_columns(kept))) if kept else []
+            )
+            results = iter(stored)
+            outcomes: list[Outcome] = [FILES_REFUSED if out else next(results) for out in refused]
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if isinstance(outcome, Stored) and not row.plain:
+                    await _postgres_extras(connection, row, outcome)
+            roots = {
+                row.extras.thread_root_id
+                for row, outcome in zip(rows, outcomes, strict=True)
+                if isinstance(outcome, Stored)
+            }
             for root in roots - {None}:
                 await postgres_thread_summary(connection, root)  # type: ignore[arg-type]
             return outcomes
 
-    async def _fetch(
-        self, connection: Any, columns: tuple[list[Any], ...], rows: list[NewMessage] | None
-    ) -> list[Outcome]:
+    async def _fetch(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:
         """Run the batch; again when another node committed one of its client_ids meanwhile.
 
         The statement's ``NOT EXISTS`` sees what was committed when it began: a resend whose
@@ -340,7 +388,7 @@ class PostgresSendStore:
         """
         for attempt in range(RESEND_RETRIES + 1):
             try:
-                return await self._attempt(connection, columns, rows)
+                return await self._attempt(connection, rows)
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name != CLIENT_ID_UNIQUE or attempt == RESEND_RETRIES:
                     await self._discard()
@@ -367,6 +415,46 @@ class PostgresSendStore:
             await connection.close()
 
 
+def _columns(rows: list[NewMessage]) -> tuple[list[Any], ...]:
+    """The batch statement's arrays, one per column, in ``POSTGRES_BATCH`` order."""
+    extras = [r.columns() for r in rows]
+    return (
+        [r.topic_id for r in rows],
+        [r.sender_id for r in rows],
+        [r.body for r in rows],
+        [r.client_id for r in rows],
+        [r.created_at for r in rows],
+        list(range(len(rows))),
+        *([e[i] for e in extras] for i in range(len(EXTRA_INSERT.split(",")))),
+    )
+
+
+async def _postgres_claims(connection: Any, rows: list[NewMessage]) -> list[bool]:
+    """Per row: True when its files cannot be attached. Their rows are locked to the commit, so a
+    concurrent send of the same file waits and then finds it attached; a row whose ``client_id``
+    is taken is left to the statement (it answers the original)."""
+    refused = [False] * len(rows)
+    claimed: set[str] = set()
+    for index, row in enumerate(rows):
+        if not row.files:
+            continue
+        if row.client_id is not None and await connection.fetchval(
+            "SELECT 1 FROM messages WHERE sender_id = $1 AND client_id = $2", row.sender_id, row.client_id
+        ):
+            continue
+        free = await connection.fetch(
+            "SELECT id FROM files WHERE id = ANY($1::text[]) AND uploader_id = $2 AND message_id IS NULL"
+            " ORDER BY id FOR UPDATE",
+            list(row.files),
+            row.sender_id,
+        )
+        if len(free) != len(set(row.files)) or claimed.intersection(row.files):
+            refused[index] = True
+        else:
+            claimed.update(row.files)
+    return refused
+
+
 def _outcomes(size: int, records: list[Any]) -> list[Outcome]:
     outcomes: list[Outcome] = [None] * size
     for record in records:
@@ -375,6 +463,14 @@ def _outcomes(size: int, records: list[Any]) -> list[Outcome]:
 
 
 async def _postgres_extras(connection: Any, row: NewMessage, stored: Stored) -> None:
+    if row.files:
+        await connection.execute(
+            "UPDATE files SET message_id = $1 WHERE id = ANY($2::text[]) AND uploader_id = $3"
+            " AND message_id IS NULL",
+            stored.id,
+            list(row.files),
+            row.sender_id,
+        )
     if row.mentioned:
         await connection.executemany(
             "INSERT INTO mentions (message_id, user_id, topic_id, seq) VALUES ($1, $2, $3, $4)"

@@ -127,7 +127,9 @@ def create_app(settings: Settings | None = None) -> Any:
     )
     handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
-    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None, "/hooks/": HOOK_MAX_BYTES})
+    # File uploads bound themselves while streaming (server/edge/rest/files.py, PROTOCOL.md 11).
+    caps = {"/socket.io": None, "/hooks/": HOOK_MAX_BYTES, "/api/files": None}
+    app = BodyCap(handshakes, settings.max_body_bytes, caps)
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

@@ -13,6 +13,7 @@ from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.cluster.redis_hub import RedisHub
 from server.adapters.cluster.redis_presence import RedisRegistry
+from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.chat.hub import Hub
 from server.chat.service import Chat, Limits
@@ -47,4 +48,5 @@ def build_chat(settings: Settings) -> Chat:
         upstream,
         hub,
         registry,
+        LocalFileStore(settings.resolved_files_dir),
     )

@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     keep_alive_timeout: int = Field(default=5, gt=0, description="seconds an idle HTTP connection stays")
     max_connections_per_address: int = Field(default=256, gt=0, description="TCP connections per peer")
     echo_upstream_connections: int = Field(default=16, gt=0, description="pooled upstream connections")
+    # Files (PROTOCOL.md section 11; README "Files"): kept under ``files_dir`` (default
+    # <data_dir>/files), which several nodes must share.
+    files_dir: Path | None = None
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="largest upload, bytes")
+    file_uploads_per_minute: int = Field(default=30, gt=0, description="uploads per user and minute")
+    file_quota_bytes: int = Field(default=1024**3, gt=0, description="bytes of files one user may keep")
+    file_unattached_ttl_seconds: float = Field(
+        default=86400.0, gt=0, description="seconds an upload may wait to be attached"
+    )
 
     @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
     @classmethod
@@ -178,6 +187,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'parley.db').resolve()}"
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        """Where files are kept: ``PARLEY_FILES_DIR``, or ``files`` in the data directory."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     def secret(self) -> str:
         """The JWT secret: the given one, or the one kept in the data directory."""

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
+from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
@@ -42,6 +43,7 @@ class Repositories:
         self.reports = ReportRepository(session)
         self.bots = BotRepository(session)
         self.hooks = HookRepository(session)
+        self.files = FileRepository(session)  # PROTOCOL.md section 11
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

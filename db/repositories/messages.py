@@ -87,15 +87,17 @@ class MessageRepository:
         found = (await self.session.execute(text(THREAD_READ), {"root": root_id})).first()
         if found is None or not found[0]:
             return None
-        summary = (None, None, found[0], found[1], found[2], None, False, None, False, "text", None, False)
+        summary = (None, None, *found[:3], None, False, None, False, "text", None, False, None)
         return extras_of(summary).thread
 
     async def forget_extras(self, message: MessageRecord) -> bool:
-        """A deleted message keeps no mentions, reactions or pin. True if it was pinned."""
+        """A deleted message keeps no mentions, reactions, pin or files. True if it was pinned."""
         await self.session.execute(delete(Mention).where(col(Mention.message_id) == message.id))
         await self.session.execute(delete(Pin).where(col(Pin.message_id) == message.id))
         await self.session.execute(
-            update(Message).where(col(Message.id) == message.id).values(reactions=None, pinned=False)
+            update(Message)
+            .where(col(Message.id) == message.id)
+            .values(reactions=None, pinned=False, files=None)
         )
         return message.extras.pinned
 

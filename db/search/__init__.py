@@ -81,7 +81,7 @@ class SearchQuery:
     before: datetime | None = None  # created before this moment (UTC)
     mention: bool = False  # ``is:mention``: mentions the viewer by name (the mentions table)
     thread: bool = False  # ``is:thread``: a reply in a thread
-    has_file: bool = False  # ``has:file``: no message has files yet (issue 23): matches nothing
+    has_file: bool = False  # ``has:file``: messages with files (PROTOCOL.md section 11)
     cursor: tuple[datetime, int] | None = None  # strictly older than this (created_at, id)
     limit: int = 20
     everything: bool = False  # an operator's search: every conversation, no viewer's access rule

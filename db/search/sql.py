@@ -77,8 +77,8 @@ def conditions(query: SearchQuery, match: str | None, exclude: str | None) -> st
     if query.thread:
         parts.append("g.id IN (SELECT r.id FROM messages r WHERE r.thread_root_id IS NOT NULL)")
     if query.has_file:
-        # No message carries files yet (PROTOCOL.md section 11 is issue 23): nothing matches.
-        parts.append("1 = 0")
+        # PROTOCOL.md section 11: a message with files keeps their File objects (deleted: NULL).
+        parts.append("g.files IS NOT NULL")
     if query.cursor is not None:
         parts.append("(g.created_at < :cursor_at OR (g.created_at = :cursor_at AND g.id < :cursor_id))")
     return access + "".join(f"    AND {part}\n" for part in parts)

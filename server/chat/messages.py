@@ -25,6 +25,7 @@ oneself; a ``thread`` that is not a root of the conversation).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from db.records import Extras, MessageRecord, Quote
@@ -43,6 +44,7 @@ from server.chat.access import (
 from server.chat.authority import MEMBER, RANKS, Act, Standing, check
 from server.chat.directory import Directory
 from server.chat.errors import cannot_message, forbidden, invalid, no_message
+from server.chat.files import FileService
 from server.chat.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
@@ -54,10 +56,17 @@ EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
 
 
 class MessageService:
-    def __init__(self, db: Database, directory: Directory, all_mention_limit: int = 50) -> None:
+    def __init__(
+        self,
+        db: Database,
+        directory: Directory,
+        all_mention_limit: int = 50,
+        files: FileService | None = None,
+    ) -> None:
         self.db = db
         self.directory = directory
         self.all_mention_limit = all_mention_limit
+        self.files = files
         self.writer = Writer(db, self._original, self._threads_changed)
 
     async def send(
@@ -68,19 +77,24 @@ class MessageService:
         client_id: str | None = None,
         reply_to: int | None = None,
         thread: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> MessageOut:
         """Store (group commit) and publish; live delivery follows ``seq`` per topic.
 
         Authorisation comes from the directory, not a query per send. Raises ``not_found``
         (also a private topic of others), ``forbidden`` (not subscribed to a public topic) or
-        ``invalid`` (a conversation with oneself).
+        ``invalid`` (a conversation with oneself; ``files`` that are not the actor's unattached
+        uploads, PROTOCOL.md section 11).
         """
 
         async def destination() -> Destination | MessageOut:
             place = await self._place(actor, target, client_id)
             if isinstance(place, MessageOut):
                 return place
-            return await self._destination(actor, place, body, reply_to, thread)
+            found = await self._destination(actor, place, body, reply_to, thread)
+            if files:
+                found = await self._with_files(actor, found, files)
+            return found
 
         return await self.writer.submit(actor, destination, body, client_id)
 
@@ -134,6 +148,13 @@ class MessageService:
             reply_to=quote, thread_root_id=thread, mentions=found.names, mentions_all=found.everyone
         )
         return Destination(place, extras, found.user_ids, blockers=blockers)
+
+    async def _with_files(self, actor: Actor, found: Destination, files: tuple[str, ...]) -> Destination:
+        """The destination carrying ``files`` (their File objects kept on the message)."""
+        if self.files is None:
+            raise invalid("this server keeps no files")
+        objects = await self.files.attachable(actor, files)
+        return replace(found, extras=replace(found.extras, files=objects), files=files)
 
     async def _blockers(self, actor: Actor, place: Place) -> tuple[int, ...]:
         """The members of a topic (or the other side of a DM) who blocked ``actor`` (one dict lookup
@@ -233,7 +254,8 @@ class MessageService:
             if message.sender_id != actor.id:
                 await _may_delete_any(repos, place, actor)
             sender = actor if message.sender_id == actor.id else await _sender(repos, message)
-            await self._tombstone(repos, message, place, sender, actor)
+            freed = await self._tombstone(repos, message, place, sender, actor)
+        await self._release(freed)
 
     async def remove(self, message_id: int) -> bool:
         """The operator's deletion (a report acted on, the Admin UI): as if its sender deleted it.
@@ -249,14 +271,22 @@ class MessageService:
             if topic is None:
                 raise no_message(message_id)
             peer = await peer_in(repos, topic, sender.id) if topic.kind == "direct" else None
-            await self._tombstone(repos, message, place_of_topic(topic, peer), sender, sender)
+            freed = await self._tombstone(repos, message, place_of_topic(topic, peer), sender, sender)
+        await self._release(freed)
         return True
+
+    async def _release(self, sha256s: list[str]) -> None:
+        """After the commit: the blobs of a deleted message's files that no file uses any more."""
+        if sha256s and self.files is not None:
+            await self.files.release(sha256s)
 
     async def _tombstone(
         self, repos: Repositories, message: MessageRecord, place: Place, sender: Actor, actor: Actor
-    ) -> None:
-        """Delete ``message`` (sent by ``sender``) on ``actor``'s behalf and record what changed."""
+    ) -> list[str]:
+        """Delete ``message`` (sent by ``sender``) on ``actor``'s behalf and record what changed;
+        its files' rows go too (the hashes returned, for their blobs once committed)."""
         message = await repos.messages.mark_deleted(message, datetime.now(UTC))
+        freed = await repos.files.forget_message(message.id) if message.extras.files else []
         was_pinned = await repos.messages.forget_extras(message)
         await repos.messages.requote(message.id, Quote(message.id, sender.username, ""))
         repos.record(*deleted(message, sender.username, actor, place))
@@ -266,6 +296,7 @@ class MessageService:
         if was_pinned:
             members = await self.directory.members(place.topic_id)
             repos.record(*pins_changed(place, actor, await repos.messages.pinned(place.topic_id), members))
+        return freed
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
         """Newest page first (below ``before_seq``), oldest first inside the page."""

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -194,13 +195,36 @@ class _WithTarget(_OneTarget):
         return self.with_
 
 
+def _distinct(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("must not name a file twice")
+    return value
+
+
+FileId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+FileIds = Annotated[list[FileId], Field(min_length=1, max_length=10), AfterValidator(_distinct)]
+"""1-10 distinct file ids (PROTOCOL.md section 11)."""
+
+
 class SendIn(_ToTarget):
-    body: str
+    # ``files`` before ``body``: the body's rule reads it (a message with files may have no body).
+    files: FileIds | None = None  # attach these uploads (PROTOCOL.md section 11)
+    body: str = Field(default="", validate_default=True)
     client_id: ClientId | None = None
     reply_to: RowId | None = None  # quote this message of the conversation
     thread: RowId | None = None  # reply in the thread of this root message
 
-    _body = field_validator("body")(check_body)
+    @field_validator("body")
+    @classmethod
+    def _body_rule(cls, value: str, info: ValidationInfo) -> str:
+        """The body rule (``check_body``), except that a message with files may have no body."""
+        if value == "" and info.data.get("files"):
+            return value
+        return check_body(value)
+
+    @property
+    def file_ids(self) -> tuple[str, ...]:
+        return tuple(self.files or ())
 
 
 class LegacyMessageIn(In):
@@ -391,6 +415,28 @@ class ReactionOut(Out):
     count: int
     users: list[str]
     me: bool
+
+
+class ImageOut(Out):
+    width: int
+    height: int
+    thumbnail_url: str
+
+
+class FileOut(Out):
+    """A File object (PROTOCOL.md section 11)."""
+
+    id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    url: str
+    image: ImageOut | None = None
+
+
+class FileLimitsOut(Out):
+    max_bytes: int
 
 
 class MessageOut(Out):

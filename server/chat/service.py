@@ -14,6 +14,7 @@ from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
 from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
+from server.chat.files import FileLimits, FileService, FileStore
 from server.chat.hooks import HookService
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
@@ -59,6 +60,10 @@ class Limits:
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
     all_mention_limit: int  # members up to which anyone may say ``@all``
     hook_posts_per_minute: int  # posts to one incoming webhook (PROTOCOL.md section 12)
+    max_file_bytes: int  # PROTOCOL.md section 11
+    file_uploads_per_minute: int
+    file_quota_bytes: int
+    file_unattached_ttl_seconds: float
 
 
 class Chat:
@@ -75,6 +80,7 @@ class Chat:
         upstream: Upstream | None = None,
         hub: Hub | None = None,
         registry: OnlineRegistry | None = None,
+        file_store: FileStore | None = None,
     ) -> None:
         self.db = db
         self.hub = hub or Hub()
@@ -96,7 +102,21 @@ class Chat:
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
-        self.messages = MessageService(db, self.directory, limits.all_mention_limit)
+        self.files = (  # PROTOCOL.md section 11; no store (the command line): no uploads
+            None
+            if file_store is None
+            else FileService(
+                db,
+                file_store,
+                FileLimits(
+                    max_bytes=limits.max_file_bytes,
+                    uploads_per_minute=limits.file_uploads_per_minute,
+                    quota_bytes=limits.file_quota_bytes,
+                    unattached_ttl=limits.file_unattached_ttl_seconds,
+                ),
+            )
+        )
+        self.messages = MessageService(db, self.directory, limits.all_mention_limit, self.files)
         self.topics = TopicService(
             db,
             self.presence,
@@ -148,6 +168,8 @@ class Chat:
             await self.topics.ensure_public(name)
         self.delivery.start()
         self.recovery.start()
+        if self.files is not None:
+            self.files.start()
 
     async def stop(self) -> None:
         await self.messages.writer.drain()
@@ -155,6 +177,8 @@ class Chat:
         await self.presence.close()
         await self.delivery.stop()
         await self.recovery.stop()
+        if self.files is not None:
+            await self.files.stop()
         await self.echo.stop()
         await self.hub.stop()
 

@@ -91,6 +91,7 @@ def message_out(
         pinned=extras.pinned and not deleted,
         type="system" if extras.type == "system" else "text",
         system=extras.system,
+        files=[] if deleted else list(extras.files),
     )
 
 

@@ -12,7 +12,8 @@ Per-message outcomes: a ``client_id`` the sender already used (in this batch
 or stored before) returns the original message and stores nothing. If the
 database refuses a batch, its messages are stored one by one, so only the
 message at fault fails (with that exception: the transport answers
-``internal``).
+``internal``). A send whose files another send attached first (checked again
+in the transaction) is refused alone, ``invalid``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from datetime import UTC, datetime
 from typing import cast
 
 from db.records import PLAIN, Extras
-from db.sends import NewMessage, PinChange, Stored
+from db.sends import NewMessage, PinChange, Refused, Stored
 from db.uow import Database
+from server.chat.errors import invalid
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
@@ -46,6 +48,7 @@ class Destination:
     mentioned: tuple[int, ...] = ()  # the members that get a mention row
     pin: PinChange | None = None  # stored with the system message that records it
     blockers: tuple[int, ...] = ()  # members who blocked the sender: they see ``blocked: true``
+    files: tuple[str, ...] = ()  # ids attached in the send's transaction (their objects in ``extras``)
 
 
 Resolve = Callable[[], Awaitable[Destination | MessageOut]]
@@ -160,6 +163,9 @@ class Writer:
             if outcome is None:
                 duplicates.append(pending)
                 continue
+            if isinstance(outcome, Refused):  # its files went to another send meanwhile
+                _fail(pending.future, invalid(outcome.reason))
+                continue
             answer, announced = _render(pending, outcome)
             answers.append((pending, answer))
             events += announced
@@ -213,6 +219,7 @@ def _row(pending: Pending) -> NewMessage:
         destination.extras,
         destination.mentioned,
         destination.pin,
+        destination.files,
     )
 
 

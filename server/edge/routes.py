@@ -58,7 +58,8 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "topic:list": Route(s.EmptyIn, lambda a, _d: c.topics.list(a)),
         "topic:members": Route(s.TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
         "message:send": Route(
-            s.SendIn, lambda a, d: c.messages.send(a, d.target, d.body, d.client_id, d.reply_to, d.thread)
+            s.SendIn,
+            lambda a, d: c.messages.send(a, d.target, d.body, d.client_id, d.reply_to, d.thread, d.file_ids),
         ),
         "message:edit": Route(s.EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
         "message:delete": Route(s.DeleteIn, lambda a, d: c.messages.delete(a, d.id)),

@@ -176,12 +176,12 @@ export class Actions {
 
   // ---- messages --------------------------------------------------------------
 
-  /** replyTo: {id, sender, excerpt} of the message quoted, or null. */
-  send(body, replyTo = null) {
+  /** replyTo: {id, sender, excerpt} of the message quoted, or null; files: uploaded File objects. */
+  send(body, replyTo = null, files = []) {
     const name = this.state.currentName;
     if (!name) return;
     const conv = this.state.conversation(name);
-    const pending = { clientId: newClientId(), body, status: "sending", error: null, sender: this.state.me, replyTo };
+    const pending = { clientId: newClientId(), body, status: "sending", error: null, sender: this.state.me, replyTo, files };
     conv.pending.set(pending.clientId, pending);
     this.chat.render({ bottom: true });
     this.deliver(conv, pending);
@@ -192,6 +192,7 @@ export class Actions {
     this.chat.render();
     try {
       const extra = pending.replyTo ? { reply_to: pending.replyTo.id } : {};
+      if (pending.files?.length) extra.files = pending.files.map((file) => file.id);
       const message = await this.conn.send(sendTarget(conv.name), pending.body, pending.clientId, extra);
       conv.pending.delete(pending.clientId);
       this.accept(message);

@@ -4,6 +4,7 @@ import { ChatConnection } from "./socket.js";
 import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic, saveCredentials } from "./credentials.js";
 import { Actions } from "./actions.js";
+import { configureFiles } from "./files.js";
 import { TokenRefresher } from "./auth_refresh.js";
 import { Moderation } from "./moderation.js";
 import { badges, Notify } from "./notify.js";
@@ -45,6 +46,7 @@ export class Chat {
     this.search = new Search(this);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
+    configureFiles(() => env.creds.token); // downloads and uploads take the current (refreshed) token
     this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn });
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
@@ -83,7 +85,7 @@ export class Chat {
       allowAll: () => !isDirect(this.state.currentName ?? "@"),
     };
     this.composer = new Composer({
-      send: (body, replyTo) => a.send(body, replyTo), typing: (on) => a.typing(on), join: () => a.join(), mentions,
+      send: (body, replyTo, files) => a.send(body, replyTo, files), typing: (on) => a.typing(on), join: () => a.join(), mentions,
     });
     this.panels = new Panels(this, { jump, react, mentions });
     this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });

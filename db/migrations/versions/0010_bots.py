@@ -7,7 +7,7 @@ of the token only; revoked ones stay, with ``revoked_at``) and ``hooks`` (incomi
 topic, the bot that posts, the SHA-256 of the URL's secret).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-23 11:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,7 @@ from server.edge.rest import (
     conversations,
     echo,
     errors,
+    files,
     hooks,
     messages,
     moderation,
@@ -46,7 +47,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    routers = [accounts, topics, moderation, conversations, messages, echo, safety, search_routes]
+    routers = [accounts, topics, moderation, conversations, messages, files, echo, safety, search_routes]
     routers += [bots, hooks]  # PROTOCOL.md section 12
     for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)

@@ -25,7 +25,7 @@ DIRECTIVES = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self' data:",
+    "img-src": "'self' data: blob:",  # blob: the page shows files it fetched with the token (section 11)
     "connect-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",

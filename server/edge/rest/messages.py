@@ -40,7 +40,9 @@ class EditBody(In):
 
 @router.post("", status_code=201)
 async def send(data: SendIn, actor: ActorDep, chat: ChatDep) -> MessageOut:
-    return await chat.messages.send(actor, data.target, data.body, data.client_id, data.reply_to, data.thread)
+    return await chat.messages.send(
+        actor, data.target, data.body, data.client_id, data.reply_to, data.thread, data.file_ids
+    )
 
 
 @router.put("/{message_id}")

@@ -2,7 +2,11 @@
 // sent while the user types; `@` offers the members to mention; a reply shows
 // the quoted message above the box until sent or cancelled. For a public topic
 // the user has not joined, a join bar takes its place; for an archived topic, or
-// one where I am muted, a line saying why I cannot post.
+// one where I am muted, a line saying why I cannot post. Files (section 11): the
+// attach button, a pasted or dropped file upload at once (a progress bar on
+// each chip, the server's limit checked first); the message goes with the
+// uploaded ones, its text then optional.
+import { fileLimits, sizeText, uploadFile } from "../files.js";
 import { labelOf, isDirect, peerOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
@@ -11,12 +15,21 @@ import { clock, fullTime } from "./format.js";
 const MAX_BODY = 4000;
 const TYPING_REPEAT_MS = 3000; // re-announce "typing" while it goes on
 const TYPING_IDLE_MS = 2500; // announce "stopped" after this long without a key
+const MAX_FILES = 10; // per message
+const CLIP = "M20 11l-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L14 7";
 
 export class Composer {
-  /** actions: send(body, replyTo), typing(bool), join(), and mentions: {members(), me(), allowAll()} */
+  /** actions: send(body, replyTo, files), typing(bool), join(), and mentions: {members(), me(), allowAll()} */
   constructor(actions) {
     this.actions = actions;
     this.replyTo = null; // {id, sender, excerpt}
+    this.attachments = []; // {file, status: "uploading"|"done"|"failed", result, bar, el}
+    this.fileInput = h("input", { type: "file", multiple: true, hidden: true, "data-testid": "file-input",
+      onchange: () => { this.addFiles([...this.fileInput.files]); this.fileInput.value = ""; } });
+    this.attachButton = h("button", { class: "icon-btn attach-btn", type: "button", "data-testid": "attach",
+      "aria-label": "Attach files", title: "Attach files (or paste or drop them)",
+      onclick: () => this.fileInput.click() }, icon(CLIP));
+    this.chips = h("ul", { class: "attachments", "data-testid": "attachments", "aria-label": "Files to send", hidden: true });
     this.input = h("textarea", {
       id: "composer", class: "composer-input", "data-testid": "composer", rows: "1",
       "aria-label": "Message", placeholder: "Write a message…", maxlength: String(MAX_BODY),
@@ -25,7 +38,8 @@ export class Composer {
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.error = h("p", { class: "form-error small composer-error", role: "alert", "data-testid": "composer-error", hidden: true });
     this.form = h("form", { class: "composer", "data-testid": "composer-form", "aria-label": "Send a message" },
-      h("label", { for: "composer", class: "sr-only" }, "Message"), this.input, this.counter, this.sendButton);
+      h("label", { for: "composer", class: "sr-only" }, "Message"), this.attachButton, this.fileInput, this.input,
+      this.counter, this.sendButton);
     this.mentions = new MentionAutocomplete(this.input, actions.mentions);
     this.replyText = h("span", { class: "reply-bar-text" });
     this.replyBar = h("div", { class: "reply-bar", "data-testid": "reply-preview", hidden: true },
@@ -38,7 +52,7 @@ export class Composer {
     this.joinBar = h("div", { class: "join-bar", "data-testid": "join-bar", hidden: true }, this.joinText, this.joinButton);
     this.readOnlyBar = h("div", { class: "join-bar read-only-bar", "data-testid": "read-only-bar", role: "status", hidden: true });
     this.el = h("div", { class: "composer-area" }, this.typingLine, this.error,
-      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.form), this.joinBar, this.readOnlyBar);
+      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.chips, this.form), this.joinBar, this.readOnlyBar);
     this.bind();
   }
 
@@ -61,14 +75,88 @@ export class Composer {
       this.noteTyping();
     });
     this.input.addEventListener("blur", () => this.stopTyping());
+    this.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (!files.length) return;
+      event.preventDefault();
+      this.addFiles(files);
+    });
+    this.el.addEventListener("dragover", (event) => {
+      if ([...(event.dataTransfer?.types ?? [])].includes("Files") && !this.form.hidden) event.preventDefault();
+    });
+    this.el.addEventListener("drop", (event) => {
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (!files.length || this.form.hidden) return;
+      event.preventDefault();
+      this.addFiles(files);
+    });
+  }
+
+  /** Upload each file at once (the server's limit checked first); a chip per file shows its progress. */
+  async addFiles(files) {
+    this.showError("");
+    const { max_bytes: maxBytes } = await fileLimits();
+    for (const file of files) {
+      if (this.attachments.length >= MAX_FILES) return this.showError(`A message has at most ${MAX_FILES} files.`);
+      if (file.size > maxBytes) {
+        this.showError(`${file.name || "That file"} is too large: at most ${sizeText(maxBytes)}.`);
+        continue;
+      }
+      this.startUpload(file);
+    }
+  }
+
+  startUpload(file) {
+    const bar = h("progress", { class: "upload-progress", max: "1", value: "0", "data-testid": "upload-progress",
+      "aria-label": `Uploading ${file.name || "image"}` });
+    const entry = { file, status: "uploading", result: null, bar, el: null };
+    const remove = h("button", { class: "icon-btn small", type: "button", "data-testid": "attachment-remove",
+      "aria-label": `Remove ${file.name || "image"}`, onclick: () => this.removeAttachment(entry) }, icon(ICONS.close));
+    entry.el = h("li", { class: "attachment", "data-testid": "attachment", "data-status": "uploading" },
+      h("span", { class: "file-name" }, file.name || "pasted image"), h("span", { class: "file-size" }, sizeText(file.size)),
+      bar, remove);
+    this.attachments.push(entry);
+    this.renderChips();
+    uploadFile(file, (fraction) => { bar.value = fraction; }).then((result) => {
+      entry.status = "done";
+      entry.result = result;
+      bar.value = 1;
+    }, (err) => {
+      entry.status = "failed";
+      this.showError(`${file.name || "The image"} was not uploaded: ${err.message}`);
+    }).finally(() => {
+      entry.el.dataset.status = entry.status;
+      if (entry.status === "done") entry.el.dataset.fileId = entry.result.id;
+    });
+  }
+
+  removeAttachment(entry) {
+    this.attachments = this.attachments.filter((other) => other !== entry);
+    this.renderChips();
+    this.input.focus();
+  }
+
+  clearAttachments() {
+    this.attachments = [];
+    this.renderChips();
+  }
+
+  renderChips() {
+    this.chips.replaceChildren(...this.attachments.map((entry) => entry.el));
+    this.chips.hidden = !this.attachments.length;
   }
 
   submit() {
     const body = this.input.value;
-    if (!body.trim()) return;
+    if (this.attachments.some((entry) => entry.status === "uploading")) {
+      return this.showError("Wait for the files to finish uploading.");
+    }
+    const files = this.attachments.filter((entry) => entry.status === "done").map((entry) => entry.result);
+    if (!body.trim() && !files.length) return;
     if ([...body].length > MAX_BODY) return this.showError(`A message has at most ${MAX_BODY} characters.`);
     this.stopTyping();
-    this.actions.send(body, this.replyTo);
+    this.actions.send(body.trim() ? body : "", this.replyTo, files);
+    this.clearAttachments();
     this.clearReply();
     this.input.value = "";
     this.autosize();
@@ -149,6 +237,7 @@ export class Composer {
     this.stopTyping();
     this.showError("");
     this.clearReply();
+    this.clearAttachments();
     this.mentions.close();
   }
 

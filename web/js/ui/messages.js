@@ -11,6 +11,7 @@ import { isDirect, labelOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
 import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
+import { messageFiles } from "./file_parts.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 import { foldItem } from "./safety_parts.js";
 
@@ -176,7 +177,8 @@ export class MessageList {
     const picker = this.pickerId === message.id && mode === "view";
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
       ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
-      message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions]);
+      message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions,
+      (message.files ?? []).map((file) => file.id)]);
     return {
       key: `m${message.id}`,
       create: () => h("article", { "data-testid": "message", tabindex: "-1" }),
@@ -202,7 +204,8 @@ export class MessageList {
       ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender,
         message.bot ? h("span", { class: "bot-badge", "data-testid": "bot-badge", title: "A bot account" }, "BOT") : null),
       replyQuote(message.reply_to, (id) => this.jumpTo(id)),
-      body,
+      message.body || message.deleted || !message.files?.length ? body : null,
+      messageFiles(message),
       h("div", { class: "msg-meta" },
         pinnedMark(message),
         h("time", { datetime: message.created_at ?? "", title: fullTime(ctx.date) }, clock(ctx.date)),
@@ -363,7 +366,8 @@ export class MessageList {
           : h("div", { class: "send-status" }, pending.status === "queued" ? "Waiting for the connection…" : "Sending…");
         fill(el, h("div", { class: "msg-column" },
           h("div", { class: "bubble" }, replyQuote(pending.replyTo, (id) => this.jumpTo(id)),
-            h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body)),
+            h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body),
+            (pending.files ?? []).map((file) => h("p", { class: "pending-file small" }, file.name))),
           status));
       },
     };
