@@ -17,6 +17,10 @@ same transaction: the mention rows, the thread summary of each root a reply
 of the batch is in, and a pin change a system message records. A batch of
 plain messages (the common case) runs exactly as before: on PostgreSQL still
 one statement.
+
+So are the outgoing webhooks' deliveries a new message makes (PROTOCOL.md section 12): a row whose
+topic has webhooks carries ``outbox``, called once the message has its id and ``seq`` (inside the
+transaction) for the ``webhook_outbox`` rows to insert; a resend that stores nothing makes none.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.extras import names_json, quote_json, system_json
-from db.records import PLAIN, Extras
+from db.records import PLAIN, Extras, OutboxRow
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class NewMessage:
     extras: Extras = PLAIN  # reply, thread, mentions, type and system of the new message
     mentioned: tuple[int, ...] = ()  # the members it mentions by name (a mention row each)
     pin: PinChange | None = None
+    outbox: Callable[[Stored], Sequence[OutboxRow]] | None = None  # its webhooks' deliveries
 
     @property
     def plain(self) -> bool:
@@ -187,6 +192,8 @@ class SqliteSendStore:
             outcomes.append(stored)
             if not row.plain:
                 _sqlite_extras(db, row, stored)
+            if row.outbox is not None:
+                _sqlite_outbox(db, row.outbox(stored))
         roots = {row.extras.thread_root_id for row, new in zip(rows, fresh, strict=True) if new}
         for root in roots - {None}:
             sqlite_thread_summary(db, root)  # type: ignore[arg-type]
@@ -209,6 +216,22 @@ def _sqlite_extras(db: sqlite3.Connection, row: NewMessage, stored: Stored) -> N
     else:
         db.execute("DELETE FROM pins WHERE topic_id = ? AND message_id = ?", (row.topic_id, pin.message_id))
     db.execute("UPDATE messages SET pinned = ? WHERE id = ?", (pin.pinned, pin.message_id))
+
+
+OUTBOX_INSERT = (
+    "INSERT INTO webhook_outbox (id, webhook_id, event, body, trigger_message_id, attempts, next_at,"
+    " status, created_at) VALUES ({0}, {1}, {2}, {3}, {4}, 0, {5}, 'pending', {6})"
+)
+
+
+def _sqlite_outbox(db: sqlite3.Connection, rows: Sequence[OutboxRow]) -> None:
+    db.executemany(
+        OUTBOX_INSERT.format(*"???????"),
+        [
+            (r.id, r.webhook_id, r.event, r.body, r.trigger_message_id, *[sqlite_time(r.created_at)] * 2)
+            for r in rows
+        ],
+    )
 
 
 # A thread's summary on its root, from its replies that are not deleted (both databases; the
@@ -305,7 +328,7 @@ class PostgresSendStore:
             list(range(len(rows))),
             *([e[i] for e in extras] for i in range(len(EXTRA_INSERT.split(",")))),
         )
-        plain = all(r.plain for r in rows)
+        plain = all(r.plain and r.outbox is None for r in rows)
         return await self._fetch(connection, columns, None if plain else list(rows))
 
     async def _attempt(
@@ -319,6 +342,8 @@ class PostgresSendStore:
             for row, stored in zip(rows, outcomes, strict=True):
                 if stored is not None and not row.plain:
                     await _postgres_extras(connection, row, stored)
+                if stored is not None and row.outbox is not None:
+                    await _postgres_outbox(connection, row.outbox(stored))
             roots = {row.extras.thread_root_id for row, stored in zip(rows, outcomes, strict=True) if stored}
             for root in roots - {None}:
                 await postgres_thread_summary(connection, root)  # type: ignore[arg-type]
@@ -395,6 +420,16 @@ async def _postgres_extras(connection: Any, row: NewMessage, stored: Stored) -> 
             "DELETE FROM pins WHERE topic_id = $1 AND message_id = $2", row.topic_id, pin.message_id
         )
     await connection.execute("UPDATE messages SET pinned = $1 WHERE id = $2", pin.pinned, pin.message_id)
+
+
+async def _postgres_outbox(connection: Any, rows: Sequence[OutboxRow]) -> None:
+    await connection.executemany(
+        OUTBOX_INSERT.format(*(f"${n}" for n in range(1, 8))),
+        [
+            (r.id, r.webhook_id, r.event, r.body, r.trigger_message_id, r.created_at, r.created_at)
+            for r in rows
+        ],
+    )
 
 
 async def postgres_thread_summary(connection: Any, root: int) -> None:

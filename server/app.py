@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         await chat.nodes.start()  # a row for parley stats; the command line runs no node
+        if chat.webhook_worker is not None:
+            chat.webhook_worker.start()  # PROTOCOL.md section 12: this node's delivery worker
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Any:
             await chat_namespace.drain()
             await stop_server(sio)
             await chat.nodes.stop()
+            if chat.webhook_worker is not None:
+                await chat.webhook_worker.stop()
             await chat.stop()
             await chat.db.dispose()
 

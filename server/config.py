@@ -103,8 +103,23 @@ class Settings(BaseSettings):
     keep_alive_timeout: int = Field(default=5, gt=0, description="seconds an idle HTTP connection stays")
     max_connections_per_address: int = Field(default=256, gt=0, description="TCP connections per peer")
     echo_upstream_connections: int = Field(default=16, gt=0, description="pooled upstream connections")
+    # Outgoing webhooks (PROTOCOL.md section 12): hosts the SSRF guard lets through (names or IPs),
+    # the timeout of one delivery, the first retry's base delay and how long a delivery is retried.
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds a delivery may take")
+    webhook_retry_base: float = Field(
+        default=2.0, gt=0, le=4, description="seconds; the first retry comes 1-2.5 times this later"
+    )
+    webhook_give_up: float = Field(default=3600.0, ge=0, description="seconds a delivery is retried")
 
-    @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "default_topics",
+        "transports",
+        "trusted_proxies",
+        "webhook_allow_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

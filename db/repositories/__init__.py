@@ -18,6 +18,7 @@ from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
+from db.repositories.webhooks import WebhookRepository
 
 
 class Repositories:
@@ -38,6 +39,7 @@ class Repositories:
         self.bans = BanRepository(session)
         self.blocks = BlockRepository(session)
         self.reports = ReportRepository(session)
+        self.webhooks = WebhookRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

@@ -58,7 +58,7 @@ class MessageService:
         self.db = db
         self.directory = directory
         self.all_mention_limit = all_mention_limit
-        self.writer = Writer(db, self._original, self._threads_changed)
+        self.writer = Writer(db, self._original, self._threads_changed, directory.webhooks)
 
     async def send(
         self,

@@ -20,6 +20,7 @@ from server.edge.rest import (
     ops,
     safety,
     topics,
+    webhooks,
 )
 from server.edge.rest import search as search_routes
 from server.edge.rest.admin_ui import mount_admin_ui
@@ -44,7 +45,17 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    for module in (accounts, topics, moderation, conversations, messages, echo, safety, search_routes):
+    for module in (
+        accounts,
+        topics,
+        moderation,
+        conversations,
+        messages,
+        echo,
+        safety,
+        search_routes,
+        webhooks,
+    ):
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(ops.router)
     for router in extra_routers:
