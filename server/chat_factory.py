@@ -60,5 +60,6 @@ def build_chat(settings: Settings) -> Chat:
         retry_base=settings.webhook_retry_base,
         give_up=settings.webhook_give_up,
         single=is_sqlite(database.url),
+        answer=chat.webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
     )
     return chat

@@ -22,11 +22,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from db.records import MessageRecord, OutboxRow, WebhookRecord
+from db.records import DueDelivery, MessageRecord, OutboxRow, WebhookRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import named_topic, require_member
@@ -34,8 +34,11 @@ from server.chat.authority import Act, check, standing_of
 from server.chat.errors import invalid, not_found
 from server.chat.events import OutboxWritten, WebhooksChanged
 from server.chat.places import Place, place_of_topic
-from server.chat.schemas import MessageOut
+from server.chat.schemas import MessageOut, Target
 from server.chat.users import Actor
+
+if TYPE_CHECKING:  # messages -> writer -> webhooks: only a type here
+    from server.chat.messages import MessageService
 from server.chat.views import iso_required, message_view
 from server.chat.webhook_schemas import (
     DeliveriesOut,
@@ -47,6 +50,7 @@ from server.chat.webhook_schemas import (
 )
 
 NONE: tuple[WebhookRecord, ...] = ()
+MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut
 
 
 class AddressRefused(Exception):
@@ -214,10 +218,33 @@ async def tell_member(
 class WebhookService:
     """Register, list and remove a topic's webhooks, and read a webhook's delivery log."""
 
-    def __init__(self, db: Database, hooks: WebhookMap, guard: UrlGuard | None) -> None:
+    def __init__(
+        self, db: Database, hooks: WebhookMap, guard: UrlGuard | None, messages: MessageService
+    ) -> None:
         self.db = db
         self.hooks = hooks
         self.guard = guard
+        self.messages = messages
+
+    async def answer(self, row: DueDelivery, text: str) -> None:
+        """A receiver's ``{"text"}`` answer, posted as the webhook's bot in a thread on the message
+        that triggered the delivery (its root when it is itself a reply). ``client_id``
+        ``webhook:<delivery id>`` stores it once however often the delivery is repeated. Nothing
+        when the webhook has no bot or the event had no message (``member``)."""
+        if row.bot_id is None or row.trigger_message_id is None:
+            return
+        async with self.db.read() as repos:
+            bot = await repos.users.by_id(row.bot_id)
+            trigger = await repos.messages.by_id(row.trigger_message_id)
+            topic = await repos.topics.by_id(row.topic_id)
+        if bot is None or trigger is None or topic is None:
+            return
+        root = trigger.extras.thread_root_id or trigger.id
+        body = text[:MAX_ANSWER]
+        client_id = f"webhook:{row.id}"
+        await self.messages.send(
+            Actor(bot.id, bot.username), Target(topic=topic.name), body, client_id, thread=root
+        )
 
     async def register(self, actor: Actor, topic: str, data: WebhookIn) -> WebhookCreated:
         async with self.db.read() as repos:

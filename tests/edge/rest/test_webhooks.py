@@ -205,6 +205,26 @@ async def _log_until(api: Api, hook_id: str, done: Any) -> list[dict[str, Any]]:
             await asyncio.sleep(0.05)  # polling the public API: the record is written after the answer
 
 
+# The answer ------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="needs bot accounts (branch bots)")
+async def test_a_text_answer_is_posted_by_the_webhooks_bot_in_a_thread_and_triggers_nothing(
+    live_server, receiver
+):
+    alice, socket = await owner_of_general(live_server)
+    await hooked(alice, receiver.url, ["message"])
+    receiver.default = Reply(200, json={"text": "pong"})
+
+    sent = await socket.ok("message:send", {"topic": "general", "body": "ping"})
+    async with asyncio.timeout(10):
+        while (reply := await socket.next("message"))["thread"] != sent["id"]:
+            pass
+
+    assert reply["body"] == "pong" and reply["sender"] == "general-webhook" and reply["bot"] is True
+    assert await count(live_server, WebhookOutbox) == 1  # the bot's own message made no delivery
+
+
 # Registration, listing, removal, who may ----------------------------------------------
 
 
