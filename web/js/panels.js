@@ -3,6 +3,7 @@
 // focus when it opens; a thread, the pins and the settings belong to the
 // conversation open and close when another is opened; the search stays open
 // (its hits open conversations) and needs none.
+import * as api from "./api.js";
 import { canManage } from "./ranks.js";
 import { isDirect } from "./targets.js";
 import { MembersPanel } from "./ui/members_panel.js";
@@ -23,6 +24,7 @@ export class Panels {
       shared.jump(id);
     };
     const m = chat.moderation;
+    const token = () => chat.env.creds.token;
     this.members = new MembersPanel({
       toggleMembers: (open) => this.toggleMembers(open), rerender: () => chat.renderNow({}),
       role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
@@ -36,6 +38,12 @@ export class Panels {
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
     this.settings = new SettingsPanel({
       close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
+      webhooks: { // PROTOCOL.md section 12, over REST with the page's token
+        list: (topic) => api.listWebhooks(token(), topic),
+        add: (topic, url, events, secret) => api.addWebhook(token(), topic, url, events, secret),
+        remove: (topic, id) => api.removeWebhook(token(), topic, id),
+        deliveries: (topic, id) => api.webhookDeliveries(token(), topic, id),
+      },
     });
     this.search = new SearchPanel({
       close: () => this.show(null), search: (q, scope) => chat.search.start(q, scope), more: () => chat.search.more(),

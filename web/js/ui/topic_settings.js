@@ -1,15 +1,17 @@
 // The topic settings side panel, for its owner and admins: rename it, describe
 // it (0-500 characters), archive it (read-only for everyone) or open it again.
-// Errors from the server show under the form.
+// Errors from the server show under the form. Below: the topic's outgoing webhooks.
 import { checkTopicName, labelOf } from "../targets.js";
 import { h, icon, ICONS } from "./dom.js";
+import { WebhooksSection } from "./webhooks_section.js";
 
 const MAX_DESCRIPTION = 500;
 
 export class SettingsPanel {
-  /** actions: close(), save(name, {newName, description}), archive(name, archived) */
+  /** actions: close(), save(name, {newName, description}), archive(name, archived), webhooks: see WebhooksSection */
   constructor(actions) {
     this.actions = actions;
+    this.webhooks = new WebhooksSection(actions.webhooks);
     this.shownFor = null;
     this.sub = h("p", { class: "panel-sub" });
     this.name = h("input", { id: "settings-name", "data-testid": "settings-name", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
@@ -26,7 +28,8 @@ export class SettingsPanel {
     this.el = h("aside", { class: "side-panel settings-panel", id: "settings-panel", "data-testid": "settings-panel", "aria-label": "Topic settings", hidden: true },
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Topic settings"), this.sub), this.closeButton),
       h("div", { class: "panel-scroll" }, this.form, this.error,
-        h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton)));
+        h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton),
+        this.webhooks.el));
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
   }
 
@@ -39,6 +42,7 @@ export class SettingsPanel {
     this.el.hidden = !open || !topic;
     if (this.el.hidden) {
       this.shownFor = null;
+      this.webhooks.show(null);
       return;
     }
     this.topic = topic;
@@ -55,6 +59,7 @@ export class SettingsPanel {
       : "Archiving makes the topic read-only for everyone. It stays in lists and search.";
     this.archiveButton.textContent = archived ? "Unarchive topic" : "Archive topic";
     this.archiveButton.dataset.archived = String(archived);
+    this.webhooks.show(topic.name);
   }
 
   async save() {
