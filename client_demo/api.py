@@ -1,5 +1,5 @@
-"""The REST calls the client needs: log in, register (PROTOCOL.md section 6) and refresh a
-token (section 10).
+"""The REST calls the client needs: log in, register (PROTOCOL.md section 6), refresh a
+token (section 10) and manage a topic's outgoing webhooks (section 12, ``call``).
 
 Every failure becomes ``ClientError``: the server's ``{"error": {"code",
 "message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
@@ -32,6 +32,21 @@ async def refresh(url: str, token: str, *, timeout: float = 10.0) -> str:
     ``token_expired`` or ``token_revoked`` when ``token`` no longer is valid."""
     body = await _post(url, "/api/auth/refresh", None, timeout, {"Authorization": f"Bearer {token}"})
     return _token(body)
+
+
+async def call(
+    url: str, method: str, path: str, token: str, payload: Any = None, *, timeout: float = 10.0
+) -> Any:
+    """Any REST call with ``token`` as the Bearer (the webhooks of PROTOCOL.md section 12)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
+            response = await http.request(method, path, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
+    if response.is_success:
+        return _json(response)
+    raise _error(response)
 
 
 async def _post(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import conversations, live, moderation_repl, render, searching
+from client_demo import conversations, live, moderation_repl, render, searching, webhooks
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -45,6 +45,7 @@ commands:
 {conversations.HELP}
 {moderation_repl.HELP}
 {searching.HELP}
+{webhooks.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -76,6 +77,7 @@ class Repl:
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
             **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
             **searching.Searcher(conn, color=color).table(),
+            **webhooks.WebhookCommands(conn).table(),
         }
 
     async def run(self) -> int:
