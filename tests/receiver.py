@@ -26,6 +26,7 @@ class Reply:
     status: int = 200
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False  # answer only when the receiver closes (a receiver that never answers)
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,15 @@ class Receiver:
         self.received: list[Received] = []
         self._arrived: asyncio.Queue[Received] = asyncio.Queue()
         self.url = ""
+        self.release = asyncio.Event()  # set at the end: hanging requests get their answer
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         received = Received(request.path, dict(request.headers), await request.read())
         self.received.append(received)
         await self._arrived.put(received)
         reply = self.script.pop(0) if self.script else self.default
+        if reply.hang:
+            await self.release.wait()
         if reply.json is None:
             return web.Response(status=reply.status, headers=reply.headers)
         return web.json_response(reply.json, status=reply.status, headers=reply.headers)
@@ -88,4 +92,5 @@ async def receiving(port: int = 0) -> AsyncIterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         await runner.cleanup()

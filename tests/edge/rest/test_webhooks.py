@@ -225,6 +225,30 @@ async def test_a_text_answer_is_posted_by_the_webhooks_bot_in_a_thread_and_trigg
     assert await count(live_server, WebhookOutbox) == 1  # the bot's own message made no delivery
 
 
+async def test_receivers_that_never_answer_slow_no_send_and_no_fan_out(live_server):
+    """Ten webhooks whose receiver holds every request: the worker's slots are all taken, and
+    sends are acknowledged and reach the members as before (the send path never waits on HTTP)."""
+    async with receiving() as hanging:
+        hanging.default = Reply(hang=True)
+        alice, socket = await owner_of_general(live_server)
+        _, bob = await api_and_socket(live_server, "bob")
+        await bob.ok("topic:subscribe", {"topic": "general"})
+        for i in range(10):
+            await hooked(alice, f"{hanging.url}/{i}", ["message"])
+        await socket.ok("message:send", {"topic": "general", "body": "first"})
+        for _ in range(8):  # every delivery slot holds a request that gets no answer
+            await hanging.next()
+
+        started = asyncio.get_running_loop().time()
+        for i in range(20):
+            sent = await socket.ok("message:send", {"topic": "general", "body": f"m{i}"})
+            while (await bob.next("message"))["id"] != sent["id"]:
+                pass
+        took = asyncio.get_running_loop().time() - started
+        assert len(hanging.received) == 8  # none was answered: no slot came free
+        assert took < 10.0, took  # a delivery's timeout is 10 s: nothing waited for one
+
+
 # Registration, listing, removal, who may ----------------------------------------------
 
 
