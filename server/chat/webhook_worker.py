@@ -6,7 +6,8 @@ POSTs each through the ``Poster`` the composition hands in (the SSRF guard and H
 never delays the others, and nothing here is on the send path. On PostgreSQL the rows it takes
 are leased (``FOR UPDATE SKIP LOCKED``, ``locked_until``) so that one node delivers a given row;
 SQLite has one worker. It wakes when this node (or, through ``OutboxWritten``, any node) wrote
-rows, and polls every second otherwise.
+rows, and polls every second otherwise (not at all while no topic has a webhook: then no row can
+be due, as only the rows of active webhooks are).
 
 Outcomes: a 2xx is ``ok``; a timeout, a connection error, a 5xx, a 408 or a 429 is retried after
 ``retry_delay`` (the first retry within 10 s, then exponential up to 10 minutes apart), until at
@@ -110,6 +111,7 @@ class WebhookWorker:
         answer: Answer | None = None,
     ) -> None:
         self.db = db
+        self.hooks = hooks
         self.poster = poster
         self.retry_base = retry_base
         self.give_up = timedelta(seconds=give_up)
@@ -141,7 +143,7 @@ class WebhookWorker:
             self._wake.clear()
             free = CONCURRENT - len(self._inflight)
             taken = 0
-            if free > 0:
+            if free > 0 and self.hooks.by_topic:  # no webhook anywhere: nothing can be due
                 try:
                     taken = self._start(await self._due(free))
                 except Exception:

@@ -181,6 +181,22 @@ async def test_a_4xx_fails_at_once_but_408_and_429_are_retried(live_server, rece
     assert await count(live_server, WebhookOutbox) == 1  # kept, failed: nothing pending
 
 
+async def test_a_delivery_the_guard_refuses_fails_at_once_without_a_request(tmp_path, receiver):
+    """The check is repeated at each delivery: registered while the address was allowed, a
+    message sent once it no longer is makes no request, and its attempt fails (no retry)."""
+    allowed = settings_for(tmp_path / "data", webhook_allow_hosts=["127.0.0.1"])
+    async with running(allowed) as server:
+        alice, _ = await owner_of_general(server)
+        hook_id = await hooked(alice, receiver.url, ["message"])
+    async with running(allowed.model_copy(update={"webhook_allow_hosts": []})) as server:
+        alice.http = server.http
+        socket = await server.connect("alice", alice.headers["Authorization"].removeprefix("Bearer "))
+        await socket.ok("message:send", {"topic": "general", "body": "to a refused address"})
+        log = await _log_until(alice, hook_id, lambda d: len(d) == 1)
+    assert [(d["attempt"], d["status"], d["code"]) for d in log] == [(1, "failed", None)]
+    assert receiver.received == []
+
+
 async def test_a_redirect_is_not_followed(live_server, receiver):
     alice, socket = await owner_of_general(live_server)
     hook_id = await hooked(alice, receiver.url, ["message"])
