@@ -27,9 +27,10 @@ EXTRAS_COLUMNS = (
     "pinned",
     "type",
     "system",
+    "bot",
 )
 # What a plain message's columns read as (SQLite hands booleans back as 0 and 1).
-_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None)}
+_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, False)}
 
 
 def extras_of(values: Sequence[Any]) -> Extras:
@@ -48,6 +49,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         pinned,
         kind,
         system,
+        bot,
     ) = values
     thread = None
     if count:
@@ -62,6 +64,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
         pinned=bool(pinned),
         type=str(kind or "text"),
         system=orjson.loads(system) if system else None,
+        bot=bool(bot),
     )
 
 

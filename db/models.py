@@ -46,6 +46,9 @@ class User(SQLModel, table=True):
     deleted_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # PROTOCOL.md section 12: a bot account has no password (it uses API tokens) and an owner.
+    bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    owner_id: int | None = None  # the bot's owner (a plain id: migration 0010 says why)
 
 
 class Topic(SQLModel, table=True):
@@ -151,6 +154,42 @@ class Message(SQLModel, table=True):
     )
     type: str = Field(default="text", sa_column=Column(String(8), nullable=False, server_default="text"))
     system: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Copied from the sender at insert (PROTOCOL.md section 12), so no rendering joins users for it.
+    bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+
+
+class BotToken(SQLModel, table=True):
+    """A bot's API token (PROTOCOL.md section 12): only its SHA-256 is kept; revoked ones stay."""
+
+    __tablename__ = "bot_tokens"
+    __table_args__ = (Index("ix_bot_tokens_user_id", "user_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="users.id")
+    label: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class Hook(SQLModel, table=True):
+    """An incoming webhook of a topic: whoever has its URL posts as ``bot_id`` (section 12). Only
+    the SHA-256 of the URL's secret is kept; a revoked hook stays, with ``revoked_at``."""
+
+    __tablename__ = "hooks"
+    __table_args__ = (Index("ix_hooks_topic_id", "topic_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    topic_id: int
+    bot_id: int = Field(foreign_key="users.id")
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_by: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class Reaction(SQLModel, table=True):

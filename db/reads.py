@@ -60,7 +60,8 @@ def hot_reads_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> HotRe
 
 
 SQL_CREDENTIALS = (
-    "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL FROM users WHERE id = ?"
+    "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL, bot"
+    " FROM users WHERE id = ?"
 )
 SQL_TOPICS = (
     "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
@@ -133,7 +134,7 @@ class SqliteReads:
 
     async def credentials(self, user_id: int) -> Credentials | None:
         row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (user_id,)).fetchone())
-        return None if row is None else Credentials(row[0], row[1], row[2], bool(row[3]))
+        return None if row is None else Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         rows = await self._run(lambda db: db.execute(SQL_TOPICS, (user_id,)).fetchall())
@@ -197,7 +198,7 @@ class RepositoryReads:
         if user is None:
             return None
         active = user.disabled_at is None and user.deleted_at is None
-        return Credentials(user.id, user.username, user.token_version, active)
+        return Credentials(user.id, user.username, user.token_version, active, user.bot)
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
         async with self.sessions() as session:

@@ -22,6 +22,8 @@ class UserRecord:
     last_seen_at: datetime | None = None
     disabled_at: datetime | None = None  # ``parley user disable``: no login, no connection
     deleted_at: datetime | None = None  # ``parley user delete``: a placeholder its messages keep
+    bot: bool = False  # a bot account (PROTOCOL.md section 12): no password, an owner
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class Extras:
     pinned: bool = False
     type: str = "text"  # or ``system``
     system: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    bot: bool = False  # sent by a bot account (PROTOCOL.md section 12)
 
 
 PLAIN = Extras()
@@ -114,6 +117,7 @@ class Credentials:
     username: str
     token_version: int
     active: bool = True  # False once disabled or deleted by an operator
+    bot: bool = False  # a bot account (PROTOCOL.md section 12)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,17 @@ class BacklogEntry:
     peer: str | None
     extras: Extras = PLAIN
     blocked: bool = False  # the recipient blocked the sender (PROTOCOL.md section 10)
+
+
+@dataclass(frozen=True, slots=True)
+class BotTokenRecord:
+    """A bot's API token as stored: never the token, only its SHA-256 (PROTOCOL.md section 12)."""
+
+    id: str
+    user_id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

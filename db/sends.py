@@ -80,10 +80,11 @@ class NewMessage:
             extras.mentions_all,
             extras.type,
             system_json(extras.system),
+            extras.bot,
         )
 
 
-EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system"
+EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot"
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class SqliteSendStore:
             else:
                 cursor = db.execute(
                     "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,"
-                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row.topic_id,
                         seq,
@@ -277,9 +278,10 @@ def _taken(db: sqlite3.Connection, row: NewMessage) -> bool:
 POSTGRES_BATCH = """
 WITH req AS (
     SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[],
-        $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[], $13::text[])
+        $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[], $13::text[],
+        $14::bool[])
         AS r(topic_id, sender_id, body, client_id, created_at, ord,
-            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system)
+            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot)
 ), fresh AS (
     SELECT r.* FROM req r
     WHERE r.client_id IS NULL OR NOT EXISTS (
@@ -294,9 +296,9 @@ WITH req AS (
     FROM fresh f JOIN bumped b USING (topic_id)
 ), inserted AS (
     INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system)
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot)
     SELECT topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system FROM numbered
+        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot FROM numbered
     RETURNING id, topic_id, seq
 )
 SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topic_id AND n.seq = i.seq

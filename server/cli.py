@@ -6,6 +6,7 @@ parley user create USERNAME [--password-stdin]
 parley token USERNAME [--ttl SECONDS]
 parley conformance-server [--host H] [--port P]
 parley user|topic|stats ...      operator commands (server/cli_admin.py)
+parley bot create|list|token|revoke   bot accounts (server/cli_bots.py)
 parley --version
 """
 
@@ -25,6 +26,7 @@ from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
 from server.chat.service import Chat
 from server.cli_admin import CommandError, Operator, read_password
+from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
 from server.edge.errors import reason
 
@@ -84,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
     token.set_defaults(run=_token)
     _add_conformance_server(sub)
-    Operator(_with_chat).register(sub, user)
+    operator = Operator(_with_chat)
+    operator.register(sub, user)
+    BotCommands(operator).register(sub)
     return parser
 
 

@@ -74,21 +74,21 @@ class Operator:
         self.with_chat = with_chat
 
     def register(self, sub: Actions, user: Actions) -> None:
-        self._command(user, "list", "list the users", self._user_list)
+        self.command(user, "list", "list the users", self._user_list)
         for action, text in (
             ("disable", "no login or connection; close their sockets"),
             ("enable", "allow logins again"),
             ("delete", "delete a user (their messages stay, as [deleted N])"),
         ):
-            self._command(user, action, text, self._user_change, "username")
-        change = self._command(
+            self.command(user, action, text, self._user_change, "username")
+        change = self.command(
             user, "set-password", "set a new password; close their sockets", self._set_password, "username"
         )
         change.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         topic = sub.add_parser("topic", help="manage topics").add_subparsers(required=True, metavar="ACTION")
-        listing = self._command(topic, "list", "list the topics", self._topic_list)
+        listing = self.command(topic, "list", "list the topics", self._topic_list)
         listing.add_argument("--all", action="store_true", help="direct conversations too")
-        self._command(
+        self.command(
             topic,
             "rename",
             "rename a topic (members see the new name)",
@@ -96,21 +96,21 @@ class Operator:
             "name",
             "new_name",
         )
-        self._command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
-        self._command(
+        self.command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
+        self.command(
             sub, "stats", "users, topics, messages, sockets and users per running server", self._stats
         )
-        self._command(
+        self.command(
             sub, "reports", "messages reported by their readers, newest first (PROTOCOL.md 10)", self._reports
         )
         search = sub.add_parser("search", help="the search index").add_subparsers(
             required=True, metavar="ACTION"
         )
-        self._command(
+        self.command(
             search, "reindex", "rebuild the search index from the messages (in batches)", self._search_reindex
         )
 
-    def _command(
+    def command(
         self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
     ) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
@@ -120,7 +120,7 @@ class Operator:
         parser.set_defaults(run=run, action=name)
         return parser
 
-    def _run(
+    def run(
         self,
         settings: Settings,
         args: argparse.Namespace,
@@ -136,7 +136,7 @@ class Operator:
         return self.with_chat(settings, run)
 
     def _user_list(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self._run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
+        return self.run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
 
     def _user_change(self, args: argparse.Namespace, settings: Settings) -> int:
         def change(chat: Chat) -> Awaitable[BaseModel]:
@@ -146,7 +146,7 @@ class Operator:
                 return chat.accounts.disable(args.username)
             return chat.accounts.enable(args.username)
 
-        return self._run(settings, args, change, _changed)
+        return self.run(settings, args, change, _changed)
 
     def _set_password(self, args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -159,12 +159,12 @@ class Operator:
                 f"set the password of {result.model_dump()['username']}: tokens revoked, open sockets close\n"
             )
 
-        return self._run(
+        return self.run(
             settings, args, lambda chat: chat.accounts.set_password(args.username, password), plain
         )
 
     def _topic_list(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self._run(settings, args, lambda chat: chat.topic_admin.list(args.all), _topics_table)
+        return self.run(settings, args, lambda chat: chat.topic_admin.list(args.all), _topics_table)
 
     def _topic_rename(self, args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -176,23 +176,23 @@ class Operator:
             values = result.model_dump()
             return f"renamed {values['old_name']} to {values['topic']['name']}\n"
 
-        return self._run(settings, args, lambda chat: chat.topic_admin.rename(args.name, new_name), plain)
+        return self.run(settings, args, lambda chat: chat.topic_admin.rename(args.name, new_name), plain)
 
     def _topic_delete(self, args: argparse.Namespace, settings: Settings) -> int:
         def plain(result: BaseModel) -> str:
             values = result.model_dump()
             return f"deleted {values['name']} with its {values['last_seq']} messages\n"
 
-        return self._run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
+        return self.run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
 
     def _search_reindex(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self._run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
+        return self.run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
 
     def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self._run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
+        return self.run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
 
     def _reports(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self._run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
+        return self.run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
 
 
 def _reindexed(result: BaseModel) -> str:

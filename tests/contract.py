@@ -26,7 +26,7 @@ TOPIC_FIELDS = {
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
 # Section 3, ``topic:members``.
-MEMBER_FIELDS = {"username", "role", "online"}
+MEMBER_FIELDS = {"username", "role", "online", "bot"}
 
 
 def is_utc_iso(value: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
+from db.repositories.bots import BotRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -40,6 +41,7 @@ class Repositories:
         self.blocks = BlockRepository(session)
         self.reports = ReportRepository(session)
         self.webhooks = WebhookRepository(session)
+        self.bots = BotRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

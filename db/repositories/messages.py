@@ -87,7 +87,7 @@ class MessageRepository:
         found = (await self.session.execute(text(THREAD_READ), {"root": root_id})).first()
         if found is None or not found[0]:
             return None
-        summary = (None, None, found[0], found[1], found[2], None, False, None, False, "text", None)
+        summary = (None, None, found[0], found[1], found[2], None, False, None, False, "text", None, False)
         return extras_of(summary).thread
 
     async def forget_extras(self, message: MessageRecord) -> bool:

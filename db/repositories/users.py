@@ -36,15 +36,23 @@ class UserRepository:
         return [user_record(user) for user in result.scalars()]
 
     async def add(
-        self, username: str, password_hash: str, created_at: datetime, token_version: int
+        self,
+        username: str,
+        password_hash: str,
+        created_at: datetime,
+        token_version: int,
+        owner_id: int | None = None,
     ) -> UserRecord:
-        """A new account; ``Conflict`` if another transaction stored the name (any case) first."""
+        """A new account (a bot when it has an owner: PROTOCOL.md section 12); ``Conflict`` if
+        another transaction stored the name (any case) first."""
         user = User(
             username=username,
             username_key=username.lower(),
             password_hash=password_hash,
             created_at=created_at,
             token_version=token_version,
+            bot=owner_id is not None,
+            owner_id=owner_id,
         )
         self.session.add(user)
         await flush(self.session)

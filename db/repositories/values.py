@@ -40,6 +40,8 @@ def user_record(user: User) -> UserRecord:
         last_seen_at=user.last_seen_at,
         disabled_at=user.disabled_at,
         deleted_at=user.deleted_at,
+        bot=user.bot,
+        owner_id=user.owner_id,
     )
 
 

@@ -177,6 +177,15 @@ class SessionsRevoked:
 
 
 @dataclass(frozen=True)
+class TokenRevoked:
+    """A bot's API token was revoked (PROTOCOL.md section 12): every socket that connected with it,
+    on every node, must close; token caches forget it."""
+
+    user_id: int
+    token_id: str
+
+
+@dataclass(frozen=True)
 class TopicRenamed:
     """An operator renamed a topic: its members see the new name, name caches forget the old one."""
 
@@ -272,6 +281,7 @@ Event = (
     | PresenceChanged
     | MembershipChanged
     | SessionsRevoked
+    | TokenRevoked
     | TopicRenamed
     | TopicDeleted
     | TopicRemoved

@@ -320,6 +320,9 @@ class Out(BaseModel):
 
 
 class UserOut(Out):
+    """The ``user`` of a sign-up's answer and of ``session``: only the name (PROTOCOL.md sections
+    1 and 6 fix these shapes; a profile, a member and a Message carry ``bot``)."""
+
     username: str
 
 
@@ -330,6 +333,7 @@ class ProfileOut(Out):
     online: bool | None
     last_seen: str | None
     created_at: str
+    bot: bool = False
 
 
 class TokenOut(Out):
@@ -411,6 +415,7 @@ class MessageOut(Out):
     type: Literal["text", "system"] = "text"
     system: dict[str, Any] | None = None
     blocked: bool = False  # PROTOCOL.md section 10: true only as seen by a user who blocked the sender
+    bot: bool = False  # PROTOCOL.md section 12: sent by a bot account
 
     @cached_property
     def wire(self) -> dict[str, Any]:
@@ -439,6 +444,7 @@ class MemberOut(Out):
     username: str
     role: Role
     online: bool
+    bot: bool = False  # PROTOCOL.md section 12
 
 
 class MembersOut(Out):

@@ -66,7 +66,7 @@ class Claims:
     user_id: int
     version: int
     issued_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None  # None: an API token (PROTOCOL.md section 12), which never expires
 
 
 class TokenCodec:

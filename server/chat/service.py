@@ -8,6 +8,7 @@ from typing import cast
 from db.uow import Database
 from server.chat.accounts import AccountService
 from server.chat.blocking import BlockService
+from server.chat.bots import BotService
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
@@ -95,6 +96,7 @@ class Chat:
             per_window(limits.login_failures_per_account, limits.login_failure_window),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
+        self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
         self.messages = MessageService(db, self.directory, limits.all_mention_limit)
         self.topics = TopicService(
             db,
@@ -109,6 +111,7 @@ class Chat:
         self.conversations = ConversationService(db)
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
+        self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.messages)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)

@@ -33,7 +33,7 @@ from datetime import datetime
 from db.uow import Database
 from server.chat.delivery import DeliveryService
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.events import Event, SessionsRevoked
+from server.chat.events import Event, SessionsRevoked, TokenRevoked
 from server.chat.presence import PresenceService
 from server.chat.recovery import Granted, Recovery, RecoveryService
 from server.chat.schemas import MessageOut
@@ -140,7 +140,7 @@ class SessionService:
 
     async def deliver(self, event: Event) -> None:
         """A hub sink: a revocation reaches the opens not yet registered (see ``admit``)."""
-        if isinstance(event, SessionsRevoked):
+        if isinstance(event, SessionsRevoked | TokenRevoked):
             for admission in list(self._admitting):
                 admission.revoked.add(event.user_id)
 

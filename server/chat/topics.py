@@ -230,6 +230,7 @@ class TopicService:
                     username=user.username,
                     role=cast(Role, membership.role if membership.role in RANKS else "member"),
                     online=user.id in online,
+                    bot=user.bot,
                 )
                 for user, membership in rows
             ]

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from db.errors import Conflict
 from db.records import Credentials, UserRecord
 from db.uow import Database
+from server.chat import api_tokens
+from server.chat.api_tokens import KnownTokens
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, SessionsRevoked
 from server.chat.presence import PresenceService
@@ -42,6 +44,7 @@ from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"
 DISABLED = "this account is disabled; ask an operator to enable it"
+NOTHING_TO_REFRESH = "an API token does not expire: there is nothing to refresh"
 # A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
 # 32-bit column.
 FIRST_VERSIONS = 2**30
@@ -49,10 +52,14 @@ FIRST_VERSIONS = 2**30
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated user behind a request or a socket."""
+    """The authenticated user behind a request or a socket: ``bot`` for a bot account, and
+    ``token_id`` when it authenticated with an API token (PROTOCOL.md section 12): revoking that
+    token closes the connections that carry it."""
 
     id: int
     username: str
+    bot: bool = False
+    token_id: str | None = None
 
 
 Joiner = Callable[[int], Awaitable[None]]
@@ -67,6 +74,7 @@ class Known:
     token_version: int
     read_at: float
     active: bool = True
+    bot: bool = False
 
 
 class KnownUsers:
@@ -94,7 +102,7 @@ class KnownUsers:
     def remember(self, user: Credentials, since: int) -> Known:
         """Keep ``user`` unless someone was forgotten since generation ``since``. A disabled user is
         not kept: their (rare, refused) attempts read the database, so ``enable`` counts at once."""
-        known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active)
+        known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active, user.bot)
         if since == self._forgotten and user.active:
             if len(self._by_id) >= self.max_size:
                 self._by_id.clear()
@@ -131,6 +139,7 @@ class UserService:
         self.account_limit = account_limit  # failed logins per account name (known or not)
         self.on_registered: list[Joiner] = []
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
+        self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
         if not self.register_limit.take(source):
@@ -144,19 +153,23 @@ class UserService:
 
     async def create(self, username: str, password: str) -> UserRecord:
         """Store a new user (also used by the ``parley user create`` command)."""
-        password_hash = await self.hasher.hash(password)
+        user = await self.add_account(username, await self.hasher.hash(password))
+        for join in self.on_registered:
+            await join(user.id)
+        return user
+
+    async def add_account(self, username: str, password_hash: str, owner_id: int | None = None) -> UserRecord:
+        """Store an account under a name free among users and topics (``conflict`` otherwise); with
+        ``owner_id``, a bot (``server.chat.bots``), whose ``password_hash`` matches no password."""
         version = secrets.randbelow(FIRST_VERSIONS) + 1
         try:
             async with self.db.write() as repos:
                 await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
                 if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
-                user = await repos.users.add(username, password_hash, datetime.now(UTC), version)
+                return await repos.users.add(username, password_hash, datetime.now(UTC), version, owner_id)
         except Conflict as exc:
             raise conflict(f"the username {username!r} is taken") from exc
-        for join in self.on_registered:
-            await join(user.id)
-        return user
 
     async def login(self, data: LoginIn, source: str = "") -> TokenOut:
         """A token for the right password. Each attempt takes a token from the address's and the
@@ -190,8 +203,9 @@ class UserService:
     async def _verify(self, data: LoginIn) -> UserRecord:
         async with self.db.read() as repos:
             user = await repos.users.by_name(data.username)
-        ok = await self.hasher.verify(data.password, user.password_hash if user else None)
-        if user is None or not ok:
+        # A bot has no password (PROTOCOL.md section 12): the same check and answer as a wrong one.
+        ok = await self.hasher.verify(data.password, user.password_hash if user and not user.bot else None)
+        if user is None or user.bot or not ok:
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
         if user.disabled_at is not None:
             raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
@@ -211,6 +225,8 @@ class UserService:
         """The user behind a valid token, and the token's claims (its expiry, its version)."""
         if not token:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
+        if api_tokens.is_api_token(token):
+            return await self._verify_api_token(token)
         claims = self.tokens.decode(token)
         user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
         if user is None:
@@ -219,12 +235,37 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
-        return Actor(id=user.id, username=user.username), claims
+        return Actor(id=user.id, username=user.username, bot=user.bot), claims
+
+    async def _verify_api_token(self, token: str) -> tuple[Actor, Claims]:
+        """A bot's API token (PROTOCOL.md section 12): known by its hash, never expiring (claims
+        without ``expires_at``); revoked or unknown is ``unauthorized``."""
+        token_hash = api_tokens.digest(token)
+        found = self.known_tokens.get(token_hash)
+        if found is None:
+            since = self.known_tokens.generation()
+            async with self.db.read() as repos:
+                record = await repos.bots.token_by_hash(token_hash)
+            if record is None:
+                raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+            found = self.known_tokens.remember(token_hash, record.id, record.user_id, since)
+        user = self.known.get(found.user_id) or await self._look_up(found.user_id)
+        if user is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not user.active:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        actor = Actor(id=user.id, username=user.username, bot=user.bot, token_id=found.id)
+        now = datetime.now(UTC)
+        return actor, Claims(user_id=user.id, version=user.token_version, issued_at=now, expires_at=None)
 
     async def refresh(self, token: str | None) -> TokenOut:
         """A new token for the user of a valid ``token`` (``POST /api/auth/refresh``), of the same
-        token version: the logout that revokes one revokes both, even one racing this call."""
+        token version: the logout that revokes one revokes both, even one racing this call. An API
+        token is ``unauthorized`` here: it never expires, and a JWT made from it would outlive its
+        revocation."""
         _, claims = await self.verify(token)
+        if claims.expires_at is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
         fresh, expires = self.tokens.issue(claims.user_id, claims.version)
         return TokenOut(token=fresh, expires_at=iso_required(expires))
 
@@ -238,6 +279,8 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, exc.message) from None
         if found.id != actor.id:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is another user's")
+        if claims.expires_at is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
         return claims.expires_at
 
     async def _look_up(self, user_id: int) -> Known | None:
@@ -275,4 +318,5 @@ class UserService:
             online=await self.presence.is_online(user.id) if shown else None,
             last_seen=iso(user.last_seen_at) if shown else None,
             created_at=iso_required(user.created_at),
+            bot=user.bot,
         )

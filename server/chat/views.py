@@ -75,6 +75,7 @@ def message_out(
         "client_id": client_id,
         "deleted": deleted,
         "blocked": blocked,
+        "bot": extras.bot,
     }
     if extras is PLAIN:
         return MessageOut(**base)

@@ -149,6 +149,8 @@ class Writer:
             if isinstance(destination, MessageOut):
                 _answer(pending.future, destination)
                 continue
+            if pending.actor.bot and not destination.extras.bot:  # known in memory: no lookup
+                destination = replace(destination, extras=replace(destination.extras, bot=True))
             pending.destination = destination
             ready.append(pending)
         return ready

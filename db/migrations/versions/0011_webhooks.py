@@ -7,7 +7,7 @@ transaction of the event it tells: ``body`` is the exact JSON that is signed; th
 ``webhook_deliveries`` (one row per attempt, listed newest first per webhook).
 
 Revision ID: 0011
-Revises: 0008 (others land in parallel: the chain is fixed at merge)
+Revises: 0010 (bots, merged from branch bots; others land in parallel: the lead fixes the chain)
 Create Date: 2026-11-23 11:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

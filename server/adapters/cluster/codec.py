@@ -41,6 +41,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.PresenceChanged,
         ev.MembershipChanged,
         ev.SessionsRevoked,
+        ev.TokenRevoked,
         ev.TopicRenamed,
         ev.TopicDeleted,
         ev.UserDeleted,

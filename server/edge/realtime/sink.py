@@ -71,6 +71,9 @@ class HubSink:
         if isinstance(event, ev.SessionsRevoked):
             await self.revoke(event.user_id)
             return
+        if isinstance(event, ev.TokenRevoked):
+            await self.revoke(event.user_id, event.token_id)
+            return
         audience: ev.Audience | None = getattr(event, "audience", None)
         if audience is None:
             return  # for name caches only (UserDeleted)
@@ -99,9 +102,12 @@ class HubSink:
                     cuts.append((connection, decision))
         return held, cuts
 
-    async def revoke(self, user_id: int) -> None:
-        """A logout: close every connection of the user (of every transport)."""
+    async def revoke(self, user_id: int, token_id: str | None = None) -> None:
+        """A logout: close every connection of the user (of every transport); with ``token_id``,
+        a revoked API token: only those that connected with it."""
         for connection in self.registry.of_user(user_id):
+            if token_id is not None and connection.actor.token_id != token_id:
+                continue
             decision = connection.close(REVOKED)
             if decision is not None:
                 await connection.writer.close(connection, decision)

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.edge.rest import (
     accounts,
+    bots,
     conversations,
     echo,
     errors,
@@ -54,6 +55,7 @@ def build_api(
         echo,
         safety,
         search_routes,
+        bots,
         webhooks,
     ):
         api.include_router(module.router, responses=errors.RESPONSES)

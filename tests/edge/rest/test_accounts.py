@@ -115,7 +115,7 @@ async def test_me_is_the_profile_of_the_token_owner(live_server):
     response = await live_server.http.get("/api/users/me", headers=bearer(token))
     assert response.status_code == 200
     profile = response.json()
-    assert set(profile) == {"username", "online", "last_seen", "created_at"}
+    assert set(profile) == {"username", "online", "last_seen", "created_at", "bot"}
     assert profile["username"] == "alice"
     assert profile["online"] is False
     assert profile["last_seen"] is None
@@ -136,7 +136,7 @@ async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(l
 
     assert response.status_code == 200 and hidden.status_code == 200
     profile = response.json()
-    assert set(profile) == {"username", "online", "last_seen", "created_at"}
+    assert set(profile) == {"username", "online", "last_seen", "created_at", "bot"}
     assert profile["username"] == "bobby"
     assert profile["online"] is True
     assert hidden.json() == {**profile, "online": None, "last_seen": None}

@@ -128,8 +128,8 @@ async def test_members_subscribe_and_unsubscribe(live_server):
     assert subscribed["topic"]["members"] == again["topic"]["members"] == 2
     assert members == {
         "members": [
-            {"username": "alice", "role": "owner", "online": True},
-            {"username": "bob", "role": "member", "online": True},
+            {"username": "alice", "role": "owner", "online": True, "bot": False},
+            {"username": "bob", "role": "member", "online": True, "bot": False},
         ]
     }
     assert await bob_socket.next("message") == live  # the open socket joined the room

@@ -182,9 +182,9 @@ async def test_topic_members_lists_usernames_roles_and_presence(live_server):
 
     assert set(data) == {"members"}
     assert data["members"] == [
-        {"username": "alice", "role": "owner", "online": True},
-        {"username": "bob", "role": "member", "online": True},
-        {"username": "carol", "role": "member", "online": False},
+        {"username": "alice", "role": "owner", "online": True, "bot": False},
+        {"username": "bob", "role": "member", "online": True, "bot": False},
+        {"username": "carol", "role": "member", "online": False, "bot": False},
     ]
     assert all(set(member) == MEMBER_FIELDS for member in data["members"])
 
@@ -258,7 +258,7 @@ async def test_a_private_topic_refuses_non_members_and_is_a_no_op_for_members(li
     assert data["topic"]["kind"] == "private" and data["topic"]["members"] == 1
     assert data["history"] == []
     members = (await alice.ok("topic:members", {"topic": "secret"}))["members"]
-    assert members == [{"username": "alice", "role": "owner", "online": True}]
+    assert members == [{"username": "alice", "role": "owner", "online": True, "bot": False}]
 
 
 async def test_only_members_may_invite_and_only_known_users(live_server):

@@ -1,0 +1,190 @@
+"""Bot accounts and API tokens over REST and Socket.IO (PROTOCOL.md section 12)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import socketio
+
+from db.models import BotToken, Message, User
+from tests.bots_support import Api, bot_with_token, ok, refused, user_api
+from tests.contract import error_code
+from tests.support import WAIT, Client, LiveServer, count_rows, send
+
+pytestmark = pytest.mark.both_databases
+
+
+async def disconnected(client: Client) -> None:
+    await asyncio.wait_for(client.sio.wait(), WAIT)
+    assert not client.connected
+
+
+async def refused_connect(live_server: LiveServer, token: str) -> dict:
+    """A CONNECT with ``token`` that must be refused: the ``connect_error`` data."""
+    client = socketio.AsyncClient(reconnection=False)
+    errors: list[dict] = []
+
+    async def on_error(data: dict) -> None:
+        errors.append(data)
+
+    client.on("connect_error", on_error)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(live_server.url, auth={"token": token}, wait_timeout=WAIT)
+    await client.disconnect()
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+# Bots ----------------------------------------------------------------------------------
+
+
+async def test_a_user_creates_and_lists_bots_whose_profiles_say_bot(live_server):
+    alice = await user_api(live_server, "alice")
+
+    created = ok(await alice.post("/api/bots", {"username": "ci-bot"}), 201)
+
+    assert created == {"username": "ci-bot", "bot": True, "owner": "alice"}
+    assert ok(await alice.get("/api/bots")) == {"bots": [created]}
+    assert ok(await alice.get("/api/users/ci-bot"))["bot"] is True
+    assert ok(await alice.get("/api/users/me"))["bot"] is False
+    bob = await user_api(live_server, "bob")
+    assert ok(await bob.get("/api/bots")) == {"bots": []}
+
+
+async def test_bot_names_follow_the_sign_up_rules_and_bad_requests_store_nothing(live_server):
+    alice = await user_api(live_server, "alice")
+    ok(await alice.post("/api/topics", {"name": "general"}), 201)
+    before = await count_rows(live_server, User, BotToken)
+
+    refused(await alice.post("/api/bots", {"username": "x"}), 422, "invalid")
+    refused(await alice.post("/api/bots", {"username": "no spaces"}), 422, "invalid")
+    refused(await alice.post("/api/bots", {}), 422, "invalid")
+    refused(await alice.post("/api/bots", {"username": "ALICE"}), 409, "conflict")
+    refused(await alice.post("/api/bots", {"username": "General"}), 409, "conflict")
+    refused(await live_server.http.post("/api/bots", json={"username": "anon-bot"}), 401, "unauthorized")
+
+    assert await count_rows(live_server, User, BotToken) == before
+
+
+async def test_a_bot_cannot_own_bots(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    bot = Api(live_server, token)
+
+    refused(await bot.post("/api/bots", {"username": "grandchild"}), 403, "forbidden")
+    assert ok(await bot.get("/api/bots")) == {"bots": []}
+
+
+async def test_a_bot_cannot_log_in_and_learns_what_a_wrong_password_says(live_server):
+    alice = await user_api(live_server, "alice")
+    ok(await alice.post("/api/bots", {"username": "helper"}), 201)
+
+    as_bot = await live_server.http.post("/api/auth/login", json={"username": "helper", "password": "!"})
+    wrong = await live_server.http.post("/api/auth/login", json={"username": "alice", "password": "nope1234"})
+
+    refused(as_bot, 401, "unauthorized")
+    assert as_bot.json() == wrong.json()
+
+
+# Tokens --------------------------------------------------------------------------------
+
+
+async def test_tokens_are_shown_once_listed_without_secret_and_only_to_the_owner(live_server):
+    alice = await user_api(live_server, "alice")
+    bob = await user_api(live_server, "bob")
+    token_id, token = await bot_with_token(alice, "helper", "deploys")
+
+    assert token.startswith("pb_") and len(token) > 40
+    listed = ok(await alice.get("/api/bots/helper/tokens"))
+    assert [(t["id"], t["label"]) for t in listed["tokens"]] == [(token_id, "deploys")]
+    assert set(listed["tokens"][0]) == {"id", "label", "created_at"}
+    assert token not in str(listed)
+    for path in ("/api/bots/helper/tokens", "/api/bots/nobody/tokens", "/api/bots/alice/tokens"):
+        refused(await bob.post(path, {"label": "x"}), 404, "not_found")
+        refused(await bob.get(path), 404, "not_found")
+    refused(await bob.delete(f"/api/bots/helper/tokens/{token_id}"), 404, "not_found")
+    refused(await alice.post("/api/bots/helper/tokens", {"label": "x" * 65}), 422, "invalid")
+    async with live_server.chat.db.read() as repos:
+        stored = await repos.bots.tokens_of((await repos.users.by_name("helper")).id)
+    assert [t.id for t in stored] == [token_id]
+
+
+async def test_a_bot_token_works_as_a_bearer_token(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+
+    me = ok(await Api(live_server, token).get("/api/users/me"))
+
+    assert (me["username"], me["bot"]) == ("helper", True)
+    refused(await Api(live_server, token + "x").get("/api/users/me"), 401, "unauthorized")
+    refused(await Api(live_server, token).post("/api/auth/refresh"), 401, "unauthorized")
+
+
+async def test_a_bot_connects_subscribes_and_sends_messages_marked_bot(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    owner = await live_server.connect("alice", alice.token)
+    await owner.ok("topic:create", {"name": "general"})
+    bot = await live_server.connect("helper", token)
+
+    await bot.ok("topic:subscribe", {"topic": "general"})
+    sent = await send(bot, {"topic": "general", "body": "build passed"})
+    mine = await send(owner, {"topic": "general", "body": "thanks"})
+
+    assert sent["bot"] is True and sent["sender"] == "helper"
+    assert (await owner.next("message")) == sent
+    assert mine["bot"] is False
+    history = ok(await alice.get("/api/topics/general/messages"))["messages"]
+    assert [(m["sender"], m["bot"]) for m in history] == [("helper", True), ("alice", False)]
+    members = ok(await alice.get("/api/topics/general/members"))["members"]
+    assert {m["username"]: m["bot"] for m in members} == {"alice": False, "helper": True}
+    refresh = await bot.call("auth:refresh", {"token": token})
+    assert error_code(refresh) == "unauthorized"
+
+
+async def test_a_bot_obeys_bans_and_mutes(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    owner = await live_server.connect("alice", alice.token)
+    await owner.ok("topic:create", {"name": "general"})
+    bot = await live_server.connect("helper", token)
+    await bot.ok("topic:subscribe", {"topic": "general"})
+    before = await count_rows(live_server, Message)
+
+    await owner.ok("topic:mute", {"topic": "general", "username": "helper"})
+    assert error_code(await bot.call("message:send", {"topic": "general", "body": "hi"})) == "forbidden"
+    await owner.ok("topic:ban", {"topic": "general", "username": "helper"})
+    assert error_code(await bot.call("topic:subscribe", {"topic": "general"})) == "forbidden"
+
+    assert await count_rows(live_server, Message) == tuple(n + 2 for n in before)  # the two system messages
+
+
+async def test_revoking_a_token_closes_its_sockets_and_no_other(live_server):
+    alice = await user_api(live_server, "alice")
+    first_id, first = await bot_with_token(alice, "helper")
+    second = ok(await alice.post("/api/bots/helper/tokens", {"label": "other"}), 201)["token"]
+    doomed = await live_server.connect("helper", first)
+    kept = await live_server.connect("helper", second)
+
+    assert ok(await alice.delete(f"/api/bots/helper/tokens/{first_id}")) == {}
+
+    await disconnected(doomed)
+    assert "topics" in await kept.ok("topic:list")
+    assert (await refused_connect(live_server, first))["data"]["code"] == "unauthorized"
+    refused(await Api(live_server, first).get("/api/users/me"), 401, "unauthorized")
+    refused(await alice.delete(f"/api/bots/helper/tokens/{first_id}"), 404, "not_found")
+    assert [t["label"] for t in ok(await alice.get("/api/bots/helper/tokens"))["tokens"]] == ["other"]
+
+
+async def test_disabling_a_bot_closes_its_sockets_and_revokes_its_tokens(live_server):
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    bot = await live_server.connect("helper", token)
+
+    assert ok(await alice.delete("/api/bots/helper")) == {}
+
+    await disconnected(bot)
+    assert (await refused_connect(live_server, token))["data"]["code"] == "unauthorized"
+    assert ok(await alice.get("/api/bots")) == {"bots": []}
+    refused(await alice.delete("/api/bots/helper"), 404, "not_found")
