@@ -113,7 +113,7 @@ class Chat:
         self.reports = ReportService(db)
         self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
         self.search = SearchService(db)  # PROTOCOL.md section 9
-        self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.messages)  # section 12
+        self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here

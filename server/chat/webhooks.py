@@ -26,19 +26,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from db.records import DueDelivery, MessageRecord, OutboxRow, WebhookRecord
+from db.records import DueDelivery, MessageRecord, OutboxRow, UserRecord, WebhookRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import named_topic, require_member
 from server.chat.authority import Act, check, standing_of
-from server.chat.errors import invalid, not_found
-from server.chat.events import OutboxWritten, WebhooksChanged
+from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
+from server.chat.events import MembershipChanged, OutboxWritten, WebhooksChanged
 from server.chat.places import Place, place_of_topic
-from server.chat.schemas import MessageOut, Target
+from server.chat.schemas import MessageOut
 from server.chat.users import Actor
 
-if TYPE_CHECKING:  # messages -> writer -> webhooks: only a type here
-    from server.chat.messages import MessageService
+if TYPE_CHECKING:  # bots -> messages -> writer -> webhooks: only a type here
+    from server.chat.bots import BotService
 from server.chat.views import iso_required, message_view
 from server.chat.webhook_schemas import (
     DeliveriesOut,
@@ -51,6 +51,8 @@ from server.chat.webhook_schemas import (
 
 NONE: tuple[WebhookRecord, ...] = ()
 MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut
+MAX_USERNAME = 32  # a bot's name is a username (PROTOCOL.md section 3)
+MAX_BOT_NAMES = 100  # names tried for a webhook's bot before giving up (``conflict``)
 
 
 class AddressRefused(Exception):
@@ -218,32 +220,24 @@ async def tell_member(
 class WebhookService:
     """Register, list and remove a topic's webhooks, and read a webhook's delivery log."""
 
-    def __init__(
-        self, db: Database, hooks: WebhookMap, guard: UrlGuard | None, messages: MessageService
-    ) -> None:
+    def __init__(self, db: Database, hooks: WebhookMap, guard: UrlGuard | None, bots: BotService) -> None:
         self.db = db
         self.hooks = hooks
         self.guard = guard
-        self.messages = messages
+        self.bots = bots
 
     async def answer(self, row: DueDelivery, text: str) -> None:
         """A receiver's ``{"text"}`` answer, posted as the webhook's bot in a thread on the message
-        that triggered the delivery (its root when it is itself a reply). ``client_id``
-        ``webhook:<delivery id>`` stores it once however often the delivery is repeated. Nothing
-        when the webhook has no bot or the event had no message (``member``)."""
+        that triggered the delivery (its root when it is itself a reply, ``BotService.post``).
+        ``client_id`` ``webhook:<delivery id>`` stores it once however often the delivery is
+        repeated. Nothing when the webhook has no bot (any more) or the event had no message."""
         if row.bot_id is None or row.trigger_message_id is None:
             return
-        async with self.db.read() as repos:
-            bot = await repos.users.by_id(row.bot_id)
-            trigger = await repos.messages.by_id(row.trigger_message_id)
-            topic = await repos.topics.by_id(row.topic_id)
-        if bot is None or trigger is None or topic is None:
+        bot = await self.bots.actor(row.bot_id)
+        if bot is None:
             return
-        root = trigger.extras.thread_root_id or trigger.id
-        body = text[:MAX_ANSWER]
-        client_id = f"webhook:{row.id}"
-        await self.messages.send(
-            Actor(bot.id, bot.username), Target(topic=topic.name), body, client_id, thread=root
+        await self.bots.post(
+            bot, row.topic_id, text[:MAX_ANSWER], row.trigger_message_id, f"webhook:{row.id}"
         )
 
     async def register(self, actor: Actor, topic: str, data: WebhookIn) -> WebhookCreated:
@@ -254,23 +248,35 @@ class WebhookService:
                 await self.guard.check(data.url)
             except AddressRefused as exc:
                 raise invalid(f"the address of this URL is not allowed: {exc}") from exc
+        bot = await self._new_bot(actor, topic)
         hook_id = new_id()
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             found = await self._managed(repos, actor, topic)
-            await repos.webhooks.add(
-                WebhookRecord(
-                    hook_id,
-                    found,
-                    data.url,
-                    tuple(data.events),
-                    data.secret,
-                    None,
-                    actor.id,
-                    datetime.now(UTC),
-                )
+            record = await repos.topics.by_id(found)
+            assert record is not None, "just found"
+            await repos.memberships.add(record, bot.id, "member", now)
+            repos.record(MembershipChanged(bot.id, found, joined=True))
+            await tell_member(repos, self.hooks, found, record.name, bot.username, "joined")
+            hook = WebhookRecord(
+                hook_id, found, data.url, tuple(data.events), data.secret, bot.id, actor.id, now
             )
+            await repos.webhooks.add(hook)
             repos.record(WebhooksChanged(found))
         return WebhookCreated(id=hook_id)
+
+    async def _new_bot(self, owner: Actor, topic: str) -> UserRecord:
+        """The webhook's bot, owned by whoever registers it: ``<topic>-webhook``, or with the first
+        free number after it (``general-webhook2``) when the name is taken."""
+        for n in range(1, MAX_BOT_NAMES + 1):
+            suffix = "-webhook" + (str(n) if n > 1 else "")
+            name = topic[: MAX_USERNAME - len(suffix)] + suffix
+            try:
+                return await self.bots.create_bot(owner, name)
+            except ChatError as exc:
+                if exc.code != ErrorCode.CONFLICT:
+                    raise
+        raise conflict(f"every name for this webhook's bot is taken ({topic}-webhook..{MAX_BOT_NAMES})")
 
     async def list(self, actor: Actor, topic: str) -> WebhooksOut:
         async with self.db.read() as repos:
