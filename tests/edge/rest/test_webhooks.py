@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from db.models import WebhookOutbox
+from db.records import DueDelivery
 from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok, refused
 from tests.receiver import Receiver, Reply, receiving
 from tests.support import Client, LiveServer, count, running
@@ -262,6 +264,32 @@ async def test_receivers_that_never_answer_slow_no_send_and_no_fan_out(live_serv
         took = asyncio.get_running_loop().time() - started
         assert len(hanging.received) == 8  # none was answered: no slot came free
         assert took < 10.0, took  # a delivery's timeout is 10 s: nothing waited for one
+
+
+async def test_an_answer_goes_to_the_thread_root_once_however_often_it_is_posted(live_server, receiver):
+    """A delivery repeated after a crash that followed the answer's post answers the same
+    message (``client_id`` ``webhook:<delivery id>``); a trigger that is a reply answers in its
+    thread (on the root)."""
+    alice, socket = await owner_of_general(live_server)
+    await hooked(alice, receiver.url, ["message"])
+    root = await socket.ok("message:send", {"topic": "general", "body": "root"})
+    reply = await socket.ok("message:send", {"topic": "general", "body": "reply", "thread": root["id"]})
+    received = [await receiver.next(), await receiver.next()]
+    delivery = next(r for r in received if r.data["message"]["id"] == reply["id"])
+    async with live_server.chat.db.read() as repos:
+        (hook,) = await repos.webhooks.active()
+    row = DueDelivery(
+        delivery.headers["X-Parley-Delivery"], hook.id, "message", delivery.body.decode(), reply["id"], 0,
+        datetime.now(UTC), hook.url, hook.secret, hook.bot_id, hook.topic_id,
+    )  # fmt: skip
+
+    await live_server.chat.webhooks.answer(row, "first answer")
+    await live_server.chat.webhooks.answer(row, "first answer")  # the repeat after a crash
+
+    answers = [m for m in ok(await alice.get("/api/topics/general/messages"))["messages"] if m["bot"]]
+    assert [(m["body"], m["thread"], m["client_id"]) for m in answers] == [
+        ("first answer", root["id"], f"webhook:{row.id}")
+    ]
 
 
 # Registration, listing, removal, who may ----------------------------------------------
