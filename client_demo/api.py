@@ -1,5 +1,6 @@
 """The REST calls the client needs: log in, register (PROTOCOL.md section 6), refresh a
-token (section 10) and manage a topic's outgoing webhooks (section 12, ``call``).
+token (section 10), bots, their tokens and incoming webhooks, and a topic's outgoing webhooks
+(section 12, ``call``).
 
 Every failure becomes ``ClientError``: the server's ``{"error": {"code",
 "message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
@@ -9,6 +10,7 @@ when the answer is not the documented shape.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -32,6 +34,25 @@ async def refresh(url: str, token: str, *, timeout: float = 10.0) -> str:
     ``token_expired`` or ``token_revoked`` when ``token`` no longer is valid."""
     body = await _post(url, "/api/auth/refresh", None, timeout, {"Authorization": f"Bearer {token}"})
     return _token(body)
+
+
+async def create_bot(url: str, token: str, name: str, *, timeout: float = 10.0) -> Any:
+    """``POST /api/bots``: a bot owned by the caller; ``{"username", "bot", "owner"}``."""
+    return await _post(url, "/api/bots", {"username": name}, timeout, _bearer(token))
+
+
+async def bot_token(url: str, token: str, name: str, label: str = "", *, timeout: float = 10.0) -> Any:
+    """``POST /api/bots/{name}/tokens``: ``{"id", "token"}``, the token shown this once."""
+    return await _post(url, f"/api/bots/{quote(name)}/tokens", {"label": label}, timeout, _bearer(token))
+
+
+async def create_hook(url: str, token: str, topic: str, *, timeout: float = 10.0) -> Any:
+    """``POST /api/topics/{topic}/hooks``: ``{"id", "url"}``, the URL shown this once."""
+    return await _post(url, f"/api/topics/{quote(topic)}/hooks", {}, timeout, _bearer(token))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def call(

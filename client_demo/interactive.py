@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import conversations, live, moderation_repl, render, searching, webhooks
+from client_demo import bots_repl, conversations, live, moderation_repl, render, searching, webhooks
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -45,6 +45,7 @@ commands:
 {conversations.HELP}
 {moderation_repl.HELP}
 {searching.HELP}
+{bots_repl.HELP}
 {webhooks.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
@@ -77,6 +78,7 @@ class Repl:
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
             **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
             **searching.Searcher(conn, color=color).table(),
+            **bots_repl.BotCommands(conn, self._here).table(),
             **webhooks.WebhookCommands(conn).table(),
         }
 

@@ -66,6 +66,7 @@ class Message(TypedDict):
     type: NotRequired[str]
     system: NotRequired[SystemInfo | None]
     blocked: NotRequired[bool]  # section 10: true only for me, when I block the sender
+    bot: NotRequired[bool]  # section 12: sent by a bot account
 
 
 class Topic(TypedDict):

@@ -20,6 +20,7 @@ from client_demo.models import Member, Message, Reaction, Topic, as_reactions, i
 
 INDENT = "    "
 FOLDED = "[message from a blocked user]"
+BOT = " [bot]"  # after a bot sender's name
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def clock(iso: object) -> str:
 def message_line(message: Message, look: Look = PLAIN) -> str:
     """``12:04 [general #3] alice: hello  (id 12)``: the id is what ``/edit`` and ``/delete`` take.
 
-    A thread reply says ``[thread #ROOT]`` after the place; after the body come
+    A bot's name is followed by ``[bot]`` (PROTOCOL.md section 12). A thread reply says
+    ``[thread #ROOT]`` after the place; after the body come
     ``(pinned)``, the reactions (``[👍 2*]``, ``*``: mine), a thread's summary
     (``[thread: 3 replies, last 12:05]``); a reply's quote follows on an
     indented line (``> bob: excerpt``). A system message is ``* TEXT``; a message
@@ -74,7 +76,8 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
     text = _body(message, look) if message.get("body") else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
     where = f"{clock(message.get('created_at'))} {_where(message)}{_thread_tag(message)}"
-    line = f"{where} {safe(message['sender'])}: {text}{edited}{_extras(message, look)}{_id(message)}"
+    sender = safe(message["sender"]) + (BOT if message.get("bot") is True else "")
+    line = f"{where} {sender}: {text}{edited}{_extras(message, look)}{_id(message)}"
     quote = _quote(message)
     return line if quote is None else f"{line}\n{INDENT}{quote}"
 

@@ -151,6 +151,18 @@ class BotTokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class HookRecord:
+    """An incoming webhook: its topic, the bot it posts as, who made it (PROTOCOL.md section 12)."""
+
+    id: str
+    topic_id: int
+    bot_id: int
+    created_by: int
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeRecord:
     """A running server's last heartbeat (``server.chat.nodes``)."""
 

@@ -40,6 +40,7 @@ from server.edge.realtime.expiry import Expiry
 from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
+from server.edge.rest.hooks import HOOK_MAX_BYTES
 from server.edge.rest.wire import http_error
 from server.edge.sio.admin_rooms import room_names
 from server.edge.sio.chat_namespace import ChatNamespace
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Any:
     )
     handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
     # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
-    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None})
+    app = BodyCap(handshakes, settings.max_body_bytes, {"/socket.io": None, "/hooks/": HOOK_MAX_BYTES})
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

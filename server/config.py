@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Conversations (PROTOCOL.md section 8): ``@all`` in a topic of more members than this is for
     # owners, admins and moderators only.
     all_mention_limit: int = Field(default=50, ge=0, description="members up to which anyone may say @all")
+    # Incoming webhooks (PROTOCOL.md section 12): posts per minute to one hook (a burst of as many).
+    hook_posts_per_minute: int = Field(default=60, gt=0, description="posts a minute to one hook")
     outgoing_queue_bytes: int = 1024 * 1024
     max_held_events: int = Field(default=10_000, gt=0, description="live events held per catching-up socket")
     backlog_per_topic: int = 1000

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
+from db.repositories.hooks import HookRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -42,6 +43,7 @@ class Repositories:
         self.reports = ReportRepository(session)
         self.webhooks = WebhookRepository(session)
         self.bots = BotRepository(session)
+        self.hooks = HookRepository(session)
         self.events: list[Any] = []
 
     def record(self, *events: Any) -> None:

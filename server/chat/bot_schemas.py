@@ -57,3 +57,36 @@ class BotRowOut(Out):
 
 class BotRowsOut(Out):
     bots: list[BotRowOut]
+
+
+# Incoming webhooks --------------------------------------------------------------------
+
+
+class HookIn(In):
+    """``bot``: one of the caller's bots to post as; none: a bot is made for the hook."""
+
+    bot: Username | None = None
+
+
+class HookCreatedOut(Out):
+    """``url`` holds the secret: shown this once, never again (only its hash is kept)."""
+
+    id: str
+    url: str
+
+
+class HookInfoOut(Out):
+    id: str
+    bot: str
+    created_at: str
+
+
+class HooksOut(Out):
+    hooks: list[HookInfoOut]
+
+
+class HookPostedOut(Out):
+    """What ``POST /hooks/<secret>`` stored (or, for a repeated ``Idempotency-Key``, had stored)."""
+
+    id: int
+    seq: int

@@ -14,6 +14,7 @@ from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
 from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
+from server.chat.hooks import HookService
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.moderation import ModerationService
@@ -59,6 +60,7 @@ class Limits:
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
     all_mention_limit: int  # members up to which anyone may say ``@all``
+    hook_posts_per_minute: int  # posts to one incoming webhook (PROTOCOL.md section 12)
 
 
 class Chat:
@@ -112,6 +114,7 @@ class Chat:
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
         self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
+        self.hooks = HookService(db, self.bots, limits.hook_posts_per_minute)
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)

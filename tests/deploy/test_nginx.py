@@ -397,7 +397,8 @@ async def test_an_invite_and_a_logout_on_one_node_reach_the_socket_on_the_other_
 
 
 async def test_tokens_in_paths_and_query_strings_never_reach_the_access_log(stack):
-    """A live JWT in ``/compat/topics/<JWT>`` or in ``?token=`` is logged as ``[redacted]``."""
+    """A live JWT in ``/compat/topics/<JWT>`` or in ``?token=``, and a webhook's secret in
+    ``/hooks/<secret>``, are logged as ``[redacted]``."""
     token = await register(stack, f"logged_{uuid.uuid4().hex[:6]}")
     marker = uuid.uuid4().hex  # finds this test's lines in the log
     paths = [
@@ -407,6 +408,8 @@ async def test_tokens_in_paths_and_query_strings_never_reach_the_access_log(stac
         f"/compat/echo/ws/echo?token={token}&m={marker}",
         f"/socket.io/?EIO=4&transport=polling&m={marker}&token={token}",
         f"/compat/%74opics/{token}?m={marker}",  # the node decodes the path before routing it
+        f"/hooks/{token}?m={marker}",  # an incoming webhook's secret (PROTOCOL.md section 12)
+        f"/%68ooks/{token}?m={marker}",
         # A second token, or a name the node decodes into `token`: the whole query goes.
         f"/api/{marker}?token={token}&x=1&token={token}",
         f"/socket.io/{marker}?EIO=4&%74oken={token}",

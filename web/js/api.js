@@ -47,6 +47,34 @@ export const logout = (token) => call("POST", "/api/auth/logout", { token });
 export const openConversation = (token, recipient) =>
   call("POST", "/api/conversations", { token, body: { recipient } });
 
+// Bots and incoming webhooks (section 12). A token or a hook URL is in the answer once.
+const path = (name) => encodeURIComponent(name);
+
+/** GET /api/bots -> {bots: [{username, bot, owner}]} */
+export const listBots = (token) => call("GET", "/api/bots", { token });
+
+/** POST /api/bots {username} -> {username, bot, owner} */
+export const createBot = (token, username) => call("POST", "/api/bots", { token, body: { username } });
+
+/** GET /api/bots/{name}/tokens -> {tokens: [{id, label, created_at}]} */
+export const listBotTokens = (token, bot) => call("GET", `/api/bots/${path(bot)}/tokens`, { token });
+
+/** POST /api/bots/{name}/tokens {label} -> {id, token} */
+export const createBotToken = (token, bot, label) =>
+  call("POST", `/api/bots/${path(bot)}/tokens`, { token, body: { label } });
+
+/** DELETE /api/bots/{name}/tokens/{id}: its sockets close. */
+export const revokeBotToken = (token, bot, id) => call("DELETE", `/api/bots/${path(bot)}/tokens/${path(id)}`, { token });
+
+/** GET /api/topics/{name}/hooks -> {hooks: [{id, bot, created_at}]} */
+export const listHooks = (token, topic) => call("GET", `/api/topics/${path(topic)}/hooks`, { token });
+
+/** POST /api/topics/{name}/hooks {} -> {id, url} */
+export const createHook = (token, topic) => call("POST", `/api/topics/${path(topic)}/hooks`, { token, body: {} });
+
+/** DELETE /api/topics/{name}/hooks/{id} */
+export const revokeHook = (token, topic, id) => call("DELETE", `/api/topics/${path(topic)}/hooks/${path(id)}`, { token });
+
 // Outgoing webhooks (PROTOCOL.md section 12), for a topic's owner and admins.
 const hooksOf = (topic) => `/api/topics/${encodeURIComponent(topic)}/webhooks`;
 

@@ -24,7 +24,6 @@ export class Panels {
       shared.jump(id);
     };
     const m = chat.moderation;
-    const token = () => chat.env.creds.token;
     this.members = new MembersPanel({
       toggleMembers: (open) => this.toggleMembers(open), rerender: () => chat.renderNow({}),
       role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
@@ -36,6 +35,7 @@ export class Panels {
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
+    const token = () => chat.env.creds.token;
     this.settings = new SettingsPanel({
       close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
       webhooks: { // PROTOCOL.md section 12, over REST with the page's token
@@ -43,6 +43,11 @@ export class Panels {
         add: (topic, url, events, secret) => api.addWebhook(token(), topic, url, events, secret),
         remove: (topic, id) => api.removeWebhook(token(), topic, id),
         deliveries: (topic, id) => api.webhookDeliveries(token(), topic, id),
+      },
+      hooks: { list: (t) => api.listHooks(token(), t), create: (t) => api.createHook(token(), t), revoke: (t, id) => api.revokeHook(token(), t, id) },
+      bots: {
+        list: () => api.listBots(token()), create: (name) => api.createBot(token(), name), tokens: (bot) => api.listBotTokens(token(), bot),
+        makeToken: (bot, label) => api.createBotToken(token(), bot, label), revokeToken: (bot, id) => api.revokeBotToken(token(), bot, id),
       },
     });
     this.search = new SearchPanel({

@@ -16,6 +16,7 @@ from server.edge.rest import (
     conversations,
     echo,
     errors,
+    hooks,
     messages,
     moderation,
     ops,
@@ -46,19 +47,11 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    for module in (
-        accounts,
-        topics,
-        moderation,
-        conversations,
-        messages,
-        echo,
-        safety,
-        search_routes,
-        bots,
-        webhooks,
-    ):
+    routers = [accounts, topics, moderation, conversations, messages, echo, safety, search_routes]
+    routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
+    for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)
+    api.include_router(hooks.public, responses=errors.RESPONSES)  # POST /hooks/<secret>
     api.include_router(ops.router)
     for router in extra_routers:
         api.include_router(router)

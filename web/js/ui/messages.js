@@ -193,13 +193,14 @@ export class MessageList {
       message.deleted ? "deleted" : "", ctx.mentioned ? "mentioned" : "", message.pinned ? "pinned" : "",
       this.foundId === message.id ? "found" : ""].filter(Boolean).join(" ");
     Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
-      mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? "") });
+      mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? ""), bot: String(Boolean(message.bot)) });
     if (message.client_id) el.dataset.clientId = message.client_id;
     el.setAttribute("aria-label", `${message.sender} at ${clock(ctx.date)}`);
     const body = ctx.mode === "edit" ? this.editBox(message) : messageBody(message);
     const open = (m) => this.actions.openThread(m);
     const bubble = h("div", { class: "bubble" },
-      ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender),
+      ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender,
+        message.bot ? h("span", { class: "bot-badge", "data-testid": "bot-badge", title: "A bot account" }, "BOT") : null),
       replyQuote(message.reply_to, (id) => this.jumpTo(id)),
       body,
       h("div", { class: "msg-meta" },

@@ -1,0 +1,198 @@
+"""Incoming webhooks (PROTOCOL.md section 12): owners and admins make them, anyone with the URL
+posts into the topic as the hook's bot, through the normal send path."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+
+from db.models import Hook, Message, User
+from tests.bots_support import Api, ok, refused, user_api
+from tests.support import count_rows, running
+from tests.support import test_settings as settings_for
+
+pytestmark = pytest.mark.both_databases
+
+
+async def owner_with_topic(live_server, private: bool = False):
+    alice = await user_api(live_server, "alice")
+    ok(await alice.post("/api/topics", {"name": "general", "private": private}), 201)
+    return alice, await live_server.connect("alice", alice.token)
+
+
+async def hook_url(alice: Api, body: dict | None = None) -> str:
+    made = ok(await alice.post("/api/topics/general/hooks", body or {}), 201)
+    assert set(made) == {"id", "url"} and made["url"].startswith("/hooks/")
+    return made["url"]
+
+
+async def test_a_hook_posts_as_a_bot_made_for_it_and_every_member_sees_it(live_server):
+    alice, socket = await owner_with_topic(live_server)
+
+    url = await hook_url(alice)
+    posted = await live_server.http.post(url, json={"text": "deployed v2 @alice"})
+
+    stored = ok(posted)
+    assert set(stored) == {"id", "seq"}
+    message = await socket.next("message")
+    assert (message["id"], message["seq"], message["sender"], message["bot"]) == (
+        stored["id"],
+        stored["seq"],
+        "general-hook",
+        True,
+    )
+    assert message["mentions"] == ["alice"]
+    members = ok(await alice.get("/api/topics/general/members"))["members"]
+    assert {"username": "general-hook", "role": "member", "online": False, "bot": True} in members
+    listed = ok(await alice.get("/api/topics/general/hooks"))["hooks"]
+    assert [(h["bot"], set(h)) for h in listed] == [("general-hook", {"id", "bot", "created_at"})]
+    assert url.removeprefix("/hooks/") not in str(listed)
+    assert await hook_url(alice) != url
+    assert [h["bot"] for h in ok(await alice.get("/api/topics/general/hooks"))["hooks"]] == [
+        "general-hook",
+        "general-hook-2",
+    ]
+
+
+async def test_a_hook_posts_as_a_named_bot_of_the_caller_only(live_server):
+    alice, _ = await owner_with_topic(live_server)
+    bob = await user_api(live_server, "bob")
+    ok(await alice.post("/api/bots", {"username": "deployer"}), 201)
+    ok(await bob.post("/api/bots", {"username": "bobs-bot"}), 201)
+    before = await count_rows(live_server, Hook, User)
+
+    refused(await alice.post("/api/topics/general/hooks", {"bot": "bobs-bot"}), 422, "invalid")
+    refused(await alice.post("/api/topics/general/hooks", {"bot": "bob"}), 422, "invalid")
+    refused(await alice.post("/api/topics/general/hooks", {"bot": "x"}), 422, "invalid")
+    assert await count_rows(live_server, Hook, User) == before
+
+    url = await hook_url(alice, {"bot": "deployer"})
+    assert ok(await live_server.http.post(url, json={"text": "hi"}))["seq"] >= 1
+    assert [h["bot"] for h in ok(await alice.get("/api/topics/general/hooks"))["hooks"]] == ["deployer"]
+
+
+async def test_only_owners_and_admins_manage_hooks(live_server):
+    alice, owner = await owner_with_topic(live_server)
+    bob = await user_api(live_server, "bob")
+    carol = await user_api(live_server, "carol")
+    ok(await bob.post("/api/topics/general/subscribe"))
+    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+    before = await count_rows(live_server, Hook, User)
+
+    refused(await bob.post("/api/topics/general/hooks", {}), 403, "forbidden")
+    refused(await carol.post("/api/topics/general/hooks", {}), 403, "forbidden")
+    refused(await bob.get("/api/topics/general/hooks"), 403, "forbidden")
+    refused(await bob.post("/api/topics/secret/hooks", {}), 404, "not_found")
+    refused(await bob.post("/api/topics/nowhere/hooks", {}), 404, "not_found")
+    assert await count_rows(live_server, Hook, User) == before
+
+    await owner.ok("topic:role", {"topic": "general", "username": "bob", "role": "admin"})
+    made = ok(await bob.post("/api/topics/general/hooks", {}), 201)
+    refused(await carol.delete(f"/api/topics/general/hooks/{made['id']}"), 403, "forbidden")
+    assert ok(await alice.delete(f"/api/topics/general/hooks/{made['id']}")) == {}
+    refused(await alice.delete(f"/api/topics/general/hooks/{made['id']}"), 404, "not_found")
+    refused(await live_server.http.post(made["url"], json={"text": "late"}), 404, "not_found")
+    assert ok(await alice.get("/api/topics/general/hooks")) == {"hooks": []}
+
+
+async def test_slack_form_payloads_and_thread_replies(live_server):
+    alice, socket = await owner_with_topic(live_server)
+    url = await hook_url(alice)
+    root = await socket.ok("message:send", {"topic": "general", "body": "deploy?"})
+    reply = await socket.ok("message:send", {"topic": "general", "body": "now", "thread": root["id"]})
+
+    form = urlencode(
+        {"payload": orjson.dumps({"text": "done", "thread": reply["id"], "username": "x"}).decode()}
+    )
+    posted = ok(
+        await live_server.http.post(
+            url, content=form, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+    )
+
+    history = ok(await alice.get("/api/topics/general/messages"))["messages"]
+    answer = next(m for m in history if m["id"] == posted["id"])
+    assert (answer["body"], answer["thread"], answer["bot"]) == ("done", root["id"], True)
+
+
+async def test_a_retried_post_with_an_idempotency_key_stores_nothing_new(live_server):
+    alice, _ = await owner_with_topic(live_server)
+    url = await hook_url(alice)
+    headers = {"Idempotency-Key": "build-42"}
+
+    first = ok(await live_server.http.post(url, json={"text": "build 42 passed"}, headers=headers))
+    again = ok(await live_server.http.post(url, json={"text": "build 42 passed"}, headers=headers))
+    other = ok(await live_server.http.post(url, json={"text": "build 43"}))
+
+    assert again == first and other["seq"] == first["seq"] + 1
+    refused(
+        await live_server.http.post(url, json={"text": "x"}, headers={"Idempotency-Key": "k" * 65}),
+        400,
+        "invalid",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+        (b'{"body": "no text"}', "application/json"),
+        (b'{"text": 5}', "application/json"),
+        (b'{"text": "  "}', "application/json"),
+        (b'{"text": "ok", "thread": "1"}', "application/json"),
+        (b'{"text": "ok", "thread": 999999}', "application/json"),
+        (b"text=hello", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnope", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_bad_posts_are_400_invalid_and_store_nothing(live_server, content, content_type):
+    alice, _ = await owner_with_topic(live_server)
+    url = await hook_url(alice)
+    before = await count_rows(live_server, Message)
+
+    refused(
+        await live_server.http.post(url, content=content, headers={"content-type": content_type}),
+        400,
+        "invalid",
+    )
+    refused(
+        await live_server.http.post(
+            "/hooks/unknown", content=content, headers={"content-type": content_type}
+        ),
+        404,
+        "not_found",
+    )
+
+    assert await count_rows(live_server, Message) == before
+
+
+async def test_an_oversized_post_is_413_and_the_secret_never_reaches_the_log(live_server, caplog):
+    alice, _ = await owner_with_topic(live_server)
+    url = await hook_url(alice)
+    caplog.set_level(logging.INFO)
+
+    refused(await live_server.http.post(url, json={"text": "x" * (65 * 1024)}), 413, "too_large")
+    ok(await live_server.http.post(url, json={"text": "fine"}))
+    refused(await live_server.http.post("/hooks/unknown-secret", json={"text": "x"}), 404, "not_found")
+
+    server_lines = [f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name != "httpx"]
+    assert server_lines and not any(url.removeprefix("/hooks/") in line for line in server_lines)
+
+
+async def test_posts_past_the_hooks_rate_are_429(tmp_path):
+    async with running(settings_for(tmp_path / "data", hook_posts_per_minute=2)) as server:
+        alice = await user_api(server, "alice")
+        ok(await alice.post("/api/topics", {"name": "general"}), 201)
+        url = await hook_url(alice)
+        other = await hook_url(alice)
+
+        for n in range(2):
+            ok(await server.http.post(url, json={"text": f"post {n}"}))
+        limited = await server.http.post(url, json={"text": "one too many"})
+
+        refused(limited, 429, "rate_limited")
+        ok(await server.http.post(other, json={"text": "another hook has its own budget"}))
