@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import cast
 
-from db.records import PLAIN, Extras, OutboxRow
+from db.records import PLAIN, Extras, OutboxRow, WebhookRecord
 from db.sends import NewMessage, PinChange, Stored
 from db.uow import Database
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
@@ -217,7 +217,11 @@ class Writer:
         if self.webhooks is None:
             return row
         hooks = self.webhooks.of(row.topic_id)  # the hot path's one lookup
-        if not hooks or row.extras.type == "system":
+        if (
+            not hooks
+            or row.extras.type == "system"
+            or not any(_wants_messages(h, row.sender_id) for h in hooks)
+        ):
             return row
         extras = row.extras
         mentions = bool(extras.mentions) or extras.mentions_all
@@ -228,6 +232,11 @@ class Writer:
             return message_rows(hooks, message, pending.actor.id, mentions, pending.created_at)
 
         return replace(row, outbox=outbox)
+
+
+def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
+    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
+    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
 
 
 def _destination(pending: Pending) -> Destination:
