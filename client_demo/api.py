@@ -1,5 +1,6 @@
 """The REST calls the client needs: log in, register (PROTOCOL.md section 6), refresh a
-token (section 10), and bots, their tokens and incoming webhooks (section 12).
+token (section 10), bots, their tokens and incoming webhooks, and a topic's outgoing webhooks
+(section 12, ``call``).
 
 Every failure becomes ``ClientError``: the server's ``{"error": {"code",
 "message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
@@ -52,6 +53,21 @@ async def create_hook(url: str, token: str, topic: str, *, timeout: float = 10.0
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def call(
+    url: str, method: str, path: str, token: str, payload: Any = None, *, timeout: float = 10.0
+) -> Any:
+    """Any REST call with ``token`` as the Bearer (the webhooks of PROTOCOL.md section 12)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
+            response = await http.request(method, path, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
+    if response.is_success:
+        return _json(response)
+    raise _error(response)
 
 
 async def _post(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import bots_repl, conversations, files, live, moderation_repl, render, searching
+from client_demo import bots_repl, conversations, files, live, moderation_repl, render, searching, webhooks
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -47,6 +47,7 @@ commands:
 {searching.HELP}
 {bots_repl.HELP}
 {files.HELP}
+{webhooks.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -80,6 +81,7 @@ class Repl:
             **searching.Searcher(conn, color=color).table(),
             **bots_repl.BotCommands(conn, self._here).table(),
             **files.FileCommands(conn, self.view, self._here).table(),
+            **webhooks.WebhookCommands(conn).table(),
         }
 
     async def run(self) -> int:

@@ -341,3 +341,60 @@ class File(SQLModel, table=True):
     height: int | None = None
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class Webhook(SQLModel, table=True):
+    """An outgoing webhook of a topic (PROTOCOL.md section 12). ``secret`` is kept: it signs every
+    delivery. ``bot_id`` is the bot its answers are posted as (null until bot accounts exist)."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_topic_id", "topic_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    topic_id: int
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    secret: str = Field(max_length=256)
+    bot_id: int | None = Field(default=None)
+    created_by: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    removed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class WebhookOutbox(SQLModel, table=True):
+    """A delivery to make: written in the transaction of the event it tells, so a crash loses none.
+    ``id`` is the delivery id (``X-Parley-Delivery``); ``body`` the exact bytes that are signed."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (Index("ix_webhook_outbox_due", "status", "next_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    webhook_id: str = Field(max_length=32)
+    event: str = Field(max_length=16)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    trigger_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    attempts: int = Field(default=0)
+    next_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(max_length=8)
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One attempt at a delivery, for the webhook's delivery log (the newest 100 are listed)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: str = Field(max_length=32)
+    webhook_id: str = Field(max_length=32)
+    event: str = Field(max_length=16)
+    attempt: int
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(max_length=8)
+    code: int | None = Field(default=None)

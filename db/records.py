@@ -216,3 +216,58 @@ class FileRecord:
     height: int | None
     created_at: datetime
     message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """An outgoing webhook (PROTOCOL.md section 12); ``secret`` signs its deliveries."""
+
+    id: str
+    topic_id: int
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    bot_id: int | None
+    created_by: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A delivery to write in the transaction of its event: ``body`` is the exact JSON signed."""
+
+    id: str
+    webhook_id: str
+    event: str
+    body: str
+    trigger_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """An outbox row the worker took (on PostgreSQL under a lease), with what it needs to post."""
+
+    id: str
+    webhook_id: str
+    event: str
+    body: str
+    trigger_message_id: int | None
+    attempts: int
+    created_at: datetime
+    url: str
+    secret: str
+    bot_id: int | None
+    topic_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One attempt of the delivery log."""
+
+    outbox_id: str
+    event: str
+    attempt: int
+    at: datetime
+    status: str
+    code: int | None

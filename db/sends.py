@@ -24,6 +24,11 @@ checks them (SQLite: under ``BEGIN IMMEDIATE``; PostgreSQL: their rows locked
 ``FOR UPDATE``), and no earlier row of the batch may claim one of them; else
 that row alone is ``Refused`` (nothing of it stored, no ``seq`` taken) and the
 rest of the batch goes on.
+
+The outgoing webhooks' deliveries a new message makes are written in it too
+(PROTOCOL.md section 12): a row whose topic has webhooks carries ``outbox``,
+called once the message has its id and ``seq`` (inside the transaction) for
+the ``webhook_outbox`` rows to insert; a resend that stores nothing makes none.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +48,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.extras import files_json, names_json, quote_json, system_json
-from db.records import PLAIN, Extras
+from db.records import PLAIN, Extras, OutboxRow
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class NewMessage:
     mentioned: tuple[int, ...] = ()  # the members it mentions by name (a mention row each)
     pin: PinChange | None = None
     files: tuple[str, ...] = ()  # ids of the sender's unattached files to attach (section 11)
+    outbox: Callable[[Stored], Sequence[OutboxRow]] | None = None  # its webhooks' deliveries
 
     @property
     def plain(self) -> bool:
@@ -213,6 +219,8 @@ class SqliteSendStore:
                     _sqlite_attach(db, row, stored)
                 if row.pin is not None:
                     _sqlite_pin(db, row, row.pin)
+            if row.outbox is not None:
+                _sqlite_outbox(db, row.outbox(stored))
         if mentions:
             db.executemany(MENTION_ROWS, mentions)
         roots = {row.extras.thread_root_id for row, new in zip(rows, fresh, strict=True) if new}
@@ -262,6 +270,22 @@ def _sqlite_pin(db: sqlite3.Connection, row: NewMessage, pin: PinChange) -> None
     else:
         db.execute("DELETE FROM pins WHERE topic_id = ? AND message_id = ?", (row.topic_id, pin.message_id))
     db.execute("UPDATE messages SET pinned = ? WHERE id = ?", (pin.pinned, pin.message_id))
+
+
+OUTBOX_INSERT = (
+    "INSERT INTO webhook_outbox (id, webhook_id, event, body, trigger_message_id, attempts, next_at,"
+    " status, created_at) VALUES ({0}, {1}, {2}, {3}, {4}, 0, {5}, 'pending', {6})"
+)
+
+
+def _sqlite_outbox(db: sqlite3.Connection, rows: Sequence[OutboxRow]) -> None:
+    db.executemany(
+        OUTBOX_INSERT.format(*"???????"),
+        [
+            (r.id, r.webhook_id, r.event, r.body, r.trigger_message_id, *[sqlite_time(r.created_at)] * 2)
+            for r in rows
+        ],
+    )
 
 
 # A thread's summary on its root, from its replies that are not deleted (both databases; the
@@ -355,7 +379,7 @@ class PostgresSendStore:
     async def _attempt(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:
         """One try: the batch statement alone (plain rows), or in a transaction with its extras
         (files checked and locked first: a refused row is left out of the statement)."""
-        if all(r.plain for r in rows):
+        if all(r.plain and r.outbox is None for r in rows):
             return _outcomes(len(rows), await connection.fetch(POSTGRES_BATCH, *_columns(rows)))
         async with connection.transaction():
             refused = await _postgres_claims(connection, rows)
@@ -368,6 +392,8 @@ class PostgresSendStore:
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, Stored) and not row.plain:
                     await _postgres_extras(connection, row, outcome)
+                if isinstance(outcome, Stored) and row.outbox is not None:
+                    await _postgres_outbox(connection, row.outbox(outcome))
             roots = {
                 row.extras.thread_root_id
                 for row, outcome in zip(rows, outcomes, strict=True)
@@ -494,6 +520,16 @@ async def _postgres_extras(connection: Any, row: NewMessage, stored: Stored) -> 
             "DELETE FROM pins WHERE topic_id = $1 AND message_id = $2", row.topic_id, pin.message_id
         )
     await connection.execute("UPDATE messages SET pinned = $1 WHERE id = $2", pin.pinned, pin.message_id)
+
+
+async def _postgres_outbox(connection: Any, rows: Sequence[OutboxRow]) -> None:
+    await connection.executemany(
+        OUTBOX_INSERT.format(*(f"${n}" for n in range(1, 8))),
+        [
+            (r.id, r.webhook_id, r.event, r.body, r.trigger_message_id, r.created_at, r.created_at)
+            for r in rows
+        ],
+    )
 
 
 async def postgres_thread_summary(connection: Any, root: int) -> None:

@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Any:
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
         await chat.nodes.start()  # a row for parley stats; the command line runs no node
         chat.search.start()  # what a migration left for the search index, in the background
+        if chat.webhook_worker is not None:
+            chat.webhook_worker.start()  # PROTOCOL.md section 12: this node's delivery worker
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Any:
             await stop_server(sio)
             await chat.nodes.stop()
             await chat.search.stop()
+            if chat.webhook_worker is not None:
+                await chat.webhook_worker.stop()
             await chat.stop()
             await chat.db.dispose()
 

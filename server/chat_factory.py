@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from db.engine import is_sqlite
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.cluster.redis_hub import RedisHub
 from server.adapters.cluster.redis_presence import RedisRegistry
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
+from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.hub import Hub
 from server.chat.service import Chat, Limits
+from server.chat.webhook_worker import WebhookWorker
 from server.config import Settings
 
 
@@ -39,7 +42,8 @@ def build_chat(settings: Settings) -> Chat:
     if settings.redis_url:  # several nodes: events and presence go through Redis
         hub = RedisHub(settings.redis_url, settings.redis_channel)
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
-    return Chat(
+    guard = AddressGuard(settings.webhook_allow_hosts)  # PROTOCOL.md section 12: the SSRF guard
+    chat = Chat(
         database,
         settings.secret(),
         settings.token_ttl,
@@ -49,4 +53,15 @@ def build_chat(settings: Settings) -> Chat:
         hub,
         registry,
         LocalFileStore(settings.resolved_files_dir),
+        guard,
     )
+    chat.webhook_worker = WebhookWorker(
+        database,
+        chat.directory.webhooks,
+        HttpPoster(guard, settings.webhook_timeout),
+        retry_base=settings.webhook_retry_base,
+        give_up=settings.webhook_give_up,
+        single=is_sqlite(database.url),
+        answer=chat.webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
+    )
+    return chat

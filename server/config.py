@@ -114,8 +114,23 @@ class Settings(BaseSettings):
     file_unattached_ttl_seconds: float = Field(
         default=86400.0, gt=0, description="seconds an upload may wait to be attached"
     )
+    # Outgoing webhooks (PROTOCOL.md section 12): hosts the SSRF guard lets through (names or IPs),
+    # the timeout of one delivery, the first retry's base delay and how long a delivery is retried.
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds a delivery may take")
+    webhook_retry_base: float = Field(
+        default=2.0, gt=0, le=4, description="seconds; the first retry comes 1-2.5 times this later"
+    )
+    webhook_give_up: float = Field(default=3600.0, ge=0, description="seconds a delivery is retried")
 
-    @field_validator("cors_origins", "default_topics", "transports", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "default_topics",
+        "transports",
+        "trusted_proxies",
+        "webhook_allow_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

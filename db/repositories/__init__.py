@@ -21,6 +21,7 @@ from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
+from db.repositories.webhooks import WebhookRepository
 
 
 class Repositories:
@@ -41,6 +42,7 @@ class Repositories:
         self.bans = BanRepository(session)
         self.blocks = BlockRepository(session)
         self.reports = ReportRepository(session)
+        self.webhooks = WebhookRepository(session)
         self.bots = BotRepository(session)
         self.hooks = HookRepository(session)
         self.files = FileRepository(session)  # PROTOCOL.md section 11

@@ -37,6 +37,7 @@ class Act(StrEnum):
     UPDATE = "update"
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
+    WEBHOOKS = "manage webhooks"  # PROTOCOL.md section 12
 
 
 # The lowest rank that may act at all; the actions on a member also need a rank above theirs.
@@ -52,6 +53,7 @@ LOWEST_RANK = {
     Act.UPDATE: 2,
     Act.ARCHIVE: 2,
     Act.UNARCHIVE: 2,
+    Act.WEBHOOKS: 2,
 }
 ON_A_MEMBER = frozenset({Act.ROLE, Act.KICK, Act.BAN, Act.UNBAN, Act.MUTE, Act.UNMUTE})
 READ_ONLY_WHEN_ARCHIVED = frozenset({Act.POST, Act.EDIT, Act.REACT, Act.PIN})

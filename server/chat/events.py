@@ -250,6 +250,22 @@ class BlockChanged:
     blocked: bool
 
 
+@dataclass(frozen=True)
+class WebhooksChanged:
+    """A topic's outgoing webhooks were registered or removed: every node's ``WebhookMap`` reads
+    them again (``server.chat.webhooks``); nobody is told."""
+
+    topic_id: int
+
+
+@dataclass(frozen=True)
+class OutboxWritten:
+    """Outbox rows of a reaction or membership change were committed: the delivery workers start
+    at once instead of at their next poll (any node may deliver a row)."""
+
+    topic_id: int
+
+
 Event = (
     MessageCreated
     | MessageEdited
@@ -273,4 +289,6 @@ Event = (
     | TopicUpdated
     | UserDeleted
     | BlockChanged
+    | WebhooksChanged
+    | OutboxWritten
 )

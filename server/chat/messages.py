@@ -67,7 +67,7 @@ class MessageService:
         self.directory = directory
         self.all_mention_limit = all_mention_limit
         self.files = files
-        self.writer = Writer(db, self._original, self._threads_changed)
+        self.writer = Writer(db, self._original, self._threads_changed, directory.webhooks)
 
     async def send(
         self,

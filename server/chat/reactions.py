@@ -8,11 +8,13 @@ per message (``invalid``).
 
 The message row keeps its reactions in order (``Extras.reactions``), beside the table's rows, so
 that every rendering reads one row; the row is locked while it changes (PostgreSQL), so that
-concurrent reactions apply one after the other.
+concurrent reactions apply one after the other. A topic's ``reaction`` webhooks get their outbox
+rows in the same transaction (PROTOCOL.md section 12).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from db.extras import reactions_json
@@ -26,6 +28,7 @@ from server.chat.message_events import reactions_changed
 from server.chat.schemas import ReactionsOut
 from server.chat.users import Actor
 from server.chat.views import reactions_view
+from server.chat.webhooks import tell_reaction
 
 MAX_EMOJI = 20
 
@@ -66,6 +69,8 @@ class ReactionService:
             else:
                 await repos.reactions.remove(message_id, actor.id, emoji)
             await repos.messages.set_reactions(message_id, reactions_json(after))
+            changed = replace(message, extras=replace(message.extras, reactions=after))
+            await tell_reaction(repos, self.directory.webhooks, changed, place, emoji, actor, add)
             members = await self.directory.members(place.topic_id)
             repos.record(*reactions_changed(place, actor, message_id, after, members))
         return ReactionsOut(id=message_id, reactions=reactions_view(after, actor.id))

@@ -34,6 +34,8 @@ from server.chat.signals import SignalService
 from server.chat.topic_admin import TopicAdminService
 from server.chat.topics import TopicService
 from server.chat.users import UserService
+from server.chat.webhook_worker import WebhookWorker
+from server.chat.webhooks import UrlGuard, WebhookService
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +83,7 @@ class Chat:
         hub: Hub | None = None,
         registry: OnlineRegistry | None = None,
         file_store: FileStore | None = None,
+        url_guard: UrlGuard | None = None,
     ) -> None:
         self.db = db
         self.hub = hub or Hub()
@@ -133,6 +136,8 @@ class Chat:
         self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
         self.hooks = HookService(db, self.bots, limits.hook_posts_per_minute)
         self.search = SearchService(db)  # PROTOCOL.md section 9
+        self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
+        self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl, blocks=self.directory.blocks)
@@ -163,6 +168,7 @@ class Chat:
     async def start(self) -> None:
         await self.db.search.check()  # SQLite without FTS5: refuse to start, saying why
         await self.hub.start()
+        await self.directory.webhooks.load()  # before any send: the send path asks it
         await self.presence.start()
         for name in self.default_topics:
             await self.topics.ensure_public(name)

@@ -14,18 +14,23 @@ database refuses a batch, its messages are stored one by one, so only the
 message at fault fails (with that exception: the transport answers
 ``internal``). A send whose files another send attached first (checked again
 in the transaction) is refused alone, ``invalid``.
+
+A send to a topic with outgoing webhooks (PROTOCOL.md section 12) carries the rows of its outbox
+into the same transaction (``NewMessage.outbox``); the writer asks ``WebhookMap.of`` once per
+send, so a topic without webhooks costs one dict lookup, and rings the ``Bell`` after a commit
+that wrote some, for this node's delivery worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import cast
 
-from db.records import PLAIN, Extras
+from db.records import PLAIN, Extras, OutboxRow, WebhookRecord
 from db.sends import NewMessage, PinChange, Refused, Stored
 from db.uow import Database
 from server.chat.errors import invalid
@@ -34,6 +39,7 @@ from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
 from server.chat.views import message_out
+from server.chat.webhooks import WebhookMap, message_rows
 
 log = logging.getLogger("parley.writer")
 MAX_BATCH = 512
@@ -76,10 +82,17 @@ Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
 
 
 class Writer:
-    def __init__(self, db: Database, original: Original, threads: Threads | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        original: Original,
+        threads: Threads | None = None,
+        webhooks: WebhookMap | None = None,
+    ) -> None:
         self.db = db
         self.original = original
         self.threads = threads
+        self.webhooks = webhooks
         self.batches = 0
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
@@ -147,7 +160,8 @@ class Writer:
 
     async def _store(self, batch: list[Pending]) -> None:
         try:
-            outcomes = await self.db.store_messages([_row(p) for p in batch])
+            rows = [self._row(p) for p in batch]
+            outcomes = await self.db.store_messages(rows)
         except Exception as exc:
             if len(batch) == 1:
                 log.warning("a send could not be stored", extra={"error": type(exc).__name__})
@@ -170,6 +184,8 @@ class Writer:
             answers.append((pending, answer))
             events += announced
         await self.db.announce(cast(list[object], events))
+        if self.webhooks is not None and any(row.outbox is not None for row in rows):
+            self.webhooks.bell.ring()
         for pending, answer in answers:
             _answer(pending.future, answer)
         for pending in duplicates:
@@ -201,6 +217,32 @@ class Writer:
             _fail(pending.future, LookupError("the message of a repeated client_id is gone"))
         else:
             _answer(pending.future, original)
+
+    def _row(self, pending: Pending) -> NewMessage:
+        row = _row(pending)
+        if self.webhooks is None:
+            return row
+        hooks = self.webhooks.of(row.topic_id)  # the hot path's one lookup
+        if (
+            not hooks
+            or row.extras.type == "system"
+            or not any(_wants_messages(h, row.sender_id) for h in hooks)
+        ):
+            return row
+        extras = row.extras
+        mentions = bool(extras.mentions) or extras.mentions_all
+
+        def outbox(stored: Stored) -> Sequence[OutboxRow]:
+            place = _destination(pending).place
+            message = _view(pending, stored, place.kind, place.shown_as)
+            return message_rows(hooks, message, pending.actor.id, mentions, pending.created_at)
+
+        return replace(row, outbox=outbox)
+
+
+def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
+    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
+    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
 
 
 def _destination(pending: Pending) -> Destination:

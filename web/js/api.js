@@ -74,3 +74,19 @@ export const createHook = (token, topic) => call("POST", `/api/topics/${path(top
 
 /** DELETE /api/topics/{name}/hooks/{id} */
 export const revokeHook = (token, topic, id) => call("DELETE", `/api/topics/${path(topic)}/hooks/${path(id)}`, { token });
+
+// Outgoing webhooks (PROTOCOL.md section 12), for a topic's owner and admins.
+const hooksOf = (topic) => `/api/topics/${encodeURIComponent(topic)}/webhooks`;
+
+/** GET /api/topics/{name}/webhooks -> {webhooks: [{id, url, events, created_at}]} */
+export const listWebhooks = (token, topic) => call("GET", hooksOf(topic), { token });
+
+/** POST /api/topics/{name}/webhooks {url, events, secret} -> {id} */
+export const addWebhook = (token, topic, url, events, secret) =>
+  call("POST", hooksOf(topic), { token, body: { url, events, secret } });
+
+/** DELETE /api/topics/{name}/webhooks/{id} */
+export const removeWebhook = (token, topic, id) => call("DELETE", `${hooksOf(topic)}/${id}`, { token });
+
+/** GET /api/topics/{name}/webhooks/{id}/deliveries -> {deliveries: [{id, event, attempt, at, status, code}]} */
+export const webhookDeliveries = (token, topic, id) => call("GET", `${hooksOf(topic)}/${id}/deliveries`, { token });

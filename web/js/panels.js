@@ -38,6 +38,12 @@ export class Panels {
     const token = () => chat.env.creds.token;
     this.settings = new SettingsPanel({
       close: () => this.show(null), save: (name, changes) => m.update(name, changes), archive: (name, on) => m.archive(name, on),
+      webhooks: { // PROTOCOL.md section 12, over REST with the page's token
+        list: (topic) => api.listWebhooks(token(), topic),
+        add: (topic, url, events, secret) => api.addWebhook(token(), topic, url, events, secret),
+        remove: (topic, id) => api.removeWebhook(token(), topic, id),
+        deliveries: (topic, id) => api.webhookDeliveries(token(), topic, id),
+      },
       hooks: { list: (t) => api.listHooks(token(), t), create: (t) => api.createHook(token(), t), revoke: (t, id) => api.revokeHook(token(), t, id) },
       bots: {
         list: () => api.listBots(token()), create: (name) => api.createBot(token(), name), tokens: (bot) => api.listBotTokens(token(), bot),

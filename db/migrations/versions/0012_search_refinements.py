@@ -10,7 +10,7 @@ and the few rows that hold one are computed again by the server's backfill; a ge
 the column kept by a trigger, every row pending.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-23 11:00:00
 """
 
@@ -22,7 +22,7 @@ from db.search import postgres as pg
 from db.search import sqlite as lite
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

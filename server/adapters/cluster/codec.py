@@ -46,6 +46,8 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.TopicDeleted,
         ev.UserDeleted,
         ev.BlockChanged,
+        ev.WebhooksChanged,
+        ev.OutboxWritten,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {

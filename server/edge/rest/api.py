@@ -23,6 +23,7 @@ from server.edge.rest import (
     ops,
     safety,
     topics,
+    webhooks,
 )
 from server.edge.rest import search as search_routes
 from server.edge.rest.admin_ui import mount_admin_ui
@@ -48,7 +49,7 @@ def build_api(
     api.state.metrics = metrics
     errors.install(api)
     routers = [accounts, topics, moderation, conversations, messages, files, echo, safety, search_routes]
-    routers += [bots, hooks]  # PROTOCOL.md section 12
+    routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
     for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(hooks.public, responses=errors.RESPONSES)  # POST /hooks/<secret>

@@ -1,18 +1,22 @@
 // The topic settings side panel, for its owner and admins: rename it, describe
 // it (0-500 characters), archive it (read-only for everyone) or open it again;
-// its incoming webhooks and the user's bots (section 12, ./integrations.js).
+// its incoming webhooks and the user's bots (section 12, ./integrations.js), and
+// its outgoing webhooks (./webhooks_section.js).
 // Errors from the server show under the form.
 import { checkTopicName, labelOf } from "../targets.js";
 import { h, icon, ICONS } from "./dom.js";
 import { BotsSection, HooksSection } from "./integrations.js";
+import { WebhooksSection } from "./webhooks_section.js";
 
 const MAX_DESCRIPTION = 500;
 
 export class SettingsPanel {
   /** actions: close(), save(name, {newName, description}), archive(name, archived),
-   * hooks: {list, create, revoke}, bots: {list, create, tokens, makeToken, revokeToken} */
+   * hooks: {list, create, revoke}, bots: {list, create, tokens, makeToken, revokeToken},
+   * webhooks: {list, add, remove, deliveries} (see WebhooksSection) */
   constructor(actions) {
     this.actions = actions;
+    this.webhooks = new WebhooksSection(actions.webhooks);
     this.shownFor = null;
     this.sub = h("p", { class: "panel-sub" });
     this.name = h("input", { id: "settings-name", "data-testid": "settings-name", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
@@ -30,7 +34,8 @@ export class SettingsPanel {
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Topic settings"), this.sub), this.closeButton),
       h("div", { class: "panel-scroll" }, this.form, this.error,
         h("section", { class: "settings-archive" }, h("h3", { class: "settings-title" }, "Archive"), this.archiveText, this.archiveButton),
-        (this.hooks = new HooksSection(actions.hooks)).el, (this.bots = new BotsSection(actions.bots)).el));
+        (this.hooks = new HooksSection(actions.hooks)).el, this.webhooks.el,
+        (this.bots = new BotsSection(actions.bots)).el));
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
   }
 
@@ -44,6 +49,7 @@ export class SettingsPanel {
     if (this.el.hidden) {
       this.shownFor = null;
       this.hooks.topic = null; // loaded again when the panel opens again
+      this.webhooks.show(null);
       return;
     }
     this.topic = topic;
@@ -62,6 +68,7 @@ export class SettingsPanel {
       : "Archiving makes the topic read-only for everyone. It stays in lists and search.";
     this.archiveButton.textContent = archived ? "Unarchive topic" : "Archive topic";
     this.archiveButton.dataset.archived = String(archived);
+    this.webhooks.show(topic.name);
   }
 
   async save() {

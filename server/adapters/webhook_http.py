@@ -1,0 +1,142 @@
+"""The webhooks' HTTP side (PROTOCOL.md section 12): the SSRF guard and the poster.
+
+The guard resolves a URL's host (``loop.getaddrinfo``) and refuses it when ANY address it
+resolves to is not a public unicast one: loopback, private, link-local, multicast, unspecified,
+reserved, shared (100.64/10), the cloud metadata addresses (169.254.169.254, fd00:ec2::254), and
+an IPv4-mapped IPv6 address of any of these. Hosts named in ``PARLEY_WEBHOOK_ALLOW_HOSTS`` (names
+or IP literals, compared case-insensitively) skip the check.
+
+The poster connects to the address that was checked, never resolving again (a DNS answer that
+changes between the check and the connection cannot redirect it): the request's URL carries the
+IP, the ``Host`` header the original host and, for ``https``, the TLS server name (SNI and
+certificate check) the original host too (``sni_hostname``). Redirects are not followed (a 3xx
+is an answer: not 2xx and not retried); the response body is read to at most ``BODY_CAP`` bytes;
+the whole exchange is bounded by the timeout (10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+import httpx
+
+from server.chat.webhook_worker import DeliveryFailed, Response
+from server.chat.webhooks import AddressRefused
+
+BODY_CAP = 64 * 1024
+METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def refused(address: Address) -> bool:
+    """Whether webhooks may not reach ``address``."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return refused(address.ipv4_mapped)
+    return (
+        address in METADATA
+        or address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved
+        or not address.is_global
+    )
+
+
+class AddressGuard:
+    def __init__(self, allow_hosts: Iterable[str] = ()) -> None:
+        self.allow_hosts = frozenset(host.strip().lower().strip("[]") for host in allow_hosts if host.strip())
+
+    async def check(self, url: str) -> None:
+        await self.address(url)
+
+    async def address(self, url: str) -> tuple[httpx.URL, Address]:
+        """The URL and the address to connect to, every address of its host checked; raises
+        ``AddressRefused``."""
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise AddressRefused(f"not a valid URL: {exc}") from exc
+        host = parsed.host.lower()
+        if parsed.scheme not in ("http", "https") or not host:
+            raise AddressRefused("only http:// and https:// URLs with a host")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        addresses = await _resolve(host, port)
+        if not addresses:
+            raise AddressRefused(f"{host} does not resolve")
+        if host not in self.allow_hosts:
+            for address in addresses:
+                if refused(address):
+                    raise AddressRefused(f"{host} resolves to {address}, which webhooks may not reach")
+        return parsed, addresses[0]
+
+
+async def _resolve(host: str, port: int) -> list[Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise AddressRefused(f"{host} does not resolve: {exc}") from exc
+    found: list[Address] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+class HttpPoster:
+    """POSTs deliveries with httpx to the address the guard checked."""
+
+    def __init__(self, guard: AddressGuard, timeout: float = 10.0) -> None:
+        self.guard = guard
+        self.timeout = timeout
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
+        parsed, address = await self.guard.address(url)
+        target = parsed.copy_with(host=str(address))
+        host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+        if ":" in parsed.host and parsed.port is not None:
+            host = f"[{parsed.host}]:{parsed.port}"
+        elif ":" in parsed.host:
+            host = f"[{parsed.host}]"
+        extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+        try:
+            async with asyncio.timeout(self.timeout):
+                request = self.client.build_request(
+                    "POST", target, content=body, headers={**headers, "Host": host}, extensions=extensions
+                )
+                response = await self.client.send(request, stream=True)
+                try:
+                    received = await _capped(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise DeliveryFailed(f"no answer within {self.timeout} s") from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        return Response(response.status_code, received, response.headers.get("content-type", ""))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+async def _capped(response: httpx.Response) -> bytes:
+    """At most ``BODY_CAP`` bytes of the body; the rest is not read."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk[: BODY_CAP - size])
+        size += len(chunks[-1])
+        if size >= BODY_CAP:
+            break
+    return b"".join(chunks)

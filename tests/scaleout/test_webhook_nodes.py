@@ -1,0 +1,81 @@
+"""Outgoing webhooks on two nodes (PROTOCOL.md section 12): a registration made through one node
+reaches the other's send path through the hub (``WebhooksChanged``), and with both nodes' workers
+draining one outbox each delivery is POSTed exactly once (PostgreSQL row locks and leases)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.databases import fresh_postgres_database, postgres_url
+from tests.receiver import Receiver, receiving
+from tests.scaleout.conftest import redis_url
+from tests.support import LiveServer, bearer, running
+from tests.support import test_settings as settings_for
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+MESSAGES = 120
+
+
+@pytest.fixture
+async def hooked_nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    redis, database = redis_url(), postgres_url()
+    channel = f"parley-test-{uuid.uuid4().hex[:8]}"
+    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
+        servers = []
+        for name in ("a", "b"):
+            settings = settings_for(
+                tmp_path / name,
+                database_url=url,
+                redis_url=redis,
+                redis_channel=channel,
+                default_topics=[],
+                webhook_allow_hosts=["127.0.0.1"],
+                webhook_retry_base=0.05,
+            )
+            servers.append(await stack.enter_async_context(running(settings)))
+        yield servers[0], servers[1]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with receiving() as found:
+        yield found
+
+
+async def test_each_delivery_is_posted_once_while_both_nodes_drain_the_outbox(hooked_nodes, receiver):
+    node_a, node_b = hooked_nodes
+    alice = await node_a.user("alice")
+    bob_token = await node_b.register("bob")
+    bob = await node_b.connect("bob", bob_token)
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await alice.ok("topic:role", {"topic": "general", "username": "bob", "role": "admin"})
+    body = {"url": receiver.url, "events": ["message"], "secret": "two-nodes"}
+    response = await node_b.http.post("/api/topics/general/webhooks", json=body, headers=bearer(bob_token))
+    assert response.status_code == 201, response.text  # registered through node b
+    topic_id = (await node_a.chat.directory.named_topic("general")).topic_id
+    async with asyncio.timeout(10):  # node a learns of it from the hub
+        while not node_a.chat.directory.webhooks.of(topic_id):
+            await asyncio.sleep(0.01)
+
+    sent = await asyncio.gather(
+        *(
+            (alice if i % 2 else bob).ok("message:send", {"topic": "general", "body": f"m{i}"})
+            for i in range(MESSAGES)
+        )
+    )
+    wanted = {message["id"] for message in sent}
+    seen: set[int] = set()
+    async with asyncio.timeout(30):
+        while seen != wanted:
+            seen.add((await receiver.next()).data["message"]["id"])
+
+    deliveries = Counter(r.headers["X-Parley-Delivery"] for r in receiver.received)
+    assert len(deliveries) == MESSAGES and set(deliveries.values()) == {1}
