@@ -3,8 +3,8 @@ posted to at ``POST /hooks/<secret>`` with no other authentication.
 
 A post's body is JSON ``{"text", "thread"?}`` or, as Slack sends it, a form whose field
 ``payload`` holds that JSON; other fields (Slack's ``username``, ``icon_emoji`` ...) are ignored.
-A bad body answers 400 ``invalid`` (the status Slack clients expect), but only for a hook that
-exists: an unknown or revoked secret is 404 whatever the body. ``Idempotency-Key`` becomes the
+A bad body answers 422 ``invalid`` (as every validation error, PROTOCOL.md section 6), but only
+for a hook that exists: an unknown or revoked secret is 404 whatever the body. ``Idempotency-Key`` becomes the
 send's ``client_id``: a retry stores nothing and answers the original ``{"id", "seq"}``. The body
 cap (``HOOK_MAX_BYTES``) is applied before the route by ``BodyCap`` (``server.app``); the request
 log names the route template, never the secret (``server.edge.rest.observe``).
@@ -22,7 +22,6 @@ from server.chat.bot_schemas import HookCreatedOut, HookIn, HookPostedOut, Hooks
 from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.schemas import MAX_STORED_INT, Empty
 from server.edge.http import ActorDep, ChatDep
-from server.edge.rest.errors import respond
 from server.edge.rest.topics import Name
 
 HOOK_MAX_BYTES = 64 * 1024
@@ -62,9 +61,6 @@ async def post(secret: Secret, request: Request, chat: ChatDep) -> Any:
     except ChatError as exc:
         if exc.code is ErrorCode.INVALID:
             await chat.hooks.post_check(secret)  # an unknown hook is 404, whatever the body
-            response = respond(exc)
-            response.status_code = 400
-            return response
         raise
 
 

@@ -130,7 +130,7 @@ async def test_a_retried_post_with_an_idempotency_key_stores_nothing_new(live_se
     assert again == first and other["seq"] == first["seq"] + 1
     refused(
         await live_server.http.post(url, json={"text": "x"}, headers={"Idempotency-Key": "k" * 65}),
-        400,
+        422,
         "invalid",
     )
 
@@ -149,14 +149,14 @@ async def test_a_retried_post_with_an_idempotency_key_stores_nothing_new(live_se
         (b"payload=%7Bnope", "application/x-www-form-urlencoded"),
     ],
 )
-async def test_bad_posts_are_400_invalid_and_store_nothing(live_server, content, content_type):
+async def test_bad_posts_are_422_invalid_and_store_nothing(live_server, content, content_type):
     alice, _ = await owner_with_topic(live_server)
     url = await hook_url(alice)
     before = await count_rows(live_server, Message)
 
     refused(
         await live_server.http.post(url, content=content, headers={"content-type": content_type}),
-        400,
+        422,
         "invalid",
     )
     refused(
