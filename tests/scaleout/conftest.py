@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,15 +23,23 @@ def redis_url() -> str:
     return url
 
 
-@pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+@asynccontextmanager
+async def two_nodes(tmp_path: Path, **overrides: Any) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    """Two nodes on a fresh PostgreSQL database and one Redis channel, each with its own data
+    directory under ``tmp_path``; ``overrides`` are settings both share."""
     redis, database = redis_url(), postgres_url()
     channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
     async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
         servers = []
         for name in ("a", "b"):
             settings = settings_for(
-                tmp_path / name, database_url=url, redis_url=redis, redis_channel=channel, default_topics=[]
+                tmp_path / name, database_url=url, redis_url=redis, redis_channel=channel, **overrides
             )
             servers.append(await stack.enter_async_context(running(settings)))
         yield servers[0], servers[1]
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    async with two_nodes(tmp_path, default_topics=[]) as both:
+        yield both

@@ -4,18 +4,14 @@ attached and downloaded on the other, and a deletion on either removes it for bo
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.databases import fresh_postgres_database, postgres_url
 from tests.files_support import blobs, png, uploaded
-from tests.scaleout.conftest import redis_url
-from tests.support import LiveServer, bearer, running, send
-from tests.support import test_settings as settings_for
+from tests.scaleout.conftest import two_nodes
+from tests.support import LiveServer, bearer, send
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -23,20 +19,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 @pytest.fixture
 async def sharing(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     """Two nodes with their own data directories and one files directory."""
-    redis, database = redis_url(), postgres_url()
-    channel = f"parley-test-{uuid.uuid4().hex[:8]}"
-    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
-        servers = []
-        for name in ("a", "b"):
-            settings = settings_for(
-                tmp_path / name,
-                database_url=url,
-                redis_url=redis,
-                redis_channel=channel,
-                files_dir=tmp_path / "shared-files",
-            )
-            servers.append(await stack.enter_async_context(running(settings)))
-        yield servers[0], servers[1]
+    async with two_nodes(tmp_path, files_dir=tmp_path / "shared-files") as both:
+        yield both
 
 
 async def test_upload_on_one_node_send_and_download_on_the_other(sharing) -> None:  # type: ignore[no-untyped-def]

@@ -5,19 +5,15 @@ draining one outbox each delivery is POSTed exactly once (PostgreSQL row locks a
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.databases import fresh_postgres_database, postgres_url
 from tests.receiver import Receiver, receiving
-from tests.scaleout.conftest import redis_url
-from tests.support import LiveServer, bearer, running
-from tests.support import test_settings as settings_for
+from tests.scaleout.conftest import two_nodes
+from tests.support import LiveServer, bearer
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 MESSAGES = 120
@@ -25,22 +21,9 @@ MESSAGES = 120
 
 @pytest.fixture
 async def hooked_nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    redis, database = redis_url(), postgres_url()
-    channel = f"parley-test-{uuid.uuid4().hex[:8]}"
-    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
-        servers = []
-        for name in ("a", "b"):
-            settings = settings_for(
-                tmp_path / name,
-                database_url=url,
-                redis_url=redis,
-                redis_channel=channel,
-                default_topics=[],
-                webhook_allow_hosts=["127.0.0.1"],
-                webhook_retry_base=0.05,
-            )
-            servers.append(await stack.enter_async_context(running(settings)))
-        yield servers[0], servers[1]
+    settings = {"default_topics": [], "webhook_allow_hosts": ["127.0.0.1"], "webhook_retry_base": 0.05}
+    async with two_nodes(tmp_path, **settings) as both:
+        yield both
 
 
 @pytest.fixture
