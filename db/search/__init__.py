@@ -12,7 +12,8 @@ from the user's text as syntax) and applies every access rule in SQL:
 - PostgreSQL: ``messages.search``, a stored generated ``tsvector`` (configuration ``simple``: no
   stemming) over ``parley_search_text(body)`` (unaccented, lower-cased, every run of characters
   that are not letters or digits made one space, which is how FTS5's ``unicode61`` splits words),
-  with a GIN index (``db/search/postgres.py``).
+  with a GIN index, and the indexes a ``from:`` or ``in:`` query walks newest first
+  (``db/search/postgres.py``).
 
 What a searcher may find (both databases, one rule): messages not deleted, of public topics and of
 the topics and direct conversations the searcher is a member of, whose sender the searcher has not
@@ -44,7 +45,9 @@ SEARCH_TABLES = frozenset(
     }
 )
 SEARCH_COLUMN = "search"
-SEARCH_INDEX = "ix_messages_search"
+# The GIN index, and the indexes ``from:`` and ``in:`` walk on PostgreSQL (``db/search/postgres.py``,
+# migration 0013; SQLite has neither).
+SEARCH_INDEXES = frozenset({"ix_messages_search", "ix_messages_sender_created", "ix_messages_topic_created"})
 
 
 def is_search_object(name: str | None, kind: str) -> bool:
@@ -54,7 +57,7 @@ def is_search_object(name: str | None, kind: str) -> bool:
     if kind == "column":
         return name == SEARCH_COLUMN
     if kind == "index":
-        return name == SEARCH_INDEX
+        return name in SEARCH_INDEXES
     return False
 
 

@@ -299,3 +299,33 @@ async def test_a_server_started_on_a_migrated_database_indexes_its_messages(tmp_
         await live.chat.search.caught_up()
         hits = (await live.chat.search.search_all("cafe")).hits
     assert [hit.message.body for hit in hits] == ["another café", "Café crème"]
+
+
+async def index_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT indexname FROM pg_indexes"
+                " WHERE tablename = 'messages' AND schemaname = current_schema()"
+            )
+        )
+        return {row[0] for row in rows}
+
+
+@pytest.mark.postgres
+async def test_postgres_0013_adds_the_indexes_from_and_in_walk_and_its_downgrade_drops_them(postgres_engine):  # noqa: F811
+    await seed_at_0007(postgres_engine)
+    await upgrade(postgres_engine)
+    walked = set(pg.WALK_INDEXES)
+    assert walked <= await index_names(postgres_engine)
+
+    def down(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012")
+
+    async with postgres_engine.begin() as connection:
+        await connection.run_sync(down)
+    assert not walked & await index_names(postgres_engine)
+    await upgrade(postgres_engine)
+    assert walked <= await index_names(postgres_engine)
