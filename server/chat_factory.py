@@ -61,6 +61,7 @@ def build_chat(settings: Settings) -> Chat:
         HttpPoster(guard, settings.webhook_timeout),
         retry_base=settings.webhook_retry_base,
         give_up=settings.webhook_give_up,
+        lease=settings.webhook_lease,
         single=is_sqlite(database.url),
         answer=chat.webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
     )

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -122,6 +122,9 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=4, description="seconds; the first retry comes 1-2.5 times this later"
     )
     webhook_give_up: float = Field(default=3600.0, ge=0, description="seconds a delivery is retried")
+    # PostgreSQL: how long a node holds a delivery it took. A row taken by a node that died is
+    # taken again only when this ends, so it must outlast a delivery (the timeout; checked below).
+    webhook_lease: float = Field(default=60.0, gt=0, description="seconds a taken delivery is a node's")
 
     @field_validator(
         "cors_origins",
@@ -187,6 +190,17 @@ class Settings(BaseSettings):
         if problem:
             raise SettingsError(f"PARLEY_ADMIN_UI=1 needs a strong PARLEY_ADMIN_PASSWORD: it {problem}")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        """A lease that ended while its node still waited for the receiver would let another node
+        post the same delivery again: the lease must exceed the delivery timeout."""
+        if self.webhook_lease <= self.webhook_timeout:
+            raise SettingsError(
+                f"PARLEY_WEBHOOK_LEASE ({self.webhook_lease:g} s) must be longer than "
+                f"PARLEY_WEBHOOK_TIMEOUT ({self.webhook_timeout:g} s)"
+            )
+        return self
 
     def proxy_options(self) -> dict[str, Any]:
         """uvicorn's options for forwarded headers: believed only from ``trusted_proxies``.

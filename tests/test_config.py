@@ -254,3 +254,22 @@ def test_the_services_limits_are_the_settings_of_the_same_name():
     }
     assert (limits.topics_per_hour, limits.presence_ttl, limits.bcrypt_rounds) == (7, 3.5, 5)
     assert all(f.default is MISSING for f in fields(Limits))
+
+
+def test_the_webhook_lease_defaults_to_a_minute_and_is_read_from_the_environment(monkeypatch):
+    assert Settings(_env_file=None).webhook_lease == 60.0  # type: ignore[call-arg]
+    monkeypatch.setenv("PARLEY_WEBHOOK_LEASE", "3")
+    monkeypatch.setenv("PARLEY_WEBHOOK_TIMEOUT", "2")
+    assert Settings(_env_file=None).webhook_lease == 3.0  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("lease", "timeout"), [("10", "10"), ("5", "10"), ("60", "60")])
+def test_a_webhook_lease_not_longer_than_the_delivery_timeout_is_refused_naming_both(
+    monkeypatch, lease, timeout
+):
+    monkeypatch.setenv("PARLEY_WEBHOOK_LEASE", lease)
+    monkeypatch.setenv("PARLEY_WEBHOOK_TIMEOUT", timeout)
+    with pytest.raises(
+        ValidationError, match=r"PARLEY_WEBHOOK_LEASE .* must be longer than PARLEY_WEBHOOK_TIMEOUT"
+    ):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -4,10 +4,11 @@ It takes due rows (``pending`` and ``next_at`` passed), at most ``CONCURRENT`` i
 POSTs each through the ``Poster`` the composition hands in (the SSRF guard and HTTP live in
 ``server.adapters.webhook_http``): a slow receiver holds one slot for at most its timeout and
 never delays the others, and nothing here is on the send path. On PostgreSQL the rows it takes
-are leased (``FOR UPDATE SKIP LOCKED``, ``locked_until``) so that one node delivers a given row;
-SQLite has one worker. It wakes when this node (or, through ``OutboxWritten``, any node) wrote
-rows, and polls every second otherwise (not at all while no topic has a webhook: then no row can
-be due, as only the rows of active webhooks are).
+are leased (``FOR UPDATE SKIP LOCKED``, ``locked_until``; the ``webhook_lease`` setting, longer
+than the timeout) so that one node delivers a given row; SQLite has one worker. It wakes when
+this node (or, through ``OutboxWritten``, any node) wrote rows, and polls every second otherwise
+(not at all while no topic has a webhook: then no row can be due, as only the rows of active
+webhooks are).
 
 Outcomes: a 2xx is ``ok``; a timeout, a connection error, a 5xx, a 408 or a 429 is retried after
 ``retry_delay`` (the first retry within 10 s, then exponential up to 10 minutes apart), until at
@@ -45,7 +46,6 @@ log = logging.getLogger("parley.webhooks")
 CONCURRENT = 8  # deliveries in flight per node
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
 MAX_DELAY = 600.0  # retries are at most ten minutes apart
-LEASE = 60.0  # seconds a taken row is this node's (above the 10 s timeout, with margin)
 USER_AGENT = "Parley-Webhooks"
 
 
@@ -107,6 +107,7 @@ class WebhookWorker:
         *,
         retry_base: float,
         give_up: float,
+        lease: float,
         single: bool,
         answer: Answer | None = None,
     ) -> None:
@@ -115,6 +116,7 @@ class WebhookWorker:
         self.poster = poster
         self.retry_base = retry_base
         self.give_up = timedelta(seconds=give_up)
+        self.lease = timedelta(seconds=lease)  # PostgreSQL: how long a taken row is this node's
         self.single = single  # SQLite: this is the only worker; leases left by a killed one are void
         self.answer = answer
         self._wake = asyncio.Event()
@@ -157,7 +159,7 @@ class WebhookWorker:
     async def _due(self, limit: int) -> list[DueDelivery]:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            return await repos.webhooks.due(now, now + timedelta(seconds=LEASE), limit)
+            return await repos.webhooks.due(now, now + self.lease, limit)
 
     def _start(self, rows: list[DueDelivery]) -> int:
         for row in rows:
