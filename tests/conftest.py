@@ -68,6 +68,10 @@ GROUPS = {
     "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
     # the session-scoped ``node`` fixture runs ``npm ci`` in tests/js when node_modules is missing
     "node": lambda item: "node" in getattr(item, "fixturenames", ()),
+    # tests on the shared database's own schemas (``postgres_engine``): a migration creates the
+    # ``unaccent`` extension in its schema and dropping that schema drops it, so two at once race
+    # (one finds it gone, or both create it: a unique violation in ``pg_extension``)
+    "pg-schemas": lambda item: "postgres_engine" in getattr(item, "fixturenames", ()),
     "processes": lambda item: item.nodeid.startswith(
         ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
     ),

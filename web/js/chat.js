@@ -239,8 +239,9 @@ export class Chat {
 
   async loadTopics() {
     try {
+      const since = this.state.mark();
       const { topics } = await this.conn.request("topic:list", {});
-      this.state.setTopics(topics ?? []);
+      this.state.setTopics(topics ?? [], since);
       this.countLocalUnread();
       this.render();
       this.markRead();

@@ -178,6 +178,8 @@ export class ChatState {
     this.removed = new Map(); // key -> reason: topics I was kicked or banned from (topic:removed)
     this.current = null; // key of the open conversation
     this.connection = "connecting";
+    this.puts = 0; // topics put so far (``mark``/``setTopics``)
+    this.putAt = new Map(); // key -> the count when it was last put
   }
 
   conversation(name) {
@@ -205,16 +207,28 @@ export class ChatState {
   }
 
   /** Replace the topic list (topic:list), keeping local drafts of direct conversations. */
-  setTopics(list) {
+  setTopics(list, since = Infinity) {
     const next = new Map();
     for (const topic of list) next.set(keyOf(topic.name), topic);
-    for (const [key, topic] of this.topics) if (topic.draft && !next.has(key)) next.set(key, topic);
+    for (const [key, topic] of this.topics) {
+      if (next.has(key)) continue;
+      // A draft, or a topic announced live (topic:created) after the list was asked for: the
+      // server may have read the list before that topic existed and answered after the event.
+      if (topic.draft || (this.putAt.get(key) ?? -1) > since) next.set(key, topic);
+    }
     this.topics = next;
+  }
+
+  /** A mark to give ``setTopics``: topics put after it survive a list read before them. */
+  mark() {
+    return this.puts;
   }
 
   putTopic(topic) {
     const key = keyOf(topic.name);
     this.topics.set(key, { ...this.topics.get(key), ...topic, draft: false });
+    this.puts += 1;
+    this.putAt.set(key, this.puts);
   }
 
   /**

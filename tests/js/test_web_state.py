@@ -1,0 +1,52 @@
+"""The web page's state module (``web/js/state.js``: no DOM, no network), run by node.
+
+The topic list a page asks for on ``session`` can be read by the server before a topic is created
+and answered after that topic's ``topic:created`` reached the page: the page must keep the topic it
+was told of live (a browser test waited 10 s for such a topic in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+STATE = Path(__file__).resolve().parents[2] / "web" / "js" / "state.js"
+
+
+def run_module(node: str, body: str) -> object:
+    script = f"import {{ ChatState }} from {json.dumps(STATE.as_uri())};\n{body}"
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_topic_announced_while_the_list_was_asked_for_stays(node: str) -> None:
+    names = run_module(
+        node,
+        """
+const state = new ChatState("bob");
+state.setTopics([{ name: "general", kind: "public" }]);
+const since = state.mark();                         // topic:list asked for
+state.putTopic({ name: "rules", kind: "public" });  // topic:created arrives first
+state.setTopics([{ name: "general", kind: "public" }], since);  // the list read before it
+console.log(JSON.stringify([...state.topics.keys()]));
+""",
+    )
+    assert names == ["general", "rules"]
+
+
+def test_a_list_asked_for_after_a_topic_was_put_is_the_whole_truth(node: str) -> None:
+    names = run_module(
+        node,
+        """
+const state = new ChatState("bob");
+state.putTopic({ name: "rules", kind: "public" });
+const since = state.mark();                         // asked for after: the server's list is newer
+state.setTopics([{ name: "general", kind: "public" }], since);
+console.log(JSON.stringify([...state.topics.keys()]));
+""",
+    )
+    assert names == ["general"]
