@@ -183,35 +183,21 @@ class SqliteSendStore:
                 "UPDATE topics SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq", (n, topic_id)
             ).fetchone()
             next_seq[topic_id] = last - n + 1
+        placed: list[tuple[NewMessage, int]] = []  # the rows to insert, each with its seq, in batch order
+        for row, new in zip(rows, fresh, strict=True):
+            if new:
+                placed.append((row, next_seq[row.topic_id]))
+                next_seq[row.topic_id] += 1
+        ids = _sqlite_insert_messages(db, placed)
+        stored_rows = iter(placed)
         outcomes: list[Outcome] = []
         mentions: list[tuple[int, int, int, int]] = []  # one statement for the batch's mention rows
-        for row, new, out in zip(rows, fresh, refused, strict=True):
+        for new, out in zip(fresh, refused, strict=True):
             if not new:
                 outcomes.append(FILES_REFUSED if out else None)
                 continue
-            seq = next_seq[row.topic_id]
-            next_seq[row.topic_id] = seq + 1
-            if row.plain:
-                cursor = db.execute(
-                    "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (row.topic_id, seq, row.sender_id, row.body, row.client_id, sqlite_time(row.created_at)),
-                )
-            else:
-                cursor = db.execute(
-                    "INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,"
-                    f" {EXTRA_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row.topic_id,
-                        seq,
-                        row.sender_id,
-                        row.body,
-                        row.client_id,
-                        sqlite_time(row.created_at),
-                        *row.columns(),
-                    ),
-                )
-            stored = Stored(int(cursor.lastrowid or 0), seq)
+            row, seq = next(stored_rows)
+            stored = Stored(ids[row.topic_id, seq], seq)
             outcomes.append(stored)
             if not row.plain:
                 mentions.extend((stored.id, user_id, row.topic_id, stored.seq) for user_id in row.mentioned)
@@ -229,6 +215,46 @@ class SqliteSendStore:
         return outcomes
 
 
+def _sqlite_insert_messages(
+    db: sqlite3.Connection, placed: list[tuple[NewMessage, int]]
+) -> dict[tuple[int, int], int]:
+    """Insert the rows, each with its seq, in as few statements as the variable limit allows; the
+    id of each by (topic_id, seq).
+
+    One multi-row ``INSERT`` per run of plain (or of conversation) rows, in batch order so that
+    ids follow it: a statement that writes the full-text index through its trigger costs one FTS5
+    savepoint, about 35 us, however many rows it inserts, which one statement per row paid per
+    message (bench: 49 -> 15 us of writer CPU per send).
+    """
+    ids: dict[tuple[int, int], int] = {}
+    limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    start = 0
+    while start < len(placed):
+        plain = placed[start][0].plain
+        width = len(PLAIN_COLUMNS) if plain else len(PLAIN_COLUMNS) + len(EXTRA_COLUMNS)
+        end = start
+        while end < len(placed) and placed[end][0].plain == plain and (end - start + 1) * width <= limit:
+            end += 1
+        run = placed[start:end]
+        values: list[Any] = []
+        for row, seq in run:
+            values += (row.topic_id, seq, row.sender_id, row.body, row.client_id, sqlite_time(row.created_at))
+            if not plain:
+                values += row.columns()
+        columns = PLAIN_COLUMNS if plain else (*PLAIN_COLUMNS, *EXTRA_COLUMNS)
+        marks = "(" + ", ".join("?" * width) + ")"
+        statement = (
+            f"INSERT INTO messages ({', '.join(columns)}) VALUES {', '.join([marks] * len(run))}"
+            " RETURNING id, topic_id, seq"
+        )
+        for message_id, topic_id, seq in db.execute(statement, values):
+            ids[topic_id, seq] = message_id
+        start = end
+    return ids
+
+
+PLAIN_COLUMNS = ("topic_id", "seq", "sender_id", "body", "client_id", "created_at")
+EXTRA_COLUMNS = tuple(EXTRA_INSERT.split(", "))
 MENTION_ROWS = "INSERT OR IGNORE INTO mentions (message_id, user_id, topic_id, seq) VALUES (?, ?, ?, ?)"
 
 

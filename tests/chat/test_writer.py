@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from db.models import Message
+from db.models import Mention, Message
+from db.records import Extras
+from db.sends import NewMessage, SqliteSendStore, Stored
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.places import Place
 from server.chat.schemas import Target
@@ -144,3 +148,55 @@ async def test_one_senders_burst_is_stored_in_the_order_it_was_sent_even_when_no
     )
 
     assert [m.seq for m in sent] == list(range(1, 51))
+
+
+async def test_a_batch_is_inserted_in_few_statements_and_each_row_keeps_its_place(chat, make_user):
+    """db/sends.py inserts a batch's rows with one multi-row INSERT per run of plain (or of
+    conversation) rows, as many per statement as SQLite's variable limit allows; the ids still
+    follow the batch order, each row gets the seq it was given and its mention rows."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    lobby = await lobby_id(chat)
+    await chat.topics.create(alice, "other")
+    found = await chat.directory.topic("other")
+    assert found is not None
+    other = found.topic_id
+    store = SqliteSendStore(chat.db.engine.url.database)
+    connection = store._connection()
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)  # 6 plain or 2 conversation rows each
+    mention = Extras(mentions=("bob",))
+    now = datetime.now(UTC)
+    kinds = ["plain"] * 7 + ["mention"] * 3 + ["plain"] * 5 + ["mention"] + ["plain"] * 4
+    rows = [
+        NewMessage(
+            topic_id=lobby if i % 2 else other,
+            sender_id=alice.id,
+            body=f"@bob word{i}" if kind == "mention" else f"word{i}",
+            client_id=f"c{i}",
+            created_at=now,
+            **({"extras": mention, "mentioned": (bob.id,)} if kind == "mention" else {}),
+        )
+        for i, kind in enumerate(kinds)
+    ]
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    try:
+        outcomes = store._store(rows)
+    finally:
+        store._close()
+
+    # (the trace repeats a statement each time it fires a trigger: counted once)
+    inserts = {s for s in statements if s.startswith("INSERT INTO messages ")}
+    assert len(inserts) == 2 + 2 + 1 + 1 + 1  # runs of 7, 3, 5, 1 and 4 rows
+
+    assert all(isinstance(outcome, Stored) for outcome in outcomes)
+    ids = [outcome.id for outcome in outcomes]
+    assert ids == sorted(ids) and len(set(ids)) == len(rows)  # batch order
+    for topic_id in (lobby, other):
+        messages = await stored(chat, topic_id)
+        mine = [(o.id, o.seq, r.body) for o, r in zip(outcomes, rows, strict=True) if r.topic_id == topic_id]
+        assert [(m.id, m.seq, m.body) for m in messages][-len(mine) :] == mine
+        assert [seq for _, seq, _ in mine] == list(range(mine[0][1], mine[0][1] + len(mine)))
+    async with chat.db.read() as repos:
+        mentioned = await repos.session.execute(select(Mention.message_id).where(Mention.user_id == bob.id))
+    mentioning = [o.id for o, kind in zip(outcomes, kinds, strict=True) if kind == "mention"]
+    assert sorted(mentioned.scalars()) == mentioning
