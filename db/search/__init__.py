@@ -7,9 +7,10 @@ from the user's text as syntax) and applies every access rule in SQL:
 
 - SQLite: ``messages_fts``, an external-content FTS5 table over ``messages.body`` (tokenizer
   ``unicode61 remove_diacritics 2``), kept by triggers on insert, on an update of ``body`` or
-  ``deleted_at`` and on delete (``db/search/sqlite.py``; the group-commit writer's plain inserts
-  fire them too);
-- PostgreSQL: ``messages.search``, a stored generated ``tsvector`` (configuration ``simple``: no
+  ``deleted_at`` and on delete (``db/search/sqlite.py``; the group-commit writer's inserts fire
+  them too, a batch in few statements: ``db/sends.py``);
+- PostgreSQL: ``messages.search``, a ``tsvector`` kept by a trigger on insert and on an update of
+  ``body`` (NULL while the backfill has not reached the row; configuration ``simple``: no
   stemming) over ``parley_search_text(body)`` (unaccented, lower-cased, every run of characters
   that are not letters or digits made one space, which is how FTS5's ``unicode61`` splits words),
   with a GIN index, and the indexes a ``from:`` or ``in:`` query walks newest first
