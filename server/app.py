@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.settings = settings
     api.state.admin = admin  # the Admin UI instrumentation, or None
     api.state.chat_namespace = chat_namespace  # tests wait on its welcome tasks (drain)
+    api.state.exit_signals = exit_signals  # tests stop their server as SIGTERM does (release_polls)
     chat_namespace.register()
     EchoNamespace(sio, chat, registry, metrics, settings.socket_burst, settings.socket_rate).register()
     sink.add_writer(chat_namespace.writer)

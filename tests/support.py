@@ -8,7 +8,7 @@ import shutil
 import socket
 import tempfile
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,7 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
         **settings.proxy_options(),  # as `parley serve` does
         **uvicorn_options(settings),
     )
-    async with listening(config, sock):
+    async with listening(config, sock, stopping=app.state.exit_signals.release_polls):
         live = LiveServer(app, f"http://127.0.0.1:{port}")
         try:
             yield live
@@ -217,10 +217,19 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
 
 
 @asynccontextmanager
-async def listening(config: uvicorn.Config, sock: socket.socket) -> AsyncIterator[None]:
+async def listening(
+    config: uvicorn.Config, sock: socket.socket, stopping: Callable[[], Awaitable[None]] | None = None
+) -> AsyncIterator[None]:
     """Serve ``config`` on ``sock`` for the block: entered once uvicorn listens, left once it has
     stopped; closes ``sock``. A start-up that fails fails the test (uvicorn exits); one that hangs
-    fails it after ``STARTUP`` seconds, with a ``TimeoutError`` here."""
+    fails it after ``STARTUP`` seconds, with a ``TimeoutError`` here.
+
+    ``stopping`` runs as uvicorn is told to exit, as ``parley serve``'s SIGTERM handler runs the
+    app's ``ExitSignals.release_polls``: uvicorn waits for every request in flight, and a long-poll
+    GET left by a client that went away without its CLOSE (a node script that exits at once) is
+    otherwise held until the session's ping or connect timeout (25 s, 10 s), the test's teardown
+    with it.
+    """
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(STARTUP):
@@ -232,6 +241,8 @@ async def listening(config: uvicorn.Config, sock: socket.socket) -> AsyncIterato
         yield
     finally:
         server.should_exit = True
+        if stopping is not None:
+            await stopping()
         await task
         sock.close()
 

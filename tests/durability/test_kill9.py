@@ -16,6 +16,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -63,30 +64,56 @@ class Sender:
         self.acked: dict[str, int] = {}  # client_id -> message id
 
     async def run(self, url: str, wanted: list[int], progress: asyncio.Event, total: list[int]) -> None:
+        """Send ``wanted`` (a send refused fails the test) until done, or until the server is gone.
+
+        An ack is recorded by its callback, as it arrives: the client handles a packet before it
+        reports the disconnect that follows it. A send unanswered when the connection drops is
+        unacknowledged: nothing waits out its timeout (20 s per crash before).
+        """
         client = socketio.AsyncClient(reconnection=False)
+        gone = asyncio.Event()
+        client.on("disconnect", lambda *_: gone.set())
         try:
             await client.connect(url, auth={"token": self.token}, transports=["websocket"], wait_timeout=WAIT)
             window = asyncio.Semaphore(WINDOW)
 
             async def one(i: int) -> None:
                 async with window:
+                    if gone.is_set():
+                        return
                     client_id = f"{self.name}-{i}"
-                    ack = await client.call(
-                        "message:send",
-                        {"topic": "lobby", "body": f"m{i}", "client_id": client_id},
-                        timeout=WAIT,
-                    )
-                    assert ack["ok"] is True, ack
-                    self.acked[client_id] = ack["data"]["id"]
-                    total[0] += 1
-                    if total[0] >= KILL_AFTER:
-                        progress.set()
+                    answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+                    def answered(ack: dict[str, Any]) -> None:
+                        if ack.get("ok") is True:
+                            self.acked[client_id] = ack["data"]["id"]
+                            total[0] += 1
+                            if total[0] >= KILL_AFTER:
+                                progress.set()
+                        answer.set_result(ack)
+
+                    payload = {"topic": "lobby", "body": f"m{i}", "client_id": client_id}
+                    await client.emit("message:send", payload, callback=answered)
+                    await answered_or_gone(answer, gone)
+                    if answer.done():
+                        assert answer.result()["ok"] is True, answer.result()
 
             await asyncio.gather(*(one(i) for i in wanted))
         except (socketio.exceptions.SocketIOError, TimeoutError):
             pass  # the server died under us: what was acknowledged is what counts
         finally:
             await client.disconnect()
+
+
+async def answered_or_gone(answer: asyncio.Future[Any], gone: asyncio.Event) -> None:
+    """Wait for ``answer`` or for the connection to drop, at most ``WAIT`` (a ``TimeoutError``)."""
+    dropped = asyncio.ensure_future(gone.wait())
+    try:
+        done, _ = await asyncio.wait({answer, dropped}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        dropped.cancel()
+    if not done:
+        raise TimeoutError("no ack within WAIT seconds from a server still connected")
 
 
 async def register(url: str, name: str) -> str:
