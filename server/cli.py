@@ -28,7 +28,7 @@ from server.chat.service import Chat
 from server.cli_admin import CommandError, Operator, read_password
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
-from server.edge.errors import reason
+from server.edge.validation import reason
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ from server.chat.admin_schemas import (
 from server.chat.schemas import TopicName
 from server.chat.service import Chat
 from server.config import Settings
-from server.edge.errors import reason
+from server.edge.validation import reason
 
 Job = Callable[[Chat], Awaitable[int]]
 WithChat = Callable[[Settings, Job], int]

@@ -1,0 +1,32 @@
+"""What ``parley`` loads before it runs a command: the suite starts it hundreds of times.
+
+Every command that does not serve stays off the web and realtime stacks (FastAPI, Starlette,
+uvicorn, python-socketio, engineio). Each check runs in a fresh interpreter, where
+``sys.modules`` holds only what the import loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+WEB = {"fastapi", "starlette", "uvicorn", "socketio", "engineio"}
+
+
+def loaded_after(code: str) -> Any:
+    """Run ``code`` in a new interpreter; it prints one JSON document as its last line."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_importing_the_command_line_loads_no_web_or_realtime_stack():
+    result = loaded_after(
+        "import json, sys, server.cli; print(json.dumps({'modules': sorted(m for m in sys.modules "
+        f"if m.split('.')[0] in {sorted(WEB)!r})}}))"
+    )
+    assert result["modules"] == []
