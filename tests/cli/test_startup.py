@@ -1,8 +1,9 @@
 """What ``parley`` loads before it runs a command: the suite starts it hundreds of times.
 
 Every command that does not serve stays off the web and realtime stacks (FastAPI, Starlette,
-uvicorn, python-socketio, engineio). Each check runs in a fresh interpreter, where
-``sys.modules`` holds only what the import loaded.
+uvicorn, python-socketio, engineio), and ``--help`` off the chat service and the database
+layer too. Each check runs in a fresh interpreter, where ``sys.modules`` holds only what the
+import loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from typing import Any
 
 WEB = {"fastapi", "starlette", "uvicorn", "socketio", "engineio"}
+DATABASE = {"sqlalchemy", "sqlmodel", "alembic", "db"}
 
 
 def loaded_after(code: str) -> Any:
@@ -30,3 +32,22 @@ def test_importing_the_command_line_loads_no_web_or_realtime_stack():
         f"if m.split('.')[0] in {sorted(WEB)!r})}}))"
     )
     assert result["modules"] == []
+
+
+def test_help_loads_neither_the_chat_service_nor_the_database_layer():
+    result = loaded_after(
+        "import contextlib, io, json, sys\n"
+        "from server.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "print(json.dumps({'code': code, 'help': out.getvalue(), 'modules': sorted(sys.modules)}))\n"
+    )
+    assert result["code"] == 0
+    assert "serve" in result["help"] and "bot" in result["help"]
+    modules: list[str] = result["modules"]
+    assert [m for m in modules if m.split(".")[0] in WEB | DATABASE] == []
+    assert "server.chat.service" not in modules
