@@ -1,9 +1,9 @@
 """What ``parley`` loads before it runs a command: the suite starts it hundreds of times.
 
 Every command that does not serve stays off the web and realtime stacks (FastAPI, Starlette,
-uvicorn, python-socketio, engineio), and ``--help`` off the chat service and the database
-layer too. Each check runs in a fresh interpreter, where ``sys.modules`` holds only what the
-import loaded.
+uvicorn, python-socketio, engineio), off Redis without ``PARLEY_REDIS_URL``, and ``--help`` off
+the chat service and the database layer too. Each check runs in a fresh interpreter, where
+``sys.modules`` holds only what the command loaded.
 """
 
 from __future__ import annotations
@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+from tests.cli.runner import place_in
 
 WEB = {"fastapi", "starlette", "uvicorn", "socketio", "engineio"}
 DATABASE = {"sqlalchemy", "sqlmodel", "alembic", "db"}
 
 
-def loaded_after(code: str) -> Any:
+def loaded_after(code: str, **options: Any) -> Any:
     """Run ``code`` in a new interpreter; it prints one JSON document as its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, **options
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -51,3 +54,19 @@ def test_help_loads_neither_the_chat_service_nor_the_database_layer():
     modules: list[str] = result["modules"]
     assert [m for m in modules if m.split(".")[0] in WEB | DATABASE] == []
     assert "server.chat.service" not in modules
+
+
+def test_a_database_command_without_redis_loads_neither_the_web_stack_nor_redis(tmp_path: Path):
+    place = place_in(tmp_path)
+    result = loaded_after(
+        "import json, sys\n"
+        "from server.cli import main\n"
+        "code = main(['user', 'list', '--json'])\n"
+        "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n",
+        cwd=place.cwd,
+        env=place.env,
+    )
+    assert result["code"] == 0
+    modules: list[str] = result["modules"]
+    assert "server.chat.service" in modules  # it did build the chat
+    assert [m for m in modules if m.split(".")[0] in WEB | {"redis"}] == []
