@@ -12,8 +12,6 @@ from dataclasses import fields
 from db.engine import is_sqlite
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
-from server.adapters.cluster.redis_hub import RedisHub
-from server.adapters.cluster.redis_presence import RedisRegistry
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
@@ -40,6 +38,11 @@ def build_chat(settings: Settings) -> Chat:
     hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
     registry = None
     if settings.redis_url:  # several nodes: events and presence go through Redis
+        # Imported here: redis.asyncio is a tenth of a second of every `parley` command's start,
+        # and only a cluster uses it (tests/cli/test_startup.py).
+        from server.adapters.cluster.redis_hub import RedisHub
+        from server.adapters.cluster.redis_presence import RedisRegistry
+
         hub = RedisHub(settings.redis_url, settings.redis_channel)
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
     guard = AddressGuard(settings.webhook_allow_hosts)  # PROTOCOL.md section 12: the SSRF guard

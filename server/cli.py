@@ -17,18 +17,20 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from server import __version__, logs
 from server.chat.errors import ChatError
 from server.chat.schemas import RegisterIn
-from server.chat.service import Chat
 from server.cli_admin import CommandError, Operator, read_password
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
-from server.edge.errors import reason
+from server.edge.validation import reason
+
+if TYPE_CHECKING:  # built in _with_chat, the one place that loads the chat service and the database
+    from server.chat.service import Chat
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +181,8 @@ def serving_line(settings: Settings, host: str, port: int) -> str:
 
 
 def _with_chat(settings: Settings, job: Callable[[Chat], Awaitable[int]]) -> int:
+    # Imported here, not at the top: the chat service, SQLAlchemy and alembic are about a second of
+    # start, which --help, --version and a refused argument do not need (tests/cli/test_startup.py).
     from db.migrate import upgrade
     from server.adapters.cluster.db_relay import encode
     from server.chat_factory import build_chat

@@ -18,7 +18,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -33,12 +33,15 @@ from server.chat.admin_schemas import (
     TopicRowsOut,
 )
 from server.chat.schemas import TopicName
-from server.chat.service import Chat
 from server.config import Settings
-from server.edge.errors import reason
+from server.edge.validation import reason
 
-Job = Callable[[Chat], Awaitable[int]]
-WithChat = Callable[[Settings, Job], int]
+if TYPE_CHECKING:  # the chat service and the database under it load when a command runs (_with_chat)
+    from server.chat.service import Chat
+
+    Job = Callable[[Chat], Awaitable[int]]
+    WithChat = Callable[[Settings, Job], int]
+
 Actions: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # add_subparsers()
 NO_TERMINAL = 2  # the exit code of a command that needed a terminal to ask for a password
 

@@ -19,10 +19,10 @@ from pydantic import BaseModel
 
 from server.chat.bot_schemas import BotRowsOut
 from server.chat.schemas import Empty
-from server.chat.service import Chat
 from server.cli_admin import Operator, table
 
 if TYPE_CHECKING:
+    from server.chat.service import Chat
     from server.cli_admin import Actions
     from server.config import Settings
 

@@ -1,6 +1,6 @@
-"""The one error map (``server.edge.errors``): how each dialect words ``invalid``, the HTTP status
-table read both ways, and ``classify``. The texts are the ones each transport answered before
-the four formatters became one."""
+"""The one error map (``server.edge.errors``, its validation texts in ``server.edge.validation``):
+how each dialect words ``invalid``, the HTTP status table read both ways, and ``classify``. The
+texts are the ones each transport answered before the four formatters became one."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from server.chat.errors import ChatError, ErrorCode
-from server.edge.errors import HTTP_STATUS, PAYLOAD, classify, code_for_status, invalid
+from server.edge.errors import HTTP_STATUS, classify, code_for_status
 from server.edge.gateway.dialects.echo.wire import ECHO
 from server.edge.gateway.dialects.messenger.wire import MESSENGER, MESSENGER_REQUEST
 from server.edge.rest.wire import REST
+from server.edge.validation import PAYLOAD, invalid
 from tests.edge.sio.logs import captured
 
 SHORT = {"type": "value_error", "loc": ("body", "password"), "msg": "Value error, too short"}

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.chat.errors import ChatError, ErrorCode
-from server.edge.errors import code_for_status, http_headers, invalid
+from server.edge.errors import code_for_status, http_headers
 from server.edge.rest.wire import REST, http_error
+from server.edge.validation import invalid
 
 
 class ErrorDetail(BaseModel):

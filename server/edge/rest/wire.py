@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.chat.errors import ChatError
-from server.edge.errors import BODY, HTTP_STATUS, Spelling, error_body
+from server.edge.errors import HTTP_STATUS, error_body
+from server.edge.validation import BODY, Spelling
 
 # FastAPI's validation errors, worded for REST: ``<field>: <reason>``, the location prefix dropped.
 REST = Spelling(whole=BODY.whole, not_json=BODY.not_json, drop=BODY.drop, empty="invalid request")

@@ -30,10 +30,11 @@ from server.chat.echo import PAGE
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn, TranscriptsOut, Username
 from server.chat.users import Actor
-from server.edge.errors import PAYLOAD, classify
+from server.edge.errors import classify
 from server.edge.gateway.dialects.echo import wire
 from server.edge.http import AddressDep, ChatDep, bearer_token, echo_history
 from server.edge.shapes import HistoryBefore, HistoryLimit
+from server.edge.validation import PAYLOAD
 
 PREFIX = "/compat/echo"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

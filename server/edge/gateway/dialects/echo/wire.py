@@ -16,8 +16,9 @@ import orjson
 
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut
-from server.edge.errors import BODY, HTTP_STATUS, Spelling, error_body, http_headers
+from server.edge.errors import HTTP_STATUS, error_body, http_headers
 from server.edge.gateway.wire import FAILED, TOO_LARGE, frame
+from server.edge.validation import BODY, Spelling
 
 STATUS: dict[ErrorCode, int] = {**HTTP_STATUS, ErrorCode.CONFLICT: 400}
 CLOSE_CODES: dict[ErrorCode, int] = {

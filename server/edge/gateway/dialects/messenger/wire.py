@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from server.chat import events as ev
 from server.chat.errors import ChatError
 from server.chat.schemas import ConversationOut, MessageOut, ProfileOut
-from server.edge.errors import HTTP_STATUS, Spelling, http_headers
+from server.edge.errors import HTTP_STATUS, http_headers
 from server.edge.gateway.wire import frame
+from server.edge.validation import Spelling
 
 T = TypeVar("T")
 
