@@ -151,6 +151,17 @@ class MembershipRepository:
             .values(muted_at=at, muted_until=until)
         )
 
+    async def members_and_mutes(self, topic_id: int) -> tuple[list[int], dict[int, datetime | None]]:
+        """``member_ids`` and ``mutes`` of a topic in one statement (the send path needs both)."""
+        result = await self.session.execute(
+            select(col(Membership.user_id), col(Membership.muted_at), col(Membership.muted_until)).where(
+                col(Membership.topic_id) == topic_id
+            )
+        )
+        rows = result.all()
+        members = [int(user_id) for user_id, _, _ in rows]
+        return members, {int(user_id): until for user_id, at, until in rows if at is not None}
+
     async def mutes(self, topic_id: int) -> dict[int, datetime | None]:
         """The muted members of a topic and until when (None: until unmuted), expired ones too."""
         result = await self.session.execute(

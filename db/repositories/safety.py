@@ -43,6 +43,10 @@ class BlockRepository:
         """Either of the two blocked the other."""
         return await self.exists(user_a, user_b) or await self.exists(user_b, user_a)
 
+    async def none_at_all(self) -> bool:
+        """No one blocked anyone (one index probe)."""
+        return (await self.session.execute(select(col(Block.user_id)).limit(1))).first() is None
+
     async def involving(self, user_id: int) -> list[tuple[int, int]]:
         """Every (blocker, blocked) pair with ``user_id`` on either side."""
         result = await self.session.execute(

@@ -7,7 +7,9 @@ or mention counts. The send path asks ``Blocks.blockers_of(sender)`` on every se
 are kept in memory: loaded per user on first use (both directions in one query), then kept exact by
 ``BlockChanged``, which every node's directory receives from the hub after the commit (the same way
 ``MembershipChanged`` keeps member sets exact). A send from someone nobody blocked costs one dict
-lookup. A load that races with a change is read again (a generation counter says so).
+lookup. A load that races with a change is read again (a generation counter says so). While no one
+has blocked anyone (most servers, most of the time) no user is loaded at all: the first load finds
+the table empty, and a ``BlockChanged`` that blocks ends that.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ class Blocks:
         self._blocked: dict[int, set[int]] = {}  # user -> the users they blocked
         self._blockers: dict[int, set[int]] = {}  # user -> the users who blocked them
         self._generation = 0
+        self._nobody = False  # the table was empty when read, and no block was committed since
 
     def apply(self, event: BlockChanged) -> None:
         """A block or unblock committed (on any node): loaded users follow it."""
         self._generation += 1
+        if event.blocked:
+            self._nobody = False
         blocked = self._blocked.get(event.user_id)
         blockers = self._blockers.get(event.blocked_id)
         if event.blocked:
@@ -56,7 +61,8 @@ class Blocks:
         """Who blocked ``user_id`` (do not change the set handed back)."""
         found = self._blockers.get(user_id)
         if found is None:
-            await self._load(user_id)
+            if self._nobody or await self._load(user_id):
+                return set()
             found = self._blockers.get(user_id, set())
         return found
 
@@ -64,7 +70,8 @@ class Blocks:
         """Whom ``user_id`` blocked (do not change the set handed back)."""
         found = self._blocked.get(user_id)
         if found is None:
-            await self._load(user_id)
+            if self._nobody or await self._load(user_id):
+                return set()
             found = self._blocked.get(user_id, set())
         return found
 
@@ -81,18 +88,24 @@ class Blocks:
         blocked, blockers = await self.blocked_by(user_id), await self.blockers_of(user_id)
         return frozenset(blocked | blockers) if blocked or blockers else NOBODY
 
-    async def _load(self, user_id: int) -> None:
+    async def _load(self, user_id: int) -> bool:
+        """Load the user's pairs; True (nothing loaded) when no one has blocked anyone."""
         while True:
             generation = self._generation
             async with self.db.read() as repos:
-                pairs = await repos.blocks.involving(user_id)
+                nobody = await repos.blocks.none_at_all()
+                pairs = [] if nobody else await repos.blocks.involving(user_id)
             if generation == self._generation:
                 break
+        if nobody:
+            self._nobody = True
+            return True
         if len(self._blocked) >= MAX_USERS:
             self._blocked.clear()
             self._blockers.clear()
         self._blocked[user_id] = {b for a, b in pairs if a == user_id}
         self._blockers[user_id] = {a for a, b in pairs if b == user_id}
+        return False
 
 
 class BlockService:

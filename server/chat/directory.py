@@ -173,11 +173,13 @@ class Directory:
         members = self._members.get(topic_id)
         while members is None:
             generation = self._generation.get(topic_id, 0)
-            async with self.db.read() as repos:
-                loaded = set(await repos.memberships.member_ids(topic_id))
+            async with self.db.read() as repos:  # its mutes too: a first send asks both (one read)
+                ids, mutes = await repos.memberships.members_and_mutes(topic_id)
             members = self._members.get(topic_id)
             if members is None and self._generation.get(topic_id, 0) == generation:
-                members = _keep(self._members, topic_id, loaded)
+                members = _keep(self._members, topic_id, set(ids))
+                if topic_id not in self._mutes:
+                    _keep(self._mutes, topic_id, mutes)
         return members
 
 
