@@ -37,7 +37,9 @@ class Blocks:
         self._blocked: dict[int, set[int]] = {}  # user -> the users they blocked
         self._blockers: dict[int, set[int]] = {}  # user -> the users who blocked them
         self._generation = 0
-        self._nobody = False  # the table was empty when read, and no block was committed since
+        # True: the table was empty when read and no block was committed since; False: it holds
+        # (or held) a block, so a load reads the user's pairs without probing; None: not read yet.
+        self._nobody: bool | None = None
 
     def apply(self, event: BlockChanged) -> None:
         """A block or unblock committed (on any node): loaded users follow it."""
@@ -93,13 +95,14 @@ class Blocks:
         while True:
             generation = self._generation
             async with self.db.read() as repos:
-                nobody = await repos.blocks.none_at_all()
+                nobody = self._nobody is None and await repos.blocks.none_at_all()
                 pairs = [] if nobody else await repos.blocks.involving(user_id)
             if generation == self._generation:
                 break
         if nobody:
             self._nobody = True
             return True
+        self._nobody = False  # a block exists: later loads skip the probe
         if len(self._blocked) >= MAX_USERS:
             self._blocked.clear()
             self._blockers.clear()
