@@ -277,13 +277,6 @@ class Peer:
 
     async def close(self) -> None:
         await self.client.disconnect()
-        # A WebSocket that nginx reset before its close frame was read (the node closed the
-        # session: a logout) ends in aiohttp's ServerDisconnectedError path, which marks it closed
-        # without releasing its connection: released here, or its ``__del__`` warns whenever the
-        # collector finds it (ResourceWarning "Unclosed connection", an error in this suite).
-        ws = self.client.eio.ws
-        if ws is not None:
-            ws._response.close()
         await self.http.close()
 
     async def ok(self, event: str, data: dict[str, Any]) -> Any:
