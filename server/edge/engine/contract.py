@@ -144,6 +144,8 @@ DIGESTS: dict[str, str] = {
         "6f42a029e35aed5c00fd779c4e04c782fa916117b404ca12dbbbb2d0488754d0"
     ),
     "uvicorn.server:Server.startup": ("2aa1d70a244bfcf21a1ae57e0152f9c20e40f756ffc328ccc58037f6ae8e2dfc"),
+    "socketio.packet:Packet.__init__": ("5fe2fa797e082c1dcecce5ef96b84380ef8267559aa649c0792df016afc08a21"),
+    "socketio.packet:Packet.encode": ("513c45be75181da2e2b99a71f0876080a515f8dc0dfd99fd691ea2879637e8ea"),
     "uvicorn.server:Server.capture_signals": (
         "e1bbcd4770d1c8877454c17466d7bb229ec2cb9776e12703830ff64fc024758f"
     ),

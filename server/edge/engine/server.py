@@ -49,6 +49,7 @@ from server.config import Settings
 from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.outgoing import close_transport
+from server.edge.engine.packets import JsonPacket
 from server.edge.engine.rooms import RoomIndex
 from server.edge.engine.watch import SocketWatcher
 
@@ -242,6 +243,7 @@ def build_server(
         connect_timeout=settings.connect_timeout,
         on_undecodable=on_undecodable,
         reserved_event_ack=reserved_event_ack,
+        serializer=JsonPacket,  # each packet's JSON made once (packets.py)
         engineio_logger=False,
         **engine_options(settings),
         **kwargs,
