@@ -94,8 +94,20 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("topic_id", "seq", name="uq_messages_topic_seq"),
         UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
-        Index("ix_messages_reply_to_id", "reply_to_id"),
-        Index("ix_messages_thread", "thread_root_id", "id"),
+        # Most messages quote nothing and start no thread: only the rows that do are indexed (0014).
+        Index(
+            "ix_messages_reply_to_id",
+            "reply_to_id",
+            sqlite_where=text("reply_to_id IS NOT NULL"),
+            postgresql_where=text("reply_to_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_messages_thread",
+            "thread_root_id",
+            "id",
+            sqlite_where=text("thread_root_id IS NOT NULL"),
+            postgresql_where=text("thread_root_id IS NOT NULL"),
+        ),
         # Search results come newest first (PROTOCOL.md section 9). The full-text index itself is
         # not declared here: ``db/search/`` and migration 0008 own it.
         Index("ix_messages_created", "created_at", "id"),
