@@ -50,3 +50,37 @@ console.log(JSON.stringify([...state.topics.keys()]));
 """,
     )
     assert names == ["general"]
+
+
+def test_a_topic_changed_while_the_list_was_asked_for_keeps_its_change(node: str) -> None:
+    """The bell's answer (topic:notify) put after a list was asked for is newer than that list's
+    copy (a browser test saw its "none" turned back into "mentions")."""
+    levels = run_module(
+        node,
+        """
+const state = new ChatState("alice");
+state.setTopics([{ name: "busy", kind: "public", notify: "mentions" }]);
+const since = state.mark();                                            // topic:list asked for
+state.putTopic({ name: "busy", kind: "public", notify: "none" });      // topic:notify answered
+state.setTopics([{ name: "busy", kind: "public", notify: "mentions" }], since);  // read before it
+const after = state.mark();
+state.setTopics([{ name: "busy", kind: "public", notify: "all" }], after);       // a newer list
+console.log(JSON.stringify([state.topics.get("busy").notify, state.topics.size]));
+""",
+    )
+    assert levels == ["all", 1]
+
+
+def test_a_put_topic_kept_over_a_stale_list_is_the_newest_put(node: str) -> None:
+    levels = run_module(
+        node,
+        """
+const state = new ChatState("alice");
+state.setTopics([{ name: "busy", kind: "public", notify: "all" }]);
+const since = state.mark();
+state.putTopic({ name: "busy", kind: "public", notify: "none" });
+state.setTopics([{ name: "busy", kind: "public", notify: "all" }], since);
+console.log(JSON.stringify([state.topics.get("busy").notify]));
+""",
+    )
+    assert levels == ["none"]

@@ -211,10 +211,11 @@ export class ChatState {
     const next = new Map();
     for (const topic of list) next.set(keyOf(topic.name), topic);
     for (const [key, topic] of this.topics) {
-      if (next.has(key)) continue;
-      // A draft, or a topic announced live (topic:created) after the list was asked for: the
-      // server may have read the list before that topic existed and answered after the event.
-      if (topic.draft || (this.putAt.get(key) ?? -1) > since) next.set(key, topic);
+      // A topic put after the list was asked for (an answer such as topic:notify's, or one
+      // announced live, topic:created) is newer than the list's copy: the server may have read
+      // the list before that change and answered after it. A draft is local only.
+      const putSince = (this.putAt.get(key) ?? -1) > since;
+      if (putSince || (topic.draft && !next.has(key))) next.set(key, topic);
     }
     this.topics = next;
   }
