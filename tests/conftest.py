@@ -56,7 +56,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
-# Parallel workers (``make test`` runs ``-n 2 --dist loadgroup``, see tests/parallel.py): tests are
+# Parallel workers (``make test`` runs ``-n 3 --dist loadgroup``, see tests/parallel.py): tests are
 # independent (their own tmp_path, SQLite file, PostgreSQL database, Redis channel, port 0) except
 # these groups, each run on one worker, one test after another (a test joins the first that
 # matches): Chromium is heavy and its 10 s page waits are the first to starve on two cores; the

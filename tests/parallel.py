@@ -1,4 +1,4 @@
-"""``--dist loadgroup`` groups that hold on every pytest (``make test`` runs ``-n 2``).
+"""``--dist loadgroup`` groups that hold on every pytest (``make test`` runs ``-n 3``).
 
 pytest-xdist 3.8 tells its controller a test's ``xdist_group`` by appending ``@group`` to the test's
 node id on the worker, which pytest 9.2 no longer lets it change (pytest-dev/pytest-xdist#1386): the
