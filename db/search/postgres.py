@@ -53,30 +53,48 @@ _STANDINS = "".join(chr(0xE000 + i) for i in range(len(KEPT)))
 KEPT_PATTERN = f"[{KEPT}]"
 
 
-def function_sql(schema: str) -> str:
+def function_sql(schema: str, utf8: bool = True) -> str:
     """The immutable wrapper over ``unaccent`` (installed in ``schema``); qualified names, so that it
-    does not depend on the search path it runs under."""
+    does not depend on the search path it runs under.
+
+    A body of ASCII only (most of them: every byte one character, in a UTF-8 database) skips the
+    two ``translate`` calls and ``unaccent``, which change no ASCII character (no rule of
+    ``unaccent.rules`` starts with one): the same text, for half the cost (8.4 -> 3.7 us a row,
+    the largest part of what an insert cost with the index; migration 0015)."""
     source = f"translate(body, '{KEPT}', '{_STANDINS}')"
     unaccented = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, {source})'
+    folded = f"lower(translate({unaccented}, '{_STANDINS}', '{KEPT}'))"
+    if utf8:
+        folded = f"CASE WHEN octet_length(body) = char_length(body) THEN lower(body) ELSE {folded} END"
     return f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(body text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT regexp_replace(
-        lower(translate({unaccented}, '{_STANDINS}', '{KEPT}')), '[^[:alnum:]]+', ' ', 'g')
+    SELECT regexp_replace({folded}, '[^[:alnum:]]+', ' ', 'g')
+$$"""
+
+
+def is_utf8(execute: Callable[[str], Any]) -> bool:
+    """Whether the database stores text as UTF-8 (where one byte per character means ASCII)."""
+    return bool(execute("SELECT current_setting('server_encoding') = 'UTF8'").scalar())
+
+
+def trigger_function_sql(schema: str) -> str:
+    """The trigger's function, every name qualified (``parley_search_text`` is in ``schema``):
+    a ``SET search_path`` clause would save and restore the setting on every row (2.4 us an insert)."""
+    return f"""
+CREATE OR REPLACE FUNCTION parley_search_vector() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search := pg_catalog.to_tsvector(
+        'pg_catalog.simple'::pg_catalog.regconfig, "{schema}".{FUNCTION}(NEW.body));
+    RETURN NEW;
+END
 $$"""
 
 
 VECTOR = f"to_tsvector('simple'::regconfig, {FUNCTION}(body))"
 ADD_COLUMN = "ALTER TABLE messages ADD COLUMN search tsvector"  # NULL: pending (instant to add)
 CREATE_INDEX = "CREATE INDEX ix_messages_search ON messages USING gin (search)"
-TRIGGER_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION parley_search_vector() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    NEW.search := to_tsvector('simple'::regconfig, {FUNCTION}(NEW.body));
-    RETURN NEW;
-END
-$$"""
 TRIGGER = (
     "CREATE TRIGGER messages_search BEFORE INSERT OR UPDATE OF body ON messages"
     " FOR EACH ROW EXECUTE FUNCTION parley_search_vector()"
@@ -98,7 +116,7 @@ def make_column(execute: Callable[[str], Any]) -> None:
     for statement in DROP:
         execute(statement)
     execute(ADD_COLUMN)
-    execute(TRIGGER_FUNCTION)
+    execute(trigger_function_sql(str(execute("SELECT current_schema()").scalar())))
     execute(TRIGGER)
     execute(CREATE_INDEX)
 

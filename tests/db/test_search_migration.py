@@ -329,3 +329,74 @@ async def test_postgres_0013_adds_the_indexes_from_and_in_walk_and_its_downgrade
     assert not walked & await index_names(postgres_engine)
     await upgrade(postgres_engine)
     assert walked <= await index_names(postgres_engine)
+
+
+# Bodies an ASCII shortcut could get wrong: punctuation runs, case, digits, and every kind of
+# non-ASCII text that must still take unaccent's path (accents, the letters SQLite keeps, other
+# scripts, ligatures, emoji, an ASCII body with one non-ASCII character at its end).
+TEXTS = [
+    "plain words",
+    "Hello, World!! 1.2.3 bob@example.com a--b_c",
+    "tab\there\nnew line   spaces",
+    "MiXeD CASE ... ???",
+    "",
+    "   ",
+    "Café crème naïve",
+    "Straße Ørsted Łódź æble",
+    "İstanbul ǅemal",
+    "ﬁne ligature",
+    "emoji 🎉 party",
+    "ascii until the end é",
+    "日本語のテキスト",
+]
+
+
+@pytest.mark.postgres
+async def test_postgres_0015_folds_every_body_as_before_and_sets_nothing_per_row(postgres_engine):  # noqa: F811
+    await upgrade(postgres_engine)
+    async with postgres_engine.begin() as connection:
+        unaccent = (
+            await connection.execute(
+                text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                    " WHERE e.extname = 'unaccent'"
+                )
+            )
+        ).scalar_one()
+        before = pg.function_sql(str(unaccent), utf8=False).replace(pg.FUNCTION, "search_text_before")
+        await connection.execute(text(before))
+        for body in TEXTS:
+            now, then = (
+                await connection.execute(
+                    text(f"SELECT {pg.FUNCTION}(:b), search_text_before(:b)"), {"b": body}
+                )
+            ).one()
+            assert now == then, body
+        settings = await connection.execute(
+            text("SELECT proconfig FROM pg_proc WHERE proname = 'parley_search_vector'")
+        )
+        assert settings.scalar_one() is None  # no SET clause: nothing saved and restored per row
+        # Names qualified: the trigger computes the vector under any search path.
+        schema = (await connection.execute(text("SELECT current_schema()"))).scalar_one()
+        await connection.execute(text("SET LOCAL search_path TO pg_catalog"))
+        await connection.execute(
+            text(
+                f'INSERT INTO "{schema}".users (username, username_key, password_hash, created_at,'
+                " token_version) VALUES ('alice', 'alice', 'x', now(), 0)"
+            )
+        )
+        await connection.execute(
+            text(
+                f'INSERT INTO "{schema}".topics (name, name_key, kind, created_at, last_seq)'
+                " VALUES ('t', 't', 'public', now(), 1)"
+            )
+        )
+        await connection.execute(
+            text(
+                f'INSERT INTO "{schema}".messages (topic_id, seq, sender_id, body, created_at)'
+                " SELECT id, 1, 1, 'Crème BRÛLÉE, twice!', now() FROM "
+                f'"{schema}".topics'
+            )
+        )
+        vector = await connection.execute(text(f'SELECT search::text FROM "{schema}".messages'))
+        assert vector.scalar_one() == "'brulee':2 'creme':1 'twice':3"

@@ -66,7 +66,7 @@ def _postgres_upgrade(bind: sa.engine.Connection) -> None:
         except sa.exc.DBAPIError as exc:
             raise SearchUnavailable(pg.UNAVAILABLE.format(error=str(exc.orig).strip())) from exc
         schema = bind.exec_driver_sql(f"{installed} WHERE e.extname = 'unaccent'").scalar_one()
-    bind.exec_driver_sql(pg.function_sql(str(schema)))
+    bind.exec_driver_sql(pg.function_sql(str(schema), pg.is_utf8(bind.exec_driver_sql)))
     pg.make_column(bind.exec_driver_sql)  # existing rows pending: the server computes them in batches
 
 

@@ -36,7 +36,7 @@ def upgrade() -> None:
         return
     installed = "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
     schema = bind.exec_driver_sql(f"{installed} WHERE e.extname = 'unaccent'").scalar_one()
-    bind.exec_driver_sql(pg.function_sql(str(schema)))
+    bind.exec_driver_sql(pg.function_sql(str(schema), pg.is_utf8(bind.exec_driver_sql)))
     generated = bind.exec_driver_sql(
         "SELECT attgenerated::text FROM pg_attribute WHERE attrelid = 'messages'::regclass AND attname = 'search'"
     ).scalar()
