@@ -131,6 +131,8 @@ class MessageService:
         self, actor: Actor, place: Place, body: str, reply_to: int | None, thread: int | None
     ) -> Destination:
         """What the message carries: its quote, its thread, whom it mentions."""
+        if reply_to is None and thread is None and "@" not in body:  # most sends: nothing to resolve
+            return Destination(place, blockers=await self._blockers(actor, place))
         quote = None
         if reply_to is not None or thread is not None:
             async with self.db.read() as repos:

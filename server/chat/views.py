@@ -74,14 +74,33 @@ def message_out(
         "edited_at": iso(edited_at),
         "client_id": client_id,
         "deleted": deleted,
-        "blocked": blocked,
-        "bot": extras.bot,
     }
     if extras is PLAIN:
-        return MessageOut(**base)
+        out = MessageOut(**base, blocked=blocked, bot=extras.bot)
+        # Its JSON form as ``MessageOut.wire`` would make it, in the model's field order (that
+        # cached property finds it here): a plain message's fields need no conversion, and most
+        # messages are plain (model_dump cost more than the rest of this function).
+        out.__dict__["wire"] = {
+            **base,
+            "reply_to": None,
+            "thread": None,
+            "thread_summary": None,
+            "reactions": [],
+            "mentions": [],
+            "mentions_all": False,
+            "pinned": False,
+            "files": [],
+            "type": "text",
+            "system": None,
+            "blocked": blocked,
+            "bot": extras.bot,
+        }
+        return out
     quote = extras.reply_to
     return MessageOut(
         **base,
+        blocked=blocked,
+        bot=extras.bot,
         reply_to=None if quote is None else QuoteOut(id=quote.id, sender=quote.sender, excerpt=quote.excerpt),
         thread=extras.thread_root_id,
         thread_summary=summary_view(extras.thread),
