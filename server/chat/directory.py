@@ -36,6 +36,7 @@ from server.chat.events import (
     BlockChanged,
     Event,
     MembershipChanged,
+    MessageCreated,
     MuteChanged,
     OutboxWritten,
     TopicDeleted,
@@ -71,6 +72,8 @@ class Directory:
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
+        if isinstance(event, MessageCreated):  # most events; none of the kinds below
+            return
         if isinstance(event, MembershipChanged):
             self.apply(event.topic_id, event.user_id, event.joined)
         elif isinstance(event, TopicRenamed):
