@@ -68,6 +68,13 @@ class Blocks:
             found = self._blockers.get(user_id, set())
         return found
 
+    def known_blockers(self, user_id: int) -> set[int] | None:
+        """``blockers_of`` when memory can answer (nobody blocked anyone, or the user is loaded),
+        else None: the send path asks this first and awaits a load only on a miss."""
+        if self._nobody:
+            return set()
+        return self._blockers.get(user_id)
+
     async def blocked_by(self, user_id: int) -> set[int]:
         """Whom ``user_id`` blocked (do not change the set handed back)."""
         found = self._blocked.get(user_id)

@@ -154,6 +154,13 @@ class Directory:
             members.add(user_id)
         return found
 
+    def known_muted(self, topic_id: int, user_id: int) -> bool | None:
+        """``muted`` when the topic's mutes are loaded, else None (the send path's first question)."""
+        mutes = self._mutes.get(topic_id)
+        if mutes is None:
+            return None
+        return user_id in mutes and Standing(muted=True, muted_until=mutes[user_id]).is_muted()
+
     async def muted(self, topic_id: int, user_id: int) -> bool:
         """Whether a member is muted now, from memory (loaded once per topic, kept exact by
         ``MuteChanged``); a mute whose end has passed has ended (checked at use)."""

@@ -132,6 +132,8 @@ class MessageService:
     ) -> Destination:
         """What the message carries: its quote, its thread, whom it mentions."""
         if reply_to is None and thread is None and "@" not in body:  # most sends: nothing to resolve
+            if self.directory.blocks.known_blockers(actor.id) == set():  # nobody blocked the sender
+                return Destination(place)
             return Destination(place, blockers=await self._blockers(actor, place))
         quote = None
         if reply_to is not None or thread is not None:
@@ -185,7 +187,10 @@ class MessageService:
             topic = await self.directory.named_topic(target.topic or "")
             if not await self.directory.is_member(topic.topic_id, actor.id):
                 raise not_member(topic.name, topic.kind, "post")
-            if topic.archived or await self.directory.muted(topic.topic_id, actor.id):
+            muted = self.directory.known_muted(topic.topic_id, actor.id)
+            if muted is None:
+                muted = await self.directory.muted(topic.topic_id, actor.id)
+            if topic.archived or muted:
                 check(
                     Act.POST,
                     Standing(muted=not topic.archived),
