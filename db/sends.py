@@ -365,13 +365,22 @@ def _taken(db: sqlite3.Connection, rows: list[NewMessage]) -> set[tuple[int, str
 # One statement, so one round trip and its own transaction: skip rows whose client_id the
 # sender already used, bump each topic's last_seq by its number of rows (the row lock orders
 # concurrent writers), number the rows from the old value, insert, and say which row got what.
-POSTGRES_BATCH = """
+def _postgres_batch(extras: bool) -> str:
+    """The batch statement; ``extras``: with the conversation columns (``EXTRA_INSERT``), else a
+    batch of plain rows passes only its six arrays and the table's defaults fill the rest (the same
+    row: a plain message's extras are those defaults), which PostgreSQL unpacks and asyncpg encodes
+    in less time."""
+    arrays = "$1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[]"
+    names = "topic_id, sender_id, body, client_id, created_at, ord"
+    columns = "topic_id, seq, sender_id, body, client_id, created_at"
+    if extras:
+        arrays += ", $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[]"
+        arrays += ", $13::text[], $14::bool[], $15::text[]"
+        names += f", {EXTRA_INSERT}"
+        columns += f", {EXTRA_INSERT}"
+    return f"""
 WITH req AS (
-    SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[],
-        $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[], $13::text[],
-        $14::bool[], $15::text[])
-        AS r(topic_id, sender_id, body, client_id, created_at, ord,
-            reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files)
+    SELECT * FROM unnest({arrays}) AS r({names})
 ), fresh AS (
     SELECT r.* FROM req r
     WHERE r.client_id IS NULL OR NOT EXISTS (
@@ -385,15 +394,17 @@ WITH req AS (
     SELECT f.*, b.base + row_number() OVER (PARTITION BY f.topic_id ORDER BY f.ord) AS seq
     FROM fresh f JOIN bumped b USING (topic_id)
 ), inserted AS (
-    INSERT INTO messages (topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files)
-    SELECT topic_id, seq, sender_id, body, client_id, created_at,
-        reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files
+    INSERT INTO messages ({columns})
+    SELECT {columns}
     FROM numbered
     RETURNING id, topic_id, seq
 )
 SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topic_id AND n.seq = i.seq
 """
+
+
+POSTGRES_BATCH = _postgres_batch(extras=True)
+POSTGRES_PLAIN_BATCH = _postgres_batch(extras=False)
 
 
 CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/models.py: (sender_id, client_id)
@@ -417,7 +428,8 @@ class PostgresSendStore:
         """One try: the batch statement alone (plain rows), or in a transaction with its extras
         (files checked and locked first: a refused row is left out of the statement)."""
         if all(r.plain and r.outbox is None for r in rows):
-            return _outcomes(len(rows), await connection.fetch(POSTGRES_BATCH, *_columns(rows)))
+            plain = _columns(rows, extras=False)
+            return _outcomes(len(rows), await connection.fetch(POSTGRES_PLAIN_BATCH, *plain))
         async with connection.transaction():
             refused = await _postgres_claims(connection, rows)
             kept = [row for row, out in zip(rows, refused, strict=True) if not out]
@@ -478,18 +490,21 @@ class PostgresSendStore:
             await connection.close()
 
 
-def _columns(rows: list[NewMessage]) -> tuple[list[Any], ...]:
-    """The batch statement's arrays, one per column, in ``POSTGRES_BATCH`` order."""
-    extras = [r.columns() for r in rows]
-    return (
+def _columns(rows: list[NewMessage], extras: bool = True) -> tuple[list[Any], ...]:
+    """The batch statement's arrays, one per column, in ``POSTGRES_BATCH`` order (without
+    ``extras``: ``POSTGRES_PLAIN_BATCH``'s six)."""
+    plain = (
         [r.topic_id for r in rows],
         [r.sender_id for r in rows],
         [r.body for r in rows],
         [r.client_id for r in rows],
         [r.created_at for r in rows],
         list(range(len(rows))),
-        *([e[i] for e in extras] for i in range(len(EXTRA_INSERT.split(",")))),
     )
+    if not extras:
+        return plain
+    more = [r.columns() for r in rows]
+    return (*plain, *([e[i] for e in more] for i in range(len(EXTRA_COLUMNS))))
 
 
 async def _postgres_claims(connection: Any, rows: list[NewMessage]) -> list[bool]:

@@ -200,3 +200,28 @@ async def test_a_batch_is_inserted_in_few_statements_and_each_row_keeps_its_plac
         mentioned = await repos.session.execute(select(Mention.message_id).where(Mention.user_id == bob.id))
     mentioning = [o.id for o, kind in zip(outcomes, kinds, strict=True) if kind == "mention"]
     assert sorted(mentioned.scalars()) == mentioning
+
+
+@pytest.mark.both_databases
+async def test_a_plain_message_stores_what_the_full_statement_would_write(live_server) -> None:
+    """PostgreSQL stores a batch of plain messages with a statement of six columns (the table's
+    defaults fill the rest): the row must be what the statement with every column writes for a plain
+    message (``NewMessage.columns``), on both databases."""
+    chat = live_server.chat
+    alice = await chat.users.authenticate(await live_server.register("alice"))
+    sent = await chat.messages.send(alice, LOBBY, "plain", "c-plain")
+    async with chat.db.read() as repos:
+        row = (await repos.session.execute(select(Message).where(Message.id == sent.id))).scalar_one()
+    written = (
+        row.reply_to_id,
+        row.reply_to,
+        row.thread_root_id,
+        row.mentions,
+        row.mentions_all,
+        row.type,
+        row.system,
+        row.bot,
+        row.files,
+    )
+    full = NewMessage(row.topic_id, alice.id, "plain", "c-plain", datetime.now(UTC)).columns()
+    assert written == full
