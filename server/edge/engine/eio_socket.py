@@ -26,6 +26,8 @@ from engineio import exceptions, packet
 from engineio.async_server import AsyncServer
 from engineio.async_socket import AsyncSocket
 
+from server.edge.engine.direct import frame_of
+from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
@@ -37,6 +39,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
     queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
+    connected: bool  # engine.io's: the session has a transport (set by its handlers)
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -50,12 +53,17 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         skip_noops = self.upgraded and not self.polling
         while True:
             try:
-                if queue.empty():
+                if not queue.empty():
+                    first = queue.get_nowait()
+                elif skip_noops:
+                    # The WebSocket writer: no timer. Pings and acks may be written past the queue
+                    # (``send``), so a live socket can leave it empty for good; a dead one is ended
+                    # by its ping deadline (``_send_ping``), which queues the writer's end.
+                    first = await queue.get()
+                else:
                     first = await asyncio.wait_for(
                         queue.get(), self.server.ping_interval + self.server.ping_timeout
                     )
-                else:
-                    first = queue.get_nowait()
                 queue.task_done()
             except (TimeoutError, asyncio.CancelledError):
                 raise exceptions.QueueEmpty() from None
@@ -75,6 +83,96 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             packets.append(pkt)
         self._progressed()
         return packets
+
+    async def send(self, pkt: packet.Packet) -> None:
+        """engine.io's send; on a WebSocket whose writer waits on an empty queue, the frame is written
+        straight to the transport (an ack, a ping, an event to this socket alone), as the fan-out
+        writes (``direct.py``): what the writer would do next, without waking it."""
+        if not await self.check_ping_timeout():
+            return
+        direct = self.server.websockets.get(self)
+        if direct is not None and direct.write(self, frame_of(pkt.encode())):
+            return
+        await self.queue.put(pkt)
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        """engine.io's WebSocket handler; a new WebSocket session (not an upgrade) is read lean.
+
+        engine.io reads each frame through a new task and an ``asyncio.wait_for`` timer, then
+        decodes it as JSON before python-socketio decodes it again. Here the frames are read in the
+        handler's own task, a Socket.IO packet goes to python-socketio as text (what engine.io's
+        decode makes of a MESSAGE whose data starts with a digit). engine.io's timer also ended a
+        session whose client went silent; here the ping deadline (``_send_ping``) closes it, the
+        writer then ends and closes the WebSocket, and uvicorn answers that close with a
+        disconnect on the read; should the writer end without reaching uvicorn, the kill switch
+        cancels the read. An upgrade, and a WebSocket without our kill switch or uvicorn
+        connection, keep engine.io's handler.
+        """
+        direct = self.server.websockets.get(self)
+        switch = direct.switch if direct is not None else None
+        if self.connected or switch is None:
+            await super()._websocket_handler(ws)
+            return
+        self.connected = True
+        self.upgraded = True
+        writer = asyncio.ensure_future(self._write_frames(ws))
+        writer.add_done_callback(lambda _done: switch.kill())
+        await self._read_frames(ws, switch)
+        await self.queue.put(None)  # the writer ends
+        await writer
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+    async def _write_frames(self, ws: Any) -> None:
+        """engine.io's WebSocket writer: the queued packets, in order, until the queue ends."""
+        while True:
+            try:
+                packets = await self.poll()
+            except exceptions.QueueEmpty:
+                break
+            if not packets:
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:
+                break
+        await ws.close()
+
+    async def _read_frames(self, ws: Any, switch: KillSwitch) -> None:
+        """Hand each frame to engine.io (a Socket.IO packet straight to python-socketio) until the
+        client goes, a frame is over the size limit, or the kill switch cancels the read."""
+        receive = ws.asgi_receive
+        server = self.server
+        limit = server.max_http_buffer_size
+        while True:
+            try:
+                event = await receive()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not switch.killed or task is None:
+                    raise
+                task.uncancel()  # ours: the session is over, the handler unwinds normally
+                return
+            if event["type"] != "websocket.receive":
+                return
+            data = event.get("bytes")
+            if data is None:
+                data = event.get("text")
+                if data is None:
+                    return
+            if data and len(data) > limit:
+                return
+            try:
+                if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
+                    await server._trigger_event("message", self.sid, data[1:])
+                else:
+                    await self.receive(packet.Packet(encoded_packet=data))
+            except exceptions.UnknownPacketError:
+                pass
+            except exceptions.SocketIsClosedError:
+                return
+            except Exception:
+                server.logger.exception("Unknown receive error")
 
     def _progressed(self) -> None:
         """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""

@@ -1,0 +1,179 @@
+"""The lean WebSocket path of ``LeanSocket`` (server/edge/engine/eio_socket.py), over real uvicorn.
+
+A new WebSocket session is read in its handler's own task (no task and timer per frame), a
+Socket.IO packet goes to python-socketio as text, and a frame sent to one socket (an ack, a ping)
+is written straight to the transport when its writer waits on an empty queue. These tests hold
+it to the stock python-socketio/engine.io path frame for frame, and to the liveness engine.io's
+per-frame timer gave: a client that answers pings stays, one that stops reading is ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import socketio
+import uvicorn
+from websockets.asyncio.client import connect
+
+from server.edge.engine import jsonmod
+from server.edge.engine.eio_server import LeanServer
+from server.edge.engine.fanout import LeanFanout
+from server.edge.engine.killswitch import KillableWebSockets
+from server.edge.engine.server import allow_packets_up_to
+from tests.support import WAIT, listening
+
+TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["polling", "websocket"]}
+
+
+class Served:
+    """A python-socketio server whose ``e`` acks its arguments and ``quiet`` answers nothing."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self.url = ""
+        self.disconnected = asyncio.Event()
+        sio.on("e", self._echo)
+        sio.on("quiet", self._quiet)
+        sio.on("disconnect", self._gone)
+
+    async def _echo(self, _sid: str, *args: Any) -> Any:
+        return args
+
+    async def _quiet(self, _sid: str, *_args: Any) -> None:
+        return None
+
+    async def _gone(self, _sid: str, *_reason: Any) -> None:
+        self.disconnected.set()
+
+
+@asynccontextmanager
+async def served(lean: bool, **engine: Any) -> AsyncIterator[Served]:
+    """The stock server (python-socketio's own engine and manager) or Parley's lean one, on
+    uvicorn as Parley runs it (websockets-sansio, no deflate, the kill switch) on 127.0.0.1:0."""
+    options: dict[str, Any] = {"async_mode": "asgi", "json": jsonmod}
+    options |= {"logger": False, "engineio_logger": False}
+    allow_packets_up_to(1_000_000)  # as Parley's server: a batched POST bound by bytes only
+    if lean:
+        sio: socketio.AsyncServer = LeanServer(client_manager=LeanFanout(), **options, **engine)
+    else:
+        sio = socketio.AsyncServer(**options, **engine)
+    server = Served(sio)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = KillableWebSockets(socketio.ASGIApp(sio))
+    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
+    async with listening(config, sock):
+        yield server
+
+
+def ws_url(server: Served) -> str:
+    return server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+
+
+def random_frames(seed: int) -> list[str | bytes]:
+    """A client's frames after CONNECT: events with and without ack ids, text and binary
+    arguments, events nobody handles; each acked one is answered, in order, by the server."""
+    rng = random.Random(seed)
+    values: list[Any] = [0, -7, 2.5, "text", "ünïcødé ✓", "", None, True, [1, [2, [3]]], {"k": {"v": [1]}}]
+    frames: list[str | bytes] = []
+    for ack_id in range(60):
+        name = rng.choice(["e", "e", "e", "quiet", "nobody"])
+        args = [rng.choice(values) for _ in range(rng.randint(0, 3))]
+        acked = rng.random() < 0.7
+        ident = str(ack_id) if acked else ""
+        if rng.random() < 0.15:  # a binary attachment: the placeholder packet, then its frame
+            body = jsonmod.dumps([name, {"_placeholder": True, "num": 0}, *args])
+            frames += [f"451-{ident}{body}", bytes([ack_id, 0, 255])]
+        else:
+            frames.append(f"42{ident}{jsonmod.dumps([name, *args])}")
+    frames.append('42999["e","end"]')
+    return frames
+
+
+async def frames_answered(server: Served, frames: list[str | bytes]) -> list[str | bytes]:
+    """Every frame the server sends after CONNECT while it reads ``frames``, up to the last ack."""
+    async with connect(ws_url(server)) as ws:
+        assert str(await ws.recv()).startswith("0")
+        await ws.send("40")
+        assert str(await ws.recv()).startswith("40")
+        for frame in frames:
+            await ws.send(frame)
+        got: list[str | bytes] = []
+        while (frame := await asyncio.wait_for(ws.recv(), WAIT)) != '43999["end"]':
+            got.append(frame)
+        return got
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_a_websocket_gets_the_frames_the_stock_path_sends(seed):
+    """Differential: the same client frames, the same answers byte for byte, in the same order."""
+    frames = random_frames(seed)
+    answers = {}
+    for lean in (False, True):
+        async with served(lean) as server:
+            answers[lean] = await frames_answered(server, frames)
+    assert answers[True] == answers[False]
+    assert any(isinstance(frame, bytes) for frame in answers[True])  # binary acks came back too
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_acked_calls_in_flight_come_back_each_with_its_own_answer(transport):
+    rng = random.Random(transport)
+    async with served(lean=True) as server:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(server.url, transports=TRANSPORTS[transport], wait_timeout=WAIT)
+        payloads = [[i, "x" * rng.randint(0, 300), {"n": i}] for i in range(200)]
+        answers = await asyncio.gather(*(client.call("e", p, timeout=WAIT) for p in payloads))
+        assert list(answers) == payloads
+        await client.disconnect()
+
+
+async def test_a_websocket_that_answers_its_pings_outlives_interval_plus_timeout():
+    """Pings are written past the queue: the writer, idle for good, must not time out."""
+    async with served(lean=True, ping_interval=0.2, ping_timeout=0.2) as server:
+        async with connect(ws_url(server)) as ws:
+            assert str(await ws.recv()).startswith("0")
+            await ws.send("40")
+            assert str(await ws.recv()).startswith("40")
+            started = time.monotonic()
+            pings = 0
+            while time.monotonic() - started < 1.0:  # 2.5 x (interval + timeout)
+                assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
+                pings += 1
+                await ws.send("3")
+            assert pings >= 4
+            await server.sio.emit("n", "still here")
+            assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","still here"]'
+
+
+async def test_a_websocket_peer_that_stops_reading_is_ended_at_its_ping_deadline():
+    """No PONG and no close handshake: the session closes at interval + timeout, the read that
+    waits for a frame is cancelled and the WebSocket is forgotten (engine.io's per-frame timer did
+    this before)."""
+    async with served(lean=True, ping_interval=0.2, ping_timeout=0.2) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            b"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+        assert await asyncio.wait_for(reader.read(1), WAIT) == b"\x81"  # the OPEN packet's text frame
+        websockets = server.sio.eio.websockets
+        assert len(websockets) == 1  # the session's WebSocket is known; from now on the peer is mute
+        deadline = time.monotonic() + WAIT
+        while websockets:
+            assert time.monotonic() < deadline, "the mute peer's WebSocket is still served"
+            await asyncio.sleep(0.01)
+        assert server.sio.eio.sockets == {}
+        assert server.disconnected.is_set() is False  # it never connected a namespace
+        writer.close()
