@@ -109,22 +109,25 @@ class EchoSession:
         """The answer to ``payload``; ChatError ``invalid`` (too deep) or ``internal`` (upstream failed)."""
         if too_deep(payload):
             raise ChatError(ErrorCode.INVALID, f"the payload nests deeper than {MAX_DEPTH} levels")
-        self._record("client", payload)
+        now = datetime.now(UTC)
+        self._record("client", payload, now)
         if self.upstream is None:
-            answer = payload
+            answer = payload  # answered in the same instant: one clock read for both lines
         else:
             try:
                 answer = await self.upstream(payload)
             except Exception as exc:
-                self._record("error", str(exc) or type(exc).__name__)
+                self._record("error", str(exc) or type(exc).__name__, datetime.now(UTC))
                 raise ChatError(ErrorCode.INTERNAL, "the upstream echo server did not answer") from exc
-        self._record("server", answer)
+            now = datetime.now(UTC)
+        self._record("server", answer, now)
         return answer
 
-    def _record(self, source: str, payload: Any) -> None:
+    def _record(self, source: str, payload: Any, at: datetime) -> None:
+        # orjson writes an aware UTC datetime as ``iso`` does (a ``Z``, microseconds when not zero).
         # A copy: orjson's own bytes keeps its whole write buffer (4 KiB for a tiny line).
         line = bytes(
-            memoryview(orjson.dumps({"from": source, "payload": payload, "at": iso(datetime.now(UTC))}))
+            memoryview(orjson.dumps({"from": source, "payload": payload, "at": at}, option=orjson.OPT_UTC_Z))
         )
         self._lines.append(line)
         self._size += len(line) + LINE_OVERHEAD

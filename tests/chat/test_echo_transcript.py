@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from datetime import UTC, datetime
 
 from server.chat.echo import EchoSession
 from server.chat.users import Actor
+from server.chat.views import iso
 
 CAP = 256 * 1024
 
@@ -38,3 +40,17 @@ async def test_a_flood_of_tiny_echoes_stops_growing_at_the_cap_in_real_memory() 
     assert stored[0]["from"] == "dropped" and stored[0]["payload"] == session.dropped
     assert [line["from"] for line in stored[-2:]] == ["client", "server"]
     assert stored[-1]["payload"] == 39_999 % 10
+
+
+async def test_each_line_is_stamped_as_every_other_time_on_the_wire() -> None:
+    """ISO 8601 UTC with a ``Z`` (``server.chat.views.iso``), between the echo's start and end."""
+    session = EchoSession(Actor(1, "alice"), None, CAP)
+    before = datetime.now(UTC)
+    await session.echo({"hello": "there"})
+    after = datetime.now(UTC)
+    stamps = [line["at"] for line in session.lines]
+    assert len(stamps) == 2
+    for stamp in stamps:
+        moment = datetime.fromisoformat(stamp)
+        assert stamp == iso(moment)
+        assert before <= moment <= after
