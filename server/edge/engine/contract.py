@@ -147,6 +147,9 @@ DIGESTS: dict[str, str] = {
     "socketio.packet:Packet.__init__": ("5fe2fa797e082c1dcecce5ef96b84380ef8267559aa649c0792df016afc08a21"),
     "socketio.packet:Packet.encode": ("513c45be75181da2e2b99a71f0876080a515f8dc0dfd99fd691ea2879637e8ea"),
     "engineio.packet:Packet.decode": ("18e27ff7fd56addd0f25e2be4dbf33d8f65873ba970f4a3f7b9feaa9e22c53b8"),
+    "engineio.base_server:BaseServer.generate_id": (
+        "b6a591454237c0bb4e57dfef897c3d1f45477d0582474a4f48df35d12a552c25"
+    ),
     "uvicorn.server:Server.capture_signals": (
         "e1bbcd4770d1c8877454c17466d7bb229ec2cb9776e12703830ff64fc024758f"
     ),

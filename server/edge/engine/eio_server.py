@@ -11,9 +11,10 @@
 - its sockets' queues ``OutgoingQueue`` (``outqueue.py``), through engine.io's own factory
   ``create_queue``: bytes counted at each put and get, the slow-consumer bound watched there;
 - its driver table's ``websocket`` entry replaced by one that records each WebSocket's uvicorn
-  connection for the fan-out's direct writes (``direct.py``). engine.io picks its ASGI driver
-  table by ``async_mode`` in ``BaseServer.__init__`` and has no option for its WebSocket class:
-  ``__init__`` sets ``_async`` once, right after.
+  connection for the fan-out's direct writes (``direct.py``), and its ``translate_request`` by
+  one that makes no class per request (``environ.py``). engine.io picks its ASGI driver table by
+  ``async_mode`` in ``BaseServer.__init__`` and has no option for either: ``__init__`` sets
+  ``_async`` once, right after.
 
 ``LeanServer`` is python-socketio's ``AsyncServer`` on a ``ParleyEngine``: python-socketio builds
 its engine with the class its ``_engineio_server_class`` returns (meant for subclasses).
@@ -22,6 +23,8 @@ Every library symbol read here is in ``CONTRACT.md`` with its digest.
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,9 +33,11 @@ import socketio
 
 from server.edge.engine.direct import DirectWebSocket, websocket_driver
 from server.edge.engine.eio_socket import adopt
+from server.edge.engine.environ import translate_request, trim
 from server.edge.engine.outqueue import OutgoingQueue, QueueWatch
 
 Handler = Callable[..., Awaitable[Any]]
+ID_RANDOM_BYTES = 12  # engine.io's ``generate_id``
 
 
 class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
@@ -41,8 +46,26 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         # engine.io socket -> its uvicorn connection, while its WebSocket handler runs
         self.websockets: dict[Any, DirectWebSocket] = {}
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # set by BaseServer.__init__
-        self._async = {**drivers, "websocket": websocket_driver(self.websockets)}
+        self._async = {
+            **drivers,
+            "websocket": websocket_driver(self.websockets),
+            "translate_request": translate_request,  # no class made per request (``environ.py``)
+        }
         self.queue_watch: QueueWatch | None = None  # the slow-consumer bound (``watch_queues``)
+        self._random = b""  # unused random bytes for the next ids (``generate_id``)
+
+    def generate_id(self) -> str:
+        """engine.io's session id (and python-socketio's sid): 12 random bytes and a 3-byte sequence
+        number in base64 with ``/`` and ``+`` made ``_`` and ``-``, as engine.io makes it; the random
+        bytes come from ``os.urandom`` 3 KiB at a time instead of a system call per id (two per
+        connect)."""
+        if len(self._random) < ID_RANDOM_BYTES:
+            self._random = os.urandom(ID_RANDOM_BYTES * 256)
+        random, self._random = self._random[:ID_RANDOM_BYTES], self._random[ID_RANDOM_BYTES:]
+        sequence: int = self.sequence_number  # type: ignore[has-type]  # set by BaseServer.__init__
+        self.sequence_number = (sequence + 1) & 0xFFFFFF
+        encoded = base64.b64encode(random + sequence.to_bytes(3, "big")).decode()
+        return encoded.replace("/", "_").replace("+", "-")
 
     def watch_queues(self, watch: QueueWatch) -> None:
         """Give every socket's queue made from now on to ``watch`` (before serving)."""
@@ -66,9 +89,9 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
             try:
                 return await handler(sid, environ, *args)
             finally:
-                # python-socketio keeps this environ for the socket's life; its request body reader
-                # (an instance of a class engine.io creates per request, ~2.5 kB) is never read again.
-                environ.pop("wsgi.input", None)
+                # python-socketio keeps this environ for the socket's life: what no one reads again
+                # (the body reader, the WSGI constants, handshake-only headers) goes.
+                trim(environ)
 
         return connect
 
