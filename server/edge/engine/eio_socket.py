@@ -116,7 +116,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         self.connected = True
         self.upgraded = True
         writer = asyncio.ensure_future(self._write_frames(ws))
-        writer.add_done_callback(lambda _done: switch.kill())
+        writer.add_done_callback(lambda _done: None if switch.killed else switch.kill())  # keeps a close code
         await self._read_frames(ws, switch)
         await self.queue.put(None)  # the writer ends
         await writer
