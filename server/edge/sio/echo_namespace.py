@@ -54,6 +54,7 @@ class EchoNamespace:
         self.rate = rate
         self._sessions: dict[str, EchoPeer] = {}
         self.too_many = "too many events; slow down"  # the codec's (``server.edge.realtime.dispatch``)
+        self.counts: dict[str, Any] = {}  # outcome -> its counter (``labels()`` locks on every call)
 
     def register(self) -> None:
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
@@ -104,7 +105,10 @@ class EchoNamespace:
         return "echo"
 
     def record(self, _action: str | None, outcome: str, _elapsed: float) -> None:
-        self.metrics.events.labels("echo", outcome).inc()
+        count = self.counts.get(outcome)
+        if count is None:
+            count = self.counts[outcome] = self.metrics.events.labels("echo", outcome)
+        count.inc()
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         entry = self._sessions.pop(sid, None)

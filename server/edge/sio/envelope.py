@@ -57,6 +57,9 @@ class EventCodec:
         self.registry = registry
         self.counter = metrics.events
         self.latency = metrics.latency.labels(event)
+        # outcome -> its counter, looked up once: ``labels()`` validates and locks on every call
+        # (outcomes are ``ok`` and the error codes, a bounded set)
+        self.counts: dict[str, Any] = {}
 
     def admit(self, sid: str) -> Connection:
         connection = self.registry.get(sid)
@@ -83,7 +86,10 @@ class EventCodec:
         return self.event
 
     def record(self, _event: str | None, outcome: str, elapsed: float) -> None:
-        self.counter.labels(self.event, outcome).inc()
+        count = self.counts.get(outcome)
+        if count is None:
+            count = self.counts[outcome] = self.counter.labels(self.event, outcome)
+        count.inc()
         self.latency.observe(elapsed)
         level = logging.DEBUG if outcome == "ok" else logging.INFO
         if log.isEnabledFor(level):

@@ -142,6 +142,16 @@ async def test_echo_acks_exactly_one_argument_equal_to_the_payload(
     assert await raw_echo_ack(live_server, token, json.dumps(payload)) == [payload]
 
 
+async def test_every_echo_is_counted(live_server: LiveServer) -> None:
+    token = await live_server.register("alice")
+    client = await echo_client(live_server, "alice", token)
+    for n in range(3):
+        assert await echo(client, n) == n
+
+    metrics = (await live_server.http.get("/metrics")).text
+    assert 'parley_socket_events_total{event="echo",outcome="ok"} 3.0' in metrics
+
+
 async def test_echo_refuses_a_connection_without_a_valid_token(live_server: LiveServer) -> None:
     for auth in (None, {"token": "not-a-jwt"}):
         sio = socketio.AsyncClient(reconnection=False)

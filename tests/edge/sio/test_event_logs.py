@@ -44,6 +44,18 @@ async def test_at_info_a_handled_event_writes_no_log_line_and_is_counted(live_se
     assert 'parley_socket_events_total{event="topic:list",outcome="ok"} 1.0' in metrics
 
 
+async def test_every_event_is_counted_under_its_own_outcome(live_server):
+    alice = await live_server.user("alice")
+    for _ in range(3):
+        await alice.ok("topic:list", {})
+    for _ in range(2):
+        assert (await alice.call("topic:subscribe", {"topic": 5}))["error"]["code"] == "invalid"
+
+    metrics = (await live_server.http.get("/metrics")).text
+    assert 'parley_socket_events_total{event="topic:list",outcome="ok"} 3.0' in metrics
+    assert 'parley_socket_events_total{event="topic:subscribe",outcome="invalid"} 2.0' in metrics
+
+
 async def test_at_info_a_refused_event_is_logged_with_its_outcome(live_server, records):
     alice = await live_server.user("alice")
     records.clear()
