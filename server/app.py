@@ -26,12 +26,9 @@ from server.collector import tune_collector
 from server.config import Settings
 from server.edge.body_cap import BodyCap
 from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI
-from server.edge.engine.body_limit import BodyLimit
 from server.edge.engine.fanout import LeanFanout
-from server.edge.engine.handshake_guard import HandshakeGuard
-from server.edge.engine.killswitch import KillableWebSockets
+from server.edge.engine.gate import EngineGate
 from server.edge.engine.outgoing import OutgoingGuard, close_transport
-from server.edge.engine.packet_guard import PacketGuard
 from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
 from server.edge.gateway.routers import gateway_routers
@@ -117,24 +114,23 @@ def create_app(settings: Settings | None = None) -> Any:
     sink.add_writer(chat_namespace.writer)
     api.state.gateway = Gateway(chat, settings, metrics, registry, sink)  # the plain-WebSocket dialects
     chat.hub.attach(sink)
-    sio_app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
-    # Outermost first: HandshakeGuard answers a malformed Engine.IO request as the reference server;
-    # BodyLimit refuses an oversized POST unread; PacketGuard checks Engine.IO framing;
-    # KillableWebSockets must see the ASGI receive engine.io gets, to cancel it.
-    killable = KillableWebSockets(sio_app)
-    guarded = PacketGuard(
-        killable, settings.max_http_buffer_size, close, metrics.undecodable_packets.inc, "/socket.io"
-    )
+    # Every HTTP body but Engine.IO's is capped before anything reads it (Engine.IO bounds its own in
+    # the gate). File uploads bound themselves while streaming (server/edge/rest/files.py, PROTOCOL.md 11).
+    capped = BodyCap(api, settings.max_body_bytes, {"/hooks/": HOOK_MAX_BYTES, "/api/files": None})
+    sio_app = socketio.ASGIApp(sio, other_asgi_app=capped, socketio_path="socket.io")
+    # One wrapper in front of Engine.IO (gate.py): the reference server's refusals, the 413 for an
+    # oversized POST, undecodable packets, and each WebSocket's kill switch.
     too_large = ChatError(ErrorCode.TOO_LARGE, f"body over {settings.max_http_buffer_size} bytes")
-    close_polling = partial(close_transport, sio)
-    limited = BodyLimit(
-        guarded, settings.max_http_buffer_size, close_polling, "/socket.io", http_error(too_large)[1]
+    app = EngineGate(
+        sio_app,
+        "/socket.io",
+        sio.eio,
+        max_bytes=settings.max_http_buffer_size,
+        close=close,
+        close_oversized=partial(close_transport, sio),
+        on_undecodable=metrics.undecodable_packets.inc,
+        refusal=http_error(too_large)[1],
     )
-    handshakes = HandshakeGuard(limited, "/socket.io", settings.transports, sio.eio)
-    # Outermost: every other HTTP body is capped before anything reads it (Engine.IO bounds its own).
-    # File uploads bound themselves while streaming (server/edge/rest/files.py, PROTOCOL.md 11).
-    caps = {"/socket.io": None, "/hooks/": HOOK_MAX_BYTES, "/api/files": None}
-    app = BodyCap(handshakes, settings.max_body_bytes, caps)
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app
 

@@ -10,6 +10,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from db.uow import Database
 from server.app import create_app
 from server.chat.service import Chat
 from server.config import Settings
+from server.edge.engine.gate import EngineGate
 from server.edge.engine.netguard import uvicorn_options
+from server.edge.engine.outgoing import close_transport
 
 PASSWORD = "password123"
 WAIT = 5.0
@@ -214,6 +217,20 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
             yield live
         finally:
             await live.close()
+
+
+def gated(sio: socketio.AsyncServer) -> EngineGate:
+    """``sio`` as an ASGI app behind the gate Parley puts in front of engine.io (each WebSocket's
+    kill switch, which the lean reader needs), admitting binary packets as the conformance app."""
+    return EngineGate(
+        socketio.ASGIApp(sio),
+        "/socket.io",
+        sio.eio,
+        max_bytes=1_000_000,
+        close=partial(close_transport, sio),
+        on_undecodable=lambda: None,
+        binary=True,
+    )
 
 
 @asynccontextmanager

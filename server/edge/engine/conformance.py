@@ -3,7 +3,7 @@
 ``socketio/socket.io-protocol`` and ``socketio/engine.io-protocol`` publish
 test suites (raw HTTP and WebSocket checks) that the reference Node server
 passes. This app serves what they talk to, built by the same code as
-``parley serve`` (``build_server``, the lean fan-out, the packet guards), so
+``parley serve`` (``build_server``, the lean fan-out, the gate in front of engine.io), so
 that passing them proves Parley's Engine.IO/Socket.IO stack, not a stand-in:
 
 - Socket.IO at ``/socket.io/``: namespaces ``/`` and ``/custom`` accept any
@@ -26,14 +26,12 @@ import engineio
 import socketio
 
 from server.config import Settings
-from server.edge.engine.body_limit import BodyLimit
 from server.edge.engine.eio_server import ParleyEngine
 from server.edge.engine.eio_socket import close_engine_socket
 from server.edge.engine.fanout import LeanFanout
-from server.edge.engine.handshake_guard import HandshakeGuard
-from server.edge.engine.killswitch import ASGI, KillableWebSockets
+from server.edge.engine.gate import EngineGate
+from server.edge.engine.killswitch import ASGI
 from server.edge.engine.outgoing import close_transport
-from server.edge.engine.packet_guard import PacketGuard
 from server.edge.engine.server import ParleyServer, build_server, engine_options
 
 PING_INTERVAL = 0.3
@@ -72,15 +70,15 @@ def create_conformance_app(settings: Settings) -> ASGI:
         socketio_path="socket.io",
         on_shutdown=shutdown,
     )
-    app: ASGI = KillableWebSockets(inner)
-    limit = settings.max_http_buffer_size
+    app: ASGI = inner
     for path, engine, close in (
         ("/socket.io", sio.eio, partial(close_transport, sio, notify=True)),
         ("/engine.io", eio, partial(close_engine_socket, eio)),
     ):
-        app = PacketGuard(app, limit, close, _uncounted, path, binary=True)
-        app = BodyLimit(app, limit, close, path)
-        app = HandshakeGuard(app, path, settings.transports, engine)
+        limit = settings.max_http_buffer_size
+        app = EngineGate(
+            app, path, engine, max_bytes=limit, close=close, on_undecodable=_uncounted, binary=True
+        )
     return app
 
 

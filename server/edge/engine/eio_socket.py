@@ -117,7 +117,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         self.upgraded = True
         writer = asyncio.ensure_future(self._write_frames(ws))
         writer.add_done_callback(lambda _done: None if switch.killed else switch.kill())  # keeps a close code
-        await self._read_frames(ws, switch)
+        await self._read_frames(switch)
         await self.queue.put(None)  # the writer ends
         await writer
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
@@ -138,22 +138,29 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
                 break
         await ws.close()
 
-    async def _read_frames(self, ws: Any, switch: KillSwitch) -> None:
+    async def _read_frames(self, switch: KillSwitch) -> None:
         """Hand each frame to engine.io (a Socket.IO packet straight to python-socketio) until the
-        client goes, a frame is over the size limit, or the kill switch cancels the read."""
-        receive = ws.asgi_receive
+        client goes, a frame is over the size limit or undecodable, or the kill switch cancels the read.
+
+        uvicorn's own ``receive`` is read, with this task named to the kill switch while it waits,
+        and each frame checked here (``KillSwitch.admits``): no wrapper's call per frame.
+        """
+        receive = switch.downstream_receive
         server = self.server
         limit = server.max_http_buffer_size
-        while True:
+        task = asyncio.current_task()
+        while not switch.killed:
+            switch.reading = task
             try:
                 event = await receive()
             except asyncio.CancelledError:
-                task = asyncio.current_task()
                 if not switch.killed or task is None:
                     raise
                 task.uncancel()  # ours: the session is over, the handler unwinds normally
                 return
-            if event["type"] != "websocket.receive":
+            finally:
+                switch.reading = None
+            if event["type"] != "websocket.receive" or not switch.admits(event):
                 return
             data = event.get("bytes")
             if data is None:

@@ -8,7 +8,7 @@ HTTP error. The reference server (Node ``engine.io``, whose behaviour the
 body ``{"code": C, "message": M}`` for a missing or unknown transport
 (code 0), an unknown session (1), a handshake that is not a GET (2), a method other
 than GET, POST or OPTIONS (3), an unsupported ``EIO`` (5); and it accepts the duplicate WebSocket, then closes
-it. This ASGI wrapper does that at ``path`` and hands everything else on.
+it. The gate in front of engine.io (``gate.EngineGate``) does that with what is here.
 
 A refused WebSocket gets the 400 when the server supports ASGI's
 ``websocket.http.response`` extension (uvicorn does), otherwise a close
@@ -17,9 +17,7 @@ before the handshake (uvicorn answers 403).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 from engineio.async_server import AsyncServer
@@ -27,7 +25,6 @@ from engineio.async_server import AsyncServer
 from server.edge.asgi_body import Receive, Send
 
 Scope = dict[str, Any]
-ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 UNKNOWN_TRANSPORT = 0
 UNKNOWN_SID = 1
 BAD_HANDSHAKE_METHOD = 2
@@ -43,45 +40,31 @@ MESSAGES = {
 METHODS = frozenset({"GET", "POST", "OPTIONS"})
 
 
-class HandshakeGuard:
-    def __init__(self, app: ASGI, path: str, transports: list[str], eio: AsyncServer) -> None:
-        self.app = app
-        self.path = path
-        self.transports = frozenset(transports)
-        self.eio = eio
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not scope.get("path", "").startswith(self.path):
-            await self.app(scope, receive, send)
-            return
-        query = parse_qs(scope.get("query_string", b"").decode())
-        sid = query.get("sid", [""])[0]
-        code = self._refusal(scope, query, sid)
-        if code is not None:
-            await _refuse(scope, send, code)
-        elif scope["type"] == "websocket" and sid and getattr(self.eio.sockets.get(sid), "upgraded", False):
-            await _accept_and_close(receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    def _refusal(self, scope: Scope, query: dict[str, list[str]], sid: str) -> int | None:
-        """The reference server's error code for this request, or None to serve it."""
-        if scope["type"] == "http" and scope["method"] == "OPTIONS":
-            return None  # a CORS preflight: engine.io answers it
-        if query.get("transport", [""])[0] not in self.transports:
-            return UNKNOWN_TRANSPORT
-        if scope["type"] == "http" and scope["method"] not in METHODS:
-            return BAD_HANDSHAKE_METHOD if not sid else BAD_REQUEST
-        if sid:
-            return None if sid in self.eio.sockets else UNKNOWN_SID
-        if scope["type"] == "http" and scope["method"] != "GET":
-            return BAD_HANDSHAKE_METHOD
-        if query.get("EIO") != ["4"]:
-            return UNSUPPORTED_PROTOCOL_VERSION
-        return None
+def refusal(
+    scope: Scope, query: dict[str, list[str]], sid: str, transports: frozenset[str], eio: AsyncServer
+) -> int | None:
+    """The reference server's error code for this request, or None to serve it."""
+    if scope["type"] == "http" and scope["method"] == "OPTIONS":
+        return None  # a CORS preflight: engine.io answers it
+    if query.get("transport", [""])[0] not in transports:
+        return UNKNOWN_TRANSPORT
+    if scope["type"] == "http" and scope["method"] not in METHODS:
+        return BAD_HANDSHAKE_METHOD if not sid else BAD_REQUEST
+    if sid:
+        return None if sid in eio.sockets else UNKNOWN_SID
+    if scope["type"] == "http" and scope["method"] != "GET":
+        return BAD_HANDSHAKE_METHOD
+    if query.get("EIO") != ["4"]:
+        return UNSUPPORTED_PROTOCOL_VERSION
+    return None
 
 
-async def _refuse(scope: Scope, send: Send, code: int) -> None:
+def second_websocket(scope: Scope, sid: str, eio: AsyncServer) -> bool:
+    """Whether this is a WebSocket for a session already upgraded (``accept_and_close`` answers it)."""
+    return scope["type"] == "websocket" and bool(sid) and getattr(eio.sockets.get(sid), "upgraded", False)
+
+
+async def refuse(scope: Scope, send: Send, code: int) -> None:
     body = orjson.dumps({"code": code, "message": MESSAGES[code]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if scope["type"] == "http":
@@ -94,7 +77,7 @@ async def _refuse(scope: Scope, send: Send, code: int) -> None:
         await send({"type": "websocket.close", "code": 1008})
 
 
-async def _accept_and_close(receive: Receive, send: Send) -> None:
+async def accept_and_close(receive: Receive, send: Send) -> None:
     """The reference server's answer to a second WebSocket for an upgraded session."""
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})

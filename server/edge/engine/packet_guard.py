@@ -3,7 +3,8 @@
 python-engineio 4.15 logs a traceback and answers 200 for a polling body
 holding a packet it cannot parse, lets the same packet escape its WebSocket
 loop, and ignores (WebSocket) or half-handles (polling) an unknown packet
-type. It offers no hook, so this ASGI wrapper checks each packet's framing
+type. It offers no hook, so the one ASGI wrapper in front of engine.io
+(``gate.EngineGate``) checks each packet's framing with what is here
 before engine.io sees it: a packet is decodable when it is a type digit
 0-6 followed by anything; in a polling POST only the types a client sends
 there (CLOSE, PONG, MESSAGE, UPGRADE): engine.io answers an OPEN, PING or
@@ -24,7 +25,7 @@ app (``server.edge.engine.conformance``), whose test suites send binary, passes
 Socket.IO packets go through.
 
 engine.io reads a polling body only up to its ``Content-Length`` (none: it
-reads nothing and answers 200). This guard reads the body itself, up to the
+reads nothing and answers 200). ``checked_post`` reads the body itself, up to the
 byte limit, so it hands engine.io the whole body in one message with its
 exact length: a chunked POST's packets are handled like any other's.
 """
@@ -34,7 +35,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from server.edge.asgi_body import Receive, Send, read_body, replay, with_length
 
@@ -65,57 +65,28 @@ def decodable_with_binary(packet: str | bytes | None, types: frozenset[str] = TY
     return packet is not None and packet[:1] in types
 
 
-class PacketGuard:
-    def __init__(
-        self,
-        app: ASGI,
-        max_bytes: int,
-        close: Callable[[str], Awaitable[None]],
-        on_undecodable: Callable[[], None],
-        path: str,
-        binary: bool = False,
-    ) -> None:
-        self.app = app
-        self.check: Callable[..., bool] = decodable_with_binary if binary else decodable
-        self.max_bytes = max_bytes
-        self.close = close
-        self.on_undecodable = on_undecodable
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not scope.get("path", "").startswith(self.path):
-            await self.app(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self.app(scope, self._checked_frames(receive), send)
-        elif scope["type"] == "http" and scope["method"] == "POST" and (sid := _sid(scope)):
-            await self._post(scope, receive, send, sid)
-        else:
-            await self.app(scope, receive, send)
-
-    def _checked_frames(self, receive: Callable[[], Awaitable[Message]]) -> Callable[[], Awaitable[Message]]:
-        async def checked() -> Message:
-            message = await receive()
-            frame = message.get("text")
-            if frame is None and self.check is decodable_with_binary:
-                frame = message.get("bytes")
-            if message["type"] == "websocket.receive" and not self.check(frame):
-                self.on_undecodable()
-                return {"type": "websocket.disconnect", "code": 1002}  # engine.io ends the socket
-            return message
-
-        return checked
-
-    async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
-        body = await read_body(receive, self.max_bytes)
-        if body is not None and _decodable_payload(body, self.check):
-            await self.app(with_length(scope, len(body)), replay(body, receive), _lowercase_ok(send))
-            return
-        await self.close(sid)
-        if body is None:  # a body without a declared length, over the limit (BodyLimit refuses the rest)
-            await _answer(send, 413, b"body over the transport limit")
-            return
-        self.on_undecodable()
-        await _answer(send, 400, b"undecodable packet")
+async def checked_post(
+    app: ASGI,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    max_bytes: int,
+    check: Callable[..., bool],
+    refuse: Callable[[], Awaitable[None]],
+    on_undecodable: Callable[[], None],
+) -> None:
+    """Hand a polling POST to engine.io whole, or refuse it: ``refuse`` closes its session first."""
+    body = await read_body(receive, max_bytes)
+    if body is not None and _decodable_payload(body, check):
+        await app(with_length(scope, len(body)), replay(body, receive), _lowercase_ok(send))
+        return
+    await refuse()
+    if body is None:  # a body without a declared length, over the limit (the gate refused declared ones)
+        await _answer(send, 413, b"body over the transport limit")
+        return
+    on_undecodable()
+    await _answer(send, 400, b"undecodable packet")
 
 
 def _lowercase_ok(send: Send) -> Callable[[Message], Awaitable[None]]:
@@ -142,8 +113,3 @@ async def _answer(send: Send, status: int, text: bytes) -> None:
     headers = [(b"content-type", b"text/plain"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": text})
-
-
-def _sid(scope: Scope) -> str:
-    query: bytes = scope.get("query_string", b"")
-    return parse_qs(query.decode()).get("sid", [""])[0]

@@ -25,9 +25,8 @@ from websockets.asyncio.client import connect
 from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.fanout import LeanFanout
-from server.edge.engine.killswitch import KillableWebSockets
 from server.edge.engine.server import allow_packets_up_to
-from tests.support import WAIT, listening
+from tests.support import WAIT, gated, listening
 
 TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["polling", "websocket"]}
 
@@ -68,7 +67,7 @@ async def served(lean: bool, **engine: Any) -> AsyncIterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     server.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = KillableWebSockets(socketio.ASGIApp(sio))
+    app = gated(sio)
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
     async with listening(config, sock):
         yield server

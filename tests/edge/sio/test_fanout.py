@@ -26,8 +26,7 @@ from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.eio_socket import MAX_PACKETS_PER_POLL
 from server.edge.engine.fanout import LeanFanout
-from server.edge.engine.killswitch import KillableWebSockets
-from tests.support import WAIT, LiveServer, listening, running, send
+from tests.support import WAIT, LiveServer, gated, listening, running, send
 from tests.support import test_settings as settings_for
 
 TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["polling", "websocket"]}
@@ -55,7 +54,7 @@ async def bare_server(manager: Any = None) -> AsyncIterator[Bare]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     bare.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = KillableWebSockets(socketio.ASGIApp(bare.sio))
+    app = gated(bare.sio)
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
     async with listening(config, sock):
         yield bare
