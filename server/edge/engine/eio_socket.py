@@ -31,6 +31,7 @@ from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
+_CLOSING: set[asyncio.Task[None]] = set()  # sessions being closed at their ping deadline
 
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]
@@ -38,8 +39,12 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
+    ping_timer: asyncio.TimerHandle | None = None  # the next PING, or the deadline of the last one
+    lean_ws: Any = None  # engine.io's WebSocket of a lean session while its handler runs
+    writer: asyncio.Future[bool] | None = None  # a lean session's writer while packets wait
     queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
     connected: bool  # engine.io's: the session has a transport (set by its handlers)
+    last_ping: float | None  # engine.io's: when the last PING went; None once the next is scheduled
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client; at most ``MAX_PACKETS_PER_POLL``.
@@ -58,7 +63,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
                 elif skip_noops:
                     # The WebSocket writer: no timer. Pings and acks may be written past the queue
                     # (``send``), so a live socket can leave it empty for good; a dead one is ended
-                    # by its ping deadline (``_send_ping``), which queues the writer's end.
+                    # by its ping deadline (``_pong_missed``), which queues the writer's end.
                     first = await queue.get()
                 else:
                     first = await asyncio.wait_for(
@@ -90,10 +95,12 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         writes (``direct.py``): what the writer would do next, without waking it."""
         if not await self.check_ping_timeout():
             return
+        self._send_now(pkt)
+
+    def _send_now(self, pkt: packet.Packet) -> None:
         direct = self.server.websockets.get(self)
-        if direct is not None and direct.write(self, frame_of(pkt.encode())):
-            return
-        await self.queue.put(pkt)
+        if direct is None or not direct.write(self, frame_of(pkt.encode())):
+            self.queue.put_nowait(pkt)
 
     async def _websocket_handler(self, ws: Any) -> None:
         """engine.io's WebSocket handler; a new WebSocket session (not an upgrade) is read lean.
@@ -102,7 +109,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         decodes it as JSON before python-socketio decodes it again. Here the frames are read in the
         handler's own task, a Socket.IO packet goes to python-socketio as text (what engine.io's
         decode makes of a MESSAGE whose data starts with a digit). engine.io's timer also ended a
-        session whose client went silent; here the ping deadline (``_send_ping``) closes it, the
+        session whose client went silent; here the ping deadline (``_pong_missed``) closes it, the
         writer then ends and closes the WebSocket, and uvicorn answers that close with a
         disconnect on the read; should the writer end without reaching uvicorn, the kill switch
         cancels the read. An upgrade, and a WebSocket without our kill switch or uvicorn
@@ -115,28 +122,65 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             return
         self.connected = True
         self.upgraded = True
-        writer = asyncio.ensure_future(self._write_frames(ws))
-        writer.add_done_callback(lambda _done: None if switch.killed else switch.kill())  # keeps a close code
-        await self._read_frames(switch)
-        await self.queue.put(None)  # the writer ends
-        await writer
+        self.lean_ws = ws
+        queue = self.queue
+        queue.wake = self._start_writer  # a packet queued with no writer running starts one
+        if queue.empty():
+            queue.idle_reader = True
+        else:
+            self._start_writer()  # the OPEN packet
+        try:
+            await self._read_frames(switch)
+            queue.put_nowait(None)  # the writer ends the WebSocket (one starts for it if none runs)
+            if self.writer is not None and not self.writer.done():
+                await asyncio.wait((self.writer,))
+        finally:
+            queue.wake = None
+            self.lean_ws = None
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
 
-    async def _write_frames(self, ws: Any) -> None:
-        """engine.io's WebSocket writer: the queued packets, in order, until the queue ends."""
-        while True:
-            try:
-                packets = await self.poll()
-            except exceptions.QueueEmpty:
+    def _start_writer(self) -> None:
+        """Start the writer of a lean session if none runs (``OutgoingQueue.wake``)."""
+        if self.writer is None and self.lean_ws is not None:
+            self.writer = asyncio.ensure_future(self._write_frames(self.lean_ws))
+            self.writer.add_done_callback(self._writer_ended)
+
+    def _writer_ended(self, writer: asyncio.Future[bool]) -> None:
+        """A writer that ended the session (the queue's end, a failed send, a kill) ends the read too,
+        through the kill switch (an earlier kill keeps its close code)."""
+        if not writer.cancelled() and writer.exception() is None and not writer.result():
+            return  # it went idle
+        direct = self.server.websockets.get(self)
+        if direct is not None and direct.switch is not None and not direct.switch.killed:
+            direct.switch.kill()
+
+    async def _write_frames(self, ws: Any) -> bool:
+        """A lean session's writer: the queued packets, in order, then it ends. True once the
+        session's end (None) came or a send failed (it closed the WebSocket); False when the queue
+        ran empty: an idle socket holds no writer task (packets are then written straight to the
+        transport, ``send``), and the next packet queued starts another.
+
+        NOOPs are skipped, as by ``poll`` on a WebSocket (Engine.IO v4 sends them on polling only).
+        """
+        queue = self.queue
+        while not queue.empty():
+            pkt = queue.get_nowait()
+            queue.task_done()
+            if pkt is None:
                 break
-            if not packets:
-                break
+            if pkt.packet_type == packet.NOOP:
+                continue
             try:
-                for pkt in packets:
-                    await ws.send(pkt.encode())
+                await ws.send(pkt.encode())
             except Exception:
                 break
+            self._progressed()
+        else:
+            self.writer = None
+            queue.idle_reader = True
+            return False
         await ws.close()
+        return True
 
     async def _read_frames(self, switch: KillSwitch) -> None:
         """Hand each frame to engine.io (a Socket.IO packet straight to python-socketio) until the
@@ -193,26 +237,42 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     # the timeout: a GET at 500 ms (300 ms / 200 ms) still found the session and its PING.
 
     def schedule_ping(self) -> None:
-        """engine.io's (a new cycle after a PONG); the cycle's start is kept for the deadline."""
-        if self.last_ping:
-            self.ping_started = asyncio.get_running_loop().time()
-            self.ping_deadline = None
-        super().schedule_ping()
+        """engine.io's (the first cycle at connect, a new one after a PONG), on timers, not a task.
 
-    async def _send_ping(self) -> None:
-        """Ping at the cycle's interval; close the session at its deadline if no PONG came."""
+        engine.io starts a task per cycle (``_send_ping``: a sleep, the PING, the next wait), so
+        every idle socket held a task and its coroutine frames between pings; two timer handles in
+        turn do the same (the PING at the interval, the close at the deadline) for a fraction of the
+        memory. As engine.io, only the first PONG after a PING starts a cycle (``last_ping`` set).
+        """
+        if not self.last_ping:
+            return
+        self.last_ping = None
         loop = asyncio.get_running_loop()
-        interval, timeout = self.server.ping_interval, self.server.ping_timeout
-        started = self.ping_started or loop.time()
-        await asyncio.sleep(max(0.0, started + interval - loop.time()))
+        self.ping_started = loop.time()
+        self.ping_deadline = None
+        if self.ping_timer is not None:
+            self.ping_timer.cancel()
+        self.ping_timer = loop.call_at(self.ping_started + self.server.ping_interval, self._ping)
+
+    def _ping(self) -> None:
+        """The cycle's PING, then the timer for its deadline."""
+        self.ping_timer = None
         if self.closing or self.closed:
             return
-        deadline = self.ping_deadline = started + interval + timeout
+        server = self.server
+        deadline = self.ping_deadline = self.ping_started + server.ping_interval + server.ping_timeout
         self.last_ping = time.time()
-        await self.send(packet.Packet(packet.PING))
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        self._send_now(packet.Packet(packet.PING))
+        self.ping_timer = asyncio.get_running_loop().call_at(deadline, self._pong_missed, deadline)
+
+    def _pong_missed(self, deadline: float) -> None:
+        """The deadline of a PING: unless its PONG came (a new cycle began), the session ends."""
+        self.ping_timer = None
         if self.ping_deadline == deadline and not self.closing and not self.closed:
-            await self.check_ping_timeout()
+            reason = self.server.reason.PING_TIMEOUT
+            task = asyncio.ensure_future(self.close(wait=False, abort=False, reason=reason))
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
 
     def ping_overdue(self) -> bool:
         deadline = self.ping_deadline
@@ -244,6 +304,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         find it closed.
         """
         closing_now = not self.closed and not self.closing
+        if closing_now and self.ping_timer is not None:
+            self.ping_timer.cancel()
+            self.ping_timer = None
         await super().close(wait=wait, abort=abort, reason=reason)
         self._progressed()  # a producer waiting for room stops
         if not closing_now:

@@ -8,8 +8,10 @@ same and also keeps, in O(1) per put and per get:
 - ``bytes``: the memory its packets hold (a text packet what its string occupies,
   ``sys.getsizeof``: up to 4 bytes per character; binary its length). The slow-consumer bound
   (``outgoing.py``) reads it; nothing sums a queue any more.
-- ``idle_reader``: the socket's writer (or long-poll) waits on it, empty: a packet put now would
-  be the next one sent, which is when the fan-out may write the frame itself (``direct.py``).
+- ``idle_reader``: the socket's writer (or long-poll) waits on it, empty, or (a lean WebSocket
+  session, whose writer runs only while packets wait) no writer runs and it is empty: a packet
+  put now would be the next one sent, which is when the fan-out may write the frame itself
+  (``direct.py``). ``wake`` starts such a session's writer when a packet must wait.
 - ``drained_at``: loop time the transport last took packets (``LeanSocket.poll`` sets it).
 
 Past ``watch.limit`` bytes a put tells its ``watch`` (``outgoing.OutgoingGuard``), which decides,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from engineio.packet import Packet
@@ -56,6 +59,7 @@ class OutgoingQueue:
         "idle_reader",
         "limit",
         "sid",
+        "wake",
         "watch",
     )
 
@@ -73,6 +77,7 @@ class OutgoingQueue:
         self.limit = watch.limit if watch is not None else sys.maxsize
         self.sid = ""  # the engine.io session's, set when it connects (``eio_socket.adopt``)
         self.deadline: asyncio.TimerHandle | None = None  # the watch's, while past the limit
+        self.wake: Callable[[], None] | None = None  # called on a put that no waiting reader takes
 
     def __len__(self) -> int:
         return len(self._items)
@@ -100,7 +105,9 @@ class OutgoingQueue:
             getter = getters.pop(0)
             if not getter.done():
                 getter.set_result(None)
-                break
+                return
+        if self.wake is not None:
+            self.wake()
 
     async def put(self, item: Packet | None) -> None:
         """Never waits: the bound is enforced by closing the socket (``QueueWatch``), not by blocking."""

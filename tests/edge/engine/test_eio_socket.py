@@ -176,3 +176,43 @@ async def test_a_websocket_peer_that_stops_reading_is_ended_at_its_ping_deadline
         assert server.sio.eio.sockets == {}
         assert server.disconnected.is_set() is False  # it never connected a namespace
         writer.close()
+
+
+def server_tasks() -> list[asyncio.Task[Any]]:
+    """This loop's tasks but the WebSocket client library's (one reader per client connection)."""
+    tasks = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        if code is None or "site-packages/websockets/" not in code.co_filename:
+            tasks.append(task)
+    return tasks
+
+
+async def test_an_idle_websocket_session_holds_one_task_and_still_gets_its_pings_and_events():
+    """Memory per socket (issue 25): an idle session runs only its connection's task. No ping task
+    (the heartbeat runs on timers) and no writer task (one runs only while packets wait)."""
+    sessions = 20
+    async with served(lean=True, ping_interval=0.3, ping_timeout=0.3) as server:
+        clients = [await connect(ws_url(server))]  # the first also starts engine.io's service task
+        await opened(clients[0])
+        before = len(server_tasks())
+        clients += [await connect(ws_url(server)) for _ in range(sessions - 1)]
+        for ws in clients[1:]:
+            await opened(ws)
+        assert len(server_tasks()) - before == sessions - 1
+        for ws in clients:  # a heartbeat cycle: each gets its PING; answered, each stays
+            assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
+            await ws.send("3")
+        await server.sio.emit("n", "to all")
+        for ws in clients:
+            assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","to all"]'
+        assert len(server_tasks()) - before == sessions - 1
+        for ws in clients:
+            await ws.close()
+
+
+async def opened(ws: Any) -> None:
+    """OPEN received, the main namespace connected."""
+    assert str(await ws.recv()).startswith("0")
+    await ws.send("40")
+    assert str(await ws.recv()).startswith("40")
