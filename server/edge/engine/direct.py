@@ -6,11 +6,13 @@ records the uvicorn connection behind each engine.io socket while its handler ru
 what engine.io's writer would do next. It reads uvicorn's ``WebSocketsSansIOProtocol``
 (``close_sent``, ``disconnected``, ``writable``, ``conn``, ``transport``, ``handshake_complete``) and
 finds it through ``asgi_send.__self__``; engine.io's socket through ``handler.__self__``. All listed
-in ``CONTRACT.md``.
+in ``CONTRACT.md``. The frames written in one turn of the loop go to the transport together at its
+end (``Coalescer``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -26,34 +28,97 @@ Handler = Callable[[eio_asgi.WebSocket], Awaitable[None]]
 """engine.io's ``AsyncSocket._websocket_handler``, bound to its socket."""
 
 
+COALESCE_BYTES = 64 * 1024
+"""A connection's frames waiting for the end of the turn are written at once past this many bytes."""
+
+
+class Coalescer:
+    """Frames written directly during one turn of the event loop, sent with one transport write per
+    connection at the turn's end (issue 25, item 2).
+
+    One event often makes several frames for the same socket: a send's ack and the sender's own
+    ``message``, the messages of one group commit to each member, a backlog. Each
+    ``transport.write`` is a ``send`` system call (and, on loopback, the receiver's TCP work): the
+    frames of one turn go in one. Order holds: a connection's frames are joined in the order they
+    were written, and anything else sent through uvicorn for it (the writer task's frames, a close)
+    first writes what waits (``KillSwitch.before_send``). A connection flushes at once past
+    ``COALESCE_BYTES``, so the direct writes past the transport's high-water mark stay bounded.
+    """
+
+    __slots__ = ("_waiting",)
+
+    def __init__(self) -> None:
+        self._waiting: list[DirectWebSocket] = []
+
+    def add(self, direct: DirectWebSocket) -> None:
+        """``direct`` holds frames now: write them at the end of this turn."""
+        if not self._waiting:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._waiting.append(direct)
+
+    def flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for direct in waiting:
+            direct.flush()
+
+
 class DirectWebSocket:
     """What the fan-out needs to write one engine.io socket's frames itself."""
 
-    __slots__ = ("protocol", "switch")
+    __slots__ = ("coalescer", "frames", "protocol", "size", "switch")
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol, switch: KillSwitch | None) -> None:
+    def __init__(
+        self, protocol: WebSocketsSansIOProtocol, switch: KillSwitch | None, coalescer: Coalescer
+    ) -> None:
         self.protocol = protocol
         self.switch = switch
+        self.coalescer = coalescer
+        self.frames: list[bytes] | None = None  # written this turn, not yet handed to the transport
+        self.size = 0
+        if switch is not None:
+            switch.before_send = self.flush
 
     def write(self, socket: AsyncSocket, frame: bytes) -> bool:
-        """Write ``frame`` now if nothing of this socket waits before it; False to queue it instead."""
+        """Write ``frame`` (at the end of this turn) if nothing of this socket waits before it; False
+        to queue it instead."""
         if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
+        if not self._open():
+            return False
+        frames = self.frames
+        if frames is None:
+            self.frames = [frame]
+            self.size = len(frame)
+            self.coalescer.add(self)
+        else:
+            frames.append(frame)
+            self.size += len(frame)
+            if self.size > COALESCE_BYTES:
+                self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Hand the frames written this turn to the transport (dropped if the connection closed)."""
+        frames = self.frames
+        if frames is None:
+            return
+        self.frames = None
+        if self._open():
+            self.protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+
+    def _open(self) -> bool:
         protocol = self.protocol
-        if (
+        return not (
             protocol.close_sent
             or protocol.disconnected
             or not protocol.writable.is_set()
             or protocol.conn.state is not State.OPEN
             or protocol.transport.is_closing()
             or (self.switch is not None and self.switch.killed)
-        ):
-            return False
-        protocol.transport.write(frame)
-        return True
+        )
 
 
-def _direct_for(asgi_send: object) -> DirectWebSocket | None:
+def _direct_for(asgi_send: object, coalescer: Coalescer) -> DirectWebSocket | None:
     """The uvicorn connection behind an engine.io websocket, if we know how to write to it."""
     switch = getattr(asgi_send, "__self__", None)
     if isinstance(switch, KillSwitch):
@@ -67,25 +132,30 @@ def _direct_for(asgi_send: object) -> DirectWebSocket | None:
     # life but reads them only before the handshake completes (in ``handle_connect``/``send``).
     if protocol.handshake_complete:
         protocol.request = protocol.response = None  # type: ignore[assignment]
-    return DirectWebSocket(protocol, switch)
+    return DirectWebSocket(protocol, switch, coalescer)
 
 
-def websocket_driver(registry: dict[AsyncSocket, DirectWebSocket]) -> type[eio_asgi.WebSocket]:
+def websocket_driver(
+    registry: dict[AsyncSocket, DirectWebSocket], coalescer: Coalescer
+) -> type[eio_asgi.WebSocket]:
     """engine.io's ASGI WebSocket wrapper, recording each socket's connection while its handler runs."""
 
     class RegisteringWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         def __init__(self, handler: Handler, server: object) -> None:
-            super().__init__(partial(_registered, registry, handler), server)
+            super().__init__(partial(_registered, registry, coalescer, handler), server)
 
     return RegisteringWebSocket
 
 
 async def _registered(
-    registry: dict[AsyncSocket, DirectWebSocket], handler: Handler, ws: eio_asgi.WebSocket
+    registry: dict[AsyncSocket, DirectWebSocket],
+    coalescer: Coalescer,
+    handler: Handler,
+    ws: eio_asgi.WebSocket,
 ) -> None:
     """Run engine.io's ``AsyncSocket._websocket_handler`` with its socket known to the fan-out."""
     socket = getattr(handler, "__self__", None)  # engine.io's AsyncSocket
-    direct = _direct_for(ws.asgi_send) if socket is not None else None
+    direct = _direct_for(ws.asgi_send, coalescer) if socket is not None else None
     if direct is not None:
         registry[socket] = direct
     try:

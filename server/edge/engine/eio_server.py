@@ -31,7 +31,7 @@ from typing import Any
 import engineio
 import socketio
 
-from server.edge.engine.direct import DirectWebSocket, websocket_driver
+from server.edge.engine.direct import Coalescer, DirectWebSocket, websocket_driver
 from server.edge.engine.eio_socket import adopt
 from server.edge.engine.environ import translate_request, trim
 from server.edge.engine.outqueue import OutgoingQueue, QueueWatch
@@ -48,7 +48,7 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # set by BaseServer.__init__
         self._async = {
             **drivers,
-            "websocket": websocket_driver(self.websockets),
+            "websocket": websocket_driver(self.websockets, Coalescer()),
             "translate_request": translate_request,  # no class made per request (``environ.py``)
         }
         self.queue_watch: QueueWatch | None = None  # the slow-consumer bound (``watch_queues``)

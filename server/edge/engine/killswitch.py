@@ -50,7 +50,7 @@ class FrameCheck:
 
 
 class KillSwitch:
-    __slots__ = ("_frames", "_receive", "_send", "_waiting", "close_code", "killed", "reading")
+    __slots__ = ("_frames", "_receive", "_send", "_waiting", "before_send", "close_code", "killed", "reading")
 
     def __init__(self, receive: Receive, send: Send, frames: FrameCheck) -> None:
         self._receive = receive
@@ -60,6 +60,8 @@ class KillSwitch:
         self.killed = False
         self.close_code: int | None = None
         self.reading: asyncio.Task[Any] | None = None  # the lean reader's task while it waits on a frame
+        # writes the frames written straight to the transport this turn, which go before (``direct.py``)
+        self.before_send: Callable[[], None] | None = None
 
     @property
     def downstream_send(self) -> Send:
@@ -92,6 +94,8 @@ class KillSwitch:
 
     async def send(self, message: Message) -> None:
         if not self.killed:
+            if self.before_send is not None:
+                self.before_send()
             await self._tracked(self._send(message))
 
     async def _tracked(self, waiting: Awaitable[Any]) -> Any:

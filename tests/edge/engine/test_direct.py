@@ -1,0 +1,72 @@
+"""Frames written straight to a WebSocket's transport: one write per connection and turn of the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from server.edge.engine.direct import COALESCE_BYTES
+from tests.edge.engine.test_eio_socket import opened, served, ws_url
+from tests.support import WAIT
+
+
+class CountingTransport:
+    """uvicorn's transport of one connection, with the sizes of the writes made to it recorded."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.writes: list[int] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(len(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+def counted(server: Any) -> CountingTransport:
+    """The one connected WebSocket's transport, counting from now on."""
+    (direct,) = server.sio.eio.websockets.values()
+    counting = CountingTransport(direct.protocol.transport)
+    direct.protocol.transport = counting
+    return counting
+
+
+async def test_the_frames_of_one_turn_reach_the_transport_in_one_write_in_order():
+    async with served(lean=True) as server, connect(ws_url(server)) as ws:
+        await opened(ws)
+        transport = counted(server)
+        for i in range(100):  # no turn of the loop in between: the lean fan-out writes directly
+            await server.sio.emit("n", i)
+        for i in range(100):
+            assert await asyncio.wait_for(ws.recv(), WAIT) == f'42["n",{i}]'
+        assert len(transport.writes) == 1
+
+
+async def test_a_connection_with_more_than_the_bound_waiting_writes_at_once():
+    """The frames a turn holds back stay bounded: a write is at most the bound plus one frame."""
+    body = "x" * 10_000
+    async with served(lean=True) as server, connect(ws_url(server), max_size=None) as ws:
+        await opened(ws)
+        transport = counted(server)
+        for i in range(60):
+            await server.sio.emit("n", [i, body])
+        for i in range(60):
+            assert await asyncio.wait_for(ws.recv(), WAIT) == f'42["n",[{i},"{body}"]]'
+        assert len(transport.writes) > 1
+        assert max(transport.writes) <= COALESCE_BYTES + 10_100
+
+
+async def test_acks_and_events_of_one_socket_keep_their_order():
+    """An ack written directly and events queued behind a busy writer: one order, the server's."""
+    async with served(lean=True) as server, connect(ws_url(server)) as ws:
+        await opened(ws)
+        for i in range(50):
+            await ws.send(f'42{i}["e",{i}]')  # the stock handler acks with its arguments
+            await server.sio.emit("n", i)
+        got = [await asyncio.wait_for(ws.recv(), WAIT) for _ in range(100)]
+        assert [frame for frame in got if frame.startswith("43")] == [f"43{i}[{i}]" for i in range(50)]
+        assert [frame for frame in got if frame.startswith("42")] == [f'42["n",{i}]' for i in range(50)]
