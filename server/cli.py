@@ -113,14 +113,14 @@ def _add_conformance_server(sub: Any) -> None:
 def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
     from server.edge.engine.conformance import conformance_settings, create_conformance_app
     from server.edge.engine.serving import run
+    from server.edge.engine.wsprotocol import websocket_options
 
     run(
         create_conformance_app(conformance_settings(settings)),
         host=args.host or settings.host,
         port=args.port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
         log_level="warning",
+        **websocket_options(),
     )
     return 0
 
@@ -146,8 +146,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "port": port,
         "loop": "auto",
         "http": "auto",
-        "ws": "websockets-sansio",
-        "ws_per_message_deflate": False,
         "log_level": "warning",
         **settings.proxy_options(),
         **uvicorn_options(settings),  # request timeout, connections per address, keep-alive

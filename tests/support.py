@@ -205,8 +205,6 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
         lifespan="on",
         **settings.proxy_options(),  # as `parley serve` does
         **uvicorn_options(settings),

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.edge.engine.conformance import conformance_settings, create_conformance_app
+from server.edge.engine.wsprotocol import websocket_options
 from tests.support import listening, test_settings
 
 WAIT = 5.0
@@ -78,9 +79,7 @@ async def serving(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on"
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **websocket_options())
     async with listening(config, sock):
         served = Served(f"http://127.0.0.1:{port}")
         try:

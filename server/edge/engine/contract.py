@@ -153,6 +153,18 @@ DIGESTS: dict[str, str] = {
     "uvicorn.server:Server.capture_signals": (
         "e1bbcd4770d1c8877454c17466d7bb229ec2cb9776e12703830ff64fc024758f"
     ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.__init__": (
+        "631dcd744eab875ffd404bbda22f9dd0db25b90e2585748710bce88357dce74b"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.start_keepalive": (
+        "6d83bdbc3db82b86e4e1d11a16cd605bc564b8ed1976a2c5c37be8fb981e1bf3"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.send_receive_event_to_app": (  # noqa: E501
+        "a2b10de91477dc1d4d0e7c9065b85388a5b2a6ebeb84d6ec1591e112ca0bfbb9"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.receive": (
+        "1dc0e715390021a105cfe6abb35a730af9c5be3d71043329a39bbc1c5afe66bc"
+    ),
 }
 
 

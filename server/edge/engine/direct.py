@@ -126,7 +126,7 @@ def _direct_for(asgi_send: object, coalescer: Coalescer) -> DirectWebSocket | No
     else:
         switch = None
     protocol = getattr(asgi_send, "__self__", None)
-    if type(protocol) is not WebSocketsSansIOProtocol or protocol.conn.extensions:
+    if not isinstance(protocol, WebSocketsSansIOProtocol) or protocol.conn.extensions:
         return None  # another server, or permessage-deflate: frames differ per connection
     # uvicorn keeps the handshake's request and response (headers, ~5 kB) for the connection's
     # life but reads them only before the handshake completes (in ``handle_connect``/``send``).

@@ -301,7 +301,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         client's CLOSE packet, the reference server answers the pending poll with a NOOP (or
         closes the WebSocket) and forgets the session at once (a later request is a 400), as
         engine.io-protocol's test suite checks; engine.io would keep it until a GET came to
-        find it closed.
+        find it closed. Every close forgets the session at once, whatever ended it: engine.io's
+        service task, which swept closed sessions out every ping timeout, does not run
+        (``monitor_clients`` off, ``server.engine_options``).
         """
         closing_now = not self.closed and not self.closing
         if closing_now and self.ping_timer is not None:
@@ -328,6 +330,8 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             self.server.sockets.pop(self.sid, None)  # a later request is a 400, as an unknown sid
         elif not self.upgraded:
             self.queue.put_nowait(None)
+        if self.server.sockets.get(self.sid) is self:  # forgotten at once, whatever ended it
+            del self.server.sockets[self.sid]
 
     async def handle_get_request(self, environ: dict[str, Any]) -> object:
         """engine.io's GET; a second long-poll while one waits closes the session (reference server).

@@ -34,6 +34,7 @@ from typing import Any
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from server.config import Settings
+from server.edge.engine.wsprotocol import websocket_options
 
 log = logging.getLogger("parley.serve")
 
@@ -79,7 +80,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     limits = ConnectionLimits(
         settings.request_timeout, settings.max_connections_per_address, list(settings.trusted_proxies)
     )
-    return {"http": partial(GuardedHTTP, limits), "timeout_keep_alive": settings.keep_alive_timeout}
+    return {
+        "http": partial(GuardedHTTP, limits),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        **websocket_options(),  # the WebSocket protocol behind the upgrade (``wsprotocol.py``)
+    }
 
 
 class _Relay:

@@ -219,6 +219,10 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         "ping_timeout": settings.ping_timeout,
         "transports": settings.transports,
         "allow_upgrades": "websocket" in settings.transports,  # engine.io would offer it regardless
+        # No sweep over every socket every ping timeout (a task and a timer per socket visited):
+        # each session's own timers end it at its ping deadline and ``close`` forgets it at once
+        # (``eio_socket.LeanSocket``), which is all engine.io's service task did.
+        "monitor_clients": False,
         "logger": False,
     }
 

@@ -26,6 +26,7 @@ from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.server import allow_packets_up_to
+from server.edge.engine.wsprotocol import websocket_options
 from tests.support import WAIT, gated, listening
 
 TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgraded": ["polling", "websocket"]}
@@ -55,11 +56,12 @@ class Served:
 @asynccontextmanager
 async def served(lean: bool, **engine: Any) -> AsyncIterator[Served]:
     """The stock server (python-socketio's own engine and manager) or Parley's lean one, on
-    uvicorn as Parley runs it (websockets-sansio, no deflate, the kill switch) on 127.0.0.1:0."""
+    uvicorn as Parley runs it (its WebSocket protocol, no deflate, the gate) on 127.0.0.1:0."""
     options: dict[str, Any] = {"async_mode": "asgi", "json": jsonmod}
     options |= {"logger": False, "engineio_logger": False}
     allow_packets_up_to(1_000_000)  # as Parley's server: a batched POST bound by bytes only
-    if lean:
+    if lean:  # no sweep of every socket (engine.io's service task), as Parley's engine_options
+        options["monitor_clients"] = False
         sio: socketio.AsyncServer = LeanServer(client_manager=LeanFanout(), **options, **engine)
     else:
         sio = socketio.AsyncServer(**options, **engine)
@@ -68,7 +70,7 @@ async def served(lean: bool, **engine: Any) -> AsyncIterator[Served]:
     sock.bind(("127.0.0.1", 0))
     server.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = gated(sio)
-    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
+    config = uvicorn.Config(app, log_level="warning", **websocket_options())
     async with listening(config, sock):
         yield server
 
@@ -190,23 +192,22 @@ def server_tasks() -> list[asyncio.Task[Any]]:
 
 async def test_an_idle_websocket_session_holds_one_task_and_still_gets_its_pings_and_events():
     """Memory per socket (issue 25): an idle session runs only its connection's task. No ping task
-    (the heartbeat runs on timers) and no writer task (one runs only while packets wait)."""
+    (the heartbeat runs on timers), no writer task (one runs only while packets wait), and no
+    engine.io service task sweeping every socket."""
     sessions = 20
     async with served(lean=True, ping_interval=0.3, ping_timeout=0.3) as server:
-        clients = [await connect(ws_url(server))]  # the first also starts engine.io's service task
-        await opened(clients[0])
         before = len(server_tasks())
-        clients += [await connect(ws_url(server)) for _ in range(sessions - 1)]
-        for ws in clients[1:]:
+        clients = [await connect(ws_url(server)) for _ in range(sessions)]
+        for ws in clients:
             await opened(ws)
-        assert len(server_tasks()) - before == sessions - 1
+        assert len(server_tasks()) - before == sessions
         for ws in clients:  # a heartbeat cycle: each gets its PING; answered, each stays
             assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
             await ws.send("3")
         await server.sio.emit("n", "to all")
         for ws in clients:
             assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","to all"]'
-        assert len(server_tasks()) - before == sessions - 1
+        assert len(server_tasks()) - before == sessions
         for ws in clients:
             await ws.close()
 
@@ -216,3 +217,25 @@ async def opened(ws: Any) -> None:
     assert str(await ws.recv()).startswith("0")
     await ws.send("40")
     assert str(await ws.recv()).startswith("40")
+
+
+async def test_a_websocket_whose_peer_drops_the_connection_is_forgotten_at_once():
+    """No CLOSE packet, no close frame: the session is closed and forgotten when the connection
+    ends, not by a periodic sweep (engine.io's service task does not run)."""
+    async with served(lean=True, ping_interval=25, ping_timeout=20) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            b"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+        assert await asyncio.wait_for(reader.read(1), WAIT) == b"\x81"
+        assert len(server.sio.eio.sockets) == 1
+        writer.transport.abort()  # a TCP reset: the peer is gone
+        deadline = time.monotonic() + WAIT  # well before a ping cycle (45 s) could end it
+        while server.sio.eio.sockets or server.sio.eio.websockets:
+            assert time.monotonic() < deadline, "the dropped session is still known"
+            await asyncio.sleep(0.01)
+        assert not any("_service_task" in repr(task.get_coro()) for task in asyncio.all_tasks())

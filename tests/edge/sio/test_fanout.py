@@ -26,6 +26,7 @@ from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.eio_socket import MAX_PACKETS_PER_POLL
 from server.edge.engine.fanout import LeanFanout
+from server.edge.engine.wsprotocol import websocket_options
 from tests.support import WAIT, LiveServer, gated, listening, running, send
 from tests.support import test_settings as settings_for
 
@@ -49,13 +50,13 @@ class Bare:
 
 @asynccontextmanager
 async def bare_server(manager: Any = None) -> AsyncIterator[Bare]:
-    """Serve a ``Bare`` server with uvicorn (websockets-sansio, no deflate, as Parley) on 127.0.0.1:0."""
+    """Serve a ``Bare`` server with uvicorn (its WebSocket protocol, no deflate, as Parley) on 127.0.0.1:0."""
     bare = Bare(manager if manager is not None else LeanFanout())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     bare.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = gated(bare.sio)
-    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", ws_per_message_deflate=False)
+    config = uvicorn.Config(app, log_level="warning", **websocket_options())
     async with listening(config, sock):
         yield bare
 

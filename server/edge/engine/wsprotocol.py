@@ -1,0 +1,113 @@
+"""uvicorn's WebSocket protocol (websockets-sansio) with a lighter receive side, as Parley serves it.
+
+Three things uvicorn's ``WebSocketsSansIOProtocol`` does per connection or per frame that Engine.IO
+does not need (issue 25, memory per socket and the inbound path):
+
+- its receive queue is an ``asyncio.Queue``: three deques (items, getters, putters), about 1.5 KB
+  per connection. ``ReceiveQueue`` does what uvicorn asks of it (``put_nowait``, ``get``,
+  ``empty``) with a list and one waiter;
+- it pauses reading after every message and resumes once the app has taken it: two changes of
+  the event loop's interest in the socket per frame received. ``send_receive_event_to_app``
+  (mirrored) pauses only once more than ``RECEIVE_BUFFER`` bytes wait for the app: a client
+  that sends faster than it is served is still held back, with a bound on what it makes us hold;
+- it pings every WebSocket every 20 s (two timer handles per connection and a frame each way):
+  an Engine.IO connection (``ENGINE_PATHS``) has its own heartbeat (PROTOCOL.md 5a), which ends a
+  silent peer in ping interval + timeout, so ``start_keepalive`` is skipped for it. Every other
+  WebSocket (the gateway dialects) keeps uvicorn's keepalive.
+
+``websocket_options`` are the uvicorn options that choose it. The overridden and mirrored symbols
+are listed in ``CONTRACT.md`` with their digests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+RECEIVE_BUFFER = 64 * 1024
+"""Bytes of received messages the app has not taken yet past which reading pauses."""
+ENGINE_PATHS = ("/socket.io", "/engine.io")
+"""Where Engine.IO is served (the chat app; the conformance app's plain engine): its own heartbeat."""
+
+Message = dict[str, Any]
+
+
+class ReceiveQueue:
+    """The messages a connection received and its app has not taken yet, and their bytes."""
+
+    __slots__ = ("_items", "_waiter", "size")
+
+    def __init__(self) -> None:
+        self._items: list[Message] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self.size = 0
+
+    def put_nowait(self, message: Message) -> None:
+        self._items.append(message)
+        self.size += _size(message)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Message:
+        while not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        message = self._items.pop(0)
+        self.size -= _size(message)
+        return message
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+
+def _size(message: Message) -> int:
+    data = message.get("text")
+    if data is None:
+        data = message.get("bytes")
+    return len(data) if data is not None else 0
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue: Any = ReceiveQueue()  # nothing was put on uvicorn's own yet
+
+    def start_keepalive(self) -> None:
+        """uvicorn's keepalive, but for an Engine.IO connection (its heartbeat does that job)."""
+        if not self.scope["path"].startswith(ENGINE_PATHS):
+            super().start_keepalive()
+
+    def send_receive_event_to_app(self) -> None:
+        """uvicorn's (the message made of the frames received, for the app), pausing reading only
+        once ``RECEIVE_BUFFER`` bytes wait; uvicorn's ``receive`` resumes it when the app took all."""
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:  # the app is past websocket.close: dropped, as uvicorn drops it
+            return
+        if self.curr_msg_data_type == "text":
+            try:
+                self.queue.put_nowait({"type": "websocket.receive", "text": data.decode()})
+            except UnicodeDecodeError:
+                self.logger.info("Invalid UTF-8 sequence received from client.")
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+        else:
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        if not self.read_paused and self.queue.size > RECEIVE_BUFFER:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+
+def websocket_options() -> dict[str, Any]:
+    """uvicorn's options for Parley's WebSockets: this protocol, permessage-deflate off (DESIGN.md)."""
+    return {"ws": LeanWebSocketProtocol, "ws_per_message_deflate": False}

@@ -1,0 +1,115 @@
+"""Parley's uvicorn WebSocket protocol: a light receive queue, reading paused only past a bound,
+and no uvicorn keepalive where Engine.IO has its own heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from websockets.asyncio.client import connect
+
+from server.edge.engine.wsprotocol import (
+    RECEIVE_BUFFER,
+    LeanWebSocketProtocol,
+    ReceiveQueue,
+    websocket_options,
+)
+from tests.support import WAIT
+
+
+class Held:
+    """An ASGI app that accepts every WebSocket and reads its messages only once told to."""
+
+    def __init__(self) -> None:
+        self.read = asyncio.Event()
+        self.got: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await self.read.wait()
+        while (message := await receive())["type"] == "websocket.receive":
+            self.got.append(message["text"])
+
+
+@asynccontextmanager
+async def serving(app: Held) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """``app`` on uvicorn with Parley's WebSocket options (and uvicorn's keepalive on, 30 s)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    url = f"ws://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", ws_ping_interval=30, **websocket_options())
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(WAIT):
+            while not server.started:  # uvicorn exposes no event for this
+                await asyncio.sleep(0.01)
+        yield url, server
+    finally:
+        app.read.set()  # the connection's app reads on to the client's close
+        server.should_exit = True
+        await task
+
+
+async def connection(server: uvicorn.Server) -> LeanWebSocketProtocol:
+    """The one WebSocket connection ``server`` serves, once its handshake is complete."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            found = [p for p in server.server_state.connections if isinstance(p, LeanWebSocketProtocol)]
+            if found and found[0].handshake_complete:
+                return found[0]
+            await asyncio.sleep(0.01)
+
+
+async def test_an_engine_io_websocket_gets_no_uvicorn_keepalive_and_another_keeps_it():
+    for path, keepalive in (("/socket.io/?EIO=4&transport=websocket", False), ("/compat/rooms", True)):
+        async with serving(Held()) as (url, server), connect(url + path):
+            protocol = await connection(server)
+            assert (protocol.ping_timer is not None) is keepalive, path
+
+
+async def test_messages_wait_unpaused_up_to_the_bound_then_reading_pauses_and_all_arrive_in_order():
+    app = Held()
+    small = [f"m{i}" for i in range(20)]
+    large = ["x" * 10_000 + str(i) for i in range(RECEIVE_BUFFER // 10_000 + 2)]
+    async with serving(app) as (url, server), connect(url + "/compat/rooms") as ws:
+        protocol = await connection(server)
+        for text in small:
+            await ws.send(text)
+        async with asyncio.timeout(WAIT):
+            while protocol.queue.qsize() < len(small):
+                await asyncio.sleep(0.01)
+        assert protocol.read_paused is False  # uvicorn alone pauses after every message
+        for text in large:
+            await ws.send(text)
+        async with asyncio.timeout(WAIT):
+            while not protocol.read_paused:
+                await asyncio.sleep(0.01)
+        # past the bound only what the read that crossed it held (asyncio reads 256 KiB at most)
+        assert protocol.queue.size <= RECEIVE_BUFFER + 256 * 1024
+        app.read.set()
+        async with asyncio.timeout(WAIT):
+            while len(app.got) < len(small) + len(large):
+                await asyncio.sleep(0.01)
+        assert app.got == small + large
+        assert protocol.read_paused is False
+
+
+async def test_the_receive_queue_hands_messages_over_in_order_to_a_waiting_reader():
+    queue = ReceiveQueue()
+    reader = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait({"type": "websocket.receive", "text": "first"})
+    queue.put_nowait({"type": "websocket.receive", "bytes": b"second"})
+    assert (await reader)["text"] == "first"
+    assert queue.size == len(b"second") and not queue.empty()
+    assert (await queue.get())["bytes"] == b"second"
+    assert queue.size == 0 and queue.empty()
