@@ -155,19 +155,26 @@ async def test_a_websocket_that_answers_its_pings_outlives_interval_plus_timeout
             assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","still here"]'
 
 
+async def raw_websocket(server: Served) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A WebSocket handshake by hand, to a session of its own: the peer then does only what the
+    test writes (no PONG, no close frame)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+    return reader, writer
+
+
 async def test_a_websocket_peer_that_stops_reading_is_ended_at_its_ping_deadline():
     """No PONG and no close handshake: the session closes at interval + timeout, the read that
     waits for a frame is cancelled and the WebSocket is forgotten (engine.io's per-frame timer did
     this before)."""
     async with served(lean=True, ping_interval=0.2, ping_timeout=0.2) as server:
-        host, port = server.url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(
-            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-            b"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+        reader, writer = await raw_websocket(server)
         assert await asyncio.wait_for(reader.read(1), WAIT) == b"\x81"  # the OPEN packet's text frame
         websockets = server.sio.eio.websockets
         assert len(websockets) == 1  # the session's WebSocket is known; from now on the peer is mute
@@ -223,14 +230,7 @@ async def test_a_websocket_whose_peer_drops_the_connection_is_forgotten_at_once(
     """No CLOSE packet, no close frame: the session is closed and forgotten when the connection
     ends, not by a periodic sweep (engine.io's service task does not run)."""
     async with served(lean=True, ping_interval=25, ping_timeout=20) as server:
-        host, port = server.url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(
-            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-            b"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+        reader, writer = await raw_websocket(server)
         assert await asyncio.wait_for(reader.read(1), WAIT) == b"\x81"
         assert len(server.sio.eio.sockets) == 1
         writer.transport.abort()  # a TCP reset: the peer is gone
