@@ -139,8 +139,12 @@ def _direct_for(asgi_send: object, coalescer: Coalescer) -> DirectWebSocket | No
         return None  # another server, or permessage-deflate: frames differ per connection
     # uvicorn keeps the handshake's request and response (headers, ~5 kB) for the connection's
     # life but reads them only before the handshake completes (in ``handle_connect``/``send``).
+    # The ASGI scope's header list (about 1.3 kB) is read only by the handshake too (the gate,
+    # engine.io's environ, uvicorn's proxy headers); its dict lives on in every ASGI frame that
+    # awaits this connection, so the list is emptied in place. The environ keeps what sockets read.
     if protocol.handshake_complete:
         protocol.request = protocol.response = None  # type: ignore[assignment]
+        protocol.scope["headers"] = []
     return DirectWebSocket(protocol, switch, coalescer)
 
 

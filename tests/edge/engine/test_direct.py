@@ -72,3 +72,17 @@ async def test_acks_and_events_of_one_socket_keep_their_order():
         got = [await asyncio.wait_for(ws.recv(), WAIT) for _ in range(100)]
         assert [frame for frame in got if frame.startswith("43")] == [f"43{i}[{i}]" for i in range(50)]
         assert [frame for frame in got if frame.startswith("42")] == [f'42["n",{i}]' for i in range(50)]
+
+
+async def test_a_websocket_keeps_no_handshake_headers_once_connected():
+    """Memory per socket: uvicorn's copy of the handshake and the ASGI scope's header list go; the
+    environ keeps the few headers readers use (python-socketio's, the Admin UI's)."""
+    async with served(lean=True) as server, connect(ws_url(server), user_agent_header="probe/1") as ws:
+        await opened(ws)
+        (direct,) = server.sio.eio.websockets.values()
+        assert direct.protocol.request is None and direct.protocol.response is None
+        assert direct.protocol.scope["headers"] == []
+        (sid,) = server.sio.eio.sockets
+        assert server.sio.eio.sockets[sid].upgraded  # the session lives on
+        await server.sio.emit("n", "after")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","after"]'
