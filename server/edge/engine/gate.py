@@ -19,6 +19,7 @@ every received frame: one gate holds one frame and adds none per frame (issue 25
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -60,7 +61,6 @@ class EngineGate:
         self.max_bytes = max_bytes
         self.close = close
         self.close_oversized = close_oversized or close
-        self.on_undecodable = on_undecodable
         self.too_large = Refusal(refusal)
         self.frames = FrameCheck(decodable_with_binary if binary else decodable, on_undecodable, binary)
 
@@ -95,10 +95,6 @@ class EngineGate:
                 await self.close_oversized(sid)
             await self.too_large.send(send)
         elif sid:
-
-            async def close_session() -> None:
-                await self.close(sid)
-
             await checked_post(
                 self.app,
                 scope,
@@ -106,8 +102,8 @@ class EngineGate:
                 send,
                 max_bytes=self.max_bytes,
                 check=self.frames.check,
-                refuse=close_session,
-                on_undecodable=self.on_undecodable,
+                refuse=partial(self.close, sid),
+                on_undecodable=self.frames.on_undecodable,
             )
         else:
             await self.app(scope, receive, send)
