@@ -86,8 +86,8 @@ class DirectWebSocket:
         socket waits before it; False to queue it instead."""
         if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
-        if not self._open():
-            return False
+        if self._closed() or not self.protocol.writable.is_set():
+            return False  # closing, or past the transport's high-water mark: the writer waits for it
         held = self.held
         if held is None:
             self.protocol.transport.write(frame)
@@ -111,16 +111,18 @@ class DirectWebSocket:
             self._write_held(held)
 
     def _write_held(self, held: list[bytes]) -> None:
+        """Write frames taken this turn. A transport past its high-water mark since then still takes
+        them (it buffers them, as it buffers the first): they were promised to this connection, and
+        dropping them would lose an ack or a message. Only a closing connection drops them."""
         self.size = 0
-        if self._open():
+        if not self._closed():
             self.protocol.transport.write(held[0] if len(held) == 1 else b"".join(held))
 
-    def _open(self) -> bool:
+    def _closed(self) -> bool:
         protocol = self.protocol
-        return not (
+        return (
             protocol.close_sent
             or protocol.disconnected
-            or not protocol.writable.is_set()
             or protocol.conn.state is not State.OPEN
             or protocol.transport.is_closing()
             or (self.switch is not None and self.switch.killed)

@@ -86,3 +86,19 @@ async def test_a_websocket_keeps_no_handshake_headers_once_connected():
         assert server.sio.eio.sockets[sid].upgraded  # the session lives on
         await server.sio.emit("n", "after")
         assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","after"]'
+
+
+async def test_frames_held_for_the_end_of_a_turn_survive_the_transport_passing_its_high_water_mark():
+    """The transport passes its mark (uvicorn's ``pause_writing``) after frames were taken for the end
+    of the turn: they are still written (it buffers them), an ack or a message is never dropped."""
+    async with served(lean=True) as server, connect(ws_url(server)) as ws:
+        await opened(ws)
+        (direct,) = server.sio.eio.websockets.values()
+        for i in range(10):
+            await server.sio.emit("n", i)  # the first written at once, the others held for the turn's end
+        direct.protocol.pause_writing()  # as the transport does past its high-water mark
+        await asyncio.sleep(0)  # the turn ends: the held frames go out (the transport buffers them)
+        direct.protocol.resume_writing()
+        await server.sio.emit("n", 10)
+        for i in range(11):
+            assert await asyncio.wait_for(ws.recv(), WAIT) == f'42["n",{i}]'
