@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Request, WebSocket, expect
 
 PASSWORD = "password123"
+TIMELINE = 300  # the newest entries a page keeps of its console and Socket.IO traffic
+FRAME_TEXT = 160  # characters kept of one frame or request body
+TOKEN = re.compile(r'"(token|refresh_token|password)":"[^"]*"')
 
 
 class ChatPage:
@@ -18,6 +24,42 @@ class ChatPage:
         self.artifacts = artifacts
         self.page_errors: list[str] = []
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        # What the page said and what crossed its Socket.IO connection, printed when a test fails:
+        # a late answer, a lost one and a request never sent look alike from the DOM alone.
+        self.timeline: deque[str] = deque(maxlen=TIMELINE)
+        self.started = time.monotonic()
+        page.on("console", lambda message: self.note(f"console {message.type}: {message.text}"))
+        page.on("websocket", self._watch_websocket)
+        page.on("request", lambda request: self._note_request("->", request))
+        page.on("requestfinished", self._note_answer)
+        page.on("requestfailed", lambda request: self._note_request("failed", request))
+
+    def note(self, entry: str) -> None:
+        entry = TOKEN.sub(r'"\1":"…"', entry)
+        self.timeline.append(f"{time.monotonic() - self.started:8.3f} {entry[:FRAME_TEXT]}")
+
+    def _watch_websocket(self, ws: WebSocket) -> None:
+        self.note(f"ws open {ws.url}")
+        ws.on("framesent", lambda frame: self.note(f"ws -> {frame!r}"))
+        ws.on("framereceived", lambda frame: self.note(f"ws <- {frame!r}"))
+        ws.on("close", lambda _ws: self.note("ws closed"))
+
+    async def _note_answer(self, request: Request) -> None:
+        """A finished request; a long-poll's answer with its packets."""
+        if "/socket.io/" not in request.url or request.method != "GET":
+            self._note_request("<-", request)
+            return
+        response = await request.response()
+        try:
+            text = await response.text() if response is not None else "(no response)"
+        except Exception as exc:  # the page or context closed meanwhile
+            text = f"(unread: {exc})"
+        self.note(f"http <- GET {request.url.removeprefix(self.base_url)} {text}")
+
+    def _note_request(self, what: str, request: Request) -> None:
+        if "/socket.io/" in request.url or "/api/" in request.url:
+            body = request.post_data if what == "->" and request.method == "POST" else ""
+            self.note(f"http {what} {request.method} {request.url.removeprefix(self.base_url)} {body or ''}")
 
     def by(self, testid: str) -> Locator:
         return self.page.get_by_test_id(testid)

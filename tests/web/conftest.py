@@ -61,6 +61,15 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 NewPage = Callable[..., Awaitable[ChatPage]]
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    """Note a failed test body for ``new_page``'s teardown, which then prints each page's timeline."""
+    outcome = yield
+    if call.when == "call":
+        item.stash[CALL_FAILED] = outcome.get_result().failed
 
 
 @pytest.fixture
@@ -82,6 +91,10 @@ async def new_page(
         return page
 
     yield open_page
+    if request.node.stash.get(CALL_FAILED, False):  # into the failure's report, as a section of its own
+        for p in pages:
+            text = "\n".join(p.timeline)
+            request.node.add_report_section("teardown", f"{p.name}'s page (seconds since it opened)", text)
     errors = [f"{p.name}: {e}" for p in pages for e in p.page_errors]
     for p in pages:
         await p.page.context.close()
