@@ -125,6 +125,56 @@ async def test_a_websocket_gets_the_frames_the_stock_path_sends(seed):
     assert any(isinstance(frame, bytes) for frame in answers[True])  # binary acks came back too
 
 
+def random_calls(seed: int) -> list[tuple[str, list[Any], bool]]:
+    """``random_frames``' sequence as a client's calls: (event, arguments, acked)."""
+    rng = random.Random(seed)
+    values: list[Any] = [0, -7, 2.5, "text", "ünïcødé ✓", "", None, True, [1, [2, [3]]], {"k": {"v": [1]}}]
+    calls = []
+    for i in range(60):
+        args = [rng.choice(values) for _ in range(rng.randint(0, 3))]
+        if rng.random() < 0.15:
+            args.append(bytes([i, 0, 255]))  # a binary attachment
+        calls.append((rng.choice(["e", "e", "e", "quiet", "nobody"]), args, rng.random() < 0.7))
+    return calls
+
+
+async def calls_answered(server: Served, transport: str, calls: list[tuple[str, list[Any], bool]]) -> list[Any]:
+    """What python-socketio's client gets, in order, for ``calls`` on ``transport``, up to the last
+    ack: each ack with its call's index and arguments, and each event the server emits to it."""
+    client = socketio.AsyncClient(reconnection=False)
+    got: list[Any] = []
+    end = asyncio.get_running_loop().create_future()
+    client.on("*", lambda event, *args: got.append(("event", event, args)))
+    await client.connect(server.url, transports=TRANSPORTS[transport], wait_timeout=WAIT)
+    for i, (event, args, acked) in enumerate(calls):
+        answer = (lambda *a, i=i: got.append(("ack", i, a))) if acked else None
+        await client.emit(event, tuple(args), callback=answer)
+        if i % 20 == 19:
+            await server.sio.emit("n", i)  # events of the server's own between the answers
+    await client.emit("e", "end", callback=lambda *_a: end.set_result(None))
+    await asyncio.wait_for(end, WAIT)
+    await client.disconnect()
+    return got
+
+
+@pytest.mark.parametrize("transport", ["polling", "upgraded"])
+@pytest.mark.parametrize("seed", range(3))
+async def test_polling_and_upgraded_sessions_get_what_the_stock_path_sends(transport, seed):
+    """Differential, as the WebSocket one above but at the client's level (a long-poll's batching
+    is the transport's to choose): the same acks, each to its call, and the same events, in order."""
+    calls = random_calls(seed)
+    answers = {}
+    for lean in (False, True):
+        # The stock engine.io holds the client's last long-poll after its CLOSE until the ping
+        # cycle ends (``LeanSocket.close``): a short cycle, which no Socket.IO answer shows.
+        async with served(lean, ping_interval=0.5, ping_timeout=0.5) as server:
+            answers[lean] = await calls_answered(server, transport, calls)
+    assert answers[True] == answers[False]
+    handled = sum(1 for event, _args, acked in calls if acked and event != "nobody")  # no handler: no ack
+    assert sum(1 for kind, *_ in answers[True] if kind == "ack") == handled
+    assert any(isinstance(arg, bytes) for *_, args in answers[True] for arg in args)  # binary acks too
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_acked_calls_in_flight_come_back_each_with_its_own_answer(transport):
     rng = random.Random(transport)
