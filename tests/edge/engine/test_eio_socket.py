@@ -125,8 +125,12 @@ async def test_a_websocket_gets_the_frames_the_stock_path_sends(seed):
     assert any(isinstance(frame, bytes) for frame in answers[True])  # binary acks came back too
 
 
-def random_calls(seed: int) -> list[tuple[str, list[Any], bool]]:
-    """``random_frames``' sequence as a client's calls: (event, arguments, acked)."""
+Call = tuple[str, list[Any], bool]
+"""A client's call: the event, its arguments, whether it asks for an ack."""
+
+
+def random_calls(seed: int) -> list[Call]:
+    """Calls like ``random_frames``' frames."""
     rng = random.Random(seed)
     values: list[Any] = [0, -7, 2.5, "text", "ünïcødé ✓", "", None, True, [1, [2, [3]]], {"k": {"v": [1]}}]
     calls = []
@@ -138,7 +142,7 @@ def random_calls(seed: int) -> list[tuple[str, list[Any], bool]]:
     return calls
 
 
-async def calls_answered(server: Served, transport: str, calls: list[tuple[str, list[Any], bool]]) -> list[Any]:
+async def calls_answered(server: Served, transport: str, calls: list[Call]) -> list[Any]:
     """What python-socketio's client gets, in order, for ``calls`` on ``transport``, up to the last
     ack: each ack with its call's index and arguments, and each event the server emits to it."""
     client = socketio.AsyncClient(reconnection=False)
