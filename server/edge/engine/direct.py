@@ -46,12 +46,19 @@ class Coalescer:
     uvicorn for that connection (the writer task's frames, a close) first writes what waits
     (``KillSwitch.before_send``). Past ``COALESCE_BYTES`` held, a connection writes them at once, so
     the direct writes past the transport's high-water mark stay bounded.
+
+    A connection that waits for the answer to an event of its own (``DirectWebSocket.acks_due``)
+    holds even its first frame: a durable send's own ``message`` frame is written in the group
+    commit's turn and its ack one turn later, when the handler's task resumes; the ack then takes
+    them in one write (one system call a send instead of two). Such frames wait for the end of
+    the next turn at the latest (``add_late``).
     """
 
-    __slots__ = ("_written",)
+    __slots__ = ("_late", "_written")
 
     def __init__(self) -> None:
         self._written: list[DirectWebSocket] = []
+        self._late: list[DirectWebSocket] = []
 
     def add(self, direct: DirectWebSocket) -> None:
         """``direct`` wrote its first frame of this turn: at the turn's end, it writes what it held."""
@@ -59,16 +66,33 @@ class Coalescer:
             asyncio.get_running_loop().call_soon(self.flush)
         self._written.append(direct)
 
+    def add_late(self, direct: DirectWebSocket) -> None:
+        """``direct`` holds frames for an answer of its own: at the end of the next turn at the latest
+        (the handler's task, woken in this turn, runs in the next one), it writes them."""
+        if not self._late:
+            asyncio.get_running_loop().call_soon(self._next_turn)
+        self._late.append(direct)
+
     def flush(self) -> None:
         written, self._written = self._written, []
         for direct in written:
             direct.flush()
 
+    def _next_turn(self) -> None:
+        late, self._late = self._late, []
+        asyncio.get_running_loop().call_soon(_flush_late, late)
+
+
+def _flush_late(late: list[DirectWebSocket]) -> None:
+    for direct in late:
+        direct.acks_due = 0  # an answer that did not come by now is not waited for again
+        direct.flush()
+
 
 class DirectWebSocket:
     """What the fan-out needs to write one engine.io socket's frames itself."""
 
-    __slots__ = ("coalescer", "held", "protocol", "size", "switch")
+    __slots__ = ("acks_due", "coalescer", "held", "protocol", "size", "switch")
 
     def __init__(
         self, protocol: WebSocketsSansIOProtocol, switch: KillSwitch | None, coalescer: Coalescer
@@ -78,18 +102,32 @@ class DirectWebSocket:
         self.coalescer = coalescer
         self.held: list[bytes] | None = None  # None: nothing written this turn; else the frames held back
         self.size = 0
+        self.acks_due = 0  # events read with an ack id and not answered yet (the lean reader counts)
         if switch is not None:
             switch.before_send = self.flush
 
-    def write(self, socket: AsyncSocket, frame: bytes) -> bool:
-        """Write ``frame`` (the turn's first at once, a later one at the turn's end) if nothing of this
-        socket waits before it; False to queue it instead."""
+    def write(self, socket: AsyncSocket, frame: bytes, ack: bool = False) -> bool:
+        """Write ``frame`` (the turn's first at once, a later one at the turn's end; while an answer
+        is due, with that answer) if nothing of this socket waits before it; False to queue it
+        instead. ``ack``: the frame answers an event of the socket's."""
         if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
         if self._closed() or not self.protocol.writable.is_set():
             return False  # closing, or past the transport's high-water mark: the writer waits for it
         held = self.held
+        if ack and self.acks_due:
+            self.acks_due -= 1
+            if held:  # frames wait for it: one write
+                held.append(frame)
+                self._write_held(held)
+                self.held = []
+                return True
         if held is None:
+            if self.acks_due and not ack:  # the socket waits for its answer: this frame goes with it
+                self.held = [frame]
+                self.size = len(frame)
+                self.coalescer.add_late(self)
+                return True
             self.protocol.transport.write(frame)
             self.held = []
             self.coalescer.add(self)

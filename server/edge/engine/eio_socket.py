@@ -26,7 +26,7 @@ from engineio import exceptions, packet
 from engineio.async_server import AsyncServer
 from engineio.async_socket import AsyncSocket
 
-from server.edge.engine.direct import frame_of
+from server.edge.engine.direct import DirectWebSocket, frame_of
 from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
 
@@ -99,7 +99,11 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
 
     def _send_now(self, pkt: packet.Packet) -> None:
         direct = self.server.websockets.get(self)
-        if direct is None or not direct.write(self, frame_of(pkt.encode())):
+        if direct is None:
+            self.queue.put_nowait(pkt)
+            return
+        encoded = pkt.encode()
+        if not direct.write(self, frame_of(encoded), ack=encoded[:2] == "43"):  # a Socket.IO ACK
             self.queue.put_nowait(pkt)
 
     async def _websocket_handler(self, ws: Any) -> None:
@@ -116,10 +120,10 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         connection, keep engine.io's handler.
         """
         direct = self.server.websockets.get(self)
-        switch = direct.switch if direct is not None else None
-        if self.connected or switch is None:
+        if self.connected or direct is None or direct.switch is None:
             await super()._websocket_handler(ws)
             return
+        switch = direct.switch
         self.connected = True
         self.upgraded = True
         self.lean_ws = ws
@@ -130,7 +134,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         else:
             self._start_writer()  # the OPEN packet
         try:
-            await self._read_frames(switch)
+            await self._read_frames(switch, direct)
             queue.put_nowait(None)  # the writer ends the WebSocket (one starts for it if none runs)
             if self.writer is not None and not self.writer.done():
                 await asyncio.wait((self.writer,))
@@ -182,12 +186,14 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         await ws.close()
         return True
 
-    async def _read_frames(self, switch: KillSwitch) -> None:
+    async def _read_frames(self, switch: KillSwitch, direct: DirectWebSocket) -> None:
         """Hand each frame to engine.io (a Socket.IO packet straight to python-socketio) until the
         client goes, a frame is over the size limit or undecodable, or the kill switch cancels the read.
 
         uvicorn's own ``receive`` is read, with this task named to the kill switch while it waits,
-        and each frame checked here (``KillSwitch.admits``): no wrapper's call per frame.
+        and each frame checked here (``KillSwitch.admits``): no wrapper's call per frame. An event
+        of the main namespace that asks for an ack is counted on ``direct`` (``acks_due``): frames to
+        this socket then wait to go with that ack.
         """
         receive = switch.downstream_receive
         server = self.server
@@ -215,6 +221,8 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
                 return
             try:
                 if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
+                    if data[1] == "2" and len(data) > 2 and data[2].isdigit():  # an event asking an ack
+                        direct.acks_due += 1
                     await server._trigger_event("message", self.sid, data[1:])
                 else:
                     await self.receive(packet.Packet(encoded_packet=data))

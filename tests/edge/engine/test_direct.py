@@ -102,3 +102,45 @@ async def test_frames_held_for_the_end_of_a_turn_survive_the_transport_passing_i
         await server.sio.emit("n", 10)
         for i in range(11):
             assert await asyncio.wait_for(ws.recv(), WAIT) == f'42["n",{i}]'
+
+
+async def test_a_frame_to_a_socket_awaiting_its_answer_goes_in_one_write_with_it():
+    """A durable send's own ``message`` is written in the group commit's turn, its ack a turn
+    later: one write carries both, the message first."""
+    async with served(lean=True) as server, connect(ws_url(server)) as ws:
+        await opened(ws)
+
+        async def said(sid: str, *_args: Any) -> str:
+            await server.sio.emit("n", "yours", to=sid)  # as the group commit's publish
+            await asyncio.sleep(0)  # the answer comes a turn later, as the handler's task resumes
+            return "stored"
+
+        server.sio.on("said", said)
+        transport = counted(server)
+        await ws.send('421["said"]')
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","yours"]'
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '431["stored"]'
+        assert len(transport.writes) == 1
+
+        await ws.send('42["said"]')  # no answer asked for: the event goes at once, alone
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","yours"]'
+        assert len(transport.writes) == 2
+
+
+async def test_a_frame_held_for_an_answer_that_never_comes_is_written_all_the_same():
+    """An event nobody handles gets no ack: what waited for it goes out a turn later, and later
+    frames go at once again (the socket stops waiting)."""
+    async with served(lean=True) as server, connect(ws_url(server)) as ws:
+        await opened(ws)
+        await ws.send('427["nobody"]')
+        await ws.send('428["e","after"]')  # read after the first: the unanswered one was counted
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '438["after"]'
+        (direct,) = server.sio.eio.websockets.values()
+        assert direct.acks_due == 1  # the event nobody answered
+        await server.sio.emit("n", "held")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","held"]'
+        assert direct.acks_due == 0
+        transport = counted(server)
+        await server.sio.emit("n", "at once")
+        assert transport.writes  # written in the emit's own turn
+        assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","at once"]'
