@@ -7,7 +7,8 @@ what engine.io's writer would do next. It reads uvicorn's ``WebSocketsSansIOProt
 (``close_sent``, ``disconnected``, ``writable``, ``conn``, ``transport``, ``handshake_complete``) and
 finds it through ``asgi_send.__self__``; engine.io's socket through ``handler.__self__``. All listed
 in ``CONTRACT.md``. After a connection's first frame of a turn of the loop, the frames that follow
-it in that turn go to the transport together at its end (``Coalescer``).
+it in that turn go to the transport together at its end; while the socket awaits the ack of an
+event of its own, its frames wait for that ack and go with it (``Coalescer``).
 """
 
 from __future__ import annotations
