@@ -202,6 +202,49 @@ async def test_a_batch_is_inserted_in_few_statements_and_each_row_keeps_its_plac
     assert sorted(mentioned.scalars()) == mentioning
 
 
+async def test_the_seqs_of_a_batchs_topics_are_taken_in_few_statements_each_following_its_topic(
+    chat, make_user
+):
+    """db/sends.py bumps ``last_seq`` of every topic of a batch with one ``UPDATE ... FROM (VALUES
+    ...)`` per chunk the variable limit allows (two variables a topic), not one statement a topic,
+    and reads the new ``last_seq`` values back as one row; each topic's new messages still take
+    the seqs right after its last, in batch order, and each outcome is its own row's id."""
+    alice = await make_user("alice")
+    names = [f"room{i}" for i in range(7)]
+    topic_ids = []
+    for name in names:
+        await chat.topics.create(alice, name)
+        await chat.messages.send(alice, Target(topic=name), "first")  # each topic is at seq 1
+        found = await chat.directory.topic(name)
+        assert found is not None
+        topic_ids.append(found.topic_id)
+    store = SqliteSendStore(chat.db.engine.url.database)
+    connection = store._connection()
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 12)  # 6 topics a statement (2 rows an insert)
+    now = datetime.now(UTC)
+    rows = [
+        NewMessage(
+            topic_id=topic_ids[i % 7], sender_id=alice.id, body=f"m{i}", client_id=None, created_at=now
+        )
+        for i in range(14)
+    ]
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    try:
+        outcomes = store._store(rows)
+    finally:
+        store._close()
+
+    assert len([s for s in statements if s.startswith("UPDATE topics")]) == 2  # 7 topics, 6 a statement
+    assert all(isinstance(outcome, Stored) for outcome in outcomes)
+    by_body = {}
+    for index, topic_id in enumerate(topic_ids):
+        messages = await stored(chat, topic_id)
+        assert [(m.seq, m.body) for m in messages] == [(1, "first"), (2, f"m{index}"), (3, f"m{index + 7}")]
+        by_body.update({m.body: (m.id, m.seq) for m in messages})
+    assert [(o.id, o.seq) for o in outcomes] == [by_body[row.body] for row in rows]
+
+
 @pytest.mark.both_databases
 async def test_a_plain_message_stores_what_the_full_statement_would_write(live_server) -> None:
     """PostgreSQL stores a batch of plain messages with a statement of six columns (the table's
