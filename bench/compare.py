@@ -6,6 +6,11 @@ node     Node's socket.io 4.8 (``bench/reference/node/server.js``)
 plain    plain python-socketio AsyncServer under uvicorn (``bench/reference/plain_sio.py``)
 parley   ``parley serve`` (this checkout, or ``--parley-rev REV`` from git)
 
+and a fourth, only when ``--only`` names it, marks the stack's floor for connect and echo:
+
+floor    a bare ASGI app under uvicorn that speaks just enough Engine.IO/Socket.IO over
+         WebSocket for them, no Socket.IO library (``bench/reference/floor_asgi.py``)
+
 One load generator drives all three: a Node process on the official
 ``socket.io-client`` (``bench/reference/node/gen.js``), commanded phase by
 phase over stdin/stdout by this orchestrator, which reads the server's CPU
@@ -72,8 +77,11 @@ from bench.procs import (
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "reference" / "node"
 PLAIN = ROOT / "bench" / "reference" / "plain_sio.py"
+FLOOR = ROOT / "bench" / "reference" / "floor_asgi.py"
 RESULTS = ROOT / "bench" / "results"
 SERVERS = ("node", "plain", "parley")
+FLOOR_SCENARIOS = frozenset({"connect", "echo"})
+"""What ``floor`` serves: it has no rooms, no heartbeat and no store."""
 SCENARIOS = (
     "connect",
     "rss",
@@ -172,7 +180,8 @@ class Generator:
 
 
 class ReferenceServer:
-    """``node server.js 0`` or ``python plain_sio.py 0``: the port comes on stdout's first line."""
+    """``node server.js 0``, ``python plain_sio.py 0`` or ``python floor_asgi.py 0``: the port comes on
+    stdout's first line."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -192,7 +201,7 @@ class ReferenceServer:
         if self.kind == "node":
             command = ["node", str(NODE_DIR / "server.js"), "0"]
         else:
-            command = [sys.executable, str(PLAIN), "0"]
+            command = [sys.executable, str(FLOOR if self.kind == "floor" else PLAIN), "0"]
         self.proc = subprocess.Popen(
             [*pinned(SERVER_CORE), *command],
             cwd=ROOT,
@@ -1009,10 +1018,10 @@ def ratio_svg(rows: list[dict[str, Any]], title: str) -> str:
     bars = [
         (row["label"], kind, row[f"{kind}_ratio"])
         for row in rows
-        for kind in ("plain", "parley")
+        for kind in ("floor", "plain", "parley")
         if row.get(f"{kind}_ratio") and row[f"{kind}_ratio"]["median"]
     ]
-    colours = {"plain": "#4c78a8", "parley": "#e45756"}
+    colours = {"floor": "#9c9c9c", "plain": "#4c78a8", "parley": "#e45756"}
     left, width, bar_h, gap = 440, 420, 14, 6
     top = 50
     height = top + len(bars) * (bar_h + gap) + 40
@@ -1145,7 +1154,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=doc.split("\n\n", 1)[1] if "\n\n" in doc else None,
     )
     p.add_argument("--runs", type=int, default=1, help="repeat everything N times; report median and min-max")
-    p.add_argument("--only", default=",".join(SERVERS), help="servers: " + ",".join(SERVERS))
+    servers_help = "servers: " + ",".join(SERVERS) + " (and floor: connect, echo)"
+    p.add_argument("--only", default=",".join(SERVERS), help=servers_help)
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ",".join(SCENARIOS))
     p.add_argument("--quick", action="store_true", help="small counts everywhere (a smoke run, ~minutes)")
     p.add_argument("--from-json", help="only re-render STEM.md and compare.svg from an earlier STEM.json")
@@ -1186,8 +1196,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 setattr(args, key, value)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    if set(args.servers) - set(SERVERS):
-        p.error(f"unknown servers: {set(args.servers) - set(SERVERS)}")
+    if set(args.servers) - {*SERVERS, "floor"}:
+        p.error(f"unknown servers: {set(args.servers) - {*SERVERS, 'floor'}}")
+    if "floor" in args.servers and set(args.scenario_list) - FLOOR_SCENARIOS:
+        p.error(f"floor serves only {','.join(sorted(FLOOR_SCENARIOS))}")
     if set(args.scenario_list) - set(SCENARIOS):
         p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
     if args.reactors < 1 or args.reaction_members < 1 or not 1 <= args.reaction_emojis <= 20:

@@ -1,4 +1,4 @@
-"""``bench.compare`` runs its reaction storm and its mention sends at a tiny size.
+"""``bench.compare`` runs its reaction storm and its mention sends at a tiny size, and its floor.
 
 The orchestrator is run as the command line runs it (a process of its own: it pins itself to a
 core), against Node's and plain python-socketio's reference servers and ``parley serve``, each on
@@ -81,3 +81,29 @@ def test_reaction_storm_and_mention_sends_run_at_a_tiny_size(tmp_path: Path) -> 
     report = (tmp_path / "compare.md").read_text()
     assert "server CPU ms per delivered `reaction:updated`" in report
     assert "server CPU ms per durable send with 2 mentions, SQLite" in report
+
+
+@pytest.mark.timeout(LIMIT + 60)
+def test_the_floor_serves_the_stock_client_connect_and_acked_echo_and_nothing_else(tmp_path: Path) -> None:
+    """The bare ASGI floor is a fair lower bound only if the stock client really connects to it,
+    gets ``session`` and its echoes back; a scenario it does not serve is refused up front."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for the load generator")
+    returncode, output = run_compare(
+        "--only", "floor",
+        "--scenarios", "connect,echo",
+        "--clients", "20", "--echo-clients", "4", "--echo-per-client", "5",
+        "--settle", "0.2", "--phase-timeout", "30", "--scenario-timeout", "90",
+        "--out", str(tmp_path / "floor"),
+    )  # fmt: skip
+
+    assert returncode == 0, output
+    floor: dict[str, Any] = json.loads((tmp_path / "floor.json").read_text())["runs"][0]["floor"]
+    assert floor["connect"]["connected"] == 20 and floor["connect"]["failed"] == 0, floor
+    assert floor["echo"]["round_trips"] == 20, floor
+    assert floor["echo"]["errors"] == floor["echo"]["mismatches"] == 0, floor
+
+    refused, output = run_compare("--only", "floor", "--scenarios", "fanout", "--out", str(tmp_path / "no"))
+    assert refused == 2, output
+    assert "floor serves only connect,echo" in output
+    assert not (tmp_path / "no.json").exists()

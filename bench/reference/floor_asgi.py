@@ -1,0 +1,102 @@
+"""Reference server for ``python -m bench.compare``: the floor of Parley's stack, no Socket.IO library.
+
+What a connect costs on uvicorn itself, before python-engineio, python-socketio or Parley add
+anything: a bare ASGI app, under uvicorn with the options Parley and ``plain_sio.py`` run
+(uvloop, httptools, websockets-sansio, no per-message-deflate), that speaks just enough of
+Engine.IO 4 and Socket.IO 5 over WebSocket for the bench's clients (``node/gen.js`` in ``ref``
+mode, the stock ``socket.io-client``):
+
+- on a WebSocket to ``/socket.io/`` it accepts and sends the OPEN packet;
+- a CONNECT to ``/`` gets its answer with a sid and the ``session`` event, in two frames as the
+  other servers send them;
+- an ``echo`` event that asks for an ack gets its payload back; anything else is ignored.
+
+It has no heartbeat (no timer per socket), no rooms, no polling, no validation, no ids that
+could not repeat across restarts: it is a lower bound, not a server. A scenario other than
+``connect`` and ``echo`` is refused by ``bench.compare``.
+
+    python bench/reference/floor_asgi.py [PORT]   # 0 (default) picks a port; printed on stdout
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import socket
+import sys
+from typing import Any
+
+import orjson
+import uvicorn
+import uvloop
+
+OPEN = b'{"upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000,"sid":"'
+_ids = itertools.count(1)
+
+Scope = dict[str, Any]
+
+
+async def app(scope: Scope, receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket" and scope["path"].startswith("/socket.io"):
+        await engine_socket(receive, send)
+    elif scope["type"] == "http":
+        status, body = (200, b"ok") if scope["path"] == "/healthz" else (404, b"")
+        headers = [(b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def engine_socket(receive: Any, send: Any) -> None:
+    """One Engine.IO connection over WebSocket, until the peer closes it."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    sid = f"e{next(_ids)}"
+    await send({"type": "websocket.send", "text": "0" + (OPEN + sid.encode() + b'"}').decode()})
+    while True:
+        event = await receive()
+        if event["type"] != "websocket.receive":
+            return
+        text = event.get("text") or ""
+        if text.startswith("40"):
+            await send({"type": "websocket.send", "text": f'40{{"sid":"s{sid}"}}'})
+            session = {"user": {"username": sid}, "server_time": dt.datetime.now(dt.UTC).isoformat()}
+            await send({"type": "websocket.send", "text": "42" + orjson.dumps(["session", session]).decode()})
+        elif text.startswith("42"):
+            await echo(text, send)
+
+
+async def echo(text: str, send: Any) -> None:
+    """``42<id>["echo", payload]`` -> ``43<id>[payload]``."""
+    start = text.find("[")
+    ack_id = text[2:start]
+    if not ack_id.isdigit():
+        return
+    args = orjson.loads(text[start:])
+    if args and args[0] == "echo":
+        await send({"type": "websocket.send", "text": f"43{ack_id}" + orjson.dumps(args[1:]).decode()})
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sys.stdout.write(f"{sock.getsockname()[1]}\n")
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,  # no keepalive either: nothing per socket but the connection
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+if __name__ == "__main__":
+    main()
