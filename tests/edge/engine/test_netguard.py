@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,12 +53,15 @@ async def health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 async def test_a_silent_connection_is_closed_after_the_request_timeout(tmp_path: Path) -> None:
     async with server(tmp_path) as live:
+        # The clock starts before connecting: the server's starts when it accepts, later. Started
+        # once connected, a pause of the loop (this process serves too) between the accept and
+        # this task's turn counted against the server (a collection of the cyclic collector, 0.12 s).
+        started = time.monotonic()
         reader, writer = await connect(live)
-        started = asyncio.get_running_loop().time()
         assert await closed_by_server(reader) == b""
-        took = asyncio.get_running_loop().time() - started
+        took = time.monotonic() - started
         writer.close()
-    assert took >= TIMEOUT * 0.9
+    assert took >= TIMEOUT
 
 
 @pytest.mark.parametrize(
