@@ -140,6 +140,13 @@ class DirectWebSocket:
                 self.held = []
         return True
 
+    def detach(self) -> None:
+        """The socket's handler ended: its kill switch no longer flushes this connection. The switch
+        held ``flush``, a bound method of this object, which holds the switch: a cycle only the
+        cyclic collector would free, with the connection's protocol and transport in it."""
+        if self.switch is not None:
+            self.switch.before_send = None
+
     def flush(self) -> None:
         """Write the frames held back this turn (dropped if the connection closed); a new turn begins."""
         held = self.held
@@ -215,8 +222,10 @@ async def _registered(
     try:
         await handler(ws)
     finally:
-        if direct is not None and registry.get(socket) is direct:
-            del registry[socket]
+        if direct is not None:
+            direct.detach()
+            if registry.get(socket) is direct:
+                del registry[socket]
 
 
 def frame_of(data: str | bytes) -> bytes:

@@ -162,6 +162,10 @@ class GuardedHTTP(asyncio.Protocol):
             self.limits.release(self.address)
             self.address = None
             self.inner.connection_lost(exc)
+            # The inner protocol's transport is the relay, which points back here: let go of the
+            # protocol and the transport, so that reference counting frees the connection now
+            # instead of the cyclic collector later (its buffers and sessions with it).
+            self.inner = self.transport = None
 
     def pause_writing(self) -> None:
         if self.transport is not None:
