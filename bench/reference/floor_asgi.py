@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import socket
-import sys
 from typing import Any
 
 import orjson
-import uvicorn
-import uvloop
+from uvicorn_main import serve  # this directory: the script's own
 
 from server.collector import tune_collector
 
@@ -83,25 +80,8 @@ async def echo(text: str, send: Any) -> None:
 
 
 def main() -> None:
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sys.stdout.write(f"{sock.getsockname()[1]}\n")
-    sys.stdout.flush()
     tune_collector()
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_ping_interval=None,  # no keepalive either: nothing per socket but the connection
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
+    serve(app, ws_ping_interval=None)  # no keepalive either: nothing per socket but the connection
 
 
 if __name__ == "__main__":

@@ -17,14 +17,11 @@ orjson as the JSON module and no websocket per-message-deflate.
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import sys
 from typing import Any
 
 import orjson
 import socketio
-import uvicorn
-import uvloop
+from uvicorn_main import serve  # this directory: the script's own
 
 
 class OrjsonModule:
@@ -140,24 +137,7 @@ app = socketio.ASGIApp(sio, other_asgi_app=healthz)
 
 
 def main() -> None:
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sys.stdout.write(f"{sock.getsockname()[1]}\n")
-    sys.stdout.flush()
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    uvloop.run(server.serve(sockets=[sock]))
+    serve(app)
 
 
 if __name__ == "__main__":

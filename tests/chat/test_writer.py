@@ -37,6 +37,17 @@ def resolved(place: Place):
     return resolve
 
 
+def traced(store: SqliteSendStore, rows: list[NewMessage]) -> tuple[list[object], list[str]]:
+    """Store one batch on the store's own connection (then closed): its outcomes, and every
+    statement SQLite ran for it."""
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    try:
+        return list(store._store(rows)), statements
+    finally:
+        store._close()
+
+
 async def lobby_id(chat) -> int:
     topic = await chat.directory.topic("lobby")
     assert topic is not None
@@ -177,12 +188,7 @@ async def test_a_batch_is_inserted_in_few_statements_and_each_row_keeps_its_plac
         )
         for i, kind in enumerate(kinds)
     ]
-    statements: list[str] = []
-    connection.set_trace_callback(statements.append)
-    try:
-        outcomes = store._store(rows)
-    finally:
-        store._close()
+    outcomes, statements = traced(store, rows)
 
     # (the trace repeats a statement each time it fires a trigger: counted once)
     inserts = {s for s in statements if s.startswith("INSERT INTO messages ")}
@@ -228,12 +234,7 @@ async def test_the_seqs_of_a_batchs_topics_are_taken_in_few_statements_each_foll
         )
         for i in range(14)
     ]
-    statements: list[str] = []
-    connection.set_trace_callback(statements.append)
-    try:
-        outcomes = store._store(rows)
-    finally:
-        store._close()
+    outcomes, statements = traced(store, rows)
 
     assert len([s for s in statements if s.startswith("UPDATE topics")]) == 2  # 7 topics, 6 a statement
     assert all(isinstance(outcome, Stored) for outcome in outcomes)
