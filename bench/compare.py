@@ -11,7 +11,7 @@ and a fourth, only when ``--only`` names it, marks the stack's floor for connect
 floor    a bare ASGI app under uvicorn that speaks just enough Engine.IO/Socket.IO over
          WebSocket for them, no Socket.IO library (``bench/reference/floor_asgi.py``)
 
-One load generator drives all three: a Node process on the official
+One load generator drives them all: a Node process on the official
 ``socket.io-client`` (``bench/reference/node/gen.js``), commanded phase by
 phase over stdin/stdout by this orchestrator, which reads the server's CPU
 (utime+stime) and RSS from /proc around each phase. The generator is pinned to
@@ -80,6 +80,7 @@ PLAIN = ROOT / "bench" / "reference" / "plain_sio.py"
 FLOOR = ROOT / "bench" / "reference" / "floor_asgi.py"
 RESULTS = ROOT / "bench" / "results"
 SERVERS = ("node", "plain", "parley")
+KNOWN_SERVERS = frozenset({*SERVERS, "floor"})  # ``floor`` runs only when named
 FLOOR_SCENARIOS = frozenset({"connect", "echo"})
 """What ``floor`` serves: it has no rooms, no heartbeat and no store."""
 SCENARIOS = (
@@ -1196,8 +1197,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 setattr(args, key, value)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    if set(args.servers) - {*SERVERS, "floor"}:
-        p.error(f"unknown servers: {set(args.servers) - {*SERVERS, 'floor'}}")
+    if set(args.servers) - KNOWN_SERVERS:
+        p.error(f"unknown servers: {set(args.servers) - KNOWN_SERVERS}")
     if "floor" in args.servers and set(args.scenario_list) - FLOOR_SCENARIOS:
         p.error(f"floor serves only {','.join(sorted(FLOOR_SCENARIOS))}")
     if set(args.scenario_list) - set(SCENARIOS):
