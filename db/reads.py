@@ -4,8 +4,8 @@ Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
 CPU (a session, a pooled connection and about six thread hand-offs), and a
 connect needs four such reads: the user behind the token, the user's topics,
 the partners told about presence, the backlog. On SQLite these run here
-instead, on a reader thread with its own connection (WAL: readers never wait
-for the writer), one hand-off per read. On PostgreSQL the same reads go
+instead, on aiosqlite's thread with a connection of their own (WAL: readers never
+wait for the writer), one hand-off per read. On PostgreSQL the same reads go
 through the repositories (asyncpg has no thread to hand off to).
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
+import aiosqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +25,6 @@ from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.extras import EXTRAS_COLUMNS, extras_of
 from db.records import BacklogEntry, Credentials
 from db.repositories import Repositories
-
-T = TypeVar("T")
 
 
 class HotReads(Protocol):
@@ -107,60 +104,64 @@ ORDER BY g.topic_id, g.seq
 
 
 class SqliteReads:
+    """The hot reads on one aiosqlite connection of their own (opened at the first read).
+
+    aiosqlite's thread takes each call from a queue and hands its rows back with one
+    ``call_soon_threadsafe``: a read costs the loop a future and a queue put. Through
+    ``run_in_executor`` it cost a concurrent future, the executor's lock and semaphore and two
+    chained futures, about a third of the chat's own work per connect (py-spy of
+    ``bench.sessions``). Each read is one ``execute_fetchall``: one hand-off.
+    """
+
     def __init__(self, path: str) -> None:
         self.path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-reads")
-        self._local = threading.local()
-        self._used = False
+        self._connection: aiosqlite.Connection | None = None
+        self._opening: asyncio.Task[aiosqlite.Connection] | None = None
         self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
 
-    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        self._used = True
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._with_connection, job)
+    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[sqlite3.Row]:
+        connection = self._connection or await self._open()
+        return await connection.execute_fetchall(sql, parameters)
 
-    def _with_connection(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None)
-            for pragma in SQLITE_PRAGMAS:
-                connection.execute(pragma)
-            connection.set_trace_callback(self._trace)
-            self._local.connection = connection
-        return job(connection)
+    async def _open(self) -> aiosqlite.Connection:
+        """The connection, opened once however many reads wait for it."""
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(self._opening)
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
+            await connection.execute_fetchall(pragma)
+        await connection.set_trace_callback(self._trace)  # called in aiosqlite's thread
+        self._connection = connection
+        return connection
 
     def _trace(self, statement: str) -> None:
         if self.on_statement is not None:
             self.on_statement(statement)
 
     async def credentials(self, user_id: int) -> Credentials | None:
-        row = await self._run(lambda db: db.execute(SQL_CREDENTIALS, (user_id,)).fetchone())
-        return None if row is None else Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+        for row in await self._rows(SQL_CREDENTIALS, (user_id,)):
+            return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+        return None
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
-        rows = await self._run(lambda db: db.execute(SQL_TOPICS, (user_id,)).fetchall())
-        return [(int(topic_id), str(kind)) for topic_id, kind in rows]
+        return [(int(topic_id), str(kind)) for topic_id, kind in await self._rows(SQL_TOPICS, (user_id,))]
 
     async def partners(self, user_id: int) -> list[int]:
-        rows = await self._run(lambda db: db.execute(SQL_PARTNERS, (user_id,)).fetchall())
-        return [int(row[0]) for row in rows]
+        return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]
 
     async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
-        return await self._run(lambda db: [_entry(row) for row in db.execute(SQL_BACKLOG, (user_id, cap))])
+        return [_entry(row) for row in await self._rows(SQL_BACKLOG, (user_id, cap))]
 
     async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
-        arguments = (user_id, cap, after_id, margin)
-        return await self._run(lambda db: [_entry(row) for row in db.execute(SQL_REPLAY, arguments)])
+        return [_entry(row) for row in await self._rows(SQL_REPLAY, (user_id, cap, after_id, margin))]
 
     async def close(self) -> None:
-        if self._used:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
-        self._thread.shutdown(wait=True)
-
-    def _close(self) -> None:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        opening, self._opening, self._connection = self._opening, None, None
+        if opening is not None:
+            await (await opening).close()
 
 
 def _entry(row: Sequence[Any]) -> BacklogEntry:
