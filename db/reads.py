@@ -124,16 +124,22 @@ class SqliteReads:
         return await connection.execute_fetchall(sql, parameters)
 
     async def _open(self) -> aiosqlite.Connection:
-        """The connection, opened once however many reads wait for it."""
-        if self._opening is None:
-            self._opening = asyncio.ensure_future(self._connect())
-        return await asyncio.shield(self._opening)
+        """The connection, opened once however many reads wait for it; tried again by the next
+        read after an open that failed (the reads waiting for that one get its error)."""
+        opening = self._opening
+        if opening is None or (opening.done() and (opening.cancelled() or opening.exception() is not None)):
+            opening = self._opening = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(opening)
 
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in SQLITE_PRAGMAS:
-            await connection.execute_fetchall(pragma)
-        await connection.set_trace_callback(self._trace)  # called in aiosqlite's thread
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                await connection.execute_fetchall(pragma)
+            await connection.set_trace_callback(self._trace)  # called in aiosqlite's thread
+        except BaseException:
+            await connection.close()  # its thread too: a thread left running keeps the process alive
+            raise
         self._connection = connection
         return connection
 
@@ -160,8 +166,13 @@ class SqliteReads:
 
     async def close(self) -> None:
         opening, self._opening, self._connection = self._opening, None, None
-        if opening is not None:
-            await (await opening).close()
+        if opening is None:
+            return
+        try:
+            connection = await opening
+        except Exception:  # it never opened: the read that tried has had the error
+            return
+        await connection.close()
 
 
 def _entry(row: Sequence[Any]) -> BacklogEntry:
