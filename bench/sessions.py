@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.sessions                      # 10,000 users in the default topic, SQLite
     .venv/bin/python -m bench.sessions --users 1000 --slice 250
+    .venv/bin/python -m bench.sessions --database postgresql+asyncpg://postgres@127.0.0.1:5432/NAME  # empty
 
 Every transport's connect calls the same service (``server.chat.sessions``): check the token
 (its signature, then the user's token version), read the user's memberships, count the user
@@ -34,13 +35,15 @@ from server.config import Settings
 FIXED_HASH = "$2b$04$" + "a" * 53  # no password opens it: the accounts are only for tokens
 
 
-async def main(users: int, concurrency: int, slice_size: int) -> None:
+async def main(users: int, concurrency: int, slice_size: int, database: str | None) -> None:
+    extra = {"database_url": database} if database else {}
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=pathlib.Path(tempfile.mkdtemp()),
         jwt_secret="x" * 40,
         bcrypt_rounds=4,
         max_connections_per_user=1_000_000,
+        **extra,
     )
     chat = build_chat(settings)
     await upgrade(chat.db.engine)
@@ -82,5 +85,6 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--slice", type=int, default=1_000, dest="slice_size")
+    parser.add_argument("--database", help="a database URL (default: SQLite in a temporary directory)")
     args = parser.parse_args()
-    asyncio.run(main(args.users, args.concurrency, args.slice_size))
+    asyncio.run(main(args.users, args.concurrency, args.slice_size, args.database))
