@@ -3,28 +3,28 @@
 Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
 CPU (a session, a pooled connection and about six thread hand-offs), and a
 connect needs four such reads: the user behind the token, the user's topics,
-the partners told about presence, the backlog. On SQLite these run here
-instead, on aiosqlite's thread with a connection of their own (WAL: readers never
-wait for the writer), one hand-off per read. On PostgreSQL the same reads go
-through the repositories (asyncpg has no thread to hand off to).
+the partners told about presence, the backlog. They run here instead, straight
+on the driver: on SQLite on aiosqlite's thread with a connection of their own
+(WAL: readers never wait for the writer), one hand-off per read; on PostgreSQL
+on asyncpg, from a small pool of their own. The same statements on both, but
+for PostgreSQL's placeholders, ``GREATEST`` and its interval arithmetic.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
+import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.extras import EXTRAS_COLUMNS, extras_of
 from db.records import BacklogEntry, Credentials
-from db.repositories import Repositories
 
 
 class HotReads(Protocol):
@@ -50,10 +50,10 @@ class HotReads(Protocol):
     async def close(self) -> None: ...
 
 
-def hot_reads_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> HotReads:
+def hot_reads_for(url: str) -> HotReads:
     if is_sqlite(url):
         return SqliteReads(make_url(url).database or ":memory:")
-    return RepositoryReads(sessions)
+    return PostgresReads(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
 
 
 SQL_CREDENTIALS = (
@@ -103,8 +103,96 @@ ORDER BY g.topic_id, g.seq
 )
 
 
-class SqliteReads:
-    """The hot reads on one aiosqlite connection of their own (opened at the first read).
+SQL_REPLAY_POSTGRES = (
+    BACKLOG_COLUMNS
+    + """JOIN messages g ON g.topic_id = t.id AND g.seq > t.last_seq - ?2
+JOIN users s ON s.id = g.sender_id
+WHERE m.user_id = ?1 AND g.deleted_at IS NULL AND (g.id > ?3 OR g.created_at >
+    (SELECT a.created_at - make_interval(secs => ?4) FROM messages a WHERE a.id = ?3))
+ORDER BY g.topic_id, g.seq
+"""
+)
+POOL_SIZE = 4  # PostgreSQL connections of the hot reads, per process
+# What a read on a connection the server dropped raises (asyncpg 0.32): tried again, on another.
+DROPPED = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
+
+
+def _postgres(sql: str) -> str:
+    """The statement with PostgreSQL's placeholders: ``?N`` is ``$N``, a lone ``?`` is ``$1``."""
+    return re.sub(r"\?(\d*)", lambda match: "$" + (match.group(1) or "1"), sql)
+
+
+_POSTGRES = {sql: _postgres(sql) for sql in (SQL_CREDENTIALS, SQL_TOPICS, SQL_PARTNERS)}
+
+
+Conn = TypeVar("Conn")
+Row = Sequence[Any]
+
+
+class DirectReads(Generic[Conn]):
+    """The hot reads straight on the database's driver, on a connection (or pool) of their own,
+    opened by the first read: once however many reads wait for it, and again by the next read
+    after an open that failed (the reads waiting for that one get its error)."""
+
+    backlog_sql = ""
+    replay_sql = ""
+
+    def __init__(self) -> None:
+        self._connection: Conn | None = None
+        self._opening: asyncio.Task[Conn] | None = None
+        self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
+
+    async def _open(self) -> Conn:
+        opening = self._opening
+        if opening is None or (opening.done() and (opening.cancelled() or opening.exception() is not None)):
+            opening = self._opening = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(opening)
+
+    async def _connect(self) -> Conn:
+        raise NotImplementedError
+
+    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[Row]:
+        raise NotImplementedError
+
+    async def _close(self, connection: Conn) -> None:
+        raise NotImplementedError
+
+    async def credentials(self, user_id: int) -> Credentials | None:
+        for row in await self._rows(SQL_CREDENTIALS, (user_id,)):
+            return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+        return None
+
+    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
+        return [(int(topic_id), str(kind)) for topic_id, kind in await self._rows(SQL_TOPICS, (user_id,))]
+
+    async def partners(self, user_id: int) -> list[int]:
+        return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]
+
+    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
+        return [_entry(row) for row in await self._rows(self.backlog_sql, (user_id, cap))]
+
+    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
+        return [_entry(row) for row in await self._rows(self.replay_sql, (user_id, cap, after_id, margin))]
+
+    async def close(self) -> None:
+        opening, self._opening, self._connection = self._opening, None, None
+        if opening is None:
+            return
+        try:
+            connection = await opening
+        except Exception:  # it never opened: the read that tried has had the error
+            return
+        await self._close(connection)
+
+
+class SqliteReads(DirectReads[aiosqlite.Connection]):
+    """The hot reads on one aiosqlite connection of their own.
 
     aiosqlite's thread takes each call from a queue and hands its rows back with one
     ``call_soon_threadsafe``: a read costs the loop a future and a queue put. Through
@@ -113,23 +201,16 @@ class SqliteReads:
     ``bench.sessions``). Each read is one ``execute_fetchall``: one hand-off.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._connection: aiosqlite.Connection | None = None
-        self._opening: asyncio.Task[aiosqlite.Connection] | None = None
-        self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
+    backlog_sql = SQL_BACKLOG
+    replay_sql = SQL_REPLAY
 
-    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[sqlite3.Row]:
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[Row]:
         connection = self._connection or await self._open()
         return await connection.execute_fetchall(sql, parameters)
-
-    async def _open(self) -> aiosqlite.Connection:
-        """The connection, opened once however many reads wait for it; tried again by the next
-        read after an open that failed (the reads waiting for that one get its error)."""
-        opening = self._opening
-        if opening is None or (opening.done() and (opening.cancelled() or opening.exception() is not None)):
-            opening = self._opening = asyncio.ensure_future(self._connect())
-        return await asyncio.shield(opening)
 
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
@@ -147,31 +228,46 @@ class SqliteReads:
         if self.on_statement is not None:
             self.on_statement(statement)
 
-    async def credentials(self, user_id: int) -> Credentials | None:
-        for row in await self._rows(SQL_CREDENTIALS, (user_id,)):
-            return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
-        return None
+    async def _close(self, connection: aiosqlite.Connection) -> None:
+        await connection.close()
 
-    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
-        return [(int(topic_id), str(kind)) for topic_id, kind in await self._rows(SQL_TOPICS, (user_id,))]
 
-    async def partners(self, user_id: int) -> list[int]:
-        return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]
+class PostgresReads(DirectReads[asyncpg.Pool]):
+    """The hot reads on asyncpg directly, as the sends are (``db/sends.py``), from a small pool of
+    their own: through a SQLAlchemy session each read cost about a millisecond of CPU, four of
+    them 4-4.8 ms per connect (``bench.sessions --database postgresql+asyncpg://...``). asyncpg
+    prepares each statement once per connection."""
 
-    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
-        return [_entry(row) for row in await self._rows(SQL_BACKLOG, (user_id, cap))]
+    backlog_sql = _postgres(SQL_BACKLOG.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,"))
+    replay_sql = _postgres(SQL_REPLAY_POSTGRES)
 
-    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
-        return [_entry(row) for row in await self._rows(SQL_REPLAY, (user_id, cap, after_id, margin))]
+    def __init__(self, dsn: str, size: int = POOL_SIZE) -> None:
+        super().__init__()
+        self.dsn = dsn
+        self.size = size
 
-    async def close(self) -> None:
-        opening, self._opening, self._connection = self._opening, None, None
-        if opening is None:
-            return
-        try:
-            connection = await opening
-        except Exception:  # it never opened: the read that tried has had the error
-            return
+    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[Row]:
+        pool = self._connection or await self._open()
+        statement = _POSTGRES.get(sql) or _postgres(sql)
+        if self.on_statement is not None:
+            self.on_statement(statement)
+        for attempt in range(self.size + 1):
+            try:
+                rows: list[Row] = await pool.fetch(statement, *parameters)
+                return rows
+            except DROPPED:
+                # The server ended that connection (a restart, a failover, an operator): the pool
+                # replaces it, and a read runs again safely, as SQLAlchemy's pre-ping let it.
+                if attempt == self.size:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect(self) -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size)
+        self._connection = pool
+        return pool
+
+    async def _close(self, connection: asyncpg.Pool) -> None:
         await connection.close()
 
 
@@ -193,41 +289,8 @@ def _entry(row: Sequence[Any]) -> BacklogEntry:
     )
 
 
-def _utc(stored: str) -> datetime:
-    """SQLAlchemy's SQLite DATETIME text, which is UTC."""
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
-
-
-class RepositoryReads:
-    """The same reads through the ORM repositories (PostgreSQL)."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
-
-    async def credentials(self, user_id: int) -> Credentials | None:
-        async with self.sessions() as session:
-            user = await Repositories(session).users.by_id(user_id)
-        if user is None:
-            return None
-        active = user.disabled_at is None and user.deleted_at is None
-        return Credentials(user.id, user.username, user.token_version, active, user.bot)
-
-    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
-        async with self.sessions() as session:
-            rows = await Repositories(session).memberships.of_user(user_id)
-        return [(topic.id, topic.kind) for topic, _ in rows]
-
-    async def partners(self, user_id: int) -> list[int]:
-        async with self.sessions() as session:
-            return await Repositories(session).memberships.partners(user_id)
-
-    async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
-        async with self.sessions() as session:
-            return await Repositories(session).messages.backlog(user_id, cap)
-
-    async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
-        async with self.sessions() as session:
-            return await Repositories(session).messages.replay(user_id, after_id, margin, cap)
-
-    async def close(self) -> None:
-        return None
+def _utc(stored: datetime | str) -> datetime:
+    """A stored time: SQLAlchemy's SQLite text, or asyncpg's datetime; both UTC."""
+    if isinstance(stored, str):
+        stored = datetime.fromisoformat(stored)
+    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

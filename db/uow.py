@@ -49,7 +49,7 @@ class Database:
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self._sends = send_store_for(url)
-        self.reads: HotReads = hot_reads_for(url, self.sessions)
+        self.reads: HotReads = hot_reads_for(url)
         self.search: SearchIndex = search_index_for(url, self.sessions)  # PROTOCOL.md section 9
         self.on_commit: OnCommit | None = None
         self.relay: Encode | None = None

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -39,3 +40,14 @@ async def fresh_postgres_database(url: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def database_url(kind: str, folder: Path, name: str) -> AsyncIterator[str]:
+    """An empty database of ``kind`` (a test's ``sqlite``/``postgres`` parameter): a SQLite file
+    ``name``.db in ``folder``, or a fresh PostgreSQL database; its SQLAlchemy URL."""
+    if kind == "postgres":
+        async with fresh_postgres_database(postgres_url()) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{folder / name}.db"

@@ -3,7 +3,8 @@
 A connection is authenticated, then reads the user's memberships, then is registered where a
 logout finds it. ``held_membership_reads`` stops that read at the database: on SQLite the
 hot-read thread waits inside the statement (its trace hook, which the statement runs), on
-PostgreSQL another connection holds an exclusive lock on ``memberships``. ``reached`` is set
+PostgreSQL another connection holds an exclusive lock on ``memberships`` (the hot reads' hook
+tells when the statement is sent). ``reached`` is set
 when the read has started; leaving the block (or ``release``) lets it finish. Nothing of the
 server is replaced: the read is just slow.
 """
@@ -17,14 +18,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
 
-from db.reads import SQL_TOPICS, SqliteReads
+from db.reads import SQL_TOPICS, PostgresReads, SqliteReads
 from tests.support import WAIT, LiveServer
 
 HOLD_AT_MOST = 3 * WAIT  # a test that never releases does not hang the database thread forever
-POSTGRES_MEMBERSHIPS = "WHERE memberships.user_id ="
-SQLITE_MEMBERSHIPS = SQL_TOPICS.split("?")[0]  # the trace shows the statement with its values in
+MEMBERSHIPS = SQL_TOPICS.split("?")[0]  # the statement as far as its first value (shown, or $1)
 
 
 class Held:
@@ -52,7 +51,8 @@ async def held_membership_reads(server: LiveServer) -> AsyncIterator[Held]:
         async with _sqlite(db.reads, held):
             yield held
     else:
-        async with _postgres(server, held):
+        assert isinstance(db.reads, PostgresReads)
+        async with _postgres(server, db.reads, held):
             yield held
     await held.release()
 
@@ -62,7 +62,7 @@ async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
 
     def on_statement(statement: str) -> None:  # in the hot-read thread
-        if statement.startswith(SQLITE_MEMBERSHIPS) and not held.released.is_set():
+        if statement.startswith(MEMBERSHIPS) and not held.released.is_set():
             loop.call_soon_threadsafe(held.reached.set)
             held.released.wait(HOLD_AT_MOST)
 
@@ -75,16 +75,15 @@ async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _postgres(server: LiveServer, held: Held) -> AsyncIterator[None]:
+async def _postgres(server: LiveServer, reads: PostgresReads, held: Held) -> AsyncIterator[None]:
     url = str(server.chat.db.engine.url.render_as_string(hide_password=False))
     locker = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
     transaction = locker.transaction()
     await transaction.start()
     await locker.execute("LOCK TABLE memberships IN ACCESS EXCLUSIVE MODE")
-    engine = server.chat.db.engine.sync_engine
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:  # in the event loop
-        if POSTGRES_MEMBERSHIPS in statement:
+    def on_statement(statement: str) -> None:  # in the event loop, as the statement is sent
+        if statement.startswith(MEMBERSHIPS):
             held.reached.set()
 
     async def unlock() -> None:
@@ -93,9 +92,9 @@ async def _postgres(server: LiveServer, held: Held) -> AsyncIterator[None]:
             await locker.close()
 
     held._release.append(unlock)
-    event.listen(engine, "before_cursor_execute", before)
+    reads.on_statement = on_statement
     try:
         yield
     finally:
-        event.remove(engine, "before_cursor_execute", before)
+        reads.on_statement = None
         await held.release()

@@ -23,7 +23,7 @@ from sqlalchemy import event, func, select
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import User
-from db.reads import SqliteReads
+from db.reads import DirectReads
 from db.repositories import Repositories
 from db.uow import Database
 from server.app import create_app
@@ -319,13 +319,13 @@ def statements(db: Database) -> Iterator[list[str]]:
         seen.append(statement)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    if isinstance(db.reads, SqliteReads):  # the hot reads bypass SQLAlchemy on SQLite
+    if isinstance(db.reads, DirectReads):  # the hot reads bypass SQLAlchemy
         db.reads.on_statement = seen.append
     try:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        if isinstance(db.reads, SqliteReads):
+        if isinstance(db.reads, DirectReads):
             db.reads.on_statement = None
 
 

@@ -17,27 +17,19 @@ from db.errors import Conflict
 from db.migrate import upgrade
 from db.models import Membership, User
 from db.uow import Database
-from tests.databases import fresh_postgres_database, postgres_url
+from tests.databases import database_url
 from tests.support import rows_in
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async def opened(url: str) -> AsyncIterator[Database]:
+    async with database_url(request.param, tmp_path, "conflict") as url:
         db = Database(url)
         await upgrade(db.engine)
         try:
             yield db
         finally:
             await db.dispose()
-
-    if request.param == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
-            async for db in opened(url):
-                yield db
-    else:
-        async for db in opened(f"sqlite+aiosqlite:///{tmp_path / 'conflict.db'}"):
-            yield db
 
 
 async def add_user(db: Database, name: str) -> int:

@@ -1,7 +1,10 @@
-"""``db.reads.SqliteReads``: the reads every connect makes, on one thread and connection of their own.
+"""``db.reads``: the reads every connect makes, straight on the driver, on connections of their own.
 
-Each read is one hand-off to aiosqlite's thread; the connection opens at the first read, once
-however many reads start together, and ``close`` ends its thread. A failed read fails alone.
+On SQLite each read is one hand-off to aiosqlite's thread; on PostgreSQL one query from a small
+asyncpg pool. Either opens at the first read, once however many reads start together, and
+``close`` ends it. A failed read fails alone. What the reads answer (backlog, replay) is pinned
+on both databases by the Socket.IO suites (``tests/edge/sio/test_delivery.py``,
+``test_recovery.py``, ``test_conversations.py``); here: the rows they read, and their plumbing.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from db.migrate import upgrade
-from db.reads import SQL_CREDENTIALS, SqliteReads
+from db.reads import POOL_SIZE, SQL_CREDENTIALS, DirectReads, PostgresReads, SqliteReads, hot_reads_for
 from db.uow import Database
+from tests.databases import database_url, fresh_postgres_database, postgres_url
 
 
 def aiosqlite_threads() -> list[threading.Thread]:
@@ -34,24 +39,76 @@ def ended() -> list[threading.Thread]:
     return aiosqlite_threads()
 
 
+async def with_alice(url: str) -> int:
+    """Migrate the database at ``url`` and store one user, alice (token version 7); her id."""
+    db = Database(url)
+    try:
+        await upgrade(db.engine)
+        async with db.write() as repos:
+            return (await repos.users.add("alice", "x", datetime.now(UTC), 7)).id
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture
 async def stored(tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
     """A migrated SQLite file with one user: (its path, the user's id)."""
     path = str(tmp_path / "reads.db")
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    await upgrade(db.engine)
-    async with db.write() as repos:
-        user_id = (await repos.users.add("alice", "x", datetime.now(UTC), 7)).id
-    await db.dispose()
+    user_id = await with_alice(f"sqlite+aiosqlite:///{path}")
     assert ended() == []  # the tests count threads from here
     yield path, user_id
 
 
-async def test_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(stored):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def reads(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[DirectReads, int]]:
+    """The hot reads of a migrated database with alice in it, on each database; her id."""
+
+    async with database_url(request.param, tmp_path, "reads") as url:
+        user_id = await with_alice(url)
+        hot = hot_reads_for(url)
+        assert isinstance(hot, DirectReads)
+        try:
+            yield hot, user_id
+        finally:
+            await hot.close()
+
+
+async def test_each_hot_read_answers_from_the_stored_rows(reads):
+    hot, user_id = reads
+    alice = await hot.credentials(user_id)
+    assert alice is not None
+    assert (alice.id, alice.username, alice.token_version, alice.active, alice.bot) == (
+        user_id,
+        "alice",
+        7,
+        True,
+        False,
+    )
+    assert await hot.credentials(user_id + 1) is None
+    assert await hot.topics_of(user_id) == []
+    assert await hot.partners(user_id) == []
+    assert await hot.backlog(user_id, 100) == []
+    assert await hot.replay(user_id, 1, 0.5, 100) == []
+
+
+async def test_every_read_goes_past_the_statement_hook(reads):
+    hot, user_id = reads
+    seen: list[str] = []
+    hot.on_statement = seen.append
+    await hot.credentials(user_id)
+    await hot.topics_of(user_id)
+    await hot.partners(user_id)
+    await hot.backlog(user_id, 100)
+    firsts = [statement.split()[:2] for statement in seen]
+    assert firsts == [["SELECT", "id,"], ["SELECT", "t.id,"], ["SELECT", "DISTINCT"], ["SELECT", "g.id,"]]
+
+
+async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(stored):
     path, user_id = stored
     reads = SqliteReads(path)
     statements: list[str] = []
     reads.on_statement = statements.append
+
     found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(50)))
 
     assert {(c.id, c.username, c.token_version) for c in found if c is not None} == {(user_id, "alice", 7)}
@@ -63,16 +120,27 @@ async def test_reads_started_together_open_one_connection_on_one_thread_and_clos
     assert ended() == []
 
 
-async def test_each_hot_read_answers_from_the_stored_rows(stored):
-    path, user_id = stored
-    reads = SqliteReads(path)
-    try:
-        assert await reads.credentials(user_id + 1) is None
-        assert await reads.topics_of(user_id) == []
-        assert await reads.partners(user_id) == []
-        assert await reads.backlog(user_id, 100) == []
-    finally:
-        await reads.close()
+@pytest.mark.postgres
+async def test_postgres_reads_started_together_share_a_small_pool_opened_again_after_close():
+    async with fresh_postgres_database(postgres_url()) as url:
+        user_id = await with_alice(url)
+        reads = hot_reads_for(url)
+        assert isinstance(reads, PostgresReads)
+        watcher = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        count = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        try:
+            found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(50)))
+            assert [c.username for c in found if c is not None] == ["alice"] * 50
+            assert 1 <= await watcher.fetchval(count) <= POOL_SIZE
+            await reads.close()  # (a backend leaves pg_stat_activity some time after its client)
+            again = await reads.credentials(user_id)  # a read after close opens a new pool
+            assert again is not None and again.username == "alice"
+        finally:
+            await reads.close()
+            await watcher.close()
 
 
 async def test_a_failed_read_raises_and_the_next_read_is_served(tmp_path: Path):
@@ -109,3 +177,25 @@ async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read
     finally:
         await reads.close()
     assert ended() == []
+
+
+@pytest.mark.postgres
+async def test_postgres_reads_survive_the_server_dropping_their_connections():
+    """A restart or a failover ends the pool's connections under it; SQLAlchemy's pre-ping hid
+    that from the reads before, and a read is safe to run again: the next read is served."""
+    async with fresh_postgres_database(postgres_url()) as url:
+        user_id = await with_alice(url)
+        reads = hot_reads_for(url)
+        killer = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            await asyncio.gather(*(reads.credentials(user_id) for _ in range(10)))  # the pool is open
+            ended = await killer.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert ended >= 1
+            found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(10)))
+            assert [c.username for c in found if c is not None] == ["alice"] * 10
+        finally:
+            await reads.close()
+            await killer.close()
