@@ -13,31 +13,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import pathlib
 import sys
-import tempfile
 import time
 
-from db.migrate import upgrade
+from bench.inproc import started_chat
 from server.chat.schemas import Target
+from server.chat.service import Chat
 from server.chat.users import Actor
-from server.chat_factory import build_chat
-from server.config import Settings
 
 
 async def main(senders: int, count: int, database: str | None) -> None:
-    extra = {"database_url": database} if database else {}
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        data_dir=pathlib.Path(tempfile.mkdtemp()),
-        jwt_secret="x" * 40,
-        bcrypt_rounds=4,
-        default_topics=[],
-        **extra,
-    )
-    chat = build_chat(settings)
-    await upgrade(chat.db.engine)
-    await chat.start()
+    async with started_chat(database, default_topics=[]) as chat:
+        await _run(chat, senders, count)
+
+
+async def _run(chat: Chat, senders: int, count: int) -> None:
     actors = []
     for i in range(senders):
         user = await chat.users.create(f"sender{i}", "password123")
@@ -58,8 +48,6 @@ async def main(senders: int, count: int, database: str | None) -> None:
         f"{n} sends by {senders} senders: {n / wall:.0f}/s, {1e6 * cpu / n:.0f} us CPU/send, "
         f"{1e3 * wall / per_sender:.1f} ms per closed-loop send\n"
     )
-    await chat.stop()
-    await chat.db.dispose()
 
 
 if __name__ == "__main__":

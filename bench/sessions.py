@@ -21,37 +21,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import pathlib
 import sys
-import tempfile
 import time
 
-from db.migrate import upgrade
+from bench.inproc import started_chat
+from server.chat.service import Chat
 from server.chat.sessions import Session
-from server.chat_factory import build_chat
 from server.collector import tune_collector
-from server.config import Settings
 
 FIXED_HASH = "$2b$04$" + "a" * 53  # no password opens it: the accounts are only for tokens
 
 
 async def main(users: int, concurrency: int, slice_size: int, database: str | None) -> None:
-    extra = {"database_url": database} if database else {}
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        data_dir=pathlib.Path(tempfile.mkdtemp()),
-        jwt_secret="x" * 40,
-        bcrypt_rounds=4,
-        max_connections_per_user=1_000_000,
-        **extra,
-    )
-    chat = build_chat(settings)
-    await upgrade(chat.db.engine)
-    await chat.start()
+    async with started_chat(database, max_connections_per_user=1_000_000) as chat:
+        await _run(chat, users, concurrency, slice_size)
+
+
+async def _run(chat: Chat, users: int, concurrency: int, slice_size: int) -> None:
     tokens = []
     for i in range(users):
         user = await chat.users.add_account(f"user{i}", FIXED_HASH)
-        await chat.topics.join(user.id, settings.default_topics)
+        await chat.topics.join(user.id, chat.default_topics)
         tokens.append(chat.users.tokens.issue(user.id, user.token_version)[0])
     tune_collector()  # as the server does once started (``server/collector.py``)
     sessions: list[Session] = []
@@ -76,8 +66,6 @@ async def main(users: int, concurrency: int, slice_size: int, database: str | No
     sys.stdout.write(f"{online} sessions open at the end\n")
     for session in sessions:
         await chat.sessions.close(session.actor, session.pid)
-    await chat.stop()
-    await chat.db.dispose()
 
 
 if __name__ == "__main__":
