@@ -89,6 +89,19 @@ class MembershipRepository:
         )
         return list(result.scalars())
 
+    async def topics_by_user(self, user_ids: Iterable[int]) -> dict[int, set[int]]:
+        """The topic ids of each user's memberships (every user given has an entry)."""
+        ids = list(user_ids)
+        topics: dict[int, set[int]] = {user_id: set() for user_id in ids}
+        if not ids:
+            return topics
+        query = select(col(Membership.user_id), col(Membership.topic_id)).where(
+            col(Membership.user_id).in_(ids)
+        )
+        for user_id, topic_id in (await self.session.execute(query)).all():
+            topics[user_id].add(topic_id)
+        return topics
+
     async def members_by_topic(self, topic_ids: Iterable[int]) -> dict[int, list[int]]:
         """The member ids of each topic (every topic given has an entry)."""
         ids = list(topic_ids)

@@ -158,6 +158,31 @@ class MessageRepository:
         result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
         return [(message_record(row[0]), row[1]) for row in result.all()]
 
+    async def stored_since(self, moment: datetime, limit: int) -> list[Row]:
+        """Messages stored at or after ``moment`` that are not deleted, per topic in ``seq`` order, at
+        most ``limit`` (the newest): what a node cut from the hub may have missed
+        (``ix_messages_created``)."""
+        newest = (
+            self._with_sender()
+            .where(col(Message.created_at) >= moment, col(Message.deleted_at).is_(None))
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+            .limit(limit)
+        )
+        result = await self.session.execute(newest)
+        rows = [(message_record(row[0]), row[1]) for row in result.all()]
+        return sorted(rows, key=lambda row: (row[0].topic_id, row[0].seq))
+
+    async def seqs_between(self, topic_id: int, first: int, last: int) -> list[Row]:
+        """The topic's messages with ``first <= seq <= last`` that are not deleted, in ``seq`` order."""
+        query = self._with_sender().where(
+            col(Message.topic_id) == topic_id,
+            col(Message.seq) >= first,
+            col(Message.seq) <= last,
+            col(Message.deleted_at).is_(None),
+        )
+        result = await self.session.execute(query.order_by(col(Message.seq)))
+        return [(message_record(row[0]), row[1]) for row in result.all()]
+
     async def latest(self, topic_ids: Iterable[int]) -> dict[int, Row]:
         """The newest message that is not deleted of each topic given, by topic id (a topic without
         one is left out). One query; each topic's index is walked from its newest ``seq`` down."""

@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from server.chat.events import Event, TokenRevoked
+from server.chat.events import Event, NewsMissed, TokenRevoked
 
 PREFIX = "pb_"
 
@@ -83,3 +83,7 @@ class KnownTokens:
     async def deliver(self, event: Event) -> None:
         if isinstance(event, TokenRevoked):
             self.forget(event.token_id)
+        elif isinstance(event, NewsMissed):  # a revocation may have been missed: read each again
+            self._forgotten += 1
+            self._by_hash.clear()
+            self._hash_of.clear()

@@ -59,6 +59,13 @@ class Blocks:
             if blockers is not None:
                 blockers.discard(event.user_id)
 
+    def forget_all(self) -> None:
+        """Missed news: every user's pairs are read again on next use."""
+        self._generation += 1
+        self._blocked.clear()
+        self._blockers.clear()
+        self._nobody = None
+
     async def blockers_of(self, user_id: int) -> set[int]:
         """Who blocked ``user_id`` (do not change the set handed back)."""
         found = self._blockers.get(user_id)

@@ -38,6 +38,7 @@ from server.chat.events import (
     MembershipChanged,
     MessageCreated,
     MuteChanged,
+    NewsMissed,
     OutboxWritten,
     TopicDeleted,
     TopicRenamed,
@@ -99,6 +100,20 @@ class Directory:
             await self.webhooks.reload(event.topic_id)
         elif isinstance(event, OutboxWritten):
             self.webhooks.bell.ring()
+        elif isinstance(event, NewsMissed):
+            await self.forget_all()
+
+    async def forget_all(self) -> None:
+        """News was missed (a broker outage): every name, member set, mute, block and webhook list
+        is read again on its next use, as after a start."""
+        self._topics.clear()
+        self._users.clear()
+        self._members.clear()
+        self._mutes.clear()
+        for topic_id in self._generation:  # a load under way must not keep what it read
+            self._generation[topic_id] += 1
+        self.blocks.forget_all()
+        await self.webhooks.load()
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

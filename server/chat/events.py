@@ -169,6 +169,23 @@ class MembershipChanged:
 
 
 @dataclass(frozen=True)
+class NewsMissed:
+    """This node may have missed hub news (a broker outage): what it keeps in memory from the news
+    (member sets, names, blocks, token states) is read again. Told to this node's sinks only, never
+    carried between nodes (``Hub.tell_here``); the messages themselves are read back by
+    ``server.chat.refill``."""
+
+
+@dataclass(frozen=True)
+class MembershipsKnown:
+    """The topics a user of this node is a member of now, read from the database after missed news:
+    the user's sockets here follow exactly these (``Hub.tell_here`` only)."""
+
+    user_id: int
+    topic_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class SessionsRevoked:
     """The user logged out (or an operator disabled, deleted or re-passworded them): every open
     socket of theirs must close."""
@@ -268,6 +285,8 @@ class OutboxWritten:
 
 Event = (
     MessageCreated
+    | NewsMissed
+    | MembershipsKnown
     | MessageEdited
     | MessageDeleted
     | ReactionsChanged

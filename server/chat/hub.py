@@ -11,9 +11,10 @@ because the event describes something already committed.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Protocol
 
-from server.chat.events import Event
+from server.chat.events import Event, MessageCreated
 
 log = logging.getLogger("parley.hub")
 
@@ -22,11 +23,25 @@ class Sink(Protocol):
     async def deliver(self, event: Event) -> None: ...
 
 
+class MissedNews(Protocol):
+    """The messages a node may have missed on the hub, read back from the database
+    (``server.chat.refill.Refill``): the database is the source, the hub only the news."""
+
+    async def since(self, moment: datetime) -> list[MessageCreated]:
+        """Every message stored since ``moment``, per topic in ``seq`` order."""
+        ...
+
+    async def between(self, topic_id: int, first: int, last: int) -> list[MessageCreated]:
+        """The topic's messages from ``seq`` ``first`` to ``last``, in order."""
+        ...
+
+
 class Hub:
     """The in-memory hub: one process. ``server.adapters.cluster.redis_hub`` carries events across nodes."""
 
     def __init__(self) -> None:
         self._sinks: list[Sink] = []
+        self.missed: MissedNews | None = None  # a hub that can lose news reads it back from here
 
     async def start(self) -> None:
         """Nothing to connect in one process (the Redis hub subscribes here)."""
@@ -37,10 +52,13 @@ class Hub:
     def attach(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
-    async def publish(self, *events: Event) -> None:
+    async def tell_here(self, *events: Event) -> None:
+        """Hand ``events`` to this node's sinks only (a hub across nodes carries nothing of them)."""
         for event in events:
             for sink in self._sinks:
                 try:
                     await sink.deliver(event)
                 except Exception:
                     log.exception("sink %r failed on %s", sink, type(event).__name__)
+
+    publish = tell_here  # one process: its sinks are everyone's (a hub across nodes overrides this)

@@ -26,6 +26,7 @@ from server.chat.presence import PresenceService
 from server.chat.ratelimit import per_hour, per_window
 from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
+from server.chat.refill import Refill
 from server.chat.reports import ReportService
 from server.chat.search import SearchService
 from server.chat.security import PasswordHasher, TokenCodec
@@ -154,6 +155,12 @@ class Chat:
             limits.max_connections_per_user,
         )
         self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
+        # What the hub missed (a broker outage) is read back from the database; after the caches
+        # above forgot what they knew, the memberships of the users here are read and told to the
+        # transports (PROTOCOL.md section 4, "Several nodes").
+        refill = Refill(db, self.directory.blocks, self.hub, self.presence.users_here)
+        self.hub.missed = refill
+        self.hub.attach(refill)
         # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
         sockets = self.sessions
         self.echo = EchoService(

@@ -35,7 +35,7 @@ from db.uow import Database
 from server.chat import api_tokens
 from server.chat.api_tokens import KnownTokens
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
-from server.chat.events import Event, SessionsRevoked
+from server.chat.events import Event, NewsMissed, SessionsRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
@@ -116,6 +116,9 @@ class KnownUsers:
     async def deliver(self, event: Event) -> None:
         if isinstance(event, SessionsRevoked):
             self.forget(event.user_id)
+        elif isinstance(event, NewsMissed):  # a logout may have been missed: read each user again
+            self._forgotten += 1
+            self._by_id.clear()
 
 
 class UserService:

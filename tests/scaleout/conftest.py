@@ -24,10 +24,13 @@ def redis_url() -> str:
 
 
 @asynccontextmanager
-async def two_nodes(tmp_path: Path, **overrides: Any) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+async def two_nodes(
+    tmp_path: Path, redis: str | None = None, **overrides: Any
+) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     """Two nodes on a fresh PostgreSQL database and one Redis channel, each with its own data
-    directory under ``tmp_path``; ``overrides`` are settings both share."""
-    redis, database = redis_url(), postgres_url()
+    directory under ``tmp_path``; ``redis`` a Redis of the test's own (else the shared one);
+    ``overrides`` are settings both share."""
+    redis, database = redis or redis_url(), postgres_url()
     channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
     async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
         servers = []

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from server.chat import events as ev
 from server.chat.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
@@ -59,16 +59,26 @@ class UnknownEvent(ValueError):
     """The channel carried something this node cannot read (another version, or not ours)."""
 
 
-def dumps(node: str, events: tuple[ev.Event, ...]) -> bytes:
-    return orjson.dumps({"node": node, "events": [_plain(event) for event in events]})
+def dumps(node: str, events: tuple[ev.Event, ...], number: int = 0) -> bytes:
+    """``number``: the sending node's count of its messages on the channel (the hub's heartbeats
+    included), so that a receiver sees one it missed (``server.adapters.cluster.redis_hub``)."""
+    return orjson.dumps({"node": node, "n": number, "events": [_plain(event) for event in events]})
 
 
 def loads(data: bytes | str) -> tuple[str, list[ev.Event]]:
     """The sending node and its events. Raises ``UnknownEvent``."""
+    node, _number, events = loads_numbered(data)
+    return node, events
+
+
+def loads_numbered(data: bytes | str) -> tuple[str, int, list[ev.Event]]:
+    """The sending node, its number for this message (0 if none) and its events. Raises
+    ``UnknownEvent``."""
     try:
         message = orjson.loads(data)
-        return str(message["node"]), [_build(item) for item in message["events"]]
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValidationError) as exc:
+        events = [_build(item) for item in message["events"]]
+        return str(message["node"]), int(message.get("n", 0)), events
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UnknownEvent(f"unreadable hub message: {exc}") from exc
 
 

@@ -10,8 +10,12 @@ a later one waits for the gap to fill, an earlier one (the second side of a
 direct message, or a straggler) passes at once.
 
 A gap that does not fill within ``patience`` seconds (a node died between its
-commit and its publish) is given up: the held messages go out in order and
-the clients get the missing one from their backlog on the next connection.
+commit and its publish, or the hub lost the news) is read from the database
+(``fill``: the database is the source, the hub only the news) and delivered
+before the held messages, in order; only what the database does not have
+either (a deleted message) is skipped. A node that lost its hub channel hands
+what it read back from the database to ``refill``, which delivers what its
+sockets have not had yet and drops the rest.
 The first message of a topic a node sees waits ``first_sight`` seconds for a
 predecessor that may be on its way, since the node does not know the topic's
 history yet; after that it knows.
@@ -27,11 +31,16 @@ from server.chat.events import Event, MessageCreated
 
 log = logging.getLogger("parley.cluster")
 Deliver = Callable[[Event], Awaitable[None]]
+Fill = Callable[[int, int, int], Awaitable[list[MessageCreated]]]
+"""(topic, first seq, last seq) -> those messages from the database, as events (``Refill.between``)."""
 
 
 class SeqGate:
-    def __init__(self, deliver: Deliver, patience: float = 2.0, first_sight: float = 0.05) -> None:
+    def __init__(
+        self, deliver: Deliver, patience: float = 2.0, first_sight: float = 0.05, fill: Fill | None = None
+    ) -> None:
         self.deliver = deliver
+        self.fill = fill
         self.patience = patience
         self.first_sight = first_sight
         self.gaps_given_up = 0
@@ -68,6 +77,34 @@ class SeqGate:
         if topic not in self._timers:
             self._wait(topic, self.patience)
 
+    async def refill(self, events: list[MessageCreated]) -> None:
+        """Deliver what was read back from the database (per topic in ``seq`` order): each message
+        at or after its topic's next expected ``seq`` goes out, with every rendering of it, and
+        what was held up to it is dropped (the same message); older ones were delivered already."""
+        async with self._lock:
+            by_topic: dict[int, dict[int, list[MessageCreated]]] = {}
+            for event in events:
+                by_topic.setdefault(event.topic_id, {}).setdefault(event.message.seq, []).append(event)
+            for topic, by_seq in by_topic.items():
+                await self._deliver_from(topic, by_seq)
+
+    async def _deliver_from(self, topic: int, by_seq: dict[int, list[MessageCreated]]) -> None:
+        """Deliver ``by_seq``'s messages not yet out, in order, then what is held after them."""
+        expected = self._next.get(topic)
+        held = self._held.get(topic, {})
+        for seq in sorted(by_seq):
+            if expected is not None and seq < expected:
+                continue
+            for event in by_seq[seq]:
+                await self.deliver(event)
+            expected = seq + 1
+        if expected is None:
+            return
+        self._next[topic] = expected
+        for seq in [seq for seq in held if seq < expected]:
+            del held[seq]
+        await self._release(topic)
+
     def _hold(self, event: MessageCreated) -> None:
         self._held.setdefault(event.topic_id, {}).setdefault(event.message.seq, []).append(event)
 
@@ -95,21 +132,47 @@ class SeqGate:
         task.add_done_callback(self._tasks.discard)
 
     async def _give_up(self, topic: int) -> None:
-        """Stop waiting: deliver what is held, in order, from its lowest seq on."""
+        """Stop waiting: read the gap from the database, then deliver what is held, in order."""
         async with self._lock:
             held = self._held.get(topic)
             if not held:
                 return
             lowest = min(held)
-            if topic in self._next:
+            expected = self._next.get(topic)
+            if expected is not None:
                 self.gaps_given_up += 1
-                log.warning(
-                    "topic %s: seq %s..%s never arrived; delivering on", topic, self._next[topic], lowest - 1
-                )
+                found = await self._filled(topic, expected, lowest - 1)
+                if found:
+                    await self._deliver_from(topic, found)
+                    held = self._held.get(topic)
+                    if not held:
+                        return
+                    lowest = min(held)
+                if self._next[topic] < lowest:
+                    log.warning(
+                        "topic %s: seq %s..%s is not in the database either; delivering on",
+                        topic,
+                        self._next[topic],
+                        lowest - 1,
+                    )
             self._next[topic] = lowest
             await self._release(topic)
             if topic in self._held and topic not in self._timers:
                 self._wait(topic, self.patience)
+
+    async def _filled(self, topic: int, first: int, last: int) -> dict[int, list[MessageCreated]]:
+        """The gap's messages from the database, by seq (none without ``fill``, or if it fails)."""
+        if self.fill is None:
+            return {}
+        try:
+            events = await self.fill(topic, first, last)
+        except Exception as exc:  # the database is down too: deliver on, as without it
+            log.warning("topic %s: could not read seq %s..%s from the database (%s)", topic, first, last, exc)
+            return {}
+        by_seq: dict[int, list[MessageCreated]] = {}
+        for event in events:
+            by_seq.setdefault(event.message.seq, []).append(event)
+        return by_seq
 
     async def close(self) -> None:
         for timer in self._timers.values():

@@ -8,45 +8,105 @@ caches stay exact everywhere, and each transport's sink only ever touches its
 own node's connections. ``MessageCreated`` goes through a ``SeqGate`` on
 every node, local or remote, so each socket sees a topic in ``seq`` order.
 
-Redis pub/sub keeps the order of one publisher's messages; a node that is
-cut from Redis misses what is published meanwhile (its clients then get the
-messages from their backlog on reconnect, as after any outage).
+The database is the source, the hub only the news (PROTOCOL.md section 4,
+"Several nodes"). Redis pub/sub forgets what it could not hand over: a node
+cut from Redis misses what is published meanwhile, and a publish that fails
+reaches nobody. So:
+
+- A publish never fails a send and never holds it up: it is given
+  ``PUBLISH_TIMEOUT`` seconds, and while the channel is down the node does not
+  try (its heartbeat probes). The send was stored; its own sockets have it.
+- Each node numbers its messages on the channel and publishes a heartbeat
+  every ``HEARTBEAT`` seconds. A receiver that sees a node's number jump (its
+  own included: what it published did not make it) missed news; one that
+  hears nothing, not even its own heartbeat, for ``SILENT_AFTER`` seconds has
+  lost the channel (a broker that died or hangs) and subscribes again. Either
+  way it tells its sinks ``NewsMissed`` (caches read again, memberships made
+  true) and reads every message stored since it last knew the channel whole
+  (less a margin) back from the database (``Hub.missed``) into its gate, which
+  drops what its sockets had already: the connected clients get what they
+  missed live, in order, without reconnecting. It reads after it has
+  subscribed again, so nothing falls between the two.
+- A gap in one topic that the gate waited for in vain is read from the
+  database as well (``SeqGate.fill``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from server.adapters.cluster import codec
 from server.adapters.cluster.order import SeqGate
-from server.chat.events import Event
+from server.chat.events import Event, MessageCreated, NewsMissed
 from server.chat.hub import Hub
 
 log = logging.getLogger("parley.cluster")
 RETRY = 1.0  # seconds between attempts to subscribe again
+HEARTBEAT = 1.0  # seconds between a node's heartbeats on the channel
+SILENT_AFTER = 3.0  # seconds without hearing its own heartbeat after which the channel is lost
+PUBLISH_TIMEOUT = 0.5  # seconds a publish may take before the channel counts as down
+CONNECT_TIMEOUT = 2.0  # seconds to open a connection or subscribe
+MARGIN = 5.0  # seconds read back before the moment the channel was last known whole
+TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+
+class ChannelLost(Exception):
+    """Nothing heard on the channel for too long: the broker died or hangs."""
 
 
 class RedisHub(Hub):
-    def __init__(self, url: str, channel: str, node: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        node: str | None = None,
+        heartbeat: float = HEARTBEAT,
+        silent_after: float = SILENT_AFTER,
+        margin: float = MARGIN,
+    ) -> None:
         super().__init__()
         self.url = url
         self.channel = f"{channel}:hub"
         self.node = node or uuid.uuid4().hex
-        self.gate = SeqGate(self._to_sinks)
+        self.heartbeat = heartbeat
+        self.silent_after = silent_after
+        self.margin = margin
+        self.gate = SeqGate(self._to_sinks, fill=self._fill)
         self._redis: redis.asyncio.Redis | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._number = 0  # this node's messages on the channel
+        self._heard: dict[str, int] = {}  # the last number heard from each node
+        self._in_step_at: dict[str, datetime] = {}  # when each node was last heard with no jump
+        self._down = False  # a publish failed: no more tries until a heartbeat goes through
+        self._heard_self_at = time.monotonic()
+        self._whole_at = datetime.now(UTC)  # the channel was whole (nothing missed) up to here
+        self._missed_since: datetime | None = None  # news missed from here on: read it back
+        self._refilling = asyncio.Lock()
 
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""
-        self._redis = redis.asyncio.Redis.from_url(self.url)
-        pubsub = await self._subscribe()
-        self._listener = asyncio.create_task(self._listen(pubsub), name="parley-hub-listener")
+        self._redis = redis.asyncio.Redis.from_url(
+            self.url,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # a lost connection must show here, not be hidden by retries
+        )
+        pubsub = await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT)
+        self._heard_self_at = time.monotonic()
+        self._tasks = [
+            asyncio.create_task(self._listen(pubsub), name="parley-hub-listener"),
+            asyncio.create_task(self._beat(), name="parley-hub-heartbeat"),
+        ]
 
     async def _subscribe(self) -> Any:
         assert self._redis is not None
@@ -55,9 +115,9 @@ class RedisHub(Hub):
         return pubsub
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.gate.close()
         if self._redis is not None:
             await self._redis.aclose()
@@ -65,34 +125,134 @@ class RedisHub(Hub):
     async def publish(self, *events: Event) -> None:
         for event in events:
             await self.gate.put(event)
-        if events and self._redis is not None:
-            await self._redis.publish(self.channel, codec.dumps(self.node, events))
+        if events:
+            await self._send(events)
+
+    async def _send(self, events: tuple[Event, ...]) -> bool:
+        """Publish one numbered message; False (and the channel down) if it did not go through."""
+        self._number += 1
+        if self._redis is None or (self._down and events):
+            return False  # while down only the heartbeat tries: a send is not held up
+        try:
+            await asyncio.wait_for(
+                self._redis.publish(self.channel, codec.dumps(self.node, events, self._number)),
+                PUBLISH_TIMEOUT,
+            )
+        except TROUBLE as exc:
+            if not self._down:
+                log.warning(
+                    "publishing on the hub channel failed (%s); the database keeps every message", exc
+                )
+            self._down = True
+            return False
+        if self._down:
+            log.warning("publishing on the hub channel works again")
+        self._down = False
+        return True
+
+    async def _beat(self) -> None:
+        """Publish a heartbeat now and then: the other nodes (and this one) count on hearing it."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            await self._send(())
 
     async def _listen(self, pubsub: Any) -> None:
-        """Read the channel for the node's life; after a lost connection, subscribe again."""
+        """Read the channel for the node's life; after a lost channel, subscribe again and read
+        back what was missed."""
+        lost_at: float | None = None
         while True:
             try:
-                pubsub = pubsub or await self._subscribe()
-                async for message in pubsub.listen():
-                    await self._received(message.get("data", b""))
-            except (redis.exceptions.ConnectionError, OSError) as exc:
-                log.warning("lost the hub channel (%s); subscribing again in %s s", exc, RETRY)
-            finally:
+                if pubsub is None:
+                    pubsub = await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT)
+                    self._heard_self_at = time.monotonic()
+                    log.warning(
+                        "subscribed to the hub channel again after %.1f s",
+                        time.monotonic() - (lost_at or 0.0),
+                    )
+                    lost_at = None
+                    self._refill_soon()
+                while True:
+                    message = await pubsub.get_message(timeout=self.heartbeat)
+                    if message is not None and message.get("type") == "message":
+                        await self._received(message.get("data", b""))
+                    if time.monotonic() - self._heard_self_at > self.silent_after:
+                        raise ChannelLost(f"nothing heard for {self.silent_after} s")
+            except asyncio.CancelledError:
                 if pubsub is not None:
-                    await pubsub.aclose()
+                    await _close(pubsub)
+                raise
+            except (*TROUBLE, ChannelLost) as exc:
+                if lost_at is None:  # one line an outage, however many tries
+                    log.warning("lost the hub channel (%r); subscribing again every %s s", exc, RETRY)
+                    lost_at = time.monotonic()
+                self._missed(self._whole_at)
+                if pubsub is not None:
+                    await _close(pubsub)
                 pubsub = None
             await asyncio.sleep(RETRY)
 
     async def _received(self, data: bytes) -> None:
         try:
-            node, events = codec.loads(data)
+            node, number, events = codec.loads_numbered(data)
         except codec.UnknownEvent:
             log.warning("ignored an unreadable message on %s", self.channel)
             return
+        last = self._heard.get(node)
+        self._heard[node] = number
+        now = datetime.now(UTC)
+        if last is not None and number > last + 1:  # that node's messages between did not arrive
+            self._missed(self._in_step_at.get(node, self._whole_at))
+            self._refill_soon()
+        self._in_step_at[node] = now
         if node == self.node:
+            self._heard_self_at = time.monotonic()
+            if self._missed_since is None:
+                self._whole_at = now
             return
         for event in events:
             await self.gate.put(event)
 
+    def _missed(self, since: datetime) -> None:
+        if self._missed_since is None or since < self._missed_since:
+            self._missed_since = since
+
+    def _refill_soon(self) -> None:
+        task = asyncio.create_task(self._refill(), name="parley-hub-refill")
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
+    async def _refill(self) -> None:
+        """Tell the sinks news was missed, and read the messages since then back into the gate."""
+        async with self._refilling:
+            since = self._missed_since
+            if since is None or self.missed is None:
+                return
+            self._missed_since = None
+            began = datetime.now(UTC)
+            try:
+                await self.tell_here(NewsMissed())
+                events = await self.missed.since(since - timedelta(seconds=self.margin))
+            except Exception as exc:  # the database is out of reach too: try again on the next sign
+                log.warning("could not read back what the hub missed (%s); trying again", exc)
+                self._missed(since)
+                return
+            await self.gate.refill(events)
+            if self._missed_since is None:
+                self._whole_at = began
+            log.info("read back %d messages the hub channel missed since %s", len(events), since.isoformat())
+
+    async def _fill(self, topic: int, first: int, last: int) -> list[MessageCreated]:
+        return [] if self.missed is None else await self.missed.between(topic, first, last)
+
     async def _to_sinks(self, event: Event) -> None:
-        await super().publish(event)
+        await self.tell_here(event)
+
+
+async def _close(pubsub: Any) -> None:
+    """Let go of a subscription whose broker may hang: bounded, and quiet about a dead one."""
+    with contextlib.suppress(*TROUBLE):
+        await asyncio.wait_for(pubsub.aclose(), CONNECT_TIMEOUT)

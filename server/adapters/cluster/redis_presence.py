@@ -8,6 +8,13 @@ its set no longer counts, and the first live node to notice takes it over
 are on no other node to ``on_gone``, so their partners see them go offline
 within ``ttl`` (plus one beat) of the crash. All times are Redis's own
 (``TIME``), so the nodes' clocks need not agree.
+
+Redis may die, restart empty or hang. Presence must not take the chat down with it, nor
+leave a user online forever: every call is bounded (``TIMEOUT``); while Redis fails,
+``arrive`` and ``leave`` answer from this node's own knowledge (``_here``, the users it
+has) and ``online_among`` from it too; and every heartbeat writes the node's set anew
+from ``_here`` in one transaction, so what a failed call or an emptied Redis lost is
+true again within a beat of Redis answering.
 """
 
 from __future__ import annotations
@@ -21,10 +28,14 @@ from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from server.chat.online import Gone
 
 log = logging.getLogger("parley.cluster")
+TIMEOUT = 1.0  # seconds a presence call may wait on Redis
+TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
 class RedisRegistry:
@@ -37,13 +48,17 @@ class RedisRegistry:
         self._redis: Any = None
         self._beating: asyncio.Task[None] | None = None
         self._on_gone: Gone | None = None
+        self._here: set[int] = set()  # the users this node has: the truth its set is written from
+        self._down = False  # a call failed: answer from ``_here`` until a heartbeat goes through
 
     def _users_of(self, node: str) -> str:
         return f"{self._prefix}:{node}"
 
     async def start(self, on_gone: Gone) -> None:
         self._on_gone = on_gone
-        self._redis = redis.asyncio.Redis.from_url(self.url)
+        self._redis = redis.asyncio.Redis.from_url(
+            self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
+        )
         await self._beat()
         self._beating = asyncio.create_task(self._keep_beating(), name="parley-presence-heartbeat")
 
@@ -59,19 +74,43 @@ class RedisRegistry:
             await self._redis.aclose()
 
     async def arrive(self, user_id: int) -> bool:
-        elsewhere = await self._elsewhere([user_id])
-        await self._redis.sadd(self._users_of(self.node), user_id)
+        self._here.add(user_id)
+        if self._down:
+            return True  # as far as this node can tell
+        try:
+            elsewhere = await self._elsewhere([user_id])
+            await self._redis.sadd(self._users_of(self.node), user_id)
+        except TROUBLE as exc:
+            self._failed(exc)
+            return True
         return user_id not in elsewhere
 
     async def leave(self, user_id: int) -> bool:
-        await self._redis.srem(self._users_of(self.node), user_id)
-        return user_id not in await self._elsewhere([user_id])
+        self._here.discard(user_id)
+        if self._down:
+            return True
+        try:
+            await self._redis.srem(self._users_of(self.node), user_id)
+            return user_id not in await self._elsewhere([user_id])
+        except TROUBLE as exc:
+            self._failed(exc)
+            return True
 
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         ids = list(user_ids)
         if not ids:
             return set()
-        return await self._among(ids, await self._live_nodes())
+        if not self._down:
+            try:
+                return await self._among(ids, await self._live_nodes())
+            except TROUBLE as exc:
+                self._failed(exc)
+        return self._here.intersection(ids)
+
+    def _failed(self, exc: BaseException) -> None:
+        if not self._down:
+            log.warning("presence in Redis failed (%r); answering from this node until it is back", exc)
+        self._down = True
 
     async def _elsewhere(self, ids: list[int]) -> set[int]:
         return await self._among(ids, [node for node in await self._live_nodes() if node != self.node])
@@ -96,7 +135,17 @@ class RedisRegistry:
         return [node.decode() for node in await self._redis.zrangebyscore(self._nodes, since, "+inf")]
 
     async def _beat(self) -> None:
-        await self._redis.zadd(self._nodes, {self.node: await self._now()})
+        """The node's heartbeat, and its set written anew from ``_here`` (one transaction)."""
+        now = await self._now()
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(self._nodes, {self.node: now})
+        pipe.delete(self._users_of(self.node))
+        if self._here:
+            pipe.sadd(self._users_of(self.node), *self._here)
+        await pipe.execute()
+        if self._down:
+            log.warning("presence in Redis works again")
+        self._down = False
 
     async def _keep_beating(self) -> None:
         while True:
@@ -104,8 +153,8 @@ class RedisRegistry:
             try:
                 await self._beat()
                 await self._reap()
-            except (redis.exceptions.RedisError, OSError) as exc:
-                log.warning("presence heartbeat failed (%s); trying again", exc)
+            except TROUBLE as exc:
+                self._failed(exc)
 
     async def _reap(self) -> None:
         """Take over the nodes that stopped beating: their users, if nowhere else, are gone."""

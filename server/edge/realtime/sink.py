@@ -68,6 +68,9 @@ class HubSink:
         if isinstance(event, ev.MembershipChanged):
             await self._move(event)
             return
+        if isinstance(event, ev.MembershipsKnown):
+            await self._align(event)
+            return
         if isinstance(event, ev.SessionsRevoked):
             await self.revoke(event.user_id)
             return
@@ -111,6 +114,20 @@ class HubSink:
             decision = connection.close(REVOKED)
             if decision is not None:
                 await connection.writer.close(connection, decision)
+
+    async def _align(self, event: ev.MembershipsKnown) -> None:
+        """After missed news: the user's connections follow exactly the topics they are members of
+        (a join or a leave made meanwhile on another node moves them now)."""
+        for connection in self.registry.of_user(event.user_id):
+            if not connection.follows_memberships or self.registry.get(connection.key) is not connection:
+                continue
+            joined, left = event.topic_ids - connection.follows, connection.follows - event.topic_ids
+            for topic_id in sorted(joined):
+                self.registry.follow(connection, topic_id)
+                await connection.writer.moved(connection, topic_id, True)
+            for topic_id in sorted(left):
+                self.registry.unfollow(connection, topic_id)
+                await connection.writer.moved(connection, topic_id, False)
 
     async def _move(self, event: ev.MembershipChanged) -> None:
         for connection in self.registry.of_user(event.user_id):

@@ -116,3 +116,40 @@ async def test_a_gap_that_never_fills_is_given_up_after_the_patience():
     await gate.put(created(1, 5))
     assert out.seen[-1] == (1, 5)
     await gate.close()
+
+
+async def test_a_gap_that_never_fills_on_the_hub_is_read_from_the_database():
+    out = Out()
+    asked: list[tuple[int, int, int]] = []
+
+    async def from_database(topic: int, first: int, last: int) -> list[ev.MessageCreated]:
+        asked.append((topic, first, last))
+        return [created(topic, seq) for seq in range(first, last + 1)]
+
+    gate = SeqGate(out.deliver, patience=0.1, first_sight=0, fill=from_database)
+    await known(gate, out, 1, 1)
+
+    await gate.put(created(1, 4))  # 2 and 3 were stored, but their news was lost
+
+    assert await out.until(4) == [(1, 1), (1, 2), (1, 3), (1, 4)]
+    assert asked == [(1, 2, 3)]
+    await gate.close()
+
+
+async def test_what_is_read_back_goes_out_once_in_order_with_what_was_held():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=60, first_sight=0)
+    await known(gate, out, 1, 1)
+    await known(gate, out, 2, 1)
+    await gate.put(created(1, 4))  # held: 2 and 3 missing
+
+    # read back: topic 1 from seq 1 (already out) to 5, both sides of a direct message in topic 2
+    await gate.refill(
+        [*(created(1, seq) for seq in range(1, 6)), created(2, 2, side=1), created(2, 2, side=2)]
+    )
+
+    assert await out.until(8) == [(1, 1), (2, 1), (1, 2), (1, 3), (1, 4), (1, 5), (2, 2), (2, 2)]
+    await gate.put(created(1, 4))  # a late copy of one already out passes as a straggler would
+    await gate.put(created(1, 6))
+    assert out.seen[-1] == (1, 6)
+    await gate.close()

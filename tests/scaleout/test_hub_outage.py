@@ -1,0 +1,205 @@
+"""A broker outage costs latency, never a message (PROTOCOL.md section 4, "Several nodes").
+
+Two nodes on PostgreSQL and a Redis of the test's own; a sender on node A sends all along, a
+receiver stays connected on node B. Redis is killed and started again (empty, as after a crash),
+or paused (it hangs: connections stay open, nothing answers). The clients' own records must show:
+every send acknowledged (it was stored), and every acknowledged message received live on the
+other node, in ``seq`` order with no gap, without reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from server.adapters.cluster.redis_presence import RedisRegistry
+from tests.redis_instance import OwnRedis, own_redis
+from tests.scaleout.conftest import two_nodes
+from tests.support import Client, general_with
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
+PACE = 0.05  # seconds between two sends: the shape of the load, not a synchronisation
+ANSWER_WITHIN = 5.0  # a send answered later than this counts as hanging
+RECEIVED_WITHIN = 20.0  # after the outage ends, what every connected member must have by then
+
+
+class Sender:
+    """Sends to a topic all along, recording each answer with how long it took."""
+
+    def __init__(self, client: Client, topic: str) -> None:
+        self.client = client
+        self.topic = topic
+        self.acked: list[dict[str, Any]] = []
+        self.failed: list[Any] = []
+        self.slowest = 0.0
+        self.answered = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
+
+    @property
+    def count(self) -> int:
+        return len(self.acked) + len(self.failed)
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            payload = {"topic": self.topic, "body": f"m{self.count}", "client_id": uuid.uuid4().hex}
+            try:
+                ack = await asyncio.wait_for(self.client.call("message:send", payload), ANSWER_WITHIN)
+            except TimeoutError:
+                ack = {"ok": False, "error": "no answer within the bound"}
+            self.slowest = max(self.slowest, time.monotonic() - started)
+            (self.acked if ack.get("ok") else self.failed).append(ack.get("data", ack))
+            self.answered.set()
+            await asyncio.sleep(PACE)
+
+    async def more(self, answers: int) -> None:
+        """Wait until ``answers`` more sends have been answered."""
+        target = self.count + answers
+        async with asyncio.timeout(answers * (ANSWER_WITHIN + PACE) + 5):
+            while self.count < target:
+                self.answered.clear()
+                await self.answered.wait()
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def received_all(receiver: Client, expected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``message`` events ``receiver`` got until every expected one arrived (bounded)."""
+    wanted = {message["id"] for message in expected}
+    got: list[dict[str, Any]] = []
+    async with asyncio.timeout(RECEIVED_WITHIN):
+        while not wanted <= {message["id"] for message in got}:
+            got.append(await receiver.next("message", timeout=RECEIVED_WITHIN))
+    return got
+
+
+def in_order_without_gap(messages: list[dict[str, Any]]) -> None:
+    seqs = [message["seq"] for message in messages]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
+
+
+Fault = Callable[[OwnRedis, Sender], Awaitable[None]]
+
+
+async def outage(tmp_path: Path, fault: Fault) -> tuple[Sender, Client, list[dict[str, Any]]]:
+    """Run ``fault`` while alice (node A) sends to general and bob (node B) listens; then the
+    sender's records, bob, and what bob received until every acknowledged message arrived."""
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        alice, bob = await a.user("alice"), await b.user("bob")
+        await general_with(alice, bob)
+        sender = Sender(alice, "general")
+        try:
+            await sender.more(5)
+            await fault(broker, sender)
+            await sender.more(20)  # after the broker is back
+        finally:
+            await sender.stop()
+        got = await received_all(bob, sender.acked)
+        assert bob.connected  # live, not from a backlog after a reconnection
+        return sender, bob, got
+
+
+async def test_a_killed_and_restarted_broker_fails_no_send_and_loses_no_message(tmp_path: Path):
+    async def crash(broker: OwnRedis, sender: Sender) -> None:
+        broker.kill()
+        await sender.more(30)  # sent while Redis is down
+        await broker.start()
+
+    sender, _bob, got = await outage(tmp_path, crash)
+
+    assert sender.failed == []
+    assert sender.slowest < ANSWER_WITHIN
+    in_order_without_gap(got)
+    assert [m["id"] for m in got] == [m["id"] for m in sender.acked]
+
+
+async def test_a_paused_broker_holds_up_no_send_and_loses_no_message(tmp_path: Path):
+    async def hang(broker: OwnRedis, sender: Sender) -> None:
+        broker.pause()
+        try:
+            await sender.more(30)  # sent while Redis hangs
+        finally:
+            broker.resume()
+
+    sender, _bob, got = await outage(tmp_path, hang)
+
+    assert sender.failed == []
+    assert sender.slowest < ANSWER_WITHIN
+    in_order_without_gap(got)
+    assert [m["id"] for m in got] == [m["id"] for m in sender.acked]
+
+
+async def test_a_member_invited_while_the_broker_was_down_hears_the_topic_once_it_is_back(tmp_path: Path):
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        alice, bob = await a.user("alice"), await b.user("bob")
+        await general_with(alice, bob)
+        broker.kill()
+        await alice.ok("topic:create", {"name": "secret", "private": True})
+        await alice.ok("topic:invite", {"topic": "secret", "username": "bob"})  # news that is lost
+        sent = await alice.ok("message:send", {"topic": "secret", "body": "for bob"})
+        await broker.start()
+
+        got = await received_all(bob, [sent])
+
+        assert got[-1]["topic"] == "secret"
+        assert bob.connected
+        later = await alice.ok("message:send", {"topic": "secret", "body": "and live again"})
+        assert (await bob.next("message", timeout=RECEIVED_WITHIN))["id"] == later["id"]
+
+
+async def test_a_user_who_left_while_the_broker_hung_is_not_left_online(tmp_path: Path):
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (_a, b),
+    ):
+        bob = await b.user("bob")
+        bob_id = (await b.chat.directory.user("bob")).id
+        registry = b.chat.presence.registry
+        assert isinstance(registry, RedisRegistry)
+        here = registry._users_of(registry.node)  # this node's set in Redis
+        redis = Redis.from_url(broker.url)
+        try:
+            assert await redis.sismember(here, bob_id)
+            broker.pause()
+            await bob.close()  # leaves while Redis hangs: taking bob out of the set cannot work
+            await until(lambda: bob_id not in registry._here)  # the leave was answered
+            broker.resume()
+            resumed = float((await redis.time())[0])
+
+            async def beat_since_resumed() -> bool:
+                score = await redis.zscore(registry._nodes, registry.node)
+                return score is not None and score > resumed
+
+            await until_async(beat_since_resumed)
+            assert not await redis.sismember(here, bob_id)
+        finally:
+            await redis.aclose()
+
+
+async def until(condition: Callable[[], bool], within: float = RECEIVED_WITHIN) -> None:
+    async def check() -> bool:
+        return condition()
+
+    await until_async(check, within)
+
+
+async def until_async(condition: Callable[[], Awaitable[bool]], within: float = RECEIVED_WITHIN) -> None:
+    """Poll ``condition`` (state of another process: nothing to await) until it holds, bounded."""
+    async with asyncio.timeout(within):
+        while not await condition():
+            await asyncio.sleep(0.05)
