@@ -52,10 +52,6 @@ class PresenceService:
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         return await self.registry.online_among(user_ids)
 
-    def users_here(self) -> list[int]:
-        """The users with a socket on this node."""
-        return list(self._sockets)
-
     def here(self) -> tuple[int, int]:
         """(open sockets, connected users) on this node, for its heartbeat row (``nodes.py``)."""
         return sum(self._sockets.values()), len(self._sockets)

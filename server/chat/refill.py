@@ -15,7 +15,7 @@ the memberships changed while the news did not arrive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from db.records import MessageRecord, TopicRecord, UserRecord
@@ -23,7 +23,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.audiences import views
 from server.chat.blocking import Blocks
-from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed
+from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
 from server.chat.hub import Hub
 from server.chat.places import place_of_topic
 from server.chat.users import Actor
@@ -35,11 +35,13 @@ Row = tuple[MessageRecord, str]  # a message and its sender's username, as ``Mes
 
 
 class Refill:
-    """The hub's ``missed`` port, and a hub sink: on ``NewsMissed`` it reads the memberships of the
-    users connected here (``here``) and tells this node's sinks (``MembershipsKnown``)."""
+    """The hub's ``missed`` port, and a hub sink: on ``NewsMissed`` it revokes the sessions here of
+    users who logged out (or were disabled) meanwhile, then reads the memberships of the users
+    connected here and tells this node's sinks (``MembershipsKnown``). ``here``: each user with
+    connections here, with the oldest token version among them (``SessionService.token_versions``)."""
 
     def __init__(
-        self, db: Database, blocks: Blocks, hub: Hub, here: Callable[[], Iterable[int]], most: int = MOST
+        self, db: Database, blocks: Blocks, hub: Hub, here: Callable[[], dict[int, int]], most: int = MOST
     ) -> None:
         self.db = db
         self.blocks = blocks
@@ -48,11 +50,28 @@ class Refill:
         self.most = most
 
     async def deliver(self, event: Event) -> None:
-        if isinstance(event, NewsMissed):
-            memberships = await self.memberships(list(self.here()))
-            await self.hub.tell_here(
-                *(MembershipsKnown(user, frozenset(topics)) for user, topics in memberships.items())
-            )
+        if not isinstance(event, NewsMissed):
+            return
+        versions = self.here()
+        users = list(versions)
+        revoked = await self._revoked(versions)
+        await self.hub.tell_here(*(SessionsRevoked(user) for user in revoked))
+        memberships = await self.memberships([user for user in users if user not in revoked])
+        await self.hub.tell_here(
+            *(MembershipsKnown(user, frozenset(topics)) for user, topics in memberships.items())
+        )
+
+    async def _revoked(self, versions: dict[int, int]) -> set[int]:
+        """Those of the users whose sessions ended while the news was lost."""
+        users = list(versions)
+        revoked: set[int] = set()
+        async with self.db.read() as repos:
+            for start in range(0, len(users), CHUNK):
+                for user in await repos.users.by_ids(users[start : start + CHUNK]):
+                    ended = user.disabled_at is not None or user.deleted_at is not None
+                    if ended or user.token_version != versions[user.id]:
+                        revoked.add(user.id)
+        return revoked
 
     async def since(self, moment: datetime) -> list[MessageCreated]:
         """Every message stored since ``moment``, as events, per topic in ``seq`` order."""

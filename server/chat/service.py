@@ -158,7 +158,7 @@ class Chat:
         # What the hub missed (a broker outage) is read back from the database; after the caches
         # above forgot what they knew, the memberships of the users here are read and told to the
         # transports (PROTOCOL.md section 4, "Several nodes").
-        refill = Refill(db, self.directory.blocks, self.hub, self.presence.users_here)
+        refill = Refill(db, self.directory.blocks, self.hub, self.sessions.token_versions)
         self.hub.missed = refill
         self.hub.attach(refill)
         # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).

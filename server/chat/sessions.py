@@ -90,6 +90,9 @@ class SessionService:
         self.recovery = recovery
         self.max_per_user = max_per_user
         self._open: dict[int, int] = {}  # user id -> connections open here (opened, not yet closed)
+        # user id -> the oldest token version among them: after missed news (a broker outage), a
+        # user whose stored version moved past it logged out meanwhile (``Refill``)
+        self._versions: dict[int, int] = {}
         # Opens not yet registered by their transport; weak: one that never is (its transport
         # failed) is dropped with its Session.
         self._admitting: weakref.WeakSet[Admission] = weakref.WeakSet()
@@ -108,6 +111,7 @@ class SessionService:
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor, claims = await self.users.verify(token)
         self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
+        self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
         try:
             topics = await self.db.reads.topics_of(actor.id)
             topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
@@ -159,6 +163,11 @@ class SessionService:
             self._open[user_id] = count
         else:
             self._open.pop(user_id, None)
+            self._versions.pop(user_id, None)
+
+    def token_versions(self) -> dict[int, int]:
+        """The oldest token version each user with connections here opened one with."""
+        return dict(self._versions)
 
     async def backlog(self, session: Session) -> list[MessageOut]:
         """What the user has not acknowledged, oldest first per topic (capped per topic); for a

@@ -20,12 +20,13 @@ import pytest
 from redis.asyncio import Redis
 
 from server.adapters.cluster.redis_presence import RedisRegistry
+from tests.edge.gateway.wsclient import opened
 from tests.redis_instance import OwnRedis, own_redis
 from tests.scaleout.conftest import two_nodes
 from tests.support import Client, general_with
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
-PACE = 0.05  # seconds between two sends: the shape of the load, not a synchronisation
+PACE = 0.1  # seconds between two sends: the shape of the load, not a synchronisation
 ANSWER_WITHIN = 5.0  # a send answered later than this counts as hanging
 RECEIVED_WITHIN = 20.0  # after the outage ends, what every connected member must have by then
 
@@ -88,57 +89,72 @@ def in_order_without_gap(messages: list[dict[str, Any]]) -> None:
 
 
 Fault = Callable[[OwnRedis, Sender], Awaitable[None]]
+TRANSPORTS = [pytest.param(["websocket"], id="websocket"), pytest.param(["polling"], id="polling")]
 
 
-async def outage(tmp_path: Path, fault: Fault) -> tuple[Sender, Client, list[dict[str, Any]]]:
-    """Run ``fault`` while alice (node A) sends to general and bob (node B) listens; then the
-    sender's records, bob, and what bob received until every acknowledged message arrived."""
+async def outage(tmp_path: Path, fault: Fault, transports: list[str]) -> Sender:
+    """Run ``fault`` while alice (node A) sends to general, and bob (Socket.IO on ``transports``)
+    and carol (the topics dialect's WebSocket) listen on node B; check what they received."""
     async with (
         own_redis(tmp_path / "redis") as broker,
         two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
     ):
-        alice, bob = await a.user("alice"), await b.user("bob")
+        alice = await a.user("alice")
+        bob = await b.connect("bob", await b.register("bob"), transports=transports)
+        carol_token = await b.register("carol")
         await general_with(alice, bob)
-        sender = Sender(alice, "general")
-        try:
-            await sender.more(5)
-            await fault(broker, sender)
-            await sender.more(20)  # after the broker is back
-        finally:
-            await sender.stop()
-        got = await received_all(bob, sender.acked)
-        assert bob.connected  # live, not from a backlog after a reconnection
-        return sender, bob, got
+        async with opened(b, f"/compat/topics/{carol_token}") as carol:
+            await carol.until({"action": "connected"})
+            await carol.send({"action": "suscribe", "topic_name": "general"})
+            await carol.until({"action": "suscribe"})
+            sender = Sender(alice, "general")
+            try:
+                await sender.more(5)
+                await fault(broker, sender)
+                await sender.more(20)  # after the broker is back
+            finally:
+                await sender.stop()
+
+            got = await received_all(bob, sender.acked)
+            assert bob.connected  # live, not from a backlog after a reconnection
+            in_order_without_gap(got)
+            assert [m["id"] for m in got] == [m["id"] for m in sender.acked]
+            pushed = [
+                await carol.until({"action": "message", "topic_name": "general"}, timeout=RECEIVED_WITHIN)
+                for _ in sender.acked
+            ]
+            assert [p["id"] for p in pushed] == [m["id"] for m in sender.acked]
+        return sender
 
 
-async def test_a_killed_and_restarted_broker_fails_no_send_and_loses_no_message(tmp_path: Path):
+@pytest.mark.parametrize("transports", TRANSPORTS)
+async def test_a_killed_and_restarted_broker_fails_no_send_and_loses_no_message(
+    tmp_path: Path, transports: list[str]
+):
     async def crash(broker: OwnRedis, sender: Sender) -> None:
         broker.kill()
-        await sender.more(30)  # sent while Redis is down
+        await sender.more(50)  # sent while Redis is down (about 5 s)
         await broker.start()
 
-    sender, _bob, got = await outage(tmp_path, crash)
+    sender = await outage(tmp_path, crash, transports)
 
     assert sender.failed == []
     assert sender.slowest < ANSWER_WITHIN
-    in_order_without_gap(got)
-    assert [m["id"] for m in got] == [m["id"] for m in sender.acked]
 
 
-async def test_a_paused_broker_holds_up_no_send_and_loses_no_message(tmp_path: Path):
+@pytest.mark.parametrize("transports", TRANSPORTS)
+async def test_a_paused_broker_holds_up_no_send_and_loses_no_message(tmp_path: Path, transports: list[str]):
     async def hang(broker: OwnRedis, sender: Sender) -> None:
         broker.pause()
         try:
-            await sender.more(30)  # sent while Redis hangs
+            await sender.more(50)  # sent while Redis hangs
         finally:
             broker.resume()
 
-    sender, _bob, got = await outage(tmp_path, hang)
+    sender = await outage(tmp_path, hang, transports)
 
     assert sender.failed == []
     assert sender.slowest < ANSWER_WITHIN
-    in_order_without_gap(got)
-    assert [m["id"] for m in got] == [m["id"] for m in sender.acked]
 
 
 async def test_a_member_invited_while_the_broker_was_down_hears_the_topic_once_it_is_back(tmp_path: Path):
@@ -203,3 +219,18 @@ async def until_async(condition: Callable[[], Awaitable[bool]], within: float = 
     async with asyncio.timeout(within):
         while not await condition():
             await asyncio.sleep(0.05)
+
+
+async def test_a_logout_made_while_the_broker_was_down_closes_the_sockets_on_the_other_node(tmp_path: Path):
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        token = await b.register("bob")
+        bob = await b.connect("bob", token)
+        broker.kill()
+        out = await a.http.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+        assert out.status_code == 204  # its news to node B is lost
+        await broker.start()
+
+        await until(lambda: not bob.connected)

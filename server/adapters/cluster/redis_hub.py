@@ -134,10 +134,8 @@ class RedisHub(Hub):
         if self._redis is None or (self._down and events):
             return False  # while down only the heartbeat tries: a send is not held up
         try:
-            await asyncio.wait_for(
-                self._redis.publish(self.channel, codec.dumps(self.node, events, self._number)),
-                PUBLISH_TIMEOUT,
-            )
+            async with asyncio.timeout(PUBLISH_TIMEOUT):  # no task per publish, as wait_for makes
+                await self._redis.publish(self.channel, codec.dumps(self.node, events, self._number))
         except TROUBLE as exc:
             if not self._down:
                 log.warning(
