@@ -234,3 +234,21 @@ async def test_a_logout_made_while_the_broker_was_down_closes_the_sockets_on_the
         await broker.start()
 
         await until(lambda: not bob.connected)
+
+
+async def test_an_edit_made_while_the_broker_was_down_reaches_the_other_node_once_it_is_back(tmp_path: Path):
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        alice, bob = await a.user("alice"), await b.user("bob")
+        await general_with(alice, bob)
+        sent = await alice.ok("message:send", {"topic": "general", "body": "frist"})
+        assert (await bob.next("message"))["id"] == sent["id"]
+        broker.kill()
+        await alice.ok("message:edit", {"id": sent["id"], "body": "first"})  # its news cannot go out
+        await broker.start()
+
+        edited = await bob.next("message:edited", timeout=RECEIVED_WITHIN)
+
+        assert (edited["id"], edited["body"]) == (sent["id"], "first")

@@ -16,6 +16,9 @@ reaches nobody. So:
 - A publish never fails a send and never holds it up: it is given
   ``PUBLISH_TIMEOUT`` seconds, and while the channel is down the node does not
   try (its heartbeat probes). The send was stored; its own sockets have it.
+  The other news it could not publish (edits, reactions, memberships,
+  presence, ...) is kept, up to ``UNSENT`` events, and published in order once
+  the heartbeat goes through again: late, not lost.
 - Each node numbers its messages on the channel and publishes a heartbeat
   every ``HEARTBEAT`` seconds. A receiver that sees a node's number jump (its
   own included: what it published did not make it) missed news; one that
@@ -38,6 +41,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,7 +52,7 @@ from redis.backoff import NoBackoff
 
 from server.adapters.cluster import codec
 from server.adapters.cluster.order import SeqGate
-from server.chat.events import Event, MessageCreated, NewsMissed
+from server.chat.events import Event, MessageCreated, NewsMissed, Typing
 from server.chat.hub import Hub
 
 log = logging.getLogger("parley.cluster")
@@ -58,6 +62,9 @@ SILENT_AFTER = 3.0  # seconds without hearing its own heartbeat after which the 
 PUBLISH_TIMEOUT = 0.5  # seconds a publish may take before the channel counts as down
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection or subscribe
 MARGIN = 5.0  # seconds read back before the moment the channel was last known whole
+UNSENT = 10_000  # events kept while the channel is down, the oldest dropped past it
+FLUSH_BATCH = 100  # events per message when they go out once it is back
+SETTLE = 5.0  # seconds after the channel is back when kept news goes out, every node back or not
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
@@ -93,6 +100,11 @@ class RedisHub(Hub):
         self._whole_at = datetime.now(UTC)  # the channel was whole (nothing missed) up to here
         self._missed_since: datetime | None = None  # news missed from here on: read it back
         self._refilling = asyncio.Lock()
+        self._unsent: deque[Event] = deque(maxlen=UNSENT)  # news kept while the channel was down
+        self._flushing: asyncio.Task[None] | None = None
+        self._heard_at: dict[str, float] = {}  # when each node was last heard (monotonic)
+        self._awaited = 0  # nodes heard just before the channel went down: to hear the kept news
+        self._up_at = 0.0  # when publishing went through again after the channel was down
 
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""
@@ -115,6 +127,8 @@ class RedisHub(Hub):
         return pubsub
 
     async def stop(self) -> None:
+        if self._flushing is not None:
+            self._tasks.append(self._flushing)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -128,31 +142,78 @@ class RedisHub(Hub):
         if events:
             await self._send(events)
 
-    async def _send(self, events: tuple[Event, ...]) -> bool:
-        """Publish one numbered message; False (and the channel down) if it did not go through."""
+    async def _send(self, events: tuple[Event, ...]) -> int | None:
+        """Publish one numbered message: how many nodes were subscribed to hear it, or None (and
+        the channel down) if it did not go through. While the channel is down, or what it kept is
+        still to go out, a send is not held up: its news is kept for later (``_keep``)."""
         self._number += 1
-        if self._redis is None or (self._down and events):
-            return False  # while down only the heartbeat tries: a send is not held up
+        if self._redis is None:
+            return None
+        if events and (self._down or self._unsent):
+            self._keep(events)
+            return None
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):  # no task per publish, as wait_for makes
-                await self._redis.publish(self.channel, codec.dumps(self.node, events, self._number))
+                heard_by = int(
+                    await self._redis.publish(self.channel, codec.dumps(self.node, events, self._number))
+                )
         except TROUBLE as exc:
             if not self._down:
                 log.warning(
-                    "publishing on the hub channel failed (%s); the database keeps every message", exc
+                    "publishing on the hub channel failed (%r); the database keeps every message", exc
                 )
+                now = time.monotonic()
+                self._awaited = sum(1 for at in self._heard_at.values() if now - at < self.silent_after)
             self._down = True
-            return False
+            self._keep(events)
+            return None
         if self._down:
             log.warning("publishing on the hub channel works again")
-        self._down = False
-        return True
+            self._down = False
+            self._up_at = time.monotonic()
+        return heard_by
+
+    def _keep(self, events: tuple[Event, ...]) -> None:
+        """Keep news that did not go out, to publish once the channel is back: edits, deletions,
+        reactions, memberships, presence and the rest reach the other nodes late rather than never.
+        New messages are not kept (the other nodes read them back from the database), nor typing
+        (stale by then)."""
+        self._unsent.extend(event for event in events if not isinstance(event, MessageCreated | Typing))
+
+    def _flush_soon(self, heard_by: int) -> None:
+        """Let what was kept go out once every node heard from before the outage is subscribed
+        again (``heard_by``: the heartbeat's receivers), or ``SETTLE`` seconds after the channel
+        came back at the latest (a node may have died meanwhile): published earlier, it would
+        reach nobody on the nodes still subscribing."""
+        if not self._unsent or (self._flushing is not None and not self._flushing.done()):
+            return
+        if heard_by < self._awaited and time.monotonic() - self._up_at < SETTLE:
+            return
+        self._flushing = asyncio.create_task(self._flush(), name="parley-hub-flush")
+
+    async def _flush(self) -> None:
+        """Publish what was kept, oldest first, a batch at a time, until it is out or the channel
+        goes down again (then the next heartbeat that goes through starts over)."""
+        while self._unsent and not self._down:
+            batch = [self._unsent.popleft() for _ in range(min(FLUSH_BATCH, len(self._unsent)))]
+            self._number += 1
+            try:
+                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                    assert self._redis is not None
+                    await self._redis.publish(
+                        self.channel, codec.dumps(self.node, tuple(batch), self._number)
+                    )
+            except TROUBLE:
+                self._down = True
+                self._unsent.extendleft(reversed(batch))
 
     async def _beat(self) -> None:
         """Publish a heartbeat now and then: the other nodes (and this one) count on hearing it."""
         while True:
             await asyncio.sleep(self.heartbeat)
-            await self._send(())
+            heard_by = await self._send(())
+            if heard_by is not None:
+                self._flush_soon(heard_by)
 
     async def _listen(self, pubsub: Any) -> None:
         """Read the channel for the node's life; after a lost channel, subscribe again and read
@@ -202,6 +263,7 @@ class RedisHub(Hub):
             self._missed(self._in_step_at.get(node, self._whole_at))
             self._refill_soon()
         self._in_step_at[node] = now
+        self._heard_at[node] = time.monotonic()
         if node == self.node:
             self._heard_self_at = time.monotonic()
             if self._missed_since is None:
