@@ -164,6 +164,7 @@ class RedisHub(Hub):
                 )
                 now = time.monotonic()
                 self._awaited = sum(1 for at in self._heard_at.values() if now - at < self.silent_after)
+                await self._drop_connections()
             self._down = True
             self._keep(events)
             return None
@@ -172,6 +173,14 @@ class RedisHub(Hub):
             self._down = False
             self._up_at = time.monotonic()
         return heard_by
+
+    async def _drop_connections(self) -> None:
+        """Close the pool's connections: opened before the outage, each would fail once more
+        after it (a publish lost, news read back for nothing) before the pool opened a new one."""
+        assert self._redis is not None
+        with contextlib.suppress(*TROUBLE):
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._redis.connection_pool.disconnect(inuse_connections=False)  # not the subscriber
 
     def _keep(self, events: tuple[Event, ...]) -> None:
         """Keep news that did not go out, to publish once the channel is back: edits, deletions,
