@@ -4,7 +4,8 @@ The bytes live behind a port, ``FileStore`` (content-addressed by SHA-256: one b
 uploads have the same bytes); the local-disk implementation is ``server.adapters.filestore``, and
 an S3-compatible one would implement the same few methods. The transport streams an upload into
 ``FileStore.stage()`` (the limit enforced while it reads) and hands the staged file here; this
-service sniffs its type from the bytes, measures and thumbnails images (``images.py``, in a worker
+service sniffs its type from the bytes (binary signatures, else the kind of UTF-8 text:
+``text_types.py``), measures and thumbnails images (``images.py``, in a worker
 thread), checks the uploader's quota and rate, and stores the row, then the blob.
 
 Order matters for a store shared by several nodes: a blob is written (``keep``) only AFTER its row
@@ -39,7 +40,7 @@ import filetype
 
 from db.records import FileRecord
 from db.uow import Database
-from server.chat import images
+from server.chat import images, text_types
 from server.chat.access import locate_message
 from server.chat.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
 from server.chat.periodic import Periodic
@@ -132,10 +133,19 @@ def clean_name(raw: str) -> str:
     return "file" if name in ("", ".", "..") else name
 
 
-def sniff(head: bytes) -> str:
-    """The content type the bytes say (magic numbers), never what the client claimed."""
-    kind = filetype.guess(head) if head else None
-    return str(kind.mime) if kind is not None else OCTET_STREAM
+async def sniff(staged: Staging, name: str) -> str:
+    """The content type the bytes say, never what the client claimed: a binary signature
+    (``filetype``), else the kind of UTF-8 text (``text_types``: the name only tells CSV and
+    Markdown from plain text), else ``application/octet-stream``."""
+    kind = filetype.guess(staged.head) if staged.head else None
+    if kind is not None:
+        return str(kind.mime)
+    text = text_types.text_of(staged.head, complete=staged.size <= len(staged.head))
+    if text is None:
+        return OCTET_STREAM
+    if text_types.may_be_json(text, staged.size) and await asyncio.to_thread(text_types.parsed_json, staged.path):
+        return text_types.JSON
+    return text_types.kind(text, name)
 
 
 def file_object(record: FileRecord) -> dict[str, Any]:
@@ -199,14 +209,15 @@ class FileService:
             raise invalid("the file is empty")
         if staged.size > self.limits.max_bytes:
             raise self.too_large()
-        content_type = sniff(staged.head)
+        name = clean_name(name)
+        content_type = await sniff(staged, name)
         picture = None
         if content_type in images.TYPES:
             picture = await asyncio.to_thread(images.inspect, staged.path, content_type)
         record = FileRecord(
             id=uuid.uuid4().hex,
             uploader_id=actor.id,
-            name=clean_name(name),
+            name=name,
             size=staged.size,
             content_type=content_type,
             sha256=staged.sha256,
