@@ -143,7 +143,8 @@ async def sniff(staged: Staging, name: str) -> str:
     text = text_types.text_of(staged.head, complete=staged.size <= len(staged.head))
     if text is None:
         return OCTET_STREAM
-    if text_types.may_be_json(text, staged.size) and await asyncio.to_thread(text_types.parsed_json, staged.path):
+    json_like = text_types.may_be_json(text, staged.size)
+    if json_like and await asyncio.to_thread(text_types.parsed_json, staged.path):
         return text_types.JSON
     return text_types.kind(text, name)
 
