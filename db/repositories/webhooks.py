@@ -72,6 +72,27 @@ class WebhookRepository:
         )
         return True
 
+    async def of_topic(self, topic_id: int) -> list[WebhookRecord]:
+        """Every webhook of the topic, removed or not."""
+        result = await self.session.execute(select(Webhook).where(col(Webhook.topic_id) == topic_id))
+        return [_record(row) for row in result.scalars()]
+
+    async def active_of_bot(self, bot_id: int) -> list[WebhookRecord]:
+        """The webhooks not removed whose answers post as this bot (in any topic)."""
+        result = await self.session.execute(
+            select(Webhook).where(col(Webhook.bot_id) == bot_id, col(Webhook.removed_at).is_(None))
+        )
+        return [_record(row) for row in result.scalars()]
+
+    async def delete_of_topic(self, topic_id: int) -> None:
+        """Every webhook of a topic being deleted, with its outbox rows and delivery log."""
+        of_topic = select(col(Webhook.id)).where(col(Webhook.topic_id) == topic_id)
+        await self.session.execute(delete(WebhookOutbox).where(col(WebhookOutbox.webhook_id).in_(of_topic)))
+        await self.session.execute(
+            delete(WebhookDelivery).where(col(WebhookDelivery.webhook_id).in_(of_topic))
+        )
+        await self.session.execute(delete(Webhook).where(col(Webhook.topic_id) == topic_id))
+
     async def exists(self, topic_id: int, hook_id: str) -> bool:
         """A webhook of that topic, removed or not (its delivery log stays readable)."""
         result = await self.session.execute(
