@@ -53,6 +53,7 @@ OCTET_STREAM = "application/octet-stream"
 INLINE_TYPES = frozenset(images.TYPES)  # served inline; everything else as an attachment
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 SWEEP_INTERVAL = 600.0  # seconds between two cleanup rounds of one node
+SWEEP_LOCK = 23_0011  # the PostgreSQL advisory lock key of the sweep (one node at a time)
 
 
 class Staging(Protocol):
@@ -296,18 +297,20 @@ class FileService:
 
     async def sweep(self, now: datetime | None = None) -> int:
         """One cleanup round: rows never attached within the TTL (and rows of messages gone with
-        their topic), then blobs no row names. One node at a time on PostgreSQL (an advisory
-        lock; the others skip the round). The number of blobs removed."""
+        their topic), then blobs no row names. One node at a time on PostgreSQL: the whole round,
+        blobs included, holds the cluster's sweep lock (``Database.exclusive``); a node that
+        finds it held skips its round. The number of blobs removed."""
         now = now or datetime.now(UTC)
-        async with self.db.write() as repos:
-            if not await repos.files.sweep_lock():
+        async with self.db.exclusive(SWEEP_LOCK) as mine:
+            if not mine:
                 return 0
-            await repos.files.forget_orphaned_rows()
-            await repos.files.forget_unattached(now - timedelta(seconds=self.limits.unattached_ttl))
-        removed = 0
-        for sha256 in list(self.store.hashes()):
-            if await self.store.discard(sha256, partial_used(self.db, sha256)):
-                removed += 1
+            async with self.db.write() as repos:
+                await repos.files.forget_orphaned_rows()
+                await repos.files.forget_unattached(now - timedelta(seconds=self.limits.unattached_ttl))
+            removed = 0
+            for sha256 in list(self.store.hashes()):
+                if await self.store.discard(sha256, partial_used(self.db, sha256)):
+                    removed += 1
         return removed
 
 
