@@ -37,7 +37,6 @@ MARKDOWN = "text/markdown; charset=utf-8"
 JSON = "application/json"
 SVG = "image/svg+xml"
 JSON_PARSE_MAX = 1024 * 1024  # bytes; a larger file is not parsed (plain text)
-BOM = codecs.BOM_UTF8
 BY_EXTENSION = {"csv": CSV, "md": MARKDOWN, "markdown": MARKDOWN}
 # C0 controls and DEL are binary, but tab, line feed, form feed, carriage return and escape (ANSI
 # colours in logs); vertical tab too.
