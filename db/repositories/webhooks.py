@@ -213,10 +213,15 @@ class WebhookRepository:
 
     async def prune_outbox(self, before: datetime, limit: int) -> int:
         """Forget up to ``limit`` outbox rows written before ``before`` whose delivery is over
-        (``ok`` or ``failed``; a ``pending`` row is a promise and stays, however old). The count."""
+        (``ok`` or ``failed``) or owed to nobody (its webhook removed or deleted: no worker takes
+        it); a ``pending`` row of a live webhook is a promise and stays, however old. The count."""
+        live = select(col(Webhook.id)).where(col(Webhook.removed_at).is_(None))
         stale = (
             select(col(WebhookOutbox.id))
-            .where(col(WebhookOutbox.status).in_(DONE), col(WebhookOutbox.created_at) < before)
+            .where(
+                col(WebhookOutbox.created_at) < before,
+                or_(col(WebhookOutbox.status).in_(DONE), col(WebhookOutbox.webhook_id).not_in(live)),
+            )
             .limit(limit)
         )
         ids = [row[0] for row in (await self.session.execute(stale)).all()]

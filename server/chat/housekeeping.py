@@ -2,8 +2,10 @@
 relay table), so that no table grows without bound.
 
 - Outbox rows whose delivery is over (``ok`` or ``failed``) go ``webhook_outbox_retention``
-  seconds after they were written; a ``pending`` row is a delivery still owed and is never pruned
-  (a removed webhook's pending rows go with it, ``WebhookRepository.remove``).
+  seconds after they were written; a ``pending`` row of a live webhook is a delivery still owed
+  and is never pruned. A removed webhook's pending rows go with it (``WebhookRepository.remove``);
+  one a send racing the removal (or the topic's deletion) still wrote is owed to nobody, as no
+  worker takes it, and goes after the same retention.
 - Delivery-log rows go ``webhook_log_retention`` seconds after their attempt (the log lists the
   newest 100 attempts of a webhook; older ones are history nobody reads).
 - Relay rows (the command line's events for servers without Redis, read within a second) go

@@ -131,3 +131,24 @@ async def test_old_relay_rows_go_but_never_the_newest(db: Database) -> None:
     async with db.read() as repos:
         left = (await repos.session.execute(select(col(Relay.created_at)))).scalars().all()
     assert [moment.astimezone(UTC) for moment in left] == [NOW - timedelta(minutes=40)]
+
+
+async def test_pending_rows_of_a_removed_or_deleted_webhook_go_after_retention(db: Database) -> None:
+    """A send racing a webhook's removal (or its topic's deletion) may still write a row for it:
+    no worker takes it (only live webhooks' rows are due), so it is owed to nobody."""
+    live, removed = await a_webhook(db), await a_webhook(db)
+    old = NOW - timedelta(days=30)
+    kept = await a_delivery(db, live, old, "pending", attempts=0)
+    async with db.write() as repos:
+        assert await repos.webhooks.remove(1, removed, old)
+    orphaned = await a_delivery(db, removed, old, "pending", attempts=0)  # written after the removal
+    recent = await a_delivery(db, removed, NOW - timedelta(days=1), "pending", attempts=0)
+    gone_with_topic = OutboxRow(uuid.uuid4().hex, uuid.uuid4().hex, "message", "{}", None, old)
+    async with db.write() as repos:
+        await repos.webhooks.enqueue([gone_with_topic])  # its webhook row no longer exists
+
+    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
+
+    assert pruned.outbox == 2
+    assert await outbox_ids(db) == {kept, recent}
+    assert orphaned not in await outbox_ids(db)
