@@ -37,6 +37,7 @@ CASES = [
         SVG,
     ),
     ("broken.json", b'{"a": 1,', PLAIN),  # JSON by parsing: invalid JSON is plain text
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, PLAIN),  # past the parser's depth: not JSON
     ("array.data", b"[1, 2, 3]\n", JSON),  # JSON by parsing, whatever the name
     ("number.txt", b"42\n", PLAIN),  # a bare scalar is text (only objects and arrays are JSON)
     ("table.txt", b"name,age\nalice,30\n", PLAIN),  # CSV only by its extension
