@@ -152,3 +152,24 @@ async def test_pending_rows_of_a_removed_or_deleted_webhook_go_after_retention(d
     assert pruned.outbox == 2
     assert await outbox_ids(db) == {kept, recent}
     assert orphaned not in await outbox_ids(db)
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_node_skips_while_another_prunes() -> None:
+    """The pruning lock (``prune_lock``) held by another node's transaction: this round prunes
+    nothing and waits for nothing; once it is free the next round prunes."""
+    async with fresh_postgres_database(postgres_url()) as url:
+        db = Database(url)
+        try:
+            await migrate.upgrade(db.engine)
+            hook = await a_webhook(db)
+            await a_delivery(db, hook, NOW - timedelta(days=30), "ok")
+            housekeeping = Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY))
+            async with db.write() as other_node:
+                assert await other_node.webhooks.prune_lock()
+                pruned = await housekeeping.prune(NOW)
+                assert (pruned.outbox, pruned.log, pruned.relay) == (0, 0, 0)
+            pruned = await housekeeping.prune(NOW)
+            assert (pruned.outbox, pruned.log) == (1, 1)
+        finally:
+            await db.dispose()
