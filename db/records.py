@@ -162,6 +162,7 @@ class HookRecord:
     created_by: int
     created_at: datetime
     revoked_at: datetime | None = None
+    bot_made: bool = False  # the bot was made for this hook (revoking it disables the bot)
 
 
 @dataclass(frozen=True, slots=True)

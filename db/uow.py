@@ -61,6 +61,29 @@ class Database:
             yield Repositories(session)
 
     @contextlib.asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[bool]:
+        """Whether this process holds the cluster's lock ``key`` for the block: on PostgreSQL a
+        session-level advisory lock (``pg_try_advisory_lock``, never waited for: False while
+        another node holds it) on a connection of its own, in autocommit so that no transaction
+        stays open however long the block runs; released at its end (or, should the release fail,
+        with the connection, which is dropped). SQLite: one process, always True."""
+        if self._write_lock is not None:
+            yield True
+            return
+        async with self.engine.connect() as opened:
+            connection = await opened.execution_options(isolation_level="AUTOCOMMIT")
+            taken = await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+            held = bool(taken.scalar_one())
+            try:
+                yield held
+            finally:
+                if held:
+                    try:
+                        await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    except Exception:
+                        await connection.invalidate()  # a closed session holds no lock
+
+    @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Repositories]:
         """One transaction: commit on success, roll back on any exception. A unique key broken
         at the commit raises ``Conflict``, as the repositories do at an insert."""

@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Any:
         chat.search.start()  # what a migration left for the search index, in the background
         if chat.webhook_worker is not None:
             chat.webhook_worker.start()  # PROTOCOL.md section 12: this node's delivery worker
+        if chat.housekeeping is not None:
+            chat.housekeeping.start()  # old outbox, delivery-log and relay rows pruned
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Any:
             await chat.search.stop()
             if chat.webhook_worker is not None:
                 await chat.webhook_worker.stop()
+            if chat.housekeeping is not None:
+                await chat.housekeeping.stop()
             await chat.stop()
             await chat.db.dispose()
 

@@ -15,6 +15,7 @@ from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
+from server.chat.housekeeping import Housekeeping, Retention
 from server.chat.hub import Hub
 from server.chat.service import Chat, Limits
 from server.chat.webhook_worker import WebhookWorker
@@ -67,5 +68,8 @@ def build_chat(settings: Settings) -> Chat:
         lease=settings.webhook_lease,
         single=is_sqlite(database.url),
         answer=chat.webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
+    )
+    chat.housekeeping = Housekeeping(
+        database, Retention(outbox=settings.webhook_outbox_retention, log=settings.webhook_log_retention)
     )
     return chat

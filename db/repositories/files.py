@@ -12,8 +12,6 @@ from sqlmodel import col
 from db.models import File
 from db.records import FileRecord
 
-SWEEP_LOCK = 23_0011  # pg_try_advisory_xact_lock key: one node sweeps files at a time
-
 
 class FileRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -86,16 +84,6 @@ class FileRepository:
             return set()
         result = await self.session.execute(select(col(File.sha256)).where(col(File.sha256).in_(wanted)))
         return {row[0] for row in result.all()}
-
-    async def sweep_lock(self) -> bool:
-        """PostgreSQL: this transaction holds the one sweep lock of the cluster (False: another node
-        sweeps now). SQLite: one process, always True."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return True
-        result = await self.session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK}
-        )
-        return bool(result.scalar_one())
 
 
 def _record(row: File) -> FileRecord:

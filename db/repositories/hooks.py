@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,6 +28,7 @@ class HookRepository:
         secret_hash: str,
         created_by: int,
         created_at: datetime,
+        bot_made: bool = False,
     ) -> HookRecord:
         row = Hook(
             id=hook_id,
@@ -36,6 +37,7 @@ class HookRepository:
             secret_hash=secret_hash,
             created_by=created_by,
             created_at=created_at,
+            bot_made=bot_made,
         )
         self.session.add(row)
         await flush(self.session)
@@ -64,6 +66,28 @@ class HookRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def hook_of(self, topic_id: int, hook_id: str) -> HookRecord | None:
+        """A hook of that topic, revoked or not."""
+        query = select(Hook).where(col(Hook.id) == hook_id, col(Hook.topic_id) == topic_id)
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        return None if row is None else _hook(row)
+
+    async def live_of_bot(self, bot_id: int) -> list[HookRecord]:
+        """The hooks not revoked that post as this bot (in any topic)."""
+        query = select(Hook).where(col(Hook.bot_id) == bot_id, col(Hook.revoked_at).is_(None))
+        return [_hook(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def of_topic(self, topic_id: int) -> list[HookRecord]:
+        """Every hook of the topic, revoked or not."""
+        query = select(Hook).where(col(Hook.topic_id) == topic_id)
+        return [_hook(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def delete_of_topic(self, topic_id: int) -> None:
+        """Every hook of a topic being deleted (their URLs answer 404 like unknown ones)."""
+        await self.session.execute(delete(Hook).where(col(Hook.topic_id) == topic_id))
+
 
 def _hook(row: Hook) -> HookRecord:
-    return HookRecord(row.id, row.topic_id, row.bot_id, row.created_by, row.created_at, row.revoked_at)
+    return HookRecord(
+        row.id, row.topic_id, row.bot_id, row.created_by, row.created_at, row.revoked_at, row.bot_made
+    )

@@ -31,9 +31,15 @@ class RelayRepository:
         )
         return [(stored_id(row[0]), str(row[1])) for row in result.all()]
 
-    async def prune(self, before: datetime) -> None:
+    async def prune(self, before: datetime, limit: int | None = None) -> int:
         """Forget rows written before ``before`` (every running server read them long ago), but
-        never the newest: SQLite would give its id again, and servers read only higher ids."""
+        never the newest: SQLite would give its id again, and servers read only higher ids. At
+        most ``limit`` rows, oldest first, when given (housekeeping's batches). The count."""
         newest = select(func.max(col(Relay.id))).scalar_subquery()
-        stale = delete(Relay).where(col(Relay.created_at) < before, col(Relay.id) < newest)
-        await self.session.execute(stale)
+        stale = select(col(Relay.id)).where(col(Relay.created_at) < before, col(Relay.id) < newest)
+        if limit is not None:
+            stale = stale.order_by(col(Relay.id)).limit(limit)
+        ids = [row[0] for row in (await self.session.execute(stale)).all()]
+        if ids:
+            await self.session.execute(delete(Relay).where(col(Relay.id).in_(ids)))
+        return len(ids)

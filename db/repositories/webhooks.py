@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,6 +21,8 @@ from db.models import Webhook, WebhookDelivery, WebhookOutbox
 from db.records import DeliveryAttempt, DueDelivery, OutboxRow, WebhookRecord
 
 RECENT_ATTEMPTS = 100  # the delivery log lists this many, newest first
+PRUNE_LOCK = 23_0012  # pg_try_advisory_xact_lock key: one node prunes at a time (files: 23_0011)
+DONE = ("ok", "failed")  # outbox rows no worker will take again (``pending`` ones are never pruned)
 
 
 class WebhookRepository:
@@ -69,6 +71,27 @@ class WebhookRepository:
             )
         )
         return True
+
+    async def of_topic(self, topic_id: int) -> list[WebhookRecord]:
+        """Every webhook of the topic, removed or not."""
+        result = await self.session.execute(select(Webhook).where(col(Webhook.topic_id) == topic_id))
+        return [_record(row) for row in result.scalars()]
+
+    async def active_of_bot(self, bot_id: int) -> list[WebhookRecord]:
+        """The webhooks not removed whose answers post as this bot (in any topic)."""
+        result = await self.session.execute(
+            select(Webhook).where(col(Webhook.bot_id) == bot_id, col(Webhook.removed_at).is_(None))
+        )
+        return [_record(row) for row in result.scalars()]
+
+    async def delete_of_topic(self, topic_id: int) -> None:
+        """Every webhook of a topic being deleted, with its outbox rows and delivery log."""
+        of_topic = select(col(Webhook.id)).where(col(Webhook.topic_id) == topic_id)
+        await self.session.execute(delete(WebhookOutbox).where(col(WebhookOutbox.webhook_id).in_(of_topic)))
+        await self.session.execute(
+            delete(WebhookDelivery).where(col(WebhookDelivery.webhook_id).in_(of_topic))
+        )
+        await self.session.execute(delete(Webhook).where(col(Webhook.topic_id) == topic_id))
 
     async def exists(self, topic_id: int, hook_id: str) -> bool:
         """A webhook of that topic, removed or not (its delivery log stays readable)."""
@@ -177,6 +200,48 @@ class WebhookRepository:
             DeliveryAttempt(row.outbox_id, row.event, row.attempt, row.at, row.status, row.code)
             for row in result.scalars()
         ]
+
+    async def prune_lock(self) -> bool:
+        """PostgreSQL: this transaction holds the cluster's one pruning lock (False: another node
+        prunes now). SQLite: one process, always True."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        result = await self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PRUNE_LOCK}
+        )
+        return bool(result.scalar_one())
+
+    async def prune_outbox(self, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` outbox rows written before ``before`` whose delivery is over
+        (``ok`` or ``failed``) or owed to nobody (its webhook removed or deleted: no worker takes
+        it); a ``pending`` row of a live webhook is a promise and stays, however old. The count."""
+        live = select(col(Webhook.id)).where(col(Webhook.removed_at).is_(None))
+        stale = (
+            select(col(WebhookOutbox.id))
+            .where(
+                col(WebhookOutbox.created_at) < before,
+                or_(col(WebhookOutbox.status).in_(DONE), col(WebhookOutbox.webhook_id).not_in(live)),
+            )
+            .limit(limit)
+        )
+        ids = [row[0] for row in (await self.session.execute(stale)).all()]
+        if ids:
+            await self.session.execute(delete(WebhookOutbox).where(col(WebhookOutbox.id).in_(ids)))
+        return len(ids)
+
+    async def prune_log(self, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` delivery-log rows of attempts made before ``before``, oldest
+        first (ids grow with time: the primary key's order finds them without a scan). The count."""
+        stale = (
+            select(col(WebhookDelivery.id))
+            .where(col(WebhookDelivery.at) < before)
+            .order_by(col(WebhookDelivery.id))
+            .limit(limit)
+        )
+        ids = [row[0] for row in (await self.session.execute(stale)).all()]
+        if ids:
+            await self.session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
+        return len(ids)
 
 
 def _record(row: Webhook) -> WebhookRecord:

@@ -41,7 +41,8 @@ from server.chat.bot_schemas import (
     TokensOut,
 )
 from server.chat.errors import forbidden, invalid, not_found
-from server.chat.events import SessionsRevoked, TokenRevoked
+from server.chat.events import TokenRevoked
+from server.chat.hook_bots import disable_bot
 from server.chat.messages import MessageService
 from server.chat.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
 from server.chat.users import Actor, UserService
@@ -108,11 +109,7 @@ class BotService:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             bot = await _bot(repos, owner, name)
-            await repos.users.update_fields(bot.id, disabled_at=now)
-            await repos.users.bump_token_version(bot.id)
-            for token_id in await repos.bots.revoke_tokens(bot.id, now):
-                repos.record(TokenRevoked(bot.id, token_id))
-            repos.record(SessionsRevoked(bot.id))
+            await disable_bot(repos, bot.id, now)
 
     async def actor(self, bot_id: int) -> Actor | None:
         """The ``Actor`` a service posts as for a bot (None: no such bot, or it is disabled)."""

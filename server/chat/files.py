@@ -4,7 +4,8 @@ The bytes live behind a port, ``FileStore`` (content-addressed by SHA-256: one b
 uploads have the same bytes); the local-disk implementation is ``server.adapters.filestore``, and
 an S3-compatible one would implement the same few methods. The transport streams an upload into
 ``FileStore.stage()`` (the limit enforced while it reads) and hands the staged file here; this
-service sniffs its type from the bytes, measures and thumbnails images (``images.py``, in a worker
+service sniffs its type from the bytes (binary signatures, else the kind of UTF-8 text:
+``text_types.py``), measures and thumbnails images (``images.py``, in a worker
 thread), checks the uploader's quota and rate, and stores the row, then the blob.
 
 Order matters for a store shared by several nodes: a blob is written (``keep``) only AFTER its row
@@ -39,7 +40,7 @@ import filetype
 
 from db.records import FileRecord
 from db.uow import Database
-from server.chat import images
+from server.chat import images, text_types
 from server.chat.access import locate_message
 from server.chat.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
 from server.chat.periodic import Periodic
@@ -52,6 +53,7 @@ OCTET_STREAM = "application/octet-stream"
 INLINE_TYPES = frozenset(images.TYPES)  # served inline; everything else as an attachment
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 SWEEP_INTERVAL = 600.0  # seconds between two cleanup rounds of one node
+SWEEP_LOCK = 23_0011  # the PostgreSQL advisory lock key of the sweep (one node at a time)
 
 
 class Staging(Protocol):
@@ -132,10 +134,20 @@ def clean_name(raw: str) -> str:
     return "file" if name in ("", ".", "..") else name
 
 
-def sniff(head: bytes) -> str:
-    """The content type the bytes say (magic numbers), never what the client claimed."""
-    kind = filetype.guess(head) if head else None
-    return str(kind.mime) if kind is not None else OCTET_STREAM
+async def sniff(staged: Staging, name: str) -> str:
+    """The content type the bytes say, never what the client claimed: a binary signature
+    (``filetype``), else the kind of UTF-8 text (``text_types``: the name only tells CSV and
+    Markdown from plain text), else ``application/octet-stream``."""
+    kind = filetype.guess(staged.head) if staged.head else None
+    if kind is not None:
+        return str(kind.mime)
+    text = text_types.text_of(staged.head, complete=staged.size <= len(staged.head))
+    if text is None:
+        return OCTET_STREAM
+    json_like = text_types.may_be_json(text, staged.size)
+    if json_like and await asyncio.to_thread(text_types.parsed_json, staged.path):
+        return text_types.JSON
+    return text_types.kind(text, name)
 
 
 def file_object(record: FileRecord) -> dict[str, Any]:
@@ -199,14 +211,15 @@ class FileService:
             raise invalid("the file is empty")
         if staged.size > self.limits.max_bytes:
             raise self.too_large()
-        content_type = sniff(staged.head)
+        name = clean_name(name)
+        content_type = await sniff(staged, name)
         picture = None
         if content_type in images.TYPES:
             picture = await asyncio.to_thread(images.inspect, staged.path, content_type)
         record = FileRecord(
             id=uuid.uuid4().hex,
             uploader_id=actor.id,
-            name=clean_name(name),
+            name=name,
             size=staged.size,
             content_type=content_type,
             sha256=staged.sha256,
@@ -284,18 +297,20 @@ class FileService:
 
     async def sweep(self, now: datetime | None = None) -> int:
         """One cleanup round: rows never attached within the TTL (and rows of messages gone with
-        their topic), then blobs no row names. One node at a time on PostgreSQL (an advisory
-        lock; the others skip the round). The number of blobs removed."""
+        their topic), then blobs no row names. One node at a time on PostgreSQL: the whole round,
+        blobs included, holds the cluster's sweep lock (``Database.exclusive``); a node that
+        finds it held skips its round. The number of blobs removed."""
         now = now or datetime.now(UTC)
-        async with self.db.write() as repos:
-            if not await repos.files.sweep_lock():
+        async with self.db.exclusive(SWEEP_LOCK) as mine:
+            if not mine:
                 return 0
-            await repos.files.forget_orphaned_rows()
-            await repos.files.forget_unattached(now - timedelta(seconds=self.limits.unattached_ttl))
-        removed = 0
-        for sha256 in list(self.store.hashes()):
-            if await self.store.discard(sha256, partial_used(self.db, sha256)):
-                removed += 1
+            async with self.db.write() as repos:
+                await repos.files.forget_orphaned_rows()
+                await repos.files.forget_unattached(now - timedelta(seconds=self.limits.unattached_ttl))
+            removed = 0
+            for sha256 in list(self.store.hashes()):
+                if await self.store.discard(sha256, partial_used(self.db, sha256)):
+                    removed += 1
         return removed
 
 

@@ -26,6 +26,7 @@ from server.chat.bot_schemas import HookCreatedOut, HookInfoOut, HookPostedOut, 
 from server.chat.bots import BotService
 from server.chat.errors import ChatError, ErrorCode, forbidden, invalid, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged
+from server.chat.hook_bots import retire
 from server.chat.ratelimit import per_window
 from server.chat.users import Actor
 from server.chat.views import iso_required
@@ -63,7 +64,10 @@ class HookService:
             if await repos.memberships.get(found.id, bot.id) is None:
                 await repos.memberships.add(found, bot.id, "member", now)
                 repos.record(MembershipChanged(bot.id, found.id, joined=True))
-            await repos.hooks.add_hook(hook_id, found.id, bot.id, api_tokens.digest(secret), actor.id, now)
+            digest = api_tokens.digest(secret)
+            await repos.hooks.add_hook(
+                hook_id, found.id, bot.id, digest, actor.id, now, bot_made=bot_name is None
+            )
         return HookCreatedOut(id=hook_id, url=f"/hooks/{secret}")
 
     async def list(self, actor: Actor, topic: str) -> HooksOut:
@@ -79,11 +83,15 @@ class HookService:
         )
 
     async def revoke(self, actor: Actor, topic: str, hook_id: str) -> None:
-        """The hook's URL stops working at once (its bot stays, a member of the topic)."""
+        """The hook's URL stops working at once; its bot leaves the topic, and is disabled when
+        it was made for this hook (``hook_bots.retire``)."""
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             found = await _managed(repos, actor, topic)
-            if not await repos.hooks.revoke_hook(found.id, hook_id, datetime.now(UTC)):
+            hook = await repos.hooks.hook_of(found.id, hook_id)
+            if hook is None or not await repos.hooks.revoke_hook(found.id, hook_id, now):
                 raise not_found(NO_HOOK)
+            await retire(repos, found.id, hook.bot_id, hook.bot_made, now)
 
     async def post(
         self, secret: str, text: str, thread: int | None = None, client_id: str | None = None

@@ -16,6 +16,7 @@ from server.chat.echo import EchoService, Upstream
 from server.chat.events import Event
 from server.chat.files import FileLimits, FileService, FileStore
 from server.chat.hooks import HookService
+from server.chat.housekeeping import Housekeeping
 from server.chat.hub import Hub
 from server.chat.messages import MessageService
 from server.chat.moderation import ModerationService
@@ -139,6 +140,7 @@ class Chat:
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
+        self.housekeeping: Housekeeping | None = None  # a server's pruning of old rows (server.app)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
         self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
         self.signals = SignalService(db, self.hub, limits.typing_ttl, blocks=self.directory.blocks)

@@ -17,6 +17,7 @@ A direct conversation is listed by its two users (``@alice+@bob``), not by its s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from db.errors import Conflict
 from db.records import TopicRecord
@@ -26,7 +27,8 @@ from db.uow import Database
 from server.chat.access import free_name, named_topic
 from server.chat.admin_schemas import RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
 from server.chat.errors import conflict, forbidden
-from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic
+from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic, WebhooksChanged
+from server.chat.hook_bots import disable_bot
 from server.chat.nodes import NodeService
 from server.chat.views import direct_ids, iso_required
 
@@ -61,13 +63,25 @@ class TopicAdminService:
         return RenamedOut(old_name=old_name, topic=row_view(row, new_name))
 
     async def delete(self, name: str) -> TopicRowOut:
-        """The topic, its messages and memberships; its members' sockets leave its room."""
+        """The topic, its messages and memberships, its webhooks (with their outbox and log) and
+        hooks; the bots made for those are disabled (``hook_bots``); its members' sockets leave
+        its room."""
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             topic = await self._changeable(repos, name, "deleted")
             topic_id = topic.id
             [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
             members = await repos.memberships.member_ids(topic_id)
+            made = {h.bot_id for h in await repos.webhooks.of_topic(topic_id) if h.bot_id is not None}
+            made |= {h.bot_id for h in await repos.hooks.of_topic(topic_id) if h.bot_made}
+            await repos.webhooks.delete_of_topic(topic_id)
+            await repos.hooks.delete_of_topic(topic_id)
             await repos.topics.delete(topic_id)
+            for bot_id in sorted(made):
+                used = await repos.hooks.live_of_bot(bot_id) or await repos.webhooks.active_of_bot(bot_id)
+                if not used:
+                    await disable_bot(repos, bot_id, now)
+            repos.record(WebhooksChanged(topic_id))
             repos.record(TopicDeleted(topic_id, topic.name, ToTopic(topic_id)))
             repos.record(*(MembershipChanged(user_id, topic_id, joined=False) for user_id in members))
         return row_view(row)

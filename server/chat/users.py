@@ -35,7 +35,7 @@ from db.uow import Database
 from server.chat import api_tokens
 from server.chat.api_tokens import KnownTokens
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
-from server.chat.events import Event, NewsMissed, SessionsRevoked
+from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
 from server.chat.presence import PresenceService
 from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
@@ -215,9 +215,14 @@ class UserService:
         return user
 
     async def logout(self, actor: Actor) -> None:
-        """Revoke every token issued to the user so far and close their open sockets."""
+        """Revoke every token issued to the user so far and close their open sockets. A bot's
+        tokens are API tokens, which no token version covers: each is revoked (closing its
+        sockets and leaving every node's token cache, ``TokenRevoked``)."""
         async with self.db.write() as repos:
             await repos.users.bump_token_version(actor.id)
+            if actor.bot:
+                for token_id in await repos.bots.revoke_tokens(actor.id, datetime.now(UTC)):
+                    repos.record(TokenRevoked(actor.id, token_id))
             # Published after the commit; ``known`` (a hub sink) forgets the user on it.
             repos.record(SessionsRevoked(actor.id))
 

@@ -33,6 +33,7 @@ from server.chat.access import named_topic, require_member
 from server.chat.authority import Act, check, standing_of
 from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
 from server.chat.events import MembershipChanged, OutboxWritten, WebhooksChanged
+from server.chat.hook_bots import retire
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
@@ -207,10 +208,18 @@ async def tell_reaction(
 
 
 async def tell_member(
-    repos: Repositories, hooks: WebhookMap | None, topic_id: int, topic: str, username: str, action: str
+    repos: Repositories,
+    hooks: WebhookMap | None,
+    topic_id: int,
+    topic: str,
+    username: str,
+    action: str,
+    skip: str | None = None,
 ) -> None:
-    """A ``member`` event (``joined``, ``left``, ``kicked``, ``banned``) in the change's transaction."""
+    """A ``member`` event (``joined``, ``left``, ``kicked``, ``banned``) in the change's transaction
+    (to every webhook of the topic but ``skip``: one being removed in this transaction)."""
     found = hooks.of(topic_id) if hooks is not None else NONE
+    found = tuple(hook for hook in found if hook.id != skip)
     if hooks is None or not found:
         return
     member = {"username": username, "action": action}
@@ -290,11 +299,22 @@ class WebhookService:
         )
 
     async def remove(self, actor: Actor, topic: str, hook_id: str) -> None:
+        """The webhook stops (its pending deliveries dropped); its bot, made for it, leaves the
+        topic and is disabled (``hook_bots.retire``), the other webhooks told it left."""
+        now = datetime.now(UTC)
         async with self.db.write() as repos:
             found = await self._managed(repos, actor, topic)
-            if not await repos.webhooks.remove(found, hook_id, datetime.now(UTC)):
+            removed = next((h for h in await repos.webhooks.active(found) if h.id == hook_id), None)
+            if removed is None or not await repos.webhooks.remove(found, hook_id, now):
                 raise _no_webhook(hook_id)
             repos.record(WebhooksChanged(found))
+            if removed.bot_id is not None:
+                bot = await repos.users.by_id(removed.bot_id)
+                record = await repos.topics.by_id(found)
+                if await retire(repos, found, removed.bot_id, True, now) and bot and record:
+                    await tell_member(
+                        repos, self.hooks, found, record.name, bot.username, "left", skip=hook_id
+                    )
 
     async def deliveries(self, actor: Actor, topic: str, hook_id: str) -> DeliveriesOut:
         async with self.db.read() as repos:

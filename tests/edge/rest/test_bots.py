@@ -10,7 +10,7 @@ import socketio
 from db.models import BotToken, Message, User
 from tests.bots_support import Api, bot_with_token, ok, refused, user_api
 from tests.contract import error_code
-from tests.support import WAIT, Client, LiveServer, count_rows, send
+from tests.support import WAIT, Client, LiveServer, bearer, count_rows, send
 
 pytestmark = pytest.mark.both_databases
 
@@ -204,3 +204,24 @@ async def test_a_bot_token_opens_the_echo_namespace_and_the_query_string_too(liv
     assert echo.connected and "/echo" in echo.namespaces and by_query.connected
     await echo.disconnect()
     await by_query.disconnect()
+
+
+async def test_a_logout_with_a_bot_token_revokes_the_bots_tokens_on_rest_and_socket_io(live_server):
+    """``POST /api/auth/logout`` revokes every token issued to the caller so far (PROTOCOL.md
+    section 6): for a bot, its API tokens, which no token version covers."""
+    alice = await user_api(live_server, "alice")
+    _, token = await bot_with_token(alice, "helper")
+    other = ok(await alice.post("/api/bots/helper/tokens", {"label": "other"}), 201)["token"]
+    socket = await live_server.connect("helper", token)
+    elsewhere = await live_server.connect("helper", other)
+
+    response = await live_server.http.post("/api/auth/logout", headers=bearer(token))
+    assert response.status_code == 204, response.text
+
+    await disconnected(socket)
+    await disconnected(elsewhere)
+    for revoked in (token, other):
+        refused(await Api(live_server, revoked).get("/api/users/me"), 401, "unauthorized")
+        assert (await refused_connect(live_server, revoked))["data"]["code"] == "unauthorized"
+    assert ok(await alice.get("/api/bots/helper/tokens"))["tokens"] == []
+    assert "topics" in ok(await alice.get("/api/topics"))  # the owner's own session is untouched

@@ -46,7 +46,7 @@ async def test_bytes_nobody_can_identify_are_an_octet_stream_served_as_an_attach
     live_server: LiveServer,
 ) -> None:
     token = await live_server.register("alice")
-    html = b"<html><body><script>alert(1)</script></body></html>"
+    html = b"\x00\x9f<html><body><script>alert(1)</script></body></html>"  # binary, named .html
     found = await uploaded(live_server, token, html, "page.html")
     assert found["content_type"] == "application/octet-stream"
     assert found["image"] is None
