@@ -135,8 +135,11 @@ class ChatNamespace:
                         return  # gone meanwhile
                     await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
                     self.metrics.backlog_messages.inc()
-                    # As fast as the transport takes it (and the lean emit never yields: this does).
-                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
+                    # As fast as the transport takes it (and the lean emit never yields: this does),
+                    # and by bytes too: 16 large messages are the bound of a WebSocket whose transport
+                    # is momentarily full, which is cut at once past it (``OutgoingGuard``).
+                    look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
+                    if look and not await self.flow.room(sid, NAMESPACE, give_way):
                         return  # gone, or closed as a client that does not read
             await self._release(connection)
         except Exception:
