@@ -108,13 +108,14 @@ async def room_in_queue(
 
 
 class OutgoingGuard:
-    """Closes the clients that do not read: the watch of every socket's queue (``past_limit``)."""
+    """Closes the clients that do not read: the watch of every socket's queue (``past_limit``).
+    ``on_close`` is told the engine.io session of each (the composition counts it with its address)."""
 
     def __init__(
         self,
         sio: LeanServer,
         limit_bytes: int,
-        on_close: Callable[[], None],
+        on_close: Callable[[str], None],
     ) -> None:
         self.sio = sio
         self.limit = limit_bytes
@@ -161,7 +162,7 @@ class OutgoingGuard:
         if socket is None or socket.queue is not queue or socket.closing or socket.closed:
             return
         log.warning("closing a client that stopped reading", extra={"queued_bytes": queue.held()})
-        self.on_close()
+        self.on_close(queue.sid)
         if queue.carrier is not None:
             queue.carrier.abort()
         task = asyncio.ensure_future(close_transport(self.sio, queue.sid))
@@ -190,6 +191,6 @@ class OutgoingGuard:
             return True
         if not (socket.closing or socket.closed):
             log.warning("closing a client that stopped reading its backlog", extra={"sid": sid})
-            self.on_close()
+            self.on_close(eio_sid)
             await close_transport(self.sio, eio_sid)
         return False
