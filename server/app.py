@@ -28,6 +28,7 @@ from server.edge.body_cap import BodyCap
 from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.gate import EngineGate
+from server.edge.engine.netguard import ON_REFUSED
 from server.edge.engine.outgoing import OutgoingGuard, close_transport
 from server.edge.engine.server import build_server, stop_server
 from server.edge.engine.shutdown import ExitSignals
@@ -45,6 +46,7 @@ from server.edge.sio.echo_namespace import EchoNamespace
 from server.edge.sio.tokens import client_address
 from server.edge.sio.wire import ack_error
 from server.metrics import Metrics
+from server.refusals import ADDRESS_BOUND, BODY_CAP
 
 
 def create_app(settings: Settings | None = None) -> Any:
@@ -64,7 +66,10 @@ def create_app(settings: Settings | None = None) -> Any:
         watched=_admin_ui_enabled(settings),
     )
     burst, rate = settings.socket_burst, settings.socket_rate
-    slow = metrics.slow_consumers.inc
+
+    def slow(eio_sid: str) -> None:  # a slow consumer, counted with its client's address
+        metrics.slow_consumer(client_address(sio.environ.get(eio_sid) or {}))
+
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow)
     chat_namespace = ChatNamespace(sio, chat, registry, metrics, burst, rate, guard, settings.max_held_events)
     close = partial(close_transport, sio, notify=True)
@@ -72,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Any:
     admin = _admin_ui(sio, settings, chat_namespace, chat)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_api: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await upgrade(chat.db.engine)
         await chat.start()
         await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
@@ -88,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Any:
         if settings.gc_tuning:
             tune_collector()  # last: what start-up made is frozen out of the collector's scans
         try:
-            yield
+            # uvicorn hands this state to the connection guard it made before the app (netguard)
+            yield {ON_REFUSED: partial(metrics.refused, ADDRESS_BOUND)}
         finally:
             exit_signals.uninstall()
             if admin is not None:
@@ -120,7 +126,12 @@ def create_app(settings: Settings | None = None) -> Any:
     chat.hub.attach(sink)
     # Every HTTP body but Engine.IO's is capped before anything reads it (Engine.IO bounds its own in
     # the gate). File uploads bound themselves while streaming (server/edge/rest/files.py, PROTOCOL.md 11).
-    capped = BodyCap(api, settings.max_body_bytes, {"/hooks/": HOOK_MAX_BYTES, "/api/files": None})
+    capped = BodyCap(
+        api,
+        settings.max_body_bytes,
+        {"/hooks/": HOOK_MAX_BYTES, "/api/files": None},
+        on_refused=partial(metrics.refused, BODY_CAP),
+    )
     sio_app = socketio.ASGIApp(sio, other_asgi_app=capped, socketio_path="socket.io")
     # One wrapper in front of Engine.IO (gate.py): the reference server's refusals, the 413 for an
     # oversized POST, undecodable packets, and each WebSocket's kill switch.
@@ -134,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Any:
         close_oversized=partial(close_transport, sio),
         on_undecodable=metrics.undecodable_packets.inc,
         refusal=http_error(too_large)[1],
+        on_oversized=partial(metrics.refused, BODY_CAP),
     )
     app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from server.refusals import SLOW_CONSUMER, Refusals
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -42,6 +44,23 @@ class Metrics:
             "Connections closed because a packet could not be decoded",
             registry=self.registry,
         )
+
+        refusals = Counter(
+            "parley_refusals",
+            "Clients refused, by reason: address_bound, user_bound, body_cap, rate_limit, slow_consumer",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.refusals = Refusals(refusals.labels)
+
+    def refused(self, reason: str, address: str | None) -> None:
+        """Count (and log, once per address and class a minute) a refusal: ``server.refusals``."""
+        self.refusals.refused(reason, address)
+
+    def slow_consumer(self, address: str | None) -> None:
+        """A client cut as a slow consumer: its own counter (older) and its refusal class."""
+        self.slow_consumers.inc()
+        self.refusals.refused(SLOW_CONSUMER, address)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

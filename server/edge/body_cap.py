@@ -40,8 +40,17 @@ ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 class BodyCap:
-    def __init__(self, app: ASGI, default: int, limits: Mapping[str, int | None] | None = None) -> None:
+    """``on_refused`` is told the client address of each body refused (a refusal, counted by the app)."""
+
+    def __init__(
+        self,
+        app: ASGI,
+        default: int,
+        limits: Mapping[str, int | None] | None = None,
+        on_refused: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
+        self.on_refused = on_refused
         self.default = default
         # Longest prefix first, so "/api/files" wins over "/api".
         self.limits = sorted((limits or {}).items(), key=lambda item: len(item[0]), reverse=True)
@@ -64,7 +73,7 @@ class BodyCap:
         declared = content_length(scope)
         if declared is not None:
             if declared > limit:
-                await refuse(scope, send, limit)
+                await self._refuse(scope, send, limit)
             else:  # the HTTP parser stops the body at the declared length
                 await self.app(scope, receive, send)
             return
@@ -73,9 +82,15 @@ class BodyCap:
             return
         body = await read_body(receive, limit)
         if body is None:
-            await refuse(scope, send, limit)
+            await self._refuse(scope, send, limit)
             return
         await self.app(with_length(scope, len(body)), replay(body, receive), send)
+
+    async def _refuse(self, scope: Scope, send: Any, limit: int) -> None:
+        if self.on_refused is not None:
+            client = scope.get("client")
+            self.on_refused(str(client[0]) if client else "")
+        await refuse(scope, send, limit)
 
 
 async def refuse(scope: Scope, send: Any, limit: int) -> None:

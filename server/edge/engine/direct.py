@@ -8,7 +8,9 @@ what engine.io's writer would do next. It reads uvicorn's ``WebSocketsSansIOProt
 finds it through ``asgi_send.__self__``; engine.io's socket through ``handler.__self__``. All listed
 in ``CONTRACT.md``. After a connection's first frame of a turn of the loop, the frames that follow
 it in that turn go to the transport together at its end; while the socket awaits the ack of an
-event of its own, its frames wait for that ack and go with it (``Coalescer``).
+event of its own, its frames wait for that ack and go with it (``Coalescer``). It is also the
+socket queue's ``Carrier``: what its transport buffers counts toward the slow-consumer bound, and a
+transport past its high-water mark is a client that takes nothing (``outgoing.OutgoingGuard``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from server.edge.engine.killswitch import KillSwitch
+from server.edge.engine.outqueue import OutgoingQueue
 
 Handler = Callable[[eio_asgi.WebSocket], Awaitable[None]]
 """engine.io's ``AsyncSocket._websocket_handler``, bound to its socket."""
@@ -140,6 +143,23 @@ class DirectWebSocket:
                 self.held = []
         return True
 
+    def buffered(self) -> int:
+        """Bytes the transport holds, not yet taken by the kernel, and frames held for the turn's end
+        (``outqueue.Carrier``: with the queue's, what is held for this client)."""
+        return self.protocol.transport.get_write_buffer_size() + self.size
+
+    def stalled(self) -> bool:
+        """The transport is past its high-water mark (uvicorn's ``writable`` cleared by
+        ``pause_writing``): the kernel's send buffer is full, the client takes nothing for now."""
+        return not self.protocol.writable.is_set()
+
+    def abort(self) -> None:
+        """End the TCP connection now: a transport's ``close`` would keep its buffer until a client
+        that does not read took it, which it never does."""
+        self.held = None
+        self.size = 0
+        self.protocol.transport.abort()
+
     def detach(self) -> None:
         """The socket's handler ended: its kill switch no longer flushes this connection. The switch
         held ``flush``, a bound method of this object, which holds the switch: a cycle only the
@@ -217,8 +237,11 @@ async def _registered(
     """Run engine.io's ``AsyncSocket._websocket_handler`` with its socket known to the fan-out."""
     socket = getattr(handler, "__self__", None)  # engine.io's AsyncSocket
     direct = _direct_for(ws.asgi_send, coalescer) if socket is not None else None
+    queue = getattr(socket, "queue", None)
     if direct is not None:
         registry[socket] = direct
+        if isinstance(queue, OutgoingQueue):
+            queue.carrier = direct  # the slow-consumer bound counts what its transport holds
     try:
         await handler(ws)
     finally:
@@ -226,6 +249,8 @@ async def _registered(
             direct.detach()
             if registry.get(socket) is direct:
                 del registry[socket]
+            if isinstance(queue, OutgoingQueue) and queue.carrier is direct:
+                queue.carrier = None
 
 
 def frame_of(data: str | bytes) -> bytes:

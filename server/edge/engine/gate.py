@@ -39,7 +39,8 @@ Close = Callable[[str], Awaitable[None]]
 class EngineGate:
     """``close`` ends the session of an undecodable POST (its waiting long-poll gets a CLOSE);
     ``close_oversized`` the session of a POST over the limit; ``refusal`` is the 413's JSON body
-    (``body_limit.Refusal``); ``binary`` admits binary packets (the conformance app)."""
+    (``body_limit.Refusal``); ``on_oversized`` is told the client address of each such POST (a
+    refusal, counted by the app); ``binary`` admits binary packets (the conformance app)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class EngineGate:
         on_undecodable: Callable[[], None],
         close_oversized: Close | None = None,
         refusal: dict[str, Any] | None = None,
+        on_oversized: Callable[[str], None] | None = None,
         binary: bool = False,
     ) -> None:
         self.app = app
@@ -62,6 +64,7 @@ class EngineGate:
         self.close = close
         self.close_oversized = close_oversized or close
         self.too_large = Refusal(refusal)
+        self.on_oversized = on_oversized
         self.frames = FrameCheck(decodable_with_binary if binary else decodable, on_undecodable, binary)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,6 +96,9 @@ class EngineGate:
         if over_limit(scope, self.max_bytes):
             if sid:
                 await self.close_oversized(sid)
+            if self.on_oversized is not None:
+                client = scope.get("client")
+                self.on_oversized(str(client[0]) if client else "")
             await self.too_large.send(send)
         elif sid:
             await checked_post(

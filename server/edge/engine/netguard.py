@@ -12,7 +12,10 @@ uvicorn's own HTTP protocol (given to uvicorn as its ``http`` protocol class):
   the connection is closed. A request being answered (a long-poll held by the app) is not timed.
 - at most ``max_per_address`` connections per peer address; one more is closed as soon as it is
   accepted, before anything is read. Peers listed in ``PARLEY_TRUSTED_PROXIES`` are not limited:
-  every client behind a proxy shares its address (the proxy bounds its own clients).
+  every client behind a proxy shares its address (the proxy bounds its own clients). Each refusal
+  is told to the app: uvicorn makes this protocol before the app exists (``parley serve`` builds the
+  app in uvicorn's factory), so the app's lifespan puts its hook in the lifespan state, which
+  uvicorn hands every protocol it makes (``app_state``), under ``ON_REFUSED``.
 
 The wrapper sits between the transport and uvicorn's protocol and follows the protocol switch of a
 WebSocket upgrade (``set_protocol``), so the connection is counted until the socket really closes,
@@ -37,6 +40,8 @@ from server.config import Settings
 from server.edge.engine.wsprotocol import websocket_options
 
 log = logging.getLogger("parley.serve")
+ON_REFUSED = "parley.connection_refused"
+"""The lifespan state's key of the app's hook, called with the address of each connection refused."""
 
 
 @dataclass
@@ -122,6 +127,7 @@ class GuardedHTTP(asyncio.Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.limits = limits
+        self.app_state = app_state
         self.inner: Any = AutoHTTPProtocol(  # type: ignore[call-arg]
             config=config, server_state=server_state, app_state=app_state, _loop=_loop
         )
@@ -135,6 +141,9 @@ class GuardedHTTP(asyncio.Protocol):
         address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if not self.limits.admit(address):
             transport.abort()  # refused before a byte is read; connection_lost follows
+            refused = self.app_state.get(ON_REFUSED)
+            if refused is not None:
+                refused(address)
             return
         self.address = address
         self.transport = transport

@@ -13,10 +13,14 @@ same and also keeps, in O(1) per put and per get:
   put now would be the next one sent, which is when the fan-out may write the frame itself
   (``direct.py``). ``wake`` starts such a session's writer when a packet must wait.
 - ``drained_at``: loop time the transport last took packets (``LeanSocket.poll`` sets it).
+- ``carrier``: a WebSocket's connection while its handler runs (``direct.DirectWebSocket``), whose
+  transport buffers what was written and not yet taken by the kernel: what is held for the client
+  is the queue's bytes and that buffer, and the carrier tells whether the transport stalled.
 
-Past ``watch.limit`` bytes a put tells its ``watch`` (``outgoing.OutgoingGuard``), which decides,
-at once or at a deadline of this socket's own, whether the client stopped reading: no sweep over
-every socket. No CPython internal of ``asyncio.Queue`` is read anywhere.
+Past ``watch.limit`` bytes held (the queue's and its carrier's buffer) a put tells its ``watch``
+(``outgoing.OutgoingGuard``), which decides, at once or at a deadline of this socket's own, whether
+the client stopped reading: no sweep over every socket. No CPython internal of ``asyncio.Queue`` is
+read anywhere.
 """
 
 from __future__ import annotations
@@ -28,6 +32,19 @@ from collections.abc import Callable
 from typing import Protocol
 
 from engineio.packet import Packet
+
+
+class Carrier(Protocol):
+    """The transport a WebSocket session's frames are written to (``direct.DirectWebSocket``)."""
+
+    def buffered(self) -> int:
+        """Bytes written and not yet taken by the kernel (and frames held for the end of the turn)."""
+
+    def stalled(self) -> bool:
+        """Whether the transport is past its high-water mark: the kernel takes nothing more for now."""
+
+    def abort(self) -> None:
+        """End the connection now, dropping what its transport still buffers."""
 
 
 class QueueWatch(Protocol):
@@ -54,6 +71,7 @@ class OutgoingQueue:
         "_items",
         "_unfinished",
         "bytes",
+        "carrier",
         "deadline",
         "drained_at",
         "idle_reader",
@@ -78,6 +96,7 @@ class OutgoingQueue:
         self.sid = ""  # the engine.io session's, set when it connects (``eio_socket.adopt``)
         self.deadline: asyncio.TimerHandle | None = None  # the watch's, while past the limit
         self.wake: Callable[[], None] | None = None  # called on a put that no waiting reader takes
+        self.carrier: Carrier | None = None  # a WebSocket's transport while its handler runs
 
     def __len__(self) -> int:
         return len(self._items)
@@ -87,6 +106,11 @@ class OutgoingQueue:
 
     def empty(self) -> bool:
         return not self._items
+
+    def held(self) -> int:
+        """Bytes held for the client: the queue's, and what its WebSocket transport still buffers."""
+        carrier = self.carrier
+        return self.bytes if carrier is None else self.bytes + carrier.buffered()
 
     def waiting(self) -> list[Packet | None]:
         """The packets queued now, oldest first (a copy)."""
@@ -98,8 +122,11 @@ class OutgoingQueue:
         self.idle_reader = False
         if item is not None:
             self.bytes += held(item)
-            if self.bytes > self.limit and self.watch is not None:
-                self.watch.past_limit(self)
+            watch = self.watch
+            if watch is not None and (
+                self.bytes > self.limit or (self.carrier is not None and self.held() > self.limit)
+            ):
+                watch.past_limit(self)
         getters = self._getters
         while getters:
             getter = getters.pop(0)

@@ -48,3 +48,6 @@ class FrameCodec(ABC):
 
     def record(self, action: str | None, outcome: str, elapsed: float) -> None:
         self.gateway.record(self.label(action), outcome, elapsed)
+
+    def limited(self, socket: GatewaySocket) -> None:
+        self.gateway.limited(socket.ws)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -32,9 +33,11 @@ from server.config import Settings
 from server.edge.errors import classify
 from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySocket, GatewayWriter, Push, Renderer, Written
 from server.edge.gateway.wire import NORMAL, TOO_LARGE, closing, failed, refusal_code
+from server.edge.http import client_address
 from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink
 from server.metrics import Metrics
+from server.refusals import RATE_LIMIT, USER_BOUND
 
 log = logging.getLogger("parley.gateway")
 GOODBYE = 2.0  # seconds a closing socket's writer may take to send what is queued and the close frame
@@ -90,11 +93,18 @@ class Gateway:
         self.metrics.events.labels(name, outcome).inc()
         self.metrics.latency.labels(name).observe(elapsed)
 
+    def limited(self, ws: Any) -> None:
+        """A frame or socket of ``ws`` refused ``rate_limited``: a refusal, counted (and logged)."""
+        self.metrics.refused(RATE_LIMIT, client_address(ws))
+
     def bucket(self) -> TokenBucket:
         return TokenBucket(self.settings.socket_burst, self.settings.socket_rate)
 
     async def refuse(self, ws: WebSocket, error: ChatError) -> None:
-        """Close an accepted WebSocket whose client could not be let in (4401, or 4429 when limited)."""
+        """Close an accepted WebSocket whose client could not be let in (4401, or 4429 when limited:
+        the user holds all the sockets it may, counted as a refusal)."""
+        if error.code is ErrorCode.RATE_LIMITED:
+            self.metrics.refused(USER_BOUND, client_address(ws))
         with contextlib.suppress(Exception):
             await ws.close(refusal_code(error), error.code.value)
 
@@ -136,7 +146,7 @@ class Gateway:
             self.writer,
             follows,
             follows_memberships=tracks_memberships,
-            on_cut=self.metrics.slow_consumers.inc,
+            on_cut=partial(self.metrics.slow_consumer, client_address(ws)),
             max_held=self.settings.max_held_events,
             expires_at=session.expires_at if session is not None else None,
         )

@@ -66,6 +66,11 @@ class Codec(Protocol[K, P, F, R]):
         """Count the answered frame (``outcome``: ``ok`` or the error code) and its handling time."""
         ...
 
+    def limited(self, key: K) -> None:
+        """The frame was refused ``rate_limited``: count the refusal, with the client's address
+        (``server.refusals``)."""
+        ...
+
 
 async def dispatch(codec: Codec[K, P, F, R], key: K, frame: F) -> R:
     """Answer one frame; never raises (an ack handler or a reader loop must not)."""
@@ -83,5 +88,7 @@ async def dispatch(codec: Codec[K, P, F, R], key: K, frame: F) -> R:
         error = classify(exc, "event failed", event=codec.label(action))
         answer = codec.err(key, action, error)
         outcome = error.code.value
+        if error.code is ErrorCode.RATE_LIMITED:
+            codec.limited(key)
     codec.record(action, outcome, perf_counter() - started)
     return answer

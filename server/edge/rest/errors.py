@@ -13,8 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.chat.errors import ChatError, ErrorCode
 from server.edge.errors import code_for_status, http_headers
+from server.edge.http import client_address
 from server.edge.rest.wire import REST, http_error
 from server.edge.validation import invalid
+from server.refusals import RATE_LIMIT
 
 
 class ErrorDetail(BaseModel):
@@ -52,8 +54,10 @@ def respond(error: ChatError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=http_headers(error))
 
 
-async def on_chat_error(_request: Request, exc: Exception) -> JSONResponse:
+async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChatError)
+    if exc.code is ErrorCode.RATE_LIMITED:  # a refusal: counted, and logged once a minute per address
+        request.app.state.metrics.refused(RATE_LIMIT, client_address(request))
     return respond(exc)
 
 

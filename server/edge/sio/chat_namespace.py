@@ -11,7 +11,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from server.chat.errors import ChatError
+from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.chat.sessions import Session
@@ -22,9 +22,10 @@ from server.edge.routes import chat_routes, connection_routes
 from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
 from server.edge.sio.sink import SocketIOWriter, topic_room, user_room
-from server.edge.sio.tokens import recovery_from, token_from
+from server.edge.sio.tokens import client_address, recovery_from, token_from
 from server.edge.sio.wire import now_iso, refusal, unknown_event
 from server.metrics import Metrics
+from server.refusals import RATE_LIMIT, USER_BOUND
 
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
@@ -47,12 +48,12 @@ class ChatNamespace:
         self.flow = flow
         self.chat = chat
         self.registry = registry
-        self.writer = SocketIOWriter(sio, registry, NAMESPACE, metrics.slow_consumers.inc)
+        self.writer = SocketIOWriter(sio, registry, NAMESPACE, metrics.slow_consumer)
         self.metrics = metrics
         self.burst = burst
         self.rate = rate
         self.max_held = max_held
-        self.envelope = Envelope(registry, metrics)
+        self.envelope = Envelope(registry, metrics, self.limited)
         self.welcoming = OnePerUser()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -71,6 +72,10 @@ class ChatNamespace:
         """Shutdown: wait for welcome tasks (session + backlog) still running."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def limited(self, sid: str) -> None:
+        """An event of ``sid`` refused ``rate_limited``: a refusal, counted with the client's address."""
+        self.metrics.refused(RATE_LIMIT, client_address(self.sio.get_environ(sid, NAMESPACE) or {}))
+
     async def unknown(self, event: str, _sid: str, *_args: Any) -> dict[str, Any]:
         self.metrics.events.labels("unknown", "invalid").inc()
         return unknown_event(event)
@@ -79,6 +84,8 @@ class ChatNamespace:
         try:
             session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
         except ChatError as exc:
+            if exc.code is ErrorCode.RATE_LIMITED:  # the user holds all the sockets it may
+                self.metrics.refused(USER_BOUND, client_address(environ))
             raise refusal(exc) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
@@ -135,8 +142,11 @@ class ChatNamespace:
                         return  # gone meanwhile
                     await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
                     self.metrics.backlog_messages.inc()
-                    # As fast as the transport takes it (and the lean emit never yields: this does).
-                    if count % FLOW_EVERY == 0 and not await self.flow.room(sid, NAMESPACE, give_way):
+                    # As fast as the transport takes it (and the lean emit never yields: this does),
+                    # and by bytes too: 16 large messages are the bound of a WebSocket whose transport
+                    # is momentarily full, which is cut at once past it (``OutgoingGuard``).
+                    look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
+                    if look and not await self.flow.room(sid, NAMESPACE, give_way):
                         return  # gone, or closed as a client that does not read
             await self._release(connection)
         except Exception:

@@ -23,9 +23,10 @@ from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch
 from server.edge.realtime.registry import Registry
 from server.edge.sio.sink import SocketIOWriter
-from server.edge.sio.tokens import token_from
+from server.edge.sio.tokens import client_address, token_from
 from server.edge.sio.wire import ack_error, refusal, unknown_event
 from server.metrics import Metrics
+from server.refusals import RATE_LIMIT, USER_BOUND
 
 log = logging.getLogger("parley.sio.echo")
 NAMESPACE = "/echo"
@@ -67,6 +68,8 @@ class EchoNamespace:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
             session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
+            if exc.code is ErrorCode.RATE_LIMITED:  # the user holds all the sockets it may
+                self.metrics.refused(USER_BOUND, client_address(environ))
             raise refusal(exc) from None
         bucket = TokenBucket(self.burst, self.rate)
         self._sessions[sid] = EchoPeer(session, bucket)
@@ -109,6 +112,9 @@ class EchoNamespace:
         if count is None:
             count = self.counts[outcome] = self.metrics.events.labels("echo", outcome)
         count.inc()
+
+    def limited(self, sid: str) -> None:
+        self.metrics.refused(RATE_LIMIT, client_address(self.sio.get_environ(sid, NAMESPACE) or {}))
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         entry = self._sessions.pop(sid, None)

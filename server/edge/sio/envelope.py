@@ -31,12 +31,13 @@ Ack = dict[str, Any]
 class Envelope:
     """Makes the handler of each event of the route table."""
 
-    def __init__(self, registry: Registry, metrics: Metrics) -> None:
+    def __init__(self, registry: Registry, metrics: Metrics, limited: Callable[[str], None]) -> None:
         self.registry = registry
         self.metrics = metrics
+        self.limited = limited  # an event of a sid refused ``rate_limited`` (counted with its address)
 
     def handler(self, event: str, route: Route | ConnectionRoute) -> Callable[..., Awaitable[Ack]]:
-        codec = EventCodec(event, route, self.registry, self.metrics)
+        codec = EventCodec(event, route, self.registry, self.metrics, self.limited)
 
         async def handle(sid: str, *args: Any) -> Ack:
             return await dispatch(codec, sid, args)
@@ -50,9 +51,15 @@ class EventCodec:
     too_many = "too many events; slow down"
 
     def __init__(
-        self, event: str, route: Route | ConnectionRoute, registry: Registry, metrics: Metrics
+        self,
+        event: str,
+        route: Route | ConnectionRoute,
+        registry: Registry,
+        metrics: Metrics,
+        limited: Callable[[str], None],
     ) -> None:
         self.event = event
+        self.limited = limited  # the codec's ``limited`` (``dispatch``): the namespace knows the address
         self.route = route
         self.registry = registry
         self.counter = metrics.events

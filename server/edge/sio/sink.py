@@ -20,6 +20,7 @@ from server.chat import events as ev
 from server.edge.engine.outgoing import close_transport
 from server.edge.realtime.connection import SLOW_CONSUMER, Close, Connection
 from server.edge.realtime.registry import Registry
+from server.edge.sio.tokens import client_address
 from server.edge.sio.wire import expiring, server_event
 
 log = logging.getLogger("parley.sio")
@@ -89,8 +90,8 @@ class SocketIOWriter:
             await self.sio.disconnect(connection.key, namespace=self.namespace)
             return
         log.warning("closing a client too far behind its live events", extra={"sid": connection.key})
-        if self.on_slow is not None:
-            self.on_slow()
+        if self.on_slow is not None:  # with the client's address (a refusal: ``server.refusals``)
+            self.on_slow(client_address(self.sio.get_environ(connection.key, self.namespace) or {}))
         eio_sid = self.sio.manager.eio_sid_from_sid(connection.key, self.namespace)
         if eio_sid is not None:
             await close_transport(self.sio, eio_sid)

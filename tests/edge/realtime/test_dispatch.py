@@ -30,6 +30,7 @@ class TextCodec:
     def __init__(self, senders: dict[str, Sender]) -> None:
         self.senders = senders
         self.counted: list[tuple[str | None, str]] = []
+        self.limited_keys: list[str] = []
 
     def admit(self, key: str) -> Sender:
         sender = self.senders.get(key)
@@ -61,6 +62,9 @@ class TextCodec:
         assert elapsed >= 0
         self.counted.append((action, outcome))
 
+    def limited(self, key: str) -> None:
+        self.limited_keys.append(key)
+
 
 async def test_a_frame_is_decoded_invoked_rendered_and_counted() -> None:
     codec = TextCodec({"a": Sender(5)})
@@ -83,6 +87,7 @@ async def test_a_frame_the_codec_cannot_read_takes_no_token() -> None:
     assert await dispatch(codec, "a", "echo one") == ("ok", "one")
     assert await dispatch(codec, "a", "echo two") == ("rate_limited", "too many frames; slow down")
     assert codec.counted == [(None, "invalid"), ("echo", "ok"), ("echo", "rate_limited")]
+    assert codec.limited_keys == ["a"]  # the refusal, counted with its key (server.refusals)
 
 
 async def test_an_unexpected_exception_is_internal_with_the_reference_of_its_log_line() -> None:

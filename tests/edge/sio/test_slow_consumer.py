@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.edge.sio.backlogs import fill, offline_member
+from tests.edge.sio.logs import captured
 from tests.edge.sio.polling import Closed, RawPolling, acks, event
 from tests.support import WAIT, LiveServer, running
 from tests.support import test_settings as settings_for
@@ -183,3 +184,47 @@ async def test_a_socket_catching_up_with_too_many_live_events_held_is_closed_as_
     assert await closed_as_slow(server)
     with pytest.raises(Closed):
         await raw.until(lambda _got: False)  # what was queued, then the end
+
+
+# A WebSocket that stops reading, flooded: cut at the bound, not at eight times it --------
+
+WS_FLOOD = 2000  # messages of ~4 kB: ~8 MB for the member who stopped reading
+KB4_BODY = "y" * 3990  # with its number, under the 4000-character limit
+BOUND = 1024 * 1024  # the default bound (PARLEY_OUTGOING_QUEUE_BYTES)
+
+
+@pytest.fixture
+async def default_bound(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    settings = settings_for(tmp_path / "data", socket_burst=10_000, socket_rate=10_000.0)
+    assert settings.outgoing_queue_bytes == BOUND
+    async with running(settings) as live:
+        yield live
+
+
+async def test_a_websocket_that_stops_reading_is_cut_once_it_holds_the_bound(default_bound):
+    """Its transport does not drain: cut as soon as its queue and its transport's buffer pass ~1 MiB,
+    not at 8 MiB or after 5 s (issue 36 item 4); the TCP connection ends and its socket leaves."""
+    server = default_bound
+    alice = await server.user("alice")
+    bob_token = await server.register("bob")
+    await alice.ok("topic:create", {"name": "flood"})
+    stalled = await stalled_subscriber(server, bob_token, "flood")
+
+    with captured("parley.sio") as logged:
+        for start in range(0, WS_FLOOD, 100):
+            await asyncio.gather(
+                *(
+                    alice.ok("message:send", {"topic": "flood", "body": f"{i} {KB4_BODY}"})
+                    for i in range(start, start + 100)
+                )
+            )
+        assert await closed_as_slow(server)
+    cuts = [r for r in logged.records if r.getMessage() == "closing a client that stopped reading"]
+
+    assert len(cuts) == 1
+    held = cuts[0].__dict__["queued_bytes"]  # its queue and its transport's buffer
+    assert BOUND < held < BOUND + 256 * 1024, held  # the bound, one flush of frames and a packet past it
+    assert await closed_by_server(stalled)
+    assert alice.connected
+    metrics = (await server.http.get("/metrics")).text
+    assert 'parley_connected_sockets{namespace="/"} 1.0' in metrics  # alice's: bob's socket left
