@@ -21,7 +21,6 @@ async def test_the_first_publish_after_a_broker_restart_goes_through(tmp_path: P
         try:
             heard = await asyncio.gather(*(hub._send(()) for _ in range(4)))  # several pooled connections
             assert all(count == 1 for count in heard)  # the hub's own subscriber heard each
-            print('POOL', len(hub._redis.connection_pool._available_connections), len(hub._redis.connection_pool._in_use_connections))
             broker.kill()
             assert await hub._send(()) is None  # the channel is down
             await broker.start()
