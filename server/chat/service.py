@@ -9,6 +9,7 @@ from db.uow import Database
 from server.chat.accounts import AccountService
 from server.chat.blocking import BlockService
 from server.chat.bots import BotService
+from server.chat.budgets import Budgets, SharedLimit, per_hour
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
@@ -23,7 +24,6 @@ from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
 from server.chat.pins import PinService
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import per_hour, per_window
 from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
 from server.chat.refill import Refill
@@ -85,8 +85,10 @@ class Chat:
         registry: OnlineRegistry | None = None,
         file_store: FileStore | None = None,
         url_guard: UrlGuard | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.db = db
+        self.budgets = budgets  # several nodes: the limits below hold for the cluster
         self.hub = hub or Hub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
@@ -100,9 +102,11 @@ class Chat:
             PasswordHasher(limits.bcrypt_rounds),
             TokenCodec(secret, token_ttl),
             self.presence,
-            per_hour(limits.register_per_hour),
-            per_hour(limits.login_per_hour),
-            per_window(limits.login_failures_per_account, limits.login_failure_window),
+            per_hour("sign-ups", limits.register_per_hour, budgets),
+            per_hour("failed-logins", limits.login_per_hour, budgets),
+            SharedLimit(
+                "account-failures", limits.login_failures_per_account, limits.login_failure_window, budgets
+            ),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
@@ -118,6 +122,7 @@ class Chat:
                     quota_bytes=limits.file_quota_bytes,
                     unattached_ttl=limits.file_unattached_ttl_seconds,
                 ),
+                SharedLimit("uploads", limits.file_uploads_per_minute, 60.0, budgets),
             )
         )
         self.messages = MessageService(db, self.directory, limits.all_mention_limit, self.files)
@@ -125,8 +130,8 @@ class Chat:
             db,
             self.presence,
             self.messages,
-            per_hour(limits.topics_per_hour),
-            per_hour(limits.invites_per_hour),
+            per_hour("topics", limits.topics_per_hour, budgets),
+            per_hour("invites", limits.invites_per_hour, budgets),
         )
         self.reactions = ReactionService(db, self.directory)
         self.pins = PinService(db, self.directory, self.messages)
@@ -153,6 +158,7 @@ class Chat:
             self.signals,
             self.recovery,
             limits.max_connections_per_user,
+            budgets,
         )
         self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
         # What the hub missed (a broker outage) is read back from the database; after the caches
@@ -174,6 +180,8 @@ class Chat:
 
     async def start(self) -> None:
         await self.db.search.check()  # SQLite without FTS5: refuse to start, saying why
+        if self.budgets is not None:
+            await self.budgets.start()
         await self.hub.start()
         await self.directory.webhooks.load()  # before any send: the send path asks it
         await self.presence.start()
@@ -194,6 +202,8 @@ class Chat:
             await self.files.stop()
         await self.echo.stop()
         await self.hub.stop()
+        if self.budgets is not None:
+            await self.budgets.stop()
 
     async def _publish(self, events: list[object]) -> None:
         await self.hub.publish(*cast(list[Event], events))

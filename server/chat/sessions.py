@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from db.uow import Database
+from server.chat.budgets import Budgets
 from server.chat.delivery import DeliveryService
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import Event, SessionsRevoked, TokenRevoked
@@ -81,6 +82,7 @@ class SessionService:
         signals: SignalService,
         recovery: RecoveryService,
         max_per_user: int = 50,
+        budgets: Budgets | None = None,
     ) -> None:
         self.db = db
         self.users = users
@@ -89,6 +91,7 @@ class SessionService:
         self.signals = signals
         self.recovery = recovery
         self.max_per_user = max_per_user
+        self.budgets = budgets  # several nodes: the sockets per user are counted for the cluster too
         self._open: dict[int, int] = {}  # user id -> connections open here (opened, not yet closed)
         # user id -> the oldest token version among them: after missed news (a broker outage), a
         # user whose stored version moved past it logged out meanwhile (``Refill``)
@@ -113,12 +116,19 @@ class SessionService:
         self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
         try:
+            await self._count_in_cluster(actor.id)
+        except BaseException:
+            self.uncount_socket(actor.id)
+            raise
+        try:
             topics = await self.db.reads.topics_of(actor.id)
             topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
             granted = await self.recovery.grant(actor.id, recovery) if recovery is not None else None
             await self.presence.socket_opened(actor.id, actor.username)
         except BaseException:
             self.uncount_socket(actor.id)
+            if self.budgets is not None:
+                await self.budgets.socket_closed(actor.id)
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
@@ -153,9 +163,17 @@ class SessionService:
         ``rate_limited`` past ``max_per_user``."""
         count = self._open.get(user_id, 0)
         if count >= self.max_per_user:
-            message = f"too many open connections for this user (at most {self.max_per_user}); close one"
-            raise ChatError(ErrorCode.RATE_LIMITED, message)
+            raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
         self._open[user_id] = count + 1
+
+    async def _count_in_cluster(self, user_id: int) -> None:
+        """With several nodes, the user's sockets on every live node count against the limit (the
+        local count stands alone while the cluster cannot answer)."""
+        if self.budgets is not None and await self.budgets.socket_opened(user_id, self.max_per_user) is False:
+            raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
+
+    def _too_many(self) -> str:
+        return f"too many open connections for this user (at most {self.max_per_user}); close one"
 
     def uncount_socket(self, user_id: int) -> None:
         count = self._open.get(user_id, 0) - 1
@@ -185,6 +203,8 @@ class SessionService:
         the recovery window of its ``pid`` starts."""
         self.uncount_socket(actor.id)
         try:
+            if self.budgets is not None:
+                await self.budgets.socket_closed(actor.id)
             if await self.presence.socket_closed(actor.id, actor.username):
                 await self.signals.stopped(actor)
             await self.delivery.flush()

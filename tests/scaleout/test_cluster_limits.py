@@ -1,0 +1,102 @@
+"""Limits hold for the whole cluster (issue 36 item 3; README "Several nodes").
+
+Two nodes on one PostgreSQL and one Redis: a user who spreads topic creations, invites, uploads,
+sockets, sign-ups or failed logins over both nodes is refused at the single limit, not at twice
+it. The limits are small settings so that each test is quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.contract import error_code
+from tests.edge.sio.test_connect import assert_refused, socket
+from tests.files_support import upload
+from tests.scaleout.conftest import two_nodes
+from tests.support import LiveServer
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(60)]
+
+
+async def test_topics_spread_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, default_topics=[], topics_per_hour=2) as (node_a, node_b):
+        token = await node_a.register("alice")
+        on_a, on_b = await node_a.connect("alice", token), await node_b.connect("alice", token)
+        await on_a.ok("topic:create", {"name": "one"})
+        await on_b.ok("topic:create", {"name": "two"})
+        for client, name in ((on_a, "three"), (on_b, "four")):
+            assert error_code(await client.call("topic:create", {"name": name})) == "rate_limited"
+
+
+async def test_invites_spread_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, default_topics=[], invites_per_hour=2) as (node_a, node_b):
+        token = await node_a.register("alice")
+        for name in ("bob", "carol", "dave"):
+            await node_a.register(name)
+        on_a, on_b = await node_a.connect("alice", token), await node_b.connect("alice", token)
+        await on_a.ok("topic:create", {"name": "den", "private": True})
+        await on_a.ok("topic:invite", {"topic": "den", "username": "bob"})
+        await on_b.ok("topic:invite", {"topic": "den", "username": "carol"})
+        for client in (on_a, on_b):
+            ack = await client.call("topic:invite", {"topic": "den", "username": "dave"})
+            assert error_code(ack) == "rate_limited"
+
+
+async def test_uploads_spread_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-files"
+    async with two_nodes(tmp_path, files_dir=shared, file_uploads_per_minute=2) as (node_a, node_b):
+        token = await node_a.register("alice")
+        assert (await upload(node_a, token, b"one")).status_code == 201
+        assert (await upload(node_b, token, b"two")).status_code == 201
+        for node in (node_a, node_b):
+            refused = await upload(node, token, b"three")
+            assert (refused.status_code, refused.json()["error"]["code"]) == (429, "rate_limited")
+            assert int(refused.headers["Retry-After"]) > 0
+
+
+async def test_sign_ups_from_one_address_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, register_per_hour=2) as (node_a, node_b):
+        await node_a.register("alice")
+        await node_b.register("bob")
+        for node, name in ((node_a, "carol"), (node_b, "dave")):
+            refused = await node.http.post("/api/users", json={"username": name, "password": "password123"})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (429, "rate_limited")
+
+
+async def test_failed_logins_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, login_failures_per_account=2) as (node_a, node_b):
+        await node_a.register("alice")
+        wrong = {"username": "alice", "password": "wrong-password"}
+        for node in (node_a, node_b):
+            assert (await node.http.post("/api/auth/login", json=wrong)).status_code == 401
+        for node in (node_a, node_b):
+            refused = await node.http.post("/api/auth/login", json=wrong)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (429, "rate_limited")
+
+
+async def test_sockets_of_a_user_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, max_connections_per_user=2) as (node_a, node_b):
+        token = await node_a.register("alice")
+        first = await node_a.connect("alice", token)
+        await node_b.connect("alice", token)
+        for node in (node_a, node_b):
+            async with socket(node.url, auth={"token": token}) as attempt:
+                assert_refused(attempt, "rate_limited")
+        await first.close()  # a closed socket no longer counts, on any node
+        await until_admitted(node_b, token)
+
+
+async def until_admitted(node: LiveServer, token: str) -> None:
+    """A socket of the user is let in on ``node`` (bounded: a close may take a moment to count)."""
+    deadline = time.monotonic() + 5
+    while True:
+        async with socket(node.url, auth={"token": token}) as attempt:
+            if attempt.refusal is None:
+                assert (await attempt.session())["user"] == {"username": "alice"}
+                return
+        assert time.monotonic() < deadline, "the closed socket still counts"
+        await asyncio.sleep(0.05)  # polls the count across nodes; no event tells this client
