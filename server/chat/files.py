@@ -215,7 +215,7 @@ class FileService:
             created_at=datetime.now(UTC),
         )
         async with self.db.write() as repos:
-            used = await repos.files.usage(actor.id)
+            used = await repos.files.claim_usage(actor.id)  # the quota holds under concurrency
             if used + record.size > self.limits.quota_bytes:
                 raise ChatError(
                     ErrorCode.TOO_LARGE,

@@ -2,7 +2,8 @@
 
 Two nodes on one PostgreSQL and one Redis: a user who spreads topic creations, invites, uploads,
 sockets, sign-ups or failed logins over both nodes is refused at the single limit, not at twice
-it. The limits are small settings so that each test is quick.
+it; uploads racing on PostgreSQL never pass the quota together. The limits are small settings so
+that each test is quick.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from db.models import File
 from tests.contract import error_code
 from tests.edge.sio.test_connect import assert_refused, socket
 from tests.files_support import upload
 from tests.scaleout.conftest import two_nodes
-from tests.support import LiveServer
+from tests.support import LiveServer, count
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(60)]
 
@@ -100,3 +102,18 @@ async def until_admitted(node: LiveServer, token: str) -> None:
                 return
         assert time.monotonic() < deadline, "the closed socket still counts"
         await asyncio.sleep(0.05)  # polls the count across nodes; no event tells this client
+
+
+async def test_concurrent_uploads_over_two_nodes_never_pass_the_quota_together(tmp_path: Path) -> None:
+    """The quota is checked inside the transaction that claims the bytes: uploads racing on
+    PostgreSQL (read committed: each would see the others' rows only once committed) must not
+    together take the user past it."""
+    shared, quota, size, racers = tmp_path / "shared-files", 1000, 300, 12
+    async with two_nodes(tmp_path, files_dir=shared, file_quota_bytes=quota) as (node_a, node_b):
+        token = await node_a.register("alice")
+        answers = await asyncio.gather(
+            *(upload((node_a, node_b)[n % 2], token, bytes([n]) * size, f"f{n}.bin") for n in range(racers))
+        )
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [201] * (quota // size) + [413] * (racers - quota // size), statuses
+        assert await count(node_a, File) == quota // size
