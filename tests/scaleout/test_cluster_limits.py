@@ -18,10 +18,12 @@ from db.models import File
 from tests.contract import error_code
 from tests.edge.sio.test_connect import assert_refused, socket
 from tests.files_support import upload
+from tests.redis_instance import own_redis
 from tests.scaleout.conftest import two_nodes
 from tests.support import LiveServer, count
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(60)]
+ANSWER_WITHIN = 2.0  # seconds a limited call may take while Redis fails (its bound is 0.25 s)
 
 
 async def test_topics_spread_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
@@ -117,3 +119,34 @@ async def test_concurrent_uploads_over_two_nodes_never_pass_the_quota_together(t
         statuses = sorted(answer.status_code for answer in answers)
         assert statuses == [201] * (quota // size) + [413] * (racers - quota // size), statuses
         assert await count(node_a, File) == quota // size
+
+
+@pytest.mark.parametrize("fault", ["killed", "paused"])
+async def test_a_node_keeps_to_its_own_limits_while_redis_fails(tmp_path: Path, fault: str) -> None:
+    """Redis killed (refuses) or paused (hangs): each node answers within a short bound from its
+    own counts, which still refuse at the limit on that node; sends still work."""
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(
+            tmp_path, redis=broker.url, default_topics=[], topics_per_hour=2, max_connections_per_user=1
+        ) as (node_a, node_b),
+    ):
+        token = await node_a.register("alice")
+        on_a = await node_a.connect("alice", token)
+        await on_a.ok("topic:create", {"name": "one"})
+        broker.kill() if fault == "killed" else broker.pause()
+
+        started = time.monotonic()
+        await on_a.ok("topic:create", {"name": "two"})
+        assert time.monotonic() - started < ANSWER_WITHIN
+        assert error_code(await on_a.call("topic:create", {"name": "three"})) == "rate_limited"
+        async with socket(node_a.url, auth={"token": token}) as attempt:
+            assert_refused(attempt, "rate_limited")
+        sent = await on_a.ok("message:send", {"topic": "one", "body": "still here"})
+        assert sent["body"] == "still here"
+        # Node B on its own: no more than one node allows alone.
+        on_b = await node_b.connect("alice", token)
+        await on_b.ok("topic:create", {"name": "four"})
+        await on_b.ok("topic:create", {"name": "five"})
+        assert error_code(await on_b.call("topic:create", {"name": "six"})) == "rate_limited"
+        broker.stop()
