@@ -170,7 +170,7 @@ class Chat:
         # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
         sockets = self.sessions
         self.echo = EchoService(
-            db, upstream, limits.echo_transcript_bytes, sockets.count_socket, sockets.uncount_socket
+            db, upstream, limits.echo_transcript_bytes, sockets.take_socket, sockets.release_socket
         )
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)

@@ -113,22 +113,15 @@ class SessionService:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor, claims = await self.users.verify(token)
-        self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
+        await self.take_socket(actor.id)
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
-        try:
-            await self._count_in_cluster(actor.id)
-        except BaseException:
-            self.uncount_socket(actor.id)
-            raise
         try:
             topics = await self.db.reads.topics_of(actor.id)
             topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
             granted = await self.recovery.grant(actor.id, recovery) if recovery is not None else None
             await self.presence.socket_opened(actor.id, actor.username)
         except BaseException:
-            self.uncount_socket(actor.id)
-            if self.budgets is not None:
-                await self.budgets.socket_closed(actor.id)
+            await self.release_socket(actor.id)
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
@@ -159,18 +152,33 @@ class SessionService:
                 admission.revoked.add(event.user_id)
 
     def count_socket(self, user_id: int) -> None:
-        """Take one of the user's sockets (every namespace and dialect shares the count), or
-        ``rate_limited`` past ``max_per_user``."""
+        """The local half of ``take_socket``."""
         count = self._open.get(user_id, 0)
         if count >= self.max_per_user:
             raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
         self._open[user_id] = count + 1
 
-    async def _count_in_cluster(self, user_id: int) -> None:
-        """With several nodes, the user's sockets on every live node count against the limit (the
+    async def take_socket(self, user_id: int) -> None:
+        """Take one of the user's sockets (every namespace and dialect shares the count), or
+        ``rate_limited`` past ``max_per_user``: in this process (no await before the local count:
+        concurrent opens cannot both slip in), and with several nodes on every live node too (the
         local count stands alone while the cluster cannot answer)."""
-        if self.budgets is not None and await self.budgets.socket_opened(user_id, self.max_per_user) is False:
+        self.count_socket(user_id)
+        if self.budgets is None:
+            return
+        try:
+            counted = await self.budgets.socket_opened(user_id, self.max_per_user)
+        except BaseException:
+            self.uncount_socket(user_id)
+            raise
+        if counted is False:
+            self.uncount_socket(user_id)
             raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
+
+    async def release_socket(self, user_id: int) -> None:
+        self.uncount_socket(user_id)
+        if self.budgets is not None:
+            await self.budgets.socket_closed(user_id)
 
     def _too_many(self) -> str:
         return f"too many open connections for this user (at most {self.max_per_user}); close one"
@@ -201,10 +209,8 @@ class SessionService:
     async def close(self, actor: Actor, pid: str | None = None) -> None:
         """A connection ended: presence, then (last connection) typing; cursors are flushed;
         the recovery window of its ``pid`` starts."""
-        self.uncount_socket(actor.id)
+        await self.release_socket(actor.id)
         try:
-            if self.budgets is not None:
-                await self.budgets.socket_closed(actor.id)
             if await self.presence.socket_closed(actor.id, actor.username):
                 await self.signals.stopped(actor)
             await self.delivery.flush()

@@ -86,10 +86,13 @@ async def test_sockets_of_a_user_over_two_nodes_are_counted_once(tmp_path: Path)
     async with two_nodes(tmp_path, max_connections_per_user=2) as (node_a, node_b):
         token = await node_a.register("alice")
         first = await node_a.connect("alice", token)
-        await node_b.connect("alice", token)
-        for node in (node_a, node_b):
-            async with socket(node.url, auth={"token": token}) as attempt:
-                assert_refused(attempt, "rate_limited")
+        async with socket(node_b.url, "/echo", auth={"token": token}) as echo:  # counts too
+            assert echo.refusal is None
+            for node in (node_a, node_b):
+                async with socket(node.url, auth={"token": token}) as attempt:
+                    assert_refused(attempt, "rate_limited")
+                async with socket(node.url, "/echo", auth={"token": token}) as attempt:
+                    assert_refused(attempt, "rate_limited", "/echo")
         await first.close()  # a closed socket no longer counts, on any node
         await until_admitted(node_b, token)
 

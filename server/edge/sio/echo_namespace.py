@@ -65,7 +65,7 @@ class EchoNamespace:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
-            session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
+            session = await self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
             raise refusal(exc) from None
         bucket = TokenBucket(self.burst, self.rate)
