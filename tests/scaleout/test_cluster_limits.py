@@ -153,3 +153,26 @@ async def test_a_node_keeps_to_its_own_limits_while_redis_fails(tmp_path: Path, 
         await on_b.ok("topic:create", {"name": "five"})
         assert error_code(await on_b.call("topic:create", {"name": "six"})) == "rate_limited"
         broker.stop()
+
+
+async def test_the_cluster_count_of_sockets_is_true_again_once_redis_is_back(tmp_path: Path) -> None:
+    """A socket let in while Redis was down (on the node's own count) is in the cluster's count
+    within a heartbeat of Redis coming back, empty: the beat writes each node's counts anew."""
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(
+            tmp_path, redis=broker.url, default_topics=[], max_connections_per_user=1, presence_ttl=1.5
+        ) as (node_a, node_b),
+    ):
+        token = await node_a.register("alice")
+        broker.kill()
+        await node_a.connect("alice", token)  # counted on node A only
+        await broker.start()
+        deadline = time.monotonic() + 10
+        while True:
+            async with socket(node_b.url, auth={"token": token}) as attempt:
+                if attempt.refusal is not None:
+                    assert_refused(attempt, "rate_limited")
+                    break
+            assert time.monotonic() < deadline, "node A's socket never reached the cluster's count"
+            await asyncio.sleep(0.1)  # polls the count; nothing tells a client when a beat went through
