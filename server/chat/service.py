@@ -140,7 +140,9 @@ class Chat:
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
         self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
-        self.hooks = HookService(db, self.bots, limits.hook_posts_per_minute)
+        self.hooks = HookService(
+            db, self.bots, SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, budgets)
+        )
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)

@@ -1,9 +1,9 @@
 """Limits hold for the whole cluster (issue 36 item 3; README "Several nodes").
 
 Two nodes on one PostgreSQL and one Redis: a user who spreads topic creations, invites, uploads,
-sockets, sign-ups or failed logins over both nodes is refused at the single limit, not at twice
-it; uploads racing on PostgreSQL never pass the quota together. The limits are small settings so
-that each test is quick.
+sockets, sign-ups, failed logins or posts to a hook over both nodes is refused at the single
+limit, not at twice it; uploads racing on PostgreSQL never pass the quota together; while Redis
+fails each node keeps to its own counts. The limits are small settings so that tests are quick.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from db.models import File
+from tests.bots_support import ok, refused, user_api
 from tests.contract import error_code
 from tests.edge.sio.test_connect import assert_refused, socket
 from tests.files_support import upload
@@ -176,3 +177,14 @@ async def test_the_cluster_count_of_sockets_is_true_again_once_redis_is_back(tmp
                     break
             assert time.monotonic() < deadline, "node A's socket never reached the cluster's count"
             await asyncio.sleep(0.1)  # polls the count; nothing tells a client when a beat went through
+
+
+async def test_posts_to_a_hook_over_two_nodes_are_counted_once(tmp_path: Path) -> None:
+    async with two_nodes(tmp_path, hook_posts_per_minute=2) as (node_a, node_b):
+        alice = await user_api(node_a, "alice")
+        ok(await alice.post("/api/topics", {"name": "general"}), 201)
+        url = ok(await alice.post("/api/topics/general/hooks", {}), 201)["url"]
+        ok(await node_a.http.post(url, json={"text": "one"}))
+        ok(await node_b.http.post(url, json={"text": "two"}))
+        for node in (node_a, node_b):
+            refused(await node.http.post(url, json={"text": "one too many"}), 429, "rate_limited")
