@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     login_per_hour: int = Field(default=300, gt=0, description="failed logins per client address per hour")
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
-    max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user (the cluster's, with Redis)")
+    max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user (all nodes')")
     # Abuse limits per user (PROTOCOL.md section 2): a burst of this many, then this many per hour,
     # counted in each process and, with Redis, for the cluster (server/chat/budgets.py), then
     # ``rate_limited``.

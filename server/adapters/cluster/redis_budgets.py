@@ -90,7 +90,8 @@ class RedisBudgets:
         self._bucket: Any = None
         self._socket: Any = None
         self._here: dict[int, int] = {}  # user id -> sockets counted on this node: what a beat writes
-        self._down = False  # a call failed: local limits only until a heartbeat goes through
+        # A call failed (or not started yet, as in a command): local limits only until a beat goes through.
+        self._down = True
         self._beating: asyncio.Task[None] | None = None
 
     @property
@@ -106,7 +107,7 @@ class RedisBudgets:
         try:
             await self._beat()
         except TROUBLE as exc:
-            self._failed(exc)
+            log.warning("limits in Redis failed (%r); each node keeps to its own until it is back", exc)
         self._beating = asyncio.create_task(self._keep_beating(), name="parley-budgets-heartbeat")
 
     async def stop(self) -> None:
@@ -183,7 +184,7 @@ class RedisBudgets:
             pipe.hset(self._mine, mapping={str(user): count for user, count in self._here.items()})
             pipe.expire(self._mine, int(2 * self.ttl) + 1)
         await asyncio.wait_for(pipe.execute(), TIMEOUT * 4)
-        if self._down:
+        if self._down and self._beating is not None:
             log.warning("limits in Redis work again")
         self._down = False
 

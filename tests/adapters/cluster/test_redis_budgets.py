@@ -75,3 +75,12 @@ async def test_the_script_is_loaded_again_after_redis_restarts_empty(tmp_path: P
             assert (await node.take("topics", "7", 1, 1 / 3600) or 0) > 0
         finally:
             await node.stop()
+
+
+async def test_budgets_not_started_leave_the_node_to_its_own_counts():
+    """The command line builds the chat without starting it: its limits are the local ones."""
+    node = RedisBudgets(redis_url(), f"budgets-{uuid.uuid4().hex[:8]}")
+    assert await node.take("sign-ups", "127.0.0.1", 1, 1.0) is None
+    assert await node.socket_opened(7, 1) is None
+    await node.socket_closed(7)
+    await node.give_back("sign-ups", "127.0.0.1", 1, 1.0)
