@@ -1,4 +1,5 @@
-"""The chat service assembled from settings: database, hub, presence registry and limits.
+"""The chat service assembled from settings: database, hub, presence registry and limits (shared
+by the cluster with Redis).
 
 Apart from ``server.app`` so that the command line (``parley user|topic|stats``) builds the
 same ``Chat`` without importing the web and realtime stacks (FastAPI, python-socketio, the
@@ -37,15 +38,17 @@ def build_chat(settings: Settings) -> Chat:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.resolved_database_url)
     hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
-    registry = None
+    registry = budgets = None
     if settings.redis_url:  # several nodes: events and presence go through Redis
         # Imported here: redis.asyncio is a tenth of a second of every `parley` command's start,
         # and only a cluster uses it (tests/cli/test_startup.py).
+        from server.adapters.cluster.redis_budgets import RedisBudgets
         from server.adapters.cluster.redis_hub import RedisHub
         from server.adapters.cluster.redis_presence import RedisRegistry
 
         hub = RedisHub(settings.redis_url, settings.redis_channel)
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
+        budgets = RedisBudgets(settings.redis_url, settings.redis_channel, settings.presence_ttl)
     guard = AddressGuard(settings.webhook_allow_hosts)  # PROTOCOL.md section 12: the SSRF guard
     chat = Chat(
         database,
@@ -58,6 +61,7 @@ def build_chat(settings: Settings) -> Chat:
         registry,
         LocalFileStore(settings.resolved_files_dir),
         guard,
+        budgets,
     )
     chat.webhook_worker = WebhookWorker(
         database,

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import File
+from db.models import File, User
 from db.records import FileRecord
 
 
@@ -41,6 +41,14 @@ class FileRepository:
     async def by_ids(self, file_ids: Iterable[str]) -> list[FileRecord]:
         result = await self.session.execute(select(File).where(col(File.id).in_(list(file_ids))))
         return [_record(row) for row in result.scalars().all()]
+
+    async def claim_usage(self, uploader_id: int) -> int:
+        """The user's bytes, read under a lock on their row that this transaction keeps until it
+        ends: a concurrent upload of theirs waits here for this one's row, so two cannot both
+        pass the quota (PostgreSQL's read committed would let each miss the other's row; SQLite
+        renders no ``FOR UPDATE`` and serialises its writers anyway)."""
+        await self.session.execute(select(col(User.id)).where(col(User.id) == uploader_id).with_for_update())
+        return await self.usage(uploader_id)
 
     async def usage(self, uploader_id: int) -> int:
         """The bytes of every file the user has (their quota counts these)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -136,10 +136,10 @@ class EchoSession:
             self.dropped += 1
 
 
-Counter = Callable[[int], None]
+Counter = Callable[[int], Awaitable[None]]
 
 
-def _uncounted(_user_id: int) -> None:
+async def _uncounted(_user_id: int) -> None:
     """No socket limit (an EchoService built without one, e.g. by a test of the domain)."""
 
 
@@ -165,14 +165,14 @@ class EchoService:
         if self.upstream is not None:
             await self.upstream.aclose()
 
-    def open(self, actor: Actor) -> EchoSession:
+    async def open(self, actor: Actor) -> EchoSession:
         """A session holding one of the user's sockets; ``rate_limited`` when they are all open."""
-        self._count(actor.id)
+        await self._count(actor.id)
         return EchoSession(actor, self.upstream, self.transcript_bytes)
 
     async def close(self, session: EchoSession) -> None:
         """Release the socket and store the transcript (even an empty one: the visit happened)."""
-        self._uncount(session.actor.id)
+        await self._uncount(session.actor.id)
         lines = session.transcript_json().decode()
         async with self.db.write() as repos:
             await repos.transcripts.add(session.actor.id, session.started_at, datetime.now(UTC), lines)

@@ -42,9 +42,9 @@ from db.records import FileRecord
 from db.uow import Database
 from server.chat import images, text_types
 from server.chat.access import locate_message
+from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
 from server.chat.periodic import Periodic
-from server.chat.ratelimit import KeyedLimiter, per_window
 from server.chat.users import Actor
 
 log = logging.getLogger("parley.files")
@@ -172,11 +172,13 @@ def thumbnail_type(content_type: str) -> str:
 
 
 class FileService:
-    def __init__(self, db: Database, store: FileStore, limits: FileLimits) -> None:
+    def __init__(
+        self, db: Database, store: FileStore, limits: FileLimits, uploads: SharedLimit | None = None
+    ) -> None:
         self.db = db
         self.store = store
         self.limits = limits
-        self._uploads: KeyedLimiter = per_window(limits.uploads_per_minute, 60.0)
+        self._uploads = uploads or SharedLimit("uploads", limits.uploads_per_minute, 60.0)
         self._sweeper = Periodic(self._sweep_round, SWEEP_INTERVAL, "the file cleanup")
 
     def start(self) -> None:
@@ -190,11 +192,9 @@ class FileService:
         """A staged file for the transport to stream into, after the rate check; discarded if the
         block raises (``too_large`` while reading, a dropped connection), else ``save`` is called
         on it within the block."""
-        key = str(actor.id)
-        if not self._uploads.take(key):
-            raise rate_limited(
-                f"at most {self.limits.uploads_per_minute} uploads a minute", self._uploads.retry_after(key)
-            )
+        wait = await self._uploads.take(str(actor.id))
+        if wait > 0:
+            raise rate_limited(f"at most {self.limits.uploads_per_minute} uploads a minute", wait)
         staged = self.store.stage()
         try:
             yield staged
@@ -228,7 +228,7 @@ class FileService:
             created_at=datetime.now(UTC),
         )
         async with self.db.write() as repos:
-            used = await repos.files.usage(actor.id)
+            used = await repos.files.claim_usage(actor.id)  # the quota holds under concurrency
             if used + record.size > self.limits.quota_bytes:
                 raise ChatError(
                     ErrorCode.TOO_LARGE,

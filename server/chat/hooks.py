@@ -24,10 +24,10 @@ from server.chat import api_tokens
 from server.chat.access import named_topic
 from server.chat.bot_schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
 from server.chat.bots import BotService
+from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, forbidden, invalid, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged
 from server.chat.hook_bots import retire
-from server.chat.ratelimit import per_window
 from server.chat.users import Actor
 from server.chat.views import iso_required
 
@@ -38,10 +38,10 @@ NO_HOOK = "no such hook"
 
 
 class HookService:
-    def __init__(self, db: Database, bots: BotService, per_minute: int = 60) -> None:
+    def __init__(self, db: Database, bots: BotService, limit: SharedLimit | None = None) -> None:
         self.db = db
         self.bots = bots
-        self.limit = per_window(per_minute, 60.0)
+        self.limit = limit or SharedLimit("hook-posts", 60, 60.0)  # posts a minute to one hook
 
     async def create(self, actor: Actor, topic: str, bot_name: str | None = None) -> HookCreatedOut:
         """A hook of the topic posting as ``bot_name`` (the caller's) or as a bot made for it."""
@@ -98,8 +98,8 @@ class HookService:
     ) -> HookPostedOut:
         """Post ``text`` as the hook's bot in its topic (a thread reply with ``thread``)."""
         hook = await self.post_check(secret)
-        if not self.limit.take(hook.id):
-            wait = self.limit.retry_after(hook.id)
+        wait = await self.limit.take(hook.id)
+        if wait > 0:
             raise rate_limited("too many posts to this hook; try later", wait)
         bot = await self.bots.actor(hook.bot_id)
         if bot is None:

@@ -5,6 +5,9 @@ buckets forget keys that have been full for a while, so memory stays bounded
 by the number of active clients. A refused caller is told how long to wait
 (``retry_after``); a token taken for an attempt that turned out harmless can be
 given back (a successful login costs nothing).
+
+These count in this process; ``budgets.SharedLimit`` adds the cluster's count to the keyed ones
+(sign-ups, logins, topics, invites, uploads, hook posts) when several nodes share Redis.
 """
 
 from __future__ import annotations
@@ -76,11 +79,6 @@ class KeyedLimiter:
         for key, bucket in list(self._buckets.items()):
             if bucket.tokens + (now - bucket.stamp) * bucket.rate >= bucket.burst:
                 del self._buckets[key]
-
-
-def per_hour(count: int) -> KeyedLimiter:
-    """A limiter allowing a burst of ``count`` and ``count`` per hour after that."""
-    return per_window(count, 3600)
 
 
 def per_window(count: int, seconds: float) -> KeyedLimiter:

@@ -9,6 +9,7 @@ from db.uow import Database
 from server.chat.accounts import AccountService
 from server.chat.blocking import BlockService
 from server.chat.bots import BotService
+from server.chat.budgets import Budgets, SharedLimit, per_hour
 from server.chat.conversations import ConversationService
 from server.chat.delivery import DeliveryService
 from server.chat.directory import Directory
@@ -24,7 +25,6 @@ from server.chat.nodes import NodeService
 from server.chat.online import OnlineRegistry
 from server.chat.pins import PinService
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import per_hour, per_window
 from server.chat.reactions import ReactionService
 from server.chat.recovery import RecoveryService
 from server.chat.refill import Refill
@@ -86,8 +86,10 @@ class Chat:
         registry: OnlineRegistry | None = None,
         file_store: FileStore | None = None,
         url_guard: UrlGuard | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.db = db
+        self.budgets = budgets  # several nodes: the limits below hold for the cluster
         self.hub = hub or Hub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
@@ -101,9 +103,11 @@ class Chat:
             PasswordHasher(limits.bcrypt_rounds),
             TokenCodec(secret, token_ttl),
             self.presence,
-            per_hour(limits.register_per_hour),
-            per_hour(limits.login_per_hour),
-            per_window(limits.login_failures_per_account, limits.login_failure_window),
+            per_hour("sign-ups", limits.register_per_hour, budgets),
+            per_hour("failed-logins", limits.login_per_hour, budgets),
+            SharedLimit(
+                "account-failures", limits.login_failures_per_account, limits.login_failure_window, budgets
+            ),
         )
         self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
         self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
@@ -119,6 +123,7 @@ class Chat:
                     quota_bytes=limits.file_quota_bytes,
                     unattached_ttl=limits.file_unattached_ttl_seconds,
                 ),
+                SharedLimit("uploads", limits.file_uploads_per_minute, 60.0, budgets),
             )
         )
         self.messages = MessageService(db, self.directory, limits.all_mention_limit, self.files)
@@ -126,8 +131,8 @@ class Chat:
             db,
             self.presence,
             self.messages,
-            per_hour(limits.topics_per_hour),
-            per_hour(limits.invites_per_hour),
+            per_hour("topics", limits.topics_per_hour, budgets),
+            per_hour("invites", limits.invites_per_hour, budgets),
         )
         self.reactions = ReactionService(db, self.directory)
         self.pins = PinService(db, self.directory, self.messages)
@@ -136,7 +141,9 @@ class Chat:
         self.blocks = BlockService(db)  # PROTOCOL.md section 10
         self.reports = ReportService(db)
         self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
-        self.hooks = HookService(db, self.bots, limits.hook_posts_per_minute)
+        self.hooks = HookService(
+            db, self.bots, SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, budgets)
+        )
         self.search = SearchService(db)  # PROTOCOL.md section 9
         self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
@@ -155,6 +162,7 @@ class Chat:
             self.signals,
             self.recovery,
             limits.max_connections_per_user,
+            budgets,
         )
         self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
         # What the hub missed (a broker outage) is read back from the database; after the caches
@@ -166,7 +174,7 @@ class Chat:
         # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
         sockets = self.sessions
         self.echo = EchoService(
-            db, upstream, limits.echo_transcript_bytes, sockets.count_socket, sockets.uncount_socket
+            db, upstream, limits.echo_transcript_bytes, sockets.take_socket, sockets.release_socket
         )
         self.users.on_registered.append(self._join_defaults)
         # Operator commands (``parley user|topic|stats``)
@@ -176,6 +184,8 @@ class Chat:
 
     async def start(self) -> None:
         await self.db.search.check()  # SQLite without FTS5: refuse to start, saying why
+        if self.budgets is not None:
+            await self.budgets.start()
         await self.hub.start()
         await self.directory.webhooks.load()  # before any send: the send path asks it
         await self.presence.start()
@@ -196,6 +206,8 @@ class Chat:
             await self.files.stop()
         await self.echo.stop()
         await self.hub.stop()
+        if self.budgets is not None:
+            await self.budgets.stop()
 
     async def _publish(self, events: list[object]) -> None:
         await self.hub.publish(*cast(list[Event], events))

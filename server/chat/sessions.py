@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from db.uow import Database
+from server.chat.budgets import Budgets
 from server.chat.delivery import DeliveryService
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import Event, SessionsRevoked, TokenRevoked
@@ -81,6 +82,7 @@ class SessionService:
         signals: SignalService,
         recovery: RecoveryService,
         max_per_user: int = 50,
+        budgets: Budgets | None = None,
     ) -> None:
         self.db = db
         self.users = users
@@ -89,6 +91,7 @@ class SessionService:
         self.signals = signals
         self.recovery = recovery
         self.max_per_user = max_per_user
+        self.budgets = budgets  # several nodes: the sockets per user are counted for the cluster too
         self._open: dict[int, int] = {}  # user id -> connections open here (opened, not yet closed)
         # user id -> the oldest token version among them: after missed news (a broker outage), a
         # user whose stored version moved past it logged out meanwhile (``Refill``)
@@ -110,7 +113,7 @@ class SessionService:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor, claims = await self.users.verify(token)
-        self.count_socket(actor.id)  # no await since the check: concurrent opens cannot both slip in
+        await self.take_socket(actor.id)
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
         try:
             topics = await self.db.reads.topics_of(actor.id)
@@ -118,7 +121,7 @@ class SessionService:
             granted = await self.recovery.grant(actor.id, recovery) if recovery is not None else None
             await self.presence.socket_opened(actor.id, actor.username)
         except BaseException:
-            self.uncount_socket(actor.id)
+            await self.release_socket(actor.id)
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
@@ -149,13 +152,36 @@ class SessionService:
                 admission.revoked.add(event.user_id)
 
     def count_socket(self, user_id: int) -> None:
-        """Take one of the user's sockets (every namespace and dialect shares the count), or
-        ``rate_limited`` past ``max_per_user``."""
+        """The local half of ``take_socket``."""
         count = self._open.get(user_id, 0)
         if count >= self.max_per_user:
-            message = f"too many open connections for this user (at most {self.max_per_user}); close one"
-            raise ChatError(ErrorCode.RATE_LIMITED, message)
+            raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
         self._open[user_id] = count + 1
+
+    async def take_socket(self, user_id: int) -> None:
+        """Take one of the user's sockets (every namespace and dialect shares the count), or
+        ``rate_limited`` past ``max_per_user``: in this process (no await before the local count:
+        concurrent opens cannot both slip in), and with several nodes on every live node too (the
+        local count stands alone while the cluster cannot answer)."""
+        self.count_socket(user_id)
+        if self.budgets is None:
+            return
+        try:
+            counted = await self.budgets.socket_opened(user_id, self.max_per_user)
+        except BaseException:
+            self.uncount_socket(user_id)
+            raise
+        if counted is False:
+            self.uncount_socket(user_id)
+            raise ChatError(ErrorCode.RATE_LIMITED, self._too_many())
+
+    async def release_socket(self, user_id: int) -> None:
+        self.uncount_socket(user_id)
+        if self.budgets is not None:
+            await self.budgets.socket_closed(user_id)
+
+    def _too_many(self) -> str:
+        return f"too many open connections for this user (at most {self.max_per_user}); close one"
 
     def uncount_socket(self, user_id: int) -> None:
         count = self._open.get(user_id, 0) - 1
@@ -183,7 +209,7 @@ class SessionService:
     async def close(self, actor: Actor, pid: str | None = None) -> None:
         """A connection ended: presence, then (last connection) typing; cursors are flushed;
         the recovery window of its ``pid`` starts."""
-        self.uncount_socket(actor.id)
+        await self.release_socket(actor.id)
         try:
             if await self.presence.socket_closed(actor.id, actor.username):
                 await self.signals.stopped(actor)

@@ -32,12 +32,12 @@ from server.chat.access import (
     user_named,
 )
 from server.chat.authority import RANKS
+from server.chat.budgets import SharedLimit, per_hour
 from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import KeyedLimiter, per_hour
 from server.chat.schemas import (
     InvitedOut,
     MemberOut,
@@ -61,10 +61,10 @@ class TopicService:
 
     ``create_limit`` and ``invite_limit`` are the abuse limits of PROTOCOL.md section 2 (topics
     created and invites sent per user: ``rate_limited`` with ``retry_after`` past them). They are
-    token buckets in this process's memory, keyed by user id, like the sign-up and login limits
-    (``ratelimit.py``): they hold per process, not across a cluster (N nodes or workers let a user
-    do up to N times as much), and start over when the process restarts. A refused call (a taken
-    name, an unknown topic or user) gives its token back: only what was done is counted.
+    token buckets keyed by user id, like the sign-up and login limits (``budgets.py``): in this
+    process's memory, and with several nodes in the cluster's budget too, so that they hold for
+    the whole cluster. A refused call (a taken name, an unknown topic or user) gives its token
+    back: only what was done is counted.
     """
 
     def __init__(
@@ -72,14 +72,14 @@ class TopicService:
         db: Database,
         presence: PresenceService,
         messages: MessageService,
-        create_limit: KeyedLimiter | None = None,
-        invite_limit: KeyedLimiter | None = None,
+        create_limit: SharedLimit | None = None,
+        invite_limit: SharedLimit | None = None,
     ) -> None:
         self.db = db
         self.presence = presence
         self.messages = messages
-        self.create_limit = create_limit or per_hour(20)
-        self.invite_limit = invite_limit or per_hour(30)
+        self.create_limit = create_limit or per_hour("topics", 20)
+        self.invite_limit = invite_limit or per_hour("invites", 30)
 
     async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
         async with _counted(self.create_limit, actor, "too many topics created; try later"):
@@ -247,14 +247,15 @@ class TopicService:
 
 
 @contextlib.asynccontextmanager
-async def _counted(limit: KeyedLimiter, actor: Actor, refusal: str) -> AsyncIterator[None]:
+async def _counted(limit: SharedLimit, actor: Actor, refusal: str) -> AsyncIterator[None]:
     """Take one of the actor's tokens for the block (``rate_limited`` if none is left); give it
     back if the block raises."""
     key = str(actor.id)
-    if not limit.take(key):
-        raise rate_limited(refusal, limit.retry_after(key))
+    wait = await limit.take(key)
+    if wait > 0:
+        raise rate_limited(refusal, wait)
     try:
         yield
     except BaseException:
-        limit.give_back(key)
+        await limit.give_back(key)
         raise

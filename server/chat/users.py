@@ -34,10 +34,10 @@ from db.records import Credentials, UserRecord
 from db.uow import Database
 from server.chat import api_tokens
 from server.chat.api_tokens import KnownTokens
+from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
 from server.chat.presence import PresenceService
-from server.chat.ratelimit import KeyedLimiter
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.security import Claims, PasswordHasher, TokenCodec
 from server.chat.views import iso, iso_required
@@ -128,9 +128,9 @@ class UserService:
         hasher: PasswordHasher,
         tokens: TokenCodec,
         presence: PresenceService,
-        register_limit: KeyedLimiter,
-        login_limit: KeyedLimiter,
-        account_limit: KeyedLimiter,
+        register_limit: SharedLimit,
+        login_limit: SharedLimit,
+        account_limit: SharedLimit,
         token_cache_age: float = 10.0,
     ) -> None:
         self.db = db
@@ -145,8 +145,8 @@ class UserService:
         self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
-        if not self.register_limit.take(source):
-            wait = self.register_limit.retry_after(source)
+        wait = await self.register_limit.take(source)
+        if wait > 0:
             raise rate_limited("too many sign-ups from this address; try later", wait)
         user = await self.create(data.username, data.password)
         token, expires = self.tokens.issue(user.id, user.token_version)
@@ -178,30 +178,30 @@ class UserService:
         """A token for the right password. Each attempt takes a token from the address's and the
         account name's failure budgets; a successful one (or one that broke) gives them back."""
         account = data.username.lower()
-        self._admit(source, account)
+        await self._admit(source, account)
         try:
             user = await self._verify(data)
         except ChatError:
             raise  # a failed login: it stays counted
         except BaseException:
-            self._give_back(source, account)
+            await self._give_back(source, account)
             raise
-        self._give_back(source, account)
+        await self._give_back(source, account)
         token, expires = self.tokens.issue(user.id, user.token_version)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
-    def _admit(self, source: str, account: str) -> None:
-        if not self.login_limit.take(source):
-            wait = self.login_limit.retry_after(source)
+    async def _admit(self, source: str, account: str) -> None:
+        wait = await self.login_limit.take(source)
+        if wait > 0:
             raise rate_limited("too many failed logins from this address; try later", wait)
-        if not self.account_limit.take(account):
-            self.login_limit.give_back(source)
-            wait = self.account_limit.retry_after(account)
+        wait = await self.account_limit.take(account)
+        if wait > 0:
+            await self.login_limit.give_back(source)
             raise rate_limited("too many failed logins for this account; try later", wait)
 
-    def _give_back(self, source: str, account: str) -> None:
-        self.login_limit.give_back(source)
-        self.account_limit.give_back(account)
+    async def _give_back(self, source: str, account: str) -> None:
+        await self.login_limit.give_back(source)
+        await self.account_limit.give_back(account)
 
     async def _verify(self, data: LoginIn) -> UserRecord:
         async with self.db.read() as repos:

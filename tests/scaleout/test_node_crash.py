@@ -1,5 +1,6 @@
 """kill -9 of a node: its users go offline for their partners within the presence TTL, and
-reconnect to the surviving node with nothing acknowledged lost (two real ``parley serve``)."""
+reconnect to the surviving node with nothing acknowledged lost, and its sockets stop counting
+against their users' limit (two real ``parley serve``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import crash_place, free_port, server
+from tests.edge.sio.test_connect import assert_refused, socket
 from tests.scaleout.conftest import redis_url
 from tests.support import PASSWORD, Client
 
@@ -78,3 +80,35 @@ async def test_a_killed_nodes_users_go_offline_within_the_ttl_and_lose_nothing(t
         assert (back["username"], back["online"]) == ("alice", True)
         assert [m["id"] for m in replayed] == [m["id"] for m in missed]
         await asyncio.gather(bob.close(), alice_again.close(), alice.close())
+
+
+async def test_a_killed_nodes_sockets_stop_counting_against_the_user_within_the_ttl(tmp_path: Path):
+    """Sockets per user are counted for the cluster; kill -9 of the node that holds them must not
+    keep them counted forever (its beat stops: it no longer counts after the TTL)."""
+    async with fresh_postgres_database(postgres_url()) as database:
+        place = crash_place(
+            tmp_path,
+            PARLEY_DATABASE_URL=database,
+            PARLEY_REDIS_URL=redis_url(),
+            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
+            PARLEY_PRESENCE_TTL=str(TTL),
+            PARLEY_MAX_CONNECTIONS_PER_USER="1",
+        )
+        one, two = free_port(), free_port()
+        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
+        async with server(place, one) as node_one, server(place, two):
+            token = await register(url_one, "alice")
+            alice = await connect(url_one, "alice", token)
+            async with socket(url_two, auth={"token": token}) as attempt:
+                assert_refused(attempt, "rate_limited")  # one socket, on the other node
+            node_one.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            while True:
+                async with socket(url_two, auth={"token": token}) as attempt:
+                    if attempt.refusal is None:
+                        break
+                assert time.monotonic() - killed < 4 * TTL, "the killed node's socket still counts"
+                await asyncio.sleep(0.1)  # polls the count; nothing tells a refused client
+            waited = time.monotonic() - killed
+        assert waited < TTL + TTL / 3 + 1.5, waited  # the TTL, one heartbeat, and slack
+        await alice.close()

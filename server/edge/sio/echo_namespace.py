@@ -66,7 +66,7 @@ class EchoNamespace:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             actor = await self.chat.users.authenticate(token_from(environ, auth))
-            session = self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
+            session = await self.chat.echo.open(actor)  # rate_limited: the user's sockets are all open
         except ChatError as exc:
             if exc.code is ErrorCode.RATE_LIMITED:  # the user holds all the sockets it may
                 self.metrics.refused(USER_BOUND, client_address(environ))

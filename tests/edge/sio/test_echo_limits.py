@@ -72,7 +72,7 @@ async def store_transcripts(live: LiveServer, token: str, count: int, echoes: in
     chat: Chat = live.app.state.chat
     actor = await chat.users.authenticate(token)
     for visit in range(count):
-        session = chat.echo.open(actor)
+        session = await chat.echo.open(actor)
         for n in range(echoes):
             payload = {"visit": visit, "n": n, "pad": "x" * pad} if pad else {"visit": visit, "n": n}
             await session.echo(payload)

@@ -44,7 +44,7 @@ async def echo_socket(websocket: WebSocket) -> None:
     if actor is None:
         return
     try:
-        session = chat.echo.open(actor)  # one of the user's sockets, with the chat ones
+        session = await chat.echo.open(actor)  # one of the user's sockets, with the chat ones
     except ChatError as exc:  # rate_limited: 4429, as the chat dialects refuse a socket too many
         await gateway.refuse(websocket, exc)
         return

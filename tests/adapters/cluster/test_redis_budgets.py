@@ -1,0 +1,86 @@
+"""The cluster's budgets in Redis, as two nodes see them (real Redis; a Redis of the test's own
+where it is restarted)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from server.adapters.cluster.redis_budgets import RedisBudgets
+from tests.redis_instance import own_redis
+from tests.scaleout.conftest import redis_url
+
+pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
+
+
+@pytest.fixture
+async def two_nodes() -> AsyncIterator[tuple[RedisBudgets, RedisBudgets]]:
+    channel = f"budgets-{uuid.uuid4().hex[:8]}"
+    one, two = RedisBudgets(redis_url(), channel), RedisBudgets(redis_url(), channel)
+    await one.start()
+    await two.start()
+    yield one, two
+    await one.stop()
+    await two.stop()
+
+
+async def test_one_bucket_is_shared_by_the_nodes_and_says_how_long_to_wait(two_nodes):
+    one, two = two_nodes
+    assert await one.take("topics", "7", 2, 2 / 3600) == 0
+    assert await two.take("topics", "7", 2, 2 / 3600) == 0
+    wait = await one.take("topics", "7", 2, 2 / 3600)
+    assert wait is not None and 1700 < wait <= 1800  # a token every half hour
+    assert await two.take("topics", "8", 2, 2 / 3600) == 0  # another key, its own bucket
+    await two.give_back("topics", "7", 2, 2 / 3600)  # an attempt that did not count
+    assert await one.take("topics", "7", 2, 2 / 3600) == 0
+
+
+async def test_a_bucket_expires_once_it_would_be_full_again(two_nodes):
+    one, _two = two_nodes
+    await one.take("uploads", "7", 30, 0.5)
+    client = redis.asyncio.Redis.from_url(redis_url())
+    try:
+        ttl = await client.pttl(f"{one._prefix}:uploads:7")
+    finally:
+        await client.aclose()
+    assert 2000 < ttl <= 3000  # one token short refills in 2 s, plus a second
+
+
+async def test_sockets_are_counted_over_the_live_nodes(two_nodes):
+    one, two = two_nodes
+    assert await one.socket_opened(7, 2) is True
+    assert await two.socket_opened(7, 2) is True
+    assert await one.socket_opened(7, 2) is False
+    assert await two.socket_opened(7, 2) is False
+    await one.socket_closed(7)
+    assert await two.socket_opened(7, 2) is True
+    assert await one.socket_opened(8, 2) is True  # another user
+
+
+async def test_the_script_is_loaded_again_after_redis_restarts_empty(tmp_path: Path):
+    async with own_redis(tmp_path / "redis") as broker:
+        node = RedisBudgets(broker.url, "budgets")
+        await node.start()
+        try:
+            assert await node.take("topics", "7", 1, 1 / 3600) == 0
+            broker.kill()
+            assert await node.take("topics", "7", 1, 1 / 3600) is None  # cannot tell: local stands
+            await broker.start()
+            await node._beat()  # the heartbeat that finds Redis back
+            assert await node.take("topics", "7", 1, 1 / 3600) == 0  # NOSCRIPT: loaded again
+            assert (await node.take("topics", "7", 1, 1 / 3600) or 0) > 0
+        finally:
+            await node.stop()
+
+
+async def test_budgets_not_started_leave_the_node_to_its_own_counts():
+    """The command line builds the chat without starting it: its limits are the local ones."""
+    node = RedisBudgets(redis_url(), f"budgets-{uuid.uuid4().hex[:8]}")
+    assert await node.take("sign-ups", "127.0.0.1", 1, 1.0) is None
+    assert await node.socket_opened(7, 1) is None
+    await node.socket_closed(7)
+    await node.give_back("sign-ups", "127.0.0.1", 1, 1.0)
