@@ -37,19 +37,41 @@ MARKDOWN = "text/markdown; charset=utf-8"
 JSON = "application/json"
 SVG = "image/svg+xml"
 JSON_PARSE_MAX = 1024 * 1024  # bytes; a larger file is not parsed (plain text)
+HEAD_LIMIT = 64 * 1024  # characters looked at for markup (the sniffed prefix is 8 KiB)
 BY_EXTENSION = {"csv": CSV, "md": MARKDOWN, "markdown": MARKDOWN}
 # C0 controls and DEL are binary, but tab, line feed, form feed, carriage return and escape (ANSI
 # colours in logs); vertical tab too.
 CONTROLS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
-# What may come before the root element: white space, an XML declaration or processing
-# instructions, comments, a doctype.
-PROLOGUE = r"(?:\s+|<\?[^>]*\?>|<!--.*?-->|<!doctype[^>]*>)*"
-SVG_ROOT = re.compile(PROLOGUE + r"<svg[\s>/]", re.IGNORECASE | re.DOTALL)
+# What may come before the root element: white space, comments, and for SVG an XML declaration or
+# processing instructions and a doctype. Skipped by ``_prologue_end``, a loop of ``str.find`` calls
+# that only moves forward: a pattern of repeated alternatives (``(?:\s+|<!--.*?-->)*``) backtracks
+# exponentially on a prefix of white space, and the sniff runs on the event loop.
+SKIPPED = {"<!--": "-->", "<?": "?>", "<!doctype": ">"}
+HTML_SKIPPED = {"<!--": "-->"}
+SVG_ROOT = re.compile(r"<svg[\s>/]", re.IGNORECASE)
 HTML_START = re.compile(
-    r"(?:\s+|<!--.*?-->)*(?:<!doctype\s+html[\s>]"
-    r"|<(?:html|head|body|script|iframe|h1|div|font|table|a|style|title|b|br|p|meta|link)[\s>/])",
-    re.IGNORECASE | re.DOTALL,
+    r"<!doctype\s+html[\s>]"
+    r"|<(?:html|head|body|script|iframe|h1|div|font|table|a|style|title|b|br|p|meta|link)[\s>/]",
+    re.IGNORECASE,
 )
+
+
+def _prologue_end(text: str, skipped: dict[str, str]) -> int:
+    """Where the first markup that is not ``skipped`` (an opening and its end) or white space
+    starts; linear in the text's length."""
+    at, lowered = 0, text[:HEAD_LIMIT].lower()
+    while True:
+        while at < len(lowered) and lowered[at].isspace():
+            at += 1
+        for opening, end in skipped.items():
+            if lowered.startswith(opening, at):
+                found = lowered.find(end, at + len(opening))
+                if found < 0:
+                    return len(lowered)  # unterminated: nothing after it to tell
+                at = found + len(end)
+                break
+        else:
+            return at
 
 
 def text_of(head: bytes, complete: bool) -> str | None:
@@ -67,9 +89,9 @@ def text_of(head: bytes, complete: bool) -> str | None:
 
 def kind(text: str, name: str) -> str:
     """The type of text known from its prefix and the file's name (JSON is ``parsed_json``'s)."""
-    if SVG_ROOT.match(text):
+    if SVG_ROOT.match(text, _prologue_end(text, SKIPPED)):
         return SVG
-    if HTML_START.match(text):
+    if HTML_START.match(text, _prologue_end(text, HTML_SKIPPED)):
         return HTML
     extension = name.rpartition(".")[2].lower() if "." in name else ""
     return BY_EXTENSION.get(extension, PLAIN)
