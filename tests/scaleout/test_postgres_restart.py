@@ -1,0 +1,223 @@
+"""A PostgreSQL restart, or every backend terminated, costs a few sends an error, never a message.
+
+Two nodes on a PostgreSQL of the test's own and Redis; alice sends on node A every 100 ms, each
+send with a ``client_id``; bob listens on node B over websocket and over polling, carol on the
+topics dialect. PostgreSQL is stopped for about 3 s and started again, or every backend of the
+database is terminated (``pg_terminate_backend``). From the clients' own records and the
+database: every send is answered within a bound, an error only as ``internal`` with a plain
+message; every acknowledged message is stored once; a send answered with an error is not
+stored, or its ``client_id`` resend returns it; every stored message reaches every connected
+member live, in ``seq`` order with no gap; sends are acknowledged again within a few seconds of
+PostgreSQL's return; and the log has a line per failure class, not one per send
+(PROTOCOL.md sections 2 and 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.edge.gateway.wsclient import JsonSocket, opened
+from tests.postgres_instance import OwnPostgres, own_postgres
+from tests.scaleout.conftest import two_nodes
+from tests.scaleout.test_hub_outage import ANSWER_WITHIN, PACE, RECEIVED_WITHIN, Sender, in_order_without_gap
+from tests.support import Client, LiveServer, general_with
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
+DOWN_FOR = 30  # sends (about 3 s at one per 100 ms) while PostgreSQL is stopped
+RECOVERED_WITHIN = 5.0  # seconds from PostgreSQL's return to the first acknowledged send
+
+
+class Lines(logging.Handler):
+    """Every record the nodes log at WARNING or above (both run in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def shown(self) -> str:
+        return "\n".join(f"{r.levelname} {r.name} {r.getMessage()} {r.__dict__.get('error', '')}" for r in self.records)
+
+
+@asynccontextmanager
+async def logged() -> AsyncIterator[Lines]:
+    lines = Lines()
+    root = logging.getLogger("parley")  # the nodes' handlers are set by now: add ours beside them
+    root.addHandler(lines)
+    try:
+        yield lines
+    finally:
+        root.removeHandler(lines)
+
+
+class Recorder:
+    """The ``message`` events of one Socket.IO client, gathered as they come."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.got: list[dict[str, Any]] = []
+
+    async def until(self, ids: set[int]) -> list[dict[str, Any]]:
+        async with asyncio.timeout(RECEIVED_WITHIN):
+            while not ids <= {m["id"] for m in self.got}:
+                self.got.append(await self.client.next("message", timeout=RECEIVED_WITHIN))
+        return self.got
+
+
+class Recorded(Sender):
+    """A ``Sender`` that also keeps when each answer came and each refused send's payload."""
+
+    def __init__(self, client: Client, topic: str) -> None:
+        super().__init__(client, topic)
+        self.answers: list[tuple[float, bool]] = []
+        self.errors: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    async def _run(self) -> None:
+        while True:
+            payload = {"topic": self.topic, "body": f"m{self.count}", "client_id": uuid.uuid4().hex}
+            started = time.monotonic()
+            try:
+                ack = await asyncio.wait_for(self.client.call("message:send", payload), ANSWER_WITHIN)
+            except TimeoutError:
+                ack = {"ok": False, "error": {"code": "none", "message": "no answer within the bound"}}
+            now = time.monotonic()
+            self.slowest = max(self.slowest, now - started)
+            self.answers.append((now, bool(ack.get("ok"))))
+            if ack.get("ok"):
+                self.acked.append(ack["data"])
+            else:
+                self.failed.append(ack["error"])
+                self.errors.append((payload, ack["error"]))
+            self.answered.set()
+            await asyncio.sleep(PACE)
+
+
+Fault = Callable[[OwnPostgres, Recorded], Awaitable[float]]
+"""Makes the fault under the stream of sends; returns when (monotonic) PostgreSQL was back."""
+
+
+async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, Lines, float]:
+    async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
+        alice = await a.user("alice")
+        bob_token = await b.register("bob")
+        on_ws = await b.connect("bob", bob_token, transports=["websocket"])
+        on_polling = await b.connect("bob", bob_token, transports=["polling"])
+        carol_token = await b.register("carol")
+        await general_with(alice, on_ws)
+        async with opened(b, f"/compat/topics/{carol_token}") as carol, logged() as lines:
+            await carol.until({"action": "connected"})
+            await carol.send({"action": "suscribe", "topic_name": "general"})
+            await carol.until({"action": "suscribe"})
+            receivers = [Recorder(on_ws), Recorder(on_polling)]
+            sender = Recorded(alice, "general")
+            try:
+                await sender.more(5)
+                back = await fault(pg, sender)
+                await sender.more(20)
+            finally:
+                await sender.stop()
+            recovery = first_ack_after(sender, back)
+            await stored_once_and_received(pg, sender, alice, receivers, carol)
+            await still_serving(a, b)
+        return sender, lines, recovery
+
+
+def first_ack_after(sender: Recorded, back: float) -> float:
+    """Seconds from PostgreSQL's return to the first send acknowledged after it."""
+    acked_at = [at for at, ok in sender.answers if ok and at >= back]
+    assert acked_at, "no send was acknowledged after PostgreSQL came back"
+    return acked_at[0] - back
+
+
+async def stored_once_and_received(
+    pg: OwnPostgres, sender: Recorded, alice: Client, receivers: list[Recorder], carol: JsonSocket
+) -> None:
+    connection = await asyncpg.connect(pg.dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT m.id, m.seq, m.client_id FROM messages m JOIN topics t ON t.id = m.topic_id"
+            " WHERE t.name = 'general' AND m.client_id IS NOT NULL ORDER BY m.seq"
+        )
+    finally:
+        await connection.close()
+    copies = Counter(row["client_id"] for row in rows)
+    assert [key for key, n in copies.items() if n > 1] == []  # no duplicate stored
+    stored = {row["client_id"]: row["id"] for row in rows}
+    for message in sender.acked:  # every acknowledged message stored, as acknowledged
+        assert stored.get(message["client_id"]) == message["id"]
+    for payload, error in sender.errors:
+        assert error["code"] == "internal", error
+        assert "Traceback" not in error["message"] and "asyncpg" not in error["message"], error
+        if payload["client_id"] in stored:  # stored after all: its resend must return it
+            again = await alice.ok("message:send", payload)
+            assert again["id"] == stored[payload["client_id"]]
+    everything = [row["id"] for row in rows]
+    for receiver in receivers:
+        got = [m for m in await receiver.until(set(everything)) if m["topic"] == "general"]
+        assert receiver.client.connected  # live, not from a backlog after a reconnection
+        in_order_without_gap(got)
+        assert [m["id"] for m in got if m.get("client_id")] == everything
+    pushed = [
+        await carol.until({"action": "message", "topic_name": "general"}, timeout=RECEIVED_WITHIN)
+        for _ in everything
+    ]
+    assert [p["id"] for p in pushed] == everything
+
+
+async def still_serving(a: LiveServer, b: LiveServer) -> None:
+    """New connections (the hot reads' pools) and REST reads work on both nodes after the fault."""
+    for node, name in ((a, "dave"), (b, "erin")):
+        client = await node.user(name)
+        subscribed = await client.ok("topic:subscribe", {"topic": "general"})
+        assert subscribed["history"]
+
+
+def one_line_per_class(lines: Lines, failed: int) -> None:
+    """The nodes logged a few lines about the outage, none with a traceback, not one per send."""
+    assert [r for r in lines.records if r.exc_info] == [], lines.shown()
+    repeated = Counter((r.name, r.getMessage(), str(r.__dict__.get("error"))) for r in lines.records)
+    assert all(n <= 2 for n in repeated.values()), lines.shown()  # at most once per node
+    assert len(lines.records) < max(failed, 10), lines.shown()
+
+
+async def test_a_postgres_restart_fails_a_few_sends_cleanly_and_loses_no_message(tmp_path: Path):
+    async def restart(pg: OwnPostgres, sender: Recorded) -> float:
+        await asyncio.to_thread(pg.stop, "fast")
+        await sender.more(DOWN_FOR)
+        await asyncio.to_thread(pg.start)
+        return time.monotonic()
+
+    sender, lines, recovery = await restart_under_sends(tmp_path, restart)
+
+    print(f"restart: {len(sender.acked)} acked, {len(sender.failed)} errored, recovered in {recovery:.2f} s")
+    assert sender.slowest < ANSWER_WITHIN
+    assert recovery < RECOVERED_WITHIN
+    one_line_per_class(lines, len(sender.failed))
+
+
+async def test_terminated_backends_fail_a_few_sends_cleanly_and_lose_no_message(tmp_path: Path):
+    async def terminate(pg: OwnPostgres, sender: Recorded) -> float:
+        for _ in range(3):
+            assert await pg.terminate_backends() > 0
+            await sender.more(5)
+        return time.monotonic()
+
+    sender, lines, recovery = await restart_under_sends(tmp_path, terminate)
+
+    print(f"terminate: {len(sender.acked)} acked, {len(sender.failed)} errored, recovered in {recovery:.2f} s")
+    assert sender.slowest < ANSWER_WITHIN
+    assert recovery < RECOVERED_WITHIN
+    one_line_per_class(lines, len(sender.failed))
