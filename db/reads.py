@@ -263,7 +263,9 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _connect(self) -> asyncpg.Pool:
-        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size)
+        # No floor: asyncpg restores one in a task of its own that logs a traceback per try and
+        # backs off up to a minute while the database is down; each read opens what it lacks.
+        pool = await asyncpg.create_pool(self.dsn, min_size=0, max_size=self.size)
         self._connection = pool
         return pool
 
