@@ -73,10 +73,15 @@ class Backoff:
         self._failures = 0
 
     @property
+    def failing(self) -> bool:
+        """The last round failed."""
+        return self._failures > 0
+
+    @property
     def delay(self) -> float:
         if self._failures == 0:
             return self.base
-        return min(self.ceiling, max(self.base, 0.1) * 2 ** (self._failures - 1))
+        return min(self.ceiling, max(self.base, 0.1) * 2.0 ** (self._failures - 1))
 
     def failed(self) -> None:
         self._failures += 1

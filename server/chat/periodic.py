@@ -39,7 +39,7 @@ class Periodic:
     async def _run(self) -> None:
         backoff = Backoff(self.interval)
         reported: set[type[BaseException]] = set()
-        outage = False
+        outage = False  # the last round met the database's outage
         while True:
             await asyncio.sleep(backoff.delay)
             try:

@@ -15,8 +15,9 @@ message at fault fails (with that exception: the transport answers
 ``internal``); but when the database is unreachable or dropped the connection (an outage:
 ``server.chat.outage``) every send of the batch fails at once with that error, which the
 transport answers ``internal`` "the database is unavailable" and logs once per failure class:
-nothing of the batch was stored, and trying each send alone would fail alike. A send whose files another send attached first (checked again
-in the transaction) is refused alone, ``invalid``.
+nothing of the batch was stored, and trying each send alone would fail alike. A send whose
+files another send attached first (checked again in the transaction) is refused alone,
+``invalid``.
 
 A send to a topic with outgoing webhooks (PROTOCOL.md section 12) carries the rows of its outbox
 into the same transaction (``NewMessage.outbox``); the writer asks ``WebhookMap.of`` once per
