@@ -31,7 +31,8 @@ from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.postgres_instance import OwnPostgres, own_postgres
 from tests.scaleout.conftest import two_nodes
 from tests.scaleout.test_hub_outage import ANSWER_WITHIN, PACE, RECEIVED_WITHIN, Sender, in_order_without_gap
-from tests.support import Client, LiveServer, general_with
+from tests.receiver import Receiver, receiving
+from tests.support import Client, LiveServer, bearer, general_with
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
 DOWN_FOR = 30  # sends (about 3 s at one per 100 ms) while PostgreSQL is stopped
@@ -113,13 +114,22 @@ Fault = Callable[[OwnPostgres, Recorded], Awaitable[float]]
 
 
 async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, Lines, float]:
-    async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
-        alice = await a.user("alice")
+    hooks = {"webhook_allow_hosts": ["127.0.0.1"], "webhook_retry_base": 0.05}
+    async with (
+        own_postgres() as pg,
+        receiving() as hooked,
+        two_nodes(tmp_path, database=pg.url, default_topics=[], **hooks) as (a, b),
+    ):
+        alice_token = await a.register("alice")
+        alice = await a.connect("alice", alice_token)
         bob_token = await b.register("bob")
         on_ws = await b.connect("bob", bob_token, transports=["websocket"])
         on_polling = await b.connect("bob", bob_token, transports=["polling"])
         carol_token = await b.register("carol")
         await general_with(alice, on_ws)
+        body = {"url": hooked.url, "events": ["message"], "secret": "restart"}
+        response = await a.http.post("/api/topics/general/webhooks", json=body, headers=bearer(alice_token))
+        assert response.status_code == 201, response.text
         async with opened(b, f"/compat/topics/{carol_token}") as carol, logged() as lines:
             await carol.until({"action": "connected"})
             await carol.send({"action": "suscribe", "topic_name": "general"})
@@ -134,6 +144,7 @@ async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, L
                 await sender.stop()
             recovery = first_ack_after(sender, back)
             await stored_once_and_received(pg, sender, alice, receivers, carol)
+            await delivered(hooked, sender)
             await still_serving(a, b)
         return sender, lines, recovery
 
@@ -178,6 +189,15 @@ async def stored_once_and_received(
         for _ in everything
     ]
     assert [p["id"] for p in pushed] == everything
+
+
+async def delivered(hooked: Receiver, sender: Recorded) -> None:
+    """The outbox workers resumed: every acknowledged message was POSTed to the webhook."""
+    wanted = {message["id"] for message in sender.acked}
+    seen = {r.data["message"]["id"] for r in hooked.received}
+    async with asyncio.timeout(RECEIVED_WITHIN):
+        while not wanted <= seen:
+            seen.add((await hooked.next()).data["message"]["id"])
 
 
 async def still_serving(a: LiveServer, b: LiveServer) -> None:
