@@ -75,8 +75,19 @@ class OwnPostgres:
     def start(self) -> None:
         """Start the cluster (again) on its port; returns once it accepts connections."""
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "start", "-w", "-t", str(int(READY)), "-D", str(self.data), "-l",
-                  str(self.folder / "postgres.log"), "-o", options)
+        self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            str(int(READY)),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "postgres.log"),
+            "-o",
+            options,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """``fast``: a clean shutdown that ends the sessions; ``immediate``: a crash."""

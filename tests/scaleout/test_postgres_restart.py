@@ -29,9 +29,9 @@ import pytest
 
 from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.postgres_instance import OwnPostgres, own_postgres
+from tests.receiver import Receiver, receiving
 from tests.scaleout.conftest import two_nodes
 from tests.scaleout.test_hub_outage import ANSWER_WITHIN, PACE, RECEIVED_WITHIN, Sender, in_order_without_gap
-from tests.receiver import Receiver, receiving
 from tests.support import Client, LiveServer, bearer, general_with
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
