@@ -9,6 +9,10 @@ and nothing is sent. Going offline everywhere stores ``last_seen``, also for
 the users of a node that died. Presence goes only to users who share a
 private topic or a direct conversation, never to public-topic crowds, and never
 between two users one of whom blocked the other (PROTOCOL.md section 10).
+
+Going offline needs the database (``last_seen``, and the partners to tell): while it is down
+(``server.chat.outage``) the transition is tried again with backoff until it answers, unless the
+user came back meanwhile, so that no one is left shown online after the outage.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from server.chat.blocking import Blocks
 from server.chat.events import PresenceChanged, ToUsers
 from server.chat.hub import Hub
 from server.chat.online import LocalRegistry, OnlineRegistry
+from server.chat.outage import DATABASE, Backoff
 from server.chat.views import iso
+
+OFFLINE_RETRY, OFFLINE_RETRY_MAX = 0.5, 2.0  # seconds between offline tries through an outage
+CLOSE_WAIT = 5.0  # seconds a shutdown waits for offline transitions in flight
 
 
 class PresenceService:
@@ -89,7 +97,24 @@ class PresenceService:
         # From here on the task is no longer cancellable through _leaving: it finishes its write.
         del self._leaving[user_id]
         if await self.registry.leave(user_id):  # not on another node either
-            await self._went_offline(user_id, username)
+            await self._offline_through_outage(user_id, username)
+
+    async def _offline_through_outage(self, user_id: int, username: str) -> None:
+        backoff = Backoff(OFFLINE_RETRY, ceiling=OFFLINE_RETRY_MAX)
+        while True:
+            try:
+                await self._went_offline(user_id, username)
+            except Exception as exc:
+                if not DATABASE.failed(exc, "announcing a user offline"):
+                    raise
+            else:
+                if backoff.failing:
+                    DATABASE.recovered()
+                return
+            backoff.failed()
+            await asyncio.sleep(backoff.delay)
+            if user_id in self._sockets or await self.is_online(user_id):
+                return  # back meanwhile: online again, nothing to announce
 
     async def _went_offline(self, user_id: int, username: str) -> None:
         now = datetime.now(UTC)
@@ -118,5 +143,9 @@ class PresenceService:
         for task in list(self._leaving.values()):
             task.cancel()
         self._leaving.clear()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # bounded: a transition waiting out the database's outage is dropped
+            _done, waiting = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT)
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.registry.stop()

@@ -259,3 +259,23 @@ async def test_terminated_backends_fail_a_few_sends_cleanly_and_lose_no_message(
     assert sender.slowest < ANSWER_WITHIN
     assert recovery < RECOVERED_WITHIN
     one_line_per_class(lines, len(sender.failed))
+
+
+async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_is_back(tmp_path: Path):
+    async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
+        bob, frank = await b.user("bob"), await a.user("frank")
+        await frank.ok("message:send", {"to": "bob", "body": "hi"})  # partners: presence between them
+        await bob.next("message")
+        async with logged() as lines:
+            await asyncio.to_thread(pg.stop, "fast")
+            await frank.close()  # goes offline after the grace, while nothing can be read or stored
+            async with asyncio.timeout(RECEIVED_WITHIN):  # the transition met the outage
+                while not any(r.name == "parley.database" for r in lines.records):
+                    await asyncio.sleep(0.02)  # state of a task in the node: nothing to await
+            await asyncio.to_thread(pg.start)
+
+            presence = await bob.next("presence", timeout=RECEIVED_WITHIN)
+
+        assert (presence["username"], presence["online"]) == ("frank", False)
+        assert presence["last_seen"] is not None
+        one_line_per_class(lines, failed=1)
