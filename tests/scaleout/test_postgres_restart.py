@@ -37,8 +37,8 @@ from tests.support import Client, LiveServer, bearer, general_with
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
 DOWN_FOR = 30  # sends (about 3 s at one per 100 ms) while PostgreSQL is stopped
 figures = logging.getLogger("tests.figures")
-RECOVERED_WITHIN = 5.0
-TERMINATIONS = 3  # times every backend is terminated, five sends apart  # seconds from PostgreSQL's return to the first acknowledged send
+RECOVERED_WITHIN = 5.0  # seconds from PostgreSQL's return to the first acknowledged send
+TERMINATIONS = 3  # times every backend is terminated, five sends apart
 
 
 class Lines(logging.Handler):
