@@ -267,9 +267,12 @@ async def test_terminated_backends_fail_a_few_sends_cleanly_and_lose_no_message(
     one_line_per_class(lines, len(sender.failed), outages=TERMINATIONS)
 
 
-async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_is_back(tmp_path: Path):
+async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_is_back_and_rest_says_why(
+    tmp_path: Path,
+):
     async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
-        bob, frank = await b.user("bob"), await a.user("frank")
+        bob_token = await b.register("bob")
+        bob, frank = await b.connect("bob", bob_token), await a.user("frank")
         await frank.ok("message:send", {"to": "bob", "body": "hi"})  # partners: presence between them
         await bob.next("message")
         async with logged() as lines:
@@ -278,10 +281,17 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
             async with asyncio.timeout(RECEIVED_WITHIN):  # the transition met the outage
                 while not any(r.name == "parley.database" for r in lines.records):
                     await asyncio.sleep(0.02)  # state of a task in the node: nothing to await
+            sent = {"to": "frank", "body": "over REST", "client_id": "rest-1"}
+            refused = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
             await asyncio.to_thread(pg.start)
 
             presence = await bob.next("presence", timeout=RECEIVED_WITHIN)
 
         assert (presence["username"], presence["online"]) == ("frank", False)
         assert presence["last_seen"] is not None
+        assert refused.status_code == 500 and refused.headers["Retry-After"] == "1"
+        error = refused.json()["error"]
+        assert error == {"code": "internal", "message": "the database is unavailable; try again shortly"}
+        again = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
+        assert again.status_code in (200, 201), again.text  # the resend is stored once it is back
         one_line_per_class(lines, failed=1)
