@@ -6,7 +6,8 @@ each runs ``initdb`` into a folder of its own (trust authentication, its unix so
 folder too) and ``pg_ctl`` on a free port: ``stop`` is ``pg_ctl stop -m fast`` (or ``immediate``:
 a crash), ``start`` brings the same cluster back on the same port, with what it had stored.
 ``terminate_backends`` ends every other backend of the test database with
-``pg_terminate_backend``, from a connection of its own. The server binaries refuse to run as
+``pg_terminate_backend``, from a connection of its own; ``pause``/``resume`` SIGSTOP/SIGCONT the
+cluster's processes (a hang: connections open, nothing answers). The server binaries refuse to run as
 root: as root, the cluster belongs to the ``postgres`` account. Only this cluster is stopped,
 always at the end.
 """
@@ -14,10 +15,12 @@ always at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -54,6 +57,7 @@ class OwnPostgres:
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DATABASE}"
         self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
         self._user: dict[str, Any] = {}
+        self._paused: list[int] = []
         if os.geteuid() == 0:
             account = pwd.getpwnam("postgres")
             os.chown(self.folder, account.pw_uid, account.pw_gid)
@@ -93,6 +97,29 @@ class OwnPostgres:
         """``fast``: a clean shutdown that ends the sessions; ``immediate``: a crash."""
         self._run("pg_ctl", "stop", "-w", "-t", str(int(READY)), "-D", str(self.data), "-m", mode)
 
+    def processes(self) -> list[int]:
+        """The postmaster's PID (``postmaster.pid``'s first line) and its children's, from /proc."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def pause(self) -> None:
+        """SIGSTOP the cluster's processes: connections stay open and nothing answers (a hang)."""
+        self._paused = self.processes()
+        for pid in self._paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self._paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self._paused = []
+
     async def terminate_backends(self) -> int:
         """``pg_terminate_backend`` every other backend of the test database; how many were."""
         admin = await asyncpg.connect(self.dsn)
@@ -114,6 +141,7 @@ class OwnPostgres:
             await admin.close()
 
     def destroy(self) -> None:
+        self.resume()
         if (self.data / "postmaster.pid").exists():
             subprocess.run(
                 [str(self.bin / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w"],

@@ -295,3 +295,20 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
         again = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
         assert again.status_code in (200, 201), again.text  # the resend is stored once it is back
         one_line_per_class(lines, failed=1)
+
+
+async def test_a_hanging_postgres_holds_no_send_past_the_bound_and_loses_no_message(tmp_path: Path):
+    async def hang(pg: OwnPostgres, sender: Recorded) -> float:
+        pg.pause()
+        try:
+            await sender.more(DOWN_FOR // 3)  # while PostgreSQL hangs
+        finally:
+            pg.resume()
+        return time.monotonic()
+
+    sender, lines, recovery = await restart_under_sends(tmp_path, hang)
+
+    measured("hang", sender, recovery)
+    assert sender.slowest < ANSWER_WITHIN
+    assert recovery < RECOVERED_WITHIN
+    one_line_per_class(lines, len(sender.failed))
