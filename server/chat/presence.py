@@ -123,12 +123,29 @@ class PresenceService:
         await self._announce(user_id, username, online=False, last_seen=iso(now))
 
     async def _gone_elsewhere(self, user_ids: list[int]) -> None:
-        """Users of a node that died (and on no other node): offline, as if they had left."""
-        async with self.db.read() as repos:
-            users = await repos.users.by_ids(user_ids)
+        """Users of a node that died (and on no other node): offline, as if they had left. In a
+        task of its own: the registry's heartbeat that calls this must not wait out an outage
+        (its node would look dead), and the registry has forgotten these users already, so a
+        failure here must not lose them."""
+        task = asyncio.create_task(self._take_over(user_ids))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take_over(self, user_ids: list[int]) -> None:
+        backoff = Backoff(OFFLINE_RETRY, ceiling=OFFLINE_RETRY_MAX)
+        while True:
+            try:
+                async with self.db.read() as repos:
+                    users = await repos.users.by_ids(user_ids)
+                break
+            except Exception as exc:
+                if not DATABASE.failed(exc, "taking over a dead node's users"):
+                    raise
+            backoff.failed()
+            await asyncio.sleep(backoff.delay)
         for user in users:
             if user.id is not None and user.id not in self._sockets and user.id not in self._leaving:
-                await self._went_offline(user.id, user.username)
+                await self._offline_through_outage(user.id, user.username)
 
     async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
         partners = await self.db.reads.partners(user_id)

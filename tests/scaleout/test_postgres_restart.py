@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 import uuid
 from collections import Counter
@@ -27,11 +28,13 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.durability.test_kill9 import crash_place, free_port, server
 from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.postgres_instance import OwnPostgres, own_postgres
 from tests.receiver import Receiver, receiving
-from tests.scaleout.conftest import two_nodes
+from tests.scaleout.conftest import redis_url, two_nodes
 from tests.scaleout.test_hub_outage import ANSWER_WITHIN, PACE, RECEIVED_WITHIN, Sender, in_order_without_gap
+from tests.scaleout.test_node_crash import TTL, connect, register
 from tests.support import Client, LiveServer, bearer, general_with
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
@@ -312,3 +315,39 @@ async def test_a_hanging_postgres_holds_no_send_past_the_bound_and_loses_no_mess
     assert sender.slowest < ANSWER_WITHIN
     assert recovery < RECOVERED_WITHIN
     one_line_per_class(lines, len(sender.failed))
+
+
+async def test_the_users_of_a_node_that_died_while_postgres_was_down_go_offline_once_it_is_back(
+    tmp_path: Path,
+):
+    async with own_postgres() as pg:
+        place = crash_place(
+            tmp_path,
+            PARLEY_DATABASE_URL=pg.url,
+            PARLEY_REDIS_URL=redis_url(),
+            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
+            PARLEY_PRESENCE_TTL=str(TTL),
+            PARLEY_PRESENCE_GRACE="0.2",
+        )
+        one, two = free_port(), free_port()
+        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
+        async with server(place, one) as node_one, server(place, two):
+            alice_token, bob_token = await register(url_one, "alice"), await register(url_two, "bob")
+            bob = await connect(url_two, "bob", bob_token)
+            alice = await connect(url_one, "alice", alice_token)
+            await alice.ok("message:send", {"to": "bob", "body": "hello"})  # now partners
+            await bob.next("message")
+            try:
+                await asyncio.to_thread(pg.stop, "fast")
+                node_one.send_signal(signal.SIGKILL)  # its users are taken over while nothing is read
+                survivor_log = place.cwd / f"serve-{two}.log"
+                async with asyncio.timeout(RECEIVED_WITHIN):  # node two takes over during the outage
+                    while "stopped beating" not in survivor_log.read_text():
+                        await asyncio.sleep(0.05)  # another process's log: nothing to await
+                await asyncio.to_thread(pg.start)
+
+                gone = await bob.next("presence", timeout=RECEIVED_WITHIN)
+
+                assert (gone["username"], gone["online"]) == ("alice", False)
+            finally:
+                await asyncio.gather(bob.close(), alice.close())
