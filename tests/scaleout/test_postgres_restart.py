@@ -30,6 +30,7 @@ import pytest
 
 from tests.durability.test_kill9 import crash_place, free_port, server
 from tests.edge.gateway.wsclient import JsonSocket, opened
+from tests.edge.rest.test_bots import refused_connect
 from tests.postgres_instance import OwnPostgres, own_postgres
 from tests.receiver import Receiver, receiving
 from tests.scaleout.conftest import redis_url, two_nodes
@@ -274,7 +275,7 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
     tmp_path: Path,
 ):
     async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
-        bob_token = await b.register("bob")
+        bob_token, erin_token = await b.register("bob"), await b.register("erin")
         bob, frank = await b.connect("bob", bob_token), await a.user("frank")
         await frank.ok("message:send", {"to": "bob", "body": "hi"})  # partners: presence between them
         await bob.next("message")
@@ -286,6 +287,7 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
                     await asyncio.sleep(0.02)  # state of a task in the node: nothing to await
             sent = {"to": "frank", "body": "over REST", "client_id": "rest-1"}
             refused = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
+            connect_error = await refused_connect(b, erin_token)
             await asyncio.to_thread(pg.start)
 
             presence = await bob.next("presence", timeout=RECEIVED_WITHIN)
@@ -293,8 +295,9 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
         assert (presence["username"], presence["online"]) == ("frank", False)
         assert presence["last_seen"] is not None
         assert refused.status_code == 500 and refused.headers["Retry-After"] == "1"
-        error = refused.json()["error"]
-        assert error == {"code": "internal", "message": "the database is unavailable; try again shortly"}
+        unavailable = {"code": "internal", "message": "the database is unavailable; try again shortly"}
+        assert refused.json()["error"] == unavailable
+        assert connect_error == {"message": "internal", "data": unavailable}  # as every refusal
         again = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
         assert again.status_code in (200, 201), again.text  # the resend is stored once it is back
         one_line_per_class(lines, failed=1)
