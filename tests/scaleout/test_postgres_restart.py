@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import socketio
 
 from tests.durability.test_kill9 import crash_place, free_port, server
 from tests.edge.gateway.wsclient import JsonSocket, opened
@@ -42,6 +43,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
 DOWN_FOR = 30  # sends (about 3 s at one per 100 ms) while PostgreSQL is stopped
 figures = logging.getLogger("tests.figures")
 RECOVERED_WITHIN = 5.0  # seconds from PostgreSQL's return to the first acknowledged send
+CONNECT_REFUSED_WITHIN = 15.0  # seconds a new socket may wait for its refusal while PostgreSQL hangs
 TERMINATIONS = 3  # times every backend is terminated, five sends apart
 
 
@@ -114,8 +116,9 @@ class Recorded(Sender):
             await asyncio.sleep(PACE)
 
 
-Fault = Callable[[OwnPostgres, Recorded], Awaitable[float]]
-"""Makes the fault under the stream of sends; returns when (monotonic) PostgreSQL was back."""
+Fault = Callable[[OwnPostgres, Recorded, LiveServer], Awaitable[float]]
+"""Makes the fault under the stream of sends (node B given); returns when (monotonic) PostgreSQL
+was back."""
 
 
 async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, Lines, float]:
@@ -143,7 +146,7 @@ async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, L
             sender = Recorded(alice, "general")
             try:
                 await sender.more(5)
-                back = await fault(pg, sender)
+                back = await fault(pg, sender, b)
                 await sender.more(20)
             finally:
                 await sender.stop()
@@ -242,7 +245,7 @@ def one_line_per_class(lines: Lines, failed: int, outages: int = 1) -> None:
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])  # a clean shutdown, and a crash
 async def test_a_postgres_restart_fails_a_few_sends_cleanly_and_loses_no_message(tmp_path: Path, mode: str):
-    async def restart(pg: OwnPostgres, sender: Recorded) -> float:
+    async def restart(pg: OwnPostgres, sender: Recorded, _b: LiveServer) -> float:
         await asyncio.to_thread(pg.stop, mode)
         await sender.more(DOWN_FOR)
         await asyncio.to_thread(pg.start)
@@ -257,7 +260,7 @@ async def test_a_postgres_restart_fails_a_few_sends_cleanly_and_loses_no_message
 
 
 async def test_terminated_backends_fail_a_few_sends_cleanly_and_lose_no_message(tmp_path: Path):
-    async def terminate(pg: OwnPostgres, sender: Recorded) -> float:
+    async def terminate(pg: OwnPostgres, sender: Recorded, _b: LiveServer) -> float:
         for _ in range(TERMINATIONS):
             assert await pg.terminate_backends() > 0
             await sender.more(5)
@@ -304,10 +307,17 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
 
 
 async def test_a_hanging_postgres_holds_no_send_past_the_bound_and_loses_no_message(tmp_path: Path):
-    async def hang(pg: OwnPostgres, sender: Recorded) -> float:
+    refused_after: list[float] = []
+
+    async def hang(pg: OwnPostgres, sender: Recorded, b: LiveServer) -> float:
+        gina = await b.register("gina")
         pg.pause()
         try:
             await sender.more(DOWN_FOR // 3)  # while PostgreSQL hangs
+            started = time.monotonic()
+            with pytest.raises(socketio.exceptions.ConnectionError):  # a new socket: refused, not held
+                await Client("gina").sio.connect(b.url, auth={"token": gina}, wait_timeout=30)
+            refused_after.append(time.monotonic() - started)
         finally:
             pg.resume()
         return time.monotonic()
@@ -315,6 +325,7 @@ async def test_a_hanging_postgres_holds_no_send_past_the_bound_and_loses_no_mess
     sender, lines, recovery = await restart_under_sends(tmp_path, hang)
 
     measured("hang", sender, recovery)
+    assert refused_after[0] < CONNECT_REFUSED_WITHIN, refused_after
     assert sender.slowest < ANSWER_WITHIN
     assert recovery < RECOVERED_WITHIN
     one_line_per_class(lines, len(sender.failed))
