@@ -113,6 +113,10 @@ ORDER BY g.topic_id, g.seq
 """
 )
 POOL_SIZE = 4  # PostgreSQL connections of the hot reads, per process
+# A PostgreSQL that hangs (paused, a partition) must not hold a connecting client for ever: a read
+# is bounded (they take milliseconds) and so is opening a connection; a read cut short is not
+# tried again (the server did not drop the connection, it did not answer).
+READ_TIMEOUT, CONNECT_TIMEOUT = 5.0, 5.0
 # What a read on a connection the server dropped raises (asyncpg 0.32): tried again, on another.
 DROPPED = (
     asyncpg.PostgresConnectionError,
@@ -255,15 +259,19 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
             try:
                 rows: list[Row] = await pool.fetch(statement, *parameters)
                 return rows
-            except DROPPED:
+            except DROPPED as exc:
                 # The server ended that connection (a restart, a failover, an operator): the pool
                 # replaces it, and a read runs again safely, as SQLAlchemy's pre-ping let it.
-                if attempt == self.size:
+                if attempt == self.size or isinstance(exc, TimeoutError):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _connect(self) -> asyncpg.Pool:
-        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size)
+        # No floor: asyncpg restores one in a task of its own that logs a traceback per try and
+        # backs off up to a minute while the database is down; each read opens what it lacks.
+        pool = await asyncpg.create_pool(
+            self.dsn, min_size=0, max_size=self.size, timeout=CONNECT_TIMEOUT, command_timeout=READ_TIMEOUT
+        )
         self._connection = pool
         return pool
 

@@ -441,6 +441,11 @@ POSTGRES_PLAIN_BATCH = _postgres_batch(extras=False)
 
 CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/models.py: (sender_id, client_id)
 RESEND_RETRIES = 5
+# A PostgreSQL that hangs (paused, a network partition) must not hold the writer, and so every
+# send queued behind it, for ever: opening the connection and each try of a batch are bounded
+# (a batch takes milliseconds). A try cut short may still have committed: its senders get an
+# error and their client_id resend returns what was stored (PROTOCOL.md section 3).
+STORE_TIMEOUT = 2.0
 
 
 class PostgresSendStore:
@@ -495,7 +500,8 @@ class PostgresSendStore:
         """
         for attempt in range(RESEND_RETRIES + 1):
             try:
-                return await self._attempt(connection, rows)
+                async with asyncio.timeout(STORE_TIMEOUT):
+                    return await self._attempt(connection, rows)
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name != CLIENT_ID_UNIQUE or attempt == RESEND_RETRIES:
                     await self._discard()
@@ -507,7 +513,7 @@ class PostgresSendStore:
 
     async def _connect(self) -> Any:
         if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(self.dsn)
+            self._connection = await asyncpg.connect(self.dsn, timeout=STORE_TIMEOUT)
         return self._connection
 
     async def _discard(self) -> None:

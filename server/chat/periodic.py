@@ -1,7 +1,10 @@
 """A job run every few seconds in a background task, surviving its own failures.
 
-Used for batched writes (delivery cursors) and housekeeping sweeps; a failed
-round is logged and the next one runs as usual.
+Used for batched writes (delivery cursors) and housekeeping sweeps. A round the database's
+outage failed is logged once per failure class for the whole process (``server.chat.outage``)
+and the next rounds back off (doubling, at most 2 s, so the job resumes within seconds of the
+database's return); any other failure is logged with its traceback once per exception type
+until a round succeeds again: the loop never dies and never floods the log.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from server.chat.outage import DATABASE, Backoff
 
 log = logging.getLogger("parley.periodic")
 
@@ -32,9 +37,23 @@ class Periodic:
             self._task = None
 
     async def _run(self) -> None:
+        backoff = Backoff(self.interval)
+        reported: set[type[BaseException]] = set()
+        outage = False  # the last round met the database's outage
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(backoff.delay)
             try:
                 await self.job()
-            except Exception:
-                log.exception("%s failed; the next round runs as usual", self.what)
+            except Exception as exc:
+                backoff.failed()
+                if DATABASE.failed(exc, self.what):
+                    outage = True
+                elif type(exc) not in reported:
+                    reported.add(type(exc))
+                    log.exception("%s failed; the next round runs as usual", self.what)
+            else:
+                if outage:
+                    DATABASE.recovered()
+                outage = False
+                backoff.succeeded()
+                reported.clear()

@@ -9,6 +9,10 @@ and nothing is sent. Going offline everywhere stores ``last_seen``, also for
 the users of a node that died. Presence goes only to users who share a
 private topic or a direct conversation, never to public-topic crowds, and never
 between two users one of whom blocked the other (PROTOCOL.md section 10).
+
+Going offline needs the database (``last_seen``, and the partners to tell): while it is down
+(``server.chat.outage``) the transition is tried again with backoff until it answers, unless the
+user came back meanwhile, so that no one is left shown online after the outage.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from server.chat.blocking import Blocks
 from server.chat.events import PresenceChanged, ToUsers
 from server.chat.hub import Hub
 from server.chat.online import LocalRegistry, OnlineRegistry
+from server.chat.outage import DATABASE, Backoff
 from server.chat.views import iso
+
+OFFLINE_RETRY, OFFLINE_RETRY_MAX = 0.5, 2.0  # seconds between offline tries through an outage
+CLOSE_WAIT = 5.0  # seconds a shutdown waits for offline transitions in flight
 
 
 class PresenceService:
@@ -89,7 +97,24 @@ class PresenceService:
         # From here on the task is no longer cancellable through _leaving: it finishes its write.
         del self._leaving[user_id]
         if await self.registry.leave(user_id):  # not on another node either
-            await self._went_offline(user_id, username)
+            await self._offline_through_outage(user_id, username)
+
+    async def _offline_through_outage(self, user_id: int, username: str) -> None:
+        backoff = Backoff(OFFLINE_RETRY, ceiling=OFFLINE_RETRY_MAX)
+        while True:
+            try:
+                await self._went_offline(user_id, username)
+            except Exception as exc:
+                if not DATABASE.failed(exc, "announcing a user offline"):
+                    raise
+            else:
+                if backoff.failing:
+                    DATABASE.recovered()
+                return
+            backoff.failed()
+            await asyncio.sleep(backoff.delay)
+            if user_id in self._sockets or await self.is_online(user_id):
+                return  # back meanwhile: online again, nothing to announce
 
     async def _went_offline(self, user_id: int, username: str) -> None:
         now = datetime.now(UTC)
@@ -98,12 +123,29 @@ class PresenceService:
         await self._announce(user_id, username, online=False, last_seen=iso(now))
 
     async def _gone_elsewhere(self, user_ids: list[int]) -> None:
-        """Users of a node that died (and on no other node): offline, as if they had left."""
-        async with self.db.read() as repos:
-            users = await repos.users.by_ids(user_ids)
+        """Users of a node that died (and on no other node): offline, as if they had left. In a
+        task of its own: the registry's heartbeat that calls this must not wait out an outage
+        (its node would look dead), and the registry has forgotten these users already, so a
+        failure here must not lose them."""
+        task = asyncio.create_task(self._take_over(user_ids))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take_over(self, user_ids: list[int]) -> None:
+        backoff = Backoff(OFFLINE_RETRY, ceiling=OFFLINE_RETRY_MAX)
+        while True:
+            try:
+                async with self.db.read() as repos:
+                    users = await repos.users.by_ids(user_ids)
+                break
+            except Exception as exc:
+                if not DATABASE.failed(exc, "taking over a dead node's users"):
+                    raise
+            backoff.failed()
+            await asyncio.sleep(backoff.delay)
         for user in users:
             if user.id is not None and user.id not in self._sockets and user.id not in self._leaving:
-                await self._went_offline(user.id, user.username)
+                await self._offline_through_outage(user.id, user.username)
 
     async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
         partners = await self.db.reads.partners(user_id)
@@ -118,5 +160,9 @@ class PresenceService:
         for task in list(self._leaving.values()):
             task.cancel()
         self._leaving.clear()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # bounded: a transition waiting out the database's outage is dropped
+            _done, waiting = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT)
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.registry.stop()

@@ -40,11 +40,13 @@ from db.search import SearchQuery, SearchRow, Term
 from db.uow import Database
 from server.chat.access import find_direct, named_topic
 from server.chat.errors import invalid, no_topic
+from server.chat.outage import DATABASE, Backoff
 from server.chat.schemas import NAME_CHARS, Out, SearchHitOut, SearchPageOut
 from server.chat.users import Actor
 from server.chat.views import message_view
 
 log = logging.getLogger("parley.search")
+BACKFILL_RETRY, BACKFILL_RETRY_MAX = 0.5, 5.0  # seconds between backfill tries through an outage
 
 WORD = re.compile(r"[^\W_]+")  # a run of letters and digits (what FTS5's unicode61 keeps)
 OPERATOR = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
@@ -392,11 +394,22 @@ class SearchService:
             self._backfill = None
 
     async def _fill(self) -> None:
-        try:
-            covered = await self.db.search.backfill()
-        except Exception:
-            log.exception("the search index backfill stopped; `parley search reindex` completes it")
-            return
+        """The backfill, tried again through the database's outage (each batch is idempotent:
+        it computes what is still pending), given up on any other failure."""
+        backoff = Backoff(BACKFILL_RETRY, ceiling=BACKFILL_RETRY_MAX)
+        while True:
+            try:
+                covered = await self.db.search.backfill()
+            except Exception as exc:
+                if not DATABASE.failed(exc, "the search index backfill"):
+                    log.exception("the search index backfill stopped; `parley search reindex` completes it")
+                    return
+                backoff.failed()
+                await asyncio.sleep(backoff.delay)
+                continue
+            if backoff.failing:
+                DATABASE.recovered()
+            break
         if covered:
             log.info("search index: %d message ids indexed after the migration", covered)
 

@@ -20,6 +20,10 @@ or ``failed``.
 A 2xx whose JSON has a non-empty string ``text`` is handed to ``answer`` (posted as the
 webhook's bot in a thread on the trigger) BEFORE the attempt is recorded: a crash in between
 delivers again, and the answer's ``client_id`` (``webhook:<delivery id>``) stores it once.
+
+While the database is down (``server.chat.outage``) the worker goes on polling every second and
+the outage is logged once per failure class, not a traceback per poll or per delivery; a
+delivery posted but not recorded is posted again once its lease ends (at least once, as above).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import orjson
 
 from db.records import DueDelivery
 from db.uow import Database
+from server.chat.outage import DATABASE
 from server.chat.webhooks import AddressRefused, WebhookMap
 
 log = logging.getLogger("parley.webhooks")
@@ -141,6 +146,7 @@ class WebhookWorker:
         if self.single:
             async with self.db.write() as repos:
                 await repos.webhooks.release_leases()
+        outage = False
         while True:
             self._wake.clear()
             free = CONCURRENT - len(self._inflight)
@@ -148,8 +154,15 @@ class WebhookWorker:
             if free > 0 and self.hooks.by_topic:  # no webhook anywhere: nothing can be due
                 try:
                     taken = self._start(await self._due(free))
-                except Exception:
-                    log.exception("taking due webhook deliveries failed; trying again")
+                except Exception as exc:
+                    if DATABASE.failed(exc, "taking due webhook deliveries"):
+                        outage = True
+                    else:
+                        log.exception("taking due webhook deliveries failed; trying again")
+                else:
+                    if outage:
+                        DATABASE.recovered()
+                    outage = False
             if taken and taken == free:
                 continue  # more may be due
             with contextlib.suppress(TimeoutError):
@@ -175,8 +188,9 @@ class WebhookWorker:
     async def _deliver(self, row: DueDelivery) -> None:
         try:
             await self._attempt(row)
-        except Exception:  # the lease ends and the row is taken again
-            log.exception("a webhook delivery could not be recorded", extra={"delivery": row.id})
+        except Exception as exc:  # the lease ends and the row is taken again
+            if not DATABASE.failed(exc, "recording a webhook delivery"):
+                log.exception("a webhook delivery could not be recorded", extra={"delivery": row.id})
 
     async def _attempt(self, row: DueDelivery) -> None:
         body = row.body.encode()

@@ -12,8 +12,12 @@ Per-message outcomes: a ``client_id`` the sender already used (in this batch
 or stored before) returns the original message and stores nothing. If the
 database refuses a batch, its messages are stored one by one, so only the
 message at fault fails (with that exception: the transport answers
-``internal``). A send whose files another send attached first (checked again
-in the transaction) is refused alone, ``invalid``.
+``internal``); but when the database is unreachable or dropped the connection (an outage:
+``server.chat.outage``) every send of the batch fails at once with that error, which the
+transport answers ``internal`` "the database is unavailable" and logs once per failure class:
+nothing of the batch was stored, and trying each send alone would fail alike. A send whose
+files another send attached first (checked again in the transaction) is refused alone,
+``invalid``.
 
 A send to a topic with outgoing webhooks (PROTOCOL.md section 12) carries the rows of its outbox
 into the same transaction (``NewMessage.outbox``); the writer asks ``WebhookMap.of`` once per
@@ -35,6 +39,7 @@ from db.sends import NewMessage, PinChange, Refused, Stored
 from db.uow import Database
 from server.chat.errors import invalid
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
+from server.chat.outage import DATABASE
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
 from server.chat.users import Actor
@@ -163,6 +168,10 @@ class Writer:
             rows = [self._row(p) for p in batch]
             outcomes = await self.db.store_messages(rows)
         except Exception as exc:
+            if DATABASE.failed(exc, "storing sends"):  # the transport answers each alike
+                for pending in batch:
+                    _fail(pending.future, exc)
+                return
             if len(batch) == 1:
                 log.warning("a send could not be stored", extra={"error": type(exc).__name__})
                 _fail(batch[0].future, exc)
@@ -170,6 +179,8 @@ class Writer:
             for pending in batch:  # isolate the message at fault
                 await self._store([pending])
             return
+        if DATABASE.down:
+            DATABASE.recovered()
         events: list[Event] = []
         answers: list[tuple[Pending, MessageOut]] = []
         duplicates: list[Pending] = []

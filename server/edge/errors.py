@@ -3,7 +3,10 @@
 - ``classify(exc)``: a ``ChatError`` as it is; a validation error (pydantic's, or FastAPI's
   for a request) as ``invalid`` naming the first offending field; anything else as
   ``internal`` with a reference id, minted here and nowhere else, that is sent to the client
-  and logged (ERROR, with the traceback) in the same line.
+  and logged (ERROR, with the traceback) in the same line; but the database's outage (a
+  restart, dropped connections: ``db.errors.outage_of``) is ``internal`` "the database is
+  unavailable", with ``retry_after``, and logged once per failure class for the whole outage
+  (``server.chat.outage``), not a traceback per request.
 - ``invalid(errors, spelling)``: the one validation formatter, in ``server.edge.validation``
   (no FastAPI there: the command line words its errors with it too).
 - ``HTTP_STATUS``: the code -> HTTP status table of every HTTP dialect (REST, messenger, echo),
@@ -25,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from server.chat.errors import ChatError, ErrorCode
+from server.chat.outage import DATABASE
 from server.edge.validation import PAYLOAD, Spelling, invalid
 
 log = logging.getLogger("parley.errors")
@@ -66,6 +70,11 @@ def internal(reference: str) -> ChatError:
     return ChatError(ErrorCode.INTERNAL, f"internal error (reference {reference})")
 
 
+def unavailable() -> ChatError:
+    """The answer while the database is down: a client may send again (with its ``client_id``)."""
+    return ChatError(ErrorCode.INTERNAL, "the database is unavailable; try again shortly", retry_after=1.0)
+
+
 def classify(
     exc: BaseException, failed: str = "event failed", spelling: Spelling | None = None, **context: Any
 ) -> ChatError:
@@ -80,6 +89,8 @@ def classify(
         return invalid(exc.errors(include_url=False), spelling or PAYLOAD)
     if isinstance(exc, RequestValidationError):
         return invalid(exc.errors(), spelling or PAYLOAD)
+    if DATABASE.failed(exc, failed):
+        return unavailable()
     reference = uuid.uuid4().hex[:12]
     log.error(failed, exc_info=exc, extra={**context, "reference": reference})
     return internal(reference)

@@ -25,14 +25,16 @@ def redis_url() -> str:
 
 @asynccontextmanager
 async def two_nodes(
-    tmp_path: Path, redis: str | None = None, **overrides: Any
+    tmp_path: Path, redis: str | None = None, database: str | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     """Two nodes on a fresh PostgreSQL database and one Redis channel, each with its own data
-    directory under ``tmp_path``; ``redis`` a Redis of the test's own (else the shared one);
-    ``overrides`` are settings both share."""
-    redis, database = redis or redis_url(), postgres_url()
+    directory under ``tmp_path``; ``redis`` a Redis of the test's own (else the shared one),
+    ``database`` the URL of an empty database of the test's own (else a fresh one on the shared
+    server); ``overrides`` are settings both share."""
+    redis = redis or redis_url()
     channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
-    async with fresh_postgres_database(database) as url, AsyncExitStack() as stack:
+    async with AsyncExitStack() as stack:
+        url = database or await stack.enter_async_context(fresh_postgres_database(postgres_url()))
         servers = []
         for name in ("a", "b"):
             settings = settings_for(

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.edge.errors import classify
+from server.edge.errors import classify, http_headers
 from server.edge.rest.wire import http_error
 from server.metrics import Metrics
 
@@ -55,7 +55,7 @@ class ObserveRequests:
             error = classify(exc, "request failed")
             if not started_response:
                 status, body = http_error(error)
-                await _send_json(send, status, body)
+                await _send_json(send, status, body, http_headers(error))
         finally:
             path = route_name(scope, status, self.routes)
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
@@ -83,7 +83,8 @@ def route_name(scope: Scope, status: int, routes: list[BaseRoute]) -> str:
     return "unmatched"
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], more: dict[str, str]) -> None:
     headers = [(b"content-type", b"application/json")]
+    headers += [(name.lower().encode(), value.encode()) for name, value in more.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": orjson.dumps(body)})

@@ -16,6 +16,7 @@ from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.chat.sessions import Session
 from server.edge.engine.outgoing import OutgoingGuard
+from server.edge.errors import classify
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.registry import Registry
 from server.edge.routes import chat_routes, connection_routes
@@ -83,10 +84,10 @@ class ChatNamespace:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
-        except ChatError as exc:
-            if exc.code is ErrorCode.RATE_LIMITED:  # the user holds all the sockets it may
+        except Exception as exc:  # a refusal, or the database's outage: a CONNECT_ERROR saying which
+            if isinstance(exc, ChatError) and exc.code is ErrorCode.RATE_LIMITED:  # all its sockets open
                 self.metrics.refused(USER_BOUND, client_address(environ))
-            raise refusal(exc) from None
+            raise refusal(classify(exc, "opening a session failed")) from None
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
         connection = Connection(

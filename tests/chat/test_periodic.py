@@ -1,0 +1,98 @@
+"""A background round through the database's outage: the loop lives on, backs off, and logs the
+outage once per failure class and once when it ends; another failure once per type, with its
+traceback, until a round succeeds (``server.chat.periodic``, ``server.chat.outage``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from server.chat.outage import Backoff
+from server.chat.periodic import Periodic
+
+ROUNDS_WITHIN = 10.0
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def recorded() -> Iterator[Records]:
+    records = Records()
+    parley = logging.getLogger("parley")
+    level = parley.level
+    parley.addHandler(records)
+    parley.setLevel(logging.INFO)
+    try:
+        yield records
+    finally:
+        parley.removeHandler(records)
+        parley.setLevel(level)
+
+
+class Job:
+    """Raises the given exceptions one round each, then succeeds; counts its rounds."""
+
+    def __init__(self, *failures: BaseException) -> None:
+        self.failures = list(failures)
+        self.rounds = 0
+        self.succeeded = asyncio.Event()
+
+    async def __call__(self) -> None:
+        self.rounds += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.succeeded.set()
+
+
+async def run_until_success(job: Job) -> None:
+    periodic = Periodic(job, 0.01, "the test round")
+    periodic.start()
+    try:
+        async with asyncio.timeout(ROUNDS_WITHIN):
+            await job.succeeded.wait()
+    finally:
+        await periodic.stop()
+
+
+async def test_an_outage_is_logged_once_per_class_and_once_when_it_ends():
+    refused = [ConnectionRefusedError(111, "Connect call failed") for _ in range(2)]
+    job = Job(*refused, ConnectionResetError(104, "reset"), *refused)  # about 3 s of backing off
+    with recorded() as records:
+        await run_until_success(job)
+
+    assert job.rounds == 6  # the loop lived through every failed round
+    lines = [(r.name, r.getMessage()) for r in records.records]
+    assert [r for r in records.records if r.exc_info] == []
+    assert len(lines) == 3, lines
+    assert "ConnectionRefusedError" in lines[0][1] and "ConnectionResetError" in lines[1][1]
+    assert "answers again" in lines[2][1]
+
+
+async def test_another_failure_keeps_its_traceback_but_once_per_type_until_a_round_succeeds():
+    job = Job(*(ValueError("a bug") for _ in range(3)), KeyError("another"))
+    with recorded() as records:
+        await run_until_success(job)
+
+    assert job.rounds == 5
+    assert [type(r.exc_info[1]).__name__ for r in records.records if r.exc_info] == ["ValueError", "KeyError"]
+
+
+def test_the_backoff_doubles_up_to_its_ceiling_and_resets():
+    backoff = Backoff(0.05, ceiling=2.0)
+    assert (backoff.delay, backoff.failing) == (0.05, False)
+    delays = []
+    for _ in range(8):
+        backoff.failed()
+        delays.append(backoff.delay)
+    assert delays == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]
+    backoff.succeeded()
+    assert (backoff.delay, backoff.failing) == (0.05, False)
