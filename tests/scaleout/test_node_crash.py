@@ -8,7 +8,10 @@ import asyncio
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +24,25 @@ from tests.support import PASSWORD, Client
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 TTL = 2.0
+
+
+@asynccontextmanager
+async def crashable_nodes(
+    tmp_path: Path, database: str, **env: str
+) -> AsyncIterator[tuple[Any, str, str, Path]]:
+    """Two real ``parley serve`` on ``database`` and one Redis channel, with a presence TTL of
+    ``TTL``: the first node's process (to kill), both nodes' URLs and the second one's log."""
+    place = crash_place(
+        tmp_path,
+        PARLEY_DATABASE_URL=database,
+        PARLEY_REDIS_URL=redis_url(),
+        PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
+        PARLEY_PRESENCE_TTL=str(TTL),
+        **env,
+    )
+    one, two = free_port(), free_port()
+    async with server(place, one) as node_one, server(place, two):
+        yield node_one, f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}", place.cwd / f"serve-{two}.log"
 
 
 async def register(url: str, name: str) -> str:
@@ -39,17 +61,12 @@ async def connect(url: str, name: str, token: str) -> Client:
 
 async def test_a_killed_nodes_users_go_offline_within_the_ttl_and_lose_nothing(tmp_path: Path):
     async with fresh_postgres_database(postgres_url()) as database:
-        place = crash_place(
-            tmp_path,
-            PARLEY_DATABASE_URL=database,
-            PARLEY_REDIS_URL=redis_url(),
-            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
-            PARLEY_PRESENCE_TTL=str(TTL),
-            PARLEY_PRESENCE_GRACE="0.2",
-        )
-        one, two = free_port(), free_port()
-        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
-        async with server(place, one) as node_one, server(place, two):
+        async with crashable_nodes(tmp_path, database, PARLEY_PRESENCE_GRACE="0.2") as (
+            node_one,
+            url_one,
+            url_two,
+            _,
+        ):
             alice_token, bob_token = await register(url_one, "alice"), await register(url_two, "bob")
             bob = await connect(url_two, "bob", bob_token)
             alice = await connect(url_one, "alice", alice_token)
@@ -86,17 +103,12 @@ async def test_a_killed_nodes_sockets_stop_counting_against_the_user_within_the_
     """Sockets per user are counted for the cluster; kill -9 of the node that holds them must not
     keep them counted forever (its beat stops: it no longer counts after the TTL)."""
     async with fresh_postgres_database(postgres_url()) as database:
-        place = crash_place(
-            tmp_path,
-            PARLEY_DATABASE_URL=database,
-            PARLEY_REDIS_URL=redis_url(),
-            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
-            PARLEY_PRESENCE_TTL=str(TTL),
-            PARLEY_MAX_CONNECTIONS_PER_USER="1",
-        )
-        one, two = free_port(), free_port()
-        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
-        async with server(place, one) as node_one, server(place, two):
+        async with crashable_nodes(tmp_path, database, PARLEY_MAX_CONNECTIONS_PER_USER="1") as (
+            node_one,
+            url_one,
+            url_two,
+            _,
+        ):
             token = await register(url_one, "alice")
             alice = await connect(url_one, "alice", token)
             async with socket(url_two, auth={"token": token}) as attempt:

@@ -29,14 +29,13 @@ import asyncpg
 import pytest
 import socketio
 
-from tests.durability.test_kill9 import crash_place, free_port, server
 from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.edge.rest.test_bots import refused_connect
 from tests.postgres_instance import OwnPostgres, own_postgres
 from tests.receiver import Receiver, receiving
-from tests.scaleout.conftest import redis_url, two_nodes
+from tests.scaleout.conftest import two_nodes
 from tests.scaleout.test_hub_outage import ANSWER_WITHIN, PACE, RECEIVED_WITHIN, Sender, in_order_without_gap
-from tests.scaleout.test_node_crash import TTL, connect, register
+from tests.scaleout.test_node_crash import connect, crashable_nodes, register
 from tests.support import Client, LiveServer, bearer, general_with
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
@@ -335,17 +334,12 @@ async def test_the_users_of_a_node_that_died_while_postgres_was_down_go_offline_
     tmp_path: Path,
 ):
     async with own_postgres() as pg:
-        place = crash_place(
-            tmp_path,
-            PARLEY_DATABASE_URL=pg.url,
-            PARLEY_REDIS_URL=redis_url(),
-            PARLEY_REDIS_CHANNEL=f"crash-{uuid.uuid4().hex[:8]}",
-            PARLEY_PRESENCE_TTL=str(TTL),
-            PARLEY_PRESENCE_GRACE="0.2",
-        )
-        one, two = free_port(), free_port()
-        url_one, url_two = f"http://127.0.0.1:{one}", f"http://127.0.0.1:{two}"
-        async with server(place, one) as node_one, server(place, two):
+        async with crashable_nodes(tmp_path, pg.url, PARLEY_PRESENCE_GRACE="0.2") as (
+            node_one,
+            url_one,
+            url_two,
+            survivor_log,
+        ):
             alice_token, bob_token = await register(url_one, "alice"), await register(url_two, "bob")
             bob = await connect(url_two, "bob", bob_token)
             alice = await connect(url_one, "alice", alice_token)
@@ -354,7 +348,6 @@ async def test_the_users_of_a_node_that_died_while_postgres_was_down_go_offline_
             try:
                 await asyncio.to_thread(pg.stop, "fast")
                 node_one.send_signal(signal.SIGKILL)  # its users are taken over while nothing is read
-                survivor_log = place.cwd / f"serve-{two}.log"
                 async with asyncio.timeout(RECEIVED_WITHIN):  # node two takes over during the outage
                     while "stopped beating" not in survivor_log.read_text():
                         await asyncio.sleep(0.05)  # another process's log: nothing to await
