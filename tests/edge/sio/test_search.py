@@ -397,6 +397,22 @@ async def test_rest_search_answers_as_the_event(live_server):
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
 
 
+async def test_rest_search_refuses_what_the_event_refuses(live_server):
+    """One model validates both (review 2026-11-24, finding 7): REST answered an empty page where
+    the event answered ``invalid``."""
+    http, auth = live_server.http, bearer(await live_server.register("erin"))
+    for params in (
+        {"q": "a", "topic": "lobby", "with": "alice"},
+        {"q": "a", "topic": "bad name"},
+        {"q": "a", "cursor": "x" * 129},
+    ):
+        response = await http.get("/api/search", params=params, headers=auth)
+        assert response.status_code == 422, (params, response.text)
+        assert response.json()["error"]["code"] == "invalid"
+    both = await http.get("/api/search", params={"q": "a", "topic": "lobby", "with": "alice"}, headers=auth)
+    assert "at most one of 'topic' and 'with'" in both.json()["error"]["message"]
+
+
 # Property ------------------------------------------------------------------------------------
 
 QUERY_PIECES = st.sampled_from(
