@@ -17,9 +17,9 @@ import sys
 import time
 
 from bench.inproc import started_chat
+from server.chat.actors import Actor
 from server.chat.schemas import Target
 from server.chat.service import Chat
-from server.chat.users import Actor
 
 
 async def main(senders: int, count: int, database: str | None) -> None:

@@ -17,6 +17,7 @@ from db.errors import Conflict
 from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.errors import (
     ChatError,
     cannot_message,
@@ -30,7 +31,6 @@ from server.chat.errors import (
 )
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import Target
-from server.chat.users import Actor
 from server.chat.views import direct_name, direct_peer
 
 

@@ -15,15 +15,12 @@ the table empty, and a ``BlockChanged`` that blocks ends that.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.errors import invalid, not_found
 from server.chat.events import BlockChanged
 from server.chat.schemas import BlocksOut, Empty
-
-if TYPE_CHECKING:  # users -> presence -> blocking: only a type here
-    from server.chat.users import Actor
 
 MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
 NOBODY: frozenset[int] = frozenset()

@@ -31,6 +31,7 @@ from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat import api_tokens
+from server.chat.actors import Actor
 from server.chat.bot_schemas import (
     BotOut,
     BotRowOut,
@@ -45,7 +46,7 @@ from server.chat.events import TokenRevoked
 from server.chat.hook_bots import disable_bot
 from server.chat.messages import MessageService
 from server.chat.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
-from server.chat.users import Actor, UserService
+from server.chat.users import UserService
 from server.chat.views import iso_required
 
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: no password can ever match

@@ -16,10 +16,10 @@ import logging
 
 from db.uow import Database
 from server.chat.access import locate, require_member
+from server.chat.actors import Actor
 from server.chat.events import Event, MessageCreated
 from server.chat.periodic import Periodic
 from server.chat.schemas import MessageOut, Target
-from server.chat.users import Actor
 from server.chat.views import backlog_view
 
 log = logging.getLogger("parley.delivery")

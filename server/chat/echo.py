@@ -37,8 +37,8 @@ from typing import Any, Protocol
 import orjson
 
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.users import Actor
 from server.chat.views import iso, iso_required
 
 

@@ -42,10 +42,10 @@ from db.records import FileRecord
 from db.uow import Database
 from server.chat import images, text_types
 from server.chat.access import locate_message
+from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
 from server.chat.periodic import Periodic
-from server.chat.users import Actor
 
 log = logging.getLogger("parley.files")
 MAX_NAME = 255

@@ -22,13 +22,13 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat import api_tokens
 from server.chat.access import named_topic
+from server.chat.actors import Actor
 from server.chat.bot_schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
 from server.chat.bots import BotService
 from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, forbidden, invalid, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged
 from server.chat.hook_bots import retire
-from server.chat.users import Actor
 from server.chat.views import iso_required
 
 MANAGERS = frozenset({"owner", "admin"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from db.records import MessageRecord, ReactionState, ThreadSummary
+from server.chat.actors import Actor
 from server.chat.audiences import views
 from server.chat.events import (
     Audience,
@@ -20,7 +21,6 @@ from server.chat.events import (
     ToUser,
 )
 from server.chat.places import Place
-from server.chat.users import Actor
 from server.chat.views import message_view, reactions_view, summary_view
 
 Row = tuple[MessageRecord, str]  # a message and its sender's name

@@ -41,6 +41,7 @@ from server.chat.access import (
     place_of,
     require_readable,
 )
+from server.chat.actors import Actor
 from server.chat.authority import MEMBER, RANKS, Act, Standing, check
 from server.chat.directory import Directory
 from server.chat.errors import cannot_message, forbidden, invalid, no_message
@@ -48,7 +49,6 @@ from server.chat.files import FileService
 from server.chat.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
-from server.chat.users import Actor
 from server.chat.views import direct_name, message_view
 from server.chat.writer import Destination, Writer
 

@@ -23,6 +23,7 @@ from db.records import Extras, TopicRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import free_name, named_topic, require_member, user_named
+from server.chat.actors import Actor
 from server.chat.authority import MEMBER, Act, Standing, check, standing_of
 from server.chat.errors import conflict, not_found
 from server.chat.events import (
@@ -38,7 +39,6 @@ from server.chat.messages import MessageService
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import TopicOut
 from server.chat.topic_views import topic_view
-from server.chat.users import Actor
 from server.chat.views import iso
 from server.chat.webhooks import WebhookMap, tell_member
 from server.chat.writer import Destination

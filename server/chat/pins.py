@@ -16,6 +16,7 @@ from db.records import Extras
 from db.sends import PinChange
 from db.uow import Database
 from server.chat.access import locate_message, place_of, require_readable
+from server.chat.actors import Actor
 from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import forbidden, invalid
@@ -23,7 +24,6 @@ from server.chat.message_events import Row, pins_changed
 from server.chat.messages import MessageService
 from server.chat.places import Place
 from server.chat.schemas import PinnedOut, PinsOut, Target
-from server.chat.users import Actor
 from server.chat.views import message_view
 from server.chat.writer import Destination
 

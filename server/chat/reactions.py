@@ -21,12 +21,12 @@ from db.extras import reactions_json
 from db.records import ReactionState
 from db.uow import Database
 from server.chat.access import locate_message, not_member
+from server.chat.actors import Actor
 from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import invalid
 from server.chat.message_events import reactions_changed
 from server.chat.schemas import ReactionsOut
-from server.chat.users import Actor
 from server.chat.views import reactions_view
 from server.chat.webhooks import tell_reaction
 

@@ -21,12 +21,12 @@ from datetime import datetime
 from db.records import MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.audiences import views
 from server.chat.blocking import Blocks
 from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
 from server.chat.hub import Hub
 from server.chat.places import place_of_topic
-from server.chat.users import Actor
 from server.chat.views import message_view
 
 MOST = 100_000  # messages one refill reads at most (the newest): an outage of minutes at full rate

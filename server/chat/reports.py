@@ -15,9 +15,9 @@ from typing import cast
 from db.records import ReportRecord
 from db.uow import Database
 from server.chat.access import locate_message
+from server.chat.actors import Actor
 from server.chat.admin_schemas import ReportedMessageOut, ReportOut, ReportsOut
 from server.chat.schemas import Empty
-from server.chat.users import Actor
 from server.chat.views import Kind, iso_required
 
 EXCERPT_CHARS = 100

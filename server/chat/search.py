@@ -39,10 +39,10 @@ from db.repositories import Repositories
 from db.search import SearchQuery, SearchRow, Term
 from db.uow import Database
 from server.chat.access import find_direct, named_topic
+from server.chat.actors import Actor
 from server.chat.errors import invalid, no_topic
 from server.chat.outage import DATABASE, Backoff
 from server.chat.schemas import NAME_CHARS, Out, SearchHitOut, SearchPageOut
-from server.chat.users import Actor
 from server.chat.views import message_view
 
 log = logging.getLogger("parley.search")

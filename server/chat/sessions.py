@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.budgets import Budgets
 from server.chat.delivery import DeliveryService
 from server.chat.errors import ChatError, ErrorCode
@@ -39,7 +40,7 @@ from server.chat.presence import PresenceService
 from server.chat.recovery import Granted, Recovery, RecoveryService
 from server.chat.schemas import MessageOut
 from server.chat.signals import SignalService
-from server.chat.users import Actor, UserService
+from server.chat.users import UserService
 
 
 @dataclass(eq=False)

@@ -16,12 +16,12 @@ import asyncio
 
 from db.uow import Database
 from server.chat.access import locate, place_of, require_member
+from server.chat.actors import Actor
 from server.chat.blocking import Blocks
 from server.chat.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
 from server.chat.hub import Hub
 from server.chat.places import Place
 from server.chat.schemas import Target
-from server.chat.users import Actor
 
 
 class SignalService:

@@ -7,9 +7,9 @@ from typing import Literal, cast
 
 from db.records import TopicRecord
 from db.repositories import Repositories
+from server.chat.actors import Actor
 from server.chat.events import ToEveryone, TopicCreated, ToUser
 from server.chat.schemas import NotifyLevel, TopicOut
-from server.chat.users import Actor
 from server.chat.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]

@@ -31,6 +31,7 @@ from server.chat.access import (
     require_readable,
     user_named,
 )
+from server.chat.actors import Actor
 from server.chat.authority import RANKS
 from server.chat.budgets import SharedLimit, per_hour
 from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
@@ -49,7 +50,6 @@ from server.chat.schemas import (
     TopicsOut,
 )
 from server.chat.topic_views import announced, topic_view, topic_views
-from server.chat.users import Actor
 from server.chat.webhooks import WebhookMap, tell_member
 
 log = logging.getLogger("parley.topics")

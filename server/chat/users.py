@@ -33,6 +33,7 @@ from db.errors import Conflict
 from db.records import Credentials, UserRecord
 from db.uow import Database
 from server.chat import api_tokens
+from server.chat.actors import Actor
 from server.chat.api_tokens import KnownTokens
 from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
@@ -48,18 +49,6 @@ NOTHING_TO_REFRESH = "an API token does not expire: there is nothing to refresh"
 # A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
 # 32-bit column.
 FIRST_VERSIONS = 2**30
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated user behind a request or a socket: ``bot`` for a bot account, and
-    ``token_id`` when it authenticated with an API token (PROTOCOL.md section 12): revoking that
-    token closes the connections that carry it."""
-
-    id: int
-    username: str
-    bot: bool = False
-    token_id: str | None = None
 
 
 Joiner = Callable[[int], Awaitable[None]]

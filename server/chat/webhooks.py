@@ -30,13 +30,13 @@ from db.records import DueDelivery, MessageRecord, OutboxRow, UserRecord, Webhoo
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import named_topic, require_member
+from server.chat.actors import Actor
 from server.chat.authority import Act, check, standing_of
 from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
 from server.chat.events import MembershipChanged, OutboxWritten, WebhooksChanged
 from server.chat.hook_bots import retire
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut
-from server.chat.users import Actor
 
 if TYPE_CHECKING:  # bots -> messages -> writer -> webhooks: only a type here
     from server.chat.bots import BotService

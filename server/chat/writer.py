@@ -37,12 +37,12 @@ from typing import cast
 from db.records import PLAIN, Extras, OutboxRow, WebhookRecord
 from db.sends import NewMessage, PinChange, Refused, Stored
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.errors import invalid
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
 from server.chat.outage import DATABASE
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
-from server.chat.users import Actor
 from server.chat.views import message_out
 from server.chat.webhooks import WebhookMap, message_rows
 

@@ -14,9 +14,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.requests import HTTPConnection
 
+from server.chat.actors import Actor
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.service import Chat
-from server.chat.users import Actor
 
 
 def get_chat(request: Request) -> Chat:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from server.chat import schemas as s
+from server.chat.actors import Actor
 from server.chat.service import Chat
-from server.chat.users import Actor
 from server.chat.views import iso_required
 
 if TYPE_CHECKING:  # the runtime uses this table, not the other way round

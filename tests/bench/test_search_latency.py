@@ -32,8 +32,8 @@ from db.search import SearchQuery
 from db.search import postgres as pg
 from db.search.sqlite import SqliteSearch, run_search
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.search import SearchService, parse
-from server.chat.users import Actor
 from tests.databases import fresh_postgres_database, postgres_url
 
 pytestmark = pytest.mark.timeout(240)

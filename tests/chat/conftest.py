@@ -10,9 +10,9 @@ import pytest
 
 from db import migrate
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.events import Event, MessageCreated, MessageEdited
 from server.chat.service import Chat
-from server.chat.users import Actor
 from server.chat_factory import build_chat
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import PASSWORD

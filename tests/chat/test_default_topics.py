@@ -8,9 +8,9 @@ from collections.abc import Awaitable
 
 import pytest
 
+from server.chat.actors import Actor
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.service import Chat
-from server.chat.users import Actor
 from tests.support import PASSWORD
 
 NAMES = [f"topic{i}" for i in range(20)]

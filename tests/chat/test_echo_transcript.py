@@ -11,8 +11,8 @@ import gc
 import tracemalloc
 from datetime import UTC, datetime
 
+from server.chat.actors import Actor
 from server.chat.echo import EchoSession
-from server.chat.users import Actor
 from server.chat.views import iso
 
 CAP = 256 * 1024

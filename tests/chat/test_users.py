@@ -15,10 +15,10 @@ import pytest
 
 from db.migrate import upgrade
 from db.uow import Database
+from server.chat.actors import Actor
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn
 from server.chat.service import Chat
-from server.chat.users import Actor
 from server.chat_factory import limits_from
 from server.config import Settings
 from tests.contract import utc

@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.chat import events as ev
+from server.chat.actors import Actor
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
-from server.chat.users import Actor
 from server.edge.realtime.connection import MAX_HELD, SLOW_CONSUMER, Close, Connection
 from server.edge.realtime.registry import Registry
 

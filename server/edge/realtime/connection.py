@@ -19,15 +19,12 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from server.chat import events as ev
+from server.chat.actors import Actor
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
-from server.chat.users import Actor
-
-if TYPE_CHECKING:
-    from server.edge.realtime.sink import Writer
 
 MAX_HELD = 10_000  # live events held per catching-up connection (``Settings.max_held_events``)
 
@@ -185,3 +182,35 @@ class Connection:
 def _sent_before(event: ev.Event, sent: dict[str, int]) -> bool:
     """A held ``message`` the welcome already covered (``seq`` at or below the last one it sent)."""
     return isinstance(event, ev.MessageCreated) and event.message.seq <= sent.get(event.message.topic, 0)
+
+
+class Writer(Protocol):
+    """A transport's side of the sink (centrifuge's ``Transport{Write, WriteMany, Close}``)."""
+
+    rooms: bool
+    """True: it reaches an audience itself (Socket.IO rooms), and ``write_many`` gets only the
+    connections it must treat apart; False: ``write_many`` gets every connection to write."""
+
+    async def write_many(
+        self, event: ev.Event, audience: ev.Audience, connections: list[Connection], held: list[Connection]
+    ) -> None:
+        """Write a live event to ``connections`` (its own, live, addressed one by one); a writer
+        with rooms also to the rest of ``audience`` but ``held`` (its connections that hold it)."""
+        ...
+
+    async def write(self, connection: Connection, event: ev.Event) -> None:
+        """Write one event held during the catch-up to its connection, as it would have been live."""
+        ...
+
+    async def close(self, connection: Connection, decision: Close) -> None:
+        """Carry out a close decided here (a slow consumer, a logout) or by ``Expiry`` (an expired token)."""
+        ...
+
+    async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
+        """The connection now follows (or no longer follows) a topic (the registry has it)."""
+        ...
+
+    async def expiring(self, connection: Connection) -> None:
+        """Tell the connection that its token expires soon (at ``connection.expires_at``): Socket.IO's
+        ``auth:expiring``; a dialect with no such frame writes nothing."""
+        ...

@@ -16,43 +16,10 @@ for one recipient (the event is already committed).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 from server.chat import events as ev
-from server.edge.realtime.connection import REVOKED, Close, Connection, State
+from server.edge.realtime.connection import REVOKED, Close, Connection, State, Writer
 from server.edge.realtime.registry import Registry
-
-
-class Writer(Protocol):
-    """A transport's side of the sink (centrifuge's ``Transport{Write, WriteMany, Close}``)."""
-
-    rooms: bool
-    """True: it reaches an audience itself (Socket.IO rooms), and ``write_many`` gets only the
-    connections it must treat apart; False: ``write_many`` gets every connection to write."""
-
-    async def write_many(
-        self, event: ev.Event, audience: ev.Audience, connections: list[Connection], held: list[Connection]
-    ) -> None:
-        """Write a live event to ``connections`` (its own, live, addressed one by one); a writer
-        with rooms also to the rest of ``audience`` but ``held`` (its connections that hold it)."""
-        ...
-
-    async def write(self, connection: Connection, event: ev.Event) -> None:
-        """Write one event held during the catch-up to its connection, as it would have been live."""
-        ...
-
-    async def close(self, connection: Connection, decision: Close) -> None:
-        """Carry out a close decided here (a slow consumer, a logout) or by ``Expiry`` (an expired token)."""
-        ...
-
-    async def moved(self, connection: Connection, topic_id: int, joined: bool) -> None:
-        """The connection now follows (or no longer follows) a topic (the registry has it)."""
-        ...
-
-    async def expiring(self, connection: Connection) -> None:
-        """Tell the connection that its token expires soon (at ``connection.expires_at``): Socket.IO's
-        ``auth:expiring``; a dialect with no such frame writes nothing."""
-        ...
 
 
 class HubSink:

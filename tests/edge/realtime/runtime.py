@@ -8,8 +8,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from server.chat import events as ev
+from server.chat.actors import Actor
 from server.chat.schemas import MessageOut
-from server.chat.users import Actor
 from server.edge.realtime.connection import Close, Connection
 
 ALICE = Actor(1, "alice")

@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 
 from server.chat import events as ev
+from server.chat.actors import Actor
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import MessageOut, SendIn, Target
-from server.chat.users import Actor
 from server.edge.errors import classify
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.echo import wire

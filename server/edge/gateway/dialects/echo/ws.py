@@ -17,10 +17,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from server.chat.actors import Actor
 from server.chat.echo import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.service import Chat
-from server.chat.users import Actor
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.echo import wire
 from server.edge.gateway.serve import Gateway, NoPushes, no_welcome
