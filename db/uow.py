@@ -4,11 +4,15 @@
 when the block ends without an exception (rolls back otherwise). Services
 record domain events on the repositories (``repos.record(...)``); the unit of
 work hands them to ``on_commit`` (the hub) only after the commit succeeded,
-so nothing is announced that was not stored. With ``relay`` set (the command line,
+so nothing is announced that was not stored. Just before the commit, the handlers in
+``before_commit`` run on what was recorded (events and facts, ``repos.note``) with the same
+repositories: side effects of a change (the outbox rows of outgoing webhooks) are written in its
+transaction by whoever registered for them, and the code that makes the change never names them.
+With ``relay`` set (the command line,
 when no Redis carries its events) the events are also written, encoded, to the
-``relay`` table in the same transaction, for running servers to read. ``Database.sends`` is the
-group-commit store for new messages (``db/sends.py``); it takes the same
-write lock on SQLite.
+``relay`` table in the same transaction, for running servers to read. ``store_messages`` hands a
+batch of new messages to the group-commit store (``db/sends.py``); it takes the same write lock
+on SQLite.
 SQLite has a single writer: an asyncio lock serialises write transactions in
 this process so concurrent senders queue up instead of failing with
 "database is locked". PostgreSQL relies on row locks instead.
@@ -36,6 +40,7 @@ from db.search import SearchIndex, search_index_for
 from db.sends import NewMessage, Outcome, send_store_for
 
 OnCommit = Callable[[list[Any]], Awaitable[None]]
+BeforeCommit = Callable[[Repositories, Sequence[Any]], Awaitable[None]]
 Encode = Callable[[list[Any]], str]
 RELAY_KEEP = timedelta(minutes=10)  # relay rows older than this are pruned (servers poll every second)
 
@@ -52,6 +57,7 @@ class Database:
         self.reads: HotReads = hot_reads_for(url)
         self.search: SearchIndex = search_index_for(url, self.sessions)  # PROTOCOL.md section 9
         self.on_commit: OnCommit | None = None
+        self.before_commit: list[BeforeCommit] = []  # run in order, on every write that recorded
         self.relay: Encode | None = None
 
     @contextlib.asynccontextmanager
@@ -93,6 +99,10 @@ class Database:
                 async with self.sessions() as session, session.begin():
                     repos = Repositories(session)
                     yield repos
+                    if self.before_commit and (repos.events or repos.facts):
+                        recorded = [*repos.events, *repos.facts]
+                        for handler in self.before_commit:
+                            await handler(repos, recorded)
                     if repos.events and self.relay is not None:
                         now = datetime.now(UTC)
                         await repos.relay.prune(now - RELAY_KEEP)

@@ -65,7 +65,7 @@ def build_chat(settings: Settings) -> Chat:
     )
     chat.webhook_worker = WebhookWorker(
         database,
-        chat.directory.webhooks,
+        chat.webhook_map,
         HttpPoster(guard, settings.webhook_timeout),
         retry_base=settings.webhook_retry_base,
         give_up=settings.webhook_give_up,

@@ -47,10 +47,17 @@ class Repositories:
         self.hooks = HookRepository(session)
         self.files = FileRepository(session)  # PROTOCOL.md section 11
         self.events: list[Any] = []
+        self.facts: list[Any] = []
 
     def record(self, *events: Any) -> None:
         """Domain events to publish once this transaction has committed (never before)."""
         self.events.extend(events)
+
+    def note(self, *facts: Any) -> None:
+        """What happened in this transaction, for the unit of work's commit handlers only
+        (``Database.before_commit``): never published. A fact carries what a handler needs that
+        the published event does not (a kick's action and names, the reaction's message)."""
+        self.facts.extend(facts)
 
 
 __all__ = ["Repositories"]

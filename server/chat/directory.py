@@ -6,8 +6,7 @@ operator renames or deletes a topic or deletes a user; those commands record
 every node (the hub, or the relay table without Redis) and make it forget the
 names; otherwise a name, once found, stays valid (an archive or a description change records
 ``TopicUpdated``: the name is read again). Who blocked whom (``blocks``) is kept exact by
-``BlockChanged`` (``server.chat.blocking``), each topic's outgoing webhooks by ``WebhooksChanged``
-(``server.chat.webhooks``). Members, and who of them is muted, are
+``BlockChanged`` (``server.chat.blocking``). Members, and who of them is muted, are
 loaded per topic on first use and then kept exact by ``MembershipChanged``
 events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
@@ -39,15 +38,12 @@ from server.chat.events import (
     MessageCreated,
     MuteChanged,
     NewsMissed,
-    OutboxWritten,
     TopicDeleted,
     TopicRenamed,
     TopicUpdated,
     UserDeleted,
-    WebhooksChanged,
 )
 from server.chat.places import Place, place_of_topic
-from server.chat.webhooks import WebhookMap
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
 K = TypeVar("K")
@@ -69,7 +65,6 @@ class Directory:
         self._generation: dict[int, int] = {}
         self._mutes: dict[int, dict[int, datetime | None]] = {}  # topic -> muted member -> until
         self.blocks = Blocks(db)  # who blocked whom (PROTOCOL.md section 10), kept exact like members
-        self.webhooks = WebhookMap(db)  # topic -> its outgoing webhooks (section 12), kept exact likewise
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
@@ -96,16 +91,12 @@ class Directory:
                 mutes.pop(event.user_id, None)
         elif isinstance(event, BlockChanged):
             self.blocks.apply(event)
-        elif isinstance(event, WebhooksChanged):
-            await self.webhooks.reload(event.topic_id)
-        elif isinstance(event, OutboxWritten):
-            self.webhooks.bell.ring()
         elif isinstance(event, NewsMissed):
             await self.forget_all()
 
     async def forget_all(self) -> None:
-        """News was missed (a broker outage): every name, member set, mute, block and webhook list
-        is read again on its next use, as after a start."""
+        """News was missed (a broker outage): every name, member set, mute and block is read again
+        on its next use, as after a start."""
         self._topics.clear()
         self._users.clear()
         self._members.clear()
@@ -113,7 +104,6 @@ class Directory:
         for topic_id in self._generation:  # a load under way must not keep what it read
             self._generation[topic_id] += 1
         self.blocks.forget_all()
-        await self.webhooks.load()
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

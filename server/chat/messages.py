@@ -50,6 +50,7 @@ from server.chat.message_events import deleted, edited, pins_changed, thread_cha
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.views import direct_name, message_view
+from server.chat.webhooks import WebhookMap
 from server.chat.writer import Destination, Writer
 
 EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
@@ -62,12 +63,13 @@ class MessageService:
         directory: Directory,
         all_mention_limit: int = 50,
         files: FileService | None = None,
+        webhooks: WebhookMap | None = None,
     ) -> None:
         self.db = db
         self.directory = directory
         self.all_mention_limit = all_mention_limit
         self.files = files
-        self.writer = Writer(db, self._original, self._threads_changed, directory.webhooks)
+        self.writer = Writer(db, self._original, self._threads_changed, webhooks)
 
     async def send(
         self,

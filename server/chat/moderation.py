@@ -35,12 +35,12 @@ from server.chat.events import (
     ToTopic,
     ToUser,
 )
+from server.chat.facts import MemberActed
 from server.chat.messages import MessageService
 from server.chat.places import Place, place_of_topic
 from server.chat.schemas import TopicOut
 from server.chat.topic_views import topic_view
 from server.chat.views import iso
-from server.chat.webhooks import WebhookMap, tell_member
 from server.chat.writer import Destination
 
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
@@ -52,11 +52,6 @@ class ModerationService:
         self.db = db
         self.messages = messages
         self.online_among = online_among
-
-    @property
-    def _hooks(self) -> WebhookMap:
-        """The topics' outgoing webhooks (PROTOCOL.md section 12): a kick or ban is a ``member`` event."""
-        return self.messages.directory.webhooks
 
     async def role(self, actor: Actor, topic: str, username: str, role: str) -> None:
         async with self.db.write() as repos:
@@ -78,7 +73,7 @@ class ModerationService:
             check(Act.KICK, mine, kind=found.kind, target=theirs, where=repr(found.name))
             _remove(repos, found, target.id, reason)
             await repos.memberships.remove(found.id, target.id)
-            await tell_member(repos, self._hooks, found.id, found.name, target.username, "kicked")
+            repos.note(MemberActed(found.id, found.name, target.id, target.username, "kicked"))
         sentence = f"{actor.username} removed {target.username}" + _because(reason)
         await self._tell(actor, place, sentence, "kick", target=target.username, reason=reason)
 
@@ -97,7 +92,7 @@ class ModerationService:
             if membership is not None:
                 _remove(repos, found, target.id, reason)
                 await repos.memberships.remove(found.id, target.id)
-            await tell_member(repos, self._hooks, found.id, found.name, target.username, "banned")
+            repos.note(MemberActed(found.id, found.name, target.id, target.username, "banned"))
         sentence = f"{actor.username} banned {target.username}" + _for(minutes) + _because(reason)
         await self._tell(
             actor, place, sentence, "ban", target=target.username, reason=reason, until=iso(until)

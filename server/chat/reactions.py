@@ -8,8 +8,9 @@ per message (``invalid``).
 
 The message row keeps its reactions in order (``Extras.reactions``), beside the table's rows, so
 that every rendering reads one row; the row is locked while it changes (PostgreSQL), so that
-concurrent reactions apply one after the other. A topic's ``reaction`` webhooks get their outbox
-rows in the same transaction (PROTOCOL.md section 12).
+concurrent reactions apply one after the other. The change is noted as a fact (``ReactionActed``)
+for the commit handlers: a topic's ``reaction`` webhooks get their outbox rows in the same
+transaction (PROTOCOL.md section 12) without this module knowing them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from server.chat.actors import Actor
 from server.chat.authority import Act, check, standing_of
 from server.chat.directory import Directory
 from server.chat.errors import invalid
+from server.chat.facts import ReactionActed
 from server.chat.message_events import reactions_changed
 from server.chat.schemas import ReactionsOut
 from server.chat.views import reactions_view
-from server.chat.webhooks import tell_reaction
 
 MAX_EMOJI = 20
 
@@ -70,7 +71,7 @@ class ReactionService:
                 await repos.reactions.remove(message_id, actor.id, emoji)
             await repos.messages.set_reactions(message_id, reactions_json(after))
             changed = replace(message, extras=replace(message.extras, reactions=after))
-            await tell_reaction(repos, self.directory.webhooks, changed, place, emoji, actor, add)
+            repos.note(ReactionActed(changed, place, emoji, actor.username, add))
             members = await self.directory.members(place.topic_id)
             repos.record(*reactions_changed(place, actor, message_id, after, members))
         return ReactionsOut(id=message_id, reactions=reactions_view(after, actor.id))

@@ -37,7 +37,7 @@ from server.chat.topic_admin import TopicAdminService
 from server.chat.topics import TopicService
 from server.chat.users import UserService
 from server.chat.webhook_worker import WebhookWorker
-from server.chat.webhooks import UrlGuard, WebhookService
+from server.chat.webhooks import UrlGuard, WebhookMap, WebhookOutbox, WebhookService
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +93,9 @@ class Chat:
         self.hub = hub or Hub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
+        self.webhook_map = WebhookMap(db)  # topic -> its outgoing webhooks (section 12), on every node
+        self.hub.attach(self.webhook_map)  # kept exact like the directory, before clients hear
+        db.before_commit.append(WebhookOutbox(self.webhook_map))  # member and reaction facts -> outbox
         db.on_commit = self._publish
         self.default_topics = default_topics
         self.presence = PresenceService(
@@ -126,7 +129,9 @@ class Chat:
                 SharedLimit("uploads", limits.file_uploads_per_minute, 60.0, budgets),
             )
         )
-        self.messages = MessageService(db, self.directory, limits.all_mention_limit, self.files)
+        self.messages = MessageService(
+            db, self.directory, limits.all_mention_limit, self.files, self.webhook_map
+        )
         self.topics = TopicService(
             db,
             self.presence,
@@ -145,7 +150,7 @@ class Chat:
             db, self.bots, SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, budgets)
         )
         self.search = SearchService(db)  # PROTOCOL.md section 9
-        self.webhooks = WebhookService(db, self.directory.webhooks, url_guard, self.bots)  # section 12
+        self.webhooks = WebhookService(db, self.webhook_map, url_guard, self.bots)  # section 12
         self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
         self.housekeeping: Housekeeping | None = None  # a server's pruning of old rows (server.app)
         self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
@@ -187,7 +192,7 @@ class Chat:
         if self.budgets is not None:
             await self.budgets.start()
         await self.hub.start()
-        await self.directory.webhooks.load()  # before any send: the send path asks it
+        await self.webhook_map.load()  # before any send: the send path asks it
         await self.presence.start()
         for name in self.default_topics:
             await self.topics.ensure_public(name)

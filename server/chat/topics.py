@@ -36,6 +36,7 @@ from server.chat.authority import RANKS
 from server.chat.budgets import SharedLimit, per_hour
 from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
+from server.chat.facts import MemberActed
 from server.chat.messages import MessageService
 from server.chat.places import place_of_topic
 from server.chat.presence import PresenceService
@@ -50,7 +51,6 @@ from server.chat.schemas import (
     TopicsOut,
 )
 from server.chat.topic_views import announced, topic_view, topic_views
-from server.chat.webhooks import WebhookMap, tell_member
 
 log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50
@@ -120,23 +120,15 @@ class TopicService:
                 if await repos.topics.by_name(name) is None:
                     raise  # not the race: some other constraint
 
-    @property
-    def _hooks(self) -> WebhookMap:
-        return self.messages.directory.webhooks
-
     async def join(self, user_id: int, names: list[str]) -> None:
         """Make a user a member of the given public topics (new accounts)."""
-        hooks = self.messages.directory.webhooks
         async with self.db.write() as repos:
             for name in names:
                 topic = await repos.topics.by_name(name)
                 if topic and topic.kind == "public" and not await repos.memberships.get(topic.id, user_id):
                     await repos.memberships.add(topic, user_id, "member", datetime.now(UTC))
                     repos.record(MembershipChanged(user_id, topic.id, joined=True))
-                    if hooks.of(topic.id):
-                        user = await repos.users.by_id(user_id)
-                        name = user.username if user else "?"
-                        await tell_member(repos, hooks, topic.id, topic.name, name, "joined")
+                    repos.note(MemberActed(topic.id, topic.name, user_id, None, "joined"))
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
         async with self.db.write() as repos:
@@ -149,7 +141,7 @@ class TopicService:
                     raise forbidden(f"you are banned from {topic.name!r}")
                 await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
                 repos.record(MembershipChanged(actor.id, topic.id, joined=True))
-                await tell_member(repos, self._hooks, topic.id, topic.name, actor.username, "joined")
+                repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "joined"))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
             page = await self.messages.page_in(
                 repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id
@@ -169,7 +161,7 @@ class TopicService:
                     raise forbidden("the owner may not leave a private topic while others remain")
             await repos.memberships.remove(topic.id, actor.id)
             repos.record(MembershipChanged(actor.id, topic.id, joined=False))
-            await tell_member(repos, self._hooks, topic.id, topic.name, actor.username, "left")
+            repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "left"))
 
     async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
         async with _counted(self.invite_limit, actor, "too many invites sent; try later"):
@@ -191,7 +183,7 @@ class TopicService:
                     MembershipChanged(invitee.id, topic.id, joined=True),
                     TopicInvited(theirs, actor.username, ToUser(invitee.id)),
                 )
-                await tell_member(repos, self._hooks, topic.id, topic.name, invitee.username, "joined")
+                repos.note(MemberActed(topic.id, topic.name, invitee.id, invitee.username, "joined"))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
         return InvitedOut(topic=view)
 

@@ -7,10 +7,13 @@ THE TRANSACTION OF THE EVENT (a new message's rows go with its send batch, ``db/
 the exact JSON that will be signed and POSTed: nothing is lost on a crash and nothing on the send
 path waits for HTTP. The delivery worker (``webhook_worker.py``) drains the outbox.
 
-The send path asks ``WebhookMap.of(topic_id)`` on every send: one dict lookup, so a topic without
-webhooks costs nothing more. The map holds every active webhook (few: a handful per topic that
-has any), is loaded when the server starts and kept exact on every node by ``WebhooksChanged``,
-which the directory receives from the hub after each registration or removal commits.
+The webhooks listen; nothing calls them. Member and reaction changes note a fact
+(``server.chat.facts``) and ``WebhookOutbox``, a commit handler of the unit of work
+(``Database.before_commit``), turns each into outbox rows in the change's transaction. The send
+path asks ``WebhookMap.of(topic_id)`` on every send: one dict lookup, so a topic without webhooks
+costs nothing more. The map holds every active webhook (few: a handful per topic that has any),
+is loaded when the server starts and kept exact on every node by ``WebhooksChanged``: the map is
+a hub sink of its own, and rings this node's worker on ``OutboxWritten``.
 
 The URL is checked twice by the guard the composition hands in (``UrlGuard``, I/O outside the
 domain): at registration (refused: ``invalid``, "the address is not allowed") and at every
@@ -26,16 +29,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from db.records import DueDelivery, MessageRecord, OutboxRow, UserRecord, WebhookRecord
+from db.records import DueDelivery, OutboxRow, UserRecord, WebhookRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.access import named_topic, require_member
 from server.chat.actors import Actor
 from server.chat.authority import Act, check, standing_of
 from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
-from server.chat.events import MembershipChanged, OutboxWritten, WebhooksChanged
+from server.chat.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
+from server.chat.facts import MemberActed, ReactionActed
 from server.chat.hook_bots import retire
-from server.chat.places import Place, place_of_topic
+from server.chat.places import place_of_topic
 from server.chat.schemas import MessageOut
 
 if TYPE_CHECKING:  # bots -> messages -> writer -> webhooks: only a type here
@@ -90,6 +94,17 @@ class WebhookMap:
 
     def of(self, topic_id: int) -> tuple[WebhookRecord, ...]:
         return self.by_topic.get(topic_id, NONE)
+
+    async def deliver(self, event: Event) -> None:
+        """The hub's news: a topic's webhooks changed (read them again), outbox rows were written
+        (ring this node's worker), or news was missed (read every webhook again)."""
+        if isinstance(event, WebhooksChanged):
+            await self.reload(event.topic_id)
+            self.bell.ring()
+        elif isinstance(event, OutboxWritten):
+            self.bell.ring()
+        elif isinstance(event, NewsMissed):
+            await self.load()
 
     async def load(self) -> None:
         """Every active webhook (the server's start)."""
@@ -178,33 +193,50 @@ async def enqueue(repos: Repositories, topic_id: int, rows: Sequence[OutboxRow])
         repos.record(OutboxWritten(topic_id))
 
 
-async def tell_reaction(
-    repos: Repositories,
-    hooks: WebhookMap,
-    message: MessageRecord,
-    place: Place,
-    emoji: str,
-    actor: Actor,
-    added: bool,
-) -> None:
-    """A ``reaction`` event in the reaction's transaction: who did what, and the message in its
-    current form (``message`` carries the reactions after the change)."""
-    found = hooks.of(place.topic_id)
-    if not found:
-        return
-    sender = await repos.users.by_id(message.sender_id)
-    shown = message_view(message, sender.username if sender else "?", place.kind, place.shown_as)
-    reaction = {"emoji": emoji, "user": actor.username, "action": "added" if added else "removed"}
-    rows = event_rows(
-        found,
-        "reaction",
-        place.shown_as,
-        datetime.now(UTC),
-        message.id,
-        message=shown.wire,
-        reaction=reaction,
-    )
-    await enqueue(repos, place.topic_id, rows)
+class WebhookOutbox:
+    """The commit handler (``Database.before_commit``): each member or reaction fact of a
+    transaction becomes the outbox rows of the webhooks that want it, in that transaction. A
+    topic without webhooks costs a dict lookup per fact."""
+
+    def __init__(self, hooks: WebhookMap) -> None:
+        self.hooks = hooks
+
+    async def __call__(self, repos: Repositories, recorded: Sequence[object]) -> None:
+        for fact in recorded:
+            if isinstance(fact, MemberActed):
+                await self._member(repos, fact)
+            elif isinstance(fact, ReactionActed):
+                await self._reaction(repos, fact)
+
+    async def _member(self, repos: Repositories, fact: MemberActed) -> None:
+        if not self.hooks.of(fact.topic_id):
+            return
+        username = fact.username
+        if username is None:
+            user = await repos.users.by_id(fact.user_id)
+            username = user.username if user else "?"
+        await tell_member(repos, self.hooks, fact.topic_id, fact.topic, username, fact.action)
+
+    async def _reaction(self, repos: Repositories, fact: ReactionActed) -> None:
+        """Who did what, and the message in its current form (with the reactions after the change)."""
+        place, message = fact.place, fact.message
+        found = self.hooks.of(place.topic_id)
+        if not found:
+            return
+        sender = await repos.users.by_id(message.sender_id)
+        shown = message_view(message, sender.username if sender else "?", place.kind, place.shown_as)
+        action = "added" if fact.added else "removed"
+        reaction = {"emoji": fact.emoji, "user": fact.username, "action": action}
+        rows = event_rows(
+            found,
+            "reaction",
+            place.shown_as,
+            datetime.now(UTC),
+            message.id,
+            message=shown.wire,
+            reaction=reaction,
+        )
+        await enqueue(repos, place.topic_id, rows)
 
 
 async def tell_member(

@@ -45,7 +45,7 @@ async def test_each_delivery_is_posted_once_while_both_nodes_drain_the_outbox(ho
     assert response.status_code == 201, response.text  # registered through node b
     topic_id = (await node_a.chat.directory.named_topic("general")).topic_id
     async with asyncio.timeout(10):  # node a learns of it from the hub
-        while not node_a.chat.directory.webhooks.of(topic_id):
+        while not node_a.chat.webhook_map.of(topic_id):
             await asyncio.sleep(0.01)
 
     sent = await asyncio.gather(
