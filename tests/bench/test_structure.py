@@ -27,6 +27,15 @@ TREE = {
     "server/chat/pkg/c.py": "from ..errors import Oops\n\nclass C: ...\n",
     "server/chat/pkg/d.py": "from server.chat import VERSION\n\ndef late():\n    from . import c\n",
     "tests/test_wire.py": "from server.chat import schemas\n",
+    "server/chat/service.py": (
+        "class Chat:\n"
+        "    def __init__(self, db, hub=None):\n"
+        "        self.hub = hub or Hub()\n"  # a default for a part that may be passed: not built
+        "        self.one = One(db)\n"
+        "        self.two = None if db is None else Two(db)\n"
+        "        self.hub.attach(self.one)\n"
+    ),
+    "server/chat_factory.py": "def build(chat):\n    chat.worker = Worker(chat)\n",
 }
 
 
@@ -58,7 +67,7 @@ def test_arrows_circles_floors_and_rooms_of_a_tiny_tree(tmp_path: Path) -> None:
     assert modules["floors_runtime"] == 4  # a, b, pkg.c, errors
     assert modules["longest_chain_runtime"] == ["a", "b", "pkg.c", "errors"]
 
-    assert report["rooms"] == ["a.py", "b.py", "errors.py", "pkg/", "schemas.py"]
+    assert report["rooms"] == ["a.py", "b.py", "errors.py", "pkg/", "schemas.py", "service.py"]
     assert rooms["arrow_list"] == [
         "a.py -> b.py",
         "a.py -> pkg/",
@@ -71,8 +80,21 @@ def test_arrows_circles_floors_and_rooms_of_a_tiny_tree(tmp_path: Path) -> None:
     assert (rooms["floors"], rooms["floors_runtime"]) == (3, 4)
 
     folders = report["folders"]
-    assert folders["server/chat"]["modules"] == 4
+    assert folders["server/chat"]["modules"] == 5
     assert folders["server/chat/pkg"]["modules"] == 2
-    assert folders["server/chat"]["modules_with_subfolders"] == 6
+    assert folders["server/chat"]["modules_with_subfolders"] == 7
     assert report["schemas_importers"]["exact"]["server"] == 1
     assert report["schemas_importers"]["exact"]["tests"] == 1
+
+
+def test_the_size_of_chat_construction(tmp_path: Path) -> None:
+    built = measure(fake_tree(tmp_path))["construction"]
+
+    assert built["chat_init"] == {
+        "lines": 5,
+        "first_line": 2,
+        "parameters": 2,
+        "self_constructions": 2,
+        "attach_calls": 1,
+    }
+    assert built["assigned_after_construction"] == ["server/chat_factory.py:2 chat.worker"]
