@@ -36,7 +36,34 @@ class MissedNews(Protocol):
         ...
 
 
-class Hub:
+class Hub(Protocol):
+    """The fan-out port: ``MemoryHub`` in one process, ``server.adapters.cluster.redis_hub.RedisHub``
+    across nodes, ``server.adapters.cluster.db_relay.RelayHub`` with the command line's events."""
+
+    missed: MissedNews | None  # a hub that can lose news reads it back from here
+
+    async def start(self) -> None:
+        """Connect before serving (subscribe, begin reading)."""
+        ...
+
+    async def stop(self) -> None:
+        """Release what ``start`` took."""
+        ...
+
+    def attach(self, sink: Sink) -> None:
+        """Hand every event, from here on, to ``sink`` after the sinks attached before it."""
+        ...
+
+    async def tell_here(self, *events: Event) -> None:
+        """Hand ``events`` to this node's sinks only (a hub across nodes carries nothing of them)."""
+        ...
+
+    async def publish(self, *events: Event) -> None:
+        """Hand ``events`` to the sinks of every node, this one's first."""
+        ...
+
+
+class MemoryHub:
     """The in-memory hub: one process. ``server.adapters.cluster.redis_hub`` carries events across nodes."""
 
     def __init__(self) -> None:

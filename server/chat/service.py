@@ -18,7 +18,7 @@ from server.chat.events import Event
 from server.chat.files import FileLimits, FileService, FileStore
 from server.chat.hooks import HookService
 from server.chat.housekeeping import Housekeeping
-from server.chat.hub import Hub
+from server.chat.hub import Hub, MemoryHub
 from server.chat.messages import MessageService
 from server.chat.moderation import ModerationService
 from server.chat.nodes import NodeService
@@ -90,7 +90,7 @@ class Chat:
     ) -> None:
         self.db = db
         self.budgets = budgets  # several nodes: the limits below hold for the cluster
-        self.hub = hub or Hub()
+        self.hub = hub or MemoryHub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
         db.on_commit = self._publish
