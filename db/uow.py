@@ -6,8 +6,8 @@ record domain events on the repositories (``repos.record(...)``); the unit of
 work hands them to ``on_commit`` (the hub) only after the commit succeeded,
 so nothing is announced that was not stored. With ``relay`` set (the command line,
 when no Redis carries its events) the events are also written, encoded, to the
-``relay`` table in the same transaction, for running servers to read. ``Database.sends`` is the
-group-commit store for new messages (``db/sends.py``); it takes the same
+``relay`` table in the same transaction, for running servers to read. ``Database.store_messages``
+stores new messages through the group-commit store (``db/sends.py``); it takes the same
 write lock on SQLite.
 SQLite has a single writer: an asyncio lock serialises write transactions in
 this process so concurrent senders queue up instead of failing with

@@ -2,10 +2,10 @@
 
 The in-memory hub hands every event to each attached sink in order. The sinks
 are the domain's caches (directory, known users, delivery cursors, sessions,
-attached first by ``Chat``), then the transports' (Socket.IO, the gateways),
-and in tests a recorder. A sink must not raise for one bad recipient;
-an exception from a sink is logged and does not stop the other sinks,
-because the event describes something already committed.
+attached first by ``Chat``), then the one edge sink (``server.edge.realtime.sink.HubSink``,
+with a writer per transport: Socket.IO, the gateways), and in tests a recorder.
+A sink must not raise for one bad recipient; an exception from a sink is logged
+and does not stop the other sinks, because the event describes something already committed.
 """
 
 from __future__ import annotations

@@ -71,8 +71,9 @@ class Limits:
 
 
 class Chat:
-    """Users, sessions, topics, conversations, messages, delivery, presence, signals and echo over one
-    database."""
+    """The domain's services over one database and one hub, built, started and stopped together:
+    each capability is an attribute (``users``, ``topics``, ``messages``, ``moderation``, ``search``,
+    ``files``, ``bots``, ``webhooks``, ...), and the caches among them are the hub's first sinks."""
 
     def __init__(
         self,
