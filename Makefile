@@ -37,9 +37,9 @@ run: install
 # whole suite of pytest on this 2-core machine: 10.5 min with -n 3, 11.4 with -n 4, 21.4 with -n 2).
 # PYTEST_ARGS=-n0 runs them in one process, one after another.
 PYTEST_WORKERS ?= -n 3
-# COVERAGE=1 (CI sets it) adds branch coverage of server/ and db/, combined over the workers. It
-# measures the pytest processes only, not servers the tests start as subprocesses, and costs about
-# a third more CPU (tests/chat: 16.8 -> 23.0 s), so a plain make test leaves it off.
+# COVERAGE=1 adds branch coverage of server/ and db/, combined over the workers. It measures the
+# pytest processes only, not servers the tests start as subprocesses, and costs about a third more
+# CPU (tests/chat: 16.8 -> 23.0 s), so a plain make test leaves it off.
 COVERAGE ?=
 COVERAGE_ARGS = $(if $(COVERAGE),--cov=server --cov=db --cov-branch --cov-report=term:skip-covered)
 

@@ -25,7 +25,7 @@ A query restricted to one sender or one topic is first tried on windows of its n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -36,89 +36,11 @@ from db.records import MessageRecord
 from db.search import SearchQuery, SearchRow, Term
 from db.search.sql import ORDER, SELECT, conditions, shown
 
-FUNCTION = "parley_search_text"
-UNAVAILABLE = (
-    "search on PostgreSQL needs the unaccent extension, and it could not be created ({error}): "
-    "install PostgreSQL's contrib package and let the migration's user run CREATE EXTENSION "
-    "unaccent (or have a superuser run it once in this database)"
-)
-
-
-# Letters that ``unaccent`` folds but SQLite's ``unicode61 remove_diacritics 2`` keeps (they have
-# no decomposition: ß, æ, ø, ł, ...): results must be the same on both databases, so they are
-# hidden from ``unaccent`` (swapped for private-use characters and back) and only lower-cased.
-KEPT = "ßæðøþđħıĳĸłŉœŧẞÆÐØÞĐĦĲŁŒŦ"
-_STANDINS = "".join(chr(0xE000 + i) for i in range(len(KEPT)))
-# Rows whose stored vector an older function computed differently (migration 0012).
-KEPT_PATTERN = f"[{KEPT}]"
-
-
-def function_sql(schema: str, utf8: bool = True) -> str:
-    """The immutable wrapper over ``unaccent`` (installed in ``schema``); qualified names, so that it
-    does not depend on the search path it runs under.
-
-    A body of ASCII only (most of them: every byte one character, in a UTF-8 database) skips the
-    two ``translate`` calls and ``unaccent``, which change no ASCII character (no rule of
-    ``unaccent.rules`` starts with one): the same text, for half the cost (8.4 -> 3.7 us a row,
-    the largest part of what an insert cost with the index; migration 0015)."""
-    source = f"translate(body, '{KEPT}', '{_STANDINS}')"
-    unaccented = f'"{schema}".unaccent(\'"{schema}".unaccent\'::regdictionary, {source})'
-    folded = f"lower(translate({unaccented}, '{_STANDINS}', '{KEPT}'))"
-    if utf8:
-        folded = f"CASE WHEN octet_length(body) = char_length(body) THEN lower(body) ELSE {folded} END"
-    return f"""
-CREATE OR REPLACE FUNCTION {FUNCTION}(body text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT regexp_replace({folded}, '[^[:alnum:]]+', ' ', 'g')
-$$"""
-
-
-def is_utf8(execute: Callable[[str], Any]) -> bool:
-    """Whether the database stores text as UTF-8 (where one byte per character means ASCII)."""
-    return bool(execute("SELECT current_setting('server_encoding') = 'UTF8'").scalar())
-
-
-def trigger_function_sql(schema: str) -> str:
-    """The trigger's function, every name qualified (``parley_search_text`` is in ``schema``):
-    a ``SET search_path`` clause would save and restore the setting on every row (2.4 us an insert)."""
-    return f"""
-CREATE OR REPLACE FUNCTION parley_search_vector() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.search := pg_catalog.to_tsvector(
-        'pg_catalog.simple'::pg_catalog.regconfig, "{schema}".{FUNCTION}(NEW.body));
-    RETURN NEW;
-END
-$$"""
-
-
-VECTOR = f"to_tsvector('simple'::regconfig, {FUNCTION}(body))"
-ADD_COLUMN = "ALTER TABLE messages ADD COLUMN search tsvector"  # NULL: pending (instant to add)
-CREATE_INDEX = "CREATE INDEX ix_messages_search ON messages USING gin (search)"
-TRIGGER = (
-    "CREATE TRIGGER messages_search BEFORE INSERT OR UPDATE OF body ON messages"
-    " FOR EACH ROW EXECUTE FUNCTION parley_search_vector()"
-)
-DROP = (
-    "DROP TRIGGER IF EXISTS messages_search ON messages",
-    "DROP FUNCTION IF EXISTS parley_search_vector()",
-    "DROP INDEX IF EXISTS ix_messages_search",
-    "ALTER TABLE messages DROP COLUMN IF EXISTS search",
-)
+FUNCTION = "parley_search_text"  # made by the migrations (0008, its letters 0012, its cost 0015)
+VECTOR = f"to_tsvector('simple'::regconfig, {FUNCTION}(body))"  # the trigger's (0008, 0015)
 # One batch of the backfill: the pending rows with ids in (low, high].
 BACKFILL = f"UPDATE messages SET search = {VECTOR} WHERE id > :low AND id <= :high AND search IS NULL"
 BATCH = 10_000
-
-
-def make_column(execute: Callable[[str], Any]) -> None:
-    """The column (every row pending), its trigger and its index, whatever an earlier layout left
-    (a migration's connection). The index is built while the column is empty: quickly."""
-    for statement in DROP:
-        execute(statement)
-    execute(ADD_COLUMN)
-    execute(trigger_function_sql(str(execute("SELECT current_schema()").scalar())))
-    execute(TRIGGER)
-    execute(CREATE_INDEX)
 
 
 class Renderer:
@@ -162,12 +84,6 @@ class Renderer:
 # bitmap.
 FIRST = 8
 LARGEST = 100
-WALK_INDEXES = {
-    "ix_messages_sender_created": "messages (sender_id, created_at, id)",
-    "ix_messages_topic_created": "messages (topic_id, created_at, id)",
-}
-CREATE_WALK_INDEXES = tuple(f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in WALK_INDEXES.items())
-DROP_WALK_INDEXES = tuple(f"DROP INDEX IF EXISTS {name}" for name in WALK_INDEXES)
 # Deleted messages count in a window (the outer query leaves them out): its count then reads the
 # index alone.
 WINDOW = """

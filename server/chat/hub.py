@@ -2,10 +2,10 @@
 
 The in-memory hub hands every event to each attached sink in order. The sinks
 are the domain's caches (directory, known users, delivery cursors, sessions,
-attached first by ``Chat``), then the transports' (Socket.IO, the gateways),
-and in tests a recorder. A sink must not raise for one bad recipient;
-an exception from a sink is logged and does not stop the other sinks,
-because the event describes something already committed.
+attached first by ``Chat``), then the one edge sink (``server.edge.realtime.sink.HubSink``,
+with a writer per transport: Socket.IO, the gateways), and in tests a recorder.
+A sink must not raise for one bad recipient; an exception from a sink is logged
+and does not stop the other sinks, because the event describes something already committed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,34 @@ class MissedNews(Protocol):
         ...
 
 
-class Hub:
+class Hub(Protocol):
+    """The fan-out port: ``MemoryHub`` in one process, ``server.adapters.cluster.redis_hub.RedisHub``
+    across nodes, ``server.adapters.cluster.db_relay.RelayHub`` with the command line's events."""
+
+    missed: MissedNews | None  # a hub that can lose news reads it back from here
+
+    async def start(self) -> None:
+        """Connect before serving (subscribe, begin reading)."""
+        ...
+
+    async def stop(self) -> None:
+        """Release what ``start`` took."""
+        ...
+
+    def attach(self, sink: Sink) -> None:
+        """Hand every event, from here on, to ``sink`` after the sinks attached before it."""
+        ...
+
+    async def tell_here(self, *events: Event) -> None:
+        """Hand ``events`` to this node's sinks only (a hub across nodes carries nothing of them)."""
+        ...
+
+    async def publish(self, *events: Event) -> None:
+        """Hand ``events`` to the sinks of every node, this one's first."""
+        ...
+
+
+class MemoryHub:
     """The in-memory hub: one process. ``server.adapters.cluster.redis_hub`` carries events across nodes."""
 
     def __init__(self) -> None:

@@ -18,7 +18,7 @@ from server.chat.events import Event
 from server.chat.files import FileLimits, FileService, FileStore
 from server.chat.hooks import HookService
 from server.chat.housekeeping import Housekeeping
-from server.chat.hub import Hub
+from server.chat.hub import Hub, MemoryHub
 from server.chat.messages import MessageService
 from server.chat.moderation import ModerationService
 from server.chat.nodes import NodeService
@@ -71,8 +71,9 @@ class Limits:
 
 
 class Chat:
-    """Users, sessions, topics, conversations, messages, delivery, presence, signals and echo over one
-    database."""
+    """The domain's services over one database and one hub, built, started and stopped together:
+    each capability is an attribute (``users``, ``topics``, ``messages``, ``moderation``, ``search``,
+    ``files``, ``bots``, ``webhooks``, ...), and the caches among them are the hub's first sinks."""
 
     def __init__(
         self,
@@ -90,7 +91,7 @@ class Chat:
     ) -> None:
         self.db = db
         self.budgets = budgets  # several nodes: the limits below hold for the cluster
-        self.hub = hub or Hub()
+        self.hub = hub or MemoryHub()
         self.directory = Directory(db)
         self.hub.attach(self.directory)  # first: the send path must see a change before clients do
         self.webhook_map = WebhookMap(db)  # topic -> its outgoing webhooks (section 12), on every node

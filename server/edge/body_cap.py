@@ -16,9 +16,10 @@ The refusal is ``413 too_large`` in the error shape of the route's transport
 under ``/compat/messenger``, else ``{"error": {"code", "message"}}``.
 
 The cap is per path prefix (``limits``, longest prefix first; the default for
-the rest): a route with its own bound (Engine.IO's polling body at
-``/socket.io``, file uploads later) gets its own number, or ``None`` to be
-passed through untouched because something else bounds it.
+the rest): a route with its own bound (incoming hooks at ``/hooks/``) gets its own
+number, or ``None`` to be passed through untouched because something else bounds it (file
+uploads at ``/api/files``, bounded while they stream). Engine.IO's bodies at ``/socket.io``
+never reach it: the gate in front of Engine.IO bounds them.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Socket.IO registers every route, and the topics dialect maps its own action names
 onto the same routes (the original topics service's ``suscribe``, ``create``,
-``invite`` and ``message`` are routes here already), so no service call is
-written twice. ``invoke`` validates and calls; whatever a call raises is
+``invite`` and ``message`` are routes here already), so those two transports share
+each event's service call, written once here. REST, the other dialects and the bots
+call the services themselves. ``invoke`` validates and calls; whatever a call raises is
 classified once (``server.edge.errors.classify``) and rendered by the
 transport's codec (``server.edge.realtime.dispatch``).
 

@@ -7,13 +7,16 @@ in a schema of its own, dropped afterwards, so it never touches other tables.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
 import os
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -35,6 +38,17 @@ from db.models import Membership, User
 from db.search import is_search_object
 from db.uow import Database
 from tests.support import rows_in
+
+VERSIONS = Path(__file__).parents[2] / "db" / "migrations" / "versions"
+
+
+def migration(name: str) -> ModuleType:
+    """A revision's module (``0012_search_refinements``), loaded from its file: what it runs."""
+    spec = importlib.util.spec_from_file_location(f"revision_{name}", VERSIONS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def head() -> str | None:
@@ -85,6 +99,21 @@ def a_user(name: str) -> User:
 
 
 # SQLite ------------------------------------------------------------------------
+
+
+def test_no_revision_imports_the_search_modules():
+    """A revision runs its own SQL, frozen inside it: what it does never moves when ``db/search``
+    changes (review 2026-11-24 finding 10). Only the error a search migration raises is shared."""
+    found = []
+    for path in sorted(VERSIONS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found += [(path.name, a.name) for a in node.names if a.name.startswith("db.search")]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("db.search"):
+                names = [a.name for a in node.names]
+                if node.module != "db.search" or names != ["SearchUnavailable"]:
+                    found.append((path.name, f"{node.module}: {', '.join(names)}"))
+    assert found == []
 
 
 def test_there_is_exactly_one_head_revision():

@@ -18,23 +18,27 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from db.search import postgres as pg
-
 revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# This revision's own SQL, frozen as it stood when it was written (commit b51333f).
+WALK_INDEXES = {
+    "ix_messages_sender_created": "messages (sender_id, created_at, id)",
+    "ix_messages_topic_created": "messages (topic_id, created_at, id)",
+}
+
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        for statement in pg.CREATE_WALK_INDEXES:
-            bind.exec_driver_sql(statement)
+        for name, on in WALK_INDEXES.items():
+            bind.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        for statement in pg.DROP_WALK_INDEXES:
-            bind.exec_driver_sql(statement)
+        for name in WALK_INDEXES:
+            bind.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")

@@ -18,7 +18,7 @@ import logging
 
 from db.uow import Database
 from server.adapters.cluster import codec
-from server.chat.hub import Hub
+from server.chat.hub import MemoryHub
 from server.chat.periodic import Periodic
 
 log = logging.getLogger("parley.cluster")
@@ -31,7 +31,7 @@ def encode(events: list[object]) -> str:
     return codec.dumps(NODE, tuple(events)).decode()  # type: ignore[arg-type]
 
 
-class RelayHub(Hub):
+class RelayHub(MemoryHub):
     def __init__(self, db: Database, interval: float = RELAY_INTERVAL) -> None:
         super().__init__()
         self.db = db

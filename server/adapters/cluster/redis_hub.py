@@ -53,7 +53,7 @@ from redis.backoff import NoBackoff
 from server.adapters.cluster import codec
 from server.adapters.cluster.order import SeqGate
 from server.chat.events import Event, MessageCreated, NewsMissed, Typing
-from server.chat.hub import Hub
+from server.chat.hub import MemoryHub
 
 log = logging.getLogger("parley.cluster")
 RETRY = 1.0  # seconds between attempts to subscribe again
@@ -72,7 +72,7 @@ class ChannelLost(Exception):
     """Nothing heard on the channel for too long: the broker died or hangs."""
 
 
-class RedisHub(Hub):
+class RedisHub(MemoryHub):
     def __init__(
         self,
         url: str,

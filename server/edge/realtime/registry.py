@@ -1,7 +1,7 @@
 """The one per-process registry of realtime connections, of every transport.
 
 Indexed by key (a Socket.IO sid, a gateway socket's key), by user (logout, membership moves,
-the per-user count), by recovery pid, and the catching-up connections (the sink holds their
+the per-user count), and the catching-up connections (the sink holds their
 live events). Topic followers are indexed only for the connections the sink addresses one by
 one: every connection of a writer without rooms (the gateways' queues) and every recovery
 connection (each live ``message`` carries its offset). A Socket.IO connection without a pid
@@ -31,7 +31,6 @@ class Registry:
         self.expiry = expiry  # the token clocks of the connections registered here
         self._by_key: dict[str, Connection] = {}
         self._by_user: dict[int, set[Connection]] = {}
-        self._by_pid: dict[str, set[Connection]] = {}
         self._catching_up: dict[str, Connection] = {}
         self._one_by_one: set[Connection] = set()  # addressed one by one (see the module's docstring)
         self._by_topic: dict[int, set[Connection]] = {}  # of those, the followers of each topic
@@ -44,8 +43,6 @@ class Registry:
         connection.opened(catch_up)
         self._by_key[connection.key] = connection
         self._by_user.setdefault(connection.user_id, set()).add(connection)
-        if connection.pid is not None:
-            self._by_pid.setdefault(connection.pid, set()).add(connection)
         if connection.catching_up:
             self._catching_up[connection.key] = connection
         if connection.pid is not None or not connection.writer.rooms:
@@ -64,8 +61,6 @@ class Registry:
             self.expiry.forget(connection)
         self._catching_up.pop(connection.key, None)
         _discard(self._by_user, connection.user_id, connection)
-        if connection.pid is not None:
-            _discard(self._by_pid, connection.pid, connection)
         if connection in self._one_by_one:
             self._one_by_one.discard(connection)
             for topic_id in connection.follows:
@@ -105,17 +100,10 @@ class Registry:
         connection from its token check on, through the set-up awaits before any transport
         registers it (else concurrent opens slip past the limit). ``PresenceService`` counts
         the sockets that make a user online (not the echo ones), with awaits of its own at
-        open; ``RecoveryService`` counts pids as the chat tests drive it.
+        open; ``RecoveryService`` counts the pids of its open sockets, to mark them as seen.
         """
         connections = self._by_user.get(user_id)
         return len(connections) if connections else 0
-
-    def of_pid(self, pid: str) -> list[Connection]:
-        return list(self._by_pid.get(pid, ()))
-
-    def pids(self) -> list[str]:
-        """The recovery sessions with a connection open here."""
-        return list(self._by_pid)
 
     def catching_up(self) -> Collection[Connection]:
         """The connections whose live events are held (a view: add or remove none while iterating)."""

@@ -38,19 +38,18 @@ def test_a_connection_is_catching_up_from_registration_until_released() -> None:
     assert c.state is State.LIVE and list(registry.catching_up()) == []
 
 
-def test_recovery_registration_by_pid() -> None:
+def test_recovery_connections_are_addressed_one_by_one() -> None:
     registry = Registry()
     first = Connection("sid1", ALICE, ROOMS, follows=[LOBBY], pid="p1")
     second = Connection("sid2", ALICE, ROOMS, follows=[LOBBY], pid="p1")
     plain = Connection("sid3", ALICE, ROOMS, follows=[LOBBY])
     for c in (first, second, plain):
         registry.add(c)
-    assert set(registry.of_pid("p1")) == {first, second} and registry.pids() == ["p1"]
     assert set(registry.reach(ev.ToTopic(LOBBY))) == {first, second}, "a room emit reaches the plain one"
     registry.remove(first)
-    assert registry.of_pid("p1") == [second]
+    assert registry.reach(ev.ToTopic(LOBBY)) == [second]
     registry.remove(second)
-    assert registry.pids() == [] and registry.reach(ev.ToTopic(LOBBY)) == []
+    assert registry.reach(ev.ToTopic(LOBBY)) == []
 
 
 def test_reach_finds_the_connections_addressed_one_by_one() -> None:
