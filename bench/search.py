@@ -48,7 +48,7 @@ from db.migrate import upgrade
 from db.sends import sqlite_time
 from db.uow import Database
 from server.chat.actors import Actor
-from server.chat.search import SearchService
+from server.chat.search.service import SearchService
 
 SENDERS = 50
 TOPICS = 20

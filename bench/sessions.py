@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.sessions --users 1000 --slice 250
     .venv/bin/python -m bench.sessions --database postgresql+asyncpg://postgres@127.0.0.1:5432/NAME  # empty
 
-Every transport's connect calls the same service (``server.chat.sessions``): check the token
+Every transport's connect calls the same service (``server.chat.connections.sessions``): check the token
 (its signature, then the user's token version), read the user's memberships, count the user
 online and tell the partners, then read the backlog. This runs exactly that for ``--users``
 users, one after another, with ``--concurrency`` opens in flight (as ``bench.compare``'s
@@ -25,8 +25,8 @@ import sys
 import time
 
 from bench.inproc import started_chat
+from server.chat.connections.sessions import Session
 from server.chat.service import Chat
-from server.chat.sessions import Session
 from server.collector import tune_collector
 
 FIXED_HASH = "$2b$04$" + "a" * 53  # no password opens it: the accounts are only for tokens

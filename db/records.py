@@ -167,7 +167,7 @@ class HookRecord:
 
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
-    """A running server's last heartbeat (``server.chat.nodes``)."""
+    """A running server's last heartbeat (``server.chat.operators.nodes``)."""
 
     name: str
     started_at: datetime

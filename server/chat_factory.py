@@ -16,10 +16,10 @@ from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
-from server.chat.housekeeping import Housekeeping, Retention
 from server.chat.hub import Hub
+from server.chat.integrations.webhook_worker import WebhookWorker
+from server.chat.operators.housekeeping import Housekeeping, Retention
 from server.chat.service import Chat, Limits
-from server.chat.webhook_worker import WebhookWorker
 from server.config import Settings
 
 

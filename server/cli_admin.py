@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from server.chat.admin_schemas import (
+from server.chat.operators.schemas import (
     AccountOut,
     AccountsOut,
     DeletedAccountOut,

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     # PostgreSQL: how long a node holds a delivery it took. A row taken by a node that died is
     # taken again only when this ends, so it must outlast a delivery (the timeout; checked below).
     webhook_lease: float = Field(default=60.0, gt=0, description="seconds a taken delivery is a node's")
-    # Housekeeping (server/chat/housekeeping.py): how long a finished delivery (ok or failed; a
+    # Housekeeping (server/chat/operators/housekeeping.py): how long a finished delivery (ok or failed; a
     # pending one is never pruned) and an attempt of the delivery log are kept.
     webhook_outbox_retention: float = Field(
         default=7 * 86400.0, gt=0, description="seconds a finished delivery's outbox row is kept"

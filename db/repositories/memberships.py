@@ -14,7 +14,7 @@ from db.models import Block, Membership, Message, Topic, User
 from db.records import MembershipRecord, TopicRecord, UserRecord
 from db.repositories.values import flush, membership_record, topic_record, user_record
 
-# Mention rows never name the sender (``server.chat.mentions``); ``UNION`` counts a message that
+# Mention rows never name the sender (``server.chat.conversations.mentions``); ``UNION`` counts a message that
 # names the user and says ``@all`` once. A sender the user blocked counts for nothing (section 10).
 MENTION_COUNTS = text(
     """

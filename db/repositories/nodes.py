@@ -1,4 +1,4 @@
-"""The node table: each running server's heartbeat row (``server.chat.nodes``)."""
+"""The node table: each running server's heartbeat row (``server.chat.operators.nodes``)."""
 
 from __future__ import annotations
 

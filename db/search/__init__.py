@@ -1,7 +1,7 @@
 """Full-text search over message bodies (PROTOCOL.md section 9): the values a search is made of, the
 port the domain calls, and the implementation for a database URL (chosen like ``db/reads.py``).
 
-The domain parses the user's query (``server/chat/search.py``) into ``Term`` values and resolves its
+The domain parses the user's query (``server/chat/search/service.py``) into ``Term`` values and resolves its
 operators to ids; an index here renders the terms to its own syntax from bind parameters (never
 from the user's text as syntax) and applies every access rule in SQL:
 

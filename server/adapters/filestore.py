@@ -1,4 +1,4 @@
-"""The local-disk ``FileStore`` (``server.chat.files``): blobs content-addressed under the data dir.
+"""The local-disk ``FileStore`` (``server.chat.files.service``): blobs content-addressed under the data dir.
 
 Layout: ``<root>/ab/cd/<sha256>`` (the first two byte pairs of the hash as directories, so no
 directory grows past 65,536 entries of them), its thumbnail beside it as ``<sha256>.thumb``, and

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 
 import httpx
 
-from server.chat.webhook_worker import DeliveryFailed, Response
-from server.chat.webhooks import AddressRefused
+from server.chat.integrations.webhook_worker import DeliveryFailed, Response
+from server.chat.integrations.webhooks import AddressRefused
 
 BODY_CAP = 64 * 1024
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})

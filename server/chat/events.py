@@ -173,7 +173,7 @@ class NewsMissed:
     """This node may have missed hub news (a broker outage): what it keeps in memory from the news
     (member sets, names, blocks, token states) is read again. Told to this node's sinks only, never
     carried between nodes (``Hub.tell_here``); the messages themselves are read back by
-    ``server.chat.refill``."""
+    ``server.chat.connections.refill``."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class UserDeleted:
 @dataclass(frozen=True)
 class BlockChanged:
     """``user_id`` blocked (or unblocked) ``blocked_id``: every node's block cache follows
-    (``server.chat.blocking``); nobody is told."""
+    (``server.chat.rules.blocking``); nobody is told."""
 
     user_id: int
     blocked_id: int
@@ -270,7 +270,7 @@ class BlockChanged:
 @dataclass(frozen=True)
 class WebhooksChanged:
     """A topic's outgoing webhooks were registered or removed: every node's ``WebhookMap`` reads
-    them again (``server.chat.webhooks``); nobody is told."""
+    them again (``server.chat.integrations.webhooks``); nobody is told."""
 
     topic_id: int
 

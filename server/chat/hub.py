@@ -25,7 +25,7 @@ class Sink(Protocol):
 
 class MissedNews(Protocol):
     """The messages a node may have missed on the hub, read back from the database
-    (``server.chat.refill.Refill``): the database is the source, the hub only the news."""
+    (``server.chat.connections.refill.Refill``): the database is the source, the hub only the news."""
 
     async def since(self, moment: datetime) -> list[MessageCreated]:
         """Every message stored since ``moment``, per topic in ``seq`` order."""

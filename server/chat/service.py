@@ -6,38 +6,38 @@ from dataclasses import dataclass
 from typing import cast
 
 from db.uow import Database
-from server.chat.accounts import AccountService
-from server.chat.blocking import BlockService
-from server.chat.bots import BotService
+from server.chat.accounts.security import PasswordHasher, TokenCodec
+from server.chat.accounts.users import UserService
 from server.chat.budgets import Budgets, SharedLimit, per_hour
-from server.chat.conversations import ConversationService
-from server.chat.delivery import DeliveryService
-from server.chat.directory import Directory
-from server.chat.echo import EchoService, Upstream
+from server.chat.connections.delivery import DeliveryService
+from server.chat.connections.presence import PresenceService
+from server.chat.connections.recovery import RecoveryService
+from server.chat.connections.refill import Refill
+from server.chat.connections.sessions import SessionService
+from server.chat.connections.signals import SignalService
+from server.chat.conversations.direct import ConversationService
+from server.chat.conversations.directory import Directory
+from server.chat.conversations.messages import MessageService
+from server.chat.conversations.pins import PinService
+from server.chat.conversations.reactions import ReactionService
+from server.chat.conversations.topics import TopicService
+from server.chat.echo.service import EchoService, Upstream
 from server.chat.events import Event
-from server.chat.files import FileLimits, FileService, FileStore
-from server.chat.hooks import HookService
-from server.chat.housekeeping import Housekeeping
+from server.chat.files.service import FileLimits, FileService, FileStore
 from server.chat.hub import Hub, MemoryHub
-from server.chat.messages import MessageService
-from server.chat.moderation import ModerationService
-from server.chat.nodes import NodeService
+from server.chat.integrations.bots import BotService
+from server.chat.integrations.hooks import HookService
+from server.chat.integrations.webhook_worker import WebhookWorker
+from server.chat.integrations.webhooks import UrlGuard, WebhookMap, WebhookOutbox, WebhookService
+from server.chat.moderation.reports import ReportService
+from server.chat.moderation.service import ModerationService
 from server.chat.online import OnlineRegistry
-from server.chat.pins import PinService
-from server.chat.presence import PresenceService
-from server.chat.reactions import ReactionService
-from server.chat.recovery import RecoveryService
-from server.chat.refill import Refill
-from server.chat.reports import ReportService
-from server.chat.search import SearchService
-from server.chat.security import PasswordHasher, TokenCodec
-from server.chat.sessions import SessionService
-from server.chat.signals import SignalService
-from server.chat.topic_admin import TopicAdminService
-from server.chat.topics import TopicService
-from server.chat.users import UserService
-from server.chat.webhook_worker import WebhookWorker
-from server.chat.webhooks import UrlGuard, WebhookMap, WebhookOutbox, WebhookService
+from server.chat.operators.accounts import AccountService
+from server.chat.operators.housekeeping import Housekeeping
+from server.chat.operators.nodes import NodeService
+from server.chat.operators.topic_admin import TopicAdminService
+from server.chat.rules.blocking import BlockService
+from server.chat.search.service import SearchService
 
 
 @dataclass(frozen=True, kw_only=True)

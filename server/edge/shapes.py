@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel
 
-from server.chat.echo import PAGE
+from server.chat.echo.service import PAGE
 from server.chat.schemas import MAX_STORED_INT, MessageOut
 
 

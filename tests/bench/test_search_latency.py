@@ -33,7 +33,7 @@ from db.search import postgres as pg
 from db.search.sqlite import SqliteSearch, run_search
 from db.uow import Database
 from server.chat.actors import Actor
-from server.chat.search import SearchService, parse
+from server.chat.search.service import SearchService, parse
 from tests.databases import fresh_postgres_database, postgres_url
 
 pytestmark = pytest.mark.timeout(240)

@@ -1,4 +1,4 @@
-"""An echo transcript is bounded by what it really costs in memory (server.chat.echo).
+"""An echo transcript is bounded by what it really costs in memory (server.chat.echo.service).
 
 A flood of tiny echoes used to be counted as JSON bytes while each line lived as a dict (about 20x
 the JSON): the cap held on paper and not in memory. Measured here with tracemalloc, on the session
@@ -12,7 +12,7 @@ import tracemalloc
 from datetime import UTC, datetime
 
 from server.chat.actors import Actor
-from server.chat.echo import EchoSession
+from server.chat.echo.service import EchoSession
 from server.chat.views import iso
 
 CAP = 256 * 1024

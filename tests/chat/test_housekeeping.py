@@ -1,4 +1,4 @@
-"""Housekeeping (server/chat/housekeeping.py): old outbox, delivery-log and relay rows are pruned
+"""Housekeeping (server/chat/operators/housekeeping.py): old outbox, delivery-log and relay rows are pruned
 in batches; newer rows stay, and a pending delivery is never pruned however old. On SQLite and
 PostgreSQL, through the real repositories."""
 
@@ -17,7 +17,7 @@ from db import migrate
 from db.models import Relay, WebhookDelivery, WebhookOutbox
 from db.records import DueDelivery, OutboxRow, WebhookRecord
 from db.uow import Database
-from server.chat.housekeeping import BATCH, Housekeeping, Retention
+from server.chat.operators.housekeeping import BATCH, Housekeeping, Retention
 from tests.databases import fresh_postgres_database, postgres_url
 
 pytestmark = pytest.mark.both_databases

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from server.chat.images import inspect
+from server.chat.files.images import inspect
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

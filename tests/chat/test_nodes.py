@@ -1,4 +1,5 @@
-"""Each running server's heartbeat row (``server.chat.nodes``): what ``parley stats`` shows per node."""
+"""Each running server's heartbeat row (``server.chat.operators.nodes``): what ``parley stats``
+shows per node."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from server.chat.nodes import NodeService
+from server.chat.operators.nodes import NodeService
 
 
 async def test_a_started_node_shows_its_open_sockets_and_users_and_a_stopped_one_is_gone(chat, make_user):

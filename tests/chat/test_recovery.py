@@ -1,4 +1,5 @@
-"""The recovery service (server/chat/recovery.py) called directly: pids, windows, offsets, refreshes."""
+"""The recovery service (server/chat/connections/recovery.py) called directly: pids, windows,
+offsets, refreshes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from db.models import RecoverySession
-from server.chat.recovery import Granted, Recovery, RecoveryService, message_id
+from server.chat.connections.recovery import Granted, Recovery, RecoveryService, message_id
 from server.chat.service import Chat
 from tests.support import statements
 

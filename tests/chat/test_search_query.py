@@ -1,4 +1,4 @@
-"""The query language's parser and the highlight (server/chat/search.py), without a database."""
+"""The query language's parser and the highlight (server/chat/search/service.py), without a database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from db.search import Term
 from server.chat.errors import ChatError
-from server.chat.search import decode_cursor, encode_cursor, highlight, parse
+from server.chat.search.service import decode_cursor, encode_cursor, highlight, parse
 
 
 def test_words_phrases_prefixes_and_negations():

@@ -1,4 +1,4 @@
-"""Password hashing and token checks (server.chat.security), called directly."""
+"""Password hashing and token checks (server.chat.accounts.security), called directly."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import bcrypt
 import jwt
 import pytest
 
+from server.chat.accounts.security import PasswordHasher, TokenCodec
 from server.chat.errors import ChatError, ErrorCode
-from server.chat.security import PasswordHasher, TokenCodec
 
 SECRET = "s" * 40
 TTL = 3600

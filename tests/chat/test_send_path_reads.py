@@ -1,6 +1,6 @@
 """What the send path reads from the database the first time it meets a sender or a topic
-(server/chat/directory.py, server/chat/blocking.py): the caches it needs are filled in as few
-reads as their rules allow, so that a burst of new senders does not pay a query each for what
+(server/chat/conversations/directory.py, server/chat/rules/blocking.py): the caches it needs are
+filled in as few reads as their rules allow, so that a burst of new senders does not pay a query each for what
 is almost always empty."""
 
 from __future__ import annotations

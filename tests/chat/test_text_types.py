@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from server.chat import text_types
+from server.chat.files import text_types
 
 pytestmark = pytest.mark.timeout(30)
 HEAD = 8192  # the sniffed prefix's size

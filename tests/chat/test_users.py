@@ -1,4 +1,4 @@
-"""Accounts (server.chat.users.UserService), called directly over a real SQLite file."""
+"""Accounts (server.chat.accounts.users.UserService), called directly over a real SQLite file."""
 
 from __future__ import annotations
 

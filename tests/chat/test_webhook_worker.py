@@ -8,9 +8,16 @@ import hmac
 from datetime import UTC, datetime
 
 from db.records import WebhookRecord
+from server.chat.integrations.webhook_worker import (
+    MAX_DELAY,
+    Response,
+    answer_text,
+    retry_delay,
+    retryable,
+    signature,
+)
+from server.chat.integrations.webhooks import message_rows
 from server.chat.schemas import MessageOut
-from server.chat.webhook_worker import MAX_DELAY, Response, answer_text, retry_delay, retryable, signature
-from server.chat.webhooks import message_rows
 from server.config import Settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

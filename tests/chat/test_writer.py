@@ -14,10 +14,10 @@ from db.models import Mention, Message
 from db.records import Extras
 from db.sends import NewMessage, SqliteSendStore, Stored
 from server.chat.actors import Actor
+from server.chat.conversations.writer import Destination
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.places import Place
 from server.chat.schemas import Target
-from server.chat.writer import Destination
 
 LOBBY = Target(topic="lobby")
 

@@ -25,7 +25,7 @@ from db.migrate import upgrade
 from db.sends import sqlite_time
 from db.uow import Database
 from server.chat.actors import Actor
-from server.chat.search import SearchService
+from server.chat.search.service import SearchService
 from tests.databases import fresh_postgres_database, postgres_url
 
 pytestmark = pytest.mark.both_databases

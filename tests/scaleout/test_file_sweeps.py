@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.chat.files import FileService
+from server.chat.files.service import FileService
 from tests.files_support import blobs
 from tests.scaleout.conftest import two_nodes
 from tests.support import LiveServer

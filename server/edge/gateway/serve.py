@@ -24,11 +24,11 @@ from starlette.websockets import WebSocket
 
 from server.chat import events as ev
 from server.chat.actors import Actor
+from server.chat.connections.sessions import Session
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.schemas import MessageOut
 from server.chat.service import Chat
-from server.chat.sessions import Session
 from server.config import Settings
 from server.edge.errors import classify
 from server.edge.gateway.sockets import GOODBYE_WAIT, GatewaySocket, GatewayWriter, Push, Renderer, Written

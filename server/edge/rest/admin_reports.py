@@ -22,8 +22,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.chat.admin_schemas import AccountOut, MessageRemovedOut, ReportsOut
 from server.chat.errors import ChatError, ErrorCode, forbidden, not_found
+from server.chat.operators.schemas import AccountOut, MessageRemovedOut, ReportsOut
 from server.chat.schemas import MAX_STORED_INT
 from server.edge.http import AddressDep, ChatDep
 

@@ -11,10 +11,10 @@ import logging
 from functools import partial
 from typing import Any
 
+from server.chat.connections.sessions import Session
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat
-from server.chat.sessions import Session
 from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.errors import classify
 from server.edge.realtime.connection import Connection

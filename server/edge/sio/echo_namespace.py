@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from server.chat.echo import EchoSession
+from server.chat.echo.service import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.ratelimit import TokenBucket
 from server.chat.service import Chat

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from server.chat.recovery import Recovery
+from server.chat.connections.recovery import Recovery
 from server.edge.http import bearer_token
 
 

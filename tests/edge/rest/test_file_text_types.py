@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from server.chat.text_types import JSON_PARSE_MAX
+from server.chat.files.text_types import JSON_PARSE_MAX
 from tests.files_support import png, uploaded
 from tests.support import LiveServer, bearer
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from db.models import RecoverySession
-from server.chat.recovery import Recovery
+from server.chat.connections.recovery import Recovery
 from server.edge.sio.tokens import recovery_from
 from tests.edge.sio.recovery_socket import RecoverySocket
 from tests.support import WAIT, Client, LiveServer, offline_bob, send

@@ -27,7 +27,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from server.chat.actors import Actor
-from server.chat.echo import PAGE
+from server.chat.echo.service import PAGE
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.schemas import LoginIn, RegisterIn, TranscriptsOut, Username
 from server.edge.errors import classify

@@ -18,7 +18,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from server.chat.actors import Actor
-from server.chat.echo import EchoSession
+from server.chat.echo.service import EchoSession
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.edge.gateway.codec import FrameCodec

@@ -1,0 +1,320 @@
+"""Accounts: registration, login, logout, token checks and profiles.
+
+Errors: ``conflict`` (name taken, any case, by an account or by a public or private topic: topic
+names and usernames are one namespace, PROTOCOL.md section 3), ``unauthorized`` (wrong name or
+password: one answer for both, and an unknown user still costs one bcrypt
+check), ``token_expired``, ``token_revoked`` (issued before the last logout; ``renew``, a
+connection's token refresh, answers every failure ``unauthorized``),
+``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
+failed logins from one address or for one account name),
+``not_found`` (unknown profile). A disabled account (``parley user disable``) gets
+``unauthorized`` ("this account is disabled") from ``login`` with the right password
+and from ``authenticate``; ``issue_token`` refuses it with ``forbidden``.
+
+A token names its account by id (``sub``) and its token version (``ver``). A new account's
+version starts at a random number: SQLite hands the id of the newest row, once deleted, to
+the next one, and a token of the deleted account must not open its successor (the chance
+that both versions match is one in 2^30). Token checks remember each user's id, name and
+token version (``KnownUsers``), so a
+reconnecting client costs no query. A logout here updates that memory at once; a logout
+on another node reaches it as ``SessionsRevoked`` through the hub, and a remembered
+entry is looked up again after ``max_age`` seconds in any case.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db.errors import Conflict
+from db.records import Credentials, UserRecord
+from db.uow import Database
+from server.chat.accounts import api_tokens
+from server.chat.accounts.api_tokens import KnownTokens
+from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
+from server.chat.actors import Actor
+from server.chat.budgets import SharedLimit
+from server.chat.connections.presence import PresenceService
+from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
+from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
+from server.chat.views import iso, iso_required
+
+WRONG_CREDENTIALS = "wrong username or password"
+DISABLED = "this account is disabled; ask an operator to enable it"
+NOTHING_TO_REFRESH = "an API token does not expire: there is nothing to refresh"
+# A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
+# 32-bit column.
+FIRST_VERSIONS = 2**30
+
+
+Joiner = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a token check needs of a user, and when it was read."""
+
+    id: int
+    username: str
+    token_version: int
+    read_at: float
+    active: bool = True
+    bot: bool = False
+
+
+class KnownUsers:
+    """Users whose tokens were checked lately, by id (a hub sink too).
+
+    Forgetting a user also voids lookups already under way, so a read that started before
+    a logout can never put the old token version back.
+    """
+
+    def __init__(self, max_age: float, max_size: int = 100_000) -> None:
+        self.max_age = max_age
+        self.max_size = max_size
+        self._by_id: dict[int, Known] = {}
+        self._forgotten = 0
+
+    def get(self, user_id: int) -> Known | None:
+        known = self._by_id.get(user_id)
+        if known is None or time.monotonic() - known.read_at > self.max_age:
+            return None
+        return known
+
+    def generation(self) -> int:
+        return self._forgotten
+
+    def remember(self, user: Credentials, since: int) -> Known:
+        """Keep ``user`` unless someone was forgotten since generation ``since``. A disabled user is
+        not kept: their (rare, refused) attempts read the database, so ``enable`` counts at once."""
+        known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active, user.bot)
+        if since == self._forgotten and user.active:
+            if len(self._by_id) >= self.max_size:
+                self._by_id.clear()
+            self._by_id[user.id] = known
+        return known
+
+    def forget(self, user_id: int) -> None:
+        self._forgotten += 1
+        self._by_id.pop(user_id, None)
+
+    async def deliver(self, event: Event) -> None:
+        if isinstance(event, SessionsRevoked):
+            self.forget(event.user_id)
+        elif isinstance(event, NewsMissed):  # a logout may have been missed: read each user again
+            self._forgotten += 1
+            self._by_id.clear()
+
+
+class UserService:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        presence: PresenceService,
+        register_limit: SharedLimit,
+        login_limit: SharedLimit,
+        account_limit: SharedLimit,
+        token_cache_age: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.hasher = hasher
+        self.tokens = tokens
+        self.presence = presence
+        self.register_limit = register_limit
+        self.login_limit = login_limit  # failed logins per address
+        self.account_limit = account_limit  # failed logins per account name (known or not)
+        self.on_registered: list[Joiner] = []
+        self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
+        self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
+
+    async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
+        wait = await self.register_limit.take(source)
+        if wait > 0:
+            raise rate_limited("too many sign-ups from this address; try later", wait)
+        user = await self.create(data.username, data.password)
+        token, expires = self.tokens.issue(user.id, user.token_version)
+        return RegisteredOut(
+            user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
+        )
+
+    async def create(self, username: str, password: str) -> UserRecord:
+        """Store a new user (also used by the ``parley user create`` command)."""
+        user = await self.add_account(username, await self.hasher.hash(password))
+        for join in self.on_registered:
+            await join(user.id)
+        return user
+
+    async def add_account(self, username: str, password_hash: str, owner_id: int | None = None) -> UserRecord:
+        """Store an account under a name free among users and topics (``conflict`` otherwise); with
+        ``owner_id``, a bot (``server.chat.integrations.bots``), whose ``password_hash`` matches no
+        password."""
+        version = secrets.randbelow(FIRST_VERSIONS) + 1
+        try:
+            async with self.db.write() as repos:
+                await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
+                if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
+                    raise conflict(f"the username {username!r} is taken")
+                return await repos.users.add(username, password_hash, datetime.now(UTC), version, owner_id)
+        except Conflict as exc:
+            raise conflict(f"the username {username!r} is taken") from exc
+
+    async def login(self, data: LoginIn, source: str = "") -> TokenOut:
+        """A token for the right password. Each attempt takes a token from the address's and the
+        account name's failure budgets; a successful one (or one that broke) gives them back."""
+        account = data.username.lower()
+        await self._admit(source, account)
+        try:
+            user = await self._verify(data)
+        except ChatError:
+            raise  # a failed login: it stays counted
+        except BaseException:
+            await self._give_back(source, account)
+            raise
+        await self._give_back(source, account)
+        token, expires = self.tokens.issue(user.id, user.token_version)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    async def _admit(self, source: str, account: str) -> None:
+        wait = await self.login_limit.take(source)
+        if wait > 0:
+            raise rate_limited("too many failed logins from this address; try later", wait)
+        wait = await self.account_limit.take(account)
+        if wait > 0:
+            await self.login_limit.give_back(source)
+            raise rate_limited("too many failed logins for this account; try later", wait)
+
+    async def _give_back(self, source: str, account: str) -> None:
+        await self.login_limit.give_back(source)
+        await self.account_limit.give_back(account)
+
+    async def _verify(self, data: LoginIn) -> UserRecord:
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(data.username)
+        # A bot has no password (PROTOCOL.md section 12): the same check and answer as a wrong one.
+        ok = await self.hasher.verify(data.password, user.password_hash if user and not user.bot else None)
+        if user is None or user.bot or not ok:
+            raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
+        if user.disabled_at is not None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        return user
+
+    async def logout(self, actor: Actor) -> None:
+        """Revoke every token issued to the user so far and close their open sockets. A bot's
+        tokens are API tokens, which no token version covers: each is revoked (closing its
+        sockets and leaving every node's token cache, ``TokenRevoked``)."""
+        async with self.db.write() as repos:
+            await repos.users.bump_token_version(actor.id)
+            if actor.bot:
+                for token_id in await repos.bots.revoke_tokens(actor.id, datetime.now(UTC)):
+                    repos.record(TokenRevoked(actor.id, token_id))
+            # Published after the commit; ``known`` (a hub sink) forgets the user on it.
+            repos.record(SessionsRevoked(actor.id))
+
+    async def authenticate(self, token: str | None) -> Actor:
+        return (await self.verify(token))[0]
+
+    async def verify(self, token: str | None) -> tuple[Actor, Claims]:
+        """The user behind a valid token, and the token's claims (its expiry, its version)."""
+        if not token:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
+        if api_tokens.is_api_token(token):
+            return await self._verify_api_token(token)
+        claims = self.tokens.decode(token)
+        user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
+        if user is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not user.active:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        if claims.version != user.token_version:
+            raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
+        return Actor(id=user.id, username=user.username, bot=user.bot), claims
+
+    async def _verify_api_token(self, token: str) -> tuple[Actor, Claims]:
+        """A bot's API token (PROTOCOL.md section 12): known by its hash, never expiring (claims
+        without ``expires_at``); revoked or unknown is ``unauthorized``."""
+        token_hash = api_tokens.digest(token)
+        found = self.known_tokens.get(token_hash)
+        if found is None:
+            since = self.known_tokens.generation()
+            async with self.db.read() as repos:
+                record = await repos.bots.token_by_hash(token_hash)
+            if record is None:
+                raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+            found = self.known_tokens.remember(token_hash, record.id, record.user_id, since)
+        user = self.known.get(found.user_id) or await self._look_up(found.user_id)
+        if user is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not user.active:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        actor = Actor(id=user.id, username=user.username, bot=user.bot, token_id=found.id)
+        now = datetime.now(UTC)
+        return actor, Claims(user_id=user.id, version=user.token_version, issued_at=now, expires_at=None)
+
+    async def refresh(self, token: str | None) -> TokenOut:
+        """A new token for the user of a valid ``token`` (``POST /api/auth/refresh``), of the same
+        token version: the logout that revokes one revokes both, even one racing this call. An API
+        token is ``unauthorized`` here: it never expires, and a JWT made from it would outlive its
+        revocation."""
+        _, claims = await self.verify(token)
+        if claims.expires_at is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
+        fresh, expires = self.tokens.issue(claims.user_id, claims.version)
+        return TokenOut(token=fresh, expires_at=iso_required(expires))
+
+    async def renew(self, actor: Actor, token: str | None) -> datetime:
+        """When ``token`` expires, for an open connection of ``actor`` that takes it in place of
+        its own (``auth:refresh``, PROTOCOL.md 10). Anything but a valid token of that same user
+        is ``unauthorized`` (an expired or revoked one too: the connection keeps its token)."""
+        try:
+            found, claims = await self.verify(token)
+        except ChatError as exc:
+            raise ChatError(ErrorCode.UNAUTHORIZED, exc.message) from None
+        if found.id != actor.id:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is another user's")
+        if claims.expires_at is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
+        return claims.expires_at
+
+    async def _look_up(self, user_id: int) -> Known | None:
+        since = self.known.generation()
+        user = await self.db.reads.credentials(user_id)
+        return None if user is None else self.known.remember(user, since)
+
+    async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:
+        """A token without a password, for operators (``parley token``)."""
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(username)
+        if user is None or user.deleted_at is not None:
+            raise not_found(f"no user named {username!r}")
+        if user.disabled_at is not None:
+            raise forbidden(f"{user.username!r} is disabled: enable the account first")
+        token, expires = self.tokens.issue(user.id, user.token_version, ttl_seconds)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    async def profile(self, viewer: Actor, username: str) -> ProfileOut:
+        """A profile; presence (``online``, ``last_seen``) only as the presence rule allows.
+
+        Like the ``presence`` event (PROTOCOL.md section 4), it is shown to the user and to
+        those who share a private topic or a direct conversation with them, unless one of the two
+        blocked the other; to anyone else both are null. Raises ``not_found``.
+        """
+        async with self.db.read() as repos:
+            user = await repos.users.by_name(username)
+        if user is None:
+            raise not_found(f"no user named {username!r}")
+        shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
+        if shown and user.id != viewer.id and self.presence.blocks is not None:
+            shown = not await self.presence.blocks.between(viewer.id, user.id)  # section 10
+        return ProfileOut(
+            username=user.username,
+            online=await self.presence.is_online(user.id) if shown else None,
+            last_seen=iso(user.last_seen_at) if shown else None,
+            created_at=iso_required(user.created_at),
+            bot=user.bot,
+        )

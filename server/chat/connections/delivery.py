@@ -1,0 +1,113 @@
+"""Offline delivery: cumulative ``delivered`` cursors and the backlog on connect.
+
+Cursors only move forward. Acks are buffered in memory (the highest seq per
+user and topic) and written in one statement per flush: every
+``flush_interval`` seconds, before a backlog is computed and at shutdown;
+never one UPDATE per message per recipient.
+
+Errors: ``not_found`` (unknown topic or user; a private topic of others),
+``forbidden`` (not subscribed to a public topic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from db.uow import Database
+from server.chat.actors import Actor
+from server.chat.events import Event, MessageCreated
+from server.chat.periodic import Periodic
+from server.chat.rules.access import locate, require_member
+from server.chat.schemas import MessageOut, Target
+from server.chat.views import backlog_view
+
+log = logging.getLogger("parley.delivery")
+MAX_REMEMBERED = 100_000
+
+
+class DeliveryService:
+    def __init__(self, db: Database, cap_per_topic: int, flush_interval: float) -> None:
+        self.db = db
+        self.cap = cap_per_topic
+        self._flusher = Periodic(self.flush, flush_interval, "flushing delivery cursors")
+        self._pending: dict[tuple[int, int], int] = {}
+        self._flushing = asyncio.Lock()
+        self._checked: dict[tuple[int, str], int] = {}
+        self._last_seq: dict[int, int] = {}
+
+    def note_stored(self, topic_id: int, seq: int) -> None:
+        """A message with ``seq`` exists in the topic."""
+        if seq > self._last_seq.get(topic_id, 0):
+            self._last_seq[topic_id] = seq
+
+    async def deliver(self, event: Event) -> None:
+        """As a hub sink: every message stored on any node raises the topic's known last seq.
+
+        A client can only have seen what this node delivered (live, through the hub) or read
+        from the database (a backlog, after the check below read ``last_seq``), so an ack is
+        never clamped below a message it covers, whichever node stored it.
+        """
+        if isinstance(event, MessageCreated):
+            self.note_stored(event.topic_id, event.message.seq)
+
+    async def acknowledge(self, actor: Actor, target: Target, seq: int) -> None:
+        """Record that the user has everything up to ``seq``, clamped to the topic's last seq.
+
+        Clients ack continuously, so after the first ack of a user for a topic the check is
+        remembered: later acks cost a dict look-up, no database work. The flush only updates
+        an existing membership, so a remembered check can never create or move anything else.
+        The clamp uses the last seq this process knows of (read at the check, raised by every
+        message stored on any node, through the hub): never above the real one, so no message
+        is skipped; the flush clamps again by the database's own ``last_seq``.
+        """
+        checked = (actor.id, target.describe().lower())
+        topic_id = self._checked.get(checked)
+        if topic_id is None:
+            async with self.db.read() as repos:
+                found = await locate(repos, actor, target)
+                if found is None:
+                    return
+                await require_member(repos, found.place, actor, "acknowledge")
+            topic_id = found.topic.id
+            self.note_stored(topic_id, found.topic.last_seq)
+            if len(self._checked) >= MAX_REMEMBERED:
+                self._checked.clear()
+            self._checked[checked] = topic_id
+        seq = min(seq, self._last_seq.get(topic_id, 0))
+        key = (actor.id, topic_id)
+        if seq > self._pending.get(key, 0):
+            self._pending[key] = seq
+
+    async def flush(self) -> None:
+        """Write the pending cursors; returns only once every ack recorded before the call is stored.
+
+        One flush at a time: a flush that finds another one writing (the periodic one, say,
+        which took the pending cursors and has not committed yet) waits for it first.
+        """
+        async with self._flushing:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, {}
+            try:
+                async with self.db.write() as repos:
+                    await repos.memberships.advance_delivered((u, t, s) for (u, t), s in batch.items())
+            except BaseException:
+                for key, seq in batch.items():  # keep them for the next round
+                    self._pending[key] = max(seq, self._pending.get(key, 0))
+                raise
+
+    async def backlog(self, user_id: int) -> list[MessageOut]:
+        """What the user has not acknowledged: per topic oldest first, capped per topic.
+
+        One query for every topic of the user, whatever their number.
+        """
+        await self.flush()
+        return [backlog_view(entry, user_id) for entry in await self.db.reads.backlog(user_id, self.cap)]
+
+    def start(self) -> None:
+        self._flusher.start()
+
+    async def stop(self) -> None:
+        await self._flusher.stop()
+        await self.flush()

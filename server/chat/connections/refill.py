@@ -1,0 +1,142 @@
+"""What a node missed on the hub, read back from the database (PROTOCOL.md section 4, "Several nodes").
+
+The database is the source of every message and the hub only carries the news. A node that lost
+its hub channel for a while, or that waited in vain for a missing ``seq``, asks this for the
+messages it may have missed and hands them to its sinks through its ``SeqGate``, which drops what
+its sockets already had: so a broker outage costs latency, never a message, and no client has to
+reconnect for it. The messages are rendered as the writer publishes them (one rendering for a
+topic's members, one marked ``blocked`` for those who blocked the sender, one per side of a direct
+conversation; ``server.chat.audiences``), in their current form (an edit made meanwhile shows, a
+deleted one is left out), as a backlog is.
+
+It also tells which topics the node's connected users belong to now, so that their sockets follow
+the memberships changed while the news did not arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+
+from db.records import MessageRecord, TopicRecord, UserRecord
+from db.repositories import Repositories
+from db.uow import Database
+from server.chat.actors import Actor
+from server.chat.audiences import views
+from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
+from server.chat.hub import Hub
+from server.chat.places import place_of_topic
+from server.chat.rules.blocking import Blocks
+from server.chat.views import message_view
+
+MOST = 100_000  # messages one refill reads at most (the newest): an outage of minutes at full rate
+CHUNK = 1000  # users per read of memberships (well under either database's bound on parameters)
+Row = tuple[MessageRecord, str]  # a message and its sender's username, as ``MessageRepository`` gives them
+
+
+class Refill:
+    """The hub's ``missed`` port, and a hub sink: on ``NewsMissed`` it revokes the sessions here of
+    users who logged out (or were disabled) meanwhile, then reads the memberships of the users
+    connected here and tells this node's sinks (``MembershipsKnown``). ``here``: each user with
+    connections here, with the oldest token version among them (``SessionService.token_versions``)."""
+
+    def __init__(
+        self, db: Database, blocks: Blocks, hub: Hub, here: Callable[[], dict[int, int]], most: int = MOST
+    ) -> None:
+        self.db = db
+        self.blocks = blocks
+        self.hub = hub
+        self.here = here
+        self.most = most
+
+    async def deliver(self, event: Event) -> None:
+        if not isinstance(event, NewsMissed):
+            return
+        versions = self.here()
+        users = list(versions)
+        revoked = await self._revoked(versions)
+        await self.hub.tell_here(*(SessionsRevoked(user) for user in revoked))
+        memberships = await self.memberships([user for user in users if user not in revoked])
+        await self.hub.tell_here(
+            *(MembershipsKnown(user, frozenset(topics)) for user, topics in memberships.items())
+        )
+
+    async def _revoked(self, versions: dict[int, int]) -> set[int]:
+        """Those of the users whose sessions ended while the news was lost."""
+        users = list(versions)
+        revoked: set[int] = set()
+        async with self.db.read() as repos:
+            for start in range(0, len(users), CHUNK):
+                for user in await repos.users.by_ids(users[start : start + CHUNK]):
+                    ended = user.disabled_at is not None or user.deleted_at is not None
+                    if ended or user.token_version != versions[user.id]:
+                        revoked.add(user.id)
+        return revoked
+
+    async def since(self, moment: datetime) -> list[MessageCreated]:
+        """Every message stored since ``moment``, as events, per topic in ``seq`` order."""
+        async with self.db.read() as repos:
+            rows = await repos.messages.stored_since(moment, self.most)
+            return await self._events(repos, rows)
+
+    async def between(self, topic_id: int, first: int, last: int) -> list[MessageCreated]:
+        """The topic's messages from ``seq`` ``first`` to ``last``, as events, in order."""
+        async with self.db.read() as repos:
+            rows = await repos.messages.seqs_between(topic_id, first, last)
+            return await self._events(repos, rows)
+
+    async def memberships(self, user_ids: list[int]) -> dict[int, set[int]]:
+        """The topic ids each of ``user_ids`` is a member of now (read ``CHUNK`` users at a time)."""
+        found: dict[int, set[int]] = {}
+        async with self.db.read() as repos:
+            for start in range(0, len(user_ids), CHUNK):
+                found.update(await repos.memberships.topics_by_user(user_ids[start : start + CHUNK]))
+        return found
+
+    async def _events(self, repos: Repositories, rows: list[Row]) -> list[MessageCreated]:
+        if not rows:
+            return []
+        topic_ids = {message.topic_id for message, _ in rows}
+        topics = {topic.id: topic for topic in await repos.topics.by_ids(topic_ids)}
+        members = await repos.memberships.members_by_topic(topic_ids)
+        direct = {
+            member for topic_id in topic_ids if _direct(topics.get(topic_id)) for member in members[topic_id]
+        }
+        users = {user.id: user for user in await repos.users.by_ids(direct)}
+        events: list[MessageCreated] = []
+        for message, sender in rows:
+            topic = topics.get(message.topic_id)
+            if topic is None:
+                continue  # deleted meanwhile
+            in_topic = frozenset(members[topic.id])
+            peer = _peer(topic, message.sender_id, in_topic, users)
+            place = place_of_topic(topic, peer)
+            blockers = await self._blockers(message.sender_id, in_topic)
+            actor = Actor(message.sender_id, sender)
+            events.extend(
+                MessageCreated(
+                    message_view(message, sender, place.kind, view.shown_as, view.viewer, view.blocked),
+                    view.audience,
+                    topic.id,
+                )
+                for view in views(place, actor, [message.extras.reactions], in_topic, blockers)
+            )
+        return events
+
+    async def _blockers(self, sender_id: int, members: Collection[int]) -> tuple[int, ...]:
+        blockers = await self.blocks.blockers_of(sender_id)
+        return tuple(sorted(blockers & set(members))) if blockers else ()
+
+
+def _direct(topic: TopicRecord | None) -> bool:
+    return topic is not None and topic.kind == "direct"
+
+
+def _peer(
+    topic: TopicRecord, sender_id: int, members: Collection[int], users: dict[int, UserRecord]
+) -> UserRecord | None:
+    """A direct conversation's other member, as the sender sees it."""
+    if topic.kind != "direct":
+        return None
+    others = [users[member] for member in members if member != sender_id and member in users]
+    return others[0] if others else None

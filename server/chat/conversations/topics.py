@@ -1,0 +1,253 @@
+"""Topics: create, subscribe, unsubscribe, invite, list, members, conversations.
+
+Errors: ``rate_limited`` (past the topics or invites one user may create or send per hour),
+``conflict`` (name exists, any case, whatever its kind, or is a
+username: topic names and usernames are one namespace, PROTOCOL.md section 3),
+``not_found`` (unknown topic or user, and a private topic for a non-member
+everywhere, ``subscribe`` included: word for word the answer for a missing
+one, PROTOCOL.md section 3), ``forbidden`` (the owner leaving a private
+topic others are still in), ``invalid`` (a conversation with
+oneself). Membership changes record ``MembershipChanged`` on the unit of
+work, published after the commit, so the user's open sockets and the send
+path's directory follow at once; an invite also tells the invitee.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import cast
+
+from db.errors import Conflict
+from db.uow import Database
+from server.chat.actors import Actor
+from server.chat.budgets import SharedLimit, per_hour
+from server.chat.connections.presence import PresenceService
+from server.chat.conversations.messages import MessageService
+from server.chat.conversations.topic_views import announced, topic_view, topic_views
+from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
+from server.chat.events import MembershipChanged, TopicInvited, ToUser
+from server.chat.facts import MemberActed
+from server.chat.places import place_of_topic
+from server.chat.rules.access import (
+    free_name,
+    locate,
+    named_topic,
+    open_direct,
+    require_member,
+    require_readable,
+    user_named,
+)
+from server.chat.rules.authority import RANKS
+from server.chat.schemas import (
+    InvitedOut,
+    MemberOut,
+    MembersOut,
+    Role,
+    SubscribedOut,
+    Target,
+    TopicOut,
+    TopicsOut,
+)
+
+log = logging.getLogger("parley.topics")
+SUBSCRIBE_HISTORY = 50
+
+
+class TopicService:
+    """Topics and their members.
+
+    ``create_limit`` and ``invite_limit`` are the abuse limits of PROTOCOL.md section 2 (topics
+    created and invites sent per user: ``rate_limited`` with ``retry_after`` past them). They are
+    token buckets keyed by user id, like the sign-up and login limits (``budgets.py``): in this
+    process's memory, and with several nodes in the cluster's budget too, so that they hold for
+    the whole cluster. A refused call (a taken name, an unknown topic or user) gives its token
+    back: only what was done is counted.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        presence: PresenceService,
+        messages: MessageService,
+        create_limit: SharedLimit | None = None,
+        invite_limit: SharedLimit | None = None,
+    ) -> None:
+        self.db = db
+        self.presence = presence
+        self.messages = messages
+        self.create_limit = create_limit or per_hour("topics", 20)
+        self.invite_limit = invite_limit or per_hour("invites", 30)
+
+    async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
+        async with _counted(self.create_limit, actor, "too many topics created; try later"):
+            return await self._create(actor, name, private)
+
+    async def _create(self, actor: Actor, name: str, private: bool) -> TopicOut:
+        now = datetime.now(UTC)
+        kind = "private" if private else "public"
+        try:
+            async with self.db.write() as repos:
+                await free_name(repos, name)
+                topic = await repos.topics.add(name, kind, now, owner_id=actor.id)
+                await repos.memberships.add(topic, actor.id, "owner", now)
+                repos.record(MembershipChanged(actor.id, topic.id, joined=True))
+                view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+                if kind == "public":
+                    repos.record(*announced(actor, view))  # topic:created, live on every node
+        except Conflict as exc:
+            raise conflict(f"a topic named {name!r} exists") from exc
+        return view
+
+    async def ensure_public(self, name: str) -> None:
+        """Create an ownerless public topic if missing (the default topics).
+
+        Every server does this at start-up, so two starting together on one database can both
+        find it missing: the one whose insert loses on the unique name has nothing left to do.
+        """
+        try:
+            async with self.db.write() as repos:
+                await repos.names.claim(name)
+                if await repos.names.user_holds(name):
+                    log.warning("a default topic is not created: a user has its name", extra={"topic": name})
+                    return
+                if await repos.topics.by_name(name) is None:
+                    await repos.topics.add(name, "public", datetime.now(UTC))
+        except Conflict:
+            async with self.db.read() as repos:
+                if await repos.topics.by_name(name) is None:
+                    raise  # not the race: some other constraint
+
+    async def join(self, user_id: int, names: list[str]) -> None:
+        """Make a user a member of the given public topics (new accounts)."""
+        async with self.db.write() as repos:
+            for name in names:
+                topic = await repos.topics.by_name(name)
+                if topic and topic.kind == "public" and not await repos.memberships.get(topic.id, user_id):
+                    await repos.memberships.add(topic, user_id, "member", datetime.now(UTC))
+                    repos.record(MembershipChanged(user_id, topic.id, joined=True))
+                    repos.note(MemberActed(topic.id, topic.name, user_id, None, "joined"))
+
+    async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            membership = await repos.memberships.get(topic.id, actor.id)
+            if membership is None:
+                if topic.kind != "public":
+                    raise no_topic(name)  # a non-member learns nothing of a private topic
+                if await repos.bans.active(topic.id, actor.id):
+                    raise forbidden(f"you are banned from {topic.name!r}")
+                await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
+                repos.record(MembershipChanged(actor.id, topic.id, joined=True))
+                repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "joined"))
+            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+            page = await self.messages.page_in(
+                repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id
+            )
+        return SubscribedOut(topic=view, history=page.messages)
+
+    async def unsubscribe(self, actor: Actor, name: str) -> None:
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            membership = await repos.memberships.get(topic.id, actor.id)
+            if membership is None:
+                if topic.kind != "public":
+                    raise no_topic(name)  # a non-member learns nothing of a private topic
+                return
+            if topic.kind == "private" and membership.role == "owner":
+                if len(await repos.memberships.member_ids(topic.id)) > 1:
+                    raise forbidden("the owner may not leave a private topic while others remain")
+            await repos.memberships.remove(topic.id, actor.id)
+            repos.record(MembershipChanged(actor.id, topic.id, joined=False))
+            repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "left"))
+
+    async def invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
+        async with _counted(self.invite_limit, actor, "too many invites sent; try later"):
+            return await self._invite(actor, name, username)
+
+    async def _invite(self, actor: Actor, name: str, username: str) -> InvitedOut:
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            await require_member(repos, place_of_topic(topic), actor, "invite")
+            invitee = await user_named(repos, username)
+            if await repos.blocks.exists(invitee.id, actor.id):  # PROTOCOL.md section 10
+                raise cannot_message()
+            if await repos.bans.active(topic.id, invitee.id):
+                raise forbidden(f"{invitee.username!r} is banned from {topic.name!r}")
+            if await repos.memberships.get(topic.id, invitee.id) is None:
+                await repos.memberships.add(topic, invitee.id, "member", datetime.now(UTC))
+                theirs = await topic_view(repos, invitee.id, topic, self.presence.online_among)
+                repos.record(
+                    MembershipChanged(invitee.id, topic.id, joined=True),
+                    TopicInvited(theirs, actor.username, ToUser(invitee.id)),
+                )
+                repos.note(MemberActed(topic.id, topic.name, invitee.id, invitee.username, "joined"))
+            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+        return InvitedOut(topic=view)
+
+    async def list(self, actor: Actor) -> TopicsOut:
+        async with self.db.read() as repos:
+            topics = await repos.topics.visible_to(actor.id)
+            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.presence.online_among))
+
+    async def get(self, actor: Actor, name: str) -> TopicOut:
+        async with self.db.read() as repos:
+            topic = await named_topic(repos, name)
+            await require_readable(repos, place_of_topic(topic), actor)
+            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+
+    async def notify(self, actor: Actor, target: Target, level: str) -> TopicOut:
+        """The member's notification level for a topic or a direct conversation (PROTOCOL.md
+        section 8): ``forbidden`` for a public topic not subscribed to, ``not_found`` for a private
+        one not a member of and for a conversation not started."""
+        async with self.db.write() as repos:
+            found = await locate(repos, actor, target)
+            if found is None:
+                raise not_found(f"no conversation with {target.user!r} yet")
+            await require_member(repos, found.place, actor, "set its notifications")
+            await repos.memberships.set_notify(found.topic.id, actor.id, level)
+            return await topic_view(repos, actor.id, found.topic, self.presence.online_among)
+
+    async def members(self, actor: Actor, name: str) -> MembersOut:
+        async with self.db.read() as repos:
+            topic = await named_topic(repos, name)
+            await require_readable(repos, place_of_topic(topic), actor)
+            rows = await repos.memberships.members(topic.id)
+        online = await self.presence.online_among(user.id for user, _membership in rows)
+        return MembersOut(
+            members=[
+                MemberOut(
+                    username=user.username,
+                    role=cast(Role, membership.role if membership.role in RANKS else "member"),
+                    online=user.id in online,
+                )
+                for user, membership in rows
+            ]
+        )
+
+    async def open_conversation(self, actor: Actor, username: str) -> TopicOut:
+        """Open (idempotently) the direct conversation with ``username``."""
+        topic, _place = await open_direct(self.db, actor, username)
+        async with self.db.read() as repos:
+            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+
+    async def conversations(self, actor: Actor) -> TopicsOut:
+        listed = await self.list(actor)
+        return TopicsOut(topics=[t for t in listed.topics if t.kind == "direct"])
+
+
+@contextlib.asynccontextmanager
+async def _counted(limit: SharedLimit, actor: Actor, refusal: str) -> AsyncIterator[None]:
+    """Take one of the actor's tokens for the block (``rate_limited`` if none is left); give it
+    back if the block raises."""
+    key = str(actor.id)
+    wait = await limit.take(key)
+    if wait > 0:
+        raise rate_limited(refusal, wait)
+    try:
+        yield
+    except BaseException:
+        await limit.give_back(key)
+        raise

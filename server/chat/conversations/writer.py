@@ -1,0 +1,325 @@
+"""Group commit: one writer per process stores every queued send in one transaction.
+
+A send is queued as it arrives (so the sends of one socket keep their
+order); the writer takes everything queued, resolves and authorises each
+(from the in-memory directory, in queue order), stores the accepted ones
+with ONE call to the database (``Database.store_messages``), and only after
+the commit publishes the events, in ``seq`` order per topic (the batch's
+order), and resolves each sender's future: an acknowledged message is
+durable. While one batch is stored and published, the next one fills.
+
+Per-message outcomes: a ``client_id`` the sender already used (in this batch
+or stored before) returns the original message and stores nothing. If the
+database refuses a batch, its messages are stored one by one, so only the
+message at fault fails (with that exception: the transport answers
+``internal``); but when the database is unreachable or dropped the connection (an outage:
+``server.chat.outage``) every send of the batch fails at once with that error, which the
+transport answers ``internal`` "the database is unavailable" and logs once per failure class:
+nothing of the batch was stored, and trying each send alone would fail alike. A send whose
+files another send attached first (checked again in the transaction) is refused alone,
+``invalid``.
+
+A send to a topic with outgoing webhooks (PROTOCOL.md section 12) carries the rows of its outbox
+into the same transaction (``NewMessage.outbox``); the writer asks ``WebhookMap.of`` once per
+send, so a topic without webhooks costs one dict lookup, and rings the ``Bell`` after a commit
+that wrote some, for this node's delivery worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import cast
+
+from db.records import PLAIN, Extras, OutboxRow, WebhookRecord
+from db.sends import NewMessage, PinChange, Refused, Stored
+from db.uow import Database
+from server.chat.actors import Actor
+from server.chat.errors import invalid
+from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
+from server.chat.integrations.webhooks import WebhookMap, message_rows
+from server.chat.outage import DATABASE
+from server.chat.places import Place
+from server.chat.schemas import MessageOut
+from server.chat.views import message_out
+
+log = logging.getLogger("parley.writer")
+MAX_BATCH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a send goes and what it carries besides its body (PROTOCOL.md section 8)."""
+
+    place: Place
+    extras: Extras = PLAIN  # reply, thread, mentions; or a system message's type and details
+    mentioned: tuple[int, ...] = ()  # the members that get a mention row
+    pin: PinChange | None = None  # stored with the system message that records it
+    blockers: tuple[int, ...] = ()  # members who blocked the sender: they see ``blocked: true``
+    files: tuple[str, ...] = ()  # ids attached in the send's transaction (their objects in ``extras``)
+
+
+Resolve = Callable[[], Awaitable[Destination | MessageOut]]
+"""Where a send goes (or, for a resend that must open nothing, the original message)."""
+Threads = Callable[[list[tuple[Place, Actor, int]]], Awaitable[None]]
+"""Told, after a batch is answered, of each thread root a reply of it went to."""
+
+
+@dataclass
+class Pending:
+    actor: Actor
+    resolve: Resolve = field(repr=False)
+    body: str
+    client_id: str | None
+    created_at: datetime
+    future: asyncio.Future[MessageOut] = field(repr=False)
+    destination: Destination | None = None
+
+    @property
+    def key(self) -> tuple[int, str] | None:
+        return (self.actor.id, self.client_id) if self.client_id is not None else None
+
+
+Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
+
+
+class Writer:
+    def __init__(
+        self,
+        db: Database,
+        original: Original,
+        threads: Threads | None = None,
+        webhooks: WebhookMap | None = None,
+    ) -> None:
+        self.db = db
+        self.original = original
+        self.threads = threads
+        self.webhooks = webhooks
+        self.batches = 0
+        self._queue: list[Pending] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, actor: Actor, resolve: Resolve, body: str, client_id: str | None) -> MessageOut:
+        """Queue a send at once (so one socket's sends keep their order) and wait for its outcome."""
+        future: asyncio.Future[MessageOut] = asyncio.get_running_loop().create_future()
+        self._queue.append(Pending(actor, resolve, body, client_id, datetime.now(UTC), future))
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        return await future
+
+    async def drain(self) -> None:
+        """Shutdown: wait until everything queued is stored and answered."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self.batches += 1
+                try:
+                    await self._commit(batch)
+                except Exception as exc:  # a bug, not bad input: answer everyone, keep writing
+                    log.exception("send batch failed")
+                    for pending in batch:
+                        _fail(pending.future, exc)
+        finally:
+            self._task = None
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        leaders: dict[tuple[int, str], Pending] = {}
+        unique: list[Pending] = []
+        followers: list[tuple[Pending, Pending]] = []
+        for pending in await self._resolved(batch):
+            key = pending.key
+            if key is not None and key in leaders:
+                followers.append((pending, leaders[key]))
+                continue
+            if key is not None:
+                leaders[key] = pending
+            unique.append(pending)
+        await self._store(unique)
+        for follower, leader in followers:
+            await self._follow(leader.future, follower)
+
+    async def _resolved(self, batch: list[Pending]) -> list[Pending]:
+        """Resolve each send in queue order; refusals (``ChatError``) answer only their sender."""
+        ready: list[Pending] = []
+        for pending in batch:
+            try:
+                destination = await pending.resolve()
+            except Exception as exc:
+                _fail(pending.future, exc)
+                continue
+            if isinstance(destination, MessageOut):
+                _answer(pending.future, destination)
+                continue
+            if pending.actor.bot and not destination.extras.bot:  # known in memory: no lookup
+                destination = replace(destination, extras=replace(destination.extras, bot=True))
+            pending.destination = destination
+            ready.append(pending)
+        return ready
+
+    async def _store(self, batch: list[Pending]) -> None:
+        try:
+            rows = [self._row(p) for p in batch]
+            outcomes = await self.db.store_messages(rows)
+        except Exception as exc:
+            if DATABASE.failed(exc, "storing sends"):  # the transport answers each alike
+                for pending in batch:
+                    _fail(pending.future, exc)
+                return
+            if len(batch) == 1:
+                log.warning("a send could not be stored", extra={"error": type(exc).__name__})
+                _fail(batch[0].future, exc)
+                return
+            for pending in batch:  # isolate the message at fault
+                await self._store([pending])
+            return
+        if DATABASE.down:
+            DATABASE.recovered()
+        events: list[Event] = []
+        answers: list[tuple[Pending, MessageOut]] = []
+        duplicates: list[Pending] = []
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                duplicates.append(pending)
+                continue
+            if isinstance(outcome, Refused):  # its files went to another send meanwhile
+                _fail(pending.future, invalid(outcome.reason))
+                continue
+            answer, announced = _render(pending, outcome)
+            answers.append((pending, answer))
+            events += announced
+        await self.db.announce(cast(list[object], events))
+        if self.webhooks is not None and any(row.outbox is not None for row in rows):
+            self.webhooks.bell.ring()
+        for pending, answer in answers:
+            _answer(pending.future, answer)
+        for pending in duplicates:
+            await self._answer_original(pending)
+        roots = {
+            (_destination(p).place, p.actor, root)
+            for p, _ in answers
+            if (root := _destination(p).extras.thread_root_id) is not None
+        }
+        if roots and self.threads is not None:
+            await self.threads(sorted(roots, key=lambda found: found[2]))
+
+    async def _follow(self, first: asyncio.Future[MessageOut], pending: Pending) -> None:
+        """A client_id repeated in one batch gets what its first copy got (answered by now)."""
+        if first.cancelled():  # its sender went away; the message itself was stored
+            await self._answer_original(pending)
+        elif first.exception() is not None:
+            _fail(pending.future, cast(BaseException, first.exception()))
+        else:
+            _answer(pending.future, first.result())
+
+    async def _answer_original(self, pending: Pending) -> None:
+        try:
+            original = await self.original(pending.actor, pending.client_id or "")
+        except Exception as exc:
+            _fail(pending.future, exc)
+            return
+        if original is None:  # cannot happen: the store found it taken inside the transaction
+            _fail(pending.future, LookupError("the message of a repeated client_id is gone"))
+        else:
+            _answer(pending.future, original)
+
+    def _row(self, pending: Pending) -> NewMessage:
+        row = _row(pending)
+        if self.webhooks is None:
+            return row
+        hooks = self.webhooks.of(row.topic_id)  # the hot path's one lookup
+        if (
+            not hooks
+            or row.extras.type == "system"
+            or not any(_wants_messages(h, row.sender_id) for h in hooks)
+        ):
+            return row
+        extras = row.extras
+        mentions = bool(extras.mentions) or extras.mentions_all
+
+        def outbox(stored: Stored) -> Sequence[OutboxRow]:
+            place = _destination(pending).place
+            message = _view(pending, stored, place.kind, place.shown_as)
+            return message_rows(hooks, message, pending.actor.id, mentions, pending.created_at)
+
+        return replace(row, outbox=outbox)
+
+
+def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
+    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
+    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
+
+
+def _destination(pending: Pending) -> Destination:
+    assert pending.destination is not None, "stored sends are resolved first"
+    return pending.destination
+
+
+def _row(pending: Pending) -> NewMessage:
+    destination = _destination(pending)
+    return NewMessage(
+        destination.place.topic_id,
+        pending.actor.id,
+        pending.body,
+        pending.client_id,
+        pending.created_at,
+        destination.extras,
+        destination.mentioned,
+        destination.pin,
+        destination.files,
+    )
+
+
+def _render(pending: Pending, stored: Stored) -> tuple[MessageOut, list[Event]]:
+    """The sender's view and the events: one for a topic room, one per side of a DM (a new message
+    has no reactions, so one rendering fits every member but those who blocked the sender: they
+    get their own, ``blocked: true``, PROTOCOL.md section 10)."""
+    destination = _destination(pending)
+    place, actor, blockers = destination.place, pending.actor, destination.blockers
+    mine = _view(pending, stored, place.kind, place.shown_as)
+    if place.peer_id is None and not blockers:
+        return mine, [MessageCreated(mine, ToTopic(place.topic_id), place.topic_id)]
+    if place.peer_id is None:
+        hidden = _view(pending, stored, place.kind, place.shown_as, blocked=True)
+        return mine, [
+            MessageCreated(mine, ToTopic(place.topic_id, exclude_users=blockers), place.topic_id),
+            MessageCreated(hidden, ToUsers(blockers), place.topic_id),
+        ]
+    theirs = _view(pending, stored, place.kind, f"@{actor.username}", blocked=bool(blockers))
+    return mine, [
+        MessageCreated(mine, ToUser(actor.id), place.topic_id),
+        MessageCreated(theirs, ToUser(place.peer_id), place.topic_id),
+    ]
+
+
+def _view(pending: Pending, stored: Stored, kind: str, shown_as: str, blocked: bool = False) -> MessageOut:
+    actor = pending.actor
+    return message_out(
+        kind,
+        shown_as,
+        stored.id,
+        stored.seq,
+        actor.username,
+        pending.body,
+        pending.created_at,
+        None,
+        pending.client_id,
+        extras=_destination(pending).extras,
+        blocked=blocked,
+    )
+
+
+def _answer(future: asyncio.Future[MessageOut], answer: MessageOut) -> None:
+    if not future.done():
+        future.set_result(answer)
+
+
+def _fail(future: asyncio.Future[MessageOut], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

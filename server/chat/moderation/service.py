@@ -1,0 +1,244 @@
+"""Moderation (PROTOCOL.md section 10): roles, kick, ban, mute, topic updates and archives.
+
+Each action is authorised by the one rule (``authority.check``: ranks, archive, mute), changes
+the topic's state in one transaction, and is then told in the topic's log as a system message
+(``type: "system"``, a ``seq``, delivered, replayed, never unread) through the send path. A
+kicked or banned member leaves the topic's room on every node at once (``MembershipChanged``)
+and gets ``topic:removed``; the system message that follows does not reach them. A ban or a
+mute with ``minutes`` ends by itself: it is checked at use against its stored end, so it ends
+on time across restarts and on every node.
+
+The state change and its system message are two commits: a crash between them keeps the change
+and loses its line in the log (the change is what must hold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from db.errors import Conflict
+from db.records import Extras, TopicRecord
+from db.repositories import Repositories
+from db.uow import Database
+from server.chat.actors import Actor
+from server.chat.conversations.messages import MessageService
+from server.chat.conversations.topic_views import topic_view
+from server.chat.conversations.writer import Destination
+from server.chat.errors import conflict, not_found
+from server.chat.events import (
+    MembershipChanged,
+    MuteChanged,
+    TopicRemoved,
+    TopicRenamed,
+    TopicUpdated,
+    ToTopic,
+    ToUser,
+)
+from server.chat.facts import MemberActed
+from server.chat.places import Place, place_of_topic
+from server.chat.rules.access import free_name, named_topic, require_member, user_named
+from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
+from server.chat.schemas import TopicOut
+from server.chat.views import iso
+
+OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
+ROLE_NAMES = {"admin": "an admin", "moderator": "a moderator", "member": "a member"}
+
+
+class ModerationService:
+    def __init__(self, db: Database, messages: MessageService, online_among: OnlineAmong) -> None:
+        self.db = db
+        self.messages = messages
+        self.online_among = online_among
+
+    async def role(self, actor: Actor, topic: str, username: str, role: str) -> None:
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            target = await user_named(repos, username)
+            theirs = await _member(repos, found, target.id, username)
+            check(Act.ROLE, mine, kind=found.kind, target=theirs, new_role=role, where=repr(found.name))
+            if theirs.role == role:
+                return
+            await repos.memberships.set_role(found.id, target.id, role)
+        sentence = f"{actor.username} made {target.username} {ROLE_NAMES[role]}"
+        await self._tell(actor, place, sentence, "role", target=target.username, role=role)
+
+    async def kick(self, actor: Actor, topic: str, username: str, reason: str | None) -> None:
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            target = await user_named(repos, username)
+            theirs = await _member(repos, found, target.id, username)
+            check(Act.KICK, mine, kind=found.kind, target=theirs, where=repr(found.name))
+            _remove(repos, found, target.id, reason)
+            await repos.memberships.remove(found.id, target.id)
+            repos.note(MemberActed(found.id, found.name, target.id, target.username, "kicked"))
+        sentence = f"{actor.username} removed {target.username}" + _because(reason)
+        await self._tell(actor, place, sentence, "kick", target=target.username, reason=reason)
+
+    async def ban(
+        self, actor: Actor, topic: str, username: str, reason: str | None, minutes: int | None
+    ) -> None:
+        now = datetime.now(UTC)
+        until = now + timedelta(minutes=minutes) if minutes else None
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            target = await user_named(repos, username)
+            membership = await repos.memberships.get(found.id, target.id)
+            theirs = MEMBER if membership is None else standing_of(membership)
+            check(Act.BAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
+            await repos.bans.put(found.id, target.id, actor.id, reason, now, until)
+            if membership is not None:
+                _remove(repos, found, target.id, reason)
+                await repos.memberships.remove(found.id, target.id)
+            repos.note(MemberActed(found.id, found.name, target.id, target.username, "banned"))
+        sentence = f"{actor.username} banned {target.username}" + _for(minutes) + _because(reason)
+        await self._tell(
+            actor, place, sentence, "ban", target=target.username, reason=reason, until=iso(until)
+        )
+
+    async def unban(self, actor: Actor, topic: str, username: str) -> None:
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            target = await user_named(repos, username)
+            membership = await repos.memberships.get(found.id, target.id)
+            theirs = MEMBER if membership is None else standing_of(membership)
+            check(Act.UNBAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
+            if not await repos.bans.lift(found.id, target.id):
+                return
+        await self._tell(
+            actor, place, f"{actor.username} unbanned {target.username}", "unban", target=target.username
+        )
+
+    async def mute(
+        self, actor: Actor, topic: str, username: str, minutes: int | None, muted: bool = True
+    ) -> None:
+        now = datetime.now(UTC)
+        until = now + timedelta(minutes=minutes) if muted and minutes else None
+        action = Act.MUTE if muted else Act.UNMUTE
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            target = await user_named(repos, username)
+            theirs = await _member(repos, found, target.id, username)
+            check(action, mine, kind=found.kind, target=theirs, where=repr(found.name))
+            if not muted and not theirs.is_muted(now):
+                return
+            await repos.memberships.set_mute(found.id, target.id, now if muted else None, until)
+            repos.record(MuteChanged(found.id, target.id, muted, iso(until)))
+        verb = "muted" if muted else "unmuted"
+        sentence = f"{actor.username} {verb} {target.username}" + (_for(minutes) if muted else "")
+        await self._tell(actor, place, sentence, action.value, target=target.username, until=iso(until))
+
+    async def unmute(self, actor: Actor, topic: str, username: str) -> None:
+        await self.mute(actor, topic, username, None, muted=False)
+
+    async def update(self, actor: Actor, topic: str, name: str | None, description: str | None) -> TopicOut:
+        """Rename (the old name stops resolving at once; members get ``topic:renamed``) and/or
+        describe. ``conflict`` when another topic or a user has the new name."""
+        try:
+            async with self.db.write() as repos:
+                if name is not None:
+                    await repos.names.claim(name)  # first: the transaction writes before it reads
+                found, place, mine = await self._acting(repos, actor, topic)
+                check(Act.UPDATE, mine, kind=found.kind, where=repr(found.name))
+                changes: dict[str, Any] = {}
+                if name is not None and name != found.name:
+                    await free_name(repos, name, keep=found)
+                    await repos.topics.rename(found.id, name)
+                    repos.record(TopicRenamed(found.id, found.name, name, ToTopic(found.id)))
+                    changes["name"] = name
+                if description is not None and description != found.description:
+                    await repos.topics.describe(found.id, description)
+                    repos.record(TopicUpdated(found.id, found.name))
+                    changes["description"] = description
+        except Conflict as exc:  # another rename or create took the name meanwhile
+            raise conflict(f"a topic named {name!r} exists") from exc
+        if changes:
+            place = (
+                place_of_topic(found)
+                if "name" not in changes
+                else Place(
+                    found.id, changes["name"], found.kind, owner_id=found.owner_id, archived=place.archived
+                )
+            )
+            await self._tell(actor, place, _updated(actor, changes), "update", **changes)
+        return await self._view(actor, found.id)
+
+    async def archive(self, actor: Actor, topic: str, archived: bool = True) -> TopicOut:
+        action = Act.ARCHIVE if archived else Act.UNARCHIVE
+        async with self.db.write() as repos:
+            found, place, mine = await self._acting(repos, actor, topic)
+            check(action, mine, kind=found.kind, where=repr(found.name))
+            changed = (found.archived_at is not None) != archived
+            if changed:
+                await repos.topics.archive(found.id, datetime.now(UTC) if archived else None)
+                repos.record(TopicUpdated(found.id, found.name))
+        if changed:
+            verb = "archived" if archived else "unarchived"
+            await self._tell(actor, place, f"{actor.username} {verb} the topic", action.value)
+        return await self._view(actor, found.id)
+
+    async def unarchive(self, actor: Actor, topic: str) -> TopicOut:
+        return await self.archive(actor, topic, archived=False)
+
+    async def _acting(
+        self, repos: Repositories, actor: Actor, topic: str
+    ) -> tuple[TopicRecord, Place, Standing]:
+        """The topic, its place and the actor's standing in it (a member, or refused as one)."""
+        found = await named_topic(repos, topic)
+        place = place_of_topic(found)
+        membership = await require_member(repos, place, actor, "moderate it")
+        return found, place, standing_of(membership)
+
+    async def _tell(self, actor: Actor, place: Place, body: str, action: str, **details: Any) -> None:
+        """The action's system message in the topic's log (stored and delivered like a message)."""
+        system = {
+            "action": action,
+            "actor": actor.username,
+            **{k: v for k, v in details.items() if v is not None},
+        }
+        destination = Destination(place, Extras(type="system", system=system))
+
+        async def resolve() -> Destination:
+            return destination
+
+        await self.messages.writer.submit(actor, resolve, body, None)
+
+    async def _view(self, actor: Actor, topic_id: int) -> TopicOut:
+        async with self.db.read() as repos:
+            found = await repos.topics.by_id(topic_id)
+            assert found is not None, "a topic is only deleted by an operator"
+            return await topic_view(repos, actor.id, found, self.online_among)
+
+
+async def _member(repos: Repositories, topic: TopicRecord, user_id: int, username: str) -> Standing:
+    membership = await repos.memberships.get(topic.id, user_id)
+    if membership is None:
+        raise not_found(f"{username!r} is not a member of {topic.name!r}")
+    return standing_of(membership)
+
+
+def _remove(repos: Repositories, topic: TopicRecord, user_id: int, reason: str | None) -> None:
+    """The member's sockets leave the room (every node), then are told why."""
+    repos.record(
+        MembershipChanged(user_id, topic.id, joined=False),
+        TopicRemoved(topic.name, reason, ToUser(user_id)),
+    )
+
+
+def _because(reason: str | None) -> str:
+    return f" ({reason})" if reason else ""
+
+
+def _for(minutes: int | None) -> str:
+    return f" for {minutes} minute{'s' if minutes != 1 else ''}" if minutes else ""
+
+
+def _updated(actor: Actor, changes: dict[str, Any]) -> str:
+    parts = []
+    if "name" in changes:
+        parts.append(f"renamed the topic to {changes['name']}")
+    if "description" in changes:
+        parts.append("changed the description")
+    return f"{actor.username} " + " and ".join(parts)

@@ -1,0 +1,1 @@
+"""Search over messages a user may read (PROTOCOL.md section 9)."""
