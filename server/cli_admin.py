@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from server.chat.moderation.schemas import ReportsOut
 from server.chat.operators.schemas import (
     AccountOut,
     AccountsOut,
     DeletedAccountOut,
     PasswordIn,
-    ReportsOut,
     StatsOut,
     TopicRowOut,
     TopicRowsOut,

@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from db.errors import Conflict
 from db.records import Credentials, UserRecord
@@ -37,9 +38,9 @@ from server.chat.accounts.api_tokens import KnownTokens
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
 from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit
-from server.chat.connections.presence import PresenceService
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.rules.blocking import Blocks
 from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.views import iso, iso_required
 
@@ -110,13 +111,22 @@ class KnownUsers:
             self._by_id.clear()
 
 
+class Presence(Protocol):
+    """What a profile needs of presence (a port: ``connections.presence.PresenceService`` is it;
+    accounts sit below connections, which open sessions for accounts' users)."""
+
+    blocks: Blocks | None
+
+    async def is_online(self, user_id: int) -> bool: ...
+
+
 class UserService:
     def __init__(
         self,
         db: Database,
         hasher: PasswordHasher,
         tokens: TokenCodec,
-        presence: PresenceService,
+        presence: Presence,
         register_limit: SharedLimit,
         login_limit: SharedLimit,
         account_limit: SharedLimit,

@@ -15,7 +15,7 @@ from typing import cast
 from db.records import ReportRecord
 from db.uow import Database
 from server.chat.actors import Actor
-from server.chat.operators.schemas import ReportedMessageOut, ReportOut, ReportsOut
+from server.chat.moderation.schemas import ReportedMessageOut, ReportOut, ReportsOut
 from server.chat.rules.access import locate_message
 from server.chat.schemas import Empty
 from server.chat.views import Kind, iso_required

@@ -80,31 +80,6 @@ class StatsOut(BaseModel):
     nodes: list[NodeOut]  # every running server (empty: none is running)
 
 
-class ReportedMessageOut(BaseModel):
-    """The reported message as the operator sees it (None fields: its topic was deleted)."""
-
-    id: int
-    topic: str | None  # a direct conversation: ``@sender/@reporter``
-    kind: Literal["public", "private", "direct"] | None
-    seq: int | None
-    sender: str | None
-    excerpt: str  # the first 100 characters of its body; "" once deleted
-    deleted: bool
-    link: str | None  # the REST page holding just this message, for a reader of it
-
-
-class ReportOut(BaseModel):
-    id: int
-    created_at: str
-    reporter: str | None
-    reason: str
-    message: ReportedMessageOut
-
-
-class ReportsOut(BaseModel):
-    reports: list[ReportOut]  # newest first
-
-
 class MessageRemovedOut(BaseModel):
     id: int
     deleted: bool  # False: it was deleted already

@@ -23,7 +23,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.chat.errors import ChatError, ErrorCode, forbidden, not_found
-from server.chat.operators.schemas import AccountOut, MessageRemovedOut, ReportsOut
+from server.chat.moderation.schemas import ReportsOut
+from server.chat.operators.schemas import AccountOut, MessageRemovedOut
 from server.chat.schemas import MAX_STORED_INT
 from server.edge.http import AddressDep, ChatDep
 
