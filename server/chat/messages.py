@@ -33,7 +33,6 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat import mentions
 from server.chat.access import (
-    is_moderator,
     locate_message,
     not_member,
     open_direct,
@@ -41,9 +40,9 @@ from server.chat.access import (
     place_of,
     require_readable,
 )
-from server.chat.authority import MEMBER, RANKS, Act, Standing, check
+from server.chat.authority import MEMBER, RANKS, Act, Standing, check, standing_of
 from server.chat.directory import Directory
-from server.chat.errors import cannot_message, forbidden, invalid, no_message
+from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files import FileService
 from server.chat.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.places import Place, place_of_topic
@@ -174,12 +173,19 @@ class MessageService:
         if place.direct or len(await self.directory.members(place.topic_id)) <= self.all_mention_limit:
             return
         async with self.db.read() as repos:
-            if await is_moderator(repos, place, actor):
-                return
-        raise forbidden(
-            f"only owners, admins and moderators may mention @all in a topic of more than "
-            f"{self.all_mention_limit} members"
-        )
+            membership = await repos.memberships.get(place.topic_id, actor.id)
+        # The topic's creator keeps the owner's rank here even after leaving and subscribing again.
+        if place.owner_id == actor.id:
+            standing = Standing("owner")
+        else:
+            standing = MEMBER if membership is None else standing_of(membership)
+        try:
+            check(Act.MENTION_ALL, standing, kind=place.kind)
+        except ChatError:
+            raise forbidden(
+                f"only owners, admins and moderators may mention @all in a topic of more than "
+                f"{self.all_mention_limit} members"
+            ) from None
 
     async def _resolve(self, actor: Actor, target: Target) -> Place | None:
         """The place to send to; None for a direct conversation that does not exist yet."""
