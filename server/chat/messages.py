@@ -41,6 +41,7 @@ from server.chat.access import (
     require_readable,
 )
 from server.chat.authority import MEMBER, RANKS, Act, Standing, check, standing_of
+from server.chat.blocking import blocked_viewers
 from server.chat.directory import Directory
 from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files import FileService
@@ -166,8 +167,8 @@ class MessageService:
         if not blockers:
             return ()
         if place.direct:
-            return (place.peer_id,) if place.peer_id in blockers else ()
-        return tuple(sorted(blockers & await self.directory.members(place.topic_id)))
+            return blocked_viewers(blockers, () if place.peer_id is None else (place.peer_id,))
+        return blocked_viewers(blockers, await self.directory.members(place.topic_id))
 
     async def _may_mention_everyone(self, actor: Actor, place: Place) -> None:
         if place.direct or len(await self.directory.members(place.topic_id)) <= self.all_mention_limit:

@@ -22,7 +22,7 @@ from db.records import MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.audiences import views
-from server.chat.blocking import Blocks
+from server.chat.blocking import Blocks, blocked_viewers
 from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
 from server.chat.hub import Hub
 from server.chat.places import place_of_topic
@@ -124,8 +124,7 @@ class Refill:
         return events
 
     async def _blockers(self, sender_id: int, members: Collection[int]) -> tuple[int, ...]:
-        blockers = await self.blocks.blockers_of(sender_id)
-        return tuple(sorted(blockers & set(members))) if blockers else ()
+        return blocked_viewers(await self.blocks.blockers_of(sender_id), members)
 
 
 def _direct(topic: TopicRecord | None) -> bool:
