@@ -23,9 +23,9 @@ import pytest
 from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from server.chat.access import direct_by_id, locate_message, named_topic, require_member, require_readable
-from server.chat.errors import ChatError
 from server.chat.places import place_of_topic
 from server.chat.users import Actor
+from tests.chat.answers import answer
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 ALICE, BOB, CAROL = Actor(id=1, username="alice"), Actor(id=2, username="bob"), Actor(id=3, username="carol")
@@ -76,15 +76,6 @@ class _Repositories:
 
 
 REPOS = cast(Repositories, _Repositories())
-
-
-async def answer(call: Awaitable[object]) -> str:
-    """``ok``, or the refusal's code and message."""
-    try:
-        await call
-    except ChatError as refusal:
-        return f"{refusal.code.value}: {refusal.message}"
-    return "ok"
 
 
 # May the actor read a topic (its history, members, pins), post in it (or act as a member), or see
