@@ -14,6 +14,7 @@ from server.chat.actors import Actor
 from server.chat.events import Event, MessageCreated, MessageEdited
 from server.chat.service import Chat
 from server.chat_factory import build_chat
+from server.config import Settings
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import PASSWORD
 from tests.support import test_settings as settings_for
@@ -50,9 +51,15 @@ class RecordingSink:
 
 
 @pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+def chat_settings(tmp_path: Path) -> Settings:
+    """The settings ``chat`` is built with (a test module may override this fixture)."""
+    return settings_for(tmp_path / "data")
+
+
+@pytest.fixture
+async def chat(chat_settings: Settings) -> AsyncIterator[Chat]:
     """The whole chat service over a fresh, migrated SQLite file, started and stopped."""
-    service = build_chat(settings_for(tmp_path / "data"))
+    service = build_chat(chat_settings)
     await migrate.upgrade(service.db.engine)
     await service.start()
     try:

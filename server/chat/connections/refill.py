@@ -26,7 +26,7 @@ from server.chat.audiences import views
 from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
 from server.chat.hub import Hub
 from server.chat.places import place_of_topic
-from server.chat.rules.blocking import Blocks
+from server.chat.rules.blocking import Blocks, blocked_viewers
 from server.chat.views import message_view
 
 MOST = 100_000  # messages one refill reads at most (the newest): an outage of minutes at full rate
@@ -124,8 +124,7 @@ class Refill:
         return events
 
     async def _blockers(self, sender_id: int, members: Collection[int]) -> tuple[int, ...]:
-        blockers = await self.blocks.blockers_of(sender_id)
-        return tuple(sorted(blockers & set(members))) if blockers else ()
+        return blocked_viewers(await self.blocks.blockers_of(sender_id), members)
 
 
 def _direct(topic: TopicRecord | None) -> bool:

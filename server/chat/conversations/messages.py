@@ -36,12 +36,11 @@ from server.chat.conversations import mentions
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.conversations.writer import Destination, Writer
-from server.chat.errors import cannot_message, forbidden, invalid, no_message
+from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files.service import FileService
 from server.chat.integrations.webhooks import WebhookMap
 from server.chat.places import Place, place_of_topic
 from server.chat.rules.access import (
-    is_moderator,
     locate_message,
     not_member,
     open_direct,
@@ -49,7 +48,8 @@ from server.chat.rules.access import (
     place_of,
     require_readable,
 )
-from server.chat.rules.authority import MEMBER, RANKS, Act, Standing, check
+from server.chat.rules.authority import MEMBER, RANKS, Act, Standing, check, standing_of
+from server.chat.rules.blocking import blocked_viewers
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.views import direct_name, message_view
 
@@ -169,19 +169,26 @@ class MessageService:
         if not blockers:
             return ()
         if place.direct:
-            return (place.peer_id,) if place.peer_id in blockers else ()
-        return tuple(sorted(blockers & await self.directory.members(place.topic_id)))
+            return blocked_viewers(blockers, () if place.peer_id is None else (place.peer_id,))
+        return blocked_viewers(blockers, await self.directory.members(place.topic_id))
 
     async def _may_mention_everyone(self, actor: Actor, place: Place) -> None:
         if place.direct or len(await self.directory.members(place.topic_id)) <= self.all_mention_limit:
             return
         async with self.db.read() as repos:
-            if await is_moderator(repos, place, actor):
-                return
-        raise forbidden(
-            f"only owners, admins and moderators may mention @all in a topic of more than "
-            f"{self.all_mention_limit} members"
-        )
+            membership = await repos.memberships.get(place.topic_id, actor.id)
+        # The topic's creator keeps the owner's rank here even after leaving and subscribing again.
+        if place.owner_id == actor.id:
+            standing = Standing("owner")
+        else:
+            standing = MEMBER if membership is None else standing_of(membership)
+        try:
+            check(Act.MENTION_ALL, standing, kind=place.kind)
+        except ChatError:
+            raise forbidden(
+                f"only owners, admins and moderators may mention @all in a topic of more than "
+                f"{self.all_mention_limit} members"
+            ) from None
 
     async def _resolve(self, actor: Actor, target: Target) -> Place | None:
         """The place to send to; None for a direct conversation that does not exist yet."""

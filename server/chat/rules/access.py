@@ -178,14 +178,3 @@ async def locate_message(
             return message, Place(topic.id, topic.name, topic.kind, None, "?", topic.owner_id)
         return message, place_of_topic(topic, peer)
     return message, place_of_topic(topic)
-
-
-MODERATORS = frozenset({"owner", "admin", "moderator"})
-
-
-async def is_moderator(repos: Repositories, place: Place, actor: Actor) -> bool:
-    """Owner, admin or moderator of a topic (the ranks that may pin, and say ``@all`` anywhere)."""
-    if place.owner_id == actor.id:
-        return True
-    membership = await repos.memberships.get(place.topic_id, actor.id)
-    return membership is not None and membership.role in MODERATORS

@@ -2,9 +2,14 @@
 
 ``check(action, standing, ...)`` answers "may this actor do this action (to this target) here",
 from the actor's rank, mute and the topic's archive state, and raises ``forbidden`` with the
-reason otherwise. Every event, REST route and gateway reaches it through the services: the send
-path (``messages.py``, from the directory's memory), reactions, pins, edits, deletions and the
-moderation actions (``moderation.py``).
+reason otherwise. The services ask it for every ranked action, whichever event, REST route or
+gateway led there: the send path (``messages.py``, from the directory's memory: archive and mute,
+and ``@all`` in a big topic), reactions, pins, edits, deletions and the moderation actions
+(``moderation.py``). Who is a member at all (private topics, direct conversations, bans) is
+``access.py``'s and the services' question, asked before this one; blocking is ``blocking.py``'s.
+One rank rule is still outside: incoming hooks (``hooks.py``, ``MANAGERS``) check owner or admin
+themselves.
+The full table is tested as a pure function in ``tests/chat/test_authority_table.py``.
 
 Ranks: owner > admin > moderator > member, and a rank acts only on lower ranks. A direct
 conversation has no roles and no moderation (its two members may pin).
@@ -38,11 +43,13 @@ class Act(StrEnum):
     ARCHIVE = "archive"
     UNARCHIVE = "unarchive"
     WEBHOOKS = "manage webhooks"  # PROTOCOL.md section 12
+    MENTION_ALL = "mention @all"  # in a topic above PARLEY_ALL_MENTION_LIMIT members (section 8)
 
 
 # The lowest rank that may act at all; the actions on a member also need a rank above theirs.
 LOWEST_RANK = {
     Act.PIN: 1,
+    Act.MENTION_ALL: 1,
     Act.DELETE_ANY: 1,
     Act.KICK: 1,
     Act.BAN: 1,
@@ -58,7 +65,7 @@ LOWEST_RANK = {
 ON_A_MEMBER = frozenset({Act.ROLE, Act.KICK, Act.BAN, Act.UNBAN, Act.MUTE, Act.UNMUTE})
 READ_ONLY_WHEN_ARCHIVED = frozenset({Act.POST, Act.EDIT, Act.REACT, Act.PIN})
 SILENCED_WHEN_MUTED = frozenset({Act.POST, Act.REACT, Act.PIN})
-MODERATION = frozenset(LOWEST_RANK) - {Act.PIN}
+MODERATION = frozenset(LOWEST_RANK) - {Act.PIN, Act.MENTION_ALL}
 
 
 @dataclass(frozen=True, slots=True)

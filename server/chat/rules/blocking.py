@@ -14,6 +14,7 @@ the table empty, and a ``BlockChanged`` that blocks ends that.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from db.uow import Database
@@ -24,6 +25,12 @@ from server.chat.schemas import BlocksOut, Empty
 
 MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
 NOBODY: frozenset[int] = frozenset()
+
+
+def blocked_viewers(blockers: set[int], members: Iterable[int]) -> tuple[int, ...]:
+    """Who sees a sender's message as ``blocked: true``: the ``members`` (of a topic, or a direct
+    conversation's other side) among ``blockers``, those who blocked the sender; sorted."""
+    return tuple(sorted(blockers.intersection(members))) if blockers else ()
 
 
 class Blocks:
