@@ -10,7 +10,6 @@ from server.chat.accounts.security import PasswordHasher, TokenCodec
 from server.chat.accounts.users import UserService
 from server.chat.budgets import Budgets, SharedLimit, per_hour
 from server.chat.connections.delivery import DeliveryService
-from server.chat.connections.presence import PresenceService
 from server.chat.connections.recovery import RecoveryService
 from server.chat.connections.refill import Refill
 from server.chat.connections.sessions import SessionService
@@ -36,6 +35,7 @@ from server.chat.operators.accounts import AccountService
 from server.chat.operators.housekeeping import Housekeeping
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.topic_admin import TopicAdminService
+from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import BlockService
 from server.chat.search.service import SearchService
 

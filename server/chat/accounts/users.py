@@ -112,8 +112,8 @@ class KnownUsers:
 
 
 class Presence(Protocol):
-    """What a profile needs of presence (a port: ``connections.presence.PresenceService`` is it;
-    accounts sit below connections, which open sessions for accounts' users)."""
+    """What a profile needs of presence: a port (``server.chat.presence.service.PresenceService``
+    is it), so that accounts name no other capability's service."""
 
     blocks: Blocks | None
 

@@ -35,11 +35,11 @@ from server.chat.accounts.users import UserService
 from server.chat.actors import Actor
 from server.chat.budgets import Budgets
 from server.chat.connections.delivery import DeliveryService
-from server.chat.connections.presence import PresenceService
 from server.chat.connections.recovery import Granted, Recovery, RecoveryService
 from server.chat.connections.signals import SignalService
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import Event, SessionsRevoked, TokenRevoked
+from server.chat.presence.service import PresenceService
 from server.chat.schemas import MessageOut
 
 

@@ -24,13 +24,13 @@ from db.errors import Conflict
 from db.uow import Database
 from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit, per_hour
-from server.chat.connections.presence import PresenceService
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.topic_views import announced, topic_view, topic_views
 from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.facts import MemberActed
 from server.chat.places import place_of_topic
+from server.chat.presence.service import PresenceService
 from server.chat.rules.access import (
     free_name,
     locate,

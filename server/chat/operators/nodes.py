@@ -20,9 +20,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from db.uow import Database
-from server.chat.connections.presence import PresenceService
 from server.chat.operators.schemas import NodeOut
 from server.chat.periodic import Periodic
+from server.chat.presence.service import PresenceService
 from server.chat.views import iso_required
 
 log = logging.getLogger("parley.nodes")
