@@ -57,14 +57,16 @@ class UserInfo:
 
 
 class Directory:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, blocks: Blocks | None = None) -> None:
+        """``blocks``: who blocked whom (the rules' cache, shared with presence and typing); the
+        directory keeps it exact with the rest of the send path's caches."""
         self.db = db
         self._topics: dict[str, Place] = {}
         self._users: dict[str, UserInfo] = {}
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
         self._mutes: dict[int, dict[int, datetime | None]] = {}  # topic -> muted member -> until
-        self.blocks = Blocks(db)  # who blocked whom (PROTOCOL.md section 10), kept exact like members
+        self.blocks = blocks if blocks is not None else Blocks(db)  # PROTOCOL.md section 10
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""

@@ -1,0 +1,17 @@
+"""The echo channel's part of the composition: an echo socket is one of its user's sockets."""
+
+from __future__ import annotations
+
+from server.chat.echo.service import Counter, EchoService, Upstream
+from server.chat.limits import Limits
+from server.chat.wiring import Wiring
+
+
+def build(
+    w: Wiring, limits: Limits, upstream: Upstream | None, take_socket: Counter, release_socket: Counter
+) -> EchoService:
+    """``take_socket``/``release_socket``: the one count of a user's sockets (connections' sessions;
+    PROTOCOL.md section 2: ``/echo`` included)."""
+    echo = EchoService(w.db, upstream, limits.echo_transcript_bytes, take_socket, release_socket)
+    w.part("echo", stop=echo.stop)
+    return echo

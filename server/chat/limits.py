@@ -1,0 +1,40 @@
+"""The services' limits and timers, one value each (the kernel: every capability's build reads them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """The services' limits and timers. Each is a setting of the same name (``server.config``),
+    where its default, bounds and meaning are; the composition root copies them
+    (``server.chat_factory.limits_from``)."""
+
+    register_per_hour: int
+    login_per_hour: int  # failed logins per address
+    login_failures_per_account: int
+    login_failure_window: float
+    topics_per_hour: int  # topics one user creates
+    invites_per_hour: int  # invites one user sends
+    backlog_per_topic: int
+    presence_grace: float
+    typing_ttl: float
+    cursor_flush_interval: float
+    bcrypt_rounds: int
+    echo_transcript_bytes: int
+    max_connections_per_user: int
+    recovery_window: float
+    recovery_margin: float
+    presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
+    all_mention_limit: int  # members up to which anyone may say ``@all``
+    hook_posts_per_minute: int  # posts to one incoming webhook (PROTOCOL.md section 12)
+    max_file_bytes: int  # PROTOCOL.md section 11
+    file_uploads_per_minute: int
+    file_quota_bytes: int
+    file_unattached_ttl_seconds: float
+    webhook_retry_base: float  # PROTOCOL.md section 12: the delivery worker's backoff
+    webhook_give_up: float
+    webhook_lease: float
+    webhook_outbox_retention: float  # housekeeping: finished deliveries kept this long
+    webhook_log_retention: float

@@ -1,0 +1,21 @@
+"""Moderation's part of the composition: actions on members and topics, and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.chat.conversations.messages import MessageService
+from server.chat.moderation.reports import ReportService
+from server.chat.moderation.service import ModerationService
+from server.chat.presence.service import PresenceService
+from server.chat.wiring import Wiring
+
+
+@dataclass(frozen=True)
+class Moderation:
+    moderation: ModerationService
+    reports: ReportService
+
+
+def build(w: Wiring, messages: MessageService, presence: PresenceService) -> Moderation:
+    return Moderation(ModerationService(w.db, messages, presence.online_among), ReportService(w.db))

@@ -1,0 +1,15 @@
+"""Presence's part of the composition: the service, started with the chat."""
+
+from __future__ import annotations
+
+from server.chat.limits import Limits
+from server.chat.online import OnlineRegistry
+from server.chat.presence.service import PresenceService
+from server.chat.rules.blocking import Blocks
+from server.chat.wiring import Wiring
+
+
+def build(w: Wiring, limits: Limits, registry: OnlineRegistry | None, blocks: Blocks) -> PresenceService:
+    presence = PresenceService(w.db, w.hub, limits.presence_grace, registry, blocks=blocks)
+    w.part("presence", presence.start, presence.close)
+    return presence

@@ -1,0 +1,12 @@
+"""Search's part of the composition: the service, and a server's backfill of the index."""
+
+from __future__ import annotations
+
+from server.chat.search.service import SearchService
+from server.chat.wiring import Wiring
+
+
+def build(w: Wiring) -> SearchService:
+    search = SearchService(w.db)
+    w.part("search backfill", search.start, search.stop, serving=True)  # what a migration left
+    return search
