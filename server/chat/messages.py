@@ -25,6 +25,7 @@ oneself; a ``thread`` that is not a root of the conversation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -50,7 +51,7 @@ from server.chat.places import Place, place_of_topic
 from server.chat.schemas import MessageOut, PageOut, Target
 from server.chat.users import Actor
 from server.chat.views import direct_name, message_view
-from server.chat.writer import Destination, Writer
+from server.chat.writer import Destination, SendHook, Writer
 
 EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
 
@@ -62,12 +63,13 @@ class MessageService:
         directory: Directory,
         all_mention_limit: int = 50,
         files: FileService | None = None,
+        send_hooks: Sequence[SendHook] = (),
     ) -> None:
         self.db = db
         self.directory = directory
         self.all_mention_limit = all_mention_limit
         self.files = files
-        self.writer = Writer(db, self._original, self._threads_changed, directory.webhooks)
+        self.writer = Writer(db, self._original, self._threads_changed, send_hooks)
 
     async def send(
         self,

@@ -37,7 +37,7 @@ from server.chat.topic_admin import TopicAdminService
 from server.chat.topics import TopicService
 from server.chat.users import UserService
 from server.chat.webhook_worker import WebhookWorker
-from server.chat.webhooks import UrlGuard, WebhookService
+from server.chat.webhooks import MessageWebhooks, UrlGuard, WebhookService
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +126,13 @@ class Chat:
                 SharedLimit("uploads", limits.file_uploads_per_minute, 60.0, budgets),
             )
         )
-        self.messages = MessageService(db, self.directory, limits.all_mention_limit, self.files)
+        self.messages = MessageService(
+            db,
+            self.directory,
+            limits.all_mention_limit,
+            self.files,
+            (MessageWebhooks(self.directory.webhooks),),
+        )
         self.topics = TopicService(
             db,
             self.presence,

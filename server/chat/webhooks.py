@@ -20,7 +20,7 @@ delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,7 @@ import orjson
 
 from db.records import DueDelivery, MessageRecord, OutboxRow, UserRecord, WebhookRecord
 from db.repositories import Repositories
+from db.sends import Stored
 from db.uow import Database
 from server.chat.access import named_topic, require_member
 from server.chat.authority import Act, check, standing_of
@@ -49,6 +50,7 @@ from server.chat.webhook_schemas import (
     WebhookOut,
     WebhooksOut,
 )
+from server.chat.writer import Pending
 
 NONE: tuple[WebhookRecord, ...] = ()
 MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut
@@ -147,6 +149,41 @@ def message_rows(
                 body = payload(delivery, event, message.topic, now, message=wire)
                 rows.append(OutboxRow(delivery, hook.id, event, body, message.id, now))
     return rows
+
+
+class MessageWebhooks:
+    """The send hook (``server.chat.writer.SendHook``) of outgoing webhooks: a new message to a
+    topic with webhooks that want it writes its outbox rows in its send batch's transaction; once
+    the batch committed, the ``Bell`` rings for this node's delivery worker.
+
+    ``WebhookMap.of`` is asked once per send: a topic without webhooks costs one dict lookup.
+    """
+
+    def __init__(self, webhooks: WebhookMap) -> None:
+        self.webhooks = webhooks
+
+    def rows(self, pending: Pending) -> Callable[[Stored], Sequence[OutboxRow]] | None:
+        destination = pending.destination
+        assert destination is not None, "a send is resolved before its rows are asked"
+        hooks = self.webhooks.of(destination.place.topic_id)  # the hot path's one lookup
+        sender_id = pending.actor.id
+        extras = destination.extras
+        if not hooks or extras.type == "system" or not any(_wants_messages(h, sender_id) for h in hooks):
+            return None
+        mentions = bool(extras.mentions) or extras.mentions_all
+
+        def outbox(stored: Stored) -> Sequence[OutboxRow]:
+            return message_rows(hooks, pending.view(stored), sender_id, mentions, pending.created_at)
+
+        return outbox
+
+    def committed(self) -> None:
+        self.webhooks.bell.ring()
+
+
+def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
+    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
+    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
 
 
 def event_rows(
