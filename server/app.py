@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Any:
     """The whole server as one ASGI app (Socket.IO at /socket.io, the rest to FastAPI)."""
     settings = settings or Settings()
     logs.configure(settings.log_json, settings.log_level)
-    chat = build_chat(settings)
+    chat = build_chat(settings, serving=True)
     metrics = Metrics()
     registry = Registry(Expiry(settings.expiry_notice))  # every realtime connection here, any transport
     sink = HubSink(registry)  # the one hub sink: each transport adds its writer
@@ -79,14 +79,7 @@ def create_app(settings: Settings | None = None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await upgrade(chat.db.engine)
-        await chat.start()
-        await chat.topics.ensure_public(settings.public_topic)  # the echo chat's channel (PROTOCOL.md 7.3)
-        await chat.nodes.start()  # a row for parley stats; the command line runs no node
-        chat.search.start()  # what a migration left for the search index, in the background
-        if chat.webhook_worker is not None:
-            chat.webhook_worker.start()  # PROTOCOL.md section 12: this node's delivery worker
-        if chat.housekeeping is not None:
-            chat.housekeeping.start()  # old outbox, delivery-log and relay rows pruned
+        await chat.start()  # every part of the domain, a server's own included (server.chat.wiring)
         exit_signals.install()
         if admin is not None:
             admin.start()
@@ -101,12 +94,6 @@ def create_app(settings: Settings | None = None) -> Any:
                 await admin.stop()
             await chat_namespace.drain()
             await stop_server(sio)
-            await chat.nodes.stop()
-            await chat.search.stop()
-            if chat.webhook_worker is not None:
-                await chat.webhook_worker.stop()
-            if chat.housekeeping is not None:
-                await chat.housekeeping.stop()
             await chat.stop()
             await chat.db.dispose()
 

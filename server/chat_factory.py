@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from db.engine import is_sqlite
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.hub import Hub
-from server.chat.integrations.webhook_worker import WebhookWorker
-from server.chat.operators.housekeeping import Housekeeping, Retention
-from server.chat.service import Chat, Limits
+from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
 
 
@@ -29,8 +26,9 @@ def limits_from(settings: Settings) -> Limits:
     return Limits(**{field.name: getattr(settings, field.name) for field in fields(Limits)})
 
 
-def build_chat(settings: Settings) -> Chat:
-    """The chat service over the configured database (also used by the CLI)."""
+def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
+    """The chat service over the configured database: ``serving`` for a server (``server.app``),
+    which also starts what only a server runs; the command line builds it without."""
     upstream = None
     if settings.echo_upstream:
         pool_size = settings.echo_upstream_connections
@@ -50,30 +48,22 @@ def build_chat(settings: Settings) -> Chat:
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
         budgets = RedisBudgets(settings.redis_url, settings.redis_channel, settings.presence_ttl)
     guard = AddressGuard(settings.webhook_allow_hosts)  # PROTOCOL.md section 12: the SSRF guard
-    chat = Chat(
+    ports = Ports(
+        hub=hub,
+        registry=registry,
+        budgets=budgets,
+        file_store=LocalFileStore(settings.resolved_files_dir),
+        upstream=upstream,
+        url_guard=guard,
+        poster=HttpPoster(guard, settings.webhook_timeout),
+    )
+    return Chat(
         database,
         settings.secret(),
         settings.token_ttl,
         limits_from(settings),
         settings.default_topics,
-        upstream,
-        hub,
-        registry,
-        LocalFileStore(settings.resolved_files_dir),
-        guard,
-        budgets,
+        ports,
+        public_topic=settings.public_topic,
+        serving=serving,
     )
-    chat.webhook_worker = WebhookWorker(
-        database,
-        chat.webhook_map,
-        HttpPoster(guard, settings.webhook_timeout),
-        retry_base=settings.webhook_retry_base,
-        give_up=settings.webhook_give_up,
-        lease=settings.webhook_lease,
-        single=is_sqlite(database.url),
-        answer=chat.webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
-    )
-    chat.housekeeping = Housekeeping(
-        database, Retention(outbox=settings.webhook_outbox_retention, log=settings.webhook_log_retention)
-    )
-    return chat

@@ -1,4 +1,14 @@
-"""The one service API the transports call: every chat service, built together."""
+"""The one service API the transports call, and the one composition root of the domain.
+
+``Chat`` builds each capability package through its ``assembly.build``, floor by floor (the
+import contract's order, bottom first), and keeps the services as attributes for the transports
+(``chat.users``, ``chat.topics``, ``chat.messages``, ...). A build registers its own hub sinks
+(staged by what each must come before, ``wiring.Stage``), commit handlers, send hooks and the
+parts to start and stop; ``Chat`` attaches the sinks once every build is done. ``start`` and
+``stop`` run every part, here and nowhere else: a server (``serving``) also starts its heartbeat
+row, the webhook worker, the search backfill, housekeeping and the public topic, which the
+command line, building the same chat, leaves alone.
+"""
 
 from __future__ import annotations
 
@@ -6,74 +16,47 @@ from dataclasses import dataclass
 from typing import cast
 
 from db.uow import Database
-from server.chat.accounts.security import PasswordHasher, TokenCodec
-from server.chat.accounts.users import UserService
-from server.chat.budgets import Budgets, SharedLimit, per_hour
-from server.chat.connections.delivery import DeliveryService
-from server.chat.connections.recovery import RecoveryService
-from server.chat.connections.refill import Refill
-from server.chat.connections.sessions import SessionService
-from server.chat.connections.signals import SignalService
-from server.chat.conversations.direct import ConversationService
-from server.chat.conversations.directory import Directory
-from server.chat.conversations.messages import MessageService
-from server.chat.conversations.pins import PinService
-from server.chat.conversations.reactions import ReactionService
-from server.chat.conversations.topics import TopicService
-from server.chat.echo.service import EchoService, Upstream
+from server.chat.accounts import assembly as accounts
+from server.chat.budgets import Budgets
+from server.chat.connections import assembly as connections
+from server.chat.conversations import assembly as conversations
+from server.chat.echo import assembly as echo
+from server.chat.echo.service import Upstream
 from server.chat.events import Event
-from server.chat.files.service import FileLimits, FileService, FileStore
+from server.chat.files import assembly as files
+from server.chat.files.service import FileStore
 from server.chat.hub import Hub, MemoryHub
-from server.chat.integrations.bots import BotService
-from server.chat.integrations.hooks import HookService
-from server.chat.integrations.webhook_worker import WebhookWorker
-from server.chat.integrations.webhooks import UrlGuard, WebhookMap, WebhookOutbox, WebhookService
-from server.chat.moderation.reports import ReportService
-from server.chat.moderation.service import ModerationService
+from server.chat.integrations import assembly as integrations
+from server.chat.integrations.webhook_worker import Poster
+from server.chat.integrations.webhooks import UrlGuard
+from server.chat.limits import Limits
+from server.chat.moderation import assembly as moderation
 from server.chat.online import OnlineRegistry
-from server.chat.operators.accounts import AccountService
-from server.chat.operators.housekeeping import Housekeeping
-from server.chat.operators.nodes import NodeService
-from server.chat.operators.topic_admin import TopicAdminService
-from server.chat.presence.service import PresenceService
-from server.chat.rules.blocking import BlockService
-from server.chat.search.service import SearchService
+from server.chat.operators import assembly as operators
+from server.chat.presence import assembly as presence
+from server.chat.rules import assembly as rules
+from server.chat.search import assembly as search
+from server.chat.wiring import Wiring
+
+__all__ = ["Chat", "Limits", "Ports"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    """The services' limits and timers. Each is a setting of the same name (``server.config``),
-    where its default, bounds and meaning are; the composition root copies them
-    (``server.chat_factory.limits_from``)."""
+@dataclass(frozen=True)
+class Ports:
+    """The outside world the domain is handed (``server.adapters``; none: one process, no uploads,
+    no echo upstream, no webhook posts)."""
 
-    register_per_hour: int
-    login_per_hour: int  # failed logins per address
-    login_failures_per_account: int
-    login_failure_window: float
-    topics_per_hour: int  # topics one user creates
-    invites_per_hour: int  # invites one user sends
-    backlog_per_topic: int
-    presence_grace: float
-    typing_ttl: float
-    cursor_flush_interval: float
-    bcrypt_rounds: int
-    echo_transcript_bytes: int
-    max_connections_per_user: int
-    recovery_window: float
-    recovery_margin: float
-    presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long
-    all_mention_limit: int  # members up to which anyone may say ``@all``
-    hook_posts_per_minute: int  # posts to one incoming webhook (PROTOCOL.md section 12)
-    max_file_bytes: int  # PROTOCOL.md section 11
-    file_uploads_per_minute: int
-    file_quota_bytes: int
-    file_unattached_ttl_seconds: float
+    hub: Hub | None = None
+    registry: OnlineRegistry | None = None  # who is online on any node (Redis)
+    budgets: Budgets | None = None  # limits counted for the cluster (Redis)
+    file_store: FileStore | None = None
+    upstream: Upstream | None = None  # the echo channel's upstream
+    url_guard: UrlGuard | None = None  # where webhooks may point (PROTOCOL.md section 12)
+    poster: Poster | None = None  # how a webhook delivery is posted
 
 
 class Chat:
-    """The domain's services over one database and one hub, built, started and stopped together:
-    each capability is an attribute (``users``, ``topics``, ``messages``, ``moderation``, ``search``,
-    ``files``, ``bots``, ``webhooks``, ...), and the caches among them are the hub's first sinks."""
+    """The domain's services over one database and one hub, built, started and stopped together."""
 
     def __init__(
         self,
@@ -82,141 +65,59 @@ class Chat:
         token_ttl: int,
         limits: Limits,
         default_topics: list[str],
-        upstream: Upstream | None = None,
-        hub: Hub | None = None,
-        registry: OnlineRegistry | None = None,
-        file_store: FileStore | None = None,
-        url_guard: UrlGuard | None = None,
-        budgets: Budgets | None = None,
+        ports: Ports = Ports(),
+        *,
+        public_topic: str | None = None,
+        serving: bool = False,
     ) -> None:
         self.db = db
-        self.budgets = budgets  # several nodes: the limits below hold for the cluster
-        self.hub = hub or MemoryHub()
-        self.directory = Directory(db)
-        self.hub.attach(self.directory)  # first: the send path must see a change before clients do
-        self.webhook_map = WebhookMap(db)  # topic -> its outgoing webhooks (section 12), on every node
-        self.hub.attach(self.webhook_map)  # kept exact like the directory, before clients hear
-        db.before_commit.append(WebhookOutbox(self.webhook_map))  # member and reaction facts -> outbox
-        db.on_commit = self._publish
+        self.hub = ports.hub or MemoryHub()
+        self.budgets = ports.budgets
         self.default_topics = default_topics
-        self.presence = PresenceService(
-            db, self.hub, limits.presence_grace, registry, blocks=self.directory.blocks
+        w = self.wiring = Wiring(db, self.hub, ports.budgets, serving)
+        db.on_commit = self._publish
+        w.part("search index check", db.search.check)  # SQLite without FTS5: refuse, saying why
+        if ports.budgets is not None:
+            w.part("cluster budgets", ports.budgets.start, ports.budgets.stop)
+        w.part("hub", self.hub.start, self.hub.stop)
+
+        found = rules.build(w)
+        self.blocks = found.block_service  # PROTOCOL.md section 10
+        self.presence = presence.build(w, limits, ports.registry, found.blocks)
+        self.users = accounts.build(w, limits, secret, token_ttl, self.presence)
+        self.files = files.build(w, limits, ports.file_store)  # PROTOCOL.md section 11
+        self.search = search.build(w)  # PROTOCOL.md section 9
+        linked = connections.build(w, limits, self.users, self.presence, found.blocks)
+        self.sessions, self.delivery = linked.sessions, linked.delivery
+        self.recovery, self.signals = linked.recovery, linked.signals
+        self.echo = echo.build(
+            w, limits, ports.upstream, self.sessions.take_socket, self.sessions.release_socket
         )
-        self.users = UserService(
-            db,
-            PasswordHasher(limits.bcrypt_rounds),
-            TokenCodec(secret, token_ttl),
-            self.presence,
-            per_hour("sign-ups", limits.register_per_hour, budgets),
-            per_hour("failed-logins", limits.login_per_hour, budgets),
-            SharedLimit(
-                "account-failures", limits.login_failures_per_account, limits.login_failure_window, budgets
-            ),
+        talk = conversations.build(
+            w, limits, found.blocks, self.presence, self.users, self.files, default_topics, public_topic
         )
-        self.hub.attach(self.users.known)  # before transports: a logout is seen before sockets close
-        self.hub.attach(self.users.known_tokens)  # likewise a revoked API token (section 12)
-        self.files = (  # PROTOCOL.md section 11; no store (the command line): no uploads
-            None
-            if file_store is None
-            else FileService(
-                db,
-                file_store,
-                FileLimits(
-                    max_bytes=limits.max_file_bytes,
-                    uploads_per_minute=limits.file_uploads_per_minute,
-                    quota_bytes=limits.file_quota_bytes,
-                    unattached_ttl=limits.file_unattached_ttl_seconds,
-                ),
-                SharedLimit("uploads", limits.file_uploads_per_minute, 60.0, budgets),
-            )
-        )
-        self.messages = MessageService(
-            db, self.directory, limits.all_mention_limit, self.files, self.webhook_map
-        )
-        self.topics = TopicService(
-            db,
-            self.presence,
-            self.messages,
-            per_hour("topics", limits.topics_per_hour, budgets),
-            per_hour("invites", limits.invites_per_hour, budgets),
-        )
-        self.reactions = ReactionService(db, self.directory)
-        self.pins = PinService(db, self.directory, self.messages)
-        self.moderation = ModerationService(db, self.messages, self.presence.online_among)
-        self.conversations = ConversationService(db)
-        self.blocks = BlockService(db)  # PROTOCOL.md section 10
-        self.reports = ReportService(db)
-        self.bots = BotService(db, self.users, self.messages)  # PROTOCOL.md section 12
-        self.hooks = HookService(
-            db, self.bots, SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, budgets)
-        )
-        self.search = SearchService(db)  # PROTOCOL.md section 9
-        self.webhooks = WebhookService(db, self.webhook_map, url_guard, self.bots)  # section 12
-        self.webhook_worker: WebhookWorker | None = None  # a server's; started with it (server.app)
-        self.housekeeping: Housekeeping | None = None  # a server's pruning of old rows (server.app)
-        self.delivery = DeliveryService(db, limits.backlog_per_topic, limits.cursor_flush_interval)
-        self.hub.attach(self.delivery)  # every node's stored messages bound the cursors here
-        self.signals = SignalService(db, self.hub, limits.typing_ttl, blocks=self.directory.blocks)
-        self.recovery = RecoveryService(
-            db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic
-        )
-        self.sessions = SessionService(
-            db,
-            self.users,
-            self.presence,
-            self.delivery,
-            self.signals,
-            self.recovery,
-            limits.max_connections_per_user,
-            budgets,
-        )
-        self.hub.attach(self.sessions)  # before transports: a revocation reaches opens under way
-        # What the hub missed (a broker outage) is read back from the database; after the caches
-        # above forgot what they knew, the memberships of the users here are read and told to the
-        # transports (PROTOCOL.md section 4, "Several nodes").
-        refill = Refill(db, self.directory.blocks, self.hub, self.sessions.token_versions)
-        self.hub.missed = refill
-        self.hub.attach(refill)
-        # An echo socket is one of the user's sockets too (PROTOCOL.md section 2: ``/echo`` included).
-        sockets = self.sessions
-        self.echo = EchoService(
-            db, upstream, limits.echo_transcript_bytes, sockets.take_socket, sockets.release_socket
-        )
-        self.users.on_registered.append(self._join_defaults)
-        # Operator commands (``parley user|topic|stats``)
-        self.accounts = AccountService(db, self.users.hasher)
-        self.nodes = NodeService(db, self.presence, limits.presence_ttl)  # started by a server only
-        self.topic_admin = TopicAdminService(db, self.nodes, default_topics)
+        self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
+        self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins
+        moderated = moderation.build(w, self.messages, self.presence)
+        self.moderation, self.reports = moderated.moderation, moderated.reports
+        linked_out = integrations.build(w, limits, self.users, talk, ports.url_guard, ports.poster)
+        self.bots, self.hooks, self.webhooks = linked_out.bots, linked_out.hooks, linked_out.webhooks
+        self.webhook_map, self.webhook_worker = linked_out.webhook_map, linked_out.webhook_worker
+        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
+        self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
+        self.housekeeping = ops.housekeeping
+        w.attach()
 
     async def start(self) -> None:
-        await self.db.search.check()  # SQLite without FTS5: refuse to start, saying why
-        if self.budgets is not None:
-            await self.budgets.start()
-        await self.hub.start()
-        await self.webhook_map.load()  # before any send: the send path asks it
-        await self.presence.start()
-        for name in self.default_topics:
-            await self.topics.ensure_public(name)
-        self.delivery.start()
-        self.recovery.start()
-        if self.files is not None:
-            self.files.start()
+        """Start every part in order; if one fails, what started is stopped and the error raised."""
+        try:
+            await self.wiring.start()
+        except BaseException:
+            await self.wiring.stop()
+            raise
 
     async def stop(self) -> None:
-        await self.messages.writer.drain()
-        await self.signals.close()
-        await self.presence.close()
-        await self.delivery.stop()
-        await self.recovery.stop()
-        if self.files is not None:
-            await self.files.stop()
-        await self.echo.stop()
-        await self.hub.stop()
-        if self.budgets is not None:
-            await self.budgets.stop()
+        await self.wiring.stop()
 
     async def _publish(self, events: list[object]) -> None:
         await self.hub.publish(*cast(list[Event], events))
-
-    async def _join_defaults(self, user_id: int) -> None:
-        await self.topics.join(user_id, self.default_topics)

@@ -75,7 +75,9 @@ class Wiring:
         """Run ``handler`` on every transaction's recorded events and facts, just before it commits."""
         self.db.before_commit.append(handler)
 
-    def part(self, name: str, start: Start | None = None, stop: Stop | None = None, *, serving: bool = False) -> None:
+    def part(
+        self, name: str, start: Start | None = None, stop: Stop | None = None, *, serving: bool = False
+    ) -> None:
         """Start ``start`` with the chat and stop ``stop`` with it (in reverse order);
         ``serving``: only when a server is built (``Wiring.serving``)."""
         self._parts.append(_Part(name, start, stop, serving))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +13,9 @@ from sqlalchemy import select
 
 from db.models import Mention, Message
 from db.records import Extras
-from db.sends import NewMessage, SqliteSendStore, Stored
+from db.sends import WITH_ROWS, NewMessage, RowKind, SqliteSendStore, Stored
 from server.chat.actors import Actor
-from server.chat.conversations.writer import Destination
+from server.chat.conversations.writer import Destination, Pending
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.places import Place
 from server.chat.schemas import Target
@@ -269,3 +270,73 @@ async def test_a_plain_message_stores_what_the_full_statement_would_write(live_s
     )
     full = NewMessage(row.topic_id, alice.id, "plain", "c-plain", datetime.now(UTC)).columns()
     assert written == full
+
+
+@dataclass(frozen=True)
+class Note:
+    """A kind of row a test hook writes with a message (a mention row, under another name)."""
+
+    message_id: int
+    user_id: int
+    topic_id: int
+    seq: int
+
+
+NOTE = RowKind(
+    "INSERT INTO mentions (message_id, user_id, topic_id, seq) VALUES ({0}, {1}, {2}, {3})",
+    lambda note: (note.message_id, note.user_id, note.topic_id, note.seq),
+)
+
+
+class NoteHook:
+    """Writes a mention row for ``reader`` with every message; with ``boom`` it writes the row
+    twice, so the second insert fails after the first was written."""
+
+    def __init__(self, reader: int) -> None:
+        self.reader = reader
+        self.commits = 0
+
+    def rows(self, pending: Pending):
+        topic_id = pending.destination.place.topic_id  # type: ignore[union-attr]
+        copies = 2 if pending.body == "boom" else 1
+
+        def made(stored: Stored) -> list[Note]:
+            return [Note(stored.id, self.reader, topic_id, stored.seq)] * copies
+
+        return made
+
+    def committed(self) -> None:
+        self.commits += 1
+
+
+@pytest.mark.both_databases
+async def test_a_send_hooks_rows_are_written_in_the_batchs_transaction_and_none_of_a_failed_message(
+    live_server, monkeypatch
+) -> None:
+    """A send hook (``SendHook``) gives rows of a kind the store knows (``WITH_ROWS``): each
+    stored message writes its rows in its batch's transaction, and a message that fails (here: its
+    second row repeats its first) leaves no row at all, not even the one inserted before the
+    failure; the other sends of its batch are stored with their rows once."""
+    monkeypatch.setitem(WITH_ROWS, Note, NOTE)
+    chat = live_server.chat
+    alice = await chat.users.authenticate(await live_server.register("alice"))
+    bob = await chat.users.authenticate(await live_server.register("bob"))
+    await chat.messages.send(alice, LOBBY, "warm-up")  # the directory now knows the topic
+    hook = NoteHook(bob.id)
+    chat.messages.writer.hooks = (hook,)
+    batches = chat.messages.writer.batches
+
+    results = await asyncio.gather(
+        *(chat.messages.send(alice, LOBBY, body) for body in ("first", "boom", "last")),
+        return_exceptions=True,
+    )
+
+    assert chat.messages.writer.batches == batches + 1  # one batch, then each alone
+    first, boom, last = results
+    assert isinstance(boom, Exception) and not isinstance(boom, ChatError)
+    async with chat.db.read() as repos:
+        noted = await repos.session.execute(select(Mention.message_id).where(Mention.user_id == bob.id))
+        bodies = await repos.session.execute(select(Message.body).where(Message.body == "boom"))
+    assert sorted(noted.scalars()) == sorted([first.id, last.id])  # type: ignore[union-attr]
+    assert list(bodies.scalars()) == []
+    assert hook.commits >= 1

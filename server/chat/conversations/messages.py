@@ -25,6 +25,7 @@ oneself; a ``thread`` that is not a root of the conversation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -35,10 +36,9 @@ from server.chat.actors import Actor
 from server.chat.conversations import mentions
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
-from server.chat.conversations.writer import Destination, Writer
+from server.chat.conversations.writer import Destination, SendHook, Writer
 from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files.service import FileService
-from server.chat.integrations.webhooks import WebhookMap
 from server.chat.places import Place, place_of_topic
 from server.chat.rules.access import (
     locate_message,
@@ -63,13 +63,13 @@ class MessageService:
         directory: Directory,
         all_mention_limit: int = 50,
         files: FileService | None = None,
-        webhooks: WebhookMap | None = None,
+        send_hooks: Sequence[SendHook] = (),
     ) -> None:
         self.db = db
         self.directory = directory
         self.all_mention_limit = all_mention_limit
         self.files = files
-        self.writer = Writer(db, self._original, self._threads_changed, webhooks)
+        self.writer = Writer(db, self._original, self._threads_changed, send_hooks)
 
     async def send(
         self,

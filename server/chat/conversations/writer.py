@@ -19,10 +19,12 @@ nothing of the batch was stored, and trying each send alone would fail alike. A 
 files another send attached first (checked again in the transaction) is refused alone,
 ``invalid``.
 
-A send to a topic with outgoing webhooks (PROTOCOL.md section 12) carries the rows of its outbox
-into the same transaction (``NewMessage.outbox``); the writer asks ``WebhookMap.of`` once per
-send, so a topic without webhooks costs one dict lookup, and rings the ``Bell`` after a commit
-that wrote some, for this node's delivery worker.
+What rides along with a message is not the writer's business: it asks each of its send hooks
+(``SendHook``, registered by the integrations on the conversations' port
+(``conversations.assembly``): today the outgoing webhooks' ``MessageWebhooks`` in
+``server/chat/integrations/webhooks.py``) once per send for the rows to write with it, which go into the same
+transaction (``NewMessage.with_rows``), and tells each hook that gave some once the batch
+committed. A hook must answer at the cost of a dict lookup when it has nothing to add.
 """
 
 from __future__ import annotations
@@ -32,15 +34,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import Protocol, cast
 
-from db.records import PLAIN, Extras, OutboxRow, WebhookRecord
-from db.sends import NewMessage, PinChange, Refused, Stored
+from db.records import PLAIN, Extras
+from db.sends import NewMessage, PinChange, Refused, Rows, Stored
 from db.uow import Database
 from server.chat.actors import Actor
 from server.chat.errors import invalid
 from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
-from server.chat.integrations.webhooks import WebhookMap, message_rows
 from server.chat.outage import DATABASE
 from server.chat.places import Place
 from server.chat.schemas import MessageOut
@@ -82,8 +83,24 @@ class Pending:
     def key(self) -> tuple[int, str] | None:
         return (self.actor.id, self.client_id) if self.client_id is not None else None
 
+    def view(self, stored: Stored) -> MessageOut:
+        """The message as its sender sees it once stored."""
+        place = _destination(self).place
+        return _view(self, stored, place.kind, place.shown_as)
+
 
 Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
+
+
+class SendHook(Protocol):
+    """Something that writes rows with a new message, in its send batch's transaction."""
+
+    def rows(self, pending: Pending) -> Rows | None:
+        """For a resolved send: None (nothing to write, at the cost of a lookup), or what makes
+        the rows once the message is stored (called only then, inside the transaction)."""
+
+    def committed(self) -> None:
+        """A batch in which this hook gave rows committed."""
 
 
 class Writer:
@@ -92,12 +109,12 @@ class Writer:
         db: Database,
         original: Original,
         threads: Threads | None = None,
-        webhooks: WebhookMap | None = None,
+        hooks: Sequence[SendHook] = (),
     ) -> None:
         self.db = db
         self.original = original
         self.threads = threads
-        self.webhooks = webhooks
+        self.hooks = hooks  # the composition's list, not a copy: a hook registered later is asked
         self.batches = 0
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
@@ -164,8 +181,9 @@ class Writer:
         return ready
 
     async def _store(self, batch: list[Pending]) -> None:
+        rode: list[SendHook] = []  # the hooks that gave rows in this batch
         try:
-            rows = [self._row(p) for p in batch]
+            rows = [self._row(p, rode) for p in batch]
             outcomes = await self.db.store_messages(rows)
         except Exception as exc:
             if DATABASE.failed(exc, "storing sends"):  # the transport answers each alike
@@ -195,8 +213,8 @@ class Writer:
             answers.append((pending, answer))
             events += announced
         await self.db.announce(cast(list[object], events))
-        if self.webhooks is not None and any(row.outbox is not None for row in rows):
-            self.webhooks.bell.ring()
+        for hook in rode:
+            hook.committed()
         for pending, answer in answers:
             _answer(pending.future, answer)
         for pending in duplicates:
@@ -229,31 +247,15 @@ class Writer:
         else:
             _answer(pending.future, original)
 
-    def _row(self, pending: Pending) -> NewMessage:
-        row = _row(pending)
-        if self.webhooks is None:
-            return row
-        hooks = self.webhooks.of(row.topic_id)  # the hot path's one lookup
-        if (
-            not hooks
-            or row.extras.type == "system"
-            or not any(_wants_messages(h, row.sender_id) for h in hooks)
-        ):
-            return row
-        extras = row.extras
-        mentions = bool(extras.mentions) or extras.mentions_all
-
-        def outbox(stored: Stored) -> Sequence[OutboxRow]:
-            place = _destination(pending).place
-            message = _view(pending, stored, place.kind, place.shown_as)
-            return message_rows(hooks, message, pending.actor.id, mentions, pending.created_at)
-
-        return replace(row, outbox=outbox)
-
-
-def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
-    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
-    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
+    def _row(self, pending: Pending, rode: list[SendHook]) -> NewMessage:
+        with_rows: list[Rows] = []
+        for hook in self.hooks:
+            rows = hook.rows(pending)
+            if rows is not None:
+                with_rows.append(rows)
+                if hook not in rode:
+                    rode.append(hook)
+        return _row(pending, tuple(with_rows))
 
 
 def _destination(pending: Pending) -> Destination:
@@ -261,7 +263,7 @@ def _destination(pending: Pending) -> Destination:
     return pending.destination
 
 
-def _row(pending: Pending) -> NewMessage:
+def _row(pending: Pending, with_rows: tuple[Rows, ...]) -> NewMessage:
     destination = _destination(pending)
     return NewMessage(
         destination.place.topic_id,
@@ -273,6 +275,7 @@ def _row(pending: Pending) -> NewMessage:
         destination.mentioned,
         destination.pin,
         destination.files,
+        with_rows,
     )
 
 

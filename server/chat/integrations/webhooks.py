@@ -23,27 +23,23 @@ delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from db.records import DueDelivery, OutboxRow, UserRecord, WebhookRecord
 from db.repositories import Repositories
+from db.sends import Stored
 from db.uow import Database
 from server.chat.actors import Actor
+from server.chat.conversations.writer import Pending
 from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
 from server.chat.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
 from server.chat.facts import MemberActed, ReactionActed
+from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
-from server.chat.places import place_of_topic
-from server.chat.rules.access import named_topic, require_member
-from server.chat.rules.authority import Act, check, standing_of
-from server.chat.schemas import MessageOut
-
-if TYPE_CHECKING:  # bots -> messages -> writer -> webhooks: only a type here
-    from server.chat.integrations.bots import BotService
 from server.chat.integrations.webhook_schemas import (
     DeliveriesOut,
     DeliveryOut,
@@ -52,6 +48,10 @@ from server.chat.integrations.webhook_schemas import (
     WebhookOut,
     WebhooksOut,
 )
+from server.chat.places import place_of_topic
+from server.chat.rules.access import named_topic, require_member
+from server.chat.rules.authority import Act, check, standing_of
+from server.chat.schemas import MessageOut
 from server.chat.views import iso_required, message_view
 
 NONE: tuple[WebhookRecord, ...] = ()
@@ -162,6 +162,41 @@ def message_rows(
                 body = payload(delivery, event, message.topic, now, message=wire)
                 rows.append(OutboxRow(delivery, hook.id, event, body, message.id, now))
     return rows
+
+
+class MessageWebhooks:
+    """The send hook (``server.chat.conversations.writer.SendHook``) of outgoing webhooks: a new message to a
+    topic with webhooks that want it writes its outbox rows in its send batch's transaction; once
+    the batch committed, the ``Bell`` rings for this node's delivery worker.
+
+    ``WebhookMap.of`` is asked once per send: a topic without webhooks costs one dict lookup.
+    """
+
+    def __init__(self, webhooks: WebhookMap) -> None:
+        self.webhooks = webhooks
+
+    def rows(self, pending: Pending) -> Callable[[Stored], Sequence[OutboxRow]] | None:
+        destination = pending.destination
+        assert destination is not None, "a send is resolved before its rows are asked"
+        hooks = self.webhooks.of(destination.place.topic_id)  # the hot path's one lookup
+        sender_id = pending.actor.id
+        extras = destination.extras
+        if not hooks or extras.type == "system" or not any(_wants_messages(h, sender_id) for h in hooks):
+            return None
+        mentions = bool(extras.mentions) or extras.mentions_all
+
+        def outbox(stored: Stored) -> Sequence[OutboxRow]:
+            return message_rows(hooks, pending.view(stored), sender_id, mentions, pending.created_at)
+
+        return outbox
+
+    def committed(self) -> None:
+        self.webhooks.bell.ring()
+
+
+def _wants_messages(hook: WebhookRecord, sender_id: int) -> bool:
+    """Whether a new message of ``sender_id`` may make a delivery of ``hook`` (not its own bot's)."""
+    return hook.bot_id != sender_id and ("message" in hook.events or "mention" in hook.events)
 
 
 def event_rows(
