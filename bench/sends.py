@@ -26,9 +26,9 @@ from typing import Any
 
 from bench.inproc import started_chat
 from server.chat.actors import Actor
+from server.chat.integrations.webhook_schemas import WebhookIn
 from server.chat.schemas import Target
 from server.chat.service import Chat
-from server.chat.integrations.webhook_schemas import WebhookIn
 
 
 @dataclass(frozen=True)
