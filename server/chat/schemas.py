@@ -106,31 +106,6 @@ class In(BaseModel):
 # Accounts ---------------------------------------------------------------
 
 
-class RegisterIn(In):
-    username: Username
-    password: str
-
-    @field_validator("password")
-    @classmethod
-    def _password_bytes(cls, value: str) -> str:
-        size = len(check_text(value).encode())
-        if not 8 <= size <= 72:
-            raise ValueError("must be 8 to 72 bytes (UTF-8)")
-        return value
-
-
-class LoginIn(In):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
-
-
-class RefreshIn(In):
-    """``auth:refresh``: the token a live connection takes in place of its own (any string: one
-    that is not a valid token of the connection's user is ``unauthorized``)."""
-
-    token: str
-
-
 # Targets ----------------------------------------------------------------
 
 
@@ -145,11 +120,12 @@ class Target:
         return f"@{self.user}" if self.user else str(self.topic)
 
 
-_TOPIC = AliasChoices("topic", "topic_name")
+TOPIC_ALIASES = AliasChoices("topic", "topic_name")
+"""The names a payload may give a topic under (the original protocol's ``topic_name`` too)."""
 
 
 class TopicRefIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
 
 
 class TopicCreateIn(In):
@@ -158,14 +134,14 @@ class TopicCreateIn(In):
 
 
 class InviteIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
     username: Username
 
 
 class _OneTarget(In):
     """Exactly one of a topic or a user (``to`` or ``with`` depending on the event)."""
 
-    topic: TopicName | None = Field(default=None, validation_alias=_TOPIC)
+    topic: TopicName | None = Field(default=None, validation_alias=TOPIC_ALIASES)
 
     def _user(self) -> str | None:
         raise NotImplementedError
@@ -181,14 +157,14 @@ class _OneTarget(In):
         return Target(topic=self.topic, user=self._user())
 
 
-class _ToTarget(_OneTarget):
+class ToTarget(_OneTarget):  # a topic or a user (``to``)
     to: Username | None = None
 
     def _user(self) -> str | None:
         return self.to
 
 
-class _WithTarget(_OneTarget):
+class WithTarget(_OneTarget):  # a topic or a user (``with``)
     with_: Username | None = Field(default=None, alias="with")
 
     def _user(self) -> str | None:
@@ -206,7 +182,7 @@ FileIds = Annotated[list[FileId], Field(min_length=1, max_length=10), AfterValid
 """1-10 distinct file ids (PROTOCOL.md section 11)."""
 
 
-class SendIn(_ToTarget):
+class SendIn(ToTarget):
     # ``files`` before ``body``: the body's rule reads it (a message with files may have no body).
     files: FileIds | None = None  # attach these uploads (PROTOCOL.md section 11)
     body: str = Field(default="", validate_default=True)
@@ -250,16 +226,16 @@ class DeleteIn(In):
     id: RowId
 
 
-class HistoryIn(_WithTarget):
+class HistoryIn(WithTarget):
     before_seq: Annotated[int, Field(ge=1, le=MAX_STORED_INT)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
-class TypingIn(_ToTarget):
+class TypingIn(ToTarget):
     typing: bool
 
 
-class CursorIn(_WithTarget):
+class CursorIn(WithTarget):
     seq: Seq
 
 
@@ -301,7 +277,7 @@ Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(c
 class MemberActionIn(In):
     """``topic:kick``, ``topic:unban``, ``topic:unmute`` (and the base of the others)."""
 
-    topic: TopicName = Field(validation_alias=_TOPIC)
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
     username: Username
     reason: Reason | None = None
 
@@ -315,24 +291,24 @@ class MuteIn(MemberActionIn):
 
 
 class RoleIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
     username: Username
     role: Literal["admin", "moderator", "member"]
 
 
 class TopicUpdateIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
     name: TopicName | None = None
     description: Description | None = None
 
 
-class NotifyIn(_WithTarget):
+class NotifyIn(WithTarget):
     """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
 
     level: NotifyLevel
 
 
-class PinsIn(_WithTarget):
+class PinsIn(WithTarget):
     """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
 
 
@@ -341,41 +317,6 @@ class PinsIn(_WithTarget):
 
 class Out(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class UserOut(Out):
-    """The ``user`` of a sign-up's answer and of ``session``: only the name (PROTOCOL.md sections
-    1 and 6 fix these shapes; a profile and a Message carry ``bot``, a member does not: section 3
-    fixes its shape too)."""
-
-    username: str
-
-
-class ProfileOut(Out):
-    """``online`` and ``last_seen`` are null for a viewer the presence rule does not let see them."""
-
-    username: str
-    online: bool | None
-    last_seen: str | None
-    created_at: str
-    bot: bool = False
-
-
-class TokenOut(Out):
-    token: str
-    expires_at: str
-
-
-class RefreshedOut(Out):
-    """``auth:refresh``'s answer: when the connection's new token expires."""
-
-    expires_at: str
-
-
-class RegisteredOut(Out):
-    user: UserOut
-    token: str
-    expires_at: str
 
 
 class TopicOut(Out):
@@ -581,7 +522,7 @@ SearchCursor = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 class SearchIn(In):
     q: SearchText
-    topic: TopicName | None = Field(default=None, validation_alias=_TOPIC)
+    topic: TopicName | None = Field(default=None, validation_alias=TOPIC_ALIASES)
     with_: Username | None = Field(default=None, alias="with")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: SearchCursor | None = None
