@@ -23,31 +23,25 @@ from pydantic import BaseModel
 
 from server.chat.accounts.schemas import RefreshedOut, RefreshIn
 from server.chat.actors import Actor
-from server.chat.schemas import (
-    BanIn,
-    BlockIn,
-    CursorIn,
+from server.chat.connections.schemas import CursorIn, TypingIn
+from server.chat.conversations.schemas import (
     DeleteIn,
     EditIn,
-    EmptyIn,
     HistoryIn,
     InviteIn,
     LegacyMessageIn,
-    MemberActionIn,
-    MuteIn,
     NotifyIn,
     PinsIn,
     ReactionIn,
-    ReportIn,
-    RoleIn,
-    SearchIn,
     SendIn,
     ThreadHistoryIn,
     TopicCreateIn,
     TopicRefIn,
-    TopicUpdateIn,
-    TypingIn,
 )
+from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
+from server.chat.rules.schemas import BlockIn
+from server.chat.schemas import EmptyIn
+from server.chat.search.schemas import SearchIn
 from server.chat.service import Chat
 from server.chat.views import iso_required
 
