@@ -44,7 +44,7 @@ from server.chat.schemas import MessageOut
 
 if TYPE_CHECKING:  # bots -> messages -> writer -> webhooks: only a type here
     from server.chat.integrations.bots import BotService
-from server.chat.integrations.webhook_schemas import (
+from server.chat.integrations.schemas import (
     DeliveriesOut,
     DeliveryOut,
     WebhookCreated,
