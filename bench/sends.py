@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.inproc import started_chat
 from server.chat.actors import Actor
-from server.chat.integrations.webhook_schemas import WebhookIn
+from server.chat.integrations.schemas import WebhookIn
 from server.chat.schemas import Target
 from server.chat.service import Chat
 

@@ -1,8 +1,15 @@
-"""Pydantic DTOs: what comes in (validated strictly) and what goes out.
+"""The DTOs' kernel: the bases of what comes in (validated strictly) and what goes out, the
+rules every capability's fields share, and the shapes the domain's events carry.
 
 Input models are strict (no coercion of ``"5"`` to ``5`` or ``1`` to
 ``True``) so a wrong type is ``invalid`` rather than silently accepted.
 Unknown fields are ignored. Names follow PROTOCOL.md section 3.
+
+Here: ``In`` and ``Out``, the text and body rules (``check_text``, ``check_body``), names,
+ids and client ids, a ``Target`` and the models that take one, and the Topic, Message,
+Quote, Reaction and thread summary objects (``events.py`` and ``views.py`` build them).
+Every other DTO is in the ``schemas.py`` of the capability whose service takes or
+answers it (``accounts/schemas.py``, ``conversations/schemas.py``, ...).
 """
 
 from __future__ import annotations
@@ -20,8 +27,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
@@ -103,34 +108,6 @@ class In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, frozen=True)
 
 
-# Accounts ---------------------------------------------------------------
-
-
-class RegisterIn(In):
-    username: Username
-    password: str
-
-    @field_validator("password")
-    @classmethod
-    def _password_bytes(cls, value: str) -> str:
-        size = len(check_text(value).encode())
-        if not 8 <= size <= 72:
-            raise ValueError("must be 8 to 72 bytes (UTF-8)")
-        return value
-
-
-class LoginIn(In):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
-
-
-class RefreshIn(In):
-    """``auth:refresh``: the token a live connection takes in place of its own (any string: one
-    that is not a valid token of the connection's user is ``unauthorized``)."""
-
-    token: str
-
-
 # Targets ----------------------------------------------------------------
 
 
@@ -145,27 +122,14 @@ class Target:
         return f"@{self.user}" if self.user else str(self.topic)
 
 
-_TOPIC = AliasChoices("topic", "topic_name")
-
-
-class TopicRefIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
-
-
-class TopicCreateIn(In):
-    name: TopicName = Field(validation_alias=AliasChoices("name", "topic_name", "topic"))
-    private: bool = Field(default=False, validation_alias=AliasChoices("private", "is_private"))
-
-
-class InviteIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
-    username: Username
+TOPIC_ALIASES = AliasChoices("topic", "topic_name")
+"""The names a payload may give a topic under (the original protocol's ``topic_name`` too)."""
 
 
 class _OneTarget(In):
     """Exactly one of a topic or a user (``to`` or ``with`` depending on the event)."""
 
-    topic: TopicName | None = Field(default=None, validation_alias=_TOPIC)
+    topic: TopicName | None = Field(default=None, validation_alias=TOPIC_ALIASES)
 
     def _user(self) -> str | None:
         raise NotImplementedError
@@ -181,159 +145,22 @@ class _OneTarget(In):
         return Target(topic=self.topic, user=self._user())
 
 
-class _ToTarget(_OneTarget):
+class ToTarget(_OneTarget):  # a topic or a user (``to``)
     to: Username | None = None
 
     def _user(self) -> str | None:
         return self.to
 
 
-class _WithTarget(_OneTarget):
+class WithTarget(_OneTarget):  # a topic or a user (``with``)
     with_: Username | None = Field(default=None, alias="with")
 
     def _user(self) -> str | None:
         return self.with_
 
 
-def _distinct(value: list[str]) -> list[str]:
-    if len(set(value)) != len(value):
-        raise ValueError("must not name a file twice")
-    return value
-
-
-FileId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-FileIds = Annotated[list[FileId], Field(min_length=1, max_length=10), AfterValidator(_distinct)]
-"""1-10 distinct file ids (PROTOCOL.md section 11)."""
-
-
-class SendIn(_ToTarget):
-    # ``files`` before ``body``: the body's rule reads it (a message with files may have no body).
-    files: FileIds | None = None  # attach these uploads (PROTOCOL.md section 11)
-    body: str = Field(default="", validate_default=True)
-    client_id: ClientId | None = None
-    reply_to: RowId | None = None  # quote this message of the conversation
-    thread: RowId | None = None  # reply in the thread of this root message
-
-    @field_validator("body")
-    @classmethod
-    def _body_rule(cls, value: str, info: ValidationInfo) -> str:
-        """The body rule (``check_body``), except that a message with files may have no body."""
-        if value == "" and info.data.get("files"):
-            return value
-        return check_body(value)
-
-    @property
-    def file_ids(self) -> tuple[str, ...]:
-        return tuple(self.files or ())
-
-
-class LegacyMessageIn(In):
-    """The original protocol's ``message`` event: a topic or a user name."""
-
-    topic_name: Annotated[str, StringConstraints(pattern=rf"^{NAME_CHARS}{{1,64}}$")] = Field(
-        validation_alias=AliasChoices("topic_name", "topic")
-    )
-    content: str = Field(validation_alias=AliasChoices("content", "body"))
-    client_id: ClientId | None = None
-
-    _content = field_validator("content")(check_body)
-
-
-class EditIn(In):
-    id: RowId
-    body: str
-
-    _body = field_validator("body")(check_body)
-
-
-class DeleteIn(In):
-    id: RowId
-
-
-class HistoryIn(_WithTarget):
-    before_seq: Annotated[int, Field(ge=1, le=MAX_STORED_INT)] | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-
-
-class TypingIn(_ToTarget):
-    typing: bool
-
-
-class CursorIn(_WithTarget):
-    seq: Seq
-
-
 class EmptyIn(In):
     pass
-
-
-def check_emoji(value: str) -> str:
-    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible."""
-    if any(char.isspace() or unicodedata.category(char).startswith("Z") for char in value):
-        raise ValueError("must not contain whitespace")
-    if not any(visible(char) for char in value):
-        raise ValueError("must show something")
-    return check_text(value)
-
-
-Emoji = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(check_emoji)]
-
-
-class ReactionIn(In):
-    id: RowId
-    emoji: Emoji
-
-
-class ThreadHistoryIn(In):
-    root: RowId
-    before_id: RowId | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-
-
-NotifyLevel = Literal["all", "mentions", "none"]
-
-
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
-Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years
-Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(check_text)]
-
-
-class MemberActionIn(In):
-    """``topic:kick``, ``topic:unban``, ``topic:unmute`` (and the base of the others)."""
-
-    topic: TopicName = Field(validation_alias=_TOPIC)
-    username: Username
-    reason: Reason | None = None
-
-
-class BanIn(MemberActionIn):
-    minutes: Minutes | None = None
-
-
-class MuteIn(MemberActionIn):
-    minutes: Minutes | None = None
-
-
-class RoleIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
-    username: Username
-    role: Literal["admin", "moderator", "member"]
-
-
-class TopicUpdateIn(In):
-    topic: TopicName = Field(validation_alias=_TOPIC)
-    name: TopicName | None = None
-    description: Description | None = None
-
-
-class NotifyIn(_WithTarget):
-    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
-
-    level: NotifyLevel
-
-
-class PinsIn(_WithTarget):
-    """``{"topic"}`` or, for a direct conversation, ``{"with": username}``."""
 
 
 # Results ----------------------------------------------------------------
@@ -341,41 +168,6 @@ class PinsIn(_WithTarget):
 
 class Out(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class UserOut(Out):
-    """The ``user`` of a sign-up's answer and of ``session``: only the name (PROTOCOL.md sections
-    1 and 6 fix these shapes; a profile and a Message carry ``bot``, a member does not: section 3
-    fixes its shape too)."""
-
-    username: str
-
-
-class ProfileOut(Out):
-    """``online`` and ``last_seen`` are null for a viewer the presence rule does not let see them."""
-
-    username: str
-    online: bool | None
-    last_seen: str | None
-    created_at: str
-    bot: bool = False
-
-
-class TokenOut(Out):
-    token: str
-    expires_at: str
-
-
-class RefreshedOut(Out):
-    """``auth:refresh``'s answer: when the connection's new token expires."""
-
-    expires_at: str
-
-
-class RegisteredOut(Out):
-    user: UserOut
-    token: str
-    expires_at: str
 
 
 class TopicOut(Out):
@@ -417,28 +209,6 @@ class ReactionOut(Out):
     me: bool
 
 
-class ImageOut(Out):
-    width: int
-    height: int
-    thumbnail_url: str
-
-
-class FileOut(Out):
-    """A File object (PROTOCOL.md section 11)."""
-
-    id: str
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-    url: str
-    image: ImageOut | None = None
-
-
-class FileLimitsOut(Out):
-    max_bytes: int
-
-
 class MessageOut(Out):
     id: int
     topic: str
@@ -470,134 +240,5 @@ class MessageOut(Out):
         return self.model_dump(mode="json")
 
 
-class ReactionsOut(Out):
-    id: int
-    reactions: list[ReactionOut]
-
-
-class PinsOut(Out):
-    pins: list[MessageOut]
-
-
-class PinnedOut(Out):
-    topic: str
-    pins: list[MessageOut]
-
-
-Role = Literal["owner", "admin", "moderator", "member"]
-
-
-class MemberOut(Out):
-    username: str
-    role: Role
-    online: bool
-
-
-class MembersOut(Out):
-    members: list[MemberOut]
-
-
-class TopicsOut(Out):
-    topics: list[TopicOut]
-
-
-class SubscribedOut(Out):
-    topic: TopicOut
-    history: list[MessageOut]
-
-
-class InvitedOut(Out):
-    topic: TopicOut
-
-
-class PageOut(Out):
-    messages: list[MessageOut]
-    has_more: bool
-
-
-class ConversationOut(Out):
-    """A direct conversation as one of its members sees it: its id, the other member, and the newest
-    message that is not deleted (None before the first)."""
-
-    id: int
-    peer: str
-    last_message: MessageOut | None
-
-
-class TranscriptOut(Out):
-    id: int
-    started_at: str
-    ended_at: str
-    lines: list[dict[str, Any]]
-
-
-class TranscriptsOut(Out):
-    transcripts: list[TranscriptOut]
-
-
 class Empty(Out):
     pass
-
-
-# Blocking and reports (PROTOCOL.md section 10) ----------------------------
-
-MAX_REPORT_REASON = 500
-
-
-class BlockIn(In):
-    username: Username
-
-
-class BlocksOut(Out):
-    users: list[str]
-
-
-ReportReason = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_REPORT_REASON), AfterValidator(check_text)
-]
-
-
-class ReportIn(In):
-    id: RowId
-    reason: ReportReason
-
-
-# Search (PROTOCOL.md section 9) ------------------------------------------
-
-
-def _query_text(value: str) -> str:
-    """A search query: valid Unicode; control characters (NUL included) are spaces, never an error
-    (anything typed is searched as words)."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (no lone surrogate)") from None
-    return CONTROL.sub(" ", value)
-
-
-SearchText = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_query_text)]
-SearchCursor = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-
-
-class SearchIn(In):
-    q: SearchText
-    topic: TopicName | None = Field(default=None, validation_alias=_TOPIC)
-    with_: Username | None = Field(default=None, alias="with")
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: SearchCursor | None = None
-
-    @model_validator(mode="after")
-    def _one_place(self) -> SearchIn:
-        if self.topic is not None and self.with_ is not None:
-            raise ValueError("at most one of 'topic' and 'with'")
-        return self
-
-
-class SearchHitOut(Out):
-    message: MessageOut
-    highlight: str
-
-
-class SearchPageOut(Out):
-    hits: list[SearchHitOut]
-    next: str | None

@@ -21,8 +21,27 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from server.chat import schemas as s
+from server.chat.accounts.schemas import RefreshedOut, RefreshIn
 from server.chat.actors import Actor
+from server.chat.connections.schemas import CursorIn, TypingIn
+from server.chat.conversations.schemas import (
+    DeleteIn,
+    EditIn,
+    HistoryIn,
+    InviteIn,
+    LegacyMessageIn,
+    NotifyIn,
+    PinsIn,
+    ReactionIn,
+    SendIn,
+    ThreadHistoryIn,
+    TopicCreateIn,
+    TopicRefIn,
+)
+from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
+from server.chat.rules.schemas import BlockIn
+from server.chat.schemas import EmptyIn
+from server.chat.search.schemas import SearchIn
 from server.chat.service import Chat
 from server.chat.views import iso_required
 
@@ -52,64 +71,58 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
     """Every client-to-server event of PROTOCOL.md section 3, with the original protocol's aliases."""
     c = chat
     return {
-        "topic:create": Route(s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
-        "topic:subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-        "topic:unsubscribe": Route(s.TopicRefIn, lambda a, d: c.topics.unsubscribe(a, d.topic)),
-        "topic:invite": Route(s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
-        "topic:list": Route(s.EmptyIn, lambda a, _d: c.topics.list(a)),
-        "topic:members": Route(s.TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
+        "topic:create": Route(TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
+        "topic:subscribe": Route(TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "topic:unsubscribe": Route(TopicRefIn, lambda a, d: c.topics.unsubscribe(a, d.topic)),
+        "topic:invite": Route(InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
+        "topic:list": Route(EmptyIn, lambda a, _d: c.topics.list(a)),
+        "topic:members": Route(TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
         "message:send": Route(
-            s.SendIn,
+            SendIn,
             lambda a, d: c.messages.send(a, d.target, d.body, d.client_id, d.reply_to, d.thread, d.file_ids),
         ),
-        "message:edit": Route(s.EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
-        "message:delete": Route(s.DeleteIn, lambda a, d: c.messages.delete(a, d.id)),
-        "history": Route(s.HistoryIn, lambda a, d: c.messages.history(a, d.target, d.before_seq, d.limit)),
-        "typing": Route(s.TypingIn, lambda a, d: c.signals.typing(a, d.target, d.typing)),
-        "read": Route(s.CursorIn, lambda a, d: c.signals.read(a, d.target, d.seq)),
-        "delivered": Route(s.CursorIn, lambda a, d: c.delivery.acknowledge(a, d.target, d.seq)),
+        "message:edit": Route(EditIn, lambda a, d: c.messages.edit(a, d.id, d.body)),
+        "message:delete": Route(DeleteIn, lambda a, d: c.messages.delete(a, d.id)),
+        "history": Route(HistoryIn, lambda a, d: c.messages.history(a, d.target, d.before_seq, d.limit)),
+        "typing": Route(TypingIn, lambda a, d: c.signals.typing(a, d.target, d.typing)),
+        "read": Route(CursorIn, lambda a, d: c.signals.read(a, d.target, d.seq)),
+        "delivered": Route(CursorIn, lambda a, d: c.delivery.acknowledge(a, d.target, d.seq)),
         # Conversations (PROTOCOL.md section 8).
-        "reaction:add": Route(s.ReactionIn, lambda a, d: c.reactions.add(a, d.id, d.emoji)),
-        "reaction:remove": Route(s.ReactionIn, lambda a, d: c.reactions.remove(a, d.id, d.emoji)),
+        "reaction:add": Route(ReactionIn, lambda a, d: c.reactions.add(a, d.id, d.emoji)),
+        "reaction:remove": Route(ReactionIn, lambda a, d: c.reactions.remove(a, d.id, d.emoji)),
         "thread:history": Route(
-            s.ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
+            ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
         ),
-        "topic:notify": Route(s.NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
-        "message:pin": Route(s.DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
-        "message:unpin": Route(s.DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
-        "topic:pins": Route(s.PinsIn, lambda a, d: c.pins.list(a, d.target)),
+        "topic:notify": Route(NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
+        "message:pin": Route(DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
+        "message:unpin": Route(DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
+        "topic:pins": Route(PinsIn, lambda a, d: c.pins.list(a, d.target)),
         # Moderation (PROTOCOL.md section 10).
-        "topic:role": Route(s.RoleIn, lambda a, d: c.moderation.role(a, d.topic, d.username, d.role)),
-        "topic:kick": Route(
-            s.MemberActionIn, lambda a, d: c.moderation.kick(a, d.topic, d.username, d.reason)
-        ),
-        "topic:ban": Route(
-            s.BanIn, lambda a, d: c.moderation.ban(a, d.topic, d.username, d.reason, d.minutes)
-        ),
-        "topic:unban": Route(s.MemberActionIn, lambda a, d: c.moderation.unban(a, d.topic, d.username)),
-        "topic:mute": Route(s.MuteIn, lambda a, d: c.moderation.mute(a, d.topic, d.username, d.minutes)),
-        "topic:unmute": Route(s.MemberActionIn, lambda a, d: c.moderation.unmute(a, d.topic, d.username)),
+        "topic:role": Route(RoleIn, lambda a, d: c.moderation.role(a, d.topic, d.username, d.role)),
+        "topic:kick": Route(MemberActionIn, lambda a, d: c.moderation.kick(a, d.topic, d.username, d.reason)),
+        "topic:ban": Route(BanIn, lambda a, d: c.moderation.ban(a, d.topic, d.username, d.reason, d.minutes)),
+        "topic:unban": Route(MemberActionIn, lambda a, d: c.moderation.unban(a, d.topic, d.username)),
+        "topic:mute": Route(MuteIn, lambda a, d: c.moderation.mute(a, d.topic, d.username, d.minutes)),
+        "topic:unmute": Route(MemberActionIn, lambda a, d: c.moderation.unmute(a, d.topic, d.username)),
         "topic:update": Route(
-            s.TopicUpdateIn, lambda a, d: c.moderation.update(a, d.topic, d.name, d.description)
+            TopicUpdateIn, lambda a, d: c.moderation.update(a, d.topic, d.name, d.description)
         ),
-        "topic:archive": Route(s.TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
-        "topic:unarchive": Route(s.TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),
+        "topic:archive": Route(TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
+        "topic:unarchive": Route(TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),
         # Blocking and reports (PROTOCOL.md section 10).
-        "user:block": Route(s.BlockIn, lambda a, d: c.blocks.block(a, d.username)),
-        "user:unblock": Route(s.BlockIn, lambda a, d: c.blocks.unblock(a, d.username)),
-        "user:blocks": Route(s.EmptyIn, lambda a, _d: c.blocks.list(a)),
-        "message:report": Route(s.ReportIn, lambda a, d: c.reports.report(a, d.id, d.reason)),
+        "user:block": Route(BlockIn, lambda a, d: c.blocks.block(a, d.username)),
+        "user:unblock": Route(BlockIn, lambda a, d: c.blocks.unblock(a, d.username)),
+        "user:blocks": Route(EmptyIn, lambda a, _d: c.blocks.list(a)),
+        "message:report": Route(ReportIn, lambda a, d: c.reports.report(a, d.id, d.reason)),
         # Search (PROTOCOL.md section 9).
-        "search": Route(
-            s.SearchIn, lambda a, d: c.search.search(a, d.q, d.topic, d.with_, d.cursor, d.limit)
-        ),
+        "search": Route(SearchIn, lambda a, d: c.search.search(a, d.q, d.topic, d.with_, d.cursor, d.limit)),
         # The original JSON protocol's names (also the topics gateway's actions).
-        "subscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-        "suscribe": Route(s.TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
-        "create": Route(s.TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
-        "invite": Route(s.InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
+        "subscribe": Route(TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "suscribe": Route(TopicRefIn, lambda a, d: c.topics.subscribe(a, d.topic)),
+        "create": Route(TopicCreateIn, lambda a, d: c.topics.create(a, d.name, d.private)),
+        "invite": Route(InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
         "message": Route(
-            s.LegacyMessageIn, lambda a, d: c.messages.send_legacy(a, d.topic_name, d.content, d.client_id)
+            LegacyMessageIn, lambda a, d: c.messages.send_legacy(a, d.topic_name, d.content, d.client_id)
         ),
     }
 
@@ -122,12 +135,12 @@ async def invoke(route: Route, actor: Actor, payload: Any) -> Any:
 def connection_routes(chat: Chat, expiry: Expiry) -> dict[str, ConnectionRoute]:
     """The events about a realtime connection itself (PROTOCOL.md section 10, "Token refresh")."""
 
-    async def refresh(connection: Connection, data: s.RefreshIn) -> s.RefreshedOut:
+    async def refresh(connection: Connection, data: RefreshIn) -> RefreshedOut:
         expires_at = await chat.users.renew(connection.actor, data.token)  # unauthorized: keeps its own
         expiry.extend(connection, expires_at)
-        return s.RefreshedOut(expires_at=iso_required(expires_at))
+        return RefreshedOut(expires_at=iso_required(expires_at))
 
-    return {"auth:refresh": ConnectionRoute(s.RefreshIn, refresh)}
+    return {"auth:refresh": ConnectionRoute(RefreshIn, refresh)}
 
 
 async def invoke_on(route: ConnectionRoute, connection: Connection, payload: Any) -> Any:

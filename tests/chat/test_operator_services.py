@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from db.reads import Credentials
+from server.chat.accounts.schemas import LoginIn
 from server.chat.accounts.users import KnownUsers
 from server.chat.errors import ChatError, ErrorCode
 from server.chat.events import MembershipChanged, SessionsRevoked, TopicDeleted, TopicRenamed, UserDeleted
-from server.chat.schemas import LoginIn
 from tests.support import PASSWORD
 
 

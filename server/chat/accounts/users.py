@@ -35,13 +35,13 @@ from db.records import Credentials, UserRecord
 from db.uow import Database
 from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
+from server.chat.accounts.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
 from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
 from server.chat.rules.blocking import Blocks
-from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"

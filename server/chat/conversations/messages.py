@@ -36,6 +36,7 @@ from server.chat.actors import Actor
 from server.chat.conversations import mentions
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
+from server.chat.conversations.schemas import PageOut
 from server.chat.conversations.writer import Destination, SendHook, Writer
 from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files.service import FileService
@@ -50,7 +51,7 @@ from server.chat.rules.access import (
 )
 from server.chat.rules.authority import MEMBER, RANKS, Act, Standing, check, standing_of
 from server.chat.rules.blocking import blocked_viewers
-from server.chat.schemas import MessageOut, PageOut, Target
+from server.chat.schemas import MessageOut, Target
 from server.chat.views import direct_name, message_view
 
 EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body

@@ -8,8 +8,9 @@ from typing import Literal, cast
 from db.records import TopicRecord
 from db.repositories import Repositories
 from server.chat.actors import Actor
+from server.chat.conversations.schemas import NotifyLevel
 from server.chat.events import ToEveryone, TopicCreated, ToUser
-from server.chat.schemas import NotifyLevel, TopicOut
+from server.chat.schemas import TopicOut
 from server.chat.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]

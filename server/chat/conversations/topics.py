@@ -25,6 +25,14 @@ from db.uow import Database
 from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit, per_hour
 from server.chat.conversations.messages import MessageService
+from server.chat.conversations.schemas import (
+    InvitedOut,
+    MemberOut,
+    MembersOut,
+    Role,
+    SubscribedOut,
+    TopicsOut,
+)
 from server.chat.conversations.topic_views import announced, topic_view, topic_views
 from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged, TopicInvited, ToUser
@@ -41,16 +49,7 @@ from server.chat.rules.access import (
     user_named,
 )
 from server.chat.rules.authority import RANKS
-from server.chat.schemas import (
-    InvitedOut,
-    MemberOut,
-    MembersOut,
-    Role,
-    SubscribedOut,
-    Target,
-    TopicOut,
-    TopicsOut,
-)
+from server.chat.schemas import Target, TopicOut
 
 log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50

@@ -36,7 +36,8 @@ from server.chat.actors import Actor
 from server.chat.conversations.messages import MessageService
 from server.chat.errors import forbidden, invalid, not_found
 from server.chat.events import TokenRevoked
-from server.chat.integrations.bot_schemas import (
+from server.chat.integrations.hook_bots import disable_bot
+from server.chat.integrations.schemas import (
     BotOut,
     BotRowOut,
     BotRowsOut,
@@ -45,7 +46,6 @@ from server.chat.integrations.bot_schemas import (
     TokenInfoOut,
     TokensOut,
 )
-from server.chat.integrations.hook_bots import disable_bot
 from server.chat.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
 from server.chat.views import iso_required
 

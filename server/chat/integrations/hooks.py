@@ -25,9 +25,9 @@ from server.chat.actors import Actor
 from server.chat.budgets import SharedLimit
 from server.chat.errors import ChatError, ErrorCode, forbidden, invalid, no_topic, not_found, rate_limited
 from server.chat.events import MembershipChanged
-from server.chat.integrations.bot_schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
+from server.chat.integrations.schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
 from server.chat.rules.access import named_topic
 from server.chat.views import iso_required
 

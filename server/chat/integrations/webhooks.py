@@ -40,7 +40,7 @@ from server.chat.events import Event, MembershipChanged, NewsMissed, OutboxWritt
 from server.chat.facts import MemberActed, ReactionActed
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
-from server.chat.integrations.webhook_schemas import (
+from server.chat.integrations.schemas import (
     DeliveriesOut,
     DeliveryOut,
     WebhookCreated,

@@ -1,11 +1,60 @@
-"""DTOs of moderation: the reports an operator reads (the Admin UI's Reports page, PROTOCOL.md
-section 10)."""
+"""DTOs of moderation (PROTOCOL.md section 10): a topic's moderators' actions on its members and
+on the topic, a user's report of a message, and the reports an operator reads (the Admin UI's
+Reports page)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from server.chat.schemas import TOPIC_ALIASES, In, RowId, TopicName, Username, check_text
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
+Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years
+Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(check_text)]
+
+
+class MemberActionIn(In):
+    """``topic:kick``, ``topic:unban``, ``topic:unmute`` (and the base of the others)."""
+
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
+    username: Username
+    reason: Reason | None = None
+
+
+class BanIn(MemberActionIn):
+    minutes: Minutes | None = None
+
+
+class MuteIn(MemberActionIn):
+    minutes: Minutes | None = None
+
+
+class RoleIn(In):
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
+    username: Username
+    role: Literal["admin", "moderator", "member"]
+
+
+class TopicUpdateIn(In):
+    topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
+    name: TopicName | None = None
+    description: Description | None = None
+
+
+MAX_REPORT_REASON = 500
+ReportReason = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_REPORT_REASON), AfterValidator(check_text)
+]
+
+
+class ReportIn(In):
+    id: RowId
+    reason: ReportReason
+
+
+# The reports an operator reads ----------------------------------------------
 
 
 class ReportedMessageOut(BaseModel):

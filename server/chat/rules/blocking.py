@@ -21,7 +21,8 @@ from db.uow import Database
 from server.chat.actors import Actor
 from server.chat.errors import invalid, not_found
 from server.chat.events import BlockChanged
-from server.chat.schemas import BlocksOut, Empty
+from server.chat.rules.schemas import BlocksOut
+from server.chat.schemas import Empty
 
 MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
 NOBODY: frozenset[int] = frozenset()

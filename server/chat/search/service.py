@@ -42,7 +42,8 @@ from server.chat.actors import Actor
 from server.chat.errors import invalid, no_topic
 from server.chat.outage import DATABASE, Backoff
 from server.chat.rules.access import find_direct, named_topic
-from server.chat.schemas import NAME_CHARS, Out, SearchHitOut, SearchPageOut
+from server.chat.schemas import NAME_CHARS
+from server.chat.search.schemas import ReindexOut, SearchHitOut, SearchPageOut
 from server.chat.views import message_view
 
 log = logging.getLogger("parley.search")
@@ -237,13 +238,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 # Service --------------------------------------------------------------------------------------
-
-
-class ReindexOut(Out):
-    """What ``parley search reindex`` did: the messages now indexed, and the index's size."""
-
-    messages: int
-    bytes: int
 
 
 class _Nothing(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from server.chat.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
+from server.chat.accounts.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
 from server.edge.http import ActorDep, AddressDep, ChatDep, TokenDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from server.chat.echo.schemas import TranscriptsOut
 from server.chat.echo.service import PAGE
-from server.chat.schemas import TranscriptsOut
 from server.edge.http import ActorDep, ChatDep, echo_history
 from server.edge.shapes import HistoryBefore, HistoryLimit
 

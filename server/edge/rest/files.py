@@ -23,8 +23,8 @@ from fastapi.responses import FileResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from server.chat.errors import ChatError, ErrorCode, invalid
+from server.chat.files.schemas import FileLimitsOut, FileOut
 from server.chat.files.service import Download, FileService, Staging
-from server.chat.schemas import FileLimitsOut, FileOut
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import documented
 

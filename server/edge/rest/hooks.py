@@ -19,7 +19,7 @@ import orjson
 from fastapi import APIRouter, Path, Request
 
 from server.chat.errors import ChatError, ErrorCode, invalid
-from server.chat.integrations.bot_schemas import HookCreatedOut, HookIn, HookPostedOut, HooksOut
+from server.chat.integrations.schemas import HookCreatedOut, HookIn, HookPostedOut, HooksOut
 from server.chat.schemas import MAX_STORED_INT, Empty
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 
-from server.chat.schemas import Description, Empty, Minutes, Reason, TopicName, TopicOut, Username
+from server.chat.moderation.schemas import Description, Minutes, Reason
+from server.chat.schemas import Empty, TopicName, TopicOut, Username
 from server.chat.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from server.chat.schemas import MAX_STORED_INT, BlocksOut, Empty, ReportReason
+from server.chat.moderation.schemas import ReportReason
+from server.chat.rules.schemas import BlocksOut
+from server.chat.schemas import MAX_STORED_INT, Empty
 from server.chat.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 

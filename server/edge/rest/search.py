@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from server.chat.schemas import SearchIn, SearchPageOut
+from server.chat.search.schemas import SearchIn, SearchPageOut
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/search", tags=["search"])

@@ -6,21 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from server.chat.schemas import (
-    MAX_STORED_INT,
-    Empty,
+from server.chat.conversations.schemas import (
     InvitedOut,
     MembersOut,
     NotifyLevel,
     PageOut,
     PinsOut,
     SubscribedOut,
-    Target,
     TopicCreateIn,
-    TopicOut,
     TopicsOut,
-    Username,
 )
+from server.chat.schemas import MAX_STORED_INT, Empty, Target, TopicOut, Username
 from server.chat.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 

@@ -321,6 +321,6 @@ async def test_a_deleted_topics_room_leaves_under_the_name_it_was_shown_by(tmp_p
         shown = {s["id"]: s for s in await admin.next("all_sockets")}[sid]
         assert "topic:ops" in shown["rooms"]
         await admin.next("server_stats")  # a tick: the labels are looked up again after it
-        await server.chat.operators.topic_admin.delete("ops")
+        await server.chat.topic_admin.delete("ops")
         await admin.until("room_left", lambda args: args[1:3] == ("topic:ops", sid))
         await admin.sio.disconnect()

@@ -262,7 +262,7 @@ async def test_the_echo_namespace_accepts_the_same_token(live_server, alice):
             lambda _server, _token: {"auth": {"token": forged(secret="x" * 40)}}, "unauthorized", id="forged"
         ),
         pytest.param(
-            lambda server, _token: {"auth": {"token": server.chat.accounts.users.tokens.issue(1, 0, -30)[0]}},
+            lambda server, _token: {"auth": {"token": server.chat.users.tokens.issue(1, 0, -30)[0]}},
             "token_expired",
             id="expired",
         ),
@@ -286,7 +286,7 @@ async def open_connections(server: Any, username: str) -> int:
     """How many chat connections the sessions service counts for ``username`` right now."""
     async with server.chat.db.read() as repos:
         user = await repos.users.by_name(username)
-    return int(server.chat.connections.sessions.connections(user.id))
+    return int(server.chat.sessions.connections(user.id))
 
 
 async def until_connections(server: Any, username: str, expected: int) -> None:

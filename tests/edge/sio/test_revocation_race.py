@@ -26,11 +26,11 @@ async def logout(server: LiveServer, token: str) -> None:
 
 
 async def disable(server: LiveServer, _token: str) -> None:
-    await server.chat.operators.accounts.disable("alice")
+    await server.chat.accounts.disable("alice")
 
 
 async def set_password(server: LiveServer, _token: str) -> None:
-    await server.chat.operators.accounts.set_password("alice", "another-password")
+    await server.chat.accounts.set_password("alice", "another-password")
 
 
 REVOCATIONS = pytest.mark.parametrize(
