@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from db.models import File
-from tests.chat.test_images import GPS_IFD, bomb_png, jpeg_with_exif
+from tests.chat.files.test_images import GPS_IFD, bomb_png, jpeg_with_exif
 from tests.files_support import (
     blobs,
     leftovers,

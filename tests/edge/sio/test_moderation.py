@@ -20,7 +20,7 @@ pytestmark = pytest.mark.both_databases
 
 
 # The rank table (who may do what to whom, PROTOCOL.md section 10) is tested in full as a pure
-# function: tests/chat/test_authority_table.py. Here a few cases per transport prove that the
+# function: tests/chat/rules/test_authority_table.py. Here a few cases per transport prove that the
 # events and the REST routes reach it: one allowed and one refused action each, a refusal stored
 # nothing.
 

@@ -5,7 +5,7 @@ This is the full table. The end-to-end tests (``tests/edge/sio/test_moderation.p
 few cases per transport, to prove that the events and routes reach ``check``.
 
 Who is a member at all (a non-member, a banned user) is decided before ``check`` by ``access.py``
-(``tests/chat/test_access_rules.py``): ``check`` is asked only about members.
+(``tests/chat/rules/test_access_rules.py``): ``check`` is asked only about members.
 """
 
 from __future__ import annotations

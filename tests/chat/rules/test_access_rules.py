@@ -31,7 +31,7 @@ from server.chat.rules.access import (
     require_member,
     require_readable,
 )
-from tests.chat.answers import answer
+from tests.chat.rules.answers import answer
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 ALICE, BOB, CAROL = Actor(id=1, username="alice"), Actor(id=2, username="bob"), Actor(id=3, username="carol")

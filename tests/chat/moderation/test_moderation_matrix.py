@@ -18,7 +18,7 @@ import pytest
 
 from server.chat.actors import Actor
 from server.chat.service import Chat
-from tests.chat.answers import answer
+from tests.chat.rules.answers import answer
 
 Call = Callable[[Chat, Actor, str, str], Awaitable[object]]
 ACTIONS: dict[str, Call] = {
