@@ -79,7 +79,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,10 +253,17 @@ def rooms(root: Path) -> list[str]:
     )
 
 
-def collapse(graph: Graph, root: Path) -> Graph:
-    rooms_graph = Graph(nodes={room_of(n, root) for n in graph.nodes if n != "__init__"})
+def capability_of(node: str, root: Path) -> str:
+    """A room, with every module at the top of ``server/chat`` but the facade (``service``) one
+    room, ``kernel``: the graph of capabilities the import contract stacks."""
+    room = room_of(node, root)
+    return room if room.endswith("/") or room == "service.py" else "kernel"
+
+
+def collapse(graph: Graph, root: Path, room: Callable[[str, Path], str] = room_of) -> Graph:
+    rooms_graph = Graph(nodes={room(n, root) for n in graph.nodes if n != "__init__"})
     for (src, dst), sites in graph.arrows.items():
-        a, b = room_of(src, root), room_of(dst, root)
+        a, b = room(src, root), room(dst, root)
         if src == "__init__" or dst == "__init__":
             a, b = ("__init__" if src == "__init__" else a), ("__init__" if dst == "__init__" else b)
         if a != b:
@@ -529,6 +536,7 @@ def measure(root: Path, tests: bool = False, python: str = sys.executable) -> di
         "rooms": rooms(root),
         "modules_graph": graph_report(graph),
         "rooms_graph": graph_report(collapse(graph, root)),
+        "capabilities_graph": graph_report(collapse(graph, root, capability_of)),
         "schemas_importers": schemas_importers(root),
         "construction": construction(root),
     }
@@ -549,7 +557,7 @@ def summary(report: dict[str, Any]) -> str:
             f" ({f['modules_with_subfolders']} / {f['lines_with_subfolders']} with subfolders)"
         )
     lines.append(f"rooms: {len(report['rooms'])} (modules in all: {top['modules_with_subfolders']})")
-    for level in ("modules_graph", "rooms_graph"):
+    for level in ("modules_graph", "rooms_graph", "capabilities_graph"):
         g = report[level]
         lines.append(
             f"{level}: {g['nodes']} nodes, {g['arrows']} arrows ({g['runtime_arrows']} at run time),"
