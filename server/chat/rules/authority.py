@@ -9,7 +9,7 @@ and ``@all`` in a big topic), reactions, pins, edits, deletions and the moderati
 ``access.py``'s and the services' question, asked before this one; blocking is ``blocking.py``'s.
 One rank rule is still outside: incoming hooks (``hooks.py``, ``MANAGERS``) check owner or admin
 themselves.
-The full table is tested as a pure function in ``tests/chat/test_authority_table.py``.
+The full table is tested as a pure function in ``tests/chat/rules/test_authority_table.py``.
 
 Ranks: owner > admin > moderator > member, and a rank acts only on lower ranks. A direct
 conversation has no roles and no moderation (its two members may pin).
