@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from db.migrate import upgrade
-from server.chat.actors import Actor
-from server.chat.schemas import Target
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import Target
 from server.chat_factory import build_chat
 from server.config import Settings
 

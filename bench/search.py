@@ -47,7 +47,7 @@ from db.engine import is_sqlite
 from db.migrate import upgrade
 from db.sends import sqlite_time
 from db.uow import Database
-from server.chat.actors import Actor
+from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService
 
 SENDERS = 50

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.inproc import started_chat
-from server.chat.actors import Actor
 from server.chat.integrations.schemas import WebhookIn
-from server.chat.schemas import Target
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
 
 

@@ -18,8 +18,8 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
-from server.chat.errors import ChatError, ErrorCode, invalid
-from server.chat.ratelimit import per_window
+from server.chat.kernel.errors import ChatError, ErrorCode, invalid
+from server.chat.kernel.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from server.collector import tune_collector
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await upgrade(chat.db.engine)
-        await chat.start()  # every part of the domain, a server's own included (server.chat.wiring)
+        await chat.start()  # every part of the domain, a server's own included (server.chat.kernel.wiring)
         exit_signals.install()
         if admin is not None:
             admin.start()

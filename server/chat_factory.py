@@ -15,7 +15,7 @@ from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
-from server.chat.hub import Hub
+from server.chat.kernel.hub import Hub
 from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
 

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from server import __version__, logs
 from server.chat.accounts.schemas import RegisterIn
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from server.chat.kernel.schemas import TopicName
 from server.chat.moderation.schemas import ReportsOut
 from server.chat.operators.schemas import (
     AccountOut,
@@ -32,7 +33,6 @@ from server.chat.operators.schemas import (
     TopicRowOut,
     TopicRowsOut,
 )
-from server.chat.schemas import TopicName
 from server.config import Settings
 from server.edge.validation import reason
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from server.chat.integrations.schemas import BotRowsOut
-from server.chat.schemas import Empty
+from server.chat.kernel.schemas import Empty
 from server.cli_admin import Operator, table
 
 if TYPE_CHECKING:

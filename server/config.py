@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
     max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user (all nodes')")
     # Abuse limits per user (PROTOCOL.md section 2): a burst of this many, then this many per hour,
-    # counted in each process and, with Redis, for the cluster (server/chat/budgets.py), then
+    # counted in each process and, with Redis, for the cluster (server/chat/kernel/budgets.py), then
     # ``rate_limited``.
     topics_per_hour: int = Field(default=20, gt=0, description="topics one user may create per hour")
     invites_per_hour: int = Field(default=30, gt=0, description="invites one user may send per hour")

@@ -17,26 +17,26 @@ from typing import cast
 
 from db.uow import Database
 from server.chat.accounts import assembly as accounts
-from server.chat.budgets import Budgets
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
 from server.chat.echo.service import Upstream
-from server.chat.events import Event
 from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
-from server.chat.hub import Hub, MemoryHub
 from server.chat.integrations import assembly as integrations
 from server.chat.integrations.webhook_worker import Poster
 from server.chat.integrations.webhooks import UrlGuard
-from server.chat.limits import Limits
+from server.chat.kernel.budgets import Budgets
+from server.chat.kernel.events import Event
+from server.chat.kernel.hub import Hub, MemoryHub
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.online import OnlineRegistry
+from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
-from server.chat.online import OnlineRegistry
 from server.chat.operators import assembly as operators
 from server.chat.presence import assembly as presence
 from server.chat.rules import assembly as rules
 from server.chat.search import assembly as search
-from server.chat.wiring import Wiring
 
 __all__ = ["Chat", "Limits", "Ports"]
 

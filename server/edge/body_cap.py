@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.asgi_body import content_length, read_body, replay, with_length
 from server.edge.gateway.dialects.echo import wire as echo
 from server.edge.gateway.dialects.messenger import wire as messenger

@@ -6,7 +6,7 @@
   and logged (ERROR, with the traceback) in the same line; but the database's outage (a
   restart, dropped connections: ``db.errors.outage_of``) is ``internal`` "the database is
   unavailable", with ``retry_after``, and logged once per failure class for the whole outage
-  (``server.chat.outage``), not a traceback per request.
+  (``server.chat.kernel.outage``), not a traceback per request.
 - ``invalid(errors, spelling)``: the one validation formatter, in ``server.edge.validation``
   (no FastAPI there: the command line words its errors with it too).
 - ``HTTP_STATUS``: the code -> HTTP status table of every HTTP dialect (REST, messenger, echo),
@@ -27,8 +27,8 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.outage import DATABASE
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.outage import DATABASE
 from server.edge.validation import PAYLOAD, Spelling, invalid
 
 log = logging.getLogger("parley.errors")

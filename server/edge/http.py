@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.requests import HTTPConnection
 
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 
 

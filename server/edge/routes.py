@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from server.chat.accounts.schemas import RefreshedOut, RefreshIn
-from server.chat.actors import Actor
 from server.chat.connections.schemas import CursorIn, TypingIn
 from server.chat.conversations.schemas import (
     DeleteIn,
@@ -38,12 +37,13 @@ from server.chat.conversations.schemas import (
     TopicCreateIn,
     TopicRefIn,
 )
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import EmptyIn
+from server.chat.kernel.views import iso_required
 from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
 from server.chat.rules.schemas import BlockIn
-from server.chat.schemas import EmptyIn
 from server.chat.search.schemas import SearchIn
 from server.chat.service import Chat
-from server.chat.views import iso_required
 
 if TYPE_CHECKING:  # the runtime uses this table, not the other way round
     from server.edge.realtime.connection import Connection

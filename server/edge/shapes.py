@@ -8,7 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from server.chat.echo.service import PAGE
-from server.chat.schemas import MAX_STORED_INT, MessageOut
+from server.chat.kernel.schemas import MAX_STORED_INT, MessageOut
 
 
 def to_json(data: Any) -> Any:

@@ -32,7 +32,7 @@ from db.search import SearchQuery
 from db.search import postgres as pg
 from db.search.sqlite import SqliteSearch, run_search
 from db.uow import Database
-from server.chat.actors import Actor
+from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService, parse
 from tests.databases import fresh_postgres_database, postgres_url
 

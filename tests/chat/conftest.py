@@ -10,8 +10,8 @@ import pytest
 
 from db import migrate
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.events import Event, MessageCreated, MessageEdited
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.events import Event, MessageCreated, MessageEdited
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from server.config import Settings

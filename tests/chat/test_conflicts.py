@@ -19,7 +19,7 @@ from sqlalchemy import text
 from db import migrate
 from db.errors import Conflict
 from db.uow import Database
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.chat_factory import build_chat
 from tests.databases import fresh_postgres_database, postgres_url

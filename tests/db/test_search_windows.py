@@ -24,7 +24,7 @@ from db.engine import is_sqlite
 from db.migrate import upgrade
 from db.sends import sqlite_time
 from db.uow import Database
-from server.chat.actors import Actor
+from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService
 from tests.databases import fresh_postgres_database, postgres_url
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.errors import HTTP_STATUS, classify, code_for_status
 from server.edge.gateway.dialects.echo.wire import ECHO
 from server.edge.gateway.dialects.messenger.wire import MESSENGER, MESSENGER_REQUEST

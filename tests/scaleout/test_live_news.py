@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.chat.events import SessionsRevoked
+from server.chat.kernel.events import SessionsRevoked
 from tests.edge.sio.test_connect import assert_refused
 from tests.edge.sio.test_revocation_race import attempt, logout
 from tests.holds import held_membership_reads

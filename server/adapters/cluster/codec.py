@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from server.chat import events as ev
-from server.chat.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls

@@ -18,8 +18,8 @@ import logging
 
 from db.uow import Database
 from server.adapters.cluster import codec
-from server.chat.hub import MemoryHub
-from server.chat.periodic import Periodic
+from server.chat.kernel.hub import MemoryHub
+from server.chat.kernel.periodic import Periodic
 
 log = logging.getLogger("parley.cluster")
 RELAY_INTERVAL = 1.0  # seconds between reads of the relay table

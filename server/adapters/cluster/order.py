@@ -27,7 +27,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from server.chat.events import Event, MessageCreated
+from server.chat.kernel.events import Event, MessageCreated
 
 log = logging.getLogger("parley.cluster")
 Deliver = Callable[[Event], Awaitable[None]]

@@ -1,4 +1,4 @@
-"""The cluster's budgets in Redis (``server.chat.budgets.Budgets``): token buckets and socket counts.
+"""The cluster's budgets in Redis (``server.chat.kernel.budgets.Budgets``): token buckets and socket counts.
 
 A limit's bucket is a hash (``{channel}:budget:{name}:{key}``: tokens, stamp) that one Lua script
 refills and takes from atomically, on Redis's own clock (``TIME``), and lets expire once it would

@@ -52,8 +52,8 @@ from redis.backoff import NoBackoff
 
 from server.adapters.cluster import codec
 from server.adapters.cluster.order import SeqGate
-from server.chat.events import Event, MessageCreated, NewsMissed, Typing
-from server.chat.hub import MemoryHub
+from server.chat.kernel.events import Event, MessageCreated, NewsMissed, Typing
+from server.chat.kernel.hub import MemoryHub
 
 log = logging.getLogger("parley.cluster")
 RETRY = 1.0  # seconds between attempts to subscribe again

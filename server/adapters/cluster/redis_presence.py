@@ -31,7 +31,7 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from server.chat.online import Gone
+from server.chat.kernel.online import Gone
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 1.0  # seconds a presence call may wait on Redis

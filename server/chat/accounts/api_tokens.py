@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from server.chat.events import Event, NewsMissed, TokenRevoked
+from server.chat.kernel.events import Event, NewsMissed, TokenRevoked
 
 PREFIX = "pb_"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from server.chat.accounts.security import PasswordHasher, TokenCodec
 from server.chat.accounts.users import Presence, UserService
-from server.chat.budgets import SharedLimit, per_hour
-from server.chat.limits import Limits
-from server.chat.wiring import Stage, Wiring
+from server.chat.kernel.budgets import SharedLimit, per_hour
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Stage, Wiring
 
 
 def build(w: Wiring, limits: Limits, secret: str, token_ttl: int, presence: Presence) -> UserService:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints, field_validator
 
-from server.chat.schemas import In, Out, Username, check_text
+from server.chat.kernel.schemas import In, Out, Username, check_text
 
 
 class RegisterIn(In):

@@ -20,7 +20,7 @@ from typing import TypeGuard
 import bcrypt
 import jwt
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 
 ALGORITHM = "HS256"
 # bcrypt never accepts more than 72 bytes; bcrypt>=5 raises instead of truncating.

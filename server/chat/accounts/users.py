@@ -37,12 +37,12 @@ from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
 from server.chat.accounts.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
-from server.chat.actors import Actor
-from server.chat.budgets import SharedLimit
-from server.chat.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
-from server.chat.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
+from server.chat.kernel.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.kernel.views import iso, iso_required
 from server.chat.rules.blocking import Blocks
-from server.chat.views import iso, iso_required
 
 WRONG_CREDENTIALS = "wrong username or password"
 DISABLED = "this account is disabled; ask an operator to enable it"

@@ -11,10 +11,10 @@ from server.chat.connections.recovery import RecoveryService
 from server.chat.connections.refill import Refill
 from server.chat.connections.sessions import SessionService
 from server.chat.connections.signals import SignalService
-from server.chat.limits import Limits
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Stage, Wiring
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
-from server.chat.wiring import Stage, Wiring
 
 
 @dataclass(frozen=True)

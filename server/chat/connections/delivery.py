@@ -15,12 +15,12 @@ import asyncio
 import logging
 
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.events import Event, MessageCreated
-from server.chat.periodic import Periodic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.events import Event, MessageCreated
+from server.chat.kernel.periodic import Periodic
+from server.chat.kernel.schemas import MessageOut, Target
+from server.chat.kernel.views import backlog_view
 from server.chat.rules.access import locate, require_member
-from server.chat.schemas import MessageOut, Target
-from server.chat.views import backlog_view
 
 log = logging.getLogger("parley.delivery")
 MAX_REMEMBERED = 100_000

@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from db.uow import Database
-from server.chat.periodic import Periodic
-from server.chat.schemas import MessageOut
-from server.chat.views import backlog_view
+from server.chat.kernel.periodic import Periodic
+from server.chat.kernel.schemas import MessageOut
+from server.chat.kernel.views import backlog_view
 
 MAX_PID_CHARS = 64
 MAX_ID = 2**63 - 1  # message ids are BIGINT on PostgreSQL

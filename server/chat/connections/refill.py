@@ -6,7 +6,7 @@ messages it may have missed and hands them to its sinks through its ``SeqGate``,
 its sockets already had: so a broker outage costs latency, never a message, and no client has to
 reconnect for it. The messages are rendered as the writer publishes them (one rendering for a
 topic's members, one marked ``blocked`` for those who blocked the sender, one per side of a direct
-conversation; ``server.chat.audiences``), in their current form (an edit made meanwhile shows, a
+conversation; ``server.chat.kernel.audiences``), in their current form (an edit made meanwhile shows, a
 deleted one is left out), as a backlog is.
 
 It also tells which topics the node's connected users belong to now, so that their sockets follow
@@ -21,13 +21,13 @@ from datetime import datetime
 from db.records import MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.audiences import views
-from server.chat.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
-from server.chat.hub import Hub
-from server.chat.places import place_of_topic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.audiences import views
+from server.chat.kernel.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
+from server.chat.kernel.hub import Hub
+from server.chat.kernel.places import place_of_topic
+from server.chat.kernel.views import message_view
 from server.chat.rules.blocking import Blocks, blocked_viewers
-from server.chat.views import message_view
 
 MOST = 100_000  # messages one refill reads at most (the newest): an outage of minutes at full rate
 CHUNK = 1000  # users per read of memberships (well under either database's bound on parameters)

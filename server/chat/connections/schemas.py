@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.chat.schemas import Seq, ToTarget, WithTarget
+from server.chat.kernel.schemas import Seq, ToTarget, WithTarget
 
 
 class TypingIn(ToTarget):

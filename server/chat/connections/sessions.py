@@ -32,15 +32,15 @@ from datetime import datetime
 
 from db.uow import Database
 from server.chat.accounts.users import UserService
-from server.chat.actors import Actor
-from server.chat.budgets import Budgets
 from server.chat.connections.delivery import DeliveryService
 from server.chat.connections.recovery import Granted, Recovery, RecoveryService
 from server.chat.connections.signals import SignalService
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.events import Event, SessionsRevoked, TokenRevoked
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import Budgets
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.events import Event, SessionsRevoked, TokenRevoked
+from server.chat.kernel.schemas import MessageOut
 from server.chat.presence.service import PresenceService
-from server.chat.schemas import MessageOut
 
 
 @dataclass(eq=False)

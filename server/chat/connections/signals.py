@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
-from server.chat.hub import Hub
-from server.chat.places import Place
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.events import Audience, Event, ReadMarked, RoomEntered, ToTopic, ToUser, Typing
+from server.chat.kernel.hub import Hub
+from server.chat.kernel.places import Place
+from server.chat.kernel.schemas import Target
 from server.chat.rules.access import locate, place_of, require_member
 from server.chat.rules.blocking import Blocks
-from server.chat.schemas import Target
 
 
 class SignalService:

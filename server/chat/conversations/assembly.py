@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from server.chat.accounts.users import UserService
-from server.chat.budgets import per_hour
 from server.chat.conversations.direct import ConversationService
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.messages import MessageService
@@ -21,10 +20,11 @@ from server.chat.conversations.reactions import ReactionService
 from server.chat.conversations.topics import TopicService
 from server.chat.conversations.writer import SendHook
 from server.chat.files.service import FileService
-from server.chat.limits import Limits
+from server.chat.kernel.budgets import per_hour
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Stage, Wiring
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
-from server.chat.wiring import Stage, Wiring
 
 
 @dataclass(frozen=True)

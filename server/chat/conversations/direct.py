@@ -14,11 +14,11 @@ from __future__ import annotations
 from db.records import TopicRecord
 from db.repositories.messages import Row
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations.schemas import ConversationOut
 from server.chat.conversations.topic_views import direct_peers
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.views import message_view
 from server.chat.rules.access import direct_by_id, open_direct
-from server.chat.views import message_view
 
 
 class ConversationService:

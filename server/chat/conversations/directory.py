@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from db.uow import Database
-from server.chat.errors import no_topic, not_found
-from server.chat.events import (
+from server.chat.kernel.errors import no_topic, not_found
+from server.chat.kernel.events import (
     BlockChanged,
     Event,
     MembershipChanged,
@@ -41,7 +41,7 @@ from server.chat.events import (
     TopicUpdated,
     UserDeleted,
 )
-from server.chat.places import Place, place_of_topic
+from server.chat.kernel.places import Place, place_of_topic
 from server.chat.rules.authority import Standing
 from server.chat.rules.blocking import Blocks
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from server.chat.conversations.directory import Directory, UserInfo
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 
 MENTION = re.compile(r"(?<![A-Za-z0-9_.\-])@([A-Za-z0-9_.\-]+)")
 MAX_NAMES = 50  # distinct names looked up per body: a body of 4000 characters cannot cost 800 lookups

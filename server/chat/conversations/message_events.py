@@ -1,5 +1,5 @@
 """Events about existing messages (edits, deletions, reactions, threads, pins), rendered once per
-audience (``server.chat.audiences``): each receiver gets the topic's name and the reactions' ``me``
+audience (``server.chat.kernel.audiences``): each receiver gets the topic's name and the reactions' ``me``
 as it sees them."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from db.records import MessageRecord, ReactionState, ThreadSummary
-from server.chat.actors import Actor
-from server.chat.audiences import views
-from server.chat.events import (
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.audiences import views
+from server.chat.kernel.events import (
     Audience,
     Event,
     MessageDeleted,
@@ -20,8 +20,8 @@ from server.chat.events import (
     ToTopic,
     ToUser,
 )
-from server.chat.places import Place
-from server.chat.views import message_view, reactions_view, summary_view
+from server.chat.kernel.places import Place
+from server.chat.kernel.views import message_view, reactions_view, summary_view
 
 Row = tuple[MessageRecord, str]  # a message and its sender's name
 

@@ -32,15 +32,17 @@ from datetime import UTC, datetime
 from db.records import Extras, MessageRecord, Quote
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations import mentions
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.conversations.schemas import PageOut
 from server.chat.conversations.writer import Destination, SendHook, Writer
-from server.chat.errors import ChatError, cannot_message, forbidden, invalid, no_message
 from server.chat.files.service import FileService
-from server.chat.places import Place, place_of_topic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, cannot_message, forbidden, invalid, no_message
+from server.chat.kernel.places import Place, place_of_topic
+from server.chat.kernel.schemas import MessageOut, Target
+from server.chat.kernel.views import direct_name, message_view
 from server.chat.rules.access import (
     locate_message,
     not_member,
@@ -51,8 +53,6 @@ from server.chat.rules.access import (
 )
 from server.chat.rules.authority import MEMBER, RANKS, Act, Standing, check, standing_of
 from server.chat.rules.blocking import blocked_viewers
-from server.chat.schemas import MessageOut, Target
-from server.chat.views import direct_name, message_view
 
 EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
 

@@ -15,18 +15,18 @@ from collections.abc import Sequence
 from db.records import Extras
 from db.sends import PinChange
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import Row, pins_changed
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.schemas import PinnedOut, PinsOut
 from server.chat.conversations.writer import Destination
-from server.chat.errors import forbidden, invalid
-from server.chat.places import Place
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import forbidden, invalid
+from server.chat.kernel.places import Place
+from server.chat.kernel.schemas import Target
+from server.chat.kernel.views import message_view
 from server.chat.rules.access import locate_message, place_of, require_readable
 from server.chat.rules.authority import Act, check, standing_of
-from server.chat.schemas import Target
-from server.chat.views import message_view
 
 MAX_PINS = 50
 

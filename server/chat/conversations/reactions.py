@@ -21,15 +21,15 @@ from datetime import UTC, datetime
 from db.extras import reactions_json
 from db.records import ReactionState
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import reactions_changed
 from server.chat.conversations.schemas import ReactionsOut
-from server.chat.errors import invalid
-from server.chat.facts import ReactionActed
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import invalid
+from server.chat.kernel.facts import ReactionActed
+from server.chat.kernel.views import reactions_view
 from server.chat.rules.access import locate_message, not_member
 from server.chat.rules.authority import Act, check, standing_of
-from server.chat.views import reactions_view
 
 MAX_EMOJI = 20
 

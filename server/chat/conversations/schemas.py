@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AliasChoices, Field, StringConstraints, ValidationInfo, field_validator
 
-from server.chat.schemas import (
+from server.chat.kernel.schemas import (
     MAX_STORED_INT,
     NAME_CHARS,
     TOPIC_ALIASES,

@@ -7,11 +7,11 @@ from typing import Literal, cast
 
 from db.records import TopicRecord
 from db.repositories import Repositories
-from server.chat.actors import Actor
 from server.chat.conversations.schemas import NotifyLevel
-from server.chat.events import ToEveryone, TopicCreated, ToUser
-from server.chat.schemas import TopicOut
-from server.chat.views import direct_peer, iso_required
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.events import ToEveryone, TopicCreated, ToUser
+from server.chat.kernel.schemas import TopicOut
+from server.chat.kernel.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]

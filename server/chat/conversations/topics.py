@@ -22,8 +22,6 @@ from typing import cast
 
 from db.errors import Conflict
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.budgets import SharedLimit, per_hour
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.schemas import (
     InvitedOut,
@@ -34,10 +32,13 @@ from server.chat.conversations.schemas import (
     TopicsOut,
 )
 from server.chat.conversations.topic_views import announced, topic_view, topic_views
-from server.chat.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
-from server.chat.events import MembershipChanged, TopicInvited, ToUser
-from server.chat.facts import MemberActed
-from server.chat.places import place_of_topic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import SharedLimit, per_hour
+from server.chat.kernel.errors import cannot_message, conflict, forbidden, no_topic, not_found, rate_limited
+from server.chat.kernel.events import MembershipChanged, TopicInvited, ToUser
+from server.chat.kernel.facts import MemberActed
+from server.chat.kernel.places import place_of_topic
+from server.chat.kernel.schemas import Target, TopicOut
 from server.chat.presence.service import PresenceService
 from server.chat.rules.access import (
     free_name,
@@ -49,7 +50,6 @@ from server.chat.rules.access import (
     user_named,
 )
 from server.chat.rules.authority import RANKS
-from server.chat.schemas import Target, TopicOut
 
 log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50

@@ -13,7 +13,7 @@ or stored before) returns the original message and stores nothing. If the
 database refuses a batch, its messages are stored one by one, so only the
 message at fault fails (with that exception: the transport answers
 ``internal``); but when the database is unreachable or dropped the connection (an outage:
-``server.chat.outage``) every send of the batch fails at once with that error, which the
+``server.chat.kernel.outage``) every send of the batch fails at once with that error, which the
 transport answers ``internal`` "the database is unavailable" and logs once per failure class:
 nothing of the batch was stored, and trying each send alone would fail alike. A send whose
 files another send attached first (checked again in the transaction) is refused alone,
@@ -39,13 +39,13 @@ from typing import Protocol, cast
 from db.records import PLAIN, Extras
 from db.sends import NewMessage, PinChange, Refused, Rows, Stored
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import invalid
-from server.chat.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
-from server.chat.outage import DATABASE
-from server.chat.places import Place
-from server.chat.schemas import MessageOut
-from server.chat.views import message_out
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import invalid
+from server.chat.kernel.events import Event, MessageCreated, ToTopic, ToUser, ToUsers
+from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.places import Place
+from server.chat.kernel.schemas import MessageOut
+from server.chat.kernel.views import message_out
 
 log = logging.getLogger("parley.writer")
 MAX_BATCH = 512

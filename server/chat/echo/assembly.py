@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from server.chat.echo.service import Counter, EchoService, Upstream
-from server.chat.limits import Limits
-from server.chat.wiring import Wiring
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Wiring
 
 
 def build(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.chat.schemas import Out
+from server.chat.kernel.schemas import Out
 
 
 class TranscriptOut(Out):

@@ -37,9 +37,9 @@ from typing import Any, Protocol
 import orjson
 
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.views import iso, iso_required
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.views import iso, iso_required
 
 
 class Upstream(Protocol):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from server.chat.budgets import SharedLimit
 from server.chat.files.service import FileLimits, FileService, FileStore
-from server.chat.limits import Limits
-from server.chat.wiring import Wiring
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Wiring
 
 
 def build(w: Wiring, limits: Limits, store: FileStore | None) -> FileService | None:

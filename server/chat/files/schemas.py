@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.chat.schemas import Out
+from server.chat.kernel.schemas import Out
 
 
 class ImageOut(Out):

@@ -40,11 +40,11 @@ import filetype
 
 from db.records import FileRecord
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.budgets import SharedLimit
-from server.chat.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
 from server.chat.files import images, text_types
-from server.chat.periodic import Periodic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
+from server.chat.kernel.periodic import Periodic
 from server.chat.rules.access import locate_message
 
 log = logging.getLogger("parley.files")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from db.engine import is_sqlite
 from server.chat.accounts.users import UserService
-from server.chat.budgets import SharedLimit
 from server.chat.conversations.assembly import Conversations
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hooks import HookService
@@ -20,8 +19,9 @@ from server.chat.integrations.webhooks import (
     WebhookOutbox,
     WebhookService,
 )
-from server.chat.limits import Limits
-from server.chat.wiring import Stage, Wiring
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Stage, Wiring
 
 
 @dataclass(frozen=True)

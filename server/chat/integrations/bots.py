@@ -32,10 +32,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts import api_tokens
 from server.chat.accounts.users import UserService
-from server.chat.actors import Actor
 from server.chat.conversations.messages import MessageService
-from server.chat.errors import forbidden, invalid, not_found
-from server.chat.events import TokenRevoked
 from server.chat.integrations.hook_bots import disable_bot
 from server.chat.integrations.schemas import (
     BotOut,
@@ -46,8 +43,11 @@ from server.chat.integrations.schemas import (
     TokenInfoOut,
     TokensOut,
 )
-from server.chat.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
-from server.chat.views import iso_required
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import forbidden, invalid, not_found
+from server.chat.kernel.events import TokenRevoked
+from server.chat.kernel.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
+from server.chat.kernel.views import iso_required
 
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: no password can ever match
 USERNAME = re.compile(rf"{NAME_CHARS}{{3,32}}")

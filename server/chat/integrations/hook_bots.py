@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from db.repositories import Repositories
-from server.chat.events import MembershipChanged, SessionsRevoked, TokenRevoked
+from server.chat.kernel.events import MembershipChanged, SessionsRevoked, TokenRevoked
 
 
 async def retire(repos: Repositories, topic_id: int, bot_id: int, made: bool, now: datetime) -> bool:

@@ -21,15 +21,23 @@ from db.records import HookRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts import api_tokens
-from server.chat.actors import Actor
-from server.chat.budgets import SharedLimit
-from server.chat.errors import ChatError, ErrorCode, forbidden, invalid, no_topic, not_found, rate_limited
-from server.chat.events import MembershipChanged
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
 from server.chat.integrations.schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import (
+    ChatError,
+    ErrorCode,
+    forbidden,
+    invalid,
+    no_topic,
+    not_found,
+    rate_limited,
+)
+from server.chat.kernel.events import MembershipChanged
+from server.chat.kernel.views import iso_required
 from server.chat.rules.access import named_topic
-from server.chat.views import iso_required
 
 MANAGERS = frozenset({"owner", "admin"})
 MAX_NAME = 32  # a username's length limit: the made bot's name fits it

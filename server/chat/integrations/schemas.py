@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from server.chat.schemas import In, Out, Username, check_text
+from server.chat.kernel.schemas import In, Out, Username, check_text
 
 Label = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_text)]
 

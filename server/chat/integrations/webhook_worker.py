@@ -21,7 +21,7 @@ A 2xx whose JSON has a non-empty string ``text`` is handed to ``answer`` (posted
 webhook's bot in a thread on the trigger) BEFORE the attempt is recorded: a crash in between
 delivers again, and the answer's ``client_id`` (``webhook:<delivery id>``) stores it once.
 
-While the database is down (``server.chat.outage``) the worker goes on polling every second and
+While the database is down (``server.chat.kernel.outage``) the worker goes on polling every second and
 the outage is logged once per failure class, not a traceback per poll or per delivery; a
 delivery posted but not recorded is posted again once its lease ends (at least once, as above).
 """
@@ -44,7 +44,7 @@ import orjson
 from db.records import DueDelivery
 from db.uow import Database
 from server.chat.integrations.webhooks import AddressRefused, WebhookMap
-from server.chat.outage import DATABASE
+from server.chat.kernel.outage import DATABASE
 
 log = logging.getLogger("parley.webhooks")
 

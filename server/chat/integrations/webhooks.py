@@ -8,7 +8,7 @@ the exact JSON that will be signed and POSTed: nothing is lost on a crash and no
 path waits for HTTP. The delivery worker (``webhook_worker.py``) drains the outbox.
 
 The webhooks listen; nothing calls them. Member and reaction changes note a fact
-(``server.chat.facts``) and ``WebhookOutbox``, a commit handler of the unit of work
+(``server.chat.kernel.facts``) and ``WebhookOutbox``, a commit handler of the unit of work
 (``Database.before_commit``), turns each into outbox rows in the change's transaction. The send
 path asks ``WebhookMap.of(topic_id)`` on every send: one dict lookup, so a topic without webhooks
 costs nothing more. The map holds every active webhook (few: a handful per topic that has any),
@@ -33,11 +33,7 @@ from db.records import DueDelivery, OutboxRow, UserRecord, WebhookRecord
 from db.repositories import Repositories
 from db.sends import Stored
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations.writer import Pending
-from server.chat.errors import ChatError, ErrorCode, conflict, invalid, not_found
-from server.chat.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
-from server.chat.facts import MemberActed, ReactionActed
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
 from server.chat.integrations.schemas import (
@@ -48,11 +44,15 @@ from server.chat.integrations.schemas import (
     WebhookOut,
     WebhooksOut,
 )
-from server.chat.places import place_of_topic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode, conflict, invalid, not_found
+from server.chat.kernel.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
+from server.chat.kernel.facts import MemberActed, ReactionActed
+from server.chat.kernel.places import place_of_topic
+from server.chat.kernel.schemas import MessageOut
+from server.chat.kernel.views import iso_required, message_view
 from server.chat.rules.access import named_topic, require_member
 from server.chat.rules.authority import Act, check, standing_of
-from server.chat.schemas import MessageOut
-from server.chat.views import iso_required, message_view
 
 NONE: tuple[WebhookRecord, ...] = ()
 MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut

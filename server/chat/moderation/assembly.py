@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.chat.conversations.messages import MessageService
+from server.chat.kernel.wiring import Wiring
 from server.chat.moderation.reports import ReportService
 from server.chat.moderation.service import ModerationService
 from server.chat.presence.service import PresenceService
-from server.chat.wiring import Wiring
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import cast
 
 from db.records import ReportRecord
 from db.uow import Database
-from server.chat.actors import Actor
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import Empty
+from server.chat.kernel.views import Kind, iso_required
 from server.chat.moderation.schemas import ReportedMessageOut, ReportOut, ReportsOut
 from server.chat.rules.access import locate_message
-from server.chat.schemas import Empty
-from server.chat.views import Kind, iso_required
 
 EXCERPT_CHARS = 100
 LISTED = 500  # ``parley reports`` and the Admin UI list the newest this many

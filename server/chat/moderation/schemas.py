@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from server.chat.schemas import TOPIC_ALIASES, In, RowId, TopicName, Username, check_text
+from server.chat.kernel.schemas import TOPIC_ALIASES, In, RowId, TopicName, Username, check_text
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years

@@ -22,12 +22,12 @@ from db.errors import Conflict
 from db.records import Extras, TopicRecord
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.actors import Actor
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.topic_views import topic_view
 from server.chat.conversations.writer import Destination
-from server.chat.errors import conflict, not_found
-from server.chat.events import (
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import conflict, not_found
+from server.chat.kernel.events import (
     MembershipChanged,
     MuteChanged,
     TopicRemoved,
@@ -36,12 +36,12 @@ from server.chat.events import (
     ToTopic,
     ToUser,
 )
-from server.chat.facts import MemberActed
-from server.chat.places import Place, place_of_topic
+from server.chat.kernel.facts import MemberActed
+from server.chat.kernel.places import Place, place_of_topic
+from server.chat.kernel.schemas import TopicOut
+from server.chat.kernel.views import iso
 from server.chat.rules.access import free_name, named_topic, require_member, user_named
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
-from server.chat.schemas import TopicOut
-from server.chat.views import iso
 
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 ROLE_NAMES = {"admin": "an admin", "moderator": "a moderator", "member": "a member"}

@@ -23,11 +23,11 @@ from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts.security import PasswordHasher
-from server.chat.errors import not_found
-from server.chat.events import MembershipChanged, SessionsRevoked, UserDeleted
+from server.chat.kernel.errors import not_found
+from server.chat.kernel.events import MembershipChanged, SessionsRevoked, UserDeleted
+from server.chat.kernel.views import iso, iso_required
 from server.chat.operators.schemas import AccountOut, AccountsOut, DeletedAccountOut
 from server.chat.rules.access import user_named
-from server.chat.views import iso, iso_required
 
 
 class AccountService:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.chat.accounts.security import PasswordHasher
-from server.chat.limits import Limits
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Wiring
 from server.chat.operators.accounts import AccountService
 from server.chat.operators.housekeeping import Housekeeping, Retention
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.topic_admin import TopicAdminService
 from server.chat.presence.service import PresenceService
-from server.chat.wiring import Wiring
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from db.repositories import Repositories
 from db.uow import RELAY_KEEP, Database
-from server.chat.periodic import Periodic
+from server.chat.kernel.periodic import Periodic
 
 log = logging.getLogger("parley.housekeeping")
 INTERVAL = 600.0  # seconds between two rounds of one node

@@ -20,10 +20,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from db.uow import Database
+from server.chat.kernel.periodic import Periodic
+from server.chat.kernel.views import iso_required
 from server.chat.operators.schemas import NodeOut
-from server.chat.periodic import Periodic
 from server.chat.presence.service import PresenceService
-from server.chat.views import iso_required
 
 log = logging.getLogger("parley.nodes")
 

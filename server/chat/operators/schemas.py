@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
-from server.chat.schemas import In, check_text
+from server.chat.kernel.schemas import In, check_text
 
 MIN_PASSWORD_BYTES, MAX_PASSWORD_BYTES = 8, 72
 

@@ -24,13 +24,13 @@ from db.records import TopicRecord
 from db.repositories import Repositories
 from db.repositories.topics import TopicRow
 from db.uow import Database
-from server.chat.errors import conflict, forbidden
-from server.chat.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic, WebhooksChanged
 from server.chat.integrations.hook_bots import disable_bot
+from server.chat.kernel.errors import conflict, forbidden
+from server.chat.kernel.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic, WebhooksChanged
+from server.chat.kernel.views import direct_ids, iso_required
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.schemas import RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
 from server.chat.rules.access import free_name, named_topic
-from server.chat.views import direct_ids, iso_required
 
 
 class TopicAdminService:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from server.chat.limits import Limits
-from server.chat.online import OnlineRegistry
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.online import OnlineRegistry
+from server.chat.kernel.wiring import Wiring
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
-from server.chat.wiring import Wiring
 
 
 def build(w: Wiring, limits: Limits, registry: OnlineRegistry | None, blocks: Blocks) -> PresenceService:

@@ -11,7 +11,7 @@ private topic or a direct conversation, never to public-topic crowds, and never
 between two users one of whom blocked the other (PROTOCOL.md section 10).
 
 Going offline needs the database (``last_seen``, and the partners to tell): while it is down
-(``server.chat.outage``) the transition is tried again with backoff until it answers, unless the
+(``server.chat.kernel.outage``) the transition is tried again with backoff until it answers, unless the
 user came back meanwhile, so that no one is left shown online after the outage.
 """
 
@@ -22,12 +22,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from db.uow import Database
-from server.chat.events import PresenceChanged, ToUsers
-from server.chat.hub import Hub
-from server.chat.online import LocalRegistry, OnlineRegistry
-from server.chat.outage import DATABASE, Backoff
+from server.chat.kernel.events import PresenceChanged, ToUsers
+from server.chat.kernel.hub import Hub
+from server.chat.kernel.online import LocalRegistry, OnlineRegistry
+from server.chat.kernel.outage import DATABASE, Backoff
+from server.chat.kernel.views import iso
 from server.chat.rules.blocking import Blocks
-from server.chat.views import iso
 
 OFFLINE_RETRY, OFFLINE_RETRY_MAX = 0.5, 2.0  # seconds between offline tries through an outage
 CLOSE_WAIT = 5.0  # seconds a shutdown waits for offline transitions in flight

@@ -17,8 +17,8 @@ from db.errors import Conflict
 from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import (
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import (
     ChatError,
     cannot_message,
     conflict,
@@ -29,9 +29,9 @@ from server.chat.errors import (
     no_topic,
     not_found,
 )
-from server.chat.places import Place, place_of_topic
-from server.chat.schemas import Target
-from server.chat.views import direct_name, direct_peer
+from server.chat.kernel.places import Place, place_of_topic
+from server.chat.kernel.schemas import Target
+from server.chat.kernel.views import direct_name, direct_peer
 
 
 class Located(NamedTuple):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.chat.kernel.wiring import Wiring
 from server.chat.rules.blocking import Blocks, BlockService
-from server.chat.wiring import Wiring
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from db.records import MembershipRecord
-from server.chat.errors import forbidden
+from server.chat.kernel.errors import forbidden
 
 RANKS = {"member": 0, "moderator": 1, "admin": 2, "owner": 3}
 

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import invalid, not_found
-from server.chat.events import BlockChanged
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import invalid, not_found
+from server.chat.kernel.events import BlockChanged
+from server.chat.kernel.schemas import Empty
 from server.chat.rules.schemas import BlocksOut
-from server.chat.schemas import Empty
 
 MAX_USERS = 50_000  # users whose pairs are kept; a full cache starts over (each can be read again)
 NOBODY: frozenset[int] = frozenset()

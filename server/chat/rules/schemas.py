@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.chat.schemas import In, Out, Username
+from server.chat.kernel.schemas import In, Out, Username
 
 
 class BlockIn(In):

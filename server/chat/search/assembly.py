@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from server.chat.kernel.wiring import Wiring
 from server.chat.search.service import SearchService
-from server.chat.wiring import Wiring
 
 
 def build(w: Wiring) -> SearchService:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from server.chat.schemas import CONTROL, TOPIC_ALIASES, In, MessageOut, Out, TopicName, Username
+from server.chat.kernel.schemas import CONTROL, TOPIC_ALIASES, In, MessageOut, Out, TopicName, Username
 
 
 def _query_text(value: str) -> str:

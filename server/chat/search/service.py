@@ -38,13 +38,13 @@ from db.records import TopicRecord
 from db.repositories import Repositories
 from db.search import SearchQuery, SearchRow, Term
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import invalid, no_topic
-from server.chat.outage import DATABASE, Backoff
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import invalid, no_topic
+from server.chat.kernel.outage import DATABASE, Backoff
+from server.chat.kernel.schemas import NAME_CHARS
+from server.chat.kernel.views import message_view
 from server.chat.rules.access import find_direct, named_topic
-from server.chat.schemas import NAME_CHARS
 from server.chat.search.schemas import ReindexOut, SearchHitOut, SearchPageOut
-from server.chat.views import message_view
 
 log = logging.getLogger("parley.search")
 BACKFILL_RETRY, BACKFILL_RETRY_MAX = 0.5, 5.0  # seconds between backfill tries through an outage

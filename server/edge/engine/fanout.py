@@ -81,7 +81,7 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             )
             return
         packets = self._eio_packets(event, data, namespace)
-        # A set: a reaction's common rendering leaves out every reactor (``server.chat.audiences``),
+        # A set: a reaction's common rendering leaves out every reactor (``server.chat.kernel.audiences``),
         # which may be hundreds of sockets.
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         recipients = self.get_participants(namespace, to or room)

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from typing import Any
 
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 from server.edge.gateway.serve import Gateway
 from server.edge.gateway.sockets import GatewaySocket
 from server.edge.realtime.dispatch import dispatch

@@ -22,12 +22,12 @@ from typing import Any, TypeVar, cast
 import orjson
 from starlette.websockets import WebSocket
 
-from server.chat import events as ev
-from server.chat.actors import Actor
 from server.chat.connections.sessions import Session
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.ratelimit import TokenBucket
+from server.chat.kernel.schemas import MessageOut
 from server.chat.service import Chat
 from server.config import Settings
 from server.edge.errors import classify

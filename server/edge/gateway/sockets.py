@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from server.chat import events as ev
-from server.chat.actors import Actor
-from server.chat.ratelimit import TokenBucket
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.ratelimit import TokenBucket
+from server.chat.kernel.schemas import MessageOut
 from server.edge.realtime.connection import MAX_HELD, SLOW_CONSUMER, Close, Connection
 from server.edge.realtime.registry import Registry
 

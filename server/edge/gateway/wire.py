@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 
 NORMAL = 1000
 TIMED_OUT = 1008  # "policy violation": the client did not say who it is in time

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from server.chat import events as ev
-from server.chat.actors import Actor
-from server.chat.ratelimit import TokenBucket
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.ratelimit import TokenBucket
+from server.chat.kernel.schemas import MessageOut
 
 MAX_HELD = 10_000  # live events held per catching-up connection (``Settings.max_held_events``)
 

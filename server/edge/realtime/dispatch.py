@@ -18,8 +18,8 @@ from collections.abc import Awaitable
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.ratelimit import TokenBucket
 from server.edge.errors import classify
 
 

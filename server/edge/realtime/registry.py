@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import TypeVar
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.expiry import Expiry
 

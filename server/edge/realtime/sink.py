@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.realtime.connection import REVOKED, Close, Connection, State, Writer
 from server.edge.realtime.registry import Registry
 

@@ -22,10 +22,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.chat.errors import ChatError, ErrorCode, forbidden, not_found
+from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, not_found
+from server.chat.kernel.schemas import MAX_STORED_INT
 from server.chat.moderation.schemas import ReportsOut
 from server.chat.operators.schemas import AccountOut, MessageRemovedOut
-from server.chat.schemas import MAX_STORED_INT
 from server.edge.http import AddressDep, ChatDep
 
 router = APIRouter(include_in_schema=False)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from server.chat.integrations.schemas import BotIn, BotOut, BotsOut, TokenCreatedOut, TokenIn, TokensOut
-from server.chat.schemas import Empty
+from server.chat.kernel.schemas import Empty
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/bots", tags=["bots"])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from server.chat.conversations.schemas import PageOut, TopicsOut
-from server.chat.schemas import MAX_STORED_INT, In, Target, TopicOut, Username
+from server.chat.kernel.schemas import MAX_STORED_INT, In, Target, TopicOut, Username
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])

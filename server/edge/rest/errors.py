@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.errors import code_for_status, http_headers
 from server.edge.http import client_address
 from server.edge.rest.wire import REST, http_error

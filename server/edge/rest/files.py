@@ -22,9 +22,9 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.files.schemas import FileLimitsOut, FileOut
 from server.chat.files.service import Download, FileService, Staging
+from server.chat.kernel.errors import ChatError, ErrorCode, invalid
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import documented
 

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Path, Request
 
-from server.chat.errors import ChatError, ErrorCode, invalid
 from server.chat.integrations.schemas import HookCreatedOut, HookIn, HookPostedOut, HooksOut
-from server.chat.schemas import MAX_STORED_INT, Empty
+from server.chat.kernel.errors import ChatError, ErrorCode, invalid
+from server.chat.kernel.schemas import MAX_STORED_INT, Empty
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name
 

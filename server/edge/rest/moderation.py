@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 
+from server.chat.kernel.schemas import Empty, TopicName, TopicOut, Username
+from server.chat.kernel.schemas import In as InModel
 from server.chat.moderation.schemas import Description, Minutes, Reason
-from server.chat.schemas import Empty, TopicName, TopicOut, Username
-from server.chat.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name
 

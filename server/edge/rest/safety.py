@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from server.chat.kernel.schemas import MAX_STORED_INT, Empty
+from server.chat.kernel.schemas import In as InModel
 from server.chat.moderation.schemas import ReportReason
 from server.chat.rules.schemas import BlocksOut
-from server.chat.schemas import MAX_STORED_INT, Empty
-from server.chat.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api", tags=["safety"])

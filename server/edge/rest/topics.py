@@ -16,8 +16,8 @@ from server.chat.conversations.schemas import (
     TopicCreateIn,
     TopicsOut,
 )
-from server.chat.schemas import MAX_STORED_INT, Empty, Target, TopicOut, Username
-from server.chat.schemas import In as InModel
+from server.chat.kernel.schemas import MAX_STORED_INT, Empty, Target, TopicOut, Username
+from server.chat.kernel.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/topics", tags=["topics"])

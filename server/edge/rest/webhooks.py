@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from server.chat.integrations.schemas import DeliveriesOut, WebhookCreated, WebhookIn, WebhooksOut
-from server.chat.schemas import Empty
+from server.chat.kernel.schemas import Empty
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 from server.edge.errors import HTTP_STATUS, error_body
 from server.edge.validation import BODY, Spelling
 

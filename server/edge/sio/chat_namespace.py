@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from server.chat.connections.sessions import Session
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.errors import classify

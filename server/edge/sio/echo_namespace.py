@@ -16,8 +16,8 @@ from collections.abc import Awaitable
 from typing import Any
 
 from server.chat.echo.service import EchoSession
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch

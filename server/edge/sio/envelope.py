@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.dispatch import dispatch
 from server.edge.realtime.registry import Registry

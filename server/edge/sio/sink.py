@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.engine.outgoing import close_transport
 from server.edge.realtime.connection import SLOW_CONSUMER, Close, Connection
 from server.edge.realtime.registry import Registry

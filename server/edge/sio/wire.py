@@ -12,9 +12,9 @@ from typing import Any
 
 import socketio
 
-from server.chat import events as ev
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.views import iso_required
+from server.chat.kernel import events as ev
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.views import iso_required
 from server.edge.errors import error_body
 from server.edge.shapes import to_json
 

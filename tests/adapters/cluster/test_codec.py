@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server.adapters.cluster import codec
-from server.chat import events as ev
-from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 MESSAGE = MessageOut(
     id=7,

@@ -8,7 +8,7 @@ from pathlib import Path
 from db.migrate import upgrade
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub, encode
-from server.chat.events import Event, SessionsRevoked, TopicRenamed, ToTopic
+from server.chat.kernel.events import Event, SessionsRevoked, TopicRenamed, ToTopic
 
 
 class Recorder:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from server.adapters.cluster.order import SeqGate
-from server.chat import events as ev
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.schemas import MessageOut
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from server.chat.accounts.security import PasswordHasher, TokenCodec
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 
 SECRET = "s" * 40
 TTL = 3600

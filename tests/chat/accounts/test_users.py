@@ -16,8 +16,8 @@ import pytest
 from db.migrate import upgrade
 from db.uow import Database
 from server.chat.accounts.schemas import LoginIn, RegisterIn
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.chat_factory import limits_from
 from server.config import Settings

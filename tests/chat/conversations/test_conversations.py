@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from db.models import Membership, Topic
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import Target
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import Target
 from tests.support import count_rows, statements
 
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable
 
 import pytest
 
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from tests.support import PASSWORD
 

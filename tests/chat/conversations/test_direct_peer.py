@@ -4,8 +4,8 @@ user's account was deleted and only its placeholder is left."""
 
 from __future__ import annotations
 
-from server.chat.events import MessageEdited, ToUser
-from server.chat.schemas import Target
+from server.chat.kernel.events import MessageEdited, ToUser
+from server.chat.kernel.schemas import Target
 
 
 async def test_an_edit_names_the_conversation_as_the_list_does_after_the_peer_was_deleted(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import Target
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
 from server.config import Settings
 from tests.support import PASSWORD

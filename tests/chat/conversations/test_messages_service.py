@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from db.models import Message, Topic
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
-from server.chat.schemas import Target
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
+from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
 from tests.support import count, statements
 

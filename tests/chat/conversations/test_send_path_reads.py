@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from server.chat.errors import ChatError
-from server.chat.schemas import Target
+from server.chat.kernel.errors import ChatError
+from server.chat.kernel.schemas import Target
 
 
 @contextmanager

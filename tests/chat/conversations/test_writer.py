@@ -14,11 +14,11 @@ from sqlalchemy import select
 from db.models import Mention, Message
 from db.records import Extras
 from db.sends import WITH_ROWS, NewMessage, RowKind, SqliteSendStore, Stored
-from server.chat.actors import Actor
 from server.chat.conversations.writer import Destination, Pending
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.places import Place
-from server.chat.schemas import Target
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.places import Place
+from server.chat.kernel.schemas import Target
 
 LOBBY = Target(topic="lobby")
 

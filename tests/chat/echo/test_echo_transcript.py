@@ -11,9 +11,9 @@ import gc
 import tracemalloc
 from datetime import UTC, datetime
 
-from server.chat.actors import Actor
 from server.chat.echo.service import EchoSession
-from server.chat.views import iso
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.views import iso
 
 CAP = 256 * 1024
 
@@ -43,7 +43,7 @@ async def test_a_flood_of_tiny_echoes_stops_growing_at_the_cap_in_real_memory() 
 
 
 async def test_each_line_is_stamped_as_every_other_time_on_the_wire() -> None:
-    """ISO 8601 UTC with a ``Z`` (``server.chat.views.iso``), between the echo's start and end."""
+    """ISO 8601 UTC with a ``Z`` (``server.chat.kernel.views.iso``), between the echo's start and end."""
     session = EchoSession(Actor(1, "alice"), None, CAP)
     before = datetime.now(UTC)
     await session.echo({"hello": "there"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.chat.errors import ChatError
-from server.chat.schemas import Target
+from server.chat.kernel.errors import ChatError
+from server.chat.kernel.schemas import Target
 
 
 async def test_a_bot_posts_through_the_send_path_marked_bot_and_idempotent(chat, make_user, sink):

@@ -17,7 +17,7 @@ from server.chat.integrations.webhook_worker import (
     signature,
 )
 from server.chat.integrations.webhooks import message_rows
-from server.chat.schemas import MessageOut
+from server.chat.kernel.schemas import MessageOut
 from server.config import Settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from server.chat.actors import Actor
+from server.chat.kernel.actors import Actor
 from server.chat.service import Chat
 from tests.chat.rules.answers import answer
 

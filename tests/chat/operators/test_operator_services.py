@@ -7,8 +7,14 @@ import pytest
 from db.reads import Credentials
 from server.chat.accounts.schemas import LoginIn
 from server.chat.accounts.users import KnownUsers
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.events import MembershipChanged, SessionsRevoked, TopicDeleted, TopicRenamed, UserDeleted
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.events import (
+    MembershipChanged,
+    SessionsRevoked,
+    TopicDeleted,
+    TopicRenamed,
+    UserDeleted,
+)
 from tests.support import PASSWORD
 
 

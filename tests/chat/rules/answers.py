@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 
 
 async def answer(call: Awaitable[object]) -> str:

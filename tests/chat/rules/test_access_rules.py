@@ -22,8 +22,8 @@ import pytest
 
 from db.records import MembershipRecord, MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
-from server.chat.actors import Actor
-from server.chat.places import place_of_topic
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.places import place_of_topic
 from server.chat.rules.access import (
     direct_by_id,
     locate_message,

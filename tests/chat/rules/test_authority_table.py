@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db.records import MembershipRecord
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
 
 OWNER, ADMIN, MODERATOR = Standing("owner"), Standing("admin"), Standing("moderator")

@@ -19,11 +19,11 @@ from typing import cast
 import pytest
 
 from db.uow import Database
-from server.chat.actors import Actor
-from server.chat.errors import ChatError
-from server.chat.events import BlockChanged
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError
+from server.chat.kernel.events import BlockChanged
+from server.chat.kernel.schemas import Target
 from server.chat.rules.blocking import NOBODY, Blocks, blocked_viewers
-from server.chat.schemas import Target
 from server.chat.service import Chat
 
 A, B, C = 1, 2, 3

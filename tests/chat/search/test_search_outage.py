@@ -11,7 +11,7 @@ import pytest
 from db.migrate import upgrade
 from db.uow import Database
 from server.chat.search.service import SearchService
-from tests.chat.test_periodic import recorded
+from tests.chat.kernel.test_periodic import recorded
 from tests.postgres_instance import own_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]

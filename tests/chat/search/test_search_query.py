@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from db.search import Term
-from server.chat.errors import ChatError
+from server.chat.kernel.errors import ChatError
 from server.chat.search.service import decode_cursor, encode_cursor, highlight, parse
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.chat.ratelimit import per_window
+from server.chat.kernel.ratelimit import per_window
 from server.edge.engine.admin import AdminUI
 
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from db.models import Membership, Message, Topic, User
-from server.chat.schemas import Target
+from server.chat.kernel.schemas import Target
 from tests.contract import utc
 from tests.edge.sio.logs import captured
 from tests.support import PASSWORD, LiveServer, bearer, count_rows, running, send

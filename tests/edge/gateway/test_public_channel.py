@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from db.models import Message
-from server.chat.actors import Actor
-from server.chat.schemas import Target
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import Target
 from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.support import LiveServer, count, running, send
 from tests.support import test_settings as settings_for

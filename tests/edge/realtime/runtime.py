@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from server.chat import events as ev
-from server.chat.actors import Actor
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.schemas import MessageOut
 from server.edge.realtime.connection import Close, Connection
 
 ALICE = Actor(1, "alice")

@@ -3,7 +3,7 @@ drop (``seq <= sent``), the slow-consumer cut and the close decisions."""
 
 from __future__ import annotations
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.realtime.connection import REVOKED, SLOW_CONSUMER, Close, Connection, State
 from tests.edge.realtime.runtime import ALICE, LOBBY, NEWS, Recorder, created, message, typing
 

@@ -11,8 +11,8 @@ import logging
 import re
 from typing import Any
 
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.ratelimit import TokenBucket
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.ratelimit import TokenBucket
 from server.edge.realtime.dispatch import dispatch
 from tests.edge.sio.logs import captured
 

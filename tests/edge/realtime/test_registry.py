@@ -3,7 +3,7 @@ per-user count over every transport."""
 
 from __future__ import annotations
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.realtime.connection import Connection, State
 from server.edge.realtime.registry import Registry
 from tests.edge.realtime.runtime import ALICE, BOB, LOBBY, NEWS, Recorder, created

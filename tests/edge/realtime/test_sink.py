@@ -6,7 +6,7 @@ connection treated apart by a writer with rooms, and one render per writer."""
 
 from __future__ import annotations
 
-from server.chat import events as ev
+from server.chat.kernel import events as ev
 from server.edge.realtime.connection import REVOKED, SLOW_CONSUMER, Connection, State
 from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink

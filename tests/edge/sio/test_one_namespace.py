@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from db.models import Message, Topic
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.errors import ChatError, ErrorCode
 from tests.contract import error_code
 from tests.edge.gateway.wsclient import opened
 from tests.support import PASSWORD, LiveServer, bearer, count, count_rows

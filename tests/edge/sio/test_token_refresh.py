@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from server.chat.views import iso_required
+from server.chat.kernel.views import iso_required
 from tests.edge.gateway.wsclient import opened
 from tests.edge.sio.test_connect import assert_refused, socket
 from tests.support import WAIT, Client, LiveServer, bearer

@@ -27,11 +27,11 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from server.chat.accounts.schemas import LoginIn, RegisterIn
-from server.chat.actors import Actor
 from server.chat.echo.schemas import TranscriptsOut
 from server.chat.echo.service import PAGE
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import Username
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import Username
 from server.edge.errors import classify
 from server.edge.gateway.dialects.echo import wire
 from server.edge.http import AddressDep, ChatDep, bearer_token, echo_history

@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MessageOut
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import MessageOut
 from server.edge.errors import HTTP_STATUS, error_body, http_headers
 from server.edge.gateway.wire import FAILED, TOO_LARGE, frame
 from server.edge.validation import BODY, Spelling

@@ -17,9 +17,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from server.chat.actors import Actor
 from server.chat.echo.service import EchoSession
-from server.chat.errors import ChatError, ErrorCode
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.echo import wire

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import field_validator
 
 from server.chat.accounts.schemas import LoginIn, RegisterIn
-from server.chat.schemas import MAX_STORED_INT, In, RowId, Target, Username, check_body
+from server.chat.kernel.schemas import MAX_STORED_INT, In, RowId, Target, Username, check_body
 from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.dialects.messenger.http import (
     ActorDep,

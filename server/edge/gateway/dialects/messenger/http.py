@@ -24,8 +24,8 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode, invalid
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode, invalid
 from server.edge.errors import classify
 from server.edge.gateway.dialects.messenger import wire
 from server.edge.http import get_actor as bearer_actor

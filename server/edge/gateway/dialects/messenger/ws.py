@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket
 
-from server.chat import events as ev
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MessageOut, Target
+from server.chat.kernel import events as ev
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import MessageOut, Target
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.serve import GONE, Gateway, json_object, no_welcome, receive_frame

@@ -21,12 +21,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from pydantic import Field, field_validator
 
-from server.chat import events as ev
-from server.chat.actors import Actor
 from server.chat.connections.sessions import Session
-from server.chat.errors import ChatError, ErrorCode, forbidden
-from server.chat.ratelimit import TokenBucket
-from server.chat.schemas import In, MessageOut, Target, TopicName, Username, check_body
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode, forbidden
+from server.chat.kernel.ratelimit import TokenBucket
+from server.chat.kernel.schemas import In, MessageOut, Target, TopicName, Username, check_body
 from server.edge.errors import classify
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.rooms import wire

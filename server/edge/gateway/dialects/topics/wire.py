@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.chat import events as ev
-from server.chat.errors import ChatError
-from server.chat.schemas import MessageOut
+from server.chat.kernel import events as ev
+from server.chat.kernel.errors import ChatError
+from server.chat.kernel.schemas import MessageOut
 from server.edge.errors import error_body
 from server.edge.gateway.wire import frame
 from server.edge.shapes import to_json

@@ -13,10 +13,10 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
-from server.chat import events as ev
-from server.chat.actors import Actor
-from server.chat.errors import ChatError, ErrorCode
-from server.chat.schemas import MessageOut, Target
+from server.chat.kernel import events as ev
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
+from server.chat.kernel.schemas import MessageOut, Target
 from server.edge.gateway.codec import FrameCodec
 from server.edge.gateway.dialects.topics import wire
 from server.edge.gateway.serve import Gateway, json_object

@@ -14,9 +14,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from db.records import ReactionState
-from server.chat.actors import Actor
-from server.chat.events import Audience, ToTopic, ToUser, ToUsers
-from server.chat.places import Place
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.events import Audience, ToTopic, ToUser, ToUsers
+from server.chat.kernel.places import Place
 
 BLOCKED = (-1, "")  # the group key's mark of a member who blocked the sender (no reaction has it)
 

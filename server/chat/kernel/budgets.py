@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from server.chat.ratelimit import KeyedLimiter
+from server.chat.kernel.ratelimit import KeyedLimiter
 
 
 class Budgets(Protocol):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.chat.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 
 @dataclass(frozen=True)
 class ToTopic:
     """Every connected member of a topic, except ``exclude_user`` and ``exclude_users`` if given
-    (the users a personal rendering of the same event goes to, ``server.chat.audiences``)."""
+    (the users a personal rendering of the same event goes to, ``server.chat.kernel.audiences``)."""
 
     topic_id: int
     exclude_user: int | None = None

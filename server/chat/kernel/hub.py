@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
-from server.chat.events import Event, MessageCreated
+from server.chat.kernel.events import Event, MessageCreated
 
 log = logging.getLogger("parley.hub")
 

@@ -1,6 +1,6 @@
 """A background round through the database's outage: the loop lives on, backs off, and logs the
 outage once per failure class and once when it ends; another failure once per type, with its
-traceback, until a round succeeds (``server.chat.periodic``, ``server.chat.outage``)."""
+traceback, until a round succeeds (``server.chat.kernel.periodic``, ``server.chat.kernel.outage``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from server.chat.outage import Backoff
-from server.chat.periodic import Periodic
+from server.chat.kernel.outage import Backoff
+from server.chat.kernel.periodic import Periodic
 
 ROUNDS_WITHIN = 10.0
 

@@ -1,4 +1,4 @@
-"""The composition's kernel (``server.chat.wiring``) and the one composition root (``Chat``).
+"""The composition's kernel (``server.chat.kernel.wiring``) and the one composition root (``Chat``).
 
 The order of the hub's sinks is declared by stage, not by the order of the builds; parts start in
 the order they were registered and stop in reverse, only what started; a server's own parts run
@@ -13,8 +13,8 @@ import pytest
 
 from db import migrate
 from db.uow import Database
-from server.chat.hub import MemoryHub
-from server.chat.wiring import Stage, Wiring
+from server.chat.kernel.hub import MemoryHub
+from server.chat.kernel.wiring import Stage, Wiring
 from server.chat_factory import build_chat
 from tests.support import test_settings as settings_for
 

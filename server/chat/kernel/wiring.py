@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from db.uow import BeforeCommit, Database
-from server.chat.budgets import Budgets
-from server.chat.hub import Hub, Sink
+from server.chat.kernel.budgets import Budgets
+from server.chat.kernel.hub import Hub, Sink
 
 Start = Callable[[], Awaitable[None] | None]
 Stop = Callable[[], Awaitable[None] | None]

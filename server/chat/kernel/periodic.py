@@ -1,7 +1,7 @@
 """A job run every few seconds in a background task, surviving its own failures.
 
 Used for batched writes (delivery cursors) and housekeeping sweeps. A round the database's
-outage failed is logged once per failure class for the whole process (``server.chat.outage``)
+outage failed is logged once per failure class for the whole process (``server.chat.kernel.outage``)
 and the next rounds back off (doubling, at most 2 s, so the job resumes within seconds of the
 database's return); any other failure is logged with its traceback once per exception type
 until a round succeeds again: the loop never dies and never floods the log.
@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from server.chat.outage import DATABASE, Backoff
+from server.chat.kernel.outage import DATABASE, Backoff
 
 log = logging.getLogger("parley.periodic")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.chat.schemas import check_body
+from server.chat.kernel.schemas import check_body
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
-from server.chat.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
+from server.chat.kernel.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
 
 Kind = Literal["public", "private", "direct"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.records import MessageRecord
-from server.chat.places import Place
+from server.chat.kernel.places import Place
 
 MemberAction = Literal["joined", "left", "kicked", "banned"]
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from db.records import Extras, Quote
-from server.chat.views import message_out
+from server.chat.kernel.views import message_out
 
 SENT = datetime(2026, 11, 24, 0, 30, 5, 120000, tzinfo=UTC)
 VARIANTS = {
