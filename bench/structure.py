@@ -388,9 +388,10 @@ def folders(root: Path) -> dict[str, dict[str, int]]:
 
 
 def schemas_importers(root: Path) -> dict[str, dict[str, int]]:
-    """Modules, by top folder, importing ``server.chat.schemas`` / any ``server.chat`` ``*schemas*``."""
+    """Modules, by top folder, importing the domain's shared ``schemas`` (``server.chat.schemas``,
+    or ``server.chat.kernel.schemas`` once the kernel has its package) / any ``*schemas*``."""
     known = modules_under(root, SOURCE_TOPS)
-    exact = PACKAGE + ".schemas"
+    exact = PACKAGE + ".kernel.schemas" if PACKAGE + ".kernel.schemas" in known else PACKAGE + ".schemas"
     counts: dict[str, dict[str, int]] = {"exact": {}, "any_schemas": {}}
     for module in known.values():
         found: set[str] = set()
