@@ -16,6 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from db.migrate import upgrade
+from db.uow import Database
+
 ENV = "PARLEY_TEST_DATABASE_URL"
 
 
@@ -51,3 +54,15 @@ async def database_url(kind: str, folder: Path, name: str) -> AsyncIterator[str]
             yield url
     else:
         yield f"sqlite+aiosqlite:///{folder / name}.db"
+
+
+@asynccontextmanager
+async def migrated_database(kind: str, folder: Path, name: str) -> AsyncIterator[Database]:
+    """``database_url``'s database, migrated, as a ``Database`` (disposed afterwards)."""
+    async with database_url(kind, folder, name) as url:
+        db = Database(url)
+        await upgrade(db.engine)
+        try:
+            yield db
+        finally:
+            await db.dispose()

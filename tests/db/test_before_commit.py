@@ -14,23 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from db.migrate import upgrade
 from db.models import Topic
 from db.repositories import Repositories
 from db.uow import Database
-from tests.databases import database_url
+from tests.databases import migrated_database
 from tests.support import rows_in
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_url(request.param, tmp_path, "before_commit") as url:
-        db = Database(url)
-        await upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            await db.dispose()
+    async with migrated_database(request.param, tmp_path, "before_commit") as db:
+        yield db
 
 
 class TopicPerFact:

@@ -14,22 +14,16 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from db.errors import Conflict
-from db.migrate import upgrade
 from db.models import Membership, User
 from db.uow import Database
-from tests.databases import database_url
+from tests.databases import migrated_database
 from tests.support import rows_in
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with database_url(request.param, tmp_path, "conflict") as url:
-        db = Database(url)
-        await upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            await db.dispose()
+    async with migrated_database(request.param, tmp_path, "conflict") as db:
+        yield db
 
 
 async def add_user(db: Database, name: str) -> int:
