@@ -1,0 +1,1 @@
+"""Link previews (PROTOCOL.md section 13): a capability that listens to message events."""
