@@ -29,9 +29,11 @@ EXTRAS_COLUMNS = (
     "system",
     "bot",
     "files",
+    "links",
+    "previews",
 )
 # What a plain message's columns read as (SQLite hands booleans back as 0 and 1).
-_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, False, None)}
+_PLAIN_VALUES = {(None, None, 0, None, None, None, False, None, False, "text", None, False, None, None, None)}
 
 
 def extras_of(values: Sequence[Any]) -> Extras:
@@ -52,6 +54,8 @@ def extras_of(values: Sequence[Any]) -> Extras:
         system,
         bot,
         files,
+        links,
+        previews,
     ) = values
     thread = None
     if count:
@@ -68,6 +72,8 @@ def extras_of(values: Sequence[Any]) -> Extras:
         system=orjson.loads(system) if system else None,
         bot=bool(bot),
         files=tuple(orjson.loads(files)) if files else (),
+        links=tuple(orjson.loads(links)) if links else (),
+        previews=tuple(orjson.loads(previews)) if previews else (),
     )
 
 
@@ -98,6 +104,14 @@ def names_json(names: Sequence[str]) -> str | None:
 
 def files_json(files: Sequence[dict[str, Any]]) -> str | None:
     return orjson.dumps(list(files)).decode() if files else None
+
+
+def links_json(links: Sequence[str]) -> str | None:
+    return orjson.dumps(list(links)).decode() if links else None
+
+
+def previews_json(previews: Sequence[dict[str, Any]]) -> str | None:
+    return orjson.dumps(list(previews)).decode() if previews else None
 
 
 def system_json(system: dict[str, Any] | None) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     Column,
     DateTime,
@@ -170,6 +171,13 @@ class Message(SQLModel, table=True):
     bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     # PROTOCOL.md section 11: the attached files' File objects as JSON (``db/extras.py``).
     files: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # PROTOCOL.md section 13: the body's links and their previews as rendered, both JSON; the
+    # previews capability writes ``previews``; ``previews_off`` once the sender removed them.
+    links: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    previews: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    previews_off: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
 
 
 class BotToken(SQLModel, table=True):
@@ -413,3 +421,66 @@ class WebhookDelivery(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     status: str = Field(max_length=8)
     code: int | None = Field(default=None)
+
+
+class PreviewJob(SQLModel, table=True):
+    """A message whose links need previews (PROTOCOL.md section 13): written in the transaction that
+    stored or edited it, so a restart loses none; a worker holds it while ``locked_until``."""
+
+    __tablename__ = "preview_jobs"
+    __table_args__ = (Index("ix_preview_jobs_due", "due_at"),)
+
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    attempts: int = Field(default=0)
+
+
+class LinkPreview(SQLModel, table=True):
+    """The preview of one URL, cached for ``PARLEY_PREVIEW_TTL`` and shared by every message and
+    node: ``state`` is ``fetching`` while one worker holds it (until ``locked_until``), ``ready``
+    or ``none`` (no preview) until ``expires_at``. Keyed by the URL's SHA-256: a URL may be longer
+    than an index entry may be."""
+
+    __tablename__ = "link_previews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url_hash: str = Field(max_length=64, unique=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=8)
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    site_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    image_id: int | None = Field(default=None)
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class PreviewImage(SQLModel, table=True):
+    """A preview's picture as Parley re-encoded it; never changed (a refetch makes a new one), so a
+    message keeps the picture it was shown with."""
+
+    __tablename__ = "preview_images"
+
+    id: int | None = Field(default=None, primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content_type: str = Field(max_length=16)
+    width: int
+    height: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class MessagePreviewImage(SQLModel, table=True):
+    """Which messages show which preview picture: who may read a picture is who may read one of them."""
+
+    __tablename__ = "message_preview_images"
+    __table_args__ = (Index("ix_message_preview_images_image", "image_id"),)
+
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    image_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))

@@ -94,6 +94,9 @@ class Extras:
     bot: bool = False  # sent by a bot account (PROTOCOL.md section 12)
     # PROTOCOL.md section 11: the attached files' File objects, as rendered (stored as JSON)
     files: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
+    # PROTOCOL.md section 13: the body's http(s) links, and the previews made of them, as rendered
+    links: tuple[str, ...] = ()
+    previews: tuple[dict[str, Any], ...] = field(default=(), hash=False, compare=False)
 
 
 PLAIN = Extras()

@@ -49,7 +49,7 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
-from db.extras import files_json, names_json, quote_json, system_json
+from db.extras import files_json, links_json, names_json, quote_json, system_json
 from db.records import PLAIN, Extras, OutboxRow
 
 T = TypeVar("T")
@@ -106,10 +106,13 @@ class NewMessage:
             system_json(extras.system),
             extras.bot,
             files_json(extras.files),
+            links_json(extras.links),
         )
 
 
-EXTRA_INSERT = "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files"
+EXTRA_INSERT = (
+    "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files, links"
+)
 
 
 @dataclass(frozen=True)
@@ -577,7 +580,7 @@ def _postgres_batch(extras: bool) -> str:
     columns = "topic_id, seq, sender_id, body, client_id, created_at"
     if extras:
         arrays += ", $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[]"
-        arrays += ", $13::text[], $14::bool[], $15::text[]"
+        arrays += ", $13::text[], $14::bool[], $15::text[], $16::text[]"
         names += f", {EXTRA_INSERT}"
         columns += f", {EXTRA_INSERT}"
     return f"""

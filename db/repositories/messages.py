@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from db.extras import EXTRAS_COLUMNS, extras_of, names_json, quote_json
+from db.extras import EXTRAS_COLUMNS, extras_of, links_json, names_json, quote_json
 from db.models import Block, Membership, Mention, Message, Pin, Topic, User
 from db.records import BacklogEntry, MessageRecord, Quote, ThreadSummary
 from db.repositories.values import message_record
@@ -87,7 +87,7 @@ class MessageRepository:
         found = (await self.session.execute(text(THREAD_READ), {"root": root_id})).first()
         if found is None or not found[0]:
             return None
-        summary = (None, None, *found[:3], None, False, None, False, "text", None, False, None)
+        summary = (None, None, *found[:3], None, False, None, False, "text", None, False, None, None, None)
         return extras_of(summary).thread
 
     async def forget_extras(self, message: MessageRecord) -> bool:
@@ -97,7 +97,7 @@ class MessageRepository:
         await self.session.execute(
             update(Message)
             .where(col(Message.id) == message.id)
-            .values(reactions=None, pinned=False, files=None)
+            .values(reactions=None, pinned=False, files=None, previews=None)
         )
         return message.extras.pinned
 
@@ -136,6 +136,14 @@ class MessageRepository:
             update(Message).where(col(Message.id) == message.id).values(body=body, edited_at=edited_at)
         )
         return replace(message, body=body, edited_at=edited_at)
+
+    async def set_links(self, message: MessageRecord, links: tuple[str, ...]) -> MessageRecord:
+        """Replace the links an edited body has (PROTOCOL.md section 13); its previews stay until
+        the previews capability has made those of the new links."""
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message.id).values(links=links_json(links))
+        )
+        return replace(message, extras=replace(message.extras, links=links))
 
     async def mark_deleted(self, message: MessageRecord, deleted_at: datetime) -> MessageRecord:
         """A tombstone: the row stays (``seq`` is gapless), its body is never shown again."""

@@ -34,6 +34,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.conversations import mentions
 from server.chat.conversations.directory import Directory
+from server.chat.conversations.links import links_of
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.conversations.schemas import PageOut
 from server.chat.conversations.writer import Destination, SendHook, Writer
@@ -133,8 +134,9 @@ class MessageService:
     async def _destination(
         self, actor: Actor, place: Place, body: str, reply_to: int | None, thread: int | None
     ) -> Destination:
-        """What the message carries: its quote, its thread, whom it mentions."""
-        if reply_to is None and thread is None and "@" not in body:  # most sends: nothing to resolve
+        """What the message carries: its quote, its thread, whom it mentions, what it links to."""
+        links = links_of(body)
+        if reply_to is None and thread is None and "@" not in body and not links:  # most sends
             if self.directory.blocks.known_blockers(actor.id) == set():  # nobody blocked the sender
                 return Destination(place)
             return Destination(place, blockers=await self._blockers(actor, place))
@@ -149,10 +151,14 @@ class MessageService:
         if found.everyone:
             await self._may_mention_everyone(actor, place)
         blockers = await self._blockers(actor, place)
-        if quote is None and thread is None and not found.names and not found.everyone:
+        if quote is None and thread is None and not found.names and not found.everyone and not links:
             return Destination(place, blockers=blockers)
         extras = Extras(
-            reply_to=quote, thread_root_id=thread, mentions=found.names, mentions_all=found.everyone
+            reply_to=quote,
+            thread_root_id=thread,
+            mentions=found.names,
+            mentions_all=found.everyone,
+            links=links,
         )
         return Destination(place, extras, found.user_ids, blockers=blockers)
 
@@ -252,6 +258,8 @@ class MessageService:
             if found.everyone and not message.extras.mentions_all:
                 await self._may_mention_everyone(actor, place)
             message = await repos.messages.edit(message, body, datetime.now(UTC))
+            if (links := links_of(body)) != message.extras.links:
+                message = await repos.messages.set_links(message, links)
             if (found.names, found.everyone) != (message.extras.mentions, message.extras.mentions_all):
                 message = await repos.messages.set_mentions(
                     message, found.names, found.everyone, found.user_ids

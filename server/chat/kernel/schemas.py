@@ -209,6 +209,22 @@ class ReactionOut(Out):
     me: bool
 
 
+class PreviewImageOut(Out):
+    url: str  # Parley's own copy: /api/previews/{id}/image
+    width: int
+    height: int
+
+
+class PreviewOut(Out):
+    """A link's preview as the server made it (PROTOCOL.md section 13): plain text, never markup."""
+
+    url: str
+    title: str
+    description: str = ""
+    site_name: str = ""
+    image: PreviewImageOut | None = None
+
+
 class MessageOut(Out):
     id: int
     topic: str
@@ -229,6 +245,8 @@ class MessageOut(Out):
     mentions_all: bool = False
     pinned: bool = False
     files: list[dict[str, Any]] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list)  # PROTOCOL.md section 13
+    previews: list[PreviewOut] = Field(default_factory=list)
     type: Literal["text", "system"] = "text"
     system: dict[str, Any] | None = None
     blocked: bool = False  # PROTOCOL.md section 10: true only as seen by a user who blocked the sender

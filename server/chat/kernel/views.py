@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
-from server.chat.kernel.schemas import MessageOut, QuoteOut, ReactionOut, ThreadSummaryOut
+from server.chat.kernel.schemas import MessageOut, PreviewOut, QuoteOut, ReactionOut, ThreadSummaryOut
 
 Kind = Literal["public", "private", "direct"]
 
@@ -90,6 +90,8 @@ def message_out(
             "mentions_all": False,
             "pinned": False,
             "files": [],
+            "links": [],
+            "previews": [],
             "type": "text",
             "system": None,
             "blocked": blocked,
@@ -111,6 +113,8 @@ def message_out(
         type="system" if extras.type == "system" else "text",
         system=extras.system,
         files=[] if deleted else list(extras.files),
+        links=[] if deleted else list(extras.links),
+        previews=[] if deleted else [PreviewOut.model_validate(p) for p in extras.previews],
     )
 
 

@@ -267,6 +267,7 @@ async def test_a_plain_message_stores_what_the_full_statement_would_write(live_s
         row.system,
         row.bot,
         row.files,
+        row.links,
     )
     full = NewMessage(row.topic_id, alice.id, "plain", "c-plain", datetime.now(UTC)).columns()
     assert written == full
