@@ -249,6 +249,14 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviewJobRow:
+    """A message to make previews for (PROTOCOL.md section 13), written with it in its transaction."""
+
+    message_id: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DueDelivery:
     """An outbox row the worker took (on PostgreSQL under a lease), with what it needs to post."""
 

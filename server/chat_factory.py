@@ -13,6 +13,7 @@ from dataclasses import fields
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
+from server.adapters.preview_http import HttpPageSource
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.kernel.hub import Hub
@@ -56,6 +57,8 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         upstream=upstream,
         url_guard=guard,
         poster=HttpPoster(guard, settings.webhook_timeout),
+        # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
+        page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
     )
     return Chat(
         database,

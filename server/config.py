@@ -135,12 +135,20 @@ class Settings(BaseSettings):
         default=7 * 86400.0, gt=0, description="seconds an attempt stays in the delivery log"
     )
 
+    # Link previews (PROTOCOL.md section 13; docs/previews.md): the server fetches the pages its
+    # messages link to (``previews`` off: nothing is fetched), through the webhooks' address guard
+    # with its own allow list, and keeps each URL's preview ``preview_ttl`` seconds.
+    previews: bool = Field(default=True, description="fetch link previews (PARLEY_PREVIEWS=off: never)")
+    preview_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    preview_ttl: float = Field(default=86400.0, gt=0, description="seconds a URL's preview is kept")
+
     @field_validator(
         "cors_origins",
         "default_topics",
         "transports",
         "trusted_proxies",
         "webhook_allow_hosts",
+        "preview_allow_hosts",
         mode="before",
     )
     @classmethod

@@ -14,6 +14,7 @@ from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
 from db.repositories.nodes import NodeRepository
+from db.repositories.previews import PreviewRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
@@ -46,6 +47,7 @@ class Repositories:
         self.bots = BotRepository(session)
         self.hooks = HookRepository(session)
         self.files = FileRepository(session)  # PROTOCOL.md section 11
+        self.previews = PreviewRepository(session)  # PROTOCOL.md section 13
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -35,6 +35,8 @@ from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.operators import assembly as operators
 from server.chat.presence import assembly as presence
+from server.chat.previews import assembly as previews
+from server.chat.previews.ports import PageSource
 from server.chat.rules import assembly as rules
 from server.chat.search import assembly as search
 
@@ -53,6 +55,7 @@ class Ports:
     upstream: Upstream | None = None  # the echo channel's upstream
     url_guard: UrlGuard | None = None  # where webhooks may point (PROTOCOL.md section 12)
     poster: Poster | None = None  # how a webhook delivery is posted
+    page_source: PageSource | None = None  # how link previews are fetched (none: previews off)
 
 
 class Chat:
@@ -103,6 +106,8 @@ class Chat:
         linked_out = integrations.build(w, limits, self.users, talk, ports.url_guard, ports.poster)
         self.bots, self.hooks, self.webhooks = linked_out.bots, linked_out.hooks, linked_out.webhooks
         self.webhook_map, self.webhook_worker = linked_out.webhook_map, linked_out.webhook_worker
+        made = previews.build(w, limits, talk, ports.page_source)  # PROTOCOL.md section 13
+        self.previews, self.preview_worker = made.service, made.worker
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

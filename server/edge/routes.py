@@ -41,6 +41,7 @@ from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import EmptyIn
 from server.chat.kernel.views import iso_required
 from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
+from server.chat.previews.schemas import RemovePreviewsIn
 from server.chat.rules.schemas import BlockIn
 from server.chat.search.schemas import SearchIn
 from server.chat.service import Chat
@@ -94,6 +95,7 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
             ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
         ),
         "topic:notify": Route(NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
+        "message:previews:remove": Route(RemovePreviewsIn, lambda a, d: c.previews.remove(a, d.id)),
         "message:pin": Route(DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),
         "topic:pins": Route(PinsIn, lambda a, d: c.pins.list(a, d.target)),

@@ -15,7 +15,7 @@ import orjson
 from pydantic import BaseModel
 
 from server.chat.kernel import events as ev
-from server.chat.kernel.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel.schemas import MessageOut, PreviewOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -30,6 +30,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.ReactionsChanged,
         ev.ThreadChanged,
         ev.PinsChanged,
+        ev.PreviewsChanged,
         ev.TopicRemoved,
         ev.MuteChanged,
         ev.TopicUpdated,
@@ -51,7 +52,7 @@ DATACLASSES: dict[str, type[Any]] = {
     )
 }
 MODELS: dict[str, type[BaseModel]] = {
-    cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut)
+    cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut, PreviewOut)
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.chat.kernel.schemas import MessageOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel.schemas import MessageOut, PreviewOut, ReactionOut, ThreadSummaryOut, TopicOut
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,17 @@ class ThreadChanged:
     topic: str
     root: int
     summary: ThreadSummaryOut | None
+    audience: Audience
+    topic_id: int = 0
+
+
+@dataclass(frozen=True)
+class PreviewsChanged:
+    """A message's link previews were made or removed (``message:previews``, PROTOCOL.md section 13)."""
+
+    topic: str
+    id: int
+    previews: tuple[PreviewOut, ...]
     audience: Audience
     topic_id: int = 0
 
@@ -292,6 +303,7 @@ Event = (
     | ReactionsChanged
     | ThreadChanged
     | PinsChanged
+    | PreviewsChanged
     | TopicInvited
     | TopicCreated
     | Typing

@@ -67,6 +67,9 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
         case ev.ThreadChanged(topic=topic, root=root, summary=summary):
             summary_json = None if summary is None else summary.model_dump(mode="json")
             return "thread:updated", {"topic": topic, "root": root, "thread_summary": summary_json}
+        case ev.PreviewsChanged(topic=topic, id=message_id, previews=previews):
+            shown_previews = [preview.model_dump(mode="json") for preview in previews]
+            return "message:previews", {"topic": topic, "id": message_id, "previews": shown_previews}
         case ev.PinsChanged(topic=topic, pins=pins):
             return "pins:updated", {"topic": topic, "pins": [pin.wire for pin in pins]}
         case ev.TopicInvited(topic=topic, by=by):

@@ -1,0 +1,274 @@
+"""Link previews (PROTOCOL.md section 13): the queue of messages waiting for previews, the cache of
+one preview per URL, the re-encoded pictures and which messages show them.
+
+The queue (``preview_jobs``) is written in the transaction that stored or edited a message, so a
+restart loses none; ``due`` leases the jobs it takes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+``locked_until``) so one node works on a message at a time. The cache (``link_previews``) is what
+makes a URL fetched once however many messages and nodes carry it: ``claim`` turns a missing or
+expired entry into ``fetching`` in one statement (an upsert whose update has a condition), and
+only the worker whose claim returned a row fetches; the others wait for the entry to be ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from db.extras import previews_json
+from db.models import LinkPreview, Message, MessagePreviewImage, PreviewImage, PreviewJob, Topic
+
+FETCHING = "fetching"
+READY = "ready"
+NONE = "none"  # fetched: no preview (not HTML, no title, refused, too slow or too big)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewTarget:
+    """What a worker needs of a message waiting for previews."""
+
+    message_id: int
+    topic_id: int
+    sender_id: int
+    links: tuple[str, ...]
+    previews: tuple[dict[str, object], ...]
+    gone: bool  # deleted, or its sender removed its previews: nothing to make
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPreview:
+    state: str  # READY or NONE
+    title: str
+    description: str
+    site_name: str
+    image_id: int | None
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPicture:
+    data: bytes
+    content_type: str
+
+
+class PreviewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    # The queue ---------------------------------------------------------------------------
+
+    async def enqueue(self, message_id: int, now: datetime) -> None:
+        """Make ``message_id`` due now (a new job, or an edit of a message that has one)."""
+        insert = pg_insert if self._postgres() else sqlite_insert
+        statement = insert(PreviewJob).values(message_id=message_id, due_at=now, attempts=0)
+        await self.session.execute(
+            statement.on_conflict_do_update(index_elements=["message_id"], set_={"due_at": now})
+        )
+
+    async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+        """Take up to ``limit`` due jobs without a live lease and lease them until ``lease_until``."""
+        query = (
+            select(col(PreviewJob.message_id))
+            .where(
+                col(PreviewJob.due_at) <= now,
+                or_(col(PreviewJob.locked_until).is_(None), col(PreviewJob.locked_until) <= now),
+            )
+            .order_by(col(PreviewJob.due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one worker
+        )
+        taken = list((await self.session.execute(query)).scalars())
+        if taken:
+            await self.session.execute(
+                update(PreviewJob)
+                .where(col(PreviewJob.message_id).in_(taken))
+                .values(locked_until=lease_until)
+            )
+        return taken
+
+    async def release_leases(self) -> None:
+        """SQLite's one worker starts: leases a killed process left are void."""
+        await self.session.execute(update(PreviewJob).values(locked_until=None))
+
+    async def postpone(self, message_id: int, due_at: datetime) -> None:
+        """Try again at ``due_at`` (another worker is fetching one of its URLs)."""
+        await self.session.execute(
+            update(PreviewJob)
+            .where(col(PreviewJob.message_id) == message_id)
+            .values(due_at=due_at, locked_until=None, attempts=col(PreviewJob.attempts) + 1)
+        )
+
+    async def drop(self, message_id: int) -> None:
+        await self.session.execute(delete(PreviewJob).where(col(PreviewJob.message_id) == message_id))
+
+    async def target(self, message_id: int, lock: bool = False) -> PreviewTarget | None:
+        """The message a job is for (None when it no longer exists)."""
+        query = select(
+            Message.topic_id,
+            Message.sender_id,
+            Message.links,
+            Message.previews,
+            Message.previews_off,
+            Message.deleted_at,
+        ).where(col(Message.id) == message_id)
+        if lock:
+            query = query.with_for_update()
+        found = (await self.session.execute(query)).first()
+        if found is None:
+            return None
+        topic_id, sender_id, links, previews, off, deleted_at = found
+        return PreviewTarget(
+            message_id,
+            int(topic_id),
+            int(sender_id),
+            tuple(orjson.loads(links)) if links else (),
+            tuple(orjson.loads(previews)) if previews else (),
+            bool(off) or deleted_at is not None,
+        )
+
+    async def show(
+        self, message_id: int, previews: Sequence[dict[str, object]], image_ids: Sequence[int]
+    ) -> None:
+        """Keep ``previews`` on the message (as rendered) and which pictures it shows; done with its job."""
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message_id).values(previews=previews_json(previews))
+        )
+        await self.session.execute(
+            delete(MessagePreviewImage).where(col(MessagePreviewImage.message_id) == message_id)
+        )
+        for image_id in dict.fromkeys(image_ids):
+            self.session.add(MessagePreviewImage(message_id=message_id, image_id=image_id))
+        await self.drop(message_id)
+        await self.session.flush()
+
+    async def remove(self, message_id: int) -> None:
+        """The sender removed the message's previews: for good (an edit brings none back)."""
+        await self.session.execute(
+            update(Message).where(col(Message.id) == message_id).values(previews=None, previews_off=True)
+        )
+        await self.session.execute(
+            delete(MessagePreviewImage).where(col(MessagePreviewImage.message_id) == message_id)
+        )
+        await self.drop(message_id)
+
+    # The cache ---------------------------------------------------------------------------
+
+    async def cached(self, url_hash: str, now: datetime) -> CachedPreview | None:
+        """The URL's preview (or its absence) while it has not expired."""
+        query = (
+            select(LinkPreview, PreviewImage.width, PreviewImage.height)
+            .outerjoin(PreviewImage, col(PreviewImage.id) == col(LinkPreview.image_id))
+            .where(
+                col(LinkPreview.url_hash) == url_hash,
+                col(LinkPreview.state) != FETCHING,
+                col(LinkPreview.expires_at) > now,
+            )
+        )
+        found = (await self.session.execute(query)).first()
+        if found is None:
+            return None
+        entry, width, height = found
+        return CachedPreview(
+            entry.state,
+            entry.title or "",
+            entry.description or "",
+            entry.site_name or "",
+            entry.image_id,
+            int(width or 0),
+            int(height or 0),
+        )
+
+    async def claim(self, url_hash: str, url: str, now: datetime, lease_until: datetime) -> bool:
+        """Whether this worker fetches ``url`` now: no entry yet, an expired one, or a fetch whose
+        lease ran out (its worker died). One statement, so two workers never both win."""
+        insert = pg_insert if self._postgres() else sqlite_insert
+        table = LinkPreview.__table__  # type: ignore[attr-defined]
+        statement = (
+            insert(LinkPreview)
+            .values(url_hash=url_hash, url=url, state=FETCHING, locked_until=lease_until)
+            .on_conflict_do_update(
+                index_elements=["url_hash"],
+                set_={"state": FETCHING, "locked_until": lease_until},
+                where=or_(
+                    and_(table.c.state != FETCHING, table.c.expires_at <= now),
+                    and_(table.c.state == FETCHING, table.c.locked_until <= now),
+                ),
+            )
+            .returning(table.c.id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def store(
+        self,
+        url_hash: str,
+        state: str,
+        expires_at: datetime,
+        *,
+        title: str = "",
+        description: str = "",
+        site_name: str = "",
+        picture: tuple[bytes, str, int, int] | None = None,
+        now: datetime,
+    ) -> int | None:
+        """The fetch's outcome for every message carrying the URL; the new picture's id."""
+        image_id = None
+        if picture is not None:
+            data, content_type, width, height = picture
+            image = PreviewImage(
+                data=data, content_type=content_type, width=width, height=height, created_at=now
+            )
+            self.session.add(image)
+            await self.session.flush()
+            image_id = image.id
+        await self.session.execute(
+            update(LinkPreview)
+            .where(col(LinkPreview.url_hash) == url_hash)
+            .values(
+                state=state,
+                title=title,
+                description=description,
+                site_name=site_name,
+                image_id=image_id,
+                expires_at=expires_at,
+                locked_until=None,
+            )
+        )
+        return image_id
+
+    # The pictures ------------------------------------------------------------------------
+
+    async def picture(self, image_id: int) -> StoredPicture | None:
+        found = (
+            await self.session.execute(
+                select(PreviewImage.data, PreviewImage.content_type).where(col(PreviewImage.id) == image_id)
+            )
+        ).first()
+        return None if found is None else StoredPicture(bytes(found[0]), str(found[1]))
+
+    async def showing(self, image_id: int, limit: int) -> list[tuple[int, int, str]]:
+        """Up to ``limit`` live messages showing the picture: (message id, topic id, topic kind),
+        public topics first (anyone signed in may read those)."""
+        query = (
+            select(col(Message.id), col(Message.topic_id), col(Topic.kind))
+            .join(MessagePreviewImage, col(MessagePreviewImage.message_id) == col(Message.id))
+            .join(Topic, col(Topic.id) == col(Message.topic_id))
+            .where(col(MessagePreviewImage.image_id) == image_id, col(Message.deleted_at).is_(None))
+            .order_by((col(Topic.kind) != "public"), col(Message.id))
+            .limit(limit)
+        )
+        return [(int(m), int(t), str(k)) for m, t, k in (await self.session.execute(query)).all()]
+
+    async def jobs(self) -> int:
+        """How many messages wait for previews (the metrics, the tests)."""
+        return int((await self.session.execute(select(func.count()).select_from(PreviewJob))).scalar_one())

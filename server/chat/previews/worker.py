@@ -1,0 +1,245 @@
+"""The previews worker (PROTOCOL.md section 13): drains the queue of messages waiting for previews,
+one per node, never on the send path.
+
+For a message it takes (leased, so one node works on it at a time), each of the first
+``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is claimed by one
+worker of the cluster (``PreviewRepository.claim``), fetched through the ``PageSource`` port (the
+address guard, limits and parsing live in ``server.adapters.preview_http``) and stored for
+``ttl`` seconds (a URL that gives no preview for at most ``NONE_TTL``: a site that was down
+gets another chance the same day). A message one of whose URLs another worker is fetching is
+postponed by ``RETRY`` seconds and finds the cache filled then: so a URL in 50 messages on two
+nodes is fetched once.
+
+Once every link is answered the previews are kept on the message (as rendered, so every later
+rendering reads one row) in a transaction that first checks the message still has the links
+they were made for (an edit during the fetch makes the job due again instead) and records
+``message:previews`` for the members when they changed. While the database is down the worker
+goes on polling and the outage is logged once per class (``server.chat.kernel.outage``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
+from db.uow import Database
+from server.chat.kernel.outage import DATABASE
+from server.chat.previews.events import previews_changed, sender_place
+from server.chat.previews.ports import PageSource
+from server.chat.previews.queue import Bell
+
+log = logging.getLogger("parley.previews")
+
+CONCURRENT = 8  # messages worked on at once per node
+PREVIEWED = 3  # links of a message that get a preview
+POLL = 1.0  # seconds between looks at the queue when nothing rang
+RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
+NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
+
+
+class _Waiting:
+    """Another worker is fetching this URL."""
+
+
+WAITING = _Waiting()
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+Made = tuple[dict[str, Any], int | None]  # a Preview object and its picture's id
+
+
+def rendered(url: str, cached: CachedPreview) -> Made | None:
+    """A Preview object (PROTOCOL.md section 13) from the cache; None for a URL without one."""
+    if cached.state != READY:
+        return None
+    image = None
+    if cached.image_id is not None:
+        image = {
+            "url": f"/api/previews/{cached.image_id}/image",
+            "width": cached.width,
+            "height": cached.height,
+        }
+    preview = {
+        "url": url,
+        "title": cached.title,
+        "description": cached.description,
+        "site_name": cached.site_name,
+        "image": image,
+    }
+    return preview, cached.image_id
+
+
+class PreviewWorker:
+    def __init__(
+        self,
+        db: Database,
+        source: PageSource,
+        bell: Bell,
+        *,
+        ttl: float,
+        lease: float = 30.0,
+        single: bool,
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.bell = bell
+        self.ttl = timedelta(seconds=ttl)
+        self.none_ttl = timedelta(seconds=min(ttl, NONE_TTL))
+        self.lease = timedelta(seconds=lease)  # longer than a page and its picture may take
+        self.single = single  # SQLite: the only worker; leases a killed one left are void
+        self.fetches = 0  # pages this node fetched (the tests count them)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._inflight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+        await self.source.close()
+
+    async def _run(self) -> None:
+        outage = False
+        released = not self.single
+        while True:
+            self.bell.event.clear()
+            free = CONCURRENT - len(self._inflight)
+            taken = 0
+            try:
+                if not released:
+                    async with self.db.write() as repos:
+                        await repos.previews.release_leases()
+                    released = True
+                if free > 0:
+                    taken = self._start(await self._due(free))
+            except Exception as exc:
+                if DATABASE.failed(exc, "taking messages waiting for previews"):
+                    outage = True
+                else:
+                    log.exception("taking messages waiting for previews failed; trying again")
+            else:
+                if outage:
+                    DATABASE.recovered()
+                outage = False
+            if taken and taken == free:
+                continue  # more may be due
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL):
+                    await self.bell.event.wait()
+
+    async def _due(self, limit: int) -> list[int]:
+        now = datetime.now(UTC)
+        async with self.db.write() as repos:
+            return await repos.previews.due(now, now + self.lease, limit)
+
+    def _start(self, message_ids: list[int]) -> int:
+        for message_id in message_ids:
+            task = asyncio.create_task(self._work(message_id))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(message_ids)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self.bell.ring()  # a slot is free
+
+    async def _work(self, message_id: int) -> None:
+        try:
+            await self._make(message_id)
+        except Exception as exc:  # the lease ends and the job is taken again
+            if not DATABASE.failed(exc, "making link previews"):
+                log.exception("link previews could not be made", extra={"message": message_id})
+
+    async def _make(self, message_id: int) -> None:
+        async with self.db.read() as repos:
+            target = await repos.previews.target(message_id)
+        if target is None or target.gone or (not target.links and not target.previews):
+            async with self.db.write() as repos:
+                await repos.previews.drop(message_id)
+            return
+        made: list[Made] = []
+        waiting = False
+        for url in target.links[:PREVIEWED]:
+            outcome = await self._preview(url)
+            if isinstance(outcome, _Waiting):
+                waiting = True
+            elif outcome is not None:
+                made.append(outcome)
+        if waiting:
+            async with self.db.write() as repos:
+                await repos.previews.postpone(message_id, datetime.now(UTC) + timedelta(seconds=RETRY))
+            return
+        await self._show(target, made)
+
+    async def _preview(self, url: str) -> Made | _Waiting | None:
+        key = url_key(url)
+        now = datetime.now(UTC)
+        async with self.db.read() as repos:
+            cached = await repos.previews.cached(key, now)
+        if cached is not None:
+            return rendered(url, cached)
+        async with self.db.write() as repos:
+            if not await repos.previews.claim(key, url, now, now + self.lease):
+                return WAITING
+        self.fetches += 1
+        page = await self.source.page(url)
+        picture = None
+        if page is not None and page.image_url is not None:
+            picture = await self.source.picture(page.image_url)
+        now = datetime.now(UTC)
+        async with self.db.write() as repos:
+            if page is None:
+                await repos.previews.store(key, NONE, now + self.none_ttl, now=now)
+                return None
+            image = (
+                None
+                if picture is None
+                else (picture.data, picture.content_type, picture.width, picture.height)
+            )
+            image_id = await repos.previews.store(
+                key,
+                READY,
+                now + self.ttl,
+                title=page.title,
+                description=page.description,
+                site_name=page.site_name,
+                picture=image,
+                now=now,
+            )
+        width, height = (picture.width, picture.height) if picture is not None else (0, 0)
+        return rendered(
+            url, CachedPreview(READY, page.title, page.description, page.site_name, image_id, width, height)
+        )
+
+    async def _show(self, made_for: PreviewTarget, made: list[Made]) -> None:
+        message_id = made_for.message_id
+        async with self.db.write() as repos:
+            target = await repos.previews.target(message_id, lock=True)
+            if target is None or target.gone:
+                await repos.previews.drop(message_id)
+                return
+            if target.links != made_for.links:  # edited while we fetched: make those of the new links
+                await repos.previews.postpone(message_id, datetime.now(UTC))
+                return
+            previews = [preview for preview, _ in made]
+            await repos.previews.show(message_id, previews, [i for _, i in made if i is not None])
+            if previews == list(target.previews):
+                return
+            found = await sender_place(repos, target.topic_id, target.sender_id)
+            if found is not None:
+                place, sender = found
+                repos.record(*previews_changed(place, sender, message_id, previews))
