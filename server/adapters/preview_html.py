@@ -111,6 +111,8 @@ def _image_url(meta: dict[str, str], page_url: str) -> str | None:
         if not raw:
             continue
         try:
+            if urlsplit(raw).scheme and not urlsplit(raw).netloc:
+                continue  # "https:" alone, "javascript:..": not the page's own URL, not a picture
             absolute = urljoin(page_url, raw)
             parts = urlsplit(absolute)
         except ValueError:

@@ -216,7 +216,7 @@ def _known(label: str | None) -> str | None:
     if not label:
         return None
     try:
-        b"".decode(label)  # LookupError for an unknown codec and for a bytes-to-bytes one
+        b"a".decode(label, errors="replace")  # LookupError: an unknown codec, or bytes-to-bytes
         return codecs.lookup(label).name
     except LookupError:
         return None
