@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
@@ -103,13 +104,7 @@ class HttpPoster:
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
         parsed, address = await self.guard.address(url)
-        target = parsed.copy_with(host=str(address))
-        host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
-        if ":" in parsed.host and parsed.port is not None:
-            host = f"[{parsed.host}]:{parsed.port}"
-        elif ":" in parsed.host:
-            host = f"[{parsed.host}]"
-        extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+        target, host, extensions = pinned(parsed, address)
         try:
             async with asyncio.timeout(self.timeout):
                 request = self.client.build_request(
@@ -128,6 +123,20 @@ class HttpPoster:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def pinned(parsed: httpx.URL, address: Address) -> tuple[httpx.URL, str, dict[str, Any]]:
+    """How to send a request for ``parsed`` to the checked ``address``, never resolving again: the
+    URL with the address as its host, the ``Host`` header, and the request extensions that make
+    TLS name and verify the original host (``sni_hostname``). The link previews use it too."""
+    target = parsed.copy_with(host=str(address))
+    host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    if ":" in parsed.host and parsed.port is not None:
+        host = f"[{parsed.host}]:{parsed.port}"
+    elif ":" in parsed.host:
+        host = f"[{parsed.host}]"
+    extensions: dict[str, Any] = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    return target, host, extensions
 
 
 async def _capped(response: httpx.Response) -> bytes:

@@ -13,6 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from PIL import Image, ImageOps
 
@@ -31,25 +32,38 @@ class Picture:
 
 def inspect(path: Path, content_type: str) -> Picture | None:
     """Size and thumbnail of the image at ``path``; None when it cannot (or may not) be decoded."""
+    upright = decode(path)
+    if upright is None:
+        return None
+    width, height = upright.size
+    try:
+        upright.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT))
+        return Picture(width, height, encode(upright, content_type == "image/jpeg"))
+    except Exception:  # whatever the pixels make Pillow raise: a plain file
+        return None
+
+
+def decode(source: Path | IO[bytes], formats: tuple[str, ...] | None = None) -> Image.Image | None:
+    """The picture's pixels, loaded and turned upright by its EXIF orientation (a GIF's first
+    frame); None when it has more than ``MAX_PIXELS`` (checked from the header, before decoding)
+    or cannot be decoded. ``formats`` limits the decoders Pillow may try (its names: ``PNG``...).
+    Shared with the link previews' pictures (``server/adapters/preview_images.py``)."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with Image.open(source, formats=formats) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
                     return None
                 upright = ImageOps.exif_transpose(opened)
-                width, height = upright.size
-                small = upright.copy()
-        small.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT))
-        return Picture(width, height, _encode(small, content_type == "image/jpeg"))
+                return upright.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None
-    except Exception:  # whatever the bytes make Pillow raise: a plain file
+    except Exception:  # whatever the bytes make Pillow raise: not a picture
         return None
 
 
-def _encode(image: Image.Image, jpeg: bool) -> bytes:
+def encode(image: Image.Image, jpeg: bool) -> bytes:
     """The pixels alone, re-encoded: a fresh image carries no ``info`` (EXIF, XMP, comments)."""
     if jpeg:
         mode = "L" if image.mode == "L" else "RGB"
