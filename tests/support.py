@@ -59,6 +59,9 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
         # checks these limits (and their defaults) with small values of its own.
         "topics_per_hour": 100_000,
         "invites_per_hour": 100_000,
+        # Bodies with made-up links must not make the server look names up; tests/chat/previews/
+        # turn previews on with their own site in the allow list.
+        "previews": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

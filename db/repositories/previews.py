@@ -98,8 +98,10 @@ class PreviewRepository:
         return taken
 
     async def release_leases(self) -> None:
-        """SQLite's one worker starts: leases a killed process left are void."""
+        """SQLite's one worker starts: leases a killed process left are void, and so are the
+        fetches it had claimed (an entry still ``fetching`` has nothing to keep)."""
         await self.session.execute(update(PreviewJob).values(locked_until=None))
+        await self.session.execute(delete(LinkPreview).where(col(LinkPreview.state) == FETCHING))
 
     async def postpone(self, message_id: int, due_at: datetime) -> None:
         """Try again at ``due_at`` (another worker is fetching one of its URLs)."""
