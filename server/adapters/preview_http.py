@@ -161,7 +161,7 @@ class HttpPageSource:
 async def _capped(response: httpx.Response, cap: int) -> bytes:
     """The body, inflated, counted as it arrives; NoPreview as soon as it is over ``cap`` bytes."""
     declared = response.headers.get("content-length", "")
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    encoding = response.headers.get("content-encoding", "").strip().lower() or "identity"
     if declared.isdigit() and encoding == "identity" and int(declared) > cap:
         raise NoPreview(f"{declared} bytes, more than {cap}")
     if encoding not in INFLATE and encoding != "identity":
