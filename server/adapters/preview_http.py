@@ -65,7 +65,6 @@ class NoPreview(Exception):
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects: relative URLs in the body are relative to it
-    content_type: str  # media type alone, lower case
     charset: str | None
     body: bytes
 
@@ -154,7 +153,7 @@ class HttpPageSource:
             if types is not None and media_type not in types:
                 raise NoPreview(f"{parsed.host} answered {media_type or 'no content type'}, not HTML")
             body = await _capped(response, cap)
-            return Fetched(str(parsed), media_type, charset, body), ""
+            return Fetched(str(parsed), charset, body), ""
         finally:
             await response.aclose()
 
@@ -162,7 +161,7 @@ class HttpPageSource:
 async def _capped(response: httpx.Response, cap: int) -> bytes:
     """The body, inflated, counted as it arrives; NoPreview as soon as it is over ``cap`` bytes."""
     declared = response.headers.get("content-length", "")
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    encoding = response.headers.get("content-encoding", "").strip().lower() or "identity"
     if declared.isdigit() and encoding == "identity" and int(declared) > cap:
         raise NoPreview(f"{declared} bytes, more than {cap}")
     if encoding not in INFLATE and encoding != "identity":

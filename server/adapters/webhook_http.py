@@ -128,14 +128,17 @@ class HttpPoster:
 def pinned(parsed: httpx.URL, address: Address) -> tuple[httpx.URL, str, dict[str, Any]]:
     """How to send a request for ``parsed`` to the checked ``address``, never resolving again: the
     URL with the address as its host, the ``Host`` header, and the request extensions that make
-    TLS name and verify the original host (``sni_hostname``). The link previews use it too."""
+    TLS name and verify the original host (``sni_hostname``). The host goes on the wire as ASCII
+    (an international name in its ``xn--`` form: ``parsed.host`` is the Unicode one, which no
+    header may carry). The link previews use it too."""
     target = parsed.copy_with(host=str(address))
-    host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
-    if ":" in parsed.host and parsed.port is not None:
-        host = f"[{parsed.host}]:{parsed.port}"
-    elif ":" in parsed.host:
-        host = f"[{parsed.host}]"
-    extensions: dict[str, Any] = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    name = parsed.raw_host.decode("ascii")
+    host = name if parsed.port is None else f"{name}:{parsed.port}"
+    if ":" in name and parsed.port is not None:
+        host = f"[{name}]:{parsed.port}"
+    elif ":" in name:
+        host = f"[{name}]"
+    extensions: dict[str, Any] = {"sni_hostname": name} if parsed.scheme == "https" else {}
     return target, host, extensions
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import ipaddress
 import logging
 import struct
 import tracemalloc
@@ -13,13 +14,14 @@ import zlib
 from collections.abc import AsyncIterator
 from functools import cache
 
+import httpx
 import pytest
 from aiohttp import web
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from server.adapters.preview_http import USER_AGENT, HttpPageSource, decode
-from server.adapters.webhook_http import AddressGuard
+from server.adapters.webhook_http import AddressGuard, pinned
 from server.chat.previews.ports import Page
 
 MiB = 1 << 20
@@ -454,3 +456,20 @@ async def test_a_picture_over_its_cap_gives_none(site, caplog):
         await source.close()
     (record,) = no_preview_lines(caplog)
     assert "more than 1024" in record.getMessage()  # its Content-Length said so: nothing read
+
+
+IDN = "xn--mnchen-3ya.example"
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "host", "sni"),
+    [
+        ("https://M\u00fcnchen.example:8443/x", "93.184.216.34", f"{IDN}:8443", IDN),
+        ("http://example.com/x", "93.184.216.34", "example.com", None),
+        ("https://[2606:4700::1]/x", "2606:4700::1", "[2606:4700::1]", "2606:4700::1"),
+    ],
+)
+def test_a_request_is_pinned_to_the_checked_address_with_the_ascii_host(url, address, host, sni):
+    target, header, extensions = pinned(httpx.URL(url), ipaddress.ip_address(address))
+    assert target.host == address and target.path == "/x"
+    assert header == host and extensions.get("sni_hostname") == sni
