@@ -51,7 +51,8 @@ class Site:
         if path == "/card.png":
             return web.Response(body=self.picture, content_type="image/png")
         if path == "/title-only":
-            return web.Response(text="<html><head><title>Just a title</title></head></html>", content_type="text/html")
+            page = "<html><head><title>Just a title</title></head></html>"
+            return web.Response(text=page, content_type="text/html")
         if path == "/no-title":
             return web.Response(text="<html><body>nothing</body></html>", content_type="text/html")
         if path == "/held":
