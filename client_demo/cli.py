@@ -194,7 +194,7 @@ GLOBALS: list[tuple[str, dict[str, Any]]] = [
     ("--timeout", {"type": float, "help": "seconds to wait for an answer (default 10)"}),
     (
         "--color",
-        {"choices": ["auto", "always", "never"], "help": "mentions of you in colour (default auto: a tty)"},
+        {"choices": ["auto", "always", "never"], "help": "Markdown styles, mentions of you (auto: a tty)"},
     ),
 ]
 

@@ -10,8 +10,8 @@ which prints it and exits 1.
 - ``listen``: subscribes, announces ``listening on NAME`` on stderr, then
   prints each new live message (text or ``--json``) until ``--count``, and
   the changes of section 8 in between (``reaction:updated``,
-  ``thread:updated``, ``pins:updated``; as JSON ``{"event", "data"}``, not
-  counted), and section 10's system messages (``* alice muted bob``) as
+  ``thread:updated``, ``pins:updated``, and section 13's ``message:previews``;
+  as JSON ``{"event", "data"}``, not counted), and section 10's system messages (``* alice muted bob``) as
   messages. If an operator renames the topic it goes on under the new name;
   if one deletes it, it says so and exits 1 (``not_found``); if a moderator
   removes the user from it (``topic:removed``), likewise (``forbidden``).
@@ -42,7 +42,8 @@ from client_demo.models import Message, address, as_message, as_topic, field_lis
 from client_demo.output import err, out, wants_color
 
 Command = Callable[[Connection, argparse.Namespace], Awaitable[int]]
-CHANGES = ("reaction:updated", "thread:updated", "pins:updated")  # what `listen` shows besides messages
+# What `listen` shows besides messages: section 8's changes and section 13's previews.
+CHANGES = ("reaction:updated", "thread:updated", "pins:updated", "message:previews")
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,14 @@ def _enqueuer(inbox: asyncio.Queue[Message | Change | ClientError], event: str) 
 
 
 def _print_change(change: Change, wanted: str | None, look: render.Look, *, as_json: bool) -> None:
-    """One ``reaction:updated``, ``thread:updated`` or ``pins:updated`` of the conversation listened to."""
+    """One ``CHANGES`` event of the conversation listened to."""
     name = name_field(change.data, "topic")
     if name is None or (wanted is not None and name.casefold() != wanted):
         return
     if as_json:
         out(render.json_line({"event": change.event, "data": change.data}))
-    else:
-        out(render.change_line(change.event, change.data, look))
+    elif (line := render.change_line(change.event, change.data, look)) is not None:
+        out(line)
 
 
 def _look(conn: Connection, args: argparse.Namespace) -> render.Look:

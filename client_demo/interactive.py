@@ -2,7 +2,7 @@
 
 One command runs at a time, in the order typed; live events (messages, edits,
 typing, presence, invitations, read marks, topics renamed or deleted by an
-operator, reactions, thread and pin changes, our removal from a topic) are
+operator, reactions, thread and pin changes, link previews, our removal from a topic) are
 shown as they arrive, between commands. Replies, threads, reactions, pins and
 notification levels have their commands in ``conversations``; moderation,
 blocking and reports in ``moderation_repl``; search (``/search``,
@@ -41,6 +41,7 @@ commands:
   /history [N]                the last N messages here (default 20)
   /members                    members of the current topic and their roles
   /edit ID TEXT | /delete ID  change or remove one of your messages
+  /unpreview ID               remove the link previews of one of your messages
   /read                       mark the current conversation read
 {conversations.HELP}
 {moderation_repl.HELP}
@@ -74,6 +75,7 @@ class Repl:
             "members": self.members,
             "edit": self.edit,
             "delete": self.delete,
+            "unpreview": self.unpreview,
             "read": self.read,
             "help": self.help,
             **conversations.ConversationCommands(conn, self.view, self._here).table(),
@@ -149,6 +151,13 @@ class Repl:
     async def delete(self, rest: str) -> None:
         await self.conn.call("message:delete", {"id": _int(rest)})
         out(f"deleted message {_int(rest)}")
+
+    async def unpreview(self, rest: str) -> None:
+        """``message:previews:remove`` (PROTOCOL.md section 13): only the sender may; others see why."""
+        ident = _int(rest)
+        await self.conn.call("message:previews:remove", {"id": ident})
+        self.view.remember_unpreview(ident)
+        out(f"removed the previews of message {ident}")
 
     async def read(self, rest: str) -> None:
         where = rest or self._here()

@@ -13,7 +13,10 @@ under its name moves or goes, and ``topic_changed`` is told (the REPL's
 current conversation follows); so it is when a moderator removes us from a
 topic (``topic:removed``, section 10). A system message (section 10's
 moderation actions, pins) is shown like any message, as ``* SENTENCE``; a
-message of a user we block is folded.
+message of a user we block is folded. Section 13's ``message:previews`` (a
+message's link previews are ready, or were removed) is shown as the preview
+lines, except the removal we just asked for with ``/unpreview``
+(``remember_unpreview``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class LiveView:
         self._places: dict[int, str] = {}  # message id -> its conversation, oldest first
         self._reactions: dict[int, str] = {}  # message id -> the reactions last shown
         self._pins: dict[str, str] = {}  # conversation -> the pins line last shown
+        self._unpreviewed: set[int] = set()  # message ids whose previews we removed: echo not shown
         self._topic_changed = topic_changed
 
     def install(self) -> None:
@@ -55,6 +59,7 @@ class LiveView:
             "reaction:updated": self._reactions_changed,
             "thread:updated": render.thread_line,
             "pins:updated": self._pins_changed,
+            "message:previews": self._previews_changed,
             "message:deleted": render.deleted_line,
             "typing": render.typing_line,
             "presence": render.presence_line,
@@ -112,6 +117,10 @@ class LiveView:
         if name is not None:
             self._pins[name.casefold()] = render.pins_line(data)
 
+    def remember_unpreview(self, message_id: int) -> None:
+        """Our ``/unpreview`` was acknowledged and said so: its ``message:previews`` ``[]`` need not be."""
+        self._unpreviewed.add(message_id)
+
     async def _on_message(self, message: Message) -> None:
         self._write(message)
 
@@ -141,6 +150,13 @@ class LiveView:
             return None
         self._pins[name.casefold()] = line
         return line
+
+    def _previews_changed(self, data: Any) -> str | None:
+        ident = int_field(data, "id")
+        if ident is not None and ident in self._unpreviewed and data.get("previews") == []:
+            self._unpreviewed.discard(ident)
+            return None  # the echo of our own /unpreview
+        return render.previews_line(data)
 
     @staticmethod
     def _remember(table: dict[int, str], key: int, value: str) -> None:

@@ -33,6 +33,22 @@ class Reaction(TypedDict):
     me: bool
 
 
+class PreviewImage(TypedDict):
+    url: str  # served by Parley (/api/previews/{id}/image), never the linked site
+    width: int
+    height: int
+
+
+class Preview(TypedDict):
+    """A link's preview (PROTOCOL.md section 13); the texts come from the linked page: untrusted."""
+
+    url: str
+    title: str
+    description: str | None
+    site_name: str | None
+    image: PreviewImage | None
+
+
 class SystemInfo(TypedDict):
     """A system message's details (PROTOCOL.md sections 8 and 10); only ``action`` is always there."""
 
@@ -67,6 +83,8 @@ class Message(TypedDict):
     system: NotRequired[SystemInfo | None]
     blocked: NotRequired[bool]  # section 10: true only for me, when I block the sender
     bot: NotRequired[bool]  # section 12: sent by a bot account
+    links: NotRequired[list[str]]  # section 13: the body's http(s) URLs, at most 5
+    previews: NotRequired[list[Preview]]  # section 13: filled after the send (``message:previews``)
 
 
 class Topic(TypedDict):

@@ -1,10 +1,13 @@
 """Wire objects as terminal lines. Pure functions: no I/O, no state.
 
 Text from other users is made safe for a terminal: control characters
-(escape sequences included) are shown as ``\\x1b``-style escapes, and a
-multi-line body continues on indented lines. A message line carries what
-PROTOCOL.md section 8 adds (see ``message_line``); a ``Look`` says who reads
-(their mentions stand out) and whether ANSI colour may be used.
+(escape sequences included) are shown as ``\\x1b``-style escapes
+(``controls``), and a multi-line body continues on indented lines. A message
+line carries what PROTOCOL.md section 8 adds (see ``message_line``) and the
+link previews of section 13 (``previews``); a ``Look`` says who reads (their
+mentions stand out) and whether ANSI colour may be used. With colour a body's
+Markdown is drawn with terminal styles (``markup``); without, it is printed as
+written, which pipes, scripts and the tests read.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from client_demo import mentions
+from client_demo import markup, mentions, previews
+from client_demo.controls import visible
 from client_demo.errors import ClientError
 from client_demo.models import Member, Message, Reaction, Topic, as_reactions, int_field
 
@@ -36,14 +40,7 @@ PLAIN = Look()
 
 def safe(text: object) -> str:
     """``text`` with control characters escaped (newlines become indented lines)."""
-    lines = str(text).split("\n")
-    return f"\n{INDENT}".join("".join(_printable(ch) for ch in line) for line in lines)
-
-
-def _printable(ch: str) -> str:
-    if ch.isprintable() or ch == "\t":
-        return ch
-    return ch.encode("unicode_escape").decode("ascii")
+    return f"\n{INDENT}".join(visible(line) for line in str(text).split("\n"))
 
 
 def clock(iso: object) -> str:
@@ -66,7 +63,8 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
     ``[thread #ROOT]`` after the place; after the body come
     ``(pinned)``, the reactions (``[👍 2*]``, ``*``: mine), a thread's summary
     (``[thread: 3 replies, last 12:05]``); a reply's quote follows on an
-    indented line (``> bob: excerpt``). A system message is ``* TEXT``; a message
+    indented line (``> bob: excerpt``), then the files, then the link previews
+    (``↳ preview: Title — Site (url)``, section 13). A system message is ``* TEXT``; a message
     of a user I block is folded (``[message from a blocked user]``, no sender).
     """
     if message.get("type") == "system":
@@ -80,8 +78,8 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
     sender = safe(message["sender"]) + (BOT if message.get("bot") is True else "")
     line = f"{where} {sender}: {text}{edited}{_extras(message, look)}{_id(message)}"
     quote = _quote(message)
-    lines = [line] + ([] if quote is None else [f"{INDENT}{quote}"]) + [f"{INDENT}{f}" for f in files]
-    return "\n".join(lines)
+    below = ([] if quote is None else [quote]) + files + previews.preview_lines(message.get("previews"))
+    return "\n".join([line] + [f"{INDENT}{b}" for b in below])
 
 
 def file_lines(message: Message) -> list[str]:
@@ -190,11 +188,18 @@ def json_line(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def change_line(event: str, data: Any, look: Look = PLAIN) -> str:
-    """A ``reaction:updated``, ``thread:updated`` or ``pins:updated`` event as a line."""
+def change_line(event: str, data: Any, look: Look = PLAIN) -> str | None:
+    """A ``reaction:updated``, ``thread:updated``, ``pins:updated`` or ``message:previews`` event."""
     if event == "reaction:updated":
         return reactions_line(data, look)
+    if event == "message:previews":
+        return previews_line(data)
     return thread_line(data) if event == "thread:updated" else pins_line(data)
+
+
+def previews_line(data: Any) -> str | None:
+    """``message:previews``: ``* previews of message 12 in general:`` and the previews, or ``removed``."""
+    return previews.previews_event_line(data, INDENT)
 
 
 def topic_line(topic: Topic) -> str:
@@ -288,13 +293,24 @@ def error_line(error: ClientError) -> str:
 
 
 def _body(message: Message, look: Look) -> str:
-    text = safe(message.get("body") or "")
-    if not look.color or look.me is None or message.get("sender") == look.me:
-        return text
+    """As written without colour; with colour, Markdown drawn in styles and my mentions marked."""
+    body = str(message.get("body") or "")
+    if not look.color:
+        return safe(body)
+    return f"\n{INDENT}".join(markup.styled(body, _marker(message, look)))
+
+
+def _marker(message: Message, look: Look) -> markup.Mark | None:
+    """What marks my mentions in the body's text, if it mentions me (or all) and is not mine."""
+    me = look.me
+    if me is None or message.get("sender") == me:
+        return None
     named = message.get("mentions")
-    me = isinstance(named, list) and look.me.casefold() in {str(n).casefold() for n in named}
+    mine = isinstance(named, list) and me.casefold() in {str(n).casefold() for n in named}
     everyone = message.get("mentions_all") is True
-    return mentions.highlight(text, look.me, everyone=everyone) if me or everyone else text
+    if not (mine or everyone):
+        return None
+    return lambda text: mentions.highlight(text, me, everyone=everyone)
 
 
 def _thread_tag(message: Message) -> str:

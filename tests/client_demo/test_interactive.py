@@ -206,3 +206,26 @@ async def test_a_topic_deleted_by_an_operator_is_no_longer_current(
     await alice.write("/quit")
     assert await alice.wait() == 0, alice.transcript()
     assert not any("you were in keep" in line for line in alice.out), alice.transcript()
+
+
+async def test_unpreview_asks_the_server_and_says_why_it_refused(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
+    """``/unpreview ID`` sends ``message:previews:remove`` (PROTOCOL.md section 13) and shows a refusal.
+
+    bob's message is not alice's to change: the server refuses whether or not it has previews yet.
+    """
+    bob = await live_server.user("bob")
+    await bob.ok("topic:create", {"name": "links"})
+    sent = await bob.ok("message:send", {"topic": "links", "body": "see https://example.org"})
+    alice = await spawn("--user", "alice", "--password-stdin", "--register")
+    await alice.write(PASSWORD)
+    await alice.expect("type /help")
+    await alice.write("/help")
+    await alice.expect("/unpreview ID")
+    await alice.write(f"/unpreview {sent['id']}")
+    assert (await alice.expect("error:", stream="err")).startswith("error: ")
+    await alice.write("/unpreview twelve")
+    await alice.expect("usage: expected a number, got 'twelve'", stream="err")
+    await alice.write("/quit")
+    assert await alice.wait() == 0, alice.transcript()
