@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,12 +117,12 @@ class PreviewRepository:
     async def target(self, message_id: int, lock: bool = False) -> PreviewTarget | None:
         """The message a job is for (None when it no longer exists)."""
         query = select(
-            Message.topic_id,
-            Message.sender_id,
-            Message.links,
-            Message.previews,
-            Message.previews_off,
-            Message.deleted_at,
+            col(Message.topic_id),
+            col(Message.sender_id),
+            col(Message.links),
+            col(Message.previews),
+            col(Message.previews_off),
+            col(Message.deleted_at),
         ).where(col(Message.id) == message_id)
         if lock:
             query = query.with_for_update()
@@ -169,7 +169,7 @@ class PreviewRepository:
     async def cached(self, url_hash: str, now: datetime) -> CachedPreview | None:
         """The URL's preview (or its absence) while it has not expired."""
         query = (
-            select(LinkPreview, PreviewImage.width, PreviewImage.height)
+            select(LinkPreview, col(PreviewImage.width), col(PreviewImage.height))
             .outerjoin(PreviewImage, col(PreviewImage.id) == col(LinkPreview.image_id))
             .where(
                 col(LinkPreview.url_hash) == url_hash,
@@ -232,6 +232,7 @@ class PreviewRepository:
             )
             self.session.add(image)
             await self.session.flush()
+            assert image.id is not None, "the flush gave it its id"
             image_id = image.id
         await self.session.execute(
             update(LinkPreview)
@@ -253,7 +254,9 @@ class PreviewRepository:
     async def picture(self, image_id: int) -> StoredPicture | None:
         found = (
             await self.session.execute(
-                select(PreviewImage.data, PreviewImage.content_type).where(col(PreviewImage.id) == image_id)
+                select(col(PreviewImage.data), col(PreviewImage.content_type)).where(
+                    col(PreviewImage.id) == image_id
+                )
             )
         ).first()
         return None if found is None else StoredPicture(bytes(found[0]), str(found[1]))
@@ -269,8 +272,5 @@ class PreviewRepository:
             .order_by((col(Topic.kind) != "public"), col(Message.id))
             .limit(limit)
         )
-        return [(int(m), int(t), str(k)) for m, t, k in (await self.session.execute(query)).all()]
-
-    async def jobs(self) -> int:
-        """How many messages wait for previews (the metrics, the tests)."""
-        return int((await self.session.execute(select(func.count()).select_from(PreviewJob))).scalar_one())
+        rows = (await self.session.execute(query)).all()
+        return [(int(m or 0), int(t), str(k)) for m, t, k in rows]
