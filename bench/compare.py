@@ -27,7 +27,9 @@ fanout    1 room x C clients plus a publisher; M messages at a fixed rate: serve
 echo      E clients in closed loop, K acked echoes each: server CPU per round trip
 sends     Parley only: durable ``message:send`` acked after commit, S senders each in its own
           topic, on SQLite (``sends``) and PostgreSQL (``sends-pg``): sends/s, CPU per send;
-          ``sends-mentions``: as ``sends`` with every body mentioning two (offline) members
+          ``sends-mentions``: as ``sends`` with every body mentioning two (offline) members;
+          ``sends-links``: as ``sends`` with a distinct link in every body (previews on: each
+          link is queued and looked at by the previews worker; the address guard refuses it)
 reactions a reaction storm: N members in one topic, one message, ``reaction:add``/``remove``
           at a fixed rate for a fixed time: CPU per delivered ``reaction:updated``, deliveries/s,
           ack latency of ``reaction:add``
@@ -91,10 +93,11 @@ SCENARIOS = (
     "reactions",
     "sends",
     "sends-mentions",
+    "sends-links",
     "sends-pg",
     "backlog",
 )
-PARLEY_ONLY = {"sends", "sends-mentions", "sends-pg", "backlog"}
+PARLEY_ONLY = {"sends", "sends-mentions", "sends-links", "sends-pg", "backlog"}
 OWN_SERVER = {"reactions"}  # every server, each run on a fresh server process of its own
 PASSWORD = "bench-password-1"
 GENERATOR_CORE = "0"
@@ -623,7 +626,9 @@ async def subscribe_all(url: str, tokens: list[str], topics: list[str], concurre
         await asyncio.gather(*(one(token, topic) for token in tokens for topic in topics))
 
 
-async def scenario_sends(args: argparse.Namespace, database: str, mentions: bool = False) -> dict[str, Any]:
+async def scenario_sends(
+    args: argparse.Namespace, database: str, mentions: bool = False, link: bool = False
+) -> dict[str, Any]:
     """Durable sends, each sender in its own topic; ``mentions``: two more members, named in every body.
 
     The two mentioned users are members of every topic and stay offline, so a send still reaches
@@ -665,6 +670,9 @@ async def scenario_sends(args: argparse.Namespace, database: str, mentions: bool
             prefix=prefix,
             body_size=64,
             mentions=mentioned,
+            # loopback, so the previews worker's guard refuses it at once: what is measured is the
+            # send path's link parsing and queueing and the worker's bookkeeping, not a fetch
+            link="http://127.0.0.1:9/notes" if link else None,
             timeout_s=args.phase_timeout,
         )
         cpu = window.stop()
@@ -676,6 +684,7 @@ async def scenario_sends(args: argparse.Namespace, database: str, mentions: bool
             "mentions_per_body": mentioned,
             # sends whose stored message lists both names (0 on a server without mentions)
             "mentions_recognised": answer["mentions_recognised"] if mentioned else None,
+            "links_recognised": answer.get("links_recognised") if link else None,
             "acked": answer["acked"],
             "errors": answer["errors"],
             "first_error": answer["first_error"],
@@ -846,6 +855,12 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
                 args.scenario_timeout,
                 scenario_sends(args, "sqlite", mentions=True),
             )
+        if "sends-links" in args.scenario_list:
+            run["parley"]["sends_links"] = await guarded(
+                "parley: sends with a link (SQLite)",
+                args.scenario_timeout,
+                scenario_sends(args, "sqlite", link=True),
+            )
         if "sends-pg" in args.scenario_list:
             run["parley"]["sends_pg"] = await guarded(
                 "parley: sends (PostgreSQL)", args.scenario_timeout, scenario_sends(args, "postgresql")
@@ -894,6 +909,12 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
         "server CPU ms per durable send with 2 mentions, SQLite",
         ("sends_mentions", "cpu_ms_per_send"),
     ),
+    ("sends_links_per_s", "durable sends/s with a link, SQLite", ("sends_links", "sends_per_s")),
+    (
+        "sends_links_cpu_ms",
+        "server CPU ms per durable send with a link, SQLite",
+        ("sends_links", "cpu_ms_per_send"),
+    ),
     ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
     ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),
     ("sends_pg_db_cpu_ms", "PostgreSQL backends' CPU ms per send", ("sends_pg", "postgres_cpu_ms_per_send")),
@@ -904,10 +925,12 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
 VERSUS_NODE = {
     "sends_cpu_ms": "echo_cpu_ms",
     "sends_mentions_cpu_ms": "echo_cpu_ms",
+    "sends_links_cpu_ms": "echo_cpu_ms",
     "sends_pg_cpu_ms": "echo_cpu_ms",
 }
 NOT_RATIOS = {
     "sends_mentions_per_s",
+    "sends_links_per_s",
     "reactions_per_s",
     "reactions_missing",
     "sends_pg_db_cpu_ms",

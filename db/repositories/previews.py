@@ -274,3 +274,23 @@ class PreviewRepository:
         )
         rows = (await self.session.execute(query)).all()
         return [(int(m or 0), int(t), str(k)) for m, t, k in rows]
+
+    async def prune(self, expired_before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` cache entries that expired before ``expired_before`` (nobody
+        linked to them since) and the pictures no message shows and no entry holds any more."""
+        stale = (
+            select(col(LinkPreview.id))
+            .where(col(LinkPreview.state) != FETCHING, col(LinkPreview.expires_at) < expired_before)
+            .limit(limit)
+        )
+        gone = await self.session.execute(delete(LinkPreview).where(col(LinkPreview.id).in_(stale)))
+        entries = int(getattr(gone, "rowcount", 0) or 0)
+        shown = select(col(MessagePreviewImage.image_id))
+        held = select(col(LinkPreview.image_id)).where(col(LinkPreview.image_id).is_not(None))
+        unused = (
+            select(col(PreviewImage.id))
+            .where(col(PreviewImage.id).not_in(shown), col(PreviewImage.id).not_in(held))
+            .limit(limit)
+        )
+        gone = await self.session.execute(delete(PreviewImage).where(col(PreviewImage.id).in_(unused)))
+        return entries + int(getattr(gone, "rowcount", 0) or 0)

@@ -419,14 +419,16 @@ async function cmdBlast(a) {
   };
 }
 
-// sends {group, count, per_client, prefix, body_size, mentions?, timeout_s}: parley only, durable message:send
-// in closed loop, client i in its own topic prefix-i; `mentions` (usernames) start every body with "hey @a and @b"
+// sends {group, count, per_client, prefix, body_size, mentions?, link?, timeout_s}: parley only, durable
+// message:send in closed loop, client i in its own topic prefix-i; `mentions` (usernames) start every body
+// with "hey @a and @b"; `link` (a URL) puts `see <link>/<client>/<i>` in every body, a distinct URL each
 async function cmdSends(a) {
   const members = group(a.group).slice(0, a.count);
   const pad = "x".repeat(a.body_size ?? 64);
   const lead = a.mentions?.length ? `hey ${a.mentions.map((name) => `@${name}`).join(" and ")} ` : "";
   const acks = [];
   let recognised = 0;
+  let linked = 0;
   let errors = 0;
   let firstError = null;
   const started = performance.now();
@@ -438,13 +440,14 @@ async function cmdSends(a) {
         try {
           const answer = await emitAck(m.socket, "message:send", {
             topic: `${a.prefix}-${c}`,
-            body: `${lead}b ${c}:${i}:${t0} ${pad}`,
+            body: `${lead}b ${c}:${i}:${t0} ${a.link ? `see ${a.link}/${c}/${i} ` : ""}${pad}`,
           });
           if (answer && answer.ok) {
             acks.push(performance.now() - t0);
             // the server found every name (servers before mentions have no `mentions` field)
             const found = answer.data?.mentions;
             if (lead && Array.isArray(found) && a.mentions.every((name) => found.includes(name))) recognised += 1;
+            if (a.link && answer.data?.links?.length === 1) linked += 1; // the server read the link
           } else {
             errors += 1;
             firstError ??= answer;
@@ -460,6 +463,7 @@ async function cmdSends(a) {
   return {
     acked: acks.length,
     mentions_recognised: recognised,
+    links_recognised: linked,
     errors,
     first_error: firstError,
     wall_s: Math.round(wall * 1000) / 1000,

@@ -40,6 +40,8 @@ PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
+PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
+PRUNE_BATCH = 500
 
 
 class _Waiting:
@@ -115,6 +117,8 @@ class PreviewWorker:
     async def _run(self) -> None:
         outage = False
         released = not self.single
+        pruned = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             self.bell.event.clear()
             free = CONCURRENT - len(self._inflight)
@@ -126,6 +130,9 @@ class PreviewWorker:
                     released = True
                 if free > 0:
                     taken = self._start(await self._due(free))
+                if loop.time() - pruned > PRUNE_EVERY:
+                    await self._prune()
+                    pruned = loop.time()
             except Exception as exc:
                 if DATABASE.failed(exc, "taking messages waiting for previews"):
                     outage = True
@@ -140,6 +147,16 @@ class PreviewWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL):
                     await self.bell.event.wait()
+
+    async def _prune(self) -> None:
+        """Entries nobody linked to for a TTL past their expiry go, with the pictures no message
+        shows: the cache stays the size of what is in use (on several nodes each prunes; the
+        deletes are idempotent)."""
+        before = datetime.now(UTC) - self.ttl
+        while True:
+            async with self.db.write() as repos:
+                if await repos.previews.prune(before, PRUNE_BATCH) < PRUNE_BATCH:
+                    return
 
     async def _due(self, limit: int) -> list[int]:
         now = datetime.now(UTC)

@@ -225,3 +225,16 @@ async def test_urls_queued_at_a_restart_are_fetched_after_it(tmp_path, site):
         history = ok(await api.get("/api/topics/general/messages"))
     assert [m["previews"][0]["title"] for m in history["messages"] if m["id"] == sent["id"]] == ["Held page"]
     assert site.hits["/held"] == 2
+
+
+async def test_a_member_who_was_offline_gets_the_previews_with_the_backlog(live_server, site):
+    _, alice, bob_api, bob = await general(live_server)
+    await bob.close()
+    sent = await alice.ok("message:send", {"topic": "general", "body": f"missed {site.at('/og-missed')}"})
+    await previews_of(alice, sent["id"])
+
+    again = await live_server.connect("bob", bob_api.headers["Authorization"].removeprefix("Bearer "))
+
+    while (message := await again.next("message"))["id"] != sent["id"]:
+        pass
+    assert [p["title"] for p in message["previews"]] == ["Release notes /og-missed"]
