@@ -238,3 +238,16 @@ async def test_a_member_who_was_offline_gets_the_previews_with_the_backlog(live_
     while (message := await again.next("message"))["id"] != sent["id"]:
         pass
     assert [p["title"] for p in message["previews"]] == ["Release notes /og-missed"]
+
+
+async def test_a_direct_message_gets_previews_named_as_each_side_sees_it(live_server, site):
+    _, alice = await api_and_socket(live_server, "alice")
+    _, bob = await api_and_socket(live_server, "bob")
+
+    sent = await alice.ok("message:send", {"to": "bob", "body": f"for you {site.at('/og-dm')}"})
+
+    to_bob = await bob.next("message:previews")
+    to_alice = await alice.next("message:previews")
+    assert (to_bob["topic"], to_alice["topic"]) == ("@alice", "@bob")
+    assert to_bob["id"] == to_alice["id"] == sent["id"]
+    assert to_bob["previews"] == to_alice["previews"] and len(to_bob["previews"]) == 1
