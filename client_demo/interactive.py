@@ -155,8 +155,12 @@ class Repl:
     async def unpreview(self, rest: str) -> None:
         """``message:previews:remove`` (PROTOCOL.md section 13): only the sender may; others see why."""
         ident = _int(rest)
-        await self.conn.call("message:previews:remove", {"id": ident})
-        self.view.remember_unpreview(ident)
+        self.view.remember_unpreview(ident)  # the server pushes the echo before its ack
+        try:
+            await self.conn.call("message:previews:remove", {"id": ident})
+        except BaseException:
+            self.view.forget_unpreview(ident)
+            raise
         out(f"removed the previews of message {ident}")
 
     async def read(self, rest: str) -> None:

@@ -16,7 +16,7 @@ moderation actions, pins) is shown like any message, as ``* SENTENCE``; a
 message of a user we block is folded. Section 13's ``message:previews`` (a
 message's link previews are ready, or were removed) is shown as the preview
 lines, except the removal we just asked for with ``/unpreview``
-(``remember_unpreview``).
+(``remember_unpreview``, before asking: the echo comes before the ack).
 """
 
 from __future__ import annotations
@@ -118,8 +118,15 @@ class LiveView:
             self._pins[name.casefold()] = render.pins_line(data)
 
     def remember_unpreview(self, message_id: int) -> None:
-        """Our ``/unpreview`` was acknowledged and said so: its ``message:previews`` ``[]`` need not be."""
+        """Our ``/unpreview`` is on its way and its ack says so: its ``message:previews`` ``[]`` need not be.
+
+        Called before the request is sent: the server pushes that echo before it acknowledges.
+        """
         self._unpreviewed.add(message_id)
+
+    def forget_unpreview(self, message_id: int) -> None:
+        """Our ``/unpreview`` was refused: no echo will come, a later removal is shown."""
+        self._unpreviewed.discard(message_id)
 
     async def _on_message(self, message: Message) -> None:
         self._write(message)

@@ -224,7 +224,7 @@ async def test_unpreview_asks_the_server_and_says_why_it_refused(
     await alice.write("/help")
     await alice.expect("/unpreview ID")
     await alice.write(f"/unpreview {sent['id']}")
-    assert (await alice.expect("error:", stream="err")).startswith("error: ")
+    assert (await alice.expect("error:", stream="err")).startswith("error: forbidden: "), alice.transcript()
     await alice.write("/unpreview twelve")
     await alice.expect("usage: expected a number, got 'twelve'", stream="err")
     await alice.write("/quit")

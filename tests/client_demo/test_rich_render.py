@@ -153,6 +153,9 @@ async def test_the_live_view_shows_message_previews(capsys: pytest.CaptureFixtur
     view.remember_unpreview(15)
     await previews_changed({"topic": "den", "id": 15, "previews": []})  # the echo of our /unpreview
     await previews_changed({"topic": "den", "id": 15, "previews": []})  # a later one is shown
+    view.remember_unpreview(16)
+    view.forget_unpreview(16)  # the server refused our /unpreview: no echo to hide
+    await previews_changed({"topic": "den", "id": 16, "previews": []})
     await previews_changed("garbage")
 
     assert capsys.readouterr().out.splitlines() == [
@@ -161,4 +164,5 @@ async def test_the_live_view_shows_message_previews(capsys: pytest.CaptureFixtur
         "      What the post says.",
         "* previews of message 14 in den removed",
         "* previews of message 15 in den removed",
+        "* previews of message 16 in den removed",
     ]
