@@ -10,6 +10,7 @@ import { fileLimits, sizeText, uploadFile } from "../files.js";
 import { labelOf, isDirect, peerOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
+import { formatKey } from "./format_keys.js";
 import { clock, fullTime } from "./format.js";
 
 const MAX_BODY = 4000;
@@ -59,7 +60,7 @@ export class Composer {
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
-      if (this.mentions.handleKey(event)) return;
+      if (this.mentions.handleKey(event) || formatKey(event, this.input)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
