@@ -75,12 +75,22 @@ function highlight(hljs, code, lang) {
   }
 }
 
-/** `![alt](url)` -> a link to the url saying the alt text (or the url). */
+/** `![alt](url)` -> a link to the url saying the alt text (or the url); inside a link, the text. */
 function imageAsLink(tokens, idx, options, env, self) {
   const token = tokens[idx];
   const src = token.attrGet("src") ?? "";
   const alt = self.renderInlineAsText(token.children ?? [], options, env) || src;
+  if (insideLink(tokens, idx)) return escapeHtml(alt); // a link in a link would split in two
   return `<a href="${escapeHtml(src)}">${escapeHtml(alt)}</a>`;
+}
+
+function insideLink(tokens, idx) {
+  let depth = 0;
+  for (const token of tokens.slice(0, idx)) {
+    if (token.type === "link_open") depth += 1;
+    else if (token.type === "link_close") depth -= 1;
+  }
+  return depth > 0;
 }
 
 function escapeHtml(text) {
