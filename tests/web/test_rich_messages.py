@@ -160,6 +160,10 @@ async def test_bodies_render_as_markdown_with_links_code_emoji_and_mentions(new_
     quote = by_id(alice, answer["id"]).get_by_test_id("reply-quote-excerpt")
     await expect(quote.locator("strong")).to_have_text("release")
     await expect(quote.locator("a")).to_have_count(0)
+    await by_id(alice, release["id"]).hover()
+    await by_id(alice, release["id"]).get_by_test_id("reply").click()  # the composer's quote too
+    await expect(alice.by("reply-preview-excerpt").locator("strong")).to_have_text("release")
+    await alice.by("reply-cancel").click()
 
     lines = "\n".join(f"line {n} of the long log" for n in range(1, 41))
     long = await post(bob, "notes", lines)
@@ -359,3 +363,42 @@ async def test_preview_cards_render_under_the_message_and_the_sender_may_remove_
     await alice.test_hook(f"chat.previews.onUpdated({{topic: 'links', id: {theirs['id']}, previews: []}})")
     await expect(cards).to_have_count(0)
     assert outside.seen == [], outside.seen
+
+
+async def test_pins_and_search_show_bodies_without_letting_the_highlight_become_markup(
+    new_page, live_server
+) -> None:
+    alice, bob = await room(new_page, live_server, "pinboard")
+    notes = await post(bob, "pinboard", "The **release** checklist: `make run` then <i>ship</i>")
+    message = by_id(alice, notes["id"])
+    await message.hover()
+    await message.get_by_test_id("pin").click()
+    await expect(message.get_by_test_id("pinned-mark")).to_be_visible()
+    await alice.by("pins-toggle").click()
+    pinned = alice.by("pinned-item").get_by_test_id("message-body")
+    await expect(pinned.locator("strong")).to_have_text("release")
+    await expect(pinned.locator("code")).to_have_text("make run")
+    await expect(pinned).to_contain_text("<i>ship</i>")  # raw HTML stays text there too
+
+    await alice.by("search-toggle").click()
+    await alice.by("search-input").fill("checklist")
+    await alice.by("search-input").press("Enter")
+    highlight = alice.by("search-hit").get_by_test_id("search-highlight")
+    await expect(highlight.locator("mark")).to_have_text("checklist")
+    # The server's highlight is escaped text with <mark>s: shown as that text, never as Markdown or HTML.
+    await expect(highlight).to_contain_text("**release**")
+    await expect(highlight.locator("strong, code, i")).to_have_count(0)
+    await alice.screenshot("pins-and-search")
+
+
+async def test_without_the_sanitiser_bodies_are_plain_text(new_page, live_server) -> None:
+    """Markdown is never rendered without DOMPurify behind it: a missing package means plain text."""
+    alice, bob = await room(new_page, live_server, "plain")
+    await alice.page.context.route("**/vendor/dompurify/**", lambda route: route.abort())
+    await alice.page.reload()
+    await alice.expect_open("plain")
+    sent = await post(bob, "plain", "**bold** <img src=x onerror=alert(1)> @alice")
+    body = body_of(alice, sent["id"])
+    await expect(body).to_have_text("**bold** <img src=x onerror=alert(1)> @alice")
+    await expect(body.locator("strong, img")).to_have_count(0)
+    await expect(body.get_by_test_id("mention")).to_have_text("@alice")  # mentions still set apart

@@ -14,6 +14,7 @@ import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
 import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
 import { messageFiles } from "./file_parts.js";
 import { previewCards } from "./preview_cards.js";
+import { bodyClass } from "./rich_body.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 import { foldItem } from "./safety_parts.js";
 
@@ -369,7 +370,7 @@ export class MessageList {
           : h("div", { class: "send-status" }, pending.status === "queued" ? "Waiting for the connection…" : "Sending…");
         fill(el, h("div", { class: "msg-column" },
           h("div", { class: "bubble" }, replyQuote(pending.replyTo, (id) => this.jumpTo(id)),
-            h("div", { class: "msg-body md", "data-testid": "message-body" }, renderBody(pending.body)),
+            h("div", { class: bodyClass(), "data-testid": "message-body" }, renderBody(pending.body)),
             (pending.files ?? []).map((file) => h("p", { class: "pending-file small" }, file.name))),
           status));
       },

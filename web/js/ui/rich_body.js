@@ -3,7 +3,7 @@
 // lines with a "Show more" / "Show less" button, so one paste does not push
 // the whole conversation out of sight. What was unfolded stays unfolded when
 // the message is drawn again (a reaction, an edit, a preview arriving).
-import { renderBody } from "../markdown.js";
+import { markdownLoaded, renderBody } from "../markdown.js";
 import { h } from "./dom.js";
 
 const LONG_LINES = 12;
@@ -13,7 +13,7 @@ const unfolded = new Set(); // ids of long messages shown in full
 /** The body element (data-testid message-body), followed by its toggle when it is long. */
 export function richBody(message) {
   const body = message.body ?? "";
-  const el = h("div", { class: "msg-body md", "data-testid": "message-body" },
+  const el = h("div", { class: bodyClass(), "data-testid": "message-body" },
     renderBody(body, { mentions: message.mentions ?? [], mentionsAll: Boolean(message.mentions_all) }));
   if (!isLong(body)) return el;
   const id = message.id;
@@ -31,4 +31,9 @@ export function richBody(message) {
 
 export function isLong(body) {
   return body.length > LONG_CHARS || body.split("\n").length > LONG_LINES;
+}
+
+/** Markdown blocks bring their own spacing; plain text (no renderer) keeps its line breaks. */
+export function bodyClass() {
+  return markdownLoaded() ? "msg-body md" : "msg-body";
 }
