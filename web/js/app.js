@@ -1,8 +1,9 @@
-// Entry point: load the Socket.IO client, then show the login screen or the
-// chat, and switch between them.
+// Entry point: load the Socket.IO client and the Markdown renderer, then show
+// the login screen or the chat, and switch between them.
 import * as api from "./api.js";
 import { Chat } from "./chat.js";
 import { clearCredentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { loadMarkdown } from "./markdown.js";
 import { loadClient } from "./socket.js";
 import { h } from "./ui/dom.js";
 import { renderLogin } from "./ui/login.js";
@@ -16,7 +17,7 @@ let chat = null;
 
 async function boot() {
   try {
-    io = await loadClient();
+    [io] = await Promise.all([loadClient(), loadMarkdown()]); // without Markdown: plain text bodies
   } catch (err) {
     showFatal(err.message);
     return;

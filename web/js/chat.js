@@ -10,6 +10,7 @@ import { Moderation } from "./moderation.js";
 import { badges, Notify } from "./notify.js";
 import { Panels } from "./panels.js";
 import { Pins } from "./pins.js";
+import { Previews } from "./previews.js";
 import { Reactions } from "./reactions.js";
 import { Roster } from "./roster.js";
 import { Safety } from "./safety.js";
@@ -39,6 +40,7 @@ export class Chat {
     this.threads = new Threads(this);
     this.reactions = new Reactions(this);
     this.pins = new Pins(this);
+    this.previews = new Previews(this);
     this.notify = new Notify(this);
     this.roster = new Roster(this);
     this.moderation = new Moderation(this);
@@ -78,6 +80,7 @@ export class Chat {
       report: (m) => reportDialog(m, (id, reason) => this.safety.report(id, reason)),
       standing: () => this.moderation.blockedFromPosting(this.state.currentName),
       folds: (m) => this.safety.folds(m),
+      removePreviews: (m) => this.previews.remove(m),
     });
     const mentions = {
       members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
@@ -133,6 +136,7 @@ export class Chat {
       onReaction: (data) => this.reactions.onUpdated(data),
       onThreadUpdated: (data) => this.threads.onUpdated(data),
       onPinsUpdated: (data) => this.pins.onUpdated(data),
+      onPreviews: (data) => this.previews.onUpdated(data),
     };
   }
 

@@ -26,7 +26,7 @@ export async function loadClient() {
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
  * onAuthError(ChatError), and one per server event: onMessage, onEdited,
  * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
- * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onRemoved, onExpiring.
+ * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onPreviews, onRemoved, onExpiring.
  */
 export class ChatConnection {
   constructor(io, token, handlers) {
@@ -92,6 +92,7 @@ export class ChatConnection {
     socket.on("reaction:updated", (data) => handlers.onReaction(data));
     socket.on("thread:updated", (data) => handlers.onThreadUpdated(data));
     socket.on("pins:updated", (data) => handlers.onPinsUpdated(data));
+    socket.on("message:previews", (data) => handlers.onPreviews(data));
     socket.on("topic:removed", (data) => handlers.onRemoved(data));
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
   }

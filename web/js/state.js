@@ -121,11 +121,11 @@ export class Conversation {
   }
 }
 
-/** The fields a new copy of a message may change (edits, reactions, threads, pins, quotes). */
+/** The fields a new copy of a message may change (edits, reactions, threads, pins, quotes, previews). */
 function sameMessage(a, b) {
   return a.body === b.body && a.edited_at === b.edited_at && a.deleted === b.deleted
-    && a.pinned === b.pinned && JSON.stringify([a.reactions, a.thread_summary, a.reply_to])
-      === JSON.stringify([b.reactions, b.thread_summary, b.reply_to]);
+    && a.pinned === b.pinned && JSON.stringify([a.reactions, a.thread_summary, a.reply_to, a.previews])
+      === JSON.stringify([b.reactions, b.thread_summary, b.reply_to, b.previews]);
 }
 
 /** The thread open in the side panel: its root and the replies loaded so far. */

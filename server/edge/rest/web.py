@@ -23,6 +23,11 @@ VENDOR = {
     "socket.io-client": Path("socket.io-client") / "dist",
     "swagger-ui": Path("swagger-ui-dist"),
     "redoc": Path("redoc") / "bundles",
+    # Message bodies as Markdown (web/js/markdown.js): browser-ready files only.
+    "markdown-it": Path("markdown-it") / "dist",  # UMD
+    "markdown-it-emoji": Path("markdown-it-emoji"),  # index.mjs and lib/: ES modules
+    "dompurify": Path("dompurify") / "dist",
+    "highlight.js": Path("@highlightjs") / "cdn-assets",  # es/ holds the ES module build
 }
 
 
@@ -93,7 +98,9 @@ class PackageFiles(PageFiles):
 
 def package_files(app: FastAPI, web_dir: Path, folder: Path) -> PackageFiles:
     directory = web_dir / "node_modules" / folder
-    return PackageFiles(routes=app.routes, directory=directory, package=folder.parts[0])
+    scoped = folder.parts[0].startswith("@")  # "@scope/name"
+    package = "/".join(folder.parts[:2]) if scoped else folder.parts[0]
+    return PackageFiles(routes=app.routes, directory=directory, package=package)
 
 
 def mount_web(app: FastAPI, web_dir: Path) -> None:

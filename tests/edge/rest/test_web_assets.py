@@ -70,6 +70,10 @@ def bare_web(tmp_path: Path) -> Path:
         ("/vendor/socket.io-client/socket.io.esm.min.js", "socket.io-client"),
         ("/vendor/swagger-ui/swagger-ui-bundle.js", "swagger-ui"),
         ("/vendor/redoc/redoc.standalone.js", "redoc"),
+        ("/vendor/markdown-it/markdown-it.min.js", "markdown-it"),
+        ("/vendor/markdown-it-emoji/index.mjs", "markdown-it-emoji"),
+        ("/vendor/dompurify/purify.es.mjs", "dompurify"),
+        ("/vendor/highlight.js/es/highlight.min.js", "@highlightjs/cdn-assets"),
     ],
 )
 async def test_a_missing_package_file_is_a_404_naming_the_fix_without_a_traceback(

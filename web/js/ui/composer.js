@@ -7,9 +7,11 @@
 // each chip, the server's limit checked first); the message goes with the
 // uploaded ones, its text then optional.
 import { fileLimits, sizeText, uploadFile } from "../files.js";
+import { renderInline } from "../markdown.js";
 import { labelOf, isDirect, peerOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
+import { formatKey } from "./format_keys.js";
 import { clock, fullTime } from "./format.js";
 
 const MAX_BODY = 4000;
@@ -59,7 +61,7 @@ export class Composer {
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
-      if (this.mentions.handleKey(event)) return;
+      if (this.mentions.handleKey(event) || formatKey(event, this.input)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -212,7 +214,8 @@ export class Composer {
   setReply(message) {
     this.replyTo = { id: message.id, sender: message.sender, excerpt: [...(message.body ?? "")].slice(0, 100).join("") };
     this.replyText.replaceChildren("Replying to ", h("strong", { "data-testid": "reply-preview-sender" }, message.sender),
-      h("span", { class: "reply-bar-excerpt", "data-testid": "reply-preview-excerpt" }, this.replyTo.excerpt));
+      h("span", { class: "reply-bar-excerpt md", "data-testid": "reply-preview-excerpt" },
+        renderInline(this.replyTo.excerpt.replace(/\s*\n\s*/g, " "))));
     this.replyBar.hidden = false;
     this.input.focus();
   }

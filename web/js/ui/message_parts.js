@@ -1,27 +1,26 @@
 // Parts of a message that the message list, the thread panel and the pinned panel
 // share: the body with its mentions, the quote of the message it replies to, the
 // thread summary under a root, the pinned mark and the line of a system message.
-// User text goes in as text nodes only.
-import { bodyParts } from "../mentions.js";
+// User text goes in as text nodes, or as Markdown rendered and sanitised by
+// ../markdown.js (never as raw HTML).
+import { renderInline } from "../markdown.js";
 import { h, icon, ICONS } from "./dom.js";
 import { clock, fullTime, parseTime, plural } from "./format.js";
+import { richBody } from "./rich_body.js";
 
-/** The body, with the names the server recognised as mentions set apart. */
+/** The body as Markdown, with the names the server recognised as mentions set apart. */
 export function messageBody(message) {
   if (message.deleted) {
     return h("p", { class: "msg-body tombstone", "data-testid": "message-body" }, "This message was deleted.");
   }
-  const parts = bodyParts(message.body ?? "", message.mentions ?? [], Boolean(message.mentions_all));
-  return h("p", { class: "msg-body", "data-testid": "message-body" },
-    parts.map((part) => (typeof part === "string" ? part
-      : h("span", { class: "mention", "data-testid": "mention" }, part.mention))));
+  return richBody(message);
 }
 
 /** The quote of the message replied to (a button that shows it), or null. */
 export function replyQuote(quoted, jump) {
   if (!quoted) return null;
   const excerpt = quoted.excerpt
-    ? h("span", { class: "quote-excerpt", "data-testid": "reply-quote-excerpt" }, quoted.excerpt)
+    ? h("span", { class: "quote-excerpt md", "data-testid": "reply-quote-excerpt" }, renderInline(quoted.excerpt.replace(/\s*\n\s*/g, " ")))
     : h("span", { class: "quote-excerpt gone", "data-testid": "reply-quote-excerpt" }, "Deleted message");
   return h("button", {
     class: "reply-quote", type: "button", "data-testid": "reply-quote", "data-reply-to": String(quoted.id),

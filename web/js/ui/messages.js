@@ -5,6 +5,7 @@
 // thread, react, pin, edit, delete, report), its quote, reactions and thread summary;
 // a system message is a centred line, and so is a run of messages of users I block
 // (folded until shown).
+import { renderBody } from "../markdown.js";
 import { mentionsMe } from "../mentions.js";
 import { canModerate } from "../ranks.js";
 import { isDirect, labelOf } from "../targets.js";
@@ -12,6 +13,8 @@ import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
 import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
 import { messageFiles } from "./file_parts.js";
+import { previewCards } from "./preview_cards.js";
+import { bodyClass } from "./rich_body.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 import { foldItem } from "./safety_parts.js";
 
@@ -24,7 +27,7 @@ export class MessageList {
    * actions: loadOlder(), fillGap(afterSeq, beforeSeq), edit(id, body), remove(id), retry(clientId), discard(clientId),
    * scrolled(), rerender(), reply(message), openThread(message), react(message, emoji),
    * togglePin(message), notHeld(), report(message), standing(): why I cannot post (or null),
-   * folds(message): a message of a user I block
+   * folds(message): a message of a user I block, removePreviews(message): the sender drops its link previews
    */
   constructor(actions) {
     this.actions = actions;
@@ -178,7 +181,7 @@ export class MessageList {
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
       ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
       message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions,
-      (message.files ?? []).map((file) => file.id)]);
+      (message.files ?? []).map((file) => file.id), message.previews ?? []]);
     return {
       key: `m${message.id}`,
       create: () => h("article", { "data-testid": "message", tabindex: "-1" }),
@@ -206,6 +209,7 @@ export class MessageList {
       replyQuote(message.reply_to, (id) => this.jumpTo(id)),
       message.body || message.deleted || !message.files?.length ? body : null,
       messageFiles(message),
+      previewCards(message, { canRemove: ctx.own, remove: (m) => this.actions.removePreviews(m) }),
       h("div", { class: "msg-meta" },
         pinnedMark(message),
         h("time", { datetime: message.created_at ?? "", title: fullTime(ctx.date) }, clock(ctx.date)),
@@ -366,7 +370,7 @@ export class MessageList {
           : h("div", { class: "send-status" }, pending.status === "queued" ? "Waiting for the connection…" : "Sending…");
         fill(el, h("div", { class: "msg-column" },
           h("div", { class: "bubble" }, replyQuote(pending.replyTo, (id) => this.jumpTo(id)),
-            h("p", { class: "msg-body", "data-testid": "message-body" }, pending.body),
+            h("div", { class: bodyClass(), "data-testid": "message-body" }, renderBody(pending.body)),
             (pending.files ?? []).map((file) => h("p", { class: "pending-file small" }, file.name))),
           status));
       },

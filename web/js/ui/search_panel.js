@@ -2,6 +2,7 @@
 // open conversation), the operators it understands, the hits newest first with
 // their highlights, and "More results". A hit is a button: it shows the message
 // in its conversation. Arrow keys move between the box and the hits.
+import { renderInline } from "../markdown.js";
 import { labelOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS } from "./dom.js";
 import { clock, dayLabel, fullTime, parseTime, plural } from "./format.js";
@@ -97,7 +98,8 @@ export class SearchPanel {
   item(hit) {
     const message = hit.message;
     const date = parseTime(message.created_at);
-    const text = highlightNodes(hit.highlight) ?? [message.body ?? ""];
+    // The highlight is shown as text with <mark>s (never as Markdown); without one, the body in one line.
+    const text = highlightNodes(hit.highlight) ?? renderInline((message.body ?? "").replace(/\s*\n\s*/g, " "));
     return h("li", {},
       h("button", {
         type: "button", class: "search-hit", "data-testid": "search-hit", "data-id": String(message.id),

@@ -4,8 +4,10 @@
 import { labelOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { formatKey } from "./format_keys.js";
 import { clock, fullTime, parseTime, plural } from "./format.js";
 import { messageBody, pinnedMark, replyQuote } from "./message_parts.js";
+import { previewCards } from "./preview_cards.js";
 import { reactionChips } from "./reactions.js";
 
 export class ThreadPanel {
@@ -34,7 +36,7 @@ export class ThreadPanel {
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
-      if (this.mentions.handleKey(event)) return;
+      if (this.mentions.handleKey(event) || formatKey(event, this.input)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -135,6 +137,7 @@ export class ThreadPanel {
           pinnedMark(message)),
         replyQuote(message.reply_to, (id) => this.actions.jump(id)),
         messageBody(message),
+        previewCards(message),
         reactionChips(message, (m, emoji) => this.actions.react(m, emoji), { canReact: !this.form.hidden })));
   }
 }
