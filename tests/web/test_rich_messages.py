@@ -366,10 +366,8 @@ async def test_preview_cards_render_under_the_message_and_the_sender_may_remove_
     await expect(remove).to_be_visible()
     await alice.screenshot("previews")
     await remove.click()
-    # Until the server part lands the server answers `invalid` (unknown event): the page shows that
-    # error as it shows every failed ack, in a toast, and keeps the cards.
-    await expect(alice.by("toast").filter(has_text="unknown event")).to_be_visible()
-    await expect(by_id(alice, mine_id).get_by_test_id("preview-card")).to_have_count(1)
+    # The server removes them (alice sent it) and tells the members: message:previews with [].
+    await expect(by_id(alice, mine_id).get_by_test_id("preview-card")).to_have_count(0)
     sent = [entry for entry in alice.timeline if "message:previews:remove" in entry]
     assert sent, "the remove button did not emit message:previews:remove"
 

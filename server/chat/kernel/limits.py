@@ -38,4 +38,4 @@ class Limits:
     webhook_lease: float
     webhook_outbox_retention: float  # housekeeping: finished deliveries kept this long
     webhook_log_retention: float
-    preview_ttl: float = 86400.0  # PROTOCOL.md section 13: seconds a URL's preview is kept
+    preview_ttl: float  # PROTOCOL.md section 13: seconds a URL's preview is kept
