@@ -50,6 +50,19 @@ class User(SQLModel, table=True):
     # PROTOCOL.md section 12: a bot account has no password (it uses API tokens) and an owner.
     bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     owner_id: int | None = None  # the bot's owner (a plain id: migration 0010 says why)
+    # PROTOCOL.md section 14: the profile, the status and the availability the user chose.
+    display_name: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    title: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    timezone: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    avatar_file_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    status_emoji: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    status_text: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    status_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    availability: str = Field(
+        default="auto", sa_column=Column(String(8), nullable=False, server_default="auto")
+    )
 
 
 class Topic(SQLModel, table=True):
@@ -364,6 +377,11 @@ class File(SQLModel, table=True):
     height: int | None = None
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # PROTOCOL.md section 14: set once the file became its uploader's avatar, and kept when it is
+    # replaced (a page that rendered it keeps showing it); readable by every signed-in user.
+    avatar: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
 
 
 class Webhook(SQLModel, table=True):
@@ -484,3 +502,58 @@ class MessagePreviewImage(SQLModel, table=True):
 
     message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     image_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+
+
+# Words compared byte by byte on PostgreSQL ("C"), so a prefix is a range of the index whatever the
+# database's locale; SQLite compares bytes anyway.
+WORD = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class UserWord(SQLModel, table=True):
+    """The directory's index (PROTOCOL.md section 14): each word of a user's username and display
+    name, case-folded and without accents; ``users:search`` reads a range of it by prefix."""
+
+    __tablename__ = "user_words"
+    __table_args__ = (Index("ix_user_words_user", "user_id"),)
+
+    word: str = Field(sa_column=Column(WORD, primary_key=True))
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+
+
+class Identity(SQLModel, table=True):
+    """An account's link to an OpenID Connect provider's user (PROTOCOL.md section 14): the
+    provider's issuer and subject, never its username or email."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject", name="uq_identities_issuer_subject"),
+        Index("ix_identities_user", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    user_id: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class OidcFlow(SQLModel, table=True):
+    """A sign-in under way: its ``state``, ``nonce`` and PKCE verifier, taken once by the callback
+    (on whichever node it lands)."""
+
+    __tablename__ = "oidc_flows"
+
+    state: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(max_length=64)
+    verifier: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LoginCode(SQLModel, table=True):
+    """The one-time code the callback hands the page (60 s, once) for a token: only its SHA-256."""
+
+    __tablename__ = "login_codes"
+
+    code_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
