@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import EchoTranscript, User
+from db.models import EchoTranscript, User, UserWord
 from db.records import UserRecord
 from db.repositories.values import flush, user_record
 
@@ -56,7 +56,17 @@ class UserRepository:
         )
         self.session.add(user)
         await flush(self.session)
+        assert user.id is not None, "the flush gave it its id"
+        await self.set_words(user.id, [username.lower()])  # found by its username at once
         return user_record(user)
+
+    async def set_words(self, user_id: int, words: Iterable[str]) -> None:
+        """Replace the words the directory finds the user by (``server/chat/accounts/words.py``
+        folds them)."""
+        await self.session.execute(delete(UserWord).where(col(UserWord.user_id) == user_id))
+        for word in dict.fromkeys(words):
+            self.session.add(UserWord(word=word, user_id=user_id))
+        await self.session.flush()
 
     async def bump_token_version(self, user_id: int) -> None:
         await self.session.execute(
