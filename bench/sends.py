@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.sends --senders 1 --count 1000 # one sender, closed loop
     .venv/bin/python -m bench.sends --database postgresql+asyncpg://postgres@127.0.0.1:5432/NAME
     .venv/bin/python -m bench.sends --mention --webhook      # what rides along: a mention row, 2 outbox rows
+    .venv/bin/python -m bench.sends --link                   # a distinct link in every body
 
 Each sender has its own user and its own topic and sends in a closed loop (the next send
 after the previous one returned, i.e. after its commit). Prints stored messages per second
@@ -12,7 +13,9 @@ and this process's CPU per send; the server's socket layer is not involved.
 ``--mention``: the next sender is a member of each sender's topic and every message names them
 (a mention row each, the send store's mention step). ``--webhook``: each topic has an outgoing
 webhook for ``message`` and ``mention`` (its outbox rows are written with each send; nothing is
-delivered: the worker is not started in-process).
+delivered: the worker is not started in-process). ``--link``: every body has a distinct link (it
+is read at send and a previews job is written with the message; the previews worker is not started
+in-process either, so this is the send path's share alone).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Rides:
 
     mention: bool = False
     webhook: bool = False
+    link: bool = False
 
 
 async def main(senders: int, count: int, database: str | None, rides: Rides) -> None:
@@ -63,7 +67,8 @@ async def _run(chat: Chat, senders: int, count: int, rides: Rides) -> None:
     async def run(actor: Actor, topic: str, named: str) -> None:
         prefix = f"@{named} " if rides.mention else ""
         for i in range(per_sender):
-            await chat.messages.send(actor, Target(topic=topic), f"{prefix}m{i}")
+            link = f" see http://127.0.0.1:9/notes/{actor.id}/{i}" if rides.link else ""
+            await chat.messages.send(actor, Target(topic=topic), f"{prefix}m{i}{link}")
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(run(a, f"t{i}", actors[(i + 1) % senders].username) for i, a in enumerate(actors)))
@@ -82,5 +87,6 @@ if __name__ == "__main__":
     parser.add_argument("--database", help="a database URL (default: SQLite in a temporary directory)")
     parser.add_argument("--mention", action="store_true", help="every message names a member of its topic")
     parser.add_argument("--webhook", action="store_true", help="every topic has a message+mention webhook")
+    parser.add_argument("--link", action="store_true", help="every message has a distinct link")
     args = parser.parse_args()
-    asyncio.run(main(args.senders, args.count, args.database, Rides(args.mention, args.webhook)))
+    asyncio.run(main(args.senders, args.count, args.database, Rides(args.mention, args.webhook, args.link)))

@@ -63,6 +63,12 @@ class User(SQLModel, table=True):
     availability: str = Field(
         default="auto", sa_column=Column(String(8), nullable=False, server_default="auto")
     )
+    # Away from activity, for every node: when a socket of the user last sent an event (written
+    # at most every few seconds), and whether the user went idle (set by the node that saw it).
+    last_active_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    idle: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
 
 
 class Topic(SQLModel, table=True):

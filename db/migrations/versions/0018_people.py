@@ -28,6 +28,8 @@ def upgrade() -> None:
     op.add_column("users", sa.Column("status_text", sa.String(100), nullable=True))
     op.add_column("users", sa.Column("status_expires_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("users", sa.Column("availability", sa.String(8), nullable=False, server_default="auto"))
+    op.add_column("users", sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("idle", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("files", sa.Column("avatar", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "user_words",
@@ -70,6 +72,8 @@ def downgrade() -> None:
     # Not a batch: SQLite's own DROP COLUMN keeps what depends on these tables.
     op.drop_column("files", "avatar")
     for column in (
+        "idle",
+        "last_active_at",
         "availability",
         "status_expires_at",
         "status_text",

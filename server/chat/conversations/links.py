@@ -15,6 +15,7 @@ is switched off.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator
 
 from markdown_it import MarkdownIt
@@ -24,10 +25,20 @@ MAX_LINKS = 5
 SCHEMES = ("http://", "https://")
 
 
+# What normalisation leaves as it is (mdurl's encode keeps these; an ASCII host needs no punycode).
+UNCHANGED = frozenset(string.ascii_letters + string.digits + ";/?:@&=+$,-_.!~*'()#")
+
+
 class _LinkParser(MarkdownIt):
     def normalizeLinkText(self, link: str) -> str:
         """A link's text is never shown here: only hrefs matter (its punycode is half the cost)."""
         return link
+
+    def normalizeLink(self, url: str) -> str:
+        """Most URLs are plain ASCII that normalisation returns unchanged: skip its parse."""
+        if UNCHANGED.issuperset(url):
+            return url
+        return super().normalizeLink(url)
 
 
 def _parser() -> MarkdownIt:

@@ -127,6 +127,11 @@ class Writer:
             self._task = asyncio.ensure_future(self._run())
         return await future
 
+    @property
+    def busy(self) -> bool:
+        """Sends are being stored or wait to be (what background work yields to)."""
+        return self._task is not None
+
     async def drain(self) -> None:
         """Shutdown: wait until everything queued is stored and answered."""
         while self._task is not None:

@@ -29,6 +29,9 @@ def build(w: Wiring, limits: Limits, conversations: Conversations, source: PageS
     bell = Bell()
     conversations.send_hooks.append(PreviewSendHook(bell))  # a new message's links -> a job row
     w.before_commit(PreviewOnEdit(bell))  # an edit -> its job due again
-    worker = PreviewWorker(w.db, source, bell, ttl=limits.preview_ttl, single=is_sqlite(w.db.url))
+    writer = conversations.messages.writer
+    worker = PreviewWorker(
+        w.db, source, bell, ttl=limits.preview_ttl, single=is_sqlite(w.db.url), busy=lambda: writer.busy
+    )
     w.part("previews worker", worker.start, worker.stop, serving=True)
     return Previews(service, worker)

@@ -23,14 +23,16 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from db.repositories import Repositories
 from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.previews.events import previews_changed, sender_place
-from server.chat.previews.ports import PageSource
+from server.chat.previews.ports import Page, PageSource, Picture
 from server.chat.previews.queue import Bell
 
 log = logging.getLogger("parley.previews")
@@ -39,16 +41,10 @@ CONCURRENT = 8  # messages worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
+YIELD, YIELD_STEP = 1.0, 0.02  # a job waits at most this long for a burst of sends to end
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
 PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
 PRUNE_BATCH = 500
-
-
-class _Waiting:
-    """Another worker is fetching this URL."""
-
-
-WAITING = _Waiting()
 
 
 def url_key(url: str) -> str:
@@ -89,6 +85,7 @@ class PreviewWorker:
         ttl: float,
         lease: float = 30.0,
         single: bool,
+        busy: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.source = source
@@ -97,6 +94,7 @@ class PreviewWorker:
         self.none_ttl = timedelta(seconds=min(ttl, NONE_TTL))
         self.lease = timedelta(seconds=lease)  # longer than a page and its picture may take
         self.single = single  # SQLite: the only worker; leases a killed one left are void
+        self.busy = busy  # whether sends are being stored (the conversations' writer)
         self.fetches = 0  # pages this node fetched (the tests count them)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -182,81 +180,94 @@ class PreviewWorker:
                 log.exception("link previews could not be made", extra={"message": message_id})
 
     async def _make(self, message_id: int) -> None:
+        """One read (the message and the cache), a claim of the URLs to fetch, the fetches, and
+        one write that stores what was fetched and shows the previews: three transactions when a
+        URL is new, two when every one is cached."""
+        await self._yield_to_sends()
+        now = datetime.now(UTC)
         async with self.db.read() as repos:
             target = await repos.previews.target(message_id)
+            urls = () if target is None or target.gone else target.links[:PREVIEWED]
+            cached = {url: await repos.previews.cached(url_key(url), now) for url in urls}
         if target is None or target.gone or (not target.links and not target.previews):
             async with self.db.write() as repos:
                 await repos.previews.drop(message_id)
             return
-        made: list[Made] = []
-        waiting = False
-        for url in target.links[:PREVIEWED]:
-            outcome = await self._preview(url)
-            if isinstance(outcome, _Waiting):
-                waiting = True
-            elif outcome is not None:
-                made.append(outcome)
-        if waiting:
+        missing = [url for url in urls if cached[url] is None]
+        claimed: list[str] = []
+        if missing:
             async with self.db.write() as repos:
-                await repos.previews.postpone(message_id, datetime.now(UTC) + timedelta(seconds=RETRY))
-            return
-        await self._show(target, made)
-
-    async def _preview(self, url: str) -> Made | _Waiting | None:
-        key = url_key(url)
+                claimed = [
+                    url
+                    for url in missing
+                    if await repos.previews.claim(url_key(url), url, now, now + self.lease)
+                ]
+        fetched = await asyncio.gather(*(self._fetch(url) for url in claimed))
         now = datetime.now(UTC)
-        async with self.db.read() as repos:
-            cached = await repos.previews.cached(key, now)
-        if cached is not None:
-            return rendered(url, cached)
         async with self.db.write() as repos:
-            if not await repos.previews.claim(key, url, now, now + self.lease):
-                return WAITING
+            for url, (page, picture) in zip(claimed, fetched, strict=True):
+                cached[url] = await self._store(repos, url, page, picture, now)
+            if len(claimed) < len(missing):  # another worker is fetching one: look again soon
+                await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
+                return
+            made = [m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))]
+            await self._show(repos, target, made)
+
+    async def _yield_to_sends(self) -> None:
+        """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
+        send is acknowledged, and never at the cost of the next send's ack."""
+        if self.busy is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + YIELD
+        while self.busy() and loop.time() < deadline:
+            await asyncio.sleep(YIELD_STEP)
+
+    async def _fetch(self, url: str) -> tuple[Page | None, Picture | None]:
         self.fetches += 1
         page = await self.source.page(url)
         picture = None
         if page is not None and page.image_url is not None:
             picture = await self.source.picture(page.image_url)
-        now = datetime.now(UTC)
-        async with self.db.write() as repos:
-            if page is None:
-                await repos.previews.store(key, NONE, now + self.none_ttl, now=now)
-                return None
-            image = (
-                None
-                if picture is None
-                else (picture.data, picture.content_type, picture.width, picture.height)
-            )
-            image_id = await repos.previews.store(
-                key,
-                READY,
-                now + self.ttl,
-                title=page.title,
-                description=page.description,
-                site_name=page.site_name,
-                picture=image,
-                now=now,
-            )
-        width, height = (picture.width, picture.height) if picture is not None else (0, 0)
-        return rendered(
-            url, CachedPreview(READY, page.title, page.description, page.site_name, image_id, width, height)
-        )
+        return page, picture
 
-    async def _show(self, made_for: PreviewTarget, made: list[Made]) -> None:
+    async def _store(
+        self, repos: Repositories, url: str, page: Page | None, picture: Picture | None, now: datetime
+    ) -> CachedPreview:
+        key = url_key(url)
+        if page is None:
+            await repos.previews.store(key, NONE, now + self.none_ttl, now=now)
+            return CachedPreview(NONE, "", "", "", None, 0, 0)
+        image = (
+            None if picture is None else (picture.data, picture.content_type, picture.width, picture.height)
+        )
+        image_id = await repos.previews.store(
+            key,
+            READY,
+            now + self.ttl,
+            title=page.title,
+            description=page.description,
+            site_name=page.site_name,
+            picture=image,
+            now=now,
+        )
+        width, height = (picture.width, picture.height) if picture is not None else (0, 0)
+        return CachedPreview(READY, page.title, page.description, page.site_name, image_id, width, height)
+
+    async def _show(self, repos: Repositories, made_for: PreviewTarget, made: list[Made]) -> None:
         message_id = made_for.message_id
-        async with self.db.write() as repos:
-            target = await repos.previews.target(message_id, lock=True)
-            if target is None or target.gone:
-                await repos.previews.drop(message_id)
-                return
-            if target.links != made_for.links:  # edited while we fetched: make those of the new links
-                await repos.previews.postpone(message_id, datetime.now(UTC))
-                return
-            previews = [preview for preview, _ in made]
-            await repos.previews.show(message_id, previews, [i for _, i in made if i is not None])
-            if previews == list(target.previews):
-                return
-            found = await sender_place(repos, target.topic_id, target.sender_id)
-            if found is not None:
-                place, sender = found
-                repos.record(*previews_changed(place, sender, message_id, previews))
+        target = await repos.previews.target(message_id, lock=True)
+        if target is None or target.gone:
+            await repos.previews.drop(message_id)
+            return
+        if target.links != made_for.links:  # edited while we fetched: make those of the new links
+            await repos.previews.postpone(message_id, datetime.now(UTC))
+            return
+        previews = [preview for preview, _ in made]
+        await repos.previews.show(message_id, previews, [i for _, i in made if i is not None])
+        if previews == list(target.previews):
+            return
+        found = await sender_place(repos, target.topic_id, target.sender_id)
+        if found is not None:
+            place, sender = found
+            repos.record(*previews_changed(place, sender, message_id, previews))
