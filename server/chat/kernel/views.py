@@ -75,8 +75,9 @@ def message_out(
         "client_id": client_id,
         "deleted": deleted,
     }
-    if extras is PLAIN:
-        out = MessageOut(**base, blocked=blocked, bot=extras.bot)
+    if extras is PLAIN or (extras.links and _only_links(extras)):
+        links = [] if deleted else list(extras.links)
+        out = MessageOut(**base, blocked=blocked, bot=extras.bot, links=links)
         # Its JSON form as ``MessageOut.wire`` would make it, in the model's field order (that
         # cached property finds it here): a plain message's fields need no conversion, and most
         # messages are plain (model_dump cost more than the rest of this function).
@@ -90,7 +91,7 @@ def message_out(
             "mentions_all": False,
             "pinned": False,
             "files": [],
-            "links": [],
+            "links": links,
             "previews": [],
             "type": "text",
             "system": None,
@@ -115,6 +116,23 @@ def message_out(
         files=[] if deleted else list(extras.files),
         links=[] if deleted else list(extras.links),
         previews=[] if deleted else [PreviewOut.model_validate(p) for p in extras.previews],
+    )
+
+
+def _only_links(extras: Extras) -> bool:
+    """A new message with links and nothing else of section 8 (its previews come later): it takes
+    the plain message's quick rendering, with its ``links``."""
+    return (
+        extras.reply_to is None
+        and extras.thread_root_id is None
+        and extras.thread is None
+        and not extras.mentions
+        and not extras.mentions_all
+        and not extras.reactions
+        and not extras.pinned
+        and extras.type == "text"
+        and not extras.files
+        and not extras.previews
     )
 
 
