@@ -24,6 +24,16 @@ class UserRecord:
     deleted_at: datetime | None = None  # ``parley user delete``: a placeholder its messages keep
     bot: bool = False  # a bot account (PROTOCOL.md section 12): no password, an owner
     owner_id: int | None = None
+    # PROTOCOL.md section 14: what a Profile shows besides presence
+    display_name: str = ""
+    title: str = ""
+    timezone: str = ""
+    avatar_file_id: str | None = None
+    status_emoji: str | None = None
+    status_text: str | None = None  # None: no status
+    status_expires_at: datetime | None = None
+    availability: str = "auto"  # what the user chose: auto, away or dnd
+    idle: bool = False  # no event from any socket of the user for PARLEY_AWAY_AFTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +230,7 @@ class FileRecord:
     height: int | None
     created_at: datetime
     message_id: int | None = None
+    avatar: bool = False  # someone's avatar, now or before (PROTOCOL.md section 14): any reader
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
         default=256 * 1024, ge=1024, description="memory a transcript holds: JSON bytes plus 64 a line"
     )
     presence_grace: float = Field(default=2.0, ge=0, le=3)
+    # PROTOCOL.md section 14: seconds without an event from any socket before a user is away.
+    away_after: float = Field(default=600.0, gt=0, description="seconds of no activity before away")
     presence_ttl: float = Field(default=15.0, ge=1, description="seconds a dead node's users stay online")
     gc_tuning: bool = Field(default=True, description="freeze start-up objects, collect less often")
     typing_ttl: float = Field(default=5.0, gt=0)

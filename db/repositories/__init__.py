@@ -14,6 +14,7 @@ from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
 from db.repositories.nodes import NodeRepository
+from db.repositories.people import PeopleRepository
 from db.repositories.previews import PreviewRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
@@ -48,6 +49,7 @@ class Repositories:
         self.hooks = HookRepository(session)
         self.files = FileRepository(session)  # PROTOCOL.md section 11
         self.previews = PreviewRepository(session)  # PROTOCOL.md section 13
+        self.people = PeopleRepository(session)  # PROTOCOL.md section 14
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -60,6 +60,11 @@ class FileRepository:
     async def remove(self, file_id: str) -> None:
         await self.session.execute(delete(File).where(col(File.id) == file_id))
 
+    async def mark_avatar(self, file_id: str) -> None:
+        """The file is an avatar from now on: readable by every signed-in user, never swept as
+        an unattached upload, and kept when replaced (PROTOCOL.md section 14)."""
+        await self.session.execute(update(File).where(col(File.id) == file_id).values(avatar=True))
+
     async def forget_message(self, message_id: int) -> list[str]:
         """Delete the rows of a deleted message's files; the hashes whose blobs may now be unused."""
         result = await self.session.execute(
@@ -71,7 +76,7 @@ class FileRepository:
         """Delete the rows of files uploaded before ``before`` and never attached; their hashes."""
         result = await self.session.execute(
             delete(File)
-            .where(col(File.message_id).is_(None), col(File.created_at) < before)
+            .where(col(File.message_id).is_(None), col(File.created_at) < before, col(File.avatar).is_(False))
             .returning(col(File.sha256))
         )
         return sorted({row[0] for row in result.all()})
@@ -106,4 +111,5 @@ def _record(row: File) -> FileRecord:
         height=row.height,
         created_at=row.created_at,
         message_id=row.message_id,
+        avatar=row.avatar,
     )

@@ -42,6 +42,15 @@ def user_record(user: User) -> UserRecord:
         deleted_at=user.deleted_at,
         bot=user.bot,
         owner_id=user.owner_id,
+        display_name=user.display_name,
+        title=user.title,
+        timezone=user.timezone,
+        avatar_file_id=user.avatar_file_id,
+        status_emoji=user.status_emoji,
+        status_text=user.status_text,
+        status_expires_at=user.status_expires_at,
+        availability=user.availability,
+        idle=user.idle,
     )
 
 

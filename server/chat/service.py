@@ -34,6 +34,7 @@ from server.chat.kernel.online import OnlineRegistry
 from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.operators import assembly as operators
+from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
 from server.chat.previews import assembly as previews
 from server.chat.previews.ports import PageSource
@@ -90,6 +91,7 @@ class Chat:
         self.users = accounts.build(w, limits, secret, token_ttl, self.presence)
         self.files = files.build(w, limits, ports.file_store)  # PROTOCOL.md section 11
         self.search = search.build(w)  # PROTOCOL.md section 9
+        self.people = people.build(w, self.presence)  # PROTOCOL.md section 14
         linked = connections.build(w, limits, self.users, self.presence, found.blocks)
         self.sessions, self.delivery = linked.sessions, linked.delivery
         self.recovery, self.signals = linked.recovery, linked.signals
@@ -97,7 +99,15 @@ class Chat:
             w, limits, ports.upstream, self.sessions.take_socket, self.sessions.release_socket
         )
         talk = conversations.build(
-            w, limits, found.blocks, self.presence, self.users, self.files, default_topics, public_topic
+            w,
+            limits,
+            found.blocks,
+            self.presence,
+            self.users,
+            self.files,
+            default_topics,
+            public_topic,
+            self.people,
         )
         self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
         self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins

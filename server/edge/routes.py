@@ -41,6 +41,13 @@ from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import EmptyIn
 from server.chat.kernel.views import iso_required
 from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
+from server.chat.people.schemas import (
+    AvailabilitySetIn,
+    ProfileUpdateIn,
+    StatusSetIn,
+    UsersGetIn,
+    UsersSearchIn,
+)
 from server.chat.previews.schemas import RemovePreviewsIn
 from server.chat.rules.schemas import BlockIn
 from server.chat.search.schemas import SearchIn
@@ -95,6 +102,16 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
             ThreadHistoryIn, lambda a, d: c.messages.thread_history(a, d.root, d.before_id, d.limit)
         ),
         "topic:notify": Route(NotifyIn, lambda a, d: c.topics.notify(a, d.target, d.level)),
+        # People (PROTOCOL.md section 14).
+        "profile:update": Route(ProfileUpdateIn, lambda a, d: c.people.update(a, d)),
+        "status:set": Route(StatusSetIn, lambda a, d: c.people.set_status(a, d)),
+        "status:clear": Route(EmptyIn, lambda a, _d: c.people.clear_status(a)),
+        "availability:set": Route(
+            AvailabilitySetIn, lambda a, d: c.people.set_availability(a, d.availability)
+        ),
+        "presence:active": Route(EmptyIn, lambda a, _d: c.people.still_here(a)),
+        "users:search": Route(UsersSearchIn, lambda a, d: c.people.search(a, d.q, d.limit)),
+        "users:get": Route(UsersGetIn, lambda a, d: c.people.get(a, d.usernames)),
         "message:previews:remove": Route(RemovePreviewsIn, lambda a, d: c.previews.remove(a, d.id)),
         "message:pin": Route(DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),

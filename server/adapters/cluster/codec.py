@@ -15,7 +15,14 @@ import orjson
 from pydantic import BaseModel
 
 from server.chat.kernel import events as ev
-from server.chat.kernel.schemas import MessageOut, PreviewOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel.schemas import (
+    MessageOut,
+    PreviewOut,
+    ProfileOut,
+    ReactionOut,
+    ThreadSummaryOut,
+    TopicOut,
+)
 
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -31,6 +38,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.ThreadChanged,
         ev.PinsChanged,
         ev.PreviewsChanged,
+        ev.UserUpdated,
         ev.TopicRemoved,
         ev.MuteChanged,
         ev.TopicUpdated,
@@ -52,7 +60,7 @@ DATACLASSES: dict[str, type[Any]] = {
     )
 }
 MODELS: dict[str, type[BaseModel]] = {
-    cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut, PreviewOut)
+    cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut, PreviewOut, ProfileOut)
 }
 
 

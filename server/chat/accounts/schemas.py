@@ -43,16 +43,6 @@ class UserOut(Out):
     username: str
 
 
-class ProfileOut(Out):
-    """``online`` and ``last_seen`` are null for a viewer the presence rule does not let see them."""
-
-    username: str
-    online: bool | None
-    last_seen: str | None
-    created_at: str
-    bot: bool = False
-
-
 class TokenOut(Out):
     token: str
     expires_at: str

@@ -35,13 +35,13 @@ from db.records import Credentials, UserRecord
 from db.uow import Database
 from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
-from server.chat.accounts.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut, UserOut
+from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.kernel.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
-from server.chat.kernel.views import iso, iso_required
+from server.chat.kernel.views import iso_required
 from server.chat.rules.blocking import Blocks
 
 WRONG_CREDENTIALS = "wrong username or password"
@@ -306,25 +306,3 @@ class UserService:
             raise forbidden(f"{user.username!r} is disabled: enable the account first")
         token, expires = self.tokens.issue(user.id, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
-
-    async def profile(self, viewer: Actor, username: str) -> ProfileOut:
-        """A profile; presence (``online``, ``last_seen``) only as the presence rule allows.
-
-        Like the ``presence`` event (PROTOCOL.md section 4), it is shown to the user and to
-        those who share a private topic or a direct conversation with them, unless one of the two
-        blocked the other; to anyone else both are null. Raises ``not_found``.
-        """
-        async with self.db.read() as repos:
-            user = await repos.users.by_name(username)
-        if user is None:
-            raise not_found(f"no user named {username!r}")
-        shown = user.id == viewer.id or viewer.id in await self.db.reads.partners(user.id)
-        if shown and user.id != viewer.id and self.presence.blocks is not None:
-            shown = not await self.presence.blocks.between(viewer.id, user.id)  # section 10
-        return ProfileOut(
-            username=user.username,
-            online=await self.presence.is_online(user.id) if shown else None,
-            last_seen=iso(user.last_seen_at) if shown else None,
-            created_at=iso_required(user.created_at),
-            bot=user.bot,
-        )

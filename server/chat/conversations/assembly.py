@@ -23,6 +23,7 @@ from server.chat.files.service import FileService
 from server.chat.kernel.budgets import per_hour
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Stage, Wiring
+from server.chat.people.service import PeopleService
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
 
@@ -47,6 +48,7 @@ def build(
     files: FileService | None,
     default_topics: list[str],
     public_topic: str | None = None,
+    people: PeopleService | None = None,
 ) -> Conversations:
     """``default_topics``: the public topics every new account joins, made at the start;
     ``public_topic``: the echo chat's channel (PROTOCOL.md 7.3), made when a server starts."""
@@ -60,6 +62,7 @@ def build(
         messages,
         per_hour("topics", limits.topics_per_hour, w.budgets),
         per_hour("invites", limits.invites_per_hour, w.budgets),
+        people,
     )
 
     async def join_defaults(user_id: int) -> None:

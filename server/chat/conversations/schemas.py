@@ -4,7 +4,6 @@ direct conversations."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AliasChoices, Field, StringConstraints, ValidationInfo, field_validator
@@ -13,7 +12,10 @@ from server.chat.kernel.schemas import (
     MAX_STORED_INT,
     NAME_CHARS,
     TOPIC_ALIASES,
+    Availability,
+    AvatarOut,
     ClientId,
+    Emoji,
     In,
     MessageOut,
     Out,
@@ -25,8 +27,6 @@ from server.chat.kernel.schemas import (
     Username,
     WithTarget,
     check_body,
-    check_text,
-    visible,
 )
 
 
@@ -104,18 +104,6 @@ class HistoryIn(WithTarget):
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
-def check_emoji(value: str) -> str:
-    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible."""
-    if any(char.isspace() or unicodedata.category(char).startswith("Z") for char in value):
-        raise ValueError("must not contain whitespace")
-    if not any(visible(char) for char in value):
-        raise ValueError("must show something")
-    return check_text(value)
-
-
-Emoji = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(check_emoji)]
-
-
 class ReactionIn(In):
     id: RowId
     emoji: Emoji
@@ -164,6 +152,10 @@ class MemberOut(Out):
     username: str
     role: Role
     online: bool
+    # PROTOCOL.md section 14; ``availability`` only as the presence rule lets the viewer see it
+    display_name: str = ""
+    avatar: AvatarOut | None = None
+    availability: Availability | None = None
 
 
 class MembersOut(Out):

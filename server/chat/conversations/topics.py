@@ -39,6 +39,8 @@ from server.chat.kernel.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.kernel.facts import MemberActed
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.schemas import Target, TopicOut
+from server.chat.people.service import PeopleService
+from server.chat.people.views import availability_of, avatar_of
 from server.chat.presence.service import PresenceService
 from server.chat.rules.access import (
     free_name,
@@ -73,12 +75,14 @@ class TopicService:
         messages: MessageService,
         create_limit: SharedLimit | None = None,
         invite_limit: SharedLimit | None = None,
+        people: PeopleService | None = None,
     ) -> None:
         self.db = db
         self.presence = presence
         self.messages = messages
         self.create_limit = create_limit or per_hour("topics", 20)
         self.invite_limit = invite_limit or per_hour("invites", 30)
+        self.people = people  # whose availability a member list may show (PROTOCOL.md section 14)
 
     async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
         async with _counted(self.create_limit, actor, "too many topics created; try later"):
@@ -215,12 +219,20 @@ class TopicService:
             await require_readable(repos, place_of_topic(topic), actor)
             rows = await repos.memberships.members(topic.id)
         online = await self.presence.online_among(user.id for user, _membership in rows)
+        seen_by = await self.people.seen_by(actor.id) if self.people is not None else set()
         return MembersOut(
             members=[
                 MemberOut(
                     username=user.username,
                     role=cast(Role, membership.role if membership.role in RANKS else "member"),
                     online=user.id in online,
+                    display_name=user.display_name,
+                    avatar=avatar_of(user.avatar_file_id),
+                    availability=(
+                        availability_of(user, user.id in online)
+                        if user.id == actor.id or user.id in seen_by
+                        else None
+                    ),
                 )
                 for user, membership in rows
             ]

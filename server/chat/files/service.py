@@ -268,7 +268,7 @@ class FileService:
             record = await repos.files.by_id(file_id)
             if record is None:
                 raise _no_file(file_id)
-            if record.uploader_id != actor.id:
+            if record.uploader_id != actor.id and not record.avatar:  # avatars: every signed-in user
                 if record.message_id is None:
                     raise _no_file(file_id)
                 try:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.chat.kernel.schemas import MessageOut, PreviewOut, ReactionOut, ThreadSummaryOut, TopicOut
+from server.chat.kernel.schemas import (
+    MessageOut,
+    PreviewOut,
+    ProfileOut,
+    ReactionOut,
+    ThreadSummaryOut,
+    TopicOut,
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,15 @@ class PresenceChanged:
     online: bool
     last_seen: str | None
     audience: ToUsers
+    availability: str | None = None  # PROTOCOL.md section 14: online, away, dnd or offline
+
+
+@dataclass(frozen=True)
+class UserUpdated:
+    """A person's profile or status changed (``user:updated``), as this audience may see it."""
+
+    profile: ProfileOut
+    audience: ToUsers
 
 
 @dataclass(frozen=True)
@@ -304,6 +320,7 @@ Event = (
     | ThreadChanged
     | PinsChanged
     | PreviewsChanged
+    | UserUpdated
     | TopicInvited
     | TopicCreated
     | Typing

@@ -95,6 +95,19 @@ def check_body(value: str) -> str:
     return check_text(value)
 
 
+def check_emoji(value: str) -> str:
+    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible
+    (a reaction, PROTOCOL.md section 8; a status's emoji, section 14)."""
+    if any(char.isspace() or unicodedata.category(char).startswith("Z") for char in value):
+        raise ValueError("must not contain whitespace")
+    if not any(visible(char) for char in value):
+        raise ValueError("must show something")
+    return check_text(value)
+
+
+Emoji = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(check_emoji)]
+
+
 def _check_client_id(value: str) -> str:
     if "\t" in value or "\n" in value or "\r" in value:
         raise ValueError("must not contain control characters")
@@ -255,6 +268,42 @@ class MessageOut(Out):
     @cached_property
     def wire(self) -> dict[str, Any]:
         """The JSON form, made once: a send's ack and its event share it (build copies anew)."""
+        return self.model_dump(mode="json")
+
+
+class AvatarOut(Out):
+    url: str
+    thumbnail_url: str
+
+
+class StatusOut(Out):
+    emoji: str | None
+    text: str
+    expires_at: str | None
+
+
+Availability = Literal["online", "away", "dnd", "offline"]
+
+
+class ProfileOut(Out):
+    """A person as another sees them (PROTOCOL.md section 14): ``availability`` and ``last_seen``
+    only as the presence rule (section 4) lets the viewer see them, else null; ``online`` as the
+    profile had it before section 14, under the same rule."""
+
+    username: str
+    display_name: str
+    avatar: AvatarOut | None
+    title: str
+    timezone: str
+    status: StatusOut | None
+    availability: Availability | None
+    last_seen: str | None
+    bot: bool
+    created_at: str
+    online: bool | None
+
+    @cached_property
+    def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 

@@ -10,6 +10,9 @@ from server.chat.rules.blocking import Blocks
 
 
 def build(w: Wiring, limits: Limits, registry: OnlineRegistry | None, blocks: Blocks) -> PresenceService:
-    presence = PresenceService(w.db, w.hub, limits.presence_grace, registry, blocks=blocks)
+    presence = PresenceService(
+        w.db, w.hub, limits.presence_grace, registry, blocks=blocks, away_after=limits.away_after
+    )
     w.part("presence", presence.start, presence.close)
+    w.part("activity", presence.activity.start, presence.activity.stop, serving=True)
     return presence

@@ -27,6 +27,7 @@ from server.chat.kernel.hub import Hub
 from server.chat.kernel.online import LocalRegistry, OnlineRegistry
 from server.chat.kernel.outage import DATABASE, Backoff
 from server.chat.kernel.views import iso
+from server.chat.presence.activity import Activity
 from server.chat.rules.blocking import Blocks
 
 OFFLINE_RETRY, OFFLINE_RETRY_MAX = 0.5, 2.0  # seconds between offline tries through an outage
@@ -41,6 +42,7 @@ class PresenceService:
         grace: float,
         registry: OnlineRegistry | None = None,
         blocks: Blocks | None = None,
+        away_after: float = 600.0,
     ) -> None:
         self.db = db
         self.hub = hub
@@ -50,6 +52,7 @@ class PresenceService:
         self._sockets: dict[int, int] = {}
         self._leaving: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.activity = Activity(db, away_after, self.idle_changed)  # away from activity (section 14)
 
     async def start(self) -> None:
         await self.registry.start(self._gone_elsewhere)
@@ -67,12 +70,35 @@ class PresenceService:
     async def socket_opened(self, user_id: int, username: str) -> None:
         count = self._sockets.get(user_id, 0)
         self._sockets[user_id] = count + 1
+        self.activity.opened(user_id, username)
         leaving = self._leaving.pop(user_id, None)
         if leaving is not None:
             leaving.cancel()
             return
         if count == 0 and await self.registry.arrive(user_id):
-            await self._announce(user_id, username, online=True, last_seen=None)
+            async with self.db.write() as repos:
+                user = await repos.users.by_id(user_id)
+                await repos.people.wake(user_id, datetime.now(UTC))  # a new session starts active
+            chosen = user.availability if user is not None else "auto"
+            await self._announce(user_id, username, True, None, chosen if chosen != "auto" else "online")
+
+    async def idle_changed(self, user_id: int, username: str, availability: str) -> None:
+        """``Activity`` made the user away, or active again: shown when they chose ``auto``."""
+        async with self.db.read() as repos:
+            user = await repos.users.by_id(user_id)
+        if user is not None and user.availability == "auto":
+            await self._announce(user_id, username, True, None, availability)
+
+    async def chosen(self, user_id: int, username: str, availability: str) -> None:
+        """The user chose ``auto``, ``away`` or ``dnd`` (stored by the caller): partners hear what
+        it makes them, if they are online."""
+        if not await self.is_online(user_id):
+            return
+        if availability == "auto":
+            async with self.db.read() as repos:
+                user = await repos.users.by_id(user_id)
+            availability = "away" if user is not None and user.idle else "online"
+        await self._announce(user_id, username, True, None, availability)
 
     async def socket_closed(self, user_id: int, username: str) -> bool:
         """Count a closed socket; True when it was the user's last one here."""
@@ -81,6 +107,7 @@ class PresenceService:
             self._sockets[user_id] = count
             return False
         self._sockets.pop(user_id, None)
+        self.activity.closed(user_id)
         task = asyncio.create_task(self._go_offline(user_id, username))
         self._leaving[user_id] = task
         self._tasks.add(task)
@@ -120,7 +147,7 @@ class PresenceService:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             await repos.users.set_last_seen(user_id, now)
-        await self._announce(user_id, username, online=False, last_seen=iso(now))
+        await self._announce(user_id, username, False, iso(now), "offline")
 
     async def _gone_elsewhere(self, user_ids: list[int]) -> None:
         """Users of a node that died (and on no other node): offline, as if they had left. In a
@@ -147,13 +174,16 @@ class PresenceService:
             if user.id is not None and user.id not in self._sockets and user.id not in self._leaving:
                 await self._offline_through_outage(user.id, user.username)
 
-    async def _announce(self, user_id: int, username: str, online: bool, last_seen: str | None) -> None:
+    async def _announce(
+        self, user_id: int, username: str, online: bool, last_seen: str | None, availability: str
+    ) -> None:
+        """To the partners: those who share a private topic or a direct conversation (section 4)."""
         partners = await self.db.reads.partners(user_id)
         if partners and self.blocks is not None and (apart := await self.blocks.apart(user_id)):
             partners = [partner for partner in partners if partner not in apart]
         if partners:
-            event = PresenceChanged(username, online, last_seen, ToUsers(tuple(partners)))
-            await self.hub.publish(event)
+            audience = ToUsers(tuple(partners))
+            await self.hub.publish(PresenceChanged(username, online, last_seen, audience, availability))
 
     async def close(self) -> None:
         """Shutdown: drop pending grace periods, let offline writes in flight finish."""

@@ -1,10 +1,10 @@
-"""Accounts: register, login, token refresh, logout, profiles (PROTOCOL.md sections 6 and 10)."""
+"""Accounts: register, login, token refresh, logout (PROTOCOL.md section 6); profiles: ``people.py``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from server.chat.accounts.schemas import LoginIn, ProfileOut, RegisteredOut, RegisterIn, TokenOut
+from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut
 from server.edge.http import ActorDep, AddressDep, ChatDep, TokenDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -32,13 +32,3 @@ async def refresh(token: TokenDep, chat: ChatDep) -> TokenOut:
 async def logout(actor: ActorDep, chat: ChatDep) -> Response:
     await chat.users.logout(actor)
     return Response(status_code=204)
-
-
-@router.get("/users/me")
-async def me(actor: ActorDep, chat: ChatDep) -> ProfileOut:
-    return await chat.users.profile(actor, actor.username)
-
-
-@router.get("/users/{username}")
-async def profile(username: str, actor: ActorDep, chat: ChatDep) -> ProfileOut:
-    return await chat.users.profile(actor, username)

@@ -22,6 +22,7 @@ from server.edge.rest import (
     messages,
     moderation,
     ops,
+    people,
     previews,
     safety,
     topics,
@@ -52,7 +53,7 @@ def build_api(
     errors.install(api)
     routers = [accounts, topics, moderation, conversations, messages, files, echo, safety, search_routes]
     routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
-    routers += [previews]  # PROTOCOL.md section 13
+    routers += [previews, people]  # PROTOCOL.md sections 13 and 14
     for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(hooks.public, responses=errors.RESPONSES)  # POST /hooks/<secret>

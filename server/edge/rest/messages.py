@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import AfterValidator, field_validator
 
-from server.chat.conversations.schemas import PageOut, PinnedOut, ReactionsOut, SendIn, check_emoji
-from server.chat.kernel.schemas import MAX_STORED_INT, Empty, In, MessageOut, check_body
+from server.chat.conversations.schemas import PageOut, PinnedOut, ReactionsOut, SendIn
+from server.chat.kernel.schemas import MAX_STORED_INT, Empty, In, MessageOut, check_body, check_emoji
 from server.edge.http import ActorDep, ChatDep
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])

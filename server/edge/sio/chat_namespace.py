@@ -54,7 +54,7 @@ class ChatNamespace:
         self.burst = burst
         self.rate = rate
         self.max_held = max_held
-        self.envelope = Envelope(registry, metrics, self.limited)
+        self.envelope = Envelope(registry, metrics, self.limited, chat.people.active)
         self.welcoming = OnePerUser()
         self._tasks: set[asyncio.Task[None]] = set()
 

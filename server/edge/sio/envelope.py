@@ -31,13 +31,20 @@ Ack = dict[str, Any]
 class Envelope:
     """Makes the handler of each event of the route table."""
 
-    def __init__(self, registry: Registry, metrics: Metrics, limited: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        metrics: Metrics,
+        limited: Callable[[str], None],
+        active: Callable[[int], None] | None = None,
+    ) -> None:
         self.registry = registry
         self.metrics = metrics
         self.limited = limited  # an event of a sid refused ``rate_limited`` (counted with its address)
+        self.active = active  # the sender's user sent an event (away from activity, section 14)
 
     def handler(self, event: str, route: Route | ConnectionRoute) -> Callable[..., Awaitable[Ack]]:
-        codec = EventCodec(event, route, self.registry, self.metrics, self.limited)
+        codec = EventCodec(event, route, self.registry, self.metrics, self.limited, self.active)
 
         async def handle(sid: str, *args: Any) -> Ack:
             return await dispatch(codec, sid, args)
@@ -57,8 +64,10 @@ class EventCodec:
         registry: Registry,
         metrics: Metrics,
         limited: Callable[[str], None],
+        active: Callable[[int], None] | None = None,
     ) -> None:
         self.event = event
+        self.active = active
         self.limited = limited  # the codec's ``limited`` (``dispatch``): the namespace knows the address
         self.route = route
         self.registry = registry
@@ -72,6 +81,8 @@ class EventCodec:
         connection = self.registry.get(sid)
         if connection is None or connection.bucket is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
+        if self.active is not None:
+            self.active(connection.actor.id)
         return connection
 
     def parse(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:

@@ -80,8 +80,15 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "typing", {"topic": topic, "username": username, "typing": typing}
         case ev.ReadMarked(topic=topic, username=username, seq=seq):
             return "read", {"topic": topic, "username": username, "seq": seq}
-        case ev.PresenceChanged(username=username, online=online, last_seen=last_seen):
-            return "presence", {"username": username, "online": online, "last_seen": last_seen}
+        case ev.PresenceChanged(username=username, online=online, last_seen=last_seen, availability=shown):
+            return "presence", {
+                "username": username,
+                "online": online,
+                "last_seen": last_seen,
+                "availability": shown,
+            }
+        case ev.UserUpdated(profile=profile):
+            return "user:updated", profile.wire
         case ev.TopicRenamed(old_name=old_name, name=name):
             return "topic:renamed", {"topic": old_name, "name": name}
         case ev.TopicDeleted(name=name):

@@ -109,15 +109,30 @@ async def test_a_multibyte_password_counts_bytes_and_logs_in(live_server):
     assert response.status_code == 200
 
 
+PROFILE = {
+    "username",
+    "display_name",
+    "avatar",
+    "title",
+    "timezone",
+    "status",
+    "availability",
+    "last_seen",
+    "bot",
+    "created_at",
+    "online",
+}
+
+
 async def test_me_is_the_profile_of_the_token_owner(live_server):
     before = datetime.now(UTC).replace(microsecond=0)
     token = await live_server.register("alice")
     response = await live_server.http.get("/api/users/me", headers=bearer(token))
     assert response.status_code == 200
     profile = response.json()
-    assert set(profile) == {"username", "online", "last_seen", "created_at", "bot"}
+    assert set(profile) == PROFILE  # PROTOCOL.md section 14's Profile (and ``online``, as before it)
     assert profile["username"] == "alice"
-    assert profile["online"] is False
+    assert profile["online"] is False and profile["availability"] == "offline"
     assert profile["last_seen"] is None
     assert before <= utc(profile["created_at"]) <= datetime.now(UTC)
 
@@ -136,10 +151,10 @@ async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(l
 
     assert response.status_code == 200 and hidden.status_code == 200
     profile = response.json()
-    assert set(profile) == {"username", "online", "last_seen", "created_at", "bot"}
+    assert set(profile) == PROFILE
     assert profile["username"] == "bobby"
-    assert profile["online"] is True
-    assert hidden.json() == {**profile, "online": None, "last_seen": None}
+    assert profile["online"] is True and profile["availability"] == "online"
+    assert hidden.json() == {**profile, "online": None, "last_seen": None, "availability": None}
 
 
 async def test_the_profile_of_an_unknown_user_is_404_not_found(live_server):

@@ -100,7 +100,7 @@ async def logout(actor: ActorDep, chat: ChatDep) -> JSONResponse:
 
 @router.get("/user/{username}", **documented(wire.MessengerProfile, "the user"))
 async def user(username: str, actor: ActorDep, chat: ChatDep) -> JSONResponse:
-    return answer("User found", wire.profile_shape(await chat.users.profile(actor, username)))
+    return answer("User found", wire.profile_shape(await chat.people.profile(actor, username)))
 
 
 @router.post("/conversation", **documented(int, "Data is the ConversationId", RecipientIn))

@@ -13,11 +13,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from server.chat.accounts.schemas import ProfileOut
 from server.chat.conversations.schemas import ConversationOut
 from server.chat.kernel import events as ev
 from server.chat.kernel.errors import ChatError
-from server.chat.kernel.schemas import MessageOut
+from server.chat.kernel.schemas import MessageOut, ProfileOut
 from server.edge.errors import HTTP_STATUS, http_headers
 from server.edge.gateway.wire import frame
 from server.edge.validation import Spelling

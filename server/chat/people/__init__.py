@@ -1,0 +1,1 @@
+"""People (PROTOCOL.md section 14): profiles, status, availability and the directory."""
