@@ -24,6 +24,7 @@ from server.edge.rest import (
     ops,
     previews,
     safety,
+    sso,
     topics,
     webhooks,
 )
@@ -50,7 +51,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    routers = [accounts, topics, moderation, conversations, messages, files, echo, safety, search_routes]
+    routers = [accounts, sso, topics, moderation, conversations, messages, files, echo, safety, search_routes]
     routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
     routers += [previews]  # PROTOCOL.md section 13
     for module in routers:
