@@ -39,4 +39,4 @@ class Limits:
     webhook_outbox_retention: float  # housekeeping: finished deliveries kept this long
     webhook_log_retention: float
     preview_ttl: float  # PROTOCOL.md section 13: seconds a URL's preview is kept
-    password_login: bool = True  # PROTOCOL.md section 14: off, password sign-up and login are refused
+    password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused
