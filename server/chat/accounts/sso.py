@@ -7,7 +7,8 @@ and turns an authorization code into the provider's checked ``Identity``, raisin
 
 - ``start``: a random ``state``, ``nonce`` and PKCE verifier, kept in ``oidc_flows`` for ten
   minutes; the answer is the provider's URL (it carries the verifier's S256 challenge only).
-- ``finish`` (the callback): the flow of ``state`` is taken once, on whichever node the callback
+- ``finish`` (the callback): only in the browser that started it (the transport hands in the
+  ``state`` it kept there); the flow of ``state`` is taken once, on whichever node the callback
   lands; an unknown, used or expired one, a provider's error, a missing code or any failure of
   the code exchange and the ID token's checks is ``unauthorized`` and makes no account. The
   account is the one linked to the provider's ``iss`` + ``sub`` (``identities``), or a new one
@@ -20,6 +21,7 @@ and turns an authorization code into the provider's checked ``Identity``, raisin
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ CODE_TTL = timedelta(seconds=60)
 MAX_KEY = 255  # the identities' columns
 START_AGAIN = "the sign-in is unknown, used or expired; start it again"
 BAD_CODE = "the sign-in code is unknown, used or expired; sign in again"
+NOT_HERE = "this sign-in was not started in this browser; start it again"
 
 
 @dataclass(frozen=True)
@@ -141,17 +144,23 @@ class SingleSignOn:
                 ErrorCode.INTERNAL, f"the sign-in provider cannot be used now: {exc.reason}"
             ) from None
 
-    async def finish(self, state: str | None, code: str | None, error: str | None, redirect_uri: str) -> str:
-        """The callback: the one-time code for the page. Raises ``unauthorized`` (``not_found``
-        when single sign-on is off)."""
+    async def finish(
+        self, state: str | None, code: str | None, error: str | None, redirect_uri: str, started: str | None
+    ) -> str:
+        """The callback: the one-time code for the page. ``started`` is the ``state`` the browser
+        holds from its ``start`` (the transport keeps it in a cookie): another is refused, so that
+        a callback link made by someone else cannot sign a victim into their account (login CSRF).
+        Raises ``unauthorized`` (``not_found`` when single sign-on is off)."""
         provider = self._provider()
+        if not (state and started and hmac.compare_digest(_bytes(started), _bytes(state))):
+            raise ChatError(ErrorCode.UNAUTHORIZED, NOT_HERE)
         flow = None
         if state and len(state) <= 64:
             async with self.db.write() as repos:
                 flow = await repos.sso.take_flow(state)
         if flow is None or flow.expires_at <= datetime.now(UTC):
             raise ChatError(ErrorCode.UNAUTHORIZED, START_AGAIN)
-        if error or not code:
+        if error or not code or len(code) > 4096:
             shown = "".join(c for c in (error or "no code") if c.isascii() and c.isprintable())[:64]
             raise ChatError(ErrorCode.UNAUTHORIZED, f"the provider did not sign you in ({shown})")
         try:
@@ -243,6 +252,10 @@ def _usable(user: UserRecord | None) -> None:
 def _refused(exc: IdentityRefused) -> ChatError:
     logger.info("single sign-on refused: %s %s", exc.reason, exc.detail)
     return ChatError(ErrorCode.UNAUTHORIZED, f"single sign-on failed: {exc.reason}")
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode(errors="surrogatepass")
 
 
 def _digest(code: str) -> str:

@@ -12,6 +12,12 @@ client but a browser navigating there (``Sec-Fetch-Mode: navigate``), which is s
 page with ``/#oidc_error=<code>`` instead, so that a person sees the page say what went wrong
 rather than JSON.
 
+The sign-in is bound to the browser that started it: the login sets a cookie holding its
+``state`` (HttpOnly, SameSite=Lax, path ``/api/auth/oidc``, 10 minutes), and the callback
+refuses a ``state`` that is not the cookie's, so a callback link made by someone else cannot sign a
+victim into the sender's account (login CSRF). The latest sign-in of a browser is the one that can
+finish.
+
 The redirect URI is ``PARLEY_PUBLIC_URL`` + ``/api/auth/oidc/callback`` when that is set, else
 this route's URL as the request names it (its ``Host``; behind a proxy, the forwarded scheme and
 host when the proxy is trusted: ``PARLEY_TRUSTED_PROXIES``).
@@ -20,17 +26,19 @@ host when the proxy is trusted: ``PARLEY_TRUSTED_PROXIES``).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from server.chat.accounts.schemas import TokenOut
-from server.chat.accounts.sso import CodeIn, MethodsOut
+from server.chat.accounts.sso import FLOW_TTL, CodeIn, MethodsOut
 from server.chat.kernel.errors import ChatError
 from server.edge.http import ChatDep
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 CALLBACK = "/api/auth/oidc/callback"
+COOKIE, COOKIE_PATH = "parley_oidc_state", "/api/auth/oidc"
 REDIRECTED: dict[int | str, dict[str, Any]] = {
     302: {"description": "to the provider, or back to the page (`/#oidc_code=` or `/#oidc_error=`)"}
 }
@@ -47,9 +55,22 @@ async def methods(chat: ChatDep) -> MethodsOut:
 async def oidc_login(request: Request, chat: ChatDep) -> RedirectResponse:
     """Start a sign-in: a redirect to the provider's authorization endpoint."""
     try:
-        return _redirect(await chat.sso.start(redirect_uri(request)))
+        url = await chat.sso.start(redirect_uri(request))
     except ChatError as exc:
         return _refused(request, exc)
+    response = _redirect(url)
+    state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+    secure = redirect_uri(request).startswith("https://")
+    response.set_cookie(
+        COOKIE,
+        state,
+        int(FLOW_TTL.total_seconds()),
+        path=COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 @router.get("/oidc/callback", status_code=302, response_class=RedirectResponse, responses=REDIRECTED)
@@ -62,10 +83,13 @@ async def oidc_callback(
 ) -> RedirectResponse:
     """Where the provider sends the browser back: a redirect to ``/#oidc_code=<one-time code>``."""
     try:
-        one_time = await chat.sso.finish(state, code, error, redirect_uri(request))
+        started_here = request.cookies.get(COOKIE)
+        one_time = await chat.sso.finish(state, code, error, redirect_uri(request), started_here)
     except ChatError as exc:
         return _refused(request, exc)
-    return _redirect(f"/#oidc_code={one_time}")
+    response = _redirect(f"/#oidc_code={one_time}")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
 
 
 @router.post("/oidc/token")

@@ -118,6 +118,18 @@ async def test_a_wrong_state_is_401_and_makes_no_account(sso):
     assert await user_count(sso) == 1
 
 
+async def test_a_callback_link_made_in_another_browser_is_refused(sso):
+    """Login CSRF: someone's callback link, opened by a victim, must not sign the victim in."""
+    async with browser_client() as attacker:
+        link = await callback_url(attacker, sso.url, "alice")
+        async with browser_client() as victim:
+            assert_error(await victim.get(link), 401, "unauthorized")
+            await start(victim, sso.url)  # even with a sign-in of the victim's own under way
+            assert_error(await victim.get(link), 401, "unauthorized")
+        assert await user_count(sso) == 0
+        assert (await attacker.get(link)).status_code == 302  # where it was started, it works
+
+
 async def test_a_browser_sent_back_with_a_bad_state_lands_on_the_page_with_an_error(sso):
     response = await sso.http.get(
         f"{CALLBACK}?state=nothing&code=nothing", headers={"Sec-Fetch-Mode": "navigate"}
