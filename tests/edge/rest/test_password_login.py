@@ -60,6 +60,10 @@ async def test_with_passwords_off_only_single_sign_on_bots_and_operator_tokens_s
     assert_error(login, 403, "forbidden")
     wrong = await live_server.http.post("/api/auth/login", json={"username": "olga", "password": "wrong"})
     assert_error(wrong, 403, "forbidden")  # no password is even checked
+    gateway = await live_server.http.post(
+        "/compat/messenger/user/login", json={"Username": "olga", "Password": PASSWORD}
+    )
+    assert gateway.status_code == 403  # the compatibility gateways call the same service
 
     operator = await live_server.chat.users.issue_token("olga")  # ``parley token olga``
     assert (await live_server.http.get("/api/users/me", headers=bearer(operator.token))).status_code == 200
