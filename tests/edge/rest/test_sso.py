@@ -8,6 +8,7 @@ token against its published keys, as in production.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -87,6 +88,14 @@ async def test_an_existing_local_user_of_the_same_name_is_never_taken_over(sso):
     login = await sso.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
     assert login.status_code == 200
     assert await user_count(sso) == 2
+
+
+async def test_two_first_sign_ins_of_one_provider_user_at_once_make_one_account(sso):
+    async with browser_client() as one, browser_client() as two:
+        links = [await callback_url(one, sso.url, "alice"), await callback_url(two, sso.url, "alice")]
+        answers = await asyncio.gather(one.get(links[0]), two.get(links[1]))
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert await user_count(sso) == 1 and await count(sso, Identity) == 1
 
 
 async def test_usernames_are_made_valid_and_display_names_clean(sso):
