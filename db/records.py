@@ -294,3 +294,13 @@ class DeliveryAttempt:
     at: datetime
     status: str
     code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFlow:
+    """A single sign-on under way (PROTOCOL.md section 14): what the callback must find again."""
+
+    state: str
+    nonce: str
+    verifier: str  # the PKCE code verifier; only its S256 challenge leaves the server
+    expires_at: datetime

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import httpx
+
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.filestore import LocalFileStore
 from server.adapters.preview_http import HttpPageSource
 from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
+from server.chat.accounts.sso import IdentityProvider
 from server.chat.kernel.hub import Hub
 from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
@@ -25,6 +28,27 @@ def limits_from(settings: Settings) -> Limits:
     """The services' limits: each ``Limits`` field is the setting of the same name (defaults once,
     in ``Settings``)."""
     return Limits(**{field.name: getattr(settings, field.name) for field in fields(Limits)})
+
+
+def identity_provider(settings: Settings) -> IdentityProvider | None:
+    """Single sign-on's provider, when configured: its requests go through an address guard of
+    their own, which lets through the issuer's host (the operator named it) and
+    ``PARLEY_OIDC_ALLOW_HOSTS``."""
+    issuer, client_id, secret = settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret
+    if issuer is None or client_id is None or secret is None:
+        return None
+    # Imported here: authlib and joserfc (cryptography) would cost every `parley` command's start.
+    from server.adapters.oidc import OidcProvider
+
+    host = httpx.URL(issuer).host
+    return OidcProvider(
+        issuer,
+        client_id,
+        secret.get_secret_value(),
+        AddressGuard([*settings.oidc_allow_hosts, host]),
+        name=settings.oidc_name or host,
+        scopes=settings.oidc_scopes,
+    )
 
 
 def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
@@ -59,6 +83,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         poster=HttpPoster(guard, settings.webhook_timeout),
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
         page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
+        identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
     )
     return Chat(
         database,

@@ -144,6 +144,24 @@ class Settings(BaseSettings):
     preview_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     preview_ttl: float = Field(default=86400.0, gt=0, description="seconds a URL's preview is kept")
 
+    # Single sign-on (PROTOCOL.md section 14; README "Single sign-on"): an OpenID Connect provider
+    # found by its discovery document. Set the issuer, the client id and the client secret together,
+    # or none of them. The issuer's own host is let through the address guard (the operator named
+    # it); ``oidc_allow_hosts`` lets through further non-public hosts the provider's documents name
+    # (its token endpoint, its key set). ``public_url`` is where browsers reach Parley, for the
+    # redirect URI registered with the provider (``<public_url>/api/auth/oidc/callback``); unset,
+    # it is taken from each request.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_name: str | None = Field(default=None, description="the sign-in button's name (default: the host)")
+    oidc_scopes: str = "openid profile email"
+    oidc_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None
+    # Off: password registration and login are refused (``forbidden``) for everyone; bots' API tokens
+    # and ``parley token`` keep working.
+    password_login: bool = Field(default=True, description="PARLEY_PASSWORD_LOGIN=off: single sign-on only")
+
     @field_validator(
         "cors_origins",
         "default_topics",
@@ -151,6 +169,7 @@ class Settings(BaseSettings):
         "trusted_proxies",
         "webhook_allow_hosts",
         "preview_allow_hosts",
+        "oidc_allow_hosts",
         mode="before",
     )
     @classmethod
@@ -209,6 +228,32 @@ class Settings(BaseSettings):
         if problem:
             raise SettingsError(f"PARLEY_ADMIN_UI=1 needs a strong PARLEY_ADMIN_PASSWORD: it {problem}")
         return value
+
+    @field_validator("oidc_issuer", "oidc_client_id", "oidc_name", "public_url")
+    @classmethod
+    def _unset_when_blank(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("oidc_issuer", "public_url")
+    @classmethod
+    def _web_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            name = f"PARLEY_{(info.field_name or '').upper()}"
+            raise SettingsError(f"{name} must be an http:// or https:// URL, not {value!r}")
+        return value.rstrip("/") if value is not None and info.field_name == "public_url" else value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        """The issuer, the client id and the secret come together; the scopes include ``openid``."""
+        given = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret]
+        if any(value is not None for value in given) and not all(value is not None for value in given):
+            raise SettingsError(
+                "single sign-on needs PARLEY_OIDC_ISSUER, PARLEY_OIDC_CLIENT_ID and "
+                "PARLEY_OIDC_CLIENT_SECRET together (or none of them)"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise SettingsError(f"PARLEY_OIDC_SCOPES must include openid, not {self.oidc_scopes!r}")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Settings:

@@ -12,6 +12,8 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import services
 from tests.databases import fresh_postgres_database, postgres_url
+from tests.js.conftest import node  # noqa: F401 (a fixture: the single sign-on tests' provider runs on Node)
+from tests.sso_support import oidc, sso  # noqa: F401 (fixtures: single sign-on's provider, tests/sso_support.py)
 from tests.support import LiveServer, forget_apps, running, test_settings
 
 # Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;

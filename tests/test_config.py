@@ -273,3 +273,46 @@ def test_a_webhook_lease_not_longer_than_the_delivery_timeout_is_refused_naming_
         ValidationError, match=r"PARLEY_WEBHOOK_LEASE .* must be longer than PARLEY_WEBHOOK_TIMEOUT"
     ):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+# Single sign-on (PROTOCOL.md section 14) ---------------------------------------------
+
+
+def test_single_sign_on_is_off_and_passwords_on_by_default():
+    given = settings()
+    assert given.oidc_issuer is None and given.password_login is True
+    assert given.oidc_scopes == "openid profile email" and given.oidc_allow_hosts == []
+
+
+def test_single_sign_on_and_passwords_off_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PARLEY_OIDC_ISSUER", "https://sso.example.com/realms/acme")
+    monkeypatch.setenv("PARLEY_OIDC_CLIENT_ID", "parley")
+    monkeypatch.setenv("PARLEY_OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("PARLEY_OIDC_ALLOW_HOSTS", "idp.internal, 10.0.0.7")
+    monkeypatch.setenv("PARLEY_PUBLIC_URL", "https://chat.example.com/")
+    monkeypatch.setenv("PARLEY_PASSWORD_LOGIN", "off")
+    given = settings()
+    assert given.oidc_issuer == "https://sso.example.com/realms/acme"
+    assert given.oidc_client_secret is not None and given.oidc_client_secret.get_secret_value() == "s3cret"
+    assert given.oidc_allow_hosts == ["idp.internal", "10.0.0.7"]
+    assert given.public_url == "https://chat.example.com"  # the redirect URI adds the path
+    assert given.password_login is False
+    assert "s3cret" not in repr(given)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"oidc_issuer": "https://sso.example.com"}, "PARLEY_OIDC_CLIENT_ID"),
+        ({"oidc_client_id": "parley", "oidc_client_secret": "s"}, "PARLEY_OIDC_ISSUER"),
+        (
+            {"oidc_issuer": "sso.example.com", "oidc_client_id": "p", "oidc_client_secret": "s"},
+            "PARLEY_OIDC_ISSUER",
+        ),
+        ({"oidc_scopes": "profile email"}, "PARLEY_OIDC_SCOPES"),
+        ({"public_url": "chat.example.com"}, "PARLEY_PUBLIC_URL"),
+    ],
+)
+def test_an_incomplete_or_malformed_single_sign_on_is_refused_naming_the_variable(values, named):
+    with pytest.raises(ValidationError, match=named):
+        settings(**values)

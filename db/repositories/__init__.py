@@ -20,6 +20,7 @@ from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
 from db.repositories.safety import BlockRepository, ReportRepository
+from db.repositories.sso import SsoRepository
 from db.repositories.topics import TopicRepository
 from db.repositories.transcripts import TranscriptRepository
 from db.repositories.users import UserRepository
@@ -50,6 +51,7 @@ class Repositories:
         self.files = FileRepository(session)  # PROTOCOL.md section 11
         self.previews = PreviewRepository(session)  # PROTOCOL.md section 13
         self.people = PeopleRepository(session)  # PROTOCOL.md section 14
+        self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

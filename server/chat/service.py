@@ -17,6 +17,7 @@ from typing import cast
 
 from db.uow import Database
 from server.chat.accounts import assembly as accounts
+from server.chat.accounts.sso import IdentityProvider
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -57,6 +58,7 @@ class Ports:
     url_guard: UrlGuard | None = None  # where webhooks may point (PROTOCOL.md section 12)
     poster: Poster | None = None  # how a webhook delivery is posted
     page_source: PageSource | None = None  # how link previews are fetched (none: previews off)
+    identity_provider: IdentityProvider | None = None  # single sign-on's provider (none: off)
 
 
 class Chat:
@@ -88,7 +90,8 @@ class Chat:
         found = rules.build(w)
         self.blocks = found.block_service  # PROTOCOL.md section 10
         self.presence = presence.build(w, limits, ports.registry, found.blocks)
-        self.users = accounts.build(w, limits, secret, token_ttl, self.presence)
+        signed = accounts.build(w, limits, secret, token_ttl, self.presence, ports.identity_provider)
+        self.users, self.sso = signed.users, signed.sso  # PROTOCOL.md sections 6 and 14
         self.files = files.build(w, limits, ports.file_store)  # PROTOCOL.md section 11
         self.search = search.build(w)  # PROTOCOL.md section 9
         self.people = people.build(w, self.presence)  # PROTOCOL.md section 14

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 JS_DIR = Path(__file__).resolve().parent
+PACKAGES = ("socket.io-client", "wscat", "oidc-provider")  # oidc-provider: tests/sso_support.py
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +19,7 @@ def node() -> str:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the socket.io-client scripts")
-    if not all((JS_DIR / "node_modules" / package).is_dir() for package in ("socket.io-client", "wscat")):
+    if not all((JS_DIR / "node_modules" / package).is_dir() for package in PACKAGES):
         installed = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=240
         )

@@ -37,6 +37,15 @@ export const register = (username, password) =>
 export const login = (username, password) =>
   call("POST", "/api/auth/login", { body: { username, password } });
 
+/** GET /api/auth/methods -> {password: bool, oidc: null | {name}} (section 14) */
+export const authMethods = () => call("GET", "/api/auth/methods");
+
+/** POST /api/auth/oidc/token {code}: the one-time code of single sign-on -> {token, expires_at} */
+export const oidcToken = (code) => call("POST", "/api/auth/oidc/token", { body: { code } });
+
+/** GET /api/users/me -> Profile */
+export const me = (token) => call("GET", "/api/users/me", { token });
+
 /** POST /api/auth/refresh (Bearer, a valid token) -> {token, expires_at} */
 export const refreshToken = (token) => call("POST", "/api/auth/refresh", { token });
 

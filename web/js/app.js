@@ -16,15 +16,44 @@ let io = null;
 let chat = null;
 
 async function boot() {
+  const sso = takeSignOnResult(); // before anything else: the one-time code leaves the URL at once
   try {
     [io] = await Promise.all([loadClient(), loadMarkdown()]); // without Markdown: plain text bodies
   } catch (err) {
     showFatal(err.message);
     return;
   }
+  if (sso?.code) return finishSignOn(sso.code);
+  if (sso?.error) return showLogin("", `Single sign-on did not sign you in (${sso.error}). Try again.`);
   const creds = loadCredentials();
   if (creds) startChat(creds);
   else showLogin();
+}
+
+/**
+ * Single sign-on ends on `/#oidc_code=<one-time code>` (or `/#oidc_error=<code>`): read it and
+ * take it out of the address bar and the history at once.
+ */
+function takeSignOnResult() {
+  const found = new URLSearchParams(location.hash.slice(1));
+  const code = found.get("oidc_code");
+  const error = found.get("oidc_error");
+  if (code === null && error === null) return null;
+  history.replaceState(history.state, "", location.pathname + location.search);
+  return { code, error: error === null ? null : (/^[a-z_]{1,32}$/.test(error) ? error : "error") };
+}
+
+/** Exchange the one-time code for a token (once, within a minute), then sign in as a login does. */
+async function finishSignOn(code) {
+  try {
+    const data = await api.oidcToken(code);
+    const profile = await api.me(data.token);
+    const creds = { token: data.token, username: profile.username, expiresAt: data.expires_at ?? null };
+    saveCredentials(creds);
+    startChat(creds);
+  } catch (err) {
+    showLogin("", `Single sign-on did not sign you in: ${err.message}`);
+  }
 }
 
 function showFatal(text) {
@@ -39,10 +68,16 @@ function withCode(text) {
   return text.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
 }
 
-function showLogin(notice = "") {
+async function showLogin(notice = "", error = "") {
   banner.show("hidden");
   toasts.clear();
-  renderLogin(root, { notice, submit: signIn });
+  let methods = { password: true, oidc: null };
+  try {
+    methods = await api.authMethods();
+  } catch {
+    // An older server or a network hiccup: the password form, as before.
+  }
+  renderLogin(root, { notice, error, methods, submit: signIn });
 }
 
 async function signIn(mode, username, password) {

@@ -1,15 +1,32 @@
-"""The accounts' part of the composition: users, and the caches of who is logged in."""
+"""The accounts' part of the composition: users, the caches of who is logged in, and single
+sign-on (PROTOCOL.md section 14) over the provider port it is handed (none: off)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from server.chat.accounts.security import PasswordHasher, TokenCodec
+from server.chat.accounts.sso import IdentityProvider, SingleSignOn
 from server.chat.accounts.users import Presence, UserService
 from server.chat.kernel.budgets import SharedLimit, per_hour
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Stage, Wiring
 
 
-def build(w: Wiring, limits: Limits, secret: str, token_ttl: int, presence: Presence) -> UserService:
+@dataclass(frozen=True)
+class Accounts:
+    users: UserService
+    sso: SingleSignOn
+
+
+def build(
+    w: Wiring,
+    limits: Limits,
+    secret: str,
+    token_ttl: int,
+    presence: Presence,
+    provider: IdentityProvider | None = None,
+) -> Accounts:
     users = UserService(
         w.db,
         PasswordHasher(limits.bcrypt_rounds),
@@ -20,7 +37,11 @@ def build(w: Wiring, limits: Limits, secret: str, token_ttl: int, presence: Pres
         SharedLimit(
             "account-failures", limits.login_failures_per_account, limits.login_failure_window, w.budgets
         ),
+        password_login=limits.password_login,
     )
     w.sink(Stage.IDENTITY, users.known)  # a logout is seen before the transports close sockets
     w.sink(Stage.IDENTITY, users.known_tokens)  # likewise a revoked API token (section 12)
-    return users
+    sso = SingleSignOn(w.db, users, provider, limits.password_login)
+    if provider is not None:
+        w.part("single sign-on", stop=provider.close)
+    return Accounts(users, sso)

@@ -7,9 +7,11 @@ check), ``token_expired``, ``token_revoked`` (issued before the last logout; ``r
 connection's token refresh, answers every failure ``unauthorized``),
 ``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
 failed logins from one address or for one account name),
-``not_found`` (unknown profile). A disabled account (``parley user disable``) gets
-``unauthorized`` ("this account is disabled") from ``login`` with the right password
-and from ``authenticate``; ``issue_token`` refuses it with ``forbidden``.
+``not_found`` (unknown profile), ``forbidden`` (registration and login by password when
+``PARLEY_PASSWORD_LOGIN=off``: single sign-on only, PROTOCOL.md section 14). A disabled
+account (``parley user disable``) gets ``unauthorized`` ("this account is disabled") from
+``login`` with the right password and from ``authenticate``; ``issue_token`` refuses it with
+``forbidden``.
 
 A token names its account by id (``sub``) and its token version (``ver``). A new account's
 version starts at a random number: SQLite hands the id of the newest row, once deleted, to
@@ -47,6 +49,7 @@ from server.chat.rules.blocking import Blocks
 WRONG_CREDENTIALS = "wrong username or password"
 DISABLED = "this account is disabled; ask an operator to enable it"
 NOTHING_TO_REFRESH = "an API token does not expire: there is nothing to refresh"
+PASSWORDS_OFF = "signing in with a password is turned off on this server; use single sign-on"
 # A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
 # 32-bit column.
 FIRST_VERSIONS = 2**30
@@ -131,6 +134,7 @@ class UserService:
         login_limit: SharedLimit,
         account_limit: SharedLimit,
         token_cache_age: float = 10.0,
+        password_login: bool = True,
     ) -> None:
         self.db = db
         self.hasher = hasher
@@ -139,11 +143,14 @@ class UserService:
         self.register_limit = register_limit
         self.login_limit = login_limit  # failed logins per address
         self.account_limit = account_limit  # failed logins per account name (known or not)
+        self.password_login = password_login  # PARLEY_PASSWORD_LOGIN (off: register, login refused)
         self.on_registered: list[Joiner] = []
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
         self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
+        if not self.password_login:
+            raise forbidden(PASSWORDS_OFF)
         wait = await self.register_limit.take(source)
         if wait > 0:
             raise rate_limited("too many sign-ups from this address; try later", wait)
@@ -177,6 +184,8 @@ class UserService:
     async def login(self, data: LoginIn, source: str = "") -> TokenOut:
         """A token for the right password. Each attempt takes a token from the address's and the
         account name's failure budgets; a successful one (or one that broke) gives them back."""
+        if not self.password_login:
+            raise forbidden(PASSWORDS_OFF)
         account = data.username.lower()
         await self._admit(source, account)
         try:

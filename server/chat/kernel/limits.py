@@ -40,3 +40,4 @@ class Limits:
     webhook_log_retention: float
     preview_ttl: float  # PROTOCOL.md section 13: seconds a URL's preview is kept
     away_after: float  # PROTOCOL.md section 14: seconds without an event before a user is away
+    password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused

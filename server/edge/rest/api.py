@@ -25,6 +25,7 @@ from server.edge.rest import (
     people,
     previews,
     safety,
+    sso,
     topics,
     webhooks,
 )
@@ -51,7 +52,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    routers = [accounts, topics, moderation, conversations, messages, files, echo, safety, search_routes]
+    routers = [accounts, sso, topics, moderation, conversations, messages, files, echo, safety, search_routes]
     routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
     routers += [previews, people]  # PROTOCOL.md sections 13 and 14
     for module in routers:

@@ -62,6 +62,12 @@ PAGE = {"before_seq": "int", "limit": "int"}
 ROUTES = [
     Route("POST", "/api/users", body={"username": "user", "password": "password"}, auth=False),
     Route("POST", "/api/auth/login", body={"username": "user", "password": "password"}, auth=False),
+    # PROTOCOL.md section 14 (single sign-on is off on this server: its routes are 404)
+    Route("GET", "/api/auth/methods", auth=False),
+    Route("POST", "/api/auth/oidc/token", body={"code": "body"}, auth=False),
+    Route(
+        "GET", "/api/auth/oidc/callback", query={"state": "body", "code": "body", "error": "body"}, auth=False
+    ),
     Route("GET", "/api/users/me"),
     Route("GET", "/api/users/{}", "user"),
     Route("GET", "/api/topics"),

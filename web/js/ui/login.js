@@ -1,12 +1,14 @@
-// The sign-in screen: log in or create an account.
+// The sign-in screen: log in or create an account, or sign in with the single sign-on provider.
 import { checkUsername } from "../targets.js";
 import { h } from "./dom.js";
 
 /**
  * Render the screen into root. submit(mode, username, password) is called with
  * mode "login" or "register" and may throw a ChatError, shown in words.
+ * methods is GET /api/auth/methods' answer: {password, oidc: null | {name}}. With oidc, a
+ * "Sign in with <name>" link starts single sign-on; without password, there is no form.
  */
-export function renderLogin(root, { notice = "", submit }) {
+export function renderLogin(root, { notice = "", error: failure = "", methods = { password: true, oidc: null }, submit }) {
   const username = h("input", {
     id: "login-username", name: "username", "data-testid": "login-username",
     autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true,
@@ -18,7 +20,8 @@ export function renderLogin(root, { notice = "", submit }) {
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "login-error" });
   const info = h("p", { class: "form-info", "data-testid": "login-notice" }, notice);
   info.hidden = !notice;
-  error.hidden = true;
+  error.textContent = failure;
+  error.hidden = !failure;
   const loginButton = h("button", { type: "submit", class: "btn btn-primary", "data-testid": "login-submit" }, "Log in");
   const registerButton = h("button", { type: "button", class: "btn btn-ghost", "data-testid": "register-submit" }, "Create account");
 
@@ -43,22 +46,36 @@ export function renderLogin(root, { notice = "", submit }) {
     }
   }
 
-  const form = h("form", {
-    class: "auth-card", "data-testid": "login-form", "aria-labelledby": "auth-title", novalidate: true,
-    onsubmit: (event) => { event.preventDefault(); run("login"); },
-  },
-    h("div", { class: "brand brand-large" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "P"), "Parley"),
-    h("h1", { id: "auth-title", class: "auth-title" }, "Welcome"),
-    h("p", { class: "auth-sub" }, "Log in, or pick a username and password to create an account."),
-    info,
-    h("div", { class: "field" }, h("label", { for: "login-username" }, "Username"), username),
-    h("div", { class: "field" }, h("label", { for: "login-password" }, "Password"), password),
-    error,
-    h("div", { class: "auth-actions" }, loginButton, registerButton),
-  );
+  const brand = h("div", { class: "brand brand-large" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "P"), "Parley");
+  const title = h("h1", { id: "auth-title", class: "auth-title" }, "Welcome");
+  const sso = methods.oidc
+    ? h("a", { class: "btn btn-primary sso-button", href: "/api/auth/oidc/login", "data-testid": "sso-login" },
+      `Sign in with ${methods.oidc.name}`)
+    : null;
+  if (sso && methods.password) sso.classList.replace("btn-primary", "btn-ghost");
+  let form;
+  if (methods.password) {
+    form = h("form", {
+      class: "auth-card", "data-testid": "login-form", "aria-labelledby": "auth-title", novalidate: true,
+      onsubmit: (event) => { event.preventDefault(); run("login"); },
+    },
+      brand, title,
+      h("p", { class: "auth-sub" }, "Log in, or pick a username and password to create an account."),
+      info,
+      h("div", { class: "field" }, h("label", { for: "login-username" }, "Username"), username),
+      h("div", { class: "field" }, h("label", { for: "login-password" }, "Password"), password),
+      error,
+      h("div", { class: "auth-actions" }, loginButton, registerButton, ...(sso ? [sso] : [])),
+    );
+  } else {
+    form = h("div", { class: "auth-card", "data-testid": "login-form", "aria-labelledby": "auth-title" },
+      brand, title, info, error,
+      h("div", { class: "auth-actions" }, sso ?? h("p", { class: "auth-sub" }, "No way to sign in is configured.")));
+  }
   registerButton.addEventListener("click", () => run("register"));
   root.replaceChildren(h("main", { class: "auth-screen", "data-testid": "login-screen" }, form));
-  username.focus();
+  if (methods.password) username.focus();
+  else sso?.focus();
 }
 
 function checkFields(mode, username, password) {
