@@ -9,7 +9,7 @@ online are read once per rendering, not once per user.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from db.records import UserRecord
 from server.chat.kernel.schemas import Availability, AvatarOut, ProfileOut, StatusOut
@@ -28,6 +28,8 @@ def status_of(user: UserRecord, now: datetime) -> StatusOut | None:
     if user.status_text is None:
         return None
     expires = user.status_expires_at
+    if expires is not None and expires.tzinfo is None:  # SQLite hands UTC back without its zone
+        expires = expires.replace(tzinfo=UTC)
     if expires is not None and expires <= now:
         return None
     return StatusOut(emoji=user.status_emoji, text=user.status_text, expires_at=iso(expires))

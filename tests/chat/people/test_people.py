@@ -1,0 +1,189 @@
+"""People end to end (PROTOCOL.md section 14) on a real server and both databases: profiles, avatars,
+status with expiry, availability chosen and from activity, the directory, and who is told what
+(``user:updated`` to everyone sharing a conversation, presence fields only where section 4 lets)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok
+from tests.files_support import png, uploaded
+from tests.support import Client, LiveServer
+from tests.support import test_settings as settings_for
+
+pytestmark = pytest.mark.both_databases
+BIDI = "\u202e"
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A short away delay: the away tests wait for it, bounded."""
+    return settings_for(tmp_path / "data", away_after=0.8)
+
+
+async def three(live_server: LiveServer) -> tuple[Api, Client, Api, Client, Api, Client]:
+    """alice; bob shares a direct conversation with her (a partner); carol only the lobby."""
+    alice_api, alice = await api_and_socket(live_server, "alice")
+    bob_api, bob = await api_and_socket(live_server, "bob")
+    carol_api, carol = await api_and_socket(live_server, "carol")
+    await alice.ok("message:send", {"to": "bob", "body": "hi"})
+    for client in (alice, bob, carol):
+        await client.ok("topic:subscribe", {"topic": "lobby"})
+    return alice_api, alice, bob_api, bob, carol_api, carol
+
+
+async def updated(client: Client, username: str) -> dict[str, Any]:
+    while (event := await client.next("user:updated"))["username"] != username:
+        pass
+    return event
+
+
+async def presence(client: Client, username: str, availability: str) -> dict[str, Any]:
+    """The next ``presence`` of ``username`` with that availability (others are skipped)."""
+    while True:
+        event = await client.next("presence")
+        if event["username"] == username and event["availability"] == availability:
+            return event
+
+
+async def test_a_profile_update_reaches_everyone_sharing_a_conversation_with_presence_where_allowed(
+    live_server,
+):
+    _, alice, _, bob, _, carol = await three(live_server)
+
+    mine = await alice.ok(
+        "profile:update", {"display_name": "Alice Liddell", "title": "Engineer", "timezone": "Europe/Paris"}
+    )
+
+    assert mine["display_name"] == "Alice Liddell" and mine["title"] == "Engineer"
+    assert mine["timezone"] == "Europe/Paris" and mine["availability"] == "online"
+    to_bob, to_carol = await updated(bob, "alice"), await updated(carol, "alice")
+    assert to_bob == mine  # a partner sees presence
+    assert to_carol == {**mine, "availability": None, "last_seen": None, "online": None}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"display_name": f"{BIDI}ecilA"},
+        {"display_name": "\u200b\u200b"},
+        {"display_name": "x" * 65},
+        {"title": "a\x00b"},
+        {"timezone": "Mars/Olympus"},
+        {"avatar": 5},
+    ],
+)
+async def test_a_bad_profile_change_is_invalid_and_changes_nothing(live_server, change):
+    api, alice = await api_and_socket(live_server, "alice")
+    before = ok(await api.get("/api/users/me"))
+
+    refused = await alice.call("profile:update", {"display_name": "Fine", **change})
+    rest = await api.http.patch("/api/users/me", json={"display_name": "Fine", **change}, headers=api.headers)
+
+    assert refused["error"]["code"] == "invalid" and rest.status_code == 422
+    assert ok(await api.get("/api/users/me")) == before
+
+
+async def test_a_status_past_100_characters_is_invalid_and_one_that_expires_is_cleared(live_server):
+    alice_api, alice, _, bob, _, _ = await three(live_server)
+    too_long = await alice.call("status:set", {"text": "x" * 101})
+    assert too_long["error"]["code"] == "invalid"
+
+    set_to = await alice.ok("status:set", {"emoji": "🌴", "text": "On leave", "expires_in": 1})
+
+    assert set_to["status"]["text"] == "On leave" and set_to["status"]["emoji"] == "🌴"
+    assert (await updated(bob, "alice"))["status"]["text"] == "On leave"
+    async with asyncio.timeout(15):  # the server's sweep clears it (every 5 s)
+        cleared = await updated(bob, "alice")
+    assert cleared["status"] is None
+    assert ok(await alice_api.get("/api/users/me"))["status"] is None
+    put = await alice_api.http.put("/api/users/me/status", json={"text": "back"}, headers=alice_api.headers)
+    assert put.status_code == 200 and put.json()["status"] == {
+        "emoji": None,
+        "text": "back",
+        "expires_at": None,
+    }
+    gone = await alice_api.http.delete("/api/users/me/status", headers=alice_api.headers)
+    assert gone.status_code == 200 and gone.json()["status"] is None
+
+
+async def test_an_avatar_is_an_image_of_ones_own_readable_by_everyone_and_survives_replacement(live_server):
+    alice_api, alice = await api_and_socket(live_server, "alice")
+    carol_api, _carol = await api_and_socket(live_server, "carol")
+    token = alice_api.headers["Authorization"].removeprefix("Bearer ")
+    carol_token = carol_api.headers["Authorization"].removeprefix("Bearer ")
+    text_file = await uploaded(live_server, token, b"just text", "notes.txt")
+    carols = await uploaded(live_server, carol_token, png(), "carol.png")
+    assert (await alice.call("profile:update", {"avatar": text_file["id"]}))["error"]["code"] == "invalid"
+    assert (await alice.call("profile:update", {"avatar": carols["id"]}))["error"]["code"] == "invalid"
+
+    first = await uploaded(live_server, token, png(400, 400), "me.png")
+    profile = await alice.ok("profile:update", {"avatar": first["id"]})
+
+    avatar = profile["avatar"]
+    assert avatar == {
+        "url": f"/api/files/{first['id']}",
+        "thumbnail_url": f"/api/files/{first['id']}/thumbnail",
+    }
+    seen = await carol_api.http.get(avatar["thumbnail_url"], headers=carol_api.headers)
+    assert seen.status_code == 200 and seen.headers["content-type"].startswith("image/")
+    second = await uploaded(live_server, token, png(300, 300, (0, 0, 200)), "me2.png")
+    await alice.ok("profile:update", {"avatar": second["id"]})
+    still = await carol_api.http.get(avatar["thumbnail_url"], headers=carol_api.headers)
+    assert still.status_code == 200  # a page that rendered the old one keeps showing it
+    removed = await alice.ok("profile:update", {"avatar": None})
+    assert removed["avatar"] is None
+
+
+async def test_availability_chosen_is_told_to_partners_and_hidden_from_the_rest(live_server):
+    alice_api, alice, _, bob, carol_api, _ = await three(live_server)
+
+    mine = await alice.ok("availability:set", {"availability": "dnd"})
+
+    assert mine["availability"] == "dnd"
+    assert (await presence(bob, "alice", "dnd"))["online"] is True
+    assert ok(await carol_api.get("/api/users/alice"))["availability"] is None
+    put = await alice_api.http.put(
+        "/api/users/me/availability", json={"availability": "auto"}, headers=alice_api.headers
+    )
+    assert put.status_code == 200 and put.json()["availability"] == "online"
+    await presence(bob, "alice", "online")
+    members = ok(await carol_api.get("/api/topics/lobby/members"))["members"]
+    by_name = {member["username"]: member for member in members}
+    assert by_name["carol"]["availability"] == "online"  # her own
+    assert by_name["alice"]["availability"] is None  # carol shares only the lobby with her
+    assert set(by_name["alice"]) == {"username", "role", "online", "display_name", "avatar", "availability"}
+
+
+async def test_a_silent_user_turns_away_and_back_on_the_next_event(live_server):
+    _, alice, _, bob, _, _ = await three(live_server)
+
+    async with asyncio.timeout(10):  # away_after is 0.8 s here; the sweep runs every 0.2 s
+        await presence(bob, "alice", "away")
+    await alice.ok("presence:active", {})
+    async with asyncio.timeout(10):
+        await presence(bob, "alice", "online")
+
+
+async def test_the_directory_finds_words_of_names_without_case_or_accents_exact_username_first(live_server):
+    api, alice = await api_and_socket(live_server, "alice")
+    _, elodie = await api_and_socket(live_server, "elodie.martin")
+    await elodie.ok("profile:update", {"display_name": "Élodie Martin"})
+    _, mart = await api_and_socket(live_server, "mart")
+    _, marta = await api_and_socket(live_server, "marta")
+
+    by_accent = await alice.ok("users:search", {"q": "ELO"})
+    by_surname = ok(await api.get("/api/users", q="martín"))
+    exact_first = await alice.ok("users:search", {"q": "mart"})
+
+    assert [u["username"] for u in by_accent["users"]] == ["elodie.martin"]
+    assert [u["username"] for u in by_surname["users"]] == ["elodie.martin"]
+    assert [u["username"] for u in exact_first["users"]] == ["mart", "elodie.martin", "marta"]
+    assert (await alice.call("users:search", {"q": ""}))["error"]["code"] == "invalid"
+    got = await alice.ok("users:get", {"usernames": ["MARTA", "ghost", "mart"]})
+    assert [u["username"] for u in got["users"]] == ["marta", "mart"]
+    del mart, marta
