@@ -25,8 +25,8 @@ TOPIC_FIELDS = {
     "archived",
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
-# Section 3, ``topic:members``.
-MEMBER_FIELDS = {"username", "role", "online"}
+# Section 3, ``topic:members``, with the fields section 14 adds.
+MEMBER_FIELDS = {"username", "role", "online", "display_name", "avatar", "availability"}
 
 
 def is_utc_iso(value: str) -> bool:

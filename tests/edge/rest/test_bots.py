@@ -138,9 +138,27 @@ async def test_a_bot_connects_subscribes_and_sends_messages_marked_bot(live_serv
     history = ok(await alice.get("/api/topics/general/messages"))["messages"]
     assert [(m["sender"], m["bot"]) for m in history] == [("helper", True), ("alice", False)]
     members = ok(await alice.get("/api/topics/general/members"))["members"]
-    # A member is {"username", "role", "online"} (PROTOCOL.md section 3): the profile says "bot".
-    assert {m["username"] for m in members} == {"alice", "helper"}
-    assert all(set(m) == {"username", "role", "online"} for m in members)
+    # A member is {"username", "role", "online"} (PROTOCOL.md section 3) with section 14's
+    # "display_name", "avatar" and "availability": the profile says "bot". A public topic shares
+    # no presence, so alice sees only her own availability.
+    assert members == [
+        {
+            "username": "alice",
+            "role": "owner",
+            "online": True,
+            "display_name": "",
+            "avatar": None,
+            "availability": "online",
+        },
+        {
+            "username": "helper",
+            "role": "member",
+            "online": True,
+            "display_name": "",
+            "avatar": None,
+            "availability": None,
+        },
+    ]
     refresh = await bot.call("auth:refresh", {"token": token})
     assert error_code(refresh) == "unauthorized"
 

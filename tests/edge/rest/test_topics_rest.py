@@ -126,10 +126,24 @@ async def test_members_subscribe_and_unsubscribe(live_server):
 
     assert set(subscribed) == {"topic", "history"} and subscribed["history"] == [first]
     assert subscribed["topic"]["members"] == again["topic"]["members"] == 2
-    assert members == {
+    assert members == {  # a public topic: bob sees his own availability only (sections 4 and 14)
         "members": [
-            {"username": "alice", "role": "owner", "online": True},
-            {"username": "bob", "role": "member", "online": True},
+            {
+                "username": "alice",
+                "role": "owner",
+                "online": True,
+                "display_name": "",
+                "avatar": None,
+                "availability": None,
+            },
+            {
+                "username": "bob",
+                "role": "member",
+                "online": True,
+                "display_name": "",
+                "avatar": None,
+                "availability": "online",
+            },
         ]
     }
     assert await bob_socket.next("message") == live  # the open socket joined the room

@@ -300,9 +300,14 @@ async def test_presence_stops_both_ways_between_blocked_users(live_server: LiveS
 
     await bob.close()
     gone = await carol.next("presence")
-    assert (gone["username"], gone["online"]) == ("bob", False)
+    assert (gone["username"], gone["online"], gone["availability"]) == ("bob", False, "offline")
     back = await live_server.connect("bob", bob_token)
-    assert await carol.next("presence") == {"username": "bob", "online": True, "last_seen": None}
+    assert await carol.next("presence") == {
+        "username": "bob",
+        "online": True,
+        "last_seen": None,
+        "availability": "online",
+    }
     await alice.ok("topic:list", {})  # a round trip after the announcements reached carol
     assert alice.pending("presence") == []
 
@@ -312,3 +317,4 @@ async def test_presence_stops_both_ways_between_blocked_users(live_server: LiveS
     assert back.pending("presence") == []
     profile = await live_server.http.get("/api/users/alice", headers=bearer(bob_token))
     assert profile.json()["online"] is None and profile.json()["last_seen"] is None
+    assert profile.json()["availability"] is None

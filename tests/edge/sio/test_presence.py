@@ -1,6 +1,6 @@
-"""Presence (PROTOCOL.md section 4).
+"""Presence (PROTOCOL.md sections 4 and 14).
 
-``presence {"username", "online", "last_seen"}`` goes to the users who share
+``presence {"username", "online", "last_seen", "availability"}`` goes to the users who share
 a private topic or a direct conversation with that user, never to people who
 only share public topics. The first socket announces ``online: true`` at
 once; the user goes offline (with ``last_seen``) a grace period after the
@@ -29,7 +29,7 @@ def moment(text: str) -> datetime:
 
 
 def online(username: str) -> dict[str, Any]:
-    return {"username": username, "online": True, "last_seen": None}
+    return {"username": username, "online": True, "last_seen": None, "availability": "online"}
 
 
 async def private_topic(owner: Client, name: str, *invitees: str) -> None:
@@ -41,8 +41,8 @@ async def private_topic(owner: Client, name: str, *invitees: str) -> None:
 async def next_offline(watcher: Client) -> dict[str, Any]:
     """The next presence event, which must say someone went offline."""
     event: dict[str, Any] = await watcher.next("presence")
-    assert event["online"] is False, event
-    assert set(event) == {"username", "online", "last_seen"}, event
+    assert event["online"] is False and event["availability"] == "offline", event
+    assert set(event) == {"username", "online", "last_seen", "availability"}, event
     return event
 
 
@@ -84,7 +84,8 @@ async def test_coming_back_after_going_offline_says_online_at_once(live_server: 
 
     back = await bob.next("presence")
     assert back["username"] == "alice" and back["online"] is True
-    assert set(back) == {"username", "online", "last_seen"}
+    assert back["availability"] == "online"
+    assert set(back) == {"username", "online", "last_seen", "availability"}
 
 
 async def test_a_socket_opened_within_the_grace_cancels_going_offline_silently(tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ async def test_a_direct_conversation_is_enough_to_share_presence(live_server: Li
     await live_server.connect("alice", alice_token)
 
     back = await bob.next("presence")
-    assert (back["username"], back["online"]) == ("alice", True)
+    assert (back["username"], back["online"], back["availability"]) == ("alice", True, "online")
 
 
 async def test_people_who_only_share_public_topics_get_no_presence(live_server: LiveServer) -> None:
@@ -144,7 +145,11 @@ async def test_profiles_and_member_lists_report_online_and_last_seen(live_server
     profile = await live_server.http.get("/api/users/alice", headers=bearer(bob_token))
     members = await bob.ok("topic:members", {"topic": "secret"})
     assert profile.status_code == 200 and profile.json()["online"] is True, profile.text
-    assert {m["username"]: m["online"] for m in members["members"]} == {"alice": True, "bob": True}
+    assert profile.json()["availability"] == "online"
+    assert {m["username"]: (m["online"], m["availability"]) for m in members["members"]} == {
+        "alice": (True, "online"),
+        "bob": (True, "online"),
+    }
 
     await alice.close()
     gone = await next_offline(bob)
@@ -153,5 +158,9 @@ async def test_profiles_and_member_lists_report_online_and_last_seen(live_server
     members = await bob.ok("topic:members", {"topic": "secret"})
     assert profile.status_code == 200, profile.text
     assert profile.json()["online"] is False
+    assert profile.json()["availability"] == "offline"
     assert moment(profile.json()["last_seen"]) == moment(gone["last_seen"])
-    assert {m["username"]: m["online"] for m in members["members"]} == {"alice": False, "bob": True}
+    assert {m["username"]: (m["online"], m["availability"]) for m in members["members"]} == {
+        "alice": (False, "offline"),
+        "bob": (True, "online"),
+    }

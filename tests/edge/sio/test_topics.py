@@ -168,6 +168,7 @@ async def test_unread_counts_the_messages_of_others_after_the_read_mark(live_ser
 
 
 async def test_topic_members_lists_usernames_roles_and_presence(live_server):
+    # A public topic shares no presence (sections 4 and 14): bob sees only his own availability.
     alice = await live_server.user("alice")
     bob = await live_server.user("bob")
     carol_token = await live_server.register("carol")  # never connects
@@ -182,9 +183,30 @@ async def test_topic_members_lists_usernames_roles_and_presence(live_server):
 
     assert set(data) == {"members"}
     assert data["members"] == [
-        {"username": "alice", "role": "owner", "online": True},
-        {"username": "bob", "role": "member", "online": True},
-        {"username": "carol", "role": "member", "online": False},
+        {
+            "username": "alice",
+            "role": "owner",
+            "online": True,
+            "display_name": "",
+            "avatar": None,
+            "availability": None,
+        },
+        {
+            "username": "bob",
+            "role": "member",
+            "online": True,
+            "display_name": "",
+            "avatar": None,
+            "availability": "online",
+        },
+        {
+            "username": "carol",
+            "role": "member",
+            "online": False,
+            "display_name": "",
+            "avatar": None,
+            "availability": None,
+        },
     ]
     assert all(set(member) == MEMBER_FIELDS for member in data["members"])
 
@@ -258,7 +280,16 @@ async def test_a_private_topic_refuses_non_members_and_is_a_no_op_for_members(li
     assert data["topic"]["kind"] == "private" and data["topic"]["members"] == 1
     assert data["history"] == []
     members = (await alice.ok("topic:members", {"topic": "secret"}))["members"]
-    assert members == [{"username": "alice", "role": "owner", "online": True}]
+    assert members == [
+        {
+            "username": "alice",
+            "role": "owner",
+            "online": True,
+            "display_name": "",
+            "avatar": None,
+            "availability": "online",
+        }
+    ]
 
 
 async def test_only_members_may_invite_and_only_known_users(live_server):
