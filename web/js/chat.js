@@ -9,6 +9,7 @@ import { TokenRefresher } from "./auth_refresh.js";
 import { Moderation } from "./moderation.js";
 import { badges, Notify } from "./notify.js";
 import { Panels } from "./panels.js";
+import { People, setPeople } from "./people.js";
 import { Pins } from "./pins.js";
 import { Previews } from "./previews.js";
 import { Reactions } from "./reactions.js";
@@ -24,6 +25,7 @@ import { Header } from "./ui/header.js";
 import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 import { reportDialog } from "./ui/safety_parts.js";
+import { openProfileCard } from "./ui/people_parts.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
@@ -46,6 +48,8 @@ export class Chat {
     this.moderation = new Moderation(this);
     this.safety = new Safety(this);
     this.search = new Search(this);
+    this.people = new People((event, payload) => this.conn.request(event, payload), () => this.render());
+    setPeople(this.people);
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     configureFiles(() => env.creds.token); // downloads and uploads take the current (refreshed) token
@@ -61,6 +65,7 @@ export class Chat {
     this.sidebar = new Sidebar({
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
       startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
+      profile: (u) => this.showProfile(u),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
@@ -81,6 +86,7 @@ export class Chat {
       standing: () => this.moderation.blockedFromPosting(this.state.currentName),
       folds: (m) => this.safety.folds(m),
       removePreviews: (m) => this.previews.remove(m),
+      profile: (u) => this.showProfile(u),
     });
     const mentions = {
       members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
@@ -105,6 +111,9 @@ export class Chat {
     window.addEventListener("focus", () => this.markRead(), opts);
     document.addEventListener("visibilitychange", () => this.markRead(), opts);
     window.addEventListener("pagehide", () => this.conn.flushDelivered(), opts);
+    const active = () => this.people.active(() => this.conn.notify("presence:active", {}));
+    document.addEventListener("keydown", active, opts);
+    document.addEventListener("pointerdown", active, opts);
     document.addEventListener("keydown", (e) => {
       if (isSearchKey(e)) { e.preventDefault(); this.panels.openSearch(); return; }
       if (e.key !== "Escape" || e.defaultPrevented) return;
@@ -137,6 +146,7 @@ export class Chat {
       onThreadUpdated: (data) => this.threads.onUpdated(data),
       onPinsUpdated: (data) => this.pins.onUpdated(data),
       onPreviews: (data) => this.previews.onUpdated(data),
+      onUserUpdated: (data) => this.people.onUpdated(data),
     };
   }
 
@@ -232,11 +242,18 @@ export class Chat {
     this.render();
   }
 
-  onPresence({ username, online, last_seen: lastSeen } = {}) {
+  onPresence({ username, online, last_seen: lastSeen, availability } = {}) {
     if (!username) return;
+    this.people.onPresence({ username, online, last_seen: lastSeen, availability });
     this.state.presence.set(username.toLowerCase(), { online: Boolean(online), last_seen: lastSeen });
     this.scheduleTopicRefresh(1500); // online counts
     this.render();
+  }
+
+  /** A person's profile card (a click on an avatar or a name); "Message" opens our conversation. */
+  showProfile(username) {
+    const message = this.state.isMe(username) ? undefined : (u) => this.actions.startDirect(u).catch((err) => this.env.toasts.error(err));
+    openProfileCard(username, { message });
   }
 
   // ---- helpers used by the actions ----------------------------------------
@@ -373,6 +390,7 @@ export class Chat {
     if (this.closed) return;
     this.closed = true;
     this.conn.close();
+    this.people.destroy();
     this.refresher.close();
     this.moderation.destroy();
     this.listeners.abort();

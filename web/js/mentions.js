@@ -2,7 +2,7 @@
 // being typed before the caret, completing it, and the parts of a body to
 // highlight. Plain functions: no DOM, no network.
 
-const TYPED = /(?:^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]{0,32})$/;
+const TYPED = /(?:^|[^\p{L}\p{N}_.-])@([\p{L}\p{N}_.-]{0,32})$/u; // a display name may have accents
 const IN_BODY = /(^|[^A-Za-z0-9_.-])@([A-Za-z0-9_.-]+)/g;
 const MAX_SUGGESTIONS = 8;
 
@@ -36,11 +36,22 @@ export function completeMention(text, caret, typed, name) {
 export function suggestions(members, query, me, { allowAll = false } = {}) {
   const q = lower(query);
   const found = members
-    .filter((m) => lower(m.username).startsWith(q) && lower(m.username) !== lower(me))
+    .filter((m) => (lower(m.username).startsWith(q) || wordsOf(m.display_name).some((w) => w.startsWith(fold(q))))
+      && lower(m.username) !== lower(me))
     .sort((a, b) => a.username.localeCompare(b.username))
     .slice(0, MAX_SUGGESTIONS);
   if (allowAll && "all".startsWith(q)) found.push({ username: "all", all: true });
   return found;
+}
+
+/** Lower-case, accents dropped: "Élodie" -> "elodie". */
+export function fold(text) {
+  return String(text ?? "").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+/** The words of a display name, folded ("Élodie Martin" -> ["elodie", "martin"]). */
+function wordsOf(name) {
+  return fold(name).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
 /**

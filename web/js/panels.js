@@ -29,10 +29,12 @@ export class Panels {
       role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
       unban: (u) => m.unban(u), mute: (u, min) => m.mute(u, min), unmute: (u) => m.unmute(u),
       block: (u, on) => chat.safety.setBlocked(u, on),
+      profile: (u) => chat.showProfile(u),
     });
     this.thread = new ThreadPanel({
       close: () => chat.threads.close(), send: (body) => chat.threads.send(body),
       loadOlder: () => chat.threads.loadOlder(), react: shared.react, jump, mentions: shared.mentions,
+      profile: (u) => chat.showProfile(u),
     });
     this.pins = new PinsPanel({ close: () => this.show(null), unpin: (m) => chat.pins.toggle(m), jump });
     const token = () => chat.env.creds.token;

@@ -44,6 +44,7 @@ export class Roster {
   /** Also fed by the members panel, which asks for the same list. */
   store(key, list) {
     this.state.rosters.set(key, { list, at: Date.now() });
+    this.chat.people?.noteMembers(list);
     return list;
   }
 }

@@ -95,6 +95,7 @@ export class ChatConnection {
     socket.on("message:previews", (data) => handlers.onPreviews(data));
     socket.on("topic:removed", (data) => handlers.onRemoved(data));
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
+    socket.on("user:updated", (data) => handlers.onUserUpdated?.(data));
   }
 
   onMessage(message) {

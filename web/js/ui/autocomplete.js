@@ -2,6 +2,7 @@
 // the conversation's members; arrows move, Enter or Tab completes, Escape closes.
 // The box stays focused (an ARIA combobox with a listbox popup).
 import { completeMention, suggestions, typedMention } from "../mentions.js";
+import { people } from "../people.js";
 import { h } from "./dom.js";
 
 let nextId = 0;
@@ -32,7 +33,7 @@ export class MentionAutocomplete {
     const typed = typedMention(this.input.value, this.input.selectionStart ?? 0);
     if (!typed) return this.close();
     const asked = ++this.asked;
-    const members = await this.source.members();
+    const members = (await this.source.members()).map((m) => ({ ...m, display_name: m.display_name || people().get(m.username)?.display_name || "" }));
     if (asked !== this.asked || document.activeElement !== this.input) return;
     this.typed = typed;
     this.items = suggestions(members, typed.query, this.source.me(), { allowAll: this.source.allowAll() });
@@ -77,6 +78,7 @@ export class MentionAutocomplete {
       onmousedown: (event) => event.preventDefault(), // keep the focus in the box
       onclick: () => this.choose(i),
     }, h("span", { class: "mention-name" }, `@${item.username}`),
+    item.display_name ? h("span", { class: "mention-display", "data-testid": "mention-display-name" }, item.display_name) : null,
     h("span", { class: "mention-hint" }, item.all ? "everyone here" : item.role && item.role !== "member" ? item.role : ""))));
     this.list.hidden = false;
     this.input.setAttribute("aria-expanded", "true");

@@ -3,7 +3,8 @@
 import { canManage } from "../ranks.js";
 import { checkUsername, isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
-import { avatar, fill, h, icon, ICONS } from "./dom.js";
+import { fill, h, icon, ICONS } from "./dom.js";
+import { personAvatar } from "./people_parts.js";
 import { lastSeen, plural } from "./format.js";
 
 export class Header {
@@ -100,7 +101,7 @@ export class Header {
       return;
     }
     const direct = isDirect(name);
-    fill(this.title, direct ? avatar(name, "small") : h("span", { class: "hash", "aria-hidden": "true" }, topic?.kind === "private" ? icon(ICONS.lock) : "#"),
+    fill(this.title, direct ? personAvatar(peerOf(name), "small") : h("span", { class: "hash", "aria-hidden": "true" }, topic?.kind === "private" ? icon(ICONS.lock) : "#"),
       h("span", { "data-testid": "current-topic", "data-topic": name }, direct ? peerOf(name) : name));
     this.subtitle.disabled = false;
     this.subtitle.textContent = direct ? directStatus(state, topic, name) : topicStatus(topic);

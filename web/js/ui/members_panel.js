@@ -6,7 +6,9 @@ import { offeredOn, canModerate, rankOf } from "../ranks.js";
 import { MAX_REASON } from "../safety.js";
 import { checkUsername } from "../targets.js";
 import { openDialog } from "./dialog.js";
-import { avatar, fill, h, icon, ICONS } from "./dom.js";
+import { people } from "../people.js";
+import { fill, h, icon, ICONS } from "./dom.js";
+import { availabilityLabel, personAvatar, personName } from "./people_parts.js";
 
 const ROLE_LABELS = { admin: "Make admin", moderator: "Make moderator", member: "Make member" };
 const MINUTES = { name: "minutes", label: "Minutes", kind: "number", min: 1, max: 5_256_000, hint: "Leave empty for no end." };
@@ -42,7 +44,8 @@ export class MembersPanel {
     const members = state.members?.key === state.current ? state.members.list : [];
     const sorted = [...members].sort((a, b) => Number(online(state, b)) - Number(online(state, a))
       || rankOf(b.role) - rankOf(a.role) || a.username.localeCompare(b.username));
-    const rows = sorted.map((m) => ({ ...m, on: online(state, m), me: state.isMe(m.username), blocked: Boolean(view.isBlocked?.(m.username)) }));
+    const rows = sorted.map((m) => ({ ...m, on: online(state, m), me: state.isMe(m.username), blocked: Boolean(view.isBlocked?.(m.username)),
+      person: people().sigOf(m.username), availability: people().get(m.username)?.availability ?? m.availability ?? null }));
     this.unbanButton.hidden = Boolean(view.direct) || !canModerate(view.myRole);
     const sig = JSON.stringify([rows, view.myRole, view.direct, this.menuFor]);
     if (this.list.dataset.sig === sig) return;
@@ -59,9 +62,12 @@ export class MembersPanel {
       "aria-label": `Actions for ${m.username}`, title: "Actions", "aria-haspopup": "menu", "aria-expanded": String(open),
       onclick: () => this.toggleMenu(m.username),
     }, icon(ICONS.more)) : null;
-    return h("li", { class: "member", "data-testid": "member", "data-username": m.username, "data-online": String(m.on), "data-role": m.role ?? "member" },
-      h("span", { class: "item-avatar" }, avatar(m.username), h("span", { class: `dot ${m.on ? "on" : "off"}` })),
-      h("span", { class: "member-name" }, m.username, m.me ? " (you)" : ""),
+    const availability = m.availability ?? (m.on ? "online" : "offline");
+    const show = () => this.actions.profile?.(m.username);
+    return h("li", { class: "member", "data-testid": "member", "data-username": m.username, "data-online": String(m.on), "data-role": m.role ?? "member", "data-availability": availability },
+      h("span", { class: "item-avatar" }, personAvatar(m.username, "", show),
+        h("span", { class: `dot ${m.on ? "on" : "off"} avail-${availability}`, title: availabilityLabel(availability) })),
+      h("button", { class: "member-name link-plain", type: "button", "data-testid": "member-name", onclick: show }, personName(m.username), m.me ? " (you)" : ""),
       m.blocked ? h("span", { class: "role blocked-tag", "data-testid": "blocked-tag" }, "blocked") : null,
       m.role && m.role !== "member" ? h("span", { class: `role role-${m.role}`, "data-testid": "member-role" }, m.role) : null,
       toggle,

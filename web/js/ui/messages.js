@@ -9,7 +9,9 @@ import { renderBody } from "../markdown.js";
 import { mentionsMe } from "../mentions.js";
 import { canModerate } from "../ranks.js";
 import { isDirect, labelOf } from "../targets.js";
-import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { people } from "../people.js";
+import { fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { personAvatar, personName } from "./people_parts.js";
 import { clock, dayKey, dayLabel, fullTime, parseTime } from "./format.js";
 import { messageBody, pinnedMark, replyQuote, systemLine, threadMark, threadSummary } from "./message_parts.js";
 import { messageFiles } from "./file_parts.js";
@@ -181,7 +183,7 @@ export class MessageList {
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
       ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
       message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions,
-      (message.files ?? []).map((file) => file.id), message.previews ?? []]);
+      (message.files ?? []).map((file) => file.id), message.previews ?? [], people().sigOf(message.sender)]);
     return {
       key: `m${message.id}`,
       create: () => h("article", { "data-testid": "message", tabindex: "-1" }),
@@ -204,7 +206,8 @@ export class MessageList {
     const body = ctx.mode === "edit" ? this.editBox(message) : messageBody(message);
     const open = (m) => this.actions.openThread(m);
     const bubble = h("div", { class: "bubble" },
-      ctx.own || ctx.grouped || ctx.direct ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" }, message.sender,
+      ctx.own || ctx.grouped ? null : h("div", { class: "msg-sender", "data-testid": "message-sender" },
+        h("button", { class: "sender-btn", type: "button", onclick: () => this.actions.profile?.(message.sender) }, personName(message.sender)),
         message.bot ? h("span", { class: "bot-badge", "data-testid": "bot-badge", title: "A bot account" }, "BOT") : null),
       replyQuote(message.reply_to, (id) => this.jumpTo(id)),
       message.body || message.deleted || !message.files?.length ? body : null,
@@ -216,7 +219,7 @@ export class MessageList {
         message.edited_at && !message.deleted ? h("span", { class: "edited", "data-testid": "edited-mark", title: `edited ${fullTime(parseTime(message.edited_at))}` }, "edited") : null),
       ctx.mode === "confirm" ? this.confirmBox(message) : null);
     fill(el,
-      ctx.own ? null : h("div", { class: "msg-avatar" }, ctx.grouped ? null : avatar(message.sender)),
+      ctx.own ? null : h("div", { class: "msg-avatar" }, ctx.grouped ? null : personAvatar(message.sender, "", () => this.actions.profile?.(message.sender))),
       h("div", { class: "msg-column" }, threadMark(message, open), bubble,
         reactionChips(message, (m, emoji) => this.actions.react(m, emoji), { canReact: ctx.canPost }),
         ctx.picker ? reactionPicker(message, (emoji) => this.pick(message, emoji), () => this.closePicker(message.id)) : null,

@@ -2,7 +2,9 @@
 // browse, and the forms to create a topic or start a direct conversation.
 import { badges, levelOf } from "../notify.js";
 import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
-import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { people } from "../people.js";
+import { fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, personAvatar } from "./people_parts.js";
 import { plural } from "./format.js";
 
 export class Sidebar {
@@ -12,6 +14,13 @@ export class Sidebar {
     this.forms = []; // {error, reset}: cleared when the user moves to another conversation
     this.shownFor = undefined;
     this.me = h("div", { class: "me" });
+    this.availability = new AvailabilityMenu();
+    this.meTools = h("div", { class: "me-tools" },
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "profile-edit-open", onclick: () => openProfileEditor(this.meName) }, "Edit profile"),
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "status-open", onclick: () => openStatusPicker(this.meName) }, "Set status"),
+      this.availability.el,
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "find-people-open",
+        onclick: () => openFindPeople({ message: (u) => actions.startDirect(u) }) }, "Find people"));
     this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
     this.directs = h("ul", { class: "topic-list", "data-testid": "direct-list", "aria-label": "Direct messages" });
     this.browse = h("ul", { class: "topic-list", "data-testid": "browse-list", "aria-label": "Public topics to join" });
@@ -21,7 +30,7 @@ export class Sidebar {
     this.el = h("aside", { class: "sidebar", id: "sidebar", "data-testid": "sidebar", "aria-label": "Topics and conversations" },
       h("div", { class: "sidebar-top" },
         h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "P"), "Parley"),
-        this.me),
+        this.me, this.meTools),
       h("button", { class: "search-launch", type: "button", "data-testid": "search-launch", "aria-controls": "search-panel", onclick: () => actions.search() },
         icon(ICONS.search), h("span", {}, "Search messages"), h("kbd", {}, "Ctrl K")),
       h("nav", { class: "sidebar-scroll" },
@@ -111,13 +120,20 @@ export class Sidebar {
   }
 
   renderMe(state) {
-    const sig = `${state.me}|${state.connection}`;
+    this.meName = state.me;
+    const mine = people().get(state.me);
+    this.availability.render(mine?.availability);
+    const status = mine?.status && (mine.status.emoji || mine.status.text) ? [mine.status.emoji, mine.status.text].filter(Boolean).join(" ") : "";
+    const sig = `${state.me}|${state.connection}|${people().sigOf(state.me)}|${status}`;
     if (this.me.dataset.sig === sig) return;
     this.me.dataset.sig = sig;
     const online = state.connection === "online" || state.connection === "reconnected";
     fill(this.me,
-      h("span", { class: "me-avatar" }, avatar(state.me), h("span", { class: `dot ${online ? "on" : "off"}` })),
-      h("span", { class: "me-name", "data-testid": "me" }, state.me),
+      h("span", { class: "me-avatar" }, personAvatar(state.me, "", () => this.actions.profile?.(state.me)), h("span", { class: `dot ${online ? "on" : "off"}` })),
+      h("span", { class: "me-text" },
+        mine?.display_name ? h("span", { class: "me-display", "data-testid": "me-display-name" }, mine.display_name) : null,
+        h("span", { class: "me-name", "data-testid": "me" }, state.me),
+        status ? h("span", { class: "me-status", "data-testid": "me-status" }, status) : null),
       h("button", { class: "icon-btn", type: "button", "data-testid": "logout", "aria-label": "Log out", title: "Log out", onclick: () => this.actions.logout() }, icon(ICONS.logout)));
   }
 
@@ -136,7 +152,8 @@ export class Sidebar {
     const meta = itemMeta(topic, online);
     const { unread, mentions } = badges(topic);
     const level = levelOf(topic);
-    const sig = JSON.stringify([topic.name, topic.kind, unread, mentions, level, active, online, meta]);
+    const peer = isDirect(topic.name) ? peerOf(topic.name) : null;
+    const sig = JSON.stringify([topic.name, topic.kind, unread, mentions, level, active, online, meta, peer && people().sigOf(peer)]);
     if (li.dataset.sig === sig) return;
     li.dataset.sig = sig;
     const button = h("button", {
@@ -146,7 +163,7 @@ export class Sidebar {
     },
       itemIcon(topic, online),
       h("span", { class: "topic-text" },
-        h("span", { class: "topic-name" }, isDirect(topic.name) ? peerOf(topic.name) : topic.name),
+        h("span", { class: "topic-name" }, peer ? people().nameOf(peer) : topic.name),
         h("span", { class: "topic-meta" }, meta)),
       level === "none" ? h("span", { class: "muted-bell", title: "Notifications off", "data-testid": "muted-mark" }, icon(ICONS.bellOff)) : null,
       mentions ? h("span", { class: "badge mention-badge", "data-testid": "mention-badge", "aria-label": `${mentions} ${mentions === 1 ? "mention" : "mentions"}` }, `@${count(mentions)}`) : null,
@@ -159,7 +176,7 @@ const count = (n) => (n > 99 ? "99+" : String(n));
 
 function itemIcon(topic, online) {
   if (isDirect(topic.name)) {
-    return h("span", { class: "item-avatar" }, avatar(topic.name),
+    return h("span", { class: "item-avatar" }, personAvatar(peerOf(topic.name)),
       h("span", { class: `dot ${online ? "on" : "off"}`, "data-testid": "presence-dot", "data-online": String(Boolean(online)) }));
   }
   return h("span", { class: "topic-icon" }, topic.kind === "private" ? icon(ICONS.lock) : "#");

@@ -3,7 +3,9 @@
 // covers the screen.
 import { labelOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
-import { avatar, fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { people } from "../people.js";
+import { fill, h, icon, ICONS, reconcile } from "./dom.js";
+import { personAvatar, personName } from "./people_parts.js";
 import { formatKey } from "./format_keys.js";
 import { clock, fullTime, parseTime, plural } from "./format.js";
 import { messageBody, pinnedMark, replyQuote } from "./message_parts.js";
@@ -100,7 +102,7 @@ export class ThreadPanel {
   }
 
   renderRoot(root, state) {
-    const sig = JSON.stringify([root]);
+    const sig = JSON.stringify([root, people().sigOf(root.sender)]);
     if (this.rootBox.dataset.sig === sig) return;
     this.rootBox.dataset.sig = sig;
     this.rootBox.dataset.id = String(root.id);
@@ -112,7 +114,7 @@ export class ThreadPanel {
   }
 
   replyItem(message, state) {
-    const sig = JSON.stringify([message, state.me]);
+    const sig = JSON.stringify([message, state.me, people().sigOf(message.sender)]);
     return {
       key: `r${message.id}`,
       create: () => h("article", { class: "thread-reply", "data-testid": "thread-reply" }),
@@ -129,10 +131,10 @@ export class ThreadPanel {
   entry(message, state) {
     const date = parseTime(message.created_at);
     return h("div", { class: "entry" },
-      avatar(message.sender, "small"),
+      personAvatar(message.sender, "small", () => this.actions.profile?.(message.sender)),
       h("div", { class: "entry-main" },
         h("div", { class: "entry-head" },
-          h("span", { class: "entry-sender" }, message.sender, state.isMe(message.sender) ? " (you)" : ""),
+          h("span", { class: "entry-sender", "data-testid": "entry-sender" }, personName(message.sender), state.isMe(message.sender) ? " (you)" : ""),
           h("time", { datetime: message.created_at ?? "", title: fullTime(date) }, clock(date)),
           pinnedMark(message)),
         replyQuote(message.reply_to, (id) => this.actions.jump(id)),
