@@ -6,7 +6,9 @@ operator, reactions, thread and pin changes, link previews, our removal from a t
 shown as they arrive, between commands. Replies, threads, reactions, pins and
 notification levels have their commands in ``conversations``; moderation,
 blocking and reports in ``moderation_repl``; search (``/search``,
-``/more``) in ``searching``. Errors are shown in
+``/more``) in ``searching``; profiles, status, availability and the
+directory (``/profile``, ``/status``, ``/away``, ``/dnd``, ``/auto``,
+``/who``) in ``people``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -23,7 +25,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from client_demo import bots_repl, conversations, files, live, moderation_repl, render, searching, webhooks
+from client_demo import (
+    bots_repl,
+    conversations,
+    files,
+    live,
+    moderation_repl,
+    people,
+    render,
+    searching,
+    webhooks,
+)
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_OK, ClientError, UsageError
 from client_demo.models import address, as_message, as_topic, field_list
@@ -49,6 +61,7 @@ commands:
 {bots_repl.HELP}
 {files.HELP}
 {webhooks.HELP}
+{people.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -84,12 +97,14 @@ class Repl:
             **bots_repl.BotCommands(conn, self._here).table(),
             **files.FileCommands(conn, self.view, self._here).table(),
             **webhooks.WebhookCommands(conn).table(),
+            **people.PeopleCommands(conn, self.view.names).table(),
         }
 
     async def run(self) -> int:
         """Connect and read commands until /quit or end of input."""
         self.view.install()
-        await self.conn.connect()
+        session = await self.conn.connect()
+        await self.view.names.learn([session.username])  # our own messages show our display name
         out("type /help for commands")
         try:
             while (line := await self.conn.until_lost(self.lines.readline())) is not None:
@@ -199,6 +214,7 @@ class Repl:
             return
         data = await self.conn.call("topic:subscribe", {"topic": name})
         topic = as_topic(data.get("topic") if isinstance(data, dict) else None)
+        await self.view.learn(field_list(data, "history"))
         self.view.show_history(field_list(data, "history"))
         self.current = topic["name"]
         out(f"joined {render.safe(self.current)} ({render.topic_summary(topic)})")
@@ -208,6 +224,7 @@ class Repl:
     async def _open_direct(self, name: str) -> None:
         try:
             page = await self.conn.call("history", {"with": name[1:], "limit": 20})
+            await self.view.learn(field_list(page, "messages"))
             self.view.show_history(field_list(page, "messages"))
         except ClientError as exc:
             if exc.code != "not_found":
@@ -238,6 +255,7 @@ class Repl:
             raise UsageError("/history [N] with N from 1 to 200")
         page = await self.conn.call("history", {**address(self._here()), "limit": limit})
         messages = field_list(page, "messages")
+        await self.view.learn(messages)
         out(f"--- history of {render.safe(self._here())}: {render.plural(len(messages), 'message')} ---")
         self.view.show_history(messages)
         if isinstance(page, dict) and page.get("has_more"):
@@ -248,6 +266,7 @@ class Repl:
         if where.startswith("@"):
             raise UsageError("/members needs a topic; this is a direct conversation")
         data = await self.conn.call("topic:members", {"topic": where})
+        self.view.names.learn_members(field_list(data, "members"))
         for member in field_list(data, "members"):
             out(render.member_line(member))
 

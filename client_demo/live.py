@@ -17,14 +17,20 @@ message of a user we block is folded. Section 13's ``message:previews`` (a
 message's link previews are ready, or were removed) is shown as the preview
 lines, except the removal we just asked for with ``/unpreview``
 (``remember_unpreview``, before asking: the echo comes before the ack).
+Section 14: a sender is shown with their display name (``Alice Liddell
+(@alice)``) once ``names`` knows it; a message from a sender not looked up yet
+waits for that ``users:get``, and the live lines keep their order
+(python-socketio runs each event in its own task: they take turns). A
+``user:updated`` is shown as what changed, ``presence`` with the availability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from client_demo import render
+from client_demo import people, render
 from client_demo.connection import Connection, EventHandler
 from client_demo.models import Message, int_field, is_message, name_field
 from client_demo.output import out
@@ -49,6 +55,8 @@ class LiveView:
         self._pins: dict[str, str] = {}  # conversation -> the pins line last shown
         self._unpreviewed: set[int] = set()  # message ids whose previews we removed: echo not shown
         self._topic_changed = topic_changed
+        self.names = people.Names(conn)
+        self._turn = asyncio.Lock()  # live events are shown in the order they came
 
     def install(self) -> None:
         """Register the event handlers (before connecting: the backlog comes first)."""
@@ -66,12 +74,17 @@ class LiveView:
             "topic:invited": render.invited_line,
             "topic:created": render.created_line,
             "read": render.read_line,
+            "user:updated": self._user_updated,
         }
         for event, to_line in lines.items():
-            self.conn.on_event(event, _printer(to_line))
-        self.conn.on_event("topic:renamed", self._on_renamed)
-        self.conn.on_event("topic:deleted", self._on_deleted)
-        self.conn.on_event("topic:removed", self._on_removed)
+            self.conn.on_event(event, self._in_turn(_printer(to_line)))
+        self.conn.on_event("topic:renamed", self._in_turn(self._on_renamed))
+        self.conn.on_event("topic:deleted", self._in_turn(self._on_deleted))
+        self.conn.on_event("topic:removed", self._in_turn(self._on_removed))
+
+    async def learn(self, messages: list[Any]) -> None:
+        """Look up the display names of the senders of ``messages`` not looked up yet."""
+        await self.names.learn(m["sender"] for m in messages if is_message(m) and m.get("type") != "system")
 
     def show(self, message: Message) -> None:
         """Show ``message`` unless it was shown already."""
@@ -103,7 +116,7 @@ class LiveView:
     def look(self) -> render.Look:
         """How lines are drawn: for the logged-in user, in colour if wanted."""
         me = self.conn.session.username if self.conn.session is not None else None
-        return render.Look(me=me, color=self.color)
+        return render.Look(me=me, color=self.color, names=self.names.display())
 
     def remember_reactions(self, data: Any) -> None:
         """Our own reaction ack was shown: its ``reaction:updated`` echo need not be."""
@@ -129,7 +142,20 @@ class LiveView:
         self._unpreviewed.discard(message_id)
 
     async def _on_message(self, message: Message) -> None:
-        self._write(message)
+        async with self._turn:
+            if message.get("type") != "system" and not self.names.known(message["sender"]):
+                await self.names.learn([message["sender"]])
+            self._write(message)
+
+    def _in_turn(self, handler: Callable[[Any], Awaitable[None]]) -> EventHandler:
+        async def in_turn(data: Any = None) -> None:
+            async with self._turn:
+                await handler(data)
+
+        return in_turn
+
+    def _user_updated(self, data: Any) -> str | None:
+        return self.names.updated(data, self.look().me)
 
     def _write(self, message: Message) -> None:
         out(render.message_line(message, self.look()))

@@ -13,12 +13,13 @@ written, which pipes, scripts and the tests read.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from client_demo import markup, mentions, previews
-from client_demo.controls import visible
+from client_demo.controls import one_line, visible
 from client_demo.errors import ClientError
 from client_demo.models import Member, Message, Reaction, Topic, as_reactions, int_field
 
@@ -29,10 +30,12 @@ BOT = " [bot]"  # after a bot sender's name
 
 @dataclass(frozen=True)
 class Look:
-    """Who reads the lines (``me``: mentions of them stand out) and whether colour is on."""
+    """Who reads the lines (``me``: mentions of them stand out), whether colour is on, and the
+    display names known (``names``: username -> display name, shown next to the sender)."""
 
     me: str | None = None
     color: bool = False
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 PLAIN = Look()
@@ -75,11 +78,19 @@ def message_line(message: Message, look: Look = PLAIN) -> str:
     text = _body(message, look) if message.get("body") or files else "(deleted)"
     edited = " (edited)" if message.get("edited_at") else ""
     where = f"{clock(message.get('created_at'))} {_where(message)}{_thread_tag(message)}"
-    sender = safe(message["sender"]) + (BOT if message.get("bot") is True else "")
+    sender = sender_name(message["sender"], look) + (BOT if message.get("bot") is True else "")
     line = f"{where} {sender}: {text}{edited}{_extras(message, look)}{_id(message)}"
     quote = _quote(message)
     below = ([] if quote is None else [quote]) + files + previews.preview_lines(message.get("previews"))
     return "\n".join([line] + [f"{INDENT}{b}" for b in below])
+
+
+def sender_name(username: object, look: Look = PLAIN) -> str:
+    """``alice``, or ``Alice Liddell (@alice)`` when a display name is known (PROTOCOL.md section 14)."""
+    name = look.names.get(username) if isinstance(username, str) else None
+    if not name or not one_line(name):
+        return safe(username)
+    return f"{one_line(name)} (@{safe(username)})"
 
 
 def file_lines(message: Message) -> list[str]:
@@ -117,7 +128,7 @@ def edited_line(message: Message, look: Look = PLAIN) -> str:
     if message.get("blocked") is True:
         return f"{clock(message.get('edited_at'))} {_where(message)} {FOLDED} edited{_id(message)}"
     body = _body(message, look)
-    where = f"{clock(message.get('edited_at'))} {_where(message)} {safe(message['sender'])}"
+    where = f"{clock(message.get('edited_at'))} {_where(message)} {sender_name(message['sender'], look)}"
     return f"{where} edited: {body}{_id(message)}"
 
 
@@ -243,10 +254,13 @@ def typing_line(data: Any) -> str | None:
 
 
 def presence_line(data: Any) -> str:
-    """The ``presence`` event."""
+    """The ``presence`` event: ``* bob is online``, ``* bob is online (dnd)`` (section 14's
+    ``availability`` when it is ``away`` or ``dnd``), ``* bob is offline (last seen 12:04)``."""
+    chosen = _raw(data, "availability")
+    shown = f" ({safe(chosen)})" if isinstance(chosen, str) and chosen not in ("online", "offline") else ""
     if isinstance(data, dict) and data.get("online"):
-        return f"* {_get(data, 'username')} is online"
-    return f"* {_get(data, 'username')} is offline (last seen {clock(_raw(data, 'last_seen'))})"
+        return f"* {_get(data, 'username')} is online{shown}"
+    return f"* {_get(data, 'username')} is offline (last seen {clock(_raw(data, 'last_seen'))}){shown}"
 
 
 def invited_line(data: Any) -> str:
