@@ -78,7 +78,7 @@ async def test_registering_returns_a_token_that_authenticates_the_new_user(chat)
 
 async def test_a_username_is_stored_as_given_and_found_in_any_case(chat):
     actor = await chat.users.authenticate(await register(chat, "Alice"))
-    profile = await chat.users.profile(actor, "aLiCe")
+    profile = await chat.people.profile(actor, "aLiCe")
     assert profile.username == "Alice"
 
 
@@ -283,7 +283,7 @@ async def test_an_operator_token_issued_after_a_logout_is_valid(chat):
 async def test_a_new_profile_is_offline_never_seen_and_created_now_in_utc(chat):
     before = datetime.now(UTC).replace(microsecond=0)
     actor = await chat.users.authenticate(await register(chat, "alice"))
-    profile = await chat.users.profile(actor, "alice")
+    profile = await chat.people.profile(actor, "alice")
     assert profile.online is False
     assert profile.last_seen is None
     assert before <= utc(profile.created_at) <= datetime.now(UTC)
@@ -292,7 +292,7 @@ async def test_a_new_profile_is_offline_never_seen_and_created_now_in_utc(chat):
 async def test_a_profile_is_online_while_the_user_has_a_socket(chat):
     actor: Actor = await chat.users.authenticate(await register(chat, "alice"))
     await chat.presence.socket_opened(actor.id, actor.username)
-    assert (await chat.users.profile(actor, "alice")).online is True
+    assert (await chat.people.profile(actor, "alice")).online is True
 
 
 async def test_presence_in_a_profile_is_shown_only_to_those_the_presence_rule_allows(chat):
@@ -302,15 +302,15 @@ async def test_presence_in_a_profile_is_shown_only_to_those_the_presence_rule_al
     await chat.presence.socket_opened(alice.id, alice.username)
     await chat.topics.open_conversation(alice, "bob")
 
-    seen_by_bob = await chat.users.profile(bob, "alice")
-    seen_by_carol = await chat.users.profile(carol, "alice")
+    seen_by_bob = await chat.people.profile(bob, "alice")
+    seen_by_carol = await chat.people.profile(carol, "alice")
 
-    assert (seen_by_bob.online, seen_by_bob.username) == (True, "alice")
-    assert (seen_by_carol.online, seen_by_carol.last_seen) == (None, None)
+    assert (seen_by_bob.online, seen_by_bob.username, seen_by_bob.availability) == (True, "alice", "online")
+    assert (seen_by_carol.online, seen_by_carol.last_seen, seen_by_carol.availability) == (None, None, None)
     assert seen_by_carol.created_at == seen_by_bob.created_at
 
 
 async def test_the_profile_of_an_unknown_user_is_not_found(chat):
     actor = await chat.users.authenticate(await register(chat, "alice"))
-    error = await failure(chat.users.profile(actor, "ghost"))
+    error = await failure(chat.people.profile(actor, "ghost"))
     assert error.code is ErrorCode.NOT_FOUND
