@@ -15,7 +15,9 @@ from tests.files_support import png
 pytestmark = pytest.mark.browser
 
 
-async def edit_profile(page, display_name: str, title: str = "", timezone: str = "", avatar: bytes | None = None) -> None:
+async def edit_profile(
+    page, display_name: str, title: str = "", timezone: str = "", avatar: bytes | None = None
+) -> None:
     await page.by("profile-edit-open").click()
     editor = page.by("profile-editor")
     await expect(editor).to_be_visible()
@@ -66,8 +68,12 @@ async def test_a_profile_status_and_availability_reach_a_direct_peer(new_page) -
     await expect(card.get_by_test_id("profile-card-name")).to_have_text("Captain Alice")
     await expect(card.get_by_test_id("profile-card-title")).to_have_text("Chief Explorer")
     await expect(card.get_by_test_id("profile-card-status")).to_have_text("🌴 On holiday")
-    await expect(card.get_by_test_id("profile-card-time")).to_have_text(re.compile(r"\d{1,2}:\d{2}.*Asia/Tokyo"))
-    await expect(card.get_by_test_id("profile-card-availability")).to_have_attribute("data-availability", "online")
+    await expect(card.get_by_test_id("profile-card-time")).to_have_text(
+        re.compile(r"\d{1,2}:\d{2}.*Asia/Tokyo")
+    )
+    await expect(card.get_by_test_id("profile-card-availability")).to_have_attribute(
+        "data-availability", "online"
+    )
     await bob.screenshot("card")
     await card.get_by_test_id("profile-card-close").click()
     await expect(card).to_have_count(0)
@@ -80,7 +86,9 @@ async def test_a_profile_status_and_availability_reach_a_direct_peer(new_page) -
     await alice.screenshot()
 
     await message.get_by_test_id("avatar").click()
-    await expect(card.get_by_test_id("profile-card-availability")).to_have_attribute("data-availability", "dnd")
+    await expect(card.get_by_test_id("profile-card-availability")).to_have_attribute(
+        "data-availability", "dnd"
+    )
     await expect(card.get_by_test_id("profile-card-availability")).to_have_text("Do not disturb")
     await bob.screenshot("dnd")
 
