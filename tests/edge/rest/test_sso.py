@@ -36,6 +36,9 @@ from tests.sso_support import (
 from tests.support import PASSWORD, LiveServer, bearer, count, user_count
 
 
+pytestmark = pytest.mark.both_databases  # identities and one-time codes on SQLite and PostgreSQL
+
+
 @pytest.fixture
 def settings(tmp_path: Path, oidc: Provider) -> Settings:
     """``live_server``'s settings: single sign-on with the test's provider."""
