@@ -100,24 +100,26 @@ class PeopleRepository:
         if ids:
             await self.session.execute(update(User).where(col(User.id).in_(ids)).values(last_active_at=now))
 
-    async def go_idle(self, user_ids: Iterable[int], cutoff: datetime) -> list[int]:
-        """Of these users, those no node saw active since ``cutoff`` become idle; who just did."""
+    async def go_idle(self, user_ids: Iterable[int], cutoff: datetime) -> tuple[list[int], list[int]]:
+        """Of these users, those no node saw active since ``cutoff`` are idle: (all of them, those
+        this call made idle)."""
         ids = list(user_ids)
         if not ids:
-            return []
-        idle = (
-            select(col(User.id))
+            return [], []
+        quiet = (
+            select(col(User.id), col(User.idle))
             .where(
                 col(User.id).in_(ids),
-                col(User.idle).is_(False),
                 or_(col(User.last_active_at).is_(None), col(User.last_active_at) < cutoff),
             )
             .with_for_update()
         )
-        found = [int(user_id or 0) for user_id in (await self.session.execute(idle)).scalars()]
-        if found:
-            await self.session.execute(update(User).where(col(User.id).in_(found)).values(idle=True))
-        return found
+        rows = (await self.session.execute(quiet)).all()
+        idle = [int(user_id or 0) for user_id, _ in rows]
+        flipped = [int(user_id or 0) for user_id, was in rows if not was]
+        if flipped:
+            await self.session.execute(update(User).where(col(User.id).in_(flipped)).values(idle=True))
+        return idle, flipped
 
     async def wake(self, user_id: int, now: datetime) -> bool:
         """The user is active again: True when they were idle (this call made them not)."""

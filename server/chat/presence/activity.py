@@ -1,14 +1,15 @@
 """Away from activity (PROTOCOL.md section 14): a user none of whose sockets sent an event for
 ``away_after`` seconds is ``away`` until the next event, on whichever node it comes.
 
-No timer per socket: ``touch`` (on every event of a socket, the hot path) is a dict write and a set
-add. A sweep every ``interval`` seconds (at most a quarter of ``away_after``) writes who was active
-since the last sweep (one statement), then asks the database to make idle those of this node's
-users it has not seen for ``away_after``, unless another node has (``last_active_at`` is fresher
-than the cutoff): so a user active on one node and quiet on another stays online. The node whose
-statement flipped a user tells the partners (``presence`` with ``availability``); the next event
-on any node flips them back (``wake``). Only the user's chosen ``auto`` shows it: a user who chose
-``away`` or ``dnd`` keeps that.
+No timer per socket: ``touch`` (on every event of a socket, the hot path) is two dict writes and a
+set add. A sweep every ``interval`` seconds (at most a quarter of ``away_after``) writes who was
+active since the last sweep (one statement), then asks the database to make idle those of this
+node's users it has not seen for ``away_after``, unless another node has (``last_active_at`` is
+fresher than the cutoff): so a user active on one node and quiet on another stays online, and is
+looked at again each sweep until the database agrees. The node whose statement flipped a user
+tells the partners (``presence`` with ``availability``); the first event after ``away_after`` of
+quiet on any node asks the database to flip them back (``wake``), whichever node made them idle.
+Only the user's chosen ``auto`` shows it: a user who chose ``away`` or ``dnd`` keeps that.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ class Activity:
         self._idle.discard(user_id)
 
     def touch(self, user_id: int) -> None:
-        """An event from a socket of the user (the hot path)."""
-        self._last[user_id] = asyncio.get_running_loop().time()
+        """An event from a socket of the user (the hot path). After ``away_after`` of quiet here
+        the user may be idle (made so here or by another node): ask the database to wake them."""
+        now = asyncio.get_running_loop().time()
+        last = self._last.get(user_id)
+        self._last[user_id] = now
         self._pending.add(user_id)
-        if self._idle and user_id in self._idle:
+        if last is not None and now - last >= self.away_after:
             self._idle.discard(user_id)
             task = asyncio.create_task(self._wake(user_id))
             self._waking.add(task)
@@ -98,8 +102,8 @@ class Activity:
             return
         async with self.db.write() as repos:
             await repos.people.active(active, now)
-            flipped = await repos.people.go_idle(quiet, now - timedelta(seconds=self.away_after))
-        self._idle.update(quiet)
+            idle, flipped = await repos.people.go_idle(quiet, now - timedelta(seconds=self.away_after))
+        self._idle.update(idle)  # not looked at again until they send an event
         for user_id in flipped:
             if user_id in self._names:
                 await self.announce(user_id, self._names[user_id], "away")
