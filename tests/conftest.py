@@ -74,6 +74,9 @@ GROUPS = {
     # ``unaccent`` extension in its schema and dropping that schema drops it, so two at once race
     # (one finds it gone, or both create it: a unique violation in ``pg_extension``)
     "pg-schemas": lambda item: "postgres_engine" in getattr(item, "fixturenames", ()),
+    # tests/test_dockerfile.py's module fixture runs ``pip install .``, which builds in the source
+    # tree's build/: two workers each running it at once collide there ("File exists")
+    "image": lambda item: item.nodeid.startswith("tests/test_dockerfile.py"),
     "processes": lambda item: item.nodeid.startswith(
         ("tests/durability/", "tests/scaleout/test_node_crash.py", "tests/scaleout/test_workers.py")
     ),
