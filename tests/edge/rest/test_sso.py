@@ -35,7 +35,6 @@ from tests.sso_support import (
 )
 from tests.support import PASSWORD, LiveServer, bearer, count, user_count
 
-
 pytestmark = pytest.mark.both_databases  # identities and one-time codes on SQLite and PostgreSQL
 
 
