@@ -19,6 +19,16 @@ from server.chat.kernel.outage import DATABASE, Backoff
 log = logging.getLogger("parley.periodic")
 
 
+async def cancelled(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel the tasks and wait until each has ended (a worker's stop: its loop and its jobs)."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    for task in running:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class Periodic:
     def __init__(self, job: Callable[[], Awaitable[None]], interval: float, what: str) -> None:
         self.job = job

@@ -15,13 +15,13 @@ Only the user's chosen ``auto`` shows it: a user who chose ``away`` or ``dnd`` k
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.periodic import cancelled
 
 log = logging.getLogger("parley.presence")
 
@@ -72,12 +72,7 @@ class Activity:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._waking) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(self._task, *self._waking)
         self._task = None
 
     async def _run(self) -> None:

@@ -31,6 +31,7 @@ from db.repositories import Repositories
 from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.periodic import cancelled
 from server.chat.previews.events import previews_changed, sender_place
 from server.chat.previews.ports import Page, PageSource, Picture
 from server.chat.previews.queue import Bell
@@ -103,12 +104,7 @@ class PreviewWorker:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._inflight) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(self._task, *self._inflight)
         self._task = None
         await self.source.close()
 
