@@ -8,7 +8,8 @@ notification levels have their commands in ``conversations``; moderation,
 blocking and reports in ``moderation_repl``; search (``/search``,
 ``/more``) in ``searching``; profiles, status, availability and the
 directory (``/profile``, ``/status``, ``/away``, ``/dnd``, ``/auto``,
-``/who``) in ``people``. Errors are shown in
+``/who``) in ``people``; notification settings (``/notify``) in
+``notifications``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -31,6 +32,7 @@ from client_demo import (
     files,
     live,
     moderation_repl,
+    notifications,
     people,
     render,
     searching,
@@ -62,6 +64,7 @@ commands:
 {files.HELP}
 {webhooks.HELP}
 {people.HELP}
+{notifications.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -98,6 +101,7 @@ class Repl:
             **files.FileCommands(conn, self.view, self._here).table(),
             **webhooks.WebhookCommands(conn).table(),
             **people.PeopleCommands(conn, self.view.names).table(),
+            **notifications.NotifyCommands(conn).table(),
         }
 
     async def run(self) -> int:
