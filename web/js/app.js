@@ -3,7 +3,9 @@
 import * as api from "./api.js";
 import { Chat } from "./chat.js";
 import { clearCredentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { keepLink, takeLink } from "./deep_link.js";
 import { loadMarkdown } from "./markdown.js";
+import { registerWorker } from "./push.js";
 import { loadClient } from "./socket.js";
 import { h } from "./ui/dom.js";
 import { renderLogin } from "./ui/login.js";
@@ -17,6 +19,9 @@ let chat = null;
 
 async function boot() {
   const sso = takeSignOnResult(); // before anything else: the one-time code leaves the URL at once
+  takeLink(); // #topic=...&message=...: opened once signed in
+  registerWorker(); // shows pushes; asks the user nothing
+  listenToWorker();
   try {
     [io] = await Promise.all([loadClient(), loadMarkdown()]); // without Markdown: plain text bodies
   } catch (err) {
@@ -54,6 +59,28 @@ async function finishSignOn(code) {
   } catch (err) {
     showLogin("", `Single sign-on did not sign you in: ${err.message}`);
   }
+}
+
+/**
+ * The service worker's messages (web/sw.js): "parley:showing?" asks which conversation this window
+ * shows (answered on the port; none unless the window has focus), "parley:open" says a
+ * notification was clicked: its conversation opens now, or once signed in.
+ */
+function listenToWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const { type, topic, id, seq } = event.data ?? {};
+    if (type === "parley:showing?") {
+      const seen = document.visibilityState === "visible" && document.hasFocus();
+      event.ports[0]?.postMessage({ topic: (seen && chat?.state.currentName) || null });
+      return;
+    }
+    if (type !== "parley:open" || typeof topic !== "string" || !topic) return;
+    const link = { topic, id: Number.isSafeInteger(id) ? id : null, seq: Number.isSafeInteger(seq) ? seq : null };
+    if (chat) chat.openLink(link);
+    else keepLink(link);
+  });
+  navigator.serviceWorker.startMessages();
 }
 
 function showFatal(text) {
