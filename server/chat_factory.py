@@ -84,6 +84,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
         page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
+        email_available=settings.smtp_url is not None and settings.smtp_from is not None,
     )
     return Chat(
         database,

@@ -162,6 +162,20 @@ class Settings(BaseSettings):
     # and ``parley token`` keep working.
     password_login: bool = Field(default=True, description="PARLEY_PASSWORD_LOGIN=off: single sign-on only")
 
+    # Notifications (PROTOCOL.md section 15; docs/notifications.md). Web Push: the VAPID key pair is
+    # generated into the data directory at first start unless ``vapid_private_key`` (a PEM or the
+    # base64url raw key) is set, which several nodes must share; push endpoints go through an
+    # address guard of their own. Email: off unless ``smtp_url`` and ``smtp_from`` are both set.
+    push_delay: float = Field(default=10.0, ge=0, description="seconds a message waits unread before a push")
+    push_content: bool = Field(default=True, description="PARLEY_PUSH_CONTENT=off: pushes carry no text")
+    push_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = Field(default="mailto:admin@localhost", description="the VAPID ``sub`` claim")
+    email_delay: float = Field(default=900.0, ge=0, description="seconds without a socket before a digest")
+    smtp_url: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0, le=300, description="seconds one SMTP exchange may take")
+
     @field_validator(
         "cors_origins",
         "default_topics",
@@ -170,6 +184,7 @@ class Settings(BaseSettings):
         "webhook_allow_hosts",
         "preview_allow_hosts",
         "oidc_allow_hosts",
+        "push_allow_hosts",
         mode="before",
     )
     @classmethod

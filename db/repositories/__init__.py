@@ -14,6 +14,7 @@ from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
 from db.repositories.nodes import NodeRepository
+from db.repositories.notifications import NotificationRepository
 from db.repositories.people import PeopleRepository
 from db.repositories.previews import PreviewRepository
 from db.repositories.reactions import ReactionRepository
@@ -52,6 +53,7 @@ class Repositories:
         self.previews = PreviewRepository(session)  # PROTOCOL.md section 13
         self.people = PeopleRepository(session)  # PROTOCOL.md section 14
         self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
+        self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -41,6 +41,7 @@ from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import EmptyIn
 from server.chat.kernel.views import iso_required
 from server.chat.moderation.schemas import BanIn, MemberActionIn, MuteIn, ReportIn, RoleIn, TopicUpdateIn
+from server.chat.notifications.schemas import NotificationPrefsIn
 from server.chat.people.schemas import (
     AvailabilitySetIn,
     ProfileUpdateIn,
@@ -112,6 +113,9 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "presence:active": Route(EmptyIn, lambda a, _d: c.people.still_here(a)),
         "users:search": Route(UsersSearchIn, lambda a, d: c.people.search(a, d.q, d.limit)),
         "users:get": Route(UsersGetIn, lambda a, d: c.people.get(a, d.usernames)),
+        # Notifications (PROTOCOL.md section 15).
+        "notifications:get": Route(EmptyIn, lambda a, _d: c.notifications.get(a)),
+        "notifications:set": Route(NotificationPrefsIn, lambda a, d: c.notifications.set(a, d)),
         "message:previews:remove": Route(RemovePreviewsIn, lambda a, d: c.previews.remove(a, d.id)),
         "message:pin": Route(DeleteIn, lambda a, d: c.pins.pin(a, d.id)),
         "message:unpin": Route(DeleteIn, lambda a, d: c.pins.unpin(a, d.id)),

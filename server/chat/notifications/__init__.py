@@ -1,0 +1,1 @@
+"""Notifications (PROTOCOL.md section 15): preferences, Web Push and email digests."""

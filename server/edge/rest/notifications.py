@@ -1,0 +1,22 @@
+"""Notification preferences over REST (PROTOCOL.md section 15), the same service calls as
+``notifications:get`` / ``notifications:set``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.chat.notifications.schemas import NotificationPrefsIn, NotificationPrefsOut
+from server.edge.http import ActorDep, ChatDep
+
+router = APIRouter(prefix="/api/users/me/notifications", tags=["notifications"])
+
+
+@router.get("")
+async def preferences(actor: ActorDep, chat: ChatDep) -> NotificationPrefsOut:
+    return await chat.notifications.get(actor)
+
+
+@router.put("")
+async def set_preferences(data: NotificationPrefsIn, actor: ActorDep, chat: ChatDep) -> NotificationPrefsOut:
+    """Only the fields given change; ``"quiet_hours": null`` removes the quiet hours."""
+    return await chat.notifications.set(actor, data)
