@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import { Chat } from "./chat.js";
 import { clearCredentials, loadCredentials, saveCredentials } from "./credentials.js";
-import { keepLink, takeLink } from "./deep_link.js";
+import { keepLink, pendingLink, takeLink } from "./deep_link.js";
 import { loadMarkdown } from "./markdown.js";
 import { registerWorker } from "./push.js";
 import { loadClient } from "./socket.js";
@@ -20,6 +20,7 @@ let chat = null;
 async function boot() {
   const sso = takeSignOnResult(); // before anything else: the one-time code leaves the URL at once
   takeLink(); // #topic=...&message=...: opened once signed in
+  window.addEventListener("hashchange", followLink); // a link opened in this tab
   registerWorker(); // shows pushes; asks the user nothing
   listenToWorker();
   try {
@@ -59,6 +60,12 @@ async function finishSignOn(code) {
   } catch (err) {
     showLogin("", `Single sign-on did not sign you in: ${err.message}`);
   }
+}
+
+/** A link to a message opened in this tab, while it runs: now when signed in, else after sign-in. */
+function followLink() {
+  const link = takeLink(); // kept for after sign-in
+  if (link && chat) chat.openLink(pendingLink()); // signed in: now, and no longer kept
 }
 
 /**

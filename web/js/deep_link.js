@@ -22,12 +22,13 @@ export function parseLink(hash) {
   return { topic, id: Number.isSafeInteger(id) && id > 0 ? id : null };
 }
 
-/** At load: keep the address's link for after sign-in, and take it out of the address. */
+/** Keep the address's link for after sign-in and take it out of the address; the link or null. */
 export function takeLink() {
   const link = parseLink(location.hash);
-  if (!link) return;
+  if (!link) return null;
   keepLink(link);
   history.replaceState(history.state, "", location.pathname + location.search);
+  return link;
 }
 
 /** Keep a link to open once the chat has its topics. */

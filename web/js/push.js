@@ -42,7 +42,7 @@ export async function subscribe(token) {
   if (permission !== "granted") throw new PushProblem(blockedText(permission));
   if (!(await registerWorker())) throw new PushProblem("The page's service worker could not be installed.");
   const registration = await navigator.serviceWorker.ready;
-  const { public_key: key } = await api.pushKey(token);
+  const key = await serverKey(token);
   let subscription;
   try {
     subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64Url(key) });
@@ -81,6 +81,16 @@ export async function testNotification() {
   if (!(await registerWorker())) throw new PushProblem("The page's service worker could not be installed.");
   const registration = await navigator.serviceWorker.ready;
   await registration.showNotification("Parley", { body: "Notifications work", tag: "parley-test" });
+}
+
+/** The server's application server key; a server without Web Push says so in words. */
+async function serverKey(token) {
+  try {
+    return (await api.pushKey(token)).public_key;
+  } catch (err) {
+    if (err.code === "not_found") throw new PushProblem("This server does not offer push notifications.");
+    throw err;
+  }
 }
 
 function blockedText(permission) {

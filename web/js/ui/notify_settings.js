@@ -90,7 +90,7 @@ class NotifySettings {
     this.showQuiet();
     this.address.value = prefs.email_address ?? "";
     const available = prefs.email_available !== false;
-    for (const el of [this.address, this.sendVerify, this.email, this.digest]) el.disabled = !available;
+    for (const el of [this.address, this.sendVerify]) el.disabled = !available; // the preferences stay settable
     this.emailState.textContent = emailText(prefs);
     this.emailState.dataset.state = !available ? "unavailable" : prefs.email_verified ? "verified" : prefs.email_address ? "sent" : "none";
   }
