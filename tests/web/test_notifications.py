@@ -48,7 +48,9 @@ WAIT_MS = 10_000
 
 async def expect_notification(page: ChatPage, tag: str | None) -> None:
     """Wait until a notification tagged ``tag`` shows (None: until none does)."""
-    assert await page.page.evaluate(WAIT_SHOWN, [tag, WAIT_MS]), f"no notification {tag!r} within {WAIT_MS} ms"
+    assert await page.page.evaluate(WAIT_SHOWN, [tag, WAIT_MS]), (
+        f"no notification {tag!r} within {WAIT_MS} ms"
+    )
 
 
 class PushService:
@@ -62,7 +64,11 @@ class PushService:
     async def deliver(self, payload: dict[str, Any]) -> None:
         await self.cdp.send(
             "ServiceWorker.deliverPushMessage",
-            {"origin": self.page.base_url, "registrationId": self.registration_id, "data": json.dumps(payload)},
+            {
+                "origin": self.page.base_url,
+                "registrationId": self.registration_id,
+                "data": json.dumps(payload),
+            },
         )
 
     async def expect_shown(self, tag: str) -> None:
@@ -90,7 +96,9 @@ async def push_service(page: ChatPage) -> PushService:
     return PushService(page, cdp, await asyncio.wait_for(found, 10))
 
 
-def message_push(base_url: str, topic: str, message: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def message_push(
+    base_url: str, topic: str, message: dict[str, Any] | None = None, **fields: Any
+) -> dict[str, Any]:
     """The payload the server pushes (section 15) for a message of ``topic``."""
     message = message or {"id": 900, "seq": 9}
     link = f"{base_url}/#topic={topic.replace('@', '%40')}&message={message['id']}"
@@ -128,9 +136,10 @@ async def the_worker(page: ChatPage) -> Worker:
 
 async def test_the_page_registers_its_service_worker_at_the_root(live_server: LiveServer, new_page) -> None:
     visitor = await new_page("visitor")  # the login screen: the worker asks nothing of anyone
-    await visitor.evaluate("navigator.serviceWorker.ready")  # resolves once a worker controls "/"
+    await visitor.evaluate("navigator.serviceWorker.ready")  # resolves once the worker is active
     registration = await visitor.evaluate(
-        """navigator.serviceWorker.getRegistration("/").then((r) => ({scope: r.scope, script: r.active.scriptURL}))"""
+        """navigator.serviceWorker.getRegistration("/")
+             .then((r) => ({scope: r.scope, script: r.active.scriptURL}))"""
     )
     assert registration == {"scope": f"{live_server.url}/", "script": f"{live_server.url}/sw.js"}
     assert await visitor.evaluate("Notification.permission") == "default"  # nothing was asked
@@ -142,17 +151,26 @@ async def test_the_page_registers_its_service_worker_at_the_root(live_server: Li
     assert "default-src 'self'" in response.headers["content-security-policy"]  # worker-src falls back to it
 
 
-async def test_a_push_shows_a_notification_with_the_title_and_body_sent(live_server: LiveServer, new_page) -> None:
+async def test_a_push_shows_a_notification_with_the_title_and_body_sent(
+    live_server: LiveServer, new_page
+) -> None:
     alice = await signed_in_with_notifications(new_page, live_server, "alice")
     pushes = await push_service(alice)
     sent = message_push(live_server.url, "@bob", {"id": 41, "seq": 3, "body": "are you there?"})
     await pushes.deliver(sent)
     await pushes.expect_shown("@bob:41")
-    await pushes.deliver(message_push(live_server.url, "ops", {"id": 42, "seq": 7, "body": ""}, title="bob in #ops"))
+    await pushes.deliver(
+        message_push(live_server.url, "ops", {"id": 42, "seq": 7, "body": ""}, title="bob in #ops")
+    )
     await pushes.expect_shown("ops:42")
 
     shown = {n["tag"]: n for n in await pushes.shown()}
-    assert shown["@bob:41"] == {"title": "bob in @bob", "body": "are you there?", "tag": "@bob:41", "data": sent}
+    assert shown["@bob:41"] == {
+        "title": "bob in @bob",
+        "body": "are you there?",
+        "tag": "@bob:41",
+        "data": sent,
+    }
     assert (shown["ops:42"]["title"], shown["ops:42"]["body"]) == ("bob in #ops", "New message")  # no content
 
 
@@ -227,6 +245,10 @@ async def test_a_link_to_a_message_opens_its_conversation_there_after_sign_in(
     await expect_found(alice, "line 60")
     assert alice.page.url == f"{live_server.url}/"
 
+    await alice.page.goto(f"{live_server.url}/#topic=nowhere&message=1")  # none of hers: said, not opened
+    await expect(alice.toast("#nowhere is not a conversation you can open.")).to_be_visible()
+    await alice.expect_open("ops")
+
 
 async def test_a_click_on_a_notification_opens_its_conversation_at_the_message(
     live_server: LiveServer, new_page
@@ -238,7 +260,7 @@ async def test_a_click_on_a_notification_opens_its_conversation_at_the_message(
     await alice.create_topic("elsewhere")
     pushes = await push_service(alice)
     await pushes.deliver(message_push(live_server.url, "@bob", sent[9]))
-    await pushes.expect_shown("@bob:%d" % sent[9]["id"])
+    await pushes.expect_shown(f"@bob:{sent[9]['id']}")
 
     worker = await the_worker(alice)
     dispatched = await worker.evaluate(
@@ -247,7 +269,7 @@ async def test_a_click_on_a_notification_opens_its_conversation_at_the_message(
              return shown[0].tag;
            })"""
     )
-    assert dispatched == "@bob:%d" % sent[9]["id"]
+    assert dispatched == f"@bob:{sent[9]['id']}"
     await alice.expect_open("@bob")
     await expect_found(alice, "note 10")
     await expect_notification(alice, None)  # the click closed it
@@ -264,14 +286,18 @@ async def open_settings(page: ChatPage) -> Any:
     return dialog
 
 
-async def test_the_preferences_are_saved_and_shown_again_after_a_reload(live_server: LiveServer, new_page) -> None:
+async def test_the_preferences_are_saved_and_shown_again_after_a_reload(
+    live_server: LiveServer, new_page
+) -> None:
     alice = await new_page("alice")
     await alice.register("alice")
     dialog = await open_settings(alice)
     await expect(dialog.get_by_test_id("notify-digest")).to_have_value("60")
     await expect(dialog.get_by_test_id("notify-quiet")).not_to_be_checked()
     await expect(dialog.get_by_test_id("notify-quiet-from")).to_be_disabled()
-    await expect(dialog.get_by_test_id("notify-email-state")).to_have_text("Email is not configured on this server.")
+    await expect(dialog.get_by_test_id("notify-email-state")).to_have_text(
+        "Email is not configured on this server."
+    )
     await expect(dialog.get_by_test_id("notify-email-address")).to_be_disabled()
 
     await dialog.get_by_test_id("notify-digest").select_option("240")

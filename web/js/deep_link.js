@@ -5,7 +5,7 @@
 // A link found at load is kept in sessionStorage until the chat has its topics (a sign-in comes
 // first; single sign-on leaves the page and comes back): then the conversation opens, the history
 // is paged back to the message, and the message is shown marked, as a search hit is.
-import { keyOf, positionTarget } from "./targets.js";
+import { keyOf, labelOf, positionTarget } from "./targets.js";
 
 const PENDING = "parley.link";
 const PAGE = 200;
@@ -50,6 +50,10 @@ export function pendingLink() {
 
 /** Open a conversation at a message: {topic, id?, seq?} (seq: known from a push, else paged for). */
 export async function openLink(chat, { topic, id, seq }) {
+  if (!chat.state.topics.has(keyOf(topic))) { // topic:list has every conversation I may open
+    chat.env.toasts.show(`${labelOf(topic)} is not a conversation you can open.`, "error");
+    return;
+  }
   await chat.actions.open(topic);
   if (!id) return;
   const conv = chat.state.conversation(topic);

@@ -5,7 +5,8 @@
 // a push and opens the page at a message when one is clicked. Permission is asked, and the
 // browser subscribed, only when the user turns push on. The server's id of this browser's
 // subscription is kept in localStorage (its list names hosts, not endpoints) to delete it when
-// push is turned off.
+// push is turned off; without it, posting the subscription again answers its id (the server
+// keeps one subscription per endpoint).
 import * as api from "./api.js";
 
 const KEPT = "parley.push"; // {endpoint, id}: this browser's subscription as the server stored it
@@ -64,7 +65,11 @@ export async function subscribe(token) {
 export async function unsubscribe(token) {
   const { subscription } = await browserPush();
   const kept = readKept();
-  const id = kept && (!subscription || kept.endpoint === subscription.endpoint) ? kept.id : null;
+  let id = kept && (!subscription || kept.endpoint === subscription.endpoint) ? kept.id : null;
+  if (id == null && subscription) { // subscribed before this storage (or it was cleared)
+    const json = subscription.toJSON(); // the same endpoint again answers the subscription stored
+    id = (await api.addPushSubscription(token, { endpoint: json.endpoint, keys: json.keys }).catch(() => null))?.id ?? null;
+  }
   if (subscription) await subscription.unsubscribe().catch(() => {});
   localStorage.removeItem(KEPT);
   if (id != null) {
