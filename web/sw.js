@@ -67,8 +67,14 @@ function askShowing(client) {
   });
 }
 
-async function showingConversation(topic) {
+/** The windows of the chat page ("/"; not /docs, /redoc or /admin/, also in this scope). */
+async function pageWindows() {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  return windows.filter((c) => ["/", "/index.html"].includes(new URL(c.url).pathname));
+}
+
+async function showingConversation(topic) {
+  const windows = await pageWindows();
   const seen = windows.filter((c) => c.focused && c.visibilityState === "visible");
   const shown = await Promise.all(seen.map(askShowing));
   return shown.some((name) => name !== null && keyOf(name) === keyOf(topic));
@@ -87,7 +93,7 @@ function linkOf(data) {
 }
 
 async function openAt(data) {
-  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const windows = await pageWindows();
   const client = windows.find((c) => c.focused) ?? windows[0];
   if (!client) {
     await self.clients.openWindow(linkOf(data));
