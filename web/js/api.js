@@ -99,3 +99,32 @@ export const removeWebhook = (token, topic, id) => call("DELETE", `${hooksOf(top
 
 /** GET /api/topics/{name}/webhooks/{id}/deliveries -> {deliveries: [{id, event, attempt, at, status, code}]} */
 export const webhookDeliveries = (token, topic, id) => call("GET", `${hooksOf(topic)}/${id}/deliveries`, { token });
+
+// Notifications (PROTOCOL.md section 15): Web Push subscriptions, preferences and the email address.
+
+/** GET /api/push/key -> {public_key} (the VAPID application server key, base64url) */
+export const pushKey = (token) => call("GET", "/api/push/key", { token });
+
+/** POST /api/push/subscriptions {endpoint, keys: {p256dh, auth}} -> 201 {id, endpoint_host, created_at} */
+export const addPushSubscription = (token, subscription) =>
+  call("POST", "/api/push/subscriptions", { token, body: subscription });
+
+/** GET /api/push/subscriptions -> {subscriptions: [{id, endpoint_host, created_at}]} */
+export const listPushSubscriptions = (token) => call("GET", "/api/push/subscriptions", { token });
+
+/** DELETE /api/push/subscriptions/{id} */
+export const removePushSubscription = (token, id) =>
+  call("DELETE", `/api/push/subscriptions/${encodeURIComponent(id)}`, { token });
+
+/**
+ * GET /api/users/me/notifications -> {push, email, email_digest_minutes, quiet_hours: null | {from, to},
+ * email_address, email_verified, email_available}
+ */
+export const notificationPrefs = (token) => call("GET", "/api/users/me/notifications", { token });
+
+/** PUT /api/users/me/notifications {push, email, email_digest_minutes, quiet_hours} -> the same object as GET */
+export const saveNotificationPrefs = (token, prefs) =>
+  call("PUT", "/api/users/me/notifications", { token, body: prefs });
+
+/** PUT /api/users/me/email {email}: sends a verification mail. */
+export const setEmail = (token, email) => call("PUT", "/api/users/me/email", { token, body: { email } });

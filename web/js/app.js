@@ -3,7 +3,9 @@
 import * as api from "./api.js";
 import { Chat } from "./chat.js";
 import { clearCredentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { keepLink, pendingLink, takeLink } from "./deep_link.js";
 import { loadMarkdown } from "./markdown.js";
+import { registerWorker } from "./push.js";
 import { loadClient } from "./socket.js";
 import { h } from "./ui/dom.js";
 import { renderLogin } from "./ui/login.js";
@@ -17,6 +19,10 @@ let chat = null;
 
 async function boot() {
   const sso = takeSignOnResult(); // before anything else: the one-time code leaves the URL at once
+  takeLink(); // #topic=...&message=...: opened once signed in
+  window.addEventListener("hashchange", followLink); // a link opened in this tab
+  registerWorker(); // shows pushes; asks the user nothing
+  listenToWorker();
   try {
     [io] = await Promise.all([loadClient(), loadMarkdown()]); // without Markdown: plain text bodies
   } catch (err) {
@@ -54,6 +60,34 @@ async function finishSignOn(code) {
   } catch (err) {
     showLogin("", `Single sign-on did not sign you in: ${err.message}`);
   }
+}
+
+/** A link to a message opened in this tab, while it runs: now when signed in, else after sign-in. */
+function followLink() {
+  const link = takeLink(); // kept for after sign-in
+  if (link && chat) chat.openLink(pendingLink()); // signed in: now, and no longer kept
+}
+
+/**
+ * The service worker's messages (web/sw.js): "parley:showing?" asks which conversation this window
+ * shows (answered on the port; none unless the window has focus), "parley:open" says a
+ * notification was clicked: its conversation opens now, or once signed in.
+ */
+function listenToWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const { type, topic, id, seq } = event.data ?? {};
+    if (type === "parley:showing?") {
+      const seen = document.visibilityState === "visible" && document.hasFocus();
+      event.ports[0]?.postMessage({ topic: (seen && chat?.state.currentName) || null });
+      return;
+    }
+    if (type !== "parley:open" || typeof topic !== "string" || !topic) return;
+    const link = { topic, id: Number.isSafeInteger(id) ? id : null, seq: Number.isSafeInteger(seq) ? seq : null };
+    if (chat) chat.openLink(link);
+    else keepLink(link);
+  });
+  navigator.serviceWorker.startMessages();
 }
 
 function showFatal(text) {

@@ -5,6 +5,7 @@ import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic, saveCredentials } from "./credentials.js";
 import { Actions } from "./actions.js";
 import { configureFiles } from "./files.js";
+import { openLink, pendingLink } from "./deep_link.js";
 import { TokenRefresher } from "./auth_refresh.js";
 import { Moderation } from "./moderation.js";
 import { badges, Notify } from "./notify.js";
@@ -26,6 +27,7 @@ import { MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 import { reportDialog } from "./ui/safety_parts.js";
 import { openProfileCard } from "./ui/people_parts.js";
+import { openNotifySettings } from "./ui/notify_settings.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
@@ -65,7 +67,7 @@ export class Chat {
     this.sidebar = new Sidebar({
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
       startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
-      profile: (u) => this.showProfile(u),
+      profile: (u) => this.showProfile(u), notifications: () => openNotifySettings(() => this.env.creds.token),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
@@ -173,8 +175,15 @@ export class Chat {
       this.panels.refresh();
       return;
     }
+    const link = pendingLink(); // a push's or a digest's link, or the address at a reload
+    if (link) return this.openLink(link);
     const remembered = rememberedTopic();
     if (remembered && this.state.topics.has(keyOf(remembered))) this.actions.open(remembered);
+  }
+
+  /** Open a conversation, at a message when the link names one: {topic, id?, seq?}. */
+  openLink(link) {
+    return openLink(this, link);
   }
 
   onMessage(message) {

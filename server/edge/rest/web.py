@@ -1,5 +1,9 @@
 """The web page: ``web/`` at ``/``, and npm packages' files under ``/vendor/``.
 
+The service worker ``/sw.js`` (section 15) is answered with ``Cache-Control: no-cache``: the
+browser then checks it against the server at every update check, so a new version replaces the
+installed one at once rather than after the HTTP cache's heuristic freshness runs out.
+
 A package that is not installed answers 404 with a line saying how to install
 it (the chat page explains the missing socket.io-client bundle itself); never
 a 500 and a traceback.
@@ -18,6 +22,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+REVALIDATED = {"sw.js"}  # files under web/ always checked against the server (no-cache)
 # URL under /vendor -> the package folder under web/node_modules that it serves.
 VENDOR = {
     "socket.io-client": Path("socket.io-client") / "dist",
@@ -48,7 +53,10 @@ class PageFiles(StaticFiles):
             if not allowed:
                 raise HTTPException(status_code=404)
             raise HTTPException(status_code=405, headers={"Allow": ", ".join(sorted(allowed))})
-        return await super().get_response(path, scope)
+        response = await super().get_response(path, scope)
+        if path in REVALIDATED:
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
     async def _allowed(self, path: str, scope: Scope) -> set[str]:
         """The methods of the API routes at this path, else GET and HEAD for a file here."""
