@@ -11,11 +11,11 @@ this node (or, through ``OutboxWritten``, any node) wrote rows, and polls every 
 webhooks are).
 
 Outcomes: a 2xx is ``ok``; a timeout, a connection error, a 5xx, a 408 or a 429 is retried after
-``retry_delay`` (the first retry within 10 s, then exponential up to 10 minutes apart), until at
-least ``give_up`` seconds (an hour) passed since the row was written: then ``failed``; any other
-4xx, or an address the guard refuses, is ``failed`` at once. Each attempt writes a row of the
-delivery log, whose status is the delivery's after it: ``ok``, ``pending`` (it will be retried)
-or ``failed``.
+``retry_delay`` (``server.chat.kernel.retries``: the first retry within 10 s, then exponential up
+to 10 minutes apart), until at least ``give_up`` seconds (an hour) passed since the row was
+written: then ``failed``; any other 4xx, or an address the guard refuses, is ``failed`` at once.
+Each attempt writes a row of the delivery log, whose status is the delivery's after it: ``ok``,
+``pending`` (it will be retried) or ``failed``.
 
 A 2xx whose JSON has a non-empty string ``text`` is handed to ``answer`` (posted as the
 webhook's bot in a thread on the trigger) BEFORE the attempt is recorded: a crash in between
@@ -33,7 +33,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,12 +44,12 @@ from db.records import DueDelivery
 from db.uow import Database
 from server.chat.integrations.webhooks import AddressRefused, WebhookMap
 from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.retries import retry_delay
 
 log = logging.getLogger("parley.webhooks")
 
 CONCURRENT = 8  # deliveries in flight per node
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
-MAX_DELAY = 600.0  # retries are at most ten minutes apart
 USER_AGENT = "Parley-Webhooks"
 
 
@@ -78,15 +77,6 @@ Answer = Callable[[DueDelivery, str], Awaitable[None]]
 def signature(secret: str, body: bytes) -> str:
     """``X-Parley-Signature``: ``sha256=`` and the hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retry_delay(attempts: int, base: float, rng: Callable[[], float] = random.random) -> float:
-    """Seconds before the next try after ``attempts`` tries: the first retry between ``base``
-    and 2.5 x ``base`` (2-5 s with the default 2), then ``base`` x 2^attempts with +-20 % jitter,
-    at most ``MAX_DELAY``."""
-    if attempts <= 1:
-        return base * (1.0 + 1.5 * rng())
-    return float(min(MAX_DELAY, base * 2**attempts * (0.8 + 0.4 * rng())))
 
 
 def retryable(code: int) -> bool:
