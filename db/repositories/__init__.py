@@ -10,6 +10,7 @@ from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
 from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
+from db.repositories.mail import MailRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -54,6 +55,7 @@ class Repositories:
         self.people = PeopleRepository(session)  # PROTOCOL.md section 14
         self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
+        self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.events: list[Any] = []
         self.facts: list[Any] = []
 
