@@ -9,6 +9,7 @@ gateway): about half a second of every command's start.
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import httpx
 
@@ -51,6 +52,27 @@ def identity_provider(settings: Settings) -> IdentityProvider | None:
     )
 
 
+def base_url(settings: Settings) -> str:
+    """Where browsers reach Parley, for the links in mails: ``PARLEY_PUBLIC_URL``, else
+    ``http://<host>:<port>`` from the settings (right only when browsers reach the server there)."""
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def mail_ports(settings: Settings) -> dict[str, Any]:
+    """Email's composer and mailer, when ``PARLEY_SMTP_URL`` and ``PARLEY_SMTP_FROM`` are both set."""
+    if settings.smtp_url is None or settings.smtp_from is None:
+        return {}
+    # Imported here: aiosmtplib and jinja2 would cost every `parley` command's start.
+    from server.adapters.mail_compose import TemplateComposer
+    from server.adapters.smtp import SmtpMailer
+
+    url = settings.smtp_url.get_secret_value()
+    return {
+        "composer": TemplateComposer(settings.smtp_from, base_url(settings)),
+        "mailer": SmtpMailer(url, settings.smtp_from, settings.smtp_timeout, settings.smtp_ca_file),
+    }
+
+
 def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
     """The chat service over the configured database: ``serving`` for a server (``server.app``),
     which also starts what only a server runs; the command line builds it without."""
@@ -84,7 +106,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
         page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
-        email_available=settings.smtp_url is not None and settings.smtp_from is not None,
+        **mail_ports(settings),  # PROTOCOL.md section 15
     )
     return Chat(
         database,
