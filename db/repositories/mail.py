@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, distinct, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,7 +117,8 @@ class MailRepository:
     async def due_users(self, now: datetime, limit: int) -> list[int]:
         """Users with a row due, at most ``limit``."""
         query = (
-            select(distinct(col(EmailPending.user_id)))
+            select(col(EmailPending.user_id))
+            .distinct()
             .where(col(EmailPending.due_at) <= now)
             .order_by(col(EmailPending.user_id))
             .limit(limit)
