@@ -52,7 +52,7 @@ async def set_email(data: EmailIn, actor: ActorDep, chat: ChatDep) -> Notificati
     return await chat.email.set_address(actor, data)
 
 
-@router.get("/api/users/me/email/verify", response_class=HTMLResponse, responses=PAGES)
+@router.get("/api/users/me/email/verify", responses=PAGES)
 async def verify_email(token: str, chat: ChatDep) -> HTMLResponse:
     """The link of the verification mail; needs no sign-in (the token is signed). Works once."""
     outcome = await chat.email.verify(token)
@@ -60,7 +60,7 @@ async def verify_email(token: str, chat: ChatDep) -> HTMLResponse:
     return page("Email verified" if ok else "Link refused", VERIFIED[outcome], 200 if ok else 400)
 
 
-@router.get("/api/notifications/unsubscribe", response_class=HTMLResponse, responses=PAGES)
+@router.get("/api/notifications/unsubscribe", responses=PAGES)
 async def unsubscribe_page(token: str, chat: ChatDep) -> HTMLResponse:
     """The unsubscribe link of a digest, opened by a person: email off, and a page saying so."""
     if not await chat.email.unsubscribe(token):
@@ -68,7 +68,7 @@ async def unsubscribe_page(token: str, chat: ChatDep) -> HTMLResponse:
     return page("Unsubscribed", UNSUBSCRIBED)
 
 
-@router.post("/api/notifications/unsubscribe", response_class=HTMLResponse, responses=PAGES)
+@router.post("/api/notifications/unsubscribe", responses=PAGES)
 async def unsubscribe_one_click(token: str, chat: ChatDep) -> HTMLResponse:
     """RFC 8058's one-click unsubscribe (body ``List-Unsubscribe=One-Click``): email off."""
     if not await chat.email.unsubscribe(token):
