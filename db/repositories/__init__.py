@@ -18,6 +18,7 @@ from db.repositories.nodes import NodeRepository
 from db.repositories.notifications import NotificationRepository
 from db.repositories.people import PeopleRepository
 from db.repositories.previews import PreviewRepository
+from db.repositories.push import PushRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
@@ -56,6 +57,7 @@ class Repositories:
         self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
+        self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

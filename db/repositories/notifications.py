@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import NotificationPrefs
+from db.models import Block, Membership, Mention, Message, NotificationPrefs, NotifyJob, Topic, User
 
 DEFAULT_DIGEST_MINUTES = 60
 
@@ -34,6 +34,34 @@ class PrefsRecord:
     email_address: str | None = None
     email_verified_at: datetime | None = None
     last_digest_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyingRecord:
+    """A message a job is for, with what notifications show of it."""
+
+    id: int
+    topic_id: int
+    seq: int
+    sender_id: int
+    sender: str
+    sender_display_name: str
+    topic_name: str
+    kind: str  # public, private or direct
+    body: str
+    created_at: datetime
+    mentions_all: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    """A member a message may notify, with what decides whether it does now."""
+
+    user_id: int
+    username: str
+    timezone: str
+    availability: str  # what the user chose: auto, away or dnd
+    idle: bool  # no event from any socket for PARLEY_AWAY_AFTER
 
 
 def _record(row: NotificationPrefs) -> PrefsRecord:
@@ -109,3 +137,99 @@ class NotificationRepository:
         await self.session.execute(
             statement.on_conflict_do_update(index_elements=["user_id"], set_={"email": on})
         )
+
+    # The notifier's jobs (``notify_jobs``) ----------------------------------------------------
+
+    async def due_jobs(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+        """Take up to ``limit`` due jobs without a live lease and lease them until ``lease_until``
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two nodes never take the same one)."""
+        query = (
+            select(col(NotifyJob.message_id))
+            .where(
+                col(NotifyJob.due_at) <= now,
+                or_(col(NotifyJob.locked_until).is_(None), col(NotifyJob.locked_until) <= now),
+            )
+            .order_by(col(NotifyJob.due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        taken = list((await self.session.execute(query)).scalars())
+        if taken:
+            await self.session.execute(
+                update(NotifyJob)
+                .where(col(NotifyJob.message_id).in_(taken))
+                .values(locked_until=lease_until, attempts=col(NotifyJob.attempts) + 1)
+            )
+        return taken
+
+    async def release_job_leases(self) -> None:
+        """SQLite's one worker starts: leases a killed process left are void."""
+        await self.session.execute(update(NotifyJob).values(locked_until=None))
+
+    async def finish_job(self, message_id: int) -> bool:
+        """Delete the job; False when it was gone already (another worker finished it)."""
+        result = await self.session.execute(delete(NotifyJob).where(col(NotifyJob.message_id) == message_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def notifying(self, message_ids: list[int]) -> dict[int, NotifyingRecord]:
+        """The messages of jobs with their topic and sender; a message gone or deleted is absent."""
+        if not message_ids:
+            return {}
+        query = (
+            select(
+                col(Message.id),
+                col(Message.topic_id),
+                col(Message.seq),
+                col(Message.sender_id),
+                col(User.username),
+                col(User.display_name),
+                col(Topic.name),
+                col(Topic.kind),
+                col(Message.body),
+                col(Message.created_at),
+                col(Message.mentions_all),
+            )
+            .select_from(Message)
+            .join(Topic, col(Topic.id) == col(Message.topic_id))
+            .join(User, col(User.id) == col(Message.sender_id))
+            .where(col(Message.id).in_(message_ids), col(Message.deleted_at).is_(None))
+        )
+        found: dict[int, NotifyingRecord] = {}
+        for row in await self.session.execute(query):
+            record = NotifyingRecord(*cast(tuple[Any, ...], row))
+            found[record.id] = record
+        return found
+
+    async def candidates(self, message: NotifyingRecord) -> list[CandidateRecord]:
+        """Who ``message`` may notify (PROTOCOL.md section 15): in a direct conversation the other
+        member, else the members it mentions by name (its mention rows) or, with ``@all``, every
+        member; never the sender, a member whose notify level is ``none``, who blocked the sender,
+        whose read mark is at or past the message, or an account disabled or deleted."""
+        blocked = exists().where(
+            col(Block.user_id) == col(Membership.user_id), col(Block.blocked_id) == message.sender_id
+        )
+        query = (
+            select(
+                col(User.id),
+                col(User.username),
+                col(User.timezone),
+                col(User.availability),
+                col(User.idle),
+            )
+            .select_from(Membership)
+            .join(User, col(User.id) == col(Membership.user_id))
+            .where(
+                col(Membership.topic_id) == message.topic_id,
+                col(Membership.user_id) != message.sender_id,
+                col(Membership.notify_level) != "none",
+                col(Membership.read_seq) < message.seq,
+                col(User.deleted_at).is_(None),
+                col(User.disabled_at).is_(None),
+                ~blocked,
+            )
+            .order_by(col(User.id))
+        )
+        if message.kind != "direct" and not message.mentions_all:
+            mentioned = select(col(Mention.user_id)).where(col(Mention.message_id) == message.id)
+            query = query.where(col(Membership.user_id).in_(mentioned))
+        return [CandidateRecord(*cast(tuple[Any, ...], row)) for row in await self.session.execute(query)]

@@ -25,13 +25,12 @@ from server.chat.echo.service import Upstream
 from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
-from server.chat.integrations.webhook_worker import Poster
-from server.chat.integrations.webhooks import UrlGuard
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.events import Event
 from server.chat.kernel.hub import Hub, MemoryHub
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.online import OnlineRegistry
+from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.notifications import assembly as notifications
@@ -127,9 +126,9 @@ class Chat:
         made = previews.build(w, limits, talk, ports.page_source)  # PROTOCOL.md section 13
         self.previews, self.preview_worker = made.service, made.worker
         told = notifications.build(  # PROTOCOL.md section 15
-            w, limits, self.presence, secret, composer=ports.composer, mailer=ports.mailer
+            w, limits, talk, self.presence, secret, composer=ports.composer, mailer=ports.mailer
         )
-        self.notifications, self.email = told.preferences, told.email
+        self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

@@ -11,11 +11,11 @@ this node (or, through ``OutboxWritten``, any node) wrote rows, and polls every 
 webhooks are).
 
 Outcomes: a 2xx is ``ok``; a timeout, a connection error, a 5xx, a 408 or a 429 is retried after
-``retry_delay`` (``server.chat.kernel.retries``: the first retry within 10 s, then exponential up
-to 10 minutes apart), until at least ``give_up`` seconds (an hour) passed since the row was
-written: then ``failed``; any other 4xx, or an address the guard refuses, is ``failed`` at once.
-Each attempt writes a row of the delivery log, whose status is the delivery's after it: ``ok``,
-``pending`` (it will be retried) or ``failed``.
+``retry_delay`` (the first retry within 10 s, then exponential up to 10 minutes apart), until at
+least ``give_up`` seconds (an hour) passed since the row was written: then ``failed``; any other
+4xx, or an address the guard refuses, is ``failed`` at once. Each attempt writes a row of the
+delivery log, whose status is the delivery's after it: ``ok``, ``pending`` (it will be retried)
+or ``failed``.
 
 A 2xx whose JSON has a non-empty string ``text`` is handed to ``answer`` (posted as the
 webhook's bot in a thread on the trigger) BEFORE the attempt is recorded: a crash in between
@@ -34,17 +34,22 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import orjson
 
 from db.records import DueDelivery
 from db.uow import Database
-from server.chat.integrations.webhooks import AddressRefused, WebhookMap
+from server.chat.integrations.webhooks import WebhookMap
 from server.chat.kernel.outage import DATABASE
-from server.chat.kernel.retries import retry_delay
+from server.chat.kernel.outbound import (
+    AddressRefused,
+    DeliveryFailed,
+    Poster,
+    Response,
+    retry_delay,
+    retryable,
+)
 
 log = logging.getLogger("parley.webhooks")
 
@@ -53,34 +58,12 @@ POLL = 1.0  # seconds between looks at the outbox when nothing rang
 USER_AGENT = "Parley-Webhooks"
 
 
-@dataclass(frozen=True)
-class Response:
-    code: int
-    body: bytes  # at most the cap the poster reads (64 KiB)
-    content_type: str = ""
-
-
-class DeliveryFailed(Exception):
-    """No answer: a timeout or a connection error (retried)."""
-
-
-class Poster(Protocol):
-    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
-        """POST ``body``; raise ``AddressRefused`` (the guard) or ``DeliveryFailed``."""
-
-    async def close(self) -> None: ...
-
-
 Answer = Callable[[DueDelivery, str], Awaitable[None]]
 
 
 def signature(secret: str, body: bytes) -> str:
     """``X-Parley-Signature``: ``sha256=`` and the hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retryable(code: int) -> bool:
-    return code >= 500 or code in (408, 429)
 
 
 def answer_text(response: Response) -> str | None:

@@ -33,6 +33,7 @@ from db.uow import Database
 from server.chat.kernel.periodic import Periodic
 from server.chat.notifications.email import UNSUBSCRIBE_PATH, link
 from server.chat.notifications.mail import Composer, Digest, DigestGroup, DigestItem
+from server.chat.notifications.notifier import Notifying, Recipient
 from server.chat.notifications.rules import held_back
 from server.chat.notifications.tokens import MailTokens
 
@@ -159,5 +160,28 @@ class DigestSweep:
 
 
 def _mailable(user: UserRecord, prefs: PrefsRecord) -> bool:
-    verified = prefs.email_address is not None and prefs.email_verified_at is not None
-    return prefs.email and verified and user.disabled_at is None and user.deleted_at is None
+    return _mailable_prefs(prefs) and user.disabled_at is None and user.deleted_at is None
+
+
+class EmailChannel:
+    """A ``notifier.Channel``: each recipient with email on and a verified address gets a row
+    waiting for their digest, due ``email_delay`` after the message. Whether they are connected,
+    held back or read it is the digest's to see when the row falls due, not the notifier's now."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = timedelta(seconds=delay)
+
+    async def notify(
+        self,
+        repos: Repositories,
+        message: Notifying,
+        recipients: Sequence[Recipient],
+        now: datetime,  # noqa: ARG002 (the channel's signature; the rows are due from the send)
+    ) -> None:
+        due = aware(message.created_at) + self.delay
+        rows = [(r.user_id, message.id, due) for r in recipients if _mailable_prefs(r.prefs)]
+        await repos.mail.pend(rows)
+
+
+def _mailable_prefs(prefs: PrefsRecord) -> bool:
+    return prefs.email and prefs.email_address is not None and prefs.email_verified_at is not None

@@ -6,7 +6,7 @@ LOCKED`` so that one node sends a given mail, the lease outlasting two SMTP time
 worker), at most ``CONCURRENT`` at once, and hands each to the ``Mailer`` port
 (``server.adapters.smtp``). The server accepted it: ``ok``, never sent again. A 4xx reply, a
 connection error or a timeout (``MailDeferred``): tried again after ``retry_delay`` (the outboxes'
-one backoff, ``server.chat.kernel.retries``) until ``give_up`` seconds passed since the mail was
+one backoff, ``server.chat.kernel.outbound``) until ``give_up`` seconds passed since the mail was
 written, then ``failed``. A 5xx reply (``MailRefused``): ``failed`` at once. It wakes when this
 node wrote a mail and polls every second otherwise; while the database is down it goes on polling
 and logs the outage once per failure class (``server.chat.kernel.outage``).
@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from db.repositories.mail import DueMail
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.outbound import retry_delay
 from server.chat.kernel.periodic import cancelled
-from server.chat.kernel.retries import retry_delay
 from server.chat.notifications.mail import MailDeferred, Mailer, MailRefused
 
 log = logging.getLogger("parley.mail")
