@@ -48,7 +48,7 @@ class Mail:
     def part(self, subtype: str) -> str:
         body = self.message.get_body((subtype,))
         assert body is not None, f"no text/{subtype} part"
-        return str(body.get_content())
+        return str(body.get_content()).replace("\r\n", "\n")  # lines as written, not as sent
 
 
 class Recorder:

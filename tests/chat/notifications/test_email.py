@@ -21,12 +21,12 @@ import jwt
 import pytest
 from sqlmodel import select
 
-from db.models import MailOutbox
+from db.models import EmailPending, MailOutbox
 from server.chat.notifications.tokens import MailTokens
 from server.config import Settings
 from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok, refused
 from tests.smtp_server import Mail, SmtpServer, smtp_server
-from tests.support import JWT_SECRET, LiveServer, bearer, running
+from tests.support import JWT_SECRET, Client, LiveServer, bearer, running, send
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
@@ -247,3 +247,156 @@ async def test_a_4xx_is_retried_and_a_5xx_fails_for_good(live_server, smtp):
     assert rows["first@example.com"].status == "failed" and rows["first@example.com"].attempts == 2
     assert rows["second@example.com"].status == "ok" and rows["second@example.com"].attempts == 1
     assert smtp.recorder.mails == [mail]
+
+
+# Digests -------------------------------------------------------------------------------------
+
+BASE = "http://127.0.0.1:8000"  # the settings' host and port: the test server has no public URL
+
+
+async def mailed(live_server: LiveServer, smtp: SmtpServer, name: str) -> tuple[Api, Client]:
+    """``name`` with a verified address ``<name>@example.com``, still connected."""
+    api, client = await api_and_socket(live_server, name)
+    await verified(live_server, api, smtp, f"{name}@example.com")
+    return api, client
+
+
+async def pending_rows(live_server: LiveServer) -> list[EmailPending]:
+    async with live_server.chat.db.read() as repos:
+        return list((await repos.session.execute(select(EmailPending))).scalars())
+
+
+async def rows_for(live_server: LiveServer, user: int, count: int) -> None:
+    """Wait (bounded) until the notifier wrote ``count`` digest rows for ``user``."""
+    async with asyncio.timeout(15):
+        while len([row for row in await pending_rows(live_server) if row.user_id == user]) < count:
+            await asyncio.sleep(0.05)
+
+
+def mails_to(smtp: SmtpServer, address: str) -> list[Mail]:
+    return [mail for mail in smtp.recorder.mails if address in mail.recipients]
+
+
+async def test_a_digest_after_the_delay_lists_the_unread_messages_grouped_by_conversation(live_server, smtp):
+    alice_api, alice = await mailed(live_server, smtp, "alice")
+    _, bob = await api_and_socket(live_server, "bob")
+    _, carol = await api_and_socket(live_server, "carol")
+    await alice.ok("topic:create", {"name": "general"})
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    first = await send(bob, {"to": "alice", "body": "hello <script>alert(1)</script> & <b>bold</b>"})
+    mention = await send(bob, {"topic": "general", "body": "@alice look here"})
+    await send(bob, {"topic": "general", "body": "nobody is mentioned"})  # notifies nobody
+    from_carol = await send(carol, {"to": "alice", "body": "from carol"})
+    long = await send(bob, {"to": "alice", "body": "x" * 250})
+    await rows_for(live_server, user_id(alice_api), 4)  # decided while she is connected: no digest yet
+
+    await alice.close()  # no socket: the digest comes once email_delay passed
+    mail = await smtp.recorder.next(timeout=30)
+
+    assert mail.recipients == ["alice@example.com"] and mail.message["From"] == SENDER
+    assert mail.message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mail.message.iter_parts()] == ["text/plain", "text/html"]
+    unsubscribe = mail.message["List-Unsubscribe"]
+    assert unsubscribe.startswith(f"<{BASE}/api/notifications/unsubscribe?token=") and unsubscribe.endswith(
+        ">"
+    )
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = mail.part("plain"), mail.part("html")
+    link = {m["id"]: f"{BASE}/#topic=%40bob&message={m['id']}" for m in (first, long)}
+    link[mention["id"]] = f"{BASE}/#topic=general&message={mention['id']}"
+    link[from_carol["id"]] = f"{BASE}/#topic=%40carol&message={from_carol['id']}"
+    for each in link.values():
+        assert each in text and each.replace("&", "&amp;") in html
+    assert "nobody is mentioned" not in text
+    # Grouped by conversation, in the order of each one's oldest message: @bob (two), general, @carol.
+    at_bob, general, at_carol = (text.index(f"\n{name}\n") for name in ("@bob", "general", "@carol"))
+    assert at_bob < text.index(link[first["id"]]) < text.index(link[long["id"]]) < general
+    assert general < text.index(link[mention["id"]]) < at_carol < text.index(link[from_carol["id"]])
+    assert "x" * 200 in text and "x" * 201 not in text  # the first 200 characters
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold" in html
+    assert "<script>alert(1)</script> & <b>bold</b>" in text  # plain text is as written
+    assert unsubscribe[1:-1] in text and unsubscribe[1:-1].replace("&", "&amp;") in html
+    assert await pending_rows(live_server) == []  # the listed rows are gone
+    assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is True
+
+
+async def test_the_unsubscribe_link_and_the_one_click_post_turn_email_off_without_signing_in(
+    live_server, smtp
+):
+    alice_api, alice = await mailed(live_server, smtp, "alice")
+    _, bob = await api_and_socket(live_server, "bob")
+    await alice.close()
+    await send(bob, {"to": "alice", "body": "hi"})
+    mail = await smtp.recorder.next(timeout=30)
+    link = path_of(mail.message["List-Unsubscribe"][1:-1])
+
+    one_click = await live_server.http.post(
+        link,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert one_click.status_code == 200
+    assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is False
+    ok(
+        await alice_api.http.put(
+            "/api/users/me/notifications", json={"email": True}, headers=alice_api.headers
+        )
+    )
+    page = await live_server.http.get(link)  # a person opens the link in the mail's body
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "off" in page.text and "back on" in page.text
+    assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is False
+    forged = await live_server.http.get("/api/notifications/unsubscribe", params={"token": "x.y.z"})
+    assert forged.status_code == 400
+
+
+async def test_messages_read_meanwhile_are_left_out(live_server, smtp):
+    alice_api, alice = await mailed(live_server, smtp, "alice")
+    _, bob = await api_and_socket(live_server, "bob")
+    read = await send(bob, {"to": "alice", "body": "read on the phone"})
+    unread = await send(bob, {"to": "alice", "body": "still unread"})
+    await rows_for(live_server, user_id(alice_api), 2)  # both decided: rows wait for the digest
+    await alice.ok("read", {"with": "bob", "seq": read["seq"]})  # read after the notifier's decision
+
+    await alice.close()
+    mail = await smtp.recorder.next(timeout=30)
+
+    text = mail.part("plain")
+    assert f"message={unread['id']}" in text and "still unread" in text
+    assert f"message={read['id']}" not in text and "read on the phone" not in text
+
+
+async def test_no_digest_while_connected_within_the_interval_or_to_an_unverified_address(live_server, smtp):
+    """Carol (verified, offline) is the yardstick: her digest comes from a message sent after the
+    others, so by then the sweep has passed over theirs."""
+    connected_api, _connected = await mailed(live_server, smtp, "dana")  # stays connected
+    spaced_api, spaced = await mailed(live_server, smtp, "erin")  # gets one digest, then another message
+    unverified, unverified_socket = await api_and_socket(live_server, "fred")
+    ok(
+        await unverified.http.put(
+            "/api/users/me/email", json={"email": "fred@example.com"}, headers=unverified.headers
+        )
+    )
+    await smtp.recorder.next()  # fred's verification mail, never opened
+    _, carol = await mailed(live_server, smtp, "carol")
+    _, bob = await api_and_socket(live_server, "bob")
+    for client in (spaced, unverified_socket, carol):
+        await client.close()
+    await send(bob, {"to": "erin", "body": "first"})
+    digest = await smtp.recorder.next(timeout=30)
+    assert digest.recipients == ["erin@example.com"] and "first" in digest.part("plain")
+
+    await send(bob, {"to": "dana", "body": "you are here"})
+    await send(bob, {"to": "erin", "body": "second, within the interval"})
+    await send(bob, {"to": "fred", "body": "to an unverified address"})
+    await send(bob, {"to": "carol", "body": "the yardstick"})
+    yardstick = await smtp.recorder.next(timeout=30)
+
+    assert yardstick.recipients == ["carol@example.com"] and "the yardstick" in yardstick.part("plain")
+    assert smtp.recorder.pending() == 0
+    assert len(mails_to(smtp, "dana@example.com")) == 1  # the verification only
+    assert len(mails_to(smtp, "erin@example.com")) == 2  # the verification and the first digest
+    assert len(mails_to(smtp, "fred@example.com")) == 1  # the verification only
+    waiting = {row.user_id for row in await pending_rows(live_server)}
+    assert waiting == {user_id(connected_api), user_id(spaced_api)}  # kept for later; fred's never written
