@@ -34,6 +34,7 @@ from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.notifications import assembly as notifications
+from server.chat.notifications.ports import PushSender
 from server.chat.operators import assembly as operators
 from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
@@ -60,6 +61,7 @@ class Ports:
     page_source: PageSource | None = None  # how link previews are fetched (none: previews off)
     identity_provider: IdentityProvider | None = None  # single sign-on's provider (none: off)
     email_available: bool = False  # the server can send mail (PROTOCOL.md section 15)
+    push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
 
 
 class Chat:
@@ -123,9 +125,10 @@ class Chat:
         made = previews.build(w, limits, talk, ports.page_source)  # PROTOCOL.md section 13
         self.previews, self.preview_worker = made.service, made.worker
         told = notifications.build(  # PROTOCOL.md section 15
-            w, limits, talk, self.presence, email_available=ports.email_available
+            w, limits, talk, self.presence, ports.push_sender, email_available=ports.email_available
         )
         self.notifications, self.notifier = told.preferences, told.notifier
+        self.push, self.push_worker = told.push, told.push_worker
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

@@ -18,15 +18,20 @@ from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
 from server.chat.notifications.jobs import Bell, NotifySendHook
 from server.chat.notifications.notifier import Notifier
+from server.chat.notifications.ports import PushSender
 from server.chat.notifications.preferences import PreferenceService
 from server.chat.notifications.push import PushChannel
+from server.chat.notifications.push_worker import PushWorker
+from server.chat.notifications.subscriptions import PushService
 from server.chat.presence.service import PresenceService
 
 
 @dataclass(frozen=True)
 class Notifications:
     preferences: PreferenceService
+    push: PushService
     notifier: Notifier  # its ``channels`` are what a decided message is handed to
+    push_worker: PushWorker | None  # a server's, when it can send pushes
 
 
 def build(
@@ -34,12 +39,28 @@ def build(
     limits: Limits,
     conversations: Conversations,
     presence: PresenceService,
+    sender: PushSender | None,
     *,
     email_available: bool,
 ) -> Notifications:
     bell = Bell()
     conversations.send_hooks.append(NotifySendHook(bell, limits.push_delay))  # -> a notify job
-    notifier = Notifier(w.db, presence.online_among, bell, single=is_sqlite(w.db.url))
-    notifier.channels.append(PushChannel(limits.push_content, limits.public_url))
+    single = is_sqlite(w.db.url)
+    notifier = Notifier(w.db, presence.online_among, bell, single=single)
+    worker = None
+    if sender is not None:
+        notifier.channels.append(PushChannel(limits.push_content, limits.public_url))  # -> push_outbox
+        worker = PushWorker(
+            w.db,
+            sender,
+            retry_base=limits.webhook_retry_base,  # the webhooks' backoff and lease (section 12)
+            give_up=limits.webhook_give_up,
+            lease=limits.webhook_lease,
+            single=single,
+        )
+        notifier.after.append(worker.wake)  # rows written: send them now
     w.part("notifier", notifier.start, notifier.stop, serving=True)
-    return Notifications(PreferenceService(w.db, email_available), notifier)
+    if worker is not None:
+        w.part("push worker", worker.start, worker.stop, serving=True)
+    preferences = PreferenceService(w.db, email_available)
+    return Notifications(preferences, PushService(w.db, sender), notifier, worker)
