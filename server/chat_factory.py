@@ -21,6 +21,7 @@ from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.kernel.hub import Hub
+from server.chat.notifications.ports import PushSender
 from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
 
@@ -73,6 +74,21 @@ def mail_ports(settings: Settings) -> dict[str, Any]:
     }
 
 
+def push_sender(settings: Settings) -> PushSender:
+    """Web Push's sender (PROTOCOL.md section 15): the VAPID key given or kept in the data
+    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``)."""
+    # Imported here: cryptography and the JWT library would cost every `parley` command's start.
+    from server.adapters.webpush import push_sender as make
+
+    given = settings.vapid_private_key
+    return make(
+        settings.data_dir,
+        given.get_secret_value() if given is not None else None,
+        settings.vapid_subject,
+        settings.push_allow_hosts,
+    )
+
+
 def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
     """The chat service over the configured database: ``serving`` for a server (``server.app``),
     which also starts what only a server runs; the command line builds it without."""
@@ -107,6 +123,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
         **mail_ports(settings),  # PROTOCOL.md section 15
+        push_sender=push_sender(settings) if serving else None,  # the command line sends none
     )
     return Chat(
         database,

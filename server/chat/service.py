@@ -35,6 +35,7 @@ from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.notifications import assembly as notifications
 from server.chat.notifications.mail import Composer, Mailer
+from server.chat.notifications.ports import PushSender
 from server.chat.operators import assembly as operators
 from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
@@ -63,6 +64,7 @@ class Ports:
     # Email (PROTOCOL.md section 15): how mails are written and sent (none: email is off)
     composer: Composer | None = None
     mailer: Mailer | None = None
+    push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
 
 
 class Chat:
@@ -126,9 +128,17 @@ class Chat:
         made = previews.build(w, limits, talk, ports.page_source)  # PROTOCOL.md section 13
         self.previews, self.preview_worker = made.service, made.worker
         told = notifications.build(  # PROTOCOL.md section 15
-            w, limits, talk, self.presence, secret, composer=ports.composer, mailer=ports.mailer
+            w,
+            limits,
+            talk,
+            self.presence,
+            ports.push_sender,
+            secret,
+            composer=ports.composer,
+            mailer=ports.mailer,
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
+        self.push, self.push_worker = told.push, told.push_worker
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

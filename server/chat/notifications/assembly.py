@@ -25,8 +25,11 @@ from server.chat.notifications.jobs import Bell, NotifySendHook
 from server.chat.notifications.mail import Composer, Mailer
 from server.chat.notifications.mail_worker import MailWorker
 from server.chat.notifications.notifier import Notifier
+from server.chat.notifications.ports import PushSender
 from server.chat.notifications.preferences import PreferenceService
 from server.chat.notifications.push import PushChannel
+from server.chat.notifications.push_worker import PushWorker
+from server.chat.notifications.subscriptions import PushService
 from server.chat.notifications.tokens import MailTokens
 from server.chat.presence.service import PresenceService
 
@@ -34,7 +37,9 @@ from server.chat.presence.service import PresenceService
 @dataclass(frozen=True)
 class Notifications:
     preferences: PreferenceService
+    push: PushService
     notifier: Notifier  # its ``channels`` are what a decided message is handed to
+    push_worker: PushWorker | None  # a server's, when it can send pushes
     email: EmailService
 
 
@@ -43,6 +48,7 @@ def build(
     limits: Limits,
     conversations: Conversations,
     presence: PresenceService,
+    sender: PushSender | None,
     secret: str,
     *,
     composer: Composer | None,
@@ -50,14 +56,43 @@ def build(
 ) -> Notifications:
     bell = Bell()
     conversations.send_hooks.append(NotifySendHook(bell, limits.push_delay))  # -> a notify job
-    notifier = Notifier(w.db, presence.online_among, bell, single=is_sqlite(w.db.url))
-    notifier.channels.append(PushChannel(limits.push_content, limits.public_url))
+    single = is_sqlite(w.db.url)
+    notifier = Notifier(w.db, presence.online_among, bell, single=single)
+    worker = None
+    if sender is not None:
+        notifier.channels.append(PushChannel(limits.push_content, limits.public_url))  # -> push_outbox
+        worker = PushWorker(
+            w.db,
+            sender,
+            retry_base=limits.webhook_retry_base,  # the webhooks' backoff and lease (section 12)
+            give_up=limits.webhook_give_up,
+            lease=limits.webhook_lease,
+            single=single,
+        )
+        notifier.after.append(worker.wake)  # rows written: send them now
     w.part("notifier", notifier.start, notifier.stop, serving=True)
+    if worker is not None:
+        w.part("push worker", worker.start, worker.stop, serving=True)
+    email = build_email(w, limits, presence, notifier, secret, composer, mailer)
+    preferences = PreferenceService(w.db, email.composer is not None)
+    return Notifications(preferences, PushService(w.db, sender), notifier, worker, email)
+
+
+def build_email(
+    w: Wiring,
+    limits: Limits,
+    presence: PresenceService,
+    notifier: Notifier,
+    secret: str,
+    composer: Composer | None,
+    mailer: Mailer | None,
+) -> EmailService:
+    """Email's parts, when it is on: the notifier's email channel (rows waiting for a digest),
+    the digest sweep and the mail worker, both a server's."""
     tokens = MailTokens(secret)
-    if composer is None or mailer is None:  # email off
-        email = EmailService(w.db, tokens, None, _nothing)
-        return Notifications(PreferenceService(w.db, False), notifier, email)
-    notifier.channels.append(EmailChannel(limits.email_delay))
+    if composer is None or mailer is None:
+        return EmailService(w.db, tokens, None, _nothing)
+    notifier.channels.append(EmailChannel(limits.email_delay))  # -> email_pending
     worker = MailWorker(
         w.db,
         mailer,
@@ -68,8 +103,7 @@ def build(
     w.part("mail worker", worker.start, worker.stop, serving=True)
     digests = DigestSweep(w.db, presence.online_among, composer, tokens, limits.email_delay, worker.wake)
     w.part("email digests", digests.periodic.start, digests.periodic.stop, serving=True)
-    email = EmailService(w.db, tokens, composer, worker.wake)
-    return Notifications(PreferenceService(w.db, True), notifier, email)
+    return EmailService(w.db, tokens, composer, worker.wake)
 
 
 def _nothing() -> None:

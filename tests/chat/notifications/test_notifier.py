@@ -1,6 +1,7 @@
 """The notifier's decisions (PROTOCOL.md section 15) through the chat services on a migrated
 database, the worker's round called directly (the service is not serving, so nothing runs it
-behind the test's back): who a message notifies, and the push rows written for them."""
+behind the test's back, and it has no push sender: the test registers the push channel a server
+has): who a message notifies, and the push rows written for them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from db.models import NotifyJob, PushOutbox
 from db.repositories.push import SubscriptionRecord
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
+from server.chat.notifications.push import PushChannel
 from server.chat.service import Chat
 from server.config import Settings
 from tests.support import test_settings as settings_for
@@ -26,6 +28,11 @@ MakeUser = Callable[[str], Awaitable[Actor]]
 @pytest.fixture
 def chat_settings(tmp_path: Path) -> Settings:
     return settings_for(tmp_path / "data", push_delay=0.0, public_url="https://chat.example")
+
+
+@pytest.fixture(autouse=True)
+def push_channel(chat: Chat) -> None:
+    chat.notifier.channels.append(PushChannel(True, "https://chat.example"))
 
 
 async def subscribe(chat: Chat, user: Actor, name: str) -> str:
