@@ -4,10 +4,10 @@ It records every mail it accepts (envelope, parsed message, whether it came over
 logged in) and answers ``DATA`` from a script: the replies in ``script`` in turn (``451 ...``: try
 later, ``550 ...``: refused), then ``250``. A test awaits the next mail with ``next()``, bounded.
 
-``tls`` makes it offer STARTTLS with a self-signed certificate for 127.0.0.1 made here with
-``cryptography``; its PEM (``certificate``) is what the server under test is told to trust
-(``PARLEY_SMTP_CA_FILE``). With ``login`` it takes AUTH LOGIN/PLAIN for that user and password,
-over TLS only (aiosmtpd's default).
+``tls`` makes it offer STARTTLS (``implicit``: speak TLS from the start) with a self-signed
+certificate for 127.0.0.1 made here with ``cryptography``; its PEM (``certificate``) is what the
+server under test is told to trust (``PARLEY_SMTP_CA_FILE``). With ``login`` it takes AUTH
+LOGIN/PLAIN for that user and password, over TLS only (aiosmtpd's default).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class Recorder:
             return reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         user = session.auth_data.login.decode() if session.authenticated else None
-        mail = Mail(envelope.mail_from, list(envelope.rcpt_tos), message, session.ssl is not None, user)  # type: ignore[arg-type]
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        mail = Mail(envelope.mail_from, list(envelope.rcpt_tos), message, tls, user)  # type: ignore[arg-type]
         self.mails.append(mail)
         self.loop.call_soon_threadsafe(self._arrived.put_nowait, mail)
         self.loop.call_soon_threadsafe(self._attempts.put_nowait, "250 OK")
@@ -129,23 +130,23 @@ class SmtpServer:
     port: int
     certificate: Path | None
 
-    def url(self, login: tuple[str, str] | None = None) -> str:
-        user = f"{login[0]}:{login[1]}@" if login else ""
-        return f"smtp://{user}127.0.0.1:{self.port}"
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
 
 
 @contextmanager
 def smtp_server(
-    directory: Path, *, tls: bool = False, login: tuple[str, str] | None = None
+    directory: Path, *, tls: bool = False, implicit: bool = False, login: tuple[str, str] | None = None
 ) -> Iterator[SmtpServer]:
     recorder = Recorder(asyncio.get_running_loop())
     options: dict[str, Any] = {}
     certificate = None
-    if tls:
+    if tls or implicit:
         certificate, key = self_signed(directory)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certificate, key)
-        options["tls_context"] = context
+        # STARTTLS offered on a plain connection, or TLS from the first byte (smtps://)
+        options["ssl_context" if implicit else "tls_context"] = context
     if login is not None:
 
         def check(_server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any) -> AuthResult:

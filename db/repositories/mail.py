@@ -114,12 +114,12 @@ class MailRepository:
         values = [{"user_id": user, "message_id": message, "due_at": due} for user, message, due in rows]
         await self.session.execute(insert(EmailPending).values(values).on_conflict_do_nothing())
 
-    async def due_users(self, now: datetime, limit: int) -> list[int]:
-        """Users with a row due, at most ``limit``."""
+    async def due_users(self, now: datetime, after: int, limit: int) -> list[int]:
+        """Users with a row due, at most ``limit``, in id order from past ``after``."""
         query = (
             select(col(EmailPending.user_id))
             .distinct()
-            .where(col(EmailPending.due_at) <= now)
+            .where(col(EmailPending.due_at) <= now, col(EmailPending.user_id) > after)
             .order_by(col(EmailPending.user_id))
             .limit(limit)
         )

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from db.engine import is_sqlite
 from server.chat.conversations.assembly import Conversations
+from server.chat.kernel.budgets import per_hour
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
 from server.chat.notifications.digest import DigestSweep, EmailChannel
-from server.chat.notifications.email import EmailService
+from server.chat.notifications.email import VERIFY_PER_HOUR, EmailService
 from server.chat.notifications.jobs import Bell, NotifySendHook
 from server.chat.notifications.mail import Composer, Mailer
 from server.chat.notifications.mail_worker import MailWorker
@@ -90,8 +91,9 @@ def build_email(
     """Email's parts, when it is on: the notifier's email channel (rows waiting for a digest),
     the digest sweep and the mail worker, both a server's."""
     tokens = MailTokens(secret)
+    limit = per_hour("verify-mails", VERIFY_PER_HOUR, w.budgets)
     if composer is None or mailer is None:
-        return EmailService(w.db, tokens, None, _nothing)
+        return EmailService(w.db, tokens, None, _nothing, limit)
     notifier.channels.append(EmailChannel(limits.email_delay))  # -> email_pending
     worker = MailWorker(
         w.db,
@@ -103,7 +105,7 @@ def build_email(
     w.part("mail worker", worker.start, worker.stop, serving=True)
     digests = DigestSweep(w.db, presence.online_among, composer, tokens, limits.email_delay, worker.wake)
     w.part("email digests", digests.periodic.start, digests.periodic.stop, serving=True)
-    return EmailService(w.db, tokens, composer, worker.wake)
+    return EmailService(w.db, tokens, composer, worker.wake, limit)
 
 
 def _nothing() -> None:

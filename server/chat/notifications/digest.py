@@ -100,22 +100,24 @@ class DigestSweep:
         self.periodic = Periodic(self.sweep, SWEEP, "writing email digests")
 
     async def sweep(self) -> None:
-        """One look: every user with due rows, at most ``BATCH`` of them."""
+        """One look: every user with due rows, ``BATCH`` at a time (users still connected keep
+        their rows, and must not hide those after them)."""
         async with self.db.exclusive(DIGEST_LOCK) as held:
             if not held:
                 return  # another node sweeps now
-            now = datetime.now(UTC)
-            async with self.db.read() as repos:
-                users = await repos.mail.due_users(now, BATCH)
-            if not users:
-                return
-            online = await self.online_among(users)
-            wrote = False
-            for user_id in users:
-                if user_id not in online:
-                    wrote = await self.digest(user_id, now) or wrote
-            if wrote:
-                self.written()
+            now, after, wrote = datetime.now(UTC), 0, False
+            while True:
+                async with self.db.read() as repos:
+                    users = await repos.mail.due_users(now, after, BATCH)
+                online = await self.online_among(users) if users else set()
+                for user_id in users:
+                    if user_id not in online:
+                        wrote = await self.digest(user_id, now) or wrote
+                if wrote:
+                    self.written()
+                if len(users) < BATCH:
+                    return
+                after, wrote = users[-1], False
 
     async def digest(self, user_id: int, now: datetime) -> bool:
         """The user's digest, if it is time (one transaction); whether a mail was written."""

@@ -7,7 +7,10 @@ and only the latest one: the token carries a nonce kept with the address and use
 verification, so a second use, or a link for an address replaced since, is refused. The
 unsubscribe link of every digest turns email off, also without signing in.
 
-Errors: ``invalid`` (a bad address, or a server without SMTP settings).
+A user may have ``VERIFY_PER_HOUR`` verification mails sent an hour (a burst of as many): the
+endpoint sends mail to any address given, so it must not become a way to flood one.
+
+Errors: ``invalid`` (a bad address, or a server without SMTP settings), ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from urllib.parse import quote
 from db.repositories.mail import NewMail
 from db.uow import Database
 from server.chat.kernel.actors import Actor
-from server.chat.kernel.errors import invalid
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import invalid, rate_limited
 from server.chat.notifications.mail import Composer
 from server.chat.notifications.preferences import prefs_view
 from server.chat.notifications.schemas import EmailIn, NotificationPrefsOut
@@ -30,6 +34,7 @@ from server.chat.notifications.tokens import VERIFY_TTL, LinkRefused, MailTokens
 
 VERIFY_PATH = "/api/users/me/email/verify"
 UNSUBSCRIBE_PATH = "/api/notifications/unsubscribe"
+VERIFY_PER_HOUR = 5
 
 
 class Verified(StrEnum):
@@ -46,9 +51,15 @@ def link(base_url: str, path: str, token: str) -> str:
 
 class EmailService:
     def __init__(
-        self, db: Database, tokens: MailTokens, composer: Composer | None, written: Callable[[], None]
+        self,
+        db: Database,
+        tokens: MailTokens,
+        composer: Composer | None,
+        written: Callable[[], None],
+        limit: SharedLimit,
     ) -> None:
         self.db = db
+        self.limit = limit  # verification mails per user
         self.tokens = tokens
         self.composer = composer  # None: the server has no SMTP settings, email is off
         self.written = written  # a mail is in the outbox: the worker looks now
@@ -57,6 +68,9 @@ class EmailService:
         """Store the address unverified and send it the verification link."""
         if self.composer is None:
             raise invalid("this server sends no email (it has no SMTP settings)")
+        wait = await self.limit.take(str(actor.id))
+        if wait > 0:
+            raise rate_limited(f"at most {VERIFY_PER_HOUR} verification mails an hour", wait)
         now = datetime.now(UTC)
         nonce = secrets.token_hex(16)
         token = self.tokens.verification(actor.id, data.email, nonce, now + VERIFY_TTL)

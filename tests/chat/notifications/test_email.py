@@ -112,6 +112,7 @@ async def test_the_verification_link_works_once_without_signing_in(live_server, 
     assert stored["email_available"] is True
     mail = await smtp.recorder.next()
     assert mail.recipients == ["Alice@example.com"] and mail.sender == "parley@example.com"
+    assert mail.tls is False  # this server offers no STARTTLS (the TLS variants are below)
     assert mail.message["From"] == SENDER and mail.message["To"] == "Alice@example.com"
     assert mail.message.get_content_type() == "multipart/alternative"
     assert "List-Unsubscribe" not in mail.message  # it was asked for
@@ -222,6 +223,41 @@ async def test_mail_goes_over_starttls_and_logs_in(tmp_path):
 
     assert mail.tls is True and mail.user == "parley"
     assert mail.recipients == ["alice@example.com"]
+
+
+async def test_mail_goes_over_implicit_tls_with_smtps(tmp_path):
+    with smtp_server(tmp_path, implicit=True) as smtp:
+        assert smtp.certificate is not None
+        url = f"smtps://127.0.0.1:{smtp.port}"
+        settings = mail_settings(tmp_path / "data", smtp, smtp_url=url, smtp_ca_file=smtp.certificate)
+        async with running(settings) as server:
+            token = await server.register("alice")
+            answer = await server.http.put(
+                "/api/users/me/email", json={"email": "alice@example.com"}, headers=bearer(token)
+            )
+            assert answer.status_code == 200, answer.text
+
+            mail = await smtp.recorder.next()
+
+    assert mail.tls is True and mail.recipients == ["alice@example.com"]
+
+
+async def test_verification_mails_are_limited_per_user(live_server, smtp):
+    alice, _ = await api_and_socket(live_server, "alice")
+    for n in range(5):
+        ok(
+            await alice.http.put(
+                "/api/users/me/email", json={"email": f"a{n}@example.com"}, headers=alice.headers
+            )
+        )
+
+    sixth = await alice.http.put(
+        "/api/users/me/email", json={"email": "a5@example.com"}, headers=alice.headers
+    )
+
+    refused(sixth, 429, "rate_limited")
+    assert int(sixth.headers["Retry-After"]) > 0
+    assert ok(await alice.get("/api/users/me/notifications"))["email_address"] == "a4@example.com"
 
 
 async def test_a_4xx_is_retried_and_a_5xx_fails_for_good(live_server, smtp):
