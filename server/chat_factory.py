@@ -54,7 +54,8 @@ def identity_provider(settings: Settings) -> IdentityProvider | None:
 
 def push_sender(settings: Settings) -> PushSender:
     """Web Push's sender (PROTOCOL.md section 15): the VAPID key given or kept in the data
-    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``)."""
+    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``); a push may take the
+    webhooks' timeout (their lease, which the push worker shares, outlasts it)."""
     # Imported here: cryptography and the JWT library would cost every `parley` command's start.
     from server.adapters.webpush import push_sender as make
 
@@ -64,6 +65,7 @@ def push_sender(settings: Settings) -> PushSender:
         given.get_secret_value() if given is not None else None,
         settings.vapid_subject,
         settings.push_allow_hosts,
+        settings.webhook_timeout,
     )
 
 
