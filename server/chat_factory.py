@@ -76,7 +76,8 @@ def mail_ports(settings: Settings) -> dict[str, Any]:
 
 def push_sender(settings: Settings) -> PushSender:
     """Web Push's sender (PROTOCOL.md section 15): the VAPID key given or kept in the data
-    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``)."""
+    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``); a push may take the
+    webhooks' timeout (their lease, which the push worker shares, outlasts it)."""
     # Imported here: cryptography and the JWT library would cost every `parley` command's start.
     from server.adapters.webpush import push_sender as make
 
@@ -86,6 +87,7 @@ def push_sender(settings: Settings) -> PushSender:
         given.get_secret_value() if given is not None else None,
         settings.vapid_subject,
         settings.push_allow_hosts,
+        settings.webhook_timeout,
     )
 
 

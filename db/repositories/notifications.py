@@ -6,11 +6,12 @@ here too, next to the tables they share (``db/models.py``: ``notification_prefs`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +63,11 @@ class CandidateRecord:
     timezone: str
     availability: str  # what the user chose: auto, away or dnd
     idle: bool  # no event from any socket for PARLEY_AWAY_AFTER
+
+
+def _to_everyone(message: NotifyingRecord) -> bool:
+    """A direct message (to the other member) or an ``@all``: every member but the sender."""
+    return message.kind == "direct" or message.mentions_all
 
 
 def _record(row: NotificationPrefs) -> PrefsRecord:
@@ -166,10 +172,17 @@ class NotificationRepository:
         """SQLite's one worker starts: leases a killed process left are void."""
         await self.session.execute(update(NotifyJob).values(locked_until=None))
 
-    async def finish_job(self, message_id: int) -> bool:
-        """Delete the job; False when it was gone already (another worker finished it)."""
-        result = await self.session.execute(delete(NotifyJob).where(col(NotifyJob.message_id) == message_id))
-        return bool(getattr(result, "rowcount", 0))
+    async def finish_jobs(self, message_ids: Sequence[int]) -> set[int]:
+        """Delete the jobs; the ids of those that were still there (another worker may have
+        finished one whose lease had ended)."""
+        if not message_ids:
+            return set()
+        statement = (
+            delete(NotifyJob)
+            .where(col(NotifyJob.message_id).in_(list(message_ids)))
+            .returning(col(NotifyJob.message_id))
+        )
+        return set((await self.session.execute(statement)).scalars())
 
     async def notifying(self, message_ids: list[int]) -> dict[int, NotifyingRecord]:
         """The messages of jobs with their topic and sender; a message gone or deleted is absent."""
@@ -200,36 +213,79 @@ class NotificationRepository:
             found[record.id] = record
         return found
 
-    async def candidates(self, message: NotifyingRecord) -> list[CandidateRecord]:
-        """Who ``message`` may notify (PROTOCOL.md section 15): in a direct conversation the other
-        member, else the members it mentions by name (its mention rows) or, with ``@all``, every
-        member; never the sender, a member whose notify level is ``none``, who blocked the sender,
-        whose read mark is at or past the message, or an account disabled or deleted."""
-        blocked = exists().where(
-            col(Block.user_id) == col(Membership.user_id), col(Block.blocked_id) == message.sender_id
-        )
-        query = (
-            select(
-                col(User.id),
-                col(User.username),
-                col(User.timezone),
-                col(User.availability),
-                col(User.idle),
+    async def candidates(self, messages: Sequence[NotifyingRecord]) -> dict[int, list[CandidateRecord]]:
+        """Whom each message may notify (PROTOCOL.md section 15), by message id: in a direct
+        conversation the other member, else the members it mentions by name (its mention rows)
+        or, with ``@all``, every member; never the sender, a member whose notify level is
+        ``none``, who blocked the sender, whose read mark is at or past the message, or an
+        account disabled or deleted. Three queries for the lot: the members of the conversations
+        that notify everyone, the mentioned members, the blocks of the senders."""
+        members = await self._members({m.topic_id for m in messages if _to_everyone(m)})
+        mentioned = await self._mentioned([m.id for m in messages if not _to_everyone(m)])
+        blocks = await self._blocks({m.sender_id for m in messages})
+        found: dict[int, list[CandidateRecord]] = {}
+        for m in messages:
+            pool = members.get(m.topic_id, []) if _to_everyone(m) else mentioned.get(m.id, [])
+            found[m.id] = [
+                c
+                for read_seq, c in pool
+                if c.user_id != m.sender_id and read_seq < m.seq and (c.user_id, m.sender_id) not in blocks
+            ]
+        return found
+
+    async def _members(self, topic_ids: set[int]) -> dict[int, list[tuple[int, CandidateRecord]]]:
+        """topic -> (read mark, member) of each member who may be notified."""
+        found: dict[int, list[tuple[int, CandidateRecord]]] = {}
+        if topic_ids:
+            query = (
+                select(col(Membership.topic_id), col(Membership.read_seq), *_PERSON)
+                .select_from(Membership)
+                .join(User, col(User.id) == col(Membership.user_id))
+                .where(col(Membership.topic_id).in_(topic_ids), *_eligible())
+                .order_by(col(User.id))
             )
-            .select_from(Membership)
-            .join(User, col(User.id) == col(Membership.user_id))
-            .where(
-                col(Membership.topic_id) == message.topic_id,
-                col(Membership.user_id) != message.sender_id,
-                col(Membership.notify_level) != "none",
-                col(Membership.read_seq) < message.seq,
-                col(User.deleted_at).is_(None),
-                col(User.disabled_at).is_(None),
-                ~blocked,
+            for topic_id, read_seq, *person in await self.session.execute(query):
+                found.setdefault(topic_id, []).append((read_seq, _candidate(person)))
+        return found
+
+    async def _mentioned(self, message_ids: list[int]) -> dict[int, list[tuple[int, CandidateRecord]]]:
+        """message -> (read mark, member) of each member it mentions who may be notified."""
+        found: dict[int, list[tuple[int, CandidateRecord]]] = {}
+        if message_ids:
+            membership = and_(
+                col(Membership.topic_id) == col(Mention.topic_id),
+                col(Membership.user_id) == col(Mention.user_id),
             )
-            .order_by(col(User.id))
-        )
-        if message.kind != "direct" and not message.mentions_all:
-            mentioned = select(col(Mention.user_id)).where(col(Mention.message_id) == message.id)
-            query = query.where(col(Membership.user_id).in_(mentioned))
-        return [CandidateRecord(*cast(tuple[Any, ...], row)) for row in await self.session.execute(query)]
+            query = (
+                select(col(Mention.message_id), col(Membership.read_seq), *_PERSON)
+                .select_from(Mention)
+                .join(Membership, membership)
+                .join(User, col(User.id) == col(Mention.user_id))
+                .where(col(Mention.message_id).in_(message_ids), *_eligible())
+                .order_by(col(User.id))
+            )
+            for message_id, read_seq, *person in await self.session.execute(query):
+                found.setdefault(message_id, []).append((read_seq, _candidate(person)))
+        return found
+
+    async def _blocks(self, sender_ids: set[int]) -> set[tuple[int, int]]:
+        """(user, sender) for each user who blocked one of the senders."""
+        if not sender_ids:
+            return set()
+        query = select(col(Block.user_id), col(Block.blocked_id)).where(col(Block.blocked_id).in_(sender_ids))
+        return {(int(user_id), int(blocked_id)) for user_id, blocked_id in await self.session.execute(query)}
+
+
+_PERSON = (col(User.id), col(User.username), col(User.timezone), col(User.availability), col(User.idle))
+
+
+def _candidate(person: list[Any]) -> CandidateRecord:
+    return CandidateRecord(*person)
+
+
+def _eligible() -> tuple[Any, ...]:
+    return (
+        col(Membership.notify_level) != "none",
+        col(User.deleted_at).is_(None),
+        col(User.disabled_at).is_(None),
+    )

@@ -237,6 +237,14 @@ class PushRepository:
             values["next_at"] = next_at
         await self.session.execute(update(PushOutbox).where(col(PushOutbox.id) == push_id).values(**values))
 
+    async def finished(self, push_ids: Sequence[str], status: str) -> None:
+        """Record the last attempt of each of ``push_ids``: ``ok`` or ``failed``."""
+        await self.session.execute(
+            update(PushOutbox)
+            .where(col(PushOutbox.id).in_(list(push_ids)))
+            .values(status=status, attempts=col(PushOutbox.attempts) + 1, locked_until=None)
+        )
+
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` finished pushes written before ``before``; how many went."""
         finished = (

@@ -174,8 +174,8 @@ class WebPushSender:
 
 
 def push_sender(
-    data_dir: Path, private_key: str | None, subject: str, allow_hosts: list[str]
+    data_dir: Path, private_key: str | None, subject: str, allow_hosts: list[str], timeout: float = 10.0
 ) -> WebPushSender:
     """The sender from the settings' values: the given key, or the one kept in ``data_dir``."""
     key = parse_private_key(private_key) if private_key else kept_private_key(data_dir)
-    return WebPushSender(key, subject, AddressGuard(allow_hosts))
+    return WebPushSender(key, subject, AddressGuard(allow_hosts), timeout)

@@ -207,7 +207,7 @@ class Notifier:
     async def _read(self, taken: list[int]) -> list[Decision]:
         async with self.db.read() as repos:
             messages = await repos.notifications.notifying(taken)
-            candidates = {i: await repos.notifications.candidates(m) for i, m in messages.items()}
+            candidates = await repos.notifications.candidates(list(messages.values()))
             users = sorted({c.user_id for found in candidates.values() for c in found})
             prefs = await repos.notifications.prefs_of(users)
         connected = await self.online_among(users) if users else set()
@@ -224,10 +224,15 @@ class Notifier:
         ]
 
     async def _hand_on(self, decisions: Sequence[Decision]) -> None:
+        """One transaction: the jobs deleted, and each channel told of those that were still
+        there (one another worker finished meanwhile is not handed on twice)."""
         now = datetime.now(UTC)
         async with self.db.write() as repos:
+            ours = await repos.notifications.finish_jobs([d.message_id for d in decisions])
             for decision in decisions:
-                await self._decide(repos, decision, now)
+                if decision.message_id in ours and decision.message is not None and decision.recipients:
+                    for channel in self.channels:
+                        await channel.notify(repos, decision.message, decision.recipients, now)
 
     async def _alone(self, decision: Decision) -> None:
         try:
@@ -237,12 +242,4 @@ class Notifier:
                 return  # the lease ends and the job is taken again
             log.exception("a message's notifications were given up", extra={"message": decision.message_id})
             async with self.db.write() as repos:
-                await repos.notifications.finish_job(decision.message_id)
-
-    async def _decide(self, repos: Repositories, decision: Decision, now: datetime) -> None:
-        if not await repos.notifications.finish_job(decision.message_id):
-            return  # another worker decided it (its lease had ended)
-        if decision.message is None or not decision.recipients:
-            return
-        for channel in self.channels:
-            await channel.notify(repos, decision.message, decision.recipients, now)
+                await repos.notifications.finish_jobs([decision.message_id])

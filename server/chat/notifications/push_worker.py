@@ -15,8 +15,11 @@ the pushes it still owes; any other answer, or an address the guard refuses, is 
 push sent but not recorded (a crash in between) is sent again once its lease ends: at least
 once, and once after a 2xx that was recorded.
 
-It wakes when the notifier on this node wrote rows (``wake``) and polls every ``POLL`` seconds
-otherwise; while the database is down it goes on polling and logs the outage once per class.
+Outcomes are recorded in batches, as group commit stores sends: one transaction for every
+outcome that came in while the previous one was written (a push service answers far faster than
+SQLite commits one transaction per push). It wakes when the notifier on this node wrote rows
+(``wake``) and polls every ``POLL`` seconds otherwise; while the database is down it goes on
+polling, keeps the outcomes to record, and logs the outage once per class.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.repositories.push import FAILED, OK, PENDING, DuePush
@@ -38,6 +42,15 @@ log = logging.getLogger("parley.push")
 CONCURRENT = 16  # pushes in flight per node
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
 GONE = (404, 410)  # the push service forgot the subscription
+GONE_STATUS = "gone"  # an outcome: the subscription is removed, with the pushes it still owes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    push_id: str
+    subscription_id: str
+    status: str  # ok, failed, pending (tried again at ``next_at``) or gone
+    next_at: datetime | None = None
 
 
 class PushWorker:
@@ -61,16 +74,23 @@ class PushWorker:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._outcomes: list[Outcome] = []  # to record
+        self._outcome = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
+        self._recorder = asyncio.create_task(self._record_loop())
 
     async def stop(self) -> None:
-        await cancelled(self._task, *self._inflight)
-        self._task = None
+        await cancelled(self._task, *self._inflight, self._recorder)
+        self._task = self._recorder = None
+        if self._outcomes:  # what was answered is recorded if the database lets us
+            with contextlib.suppress(Exception):
+                await self._write(self._outcomes)
         await self.sender.close()
 
     async def _run(self) -> None:
@@ -120,12 +140,14 @@ class PushWorker:
 
     async def _push(self, row: DuePush) -> None:
         try:
-            await self._attempt(row)
-        except Exception as exc:  # the lease ends and the row is taken again
-            if not DATABASE.failed(exc, "recording a push"):
-                log.exception("a push could not be recorded", extra={"push": row.id})
+            outcome = await self._attempt(row)
+        except Exception:  # a bug: the lease ends and the row is taken again
+            log.exception("a push failed", extra={"push": row.id})
+            return
+        self._outcomes.append(outcome)
+        self._outcome.set()
 
-    async def _attempt(self, row: DuePush) -> None:
+    async def _attempt(self, row: DuePush) -> Outcome:
         status = PENDING
         try:
             response = await self.sender.send(row.endpoint, row.p256dh, row.auth, row.payload.encode())
@@ -139,21 +161,52 @@ class PushWorker:
                 status = OK
                 self.sent += 1
             elif response.code in GONE:
-                async with self.db.write() as repos:
-                    await repos.push.unsubscribe(row.subscription_id)
-                return
+                status = GONE_STATUS
             elif not retryable(response.code):
                 status = FAILED
-        await self._record(row, status)
-
-    async def _record(self, row: DuePush, status: str) -> None:
+        if status != PENDING:
+            return Outcome(row.id, row.subscription_id, status)
         now = datetime.now(UTC)
-        next_at = None
-        if status == PENDING:
-            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-            if now - created >= self.give_up:
-                status = FAILED
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        if now - created >= self.give_up:
+            return Outcome(row.id, row.subscription_id, FAILED)
+        next_at = now + timedelta(seconds=retry_delay(row.attempts + 1, self.retry_base))
+        return Outcome(row.id, row.subscription_id, PENDING, next_at)
+
+    async def _record_loop(self) -> None:
+        outage = False
+        while True:
+            await self._outcome.wait()
+            self._outcome.clear()
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await self._write(batch)
+            except asyncio.CancelledError:
+                self._outcomes[:0] = batch  # the stop records them
+                raise
+            except Exception as exc:
+                self._outcomes[:0] = batch  # kept: recorded with the next batch
+                if DATABASE.failed(exc, "recording pushes"):
+                    outage = True
+                else:
+                    log.exception("recording pushes failed; trying again")
+                await asyncio.sleep(POLL)
+                self._outcome.set()
             else:
-                next_at = now + timedelta(seconds=retry_delay(row.attempts + 1, self.retry_base))
+                if outage:
+                    DATABASE.recovered()
+                outage = False
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        """Every outcome in one transaction: the finished rows with one statement per status."""
+        finished: dict[str, list[str]] = {}
         async with self.db.write() as repos:
-            await repos.push.attempted(row.id, status, next_at)
+            for outcome in batch:
+                if outcome.status == GONE_STATUS:
+                    await repos.push.unsubscribe(outcome.subscription_id)
+                elif outcome.status == PENDING:
+                    await repos.push.attempted(outcome.push_id, PENDING, outcome.next_at)
+                else:
+                    finished.setdefault(outcome.status, []).append(outcome.push_id)
+            for status, ids in finished.items():
+                await repos.push.finished(ids, status)
