@@ -436,3 +436,23 @@ async def test_no_digest_while_connected_within_the_interval_or_to_an_unverified
     assert len(mails_to(smtp, "fred@example.com")) == 1  # the verification only
     waiting = {row.user_id for row in await pending_rows(live_server)}
     assert waiting == {user_id(connected_api), user_id(spaced_api)}  # kept for later; fred's never written
+
+
+async def test_do_not_disturb_holds_the_digest_back_and_it_comes_once_lifted(live_server, smtp):
+    alice_api, alice = await mailed(live_server, smtp, "alice")
+    _, carol = await mailed(live_server, smtp, "carol")
+    _, bob = await api_and_socket(live_server, "bob")
+    await alice.ok("availability:set", {"availability": "dnd"})
+    for client in (alice, carol):
+        await client.close()
+    await send(bob, {"to": "alice", "body": "while you were busy"})
+    await send(bob, {"to": "carol", "body": "the yardstick"})
+    assert (await smtp.recorder.next(timeout=30)).recipients == ["carol@example.com"]
+    assert {row.user_id for row in await pending_rows(live_server)} == {user_id(alice_api)}  # kept
+
+    again = await live_server.connect("alice", alice_api.headers["Authorization"].removeprefix("Bearer "))
+    await again.ok("availability:set", {"availability": "auto"})
+    await again.close()
+    mail = await smtp.recorder.next(timeout=30)
+
+    assert mail.recipients == ["alice@example.com"] and "while you were busy" in mail.part("plain")
