@@ -20,8 +20,9 @@ SubscriptionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/key")
-async def key(_actor: ActorDep, chat: ChatDep) -> PushKeyOut:
-    """The VAPID application server key (base64url) for ``PushManager.subscribe``."""
+async def key(chat: ChatDep) -> PushKeyOut:
+    """The VAPID application server key (base64url) for ``PushManager.subscribe``: public, as the
+    browser and every push service see it anyway (no token needed)."""
     return chat.push.key()
 
 

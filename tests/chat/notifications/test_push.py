@@ -10,6 +10,7 @@ later message that is pushed, before which the held-back one never arrived.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db.models import NotifyJob
+from db.models import NotifyJob, PushOutbox
 from tests.edge.rest.test_topics_rest import Api, ok, refused
 from tests.push_service import Browser, Push, PushService, b64url, push_service
 from tests.support import Client, LiveServer
@@ -185,6 +186,43 @@ async def test_a_message_read_or_deleted_within_the_delay_is_not_pushed(live_ser
 
     push = await pushes.next(timeout=WAIT)
     assert push.payload["id"] == control["id"]
+
+
+@pytest.mark.parametrize("settings", [{"webhook_retry_base": 2.0}], indirect=True)
+async def test_a_push_to_retry_is_dropped_when_the_message_is_read_before_the_retry(live_server, pushes):
+    """The cancel-on-read rule at the last moment: the first attempt got a 500 (retried 2-5 s
+    later); bob reads the message meanwhile, and the retry's claim drops the row unsent."""
+    alice, bob = await user(live_server, pushes, "alice"), await user(live_server, pushes, "bob")
+    pushes.script = [500]
+    sent = await send(alice, "read me later", to="bob")
+    assert (await pushes.next()).status == 500
+    socket = await live_server.connect("bob", bob.token)
+    await socket.ok("availability:set", {"availability": "away"})
+
+    await socket.ok("read", {"with": "alice", "seq": sent["seq"]})
+
+    async with asyncio.timeout(WAIT):  # the retry's claim deletes the row (a sent one stays, ok)
+        while await outbox_rows(live_server):
+            await asyncio.sleep(0.05)
+    control = await send(alice, "control", to="bob")
+    assert (await pushes.next()).payload["id"] == control["id"]
+    assert [p.payload["id"] for p in pushes.received] == [sent["id"], control["id"]]
+
+
+async def outbox_rows(live_server: LiveServer) -> int:
+    async with live_server.chat.db.read() as repos:
+        query = select(func.count()).select_from(PushOutbox)  # a row sent stays (``ok``)
+        return int((await repos.session.execute(query)).scalar_one())
+
+
+async def test_the_key_is_public_and_the_same_as_the_one_kept_in_the_data_directory(live_server, pushes):
+    key = ok(await live_server.http.get("/api/push/key"))["public_key"]
+    assert len(b64decode_url(key)) == 65 and b64decode_url(key)[0] == 4
+    assert (live_server.app.state.settings.data_dir / "vapid_private_key.pem").exists()
+
+
+def b64decode_url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @pytest.mark.parametrize("settings", [{"push_content": False}], indirect=True)
