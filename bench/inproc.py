@@ -19,8 +19,9 @@ from server.config import Settings
 
 
 @asynccontextmanager
-async def started_chat(database: str | None, **settings: Any) -> AsyncIterator[Chat]:
-    """The started chat; ``settings`` add to or replace the benchmarks' own."""
+async def started_chat(database: str | None, serving: bool = False, **settings: Any) -> AsyncIterator[Chat]:
+    """The started chat (``serving``: with a server's own parts, its workers); ``settings`` add to
+    or replace the benchmarks' own."""
     extra = {"database_url": database} if database else {}
     chosen = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -29,7 +30,7 @@ async def started_chat(database: str | None, **settings: Any) -> AsyncIterator[C
         bcrypt_rounds=4,
         **{**extra, **settings},
     )
-    chat = build_chat(chosen)
+    chat = build_chat(chosen, serving=serving)
     await upgrade(chat.db.engine)
     await chat.start()
     try:

@@ -568,7 +568,9 @@ class LoginCode(SQLModel, table=True):
 class NotificationPrefs(SQLModel, table=True):
     """A user's notification preferences and email address (PROTOCOL.md section 15); no row means
     the defaults. ``email_address`` is the address last given: only with ``email_verified_at`` set
-    does it get mail. ``last_digest_at`` spaces digests ``email_digest_minutes`` apart."""
+    does it get mail. ``email_token`` is the nonce of the verification link last sent (cleared when
+    it is used: a link works once, and only the latest one). ``last_digest_at`` spaces digests
+    ``email_digest_minutes`` apart."""
 
     __tablename__ = "notification_prefs"
 
@@ -579,6 +581,7 @@ class NotificationPrefs(SQLModel, table=True):
     quiet_from: str | None = Field(default=None, max_length=5)  # "HH:MM" in the profile's time zone
     quiet_to: str | None = Field(default=None, max_length=5)
     email_address: str | None = Field(default=None, max_length=254)
+    email_token: str | None = Field(default=None, max_length=32)
     email_verified_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

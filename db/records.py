@@ -268,6 +268,15 @@ class PreviewJobRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyJobRow:
+    """A message that may notify someone (PROTOCOL.md section 15), written with it in its
+    transaction: the notifier looks at it at ``due_at``."""
+
+    message_id: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DueDelivery:
     """An outbox row the worker took (on PostgreSQL under a lease), with what it needs to post."""
 

@@ -9,6 +9,7 @@ gateway): about half a second of every command's start.
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,7 @@ from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.kernel.hub import Hub
+from server.chat.notifications.ports import PushSender
 from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
 
@@ -48,6 +50,44 @@ def identity_provider(settings: Settings) -> IdentityProvider | None:
         AddressGuard([*settings.oidc_allow_hosts, host]),
         name=settings.oidc_name or host,
         scopes=settings.oidc_scopes,
+    )
+
+
+def base_url(settings: Settings) -> str:
+    """Where browsers reach Parley, for the links in mails: ``PARLEY_PUBLIC_URL``, else
+    ``http://<host>:<port>`` from the settings (right only when browsers reach the server there)."""
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def mail_ports(settings: Settings) -> dict[str, Any]:
+    """Email's composer and mailer, when ``PARLEY_SMTP_URL`` and ``PARLEY_SMTP_FROM`` are both set."""
+    if settings.smtp_url is None or settings.smtp_from is None:
+        return {}
+    # Imported here: aiosmtplib and jinja2 would cost every `parley` command's start.
+    from server.adapters.mail_compose import TemplateComposer
+    from server.adapters.smtp import SmtpMailer
+
+    url = settings.smtp_url.get_secret_value()
+    return {
+        "composer": TemplateComposer(settings.smtp_from, base_url(settings)),
+        "mailer": SmtpMailer(url, settings.smtp_from, settings.smtp_timeout, settings.smtp_ca_file),
+    }
+
+
+def push_sender(settings: Settings) -> PushSender:
+    """Web Push's sender (PROTOCOL.md section 15): the VAPID key given or kept in the data
+    directory, and an address guard of its own (``PARLEY_PUSH_ALLOW_HOSTS``); a push may take the
+    webhooks' timeout (their lease, which the push worker shares, outlasts it)."""
+    # Imported here: cryptography and the JWT library would cost every `parley` command's start.
+    from server.adapters.webpush import push_sender as make
+
+    given = settings.vapid_private_key
+    return make(
+        settings.data_dir,
+        given.get_secret_value() if given is not None else None,
+        settings.vapid_subject,
+        settings.push_allow_hosts,
+        settings.webhook_timeout,
     )
 
 
@@ -84,7 +124,8 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
         page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
-        email_available=settings.smtp_url is not None and settings.smtp_from is not None,
+        **mail_ports(settings),  # PROTOCOL.md section 15
+        push_sender=push_sender(settings) if serving else None,  # the command line sends none
     )
     return Chat(
         database,

@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     smtp_from: str | None = None
     smtp_timeout: float = Field(default=30.0, gt=0, le=300, description="seconds one SMTP exchange may take")
+    # Certificates to check the SMTP server's against instead of the system's (a private CA).
+    smtp_ca_file: Path | None = None
 
     @field_validator(
         "cors_origins",
@@ -242,6 +244,15 @@ class Settings(BaseSettings):
         )
         if problem:
             raise SettingsError(f"PARLEY_ADMIN_UI=1 needs a strong PARLEY_ADMIN_PASSWORD: it {problem}")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise SettingsError("PARLEY_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://...")
         return value
 
     @field_validator("oidc_issuer", "oidc_client_id", "oidc_name", "public_url")

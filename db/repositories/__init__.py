@@ -10,6 +10,7 @@ from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
 from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
+from db.repositories.mail import MailRepository
 from db.repositories.memberships import MembershipRepository
 from db.repositories.messages import MessageRepository
 from db.repositories.names import NameRepository
@@ -17,6 +18,7 @@ from db.repositories.nodes import NodeRepository
 from db.repositories.notifications import NotificationRepository
 from db.repositories.people import PeopleRepository
 from db.repositories.previews import PreviewRepository
+from db.repositories.push import PushRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
@@ -54,6 +56,8 @@ class Repositories:
         self.people = PeopleRepository(session)  # PROTOCOL.md section 14
         self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
+        self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
+        self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

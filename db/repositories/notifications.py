@@ -6,17 +6,18 @@ here too, next to the tables they share (``db/models.py``: ``notification_prefs`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.models import NotificationPrefs
+from db.models import Block, Membership, Mention, Message, NotificationPrefs, NotifyJob, Topic, User
 
 DEFAULT_DIGEST_MINUTES = 60
 
@@ -34,6 +35,39 @@ class PrefsRecord:
     email_address: str | None = None
     email_verified_at: datetime | None = None
     last_digest_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyingRecord:
+    """A message a job is for, with what notifications show of it."""
+
+    id: int
+    topic_id: int
+    seq: int
+    sender_id: int
+    sender: str
+    sender_display_name: str
+    topic_name: str
+    kind: str  # public, private or direct
+    body: str
+    created_at: datetime
+    mentions_all: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    """A member a message may notify, with what decides whether it does now."""
+
+    user_id: int
+    username: str
+    timezone: str
+    availability: str  # what the user chose: auto, away or dnd
+    idle: bool  # no event from any socket for PARLEY_AWAY_AFTER
+
+
+def _to_everyone(message: NotifyingRecord) -> bool:
+    """A direct message (to the other member) or an ``@all``: every member but the sender."""
+    return message.kind == "direct" or message.mentions_all
 
 
 def _record(row: NotificationPrefs) -> PrefsRecord:
@@ -109,3 +143,149 @@ class NotificationRepository:
         await self.session.execute(
             statement.on_conflict_do_update(index_elements=["user_id"], set_={"email": on})
         )
+
+    # The notifier's jobs (``notify_jobs``) ----------------------------------------------------
+
+    async def due_jobs(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+        """Take up to ``limit`` due jobs without a live lease and lease them until ``lease_until``
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two nodes never take the same one)."""
+        query = (
+            select(col(NotifyJob.message_id))
+            .where(
+                col(NotifyJob.due_at) <= now,
+                or_(col(NotifyJob.locked_until).is_(None), col(NotifyJob.locked_until) <= now),
+            )
+            .order_by(col(NotifyJob.due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        taken = list((await self.session.execute(query)).scalars())
+        if taken:
+            await self.session.execute(
+                update(NotifyJob)
+                .where(col(NotifyJob.message_id).in_(taken))
+                .values(locked_until=lease_until, attempts=col(NotifyJob.attempts) + 1)
+            )
+        return taken
+
+    async def release_job_leases(self) -> None:
+        """SQLite's one worker starts: leases a killed process left are void."""
+        await self.session.execute(update(NotifyJob).values(locked_until=None))
+
+    async def finish_jobs(self, message_ids: Sequence[int]) -> set[int]:
+        """Delete the jobs; the ids of those that were still there (another worker may have
+        finished one whose lease had ended)."""
+        if not message_ids:
+            return set()
+        statement = (
+            delete(NotifyJob)
+            .where(col(NotifyJob.message_id).in_(list(message_ids)))
+            .returning(col(NotifyJob.message_id))
+        )
+        return set((await self.session.execute(statement)).scalars())
+
+    async def notifying(self, message_ids: list[int]) -> dict[int, NotifyingRecord]:
+        """The messages of jobs with their topic and sender; a message gone or deleted is absent."""
+        if not message_ids:
+            return {}
+        query = (
+            select(
+                col(Message.id),
+                col(Message.topic_id),
+                col(Message.seq),
+                col(Message.sender_id),
+                col(User.username),
+                col(User.display_name),
+                col(Topic.name),
+                col(Topic.kind),
+                col(Message.body),
+                col(Message.created_at),
+                col(Message.mentions_all),
+            )
+            .select_from(Message)
+            .join(Topic, col(Topic.id) == col(Message.topic_id))
+            .join(User, col(User.id) == col(Message.sender_id))
+            .where(col(Message.id).in_(message_ids), col(Message.deleted_at).is_(None))
+        )
+        found: dict[int, NotifyingRecord] = {}
+        for row in await self.session.execute(query):
+            record = NotifyingRecord(*cast(tuple[Any, ...], row))
+            found[record.id] = record
+        return found
+
+    async def candidates(self, messages: Sequence[NotifyingRecord]) -> dict[int, list[CandidateRecord]]:
+        """Whom each message may notify (PROTOCOL.md section 15), by message id: in a direct
+        conversation the other member, else the members it mentions by name (its mention rows)
+        or, with ``@all``, every member; never the sender, a member whose notify level is
+        ``none``, who blocked the sender, whose read mark is at or past the message, or an
+        account disabled or deleted. Three queries for the lot: the members of the conversations
+        that notify everyone, the mentioned members, the blocks of the senders."""
+        members = await self._members({m.topic_id for m in messages if _to_everyone(m)})
+        mentioned = await self._mentioned([m.id for m in messages if not _to_everyone(m)])
+        blocks = await self._blocks({m.sender_id for m in messages})
+        found: dict[int, list[CandidateRecord]] = {}
+        for m in messages:
+            pool = members.get(m.topic_id, []) if _to_everyone(m) else mentioned.get(m.id, [])
+            found[m.id] = [
+                c
+                for read_seq, c in pool
+                if c.user_id != m.sender_id and read_seq < m.seq and (c.user_id, m.sender_id) not in blocks
+            ]
+        return found
+
+    async def _members(self, topic_ids: set[int]) -> dict[int, list[tuple[int, CandidateRecord]]]:
+        """topic -> (read mark, member) of each member who may be notified."""
+        found: dict[int, list[tuple[int, CandidateRecord]]] = {}
+        if topic_ids:
+            query = (
+                select(col(Membership.topic_id), col(Membership.read_seq), *_PERSON)
+                .select_from(Membership)
+                .join(User, col(User.id) == col(Membership.user_id))
+                .where(col(Membership.topic_id).in_(topic_ids), *_eligible())
+                .order_by(col(User.id))
+            )
+            for topic_id, read_seq, *person in await self.session.execute(query):
+                found.setdefault(topic_id, []).append((read_seq, _candidate(person)))
+        return found
+
+    async def _mentioned(self, message_ids: list[int]) -> dict[int, list[tuple[int, CandidateRecord]]]:
+        """message -> (read mark, member) of each member it mentions who may be notified."""
+        found: dict[int, list[tuple[int, CandidateRecord]]] = {}
+        if message_ids:
+            membership = and_(
+                col(Membership.topic_id) == col(Mention.topic_id),
+                col(Membership.user_id) == col(Mention.user_id),
+            )
+            query = (
+                select(col(Mention.message_id), col(Membership.read_seq), *_PERSON)
+                .select_from(Mention)
+                .join(Membership, membership)
+                .join(User, col(User.id) == col(Mention.user_id))
+                .where(col(Mention.message_id).in_(message_ids), *_eligible())
+                .order_by(col(User.id))
+            )
+            for message_id, read_seq, *person in await self.session.execute(query):
+                found.setdefault(message_id, []).append((read_seq, _candidate(person)))
+        return found
+
+    async def _blocks(self, sender_ids: set[int]) -> set[tuple[int, int]]:
+        """(user, sender) for each user who blocked one of the senders."""
+        if not sender_ids:
+            return set()
+        query = select(col(Block.user_id), col(Block.blocked_id)).where(col(Block.blocked_id).in_(sender_ids))
+        return {(int(user_id), int(blocked_id)) for user_id, blocked_id in await self.session.execute(query)}
+
+
+_PERSON = (col(User.id), col(User.username), col(User.timezone), col(User.availability), col(User.idle))
+
+
+def _candidate(person: list[Any]) -> CandidateRecord:
+    return CandidateRecord(*person)
+
+
+def _eligible() -> tuple[Any, ...]:
+    return (
+        col(Membership.notify_level) != "none",
+        col(User.deleted_at).is_(None),
+        col(User.disabled_at).is_(None),
+    )

@@ -38,7 +38,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from server.adapters.id_token import KeySource, check_id_token
 from server.adapters.webhook_http import AddressGuard, pinned
 from server.chat.accounts.sso import Identity, IdentityRefused
-from server.chat.integrations.webhooks import AddressRefused
+from server.chat.kernel.outbound import AddressRefused
 
 TIMEOUT = 5.0
 BODY_CAP = 1024 * 1024

@@ -42,7 +42,7 @@ import httpx
 from server.adapters.preview_html import read_page
 from server.adapters.preview_images import reencode
 from server.adapters.webhook_http import AddressGuard, pinned
-from server.chat.integrations.webhooks import AddressRefused
+from server.chat.kernel.outbound import AddressRefused
 from server.chat.previews.ports import Page, Picture
 
 log = logging.getLogger("parley.previews")

@@ -24,8 +24,7 @@ from typing import Any
 
 import httpx
 
-from server.chat.integrations.webhook_worker import DeliveryFailed, Response
-from server.chat.integrations.webhooks import AddressRefused
+from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, Response
 
 BODY_CAP = 64 * 1024
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})

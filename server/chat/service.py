@@ -25,16 +25,17 @@ from server.chat.echo.service import Upstream
 from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
-from server.chat.integrations.webhook_worker import Poster
-from server.chat.integrations.webhooks import UrlGuard
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.events import Event
 from server.chat.kernel.hub import Hub, MemoryHub
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.online import OnlineRegistry
+from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Wiring
 from server.chat.moderation import assembly as moderation
 from server.chat.notifications import assembly as notifications
+from server.chat.notifications.mail import Composer, Mailer
+from server.chat.notifications.ports import PushSender
 from server.chat.operators import assembly as operators
 from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
@@ -60,7 +61,10 @@ class Ports:
     poster: Poster | None = None  # how a webhook delivery is posted
     page_source: PageSource | None = None  # how link previews are fetched (none: previews off)
     identity_provider: IdentityProvider | None = None  # single sign-on's provider (none: off)
-    email_available: bool = False  # the server can send mail (PROTOCOL.md section 15)
+    # Email (PROTOCOL.md section 15): how mails are written and sent (none: email is off)
+    composer: Composer | None = None
+    mailer: Mailer | None = None
+    push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
 
 
 class Chat:
@@ -123,8 +127,18 @@ class Chat:
         self.webhook_map, self.webhook_worker = linked_out.webhook_map, linked_out.webhook_worker
         made = previews.build(w, limits, talk, ports.page_source)  # PROTOCOL.md section 13
         self.previews, self.preview_worker = made.service, made.worker
-        told = notifications.build(w, email_available=ports.email_available)  # PROTOCOL.md section 15
-        self.notifications = told.preferences
+        told = notifications.build(  # PROTOCOL.md section 15
+            w,
+            limits,
+            talk,
+            self.presence,
+            ports.push_sender,
+            secret,
+            composer=ports.composer,
+            mailer=ports.mailer,
+        )
+        self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
+        self.push, self.push_worker = told.push, told.push_worker
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

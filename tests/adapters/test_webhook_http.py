@@ -7,8 +7,7 @@ import ipaddress
 import pytest
 
 from server.adapters.webhook_http import BODY_CAP, AddressGuard, HttpPoster, refused
-from server.chat.integrations.webhook_worker import DeliveryFailed
-from server.chat.integrations.webhooks import AddressRefused
+from server.chat.kernel.outbound import AddressRefused, DeliveryFailed
 from tests.receiver import Reply, receiving
 
 REFUSED = [

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("quiet_from", sa.String(5), nullable=True),
         sa.Column("quiet_to", sa.String(5), nullable=True),
         sa.Column("email_address", sa.String(254), nullable=True),
+        sa.Column("email_token", sa.String(32), nullable=True),
         _when("email_verified_at"),
         _when("last_digest_at"),
     )

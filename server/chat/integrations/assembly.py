@@ -11,16 +11,16 @@ from server.chat.accounts.users import UserService
 from server.chat.conversations.assembly import Conversations
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hooks import HookService
-from server.chat.integrations.webhook_worker import Poster, WebhookWorker
+from server.chat.integrations.webhook_worker import WebhookWorker
 from server.chat.integrations.webhooks import (
     MessageWebhooks,
-    UrlGuard,
     WebhookMap,
     WebhookOutbox,
     WebhookService,
 )
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.limits import Limits
+from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Stage, Wiring
 
 

@@ -33,43 +33,29 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import orjson
 
 from db.records import DueDelivery
 from db.uow import Database
-from server.chat.integrations.webhooks import AddressRefused, WebhookMap
+from server.chat.integrations.webhooks import WebhookMap
 from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.outbound import (
+    AddressRefused,
+    DeliveryFailed,
+    Poster,
+    Response,
+    retry_delay,
+    retryable,
+)
 
 log = logging.getLogger("parley.webhooks")
 
 CONCURRENT = 8  # deliveries in flight per node
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
-MAX_DELAY = 600.0  # retries are at most ten minutes apart
 USER_AGENT = "Parley-Webhooks"
-
-
-@dataclass(frozen=True)
-class Response:
-    code: int
-    body: bytes  # at most the cap the poster reads (64 KiB)
-    content_type: str = ""
-
-
-class DeliveryFailed(Exception):
-    """No answer: a timeout or a connection error (retried)."""
-
-
-class Poster(Protocol):
-    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
-        """POST ``body``; raise ``AddressRefused`` (the guard) or ``DeliveryFailed``."""
-
-    async def close(self) -> None: ...
 
 
 Answer = Callable[[DueDelivery, str], Awaitable[None]]
@@ -78,19 +64,6 @@ Answer = Callable[[DueDelivery, str], Awaitable[None]]
 def signature(secret: str, body: bytes) -> str:
     """``X-Parley-Signature``: ``sha256=`` and the hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retry_delay(attempts: int, base: float, rng: Callable[[], float] = random.random) -> float:
-    """Seconds before the next try after ``attempts`` tries: the first retry between ``base``
-    and 2.5 x ``base`` (2-5 s with the default 2), then ``base`` x 2^attempts with +-20 % jitter,
-    at most ``MAX_DELAY``."""
-    if attempts <= 1:
-        return base * (1.0 + 1.5 * rng())
-    return float(min(MAX_DELAY, base * 2**attempts * (0.8 + 0.4 * rng())))
-
-
-def retryable(code: int) -> bool:
-    return code >= 500 or code in (408, 429)
 
 
 def answer_text(response: Response) -> str | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -48,6 +48,7 @@ from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, invalid, not_found
 from server.chat.kernel.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
 from server.chat.kernel.facts import MemberActed, ReactionActed
+from server.chat.kernel.outbound import AddressRefused, UrlGuard
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.schemas import MessageOut
 from server.chat.kernel.views import iso_required, message_view
@@ -58,15 +59,6 @@ NONE: tuple[WebhookRecord, ...] = ()
 MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut
 MAX_USERNAME = 32  # a bot's name is a username (PROTOCOL.md section 3)
 MAX_BOT_NAMES = 100  # names tried for a webhook's bot before giving up (``conflict``)
-
-
-class AddressRefused(Exception):
-    """The guard refused a URL: its host resolves to an address webhooks may not reach."""
-
-
-class UrlGuard(Protocol):
-    async def check(self, url: str) -> None:
-        """Raise ``AddressRefused`` unless every address the URL's host resolves to is allowed."""
 
 
 class Bell:

@@ -41,5 +41,7 @@ class Limits:
     preview_ttl: float  # PROTOCOL.md section 13: seconds a URL's preview is kept
     away_after: float  # PROTOCOL.md section 14: seconds without an event before a user is away
     push_delay: float  # PROTOCOL.md section 15: seconds a notifying message waits unread before a push
+    push_content: bool  # PROTOCOL.md section 15: off, pushes carry no text
+    public_url: str | None  # where browsers reach Parley: a push's link to its message
     email_delay: float  # PROTOCOL.md section 15: seconds without a socket before a digest
     password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused

@@ -1,5 +1,5 @@
 """Housekeeping: rows kept only for a while are pruned (the webhook outbox, its delivery log, the
-relay table), so that no table grows without bound.
+push and mail outboxes, the relay table), so that no table grows without bound.
 
 - Outbox rows whose delivery is over (``ok`` or ``failed``) go ``webhook_outbox_retention``
   seconds after they were written; a ``pending`` row of a live webhook is a delivery still owed
@@ -8,6 +8,10 @@ relay table), so that no table grows without bound.
   worker takes it, and goes after the same retention.
 - Delivery-log rows go ``webhook_log_retention`` seconds after their attempt (the log lists the
   newest 100 attempts of a webhook; older ones are history nobody reads).
+- Mails sent or failed (``mail_outbox``, PROTOCOL.md section 15) go after the outbox's retention
+  too; a pending mail is never pruned.
+- Push outbox rows (PROTOCOL.md section 15) whose push is over (``ok`` or ``failed``) go after
+  the same ``webhook_outbox_retention``; a ``pending`` one is a push still owed.
 - Relay rows (the command line's events for servers without Redis, read within a second) go
   after ``RELAY_KEEP`` as they do at each write, the newest kept (``RelayRepository.prune``).
 
@@ -45,6 +49,8 @@ class Pruned:
     outbox: int = 0
     log: int = 0
     relay: int = 0
+    mail: int = 0
+    push: int = 0
 
 
 Batch = Callable[[Repositories], Awaitable[int]]
@@ -64,8 +70,9 @@ class Housekeeping:
 
     async def _round(self) -> None:
         pruned = await self.prune()
-        if pruned.outbox or pruned.log or pruned.relay:
-            log.info("pruned outbox=%d log=%d relay=%d", pruned.outbox, pruned.log, pruned.relay)
+        if pruned.outbox or pruned.log or pruned.relay or pruned.push or pruned.mail:
+            counts = (pruned.outbox, pruned.log, pruned.relay, pruned.push, pruned.mail)
+            log.info("pruned outbox=%d log=%d relay=%d push=%d mail=%d", *counts)
 
     async def prune(self, now: datetime | None = None) -> Pruned:
         """One round: every table in batches, until a batch comes back short (or another node
@@ -77,6 +84,8 @@ class Housekeeping:
         pruned.outbox = await self._batches(lambda repos: repos.webhooks.prune_outbox(outbox_before, BATCH))
         pruned.log = await self._batches(lambda repos: repos.webhooks.prune_log(log_before, BATCH))
         pruned.relay = await self._batches(lambda repos: repos.relay.prune(now - RELAY_KEEP, BATCH))
+        pruned.mail = await self._batches(lambda repos: repos.mail.prune(outbox_before, BATCH))
+        pruned.push = await self._batches(lambda repos: repos.push.prune(outbox_before, BATCH))
         return pruned
 
     async def _batches(self, batch: Batch) -> int:

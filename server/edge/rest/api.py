@@ -16,6 +16,7 @@ from server.edge.rest import (
     bots,
     conversations,
     echo,
+    email,
     errors,
     files,
     hooks,
@@ -25,6 +26,7 @@ from server.edge.rest import (
     ops,
     people,
     previews,
+    push,
     safety,
     sso,
     topics,
@@ -56,7 +58,7 @@ def build_api(
     routers = [accounts, sso, topics, moderation, conversations, messages, files, echo, safety, search_routes]
     routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
     routers += [previews, people]  # PROTOCOL.md sections 13 and 14
-    routers += [notifications]  # PROTOCOL.md section 15
+    routers += [notifications, email, push]  # PROTOCOL.md section 15
     for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(hooks.public, responses=errors.RESPONSES)  # POST /hooks/<secret>

@@ -8,15 +8,9 @@ import hmac
 from datetime import UTC, datetime
 
 from db.records import WebhookRecord
-from server.chat.integrations.webhook_worker import (
-    MAX_DELAY,
-    Response,
-    answer_text,
-    retry_delay,
-    retryable,
-    signature,
-)
+from server.chat.integrations.webhook_worker import answer_text, signature
 from server.chat.integrations.webhooks import message_rows
+from server.chat.kernel.outbound import MAX_DELAY, Response, retry_delay, retryable
 from server.chat.kernel.schemas import MessageOut
 from server.config import Settings
 

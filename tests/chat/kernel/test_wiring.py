@@ -107,6 +107,7 @@ async def test_the_command_line_chat_starts_no_servers_part_and_a_servers_chat_s
         servers_own = {
             "node heartbeat",
             "webhook worker",
+            "notifier",
             "search backfill",
             "housekeeping",
             "the public topic",

@@ -1,5 +1,6 @@
-"""Housekeeping (server/chat/operators/housekeeping.py): old outbox, delivery-log and relay rows are pruned
-in batches; newer rows stay, and a pending delivery is never pruned however old. On SQLite and
+"""Housekeeping (server/chat/operators/housekeeping.py): old outbox, delivery-log, push-outbox and
+relay rows are pruned in batches; newer rows stay, and a pending delivery or push is never pruned
+however old. On SQLite and
 PostgreSQL, through the real repositories."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from db import migrate
-from db.models import Relay, WebhookDelivery, WebhookOutbox
+from db.models import PushOutbox, Relay, WebhookDelivery, WebhookOutbox
 from db.records import DueDelivery, OutboxRow, WebhookRecord
+from db.repositories.push import PushRow
 from db.uow import Database
 from server.chat.operators.housekeeping import BATCH, Housekeeping, Retention
 from tests.databases import fresh_postgres_database, postgres_url
@@ -173,3 +175,26 @@ async def test_on_postgresql_a_node_skips_while_another_prunes() -> None:
             assert (pruned.outbox, pruned.log) == (1, 1)
         finally:
             await db.dispose()
+
+
+async def test_finished_pushes_past_retention_go_and_pending_ones_never(db: Database) -> None:
+    old, recent = NOW - timedelta(days=30), NOW - timedelta(days=2)
+    rows = {
+        (written, status): PushRow(uuid.uuid4().hex, uuid.uuid4().hex, 1, 1, "{}", written)
+        for written in (old, recent)
+        for status in ("ok", "failed", "pending")
+    }
+    async with db.write() as repos:
+        await repos.push.enqueue(list(rows.values()))
+        for (_, status), row in rows.items():
+            if status != "pending":
+                await repos.push.attempted(row.id, status, None)
+
+    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
+
+    assert pruned.push == 2
+    async with db.read() as repos:
+        left = set((await repos.session.execute(select(col(PushOutbox.id)))).scalars())
+    assert left == {
+        row.id for (written, status), row in rows.items() if written == recent or status == "pending"
+    }

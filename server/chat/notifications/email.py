@@ -1,0 +1,108 @@
+"""A user's email address and the links of mails (PROTOCOL.md section 15).
+
+``PUT /api/users/me/email`` stores the address unverified and writes the verification mail to the
+outbox in the same transaction; its link (``/api/users/me/email/verify?token=``, 24 hours) is
+opened from a mail client, without signing in: the signed token is the proof. A link works once,
+and only the latest one: the token carries a nonce kept with the address and used up by the
+verification, so a second use, or a link for an address replaced since, is refused. The
+unsubscribe link of every digest turns email off, also without signing in.
+
+A user may have ``VERIFY_PER_HOUR`` verification mails sent an hour (a burst of as many): the
+endpoint sends mail to any address given, so it must not become a way to flood one.
+
+Errors: ``invalid`` (a bad address, or a server without SMTP settings), ``rate_limited``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import quote
+
+from db.repositories.mail import NewMail
+from db.uow import Database
+from server.chat.kernel.actors import Actor
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import invalid, rate_limited
+from server.chat.notifications.mail import Composer
+from server.chat.notifications.preferences import prefs_view
+from server.chat.notifications.schemas import EmailIn, NotificationPrefsOut
+from server.chat.notifications.tokens import VERIFY_TTL, LinkRefused, MailTokens
+
+VERIFY_PATH = "/api/users/me/email/verify"
+UNSUBSCRIBE_PATH = "/api/notifications/unsubscribe"
+VERIFY_PER_HOUR = 5
+
+
+class Verified(StrEnum):
+    """What opening a verification link did."""
+
+    VERIFIED = "verified"
+    EXPIRED = "expired"  # older than 24 hours
+    REFUSED = "refused"  # not a link of ours, used already, or for an address replaced since
+
+
+def link(base_url: str, path: str, token: str) -> str:
+    return f"{base_url}{path}?token={quote(token, safe='')}"
+
+
+class EmailService:
+    def __init__(
+        self,
+        db: Database,
+        tokens: MailTokens,
+        composer: Composer | None,
+        written: Callable[[], None],
+        limit: SharedLimit,
+    ) -> None:
+        self.db = db
+        self.limit = limit  # verification mails per user
+        self.tokens = tokens
+        self.composer = composer  # None: the server has no SMTP settings, email is off
+        self.written = written  # a mail is in the outbox: the worker looks now
+
+    async def set_address(self, actor: Actor, data: EmailIn) -> NotificationPrefsOut:
+        """Store the address unverified and send it the verification link."""
+        if self.composer is None:
+            raise invalid("this server sends no email (it has no SMTP settings)")
+        wait = await self.limit.take(str(actor.id))
+        if wait > 0:
+            raise rate_limited(f"at most {VERIFY_PER_HOUR} verification mails an hour", wait)
+        now = datetime.now(UTC)
+        nonce = secrets.token_hex(16)
+        token = self.tokens.verification(actor.id, data.email, nonce, now + VERIFY_TTL)
+        content = self.composer.verification(
+            data.email, actor.username, link(self.composer.base_url, VERIFY_PATH, token)
+        )
+        async with self.db.write() as repos:
+            await repos.mail.request_address(actor.id, data.email, nonce)
+            await repos.mail.enqueue(NewMail(uuid.uuid4().hex, actor.id, "verify", data.email, content, now))
+            prefs = await repos.notifications.prefs(actor.id)
+        self.written()
+        return prefs_view(prefs, True)
+
+    async def verify(self, token: str) -> Verified:
+        try:
+            claims = self.tokens.read_verification(token)
+        except LinkRefused as exc:
+            return Verified.EXPIRED if exc.expired else Verified.REFUSED
+        async with self.db.write() as repos:
+            done = await repos.mail.verify_address(
+                claims.user_id, claims.address, claims.nonce, datetime.now(UTC)
+            )
+        return Verified.VERIFIED if done else Verified.REFUSED
+
+    async def unsubscribe(self, token: str) -> bool:
+        """Turn email off for the link's user; False for a link that is not one of ours."""
+        try:
+            user_id = self.tokens.read_unsubscribe(token)
+        except LinkRefused:
+            return False
+        async with self.db.write() as repos:
+            if await repos.users.by_id(user_id) is None:
+                return False
+            await repos.notifications.set_email_on(user_id, False)
+        return True
