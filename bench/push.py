@@ -9,7 +9,9 @@ Each of ``--users`` recipients has one subscription and gets one direct message 
 while the push delay is an hour (the jobs wait); then every job is made due at once and the clock
 runs until the push service has accepted every push. Printed: the time until the notifier had
 decided every job, and the pushes per second end to end (decided, encrypted, signed, POSTed,
-decrypted by the service, recorded ``ok``). The send path is not what is measured.
+decrypted by the service, recorded ``ok``). Then every push is made pending again and the clock
+runs until all are accepted a second time: the outbox alone (claimed, encrypted, signed, POSTed,
+recorded). The send path is not what is measured.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from bench.inproc import started_chat
-from db.models import NotifyJob
+from db.models import NotifyJob, PushOutbox
 from db.repositories.push import SubscriptionRecord
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
@@ -41,6 +43,7 @@ async def main(users: int, database: str | None) -> None:
             service.public_key = chat.push.key().public_key
             await fill(chat, service, users)
             await measure(chat, service, users)
+            await outbox_alone(chat, service, users)
 
 
 async def fill(chat: Chat, service: PushService, count: int) -> None:
@@ -94,6 +97,32 @@ async def measure(chat: Chat, service: PushService, count: int) -> None:
         f"{accepted} pushes accepted in {elapsed:.2f} s: {accepted / elapsed:.0f} pushes/s"
         f" ({len(service.received)} requests, {len(problems)} refused by the push service)\n"
     )
+
+
+async def outbox_alone(chat: Chat, service: PushService, count: int) -> None:
+    before = len(service.accepted)
+    async with asyncio.timeout(60):  # every outcome recorded first (the worker records in batches)
+        while await pending(chat):
+            await asyncio.sleep(0.05)
+    async with chat.db.write() as repos:
+        again = {"status": "pending", "next_at": datetime.now(UTC), "locked_until": None}
+        await repos.session.execute(update(PushOutbox).values(**again))
+    started = time.perf_counter()
+    assert chat.push_worker is not None
+    chat.push_worker.wake()
+    async with asyncio.timeout(600):
+        while len(service.accepted) < before + count:
+            await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    sys.stdout.write(
+        f"outbox alone: {count} pushes accepted in {elapsed:.2f} s: {count / elapsed:.0f} pushes/s\n"
+    )
+
+
+async def pending(chat: Chat) -> int:
+    async with chat.db.read() as repos:
+        query = select(func.count()).select_from(PushOutbox).where(PushOutbox.status != "ok")
+        return int((await repos.session.execute(query)).scalar_one())
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ from server.chat.notifications.ports import PushSender
 
 log = logging.getLogger("parley.push")
 
-CONCURRENT = 16  # pushes in flight per node
+CONCURRENT = 32  # pushes in flight per node
+REFILL = CONCURRENT // 2  # free slots before more rows are taken (not a claim transaction per push)
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
 GONE = (404, 410)  # the push service forgot the subscription
 GONE_STATUS = "gone"  # an outcome: the subscription is removed, with the pushes it still owes
@@ -105,7 +106,7 @@ class PushWorker:
                     async with self.db.write() as repos:
                         await repos.push.release_leases()
                     released = True
-                if free > 0:
+                if free >= REFILL or (free > 0 and not self._inflight):
                     taken = self._start(await self._due(free))
             except Exception as exc:
                 if DATABASE.failed(exc, "taking due pushes"):
