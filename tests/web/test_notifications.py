@@ -46,10 +46,13 @@ WAIT_SHOWN = """async ([tag, ms]) => {
 WAIT_MS = 10_000
 
 
-async def expect_notification(page: ChatPage, tag: str | None) -> None:
+async def expect_notification(
+    page: ChatPage, tag: str | None, worker_events: list[str] | None = None
+) -> None:
     """Wait until a notification tagged ``tag`` shows (None: until none does)."""
     assert await page.page.evaluate(WAIT_SHOWN, [tag, WAIT_MS]), (
-        f"no notification {tag!r} within {WAIT_MS} ms"
+        f"no notification {tag!r} within {WAIT_MS} ms; shown: {await page.evaluate(NOTIFICATIONS)}; "
+        f"the worker: {worker_events}"
     )
 
 
@@ -60,6 +63,15 @@ class PushService:
         self.page = page
         self.cdp = cdp
         self.registration_id = registration_id
+        self.events: list[str] = []  # the worker's versions and errors, for a failure's message
+        cdp.on(
+            "ServiceWorker.workerErrorReported", lambda e: self.events.append(f"error {e['errorMessage']}")
+        )
+        cdp.on("ServiceWorker.workerVersionUpdated", self._versions)
+
+    def _versions(self, event: dict[str, Any]) -> None:
+        for v in event["versions"]:
+            self.events.append(f"version {v['versionId']} {v['status']} {v['runningStatus']}")
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         await self.cdp.send(
@@ -72,7 +84,7 @@ class PushService:
         )
 
     async def expect_shown(self, tag: str) -> None:
-        await expect_notification(self.page, tag)
+        await expect_notification(self.page, tag, self.events)
 
     async def shown(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = await self.page.evaluate(NOTIFICATIONS)
