@@ -1,9 +1,9 @@
 """The previews worker (PROTOCOL.md section 13): drains the queue of messages waiting for previews,
 one per node, never on the send path.
 
-For a message it takes (leased, so one node works on it at a time), each of the first
-``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is claimed by one
-worker of the cluster (``PreviewRepository.claim``), fetched through the ``PageSource`` port (the
+For each message it takes (leased, so one node works on it at a time; ``BATCH`` together), each
+of the first ``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is
+claimed by one worker of the cluster (``PreviewRepository.claim``), fetched through the ``PageSource`` port (the
 address guard, limits and parsing live in ``server.adapters.preview_http``) and stored for
 ``ttl`` seconds (a URL that gives no preview for at most ``NONE_TTL``: a site that was down
 gets another chance the same day). A message one of whose URLs another worker is fetching is
@@ -38,7 +38,8 @@ from server.chat.previews.queue import Bell
 
 log = logging.getLogger("parley.previews")
 
-CONCURRENT = 8  # messages worked on at once per node
+BATCH = 8  # messages taken and made together: one read, one claim and one write for them all
+CONCURRENT = 2  # batches worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
@@ -123,7 +124,7 @@ class PreviewWorker:
                         await repos.previews.release_leases()
                     released = True
                 if free > 0:
-                    taken = self._start(await self._due(free))
+                    taken = self._start(await self._due(BATCH))
                 if loop.time() - pruned > PRUNE_EVERY:
                     await self._prune()
                     pruned = loop.time()
@@ -136,7 +137,7 @@ class PreviewWorker:
                 if outage:
                     DATABASE.recovered()
                 outage = False
-            if taken and taken == free:
+            if taken == BATCH and free > 1:
                 continue  # more may be due
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL):
@@ -158,8 +159,8 @@ class PreviewWorker:
             return await repos.previews.due(now, now + self.lease, limit)
 
     def _start(self, message_ids: list[int]) -> int:
-        for message_id in message_ids:
-            task = asyncio.create_task(self._work(message_id))
+        if message_ids:
+            task = asyncio.create_task(self._work(message_ids))
             self._inflight.add(task)
             task.add_done_callback(self._done)
         return len(message_ids)
@@ -168,46 +169,69 @@ class PreviewWorker:
         self._inflight.discard(task)
         self.bell.ring()  # a slot is free
 
-    async def _work(self, message_id: int) -> None:
+    async def _work(self, message_ids: list[int]) -> None:
         try:
-            await self._make(message_id)
-        except Exception as exc:  # the lease ends and the job is taken again
-            if not DATABASE.failed(exc, "making link previews"):
-                log.exception("link previews could not be made", extra={"message": message_id})
+            await self._make(message_ids)
+            return
+        except Exception as exc:
+            if DATABASE.failed(exc, "making link previews"):
+                return  # the leases end and the jobs are taken again
+            if len(message_ids) == 1:
+                log.exception("link previews could not be made", extra={"message": message_ids[0]})
+                return
+        for message_id in message_ids:  # the one at fault fails alone (its lease ends: taken again)
+            await self._work([message_id])
 
-    async def _make(self, message_id: int) -> None:
-        """One read (the message and the cache), a claim of the URLs to fetch, the fetches, and
-        one write that stores what was fetched and shows the previews: three transactions when a
-        URL is new, two when every one is cached."""
+    async def _make(self, message_ids: list[int]) -> None:
+        """For a batch of messages: one read (the messages and the cache), one claim of the URLs
+        to fetch, the fetches, and one write that stores what was fetched and shows the previews
+        (a message one of whose URLs another worker is fetching is postponed): three transactions
+        however many messages when a URL is new, two when every one is cached. On SQLite a write
+        transaction holds the lock the send batches take: a few per batch, not a few per message,
+        and each after a burst of sends (``_yield_to_sends``)."""
         await self._yield_to_sends()
         now = datetime.now(UTC)
+        targets: dict[int, PreviewTarget] = {}
+        gone: list[int] = []
+        cached: dict[str, CachedPreview | None] = {}
         async with self.db.read() as repos:
-            target = await repos.previews.target(message_id)
-            urls = () if target is None or target.gone else target.links[:PREVIEWED]
-            cached = {url: await repos.previews.cached(url_key(url), now) for url in urls}
-        if target is None or target.gone or (not target.links and not target.previews):
-            async with self.db.write() as repos:
-                await repos.previews.drop(message_id)
-            return
-        missing = [url for url in urls if cached[url] is None]
+            for message_id in message_ids:
+                target = await repos.previews.target(message_id)
+                if target is None or target.gone or (not target.links and not target.previews):
+                    gone.append(message_id)
+                    continue
+                targets[message_id] = target
+                for url in target.links[:PREVIEWED]:
+                    if url not in cached:
+                        cached[url] = await repos.previews.cached(url_key(url), now)
+        missing = [url for url, entry in cached.items() if entry is None]
         claimed: list[str] = []
-        if missing:
+        if missing or gone:
             async with self.db.write() as repos:
+                for message_id in gone:
+                    await repos.previews.drop(message_id)
                 claimed = [
                     url
                     for url in missing
                     if await repos.previews.claim(url_key(url), url, now, now + self.lease)
                 ]
+        if not targets:
+            return
         fetched = await asyncio.gather(*(self._fetch(url) for url in claimed))
+        await self._yield_to_sends()
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             for url, (page, picture) in zip(claimed, fetched, strict=True):
                 cached[url] = await self._store(repos, url, page, picture, now)
-            if len(claimed) < len(missing):  # another worker is fetching one: look again soon
-                await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
-                return
-            made = [m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))]
-            await self._show(repos, target, made)
+            for message_id, target in targets.items():
+                urls = target.links[:PREVIEWED]
+                if any(cached[url] is None for url in urls):  # another worker is fetching one
+                    await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
+                    continue
+                made = [
+                    m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))
+                ]
+                await self._show(repos, target, made)
 
     async def _yield_to_sends(self) -> None:
         """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
