@@ -3,12 +3,12 @@ one per node, never on the send path.
 
 For each message it takes (leased, so one node works on it at a time; ``BATCH`` together), each
 of the first ``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is
-claimed by one worker of the cluster (``PreviewRepository.claim``), fetched through the ``PageSource`` port (the
-address guard, limits and parsing live in ``server.adapters.preview_http``) and stored for
-``ttl`` seconds (a URL that gives no preview for at most ``NONE_TTL``: a site that was down
-gets another chance the same day). A message one of whose URLs another worker is fetching is
-postponed by ``RETRY`` seconds and finds the cache filled then: so a URL in 50 messages on two
-nodes is fetched once.
+claimed by one worker of the cluster (``PreviewRepository.claim``), fetched through the
+``PageSource`` port (the address guard, limits and parsing live in
+``server.adapters.preview_http``) and stored for ``ttl`` seconds (a URL that gives no preview
+for at most ``NONE_TTL``: a site that was down gets another chance the same day). A message one
+of whose URLs another worker is fetching is postponed by ``RETRY`` seconds and finds the cache
+filled then: so a URL in 50 messages on two nodes is fetched once.
 
 Once every link is answered the previews are kept on the message (as rendered, so every later
 rendering reads one row) in a transaction that first checks the message still has the links
@@ -195,8 +195,9 @@ class PreviewWorker:
         gone: list[int] = []
         cached: dict[str, CachedPreview | None] = {}
         async with self.db.read() as repos:
+            found = await repos.previews.targets(message_ids)
             for message_id in message_ids:
-                target = await repos.previews.target(message_id)
+                target = found.get(message_id)
                 if target is None or target.gone or (not target.links and not target.previews):
                     gone.append(message_id)
                     continue
@@ -208,8 +209,7 @@ class PreviewWorker:
         claimed: list[str] = []
         if missing or gone:
             async with self.db.write() as repos:
-                for message_id in gone:
-                    await repos.previews.drop(message_id)
+                await repos.previews.drop(*gone)
                 claimed = [
                     url
                     for url in missing
@@ -223,15 +223,19 @@ class PreviewWorker:
         async with self.db.write() as repos:
             for url, (page, picture) in zip(claimed, fetched, strict=True):
                 cached[url] = await self._store(repos, url, page, picture, now)
-            for message_id, target in targets.items():
-                urls = target.links[:PREVIEWED]
+            current = await repos.previews.targets(list(targets), lock=True)
+            done: list[int] = []  # jobs with nothing (more) to do: dropped in one statement
+            for message_id, made_for in targets.items():
+                urls = made_for.links[:PREVIEWED]
                 if any(cached[url] is None for url in urls):  # another worker is fetching one
                     await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
                     continue
                 made = [
                     m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))
                 ]
-                await self._show(repos, target, made)
+                if await self._show(repos, made_for, current.get(message_id), made):
+                    done.append(message_id)
+            await repos.previews.drop(*done)
 
     async def _yield_to_sends(self) -> None:
         """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
@@ -274,20 +278,24 @@ class PreviewWorker:
         width, height = (picture.width, picture.height) if picture is not None else (0, 0)
         return CachedPreview(READY, page.title, page.description, page.site_name, image_id, width, height)
 
-    async def _show(self, repos: Repositories, made_for: PreviewTarget, made: list[Made]) -> None:
+    async def _show(
+        self, repos: Repositories, made_for: PreviewTarget, target: PreviewTarget | None, made: list[Made]
+    ) -> bool:
+        """Show what was made on the message as it is now (``target``, its row locked); True when
+        only its job is left to drop."""
         message_id = made_for.message_id
-        target = await repos.previews.target(message_id, lock=True)
         if target is None or target.gone:
-            await repos.previews.drop(message_id)
-            return
+            return True
         if target.links != made_for.links:  # edited while we fetched: make those of the new links
             await repos.previews.postpone(message_id, datetime.now(UTC))
-            return
+            return False
         previews = [preview for preview, _ in made]
+        if not previews and not target.previews:  # none to show and none shown (so no pictures)
+            return True
         await repos.previews.show(message_id, previews, [i for _, i in made if i is not None])
-        if previews == list(target.previews):
-            return
-        found = await sender_place(repos, target.topic_id, target.sender_id)
-        if found is not None:
-            place, sender = found
-            repos.record(*previews_changed(place, sender, message_id, previews))
+        if previews != list(target.previews):
+            found = await sender_place(repos, target.topic_id, target.sender_id)
+            if found is not None:
+                place, sender = found
+                repos.record(*previews_changed(place, sender, message_id, previews))
+        return False
