@@ -23,9 +23,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db.repositories import Repositories
 from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
@@ -43,7 +42,9 @@ CONCURRENT = 2  # batches worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
-YIELD, YIELD_STEP = 1.0, 0.02  # a job waits at most this long for a burst of sends to end
+# A batch waits for the sends to be quiet (no send batch stored for a step) at most this long:
+# on SQLite each of its write transactions holds the lock the send batches take.
+YIELD, YIELD_STEP = 5.0, 0.02
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
 PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
 PRUNE_BATCH = 500
@@ -77,6 +78,16 @@ def rendered(url: str, cached: CachedPreview) -> Made | None:
     return preview, cached.image_id
 
 
+class Sends(Protocol):
+    """What the worker sees of the sends (``server.chat.conversations.writer.Writer``)."""
+
+    batches: int  # send batches stored so far
+
+    @property
+    def busy(self) -> bool:
+        """Sends are being stored or wait to be."""
+
+
 class PreviewWorker:
     def __init__(
         self,
@@ -87,7 +98,7 @@ class PreviewWorker:
         ttl: float,
         lease: float = 30.0,
         single: bool,
-        busy: Callable[[], bool] | None = None,
+        sends: Sends | None = None,
     ) -> None:
         self.db = db
         self.source = source
@@ -96,7 +107,7 @@ class PreviewWorker:
         self.none_ttl = timedelta(seconds=min(ttl, NONE_TTL))
         self.lease = timedelta(seconds=lease)  # longer than a page and its picture may take
         self.single = single  # SQLite: the only worker; leases a killed one left are void
-        self.busy = busy  # whether sends are being stored (the conversations' writer)
+        self.sends = sends  # the conversations' writer: previews wait for its bursts to end
         self.fetches = 0  # pages this node fetched (the tests count them)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -124,6 +135,7 @@ class PreviewWorker:
                         await repos.previews.release_leases()
                     released = True
                 if free > 0:
+                    await self._yield_to_sends()
                     taken = self._start(await self._due(BATCH))
                 if loop.time() - pruned > PRUNE_EVERY:
                     await self._prune()
@@ -239,12 +251,17 @@ class PreviewWorker:
 
     async def _yield_to_sends(self) -> None:
         """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
-        send is acknowledged, and never at the cost of the next send's ack."""
-        if self.busy is None:
+        send is acknowledged, and never at the cost of the next send's ack. Quiet is no send batch
+        for a whole ``YIELD_STEP`` (under a steady load the writer is idle between most batches
+        for a moment: that is not the end of the burst)."""
+        sends = self.sends
+        if sends is None:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + YIELD
-        while self.busy() and loop.time() < deadline:
+        seen = -1
+        while loop.time() < deadline and (sends.busy or sends.batches != seen):
+            seen = sends.batches
             await asyncio.sleep(YIELD_STEP)
 
     async def _fetch(self, url: str) -> tuple[Page | None, Picture | None]:
