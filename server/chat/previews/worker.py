@@ -42,9 +42,9 @@ CONCURRENT = 2  # batches worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
-# A batch waits for the sends to be quiet (no send batch stored for a step) at most this long:
-# on SQLite each of its write transactions holds the lock the send batches take.
-YIELD, YIELD_STEP = 5.0, 0.02
+# A batch waits for the sends to be quiet (no send batch for ``QUIET`` seconds) at most ``YIELD``
+# seconds: on SQLite each of its write transactions holds the lock the send batches take.
+YIELD, QUIET, YIELD_STEP = 5.0, 0.2, 0.02
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
 PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
 PRUNE_BATCH = 500
@@ -252,17 +252,20 @@ class PreviewWorker:
     async def _yield_to_sends(self) -> None:
         """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
         send is acknowledged, and never at the cost of the next send's ack. Quiet is no send batch
-        for a whole ``YIELD_STEP`` (under a steady load the writer is idle between most batches
-        for a moment: that is not the end of the burst)."""
+        for ``QUIET`` seconds (under a steady load the writer is idle between batches for a moment,
+        longer the slower the machine: that is not the end of the burst)."""
         sends = self.sends
         if sends is None:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + YIELD
-        seen = -1
-        while loop.time() < deadline and (sends.busy or sends.batches != seen):
-            seen = sends.batches
+        seen, quiet_since = sends.batches, loop.time()
+        while loop.time() < deadline:
             await asyncio.sleep(YIELD_STEP)
+            if sends.busy or sends.batches != seen:
+                seen, quiet_since = sends.batches, loop.time()
+            elif loop.time() - quiet_since >= QUIET:
+                return
 
     async def _fetch(self, url: str) -> tuple[Page | None, Picture | None]:
         self.fetches += 1
