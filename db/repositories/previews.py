@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, delete, or_, select, update
@@ -111,33 +112,41 @@ class PreviewRepository:
             .values(due_at=due_at, locked_until=None, attempts=col(PreviewJob.attempts) + 1)
         )
 
-    async def drop(self, message_id: int) -> None:
-        await self.session.execute(delete(PreviewJob).where(col(PreviewJob.message_id) == message_id))
+    async def drop(self, *message_ids: int) -> None:
+        """Done with these messages' jobs (one statement)."""
+        if message_ids:
+            await self.session.execute(delete(PreviewJob).where(col(PreviewJob.message_id).in_(message_ids)))
 
-    async def target(self, message_id: int, lock: bool = False) -> PreviewTarget | None:
-        """The message a job is for (None when it no longer exists)."""
+    async def targets(self, message_ids: Sequence[int], lock: bool = False) -> dict[int, PreviewTarget]:
+        """The messages the jobs are for, by id (one query; a message that no longer exists is
+        missing). ``lock``: their rows locked until the commit (PostgreSQL)."""
+        if not message_ids:
+            return {}
         query = select(
+            col(Message.id),
             col(Message.topic_id),
             col(Message.sender_id),
             col(Message.links),
             col(Message.previews),
             col(Message.previews_off),
             col(Message.deleted_at),
-        ).where(col(Message.id) == message_id)
+        ).where(col(Message.id).in_(message_ids))
+        query = query.order_by(col(Message.id))  # rows locked in one order
         if lock:
             query = query.with_for_update()
-        found = (await self.session.execute(query)).first()
-        if found is None:
-            return None
-        topic_id, sender_id, links, previews, off, deleted_at = found
-        return PreviewTarget(
-            message_id,
-            int(topic_id),
-            int(sender_id),
-            tuple(orjson.loads(links)) if links else (),
-            tuple(orjson.loads(previews)) if previews else (),
-            bool(off) or deleted_at is not None,
-        )
+        found: dict[int, PreviewTarget] = {}
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        for row in rows:
+            message_id, topic_id, sender_id, links, previews, off, deleted_at = row
+            found[int(message_id)] = PreviewTarget(
+                int(message_id),
+                int(topic_id),
+                int(sender_id),
+                tuple(orjson.loads(links)) if links else (),
+                tuple(orjson.loads(previews)) if previews else (),
+                bool(off) or deleted_at is not None,
+            )
+        return found
 
     async def show(
         self, message_id: int, previews: Sequence[dict[str, object]], image_ids: Sequence[int]

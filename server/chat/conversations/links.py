@@ -8,17 +8,22 @@ the page renders it). Computed once per send and per edit and kept on the messag
 
 Cost: most bodies hold no ``http`` at all (any spelling of a link has it, except one written with
 character references or escapes, so ``&`` and ``\\`` send a body through the parser too): those
-cost one lowered copy and three ``in`` checks. A body that may link is parsed (about 50-150 us):
-what link normalisation does beyond making the URL fit to fetch (punycode of the link's *text*)
-is switched off.
+cost one lowered copy and three ``in`` checks. Most bodies that do are one line of words and bare
+URLs: ``_one_line_hrefs`` runs the parser's two linkify rules on it without the rest of the parse
+(a fifth of its cost; the differential test holds it to the parse). Any other body is parsed
+(about 50-150 us): what link normalisation does beyond making the URL fit to fetch (punycode of
+the link's *text*) is switched off.
 """
 
 from __future__ import annotations
 
+import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline.linkify import SCHEME_RE
 from markdown_it.token import Token
 
 MAX_LINKS = 5
@@ -55,8 +60,11 @@ def links_of(body: str) -> tuple[str, ...]:
     """The body's distinct http(s) link targets, in order, at most ``MAX_LINKS``."""
     if "http" not in body.lower() and "&" not in body and "\\" not in body:
         return ()
+    hrefs: Iterable[str] | None = _one_line_hrefs(body)
+    if hrefs is None:
+        hrefs = _hrefs(PARSER.parse(body))
     found: list[str] = []
-    for href in _hrefs(PARSER.parse(body)):
+    for href in hrefs:
         if href.lower().startswith(SCHEMES) and href not in found:
             found.append(href)
             if len(found) == MAX_LINKS:
@@ -73,3 +81,72 @@ def _hrefs(tokens: list[Token]) -> Iterator[str]:
             yield str(token.attrs.get("src", ""))
         elif token.children:
             yield from _hrefs(token.children)
+
+
+# Outside the bare URLs of a line, what may start an inline rule other than text and linkify (an
+# escape, a code span, a strikethrough or emphasis delimiter, a link or image, an autolink or HTML
+# tag, an entity): a line without any of them is text and bare URLs only.
+_OTHER_RULES = re.compile(r"[\\`~*_\[<&]")
+
+
+def _linkify_of(parser: MarkdownIt) -> Any:  # linkify-it-py has no types
+    assert parser.linkify is not None, "linkify-it-py is a dependency"
+    return parser.linkify
+
+
+_LINKIFY = _linkify_of(PARSER)
+
+
+def _one_line_hrefs(body: str) -> list[str] | None:
+    """The hrefs ``PARSER`` finds in a body of one line that is one paragraph of text and bare
+    URLs (most bodies with a link), found with the parser's own steps, not its token machinery;
+    None for any other body (the caller parses it).
+
+    Such a line: its first character is a letter (no block starts with one, and no indent makes it
+    code), no line break (``\\n``, ``\\r``) nor NUL (the normaliser's), and outside the URLs the
+    inline ``linkify`` rule takes none of the characters of ``_OTHER_RULES``. Then the inline parse
+    is the ``text`` rule and the ``linkify`` rule at each ``://`` that follows a scheme (the
+    pending text before it), as ``markdown_it.rules_inline.linkify`` does it; and the core
+    ``linkify`` rule then looks at each text between those links (``markdown_it.rules_core.linkify``).
+    The differential test (tests/chat/conversations/test_links.py) holds this to the full parse.
+    """
+    if not body[:1].isalpha() or "\n" in body or "\r" in body or "\0" in body:
+        return None
+    src = body.strip()  # the paragraph's content
+    texts: list[str] = []  # the text tokens between the inline rule's links
+    inline: list[str] = []  # the hrefs of those links, texts[i] before inline[i]
+    pending = pos = 0
+    while (colon := src.find("://", pos)) >= 0:
+        pos = colon + 1
+        scheme = SCHEME_RE.search(src[pending:colon])
+        if scheme is None:
+            continue
+        start = colon - len(scheme.group(1))
+        match = _LINKIFY.match_at_start(src[start:])
+        if match is None:
+            continue
+        url = match.url.rstrip("*")
+        href = PARSER.normalizeLink(url)
+        if start + len(url) <= colon:
+            return None  # (cannot be: a rule that does not move the parser on; the parse decides)
+        if not PARSER.validateLink(href):
+            continue
+        texts.append(src[pending:start])
+        inline.append(href)
+        pending = pos = start + len(url)
+    texts.append(src[pending:])
+    if any(_OTHER_RULES.search(text) for text in texts):
+        return None
+    hrefs: list[str] = []
+    # Every schema linkify-it knows ends in ":" or is "//", and nothing fuzzy is on: a text with
+    # neither cannot hold a link (the common case: no test at all).
+    core = any(":" in text or "//" in text for text in texts) and _LINKIFY.pretest(src)
+    for index, text in enumerate(texts):
+        if core and (":" in text or "//" in text) and _LINKIFY.test(text):
+            for match in _LINKIFY.match(text) or ():
+                href = PARSER.normalizeLink(match.url)
+                if PARSER.validateLink(href):
+                    hrefs.append(href)
+        if index < len(inline):
+            hrefs.append(inline[index])
+    return hrefs

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.records import Extras, MessageRecord, Quote
+from db.records import PLAIN, Extras, MessageRecord, Quote
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.conversations import mentions
@@ -136,10 +136,12 @@ class MessageService:
     ) -> Destination:
         """What the message carries: its quote, its thread, whom it mentions, what it links to."""
         links = links_of(body)
-        if reply_to is None and thread is None and "@" not in body and not links:  # most sends
+        if reply_to is None and thread is None and "@" not in body:  # most sends: no quote, no mention
             if self.directory.blocks.known_blockers(actor.id) == set():  # nobody blocked the sender
-                return Destination(place)
-            return Destination(place, blockers=await self._blockers(actor, place))
+                blockers: tuple[int, ...] = ()
+            else:
+                blockers = await self._blockers(actor, place)
+            return Destination(place, Extras(links=links) if links else PLAIN, blockers=blockers)
         quote = None
         if reply_to is not None or thread is not None:
             async with self.db.read() as repos:

@@ -31,7 +31,7 @@ def build(w: Wiring, limits: Limits, conversations: Conversations, source: PageS
     w.before_commit(PreviewOnEdit(bell))  # an edit -> its job due again
     writer = conversations.messages.writer
     worker = PreviewWorker(
-        w.db, source, bell, ttl=limits.preview_ttl, single=is_sqlite(w.db.url), busy=lambda: writer.busy
+        w.db, source, bell, ttl=limits.preview_ttl, single=is_sqlite(w.db.url), sends=writer
     )
     w.part("previews worker", worker.start, worker.stop, serving=True)
     return Previews(service, worker)

@@ -1,14 +1,14 @@
 """The previews worker (PROTOCOL.md section 13): drains the queue of messages waiting for previews,
 one per node, never on the send path.
 
-For a message it takes (leased, so one node works on it at a time), each of the first
-``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is claimed by one
-worker of the cluster (``PreviewRepository.claim``), fetched through the ``PageSource`` port (the
-address guard, limits and parsing live in ``server.adapters.preview_http``) and stored for
-``ttl`` seconds (a URL that gives no preview for at most ``NONE_TTL``: a site that was down
-gets another chance the same day). A message one of whose URLs another worker is fetching is
-postponed by ``RETRY`` seconds and finds the cache filled then: so a URL in 50 messages on two
-nodes is fetched once.
+For each message it takes (leased, so one node works on it at a time; ``BATCH`` together), each
+of the first ``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is
+claimed by one worker of the cluster (``PreviewRepository.claim``), fetched through the
+``PageSource`` port (the address guard, limits and parsing live in
+``server.adapters.preview_http``) and stored for ``ttl`` seconds (a URL that gives no preview
+for at most ``NONE_TTL``: a site that was down gets another chance the same day). A message one
+of whose URLs another worker is fetching is postponed by ``RETRY`` seconds and finds the cache
+filled then: so a URL in 50 messages on two nodes is fetched once.
 
 Once every link is answered the previews are kept on the message (as rendered, so every later
 rendering reads one row) in a transaction that first checks the message still has the links
@@ -23,9 +23,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from db.repositories import Repositories
 from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
@@ -38,11 +37,14 @@ from server.chat.previews.queue import Bell
 
 log = logging.getLogger("parley.previews")
 
-CONCURRENT = 8  # messages worked on at once per node
+BATCH = 8  # messages taken and made together: one read, one claim and one write for them all
+CONCURRENT = 2  # batches worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
 POLL = 1.0  # seconds between looks at the queue when nothing rang
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
-YIELD, YIELD_STEP = 1.0, 0.02  # a job waits at most this long for a burst of sends to end
+# A batch waits for the sends to be quiet (no send batch for ``QUIET`` seconds) at most ``YIELD``
+# seconds: on SQLite each of its write transactions holds the lock the send batches take.
+YIELD, QUIET, YIELD_STEP = 5.0, 0.2, 0.02
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
 PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
 PRUNE_BATCH = 500
@@ -76,6 +78,16 @@ def rendered(url: str, cached: CachedPreview) -> Made | None:
     return preview, cached.image_id
 
 
+class Sends(Protocol):
+    """What the worker sees of the sends (``server.chat.conversations.writer.Writer``)."""
+
+    batches: int  # send batches stored so far
+
+    @property
+    def busy(self) -> bool:
+        """Sends are being stored or wait to be."""
+
+
 class PreviewWorker:
     def __init__(
         self,
@@ -86,7 +98,7 @@ class PreviewWorker:
         ttl: float,
         lease: float = 30.0,
         single: bool,
-        busy: Callable[[], bool] | None = None,
+        sends: Sends | None = None,
     ) -> None:
         self.db = db
         self.source = source
@@ -95,7 +107,7 @@ class PreviewWorker:
         self.none_ttl = timedelta(seconds=min(ttl, NONE_TTL))
         self.lease = timedelta(seconds=lease)  # longer than a page and its picture may take
         self.single = single  # SQLite: the only worker; leases a killed one left are void
-        self.busy = busy  # whether sends are being stored (the conversations' writer)
+        self.sends = sends  # the conversations' writer: previews wait for its bursts to end
         self.fetches = 0  # pages this node fetched (the tests count them)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -123,7 +135,8 @@ class PreviewWorker:
                         await repos.previews.release_leases()
                     released = True
                 if free > 0:
-                    taken = self._start(await self._due(free))
+                    await self._yield_to_sends()
+                    taken = self._start(await self._due(BATCH))
                 if loop.time() - pruned > PRUNE_EVERY:
                     await self._prune()
                     pruned = loop.time()
@@ -136,7 +149,7 @@ class PreviewWorker:
                 if outage:
                     DATABASE.recovered()
                 outage = False
-            if taken and taken == free:
+            if taken == BATCH and free > 1:
                 continue  # more may be due
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL):
@@ -158,8 +171,8 @@ class PreviewWorker:
             return await repos.previews.due(now, now + self.lease, limit)
 
     def _start(self, message_ids: list[int]) -> int:
-        for message_id in message_ids:
-            task = asyncio.create_task(self._work(message_id))
+        if message_ids:
+            task = asyncio.create_task(self._work(message_ids))
             self._inflight.add(task)
             task.add_done_callback(self._done)
         return len(message_ids)
@@ -168,56 +181,91 @@ class PreviewWorker:
         self._inflight.discard(task)
         self.bell.ring()  # a slot is free
 
-    async def _work(self, message_id: int) -> None:
+    async def _work(self, message_ids: list[int]) -> None:
         try:
-            await self._make(message_id)
-        except Exception as exc:  # the lease ends and the job is taken again
-            if not DATABASE.failed(exc, "making link previews"):
-                log.exception("link previews could not be made", extra={"message": message_id})
+            await self._make(message_ids)
+            return
+        except Exception as exc:
+            if DATABASE.failed(exc, "making link previews"):
+                return  # the leases end and the jobs are taken again
+            if len(message_ids) == 1:
+                log.exception("link previews could not be made", extra={"message": message_ids[0]})
+                return
+        for message_id in message_ids:  # the one at fault fails alone (its lease ends: taken again)
+            await self._work([message_id])
 
-    async def _make(self, message_id: int) -> None:
-        """One read (the message and the cache), a claim of the URLs to fetch, the fetches, and
-        one write that stores what was fetched and shows the previews: three transactions when a
-        URL is new, two when every one is cached."""
+    async def _make(self, message_ids: list[int]) -> None:
+        """For a batch of messages: one read (the messages and the cache), one claim of the URLs
+        to fetch, the fetches, and one write that stores what was fetched and shows the previews
+        (a message one of whose URLs another worker is fetching is postponed): three transactions
+        however many messages when a URL is new, two when every one is cached. On SQLite a write
+        transaction holds the lock the send batches take: a few per batch, not a few per message,
+        and each after a burst of sends (``_yield_to_sends``)."""
         await self._yield_to_sends()
         now = datetime.now(UTC)
+        targets: dict[int, PreviewTarget] = {}
+        gone: list[int] = []
+        cached: dict[str, CachedPreview | None] = {}
         async with self.db.read() as repos:
-            target = await repos.previews.target(message_id)
-            urls = () if target is None or target.gone else target.links[:PREVIEWED]
-            cached = {url: await repos.previews.cached(url_key(url), now) for url in urls}
-        if target is None or target.gone or (not target.links and not target.previews):
-            async with self.db.write() as repos:
-                await repos.previews.drop(message_id)
-            return
-        missing = [url for url in urls if cached[url] is None]
+            found = await repos.previews.targets(message_ids)
+            for message_id in message_ids:
+                target = found.get(message_id)
+                if target is None or target.gone or (not target.links and not target.previews):
+                    gone.append(message_id)
+                    continue
+                targets[message_id] = target
+                for url in target.links[:PREVIEWED]:
+                    if url not in cached:
+                        cached[url] = await repos.previews.cached(url_key(url), now)
+        missing = [url for url, entry in cached.items() if entry is None]
         claimed: list[str] = []
-        if missing:
+        if missing or gone:
             async with self.db.write() as repos:
+                await repos.previews.drop(*gone)
                 claimed = [
                     url
                     for url in missing
                     if await repos.previews.claim(url_key(url), url, now, now + self.lease)
                 ]
+        if not targets:
+            return
         fetched = await asyncio.gather(*(self._fetch(url) for url in claimed))
+        await self._yield_to_sends()
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             for url, (page, picture) in zip(claimed, fetched, strict=True):
                 cached[url] = await self._store(repos, url, page, picture, now)
-            if len(claimed) < len(missing):  # another worker is fetching one: look again soon
-                await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
-                return
-            made = [m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))]
-            await self._show(repos, target, made)
+            current = await repos.previews.targets(list(targets), lock=True)
+            done: list[int] = []  # jobs with nothing (more) to do: dropped in one statement
+            for message_id, made_for in targets.items():
+                urls = made_for.links[:PREVIEWED]
+                if any(cached[url] is None for url in urls):  # another worker is fetching one
+                    await repos.previews.postpone(message_id, now + timedelta(seconds=RETRY))
+                    continue
+                made = [
+                    m for url in urls if (entry := cached[url]) is not None and (m := rendered(url, entry))
+                ]
+                if await self._show(repos, made_for, current.get(message_id), made):
+                    done.append(message_id)
+            await repos.previews.drop(*done)
 
     async def _yield_to_sends(self) -> None:
         """Let a burst of sends go first (for at most ``YIELD`` seconds): previews come after the
-        send is acknowledged, and never at the cost of the next send's ack."""
-        if self.busy is None:
+        send is acknowledged, and never at the cost of the next send's ack. Quiet is no send batch
+        for ``QUIET`` seconds (under a steady load the writer is idle between batches for a moment,
+        longer the slower the machine: that is not the end of the burst)."""
+        sends = self.sends
+        if sends is None:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + YIELD
-        while self.busy() and loop.time() < deadline:
+        seen, quiet_since = sends.batches, loop.time()
+        while loop.time() < deadline:
             await asyncio.sleep(YIELD_STEP)
+            if sends.busy or sends.batches != seen:
+                seen, quiet_since = sends.batches, loop.time()
+            elif loop.time() - quiet_since >= QUIET:
+                return
 
     async def _fetch(self, url: str) -> tuple[Page | None, Picture | None]:
         self.fetches += 1
@@ -250,20 +298,24 @@ class PreviewWorker:
         width, height = (picture.width, picture.height) if picture is not None else (0, 0)
         return CachedPreview(READY, page.title, page.description, page.site_name, image_id, width, height)
 
-    async def _show(self, repos: Repositories, made_for: PreviewTarget, made: list[Made]) -> None:
+    async def _show(
+        self, repos: Repositories, made_for: PreviewTarget, target: PreviewTarget | None, made: list[Made]
+    ) -> bool:
+        """Show what was made on the message as it is now (``target``, its row locked); True when
+        only its job is left to drop."""
         message_id = made_for.message_id
-        target = await repos.previews.target(message_id, lock=True)
         if target is None or target.gone:
-            await repos.previews.drop(message_id)
-            return
+            return True
         if target.links != made_for.links:  # edited while we fetched: make those of the new links
             await repos.previews.postpone(message_id, datetime.now(UTC))
-            return
+            return False
         previews = [preview for preview, _ in made]
+        if not previews and not target.previews:  # none to show and none shown (so no pictures)
+            return True
         await repos.previews.show(message_id, previews, [i for _, i in made if i is not None])
-        if previews == list(target.previews):
-            return
-        found = await sender_place(repos, target.topic_id, target.sender_id)
-        if found is not None:
-            place, sender = found
-            repos.record(*previews_changed(place, sender, message_id, previews))
+        if previews != list(target.previews):
+            found = await sender_place(repos, target.topic_id, target.sender_id)
+            if found is not None:
+                place, sender = found
+                repos.record(*previews_changed(place, sender, message_id, previews))
+        return False
