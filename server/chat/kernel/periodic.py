@@ -67,3 +67,19 @@ class Periodic:
                 outage = False
                 backoff.succeeded()
                 reported.clear()
+
+
+class IdlePoll:
+    """How long a queue's worker sleeps between looks when nothing rang: ``first`` after a look
+    that found work, then doubling while looks find nothing, at most ``most``. A worker is rung
+    for what its own node writes, so the polls only find what another node (or process) left: an
+    idle server need not look every second (each look is a write transaction, which on SQLite takes
+    the lock the send batches take)."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self.first = first
+        self.most = most
+        self.wait = first
+
+    def looked(self, found: int) -> None:
+        self.wait = self.first if found else min(self.most, self.wait * 2)

@@ -14,10 +14,11 @@ meanwhile (its lease ran out) is not handed on twice: its delete finds nothing a
 are skipped. What each channel holds back (do-not-disturb, quiet hours, an online socket, the
 user's switch) is the channel's rule; the candidates carry what it needs to decide.
 
-The worker wakes when this node wrote a job (at its due time) and polls every ``POLL`` seconds
-otherwise. While the database is down it goes on polling and logs the outage once per class
-(``server.chat.kernel.outage``); a batch that fails for another reason is tried job by job, so
-only the job at fault is given up (and logged).
+The worker wakes when this node wrote a job (at its due time) and polls otherwise: every ``POLL``
+seconds after a look that found work, backing off to ``IDLE_POLL`` while looks find nothing (only
+a job another node left can be found so). While the database is down it goes on polling and logs
+the outage once per class (``server.chat.kernel.outage``); a batch that fails for another reason is
+tried job by job, so only the job at fault is given up (and logged).
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from db.repositories import Repositories
 from db.repositories.notifications import CandidateRecord, NotifyingRecord, PrefsRecord
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
-from server.chat.kernel.periodic import cancelled
+from server.chat.kernel.periodic import IdlePoll, cancelled
 from server.chat.notifications.jobs import Bell
 
 log = logging.getLogger("parley.notifications")
 
 BATCH = 64  # jobs decided per round
-POLL = 1.0  # seconds between looks at the queue when nothing rang
+POLL = 1.0  # seconds between looks at the queue when nothing rang, after a look that found work
+IDLE_POLL = 4.0  # ... and at most this long apart while looks find nothing (kernel.periodic.IdlePoll)
 
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 
@@ -132,6 +134,7 @@ class Notifier:
         self.db = db
         self.online_among = online_among
         self.bell = bell
+        self._poll = IdlePoll(POLL, IDLE_POLL)
         self.lease = timedelta(seconds=lease)
         self.single = single  # SQLite: the only worker; leases a killed one left are void
         self.channels: list[Channel] = []  # registered by the composition (push, email)
@@ -168,10 +171,11 @@ class Notifier:
                 outage = False
             if taken == BATCH:
                 continue  # more may be due
+            self._poll.looked(taken)
             await self._sleep()
 
     async def _sleep(self) -> None:
-        wait = POLL
+        wait = self._poll.wait
         soonest = self.bell.soonest
         if soonest is not None:
             wait = min(wait, max(0.0, (soonest - datetime.now(UTC)).total_seconds()))

@@ -18,8 +18,9 @@ once, and once after a 2xx that was recorded.
 Outcomes are recorded in batches, as group commit stores sends: one transaction for every
 outcome that came in while the previous one was written (a push service answers far faster than
 SQLite commits one transaction per push). It wakes when the notifier on this node wrote rows
-(``wake``) and polls every ``POLL`` seconds otherwise; while the database is down it goes on
-polling, keeps the outcomes to record, and logs the outage once per class.
+(``wake``) and polls otherwise (every ``POLL`` seconds after a look that found work, backing off to
+``IDLE_POLL`` while looks find nothing: retries and rows another node left); while the database is
+down it goes on polling, keeps the outcomes to record, and logs the outage once per class.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ from db.repositories.push import FAILED, OK, PENDING, DuePush
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, retry_delay, retryable
-from server.chat.kernel.periodic import cancelled
+from server.chat.kernel.periodic import IdlePoll, cancelled
 from server.chat.notifications.ports import PushSender
 
 log = logging.getLogger("parley.push")
 
 CONCURRENT = 32  # pushes in flight per node
 REFILL = CONCURRENT // 2  # free slots before more rows are taken (not a claim transaction per push)
-POLL = 1.0  # seconds between looks at the outbox when nothing rang
+POLL = 1.0  # seconds between looks at the outbox when nothing rang, after a look that found work
+IDLE_POLL = 4.0  # ... and at most this long apart while looks find nothing (kernel.periodic.IdlePoll)
 GONE = (404, 410)  # the push service forgot the subscription
 GONE_STATUS = "gone"  # an outcome: the subscription is removed, with the pushes it still owes
 
@@ -73,6 +75,7 @@ class PushWorker:
         self.single = single
         self.sent = 0  # pushes a push service accepted from this node (the tests and the bench read it)
         self._wake = asyncio.Event()
+        self._poll = IdlePoll(POLL, IDLE_POLL)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._outcomes: list[Outcome] = []  # to record
@@ -119,8 +122,9 @@ class PushWorker:
                 outage = False
             if taken and taken == free:
                 continue  # more may be due
+            self._poll.looked(taken or len(self._inflight))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL):
+                async with asyncio.timeout(self._poll.wait):
                     await self._wake.wait()
 
     async def _due(self, limit: int) -> list[DuePush]:

@@ -30,7 +30,7 @@ from db.repositories import Repositories
 from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
-from server.chat.kernel.periodic import cancelled
+from server.chat.kernel.periodic import IdlePoll, cancelled
 from server.chat.previews.events import previews_changed, sender_place
 from server.chat.previews.ports import Page, PageSource, Picture
 from server.chat.previews.queue import Bell
@@ -40,7 +40,8 @@ log = logging.getLogger("parley.previews")
 BATCH = 8  # messages taken and made together: one read, one claim and one write for them all
 CONCURRENT = 2  # batches worked on at once per node
 PREVIEWED = 3  # links of a message that get a preview
-POLL = 1.0  # seconds between looks at the queue when nothing rang
+POLL = 1.0  # seconds between looks at the queue when nothing rang, after a look that found work
+IDLE_POLL = 4.0  # ... and at most this long apart while looks find nothing (kernel.periodic.IdlePoll)
 RETRY = 0.5  # seconds before a message waiting for another worker's fetch is looked at again
 # A batch waits for the sends to be quiet (no send batch for ``QUIET`` seconds) at most ``YIELD``
 # seconds: on SQLite each of its write transactions holds the lock the send batches take.
@@ -103,6 +104,7 @@ class PreviewWorker:
         self.db = db
         self.source = source
         self.bell = bell
+        self._poll = IdlePoll(POLL, IDLE_POLL)
         self.ttl = timedelta(seconds=ttl)
         self.none_ttl = timedelta(seconds=min(ttl, NONE_TTL))
         self.lease = timedelta(seconds=lease)  # longer than a page and its picture may take
@@ -151,8 +153,9 @@ class PreviewWorker:
                 outage = False
             if taken == BATCH and free > 1:
                 continue  # more may be due
+            self._poll.looked(taken or len(self._inflight))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL):
+                async with asyncio.timeout(self._poll.wait):
                     await self.bell.event.wait()
 
     async def _prune(self) -> None:
