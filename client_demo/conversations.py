@@ -4,7 +4,8 @@ PROTOCOL.md section 8, one command each (``HELP`` lists them). ``/reply`` and
 ``/thread`` post to the conversation where the message was shown in this
 session, else to the current one (a message of another conversation is then
 ``not_found`` / ``invalid``, as the server says). ``/pins`` and ``/notify`` take
-a direct conversation too (``{"with": user}``). ``/react`` and ``/pin`` print
+a direct conversation too (``{"with": user}``); ``/notify LEVEL`` reaches ``notify`` here
+through ``notifications.NotifyCommands``, which owns the ``/notify`` word. ``/react`` and ``/pin`` print
 their own ack; the ``reaction:updated`` or ``pins:updated`` echo of the same
 change is not shown again (``LiveView``).
 """
@@ -28,8 +29,7 @@ HELP = """\
   /threadlog ID [N]           the last N replies of that thread (default 20)
   /react ID EMOJI             add a reaction (/unreact ID EMOJI takes it back)
   /pin ID | /unpin ID         pin or unpin a message of its topic
-  /pins [NAME|@USER]          the pinned messages (default: the current conversation)
-  /notify all|mentions|none   what the current conversation may notify you of"""
+  /pins [NAME|@USER]          the pinned messages (default: the current conversation)"""
 
 LEVELS = ("all", "mentions", "none")
 Handler = Callable[[str], Awaitable[None]]
@@ -54,7 +54,6 @@ class ConversationCommands:
             "pin": self.pin,
             "unpin": self.unpin,
             "pins": self.pins,
-            "notify": self.notify,
         }
 
     async def reply(self, rest: str) -> None:

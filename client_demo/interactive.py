@@ -72,6 +72,17 @@ commands:
 Handler = Callable[[str], Awaitable[None]]
 
 
+def merged(*tables: dict[str, Handler]) -> dict[str, Handler]:
+    """One command table from the modules' tables; a word two modules claim is a bug, not a
+    silent override (``/notify`` once lost its older form that way), so it fails at start."""
+    commands: dict[str, Handler] = {}
+    for table in tables:
+        if taken := commands.keys() & table.keys():
+            raise ValueError(f"commands claimed twice: {', '.join(sorted(taken))}")
+        commands.update(table)
+    return commands
+
+
 class Repl:
     """The REPL state: the connection and the current conversation."""
 
@@ -80,29 +91,32 @@ class Repl:
         self.lines = lines
         self.current: str | None = None
         self.view = live.LiveView(conn, self._topic_changed, color=color)
-        self.commands: dict[str, Handler] = {
-            "topics": self.topics,
-            "create": self.create,
-            "join": self.join,
-            "leave": self.leave,
-            "invite": self.invite,
-            "msg": self.msg,
-            "history": self.history,
-            "members": self.members,
-            "edit": self.edit,
-            "delete": self.delete,
-            "unpreview": self.unpreview,
-            "read": self.read,
-            "help": self.help,
-            **conversations.ConversationCommands(conn, self.view, self._here).table(),
-            **moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
-            **searching.Searcher(conn, color=color).table(),
-            **bots_repl.BotCommands(conn, self._here).table(),
-            **files.FileCommands(conn, self.view, self._here).table(),
-            **webhooks.WebhookCommands(conn).table(),
-            **people.PeopleCommands(conn, self.view.names).table(),
-            **notifications.NotifyCommands(conn).table(),
-        }
+        talk = conversations.ConversationCommands(conn, self.view, self._here)
+        self.commands: dict[str, Handler] = merged(
+            {
+                "topics": self.topics,
+                "create": self.create,
+                "join": self.join,
+                "leave": self.leave,
+                "invite": self.invite,
+                "msg": self.msg,
+                "history": self.history,
+                "members": self.members,
+                "edit": self.edit,
+                "delete": self.delete,
+                "unpreview": self.unpreview,
+                "read": self.read,
+                "help": self.help,
+            },
+            talk.table(),
+            moderation_repl.ModerationCommands(conn, self._here, self._topic_changed).table(),
+            searching.Searcher(conn, color=color).table(),
+            bots_repl.BotCommands(conn, self._here).table(),
+            files.FileCommands(conn, self.view, self._here).table(),
+            webhooks.WebhookCommands(conn).table(),
+            people.PeopleCommands(conn, self.view.names).table(),
+            notifications.NotifyCommands(conn, talk.notify).table(),
+        )
 
     async def run(self) -> int:
         """Connect and read commands until /quit or end of input."""

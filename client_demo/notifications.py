@@ -6,7 +6,9 @@ preferences that decide what reaches you while no client of yours is open.
 - ``/notify push on|off``, ``/notify email on|off``, ``/notify digest MINUTES`` (15-1440),
   ``/notify quiet HH:MM-HH:MM`` or ``/notify quiet off`` change one (``notifications:set``);
 - ``/notify address EMAIL`` gives the address digests go to (``PUT /api/users/me/email``): the
-  server mails a link to verify it, and only a verified address gets mail.
+  server mails a link to verify it, and only a verified address gets mail;
+- ``/notify all|mentions|none`` is the older form, kept: what the current conversation may notify
+  you of (section 8's ``topic:notify``), handed to the conversation commands.
 
 A terminal cannot receive Web Push: the web page subscribes a browser; the demo only says whether
 push is on for your account.
@@ -29,9 +31,11 @@ HELP = """\
   /notify push|email on|off   turn Web Push or email digests on or off
   /notify digest MINUTES      at most one email digest per MINUTES (15-1440)
   /notify quiet HH:MM-HH:MM   no notifications in these hours (your time zone) | /notify quiet off
-  /notify address EMAIL       where digests go (a link is mailed to verify it)"""
+  /notify address EMAIL       where digests go (a link is mailed to verify it)
+  /notify all|mentions|none   what the current conversation may notify you of"""
 
-USAGE = "/notify [push|email on|off | digest MINUTES | quiet HH:MM-HH:MM|off | address EMAIL]"
+USAGE = "/notify all|mentions|none | [push|email on|off | digest MINUTES | quiet HH:MM-HH:MM|off | address EMAIL]"
+LEVELS = ("all", "mentions", "none")
 Handler = Callable[[str], Awaitable[None]]
 QUIET = re.compile(r"^(\d\d:\d\d)\s*-\s*(\d\d:\d\d)$")
 SWITCH = {"on": True, "off": False}
@@ -88,14 +92,20 @@ def change_of(rest: str) -> dict[str, Any]:
 
 
 class NotifyCommands:
-    def __init__(self, conn: Connection) -> None:
+    """``/notify``: the account's preferences, or a conversation's level through ``level``."""
+
+    def __init__(self, conn: Connection, level: Handler) -> None:
         self.conn = conn
+        self.level = level
 
     def table(self) -> dict[str, Handler]:
         return {"notify": self.notify}
 
     async def notify(self, rest: str) -> None:
         rest = rest.strip()
+        if rest.lower() in LEVELS:
+            await self.level(rest)
+            return
         if not rest:
             prefs = await self.conn.call("notifications:get", {})
         elif rest.startswith("address"):

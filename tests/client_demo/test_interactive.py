@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from client_demo.interactive import merged
 from tests.client_demo.conftest import Spawn
 from tests.client_demo.demo import demo_env
 from tests.support import PASSWORD, LiveServer
@@ -229,3 +232,13 @@ async def test_unpreview_asks_the_server_and_says_why_it_refused(
     await alice.expect("usage: expected a number, got 'twelve'", stream="err")
     await alice.write("/quit")
     assert await alice.wait() == 0, alice.transcript()
+
+
+def test_a_command_word_claimed_by_two_modules_fails_at_start() -> None:
+    async def one(rest: str) -> None: ...
+
+    async def other(rest: str) -> None: ...
+
+    assert merged({"pins": one}, {"notify": other}) == {"pins": one, "notify": other}
+    with pytest.raises(ValueError, match="claimed twice: notify"):
+        merged({"notify": one}, {"notify": other})

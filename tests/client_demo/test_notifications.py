@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.client_demo.conftest import Spawn
 from tests.client_demo.demo import Demo
-from tests.support import LiveServer
+from tests.support import PASSWORD, LiveServer
 
 NO_MAIL = "email: not available (the server has no mail settings)"
 
@@ -54,10 +54,26 @@ async def test_a_bad_notify_line_says_how_and_a_refused_value_says_why(
     await alice.expect("type /help")
 
     await alice.write("/notify push maybe")
-    assert "/notify [push|email on|off" in await alice.expect("usage", stream="err")
+    assert "/notify all|mentions|none | [push|email on|off" in await alice.expect("usage", stream="err")
     await alice.write("/notify digest 5")
     assert "invalid" in await alice.expect("error", stream="err")
     await alice.write("/notify quiet 25:00-07:00")
     assert "invalid" in await alice.expect("error", stream="err")
     await alice.write("/notify")
     assert (await shown(alice))[2] == "digest: at most every 60 minutes"  # nothing changed
+
+
+async def test_notify_with_a_level_still_sets_the_current_conversation(live_server: LiveServer, spawn: Spawn) -> None:
+    """The preferences took the /notify word over; the conversation's level keeps its form."""
+    alice = await spawn("--user", "alice", "--password-stdin", "--register")
+    await alice.write(PASSWORD)
+    await alice.expect("connected to")
+    await alice.write("/create den")
+    await alice.expect("created den")
+    await alice.write("/join den")
+    await alice.expect("joined den")
+
+    await alice.write("/notify mentions")
+    await alice.expect("notify den: mentions")
+    await alice.write("/notify")
+    await alice.expect("push: ")

@@ -101,7 +101,10 @@ def failures_of(operation: APIOperation, served: Served) -> str | None:
     try:
         run()
     except Exception as exc:  # the check's report, per operation
-        return f"{operation.label}: {exc}"
+        # Hypothesis wraps a failure it could not replay ("Inconsistent results") in a group:
+        # its inner exceptions are the request and the check that failed, so they are named.
+        inner = "; ".join(f"{type(e).__name__}: {e}" for e in getattr(exc, "exceptions", ()))
+        return f"{operation.label}: {exc}" + (f" [{inner}]" if inner else "")
     return None
 
 
