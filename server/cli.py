@@ -7,6 +7,7 @@ parley token USERNAME [--ttl SECONDS]
 parley conformance-server [--host H] [--port P]
 parley user|topic|stats ...      operator commands (server/cli_admin.py)
 parley bot create|list|token|revoke   bot accounts (server/cli_bots.py)
+parley backup DIR | restore DIR  a copy of the data, and back (server/cli_backup.py)
 parley --version
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from server import __version__, logs
+from server import __version__, cli_backup, logs
 from server.chat.accounts.schemas import RegisterIn
 from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-        settings.secret()
+        if not getattr(args, "fresh_data_dir", False):  # restore needs the data directory empty
+            settings.secret()
     except ValidationError as exc:
         return _fail(f"configuration error: {_describe(exc)}")
     except SettingsError as exc:
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     operator = Operator(_with_chat)
     operator.register(sub, user)
     BotCommands(operator).register(sub)
+    cli_backup.register(sub)
     return parser
 
 
