@@ -235,7 +235,9 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
             "with the SQLite default (unset it), or move the data with `parley export`"
         )
     if kind == "postgresql" and database is not None:
-        raise CommandError(f"{source} is a PostgreSQL backup (files and keys only): configure PARLEY_DATABASE_URL")
+        raise CommandError(
+            f"{source} is a PostgreSQL backup (files and keys only): configure PARLEY_DATABASE_URL"
+        )
     if kind == "sqlite":
         _check_database(source, manifest["database"])
     _refuse_unless_empty(settings, database)
@@ -252,7 +254,9 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
         for name in manifest.get("keys", []):
             _copy_file(source / name, settings.data_dir / name)
     head = f"restored the backup of {manifest['created_at']} into {settings.data_dir}"
-    sys.stdout.write("\n".join([head, *lines, f"{copied.count} file(s); start it with `parley serve`"]) + "\n")
+    sys.stdout.write(
+        "\n".join([head, *lines, f"{copied.count} file(s); start it with `parley serve`"]) + "\n"
+    )
     return 0
 
 
@@ -267,7 +271,9 @@ def _read_manifest(source: Path) -> dict[str, Any]:
         if manifest["format"] != FORMAT or not isinstance(manifest["database"]["kind"], str):
             raise ValueError("not a Parley backup")
         if manifest["version"] > VERSION:
-            raise CommandError(f"{source} was written by a newer Parley (backup format {manifest['version']})")
+            raise CommandError(
+                f"{source} was written by a newer Parley (backup format {manifest['version']})"
+            )
         if manifest["database"]["kind"] not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown database kind {manifest['database']['kind']!r}")
         return dict(manifest)
