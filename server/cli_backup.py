@@ -9,7 +9,8 @@ A backup directory holds what a restored server needs to carry on where the old 
 - ``files/``: the file store (``PARLEY_FILES_DIR``, default ``<data dir>/files``) without the
   uploads still being received (``tmp/``). Blobs are content-addressed and never rewritten, so
   copying them after the snapshot is safe: a blob is at most extra (uploaded since), or missing
-  when the cleanup removed it meanwhile; the manifest counts those.
+  when a cleanup removed it meanwhile (or an upload's row was committed before its blob was in
+  place); the manifest counts those and the command says so.
 - the keys the server generated into its data directory (the JWT secret: issued tokens stay
   valid; the VAPID key: browsers' push subscriptions keep working). A secret given by a setting
   is not in the data directory and not in the backup: it stays with the configuration.
@@ -104,18 +105,19 @@ def backup_command(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"there is no database at {database}: nothing to back up")
     with _undone_on_failure(target):
         target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        blobs: frozenset[str] = frozenset()  # the blobs the database snapshot names
         if database is not None:
-            manifest, lines = _back_up_sqlite(database, target)
+            manifest, lines, blobs = _back_up_sqlite(database, target)
         else:
             manifest, lines = _postgres_advice(settings, target)
         copied = _copy_store(files_dir, target / FILES)
         manifest["files"] = {"dir": FILES, "count": copied.count, "bytes": copied.bytes}
-        missing = sorted(set(manifest.pop("blobs", ())) - copied.hashes)
+        missing = blobs - copied.hashes
         if missing:
             manifest["files"]["missing"] = len(missing)
             lines.append(
-                f"note: {len(missing)} file(s) the database names were deleted from the files "
-                "directory during the backup (a cleanup ran); they are not in it"
+                f"note: {len(missing)} file(s) the database names were not in the files directory "
+                "when it was copied (a cleanup or an upload finishing meanwhile); they are not in it"
             )
         manifest["keys"], notes = _copy_keys(settings, target)
         lines += notes
@@ -125,7 +127,7 @@ def backup_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _back_up_sqlite(database: Path, target: Path) -> tuple[dict[str, Any], list[str]]:
+def _back_up_sqlite(database: Path, target: Path) -> tuple[dict[str, Any], list[str], frozenset[str]]:
     from db.backup import snapshot
 
     partial = target / f".{DATABASE}.partial"
@@ -145,9 +147,8 @@ def _back_up_sqlite(database: Path, target: Path) -> tuple[dict[str, Any], list[
             "bytes": taken.size,
         },
         "counts": taken.counts,
-        "blobs": sorted(taken.blobs),  # popped again: compared with the files copied
     }
-    return manifest, [f"database: {DATABASE} at revision {taken.revision} ({counts})"]
+    return manifest, [f"database: {DATABASE} at revision {taken.revision} ({counts})"], taken.blobs
 
 
 def _postgres_advice(settings: Settings, target: Path) -> tuple[dict[str, Any], list[str]]:
@@ -238,9 +239,9 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"{source} is a PostgreSQL backup (files and keys only): configure PARLEY_DATABASE_URL"
         )
+    _refuse_unless_empty(settings, database)
     if kind == "sqlite":
         _check_database(source, manifest["database"])
-    _refuse_unless_empty(settings, database)
     lines: list[str] = []
     with _undone_on_failure(settings.data_dir), _undone_on_failure(settings.resolved_files_dir):
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

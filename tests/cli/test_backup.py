@@ -218,6 +218,7 @@ async def test_a_backup_of_an_older_schema_is_migrated_when_the_restored_server_
     assert json.loads((backup_dir / "manifest.json").read_text())["database"]["revision"] == older
 
     restored = elsewhere(place, tmp_path / "restored")
+    restored.data_dir.mkdir()  # an empty data directory is as good as none
     assert (await parley(restored, "restore", str(backup_dir))).code == 0
     async with serving(restored, free_port()) as url:
         assert await register(url, "erin")
