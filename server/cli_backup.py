@@ -199,11 +199,17 @@ def _copy_store(source: Path, target: Path) -> Copied:
     return copied
 
 
-def _kept_keys(settings: Settings) -> dict[str, bool]:
-    """The key files a server keeps in its data directory, each with whether a setting overrides it."""
+def _kept_keys_names() -> tuple[str, str]:
+    """The key files a server keeps in its data directory: the JWT secret, the VAPID key."""
     from server.adapters.webpush import KEY_FILE  # imported here: it loads cryptography
 
-    return {SECRET_FILE: bool(settings.jwt_secret), KEY_FILE: settings.vapid_private_key is not None}
+    return SECRET_FILE, KEY_FILE
+
+
+def _kept_keys(settings: Settings) -> dict[str, bool]:
+    """The key files, each with whether a setting gives that key instead."""
+    secret, vapid = _kept_keys_names()
+    return {secret: bool(settings.jwt_secret), vapid: settings.vapid_private_key is not None}
 
 
 def _copy_keys(settings: Settings, target: Path) -> tuple[list[str], list[str]]:
@@ -252,7 +258,7 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             lines += _pg_restore_advice(settings, source)
         copied = _copy_store(source / FILES, settings.resolved_files_dir)
-        for name in manifest.get("keys", []):
+        for name in manifest["keys"]:  # names _read_manifest checked: no path leads elsewhere
             _copy_file(source / name, settings.data_dir / name)
     head = f"restored the backup of {manifest['created_at']} into {settings.data_dir}"
     sys.stdout.write(
@@ -277,6 +283,9 @@ def _read_manifest(source: Path) -> dict[str, Any]:
             )
         if manifest["database"]["kind"] not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown database kind {manifest['database']['kind']!r}")
+        unknown = set(manifest.setdefault("keys", [])) - set(_kept_keys_names())
+        if unknown:
+            raise ValueError(f"unknown key files {sorted(unknown)}")
         return dict(manifest)
     except (ValueError, KeyError, TypeError) as exc:
         raise CommandError(f"{path} is not a Parley backup manifest: {exc}") from None

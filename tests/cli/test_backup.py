@@ -332,6 +332,19 @@ async def test_restore_refuses_a_backup_of_a_newer_parley(tmp_path: Path) -> Non
         assert "9999 is unknown" in result.err
 
 
+async def test_restore_refuses_a_manifest_that_names_files_outside_the_backup(tmp_path: Path) -> None:
+    async with backed_up(tmp_path) as (place, backup_dir):
+        manifest_path = backup_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["keys"] = ["../../outside"]
+        manifest_path.write_text(json.dumps(manifest))
+        target = elsewhere(place, tmp_path / "restored")
+        result = await parley(target, "restore", str(backup_dir))
+        assert result.code == 1
+        assert "not a Parley backup manifest" in result.err
+        assert not target.data_dir.exists()
+
+
 async def test_postgres_backup_copies_the_files_and_the_dump_recipe_round_trips(tmp_path: Path) -> None:
     base = postgres_url()
     async with fresh_postgres_database(base) as source_url, fresh_postgres_database(base) as target_url:
