@@ -239,7 +239,7 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
     if kind == "sqlite" and database is None:
         raise CommandError(
             f"{source} holds an SQLite database but PARLEY_DATABASE_URL names PostgreSQL: restore "
-            "with the SQLite default (unset it), or move the data with `parley export`"
+            "it with the SQLite default (PARLEY_DATABASE_URL unset)"
         )
     if kind == "postgresql" and database is not None:
         raise CommandError(
