@@ -7,6 +7,7 @@ parley token USERNAME [--ttl SECONDS]
 parley conformance-server [--host H] [--port P]
 parley user|topic|stats ...      operator commands (server/cli_admin.py)
 parley bot create|list|token|revoke   bot accounts (server/cli_bots.py)
+parley export DIR                every table and the files, for an operator (server/cli_export.py)
 parley --version
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from server import __version__, logs
+from server import __version__, cli_export, logs
 from server.chat.accounts.schemas import RegisterIn
 from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     operator = Operator(_with_chat)
     operator.register(sub, user)
     BotCommands(operator).register(sub)
+    cli_export.register(sub)  # PROTOCOL.md section 16
     return parser
 
 
