@@ -127,7 +127,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
         **mail_ports(settings),  # PROTOCOL.md section 15
         push_sender=push_sender(settings) if serving else None,  # the command line sends none
-        export_store=LocalExportStore(settings.data_dir / "exports"),  # PROTOCOL.md section 16
+        export_store=LocalExportStore(settings.resolved_exports_dir),  # PROTOCOL.md section 16
     )
     return Chat(
         database,

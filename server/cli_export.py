@@ -1,6 +1,7 @@
 """``parley export DIR`` (PROTOCOL.md section 16): everything, for an operator: every table of the
 database as ``DIR/tables/<table>.jsonl`` (``db.dump``: one consistent snapshot) and the files
-directory copied to ``DIR/files/`` (uploads in progress, ``tmp/``, left out). It refuses a
+directory copied to ``DIR/files/`` (uploads in progress, ``tmp/``, and users' exports,
+``exports/``, left out: they are copies of what the tables hold). It refuses a
 ``DIR`` that is not empty, and works while servers run: it reads, and the blobs it copies never
 change once written (a blob removed meanwhile by the file cleanup is skipped).
 """
@@ -54,7 +55,7 @@ async def _tables(settings: Settings, directory: Path) -> dict[str, int]:
 
 
 def _copy_files(source: Path, target: Path) -> int:
-    """Copy the files directory (without ``tmp/``); how many files were copied."""
+    """Copy the files directory (without ``tmp/`` and ``exports/``); how many files were copied."""
     copied = 0
 
     def copy(src: str, dst: str) -> str:
@@ -65,7 +66,7 @@ def _copy_files(source: Path, target: Path) -> int:
         return dst
 
     if source.is_dir():
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("tmp"), copy_function=copy)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("tmp", "exports"), copy_function=copy)
     else:
         target.mkdir()
     return copied

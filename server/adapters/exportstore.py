@@ -1,12 +1,13 @@
 """The local-disk ``ExportStore`` (``server.chat.exports.ports``): each export's ZIP at
-``<data_dir>/exports/<id>.zip``.
+``<exports_dir>/<id>.zip`` (``PARLEY_EXPORTS_DIR``, by default ``exports`` in the files directory).
 
 A ZIP is written as ``<id>.zip.part`` (``zipfile``, entry by entry, deflated; a file is copied a
 chunk at a time and an entry of lines is appended a page at a time, so no entry is held whole in
 memory), then fsynced and renamed into place: a ZIP that is there is complete. Every call runs in
-a thread: compressing and writing never block the event loop. Several nodes share the data
+a thread: compressing and writing never block the event loop. Several nodes share the
 directory (a shared volume, like the files directory): the node that built an export and the
-node that serves it need not be the same.
+node that serves it need not be the same. (The file cleanup's sweep looks only at the blobs'
+two-hex-digit directories, never in ``exports/``.)
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ def lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-async def test_every_table_and_the_files_while_the_server_runs(live_server: LiveServer, tmp_path: Path) -> None:
+async def test_every_table_and_the_files_while_the_server_runs(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
     settings = live_server.app.state.settings
     token = await live_server.register("alice")
     alice = await live_server.connect("alice", token)

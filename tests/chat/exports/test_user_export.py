@@ -13,9 +13,9 @@ from sqlalchemy import update
 
 from db.models import Export
 from server.chat.exports.service import ExportService
+from server.chat.kernel.actors import Actor
 from server.chat_factory import build_chat
 from server.config import Settings
-from server.chat.kernel.actors import Actor
 from tests.bots_support import Api, ok, refused, user_api
 from tests.exports_support import exported, fetched, read, requested
 from tests.files_support import uploaded
@@ -42,12 +42,13 @@ async def test_the_zip_holds_what_the_user_sent_and_nothing_of_others_private_ta
     ok(await alice.http.patch("/api/users/me", json={"display_name": "Alice A."}, headers=alice.headers))
     ok(await alice.http.put("/api/users/me/notifications", json={"email": False}, headers=alice.headers))
     note = await uploaded(live_server, alice.token, b"the minutes", "notes.txt")
-    again = await uploaded(live_server, alice.token, b"other minutes", "notes.txt")
+    await uploaded(live_server, alice.token, b"other minutes", "notes.txt")  # the same name again
     ok(await alice.post("/api/topics", {"name": "general"}), 201)
     ok(await bob.post("/api/topics/general/subscribe"))
     first = await sent(alice, topic="general", body="first draft", files=[note["id"]])
-    ok(await alice.http.put(f"/api/messages/{first['id']}", json={"body": "final words"}, headers=alice.headers))
-    reply = await sent(alice, topic="general", body="a reply in a thread", reply_to=first["id"], thread=first["id"])
+    edit = {"body": "final words"}
+    ok(await alice.http.put(f"/api/messages/{first['id']}", json=edit, headers=alice.headers))
+    reply = await sent(alice, topic="general", body="in a thread", reply_to=first["id"], thread=first["id"])
     gone = await sent(alice, topic="general", body="regretted")
     ok(await alice.delete(f"/api/messages/{gone['id']}"))
     direct = await sent(alice, to="bob", body="just for bob")
@@ -109,7 +110,7 @@ async def test_an_export_goes_after_seven_days(live_server: LiveServer) -> None:
     export_id = await requested(alice)
     assert (await fetched(alice, export_id)).status_code == 200
     exports = exports_of(live_server)
-    zips = live_server.app.state.settings.data_dir / "exports"
+    zips = live_server.app.state.settings.resolved_exports_dir
     assert [path.name for path in zips.iterdir()] == [f"{export_id}.zip"]
     exports.clock.advance(timedelta(days=7) - timedelta(minutes=1))
     assert await exports.remove_expired() == 0  # not yet
