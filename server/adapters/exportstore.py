@@ -1,7 +1,7 @@
 """The local-disk ``ExportStore`` (``server.chat.exports.ports``): each export's ZIP at
 ``<exports_dir>/<id>.zip`` (``PARLEY_EXPORTS_DIR``, by default ``exports`` in the files directory).
 
-A ZIP is written as ``<id>.zip.part`` (``zipfile``, entry by entry, deflated; a file is copied a
+A ZIP is written as ``<id>.zip.<random>.part`` (``zipfile``, entry by entry, deflated; a file is copied a
 chunk at a time and an entry of lines is appended a page at a time, so no entry is held whole in
 memory), then fsynced and renamed into place: a ZIP that is there is complete. Every call runs in
 a thread: compressing and writing never block the event loop. Several nodes share the
@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import time
+import uuid
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,9 @@ PART = ".part"
 class LocalArchive:
     def __init__(self, final: Path) -> None:
         self._final = final
-        self._part = final.with_name(final.name + PART)
+        # Each attempt writes a part of its own: a build that outlived its lease and the one that
+        # took the export over never write into one file (the last rename wins, whole either way).
+        self._part = final.with_name(f"{final.name}.{uuid.uuid4().hex}{PART}")
         self._zip: zipfile.ZipFile | None = None
         self._entry: IO[bytes] | None = None
 
@@ -117,7 +120,7 @@ class LocalExportStore:
         final = self._final(export_id)
 
         def remove() -> None:
-            for path in (final, final.with_name(final.name + PART)):
+            for path in (final, *final.parent.glob(f"{final.name}.*{PART}")):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 

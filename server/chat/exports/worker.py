@@ -23,7 +23,7 @@ from db.repositories.exports import FAILED, READY, ExportRecord
 from db.uow import Database
 from server.chat.exports.builder import Builder
 from server.chat.exports.clock import Clock
-from server.chat.exports.ports import ExportStore
+from server.chat.exports.ports import Archive, ExportStore
 from server.chat.files.service import FileStore
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.periodic import IdlePoll, cancelled
@@ -104,15 +104,18 @@ class ExportWorker:
         return True
 
     async def _build(self, export: ExportRecord) -> None:
-        archive = self.store.create(export.id)
+        archive: Archive | None = None
         try:
+            archive = self.store.create(export.id)
             await Builder(self.db, self.files, export.user_id).write(archive)
             size = await archive.close()
         except asyncio.CancelledError:
-            await asyncio.shield(archive.discard())  # built again after the restart
+            if archive is not None:
+                await asyncio.shield(archive.discard())  # built again after the restart
             raise
         except Exception as exc:
-            await archive.discard()
+            if archive is not None:
+                await archive.discard()
             await self._failed(export, exc)
             return
         async with self.db.write() as repos:

@@ -7,6 +7,7 @@ export is built by the next server to start. Both databases."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -20,6 +21,7 @@ from tests.bots_support import Api, ok, refused, user_api
 from tests.exports_support import exported, fetched, read, requested
 from tests.files_support import uploaded
 from tests.support import LiveServer, count, running
+from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
 
@@ -153,3 +155,16 @@ async def test_a_pending_export_is_built_by_the_next_server(live_server: LiveSer
         response = await fetched(Api(restarted, alice.token), created.id)
         assert response.status_code == 200, response.text
         assert [line["id"] for line in read(response.content).messages] == [said["id"]]
+
+
+async def test_an_export_that_cannot_be_built_fails_and_may_be_asked_for_again(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("the exports directory cannot be made here")
+    async with running(settings_for(tmp_path / "data", exports_dir=blocked)) as server:
+        alice = await user_api(server, "alice")
+        export_id = await requested(alice)
+        refused(await fetched(alice, export_id), 409, "conflict")  # after its three attempts
+        async with server.chat.db.read() as repos:
+            found = await repos.exports.get(export_id)
+        assert found is not None and found.attempts == 3 and found.error
+        await requested(alice)  # a failed export does not count for the hour
