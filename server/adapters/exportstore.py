@@ -46,7 +46,9 @@ class LocalArchive:
 
     async def begin(self, name: str) -> None:
         def begin() -> None:
-            self._entry = self._open().open(zipfile.ZipInfo(name, date_time=_now()), "w", force_zip64=True)
+            info = zipfile.ZipInfo(name, date_time=_now())
+            info.compress_type = zipfile.ZIP_DEFLATED
+            self._entry = self._open().open(info, "w", force_zip64=True)
 
         await asyncio.to_thread(begin)
 

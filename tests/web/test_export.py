@@ -1,4 +1,4 @@
-""""Download my data" on the web page (PROTOCOL.md section 16): in the settings dialog, the button
+"""The web page's "Download my data" (PROTOCOL.md section 16): in the settings dialog, the button
 asks for an export, waits while it is built and saves the ZIP (a real download in Chromium), which
 holds what the user sent; within the hour the server refuses another, and the button fetches the
 same export again."""
