@@ -58,10 +58,10 @@ class Builder:
             memberships = await repos.memberships.of_user(self.user_id)
         if user is None:
             raise LookupError(f"no user with id {self.user_id}")
-        await archive.add_bytes("profile.json", _json(profile(user, prefs)))
+        await self._files(archive)  # first: the profile and the messages name their files' paths
+        await archive.add_bytes("profile.json", _json(profile(user, prefs, self._paths)))
         topics = [await self._membership(topic, member) for topic, member in memberships]
         await archive.add_bytes("topics.json", _json({"topics": topics}))
-        await self._files(archive)  # first: the messages name their files' paths
         await self._messages(archive)
 
     async def _files(self, archive: Archive) -> None:
@@ -148,9 +148,9 @@ class Builder:
         return "@" + self._names[other]
 
 
-def profile(user: UserRecord, prefs: PrefsRecord) -> dict[str, Any]:
-    """``profile.json``: the account, its profile (section 14) and its notification settings and
-    email address (section 15)."""
+def profile(user: UserRecord, prefs: PrefsRecord, paths: dict[str, str]) -> dict[str, Any]:
+    """``profile.json``: the account, its profile (section 14; the avatar as its file's id and
+    place in the archive) and its notification settings and email address (section 15)."""
     status = None
     if user.status_text is not None:
         status = {
@@ -158,6 +158,7 @@ def profile(user: UserRecord, prefs: PrefsRecord) -> dict[str, Any]:
             "text": user.status_text,
             "expires_at": _when(user.status_expires_at),
         }
+    avatar = user.avatar_file_id
     quiet = None
     if prefs.quiet_from is not None and prefs.quiet_to is not None:
         quiet = {"from": prefs.quiet_from, "to": prefs.quiet_to}
@@ -170,7 +171,7 @@ def profile(user: UserRecord, prefs: PrefsRecord) -> dict[str, Any]:
         "display_name": user.display_name,
         "title": user.title,
         "timezone": user.timezone,
-        "avatar": user.avatar_file_id,
+        "avatar": None if avatar is None else {"id": avatar, "path": paths.get(avatar)},
         "status": status,
         "availability": user.availability,
         "notifications": {

@@ -7,9 +7,10 @@ LOCKED`` and ``locked_until`` on PostgreSQL, so one node builds a given export; 
 worker, which voids the leases a killed process left when it starts). The ZIP is written by the
 ``Archive`` in a thread, a page of rows at a time (``builder``). A build that fails is tried again
 after its lease is released, ``ATTEMPTS`` times in all, then the export is ``failed`` (the user
-may ask again at once). It wakes when a request on this node was stored (``wake``) and polls
-otherwise, first after ``POLL`` seconds and backing off to ``IDLE_POLL`` while there is nothing:
-requests stored on another node. Each look is a read; only a look that found one writes.
+may ask again at once); one the database's outage stopped is taken again once it is back. It
+wakes when a request on this node was stored (``wake``) and polls otherwise, first after ``POLL``
+seconds and backing off to ``IDLE_POLL`` while there is nothing: requests stored on another node.
+Each look is a read; only a look that found one writes.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ExportWorker:
         self._wake = asyncio.Event()
         self._poll = IdlePoll(POLL, IDLE_POLL)
         self._task: asyncio.Task[None] | None = None
+        self._owed: set[str] = set()  # exports an outage stopped: their leases end once it is over
 
     def wake(self) -> None:
         self._wake.set()
@@ -71,6 +73,11 @@ class ExportWorker:
                     async with self.db.write() as repos:
                         await repos.exports.release_leases()
                     released = True
+                if self._owed:
+                    async with self.db.write() as repos:
+                        for export_id in self._owed:
+                            await repos.exports.retry(export_id)
+                    self._owed.clear()
                 found = await self.once()
             except Exception as exc:
                 if DATABASE.failed(exc, "taking pending exports"):
@@ -116,7 +123,10 @@ class ExportWorker:
         except Exception as exc:
             if archive is not None:
                 await archive.discard()
-            await self._failed(export, exc)
+            if DATABASE.failed(exc, "building an export"):
+                self._owed.add(export.id)  # not the export's fault: built again once the database is back
+            else:
+                await self._failed(export, exc)
             return
         async with self.db.write() as repos:
             await repos.exports.finish(export.id, READY, self.clock.now(), size=size)

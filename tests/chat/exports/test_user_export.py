@@ -19,7 +19,7 @@ from server.chat_factory import build_chat
 from server.config import Settings
 from tests.bots_support import Api, ok, refused, user_api
 from tests.exports_support import exported, fetched, read, requested
-from tests.files_support import uploaded
+from tests.files_support import png, uploaded
 from tests.support import LiveServer, count, running
 from tests.support import test_settings as settings_for
 
@@ -41,7 +41,9 @@ async def test_the_zip_holds_what_the_user_sent_and_nothing_of_others_private_ta
     live_server: LiveServer,
 ) -> None:
     alice, bob, carol = [await user_api(live_server, name) for name in ("alice", "bob", "carol")]
-    ok(await alice.http.patch("/api/users/me", json={"display_name": "Alice A."}, headers=alice.headers))
+    picture = await uploaded(live_server, alice.token, png(64, 64), "me.png")
+    change = {"display_name": "Alice A.", "avatar": picture["id"]}
+    ok(await alice.http.patch("/api/users/me", json=change, headers=alice.headers))
     ok(await alice.http.put("/api/users/me/notifications", json={"email": False}, headers=alice.headers))
     note = await uploaded(live_server, alice.token, b"the minutes", "notes.txt")
     await uploaded(live_server, alice.token, b"other minutes", "notes.txt")  # the same name again
@@ -62,8 +64,13 @@ async def test_the_zip_holds_what_the_user_sent_and_nothing_of_others_private_ta
     export = await exported(alice)
 
     assert {"profile.json", "topics.json", "messages.jsonl"} <= set(export.names)
-    assert sorted(export.files) == ["files/notes (2).txt", "files/notes.txt"]  # a name met twice
-    assert sorted(export.files.values()) == [b"other minutes", b"the minutes"]
+    assert sorted(export.files) == [
+        "files/me.png",
+        "files/notes (2).txt",
+        "files/notes.txt",
+    ]  # a name met twice
+    assert export.files["files/me.png"] == png(64, 64)
+    assert export.profile["avatar"] == {"id": picture["id"], "path": "files/me.png"}
     assert export.profile["username"] == "alice" and export.profile["display_name"] == "Alice A."
     assert export.profile["notifications"]["email"] is False
     assert export.profile["email"] == {"address": None, "verified": False}
