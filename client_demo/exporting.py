@@ -2,11 +2,13 @@
 (``POST /api/users/me/export``: one an hour), waits while it is built (``GET
 /api/users/me/exports/{id}`` answers 202 until then; asked again after its ``Retry-After``, for at
 most ``WAIT`` seconds), and streams the ZIP to ``PATH`` (default: ``parley-export-<id>.zip`` in
-the working directory; an existing file is not overwritten). It prints where it saved it.
+the working directory; an existing file is not overwritten). It prints where it saved it. The
+one-shot ``python -m client_demo export [PATH]`` does the same.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +17,7 @@ import httpx
 
 from client_demo import render
 from client_demo.connection import Connection
-from client_demo.errors import ClientError, UsageError
+from client_demo.errors import EXIT_OK, ClientError, UsageError
 from client_demo.files import TIMEOUT, error_of
 from client_demo.output import out
 
@@ -78,3 +80,13 @@ async def _saved(http: httpx.AsyncClient, export_id: str, path: Path) -> bool:
             async for chunk in response.aiter_bytes():
                 handle.write(chunk)
     return True
+
+
+async def oneshot(conn: Connection, args: argparse.Namespace) -> int:
+    """``export [PATH]``: ask for an export, wait for it, save it and print ``saved PATH``."""
+    target = Path(args.path).expanduser() if args.path else None
+    if target is not None and target.exists():
+        raise UsageError(f"{args.path} exists: give another PATH")
+    saved = await export_to(conn.url, conn.token, target)
+    out(f"saved {render.safe(str(saved))}")
+    return EXIT_OK

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.client_demo.conftest import Spawn
+from tests.client_demo.demo import run_demo
+from tests.client_demo.test_oneshot import login_args
 from tests.exports_support import read
 from tests.support import PASSWORD, LiveServer
 
@@ -35,3 +37,13 @@ async def test_export_saves_the_zip_where_it_says(
     await alice.expect("bye")
     assert await alice.wait() == 0, alice.transcript()
     assert not any("Traceback" in line for line in alice.err)
+
+
+async def test_the_one_shot_export_saves_the_zip(live_server: LiveServer, tmp_path: Path) -> None:
+    await live_server.register("bob")
+    target = tmp_path / "bob.zip"
+    done = await run_demo(*login_args(live_server, "bob"), "export", str(target), stdin=PASSWORD + "\n")
+    assert (done.code, done.out) == (0, [f"saved {target}"]), done.err
+    assert read(target.read_bytes()).profile["username"] == "bob"
+    again = await run_demo(*login_args(live_server, "bob"), "export", stdin=PASSWORD + "\n")
+    assert again.code != 0 and any(line.startswith("error: rate_limited: ") for line in again.err)
