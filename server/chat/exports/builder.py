@@ -43,10 +43,11 @@ def _json(value: object) -> bytes:
 class Builder:
     """Writes one user's export into an ``Archive``."""
 
-    def __init__(self, db: Database, files: FileStore | None, user_id: int) -> None:
+    def __init__(self, db: Database, files: FileStore | None, user_id: int, page: int = PAGE) -> None:
         self.db = db
         self.files = files
         self.user_id = user_id
+        self.page = page  # rows per query
         self._names: dict[int, str] = {}  # usernames of direct partners, asked once each
         self._paths: dict[str, str] = {}  # a file's id -> its path in the archive
         self._taken: set[str] = set()
@@ -68,10 +69,10 @@ class Builder:
         after = ""
         while True:
             async with self.db.read() as repos:
-                page = await repos.exports.uploads_after(self.user_id, after, PAGE)
+                page = await repos.exports.uploads_after(self.user_id, after, self.page)
             for record in page:
                 await self._file(archive, record)
-            if len(page) < PAGE:
+            if len(page) < self.page:
                 return
             after = page[-1].id
 
@@ -98,10 +99,10 @@ class Builder:
         after = 0
         while True:
             async with self.db.read() as repos:
-                page = await repos.exports.messages_after(self.user_id, after, PAGE)
+                page = await repos.exports.messages_after(self.user_id, after, self.page)
             lines = [json.dumps(await self._message(m), ensure_ascii=False).encode() + b"\n" for m in page]
             await archive.append(lines)
-            if len(page) < PAGE:
+            if len(page) < self.page:
                 break
             after = page[-1].id
         await archive.end()
