@@ -123,8 +123,9 @@ class ExportWorker:
         except Exception as exc:
             if archive is not None:
                 await archive.discard()
-            if DATABASE.failed(exc, "building an export"):
-                self._owed.add(export.id)  # not the export's fault: built again once the database is back
+            if await self._database_down():  # not the export's fault: built again once it is back
+                DATABASE.failed(exc, "building an export")
+                self._owed.add(export.id)
             else:
                 await self._failed(export, exc)
             return
@@ -132,6 +133,15 @@ class ExportWorker:
             await repos.exports.finish(export.id, READY, self.clock.now(), size=size)
         self.built += 1
         log.info("an export is ready", extra={"export": export.id, "size": size})
+
+    async def _database_down(self) -> bool:
+        """Whether the database fails to answer now: a build's error is then the outage's (the
+        error alone cannot say: a full disk and a lost connection are both an ``OSError``)."""
+        try:
+            await self.db.ping()
+        except Exception:
+            return True
+        return False
 
     async def _failed(self, export: ExportRecord, exc: Exception) -> None:
         log.warning("building an export failed", exc_info=exc, extra={"export": export.id})
