@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     _conversation_commands(subparser)
     moderation_oneshot.add_subcommands(subparser)
     _search_command(subparser)
+    export = subparser("export", "download all your data as a ZIP (one an hour); print where it is saved")
+    export.add_argument("path", nargs="?", help="where to save it (default: parley-export-<id>.zip here)")
     return parser
 
 

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from client_demo import moderation_oneshot, render, searching
+from client_demo import exporting, moderation_oneshot, render, searching
 from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
 from client_demo.models import Message, address, as_message, as_topic, field_list, is_message, name_field
@@ -295,6 +295,7 @@ COMMANDS: dict[str, Command] = {
     "threadlog": threadlog,
     **moderation_oneshot.COMMANDS,
     "search": search,
+    "export": exporting.oneshot,  # PROTOCOL.md section 16
 }
 
 

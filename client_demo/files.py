@@ -77,7 +77,7 @@ async def upload_file(url: str, token: str, path: Path) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
     if response.status_code != 201:
-        raise _error(response)
+        raise error_of(response)
     found: dict[str, Any] = response.json()
     return found
 
@@ -93,7 +93,7 @@ async def download_file(url: str, token: str, file_id: str, path: str | None) ->
         ):
             if response.status_code != 200:
                 await response.aread()
-                raise _error(response)
+                raise error_of(response)
             target = (
                 Path(path) if path else Path(_name(response.headers.get("content-disposition", ""), file_id))
             )
@@ -115,7 +115,8 @@ def _name(disposition: str, fallback: str) -> str:
     return name if name not in ("", ".", "..") else fallback
 
 
-def _error(response: httpx.Response) -> ClientError:
+def error_of(response: httpx.Response) -> ClientError:
+    """The server's error envelope as a ``ClientError`` (any other answer by its status)."""
     try:
         error = response.json()["error"]
         return ClientError(str(error["code"]), str(error.get("message", "")))

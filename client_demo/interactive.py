@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from client_demo import (
     bots_repl,
     conversations,
+    exporting,
     files,
     live,
     moderation_repl,
@@ -65,6 +66,7 @@ commands:
 {webhooks.HELP}
 {people.HELP}
 {notifications.HELP}
+{exporting.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -116,6 +118,7 @@ class Repl:
             webhooks.WebhookCommands(conn).table(),
             people.PeopleCommands(conn, self.view.names).table(),
             notifications.NotifyCommands(conn, talk.notify).table(),
+            exporting.ExportCommands(conn).table(),
         )
 
     async def run(self) -> int:

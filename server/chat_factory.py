@@ -15,6 +15,7 @@ import httpx
 
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
+from server.adapters.exportstore import LocalExportStore
 from server.adapters.filestore import LocalFileStore
 from server.adapters.preview_http import HttpPageSource
 from server.adapters.upstream import UpstreamPool
@@ -126,6 +127,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
         **mail_ports(settings),  # PROTOCOL.md section 15
         push_sender=push_sender(settings) if serving else None,  # the command line sends none
+        export_store=LocalExportStore(settings.resolved_exports_dir),  # PROTOCOL.md section 16
     )
     return Chat(
         database,

@@ -8,6 +8,7 @@ parley conformance-server [--host H] [--port P]
 parley user|topic|stats ...      operator commands (server/cli_admin.py)
 parley bot create|list|token|revoke   bot accounts (server/cli_bots.py)
 parley backup DIR | restore DIR  a copy of the data, and back (server/cli_backup.py)
+parley export DIR                every table and the files, for an operator (server/cli_export.py)
 parley --version
 """
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from server import __version__, cli_backup, logs
+from server import __version__, cli_backup, cli_export, logs
 from server.chat.accounts.schemas import RegisterIn
 from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     operator.register(sub, user)
     BotCommands(operator).register(sub)
     cli_backup.register(sub)
+    cli_export.register(sub)  # PROTOCOL.md section 16
     return parser
 
 

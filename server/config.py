@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="largest upload, bytes")
     file_uploads_per_minute: int = Field(default=30, gt=0, description="uploads per user and minute")
     file_quota_bytes: int = Field(default=1024**3, gt=0, description="bytes of files one user may keep")
+    # Exports (PROTOCOL.md section 16): users' ZIPs, under ``exports_dir`` (default <files_dir>/exports,
+    # shared by the nodes like the files: the node that builds one need not be the one that serves it).
+    exports_dir: Path | None = None
     file_unattached_ttl_seconds: float = Field(
         default=86400.0, gt=0, description="seconds an upload may wait to be attached"
     )
@@ -311,6 +314,11 @@ class Settings(BaseSettings):
     def resolved_files_dir(self) -> Path:
         """Where files are kept: ``PARLEY_FILES_DIR``, or ``files`` in the data directory."""
         return self.files_dir if self.files_dir is not None else self.data_dir / "files"
+
+    @property
+    def resolved_exports_dir(self) -> Path:
+        """Where users' exports are written: ``PARLEY_EXPORTS_DIR``, or ``exports`` in the files directory."""
+        return self.exports_dir if self.exports_dir is not None else self.resolved_files_dir / "exports"
 
     def secret(self) -> str:
         """The JWT secret: the given one, or the one kept in the data directory."""

@@ -22,6 +22,10 @@ from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
 from server.chat.echo.service import Upstream
+from server.chat.exports import assembly as exports
+from server.chat.exports.ports import ExportStore
+from server.chat.exports.service import ExportService
+from server.chat.exports.worker import ExportWorker
 from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
@@ -65,6 +69,7 @@ class Ports:
     composer: Composer | None = None
     mailer: Mailer | None = None
     push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
+    export_store: ExportStore | None = None  # where users' exports are written (section 16; none: off)
 
 
 class Chat:
@@ -139,6 +144,11 @@ class Chat:
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         self.push, self.push_worker = told.push, told.push_worker
+        self.exports: ExportService | None = None  # PROTOCOL.md section 16
+        self.export_worker: ExportWorker | None = None
+        if ports.export_store is not None:
+            made_exports = exports.build(w, ports.export_store, ports.file_store)
+            self.exports, self.export_worker = made_exports.service, made_exports.worker
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

@@ -128,3 +128,29 @@ export const saveNotificationPrefs = (token, prefs) =>
 
 /** PUT /api/users/me/email {email}: sends a verification mail. */
 export const setEmail = (token, email) => call("PUT", "/api/users/me/email", { token, body: { email } });
+
+// A user's export (section 16).
+/** POST /api/users/me/export -> {id} (202; one an hour: rate_limited) */
+export const requestExport = (token) => call("POST", "/api/users/me/export", { token });
+
+/** GET /api/users/me/exports/{id} -> {ready: false, retryAfter} while it is built (202), or
+ * {ready: true, blob, filename} with the ZIP. Anything else is a ChatError. */
+export async function fetchExport(token, id) {
+  let response;
+  try {
+    response = await fetch(`/api/users/me/exports/${encodeURIComponent(id)}`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: "application/zip, application/json" },
+    });
+  } catch {
+    throw new ChatError("network");
+  }
+  if (response.status === 202) {
+    return { ready: false, retryAfter: Number(response.headers.get("Retry-After")) || 2 };
+  }
+  if (response.ok) {
+    const disposition = response.headers.get("Content-Disposition") ?? "";
+    const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `parley-export-${id}.zip`;
+    return { ready: true, blob: await response.blob(), filename };
+  }
+  throw errorFrom(response.status, await response.json().catch(() => null));
+}

@@ -7,6 +7,7 @@
 import * as api from "../api.js";
 import { browserPush, pushSupported, subscribe, testNotification, unsubscribe } from "../push.js";
 import { h } from "./dom.js";
+import { exportSection } from "./export_data.js";
 
 const DIGESTS = [[15, "15 minutes"], [30, "30 minutes"], [60, "1 hour"], [240, "4 hours"], [1440, "1 day"]];
 
@@ -58,6 +59,7 @@ class NotifySettings {
         h("label", { class: "check", for: "ns-quiet" }, this.quiet, "No notifications between"),
         h("div", { class: "inline-row" }, this.quietFrom, h("span", {}, "and"), this.quietTo),
         h("p", { class: "hint" }, "In your profile's time zone (UTC when it has none).")),
+      exportSection(token), // section 16: "Download my data"
       this.error,
       h("div", { class: "inline-row end" }, this.saved,
         h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-close", onclick: () => this.dialog.close() }, "Close"),
