@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.repositories.audit import AuditRepository
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
 from db.repositories.files import FileRepository
@@ -58,6 +59,7 @@ class Repositories:
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
+        self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
         self.events: list[Any] = []
         self.facts: list[Any] = []
 
