@@ -23,8 +23,10 @@ from pydantic import ValidationError
 
 from server import __version__, logs
 from server.chat.accounts.schemas import RegisterIn
+from server.chat.kernel.actors import CLI
 from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
+from server.cli_audit import AuditCommand
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
 from server.edge.validation import reason
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     operator = Operator(_with_chat)
     operator.register(sub, user)
     BotCommands(operator).register(sub)
+    AuditCommand(operator).register(sub)
     return parser
 
 
@@ -216,7 +219,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"invalid: {reason(exc.errors(include_url=False)[0])}")
 
     async def create(chat: Chat) -> int:
-        await chat.users.create(data.username, data.password)
+        await chat.users.create(data.username, data.password, by=CLI)  # an audit row
         sys.stdout.write(f"created user {data.username}\n")
         return 0
 
@@ -226,6 +229,8 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     async def issue(chat: Chat) -> int:
         token = await chat.users.issue_token(args.username, args.ttl)
+        # Nothing is stored, but it is access given without a password: audited (section 16).
+        await chat.audit.record(CLI, "token.issue", args.username, details={"ttl": args.ttl})
         sys.stdout.write(token.token + "\n")
         return 0
 

@@ -39,6 +39,7 @@ CLI = Doer(None, "cli")
 """The operator at the command line (``parley user|topic|bot|search ...``)."""
 
 
-def admin_ui(username: str) -> Doer:
-    """The operator signed in to the Admin UI as ``username`` (a colon: no user can be named so)."""
-    return Doer(None, f"admin-ui:{username}")
+def admin_ui(username: str | None) -> Doer:
+    """The operator signed in to the Admin UI as ``username`` (a colon: no user can be named so);
+    None: someone whose sign-in was refused (``admin-ui``: what they typed is never kept)."""
+    return Doer(None, "admin-ui" if username is None else f"admin-ui:{username}")

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from server.edge.http import ChatDep
-from server.edge.rest.admin_reports import Operator
+from server.edge.http import AddressDep, ChatDep
+from server.edge.rest.admin_reports import Operator, by_admin
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,8 +28,10 @@ async def page() -> Response:
 
 
 @router.get("/admin/api/login", status_code=204)
-async def login(_admin: Operator) -> Response:
-    """204 for the Admin UI's credentials (the page's sign-in), else the operator check's error."""
+async def login(admin: Operator, chat: ChatDep, address: AddressDep) -> Response:
+    """204 for the Admin UI's credentials (a page's sign-in: an ``admin.login`` audit row), else
+    the operator check's error."""
+    await chat.audit.record(by_admin(admin), "admin.login", details={"via": "page", "address": address})
     return Response(status_code=204)
 
 
@@ -57,6 +59,7 @@ PAGE = """<!doctype html>
 <body class="admin-search-page">
   <nav class="admin-nav">
     <a href="./">Socket.IO Admin UI</a><a href="reports">Reports</a><strong>Message search</strong>
+    <a href="audit">Audit log</a>
   </nav>
   <main id="admin-search" class="admin-search"><p class="boot-note">Loading…</p></main>
 </body>
