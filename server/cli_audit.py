@@ -37,7 +37,7 @@ def since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError("an ISO 8601 date or time, or a number of days") from None
+        raise argparse.ArgumentTypeError("invalid: an ISO 8601 date or time, or a number of days") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -47,7 +47,7 @@ def limit(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"a number from 1 to {MAX_LIMIT}")
+        raise argparse.ArgumentTypeError(f"invalid: a number from 1 to {MAX_LIMIT}")
     return value
 
 
@@ -60,7 +60,8 @@ class AuditCommand:
             sub, "audit", "the audit log, newest first (PROTOCOL.md 16)", self._audit
         )
         parser.add_argument("--actor", help="who acted (a username, cli, admin-ui:NAME)")
-        parser.add_argument("--action", help="one action, e.g. topic.kick or user.disable")
+        # not ``dest="action"``: the command's own name is kept there (``Operator.command``)
+        parser.add_argument("--action", dest="wanted", help="one action, e.g. topic.kick or user.disable")
         parser.add_argument("--since", type=since, help="an ISO 8601 date or time, or days back (7)")
         parser.add_argument("--limit", type=limit, default=100, help="rows at most (default 100)")
 
@@ -68,7 +69,7 @@ class AuditCommand:
         return self.operator.run(
             settings,
             args,
-            lambda chat: chat.audit.newest(args.limit, args.actor, args.action, args.since),
+            lambda chat: chat.audit.newest(args.limit, args.actor, args.wanted, args.since),
             _audit_table,
         )
 

@@ -122,9 +122,7 @@ async def test_each_moderation_action_writes_one_row_naming_actor_action_target_
     assert entry.at.endswith("Z") or "+00:00" in entry.at
 
 
-async def test_a_refused_or_empty_action_writes_no_row(
-    chat: Chat, plaza: dict[str, Actor], log: Log
-) -> None:
+async def test_a_refused_or_empty_action_writes_no_row(chat: Chat, plaza: dict[str, Actor], log: Log) -> None:
     owner, mod, member = plaza["owner"], plaza["mod"], plaza["member"]
     attempts = [
         chat.moderation.kick(member, "plaza", "owner", None),  # forbidden: a lower rank
