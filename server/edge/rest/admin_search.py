@@ -37,13 +37,18 @@ async def login(admin: Operator, chat: ChatDep, address: AddressDep) -> Response
 
 @router.get("/admin/api/search")
 async def search(
-    _admin: Operator,
+    admin: Operator,
     chat: ChatDep,
     q: Annotated[str, Query(min_length=1, max_length=256)],
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
-    return await chat.search.search_all(q, cursor, limit)
+    """A search of every conversation, private ones included: its first page writes an
+    ``admin.search`` audit row with the query (the next pages of the same search do not)."""
+    found = await chat.search.search_all(q, cursor, limit)
+    if cursor is None:
+        await chat.audit.record(by_admin(admin), "admin.search", details={"q": q})
+    return found
 
 
 PAGE = """<!doctype html>

@@ -75,8 +75,17 @@ async def test_the_admin_ui_actions_are_audited_and_the_page_filters(tmp_path: P
         assert disabled.status_code == 200
         missing = await server.http.post("/admin/api/users/ghost/disable", headers=ADMIN)
         assert missing.status_code == 404  # no row
+        for body in ("rude too", "rude as well"):
+            await send(bob, {"topic": "lobby", "body": body})
+        found = await server.http.get("/admin/api/search", params={"q": "rude", "limit": 1}, headers=ADMIN)
+        assert found.status_code == 200
+        searched = (await listed(server, action="admin.search"))[0]
+        assert (searched["actor"], searched["details"]) == ("admin-ui:admin", {"q": "rude"})
+        params = {"q": "rude", "cursor": found.json()["next"], "limit": 1}
+        assert (await server.http.get("/admin/api/search", params=params, headers=ADMIN)).status_code == 200
+        assert len(await listed(server, action="admin.search")) == 1  # a next page writes no row
 
-        entries = await listed(server)
+        entries = [e for e in await listed(server) if e["action"] != "admin.search"]
         assert shown(entries) == [
             ("admin-ui:admin", "user.disable", "alice"),
             ("admin-ui:admin", "message.remove", str(sent["id"])),
@@ -88,7 +97,7 @@ async def test_the_admin_ui_actions_are_audited_and_the_page_filters(tmp_path: P
         assert [e["action"] for e in await listed(server, action="user.disable")] == ["user.disable"]
         assert len(await listed(server, limit=1)) == 1
         assert await listed(server, since="2999-01-01") == []
-        assert len(await listed(server, since="2000-01-01T00:00:00Z")) == 3
+        assert len(await listed(server, since="2000-01-01T00:00:00Z")) == 4
 
 
 async def test_socket_io_admin_logins_and_disconnects_are_audited(tmp_path: Path) -> None:
