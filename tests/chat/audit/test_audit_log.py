@@ -283,3 +283,28 @@ async def test_the_listing_filters_by_actor_action_and_time_newest_first(
     assert len((await chat.audit.newest(limit=1)).entries) == 1
     later = datetime.now(UTC) + timedelta(minutes=1)
     assert (await chat.audit.newest(since=later)).entries == []
+
+
+async def test_the_row_and_the_action_commit_together_or_not_at_all(
+    chat: Chat, plaza: dict[str, Actor], log: Log
+) -> None:
+    """A commit that fails after the audit row was written (a later handler refusing it) takes the
+    kick with it: the member is still in the topic and the log holds nothing."""
+
+    async def refuse_kicks(_repos: Any, recorded: Any) -> None:
+        if any(isinstance(fact, Acted) and fact.action == "topic.kick" for fact in recorded):
+            raise RuntimeError("the commit failed")
+
+    chat.db.before_commit.append(refuse_kicks)
+    try:
+        with pytest.raises(RuntimeError):
+            await chat.moderation.kick(plaza["mod"], "plaza", "member", None)
+    finally:
+        chat.db.before_commit.remove(refuse_kicks)
+    await log.none()
+    async with chat.db.read() as repos:
+        topic = await repos.topics.by_name("plaza")
+        assert topic is not None
+        assert await repos.memberships.get(topic.id, plaza["member"].id) is not None
+    await chat.moderation.kick(plaza["mod"], "plaza", "member", None)
+    assert row(await log.one()) == ("mod", plaza["mod"].id, "topic.kick", "member", "plaza")
