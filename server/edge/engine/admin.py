@@ -25,7 +25,8 @@ for a socket keeps a few harmless headers and no query string or cookie.
 Rooms are shown by name (``topic:general``, ``user:alice``: ``room_names`` looks the ids up,
 remembered for one stats tick), and a disconnect by room name finds the room.
 Failed logins are limited per client address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``);
-every login is logged with the client's address (never what was typed).
+every login is logged with the client's address (never what was typed), and written to the audit
+log (PROTOCOL.md section 16, through ``audit``) as is every disconnect an admin asks for.
 Read-only by default; writable means "may disconnect sockets" only:
 joining, leaving and emitting are not offered, because a socket put in
 ``topic:{id}`` by hand would receive a topic its user is not a member of.
