@@ -313,3 +313,17 @@ class SignInFlow:
     nonce: str
     verifier: str  # the PKCE code verifier; only its S256 challenge leaves the server
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One row of the audit log (PROTOCOL.md section 16); ``actor_id`` None for the operator."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    target: str | None
+    topic: str | None
+    details: dict[str, Any]

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from db.migrate import upgrade
 from server import logs
+from server.chat.kernel.actors import admin_ui
 from server.chat.kernel.errors import ChatError, ErrorCode, invalid
 from server.chat.kernel.ratelimit import per_window
 from server.chat.service import Chat
@@ -25,7 +26,7 @@ from server.chat_factory import build_chat
 from server.collector import tune_collector
 from server.config import Settings
 from server.edge.body_cap import BodyCap
-from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI
+from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI, Audit
 from server.edge.engine.fanout import LeanFanout
 from server.edge.engine.gate import EngineGate
 from server.edge.engine.netguard import ON_REFUSED
@@ -168,9 +169,19 @@ def _admin_ui(sio: Any, settings: Settings, chat_namespace: ChatNamespace, chat:
         room_names=room_names(chat),
         failures=per_window(FAILURES_PER_ADDRESS, FAILURE_WINDOW),
         client_address=client_address,
+        audit=_admin_audit(chat),
     )
     admin.install()
     return admin
+
+
+def _admin_audit(chat: Chat) -> Audit:
+    """The Socket.IO Admin UI's logins and disconnects as audit rows (PROTOCOL.md section 16)."""
+
+    async def audit(username: str | None, action: str, target: str | None, details: dict[str, Any]) -> None:
+        await chat.audit.record(admin_ui(username), action, target, None, details)
+
+    return audit
 
 
 def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], Awaitable[Any]]]:

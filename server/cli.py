@@ -25,8 +25,10 @@ from pydantic import ValidationError
 
 from server import __version__, cli_backup, cli_export, logs
 from server.chat.accounts.schemas import RegisterIn
+from server.chat.kernel.actors import CLI
 from server.chat.kernel.errors import ChatError
 from server.cli_admin import CommandError, Operator, read_password
+from server.cli_audit import AuditCommand
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
 from server.edge.validation import reason
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     BotCommands(operator).register(sub)
     cli_backup.register(sub)
     cli_export.register(sub)  # PROTOCOL.md section 16
+    AuditCommand(operator).register(sub)
     return parser
 
 
@@ -221,7 +224,7 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"invalid: {reason(exc.errors(include_url=False)[0])}")
 
     async def create(chat: Chat) -> int:
-        await chat.users.create(data.username, data.password)
+        await chat.users.create(data.username, data.password, by=CLI)  # an audit row
         sys.stdout.write(f"created user {data.username}\n")
         return 0
 
@@ -231,6 +234,8 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     async def issue(chat: Chat) -> int:
         token = await chat.users.issue_token(args.username, args.ttl)
+        # Nothing is stored, but it is access given without a password: audited (section 16).
+        await chat.audit.record(CLI, "token.issue", args.username, details={"ttl": args.ttl})
         sys.stdout.write(token.token + "\n")
         return 0
 

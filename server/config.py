@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     webhook_log_retention: float = Field(
         default=7 * 86400.0, gt=0, description="seconds an attempt stays in the delivery log"
     )
+    # The audit log (PROTOCOL.md section 16): housekeeping deletes rows older than this many days
+    # (its own retention: PARLEY_RETENTION_DAYS, the messages', never applies to it).
+    audit_retention_days: int = Field(default=365, ge=1, le=36500, description="days an audit row is kept")
 
     # Link previews (PROTOCOL.md section 13; docs/previews.md): the server fetches the pages its
     # messages link to (``previews`` off: nothing is fetched), through the webhooks' address guard

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.repositories.audit import AuditRepository
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
 from db.repositories.exports import ExportRepository
@@ -60,6 +61,7 @@ class Repositories:
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
         self.exports = ExportRepository(session)  # PROTOCOL.md section 16: a user's export
+        self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -18,6 +18,7 @@ from typing import cast
 from db.uow import Database
 from server.chat.accounts import assembly as accounts
 from server.chat.accounts.sso import IdentityProvider
+from server.chat.audit import assembly as audit
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -149,6 +150,7 @@ class Chat:
         if ports.export_store is not None:
             made_exports = exports.build(w, ports.export_store, ports.file_store)
             self.exports, self.export_worker = made_exports.service, made_exports.worker
+        self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

@@ -86,6 +86,7 @@ $("login").addEventListener("submit", async (event) => {
   credentials = btoa(`${$("username").value}:${$("password").value}`);
   $("status").textContent = "";
   try {
+    await call("api/login"); // the sign-in: an admin.login audit row (PROTOCOL.md section 16)
     await load();
     sessionStorage.setItem("parley_admin_basic", credentials);
     $("login").hidden = true;

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -39,10 +39,11 @@ from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
 from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
 from server.chat.kernel.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import iso_required
 from server.chat.rules.blocking import Blocks
 
@@ -160,23 +161,28 @@ class UserService:
             user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
         )
 
-    async def create(self, username: str, password: str) -> UserRecord:
-        """Store a new user (also used by the ``parley user create`` command)."""
-        user = await self.add_account(username, await self.hasher.hash(password))
+    async def create(self, username: str, password: str, by: Doer | None = None) -> UserRecord:
+        """Store a new user (also used by the ``parley user create`` command, whose ``by`` makes
+        an audit row: a sign-up has none)."""
+        noted = (Acted(by, "user.create", username),) if by is not None else ()
+        user = await self.add_account(username, await self.hasher.hash(password), noted=noted)
         for join in self.on_registered:
             await join(user.id)
         return user
 
-    async def add_account(self, username: str, password_hash: str, owner_id: int | None = None) -> UserRecord:
+    async def add_account(
+        self, username: str, password_hash: str, owner_id: int | None = None, noted: Sequence[object] = ()
+    ) -> UserRecord:
         """Store an account under a name free among users and topics (``conflict`` otherwise); with
         ``owner_id``, a bot (``server.chat.integrations.bots``), whose ``password_hash`` matches no
-        password."""
+        password. ``noted``: facts of the creation (its audit row), in its transaction."""
         version = secrets.randbelow(FIRST_VERSIONS) + 1
         try:
             async with self.db.write() as repos:
                 await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
                 if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
+                repos.note(*noted)
                 return await repos.users.add(username, password_hash, datetime.now(UTC), version, owner_id)
         except Conflict as exc:
             raise conflict(f"the username {username!r} is taken") from exc

@@ -39,8 +39,9 @@ from server.chat.conversations.message_events import deleted, edited, pins_chang
 from server.chat.conversations.schemas import PageOut
 from server.chat.conversations.writer import Destination, SendHook, Writer
 from server.chat.files.service import FileService
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.errors import ChatError, cannot_message, forbidden, invalid, no_message
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.schemas import MessageOut, Target
 from server.chat.kernel.views import direct_name, message_view
@@ -282,11 +283,15 @@ class MessageService:
                 await _may_delete_any(repos, place, actor)
             sender = actor if message.sender_id == actor.id else await _sender(repos, message)
             freed = await self._tombstone(repos, message, place, sender, actor)
+            if sender.id != actor.id:  # a moderator's deletion: audited (PROTOCOL.md section 16)
+                details = {"sender": sender.username, "seq": message.seq}
+                repos.note(Acted(Doer.of(actor), "message.delete", str(message.id), place.name, details))
         await self._release(freed)
 
-    async def remove(self, message_id: int) -> bool:
+    async def remove(self, message_id: int, by: Doer = CLI) -> bool:
         """The operator's deletion (a report acted on, the Admin UI): as if its sender deleted it.
-        False when it was deleted already; ``not_found`` when there is no such message."""
+        False when it was deleted already; ``not_found`` when there is no such message. ``by``:
+        who the audit row names."""
         async with self.db.write() as repos:
             message = await repos.messages.by_id(message_id, lock=True)
             if message is None:
@@ -298,7 +303,10 @@ class MessageService:
             if topic is None:
                 raise no_message(message_id)
             peer = await peer_in(repos, topic, sender.id) if topic.kind == "direct" else None
-            freed = await self._tombstone(repos, message, place_of_topic(topic, peer), sender, sender)
+            place = place_of_topic(topic, peer)
+            freed = await self._tombstone(repos, message, place, sender, sender)
+            details = {"sender": sender.username, "seq": message.seq}
+            repos.note(Acted(by, "message.remove", str(message.id), place.name, details))
         await self._release(freed)
         return True
 

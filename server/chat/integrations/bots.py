@@ -43,9 +43,10 @@ from server.chat.integrations.schemas import (
     TokenInfoOut,
     TokensOut,
 )
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.errors import forbidden, invalid, not_found
 from server.chat.kernel.events import TokenRevoked
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.schemas import NAME_CHARS, ClientId, MessageOut, Target, check_body
 from server.chat.kernel.views import iso_required
 
@@ -61,17 +62,19 @@ class BotService:
         self.users = users
         self.messages = messages
 
-    async def create_bot(self, owner: Actor, username: str) -> UserRecord:
-        """A new bot owned by ``owner`` (a user). ``invalid``, ``conflict``, ``forbidden``."""
+    async def create_bot(self, owner: Actor, username: str, by: Doer | None = None) -> UserRecord:
+        """A new bot owned by ``owner`` (a user), created by ``by`` (the owner unless the operator
+        made it). ``invalid``, ``conflict``, ``forbidden``."""
         if owner.bot:
             raise forbidden("a bot cannot own bots")
         if not USERNAME.fullmatch(username):
             raise invalid("a bot's name is 3 to 32 letters, digits, '_', '.' or '-'")
-        return await self.users.add_account(username, NO_PASSWORD, owner_id=owner.id)
+        acted = Acted(by or Doer.of(owner), "bot.create", username, details={"owner": owner.username})
+        return await self.users.add_account(username, NO_PASSWORD, owner_id=owner.id, noted=(acted,))
 
-    async def create(self, owner: Actor, username: str) -> BotOut:
+    async def create(self, owner: Actor, username: str, by: Doer | None = None) -> BotOut:
         """``POST /api/bots``: ``create_bot``, as the owner sees it."""
-        bot = await self.create_bot(owner, username)
+        bot = await self.create_bot(owner, username, by)
         return BotOut(username=bot.username, owner=owner.username)
 
     async def create_for(self, owner_name: str, username: str) -> BotOut:
@@ -80,7 +83,7 @@ class BotService:
             owner = await repos.users.by_name(owner_name)
         if owner is None or owner.deleted_at is not None:
             raise not_found(f"no user named {owner_name!r}")
-        return await self.create(Actor(owner.id, owner.username, owner.bot), username)
+        return await self.create(Actor(owner.id, owner.username, owner.bot), username, CLI)
 
     async def list(self, owner: Actor) -> BotsOut:
         """The caller's bots (not disabled), oldest first."""
@@ -111,6 +114,7 @@ class BotService:
         async with self.db.write() as repos:
             bot = await _bot(repos, owner, name)
             await disable_bot(repos, bot.id, now)
+            repos.note(Acted(_by(owner), "bot.disable", bot.username))
 
     async def actor(self, bot_id: int) -> Actor | None:
         """The ``Actor`` a service posts as for a bot (None: no such bot, or it is disabled)."""
@@ -152,6 +156,8 @@ class BotService:
             bot = await _bot(repos, owner, name)
             token_id = secrets.token_hex(16)
             await repos.bots.add_token(token_id, bot.id, label, api_tokens.digest(token), datetime.now(UTC))
+            details = {"token_id": token_id, "label": label}  # never the token
+            repos.note(Acted(_by(owner), "bot.token.create", bot.username, details=details))
         return TokenCreatedOut(id=token_id, token=token)
 
     async def tokens(self, owner: Actor | None, name: str) -> TokensOut:
@@ -173,6 +179,12 @@ class BotService:
             if not await repos.bots.revoke_token(bot.id, token_id, datetime.now(UTC)):
                 raise not_found(f"{bot.username!r} has no token {token_id!r}")
             repos.record(TokenRevoked(bot.id, token_id))
+            repos.note(Acted(_by(owner), "bot.token.revoke", bot.username, details={"token_id": token_id}))
+
+
+def _by(owner: Actor | None) -> Doer:
+    """Who an audit row names: the owner, or the operator at the command line (``owner`` None)."""
+    return CLI if owner is None else Doer.of(owner)
 
 
 async def _bot(repos: Repositories, owner: Actor | None, name: str) -> UserRecord:

@@ -24,7 +24,7 @@ from server.chat.accounts import api_tokens
 from server.chat.integrations.bots import BotService
 from server.chat.integrations.hook_bots import retire
 from server.chat.integrations.schemas import HookCreatedOut, HookInfoOut, HookPostedOut, HooksOut
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import (
     ChatError,
@@ -36,6 +36,7 @@ from server.chat.kernel.errors import (
     rate_limited,
 )
 from server.chat.kernel.events import MembershipChanged
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import iso_required
 from server.chat.rules.access import named_topic
 
@@ -76,6 +77,8 @@ class HookService:
             await repos.hooks.add_hook(
                 hook_id, found.id, bot.id, digest, actor.id, now, bot_made=bot_name is None
             )
+            details = {"bot": bot.username}  # never the secret
+            repos.note(Acted(Doer.of(actor), "hook.create", hook_id, found.name, details))
         return HookCreatedOut(id=hook_id, url=f"/hooks/{secret}")
 
     async def list(self, actor: Actor, topic: str) -> HooksOut:
@@ -100,6 +103,7 @@ class HookService:
             if hook is None or not await repos.hooks.revoke_hook(found.id, hook_id, now):
                 raise not_found(NO_HOOK)
             await retire(repos, found.id, hook.bot_id, hook.bot_made, now)
+            repos.note(Acted(Doer.of(actor), "hook.revoke", hook_id, found.name))
 
     async def post(
         self, secret: str, text: str, thread: int | None = None, client_id: str | None = None

@@ -44,10 +44,10 @@ from server.chat.integrations.schemas import (
     WebhookOut,
     WebhooksOut,
 )
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, invalid, not_found
 from server.chat.kernel.events import Event, MembershipChanged, NewsMissed, OutboxWritten, WebhooksChanged
-from server.chat.kernel.facts import MemberActed, ReactionActed
+from server.chat.kernel.facts import Acted, MemberActed, ReactionActed
 from server.chat.kernel.outbound import AddressRefused, UrlGuard
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.schemas import MessageOut
@@ -331,6 +331,8 @@ class WebhookService:
             )
             await repos.webhooks.add(hook)
             repos.record(WebhooksChanged(found))
+            details = {"url": data.url, "events": list(data.events), "bot": bot.username}  # no secret
+            repos.note(Acted(Doer.of(actor), "webhook.create", hook_id, record.name, details))
         return WebhookCreated(id=hook_id)
 
     async def _new_bot(self, owner: Actor, topic: str) -> UserRecord:
@@ -367,9 +369,11 @@ class WebhookService:
             if removed is None or not await repos.webhooks.remove(found, hook_id, now):
                 raise _no_webhook(hook_id)
             repos.record(WebhooksChanged(found))
+            record = await repos.topics.by_id(found)
+            where = record.name if record is not None else topic
+            repos.note(Acted(Doer.of(actor), "webhook.remove", hook_id, where, {"url": removed.url}))
             if removed.bot_id is not None:
                 bot = await repos.users.by_id(removed.bot_id)
-                record = await repos.topics.by_id(found)
                 if await retire(repos, found, removed.bot_id, True, now) and bot and record:
                     await tell_member(
                         repos, self.hooks, found, record.name, bot.username, "left", skip=hook_id

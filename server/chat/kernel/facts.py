@@ -11,10 +11,12 @@ handler. Neither imports the other (DESIGN.md, "integrations listen").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from db.records import MessageRecord
+from server.chat.kernel.actors import Doer
 from server.chat.kernel.places import Place
 
 MemberAction = Literal["joined", "left", "kicked", "banned"]
@@ -42,3 +44,19 @@ class ReactionActed:
     emoji: str
     username: str
     added: bool
+
+
+@dataclass(frozen=True)
+class Acted:
+    """Someone did something an operator may later ask about (PROTOCOL.md section 16): a
+    moderation action, a change of a bot, hook or webhook, an operator's command. ``action`` is a
+    dotted name (``topic.kick``, ``bot.create``; the list is in docs/PROTOCOL.md), ``target`` what
+    it was done to (a username, a message id, a hook id), ``topic`` where (its name then), and
+    ``details`` the rest worth keeping (never a secret, a password or a report's text). Noted in
+    the action's transaction: if the action fails, the fact goes with its rollback."""
+
+    by: Doer
+    action: str
+    target: str | None = None
+    topic: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)

@@ -45,3 +45,4 @@ class Limits:
     public_url: str | None  # where browsers reach Parley: a push's link to its message
     email_delay: float  # PROTOCOL.md section 15: seconds without a socket before a digest
     password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused
+    audit_retention_days: int  # PROTOCOL.md section 16: days an audit row is kept

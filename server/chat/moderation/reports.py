@@ -14,7 +14,8 @@ from typing import cast
 
 from db.records import ReportRecord
 from db.uow import Database
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import Actor, Doer
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.schemas import Empty
 from server.chat.kernel.views import Kind, iso_required
 from server.chat.moderation.schemas import ReportedMessageOut, ReportOut, ReportsOut
@@ -33,6 +34,7 @@ class ReportService:
         async with self.db.write() as repos:
             await locate_message(repos, actor, message_id)
             await repos.reports.add(actor.id, message_id, reason, datetime.now(UTC))
+            repos.note(Acted(Doer.of(actor), "message.report", str(message_id)))  # not the reason
         return Empty()
 
     async def newest(self, limit: int = LISTED) -> ReportsOut:

@@ -25,7 +25,7 @@ from db.uow import Database
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.topic_views import topic_view
 from server.chat.conversations.writer import Destination
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.errors import conflict, not_found
 from server.chat.kernel.events import (
     MembershipChanged,
@@ -36,7 +36,7 @@ from server.chat.kernel.events import (
     ToTopic,
     ToUser,
 )
-from server.chat.kernel.facts import MemberActed
+from server.chat.kernel.facts import Acted, MemberActed
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.schemas import TopicOut
 from server.chat.kernel.views import iso
@@ -62,6 +62,7 @@ class ModerationService:
             if theirs.role == role:
                 return
             await repos.memberships.set_role(found.id, target.id, role)
+            _audit(repos, actor, "topic.role", found, target.username, role=role, was=theirs.role)
         sentence = f"{actor.username} made {target.username} {ROLE_NAMES[role]}"
         await self._tell(actor, place, sentence, "role", target=target.username, role=role)
 
@@ -74,6 +75,7 @@ class ModerationService:
             _remove(repos, found, target.id, reason)
             await repos.memberships.remove(found.id, target.id)
             repos.note(MemberActed(found.id, found.name, target.id, target.username, "kicked"))
+            _audit(repos, actor, "topic.kick", found, target.username, reason=reason)
         sentence = f"{actor.username} removed {target.username}" + _because(reason)
         await self._tell(actor, place, sentence, "kick", target=target.username, reason=reason)
 
@@ -93,6 +95,7 @@ class ModerationService:
                 _remove(repos, found, target.id, reason)
                 await repos.memberships.remove(found.id, target.id)
             repos.note(MemberActed(found.id, found.name, target.id, target.username, "banned"))
+            _audit(repos, actor, "topic.ban", found, target.username, reason=reason, until=iso(until))
         sentence = f"{actor.username} banned {target.username}" + _for(minutes) + _because(reason)
         await self._tell(
             actor, place, sentence, "ban", target=target.username, reason=reason, until=iso(until)
@@ -107,6 +110,7 @@ class ModerationService:
             check(Act.UNBAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
             if not await repos.bans.lift(found.id, target.id):
                 return
+            _audit(repos, actor, "topic.unban", found, target.username)
         await self._tell(
             actor, place, f"{actor.username} unbanned {target.username}", "unban", target=target.username
         )
@@ -126,6 +130,7 @@ class ModerationService:
                 return
             await repos.memberships.set_mute(found.id, target.id, now if muted else None, until)
             repos.record(MuteChanged(found.id, target.id, muted, iso(until)))
+            _audit(repos, actor, f"topic.{action.value}", found, target.username, until=iso(until))
         verb = "muted" if muted else "unmuted"
         sentence = f"{actor.username} {verb} {target.username}" + (_for(minutes) if muted else "")
         await self._tell(actor, place, sentence, action.value, target=target.username, until=iso(until))
@@ -152,6 +157,8 @@ class ModerationService:
                     await repos.topics.describe(found.id, description)
                     repos.record(TopicUpdated(found.id, found.name))
                     changes["description"] = description
+                if changes:
+                    _audit(repos, actor, "topic.update", found, None, **changes)
         except Conflict as exc:  # another rename or create took the name meanwhile
             raise conflict(f"a topic named {name!r} exists") from exc
         if changes:
@@ -174,6 +181,7 @@ class ModerationService:
             if changed:
                 await repos.topics.archive(found.id, datetime.now(UTC) if archived else None)
                 repos.record(TopicUpdated(found.id, found.name))
+                _audit(repos, actor, f"topic.{action.value}", found, None)
         if changed:
             verb = "archived" if archived else "unarchived"
             await self._tell(actor, place, f"{actor.username} {verb} the topic", action.value)
@@ -225,6 +233,15 @@ def _remove(repos: Repositories, topic: TopicRecord, user_id: int, reason: str |
         MembershipChanged(user_id, topic.id, joined=False),
         TopicRemoved(topic.name, reason, ToUser(user_id)),
     )
+
+
+def _audit(
+    repos: Repositories, actor: Actor, action: str, topic: TopicRecord, target: str | None, **details: Any
+) -> None:
+    """The action's audit row (PROTOCOL.md section 16), in its transaction; the topic's name as it
+    was before the action (a rename's new name is in ``details``), empty details left out."""
+    kept = {key: value for key, value in details.items() if value is not None}
+    repos.note(Acted(Doer.of(actor), action, target, topic.name, kept))
 
 
 def _because(reason: str | None) -> str:

@@ -23,8 +23,10 @@ from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts.security import PasswordHasher
+from server.chat.kernel.actors import CLI, Doer
 from server.chat.kernel.errors import not_found
 from server.chat.kernel.events import MembershipChanged, SessionsRevoked, UserDeleted
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import iso, iso_required
 from server.chat.operators.schemas import AccountOut, AccountsOut, DeletedAccountOut
 from server.chat.rules.access import user_named
@@ -41,17 +43,19 @@ class AccountService:
             users = await repos.users.all()
         return AccountsOut(users=[account_view(user) for user in users])
 
-    async def disable(self, username: str) -> AccountOut:
-        """No more logins or connections; open sockets close. Disabling twice changes nothing."""
+    async def disable(self, username: str, by: Doer = CLI) -> AccountOut:
+        """No more logins or connections; open sockets close. Disabling twice changes nothing.
+        ``by``: who the audit row names (a change only)."""
         async with self.db.write() as repos:
             user = await _account(repos, username)
             view = account_view(user, "disabled")
             if user.disabled_at is None:
                 await repos.users.update_fields(user.id, disabled_at=datetime.now(UTC))
                 await _revoke(repos, user.id)
+                repos.note(Acted(by, "user.disable", user.username))
         return view
 
-    async def enable(self, username: str) -> AccountOut:
+    async def enable(self, username: str, by: Doer = CLI) -> AccountOut:
         """Logins work again (tokens revoked by ``disable`` stay revoked); an enabled user: no change."""
         async with self.db.write() as repos:
             user = await _account(repos, username)
@@ -61,9 +65,10 @@ class AccountService:
                 # Every node's token cache forgets the user, so a connection is let in at once;
                 # the user has no socket to close (none was let in while disabled).
                 repos.record(SessionsRevoked(user.id))
+                repos.note(Acted(by, "user.enable", user.username))
         return view
 
-    async def set_password(self, username: str, password: str) -> AccountOut:
+    async def set_password(self, username: str, password: str, by: Doer = CLI) -> AccountOut:
         """A new password (validated by the caller, ``PasswordIn``); every session ends."""
         password_hash = await self.hasher.hash(password)
         async with self.db.write() as repos:
@@ -71,9 +76,10 @@ class AccountService:
             view = account_view(user)
             await repos.users.update_fields(user.id, password_hash=password_hash)
             await _revoke(repos, user.id)
+            repos.note(Acted(by, "user.set_password", user.username))  # never the password
         return view
 
-    async def delete(self, username: str) -> DeletedAccountOut:
+    async def delete(self, username: str, by: Doer = CLI) -> DeletedAccountOut:
         """Sessions end, memberships and transcripts go, messages stay under a placeholder name."""
         unguessable = await self.hasher.hash(secrets.token_urlsafe(32))
         async with self.db.write() as repos:
@@ -95,6 +101,8 @@ class AccountService:
             await _revoke(repos, user_id)
             repos.record(UserDeleted(user_id, name))
             kept = await repos.messages.count_by_sender(user_id)
+            details = {"placeholder": placeholder, "memberships_removed": len(topics)}
+            repos.note(Acted(by, "user.delete", name, details=details))
         return DeletedAccountOut(
             username=name,
             placeholder=placeholder,

@@ -28,7 +28,11 @@ def build(
 ) -> Operators:
     nodes = NodeService(w.db, presence, limits.presence_ttl)
     w.part("node heartbeat", nodes.start, nodes.stop, serving=True)  # a row for parley stats
-    retention = Retention(outbox=limits.webhook_outbox_retention, log=limits.webhook_log_retention)
+    retention = Retention(
+        outbox=limits.webhook_outbox_retention,
+        log=limits.webhook_log_retention,
+        audit=limits.audit_retention_days * 86400.0,  # PROTOCOL.md section 16
+    )
     housekeeping = Housekeeping(w.db, retention)
     w.part("housekeeping", housekeeping.start, housekeeping.stop, serving=True)  # old rows pruned
     return Operators(

@@ -12,6 +12,8 @@ push and mail outboxes, the relay table), so that no table grows without bound.
   too; a pending mail is never pruned.
 - Push outbox rows (PROTOCOL.md section 15) whose push is over (``ok`` or ``failed``) go after
   the same ``webhook_outbox_retention``; a ``pending`` one is a push still owed.
+- Audit rows (PROTOCOL.md section 16) go ``audit_retention_days`` days after they were written
+  (``PARLEY_AUDIT_RETENTION_DAYS``, default 365), oldest first.
 - Relay rows (the command line's events for servers without Redis, read within a second) go
   after ``RELAY_KEEP`` as they do at each write, the newest kept (``RelayRepository.prune``).
 
@@ -42,6 +44,7 @@ MAX_BATCHES = 100  # per table and round: 50,000 rows
 class Retention:
     outbox: float  # PARLEY_WEBHOOK_OUTBOX_RETENTION: seconds a finished delivery is kept
     log: float  # PARLEY_WEBHOOK_LOG_RETENTION: seconds an attempt stays in the delivery log
+    audit: float = 365 * 86400.0  # PARLEY_AUDIT_RETENTION_DAYS, in seconds: an audit row's life
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Pruned:
     relay: int = 0
     mail: int = 0
     push: int = 0
+    audit: int = 0
 
 
 Batch = Callable[[Repositories], Awaitable[int]]
@@ -70,9 +74,9 @@ class Housekeeping:
 
     async def _round(self) -> None:
         pruned = await self.prune()
-        if pruned.outbox or pruned.log or pruned.relay or pruned.push or pruned.mail:
-            counts = (pruned.outbox, pruned.log, pruned.relay, pruned.push, pruned.mail)
-            log.info("pruned outbox=%d log=%d relay=%d push=%d mail=%d", *counts)
+        if pruned.outbox or pruned.log or pruned.relay or pruned.push or pruned.mail or pruned.audit:
+            counts = (pruned.outbox, pruned.log, pruned.relay, pruned.push, pruned.mail, pruned.audit)
+            log.info("pruned outbox=%d log=%d relay=%d push=%d mail=%d audit=%d", *counts)
 
     async def prune(self, now: datetime | None = None) -> Pruned:
         """One round: every table in batches, until a batch comes back short (or another node
@@ -86,6 +90,8 @@ class Housekeeping:
         pruned.relay = await self._batches(lambda repos: repos.relay.prune(now - RELAY_KEEP, BATCH))
         pruned.mail = await self._batches(lambda repos: repos.mail.prune(outbox_before, BATCH))
         pruned.push = await self._batches(lambda repos: repos.push.prune(outbox_before, BATCH))
+        audit_before = now - timedelta(seconds=self.retention.audit)
+        pruned.audit = await self._batches(lambda repos: repos.audit.prune(audit_before, BATCH))
         return pruned
 
     async def _batches(self, batch: Batch) -> int:

@@ -25,8 +25,10 @@ from db.repositories import Repositories
 from db.repositories.topics import TopicRow
 from db.uow import Database
 from server.chat.integrations.hook_bots import disable_bot
+from server.chat.kernel.actors import CLI, Doer
 from server.chat.kernel.errors import conflict, forbidden
 from server.chat.kernel.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic, WebhooksChanged
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import direct_ids, iso_required
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.schemas import RenamedOut, StatsOut, TopicRowOut, TopicRowsOut
@@ -46,7 +48,7 @@ class TopicAdminService:
             names = await _direct_labels(repos, direct)
         return TopicRowsOut(topics=[row_view(row, names.get(row.topic.name)) for row in rows])
 
-    async def rename(self, name: str, new_name: str) -> RenamedOut:
+    async def rename(self, name: str, new_name: str, by: Doer = CLI) -> RenamedOut:
         """``new_name`` is validated by the caller (``TopicName``); a change of case alone is fine."""
         try:
             async with self.db.write() as repos:
@@ -57,12 +59,13 @@ class TopicAdminService:
                 await repos.topics.rename(topic.id, new_name)
                 topic_id = topic.id
                 repos.record(TopicRenamed(topic_id, old_name, new_name, ToTopic(topic_id)))
+                repos.note(Acted(by, "topic.rename", None, old_name, {"name": new_name}))
                 [row] = await repos.topics.listing(include_direct=True, topic_id=topic_id)
         except Conflict as exc:  # another rename or create took the name meanwhile
             raise conflict(f"a topic named {new_name!r} exists") from exc
         return RenamedOut(old_name=old_name, topic=row_view(row, new_name))
 
-    async def delete(self, name: str) -> TopicRowOut:
+    async def delete(self, name: str, by: Doer = CLI) -> TopicRowOut:
         """The topic, its messages and memberships, its webhooks (with their outbox and log) and
         hooks; the bots made for those are disabled (``hook_bots``); its members' sockets leave
         its room."""
@@ -84,6 +87,8 @@ class TopicAdminService:
             repos.record(WebhooksChanged(topic_id))
             repos.record(TopicDeleted(topic_id, topic.name, ToTopic(topic_id)))
             repos.record(*(MembershipChanged(user_id, topic_id, joined=False) for user_id in members))
+            details = {"messages": topic.last_seq, "members": len(members)}
+            repos.note(Acted(by, "topic.delete", None, topic.name, details))
         return row_view(row)
 
     async def _changeable(self, repos: Repositories, name: str, done: str) -> TopicRecord:

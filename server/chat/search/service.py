@@ -38,8 +38,9 @@ from db.records import TopicRecord
 from db.repositories import Repositories
 from db.search import SearchQuery, SearchRow, Term
 from db.uow import Database
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.errors import invalid, no_topic
+from server.chat.kernel.facts import Acted
 from server.chat.kernel.outage import DATABASE, Backoff
 from server.chat.kernel.schemas import NAME_CHARS
 from server.chat.kernel.views import message_view
@@ -407,9 +408,13 @@ class SearchService:
         if covered:
             log.info("search index: %d message ids indexed after the migration", covered)
 
-    async def reindex(self) -> ReindexOut:
-        """Rebuild the index from the messages table, in batches (``parley search reindex``)."""
+    async def reindex(self, by: Doer = CLI) -> ReindexOut:
+        """Rebuild the index from the messages table, in batches (``parley search reindex``). Its
+        audit row is written once the batches are done, in a transaction of its own: a reindex
+        that failed half-way wrote none."""
         messages = await self.db.search.reindex()
+        async with self.db.write() as repos:
+            repos.note(Acted(by, "search.reindex", details={"messages": messages}))
         return ReindexOut(messages=messages, bytes=await self.db.search.size())
 
     @staticmethod

@@ -25,7 +25,8 @@ for a socket keeps a few harmless headers and no query string or cookie.
 Rooms are shown by name (``topic:general``, ``user:alice``: ``room_names`` looks the ids up,
 remembered for one stats tick), and a disconnect by room name finds the room.
 Failed logins are limited per client address (``FAILURES_PER_ADDRESS`` per ``FAILURE_WINDOW``);
-every login is logged with the client's address (never what was typed).
+every login is logged with the client's address (never what was typed), and written to the audit
+log (PROTOCOL.md section 16, through ``audit``) as is every disconnect an admin asks for.
 Read-only by default; writable means "may disconnect sockets" only:
 joining, leaving and emitting are not offered, because a socket put in
 ``topic:{id}`` by hand would receive a topic its user is not a member of.
@@ -56,6 +57,17 @@ SHOWN_HEADERS = ("host", "origin", "user-agent", "accept-language")
 REFUSED = "invalid credentials"  # the message the UI recognises and translates
 FAILURES_PER_ADDRESS = 10  # failed admin logins an address may make per FAILURE_WINDOW
 FAILURE_WINDOW = 15 * 60.0  # seconds
+
+
+Audit = Callable[[str | None, str, str | None, dict[str, Any]], Awaitable[None]]
+"""Writes an audit row (PROTOCOL.md section 16): the admin's username (None for a refused login),
+the action, its target and details. Given by the composition root (the chat's audit log)."""
+
+
+async def _no_audit(
+    _username: str | None, _action: str, _target: str | None, _details: dict[str, Any]
+) -> None:
+    return None
 
 
 RoomNames = Callable[[list[str]], Awaitable[dict[str, str]]]
@@ -101,13 +113,16 @@ class AdminUI:
         stats_interval: float = 2.0,
         socket_data: Callable[[str], dict[str, Any]] = lambda _sid: {},
         room_names: RoomNames = _no_names,
+        audit: Audit = _no_audit,
     ) -> None:
+        self.audit = audit  # every login (refused too, but not while limited) and every disconnect
         self.sio = sio
         self.socket_data = socket_data  # what the UI shows as a socket's "data" (its user)
         self.room_names = room_names
         self._labels: dict[str, str] = {}  # room -> label, for one stats tick
         self._rooms: dict[str, str] = {}  # label -> room, for a disconnect by room
         self._shown: dict[str, str] = {}  # room -> the label last shown (a deleted topic keeps it)
+        self.username = username  # named in the audit rows of its logins and actions
         self._username = _digest(username)
         self._password = _digest(password)
         self.read_only = read_only
@@ -174,8 +189,13 @@ class AdminUI:
         if not self.accepts(auth):
             self.failures.take(address)
             log.warning("admin login refused", extra={"address": address, "reason": "credentials"})
+            await self._audited(None, "admin.login_refused", None, {"via": "socket.io", "address": address})
             raise Refused(REFUSED)
         log.info("admin login", extra={"address": address, "sid": sid})
+        if not await self._audited(
+            self.username, "admin.login", None, {"via": "socket.io", "address": address}
+        ):
+            raise Refused("the audit log cannot be written; try again later")
         task = asyncio.ensure_future(self._welcome(sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -183,10 +203,26 @@ class AdminUI:
     async def admin_disconnect(
         self, _sid: str, namespace: str, _close: object, room_filter: object = None
     ) -> None:
+        asked = room_filter if isinstance(room_filter, str) else None
         if isinstance(room_filter, str):
             room_filter = self._rooms.get(room_filter, room_filter)
-        for sid, _eio_sid in list(self.sio.manager.get_participants(namespace, room_filter)):
+        sids = [sid for sid, _eio_sid in list(self.sio.manager.get_participants(namespace, room_filter))]
+        details: dict[str, Any] = {"namespace": namespace, "sockets": len(sids)}
+        if not await self._audited(self.username, "admin.disconnect", asked, details):
+            return  # no row, no action
+        for sid in sids:
             await self.sio.disconnect(sid, namespace=namespace)
+
+    async def _audited(
+        self, username: str | None, action: str, target: str | None, details: dict[str, Any]
+    ) -> bool:
+        """Whether the audit row was written (a failure is logged; the caller refuses the action)."""
+        try:
+            await self.audit(username, action, target, details)
+        except Exception:
+            log.exception("the audit row of an Admin UI %s could not be written", action)
+            return False
+        return True
 
     async def _welcome(self, sid: str) -> None:
         """``config`` and ``all_sockets``, once the admin's CONNECT has gone out (queued right after us)."""

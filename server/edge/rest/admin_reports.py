@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from server.chat.kernel.actors import Doer, admin_ui
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, not_found
 from server.chat.kernel.schemas import MAX_STORED_INT
 from server.chat.moderation.schemas import ReportsOut
@@ -35,8 +36,10 @@ PAGE = FilePath(__file__).with_name("admin_reports.html")
 SCRIPT = FilePath("js", "admin_reports.js")  # in the web folder (PARLEY_WEB_DIR), beside admin_search.js
 
 
-def operator(request: Request, address: AddressDep) -> Any:
-    """The Admin UI's account check for one request (HTTP Basic); the Admin UI instrumentation."""
+async def operator(request: Request, address: AddressDep, chat: ChatDep) -> Any:
+    """The Admin UI's account check for one request (HTTP Basic); the Admin UI instrumentation.
+    Wrong credentials write an ``admin.login_refused`` audit row (with the address, never what
+    was typed); a limited address is refused without one (a flood writes nothing)."""
     admin = getattr(request.app.state, "admin", None)
     if admin is None:
         raise not_found("the Admin UI is off")
@@ -45,6 +48,9 @@ def operator(request: Request, address: AddressDep) -> Any:
         raise ChatError(ErrorCode.RATE_LIMITED, "too many failed logins; try later", retry_after=wait)
     if not admin.accepts(_basic(request.headers.get("authorization"))):
         admin.failures.take(address)
+        await chat.audit.record(
+            admin_ui(None), "admin.login_refused", details={"via": "page", "address": address}
+        )
         raise ChatError(ErrorCode.UNAUTHORIZED, "invalid credentials")
     return admin
 
@@ -63,6 +69,11 @@ def _basic(header: str | None) -> dict[str, str] | None:
     return {"username": username, "password": password}
 
 
+def by_admin(admin: Any) -> Doer:
+    """Who the audit rows of the Admin UI's actions name: ``admin-ui:<its username>``."""
+    return admin_ui(admin.username)
+
+
 def _writable(admin: Any) -> None:
     if admin.read_only:
         raise forbidden("the Admin UI is read-only (PARLEY_ADMIN_READ_ONLY)")
@@ -70,16 +81,16 @@ def _writable(admin: Any) -> None:
 
 @router.get("/admin/reports")
 async def page() -> Response:
-    return HTMLResponse(_read(PAGE))
+    return HTMLResponse(read_file(PAGE))
 
 
 @router.get("/admin/parley-reports.js")
 async def script(request: Request) -> Response:
-    return Response(_read(request.app.state.settings.web_dir / SCRIPT), media_type="text/javascript")
+    return Response(read_file(request.app.state.settings.web_dir / SCRIPT), media_type="text/javascript")
 
 
 @functools.cache
-def _read(path: FilePath) -> str:
+def read_file(path: FilePath) -> str:
     return path.read_text(encoding="utf-8")
 
 
@@ -92,11 +103,11 @@ async def reports(admin: Operator, chat: ChatDep) -> dict[str, Any]:
 @router.post("/admin/api/messages/{message_id}/delete")
 async def delete_message(message_id: MessageId, admin: Operator, chat: ChatDep) -> MessageRemovedOut:
     _writable(admin)
-    removed = await chat.messages.remove(message_id)
+    removed = await chat.messages.remove(message_id, by=by_admin(admin))
     return MessageRemovedOut(id=message_id, deleted=removed)
 
 
 @router.post("/admin/api/users/{username}/disable")
 async def disable_user(username: UserName, admin: Operator, chat: ChatDep) -> AccountOut:
     _writable(admin)
-    return await chat.accounts.disable(username)
+    return await chat.accounts.disable(username, by=by_admin(admin))

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from server.edge.http import ChatDep
-from server.edge.rest.admin_reports import Operator
+from server.edge.http import AddressDep, ChatDep
+from server.edge.rest.admin_reports import Operator, by_admin
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,20 +28,27 @@ async def page() -> Response:
 
 
 @router.get("/admin/api/login", status_code=204)
-async def login(_admin: Operator) -> Response:
-    """204 for the Admin UI's credentials (the page's sign-in), else the operator check's error."""
+async def login(admin: Operator, chat: ChatDep, address: AddressDep) -> Response:
+    """204 for the Admin UI's credentials (a page's sign-in: an ``admin.login`` audit row), else
+    the operator check's error."""
+    await chat.audit.record(by_admin(admin), "admin.login", details={"via": "page", "address": address})
     return Response(status_code=204)
 
 
 @router.get("/admin/api/search")
 async def search(
-    _admin: Operator,
+    admin: Operator,
     chat: ChatDep,
     q: Annotated[str, Query(min_length=1, max_length=256)],
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
-    return await chat.search.search_all(q, cursor, limit)
+    """A search of every conversation, private ones included: its first page writes an
+    ``admin.search`` audit row with the query (the next pages of the same search do not)."""
+    found = await chat.search.search_all(q, cursor, limit)
+    if cursor is None:
+        await chat.audit.record(by_admin(admin), "admin.search", details={"q": q})
+    return found
 
 
 PAGE = """<!doctype html>
@@ -57,6 +64,7 @@ PAGE = """<!doctype html>
 <body class="admin-search-page">
   <nav class="admin-nav">
     <a href="./">Socket.IO Admin UI</a><a href="reports">Reports</a><strong>Message search</strong>
+    <a href="audit">Audit log</a>
   </nav>
   <main id="admin-search" class="admin-search"><p class="boot-note">Loading…</p></main>
 </body>

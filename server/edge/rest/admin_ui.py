@@ -7,7 +7,8 @@ system's sans-serif), and it gets ``parley-admin.js``, which makes this server
 (same origin, path ``/socket.io``, namespace ``/admin``) the UI's default.
 ``/admin/reports`` is Parley's own page beside it: the reported messages and the operator's actions
 on them (``admin_reports.py``); ``/admin/search`` another: a message search over every conversation
-(``admin_search.py``), which ``parley-admin.js`` links from the UI's page. Mounted only when
+(``admin_search.py``), which ``parley-admin.js`` links from the UI's page; ``/admin/audit`` the
+audit log (``admin_audit.py``). Mounted only when
 ``PARLEY_ADMIN_UI=1``; otherwise ``/admin/`` is a 404.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from server.edge.rest import admin_reports, admin_search
+from server.edge.rest import admin_audit, admin_reports, admin_search
 from server.edge.rest.web import PackageFiles
 
 UI_DIST = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
@@ -77,6 +78,7 @@ def mount_admin_ui(app: FastAPI, web_dir: Path) -> None:
 
     app.include_router(admin_reports.router)  # the Reports page (PROTOCOL.md section 10)
     app.include_router(admin_search.router)  # the Message search page (PROTOCOL.md section 9)
+    app.include_router(admin_audit.router)  # the Audit log page (PROTOCOL.md section 16)
     mdi = PackageFiles(routes=app.routes, directory=web_dir / MDI, package="@mdi/font")
     app.mount("/admin/mdi", mdi, name="admin-mdi")
     ui = PackageFiles(routes=app.routes, directory=dist, package="@socket.io/admin-ui")
