@@ -34,7 +34,9 @@ HELP = """\
   /notify address EMAIL       where digests go (a link is mailed to verify it)
   /notify all|mentions|none   what the current conversation may notify you of"""
 
-USAGE = "/notify all|mentions|none | [push|email on|off | digest MINUTES | quiet HH:MM-HH:MM|off | address EMAIL]"
+USAGE = (
+    "/notify all|mentions|none | [push|email on|off | digest MINUTES | quiet HH:MM-HH:MM|off | address EMAIL]"
+)
 LEVELS = ("all", "mentions", "none")
 Handler = Callable[[str], Awaitable[None]]
 QUIET = re.compile(r"^(\d\d:\d\d)\s*-\s*(\d\d:\d\d)$")

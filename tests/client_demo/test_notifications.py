@@ -63,7 +63,9 @@ async def test_a_bad_notify_line_says_how_and_a_refused_value_says_why(
     assert (await shown(alice))[2] == "digest: at most every 60 minutes"  # nothing changed
 
 
-async def test_notify_with_a_level_still_sets_the_current_conversation(live_server: LiveServer, spawn: Spawn) -> None:
+async def test_notify_with_a_level_still_sets_the_current_conversation(
+    live_server: LiveServer, spawn: Spawn
+) -> None:
     """The preferences took the /notify word over; the conversation's level keeps its form."""
     alice = await spawn("--user", "alice", "--password-stdin", "--register")
     await alice.write(PASSWORD)

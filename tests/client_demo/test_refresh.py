@@ -71,7 +71,9 @@ async def say_in_lobby(live_server: LiveServer, body: str) -> None:
     """alice talks over REST: a socket of hers would live under this module's half-second pings,
     which a loaded machine can miss during its handshake (the demo's socket is the one tested)."""
     token = (await live_server.chat.users.issue_token("alice")).token
-    sent = await live_server.http.post("/api/messages", json={"topic": "lobby", "body": body}, headers=bearer(token))
+    sent = await live_server.http.post(
+        "/api/messages", json={"topic": "lobby", "body": body}, headers=bearer(token)
+    )
     assert sent.status_code == 201, sent.text
 
 
