@@ -703,6 +703,8 @@ class Export(SQLModel, table=True):
     locked_until: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
 class AuditEntry(SQLModel, table=True):
     """One audit row (PROTOCOL.md section 16): who did what, on what, where, written in the
     action's own transaction. ``actor_id`` is the user who acted, None for the operator (the
