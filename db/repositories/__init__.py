@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
+from db.repositories.erasure import ErasureRepository
 from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
 from db.repositories.mail import MailRepository
@@ -58,6 +59,7 @@ class Repositories:
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
+        self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

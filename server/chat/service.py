@@ -139,9 +139,10 @@ class Chat:
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         self.push, self.push_worker = told.push, told.push_worker
-        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
+        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics, talk, self.files)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping
+        self.erasure, self.erasure_worker = ops.erasure, ops.erasure_worker  # PROTOCOL.md section 16
         w.attach()
 
     async def start(self) -> None:
