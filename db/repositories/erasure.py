@@ -27,11 +27,13 @@ from db.models import (
     Identity,
     LoginCode,
     MailOutbox,
+    Mention,
     Message,
     NotificationPrefs,
     PushOutbox,
     PushSubscription,
     Reaction,
+    RecoverySession,
     User,
     UserWord,
 )
@@ -92,8 +94,9 @@ class ErasureRepository:
     # What is the user's, outside messages ------------------------------------------------
 
     async def wipe_profile(self, user_id: int) -> None:
-        """Display name, title, time zone, avatar, status and availability; the words the
-        directory found the user by; linked sign-in identities, one-time codes, echo transcripts."""
+        """Display name, title, time zone, avatar, status, availability and last seen; the words
+        the directory found the user by; linked sign-in identities, one-time codes, echo
+        transcripts and connection-state recovery sessions."""
         await self.session.execute(
             update(User)
             .where(col(User.id) == user_id)
@@ -106,6 +109,7 @@ class ErasureRepository:
                 status_text=None,
                 status_expires_at=None,
                 availability="auto",
+                last_seen_at=None,
                 last_active_at=None,
                 idle=False,
             )
@@ -114,11 +118,14 @@ class ErasureRepository:
         await self.session.execute(delete(Identity).where(col(Identity.user_id) == user_id))
         await self.session.execute(delete(LoginCode).where(col(LoginCode.user_id) == user_id))
         await self.session.execute(delete(EchoTranscript).where(col(EchoTranscript.user_id) == user_id))
+        await self.session.execute(delete(RecoverySession).where(col(RecoverySession.user_id) == user_id))
 
     async def wipe_notifications(self, user_id: int) -> None:
         """The email address and preferences, push subscriptions and every push or mail not yet
-        sent to the user (or sent: the outboxes' finished rows name the user too)."""
+        sent to the user (or sent: the outboxes' finished rows name the user too), and the rows
+        that counted others' mentions of the user."""
         for table, column in (
+            (Mention, Mention.user_id),
             (NotificationPrefs, NotificationPrefs.user_id),
             (PushSubscription, PushSubscription.user_id),
             (PushOutbox, PushOutbox.user_id),

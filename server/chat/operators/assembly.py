@@ -9,10 +9,11 @@ from db.engine import is_sqlite
 from server.chat.accounts.security import PasswordHasher
 from server.chat.conversations.assembly import Conversations
 from server.chat.files.service import FileService
+from server.chat.kernel.budgets import per_hour
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
 from server.chat.operators.accounts import AccountService
-from server.chat.operators.erasure import ErasureService
+from server.chat.operators.erasure import WRONG_PASSWORDS_PER_HOUR, ErasureService
 from server.chat.operators.erasure_worker import ErasureWorker
 from server.chat.operators.housekeeping import Housekeeping, Retention
 from server.chat.operators.nodes import NodeService
@@ -71,4 +72,6 @@ def build_erasure(
         single=is_sqlite(w.db.url),
     )
     w.part("erasure worker", worker.start, worker.stop, serving=True)
-    return worker, ErasureService(w.db, hasher, worker)
+    return worker, ErasureService(
+        w.db, hasher, worker, per_hour("erasure-passwords", WRONG_PASSWORDS_PER_HOUR, w.budgets)
+    )

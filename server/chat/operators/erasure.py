@@ -10,7 +10,8 @@ a new sign-up with it is refused ``conflict``). The same transaction writes the 
 job; the rest (profile, notifications, reactions, messages, uploads) is the worker's
 (``erasure_worker.py``), off the request and resumable after a crash.
 
-Errors: ``unauthorized`` (a wrong password, the login's answer; nothing changes), ``forbidden``
+Errors: ``unauthorized`` (a wrong password, the login's answer; nothing changes), ``rate_limited``
+(more than ``WRONG_PASSWORDS_PER_HOUR`` wrong passwords for the account in an hour), ``forbidden``
 (an account that signs in only through single sign-on has no password to confirm with: an operator
 erases it; a bot erases nothing itself), ``not_found`` (an operator naming no account).
 """
@@ -29,12 +30,14 @@ from server.chat.accounts.security import PasswordHasher
 from server.chat.accounts.users import WRONG_CREDENTIALS
 from server.chat.conversations.messages import ERASED_NAME
 from server.chat.kernel.actors import Actor
-from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, not_found
+from server.chat.kernel.budgets import SharedLimit, per_hour
+from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, not_found, rate_limited
 from server.chat.kernel.events import MembershipChanged, SessionsRevoked, TokenRevoked, UserDeleted
 from server.chat.operators.erasure_worker import ErasureWorker
 from server.chat.operators.schemas import ErasureOut
 from server.chat.rules.access import user_named
 
+WRONG_PASSWORDS_PER_HOUR = 10
 SSO_ONLY = (
     "this account signs in through single sign-on and has no password to confirm with; "
     "an operator can erase it (parley user delete NAME --erase)"
@@ -42,10 +45,14 @@ SSO_ONLY = (
 
 
 class ErasureService:
-    def __init__(self, db: Database, hasher: PasswordHasher, worker: ErasureWorker) -> None:
+    def __init__(
+        self, db: Database, hasher: PasswordHasher, worker: ErasureWorker, attempts: SharedLimit | None = None
+    ) -> None:
         self.db = db
         self.hasher = hasher
         self.worker = worker  # woken when a job was written
+        # A stolen token must not become a password oracle: wrong passwords per account are few.
+        self.attempts = attempts or per_hour("erasure-passwords", WRONG_PASSWORDS_PER_HOUR)
 
     async def erase_me(self, actor: Actor, password: str) -> ErasureOut:
         """The user's own request, confirmed with their password."""
@@ -56,10 +63,14 @@ class ErasureService:
             linked = await repos.erasure.has_identity(actor.id)
         if user is None or user.deleted_at is not None:
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
+        wait = await self.attempts.take(str(actor.id))
+        if wait > 0:
+            raise rate_limited("too many erasure attempts with a wrong password; try later", wait)
         if not await self.hasher.verify(password, user.password_hash):
             if linked:
                 raise forbidden(SSO_ONLY)
-            raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)
+            raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)  # the attempt stays counted
+        await self.attempts.give_back(str(actor.id))
         return (await self._begin(lambda repos: _live(repos, actor.id))).out
 
     async def erase(self, username: str, *, finish_here: bool = False) -> ErasureOut:

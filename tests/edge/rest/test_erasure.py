@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import ErasureJob, File, Identity, NotificationPrefs, PushSubscription, Reaction, User
+from server.chat.operators.erasure import WRONG_PASSWORDS_PER_HOUR
 from tests.contract import assert_error
 from tests.erasure_support import erase_me, until_erased, user_id_of
 from tests.files_support import blobs, png, uploaded
@@ -230,3 +231,13 @@ async def test_an_account_that_signs_in_only_through_single_sign_on_is_refused(
     assert (await live_server.http.get("/api/users/me", headers=bearer(token))).status_code == 200
     assert await count(live_server, Identity) == 1
     assert await count(live_server, User) >= 1
+
+
+async def test_wrong_passwords_are_few_per_account_then_rate_limited(live_server: LiveServer) -> None:
+    token = await live_server.register("alice")
+    for _ in range(WRONG_PASSWORDS_PER_HOUR):
+        assert_error(await erase_me(live_server, token, "guess-guess"), 401, "unauthorized")
+    limited = await erase_me(live_server, token, PASSWORD)  # even the right one, for a while
+    assert_error(limited, 429, "rate_limited")
+    assert "retry-after" in limited.headers
+    assert (await live_server.http.get("/api/users/me", headers=bearer(token))).status_code == 200
