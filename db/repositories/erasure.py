@@ -195,3 +195,9 @@ class ErasureRepository:
         """Whether the account is linked to a single sign-on identity."""
         found = await self.session.execute(select(col(Identity.id)).where(col(Identity.user_id) == user_id))
         return found.first() is not None
+
+    async def owns_files(self, user_id: int) -> bool:
+        """Whether a file row of the user is left (an upload in flight when it was disabled)."""
+        query = select(col(File.id)).where(col(File.uploader_id) == user_id).limit(1)
+        found = await self.session.execute(query)
+        return found.first() is not None

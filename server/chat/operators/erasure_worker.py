@@ -116,15 +116,28 @@ class ErasureWorker:
         async with self.db.write() as repos:
             await repos.erasure.wipe_profile(user_id)
             await repos.erasure.wipe_notifications(user_id)
-        while await self.reactions.withdraw_all(user_id, self.batch):
-            await self._between(user_id)
-        while await self.messages.erase_sent(user_id, self.batch):
-            await self._between(user_id)
-        while await self._uploads(user_id):
-            await self._between(user_id)
-        async with self.db.write() as repos:
-            await repos.erasure.finish(user_id, datetime.now(UTC))
+        while True:
+            while await self.reactions.withdraw_all(user_id, self.batch):
+                await self._between(user_id)
+            while await self.messages.erase_sent(user_id, self.batch):
+                await self._between(user_id)
+            while await self._uploads(user_id):
+                await self._between(user_id)
+            if await self._finish(user_id):
+                break
         log.info("erased an account", extra={"user_id": user_id})
+
+    async def _finish(self, user_id: int) -> bool:
+        """Mark the account erased, unless a send, a reaction or an upload that was in flight when
+        it was disabled landed meanwhile (then the steps run again first)."""
+        async with self.db.write() as repos:
+            left = repos.erasure
+            if await left.sent(user_id, 1) or await left.reacted(user_id, 1):
+                return False
+            if await left.owns_files(user_id):
+                return False
+            await repos.erasure.finish(user_id, datetime.now(UTC))
+        return True
 
     async def _uploads(self, user_id: int) -> int:
         async with self.db.write() as repos:
