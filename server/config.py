@@ -180,7 +180,7 @@ class Settings(BaseSettings):
 
     # Erasure (PROTOCOL.md section 16): an erased account's rows go this many per transaction, with
     # this pause between transactions (sends are never held up for long).
-    erasure_batch: int = Field(default=200, ge=1, le=10_000, description="rows per erasure transaction")
+    erasure_batch: int = Field(default=20, ge=1, le=10_000, description="rows per erasure transaction")
     erasure_pause: float = Field(default=0.05, ge=0, le=60, description="seconds between erasure batches")
 
     @field_validator(

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from db.models import ErasureJob, User
 from tests.support import PASSWORD, LiveServer, bearer
@@ -25,10 +26,10 @@ async def erase_me(server: LiveServer, token: str, password: str = PASSWORD) -> 
 async def erasure_state(server: LiveServer, user_id: int) -> tuple[bool, Any]:
     """(a job is pending, the account's ``erased_at``), read from the database."""
     async with server.chat.db.read() as repos:
-        pending = (
-            await repos.session.execute(select(ErasureJob.user_id).where(ErasureJob.user_id == user_id))  # type: ignore[arg-type]
-        ).first() is not None
-        erased = (await repos.session.execute(select(User.erased_at).where(User.id == user_id))).scalar_one()  # type: ignore[arg-type]
+        job = select(col(ErasureJob.user_id)).where(col(ErasureJob.user_id) == user_id)
+        pending = (await repos.session.execute(job)).first() is not None
+        when = select(col(User.erased_at)).where(col(User.id) == user_id)
+        erased = (await repos.session.execute(when)).scalar_one()
     return pending, erased
 
 
