@@ -9,7 +9,7 @@ blocking and reports in ``moderation_repl``; search (``/search``,
 ``/more``) in ``searching``; profiles, status, availability and the
 directory (``/profile``, ``/status``, ``/away``, ``/dnd``, ``/auto``,
 ``/who``) in ``people``; notification settings (``/notify``) in
-``notifications``. Errors are shown in
+``notifications``; deleting one's account (``/delete-account``) in ``account``. Errors are shown in
 words (``error: forbidden: ...``) and the session goes on. ``/quit`` or the
 end of stdin ends it, so a script can drive it through a pipe.
 
@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from client_demo import (
+    account,
     bots_repl,
     conversations,
     exporting,
@@ -67,6 +68,7 @@ commands:
 {people.HELP}
 {notifications.HELP}
 {exporting.HELP}
+{account.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
   reactions show as [EMOJI COUNT], with * where one is yours"""
@@ -92,6 +94,7 @@ class Repl:
         self.conn = conn
         self.lines = lines
         self.current: str | None = None
+        self.ended = False  # the account was deleted: no more commands
         self.view = live.LiveView(conn, self._topic_changed, color=color)
         talk = conversations.ConversationCommands(conn, self.view, self._here)
         self.commands: dict[str, Handler] = merged(
@@ -119,6 +122,7 @@ class Repl:
             people.PeopleCommands(conn, self.view.names).table(),
             notifications.NotifyCommands(conn, talk.notify).table(),
             exporting.ExportCommands(conn).table(),
+            account.AccountCommands(conn, lines, self._end).table(),
         )
 
     async def run(self) -> int:
@@ -132,7 +136,11 @@ class Repl:
                 if line.strip() in {"/quit", "/exit"}:
                     break
                 await self.handle(line)
+                if self.ended:
+                    return EXIT_OK
         except ClientError as exc:  # the session is lost for good
+            if self.ended:  # the server closed our socket as the account went
+                return EXIT_OK
             err(render.error_line(exc))
             return EXIT_ERROR
         out("bye")
@@ -293,6 +301,9 @@ class Repl:
 
     async def help(self, _rest: str) -> None:
         out(HELP)
+
+    def _end(self) -> None:
+        self.ended = True
 
     def _topic_changed(self, old: str, new: str | None) -> None:
         """Topic ``old`` was renamed (to ``new``), deleted or we were removed (``new`` None): follow it."""

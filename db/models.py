@@ -69,6 +69,8 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     idle: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    # PROTOCOL.md section 16: set when the erasure of the account finished (``ErasureJob``).
+    erased_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class Topic(SQLModel, table=True):
@@ -240,6 +242,7 @@ class Reaction(SQLModel, table=True):
     """One user's reaction with one emoji to one message (adding it twice stores it once)."""
 
     __tablename__ = "reactions"
+    __table_args__ = (Index("ix_reactions_user", "user_id"),)  # an erasure's (PROTOCOL.md section 16)
 
     message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     user_id: int = Field(foreign_key="users.id", primary_key=True)
@@ -727,3 +730,17 @@ class AuditEntry(SQLModel, table=True):
     target: str | None = Field(default=None, max_length=255)
     topic: str | None = Field(default=None, max_length=255)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ErasureJob(SQLModel, table=True):
+    """An account being erased (PROTOCOL.md section 16): written with the account's disabling, taken
+    by one node's worker at a time (``locked_until``), removed when the erasure finished. What
+    makes an erasure resume after a crash."""
+
+    __tablename__ = "erasure_jobs"
+
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    requested_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

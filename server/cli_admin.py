@@ -1,6 +1,6 @@
 """The operator commands of ``parley``: users, topics and numbers, as a table or ``--json``.
 
-parley user list|disable NAME|enable NAME|delete NAME|set-password NAME [--password-stdin]
+parley user list|disable NAME|enable NAME|delete NAME [--erase]|set-password NAME [--password-stdin]
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
 parley reports
@@ -28,6 +28,7 @@ from server.chat.operators.schemas import (
     AccountOut,
     AccountsOut,
     DeletedAccountOut,
+    ErasureOut,
     PasswordIn,
     StatsOut,
     TopicRowOut,
@@ -81,9 +82,14 @@ class Operator:
         for action, text in (
             ("disable", "no login or connection; close their sockets"),
             ("enable", "allow logins again"),
-            ("delete", "delete a user (their messages stay, as [deleted N])"),
+            ("delete", "delete a user (their messages stay, as [deleted N]; --erase: erased with them)"),
         ):
-            self.command(user, action, text, self._user_change, "username")
+            parser = self.command(user, action, text, self._user_change, "username")
+        parser.add_argument(  # the last one: delete (PROTOCOL.md section 16)
+            "--erase",
+            action="store_true",
+            help="erase the account: profile, uploads, reactions gone, messages tombstones sent by [deleted]",
+        )
         change = self.command(
             user, "set-password", "set a new password; close their sockets", self._set_password, "username"
         )
@@ -143,6 +149,8 @@ class Operator:
 
     def _user_change(self, args: argparse.Namespace, settings: Settings) -> int:
         def change(chat: Chat) -> Awaitable[BaseModel]:
+            if args.action == "delete" and args.erase:
+                return chat.erasure.erase(args.username, finish_here=True)
             if args.action == "delete":
                 return chat.accounts.delete(args.username)
             if args.action == "disable":
@@ -213,6 +221,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _changed(result: BaseModel) -> str:
+    if isinstance(result, ErasureOut):
+        done = "erased" if result.state == "erased" else "disabled; a running server finishes its erasure"
+        return (
+            f"{done} {result.username}: {result.messages} messages tombstoned as '[deleted]', "
+            f"{result.memberships_removed} memberships removed, {result.bots_disabled} bots disabled\n"
+        )
     if isinstance(result, DeletedAccountOut):
         return (
             f"deleted {result.username}: {result.messages_kept} messages kept as {result.placeholder!r}, "

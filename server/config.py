@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     # Certificates to check the SMTP server's against instead of the system's (a private CA).
     smtp_ca_file: Path | None = None
 
+    # Erasure (PROTOCOL.md section 16): an erased account's rows go this many per transaction, with
+    # this pause between transactions (sends are never held up for long).
+    erasure_batch: int = Field(default=20, ge=1, le=10_000, description="rows per erasure transaction")
+    erasure_pause: float = Field(default=0.05, ge=0, le=60, description="seconds between erasure batches")
+
     @field_validator(
         "cors_origins",
         "default_topics",

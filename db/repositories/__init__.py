@@ -10,6 +10,7 @@ from db.repositories.audit import AuditRepository
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
 from db.repositories.exports import ExportRepository
+from db.repositories.erasure import ErasureRepository
 from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
 from db.repositories.mail import MailRepository
@@ -62,6 +63,7 @@ class Repositories:
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
         self.exports = ExportRepository(session)  # PROTOCOL.md section 16: a user's export
         self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
+        self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -51,7 +51,9 @@ class PeopleRepository:
         keys = list({name.lower() for name in usernames})
         if not keys:
             return []
-        result = await self.session.execute(select(User).where(col(User.username_key).in_(keys)))
+        result = await self.session.execute(  # a deleted (erased) account's key finds nobody
+            select(User).where(col(User.username_key).in_(keys), col(User.deleted_at).is_(None))
+        )
         return [user_record(user) for user in result.scalars()]
 
     async def co_members(self, user_id: int) -> list[int]:

@@ -20,7 +20,11 @@ class UserRepository:
         self.session = session
 
     async def by_name(self, username: str) -> UserRecord | None:
-        result = await self.session.execute(select(User).where(col(User.username_key) == username.lower()))
+        """The live or disabled account of that name; none for a deleted one (an erased account
+        keeps its name's key, reserved, but is nobody's to find: PROTOCOL.md section 16)."""
+        result = await self.session.execute(
+            select(User).where(col(User.username_key) == username.lower(), col(User.deleted_at).is_(None))
+        )
         user = result.scalar_one_or_none()
         return None if user is None else user_record(user)
 

@@ -148,9 +148,10 @@ class Chat:
         if ports.export_store is not None:
             self.exports = exports.build(w, ports.export_store, ports.file_store).service
         self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
-        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
+        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics, talk, self.files)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping
+        self.erasure, self.erasure_worker = ops.erasure, ops.erasure_worker  # PROTOCOL.md section 16
         w.attach()
 
     async def start(self) -> None:

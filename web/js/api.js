@@ -52,6 +52,9 @@ export const refreshToken = (token) => call("POST", "/api/auth/refresh", { token
 /** POST /api/auth/logout (revokes every token of the user). */
 export const logout = (token) => call("POST", "/api/auth/logout", { token });
 
+/** DELETE /api/users/me {password}: erase the account (section 16) -> {username, state: "erasing", ...} */
+export const deleteAccount = (token, password) => call("DELETE", "/api/users/me", { token, body: { password } });
+
 /** POST /api/conversations {recipient}: open a direct conversation (idempotent). */
 export const openConversation = (token, recipient) =>
   call("POST", "/api/conversations", { token, body: { recipient } });

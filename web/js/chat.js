@@ -28,6 +28,7 @@ import { Composer } from "./ui/composer.js";
 import { reportDialog } from "./ui/safety_parts.js";
 import { openProfileCard } from "./ui/people_parts.js";
 import { openNotifySettings } from "./ui/notify_settings.js";
+import { openDeleteAccount } from "./ui/delete_account.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
@@ -68,6 +69,8 @@ export class Chat {
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
       startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
       profile: (u) => this.showProfile(u), notifications: () => openNotifySettings(() => this.env.creds.token),
+      deleteAccount: () => openDeleteAccount(this.env.creds.username, () => this.env.creds.token,
+        () => this.end("Your account was deleted.")),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),

@@ -310,6 +310,29 @@ class MessageService:
         await self._release(freed)
         return True
 
+    async def erase_sent(self, sender_id: int, limit: int) -> int:
+        """An erasure's batch (PROTOCOL.md section 16): up to ``limit`` messages of ``sender_id``
+        become tombstones as if deleted (told to their topics, quotes, threads and pins follow)
+        and keep no body, links or mentions. The number handled; 0 once every one is."""
+        sender = Actor(sender_id, ERASED_NAME)
+        freed: list[str] = []
+        async with self.db.write() as repos:
+            ids = await repos.erasure.sent(sender_id, limit)
+            topics: dict[int, Place | None] = {}
+            for message_id in ids:
+                message = await repos.messages.by_id(message_id, lock=True)
+                if message is None or message.deleted_at is not None:
+                    continue  # deleted before: only its stored body goes (below)
+                if message.topic_id not in topics:
+                    topics[message.topic_id] = await place_for(repos, message.topic_id, sender_id)
+                place = topics[message.topic_id]
+                if place is None:
+                    continue
+                freed += await self._tombstone(repos, message, place, sender, sender)
+            await repos.erasure.blank(ids, datetime.now(UTC))
+        await self._release(freed)
+        return len(ids)
+
     async def _release(self, sha256s: list[str]) -> None:
         """After the commit: the blobs of a deleted message's files that no file uses any more."""
         if sha256s and self.files is not None:
@@ -405,3 +428,15 @@ async def _may_delete_any(repos: Repositories, place: Place, actor: Actor) -> No
 async def _sender(repos: Repositories, message: MessageRecord) -> Actor:
     user = await repos.users.by_id(message.sender_id)
     return Actor(message.sender_id, user.username if user is not None else "?")
+
+
+ERASED_NAME = "[deleted]"  # who an erased account's messages show as sent by (PROTOCOL.md section 16)
+
+
+async def place_for(repos: Repositories, topic_id: int, sender_id: int) -> Place | None:
+    """Where a message of ``sender_id`` lives, as its sender sees it (None: the topic is gone)."""
+    topic = await repos.topics.by_id(topic_id)
+    if topic is None:
+        return None
+    peer = await peer_in(repos, topic, sender_id) if topic.kind == "direct" else None
+    return place_of_topic(topic, peer)

@@ -23,6 +23,7 @@ from db.records import ReactionState
 from db.uow import Database
 from server.chat.conversations.directory import Directory
 from server.chat.conversations.message_events import reactions_changed
+from server.chat.conversations.messages import ERASED_NAME, place_for
 from server.chat.conversations.schemas import ReactionsOut
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import invalid
@@ -75,6 +76,32 @@ class ReactionService:
             members = await self.directory.members(place.topic_id)
             repos.record(*reactions_changed(place, actor, message_id, after, members))
         return ReactionsOut(id=message_id, reactions=reactions_view(after, actor.id))
+
+    async def withdraw_all(self, user_id: int, limit: int) -> int:
+        """An erasure's batch (PROTOCOL.md section 16): the user's reactions on up to ``limit``
+        messages are withdrawn, told to each topic as ``reaction:updated``. The number of messages;
+        0 once none is left."""
+        actor = Actor(user_id, ERASED_NAME)
+        async with self.db.write() as repos:
+            ids = await repos.erasure.reacted(user_id, limit)
+            for message_id in ids:
+                await repos.erasure.withdraw_reactions(user_id, message_id)
+                message = await repos.messages.by_id(message_id, lock=True)
+                if message is None:
+                    continue
+                after = tuple(
+                    ReactionState(state.emoji, users)
+                    for state in message.extras.reactions
+                    if (users := tuple(user for user in state.users if user[0] != user_id))
+                )
+                if after == message.extras.reactions:
+                    continue
+                await repos.messages.set_reactions(message_id, reactions_json(after))
+                place = await place_for(repos, message.topic_id, user_id)
+                if place is not None and message.deleted_at is None:
+                    members = await self.directory.members(place.topic_id)
+                    repos.record(*reactions_changed(place, actor, message_id, after, members))
+        return len(ids)
 
 
 def _with(reactions: tuple[ReactionState, ...], actor: Actor, emoji: str) -> tuple[ReactionState, ...]:

@@ -46,3 +46,5 @@ class Limits:
     email_delay: float  # PROTOCOL.md section 15: seconds without a socket before a digest
     password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused
     audit_retention_days: int  # PROTOCOL.md section 16: days an audit row is kept
+    erasure_batch: int  # PROTOCOL.md section 16: rows an erasure changes per transaction
+    erasure_pause: float  # seconds between an erasure's batches

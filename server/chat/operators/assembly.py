@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from db.engine import is_sqlite
 from server.chat.accounts.security import PasswordHasher
+from server.chat.conversations.assembly import Conversations
+from server.chat.files.service import FileService
+from server.chat.kernel.budgets import per_hour
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
 from server.chat.operators.accounts import AccountService
+from server.chat.operators.erasure import WRONG_PASSWORDS_PER_HOUR, ErasureService
+from server.chat.operators.erasure_worker import ErasureWorker
 from server.chat.operators.housekeeping import Housekeeping, Retention
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.topic_admin import TopicAdminService
@@ -21,10 +27,18 @@ class Operators:
     nodes: NodeService
     topic_admin: TopicAdminService
     housekeeping: Housekeeping
+    erasure: ErasureService  # PROTOCOL.md section 16
+    erasure_worker: ErasureWorker
 
 
 def build(
-    w: Wiring, limits: Limits, hasher: PasswordHasher, presence: PresenceService, default_topics: list[str]
+    w: Wiring,
+    limits: Limits,
+    hasher: PasswordHasher,
+    presence: PresenceService,
+    default_topics: list[str],
+    talk: Conversations,
+    files: FileService | None,
 ) -> Operators:
     nodes = NodeService(w.db, presence, limits.presence_ttl)
     w.part("node heartbeat", nodes.start, nodes.stop, serving=True)  # a row for parley stats
@@ -35,6 +49,33 @@ def build(
     )
     housekeeping = Housekeeping(w.db, retention)
     w.part("housekeeping", housekeeping.start, housekeeping.stop, serving=True)  # old rows pruned
+    worker, erasure = build_erasure(w, limits, hasher, talk, files)
     return Operators(
-        AccountService(w.db, hasher), nodes, TopicAdminService(w.db, nodes, default_topics), housekeeping
+        AccountService(w.db, hasher),
+        nodes,
+        TopicAdminService(w.db, nodes, default_topics),
+        housekeeping,
+        erasure,
+        worker,
+    )
+
+
+def build_erasure(
+    w: Wiring, limits: Limits, hasher: PasswordHasher, talk: Conversations, files: FileService | None
+) -> tuple[ErasureWorker, ErasureService]:
+    """Erasure (PROTOCOL.md section 16): the service that begins one and the worker that finishes
+    it, a server's (the command line runs the job it wrote itself: ``ErasureWorker.run``)."""
+    worker = ErasureWorker(
+        w.db,
+        talk.messages,
+        talk.reactions,
+        files,
+        batch=limits.erasure_batch,
+        pause=limits.erasure_pause,
+        lease=limits.webhook_lease,
+        single=is_sqlite(w.db.url),
+    )
+    w.part("erasure worker", worker.start, worker.stop, serving=True)
+    return worker, ErasureService(
+        w.db, hasher, worker, per_hour("erasure-passwords", WRONG_PASSWORDS_PER_HOUR, w.budgets)
     )

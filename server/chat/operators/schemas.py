@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from server.chat.kernel.schemas import In, check_text
 
@@ -83,3 +83,20 @@ class StatsOut(BaseModel):
 class MessageRemovedOut(BaseModel):
     id: int
     deleted: bool  # False: it was deleted already
+
+
+class ErasureIn(In):
+    """``DELETE /api/users/me``'s body (PROTOCOL.md section 16): the account's password."""
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_BYTES)
+
+
+class ErasureOut(BaseModel):
+    """An erasure begun: the account is disabled; ``messages`` of it become tombstones, off the
+    request (``erasing``; ``erased`` when the command line ran the job to its end itself)."""
+
+    username: str
+    state: Literal["erasing", "erased"]
+    messages: int
+    memberships_removed: int
+    bots_disabled: int

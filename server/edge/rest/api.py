@@ -17,6 +17,7 @@ from server.edge.rest import (
     conversations,
     echo,
     email,
+    erasure,
     errors,
     exports,
     files,
@@ -61,6 +62,7 @@ def build_api(
     routers += [previews, people]  # PROTOCOL.md sections 13 and 14
     routers += [notifications, email, push]  # PROTOCOL.md section 15
     routers += [exports]  # PROTOCOL.md section 16
+    routers += [erasure]  # PROTOCOL.md section 16
     for module in routers:
         api.include_router(module.router, responses=errors.RESPONSES)
     api.include_router(hooks.public, responses=errors.RESPONSES)  # POST /hooks/<secret>

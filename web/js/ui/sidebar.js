@@ -8,7 +8,7 @@ import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, 
 import { plural } from "./format.js";
 
 export class Sidebar {
-  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search(), notifications() */
+  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search(), notifications(), deleteAccount() */
   constructor(actions) {
     this.actions = actions;
     this.forms = []; // {error, reset}: cleared when the user moves to another conversation
@@ -22,7 +22,9 @@ export class Sidebar {
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "find-people-open",
         onclick: () => openFindPeople({ message: (u) => actions.startDirect(u) }) }, "Find people"),
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-settings-open",
-        onclick: () => actions.notifications() }, "Notifications"));
+        onclick: () => actions.notifications() }, "Notifications"),
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "delete-account-open",
+        onclick: () => actions.deleteAccount() }, "Delete my account"));
     this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
     this.directs = h("ul", { class: "topic-list", "data-testid": "direct-list", "aria-label": "Direct messages" });
     this.browse = h("ul", { class: "topic-list", "data-testid": "browse-list", "aria-label": "Public topics to join" });

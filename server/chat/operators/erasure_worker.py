@@ -1,0 +1,154 @@
+"""The erasure worker (PROTOCOL.md section 16): finishes what ``ErasureService`` began, off the
+request, one node per job.
+
+It takes a job (on PostgreSQL ``FOR UPDATE SKIP LOCKED``, then a lease it renews after every
+batch; SQLite has one worker, and a lease a killed process left is void when it starts) and runs
+its steps: the profile and everything of notifications (one transaction), then the user's
+reactions, the messages it sent (each a tombstone, told to its topic) and its uploads (rows, then
+the blobs no row names), each ``batch`` at a time in a transaction of its own, ``pause`` seconds
+apart so that sends are never held up for long; last, the account is marked erased and the job
+goes. Each step finds what is left of its work, so a job taken over after a crash (a lease that
+ran out, a restart) just runs again and finishes. Woken when this node wrote a job, it polls for
+jobs other processes wrote (a ``parley user delete --erase`` when no server ran it, another node).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from db.uow import Database
+from server.chat.conversations.messages import MessageService
+from server.chat.conversations.reactions import ReactionService
+from server.chat.files.service import FileService
+from server.chat.kernel.outage import DATABASE
+from server.chat.kernel.periodic import IdlePoll, cancelled
+
+log = logging.getLogger("parley.erasure")
+
+
+class ErasureWorker:
+    def __init__(
+        self,
+        db: Database,
+        messages: MessageService,
+        reactions: ReactionService,
+        files: FileService | None,
+        *,
+        batch: int,
+        pause: float,
+        lease: float,
+        single: bool,
+    ) -> None:
+        self.db = db
+        self.messages = messages
+        self.reactions = reactions
+        self.files = files  # None (the command line): blobs are left to a server's orphan sweep
+        self.batch = batch
+        self.pause = pause
+        self.lease = timedelta(seconds=lease)
+        self.single = single
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._poll = IdlePoll(1.0, 4.0)
+
+    def wake(self) -> None:
+        """A job was written: look now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        await cancelled(self._task)
+        self._task = None
+
+    async def run(self, user_id: int) -> bool:
+        """Take ``user_id``'s job (when nobody holds it) and finish it here; False when it is held
+        elsewhere (or gone: finished already)."""
+        now = datetime.now(UTC)
+        async with self.db.write() as repos:
+            taken = await repos.erasure.claim(now, now + self.lease, user_id)
+        if taken is None:
+            return False
+        await self._erase(taken)
+        return True
+
+    async def _run(self) -> None:
+        if self.single:
+            async with self.db.write() as repos:
+                await repos.erasure.release_leases()
+        outage = False
+        while True:
+            self._wake.clear()
+            found = 0
+            try:
+                found = await self._round()
+            except Exception as exc:
+                if DATABASE.failed(exc, "erasing accounts"):
+                    outage = True
+                else:
+                    log.exception("erasing an account failed; trying again")
+            else:
+                if outage:
+                    DATABASE.recovered()
+                outage = False
+            if found:
+                continue  # another job may wait
+            self._poll.looked(found)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll.wait):
+                    await self._wake.wait()
+
+    async def _round(self) -> int:
+        now = datetime.now(UTC)
+        async with self.db.write() as repos:
+            user_id = await repos.erasure.claim(now, now + self.lease)
+        if user_id is None:
+            return 0
+        await self._erase(user_id)
+        return 1
+
+    async def _erase(self, user_id: int) -> None:
+        log.info("erasing an account", extra={"user_id": user_id})
+        async with self.db.write() as repos:
+            await repos.erasure.wipe_profile(user_id)
+            await repos.erasure.wipe_notifications(user_id)
+        while True:
+            while await self.reactions.withdraw_all(user_id, self.batch):
+                await self._between(user_id)
+            while await self.messages.erase_sent(user_id, self.batch):
+                await self._between(user_id)
+            while await self._uploads(user_id):
+                await self._between(user_id)
+            if await self._finish(user_id):
+                break
+        log.info("erased an account", extra={"user_id": user_id})
+
+    async def _finish(self, user_id: int) -> bool:
+        """Mark the account erased, unless a send, a reaction or an upload that was in flight when
+        it was disabled landed meanwhile (then the steps run again first)."""
+        async with self.db.write() as repos:
+            left = repos.erasure
+            if await left.sent(user_id, 1) or await left.reacted(user_id, 1):
+                return False
+            if await left.owns_files(user_id):
+                return False
+            await repos.erasure.finish(user_id, datetime.now(UTC))
+        return True
+
+    async def _uploads(self, user_id: int) -> int:
+        async with self.db.write() as repos:
+            sha256s = await repos.erasure.uploads(user_id, self.batch)
+        if sha256s and self.files is not None:
+            await self.files.release(sha256s)
+        return len(sha256s)
+
+    async def _between(self, user_id: int) -> None:
+        """After a batch: the lease goes on, and sends get the database for a while."""
+        async with self.db.write() as repos:
+            await repos.erasure.renew(user_id, datetime.now(UTC) + self.lease)
+        if self.pause > 0:
+            await asyncio.sleep(self.pause)
