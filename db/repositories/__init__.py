@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.repositories.audit import AuditRepository
 from db.repositories.bans import BanRepository
 from db.repositories.bots import BotRepository
-from db.repositories.exports import ExportRepository
 from db.repositories.erasure import ErasureRepository
+from db.repositories.exports import ExportRepository
 from db.repositories.files import FileRepository
 from db.repositories.hooks import HookRepository
 from db.repositories.mail import MailRepository
