@@ -29,10 +29,11 @@ from db.uow import Database
 from server.chat.accounts.security import PasswordHasher
 from server.chat.accounts.users import WRONG_CREDENTIALS
 from server.chat.conversations.messages import ERASED_NAME
-from server.chat.kernel.actors import Actor
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.budgets import SharedLimit, per_hour
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, not_found, rate_limited
 from server.chat.kernel.events import MembershipChanged, SessionsRevoked, TokenRevoked, UserDeleted
+from server.chat.kernel.facts import Acted
 from server.chat.operators.erasure_worker import ErasureWorker
 from server.chat.operators.schemas import ErasureOut
 from server.chat.rules.access import user_named
@@ -71,18 +72,19 @@ class ErasureService:
                 raise forbidden(SSO_ONLY)
             raise ChatError(ErrorCode.UNAUTHORIZED, WRONG_CREDENTIALS)  # the attempt stays counted
         await self.attempts.give_back(str(actor.id))
-        return (await self._begin(lambda repos: _live(repos, actor.id))).out
+        return (await self._begin(lambda repos: _live(repos, actor.id), Doer.of(actor))).out
 
     async def erase(self, username: str, *, finish_here: bool = False) -> ErasureOut:
         """The operator's (``parley user delete NAME --erase``): no password asked. With
         ``finish_here`` (the command line, where no worker runs) the job is run to its end here,
         unless a running server took it first (``state`` stays ``erasing``: that server finishes)."""
-        began = await self._begin(lambda repos: _named(repos, username))
+        began = await self._begin(lambda repos: _named(repos, username), CLI)
         if finish_here and await self.worker.run(began.user_id):
             return began.out.model_copy(update={"state": "erased"})
         return began.out
 
-    async def _begin(self, account: Callable[[Repositories], Awaitable[UserRecord]]) -> Began:
+    async def _begin(self, account: Callable[[Repositories], Awaitable[UserRecord]], by: Doer) -> Began:
+        """The asking transaction; its audit row (``user.erase``, the name before) goes with it."""
         unguessable = await self.hasher.hash(secrets.token_urlsafe(32))
         async with self.db.write() as repos:
             user = await account(repos)
@@ -105,6 +107,8 @@ class ErasureService:
             await repos.erasure.request(user.id, now)
             repos.record(UserDeleted(user.id, user.username))
             kept = await repos.messages.count_by_sender(user.id)
+            details = {"messages": kept, "memberships_removed": len(topics), "bots_disabled": len(bots)}
+            repos.note(Acted(by, "user.erase", user.username, details=details))
         self.worker.wake()
         out = ErasureOut(
             username=user.username,

@@ -308,3 +308,24 @@ async def test_the_row_and_the_action_commit_together_or_not_at_all(
         assert await repos.memberships.get(topic.id, plaza["member"].id) is not None
     await chat.moderation.kick(plaza["mod"], "plaza", "member", None)
     assert row(await log.one()) == ("mod", plaza["mod"].id, "topic.kick", "member", "plaza")
+
+
+async def test_an_erasure_is_audited_by_whoever_asked_and_a_wrong_password_writes_none(
+    chat: Chat, plaza: dict[str, Actor], log: Log
+) -> None:
+    """``user.erase``: the user's own request names the user, the operator's the command line; the
+    name is the one before (the row outlives the account, as the log's retention says)."""
+    member = plaza["member"]
+    await chat.messages.send(member, Target(topic="plaza"), "something to erase")
+    await log.new()
+    with pytest.raises(ChatError):
+        await chat.erasure.erase_me(member, "not the password")
+    await log.none()
+    await chat.erasure.erase_me(member, "password123")
+    entry = await log.one()
+    assert row(entry) == ("member", member.id, "user.erase", "member", None)
+    assert entry.details == {"messages": 1, "memberships_removed": 2, "bots_disabled": 0}
+
+    await chat.erasure.erase("other")
+    entry = await log.one()
+    assert row(entry) == ("cli", None, "user.erase", "other", None)
