@@ -22,6 +22,7 @@ from db.repositories.push import PushRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
+from db.repositories.retention import RetentionRepository
 from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.sso import SsoRepository
 from db.repositories.topics import TopicRepository
@@ -58,6 +59,7 @@ class Repositories:
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
+        self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -41,6 +41,7 @@ from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
 from server.chat.previews import assembly as previews
 from server.chat.previews.ports import PageSource
+from server.chat.retention import assembly as retention
 from server.chat.rules import assembly as rules
 from server.chat.search import assembly as search
 
@@ -120,7 +121,7 @@ class Chat:
         )
         self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
         self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins
-        moderated = moderation.build(w, self.messages, self.presence)
+        moderated = moderation.build(w, self.messages, self.presence, limits.retention_days)
         self.moderation, self.reports = moderated.moderation, moderated.reports
         linked_out = integrations.build(w, limits, self.users, talk, ports.url_guard, ports.poster)
         self.bots, self.hooks, self.webhooks = linked_out.bots, linked_out.hooks, linked_out.webhooks
@@ -139,6 +140,7 @@ class Chat:
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         self.push, self.push_worker = told.push, told.push_worker
+        self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping

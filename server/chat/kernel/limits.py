@@ -45,3 +45,5 @@ class Limits:
     public_url: str | None  # where browsers reach Parley: a push's link to its message
     email_delay: float  # PROTOCOL.md section 15: seconds without a socket before a digest
     password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused
+    retention_days: int | None  # PROTOCOL.md section 16: days a message is kept (None: for ever)
+    retention_interval: float  # seconds between two retention sweeps of one node
