@@ -189,7 +189,7 @@ class ModerationService:
 
     def _check_retention(self, days: int | Unchanged | None) -> None:
         if isinstance(days, int) and self.retention_cap is not None and days > self.retention_cap:
-            raise invalid(f"retention_days is at most the server's {self.retention_cap}")
+            raise invalid(f"a topic's retention is at most the server's {self.retention_cap} days")
 
     async def archive(self, actor: Actor, topic: str, archived: bool = True) -> TopicOut:
         action = Act.ARCHIVE if archived else Act.UNARCHIVE
