@@ -11,12 +11,11 @@ connection of its own; a node that finds it held skips its round), then deletes 
 messages older than the server's cutoff (oldest first, across topics) and, for each topic with a
 shorter retention of its own, that topic's older ones. Each batch is one write transaction
 (``db.repositories.retention``: the messages and everything they own), sized to hold the write
-lock about ``TARGET`` (halved after a batch that took longer, grown by half after one that took less
-than half of it, between ``SMALLEST`` and ``batch`` messages: a loaded machine gets smaller batches,
-not longer locks), and sends go on between batches; a sweep killed at any point
-has committed whole batches only, and the next round (on this node or another) goes on from the
-rows as they are. The blobs of files no remaining message uses are removed after each batch's
-commit through the files capability (``FileService.release``).
+lock about ``TARGET`` (halved after a batch that took longer, grown by half after one that took
+less than half of it, between ``SMALLEST`` and ``batch`` messages), and sends go on between
+batches; a sweep killed at any point has committed whole batches only, and the next round (on
+this node or another) goes on from the rows as they are. The blobs of files no remaining message
+uses are removed after each batch's commit through the files capability (``FileService.release``).
 
 The time is the injectable ``clock``'s, so tests move it instead of waiting for days.
 """
@@ -37,7 +36,7 @@ from server.chat.kernel.periodic import Periodic
 log = logging.getLogger("parley.retention")
 RETENTION_LOCK = 0x50A7_11E0_0016  # PostgreSQL advisory lock: one node sweeps at a time
 BATCH = 500  # messages per write transaction, at most
-SMALLEST = 10
+SMALLEST = 100  # below this a batch's fixed cost (a dozen statements) outweighs what it deletes
 TARGET = 0.04  # seconds a batch's write transaction should take (well under the 100 ms bound)
 Clock = Callable[[], datetime]
 
@@ -117,7 +116,7 @@ class RetentionSweep:
 
     async def _drain(self, topic_id: int | None, before: datetime, swept: Swept) -> None:
         """Batches until one comes back short: each its own transaction, its blobs after it."""
-        size = min(self.batch, 100)
+        size = min(self.batch, 200)
         while True:
             started = time.perf_counter()
             async with self.db.write() as repos:
@@ -137,7 +136,7 @@ class RetentionSweep:
 def _next_size(size: int, held: float, most: int) -> int:
     """The next batch's size after one of ``size`` messages held the write lock ``held`` seconds."""
     if held > TARGET:
-        return max(SMALLEST, size // 2)
+        return min(most, max(SMALLEST, size // 2))
     if held < TARGET / 2:
         return min(most, size + max(1, size // 2))
     return size
