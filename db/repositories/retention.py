@@ -38,6 +38,7 @@ from db.models import (
 )
 from db.repositories.messages import MessageRepository
 
+BUCKET = 100
 # What a batch deletes by message id, before the messages themselves.
 OWNED = (
     (Reaction, Reaction.message_id),
@@ -81,9 +82,9 @@ class RetentionRepository:
 
     async def sweep(self, message_ids: Sequence[int]) -> SweptBatch:
         """Delete these messages for good, with what they own; bring up to date what survives."""
-        ids = list(message_ids)
-        if not ids:
+        if not message_ids:
             return SweptBatch((), ())
+        ids = _padded(list(message_ids))
         roots = await self._surviving_roots(ids)
         await self._unquote(ids)
         for table, column in OWNED:
@@ -96,7 +97,7 @@ class RetentionRepository:
         threads = MessageRepository(self.session)
         for root in roots:
             await threads.refresh_thread(root)
-        return SweptBatch(tuple(ids), sha256s)
+        return SweptBatch(tuple(message_ids), sha256s)
 
     async def _surviving_roots(self, ids: list[int]) -> list[int]:
         """The thread roots of swept replies that are not swept themselves."""
@@ -121,6 +122,14 @@ class RetentionRepository:
             await self.session.execute(
                 update(Message).where(col(Message.reply_to_id) == quoted).values(reply_to=_emptied(shown))
             )
+
+
+def _padded(ids: list[int]) -> list[int]:
+    """The ids, the last repeated up to a multiple of ``BUCKET``: an ``IN`` list renders one
+    placeholder per value, and so few list lengths keep each statement's text among a few, which
+    PostgreSQL's driver then prepares once per connection instead of at every batch."""
+    size = -(-len(ids) // BUCKET) * BUCKET
+    return ids + [ids[-1]] * (size - len(ids))
 
 
 def _emptied(shown: str | None) -> str | None:
