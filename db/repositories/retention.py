@@ -111,9 +111,8 @@ class RetentionRepository:
 
     async def _unquote(self, ids: list[int]) -> None:
         """Replies that survive a message they quote keep its sender and id, not its words."""
-        query = (
-            select(col(Message.reply_to_id), col(Message.reply_to))
-            .where(col(Message.reply_to_id).in_(ids), col(Message.id).not_in(ids))
+        query = select(col(Message.reply_to_id), col(Message.reply_to)).where(
+            col(Message.reply_to_id).in_(ids), col(Message.id).not_in(ids)
         )
         quotes: dict[int, str | None] = {}
         for quoted, shown in (await self.session.execute(query)).all():
