@@ -1,5 +1,6 @@
 """Retention (PROTOCOL.md section 16): which messages are past their topic's retention, and their
-deletion for good with everything they own, one small batch per transaction.
+deletion for good with everything they own, one small batch per transaction (on PostgreSQL the
+deletions are one statement, ``POSTGRES_SWEEP``: a batch's time was mostly its round trips).
 
 A batch deletes, for the message ids it is given: their reactions, mentions and pins, their
 preview rows (the job and the pictures they show; the URL cache is shared and expires by
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -49,6 +50,18 @@ OWNED = (
     (NotifyJob, NotifyJob.message_id),
     (PushOutbox, PushOutbox.message_id),
     (EmailPending, EmailPending.message_id),
+)
+
+# PostgreSQL: the same deletions in one statement (data-modifying CTEs), one round trip instead of
+# ten; the files' hashes come back from its last part.
+POSTGRES_SWEEP = text(
+    "WITH gone AS (SELECT unnest(CAST(:ids AS bigint[])) AS id), "
+    + "".join(
+        f"d{n} AS (DELETE FROM {table.__table__} WHERE message_id IN (SELECT id FROM gone)), "  # type: ignore[attr-defined]
+        for n, (table, _column) in enumerate(OWNED)
+    )
+    + "dm AS (DELETE FROM messages WHERE id IN (SELECT id FROM gone)) "
+    + "DELETE FROM files WHERE message_id IN (SELECT id FROM gone) RETURNING sha256"
 )
 
 
@@ -87,13 +100,16 @@ class RetentionRepository:
         ids = _padded(list(message_ids))
         roots = await self._surviving_roots(ids)
         await self._unquote(ids)
-        for table, column in OWNED:
-            await self.session.execute(delete(table).where(col(column).in_(ids)))
-        freed = await self.session.execute(
-            delete(File).where(col(File.message_id).in_(ids)).returning(col(File.sha256))
-        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            freed = await self.session.execute(POSTGRES_SWEEP, {"ids": list(message_ids)})
+        else:
+            for table, column in OWNED:
+                await self.session.execute(delete(table).where(col(column).in_(ids)))
+            freed = await self.session.execute(
+                delete(File).where(col(File.message_id).in_(ids)).returning(col(File.sha256))
+            )
+            await self.session.execute(delete(Message).where(col(Message.id).in_(ids)))
         sha256s = tuple(sorted({row[0] for row in freed.all()}))
-        await self.session.execute(delete(Message).where(col(Message.id).in_(ids)))
         threads = MessageRepository(self.session)
         for root in roots:
             await threads.refresh_thread(root)
