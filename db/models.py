@@ -88,6 +88,8 @@ class Topic(SQLModel, table=True):
     archived_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Retention (PROTOCOL.md section 16): days its messages are kept (None: the server's setting).
+    retention_days: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 class Membership(SQLModel, table=True):
@@ -635,6 +637,7 @@ class PushOutbox(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("subscription_id", "message_id", name="uq_push_outbox_subscription_message"),
         Index("ix_push_outbox_due", "status", "next_at"),
+        Index("ix_push_outbox_message", "message_id"),  # the retention sweep (0020)
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -656,7 +659,10 @@ class EmailPending(SQLModel, table=True):
     digest takes the user's due rows, drops those read or deleted meanwhile, and removes them."""
 
     __tablename__ = "email_pending"
-    __table_args__ = (Index("ix_email_pending_due", "due_at"),)
+    __table_args__ = (
+        Index("ix_email_pending_due", "due_at"),
+        Index("ix_email_pending_message", "message_id"),  # the retention sweep (0020)
+    )
 
     user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

@@ -46,6 +46,7 @@ class TopicRecord:
     last_seq: int
     description: str = ""
     archived_at: datetime | None = None
+    retention_days: int | None = None  # PROTOCOL.md section 16 (None: the server's setting)
 
 
 @dataclass(frozen=True, slots=True)

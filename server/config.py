@@ -188,6 +188,12 @@ class Settings(BaseSettings):
     # this pause between transactions (sends are never held up for long).
     erasure_batch: int = Field(default=20, ge=1, le=10_000, description="rows per erasure transaction")
     erasure_pause: float = Field(default=0.05, ge=0, le=60, description="seconds between erasure batches")
+    # Retention (PROTOCOL.md section 16; docs/deploy.md "Retention"): messages older than this many
+    # days are deleted for good by a sweep on every node (one at a time on PostgreSQL); unset keeps
+    # everything. A topic's ``retention_days`` may only be shorter. ``retention_interval``: seconds
+    # between two sweeps of one node.
+    retention_days: int | None = Field(default=None, ge=1, description="days a message is kept (unset: ever)")
+    retention_interval: float = Field(default=300.0, gt=0, description="seconds between two retention sweeps")
 
     @field_validator(
         "cors_origins",

@@ -23,6 +23,8 @@ TOPIC_FIELDS = {
     "notify",
     "description",
     "archived",
+    # Section 16 (retention).
+    "retention_days",
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
 # Section 3, ``topic:members``, with the fields section 14 adds.

@@ -25,6 +25,7 @@ from db.repositories.push import PushRepository
 from db.repositories.reactions import ReactionRepository
 from db.repositories.recovery import RecoveryRepository
 from db.repositories.relay import RelayRepository
+from db.repositories.retention import RetentionRepository
 from db.repositories.safety import BlockRepository, ReportRepository
 from db.repositories.sso import SsoRepository
 from db.repositories.topics import TopicRepository
@@ -64,6 +65,7 @@ class Repositories:
         self.exports = ExportRepository(session)  # PROTOCOL.md section 16: a user's export
         self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
         self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
+        self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

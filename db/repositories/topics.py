@@ -105,6 +105,10 @@ class TopicRepository:
             update(Topic).where(col(Topic.id) == topic_id).values(description=description)
         )
 
+    async def keep_for(self, topic_id: int, days: int | None) -> None:
+        """The topic's own retention in days (None: the server's)."""
+        await self.session.execute(update(Topic).where(col(Topic.id) == topic_id).values(retention_days=days))
+
     async def archive(self, topic_id: int, at: datetime | None) -> None:
         """Archive (``at``) or unarchive (None)."""
         await self.session.execute(update(Topic).where(col(Topic.id) == topic_id).values(archived_at=at))

@@ -64,6 +64,7 @@ def topic_record(topic: Topic) -> TopicRecord:
         last_seq=topic.last_seq,
         description=topic.description,
         archived_at=topic.archived_at,
+        retention_days=topic.retention_days,
     )
 
 

@@ -45,6 +45,7 @@ from server.chat.people import assembly as people
 from server.chat.presence import assembly as presence
 from server.chat.previews import assembly as previews
 from server.chat.previews.ports import PageSource
+from server.chat.retention import assembly as retention
 from server.chat.rules import assembly as rules
 from server.chat.search import assembly as search
 
@@ -125,7 +126,7 @@ class Chat:
         )
         self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
         self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins
-        moderated = moderation.build(w, self.messages, self.presence)
+        moderated = moderation.build(w, self.messages, self.presence, limits.retention_days)
         self.moderation, self.reports = moderated.moderation, moderated.reports
         linked_out = integrations.build(w, limits, self.users, talk, ports.url_guard, ports.poster)
         self.bots, self.hooks, self.webhooks = linked_out.bots, linked_out.hooks, linked_out.webhooks
@@ -147,6 +148,7 @@ class Chat:
         self.exports: ExportService | None = None  # PROTOCOL.md section 16 (its worker is a part of w)
         if ports.export_store is not None:
             self.exports = exports.build(w, ports.export_store, ports.file_store).service
+        self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
         self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics, talk, self.files)
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin

@@ -128,7 +128,7 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "topic:mute": Route(MuteIn, lambda a, d: c.moderation.mute(a, d.topic, d.username, d.minutes)),
         "topic:unmute": Route(MemberActionIn, lambda a, d: c.moderation.unmute(a, d.topic, d.username)),
         "topic:update": Route(
-            TopicUpdateIn, lambda a, d: c.moderation.update(a, d.topic, d.name, d.description)
+            TopicUpdateIn, lambda a, d: c.moderation.update(a, d.topic, d.name, d.description, d.retention())
         ),
         "topic:archive": Route(TopicRefIn, lambda a, d: c.moderation.archive(a, d.topic)),
         "topic:unarchive": Route(TopicRefIn, lambda a, d: c.moderation.unarchive(a, d.topic)),

@@ -63,11 +63,12 @@ export class Moderation {
 
   // ---- on the topic (owners and admins) --------------------------------------
 
-  /** topic:update {name?, description?}: the answer is the Topic, maybe under a new name. */
-  async update(name, { newName, description }) {
+  /** topic:update {name?, description?, retention_days?}: the answer is the Topic, maybe under a new name. */
+  async update(name, { newName, description, retentionDays }) {
     const payload = { topic: name };
     if (newName && newName !== name) payload.name = newName;
     if (description !== undefined) payload.description = description;
+    if (retentionDays !== undefined) payload.retention_days = retentionDays; // null: the server's
     const topic = await this.chat.conn.request("topic:update", payload);
     if (payload.name && topic?.name) this.renamed({ topic: name, name: topic.name });
     if (topic?.name) this.state.putTopic(topic);

@@ -50,6 +50,7 @@ async def topic_views(
             notify=cast(NotifyLevel, mine.get(t.id, "all")),
             description=t.description,
             archived=t.archived_at is not None,
+            retention_days=t.retention_days,
         )
         for t in topics
     ]

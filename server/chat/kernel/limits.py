@@ -48,3 +48,5 @@ class Limits:
     audit_retention_days: int  # PROTOCOL.md section 16: days an audit row is kept
     erasure_batch: int  # PROTOCOL.md section 16: rows an erasure changes per transaction
     erasure_pause: float  # seconds between an erasure's batches
+    retention_days: int | None  # PROTOCOL.md section 16: days a message is kept (None: for ever)
+    retention_interval: float  # seconds between two retention sweeps of one node

@@ -197,6 +197,7 @@ class TopicOut(Out):
     notify: Literal["all", "mentions", "none"] = "all"
     description: str = ""  # PROTOCOL.md section 10 (``topic:update``)
     archived: bool = False
+    retention_days: int | None = None  # PROTOCOL.md section 16: the topic's own (None: the server's)
 
 
 class QuoteOut(Out):

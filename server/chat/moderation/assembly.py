@@ -17,5 +17,8 @@ class Moderation:
     reports: ReportService
 
 
-def build(w: Wiring, messages: MessageService, presence: PresenceService) -> Moderation:
-    return Moderation(ModerationService(w.db, messages, presence.online_among), ReportService(w.db))
+def build(
+    w: Wiring, messages: MessageService, presence: PresenceService, retention_cap: int | None = None
+) -> Moderation:
+    moderation = ModerationService(w.db, messages, presence.online_among, retention_cap)
+    return Moderation(moderation, ReportService(w.db))

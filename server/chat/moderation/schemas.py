@@ -4,6 +4,7 @@ Reports page)."""
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -13,6 +14,8 @@ from server.chat.kernel.schemas import TOPIC_ALIASES, In, RowId, TopicName, User
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years
 Description = Annotated[str, StringConstraints(max_length=500), AfterValidator(check_text)]
+# PROTOCOL.md section 16: days a topic's messages are kept (at most the server's, checked by the service).
+RetentionDays = Annotated[int, Field(ge=1, le=100 * 366)]
 
 
 class MemberActionIn(In):
@@ -41,6 +44,20 @@ class TopicUpdateIn(In):
     topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
     name: TopicName | None = None
     description: Description | None = None
+    retention_days: RetentionDays | None = None  # null: the server's setting; absent: unchanged
+
+    def retention(self) -> int | Unchanged | None:
+        """The retention asked for: ``UNCHANGED`` when the field was not sent at all."""
+        return self.retention_days if "retention_days" in self.model_fields_set else UNCHANGED
+
+
+class Unchanged(enum.Enum):
+    """A field not sent (where null means something: back to the server's setting)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 MAX_REPORT_REASON = 500

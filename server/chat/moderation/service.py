@@ -26,7 +26,7 @@ from server.chat.conversations.messages import MessageService
 from server.chat.conversations.topic_views import topic_view
 from server.chat.conversations.writer import Destination
 from server.chat.kernel.actors import Actor, Doer
-from server.chat.kernel.errors import conflict, not_found
+from server.chat.kernel.errors import conflict, invalid, not_found
 from server.chat.kernel.events import (
     MembershipChanged,
     MuteChanged,
@@ -40,6 +40,7 @@ from server.chat.kernel.facts import Acted, MemberActed
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.schemas import TopicOut
 from server.chat.kernel.views import iso
+from server.chat.moderation.schemas import UNCHANGED, Unchanged
 from server.chat.rules.access import free_name, named_topic, require_member, user_named
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
 
@@ -48,8 +49,15 @@ ROLE_NAMES = {"admin": "an admin", "moderator": "a moderator", "member": "a memb
 
 
 class ModerationService:
-    def __init__(self, db: Database, messages: MessageService, online_among: OnlineAmong) -> None:
+    def __init__(
+        self,
+        db: Database,
+        messages: MessageService,
+        online_among: OnlineAmong,
+        retention_cap: int | None = None,
+    ) -> None:
         self.db = db
+        self.retention_cap = retention_cap  # PARLEY_RETENTION_DAYS: a topic may only keep less
         self.messages = messages
         self.online_among = online_among
 
@@ -138,9 +146,19 @@ class ModerationService:
     async def unmute(self, actor: Actor, topic: str, username: str) -> None:
         await self.mute(actor, topic, username, None, muted=False)
 
-    async def update(self, actor: Actor, topic: str, name: str | None, description: str | None) -> TopicOut:
-        """Rename (the old name stops resolving at once; members get ``topic:renamed``) and/or
-        describe. ``conflict`` when another topic or a user has the new name."""
+    async def update(
+        self,
+        actor: Actor,
+        topic: str,
+        name: str | None,
+        description: str | None,
+        retention_days: int | Unchanged | None = UNCHANGED,
+    ) -> TopicOut:
+        """Rename (the old name stops resolving at once; members get ``topic:renamed``), describe
+        and/or set the topic's retention (PROTOCOL.md section 16; None: back to the server's).
+        ``conflict`` when another topic or a user has the new name; ``invalid`` for a retention
+        longer than the server's ``PARLEY_RETENTION_DAYS``."""
+        self._check_retention(retention_days)
         try:
             async with self.db.write() as repos:
                 if name is not None:
@@ -157,6 +175,10 @@ class ModerationService:
                     await repos.topics.describe(found.id, description)
                     repos.record(TopicUpdated(found.id, found.name))
                     changes["description"] = description
+                if retention_days is not UNCHANGED and retention_days != found.retention_days:
+                    await repos.topics.keep_for(found.id, retention_days)
+                    repos.record(TopicUpdated(found.id, found.name))
+                    changes["retention_days"] = retention_days
                 if changes:
                     _audit(repos, actor, "topic.update", found, None, **changes)
         except Conflict as exc:  # another rename or create took the name meanwhile
@@ -171,6 +193,10 @@ class ModerationService:
             )
             await self._tell(actor, place, _updated(actor, changes), "update", **changes)
         return await self._view(actor, found.id)
+
+    def _check_retention(self, days: int | Unchanged | None) -> None:
+        if isinstance(days, int) and self.retention_cap is not None and days > self.retention_cap:
+            raise invalid(f"a topic's retention is at most the server's {self.retention_cap} days")
 
     async def archive(self, actor: Actor, topic: str, archived: bool = True) -> TopicOut:
         action = Act.ARCHIVE if archived else Act.UNARCHIVE
@@ -258,4 +284,7 @@ def _updated(actor: Actor, changes: dict[str, Any]) -> str:
         parts.append(f"renamed the topic to {changes['name']}")
     if "description" in changes:
         parts.append("changed the description")
+    if "retention_days" in changes:
+        days = changes["retention_days"]
+        parts.append("reset the retention" if days is None else f"set the retention to {days} days")
     return f"{actor.username} " + " and ".join(parts)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from server.chat.kernel.schemas import Empty, TopicName, TopicOut, Username
 from server.chat.kernel.schemas import In as InModel
-from server.chat.moderation.schemas import Description, Minutes, Reason
+from server.chat.moderation.schemas import UNCHANGED, Description, Minutes, Reason, RetentionDays, Unchanged
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.topics import Name
 
@@ -32,6 +32,10 @@ class TimedBody(MemberBody):
 class UpdateBody(InModel):
     name: TopicName | None = None
     description: Description | None = None
+    retention_days: RetentionDays | None = None  # section 16: null, the server's; absent, unchanged
+
+    def retention(self) -> int | Unchanged | None:
+        return self.retention_days if "retention_days" in self.model_fields_set else UNCHANGED
 
 
 @router.put("/{name}/members/{username}/role")
@@ -76,8 +80,8 @@ async def unmute(name: Name, data: MemberBody, actor: ActorDep, chat: ChatDep) -
 
 @router.patch("/{name}")
 async def update(name: Name, data: UpdateBody, actor: ActorDep, chat: ChatDep) -> TopicOut:
-    """As ``topic:update``: rename and/or describe (owners and admins)."""
-    return await chat.moderation.update(actor, name, data.name, data.description)
+    """As ``topic:update``: rename, describe and/or set the retention (owners and admins)."""
+    return await chat.moderation.update(actor, name, data.name, data.description, data.retention())
 
 
 @router.post("/{name}/archive")

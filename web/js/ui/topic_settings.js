@@ -1,5 +1,6 @@
 // The topic settings side panel, for its owner and admins: rename it, describe
-// it (0-500 characters), archive it (read-only for everyone) or open it again;
+// it (0-500 characters), keep its messages a number of days (section 16: empty,
+// the server's retention; the server refuses more than its own), archive it (read-only for everyone) or open it again;
 // its incoming webhooks and the user's bots (section 12, ./integrations.js), and
 // its outgoing webhooks (./webhooks_section.js).
 // Errors from the server show under the form.
@@ -11,7 +12,7 @@ import { WebhooksSection } from "./webhooks_section.js";
 const MAX_DESCRIPTION = 500;
 
 export class SettingsPanel {
-  /** actions: close(), save(name, {newName, description}), archive(name, archived),
+  /** actions: close(), save(name, {newName, description, retentionDays}), archive(name, archived),
    * hooks: {list, create, revoke}, bots: {list, create, tokens, makeToken, revokeToken},
    * webhooks: {list, add, remove, deliveries} (see WebhooksSection) */
   constructor(actions) {
@@ -21,11 +22,14 @@ export class SettingsPanel {
     this.sub = h("p", { class: "panel-sub" });
     this.name = h("input", { id: "settings-name", "data-testid": "settings-name", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
     this.description = h("textarea", { id: "settings-description", "data-testid": "settings-description", rows: "4", maxlength: String(MAX_DESCRIPTION) });
+    this.retention = h("input", { id: "settings-retention", "data-testid": "settings-retention", type: "text", inputmode: "numeric", autocomplete: "off", placeholder: "the server's" });
     this.error = h("p", { class: "form-error small", role: "alert", "data-testid": "settings-error", hidden: true });
     this.saveButton = h("button", { class: "btn btn-primary btn-small", type: "submit", "data-testid": "settings-save" }, "Save");
     this.form = h("form", { class: "settings-form", "aria-label": "Name and description" },
       h("div", { class: "field" }, h("label", { for: "settings-name" }, "Name"), this.name),
       h("div", { class: "field" }, h("label", { for: "settings-description" }, "Description"), this.description),
+      h("div", { class: "field" }, h("label", { for: "settings-retention" }, "Retention (days)"), this.retention,
+        h("p", { class: "hint" }, "Messages older than this are deleted for good. Empty: the server's setting.")),
       h("div", { class: "inline-row end" }, this.saveButton));
     this.archiveText = h("p", { class: "hint" });
     this.archiveButton = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "settings-archive", onclick: () => this.toggleArchive() });
@@ -60,6 +64,7 @@ export class SettingsPanel {
       this.hooks.show(topic.name);
       this.name.value = topic.name;
       this.description.value = topic.description ?? "";
+      this.retention.value = topic.retention_days == null ? "" : String(topic.retention_days);
       this.showError("");
     }
     const archived = Boolean(topic.archived);
@@ -75,10 +80,16 @@ export class SettingsPanel {
     const newName = this.name.value.trim();
     const description = this.description.value.trim();
     const problem = checkTopicName(newName) ?? ([...description].length > MAX_DESCRIPTION ? `A description has at most ${MAX_DESCRIPTION} characters.` : null);
+    const typed = this.retention.value.trim();
+    const retentionDays = typed === "" ? null : Number(typed);
+    if (retentionDays !== null && !(Number.isInteger(retentionDays) && retentionDays >= 1)) {
+      return this.showError("Retention is a whole number of days, 1 or more (empty: the server's).");
+    }
     if (problem) return this.showError(problem);
     const changes = {};
     if (newName !== this.topic.name) changes.newName = newName;
     if (description !== (this.topic.description ?? "")) changes.description = description;
+    if (retentionDays !== (this.topic.retention_days ?? null)) changes.retentionDays = retentionDays;
     if (!Object.keys(changes).length) return this.showError("Nothing changed.");
     await this.run(this.saveButton, () => this.actions.save(this.topic.name, changes));
     if (this.error.hidden) this.shownFor = null; // show what the server kept

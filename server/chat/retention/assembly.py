@@ -1,0 +1,14 @@
+"""Retention's part of the composition: the sweep, started on a server (``serving``) only."""
+
+from __future__ import annotations
+
+from server.chat.files.service import FileService
+from server.chat.kernel.limits import Limits
+from server.chat.kernel.wiring import Wiring
+from server.chat.retention.sweep import RetentionSweep
+
+
+def build(w: Wiring, limits: Limits, files: FileService | None) -> RetentionSweep:
+    sweep = RetentionSweep(w.db, limits.retention_days, files, interval=limits.retention_interval)
+    w.part("retention sweep", sweep.start, sweep.stop, serving=True)  # PROTOCOL.md section 16
+    return sweep
