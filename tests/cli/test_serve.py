@@ -169,6 +169,7 @@ async def test_the_server_log_never_holds_a_token_from_a_path_or_a_query(place, 
     async with serving_process(serving_place, unused_tcp_port) as (url, _process):
         async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
             registered = await http.post("/api/users", json={"username": "alice", "password": PASSWORD})
+            assert registered.status_code == 201, registered.text  # (a KeyError in one CI run said less)
             token = registered.json()["token"]
             for path in (
                 f"/compat/topics/{token}",
