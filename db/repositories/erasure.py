@@ -167,7 +167,8 @@ class ErasureRepository:
         return [int(m) for m in (await self.session.execute(query)).scalars() if m is not None]
 
     async def blank(self, message_ids: Sequence[int], at: datetime) -> None:
-        """The messages' tombstones keep nothing the sender wrote: no body, links or mentions."""
+        """The messages' tombstones keep nothing the sender wrote or did: no body, links, mentions,
+        nor a system message's payload (it names its actor)."""
         if not message_ids:
             return
         await self.session.execute(
@@ -178,7 +179,7 @@ class ErasureRepository:
         await self.session.execute(
             update(Message)
             .where(col(Message.id).in_(list(message_ids)))
-            .values(body="", links=None, mentions=None, mentions_all=False)
+            .values(body="", links=None, mentions=None, mentions_all=False, system=None)
         )
 
     async def uploads(self, user_id: int, limit: int) -> list[str]:

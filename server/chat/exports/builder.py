@@ -27,13 +27,15 @@ from db.repositories.notifications import PrefsRecord
 from db.uow import Database
 from server.chat.exports.ports import Archive
 from server.chat.files.service import FileStore
+from server.chat.kernel.views import iso
 
 log = logging.getLogger("parley.exports")
 PAGE = 500  # rows read per query
 
 
 def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    """The wire's times (ISO 8601 UTC with ``Z``): SQLite hands back naive ones, which lost the Z."""
+    return iso(moment)
 
 
 def _json(value: object) -> bytes:

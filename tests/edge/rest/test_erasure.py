@@ -97,6 +97,31 @@ async def test_the_username_stays_reserved(live_server: LiveServer) -> None:
     assert_error(profile, 404, "not_found")
 
 
+async def test_the_system_messages_the_user_caused_keep_no_trace_of_the_name(live_server: LiveServer) -> None:
+    """A topic update writes a system message naming who did it (``system.actor``): the user's own
+    system messages become tombstones like the rest, without that payload (found by a smoke test)."""
+    token = await live_server.register("alice")
+    user_id = await user_id_of(live_server, "alice")
+    made = await live_server.http.post("/api/topics", json={"name": "den"}, headers=bearer(token))
+    assert made.status_code in (200, 201), made.text
+    described = await live_server.http.patch(
+        "/api/topics/den", json={"description": "alice's den"}, headers=bearer(token)
+    )
+    assert described.status_code == 200, described.text
+    reader = await live_server.register("bob")
+    joined = await live_server.http.post("/api/topics/den/subscribe", headers=bearer(reader))
+    assert joined.status_code in (200, 201), joined.text
+    [update] = [m for m in await history(live_server, reader, "den") if m["type"] == "system"]
+    assert update["system"]["actor"] == "alice"
+
+    assert (await erase_me(live_server, token)).status_code == 202
+    await until_erased(live_server, user_id)
+
+    [gone] = [m for m in await history(live_server, reader, "den") if m["id"] == update["id"]]
+    assert gone["deleted"] is True and gone["sender"] == "[deleted]"
+    assert gone["system"] is None and "alice" not in str(gone)
+
+
 async def test_everything_the_user_wrote_or_owned_is_gone_and_messages_are_tombstones(
     live_server: LiveServer,
 ) -> None:
