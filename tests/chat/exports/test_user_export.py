@@ -82,7 +82,9 @@ async def test_the_zip_holds_what_the_user_sent_and_nothing_of_others_private_ta
     assert attached["id"] == note["id"] and attached["name"] == "notes.txt"
     assert export.files[attached["path"]] == b"the minutes"
     assert lines[reply["id"]]["reply_to"] == first["id"] and lines[reply["id"]]["thread"] == first["id"]
-    assert lines[direct["id"]]["topic"] == "@bob" and lines[direct["id"]]["created_at"] == direct["created_at"]
+    assert (
+        lines[direct["id"]]["topic"] == "@bob" and lines[direct["id"]]["created_at"] == direct["created_at"]
+    )
     topics = {entry["topic"]: entry for entry in export.topics}
     assert topics["general"]["role"] == "owner" and topics["@bob"]["kind"] == "direct"
     for foreign in (b"first draft", b"regretted", b"bob speaks", b"bob answers", b"secret", b"carol answers"):
