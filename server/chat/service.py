@@ -26,6 +26,7 @@ from server.chat.echo.service import Upstream
 from server.chat.exports import assembly as exports
 from server.chat.exports.ports import ExportStore
 from server.chat.exports.service import ExportService
+from server.chat.exports.worker import ExportWorker
 from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
@@ -145,9 +146,11 @@ class Chat:
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         self.push, self.push_worker = told.push, told.push_worker
-        self.exports: ExportService | None = None  # PROTOCOL.md section 16 (its worker is a part of w)
+        self.exports: ExportService | None = None  # PROTOCOL.md section 16
+        self.export_worker: ExportWorker | None = None  # a part of w; tests count what it built
         if ports.export_store is not None:
-            self.exports = exports.build(w, ports.export_store, ports.file_store).service
+            made_exports = exports.build(w, ports.export_store, ports.file_store)
+            self.exports, self.export_worker = made_exports.service, made_exports.worker
         self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
         self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
         ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics, talk, self.files)

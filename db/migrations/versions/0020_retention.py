@@ -31,5 +31,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_email_pending_message", table_name="email_pending")
     op.drop_index("ix_push_outbox_message", table_name="push_outbox")
-    with op.batch_alter_table("topics") as batch:
-        batch.drop_column("retention_days")
+    # SQLite's own DROP COLUMN, not a batch: a batch rebuilds topics, and dropping the old table
+    # breaks the foreign keys that name it (tests/db/test_search_migration.py's downgrade).
+    op.drop_column("topics", "retention_days")
