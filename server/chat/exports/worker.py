@@ -16,7 +16,6 @@ Each look is a read; only a look that found one writes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -27,7 +26,7 @@ from server.chat.exports.clock import Clock
 from server.chat.exports.ports import Archive, ExportStore
 from server.chat.files.service import FileStore
 from server.chat.kernel.outage import DATABASE
-from server.chat.kernel.periodic import IdlePoll, cancelled
+from server.chat.kernel.periodic import IdlePoll, QueueLoop
 
 log = logging.getLogger("parley.exports")
 
@@ -47,53 +46,35 @@ class ExportWorker:
         self.clock = clock
         self.single = single
         self.built = 0  # exports this node finished (the tests read it)
-        self._wake = asyncio.Event()
-        self._poll = IdlePoll(POLL, IDLE_POLL)
-        self._task: asyncio.Task[None] | None = None
         self._owed: set[str] = set()  # exports an outage stopped: their leases end once it is over
+        self._loop = QueueLoop(
+            self._round,
+            IdlePoll(POLL, IDLE_POLL),
+            "taking pending exports",
+            prepare=self._release if single else None,
+        )
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.ring()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def stop(self) -> None:
-        await cancelled(self._task)
-        self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        outage = False
-        released = not self.single
-        while True:
-            self._wake.clear()
-            found = False
-            try:
-                if not released:
-                    async with self.db.write() as repos:
-                        await repos.exports.release_leases()
-                    released = True
-                if self._owed:
-                    async with self.db.write() as repos:
-                        for export_id in self._owed:
-                            await repos.exports.retry(export_id)
-                    self._owed.clear()
-                found = await self.once()
-            except Exception as exc:
-                if DATABASE.failed(exc, "taking pending exports"):
-                    outage = True
-                else:
-                    log.exception("taking a pending export failed; trying again")
-            else:
-                if outage:
-                    DATABASE.recovered()
-                outage = False
-            if found:
-                continue  # more may be pending
-            self._poll.looked(0)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll.wait):
-                    await self._wake.wait()
+    async def _release(self) -> None:
+        """SQLite: the only worker; the leases a killed process left are void."""
+        async with self.db.write() as repos:
+            await repos.exports.release_leases()
+
+    async def _round(self) -> int:
+        if self._owed:
+            async with self.db.write() as repos:
+                for export_id in self._owed:
+                    await repos.exports.retry(export_id)
+            self._owed.clear()
+        return 1 if await self.once() else 0
 
     async def once(self) -> bool:
         """Take one pending export and build it; False when there was none to take."""
@@ -106,7 +87,6 @@ class ExportWorker:
             export = await repos.exports.claim(now, now + LEASE)
         if export is None:  # another node took it meanwhile
             return False
-        self._poll.looked(1)
         await self._build(export)
         return True
 

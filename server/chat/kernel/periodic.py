@@ -83,3 +83,67 @@ class IdlePoll:
 
     def looked(self, found: int) -> None:
         self.wait = self.first if found else min(self.most, self.wait * 2)
+
+
+class QueueLoop:
+    """The loop of a queue's worker (exports, erasures, mails): ``round`` takes what is due and does
+    it, answering how many it took; ``full`` of them (a whole claim) runs the next round at once,
+    fewer waits until rung (``ring``: this node wrote work) or the poll's wait passes (``IdlePoll``).
+    ``prepare`` runs before the first round that gets that far (a worker's set-up that reads the
+    database, such as voiding the leases a killed process left): it is retried like a round. A
+    round the database's outage failed is logged once per failure class (``DATABASE``), any other
+    failure with its traceback; the loop never dies."""
+
+    def __init__(
+        self,
+        round: Callable[[], Awaitable[int]],
+        poll: IdlePoll,
+        what: str,
+        *,
+        full: int = 1,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.round = round
+        self.poll = poll
+        self.what = what
+        self.full = full
+        self.prepare = prepare
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def ring(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        await cancelled(self._task)
+        self._task = None
+
+    async def _run(self) -> None:
+        outage = False
+        while True:
+            self._wake.clear()
+            taken = 0
+            try:
+                if self.prepare is not None:
+                    await self.prepare()
+                    self.prepare = None
+                taken = await self.round()
+            except Exception as exc:
+                if DATABASE.failed(exc, self.what):
+                    outage = True
+                else:
+                    log.exception("%s failed; trying again", self.what)
+            else:
+                if outage:
+                    DATABASE.recovered()
+                outage = False
+            self.poll.looked(taken)
+            if taken >= self.full:
+                await asyncio.sleep(0)  # more may be due: look again, letting the rest run first
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll.wait):
+                    await self._wake.wait()

@@ -15,15 +15,13 @@ and logs the outage once per failure class (``server.chat.kernel.outage``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from db.repositories.mail import DueMail
 from db.uow import Database
-from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.outbound import retry_delay
-from server.chat.kernel.periodic import cancelled
+from server.chat.kernel.periodic import IdlePoll, QueueLoop
 from server.chat.notifications.mail import MailDeferred, Mailer, MailRefused
 
 log = logging.getLogger("parley.mail")
@@ -42,44 +40,28 @@ class MailWorker:
         self.give_up = timedelta(seconds=give_up)
         self.lease = timedelta(seconds=2 * mailer.timeout + 10)
         self.single = single  # SQLite: the only worker; leases left by a killed one are void
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = QueueLoop(
+            self._round,
+            IdlePoll(POLL, POLL),
+            "sending mails",
+            full=CONCURRENT,
+            prepare=self._release if single else None,
+        )
 
     def wake(self) -> None:
         """A mail was written: look now."""
-        self._wake.set()
+        self._loop.ring()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def stop(self) -> None:
-        await cancelled(self._task)
-        self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        if self.single:
-            async with self.db.write() as repos:
-                await repos.mail.release_leases()
-        outage = False
-        while True:
-            self._wake.clear()
-            taken = 0
-            try:
-                taken = await self._round()
-            except Exception as exc:
-                if DATABASE.failed(exc, "sending mails"):
-                    outage = True
-                else:
-                    log.exception("sending mails failed; trying again")
-            else:
-                if outage:
-                    DATABASE.recovered()
-                outage = False
-            if taken == CONCURRENT:
-                continue  # more may be due
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL):
-                    await self._wake.wait()
+    async def _release(self) -> None:
+        """SQLite: the only worker; the leases a killed process left are void."""
+        async with self.db.write() as repos:
+            await repos.mail.release_leases()
 
     async def _round(self) -> int:
         now = datetime.now(UTC)

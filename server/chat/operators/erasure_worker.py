@@ -15,7 +15,6 @@ jobs other processes wrote (a ``parley user delete --erase`` when no server ran 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -23,8 +22,7 @@ from db.uow import Database
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.reactions import ReactionService
 from server.chat.files.service import FileService
-from server.chat.kernel.outage import DATABASE
-from server.chat.kernel.periodic import IdlePoll, cancelled
+from server.chat.kernel.periodic import IdlePoll, QueueLoop
 
 log = logging.getLogger("parley.erasure")
 
@@ -50,20 +48,19 @@ class ErasureWorker:
         self.pause = pause
         self.lease = timedelta(seconds=lease)
         self.single = single
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._poll = IdlePoll(1.0, 4.0)
+        self._loop = QueueLoop(
+            self._round, IdlePoll(1.0, 4.0), "erasing accounts", prepare=self._release if single else None
+        )
 
     def wake(self) -> None:
         """A job was written: look now."""
-        self._wake.set()
+        self._loop.ring()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def stop(self) -> None:
-        await cancelled(self._task)
-        self._task = None
+        await self._loop.stop()
 
     async def run(self, user_id: int) -> bool:
         """Take ``user_id``'s job (when nobody holds it) and finish it here; False when it is held
@@ -76,31 +73,10 @@ class ErasureWorker:
         await self._erase(taken)
         return True
 
-    async def _run(self) -> None:
-        if self.single:
-            async with self.db.write() as repos:
-                await repos.erasure.release_leases()
-        outage = False
-        while True:
-            self._wake.clear()
-            found = 0
-            try:
-                found = await self._round()
-            except Exception as exc:
-                if DATABASE.failed(exc, "erasing accounts"):
-                    outage = True
-                else:
-                    log.exception("erasing an account failed; trying again")
-            else:
-                if outage:
-                    DATABASE.recovered()
-                outage = False
-            if found:
-                continue  # another job may wait
-            self._poll.looked(found)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll.wait):
-                    await self._wake.wait()
+    async def _release(self) -> None:
+        """SQLite: the only worker; the leases a killed process left are void."""
+        async with self.db.write() as repos:
+            await repos.erasure.release_leases()
 
     async def _round(self) -> int:
         now = datetime.now(UTC)

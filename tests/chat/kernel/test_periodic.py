@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from server.chat.kernel.outage import Backoff
-from server.chat.kernel.periodic import Periodic
+from server.chat.kernel.periodic import IdlePoll, Periodic, QueueLoop
 
 ROUNDS_WITHIN = 10.0
 
@@ -96,3 +96,66 @@ def test_the_backoff_doubles_up_to_its_ceiling_and_resets():
     assert delays == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0]
     backoff.succeeded()
     assert (backoff.delay, backoff.failing) == (0.05, False)
+
+
+async def test_a_queue_loop_runs_on_while_rounds_are_full_and_waits_for_its_bell_otherwise():
+    """``QueueLoop``: a whole claim (``full``) means more may be due, so the next round runs at
+    once; fewer, and it sleeps until rung (the poll's wait here is far longer than the test)."""
+    answers = [2, 2, 1, 0]
+    rounds: list[int] = []
+    idle = asyncio.Event()
+
+    async def round_() -> int:
+        taken = answers[len(rounds)] if len(rounds) < len(answers) else 0
+        rounds.append(taken)
+        if len(rounds) in (3, 4):
+            idle.set()
+        return taken
+
+    loop = QueueLoop(round_, IdlePoll(600.0, 600.0), "taking test jobs", full=2)
+    loop.start()
+    try:
+        async with asyncio.timeout(ROUNDS_WITHIN):
+            await idle.wait()
+        assert rounds == [2, 2, 1]  # two full claims, then one that was not: it waits
+        idle.clear()
+        loop.ring()
+        async with asyncio.timeout(ROUNDS_WITHIN):
+            await idle.wait()
+        assert rounds == [2, 2, 1, 0]
+    finally:
+        await loop.stop()
+
+
+async def test_a_queue_loops_preparation_is_retried_until_it_succeeds_then_never_again():
+    """``prepare`` (voiding a killed process's leases) fails like a round, is retried, and once it
+    succeeded the rounds run without it; a failing round does not end the loop."""
+    prepared: list[bool] = []
+    rounds: list[int] = []
+    done = asyncio.Event()
+
+    async def prepare() -> None:
+        prepared.append(len(prepared) > 0)
+        if len(prepared) == 1:
+            raise RuntimeError("the first preparation fails")
+
+    async def round_() -> int:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("the first round fails")
+        if len(rounds) == 3:
+            done.set()
+        return 1  # full: the next round at once
+
+    with recorded() as records:
+        loop = QueueLoop(round_, IdlePoll(0.01, 0.01), "taking test jobs", prepare=prepare)
+        loop.start()
+        try:
+            async with asyncio.timeout(ROUNDS_WITHIN):
+                await done.wait()
+        finally:
+            await loop.stop()
+    assert prepared == [False, True]  # failed once, succeeded, then never called again
+    assert rounds[:3] == [0, 1, 2]
+    failures = [r.getMessage() for r in records.records if r.levelno >= logging.ERROR]
+    assert failures[:2] == ["taking test jobs failed; trying again"] * 2
