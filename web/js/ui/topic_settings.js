@@ -62,9 +62,7 @@ export class SettingsPanel {
       if (this.shownFor === null) this.bots.load();
       this.shownFor = topic.name;
       this.hooks.show(topic.name);
-      this.name.value = topic.name;
-      this.description.value = topic.description ?? "";
-      this.retention.value = topic.retention_days == null ? "" : String(topic.retention_days);
+      this.fill(topic);
       this.showError("");
     }
     const archived = Boolean(topic.archived);
@@ -91,8 +89,24 @@ export class SettingsPanel {
     if (description !== (this.topic.description ?? "")) changes.description = description;
     if (retentionDays !== (this.topic.retention_days ?? null)) changes.retentionDays = retentionDays;
     if (!Object.keys(changes).length) return this.showError("Nothing changed.");
-    await this.run(this.saveButton, () => this.actions.save(this.topic.name, changes));
-    if (this.error.hidden) this.shownFor = null; // show what the server kept
+    const sent = this.values();
+    const saved = await this.run(this.saveButton, () => this.actions.save(this.topic.name, changes));
+    // Show what the server kept, now, in the fields the owner has not touched since pressing Save:
+    // the answer can come after the system message that announces it, and what was typed in the
+    // meantime is the owner's next change, not something to overwrite.
+    if (saved?.name) this.fill(saved, sent);
+  }
+
+  values() {
+    return { name: this.name.value, description: this.description.value, retention: this.retention.value };
+  }
+
+  /** The form shows the topic as it is (only where a field still holds `unless`'s value, if given). */
+  fill(topic, unless = null) {
+    const shown = { name: topic.name, description: topic.description ?? "", retention: topic.retention_days == null ? "" : String(topic.retention_days) };
+    for (const key of Object.keys(shown)) {
+      if (unless === null || this[key].value === unless[key]) this[key].value = shown[key];
+    }
   }
 
   toggleArchive() {
@@ -103,9 +117,10 @@ export class SettingsPanel {
     this.showError("");
     button.disabled = true;
     try {
-      await action();
+      return await action();
     } catch (err) {
       this.showError(err.message);
+      return undefined;
     } finally {
       button.disabled = false;
     }
