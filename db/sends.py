@@ -75,6 +75,10 @@ Rows = Callable[[Stored], Sequence[Any]]
 kind ``WITH_ROWS`` knows."""
 
 
+PLAIN_SHAPE, LINKED_SHAPE, FULL_SHAPE = 0, 1, 2
+"""A new message's columns: the six of a plain one; those and ``links``; all of them."""
+
+
 @dataclass(frozen=True)
 class NewMessage:
     topic_id: int
@@ -91,6 +95,31 @@ class NewMessage:
     @property
     def plain(self) -> bool:
         return self.extras is PLAIN and self.pin is None and not self.files
+
+    @property
+    def linked(self) -> bool:
+        """Plain but for its links (PROTOCOL.md section 13; most messages with a link): inserted
+        with the plain columns and ``links``, and no step after the insert is about it."""
+        extras = self.extras
+        return (
+            extras is not PLAIN
+            and bool(extras.links)
+            and extras.reply_to is None
+            and extras.thread_root_id is None
+            and not extras.mentions
+            and not extras.mentions_all
+            and extras.type == "text"
+            and extras.system is None
+            and not extras.bot
+            and not extras.files
+            and self.pin is None
+            and not self.files
+        )
+
+    @property
+    def shape(self) -> int:
+        """``PLAIN_SHAPE``, ``LINKED_SHAPE`` or ``FULL_SHAPE``: which columns its insert has."""
+        return PLAIN_SHAPE if self.plain else LINKED_SHAPE if self.linked else FULL_SHAPE
 
     def columns(self) -> tuple[Any, ...]:
         """The conversation columns of the insert, in ``EXTRA_INSERT`` order."""
@@ -264,7 +293,7 @@ class BatchSteps(ABC):
         stored = [
             (row, outcome)
             for row, outcome in zip(rows, outcomes, strict=True)
-            if isinstance(outcome, Stored) and (row.with_rows or not row.plain)
+            if isinstance(outcome, Stored) and (row.with_rows or row.shape == FULL_SHAPE)
         ]
         if stored:
             for step in AFTER_INSERT:
@@ -541,7 +570,7 @@ def _sqlite_insert_messages(
     """Insert the rows, each with its seq, in as few statements as the variable limit allows; the
     id of each by (topic_id, seq).
 
-    One multi-row ``INSERT`` per run of plain (or of conversation) rows, in batch order so that
+    One multi-row ``INSERT`` per run of plain or linked (or of conversation) rows, in batch order so that
     ids follow it: a statement that writes the full-text index through its trigger costs one FTS5
     savepoint, about 35 us, however many rows it inserts, which one statement per row paid per
     message (bench: 49 -> 15 us of writer CPU per send). The ids come back in one row
@@ -551,20 +580,26 @@ def _sqlite_insert_messages(
     (before,) = db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()
     limit = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     start = 0
+    shapes = [row.shape for row, _ in placed]
+    fulls = [shape == FULL_SHAPE for shape in shapes]
     while start < len(placed):
-        plain = placed[start][0].plain
-        width = len(PLAIN_COLUMNS) if plain else len(PLAIN_COLUMNS) + len(EXTRA_COLUMNS)
+        full = fulls[start]
+        width = len(COLUMNS_OF[FULL_SHAPE if full else LINKED_SHAPE])
         end = start
-        while end < len(placed) and placed[end][0].plain == plain and (end - start + 1) * width <= limit:
+        while end < len(placed) and fulls[end] == full and (end - start + 1) * width <= limit:
             end += 1
         run = placed[start:end]
+        # Plain rows and linked ones: one statement (the plain ones' links NULL), as FTS5 prefers.
+        shape = max(shapes[start:end])
+        columns = COLUMNS_OF[shape]
         values: list[Any] = []
         for row, seq in run:
             values += (row.topic_id, seq, row.sender_id, row.body, row.client_id, sqlite_time(row.created_at))
-            if not plain:
+            if shape == LINKED_SHAPE:
+                values.append(links_json(row.extras.links))
+            elif shape == FULL_SHAPE:
                 values += row.columns()
-        columns = PLAIN_COLUMNS if plain else (*PLAIN_COLUMNS, *EXTRA_COLUMNS)
-        marks = "(" + ", ".join("?" * width) + ")"
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
         rows_sql = ", ".join([marks] * len(run))
         db.execute(f"INSERT INTO messages ({', '.join(columns)}) VALUES {rows_sql}", values)
         start = end
@@ -576,6 +611,11 @@ def _sqlite_insert_messages(
 
 PLAIN_COLUMNS = ("topic_id", "seq", "sender_id", "body", "client_id", "created_at")
 EXTRA_COLUMNS = tuple(EXTRA_INSERT.split(", "))
+COLUMNS_OF = {
+    PLAIN_SHAPE: PLAIN_COLUMNS,
+    LINKED_SHAPE: (*PLAIN_COLUMNS, "links"),
+    FULL_SHAPE: (*PLAIN_COLUMNS, *EXTRA_COLUMNS),
+}
 
 
 def sqlite_time(moment: datetime) -> str:
@@ -588,15 +628,19 @@ def sqlite_time(moment: datetime) -> str:
 # One statement, so one round trip and its own transaction: skip rows whose client_id the
 # sender already used, bump each topic's last_seq by its number of rows (the row lock orders
 # concurrent writers), number the rows from the old value, insert, and say which row got what.
-def _postgres_batch(extras: bool) -> str:
-    """The batch statement; ``extras``: with the conversation columns (``EXTRA_INSERT``), else a
-    batch of plain rows passes only its six arrays and the table's defaults fill the rest (the same
-    row: a plain message's extras are those defaults), which PostgreSQL unpacks and asyncpg encodes
-    in less time."""
+def _postgres_batch(shape: int) -> str:
+    """The batch statement for rows of ``shape`` at most: with the conversation columns
+    (``EXTRA_INSERT``), or for plain rows only their six arrays and the table's defaults fill the
+    rest (the same row: a plain message's extras are those defaults), which PostgreSQL unpacks and
+    asyncpg encodes in less time; linked rows (and plain ones) add ``links``."""
     arrays = "$1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::int[]"
     names = "topic_id, sender_id, body, client_id, created_at, ord"
     columns = "topic_id, seq, sender_id, body, client_id, created_at"
-    if extras:
+    if shape == LINKED_SHAPE:
+        arrays += ", $7::text[]"
+        names += ", links"
+        columns += ", links"
+    elif shape == FULL_SHAPE:
         arrays += ", $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bool[], $12::text[]"
         arrays += ", $13::text[], $14::bool[], $15::text[], $16::text[]"
         names += f", {EXTRA_INSERT}"
@@ -626,8 +670,7 @@ SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topi
 """
 
 
-POSTGRES_BATCH = _postgres_batch(extras=True)
-POSTGRES_PLAIN_BATCH = _postgres_batch(extras=False)
+POSTGRES_BATCHES = {shape: _postgres_batch(shape) for shape in (PLAIN_SHAPE, LINKED_SHAPE, FULL_SHAPE)}
 
 
 CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/models.py: (sender_id, client_id)
@@ -662,9 +705,10 @@ class PostgresSendStore(BatchSteps):
     async def _attempt(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:
         """One try: the batch statement alone (plain rows), or in a transaction with its steps
         (files checked and locked first: a refused row is left out of the statement)."""
-        if all(r.plain and not r.with_rows for r in rows):
-            plain = _columns(rows, extras=False)
-            return _outcomes(len(rows), await connection.fetch(POSTGRES_PLAIN_BATCH, *plain))
+        shape = max(r.shape for r in rows)
+        if shape != FULL_SHAPE and not any(r.with_rows for r in rows):
+            arrays = _columns(rows, shape)
+            return _outcomes(len(rows), await connection.fetch(POSTGRES_BATCHES[shape], *arrays))
         async with connection.transaction():
             return await self._write(connection, rows)
 
@@ -713,7 +757,8 @@ class PostgresSendStore(BatchSteps):
     async def _insert(self, db: Any, rows: list[NewMessage]) -> list[Stored | None]:
         if not rows:
             return []
-        stored = _outcomes(len(rows), await db.fetch(POSTGRES_BATCH, *_columns(rows)))
+        shape = max(r.shape for r in rows)
+        stored = _outcomes(len(rows), await db.fetch(POSTGRES_BATCHES[shape], *_columns(rows, shape)))
         return [outcome if isinstance(outcome, Stored) else None for outcome in stored]
 
     async def _attach(self, db: Any, row: NewMessage, stored: Stored) -> None:
@@ -761,9 +806,8 @@ class PostgresSendStore(BatchSteps):
             await connection.close()
 
 
-def _columns(rows: list[NewMessage], extras: bool = True) -> tuple[list[Any], ...]:
-    """The batch statement's arrays, one per column, in ``POSTGRES_BATCH`` order (without
-    ``extras``: ``POSTGRES_PLAIN_BATCH``'s six)."""
+def _columns(rows: list[NewMessage], shape: int = FULL_SHAPE) -> tuple[list[Any], ...]:
+    """The batch statement's arrays, one per column, in the order of ``POSTGRES_BATCHES[shape]``."""
     plain = (
         [r.topic_id for r in rows],
         [r.sender_id for r in rows],
@@ -772,8 +816,10 @@ def _columns(rows: list[NewMessage], extras: bool = True) -> tuple[list[Any], ..
         [r.created_at for r in rows],
         list(range(len(rows))),
     )
-    if not extras:
+    if shape == PLAIN_SHAPE:
         return plain
+    if shape == LINKED_SHAPE:
+        return (*plain, [links_json(r.extras.links) for r in rows])
     more = [r.columns() for r in rows]
     return (*plain, *([e[i] for e in more] for i in range(len(EXTRA_COLUMNS))))
 

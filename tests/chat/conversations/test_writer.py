@@ -209,6 +209,37 @@ async def test_a_batch_is_inserted_in_few_statements_and_each_row_keeps_its_plac
     assert sorted(mentioned.scalars()) == mentioning
 
 
+async def test_linked_rows_share_the_plain_rows_statement_and_each_keeps_its_links(chat, make_user):
+    """A message whose only extra is its links (PROTOCOL.md section 13) is inserted with the plain
+    columns and ``links``, in the same statement as the plain rows around it (their links NULL):
+    a run of plain and linked rows is one INSERT, a conversation row starts another."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    lobby = await lobby_id(chat)
+    store = SqliteSendStore(chat.db.engine.url.database)
+    now = datetime.now(UTC)
+    kinds = ["plain", "linked", "plain", "linked", "mention", "plain"]
+    rows = []
+    for i, kind in enumerate(kinds):
+        extras: dict[str, object] = {}
+        if kind == "linked":
+            extras = {"extras": Extras(links=(f"https://example.com/{i}",))}
+        elif kind == "mention":
+            extras = {"extras": Extras(mentions=("bob",)), "mentioned": (bob.id,)}
+        rows.append(NewMessage(lobby, alice.id, f"m{i}", f"c{i}", now, **extras))  # type: ignore[arg-type]
+    assert [row.shape for row in rows] == [0, 1, 0, 1, 2, 0]
+
+    outcomes, statements = traced(store, rows)
+
+    inserts = [s for s in dict.fromkeys(statements) if s.startswith("INSERT INTO messages ")]
+    assert len(inserts) == 3  # plain and linked, the mention, the last plain one
+    assert "links" in inserts[0] and "mentions" not in inserts[0]
+    assert "links" not in inserts[2]
+    messages = {m.id: m for m in await stored(chat, lobby)}
+    links = [messages[o.id].links for o in outcomes]  # type: ignore[union-attr]
+    assert links == [None, '["https://example.com/1"]', None, '["https://example.com/3"]', None, None]
+    assert messages[outcomes[4].id].mentions == '["bob"]'  # type: ignore[union-attr]
+
+
 async def test_the_seqs_of_a_batchs_topics_are_taken_in_few_statements_each_following_its_topic(
     chat, make_user
 ):
@@ -270,6 +301,34 @@ async def test_a_plain_message_stores_what_the_full_statement_would_write(live_s
         row.links,
     )
     full = NewMessage(row.topic_id, alice.id, "plain", "c-plain", datetime.now(UTC)).columns()
+    assert written == full
+
+
+@pytest.mark.both_databases
+async def test_a_linked_message_stores_what_the_full_statement_would_write(live_server) -> None:
+    """A message with links and nothing else goes through the statement of the plain columns and
+    ``links``: its row must be what the statement with every column writes, on both databases."""
+    chat = live_server.chat
+    alice = await chat.users.authenticate(await live_server.register("alice"))
+    body = "see https://example.com/notes"
+    sent = await chat.messages.send(alice, LOBBY, body, "c-linked")
+    assert sent.links == ["https://example.com/notes"]
+    async with chat.db.read() as repos:
+        row = (await repos.session.execute(select(Message).where(Message.id == sent.id))).scalar_one()
+    written = (
+        row.reply_to_id,
+        row.reply_to,
+        row.thread_root_id,
+        row.mentions,
+        row.mentions_all,
+        row.type,
+        row.system,
+        row.bot,
+        row.files,
+        row.links,
+    )
+    extras = Extras(links=("https://example.com/notes",))
+    full = NewMessage(row.topic_id, alice.id, body, "c-linked", datetime.now(UTC), extras).columns()
     assert written == full
 
 
