@@ -198,7 +198,7 @@ function stormMember(socket, topic) {
   });
   socket.on("connect_error", (err) => {
     if (!m.armed) return;
-    m.connectErrors += 1;
+    m.connectErrors.push(Date.now());
     m.firstError ??= String(err?.message ?? err);
     if (!socket.active) m.gaveUp = true; // refused by the server's middleware: no retry
   });
@@ -233,7 +233,7 @@ function stormReset(m, expected = 0) {
     outOfOrder: 0,
     disconnects: 0,
     reasons: [],
-    connectErrors: 0,
+    connectErrors: [], // when each came
     firstError: null,
     gaveUp: false,
   });
@@ -249,7 +249,8 @@ async function cmdStormArm(a) {
   return { armed: members.length };
 }
 
-// storm_wait {group, expected, t0, timeout_s}: until every socket is back (and has its backlog) or the limit
+// storm_wait {group, expected, t0, up, timeout_s}: until every socket is back (and has its backlog) or the
+// limit; `up`: when the new server answered /healthz (connect errors before it are the outage's)
 async function cmdStormWait(a) {
   const members = group(a.group);
   const deadline = performance.now() + a.timeout_s * 1000;
@@ -276,7 +277,8 @@ async function cmdStormWait(a) {
     missing: back.reduce((n, m) => n + Math.max(0, a.expected - m.seen.size), 0),
     duplicates: members.reduce((n, m) => n + m.duplicates, 0),
     out_of_order: members.reduce((n, m) => n + m.outOfOrder, 0),
-    connect_errors: members.reduce((n, m) => n + m.connectErrors, 0),
+    connect_errors: members.reduce((n, m) => n + m.connectErrors.length, 0),
+    connect_errors_after_up: members.reduce((n, m) => n + m.connectErrors.filter((t) => t >= a.up).length, 0),
     first_connect_errors: [...new Set(members.map((m) => m.firstError).filter(Boolean))].slice(0, 3),
     gave_up: members.filter((m) => m.gaveUp).length,
     // disconnected again after coming back (a second backlog would follow)
