@@ -42,6 +42,7 @@ import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -50,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.compare import (
-    FAST_BCRYPT,
     MANY_SOCKETS_ENV,
     NODE_DIR,
     RESULTS,
@@ -70,7 +70,7 @@ from bench.compare import (
     register,
     rest,
 )
-from bench.procs import ServerProcess, sample, snapshot
+from bench.procs import FAST_BCRYPT, ServerProcess, sample, snapshot
 from bench.stats import summary
 
 KINDS = ("node", "plain", "parley")
@@ -121,8 +121,12 @@ class Restartable:
             await self.ref.start(self.args.start_timeout, port=self.port)
             self.port = self.ref.port
 
-    async def halt(self, how: str) -> None:
-        """``kill``: SIGKILL (nothing runs); ``term``: SIGTERM and wait for the clean stop (bounded)."""
+    async def halt(self, how: str) -> bool:
+        """``kill``: SIGKILL (nothing runs); ``term``: SIGTERM and wait for the clean stop, at most
+        ``--stop-grace`` s. True when a clean stop did not finish in time and was SIGKILLed."""
+        proc = (
+            self.parley.proc if self.parley is not None else self.ref.proc if self.ref is not None else None
+        )
         if self.parley is not None:
             if how == "kill":
                 self.parley.kill()
@@ -133,6 +137,7 @@ class Restartable:
                 self.ref.kill()
             else:
                 await self.ref.stop(grace=self.args.stop_grace)
+        return how == "term" and proc is not None and proc.returncode == -signal.SIGKILL
 
     def errors(self) -> list[str]:
         return self.parley.errors() if self.parley is not None else []
@@ -231,7 +236,7 @@ async def restart_once(
     """Stop the server (``how``) under the connected clients, start it again, wait for all to be back."""
     await gens.call_each("storm_arm", 60, [{"group": "s", "expected": expected}] * len(gens.gens))
     t0 = time.time()
-    await server.halt(how)
+    forced = await server.halt(how)
     stopped = time.time()
     await server.start()
     up = time.time()
@@ -252,6 +257,7 @@ async def restart_once(
     result = {
         "restart": how,
         "stop_s": round(stopped - t0, 3),
+        "stop_needed_sigkill": forced,  # term: the clean stop took longer than --stop-grace
         "up_s": round(up - t0, 3),  # stopped, started and answering /healthz
         **merge_waits(answers, sum(n for _, n in gens.plan), expected),
     }
@@ -330,6 +336,8 @@ ROWS: list[tuple[str, str]] = [
     ("clients back", "reconnected"),
     ("s until all reconnected (from the stop)", "all_reconnected_s"),
     ("s until every backlog delivered (from the stop)", "all_caught_up_s"),
+    ("s the stop took", "stop_s"),
+    ("clean stop cut short by SIGKILL", "stop_needed_sigkill"),
     ("s until the new server answered /healthz", "up_s"),
     ("backlog messages missing", "missing"),
     ("backlog messages duplicated", "duplicates"),

@@ -170,7 +170,7 @@ def test_the_curve_table_has_a_block_per_size_with_medians_and_ratios_to_node() 
     def point(cpu: float, p99: float) -> dict[str, Any]:
         return {"cpu_ms_per_connect": cpu, "wall_s": 1.0, "failed": 0, "fanout": {"latency_ms": {"p99": p99}}}
 
-    runs = [
+    runs: list[dict[str, Any]] = [
         {"node": {"curve": {"1000": point(0.3, 10)}}, "parley": {"curve": {"1000": point(0.6, 30)}}},
         {"node": {"curve": {"1000": point(0.3, 20)}}, "parley": {"curve": {"1000": point(0.9, 40)}}},
         {
