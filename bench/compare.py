@@ -1196,7 +1196,10 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
     if args.curve_sizes:
         for kind in args.servers:
             curve = await guarded(
-                f"{kind}: connect curve", args.scenario_timeout * 2, connect_curve(kind, args)
+                # each size has --scenario-timeout, and Parley's registration one more
+                f"{kind}: connect curve",
+                args.scenario_timeout * (len(args.curve_sizes) + 1),
+                connect_curve(kind, args),
             )
             run[kind] = {"curve": curve}
         return run
