@@ -873,7 +873,7 @@ def refuse_sizes(sizes: list[int], per_generator: int) -> str | None:
         return (
             f"{', '.join(map(str, too_big))} sockets: one server process holds one descriptor per socket and "
             f"the open-files limit (RLIMIT_NOFILE, hard) here is {limit}, so at most {max_sockets()} sockets "
-            f"({FD_RESERVE} kept for its files); it cannot be raised without CAP_SYS_RESOURCE"
+            f"({FD_RESERVE} kept for its files); raising the hard limit needs CAP_SYS_RESOURCE"
         )
     if not 1 <= per_generator <= min(max_sockets(), EPHEMERAL_PORTS):
         return (
