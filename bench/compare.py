@@ -35,6 +35,12 @@ reactions a reaction storm: N members in one topic, one message, ``reaction:add`
           ack latency of ``reaction:add``
 backlog   Parley only: a member offline while B messages are sent, then connects: time to
           the last backlog message (all B, in increasing seq)
+
+``--connect-curve 1000,10000,19000`` runs, instead of the scenarios, the connect curve: for each
+size a fresh server per kind, that many clients connected over several generator processes and
+loopback source addresses (127.0.0.2, 127.0.0.3, ...), then a fan-out at a fixed delivery rate
+with all of them connected. A size one server process cannot hold (its open-files limit) is
+refused up front.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import contextlib
 import datetime as dt
 import html
 import json
+import math
 import os
 import resource
 import secrets
@@ -53,6 +60,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -75,6 +83,7 @@ from bench.procs import (
     terminate,
     wait_healthy,
 )
+from bench.stats import summary
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "reference" / "node"
@@ -201,11 +210,12 @@ class ReferenceServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float) -> None:
+    async def start(self, timeout: float, port: int = 0) -> None:
+        """``port``: listen there (a restart on the same address); 0 picks a free one."""
         if self.kind == "node":
-            command = ["node", str(NODE_DIR / "server.js"), "0"]
+            command = ["node", str(NODE_DIR / "server.js"), str(port)]
         else:
-            command = [sys.executable, str(FLOOR if self.kind == "floor" else PLAIN), "0"]
+            command = [sys.executable, str(FLOOR if self.kind == "floor" else PLAIN), str(port)]
         self.proc = subprocess.Popen(
             [*pinned(SERVER_CORE), *command],
             cwd=ROOT,
@@ -223,11 +233,23 @@ class ReferenceServer:
             await self.stop()
             raise
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         proc = self.proc
         if proc is None:
             return
-        await terminate(proc)
+        await terminate(proc, grace)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL it and reap it (a crash)."""
+        proc = self.proc
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
         self.proc = None
@@ -292,20 +314,20 @@ def safe_sample(pid: int) -> ProcSample | None:
 
 
 class Window:
-    """CPU of the server, the generator, this process and the rest of the machine over one phase."""
+    """CPU of the server, the generators, this process and the rest of the machine over one phase."""
 
-    def __init__(self, server_pid: int, generator_pid: int) -> None:
-        self.server_pid, self.generator_pid = server_pid, generator_pid
-        self.s0, self.g0 = safe_sample(server_pid), safe_sample(generator_pid)
+    def __init__(self, server_pid: int, *generator_pids: int) -> None:
+        self.server_pid, self.generator_pids = server_pid, generator_pids
+        self.s0, self.g0 = safe_sample(server_pid), [safe_sample(pid) for pid in generator_pids]
         self.me0, self.m0, self.w0 = self_cpu(), machine_busy(), time.perf_counter()
         self.result: dict[str, Any] = {}
 
     def stop(self) -> dict[str, Any]:
-        s1, g1 = safe_sample(self.server_pid), safe_sample(self.generator_pid)
+        s1, g1 = safe_sample(self.server_pid), [safe_sample(pid) for pid in self.generator_pids]
         me1, m1, w1 = self_cpu(), machine_busy(), time.perf_counter()
         wall = w1 - self.w0
         server = s1.cpu_s - self.s0.cpu_s if s1 and self.s0 else None
-        gen = g1.cpu_s - self.g0.cpu_s if g1 and self.g0 else 0.0
+        gen = sum(b.cpu_s - a.cpu_s for a, b in zip(self.g0, g1, strict=True) if a and b)
         me = me1 - self.me0
         other = max(0.0, (m1 - self.m0) - (server or 0.0) - gen - me)
         self.result = {
@@ -818,6 +840,345 @@ async def scenario_reactions(kind: str, args: argparse.Namespace) -> dict[str, A
         return result
 
 
+# --------------------------------------------------------------------------- many sockets: the fleet
+
+FD_RESERVE = 100
+"""Descriptors a server or a generator needs besides its sockets (files, listeners, pipes, epoll)."""
+EPHEMERAL_PORTS = 28_000
+"""About what one source address has towards one server port (32768-60999 here)."""
+
+
+def nofile_limit() -> int:
+    """The open-files limit a process we start gets (``raise_nofile`` lifts the soft limit to this)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65536 if hard == resource.RLIM_INFINITY else hard
+
+
+def max_sockets() -> int:
+    """The most sockets one server process (or one generator) can hold here: one descriptor each."""
+    return nofile_limit() - FD_RESERVE
+
+
+def refuse_sizes(sizes: list[int], per_generator: int) -> str | None:
+    """Why these socket counts cannot run on this machine, or None.
+
+    Refused up front rather than discovered as a hang: past the open-files limit the server's
+    ``accept`` fails (EMFILE) and the clients time out one by one.
+    """
+    limit = nofile_limit()
+    if not sizes or any(size < 1 for size in sizes):
+        return "socket counts must be positive"
+    too_big = [size for size in sizes if size > max_sockets()]
+    if too_big:
+        return (
+            f"{', '.join(map(str, too_big))} sockets: one server process holds one descriptor per socket and "
+            f"the open-files limit (RLIMIT_NOFILE, hard) here is {limit}, so at most {max_sockets()} sockets "
+            f"({FD_RESERVE} kept for its files); raising the hard limit needs CAP_SYS_RESOURCE"
+        )
+    if not 1 <= per_generator <= min(max_sockets(), EPHEMERAL_PORTS):
+        return (
+            f"--clients-per-generator {per_generator}: a generator process needs one descriptor per socket "
+            f"(limit {limit}) and one ephemeral port of its source address ({EPHEMERAL_PORTS}): "
+            f"at most {min(max_sockets(), EPHEMERAL_PORTS)}"
+        )
+    return None
+
+
+def fleet_plan(total: int, per_generator: int) -> list[tuple[str, int]]:
+    """(source address, sockets) for each generator process: as even as possible, each its own address.
+
+    One loopback address per generator (127.0.0.2, 127.0.0.3, ...; all of 127/8 is the loopback here)
+    keeps every generator under both its descriptor limit and its address's ephemeral ports.
+    """
+    count = max(1, math.ceil(total / per_generator))
+    base, extra = divmod(total, count)
+    return [(f"127.0.0.{2 + i}", base + (1 if i < extra else 0)) for i in range(count)]
+
+
+class Fleet:
+    """Several generator processes, each with its own source address and share of the sockets."""
+
+    def __init__(self, plan: list[tuple[str, int]]) -> None:
+        self.plan = plan
+        self.gens = [Generator() for _ in plan]
+
+    @property
+    def pids(self) -> list[int]:
+        return [gen.pid for gen in self.gens]
+
+    @property
+    def offsets(self) -> list[int]:
+        """Index of each generator's first socket among all (its tokens start there)."""
+        offsets, at = [], 0
+        for _, count in self.plan:
+            offsets.append(at)
+            at += count
+        return offsets
+
+    async def start(self) -> None:
+        await asyncio.gather(*(gen.start() for gen in self.gens))
+
+    async def call_each(self, cmd: str, timeout: float, args: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``cmd`` on every generator at once, each with its own arguments; their answers in order."""
+        calls = (gen.call(cmd, timeout, **a) for gen, a in zip(self.gens, args, strict=True))
+        return list(await asyncio.gather(*calls))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(gen.stop() for gen in self.gens), return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def fleet(plan: list[tuple[str, int]]) -> AsyncIterator[Fleet]:
+    gens = Fleet(plan)
+    try:
+        await gens.start()
+        yield gens
+    finally:
+        await gens.stop()
+
+
+MANY_SOCKETS_ENV = {"PARLEY_MAX_CONNECTIONS_PER_USER": "1000000"}
+"""With BENCH_ENV's per-address bound: nothing but the machine limits the sockets."""
+
+
+def curve_fanout_shape(
+    size: int, room: int, deliveries_per_s: float, seconds: float
+) -> tuple[int, float, int]:
+    """(room size, messages/s, messages) of the curve's fan-out: ``room`` members (0: all ``size``
+    sockets) at ``deliveries_per_s`` in all, for about ``seconds`` (at least one message)."""
+    members = size if room <= 0 else min(room, size)
+    rate = deliveries_per_s / members
+    return members, rate, max(1, round(rate * seconds))
+
+
+@contextlib.asynccontextmanager
+async def curve_server(kind: str, args: argparse.Namespace, template: Path | None) -> AsyncIterator[Running]:
+    """A fresh server for one point of the curve; Parley on a copy of ``template`` (users registered)."""
+    if kind != "parley":
+        async with server_for(kind, args) as running:
+            yield running
+        return
+    assert template is not None
+    copy = Path(tempfile.mkdtemp(prefix="parley-curve-"))
+    shutil.copytree(template, copy, dirs_exist_ok=True)
+    env = {**FAST_BCRYPT, **MANY_SOCKETS_ENV}
+    server = ServerProcess(env, "parley", args.parley_source, command_prefix=pinned(SERVER_CORE))
+    server.preexec_fn = raise_nofile
+    await server.start(timeout=args.start_timeout, data_dir=copy)  # stop() removes the copy
+    running = Running(kind, server.url, server.pid)
+    try:
+        yield running
+    finally:
+        errors = server.errors()
+        if errors:
+            running.notes.append(f"parley log: {len(errors)} error lines; first: {server.first_error(8)}")
+        await server.stop()
+
+
+async def curve_template(args: argparse.Namespace, users: int) -> tuple[Path, list[str]]:
+    """Register ``users`` users once on a server of their own, stopped cleanly: every point of the curve
+    starts on a copy of its data directory (registering 19,000 users takes minutes; once is enough)."""
+    env = {**FAST_BCRYPT, **MANY_SOCKETS_ENV}
+    server = ServerProcess(env, "parley", args.parley_source)
+    await server.start(timeout=args.start_timeout)
+    try:
+        started = time.perf_counter()
+        tokens = await asyncio.wait_for(register(server.url, f"k{secrets.token_hex(3)}u", users), 3600)
+        out(f"    registered {users} users in {time.perf_counter() - started:.0f} s")
+    except BaseException:
+        await server.stop()
+        raise
+    assert server.data_dir is not None
+    template = server.data_dir
+    await server.stop(keep_dir=True)
+    (template / "server.log").unlink(missing_ok=True)
+    return template, tokens
+
+
+async def curve_point(
+    kind: str, size: int, args: argparse.Namespace, template: Path | None, tokens: list[str] | None
+) -> dict[str, Any]:
+    """One size: connect them all (CPU, wall time, RSS per socket), then the fan-out with all connected.
+
+    The fan-out room is a subset of generator 0's sockets (the publisher is there too, so latency is
+    measured on one clock), of ``--curve-room`` members at ``--curve-deliveries`` deliveries/s in all.
+    """
+    plan = fleet_plan(size, args.clients_per_generator)
+    mode = mode_of(kind)
+    limit = args.phase_timeout
+    members, rate, messages = curve_fanout_shape(
+        size, args.curve_room, args.curve_deliveries, args.curve_fanout_seconds
+    )
+    if members > plan[0][1]:
+        members = plan[0][1]  # the room lives in generator 0
+        rate = args.curve_deliveries / members
+        messages = max(1, round(rate * args.curve_fanout_seconds))
+    client_tokens = tokens[:-1] if tokens else None
+    # Servers stop first (the inner context), so a Python server does not spend minutes on closing sockets.
+    async with fleet(plan) as gens, curve_server(kind, args, template) as srv:
+        pids = [srv.pid, *gens.pids]
+        await gens.gens[0].call(
+            "connect", 60, group="warm", url=srv.url, mode=mode, n=5, tokens=client_tokens, concurrency=5,
+            transports=["websocket"], timeout_s=30,
+        )  # fmt: skip
+        await gens.gens[0].call("close", 30, group="warm")
+        rss0 = await settled_rss(pids, args.settle)
+        per_gen = max(1, math.ceil(args.connect_concurrency / len(plan)))
+        window = Window(srv.pid, *gens.pids)
+        answers = await gens.call_each(
+            "connect",
+            limit + 30,
+            [
+                {
+                    "group": "c",
+                    "url": srv.url,
+                    "mode": mode,
+                    "n": count,
+                    "tokens": client_tokens[offset : offset + count] if client_tokens else None,
+                    "concurrency": per_gen,
+                    "transports": ["websocket"],
+                    "local_address": address,
+                    "raw": True,
+                    "timeout_s": limit,
+                }
+                for (address, count), offset in zip(plan, gens.offsets, strict=True)
+            ],
+        )
+        cpu = window.stop()
+        rss_n = await settled_rss(pids, args.settle * 2)
+        connected = sum(a["connected"] for a in answers)
+        errors = [e for a in answers for e in a["first_errors"]]
+        out(f"    {kind} {size}: {connected} connected in {max(a['wall_ms'] for a in answers) / 1000:.1f} s")
+        result: dict[str, Any] = {
+            "sockets": size,
+            "generators": [{"address": a, "sockets": n} for a, n in plan],
+            "connected": connected,
+            "failed": sum(a["failed"] for a in answers),
+            "first_errors": list(dict.fromkeys(errors))[:3],
+            "wall_s": round(max(a["wall_ms"] for a in answers) / 1000, 3),
+            "session_ms": summary([t for a in answers for t in a["times_ms"]]),
+            "cpu_ms_per_connect": per_ms(cpu["server_cpu_s"], connected),
+            "rss_kb_idle": rss0,
+            "rss_kb_connected": rss_n,
+            "rss_kb_per_socket": round((rss_n - rss0) / connected, 1) if connected else None,
+            "cpu": cpu,
+        }
+        if connected < size:
+            result["error"] = f"only {connected} of {size} connected: {result['first_errors']}"
+            return result
+        first = gens.gens[0]
+        await first.call("subgroup", 30, group="c", name="room", count=members)
+        room = f"room-{secrets.token_hex(3)}"
+        await first.call(
+            "connect", 60, group="pub", url=srv.url, mode=mode, n=1,
+            tokens=[tokens[-1]] if tokens else None, concurrency=1, transports=["websocket"],
+            local_address=plan[0][0], timeout_s=30,
+        )  # fmt: skip
+        if kind == "parley":
+            await first.call("create_topics", 60, group="pub", prefix=room, count=1)
+            room = f"{room}-0"
+        else:
+            await first.call("join", 60, group="pub", room=room, mode=mode)
+        joined = await first.call("join", limit, group="room", room=room, mode=mode, concurrency=50)
+        if joined["failed"]:
+            result["error"] = f"join failed: {joined['first_error']}"
+            return result
+        await quiet(pids, args.settle)
+        window = Window(srv.pid, *gens.pids)
+        answer = await first.call(
+            "fanout", limit + 60, group="room", publisher_group="pub", room=room, mode=mode, rate=rate,
+            messages=messages, body_size=64, timeout_s=limit,
+        )  # fmt: skip
+        cpu = window.stop()
+        out(f"    {kind} {size}: fan-out p99 {answer['latency_ms'].get('p99')} ms")
+        result["fanout"] = {
+            "room": members,
+            "messages": answer["messages"],
+            "rate_messages_per_s": round(rate, 3),
+            "deliveries_per_s": args.curve_deliveries,
+            "deliveries": answer["deliveries"],
+            "missing": answer["expected"] - answer["deliveries"],
+            "out_of_order": answer["out_of_order"],
+            "send_errors": answer["send_errors"],
+            "timed_out": answer["timed_out"],
+            "latency_ms": answer["latency_ms"],
+            "cpu_ms_per_delivery": per_ms(
+                cpu["server_cpu_s"], answer["deliveries"] + answer["publisher_self_deliveries"]
+            ),
+            "cpu": cpu,
+        }
+        if srv.notes:
+            result["notes"] = srv.notes
+        return result
+
+
+async def connect_curve(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Every size of ``--connect-curve`` on a fresh server of this kind; Parley's users registered once."""
+    template: Path | None = None
+    tokens: list[str] | None = None
+    points: dict[str, Any] = {}
+    try:
+        if kind == "parley":
+            template, tokens = await curve_template(args, max(args.curve_sizes) + 1)  # + the publisher
+        for size in args.curve_sizes:
+            points[str(size)] = await guarded(
+                f"{kind}: {size} sockets",
+                args.scenario_timeout,
+                curve_point(kind, size, args, template, tokens),
+            )
+    finally:
+        if template is not None:
+            shutil.rmtree(template, ignore_errors=True)
+    return points
+
+
+CURVE_METRICS: list[tuple[str, tuple[str, ...], bool]] = [
+    # (label, path in a point, a ratio to Node means something)
+    ("server CPU ms per connect", ("cpu_ms_per_connect",), True),
+    ("wall s until all connected", ("wall_s",), True),
+    ("connect to `session` p99 ms", ("session_ms", "p99"), True),
+    ("RSS KB per idle socket", ("rss_kb_per_socket",), True),
+    ("fan-out p50 ms", ("fanout", "latency_ms", "p50"), True),
+    ("fan-out p99 ms", ("fanout", "latency_ms", "p99"), True),
+    ("server CPU ms per fan-out delivery", ("fanout", "cpu_ms_per_delivery"), True),
+    ("fan-out deliveries missing", ("fanout", "missing"), False),
+    ("clients that did not connect", ("failed",), False),
+]
+
+
+def curve_table(runs: list[dict[str, Any]], servers: list[str]) -> str:
+    """The curve as markdown: one block of rows per size, median (min-max) over the runs, ratios to Node."""
+    sizes = sorted(
+        {
+            int(size)
+            for run in runs
+            for server in run.values()
+            for size in server.get("curve", {})
+            if size.isdigit()
+        }
+    )
+    others = [k for k in servers if k != "node" and "node" in servers]
+    head = ["sockets", "metric", *servers, *[f"{k}/node" for k in others]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for size in sizes:
+        for label, path, ratio in CURVE_METRICS:
+            values = {
+                kind: [dig(run.get(kind, {}).get("curve", {}).get(str(size), {}), path) for run in runs]
+                for kind in servers
+            }
+            if not any(v is not None for vs in values.values() for v in vs):
+                continue
+            cells = [f"{size:,}", label, *[cell(values[kind]).text() for kind in servers]]
+            for kind in others:
+                ratios = [
+                    None if a is None or not b else a / b
+                    for a, b in zip(values[kind], values["node"], strict=True)
+                ]
+                cells.append(cell(ratios).text(2) if ratio else "")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 async def guarded(what: str, timeout: float, coro: Any) -> dict[str, Any]:
     out(f"  {what} ...")
     started = time.perf_counter()
@@ -832,6 +1193,16 @@ async def guarded(what: str, timeout: float, coro: Any) -> dict[str, Any]:
 
 async def one_run(args: argparse.Namespace) -> dict[str, Any]:
     run: dict[str, Any] = {}
+    if args.curve_sizes:
+        for kind in args.servers:
+            curve = await guarded(
+                # each size has --scenario-timeout, and Parley's registration one more
+                f"{kind}: connect curve",
+                args.scenario_timeout * (len(args.curve_sizes) + 1),
+                connect_curve(kind, args),
+            )
+            run[kind] = {"curve": curve}
+        return run
     core = [s for s in args.scenario_list if s not in PARLEY_ONLY | OWN_SERVER]
     for kind in args.servers:
         if core:
@@ -955,7 +1326,9 @@ def noise(run: dict[str, Any]) -> list[float]:
     """other_processes_cores of every measured phase of a run."""
     values = []
     for server in run.values():
-        for scenario in server.values() if isinstance(server, dict) else ():
+        if not isinstance(server, dict):
+            continue
+        for scenario in [*server.values(), *(point for _, point in curve_points(server))]:
             if isinstance(scenario, dict) and isinstance(scenario.get("cpu"), dict):
                 values.append(scenario["cpu"]["other_processes_cores"])
     return values
@@ -1115,6 +1488,14 @@ def machine_facts() -> dict[str, Any]:
     return facts
 
 
+def curve_points(server: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(size, result) of a server's connect curve, if it ran one."""
+    curve = server.get("curve")
+    if not isinstance(curve, dict):
+        return []
+    return [(size, point) for size, point in curve.items() if isinstance(point, dict)]
+
+
 def markdown(results: dict[str, Any], table_md: str) -> str:
     meta = results["meta"]
     facts = meta["machine"]
@@ -1147,7 +1528,23 @@ def markdown(results: dict[str, Any], table_md: str) -> str:
         for kind, server in run.items()
         for scenario, value in ([("all", server)] if "error" in server else list(server.items()))
         if isinstance(value, dict) and "error" in value
+    ] + [
+        f"- run {i + 1} {kind}: {size} sockets: {point['error']}"
+        for i, run in enumerate(results["runs"])
+        for kind, server in run.items()
+        for size, point in curve_points(server)
+        if "error" in point
     ]
+    if any(curve_points(server) for run in results["runs"] for server in run.values()):
+        lines += [
+            "## Connect curve",
+            "",
+            "A fresh server per size. Fan-out: a room of `curve_room` of the connected sockets (0: all of "
+            "them) gets `curve_deliveries` deliveries/s in all, with every other socket connected and idle.",
+            "",
+            curve_table(results["runs"], results["meta"]["servers"]),
+            "",
+        ]
     if errors:
         lines += ["Failures:", "", *errors, ""]
     return "\n".join(lines)
@@ -1205,6 +1602,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--backlog", type=int, default=10000, help="messages sent while the member is offline")
     g.add_argument("--backlog-fillers", type=int, default=4, help="users sending the backlog over REST")
     g.add_argument("--backlog-fill-concurrency", type=int, default=32)
+    g = p.add_argument_group("connect curve (instead of the scenarios)")
+    g.add_argument(
+        "--connect-curve", metavar="SIZES", help="comma-separated socket counts, e.g. 1000,10000,19000"
+    )
+    g.add_argument(
+        "--curve-room", type=int, default=1000, help="fan-out room among the connected sockets (0: all)"
+    )
+    g.add_argument("--curve-deliveries", type=float, default=5000.0, help="fan-out deliveries/s in all")
+    g.add_argument("--curve-fanout-seconds", type=float, default=10.0, help="how long the fan-out lasts")
+    g.add_argument(
+        "--clients-per-generator", type=int, default=5000, help="sockets per generator process (and address)"
+    )
     g = p.add_argument_group("time")
     g.add_argument("--phase-timeout", type=float, default=180.0, help="seconds for one measured phase")
     g.add_argument(
@@ -1228,6 +1637,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
     if args.reactors < 1 or args.reaction_members < 1 or not 1 <= args.reaction_emojis <= 20:
         p.error("reactions need --reactors and --reaction-members >= 1 and 1-20 --reaction-emojis")
+    args.curve_sizes = []
+    if args.connect_curve:
+        try:
+            args.curve_sizes = [int(size) for size in args.connect_curve.split(",") if size.strip()]
+        except ValueError:
+            p.error(f"--connect-curve takes socket counts: {args.connect_curve!r}")
+        if "floor" in args.servers:
+            p.error("floor has no rooms: the connect curve's fan-out needs node, plain or parley")
+        if (why := refuse_sizes(args.curve_sizes, args.clients_per_generator)) is not None:
+            p.error(why)
+        if args.curve_deliveries <= 0 or args.curve_fanout_seconds <= 0:
+            p.error("--curve-deliveries and --curve-fanout-seconds must be positive")
     return args
 
 
@@ -1247,6 +1668,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "backlog_fillers",
             "settle",
             "phase_timeout",
+            "curve_sizes",
+            "curve_room",
+            "curve_deliveries",
+            "curve_fanout_seconds",
+            "clients_per_generator",
         )
     }
     results: dict[str, Any] = {
@@ -1325,7 +1751,9 @@ def report_files(results: dict[str, Any], stem: str) -> int:
     out(report)
     out(f"written: {stem}.json, {stem}.md, {svg}  ({results['meta'].get('duration_s')} s)")
     failed = any(
-        "error" in server or any(isinstance(v, dict) and "error" in v for v in server.values())
+        "error" in server
+        or any(isinstance(v, dict) and "error" in v for v in server.values())
+        or any("error" in point for _, point in curve_points(server))
         for run in results["runs"]
         for server in run.values()
     )

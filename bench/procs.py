@@ -174,9 +174,11 @@ class ServerProcess:
         assert self.data_dir is not None
         return self.data_dir / "server.log"
 
-    async def start(self, timeout: float = 30.0) -> None:
-        self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    async def start(self, timeout: float = 30.0, data_dir: Path | None = None, port: int = 0) -> None:
+        """``data_dir`` and ``port``: start on an existing data directory and a given port (a restart, or a
+        copy of a prepared database); by default a new temporary directory and a free port."""
+        self.port = port or free_port()
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="parley-bench-"))
         env = dict(os.environ)
         env.update(BENCH_ENV)
         env.update(self.extra_env)
@@ -184,7 +186,7 @@ class ServerProcess:
         if self.source is not None:
             # Ahead of the editable install's finder, which sits at the end of sys.meta_path.
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.source), env.get("PYTHONPATH")) if p)
-        self._log = open(self.log_path, "wb")  # closed in stop()
+        self._log = open(self.log_path, "ab")  # closed in stop(); a restart appends
         self.proc = subprocess.Popen(
             [
                 *self.command_prefix,
@@ -247,6 +249,16 @@ class ServerProcess:
         if self.data_dir is None or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def kill(self) -> None:
+        """SIGKILL this PID and reap it (a crash: no shutdown work at all); the data directory stays."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     async def stop(self, grace: float = 10.0, keep_dir: bool = False) -> None:
         """SIGTERM this PID, SIGKILL it after ``grace`` seconds; remove the data directory."""

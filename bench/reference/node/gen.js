@@ -68,13 +68,16 @@ async function pool(count, concurrency, worker) {
   await Promise.all(lanes);
 }
 
-function openSocket(url, mode, token, transports, seconds) {
+// `localAddress` (e.g. 127.0.0.2): the source address, passed by engine.io-client to `ws`, so that more
+// clients than one address's ~28,000 ephemeral ports can reach one server.
+function openSocket(url, mode, token, transports, seconds, localAddress) {
   const options = {
     forceNew: true, // one engine connection per client, as separate browsers would have
     transports,
     reconnection: false,
     timeout: seconds * 1000,
   };
+  if (localAddress) options.localAddress = localAddress;
   if (mode === "parley") options.auth = { token };
   const socket = io(url, options);
   const session = new Promise((resolve, reject) => {
@@ -84,7 +87,8 @@ function openSocket(url, mode, token, transports, seconds) {
   return { socket, session };
 }
 
-// connect {group, url, mode, n, tokens?, concurrency, transports, timeout_s}
+// connect {group, url, mode, n, tokens?, concurrency, transports, local_address?, raw?, timeout_s}
+// (`raw`: also every connect-to-session time, for percentiles over several generators)
 async function cmdConnect(a) {
   const members = groups.get(a.group) ?? [];
   groups.set(a.group, members);
@@ -100,7 +104,14 @@ async function cmdConnect(a) {
     }
     const token = a.tokens ? a.tokens[i % a.tokens.length] : null;
     const t0 = performance.now();
-    const { socket, session } = openSocket(a.url, a.mode, token, a.transports ?? ["websocket"], left);
+    const { socket, session } = openSocket(
+      a.url,
+      a.mode,
+      token,
+      a.transports ?? ["websocket"],
+      left,
+      a.local_address,
+    );
     try {
       await withTimeout(session, left, "session");
       times.push(performance.now() - t0);
@@ -117,6 +128,163 @@ async function cmdConnect(a) {
     wall_ms: Math.round((performance.now() - started) * 10) / 10,
     session_ms: summary(times),
     group_size: members.length,
+    ...(a.raw ? { times_ms: times.map((t) => Math.round(t * 100) / 100) } : {}),
+  };
+}
+
+// subgroup {group, name, from?, count}: group `name` is `count` sockets of `group` from index `from`
+// (the same sockets: the fan-out room among all the connected ones)
+async function cmdSubgroup(a) {
+  const from = a.from ?? 0;
+  const members = group(a.group).slice(from, from + a.count);
+  groups.set(a.name, members);
+  return { size: members.length };
+}
+
+// ---------------------------------------------------------------- the reconnect storm (bench/storm.py)
+//
+// storm_connect opens the group with the stock client's reconnection ON (its defaults: delay 1 s doubling
+// to 5 s, randomization 0.5, attempts unlimited, connect timeout 20 s). storm_arm starts counting: the
+// orchestrator then restarts the server, and storm_wait waits until every socket has connected again and
+// (parley) received its backlog: the `expected` messages `storm <topic> <k>` (k = 0..expected-1) of its
+// topic, each once and in k order. Times are wall-clock ms (Date.now(): comparable with the orchestrator's
+// time.time() on this machine) since the orchestrator's `t0`, the moment it stopped the server.
+
+// storm_connect {group, url, mode, tokens?, topics?, n, concurrency, local_address?, timeout_s}
+async function cmdStormConnect(a) {
+  const members = groups.get(a.group) ?? [];
+  groups.set(a.group, members);
+  let failed = 0;
+  const errors = [];
+  const started = performance.now();
+  await pool(a.n, a.concurrency, async (i) => {
+    const options = { forceNew: true, transports: ["websocket"] }; // reconnection: the stock defaults
+    if (a.local_address) options.localAddress = a.local_address;
+    if (a.mode === "parley") options.auth = { token: a.tokens[i] };
+    const socket = io(a.url, options);
+    const m = stormMember(socket, a.topics ? a.topics[i] : null);
+    try {
+      await withTimeout(
+        new Promise((resolve) => socket.once("session", resolve)),
+        a.timeout_s,
+        "session",
+      );
+      members.push(m);
+    } catch (err) {
+      failed += 1;
+      errors.push(String(err.message ?? err));
+      socket.close();
+    }
+  });
+  return {
+    connected: a.n - failed,
+    failed,
+    first_errors: [...new Set(errors)].slice(0, 3),
+    wall_ms: Math.round((performance.now() - started) * 10) / 10,
+  };
+}
+
+function stormMember(socket, topic) {
+  const m = { socket, topic, armed: false };
+  stormReset(m);
+  socket.on("connect", () => {
+    if (m.armed && m.reconnectedAt === null) m.reconnectedAt = Date.now();
+  });
+  socket.on("disconnect", (reason) => {
+    if (!m.armed) return;
+    m.disconnects += 1;
+    m.reasons.push(reason);
+    if (!socket.active) m.gaveUp = true; // "io server disconnect": the stock client does not come back
+  });
+  socket.on("connect_error", (err) => {
+    if (!m.armed) return;
+    m.connectErrors.push(Date.now());
+    m.firstError ??= String(err?.message ?? err);
+    if (!socket.active) m.gaveUp = true; // refused by the server's middleware: no retry
+  });
+  socket.io.on("reconnect_failed", () => {
+    if (m.armed) m.gaveUp = true;
+  });
+  socket.on("message", (msg) => {
+    if (!m.armed || m.reconnectedAt === null || !msg || msg.topic !== m.topic) return;
+    const [word, , k] = String(msg.body).split(" ");
+    if (word !== "storm") return;
+    const index = Number(k);
+    if (m.seen.has(index)) {
+      m.duplicates += 1;
+      return;
+    }
+    if (index < m.highest) m.outOfOrder += 1;
+    m.highest = Math.max(m.highest, index);
+    m.seen.add(index);
+    if (m.seen.size === m.expected) m.caughtUpAt = Date.now();
+  });
+  return m;
+}
+
+function stormReset(m, expected = 0) {
+  Object.assign(m, {
+    expected,
+    reconnectedAt: null,
+    caughtUpAt: null,
+    seen: new Set(),
+    highest: -1,
+    duplicates: 0,
+    outOfOrder: 0,
+    disconnects: 0,
+    reasons: [],
+    connectErrors: [], // when each came
+    firstError: null,
+    gaveUp: false,
+  });
+}
+
+// storm_arm {group, expected}: from now on count; the server is about to be stopped
+async function cmdStormArm(a) {
+  const members = group(a.group);
+  for (const m of members) {
+    stormReset(m, a.expected);
+    m.armed = true;
+  }
+  return { armed: members.length };
+}
+
+// storm_wait {group, expected, t0, up, timeout_s}: until every socket is back (and has its backlog) or the
+// limit; `up`: when the new server answered /healthz (connect errors before it are the outage's)
+async function cmdStormWait(a) {
+  const members = group(a.group);
+  const deadline = performance.now() + a.timeout_s * 1000;
+  const finished = (m) => m.gaveUp || (m.reconnectedAt !== null && (a.expected === 0 || m.caughtUpAt !== null));
+  let timedOut = false;
+  while (!members.every(finished)) {
+    if (performance.now() >= deadline) {
+      timedOut = true;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a poll of local state, bounded by the deadline
+  }
+  const since = (t) => t - a.t0;
+  const reasons = {};
+  for (const m of members) for (const r of m.reasons) reasons[r] = (reasons[r] ?? 0) + 1;
+  const back = members.filter((m) => m.reconnectedAt !== null);
+  return {
+    sockets: members.length,
+    reconnected: back.length,
+    caught_up: members.filter((m) => m.caughtUpAt !== null).length,
+    reconnect_ms: back.map((m) => since(m.reconnectedAt)),
+    caught_up_ms: members.filter((m) => m.caughtUpAt !== null).map((m) => since(m.caughtUpAt)),
+    // over the sockets that came back: backlog messages never received, received twice, out of order
+    missing: back.reduce((n, m) => n + Math.max(0, a.expected - m.seen.size), 0),
+    duplicates: members.reduce((n, m) => n + m.duplicates, 0),
+    out_of_order: members.reduce((n, m) => n + m.outOfOrder, 0),
+    connect_errors: members.reduce((n, m) => n + m.connectErrors.length, 0),
+    connect_errors_after_up: members.reduce((n, m) => n + m.connectErrors.filter((t) => t >= a.up).length, 0),
+    first_connect_errors: [...new Set(members.map((m) => m.firstError).filter(Boolean))].slice(0, 3),
+    gave_up: members.filter((m) => m.gaveUp).length,
+    // disconnected again after coming back (a second backlog would follow)
+    disconnected_twice: members.filter((m) => m.disconnects > 1).length,
+    disconnect_reasons: reasons,
+    timed_out: timedOut,
   };
 }
 
@@ -664,6 +832,10 @@ async function cmdClose(a) {
 
 const commands = {
   connect: cmdConnect,
+  subgroup: cmdSubgroup,
+  storm_connect: cmdStormConnect,
+  storm_arm: cmdStormArm,
+  storm_wait: cmdStormWait,
   join: cmdJoin,
   create_topics: cmdCreateTopics,
   echo_prepare: cmdEchoPrepare,
