@@ -39,6 +39,9 @@ class VerifiedTokens:
     def __len__(self) -> int:
         return len(self._claims)
 
+    def __contains__(self, token: object) -> bool:
+        return token in self._claims
+
     def decode(self, token: str) -> Claims:
         """The token's claims, from memory while it is current; raises what ``TokenCodec.decode``
         raises (``token_expired``, ``unauthorized``)."""
