@@ -14,8 +14,8 @@ once they pass they are remembered; what can change is only time and the user:
 Only tokens that passed are kept (a refusal costs a decode every time, as before), at most
 ``SIZE``, the least recently used dropped first. An entry is the token and its ``Claims``
 (slots, no decoded dict): about 0.3 KB and the token's string (0.2 KB; the connection keeps
-none), 26 MB when full. A hit costs about 0.8 us, a decode 34 us. API tokens (PROTOCOL.md section 12) are not JWTs and have their own cache
-(``api_tokens.KnownTokens``).
+none), 26 MB when full. A hit costs about 0.8 us, a decode 34 us. API tokens (PROTOCOL.md
+section 12) are not JWTs and have their own cache (``api_tokens.KnownTokens``).
 """
 
 from __future__ import annotations
