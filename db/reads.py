@@ -3,7 +3,8 @@
 Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
 CPU (a session, a pooled connection and about six thread hand-offs), and a
 connect needs four such reads: the user behind the token, the user's topics,
-the partners told about presence, the backlog. They run here instead, straight
+the partners told about presence, the backlog (and a fifth, the user's availability, when the
+user comes online). They run here instead, straight
 on the driver: on SQLite on aiosqlite's thread with a connection of their own
 (WAL: readers never wait for the writer), one hand-off per read; on PostgreSQL
 on asyncpg, from a small pool of their own. The same statements on both, but
@@ -34,6 +35,10 @@ class HotReads(Protocol):
         """(topic id, kind) of every membership of the user."""
         ...
 
+    async def availability(self, user_id: int) -> tuple[str, bool] | None:
+        """The availability the user chose and whether they are idle (away from activity)."""
+        ...
+
     async def partners(self, user_id: int) -> list[int]:
         """Users sharing a private topic or a direct conversation with ``user_id``."""
         ...
@@ -60,6 +65,7 @@ SQL_CREDENTIALS = (
     "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL, bot"
     " FROM users WHERE id = ?"
 )
+SQL_AVAILABILITY = "SELECT availability, idle FROM users WHERE id = ?"
 SQL_TOPICS = (
     "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
     " WHERE m.user_id = ? ORDER BY t.id"
@@ -132,7 +138,7 @@ def _postgres(sql: str) -> str:
     return re.sub(r"\?(\d*)", lambda match: "$" + (match.group(1) or "1"), sql)
 
 
-_POSTGRES = {sql: _postgres(sql) for sql in (SQL_CREDENTIALS, SQL_TOPICS, SQL_PARTNERS)}
+_POSTGRES = {sql: _postgres(sql) for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_TOPICS, SQL_PARTNERS)}
 
 
 Conn = TypeVar("Conn")
@@ -170,6 +176,11 @@ class DirectReads(Generic[Conn]):
     async def credentials(self, user_id: int) -> Credentials | None:
         for row in await self._rows(SQL_CREDENTIALS, (user_id,)):
             return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+        return None
+
+    async def availability(self, user_id: int) -> tuple[str, bool] | None:
+        for row in await self._rows(SQL_AVAILABILITY, (user_id,)):
+            return str(row[0]), bool(row[1])
         return None
 
     async def topics_of(self, user_id: int) -> list[tuple[int, str]]:

@@ -85,10 +85,25 @@ async def test_each_hot_read_answers_from_the_stored_rows(reads):
         False,
     )
     assert await hot.credentials(user_id + 1) is None
+    assert await hot.availability(user_id) == ("auto", False)
+    assert await hot.availability(user_id + 1) is None
     assert await hot.topics_of(user_id) == []
     assert await hot.partners(user_id) == []
     assert await hot.backlog(user_id, 100) == []
     assert await hot.replay(user_id, 1, 0.5, 100) == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_the_availability_read_answers_what_was_chosen_and_whether_the_user_is_idle(kind, tmp_path):
+    async with database_url(kind, tmp_path, "availability") as url:
+        user_id = await with_alice(url)
+        db = Database(url)
+        try:
+            async with db.write() as repos:
+                await repos.users.update_fields(user_id, availability="dnd", idle=True)
+            assert await db.reads.availability(user_id) == ("dnd", True)
+        finally:
+            await db.dispose()
 
 
 async def test_every_read_goes_past_the_statement_hook(reads):

@@ -7,15 +7,19 @@ logout bumps it, which revokes every token issued before). They name the
 account by id, never by username: a name freed and registered again is a new
 account that no earlier token opens. Decoding pins the algorithm and requires
 every claim, each an integer in range; an expired token and a bad one are
-told apart for the client.
+told apart for the client. The codec reads one clock (``clock``, the wall clock) to issue and to
+judge a token's times, and so does the cache of verified tokens (``token_cache``), through
+``TokenCodec.check_times``: a token is current exactly when the decoder would take it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import bcrypt
 import jwt
@@ -61,7 +65,7 @@ LATEST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 MAX_ID = 2**63 - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the token cache keeps one per token
 class Claims:
     user_id: int
     version: int
@@ -70,14 +74,15 @@ class Claims:
 
 
 class TokenCodec:
-    """Issue and check tokens with one secret and one lifetime."""
+    """Issue and check tokens with one secret, one lifetime and one clock (seconds since the epoch)."""
 
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
+    def __init__(self, secret: str, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
         self._secret = secret
         self.ttl = ttl_seconds
+        self.clock = clock
 
     def issue(self, user_id: int, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self.clock(), UTC)
         expires = now + timedelta(seconds=self.ttl if ttl_seconds is None else ttl_seconds)
         payload = {
             "sub": str(user_id),
@@ -94,12 +99,13 @@ class TokenCodec:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "iat", "sub", "ver"]},
+                # The times are judged below, on this codec's clock (pyjwt reads its own).
+                options={"require": ["exp", "iat", "sub", "ver"], "verify_exp": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again") from exc
         except (jwt.PyJWTError, UnicodeEncodeError) as exc:  # a lone surrogate is no token either
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
+        # Where pyjwt judged them: an expired token is told so before its claims' types are checked.
+        self.check_times(payload["iat"], payload["exp"])
         exp, iat, sub, ver = payload["exp"], payload["iat"], payload["sub"], payload["ver"]
         if not (_in_range(exp, LATEST) and _in_range(iat, LATEST) and _in_range(ver, MAX_ID)):
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
@@ -113,6 +119,20 @@ class TokenCodec:
             issued_at=datetime.fromtimestamp(iat, UTC),
             expires_at=datetime.fromtimestamp(exp, UTC),
         )
+
+    def check_times(self, issued_at: Any, expires_at: Any) -> None:
+        """pyjwt's rule with no leeway, on ``clock``: ``token_expired`` once ``exp <= now``, and
+        ``unauthorized`` for an ``iat`` still to come (a clock behind the issuer's) or a time that
+        is no integer. The decoder and the cache of verified tokens both judge by it."""
+        now = self.clock()
+        try:
+            iat, exp = int(issued_at), int(expires_at)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid") from exc
+        if iat > now:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if exp <= now:
+            raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired; log in again")
 
 
 def _in_range(value: object, highest: int) -> TypeGuard[int]:

@@ -17,10 +17,11 @@ A token names its account by id (``sub``) and its token version (``ver``). A new
 version starts at a random number: SQLite hands the id of the newest row, once deleted, to
 the next one, and a token of the deleted account must not open its successor (the chance
 that both versions match is one in 2^30). Token checks remember each user's id, name and
-token version (``KnownUsers``), so a
-reconnecting client costs no query. A logout here updates that memory at once; a logout
-on another node reaches it as ``SessionsRevoked`` through the hub, and a remembered
-entry is looked up again after ``max_age`` seconds in any case.
+token version (``KnownUsers``), so a reconnecting client costs no query, and each token that
+verified (``token_cache.VerifiedTokens``), so it costs no signature check either; the user's
+state and token version are checked on every call all the same. A logout here updates that
+memory at once; a logout on another node reaches it as ``SessionsRevoked`` through the hub, and
+a remembered user is looked up again after ``max_age`` seconds in any case.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
 from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
+from server.chat.accounts.token_cache import VerifiedTokens
 from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
@@ -148,6 +150,7 @@ class UserService:
         self.on_registered: list[Joiner] = []
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
         self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
+        self.verified = VerifiedTokens(tokens)  # JWTs whose signature and claims passed
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
         if not self.password_login:
@@ -250,7 +253,7 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         if api_tokens.is_api_token(token):
             return await self._verify_api_token(token)
-        claims = self.tokens.decode(token)
+        claims = self.verified.decode(token)
         user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")

@@ -76,10 +76,10 @@ class PresenceService:
             leaving.cancel()
             return
         if count == 0 and await self.registry.arrive(user_id):
-            async with self.db.write() as repos:
-                user = await repos.users.by_id(user_id)
-                await repos.people.wake(user_id, datetime.now(UTC))  # a new session starts active
-            chosen = user.availability if user is not None else "auto"
+            chosen, idle = await self.db.reads.availability(user_id) or ("auto", False)
+            if idle:  # a new session starts active; a write only then (it was most of a connect's CPU)
+                async with self.db.write() as repos:
+                    await repos.people.wake(user_id, datetime.now(UTC))
             await self._announce(user_id, username, True, None, chosen if chosen != "auto" else "online")
 
     async def idle_changed(self, user_id: int, username: str, availability: str) -> None:

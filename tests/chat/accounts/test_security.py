@@ -174,3 +174,17 @@ def test_a_token_with_missing_or_mistyped_claims_is_unauthorized(codec, changes)
 )
 def test_garbage_is_unauthorized(codec, garbage):
     assert refused(codec, garbage) is ErrorCode.UNAUTHORIZED
+
+
+def test_the_times_are_judged_on_the_codecs_clock_with_no_leeway():
+    start = 1_800_000_000.0
+    now = [start]
+    codec = TokenCodec(SECRET, TTL, clock=lambda: now[0])
+    token, _ = codec.issue(1, 0)
+
+    now[0] = start + TTL - 0.001
+    assert codec.decode(token).user_id == 1
+    now[0] = start + TTL  # exp == now: expired, as pyjwt has it
+    assert refused(codec, token) is ErrorCode.TOKEN_EXPIRED
+    now[0] = start - 1  # issued in this clock's future
+    assert refused(codec, token) is ErrorCode.UNAUTHORIZED
