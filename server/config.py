@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, gt=0, description="failed logins per account name")
     login_failure_window: float = Field(default=900.0, gt=0, description="seconds the account budget spans")
     max_connections_per_user: int = Field(default=50, gt=0, description="sockets per user (all nodes')")
+    # Connection set-ups (token check, reads, presence; then the backlog read) run at once, the rest
+    # queued first come, first served (server/chat/kernel/gate.py): a reconnect storm waits in a
+    # queue instead of piling every set-up into the database pool. Twice SQLAlchemy's default pool
+    # (5): every pooled connection busy, a short queue at the pool, no more memory than that.
+    connect_concurrency: int = Field(default=10, gt=0, description="connection set-ups run at once")
     # Abuse limits per user (PROTOCOL.md section 2): a burst of this many, then this many per hour,
     # counted in each process and, with Redis, for the cluster (server/chat/kernel/budgets.py), then
     # ``rate_limited``.

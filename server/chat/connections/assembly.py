@@ -11,6 +11,7 @@ from server.chat.connections.recovery import RecoveryService
 from server.chat.connections.refill import Refill
 from server.chat.connections.sessions import SessionService
 from server.chat.connections.signals import SignalService
+from server.chat.kernel.gate import Gate
 from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Stage, Wiring
 from server.chat.presence.service import PresenceService
@@ -33,7 +34,15 @@ def build(
     signals = SignalService(w.db, w.hub, limits.typing_ttl, blocks=blocks)
     recovery = RecoveryService(w.db, limits.recovery_window, limits.recovery_margin, limits.backlog_per_topic)
     sessions = SessionService(
-        w.db, users, presence, delivery, signals, recovery, limits.max_connections_per_user, w.budgets
+        w.db,
+        users,
+        presence,
+        delivery,
+        signals,
+        recovery,
+        limits.max_connections_per_user,
+        w.budgets,
+        Gate(limits.connect_concurrency),
     )
     w.sink(Stage.SESSIONS, sessions)  # a revocation reaches opens under way
     # What the hub missed (a broker outage) is read back from the database; after the caches

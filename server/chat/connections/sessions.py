@@ -19,6 +19,12 @@ in only once its token passes again after the last revocation of its user. A tra
 registers right after ``open`` returns (no await between) lets ``open`` admit it; one that awaits
 more set-up first opens with ``admit=False`` and calls ``admit`` right before registering.
 
+Set-ups are bounded: ``open`` (token check, reads, presence) and ``backlog`` each run inside a
+turn of one ``Gate`` (``PARLEY_CONNECT_CONCURRENCY`` turns), the backlog reads of connections
+already let in before new opens. A reconnect storm queues here, first come, first served, instead
+of in the database pool with every set-up's memory held meanwhile; an open whose client left while
+it waited (the transport's ``present`` says so) does no work and raises ``Gone``.
+
 Errors: ``unauthorized``, ``token_expired``, ``token_revoked``, ``rate_limited``
 (the user already has ``max_per_user`` connections open in this process) from ``open`` and
 ``admit``.
@@ -27,6 +33,7 @@ Errors: ``unauthorized``, ``token_expired``, ``token_revoked``, ``rate_limited``
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,8 +46,13 @@ from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.events import Event, SessionsRevoked, TokenRevoked
+from server.chat.kernel.gate import Gate
 from server.chat.kernel.schemas import MessageOut
 from server.chat.presence.service import PresenceService
+
+
+class Gone(Exception):
+    """The client left while its open waited for a turn: nothing was done for it."""
 
 
 @dataclass(eq=False)
@@ -84,6 +96,7 @@ class SessionService:
         recovery: RecoveryService,
         max_per_user: int = 50,
         budgets: Budgets | None = None,
+        setups: Gate | None = None,
     ) -> None:
         self.db = db
         self.users = users
@@ -93,6 +106,7 @@ class SessionService:
         self.recovery = recovery
         self.max_per_user = max_per_user
         self.budgets = budgets  # several nodes: the sockets per user are counted for the cluster too
+        self.setups = setups if setups is not None else Gate(10)  # opens and backlog reads at once
         self._open: dict[int, int] = {}  # user id -> connections open here (opened, not yet closed)
         # user id -> the oldest token version among them: after missed news (a broker outage), a
         # user whose stored version moved past it logged out meanwhile (``Refill``)
@@ -104,13 +118,30 @@ class SessionService:
     def connections(self, user_id: int) -> int:
         return self._open.get(user_id, 0)
 
-    async def open(self, token: str | None, recovery: Recovery | None = None, admit: bool = True) -> Session:
-        """Authenticate, load the user's memberships once, and count the connection as online.
+    async def open(
+        self,
+        token: str | None,
+        recovery: Recovery | None = None,
+        admit: bool = True,
+        present: Callable[[], bool] | None = None,
+    ) -> Session:
+        """Authenticate, load the user's memberships once, and count the connection as online,
+        in a turn of the set-up gate (``Gone``, having done nothing, when ``present()`` says the
+        client left while it waited for one).
 
         With ``recovery``, the session gets a pid: the one asked for if it can be resumed.
         ``admit``: the transport registers the connection as soon as this returns; with
         False it calls ``admit`` before it does (see the module's docstring).
         """
+        async with self.setups.turn():
+            if present is not None and not present():
+                raise Gone
+            session = await self._open(token, recovery)
+        if admit:
+            await self.admit(session)
+        return session
+
+    async def _open(self, token: str | None, recovery: Recovery | None) -> Session:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor, claims = await self.users.verify(token)
@@ -126,10 +157,7 @@ class SessionService:
             raise
         if granted is not None:
             self.recovery.opened(granted.pid)
-        session = Session(actor, topic_ids, granted, admission, claims.expires_at)
-        if admit:
-            await self.admit(session)
-        return session
+        return Session(actor, topic_ids, granted, admission, claims.expires_at)
 
     async def admit(self, session: Session) -> None:
         """Let the connection in, unless its user's sessions were revoked since its token was
@@ -203,9 +231,10 @@ class SessionService:
         Send it only once the transport follows the session's topics: anything stored
         later then arrives live, and the transport holds it until the backlog is out.
         """
-        if session.recovery is not None and session.recovery.after_id is not None:
-            return await self.recovery.replay(session.actor.id, session.recovery.after_id)
-        return await self.delivery.backlog(session.actor.id)
+        async with self.setups.turn(urgent=True):  # before new opens: finish who was let in
+            if session.recovery is not None and session.recovery.after_id is not None:
+                return await self.recovery.replay(session.actor.id, session.recovery.after_id)
+            return await self.delivery.backlog(session.actor.id)
 
     async def close(self, actor: Actor, pid: str | None = None) -> None:
         """A connection ended: presence, then (last connection) typing; cursors are flushed;

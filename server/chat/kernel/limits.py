@@ -24,6 +24,7 @@ class Limits:
     bcrypt_rounds: int
     echo_transcript_bytes: int
     max_connections_per_user: int
+    connect_concurrency: int  # connection set-ups (and backlog reads) run at once
     recovery_window: float
     recovery_margin: float
     presence_ttl: float  # a server's heartbeat row (nodes.py) is live this long

@@ -169,6 +169,14 @@ class OutgoingGuard:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
+    def present(self, sid: str, namespace: str) -> bool:
+        """Whether the socket's transport is still open: a CONNECT whose client left while its
+        handler waited is not let in (python-socketio does not run the disconnect handler of a
+        socket still connecting, so nothing would ever close what the handler set up)."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is not None and not (socket.closing or socket.closed)
+
     def crowded(self, sid: str, namespace: str) -> bool:
         """Whether more than half the limit is held for the socket (its queue and its transport's
         buffer): a backlog's producer then waits for ``room`` before its next message."""

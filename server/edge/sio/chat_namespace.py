@@ -11,7 +11,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from server.chat.connections.sessions import Session
+from server.chat.connections.sessions import Gone, Session
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.ratelimit import TokenBucket
 from server.chat.service import Chat
@@ -81,13 +81,22 @@ class ChatNamespace:
         self.metrics.events.labels("unknown", "invalid").inc()
         return unknown_event(event)
 
-    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool | None:
+        """Open the session (queued behind other set-ups in a storm), register the connection and
+        start its welcome. False (nothing kept) when the client left while its set-up ran: the
+        library runs no disconnect handler for a socket still connecting."""
+        present = partial(self.flow.present, sid, NAMESPACE)
         try:
-            session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth))
+            session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth), present=present)
+        except Gone:
+            return False
         except Exception as exc:  # a refusal, or the database's outage: a CONNECT_ERROR saying which
             if isinstance(exc, ChatError) and exc.code is ErrorCode.RATE_LIMITED:  # all its sockets open
                 self.metrics.refused(USER_BOUND, client_address(environ))
             raise refusal(classify(exc, "opening a session failed")) from None
+        if not present():
+            await self.chat.sessions.close(session.actor, session.pid)
+            return False
         actor = session.actor
         bucket = TokenBucket(self.burst, self.rate)
         connection = Connection(
@@ -109,6 +118,7 @@ class ChatNamespace:
         task = asyncio.ensure_future(self._welcome(connection, session))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return None
 
     def connect_reply(self, sid: str) -> dict[str, Any]:
         """What the CONNECT reply carries besides the sid: the pid of a recovery socket."""
