@@ -136,12 +136,12 @@ class SessionService:
         async with self.setups.turn():
             if present is not None and not present():
                 raise Gone
-            session = await self._open(token, recovery)
+            session = await self._set_up(token, recovery)
         if admit:
             await self.admit(session)
         return session
 
-    async def _open(self, token: str | None, recovery: Recovery | None) -> Session:
+    async def _set_up(self, token: str | None, recovery: Recovery | None) -> Session:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
         actor, claims = await self.users.verify(token)
