@@ -184,6 +184,11 @@ class DirectWebSocket:
         if not self._closed():
             self.protocol.transport.write(held[0] if len(held) == 1 else b"".join(held))
 
+    def closed(self) -> bool:
+        """Whether the connection is closing or gone, though its reader may not have seen it yet
+        (it awaits a CONNECT's handler before it reads the next frame)."""
+        return self._closed()
+
     def _closed(self) -> bool:
         protocol = self.protocol
         return (

@@ -170,12 +170,15 @@ class OutgoingGuard:
         task.add_done_callback(self._closing.discard)
 
     def present(self, sid: str, namespace: str) -> bool:
-        """Whether the socket's transport is still open: a CONNECT whose client left while its
-        handler waited is not let in (python-socketio does not run the disconnect handler of a
-        socket still connecting, so nothing would ever close what the handler set up)."""
+        """Whether the socket's client is still there: a CONNECT whose client left while its
+        handler waited for a turn does no set-up. The session may not know yet (a WebSocket's
+        reader awaits the CONNECT's handler before it reads the close), its connection does."""
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
         socket = self.sio.eio.sockets.get(eio_sid) if eio_sid is not None else None
-        return socket is not None and not (socket.closing or socket.closed)
+        if socket is None or socket.closing or socket.closed:
+            return False
+        direct = self.sio.eio.websockets.get(socket)
+        return direct is None or not direct.closed()
 
     def crowded(self, sid: str, namespace: str) -> bool:
         """Whether more than half the limit is held for the socket (its queue and its transport's
