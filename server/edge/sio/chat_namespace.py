@@ -87,7 +87,9 @@ class ChatNamespace:
         library runs no disconnect handler for a socket still connecting."""
         present = partial(self.flow.present, sid, NAMESPACE)
         try:
-            session = await self.chat.sessions.open(token_from(environ, auth), recovery_from(auth), present=present)
+            session = await self.chat.sessions.open(
+                token_from(environ, auth), recovery_from(auth), present=present
+            )
         except Gone:
             return False
         except Exception as exc:  # a refusal, or the database's outage: a CONNECT_ERROR saying which

@@ -48,7 +48,9 @@ async def test_a_connect_past_the_limit_waits_for_a_turn_and_then_gets_its_sessi
     assert (gate.running, gate.waiting) == (0, 0)
 
 
-async def test_a_connect_whose_client_left_while_it_waited_is_never_let_in_and_keeps_nothing(one_turn, caplog):
+async def test_a_connect_whose_client_left_while_it_waited_is_never_let_in_and_keeps_nothing(
+    one_turn, caplog
+):
     token = await one_turn.register("alice")
     alice_id = (await one_turn.chat.users.authenticate(token)).id
     gate, namespace = one_turn.chat.sessions.setups, one_turn.app.state.chat_namespace

@@ -67,15 +67,27 @@ async def post(http: httpx.AsyncClient, path: str, token: str | None, body: dict
 async def offline_members(url: str) -> tuple[list[str], dict[str, list[int]]]:
     """The members' tokens, and the ``seq`` of every message stored in each topic after they joined."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        owner = (await post(http, "/api/users", None, {"username": "owner", "password": "password123"}))["token"]
-        signups = [post(http, "/api/users", None, {"username": f"user{i}", "password": "password123"}) for i in range(USERS)]
+        owner = (await post(http, "/api/users", None, {"username": "owner", "password": "password123"}))[
+            "token"
+        ]
+        signups = [
+            post(http, "/api/users", None, {"username": f"user{i}", "password": "password123"})
+            for i in range(USERS)
+        ]
         tokens = [answer["token"] for answer in await bounded(signups)]
         await bounded([post(http, "/api/topics", owner, {"name": f"topic{t}"}) for t in range(TOPICS)])
-        joins = [post(http, f"/api/topics/{name}/subscribe", tokens[i], {}) for i in range(USERS) for name in topics_of(i)]
+        joins = [
+            post(http, f"/api/topics/{name}/subscribe", tokens[i], {})
+            for i in range(USERS)
+            for name in topics_of(i)
+        ]
         await bounded(joins)
         stored: dict[str, list[int]] = defaultdict(list)
         for n in range(PER_TOPIC):  # one round per message number: every topic's seqs rise in order
-            sends = [post(http, "/api/messages", owner, {"topic": f"topic{t}", "body": f"#{n}"}) for t in range(TOPICS)]
+            sends = [
+                post(http, "/api/messages", owner, {"topic": f"topic{t}", "body": f"#{n}"})
+                for t in range(TOPICS)
+            ]
             for message in await bounded(sends):
                 stored[message["topic"]].append(message["seq"])
     return tokens, stored
@@ -93,7 +105,10 @@ class Member:
 
     def _on_event(self, event: str, payload: Any, _arrived: int) -> None:
         self.events.append((event, payload))
-        if sum(1 for name, message in self.events if name == "message" and message["type"] == "text") >= self.expected:
+        if (
+            sum(1 for name, message in self.events if name == "message" and message["type"] == "text")
+            >= self.expected
+        ):
             self.complete.set()
 
     async def reconnect(self) -> None:
