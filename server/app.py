@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Any:
         metrics.slow_consumer(client_address(sio.environ.get(eio_sid) or {}))
 
     guard = OutgoingGuard(sio, settings.outgoing_queue_bytes, slow)
+    setups = chat.sessions.setups
+    metrics.watch_setups(lambda: setups.running, lambda: setups.waiting, lambda: setups.queued)
     chat_namespace = ChatNamespace(sio, chat, registry, metrics, burst, rate, guard, settings.max_held_events)
     close = partial(close_transport, sio, notify=True)
     exit_signals = ExitSignals(sio.eio, close)  # a held long-poll must not hold the shutdown up

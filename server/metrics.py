@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from server.refusals import SLOW_CONSUMER, Refusals
 
@@ -53,6 +57,19 @@ class Metrics:
         )
         self.refusals = Refusals(refusals.labels)
 
+    def watch_setups(
+        self, running: Callable[[], int], waiting: Callable[[], int], queued: Callable[[], int]
+    ) -> None:
+        """Connection set-ups (``PARLEY_CONNECT_CONCURRENCY``), read at each scrape: a storm shows
+        as ``waiting`` and a rising ``queued``."""
+        Gauge(
+            "parley_connect_setups_running", "Connection set-ups running", registry=self.registry
+        ).set_function(running)
+        Gauge(
+            "parley_connect_setups_waiting", "Connection set-ups waiting their turn", registry=self.registry
+        ).set_function(waiting)
+        self.registry.register(_Queued(queued))
+
     def refused(self, reason: str, address: str | None) -> None:
         """Count (and log, once per address and class a minute) a refusal: ``server.refusals``."""
         self.refusals.refused(reason, address)
@@ -64,3 +81,15 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Queued(Collector):
+    """``parley_connect_setups_queued_total``: a counter the gate keeps (as an int), read at a scrape."""
+
+    def __init__(self, queued: Callable[[], int]) -> None:
+        self.queued = queued
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "parley_connect_setups_queued", "Connection set-ups that waited for a turn", value=self.queued()
+        )

@@ -22,6 +22,7 @@ class Gate:
             raise ValueError("a gate lets at least one holder through")
         self.limit = limit
         self.running = 0  # turns held (and turns handed to a waiter not yet resumed)
+        self.queued = 0  # turns that had to wait, since the start (an operator's storm gauge)
         self._normal: deque[asyncio.Future[None]] = deque()
         self._urgent: deque[asyncio.Future[None]] = deque()
 
@@ -39,6 +40,7 @@ class Gate:
         if self.running < self.limit and not self.waiting:
             self.running += 1
             return
+        self.queued += 1
         lane = self._urgent if urgent else self._normal
         ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         lane.append(ticket)

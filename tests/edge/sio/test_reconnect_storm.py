@@ -100,15 +100,14 @@ class Member:
         self.client = SioClient(http, url, token)
         self.events: list[tuple[str, Any]] = []
         self.expected = expected
+        self.texts = 0
         self.complete = asyncio.Event()
         self.client.on_event = self._on_event
 
     def _on_event(self, event: str, payload: Any, _arrived: int) -> None:
         self.events.append((event, payload))
-        if (
-            sum(1 for name, message in self.events if name == "message" and message["type"] == "text")
-            >= self.expected
-        ):
+        self.texts += event == "message" and payload["type"] == "text"
+        if self.texts >= self.expected:
             self.complete.set()
 
     async def reconnect(self) -> None:
@@ -116,6 +115,18 @@ class Member:
         await self.client.wait_session(timeout=STORM)
         await asyncio.wait_for(self.complete.wait(), STORM)
         await self.client.call("topic:list", {}, timeout=STORM)  # anything sent before the ack is in
+
+
+async def setup_metrics(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    """The server's ``parley_connect_setups_*`` figures, by the name's last part."""
+    async with http.get(f"{url}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    prefix = "parley_connect_setups_"
+    return {
+        name.removeprefix(prefix): float(value)
+        for name, value in (line.split() for line in text.splitlines() if line.startswith(prefix))
+    }
 
 
 async def test_every_member_gets_its_whole_backlog_once_and_in_order_after_a_kill_9_storm(tmp_path):
@@ -130,8 +141,11 @@ async def test_every_member_gets_its_whole_backlog_once_and_in_order_after_a_kil
             members = [Member(http, url, token, 2 * PER_TOPIC) for token in tokens]
             try:
                 await asyncio.wait_for(asyncio.gather(*(m.reconnect() for m in members)), STORM)
+                setups = await setup_metrics(http, url)
             finally:
                 await asyncio.gather(*(m.client.close() for m in members))
+    assert setups["queued_total"] > 0  # the storm did queue
+    assert (setups["running"], setups["waiting"]) == (0, 0)  # and every turn was given back
     for i, member in enumerate(members):
         assert member.events[0][0] == "session", member.events[:2]
         messages = [payload for event, payload in member.events[1:] if event == "message"]
