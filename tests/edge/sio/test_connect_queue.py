@@ -1,14 +1,15 @@
 """Connects beyond ``PARLEY_CONNECT_CONCURRENCY`` wait their turn (server/chat/kernel/gate.py).
 
-With one turn, held here as a set-up in progress would hold it: a CONNECT queues instead of
-failing, and is let in once the turn is free; one whose client leaves while it waits keeps
-nothing afterwards (no socket counted for its user, no connection registered, not online, no
-turn), although python-socketio never runs the disconnect handler of a socket still connecting.
+With one turn, held here as a set-up in progress would hold it: a CONNECT (or a gateway
+dialect's socket) queues instead of failing, and is let in once the turn is free. One whose
+client leaves while it waits is never let in and keeps nothing (no socket counted for its user,
+no connection registered, not online, no turn).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 
 from bench.client import SioClient
+from tests.edge.gateway.wsclient import opened
 from tests.support import WAIT, LiveServer, running
 from tests.support import test_settings as make_settings
 
@@ -74,3 +76,15 @@ async def test_a_connect_whose_client_left_while_it_waited_is_never_let_in_and_k
         await staying.wait_session(WAIT)
         assert one_turn.chat.sessions.connections(alice_id) == 1
         await staying.close()
+
+
+async def test_a_gateway_socket_waits_for_a_turn_too(one_turn):
+    token = await one_turn.register("alice")
+    gate = one_turn.chat.sessions.setups
+    async with contextlib.AsyncExitStack() as stack:
+        async with gate.turn():
+            socket = await stack.enter_async_context(opened(one_turn, f"/compat/topics/{token}"))
+            await until(lambda: gate.waiting == 1)  # accepted; its session waits behind the held turn
+        assert await socket.recv() == {"action": "connected", "ok": True, "data": {"username": "alice"}}
+    await until(lambda: gate.running == 0)
+    assert gate.waiting == 0
