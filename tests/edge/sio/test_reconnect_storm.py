@@ -1,12 +1,13 @@
 """A reconnect storm after a crash: every client gets ``session``, then its whole backlog once, in order.
 
-A real ``parley serve`` process on a SQLite data directory: ``USERS`` members of ``TOPICS``
-topics (two each) go offline, ``PER_TOPIC`` messages are stored in every topic (each member
-misses ``2 * PER_TOPIC``), the server is killed with SIGKILL and started again on the same data
-and port, and every member connects at the same moment (the light client of ``bench/client.py``).
-The set-up gate lets ``CONCURRENCY`` set-ups run at once, so nearly all of them queue: each must
-still be let in (no CONNECT_ERROR, no dropped socket), and get ``session`` and then every message
-it missed exactly once, in increasing ``seq`` per topic. Speed is the bench's business
+A real ``parley serve`` process on a SQLite data directory (and on PostgreSQL): ``USERS``
+members of ``TOPICS`` topics (two each) go offline, ``PER_TOPIC`` messages are stored in every
+topic (each member misses ``2 * PER_TOPIC``), the server is killed with SIGKILL and started
+again on the same data and port, and every member connects at the same moment (the light client
+of ``bench/client.py``). The set-up gate lets ``CONCURRENCY`` set-ups run at once, so nearly all
+of them queue: each must still be let in (no CONNECT_ERROR, no dropped socket), and get
+``session`` and then every message it missed exactly once, in increasing ``seq`` per topic.
+Speed is the bench's business
 (``bench/storm.py``); this only bounds the whole run so that a stuck queue fails.
 """
 
@@ -19,9 +20,11 @@ from typing import Any
 
 import aiohttp
 import httpx
+import pytest
 
 from bench.client import SioClient
 from tests.cli.runner import Place, place_in, serving_process
+from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import free_port
 
 USERS, TOPICS, PER_TOPIC = 200, 20, 10
@@ -130,7 +133,17 @@ async def setup_metrics(http: aiohttp.ClientSession, url: str) -> dict[str, floa
 
 
 async def test_every_member_gets_its_whole_backlog_once_and_in_order_after_a_kill_9_storm(tmp_path):
-    place, port = storm_place(tmp_path), free_port()
+    await kill_9_storm(storm_place(tmp_path))
+
+
+@pytest.mark.postgres
+async def test_the_same_storm_on_postgresql(tmp_path):
+    async with fresh_postgres_database(postgres_url()) as url:
+        await kill_9_storm(storm_place(tmp_path).with_env(PARLEY_DATABASE_URL=url))
+
+
+async def kill_9_storm(place: Place) -> None:
+    port = free_port()
     async with serving_process(place, port) as (url, process):
         tokens, stored = await offline_members(url)
         process.send_signal(signal.SIGKILL)
