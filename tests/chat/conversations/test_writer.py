@@ -278,6 +278,14 @@ async def test_the_seqs_of_a_batchs_topics_are_taken_in_few_statements_each_foll
     assert [(o.id, o.seq) for o in outcomes] == [by_body[row.body] for row in rows]
 
 
+async def conversation_columns(chat, message_id: int) -> tuple[Message, tuple[object, ...]]:
+    """The stored row and its conversation columns, in ``NewMessage.columns`` order."""
+    async with chat.db.read() as repos:
+        row = (await repos.session.execute(select(Message).where(Message.id == message_id))).scalar_one()
+    columns = (row.reply_to_id, row.reply_to, row.thread_root_id, row.mentions, row.mentions_all)
+    return row, (*columns, row.type, row.system, row.bot, row.files, row.links)
+
+
 @pytest.mark.both_databases
 async def test_a_plain_message_stores_what_the_full_statement_would_write(live_server) -> None:
     """PostgreSQL stores a batch of plain messages with a statement of six columns (the table's
@@ -286,20 +294,7 @@ async def test_a_plain_message_stores_what_the_full_statement_would_write(live_s
     chat = live_server.chat
     alice = await chat.users.authenticate(await live_server.register("alice"))
     sent = await chat.messages.send(alice, LOBBY, "plain", "c-plain")
-    async with chat.db.read() as repos:
-        row = (await repos.session.execute(select(Message).where(Message.id == sent.id))).scalar_one()
-    written = (
-        row.reply_to_id,
-        row.reply_to,
-        row.thread_root_id,
-        row.mentions,
-        row.mentions_all,
-        row.type,
-        row.system,
-        row.bot,
-        row.files,
-        row.links,
-    )
+    row, written = await conversation_columns(chat, sent.id)
     full = NewMessage(row.topic_id, alice.id, "plain", "c-plain", datetime.now(UTC)).columns()
     assert written == full
 
@@ -313,20 +308,7 @@ async def test_a_linked_message_stores_what_the_full_statement_would_write(live_
     body = "see https://example.com/notes"
     sent = await chat.messages.send(alice, LOBBY, body, "c-linked")
     assert sent.links == ["https://example.com/notes"]
-    async with chat.db.read() as repos:
-        row = (await repos.session.execute(select(Message).where(Message.id == sent.id))).scalar_one()
-    written = (
-        row.reply_to_id,
-        row.reply_to,
-        row.thread_root_id,
-        row.mentions,
-        row.mentions_all,
-        row.type,
-        row.system,
-        row.bot,
-        row.files,
-        row.links,
-    )
+    row, written = await conversation_columns(chat, sent.id)
     extras = Extras(links=("https://example.com/notes",))
     full = NewMessage(row.topic_id, alice.id, body, "c-linked", datetime.now(UTC), extras).columns()
     assert written == full
