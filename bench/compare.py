@@ -266,6 +266,35 @@ class Running:
 
 
 @contextlib.asynccontextmanager
+async def parley_server(
+    args: argparse.Namespace, env: dict[str, str], data_dir: Path | None = None
+) -> AsyncIterator[Running]:
+    """``parley serve`` on the server's core with ``env`` (on ``data_dir`` when given), stopped
+    at the end; error lines of its log become the run's notes."""
+    server = ServerProcess(env, "parley", args.parley_source, command_prefix=pinned(SERVER_CORE))
+    server.preexec_fn = raise_nofile
+    await server.start(timeout=args.start_timeout, data_dir=data_dir)
+    running = Running("parley", server.url, server.pid)
+    try:
+        yield running
+    finally:
+        errors = server.errors()
+        if errors:
+            running.notes.append(f"parley log: {len(errors)} error lines; first: {server.first_error(8)}")
+        await server.stop()
+
+
+def apply_quick(args: argparse.Namespace, argv: list[str] | None, quick: dict[str, Any]) -> None:
+    """``--quick``: the smoke run's counts, except those given on the command line."""
+    if not args.quick:
+        return
+    given = {a.split("=")[0][2:].replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])}
+    for key, value in quick.items():
+        if key not in given:
+            setattr(args, key, value)
+
+
+@contextlib.asynccontextmanager
 async def server_for(
     kind: str, args: argparse.Namespace, extra_env: dict[str, str] | None = None
 ) -> AsyncIterator[Running]:
@@ -273,17 +302,8 @@ async def server_for(
         env = dict(BENCH_ENV)
         env.update(FAST_BCRYPT)
         env.update(extra_env or {})
-        server = ServerProcess(env, "parley", args.parley_source, command_prefix=pinned(SERVER_CORE))
-        server.preexec_fn = raise_nofile
-        await server.start(timeout=args.start_timeout)
-        running = Running(kind, server.url, server.pid)
-        try:
+        async with parley_server(args, env) as running:
             yield running
-        finally:
-            errors = server.errors()
-            if errors:
-                running.notes.append(f"parley log: {len(errors)} error lines; first: {server.first_error(8)}")
-            await server.stop()
         return
     ref = ReferenceServer(kind)
     await ref.start(timeout=args.start_timeout)
@@ -961,18 +981,8 @@ async def curve_server(kind: str, args: argparse.Namespace, template: Path | Non
     assert template is not None
     copy = Path(tempfile.mkdtemp(prefix="parley-curve-"))
     shutil.copytree(template, copy, dirs_exist_ok=True)
-    env = {**FAST_BCRYPT, **MANY_SOCKETS_ENV}
-    server = ServerProcess(env, "parley", args.parley_source, command_prefix=pinned(SERVER_CORE))
-    server.preexec_fn = raise_nofile
-    await server.start(timeout=args.start_timeout, data_dir=copy)  # stop() removes the copy
-    running = Running(kind, server.url, server.pid)
-    try:
-        yield running
-    finally:
-        errors = server.errors()
-        if errors:
-            running.notes.append(f"parley log: {len(errors)} error lines; first: {server.first_error(8)}")
-        await server.stop()
+    async with parley_server(args, {**FAST_BCRYPT, **MANY_SOCKETS_ENV}, data_dir=copy) as running:
+        yield running  # stop() removes the copy
 
 
 async def curve_template(args: argparse.Namespace, users: int) -> tuple[Path, list[str]]:
@@ -1622,11 +1632,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--start-timeout", type=float, default=30.0)
     g.add_argument("--settle", type=float, default=1.0, help="seconds of quiet before RSS and between phases")
     args = p.parse_args(argv)
-    if args.quick:
-        given = {a.split("=")[0][2:].replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])}
-        for key, value in QUICK.items():
-            if key not in given:
-                setattr(args, key, value)
+    apply_quick(args, argv, QUICK)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if set(args.servers) - KNOWN_SERVERS:

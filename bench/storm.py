@@ -57,6 +57,7 @@ from bench.compare import (
     SERVER_CORE,
     Fleet,
     ReferenceServer,
+    apply_quick,
     fleet,
     fleet_plan,
     git,
@@ -446,11 +447,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out", help="results file stem (default bench/results/storm-<UTC date>-<commit>[-quick])"
     )
     args = p.parse_args(argv)
-    if args.quick:
-        given = {a.split("=")[0][2:].replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])}
-        for key, value in QUICK.items():
-            if key not in given:
-                setattr(args, key, value)
+    apply_quick(args, argv, QUICK)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     args.restart_list = [s.strip() for s in args.restarts.split(",") if s.strip()]
     if not args.servers or set(args.servers) - set(KINDS):
