@@ -132,6 +132,14 @@ class Message(SQLModel, table=True):
             sqlite_where=text("thread_root_id IS NOT NULL"),
             postgresql_where=text("thread_root_id IS NOT NULL"),
         ),
+        # Messages whose link previews are still to be made (PROTOCOL.md section 13): the previews'
+        # queue is this index (0024); a message leaves it when its previews (``[]`` for none) are kept.
+        Index(
+            "ix_messages_previews_waiting",
+            "id",
+            sqlite_where=text("links IS NOT NULL AND previews IS NULL"),
+            postgresql_where=text("links IS NOT NULL AND previews IS NULL"),
+        ),
         # Search results come newest first (PROTOCOL.md section 9). The full-text index itself is
         # not declared here: ``db/search/`` and migration 0008 own it.
         Index("ix_messages_created", "created_at", "id"),
@@ -453,8 +461,10 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class PreviewJob(SQLModel, table=True):
-    """A message whose links need previews (PROTOCOL.md section 13): written in the transaction that
-    stored or edited it, so a restart loses none; a worker holds it while ``locked_until``."""
+    """A message whose previews must be made again or later (PROTOCOL.md section 13): an edit's new
+    links (written in the edit's transaction), a retry, or on PostgreSQL the lease of the node
+    working on a new message (a new message waits in ``ix_messages_previews_waiting``, no row);
+    a worker holds it while ``locked_until``."""
 
     __tablename__ = "preview_jobs"
     __table_args__ = (Index("ix_preview_jobs_due", "due_at"),)

@@ -261,14 +261,6 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
-class PreviewJobRow:
-    """A message to make previews for (PROTOCOL.md section 13), written with it in its transaction."""
-
-    message_id: int
-    due_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class NotifyJobRow:
     """A message that may notify someone (PROTOCOL.md section 15), written with it in its
     transaction: the notifier looks at it at ``due_at``."""

@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import SQLITE_PRAGMAS, is_sqlite
 from db.extras import files_json, links_json, names_json, quote_json, system_json
-from db.records import PLAIN, Extras, NotifyJobRow, OutboxRow, PreviewJobRow
+from db.records import PLAIN, Extras, NotifyJobRow, OutboxRow
 
 T = TypeVar("T")
 
@@ -176,13 +176,6 @@ def _outbox_values(r: OutboxRow) -> tuple[Any, ...]:
     return (r.id, r.webhook_id, r.event, r.body, r.trigger_message_id, r.created_at, r.created_at)
 
 
-PREVIEW_JOB_INSERT = "INSERT INTO preview_jobs (message_id, due_at, attempts) VALUES ({0}, {1}, 0)"
-
-
-def _preview_job_values(r: PreviewJobRow) -> tuple[Any, ...]:
-    return (r.message_id, r.due_at)
-
-
 NOTIFY_JOB_INSERT = "INSERT INTO notify_jobs (message_id, due_at, attempts) VALUES ({0}, {1}, 0)"
 
 
@@ -192,7 +185,6 @@ def _notify_job_values(r: NotifyJobRow) -> tuple[Any, ...]:
 
 WITH_ROWS: dict[type, RowKind] = {
     OutboxRow: RowKind(OUTBOX_INSERT, _outbox_values),
-    PreviewJobRow: RowKind(PREVIEW_JOB_INSERT, _preview_job_values),
     NotifyJobRow: RowKind(NOTIFY_JOB_INSERT, _notify_job_values),
 }
 """The kinds of row a message may carry (``NewMessage.with_rows``)."""

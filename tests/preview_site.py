@@ -12,9 +12,13 @@ import io
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from aiohttp import web
 from PIL import Image
+
+from server.chat.previews.worker import WAITS
+from tests.support import LiveServer
 
 
 def png(width: int = 1200, height: int = 630) -> bytes:
@@ -80,3 +84,9 @@ async def serving() -> AsyncIterator[Site]:
     finally:
         site.release.set()
         await runner.cleanup()
+
+
+async def waiting(where: LiveServer) -> int:
+    """Messages the server's previews queue holds: new ones still waiting (no previews yet) and jobs."""
+    async with where.chat.db.read() as repos:
+        return await repos.previews.waiting(datetime.now(UTC) - WAITS)

@@ -1,23 +1,27 @@
 """Link previews (PROTOCOL.md section 13): the queue of messages waiting for previews, the cache of
 one preview per URL, the re-encoded pictures and which messages show them.
 
-The queue (``preview_jobs``) is written in the transaction that stored or edited a message, so a
-restart loses none; ``due`` leases the jobs it takes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-``locked_until``) so one node works on a message at a time. The cache (``link_previews``) is what
-makes a URL fetched once however many messages and nodes carry it: ``claim`` turns a missing or
-expired entry into ``fetching`` in one statement (an upsert whose update has a condition), and
-only the worker whose claim returned a row fetches; the others wait for the entry to be ready.
+The queue is the messages themselves: a message with links whose ``previews`` is still NULL waits
+(the partial index ``ix_messages_previews_waiting``), so a send writes nothing more than its row
+and a restart loses none; its previews (``[]`` for none) take it out. ``preview_jobs`` holds what
+is rare: an edit's new links, a retry at a later time, and on PostgreSQL the lease a node takes on
+a message (``due`` leases with ``FOR UPDATE SKIP LOCKED`` and ``locked_until``; a new message's
+lease is an insert that only one node's succeeds), so one node works on a message at a time.
+SQLite's one worker keeps what it works on in memory. The cache (``link_previews``) is what makes a
+URL fetched once however many messages and nodes carry it: ``claim`` turns a missing or expired
+entry into ``fetching`` in one statement (an upsert whose update has a condition), and only the
+worker whose claim returned a row fetches; the others wait for the entry to be ready.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +33,7 @@ from db.models import LinkPreview, Message, MessagePreviewImage, PreviewImage, P
 FETCHING = "fetching"
 READY = "ready"
 NONE = "none"  # fetched: no preview (not HTML, no title, refused, too slow or too big)
+SHOWN_NONE = "[]"  # ``messages.previews`` of a message done with no preview (NULL: still waiting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,17 @@ class StoredPicture:
     content_type: str
 
 
+def _new_waiting(since: datetime) -> tuple[Any, ...]:
+    """New messages waiting since ``since`` or later, no job row holding them: the first two
+    terms are the partial index's condition, so the planners read that index."""
+    return (
+        col(Message.links).is_not(None),
+        col(Message.previews).is_(None),
+        col(Message.created_at) >= since,
+        ~exists().where(col(PreviewJob.message_id) == col(Message.id)),
+    )
+
+
 class PreviewRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -77,8 +93,20 @@ class PreviewRepository:
             statement.on_conflict_do_update(index_elements=["message_id"], set_={"due_at": now})
         )
 
-    async def due(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
-        """Take up to ``limit`` due jobs without a live lease and lease them until ``lease_until``."""
+    async def due(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        since: datetime,
+        working: Collection[int] = (),
+        lease_new: bool = True,
+    ) -> list[int]:
+        """Take up to ``limit`` messages to make previews for: due jobs without a live lease first
+        (leased until ``lease_until``), then new messages waiting since ``since`` or later, oldest
+        first. ``working``: new messages this worker has already taken. ``lease_new``: lease
+        those too (several workers: PostgreSQL); SQLite's one worker keeps them in memory."""
         query = (
             select(col(PreviewJob.message_id))
             .where(
@@ -96,7 +124,39 @@ class PreviewRepository:
                 .where(col(PreviewJob.message_id).in_(taken))
                 .values(locked_until=lease_until)
             )
+        if len(taken) < limit:
+            taken += await self._new(now, lease_until, limit - len(taken), since, working, lease_new)
         return taken
+
+    async def _new(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        since: datetime,
+        working: Collection[int],
+        lease_new: bool,
+    ) -> list[int]:
+        """New messages waiting (the partial index's rows) that no job row holds."""
+        query = select(col(Message.id)).where(*_new_waiting(since)).order_by(col(Message.id)).limit(limit)
+        if working:
+            query = query.where(col(Message.id).not_in(list(working)))
+        found = [int(i or 0) for i in (await self.session.execute(query)).scalars()]  # ids: never NULL
+        if not found or not lease_new:
+            return found
+        insert = pg_insert if self._postgres() else sqlite_insert
+        table = PreviewJob.__table__  # type: ignore[attr-defined]
+        rows = [{"message_id": i, "due_at": now, "locked_until": lease_until, "attempts": 0} for i in found]
+        statement = insert(PreviewJob).values(rows).on_conflict_do_nothing().returning(table.c.message_id)
+        return sorted(int(i) for i in (await self.session.execute(statement)).scalars())
+
+    async def waiting(self, since: datetime) -> int:
+        """How many messages wait for previews (jobs and new messages; the tests and the metrics)."""
+        new = select(func.count()).where(*_new_waiting(since))
+        jobs = select(func.count()).select_from(PreviewJob)
+        return int((await self.session.execute(new)).scalar_one()) + int(
+            (await self.session.execute(jobs)).scalar_one()
+        )
 
     async def release_leases(self) -> None:
         """SQLite's one worker starts: leases a killed process left are void, and so are the
@@ -105,17 +165,31 @@ class PreviewRepository:
         await self.session.execute(delete(LinkPreview).where(col(LinkPreview.state) == FETCHING))
 
     async def postpone(self, message_id: int, due_at: datetime) -> None:
-        """Try again at ``due_at`` (another worker is fetching one of its URLs)."""
+        """Try again at ``due_at`` (another worker is fetching one of its URLs, or an edit changed
+        its links meanwhile): its job row, made if it had none (a new message)."""
+        insert = pg_insert if self._postgres() else sqlite_insert
+        table = PreviewJob.__table__  # type: ignore[attr-defined]
+        statement = insert(PreviewJob).values(message_id=message_id, due_at=due_at, attempts=1)
         await self.session.execute(
-            update(PreviewJob)
-            .where(col(PreviewJob.message_id) == message_id)
-            .values(due_at=due_at, locked_until=None, attempts=col(PreviewJob.attempts) + 1)
+            statement.on_conflict_do_update(
+                index_elements=["message_id"],
+                set_={"due_at": due_at, "locked_until": None, "attempts": table.c.attempts + 1},
+            )
         )
 
     async def drop(self, *message_ids: int) -> None:
-        """Done with these messages' jobs (one statement)."""
+        """Done with these messages: their jobs go, and one still waiting as new gets ``[]`` (it
+        leaves the queue; a message gone, deleted or with nothing to show). Two statements."""
         if message_ids:
-            await self.session.execute(delete(PreviewJob).where(col(PreviewJob.message_id).in_(message_ids)))
+            await self._drop_jobs(*message_ids)
+            await self.session.execute(
+                update(Message)
+                .where(col(Message.id).in_(message_ids), col(Message.previews).is_(None))
+                .values(previews=SHOWN_NONE)
+            )
+
+    async def _drop_jobs(self, *message_ids: int) -> None:
+        await self.session.execute(delete(PreviewJob).where(col(PreviewJob.message_id).in_(message_ids)))
 
     async def targets(self, message_ids: Sequence[int], lock: bool = False) -> dict[int, PreviewTarget]:
         """The messages the jobs are for, by id (one query; a message that no longer exists is
@@ -152,26 +226,29 @@ class PreviewRepository:
         self, message_id: int, previews: Sequence[dict[str, object]], image_ids: Sequence[int]
     ) -> None:
         """Keep ``previews`` on the message (as rendered) and which pictures it shows; done with its job."""
+        shown = previews_json(previews) or SHOWN_NONE  # never NULL: that is waiting
         await self.session.execute(
-            update(Message).where(col(Message.id) == message_id).values(previews=previews_json(previews))
+            update(Message).where(col(Message.id) == message_id).values(previews=shown)
         )
         await self.session.execute(
             delete(MessagePreviewImage).where(col(MessagePreviewImage.message_id) == message_id)
         )
         for image_id in dict.fromkeys(image_ids):
             self.session.add(MessagePreviewImage(message_id=message_id, image_id=image_id))
-        await self.drop(message_id)
+        await self._drop_jobs(message_id)
         await self.session.flush()
 
     async def remove(self, message_id: int) -> None:
         """The sender removed the message's previews: for good (an edit brings none back)."""
         await self.session.execute(
-            update(Message).where(col(Message.id) == message_id).values(previews=None, previews_off=True)
+            update(Message)
+            .where(col(Message.id) == message_id)
+            .values(previews=SHOWN_NONE, previews_off=True)
         )
         await self.session.execute(
             delete(MessagePreviewImage).where(col(MessagePreviewImage.message_id) == message_id)
         )
-        await self.drop(message_id)
+        await self._drop_jobs(message_id)
 
     # The cache ---------------------------------------------------------------------------
 

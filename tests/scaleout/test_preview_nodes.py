@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from db.models import LinkPreview, PreviewJob
-from tests.preview_site import Site, serving
+from db.models import LinkPreview
+from tests.preview_site import Site, serving, waiting
 from tests.scaleout.conftest import two_nodes
 from tests.support import Client, LiveServer, count
 
@@ -61,7 +61,7 @@ async def test_a_url_sent_through_both_nodes_is_fetched_once_and_both_nodes_hear
     assert on_a == on_b
     assert {preview[0]["title"] for preview in on_a.values()} == {"Release notes /og-cluster"}  # type: ignore[index]
     assert site.hits["/og-cluster"] == 1 and site.hits["/card.png"] == 1
-    assert await count(node_a, LinkPreview) == 1 and await count(node_a, PreviewJob) == 0
+    assert await count(node_a, LinkPreview) == 1 and await waiting(node_a) == 0
     worker_a, worker_b = node_a.chat.preview_worker, node_b.chat.preview_worker
     assert worker_a is not None and worker_b is not None
     assert worker_a.fetches + worker_b.fetches == 1

@@ -24,7 +24,9 @@ What rides along with a message is not the writer's business: it asks each of it
 (``conversations.assembly``): today the outgoing webhooks' ``MessageWebhooks`` in
 ``server/chat/integrations/webhooks.py``) once per send for the rows to write with it, which go into the same
 transaction (``NewMessage.with_rows``), and tells each hook that gave some once the batch
-committed. A hook must answer at the cost of a dict lookup when it has nothing to add.
+committed. A hook must answer at the cost of a dict lookup when it has nothing to add. A hook
+that writes nothing with the message but wants to hear of its commit answers ``WAKE_ONLY``
+(the previews: the message row is their queue entry; the message keeps its cheaper insert).
 """
 
 from __future__ import annotations
@@ -92,12 +94,21 @@ class Pending:
 Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
 
 
+def _no_rows(_stored: Stored) -> Sequence[object]:
+    return ()
+
+
+WAKE_ONLY: Rows = _no_rows
+"""A hook's answer for a send it writes nothing with but whose commit it wants (``committed``)."""
+
+
 class SendHook(Protocol):
     """Something that writes rows with a new message, in its send batch's transaction."""
 
     def rows(self, pending: Pending) -> Rows | None:
-        """For a resolved send: None (nothing to write, at the cost of a lookup), or what makes
-        the rows once the message is stored (called only then, inside the transaction)."""
+        """For a resolved send: None (nothing to write, at the cost of a lookup), what makes the
+        rows once the message is stored (called only then, inside the transaction), or
+        ``WAKE_ONLY`` (nothing to write; ``committed`` once the batch committed)."""
 
     def committed(self) -> None:
         """A batch in which this hook gave rows committed."""
@@ -257,7 +268,8 @@ class Writer:
         for hook in self.hooks:
             rows = hook.rows(pending)
             if rows is not None:
-                with_rows.append(rows)
+                if rows is not WAKE_ONLY:
+                    with_rows.append(rows)
                 if hook not in rode:
                     rode.append(hook)
         return _row(pending, tuple(with_rows))

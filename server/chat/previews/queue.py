@@ -2,22 +2,23 @@
 that stored or edited it, so a restart loses none and the send never waits for a fetch.
 
 ``PreviewSendHook`` is a send hook (``server.chat.conversations.writer.SendHook``): a new message
-with links writes its job row in its send batch's transaction; a message without links costs one
-tuple check. ``PreviewOnEdit`` is a commit handler (``Database.before_commit``): an edit of a
-message that has links or previews makes its job due again, so the previews follow the new links.
-Either rings the ``Bell`` of this node's worker; other nodes find the job when they poll.
+with links is its own queue entry (stored with ``previews`` NULL it waits in the partial index
+``ix_messages_previews_waiting``: ``db.repositories.previews``), so the hook writes nothing and
+only rings the bell once the batch committed; a message without links costs one tuple check.
+``PreviewOnEdit`` is a commit handler (``Database.before_commit``): an edit of a message that has
+links or previews makes its job due again, so the previews follow the new links. Either rings the
+``Bell`` of this node's worker; other nodes find the message when they poll.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from db.records import PreviewJobRow
 from db.repositories import Repositories
-from db.sends import Stored
-from server.chat.conversations.writer import Pending
+from db.sends import Rows
+from server.chat.conversations.writer import WAKE_ONLY, Pending
 from server.chat.kernel.events import MessageEdited
 
 
@@ -35,17 +36,10 @@ class PreviewSendHook:
     def __init__(self, bell: Bell) -> None:
         self.bell = bell
 
-    def rows(self, pending: Pending) -> Callable[[Stored], Sequence[PreviewJobRow]] | None:
+    def rows(self, pending: Pending) -> Rows | None:
         destination = pending.destination
         assert destination is not None, "a send is resolved before its rows are asked"
-        if not destination.extras.links:  # the hot path's one check
-            return None
-        due = pending.created_at
-
-        def job(stored: Stored) -> Sequence[PreviewJobRow]:
-            return (PreviewJobRow(stored.id, due),)
-
-        return job
+        return WAKE_ONLY if destination.extras.links else None  # the hot path's one check
 
     def committed(self) -> None:
         self.bell.ring()

@@ -1,7 +1,9 @@
 """The previews worker (PROTOCOL.md section 13): drains the queue of messages waiting for previews,
 one per node, never on the send path.
 
-For each message it takes (leased, so one node works on it at a time; ``BATCH`` together), each
+It takes the messages of the queue (``db.repositories.previews``: new messages with links
+waiting, then edits and retries) ``BATCH`` together, leased on PostgreSQL so one node works on a
+message at a time (SQLite's one worker keeps them in memory, ``_working``). For each message, each
 of the first ``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is
 claimed by one worker of the cluster (``PreviewRepository.claim``), fetched through the
 ``PageSource`` port (the address guard, limits and parsing live in
@@ -49,6 +51,10 @@ YIELD, QUIET, YIELD_STEP = 5.0, 0.2, 0.02
 NONE_TTL = 3600.0  # a URL that gave no preview is tried again after at most an hour
 PRUNE_EVERY = 600.0  # seconds between prunes of the cache (entries unused a TTL past their expiry)
 PRUNE_BATCH = 500
+# A new message waits for its previews at most this long: one stored while previews were off (no
+# worker) gets none when they are switched on a week later, and a server down for longer than
+# that does not fetch a week of old links at its start.
+WAITS = timedelta(days=7)
 
 
 def url_key(url: str) -> str:
@@ -112,6 +118,7 @@ class PreviewWorker:
         self.sends = sends  # the conversations' writer: previews wait for its bursts to end
         self.fetches = 0  # pages this node fetched (the tests count them)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._working: set[int] = set()  # messages taken by the batches in flight
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -171,17 +178,26 @@ class PreviewWorker:
     async def _due(self, limit: int) -> list[int]:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            return await repos.previews.due(now, now + self.lease, limit)
+            return await repos.previews.due(
+                now,
+                now + self.lease,
+                limit,
+                since=now - WAITS,
+                working=self._working,
+                lease_new=not self.single,
+            )
 
     def _start(self, message_ids: list[int]) -> int:
         if message_ids:
+            self._working.update(message_ids)
             task = asyncio.create_task(self._work(message_ids))
             self._inflight.add(task)
-            task.add_done_callback(self._done)
+            task.add_done_callback(lambda done: self._done(done, message_ids))
         return len(message_ids)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], message_ids: list[int]) -> None:
         self._inflight.discard(task)
+        self._working.difference_update(message_ids)
         self.bell.ring()  # a slot is free
 
     async def _work(self, message_ids: list[int]) -> None:
@@ -193,9 +209,20 @@ class PreviewWorker:
                 return  # the leases end and the jobs are taken again
             if len(message_ids) == 1:
                 log.exception("link previews could not be made", extra={"message": message_ids[0]})
+                await self._later(message_ids[0])
                 return
         for message_id in message_ids:  # the one at fault fails alone (its lease ends: taken again)
             await self._work([message_id])
+
+    async def _later(self, message_id: int) -> None:
+        """A message whose previews failed is tried again after a lease's time, as when a node
+        dies holding it (not at once: SQLite's worker holds no lease, and would take it again)."""
+        try:
+            async with self.db.write() as repos:
+                await repos.previews.postpone(message_id, datetime.now(UTC) + self.lease)
+        except Exception as exc:
+            if not DATABASE.failed(exc, "postponing link previews"):
+                log.exception("link previews could not be postponed", extra={"message": message_id})
 
     async def _make(self, message_ids: list[int]) -> None:
         """For a batch of messages: one read (the messages and the cache), one claim of the URLs
