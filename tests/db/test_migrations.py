@@ -33,6 +33,7 @@ from sqlmodel import SQLModel
 import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from db.engine import make_engine
 from db.errors import Conflict
+from db.head import head_revision
 from db.migrate import alembic_config, upgrade
 from db.models import Membership, User
 from db.search import is_search_object
@@ -118,6 +119,12 @@ def test_no_revision_imports_the_search_modules():
 
 def test_there_is_exactly_one_head_revision():
     assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+
+
+def test_the_head_read_from_the_revision_files_is_alembics():
+    """``db.head`` reads the files so a server at head starts without Alembic: never another answer."""
+    head_revision.cache_clear()
+    assert head_revision() == head() is not None
 
 
 async def test_upgrading_an_empty_sqlite_database_yields_exactly_the_models(sqlite_engine):
