@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
-import redis.asyncio
 import socketio
 from fastapi import FastAPI
 
@@ -190,6 +189,8 @@ def _readiness_checks(settings: Settings, chat: Chat) -> dict[str, Callable[[], 
     """What /readyz asks: the database, and Redis when configured."""
     checks: dict[str, Callable[[], Awaitable[Any]]] = {"database": chat.db.ping}
     if settings.redis_url:
+        import redis.asyncio  # here: a server without Redis never loads it (a third of a second of start)
+
         url = settings.redis_url
 
         async def ping_redis() -> None:
