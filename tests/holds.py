@@ -19,7 +19,8 @@ from typing import Any
 
 import asyncpg
 
-from db.reads import SQL_TOPICS, PostgresReads, SqliteReads
+from db.reads import SQL_TOPICS, SqliteReads
+from db.reads_postgres import PostgresReads
 from tests.support import WAIT, LiveServer
 
 HOLD_AT_MOST = 3 * WAIT  # a test that never releases does not hang the database thread forever

@@ -70,3 +70,5 @@ def test_a_database_command_without_redis_loads_neither_the_web_stack_nor_redis(
     modules: list[str] = result["modules"]
     assert "server.chat.service" in modules  # it did build the chat
     assert [m for m in modules if m.split(".")[0] in WEB | {"redis"}] == []
+    # PostgreSQL's driver: only db/reads_postgres.py and db/sends_postgres.py import it
+    assert [m for m in modules if m.split(".")[0] == "asyncpg"] == []

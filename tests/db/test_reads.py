@@ -21,7 +21,8 @@ import asyncpg
 import pytest
 
 from db.migrate import upgrade
-from db.reads import POOL_SIZE, SQL_CREDENTIALS, DirectReads, PostgresReads, SqliteReads, hot_reads_for
+from db.reads import SQL_CREDENTIALS, DirectReads, SqliteReads, hot_reads_for
+from db.reads_postgres import POOL_SIZE, PostgresReads
 from db.uow import Database
 from tests.databases import database_url, fresh_postgres_database, postgres_url
 

@@ -1,0 +1,99 @@
+"""The hot reads on PostgreSQL, on asyncpg directly (``db/reads.py`` says which and why).
+
+Apart from ``db.reads`` so that a SQLite deployment never imports asyncpg: about 50-70 ms of every
+start (``python -X importtime``, issue 42). ``db.reads.hot_reads_for`` imports this module, once,
+when the database is PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+from db.reads import (
+    BACKLOG_COLUMNS,
+    SQL_AVAILABILITY,
+    SQL_BACKLOG,
+    SQL_CREDENTIALS,
+    SQL_PARTNERS,
+    SQL_TOPICS,
+    DirectReads,
+    Row,
+)
+
+SQL_REPLAY_POSTGRES = (
+    BACKLOG_COLUMNS
+    + """JOIN messages g ON g.topic_id = t.id AND g.seq > t.last_seq - ?2
+JOIN users s ON s.id = g.sender_id
+WHERE m.user_id = ?1 AND g.deleted_at IS NULL AND (g.id > ?3 OR g.created_at >
+    (SELECT a.created_at - make_interval(secs => ?4) FROM messages a WHERE a.id = ?3))
+ORDER BY g.topic_id, g.seq
+"""
+)
+POOL_SIZE = 4  # PostgreSQL connections of the hot reads, per process
+# A PostgreSQL that hangs (paused, a partition) must not hold a connecting client for ever: a read
+# is bounded (they take milliseconds) and so is opening a connection; a read cut short is not
+# tried again (the server did not drop the connection, it did not answer).
+READ_TIMEOUT, CONNECT_TIMEOUT = 5.0, 5.0
+# What a read on a connection the server dropped raises (asyncpg 0.32): tried again, on another.
+DROPPED = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
+
+
+def _postgres(sql: str) -> str:
+    """The statement with PostgreSQL's placeholders: ``?N`` is ``$N``, a lone ``?`` is ``$1``."""
+    return re.sub(r"\?(\d*)", lambda match: "$" + (match.group(1) or "1"), sql)
+
+
+_POSTGRES = {sql: _postgres(sql) for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_TOPICS, SQL_PARTNERS)}
+
+
+class PostgresReads(DirectReads[asyncpg.Pool]):
+    """The hot reads on asyncpg directly, as the sends are (``db/sends.py``), from a small pool of
+    their own: through a SQLAlchemy session each read cost about a millisecond of CPU, four of
+    them 4-4.8 ms per connect (``bench.sessions --database postgresql+asyncpg://...``). asyncpg
+    prepares each statement once per connection."""
+
+    backlog_sql = _postgres(SQL_BACKLOG.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,"))
+    replay_sql = _postgres(SQL_REPLAY_POSTGRES)
+
+    def __init__(self, dsn: str, size: int = POOL_SIZE) -> None:
+        super().__init__()
+        self.dsn = dsn
+        self.size = size
+
+    async def _rows(self, sql: str, parameters: tuple[Any, ...]) -> Iterable[Row]:
+        pool = self._connection or await self._open()
+        statement = _POSTGRES.get(sql) or _postgres(sql)
+        if self.on_statement is not None:
+            self.on_statement(statement)
+        for attempt in range(self.size + 1):
+            try:
+                rows: list[Row] = await pool.fetch(statement, *parameters)
+                return rows
+            except DROPPED as exc:
+                # The server ended that connection (a restart, a failover, an operator): the pool
+                # replaces it, and a read runs again safely, as SQLAlchemy's pre-ping let it.
+                if attempt == self.size or isinstance(exc, TimeoutError):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect(self) -> asyncpg.Pool:
+        # No floor: asyncpg restores one in a task of its own that logs a traceback per try and
+        # backs off up to a minute while the database is down; each read opens what it lacks.
+        pool = await asyncpg.create_pool(
+            self.dsn, min_size=0, max_size=self.size, timeout=CONNECT_TIMEOUT, command_timeout=READ_TIMEOUT
+        )
+        self._connection = pool
+        return pool
+
+    async def _close(self, connection: asyncpg.Pool) -> None:
+        await connection.close()
