@@ -36,6 +36,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.adapters.id_token import KeySource, check_id_token
+from server.adapters.tls import verifying_context
 from server.adapters.webhook_http import AddressGuard, pinned
 from server.chat.accounts.sso import Identity, IdentityRefused
 from server.chat.kernel.outbound import AddressRefused
@@ -67,7 +68,9 @@ class OidcProvider:
         self._name = name
         self.scopes = scopes
         self.timeout = timeout
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        self.client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=verifying_context()
+        )
         self._document: dict[str, Any] | None = None
         self._document_at = 0.0
         self.keys = KeySource(self._fetch_keys)

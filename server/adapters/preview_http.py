@@ -41,6 +41,7 @@ import httpx
 
 from server.adapters.preview_html import read_page
 from server.adapters.preview_images import reencode
+from server.adapters.tls import verifying_context
 from server.adapters.webhook_http import AddressGuard, pinned
 from server.chat.kernel.outbound import AddressRefused
 from server.chat.previews.ports import Page, Picture
@@ -90,6 +91,7 @@ class HttpPageSource:
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,  # no proxy or netrc from the environment: the guard decides the route
+            verify=verifying_context(),  # one CA bundle read for every client (server/adapters/tls.py)
             limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         )

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from server.adapters.tls import verifying_context
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, Response
 
 BODY_CAP = 64 * 1024
@@ -99,7 +100,9 @@ class HttpPoster:
     def __init__(self, guard: AddressGuard, timeout: float = 10.0) -> None:
         self.guard = guard
         self.timeout = timeout
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        self.client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=verifying_context()
+        )
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
         parsed, address = await self.guard.address(url)
