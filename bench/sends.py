@@ -14,7 +14,7 @@ and this process's CPU per send; the server's socket layer is not involved.
 (a mention row each, the send store's mention step). ``--webhook``: each topic has an outgoing
 webhook for ``message`` and ``mention`` (its outbox rows are written with each send; nothing is
 delivered: the worker is not started in-process). ``--link``: every body has a distinct link (it
-is read at send and a previews job is written with the message; the previews worker is not started
+is read at send and stored with the message, its previews queue entry; the previews worker is not started
 in-process either, so this is the send path's share alone).
 """
 
