@@ -151,7 +151,7 @@ class PreviewRepository:
         return sorted(int(i) for i in (await self.session.execute(statement)).scalars())
 
     async def waiting(self, since: datetime) -> int:
-        """How many messages wait for previews (jobs and new messages; the tests and the metrics)."""
+        """How many messages wait for previews (jobs and new messages): what the tests wait on."""
         new = select(func.count()).where(*_new_waiting(since))
         jobs = select(func.count()).select_from(PreviewJob)
         return int((await self.session.execute(new)).scalar_one()) + int(
