@@ -1,8 +1,12 @@
 """The async engine and the session factory.
 
 SQLite is the embedded default: every connection gets WAL, foreign keys,
-a busy timeout and synchronous=NORMAL. PostgreSQL (asyncpg) needs nothing
-special here.
+a busy timeout and synchronous=NORMAL. On PostgreSQL a serving engine (``bounded``) opens each
+connection within ``CONNECT_TIMEOUT`` and ends any statement (the pool's pre-ping too) past
+``COMMAND_TIMEOUT``: without them asyncpg waits 60 s for a connection to a server that hangs and
+forever for a statement's answer, and the workers and requests that read meanwhile with it (a
+partition that drops packets without a reset is such a hang). Migrations and the export command
+build theirs unbounded: an index built over a large table may rightly take longer.
 """
 
 from __future__ import annotations
@@ -25,12 +29,24 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """Create the engine; on SQLite, apply the pragmas on every new connection."""
-    engine = create_async_engine(url, pool_pre_ping=not is_sqlite(url))
+CONNECT_TIMEOUT = 5.0  # seconds, as the hot reads' pool (db/reads_postgres.py)
+COMMAND_TIMEOUT = 30.0  # seconds: the serving engine's statements are batched to take far less
+
+
+def make_engine(
+    url: str,
+    bounded: bool = False,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+) -> AsyncEngine:
+    """Create the engine; on SQLite, apply the pragmas on every new connection; on PostgreSQL,
+    ``bounded`` gives its connections the two timeouts (the module's docstring says why)."""
     if is_sqlite(url):
+        engine = create_async_engine(url, pool_pre_ping=False)
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
-    return engine
+        return engine
+    bounds = {"timeout": connect_timeout, "command_timeout": command_timeout} if bounded else {}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=bounds)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

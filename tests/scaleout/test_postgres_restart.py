@@ -358,3 +358,31 @@ async def test_the_users_of_a_node_that_died_while_postgres_was_down_go_offline_
                 assert (gone["username"], gone["online"]) == ("alice", False)
             finally:
                 await asyncio.gather(bob.close(), alice.close())
+
+
+async def test_a_send_that_must_read_while_postgres_hangs_is_answered_within_the_bound(tmp_path: Path):
+    """A send usually resolves from memory; one that must read (here a direct message to people
+    node A never looked up, once from a pooled connection and once from a new one) is refused
+    within the bound like a send whose store hangs, instead of holding every send queued behind it
+    until PostgreSQL answers or the driver's own 60 s connect timeout ends."""
+    unavailable = {"code": "internal", "message": "the database is unavailable; try again shortly"}
+    async with own_postgres() as pg, two_nodes(tmp_path, database=pg.url, default_topics=[]) as (a, b):
+        alice = await a.user("alice")
+        for name in ("gina", "hugo"):
+            await b.register(name)
+        pg.pause()
+        try:
+            took, answers = [], []
+            for name in ("gina", "hugo"):
+                started = time.monotonic()
+                payload = {"to": name, "body": "hello", "client_id": f"to-{name}"}
+                answers.append(await alice.sio.call("message:send", payload, timeout=3 * ANSWER_WITHIN))
+                took.append(time.monotonic() - started)
+        finally:
+            pg.resume()
+
+        assert answers == [{"ok": False, "error": unavailable}] * 2
+        figures.info("a send that must read while PostgreSQL hangs: answered after %s s", took)
+        assert max(took) < ANSWER_WITHIN, took
+        again = await alice.ok("message:send", {"to": "gina", "body": "hello", "client_id": "to-gina"})
+        assert again["body"] == "hello"  # stored once PostgreSQL answers again

@@ -30,6 +30,9 @@ from collections.abc import Awaitable, Callable
 from server.chat.kernel.events import Event, MessageCreated
 
 log = logging.getLogger("parley.cluster")
+FILL_TIMEOUT = 2.0
+"""Seconds a gap's read may take: the gate holds its lock meanwhile, so every publish of this node
+(every send's answer) waits on it; past this the gap is delivered over, as without a database."""
 Deliver = Callable[[Event], Awaitable[None]]
 Fill = Callable[[int, int, int], Awaitable[list[MessageCreated]]]
 """(topic, first seq, last seq) -> those messages from the database, as events (``Refill.between``)."""
@@ -37,10 +40,16 @@ Fill = Callable[[int, int, int], Awaitable[list[MessageCreated]]]
 
 class SeqGate:
     def __init__(
-        self, deliver: Deliver, patience: float = 2.0, first_sight: float = 0.05, fill: Fill | None = None
+        self,
+        deliver: Deliver,
+        patience: float = 2.0,
+        first_sight: float = 0.05,
+        fill: Fill | None = None,
+        fill_timeout: float = FILL_TIMEOUT,
     ) -> None:
         self.deliver = deliver
         self.fill = fill
+        self.fill_timeout = fill_timeout
         self.patience = patience
         self.first_sight = first_sight
         self.gaps_given_up = 0
@@ -165,8 +174,9 @@ class SeqGate:
         if self.fill is None:
             return {}
         try:
-            events = await self.fill(topic, first, last)
-        except Exception as exc:  # the database is down too: deliver on, as without it
+            async with asyncio.timeout(self.fill_timeout):  # the gate is locked: publishes wait meanwhile
+                events = await self.fill(topic, first, last)
+        except Exception as exc:  # the database is down or hangs too: deliver on, as without it
             log.warning("topic %s: could not read seq %s..%s from the database (%s)", topic, first, last, exc)
             return {}
         by_seq: dict[int, list[MessageCreated]] = {}

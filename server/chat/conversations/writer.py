@@ -51,6 +51,14 @@ from server.chat.kernel.views import message_out
 
 log = logging.getLogger("parley.writer")
 MAX_BATCH = 512
+RESOLVE_TIMEOUT = 1.5
+"""Seconds one send's resolution may take. It reads only on a cache miss (a name or a member set
+not loaded yet, a first message, a quote), which a healthy database answers in milliseconds; past
+this the database is taken to hang and the send fails as in an outage (``TimeoutError``:
+``internal`` "the database is unavailable"), as ``db.sends.STORE_TIMEOUT`` bounds the store, so
+one read cannot hold every send queued behind it until PostgreSQL answers. SQLAlchemy's graceful
+close of the connection it gave up on may add up to 2 s (about 3.5 s in all, measured by
+tests/scaleout/test_postgres_restart.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +187,13 @@ class Writer:
             await self._follow(leader.future, follower)
 
     async def _resolved(self, batch: list[Pending]) -> list[Pending]:
-        """Resolve each send in queue order; refusals (``ChatError``) answer only their sender."""
+        """Resolve each send in queue order, each within ``RESOLVE_TIMEOUT``; refusals (``ChatError``)
+        and a resolution that timed out answer only their sender."""
         ready: list[Pending] = []
         for pending in batch:
             try:
-                destination = await pending.resolve()
+                async with asyncio.timeout(RESOLVE_TIMEOUT):
+                    destination = await pending.resolve()
             except Exception as exc:
                 _fail(pending.future, exc)
                 continue
@@ -254,7 +264,8 @@ class Writer:
 
     async def _answer_original(self, pending: Pending) -> None:
         try:
-            original = await self.original(pending.actor, pending.client_id or "")
+            async with asyncio.timeout(RESOLVE_TIMEOUT):  # a read, as a resolution's
+                original = await self.original(pending.actor, pending.client_id or "")
         except Exception as exc:
             _fail(pending.future, exc)
             return

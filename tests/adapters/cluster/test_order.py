@@ -136,6 +136,24 @@ async def test_a_gap_that_never_fills_on_the_hub_is_read_from_the_database():
     await gate.close()
 
 
+async def test_a_gap_whose_read_hangs_is_delivered_over_within_the_fill_bound():
+    out = Out()
+    never = asyncio.Event()
+
+    async def hanging(topic: int, first: int, last: int) -> list[ev.MessageCreated]:
+        await never.wait()  # the database hangs: no answer, no error
+        return []
+
+    gate = SeqGate(out.deliver, patience=0.1, first_sight=0, fill=hanging, fill_timeout=0.2)
+    await known(gate, out, 1, 1)
+
+    await gate.put(created(1, 4))  # held; its gap's read never answers
+    assert await out.until(2) == [(1, 1), (1, 4)]  # delivered over the gap, not held with the lock
+    await asyncio.wait_for(gate.put(created(1, 5)), 1.0)  # a publish is not held either
+    assert out.seen[-1] == (1, 5)
+    await gate.close()
+
+
 async def test_what_is_read_back_goes_out_once_in_order_with_what_was_held():
     out = Out()
     gate = SeqGate(out.deliver, patience=60, first_sight=0)
