@@ -43,7 +43,11 @@ PYTEST_WORKERS ?= -n 3
 COVERAGE ?=
 COVERAGE_ARGS = $(if $(COVERAGE),--cov=server --cov=db --cov-branch --cov-report=term:skip-covered)
 
+# The bytecode of our own modules is compiled first: every test worker and every process a test
+# starts (a `parley` command, a server) then loads it instead of compiling ~200 modules itself,
+# which it does on each start where PYTHONDONTWRITEBYTECODE is set (this machine's image sets it).
 test: install-test
+	$(BIN)/python -m compileall -q -j 0 server db client_demo tests bench >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps

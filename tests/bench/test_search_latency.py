@@ -19,10 +19,10 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import text
 
 from bench.search import Corpus, fill, measure, queries
@@ -36,15 +36,25 @@ from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService, parse
 from tests.databases import fresh_postgres_database, postgres_url
 
-pytestmark = pytest.mark.timeout(240)
+# One corpus per database for the whole module (a fill is most of each test's time: about 10 s
+# on a loaded CI machine), on the module's event loop; on one worker, so it is filled once.
+pytestmark = [
+    pytest.mark.timeout(240),
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("search-scale"),
+]
 MESSAGES = 50_000
 P50_MS = 150.0
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture
-async def loaded(database: str, tmp_path: Path) -> AsyncIterator[tuple[Database, Corpus]]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
+async def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Database, Corpus]]:
+    """The corpus on ``request.param``'s database, shared by the module's tests (they only read)."""
     corpus = Corpus.make(50_000, 1.1, seed=7)
-    if database == "postgres":
+    if request.param == "postgres":
         async with fresh_postgres_database(postgres_url()) as url:
             db = Database(url)
             try:
@@ -53,7 +63,7 @@ async def loaded(database: str, tmp_path: Path) -> AsyncIterator[tuple[Database,
             finally:
                 await db.dispose()
         return
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'scale.db'}")
+    db = Database(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('search') / 'scale.db'}")
     try:
         await fill(db, corpus, MESSAGES, 10_000)
         yield db, corpus
@@ -61,7 +71,6 @@ async def loaded(database: str, tmp_path: Path) -> AsyncIterator[tuple[Database,
         await db.dispose()
 
 
-@pytest.mark.both_databases
 async def test_every_kind_of_query_answers_within_the_threshold(loaded):
     db, corpus = loaded
     results = await measure(db, corpus, runs=20)
@@ -73,8 +82,7 @@ async def test_every_kind_of_query_answers_within_the_threshold(loaded):
     assert results["index_bytes"] > 0
 
 
-@pytest.mark.both_databases
-async def test_the_windowed_plans_page_exactly_as_a_full_sort(loaded, database):
+async def test_the_windowed_plans_page_exactly_as_a_full_sort(loaded):
     """SQLite's windows of the newest matches, PostgreSQL's windows of a sender's or a topic's newest
     messages: five pages of each query equal the plain query's, with and without ``before:``, a
     sender, a topic and negations."""
@@ -134,7 +142,7 @@ async def both_plans(db: Database, query: SearchQuery) -> tuple[list[int], list[
     return [(row.message.created_at, row.message.id) for row in rows], [(row[6], row[0]) for row in plain]
 
 
-@pytest.mark.parametrize("database", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize("loaded", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_a_from_query_with_a_common_word_walks_the_senders_newest_messages(loaded):
     """PostgreSQL: ``from:user7`` and a word in a tenth of the messages reads user7's newest messages
     newest first from an index, not the word's whole posting list from the GIN index (issue 22:

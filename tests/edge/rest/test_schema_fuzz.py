@@ -101,11 +101,22 @@ def failures_of(operation: APIOperation, served: Served) -> str | None:
     try:
         run()
     except Exception as exc:  # the check's report, per operation
-        # Hypothesis wraps a failure it could not replay ("Inconsistent results") in a group:
-        # its inner exceptions are the request and the check that failed, so they are named.
-        inner = "; ".join(f"{type(e).__name__}: {e}" for e in getattr(exc, "exceptions", ()))
-        return f"{operation.label}: {exc}" + (f" [{inner}]" if inner else "")
+        return f"{operation.label}: {explained(exc)}"
     return None
+
+
+def explained(exc: BaseException, depth: int = 0) -> str:
+    """``exc`` with what it wraps, named all the way down: Hypothesis wraps a failure it could not
+    replay ("Failed on the first call but did not on a subsequent one") in a group whose members
+    wrap schemathesis' own group of failed checks as their cause, so a flaky failure still names
+    the check, the status and the request that failed the first time."""
+    text = f"{type(exc).__name__}: {exc}"
+    if depth > 4:
+        return text
+    inner = [*getattr(exc, "exceptions", ())]
+    if not inner and exc.__cause__ is not None:
+        inner = [exc.__cause__]
+    return text + "".join(f"\n{'  ' * (depth + 1)}- {explained(e, depth + 1)}" for e in inner)
 
 
 def test_no_operation_answers_5xx_or_off_its_schema(served: Served) -> None:
