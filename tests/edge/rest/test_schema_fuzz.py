@@ -35,6 +35,11 @@ from tests.support import test_settings as make_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 20  # per operation: 76 operations, 1,500 requests, 25-35 s in all (one core)
+# The suite's default bound (60 s) is too short on a loaded CI machine with coverage on (70 s, and
+# 116-158 s beside a second suite): pytest-timeout's signal then lands inside one Hypothesis example
+# as a ``Failed`` that its replay does not meet, reported as a flaky failure of whichever operation
+# ran then (POST /compat/echo/register once, DELETE /api/push/subscriptions/{id} in stop 49's run).
+pytestmark = pytest.mark.timeout(300)
 SKIPPED = {"/api/auth/logout", "/compat/messenger/user/logout"}
 
 
