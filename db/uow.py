@@ -53,6 +53,10 @@ class Database:
         self.engine = make_engine(url, bounded=True)
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        # A server across a network can hang (stop answering without closing): what must answer
+        # in a bound on the send path bounds its reads then (``writer.RESOLVE_TIMEOUT``). SQLite is
+        # a local file whose waits are this process's own queued writes.
+        self.may_hang = not is_sqlite(url)
         self._sends = send_store_for(url)
         self.reads: HotReads = hot_reads_for(url)
         self.search: SearchIndex = search_index_for(url, self.sessions)  # PROTOCOL.md section 9

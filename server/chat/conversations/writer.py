@@ -36,7 +36,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from functools import partial
+from typing import Protocol, TypeVar, cast
 
 from db.records import PLAIN, Extras
 from db.sends import NewMessage, PinChange, Refused, Rows, Stored
@@ -50,6 +51,7 @@ from server.chat.kernel.schemas import MessageOut
 from server.chat.kernel.views import message_out
 
 log = logging.getLogger("parley.writer")
+T = TypeVar("T")
 MAX_BATCH = 512
 RESOLVE_TIMEOUT = 1.5
 """Seconds one send's resolution may take. It reads only on a cache miss (a name or a member set
@@ -58,7 +60,9 @@ this the database is taken to hang and the send fails as in an outage (``Timeout
 ``internal`` "the database is unavailable"), as ``db.sends.STORE_TIMEOUT`` bounds the store, so
 one read cannot hold every send queued behind it until PostgreSQL answers. SQLAlchemy's graceful
 close of the connection it gave up on may add up to 2 s (about 3.5 s in all, measured by
-tests/scaleout/test_postgres_restart.py)."""
+tests/scaleout/test_postgres_restart.py). Only where the database can hang (``Database.may_hang``:
+a server across a network); SQLite's waits are its own writes queued in this process, and a send
+there pays no timer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ class Writer:
         self.threads = threads
         self.hooks = hooks  # the composition's list, not a copy: a hook registered later is asked
         self.batches = 0
+        self._bound = RESOLVE_TIMEOUT if db.may_hang else None
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -192,8 +197,7 @@ class Writer:
         ready: list[Pending] = []
         for pending in batch:
             try:
-                async with asyncio.timeout(RESOLVE_TIMEOUT):
-                    destination = await pending.resolve()
+                destination = await _within(self._bound, pending.resolve)
             except Exception as exc:
                 _fail(pending.future, exc)
                 continue
@@ -264,8 +268,9 @@ class Writer:
 
     async def _answer_original(self, pending: Pending) -> None:
         try:
-            async with asyncio.timeout(RESOLVE_TIMEOUT):  # a read, as a resolution's
-                original = await self.original(pending.actor, pending.client_id or "")
+            original = await _within(
+                self._bound, partial(self.original, pending.actor, pending.client_id or "")
+            )
         except Exception as exc:
             _fail(pending.future, exc)
             return
@@ -284,6 +289,14 @@ class Writer:
                 if hook not in rode:
                     rode.append(hook)
         return _row(pending, tuple(with_rows))
+
+
+async def _within(seconds: float | None, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``'s result, within ``seconds`` when given (else ``TimeoutError``)."""
+    if seconds is None:
+        return await call()
+    async with asyncio.timeout(seconds):
+        return await call()
 
 
 def _destination(pending: Pending) -> Destination:
