@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +99,21 @@ async def test_the_handshake_advertises_the_configured_heartbeat(serve, interval
 
 
 async def test_a_fractional_ping_interval_is_kept(serve):
-    """The server pings after the configured 0.3 s, not after a rounded whole second."""
+    """The server pings every configured 0.3 s, not every rounded whole second. The median of four
+    intervals between pings (each answered) is judged: one interval alone was 1.2 s once, on a CI
+    machine whose loop stalled, while a rounding would make every interval a second or more."""
     async with serve(ping_interval=0.3, ping_timeout=5) as live:
         ws = await websocket(live)
-        started = asyncio.get_running_loop().time()
-        assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
-        elapsed = asyncio.get_running_loop().time() - started
+        loop = asyncio.get_running_loop()
+        pinged: list[float] = []
+        for _ in range(5):
+            assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
+            pinged.append(loop.time())
+            await ws.send("3")
         await ws.close()
 
-    assert elapsed < 0.9
+    intervals = sorted(later - earlier for earlier, later in pairwise(pinged))
+    assert 0.25 <= intervals[len(intervals) // 2] < 0.9, intervals  # neither 0 s nor 1 s
 
 
 @pytest.mark.parametrize(
