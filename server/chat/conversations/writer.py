@@ -57,7 +57,7 @@ RESOLVE_TIMEOUT = 1.5
 """Seconds one send's resolution may take. It reads only on a cache miss (a name or a member set
 not loaded yet, a first message, a quote), which a healthy database answers in milliseconds; past
 this the database is taken to hang and the send fails as in an outage (``TimeoutError``:
-``internal`` "the database is unavailable"), as ``db.sends.STORE_TIMEOUT`` bounds the store, so
+``internal`` "the database is unavailable"), as ``db.sends_postgres.STORE_TIMEOUT`` bounds the store, so
 one read cannot hold every send queued behind it until PostgreSQL answers. SQLAlchemy's graceful
 close of the connection it gave up on may add up to 2 s (about 3.5 s in all, measured by
 tests/scaleout/test_postgres_restart.py). Only where the database can hang (``Database.may_hang``:
