@@ -203,15 +203,20 @@ def lines(count: int, seed: int = 13) -> list[str]:
 
 
 def test_the_one_line_path_finds_what_the_parse_finds() -> None:
-    taken = 0
+    taken = plain = 0
     for body in corpus(2000) + lines(2000):
         parsed = list(links._hrefs(PARSER.parse(body)))
         fast = links._one_line_hrefs(body)
         if fast is not None:
             taken += 1
             assert fast == parsed, body
+        plainest = links._plain_line_hrefs(body)
+        if plainest is not None:
+            plain += 1
+            assert plainest == parsed, body
         assert links_of(body) == reference_links_of(body), body
     assert taken > 500  # the corpus exercises the one-line path, not only the fallback
+    assert plain > 100  # and the plain line's
 
 
 def test_the_one_line_path_covers_the_common_sends() -> None:
@@ -224,6 +229,25 @@ def test_the_one_line_path_covers_the_common_sends() -> None:
     ]:
         assert links._one_line_hrefs(body) is not None, body
         assert links_of(body) == reference_links_of(body)
+
+
+def test_the_plainest_lines_skip_linkify_its_validation() -> None:
+    """A line of words and plain URLs (what most link sends are) is split by one expression."""
+    for body in [
+        "see http://127.0.0.1:9/notes/1/2",
+        "look at https://example.com/path?q=1&r=2#frag, it's good.",
+        "Two, see https://a.example/x-y.html and HTTP://B.example:8080/ now!",
+        "https://en.wikipedia.org/wiki/Percent%20encoded",
+    ]:
+        assert links._plain_line_hrefs(body) == list(links._hrefs(PARSER.parse(body))), body
+    for near_miss in [
+        "see http://a.example/x_(y)",  # parentheses: linkify-it balances them
+        "see http://a--b.example/",  # hyphens in a host
+        "see xhttp://a.example/",  # another scheme
+        "see http://a.example/x--",  # a path that ends in hyphens
+        "see `http://a.example/`",  # code
+    ]:
+        assert links._plain_line_hrefs(near_miss) is None, near_miss
 
 
 def test_at_most_five_distinct_links_in_order() -> None:
@@ -296,7 +320,50 @@ ALPHABET = st.sampled_from(
 @settings(max_examples=600, deadline=None)
 @given(st.lists(ALPHABET, max_size=24).map("".join))
 def test_random_strings_agree(body: str) -> None:
+    parsed = list(links._hrefs(PARSER.parse(body)))
     fast = links._one_line_hrefs(body)
     if fast is not None:
-        assert fast == list(links._hrefs(PARSER.parse(body)))
+        assert fast == parsed
+    plainest = links._plain_line_hrefs(body)
+    if plainest is not None:
+        assert plainest == parsed
     assert links_of(body) == reference_links_of(body)
+
+
+# URL-shaped strings: a scheme, a host, a port and a path mostly of what the plainest URL allows,
+# with now and then one of the characters that decide where linkify-it ends a URL.
+LABELS = ["a", "B", "7", "ex4mple", "127", "0"] * 4 + ["xn--p1ai", "a-b", "é", "a" * 63, "a" * 64, ""]
+PORTS = ["", "", ":8", ":80", ":8080", ":65535", ":65536", ":", ":x"]
+PATH_CHARS = list("aZ9/_~%=&+#@$") * 12 + list(".?-:!,;'\"()[]{}*<>") + ["..", "--", "é", "\u00a0", "\t"]
+AFTERS = ["", " ", ".", ". x", ", and", "!", "?", "?!", ")", ":", "-", "\u00a0", "*"]
+
+
+def url_shaped(rng: random.Random) -> tuple[str, int]:
+    """A line with one URL-shaped piece, and where its ``://`` is."""
+    before = rng.choice(["", "see ", "x", "(", "s.", "é "])
+    scheme = rng.choice(["http://", "https://", "HTTPS://", "hTtP://"])
+    host = rng.choice([".", ".", ".", ".", ".", "-"]).join(
+        rng.choice(LABELS) for _ in range(rng.randint(1, 4))
+    )
+    path = "".join(rng.choice(PATH_CHARS) for _ in range(rng.randint(0, 12)))
+    if path and rng.random() < 0.8:
+        path = "/" + path
+    src = f"{before}{scheme}{host}{rng.choice(PORTS)}{path}{rng.choice(AFTERS)}"
+    return src, len(before) + len(scheme) - 3
+
+
+def test_a_plain_url_ends_where_linkify_it_ends_it() -> None:
+    """Where ``_PLAIN_URL`` takes a URL, linkify-it's own validation takes the same characters, and a
+    line it splits has the parse's links."""
+    rng = random.Random(42)
+    taken = 0
+    for _ in range(30_000):
+        src, colon = url_shaped(rng)
+        plain = links._plain_url_at(src, 0, colon)
+        if plain is not None:
+            taken += 1
+            match = links._LINKIFY.match_at_start(src[colon - len(plain.partition(":")[0]) :])
+            assert match is not None and match.url == plain, src
+        if src[:1].isalpha() and (plainest := links._plain_line_hrefs(src)) is not None:
+            assert plainest == list(links._hrefs(PARSER.parse(src))), src
+    assert taken > 1_000, taken  # many are taken (the rest are the near misses around them)
