@@ -7,7 +7,7 @@ goes through a repository method, in a transaction (``db/uow.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -111,6 +111,26 @@ class Extras:
 
 
 PLAIN = Extras()
+
+# ``PLAIN``'s fields but ``links``, each with the setter of its slot (for ``links_only``).
+_PLAIN_BUT_LINKS = tuple(
+    (getattr(Extras, f.name).__set__, getattr(PLAIN, f.name)) for f in fields(Extras) if f.name != "links"
+)
+_SET_LINKS = Extras.links.__set__  # type: ignore[misc,attr-defined]  # (the slot's member descriptor)
+
+
+def links_only(links: tuple[str, ...]) -> Extras:
+    """``Extras(links=links)``, the extras of most messages that have any, at 40% of its cost.
+
+    A frozen dataclass sets each field in ``__init__`` through ``object.__setattr__`` (about 150 ns
+    each, 2 us for the 13 of ``Extras``: the dearest step of a link send's own work); this sets the
+    slots through their descriptors. tests/db/test_records.py holds it equal to the constructor.
+    """
+    extras: Extras = object.__new__(Extras)
+    for set_slot, value in _PLAIN_BUT_LINKS:
+        set_slot(extras, value)
+    _SET_LINKS(extras, links)
+    return extras
 
 
 @dataclass(frozen=True, slots=True)

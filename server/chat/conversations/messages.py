@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.records import PLAIN, Extras, MessageRecord, Quote
+from db.records import PLAIN, Extras, MessageRecord, Quote, links_only
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.conversations import mentions
@@ -142,7 +142,7 @@ class MessageService:
                 blockers: tuple[int, ...] = ()
             else:
                 blockers = await self._blockers(actor, place)
-            return Destination(place, Extras(links=links) if links else PLAIN, blockers=blockers)
+            return Destination(place, links_only(links) if links else PLAIN, blockers=blockers)
         quote = None
         if reply_to is not None or thread is not None:
             async with self.db.read() as repos:
