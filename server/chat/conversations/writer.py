@@ -40,7 +40,7 @@ from functools import partial
 from typing import Protocol, TypeVar, cast
 
 from db.records import PLAIN, Extras
-from db.sends import NewMessage, PinChange, Refused, Rows, Stored
+from db.sends import NewMessage, PinChange, Refused, Rows, Stored, new_message
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import invalid
@@ -306,7 +306,7 @@ def _destination(pending: Pending) -> Destination:
 
 def _row(pending: Pending, with_rows: tuple[Rows, ...]) -> NewMessage:
     destination = _destination(pending)
-    return NewMessage(
+    return new_message(
         destination.place.topic_id,
         pending.actor.id,
         pending.body,
