@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-import httpx
-
 from db.uow import Database
 from server.adapters.cluster.db_relay import RelayHub
 from server.adapters.exportstore import LocalExportStore
 from server.adapters.filestore import LocalFileStore
 from server.adapters.preview_http import HttpPageSource
-from server.adapters.upstream import UpstreamPool
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.kernel.hub import Hub
@@ -40,7 +37,10 @@ def identity_provider(settings: Settings) -> IdentityProvider | None:
     issuer, client_id, secret = settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret
     if issuer is None or client_id is None or secret is None:
         return None
-    # Imported here: authlib and joserfc (cryptography) would cost every `parley` command's start.
+    # Imported here: authlib and joserfc (cryptography), and httpx, would cost every `parley`
+    # command's start.
+    import httpx
+
     from server.adapters.oidc import OidcProvider
 
     host = httpx.URL(issuer).host
@@ -97,6 +97,10 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
     which also starts what only a server runs; the command line builds it without."""
     upstream = None
     if settings.echo_upstream:
+        # Imported here: the websockets client would cost every `parley` command's start, and
+        # only the echo channel's upstream uses it.
+        from server.adapters.upstream import UpstreamPool
+
         pool_size = settings.echo_upstream_connections
         upstream = UpstreamPool(settings.echo_upstream, settings.echo_timeout, pool_size)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -121,9 +125,15 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         file_store=LocalFileStore(settings.resolved_files_dir),
         upstream=upstream,
         url_guard=guard,
-        poster=HttpPoster(guard, settings.webhook_timeout),
+        # The command line runs no webhook or previews worker: its poster and page source make no
+        # HTTP client (nor import httpx) unless used; a server makes them now.
+        poster=HttpPoster(guard, settings.webhook_timeout, lazy=not serving),
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
-        page_source=HttpPageSource(AddressGuard(settings.preview_allow_hosts)) if settings.previews else None,
+        page_source=(
+            HttpPageSource(AddressGuard(settings.preview_allow_hosts), lazy=not serving)
+            if settings.previews
+            else None
+        ),
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
         **mail_ports(settings),  # PROTOCOL.md section 15
         push_sender=push_sender(settings) if serving else None,  # the command line sends none

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from server import __version__
 from server.cli_admin import CommandError
-from server.config import SECRET_FILE, Settings
+from server.config import SECRET_FILE, VAPID_KEY_FILE, Settings
 
 if TYPE_CHECKING:
     from server.cli_admin import Actions
@@ -201,9 +201,7 @@ def _copy_store(source: Path, target: Path) -> Copied:
 
 def _kept_keys_names() -> tuple[str, str]:
     """The key files a server keeps in its data directory: the JWT secret, the VAPID key."""
-    from server.adapters.webpush import KEY_FILE  # imported here: it loads cryptography
-
-    return SECRET_FILE, KEY_FILE
+    return SECRET_FILE, VAPID_KEY_FILE
 
 
 def _kept_keys(settings: Settings) -> dict[str, bool]:

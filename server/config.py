@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE = "jwt_secret"
+# The Web Push key a server generates into its data directory (server/adapters/webpush.py). Named
+# here so that `parley backup` finds it without importing that module (cryptography, pyjwt).
+VAPID_KEY_FILE = "vapid_private_key.pem"
 TRANSPORTS = ("polling", "websocket")
 
 

@@ -36,15 +36,16 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from server.adapters.preview_html import read_page
 from server.adapters.preview_images import reencode
-from server.adapters.tls import verifying_context
 from server.adapters.webhook_http import AddressGuard, pinned
 from server.chat.kernel.outbound import AddressRefused
 from server.chat.previews.ports import Page, Picture
+
+if TYPE_CHECKING:  # imported where used: the command line builds a page source and never fetches
+    import httpx
 
 log = logging.getLogger("parley.previews")
 
@@ -81,20 +82,22 @@ class HttpPageSource:
         page_bytes: int = 1 << 20,
         picture_bytes: int = 5 << 20,
         redirects: int = 3,
+        lazy: bool = False,
     ) -> None:
+        """``lazy``: the client is made at the first fetch, not now (as ``HttpPoster``'s: the
+        command line's chat has a page source but runs no previews worker)."""
         self.guard = guard
         self.timeout = timeout
         self.page_bytes = page_bytes
         self.picture_bytes = picture_bytes
         self.redirects = redirects
-        self.client = httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,  # no proxy or netrc from the environment: the guard decides the route
-            verify=verifying_context(),  # one CA bundle read for every client (server/adapters/tls.py)
-            limits=httpx.Limits(max_keepalive_connections=0),
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        )
+        self._client = None if lazy else _client(timeout)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = _client(self.timeout)
+        return self._client
 
     async def page(self, url: str) -> Page | None:
         try:
@@ -119,7 +122,8 @@ class HttpPageSource:
             return None
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:  # a lazy page source that never fetched has no client
+            await self._client.aclose()
 
     async def _fetch(self, url: str, accept: str, cap: int, types: frozenset[str] | None) -> Fetched:
         """GET ``url``, following at most ``redirects`` redirects, all within ``timeout``."""
@@ -158,6 +162,21 @@ class HttpPageSource:
             return Fetched(str(parsed), charset, body), ""
         finally:
             await response.aclose()
+
+
+def _client(timeout: float) -> httpx.AsyncClient:
+    import httpx
+
+    from server.adapters.tls import verifying_context
+
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,  # no proxy or netrc from the environment: the guard decides the route
+        verify=verifying_context(),  # one CA bundle read for every client (server/adapters/tls.py)
+        limits=httpx.Limits(max_keepalive_connections=0),
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+    )
 
 
 async def _capped(response: httpx.Response, cap: int) -> bytes:
@@ -224,6 +243,8 @@ def _known(label: str | None) -> str | None:
 
 
 def _no_preview(url: str, exc: Exception) -> None:
+    import httpx
+
     try:
         host = httpx.URL(url).host or "?"
     except Exception:

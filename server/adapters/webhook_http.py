@@ -20,12 +20,12 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from server.adapters.tls import verifying_context
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, Response
+
+if TYPE_CHECKING:  # imported where used: the command line builds a poster and never posts
+    import httpx
 
 BODY_CAP = 64 * 1024
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
@@ -58,6 +58,8 @@ class AddressGuard:
     async def address(self, url: str) -> tuple[httpx.URL, Address]:
         """The URL and the address to connect to, every address of its host checked; raises
         ``AddressRefused``."""
+        import httpx
+
         try:
             parsed = httpx.URL(url)
         except httpx.InvalidURL as exc:
@@ -97,14 +99,24 @@ async def _resolve(host: str, port: int) -> list[Address]:
 class HttpPoster:
     """POSTs deliveries with httpx to the address the guard checked."""
 
-    def __init__(self, guard: AddressGuard, timeout: float = 10.0) -> None:
+    def __init__(self, guard: AddressGuard, timeout: float = 10.0, *, lazy: bool = False) -> None:
+        """``lazy``: the client is made at the first post, not now. The command line's chat has a
+        poster but runs no webhook worker: it then never imports httpx nor reads the CA bundle
+        (with the page source's client, over a tenth of a second of every `parley` command's
+        start). A server makes it now, as ever."""
         self.guard = guard
         self.timeout = timeout
-        self.client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=verifying_context()
-        )
+        self._client = None if lazy else _client(timeout)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = _client(self.timeout)
+        return self._client
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
+        import httpx
+
         parsed, address = await self.guard.address(url)
         target, host, extensions = pinned(parsed, address)
         try:
@@ -124,7 +136,18 @@ class HttpPoster:
         return Response(response.status_code, received, response.headers.get("content-type", ""))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:  # a lazy poster that never posted has no client
+            await self._client.aclose()
+
+
+def _client(timeout: float) -> httpx.AsyncClient:
+    import httpx
+
+    from server.adapters.tls import verifying_context
+
+    return httpx.AsyncClient(
+        timeout=timeout, follow_redirects=False, trust_env=False, verify=verifying_context()
+    )
 
 
 def pinned(parsed: httpx.URL, address: Address) -> tuple[httpx.URL, str, dict[str, Any]]:

@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from server.adapters.webhook_http import AddressGuard, HttpPoster
 from server.chat.kernel.outbound import AddressRefused, Response
+from server.config import VAPID_KEY_FILE as KEY_FILE
 
-KEY_FILE = "vapid_private_key.pem"
 RECORD_SIZE = 4096
 TOKEN_LIFE = 12 * 3600  # seconds a VAPID token is valid (RFC 8292: at most 24 hours)
 TOKEN_MARGIN = 3600  # a kept token is signed again when less than this is left

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
 import bcrypt
-import jwt
 
 from server.chat.kernel.errors import ChatError, ErrorCode
 
@@ -90,10 +89,14 @@ class TokenCodec:
             "exp": int(expires.timestamp()),
             "ver": version,
         }
+        import jwt  # here: pyjwt (and cryptography under it) would cost every `parley` command's start
+
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), expires
 
     def decode(self, token: str) -> Claims:
         """Raises ChatError ``token_expired`` or ``unauthorized``."""
+        import jwt
+
         try:
             payload = jwt.decode(
                 token,

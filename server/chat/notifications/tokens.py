@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import jwt
-
 ALGORITHM = "HS256"
 VERIFY, UNSUBSCRIBE = "email-verify", "unsubscribe"
 VERIFY_TTL = timedelta(hours=24)
@@ -60,9 +58,13 @@ class MailTokens:
         return _user(self._read(token, UNSUBSCRIBE, []))
 
     def _sign(self, claims: dict[str, object]) -> str:
+        import jwt  # here: pyjwt (and cryptography under it) would cost every `parley` command's start
+
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def _read(self, token: str, purpose: str, required: list[str]) -> dict[str, object]:
+        import jwt
+
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["pur", "sub", *required]}
