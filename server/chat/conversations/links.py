@@ -131,7 +131,9 @@ def _plain_url_at(src: str, pending: int, colon: int) -> str | None:
 
 # Splits a line into its texts and its plainest bare URLs (a URL right after a scheme character
 # would be read with it as one scheme: not split there, and the ``://`` stays in a text).
-_PLAIN_URL_SPLIT = re.compile(rf"(?<![A-Za-z0-9.+-])({_PLAIN_URL.pattern})")
+# (The look behind follows the first letter: a pattern that starts with a character set is
+# searched for by skipping to that set's characters, not tried at every position.)
+_PLAIN_URL_SPLIT = re.compile(rf"([Hh](?<![A-Za-z0-9.+-][Hh]){_PLAIN_URL.pattern[4:]})")
 # What a text between such URLs must not hold for the line to be those URLs and plain text: a line
 # break or NUL, a character of ``_OTHER_RULES``, and ``:`` or ``/`` (no scheme can then start in it).
 _NOT_PLAIN_TEXT = re.compile(r"[\n\r\0:/\\`~*_\[<&]")
