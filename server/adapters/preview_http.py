@@ -36,11 +36,12 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from server.adapters.preview_html import read_page
 from server.adapters.preview_images import reencode
-from server.adapters.webhook_http import AddressGuard, pinned
+from server.adapters.webhook_http import AddressGuard, LazyClient, pinned
 from server.chat.kernel.outbound import AddressRefused
 from server.chat.previews.ports import Page, Picture
 
@@ -91,13 +92,11 @@ class HttpPageSource:
         self.page_bytes = page_bytes
         self.picture_bytes = picture_bytes
         self.redirects = redirects
-        self._client = None if lazy else _client(timeout)
+        self._client = LazyClient(partial(_client, timeout), lazy=lazy)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _client(self.timeout)
-        return self._client
+        return self._client.get()
 
     async def page(self, url: str) -> Page | None:
         try:
@@ -122,8 +121,7 @@ class HttpPageSource:
             return None
 
     async def close(self) -> None:
-        if self._client is not None:  # a lazy page source that never fetched has no client
-            await self._client.aclose()
+        await self._client.close()
 
     async def _fetch(self, url: str, accept: str, cap: int, types: frozenset[str] | None) -> Fetched:
         """GET ``url``, following at most ``redirects`` redirects, all within ``timeout``."""

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, Response
@@ -106,13 +107,11 @@ class HttpPoster:
         start). A server makes it now, as ever."""
         self.guard = guard
         self.timeout = timeout
-        self._client = None if lazy else _client(timeout)
+        self._client = LazyClient(partial(_client, timeout), lazy=lazy)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = _client(self.timeout)
-        return self._client
+        return self._client.get()
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Response:
         import httpx
@@ -136,8 +135,26 @@ class HttpPoster:
         return Response(response.status_code, received, response.headers.get("content-type", ""))
 
     async def close(self) -> None:
-        if self._client is not None:  # a lazy poster that never posted has no client
-            await self._client.aclose()
+        await self._client.close()
+
+
+class LazyClient:
+    """An httpx client made now or, ``lazy``, at its first use; closed only if it was made. The
+    poster and the link previews' page source share it: the command line's chat holds both but
+    runs neither worker, and then never imports httpx nor reads the CA bundle."""
+
+    def __init__(self, make: Callable[[], httpx.AsyncClient], *, lazy: bool) -> None:
+        self._make = make
+        self._made = None if lazy else make()
+
+    def get(self) -> httpx.AsyncClient:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    async def close(self) -> None:
+        if self._made is not None:
+            await self._made.aclose()
 
 
 def _client(timeout: float) -> httpx.AsyncClient:

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from server.adapters.webhook_http import BODY_CAP, AddressGuard, HttpPoster, refused
+from server.adapters.webhook_http import BODY_CAP, AddressGuard, HttpPoster, LazyClient, refused
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed
 from tests.receiver import Reply, receiving
 
@@ -97,3 +97,29 @@ async def test_a_refused_connection_is_a_failed_delivery_not_a_crash():
             await poster.post(url, {}, b"{}")
     finally:
         await poster.close()
+
+
+async def test_a_lazy_client_is_made_at_its_first_use_and_closed_only_if_made():
+    made: list[object] = []
+
+    def make():
+        import httpx
+
+        client = httpx.AsyncClient()
+        made.append(client)
+        return client
+
+    never = LazyClient(make, lazy=True)
+    await never.close()  # nothing to close: nothing made
+    assert made == []
+
+    lazy = LazyClient(make, lazy=True)
+    first = lazy.get()
+    assert made == [first] and lazy.get() is first  # one client, made once
+    await lazy.close()
+    assert first.is_closed
+
+    eager = LazyClient(make, lazy=False)
+    assert len(made) == 2 and eager.get() is made[1]
+    await eager.close()
+    assert made[1].is_closed
