@@ -316,12 +316,15 @@ async def held_topic_row(database: str, url: str, settings: Any, name: str) -> A
         finally:
             await connection.close()
         return
+    # Off the loop: the servers share this loop, and a blocking wait for the write lock here
+    # stalls whichever of their transactions holds it between two awaits (both wait until
+    # sqlite3's 5 s timeout: "database is locked", seen in CI).
     path = make_url(settings.resolved_database_url).database
-    connection = sqlite3.connect(path, isolation_level=None)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10 * WAIT)
     try:
-        connection.execute("BEGIN IMMEDIATE")
+        await asyncio.to_thread(connection.execute, "BEGIN IMMEDIATE")
         yield
-        connection.execute("COMMIT")
+        await asyncio.to_thread(connection.execute, "COMMIT")
     finally:
         connection.close()
 
