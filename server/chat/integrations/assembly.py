@@ -60,6 +60,7 @@ def build(
             lease=limits.webhook_lease,
             single=is_sqlite(w.db.url),
             answer=webhooks.answer,  # a {"text"} answer, posted as the webhook's bot
+            sends=conversations.messages.writer,  # a burst's acks before its deliveries
         )
         w.part("webhook worker", worker.start, worker.stop, serving=True)
     return Integrations(bots, hooks, webhooks, webhook_map, worker)

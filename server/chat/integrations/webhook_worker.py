@@ -21,6 +21,12 @@ A 2xx whose JSON has a non-empty string ``text`` is handed to ``answer`` (posted
 webhook's bot in a thread on the trigger) BEFORE the attempt is recorded: a crash in between
 delivers again, and the answer's ``client_id`` (``webhook:<delivery id>``) stores it once.
 
+Sends go first: before it takes due rows, and before each POST, the worker waits (at most
+``GIVE_WAY`` seconds) until the writer has stored and answered what it holds. A delivery costs
+milliseconds of the loop (HTTP, a signature, the attempt's transaction) and a burst of sends to a
+topic with a webhook makes as many: taken at once, they put every ack of the burst behind them
+(120 sends across two nodes answered in 0.5-0.9 s, not 0.07 s; past 5 s under CI's load).
+
 While the database is down (``server.chat.kernel.outage``) the worker goes on polling every second and
 the outage is logged once per failure class, not a traceback per poll or per delivery; a
 delivery posted but not recorded is posted again once its lease ends (at least once, as above).
@@ -35,6 +41,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import orjson
 
@@ -55,10 +62,22 @@ log = logging.getLogger("parley.webhooks")
 
 CONCURRENT = 8  # deliveries in flight per node
 POLL = 1.0  # seconds between looks at the outbox when nothing rang
+GIVE_WAY = 1.0  # seconds at most a look or a POST waits for the sends in flight
 USER_AGENT = "Parley-Webhooks"
 
 
 Answer = Callable[[DueDelivery, str], Awaitable[None]]
+
+
+class Sends(Protocol):
+    """What the worker sees of the sends (``server.chat.conversations.writer.Writer``)."""
+
+    @property
+    def busy(self) -> bool:
+        """Sends are being stored or wait to be."""
+
+    async def drain(self) -> None:
+        """Until everything queued is stored and answered."""
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -88,6 +107,7 @@ class WebhookWorker:
         lease: float,
         single: bool,
         answer: Answer | None = None,
+        sends: Sends | None = None,
     ) -> None:
         self.db = db
         self.hooks = hooks
@@ -97,6 +117,7 @@ class WebhookWorker:
         self.lease = timedelta(seconds=lease)  # PostgreSQL: how long a taken row is this node's
         self.single = single  # SQLite: this is the only worker; leases left by a killed one are void
         self.answer = answer
+        self.sends = sends  # the conversations' writer: its sends are answered first
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -125,6 +146,7 @@ class WebhookWorker:
             free = CONCURRENT - len(self._inflight)
             taken = 0
             if free > 0 and self.hooks.by_topic:  # no webhook anywhere: nothing can be due
+                await self._give_way()
                 try:
                     taken = self._start(await self._due(free))
                 except Exception as exc:
@@ -158,8 +180,16 @@ class WebhookWorker:
         self._inflight.discard(task)
         self._wake.set()  # a slot is free
 
+    async def _give_way(self) -> None:
+        """Let the sends stored or queued now be answered first, for at most ``GIVE_WAY`` s."""
+        if self.sends is not None and self.sends.busy:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(GIVE_WAY):
+                    await self.sends.drain()
+
     async def _deliver(self, row: DueDelivery) -> None:
         try:
+            await self._give_way()
             await self._attempt(row)
         except Exception as exc:  # the lease ends and the row is taken again
             if not DATABASE.failed(exc, "recording a webhook delivery"):
