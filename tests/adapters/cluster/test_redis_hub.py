@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.adapters.cluster.redis_hub import RedisHub
+from server.chat.kernel.events import ToEveryone, Typing
 from tests.redis_instance import own_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
@@ -30,3 +31,40 @@ async def test_the_first_publish_after_a_broker_restart_goes_through(tmp_path: P
             assert None not in again
         finally:
             await hub.stop()
+
+
+class SwallowingSink:
+    """A sink that, once, takes a cancellation for the end of its own wait and carries on (as a
+    library may: Python 3.11's ``wait_for`` can drop a cancellation that meets a completion)."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.swallowed = 0
+
+    async def deliver(self, event: object) -> None:
+        if self.swallowed:
+            return
+        self.entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.swallowed += 1
+
+
+async def test_a_stop_ends_even_when_a_sink_swallowed_the_listeners_cancellation(tmp_path: Path):
+    """Seen in CI: a node's shutdown waited on its listener past the test's 60 s."""
+    async with own_redis(tmp_path) as broker:
+        here, there = RedisHub(broker.url, "test"), RedisHub(broker.url, "test")
+        sink = SwallowingSink()
+        here.attach(sink)
+        await here.start()
+        await there.start()
+        try:
+            await there.publish(Typing("general", "alice", True, ToEveryone()))
+            async with asyncio.timeout(10):
+                await sink.entered.wait()  # the listener is inside the sink
+            async with asyncio.timeout(10):
+                await here.stop()
+            assert sink.swallowed == 1
+        finally:
+            await there.stop()
