@@ -34,7 +34,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def refused(address: Address) -> bool:
-    """Whether webhooks may not reach ``address``."""
+    """Whether no outgoing request (webhook, Web Push, link preview) may reach ``address``."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return refused(address.ipv4_mapped)
     return (
@@ -75,7 +75,7 @@ class AddressGuard:
         if host not in self.allow_hosts:
             for address in addresses:
                 if refused(address):
-                    raise AddressRefused(f"{host} resolves to {address}, which webhooks may not reach")
+                    raise AddressRefused(f"{host} resolves to {address}, not a public address: refused")
         return parsed, addresses[0]
 
 
