@@ -135,8 +135,11 @@ def _plain_url_at(src: str, pending: int, colon: int) -> str | None:
 # searched for by skipping to that set's characters, not tried at every position.)
 _PLAIN_URL_SPLIT = re.compile(rf"([Hh](?<![A-Za-z0-9.+-][Hh]){_PLAIN_URL.pattern[4:]})")
 # What a text between such URLs must not hold for the line to be those URLs and plain text: a line
-# break or NUL, a character of ``_OTHER_RULES``, and ``:`` or ``/`` (no scheme can then start in it).
-_NOT_PLAIN_TEXT = re.compile(r"[\n\r\0:/\\`~*_\[<&]")
+# break or NUL, a character of ``_OTHER_RULES``, ``//`` and ``mailto:``. Of linkify-it's schemas
+# (``test_linkify_knows_no_scheme_without_a_colon_but_slashes``) every other one needs ``//`` after
+# its colon (``http:``, ``https:``, ``ftp:``), as does the inline rule (``://``): a text without
+# either is text to both rules, whatever colons it has (a time, "Note:").
+_NOT_PLAIN_TEXT = re.compile(r"[\n\r\0\\`~*_\[<&]|//|(?i:mailto:)")
 
 
 def _plain_line_hrefs(body: str) -> list[str] | None:

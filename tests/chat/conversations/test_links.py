@@ -183,6 +183,7 @@ def corpus(count: int, seed: int = 38) -> list[str]:
 
 LINE_WRAPS = [w for w in WRAPS if "\n" not in w and not w.startswith(("    ", "\t", ">", "-", "1.", "#"))]
 LINE_WORDS = ["see", "hi", "Über", "x", "1", "ok!", "a_b", "2*3", "é", "日本", "(", ")", ":", "-", "#", "…"]
+LINE_WORDS += ["10:30", "Note:", "a/b", "x:/y", "mailto:a@b.example", "MAILTO:c@d.example", "ftp:x", "//e.x"]
 
 
 def lines(count: int, seed: int = 13) -> list[str]:
@@ -238,6 +239,8 @@ def test_the_plainest_lines_skip_linkify_its_validation() -> None:
         "look at https://example.com/path?q=1&r=2#frag, it's good.",
         "Two, see https://a.example/x-y.html and HTTP://B.example:8080/ now!",
         "https://en.wikipedia.org/wiki/Percent%20encoded",
+        "b 12:3:1764212345 see http://127.0.0.1:9/notes/12/3 xxxxxxxx",  # bench.compare's sends-links
+        "Note: the notes are at https://a.example/n, 10:30 a/b: see you",  # colons and a slash
     ]:
         assert links._plain_line_hrefs(body) == list(links._hrefs(PARSER.parse(body))), body
     for near_miss in [
@@ -246,6 +249,9 @@ def test_the_plainest_lines_skip_linkify_its_validation() -> None:
         "see xhttp://a.example/",  # another scheme
         "see http://a.example/x--",  # a path that ends in hyphens
         "see `http://a.example/`",  # code
+        "see //a.example/ or http://b.example/",  # the core rule's "//" schema
+        "ask mailto:a@b.example or http://b.example/",  # the core rule's "mailto:" schema
+        "ask MailTo:a@b.example or http://b.example/",
     ]:
         assert links._plain_line_hrefs(near_miss) is None, near_miss
 
