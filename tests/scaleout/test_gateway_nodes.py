@@ -30,6 +30,9 @@ async def test_a_wscat_user_on_one_node_and_a_socketio_user_on_the_other_talk(no
         assert [p["id"] for p in pushed] == [m["id"] for m in sent]  # in seq order, across nodes
 
         await alice.send({"action": "message", "topic_name": "news", "content": "from a"})
+        while "ok" not in (answer := await alice.recv()):  # pushes that come first are skipped
+            pass
+        assert answer["ok"] is True, answer  # stored: from here on the hub owes bob this message
         event = await bob.next("message")
         while event["sender"] == "bob":  # his own messages come back to him first
             event = await bob.next("message")
