@@ -290,9 +290,14 @@ async def test_a_user_who_left_while_postgres_was_down_is_shown_offline_once_it_
             sent = {"to": "frank", "body": "over REST", "client_id": "rest-1"}
             refused = await b.http.post("/api/messages", json=sent, headers=bearer(bob_token))
             connect_error = await refused_connect(b, erin_token)
+            restarting_at = time.time()
             await asyncio.to_thread(pg.start)
 
             presence = await bob.next("presence", timeout=RECEIVED_WITHIN)
+        # Nothing succeeded against the database while it was down: no "answers again" before the
+        # restart (the writer said so after a batch whose every send had failed to resolve).
+        early = [r for r in lines.records if "answers again" in r.getMessage() and r.created < restarting_at]
+        assert early == [], lines.shown()
 
         assert (presence["username"], presence["online"]) == ("frank", False)
         assert presence["last_seen"] is not None

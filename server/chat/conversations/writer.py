@@ -189,7 +189,8 @@ class Writer:
             if key is not None:
                 leaders[key] = pending
             unique.append(pending)
-        await self._store(unique)
+        if unique:  # (every send refused or failed to resolve: nothing to store, nothing stored)
+            await self._store(unique)
         for follower, leader in followers:
             await self._follow(leader.future, follower)
 
