@@ -31,6 +31,10 @@ def is_sqlite(url: str) -> bool:
 
 CONNECT_TIMEOUT = 5.0  # seconds, as the hot reads' pool (db/reads_postgres.py)
 COMMAND_TIMEOUT = 30.0  # seconds: the serving engine's statements are batched to take far less
+# The serving engine's pool (SQLAlchemy's defaults, named: tests/chat/conversations/
+# test_writer_under_load.py holds every connection). A request or a send that finds them all busy
+# waits its turn, up to POOL_WAIT; load is not an outage.
+POOL_SIZE, POOL_OVERFLOW, POOL_WAIT = 5, 10, 30.0
 
 
 def make_engine(
@@ -46,7 +50,14 @@ def make_engine(
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
         return engine
     bounds = {"timeout": connect_timeout, "command_timeout": command_timeout} if bounded else {}
-    return create_async_engine(url, pool_pre_ping=True, connect_args=bounds)
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args=bounds,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_WAIT,
+    )
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

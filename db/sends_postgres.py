@@ -106,6 +106,19 @@ class PostgresSendStore(BatchSteps):
         connection = await self._connect()
         return await self._fetch_batch(connection, list(rows))
 
+    async def answers(self, within: float) -> bool:
+        """Whether the server answers a trivial statement within ``within`` seconds, on the
+        writer's own connection: never waiting behind the serving engine's pool, so a busy pool
+        is not taken for a server that hangs. Only the writer uses this connection, between its
+        batches' stores."""
+        try:
+            async with asyncio.timeout(within):
+                await (await self._connect()).fetchval("SELECT 1")
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await self._discard()
+            return False
+        return True
+
     async def _attempt(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:
         """One try: the batch statement alone (plain rows), or in a transaction with its steps
         (files checked and locked first: a refused row is left out of the statement)."""

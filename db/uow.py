@@ -125,6 +125,12 @@ class Database:
         async with lock:
             return await self._sends.store(rows)
 
+    async def answers(self, within: float) -> bool:
+        """Whether the database answers a trivial statement within ``within`` seconds, apart
+        from the serving engine's pool (the send store's own connection): what tells a database
+        that hangs from one whose connections are all busy."""
+        return await self._sends.answers(within)
+
     async def announce(self, events: list[Any]) -> None:
         """Hand events of a commit made outside ``write()`` (the send batch) to ``on_commit``."""
         if events and self.on_commit is not None:

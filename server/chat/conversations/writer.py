@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from db.records import PLAIN, Extras
 from db.sends import NewMessage, PinChange, Refused, Rows, Stored, new_message
@@ -54,17 +54,21 @@ log = logging.getLogger("parley.writer")
 T = TypeVar("T")
 MAX_BATCH = 512
 RESOLVE_TIMEOUT = 2.5
-"""Seconds one send's resolution may take. It reads only on a cache miss (a name or a member set
-not loaded yet, a first message, a quote), which a healthy database answers in milliseconds (but
-a first read on a new pooled connection took 1.6 s under CI's load: 1.5 s was too short and
-answered a healthy PostgreSQL as unavailable). Past this the database is taken to hang and the
-send fails as in an outage (``TimeoutError``: ``internal`` "the database is unavailable"), as
-``db.sends_postgres.STORE_TIMEOUT`` bounds the store, so one read cannot hold every send queued
-behind it until PostgreSQL answers. SQLAlchemy's graceful
-close of the connection it gave up on may add up to 2 s (about 4.5 s in all, under the 5 s of
-tests/scaleout/test_postgres_restart.py). Only where the database can hang (``Database.may_hang``:
-a server across a network); SQLite's waits are its own writes queued in this process, and a send
-there pays no timer."""
+"""Seconds a send's resolution may take before the writer asks whether the database hangs. It
+reads only on a cache miss (a name or a member set not loaded yet, a first message, a quote),
+which a healthy database answers in milliseconds; but under load the read may wait its turn for a
+pooled connection, and a first read on a new connection took 1.6 s under CI's load. So past this
+bound the writer probes the database apart from the pool (``Database.answers``, within
+``PROBE_TIMEOUT``): a database that answers is busy, and the send waits on (its read keeps its
+place in the pool's queue; the pool's own ``POOL_WAIT`` bounds that), probed again each
+``RESOLVE_TIMEOUT``; one that does not answer hangs, and the send fails as in an outage
+(``TimeoutError``: ``internal`` "the database is unavailable"), as ``db.sends_postgres.
+STORE_TIMEOUT`` bounds the store, so one read cannot hold every send queued behind it until
+PostgreSQL answers (answered within about 4 s, under the 5 s of tests/scaleout/
+test_postgres_restart.py). Only where the database can hang (``Database.may_hang``: a server
+across a network); SQLite's waits are its own writes queued in this process, and a send there
+pays no timer."""
+PROBE_TIMEOUT = 1.5  # seconds: a trivial statement on an open connection of the writer's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,7 @@ class Writer:
         self._bound = RESOLVE_TIMEOUT if db.may_hang else None
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
+        self._abandoned: set[asyncio.Future[Any]] = set()  # reads given up on, until they end
 
     async def submit(self, actor: Actor, resolve: Resolve, body: str, client_id: str | None) -> MessageOut:
         """Queue a send at once (so one socket's sends keep their order) and wait for its outcome."""
@@ -200,7 +205,7 @@ class Writer:
         ready: list[Pending] = []
         for pending in batch:
             try:
-                destination = await _within(self._bound, pending.resolve)
+                destination = await self._within(pending.resolve)
             except Exception as exc:
                 _fail(pending.future, exc)
                 continue
@@ -212,6 +217,31 @@ class Writer:
             pending.destination = destination
             ready.append(pending)
         return ready
+
+    async def _within(self, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``'s outcome; where the database may hang, while it answers a probe each
+        ``RESOLVE_TIMEOUT`` (a busy pool is load, not an outage), else ``TimeoutError``."""
+        if self._bound is None:
+            return await read()
+        task = asyncio.ensure_future(read())
+        try:
+            while True:
+                done, _ = await asyncio.wait((task,), timeout=self._bound)
+                if done:
+                    return task.result()
+                if not await self.db.answers(PROBE_TIMEOUT):
+                    raise TimeoutError("the database did not answer a probe")
+        finally:
+            if not task.done():  # gave up (or was cancelled): the read is cancelled, not awaited
+                task.cancel()  # (SQLAlchemy's graceful close of its connection may take 2 s more)
+                self._abandoned.add(task)
+                task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        """An abandoned read has ended: whatever it raised is of no one's concern now."""
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     async def _store(self, batch: list[Pending]) -> None:
         rode: list[SendHook] = []  # the hooks that gave rows in this batch
@@ -271,9 +301,7 @@ class Writer:
 
     async def _answer_original(self, pending: Pending) -> None:
         try:
-            original = await _within(
-                self._bound, partial(self.original, pending.actor, pending.client_id or "")
-            )
+            original = await self._within(partial(self.original, pending.actor, pending.client_id or ""))
         except Exception as exc:
             _fail(pending.future, exc)
             return
@@ -292,14 +320,6 @@ class Writer:
                 if hook not in rode:
                     rode.append(hook)
         return _row(pending, tuple(with_rows))
-
-
-async def _within(seconds: float | None, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``'s result, within ``seconds`` when given (else ``TimeoutError``)."""
-    if seconds is None:
-        return await call()
-    async with asyncio.timeout(seconds):
-        return await call()
 
 
 def _destination(pending: Pending) -> Destination:
