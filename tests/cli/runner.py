@@ -1,17 +1,32 @@
-"""Run the ``parley`` command in subprocesses with an isolated environment."""
+"""Run the ``parley`` command with an isolated environment: in this process (``parley``), or as a
+process of its own (``parley_process``, ``serving``) where the process itself is under test.
+
+A ``parley`` process costs about a second of start-up (Python, then the chat service's imports);
+the operator commands' tests ran 91 of them, about 600 s of a CI run's worker time. In this
+process the same ``server.cli.main`` runs with the place's environment, working directory and
+stdin, its stdout and stderr collected, in a thread of its own (it runs its own event loop, as
+the command does); the test's loop goes on meanwhile. tests/cli/test_startup.py and
+tests/cli/test_serve.py keep the process: exit codes, signals, the port, the start-up's cost.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import logging
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from server.config import Settings
 
 _SCRIPT = Path(sys.executable).parent / "parley"
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "server.cli"]
@@ -60,8 +75,58 @@ def place_in(tmp_path: Path) -> Place:
     return Place(tmp_path, data_dir, env)
 
 
+IN_PROCESS_LOCK = threading.Lock()  # one command at a time: it takes the process's environment
+SERVING = ("serve", "conformance-server")  # run until stopped: only ever as a process
+
+
 async def parley(place: Place, *args: str, stdin: str = "") -> Result:
-    """Run ``parley ARGS`` to completion (bounded) and collect its exit code and output."""
+    """Run ``parley ARGS`` to completion (bounded) in this process; exit code and output."""
+    if args and args[0] in SERVING and "--help" not in args:
+        return await parley_process(place, *args, stdin=stdin)
+    thread = asyncio.to_thread(_run_in_process, place, list(args), stdin)
+    return await asyncio.wait_for(thread, TIMEOUT)
+
+
+def _run_in_process(place: Place, args: list[str], stdin: str) -> Result:
+    from server.cli import main  # as the command loads it: after the environment is set
+
+    out, err = io.StringIO(), io.StringIO()
+    parley_logger = logging.getLogger("parley")
+    kept = (parley_logger.handlers[:], parley_logger.level, parley_logger.propagate)
+    with IN_PROCESS_LOCK, _environment(place.env), contextlib.chdir(place.cwd):
+        # As in a process of its own: the package's records (WARNING by PARLEY_LOG_LEVEL) reach
+        # stderr through logging's last resort, not the test's handlers.
+        handler = logging.StreamHandler(err)
+        handler.setLevel(place.env.get("PARLEY_LOG_LEVEL", "WARNING"))
+        parley_logger.handlers[:] = [handler]
+        parley_logger.propagate = False
+        saved = sys.stdin, sys.stdout, sys.stderr
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin), out, err
+        try:
+            code = main(args)
+        except SystemExit as exit:  # argparse's usage errors and --help
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved
+            parley_logger.handlers[:], level, parley_logger.propagate = kept
+            parley_logger.setLevel(level)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+async def parley_process(place: Place, *args: str, stdin: str = "") -> Result:
+    """Run ``parley ARGS`` as a process to completion (bounded); its exit code and output."""
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
         *args,
@@ -82,10 +147,16 @@ async def parley(place: Place, *args: str, stdin: str = "") -> Result:
 
 
 @asynccontextmanager
-async def serving(place: Place, port: int) -> AsyncIterator[str]:
-    """``parley serve --port PORT``; yields its URL once /healthz answers; stopped by PID."""
-    async with serving_process(place, port) as (url, _process):
-        yield url
+async def serving(place: Place, port: int = 0) -> AsyncIterator[str]:
+    """The server ``parley serve`` would run for ``place`` (its settings read from the place's
+    environment and working directory), in this process on a port of its own; yields its URL.
+    ``port`` is the process's only: tests of the process itself use ``serving_process``."""
+    from tests.support import running
+
+    with IN_PROCESS_LOCK, _environment(place.env), contextlib.chdir(place.cwd):
+        settings = Settings()
+    async with running(settings) as live:
+        yield live.url
 
 
 @asynccontextmanager

@@ -1,4 +1,5 @@
-"""Operator commands against a running ``parley serve`` (subprocesses, real SQLite file, real clients).
+"""Operator commands against a running server (in this process, as ``parley serve`` builds it; a
+real SQLite file, real clients).
 
 Without Redis the command leaves its events in the relay table and the server reads them every
 second (``server.adapters.cluster.db_relay``); with ``PARLEY_TEST_REDIS_URL`` set, the Redis variant runs the
@@ -22,9 +23,9 @@ import httpx
 import pytest
 import socketio
 
-from tests.cli.runner import PASSWORD, Place, parley, place_in, serving
+from tests.cli.runner import PASSWORD, Place, parley, place_in, serving, serving_process
 
-pytestmark = pytest.mark.timeout(180)  # a server and several commands, each a new process
+pytestmark = pytest.mark.timeout(180)  # a server and several commands, each a new event loop
 WAIT = 10.0  # bounds every wait for what a command changes on the running server (the relay: ~1 s)
 
 
@@ -236,7 +237,7 @@ async def test_stats_shows_each_running_server_with_its_sockets_and_users(place,
 
 async def test_serve_logs_one_line_with_the_urls_and_the_database(tmp_path, unused_tcp_port):
     place = place_in(tmp_path).with_env(PARLEY_LOG_LEVEL="INFO")
-    async with serving(place, unused_tcp_port):
+    async with serving_process(place, unused_tcp_port):  # the process's own log
         pass
     log = (tmp_path / f"serve-{unused_tcp_port}.log").read_text()
     [line] = [line for line in log.splitlines() if "parley serving" in line]
