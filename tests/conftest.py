@@ -11,10 +11,9 @@ from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
 from tests import services
-from tests.databases import fresh_postgres_database, postgres_url
 from tests.js.conftest import node  # noqa: F401 (a fixture: the single sign-on tests' provider runs on Node)
 from tests.sso_support import oidc, sso  # noqa: F401 (fixtures: single sign-on's provider, tests/sso_support.py)
-from tests.support import LiveServer, forget_apps, running, test_settings
+from tests.support import LiveServer, forget_apps, running_on, test_settings
 
 # Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;
 # HYPOTHESIS_PROFILE=deep explores more, with a new seed each run and the example database.
@@ -41,12 +40,7 @@ def database(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def live_server(settings, database) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
     """A real uvicorn on 127.0.0.1:0 over a fresh SQLite file (or a fresh PostgreSQL database)."""
-    if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
-            async with running(settings.model_copy(update={"database_url": url})) as server:
-                yield server
-        return
-    async with running(settings) as server:
+    async with running_on(settings, database) as server:
         yield server
 
 
@@ -93,6 +87,10 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group(group))
     if group in TIMEOUTS and item.get_closest_marker("timeout") is None:  # a test's own bound wins
         item.add_marker(pytest.mark.timeout(TIMEOUTS[group]))
+    if "browser" in getattr(item, "fixturenames", ()):
+        # One Chromium per worker (tests/web/conftest.py): its Playwright connection lives on the
+        # session's loop, so the test does too (before the marker pytest-asyncio's auto mode gave it).
+        item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -32,6 +32,7 @@ from server.config import Settings
 from server.edge.engine.gate import EngineGate
 from server.edge.engine.netguard import uvicorn_options
 from server.edge.engine.outgoing import close_transport
+from tests.databases import fresh_postgres_database, postgres_url
 
 PASSWORD = "password123"
 WAIT = 5.0
@@ -218,6 +219,19 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
             yield live
         finally:
             await live.close()
+
+
+@asynccontextmanager
+async def running_on(settings: Settings, database: str) -> AsyncIterator[LiveServer]:
+    """``running(settings)`` over a fresh SQLite file, or a fresh PostgreSQL database when
+    ``database`` is ``postgres`` (the ``live_server`` fixtures' body)."""
+    if database == "postgres":
+        async with fresh_postgres_database(postgres_url()) as url:
+            async with running(settings.model_copy(update={"database_url": url})) as server:
+                yield server
+        return
+    async with running(settings) as server:
+        yield server
 
 
 def gated(sio: socketio.AsyncServer) -> EngineGate:

@@ -2,6 +2,14 @@
 
 The tests skip, saying why, when Chromium or the web page's npm bundle is absent
 (CI runs with PARLEY_TEST_STRICT=1, where a skip fails the run).
+
+One Playwright driver and one Chromium serve every browser test of a worker: starting them cost
+about 2 s of CPU and 3-7 s of a loaded machine's time per test, and the browser tests run one
+after another (tests/conftest.py's ``browser`` group). Each page still gets a fresh browser
+context (its own storage and cookies, like a new person). The driver's connection lives on the
+loop it was made on, so these tests and every async fixture they use run on the session's loop
+(``loop_scope="session"``): tests/conftest.py marks the tests, and this module gives them
+``live_server``, ``oidc`` and ``sso`` on that loop (a test elsewhere keeps its own loop's).
 """
 
 from __future__ import annotations
@@ -13,8 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+import pytest_asyncio
+from playwright.async_api import Browser, Playwright, async_playwright, expect
 
+from server.config import Settings
+from tests.sso_support import Provider, provider
+from tests.support import LiveServer, running_on
 from tests.web.chat_page import ChatPage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,20 +56,68 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+class Chromium:
+    """The worker's Playwright driver and browser, started at first use; launched again should
+    the browser have gone (a crash must not fail every browser test after it)."""
+
+    def __init__(self, playwright: Playwright, executable: str) -> None:
+        self.playwright = playwright
+        self.executable = executable
+        self.browser: Browser | None = None
+
+    async def running(self) -> Browser:
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=self.executable, args=CHROMIUM_ARGS
+            )
+        return self.browser
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Chromium]:
     executable = _chromium()
     if executable is None:
         pytest.skip("no system Chromium (/usr/bin/chromium): apt-get install -y chromium")
     if not BUNDLE.exists():
         pytest.skip("web/node_modules is missing: run `npm ci` in web/")
-    expect.set_options(timeout=10_000)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        shared = Chromium(playwright, executable)
         try:
-            yield chromium
+            yield shared
         finally:
-            await chromium.close()
+            if shared.browser is not None:
+                await shared.browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: Chromium) -> AsyncIterator[Browser]:
+    """The worker's Chromium; whatever contexts a test left open are closed after it."""
+    expect.set_options(timeout=10_000)
+    running = await chromium.running()
+    yield running
+    for context in running.contexts:
+        await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def live_server(settings: Settings, database: str) -> AsyncIterator[LiveServer]:
+    """tests/conftest.py's ``live_server``, on the session's loop."""
+    async with running_on(settings, database) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def oidc(node: str) -> AsyncIterator[Provider]:
+    """tests/sso_support.py's ``oidc``, on the session's loop."""
+    async with provider(node) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sso(live_server: LiveServer, oidc: Provider) -> LiveServer:
+    """tests/sso_support.py's ``sso``, on the session's loop."""
+    await oidc.configure(live_server.url)
+    return live_server
 
 
 NewPage = Callable[..., Awaitable[ChatPage]]
@@ -72,7 +132,7 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
         item.stash[CALL_FAILED] = outcome.get_result().failed
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def new_page(
     browser: Browser, live_server: Any, request: pytest.FixtureRequest
 ) -> AsyncIterator[NewPage]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import expect
 
 from server.config import Settings
@@ -22,7 +23,7 @@ from tests.web.test_notifications import open_settings
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # as the browser tests (tests/web/conftest.py)
 async def smtp(tmp_path: Path) -> AsyncIterator[SmtpServer]:
     with smtp_server(tmp_path) as server:
         yield server

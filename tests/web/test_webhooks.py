@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import expect
 
 from db.models import WebhookDelivery
@@ -24,7 +25,7 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     return settings_for(tmp_path / "data", webhook_allow_hosts=["127.0.0.1"])
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # as the browser tests (tests/web/conftest.py)
 async def receiver() -> AsyncIterator[Receiver]:
     async with receiving() as found:
         yield found
