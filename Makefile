@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NPM    ?= npm
 
-.PHONY: run test lint install install-test web-deps js-deps bench clean
+.PHONY: run test test-durations lint install install-test web-deps js-deps bench clean
 
 $(VENV)/.run-deps: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ COVERAGE_ARGS = $(if $(COVERAGE),--cov=server --cov=db --cov-branch --cov-report
 test: install-test
 	$(BIN)/python -m compileall -q -j 0 server db client_demo tests bench >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(COVERAGE_ARGS) $(PYTEST_ARGS)
+
+# Where the suite's time goes: the whole suite with a JUnit report, then the time per kind of test
+# (Chromium, kill -9, two nodes, a process, Node.js, an outside party, a live server, in-process)
+# and the costliest files (tests/durations.py). .ci/run prints the same table after every run.
+DURATIONS ?= .test-durations.xml
+test-durations: install-test
+	$(BIN)/python -m compileall -q -j 0 server db client_demo tests bench >/dev/null
+	-$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS) --junitxml=$(DURATIONS) -q
+	$(BIN)/python -m tests.durations $(DURATIONS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
