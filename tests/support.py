@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import ssl
 import tempfile
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -14,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import certifi
 import fastapi.dependencies.models
 import httpx
 import socketio
@@ -41,6 +43,9 @@ WAIT = 5.0
 REQUEST = 30.0
 STARTUP = 30.0  # seconds a test server may take to listen (as REQUEST: a loaded machine, bounded)
 JWT_SECRET = "t" * 40
+# Every test's HTTP client shares one TLS context: httpx makes a new one per client, and parsing
+# the CA bundle into it costs about 60 ms of CPU, once per test server (its ``http``) and more.
+TLS = ssl.create_default_context(cafile=certifi.where())
 
 
 def test_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -115,7 +120,7 @@ class LiveServer:
     def __init__(self, app: Any, url: str) -> None:
         self.app = app
         self.url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=REQUEST)
+        self.http = httpx.AsyncClient(base_url=url, timeout=REQUEST, verify=TLS)
         self._clients: list[Client] = []
 
     @property
