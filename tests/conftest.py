@@ -56,14 +56,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # independent (their own tmp_path, SQLite file, PostgreSQL database, Redis channel, port 0) except
 # these groups, each run on one worker, one test after another (a test joins the first that
 # matches): Chromium is heavy and its 10 s page waits are the first to starve on two cores; the
-# nginx module shares one module-scoped stack (two nodes and nginx); two workers must not both run
-# ``npm ci`` into tests/js/node_modules; the crash and process tests spawn real servers and time
-# them (kill -9, the presence TTL, worker processes).
+# nginx module shares one module-scoped stack (two nodes and nginx); the crash and process tests
+# spawn real servers and time them (kill -9, the presence TTL, worker processes). The tests that
+# run Node.js have no group: tests/js/conftest.py installs its packages under a lock.
 GROUPS = {
     "nginx": lambda item: item.nodeid.startswith("tests/deploy/test_nginx.py"),
     "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
-    # the session-scoped ``node`` fixture runs ``npm ci`` in tests/js when node_modules is missing
-    "node": lambda item: "node" in getattr(item, "fixturenames", ()),
     # tests on the shared database's own schemas (``postgres_engine``): a migration creates the
     # ``unaccent`` extension in its schema and dropping that schema drops it, so two at once race
     # (one finds it gone, or both create it: a unique violation in ``pg_extension``)

@@ -23,7 +23,10 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("two nodes", re.compile(r"\btwo_nodes\b|\bnodes\(|node_b\b")),
     ("process", re.compile(r"serving_process|create_subprocess_exec|subprocess\.(run|Popen)|Popen\(")),
     ("Node.js", re.compile(r"\bnode\b: str|\bnode\(|\bnode\b\)|run_node|npm")),
-    ("outside party", re.compile(r"smtp_server|push_service|preview_site|receiving\(|own_postgres|own_redis")),
+    (
+        "outside party",
+        re.compile(r"smtp_server|push_service|preview_site|receiving\(|own_postgres|own_redis"),
+    ),
     ("live server", re.compile(r"\blive_server\b|\brunning\(")),
 )
 IN_PROCESS = "in-process"
@@ -75,4 +78,4 @@ def table(report: Path, top: int = 25) -> str:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m tests.durations REPORT.xml")
-    print(table(Path(sys.argv[1])))
+    sys.stdout.write(table(Path(sys.argv[1])) + "\n")

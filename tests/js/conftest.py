@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,15 +16,25 @@ PACKAGES = ("socket.io-client", "wscat", "oidc-provider")  # oidc-provider: test
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    """The node executable, with ``tests/js/node_modules`` installed from the lock file."""
+    """The node executable, with ``tests/js/node_modules`` installed from the lock file.
+
+    ``make test`` installs them first; a pytest run without it installs them here, one worker at a
+    time (a lock file: two ``npm ci`` into one folder break each other), so the tests that use
+    Node need no group of their own and spread over the workers."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the socket.io-client scripts")
-    if not all((JS_DIR / "node_modules" / package).is_dir() for package in PACKAGES):
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True, text=True, timeout=240
-        )
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
+    with (JS_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all((JS_DIR / "node_modules" / package).is_dir() for package in PACKAGES):
+            installed = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=JS_DIR,
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+            assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
     return node
 
 
