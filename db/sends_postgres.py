@@ -114,9 +114,11 @@ class PostgresSendStore(BatchSteps):
         try:
             async with asyncio.timeout(within):
                 await (await self._connect()).fetchval("SELECT 1")
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except BaseException as exc:  # no answer, or cancelled mid-statement: a connection to drop
             await self._discard()
-            return False
+            if isinstance(exc, Exception):
+                return False
+            raise
         return True
 
     async def _attempt(self, connection: Any, rows: list[NewMessage]) -> list[Outcome]:

@@ -54,20 +54,20 @@ log = logging.getLogger("parley.writer")
 T = TypeVar("T")
 MAX_BATCH = 512
 RESOLVE_TIMEOUT = 2.5
-"""Seconds a send's resolution may take before the writer asks whether the database hangs. It
+"""Seconds by which the writer knows whether a send's slow resolution is a database that hangs. It
 reads only on a cache miss (a name or a member set not loaded yet, a first message, a quote),
 which a healthy database answers in milliseconds; but under load the read may wait its turn for a
-pooled connection, and a first read on a new connection took 1.6 s under CI's load. So past this
-bound the writer probes the database apart from the pool (``Database.answers``, within
-``PROBE_TIMEOUT``): a database that answers is busy, and the send waits on (its read keeps its
-place in the pool's queue; the pool's own ``POOL_WAIT`` bounds that), probed again each
-``RESOLVE_TIMEOUT``; one that does not answer hangs, and the send fails as in an outage
+pooled connection, and a first read on a new connection took 1.6 s under CI's load. So a read still
+running ``PROBE_TIMEOUT`` before this bound starts a probe of the database apart from the pool
+(``Database.answers``): a database that answers is busy, and the send waits on (its read keeps its
+place in the pool's queue; the pool's own ``POOL_WAIT`` bounds that), probed again as long as it
+waits; one that does not answer hangs, and the send fails as in an outage
 (``TimeoutError``: ``internal`` "the database is unavailable"), as ``db.sends_postgres.
 STORE_TIMEOUT`` bounds the store, so one read cannot hold every send queued behind it until
-PostgreSQL answers (answered within about 4 s, under the 5 s of tests/scaleout/
-test_postgres_restart.py). Only where the database can hang (``Database.may_hang``: a server
-across a network); SQLite's waits are its own writes queued in this process, and a send there
-pays no timer."""
+PostgreSQL answers (answered within about 2.5 s: a send queued behind it then still has its own
+``STORE_TIMEOUT`` under the 5 s of tests/scaleout/test_postgres_restart.py). Only where the
+database can hang (``Database.may_hang``: a server across a network); SQLite's waits are its own
+writes queued in this process, and a send there pays no timer."""
 PROBE_TIMEOUT = 1.5  # seconds: a trivial statement on an open connection of the writer's own
 
 
@@ -219,19 +219,26 @@ class Writer:
         return ready
 
     async def _within(self, read: Callable[[], Awaitable[T]]) -> T:
-        """``read()``'s outcome; where the database may hang, while it answers a probe each
-        ``RESOLVE_TIMEOUT`` (a busy pool is load, not an outage), else ``TimeoutError``."""
+        """``read()``'s outcome; where the database may hang, while it answers a probe (a busy
+        pool is load, not an outage), else ``TimeoutError`` by ``RESOLVE_TIMEOUT``: a read still
+        running ``RESOLVE_TIMEOUT - PROBE_TIMEOUT`` in starts a probe beside it, so a database
+        that hangs is known by the bound, as sends queued behind this one need."""
         if self._bound is None:
             return await read()
         task = asyncio.ensure_future(read())
+        probe: asyncio.Future[bool] | None = None
         try:
-            while True:
-                done, _ = await asyncio.wait((task,), timeout=self._bound)
-                if done:
-                    return task.result()
-                if not await self.db.answers(PROBE_TIMEOUT):
+            while not (await asyncio.wait((task,), timeout=self._bound - PROBE_TIMEOUT))[0]:
+                probe = asyncio.ensure_future(self.db.answers(PROBE_TIMEOUT))
+                await asyncio.wait((task, probe), return_when=asyncio.FIRST_COMPLETED)
+                if task.done():
+                    break
+                if not probe.result():
                     raise TimeoutError("the database did not answer a probe")
+            return task.result()
         finally:
+            if probe is not None and not probe.done():
+                probe.cancel()  # the read ended first (the store's connection is then opened anew)
             if not task.done():  # gave up (or was cancelled): the read is cancelled, not awaited
                 task.cancel()  # (SQLAlchemy's graceful close of its connection may take 2 s more)
                 self._abandoned.add(task)
