@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE
 from server.chat.conversations.writer import RESOLVE_TIMEOUT
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import MessageOut, Target
 from server.chat.service import Chat
-from server.chat_factory import build_chat
+from server.config import Settings
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.support import PASSWORD, WAIT
 from tests.support import test_settings as settings_for
@@ -32,16 +31,10 @@ PEOPLE = 8
 
 
 @pytest.fixture
-async def postgres_chat(tmp_path: Path) -> AsyncIterator[Chat]:
+async def chat_settings(tmp_path: Path) -> AsyncIterator[Settings]:
+    """tests/chat/conftest.py's ``chat``, on a fresh PostgreSQL database."""
     async with fresh_postgres_database(postgres_url()) as url:
-        service = build_chat(settings_for(tmp_path / "data", database_url=url))
-        await migrate.upgrade(service.db.engine)
-        await service.start()
-        try:
-            yield service
-        finally:
-            await service.stop()
-            await service.db.dispose()
+        yield settings_for(tmp_path / "data", database_url=url)
 
 
 async def hold_a_connection(chat: Chat) -> None:
@@ -50,10 +43,7 @@ async def hold_a_connection(chat: Chat) -> None:
         await repos.session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": HELD_FOR})
 
 
-async def test_sends_wait_for_a_pooled_connection_and_each_is_stored_none_refused(
-    postgres_chat: Chat,
-) -> None:
-    chat = postgres_chat
+async def test_sends_wait_for_a_pooled_connection_and_none_is_refused(chat: Chat) -> None:
     alice = await chat.users.create("alice", PASSWORD)
     assert alice.id is not None
     sender = Actor(id=alice.id, username=alice.username)
