@@ -231,7 +231,7 @@ async def running_on(settings: Settings, database: str) -> AsyncIterator[LiveSer
     """``running(settings)`` over a fresh SQLite file, or a fresh PostgreSQL database when
     ``database`` is ``postgres`` (the ``live_server`` fixtures' body)."""
     if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             async with running(settings.model_copy(update={"database_url": url})) as server:
                 yield server
         return
@@ -360,3 +360,14 @@ async def offline_bob(live_server: LiveServer) -> tuple[Client, str]:
     await bob.ok("topic:subscribe", {"topic": "general"})
     await bob.close()
     return alice, token
+
+
+async def polled(condition: Callable[[], Awaitable[bool]], within: float) -> None:
+    """Poll ``condition`` until it holds, for at most ``within`` seconds (``TimeoutError``).
+
+    For state another process or a timer writes (a database row, a broker's key) that nothing
+    announces: the test has no event to await, so it looks every 50 ms.
+    """
+    async with asyncio.timeout(within):
+        while not await condition():
+            await asyncio.sleep(0.05)

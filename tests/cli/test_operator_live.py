@@ -9,6 +9,7 @@ server and the commands on one hub channel. Every wait is a bounded poll on what
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -24,6 +25,7 @@ import pytest
 import socketio
 
 from tests.cli.runner import PASSWORD, Place, parley, place_in, serving, serving_process
+from tests.support import polled
 
 pytestmark = pytest.mark.timeout(180)  # a server and several commands, each a new event loop
 WAIT = 10.0  # bounds every wait for what a command changes on the running server (the relay: ~1 s)
@@ -217,11 +219,14 @@ async def test_stats_shows_each_running_server_with_its_sockets_and_users(place,
     async with serving(place, unused_tcp_port) as url:
         alice, bobby = await token_of(url, "alice"), await token_of(url, "bobby")
         async with connected(url, alice), connected(url, alice), connected(url, bobby):
-            stats = json.loads(await ok(place, "stats", "--json"))
-            for _ in range(3):  # bounded: a row written before the sockets opened is a second old
-                if [(n["sockets"], n["users"]) for n in stats["nodes"]] == [(3, 2)]:
-                    break
-                stats = json.loads(await ok(place, "stats", "--json"))
+            stats: dict[str, Any] = {}
+
+            async def counted() -> bool:  # the row the server rewrites every second shows the three
+                stats.update(json.loads(await ok(place, "stats", "--json")))
+                return [(n["sockets"], n["users"]) for n in stats["nodes"]] == [(3, 2)]
+
+            with contextlib.suppress(TimeoutError):  # the assertions below say what it showed
+                await polled(counted, within=5.0)
             plain = await ok(place, "stats")
         [node] = stats["nodes"]
         assert (node["sockets"], node["users"]) == (3, 2)

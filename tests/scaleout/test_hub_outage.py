@@ -23,7 +23,7 @@ from server.adapters.cluster.redis_presence import RedisRegistry
 from tests.edge.gateway.wsclient import opened
 from tests.redis_instance import OwnRedis, own_redis
 from tests.scaleout.conftest import two_nodes
-from tests.support import Client, general_with
+from tests.support import Client, general_with, polled
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
 PACE = 0.1  # seconds between two sends: the shape of the load, not a synchronisation
@@ -215,10 +215,7 @@ async def until(condition: Callable[[], bool], within: float = RECEIVED_WITHIN) 
 
 
 async def until_async(condition: Callable[[], Awaitable[bool]], within: float = RECEIVED_WITHIN) -> None:
-    """Poll ``condition`` (state of another process: nothing to await) until it holds, bounded."""
-    async with asyncio.timeout(within):
-        while not await condition():
-            await asyncio.sleep(0.05)
+    await polled(condition, within)
 
 
 async def test_a_logout_made_while_the_broker_was_down_closes_the_sockets_on_the_other_node(tmp_path: Path):
