@@ -55,7 +55,7 @@ async def loaded(
     """The corpus on ``request.param``'s database, shared by the module's tests (they only read)."""
     corpus = Corpus.make(50_000, 1.1, seed=7)
     if request.param == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             db = Database(url)
             try:
                 await fill(db, corpus, MESSAGES, 10_000)

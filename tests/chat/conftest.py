@@ -103,7 +103,7 @@ async def two_nodes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
             await second.db.dispose()
 
     if request.param == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             async for chats in pair(url):
                 yield chats
     else:

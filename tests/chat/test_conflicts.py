@@ -32,7 +32,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 async def on_postgres(tmp_path: Path) -> AsyncIterator[tuple[Chat, Database]]:
     """A chat service and, beside it, a second engine on the same PostgreSQL database."""
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         chat = build_chat(settings_for(tmp_path / "data", database_url=url))
         await migrate.upgrade(chat.db.engine)
         other = Database(url)

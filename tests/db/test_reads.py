@@ -138,7 +138,7 @@ async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_a
 
 @pytest.mark.postgres
 async def test_postgres_reads_started_together_share_a_small_pool_opened_again_after_close():
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         user_id = await with_alice(url)
         reads = hot_reads_for(url)
         assert isinstance(reads, PostgresReads)
@@ -199,7 +199,7 @@ async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read
 async def test_postgres_reads_survive_the_server_dropping_their_connections():
     """A restart or a failover ends the pool's connections under it; SQLAlchemy's pre-ping hid
     that from the reads before, and a read is safe to run again: the next read is served."""
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         user_id = await with_alice(url)
         reads = hot_reads_for(url)
         killer = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))

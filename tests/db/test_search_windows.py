@@ -117,7 +117,7 @@ CASES = [
 @pytest.fixture
 async def db(database: str, tmp_path: Path) -> AsyncIterator[Database]:
     if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             loaded = Database(url)
             try:
                 await load(loaded)

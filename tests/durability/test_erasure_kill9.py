@@ -41,7 +41,7 @@ STATE = text(
 async def database_for(kind: str, place: Place) -> AsyncIterator[tuple[Place, str]]:
     """The place the servers run in and the URL the test reads the database at."""
     if kind == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             # A lease a killed node left runs out in 3 s (it must outlast the webhook timeout).
             yield (
                 place.with_env(PARLEY_DATABASE_URL=url, PARLEY_WEBHOOK_LEASE="3", PARLEY_WEBHOOK_TIMEOUT="2"),

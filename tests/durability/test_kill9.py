@@ -203,5 +203,5 @@ async def test_acknowledged_sends_survive_kill_9_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 async def test_acknowledged_sends_survive_kill_9_on_postgresql(tmp_path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await crash_and_recover(crash_place(tmp_path, PARLEY_DATABASE_URL=url), url)

@@ -72,5 +72,5 @@ async def test_a_push_claimed_when_the_server_was_killed_is_delivered_once_on_sq
 
 @pytest.mark.postgres
 async def test_a_push_claimed_when_the_server_was_killed_is_delivered_once_on_postgresql(tmp_path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await crash_and_push(tmp_path, PARLEY_DATABASE_URL=url)

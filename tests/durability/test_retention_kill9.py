@@ -142,5 +142,5 @@ async def test_a_sweep_killed_mid_way_keeps_whole_batches_and_resumes_on_sqlite(
 
 @pytest.mark.postgres
 async def test_a_sweep_killed_mid_way_keeps_whole_batches_and_resumes_on_postgresql(tmp_path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await sweep_killed_and_resumed(tmp_path, url, PARLEY_DATABASE_URL=url)

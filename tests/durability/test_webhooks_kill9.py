@@ -85,5 +85,5 @@ async def test_pending_deliveries_survive_kill_9_on_sqlite(tmp_path):
 
 @pytest.mark.postgres
 async def test_pending_deliveries_survive_kill_9_on_postgresql(tmp_path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await crash_and_deliver(tmp_path, PARLEY_DATABASE_URL=url)

@@ -83,5 +83,5 @@ async def test_the_js_client_recovers_its_session_across_a_server_killed_with_9_
 async def test_the_js_client_recovers_its_session_across_a_server_killed_with_9_on_postgresql(
     node: str, tmp_path: Path
 ) -> None:
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await recover_across_a_restart(node, place_in(tmp_path).with_env(PARLEY_DATABASE_URL=url))

@@ -34,7 +34,9 @@ async def two_nodes(
     redis = redis or redis_url()
     channel = f"parley-test-{uuid.uuid4().hex[:8]}"  # isolates this test's pub/sub traffic
     async with AsyncExitStack() as stack:
-        url = database or await stack.enter_async_context(fresh_postgres_database(postgres_url()))
+        url = database or await stack.enter_async_context(
+            fresh_postgres_database(postgres_url(), migrated=True)
+        )
         servers = []
         for name in ("a", "b"):
             settings = settings_for(

@@ -60,7 +60,7 @@ async def connect(url: str, name: str, token: str) -> Client:
 
 
 async def test_a_killed_nodes_users_go_offline_within_the_ttl_and_lose_nothing(tmp_path: Path):
-    async with fresh_postgres_database(postgres_url()) as database:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as database:
         async with crashable_nodes(tmp_path, database, PARLEY_PRESENCE_GRACE="0.2") as (
             node_one,
             url_one,
@@ -102,7 +102,7 @@ async def test_a_killed_nodes_users_go_offline_within_the_ttl_and_lose_nothing(t
 async def test_a_killed_nodes_sockets_stop_counting_against_the_user_within_the_ttl(tmp_path: Path):
     """Sockets per user are counted for the cluster; kill -9 of the node that holds them must not
     keep them counted forever (its beat stops: it no longer counts after the TTL)."""
-    async with fresh_postgres_database(postgres_url()) as database:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as database:
         async with crashable_nodes(tmp_path, database, PARLEY_MAX_CONNECTIONS_PER_USER="1") as (
             node_one,
             url_one,

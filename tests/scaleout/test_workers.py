@@ -28,7 +28,7 @@ def worker_pids(parent: int) -> list[int]:
 
 
 async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path):
-    async with fresh_postgres_database(postgres_url()) as database:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as database:
         place = place_in(tmp_path).with_env(
             PARLEY_DATABASE_URL=database,
             PARLEY_REDIS_URL=redis_url(),

@@ -32,7 +32,7 @@ async def chat_settings(tmp_path: Path, database: str) -> AsyncIterator[Settings
     """The chat on a fresh SQLite file or PostgreSQL database; webhooks may name 127.0.0.1."""
     extra: dict[str, Any] = {"webhook_allow_hosts": ["127.0.0.1"]}
     if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             yield settings_for(tmp_path / "data", database_url=url, **extra)
     else:
         yield settings_for(tmp_path / "data", **extra)

@@ -25,7 +25,7 @@ DAY = 86400.0
 @pytest.fixture
 async def db(database: str, tmp_path: Path) -> AsyncIterator[Database]:
     if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             found = Database(url)
             await migrate.upgrade(found.engine)
             yield found

@@ -33,7 +33,7 @@ PEOPLE = 8
 @pytest.fixture
 async def chat_settings(tmp_path: Path) -> AsyncIterator[Settings]:
     """tests/chat/conftest.py's ``chat``, on a fresh PostgreSQL database."""
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         yield settings_for(tmp_path / "data", database_url=url)
 
 

@@ -30,7 +30,7 @@ DAY = 86400.0
 @pytest.fixture
 async def db(database: str, tmp_path: Path) -> AsyncIterator[Database]:
     if database == "postgres":
-        async with fresh_postgres_database(postgres_url()) as url:
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
             found = Database(url)
             await migrate.upgrade(found.engine)
             yield found
@@ -160,7 +160,7 @@ async def test_pending_rows_of_a_removed_or_deleted_webhook_go_after_retention(d
 async def test_on_postgresql_a_node_skips_while_another_prunes() -> None:
     """The pruning lock (``prune_lock``) held by another node's transaction: this round prunes
     nothing and waits for nothing; once it is free the next round prunes."""
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         db = Database(url)
         try:
             await migrate.upgrade(db.engine)

@@ -54,7 +54,7 @@ async def stored(db: Database) -> int:
 
 @pytest.mark.postgres
 async def test_while_one_node_sweeps_the_others_round_is_skipped(tmp_path: Path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         settings = settings_for(tmp_path / "data", database_url=url, retention_days=1)
         first, second = build_chat(settings), build_chat(settings)
         await migrate.upgrade(first.db.engine)

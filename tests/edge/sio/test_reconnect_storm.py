@@ -138,7 +138,7 @@ async def test_every_member_gets_its_whole_backlog_once_and_in_order_after_a_kil
 
 @pytest.mark.postgres
 async def test_the_same_storm_on_postgresql(tmp_path):
-    async with fresh_postgres_database(postgres_url()) as url:
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         await kill_9_storm(storm_place(tmp_path).with_env(PARLEY_DATABASE_URL=url))
 
 
