@@ -121,7 +121,16 @@ was back."""
 
 
 async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, Lines, float]:
-    hooks = {"webhook_allow_hosts": ["127.0.0.1"], "webhook_retry_base": 0.05}
+    # A short lease: a worker whose statement outlived COMMAND_TIMEOUT (30 s) during a long hang may
+    # have sent the COMMIT of the rows it leased; PostgreSQL commits it when it resumes, and those
+    # rows are delivered when their lease ends (at least once, PROTOCOL.md section 12), not within
+    # this test's RECEIVED_WITHIN after a default 60 s one (CI: one delivery missing after 20 s).
+    hooks = {
+        "webhook_allow_hosts": ["127.0.0.1"],
+        "webhook_retry_base": 0.05,
+        "webhook_timeout": 2.0,
+        "webhook_lease": 3.0,
+    }
     async with (
         own_postgres() as pg,
         receiving() as hooked,
