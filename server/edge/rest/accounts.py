@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response
 
 from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut
 from server.edge.http import ActorDep, AddressDep, ChatDep, TokenDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], responses=RESPONSES)
 
 
 @router.post("/users", status_code=201)

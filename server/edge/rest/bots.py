@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path
 from server.chat.integrations.schemas import BotIn, BotOut, BotsOut, TokenCreatedOut, TokenIn, TokensOut
 from server.chat.kernel.schemas import Empty
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/bots", tags=["bots"])
+router = APIRouter(prefix="/api/bots", tags=["bots"], responses=RESPONSES)
 BotName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 TokenId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 

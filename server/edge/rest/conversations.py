@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query
 from server.chat.conversations.schemas import PageOut, TopicsOut
 from server.chat.kernel.schemas import MAX_STORED_INT, In, Target, TopicOut, Username
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=RESPONSES)
 Peer = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 
 

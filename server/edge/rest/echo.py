@@ -11,9 +11,10 @@ from fastapi import APIRouter, Response
 from server.chat.echo.schemas import TranscriptsOut
 from server.chat.echo.service import PAGE
 from server.edge.http import ActorDep, ChatDep, echo_history
+from server.edge.rest.errors import RESPONSES
 from server.edge.shapes import HistoryBefore, HistoryLimit
 
-router = APIRouter(prefix="/api/echo", tags=["echo"])
+router = APIRouter(prefix="/api/echo", tags=["echo"], responses=RESPONSES)
 
 
 @router.get("/history", response_model=TranscriptsOut)

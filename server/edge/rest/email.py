@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse
 from server.chat.notifications.email import Verified
 from server.chat.notifications.schemas import EmailIn, NotificationPrefsOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], responses=RESPONSES)
 PAGES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/html": {}}, "description": "a page saying what happened"},
     400: {"content": {"text/html": {}}, "description": "a page saying the link is refused"},

@@ -10,8 +10,9 @@ from fastapi import APIRouter
 
 from server.chat.operators.schemas import ErasureIn, ErasureOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], responses=RESPONSES)
 
 
 @router.delete("/users/me", status_code=202)

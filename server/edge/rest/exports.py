@@ -14,9 +14,9 @@ from server.chat.exports.schemas import ExportCreated
 from server.chat.exports.service import ExportService
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.http import ActorDep, ChatDep
-from server.edge.rest.errors import documented
+from server.edge.rest.errors import RESPONSES, documented
 
-router = APIRouter(prefix="/api/users/me", tags=["exports"])
+router = APIRouter(prefix="/api/users/me", tags=["exports"], responses=RESPONSES)
 ExportIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 POLL_SECONDS = 2  # the Retry-After of a pending export: when to ask again
 

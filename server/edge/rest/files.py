@@ -26,9 +26,9 @@ from server.chat.files.schemas import FileLimitsOut, FileOut
 from server.chat.files.service import Download, FileService, Staging
 from server.chat.kernel.errors import ChatError, ErrorCode, invalid
 from server.edge.http import ActorDep, ChatDep
-from server.edge.rest.errors import documented
+from server.edge.rest.errors import RESPONSES, documented
 
-router = APIRouter(prefix="/api/files", tags=["files"])
+router = APIRouter(prefix="/api/files", tags=["files"], responses=RESPONSES)
 FileIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
 CACHE_SECONDS = 3600

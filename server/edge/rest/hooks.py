@@ -22,11 +22,12 @@ from server.chat.integrations.schemas import HookCreatedOut, HookIn, HookPostedO
 from server.chat.kernel.errors import ChatError, ErrorCode, invalid
 from server.chat.kernel.schemas import MAX_STORED_INT, Empty
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
 HOOK_MAX_BYTES = 64 * 1024
-router = APIRouter(prefix="/api/topics", tags=["hooks"])
-public = APIRouter(tags=["hooks"])
+router = APIRouter(prefix="/api/topics", tags=["hooks"], responses=RESPONSES)
+public = APIRouter(tags=["hooks"], responses=RESPONSES)
 HookId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Secret = Annotated[str, Path(max_length=200)]
 FORM = "application/x-www-form-urlencoded"

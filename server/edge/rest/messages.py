@@ -10,8 +10,9 @@ from pydantic import AfterValidator, field_validator
 from server.chat.conversations.schemas import PageOut, PinnedOut, ReactionsOut, SendIn
 from server.chat.kernel.schemas import MAX_STORED_INT, Empty, In, MessageOut, check_body, check_emoji
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/messages", tags=["messages"])
+router = APIRouter(prefix="/api/messages", tags=["messages"], responses=RESPONSES)
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 EmojiPath = Annotated[
     str,

@@ -10,9 +10,10 @@ from server.chat.kernel.schemas import Empty, TopicName, TopicOut, Username
 from server.chat.kernel.schemas import In as InModel
 from server.chat.moderation.schemas import UNCHANGED, Description, Minutes, Reason, RetentionDays, Unchanged
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
-router = APIRouter(prefix="/api/topics", tags=["moderation"])
+router = APIRouter(prefix="/api/topics", tags=["moderation"], responses=RESPONSES)
 UserPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 
 

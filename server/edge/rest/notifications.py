@@ -7,8 +7,9 @@ from fastapi import APIRouter
 
 from server.chat.notifications.schemas import NotificationPrefsIn, NotificationPrefsOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/users/me/notifications", tags=["notifications"])
+router = APIRouter(prefix="/api/users/me/notifications", tags=["notifications"], responses=RESPONSES)
 
 
 @router.get("")

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from server.chat.kernel.schemas import ProfileOut
 from server.chat.people.schemas import AvailabilitySetIn, ProfileUpdateIn, StatusSetIn, UsersOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/users", tags=["people"])
+router = APIRouter(prefix="/api/users", tags=["people"], responses=RESPONSES)
 Q = Annotated[str, Query(min_length=1, max_length=64, description="a prefix of a word of the name")]
 Limit = Annotated[int, Query(ge=1, le=50)]
 

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Path, Response
 
 from server.chat.kernel.schemas import MAX_STORED_INT, Empty
 from server.edge.http import ActorDep, ChatDep
-from server.edge.rest.errors import documented
+from server.edge.rest.errors import RESPONSES, documented
 
-router = APIRouter(prefix="/api", tags=["previews"])
+router = APIRouter(prefix="/api", tags=["previews"], responses=RESPONSES)
 Id = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 CACHE_SECONDS = 7 * 86400
 NOT_FOUND = documented({404: "No such picture, or one the caller may not read (the same answer)"})

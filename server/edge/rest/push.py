@@ -14,8 +14,9 @@ from server.chat.notifications.schemas import (
     PushSubscriptionsOut,
 )
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/push", tags=["push"])
+router = APIRouter(prefix="/api/push", tags=["push"], responses=RESPONSES)
 SubscriptionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 

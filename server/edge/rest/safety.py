@@ -12,8 +12,9 @@ from server.chat.kernel.schemas import In as InModel
 from server.chat.moderation.schemas import ReportReason
 from server.chat.rules.schemas import BlocksOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api", tags=["safety"])
+router = APIRouter(prefix="/api", tags=["safety"], responses=RESPONSES)
 UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 

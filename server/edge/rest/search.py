@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from server.chat.search.schemas import SearchIn, SearchPageOut
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/search", tags=["search"])
+router = APIRouter(prefix="/api/search", tags=["search"], responses=RESPONSES)
 
 
 def search_query(

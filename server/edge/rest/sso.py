@@ -35,8 +35,9 @@ from server.chat.accounts.schemas import TokenOut
 from server.chat.accounts.sso import FLOW_TTL, CodeIn, MethodsOut
 from server.chat.kernel.errors import ChatError
 from server.edge.http import ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/auth", tags=["accounts"])
+router = APIRouter(prefix="/api/auth", tags=["accounts"], responses=RESPONSES)
 CALLBACK = "/api/auth/oidc/callback"
 COOKIE, COOKIE_PATH = "parley_oidc_state", "/api/auth/oidc"
 REDIRECTED: dict[int | str, dict[str, Any]] = {

@@ -19,8 +19,9 @@ from server.chat.conversations.schemas import (
 from server.chat.kernel.schemas import MAX_STORED_INT, Empty, Target, TopicOut, Username
 from server.chat.kernel.schemas import In as InModel
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 
-router = APIRouter(prefix="/api/topics", tags=["topics"])
+router = APIRouter(prefix="/api/topics", tags=["topics"], responses=RESPONSES)
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)]
 Limit = Annotated[int, Query(ge=1, le=200)]

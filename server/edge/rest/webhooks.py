@@ -11,9 +11,10 @@ from fastapi import APIRouter, Path
 from server.chat.integrations.schemas import DeliveriesOut, WebhookCreated, WebhookIn, WebhooksOut
 from server.chat.kernel.schemas import Empty
 from server.edge.http import ActorDep, ChatDep
+from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
-router = APIRouter(prefix="/api/topics", tags=["webhooks"])
+router = APIRouter(prefix="/api/topics", tags=["webhooks"], responses=RESPONSES)
 HookId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
