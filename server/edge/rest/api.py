@@ -54,13 +54,14 @@ def build_api(
     """The API; ``extra_routers`` (the compatibility gateways) and the Admin UI's page (when on)
     are mounted before the web page.
 
-    Our REST routers' routes are added as they are, not through ``include_router``: FastAPI makes
-    each route's validators (pydantic schemas of its parameters and answers) when the route is
-    made, and an included router's routes are made again for each app that includes it, on that
-    app's first request to them (~30 ms of CPU a router). Made once at import, they serve every
-    app of the process: a test process builds hundreds of apps (0.29 -> 0.13 s of CPU for a server
-    that answers five routes). Each router carries its prefix, tags and ``errors.RESPONSES`` itself,
-    and a route keeps no state of an app: its dependencies read ``request.app`` on each request.
+    Our REST and gateway routers' routes are added as they are, not through ``include_router``:
+    FastAPI makes each route's validators (pydantic schemas of its parameters and answers) when
+    the route is made, and an included router's routes are made again for each app that includes
+    it, on that app's first request to them (~30 ms of CPU a router). Made once at import, they
+    serve every app of the process: a test process builds hundreds of apps (0.29 -> 0.13 s of CPU
+    for a server that answers five routes). Each router carries its prefix, tags and
+    ``errors.RESPONSES`` itself, and a route keeps no state of an app: its dependencies read
+    ``request.app`` on each request.
     """
     api = FastAPI(title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
@@ -79,7 +80,7 @@ def build_api(
     ]:  # hooks.public: POST /hooks/<secret>
         api.router.routes.extend(router.routes)  # shared, not re-made: see the docstring
     for router in extra_routers:
-        api.include_router(router)
+        api.router.routes.extend(router.routes)
     if cors_origins:
         api.add_middleware(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["*"], allow_headers=["*"]
