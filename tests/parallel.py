@@ -5,7 +5,13 @@ node id on the worker, which pytest 9.2 no longer lets it change (pytest-dev/pyt
 groups are then silently ignored and grouped tests run on both workers at once. Here each worker
 writes the group of every test it collected to a file in a directory the controller names, and the
 controller's scheduler reads them: the tests of one group are one unit of work, run on one worker
-one after another; any other test is a unit of its own, as with xdist's ``loadgroup``.
+one after another.
+
+Any other test's unit is its module (xdist's ``loadfile``), not the test itself (``loadgroup``):
+a module that shares one server among its tests (a module-scoped fixture) then makes it once, on
+one worker. One test a unit spread a module over the workers in turns, and each of its pieces
+set the module's fixtures up and tore them down again. xdist hands the units out largest first
+(by number of tests), so the long groups start at once and the run ends on small modules.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def group_of(item: pytest.Item) -> str | None:
 
 
 class GroupScheduling(LoadScopeScheduling):
-    """xdist's scope scheduler with the workers' written groups as the scopes."""
+    """xdist's scope scheduler with the workers' written groups, else the modules, as the scopes."""
 
     def __init__(self, config: pytest.Config, log: Any, directory: Path) -> None:
         super().__init__(config, log)
@@ -42,7 +48,7 @@ class GroupScheduling(LoadScopeScheduling):
             self.groups = {}
             for written in sorted(self.directory.glob("*.json")):
                 self.groups.update(json.loads(written.read_text()))
-        return self.groups.get(nodeid, nodeid)
+        return self.groups.get(nodeid) or nodeid.split("::", 1)[0]
 
 
 class Groups:
