@@ -94,3 +94,20 @@ async def test_mentions_notify_the_mentioned_and_all_every_member_but_the_sender
     assert sorted(pushed) == sorted([(named.id, "bob"), (everyone.id, "alice"), (everyone.id, "carol")])
     payload = orjson.loads(next(r.payload for r in await outbox(chat) if r.message_id == named.id))
     assert payload["topic"] == "lobby" and payload["title"] == "alice in #lobby"
+
+
+async def test_a_message_read_or_deleted_before_its_decision_is_not_pushed(chat: Chat, make_user: MakeUser):
+    """Within ``push_delay`` (here: before the round the test runs) bob read one message and alice
+    deleted another: only the third, still unread, is pushed."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await subscribe(chat, bob, "bob-phone")
+    read = await chat.messages.send(alice, Target(user="bob"), "read me")
+    deleted = await chat.messages.send(alice, Target(user="bob"), "oops")
+    control = await chat.messages.send(alice, Target(user="bob"), "control")
+
+    await chat.signals.read(bob, Target(user="alice"), read.seq)
+    await chat.messages.delete(alice, deleted.id)
+    await chat.notifier.round()
+
+    assert [row.message_id for row in await outbox(chat)] == [control.id]
+    assert await jobs(chat) == []

@@ -1,14 +1,24 @@
 """Notification preferences (PROTOCOL.md section 15) on a real server and both databases: the
 defaults, a change over REST seen over Socket.IO and back, only the fields given change, and a bad
-value is ``invalid`` and changes nothing."""
+value is ``invalid`` and changes nothing.
+
+One server per database serves the module: each test has a user of its own (``alice7``)."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import AsyncIterator
+
 import pytest
+import pytest_asyncio
 
 from tests.edge.rest.test_topics_rest import api_and_socket, ok, refused
+from tests.support import LiveServer, running_on
+from tests.support import test_settings as settings_for
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+NUMBERS = itertools.count(1)
 
 DEFAULTS = {
     "push": True,
@@ -21,8 +31,24 @@ DEFAULTS = {
 }
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live_server(tmp_path_factory: pytest.TempPathFactory, database: str) -> AsyncIterator[LiveServer]:
+    async with running_on(settings_for(tmp_path_factory.mktemp("prefs") / "data"), database) as server:
+        yield server
+
+
+def named(name: str) -> str:
+    """A user name of this test's own (the module's server is shared): ``alice`` -> ``alice7``."""
+    return f"{name}{next(NUMBERS)}"
+
+
 async def test_preferences_start_at_the_defaults_and_change_over_either_transport(live_server):
-    api, socket = await api_and_socket(live_server, "alice")
+    api, socket = await api_and_socket(live_server, named("alice"))
     assert ok(await api.get("/api/users/me/notifications")) == DEFAULTS
     assert await socket.ok("notifications:get", {}) == DEFAULTS
 
@@ -45,8 +71,8 @@ async def test_preferences_start_at_the_defaults_and_change_over_either_transpor
 
 
 async def test_preferences_are_each_users_own(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
+    alice, _ = await api_and_socket(live_server, named("alice"))
+    bob, _ = await api_and_socket(live_server, named("bob"))
     await alice.http.put("/api/users/me/notifications", json={"push": False}, headers=alice.headers)
     assert ok(await bob.get("/api/users/me/notifications")) == DEFAULTS
 
@@ -65,7 +91,7 @@ async def test_preferences_are_each_users_own(live_server):
     ],
 )
 async def test_a_bad_preference_is_invalid_and_changes_nothing(live_server, change):
-    api, socket = await api_and_socket(live_server, "alice")
+    api, socket = await api_and_socket(live_server, named("alice"))
     await socket.ok("notifications:set", {"email_digest_minutes": 30})
 
     answer = await api.http.put("/api/users/me/notifications", json=change, headers=api.headers)
