@@ -1,18 +1,100 @@
-"""Topics, conversations and messages over REST, against live sockets (PROTOCOL.md 6)."""
+"""Topics, conversations and messages over REST, against live sockets (PROTOCOL.md 6).
+
+One server per module and database (``server``); each test has its own users and topics
+(``Names``: ``names.alice`` is ``alice`` with the test's number), so tests meet no one else's
+rows, whatever their order. The PostgreSQL variant runs the tests marked ``both_databases``:
+those that lean on a constraint or a query the two databases answer in their own way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from db.models import Membership, Message, Topic
 from tests.contract import TOPIC_FIELDS
-from tests.support import Client, LiveServer, bearer, count_rows
+from tests.support import Client, LiveServer, bearer, count_rows, running_on
+from tests.support import test_settings as settings_for
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# A server a module shares signs up every test's users from 127.0.0.1.
+SHARED = {"register_per_hour": 1_000_000, "login_per_hour": 1_000_000}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The module's ``server``: SQLite, and PostgreSQL too for a test marked ``both_databases``."""
+    databases_of(metafunc)
+
+
+def databases_of(metafunc: pytest.Metafunc, fixture: str = "server") -> None:
+    """Parametrize a module's shared ``fixture`` (indirectly, so one server per database)."""
+    if fixture in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize(fixture, DATABASES if both else ["sqlite"], indirect=True)
+
+
+@asynccontextmanager
+async def shared_server(
+    factory: pytest.TempPathFactory, database: str = "sqlite", **overrides: Any
+) -> AsyncIterator[LiveServer]:
+    """A real uvicorn for a module's tests on a fresh SQLite file or PostgreSQL database, with
+    ``overrides`` on the test settings."""
+    data_dir: Path = factory.mktemp(f"shared-{database}") / "data"
+    async with running_on(settings_for(data_dir, **{**SHARED, **overrides}), database) as server:
+        yield server
+
+
+@asynccontextmanager
+async def own_sockets(server: LiveServer) -> AsyncIterator[LiveServer]:
+    """``server`` for one test: the sockets the test connects are closed when it ends."""
+    opened = len(server._clients)
+    try:
+        yield server
+    finally:
+        for client in server._clients[opened:]:
+            await client.close()
+        del server._clients[opened:]
+
+
+class Names:
+    """One test's names on a shared server: ``names.alice`` is ``alice`` followed by the test's
+    number (``alice7``); they fit a username (3 to 32 characters) and a topic name."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self) -> None:
+        self.number = next(Names._numbers)
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return f"{name}{self.number}"
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory, request) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    async with shared_server(tmp_path_factory, request.param) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
 
 
 class Api:
@@ -53,51 +135,63 @@ async def counts(live_server: LiveServer) -> tuple[int, ...]:
 # Topics -----------------------------------------------------------------------
 
 
-async def test_topics_are_created_listed_and_read(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
+def listed_names(listing: dict[str, Any], *mine: str) -> list[str]:
+    """The names of a topic listing, in its order, of ``lobby`` and this test's ``mine``."""
+    return [t["name"] for t in listing["topics"] if t["name"] in {"lobby", *mine}]
 
-    created = ok(await alice.post("/api/topics", {"name": "General"}), 201)
-    secret = ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+
+async def test_topics_are_created_listed_and_read(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
+    general, secret = names.General, names.secret
+
+    created = ok(await alice.post("/api/topics", {"name": general}), 201)
+    made_secret = ok(await alice.post("/api/topics", {"name": secret, "private": True}), 201)
 
     assert set(created) == TOPIC_FIELDS
     assert (created["name"], created["kind"], created["owner"], created["subscribed"]) == (
-        "General",
+        general,
         "public",
-        "alice",
+        names.alice,
         True,
     )
-    assert secret["kind"] == "private"
-    assert ok(await bob.get("/api/topics/general")) == {**created, "subscribed": False, "online": 1}
+    assert made_secret["kind"] == "private"
+    assert ok(await bob.get(f"/api/topics/{general.lower()}")) == {
+        **created,
+        "subscribed": False,
+        "online": 1,
+    }
     listed = ok(await bob.get("/api/topics"))
     assert set(listed) == {"topics"}
-    assert [t["name"] for t in listed["topics"]] == ["lobby", "General"]
-    assert [t["name"] for t in ok(await alice.get("/api/topics"))["topics"]] == ["lobby", "General", "secret"]
+    assert listed_names(listed, general, secret) == ["lobby", general]
+    assert listed_names(ok(await alice.get("/api/topics")), general, secret) == ["lobby", general, secret]
 
 
-async def test_topic_errors_have_the_status_and_code_of_the_contract(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
-    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+@pytest.mark.both_databases
+async def test_topic_errors_have_the_status_and_code_of_the_contract(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
+    secret, nowhere = names.secret, names.nowhere
+    ok(await alice.post("/api/topics", {"name": secret, "private": True}), 201)
     before = await counts(live_server)
 
-    refused(await alice.post("/api/topics", {"name": "SECRET"}), 409, "conflict")
+    refused(await alice.post("/api/topics", {"name": secret.upper()}), 409, "conflict")
     refused(await alice.post("/api/topics", {"name": "bad name"}), 422, "invalid")
     refused(await alice.post("/api/topics", {"name": "x" * 65}), 422, "invalid")
     refused(await alice.post("/api/topics", {"name": "ok", "private": "yes"}), 422, "invalid")
     refused(await alice.post("/api/topics", ["ok"]), 422, "invalid")
-    refused(await alice.get("/api/topics/nowhere"), 404, "not_found")
-    refused(await bob.post("/api/topics/secret/subscribe"), 404, "not_found")  # PROTOCOL.md section 3
+    refused(await alice.get(f"/api/topics/{nowhere}"), 404, "not_found")
+    refused(await bob.post(f"/api/topics/{secret}/subscribe"), 404, "not_found")  # PROTOCOL.md section 3
     for path in ("", "/members", "/messages"):  # a non-member learns nothing of a private topic
         hidden, missing = (
-            await bob.get(f"/api/topics/SECRET{path}"),
-            await bob.get(f"/api/topics/nowhere{path}"),
+            await bob.get(f"/api/topics/{secret.upper()}{path}"),
+            await bob.get(f"/api/topics/{nowhere}{path}"),
         )
         refused(hidden, 404, "not_found")
         assert hidden.json()["error"]["message"] == missing.json()["error"]["message"].replace(
-            "nowhere", "secret"
+            nowhere, secret
         )
-    hidden = ok(await alice.post("/api/messages", {"topic": "secret", "body": "members only"}), 201)["id"]
+    hidden = ok(await alice.post("/api/messages", {"topic": secret, "body": "members only"}), 201)["id"]
     for method in ("PUT", "DELETE"):
         answers = [
             await bob.http.request(method, f"/api/messages/{number}", json={"body": "x"}, headers=bob.headers)
@@ -113,23 +207,25 @@ async def test_topic_errors_have_the_status_and_code_of_the_contract(live_server
     assert await counts(live_server) == before
 
 
-async def test_members_subscribe_and_unsubscribe(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, bob_socket = await api_and_socket(live_server, "bob")
-    ok(await alice.post("/api/topics", {"name": "general"}), 201)
-    first = ok(await alice.post("/api/messages", {"topic": "general", "body": "before"}), 201)
+@pytest.mark.both_databases
+async def test_members_subscribe_and_unsubscribe(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, bob_socket = await api_and_socket(live_server, names.bob)
+    general = names.general
+    ok(await alice.post("/api/topics", {"name": general}), 201)
+    first = ok(await alice.post("/api/messages", {"topic": general, "body": "before"}), 201)
 
-    subscribed = ok(await bob.post("/api/topics/GENERAL/subscribe"))
-    again = ok(await bob.post("/api/topics/general/subscribe"))
-    members = ok(await bob.get("/api/topics/general/members"))
-    live = ok(await alice.post("/api/messages", {"topic": "general", "body": "live"}), 201)
+    subscribed = ok(await bob.post(f"/api/topics/{general.upper()}/subscribe"))
+    again = ok(await bob.post(f"/api/topics/{general}/subscribe"))
+    members = ok(await bob.get(f"/api/topics/{general}/members"))
+    live = ok(await alice.post("/api/messages", {"topic": general, "body": "live"}), 201)
 
     assert set(subscribed) == {"topic", "history"} and subscribed["history"] == [first]
     assert subscribed["topic"]["members"] == again["topic"]["members"] == 2
     assert members == {  # a public topic: bob sees his own availability only (sections 4 and 14)
         "members": [
             {
-                "username": "alice",
+                "username": names.alice,
                 "role": "owner",
                 "online": True,
                 "display_name": "",
@@ -137,7 +233,7 @@ async def test_members_subscribe_and_unsubscribe(live_server):
                 "availability": None,
             },
             {
-                "username": "bob",
+                "username": names.bob,
                 "role": "member",
                 "online": True,
                 "display_name": "",
@@ -148,43 +244,46 @@ async def test_members_subscribe_and_unsubscribe(live_server):
     }
     assert await bob_socket.next("message") == live  # the open socket joined the room
 
-    assert ok(await bob.post("/api/topics/general/unsubscribe")) == {}
-    ok(await alice.post("/api/messages", {"topic": "general", "body": "gone"}), 201)
+    assert ok(await bob.post(f"/api/topics/{general}/unsubscribe")) == {}
+    ok(await alice.post("/api/messages", {"topic": general, "body": "gone"}), 201)
     marker = ok(await alice.post("/api/messages", {"topic": "lobby", "body": "marker"}), 201)
     assert await bob_socket.next("message") == marker
-    assert ok(await bob.get("/api/topics/general"))["subscribed"] is False
+    assert ok(await bob.get(f"/api/topics/{general}"))["subscribed"] is False
 
 
-async def test_the_owner_may_not_leave_a_private_topic_others_are_in(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    await live_server.register("bob")
-    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
-    ok(await alice.post("/api/topics/secret/invite", {"username": "bob"}))
+async def test_the_owner_may_not_leave_a_private_topic_others_are_in(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    await live_server.register(names.bob)
+    ok(await alice.post("/api/topics", {"name": names.secret, "private": True}), 201)
+    ok(await alice.post(f"/api/topics/{names.secret}/invite", {"username": names.bob}))
 
-    refused(await alice.post("/api/topics/secret/unsubscribe"), 403, "forbidden")
+    refused(await alice.post(f"/api/topics/{names.secret}/unsubscribe"), 403, "forbidden")
 
 
-async def test_invite_adds_the_member_and_tells_its_open_sockets(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, bob_socket = await api_and_socket(live_server, "bob")
-    carol, _ = await api_and_socket(live_server, "carol")
-    ok(await alice.post("/api/topics", {"name": "secret", "private": True}), 201)
+async def test_invite_adds_the_member_and_tells_its_open_sockets(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, bob_socket = await api_and_socket(live_server, names.bob)
+    carol, _ = await api_and_socket(live_server, names.carol)
+    secret = names.secret
+    ok(await alice.post("/api/topics", {"name": secret, "private": True}), 201)
     before = await counts(live_server)
 
-    refused(await carol.post("/api/topics/secret/invite", {"username": "bob"}), 404, "not_found")
-    refused(await alice.post("/api/topics/secret/invite", {"username": "nobody"}), 404, "not_found")
-    refused(await alice.post("/api/topics/secret/invite", {"username": "b"}), 422, "invalid")
-    refused(await alice.post("/api/topics/nowhere/invite", {"username": "bob"}), 404, "not_found")
+    refused(await carol.post(f"/api/topics/{secret}/invite", {"username": names.bob}), 404, "not_found")
+    refused(await alice.post(f"/api/topics/{secret}/invite", {"username": names.nobody}), 404, "not_found")
+    refused(await alice.post(f"/api/topics/{secret}/invite", {"username": "b"}), 422, "invalid")
+    refused(
+        await alice.post(f"/api/topics/{names.nowhere}/invite", {"username": names.bob}), 404, "not_found"
+    )
     assert await counts(live_server) == before
 
-    invited = ok(await alice.post("/api/topics/secret/invite", {"username": "bob"}))
-    sent = ok(await alice.post("/api/messages", {"topic": "secret", "body": "welcome"}), 201)
+    invited = ok(await alice.post(f"/api/topics/{secret}/invite", {"username": names.bob}))
+    sent = ok(await alice.post("/api/messages", {"topic": secret, "body": "welcome"}), 201)
 
     assert set(invited) == {"topic"} and invited["topic"]["members"] == 2
     told = await bob_socket.next("topic:invited")
-    assert told["by"] == "alice" and told["topic"]["name"] == "secret"
+    assert told["by"] == names.alice and told["topic"]["name"] == secret
     assert await bob_socket.next("message") == sent
-    assert ok(await bob.get("/api/topics/secret"))["subscribed"] is True
+    assert ok(await bob.get(f"/api/topics/{secret}"))["subscribed"] is True
 
 
 # History pages ------------------------------------------------------------------
@@ -200,113 +299,133 @@ PAGES: list[tuple[dict[str, Any], range, bool]] = [
 ]
 
 
-async def test_topic_messages_are_paged_like_history(live_server):
-    alice, socket = await api_and_socket(live_server, "alice")
-    ok(await alice.post("/api/topics", {"name": "general"}), 201)
+@pytest.mark.both_databases
+async def test_topic_messages_are_paged_like_history(live_server, names):
+    alice, socket = await api_and_socket(live_server, names.alice)
+    general = names.general
+    ok(await alice.post("/api/topics", {"name": general}), 201)
     await asyncio.gather(
-        *(socket.ok("message:send", {"topic": "general", "body": f"m{n}"}) for n in range(120))
+        *(socket.ok("message:send", {"topic": general, "body": f"m{n}"}) for n in range(120))
     )
 
     for params, expected, has_more in PAGES:
-        page = ok(await alice.get("/api/topics/general/messages", **params))
+        page = ok(await alice.get(f"/api/topics/{general}/messages", **params))
         assert set(page) == {"messages", "has_more"}
         assert ([m["seq"] for m in page["messages"]], page["has_more"]) == (list(expected), has_more), params
-        assert page == await socket.ok("history", {"topic": "general", **params})
+        assert page == await socket.ok("history", {"topic": general, **params})
 
     for params in ({"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"before_seq": 0}, {"before_seq": -3}):
-        refused(await alice.get("/api/topics/general/messages", **params), 422, "invalid")
+        refused(await alice.get(f"/api/topics/{general}/messages", **params), 422, "invalid")
 
 
 # Direct conversations -------------------------------------------------------------
 
 
-async def test_opening_a_conversation_is_idempotent_and_lists_it_for_both(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
+@pytest.mark.both_databases
+async def test_opening_a_conversation_is_idempotent_and_lists_it_for_both(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
 
-    opened = ok(await alice.post("/api/conversations", {"recipient": "bob"}))
+    opened = ok(await alice.post("/api/conversations", {"recipient": names.bob}))
     before = await counts(live_server)
-    again = ok(await alice.post("/api/conversations", {"recipient": "BOB"}))
-    from_bob = ok(await bob.post("/api/conversations", {"recipient": "alice"}))
+    again = ok(await alice.post("/api/conversations", {"recipient": names.bob.upper()}))
+    from_bob = ok(await bob.post("/api/conversations", {"recipient": names.alice}))
 
     assert set(opened) == TOPIC_FIELDS
-    assert (opened["name"], opened["kind"], opened["members"], opened["last_seq"]) == ("@bob", "direct", 2, 0)
+    assert (opened["name"], opened["kind"], opened["members"], opened["last_seq"]) == (
+        f"@{names.bob}",
+        "direct",
+        2,
+        0,
+    )
     assert again == opened
-    assert from_bob["name"] == "@alice"
+    assert from_bob["name"] == f"@{names.alice}"
     assert await counts(live_server) == before
     assert ok(await alice.get("/api/conversations")) == {"topics": [opened]}
     assert ok(await bob.get("/api/conversations")) == {"topics": [from_bob]}
 
 
-async def test_conversation_errors(live_server):
-    alice, _ = await api_and_socket(live_server, "alice")
+async def test_conversation_errors(live_server, names):
+    alice, _ = await api_and_socket(live_server, names.alice)
     before = await counts(live_server)
 
-    refused(await alice.post("/api/conversations", {"recipient": "alice"}), 422, "invalid")
-    refused(await alice.post("/api/conversations", {"recipient": "nobody"}), 404, "not_found")
+    refused(await alice.post("/api/conversations", {"recipient": names.alice}), 422, "invalid")
+    refused(await alice.post("/api/conversations", {"recipient": names.nobody}), 404, "not_found")
     refused(await alice.post("/api/conversations", {"recipient": "x"}), 422, "invalid")
     refused(await alice.post("/api/conversations", {}), 422, "invalid")
-    refused(await alice.get("/api/conversations/nobody/messages"), 404, "not_found")
-    refused(await alice.get("/api/conversations/alice/messages"), 422, "invalid")
+    refused(await alice.get(f"/api/conversations/{names.nobody}/messages"), 404, "not_found")
+    refused(await alice.get(f"/api/conversations/{names.alice}/messages"), 422, "invalid")
     assert await counts(live_server) == before
 
 
-async def test_conversation_messages_are_the_history_with_that_user(live_server):
-    alice, alice_socket = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
+async def test_conversation_messages_are_the_history_with_that_user(live_server, names):
+    alice, alice_socket = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
     for n in range(3):
-        await alice_socket.ok("message:send", {"to": "bob", "body": f"d{n}"})
+        await alice_socket.ok("message:send", {"to": names.bob, "body": f"d{n}"})
 
-    mine = ok(await alice.get("/api/conversations/bob/messages", limit=2))
-    theirs = ok(await bob.get("/api/conversations/ALICE/messages"))
+    mine = ok(await alice.get(f"/api/conversations/{names.bob}/messages", limit=2))
+    theirs = ok(await bob.get(f"/api/conversations/{names.alice.upper()}/messages"))
 
     assert [m["seq"] for m in mine["messages"]] == [2, 3] and mine["has_more"] is True
-    assert {m["topic"] for m in mine["messages"]} == {"@bob"}
+    assert {m["topic"] for m in mine["messages"]} == {f"@{names.bob}"}
     assert [m["body"] for m in theirs["messages"]] == ["d0", "d1", "d2"]
-    assert {m["topic"] for m in theirs["messages"]} == {"@alice"}
-    assert mine == await alice_socket.ok("history", {"with": "bob", "limit": 2})
+    assert {m["topic"] for m in theirs["messages"]} == {f"@{names.alice}"}
+    assert mine == await alice_socket.ok("history", {"with": names.bob, "limit": 2})
 
 
 # Messages ---------------------------------------------------------------------------
 
 
-async def test_a_message_posted_over_rest_reaches_sockets_as_if_sent_over_socketio(live_server):
-    alice, alice_socket = await api_and_socket(live_server, "alice")
-    _, bob_socket = await api_and_socket(live_server, "bob")
+@pytest.mark.both_databases
+async def test_a_message_posted_over_rest_reaches_sockets_as_if_sent_over_socketio(live_server, names):
+    alice, alice_socket = await api_and_socket(live_server, names.alice)
+    _, bob_socket = await api_and_socket(live_server, names.bob)
+    general = names.general  # a topic of the test's own: lobby's numbers are every test's
+    ok(await alice.post("/api/topics", {"name": general}), 201)
+    await bob_socket.ok("topic:subscribe", {"topic": general})
 
     over_rest = ok(
-        await alice.post("/api/messages", {"topic": "lobby", "body": "rest", "client_id": "r1"}), 201
+        await alice.post("/api/messages", {"topic": general, "body": "rest", "client_id": "r1"}), 201
     )
-    over_sio = await alice_socket.ok("message:send", {"topic": "lobby", "body": "sio", "client_id": "s1"})
+    over_sio = await alice_socket.ok("message:send", {"topic": general, "body": "sio", "client_id": "s1"})
 
     got_rest, got_sio = await bob_socket.next("message"), await bob_socket.next("message")
     assert got_rest == over_rest and got_sio == over_sio
     assert set(over_rest) == set(over_sio)
     assert await alice_socket.next("message") == over_rest  # the sender's own socket too
     assert (over_rest["seq"], over_sio["seq"]) == (1, 2)
-    again = ok(await alice.post("/api/messages", {"topic": "lobby", "body": "rest", "client_id": "r1"}), 201)
+    again = ok(await alice.post("/api/messages", {"topic": general, "body": "rest", "client_id": "r1"}), 201)
     assert again == over_rest
 
 
-async def test_a_direct_message_posted_over_rest_names_the_other_side(live_server):
-    alice, alice_socket = await api_and_socket(live_server, "alice")
-    _, bob_socket = await api_and_socket(live_server, "bob")
+async def test_a_direct_message_posted_over_rest_names_the_other_side(live_server, names):
+    alice, alice_socket = await api_and_socket(live_server, names.alice)
+    _, bob_socket = await api_and_socket(live_server, names.bob)
 
-    sent = ok(await alice.post("/api/messages", {"to": "bob", "body": "psst"}), 201)
+    sent = ok(await alice.post("/api/messages", {"to": names.bob, "body": "psst"}), 201)
 
-    assert (sent["topic"], sent["kind"], sent["seq"]) == ("@bob", "direct", 1)
-    assert await bob_socket.next("message") == {**sent, "topic": "@alice"}
+    assert (sent["topic"], sent["kind"], sent["seq"]) == (f"@{names.bob}", "direct", 1)
+    assert await bob_socket.next("message") == {**sent, "topic": f"@{names.alice}"}
     assert await alice_socket.next("message") == sent
+
+
+def named(body: dict[str, Any], names: Names) -> dict[str, Any]:
+    """``body`` with the test's names for its placeholders (``"{general}"``, ``"{bob}"``)."""
+    return {
+        key: getattr(names, value.strip("{}")) if isinstance(value, str) and value.startswith("{") else value
+        for key, value in body.items()
+    }
 
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"topic": "general", "body": "x"}, 403, "forbidden"),
-        ({"topic": "nowhere", "body": "x"}, 404, "not_found"),
-        ({"to": "nobody", "body": "x"}, 404, "not_found"),
-        ({"to": "alice", "body": "x"}, 422, "invalid"),
-        ({"topic": "lobby", "to": "bob", "body": "x"}, 422, "invalid"),
+        ({"topic": "{general}", "body": "x"}, 403, "forbidden"),
+        ({"topic": "{nowhere}", "body": "x"}, 404, "not_found"),
+        ({"to": "{nobody}", "body": "x"}, 404, "not_found"),
+        ({"to": "{alice}", "body": "x"}, 422, "invalid"),
+        ({"topic": "lobby", "to": "{bob}", "body": "x"}, 422, "invalid"),
         ({"body": "x"}, 422, "invalid"),
         ({"topic": "lobby", "body": "  "}, 422, "invalid"),
         ({"topic": "lobby", "body": "é" * 4001}, 422, "invalid"),
@@ -326,11 +445,11 @@ async def test_a_direct_message_posted_over_rest_names_the_other_side(live_serve
         "long-client-id",
     ],
 )
-async def test_posting_a_message_is_refused_with_the_right_status(live_server, body, status, code):
-    alice, _ = await api_and_socket(live_server, "alice")
-    bob, _ = await api_and_socket(live_server, "bob")
-    ok(await bob.post("/api/topics", {"name": "general"}), 201)
+async def test_posting_a_message_is_refused_with_the_right_status(live_server, names, body, status, code):
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
+    ok(await bob.post("/api/topics", {"name": names.general}), 201)
     before = await counts(live_server)
 
-    refused(await alice.post("/api/messages", body), status, code)
+    refused(await alice.post("/api/messages", named(body, names)), status, code)
     assert await counts(live_server) == before
