@@ -13,6 +13,7 @@ Rate limits are raised so the fuzz reaches the handlers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,11 +22,12 @@ import pytest
 import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from db.models import Ban, EchoTranscript, Membership, Mention, Message, Pin, Reaction, Topic, User
 from tests import fuzz
 from tests.edge.sio.logs import Records, captured
-from tests.support import WAIT, Client, LiveServer, count_rows, running
+from tests.support import WAIT, Client, LiveServer, running
 from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -82,6 +84,9 @@ EVENTS: dict[str, dict[str, str]] = {
     "search": {"q": "body", "with": "user", "limit": "int", "cursor": "body", **TOPIC},
 }
 MODELS = (User, Topic, Membership, Message, EchoTranscript, Reaction, Mention, Pin, Ban)
+# Every model's row count in one statement: read before and after each of the ~1,300 examples, nine
+# statements a read were most of the module's time.
+ROWS = select(*(select(func.count()).select_from(model).scalar_subquery() for model in MODELS))
 
 
 class Fuzz:
@@ -102,7 +107,9 @@ class Fuzz:
         return client
 
     async def rows(self) -> tuple[int, ...]:
-        return await count_rows(self.live, *MODELS)
+        """How many rows each of ``MODELS`` has, in the server's database."""
+        async with self.live.chat.db.read() as repos:
+            return tuple((await repos.session.execute(ROWS)).one())
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -156,8 +163,18 @@ def arguments(fields: dict[str, str]) -> st.SearchStrategy[tuple[Any, ...]]:
     return st.one_of(payload.map(lambda p: (p,)), st.just(()), st.tuples(payload, fuzz.odd()))
 
 
-ARGUMENTS = {event: arguments(fields) for event, fields in EVENTS.items()}  # built once: not cheap
-SPOILT = {event: fuzz.with_lone_surrogate(fields) for event, fields in EVENTS.items()}
+@functools.cache
+def arguments_of(event: str) -> st.SearchStrategy[tuple[Any, ...]]:
+    """``event``'s arguments, built once and when first drawn (all of them at import cost every
+    process that collects the module, each xdist worker, ~2 s of CPU)."""
+    return arguments(EVENTS[event])
+
+
+@functools.cache
+def spoilt(event: str) -> st.SearchStrategy[dict[str, Any]]:
+    return fuzz.with_lone_surrogate(EVENTS[event])
+
+
 USERS = st.sampled_from(["alice", "bob"])
 
 
@@ -165,7 +182,7 @@ USERS = st.sampled_from(["alice", "bob"])
 @given(data=st.data())
 async def test_every_payload_gets_an_envelope_and_a_refusal_stores_nothing(server, event, data):
     who = data.draw(USERS, label="who")
-    args = data.draw(ARGUMENTS[event], label="args")
+    args = data.draw(arguments_of(event), label="args")
     await answer(server, who, event, args)
 
 
@@ -200,7 +217,7 @@ async def call_raw(client: Client, event: str, payload: Any) -> asyncio.Future[A
 async def test_a_lone_surrogate_closes_only_that_connection_and_stores_nothing(server, data):
     """Section 5a: it cannot be decoded as JSON, so the packet closes its connection, unanswered."""
     event = data.draw(st.sampled_from(sorted(EVENTS)), label="event")
-    payload = data.draw(SPOILT[event], label="payload")
+    payload = data.draw(spoilt(event), label="payload")
     client, other = await server.socket("alice"), await server.socket("bob")
     closed = asyncio.Event()
     client.sio.on("disconnect", lambda *_: closed.set())

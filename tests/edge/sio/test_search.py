@@ -7,22 +7,36 @@ Then permissions (private topics and direct conversations of others, left topics
 senders, deleted and edited messages right after the ack), pagination while messages arrive, REST,
 and a Hypothesis property: a random query never fails and never returns what the searcher may not
 read.
+
+The tests that only read the corpus share one server per database (``corpus_server``, the corpus
+sent once); the others change what a search finds (blocks, deletions, more messages in ``lobby``,
+which everyone reads) and each has a server of its own (``live_server``).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.contract import MESSAGE_FIELDS, error_code
+from tests.edge.rest.test_topics_rest import Names, databases_of, shared_server
 from tests.support import Client, LiveServer, bearer, send
 
 pytestmark = pytest.mark.both_databases
+Corpus = tuple[LiveServer, Client, Client, dict[str, int], dict[int, str]]
+SHARED = pytest.mark.asyncio(loop_scope="module")  # the tests on ``corpus_server``
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    databases_of(metafunc, "corpus_server")
+
 
 # Label -> (sender, where, body). Sent in this order by the corpus fixture; alice searches.
 CORPUS: list[tuple[str, str, dict[str, Any]]] = [
@@ -156,6 +170,13 @@ async def corpus(live_server: LiveServer) -> tuple[Client, Client, dict[str, int
     return alice, bob, ids, {value: key for key, value in ids.items()}
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def corpus_server(tmp_path_factory, request) -> AsyncIterator[Corpus]:  # type: ignore[no-untyped-def]
+    """A server of the module with the corpus sent: ``(server, alice, bob, ids, names)``."""
+    async with shared_server(tmp_path_factory, request.param) as server:
+        yield (server, *await corpus(server))
+
+
 async def search(client: Client, q: str, **extra: Any) -> dict[str, Any]:
     page: dict[str, Any] = await client.ok("search", {"q": q, **extra})
     return page
@@ -165,8 +186,9 @@ def labels(page: dict[str, Any], names: dict[int, str]) -> set[str]:
     return {names.get(hit["message"]["id"], str(hit["message"]["id"])) for hit in page["hits"]}
 
 
-async def test_the_query_language_table(live_server):
-    alice, _bob, _ids, names = await corpus(live_server)
+@SHARED
+async def test_the_query_language_table(corpus_server):
+    _server, alice, _bob, _ids, names = corpus_server
     wrong = []
     for q, expected in TABLE:
         found = labels(await search(alice, q, limit=100), names)
@@ -175,8 +197,9 @@ async def test_the_query_language_table(live_server):
     assert wrong == []
 
 
-async def test_a_hit_is_a_message_with_a_highlight_newest_first(live_server):
-    alice, _bob, ids, _names = await corpus(live_server)
+@SHARED
+async def test_a_hit_is_a_message_with_a_highlight_newest_first(corpus_server):
+    _server, alice, _bob, ids, _names = corpus_server
     page = await search(alice, "quick")
     assert page["next"] is None
     hits = page["hits"]
@@ -209,15 +232,17 @@ async def test_a_long_body_is_cut_around_the_first_match(live_server):
     assert 150 <= len(shown.replace("<mark>", "").replace("</mark>", "")) <= 210
 
 
-async def test_the_bob_side_sees_the_direct_conversation_named_after_alice(live_server):
-    _alice, bob, ids, _names = await corpus(live_server)
+@SHARED
+async def test_the_bob_side_sees_the_direct_conversation_named_after_alice(corpus_server):
+    _server, _alice, bob, ids, _names = corpus_server
     hits = (await search(bob, "secret plan"))["hits"]
     assert [hit["message"]["id"] for hit in hits] == [ids["dm"]]
     assert hits[0]["message"]["topic"] == "@alice"
 
 
-async def test_a_topic_or_with_argument_restricts(live_server):
-    alice, _bob, ids, names = await corpus(live_server)
+@SHARED
+async def test_a_topic_or_with_argument_restricts(corpus_server):
+    _server, alice, _bob, ids, names = corpus_server
     assert labels(await search(alice, "quick", topic="dev"), names) == {"dev"}
     assert labels(await search(alice, "quick", topic="LOBBY"), names) == {
         "fox",
@@ -374,9 +399,10 @@ async def test_a_bad_payload_or_cursor_is_invalid(live_server):
 # REST ----------------------------------------------------------------------------------------
 
 
-async def test_rest_search_answers_as_the_event(live_server):
-    await corpus(live_server)
-    token = await live_server.register("erin")
+@SHARED
+async def test_rest_search_answers_as_the_event(corpus_server):
+    live_server, *_ = corpus_server
+    token = await live_server.register(Names().erin)
     http, auth = live_server.http, bearer(token)
     await http.post("/api/topics/dev/subscribe", headers=auth)
     first = await http.get("/api/search", params={"q": "quick", "limit": 2}, headers=auth)

@@ -5,34 +5,54 @@ token is refused ``token_expired``; ``POST /api/auth/refresh`` issues the new to
 
 Short tokens come from the server's own service (``issue_token`` with a lifetime of seconds), so
 a slow sign-up on a loaded machine never eats into them; every wait is for an event, bounded.
+
+One server per module (``server``), each test with its own users (``names``); the tests marked
+``both_databases`` (a logout's revocation, stored with the user) run on PostgreSQL too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from server.chat.kernel.views import iso_required
 from tests.edge.gateway.wsclient import opened
+from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
 from tests.edge.sio.test_connect import assert_refused, socket
 from tests.support import WAIT, Client, LiveServer, bearer
-from tests.support import test_settings as settings_for
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-NOTICE = 3.0  # PARLEY_EXPIRY_NOTICE here: the slack a client has to refresh (a loaded machine too)
-SHORT = 6  # seconds a short token lives: its notice comes about 3 s after it is issued
+NOTICE = 2.0  # PARLEY_EXPIRY_NOTICE here: the slack a client has to refresh (a loaded machine too)
+SHORT = 4  # seconds a short token lives (3 to 4: its expiry is whole seconds); its notice ~2 s in
 LATE = WAIT + SHORT  # the longest wait for something that happens at a token's expiry
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    databases_of(metafunc)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory, request) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    async with shared_server(tmp_path_factory, request.param, expiry_notice=NOTICE) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
+
+
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    return settings_for(tmp_path / "data", expiry_notice=NOTICE)
+def names() -> Names:
+    return Names()
 
 
 async def short_token(live_server: LiveServer, username: str, seconds: int = SHORT) -> tuple[str, datetime]:
@@ -64,10 +84,11 @@ async def still_works(client: Client) -> None:
 
 async def test_a_socket_is_told_before_its_token_expires_and_disconnected_at_the_expiry(
     live_server: LiveServer,
+    names: Names,
 ) -> None:
-    await live_server.register("alice")
-    token, expires_at = await short_token(live_server, "alice")
-    alice = await live_server.connect("alice", token)
+    await live_server.register(names.alice)
+    token, expires_at = await short_token(live_server, names.alice)
+    alice = await live_server.connect(names.alice, token)
     reasons: list[Any] = []
     alice.sio.on("disconnect", lambda *args: reasons.append(args))
 
@@ -85,13 +106,13 @@ async def test_a_socket_is_told_before_its_token_expires_and_disconnected_at_the
         assert_refused(attempt, "token_expired")
 
 
-async def test_a_refreshed_socket_outlives_its_first_token(live_server: LiveServer) -> None:
+async def test_a_refreshed_socket_outlives_its_first_token(live_server: LiveServer, names: Names) -> None:
     """alice refreshes on the notice; bob, connected with a token of the same lifetime, does not."""
-    for name in ("alice", "bob"):
+    for name in (names.alice, names.bob):
         await live_server.register(name)
-    first, first_expiry = await short_token(live_server, "alice")
-    alice = await live_server.connect("alice", first)
-    bob = await live_server.connect("bob", (await short_token(live_server, "bob"))[0])
+    first, first_expiry = await short_token(live_server, names.alice)
+    alice = await live_server.connect(names.alice, first)
+    bob = await live_server.connect(names.bob, (await short_token(live_server, names.bob))[0])
 
     await alice.next("auth:expiring", LATE)
     new = await refreshed(live_server, first)
@@ -106,17 +127,19 @@ async def test_a_refreshed_socket_outlives_its_first_token(live_server: LiveServ
     assert alice.pending("auth:expiring") == [], "no notice for the new token yet: it has a day to go"
     # The server holds the new expiry for the socket, and the socket a reconnect would use is fine.
     async with socket(live_server.url, auth={"token": new["token"]}) as attempt:
-        assert (await attempt.session())["user"] == {"username": "alice"}
+        assert (await attempt.session())["user"] == {"username": names.alice}
 
 
 async def test_a_refresh_with_a_short_token_is_told_again_and_expires_at_the_new_time(
     live_server: LiveServer,
+    names: Names,
 ) -> None:
-    await live_server.register("alice")
-    first, first_expiry = await short_token(live_server, "alice", 4)
-    alice = await live_server.connect("alice", first)
+    await live_server.register(names.alice)
+    # The second token's notice (its life, 5 to 6 s, less NOTICE) comes after the first's expiry.
+    first, first_expiry = await short_token(live_server, names.alice, 3)
+    alice = await live_server.connect(names.alice, first)
     await alice.next("auth:expiring", LATE)
-    second, second_expiry = await short_token(live_server, "alice", 8)
+    second, second_expiry = await short_token(live_server, names.alice, 6)
     assert await alice.ok("auth:refresh", {"token": second}) == {"expires_at": iso_required(second_expiry)}
 
     notice = await alice.next("auth:expiring", LATE)
@@ -132,11 +155,12 @@ async def test_a_refresh_with_a_short_token_is_told_again_and_expires_at_the_new
 
 async def test_a_bad_foreign_or_expired_token_is_unauthorized_and_the_socket_keeps_its_own(
     live_server: LiveServer,
+    names: Names,
 ) -> None:
-    await live_server.register("bob")
-    alice = await live_server.user("alice")
-    bob_token = (await live_server.chat.users.issue_token("bob")).token
-    expired = (await live_server.chat.users.issue_token("alice", ttl_seconds=-60)).token
+    await live_server.register(names.bob)
+    alice = await live_server.user(names.alice)
+    bob_token = (await live_server.chat.users.issue_token(names.bob)).token
+    expired = (await live_server.chat.users.issue_token(names.alice, ttl_seconds=-60)).token
     for token in ("garbage", "", bob_token, expired, "x" * 10_000):
         ack = await alice.call("auth:refresh", {"token": token})
         assert ack["ok"] is False and ack["error"]["code"] == "unauthorized", (token[:20], ack)
@@ -147,10 +171,12 @@ async def test_a_bad_foreign_or_expired_token_is_unauthorized_and_the_socket_kee
     await still_works(alice)
 
 
-async def test_a_refused_refresh_leaves_the_old_expiry_in_force(live_server: LiveServer) -> None:
-    await live_server.register("alice")
-    token, expires_at = await short_token(live_server, "alice")
-    alice = await live_server.connect("alice", token)
+async def test_a_refused_refresh_leaves_the_old_expiry_in_force(
+    live_server: LiveServer, names: Names
+) -> None:
+    await live_server.register(names.alice)
+    token, expires_at = await short_token(live_server, names.alice)
+    alice = await live_server.connect(names.alice, token)
     await alice.next("auth:expiring", LATE)
     ack = await alice.call("auth:refresh", {"token": "garbage"})
     assert ack["error"]["code"] == "unauthorized"
@@ -158,13 +184,16 @@ async def test_a_refused_refresh_leaves_the_old_expiry_in_force(live_server: Liv
     assert time.time() >= expires_at.timestamp() - 0.1
 
 
-async def test_a_token_revoked_by_a_logout_cannot_refresh_a_socket(live_server: LiveServer) -> None:
+@pytest.mark.both_databases
+async def test_a_token_revoked_by_a_logout_cannot_refresh_a_socket(
+    live_server: LiveServer, names: Names
+) -> None:
     """The logout closes alice's sockets; a socket opened with a token from after it refuses the
     older one (revoked: ``unauthorized``)."""
-    old = await live_server.register("alice")
+    old = await live_server.register(names.alice)
     assert (await live_server.http.post("/api/auth/logout", headers=bearer(old))).status_code == 204
-    fresh = (await live_server.chat.users.issue_token("alice")).token
-    alice = await live_server.connect("alice", fresh)
+    fresh = (await live_server.chat.users.issue_token(names.alice)).token
+    alice = await live_server.connect(names.alice, fresh)
     ack = await alice.call("auth:refresh", {"token": old})
     assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
     await still_works(alice)
@@ -173,8 +202,11 @@ async def test_a_token_revoked_by_a_logout_cannot_refresh_a_socket(live_server: 
 # POST /api/auth/refresh -----------------------------------------------------------------------------
 
 
-async def test_rest_refresh_issues_a_new_token_of_the_same_user(live_server: LiveServer) -> None:
-    token = await live_server.register("alice")
+@pytest.mark.both_databases
+async def test_rest_refresh_issues_a_new_token_of_the_same_user(
+    live_server: LiveServer, names: Names
+) -> None:
+    token = await live_server.register(names.alice)
     body = await refreshed(live_server, token)
     assert set(body) == {"token", "expires_at"}
     assert datetime.fromisoformat(body["expires_at"]) > datetime.now(UTC)
@@ -182,14 +214,16 @@ async def test_rest_refresh_issues_a_new_token_of_the_same_user(live_server: Liv
     assert (new.user_id, new.version) == (old.user_id, old.version), "the same user and token version"
     assert new.expires_at >= old.expires_at  # a full lifetime from now (the same within one second)
     me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
-    assert me.status_code == 200 and me.json()["username"] == "alice"
+    assert me.status_code == 200 and me.json()["username"] == names.alice
     # The old token still works until it expires or a logout.
     assert (await live_server.http.get("/api/users/me", headers=bearer(token))).status_code == 200
 
 
-async def test_rest_refresh_refuses_a_missing_bad_or_expired_token(live_server: LiveServer) -> None:
-    await live_server.register("alice")
-    expired = (await live_server.chat.users.issue_token("alice", ttl_seconds=-60)).token
+async def test_rest_refresh_refuses_a_missing_bad_or_expired_token(
+    live_server: LiveServer, names: Names
+) -> None:
+    await live_server.register(names.alice)
+    expired = (await live_server.chat.users.issue_token(names.alice, ttl_seconds=-60)).token
     for headers, code in (
         ({}, "unauthorized"),
         (bearer("garbage"), "unauthorized"),
@@ -200,8 +234,9 @@ async def test_rest_refresh_refuses_a_missing_bad_or_expired_token(live_server: 
         assert response.json()["error"]["code"] == code
 
 
-async def test_a_logout_revokes_the_refreshed_token_too(live_server: LiveServer) -> None:
-    token = await live_server.register("alice")
+@pytest.mark.both_databases
+async def test_a_logout_revokes_the_refreshed_token_too(live_server: LiveServer, names: Names) -> None:
+    token = await live_server.register(names.alice)
     new = (await refreshed(live_server, token))["token"]
     assert (await live_server.http.post("/api/auth/logout", headers=bearer(new))).status_code == 204
     for revoked in (token, new):
@@ -214,10 +249,12 @@ async def test_a_logout_revokes_the_refreshed_token_too(live_server: LiveServer)
 # The gateways ----------------------------------------------------------------------------------------
 
 
-async def test_a_gateway_socket_is_closed_when_its_token_expires(live_server: LiveServer) -> None:
+async def test_a_gateway_socket_is_closed_when_its_token_expires(
+    live_server: LiveServer, names: Names
+) -> None:
     """The topics dialect (``/compat/topics/<token>``) has no refresh: it is closed 4401 at the expiry."""
-    await live_server.register("alice")
-    token, expires_at = await short_token(live_server, "alice")
+    await live_server.register(names.alice)
+    token, expires_at = await short_token(live_server, names.alice)
     async with opened(live_server, f"/compat/topics/{token}") as ws:
         assert (await ws.recv())["action"] == "connected"
         assert await ws.closed(LATE) == (4401, "token_expired")
