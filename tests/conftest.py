@@ -69,20 +69,33 @@ GROUPS = {
     # tests/test_dockerfile.py's module fixture runs ``pip install .``, which builds in the source
     # tree's build/: two workers each running it at once collide there ("File exists")
     "image": lambda item: item.nodeid.startswith("tests/test_dockerfile.py"),
+    # Two groups of them, so that two workers share them: each test has its own ports, data
+    # directory, PostgreSQL database (the retention sweep's advisory lock is per database) and
+    # Redis channel, so one of each group at a time is safe; one group held them all, about
+    # 1,000 s of one worker in CI, near the whole run's 20-minute target.
     "processes": lambda item: item.nodeid.startswith(
         (
-            "tests/durability/",
+            "tests/durability/test_kill9.py",
+            "tests/durability/test_retention_kill9.py",
             "tests/scaleout/test_node_crash.py",
             "tests/scaleout/test_workers.py",
-            # a kill -9 under a storm of 300 reconnecting clients: beside the other workers' load
-            # it passed the default 60 s bound (CI: both tests, 60.6 s each)
+        )
+    ),
+    "processes-outboxes": lambda item: item.nodeid.startswith(
+        (
+            "tests/durability/test_webhooks_kill9.py",
+            "tests/durability/test_push_kill9.py",
+            "tests/durability/test_erasure_kill9.py",
+            # a kill -9 under a storm of reconnecting clients: beside the other workers' load
+            # it passed the default 60 s bound (CI: both tests, 60.6 s each, with 200 clients)
             "tests/edge/sio/test_reconnect_storm.py",
         )
     ),
 }
-# The crash tests push thousands of acknowledged sends through a real server process: 32 s alone on
-# an idle machine, 60 s (the default bound) beside the other worker on a loaded one.
-TIMEOUTS = {"processes": 180}
+# The crash tests push hundreds of acknowledged sends through a real server process, and start a
+# server two or three times each: beside the other workers on a loaded machine, past the default
+# 60 s bound.
+TIMEOUTS = {"processes": 180, "processes-outboxes": 180}
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -1,8 +1,8 @@
 """A retention sweep killed with -9 part-way leaves whole batches only and resumes after a restart
 (PROTOCOL.md section 16).
 
-A real ``parley serve`` process (``PARLEY_RETENTION_DAYS=1``, a sweep every 0.2 s) finds thousands
-of messages ten days old in the lobby, each with a reaction, and a fresh one. It is killed with
+A real ``parley serve`` process (``PARLEY_RETENTION_DAYS=1``, a sweep every 0.2 s) finds 8,000
+messages ten days old in the lobby, each with a reaction, and a fresh one. It is killed with
 SIGKILL once part of them is gone: every message left is whole (its reaction is there, no reaction
 names a message that is gone). Started again, it sweeps the rest; the fresh message stays, and the
 next message's ``seq`` follows the highest ever given (none reused).
@@ -27,7 +27,10 @@ from tests.cli.runner import Place
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import WAIT, crash_place, free_port, register, server
 
-OLD = 40_000  # enough batches of 500 that the kill lands mid-way
+# Enough batches (at least 16 of the sweep's largest, 500; each sized to hold the write lock about
+# 40 ms) that the kill, sent as soon as the first batch is seen gone, lands before the last one:
+# the test asserts that it did. 40,000 before: seeding them and sweeping them was the test's minute.
+OLD = 8_000
 ROOT = Path(__file__).resolve().parents[2]  # the subprocess runs this tree's code
 
 
@@ -66,26 +69,26 @@ async def seed_old(database_url: str) -> tuple[int, int]:
         await db.dispose()
 
 
-async def counts(database_url: str) -> tuple[int, int, int]:
+async def counts(db: Database) -> tuple[int, int, int]:
     """(old messages left, reactions left, reactions naming a message that is gone)."""
-    db = Database(database_url)
-    try:
-        async with db.read() as repos:
-            session = repos.session
-            old = (
-                await session.execute(select(func.count()).where(col(Message.body).startswith("old ")))
-            ).scalar_one()
-            reactions = (await session.execute(select(func.count()).select_from(Reaction))).scalar_one()
-            orphans = (
-                await session.execute(
-                    select(func.count())
-                    .select_from(Reaction)
-                    .where(col(Reaction.message_id).not_in(select(col(Message.id))))
-                )
-            ).scalar_one()
-        return int(old), int(reactions), int(orphans)
-    finally:
-        await db.dispose()
+    async with db.read() as repos:
+        session = repos.session
+        old = await old_left(db)
+        reactions = (await session.execute(select(func.count()).select_from(Reaction))).scalar_one()
+        orphans = (
+            await session.execute(
+                select(func.count())
+                .select_from(Reaction)
+                .where(col(Reaction.message_id).not_in(select(col(Message.id))))
+            )
+        ).scalar_one()
+    return old, int(reactions), int(orphans)
+
+
+async def old_left(db: Database) -> int:
+    async with db.read() as repos:
+        query = select(func.count()).where(col(Message.body).startswith("old "))
+        return int((await repos.session.execute(query)).scalar_one())
 
 
 async def post(url: str, token: str, body: str) -> dict[str, object]:
@@ -107,24 +110,34 @@ async def sweep_killed_and_resumed(tmp_path: Path, database_url: str, **env: str
         token = await register(url, "alice")
         fresh = await post(url, token, "fresh")
     _first, last_seq = await seed_old(database_url)
+    db = Database(database_url)  # the test's own reads, on one engine for the whole test
+    try:
+        await killed_and_resumed(db, sweeping, port, token, fresh, last_seq)
+    finally:
+        await db.dispose()
 
+
+async def killed_and_resumed(
+    db: Database, sweeping: Place, port: int, token: str, fresh: dict[str, object], last_seq: int
+) -> None:
+    url = f"http://127.0.0.1:{port}"
     async with server(sweeping, port) as process:
         deadline = time.monotonic() + WAIT
-        while (left := (await counts(database_url))[0]) == OLD:
+        while (left := await old_left(db)) == OLD:
             assert time.monotonic() < deadline, "the sweep never started"
             await asyncio.sleep(0.005)
         process.send_signal(signal.SIGKILL)
         await process.wait()
-    old, reactions, orphans = await counts(database_url)
+    old, reactions, orphans = await counts(db)
     assert 0 < old < OLD, f"the kill did not land mid-way ({left} then {old} left)"
     assert (reactions, orphans) == (old, 0)  # whole batches only
 
     async with server(sweeping, port):
         deadline = time.monotonic() + WAIT * 3
-        while (await counts(database_url))[0] > 0:
+        while await old_left(db) > 0:
             assert time.monotonic() < deadline, "the sweep did not resume"
             await asyncio.sleep(0.05)
-        assert await counts(database_url) == (0, 0, 0)
+        assert await counts(db) == (0, 0, 0)
         after = await post(url, token, "after the sweep")
         assert after["seq"] == last_seq + 1
         async with httpx.AsyncClient(

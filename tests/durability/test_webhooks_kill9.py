@@ -1,11 +1,15 @@
 """Webhook deliveries survive kill -9 (PROTOCOL.md section 12: a durable outbox).
 
-A real ``parley serve`` process takes 500 acknowledged sends to a topic with a webhook whose
-receiver is down, so every delivery is pending (retried). The server is killed with SIGKILL,
-the receiver comes up, the server restarts on the same database: every message's delivery
-arrives, at least once, a repeat always under the same ``X-Parley-Delivery`` (SQLite and
-PostgreSQL). On PostgreSQL the rows the killed server had taken are taken again when their lease
-ends: a 3 s lease (above a 2 s delivery timeout, as the settings demand) instead of a minute.
+A real ``parley serve`` process takes 100 acknowledged sends to a topic with a webhook whose
+receiver is down, so every delivery is pending (retried): twelve times the deliveries a node has
+in flight at once, so rows are taken, failed and waiting for their retry when the kill lands. (It
+took 500 before: every one refused again at each retry, its backoff growing while the sends went
+on, and after the restart the test waited out the longest of those backoffs.) The server is
+killed with SIGKILL, the receiver comes up, the server restarts on the same database: every
+message's delivery arrives, at least once, a repeat always under the same ``X-Parley-Delivery``
+(SQLite and PostgreSQL). On PostgreSQL the rows the killed server had taken are taken again when
+their lease ends: a 3 s lease (above a 2 s delivery timeout, as the settings demand) instead of a
+minute.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import WAIT, crash_place, free_port, register, server
 from tests.receiver import receiving
 
-MESSAGES = 500
+MESSAGES = 100  # > 8, the deliveries a node has in flight at once
 SECRET = "durable-secret"
 
 

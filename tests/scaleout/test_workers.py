@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import COMMAND, _wait_until_healthy, place_in
+from tests.cli.runner import COMMAND, place_in
 from tests.databases import fresh_postgres_database, postgres_url
-from tests.durability.test_kill9 import free_port
+from tests.durability.test_kill9 import free_port, until_healthy
 from tests.scaleout.conftest import redis_url
 from tests.scaleout.test_node_crash import connect, register
 
@@ -43,7 +43,7 @@ async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path)
             )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_until_healthy(process, url, log_path)
+            await until_healthy(process, url, log_path)
             names = [f"user{n}" for n in range(USERS)]
             tokens = [await register(url, name) for name in names]
             clients = [await connect(url, name, token) for name, token in zip(names, tokens, strict=True)]
