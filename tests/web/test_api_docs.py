@@ -11,6 +11,10 @@ from tests.web.offline import offline_page
 pytestmark = pytest.mark.browser
 
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+# ReDoc lays out the whole OpenAPI document before its first heading, and its search worker
+# indexes all of it: each took over the usual 10 s bound on a loaded 2-core machine (beside other
+# test runs; under 2 s idle), so these two waits have a longer deadline.
+REDOC = 30_000
 
 
 async def test_swagger_ui_renders_the_operations_with_the_network_cut_off(browser, live_server) -> None:
@@ -34,10 +38,10 @@ async def test_redoc_renders_the_operations_with_the_network_cut_off(browser, li
         assert response is not None and response.status == 200
         assert "content-security-policy" in response.headers
         page = watched.page
-        await expect(page.locator(".api-info h1")).to_contain_text("Parley")
+        await expect(page.locator(".api-info h1")).to_contain_text("Parley", timeout=REDOC)
         await expect(page.get_by_role("heading", name="Login", exact=False).first).to_be_visible()
         await page.get_by_placeholder("Search...").fill("login")  # the search runs in a blob: worker
-        await expect(page.locator("[data-role='search:results']")).to_be_visible()
+        await expect(page.locator("[data-role='search:results']")).to_be_visible(timeout=REDOC)
         # ReDoc always shows Redocly's logo from its CDN (no option turns it off): the policy's
         # img-src blocks it before any request is made, and ReDoc hides the broken image.
         assert set(await watched.violations()) <= {f"img-src {REDOCLY_LOGO}"}
