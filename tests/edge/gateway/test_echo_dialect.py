@@ -7,28 +7,54 @@ the link as given: text frames come back in order, the transcript is stored on c
 token closes 4401, a frame over the limit 1009, a binary frame 1003; past the rate limit or with a
 failing upstream the answer is ``{"error": ...}`` and the socket stays open. Each refusal also
 checks that nothing was stored and that no traceback was logged.
+
+One server for the module (``server``); each test has its own users (``names``), so a count of
+rows is compared with the same count before the test's own step. The tests that change a setting
+have a server of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from db.models import EchoTranscript
+from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
 from tests.edge.sio.logs import captured
 from tests.edge.sio.test_echo import closed_port, upstream_server
 from tests.support import PASSWORD, WAIT, LiveServer, bearer, count, running, user_count
 from tests.support import test_settings as settings_with
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 BASE = "/compat/echo"
 LIMIT = 64 * 1024  # PARLEY_MAX_HTTP_BUFFER_SIZE's default
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    async with shared_server(tmp_path_factory) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
 
 
 async def register(live: LiveServer, username: str, field: str = "username") -> httpx.Response:
@@ -97,22 +123,26 @@ def lines(transcript: dict[str, Any]) -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize("field", ["username", "login"])
 async def test_register_is_201_with_the_username_and_the_account_logs_in(
-    live_server: LiveServer, field: str
+    live_server: LiveServer, names: Names, field: str
 ) -> None:
-    response = await register(live_server, "Alice", field)
+    response = await register(live_server, names.Alice, field)
 
     assert response.status_code == 201, response.text
-    assert response.json() == {"username": "Alice"}
-    token = await login(live_server, "alice")  # names match in any case
+    assert response.json() == {"username": names.Alice}
+    token = await login(live_server, names.alice)  # names match in any case
     me = await live_server.http.get("/api/users/me", headers=bearer(token))
-    assert me.json()["username"] == "Alice"
+    assert me.json()["username"] == names.Alice
 
 
-async def test_login_takes_json_or_a_form_and_answers_a_bearer_token(live_server: LiveServer) -> None:
-    await register(live_server, "alice")
-    as_json = await live_server.http.post(f"{BASE}/login", json={"username": "alice", "password": PASSWORD})
+async def test_login_takes_json_or_a_form_and_answers_a_bearer_token(
+    live_server: LiveServer, names: Names
+) -> None:
+    await register(live_server, names.alice)
+    as_json = await live_server.http.post(
+        f"{BASE}/login", json={"username": names.alice, "password": PASSWORD}
+    )
     as_form = await live_server.http.post(  # as OAuth2PasswordRequestForm clients send it
-        f"{BASE}/login", data={"grant_type": "password", "username": "alice", "password": PASSWORD}
+        f"{BASE}/login", data={"grant_type": "password", "username": names.alice, "password": PASSWORD}
     )
 
     for response in (as_json, as_form):
@@ -123,13 +153,16 @@ async def test_login_takes_json_or_a_form_and_answers_a_bearer_token(live_server
         assert me.status_code == 200
 
 
-async def test_a_taken_name_is_400_naming_it_and_stores_nothing(live_server: LiveServer) -> None:
-    await register(live_server, "alice")
+async def test_a_taken_name_is_400_naming_it_and_stores_nothing(
+    live_server: LiveServer, names: Names
+) -> None:
+    await register(live_server, names.alice)
+    users = await user_count(live_server)
 
-    response = await register(live_server, "ALICE", "login")
+    response = await register(live_server, names.ALICE, "login")
 
-    assert_detail(response, 400, "taken", "ALICE")
-    assert await user_count(live_server) == 1
+    assert_detail(response, 400, "taken", names.ALICE)
+    assert await user_count(live_server) == users
 
 
 @pytest.mark.parametrize(
@@ -146,28 +179,33 @@ async def test_a_taken_name_is_400_naming_it_and_stores_nothing(live_server: Liv
 async def test_a_bad_registration_is_422_naming_the_problem_and_stores_nothing(
     live_server: LiveServer, body: Any, named: str
 ) -> None:
+    users = await user_count(live_server)
+
     response = await live_server.http.post(f"{BASE}/register", json=body)
 
     assert_detail(response, 422, named)
-    assert await user_count(live_server) == 0
+    assert await user_count(live_server) == users
 
 
 async def test_a_body_that_is_not_json_is_422(live_server: LiveServer) -> None:
+    users = await user_count(live_server)
     for route in ("register", "login"):
         response = await live_server.http.post(
             f"{BASE}/{route}", content=b"{nope", headers={"content-type": "application/json"}
         )
         assert_detail(response, 422, "not valid JSON")
-    assert await user_count(live_server) == 0
+    assert await user_count(live_server) == users
 
 
-async def test_wrong_credentials_are_401_with_the_same_detail(live_server: LiveServer) -> None:
-    await register(live_server, "alice")
+async def test_wrong_credentials_are_401_with_the_same_detail(live_server: LiveServer, names: Names) -> None:
+    await register(live_server, names.alice)
 
     wrong_password = await live_server.http.post(
-        f"{BASE}/login", data={"username": "alice", "password": "not-the-password"}
+        f"{BASE}/login", data={"username": names.alice, "password": "not-the-password"}
     )
-    no_such_user = await live_server.http.post(f"{BASE}/login", json={"username": "nobody", "password": "x"})
+    no_such_user = await live_server.http.post(
+        f"{BASE}/login", json={"username": names.nobody, "password": "x"}
+    )
 
     assert_detail(wrong_password, 401, "wrong username or password")
     assert no_such_user.json() == wrong_password.json()
@@ -190,8 +228,8 @@ async def test_too_many_failed_logins_are_429_with_retry_after(tmp_path: Path) -
 # Links and history -------------------------------------------------------------------------------
 
 
-async def test_the_links_are_absolute_with_the_callers_token(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_the_links_are_absolute_with_the_callers_token(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
     host = live_server.url.removeprefix("http://")
 
     for channel in ("echo", "pub"):
@@ -210,9 +248,9 @@ async def test_the_links_take_the_requests_host_and_are_wss_behind_https(tmp_pat
     assert response.json() == {"url": f"wss://chat.example{BASE}/ws/pub?token={token}"}
 
 
-async def test_routes_need_a_valid_bearer_token_401_detail(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
-    expired = (await live_server.chat.users.issue_token("alice", ttl_seconds=-30)).token
+async def test_routes_need_a_valid_bearer_token_401_detail(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
+    expired = (await live_server.chat.users.issue_token(names.alice, ttl_seconds=-30)).token
     refusals = {
         "missing": ({}, "Not authenticated"),
         "not a bearer": ({"Authorization": token}, "Not authenticated"),
@@ -226,15 +264,15 @@ async def test_routes_need_a_valid_bearer_token_401_detail(live_server: LiveServ
             assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-async def test_a_revoked_token_is_401_detail(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_a_revoked_token_is_401_detail(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
     assert (await live_server.http.post("/api/auth/logout", headers=bearer(token))).status_code == 204
 
     assert_detail(await live_server.http.get(f"{BASE}/history", headers=bearer(token)), 401, "logout")
 
 
-async def test_history_pages_are_validated_422_detail(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_history_pages_are_validated_422_detail(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
 
     response = await live_server.http.get(f"{BASE}/history", params={"limit": 0}, headers=bearer(token))
 
@@ -267,9 +305,9 @@ async def test_the_openapi_schema_documents_the_bodies_and_the_detail_errors(liv
 
 
 async def test_frames_come_back_in_order_and_the_transcript_is_the_api_history(
-    live_server: LiveServer,
+    live_server: LiveServer, names: Names
 ) -> None:
-    token = await signed_up(live_server)
+    token = await signed_up(live_server, names.alice)
     frames = ["one", "two", '{"three": 3}', "héllo ✓", " "]
 
     async with connect(await echo_url(live_server, token)) as ws:  # the link as given
@@ -284,8 +322,8 @@ async def test_frames_come_back_in_order_and_the_transcript_is_the_api_history(
     assert (await live_server.http.get(f"{BASE}/history", headers=bearer(token))).json() == api.json()
 
 
-async def test_each_socket_is_one_transcript_newest_first(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_each_socket_is_one_transcript_newest_first(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
     for visit in ("first", "second"):
         async with connect(await echo_url(live_server, token)) as ws:
             await ws.send(visit)
@@ -298,10 +336,11 @@ async def test_each_socket_is_one_transcript_newest_first(live_server: LiveServe
 
 
 async def test_without_a_valid_token_the_socket_closes_4401_and_nothing_is_stored(
-    live_server: LiveServer,
+    live_server: LiveServer, names: Names
 ) -> None:
-    token = await signed_up(live_server)
-    expired = (await live_server.chat.users.issue_token("alice", ttl_seconds=-30)).token
+    token = await signed_up(live_server, names.alice)
+    transcripts = await count(live_server, EchoTranscript)
+    expired = (await live_server.chat.users.issue_token(names.alice, ttl_seconds=-30)).token
     url = (await echo_url(live_server, token)).partition("?")[0]
     attempts = [(url, "unauthorized"), (f"{url}?token=not-a-jwt", "unauthorized")]
     attempts.append((f"{url}?token={expired}", "token_expired"))
@@ -314,12 +353,14 @@ async def test_without_a_valid_token_the_socket_closes_4401_and_nothing_is_store
         async with connect(f"{url}?token={token}") as ws:
             assert await closed(ws) == (4401, "token_revoked")
 
-    assert await count(live_server, EchoTranscript) == 0
+    assert await count(live_server, EchoTranscript) == transcripts
     assert logs.tracebacks() == []
 
 
-async def test_a_frame_over_the_limit_closes_1009_and_is_not_recorded(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_a_frame_over_the_limit_closes_1009_and_is_not_recorded(
+    live_server: LiveServer, names: Names
+) -> None:
+    token = await signed_up(live_server, names.alice)
     at_the_limit = "é" * (LIMIT // 2)  # two bytes each in UTF-8
 
     with captured("parley", "", "uvicorn") as logs:
@@ -334,8 +375,8 @@ async def test_a_frame_over_the_limit_closes_1009_and_is_not_recorded(live_serve
     assert logs.tracebacks() == []
 
 
-async def test_a_binary_frame_closes_1003_and_is_not_recorded(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_a_binary_frame_closes_1003_and_is_not_recorded(live_server: LiveServer, names: Names) -> None:
+    token = await signed_up(live_server, names.alice)
 
     with captured("parley", "", "uvicorn") as logs:
         async with connect(await echo_url(live_server, token)) as ws:
@@ -401,8 +442,10 @@ async def test_a_failing_upstream_is_an_error_frame_and_the_socket_stays_open(tm
     assert logs.tracebacks() == []
 
 
-async def test_a_socket_the_client_drops_still_stores_its_transcript(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_a_socket_the_client_drops_still_stores_its_transcript(
+    live_server: LiveServer, names: Names
+) -> None:
+    token = await signed_up(live_server, names.alice)
     ws = await connect(await echo_url(live_server, token))
     await ws.send("bye")
     assert await ws.recv() == "bye"
@@ -415,13 +458,15 @@ async def test_a_socket_the_client_drops_still_stores_its_transcript(live_server
     assert lines(transcript) == [("client", "bye"), ("server", "bye")]
 
 
-async def test_a_logout_closes_the_echo_socket_4401_and_keeps_its_transcript(live_server: LiveServer) -> None:
-    token = await signed_up(live_server)
+async def test_a_logout_closes_the_echo_socket_4401_and_keeps_its_transcript(
+    live_server: LiveServer, names: Names
+) -> None:
+    token = await signed_up(live_server, names.alice)
     async with connect(await echo_url(live_server, token)) as ws:
         await ws.send("before logout")
         assert await ws.recv() == "before logout"
         assert (await live_server.http.post("/api/auth/logout", headers=bearer(token))).status_code == 204
         assert await closed(ws) == (4401, "token_revoked")
-    fresh = await login(live_server, "alice")
+    fresh = await login(live_server, names.alice)
     [transcript] = await history(live_server, fresh, 1)
     assert lines(transcript) == [("client", "before logout"), ("server", "before logout")]

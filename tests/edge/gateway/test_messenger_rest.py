@@ -4,6 +4,11 @@ Capitalised field names and ``Authorization: Bearer``, over a real uvicorn and S
 answer is ``{"Message", "Data"}``; each refusal is checked for its status, that shape, and that
 nothing was stored. A message sent here is a message like any other: Socket.IO clients get it
 live, and Socket.IO messages show up here.
+
+One server per module and database (``server``); each test has its own users (``names``), so a
+count of rows is compared with the same count before the test's own step. The tests marked
+``both_databases`` run on PostgreSQL too; those that change the server's settings or break its
+schema have a server of their own.
 """
 
 from __future__ import annotations
@@ -11,22 +16,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import text
 
 from db.models import Membership, Message, Topic, User
 from server.chat.kernel.schemas import Target
 from tests.contract import utc
+from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
 from tests.edge.sio.logs import captured
 from tests.support import PASSWORD, LiveServer, bearer, count_rows, running, send
 from tests.support import test_settings as make_settings
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 M = "/compat/messenger"
 ROWS = (User, Topic, Membership, Message)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    databases_of(metafunc)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory, request) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    async with shared_server(tmp_path_factory, request.param) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -78,29 +109,33 @@ async def listed(live: LiveServer, token: str, conversation_id: int) -> list[dic
     return messages
 
 
-async def alice_and_bob(live: LiveServer) -> tuple[str, str, int]:
-    """Both signed up; alice opened their conversation. (alice's token, bob's token, its id)"""
-    alice, bob = await sign_up(live, "alice"), await sign_up(live, "bobby")
-    return alice, bob, await conversation(live, alice, "bobby")
+async def alice_and_bob(live: LiveServer, names: Names) -> tuple[str, str, int]:
+    """Both signed up (``names.alice``, ``names.bobby``); alice opened their conversation.
+    (alice's token, bob's token, its id)"""
+    alice, bob = await sign_up(live, names.alice), await sign_up(live, names.bobby)
+    return alice, bob, await conversation(live, alice, names.bobby)
 
 
 # Accounts ---------------------------------------------------------------------------------------
 
 
-async def test_sign_up_answers_201_with_a_token_that_works_here_and_on_socketio(live_server):
-    token = await sign_up(live_server, "alice")
+async def test_sign_up_answers_201_with_a_token_that_works_here_and_on_socketio(live_server, names):
+    [users] = await count_rows(live_server, User)
+    token = await sign_up(live_server, names.alice)
 
     assert ok(await live_server.http.get(f"{M}/conversation", headers=bearer(token))) == []
-    client = await live_server.connect("alice", token)
+    client = await live_server.connect(names.alice, token)
     assert client.connected
-    assert await count_rows(live_server, User) == (1,)
+    assert await count_rows(live_server, User) == (users + 1,)
 
 
-async def test_a_taken_username_is_409_and_stores_nothing(live_server):
-    await sign_up(live_server, "alice")
+async def test_a_taken_username_is_409_and_stores_nothing(live_server, names):
+    await sign_up(live_server, names.alice)
     before = await count_rows(live_server, *ROWS)
 
-    response = await live_server.http.post(f"{M}/user", json={"Username": "ALICE", "Password": PASSWORD})
+    response = await live_server.http.post(
+        f"{M}/user", json={"Username": names.alice.upper(), "Password": PASSWORD}
+    )
 
     assert "taken" in refused(response, 409)
     assert await count_rows(live_server, *ROWS) == before
@@ -117,36 +152,40 @@ async def test_a_taken_username_is_409_and_stores_nothing(live_server):
     ],
 )
 async def test_a_bad_sign_up_is_422_naming_the_field_and_stores_nothing(live_server, payload, field):
+    before = await count_rows(live_server, User)
+
     response = await live_server.http.post(f"{M}/user", json=payload)
 
     assert refused(response, 422).startswith(field)
-    assert await count_rows(live_server, User) == (0,)
+    assert await count_rows(live_server, User) == before
 
 
-async def test_login_gives_a_token_and_a_wrong_password_and_an_unknown_user_the_same_401(live_server):
-    await sign_up(live_server, "alice")
+async def test_login_gives_a_token_and_a_wrong_password_and_an_unknown_user_the_same_401(live_server, names):
+    await sign_up(live_server, names.alice)
 
     token = ok(
-        await live_server.http.post(f"{M}/user/login", json={"Username": "alice", "Password": PASSWORD})
+        await live_server.http.post(f"{M}/user/login", json={"Username": names.alice, "Password": PASSWORD})
     )
-    wrong = await live_server.http.post(f"{M}/user/login", json={"Username": "alice", "Password": "x" * 9})
+    wrong = await live_server.http.post(
+        f"{M}/user/login", json={"Username": names.alice, "Password": "x" * 9}
+    )
     unknown = await live_server.http.post(
-        f"{M}/user/login", json={"Username": "nobody", "Password": PASSWORD}
+        f"{M}/user/login", json={"Username": names.nobody, "Password": PASSWORD}
     )
 
     assert ok(await live_server.http.get(f"{M}/conversation", headers=bearer(token))) == []
     assert refused(wrong, 401) == refused(unknown, 401)
 
 
-async def test_field_names_match_in_any_case(live_server):
-    created = await live_server.http.post(f"{M}/user", json={"username": "alice", "PASSWORD": PASSWORD})
+async def test_field_names_match_in_any_case(live_server, names):
+    created = await live_server.http.post(f"{M}/user", json={"username": names.alice, "PASSWORD": PASSWORD})
     ok(created, 201)
-    await sign_up(live_server, "bobby")
+    await sign_up(live_server, names.bobby)
     token = ok(
-        await live_server.http.post(f"{M}/user/login", json={"uSeRnAmE": "alice", "password": PASSWORD})
+        await live_server.http.post(f"{M}/user/login", json={"uSeRnAmE": names.alice, "password": PASSWORD})
     )
     opened = await live_server.http.post(
-        f"{M}/conversation", json={"recipient": "bobby"}, headers=bearer(token)
+        f"{M}/conversation", json={"recipient": names.bobby}, headers=bearer(token)
     )
     conversation_id = ok(opened)
 
@@ -176,24 +215,24 @@ async def test_sign_ups_and_failed_logins_past_the_limit_are_429_with_retry_afte
         assert await count_rows(live, User) == (1,)
 
 
-async def test_logout_revokes_the_token(live_server):
-    token = await sign_up(live_server, "alice")
+async def test_logout_revokes_the_token(live_server, names):
+    token = await sign_up(live_server, names.alice)
 
     assert ok(await live_server.http.post(f"{M}/user/logout", headers=bearer(token))) is None
 
     assert "revoked" in refused(await live_server.http.get(f"{M}/conversation", headers=bearer(token)), 401)
 
 
-async def test_a_profile_shows_presence_only_to_someone_who_shares_a_conversation(live_server):
-    alice, bob, _ = await alice_and_bob(live_server)
-    stranger = await sign_up(live_server, "carol")
-    await live_server.connect("bobby", bob)
+async def test_a_profile_shows_presence_only_to_someone_who_shares_a_conversation(live_server, names):
+    alice, bob, _ = await alice_and_bob(live_server, names)
+    stranger = await sign_up(live_server, names.carol)
+    await live_server.connect(names.bobby, bob)
 
-    seen = ok(await live_server.http.get(f"{M}/user/BOBBY", headers=bearer(alice)))
-    hidden = ok(await live_server.http.get(f"{M}/user/bobby", headers=bearer(stranger)))
+    seen = ok(await live_server.http.get(f"{M}/user/{names.bobby.upper()}", headers=bearer(alice)))
+    hidden = ok(await live_server.http.get(f"{M}/user/{names.bobby}", headers=bearer(stranger)))
 
     assert set(seen) == {"Username", "LoggedOn", "LastOnline", "Created"}
-    assert (seen["Username"], seen["LoggedOn"]) == ("bobby", True)
+    assert (seen["Username"], seen["LoggedOn"]) == (names.bobby, True)
     utc(seen["Created"])
     assert hidden == {**seen, "LoggedOn": False, "LastOnline": None}
     assert "ghost" in refused(await live_server.http.get(f"{M}/user/ghost", headers=bearer(alice)), 404)
@@ -203,11 +242,12 @@ async def test_a_profile_shows_presence_only_to_someone_who_shares_a_conversatio
 
 
 @pytest.mark.both_databases
-async def test_a_conversation_is_opened_once_and_listed_for_both_with_its_last_message(live_server):
-    alice, bob, conversation_id = await alice_and_bob(live_server)
+async def test_a_conversation_is_opened_once_and_listed_for_both_with_its_last_message(live_server, names):
+    [topics] = await count_rows(live_server, Topic)
+    alice, bob, conversation_id = await alice_and_bob(live_server, names)
 
-    assert await conversation(live_server, alice, "BOBBY") == conversation_id
-    assert await conversation(live_server, bob, "alice") == conversation_id
+    assert await conversation(live_server, alice, names.bobby.upper()) == conversation_id
+    assert await conversation(live_server, bob, names.alice) == conversation_id
     before = ok(await live_server.http.get(f"{M}/conversation", headers=bearer(bob)))
     first = await post(live_server, alice, conversation_id, "one")
     await post(live_server, bob, conversation_id, "two")
@@ -215,28 +255,30 @@ async def test_a_conversation_is_opened_once_and_listed_for_both_with_its_last_m
     await live_server.http.delete(f"{M}/message/{last}", headers=bearer(alice))
     after = ok(await live_server.http.get(f"{M}/conversation", headers=bearer(bob)))
 
-    assert before == [{"ConversationId": conversation_id, "Recipient": "alice", "LastMessage": None}]
+    assert before == [{"ConversationId": conversation_id, "Recipient": names.alice, "LastMessage": None}]
     [entry] = after
-    assert (entry["ConversationId"], entry["Recipient"]) == (conversation_id, "alice")
+    assert (entry["ConversationId"], entry["Recipient"]) == (conversation_id, names.alice)
     assert entry["LastMessage"] == (await listed(live_server, bob, conversation_id))[-1]
-    assert (entry["LastMessage"]["Sender"], entry["LastMessage"]["Message"]) == ("bobby", "two")
+    assert (entry["LastMessage"]["Sender"], entry["LastMessage"]["Message"]) == (names.bobby, "two")
     assert entry["LastMessage"]["MessageId"] == first + 1
-    assert await count_rows(live_server, Topic) == (2,)  # lobby and the one conversation
+    assert await count_rows(live_server, Topic) == (topics + 1,)  # the one conversation
 
 
 @pytest.mark.parametrize(
     ("payload", "status", "says"),
     [
         ({"Recipient": "ghost"}, 404, "ghost"),
-        ({"Recipient": "alice"}, 422, "another user"),
+        ({"Recipient": "{alice}"}, 422, "another user"),  # the caller
         ({}, 422, "Recipient"),
         ({"Recipient": 5}, 422, "Recipient"),
         ({"Recipient": "no body"}, 422, "Recipient"),
     ],
 )
-async def test_a_bad_recipient_is_refused_and_opens_nothing(live_server, payload, status, says):
-    token = await sign_up(live_server, "alice")
-    await sign_up(live_server, "bobby")
+async def test_a_bad_recipient_is_refused_and_opens_nothing(live_server, names, payload, status, says):
+    token = await sign_up(live_server, names.alice)
+    await sign_up(live_server, names.bobby)
+    if payload.get("Recipient") == "{alice}":
+        payload = {"Recipient": names.alice}
     before = await count_rows(live_server, *ROWS)
 
     response = await live_server.http.post(f"{M}/conversation", json=payload, headers=bearer(token))
@@ -246,17 +288,17 @@ async def test_a_bad_recipient_is_refused_and_opens_nothing(live_server, payload
 
 
 @pytest.mark.both_databases
-async def test_a_conversation_of_others_or_a_topic_id_is_answered_as_a_missing_one(live_server):
-    alice = await sign_up(live_server, "alice")
-    carol, _ = await sign_up(live_server, "carol"), await sign_up(live_server, "dave1")
-    theirs = await conversation(live_server, carol, "dave1")
+async def test_a_conversation_of_others_or_a_topic_id_is_answered_as_a_missing_one(live_server, names):
+    alice = await sign_up(live_server, names.alice)
+    carol, _ = await sign_up(live_server, names.carol), await sign_up(live_server, names.dave)
+    theirs = await conversation(live_server, carol, names.dave)
     await post(live_server, carol, theirs, "private")
     async with live_server.chat.db.read() as repos:
         lobby = await repos.topics.by_name("lobby")
     assert lobby is not None and lobby.id is not None
     before = await count_rows(live_server, *ROWS)
 
-    for conversation_id in (theirs, lobby.id, theirs + 100):
+    for conversation_id in (theirs, lobby.id, theirs + 100):  # ids only grow, one test at a time
         read = await live_server.http.get(f"{M}/message/{conversation_id}", headers=bearer(alice))
         sent = await live_server.http.post(
             f"{M}/message", json={"ConversationId": conversation_id, "Message": "hi"}, headers=bearer(alice)
@@ -270,8 +312,8 @@ async def test_a_conversation_of_others_or_a_topic_id_is_answered_as_a_missing_o
 
 
 @pytest.mark.both_databases
-async def test_messages_are_listed_oldest_first_with_their_fields(live_server):
-    alice, bob, conversation_id = await alice_and_bob(live_server)
+async def test_messages_are_listed_oldest_first_with_their_fields(live_server, names):
+    alice, bob, conversation_id = await alice_and_bob(live_server, names)
 
     first = await post(live_server, alice, conversation_id, "hello")
     second = await post(live_server, bob, conversation_id, "hi alice")
@@ -283,8 +325,8 @@ async def test_messages_are_listed_oldest_first_with_their_fields(live_server):
 
     messages = await listed(live_server, bob, conversation_id)
     assert [(m["MessageId"], m["Sender"], m["Message"]) for m in messages] == [
-        (first, "alice", "hello!"),
-        (second, "bobby", "hi alice"),
+        (first, names.alice, "hello!"),
+        (second, names.bobby, "hi alice"),
     ]
     assert all(
         set(m) == {"MessageId", "ConversationId", "Sender", "Message", "Created", "Edited"} for m in messages
@@ -312,8 +354,8 @@ def _payloads(conversation_id: int) -> list[tuple[Any, str]]:
     ]
 
 
-async def test_a_bad_message_is_422_naming_the_problem_and_stores_nothing(live_server):
-    alice, _, conversation_id = await alice_and_bob(live_server)
+async def test_a_bad_message_is_422_naming_the_problem_and_stores_nothing(live_server, names):
+    alice, _, conversation_id = await alice_and_bob(live_server, names)
     before = await count_rows(live_server, *ROWS)
 
     for payload, says in _payloads(conversation_id):
@@ -327,8 +369,8 @@ async def test_a_bad_message_is_422_naming_the_problem_and_stores_nothing(live_s
     assert await listed(live_server, alice, conversation_id) == []
 
 
-async def test_a_message_of_4000_characters_is_taken_and_a_body_past_the_limit_is_413(live_server):
-    alice, _, conversation_id = await alice_and_bob(live_server)
+async def test_a_message_of_4000_characters_is_taken_and_a_body_past_the_limit_is_413(live_server, names):
+    alice, _, conversation_id = await alice_and_bob(live_server, names)
 
     await post(live_server, alice, conversation_id, "é" * 4000)
     too_large = await live_server.http.post(
@@ -341,8 +383,8 @@ async def test_a_message_of_4000_characters_is_taken_and_a_body_past_the_limit_i
     assert [len(m["Message"]) for m in await listed(live_server, alice, conversation_id)] == [4000]
 
 
-async def test_only_the_sender_edits_and_a_refused_edit_changes_nothing(live_server):
-    alice, bob, conversation_id = await alice_and_bob(live_server)
+async def test_only_the_sender_edits_and_a_refused_edit_changes_nothing(live_server, names):
+    alice, bob, conversation_id = await alice_and_bob(live_server, names)
     message_id = await post(live_server, alice, conversation_id, "original")
     before = await listed(live_server, alice, conversation_id)
 
@@ -362,8 +404,8 @@ async def test_only_the_sender_edits_and_a_refused_edit_changes_nothing(live_ser
     assert await listed(live_server, alice, conversation_id) == before
 
 
-async def test_a_deleted_message_is_gone_from_the_list_and_only_its_sender_deletes_it(live_server):
-    alice, bob, conversation_id = await alice_and_bob(live_server)
+async def test_a_deleted_message_is_gone_from_the_list_and_only_its_sender_deletes_it(live_server, names):
+    alice, bob, conversation_id = await alice_and_bob(live_server, names)
     kept = await post(live_server, alice, conversation_id, "kept")
     gone = await post(live_server, alice, conversation_id, "gone")
 
@@ -377,8 +419,8 @@ async def test_a_deleted_message_is_gone_from_the_list_and_only_its_sender_delet
     assert [m["MessageId"] for m in await listed(live_server, bob, conversation_id)] == [kept]
 
 
-async def test_the_list_holds_the_newest_1000_messages(live_server):
-    alice, _, conversation_id = await alice_and_bob(live_server)
+async def test_the_list_holds_the_newest_1000_messages(live_server, names):
+    alice, _, conversation_id = await alice_and_bob(live_server, names)
     actor = await live_server.chat.users.authenticate(alice)
     peer = await live_server.chat.conversations.peer(actor, conversation_id)
 
@@ -406,10 +448,10 @@ BEARER_ROUTES = [
 
 
 @pytest.mark.parametrize("kind", ["missing", "not bearer", "bad", "revoked"])
-async def test_every_bearer_route_refuses_a_missing_bad_or_revoked_token_with_401(live_server, kind):
-    alice, _, conversation_id = await alice_and_bob(live_server)
+async def test_every_bearer_route_refuses_a_missing_bad_or_revoked_token_with_401(live_server, names, kind):
+    alice, _, conversation_id = await alice_and_bob(live_server, names)
     await post(live_server, alice, conversation_id, "hi")
-    revoked = await sign_up(live_server, "carol")
+    revoked = await sign_up(live_server, names.carol)
     ok(await live_server.http.post(f"{M}/user/logout", headers=bearer(revoked)))
     headers = {
         "missing": {},
@@ -431,22 +473,22 @@ async def test_every_bearer_route_refuses_a_missing_bad_or_revoked_token_with_40
 
 
 @pytest.mark.both_databases
-async def test_a_messenger_message_reaches_socketio_and_a_socketio_message_is_listed_here(live_server):
-    alice, bob_token, conversation_id = await alice_and_bob(live_server)
-    bob = await live_server.connect("bobby", bob_token)
+async def test_a_messenger_message_reaches_socketio_and_a_socketio_message_is_listed_here(live_server, names):
+    alice, bob_token, conversation_id = await alice_and_bob(live_server, names)
+    bob = await live_server.connect(names.bobby, bob_token)
 
     message_id = await post(live_server, alice, conversation_id, "from the messenger")
     event = await bob.next("message")
     topics = (await bob.ok("topic:list", {}))["topics"]
-    reply = await send(bob, {"to": "alice", "body": "from socket.io"})
+    reply = await send(bob, {"to": names.alice, "body": "from socket.io"})
 
-    assert (event["id"], event["topic"], event["kind"]) == (message_id, "@alice", "direct")
-    assert (event["sender"], event["body"]) == ("alice", "from the messenger")
-    assert [t["unread"] for t in topics if t["name"] == "@alice"] == [1]
+    assert (event["id"], event["topic"], event["kind"]) == (message_id, "@" + names.alice, "direct")
+    assert (event["sender"], event["body"]) == (names.alice, "from the messenger")
+    assert [t["unread"] for t in topics if t["name"] == "@" + names.alice] == [1]
     messages = await listed(live_server, alice, conversation_id)
     assert [(m["MessageId"], m["Sender"], m["Message"]) for m in messages] == [
-        (message_id, "alice", "from the messenger"),
-        (reply["id"], "bobby", "from socket.io"),
+        (message_id, names.alice, "from the messenger"),
+        (reply["id"], names.bobby, "from socket.io"),
     ]
     assert messages[1]["Created"] == reply["created_at"]
 
@@ -454,13 +496,15 @@ async def test_a_messenger_message_reaches_socketio_and_a_socketio_message_is_li
 # Errors and the schema --------------------------------------------------------------------------
 
 
-async def test_an_unexpected_error_is_500_with_a_logged_reference_and_no_traceback(live_server):
-    alice, _, _ = await alice_and_bob(live_server)
-    async with live_server.chat.db.engine.begin() as connection:  # a real failure: the table is gone
-        await connection.execute(text("ALTER TABLE messages RENAME TO messages_gone"))
+async def test_an_unexpected_error_is_500_with_a_logged_reference_and_no_traceback(tmp_path: Path):
+    # A server of its own: the test breaks its schema.
+    async with running(make_settings(tmp_path / "data")) as live:
+        alice, _, _ = await alice_and_bob(live, Names())
+        async with live.chat.db.engine.begin() as connection:  # a real failure: the table is gone
+            await connection.execute(text("ALTER TABLE messages RENAME TO messages_gone"))
 
-    with captured("parley") as logged:
-        response = await live_server.http.get(f"{M}/conversation", headers=bearer(alice))
+        with captured("parley") as logged:
+            response = await live.http.get(f"{M}/conversation", headers=bearer(alice))
 
     reference = re.search(r"reference (\w+)", refused(response, 500))
     assert reference is not None

@@ -1,25 +1,46 @@
-"""The topics service's clients (``wscat`` with JSON actions) work against Parley (PROTOCOL.md 7.1)."""
+"""The topics service's clients (``wscat`` with JSON actions) work against Parley (PROTOCOL.md 7.1).
+
+One server for the module (``server``); each test has its own users and topics (``names``).
+The tests that change a limit have a server of their own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from websockets.asyncio.client import connect
 
 from db.models import Message, Topic
 from tests.edge.gateway.wsclient import JsonSocket, opened, ws_url
+from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
 from tests.support import WAIT, LiveServer, bearer, count_rows, running, send
 from tests.support import test_settings as settings_for
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """Roomy rate limits: these tests send hundreds of messages from one socket."""
+    async with shared_server(tmp_path_factory, socket_burst=10_000, socket_rate=10_000.0) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
+
 
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Roomy rate limits: these tests send hundreds of messages from one socket."""
-    return settings_for(tmp_path / "data", socket_burst=10_000, socket_rate=10_000.0)
+def names() -> Names:
+    return Names()
 
 
 def topics_path(token: str) -> str:
@@ -48,27 +69,29 @@ async def sync(socket: JsonSocket) -> list[dict[str, Any]]:
     return frames
 
 
-async def test_a_wscat_session_connects_subscribes_and_talks(live_server: LiveServer):
-    alice_token = await live_server.register("alice")
-    bob = await live_server.user("bob")
-    await bob.ok("topic:create", {"name": "news"})
+async def test_a_wscat_session_connects_subscribes_and_talks(live_server: LiveServer, names: Names):
+    alice_token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
+    await bob.ok("topic:create", {"name": names.news})
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
-        answer = await reply(alice, {"action": "suscribe", "topic_name": "news"})
+        await connected(alice, names.alice)
+        answer = await reply(alice, {"action": "suscribe", "topic_name": names.news})
         assert answer["action"] == "suscribe" and answer["ok"] is True
-        assert answer["data"]["topic"]["name"] == "news" and answer["data"]["history"] == []
+        assert answer["data"]["topic"]["name"] == names.news and answer["data"]["history"] == []
 
-        answer = await reply(alice, {"action": "message", "topic_name": "news", "content": "hi from wscat"})
+        answer = await reply(
+            alice, {"action": "message", "topic_name": names.news, "content": "hi from wscat"}
+        )
         assert answer["ok"] is True and answer["data"]["body"] == "hi from wscat"
         event = await bob.next("message")
-        assert (event["topic"], event["sender"], event["body"]) == ("news", "alice", "hi from wscat")
+        assert (event["topic"], event["sender"], event["body"]) == (names.news, names.alice, "hi from wscat")
 
-        sent = await send(bob, {"topic": "news", "body": "hi from socket.io"})
+        sent = await send(bob, {"topic": names.news, "body": "hi from socket.io"})
         push = await alice.until({"action": "message", "content": "hi from socket.io"})
         assert push == {
             "action": "message",
-            "topic_name": "news",
-            "username": "bob",
+            "topic_name": names.news,
+            "username": names.bob,
             "content": "hi from socket.io",
             "id": sent["id"],
             "seq": sent["seq"],
@@ -76,90 +99,93 @@ async def test_a_wscat_session_connects_subscribes_and_talks(live_server: LiveSe
         }
 
 
-async def test_create_invite_and_a_direct_message(live_server: LiveServer):
-    alice_token = await live_server.register("alice")
-    bob = await live_server.user("bob")
+async def test_create_invite_and_a_direct_message(live_server: LiveServer, names: Names):
+    alice_token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
-        created = await reply(alice, {"action": "create", "topic_name": "secret", "is_private": True})
-        assert created["data"]["kind"] == "private" and created["data"]["owner"] == "alice"
-        invited = await reply(alice, {"action": "invite", "topic_name": "secret", "username": "bob"})
+        await connected(alice, names.alice)
+        created = await reply(alice, {"action": "create", "topic_name": names.secret, "is_private": True})
+        assert created["data"]["kind"] == "private" and created["data"]["owner"] == names.alice
+        invited = await reply(alice, {"action": "invite", "topic_name": names.secret, "username": names.bob})
         assert invited["ok"] is True
-        assert (await bob.next("topic:invited"))["by"] == "alice"
+        assert (await bob.next("topic:invited"))["by"] == names.alice
 
         # A name that is no topic but a user: a direct message.
-        direct = await reply(alice, {"action": "message", "topic_name": "bob", "content": "psst"})
-        assert direct["data"]["topic"] == "@bob" and direct["data"]["kind"] == "direct"
+        direct = await reply(alice, {"action": "message", "topic_name": names.bob, "content": "psst"})
+        assert direct["data"]["topic"] == "@" + names.bob and direct["data"]["kind"] == "direct"
         event = await bob.next("message")
-        assert (event["topic"], event["body"]) == ("@alice", "psst")
+        assert (event["topic"], event["body"]) == ("@" + names.alice, "psst")
 
-        await send(bob, {"to": "alice", "body": "hello back"})
+        await send(bob, {"to": names.alice, "body": "hello back"})
         push = await alice.until({"action": "message", "content": "hello back"})
-        assert push["topic_name"] == "bob" and push["username"] == "bob"
+        assert push["topic_name"] == names.bob and push["username"] == names.bob
 
 
-async def test_an_invitation_is_pushed(live_server: LiveServer):
-    alice_token = await live_server.register("alice")
-    bob = await live_server.user("bob")
-    await bob.ok("topic:create", {"name": "club", "private": True})
+async def test_an_invitation_is_pushed(live_server: LiveServer, names: Names):
+    alice_token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
+    await bob.ok("topic:create", {"name": names.club, "private": True})
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
-        await bob.ok("topic:invite", {"topic": "club", "username": "alice"})
+        await connected(alice, names.alice)
+        await bob.ok("topic:invite", {"topic": names.club, "username": names.alice})
         assert await alice.until({"action": "invited"}) == {
             "action": "invited",
-            "topic_name": "club",
-            "by": "bob",
+            "topic_name": names.club,
+            "by": names.bob,
         }
         # Now a member: the topic's messages reach this socket live.
-        await send(bob, {"topic": "club", "body": "welcome"})
-        assert (await alice.until({"action": "message"}))["topic_name"] == "club"
+        await send(bob, {"topic": names.club, "body": "welcome"})
+        assert (await alice.until({"action": "message"}))["topic_name"] == names.club
 
 
-async def test_messages_sent_while_away_are_pushed_on_connect_oldest_first_once(live_server: LiveServer):
-    alice_token = await live_server.register("alice")
-    bob = await live_server.user("bob")
-    await bob.ok("topic:create", {"name": "news"})
+async def test_messages_sent_while_away_are_pushed_on_connect_oldest_first_once(
+    live_server: LiveServer, names: Names
+):
+    alice_token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
+    await bob.ok("topic:create", {"name": names.news})
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
-        await reply(alice, {"action": "subscribe", "topic_name": "news"})
+        await connected(alice, names.alice)
+        await reply(alice, {"action": "subscribe", "topic_name": names.news})
     for n in range(5):
-        await send(bob, {"topic": "news", "body": f"news {n}"})
-    await send(bob, {"to": "alice", "body": "a direct one"})
+        await send(bob, {"topic": names.news, "body": f"news {n}"})
+    await send(bob, {"to": names.alice, "body": "a direct one"})
 
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         pushed = await sync(alice)
-        assert [p["content"] for p in pushed if p["topic_name"] == "news"] == [f"news {n}" for n in range(5)]
-        assert [p["content"] for p in pushed if p["topic_name"] == "bob"] == ["a direct one"]
+        news = [p["content"] for p in pushed if p["topic_name"] == names.news]
+        assert news == [f"news {n}" for n in range(5)]
+        assert [p["content"] for p in pushed if p["topic_name"] == names.bob] == ["a direct one"]
     await live_server.chat.delivery.flush()
 
     async with opened(live_server, topics_path(alice_token)) as alice:  # delivered: not again
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         assert await sync(alice) == []
-    socketio_alice = await live_server.connect("alice", alice_token)  # nor over Socket.IO
+    socketio_alice = await live_server.connect(names.alice, alice_token)  # nor over Socket.IO
     assert socketio_alice.pending("message") == []
     await socketio_alice.ok("topic:list")
     assert socketio_alice.pending("message") == []
 
 
-async def test_live_messages_never_overtake_the_backlog(live_server: LiveServer):
+async def test_live_messages_never_overtake_the_backlog(live_server: LiveServer, names: Names):
     """Order on one connection (PROTOCOL.md 4) holds on the gateway: backlog, then live, no gap."""
-    alice_token = await live_server.register("alice")
-    bob = await live_server.user("bob")
-    await bob.ok("topic:create", {"name": "busy"})
+    alice_token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
+    await bob.ok("topic:create", {"name": names.busy})
     async with opened(live_server, topics_path(alice_token)) as alice:
-        await connected(alice, "alice")
-        await reply(alice, {"action": "subscribe", "topic_name": "busy"})
+        await connected(alice, names.alice)
+        await reply(alice, {"action": "subscribe", "topic_name": names.busy})
     for n in range(300):
-        await send(bob, {"topic": "busy", "body": f"old {n}"})
+        await send(bob, {"topic": names.busy, "body": f"old {n}"})
 
     async def more() -> None:
         for n in range(100):
-            await send(bob, {"topic": "busy", "body": f"new {n}"})
+            await send(bob, {"topic": names.busy, "body": f"new {n}"})
 
     async with opened(live_server, topics_path(alice_token)) as alice:
         sender = asyncio.create_task(more())
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         seqs = []
         while len(seqs) < 400:
             seqs.append((await alice.until({"action": "message"}))["seq"])
@@ -167,10 +193,10 @@ async def test_live_messages_never_overtake_the_backlog(live_server: LiveServer)
     assert seqs == list(range(1, 401))
 
 
-async def test_disconnect_is_answered_then_the_server_closes_normally(live_server: LiveServer):
-    token = await live_server.register("alice")
+async def test_disconnect_is_answered_then_the_server_closes_normally(live_server: LiveServer, names: Names):
+    token = await live_server.register(names.alice)
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         await alice.send({"action": "disconnect"})
         assert await alice.recv() == {"action": "disconnect", "ok": True, "data": None}
         assert await alice.closed() == (1000, "")
@@ -203,35 +229,35 @@ BAD_FRAMES = [
 
 @pytest.mark.parametrize(("frame", "action"), BAD_FRAMES)
 async def test_a_bad_frame_is_invalid_changes_nothing_and_the_socket_stays(
-    live_server: LiveServer, frame: Any, action: str | None
+    live_server: LiveServer, names: Names, frame: Any, action: str | None
 ):
-    token = await live_server.register("alice")
+    token = await live_server.register(names.alice)
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         before = await count_rows(live_server, Topic, Message)
         answer = await reply(alice, frame)
         assert answer["action"] == action and answer["ok"] is False
         assert answer["error"]["code"] == "invalid" and answer["error"]["message"]
         assert await count_rows(live_server, Topic, Message) == before
-        again = await reply(alice, {"action": "create", "topic_name": "still-here"})
+        again = await reply(alice, {"action": "create", "topic_name": f"still-here{names.number}"})
         assert again["ok"] is True
 
 
-async def test_errors_use_the_codes_of_section_2(live_server: LiveServer):
-    token = await live_server.register("alice")
-    bob = await live_server.user("bob")
-    await bob.ok("topic:create", {"name": "hidden", "private": True})
-    await bob.ok("topic:create", {"name": "open"})
+async def test_errors_use_the_codes_of_section_2(live_server: LiveServer, names: Names):
+    token = await live_server.register(names.alice)
+    bob = await live_server.user(names.bob)
+    await bob.ok("topic:create", {"name": names.hidden, "private": True})
+    await bob.ok("topic:create", {"name": names.open})
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         cases = [
-            ({"action": "suscribe", "topic_name": "nowhere"}, "not_found"),
-            ({"action": "suscribe", "topic_name": "hidden"}, "not_found"),
-            ({"action": "create", "topic_name": "open"}, "conflict"),
-            ({"action": "message", "topic_name": "open", "content": "not a member"}, "forbidden"),
-            ({"action": "message", "topic_name": "hidden", "content": "x"}, "not_found"),
-            ({"action": "invite", "topic_name": "open", "username": "bob"}, "forbidden"),
-            ({"action": "invite", "topic_name": "lobby", "username": "nobody"}, "not_found"),
+            ({"action": "suscribe", "topic_name": names.nowhere}, "not_found"),
+            ({"action": "suscribe", "topic_name": names.hidden}, "not_found"),
+            ({"action": "create", "topic_name": names.open}, "conflict"),
+            ({"action": "message", "topic_name": names.open, "content": "not a member"}, "forbidden"),
+            ({"action": "message", "topic_name": names.hidden, "content": "x"}, "not_found"),
+            ({"action": "invite", "topic_name": names.open, "username": names.bob}, "forbidden"),
+            ({"action": "invite", "topic_name": "lobby", "username": names.nobody}, "not_found"),
         ]
         for frame, code in cases:
             answer = await reply(alice, frame)
@@ -247,13 +273,15 @@ async def test_a_bad_token_is_closed_with_4401(live_server: LiveServer, token: s
         assert await socket_.closed() == (4401, reason)
 
 
-async def test_an_expired_or_revoked_token_is_closed_with_4401_and_its_code(live_server: LiveServer):
-    token = await live_server.register("alice")
-    old = (await live_server.chat.users.issue_token("alice", ttl_seconds=-10)).token
+async def test_an_expired_or_revoked_token_is_closed_with_4401_and_its_code(
+    live_server: LiveServer, names: Names
+):
+    token = await live_server.register(names.alice)
+    old = (await live_server.chat.users.issue_token(names.alice, ttl_seconds=-10)).token
     async with opened(live_server, topics_path(old)) as socket_:
         assert await socket_.closed() == (4401, "token_expired")
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         response = await live_server.http.post("/api/auth/logout", headers=bearer(token))
         assert response.status_code == 204
         assert await alice.closed() == (4401, "token_revoked")  # logout closes it at once
@@ -261,13 +289,14 @@ async def test_an_expired_or_revoked_token_is_closed_with_4401_and_its_code(live
         assert await socket_.closed() == (4401, "token_revoked")
 
 
-async def test_a_frame_over_the_transport_limit_closes_with_1009(live_server: LiveServer):
-    token = await live_server.register("alice")
+async def test_a_frame_over_the_transport_limit_closes_with_1009(live_server: LiveServer, names: Names):
+    token = await live_server.register(names.alice)
+    before = await count_rows(live_server, Message)
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
         await alice.send({"action": "message", "topic_name": "lobby", "content": "x" * 70_000})
         assert (await alice.closed())[0] == 1009
-    assert await count_rows(live_server, Message) == (0,)
+    assert await count_rows(live_server, Message) == before
 
 
 async def test_too_many_frames_are_rate_limited_and_the_socket_stays(tmp_path: Path):
@@ -309,17 +338,24 @@ async def test_a_client_that_stops_reading_is_cut_and_catches_up_on_reconnect(tm
         assert 1 < first <= 400 and [first, *rest] == list(range(first, 401))
 
 
-async def test_messages_sent_through_the_gateway_are_stored_and_counted_unread(live_server: LiveServer):
-    token = await live_server.register("alice")
-    bob_token = await live_server.register("bob")
+async def test_messages_sent_through_the_gateway_are_stored_and_counted_unread(
+    live_server: LiveServer, names: Names
+):
+    token = await live_server.register(names.alice)
+    bob_token = await live_server.register(names.bob)
     async with opened(live_server, topics_path(token)) as alice:
-        await connected(alice, "alice")
+        await connected(alice, names.alice)
+        assert (await reply(alice, {"action": "create", "topic_name": names.general}))["ok"] is True
+        joined = await live_server.http.post(
+            f"/api/topics/{names.general}/subscribe", headers=bearer(bob_token)
+        )
+        assert joined.status_code == 200, joined.text
         for n in range(3):
-            await reply(alice, {"action": "message", "topic_name": "lobby", "content": f"m{n}"})
+            await reply(alice, {"action": "message", "topic_name": names.general, "content": f"m{n}"})
     topics = (await live_server.http.get("/api/topics", headers=bearer(bob_token))).json()["topics"]
-    lobby = next(t for t in topics if t["name"] == "lobby")
-    assert (lobby["last_seq"], lobby["unread"]) == (3, 3)
-    page = await live_server.http.get("/api/topics/lobby/messages", headers=bearer(bob_token))
+    general = next(t for t in topics if t["name"] == names.general)
+    assert (general["last_seq"], general["unread"]) == (3, 3)
+    page = await live_server.http.get(f"/api/topics/{names.general}/messages", headers=bearer(bob_token))
     assert [m["body"] for m in page.json()["messages"]] == ["m0", "m1", "m2"]
 
 

@@ -6,6 +6,9 @@ connect: /")`` - the exception does NOT carry the code - and the client's
 ``connect_error`` handler receives the CONNECT_ERROR payload
 ``{"message": C, "data": {"code": C, "message": "..."}}`` (what the JS client
 exposes as ``err.message`` / ``err.data``). The tests assert on that payload.
+
+One server for the module (``server``); each test has its own users (``names``, and ``alice``:
+``names.alice``'s token). The tests that count every socket or change a limit have their own.
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ from typing import Any
 
 import jwt
 import pytest
+import pytest_asyncio
 import socketio
 
-from tests.support import JWT_SECRET, WAIT, running
+from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
+from tests.support import JWT_SECRET, WAIT, LiveServer, running
 from tests.support import test_settings as make_settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TRANSPORTS = [
     pytest.param(None, id="polling-then-websocket"),
@@ -101,46 +108,70 @@ def forged(secret: str = JWT_SECRET, algorithm: str = "HS256", **overrides: Any)
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
+# A user id no test's server reaches: a token for it names nobody.
+NOBODY = str(2**31 - 1)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory) -> AsyncIterator[LiveServer]:  # type: ignore[no-untyped-def]
+    async with shared_server(tmp_path_factory) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def live_server(server: LiveServer) -> AsyncIterator[LiveServer]:
+    async with own_sockets(server) as live:
+        yield live
+
+
 @pytest.fixture
-async def alice(live_server) -> str:
-    return await live_server.register("alice")
+def names() -> Names:
+    return Names()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def alice(live_server, names) -> str:  # type: ignore[no-untyped-def]
+    """``names.alice``'s token."""
+    return await live_server.register(names.alice)
 
 
 # Accepted ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
-async def test_a_token_in_the_auth_payload_connects_and_gets_session(live_server, alice, transports):
+async def test_a_token_in_the_auth_payload_connects_and_gets_session(live_server, names, alice, transports):
     async with socket(live_server.url, auth={"token": alice}, transports=transports) as attempt:
         assert attempt.refusal is None
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
-async def test_a_token_in_the_query_string_connects_and_gets_session(live_server, alice, transports):
+async def test_a_token_in_the_query_string_connects_and_gets_session(live_server, names, alice, transports):
     async with socket(f"{live_server.url}?token={alice}", transports=transports) as attempt:
         assert attempt.refusal is None
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
-async def test_a_bearer_header_connects_and_gets_session(live_server, alice, transports):
+async def test_a_bearer_header_connects_and_gets_session(live_server, names, alice, transports):
     headers = {"Authorization": f"Bearer {alice}"}
     async with socket(live_server.url, headers=headers, transports=transports) as attempt:
         assert attempt.refusal is None
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
-async def test_the_session_names_the_user_as_registered(live_server):
-    token = await live_server.register("Alice")
+async def test_the_session_names_the_user_as_registered(live_server, names):
+    token = await live_server.register(names.Alice)
     async with socket(live_server.url, auth={"token": token}) as attempt:
-        assert_session(await attempt.session(), "Alice")
+        assert_session(await attempt.session(), names.Alice)
 
 
-async def test_a_connected_socket_makes_its_user_online(live_server, alice):
+async def test_a_connected_socket_makes_its_user_online(live_server, names, alice):
     async with socket(live_server.url, auth={"token": alice}) as attempt:
         await attempt.session()
-        profile = await live_server.http.get("/api/users/alice", headers={"Authorization": f"Bearer {alice}"})
+        profile = await live_server.http.get(
+            f"/api/users/{names.alice}", headers={"Authorization": f"Bearer {alice}"}
+        )
         assert profile.json()["online"] is True
 
 
@@ -153,10 +184,10 @@ async def test_a_bad_auth_token_is_not_rescued_by_a_good_header(live_server, ali
         assert_refused(attempt, "unauthorized")
 
 
-async def test_a_good_auth_token_wins_over_a_bad_header(live_server, alice):
+async def test_a_good_auth_token_wins_over_a_bad_header(live_server, names, alice):
     headers = {"Authorization": "Bearer garbage"}
     async with socket(live_server.url, auth={"token": alice}, headers=headers) as attempt:
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
 async def test_a_bad_query_token_is_not_rescued_by_a_good_header(live_server, alice):
@@ -165,9 +196,9 @@ async def test_a_bad_query_token_is_not_rescued_by_a_good_header(live_server, al
         assert_refused(attempt, "unauthorized")
 
 
-async def test_a_good_auth_token_wins_over_a_bad_query_token(live_server, alice):
+async def test_a_good_auth_token_wins_over_a_bad_query_token(live_server, names, alice):
     async with socket(f"{live_server.url}?token=garbage", auth={"token": alice}) as attempt:
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
 # Refused -----------------------------------------------------------------------
@@ -200,7 +231,7 @@ async def test_a_garbage_query_token_is_refused_unauthorized(live_server, alice)
     [
         pytest.param(forged(secret="x" * 40), id="another-secret"),
         pytest.param(jwt.encode({"sub": "1", "iat": 0, "exp": 2**40}, None, algorithm="none"), id="alg-none"),
-        pytest.param(forged(sub="99"), id="unknown-user"),
+        pytest.param(forged(sub=NOBODY), id="unknown-user"),
     ],
 )
 async def test_a_forged_token_is_refused_unauthorized(live_server, alice, token):
@@ -209,32 +240,36 @@ async def test_a_forged_token_is_refused_unauthorized(live_server, alice, token)
 
 
 async def test_an_expired_token_is_refused_token_expired(live_server, alice):
-    token, _ = live_server.chat.users.tokens.issue(1, 0, ttl_seconds=-30)
+    user = await live_server.chat.users.authenticate(alice)
+    token, _ = live_server.chat.users.tokens.issue(user.id, 0, ttl_seconds=-30)
     async with socket(live_server.url, auth={"token": token}) as attempt:
         assert_refused(attempt, "token_expired")
 
 
-async def test_a_token_from_before_logout_is_refused_token_revoked(live_server, alice):
+async def test_a_token_from_before_logout_is_refused_token_revoked(live_server, names, alice):
     logout = await live_server.http.post("/api/auth/logout", headers={"Authorization": f"Bearer {alice}"})
     assert logout.status_code == 204
     async with socket(live_server.url, auth={"token": alice}) as attempt:
         assert_refused(attempt, "token_revoked")
     login = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": "password123"}
+        "/api/auth/login", json={"username": names.alice, "password": "password123"}
     )
     async with socket(live_server.url, auth={"token": login.json()["token"]}) as attempt:
-        assert_session(await attempt.session(), "alice")
+        assert_session(await attempt.session(), names.alice)
 
 
-async def test_a_refused_socket_never_counts_as_connected_or_online(live_server, alice):
-    async with socket(live_server.url, auth={"token": "garbage"}) as attempt:
-        assert_refused(attempt, "unauthorized")
-    async with socket(f"{live_server.url}?token={forged(sub='alice', secret='x' * 40)}") as attempt:
-        assert_refused(attempt, "unauthorized")
-    metrics = (await live_server.http.get("/metrics")).text
-    assert not re.search(r'^parley_connected_sockets\{namespace="/"\} [1-9]', metrics, re.MULTILINE)
-    profile = await live_server.http.get("/api/users/alice", headers={"Authorization": f"Bearer {alice}"})
-    assert profile.json()["online"] is False
+async def test_a_refused_socket_never_counts_as_connected_or_online(tmp_path):
+    # A server of its own: the metric counts every socket the server holds.
+    async with running(make_settings(tmp_path / "data")) as server:
+        alice = await server.register("alice")
+        async with socket(server.url, auth={"token": "garbage"}) as attempt:
+            assert_refused(attempt, "unauthorized")
+        async with socket(f"{server.url}?token={forged(sub='alice', secret='x' * 40)}") as attempt:
+            assert_refused(attempt, "unauthorized")
+        metrics = (await server.http.get("/metrics")).text
+        assert not re.search(r'^parley_connected_sockets\{namespace="/"\} [1-9]', metrics, re.MULTILINE)
+        profile = await server.http.get("/api/users/alice", headers={"Authorization": f"Bearer {alice}"})
+        assert profile.json()["online"] is False
 
 
 async def test_a_refused_socket_receives_no_session(live_server, alice):
