@@ -3,85 +3,126 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import jwt
+import pytest
+import pytest_asyncio
 from sqlalchemy import delete
 
 from db.models import Membership, User
 from tests.contract import assert_error, utc
-from tests.support import JWT_SECRET, PASSWORD, bearer, running, user_count
+from tests.support import JWT_SECRET, PASSWORD, LiveServer, bearer, running, user_count
 from tests.support import test_settings as make_settings
 
+# One server for the module (``server``), each test with its own names (``names``); the tests of
+# the rate limits, which spend the address's budget or set their own, start a server each.
+SHARED = pytest.mark.asyncio(loop_scope="module")
 
-async def test_register_answers_201_with_the_user_and_a_working_token(live_server):
-    response = await live_server.http.post("/api/users", json={"username": "alice", "password": PASSWORD})
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    async with running(make_settings(tmp_path_factory.mktemp("accounts") / "data")) as live:
+        yield live
+
+
+class Names:
+    """``names.alice`` is ``alice-<suffix>``, one suffix a test: its own accounts."""
+
+    def __init__(self) -> None:
+        self.suffix = uuid.uuid4().hex[:6]
+
+    def __getattr__(self, name: str) -> str:
+        return f"{name}-{self.suffix}"
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
+
+
+@SHARED
+async def test_register_answers_201_with_the_user_and_a_working_token(server, names):
+    before = await user_count(server)
+    response = await server.http.post("/api/users", json={"username": names.alice, "password": PASSWORD})
     assert response.status_code == 201
     body = response.json()
-    assert body["user"] == {"username": "alice"}
+    assert body["user"] == {"username": names.alice}
     assert isinstance(body["token"], str)
-    me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
+    me = await server.http.get("/api/users/me", headers=bearer(body["token"]))
     assert me.status_code == 200
-    assert me.json()["username"] == "alice"
-    assert await user_count(live_server) == 1
+    assert me.json()["username"] == names.alice
+    assert await user_count(server) == before + 1
 
 
-async def test_register_keeps_the_username_as_given(live_server):
-    response = await live_server.http.post(
-        "/api/users", json={"username": "Alice.B-2_", "password": PASSWORD}
+@SHARED
+async def test_register_keeps_the_username_as_given(server, names):
+    response = await server.http.post(
+        "/api/users", json={"username": f"Alice.B-2_{names.suffix}", "password": PASSWORD}
     )
     assert response.status_code == 201
-    assert response.json()["user"] == {"username": "Alice.B-2_"}
+    assert response.json()["user"] == {"username": f"Alice.B-2_{names.suffix}"}
 
 
-async def test_a_username_taken_in_another_case_is_409_conflict_and_stores_nothing(live_server):
-    await live_server.register("alice")
-    response = await live_server.http.post("/api/users", json={"username": "ALICE", "password": PASSWORD})
+@SHARED
+async def test_a_username_taken_in_another_case_is_409_conflict_and_stores_nothing(server, names):
+    before = await user_count(server)
+    await server.register(names.alice)
+    response = await server.http.post(
+        "/api/users", json={"username": names.alice.upper(), "password": PASSWORD}
+    )
     assert_error(response, 409, "conflict")
-    assert await user_count(live_server) == 1
+    assert await user_count(server) == before + 1
 
 
-async def test_concurrent_sign_ups_of_one_name_in_two_cases_store_one_user(live_server):
+@SHARED
+async def test_concurrent_sign_ups_of_one_name_in_two_cases_store_one_user(server, names):
+    before = await user_count(server)
     responses = await asyncio.gather(
-        live_server.http.post("/api/users", json={"username": "carol", "password": PASSWORD}),
-        live_server.http.post("/api/users", json={"username": "CAROL", "password": PASSWORD}),
+        server.http.post("/api/users", json={"username": names.carol, "password": PASSWORD}),
+        server.http.post("/api/users", json={"username": names.carol.upper(), "password": PASSWORD}),
     )
     assert sorted(response.status_code for response in responses) == [201, 409]
-    assert await user_count(live_server) == 1
+    assert await user_count(server) == before + 1
 
 
-async def test_login_answers_200_with_a_token_and_its_expiry(live_server):
-    await live_server.register("alice")
-    response = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": PASSWORD}
-    )
+@SHARED
+async def test_login_answers_200_with_a_token_and_its_expiry(server, names):
+    await server.register(names.alice)
+    response = await server.http.post("/api/auth/login", json={"username": names.alice, "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
     assert {"token", "expires_at"} <= set(body)
     claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
-    assert claims["sub"] == "1"  # the account id, never the name
+    async with server.chat.db.read() as repos:
+        alice = await repos.users.by_name(names.alice)
+    assert alice is not None and claims["sub"] == str(alice.id)  # the account id, never the name
     assert claims["exp"] - claims["iat"] == 24 * 3600
     assert claims["exp"] == int(utc(body["expires_at"]).timestamp())
-    me = await live_server.http.get("/api/users/me", headers=bearer(body["token"]))
-    assert me.json()["username"] == "alice"
+    me = await server.http.get("/api/users/me", headers=bearer(body["token"]))
+    assert me.json()["username"] == names.alice
 
 
-async def test_login_matches_the_username_in_any_case(live_server):
-    await live_server.register("Alice")
-    response = await live_server.http.post(
-        "/api/auth/login", json={"username": "aLICE", "password": PASSWORD}
+@SHARED
+async def test_login_matches_the_username_in_any_case(server, names):
+    await server.register(f"Alice-{names.suffix}")
+    response = await server.http.post(
+        "/api/auth/login", json={"username": f"aLICE-{names.suffix}", "password": PASSWORD}
     )
     assert response.status_code == 200
-    me = await live_server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
-    assert me.json()["username"] == "Alice"
+    me = await server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
+    assert me.json()["username"] == f"Alice-{names.suffix}"
 
 
-async def test_a_wrong_password_and_an_unknown_user_get_the_same_401(live_server):
-    await live_server.register("alice")
-    wrong_password = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": "not-the-password"}
+@SHARED
+async def test_a_wrong_password_and_an_unknown_user_get_the_same_401(server, names):
+    await server.register(names.alice)
+    wrong_password = await server.http.post(
+        "/api/auth/login", json={"username": names.alice, "password": "not-the-password"}
     )
-    unknown_user = await live_server.http.post(
+    unknown_user = await server.http.post(
         "/api/auth/login", json={"username": "nobody", "password": PASSWORD}
     )
     assert_error(wrong_password, 401, "unauthorized")
@@ -89,23 +130,23 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_401(live_server
     assert unknown_user.json() == wrong_password.json()
 
 
-async def test_a_login_password_over_72_bytes_is_401_even_when_it_starts_with_the_password(live_server):
+@SHARED
+async def test_a_login_password_over_72_bytes_is_401_even_when_it_starts_with_the_password(server, names):
     password = "p" * 72
-    await live_server.register("alice", password)
-    too_long = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": password + "x" * 8}
+    await server.register(names.alice, password)
+    too_long = await server.http.post(
+        "/api/auth/login", json={"username": names.alice, "password": password + "x" * 8}
     )
     assert_error(too_long, 401, "unauthorized")
-    right = await live_server.http.post("/api/auth/login", json={"username": "alice", "password": password})
+    right = await server.http.post("/api/auth/login", json={"username": names.alice, "password": password})
     assert right.status_code == 200
 
 
-async def test_a_multibyte_password_counts_bytes_and_logs_in(live_server):
+@SHARED
+async def test_a_multibyte_password_counts_bytes_and_logs_in(server, names):
     password = "é" * 25  # 25 characters, 50 bytes
-    await live_server.register("alice", password)
-    response = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": password}
-    )
+    await server.register(names.alice, password)
+    response = await server.http.post("/api/auth/login", json={"username": names.alice, "password": password})
     assert response.status_code == 200
 
 
@@ -124,71 +165,75 @@ PROFILE = {
 }
 
 
-async def test_me_is_the_profile_of_the_token_owner(live_server):
+@SHARED
+async def test_me_is_the_profile_of_the_token_owner(server, names):
     before = datetime.now(UTC).replace(microsecond=0)
-    token = await live_server.register("alice")
-    response = await live_server.http.get("/api/users/me", headers=bearer(token))
+    token = await server.register(names.alice)
+    response = await server.http.get("/api/users/me", headers=bearer(token))
     assert response.status_code == 200
     profile = response.json()
     assert set(profile) == PROFILE  # PROTOCOL.md section 14's Profile (and ``online``, as before it)
-    assert profile["username"] == "alice"
+    assert profile["username"] == names.alice
     assert profile["online"] is False and profile["availability"] == "offline"
     assert profile["last_seen"] is None
     assert before <= utc(profile["created_at"]) <= datetime.now(UTC)
 
 
-async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(live_server):
-    token = await live_server.register("alice")
-    stranger = await live_server.register("carol")
-    await live_server.user("bobby")
-    opened = await live_server.http.post(
-        "/api/conversations", json={"recipient": "bobby"}, headers=bearer(token)
+@SHARED
+async def test_a_profile_shows_presence_only_to_someone_sharing_a_conversation(server, names):
+    token = await server.register(names.alice)
+    stranger = await server.register(names.carol)
+    await server.user(names.bobby)
+    opened = await server.http.post(
+        "/api/conversations", json={"recipient": names.bobby}, headers=bearer(token)
     )
     assert opened.status_code in (200, 201), opened.text
 
-    response = await live_server.http.get("/api/users/BOBBY", headers=bearer(token))
-    hidden = await live_server.http.get("/api/users/bobby", headers=bearer(stranger))
+    response = await server.http.get(f"/api/users/{names.bobby.upper()}", headers=bearer(token))
+    hidden = await server.http.get(f"/api/users/{names.bobby}", headers=bearer(stranger))
 
     assert response.status_code == 200 and hidden.status_code == 200
     profile = response.json()
     assert set(profile) == PROFILE
-    assert profile["username"] == "bobby"
+    assert profile["username"] == names.bobby
     assert profile["online"] is True and profile["availability"] == "online"
     assert hidden.json() == {**profile, "online": None, "last_seen": None, "availability": None}
 
 
-async def test_the_profile_of_an_unknown_user_is_404_not_found(live_server):
-    token = await live_server.register("alice")
-    response = await live_server.http.get("/api/users/ghost", headers=bearer(token))
+@SHARED
+async def test_the_profile_of_an_unknown_user_is_404_not_found(server, names):
+    token = await server.register(names.alice)
+    response = await server.http.get("/api/users/ghost", headers=bearer(token))
     assert_error(response, 404, "not_found")
 
 
-async def test_logout_answers_204_and_revokes_every_earlier_token(live_server):
-    registered = await live_server.register("alice")
+@SHARED
+async def test_logout_answers_204_and_revokes_every_earlier_token(server, names):
+    registered = await server.register(names.alice)
     logged_in = (
-        await live_server.http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+        await server.http.post("/api/auth/login", json={"username": names.alice, "password": PASSWORD})
     ).json()["token"]
-    response = await live_server.http.post("/api/auth/logout", headers=bearer(logged_in))
+    response = await server.http.post("/api/auth/logout", headers=bearer(logged_in))
     assert response.status_code == 204
     assert response.content == b""
     for token in (registered, logged_in):
-        refused = await live_server.http.get("/api/users/me", headers=bearer(token))
+        refused = await server.http.get("/api/users/me", headers=bearer(token))
         assert_error(refused, 401, "token_revoked")
 
 
-async def test_after_logout_a_new_login_works(live_server):
-    token = await live_server.register("alice")
-    await live_server.http.post("/api/auth/logout", headers=bearer(token))
-    response = await live_server.http.post(
-        "/api/auth/login", json={"username": "alice", "password": PASSWORD}
-    )
+@SHARED
+async def test_after_logout_a_new_login_works(server, names):
+    token = await server.register(names.alice)
+    await server.http.post("/api/auth/logout", headers=bearer(token))
+    response = await server.http.post("/api/auth/login", json={"username": names.alice, "password": PASSWORD})
     assert response.status_code == 200
-    me = await live_server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
+    me = await server.http.get("/api/users/me", headers=bearer(response.json()["token"]))
     assert me.status_code == 200
 
 
-async def test_logout_needs_a_token(live_server):
-    response = await live_server.http.post("/api/auth/logout")
+@SHARED
+async def test_logout_needs_a_token(server, names):
+    response = await server.http.post("/api/auth/logout")
     assert_error(response, 401, "unauthorized")
 
 
@@ -203,7 +248,8 @@ async def test_sign_ups_are_rate_limited_per_address_with_retry_after(tmp_path):
 
 
 async def test_wrong_passwords_lock_that_account_not_the_address(live_server):
-    """200 wrong passwords for alice: 429 with Retry-After after ten; bob, same address, logs in."""
+    """200 wrong passwords for alice: 429 with Retry-After after ten; bob, same address, logs in.
+    (A server of its own: they spend its address's budget of failed logins.)"""
     await live_server.register("alice")
     await live_server.register("bobby")
     wrong = {"username": "alice", "password": "not-the-password"}
@@ -253,17 +299,18 @@ async def test_failed_logins_are_limited_per_address_and_successful_ones_are_not
         assert 1 <= int(response.headers["retry-after"]) <= 1800
 
 
-async def test_a_token_opens_only_its_own_account_not_a_new_one_with_the_same_name(live_server):
-    old = await live_server.register("alice")
-    async with live_server.chat.db.write() as repos:  # an operator deletes the account by hand
-        alice = await repos.users.by_name("alice")
+@SHARED
+async def test_a_token_opens_only_its_own_account_not_a_new_one_with_the_same_name(server, names):
+    old = await server.register(names.alice)
+    async with server.chat.db.write() as repos:  # an operator deletes the account by hand
+        alice = await repos.users.by_name(names.alice)
         assert alice is not None
         await repos.session.execute(delete(Membership).where(Membership.user_id == alice.id))
         await repos.session.execute(delete(User).where(User.id == alice.id))
-    new = await live_server.register("alice")  # SQLite gives the freed id to the new row
+    new = await server.register(names.alice)  # SQLite gives the freed id to the new row
 
-    refused = await live_server.http.get("/api/users/me", headers=bearer(old))
-    accepted = await live_server.http.get("/api/users/me", headers=bearer(new))
+    refused = await server.http.get("/api/users/me", headers=bearer(old))
+    accepted = await server.http.get("/api/users/me", headers=bearer(new))
 
     assert_error(refused, 401, "token_revoked")  # its version is not the new account's
     assert accepted.status_code == 200

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
 import pytest
+import pytest_asyncio
 
 from tests.contract import assert_error
-from tests.support import JWT_SECRET, bearer
+from tests.support import JWT_SECRET, LiveServer, bearer, running
+from tests.support import test_settings as make_settings
+
+# One server answers every case: none of them changes it (alice, user 1, is its only account).
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # Tokens built when the tests are collected must outlive a long run (the whole suite takes
 # well over ten minutes on a busy machine): a day.
@@ -24,9 +30,15 @@ def forged(**overrides: Any) -> str:
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, JWT_SECRET, algorithm="HS256")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    async with running(make_settings(tmp_path_factory.mktemp("errors") / "data")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def alice(live_server) -> str:
-    """Register alice, so that a refused token is refused for itself, not for a missing user."""
+    """Register alice (user 1), so that a refused token is refused for itself, not for a missing user."""
     return await live_server.register("alice")
 
 

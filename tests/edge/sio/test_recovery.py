@@ -8,36 +8,84 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from db.models import RecoverySession
 from server.chat.connections.recovery import Recovery
 from server.edge.sio.tokens import recovery_from
 from tests.edge.sio.recovery_socket import RecoverySocket
-from tests.support import WAIT, Client, LiveServer, offline_bob, send
+from tests.support import WAIT, Client, LiveServer, running, running_on, send
 from tests.support import test_settings as settings_for
 
-pytestmark = pytest.mark.both_databases
+# Two servers a database serve the tests with the default settings (each test its own users and
+# topic): one with the default replay margin, one with none (a replay of exactly what comes after
+# the offset). A test of other settings (recovery off, a short window) starts its own.
+SHARED = pytest.mark.asyncio(loop_scope="module")  # a test on a module's server runs on its loop
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 MISSED = 150  # per topic, while the member is away
 LIVE_AT_LEAST, LIVE_AT_MOST = 40, 2000  # per topic, sent while the member comes back
 
 
-@pytest.fixture
-def settings(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """Test settings; a test parametrizes ``settings`` indirectly with its recovery overrides."""
-    overrides = {"socket_burst": 100_000, "socket_rate": 100_000.0, **getattr(request, "param", {})}
-    return settings_for(tmp_path / "data", **overrides)
+def settings(data_dir: Path, **overrides: Any) -> Any:
+    return settings_for(data_dir, socket_burst=100_000, socket_rate=100_000.0, **overrides)
 
 
-def exact(**overrides: Any) -> Any:
-    """Run the test with these settings (a margin of 0 replays exactly what comes after the offset)."""
-    return pytest.mark.parametrize("settings", [overrides], indirect=True, ids=["settings"])
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
+async def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveServer]:
+    """The default settings: a replay reaches ``recovery_margin`` (5 s) back before the offset."""
+    async with running_on(settings(tmp_path_factory.mktemp("recovery") / "data"), request.param) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=DATABASES)
+async def exact_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveServer]:
+    """A margin of 0: a replay is exactly what comes after the offset."""
+    data_dir = tmp_path_factory.mktemp("recovery-exact") / "data"
+    async with running_on(settings(data_dir, recovery_margin=0), request.param) as server:
+        yield server
+
+
+@dataclass
+class Away:
+    """alice (online) and bob (offline), both in ``general``; names of the test's own."""
+
+    alice: Client
+    bob: str
+    token: str  # bob's
+    general: str
+
+    @property
+    def direct(self) -> str:
+        """The topic of alice's direct messages as bob sees them."""
+        return f"@{self.alice.username}"
+
+
+async def offline_bob(live_server: LiveServer) -> Away:
+    """alice online in ``general``; bob subscribed to it, then gone (as tests.support.offline_bob)."""
+    suffix = uuid.uuid4().hex[:8]
+    alice = await live_server.user(f"alice-{suffix}")
+    bob = f"bob-{suffix}"
+    token = await live_server.register(bob)
+    socket = await live_server.connect(bob, token)
+    general = f"general-{suffix}"
+    await alice.ok("topic:create", {"name": general})
+    await socket.ok("topic:subscribe", {"topic": general})
+    await socket.close()
+    return Away(alice, bob, token, general)
 
 
 async def recovery_socket(live_server: LiveServer, **auth: Any) -> RecoverySocket:
@@ -46,28 +94,29 @@ async def recovery_socket(live_server: LiveServer, **auth: Any) -> RecoverySocke
     return socket
 
 
-async def bob_away(live_server: LiveServer, received: int = 3) -> tuple[Client, str, RecoverySocket, str]:
+async def bob_away(live_server: LiveServer, received: int = 3) -> tuple[Away, RecoverySocket, str]:
     """bob's recovery socket gets ``received`` live messages (general, then a DM), then drops.
 
-    Returns alice, bob's token, the dropped socket and the offset it saw last.
+    Returns the pair, the dropped socket and the offset it saw last.
     """
-    alice, token = await offline_bob(live_server)
-    bob = await recovery_socket(live_server, token=token, recover=True)
+    away = await offline_bob(live_server)
+    bob = await recovery_socket(live_server, token=away.token, recover=True)
     for n in range(received):
         await send(
-            alice, {"topic": "general", "body": f"seen {n}"} if n % 2 == 0 else {"to": "bob", "body": "dm"}
+            away.alice,
+            {"topic": away.general, "body": f"seen {n}"} if n % 2 == 0 else {"to": away.bob, "body": "dm"},
         )
     last = (await bob.messages(received))[-1]
     await bob.close()
-    return alice, token, bob, last[-1]
+    return away, bob, last[-1]
 
 
-async def missed_while_away(alice: Client, per_topic: int) -> list[dict[str, Any]]:
+async def missed_while_away(away: Away, per_topic: int) -> list[dict[str, Any]]:
     """alice sends ``per_topic`` to general and to bob; the Messages as bob sees them."""
     sent = []
     for n in range(per_topic):
-        sent.append(await send(alice, {"topic": "general", "body": f"missed {n}"}))
-        sent.append({**await send(alice, {"to": "bob", "body": f"missed {n}"}), "topic": "@alice"})
+        sent.append(await send(away.alice, {"topic": away.general, "body": f"missed {n}"}))
+        sent.append({**await send(away.alice, {"to": away.bob, "body": f"missed {n}"}), "topic": away.direct})
     return sent
 
 
@@ -81,17 +130,19 @@ def per_topic(messages: list[dict[str, Any]]) -> dict[str, list[int]]:
 # Who gets a pid and offsets --------------------------------------------------------------
 
 
+@SHARED
 async def test_only_a_socket_that_asks_gets_a_pid_and_only_its_messages_carry_offsets(live_server):
-    alice, token = await offline_bob(live_server)
+    away = await offline_bob(live_server)
+    alice, token = away.alice, away.token
     plain = await recovery_socket(live_server, token=token)
     asking = await recovery_socket(live_server, token=token, recover=True)
-    python_client = await live_server.connect("bob", token)
+    python_client = await live_server.connect(away.bob, token)
     assert set(plain.reply) == {"sid"}
     assert set(asking.reply) == {"sid", "pid"}
     assert isinstance(asking.pid, str) and len(asking.pid) >= 16
 
-    in_topic = await send(alice, {"topic": "general", "body": "hello"})
-    direct = {**await send(alice, {"to": "bob", "body": "psst"}), "topic": "@alice"}
+    in_topic = await send(alice, {"topic": away.general, "body": "hello"})
+    direct = {**await send(alice, {"to": away.bob, "body": "psst"}), "topic": away.direct}
     edited = await alice.ok("message:edit", {"id": in_topic["id"], "body": "hello!"})
 
     assert await plain.messages(2) == [[in_topic], [direct]]
@@ -101,64 +152,68 @@ async def test_only_a_socket_that_asks_gets_a_pid_and_only_its_messages_carry_of
     assert await python_client.next("message") == direct
 
 
-@exact(recovery_window=0)
-async def test_no_pid_is_given_when_recovery_is_off(live_server):
-    _alice, token = await offline_bob(live_server)
-    asking = await recovery_socket(live_server, token=token, recover=True)
-    resuming = await recovery_socket(live_server, token=token, pid="some-pid", offset="1")
-    assert set(asking.reply) == set(resuming.reply) == {"sid"}
+async def test_no_pid_is_given_when_recovery_is_off(tmp_path):
+    async with running(settings(tmp_path / "data", recovery_window=0)) as server:
+        away = await offline_bob(server)
+        asking = await recovery_socket(server, token=away.token, recover=True)
+        resuming = await recovery_socket(server, token=away.token, pid="some-pid", offset="1")
+        assert set(asking.reply) == set(resuming.reply) == {"sid"}
 
 
+@SHARED
 async def test_a_recovery_socket_gets_offsets_for_the_topics_it_joins_and_none_it_left(live_server):
-    alice, token = await offline_bob(live_server)
+    away = await offline_bob(live_server)
+    alice, token = away.alice, away.token
     bob = await recovery_socket(live_server, token=token, recover=True)
-    other_tab = await live_server.connect("bob", token)
-    await alice.ok("topic:create", {"name": "later"})
-    await other_tab.ok("topic:subscribe", {"topic": "later"})
-    joined = await send(alice, {"topic": "later", "body": "in later"})
+    other_tab = await live_server.connect(away.bob, token)
+    later = f"later-{uuid.uuid4().hex[:8]}"
+    await alice.ok("topic:create", {"name": later})
+    await other_tab.ok("topic:subscribe", {"topic": later})
+    joined = await send(alice, {"topic": later, "body": "in later"})
     assert await bob.messages(1) == [[joined, str(joined["id"])]]
 
-    await other_tab.ok("topic:unsubscribe", {"topic": "later"})
-    await send(alice, {"topic": "later", "body": "not for bob"})
-    marker = await send(alice, {"topic": "general", "body": "marker"})
+    await other_tab.ok("topic:unsubscribe", {"topic": later})
+    await send(alice, {"topic": later, "body": "not for bob"})
+    marker = await send(alice, {"topic": away.general, "body": "marker"})
     assert await bob.messages(1) == [[marker, str(marker["id"])]]
 
 
 # Recovery ---------------------------------------------------------------------------------
 
 
-@exact(recovery_margin=0)
-async def test_a_resumed_session_gets_exactly_what_it_missed_per_topic_in_order_then_live(live_server):
-    alice, token, dropped, offset = await bob_away(live_server)
-    missed = await missed_while_away(alice, 5)
+@SHARED
+async def test_a_resumed_session_gets_exactly_what_it_missed_per_topic_in_order_then_live(exact_server):
+    away, dropped, offset = await bob_away(exact_server)
+    missed = await missed_while_away(away, 5)
 
-    back = await recovery_socket(live_server, token=token, pid=dropped.pid, offset=offset)
+    back = await recovery_socket(exact_server, token=away.token, pid=dropped.pid, offset=offset)
     assert back.reply["pid"] == dropped.pid  # the JS client's `socket.recovered`
     replayed = await back.messages(len(missed))
     assert all(len(args) == 1 for args in replayed), "replayed messages carry no offset"
     assert per_topic([args[0] for args in replayed]) == per_topic(missed)  # not the backlog: no "seen"
     topics = [topic for topic, _ in itertools.groupby(args[0]["topic"] for args in replayed)]
     assert len(topics) == len(set(topics)) == 2, "one topic after the other"
-    live = await send(alice, {"topic": "general", "body": "live"})
+    live = await send(away.alice, {"topic": away.general, "body": "live"})
     assert await back.messages(1) == [[live, str(live["id"])]]
     await asyncio.sleep(0)
     assert [event for event in back.pending() if event[0] == "message"] == []
 
 
+@SHARED
 async def test_the_replay_also_covers_the_margin_before_the_offset(live_server):
-    alice, token, dropped, offset = await bob_away(live_server, received=4)
-    missed = await missed_while_away(alice, 2)
-    back = await recovery_socket(live_server, token=token, pid=dropped.pid, offset=offset)
+    away, dropped, offset = await bob_away(live_server, received=4)
+    missed = await missed_while_away(away, 2)
+    back = await recovery_socket(live_server, token=away.token, pid=dropped.pid, offset=offset)
     assert back.pid == dropped.pid
     replayed = [args[0] for args in await back.messages(4 + len(missed))]
     assert {m["id"] for m in missed} <= {m["id"] for m in replayed}
     assert {m["body"] for m in replayed} >= {"seen 0", "seen 2", "dm"}  # sent within the margin
 
 
-@exact(recovery_margin=0)
-async def test_live_messages_sent_during_the_replay_follow_it_gapless(live_server):
-    alice, token, dropped, offset = await bob_away(live_server)
-    missed = await missed_while_away(alice, MISSED)
+@SHARED
+async def test_live_messages_sent_during_the_replay_follow_it_gapless(exact_server):
+    away, dropped, offset = await bob_away(exact_server)
+    missed = await missed_while_away(away, MISSED)
     back_again = asyncio.Event()
     last: dict[str, int] = {}
 
@@ -166,13 +221,13 @@ async def test_live_messages_sent_during_the_replay_follow_it_gapless(live_serve
         for n in range(LIVE_AT_MOST):
             if n >= LIVE_AT_LEAST and back_again.is_set():
                 return
-            last[shown_to_bob] = (await send(alice, {**target, "body": f"live {n}"}))["seq"]
+            last[shown_to_bob] = (await send(away.alice, {**target, "body": f"live {n}"}))["seq"]
 
     senders = asyncio.gather(
-        keep_sending({"topic": "general"}, "general"), keep_sending({"to": "bob"}, "@alice")
+        keep_sending({"topic": away.general}, away.general), keep_sending({"to": away.bob}, away.direct)
     )
     back = await RecoverySocket.connect(
-        live_server.url, {"token": token, "pid": dropped.pid, "offset": offset}
+        exact_server.url, {"token": away.token, "pid": dropped.pid, "offset": offset}
     )
     back_again.set()
     await senders
@@ -200,23 +255,25 @@ async def test_live_messages_sent_during_the_replay_follow_it_gapless(live_serve
 
 
 async def carol_pid(live_server: LiveServer) -> str:
-    carol = await recovery_socket(live_server, token=await live_server.register("carol"), recover=True)
+    token = await live_server.register(f"carol-{uuid.uuid4().hex[:8]}")
+    carol = await recovery_socket(live_server, token=token, recover=True)
     await carol.close()
     assert carol.pid is not None
     return carol.pid
 
 
+@SHARED
 @pytest.mark.parametrize("case", ["unknown pid", "another user's pid", "no offset", "offset not a number"])
 async def test_a_session_that_cannot_be_resumed_is_a_new_one_with_the_backlog(live_server, case):
-    alice, token, dropped, offset = await bob_away(live_server)
-    missed = await missed_while_away(alice, 2)
+    away, dropped, offset = await bob_away(live_server)
+    missed = await missed_while_away(away, 2)
     asked = {
         "unknown pid": {"pid": "no-such-pid", "offset": offset},
         "another user's pid": {"pid": await carol_pid(live_server), "offset": offset},
         "no offset": {"pid": dropped.pid},
         "offset not a number": {"pid": dropped.pid, "offset": "12abc"},
     }[case]
-    await new_session_with_the_backlog(live_server, token, asked, 3 + len(missed))
+    await new_session_with_the_backlog(live_server, away.token, asked, 3 + len(missed))
 
 
 async def new_session_with_the_backlog(
@@ -229,26 +286,27 @@ async def new_session_with_the_backlog(
     assert {args[0]["body"] for args in backlog} >= {"seen 0", "dm", "missed 0", "missed 1"}
 
 
-@exact(recovery_window=1.0)
-async def test_a_session_is_not_resumed_once_its_window_has_passed(live_server):
-    alice, token, dropped, offset = await bob_away(live_server)
-    missed = await missed_while_away(alice, 2)
-    chat = live_server.chat
-    async with chat.db.read() as repos:
-        bob = await repos.users.by_name("bob")
-    assert bob is not None and bob.id is not None
-    async with asyncio.timeout(WAIT):
-        while chat.sessions.connections(bob.id):  # the server has seen the socket close
-            await asyncio.sleep(0.01)
-    async with chat.db.read() as repos:
-        row = await repos.session.get(RecoverySession, dropped.pid)
-    assert row is not None
-    seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
-    await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - datetime.now(UTC)).total_seconds()))
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_session_is_not_resumed_once_its_window_has_passed(tmp_path, database):
+    async with running_on(settings(tmp_path / "data", recovery_window=1.0), database) as server:
+        away, dropped, offset = await bob_away(server)
+        missed = await missed_while_away(away, 2)
+        chat = server.chat
+        async with chat.db.read() as repos:
+            bob = await repos.users.by_name(away.bob)
+        assert bob is not None and bob.id is not None
+        async with asyncio.timeout(WAIT):
+            while chat.sessions.connections(bob.id):  # the server has seen the socket close
+                await asyncio.sleep(0.01)
+        async with chat.db.read() as repos:
+            row = await repos.session.get(RecoverySession, dropped.pid)
+        assert row is not None
+        seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
+        await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - datetime.now(UTC)).total_seconds()))
 
-    await new_session_with_the_backlog(
-        live_server, token, {"pid": dropped.pid, "offset": offset}, 3 + len(missed)
-    )
+        await new_session_with_the_backlog(
+            server, away.token, {"pid": dropped.pid, "offset": offset}, 3 + len(missed)
+        )
 
 
 @pytest.mark.parametrize(
