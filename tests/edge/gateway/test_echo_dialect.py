@@ -28,9 +28,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from db.models import EchoTranscript
-from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
 from tests.edge.sio.logs import captured
 from tests.edge.sio.test_echo import closed_port, upstream_server
+from tests.shared_server import Names, own_sockets, shared_server
 from tests.support import PASSWORD, WAIT, LiveServer, bearer, count, running, user_count
 from tests.support import test_settings as settings_with
 

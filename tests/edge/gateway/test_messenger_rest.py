@@ -28,8 +28,8 @@ from sqlalchemy import text
 from db.models import Membership, Message, Topic, User
 from server.chat.kernel.schemas import Target
 from tests.contract import utc
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
 from tests.edge.sio.logs import captured
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import PASSWORD, LiveServer, bearer, count_rows, running, send
 from tests.support import test_settings as make_settings
 

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 
 from db.models import Message, Topic
 from tests.edge.gateway.wsclient import JsonSocket, opened, ws_url
-from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
+from tests.shared_server import Names, own_sockets, shared_server
 from tests.support import WAIT, LiveServer, bearer, count_rows, running, send
 from tests.support import test_settings as settings_for
 

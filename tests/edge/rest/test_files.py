@@ -17,7 +17,6 @@ from PIL import Image
 
 from db.models import File
 from tests.chat.files.test_images import GPS_IFD, bomb_png, jpeg_with_exif
-from tests.edge.rest.test_topics_rest import Names, databases_of, shared_server
 from tests.files_support import (
     blobs,
     leftovers,
@@ -28,6 +27,7 @@ from tests.files_support import (
     upload,
     uploaded,
 )
+from tests.shared_server import Names, databases_of, shared_server
 from tests.support import LiveServer, bearer, count
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from db.models import Hook, Message, User
 from tests.bots_support import Api, ok, refused, user_api
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import LiveServer, count_rows, running
 from tests.support import test_settings as settings_for
 

@@ -19,17 +19,9 @@ from sqlalchemy import func, select
 
 from db.models import WebhookOutbox
 from db.records import DueDelivery
-from tests.edge.rest.test_topics_rest import (
-    Api,
-    Names,
-    api_and_socket,
-    databases_of,
-    ok,
-    own_sockets,
-    refused,
-    shared_server,
-)
+from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok, refused
 from tests.receiver import Receiver, Reply, receiving
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import Client, LiveServer, running
 from tests.support import test_settings as settings_for
 

@@ -27,7 +27,7 @@ import pytest
 import pytest_asyncio
 import socketio
 
-from tests.edge.rest.test_topics_rest import Names, own_sockets, shared_server
+from tests.shared_server import Names, own_sockets, shared_server
 from tests.support import JWT_SECRET, WAIT, LiveServer, running
 from tests.support import test_settings as make_settings
 

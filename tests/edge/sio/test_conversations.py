@@ -17,7 +17,7 @@ import pytest_asyncio
 from db.models import Mention, Message, Pin, Reaction
 from tests import support
 from tests.contract import error_code
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import Client, LiveServer, count_rows, running, send
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

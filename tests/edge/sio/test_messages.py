@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 
 from db.models import Message, Topic
 from tests.contract import MESSAGE_FIELDS, error_code
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
 from tests.edge.sio.logs import captured
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import WAIT, Client, LiveServer, bearer, count, running, send
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.contract import MESSAGE_FIELDS, error_code
-from tests.edge.rest.test_topics_rest import Names, databases_of, shared_server
+from tests.shared_server import Names, databases_of, shared_server
 from tests.support import Client, LiveServer, bearer, send
 
 pytestmark = pytest.mark.both_databases

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import Client, LiveServer, bearer, running, two_sockets
 from tests.support import test_settings as settings_with
 

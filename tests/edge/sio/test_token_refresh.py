@@ -23,8 +23,8 @@ import pytest_asyncio
 
 from server.chat.kernel.views import iso_required
 from tests.edge.gateway.wsclient import opened
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
 from tests.edge.sio.test_connect import assert_refused, socket
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import WAIT, Client, LiveServer, bearer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from db.models import Membership, Topic
 from tests.contract import MEMBER_FIELDS, TOPIC_FIELDS, error_code, is_utc_iso
-from tests.edge.rest.test_topics_rest import Names, databases_of, own_sockets, shared_server
+from tests.shared_server import Names, databases_of, own_sockets, shared_server
 from tests.support import Client, LiveServer, count, running_on, two_sockets
 from tests.support import test_settings as settings_for
 
