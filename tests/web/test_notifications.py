@@ -57,23 +57,49 @@ async def expect_notification(
 
 
 class PushService:
-    """Delivers pushes to a page's service worker through the DevTools protocol."""
+    """Delivers pushes to a page's service worker through the DevTools protocol, and hears from
+    the browser (its BackgroundService domain) when each push event has completed.
+
+    The registration's notifications are read only once every push delivered has completed:
+    Chromium's ``getNotifications`` drops from its store what its display has not reported
+    shown yet, so reading while a ``showNotification`` is in flight could lose that
+    notification for good (2 of 30 runs under two CPU hogs, and the failure of two clean-clone
+    runs of .ci/run; none of 30 once nothing read meanwhile).
+    """
 
     def __init__(self, page: ChatPage, cdp: CDPSession, registration_id: str) -> None:
         self.page = page
         self.cdp = cdp
         self.registration_id = registration_id
         self.events: list[str] = []  # the worker's versions and errors, for a failure's message
+        self.delivered = 0
+        self.completed = 0
+        self._progress = asyncio.Event()
         cdp.on(
             "ServiceWorker.workerErrorReported", lambda e: self.events.append(f"error {e['errorMessage']}")
         )
         cdp.on("ServiceWorker.workerVersionUpdated", self._versions)
+        cdp.on("BackgroundService.backgroundServiceEventReceived", self._background)
 
     def _versions(self, event: dict[str, Any]) -> None:
         for v in event["versions"]:
             self.events.append(f"version {v['versionId']} {v['status']} {v['runningStatus']}")
 
+    def _background(self, event: dict[str, Any]) -> None:
+        found = event["backgroundServiceEvent"]
+        self.events.append(f"{found['eventName']} {found['instanceId']}".strip())
+        if found["service"] == "pushMessaging" and found["eventName"] == "Push event completed":
+            self.completed += 1
+            self._progress.set()
+
+    async def observe(self) -> None:
+        """Start hearing of push events (the domain reports what it records)."""
+        for service in ("pushMessaging", "notifications"):
+            await self.cdp.send("BackgroundService.startObserving", {"service": service})
+            await self.cdp.send("BackgroundService.setRecording", {"shouldRecord": True, "service": service})
+
     async def deliver(self, payload: dict[str, Any]) -> None:
+        self.delivered += 1
         await self.cdp.send(
             "ServiceWorker.deliverPushMessage",
             {
@@ -83,10 +109,24 @@ class PushService:
             },
         )
 
+    async def settled(self) -> None:
+        """Until every push delivered has completed in the worker (shown or held back)."""
+        async with asyncio.timeout(WAIT_MS / 1000):
+            while self.completed < self.delivered:
+                self._progress.clear()
+                await self._progress.wait()
+
     async def expect_shown(self, tag: str) -> None:
+        try:
+            await self.settled()
+        except TimeoutError:
+            raise AssertionError(
+                f"a push did not complete within {WAIT_MS} ms; the worker: {self.events}"
+            ) from None
         await expect_notification(self.page, tag, self.events)
 
     async def shown(self) -> list[dict[str, Any]]:
+        await self.settled()
         found: list[dict[str, Any]] = await self.page.evaluate(NOTIFICATIONS)
         return found
 
@@ -105,7 +145,9 @@ async def push_service(page: ChatPage) -> PushService:
 
     cdp.on("ServiceWorker.workerRegistrationUpdated", registrations)
     await cdp.send("ServiceWorker.enable")  # reports the registrations there are
-    return PushService(page, cdp, await asyncio.wait_for(found, 10))
+    service = PushService(page, cdp, await asyncio.wait_for(found, 10))
+    await service.observe()
+    return service
 
 
 def message_push(
