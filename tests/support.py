@@ -46,6 +46,11 @@ JWT_SECRET = "t" * 40
 # Every test's HTTP client shares one TLS context: httpx makes a new one per client, and parsing
 # the CA bundle into it costs about 60 ms of CPU, once per test server (its ``http``) and more.
 TLS = ssl.create_default_context(cafile=certifi.where())
+# An idle pooled connection is dropped by the client well before the server's keep-alive timeout
+# (Settings.keep_alive_timeout, 5 s) closes it. With both at 5 s a request sent on a connection the
+# server was closing at that moment failed with httpx.ReadError (a POST is not retried): a shared
+# server's client idles across tests, and one CI run lost a registration that way.
+KEEPALIVE = httpx.Limits(keepalive_expiry=2.0)
 
 
 def test_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -120,7 +125,7 @@ class LiveServer:
     def __init__(self, app: Any, url: str) -> None:
         self.app = app
         self.url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=REQUEST, verify=TLS)
+        self.http = httpx.AsyncClient(base_url=url, timeout=REQUEST, verify=TLS, limits=KEEPALIVE)
         self._clients: list[Client] = []
 
     @property

@@ -36,6 +36,7 @@ import socketio
 from playwright.async_api import expect
 from websockets.asyncio.client import connect
 
+from server.config import Settings
 from tests.cli.runner import COMMAND, PASSWORD
 from tests.databases import postgres_url
 from tests.scaleout.conftest import redis_url
@@ -76,6 +77,14 @@ def render(config: str, listen_port: int, servers: dict[str, str]) -> str:
         rendered, count = re.subn(line, replacement, rendered, flags=re.M)
         assert count == 1, f"deploy/nginx.conf should name the upstream server {name} once"
     return rendered
+
+
+def test_nginx_drops_an_idle_upstream_connection_before_parley_closes_it():
+    """A request nginx sends on a kept-alive connection the node closes at that instant fails, and
+    a POST is not retried; so nginx's idle bound must be the shorter one."""
+    found = re.search(r"^\s*keepalive_timeout (\d+)s;$", CONFIG.read_text(), flags=re.M)
+    assert found, "deploy/nginx.conf should bound idle upstream connections (keepalive_timeout)"
+    assert int(found.group(1)) < Settings.model_fields["keep_alive_timeout"].default
 
 
 @dataclass

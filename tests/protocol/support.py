@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.edge.engine.conformance import conformance_settings, create_conformance_app
 from server.edge.engine.wsprotocol import websocket_options
-from tests.support import listening, test_settings
+from tests.support import KEEPALIVE, listening, test_settings
 
 WAIT = 5.0
 SEPARATOR = "\x1e"
@@ -39,7 +39,7 @@ Packet = str | bytes
 class Served:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=WAIT)
+        self.http = httpx.AsyncClient(base_url=url, timeout=WAIT, limits=KEEPALIVE)
 
     def ws_url(self, path: str, **query: str) -> str:
         params = "&".join(f"{k}={v}" for k, v in {"EIO": "4", "transport": "websocket", **query}.items())
