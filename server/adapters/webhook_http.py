@@ -1,10 +1,9 @@
 """The webhooks' HTTP side (PROTOCOL.md section 12): the SSRF guard and the poster.
 
 The guard resolves a URL's host (``loop.getaddrinfo``) and refuses it when ANY address it
-resolves to is not a public unicast one: loopback, private, link-local, multicast, unspecified,
-reserved, shared (100.64/10), the cloud metadata addresses (169.254.169.254, fd00:ec2::254), and
-an IPv4-mapped IPv6 address of any of these. Hosts named in ``PARLEY_WEBHOOK_ALLOW_HOSTS`` (names
-or IP literals, compared case-insensitively) skip the check.
+resolves to is not a public unicast one (``address_blocks.refused``: the IANA special-purpose
+registries, with an IPv4 carried in IPv4-mapped, NAT64 or 6to4 form deciding for it). Hosts named
+in ``PARLEY_WEBHOOK_ALLOW_HOSTS`` (names or IP literals, compared case-insensitively) skip the check.
 
 The poster connects to the address that was checked, never resolving again (a DNS answer that
 changes between the check and the connection cannot redirect it): the request's URL carries the
@@ -23,30 +22,13 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from server.adapters.address_blocks import Address, refused
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, Response
 
 if TYPE_CHECKING:  # imported where used: the command line builds a poster and never posts
     import httpx
 
 BODY_CAP = 64 * 1024
-METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def refused(address: Address) -> bool:
-    """Whether no outgoing request (webhook, Web Push, link preview) may reach ``address``."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return refused(address.ipv4_mapped)
-    return (
-        address in METADATA
-        or address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_unspecified
-        or address.is_reserved
-        or not address.is_global
-    )
 
 
 class AddressGuard:

@@ -440,6 +440,9 @@ async def test_only_owners_and_admins_manage_webhooks_and_private_topics_stay_hi
         "http://0.0.0.0/hook",
         "http://localhost/hook",
         "https://[fd00:ec2::254]/",
+        "http://[2002:7f00:1::]:9/",  # 6to4: the IPv4 inside, 127.0.0.1, decides (issue 52 row 8)
+        "http://[fec0::1]/hook",  # site-local
+        "http://192.88.99.1/hook",  # the 6to4 relays' anycast
     ],
 )
 async def test_an_address_webhooks_may_not_reach_is_refused_without_the_allow_list(guarded, names, url):
