@@ -25,7 +25,8 @@ bytes chosen by a stranger. Hence:
 A page is HTML (``text/html``, ``application/xhtml+xml``), decoded by the Content-Type's charset,
 else a byte order mark or a ``<meta charset>`` in its first KiB, else UTF-8 (bad bytes replaced),
 then read by ``preview_html.read_page``. A picture's type is what its bytes say
-(``preview_images.reencode``). Decoding, parsing and re-encoding run in worker threads.
+(``preview_images.reencode``). Parsing runs in a worker thread; a picture's decoding and re-encoding
+in the pictures' own worker (``server/chat/files/decoding.py``: one at a time, not beside bcrypt).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING
 from server.adapters.preview_html import read_page
 from server.adapters.preview_images import reencode
 from server.adapters.webhook_http import AddressGuard, LazyClient, pinned
+from server.chat.files.decoding import decoded
 from server.chat.kernel.outbound import AddressRefused
 from server.chat.previews.ports import Page, Picture
 
@@ -112,7 +114,7 @@ class HttpPageSource:
     async def picture(self, url: str) -> Picture | None:
         try:
             fetched = await self._fetch(url, PICTURE_ACCEPT, self.picture_bytes, None)
-            picture = await asyncio.to_thread(reencode, fetched.body)
+            picture = await decoded(reencode, fetched.body)
             if picture is None:
                 raise NoPreview("not a PNG, JPEG, GIF or WebP picture Parley may decode")
             return picture

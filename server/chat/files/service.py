@@ -5,8 +5,9 @@ uploads have the same bytes); the local-disk implementation is ``server.adapters
 an S3-compatible one would implement the same few methods. The transport streams an upload into
 ``FileStore.stage()`` (the limit enforced while it reads) and hands the staged file here; this
 service sniffs its type from the bytes (binary signatures, else the kind of UTF-8 text:
-``text_types.py``), measures and thumbnails images (``images.py``, in a worker
-thread), checks the uploader's quota and rate, and stores the row, then the blob.
+``text_types.py``), measures and thumbnails images (``images.py``, in the pictures' own
+worker, ``decoding.py``, for uploads and avatars alike), checks the uploader's quota and rate,
+and stores the row, then the blob.
 
 Order matters for a store shared by several nodes: a blob is written (``keep``) only AFTER its row
 is committed, and a blob is removed only when no row names its hash, checked again after it was
@@ -39,8 +40,10 @@ from typing import Any, Protocol
 import filetype
 
 from db.records import FileRecord
+from db.repositories import Repositories
 from db.uow import Database
 from server.chat.files import images, text_types
+from server.chat.files.decoding import decoded
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, invalid, not_found, rate_limited
@@ -215,7 +218,7 @@ class FileService:
         content_type = await sniff(staged, name)
         picture = None
         if content_type in images.TYPES:
-            picture = await asyncio.to_thread(images.inspect, staged.path, content_type)
+            picture = await decoded(images.inspect, staged.path, content_type)
         record = FileRecord(
             id=uuid.uuid4().hex,
             uploader_id=actor.id,
@@ -262,19 +265,13 @@ class FileService:
         return tuple(objects)
 
     async def download(self, actor: Actor, file_id: str, thumbnail: bool = False) -> Download:
-        """The bytes of a file the actor may read: theirs, or attached to a message they may read.
-        ``not_found`` otherwise, as for a missing one (and for the thumbnail of a non-image)."""
+        """The bytes of a file the actor may read: theirs, someone's avatar now, or attached to a
+        message they may read. ``not_found`` otherwise, as for a missing one (and for the
+        thumbnail of a non-image)."""
         async with self.db.read() as repos:
             record = await repos.files.by_id(file_id)
-            if record is None:
+            if record is None or not await _may_read(repos, actor, record):
                 raise _no_file(file_id)
-            if record.uploader_id != actor.id and not record.avatar:  # avatars: every signed-in user
-                if record.message_id is None:
-                    raise _no_file(file_id)
-                try:
-                    await locate_message(repos, actor, record.message_id)
-                except ChatError:
-                    raise _no_file(file_id) from None
         if thumbnail:
             if record.width is None:
                 raise _no_file(file_id)
@@ -312,6 +309,30 @@ class FileService:
                 if await self.store.discard(sha256, partial_used(self.db, sha256)):
                     removed += 1
         return removed
+
+
+async def _may_read(repos: Repositories, actor: Actor, record: FileRecord) -> bool:
+    """The uploader always; every signed-in user while the file is its uploader's avatar (a
+    replaced or removed avatar is an ordinary file again, PROTOCOL.md section 14); else those who
+    may read the message it is attached to."""
+    if record.uploader_id == actor.id or await _is_avatar_now(repos, record):
+        return True
+    if record.message_id is None:
+        return False
+    try:
+        await locate_message(repos, actor, record.message_id)
+    except ChatError:
+        return False
+    return True
+
+
+async def _is_avatar_now(repos: Repositories, record: FileRecord) -> bool:
+    """Whether the file is its uploader's avatar at this moment. ``avatar`` alone says it once was
+    (it keeps the file from the sweep); only its uploader can have set it, so one row by key says."""
+    if not record.avatar:
+        return False
+    uploader = await repos.users.by_id(record.uploader_id)
+    return uploader is not None and uploader.avatar_file_id == record.id
 
 
 def partial_used(db: Database, sha256: str) -> Callable[[], Awaitable[bool]]:

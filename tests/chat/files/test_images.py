@@ -1,6 +1,7 @@
 """Images (PROTOCOL.md section 11): size after EXIF orientation, a thumbnail at most 320 pixels wide
 with none of the original's metadata, and anything Pillow refuses (a decompression bomb, broken
-bytes) a plain file."""
+bytes) a plain file. A picture past the pixel or the decoded-bytes budget is refused from its
+header (issue 52): the test process's peak memory shows that nothing was decoded."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import pytest
 from PIL import Image
 
 from server.chat.files.images import inspect
+from tests.files_support import peak_memory, reset_peak_memory
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
+MiB = 1 << 20
 
 
 def jpeg_with_exif(path: Path, width: int = 800, height: int = 600) -> None:
@@ -39,6 +42,26 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00"))
         + chunk(b"IEND", b"")
     )
+
+
+def zeros_png(side: int = 7000) -> bytes:
+    """A PNG of ``side`` x ``side`` 16-bit RGBA pixels, all zero (bit depth 16, colour type 6): the
+    issue's picture bomb, 400 KB of file that decodes fully (7000 x 7000 is under the 50 million
+    pixels limit) into 196 MB of Pillow's RGBA. Its zlib stream is one deflated run of zero rows
+    repeated, each run ending in a full flush (so each stands alone): made in milliseconds, where
+    deflating the 392 MB of rows takes seconds."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = 1 + side * 8  # the filter byte, then 4 channels of 2 bytes
+    rows_a_run = next(n for n in (100, 50, 10, 1) if side % n == 0)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    run = deflate.compress(bytes(row * rows_a_run)) + deflate.flush(zlib.Z_FULL_FLUSH)
+    adler32 = (side * row % 65521) << 16 | 1  # of zeros only: a = 1, b = the length
+    stream = b"\x78\xda" + run * (side // rows_a_run) + b"\x03\x00" + struct.pack(">I", adler32)
+    header = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
 
 
 def test_a_sideways_jpeg_is_measured_upright_and_its_thumbnail_keeps_no_exif(tmp_path: Path) -> None:
@@ -100,3 +123,36 @@ def test_broken_image_bytes_are_a_plain_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 100)
     assert inspect(path, "image/png") is None
+
+
+def test_the_16_bit_rgba_bomb_under_the_pixel_limit_is_refused_from_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(zeros_png(7000))
+    with Image.open(path) as header:
+        assert (header.size, header.mode) == ((7000, 7000), "RGBA")  # 49 million pixels: under 50
+    before = reset_peak_memory()
+    assert inspect(path, "image/png") is None
+    assert peak_memory() - before < 16 * MiB  # decoded, it took 196 MB three times over
+
+
+def test_a_picture_under_the_budget_is_decoded_and_made_small(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.png"
+    path.write_bytes(zeros_png(2000))  # 16 MB as RGBA
+    picture = inspect(path, "image/png")
+    assert picture is not None
+    assert (picture.width, picture.height) == (2000, 2000)
+    with Image.open(io.BytesIO(picture.thumbnail)) as thumb:
+        assert thumb.size == (320, 320)
+        assert thumb.getextrema() == ((0, 0),) * 4
+
+
+def test_a_24_megapixel_photo_gets_its_thumbnail_from_a_reduced_decode(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (6000, 4000), (10, 120, 200)).save(path, format="JPEG")
+    before = reset_peak_memory()
+    picture = inspect(path, "image/jpeg")
+    assert peak_memory() - before < 32 * MiB  # decoded whole: 96 MB (Pillow keeps RGB in 4 bytes)
+    assert picture is not None
+    assert (picture.width, picture.height) == (6000, 4000)
+    with Image.open(io.BytesIO(picture.thumbnail)) as thumb:
+        assert (thumb.format, thumb.size) == ("JPEG", (320, 213))
