@@ -108,6 +108,44 @@ def integrity(path: Path) -> list[str]:
         return [row[0] for row in connection.execute("PRAGMA integrity_check")]
 
 
+CORE_TABLES = ("alembic_version", "users", "topics", "memberships", "messages")  # since 0001
+
+
+class NotParley(Exception):
+    """A file ``parley restore`` must not put in place: its message says why, in a few words."""
+
+
+def parley_revision(path: Path, known: set[str]) -> str:
+    """The schema revision of the Parley database at ``path``, read without changing it.
+
+    A hash in a manifest proves only that a file is the one the manifest names, not that it is a
+    database: ``parley restore`` asks this before it reports success, so that garbage, another
+    program's SQLite file or a database of a Parley newer than ``known`` fails there, in one line,
+    rather than at the next ``parley migrate``. Raises ``NotParley``.
+    """
+    try:
+        with _closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            return _revision(connection, known)
+    except sqlite3.Error as exc:
+        raise NotParley(f"SQLite cannot read it ({exc})") from None
+
+
+def _revision(connection: sqlite3.Connection, known: set[str]) -> str:
+    verdict = [row[0] for row in connection.execute("PRAGMA quick_check")]
+    if verdict != ["ok"]:
+        raise NotParley(f"it fails SQLite's check ({verdict[0]})")
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [name for name in CORE_TABLES if name not in tables]
+    if missing:
+        raise NotParley(f"it has no {missing[0]} table")
+    revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
+    if len(revisions) != 1 or revisions[0] not in known:
+        raise NotParley(
+            f"its schema revision {', '.join(map(str, revisions)) or '(none)'} is not one this Parley knows"
+        )
+    return str(revisions[0])
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -397,7 +397,7 @@ class File(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # PROTOCOL.md section 14: set once the file became its uploader's avatar, and kept when it is
-    # replaced (a page that rendered it keeps showing it); readable by every signed-in user.
+    # replaced (never swept); readable by every signed-in user only while it is the avatar.
     avatar: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
     )
@@ -603,6 +603,8 @@ class NotificationPrefs(SQLModel, table=True):
     last_digest_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Signed into unsubscribe links and bumped when email is turned back on: older links are void.
+    email_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
 class PushSubscription(SQLModel, table=True):

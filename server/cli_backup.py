@@ -251,7 +251,7 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if database is not None:
             _copy_file(source / DATABASE, database)
-            revision = manifest["database"].get("revision")
+            revision = _check_restored(database, manifest["database"])
             lines.append(f"database {database} at revision {revision}; `parley serve` migrates it if older")
         else:
             lines += _pg_restore_advice(settings, source)
@@ -303,6 +303,24 @@ def _check_database(source: Path, described: dict[str, Any]) -> None:
             f"the backup's schema revision {revision} is unknown to this Parley ({__version__}): "
             "restore it with the version that made it, or a newer one"
         )
+
+
+def _check_restored(database: Path, described: dict[str, Any]) -> str:
+    """The restored file's schema revision, once it is seen to be a Parley database at the revision
+    the manifest names; else ``CommandError`` (the caller then empties the data directory again)."""
+    from db.backup import NotParley, known_revisions, parley_revision
+
+    try:
+        revision = parley_revision(database, known_revisions())
+    except NotParley as exc:
+        raise CommandError(f"the backup's {DATABASE} is not a Parley database: {exc}") from None
+    expected = described.get("revision")
+    if expected is not None and revision != expected:
+        raise CommandError(
+            f"the backup's {DATABASE} is at schema revision {revision}, its manifest says {expected}: "
+            "it is not the database this backup wrote"
+        )
+    return revision
 
 
 def _refuse_unless_empty(settings: Settings, database: Path | None) -> None:

@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     oidc_name: str | None = Field(default=None, description="the sign-in button's name (default: the host)")
     oidc_scopes: str = "openid profile email"
     oidc_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Each start writes a row before anyone signs in: a budget per client address, and a bound on
+    # the rows under way (the oldest dropped past it).
+    oidc_starts_per_hour: int = Field(default=300, gt=0, description="sign-ins started per address per hour")
+    oidc_pending_flows: int = Field(default=10_000, gt=0, description="sign-ins under way at once")
     public_url: str | None = None
     # Off: password registration and login are refused (``forbidden``) for everyone; bots' API tokens
     # and ``parley token`` keep working.

@@ -35,6 +35,7 @@ class PrefsRecord:
     email_address: str | None = None
     email_verified_at: datetime | None = None
     last_digest_at: datetime | None = None
+    email_version: int = 0  # of the email setting: unsubscribe links carry it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ def _record(row: NotificationPrefs) -> PrefsRecord:
         row.email_address,
         row.email_verified_at,
         row.last_digest_at,
+        row.email_version,
     )
 
 
@@ -143,6 +145,12 @@ class NotificationRepository:
         await self.session.execute(
             statement.on_conflict_do_update(index_elements=["user_id"], set_={"email": on})
         )
+
+    async def bump_email_version(self, user_id: int) -> None:
+        """Email was turned back on: the unsubscribe links of earlier mails no longer work."""
+        statement = self._insert(user_id, {"email_version": 1})
+        bumped = {"email_version": col(NotificationPrefs.email_version) + 1}
+        await self.session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=bumped))
 
     # The notifier's jobs (``notify_jobs``) ----------------------------------------------------
 

@@ -40,6 +40,14 @@ class SsoRepository:
         self.session.add(row)
         await flush(self.session)
 
+    async def keep_newest_flows(self, keep: int) -> None:
+        """Drop all but the ``keep`` newest sign-ins under way (they all live as long: the newest
+        expire last). Two starts at once may each keep ``keep``: the bound is loose by that much."""
+        newest_first = select(col(OidcFlow.state)).order_by(col(OidcFlow.expires_at).desc()).offset(keep)
+        await self.session.execute(
+            delete(OidcFlow).where(col(OidcFlow.state).in_(newest_first.scalar_subquery()))
+        )
+
     async def take_flow(self, state: str) -> SignInFlow | None:
         """The flow of ``state``, deleted: None if unknown or taken by someone else."""
         row = await self.session.get(OidcFlow, state)

@@ -11,6 +11,8 @@ command, and the documented ``pg_dump -Fc`` / ``pg_restore --clean --if-exists``
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import shlex
 import shutil
@@ -318,6 +320,62 @@ async def test_restore_refuses_a_damaged_database_and_leaves_nothing_behind(tmp_
         result = await parley(target, "restore", str(backup_dir))
         assert result.code == 1
         assert "damaged" in result.err
+        assert not target.data_dir.exists()
+
+
+def _replace_database(backup_dir: Path, content: bytes) -> None:
+    """Put ``content`` in the backup's place of the database, with a manifest whose SHA-256 matches:
+    the hash then proves only that the bytes are the ones the manifest names, not what they are."""
+    (backup_dir / "parley.db").write_bytes(content)
+    manifest_path = backup_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["database"]["sha256"] = hashlib.sha256(content).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def _other_sqlite_database(path: Path) -> bytes:
+    """A sound SQLite file that is not Parley's: another program's tables, no schema revision."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        connection.execute("INSERT INTO notes (body) VALUES ('not a chat')")
+        connection.commit()
+    return path.read_bytes()
+
+
+async def test_restore_refuses_garbage_whose_hash_the_manifest_holds(tmp_path: Path) -> None:
+    async with backed_up(tmp_path) as (place, backup_dir):
+        _replace_database(backup_dir, b"these bytes are no database at all\n" * 200)
+        target = elsewhere(place, tmp_path / "restored")
+        result = await parley(target, "restore", str(backup_dir))
+        assert result.code == 1
+        assert "not a Parley database" in result.err and "Traceback" not in result.err
+        assert len(result.err.strip().splitlines()) == 1
+        assert not target.data_dir.exists()  # nothing left behind: not the database, not the keys
+
+
+async def test_restore_refuses_an_sqlite_file_without_parleys_schema(tmp_path: Path) -> None:
+    async with backed_up(tmp_path) as (place, backup_dir):
+        _replace_database(backup_dir, _other_sqlite_database(tmp_path / "other.db"))
+        target = elsewhere(place, tmp_path / "restored")
+        target.data_dir.mkdir()  # an empty data directory stays empty
+        result = await parley(target, "restore", str(backup_dir))
+        assert result.code == 1
+        assert "not a Parley database" in result.err and "Traceback" not in result.err
+        assert list(target.data_dir.iterdir()) == []
+
+
+async def test_restore_refuses_a_database_at_another_revision_than_the_manifest_says(
+    tmp_path: Path,
+) -> None:
+    async with backed_up(tmp_path) as (place, backup_dir):
+        manifest_path = backup_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["database"]["revision"] = _previous_revision(manifest["database"]["revision"])
+        manifest_path.write_text(json.dumps(manifest))
+        target = elsewhere(place, tmp_path / "restored")
+        result = await parley(target, "restore", str(backup_dir))
+        assert result.code == 1
+        assert "revision" in result.err and "Traceback" not in result.err
         assert not target.data_dir.exists()
 
 

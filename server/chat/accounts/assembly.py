@@ -41,7 +41,14 @@ def build(
     )
     w.sink(Stage.IDENTITY, users.known)  # a logout is seen before the transports close sockets
     w.sink(Stage.IDENTITY, users.known_tokens)  # likewise a revoked API token (section 12)
-    sso = SingleSignOn(w.db, users, provider, limits.password_login)
+    sso = SingleSignOn(
+        w.db,
+        users,
+        provider,
+        limits.password_login,
+        per_hour("sso-starts", limits.oidc_starts_per_hour, w.budgets),
+        limits.oidc_pending_flows,
+    )
     if provider is not None:
         w.part("single sign-on", stop=provider.close)
     return Accounts(users, sso)

@@ -6,7 +6,10 @@ and turns an authorization code into the provider's checked ``Identity``, raisin
 ``IdentityRefused`` for every failure. ``SingleSignOn`` is the flow around it:
 
 - ``start``: a random ``state``, ``nonce`` and PKCE verifier, kept in ``oidc_flows`` for ten
-  minutes; the answer is the provider's URL (it carries the verifier's S256 challenge only).
+  minutes; the answer is the provider's URL (it carries the verifier's S256 challenge only). Anyone
+  may start, unsigned: a client address gets ``oidc_starts_per_hour`` starts (a burst of as many,
+  then ``rate_limited``), and the rows under way are bounded (``oidc_pending_flows``: each start
+  sweeps the expired ones and drops the oldest past the bound, whose callback is then refused).
 - ``finish`` (the callback): only in the browser that started it (the transport hands in the
   ``state`` it kept there); the flow of ``state`` is taken once, on whichever node the callback
   lands; an unknown, used or expired one, a provider's error, a missing code or any failure of
@@ -37,7 +40,8 @@ from server.chat.accounts.schemas import TokenOut
 from server.chat.accounts.sso_names import candidates, display_name, username_base
 from server.chat.accounts.users import DISABLED, FIRST_VERSIONS, UserService
 from server.chat.accounts.words import words_of
-from server.chat.kernel.errors import ChatError, ErrorCode, not_found
+from server.chat.kernel.budgets import SharedLimit
+from server.chat.kernel.errors import ChatError, ErrorCode, not_found, rate_limited
 from server.chat.kernel.schemas import In, Out, check_text
 from server.chat.kernel.views import iso_required
 
@@ -107,12 +111,20 @@ class CodeIn(In):
 
 class SingleSignOn:
     def __init__(
-        self, db: Database, users: UserService, provider: IdentityProvider | None, password_login: bool
+        self,
+        db: Database,
+        users: UserService,
+        provider: IdentityProvider | None,
+        password_login: bool,
+        start_limit: SharedLimit,
+        max_flows: int,
     ) -> None:
         self.db = db
         self.users = users
         self.provider = provider
         self.password_login = password_login
+        self.start_limit = start_limit  # sign-ins started per client address
+        self.max_flows = max_flows  # sign-ins under way at once
 
     def methods(self) -> MethodsOut:
         oidc = OidcMethodOut(name=self.provider.name) if self.provider is not None else None
@@ -123,9 +135,13 @@ class SingleSignOn:
             raise not_found("single sign-on is not configured on this server")
         return self.provider
 
-    async def start(self, redirect_uri: str) -> str:
-        """A new sign-in: the provider's authorization URL to send the browser to."""
+    async def start(self, redirect_uri: str, source: str = "") -> str:
+        """A new sign-in: the provider's authorization URL to send the browser to. ``rate_limited``
+        past the client address ``source``'s budget of starts (``not_found`` when off)."""
         provider = self._provider()
+        wait = await self.start_limit.take(source)
+        if wait > 0:
+            raise rate_limited("too many sign-ins started from this address; try later", wait)
         now = datetime.now(UTC)
         flow = SignInFlow(
             state=secrets.token_urlsafe(32),
@@ -135,6 +151,7 @@ class SingleSignOn:
         )
         async with self.db.write() as repos:
             await repos.sso.prune(now)
+            await repos.sso.keep_newest_flows(self.max_flows - 1)
             await repos.sso.add_flow(flow)
         try:
             return await provider.authorize_url(flow.state, flow.nonce, flow.verifier, redirect_uri)

@@ -46,6 +46,8 @@ class Limits:
     public_url: str | None  # where browsers reach Parley: a push's link to its message
     email_delay: float  # PROTOCOL.md section 15: seconds without a socket before a digest
     password_login: bool  # PROTOCOL.md section 14: off, password sign-up and login are refused
+    oidc_starts_per_hour: int  # single sign-ons started per address
+    oidc_pending_flows: int  # single sign-ons under way at once (the oldest dropped past it)
     audit_retention_days: int  # PROTOCOL.md section 16: days an audit row is kept
     erasure_batch: int  # PROTOCOL.md section 16: rows an erasure changes per transaction
     erasure_pause: float  # seconds between an erasure's batches

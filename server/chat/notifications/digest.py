@@ -13,9 +13,10 @@ rows and, for each in one transaction, writes one digest when:
 
 It drops the rows of messages read meanwhile (the read mark at or past their ``seq``), deleted, or
 in a conversation the user left; lists the rest (at most ``LISTED``, grouped by conversation,
-sender and the first ``EXCERPT`` characters, a link each), sets ``last_digest_at`` and deletes the
-rows. With email off or the address unverified the rows are dropped: only a verified address gets
-mail.
+sender and the first ``EXCERPT`` characters, a link each, and an unsubscribe link valid
+``UNSUBSCRIBE_TTL`` for the current version of the email setting), sets ``last_digest_at`` and
+deletes the rows. With email off or the address unverified the rows are dropped: only a verified
+address gets mail.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from server.chat.notifications.email import UNSUBSCRIBE_PATH, link
 from server.chat.notifications.mail import Composer, Digest, DigestGroup, DigestItem
 from server.chat.notifications.notifier import Notifying, Recipient
 from server.chat.notifications.rules import held_back
-from server.chat.notifications.tokens import MailTokens
+from server.chat.notifications.tokens import UNSUBSCRIBE_TTL, MailTokens
 
 SWEEP = 1.0  # seconds between looks for due rows (an indexed query)
 BATCH = 200  # users per look
@@ -134,7 +135,7 @@ class DigestSweep:
             if not pending:
                 return False
             assert prefs.email_address is not None
-            await self._write(repos, user, prefs.email_address, pending, now)
+            await self._write(repos, user, prefs, pending, now)
         return True
 
     def _due(self, user: UserRecord, prefs: PrefsRecord, now: datetime) -> bool:
@@ -146,14 +147,21 @@ class DigestSweep:
         return not held_back(user.availability, prefs, user.timezone, now)
 
     async def _write(
-        self, repos: Repositories, user: UserRecord, to: str, pending: list[PendingMessage], now: datetime
+        self,
+        repos: Repositories,
+        user: UserRecord,
+        prefs: PrefsRecord,
+        pending: list[PendingMessage],
+        now: datetime,
     ) -> None:
-        base = self.composer.base_url
+        base, to = self.composer.base_url, prefs.email_address
+        assert to is not None, "checked by _mailable"
+        token = self.tokens.unsubscribe(user.id, prefs.email_version, now + UNSUBSCRIBE_TTL)
         digest = Digest(
             username=user.username,
             groups=groups_of(base, pending[:LISTED]),
             more=max(0, len(pending) - LISTED),
-            unsubscribe=link(base, UNSUBSCRIBE_PATH, self.tokens.unsubscribe(user.id)),
+            unsubscribe=link(base, UNSUBSCRIBE_PATH, token),
             settings=f"{base}/",
         )
         content = self.composer.digest(to, digest)

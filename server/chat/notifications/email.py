@@ -5,7 +5,10 @@ outbox in the same transaction; its link (``/api/users/me/email/verify?token=``,
 opened from a mail client, without signing in: the signed token is the proof. A link works once,
 and only the latest one: the token carries a nonce kept with the address and used up by the
 verification, so a second use, or a link for an address replaced since, is refused. The
-unsubscribe link of every digest turns email off, also without signing in.
+unsubscribe link of every digest (RFC 8058) turns email off, also without signing in, but only by
+a ``POST``: opening it (a ``GET``, which mail scanners and link previews do unasked) changes
+nothing and shows a button that posts. It is valid ``UNSUBSCRIBE_TTL`` (60 days) and carries the
+version of the user's email setting, which turning email back on bumps: an older link is refused.
 
 A user may have ``VERIFY_PER_HOUR`` verification mails sent an hour (a burst of as many): the
 endpoint sends mail to any address given, so it must not become a way to flood one.
@@ -35,6 +38,16 @@ from server.chat.notifications.tokens import VERIFY_TTL, LinkRefused, MailTokens
 VERIFY_PATH = "/api/users/me/email/verify"
 UNSUBSCRIBE_PATH = "/api/notifications/unsubscribe"
 VERIFY_PER_HOUR = 5
+
+
+class Unsubscribe(StrEnum):
+    """What an unsubscribe link does, or would do."""
+
+    VALID = "valid"  # a good link, not used yet (opened: the page asks to confirm)
+    OFF = "off"  # email is off now
+    EXPIRED = "expired"  # older than ``UNSUBSCRIBE_TTL``
+    REPLACED = "replaced"  # from before email was turned back on
+    REFUSED = "refused"  # not a link of ours
 
 
 class Verified(StrEnum):
@@ -95,14 +108,24 @@ class EmailService:
             )
         return Verified.VERIFIED if done else Verified.REFUSED
 
-    async def unsubscribe(self, token: str) -> bool:
-        """Turn email off for the link's user; False for a link that is not one of ours."""
+    async def unsubscribe_link(self, token: str) -> Unsubscribe:
+        """What the link would do, changing nothing (a ``GET``: mail scanners open every link)."""
+        return await self._unsubscribe(token, write=False)
+
+    async def unsubscribe(self, token: str) -> Unsubscribe:
+        """Turn email off for the link's user (the one-click ``POST``), unless the link is refused."""
+        return await self._unsubscribe(token, write=True)
+
+    async def _unsubscribe(self, token: str, write: bool) -> Unsubscribe:
         try:
-            user_id = self.tokens.read_unsubscribe(token)
-        except LinkRefused:
-            return False
-        async with self.db.write() as repos:
-            if await repos.users.by_id(user_id) is None:
-                return False
-            await repos.notifications.set_email_on(user_id, False)
-        return True
+            link = self.tokens.read_unsubscribe(token)
+        except LinkRefused as exc:
+            return Unsubscribe.EXPIRED if exc.expired else Unsubscribe.REFUSED
+        async with self.db.write() if write else self.db.read() as repos:
+            if await repos.users.by_id(link.user_id) is None:
+                return Unsubscribe.REFUSED
+            if (await repos.notifications.prefs(link.user_id)).email_version != link.version:
+                return Unsubscribe.REPLACED
+            if write:
+                await repos.notifications.set_email_on(link.user_id, False)
+        return Unsubscribe.OFF if write else Unsubscribe.VALID

@@ -1,7 +1,9 @@
 """A user's notification preferences (PROTOCOL.md section 15): read and changed by the user alone.
 
 The email address is not changed here (``PUT /api/users/me/email`` sends a verification first);
-the preferences only say whether a verified address gets digests and how often.
+the preferences only say whether a verified address gets digests and how often. Turning email back
+on bumps the version unsubscribe links carry (``tokens``): a link from an earlier mail, which a
+mail scanner or anyone the mail was forwarded to may hold, cannot turn it off again.
 """
 
 from __future__ import annotations
@@ -55,5 +57,7 @@ class PreferenceService:
                 quiet_from=quiet_from,
                 quiet_to=quiet_to,
             )
+            if data.email and not prefs.email:  # back on: the links of earlier mails are void
+                await repos.notifications.bump_email_version(actor.id)
             prefs = await repos.notifications.prefs(actor.id)
         return prefs_view(prefs, self.email_available)

@@ -2,7 +2,10 @@
 
 Each is an HS256 JWT with the server's secret and a ``pur`` claim naming what it is for:
 ``email-verify`` (the user id, the address, the nonce of that link and ``exp``: 24 hours) and
-``unsubscribe`` (the user id; no expiry: an old mail's link still works). Login tokens
+``unsubscribe`` (the user id, the version of their email setting the mail was written under and
+``exp``: 60 days). Turning email back on bumps that version, so a link from before it is void: a
+link that never expired would let anyone holding an old mail turn email off again, for ever.
+Login tokens
 (``server.chat.accounts.security``) carry no ``pur`` and need a ``ver`` these lack, so neither
 kind is ever taken for the other.
 """
@@ -10,11 +13,12 @@ kind is ever taken for the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 ALGORITHM = "HS256"
 VERIFY, UNSUBSCRIBE = "email-verify", "unsubscribe"
 VERIFY_TTL = timedelta(hours=24)
+UNSUBSCRIBE_TTL = timedelta(days=60)
 
 
 class LinkRefused(Exception):
@@ -23,6 +27,12 @@ class LinkRefused(Exception):
     def __init__(self, expired: bool = False) -> None:
         super().__init__("the link has expired" if expired else "the link is not valid")
         self.expired = expired
+
+
+@dataclass(frozen=True)
+class Unsubscription:
+    user_id: int
+    version: int  # of the user's email setting when the mail was written
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,9 @@ class MailTokens:
         claims = {"pur": VERIFY, "sub": str(user_id), "adr": address, "nce": nonce}
         return self._sign({**claims, "exp": int(expires_at.timestamp())})
 
-    def unsubscribe(self, user_id: int) -> str:
+    def unsubscribe(self, user_id: int, version: int, expires_at: datetime) -> str:
         return self._sign(
-            {"pur": UNSUBSCRIBE, "sub": str(user_id), "iat": int(datetime.now(UTC).timestamp())}
+            {"pur": UNSUBSCRIBE, "sub": str(user_id), "ver": version, "exp": int(expires_at.timestamp())}
         )
 
     def read_verification(self, token: str) -> Verification:
@@ -53,9 +63,13 @@ class MailTokens:
             raise LinkRefused()
         return Verification(_user(claims), address, nonce)
 
-    def read_unsubscribe(self, token: str) -> int:
-        """The user the link turns email off for; raises ``LinkRefused``."""
-        return _user(self._read(token, UNSUBSCRIBE, []))
+    def read_unsubscribe(self, token: str) -> Unsubscription:
+        """The user the link turns email off for, and the version it holds; raises ``LinkRefused``."""
+        claims = self._read(token, UNSUBSCRIBE, ["exp", "ver"])
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**31:
+            raise LinkRefused()
+        return Unsubscription(_user(claims), version)
 
     def _sign(self, claims: dict[str, object]) -> str:
         import jwt  # here: pyjwt (and cryptography under it) would cost every `parley` command's start

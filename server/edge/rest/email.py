@@ -3,19 +3,22 @@ the unsubscribe link of digests.
 
 ``PUT /api/users/me/email`` is the user's (a bearer token). The two links are opened from a mail
 client, where no one is signed in: the signed token in the query is their proof, and they answer a
-small page saying what happened (400 when the link is refused). The unsubscribe link takes
-RFC 8058's one-click ``POST`` (body ``List-Unsubscribe=One-Click``, which a mail client sends without
-showing anything) as well as a person's ``GET``; both turn email off.
+small page saying what happened (400 when the link is refused). The unsubscribe link turns email
+off only by RFC 8058's one-click ``POST`` (body ``List-Unsubscribe=One-Click``, which a mail client
+sends without showing anything); a ``GET`` changes nothing and answers a page whose button posts
+it, since mail scanners and link unfurlers open every link of a mail. The body is not required:
+the signed token is the proof, and a ``POST`` is never sent by merely opening a link.
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from server.chat.notifications.email import Verified
+from server.chat.notifications.email import UNSUBSCRIBE_PATH, Unsubscribe, Verified
 from server.chat.notifications.schemas import EmailIn, NotificationPrefsOut
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
@@ -33,17 +36,37 @@ VERIFIED = {
     "it. Give the address again in Parley's notification settings to get a new one.",
 }
 UNSUBSCRIBED = "Email notifications are off. Turn them back on in Parley's notification settings at any time."
-BAD_LINK = "This link is not valid."
+CONFIRM = (
+    "Parley will stop sending email notifications to this address. Turn them back on in Parley's "
+    "notification settings at any time."
+)
+UNSUBSCRIBE_REFUSED = {
+    Unsubscribe.EXPIRED: "This link has expired (unsubscribe links are valid for 60 days). Turn email "
+    "notifications off in Parley's notification settings instead.",
+    Unsubscribe.REPLACED: "This link no longer works: email notifications were turned back on after its "
+    "mail was sent. Use the link of a newer mail, or Parley's notification settings.",
+    Unsubscribe.REFUSED: "This link is not valid.",
+}
 
 
-def page(title: str, text: str, status: int = 200) -> HTMLResponse:
+def page(title: str, text: str, status: int = 200, extra: str = "") -> HTMLResponse:
     body = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>\n"
-        f"<body><h1>{escape(title)}</h1><p>{escape(text)}</p>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(text)}</p>{extra}"
         '<p><a href="/">Open Parley</a></p></body></html>\n'
     )
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def confirm_form(token: str) -> str:
+    """The button of the page a ``GET`` shows: it posts RFC 8058's body to the same link."""
+    action = f"{UNSUBSCRIBE_PATH}?token={quote(token, safe='')}"
+    return (
+        f'<form method="post" action="{escape(action)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
 
 
 @router.put("/api/users/me/email")
@@ -63,15 +86,19 @@ async def verify_email(token: str, chat: ChatDep) -> HTMLResponse:
 
 @router.get("/api/notifications/unsubscribe", responses=PAGES)
 async def unsubscribe_page(token: str, chat: ChatDep) -> HTMLResponse:
-    """The unsubscribe link of a digest, opened by a person: email off, and a page saying so."""
-    if not await chat.email.unsubscribe(token):
-        return page("Link refused", BAD_LINK, 400)
-    return page("Unsubscribed", UNSUBSCRIBED)
+    """The unsubscribe link of a digest, opened: changes nothing (mail scanners and link previews
+    open every link) and shows a button that posts to it; 400 for a refused link."""
+    outcome = await chat.email.unsubscribe_link(token)
+    if outcome is not Unsubscribe.VALID:
+        return page("Link refused", UNSUBSCRIBE_REFUSED[outcome], 400)
+    return page("Unsubscribe from Parley's emails?", CONFIRM, extra=confirm_form(token))
 
 
 @router.post("/api/notifications/unsubscribe", responses=PAGES)
 async def unsubscribe_one_click(token: str, chat: ChatDep) -> HTMLResponse:
-    """RFC 8058's one-click unsubscribe (body ``List-Unsubscribe=One-Click``): email off."""
-    if not await chat.email.unsubscribe(token):
-        return page("Link refused", BAD_LINK, 400)
+    """RFC 8058's one-click unsubscribe (body ``List-Unsubscribe=One-Click``, which a mail client
+    sends without showing anything, and the page's button too): email off; 400 for a refused link."""
+    outcome = await chat.email.unsubscribe(token)
+    if outcome is not Unsubscribe.OFF:
+        return page("Link refused", UNSUBSCRIBE_REFUSED[outcome], 400)
     return page("Unsubscribed", UNSUBSCRIBED)

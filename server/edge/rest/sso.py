@@ -34,7 +34,7 @@ from fastapi.responses import RedirectResponse
 from server.chat.accounts.schemas import TokenOut
 from server.chat.accounts.sso import FLOW_TTL, CodeIn, MethodsOut
 from server.chat.kernel.errors import ChatError
-from server.edge.http import ChatDep
+from server.edge.http import AddressDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"], responses=RESPONSES)
@@ -53,10 +53,11 @@ async def methods(chat: ChatDep) -> MethodsOut:
 
 
 @router.get("/oidc/login", status_code=302, response_class=RedirectResponse, responses=REDIRECTED)
-async def oidc_login(request: Request, chat: ChatDep) -> RedirectResponse:
-    """Start a sign-in: a redirect to the provider's authorization endpoint."""
+async def oidc_login(request: Request, chat: ChatDep, address: AddressDep) -> RedirectResponse:
+    """Start a sign-in: a redirect to the provider's authorization endpoint; 429 ``rate_limited``
+    past the client address's starts an hour (``PARLEY_OIDC_STARTS_PER_HOUR``)."""
     try:
-        url = await chat.sso.start(redirect_uri(request))
+        url = await chat.sso.start(redirect_uri(request), address)
     except ChatError as exc:
         return _refused(request, exc)
     response = _redirect(url)

@@ -16,13 +16,15 @@ scripts the SMTP server's replies runs its own.
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
+import re
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -435,9 +437,14 @@ async def test_a_digest_after_the_delay_lists_the_unread_messages_grouped_by_con
     assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is True
 
 
-async def test_the_unsubscribe_link_and_the_one_click_post_turn_email_off_without_signing_in(
-    live_server, mailbox
-):
+ONE_CLICK = {
+    "content": b"List-Unsubscribe=One-Click",
+    "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+}
+
+
+async def unsubscribe_link(live_server: LiveServer, mailbox: Mailbox) -> tuple[Api, str]:
+    """A user with email on and the unsubscribe link of a digest just sent to them."""
     alice_name = named("alice")
     alice_api, alice = await mailed(live_server, mailbox, alice_name)
     _, bob = await api_and_socket(live_server, named("bob"))
@@ -445,26 +452,82 @@ async def test_the_unsubscribe_link_and_the_one_click_post_turn_email_off_withou
     await send(bob, {"to": alice_name, "body": "hi"})
     mail = await mailbox.next_to(address_of(alice_name), timeout=DIGEST_WAIT)
     link = path_of(mail.message["List-Unsubscribe"][1:-1])
+    assert path_of(link) in mail.part("plain")
+    return alice_api, link
 
-    one_click = await live_server.http.post(
-        link,
-        content=b"List-Unsubscribe=One-Click",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+
+async def email_on(api: Api) -> bool:
+    return bool(ok(await api.get("/api/users/me/notifications"))["email"])
+
+
+async def test_the_one_click_post_turns_email_off_without_signing_in(live_server, mailbox):
+    alice_api, link = await unsubscribe_link(live_server, mailbox)
+
+    one_click = await live_server.http.post(link, **ONE_CLICK)
+
+    assert one_click.status_code == 200 and "off" in one_click.text and "back on" in one_click.text
+    assert await email_on(alice_api) is False
+
+
+async def test_opening_the_link_changes_nothing_and_shows_a_button_that_posts(live_server, mailbox):
+    """Mail scanners and link unfurlers open every link of a mail: a GET must not unsubscribe."""
+    alice_api, link = await unsubscribe_link(live_server, mailbox)
+
+    page = await live_server.http.get(link)  # a scanner, or a person opening the link in the body
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert await email_on(alice_api) is True
+    form = re.search(r'<form method="post" action="([^"]+)">', page.text)
+    assert form is not None and html.unescape(form[1]) == link
+    assert '<input type="hidden" name="List-Unsubscribe" value="One-Click">' in page.text
+    assert re.search(r"<button[^>]*>[^<]*[Uu]nsubscribe", page.text)
+    pressed = await live_server.http.post(  # the button, as a browser submits the form
+        html.unescape(form[1]), data={"List-Unsubscribe": "One-Click"}
     )
+    assert pressed.status_code == 200 and "off" in pressed.text
+    assert await email_on(alice_api) is False
 
-    assert one_click.status_code == 200
-    assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is False
+
+async def test_a_link_from_before_email_was_turned_back_on_is_refused(live_server, mailbox):
+    alice_api, link = await unsubscribe_link(live_server, mailbox)
+    assert (await live_server.http.post(link, **ONE_CLICK)).status_code == 200
     ok(
         await alice_api.http.put(
             "/api/users/me/notifications", json={"email": True}, headers=alice_api.headers
         )
     )
-    page = await live_server.http.get(link)  # a person opens the link in the mail's body
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "off" in page.text and "back on" in page.text
-    assert ok(await alice_api.get("/api/users/me/notifications"))["email"] is False
-    forged = await live_server.http.get("/api/notifications/unsubscribe", params={"token": "x.y.z"})
-    assert forged.status_code == 400
+
+    again = await live_server.http.post(link, **ONE_CLICK)
+    opened = await live_server.http.get(link)
+
+    assert again.status_code == 400 and "no longer" in again.text
+    assert opened.status_code == 400 and "<form" not in opened.text
+    assert await email_on(alice_api) is True
+
+
+async def test_an_expired_link_is_refused_and_changes_nothing(live_server, mailbox):
+    alice_api, link = await unsubscribe_link(live_server, mailbox)
+    claims = jwt.decode(parse_qs(urlsplit(link).query)["token"][0], JWT_SECRET, algorithms=["HS256"])
+    assert claims["exp"] > datetime.now(UTC).timestamp() + 59 * 86400  # valid about 60 days
+    # The same link, signed with the server's secret, expired a minute ago.
+    expired = jwt.encode({**claims, "exp": int(datetime.now(UTC).timestamp()) - 60}, JWT_SECRET)
+
+    posted = await live_server.http.post(
+        "/api/notifications/unsubscribe", params={"token": expired}, **ONE_CLICK
+    )
+    opened = await live_server.http.get("/api/notifications/unsubscribe", params={"token": expired})
+
+    assert posted.status_code == 400 and "expired" in posted.text
+    assert opened.status_code == 400 and "expired" in opened.text and "<form" not in opened.text
+    assert await email_on(alice_api) is True
+
+
+async def test_a_forged_link_is_refused(live_server):
+    for method in ("GET", "POST"):
+        forged = await live_server.http.request(
+            method, "/api/notifications/unsubscribe", params={"token": "x.y.z"}
+        )
+        assert forged.status_code == 400 and "not valid" in forged.text
 
 
 async def test_messages_read_meanwhile_are_left_out(live_server, mailbox):

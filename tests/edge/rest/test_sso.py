@@ -33,7 +33,7 @@ from tests.sso_support import (
     start,
     through_provider,
 )
-from tests.support import PASSWORD, LiveServer, bearer, count, user_count
+from tests.support import PASSWORD, LiveServer, bearer, count, running_on, user_count
 
 pytestmark = pytest.mark.both_databases  # identities and one-time codes on SQLite and PostgreSQL
 
@@ -207,3 +207,37 @@ async def test_a_disabled_account_cannot_sign_in(sso):
 async def test_methods_name_the_provider_by_its_host(sso):
     response = await sso.http.get("/api/auth/methods")
     assert response.json() == {"password": True, "oidc": {"name": urlsplit(adapter(sso).issuer).hostname}}
+
+
+async def test_starting_sign_ins_is_rate_limited_per_address(tmp_path, oidc, database):
+    """Each start writes a flow row before anyone signs in: an address gets a budget of them."""
+    settings = sso_settings(tmp_path / "data", oidc.issuer, oidc_starts_per_hour=3)
+    async with running_on(settings, database) as live, browser_client() as client:
+        await oidc.configure(live.url)
+        for _ in range(3):
+            await start(client, live.url)
+
+        refused = await client.get(f"{live.url}/api/auth/oidc/login")
+        navigated = await client.get(
+            f"{live.url}/api/auth/oidc/login", headers={"Sec-Fetch-Mode": "navigate"}
+        )
+
+        assert_error(refused, 429, "rate_limited")
+        assert 1 <= int(refused.headers["retry-after"]) <= 1200  # one start back every 20 min
+        assert navigated.status_code == 302 and navigated.headers["location"] == "/#oidc_error=rate_limited"
+        assert await count(live, OidcFlow) == 3  # a refused start writes nothing
+
+
+async def test_pending_sign_ins_are_bounded_and_the_oldest_is_dropped(tmp_path, oidc, database):
+    settings = sso_settings(tmp_path / "data", oidc.issuer, oidc_pending_flows=3)
+    async with running_on(settings, database) as live, browser_client() as client:
+        await oidc.configure(live.url)
+        authorizations = [await start(client, live.url) for _ in range(5)]
+
+        assert await count(live, OidcFlow) == 3
+        async with live.chat.db.read() as repos:
+            kept = {flow.state for flow in (await repos.session.execute(select(OidcFlow))).scalars()}
+        assert kept == {query_of(url)["state"] for url in authorizations[2:]}  # the newest three
+        callback = await through_provider(client, authorizations[-1], "alice")  # the cookie's: the last
+        assert (await client.get(callback)).status_code == 302  # a kept sign-in still finishes
+        assert await count(live, OidcFlow) == 2
