@@ -1,7 +1,7 @@
 """The async engine and the session factory.
 
 SQLite is the embedded default: every connection gets WAL, foreign keys,
-a busy timeout and synchronous=NORMAL. On PostgreSQL a serving engine (``bounded``) opens each
+a busy timeout, synchronous=NORMAL and secure_delete. On PostgreSQL a serving engine (``bounded``) opens each
 connection within ``CONNECT_TIMEOUT`` and ends any statement (the pool's pre-ping too) past
 ``COMMAND_TIMEOUT``: without them asyncpg waits 60 s for a connection to a server that hangs and
 forever for a statement's answer, and the workers and requests that read meanwhile with it (a
@@ -21,6 +21,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
+    # What is deleted or overwritten is zeroed in its page (and a freed page whole), so an erased
+    # person's words do not outlive their rows in the file (PROTOCOL.md section 16; the cost of a
+    # send, measured: docs/retention.md).
+    "PRAGMA secure_delete=ON",
 )
 
 

@@ -136,6 +136,17 @@ class Database:
         if events and self.on_commit is not None:
             await self.on_commit(events)
 
+    async def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and truncate it (after an erasure: the WAL
+        still holds the pages as they were before). Outside any transaction, under the write lock;
+        a reader still on an older snapshot leaves the WAL as it is until the next checkpoint.
+        PostgreSQL: nothing (its WAL segments are recycled by its own checkpoints)."""
+        if self._write_lock is None:
+            return
+        async with self._write_lock, self.engine.connect() as opened:
+            connection = await opened.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         async with self.sessions() as session:

@@ -23,6 +23,7 @@ from db.models import (
     EchoTranscript,
     EmailPending,
     ErasureJob,
+    Export,
     File,
     Identity,
     LoginCode,
@@ -133,6 +134,36 @@ class ErasureRepository:
             (MailOutbox, MailOutbox.user_id),
         ):
             await self.session.execute(delete(table).where(col(column) == user_id))
+
+    async def forget_told(self, user_id: int) -> None:
+        """What told others of the user's messages: their pushes (pending or sent, the payload
+        holds the sender's name and text) and the rows waiting for their digests. (A sent digest
+        keeps no text: ``MailRepository.attempted``.)"""
+        sent = select(col(Message.id)).where(col(Message.sender_id) == user_id)
+        await self.session.execute(delete(PushOutbox).where(col(PushOutbox.message_id).in_(sent)))
+        await self.session.execute(delete(EmailPending).where(col(EmailPending.message_id).in_(sent)))
+
+    async def exports(self, user_id: int) -> list[str]:
+        """The ids of the user's exports (their ZIPs go first, then ``forget_exports``)."""
+        query = select(col(Export.id)).where(col(Export.user_id) == user_id)
+        return [str(export_id) for export_id in (await self.session.execute(query)).scalars()]
+
+    async def forget_exports(self, export_ids: Sequence[str]) -> None:
+        if export_ids:
+            await self.session.execute(delete(Export).where(col(Export.id).in_(list(export_ids))))
+
+    async def links_after(self, user_id: int, after: int, limit: int) -> list[tuple[int, str]]:
+        """The next ``limit`` messages of the user that still have links (id, links as JSON), by
+        id after ``after``: the URLs the preview cache may hold for them."""
+        query = (
+            select(col(Message.id), col(Message.links))
+            .where(
+                col(Message.sender_id) == user_id, col(Message.links).is_not(None), col(Message.id) > after
+            )
+            .order_by(col(Message.id))
+            .limit(limit)
+        )
+        return [(int(row[0] or 0), str(row[1])) for row in (await self.session.execute(query)).all()]
 
     # Batches -----------------------------------------------------------------------------
 

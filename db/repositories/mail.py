@@ -213,7 +213,12 @@ class MailRepository:
         await self.session.execute(update(MailOutbox).values(locked_until=None))
 
     async def attempted(self, mail: DueMail, status: str, next_at: datetime | None) -> None:
+        """Record an attempt. A mail done with (sent, or failed for good) keeps its row for the
+        outbox's retention but not its text: a digest quotes others' messages, which an erasure
+        must be able to take back (PROTOCOL.md section 16)."""
         values: dict[str, object] = {"attempts": mail.attempts + 1, "status": status, "locked_until": None}
+        if status in DONE:
+            values["content"] = ""
         if next_at is not None:
             values["next_at"] = next_at
         await self.session.execute(update(MailOutbox).where(col(MailOutbox.id) == mail.id).values(**values))

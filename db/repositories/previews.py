@@ -15,7 +15,7 @@ worker whose claim returned a row fetches; the others wait for the entry to be r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.extras import previews_json
-from db.models import LinkPreview, Message, MessagePreviewImage, PreviewImage, PreviewJob, Topic
+from db.models import (
+    LinkPreview,
+    Membership,
+    Message,
+    MessagePreviewImage,
+    PreviewImage,
+    PreviewJob,
+    Topic,
+)
 
 FETCHING = "fetching"
 READY = "ready"
@@ -347,14 +355,23 @@ class PreviewRepository:
         ).first()
         return None if found is None else StoredPicture(bytes(found[0]), str(found[1]))
 
-    async def showing(self, image_id: int, limit: int) -> list[tuple[int, int, str]]:
-        """Up to ``limit`` live messages showing the picture: (message id, topic id, topic kind),
-        public topics first (anyone signed in may read those)."""
+    async def showing(self, image_id: int, reader_id: int, limit: int) -> list[tuple[int, int, str]]:
+        """Up to ``limit`` live messages showing the picture in topics ``reader_id`` may read (public
+        ones, or ones the reader is a member of): (message id, topic id, topic kind), public topics
+        first. Only the reader's topics are looked at, so however many messages of other private
+        topics show the picture, they never hide the reader's own from this lookup."""
+        member = exists().where(
+            col(Membership.topic_id) == col(Message.topic_id), col(Membership.user_id) == reader_id
+        )
         query = (
             select(col(Message.id), col(Message.topic_id), col(Topic.kind))
             .join(MessagePreviewImage, col(MessagePreviewImage.message_id) == col(Message.id))
             .join(Topic, col(Topic.id) == col(Message.topic_id))
-            .where(col(MessagePreviewImage.image_id) == image_id, col(Message.deleted_at).is_(None))
+            .where(
+                col(MessagePreviewImage.image_id) == image_id,
+                col(Message.deleted_at).is_(None),
+                or_(col(Topic.kind) == "public", member),
+            )
             .order_by((col(Topic.kind) != "public"), col(Message.id))
             .limit(limit)
         )
@@ -380,3 +397,17 @@ class PreviewRepository:
         )
         gone = await self.session.execute(delete(PreviewImage).where(col(PreviewImage.id).in_(unused)))
         return entries + int(getattr(gone, "rowcount", 0) or 0)
+
+    async def forget_unheld(self, urls: Mapping[str, str], sender_id: int) -> None:
+        """Erasure (PROTOCOL.md section 16): the cache entries of ``urls`` (by their keys) that no
+        message of anyone but ``sender_id`` still shows (not deleted, its links naming the URL),
+        so the URLs an erased person posted leave the cache unless others posted them too. Each
+        check reads the messages with links (no index names a URL): a few URLs a batch."""
+        for key, url in urls.items():
+            needle = orjson.dumps(url).decode()  # as ``messages.links`` holds it: a JSON string
+            held = exists().where(
+                col(Message.links).contains(needle, autoescape=True),
+                col(Message.deleted_at).is_(None),
+                col(Message.sender_id) != sender_id,
+            )
+            await self.session.execute(delete(LinkPreview).where(col(LinkPreview.url_hash) == key, ~held))

@@ -124,6 +124,11 @@ class SearchIndex(Protocol):
         """The index's size in bytes (the bench reports it)."""
         ...
 
+    async def purge(self) -> None:
+        """After an erasure: no copy of removed words is left in the index's storage (SQLite's
+        FTS5 keeps a deleted entry in old segments until they are merged)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -197,6 +197,11 @@ class PostgresSearch:
             found = await session.execute(text("SELECT pg_relation_size('ix_messages_search')"))
             return int(found.scalar_one())
 
+    async def purge(self) -> None:
+        """Nothing to merge: the ``tsvector`` is in the message's row, rewritten with it. The old
+        row version stays in the heap until VACUUM reclaims it (autovacuum; docs/retention.md)."""
+        return None
+
     async def close(self) -> None:
         return None
 

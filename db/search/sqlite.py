@@ -90,6 +90,9 @@ BACKFILL = (
     " WHERE id > ? AND id <= ? AND deleted_at IS NULL"
 )
 BATCH = 20_000
+# Merge every segment into one: a 'delete' only adds a tombstone, the words stay in the segments
+# written before until a merge rewrites them (with ``secure_delete`` the freed pages are zeroed).
+OPTIMIZE = "INSERT INTO messages_fts (messages_fts) VALUES ('optimize')"
 UNAVAILABLE = (
     "this SQLite ({version}) has no FTS5, which search needs: use a Python whose sqlite3 module is "
     "built with FTS5 (the official python.org and Debian/Ubuntu builds are), or PostgreSQL "
@@ -133,6 +136,17 @@ def backfill_step(db: sqlite3.Connection, batch: int = BATCH) -> int | None:
         db.execute("ROLLBACK")
         raise
     return high - done
+
+
+def optimize(db: sqlite3.Connection) -> None:
+    """Merge the index into one segment, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(OPTIMIZE)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def restart(db: sqlite3.Connection) -> None:
@@ -263,6 +277,9 @@ class SqliteSearch:
             return int(row[0] or 0)
 
         return await self._run(measure)
+
+    async def purge(self) -> None:
+        await self._run(optimize)
 
     async def close(self) -> None:
         if self._used:

@@ -153,7 +153,9 @@ class Chat:
             self.exports, self.export_worker = made_exports.service, made_exports.worker
         self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
         self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
-        ops = operators.build(w, limits, self.users.hasher, self.presence, default_topics, talk, self.files)
+        ops = operators.build(
+            w, limits, self.users.hasher, self.presence, default_topics, talk, self.files, ports.export_store
+        )
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping
         self.erasure, self.erasure_worker = ops.erasure, ops.erasure_worker  # PROTOCOL.md section 16

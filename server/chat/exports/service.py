@@ -62,10 +62,11 @@ class ExportService:
 
     async def state(self, actor: Actor, export_id: str) -> ExportState:
         """Where the actor's export ``export_id`` is: pending, or ready with its ZIP; a failed one
-        is ``conflict`` (ask for another)."""
+        is ``conflict`` (ask for another). One asked for ``KEEP`` ago or more is ``not_found`` at
+        once, whether or not the sweep (every ``SWEEP_INTERVAL``) has removed it yet."""
         async with self.db.read() as repos:
             record = await repos.exports.get(export_id)
-        if record is None or record.user_id != actor.id:
+        if record is None or record.user_id != actor.id or self._expired(record):
             raise _no_export(export_id)
         if record.state == FAILED:
             raise conflict("the export could not be built; ask for a new one")
@@ -75,6 +76,9 @@ class ExportService:
                 raise _no_export(export_id)
             return ExportState(record.id, READY, path, record.size)
         return ExportState(record.id, PENDING)
+
+    def _expired(self, record: ExportRecord) -> bool:
+        return self.clock.now() - aware(record.requested_at) >= KEEP
 
     async def remove_expired(self) -> int:
         """The housekeeping pass: exports asked for more than ``KEEP`` ago go, the ZIP first and

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from db.engine import is_sqlite
 from server.chat.accounts.security import PasswordHasher
 from server.chat.conversations.assembly import Conversations
+from server.chat.exports.ports import ExportStore
 from server.chat.files.service import FileService
 from server.chat.kernel.budgets import per_hour
 from server.chat.kernel.limits import Limits
@@ -39,6 +40,7 @@ def build(
     default_topics: list[str],
     talk: Conversations,
     files: FileService | None,
+    exports: ExportStore | None = None,
 ) -> Operators:
     nodes = NodeService(w.db, presence, limits.presence_ttl)
     w.part("node heartbeat", nodes.start, nodes.stop, serving=True)  # a row for parley stats
@@ -49,7 +51,7 @@ def build(
     )
     housekeeping = Housekeeping(w.db, retention)
     w.part("housekeeping", housekeeping.start, housekeeping.stop, serving=True)  # old rows pruned
-    worker, erasure = build_erasure(w, limits, hasher, talk, files)
+    worker, erasure = build_erasure(w, limits, hasher, talk, files, exports)
     return Operators(
         AccountService(w.db, hasher),
         nodes,
@@ -61,7 +63,12 @@ def build(
 
 
 def build_erasure(
-    w: Wiring, limits: Limits, hasher: PasswordHasher, talk: Conversations, files: FileService | None
+    w: Wiring,
+    limits: Limits,
+    hasher: PasswordHasher,
+    talk: Conversations,
+    files: FileService | None,
+    exports: ExportStore | None = None,
 ) -> tuple[ErasureWorker, ErasureService]:
     """Erasure (PROTOCOL.md section 16): the service that begins one and the worker that finishes
     it, a server's (the command line runs the job it wrote itself: ``ErasureWorker.run``)."""
@@ -74,6 +81,7 @@ def build_erasure(
         pause=limits.erasure_pause,
         lease=limits.webhook_lease,
         single=is_sqlite(w.db.url),
+        exports=exports,  # the user's export ZIPs go too
     )
     w.part("erasure worker", worker.start, worker.stop, serving=True)
     return worker, ErasureService(

@@ -132,6 +132,23 @@ async def test_an_export_goes_after_seven_days(live_server: LiveServer) -> None:
     assert list(zips.iterdir()) == [] and await count(live_server, Export) == 0
 
 
+async def test_an_export_past_seven_days_is_refused_before_any_sweep_removes_it(
+    live_server: LiveServer,
+) -> None:
+    """Issue 52 row 11: the age is checked when the export is asked for, not only by the 10-minute
+    sweep; its ZIP may still be on disk, but it is never served."""
+    alice = await user_api(live_server, "alice")
+    export_id = await requested(alice)
+    assert (await fetched(alice, export_id)).status_code == 200
+    exports = exports_of(live_server)
+    exports.clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    assert (await alice.get(f"/api/users/me/exports/{export_id}")).status_code == 200  # not yet
+    exports.clock.advance(timedelta(seconds=2))  # past its age; no sweep has run
+    zips = live_server.app.state.settings.resolved_exports_dir
+    assert [path.name for path in zips.iterdir()] == [f"{export_id}.zip"]
+    refused(await alice.get(f"/api/users/me/exports/{export_id}"), 404, "not_found")
+
+
 async def test_a_pending_export_is_built_by_the_next_server(live_server: LiveServer) -> None:
     alice = await user_api(live_server, "alice")
     ok(await alice.post("/api/topics", {"name": "general"}), 201)
