@@ -22,6 +22,7 @@ from server.chat.kernel.hub import Hub
 from server.chat.notifications.ports import PushSender
 from server.chat.service import Chat, Limits, Ports
 from server.config import Settings
+from server.private_files import private_folder
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -103,7 +104,9 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
 
         pool_size = settings.echo_upstream_connections
         upstream = UpstreamPool(settings.echo_upstream, settings.echo_timeout, pool_size)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)  # 0700, also when an older version made it 0755
+    for store in (settings.resolved_files_dir, settings.resolved_exports_dir):
+        private_folder(store, create=False)  # each store makes its own (0700) when first used
     database = Database(settings.resolved_database_url)
     hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
     registry = budgets = None

@@ -32,12 +32,19 @@ from server.cli_audit import AuditCommand
 from server.cli_bots import BotCommands
 from server.config import Settings, SettingsError
 from server.edge.validation import reason
+from server.private_files import private_umask
 
 if TYPE_CHECKING:  # built in _with_chat, the one place that loads the chat service and the database
     from server.chat.service import Chat
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command with umask 077: what it writes is the operator's only (``server.private_files``)."""
+    with private_umask():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:

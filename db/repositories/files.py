@@ -61,8 +61,9 @@ class FileRepository:
         await self.session.execute(delete(File).where(col(File.id) == file_id))
 
     async def mark_avatar(self, file_id: str) -> None:
-        """The file is an avatar from now on: readable by every signed-in user, never swept as
-        an unattached upload, and kept when replaced (PROTOCOL.md section 14)."""
+        """The file became an avatar: never swept as an unattached upload, and kept when replaced
+        (PROTOCOL.md section 14). Every signed-in user may read it only while it is its
+        uploader's avatar (``users.avatar_file_id``; the files service checks)."""
         await self.session.execute(update(File).where(col(File.id) == file_id).values(avatar=True))
 
     async def forget_message(self, message_id: int) -> list[str]:

@@ -111,7 +111,7 @@ class LocalExportStore:
         return self.root / f"{export_id}.zip"
 
     def create(self, export_id: str) -> LocalArchive:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         return LocalArchive(self._final(export_id))
 
     def path(self, export_id: str) -> Path | None:

@@ -65,7 +65,7 @@ class LocalFileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def stage(self) -> LocalStaging:
         return LocalStaging(self.tmp / f"upload-{uuid.uuid4().hex}")
@@ -80,7 +80,7 @@ class LocalFileStore:
     def _keep(self, staged: LocalStaging) -> None:
         staged.close()
         target = self._path(staged.sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.replace(staged.path, target)  # same bytes as any earlier copy: replacing is harmless
         _fsync_dir(target.parent)
 
@@ -89,7 +89,7 @@ class LocalFileStore:
 
     def _put_thumbnail(self, sha256: str, data: bytes) -> None:
         target = self._path(sha256).with_name(sha256 + THUMB)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = self.tmp / f"thumb-{uuid.uuid4().hex}"
         with open(temporary, "wb") as handle:
             handle.write(data)

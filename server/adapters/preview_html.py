@@ -10,8 +10,9 @@ Sources, first found wins: Open Graph (``og:title``, ``og:description``, ``og:si
 ``og:image``...), then Twitter card tags (``twitter:title``...), then ``<title>`` and
 ``<meta name="description">``. Open Graph says ``property=`` and Twitter ``name=``, but pages
 mix them up, so both attributes are read for every key (compared without case). Texts are plain:
-control characters dropped, whitespace collapsed, cut to ``TITLE_LENGTH`` and
-``DESCRIPTION_LENGTH`` characters with an ellipsis. A page without a title gives no preview; a
+control characters and bidi overrides and isolates (those the body rule refuses, PROTOCOL.md
+section 3) dropped, whitespace collapsed, cut to ``TITLE_LENGTH`` and ``DESCRIPTION_LENGTH``
+characters with an ellipsis. A page without a title gives no preview; a
 missing site name stays empty (none is made up from the host). The image URL is resolved against
 the page's URL (the one after redirects) and kept only when it is ``http(s)`` (no
 ``javascript:``, ``data:`` or ``file:``); ``<base href>`` is not honoured (a preview needs no
@@ -25,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from server.chat.kernel.schemas import BIDI_CONTROLS
 from server.chat.previews.ports import Page
 
 TITLE_LENGTH = 200
@@ -54,7 +56,9 @@ def read_page(html: str, url: str) -> Page | None:
 
 
 def plain(text: str, length: int) -> str:
-    """``text`` as one line of plain text of at most ``length`` characters."""
+    """``text`` as one line of plain text of at most ``length`` characters, without the bidi
+    controls a body may not hold (a site's text cannot be refused as a sender's is: they go)."""
+    text = BIDI_CONTROLS.sub("", text)
     visible = "".join(char for char in text if unicodedata.category(char) != "Cc" or char.isspace())
     collapsed = " ".join(visible.split())
     if len(collapsed) <= length:

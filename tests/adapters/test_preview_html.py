@@ -171,3 +171,15 @@ def test_broken_html_still_gives_what_it_can():
     found = read_page("<title>Unclosed <meta property=og:description content=nope", URL)
     assert found is not None and found.title.startswith("Unclosed")
     assert read_page("<<<>>>\x00\x00</html></html>", URL) is None
+
+
+def test_bidi_controls_a_site_sends_are_stripped_from_every_text():
+    """A page's text is not the sender's: it cannot be refused, so the reordering marks go (the body
+    rule's set, U+202A-U+202E and U+2066-U+2069), and a title of nothing but them is no title."""
+    html = page(
+        '<meta property="og:title" content="invoice\u202efdp.exe">'
+        '<meta property="og:description" content="\u2066about\u2069 \u202aus\u202c">'
+        '<meta property="og:site_name" content="\u202dExample\u202b">'
+    )
+    assert read_page(html, URL) == Page("invoicefdp.exe", "about us", "Example", None)
+    assert read_page(page("<title>\u202e\u2067</title>"), URL) is None

@@ -218,8 +218,11 @@ class TopicService:
             topic = await named_topic(repos, name)
             await require_readable(repos, place_of_topic(topic), actor)
             rows = await repos.memberships.members(topic.id)
-        online = await self.presence.online_among(user.id for user, _membership in rows)
         seen_by = await self.people.seen_by(actor.id) if self.people is not None else set()
+        seen_by.add(actor.id)
+        # Presence only where section 4's rule lets the viewer see it: ``online`` false (section 3
+        # makes it a bool) and ``availability`` null for the rest, as a profile shows them.
+        online = await self.presence.online_among(user.id for user, _ in rows if user.id in seen_by)
         return MembersOut(
             members=[
                 MemberOut(
@@ -228,11 +231,7 @@ class TopicService:
                     online=user.id in online,
                     display_name=user.display_name,
                     avatar=avatar_of(user.avatar_file_id),
-                    availability=(
-                        availability_of(user, user.id in online)
-                        if user.id == actor.id or user.id in seen_by
-                        else None
-                    ),
+                    availability=availability_of(user, user.id in online) if user.id in seen_by else None,
                 )
                 for user, membership in rows
             ]

@@ -88,20 +88,26 @@ def check_body(value: str) -> str:
         raise ValueError("must not be empty or only whitespace or invisible characters")
     if len(value) > MAX_BODY_CHARS:
         raise ValueError(f"must be at most {MAX_BODY_CHARS} characters")
+    _check_bidi(value)
+    return check_text(value)
+
+
+def _check_bidi(value: str) -> None:
     if BIDI_CONTROLS.search(value):
         raise ValueError(
             "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)"
         )
-    return check_text(value)
 
 
 def check_emoji(value: str) -> str:
-    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible
-    (a reaction, PROTOCOL.md section 8; a status's emoji, section 14)."""
+    """An emoji or a ``:name:`` shortcode: 1-32 characters, no whitespace, something visible, no
+    bidi override or isolate as in a body (a reaction, PROTOCOL.md section 8; a status's emoji,
+    section 14: both are shown beside names and text, which they would reorder)."""
     if any(char.isspace() or unicodedata.category(char).startswith("Z") for char in value):
         raise ValueError("must not contain whitespace")
     if not any(visible(char) for char in value):
         raise ValueError("must show something")
+    _check_bidi(value)
     return check_text(value)
 
 

@@ -74,18 +74,15 @@ class PeopleService:
 
     async def search(self, viewer: Actor, q: str, limit: int) -> UsersOut:
         """Users with a word of their username or display name starting with ``q`` (case and
-        accents aside), live accounts only, the exact username first."""
+        accents aside), live accounts only; whole names first (the exact username, the exact
+        display name, usernames then display names starting with ``q``), then the words, so a
+        flood of words in a few names hides nobody (``PeopleRepository.search``)."""
         prefix = fold(q.strip())
         if not prefix:
             return UsersOut(users=[])
         async with self.db.read() as repos:
-            exact = await repos.users.by_name(q.strip()) if len(q.strip()) <= 32 else None
             found = await repos.people.search(prefix, limit)
-        users = (
-            [exact] if exact is not None and exact.disabled_at is None and exact.deleted_at is None else []
-        )
-        users += [user for user in found if not users or user.id != users[0].id]
-        return UsersOut(users=await self.profiles(viewer, users[:limit]))
+        return UsersOut(users=await self.profiles(viewer, found))
 
     async def profiles(self, viewer: Actor, users: Sequence[UserRecord]) -> list[ProfileOut]:
         """Profiles as ``viewer`` sees them (presence only where section 4 lets them)."""

@@ -15,7 +15,9 @@ from server.chat.kernel.errors import ChatError, forbidden, not_found
 from server.chat.previews.events import previews_changed
 from server.chat.rules.access import locate_message
 
-CARRIERS = 20  # messages looked at to find one the reader may read (public ones come first)
+# Messages looked at to find one the reader may read: only those of topics the reader may read
+# are looked at (public ones first), so messages of other private topics never use them up.
+CARRIERS = 20
 
 
 class PreviewService:
@@ -32,9 +34,10 @@ class PreviewService:
             repos.record(*previews_changed(place, actor, message_id, ()))
 
     async def picture(self, actor: Actor, image_id: int) -> StoredPicture:
-        """A preview's picture, to anyone who may read a message showing it."""
+        """A preview's picture, to anyone who may read a message showing it. The repository picks
+        messages of topics the reader may read; ``locate_message`` stays the rule that decides."""
         async with self.db.read() as repos:
-            for message_id, _topic_id, _kind in await repos.previews.showing(image_id, CARRIERS):
+            for message_id, _topic_id, _kind in await repos.previews.showing(image_id, actor.id, CARRIERS):
                 try:
                     await locate_message(repos, actor, message_id)
                 except ChatError:

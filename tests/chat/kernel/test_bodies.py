@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.chat.kernel.schemas import check_body
+from server.chat.kernel.schemas import check_body, check_emoji
 
 
 @pytest.mark.parametrize(
@@ -31,6 +31,13 @@ def test_a_body_of_characters_that_show_nothing_is_refused(body: str):
 def test_a_bidi_override_or_isolate_is_refused_anywhere(char: str):
     with pytest.raises(ValueError, match="bidirectional"):
         check_body(f"invoice{char}fdp.exe")
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+def test_an_emoji_follows_the_body_rule_on_bidi_controls(char: str):
+    """A reaction's or a status's emoji is shown beside names and text: the same reordering."""
+    with pytest.raises(ValueError, match="bidirectional"):
+        check_emoji(f"{char}\U0001f44d")
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,28 @@ async def test_a_status_past_100_characters_is_invalid_and_one_that_expires_is_c
 
 
 @SHARED
-async def test_an_avatar_is_an_image_of_ones_own_readable_by_everyone_and_survives_replacement(server, names):
+@pytest.mark.parametrize(
+    "status",
+    [{"emoji": f"{BIDI}🌴", "text": "away"}, {"emoji": "🌴\u2067", "text": "away"}, {"text": f"{BIDI}yawa"}],
+)
+async def test_a_status_with_bidi_controls_is_invalid_as_a_body_is_and_changes_nothing(server, names, status):
+    api, alice = await api_and_socket(server, names.alice)
+    await alice.ok("status:set", {"emoji": "🌴", "text": "before"})
+
+    refused = await alice.call("status:set", status)
+    rest = await api.http.put("/api/users/me/status", json=status, headers=api.headers)
+
+    assert refused["error"]["code"] == "invalid" and "bidirectional" in refused["error"]["message"]
+    assert rest.status_code == 422 and rest.json()["error"]["code"] == "invalid"
+    assert ok(await api.get("/api/users/me"))["status"] == {
+        "emoji": "🌴",
+        "text": "before",
+        "expires_at": None,
+    }
+
+
+@SHARED
+async def test_an_avatar_is_an_image_of_ones_own_readable_by_everyone_while_it_is_the_avatar(server, names):
     alice_api, alice = await api_and_socket(server, names.alice)
     carol_api, _carol = await api_and_socket(server, names.carol)
     token = alice_api.headers["Authorization"].removeprefix("Bearer ")
@@ -176,10 +197,37 @@ async def test_an_avatar_is_an_image_of_ones_own_readable_by_everyone_and_surviv
     assert seen.status_code == 200 and seen.headers["content-type"].startswith("image/")
     second = await uploaded(server, token, png(300, 300, (0, 0, 200)), "me2.png")
     await alice.ok("profile:update", {"avatar": second["id"]})
-    still = await carol_api.http.get(avatar["thumbnail_url"], headers=carol_api.headers)
-    assert still.status_code == 200  # a page that rendered the old one keeps showing it
+    for url in (avatar["url"], avatar["thumbnail_url"]):  # replaced: an ordinary file of alice's
+        refused = await carol_api.http.get(url, headers=carol_api.headers)
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+        assert (await alice_api.http.get(url, headers=alice_api.headers)).status_code == 200
+    now = await carol_api.http.get(f"/api/files/{second['id']}", headers=carol_api.headers)
+    assert now.status_code == 200
     removed = await alice.ok("profile:update", {"avatar": None})
     assert removed["avatar"] is None
+    gone = await carol_api.http.get(f"/api/files/{second['id']}", headers=carol_api.headers)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+@SHARED
+async def test_a_former_avatar_posted_in_a_topic_stays_readable_by_its_members_only(server, names):
+    alice_api, alice = await api_and_socket(server, names.alice)
+    bob_api, _bob = await api_and_socket(server, names.bob)
+    carol_api, _carol = await api_and_socket(server, names.carol)
+    token = alice_api.headers["Authorization"].removeprefix("Bearer ")
+    picture = await uploaded(server, token, png(200, 200), "me.png")
+    room = f"room-{names.suffix}"
+    await alice.ok("topic:create", {"name": room, "private": True})
+    await alice.ok("topic:invite", {"topic": room, "username": names.bob})
+    await alice.ok("message:send", {"topic": room, "body": "me", "files": [picture["id"]]})
+    await alice.ok("profile:update", {"avatar": picture["id"]})
+    url = f"/api/files/{picture['id']}"
+    assert (await carol_api.http.get(url, headers=carol_api.headers)).status_code == 200
+
+    await alice.ok("profile:update", {"avatar": None})
+
+    assert (await bob_api.http.get(url, headers=bob_api.headers)).status_code == 200
+    assert (await carol_api.http.get(url, headers=carol_api.headers)).status_code == 404
 
 
 @SHARED
@@ -223,7 +271,7 @@ async def test_a_silent_user_turns_away_and_back_on_the_next_event(live_server):
 
 
 @pytest.mark.both_databases  # its own server: the directory's answers are every user of it
-async def test_the_directory_finds_words_of_names_without_case_or_accents_exact_username_first(live_server):
+async def test_the_directory_finds_words_of_names_without_case_or_accents_whole_names_first(live_server):
     api, alice = await api_and_socket(live_server, "alice")
     _, elodie = await api_and_socket(live_server, "elodie.martin")
     await elodie.ok("profile:update", {"display_name": "Élodie Martin"})
@@ -236,8 +284,38 @@ async def test_the_directory_finds_words_of_names_without_case_or_accents_exact_
 
     assert [u["username"] for u in by_accent["users"]] == ["elodie.martin"]
     assert [u["username"] for u in by_surname["users"]] == ["elodie.martin"]
-    assert [u["username"] for u in exact_first["users"]] == ["mart", "elodie.martin", "marta"]
+    assert [u["username"] for u in exact_first["users"]] == ["mart", "marta", "elodie.martin"]
     assert (await alice.call("users:search", {"q": ""}))["error"]["code"] == "invalid"
     got = await alice.ok("users:get", {"usernames": ["MARTA", "ghost", "mart"]})
     assert [u["username"] for u in got["users"]] == ["marta", "mart"]
     del mart, marta
+
+
+@pytest.mark.both_databases  # its own server: the directory's answers are every user of it
+async def test_the_directory_ranks_whole_names_above_words_so_a_flood_of_words_hides_nobody(live_server):
+    """Exact username, exact display name, username prefix, display-name prefix, then a word of
+    either; by username within each. Two accounts with display names of sixteen ``xa*`` words each
+    (issue 52 row 6) once filled every page of a search for "x" and hid ``xavier``."""
+    api, alice = await api_and_socket(live_server, "alice")
+    flood = " ".join(f"xa{chr(c)}" for c in range(ord("a"), ord("a") + 16))  # 63 characters
+    for name, display_name in [
+        ("flood.one", flood),
+        ("flood.two", "Zed " + flood[:59]),
+        ("maxine", "Xena W"),
+    ]:
+        _, client = await api_and_socket(live_server, name)
+        await client.ok("profile:update", {"display_name": display_name})
+    await api_and_socket(live_server, "xavier")
+    _, zed = await api_and_socket(live_server, "zed")
+    await zed.ok("profile:update", {"display_name": "Xavi"})
+
+    five = await alice.ok("users:search", {"q": "x", "limit": 5})
+    eight = ok(await api.get("/api/users", q="X", limit=8))
+    two = await alice.ok("users:search", {"q": "x", "limit": 2})
+    exact_display_name = await alice.ok("users:search", {"q": "xavi"})
+
+    ranked = ["xavier", "flood.one", "maxine", "zed", "flood.two"]
+    assert [u["username"] for u in five["users"]] == ranked
+    assert [u["username"] for u in eight["users"]] == ranked
+    assert [u["username"] for u in two["users"]] == ["xavier", "flood.one"]
+    assert [u["username"] for u in exact_display_name["users"]] == ["zed", "xavier"]

@@ -244,7 +244,7 @@ async def test_reactions_are_idempotent_and_removing_an_absent_one_is_a_no_op(li
     assert await count_rows(live_server, Reaction) == (reactions,)
 
 
-@pytest.mark.parametrize("emoji", [" ", "👍 ", "\u200b", "", "x" * 33, 5])
+@pytest.mark.parametrize("emoji", [" ", "👍 ", "\u200b", "", "x" * 33, 5, "\u202e👍", "👍\u2066"])
 async def test_a_bad_emoji_is_invalid_and_stores_nothing(live_server, emoji, names):
     alice, bob, _ = await trio(live_server, names)
     message = await send(alice, {"topic": names.general, "body": "hi"})

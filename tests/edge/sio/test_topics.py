@@ -221,7 +221,8 @@ async def test_unread_counts_the_messages_of_others_after_the_read_mark(live_ser
 
 @pytest.mark.both_databases
 async def test_topic_members_lists_usernames_roles_and_presence(live_server, names):
-    # A public topic shares no presence (sections 4 and 14): bob sees only his own availability.
+    # A public topic shares no presence (sections 4 and 14): bob sees only his own presence (alice,
+    # online, shows offline to him: issue 52 row 9).
     alice = await live_server.user(names.alice)
     bob = await live_server.user(names.bob)
     carol_token = await live_server.register(names.carol)  # never connects
@@ -239,7 +240,7 @@ async def test_topic_members_lists_usernames_roles_and_presence(live_server, nam
         {
             "username": names.alice,
             "role": "owner",
-            "online": True,
+            "online": False,
             "display_name": "",
             "avatar": None,
             "availability": None,
