@@ -35,8 +35,9 @@ async def test_a_session_through_a_pipe(live_server: LiveServer, spawn: Spawn) -
     assert "bob: hi alice  (id " in await alice.expect("[den #")
 
     await alice.write("/members")
-    members = {await alice.expect("online)"), await alice.expect("online)")}
-    assert members == {"alice (owner, online)", "bob (member, online)"}
+    members = {await alice.expect("line)"), await alice.expect("line)")}
+    # a public topic shares no presence (PROTOCOL.md section 4): bob shows offline to alice
+    assert members == {"alice (owner, online)", "bob (member, offline)"}
 
     await alice.write("/msg bob psst")
     await alice.expect("[@bob #1] alice: psst")

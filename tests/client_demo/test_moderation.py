@@ -68,7 +68,8 @@ async def test_role_and_members(live_server: LiveServer, spawn: Spawn) -> None:
     await alice.write("/role bob moderator")
     await alice.expect_all("bob is now a moderator of den", "] * alice made bob a moderator")
     await alice.write("/members")
-    await alice.expect_all("alice (owner, online)", "bob (moderator, online)")
+    # a public topic shares no presence (PROTOCOL.md section 4): bob shows offline to alice
+    await alice.expect_all("alice (owner, online)", "bob (moderator, offline)")
 
     carol = await live_server.user("carol")
     await carol.ok("topic:subscribe", {"topic": "den"})

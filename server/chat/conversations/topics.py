@@ -213,16 +213,20 @@ class TopicService:
             await repos.memberships.set_notify(found.topic.id, actor.id, level)
             return await topic_view(repos, actor.id, found.topic, self.presence.online_among)
 
-    async def members(self, actor: Actor, name: str) -> MembersOut:
+    async def members(self, actor: Actor, name: str, *, room: bool = False) -> MembersOut:
+        """The topic's members. Presence only where section 4's rule lets the viewer see it:
+        ``online`` false (section 3 makes it a bool) and ``availability`` null for the rest, as a
+        profile shows them. ``room``: the rooms dialect's ``connect_to_room``, whose contract
+        (PROTOCOL.md section 7) is the list of users connected to a public room, so ``online`` is
+        every member's there (``availability`` still follows the rule)."""
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, place_of_topic(topic), actor)
             rows = await repos.memberships.members(topic.id)
         seen_by = await self.people.seen_by(actor.id) if self.people is not None else set()
         seen_by.add(actor.id)
-        # Presence only where section 4's rule lets the viewer see it: ``online`` false (section 3
-        # makes it a bool) and ``availability`` null for the rest, as a profile shows them.
-        online = await self.presence.online_among(user.id for user, _ in rows if user.id in seen_by)
+        shown = (user.id for user, _ in rows if room or user.id in seen_by)
+        online = await self.presence.online_among(shown)
         return MembersOut(
             members=[
                 MemberOut(

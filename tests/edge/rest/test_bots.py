@@ -178,7 +178,8 @@ async def test_a_bot_connects_subscribes_and_sends_messages_marked_bot(live_serv
     members = ok(await alice.get(f"/api/topics/{names.general}/members"))["members"]
     # A member is {"username", "role", "online"} (PROTOCOL.md section 3) with section 14's
     # "display_name", "avatar" and "availability": the profile says "bot". A public topic shares
-    # no presence, so alice sees only her own availability.
+    # no presence, so alice sees only her own: the connected bot shows offline to her (section 4's
+    # presence rule).
     assert members == [
         {
             "username": names.alice,
@@ -191,7 +192,7 @@ async def test_a_bot_connects_subscribes_and_sends_messages_marked_bot(live_serv
         {
             "username": names.helper,
             "role": "member",
-            "online": True,
+            "online": False,
             "display_name": "",
             "avatar": None,
             "availability": None,

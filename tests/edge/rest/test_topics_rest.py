@@ -171,12 +171,12 @@ async def test_members_subscribe_and_unsubscribe(live_server, names):
 
     assert set(subscribed) == {"topic", "history"} and subscribed["history"] == [first]
     assert subscribed["topic"]["members"] == again["topic"]["members"] == 2
-    assert members == {  # a public topic: bob sees his own availability only (sections 4 and 14)
+    assert members == {  # a public topic: bob sees his own presence only (sections 4 and 14)
         "members": [
             {
                 "username": names.alice,
                 "role": "owner",
-                "online": True,
+                "online": False,
                 "display_name": "",
                 "avatar": None,
                 "availability": None,

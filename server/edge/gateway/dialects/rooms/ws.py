@@ -94,7 +94,7 @@ class RoomsDialect(FrameCodec):
             raise forbidden("a client connects only its own user to a room")
         name = (await self.chat.topics.subscribe(actor, data.room)).topic.name
         await self.chat.signals.entered(actor, name, True)
-        members = await self.chat.topics.members(actor, name)
+        members = await self.chat.topics.members(actor, name, room=True)
         return {"roomName": name, "usernames": [m.username for m in members.members if m.online]}
 
     async def send_message(self, actor: Actor, args: dict[str, Any]) -> dict[str, Any]:
