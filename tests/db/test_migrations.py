@@ -12,7 +12,6 @@ import asyncio
 import importlib.util
 import os
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ from db.migrate import alembic_config, upgrade
 from db.models import Membership, User
 from db.search import is_search_object
 from db.uow import Database
+from tests.databases import fresh_postgres_database
 from tests.support import rows_in
 
 VERSIONS = Path(__file__).parents[2] / "db" / "migrations" / "versions"
@@ -224,22 +224,19 @@ async def test_the_database_refuses_two_users_whose_names_differ_only_in_case(tm
 
 @pytest.fixture
 async def postgres_engine() -> AsyncIterator[AsyncEngine]:
-    """An engine whose every connection works in a fresh schema, dropped afterwards."""
+    """An engine on a fresh, empty database, dropped afterwards. Not a schema in the shared one:
+    the search migration creates the ``unaccent`` extension in the first schema that asks, which
+    is one per database, so tests running at once in other schemas raced on its creation
+    (``pg_extension_name_index``) and a ``DROP SCHEMA ... CASCADE`` took it from the others."""
     url = os.environ.get("PARLEY_TEST_DATABASE_URL")
     if not url:
         pytest.skip("PARLEY_TEST_DATABASE_URL is not set (e.g. postgresql+asyncpg://postgres@127.0.0.1/test)")
-    schema = f"parley_migrate_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with fresh_postgres_database(url) as fresh:
+        engine = create_async_engine(fresh)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from db.models import Export
-from server.chat.exports.service import ExportService
+from server.chat.exports.service import KEEP, ExportService, aware
 from server.chat.kernel.actors import Actor
 from server.chat_factory import build_chat
 from server.config import Settings
@@ -141,9 +141,14 @@ async def test_an_export_past_seven_days_is_refused_before_any_sweep_removes_it(
     export_id = await requested(alice)
     assert (await fetched(alice, export_id)).status_code == 200
     exports = exports_of(live_server)
-    exports.clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    async with live_server.chat.db.read() as repos:
+        record = await repos.exports.get(export_id)
+    assert record is not None
+    # From when it was asked for (building it took a while on a loaded machine): a minute short
+    # of its age, then a minute past it.
+    exports.clock.advance(KEEP - (exports.clock.now() - aware(record.requested_at)) - timedelta(minutes=1))
     assert (await alice.get(f"/api/users/me/exports/{export_id}")).status_code == 200  # not yet
-    exports.clock.advance(timedelta(seconds=2))  # past its age; no sweep has run
+    exports.clock.advance(timedelta(minutes=2))  # past its age; no sweep has run
     zips = live_server.app.state.settings.resolved_exports_dir
     assert [path.name for path in zips.iterdir()] == [f"{export_id}.zip"]
     refused(await alice.get(f"/api/users/me/exports/{export_id}"), 404, "not_found")
