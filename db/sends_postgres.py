@@ -98,7 +98,11 @@ class PostgresSendStore(BatchSteps):
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self._connection: Any = None
+        self._connection: Any = None  # the batches'
+        # The probes' own: the writer cancels a probe still running when the resolution it watched
+        # ends and stores the batch at once, so a probe on the batches' connection could still be
+        # mid-statement there ("another operation is in progress": a send answered ``internal``).
+        self._probe: Any = None
 
     async def store(self, rows: Sequence[NewMessage]) -> list[Outcome]:
         if not rows:
@@ -107,15 +111,18 @@ class PostgresSendStore(BatchSteps):
         return await self._fetch_batch(connection, list(rows))
 
     async def answers(self, within: float) -> bool:
-        """Whether the server answers a trivial statement within ``within`` seconds, on the
-        writer's own connection: never waiting behind the serving engine's pool, so a busy pool
-        is not taken for a server that hangs. Only the writer uses this connection, between its
-        batches' stores."""
+        """Whether the server answers a trivial statement within ``within`` seconds, on a
+        connection of the probes' own: never waiting behind the serving engine's pool, so a busy
+        pool is not taken for a server that hangs, and never in a batch's way."""
         try:
             async with asyncio.timeout(within):
-                await (await self._connect()).fetchval("SELECT 1")
+                if self._probe is None or self._probe.is_closed():
+                    self._probe = await asyncpg.connect(self.dsn, timeout=STORE_TIMEOUT)
+                await self._probe.fetchval("SELECT 1")
         except BaseException as exc:  # no answer, or cancelled mid-statement: a connection to drop
-            await self._discard()
+            probe, self._probe = self._probe, None
+            if probe is not None:
+                probe.terminate()
             if isinstance(exc, Exception):
                 return False
             raise
@@ -220,9 +227,10 @@ class PostgresSendStore(BatchSteps):
             connection.terminate()
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        for connection in (self._connection, self._probe):
+            if connection is not None:
+                await connection.close()
+        self._connection = self._probe = None
 
 
 def _columns(rows: list[NewMessage], shape: int = FULL_SHAPE) -> tuple[list[Any], ...]:

@@ -238,7 +238,7 @@ class Writer:
             return task.result()
         finally:
             if probe is not None and not probe.done():
-                probe.cancel()  # the read ended first (the store's connection is then opened anew)
+                probe.cancel()  # the read ended first (the probe has a connection of its own to drop)
             if not task.done():  # gave up (or was cancelled): the read is cancelled, not awaited
                 task.cancel()  # (SQLAlchemy's graceful close of its connection may take 2 s more)
                 self._abandoned.add(task)
