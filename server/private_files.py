@@ -1,4 +1,4 @@
-"""The live data is the operator's only, as the backups are (``server/cli_backup.py``): the SQLite
+"""The live data is the operator's only, as the backups are (``server/cli/backup.py``): the SQLite
 database and its WAL, the kept secrets, uploads and their thumbnails, users' export ZIPs. Files
 0600 in folders 0700.
 

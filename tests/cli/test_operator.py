@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import serving_line
+from server.cli.serve import serving_line
 from server.config import Settings
 from tests.cli.runner import PASSWORD, Place, parley, place_in
 

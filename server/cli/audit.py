@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from server.chat.audit.schemas import AuditOut
-from server.cli_admin import Operator, table
+from server.cli.operator import Operator, table
 
 if TYPE_CHECKING:
-    from server.cli_admin import Actions
+    from server.cli.operator import Actions
     from server.config import Settings
 
 DAYS = re.compile(r"(\d{1,5})d?")

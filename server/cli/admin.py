@@ -1,6 +1,8 @@
 """The operator commands of ``parley``: users, topics and numbers, as a table or ``--json``.
 
+parley user create USERNAME [--password-stdin]
 parley user list|disable NAME|enable NAME|delete NAME [--erase]|set-password NAME [--password-stdin]
+parley token USERNAME [--ttl SECONDS]
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
 parley reports
@@ -10,18 +12,20 @@ Each parses its arguments, calls one service of the chat domain (``Chat.accounts
 ``Chat.topic_admin``) and renders the result: a readable table, or with ``--json`` one JSON
 document on stdout. The services make the changes and record the events that reach the
 running servers (the Redis hub, or the relay table without Redis: ``server.adapters.cluster.db_relay``).
+``user create`` and ``token`` print one line and take no ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from server.chat.accounts.schemas import RegisterIn
+from server.chat.kernel.actors import CLI
 from server.chat.kernel.schemas import TopicName
 from server.chat.moderation.schemas import ReportsOut
 from server.chat.operators.schemas import (
@@ -34,70 +38,90 @@ from server.chat.operators.schemas import (
     TopicRowOut,
     TopicRowsOut,
 )
-from server.config import Settings
+from server.cli.operator import Operator, fail, invalid, read_password, table, with_chat
 from server.edge.validation import reason
 
-if TYPE_CHECKING:  # the chat service and the database under it load when a command runs (_with_chat)
+if TYPE_CHECKING:
     from server.chat.service import Chat
-
-    Job = Callable[[Chat], Awaitable[int]]
-    WithChat = Callable[[Settings, Job], int]
-
-Actions: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # add_subparsers()
-NO_TERMINAL = 2  # the exit code of a command that needed a terminal to ask for a password
+    from server.cli.operator import Actions
+    from server.config import Settings
 
 
-class CommandError(Exception):
-    """A refusal before any service is called: printed as ``parley: MESSAGE``, exit ``code``."""
+def add_user_create(user: Actions) -> None:
+    create = user.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.set_defaults(run=_user_create)
 
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
+
+def add_token(sub: Actions) -> None:
+    token = sub.add_parser("token", help="print a token for a user (no password needed)")
+    token.add_argument("username")
+    token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
+    token.set_defaults(run=_token)
 
 
-def read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
-    """The first line of stdin, or a prompt on the terminal; ``CommandError`` (exit 2) without one."""
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    if not sys.stdin.isatty():
-        raise CommandError("no terminal to ask for a password: use --password-stdin", NO_TERMINAL)
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args.password_stdin)
     try:
-        return getpass.getpass(prompt)
-    except (EOFError, KeyboardInterrupt):
-        raise CommandError("no password given", NO_TERMINAL) from None
+        data = RegisterIn(username=args.username, password=password)
+    except ValidationError as exc:
+        return fail(f"invalid: {reason(exc.errors(include_url=False)[0])}")
+
+    async def create(chat: Chat) -> int:
+        await chat.users.create(data.username, data.password, by=CLI)  # an audit row
+        sys.stdout.write(f"created user {data.username}\n")
+        return 0
+
+    return with_chat(settings, create)
 
 
-def invalid(exc: ValidationError) -> CommandError:
-    return CommandError(f"invalid: {reason(exc.errors(include_url=False)[0])}")
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    async def issue(chat: Chat) -> int:
+        token = await chat.users.issue_token(args.username, args.ttl)
+        # Nothing is stored, but it is access given without a password: audited (section 16).
+        await chat.audit.record(CLI, "token.issue", args.username, details={"ttl": args.ttl})
+        sys.stdout.write(token.token + "\n")
+        return 0
+
+    return with_chat(settings, issue)
 
 
-class Operator:
-    """Builds the subcommands; ``with_chat`` runs a job against the configured database."""
+class AdminCommands:
+    """``user`` (but ``create``), ``topic``, ``stats``, ``reports`` and ``search``, run by ``operator``."""
 
-    def __init__(self, with_chat: WithChat) -> None:
-        self.with_chat = with_chat
+    def __init__(self, operator: Operator) -> None:
+        self.operator = operator
 
     def register(self, sub: Actions, user: Actions) -> None:
-        self.command(user, "list", "list the users", self._user_list)
+        command = self.operator.command
+        command(user, "list", "list the users", self._user_list)
         for action, text in (
             ("disable", "no login or connection; close their sockets"),
             ("enable", "allow logins again"),
             ("delete", "delete a user (their messages stay, as [deleted N]; --erase: erased with them)"),
         ):
-            parser = self.command(user, action, text, self._user_change, "username")
+            parser = command(user, action, text, self._user_change, "username")
         parser.add_argument(  # the last one: delete (PROTOCOL.md section 16)
             "--erase",
             action="store_true",
             help="erase the account: profile, uploads, reactions gone, messages tombstones sent by [deleted]",
         )
-        change = self.command(
+        change = command(
             user, "set-password", "set a new password; close their sockets", self._set_password, "username"
         )
         change.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         topic = sub.add_parser("topic", help="manage topics").add_subparsers(required=True, metavar="ACTION")
-        listing = self.command(topic, "list", "list the topics", self._topic_list)
+        listing = command(topic, "list", "list the topics", self._topic_list)
         listing.add_argument("--all", action="store_true", help="direct conversations too")
-        self.command(
+        command(
             topic,
             "rename",
             "rename a topic (members see the new name)",
@@ -105,47 +129,20 @@ class Operator:
             "name",
             "new_name",
         )
-        self.command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
-        self.command(
-            sub, "stats", "users, topics, messages, sockets and users per running server", self._stats
-        )
-        self.command(
+        command(topic, "delete", "delete a topic with its messages", self._topic_delete, "name")
+        command(sub, "stats", "users, topics, messages, sockets and users per running server", self._stats)
+        command(
             sub, "reports", "messages reported by their readers, newest first (PROTOCOL.md 10)", self._reports
         )
         search = sub.add_parser("search", help="the search index").add_subparsers(
             required=True, metavar="ACTION"
         )
-        self.command(
+        command(
             search, "reindex", "rebuild the search index from the messages (in batches)", self._search_reindex
         )
 
-    def command(
-        self, sub: Actions, name: str, text: str, run: Callable[..., int], *positional: str
-    ) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
-        for argument in positional:
-            parser.add_argument(argument)
-        parser.add_argument("--json", action="store_true", help="print one JSON document")
-        parser.set_defaults(run=run, action=name)
-        return parser
-
-    def run(
-        self,
-        settings: Settings,
-        args: argparse.Namespace,
-        job: Callable[[Chat], Awaitable[BaseModel]],
-        plain: Callable[[BaseModel], str],
-    ) -> int:
-        async def run(chat: Chat) -> int:
-            chat.topic_admin.protected.add(settings.public_topic.lower())  # the echo chat's channel
-            result = await job(chat)
-            sys.stdout.write(result.model_dump_json(indent=2) + "\n" if args.json else plain(result))
-            return 0
-
-        return self.with_chat(settings, run)
-
     def _user_list(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self.run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
+        return self.operator.run(settings, args, lambda chat: chat.accounts.list(), _accounts_table)
 
     def _user_change(self, args: argparse.Namespace, settings: Settings) -> int:
         def change(chat: Chat) -> Awaitable[BaseModel]:
@@ -157,7 +154,7 @@ class Operator:
                 return chat.accounts.disable(args.username)
             return chat.accounts.enable(args.username)
 
-        return self.run(settings, args, change, _changed)
+        return self.operator.run(settings, args, change, _changed)
 
     def _set_password(self, args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -170,12 +167,12 @@ class Operator:
                 f"set the password of {result.model_dump()['username']}: tokens revoked, open sockets close\n"
             )
 
-        return self.run(
+        return self.operator.run(
             settings, args, lambda chat: chat.accounts.set_password(args.username, password), plain
         )
 
     def _topic_list(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self.run(settings, args, lambda chat: chat.topic_admin.list(args.all), _topics_table)
+        return self.operator.run(settings, args, lambda chat: chat.topic_admin.list(args.all), _topics_table)
 
     def _topic_rename(self, args: argparse.Namespace, settings: Settings) -> int:
         try:
@@ -187,37 +184,30 @@ class Operator:
             values = result.model_dump()
             return f"renamed {values['old_name']} to {values['topic']['name']}\n"
 
-        return self.run(settings, args, lambda chat: chat.topic_admin.rename(args.name, new_name), plain)
+        return self.operator.run(
+            settings, args, lambda chat: chat.topic_admin.rename(args.name, new_name), plain
+        )
 
     def _topic_delete(self, args: argparse.Namespace, settings: Settings) -> int:
         def plain(result: BaseModel) -> str:
             values = result.model_dump()
             return f"deleted {values['name']} with its {values['last_seq']} messages\n"
 
-        return self.run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
+        return self.operator.run(settings, args, lambda chat: chat.topic_admin.delete(args.name), plain)
 
     def _search_reindex(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self.run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
+        return self.operator.run(settings, args, lambda chat: chat.search.reindex(), _reindexed)
 
     def _stats(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self.run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
+        return self.operator.run(settings, args, lambda chat: chat.topic_admin.stats(), _stats_text)
 
     def _reports(self, args: argparse.Namespace, settings: Settings) -> int:
-        return self.run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
+        return self.operator.run(settings, args, lambda chat: chat.reports.newest(), _reports_table)
 
 
 def _reindexed(result: BaseModel) -> str:
     data = result.model_dump()
     return f"search index rebuilt: {data['messages']} messages, {data['bytes']} bytes\n"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns two spaces apart; ``-`` for a missing value."""
-    cells = [list(header)] + [["-" if value is None else str(value) for value in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells
-    )
 
 
 def _changed(result: BaseModel) -> str:

@@ -19,11 +19,11 @@ from pydantic import BaseModel
 
 from server.chat.integrations.schemas import BotRowsOut
 from server.chat.kernel.schemas import Empty
-from server.cli_admin import Operator, table
+from server.cli.operator import Operator, table
 
 if TYPE_CHECKING:
     from server.chat.service import Chat
-    from server.cli_admin import Actions
+    from server.cli.operator import Actions
     from server.config import Settings
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from server.cli_admin import CommandError
+from server.cli.operator import CommandError
 from server.config import Settings
 
 

@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server import __version__
-from server.cli_admin import CommandError
+from server.cli.operator import CommandError
 from server.config import SECRET_FILE, VAPID_KEY_FILE, Settings
 
 if TYPE_CHECKING:
-    from server.cli_admin import Actions
+    from server.cli.operator import Actions
 
 MANIFEST = "manifest.json"
 FORMAT = "parley-backup"
