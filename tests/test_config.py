@@ -316,3 +316,35 @@ def test_single_sign_on_and_passwords_off_are_read_from_the_environment(monkeypa
 def test_an_incomplete_or_malformed_single_sign_on_is_refused_naming_the_variable(values, named):
     with pytest.raises(ValidationError, match=named):
         settings(**values)
+
+
+# Sections (server/settings/) ---------------------------------------------------------
+
+
+def test_each_section_field_is_a_flat_setting_and_no_two_sections_share_a_name():
+    """A name two sections declared would silently be the later base's: none may repeat."""
+    sections = [base for base in Settings.__mro__ if base.__module__.startswith("server.settings.")]
+    declared = [name for section in sections for name in section.model_fields]
+    assert len(sections) > 1
+    assert len(declared) == len(set(declared))
+    assert set(declared) == set(Settings.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "field", "expected"),
+    [
+        ("PARLEY_RETENTION_INTERVAL", "42", "retention_interval", 42.0),
+        (
+            "PARLEY_PREVIEW_ALLOW_HOSTS",
+            " a.example, b.example,",
+            "preview_allow_hosts",
+            ["a.example", "b.example"],
+        ),
+        ("PARLEY_FILES_DIR", "/srv/files", "files_dir", Path("/srv/files")),
+        ("PARLEY_ERASURE_BATCH", "7", "erasure_batch", 7),
+        ("PARLEY_PUSH_CONTENT", "off", "push_content", False),
+    ],
+)
+def test_a_field_of_a_section_is_read_from_its_variable(monkeypatch, variable, raw, field, expected):
+    monkeypatch.setenv(variable, raw)
+    assert getattr(settings(), field) == expected

@@ -13,8 +13,9 @@ import pytest
 import socketio
 from pydantic import ValidationError
 
-from server.config import Settings, weak_password
+from server.config import Settings
 from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS
+from server.settings.admin_ui import weak_password
 from tests.edge.sio.logs import captured
 from tests.support import WAIT, general_with, running, send
 from tests.support import test_settings as make_settings
