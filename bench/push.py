@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 
 from bench.inproc import started_chat
 from db.models import NotifyJob, PushOutbox
-from db.repositories.push import SubscriptionRecord
+from db.notifications.push import SubscriptionRecord
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
 from server.chat.notifications.subscriptions import endpoint_key

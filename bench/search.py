@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 from bench.stats import percentile
 from db.engine import is_sqlite
 from db.migrate import upgrade
-from db.sends import sqlite_time
+from db.sends_sqlite import sqlite_time
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService

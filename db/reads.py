@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
-from sqlalchemy.engine import make_url
 
-from db.engine import SQLITE_PRAGMAS, is_sqlite
-from db.extras import EXTRAS_COLUMNS, extras_of
-from db.records import BacklogEntry, Credentials
+from db.accounts.records import Credentials
+from db.conversations.extras import EXTRAS_COLUMNS, extras_of
+from db.conversations.records import BacklogEntry
+from db.engine import SQLITE_PRAGMAS
 
 
 class HotReads(Protocol):
@@ -51,14 +51,6 @@ class HotReads(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def hot_reads_for(url: str) -> HotReads:
-    if is_sqlite(url):
-        return SqliteReads(make_url(url).database or ":memory:")
-    from db.reads_postgres import PostgresReads  # here: asyncpg is for PostgreSQL deployments only
-
-    return PostgresReads(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
 
 
 SQL_CREDENTIALS = (

@@ -1,7 +1,7 @@
 """The hot reads on PostgreSQL, on asyncpg directly (``db/reads.py`` says which and why).
 
 Apart from ``db.reads`` so that a SQLite deployment never imports asyncpg: about 50-70 ms of every
-start (``python -X importtime``, issue 42). ``db.reads.hot_reads_for`` imports this module, once,
+start (``python -X importtime``). ``db.uow.hot_reads_for`` imports this module, once,
 when the database is PostgreSQL.
 """
 

@@ -1,7 +1,7 @@
 """The group-commit store on PostgreSQL (``db/sends.py`` says what a batch is and does).
 
 Apart from ``db.sends`` so that a SQLite deployment never imports asyncpg: about 50-70 ms of every
-start (``python -X importtime``, issue 42). ``db.sends.send_store_for`` imports this module, once,
+start (``python -X importtime``). ``db.uow.send_store_for`` imports this module, once,
 when the database is PostgreSQL.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from db.extras import links_json
+from db.conversations.extras import links_json
 from db.sends import (
     EXTRA_COLUMNS,
     EXTRA_INSERT,
@@ -77,7 +77,7 @@ SELECT n.ord, i.id, i.seq FROM inserted i JOIN numbered n ON n.topic_id = i.topi
 POSTGRES_BATCHES = {shape: _postgres_batch(shape) for shape in (PLAIN_SHAPE, LINKED_SHAPE, FULL_SHAPE)}
 
 
-CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/models.py: (sender_id, client_id)
+CLIENT_ID_UNIQUE = "uq_messages_sender_client"  # db/conversations/tables.py: (sender_id, client_id)
 RESEND_RETRIES = 5
 # A PostgreSQL that hangs (paused, a network partition) must not hold the writer, and so every
 # send queued behind it, for ever: opening the connection and each try of a batch are bounded

@@ -29,20 +29,55 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import is_sqlite, make_engine, make_session_factory
 from db.errors import conflict_of
-from db.reads import HotReads, hot_reads_for
+from db.reads import HotReads, SqliteReads
 from db.repositories import Repositories
-from db.search import SearchIndex, search_index_for
-from db.sends import NewMessage, Outcome, send_store_for
+from db.search import SearchIndex
+from db.sends import NewMessage, Outcome, SendStore
+from db.sends_sqlite import SqliteSendStore
 
 OnCommit = Callable[[list[Any]], Awaitable[None]]
 BeforeCommit = Callable[[Repositories, Sequence[Any]], Awaitable[None]]
 Encode = Callable[[list[Any]], str]
 RELAY_KEEP = timedelta(minutes=10)  # relay rows older than this are pruned (servers poll every second)
+
+
+# The database-specific parts, one for a URL. PostgreSQL's are imported only here, when the URL is
+# PostgreSQL's: asyncpg is for PostgreSQL deployments only.
+
+
+def send_store_for(url: str) -> SendStore:
+    """The batch store for a database URL (SQLite file or PostgreSQL)."""
+    if is_sqlite(url):
+        return SqliteSendStore(make_url(url).database or ":memory:")
+    from db.sends_postgres import PostgresSendStore
+
+    return PostgresSendStore(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def hot_reads_for(url: str) -> HotReads:
+    """The reads every connection makes (``db/reads.py``), straight on the URL's driver."""
+    if is_sqlite(url):
+        return SqliteReads(make_url(url).database or ":memory:")
+    from db.reads_postgres import PostgresReads
+
+    return PostgresReads(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def search_index_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> SearchIndex:
+    """The full-text index for a URL (``db/search/``)."""
+    if is_sqlite(url):
+        from db.search.sqlite import SqliteSearch
+
+        return SqliteSearch(make_url(url).database or ":memory:")
+    from db.search.postgres import PostgresSearch
+
+    return PostgresSearch(sessions)
 
 
 class Database:

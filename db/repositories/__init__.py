@@ -1,4 +1,7 @@
-"""Repositories: queries and row changes, never a commit."""
+"""Repositories: queries and row changes, never a commit.
+
+``Repositories`` binds every capability's repositories (``db/<capability>/``) to one session; a
+new repository gets an import and an attribute here."""
 
 from __future__ import annotations
 
@@ -6,32 +9,33 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.repositories.audit import AuditRepository
-from db.repositories.bans import BanRepository
-from db.repositories.bots import BotRepository
-from db.repositories.erasure import ErasureRepository
-from db.repositories.exports import ExportRepository
-from db.repositories.files import FileRepository
-from db.repositories.hooks import HookRepository
-from db.repositories.mail import MailRepository
-from db.repositories.memberships import MembershipRepository
-from db.repositories.messages import MessageRepository
-from db.repositories.names import NameRepository
-from db.repositories.nodes import NodeRepository
-from db.repositories.notifications import NotificationRepository
-from db.repositories.people import PeopleRepository
-from db.repositories.previews import PreviewRepository
-from db.repositories.push import PushRepository
-from db.repositories.reactions import ReactionRepository
-from db.repositories.recovery import RecoveryRepository
-from db.repositories.relay import RelayRepository
-from db.repositories.retention import RetentionRepository
-from db.repositories.safety import BlockRepository, ReportRepository
-from db.repositories.sso import SsoRepository
-from db.repositories.topics import TopicRepository
-from db.repositories.transcripts import TranscriptRepository
-from db.repositories.users import UserRepository
-from db.repositories.webhooks import WebhookRepository
+from db.accounts.sso import SsoRepository
+from db.accounts.users import UserRepository
+from db.audit.repository import AuditRepository
+from db.connections.recovery import RecoveryRepository
+from db.conversations.memberships import MembershipRepository
+from db.conversations.messages import MessageRepository
+from db.conversations.names import NameRepository
+from db.conversations.reactions import ReactionRepository
+from db.conversations.topics import TopicRepository
+from db.echo.transcripts import TranscriptRepository
+from db.exports.repository import ExportRepository
+from db.files.repository import FileRepository
+from db.integrations.bots import BotRepository
+from db.integrations.hooks import HookRepository
+from db.integrations.webhooks import WebhookRepository
+from db.kernel.relay import RelayRepository
+from db.moderation.reports import ReportRepository
+from db.notifications.mail import MailRepository
+from db.notifications.push import PushRepository
+from db.notifications.repository import NotificationRepository
+from db.operators.erasure import ErasureRepository
+from db.operators.nodes import NodeRepository
+from db.people.repository import PeopleRepository
+from db.previews.repository import PreviewRepository
+from db.retention.repository import RetentionRepository
+from db.rules.bans import BanRepository
+from db.rules.blocks import BlockRepository
 
 
 class Repositories:

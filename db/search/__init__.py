@@ -1,5 +1,5 @@
 """Full-text search over message bodies (PROTOCOL.md section 9): the values a search is made of, the
-port the domain calls, and the implementation for a database URL (chosen like ``db/reads.py``).
+port the domain calls; ``db/uow.py`` picks the implementation for a database URL.
 
 The domain parses the user's query (``server/chat/search/service.py``) into ``Term`` values and resolves its
 operators to ids; an index here renders the terms to its own syntax from bind parameters (never
@@ -27,10 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from db.engine import is_sqlite
-from db.records import MessageRecord
+from db.conversations.records import MessageRecord
 
 # Names of what the search migration adds beside the models (``db/models.py`` does not declare
 # them; the schema comparison in tests/db/test_migrations.py and Alembic's autogenerate skip them).
@@ -136,18 +133,6 @@ class SearchUnavailable(RuntimeError):
     """The database cannot search: the message says why and what to do."""
 
 
-def search_index_for(url: str, sessions: async_sessionmaker[AsyncSession]) -> SearchIndex:
-    from sqlalchemy.engine import make_url
-
-    if is_sqlite(url):
-        from db.search.sqlite import SqliteSearch
-
-        return SqliteSearch(make_url(url).database or ":memory:")
-    from db.search.postgres import PostgresSearch
-
-    return PostgresSearch(sessions)
-
-
 __all__ = [
     "SearchIndex",
     "SearchQuery",
@@ -155,5 +140,4 @@ __all__ = [
     "SearchUnavailable",
     "Term",
     "is_search_object",
-    "search_index_for",
 ]

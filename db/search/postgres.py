@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.extras import extras_of
-from db.records import MessageRecord
+from db.conversations.extras import extras_of
+from db.conversations.records import MessageRecord
 from db.search import SearchQuery, SearchRow, Term
 from db.search.sql import ORDER, SELECT, conditions, shown
 

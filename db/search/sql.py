@@ -6,7 +6,7 @@ parameter (``:name``, which SQLAlchemy's ``text`` and our SQLite runner both bin
 
 from __future__ import annotations
 
-from db.extras import EXTRAS_COLUMNS
+from db.conversations.extras import EXTRAS_COLUMNS
 from db.search import SearchQuery
 
 # Who may read what (PROTOCOL.md sections 3, 9, 10): public topics, the viewer's topics and direct

@@ -24,13 +24,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from db.conversations.extras import extras_of
+from db.conversations.records import MessageRecord
 from db.engine import SQLITE_PRAGMAS
-from db.extras import extras_of
 from db.reads import _utc
-from db.records import MessageRecord
 from db.search import SearchQuery, SearchRow, SearchUnavailable, Term
 from db.search.sql import ORDER, SELECT, conditions, shown
-from db.sends import sqlite_time
+from db.sends_sqlite import sqlite_time
 
 T = TypeVar("T")
 

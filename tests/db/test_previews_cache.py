@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from db.models import MessagePreviewImage
-from db.repositories.previews import NONE, READY
+from db.previews.repository import NONE, READY
 from db.uow import Database
 from tests.databases import migrated_database
 

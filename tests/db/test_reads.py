@@ -21,9 +21,9 @@ import asyncpg
 import pytest
 
 from db.migrate import upgrade
-from db.reads import SQL_CREDENTIALS, DirectReads, SqliteReads, hot_reads_for
+from db.reads import SQL_CREDENTIALS, DirectReads, SqliteReads
 from db.reads_postgres import POOL_SIZE, PostgresReads
-from db.uow import Database
+from db.uow import Database, hot_reads_for
 from tests.databases import database_url, fresh_postgres_database, postgres_url
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from bench.search import setup
 from db.engine import is_sqlite
 from db.migrate import upgrade
-from db.sends import sqlite_time
+from db.sends_sqlite import sqlite_time
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService

@@ -243,7 +243,7 @@ class SingleSignOn:
     async def _store(self, username: str, identity: Identity, shown: str, password_hash: str) -> UserRecord:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
+            await repos.names.claim(username)  # one namespace with topics (db/conversations/names.py)
             if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                 raise _NameTaken
             version = secrets.randbelow(FIRST_VERSIONS) + 1

@@ -182,7 +182,7 @@ class UserService:
         version = secrets.randbelow(FIRST_VERSIONS) + 1
         try:
             async with self.db.write() as repos:
-                await repos.names.claim(username)  # one namespace with topics (db/repositories/names.py)
+                await repos.names.claim(username)  # one namespace with topics (db/conversations/names.py)
                 if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
                 repos.note(*noted)

@@ -2,7 +2,7 @@
 
 A user is found by any word of the username or the display name, case- and accent-insensitively:
 each word is folded once, when the name is set (NFKD, combining marks dropped, ``casefold``), and
-kept in the ``user_words`` index, so a search is a range read of it (``db/repositories/users.py``),
+kept in the ``user_words`` index, so a search is a range read of it (``db/accounts/users.py``),
 never a scan of the users. Usernames are split on ``.``, ``_`` and ``-`` too ("ada.lovelace" is
 found by "love", a prefix of "lovelace"), and the whole username is a word of its own.
 """

@@ -11,8 +11,8 @@ oneself).
 
 from __future__ import annotations
 
+from db.conversations.messages import Row
 from db.records import TopicRecord
-from db.repositories.messages import Row
 from db.uow import Database
 from server.chat.conversations.schemas import ConversationOut
 from server.chat.conversations.topic_views import direct_peers

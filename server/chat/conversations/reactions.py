@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.extras import reactions_json
+from db.conversations.extras import reactions_json
 from db.records import ReactionState
 from db.uow import Database
 from server.chat.conversations.directory import Directory

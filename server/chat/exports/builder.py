@@ -21,9 +21,9 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from db.exports.repository import SentMessage
+from db.notifications.repository import PrefsRecord
 from db.records import FileRecord, MembershipRecord, TopicRecord, UserRecord
-from db.repositories.exports import SentMessage
-from db.repositories.notifications import PrefsRecord
 from db.uow import Database
 from server.chat.exports.ports import Archive
 from server.chat.files.service import FileStore

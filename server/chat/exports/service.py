@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from db.repositories.exports import FAILED, PENDING, READY, ExportRecord
+from db.exports.repository import FAILED, PENDING, READY, ExportRecord
 from db.uow import Database
 from server.chat.exports.clock import Clock
 from server.chat.exports.ports import ExportStore

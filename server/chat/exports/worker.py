@@ -19,7 +19,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from db.repositories.exports import FAILED, READY, ExportRecord
+from db.exports.repository import FAILED, READY, ExportRecord
 from db.uow import Database
 from server.chat.exports.builder import Builder
 from server.chat.exports.clock import Clock

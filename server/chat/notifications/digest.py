@@ -26,10 +26,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from db.notifications.mail import NewMail, PendingMessage
+from db.notifications.repository import PrefsRecord
 from db.records import UserRecord
 from db.repositories import Repositories
-from db.repositories.mail import NewMail, PendingMessage
-from db.repositories.notifications import PrefsRecord
 from db.uow import Database
 from server.chat.kernel.periodic import Periodic
 from server.chat.notifications.email import UNSUBSCRIBE_PATH, link

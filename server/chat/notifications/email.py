@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-from db.repositories.mail import NewMail
+from db.notifications.mail import NewMail
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import SharedLimit

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from db.repositories.mail import DueMail
+from db.notifications.mail import DueMail
 from db.uow import Database
 from server.chat.kernel.outbound import retry_delay
 from server.chat.kernel.periodic import IdlePoll, QueueLoop

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from db.notifications.repository import CandidateRecord, NotifyingRecord, PrefsRecord
 from db.repositories import Repositories
-from db.repositories.notifications import CandidateRecord, NotifyingRecord, PrefsRecord
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.periodic import IdlePoll, cancelled

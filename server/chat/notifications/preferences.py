@@ -8,7 +8,7 @@ mail scanner or anyone the mail was forwarded to may hold, cannot turn it off ag
 
 from __future__ import annotations
 
-from db.repositories.notifications import PrefsRecord
+from db.notifications.repository import PrefsRecord
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.notifications.schemas import NotificationPrefsIn, NotificationPrefsOut

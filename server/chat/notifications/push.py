@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import orjson
 
+from db.notifications.push import PushRow
 from db.repositories import Repositories
-from db.repositories.push import PushRow
 from server.chat.notifications.notifier import Notifying, Recipient
 from server.chat.notifications.rules import held_back
 

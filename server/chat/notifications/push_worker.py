@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from db.repositories.push import FAILED, OK, PENDING, DuePush
+from db.notifications.push import FAILED, OK, PENDING, DuePush
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, retry_delay, retryable

@@ -7,7 +7,7 @@ import zoneinfo
 from datetime import UTC, datetime, time
 from functools import cache
 
-from db.repositories.notifications import PrefsRecord
+from db.notifications.repository import PrefsRecord
 
 
 @cache

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from db.errors import Conflict
-from db.repositories.push import SubscriptionRecord
+from db.notifications.push import SubscriptionRecord
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import invalid, not_found

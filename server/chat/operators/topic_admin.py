@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from db.conversations.topics import TopicRow
 from db.errors import Conflict
 from db.records import TopicRecord
 from db.repositories import Repositories
-from db.repositories.topics import TopicRow
 from db.uow import Database
 from server.chat.integrations.hook_bots import disable_bot
 from server.chat.kernel.actors import CLI, Doer

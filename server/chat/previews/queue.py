@@ -3,7 +3,7 @@ that stored or edited it, so a restart loses none and the send never waits for a
 
 ``PreviewSendHook`` is a send hook (``server.chat.conversations.writer.SendHook``): a new message
 with links is its own queue entry (stored with ``previews`` NULL it waits in the partial index
-``ix_messages_previews_waiting``: ``db.repositories.previews``), so the hook writes nothing and
+``ix_messages_previews_waiting``: ``db.previews.repository``), so the hook writes nothing and
 only rings the bell once the batch committed; a message without links costs one tuple check.
 ``PreviewOnEdit`` is a commit handler (``Database.before_commit``): an edit of a message that has
 links or previews makes its job due again, so the previews follow the new links. Either rings the

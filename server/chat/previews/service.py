@@ -8,7 +8,7 @@ Errors: ``not_found`` (a message or picture the user may not read, worded as for
 
 from __future__ import annotations
 
-from db.repositories.previews import StoredPicture
+from db.previews.repository import StoredPicture
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, forbidden, not_found

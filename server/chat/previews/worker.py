@@ -1,7 +1,7 @@
 """The previews worker (PROTOCOL.md section 13): drains the queue of messages waiting for previews,
 one per node, never on the send path.
 
-It takes the messages of the queue (``db.repositories.previews``: new messages with links
+It takes the messages of the queue (``db.previews.repository``: new messages with links
 waiting, then edits and retries) ``BATCH`` together, leased on PostgreSQL so one node works on a
 message at a time (SQLite's one worker keeps them in memory, ``_working``). For each message, each
 of the first ``PREVIEWED`` links is looked up in the cache; a URL missing or expired there is
@@ -28,8 +28,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from db.previews.repository import NONE, READY, CachedPreview, PreviewTarget
 from db.repositories import Repositories
-from db.repositories.previews import NONE, READY, CachedPreview, PreviewTarget
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.periodic import IdlePoll, cancelled

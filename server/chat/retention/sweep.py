@@ -10,7 +10,7 @@ A round first takes the cluster's lock (``Database.exclusive``: a PostgreSQL adv
 connection of its own; a node that finds it held skips its round), then deletes every topic's
 messages older than the server's cutoff (oldest first, across topics) and, for each topic with a
 shorter retention of its own, that topic's older ones. Each batch is one write transaction
-(``db.repositories.retention``: the messages and everything they own), sized to hold the write
+(``db.retention.repository``: the messages and everything they own), sized to hold the write
 lock about ``TARGET`` (halved after a batch that took longer, grown by half after one that took
 less than half of it, between ``SMALLEST`` and ``batch`` messages), and sends go on between
 batches; a sweep killed at any point has committed whole batches only, and the next round (on

@@ -51,7 +51,7 @@ async def named_topic(repos: Repositories, name: str) -> TopicRecord:
 async def free_name(repos: Repositories, name: str, keep: TopicRecord | None = None) -> None:
     """Claim ``name`` for a topic in this transaction: ``conflict`` if another topic (any case) or an
     account has it (one namespace, PROTOCOL.md section 3); ``keep`` is a topic being renamed, which
-    may keep its own name in another case. Race-safe as ``db/repositories/names.py`` says."""
+    may keep its own name in another case. Race-safe as ``db/conversations/names.py`` says."""
     await repos.names.claim(name)
     taken = await repos.topics.by_name(name)
     if taken is not None and (keep is None or taken.id != keep.id):

@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from db.models import Mention, Message
 from db.records import Extras
-from db.sends import WITH_ROWS, NewMessage, RowKind, SqliteSendStore, Stored
+from db.send_rows import RowKind
+from db.sends import WITH_ROWS, NewMessage, Stored
+from db.sends_sqlite import SqliteSendStore
 from server.chat.conversations.writer import Destination, Pending
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import NotifyJob, PushOutbox
-from db.repositories.push import SubscriptionRecord
+from db.notifications.push import SubscriptionRecord
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
 from server.chat.notifications.push import PushChannel

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db.repositories.notifications import PrefsRecord
+from db.notifications.repository import PrefsRecord
 from server.chat.notifications.rules import held_back, in_quiet_hours
 
 NIGHT = PrefsRecord(1, quiet_from="22:00", quiet_to="07:00")

@@ -16,8 +16,8 @@ from sqlmodel import col
 
 from db import migrate
 from db.models import PushOutbox, Relay, WebhookDelivery, WebhookOutbox
+from db.notifications.push import PushRow
 from db.records import DueDelivery, OutboxRow, WebhookRecord
-from db.repositories.push import PushRow
 from db.uow import Database
 from server.chat.operators.housekeeping import BATCH, Housekeeping, Retention
 from tests.databases import fresh_postgres_database, postgres_url

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.sends import SqliteSendStore
+from db.sends_sqlite import SqliteSendStore
 from server.chat.kernel.schemas import Target
 from tests.support import LiveServer, running
 from tests.support import test_settings as settings_for

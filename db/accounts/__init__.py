@@ -1,0 +1,1 @@
+"""Accounts: users, the directory's words, single sign-on; their tables, records and repositories."""

@@ -1,0 +1,1 @@
+"""The connections' data: Socket.IO recovery sessions."""

@@ -1,0 +1,1 @@
+"""The echo service's data: session transcripts."""

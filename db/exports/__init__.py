@@ -1,0 +1,1 @@
+"""The exports' data: a user's exports of their data."""

@@ -1,0 +1,1 @@
+"""The integrations' data: bots' tokens, incoming webhooks, outgoing webhooks and their outbox."""

@@ -1,0 +1,1 @@
+"""The hub's data: the relay table for servers without Redis."""

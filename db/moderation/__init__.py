@@ -1,0 +1,1 @@
+"""Moderation's data: reported messages."""

@@ -1,0 +1,1 @@
+"""The notifications' data: preferences, push and mail (subscriptions, jobs, outboxes)."""

@@ -1,0 +1,1 @@
+"""People's data: the directory search over the accounts' words (no table of its own)."""

@@ -1,0 +1,1 @@
+"""The link previews' data: jobs, the URL cache and the pictures."""

@@ -1,0 +1,1 @@
+"""The access rules' data: bans from topics and blocks between users."""

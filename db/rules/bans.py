@@ -1,0 +1,48 @@
+"""Bans: a user refused a topic's subscribe and invite until unbanned or ``until`` passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from db.rules.tables import Ban
+
+
+class BanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def put(
+        self, topic_id: int, user_id: int, by: int, reason: str | None, at: datetime, until: datetime | None
+    ) -> None:
+        """Ban (again: a new ban replaces the old one, its end included)."""
+        await self.lift(topic_id, user_id)
+        self.session.add(
+            Ban(topic_id=topic_id, user_id=user_id, banned_by=by, reason=reason, created_at=at, until=until)
+        )
+        await self.session.flush()
+
+    async def lift(self, topic_id: int, user_id: int) -> bool:
+        """True when there was a ban (expired ones included)."""
+        result = await self.session.execute(
+            delete(Ban).where(col(Ban.topic_id) == topic_id, col(Ban.user_id) == user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def active(self, topic_id: int, user_id: int, now: datetime | None = None) -> bool:
+        """Banned now: a ban whose end has passed has ended by itself (checked at use)."""
+        result = await self.session.execute(
+            select(col(Ban.until)).where(col(Ban.topic_id) == topic_id, col(Ban.user_id) == user_id)
+        )
+        found = result.first()
+        if found is None:
+            return False
+        until = found[0]
+        if until is None:
+            return True
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return bool(until > (now or datetime.now(UTC)))
