@@ -273,12 +273,16 @@ async def listening(
     with it.
     """
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    async with asyncio.timeout(STARTUP):
-        while not server.started:  # uvicorn exposes no event for this
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    task = asyncio.create_task(_serve(server, sock))
+    try:
+        async with asyncio.timeout(STARTUP):
+            while not server.started:  # uvicorn exposes no event for this
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+    except BaseException:
+        sock.close()
+        raise
     try:
         yield
     finally:
@@ -287,6 +291,18 @@ async def listening(
             await stopping()
         await task
         sock.close()
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """uvicorn's ``serve``, its exit on a failed start-up (``sys.exit(3)``) made an ordinary error.
+
+    A ``SystemExit`` raised in a task is not kept in the task: asyncio lets it out of the event
+    loop, which broke the session's loop for every later test of the worker (tests/test_listening.py).
+    """
+    try:
+        await server.serve(sockets=[sock])
+    except SystemExit as exc:
+        raise RuntimeError(f"uvicorn exited ({exc.code}): the app's start-up failed") from None
 
 
 async def two_sockets(live_server: LiveServer, name: str) -> tuple[Client, Client]:

@@ -25,6 +25,15 @@ ATTACHMENTS = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}'
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    """A 5 s heartbeat: a polling case's few POSTs, with no GET between them to answer a ping,
+    outlive the suites' 0.5 s session on a loaded machine (the session ends, "Session ID unknown")."""
+    async with serving(tmp_path, ping_interval=5.0, ping_timeout=5.0) as served:
+        yield served
+
+
+@pytest.fixture
+async def quick(tmp_path: Path) -> AsyncIterator[Served]:
+    """The suites' heartbeat (0.3 s + 0.2 s), for the case about the heartbeat itself."""
     async with serving(tmp_path) as served:
         yield served
 
@@ -174,17 +183,17 @@ async def test_an_invalid_packet_closes_the_connection(wire, packet):
 # Heartbeat and upgrade -------------------------------------------------------------
 
 
-async def test_a_polling_session_that_never_answered_its_ping_is_gone_at_interval_plus_timeout(served):
+async def test_a_polling_session_that_never_answered_its_ping_is_gone_at_interval_plus_timeout(quick):
     """socket.io-protocol's case: CONNECT, no GET, then one at pingInterval + pingTimeout: a 400.
 
     The wait is the bound under test, not a synchronisation: the server runs on this loop and
     its clock, and its session began before the handshake's answer was read here.
     """
-    wire = await open_wire(served, "polling")
+    wire = await open_wire(quick, "polling")
     await wire.send("40")
     assert str(await wire.recv()).startswith("40{")
     await asyncio.sleep(0.3 + 0.2)
-    late = await served.poll("/socket.io/", wire.opened["sid"])
+    late = await quick.poll("/socket.io/", wire.opened["sid"])
 
     assert late.status_code == 400
 

@@ -29,6 +29,8 @@ import asyncpg
 import pytest
 import socketio
 
+from db.sends_postgres import STORE_TIMEOUT
+from server.chat.conversations.writer import RESOLVE_TIMEOUT
 from tests.edge.gateway.wsclient import JsonSocket, opened
 from tests.edge.rest.test_bots import refused_connect
 from tests.postgres_instance import OwnPostgres, own_postgres
@@ -44,6 +46,10 @@ figures = logging.getLogger("tests.figures")
 RECOVERED_WITHIN = 5.0  # seconds from PostgreSQL's return to the first acknowledged send
 CONNECT_REFUSED_WITHIN = 15.0  # seconds a new socket may wait for its refusal while PostgreSQL hangs
 TERMINATIONS = 3  # times every backend is terminated, five sends apart
+# While PostgreSQL hangs a send is refused after its resolution's bound and its store's, at worst;
+# the margin is a loaded machine's (CI: three test workers and both nodes on two cores), which
+# the 0.5 s left by ANSWER_WITHIN was not. A send held until the driver's 30 s or 60 s still fails.
+HANG_ANSWER_WITHIN = RESOLVE_TIMEOUT + STORE_TIMEOUT + 2.5
 
 
 class Lines(logging.Handler):
@@ -90,7 +96,8 @@ class Recorder:
 class Recorded(Sender):
     """A ``Sender`` that also keeps when each answer came and each refused send's payload."""
 
-    def __init__(self, client: Client, topic: str) -> None:
+    def __init__(self, client: Client, topic: str, answer_within: float = ANSWER_WITHIN) -> None:
+        self.answer_within = answer_within
         super().__init__(client, topic)
         self.answers: list[tuple[float, bool]] = []
         self.errors: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -100,7 +107,7 @@ class Recorded(Sender):
             payload = {"topic": self.topic, "body": f"m{self.count}", "client_id": uuid.uuid4().hex}
             started = time.monotonic()
             try:
-                ack = await asyncio.wait_for(self.client.call("message:send", payload), ANSWER_WITHIN)
+                ack = await asyncio.wait_for(self.client.call("message:send", payload), self.answer_within)
             except TimeoutError:
                 ack = {"ok": False, "error": {"code": "none", "message": "no answer within the bound"}}
             now = time.monotonic()
@@ -120,7 +127,9 @@ Fault = Callable[[OwnPostgres, Recorded, LiveServer], Awaitable[float]]
 was back."""
 
 
-async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, Lines, float]:
+async def restart_under_sends(
+    tmp_path: Path, fault: Fault, answer_within: float = ANSWER_WITHIN
+) -> tuple[Recorded, Lines, float]:
     # A short lease: a worker whose statement outlived COMMAND_TIMEOUT (30 s) during a long hang may
     # have sent the COMMIT of the rows it leased; PostgreSQL commits it when it resumes, and those
     # rows are delivered when their lease ends (at least once, PROTOCOL.md section 12), not within
@@ -151,7 +160,7 @@ async def restart_under_sends(tmp_path: Path, fault: Fault) -> tuple[Recorded, L
             await carol.send({"action": "suscribe", "topic_name": "general"})
             await carol.until({"action": "suscribe"})
             receivers = [Recorder(on_ws), Recorder(on_polling)]
-            sender = Recorded(alice, "general")
+            sender = Recorded(alice, "general", answer_within)
             try:
                 await sender.more(5)
                 back = await fault(pg, sender, b)
@@ -227,11 +236,13 @@ async def still_serving(a: LiveServer, b: LiveServer) -> None:
 def measured(fault: str, sender: Recorded, recovery: float) -> None:
     """The figures, for ``pytest --log-cli-level=INFO`` (the issue asks for them)."""
     figures.info(
-        "%s: %d sends acknowledged, %d answered with an error, first ack %.2f s after the return",
+        "%s: %d sends acknowledged, %d answered with an error, first ack %.2f s after the return,"
+        " slowest answer %.2f s",
         fault,
         len(sender.acked),
         len(sender.failed),
         recovery,
+        sender.slowest,
     )
 
 
@@ -335,11 +346,11 @@ async def test_a_hanging_postgres_holds_no_send_past_the_bound_and_loses_no_mess
             pg.resume()
         return time.monotonic()
 
-    sender, lines, recovery = await restart_under_sends(tmp_path, hang)
+    sender, lines, recovery = await restart_under_sends(tmp_path, hang, HANG_ANSWER_WITHIN)
 
     measured("hang", sender, recovery)
     assert refused_after[0] < CONNECT_REFUSED_WITHIN, refused_after
-    assert sender.slowest < ANSWER_WITHIN
+    assert sender.slowest < HANG_ANSWER_WITHIN
     assert recovery < RECOVERED_WITHIN
     one_line_per_class(lines, len(sender.failed))
 
@@ -397,6 +408,6 @@ async def test_a_send_that_must_read_while_postgres_hangs_is_answered_within_the
 
         assert answers == [{"ok": False, "error": unavailable}] * 2
         figures.info("a send that must read while PostgreSQL hangs: answered after %s s", took)
-        assert max(took) < ANSWER_WITHIN, took
+        assert max(took) < HANG_ANSWER_WITHIN, took
         again = await alice.ok("message:send", {"to": "gina", "body": "hello", "client_id": "to-gina"})
         assert again["body"] == "hello"  # stored once PostgreSQL answers again

@@ -45,12 +45,15 @@ class ChatPage:
         ws.on("close", lambda _ws: self.note("ws closed"))
 
     async def _note_answer(self, request: Request) -> None:
-        """A finished request; a long-poll's answer with its packets."""
+        """A finished request; a long-poll's answer with its packets. The page or its context may
+        close meanwhile (the test ended): Playwright raises what a listener raises into the next
+        call on the browser, another test's (CI: a TargetClosedError in a later test's
+        ``new_context``), so nothing may escape here."""
         if "/socket.io/" not in request.url or request.method != "GET":
             self._note_request("<-", request)
             return
-        response = await request.response()
         try:
+            response = await request.response()
             text = await response.text() if response is not None else "(no response)"
         except Exception as exc:  # the page or context closed meanwhile
             text = f"(unread: {exc})"

@@ -44,6 +44,7 @@ import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio
 import redis.exceptions
@@ -61,6 +62,7 @@ HEARTBEAT = 1.0  # seconds between a node's heartbeats on the channel
 SILENT_AFTER = 3.0  # seconds without hearing its own heartbeat after which the channel is lost
 PUBLISH_TIMEOUT = 0.5  # seconds a publish may take before the channel counts as down
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection or subscribe
+STARTUP_WAIT = 30.0  # seconds a starting node keeps trying to subscribe before it gives up
 MARGIN = 5.0  # seconds read back before the moment the channel was last known whole
 UNSENT = 10_000  # events kept while the channel is down, the oldest dropped past it
 FLUSH_BATCH = 100  # events per message when they go out once it is back
@@ -69,8 +71,21 @@ SETTLE = 5.0  # seconds after the channel is back when kept news goes out, every
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
+def shown(url: str) -> str:
+    """``url`` fit for a log: its password (``redis://:secret@host``) masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class ChannelLost(Exception):
     """Nothing heard on the channel for too long: the broker died or hangs."""
+
+
+class BrokerUnreachable(Exception):
+    """A starting node could not subscribe within ``startup_wait``: it must not serve unheard."""
 
 
 class RedisHub(MemoryHub):
@@ -82,8 +97,10 @@ class RedisHub(MemoryHub):
         heartbeat: float = HEARTBEAT,
         silent_after: float = SILENT_AFTER,
         margin: float = MARGIN,
+        startup_wait: float = STARTUP_WAIT,
     ) -> None:
         super().__init__()
+        self.startup_wait = startup_wait
         self.url = url
         self.channel = f"{channel}:hub"
         self.node = node or uuid.uuid4().hex
@@ -114,17 +131,38 @@ class RedisHub(MemoryHub):
             socket_connect_timeout=CONNECT_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # a lost connection must show here, not be hidden by retries
         )
-        pubsub = await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT)
+        pubsub = await self._first_subscribe()
         self._heard_self_at = time.monotonic()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub), name="parley-hub-listener"),
             asyncio.create_task(self._beat(), name="parley-hub-heartbeat"),
         ]
 
+    async def _first_subscribe(self) -> Any:
+        """Subscribe, trying again every ``RETRY`` until ``startup_wait``: a broker started beside
+        the nodes, or one slow to answer on a loaded machine, must not fail the node's start; one
+        that never answers fails it with the address, not a bare timeout."""
+        deadline = time.monotonic() + self.startup_wait
+        while True:
+            try:
+                return await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT)
+            except TROUBLE as exc:
+                if time.monotonic() + RETRY >= deadline:
+                    raise BrokerUnreachable(
+                        f"Redis at {shown(self.url)} did not answer within {self.startup_wait:g} s ({exc!r})"
+                    ) from exc
+                log.warning("Redis at %s did not answer (%r); trying again", shown(self.url), exc)
+                await asyncio.sleep(RETRY)
+
     async def _subscribe(self) -> Any:
         assert self._redis is not None
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.channel)
+        pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+        except BaseException:  # timed out (cancelled) or failed: its connection goes with it
+            with contextlib.suppress(*TROUBLE):
+                await asyncio.wait_for(pubsub.aclose(), CONNECT_TIMEOUT)
+            raise
         return pubsub
 
     async def stop(self) -> None:
@@ -324,7 +362,8 @@ async def _cancelled(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel ``tasks`` and wait until each has ended. One still running ``STOP_STEP`` seconds
     after its cancellation took it for something else (a sink or a library swallowed it; Python
     3.11's ``wait_for`` drops one that meets a completion) and goes on: it is cancelled again.
-    Seen in CI: a listener that lived on past its node's shutdown, which waited for it forever."""
+    Cancelled only once, such a listener lives on past its node's shutdown, which waits for it
+    forever."""
     pending = {task for task in tasks if not task.done()}
     while pending:
         for task in pending:

@@ -59,7 +59,10 @@ class RedisRegistry:
         self._redis = redis.asyncio.Redis.from_url(
             self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
         )
-        await self._beat()
+        try:
+            await self._beat()
+        except TROUBLE as exc:  # a broker that hangs at start is an outage like any later one
+            self._failed(exc)
         self._beating = asyncio.create_task(self._keep_beating(), name="parley-presence-heartbeat")
 
     async def stop(self) -> None:

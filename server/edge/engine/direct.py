@@ -38,7 +38,7 @@ COALESCE_BYTES = 64 * 1024
 
 class Coalescer:
     """The connections written to directly in this turn of the event loop; at its end, each writes
-    the frames it held back (issue 25, item 2).
+    the frames it held back, in one transport write.
 
     One event often makes several frames for the same socket: the messages of one group commit to
     each member, a welcome's backlog, a burst of events to one socket. Each ``transport.write`` is

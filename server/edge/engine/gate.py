@@ -3,17 +3,18 @@
 Every request under ``path`` passes here once, and every other request goes straight on to
 ``app`` (``socketio.ASGIApp`` routes those to the rest of the server). In order:
 
-1. a malformed Engine.IO request gets the reference server's 400 (``handshake_guard``), and a
-   second WebSocket for an upgraded session is accepted and closed;
+1. a malformed Engine.IO request gets the reference server's 400 (``handshake_guard``), as does
+   a POST for a session past its PONG deadline (ended here), and a second WebSocket for an
+   upgraded session is accepted and closed;
 2. a WebSocket gets its ``KillSwitch`` (``killswitch``): its frames checked as they arrive, and a
    way for the server to end it;
 3. a polling POST that declares more than ``max_bytes`` is refused 413 unread and its session
    closed (``body_limit``); one with a session is read whole and handed on only if every packet
    in it is decodable (``packet_guard``).
 
-These were four nested wrappers (handshake guard, body limit, packet guard, kill switch). Each
-held a coroutine frame for the whole life of every WebSocket and the last two a call layer on
-every received frame: one gate holds one frame and adds none per frame (issue 25, item 3).
+As four nested wrappers (handshake guard, body limit, packet guard, kill switch), each would hold
+a coroutine frame for the whole life of every WebSocket and the last two a call layer on every
+received frame: one gate holds one frame and adds none per frame.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class EngineGate:
             return
         query = parse_qs(scope.get("query_string", b"").decode())
         sid = query.get("sid", [""])[0]
+        if sid and kind == "http" and scope["method"] == "POST":
+            end_if_overdue = getattr(self.eio.sockets.get(sid), "end_if_overdue", None)
+            if end_if_overdue is not None:  # Parley's sockets; a stock one checks in engine.io
+                await end_if_overdue()  # then refused below as an unknown session
         code = refusal(scope, query, sid, self.transports, self.eio)
         if code is not None:
             await refuse(scope, send, code)

@@ -5,17 +5,18 @@ ours (``outqueue.OutgoingQueue``): it counts the bytes it holds, and a put
 that leaves what is held for the client past the limit (about 1 MiB by
 default) tells this guard (``past_limit``).
 
-A WebSocket is judged by its transport (issue 36, item 4). What is held for
-it is its queue and what its transport buffers, not yet taken by the kernel
-(``direct.DirectWebSocket`` is the queue's ``carrier``). Once the kernel's send
-buffer is full the transport passes its high-water mark and uvicorn pauses
-writing (``stalled``): packets then wait in the queue. Past the limit with its
-transport stalled, the client took nothing while a whole bound piled up: it is
-cut at once, and its TCP connection aborted, which drops what its transport
-still buffered (a ``close`` would hold it until a client that never reads took
-it). It held 8 MiB for up to 5 s before (``HARD_CAP``, ``STALLED_AFTER``). A
-client that reads keeps its transport draining below the high-water mark, so
-its queue does not fill.
+A WebSocket is judged by its transport, so a client that stops reading is cut
+at the bound instead of holding a multiple of it. What is held for it is its
+queue and what its transport buffers, not yet taken by the kernel
+(``direct.DirectWebSocket`` is the queue's ``carrier``). Once the kernel's
+send buffer is full the transport passes its high-water mark and uvicorn
+pauses writing (``stalled``): packets then wait in the queue. Past the limit
+with its transport stalled, the client took nothing while a whole bound piled
+up: it is cut at once, and its TCP connection aborted, which drops what its
+transport still buffered (a ``close`` would hold it until a client that never
+reads took it). Judged like a long-poll (``HARD_CAP``, ``STALLED_AFTER``), it
+would hold 8 MiB for up to 5 s. A client that reads keeps its transport
+draining below the high-water mark, so its queue does not fill.
 
 A long-poll is judged by its reading, not by its queue's length: it takes 16
 packets at a time, so a polling client bursting 2,000 acked sends has

@@ -1,7 +1,7 @@
 """uvicorn's WebSocket protocol (websockets-sansio) with a lighter receive side, as Parley serves it.
 
 Three things uvicorn's ``WebSocketsSansIOProtocol`` does per connection or per frame that Engine.IO
-does not need (issue 25, memory per socket and the inbound path):
+does not need, each paid in memory per socket or in work per received frame:
 
 - its receive queue is an ``asyncio.Queue``: three deques (items, getters, putters), about 1.5 KB
   per connection. ``ReceiveQueue`` does what uvicorn asks of it (``put_nowait``, ``get``,

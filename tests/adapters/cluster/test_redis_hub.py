@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from server.adapters.cluster.redis_hub import RedisHub
+from server.adapters.cluster.redis_hub import BrokerUnreachable, RedisHub
 from server.chat.kernel.events import ToEveryone, Typing
 from tests.redis_instance import own_redis
 
@@ -68,3 +71,52 @@ async def test_a_stop_ends_even_when_a_sink_swallowed_the_listeners_cancellation
             assert sink.swallowed == 1
         finally:
             await there.stop()
+
+
+@contextmanager
+def logged(logger: str, words: str) -> Iterator[asyncio.Event]:
+    """An event set when ``logger`` logs a record containing ``words``."""
+    seen = asyncio.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if words in record.getMessage():
+                seen.set()
+
+    watch = Watch()
+    logging.getLogger(logger).addHandler(watch)
+    try:
+        yield seen
+    finally:
+        logging.getLogger(logger).removeHandler(watch)
+
+
+async def test_a_node_started_while_the_broker_hangs_serves_once_it_answers(tmp_path: Path):
+    """A loaded machine (or a broker started beside the nodes) may keep Redis from answering a
+    node's first subscribe in time: the node tries again rather than failing its start."""
+    async with own_redis(tmp_path) as broker:
+        hub = RedisHub(broker.url, "test", heartbeat=NO_BEATS)
+        broker.pause()
+        with logged("parley.cluster", "trying again") as retried:
+            starting = asyncio.create_task(hub.start())
+            try:
+                async with asyncio.timeout(10):
+                    await retried.wait()  # one subscribe timed out
+                assert not starting.done()
+                broker.resume()
+                async with asyncio.timeout(10):
+                    await starting
+                assert await hub._send(()) == 1  # subscribed: the hub hears its own publish
+            finally:
+                broker.resume()
+                await hub.stop()
+
+
+async def test_a_node_gives_up_on_a_broker_that_never_answers_with_a_clear_error():
+    hub = RedisHub("redis://:hunter2@127.0.0.1:1/0", "test", heartbeat=NO_BEATS, startup_wait=0.5)
+    with pytest.raises(
+        BrokerUnreachable, match=r"Redis at redis://:\*\*\*@127.0.0.1:1/0 did not answer"
+    ) as failed:
+        await hub.start()
+    assert "hunter2" not in str(failed.value)  # the password stays out of the log
+    await hub.stop()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import redis.asyncio
 
 from server.adapters.cluster.redis_presence import RedisRegistry
+from tests.redis_instance import own_redis
 from tests.scaleout.conftest import redis_url
+from tests.support import polled
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -62,3 +67,26 @@ async def test_a_node_that_left_cleanly_no_longer_counts():
     assert await two.online_among([5]) == set()
     assert await two.arrive(5) is True
     await two.stop()
+
+
+async def test_a_node_started_while_the_broker_hangs_starts_and_writes_its_users_once_it_answers(
+    tmp_path: Path,
+):
+    """Presence in Redis is a cache of what the nodes hold: a start while it hangs answers from
+    this node, as an outage later would, and the heartbeat writes the node's set once it is back."""
+    async with own_redis(tmp_path) as broker:
+        registry = RedisRegistry(broker.url, "test", ttl=1.5)
+        broker.pause()
+        try:
+            async with asyncio.timeout(10):
+                await registry.start(nobody_gone)  # does not fail
+            assert await registry.arrive(7) is True  # as far as this node can tell
+            broker.resume()
+            client = redis.asyncio.Redis.from_url(broker.url)
+            try:
+                await polled(lambda: client.sismember(registry._users_of(registry.node), "7"), within=10)
+            finally:
+                await client.aclose()
+        finally:
+            broker.resume()
+            await registry.stop()

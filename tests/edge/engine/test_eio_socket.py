@@ -10,6 +10,7 @@ per-frame timer gave: a client that answers pings stays, one that stops reading 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import socket
 import time
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 import socketio
 import uvicorn
@@ -257,23 +259,41 @@ def server_tasks() -> list[asyncio.Task[Any]]:
 async def test_an_idle_websocket_session_holds_one_task_and_still_gets_its_pings_and_events():
     """Memory per socket (issue 25): an idle session runs only its connection's task. No ping task
     (the heartbeat runs on timers), no writer task (one runs only while packets wait), and no
-    engine.io service task sweeping every socket."""
+    engine.io service task sweeping every socket. A writer task lives while a PING or an event is
+    on its way, so the count is awaited until the sessions are idle again, within a deadline; the
+    PONG deadline is long, so a loaded machine that answers late does not end a session."""
     sessions = 20
-    async with served(lean=True, ping_interval=0.3, ping_timeout=0.3) as server:
+    async with served(lean=True, ping_interval=1.0, ping_timeout=4 * WAIT) as server:
         before = len(server_tasks())
         clients = [await connect(ws_url(server)) for _ in range(sessions)]
         for ws in clients:
             await opened(ws)
-        assert len(server_tasks()) - before == sessions
+        await idle_with_tasks(before + sessions)
         for ws in clients:  # a heartbeat cycle: each gets its PING; answered, each stays
             assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
             await ws.send("3")
         await server.sio.emit("n", "to all")
         for ws in clients:
-            assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","to all"]'
-        assert len(server_tasks()) - before == sessions
+            assert await next_besides_pings(ws) == '42["n","to all"]'
+        await idle_with_tasks(before + sessions)
         for ws in clients:
             await ws.close()
+
+
+async def idle_with_tasks(count: int) -> None:
+    """The server's tasks come down to ``count`` (writers end once their packets are out)."""
+    deadline = time.monotonic() + WAIT
+    while len(server_tasks()) != count:
+        assert time.monotonic() < deadline, f"{len(server_tasks())} server tasks, not {count}"
+        await asyncio.sleep(0.01)
+
+
+async def next_besides_pings(ws: Any) -> str:
+    """The next frame that is not a PING (each PING on the way is answered)."""
+    async with asyncio.timeout(WAIT):
+        while (frame := str(await ws.recv())) == "2":
+            await ws.send("3")
+    return frame
 
 
 async def opened(ws: Any) -> None:
@@ -296,3 +316,22 @@ async def test_a_websocket_whose_peer_drops_the_connection_is_forgotten_at_once(
             assert time.monotonic() < deadline, "the dropped session is still known"
             await asyncio.sleep(0.01)
         assert not any("_service_task" in repr(task.get_coro()) for task in asyncio.all_tasks())
+
+
+async def test_a_post_that_finds_its_ping_deadline_passed_before_the_timer_fired_is_a_400():
+    """The deadline's timer ends a silent session; a POST the loop served first (a loaded loop runs
+    the request's callbacks before a due timer) must get the unknown session's 400 too, not
+    engine.io's 500 (its POST branch leaves its answer unset when the socket is already gone)."""
+    async with served(lean=True, ping_interval=5, ping_timeout=5) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
+            params = {"EIO": "4", "transport": "polling"}
+            opened = await http.get("/socket.io/", params=params)
+            sid = json.loads(opened.text[1:])["sid"]
+            session = server.sio.eio.sockets[sid]
+            session.ping_deadline = asyncio.get_running_loop().time()  # due now, its timer not yet run
+
+            late = await http.post("/socket.io/", params=params | {"sid": sid}, content=b"40")
+
+        assert late.status_code == 400, late.text
+        assert late.json() == {"code": 1, "message": "Session ID unknown"}
+        assert sid not in server.sio.eio.sockets
