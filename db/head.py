@@ -1,12 +1,12 @@
 """The newest migration, read from the revision files' text instead of through Alembic.
 
 Importing Alembic is about a third of a second, and a restarted server's database is nearly always
-already at the newest revision (a reconnect storm after a crash, issue 42): ``db.migrate`` compares
-the stored revision with this one and loads Alembic only when they differ. Each file in
-``migrations/versions`` names itself and its parent in two plain assignments; the head is the one
-revision no other names as its parent. Anything unexpected (a merge's tuple of parents, two heads,
-no file) gives ``None``, and the caller then asks Alembic, which is never wrong, only slow.
-``tests/db/test_migrations.py`` checks this answer against Alembic's ``ScriptDirectory``.
+already at the newest revision (a restart after a crash, which every client then reconnects to):
+``db.migrate`` compares the stored revision with this one and loads Alembic only when they differ.
+Each file in ``migrations/versions`` names itself and its parent in two plain assignments; the head
+is the one revision no other names as its parent. Anything unexpected (a merge's tuple of parents,
+two heads, no file) gives ``None``, and the caller then asks Alembic, which is never wrong, only
+slow. ``tests/db/test_migrations.py`` checks this answer against Alembic's ``ScriptDirectory``.
 """
 
 from __future__ import annotations

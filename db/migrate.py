@@ -2,11 +2,14 @@
 
 Alembic is imported only when there is something to do: a database already at the newest
 revision (every restart but the first after an upgrade) is checked with one query and left alone,
-which keeps about a third of a second of imports off a restarted server's way to healthy (issue 42).
+which keeps about a third of a second of imports off a restarted server's way to healthy, while
+its clients reconnect at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+START_WAIT = 30.0  # seconds a starting node keeps trying to reach its database
+RETRY_EVERY = 1.0
+log = logging.getLogger("parley.migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
@@ -33,10 +39,35 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database at ``engine`` to the newest revision."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+async def upgrade(engine: AsyncEngine, wait: float = START_WAIT) -> None:
+    """Bring the database at ``engine`` to the newest revision.
+
+    A database that does not answer yet (its connect refused or timed out: one started beside
+    the node, or a loaded machine) is tried again every second for up to ``wait`` seconds, as a
+    starting node waits for Redis; then the start fails with the last error. Only the connect is
+    tried again: an error of the migration itself fails at once.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            connection = await engine.connect()
+        except (OSError, TimeoutError) as exc:
+            if loop.time() + RETRY_EVERY > deadline:
+                raise
+            log.warning(
+                "the database does not answer yet (%s); trying again for up to %.0f s",
+                type(exc).__name__,
+                deadline - loop.time(),
+            )
+            await asyncio.sleep(RETRY_EVERY)
+            continue
+        break
+    try:
+        async with connection.begin():
+            await connection.run_sync(_upgrade)
+    finally:
+        await connection.close()
 
 
 # Any constant shared by every node: nodes starting together take turns migrating.

@@ -1,11 +1,16 @@
 """Every table, gathered from the capabilities that own them (``db/<capability>/tables.py``).
 
 Importing this module fills ``SQLModel.metadata`` with every table (what Alembic's ``env.py`` and
-the migration tests compare with the migrations). A new table goes in its capability's
-``tables.py`` and gets a line here; code inside ``db/`` imports it from its capability.
+the migration tests compare with the migrations): it imports each ``db/*/tables.py`` it finds, so
+a new capability's tables module is registered by existing, with no line here. The names below
+are re-exported for the tests and tools that import tables from one place; code inside ``db/``
+imports a table from its capability, and a new capability's tables need not be added here.
 """
 
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 from db.accounts.tables import WORD, Identity, LoginCode, OidcFlow, User, UserWord
 from db.audit.tables import AuditEntry
@@ -69,3 +74,13 @@ __all__ = [
     "WebhookDelivery",
     "WebhookOutbox",
 ]
+
+
+def _import_every_tables_module() -> None:
+    """Import ``db/<capability>/tables.py`` of every capability, in name order (each defines its
+    tables on ``SQLModel.metadata`` when imported)."""
+    for path in sorted(Path(__file__).parent.glob("*/tables.py")):
+        importlib.import_module(f"db.{path.parent.name}.tables")
+
+
+_import_every_tables_module()

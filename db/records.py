@@ -4,7 +4,8 @@
 A stored row always has its id, so every id here is an ``int`` (the tables' ``int | None`` is
 only true of a row not yet inserted). The domain reads these and never changes them: a change
 goes through a repository method, in a transaction (``db/uow.py``). Code inside ``db/`` imports
-them from their capability.
+them from their capability; so may the domain (``db/<capability>/records.py`` holds no ORM), and a
+new capability's records need no line here: these names are the ones existing code imports.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -41,7 +41,13 @@ from db.search import SearchIndex
 from db.sends import NewMessage, Outcome, SendStore
 from db.sends_sqlite import SqliteSendStore
 
-OnCommit = Callable[[list[Any]], Awaitable[None]]
+
+class OnCommit(Protocol):
+    """Where a commit's events go: the hub's ``publish``, set by the composition (``Chat``)."""
+
+    def __call__(self, *events: Any) -> Awaitable[None]: ...
+
+
 BeforeCommit = Callable[[Repositories, Sequence[Any]], Awaitable[None]]
 Encode = Callable[[list[Any]], str]
 RELAY_KEEP = timedelta(minutes=10)  # relay rows older than this are pruned (servers poll every second)
@@ -152,7 +158,7 @@ class Database:
                     raise
                 raise conflict from exc
         if repos.events and self.on_commit is not None:
-            await self.on_commit(repos.events)
+            await self.on_commit(*repos.events)
 
     async def store_messages(self, rows: Sequence[NewMessage]) -> list[Outcome]:
         """Store new messages in one transaction (see ``db/sends.py``); raises if nothing was."""
@@ -167,9 +173,10 @@ class Database:
         return await self._sends.answers(within)
 
     async def announce(self, events: list[Any]) -> None:
-        """Hand events of a commit made outside ``write()`` (the send batch) to ``on_commit``."""
+        """Hand events of a commit made outside ``write()`` to ``on_commit`` (a pin's system
+        message, stored by the send batch; the writer itself publishes to the hub it is given)."""
         if events and self.on_commit is not None:
-            await self.on_commit(events)
+            await self.on_commit(*events)
 
     async def checkpoint(self) -> None:
         """SQLite: copy the WAL into the database file and truncate it (after an erasure: the WAL

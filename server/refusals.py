@@ -5,7 +5,7 @@ per-address bound (``PARLEY_MAX_CONNECTIONS_PER_ADDRESS``, refused before a byte
 past the per-user bound, a body past its cap (413), an event or request past a rate limit
 (``rate_limited``), a client that stopped reading (a slow consumer). Each was invisible: 774
 connections refused by the address bound left no log line and no metric, and the load test that
-hit them saw only "websocket error" (issue 36, item 7). Every refusal is counted here, by class
+hit them saw only "websocket error". Every refusal is counted here, by class
 (``parley_refusals_total{reason}``), and the first one per address and class in a minute is
 logged (WARNING, ``parley.refusals``); the rest of that minute's are only counted, so a flood of
 refusals does not become a flood of log lines.

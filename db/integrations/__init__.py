@@ -1,1 +1,2 @@
-"""The integrations' data: bots' tokens, incoming webhooks, outgoing webhooks and their outbox."""
+"""The integrations' data: bots' tokens, incoming webhooks, outgoing webhooks, their outbox and
+delivery log."""

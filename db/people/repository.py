@@ -6,7 +6,7 @@ The directory reads a range of ``user_words`` (each word of a username and displ
 which is SQLite's order and the "C" collation the column has on PostgreSQL, so the index answers it
 (no scan of the users however many there are). Every user of that range is ranked whole names
 first (``search_rank``) before the page is cut: reading only the first words of the range let the
-many words of a few accounts fill it and hide a person (issue 52).
+many words of a few accounts fill it and hide a person.
 """
 
 from __future__ import annotations

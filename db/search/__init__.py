@@ -8,7 +8,7 @@ from the user's text as syntax) and applies every access rule in SQL:
 - SQLite: ``messages_fts``, an external-content FTS5 table over ``messages.body`` (tokenizer
   ``unicode61 remove_diacritics 2``), kept by triggers on insert, on an update of ``body`` or
   ``deleted_at`` and on delete (``db/search/sqlite.py``; the group-commit writer's inserts fire
-  them too, a batch in few statements: ``db/sends.py``);
+  them too, a batch in few statements: ``db/sends_sqlite.py``);
 - PostgreSQL: ``messages.search``, a ``tsvector`` kept by a trigger on insert and on an update of
   ``body`` (NULL while the backfill has not reached the row; configuration ``simple``: no
   stemming) over ``parley_search_text(body)`` (unaccented, lower-cased, every run of characters
@@ -29,8 +29,8 @@ from typing import Protocol
 
 from db.conversations.records import MessageRecord
 
-# Names of what the search migration adds beside the models (``db/models.py`` does not declare
-# them; the schema comparison in tests/db/test_migrations.py and Alembic's autogenerate skip them).
+# Names of what the search migration adds beside the tables (no ``db/<capability>/tables.py``
+# declares them; the schema comparison in tests/db/test_migrations.py and Alembic's autogenerate skip them).
 SEARCH_TABLES = frozenset(
     {
         "messages_fts",

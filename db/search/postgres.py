@@ -73,11 +73,11 @@ class Renderer:
         return "(" + f" {operator} ".join(self.term(term) for term in terms) + ")"
 
 
-# ``from:`` and ``in:`` (issue 22). A common word is in ~10% of a million messages: its GIN bitmap
-# alone costs ~26 ms, before it is ANDed with the sender's rows and every match sorted. A sender's
-# or a topic's newest messages come in result order from their own index (migration 0013), so such
-# a query first tests its conditions on a window of them: ``FIRST`` times the limit, then as many
-# as the hits so far say are needed, twice over, up to ``LARGEST`` times the limit; it runs the
+# ``from:`` and ``in:`` (PROTOCOL.md section 9). A common word is in ~10% of a million messages: its
+# GIN bitmap alone costs ~26 ms, before it is ANDed with the sender's rows and every match sorted. A
+# sender's or a topic's newest messages come in result order from their own index (migration 0013),
+# so such a query first tests its conditions on a window of them: ``FIRST`` times the limit, then as
+# many as the hits so far say are needed, twice over, up to ``LARGEST`` times the limit; it runs the
 # plain query when no window provably holds the answer (``windowed``): what it matches is then rare
 # among these messages, most often a rare word, whose bitmap is small (at a million messages the
 # windows then add ~10 ms). The subquery's ``LIMIT`` keeps the planner from starting at the word's

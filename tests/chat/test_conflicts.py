@@ -1,6 +1,6 @@
 """The services answer ``conflict`` for a ``db.errors.Conflict``, the race their checks cannot see.
 
-A name is claimed before it is checked (``db/repositories/names.py``), so two services never
+A name is claimed before it is checked (``db/conversations/names.py``), so two services never
 race; a row written without a claim (a manual insert, an older server) still can. On PostgreSQL
 such a row, inserted and not yet committed, is invisible to the service's check, and the
 service's insert waits on it: the commit makes that insert break the unique key.

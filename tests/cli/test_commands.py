@@ -89,7 +89,7 @@ async def test_token_prints_a_token_signed_with_the_secret_kept_by_an_earlier_co
     assert place.secret_file.read_text().strip() == secret
     claims = jwt.decode(token, secret, algorithms=["HS256"])
     assert claims["sub"] == "1"  # alice, the first account
-    assert claims["exp"] - claims["iat"] == 24 * 3600
+    assert claims["exp"] - claims["iat"] == 15 * 60  # PARLEY_TOKEN_TTL's default
     short = await parley(place, "token", "alice", "--ttl", "90")
     assert short.code == 0, short.err
     claims = jwt.decode(short.out.strip(), secret, algorithms=["HS256"])

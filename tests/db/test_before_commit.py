@@ -50,8 +50,8 @@ async def test_a_handler_sees_the_events_and_the_facts_and_its_rows_commit_with_
     handler = TopicPerFact()
     published: list[list[object]] = []
 
-    async def publish(events: list[object]) -> None:
-        published.append(events)
+    async def publish(*events: object) -> None:
+        published.append(list(events))
 
     database.before_commit.append(handler)
     database.on_commit = publish

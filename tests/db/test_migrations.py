@@ -305,9 +305,10 @@ async def check_collisions_are_renamed(engine: AsyncEngine, caplog: pytest.LogCa
     assert [row[0] for row in rows] == COLLISIONS_AFTER
     assert [row[1] for row in rows] == [name.lower() for name in COLLISIONS_AFTER]
     said = [record.getMessage() for record in caplog.records if record.name == "parley.migrations"]
-    assert any("'Bobby'" in line and "'Bobby-topic-2'" in line for line in said), said
-    assert any("'ALICE'" in line and "'ALICE-topic-2'" in line for line in said), said
-    assert len(said) == 2
+    renamed = [line for line in said if line.startswith("topic ")]  # later revisions log too
+    assert any("'Bobby'" in line and "'Bobby-topic-2'" in line for line in renamed), said
+    assert any("'ALICE'" in line and "'ALICE-topic-2'" in line for line in renamed), said
+    assert len(renamed) == 2
     await check_at_head(engine)
 
 

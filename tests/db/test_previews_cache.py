@@ -1,4 +1,4 @@
-"""The previews' cache (``db/repositories/previews.py``) on both databases: one claim wins per URL,
+"""The previews' cache (``db/previews/repository.py``) on both databases: one claim wins per URL,
 a dead worker's claim is taken over once its lease ends, and the prune forgets what nobody uses
 while keeping every picture a message still shows."""
 

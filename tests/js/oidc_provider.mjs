@@ -25,7 +25,8 @@ if (!clientId || !clientSecret) {
 
 // The provider's users, by login (the development login page's "login" field is the subject).
 const ACCOUNTS = {
-  alice: { preferred_username: "alice", name: "Alice Liddell" },
+  alice: { preferred_username: "alice", name: "Alice Liddell", email: "alice@example.org", email_verified: true },
+  erin: { preferred_username: "erin", email: "erin@elsewhere.net", email_verified: true }, // section 19's domains
   "ada.l": { preferred_username: "ada.lovelace@example.org", name: "Ada Lovelace" },
   carol: { name: "Carol \u202eÜnal\u0007" }, // no preferred_username; a name with bidi and control characters
   dora: { preferred_username: "x" },
@@ -49,7 +50,7 @@ function build(issuer, redirectUri, key) {
     pkce: { required: () => true },
     jwks: { keys: [key] },
     features: { devInteractions: { enabled: true } },
-    claims: { openid: ["sub"], profile: ["name", "preferred_username"] },
+    claims: { openid: ["sub"], profile: ["name", "preferred_username"], email: ["email", "email_verified"] },
     cookies: { keys: [randomUUID()] },
     ttl: { IdToken: 3600, AccessToken: 3600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
     async findAccount(_ctx, sub) {

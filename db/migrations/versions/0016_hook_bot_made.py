@@ -1,6 +1,6 @@
 """hooks: whether the hook's bot was made for it (``bot_made``), so that revoking the hook can
-disable that bot (issue 36 item 6). Hooks made before this migration say false: a bot is never
-disabled on a guess (their bots stay enabled, as before).
+disable that bot rather than leave it enabled with no hook to post for. Hooks made before this
+migration say false: a bot is never disabled on a guess (their bots stay enabled, as before).
 
 Revision ID: 0016
 Revises: 0015

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from server.chat.accounts.security import Claims, TokenCodec
 from server.chat.kernel.errors import ChatError
 
-SIZE = 50_000  # one per socket at the node's target of 50,000 sockets (issue 42)
+SIZE = 50_000  # one per socket at the node's target of 50,000 sockets
 
 
 class VerifiedTokens:

@@ -12,10 +12,22 @@ from server.chat.connections.refill import Refill
 from server.chat.connections.sessions import SessionService
 from server.chat.connections.signals import SignalService
 from server.chat.kernel.gate import Gate
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Stage, Wiring
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Sockets, backlogs, recovery and the cursors' flushes."""
+
+    backlog_per_topic: int
+    typing_ttl: float
+    cursor_flush_interval: float
+    max_connections_per_user: int
+    connect_concurrency: int  # connection set-ups (and backlog reads) run at once
+    recovery_window: float
+    recovery_margin: float
 
 
 @dataclass(frozen=True)

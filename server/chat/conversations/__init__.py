@@ -1,3 +1,4 @@
 """Conversations: topics and direct conversations, and what happens in them: messages and the
-group-commit writer, the send path's directory, mentions, reactions, pins, threads (PROTOCOL.md
-sections 3 and 8)."""
+group-commit writer and the port its send hooks register on, the send path's directory, a body's
+links and mentions, reactions, pins, threads, and topics as one user sees them (PROTOCOL.md sections
+3 and 8)."""

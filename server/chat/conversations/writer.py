@@ -20,13 +20,20 @@ files another send attached first (checked again in the transaction) is refused 
 ``invalid``.
 
 What rides along with a message is not the writer's business: it asks each of its send hooks
-(``SendHook``, registered by the integrations on the conversations' port
-(``conversations.assembly``): today the outgoing webhooks' ``MessageWebhooks`` in
-``server/chat/integrations/webhooks.py``) once per send for the rows to write with it, which go into the same
+(``SendHook``, registered by their own packages on the conversations' port
+(``conversations.assembly``): the outgoing webhooks' outbox, the notifications' jobs, the link
+previews' queue) once per send for the rows to write with it, which go into the same
 transaction (``NewMessage.with_rows``), and tells each hook that gave some once the batch
 committed. A hook must answer at the cost of a dict lookup when it has nothing to add. A hook
 that writes nothing with the message but wants to hear of its commit answers ``WAKE_ONLY``
 (the previews: the message row is their queue entry; the message keeps its cheaper insert).
+
+The writer runs in a task of its own and calls back into the service that queued the sends, its
+``SendSide``: each send's ``Pending.resolve`` (the closure the service queued with it), then
+``original`` for a repeated ``client_id`` and ``threads_changed`` for the threads a batch replied
+in. Queue order needs these calls here, in the writer's task, rather than in the sender's. The
+batch's events go to ``publish`` (the hub's, given where the parts are built), as the unit of
+work hands a ``write()``'s events to the hub after its commit.
 """
 
 from __future__ import annotations
@@ -57,17 +64,18 @@ RESOLVE_TIMEOUT = 2.5
 """Seconds by which the writer knows whether a send's slow resolution is a database that hangs. It
 reads only on a cache miss (a name or a member set not loaded yet, a first message, a quote),
 which a healthy database answers in milliseconds; but under load the read may wait its turn for a
-pooled connection, and a first read on a new connection took 1.6 s under CI's load. So a read still
-running ``PROBE_TIMEOUT`` before this bound starts a probe of the database apart from the pool
+pooled connection, and a first read on a new connection can take more than a second on a loaded
+machine, so a slow read alone is no proof of a hang. A read still running ``PROBE_TIMEOUT``
+before this bound therefore starts a probe of the database apart from the pool
 (``Database.answers``): a database that answers is busy, and the send waits on (its read keeps its
 place in the pool's queue; the pool's own ``POOL_WAIT`` bounds that), probed again as long as it
 waits; one that does not answer hangs, and the send fails as in an outage
 (``TimeoutError``: ``internal`` "the database is unavailable"), as ``db.sends_postgres.
 STORE_TIMEOUT`` bounds the store, so one read cannot hold every send queued behind it until
-PostgreSQL answers (answered within about 2.5 s: a send queued behind it then still has its own
-``STORE_TIMEOUT`` under the 5 s of tests/scaleout/test_postgres_restart.py). Only where the
-database can hang (``Database.may_hang``: a server across a network); SQLite's waits are its own
-writes queued in this process, and a send there pays no timer."""
+PostgreSQL answers. This bound plus ``STORE_TIMEOUT`` stays under 5 s, so the sends queued behind
+a hung read are answered within that of the database's return. Only where the database can hang
+(``Database.may_hang``: a server across a network); SQLite's waits are its own writes queued in
+this process, and a send there pays no timer."""
 PROBE_TIMEOUT = 1.5  # seconds: a trivial statement on an open connection of the writer's own
 
 
@@ -84,9 +92,27 @@ class Destination:
 
 
 Resolve = Callable[[], Awaitable[Destination | MessageOut]]
-"""Where a send goes (or, for a resend that must open nothing, the original message)."""
-Threads = Callable[[list[tuple[Place, Actor, int]]], Awaitable[None]]
-"""Told, after a batch is answered, of each thread root a reply of it went to."""
+"""Where a send goes (or, for a resend that must open nothing, the original message): the
+``SendSide``'s closure for one send, run in the writer's task in queue order."""
+
+
+class SendSide(Protocol):
+    """What the writer calls back into, from its own task: the service that queued the sends
+    (``MessageService``). Queue order is why these run here and not in the sender's task."""
+
+    async def original(self, actor: Actor, client_id: str) -> MessageOut | None:
+        """The stored message a repeated ``client_id`` stands for (None: there is none)."""
+        ...
+
+    async def threads_changed(self, roots: list[tuple[Place, Actor, int]]) -> None:
+        """After a batch is answered: each thread root a reply of it went to."""
+        ...
+
+
+class Publish(Protocol):
+    """Where committed events go: the hub's ``publish`` (every node's sinks)."""
+
+    def __call__(self, *events: Event) -> Awaitable[None]: ...
 
 
 @dataclass
@@ -107,9 +133,6 @@ class Pending:
         """The message as its sender sees it once stored."""
         place = _destination(self).place
         return _view(self, stored, place.kind, place.shown_as)
-
-
-Original = Callable[[Actor, str], Awaitable[MessageOut | None]]
 
 
 def _no_rows(_stored: Stored) -> Sequence[object]:
@@ -134,15 +157,11 @@ class SendHook(Protocol):
 
 class Writer:
     def __init__(
-        self,
-        db: Database,
-        original: Original,
-        threads: Threads | None = None,
-        hooks: Sequence[SendHook] = (),
+        self, db: Database, side: SendSide, publish: Publish, hooks: Sequence[SendHook] = ()
     ) -> None:
         self.db = db
-        self.original = original
-        self.threads = threads
+        self.side = side  # called back from the writer's task (``SendSide``)
+        self.publish = publish
         self.hooks = hooks  # the composition's list, not a copy: a hook registered later is asked
         self.batches = 0
         self._bound = RESOLVE_TIMEOUT if db.may_hang else None
@@ -204,7 +223,7 @@ class Writer:
         and a resolution that timed out answer only their sender."""
         ready: list[Pending] = []
         for pending in batch:
-            try:
+            try:  # the side's closure for this send (``Resolve``), in queue order
                 destination = await self._within(pending.resolve)
             except Exception as exc:
                 _fail(pending.future, exc)
@@ -282,7 +301,8 @@ class Writer:
             answer, announced = _render(pending, outcome)
             answers.append((pending, answer))
             events += announced
-        await self.db.announce(cast(list[object], events))
+        if events:  # committed by ``store_messages``: to the hub, as the events of a write() go
+            await self.publish(*events)
         for hook in rode:
             hook.committed()
         for pending, answer in answers:
@@ -294,8 +314,8 @@ class Writer:
             for p, _ in answers
             if (root := _destination(p).extras.thread_root_id) is not None
         }
-        if roots and self.threads is not None:
-            await self.threads(sorted(roots, key=lambda found: found[2]))
+        if roots:
+            await self.side.threads_changed(sorted(roots, key=lambda found: found[2]))
 
     async def _follow(self, first: asyncio.Future[MessageOut], pending: Pending) -> None:
         """A client_id repeated in one batch gets what its first copy got (answered by now)."""
@@ -308,7 +328,7 @@ class Writer:
 
     async def _answer_original(self, pending: Pending) -> None:
         try:
-            original = await self._within(partial(self.original, pending.actor, pending.client_id or ""))
+            original = await self._within(partial(self.side.original, pending.actor, pending.client_id or ""))
         except Exception as exc:
             _fail(pending.future, exc)
             return

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from server.chat.echo.service import Counter, EchoService, Upstream
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """The echo channel's transcript size."""
+
+    echo_transcript_bytes: int
 
 
 def build(

@@ -1,1 +1,2 @@
-"""Files: uploads, their content types and image sizes, attachment and the sweeps (PROTOCOL.md section 11)."""
+"""Files: uploads, their content types, image sizes and thumbnails (decoded in a worker of their
+own), attachment and the sweeps (PROTOCOL.md section 11)."""

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from server.chat.files.service import FileLimits, FileService, FileStore
 from server.chat.kernel.budgets import SharedLimit
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Uploads (PROTOCOL.md section 11)."""
+
+    max_file_bytes: int
+    file_uploads_per_minute: int
+    file_quota_bytes: int
+    file_unattached_ttl_seconds: float
 
 
 def build(w: Wiring, limits: Limits, store: FileStore | None) -> FileService | None:

@@ -5,13 +5,13 @@ without a picture) from its header, before anything is decoded, when it has more
 ``MAX_PIXELS`` pixels (Pillow's decompression-bomb limit; its warning zone counts as refused too)
 or when decoding and shrinking it would take more than ``DECODED_BYTES`` of memory
 (``decoded_bytes``): a 7000 x 7000 16-bit RGBA PNG of zeros is 400 KB of file and 49 million
-pixels, under the pixel limit, yet 196 MB decoded and 392 MB at the peak (issue 52). Any
+pixels, under the pixel limit, yet 196 MB decoded and 392 MB at the peak. Any
 decoding error makes the file a plain one too.
 
 Memory is spent once: a JPEG is decoded reduced (``draft``: libjpeg scales by 1/2, 1/4 or 1/8 while
 decoding, to twice the thumbnail's size at least, so a 24 MP photo decodes to 1.5 MP), and the
-picture is shrunk in its stored orientation, then turned upright (EXIF orientation) when small;
-before, the whole picture was held three times (decoded, turned, copied). The decode runs in the
+picture is shrunk in its stored orientation, then turned upright (EXIF orientation) when small,
+rather than hold the whole picture three times (decoded, turned, copied). The decode runs in the
 pictures' own worker (``decoding.py``), never on the event loop nor in the default executor.
 
 Width and height are the original's, after EXIF orientation; the thumbnail is at most 320 pixels

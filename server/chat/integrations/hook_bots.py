@@ -1,5 +1,5 @@
-"""What becomes of the bot of a removed webhook or revoked incoming hook (PROTOCOL.md section 12;
-issue 36 item 6).
+"""What becomes of the bot of a removed webhook or revoked incoming hook (PROTOCOL.md section 12):
+not a member posting nowhere, nor an enabled account no one uses.
 
 A webhook always gets a bot made for it; a hook gets one unless its creator named a bot of theirs
 (``hooks.bot_made``). Once the webhook or hook is gone (marked so in the caller's transaction,

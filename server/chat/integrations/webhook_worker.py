@@ -25,7 +25,8 @@ Sends go first: before it takes due rows, and before each POST, the worker waits
 ``GIVE_WAY`` seconds) until the writer has stored and answered what it holds. A delivery costs
 milliseconds of the loop (HTTP, a signature, the attempt's transaction) and a burst of sends to a
 topic with a webhook makes as many: taken at once, they put every ack of the burst behind them
-(120 sends across two nodes answered in 0.5-0.9 s, not 0.07 s; past 5 s under CI's load).
+(120 sends across two nodes are answered in 0.5-0.9 s instead of 0.07 s, past 5 s on a loaded
+machine).
 
 While the database is down (``server.chat.kernel.outage``) the worker goes on polling every second and
 the outage is logged once per failure class, not a traceback per poll or per delivery; a

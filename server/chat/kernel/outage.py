@@ -1,12 +1,12 @@
 """The database's outages in the log: one line per failure class, one when it answers again.
 
-While PostgreSQL restarts (or an operator ends our backends), every send, read and background
-round fails the same way; a traceback for each would bury the log (issue 36 measured one per
-send and one per cursor flush every 50 ms). ``DATABASE.failed`` tells whether an exception is
-such an outage (``db.errors.outage_of``: the server unreachable or the connection dropped) and
-logs its class the first time only; ``DATABASE.recovered`` (called after any database work
-that succeeded) logs one line with how long it lasted and forgets the classes, so the next
-outage is logged again. One per process: the outage is the database's, whoever met it.
+While PostgreSQL restarts (or an operator ends our backends), every send, read and background round
+fails the same way; a traceback for each would bury the log (one per send and one per cursor flush
+every 50 ms). ``DATABASE.failed`` tells whether an exception is such an outage
+(``db.errors.outage_of``: the server unreachable or the connection dropped) and logs its class the
+first time only; ``DATABASE.recovered`` (called after any database work that succeeded) logs one
+line with how long it lasted and forgets the classes, so the next outage is logged again. One per
+process: the outage is the database's, whoever met it.
 
 ``Backoff`` is the delay of a background loop retrying through an outage: doubled per failed
 round up to a ceiling low enough that the loop resumes within seconds of the database's return.

@@ -3,12 +3,14 @@
 One composition root (``server.chat.service.Chat``) calls each capability package's
 ``assembly.build`` once, in the order of the floors. A build returns its services and registers,
 here, everything else it brings: its hub sinks (with the stage that says what each must come
-before), its commit handlers on the unit of work, its per-message send hooks, and the parts it
-starts and stops. Nothing is assigned to a service after it is built, and nothing is started
-anywhere else: ``start`` runs the parts in the order they were registered, ``stop`` in reverse.
+before), its commit handlers on the unit of work, its per-message send hooks, the rows it keeps
+only for a while (``prune``: housekeeping deletes them, by name) and the parts it starts and
+stops. Nothing is assigned to a service after it is built, and nothing is started anywhere
+else: ``start`` runs the parts in the order they were registered, ``stop`` in reverse.
 
-A part that only a server runs (the node's heartbeat row, the webhook worker, the search
-backfill, housekeeping) is registered with ``serving=True``: the command line builds the same
+A part that only a server runs (the node's heartbeat row, every background worker: webhooks,
+pushes, mails, previews, exports, erasure, retention; the search backfill, housekeeping) is
+registered with ``serving=True``: the command line builds the same
 chat and starts everything else, not those.
 """
 
@@ -17,13 +19,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from db.repositories import Repositories
 from db.uow import BeforeCommit, Database
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.hub import Hub, Sink
 
 Start = Callable[[], Awaitable[None] | None]
 Stop = Callable[[], Awaitable[None] | None]
+PruneBatch = Callable[[Repositories, datetime, int], Awaitable[int]]
+"""One batch of a pruning: delete up to the given count of rows older than the given moment, in
+the given transaction's repositories; the rows deleted."""
 
 
 class Stage(enum.IntEnum):
@@ -46,6 +53,16 @@ class Stage(enum.IntEnum):
     """The edge's sink (``server.edge.realtime.sink``): clients hear last."""
 
 
+@dataclass(frozen=True)
+class Pruning:
+    """Rows a capability keeps only for a while: ``name`` (the housekeeping log's), how long a row
+    is kept (``keep``, seconds), and the batch that deletes older ones."""
+
+    name: str
+    keep: float
+    batch: PruneBatch
+
+
 @dataclass
 class _Part:
     name: str
@@ -65,6 +82,7 @@ class Wiring:
     serving: bool = True
     _sinks: list[tuple[Stage, int, Sink]] = field(default_factory=list)
     _parts: list[_Part] = field(default_factory=list)
+    _prunings: list[Pruning] = field(default_factory=list)
     _started: list[_Part] = field(default_factory=list)
 
     def sink(self, stage: Stage, sink: Sink) -> None:
@@ -74,6 +92,17 @@ class Wiring:
     def before_commit(self, handler: BeforeCommit) -> None:
         """Run ``handler`` on every transaction's recorded events and facts, just before it commits."""
         self.db.before_commit.append(handler)
+
+    def prune(self, name: str, keep: float, batch: PruneBatch) -> None:
+        """Have housekeeping delete, each round, the rows ``batch`` finds older than ``keep``
+        seconds (``server.chat.operators.housekeeping``)."""
+        self._prunings.append(Pruning(name, keep, batch))
+
+    @property
+    def prunings(self) -> list[Pruning]:
+        """What housekeeping prunes, in registration order: the wiring's own list, so a build
+        registered after housekeeping's is still pruned."""
+        return self._prunings
 
     def part(
         self, name: str, start: Start | None = None, stop: Stop | None = None, *, serving: bool = False

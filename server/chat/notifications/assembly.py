@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from db.engine import is_sqlite
 from server.chat.conversations.assembly import Conversations
 from server.chat.kernel.budgets import per_hour
-from server.chat.kernel.limits import Limits
+from server.chat.kernel.limits import OutboundLimits
 from server.chat.kernel.wiring import Wiring
 from server.chat.notifications.digest import DigestSweep, EmailChannel
 from server.chat.notifications.email import VERIFY_PER_HOUR, EmailService
@@ -33,6 +33,16 @@ from server.chat.notifications.push_worker import PushWorker
 from server.chat.notifications.subscriptions import PushService
 from server.chat.notifications.tokens import MailTokens
 from server.chat.presence.service import PresenceService
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits(OutboundLimits):
+    """Pushes and digests (PROTOCOL.md section 15); their workers share the webhooks' timing."""
+
+    push_delay: float  # seconds a notifying message waits unread before a push
+    push_content: bool  # off: pushes carry no text
+    public_url: str | None  # where browsers reach Parley: a push's link to its message
+    email_delay: float  # seconds without a socket before a digest
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ def build(
     if worker is not None:
         w.part("push worker", worker.start, worker.stop, serving=True)
     email = build_email(w, limits, presence, notifier, secret, composer, mailer)
+    prune_outboxes(w, limits.webhook_outbox_retention)
     preferences = PreferenceService(w.db, email.composer is not None)
     return Notifications(preferences, PushService(w.db, sender), notifier, worker, email)
 
@@ -106,6 +117,13 @@ def build_email(
     digests = DigestSweep(w.db, presence.online_among, composer, tokens, limits.email_delay, worker.wake)
     w.part("email digests", digests.periodic.start, digests.periodic.stop, serving=True)
     return EmailService(w.db, tokens, composer, worker.wake, limit)
+
+
+def prune_outboxes(w: Wiring, keep: float) -> None:
+    """Housekeeping: mails and pushes sent or failed ``keep`` seconds ago (the webhooks' outbox
+    retention); a pending one is never pruned."""
+    w.prune("mail", keep, lambda repos, before, limit: repos.mail.prune(before, limit))
+    w.prune("push", keep, lambda repos, before, limit: repos.push.prune(before, limit))
 
 
 def _nothing() -> None:

@@ -1,2 +1,3 @@
 """Operators' duties: accounts, topics and nodes administered (the command line and the Admin UI),
-and housekeeping of old rows."""
+housekeeping of old rows, and erasure (an account deleted with what it wrote, asked by its user or
+by an operator) and its worker."""

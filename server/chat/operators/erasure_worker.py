@@ -7,14 +7,14 @@ its steps: the profile and everything of notifications (one transaction), then t
 reactions, the messages it sent (each a tombstone, told to its topic) and its uploads (rows, then
 the blobs no row names), each ``batch`` at a time in a transaction of its own, ``pause`` seconds
 apart so that sends are never held up for long; last, the account is marked erased and the job
-goes. Then nothing of it may stay at rest (issue 52): the user's exports (ZIPs, then rows), the
-pushes and digest rows that told others of its messages, the preview cache's entries of its URLs
-that no one else's message shows (before its messages lose their links), and the words in the
-search index's old segments (``purge``); on SQLite every connection zeroes what it deletes
+goes. Then nothing of it may stay at rest, where a backup would copy it: the user's exports (ZIPs,
+then rows), the pushes and digest rows that told others of its messages, the preview cache's entries
+of its URLs that no one else's message shows (before its messages lose their links), and the words
+in the search index's old segments (``purge``); on SQLite every connection zeroes what it deletes
 (``secure_delete``) and the WAL is checkpointed and truncated once the job is done. Each step finds
-what is left of its work, so a job taken over after a crash (a lease that
-ran out, a restart) just runs again and finishes. Woken when this node wrote a job, it polls for
-jobs other processes wrote (a ``parley user delete --erase`` when no server ran it, another node).
+what is left of its work, so a job taken over after a crash (a lease that ran out, a restart) just
+runs again and finishes. Woken when this node wrote a job, it polls for jobs other processes wrote
+(a ``parley user delete --erase`` when no server ran it, another node).
 """
 
 from __future__ import annotations

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from server.chat.kernel.limits import Limits
+from dataclasses import dataclass
+
 from server.chat.kernel.online import OnlineRegistry
 from server.chat.kernel.wiring import Wiring
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Presence's timers (PROTOCOL.md section 14)."""
+
+    presence_grace: float
+    away_after: float  # seconds without an event before a user is away
 
 
 def build(w: Wiring, limits: Limits, registry: OnlineRegistry | None, blocks: Blocks) -> PresenceService:

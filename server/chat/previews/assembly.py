@@ -8,12 +8,18 @@ from dataclasses import dataclass
 
 from db.engine import is_sqlite
 from server.chat.conversations.assembly import Conversations
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Wiring
 from server.chat.previews.ports import PageSource
 from server.chat.previews.queue import Bell, PreviewOnEdit, PreviewSendHook
 from server.chat.previews.service import PreviewService
 from server.chat.previews.worker import PreviewWorker
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Link previews (PROTOCOL.md section 13)."""
+
+    preview_ttl: float  # seconds a URL's preview is kept
 
 
 @dataclass(frozen=True)

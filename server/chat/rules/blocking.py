@@ -5,8 +5,9 @@ no new direct conversation between them starts, typing and presence stop between
 and in shared topics B's messages reach A with ``blocked: true`` and count in none of A's unread
 or mention counts. The send path asks ``Blocks.blockers_of(sender)`` on every send, so the pairs
 are kept in memory: loaded per user on first use (both directions in one query), then kept exact by
-``BlockChanged``, which every node's directory receives from the hub after the commit (the same way
-``MembershipChanged`` keeps member sets exact). A send from someone nobody blocked costs one dict
+``BlockChanged``, which ``Blocks`` hears on every node as a hub sink of its own, after the commit
+(the rules' assembly attaches it at the send path's stage, as the directory's member sets are kept
+exact by ``MembershipChanged``). A send from someone nobody blocked costs one dict
 lookup. A load that races with a change is read again (a generation counter says so). While no one
 has blocked anyone (most servers, most of the time) no user is loaded at all: the first load finds
 the table empty, and a ``BlockChanged`` that blocks ends that.
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import invalid, not_found
-from server.chat.kernel.events import BlockChanged
+from server.chat.kernel.events import BlockChanged, Event, MessageCreated, NewsMissed
 from server.chat.kernel.schemas import Empty
 from server.chat.rules.schemas import BlocksOut
 
@@ -45,6 +46,15 @@ class Blocks:
         # True: the table was empty when read and no block was committed since; False: it holds
         # (or held) a block, so a load reads the user's pairs without probing; None: not read yet.
         self._nobody: bool | None = None
+
+    async def deliver(self, event: Event) -> None:
+        """Hub sink: follow committed blocks; after missed news, read every user's pairs again."""
+        if isinstance(event, MessageCreated):  # most events; neither kind below
+            return
+        if isinstance(event, BlockChanged):
+            self.apply(event)
+        elif isinstance(event, NewsMissed):
+            self.forget_all()
 
     def apply(self, event: BlockChanged) -> None:
         """A block or unblock committed (on any node): loaded users follow it."""

@@ -1,8 +1,9 @@
 """What every dialect's frame codec shares (``server.edge.realtime.dispatch``).
 
-The socket is the sender (authenticated when it opened), a refused frame leaves it open,
-and each answered frame is counted as ``compat.<dialect>:<action>``. A dialect adds how it
-reads a frame (``parse``), what it calls (``invoke``) and how it answers (``ok``, ``err``).
+The socket is the sender (authenticated when it opened), each of its frames is its user's
+activity (``active``, PROTOCOL.md section 14), a refused frame leaves it open, and each answered
+frame is counted as ``compat.<dialect>:<action>``. A dialect adds how it reads a frame
+(``parse``), what it calls (``invoke``) and how it answers (``ok``, ``err``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from server.chat.kernel.errors import ChatError
 from server.edge.gateway.serve import Gateway
 from server.edge.gateway.sockets import GatewaySocket
-from server.edge.realtime.dispatch import dispatch
+from server.edge.realtime.dispatch import Active, dispatch
 
 
 class FrameCodec(ABC):
@@ -23,6 +24,7 @@ class FrameCodec(ABC):
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.active: Active | None = gateway.chat.people.active
 
     async def on_frame(self, socket: GatewaySocket, text: str | None) -> None:
         """Answer one client frame (its text; None for a binary frame)."""

@@ -5,6 +5,10 @@ of any step classified once (``server.edge.errors.classify``: an unexpected exce
 ``internal`` with a logged reference) and rendered by the same codec. A transport or dialect
 supplies only a ``Codec``: who sent the frame, what it asks, how to answer it and what to count.
 
+Every admitted frame is its user's activity (``Codec.active``: away after a quiet while,
+PROTOCOL.md section 14), told here for every transport and dialect whose sockets hold the
+user's presence; a codec whose sockets hold none (the echo channels) has no ``active``.
+
 Decoding comes before the rate check, as each dialect always did: a frame the dialect cannot
 read takes no token (a Socket.IO event always decodes; its payload is checked when invoked).
 This runs once per client event, on the hot path of ``message:send``: no awaits of its own and
@@ -14,21 +18,30 @@ awaitable as it is rather than wrap it in a coroutine of its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
+from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.ratelimit import TokenBucket
 from server.edge.errors import classify
 
 
 class Peer(Protocol):
-    """The sender as the pipeline needs it: its rate bucket (the codec knows the rest). A sender
-    without one is not limited here: a codec that admits such a sender says why."""
+    """The sender as the pipeline needs it: its user and its rate bucket (the codec knows the
+    rest). A sender without a bucket is not limited here: a codec that admits such a sender says
+    why."""
+
+    @property
+    def actor(self) -> Actor: ...
 
     @property
     def bucket(self) -> TokenBucket | None: ...
+
+
+Active = Callable[[int], None]
+"""Told a user's id on every frame of theirs (``PeopleService.active``: two dict writes)."""
 
 
 K = TypeVar("K", contravariant=True)  # what names the sender: a sid, a socket
@@ -41,6 +54,7 @@ class Codec(Protocol[K, P, F, R]):
     """One transport's or dialect's side of the pipeline."""
 
     too_many: str  # the ``rate_limited`` text ("too many events; slow down")
+    active: Active | None  # the sender's activity; None: this codec's sockets hold no presence
 
     def admit(self, key: K) -> P:
         """The sender of a frame; raises (``unauthorized``) when there is none."""
@@ -78,6 +92,9 @@ async def dispatch(codec: Codec[K, P, F, R], key: K, frame: F) -> R:
     action: str | None = None
     try:
         peer = codec.admit(key)
+        active = codec.active
+        if active is not None:
+            active(peer.actor.id)
         action, payload = codec.parse(frame)
         bucket = peer.bucket
         if bucket is not None and not bucket.take():

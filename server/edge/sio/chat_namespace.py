@@ -134,7 +134,7 @@ class ChatNamespace:
         The backlog is read before ``session`` is sent: a message stored after the client saw
         ``session`` is then never in it, so it arrives live (held, then released with its offset
         for a recovery socket), as the client expects. Read after, a slow read could take it into
-        the backlog, offset-less (seen in CI on PostgreSQL under load). A failure closes the
+        the backlog, offset-less (a read slowed by a loaded PostgreSQL is enough). A failure closes the
         socket rather than let live messages overtake a backlog that was never sent: the client
         reconnects and gets it then.
         """

@@ -4,7 +4,8 @@ python-socketio sends a handler's return value as the ack and runs handlers as c
 tasks, so a handler must never raise: ``dispatch`` (``server.edge.realtime.dispatch``) checks
 the socket's rate bucket, validates the payload with the event's model, calls the service and
 always returns an envelope. Unexpected exceptions become ``internal`` with a reference in the
-log (ERROR). Metrics count every event; the log gets a line per refused event (INFO) but a
+log (ERROR); ``dispatch`` also counts each event as its user's activity (``active``). Metrics
+count every event; the log gets a line per refused event (INFO) but a
 line per handled one only at DEBUG: building a record costs about as much as a small handler.
 """
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.realtime.connection import Connection
-from server.edge.realtime.dispatch import dispatch
+from server.edge.realtime.dispatch import Active, dispatch
 from server.edge.realtime.registry import Registry
 from server.edge.routes import ConnectionRoute, Route, invoke, invoke_on
 from server.edge.sio.wire import ack_error, ack_ok
@@ -36,7 +37,7 @@ class Envelope:
         registry: Registry,
         metrics: Metrics,
         limited: Callable[[str], None],
-        active: Callable[[int], None] | None = None,
+        active: Active | None = None,
     ) -> None:
         self.registry = registry
         self.metrics = metrics
@@ -64,10 +65,10 @@ class EventCodec:
         registry: Registry,
         metrics: Metrics,
         limited: Callable[[str], None],
-        active: Callable[[int], None] | None = None,
+        active: Active | None = None,
     ) -> None:
         self.event = event
-        self.active = active
+        self.active = active  # told by ``dispatch``: every event of a socket is its user's activity
         self.limited = limited  # the codec's ``limited`` (``dispatch``): the namespace knows the address
         self.route = route
         self.registry = registry
@@ -81,8 +82,6 @@ class EventCodec:
         connection = self.registry.get(sid)
         if connection is None or connection.bucket is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "this socket is not authenticated")
-        if self.active is not None:
-            self.active(connection.actor.id)
         return connection
 
     def parse(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:

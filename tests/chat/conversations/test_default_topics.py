@@ -40,7 +40,7 @@ async def test_a_default_topic_named_like_a_user_is_not_created_and_the_log_says
 
 async def test_two_servers_racing_a_sign_up_and_a_topic_for_one_name_never_both_win(two_nodes):
     """Two engines on one database (two write locks in SQLite's case): the claim in the database
-    (db/repositories/names.py) is what keeps the namespace one."""
+    (db/conversations/names.py) is what keeps the namespace one."""
     first, second = two_nodes
     creator = await first.users.create("creator", PASSWORD)
     actor = Actor(creator.id or 0, creator.username)

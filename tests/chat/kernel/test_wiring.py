@@ -89,10 +89,13 @@ async def test_the_chat_declares_its_sinks_caches_first_then_identities_sessions
         await chat.db.dispose()
 
     assert order == [
+        (Stage.SEND_PATH, "Blocks"),
+        (Stage.SEND_PATH, "Roles"),
         (Stage.SEND_PATH, "Directory"),
         (Stage.SEND_PATH, "WebhookMap"),
         (Stage.IDENTITY, "KnownUsers"),
         (Stage.IDENTITY, "KnownTokens"),
+        (Stage.IDENTITY, "EndedSessions"),
         (Stage.SESSIONS, "DeliveryService"),
         (Stage.SESSIONS, "SessionService"),
         (Stage.REFILL, "Refill"),

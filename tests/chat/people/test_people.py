@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.edge.gateway.wsclient import opened
 from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok
 from tests.files_support import png, uploaded
 from tests.support import WAIT, Client, LiveServer, running_on
@@ -268,6 +269,22 @@ async def test_a_silent_user_turns_away_and_back_on_the_next_event(live_server):
     await alice.ok("presence:active", {})
     async with asyncio.timeout(10):
         await presence(bob, names.alice, "online")
+
+
+@pytest.mark.short_away  # presence lives in the server's memory: SQLite only
+async def test_a_frame_over_a_compatibility_gateway_is_activity_too(live_server):
+    """The one dispatch pipeline counts every transport's frames, not only Socket.IO's events."""
+    names = Names()
+    alice_api, _, _, bob, _, _ = await three(live_server, names)
+    token = alice_api.headers["Authorization"].removeprefix("Bearer ")
+
+    async with opened(live_server, f"/compat/topics/{token}") as topics:
+        await topics.recv()  # connected
+        async with asyncio.timeout(10):
+            await presence(bob, names.alice, "away")
+        await topics.send({"action": "subscribe", "topic_name": "lobby"})
+        async with asyncio.timeout(10):
+            await presence(bob, names.alice, "online")
 
 
 @pytest.mark.both_databases  # its own server: the directory's answers are every user of it

@@ -21,7 +21,7 @@ import pytest
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError
-from server.chat.kernel.events import BlockChanged
+from server.chat.kernel.events import BlockChanged, NewsMissed
 from server.chat.kernel.schemas import Target
 from server.chat.rules.blocking import NOBODY, Blocks, blocked_viewers
 from server.chat.service import Chat
@@ -78,9 +78,10 @@ def blocks_over(store: _Store) -> Blocks:
 
 
 async def block(blocks: Blocks, store: _Store, user_id: int, other_id: int, blocked: bool = True) -> None:
-    """What a committed ``user:block`` (or unblock) does: the row, then the event every node gets."""
+    """What a committed ``user:block`` (or unblock) does: the row, then the event every node's hub
+    hands to ``Blocks``, a sink of its own."""
     (store.pairs.add if blocked else store.pairs.discard)((user_id, other_id))
-    blocks.apply(BlockChanged(user_id, other_id, blocked))
+    await blocks.deliver(BlockChanged(user_id, other_id, blocked))
 
 
 async def test_when_a_blocks_b_bs_messages_are_blocked_for_a_and_not_the_other_way() -> None:
@@ -89,6 +90,17 @@ async def test_when_a_blocks_b_bs_messages_are_blocked_for_a_and_not_the_other_w
 
     assert await blocks.blockers_of(B) == {A} and await blocks.blockers_of(A) == set()
     assert await blocks.blocks(A, B) and not await blocks.blocks(B, A)
+
+
+async def test_after_missed_news_the_pairs_are_read_again() -> None:
+    store = _Store((A, B))
+    blocks = blocks_over(store)
+    assert await blocks.blockers_of(B) == {A}
+    store.pairs.discard((A, B))  # an unblock whose event this node missed
+
+    await blocks.deliver(NewsMissed())
+
+    assert await blocks.blockers_of(B) == set()
 
 
 async def test_when_a_blocks_b_typing_and_presence_stop_both_ways() -> None:

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.ratelimit import TokenBucket
 from server.edge.realtime.dispatch import dispatch
@@ -18,7 +19,8 @@ from tests.edge.sio.logs import captured
 
 
 class Sender:
-    def __init__(self, burst: int) -> None:
+    def __init__(self, burst: int, user_id: int = 1) -> None:
+        self.actor = Actor(user_id, f"user{user_id}")
         self.bucket = TokenBucket(burst, 0)
 
 
@@ -31,6 +33,8 @@ class TextCodec:
         self.senders = senders
         self.counted: list[tuple[str | None, str]] = []
         self.limited_keys: list[str] = []
+        self.seen: list[int] = []
+        self.active = self.seen.append
 
     def admit(self, key: str) -> Sender:
         sender = self.senders.get(key)
@@ -107,3 +111,22 @@ async def test_an_unexpected_exception_is_internal_with_the_reference_of_its_log
     )  # type: ignore[attr-defined]
     assert line.exc_info is not None and line.exc_info[0] is ZeroDivisionError
     assert codec.counted == [("boom", "internal")]
+
+
+async def test_every_admitted_frame_is_its_users_activity_even_one_refused_later() -> None:
+    codec = TextCodec({"a": Sender(1, user_id=7), "b": Sender(5, user_id=8)})
+
+    await dispatch(codec, "a", "echo hi")
+    await dispatch(codec, "a", "echo again")  # rate_limited: still the user's own input
+    await dispatch(codec, "b", "nonsense")
+    await dispatch(codec, "nobody", "echo hi")
+
+    assert codec.seen == [7, 7, 8]
+
+
+async def test_a_codec_without_activity_tells_no_one() -> None:
+    codec = TextCodec({"a": Sender(5)})
+    codec.active = None
+
+    assert await dispatch(codec, "a", "echo hi") == ("ok", "hi")
+    assert codec.seen == []

@@ -74,6 +74,7 @@ class EchoCodec(FrameCodec):
     def __init__(self, gateway: Gateway, session: EchoSession) -> None:
         super().__init__(gateway)
         self.session = session
+        self.active = None  # the echo channel holds no presence: its frames are no one's activity
 
     def parse(self, text: str | None) -> tuple[str, str]:
         if text is None:
