@@ -120,11 +120,14 @@ class MembershipRepository:
             members[int(topic_id)].append(int(user_id))
         return members
 
-    async def unread_counts(self, user_id: int) -> dict[int, int]:
-        """Per topic of the user: messages after its read mark, not its own, not deleted, not from
-        a sender the user blocked (PROTOCOL.md section 10)."""
+    async def unread_counts(self, user_id: int) -> dict[int, tuple[int, int]]:
+        """Per topic of the user: how many messages are after its read mark, not its own, not
+        deleted, not from a sender the user blocked (PROTOCOL.md section 10), and the newest
+        ``seq`` among them. The topic rows are read apart from this count: a message stored in
+        between is counted here but after the topic's ``last_seq`` there, and a page that counts
+        its live messages after ``last_seq`` counts it twice unless ``last_seq`` covers it."""
         query = (
-            select(col(Message.topic_id), func.count())
+            select(col(Message.topic_id), func.count(), func.max(col(Message.seq)))
             .join(
                 Membership,
                 and_(
@@ -144,7 +147,7 @@ class MembershipRepository:
             .group_by(col(Message.topic_id))
         )
         result = await self.session.execute(query)
-        return {int(topic_id): int(count) for topic_id, count in result.all()}
+        return {int(topic_id): (int(count), int(newest)) for topic_id, count, newest in result.all()}
 
     async def mention_counts(self, user_id: int) -> dict[int, int]:
         """Per topic of the user: messages after its read mark that mention the user by name or

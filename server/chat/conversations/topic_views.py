@@ -31,6 +31,8 @@ async def topic_views(
     members = {topic: len(users) for topic, users in by_topic.items()}
     online_counts = {topic: len(online.intersection(users)) for topic, users in by_topic.items()}
     unread = await repos.memberships.unread_counts(user_id)
+    counts = {topic: count for topic, (count, _) in unread.items()}
+    newest = {topic: seq for topic, (_, seq) in unread.items()}
     mentioned = await repos.memberships.mention_counts(user_id)
     mine = {t.id: m.notify_level for t, m in await repos.memberships.of_user(user_id)}
     names = await direct_display_names(repos, user_id, [t for t in topics if t.kind == "direct"])
@@ -44,8 +46,8 @@ async def topic_views(
             members=members.get(t.id, 0),
             online=online_counts.get(t.id, 0),
             subscribed=t.id in mine,
-            last_seq=t.last_seq,
-            unread=unread.get(t.id, 0),
+            last_seq=max(t.last_seq, newest.get(t.id, 0)),  # read apart: see unread_counts
+            unread=counts.get(t.id, 0),
             mentions=mentioned.get(t.id, 0),
             notify=cast(NotifyLevel, mine.get(t.id, "all")),
             description=t.description,
