@@ -162,9 +162,12 @@ export function people() {
   return current;
 }
 
-/** The initials of a name for a default avatar: "Élodie Martin" -> "ÉM", "bob" -> "B". */
+/**
+ * The initials of a name for a default avatar: "Élodie Martin" -> "ÉM", "bob" -> "B". Each is a
+ * word's first letter or digit, never punctuation (an erased user is "[deleted]": "D", not "[").
+ */
 export function initialsOf(name) {
-  const words = String(name ?? "").replace(/^@/, "").trim().split(/[\s._-]+/u).filter(Boolean);
+  const words = String(name ?? "").match(/[\p{L}\p{N}][^\s._-]*/gu) ?? [];
   const letters = words.slice(0, 2).map((w) => [...w][0]).join("");
   return (letters || "?").toLocaleUpperCase();
 }
