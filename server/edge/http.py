@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from server.chat.kernel.actors import Actor
@@ -44,7 +45,21 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if token and scheme.lower() == "bearer" else None
 
 
-def request_token(request: Request) -> str:
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description=(
+        "A Parley access token: `POST /api/auth/login` answers it as `token` (register first with "
+        "`POST /api/users`). The compat dialects' logins answer the same tokens."
+    ),
+)
+"""The one security scheme of the OpenAPI document: every operation that reads the caller declares
+it, so that Swagger UI's Authorize sends the token to the whole API. It reads nothing used here."""
+
+
+def request_token(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> str:
     """The ``Authorization: Bearer`` token, unchecked; ``unauthorized`` without one."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:

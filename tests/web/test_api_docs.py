@@ -29,6 +29,21 @@ async def test_swagger_ui_renders_the_operations_with_the_network_cut_off(browse
         assert await page.locator(".opblock").count() >= 20  # every /api route and the ops routes
         await login.locator(".opblock-summary").click()  # an operation opens: the UI is live
         await expect(login.locator(".opblock-body")).to_be_visible()
+
+        # Authorize with a token, then try an operation of the main API: it goes out with the token.
+        token = await live_server.register("alice")
+        await page.locator(".auth-wrapper .authorize").click()
+        dialog = page.locator(".dialog-ux .modal-ux")
+        await expect(dialog).to_contain_text("POST /api/auth/login")  # the scheme says where tokens come from
+        await dialog.locator("input").fill(token)
+        await dialog.locator(".auth-btn-wrapper .authorize").click()
+        await dialog.locator(".auth-btn-wrapper .btn-done").click()
+        topics = page.locator(".opblock-get").filter(has=page.locator("[data-path='/api/topics']"))
+        await topics.locator(".opblock-summary").click()
+        await topics.locator(".try-out__btn").click()
+        await topics.locator(".execute").click()
+        status = topics.locator(".live-responses-table .response .response-col_status")
+        await expect(status).to_have_text("200")
         await watched.assert_clean()
 
 

@@ -20,7 +20,6 @@ import orjson
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
@@ -113,15 +112,4 @@ def _untitled(schema: dict[str, Any]) -> dict[str, Any]:
 
 # The caller ---------------------------------------------------------------------------------------
 
-bearer = HTTPBearer(auto_error=False, description="a Parley token (POST /user/login)")
-
-
-async def get_actor(
-    actor: Annotated[Actor, Depends(bearer_actor)], _scheme: Annotated[object, Depends(bearer)]
-) -> Actor:
-    """The caller (``server.edge.http``), with the bearer scheme declared in the dialect's OpenAPI
-    (its routes with a caller show ``security``); ``HTTPBearer`` reads nothing that is used."""
-    return actor
-
-
-ActorDep = Annotated[Actor, Depends(get_actor)]
+ActorDep = Annotated[Actor, Depends(bearer_actor)]  # declares the API's bearer scheme
