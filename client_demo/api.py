@@ -1,6 +1,6 @@
 """The REST calls the client needs: log in, register (PROTOCOL.md section 6), refresh a
-token (section 10), bots, their tokens and incoming webhooks, and a topic's outgoing webhooks
-(section 12, ``call``).
+token (section 10), a session's refresh cookie, its refresh and logout (section 19), bots,
+their tokens and incoming webhooks, and a topic's outgoing webhooks (section 12, ``call``).
 
 Every failure becomes ``ClientError``: the server's ``{"error": {"code",
 "message"}}`` as given, ``unreachable`` when no server answers, ``bad_reply``
@@ -9,6 +9,7 @@ when the answer is not the documented shape.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,56 @@ async def refresh(url: str, token: str, *, timeout: float = 10.0) -> str:
     return _token(body)
 
 
+REFRESH_COOKIE = "parley_refresh"  # PROTOCOL.md section 19: the session's refresh cookie
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A sign-in's answer: the access token and the session's refresh cookie (None when the server
+    set none: an older server, or a refresh within the grace of another one)."""
+
+    token: str
+    cookie: str | None
+
+
+async def login_session(url: str, username: str, password: str, *, timeout: float = 10.0) -> Signed:
+    """``POST /api/auth/login``: the token and the new session's refresh cookie."""
+    response = await _send(
+        url, "POST", "/api/auth/login", {"username": username, "password": password}, timeout
+    )
+    return Signed(_token(_json(response)), response.cookies.get(REFRESH_COOKIE))
+
+
+async def register_session(
+    url: str, username: str, password: str, *, timeout: float = 10.0, invite: str | None = None
+) -> Signed:
+    """``POST /api/users`` then ``POST /api/auth/login``: the new user's token and the session
+    the login opens (a sign-up alone opens none: its token has no refresh cookie, section 6).
+    ``conflict`` if taken; ``invite``: an invitation's code (PROTOCOL.md section 19: an
+    invite-only workspace needs one; ``invalid`` when it is no longer valid, ``forbidden`` when
+    sign-ups are closed)."""
+    body = {"username": username, "password": password, **({"invite": invite} if invite else {})}
+    _token(_json(await _send(url, "POST", "/api/users", body, timeout)))
+    return await login_session(url, username, password, timeout=timeout)
+
+
+async def refresh_session(url: str, cookie: str, *, timeout: float = 10.0) -> Signed:
+    """``POST /api/auth/refresh`` with the refresh cookie only: a new token and the cookie turned
+    over (keep it: the old one is spent). ``unauthorized`` when the session is over."""
+    response = await _send(url, "POST", "/api/auth/refresh", None, timeout, _cookie(cookie))
+    return Signed(_token(_json(response)), response.cookies.get(REFRESH_COOKIE))
+
+
+async def logout_session(url: str, cookie: str, *, timeout: float = 10.0) -> None:
+    """``POST /api/auth/logout`` with the refresh cookie only: that session ends (its tokens
+    refused, its sockets closed). ``unauthorized`` when it had ended already."""
+    await _send(url, "POST", "/api/auth/logout", None, timeout, _cookie(cookie))
+
+
+def _cookie(cookie: str) -> dict[str, str]:
+    return {"Cookie": f"{REFRESH_COOKIE}={cookie}"}
+
+
 async def create_bot(url: str, token: str, name: str, *, timeout: float = 10.0) -> Any:
     """``POST /api/bots``: a bot owned by the caller; ``{"username", "bot", "owner"}``."""
     return await _post(url, "/api/bots", {"username": name}, timeout, _bearer(token))
@@ -59,15 +110,7 @@ async def call(
     url: str, method: str, path: str, token: str, payload: Any = None, *, timeout: float = 10.0
 ) -> Any:
     """Any REST call with ``token`` as the Bearer (the webhooks of PROTOCOL.md section 12)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
-            response = await http.request(method, path, json=payload, headers=headers)
-    except httpx.HTTPError as exc:
-        raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
-    if response.is_success:
-        return _json(response)
-    raise _error(response)
+    return _json(await _send(url, method, path, payload, timeout, _bearer(token)))
 
 
 async def _post(
@@ -80,6 +123,25 @@ async def _post(
         raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
     if response.is_success:
         return _json(response)
+    raise _error(response)
+
+
+async def _send(
+    url: str,
+    method: str,
+    path: str,
+    payload: dict[str, Any] | None,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """The successful response of one call (its cookies are read from it), else ``ClientError``."""
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=timeout) as http:
+            response = await http.request(method, path, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ClientError("unreachable", f"cannot reach {url}: {exc or type(exc).__name__}") from None
+    if response.is_success:
+        return response
     raise _error(response)
 
 

@@ -12,9 +12,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from client_demo import commands, credentials, interactive, moderation_oneshot, refresh, render
+from client_demo import commands, credentials, interactive, moderation_oneshot, refresh, render, session_store
 from client_demo.connection import Connection
 from client_demo.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ClientError, UsageError
 from client_demo.output import err, wants_color
@@ -27,6 +28,9 @@ EPILOG = """\
 examples:
   python -m client_demo --user alice                    chat interactively
   python -m client_demo --user alice --register         same, creating the account if needed
+  python -m client_demo --user nora --invite 'http://host/#invite=CODE'   sign up with an invitation
+  python -m client_demo                                 again, signed in by the stored session
+  python -m client_demo --logout                        end the stored session, delete its file
   echo "$PW" | python -m client_demo --user alice --password-stdin send --topic lobby hello all
   PARLEY_TOKEN=$TOKEN python -m client_demo send --to bob "see you at 5"
   python -m client_demo --token "$TOKEN" listen --topic lobby --count 10 --json
@@ -42,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run the client, return the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        if args.logout:
+            err(asyncio.run(credentials.logout(identity(args))))
+            return 0
         who = credentials.ask_terminal(identity(args))
         return asyncio.run(run(args, who))
     except UsageError as exc:
@@ -60,15 +67,22 @@ def main(argv: list[str] | None = None) -> int:
 async def run(args: argparse.Namespace, who: credentials.Identity) -> int:
     """Log in, connect, run the command (or the REPL), always disconnect."""
     lines = StdinLines()
-    token = await credentials.obtain_token(who, lines)
+    token, kept = await credentials.sign_in(who, lines)
     conn = Connection(who.url, token, reconnect=args.command in LONG_RUNNING, timeout=args.timeout)
-    refresh.keep_fresh(conn, timeout=args.timeout)  # before its token expires, a new one
+    refresh.keep_fresh(conn, timeout=args.timeout, kept=kept)  # before its token expires, a new one
     try:
         if args.command in (None, "chat"):
             return await interactive.run(conn, lines, color=wants_color(args.color))
         return await commands.COMMANDS[args.command](conn, args)
     finally:
         await conn.close()
+
+
+def _invite_code(given: str | None) -> str | None:
+    """The code of ``--invite``: as given, or taken from a link's ``#invite=`` fragment."""
+    if not given:
+        return None
+    return given.rpartition("#invite=")[2] or None
 
 
 def identity(args: argparse.Namespace) -> credentials.Identity:
@@ -79,9 +93,13 @@ def identity(args: argparse.Namespace) -> credentials.Identity:
         token=args.token or (None if args.user else credentials.env_token()),
         password=None,
         password_stdin=args.password_stdin,
-        register=args.register,
+        register=args.register or bool(args.invite),
+        invite=_invite_code(args.invite),
         may_ask=args.command in (None, "chat") and credentials.terminal(),
         timeout=args.timeout,
+        store=session_store.SessionStore(
+            Path(args.session_file).expanduser() if args.session_file else session_store.default_path()
+        ),
     )
 
 
@@ -193,6 +211,15 @@ GLOBALS: list[tuple[str, dict[str, Any]]] = [
     ("--token", {"help": "a JWT instead of a password (env PARLEY_TOKEN)"}),
     ("--password-stdin", {"action": "store_true", "help": "read the password from stdin's first line"}),
     ("--register", {"action": "store_true", "help": "create the account if the login fails"}),
+    (
+        "--invite",
+        {"help": "an invitation's code or link (/#invite=CODE) to sign up with (implies --register)"},
+    ),
+    (
+        "--session-file",
+        {"help": "where the session is kept (env PARLEY_SESSION_FILE; ~/.config/parley-demo/session.json)"},
+    ),
+    ("--logout", {"action": "store_true", "help": "end the stored session and delete its file"}),
     ("--timeout", {"type": float, "help": "seconds to wait for an answer (default 10)"}),
     (
         "--color",
@@ -208,6 +235,9 @@ def _global_defaults() -> dict[str, Any]:
         "--token": None,
         "--password-stdin": False,
         "--register": False,
+        "--invite": None,
+        "--session-file": None,
+        "--logout": False,
         "--timeout": 10.0,
         "--color": "auto",
     }

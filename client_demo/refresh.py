@@ -3,7 +3,8 @@
 The server sends ``auth:expiring`` some time (``PARLEY_EXPIRY_NOTICE``, a minute by default)
 before the socket's token expires, and disconnects the socket at the expiry unless it was given
 a new token. On the notice this gets one with ``POST /api/auth/refresh``, keeps it for the
-connection's reconnections (``Connection.token``), then hands it to the live socket with
+connection's reconnections (``Connection.token``; with a stored session, through its refresh
+cookie, turned over and stored again), then hands it to the live socket with
 ``auth:refresh``. A refresh that fails is said as a notice; the server then ends the session at
 the expiry, which the connection reports as lost, as for any server disconnect.
 """
@@ -15,15 +16,17 @@ from typing import Any
 
 from client_demo import api
 from client_demo.connection import Connection
+from client_demo.credentials import Kept
 from client_demo.errors import ClientError
 
 
 class Refresher:
     """Refreshes ``conn``'s token on each ``auth:expiring``, one refresh at a time."""
 
-    def __init__(self, conn: Connection, *, timeout: float = 10.0) -> None:
+    def __init__(self, conn: Connection, *, timeout: float = 10.0, kept: Kept | None = None) -> None:
         self.conn = conn
         self.timeout = timeout
+        self.kept = kept
         self._task: asyncio.Task[None] | None = None
         conn.on_event("auth:expiring", self._expiring)
 
@@ -35,7 +38,10 @@ class Refresher:
 
     async def refresh(self) -> str:
         """Get a new token, keep it, give it to the socket; the new expiry (ISO 8601)."""
-        token = await api.refresh(self.conn.url, self.conn.token, timeout=self.timeout)
+        if self.kept is not None:  # through the stored session: its cookie turned over and kept
+            token = await self.kept.token()
+        else:
+            token = await api.refresh(self.conn.url, self.conn.token, timeout=self.timeout)
         self.conn.token = token  # a reconnection from now on presents it
         answer = await self.conn.call("auth:refresh", {"token": token})
         expires_at = answer.get("expires_at") if isinstance(answer, dict) else None
@@ -50,6 +56,7 @@ class Refresher:
         self.conn.notice(f"token refreshed, valid until {expires_at}")
 
 
-def keep_fresh(conn: Connection, *, timeout: float = 10.0) -> Refresher:
-    """Refresh ``conn``'s token by itself from now on (before ``connect``)."""
-    return Refresher(conn, timeout=timeout)
+def keep_fresh(conn: Connection, *, timeout: float = 10.0, kept: Kept | None = None) -> Refresher:
+    """Refresh ``conn``'s token by itself from now on (before ``connect``); with ``kept``, through
+    the stored session's refresh cookie (PROTOCOL.md section 19), else with the token itself."""
+    return Refresher(conn, timeout=timeout, kept=kept)

@@ -42,6 +42,7 @@ from server.settings.serving import ServingSettings
 from server.settings.sso import SingleSignOnSettings
 from server.settings.storage import StorageSettings
 from server.settings.values import SettingsError
+from server.settings.workspace import WorkspaceSettings
 
 # The names the command line and the tests import from here.
 __all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "VAPID_KEY_FILE", "Settings", "SettingsError"]
@@ -54,6 +55,7 @@ VAPID_KEY_FILE = "vapid_private_key.pem"
 
 # pydantic collects the fields of the last base first: the storage and serving ones lead.
 class Settings(
+    WorkspaceSettings,
     RetentionSettings,
     ErasureSettings,
     AuditSettings,

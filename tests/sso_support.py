@@ -121,9 +121,11 @@ def browser_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=REQUEST, follow_redirects=False)
 
 
-async def start(client: httpx.AsyncClient, parley: str) -> str:
-    """``GET /api/auth/oidc/login``: the provider's authorization URL it redirects to."""
-    response = await client.get(f"{parley}/api/auth/oidc/login")
+async def start(client: httpx.AsyncClient, parley: str, invite: str | None = None) -> str:
+    """``GET /api/auth/oidc/login`` (with an invitation's ``invite`` code): the provider's
+    authorization URL it redirects to."""
+    params = {"invite": invite} if invite is not None else None
+    response = await client.get(f"{parley}/api/auth/oidc/login", params=params)
     assert response.status_code == 302, response.text
     return response.headers["location"]
 
@@ -150,8 +152,8 @@ async def through_provider(client: httpx.AsyncClient, url: str, login: str) -> s
     raise AssertionError("the provider never sent the browser back")
 
 
-async def callback_url(client: httpx.AsyncClient, parley: str, login: str) -> str:
-    return await through_provider(client, await start(client, parley), login)
+async def callback_url(client: httpx.AsyncClient, parley: str, login: str, invite: str | None = None) -> str:
+    return await through_provider(client, await start(client, parley, invite), login)
 
 
 async def one_time_code(client: httpx.AsyncClient, callback: str) -> str:
@@ -163,10 +165,11 @@ async def one_time_code(client: httpx.AsyncClient, callback: str) -> str:
     return location.removeprefix("/#oidc_code=")
 
 
-async def sign_in(live: LiveServer, login: str) -> dict[str, Any]:
-    """The whole flow for ``login``: the token answer of ``POST /api/auth/oidc/token``."""
+async def sign_in(live: LiveServer, login: str, invite: str | None = None) -> dict[str, Any]:
+    """The whole flow for ``login`` (started from an invitation's ``invite`` code): the token
+    answer of ``POST /api/auth/oidc/token``."""
     async with browser_client() as client:
-        code = await one_time_code(client, await callback_url(client, live.url, login))
+        code = await one_time_code(client, await callback_url(client, live.url, login, invite))
     response = await live.http.post("/api/auth/oidc/token", json={"code": code})
     assert response.status_code == 200, response.text
     return cast(dict[str, Any], response.json())

@@ -29,6 +29,7 @@ class UserRecord:
     status_expires_at: datetime | None = None
     availability: str = "auto"  # what the user chose: auto, away or dnd
     idle: bool = False  # no event from any socket of the user for PARLEY_AWAY_AFTER
+    role: str = "member"  # PROTOCOL.md section 19: the workspace role, owner, admin or member
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,4 @@ class SignInFlow:
     nonce: str
     verifier: str  # the PKCE code verifier; only its S256 challenge leaves the server
     expires_at: datetime
+    invite: str | None = None  # the invitation's code the sign-in started from (section 19)

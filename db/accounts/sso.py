@@ -30,13 +30,25 @@ class SsoRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def is_linked(self, user_id: int) -> bool:
+        """Whether the account signs in through a provider (PROTOCOL.md section 19's listing)."""
+        found = select(col(Identity.id)).where(col(Identity.user_id) == user_id).limit(1)
+        result = await self.session.execute(found)
+        return result.first() is not None
+
     async def link(self, issuer: str, subject: str, user_id: int, when: datetime) -> None:
         """Link an account; ``Conflict`` if another transaction linked this provider user first."""
         self.session.add(Identity(issuer=issuer, subject=subject, user_id=user_id, created_at=when))
         await flush(self.session)
 
     async def add_flow(self, flow: SignInFlow) -> None:
-        row = OidcFlow(state=flow.state, nonce=flow.nonce, verifier=flow.verifier, expires_at=flow.expires_at)
+        row = OidcFlow(
+            state=flow.state,
+            nonce=flow.nonce,
+            verifier=flow.verifier,
+            expires_at=flow.expires_at,
+            invite=flow.invite,
+        )
         self.session.add(row)
         await flush(self.session)
 
@@ -53,7 +65,7 @@ class SsoRepository:
         row = await self.session.get(OidcFlow, state)
         if row is None:
             return None
-        flow = SignInFlow(row.state, row.nonce, row.verifier, _utc(row.expires_at))
+        flow = SignInFlow(row.state, row.nonce, row.verifier, _utc(row.expires_at), row.invite)
         gone = await self.session.execute(delete(OidcFlow).where(col(OidcFlow.state) == state))
         return flow if getattr(gone, "rowcount", 0) == 1 else None
 

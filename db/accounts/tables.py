@@ -64,6 +64,8 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     idle: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    # PROTOCOL.md section 19: the workspace role, owner, admin or member (the first account owns).
+    role: str = Field(default="member", sa_column=Column(String(16), nullable=False, server_default="member"))
     # PROTOCOL.md section 16: set when the erasure of the account finished (``ErasureJob``).
     erased_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
@@ -111,6 +113,7 @@ class OidcFlow(SQLModel, table=True):
     nonce: str = Field(max_length=64)
     verifier: str = Field(max_length=128)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    invite: str | None = Field(default=None, max_length=128)
 
 
 class LoginCode(SQLModel, table=True):
@@ -121,3 +124,8 @@ class LoginCode(SQLModel, table=True):
     code_hash: str = Field(primary_key=True, max_length=64)
     user_id: int
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+# Sessions that last and password resets (PROTOCOL.md section 19) keep their tables beside their
+# repository (``db/accounts/sessions.py``); imported here so that ``db/models.py`` finds them.
+from db.accounts import sessions as _sessions  # noqa: E402, F401

@@ -6,15 +6,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.accounts.records import UserRecord
-from db.accounts.tables import User, UserWord
+from db.accounts.tables import Identity, User, UserWord
 from db.accounts.values import user_record
 from db.echo.tables import EchoTranscript
-from db.values import flush
+from db.values import flush, stored_id
+
+FIRST_OWNER_LOCK = 0x70726C79_6F776E  # "prly" "own": the advisory lock of the first owner's claim
 
 
 class UserRepository:
@@ -101,6 +103,73 @@ class UserRepository:
         for key, count in rows.all():
             counts[str(key)] = int(count)
         return counts
+
+    async def privileged(self) -> dict[int, str]:
+        """The accounts whose workspace role is above member (PROTOCOL.md section 19), by id:
+        few, so every node keeps them in memory."""
+        result = await self.session.execute(
+            select(col(User.id), col(User.role)).where(
+                col(User.role) != "member", col(User.deleted_at).is_(None)
+            )
+        )
+        return {stored_id(user_id): str(role) for user_id, role in result.all()}
+
+    async def set_role(self, user_id: int, role: str) -> None:
+        await self.session.execute(update(User).where(col(User.id) == user_id).values(role=role))
+
+    async def claim_first_owner(self, user_id: int) -> bool:
+        """Make ``user_id`` the owner when no account owns the workspace yet (the first sign-up
+        of an empty server). SQLite's writes are serial; on PostgreSQL a lock of the
+        transaction's makes two first sign-ups at once wait for each other, so one owner."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_OWNER_LOCK})
+        owned = select(col(User.id)).where(col(User.role) == "owner", col(User.deleted_at).is_(None))
+        result = await self.session.execute(
+            update(User)
+            .where(col(User.id) == user_id, ~owned.exists())
+            .values(role="owner")
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def owners(self, lock: bool = False) -> list[int]:
+        """The active accounts (neither disabled nor deleted) that own the workspace, oldest
+        first. ``lock`` (PostgreSQL): their rows held to the end of the transaction, so that two
+        changes that would each leave one owner wait for each other and the second sees the
+        first's (SQLite's writes are serial already)."""
+        query = (
+            select(col(User.id))
+            .where(col(User.role) == "owner", col(User.deleted_at).is_(None), col(User.disabled_at).is_(None))
+            .order_by(col(User.id))
+        )
+        if lock:
+            query = query.with_for_update()
+        result = await self.session.execute(query)
+        return [stored_id(user_id) for user_id in result.scalars()]
+
+    async def administered(
+        self, q: str, role: str | None, disabled: bool | None, after: str | None, limit: int
+    ) -> list[tuple[UserRecord, bool]]:
+        """A page of the accounts not deleted, by name (``after``: past that name's key), each
+        with whether it is linked to a single-sign-on identity. ``q``: a part of the username or
+        the display name (any case); ``role``, ``disabled``: only those (None: any)."""
+        linked = select(col(Identity.id)).where(col(Identity.user_id) == col(User.id)).exists()
+        query = select(User, linked).where(col(User.deleted_at).is_(None))
+        if q:
+            pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                col(User.username_key).like(pattern, escape="\\")
+                | func.lower(col(User.display_name)).like(pattern, escape="\\")
+            )
+        if role is not None:
+            query = query.where(col(User.role) == role)
+        if disabled is not None:
+            state = col(User.disabled_at).isnot(None) if disabled else col(User.disabled_at).is_(None)
+            query = query.where(state)
+        if after is not None:
+            query = query.where(col(User.username_key) > after.lower())
+        result = await self.session.execute(query.order_by(col(User.username_key)).limit(limit))
+        return [(user_record(user), bool(is_linked)) for user, is_linked in result.all()]
 
     async def update_fields(self, user_id: int, **values: Any) -> None:
         await self.session.execute(update(User).where(col(User.id) == user_id).values(**values))

@@ -28,4 +28,5 @@ def user_record(user: User) -> UserRecord:
         status_expires_at=user.status_expires_at,
         availability=user.availability,
         idle=user.idle,
+        role=user.role,
     )

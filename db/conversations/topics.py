@@ -98,6 +98,9 @@ class TopicRepository:
         result = await self.session.execute(query)
         return [TopicRow(topic_record(row[0]), row[1], int(row[2])) for row in result.all()]
 
+    async def set_owner(self, topic_id: int, user_id: int) -> None:
+        await self.session.execute(update(Topic).where(col(Topic.id) == topic_id).values(owner_id=user_id))
+
     async def rename(self, topic_id: int, name: str) -> None:
         await self.session.execute(
             update(Topic).where(col(Topic.id) == topic_id).values(name=name, name_key=name.lower())

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.accounts.sessions import SessionRepository
 from db.accounts.sso import SsoRepository
 from db.accounts.users import UserRepository
 from db.audit.repository import AuditRepository
@@ -36,6 +37,7 @@ from db.previews.repository import PreviewRepository
 from db.retention.repository import RetentionRepository
 from db.rules.bans import BanRepository
 from db.rules.blocks import BlockRepository
+from db.workspace.repository import WorkspaceRepository
 
 
 class Repositories:
@@ -63,6 +65,7 @@ class Repositories:
         self.previews = PreviewRepository(session)  # PROTOCOL.md section 13
         self.people = PeopleRepository(session)  # PROTOCOL.md section 14
         self.sso = SsoRepository(session)  # PROTOCOL.md section 14: single sign-on
+        self.sessions = SessionRepository(session)  # PROTOCOL.md section 19: sessions, password resets
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
@@ -70,6 +73,7 @@ class Repositories:
         self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
         self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
         self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
+        self.workspace = WorkspaceRepository(session)  # PROTOCOL.md section 19: settings, invites
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -15,6 +15,7 @@ Headers are written with lines of up to 998 characters (RFC 5322's limit) rather
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -46,6 +47,22 @@ class TemplateComposer:
         values = {"product": PRODUCT, "username": username, "address": to, "link": link}
         message = self._message(to, f"Verify your email address for {PRODUCT}", "verify", values)
         return message.as_string()
+
+    def password_reset(self, to: str, username: str, link: str, minutes: int) -> str:
+        values = {"product": PRODUCT, "username": username, "link": link, "minutes": minutes}
+        return self._message(to, f"Set a new password for {PRODUCT}", "password_reset", values).as_string()
+
+    def invitation(
+        self, to: str, inviter: str, link: str, expires_at: datetime, username: str | None = None
+    ) -> str:
+        values = {
+            "product": PRODUCT,
+            "inviter": inviter,
+            "link": link,
+            "expires": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "username": username,
+        }
+        return self._message(to, f"{inviter} invites you to {PRODUCT}", "invite", values).as_string()
 
     def digest(self, to: str, digest: Digest) -> str:
         count = sum(len(group.items) for group in digest.groups) + digest.more

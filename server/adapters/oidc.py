@@ -104,13 +104,15 @@ class OidcProvider:
         claims = await check_id_token(
             id_token, self.keys, algorithms, issuer=self.issuer, client_id=self.client_id, nonce=nonce
         )
-        if not (_text(claims.get("preferred_username")) or _text(claims.get("name"))):
+        names = _text(claims.get("preferred_username")) or _text(claims.get("name"))
+        if not (names and "email" in claims):  # the email claim: the workspace's domains (section 19)
             claims = {**await self._user_info(document, answer, claims["sub"]), **claims}
         return Identity(
             issuer=claims["iss"],
             subject=claims["sub"],
             preferred_username=_text(claims.get("preferred_username")),
             name=_text(claims.get("name")),
+            email=_verified_email(claims),
         )
 
     async def document(self) -> dict[str, Any]:
@@ -222,3 +224,12 @@ def _json(body: bytes) -> dict[str, Any]:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _verified_email(claims: dict[str, Any]) -> str | None:
+    """The ``email`` claim when the provider verified it (``email_verified`` true), lower-cased:
+    what the workspace's allowed domains are checked against (PROTOCOL.md section 19)."""
+    email = _text(claims.get("email"))
+    if email is None or claims.get("email_verified") is not True or "@" not in email:
+        return None
+    return email.strip().lower()

@@ -4,16 +4,17 @@
 import contract's order, bottom first), and keeps the services as attributes for the transports
 (``chat.users``, ``chat.topics``, ``chat.messages``, ...). A build registers its own hub sinks
 (staged by what each must come before, ``wiring.Stage``), commit handlers, send hooks and the
-parts to start and stop; ``Chat`` attaches the sinks once every build is done. ``start`` and
-``stop`` run every part, here and nowhere else: a server (``serving``) also starts its heartbeat
-row, the webhook worker, the search backfill, housekeeping and the public topic, which the
-command line, building the same chat, leaves alone.
+parts to start and stop; ``Chat`` attaches the sinks once every build is done (through the
+wiring, by stage), and the unit of work's commit publishes straight to the hub. ``start`` and
+``stop`` run every part, here and nowhere else: a server (``serving``) also starts what only a
+server runs (its heartbeat row, the background workers, housekeeping, the search backfill and the
+public topic: the parts registered with ``serving=True``), which the command line, building the
+same chat, leaves alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from db.uow import Database
 from server.chat.accounts import assembly as accounts
@@ -31,9 +32,7 @@ from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
 from server.chat.kernel.budgets import Budgets
-from server.chat.kernel.events import Event
 from server.chat.kernel.hub import Hub, MemoryHub
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.online import OnlineRegistry
 from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Wiring
@@ -49,8 +48,31 @@ from server.chat.previews.ports import PageSource
 from server.chat.retention import assembly as retention
 from server.chat.rules import assembly as rules
 from server.chat.search import assembly as search
+from server.chat.workspace import assembly as workspace
 
 __all__ = ["Chat", "Limits", "Ports"]
+
+
+# Each capability declares the limits it reads (its ``assembly.Limits``); a dataclass gathers the
+# fields of every base, so one value serves every build, each typed as its own section.
+@dataclass(frozen=True, kw_only=True)
+class Limits(
+    workspace.Limits,
+    retention.Limits,
+    audit.Limits,
+    operators.Limits,
+    notifications.Limits,
+    previews.Limits,
+    integrations.Limits,
+    echo.Limits,
+    files.Limits,
+    connections.Limits,
+    conversations.Limits,
+    accounts.Limits,
+    presence.Limits,
+):
+    """Every capability's limits and timers, one value each: each field is the setting of the
+    same name, copied by the composition (``server.chat_factory.limits_from``)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,7 @@ class Chat:
         self.budgets = ports.budgets
         self.default_topics = default_topics
         w = self.wiring = Wiring(db, self.hub, ports.budgets, serving)
-        db.on_commit = self._publish
+        db.on_commit = self.hub.publish  # a commit's events, to every node's sinks
         w.part("search index check", db.search.check)  # SQLite without FTS5: refuse, saying why
         if ports.budgets is not None:
             w.part("cluster budgets", ports.budgets.start, ports.budgets.stop)
@@ -102,9 +124,11 @@ class Chat:
 
         found = rules.build(w)
         self.blocks = found.block_service  # PROTOCOL.md section 10
+        self.roles = found.roles  # the workspace's roles (PROTOCOL.md section 19)
         self.presence = presence.build(w, limits, ports.registry, found.blocks)
         signed = accounts.build(w, limits, secret, token_ttl, self.presence, ports.identity_provider)
         self.users, self.sso = signed.users, signed.sso  # PROTOCOL.md sections 6 and 14
+        self.auth_sessions = signed.sessions  # PROTOCOL.md section 19: sessions that last
         self.files = files.build(w, limits, ports.file_store)  # PROTOCOL.md section 11
         self.search = search.build(w)  # PROTOCOL.md section 9
         self.people = people.build(w, self.presence)  # PROTOCOL.md section 14
@@ -124,6 +148,7 @@ class Chat:
             default_topics,
             public_topic,
             self.people,
+            roles=found.roles,
         )
         self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
         self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins
@@ -146,19 +171,25 @@ class Chat:
         )
         self.notifications, self.notifier, self.email = told.preferences, told.notifier, told.email
         self.push, self.push_worker = told.push, told.push_worker
+        self.passwords = accounts.build_passwords(  # PROTOCOL.md section 19: change, reset
+            w, limits, self.users, self.email.composer, self.email.written, self.roles.of
+        )
         self.exports: ExportService | None = None  # PROTOCOL.md section 16
         self.export_worker: ExportWorker | None = None  # a part of w; tests count what it built
         if ports.export_store is not None:
             made_exports = exports.build(w, ports.export_store, ports.file_store)
             self.exports, self.export_worker = made_exports.service, made_exports.worker
         self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
-        self.audit = audit.build(w)  # PROTOCOL.md section 16: Acted facts -> audit rows
+        self.audit = audit.build(w, limits)  # PROTOCOL.md section 16: Acted facts -> audit rows
         ops = operators.build(
             w, limits, self.users.hasher, self.presence, default_topics, talk, self.files, ports.export_store
         )
         self.accounts, self.nodes, self.topic_admin = ops.accounts, ops.nodes, ops.topic_admin
         self.housekeeping = ops.housekeeping
         self.erasure, self.erasure_worker = ops.erasure, ops.erasure_worker  # PROTOCOL.md section 16
+        joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
+        self.door, self.workspace = joining.door, joining.service
+        self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
         w.attach()
 
     async def start(self) -> None:
@@ -171,6 +202,3 @@ class Chat:
 
     async def stop(self) -> None:
         await self.wiring.stop()
-
-    async def _publish(self, events: list[object]) -> None:
-        await self.hub.publish(*cast(list[Event], events))

@@ -2,6 +2,7 @@
 
 parley user create USERNAME [--password-stdin]
 parley user list|disable NAME|enable NAME|delete NAME [--erase]|set-password NAME [--password-stdin]
+parley user role NAME owner|admin|member
 parley token USERNAME [--ttl SECONDS]
 parley topic list [--all]|rename NAME NEW_NAME|delete NAME
 parley stats
@@ -34,6 +35,7 @@ from server.chat.operators.schemas import (
     DeletedAccountOut,
     ErasureOut,
     PasswordIn,
+    RoleOut,
     StatsOut,
     TopicRowOut,
     TopicRowsOut,
@@ -118,6 +120,14 @@ class AdminCommands:
             user, "set-password", "set a new password; close their sockets", self._set_password, "username"
         )
         change.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        role = command(
+            user,
+            "role",
+            "set a workspace role (PROTOCOL.md 19; the last owner stays one)",
+            self._user_role,
+            "username",
+        )
+        role.add_argument("role", choices=("owner", "admin", "member"))
         topic = sub.add_parser("topic", help="manage topics").add_subparsers(required=True, metavar="ACTION")
         listing = command(topic, "list", "list the topics", self._topic_list)
         listing.add_argument("--all", action="store_true", help="direct conversations too")
@@ -169,6 +179,11 @@ class AdminCommands:
 
         return self.operator.run(
             settings, args, lambda chat: chat.accounts.set_password(args.username, password), plain
+        )
+
+    def _user_role(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self.operator.run(
+            settings, args, lambda chat: chat.workspace_users.set_role(args.username, args.role), _role_set
         )
 
     def _topic_list(self, args: argparse.Namespace, settings: Settings) -> int:
@@ -228,10 +243,17 @@ def _changed(result: BaseModel) -> str:
     return f"enabled {result.username}\n"
 
 
+def _role_set(result: BaseModel) -> str:
+    assert isinstance(result, RoleOut)
+    if result.role == result.was:
+        return f"{result.username} is already {result.role}\n"
+    return f"{result.username} is now {result.role} (was {result.was})\n"
+
+
 def _accounts_table(result: BaseModel) -> str:
     assert isinstance(result, AccountsOut)
-    rows = [(u.username, u.state, u.created_at, u.last_seen) for u in result.users]
-    return table(("USERNAME", "STATE", "CREATED", "LAST SEEN"), rows)
+    rows = [(u.username, u.role, u.state, u.created_at, u.last_seen) for u in result.users]
+    return table(("USERNAME", "ROLE", "STATE", "CREATED", "LAST SEEN"), rows)
 
 
 def _topics_table(result: BaseModel) -> str:

@@ -63,12 +63,15 @@ async def test_user_list_as_a_table_and_as_json(place):
     table = await parley(place, "user", "list")
     assert table.code == 0, table.err
     lines = table.out.splitlines()
-    assert lines[0].split() == ["USERNAME", "STATE", "CREATED", "LAST", "SEEN"]
-    assert [line.split()[:2] for line in lines[1:]] == [["alice", "active"], ["Bobby", "active"]]
+    assert lines[0].split() == ["USERNAME", "ROLE", "STATE", "CREATED", "LAST", "SEEN"]
+    assert [line.split()[:3] for line in lines[1:]] == [
+        ["alice", "owner", "active"],
+        ["Bobby", "member", "active"],
+    ]
     listed = await as_json(place, "user", "list")
-    assert [(u["username"], u["state"], u["last_seen"]) for u in listed["users"]] == [
-        ("alice", "active", None),
-        ("Bobby", "active", None),
+    assert [(u["username"], u["role"], u["state"], u["last_seen"]) for u in listed["users"]] == [
+        ("alice", "owner", "active", None),  # the first account owns the workspace
+        ("Bobby", "member", "active", None),
     ]
 
 

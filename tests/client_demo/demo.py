@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15.0  # per awaited line; a cold interpreter start with imports included
 
 
+# The demo keeps a signed-in session under the config folder (client_demo/session_store.py): the
+# tests' demos keep theirs here, never in the user's home (a test of sessions names its own file).
+CONFIG_HOME = tempfile.mkdtemp(prefix="parley-demo-config-")
+
+
 def demo_env(**extra: str) -> dict[str, str]:
     """The parent's environment without PARLEY_* leaking in, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["XDG_CONFIG_HOME"] = CONFIG_HOME
     env.update(extra)
     return env
 

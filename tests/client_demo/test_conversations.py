@@ -13,7 +13,10 @@ from tests.support import PASSWORD, Client, LiveServer, send
 
 
 async def den_with_bob(live_server: LiveServer, spawn: Spawn, *args: str) -> tuple[Demo, Client]:
-    """alice's interactive client in her topic ``den``; bob (a plain client) subscribed to it."""
+    """alice's interactive client in her topic ``den``; bob (a plain client) subscribed to it.
+    Both are members of the workspace: olive, the first account, owns it (PROTOCOL.md section
+    19: its owners act as admins in every public topic)."""
+    await live_server.register("olive")
     token = await live_server.register("alice")
     alice = await spawn(*args, env=demo_env(PARLEY_TOKEN=token))
     await alice.expect("type /help")

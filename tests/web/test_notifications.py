@@ -403,7 +403,7 @@ async def test_push_in_a_browser_without_a_push_service_says_why(live_server: Li
     else:
         await expect(push).to_be_checked()
     assert alice.page_errors == []
-    token = await alice.evaluate("JSON.parse(sessionStorage.getItem('parley.session')).token")
+    token = await alice.test_hook("chat.env.creds.token")
     listed = await live_server.http.get("/api/push/subscriptions", headers=bearer(token))
     assert len(listed.json()["subscriptions"]) == int(subscribed)  # none half made
 

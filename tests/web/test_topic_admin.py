@@ -61,6 +61,6 @@ async def test_a_deleted_topic_leaves_the_page_with_a_notice(new_page, live_serv
 
 
 async def token(chat_page: ChatPage) -> str:
-    """The page's login token, as it keeps it in sessionStorage."""
-    value: str = await chat_page.evaluate("JSON.parse(sessionStorage.getItem('parley.session')).token")
+    """The page's login token, as it keeps it in memory (section 19: the session is the cookie)."""
+    value: str = await chat_page.test_hook("chat.env.creds.token")
     return value

@@ -9,11 +9,12 @@ async function call(method, path, { body, token } = {}) {
   try {
     response = await fetch(path, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin", // the refresh cookie (Path /api/auth) goes with the auth calls
     });
   } catch {
     throw new ChatError("network");
   }
-  const payload = await response.json().catch(() => null);
+  const payload = response.status === 204 ? null : await response.json().catch(() => null);
   if (response.ok) return payload;
   throw errorFrom(response.status, payload);
 }
@@ -29,9 +30,9 @@ function errorFrom(status, payload) {
   return result;
 }
 
-/** POST /api/users -> {user, token} */
-export const register = (username, password) =>
-  call("POST", "/api/users", { body: { username, password } });
+/** POST /api/users {username, password, invite?} -> {user, token} (section 19: `invite` when registration is by invitation) */
+export const register = (username, password, invite = null) =>
+  call("POST", "/api/users", { body: invite ? { username, password, invite } : { username, password } });
 
 /** POST /api/auth/login -> {token, expires_at} */
 export const login = (username, password) =>
@@ -46,11 +47,110 @@ export const oidcToken = (code) => call("POST", "/api/auth/oidc/token", { body: 
 /** GET /api/users/me -> Profile */
 export const me = (token) => call("GET", "/api/users/me", { token });
 
-/** POST /api/auth/refresh (Bearer, a valid token) -> {token, expires_at} */
-export const refreshToken = (token) => call("POST", "/api/auth/refresh", { token });
+/**
+ * POST /api/auth/refresh with the refresh cookie only (section 19) -> {token, expires_at}; the
+ * server rotates the cookie. 401 when there is no session (or it was signed out).
+ */
+export const refreshSession = () => call("POST", "/api/auth/refresh");
 
-/** POST /api/auth/logout (revokes every token of the user). */
+/** POST /api/auth/logout: ends this session (its cookie, tokens and sockets). */
 export const logout = (token) => call("POST", "/api/auth/logout", { token });
+
+// Passwords and sessions (section 19).
+
+/** POST /api/users/me/password {current, new}: every other session is signed out. */
+export const changePassword = (token, current, next) =>
+  call("POST", "/api/users/me/password", { token, body: { current, new: next } });
+
+/** POST /api/auth/password-reset {username} or {email}: always 202, whether the account exists or not. */
+export const requestPasswordReset = (who) =>
+  call("POST", "/api/auth/password-reset", { body: who.includes("@") ? { email: who } : { username: who } });
+
+/** POST /api/auth/password-reset/confirm {code, password}: every session is signed out. */
+export const confirmPasswordReset = (code, password) =>
+  call("POST", "/api/auth/password-reset/confirm", { body: { code, password } });
+
+/** GET /api/users/me/sessions -> [{id, created_at, last_used_at, user_agent, address, current}] */
+export async function listSessions(token) {
+  const data = await call("GET", "/api/users/me/sessions", { token });
+  return Array.isArray(data) ? data : data?.sessions ?? [];
+}
+
+/** DELETE /api/users/me/sessions/{id}: that session's tokens are revoked and its sockets close. */
+export const endSession = (token, id) => call("DELETE", `/api/users/me/sessions/${encodeURIComponent(id)}`, { token });
+
+/** DELETE /api/users/me/sessions: every session but this one. */
+export const endOtherSessions = (token) => call("DELETE", "/api/users/me/sessions", { token });
+
+// The workspace's administration (section 19), for its owners and admins.
+const query = (params) => {
+  const kept = Object.entries(params).filter(([, value]) => value !== "" && value != null);
+  return kept.length ? `?${new URLSearchParams(kept)}` : "";
+};
+const listOf = (data, key) => (Array.isArray(data) ? data : data?.[key] ?? []);
+
+/**
+ * GET /api/admin/users?q=&role=&disabled=&after= -> {users: [{username, display_name, role, state, bot,
+ * last_seen, methods}], next}: a page by name; `next` is the `after` of the next one (null: the last).
+ */
+export const adminUsers = async (token, params = {}) => {
+  const data = await call("GET", `/api/admin/users${query(params)}`, { token });
+  return { users: listOf(data, "users"), next: typeof data?.next === "string" ? data.next : null };
+};
+
+/** PATCH /api/admin/users/{name} {role?, disabled?} */
+export const adminUpdateUser = (token, name, changes) =>
+  call("PATCH", `/api/admin/users/${encodeURIComponent(name)}`, { token, body: changes });
+
+/** POST /api/admin/users {username, email?, password?}: without a password an invite mail is sent. */
+export const adminCreateUser = (token, fields) => call("POST", "/api/admin/users", { token, body: fields });
+
+/** POST /api/admin/users/{name}/password-reset: the reset mail, as the user would ask for it. */
+export const adminPasswordReset = (token, name) =>
+  call("POST", `/api/admin/users/${encodeURIComponent(name)}/password-reset`, { token });
+
+/** DELETE /api/admin/users/{name}: erase the account (section 16's erasure, by a workspace admin). */
+export const adminEraseUser = (token, name) => call("DELETE", `/api/admin/users/${encodeURIComponent(name)}`, { token });
+
+/** GET /api/admin/settings -> {registration, allowed_domains, members_invite} */
+export const adminSettings = (token) => call("GET", "/api/admin/settings", { token });
+
+/** PATCH /api/admin/settings {registration?, allowed_domains?, members_invite?} -> the settings */
+export const saveAdminSettings = (token, changes) => call("PATCH", "/api/admin/settings", { token, body: changes });
+
+/** GET /api/invites -> [{id, expires_at, uses_left, max_uses, email, topics, created_by, created_at, revoked, usable}] (no code) */
+export const listInvites = async (token) => listOf(await call("GET", "/api/invites", { token }), "invites");
+
+/** POST /api/invites {max_uses?, expires_in?, email?, topics?} -> 201 {id, code, url, expires_at, uses_left} */
+export const createInvite = (token, fields) => call("POST", "/api/invites", { token, body: fields });
+
+/** DELETE /api/invites/{id} */
+export const revokeInvite = (token, id) => call("DELETE", `/api/invites/${encodeURIComponent(id)}`, { token });
+
+/** GET /api/admin/topics -> [{name, kind, owner, members, last_seq, created_at, archived}]: every public topic. */
+export const adminTopics = async (token) => listOf(await call("GET", "/api/admin/topics", { token }), "topics");
+
+/** PATCH /api/topics/{name} {name}: rename (section 10; workspace admins may, section 19). */
+export const renameTopic = (token, name, newName) =>
+  call("PATCH", `/api/topics/${encodeURIComponent(name)}`, { token, body: { name: newName } });
+
+/** POST /api/topics/{name}/archive or /unarchive */
+export const archiveTopic = (token, name, archived) =>
+  call("POST", `/api/topics/${encodeURIComponent(name)}/${archived ? "archive" : "unarchive"}`, { token });
+
+/** PUT /api/admin/topics/{name}/owner {username}: the topic is theirs, its owner before stays an admin. */
+export const transferTopic = (token, name, username) =>
+  call("PUT", `/api/admin/topics/${encodeURIComponent(name)}/owner`, { token, body: { username } });
+
+/** GET /api/admin/reports -> {reports: [...]} (the Admin UI's Reports list, for workspace admins). */
+export const adminReports = async (token) => listOf(await call("GET", "/api/admin/reports", { token }), "reports");
+
+/** GET /api/admin/audit?actor=&action=&since=&limit= -> {entries: [...]}, newest first */
+export const adminAudit = async (token, params = {}) =>
+  listOf(await call("GET", `/api/admin/audit${query(params)}`, { token }), "entries");
+
+/** DELETE /api/admin/messages/{id}: a reported message removed (the audit row names the admin). */
+export const adminDeleteMessage = (token, id) => call("DELETE", `/api/admin/messages/${encodeURIComponent(id)}`, { token });
 
 /** DELETE /api/users/me {password}: erase the account (section 16) -> {username, state: "erasing", ...} */
 export const deleteAccount = (token, password) => call("DELETE", "/api/users/me", { token, body: { password } });

@@ -1,11 +1,12 @@
-// Token refresh (PROTOCOL.md section 10): when the server says the socket's
-// token is about to expire (auth:expiring), get a new one (POST /api/auth/refresh
-// with the current token), hand it to the live socket (auth:refresh) and keep it
-// for reconnects and reloads. If no notice comes, the page refreshes by itself a
-// little before the expiry it was told at login. Its clock can be moved forward
-// by a test (advanceClock) so that nothing has to wait for real time.
-import * as api from "./api.js";
+// Token refresh (PROTOCOL.md sections 10 and 19): when the server says the socket's
+// token is about to expire (auth:expiring), get a new one through the refresh cookie
+// (./session.js: one refresh at a time across tabs), hand it to the live socket
+// (auth:refresh) and keep it for reconnects. If no notice comes, the page refreshes by
+// itself a little before the expiry it was told at login. A token another tab got is
+// taken as is. Its clock can be moved forward by a test (advanceClock) so that nothing
+// has to wait for real time.
 import { AUTH_CODES } from "./errors.js";
+import * as session from "./session.js";
 
 const EARLY_MS = 30_000; // refresh by itself this long before the expiry (if no notice came)
 const MIN_GAP_MS = 5_000;
@@ -22,6 +23,8 @@ export class TokenRefresher {
     this.running = null;
     this.dueAt = null;
     this.timer = null;
+    this.shared = 0; // tokens taken from another tab
+    this.unshare = session.onSharedToken((fresh) => this.adopt(fresh));
     this.armFallback();
   }
 
@@ -87,17 +90,8 @@ export class TokenRefresher {
   }
 
   async run() {
-    const { creds } = this.env;
     try {
-      const fresh = await api.refreshToken(creds.token);
-      Object.assign(creds, { token: fresh.token, expiresAt: fresh.expires_at ?? null });
-      this.env.save(creds); // kept for a reload, whatever the socket says
-      const conn = this.env.conn();
-      conn.setToken(fresh.token); // the next reconnect uses it
-      if (conn.connected) {
-        const data = await conn.request("auth:refresh", { token: fresh.token }, { waitForConnection: false });
-        if (data?.expires_at) this.env.save(Object.assign(creds, { expiresAt: data.expires_at })); // the socket's own
-      }
+      await this.use(await session.refresh(this.env.creds.username));
       this.count += 1;
       this.lastError = null;
     } catch (err) {
@@ -110,13 +104,45 @@ export class TokenRefresher {
     }
   }
 
+  /** A token: kept, and given to the live socket and its reconnects. */
+  async use(fresh) {
+    const { creds } = this.env;
+    if (fresh.token === creds.token) return;
+    Object.assign(creds, { token: fresh.token, expiresAt: fresh.expires_at ?? null });
+    this.env.save(creds);
+    const conn = this.env.conn();
+    conn.setToken(fresh.token); // the next reconnect uses it
+    if (conn.connected) {
+      const data = await conn.request("auth:refresh", { token: fresh.token }, { waitForConnection: false });
+      if (data?.expires_at) this.env.save(Object.assign(creds, { expiresAt: data.expires_at })); // the socket's own
+    }
+  }
+
+  /** Another tab refreshed the session: its token serves here too, and the next refresh moves on. */
+  adopt(fresh) {
+    if (this.closed || this.running) return; // a refresh of ours is waiting: it takes this one
+    if (fresh.username && fresh.username.toLowerCase() !== String(this.env.creds.username).toLowerCase()) {
+      this.env.replaced?.(fresh.username); // someone else signed in on this browser: the session is theirs now
+      return;
+    }
+    this.running = this.use(fresh).then(() => {
+      this.shared += 1;
+      this.lastAt = this.now();
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.dueAt = null;
+      this.armFallback();
+    }, () => {}).finally(() => { this.running = null; });
+  }
+
   /** What a test may look at. */
   stats() {
-    return { count: this.count, lastError: this.lastError, expiresAt: this.env.creds.expiresAt, dueIn: this.dueAt === null ? null : this.dueAt - this.now() };
+    return { count: this.count, shared: this.shared, lastError: this.lastError, expiresAt: this.env.creds.expiresAt, dueIn: this.dueAt === null ? null : this.dueAt - this.now() };
   }
 
   close() {
     this.closed = true;
+    this.unshare();
     clearTimeout(this.timer);
   }
 }

@@ -29,6 +29,9 @@ import { reportDialog } from "./ui/safety_parts.js";
 import { openProfileCard } from "./ui/people_parts.js";
 import { openNotifySettings } from "./ui/notify_settings.js";
 import { openDeleteAccount } from "./ui/delete_account.js";
+import { openAccount } from "./ui/account.js";
+import { openAdmin } from "./ui/admin_view.js";
+import { onSessionEnded } from "./session.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
@@ -39,6 +42,7 @@ export class Chat {
     this.root = root;
     this.env = env;
     this.state = new ChatState(env.creds.username);
+    this.state.role = env.creds.role ?? "member"; // the workspace role (section 19): the admin view
     this.renderOpts = {};
     this.listeners = new AbortController();
     this.actions = new Actions(this);
@@ -56,7 +60,9 @@ export class Chat {
     this.buildViews();
     this.conn = new ChatConnection(env.io, env.creds.token, this.serverHandlers());
     configureFiles(() => env.creds.token); // downloads and uploads take the current (refreshed) token
-    this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn });
+    this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn,
+      replaced: (who) => this.end(`You signed in as ${who} in another tab.`) });
+    this.unended = onSessionEnded((notice) => this.end(notice || "You were logged out in another tab."));
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
     this.pollTimer = setInterval(() => this.conn.connected && this.loadTopics(), TOPIC_POLL_MS);
@@ -69,6 +75,10 @@ export class Chat {
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
       startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
       profile: (u) => this.showProfile(u), notifications: () => openNotifySettings(() => this.env.creds.token),
+      account: () => openAccount({ token: () => this.env.creds.token, newToken: (fresh) => this.refresher.use(fresh),
+        refresh: () => this.refresher.refresh() }),
+      admin: () => { this.adminDialog = openAdmin({ token: () => this.env.creds.token, me: () => this.state.me,
+        role: () => this.state.role, toasts: this.env.toasts }); },
       deleteAccount: () => openDeleteAccount(this.env.creds.username, () => this.env.creds.token,
         () => this.end("Your account was deleted.")),
     });
@@ -135,6 +145,7 @@ export class Chat {
       onSession: (data) => this.onSession(data),
       onConnected: (isReconnect) => this.onConnected(isReconnect),
       onAuthError: (err) => this.end(err.message),
+      renew: async () => (await this.refresher.refresh(), this.refresher.lastError ? null : this.env.creds.token),
       onMessage: (message) => this.onMessage(message),
       onEdited: (message) => this.onEdited(message),
       onDeleted: (data) => this.onDeleted(data),
@@ -151,7 +162,7 @@ export class Chat {
       onThreadUpdated: (data) => this.threads.onUpdated(data),
       onPinsUpdated: (data) => this.pins.onUpdated(data),
       onPreviews: (data) => this.previews.onUpdated(data),
-      onUserUpdated: (data) => this.people.onUpdated(data),
+      onUserUpdated: (data) => { this.people.onUpdated(data); this.onOwnRole(data); },
     };
   }
 
@@ -162,9 +173,22 @@ export class Chat {
     this.render();
   }
 
+  /** A role change reaches my own page as `user:updated` (section 19: the Profile's `role`): the
+   * administration's button shows or hides at once, and an open administration view closes. */
+  onOwnRole(profile) {
+    if (!profile || !this.state.isMe(profile.username)) return;
+    const role = profile.role;
+    if (!["owner", "admin", "member"].includes(role) || role === this.state.role) return;
+    this.state.role = this.env.creds.role = role;
+    if (role === "member" && this.adminDialog?.open) this.adminDialog.close();
+    this.render();
+  }
+
   onSession(data) {
     const name = data?.user?.username;
     if (typeof name === "string" && name) this.state.me = name;
+    const role = data?.user?.role;
+    if (["owner", "admin", "member"].includes(role)) this.state.role = this.env.creds.role = role;
     this.render();
   }
 
@@ -404,6 +428,8 @@ export class Chat {
     this.conn.close();
     this.people.destroy();
     this.refresher.close();
+    this.unended();
+    document.querySelectorAll("dialog[data-session]").forEach((d) => d.close()); // account, administration
     this.moderation.destroy();
     this.listeners.abort();
     clearInterval(this.typingTimer);

@@ -1,23 +1,22 @@
-// The login token lives in sessionStorage: it survives a reload of the tab,
-// not the tab itself.
+// The signed-in user, in this tab's memory only: {token, username, role, expiresAt}. The session
+// itself is the refresh cookie (./session.js): a reload, another tab or a browser restart gets
+// a new token through it. Only the conversation that was open is kept in sessionStorage, so that
+// a reload returns to it.
 
 const KEY = "parley.session";
+let current = null;
 
 export function loadCredentials() {
-  try {
-    const value = JSON.parse(sessionStorage.getItem(KEY) ?? "null");
-    return value && typeof value.token === "string" ? value : null;
-  } catch {
-    return null;
-  }
+  return current;
 }
 
-export function saveCredentials({ token, username, expiresAt = null }) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token, username, expiresAt }));
+export function saveCredentials(creds) {
+  current = creds;
 }
 
 export function clearCredentials() {
-  sessionStorage.removeItem(KEY);
+  current = null;
+  sessionStorage.removeItem(KEY); // a token an older page kept
   sessionStorage.removeItem(`${KEY}.topic`);
 }
 

@@ -10,6 +10,7 @@ export const BUNDLE_MISSING =
 
 const ACK_TIMEOUT_MS = 10_000;
 const DELIVERED_EVERY_MS = 500;
+const RENEW_GAP_MS = 10_000; // at most one new token per this long for a refused connect
 
 /** The `io` function of socket.io-client, or a ChatError saying how to install it. */
 export async function loadClient() {
@@ -24,7 +25,7 @@ export async function loadClient() {
 
 /**
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
- * onAuthError(ChatError), and one per server event: onMessage, onEdited,
+ * onAuthError(ChatError), renew() -> Promise<token> (an expired token at connect), and one per server event: onMessage, onEdited,
  * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
  * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onPreviews, onRemoved, onExpiring.
  */
@@ -61,7 +62,19 @@ export class ChatConnection {
     socket.io.on("reconnect_attempt", () => handlers.onStatus("offline"));
   }
 
-  onConnectError(err) {
+  async onConnectError(err) {
+    if (err?.message === "token_expired" && this.handlers.renew && !this.renewing) {
+      // The tab slept past its token's end: the session's cookie may still give a new one.
+      this.renewing = true;
+      const token = await this.handlers.renew().catch(() => null);
+      if (token && !this.closed) {
+        this.setToken(token);
+        this.socket.connect();
+        setTimeout(() => { this.renewing = false; }, RENEW_GAP_MS); // once, not in a loop
+        return;
+      }
+      this.renewing = false;
+    }
     if (AUTH_CODES.has(err?.message)) {
       this.close();
       this.handlers.onAuthError(toChatError({ code: err.message, message: err.data?.message }));

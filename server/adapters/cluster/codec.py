@@ -50,6 +50,8 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.PresenceChanged,
         ev.MembershipChanged,
         ev.SessionsRevoked,
+        ev.SessionEnded,
+        ev.RoleChanged,
         ev.TokenRevoked,
         ev.TopicRenamed,
         ev.TopicDeleted,

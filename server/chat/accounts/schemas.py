@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator, model_validator
 
 from server.chat.kernel.schemas import In, Out, Username, check_text
 
+InviteCode = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(check_text)]
 
-class RegisterIn(In):
+
+class SignUpIn(In):
+    """A new account's name and password (the messenger dialect's ``POST /user`` takes just these)."""
+
     username: Username
     password: str
 
@@ -21,6 +25,12 @@ class RegisterIn(In):
         if not 8 <= size <= 72:
             raise ValueError("must be 8 to 72 bytes (UTF-8)")
         return value
+
+
+class RegisterIn(SignUpIn):
+    # PROTOCOL.md section 19: the invitation's code (``/#invite=<code>``), needed when the
+    # workspace's registration is ``invite``
+    invite: InviteCode | None = None
 
 
 class LoginIn(In):
@@ -58,3 +68,51 @@ class RegisteredOut(Out):
     user: UserOut
     token: str
     expires_at: str
+
+
+def _password(value: str) -> str:
+    size = len(check_text(value).encode())
+    if not 8 <= size <= 72:
+        raise ValueError("must be 8 to 72 bytes (UTF-8)")
+    return value
+
+
+NewPassword = Annotated[str, AfterValidator(_password)]
+
+
+class SessionOut(Out):
+    """One of the user's sessions (PROTOCOL.md section 19); ``current``: the caller's own."""
+
+    id: str
+    created_at: str
+    last_used_at: str
+    user_agent: str
+    address: str
+    current: bool
+
+
+class PasswordChangeIn(In):
+    """``POST /api/users/me/password``."""
+
+    current: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(check_text)]
+    new: NewPassword
+
+
+class PasswordResetIn(In):
+    """``POST /api/auth/password-reset``: the account by its name or its (verified) email."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PasswordResetIn:
+        if (self.username is None) == (self.email is None):
+            raise ValueError("give either username or email")
+        return self
+
+
+class PasswordResetConfirmIn(In):
+    """``POST /api/auth/password-reset/confirm``."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: NewPassword

@@ -3,7 +3,9 @@
 bcrypt is slow on purpose, so it always runs in a worker thread and never on
 the event loop. Tokens are HS256 JWTs with ``sub`` (the user's id, as JWT
 wants a string), ``iat``, ``exp`` and ``ver`` (the user's token version:
-logout bumps it, which revokes every token issued before). They name the
+logout bumps it, which revokes every token issued before), and ``sid``, the
+session it belongs to (PROTOCOL.md section 19), when it was issued to one: a
+password login's, a refresh's; ``parley token``'s has none. They name the
 account by id, never by username: a name freed and registered again is a new
 account that no earlier token opens. Decoding pins the algorithm and requires
 every claim, each an integer in range; an expired token and a bad one are
@@ -15,6 +17,8 @@ judge a token's times, and so does the cache of verified tokens (``token_cache``
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +66,7 @@ class PasswordHasher:
 # The latest instant ``datetime`` can hold; a later ``exp`` is not a time but an attack.
 LATEST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
 MAX_ID = 2**63 - 1
+MAX_SID = 32  # a session's id (``db/accounts/sessions.py``)
 
 
 @dataclass(frozen=True, slots=True)  # slots: the token cache keeps one per token
@@ -70,6 +75,7 @@ class Claims:
     version: int
     issued_at: datetime
     expires_at: datetime | None  # None: an API token (PROTOCOL.md section 12), which never expires
+    session_id: str | None = None  # the session it was issued to (PROTOCOL.md section 19), if any
 
 
 class TokenCodec:
@@ -80,15 +86,26 @@ class TokenCodec:
         self.ttl = ttl_seconds
         self.clock = clock
 
-    def issue(self, user_id: int, version: int, ttl_seconds: int | None = None) -> tuple[str, datetime]:
+    def sign(self, purpose: str, message: str) -> str:
+        """An HMAC-SHA256 of ``message`` under this codec's secret, kept apart from the tokens'
+        signatures by ``purpose``: values only this server could have made (a refresh cookie's
+        secret of any generation, ``sessions.py``), checked again without storing them."""
+        key = hmac.new(self._secret.encode(), purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+    def issue(
+        self, user_id: int, version: int, ttl_seconds: int | None = None, session_id: str | None = None
+    ) -> tuple[str, datetime]:
         now = datetime.fromtimestamp(self.clock(), UTC)
         expires = now + timedelta(seconds=self.ttl if ttl_seconds is None else ttl_seconds)
-        payload = {
+        payload: dict[str, Any] = {
             "sub": str(user_id),
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
             "ver": version,
         }
+        if session_id is not None:
+            payload["sid"] = session_id
         import jwt  # here: pyjwt (and cryptography under it) would cost every `parley` command's start
 
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), expires
@@ -116,11 +133,15 @@ class TokenCodec:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if not 0 < int(sub) <= MAX_ID:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        sid = payload.get("sid")
+        if sid is not None and not (isinstance(sid, str) and 0 < len(sid) <= MAX_SID and sid.isascii()):
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         return Claims(
             user_id=int(sub),
             version=ver,
             issued_at=datetime.fromtimestamp(iat, UTC),
             expires_at=datetime.fromtimestamp(exp, UTC),
+            session_id=sid,
         )
 
     def check_times(self, issued_at: Any, expires_at: Any) -> None:

@@ -15,7 +15,9 @@ and turns an authorization code into the provider's checked ``Identity``, raisin
   lands; an unknown, used or expired one, a provider's error, a missing code or any failure of
   the code exchange and the ID token's checks is ``unauthorized`` and makes no account. The
   account is the one linked to the provider's ``iss`` + ``sub`` (``identities``), or a new one
-  (``sso_names``: never an existing account found by its name or email). The answer is a one-time
+  (``sso_names``: never an existing account found by its name or email), which the workspace's
+  door admits in its own transaction (PROTOCOL.md section 19: ``forbidden`` when registration is
+  closed or invite-only, or the verified email is outside the allowed domains). The answer is a one-time
   code (only its SHA-256 is stored, 60 s, usable once) for the page, never a token.
 - ``exchange``: the one-time code for a token, as a login answers; a used, expired or unknown one
   is ``unauthorized``. A disabled or deleted account is ``unauthorized`` at both steps.
@@ -37,8 +39,9 @@ from db.errors import Conflict
 from db.records import SignInFlow, UserRecord
 from db.uow import Database
 from server.chat.accounts.schemas import TokenOut
+from server.chat.accounts.sessions import Opened
 from server.chat.accounts.sso_names import candidates, display_name, username_base
-from server.chat.accounts.users import DISABLED, FIRST_VERSIONS, UserService
+from server.chat.accounts.users import DISABLED, FIRST_VERSIONS, Joining, UserService, owns_if_first
 from server.chat.accounts.words import words_of
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, not_found, rate_limited
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 FLOW_TTL = timedelta(minutes=10)
 CODE_TTL = timedelta(seconds=60)
 MAX_KEY = 255  # the identities' columns
+MAX_INVITE = 128  # an invitation code's longest (``schemas.InviteCode``)
 START_AGAIN = "the sign-in is unknown, used or expired; start it again"
 BAD_CODE = "the sign-in code is unknown, used or expired; sign in again"
 NOT_HERE = "this sign-in was not started in this browser; start it again"
@@ -63,6 +67,7 @@ class Identity:
     subject: str
     preferred_username: str | None = None
     name: str | None = None
+    email: str | None = None  # the ``email`` claim, only when ``email_verified`` is true (section 19)
 
 
 class IdentityRefused(Exception):
@@ -103,6 +108,7 @@ class MethodsOut(Out):
 
     password: bool
     oidc: OidcMethodOut | None
+    registration: str = "open"  # PROTOCOL.md section 19: open, invite or closed
 
 
 class CodeIn(In):
@@ -126,18 +132,25 @@ class SingleSignOn:
         self.start_limit = start_limit  # sign-ins started per client address
         self.max_flows = max_flows  # sign-ins under way at once
 
-    def methods(self) -> MethodsOut:
+    async def methods(self) -> MethodsOut:
         oidc = OidcMethodOut(name=self.provider.name) if self.provider is not None else None
-        return MethodsOut(password=self.password_login, oidc=oidc)
+        registration = "open"
+        for door in self.users.doors:  # the workspace's (PROTOCOL.md section 19), as stored now
+            registration = await door.registration()
+        return MethodsOut(password=self.password_login, oidc=oidc, registration=registration)
 
     def _provider(self) -> IdentityProvider:
         if self.provider is None:
             raise not_found("single sign-on is not configured on this server")
         return self.provider
 
-    async def start(self, redirect_uri: str, source: str = "") -> str:
+    async def start(self, redirect_uri: str, source: str = "", invite: str | None = None) -> str:
         """A new sign-in: the provider's authorization URL to send the browser to. ``rate_limited``
-        past the client address ``source``'s budget of starts (``not_found`` when off)."""
+        past the client address ``source``'s budget of starts (``not_found`` when off). ``invite``:
+        an invitation's code, which a new account made at the callback joins by (section 19); too
+        long a code is ``invalid`` here, an unusable one is refused at the callback."""
+        if invite is not None and not 0 < len(invite) <= MAX_INVITE:
+            raise ChatError(ErrorCode.INVALID, "the invitation's code is not valid")
         provider = self._provider()
         wait = await self.start_limit.take(source)
         if wait > 0:
@@ -148,6 +161,7 @@ class SingleSignOn:
             nonce=secrets.token_urlsafe(32),
             verifier=secrets.token_urlsafe(64),  # 86 characters: RFC 7636 wants 43-128
             expires_at=now + FLOW_TTL,
+            invite=invite,
         )
         async with self.db.write() as repos:
             await repos.sso.prune(now)
@@ -186,7 +200,7 @@ class SingleSignOn:
             raise _refused(exc) from None
         if not (0 < len(identity.issuer) <= MAX_KEY and 0 < len(identity.subject) <= MAX_KEY):
             raise ChatError(ErrorCode.UNAUTHORIZED, "the provider's user has no usable issuer or subject")
-        user = await self._account(identity)
+        user = await self._account(identity, flow.invite)
         one_time = secrets.token_urlsafe(32)
         async with self.db.write() as repos:
             await repos.sso.add_code(_digest(one_time), user.id, datetime.now(UTC) + CODE_TTL)
@@ -207,10 +221,20 @@ class SingleSignOn:
         token, expires = self.users.tokens.issue(user.id, user.token_version)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
-    async def _account(self, identity: Identity) -> UserRecord:
+    async def exchange_session(self, data: CodeIn, user_agent: str = "", address: str = "") -> Opened:
+        """``exchange``, opening a session that lasts (PROTOCOL.md section 19): its token carries
+        the session's id, and its refresh cookie comes with it."""
+        out = await self.exchange(data)
+        claims = self.users.tokens.decode(out.token)
+        assert self.users.sessions is not None, "accounts.build attaches it"
+        return await self.users.sessions.open(claims.user_id, claims.version, user_agent, address)
+
+    async def _account(self, identity: Identity, invite: str | None) -> UserRecord:
+        """The linked account, else a new one (admitted by the workspace's rules, ``invite``'s code
+        among them); an existing account needs no invitation."""
         user = await self._linked(identity)
         if user is None:
-            user = await self._create(identity)
+            user = await self._create(identity, invite)
         _usable(user)
         return user
 
@@ -219,14 +243,14 @@ class SingleSignOn:
             user_id = await repos.sso.linked_user(identity.issuer, identity.subject)
             return None if user_id is None else await repos.users.by_id(user_id)
 
-    async def _create(self, identity: Identity) -> UserRecord:
+    async def _create(self, identity: Identity, invite: str | None) -> UserRecord:
         """A new account linked to ``identity``, under the first free name of its candidates."""
         shown = display_name(identity.name)
         password_hash = await self.users.hasher.hash(secrets.token_urlsafe(32))  # no password matches
         extra = (str(secrets.randbelow(10**6)) for _ in range(20))
         for username in candidates(username_base(identity.preferred_username, identity.name), extra):
             try:
-                user = await self._store(username, identity, shown, password_hash)
+                user = await self._store(username, identity, shown, password_hash, invite)
             except _NameTaken:
                 continue
             except Conflict:
@@ -240,7 +264,9 @@ class SingleSignOn:
             return user
         raise ChatError(ErrorCode.CONFLICT, "no free username was found for this account; try again")
 
-    async def _store(self, username: str, identity: Identity, shown: str, password_hash: str) -> UserRecord:
+    async def _store(
+        self, username: str, identity: Identity, shown: str, password_hash: str, invite: str | None
+    ) -> UserRecord:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             await repos.names.claim(username)  # one namespace with topics (db/conversations/names.py)
@@ -248,11 +274,13 @@ class SingleSignOn:
                 raise _NameTaken
             version = secrets.randbelow(FIRST_VERSIONS) + 1
             user = await repos.users.add(username, password_hash, now, version)
+            for door in self.users.doors:  # closed, invite-only, outside the domains: refused
+                await door.admit(repos, user, Joining(invite=invite, email=identity.email, sso=True))
             if shown:
                 await repos.users.update_fields(user.id, display_name=shown)
             await repos.users.set_words(user.id, words_of(username, shown))
             await repos.sso.link(identity.issuer, identity.subject, user.id, now)
-            return user
+            return await owns_if_first(repos, user)
 
 
 class _NameTaken(Exception):

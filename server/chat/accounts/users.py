@@ -8,7 +8,9 @@ connection's token refresh, answers every failure ``unauthorized``),
 ``rate_limited`` with ``retry_after`` (too many sign-ups from one address, too many
 failed logins from one address or for one account name),
 ``not_found`` (unknown profile), ``forbidden`` (registration and login by password when
-``PARLEY_PASSWORD_LOGIN=off``: single sign-on only, PROTOCOL.md section 14). A disabled
+``PARLEY_PASSWORD_LOGIN=off``: single sign-on only, PROTOCOL.md section 14; a sign-up the
+workspace's door refuses, section 19: closed, invite-only without a code), ``invalid`` (an
+invitation that is no longer valid). A disabled
 account (``parley user disable``) gets ``unauthorized`` ("this account is disabled") from
 ``login`` with the right password and from ``authenticate``; ``issue_token`` refuses it with
 ``forbidden``.
@@ -29,25 +31,28 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from db.errors import Conflict
 from db.records import Credentials, UserRecord
+from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts import api_tokens
 from server.chat.accounts.api_tokens import KnownTokens
 from server.chat.accounts.schemas import LoginIn, RegisteredOut, RegisterIn, TokenOut, UserOut
 from server.chat.accounts.security import Claims, PasswordHasher, TokenCodec
+from server.chat.accounts.sessions import EndedSessions, Opened, SessionService
 from server.chat.accounts.token_cache import VerifiedTokens
 from server.chat.kernel.actors import Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, conflict, forbidden, not_found, rate_limited
-from server.chat.kernel.events import Event, NewsMissed, SessionsRevoked, TokenRevoked
+from server.chat.kernel.events import Event, NewsMissed, RoleChanged, SessionsRevoked, TokenRevoked
 from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import iso_required
 from server.chat.rules.blocking import Blocks
+from server.chat.rules.workspace import OWNER
 
 WRONG_CREDENTIALS = "wrong username or password"
 DISABLED = "this account is disabled; ask an operator to enable it"
@@ -59,6 +64,7 @@ FIRST_VERSIONS = 2**30
 
 
 Joiner = Callable[[int], Awaitable[None]]
+Admit = Callable[[Repositories, UserRecord], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,35 @@ class KnownUsers:
             self._by_id.clear()
 
 
+@dataclass(frozen=True)
+class Joining:
+    """How a new account comes in, for the workspace's door (PROTOCOL.md section 19): the invite
+    code given, the address known (single sign-on's verified email claim), by single sign-on."""
+
+    invite: str | None = None
+    email: str | None = None
+    sso: bool = False
+
+
+class Door(Protocol):
+    """Who may join the workspace (the port; ``server.chat.workspace.door.Door`` is it), so that
+    accounts name no capability above them."""
+
+    async def admit(self, repos: Repositories, user: UserRecord, joining: Joining) -> None:
+        """In the new account's own transaction: refuse it (``forbidden``, ``invalid``) or admit
+        it, counting its invite's use and joining the invite's topics."""
+        ...
+
+    async def claim(self, joining: Joining, username: str, password: str) -> UserRecord | None:
+        """The account an admin made for an invite, given its password, when ``joining``'s code
+        is such an invite for ``username``; None for any other code."""
+        ...
+
+    async def registration(self) -> str:
+        """``open``, ``invite`` or ``closed``, as stored now (``GET /api/auth/methods``)."""
+        ...
+
+
 class Presence(Protocol):
     """What a profile needs of presence: a port (``server.chat.presence.service.PresenceService``
     is it), so that accounts name no other capability's service."""
@@ -148,9 +183,14 @@ class UserService:
         self.account_limit = account_limit  # failed logins per account name (known or not)
         self.password_login = password_login  # PARLEY_PASSWORD_LOGIN (off: register, login refused)
         self.on_registered: list[Joiner] = []
+        self.doors: list[Door] = []  # who may join (PROTOCOL.md section 19; the workspace's)
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
         self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
         self.verified = VerifiedTokens(tokens)  # JWTs whose signature and claims passed
+        # Sessions that last (PROTOCOL.md section 19): those ended lately (a hub sink, attached by
+        # the composition root), and the service that opens them (set by ``assembly.build``).
+        self.ended = EndedSessions(db, tokens.ttl + 60.0)
+        self.sessions: SessionService | None = None
 
     async def register(self, data: RegisterIn, source: str = "") -> RegisteredOut:
         if not self.password_login:
@@ -158,23 +198,42 @@ class UserService:
         wait = await self.register_limit.take(source)
         if wait > 0:
             raise rate_limited("too many sign-ups from this address; try later", wait)
-        user = await self.create(data.username, data.password)
+        joining = Joining(invite=data.invite)
+        user = await self._claimed(joining, data) or await self.create(
+            data.username, data.password, joining=joining
+        )
         token, expires = self.tokens.issue(user.id, user.token_version)
         return RegisteredOut(
             user=UserOut(username=user.username), token=token, expires_at=iso_required(expires)
         )
 
-    async def create(self, username: str, password: str, by: Doer | None = None) -> UserRecord:
+    async def _claimed(self, joining: Joining, data: RegisterIn) -> UserRecord | None:
+        for door in self.doors if joining.invite else ():
+            user = await door.claim(joining, data.username, data.password)
+            if user is not None:
+                return user
+        return None
+
+    async def create(
+        self, username: str, password: str, by: Doer | None = None, joining: Joining | None = None
+    ) -> UserRecord:
         """Store a new user (also used by the ``parley user create`` command, whose ``by`` makes
-        an audit row: a sign-up has none)."""
+        an audit row: a sign-up has none). ``joining``: a sign-up, which the workspace's doors
+        admit or refuse (PROTOCOL.md section 19); None, an operator's or an admin's account."""
         noted = (Acted(by, "user.create", username),) if by is not None else ()
-        user = await self.add_account(username, await self.hasher.hash(password), noted=noted)
+        admit = None if joining is None else self._door(joining)
+        user = await self.add_account(username, await self.hasher.hash(password), noted=noted, admit=admit)
         for join in self.on_registered:
             await join(user.id)
         return user
 
     async def add_account(
-        self, username: str, password_hash: str, owner_id: int | None = None, noted: Sequence[object] = ()
+        self,
+        username: str,
+        password_hash: str,
+        owner_id: int | None = None,
+        noted: Sequence[object] = (),
+        admit: Admit | None = None,
     ) -> UserRecord:
         """Store an account under a name free among users and topics (``conflict`` otherwise); with
         ``owner_id``, a bot (``server.chat.integrations.bots``), whose ``password_hash`` matches no
@@ -186,13 +245,38 @@ class UserService:
                 if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
                     raise conflict(f"the username {username!r} is taken")
                 repos.note(*noted)
-                return await repos.users.add(username, password_hash, datetime.now(UTC), version, owner_id)
+                user = await repos.users.add(username, password_hash, datetime.now(UTC), version, owner_id)
+                if admit is not None:
+                    await admit(repos, user)  # refused: the account goes with the rollback
+                return user if user.bot else await owns_if_first(repos, user)
         except Conflict as exc:
             raise conflict(f"the username {username!r} is taken") from exc
+
+    def _door(self, joining: Joining) -> Admit:
+        async def admit(repos: Repositories, user: UserRecord) -> None:
+            for door in self.doors:
+                await door.admit(repos, user, joining)
+
+        return admit
+
+    def _sessions(self) -> SessionService:
+        assert self.sessions is not None, "accounts.build attaches it"
+        return self.sessions
+
+    async def login_session(self, data: LoginIn, source: str = "", user_agent: str = "") -> Opened:
+        """``login``, opening a session that lasts (PROTOCOL.md section 19)."""
+        user = await self._checked_login(data, source)
+        return await self._sessions().open(user.id, user.token_version, user_agent, source)
 
     async def login(self, data: LoginIn, source: str = "") -> TokenOut:
         """A token for the right password. Each attempt takes a token from the address's and the
         account name's failure budgets; a successful one (or one that broke) gives them back."""
+        user = await self._checked_login(data, source)
+        token, expires = self.tokens.issue(user.id, user.token_version)
+        return TokenOut(token=token, expires_at=iso_required(expires))
+
+    async def _checked_login(self, data: LoginIn, source: str) -> UserRecord:
+        """The account of a right password, the failure budgets taken and given back (``login``)."""
         if not self.password_login:
             raise forbidden(PASSWORDS_OFF)
         account = data.username.lower()
@@ -205,8 +289,7 @@ class UserService:
             await self._give_back(source, account)
             raise
         await self._give_back(source, account)
-        token, expires = self.tokens.issue(user.id, user.token_version)
-        return TokenOut(token=token, expires_at=iso_required(expires))
+        return user
 
     async def _admit(self, source: str, account: str) -> None:
         wait = await self.login_limit.take(source)
@@ -261,7 +344,9 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
         if claims.version != user.token_version:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "the token was revoked by a logout; log in again")
-        return Actor(id=user.id, username=user.username, bot=user.bot), claims
+        if claims.session_id is not None and claims.session_id in self.ended:
+            raise ChatError(ErrorCode.TOKEN_REVOKED, "this session was signed out; sign in again")
+        return Actor(id=user.id, username=user.username, bot=user.bot, session_id=claims.session_id), claims
 
     async def _verify_api_token(self, token: str) -> tuple[Actor, Claims]:
         """A bot's API token (PROTOCOL.md section 12): known by its hash, never expiring (claims
@@ -292,7 +377,7 @@ class UserService:
         _, claims = await self.verify(token)
         if claims.expires_at is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
-        fresh, expires = self.tokens.issue(claims.user_id, claims.version)
+        fresh, expires = self.tokens.issue(claims.user_id, claims.version, session_id=claims.session_id)
         return TokenOut(token=fresh, expires_at=iso_required(expires))
 
     async def renew(self, actor: Actor, token: str | None) -> datetime:
@@ -324,3 +409,13 @@ class UserService:
             raise forbidden(f"{user.username!r} is disabled: enable the account first")
         token, expires = self.tokens.issue(user.id, user.token_version, ttl_seconds)
         return TokenOut(token=token, expires_at=iso_required(expires))
+
+
+async def owns_if_first(repos: Repositories, user: UserRecord) -> UserRecord:
+    """A new human account in its creating transaction: the owner of a workspace nobody owns yet
+    (the first account of an empty server, PROTOCOL.md section 19), told to every node's
+    ``Roles`` once committed."""
+    if not await repos.users.claim_first_owner(user.id):
+        return user
+    repos.record(RoleChanged(user.id, OWNER))
+    return replace(user, role=OWNER)

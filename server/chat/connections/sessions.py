@@ -45,7 +45,7 @@ from server.chat.connections.signals import SignalService
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.errors import ChatError, ErrorCode
-from server.chat.kernel.events import Event, SessionsRevoked, TokenRevoked
+from server.chat.kernel.events import Event, SessionEnded, SessionsRevoked, TokenRevoked
 from server.chat.kernel.gate import Gate
 from server.chat.kernel.schemas import MessageOut
 from server.chat.presence.service import PresenceService
@@ -175,8 +175,9 @@ class SessionService:
         self._admitting.discard(admission)
 
     async def deliver(self, event: Event) -> None:
-        """A hub sink: a revocation reaches the opens not yet registered (see ``admit``)."""
-        if isinstance(event, SessionsRevoked | TokenRevoked):
+        """A hub sink: a revocation (a logout, a revoked API token, a signed-out session) reaches
+        the opens not yet registered (see ``admit``)."""
+        if isinstance(event, SessionsRevoked | TokenRevoked | SessionEnded):
             for admission in list(self._admitting):
                 admission.revoked.add(event.user_id)
 

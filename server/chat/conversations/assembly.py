@@ -1,10 +1,11 @@
 """The conversations' part of the composition: the send path's directory, messages and their
 writer, topics, direct conversations, reactions and pins.
 
-``send_hooks`` is the port integrations register on: each ``SendHook`` writes rows with a new
-message in its send batch's transaction (outgoing webhooks' outbox, and the next integration's).
-The writer holds this list, not a copy: a hook registered by a later build is asked from the
-first send on.
+``send_hooks`` is the port the later builds register on: each ``SendHook`` writes rows with a new
+message in its send batch's transaction, or hears of its commit (the outgoing webhooks' outbox, the
+notifications' jobs, the link previews' queue). The writer holds this list, not a copy: a hook
+registered by a later build is asked from the first send on. The writer publishes what it commits
+straight to the hub (``w.hub.publish``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ from server.chat.conversations.topics import TopicService
 from server.chat.conversations.writer import SendHook
 from server.chat.files.service import FileService
 from server.chat.kernel.budgets import per_hour
-from server.chat.kernel.limits import Limits
 from server.chat.kernel.wiring import Stage, Wiring
 from server.chat.people.service import PeopleService
 from server.chat.presence.service import PresenceService
 from server.chat.rules.blocking import Blocks
+from server.chat.rules.workspace import Roles
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What one user may do per hour, and who may say ``@all``."""
+
+    topics_per_hour: int  # topics one user creates
+    invites_per_hour: int  # invites one user sends
+    all_mention_limit: int  # members up to which anyone may say ``@all``
 
 
 @dataclass(frozen=True)
@@ -49,13 +59,16 @@ def build(
     default_topics: list[str],
     public_topic: str | None = None,
     people: PeopleService | None = None,
+    *,
+    roles: Roles,
 ) -> Conversations:
     """``default_topics``: the public topics every new account joins, made at the start;
-    ``public_topic``: the echo chat's channel (PROTOCOL.md 7.3), made when a server starts."""
-    directory = Directory(w.db, blocks)
+    ``public_topic``: the echo chat's channel (PROTOCOL.md 7.3), made when a server starts;
+    ``roles``: the workspace's (section 19), which the directory holds for every ranked check."""
+    directory = Directory(w.db, blocks, roles)
     w.sink(Stage.SEND_PATH, directory)  # first: the send path sees a change before clients do
     send_hooks: list[SendHook] = []
-    messages = MessageService(w.db, directory, limits.all_mention_limit, files, send_hooks)
+    messages = MessageService(w.db, directory, w.hub.publish, limits.all_mention_limit, files, send_hooks)
     topics = TopicService(
         w.db,
         presence,

@@ -5,10 +5,10 @@ operator renames or deletes a topic or deletes a user; those commands record
 ``TopicRenamed``, ``TopicDeleted`` and ``UserDeleted``, which reach this sink on
 every node (the hub, or the relay table without Redis) and make it forget the
 names; otherwise a name, once found, stays valid (an archive or a description change records
-``TopicUpdated``: the name is read again). Who blocked whom (``blocks``) is kept exact by
-``BlockChanged`` (``server.chat.rules.blocking``). Members, and who of them is muted, are
-loaded per topic on first use and then kept exact by ``MembershipChanged``
-events: the directory is a hub sink (attached first), and every service that
+``TopicUpdated``: the name is read again). Who blocked whom (``blocks``, the rules' cache the send
+path reads through the directory) keeps itself exact (``server.chat.rules.blocking``). Members,
+and who of them is muted, are loaded per topic on first use and then kept exact by
+``MembershipChanged`` events: the directory is a hub sink (attached first), and every service that
 changes a membership records that event on its unit of work, so a change is
 applied after its commit and before the changing call returns to its client.
 (Across nodes the scale-out hub carries the same events.)
@@ -30,7 +30,6 @@ from typing import TypeVar
 from db.uow import Database
 from server.chat.kernel.errors import no_topic, not_found
 from server.chat.kernel.events import (
-    BlockChanged,
     Event,
     MembershipChanged,
     MessageCreated,
@@ -44,6 +43,7 @@ from server.chat.kernel.events import (
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.rules.authority import Standing
 from server.chat.rules.blocking import Blocks
+from server.chat.rules.workspace import Roles
 
 MAX_ENTRIES = 50_000  # per cache; a full cache starts over (every entry can be read again)
 K = TypeVar("K")
@@ -57,16 +57,19 @@ class UserInfo:
 
 
 class Directory:
-    def __init__(self, db: Database, blocks: Blocks | None = None) -> None:
-        """``blocks``: who blocked whom (the rules' cache, shared with presence and typing); the
-        directory keeps it exact with the rest of the send path's caches."""
+    def __init__(self, db: Database, blocks: Blocks, roles: Roles) -> None:
+        """``blocks``: who blocked whom (the rules' cache, shared with presence and typing, a hub
+        sink of its own), read by the send path through the directory; ``roles``: who administers
+        the workspace (PROTOCOL.md section 19, a hub sink of its own too), read by every service
+        that asks the rank table in a topic."""
         self.db = db
         self._topics: dict[str, Place] = {}
         self._users: dict[str, UserInfo] = {}
         self._members: dict[int, set[int]] = {}
         self._generation: dict[int, int] = {}
         self._mutes: dict[int, dict[int, datetime | None]] = {}  # topic -> muted member -> until
-        self.blocks = blocks if blocks is not None else Blocks(db)  # PROTOCOL.md section 10
+        self.blocks = blocks  # PROTOCOL.md section 10
+        self.roles = roles  # PROTOCOL.md section 19
 
     async def deliver(self, event: Event) -> None:
         """Hub sink: keep loaded member sets exact, forget renamed and deleted names."""
@@ -91,21 +94,18 @@ class Directory:
                 mutes[event.user_id] = _moment(event.until)
             elif mutes is not None:
                 mutes.pop(event.user_id, None)
-        elif isinstance(event, BlockChanged):
-            self.blocks.apply(event)
         elif isinstance(event, NewsMissed):
             await self.forget_all()
 
     async def forget_all(self) -> None:
-        """News was missed (a broker outage): every name, member set, mute and block is read again
-        on its next use, as after a start."""
+        """News was missed (a broker outage): every name, member set and mute is read again on its
+        next use, as after a start (``blocks`` forgets its pairs on the same news)."""
         self._topics.clear()
         self._users.clear()
         self._members.clear()
         self._mutes.clear()
         for topic_id in self._generation:  # a load under way must not keep what it read
             self._generation[topic_id] += 1
-        self.blocks.forget_all()
 
     def apply(self, topic_id: int, user_id: int, joined: bool) -> None:
         self._generation[topic_id] = self._generation.get(topic_id, 0) + 1

@@ -37,7 +37,7 @@ from server.chat.conversations.directory import Directory
 from server.chat.conversations.links import links_of
 from server.chat.conversations.message_events import deleted, edited, pins_changed, thread_changed
 from server.chat.conversations.schemas import PageOut
-from server.chat.conversations.writer import Destination, SendHook, Writer
+from server.chat.conversations.writer import Destination, Publish, SendHook, Writer
 from server.chat.files.service import FileService
 from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.errors import ChatError, cannot_message, forbidden, invalid, no_message
@@ -55,24 +55,31 @@ from server.chat.rules.access import (
 )
 from server.chat.rules.authority import MEMBER, RANKS, Act, Standing, check, standing_of
 from server.chat.rules.blocking import blocked_viewers
+from server.chat.rules.workspace import Roles
 
 EXCERPT_CHARS = 100  # a quote shows the first 100 characters of the quoted body
 
 
 class MessageService:
+    """Sends go through ``writer``, which calls back into this service from its own task (its
+    ``SendSide``: the ``destination`` closure each send queues, ``original``, ``threads_changed``);
+    ``publish`` is the hub's, for the events of what the writer commits."""
+
     def __init__(
         self,
         db: Database,
         directory: Directory,
+        publish: Publish,
         all_mention_limit: int = 50,
         files: FileService | None = None,
         send_hooks: Sequence[SendHook] = (),
     ) -> None:
         self.db = db
         self.directory = directory
+        self.publish = publish
         self.all_mention_limit = all_mention_limit
         self.files = files
-        self.writer = Writer(db, self._original, self._threads_changed, send_hooks)
+        self.writer = Writer(db, self, publish, send_hooks)
 
     async def send(
         self,
@@ -127,7 +134,7 @@ class MessageService:
         place = await self._resolve(actor, target)
         if place is not None:
             return place
-        if client_id is not None and (original := await self._original(actor, client_id)) is not None:
+        if client_id is not None and (original := await self.original(actor, client_id)) is not None:
             return original  # a resend towards someone new opens nothing
         # First message of a conversation: create it (a concurrent first message may win).
         return (await open_direct(self.db, actor, target.user or "")).place
@@ -192,6 +199,7 @@ class MessageService:
             standing = Standing("owner")
         else:
             standing = MEMBER if membership is None else standing_of(membership)
+        standing = self.directory.roles.standing(standing, actor.id, place.kind)  # section 19
         try:
             check(Act.MENTION_ALL, standing, kind=place.kind)
         except ChatError:
@@ -231,8 +239,8 @@ class MessageService:
             return None
         return Place(conversation.topic_id, name, "direct", peer.id, peer.username)
 
-    async def _original(self, actor: Actor, client_id: str) -> MessageOut | None:
-        """The message a repeated ``client_id`` stands for, if there is one."""
+    async def original(self, actor: Actor, client_id: str) -> MessageOut | None:
+        """The message a repeated ``client_id`` stands for, if there is one (the writer asks it)."""
         async with self.db.read() as repos:
             existing = await repos.messages.by_client_id(actor.id, client_id)
             if existing is None:
@@ -240,15 +248,16 @@ class MessageService:
             _, place = await locate_message(repos, actor, existing.id)
             return message_view(existing, actor.username, place.kind, place.shown_as, actor.id)
 
-    async def _threads_changed(self, roots: list[tuple[Place, Actor, int]]) -> None:
-        """``thread:updated`` for the roots a batch replied to (their summaries as stored now)."""
+    async def threads_changed(self, roots: list[tuple[Place, Actor, int]]) -> None:
+        """``thread:updated`` for the roots a batch replied to (their summaries as stored now):
+        the writer tells it once the batch is answered; a read, so the events go to the hub here."""
         async with self.db.read() as repos:
             events = [
                 event
                 for place, actor, root in roots
                 for event in thread_changed(place, actor, root, await repos.messages.thread_summary(root))
             ]
-        await self.db.announce(list(events))
+        await self.publish(*events)
 
     async def edit(self, actor: Actor, message_id: int, body: str) -> MessageOut:
         """A new body; what it mentions, the quotes of it and its thread's summary follow."""
@@ -280,7 +289,7 @@ class MessageService:
         async with self.db.write() as repos:
             message, place = await locate_message(repos, actor, message_id, lock=True)
             if message.sender_id != actor.id:
-                await _may_delete_any(repos, place, actor)
+                await _may_delete_any(repos, place, actor, self.directory.roles)
             sender = actor if message.sender_id == actor.id else await _sender(repos, message)
             freed = await self._tombstone(repos, message, place, sender, actor)
             if sender.id != actor.id:  # a moderator's deletion: audited (PROTOCOL.md section 16)
@@ -418,10 +427,12 @@ async def _require_root(repos: Repositories, place: Place, message_id: int) -> N
         )
 
 
-async def _may_delete_any(repos: Repositories, place: Place, actor: Actor) -> None:
-    """Someone else's message: moderators and up of its topic (never in a direct conversation)."""
+async def _may_delete_any(repos: Repositories, place: Place, actor: Actor, roles: Roles) -> None:
+    """Someone else's message: moderators and up of its topic (never in a direct conversation),
+    and the workspace's owners and admins in a public topic (PROTOCOL.md section 19)."""
     membership = None if place.direct else await repos.memberships.get(place.topic_id, actor.id)
-    if membership is None or RANKS.get(membership.role, 0) < RANKS["moderator"]:
+    standing = MEMBER if membership is None else standing_of(membership)
+    if place.direct or roles.standing(standing, actor.id, place.kind).rank < RANKS["moderator"]:
         raise forbidden("only the sender, or a moderator of the topic, may delete a message")
 
 

@@ -26,7 +26,7 @@ from server.chat.kernel.places import Place
 from server.chat.kernel.schemas import Target
 from server.chat.kernel.views import message_view
 from server.chat.rules.access import locate_message, place_of, require_readable
-from server.chat.rules.authority import Act, check, standing_of
+from server.chat.rules.authority import MEMBER, Act, check, standing_of
 
 MAX_PINS = 50
 
@@ -43,11 +43,14 @@ class PinService:
             if message.extras.type == "system":
                 raise invalid("a system message cannot be pinned")
             membership = await repos.memberships.get(place.topic_id, actor.id)
-            if membership is None:  # a public topic's message (locate_message hides the others')
+            roles = self.directory.roles  # the workspace's owners and admins (section 19)
+            if membership is None and not roles.acts_in(actor.id, place.kind):
+                # a public topic's message (locate_message hides the others')
                 raise forbidden(f"only members of {place.name!r} may pin its messages")
+            standing = MEMBER if membership is None else standing_of(membership)
             check(
                 Act.PIN,
-                standing_of(membership),
+                roles.standing(standing, actor.id, place.kind),
                 kind=place.kind,
                 archived=place.archived,
                 where=repr(place.name),

@@ -19,9 +19,17 @@ from server.chat.integrations.webhooks import (
     WebhookService,
 )
 from server.chat.kernel.budgets import SharedLimit
-from server.chat.kernel.limits import Limits
+from server.chat.kernel.limits import OutboundLimits
 from server.chat.kernel.outbound import Poster, UrlGuard
 from server.chat.kernel.wiring import Stage, Wiring
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits(OutboundLimits):
+    """Incoming hooks' rate and the delivery log's life (PROTOCOL.md section 12)."""
+
+    hook_posts_per_minute: int  # posts to one incoming webhook
+    webhook_log_retention: float  # housekeeping: seconds an attempt stays in the delivery log
 
 
 @dataclass(frozen=True)
@@ -46,9 +54,12 @@ def build(
     w.before_commit(WebhookOutbox(webhook_map))  # member and reaction facts -> outbox rows
     conversations.send_hooks.append(MessageWebhooks(webhook_map))  # a message's -> outbox rows
     w.part("webhook map", webhook_map.load)  # before any send: the send path asks it
+    prune_deliveries(w, limits.webhook_outbox_retention, limits.webhook_log_retention)
     bots = BotService(w.db, users, conversations.messages)  # PROTOCOL.md section 12
-    hooks = HookService(w.db, bots, SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, w.budgets))
-    webhooks = WebhookService(w.db, webhook_map, guard, bots)
+    roles = conversations.directory.roles  # section 19: workspace admins manage public topics'
+    posts = SharedLimit("hook-posts", limits.hook_posts_per_minute, 60.0, w.budgets)
+    hooks = HookService(w.db, bots, posts, roles)
+    webhooks = WebhookService(w.db, webhook_map, guard, bots, roles)
     worker = None
     if poster is not None:
         worker = WebhookWorker(
@@ -64,3 +75,12 @@ def build(
         )
         w.part("webhook worker", worker.start, worker.stop, serving=True)
     return Integrations(bots, hooks, webhooks, webhook_map, worker)
+
+
+def prune_deliveries(w: Wiring, outbox: float, log: float) -> None:
+    """Housekeeping: finished deliveries (``outbox``, ``ok`` or ``failed``) and delivery-log
+    attempts (``log``; the log lists a webhook's newest 100) after their retention, in seconds. A
+    pending delivery of a live webhook is never pruned; one of a removed webhook (or deleted
+    topic), which no worker takes, is owed to nobody and goes after the same retention."""
+    w.prune("outbox", outbox, lambda repos, before, limit: repos.webhooks.prune_outbox(before, limit))
+    w.prune("log", log, lambda repos, before, limit: repos.webhooks.prune_log(before, limit))

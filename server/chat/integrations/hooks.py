@@ -39,6 +39,7 @@ from server.chat.kernel.events import MembershipChanged
 from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import iso_required
 from server.chat.rules.access import named_topic
+from server.chat.rules.workspace import Roles
 
 MANAGERS = frozenset({"owner", "admin"})
 MAX_NAME = 32  # a username's length limit: the made bot's name fits it
@@ -47,15 +48,18 @@ NO_HOOK = "no such hook"
 
 
 class HookService:
-    def __init__(self, db: Database, bots: BotService, limit: SharedLimit | None = None) -> None:
+    def __init__(
+        self, db: Database, bots: BotService, limit: SharedLimit | None = None, roles: Roles | None = None
+    ) -> None:
         self.db = db
         self.bots = bots
+        self.roles = roles  # the workspace's owners and admins manage every public topic's hooks
         self.limit = limit or SharedLimit("hook-posts", 60, 60.0)  # posts a minute to one hook
 
     async def create(self, actor: Actor, topic: str, bot_name: str | None = None) -> HookCreatedOut:
         """A hook of the topic posting as ``bot_name`` (the caller's) or as a bot made for it."""
         async with self.db.read() as repos:
-            found = await _managed(repos, actor, topic)
+            found = await _managed(repos, actor, topic, self.roles)
             named = await repos.users.by_name(bot_name) if bot_name is not None else None
         if bot_name is not None:
             if named is None or not named.bot or named.owner_id != actor.id or named.disabled_at is not None:
@@ -67,7 +71,7 @@ class HookService:
         hook_id = secrets.token_hex(16)
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            found = await _managed(repos, actor, topic)  # still theirs to manage
+            found = await _managed(repos, actor, topic, self.roles)  # still theirs to manage
             if await repos.bans.active(found.id, bot.id):
                 raise invalid(f"{bot.username!r} is banned from {found.name!r}")
             if await repos.memberships.get(found.id, bot.id) is None:
@@ -84,7 +88,7 @@ class HookService:
     async def list(self, actor: Actor, topic: str) -> HooksOut:
         """The topic's hooks (never their secrets), oldest first; owners and admins only."""
         async with self.db.read() as repos:
-            found = await _managed(repos, actor, topic)
+            found = await _managed(repos, actor, topic, self.roles)
             hooks = await repos.hooks.hooks_of(found.id)
         return HooksOut(
             hooks=[
@@ -98,7 +102,7 @@ class HookService:
         it was made for this hook (``hook_bots.retire``)."""
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            found = await _managed(repos, actor, topic)
+            found = await _managed(repos, actor, topic, self.roles)
             hook = await repos.hooks.hook_of(found.id, hook_id)
             if hook is None or not await repos.hooks.revoke_hook(found.id, hook_id, now):
                 raise not_found(NO_HOOK)
@@ -140,10 +144,13 @@ class HookService:
         raise invalid("no free name for the hook's bot: name one with 'bot'")
 
 
-async def _managed(repos: Repositories, actor: Actor, name: str) -> TopicRecord:
-    """The topic, if the actor is its owner or an admin: ``not_found`` for a private topic they
-    are not in, ``forbidden`` otherwise."""
+async def _managed(repos: Repositories, actor: Actor, name: str, roles: Roles | None) -> TopicRecord:
+    """The topic, if the actor is its owner or an admin (or, in a public topic, an owner or admin
+    of the workspace: PROTOCOL.md section 19): ``not_found`` for a private topic they are not in,
+    ``forbidden`` otherwise."""
     topic = await named_topic(repos, name)
+    if roles is not None and roles.acts_in(actor.id, topic.kind):
+        return topic
     membership = await repos.memberships.get(topic.id, actor.id)
     if membership is None and topic.kind != "public":
         raise no_topic(name)

@@ -54,6 +54,7 @@ from server.chat.kernel.schemas import MessageOut
 from server.chat.kernel.views import iso_required, message_view
 from server.chat.rules.access import named_topic, require_member
 from server.chat.rules.authority import Act, check, standing_of
+from server.chat.rules.workspace import Roles
 
 NONE: tuple[WebhookRecord, ...] = ()
 MAX_ANSWER = 4000  # a message body's limit (PROTOCOL.md section 3): a longer answer is cut
@@ -288,11 +289,19 @@ async def tell_member(
 class WebhookService:
     """Register, list and remove a topic's webhooks, and read a webhook's delivery log."""
 
-    def __init__(self, db: Database, hooks: WebhookMap, guard: UrlGuard | None, bots: BotService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hooks: WebhookMap,
+        guard: UrlGuard | None,
+        bots: BotService,
+        roles: Roles | None = None,
+    ) -> None:
         self.db = db
         self.hooks = hooks
         self.guard = guard
         self.bots = bots
+        self.roles = roles  # the workspace's owners and admins manage every public topic's
 
     async def answer(self, row: DueDelivery, text: str) -> None:
         """A receiver's ``{"text"}`` answer, posted as the webhook's bot in a thread on the message
@@ -403,6 +412,8 @@ class WebhookService:
         """The topic's id when the actor is its owner or an admin: a missing topic, or a private
         one the actor is not in, is ``not_found``; anyone else ``forbidden``."""
         found = await named_topic(repos, topic)
+        if self.roles is not None and self.roles.acts_in(actor.id, found.kind):
+            return found.id  # a workspace owner or admin: every public topic's (section 19)
         membership = await require_member(repos, place_of_topic(found), actor, "manage its webhooks")
         check(Act.WEBHOOKS, standing_of(membership), kind=found.kind, where=repr(found.name))
         return found.id

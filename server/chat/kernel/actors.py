@@ -19,6 +19,7 @@ class Actor:
     username: str
     bot: bool = False
     token_id: str | None = None
+    session_id: str | None = None  # the session (PROTOCOL.md section 19) its token belongs to, if any
 
 
 @dataclass(frozen=True)

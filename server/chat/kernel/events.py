@@ -221,6 +221,24 @@ class SessionsRevoked:
 
 
 @dataclass(frozen=True)
+class SessionEnded:
+    """One session of the user was signed out (PROTOCOL.md section 19): tokens carrying its ``sid``
+    are refused on every node, and the sockets that connected with them close."""
+
+    user_id: int
+    session_id: str
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    """A user's workspace role changed (PROTOCOL.md section 19): every node's ``Roles`` takes it
+    at once, before any service acts."""
+
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True)
 class TokenRevoked:
     """A bot's API token was revoked (PROTOCOL.md section 12): every socket that connected with it,
     on every node, must close; token caches forget it."""
@@ -329,6 +347,8 @@ Event = (
     | PresenceChanged
     | MembershipChanged
     | SessionsRevoked
+    | SessionEnded
+    | RoleChanged
     | TokenRevoked
     | TopicRenamed
     | TopicDeleted

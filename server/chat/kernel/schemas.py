@@ -290,6 +290,7 @@ class StatusOut(Out):
 
 
 Availability = Literal["online", "away", "dnd", "offline"]
+WorkspaceRole = Literal["owner", "admin", "member"]  # PROTOCOL.md section 19
 
 
 class ProfileOut(Out):
@@ -308,6 +309,7 @@ class ProfileOut(Out):
     bot: bool
     created_at: str
     online: bool | None
+    role: WorkspaceRole = "member"  # the workspace role (PROTOCOL.md section 19)
 
     @cached_property
     def wire(self) -> dict[str, Any]:

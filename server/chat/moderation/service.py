@@ -43,6 +43,7 @@ from server.chat.kernel.views import iso
 from server.chat.moderation.schemas import UNCHANGED, Unchanged
 from server.chat.rules.access import free_name, named_topic, require_member, user_named
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
+from server.chat.rules.workspace import Roles
 
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 ROLE_NAMES = {"admin": "an admin", "moderator": "a moderator", "member": "a member"}
@@ -55,8 +56,12 @@ class ModerationService:
         messages: MessageService,
         online_among: OnlineAmong,
         retention_cap: int | None = None,
+        roles: Roles | None = None,
     ) -> None:
         self.db = db
+        # The workspace's owners and admins act as a topic's admin in every public topic
+        # (PROTOCOL.md section 19); by default, the send path's (the directory's).
+        self.roles = roles or messages.directory.roles
         self.retention_cap = retention_cap  # PARLEY_RETENTION_DAYS: a topic may only keep less
         self.messages = messages
         self.online_among = online_among
@@ -65,7 +70,7 @@ class ModerationService:
         async with self.db.write() as repos:
             found, place, mine = await self._acting(repos, actor, topic)
             target = await user_named(repos, username)
-            theirs = await _member(repos, found, target.id, username)
+            theirs = self._in(found, target.id, await _member(repos, found, target.id, username))
             check(Act.ROLE, mine, kind=found.kind, target=theirs, new_role=role, where=repr(found.name))
             if theirs.role == role:
                 return
@@ -78,7 +83,7 @@ class ModerationService:
         async with self.db.write() as repos:
             found, place, mine = await self._acting(repos, actor, topic)
             target = await user_named(repos, username)
-            theirs = await _member(repos, found, target.id, username)
+            theirs = self._in(found, target.id, await _member(repos, found, target.id, username))
             check(Act.KICK, mine, kind=found.kind, target=theirs, where=repr(found.name))
             _remove(repos, found, target.id, reason)
             await repos.memberships.remove(found.id, target.id)
@@ -96,7 +101,7 @@ class ModerationService:
             found, place, mine = await self._acting(repos, actor, topic)
             target = await user_named(repos, username)
             membership = await repos.memberships.get(found.id, target.id)
-            theirs = MEMBER if membership is None else standing_of(membership)
+            theirs = self._in(found, target.id, MEMBER if membership is None else standing_of(membership))
             check(Act.BAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
             await repos.bans.put(found.id, target.id, actor.id, reason, now, until)
             if membership is not None:
@@ -114,7 +119,7 @@ class ModerationService:
             found, place, mine = await self._acting(repos, actor, topic)
             target = await user_named(repos, username)
             membership = await repos.memberships.get(found.id, target.id)
-            theirs = MEMBER if membership is None else standing_of(membership)
+            theirs = self._in(found, target.id, MEMBER if membership is None else standing_of(membership))
             check(Act.UNBAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
             if not await repos.bans.lift(found.id, target.id):
                 return
@@ -132,7 +137,7 @@ class ModerationService:
         async with self.db.write() as repos:
             found, place, mine = await self._acting(repos, actor, topic)
             target = await user_named(repos, username)
-            theirs = await _member(repos, found, target.id, username)
+            theirs = self._in(found, target.id, await _member(repos, found, target.id, username))
             check(action, mine, kind=found.kind, target=theirs, where=repr(found.name))
             if not muted and not theirs.is_muted(now):
                 return
@@ -219,11 +224,20 @@ class ModerationService:
     async def _acting(
         self, repos: Repositories, actor: Actor, topic: str
     ) -> tuple[TopicRecord, Place, Standing]:
-        """The topic, its place and the actor's standing in it (a member, or refused as one)."""
+        """The topic, its place and the actor's standing in it (a member, or refused as one; in a
+        public topic, a workspace owner or admin acts as its admin, member or not)."""
         found = await named_topic(repos, topic)
         place = place_of_topic(found)
-        membership = await require_member(repos, place, actor, "moderate it")
-        return found, place, standing_of(membership)
+        if self.roles.acts_in(actor.id, found.kind):
+            membership = await repos.memberships.get(found.id, actor.id)
+            mine = MEMBER if membership is None else standing_of(membership)
+        else:
+            mine = standing_of(await require_member(repos, place, actor, "moderate it"))
+        return found, place, self._in(found, actor.id, mine)
+
+    def _in(self, topic: TopicRecord, user_id: int, standing: Standing) -> Standing:
+        """``user_id``'s ``standing`` in ``topic``, raised for a workspace owner or admin."""
+        return self.roles.standing(standing, user_id, topic.kind)
 
     async def _tell(self, actor: Actor, place: Place, body: str, action: str, **details: Any) -> None:
         """The action's system message in the topic's log (stored and delivered like a message)."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import quote
 
 from db.notifications.mail import NewMail
+from db.repositories import Repositories
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import SharedLimit
@@ -62,6 +63,10 @@ def link(base_url: str, path: str, token: str) -> str:
     return f"{base_url}{path}?token={quote(token, safe='')}"
 
 
+AddressCheck = Callable[[Repositories, str], Awaitable[None]]
+"""Refuses an email address a user asks for (raises), reading what it needs in ``repos``."""
+
+
 class EmailService:
     def __init__(
         self,
@@ -76,9 +81,13 @@ class EmailService:
         self.tokens = tokens
         self.composer = composer  # None: the server has no SMTP settings, email is off
         self.written = written  # a mail is in the outbox: the worker looks now
+        # Checks an address must pass before it is stored (the workspace's allowed domains,
+        # PROTOCOL.md section 19), each raising its ``ChatError``; in the storing transaction.
+        self.address_checks: list[AddressCheck] = []
 
     async def set_address(self, actor: Actor, data: EmailIn) -> NotificationPrefsOut:
-        """Store the address unverified and send it the verification link."""
+        """Store the address unverified and send it the verification link; an address the
+        ``address_checks`` refuse changes nothing (``forbidden`` outside the allowed domains)."""
         if self.composer is None:
             raise invalid("this server sends no email (it has no SMTP settings)")
         wait = await self.limit.take(str(actor.id))
@@ -91,6 +100,8 @@ class EmailService:
             data.email, actor.username, link(self.composer.base_url, VERIFY_PATH, token)
         )
         async with self.db.write() as repos:
+            for check in self.address_checks:
+                await check(repos, data.email)
             await repos.mail.request_address(actor.id, data.email, nonce)
             await repos.mail.enqueue(NewMail(uuid.uuid4().hex, actor.id, "verify", data.email, content, now))
             prefs = await repos.notifications.prefs(actor.id)

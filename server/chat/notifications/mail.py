@@ -9,6 +9,7 @@ so that every retry sends the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -42,6 +43,17 @@ class Composer(Protocol):
 
     def verification(self, to: str, username: str, link: str) -> str:
         """The mail with the link that verifies ``to`` (no unsubscribe header: it was asked for)."""
+        ...
+
+    def invitation(
+        self, to: str, inviter: str, link: str, expires_at: datetime, username: str | None = None
+    ) -> str:
+        """An invitation to join (PROTOCOL.md section 19) from ``inviter``, valid until
+        ``expires_at``; ``username``: the account an admin made for ``to``."""
+        ...
+
+    def password_reset(self, to: str, username: str, link: str, minutes: int) -> str:
+        """The mail with a password reset link (PROTOCOL.md section 19), valid ``minutes``."""
         ...
 
     def digest(self, to: str, digest: Digest) -> str:

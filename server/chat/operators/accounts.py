@@ -47,18 +47,18 @@ class AccountService:
         """No more logins or connections; open sockets close. Disabling twice changes nothing.
         ``by``: who the audit row names (a change only)."""
         async with self.db.write() as repos:
-            user = await _account(repos, username)
+            user = await live_account(repos, username)
             view = account_view(user, "disabled")
             if user.disabled_at is None:
                 await repos.users.update_fields(user.id, disabled_at=datetime.now(UTC))
-                await _revoke(repos, user.id)
+                await revoke_sessions(repos, user.id)
                 repos.note(Acted(by, "user.disable", user.username))
         return view
 
     async def enable(self, username: str, by: Doer = CLI) -> AccountOut:
         """Logins work again (tokens revoked by ``disable`` stay revoked); an enabled user: no change."""
         async with self.db.write() as repos:
-            user = await _account(repos, username)
+            user = await live_account(repos, username)
             view = account_view(user, "active")
             if user.disabled_at is not None:
                 await repos.users.update_fields(user.id, disabled_at=None)
@@ -72,10 +72,10 @@ class AccountService:
         """A new password (validated by the caller, ``PasswordIn``); every session ends."""
         password_hash = await self.hasher.hash(password)
         async with self.db.write() as repos:
-            user = await _account(repos, username)
+            user = await live_account(repos, username)
             view = account_view(user)
             await repos.users.update_fields(user.id, password_hash=password_hash)
-            await _revoke(repos, user.id)
+            await revoke_sessions(repos, user.id)
             repos.note(Acted(by, "user.set_password", user.username))  # never the password
         return view
 
@@ -83,7 +83,7 @@ class AccountService:
         """Sessions end, memberships and transcripts go, messages stay under a placeholder name."""
         unguessable = await self.hasher.hash(secrets.token_urlsafe(32))
         async with self.db.write() as repos:
-            user = await _account(repos, username)
+            user = await live_account(repos, username)
             user_id, name = user.id, user.username
             placeholder = f"[deleted {user_id}]"
             topics = await repos.memberships.of_user(user_id)
@@ -98,7 +98,7 @@ class AccountService:
                 password_hash=unguessable,
                 deleted_at=datetime.now(UTC),
             )
-            await _revoke(repos, user_id)
+            await revoke_sessions(repos, user_id)
             repos.record(UserDeleted(user_id, name))
             kept = await repos.messages.count_by_sender(user_id)
             details = {"placeholder": placeholder, "memberships_removed": len(topics)}
@@ -111,13 +111,13 @@ class AccountService:
         )
 
 
-async def _revoke(repos: Repositories, user_id: int) -> None:
+async def revoke_sessions(repos: Repositories, user_id: int) -> None:
     """Every token so far stops working; published after the commit, open sockets close."""
     await repos.users.bump_token_version(user_id)
     repos.record(SessionsRevoked(user_id))
 
 
-async def _account(repos: Repositories, username: str) -> UserRecord:
+async def live_account(repos: Repositories, username: str) -> UserRecord:
     """The account of that name; ``not_found`` for a deleted one's placeholder too."""
     user = await user_named(repos, username)
     if user.deleted_at is not None:
@@ -134,6 +134,7 @@ def account_view(user: UserRecord, state: State | None = None) -> AccountOut:
         state = "deleted" if user.deleted_at else "disabled" if user.disabled_at else "active"
     return AccountOut(
         username=user.username,
+        role="owner" if user.role == "owner" else "admin" if user.role == "admin" else "member",
         state=state,
         created_at=iso_required(user.created_at),
         last_seen=iso(user.last_seen_at),

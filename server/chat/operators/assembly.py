@@ -11,15 +11,25 @@ from server.chat.conversations.assembly import Conversations
 from server.chat.exports.ports import ExportStore
 from server.chat.files.service import FileService
 from server.chat.kernel.budgets import per_hour
-from server.chat.kernel.limits import Limits
+from server.chat.kernel.limits import OutboundLimits
 from server.chat.kernel.wiring import Wiring
 from server.chat.operators.accounts import AccountService
 from server.chat.operators.erasure import WRONG_PASSWORDS_PER_HOUR, ErasureService
 from server.chat.operators.erasure_worker import ErasureWorker
-from server.chat.operators.housekeeping import Housekeeping, Retention
+from server.chat.operators.housekeeping import Housekeeping, prune_relay
 from server.chat.operators.nodes import NodeService
 from server.chat.operators.topic_admin import TopicAdminService
+from server.chat.operators.workspace_users import WorkspaceUsers
 from server.chat.presence.service import PresenceService
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits(OutboundLimits):
+    """A node's heartbeat row and erasure (PROTOCOL.md section 16; it leases its job as the workers do)."""
+
+    presence_ttl: float  # a server's heartbeat row is live this long
+    erasure_batch: int  # rows an erasure changes per transaction
+    erasure_pause: float  # seconds between an erasure's batches
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class Operators:
     housekeeping: Housekeeping
     erasure: ErasureService  # PROTOCOL.md section 16
     erasure_worker: ErasureWorker
+    workspace_users: WorkspaceUsers  # PROTOCOL.md section 19: roles and disabling by owners and admins
 
 
 def build(
@@ -44,12 +55,8 @@ def build(
 ) -> Operators:
     nodes = NodeService(w.db, presence, limits.presence_ttl)
     w.part("node heartbeat", nodes.start, nodes.stop, serving=True)  # a row for parley stats
-    retention = Retention(
-        outbox=limits.webhook_outbox_retention,
-        log=limits.webhook_log_retention,
-        audit=limits.audit_retention_days * 86400.0,  # PROTOCOL.md section 16
-    )
-    housekeeping = Housekeeping(w.db, retention)
+    prune_relay(w)  # the other tables' prunings are registered by their capabilities' builds
+    housekeeping = Housekeeping(w.db, w.prunings)
     w.part("housekeeping", housekeeping.start, housekeeping.stop, serving=True)  # old rows pruned
     worker, erasure = build_erasure(w, limits, hasher, talk, files, exports)
     return Operators(
@@ -59,6 +66,7 @@ def build(
         housekeeping,
         erasure,
         worker,
+        WorkspaceUsers(w.db, talk.directory.roles),
     )
 
 

@@ -74,11 +74,12 @@ class ErasureService:
         await self.attempts.give_back(str(actor.id))
         return (await self._begin(lambda repos: _live(repos, actor.id), Doer.of(actor))).out
 
-    async def erase(self, username: str, *, finish_here: bool = False) -> ErasureOut:
-        """The operator's (``parley user delete NAME --erase``): no password asked. With
-        ``finish_here`` (the command line, where no worker runs) the job is run to its end here,
-        unless a running server took it first (``state`` stays ``erasing``: that server finishes)."""
-        began = await self._begin(lambda repos: _named(repos, username), CLI)
+    async def erase(self, username: str, *, finish_here: bool = False, by: Doer = CLI) -> ErasureOut:
+        """The operator's (``parley user delete NAME --erase``) and a workspace admin's (``by``,
+        PROTOCOL.md section 19): no password asked. With ``finish_here`` (the command line, where
+        no worker runs) the job is run to its end here, unless a running server took it first
+        (``state`` stays ``erasing``: that server finishes)."""
+        began = await self._begin(lambda repos: _named(repos, username), by)
         if finish_here and await self.worker.run(began.user_id):
             return began.out.model_copy(update={"state": "erased"})
         return began.out

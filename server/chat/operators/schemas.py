@@ -31,6 +31,7 @@ class PasswordIn(In):
 
 class AccountOut(BaseModel):
     username: str
+    role: Literal["owner", "admin", "member"]  # the workspace role (PROTOCOL.md section 19)
     state: Literal["active", "disabled", "deleted"]
     created_at: str
     last_seen: str | None
@@ -54,6 +55,7 @@ class TopicRowOut(BaseModel):
     members: int
     last_seq: int
     created_at: str
+    archived: bool = False
 
 
 class TopicRowsOut(BaseModel):
@@ -100,3 +102,44 @@ class ErasureOut(BaseModel):
     messages: int
     memberships_removed: int
     bots_disabled: int
+
+
+# The workspace's users administered (PROTOCOL.md section 19) -------------------------------
+
+Role = Literal["owner", "admin", "member"]
+
+
+class AdminUserOut(BaseModel):
+    """An account as owners and admins list it: ``methods`` are how it signs in (``password``,
+    ``sso``; a bot's ``token``)."""
+
+    username: str
+    display_name: str
+    role: Role
+    state: Literal["active", "disabled"]
+    bot: bool
+    created_at: str
+    last_seen: str | None
+    methods: list[Literal["password", "sso", "token"]]
+
+
+class AdminUsersOut(BaseModel):
+    """A page of accounts by name; ``next``: pass it as ``after`` for the next page (null: the last)."""
+
+    users: list[AdminUserOut]
+    next: str | None
+
+
+class AdminUserIn(In):
+    """``PATCH /api/admin/users/{name}``: a new role and/or whether the account is disabled."""
+
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class RoleOut(BaseModel):
+    """``parley user role``: the account's role now, and before."""
+
+    username: str
+    role: Role
+    was: Role

@@ -26,7 +26,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.integrations.hook_bots import disable_bot
 from server.chat.kernel.actors import CLI, Doer
-from server.chat.kernel.errors import conflict, forbidden
+from server.chat.kernel.errors import conflict, forbidden, not_found
 from server.chat.kernel.events import MembershipChanged, TopicDeleted, TopicRenamed, ToTopic, WebhooksChanged
 from server.chat.kernel.facts import Acted
 from server.chat.kernel.views import direct_ids, iso_required
@@ -91,6 +91,38 @@ class TopicAdminService:
             repos.note(Acted(by, "topic.delete", None, topic.name, details))
         return row_view(row)
 
+    async def transfer(
+        self, name: str, username: str, by: Doer = CLI, *, public_only: bool = False
+    ) -> TopicRowOut:
+        """Give a public or private topic to ``username`` (PROTOCOL.md section 19: the workspace's
+        owners and admins; ``parley``'s operator): they become its owner, a member first if they
+        were not one, and the owner before them stays as an admin. The default topics belong to
+        the workspace and have no owner to transfer (``forbidden``); ``public_only`` (a workspace
+        admin) finds no private topic (``not_found``)."""
+        async with self.db.write() as repos:
+            topic = await self._changeable(repos, name, "given an owner")
+            if topic.kind == "direct" or (public_only and topic.kind != "public"):
+                raise not_found(f"no topic named {name!r}")
+            user = await repos.users.by_name(username)
+            if user is None or user.bot or user.disabled_at is not None:
+                raise not_found(f"no active user named {username!r}")
+            if topic.owner_id == user.id:
+                [row] = await repos.topics.listing(topic_id=topic.id)
+                return row_view(row)
+            now = datetime.now(UTC)
+            if await repos.memberships.get(topic.id, user.id) is None:
+                await repos.bans.lift(topic.id, user.id)  # the owner of a topic is not banned from it
+                await repos.memberships.add(topic, user.id, "owner", now)
+                repos.record(MembershipChanged(user.id, topic.id, joined=True))
+            else:
+                await repos.memberships.set_role(topic.id, user.id, "owner")
+            if topic.owner_id is not None and await repos.memberships.get(topic.id, topic.owner_id):
+                await repos.memberships.set_role(topic.id, topic.owner_id, "admin")
+            await repos.topics.set_owner(topic.id, user.id)
+            repos.note(Acted(by, "topic.transfer", user.username, topic.name))
+            [row] = await repos.topics.listing(topic_id=topic.id)
+        return row_view(row)
+
     async def _changeable(self, repos: Repositories, name: str, done: str) -> TopicRecord:
         topic = await named_topic(repos, name)
         if topic.name.lower() in self.protected:
@@ -137,4 +169,5 @@ def row_view(row: TopicRow, name: str | None = None) -> TopicRowOut:
         members=row.members,
         last_seq=topic.last_seq,
         created_at=iso_required(topic.created_at),
+        archived=topic.archived_at is not None,
     )

@@ -21,7 +21,7 @@ from db.uow import Database
 from server.chat.accounts.words import fold, words_of
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import invalid, not_found
-from server.chat.kernel.events import Event, ToUsers, UserUpdated
+from server.chat.kernel.events import Event, RoleChanged, ToUsers, UserUpdated
 from server.chat.kernel.periodic import Periodic
 from server.chat.kernel.schemas import Empty, ProfileOut
 from server.chat.people.schemas import ProfileUpdateIn, StatusSetIn, UsersOut
@@ -45,7 +45,9 @@ class PeopleService:
         await self._sweep.stop()
 
     def active(self, user_id: int) -> None:
-        """An event from a socket of the user (the transports call it on every one)."""
+        """An event from a socket of the user: the one dispatch pipeline
+        (``server.edge.realtime.dispatch``) calls it on every frame of every transport whose
+        sockets hold the user's presence (Socket.IO's chat namespace, the gateways' dialects)."""
         self.presence.activity.touch(user_id)
 
     async def still_here(self, actor: Actor) -> Empty:
@@ -117,7 +119,7 @@ class PeopleService:
             if "display_name" in values:
                 await repos.users.set_words(user.id, words_of(user.username, user.display_name))
             if values:
-                repos.record(*await self._updated(repos, user))
+                repos.record(*await self.updated(repos, user))
         return await self._own(user)
 
     async def set_status(self, actor: Actor, data: StatusSetIn) -> ProfileOut:
@@ -129,7 +131,7 @@ class PeopleService:
                 actor.id, status_emoji=data.emoji, status_text=data.text, status_expires_at=expires
             )
             user = await _user(repos, actor)
-            repos.record(*await self._updated(repos, user))
+            repos.record(*await self.updated(repos, user))
         return await self._own(user)
 
     async def clear_status(self, actor: Actor) -> ProfileOut:
@@ -138,7 +140,7 @@ class PeopleService:
                 actor.id, status_emoji=None, status_text=None, status_expires_at=None
             )
             user = await _user(repos, actor)
-            repos.record(*await self._updated(repos, user))
+            repos.record(*await self.updated(repos, user))
         return await self._own(user)
 
     async def set_availability(self, actor: Actor, availability: str) -> ProfileOut:
@@ -158,7 +160,7 @@ class PeopleService:
                     return  # another node does it now
                 cleared = await repos.people.clear_expired_statuses(datetime.now(UTC), STATUS_BATCH)
                 for user in await repos.users.by_ids(cleared):
-                    repos.record(*await self._updated(repos, user))
+                    repos.record(*await self.updated(repos, user))
             if len(cleared) < STATUS_BATCH:
                 return
 
@@ -166,7 +168,7 @@ class PeopleService:
         online = await self.presence.is_online(user.id)
         return profile_view(user, True, online, datetime.now(UTC))
 
-    async def _updated(self, repos: Repositories, user: UserRecord) -> list[Event]:
+    async def updated(self, repos: Repositories, user: UserRecord) -> list[Event]:
         """``user:updated`` for everyone online who shares a conversation with the user: the
         partners (and the user) see presence, the rest of them do not."""
         others = await repos.people.co_members(user.id)
@@ -181,6 +183,24 @@ class PeopleService:
         if hidden:
             events.append(UserUpdated(profile_view(user, False, user.id in online, now), ToUsers(hidden)))
         return events
+
+
+class ProfileOnRoleChange:
+    """The commit handler (``Database.before_commit``): a workspace role is part of the profile
+    (PROTOCOL.md section 19), so a ``RoleChanged`` (the CLI, an owner's ``PATCH``, the first
+    owner) is also ``user:updated``, in the change's transaction: the user's own page shows or
+    hides its administration at once, on every node, and so do the lists of those who share a
+    conversation with them."""
+
+    def __init__(self, people: PeopleService) -> None:
+        self.people = people
+
+    async def __call__(self, repos: Repositories, recorded: Sequence[object]) -> None:
+        for event in recorded:
+            if isinstance(event, RoleChanged):
+                user = await repos.users.by_id(event.user_id)
+                if user is not None:
+                    repos.record(*await self.people.updated(repos, user))
 
 
 async def _user(repos: Repositories, actor: Actor) -> UserRecord:

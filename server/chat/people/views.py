@@ -57,6 +57,7 @@ def profile_view(user: UserRecord, shown: bool, online: bool, now: datetime) -> 
         bot=user.bot,
         created_at=iso_required(user.created_at),
         online=online if shown else None,
+        role="owner" if user.role == "owner" else "admin" if user.role == "admin" else "member",
     )
 
 

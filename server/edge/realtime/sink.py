@@ -6,8 +6,8 @@ Per event it resolves the audience once: the catching-up connections it is for h
 (Socket.IO) also reaches the rest of the audience itself, with one emit encoded once
 (``server.edge.engine.fanout``): nothing is done here per recipient for it. A membership
 change moves the user's connections (``Writer.moved``); a logout closes them
-(``Writer.close``). Rendering stays with each writer: each transport and dialect has its
-own shapes.
+(``Writer.close``), and the end of a session (``SessionEnded``) those of its tokens.
+Rendering stays with each writer: each transport and dialect has its own shapes.
 
 The writers are called in the order given, one after the other; a writer must not raise
 for one recipient (the event is already committed).
@@ -44,6 +44,9 @@ class HubSink:
         if isinstance(event, ev.TokenRevoked):
             await self.revoke(event.user_id, event.token_id)
             return
+        if isinstance(event, ev.SessionEnded):
+            await self.revoke(event.user_id, session_id=event.session_id)
+            return
         audience: ev.Audience | None = getattr(event, "audience", None)
         if audience is None:
             return  # for name caches only (UserDeleted)
@@ -72,11 +75,14 @@ class HubSink:
                     cuts.append((connection, decision))
         return held, cuts
 
-    async def revoke(self, user_id: int, token_id: str | None = None) -> None:
+    async def revoke(self, user_id: int, token_id: str | None = None, session_id: str | None = None) -> None:
         """A logout: close every connection of the user (of every transport); with ``token_id``,
-        a revoked API token: only those that connected with it."""
+        a revoked API token: only those that connected with it; with ``session_id``, a session
+        signed out (PROTOCOL.md section 19): only those that connected with its tokens."""
         for connection in self.registry.of_user(user_id):
             if token_id is not None and connection.actor.token_id != token_id:
+                continue
+            if session_id is not None and connection.actor.session_id != session_id:
                 continue
             decision = connection.close(REVOKED)
             if decision is not None:

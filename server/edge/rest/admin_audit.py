@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.chat.audit.schemas import AuditOut
@@ -37,20 +37,28 @@ async def script(request: Request) -> Response:
     return Response(read_file(request.app.state.settings.web_dir / SCRIPT), media_type="text/javascript")
 
 
-@router.get("/admin/api/audit")
-async def audit(
-    _admin: Operator,
+async def audit_listing(
     chat: ChatDep,
     actor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     action: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     since: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    listed: AuditOut = await chat.audit.newest(limit, actor, action, _moment(since))
+    """The audit rows a listing's query asks for, newest first, as ``parley audit`` lists them
+    (reading the log writes no row): this page's and the workspace admins' (``admin_workspace``)."""
+    listed: AuditOut = await chat.audit.newest(limit, actor, action, moment_of(since))
     return listed.model_dump(mode="json")
 
 
-def _moment(text: str | None) -> datetime | None:
+AuditListing = Annotated[Any, Depends(audit_listing)]
+
+
+@router.get("/admin/api/audit")
+async def audit(_admin: Operator, listed: AuditListing) -> Any:
+    return listed
+
+
+def moment_of(text: str | None) -> datetime | None:
     """An ISO 8601 date or time (UTC when it names no zone); ``invalid`` otherwise."""
     if text is None:
         return None

@@ -13,6 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.edge.rest import (
     accounts,
+    admin_users,
+    admin_workspace,
     bots,
     conversations,
     echo,
@@ -30,9 +32,11 @@ from server.edge.rest import (
     previews,
     push,
     safety,
+    sessions,
     sso,
     topics,
     webhooks,
+    workspace,
 )
 from server.edge.rest import search as search_routes
 from server.edge.rest.admin_ui import mount_admin_ui
@@ -73,6 +77,10 @@ def build_api(
     routers += [notifications, email, push]  # PROTOCOL.md section 15
     routers += [exports]  # PROTOCOL.md section 16
     routers += [erasure]  # PROTOCOL.md section 16
+    routers += [admin_workspace]  # PROTOCOL.md section 19
+    routers += [admin_users]  # PROTOCOL.md section 19: the users administered
+    routers += [workspace]  # PROTOCOL.md section 19: joining (settings, invites, accounts made)
+    routers += [sessions]  # PROTOCOL.md section 19: sessions that last, passwords
     for router in [
         *(module.router for module in routers),
         hooks.public,

@@ -28,13 +28,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.chat.accounts.schemas import TokenOut
 from server.chat.accounts.sso import FLOW_TTL, CodeIn, MethodsOut
 from server.chat.kernel.errors import ChatError
 from server.edge.http import AddressDep, ChatDep
+from server.edge.rest.accounts import set_refresh, user_agent
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"], responses=RESPONSES)
@@ -49,15 +50,18 @@ REDIRECTED: dict[int | str, dict[str, Any]] = {
 async def methods(chat: ChatDep) -> MethodsOut:
     """How one may sign in here: by password (off with ``PARLEY_PASSWORD_LOGIN=off``) and with the
     OpenID Connect provider (null when not configured), whose ``name`` the page shows."""
-    return chat.sso.methods()
+    return await chat.sso.methods()
 
 
 @router.get("/oidc/login", status_code=302, response_class=RedirectResponse, responses=REDIRECTED)
-async def oidc_login(request: Request, chat: ChatDep, address: AddressDep) -> RedirectResponse:
+async def oidc_login(
+    request: Request, chat: ChatDep, address: AddressDep, invite: str | None = None
+) -> RedirectResponse:
     """Start a sign-in: a redirect to the provider's authorization endpoint; 429 ``rate_limited``
-    past the client address's starts an hour (``PARLEY_OIDC_STARTS_PER_HOUR``)."""
+    past the client address's starts an hour (``PARLEY_OIDC_STARTS_PER_HOUR``). ``invite``: the
+    invitation's code a new account joins by (the page's invitation screen passes it on)."""
     try:
-        url = await chat.sso.start(redirect_uri(request), address)
+        url = await chat.sso.start(redirect_uri(request), address, invite)
     except ChatError as exc:
         return _refused(request, exc)
     response = _redirect(url)
@@ -95,9 +99,14 @@ async def oidc_callback(
 
 
 @router.post("/oidc/token")
-async def oidc_token(data: CodeIn, chat: ChatDep) -> TokenOut:
-    """The one-time code of the callback for a token, once (60 s); 401 ``unauthorized`` otherwise."""
-    return await chat.sso.exchange(data)
+async def oidc_token(
+    data: CodeIn, chat: ChatDep, address: AddressDep, request: Request, response: Response
+) -> TokenOut:
+    """The one-time code of the callback for a token, once (60 s); 401 ``unauthorized`` otherwise.
+    It opens a session that lasts: the refresh cookie comes with it (PROTOCOL.md section 19)."""
+    opened = await chat.sso.exchange_session(data, user_agent(request), address)
+    set_refresh(request, response, opened)
+    return opened.token
 
 
 def redirect_uri(request: Request) -> str:

@@ -16,11 +16,12 @@ from collections.abc import Awaitable
 from typing import Any
 
 from server.chat.echo.service import EchoSession
+from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.ratelimit import TokenBucket
 from server.chat.service import Chat
 from server.edge.realtime.connection import Connection
-from server.edge.realtime.dispatch import dispatch
+from server.edge.realtime.dispatch import Active, dispatch
 from server.edge.realtime.registry import Registry
 from server.edge.sio.sink import SocketIOWriter
 from server.edge.sio.tokens import client_address, token_from
@@ -41,6 +42,10 @@ class EchoPeer:
         self.session = session
         self.bucket = bucket
 
+    @property
+    def actor(self) -> Actor:
+        return self.session.actor
+
 
 class EchoNamespace:
     def __init__(
@@ -55,6 +60,7 @@ class EchoNamespace:
         self.rate = rate
         self._sessions: dict[str, EchoPeer] = {}
         self.too_many = "too many events; slow down"  # the codec's (``server.edge.realtime.dispatch``)
+        self.active: Active | None = None  # an /echo socket holds no presence: no one's activity
         self.counts: dict[str, Any] = {}  # outcome -> its counter (``labels()`` locks on every call)
 
     def register(self) -> None:

@@ -1,7 +1,7 @@
-"""Housekeeping (server/chat/operators/housekeeping.py): old outbox, delivery-log, push-outbox and
-relay rows are pruned in batches; newer rows stay, and a pending delivery or push is never pruned
-however old. On SQLite and
-PostgreSQL, through the real repositories."""
+"""Housekeeping (server/chat/operators/housekeeping.py) with the prunings the capabilities
+register: old outbox, delivery-log, push-outbox and relay rows are pruned in batches; newer rows
+stay, and a pending delivery or push is never pruned however old. On SQLite and PostgreSQL,
+through the real repositories."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ from db.models import PushOutbox, Relay, WebhookDelivery, WebhookOutbox
 from db.notifications.push import PushRow
 from db.records import DueDelivery, OutboxRow, WebhookRecord
 from db.uow import Database
-from server.chat.operators.housekeeping import BATCH, Housekeeping, Retention
+from server.chat.audit.assembly import prune_audit
+from server.chat.integrations.assembly import prune_deliveries
+from server.chat.kernel.hub import MemoryHub
+from server.chat.kernel.wiring import Wiring
+from server.chat.notifications.assembly import prune_outboxes
+from server.chat.operators.housekeeping import BATCH, Housekeeping, prune_relay
+from server.chat_factory import build_chat
 from tests.databases import fresh_postgres_database, postgres_url
+from tests.support import test_settings as settings_for
 
 pytestmark = pytest.mark.both_databases
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -40,6 +47,36 @@ async def db(database: str, tmp_path: Path) -> AsyncIterator[Database]:
         await migrate.upgrade(found.engine)
         yield found
         await found.dispose()
+
+
+def housekeeping_for(db: Database, *, outbox: float, log: float) -> Housekeeping:
+    """Housekeeping with the prunings the capabilities register (as their builds do)."""
+    w = Wiring(db, MemoryHub())
+    prune_deliveries(w, outbox, log)
+    prune_outboxes(w, outbox)
+    prune_audit(w, 365 * DAY)
+    prune_relay(w)
+    return Housekeeping(db, w.prunings)
+
+
+async def test_each_capability_registers_what_it_prunes_with_its_setting(tmp_path: Path) -> None:
+    """The chat's housekeeping prunes what the builds registered, each kept as its setting says
+    (the outboxes share the webhooks' retention; the relay keeps ten minutes)."""
+    chat = build_chat(settings_for(tmp_path, webhook_outbox_retention=3600, webhook_log_retention=60))
+    try:
+        kept = {pruning.name: pruning.keep for pruning in chat.housekeeping.prunings}
+        assert kept == {
+            "outbox": 3600,
+            "log": 60,
+            "mail": 3600,
+            "push": 3600,
+            "audit": 365 * DAY,
+            "relay": 600,
+            "sessions": DAY,  # ended or expired; a day, or an access token's life if longer
+            "password resets": 0,  # once expired
+        }
+    finally:
+        await chat.db.dispose()
 
 
 async def a_webhook(db: Database) -> str:
@@ -85,13 +122,13 @@ async def test_finished_deliveries_past_retention_go_and_pending_ones_never(db: 
     recent_ok = await a_delivery(db, hook, NOW - timedelta(days=2), "ok")
     recent_failed = await a_delivery(db, hook, NOW - timedelta(days=2), "failed")
 
-    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
+    pruned = await housekeeping_for(db, outbox=7 * DAY, log=7 * DAY).prune(NOW)
 
     assert await outbox_ids(db) == {old_pending, never_tried, recent_ok, recent_failed}
-    assert pruned.outbox == 2
+    assert pruned["outbox"] == 2
     assert old_ok not in await outbox_ids(db) and old_failed not in await outbox_ids(db)
     # the log: the old rows' 1 + 3 + 2 attempts went (made 30 days ago), the recent two stayed
-    assert pruned.log == 6
+    assert pruned["log"] == 6
     assert await log_count(db) == 2
     async with db.read() as repos:
         assert [attempt.outbox_id for attempt in await repos.webhooks.attempts(hook)] == [
@@ -103,8 +140,8 @@ async def test_finished_deliveries_past_retention_go_and_pending_ones_never(db: 
 async def test_the_log_keeps_its_own_retention(db: Database) -> None:
     hook = await a_webhook(db)
     await a_delivery(db, hook, NOW - timedelta(days=3), "ok")
-    pruned = await Housekeeping(db, Retention(outbox=30 * DAY, log=1 * DAY)).prune(NOW)
-    assert (pruned.outbox, pruned.log) == (0, 1)
+    pruned = await housekeeping_for(db, outbox=30 * DAY, log=1 * DAY).prune(NOW)
+    assert (pruned["outbox"], pruned["log"]) == (0, 1)
     assert len(await outbox_ids(db)) == 1
     assert await log_count(db) == 0
 
@@ -118,8 +155,8 @@ async def test_a_backlog_larger_than_a_batch_goes_in_one_round(db: Database) -> 
         for row in rows:
             due = DueDelivery(row.id, hook, "message", "{}", None, 0, old, "u", "s", None, 1)
             await repos.webhooks.attempted(due, old, "ok", 200, None)
-    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
-    assert (pruned.outbox, pruned.log) == (len(rows), len(rows))
+    pruned = await housekeeping_for(db, outbox=7 * DAY, log=7 * DAY).prune(NOW)
+    assert (pruned["outbox"], pruned["log"]) == (len(rows), len(rows))
     assert await outbox_ids(db) == set()
     assert await log_count(db) == 0
 
@@ -128,8 +165,8 @@ async def test_old_relay_rows_go_but_never_the_newest(db: Database) -> None:
     async with db.write() as repos:
         for minutes in (60, 50, 40):
             await repos.relay.add("[]", NOW - timedelta(minutes=minutes))
-    pruned = await Housekeeping(db, Retention(outbox=DAY, log=DAY)).prune(NOW)
-    assert pruned.relay == 2
+    pruned = await housekeeping_for(db, outbox=DAY, log=DAY).prune(NOW)
+    assert pruned["relay"] == 2
     async with db.read() as repos:
         left = (await repos.session.execute(select(col(Relay.created_at)))).scalars().all()
     assert [moment.astimezone(UTC) for moment in left] == [NOW - timedelta(minutes=40)]
@@ -149,9 +186,9 @@ async def test_pending_rows_of_a_removed_or_deleted_webhook_go_after_retention(d
     async with db.write() as repos:
         await repos.webhooks.enqueue([gone_with_topic])  # its webhook row no longer exists
 
-    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
+    pruned = await housekeeping_for(db, outbox=7 * DAY, log=7 * DAY).prune(NOW)
 
-    assert pruned.outbox == 2
+    assert pruned["outbox"] == 2
     assert await outbox_ids(db) == {kept, recent}
     assert orphaned not in await outbox_ids(db)
 
@@ -166,13 +203,13 @@ async def test_on_postgresql_a_node_skips_while_another_prunes() -> None:
             await migrate.upgrade(db.engine)
             hook = await a_webhook(db)
             await a_delivery(db, hook, NOW - timedelta(days=30), "ok")
-            housekeeping = Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY))
+            housekeeping = housekeeping_for(db, outbox=7 * DAY, log=7 * DAY)
             async with db.write() as other_node:
                 assert await other_node.webhooks.prune_lock()
                 pruned = await housekeeping.prune(NOW)
-                assert (pruned.outbox, pruned.log, pruned.relay) == (0, 0, 0)
+                assert (pruned["outbox"], pruned["log"], pruned["relay"]) == (0, 0, 0)
             pruned = await housekeeping.prune(NOW)
-            assert (pruned.outbox, pruned.log) == (1, 1)
+            assert (pruned["outbox"], pruned["log"]) == (1, 1)
         finally:
             await db.dispose()
 
@@ -190,9 +227,9 @@ async def test_finished_pushes_past_retention_go_and_pending_ones_never(db: Data
             if status != "pending":
                 await repos.push.attempted(row.id, status, None)
 
-    pruned = await Housekeeping(db, Retention(outbox=7 * DAY, log=7 * DAY)).prune(NOW)
+    pruned = await housekeeping_for(db, outbox=7 * DAY, log=7 * DAY).prune(NOW)
 
-    assert pruned.push == 2
+    assert pruned["push"] == 2
     async with db.read() as repos:
         left = set((await repos.session.execute(select(col(PushOutbox.id)))).scalars())
     assert left == {

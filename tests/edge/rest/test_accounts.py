@@ -99,7 +99,7 @@ async def test_login_answers_200_with_a_token_and_its_expiry(server, names):
     async with server.chat.db.read() as repos:
         alice = await repos.users.by_name(names.alice)
     assert alice is not None and claims["sub"] == str(alice.id)  # the account id, never the name
-    assert claims["exp"] - claims["iat"] == 24 * 3600
+    assert claims["exp"] - claims["iat"] == 15 * 60  # short: the refresh cookie renews it
     assert claims["exp"] == int(utc(body["expires_at"]).timestamp())
     me = await server.http.get("/api/users/me", headers=bearer(body["token"]))
     assert me.json()["username"] == names.alice
@@ -162,6 +162,7 @@ PROFILE = {
     "bot",
     "created_at",
     "online",
+    "role",  # PROTOCOL.md section 19
 }
 
 
@@ -208,7 +209,9 @@ async def test_the_profile_of_an_unknown_user_is_404_not_found(server, names):
 
 
 @SHARED
-async def test_logout_answers_204_and_revokes_every_earlier_token(server, names):
+async def test_logout_answers_204_and_ends_the_current_session(server, names):
+    """PROTOCOL.md section 19: a login's token belongs to its session, and logout ends that one;
+    the sign-up's session (another device) stays."""
     registered = await server.register(names.alice)
     logged_in = (
         await server.http.post("/api/auth/login", json={"username": names.alice, "password": PASSWORD})
@@ -216,7 +219,19 @@ async def test_logout_answers_204_and_revokes_every_earlier_token(server, names)
     response = await server.http.post("/api/auth/logout", headers=bearer(logged_in))
     assert response.status_code == 204
     assert response.content == b""
-    for token in (registered, logged_in):
+    refused = await server.http.get("/api/users/me", headers=bearer(logged_in))
+    assert_error(refused, 401, "token_revoked")
+    assert (await server.http.get("/api/users/me", headers=bearer(registered))).status_code == 200
+
+
+@SHARED
+async def test_logout_with_a_token_of_no_session_revokes_every_earlier_token(server, names):
+    """Section 6's revocation version: ``parley token``'s token belongs to no session."""
+    registered = await server.register(names.alice)
+    operators = (await server.chat.users.issue_token(names.alice)).token
+    response = await server.http.post("/api/auth/logout", headers=bearer(operators))
+    assert response.status_code == 204
+    for token in (registered, operators):
         refused = await server.http.get("/api/users/me", headers=bearer(token))
         assert_error(refused, 401, "token_revoked")
 
@@ -233,6 +248,7 @@ async def test_after_logout_a_new_login_works(server, names):
 
 @SHARED
 async def test_logout_needs_a_token(server, names):
+    server.http.cookies.clear()  # no refresh cookie either (a sign-up of another test set one)
     response = await server.http.post("/api/auth/logout")
     assert_error(response, 401, "unauthorized")
 

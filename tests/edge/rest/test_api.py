@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from server.edge.http import request_token
 from server.edge.rest import accounts, errors, hooks, messages, ops, topics
 from server.edge.rest.api import build_api
 from server.metrics import Metrics
@@ -64,3 +65,38 @@ async def test_the_openapi_document_lists_the_shared_routes_with_the_error_envel
     assert set(operation["responses"]) >= {"200", "401", "422", "429", "500"}
     assert "/hooks/{secret}" in document["paths"]  # hooks.public, without the /api prefix
     assert "/healthz" in document["paths"]  # ops.router
+
+
+TOKEN_OPTIONAL = {("POST", "/api/auth/logout")}  # the token's session, or the refresh cookie's
+
+
+def reads_the_caller(dependant: Any) -> bool:
+    """The route (or one of its dependencies, at any depth) reads the bearer token."""
+    return any(dep.call is request_token or reads_the_caller(dep) for dep in dependant.dependencies)
+
+
+async def test_every_operation_that_reads_the_caller_declares_the_bearer_scheme_and_no_other_does() -> None:
+    """Swagger UI's Authorize sends the token only to operations that declare a scheme: 8 of 102
+    did (the messenger dialect's), and ``GET /api/topics`` went out without it (a 401)."""
+    app = api()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
+        document: dict[str, Any] = (await client.get("/openapi.json")).json()
+
+    [scheme] = document["components"]["securitySchemes"].items()
+    assert scheme[0] == "bearer" and (scheme[1]["type"], scheme[1]["scheme"]) == ("http", "bearer")
+    assert "POST /api/auth/login" in scheme[1]["description"]
+    checked = 0
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods - {"HEAD"}:
+            operation = document["paths"][route.path][method.lower()]
+            declared = operation.get("security") == [{"bearer": []}]
+            wanted = reads_the_caller(route.dependant) or (method, route.path) in TOKEN_OPTIONAL
+            assert declared == wanted, (method, route.path)
+            checked += declared
+    assert checked > 60
+    assert "security" in document["paths"]["/api/topics"]["get"]
+    for public in ("/api/auth/login", "/api/users", "/api/auth/refresh"):
+        assert "security" not in document["paths"][public]["post"]

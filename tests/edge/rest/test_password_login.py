@@ -32,7 +32,7 @@ async def plain(tmp_path: Path) -> AsyncIterator[LiveServer]:
 async def test_methods_without_single_sign_on(plain: LiveServer):
     response = await plain.http.get("/api/auth/methods")
     assert response.status_code == 200
-    assert response.json() == {"password": True, "oidc": None}
+    assert response.json() == {"password": True, "oidc": None, "registration": "open"}
 
 
 async def test_single_sign_on_routes_are_404_when_it_is_not_configured(plain: LiveServer):
@@ -51,7 +51,7 @@ async def test_with_passwords_off_only_single_sign_on_bots_and_operator_tokens_s
 ):
     await oidc.configure(live_server.url)
     methods = await live_server.http.get("/api/auth/methods")
-    assert methods.json() == {"password": False, "oidc": {"name": "Example ID"}}
+    assert methods.json() == {"password": False, "oidc": {"name": "Example ID"}, "registration": "open"}
 
     register = await live_server.http.post("/api/users", json={"username": "mallory", "password": PASSWORD})
     assert_error(register, 403, "forbidden")

@@ -206,7 +206,11 @@ async def test_a_disabled_account_cannot_sign_in(sso):
 
 async def test_methods_name_the_provider_by_its_host(sso):
     response = await sso.http.get("/api/auth/methods")
-    assert response.json() == {"password": True, "oidc": {"name": urlsplit(adapter(sso).issuer).hostname}}
+    assert response.json() == {
+        "password": True,
+        "oidc": {"name": urlsplit(adapter(sso).issuer).hostname},
+        "registration": "open",
+    }
 
 
 async def test_starting_sign_ins_is_rate_limited_per_address(tmp_path, oidc, database):

@@ -15,7 +15,7 @@ import socketio
 
 from tests.edge.sio.test_connect import Socket, assert_refused
 from tests.holds import held_membership_reads
-from tests.support import WAIT, LiveServer, bearer
+from tests.support import PASSWORD, WAIT, LiveServer, bearer
 
 pytestmark = pytest.mark.both_databases
 Revoke = Callable[[LiveServer, str], Awaitable[None]]
@@ -71,6 +71,30 @@ async def test_a_revocation_during_set_up_shuts_the_socket_out(
     finally:
         if tried.sio.connected:
             await tried.sio.disconnect()
+
+
+async def test_signing_the_session_out_during_set_up_shuts_that_sessions_socket_out(
+    live_server: LiveServer,
+) -> None:
+    """A password login's token belongs to its session (PROTOCOL.md section 19): the logout ends
+    that session only, and a socket of it still being set up is refused as a registered one is
+    closed, while a token of another session of the same user still connects."""
+    await live_server.register("alice")
+    login = {"username": "alice", "password": PASSWORD}
+    phone = (await live_server.http.post("/api/auth/login", json=login)).json()["token"]
+    laptop = (await live_server.http.post("/api/auth/login", json=login)).json()["token"]
+    live_server.http.cookies.clear()  # two devices: the logout below carries the phone's bearer only
+    actor = await live_server.chat.users.authenticate(phone)
+    async with held_membership_reads(live_server) as held:
+        connecting = asyncio.ensure_future(attempt(live_server.url, phone))
+        await held.wait()
+        await logout(live_server, phone)
+        await held.release()
+        tried = await asyncio.wait_for(connecting, WAIT)
+    assert_refused(tried, "token_revoked")
+    assert live_server.app.state.chat_namespace.registry.of_user(actor.id) == []
+    other = await live_server.connect("alice", laptop)
+    assert "topics" in await other.ok("topic:list", {})
 
 
 async def test_another_users_logout_during_set_up_lets_the_socket_in(live_server: LiveServer) -> None:

@@ -8,13 +8,18 @@ import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, 
 import { plural } from "./format.js";
 
 export class Sidebar {
-  /** actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search(), notifications(), deleteAccount() */
+  /**
+   * actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search(), notifications(),
+   * account(), admin(), deleteAccount()
+   */
   constructor(actions) {
     this.actions = actions;
     this.forms = []; // {error, reset}: cleared when the user moves to another conversation
     this.shownFor = undefined;
     this.me = h("div", { class: "me" });
     this.availability = new AvailabilityMenu();
+    this.adminButton = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "admin-open", hidden: true,
+      onclick: () => actions.admin() }, "Administration");
     this.meTools = h("div", { class: "me-tools" },
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "profile-edit-open", onclick: () => openProfileEditor(this.meName) }, "Edit profile"),
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "status-open", onclick: () => openStatusPicker(this.meName) }, "Set status"),
@@ -23,6 +28,9 @@ export class Sidebar {
         onclick: () => openFindPeople({ message: (u) => actions.startDirect(u) }) }, "Find people"),
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-settings-open",
         onclick: () => actions.notifications() }, "Notifications"),
+      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "account-open",
+        onclick: () => actions.account() }, "Password and sessions"),
+      this.adminButton,
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "delete-account-open",
         onclick: () => actions.deleteAccount() }, "Delete my account"));
     this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
@@ -104,6 +112,7 @@ export class Sidebar {
 
   render(state) {
     this.renderMe(state);
+    this.adminButton.hidden = !["owner", "admin"].includes(state.role); // section 19: owners and admins
     if (state.current !== this.shownFor) { // moved elsewhere: a failed attempt's leftovers go
       this.shownFor = state.current;
       for (const { error, reset } of this.forms) {

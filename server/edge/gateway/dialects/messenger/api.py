@@ -19,7 +19,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import field_validator
 
-from server.chat.accounts.schemas import LoginIn, RegisterIn
+from server.chat.accounts.schemas import LoginIn, RegisterIn, SignUpIn
 from server.chat.kernel.schemas import MAX_STORED_INT, In, RowId, Target, Username, check_body
 from server.edge.gateway.dialects.messenger import wire
 from server.edge.gateway.dialects.messenger.http import (
@@ -79,11 +79,13 @@ def documented(data: Any, text: str, model: type[In] | None = None, status: int 
     }
 
 
-@router.post("/user", **documented(str, "registered and logged in: Data is the token", RegisterIn, 201))
+@router.post("/user", **documented(str, "registered and logged in: Data is the token", SignUpIn, 201))
 async def register(
-    data: Annotated[RegisterIn, body(RegisterIn)], chat: ChatDep, address: AddressDep
+    data: Annotated[SignUpIn, body(SignUpIn)], chat: ChatDep, address: AddressDep
 ) -> JSONResponse:
-    registered = await chat.users.register(data, address)
+    """The dialect's body knows no invitation: its clients sign up where registration is open."""
+    account = RegisterIn(username=data.username, password=data.password)
+    registered = await chat.users.register(account, address)
     return answer("User created", registered.token, 201)
 
 
