@@ -1,4 +1,5 @@
-"""What reaches users on every node at once: a new public topic, and a revocation (issue 18)."""
+"""What reaches users on every node at once: a new public topic, who joined or left a topic, and
+a revocation."""
 
 from __future__ import annotations
 
@@ -35,6 +36,23 @@ async def test_a_new_public_topic_reaches_users_on_the_other_node(nodes):
     seen = await bob.next("topic:created")  # the first: the private topic sent nothing
     assert seen["by"] == "alice"
     assert seen["topic"] == {**created, "subscribed": False, "unread": 0}
+
+
+async def test_a_join_and_a_kick_on_one_node_reach_the_members_on_the_other(nodes):
+    node_a, node_b = nodes
+    alice = await node_a.user("alice")
+    bob = await node_b.user("bob")
+    await alice.ok("topic:create", {"name": "news"})
+
+    await bob.ok("topic:subscribe", {"topic": "news"})  # through node b
+    joined = await alice.next("topic:member")
+    while (joined["topic"], joined["username"]) != ("news", "bob"):  # the lobby's and alice's own first
+        joined = await alice.next("topic:member")
+    await alice.ok("topic:kick", {"topic": "news", "username": "bob"})  # through node a
+    left = await alice.next("topic:member")
+
+    assert joined == {"topic": "news", "username": "bob", "action": "joined", "role": "member"}
+    assert left == {"topic": "news", "username": "bob", "action": "left", "role": "member"}
 
 
 async def test_a_logout_on_one_node_during_a_set_up_on_the_other_shuts_that_socket_out(nodes):

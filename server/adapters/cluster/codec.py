@@ -49,6 +49,7 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.ReadMarked,
         ev.PresenceChanged,
         ev.MembershipChanged,
+        ev.MemberListChanged,
         ev.SessionsRevoked,
         ev.SessionEnded,
         ev.RoleChanged,

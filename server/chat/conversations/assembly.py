@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from server.chat.accounts.users import UserService
 from server.chat.conversations.direct import ConversationService
 from server.chat.conversations.directory import Directory
+from server.chat.conversations.member_news import MemberNews
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.pins import PinService
 from server.chat.conversations.reactions import ReactionService
@@ -67,6 +68,7 @@ def build(
     ``roles``: the workspace's (section 19), which the directory holds for every ranked check."""
     directory = Directory(w.db, blocks, roles)
     w.sink(Stage.SEND_PATH, directory)  # first: the send path sees a change before clients do
+    w.before_commit(MemberNews())  # a membership change -> topic:member to the topic's members
     send_hooks: list[SendHook] = []
     messages = MessageService(w.db, directory, w.hub.publish, limits.all_mention_limit, files, send_hooks)
     topics = TopicService(

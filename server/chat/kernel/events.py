@@ -196,6 +196,20 @@ class MembershipChanged:
 
 
 @dataclass(frozen=True)
+class MemberListChanged:
+    """Someone joined or left a topic (``topic:member``, PROTOCOL.md section 4): its online members'
+    lists and counts follow at once, on every node. ``MembershipChanged`` moves sockets; this one
+    is what the members are told."""
+
+    topic: str
+    username: str
+    action: str  # "joined" or "left"
+    role: str
+    audience: ToTopic
+    topic_id: int = 0
+
+
+@dataclass(frozen=True)
 class NewsMissed:
     """This node may have missed hub news (a broker outage): what it keeps in memory from the news
     (member sets, names, blocks, token states) is read again. Told to this node's sinks only, never
@@ -346,6 +360,7 @@ Event = (
     | ReadMarked
     | PresenceChanged
     | MembershipChanged
+    | MemberListChanged
     | SessionsRevoked
     | SessionEnded
     | RoleChanged

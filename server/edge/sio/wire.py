@@ -93,6 +93,8 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:renamed", {"topic": old_name, "name": name}
         case ev.TopicDeleted(name=name):
             return "topic:deleted", {"topic": name}
+        case ev.MemberListChanged(topic=topic, username=username, action=action, role=role):
+            return "topic:member", {"topic": topic, "username": username, "action": action, "role": role}
         case ev.TopicRemoved(topic=topic, reason=reason):
             return "topic:removed", {"topic": topic, "reason": reason}
     return None
