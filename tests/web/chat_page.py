@@ -118,7 +118,14 @@ class ChatPage:
         await expect(self.by("composer")).to_be_visible()
 
     async def expect_open(self, name: str) -> None:
-        await expect(self.by("current-topic")).to_have_text(name.removeprefix("#").removeprefix("@"))
+        """``name`` is open: a topic by its name, a direct conversation ("@bob") by its peer (its
+        header shows the peer's display name, when they have one)."""
+        if name.startswith("@"):
+            await expect(self.by("current-topic")).to_have_attribute(
+                "data-topic", re.compile(f"^{re.escape(name)}$", re.I)
+            )
+        else:
+            await expect(self.by("current-topic")).to_have_text(name.removeprefix("#"))
         await expect(self.by("history-top")).not_to_have_text("Loading messages…")
 
     def member(self, username: str) -> Locator:

@@ -83,7 +83,18 @@ async def test_a_profile_status_and_availability_reach_a_direct_peer(new_page) -
     await alice.by("availability-dnd").click()
     await expect(alice.by("availability-menu")).to_be_hidden()
     await expect(alice.by("availability-toggle")).to_have_attribute("data-availability", "dnd")
+    await expect(alice.by("availability-word")).to_have_text("Do not disturb")  # not a bare dot
     await alice.screenshot()
+    # Everywhere bob sees alice's dot, it says do not disturb, in words too (issue 55, row 4).
+    await expect(bob.by("current-topic")).to_have_text("Captain Alice")  # as the sidebar names her
+    await expect(bob.by("header-presence-dot")).to_have_attribute("aria-label", "Do not disturb")
+    await expect(bob.by("members-toggle")).to_have_text("do not disturb")
+    await expect(bob.topic("@alice").get_by_test_id("presence-dot")).to_have_attribute(
+        "data-availability", "dnd"
+    )
+    await expect(bob.topic("@alice").locator(".topic-meta")).to_have_text("do not disturb")
+    await bob.open_members()
+    await expect(bob.member("alice").locator(".dot")).to_have_attribute("aria-label", "Do not disturb")
 
     await message.get_by_test_id("avatar").click()
     await expect(card.get_by_test_id("profile-card-availability")).to_have_attribute(

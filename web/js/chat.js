@@ -34,7 +34,7 @@ import { openAdmin } from "./ui/admin_view.js";
 import { onSessionEnded } from "./session.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
-const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
+const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence and new topics have events
 
 export class Chat {
   /** env: {io, creds, banner, toasts, logout(), signedOut(notice)} */
@@ -154,6 +154,7 @@ export class Chat {
       onTopicRenamed: (data) => this.moderation.renamed(data),
       onTopicDeleted: (data) => this.moderation.deleted(data),
       onRemoved: (data) => this.moderation.onRemoved(data),
+      onMember: (data) => this.onMember(data),
       onExpiring: (data) => this.refresher.onExpiring(data),
       onTyping: (data) => this.onTyping(data),
       onRead: (data) => this.onRead(data),
@@ -255,6 +256,31 @@ export class Chat {
   onTopicCreated({ topic } = {}) {
     if (!topic?.name || topic.kind !== "public") return;
     this.state.putTopic(topic);
+    this.render();
+  }
+
+  /** topic:member {topic, username, action, role} (PROTOCOL.md section 4): someone joined or left a
+   * topic of mine. Its count, the cached roster (`@`, my role) and an open members panel follow at
+   * once, instead of at the next poll. */
+  onMember({ topic, username, action, role } = {}) {
+    if (typeof topic !== "string" || typeof username !== "string" || !["joined", "left"].includes(action)) return;
+    const key = keyOf(topic);
+    const joined = action === "joined";
+    const same = (m) => m.username.toLowerCase() === username.toLowerCase();
+    const change = (list) => {
+      const rest = list.filter((m) => !same(m));
+      if (!joined) return rest;
+      return [...rest, { online: this.state.isOnline(username) ?? false, ...list.find(same), username, role: role ?? "member" }];
+    };
+    const roster = this.state.rosters.get(key);
+    const had = roster ? roster.list.some(same) : !joined; // unknown: the news is the change
+    if (roster) roster.list = change(roster.list);
+    if (this.state.members?.key === key) this.state.members = { key, list: change(this.state.members.list) };
+    const t = this.state.topics.get(key);
+    // My own joins and leaves come with the answers to my requests, counted by the server.
+    if (t && typeof t.members === "number" && !this.state.isMe(username) && had !== joined) {
+      t.members = Math.max(0, t.members + (joined ? 1 : -1));
+    }
     this.render();
   }
 

@@ -107,6 +107,7 @@ export class ChatConnection {
     socket.on("pins:updated", (data) => handlers.onPinsUpdated(data));
     socket.on("message:previews", (data) => handlers.onPreviews(data));
     socket.on("topic:removed", (data) => handlers.onRemoved(data));
+    socket.on("topic:member", (data) => handlers.onMember?.(data));
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
     socket.on("user:updated", (data) => handlers.onUserUpdated?.(data));
   }

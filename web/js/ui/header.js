@@ -4,7 +4,8 @@ import { canManage } from "../ranks.js";
 import { checkUsername, isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
 import { fill, h, icon, ICONS } from "./dom.js";
-import { personAvatar } from "./people_parts.js";
+import { availabilityLabel, availabilityOf, personAvatar, presenceDot } from "./people_parts.js";
+import { people } from "../people.js";
 import { lastSeen, plural } from "./format.js";
 
 export class Header {
@@ -101,8 +102,11 @@ export class Header {
       return;
     }
     const direct = isDirect(name);
-    fill(this.title, direct ? personAvatar(peerOf(name), "small") : h("span", { class: "hash", "aria-hidden": "true" }, topic?.kind === "private" ? icon(ICONS.lock) : "#"),
-      h("span", { "data-testid": "current-topic", "data-topic": name }, direct ? peerOf(name) : name));
+    const peer = direct ? peerOf(name) : null;
+    fill(this.title, direct
+      ? h("span", { class: "item-avatar" }, personAvatar(peer, "small"), presenceDot(availabilityOf(peer, state.peerOnline(topic)), { "data-testid": "header-presence-dot" }))
+      : h("span", { class: "hash", "aria-hidden": "true" }, topic?.kind === "private" ? icon(ICONS.lock) : "#"),
+      h("span", { "data-testid": "current-topic", "data-topic": name, title: direct ? `@${peer}` : null }, direct ? people().nameOf(peer) : name));
     this.subtitle.disabled = false;
     this.subtitle.textContent = direct ? directStatus(state, topic, name) : topicStatus(topic);
     const member = Boolean(topic?.subscribed);
@@ -128,7 +132,7 @@ function topicStatus(topic) {
 
 function directStatus(state, topic, name) {
   const online = state.peerOnline(topic);
-  if (online) return "online";
+  if (online) return availabilityLabel(availabilityOf(peerOf(name), true)).toLowerCase(); // "do not disturb"
   const seen = state.presence.get(peerOf(name).toLowerCase())?.last_seen;
   return seen ? lastSeen(seen) : "offline";
 }

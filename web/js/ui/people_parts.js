@@ -48,6 +48,24 @@ export function availabilityLabel(value) {
   return AVAILABILITY[value] ?? "Unknown";
 }
 
+/**
+ * What a person's dot says: "offline" when they are not online, else their availability as the
+ * server last said it (away, do not disturb), "online" when it said nothing more. ``online``: what
+ * the caller knows of their connection (null: unknown, shown as offline).
+ */
+export function availabilityOf(username, online) {
+  if (!online) return "offline";
+  const said = people().get(username)?.availability;
+  return said && said !== "offline" ? said : "online";
+}
+
+/** A presence dot that says its state in words too (its title, and its name for screen readers). */
+export function presenceDot(availability, attrs = {}) {
+  const label = availabilityLabel(availability);
+  return h("span", { class: `dot ${availability === "offline" ? "off" : "on"} avail-${availability}`, role: "img",
+    "aria-label": label, title: label, "data-availability": availability, ...attrs });
+}
+
 /** The time now in an IANA zone ("14:05"), or "" when the zone is unknown. */
 export function localTime(timezone, now = new Date()) {
   if (!timezone) return "";
@@ -268,7 +286,9 @@ export class AvailabilityMenu {
     this.shown = value;
     this.button.dataset.availability = value;
     this.button.title = `Availability: ${availabilityLabel(value)}`;
-    this.button.replaceChildren(h("span", { class: `avail-dot avail-${value}`, "aria-hidden": "true" }));
+    this.button.setAttribute("aria-label", `Availability: ${availabilityLabel(value)}`);
+    this.button.replaceChildren(h("span", { class: `avail-dot avail-${value}`, "aria-hidden": "true" }),
+      h("span", { class: "avail-word", "data-testid": "availability-word" }, availabilityLabel(value)));
   }
 }
 

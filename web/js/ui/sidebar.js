@@ -4,7 +4,7 @@ import { badges, levelOf } from "../notify.js";
 import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS, reconcile } from "./dom.js";
-import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, personAvatar } from "./people_parts.js";
+import { AvailabilityMenu, availabilityLabel, availabilityOf, openFindPeople, openProfileEditor, openStatusPicker, personAvatar, presenceDot } from "./people_parts.js";
 import { plural } from "./format.js";
 
 export class Sidebar {
@@ -142,7 +142,7 @@ export class Sidebar {
     this.me.dataset.sig = sig;
     const online = state.connection === "online" || state.connection === "reconnected";
     fill(this.me,
-      h("span", { class: "me-avatar" }, personAvatar(state.me, "", () => this.actions.profile?.(state.me)), h("span", { class: `dot ${online ? "on" : "off"}` })),
+      h("span", { class: "me-avatar" }, personAvatar(state.me, "", () => this.actions.profile?.(state.me)), presenceDot(availabilityOf(state.me, online))),
       h("span", { class: "me-text" },
         mine?.display_name ? h("span", { class: "me-display", "data-testid": "me-display-name" }, mine.display_name) : null,
         h("span", { class: "me-name", "data-testid": "me" }, state.me),
@@ -190,13 +190,13 @@ const count = (n) => (n > 99 ? "99+" : String(n));
 function itemIcon(topic, online) {
   if (isDirect(topic.name)) {
     return h("span", { class: "item-avatar" }, personAvatar(peerOf(topic.name)),
-      h("span", { class: `dot ${online ? "on" : "off"}`, "data-testid": "presence-dot", "data-online": String(Boolean(online)) }));
+      presenceDot(availabilityOf(peerOf(topic.name), online), { "data-testid": "presence-dot", "data-online": String(Boolean(online)) }));
   }
   return h("span", { class: "topic-icon" }, topic.kind === "private" ? icon(ICONS.lock) : "#");
 }
 
 function itemMeta(topic, online) {
-  if (isDirect(topic.name)) return online ? "online" : "offline";
+  if (isDirect(topic.name)) return availabilityLabel(availabilityOf(peerOf(topic.name), online)).toLowerCase();
   if (!topic.subscribed) return plural(topic.members ?? 0, "member");
   return `${topic.online ?? 0} online`;
 }
