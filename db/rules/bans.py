@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.rules.tables import Ban
+
+
+@dataclass(frozen=True, slots=True)
+class BanRecord:
+    user_id: int
+    by: int
+    reason: str | None
+    at: datetime
+    until: datetime | None  # None: until unbanned
 
 
 class BanRepository:
@@ -32,6 +43,17 @@ class BanRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def of_topic(self, topic_id: int, now: datetime) -> list[BanRecord]:
+        """The topic's bans in force at ``now`` (an ended one is left out), newest first."""
+        result = await self.session.execute(
+            select(Ban).where(col(Ban.topic_id) == topic_id).order_by(col(Ban.created_at).desc())
+        )
+        return [
+            BanRecord(ban.user_id, ban.banned_by, ban.reason, _utc(ban.created_at), _utc(ban.until))
+            for ban in result.scalars()
+            if ban.until is None or _utc(ban.until) > now
+        ]
+
     async def active(self, topic_id: int, user_id: int, now: datetime | None = None) -> bool:
         """Banned now: a ban whose end has passed has ended by itself (checked at use)."""
         result = await self.session.execute(
@@ -46,3 +68,14 @@ class BanRepository:
         if until.tzinfo is None:
             until = until.replace(tzinfo=UTC)
         return bool(until > (now or datetime.now(UTC)))
+
+
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes: they are UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -125,6 +125,7 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "topic:kick": Route(MemberActionIn, lambda a, d: c.moderation.kick(a, d.topic, d.username, d.reason)),
         "topic:ban": Route(BanIn, lambda a, d: c.moderation.ban(a, d.topic, d.username, d.reason, d.minutes)),
         "topic:unban": Route(MemberActionIn, lambda a, d: c.moderation.unban(a, d.topic, d.username)),
+        "topic:bans": Route(TopicRefIn, lambda a, d: c.moderation.bans(a, d.topic)),
         "topic:mute": Route(MuteIn, lambda a, d: c.moderation.mute(a, d.topic, d.username, d.minutes)),
         "topic:unmute": Route(MemberActionIn, lambda a, d: c.moderation.unmute(a, d.topic, d.username)),
         "topic:update": Route(

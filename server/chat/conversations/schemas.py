@@ -156,6 +156,12 @@ class MemberOut(Out):
     display_name: str = ""
     avatar: AvatarOut | None = None
     availability: Availability | None = None
+    # Parley's additions: a mute (told to every member by its system message anyway) and, for a
+    # viewer who is a member, the member's read mark (told live by ``read``): a page rebuilds its
+    # "Seen by" marks and its Mute or Unmute offer from the list, after a reload too.
+    muted: bool = False
+    muted_until: str | None = None
+    read_seq: int | None = None
 
 
 class MembersOut(Out):

@@ -39,6 +39,7 @@ from server.chat.kernel.events import MembershipChanged, TopicInvited, ToUser
 from server.chat.kernel.facts import MemberActed
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.schemas import Target, TopicOut
+from server.chat.kernel.views import iso
 from server.chat.people.service import PeopleService
 from server.chat.people.views import availability_of, avatar_of
 from server.chat.presence.service import PresenceService
@@ -51,7 +52,7 @@ from server.chat.rules.access import (
     require_readable,
     user_named,
 )
-from server.chat.rules.authority import RANKS
+from server.chat.rules.authority import RANKS, standing_of
 
 log = logging.getLogger("parley.topics")
 SUBSCRIBE_HISTORY = 50
@@ -227,8 +228,13 @@ class TopicService:
         seen_by.add(actor.id)
         shown = (user.id for user, _ in rows if room or user.id in seen_by)
         online = await self.presence.online_among(shown)
-        return MembersOut(
-            members=[
+        member = any(user.id == actor.id for user, _ in rows)
+        now = datetime.now(UTC)
+        members = []
+        for user, membership in rows:
+            standing = standing_of(membership)
+            muted = standing.is_muted(now)
+            members.append(
                 MemberOut(
                     username=user.username,
                     role=cast(Role, membership.role if membership.role in RANKS else "member"),
@@ -236,10 +242,12 @@ class TopicService:
                     display_name=user.display_name,
                     avatar=avatar_of(user.avatar_file_id),
                     availability=availability_of(user, user.id in online) if user.id in seen_by else None,
+                    muted=muted,
+                    muted_until=iso(standing.muted_until) if muted else None,
+                    read_seq=membership.read_seq if member else None,
                 )
-                for user, membership in rows
-            ]
-        )
+            )
+        return MembersOut(members=members)
 
     async def open_conversation(self, actor: Actor, username: str) -> TopicOut:
         """Open (idempotently) the direct conversation with ``username``."""

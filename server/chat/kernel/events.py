@@ -282,11 +282,14 @@ class TopicDeleted:
 
 @dataclass(frozen=True)
 class TopicRemoved:
-    """A member was kicked or banned (``topic:removed``): told on every socket of theirs."""
+    """A member was kicked or banned (``topic:removed``): told on every socket of theirs; a ban
+    with until when (None: until unbanned), so that the page can say it."""
 
     topic: str
     reason: str | None
     audience: ToUser
+    banned: bool = False
+    until: str | None = None
 
 
 @dataclass(frozen=True)

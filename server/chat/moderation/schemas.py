@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from server.chat.kernel.schemas import TOPIC_ALIASES, In, RowId, TopicName, Username, check_text
+from server.chat.kernel.schemas import TOPIC_ALIASES, In, Out, RowId, TopicName, Username, check_text
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(check_text)]
 Minutes = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 60)]  # at most ten years
@@ -72,6 +72,20 @@ class ReportIn(In):
 
 
 # The reports an operator reads ----------------------------------------------
+
+
+class BanOut(Out):
+    """A ban in force (Parley's ``topic:bans``): who, by whom, why, since and until when (None: no end)."""
+
+    username: str
+    by: str | None
+    reason: str | None
+    at: str
+    until: str | None
+
+
+class BansOut(Out):
+    bans: list[BanOut]
 
 
 class ReportedMessageOut(BaseModel):

@@ -39,8 +39,8 @@ from server.chat.kernel.events import (
 from server.chat.kernel.facts import Acted, MemberActed
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.schemas import TopicOut
-from server.chat.kernel.views import iso
-from server.chat.moderation.schemas import UNCHANGED, Unchanged
+from server.chat.kernel.views import iso, iso_required
+from server.chat.moderation.schemas import UNCHANGED, BanOut, BansOut, Unchanged
 from server.chat.rules.access import free_name, named_topic, require_member, user_named
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
 from server.chat.rules.workspace import Roles
@@ -105,7 +105,7 @@ class ModerationService:
             check(Act.BAN, mine, kind=found.kind, target=theirs, where=repr(found.name))
             await repos.bans.put(found.id, target.id, actor.id, reason, now, until)
             if membership is not None:
-                _remove(repos, found, target.id, reason)
+                _remove(repos, found, target.id, reason, banned=True, until=iso(until))
                 await repos.memberships.remove(found.id, target.id)
             repos.note(MemberActed(found.id, found.name, target.id, target.username, "banned"))
             _audit(repos, actor, "topic.ban", found, target.username, reason=reason, until=iso(until))
@@ -126,6 +126,30 @@ class ModerationService:
             _audit(repos, actor, "topic.unban", found, target.username)
         await self._tell(
             actor, place, f"{actor.username} unbanned {target.username}", "unban", target=target.username
+        )
+
+    async def bans(self, actor: Actor, topic: str) -> BansOut:
+        """The topic's bans in force (Parley's ``topic:bans``), for those who may lift them."""
+        async with self.db.read() as repos:
+            found, _place, mine = await self._acting(repos, actor, topic)
+            check(Act.UNBAN, mine, kind=found.kind, where=repr(found.name))
+            bans = await repos.bans.of_topic(found.id, datetime.now(UTC))
+            names = {
+                u.id: u.username
+                for u in await repos.users.by_ids({b.user_id for b in bans} | {b.by for b in bans})
+            }
+        return BansOut(
+            bans=[
+                BanOut(
+                    username=names.get(ban.user_id, "[deleted]"),
+                    by=names.get(ban.by),
+                    reason=ban.reason,
+                    at=iso_required(ban.at),
+                    until=iso(ban.until),
+                )
+                for ban in bans
+                if ban.user_id in names
+            ]
         )
 
     async def mute(
@@ -267,11 +291,19 @@ async def _member(repos: Repositories, topic: TopicRecord, user_id: int, usernam
     return standing_of(membership)
 
 
-def _remove(repos: Repositories, topic: TopicRecord, user_id: int, reason: str | None) -> None:
-    """The member's sockets leave the room (every node), then are told why."""
+def _remove(
+    repos: Repositories,
+    topic: TopicRecord,
+    user_id: int,
+    reason: str | None,
+    *,
+    banned: bool = False,
+    until: str | None = None,
+) -> None:
+    """The member's sockets leave the room (every node), then are told why (and, banned, until when)."""
     repos.record(
         MembershipChanged(user_id, topic.id, joined=False),
-        TopicRemoved(topic.name, reason, ToUser(user_id)),
+        TopicRemoved(topic.name, reason, ToUser(user_id), banned, until),
     )
 
 

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Path
 
 from server.chat.kernel.schemas import Empty, TopicName, TopicOut, Username
 from server.chat.kernel.schemas import In as InModel
-from server.chat.moderation.schemas import UNCHANGED, Description, Minutes, Reason, RetentionDays, Unchanged
+from server.chat.moderation.schemas import (
+    UNCHANGED,
+    BansOut,
+    Description,
+    Minutes,
+    Reason,
+    RetentionDays,
+    Unchanged,
+)
 from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
@@ -58,6 +66,12 @@ async def ban(name: Name, data: TimedBody, actor: ActorDep, chat: ChatDep) -> Em
     """As ``topic:ban`` (``minutes``: it ends by itself)."""
     await chat.moderation.ban(actor, name, data.username, data.reason, data.minutes)
     return Empty()
+
+
+@router.get("/{name}/bans")
+async def bans(name: Name, actor: ActorDep, chat: ChatDep) -> BansOut:
+    """As ``topic:bans``: the bans in force, for moderators and up (Parley's addition)."""
+    return await chat.moderation.bans(actor, name)
 
 
 @router.post("/{name}/unban")

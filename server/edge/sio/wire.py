@@ -95,6 +95,9 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:deleted", {"topic": name}
         case ev.MemberListChanged(topic=topic, username=username, action=action, role=role):
             return "topic:member", {"topic": topic, "username": username, "action": action, "role": role}
-        case ev.TopicRemoved(topic=topic, reason=reason):
-            return "topic:removed", {"topic": topic, "reason": reason}
+        case ev.TopicRemoved(topic=topic, reason=reason, banned=banned, until=until):
+            removed: dict[str, Any] = {"topic": topic, "reason": reason}
+            if banned:  # Parley's addition: a ban says until when (null: until unbanned)
+                removed |= {"banned": True, "until": until}
+            return "topic:removed", removed
     return None

@@ -261,3 +261,71 @@ async def test_system_messages_are_in_history_and_the_backlog_and_never_unread(l
     assert backlog[0]["body"] == "alice made carol a moderator"
     listed = {t["name"]: t for t in (await bob.ok("topic:list", {}))["topics"]}
     assert listed["general"]["unread"] == 0 and listed["general"]["description"] == "rules apply"
+
+
+# What a page shows of moderation (issue 55, row 9): Parley's additions to section 10 --------------
+
+
+async def test_the_member_list_says_who_is_muted_and_until_when(live_server):
+    alice, bob = await owner_and_member(live_server, "quiet")
+    await alice.ok("topic:mute", {"topic": "quiet", "username": "bob", "minutes": 30})
+
+    listed = {m["username"]: m for m in (await alice.ok("topic:members", {"topic": "quiet"}))["members"]}
+    until = datetime.fromisoformat(listed["bob"]["muted_until"])
+    assert listed["bob"]["muted"] is True
+    assert timedelta(minutes=29) < until - datetime.now(UTC) <= timedelta(minutes=30)
+    assert (listed["alice"]["muted"], listed["alice"]["muted_until"]) == (False, None)
+    await alice.ok("topic:unmute", {"topic": "quiet", "username": "bob"})
+    listed = {m["username"]: m for m in (await bob.ok("topic:members", {"topic": "quiet"}))["members"]}
+    assert (listed["bob"]["muted"], listed["bob"]["muted_until"]) == (False, None)
+
+
+async def test_the_member_list_gives_read_marks_to_members_only(live_server):
+    alice, bob = await owner_and_member(live_server, "marks")
+    sent = await alice.ok("message:send", {"topic": "marks", "body": "read me"})
+    await bob.ok("read", {"topic": "marks", "seq": sent["seq"]})
+    carol = await live_server.user("carol")  # not a member: the list of a public topic, no marks
+
+    listed = {m["username"]: m for m in (await alice.ok("topic:members", {"topic": "marks"}))["members"]}
+    outside = (await carol.ok("topic:members", {"topic": "marks"}))["members"]
+
+    assert listed["bob"]["read_seq"] == sent["seq"]
+    assert {m["read_seq"] for m in outside} == {None}
+
+
+async def test_the_ban_list_shows_bans_in_force_to_moderators_only(live_server):
+    token = await live_server.register("alice")
+    alice, bob = await live_server.connect("alice", token), await live_server.user("bob")
+    await alice.ok("topic:create", {"name": "gate"})
+    await bob.ok("topic:subscribe", {"topic": "gate"})
+    carol = await live_server.user("carol")
+    await carol.ok("topic:subscribe", {"topic": "gate"})
+    await alice.ok("topic:ban", {"topic": "gate", "username": "bob", "minutes": 60, "reason": "spam"})
+    await alice.ok("topic:ban", {"topic": "gate", "username": "carol"})
+
+    bans = {b["username"]: b for b in (await alice.ok("topic:bans", {"topic": "gate"}))["bans"]}
+    assert set(bans) == {"bob", "carol"}
+    assert (bans["bob"]["by"], bans["bob"]["reason"]) == ("alice", "spam")
+    assert timedelta(minutes=59) < datetime.fromisoformat(bans["bob"]["until"]) - datetime.now(UTC)
+    assert bans["carol"]["until"] is None
+    dave = await live_server.user("dave")
+    await dave.ok("topic:subscribe", {"topic": "gate"})
+    assert error_code(await dave.call("topic:bans", {"topic": "gate"})) == "forbidden"
+    await alice.ok("topic:unban", {"topic": "gate", "username": "carol"})
+    rest = await live_server.http.get("/api/topics/gate/bans", headers=bearer(token))
+    assert rest.status_code == 200
+    assert [b["username"] for b in rest.json()["bans"]] == ["bob"]
+
+
+async def test_a_banned_member_is_told_until_when_and_a_kicked_one_is_not_told_a_ban(live_server):
+    alice, bob = await owner_and_member(live_server, "door")
+    await alice.ok("topic:ban", {"topic": "door", "username": "bob", "minutes": 15})
+    banned = await bob.next("topic:removed")
+    carol = await live_server.user("carol")
+    await carol.ok("topic:subscribe", {"topic": "door"})
+    await alice.ok("topic:kick", {"topic": "door", "username": "carol"})
+    kicked = await carol.next("topic:removed")
+
+    assert banned["banned"] is True
+    assert timedelta(minutes=14) < datetime.fromisoformat(banned["until"]) - datetime.now(UTC)
+    assert kicked == {"topic": "door", "reason": None}
