@@ -436,6 +436,7 @@ async def test_an_admin_runs_topics_reports_and_users_from_the_page(
     await expect(row.get_by_test_id("admin-topic-state")).to_have_text("open")
     await row.get_by_test_id("admin-topic-name").fill("renamed-place")  # typed, applied later
     await row.get_by_test_id("admin-topic-archive").click()
+    await owner.page.get_by_test_id("archive-confirm").get_by_test_id("dialog-submit").click()  # asked first
     await expect(row.get_by_test_id("admin-topic-state")).to_have_text("archived")  # reloaded...
     await expect(row.get_by_test_id("admin-topic-name")).to_have_value("renamed-place")  # ...kept
     await row.get_by_test_id("admin-topic-heir").fill("carol")

@@ -61,6 +61,12 @@ export class Moderation {
     return this.act("topic:unmute", { username }, `${username} may post again.`);
   }
 
+  /** topic:bans: the open topic's bans in force (moderators and up), newest first. */
+  async bans() {
+    const data = await this.chat.conn.request("topic:bans", { topic: this.state.currentName });
+    return data?.bans ?? [];
+  }
+
   // ---- on the topic (owners and admins) --------------------------------------
 
   /** topic:update {name?, description?, retention_days?}: the answer is the Topic, maybe under a new name. */
@@ -105,14 +111,14 @@ export class Moderation {
   }
 
   /** topic:removed {topic, reason}: I was kicked or banned. */
-  onRemoved({ topic, reason } = {}) {
+  onRemoved({ topic, reason, banned, until } = {}) {
     if (typeof topic !== "string") return;
     const known = this.state.topics.get(keyOf(topic));
     const wasOpen = this.state.current === keyOf(topic);
     const why = reason ? `: ${reason}` : ".";
     this.toasts.show(`You were removed from ${labelOf(topic)}${why}`, "error");
     this.state.rosters.delete(keyOf(topic));
-    this.state.removed.set(keyOf(topic), reason ?? "");
+    this.state.removed.set(keyOf(topic), { reason: reason ?? "", banned: Boolean(banned), until: until ?? null });
     if (known?.kind === "public") {
       known.subscribed = false; // it stays to browse (a ban refuses the join)
     } else {

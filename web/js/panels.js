@@ -27,7 +27,7 @@ export class Panels {
     this.members = new MembersPanel({
       toggleMembers: (open) => this.toggleMembers(open), rerender: () => chat.renderNow({}),
       role: (u, r) => m.role(u, r), kick: (u, why) => m.kick(u, why), ban: (u, min, why) => m.ban(u, min, why),
-      unban: (u) => m.unban(u), mute: (u, min) => m.mute(u, min), unmute: (u) => m.unmute(u),
+      unban: (u) => m.unban(u), bans: () => m.bans(), mute: (u, min) => m.mute(u, min), unmute: (u) => m.unmute(u),
       block: (u, on) => chat.safety.setBlocked(u, on),
       profile: (u) => chat.showProfile(u),
     });

@@ -41,10 +41,20 @@ export class Roster {
     if (known) known.at = 0;
   }
 
-  /** Also fed by the members panel, which asks for the same list. */
+  /** Also fed by the members panel, which asks for the same list. Its read marks (a member's
+   * `read_seq`) rebuild the conversation's "Seen by" marks after a reload, where only the live
+   * `read` events set them before. */
   store(key, list) {
     this.state.rosters.set(key, { list, at: Date.now() });
     this.chat.people?.noteMembers(list);
+    const conv = this.state.conversations.get(key);
+    let moved = false;
+    for (const m of conv ? list : []) {
+      if (typeof m.read_seq !== "number" || !m.username || (conv.readMarks.get(m.username) ?? 0) >= m.read_seq) continue;
+      conv.readMarks.set(m.username, m.read_seq);
+      moved = true;
+    }
+    if (moved) this.chat.render();
     return list;
   }
 }

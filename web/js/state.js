@@ -175,7 +175,7 @@ export class ChatState {
     this.members = null; // {key, list: [{username, role, online}]}
     this.rosters = new Map(); // key -> {list: [{username, role, online}], at: ms}: mentions, roles
     this.thread = null; // the Thread open in the side panel
-    this.removed = new Map(); // key -> reason: topics I was kicked or banned from (topic:removed)
+    this.removed = new Map(); // key -> {reason, banned, until}: topics I was kicked or banned from (topic:removed)
     this.current = null; // key of the open conversation
     this.connection = "connecting";
     this.puts = 0; // topics put so far (``mark``/``setTopics``)

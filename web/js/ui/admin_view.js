@@ -4,6 +4,7 @@
 // closed, allowed domains, whether members may invite), the public topics (rename, archive,
 // transfer), reports and the audit log with readable times. Each tab loads when first shown and
 // after each change; the server's refusal shows in words in the tab. Tabs: arrow keys, Home, End.
+import { confirmArchive } from "./topic_settings.js";
 import * as api from "../api.js";
 import { fill, h } from "./dom.js";
 import { fullTime, parseTime, plural } from "./format.js";
@@ -356,8 +357,11 @@ class AdminView {
           const next = rename.value.trim().replace(/^#/, "");
           if (next && next !== t.name && await this.act(notes, () => api.renameTopic(this.token, t.name, next), `#${t.name} is now #${next}.`) !== undefined) reload();
         }, `Rename #${t.name}`)),
-        small(t.archived ? "Unarchive" : "Archive", "admin-topic-archive", async () => {
-          if (await this.act(notes, () => api.archiveTopic(this.token, t.name, !t.archived), `#${t.name} is ${t.archived ? "open again" : "archived"}.`) !== undefined) reload();
+        small(t.archived ? "Unarchive" : "Archive", "admin-topic-archive", () => {
+          const apply = async () => {
+            if (await this.act(notes, () => api.archiveTopic(this.token, t.name, !t.archived), `#${t.name} is ${t.archived ? "open again" : "archived"}.`) !== undefined) reload();
+          };
+          return t.archived ? apply() : confirmArchive(t.name, apply);
         }, `${t.archived ? "Unarchive" : "Archive"} #${t.name}`),
         h("span", { class: "inline-row" }, heir, small("Transfer", "admin-topic-transfer", async () => {
           const who = heir.value.trim();

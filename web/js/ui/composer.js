@@ -12,7 +12,7 @@ import { labelOf, isDirect, peerOf } from "../targets.js";
 import { MentionAutocomplete } from "./autocomplete.js";
 import { h, icon, ICONS } from "./dom.js";
 import { formatKey } from "./format_keys.js";
-import { clock, fullTime } from "./format.js";
+import { clock, fullTime, parseTime } from "./format.js";
 
 const MAX_BODY = 4000;
 const TYPING_REPEAT_MS = 3000; // re-announce "typing" while it goes on
@@ -259,7 +259,7 @@ export class Composer {
       const removed = state.removed.get(name.toLowerCase());
       this.joinText.textContent = removed === undefined
         ? `You are looking at ${labelOf(name)}. Join to post and get its messages.`
-        : `You were removed from ${labelOf(name)}${removed ? `: ${removed.replace(/[.!?]?$/, (end) => end || ".")}` : "."} Join to come back, if you may.`;
+        : removedText(labelOf(name), removed);
       this.joinButton.textContent = `Join ${labelOf(name)}`;
     }
     if (member && standing) this.showStanding(name, standing);
@@ -268,4 +268,13 @@ export class Composer {
     this.typingLine.textContent = typingText;
     this.typingLine.classList.toggle("visible", Boolean(typingText));
   }
+}
+
+/** Why I may not be in a topic any more: a kick (join again), or a ban and until when. */
+function removedText(label, { reason, banned, until }) {
+  const why = reason ? `: ${reason.replace(/[.!?]?$/, (end) => end || ".")}` : ".";
+  if (!banned) return `You were removed from ${label}${why} Join to come back, if you may.`;
+  const end = parseTime(until);
+  const when = end ? `until ${fullTime(end)}` : "until a moderator lifts the ban";
+  return `You were banned from ${label}${why} You cannot join ${when}.`;
 }

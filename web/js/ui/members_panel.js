@@ -1,13 +1,14 @@
 // The side panel listing the members of the open conversation: presence dots,
 // roles, and a menu per member with what my rank allows on theirs (roles; kick,
 // ban and mute, with a small dialog for minutes and a reason; unmute) and
-// blocking. Moderators also unban by name. Arrow keys move in a menu, Escape closes it.
+// blocking. A muted member is marked with the mute's end; moderators see the bans in force and
+// lift them. Arrow keys move in a menu, Escape closes it.
 import { offeredOn, canModerate, rankOf } from "../ranks.js";
 import { MAX_REASON } from "../safety.js";
-import { checkUsername } from "../targets.js";
 import { openDialog } from "./dialog.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS } from "./dom.js";
+import { clock, fullTime, parseTime } from "./format.js";
 import { personAvatar, personName, presenceDot } from "./people_parts.js";
 
 const ROLE_LABELS = { admin: "Make admin", moderator: "Make moderator", member: "Make member" };
@@ -24,7 +25,7 @@ export class MembersPanel {
     this.menuFor = null; // the member whose menu is open
     this.list = h("ul", { class: "member-list", "data-testid": "member-list" });
     this.heading = h("h2", { class: "panel-title" }, "Members");
-    this.unbanButton = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "unban-open", onclick: () => this.unbanDialog() }, "Unban someone…");
+    this.unbanButton = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "unban-open", onclick: () => this.bansDialog() }, "Banned people…");
     this.el = h("aside", { class: "members-panel", "data-testid": "members-panel", "aria-label": "Members", hidden: true },
       h("div", { class: "panel-head" }, this.heading,
         h("button", { class: "icon-btn", type: "button", "aria-label": "Close members", onclick: () => actions.toggleMembers(false) }, icon(ICONS.close))),
@@ -69,6 +70,7 @@ export class MembersPanel {
         presenceDot(m.on ? availability : "offline")),
       h("button", { class: "member-name link-plain", type: "button", "data-testid": "member-name", onclick: show }, personName(m.username), m.me ? " (you)" : ""),
       m.blocked ? h("span", { class: "role blocked-tag", "data-testid": "blocked-tag" }, "blocked") : null,
+      m.muted ? mutedTag(m.muted_until) : null,
       m.role && m.role !== "member" ? h("span", { class: `role role-${m.role}`, "data-testid": "member-role" }, m.role) : null,
       toggle,
       open ? h("div", { class: "member-menu popover", role: "menu", "aria-label": `Actions for ${m.username}`, "data-testid": "member-menu" },
@@ -87,8 +89,9 @@ export class MembersPanel {
     return [
       ...offered.roles.map((role) => ({ label: ROLE_LABELS[role], testid: `make-${role}`, run: () => quiet(a.role(u, role)) })),
       ...(offered.moderate ? [
-        { label: "Mute…", testid: "mute", run: () => this.dialog(`Mute ${u}`, "Mute", [MINUTES], (v) => a.mute(u, v.minutes), `${u} can still read, but cannot post, react or pin.`) },
-        { label: "Unmute", testid: "unmute", run: () => quiet(a.unmute(u)) },
+        m.muted
+          ? { label: "Unmute", testid: "unmute", run: () => quiet(a.unmute(u)) }
+          : { label: "Mute…", testid: "mute", run: () => this.dialog(`Mute ${u}`, "Mute", [MINUTES], (v) => a.mute(u, v.minutes), `${u} can still read, but cannot post, react or pin.`) },
         { label: "Kick…", testid: "kick", danger: true, run: () => this.dialog(`Remove ${u}`, "Remove", [REASON], (v) => a.kick(u, v.reason), `${u} may join again later.`) },
         { label: "Ban…", testid: "ban", danger: true, run: () => this.dialog(`Ban ${u}`, "Ban", [MINUTES, REASON], (v) => a.ban(u, v.minutes, v.reason), `${u} is removed and cannot come back until unbanned.`) },
       ] : []),
@@ -102,15 +105,31 @@ export class MembersPanel {
     openDialog({ title, text, fields, submit, danger: submit !== "Mute", testid: "moderation-dialog" }, run);
   }
 
-  unbanDialog() {
-    openDialog({
-      title: "Unban someone", submit: "Unban", testid: "moderation-dialog",
-      fields: [{ name: "username", label: "Username", kind: "text", required: true, maxlength: 32 }],
-    }, async ({ username }) => {
-      const problem = checkUsername(username);
-      if (problem) throw new Error(problem);
-      await this.actions.unban(username);
-    });
+  /** The bans in force, each with its end and an Unban button (moderators and up). */
+  bansDialog() {
+    const list = h("ul", { class: "ban-list", "data-testid": "ban-list", "aria-label": "Banned people" });
+    const error = h("p", { class: "form-error small", role: "alert", hidden: true });
+    const close = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "dialog-cancel", onclick: () => dialog.close() }, "Close");
+    const dialog = h("dialog", { class: "dialog", "data-testid": "bans-dialog", "aria-labelledby": "bans-title" },
+      h("h2", { class: "dialog-title", id: "bans-title" }, "Banned people"), list, error, h("div", { class: "inline-row end" }, close));
+    dialog.addEventListener("close", () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+    const load = async () => {
+      try {
+        const bans = await this.actions.bans();
+        fill(list, bans.length ? bans.map((ban) => h("li", { class: "ban", "data-testid": "ban", "data-username": ban.username },
+          h("span", { class: "ban-who" }, personName(ban.username)),
+          h("span", { class: "hint", "data-testid": "ban-until" }, banEnd(ban)),
+          h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "ban-lift", "aria-label": `Unban ${ban.username}`,
+            onclick: async () => { try { await this.actions.unban(ban.username); await load(); } catch (err) { showProblem(error, err); } } }, "Unban")))
+          : [h("li", { class: "panel-empty", "data-testid": "bans-empty" }, "Nobody is banned.")]);
+      } catch (err) {
+        showProblem(error, err);
+      }
+    };
+    load();
+    return dialog;
   }
 
   toggleMenu(username) {
@@ -146,6 +165,27 @@ export class MembersPanel {
     event.preventDefault();
     event.stopPropagation();
   }
+}
+
+/** "muted", or "muted until 14:05" (the full time in its title). */
+function mutedTag(until) {
+  const end = parseTime(until);
+  return h("span", { class: "role muted-tag", "data-testid": "muted-tag", title: end ? `Muted until ${fullTime(end)}` : "Muted until unmuted" },
+    end ? `muted until ${clock(end)}` : "muted");
+}
+
+/** A ban's end in words, and by whom and why. */
+function banEnd(ban) {
+  const end = parseTime(ban.until);
+  const parts = [end ? `until ${fullTime(end)}` : "no end"];
+  if (ban.by) parts.push(`by ${ban.by}`);
+  if (ban.reason) parts.push(`“${ban.reason}”`);
+  return parts.join(" · ");
+}
+
+function showProblem(el, err) {
+  el.textContent = err?.message ?? String(err);
+  el.hidden = false;
 }
 
 function online(state, member) {

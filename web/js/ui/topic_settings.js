@@ -4,6 +4,7 @@
 // its incoming webhooks and the user's bots (section 12, ./integrations.js), and
 // its outgoing webhooks (./webhooks_section.js).
 // Errors from the server show under the form.
+import { openDialog } from "./dialog.js";
 import { checkTopicName, labelOf } from "../targets.js";
 import { h, icon, ICONS } from "./dom.js";
 import { BotsSection, HooksSection } from "./integrations.js";
@@ -109,8 +110,11 @@ export class SettingsPanel {
     }
   }
 
+  /** Unarchiving is at once; archiving asks first (it makes the topic read-only for everyone). */
   toggleArchive() {
-    return this.run(this.archiveButton, () => this.actions.archive(this.topic.name, !this.topic.archived));
+    const name = this.topic.name;
+    if (this.topic.archived) return this.run(this.archiveButton, () => this.actions.archive(name, false));
+    return confirmArchive(name, () => this.run(this.archiveButton, () => this.actions.archive(name, true)));
   }
 
   async run(button, action) {
@@ -130,4 +134,12 @@ export class SettingsPanel {
     this.error.textContent = text;
     this.error.hidden = !text;
   }
+}
+
+/** The confirmation before an archive: the topic becomes read-only for everyone. */
+export function confirmArchive(name, archive) {
+  return openDialog({
+    title: `Archive #${name}?`, submit: "Archive", danger: true, testid: "archive-confirm", fields: [],
+    text: `Nobody will be able to post, edit, react or pin in #${name} until it is unarchived. It stays in lists and search.`,
+  }, archive);
 }
