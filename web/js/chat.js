@@ -4,6 +4,7 @@ import { ChatConnection } from "./socket.js";
 import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic, saveCredentials } from "./credentials.js";
 import { Actions } from "./actions.js";
+import { Alerts } from "./alerts.js";
 import { configureFiles } from "./files.js";
 import { openLink, pendingLink } from "./deep_link.js";
 import { TokenRefresher } from "./auth_refresh.js";
@@ -34,6 +35,7 @@ import { openAdmin } from "./ui/admin_view.js";
 import { onSessionEnded } from "./session.js";
 
 const TOPIC_REFRESH_DELAY_MS = 300;
+const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
 const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence and new topics have events
 
 export class Chat {
@@ -51,6 +53,7 @@ export class Chat {
     this.pins = new Pins(this);
     this.previews = new Previews(this);
     this.notify = new Notify(this);
+    this.alerts = new Alerts(this);
     this.roster = new Roster(this);
     this.moderation = new Moderation(this);
     this.safety = new Safety(this);
@@ -74,13 +77,15 @@ export class Chat {
     this.sidebar = new Sidebar({
       open: (name) => a.open(name), createTopic: (n, p) => a.createTopic(n, p),
       startDirect: (u) => a.startDirect(u), logout: () => this.env.logout(), search: () => this.panels.openSearch(),
-      profile: (u) => this.showProfile(u), notifications: () => openNotifySettings(() => this.env.creds.token),
+      profile: (u) => this.showProfile(u),
+      notifications: () => openNotifySettings(() => this.env.creds.token)
+        .addEventListener("close", () => this.alerts.loadPreferences()), // quiet hours changed
       account: () => openAccount({ token: () => this.env.creds.token, newToken: (fresh) => this.refresher.use(fresh),
-        refresh: () => this.refresher.refresh() }),
+        refresh: () => this.refresher.refresh(),
+        deleteAccount: () => openDeleteAccount(this.env.creds.username, () => this.env.creds.token,
+          () => this.end("Your account was deleted.")) }),
       admin: () => { this.adminDialog = openAdmin({ token: () => this.env.creds.token, me: () => this.state.me,
         role: () => this.state.role, toasts: this.env.toasts }); },
-      deleteAccount: () => openDeleteAccount(this.env.creds.username, () => this.env.creds.token,
-        () => this.end("Your account was deleted.")),
     });
     this.header = new Header({
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
@@ -196,6 +201,7 @@ export class Chat {
   async onConnected(isReconnect) {
     this.actions.resendQueued();
     this.safety.load();
+    this.alerts.loadPreferences();
     await this.loadTopics();
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
@@ -227,6 +233,7 @@ export class Chat {
     conv.setTyping(message.sender, false);
     const visible = keyOf(message.topic) === this.state.current && this.canSeeLatest();
     if (!this.state.noteMessage(message, !visible)) this.scheduleTopicRefresh();
+    if (isFresh(message)) this.alerts.onMessage(message); // not what a reconnect replays from long ago
     this.render();
     this.markRead();
   }
@@ -463,4 +470,10 @@ export class Chat {
     clearTimeout(this.topicTimer);
     document.title = "Parley";
   }
+}
+
+/** Sent in the last two minutes (by the server's clock as the page reads it). */
+function isFresh(message) {
+  const at = Date.parse(message?.created_at ?? "");
+  return Number.isFinite(at) && Date.now() - at < FRESH_MS;
 }

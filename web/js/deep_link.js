@@ -50,7 +50,10 @@ export function pendingLink() {
 
 /** Open a conversation at a message: {topic, id?, seq?} (seq: known from a push, else paged for). */
 export async function openLink(chat, { topic, id, seq }) {
-  if (!chat.state.topics.has(keyOf(topic))) { // topic:list has every conversation I may open
+  // topic:list has every conversation I may open; a conversation that began a moment ago (a
+  // notification's first direct message) may not be in the list the page holds yet: ask again.
+  if (!chat.state.topics.has(keyOf(topic))) await chat.loadTopics();
+  if (!chat.state.topics.has(keyOf(topic))) {
     chat.env.toasts.show(`${labelOf(topic)} is not a conversation you can open.`, "error");
     return;
   }

@@ -6,8 +6,8 @@
 // refusal ("invalid", with its message) shows in the dialog. User text goes in as text nodes only.
 import * as api from "../api.js";
 import { browserPush, pushSupported, subscribe, testNotification, unsubscribe } from "../push.js";
+import { alertSettings, allowNotifications, saveAlertSettings } from "../alerts.js";
 import { h } from "./dom.js";
-import { exportSection } from "./export_data.js";
 
 const DIGESTS = [[15, "15 minutes"], [30, "30 minutes"], [60, "1 hour"], [240, "4 hours"], [1440, "1 day"]];
 
@@ -34,6 +34,10 @@ class NotifySettings {
     this.address = h("input", { type: "email", ...id("email-address"), maxlength: "254", autocomplete: "email", placeholder: "you@example.com" });
     this.emailState = h("p", { class: "hint", role: "status", "data-testid": "notify-email-state" });
     this.sendVerify = h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-email-save", onclick: () => this.saveAddress() }, "Verify address");
+    const alerts = alertSettings();
+    this.alertNotify = h("input", { type: "checkbox", ...id("alerts-notify"), checked: alerts.notify, onchange: () => this.toggleAlerts() });
+    this.alertSound = h("input", { type: "checkbox", ...id("alerts-sound"), checked: alerts.sound, onchange: () => this.toggleAlerts() });
+    this.alertState = h("p", { class: "hint", role: "status", "data-testid": "notify-alerts-state" });
     this.email = h("input", { type: "checkbox", ...id("email") });
     this.digest = h("select", id("digest"), DIGESTS.map(([minutes, label]) => h("option", { value: String(minutes) }, label)));
     this.quiet = h("input", { type: "checkbox", ...id("quiet"), onchange: () => this.showQuiet() });
@@ -45,6 +49,11 @@ class NotifySettings {
     this.form = h("form", { class: "dialog-form", novalidate: true },
       h("h2", { class: "dialog-title" }, "Notifications"),
       h("p", { class: "dialog-text" }, "Direct messages and mentions that reach you while you are away."),
+      h("fieldset", { class: "notify-group" }, h("legend", {}, "While Parley is open"),
+        h("label", { class: "check", for: "ns-alerts-notify" }, this.alertNotify, "Show a notification"),
+        h("label", { class: "check", for: "ns-alerts-sound" }, this.alertSound, "Play a sound"),
+        this.alertState,
+        h("p", { class: "hint" }, "For direct messages, mentions, and topics set to all messages; not for the one you are reading.")),
       h("fieldset", { class: "notify-group" }, h("legend", {}, "Push"),
         h("label", { class: "check", for: "ns-push" }, this.push, "Push notifications on this browser"), this.pushState,
         h("div", { class: "inline-row" },
@@ -59,7 +68,6 @@ class NotifySettings {
         h("label", { class: "check", for: "ns-quiet" }, this.quiet, "No notifications between"),
         h("div", { class: "inline-row" }, this.quietFrom, h("span", {}, "and"), this.quietTo),
         h("p", { class: "hint" }, "In your profile's time zone (UTC when it has none).")),
-      exportSection(token), // section 16: "Download my data"
       this.error,
       h("div", { class: "inline-row end" }, this.saved,
         h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-close", onclick: () => this.dialog.close() }, "Close"),
@@ -67,6 +75,17 @@ class NotifySettings {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.dialog = h("dialog", { class: "dialog people-dialog", "data-testid": "notify-settings", "aria-label": "Notifications" }, this.form);
     this.dialog.addEventListener("close", () => this.dialog.remove());
+  }
+
+  /** The open tab's alerts apply at once, on this browser; a notification needs the permission,
+   * asked now (this click), never at load. */
+  async toggleAlerts() {
+    this.alertState.textContent = "";
+    if (this.alertNotify.checked && !(await allowNotifications())) {
+      this.alertNotify.checked = false;
+      this.alertState.textContent = "The browser does not allow notifications for this page: allow them in its site settings.";
+    }
+    saveAlertSettings({ notify: this.alertNotify.checked, sound: this.alertSound.checked });
   }
 
   async load() {
