@@ -20,6 +20,7 @@ async def test_delete_my_account_needs_the_typed_username_and_the_password(
     alice = await new_page("alice")
     await alice.register("alice")
     user_id = await user_id_of(live_server, "alice")
+    await alice.by("account-open").click()  # "My account": password, sessions, my data, deletion
     await alice.by("delete-account-open").click()
     dialog = alice.by("delete-account")
     await expect(dialog).to_be_visible()

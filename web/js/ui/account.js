@@ -1,15 +1,16 @@
-// The "Password and sessions" dialog (PROTOCOL.md section 19): change the password with the
-// current one (every other session is signed out), and the account's sessions: the device (from
-// its browser's name), the address, when it was last used, "this device"; sign one out (its
-// sockets close on every node) or every other one.
+// The "My account" dialog: change the password with the current one (PROTOCOL.md section 19; every
+// other session is signed out); the account's sessions: the device (from its browser's name), the
+// address, when it was last used, "this device"; sign one out (its sockets close on every node) or
+// every other one; and what the account holds (section 16): download my data, delete my account.
 import * as api from "../api.js";
 import { h } from "./dom.js";
 import { fullTime, parseTime } from "./format.js";
 import { checkNewPassword } from "./auth_links.js";
+import { exportSection } from "./export_data.js";
 
 /**
  * env: {token(): the current token, newToken({token, expires_at}): a token the password change
- * answered with, refresh(): get one through the cookie}
+ * answered with, refresh(): get one through the cookie, deleteAccount(): the deletion's dialog}
  */
 export function openAccount(env) {
   const view = new AccountDialog(env);
@@ -43,11 +44,17 @@ class AccountDialog {
       onclick: () => this.endOthers() }, "Sign out every other session");
     this.dialog = h("dialog", { class: "dialog people-dialog account-dialog", "data-testid": "account-dialog", "data-session": "", "aria-labelledby": "acc-title" },
       h("div", { class: "dialog-form" },
-        h("h2", { class: "dialog-title", id: "acc-title" }, "Password and sessions"),
+        h("h2", { class: "dialog-title", id: "acc-title" }, "My account"),
         this.passwordForm,
         h("section", { class: "notify-group", "aria-labelledby": "acc-sessions-title" },
           h("h3", { class: "settings-title", id: "acc-sessions-title" }, "Where I am signed in"),
           this.sessionsState, this.list, this.othersButton),
+        h("section", { class: "notify-group", "aria-labelledby": "acc-data-title" },
+          h("h3", { class: "settings-title", id: "acc-data-title" }, "My data"),
+          exportSection(env.token),
+          h("div", { class: "inline-row" },
+            h("button", { class: "btn btn-danger btn-small", type: "button", "data-testid": "delete-account-open",
+              onclick: () => { this.dialog.close(); env.deleteAccount?.(); } }, "Delete my account…"))),
         h("div", { class: "inline-row end" },
           h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "account-close", onclick: () => this.dialog.close() }, "Close"))));
     this.dialog.addEventListener("close", () => this.dialog.remove());

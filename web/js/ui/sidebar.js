@@ -10,7 +10,7 @@ import { plural } from "./format.js";
 export class Sidebar {
   /**
    * actions: open(name), createTopic(name, isPrivate), startDirect(username), logout(), search(), notifications(),
-   * account(), admin(), deleteAccount()
+   * account() (password, sessions, my data, deletion), admin()
    */
   constructor(actions) {
     this.actions = actions;
@@ -29,10 +29,8 @@ export class Sidebar {
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "notify-settings-open",
         onclick: () => actions.notifications() }, "Notifications"),
       h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "account-open",
-        onclick: () => actions.account() }, "Password and sessions"),
-      this.adminButton,
-      h("button", { class: "btn btn-ghost btn-small", type: "button", "data-testid": "delete-account-open",
-        onclick: () => actions.deleteAccount() }, "Delete my account"));
+        onclick: () => actions.account() }, "My account"),
+      this.adminButton);
     this.mine = h("ul", { class: "topic-list", "data-testid": "my-topics", "aria-label": "My topics" });
     this.directs = h("ul", { class: "topic-list", "data-testid": "direct-list", "aria-label": "Direct messages" });
     this.browse = h("ul", { class: "topic-list", "data-testid": "browse-list", "aria-label": "Public topics to join" });
