@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 NPM    ?= npm
 
-.PHONY: run test test-durations lint install install-test web-deps js-deps bench clean
+.PHONY: run test test-durations lint install install-test web-deps js-deps bench screenshot clean
 
 $(VENV)/.run-deps: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ lint: $(VENV)/.test-deps
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/vulture
+
+# docs/screenshot.png, the README's picture: a server on a temporary SQLite folder, a seeded team,
+# the page in the system Chromium (docs/screenshot.py; Playwright comes with the test tools).
+screenshot: $(VENV)/.test-deps web-deps
+	$(BIN)/python docs/screenshot.py
 
 bench: install
 	$(BIN)/python -m bench.load $(BENCH_ARGS)

@@ -18,7 +18,8 @@ A backup directory holds what a restored server needs to carry on where the old 
   schema revision, a few counts, the database file's SHA-256.
 
 A restore goes into an empty data directory only, and checks the manifest and the database's
-hash first; ``parley serve`` then starts on it and migrates a backup of an older schema.
+hash first, and drops the copied servers' heartbeat rows (no server runs on the copy yet);
+``parley serve`` then starts on it and migrates a backup of an older schema.
 """
 
 from __future__ import annotations
@@ -252,6 +253,7 @@ def restore_command(args: argparse.Namespace, settings: Settings) -> int:
         if database is not None:
             _copy_file(source / DATABASE, database)
             revision = _check_restored(database, manifest["database"])
+            _forget_servers(database)
             lines.append(f"database {database} at revision {revision}; `parley serve` migrates it if older")
         else:
             lines += _pg_restore_advice(settings, source)
@@ -321,6 +323,21 @@ def _check_restored(database: Path, described: dict[str, Any]) -> str:
             "it is not the database this backup wrote"
         )
     return revision
+
+
+def _forget_servers(database: Path) -> None:
+    """Drop the restored copy's heartbeat rows (the ``node`` table, ``parley stats``' servers).
+
+    A backup of a running server holds that server's row, which says it beat a moment ago: on the
+    copy ``parley stats`` reported it as running until ``PARLEY_PRESENCE_TTL`` went by, though no
+    server has served this database yet. The rows describe the processes on the source, never the
+    copy, so the restore removes them (a backup of an older schema may have no such table).
+    """
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        if connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'node'"
+        ).fetchone():
+            connection.execute("DELETE FROM node")
 
 
 def _refuse_unless_empty(settings: Settings, database: Path | None) -> None:

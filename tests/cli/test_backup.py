@@ -280,6 +280,27 @@ async def test_backup_without_a_database_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "backup").exists()
 
 
+async def test_stats_on_a_restored_backup_shows_no_server_running(tmp_path: Path) -> None:
+    """Issue 55 row 13: the backup of a running server holds its heartbeat row (the ``node``
+    table), and ``parley stats`` on the restored copy reported that server as running there
+    (until ``PARLEY_PRESENCE_TTL`` went by): no server serves a database that was just restored."""
+    place = busy_place(tmp_path).with_env(PARLEY_PRESENCE_TTL="3600")  # stale only in an hour
+    backup_dir = tmp_path / "backup"
+    async with serving(place, free_port()):
+        assert (await parley(place, "stats")).out.count("1 running") == 1  # the row is there
+        assert (await parley(place, "backup", str(backup_dir))).code == 0
+    with sqlite3.connect(backup_dir / "parley.db") as copied:
+        assert copied.execute("SELECT count(*) FROM node").fetchone() == (1,)  # as the backup took it
+
+    restored = elsewhere(place, tmp_path / "restored")
+    result = await parley(restored, "restore", str(backup_dir))
+    assert result.code == 0, result.err
+    stats = await parley(restored, "stats", "--json")
+    assert stats.code == 0, stats.err
+    assert json.loads(stats.out)["nodes"] == []
+    assert "none running" in (await parley(restored, "stats")).out
+
+
 @asynccontextmanager
 async def backed_up(tmp_path: Path) -> AsyncIterator[tuple[Place, Path]]:
     place = busy_place(tmp_path)
