@@ -23,7 +23,7 @@ import { h } from "./ui/dom.js";
 import { typingText } from "./ui/format.js";
 import { Sidebar } from "./ui/sidebar.js";
 import { Header } from "./ui/header.js";
-import { MessageList } from "./ui/messages.js";
+import { countsAsUnread, MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 import { reportDialog } from "./ui/safety_parts.js";
 import { openProfileCard } from "./ui/people_parts.js";
@@ -44,6 +44,7 @@ export class Chat {
     this.state = new ChatState(env.creds.username);
     this.state.role = env.creds.role ?? "member"; // the workspace role (section 19): the admin view
     this.renderOpts = {};
+    this.landing = null; // the conversation being opened: nothing is read until it is shown
     this.listeners = new AbortController();
     this.actions = new Actions(this);
     this.threads = new Threads(this);
@@ -272,6 +273,7 @@ export class Chat {
       // Read in another tab of mine.
       conv.readSent = Math.max(conv.readSent, seq);
       const t = this.state.topics.get(keyOf(topic));
+      if (t) t.read_seq = Math.max(t.read_seq ?? 0, seq);
       if (t) t.unread = Math.max(0, Math.min(t.unread ?? 0, (t.last_seq ?? 0) - seq));
       if (t && !t.unread) t.mentions = 0;
     }
@@ -331,16 +333,18 @@ export class Chat {
     return document.visibilityState === "visible" && document.hasFocus() && this.messages.atBottom;
   }
 
+  /**
+   * Move my read mark to what I have seen of the open conversation (focused and visible): the
+   * newest message in view, or every message at the end. Opening it marks nothing by itself.
+   */
   markRead() {
     const conv = this.state.currentConversation;
-    if (!conv?.loaded || !this.canSeeLatest()) return;
+    if (!conv?.loaded || this.landing === conv) return;
+    if (document.visibilityState !== "visible" || !document.hasFocus()) return;
     const topic = this.state.currentTopic;
     if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
-    if (topic.unread || topic.mentions) {
-      topic.unread = topic.mentions = 0;
-      this.render();
-    }
-    const seq = conv.maxSeq;
+    const seq = this.messages.atBottom ? conv.maxSeq : Math.min(this.messages.lastSeenSeq() ?? 0, conv.maxSeq);
+    this.countUnreadAfter(topic, conv, seq);
     if (seq <= conv.readSent) return;
     conv.readSent = seq;
     this.conn.request("read", { ...positionTarget(conv.name), seq }).catch(() => {
@@ -348,9 +352,20 @@ export class Chat {
     });
   }
 
+  /** Lower the topic's unread counts to the messages held after seq (never raise them). */
+  countUnreadAfter(topic, conv, seq) {
+    let left = 0;
+    if (seq < conv.maxSeq) for (const m of conv.messages.values()) if (m.seq > seq && countsAsUnread(m, this.state)) left += 1;
+    if ((topic.unread ?? 0) <= left && (topic.mentions ?? 0) <= left) return;
+    topic.unread = Math.min(topic.unread ?? 0, left);
+    topic.mentions = Math.min(topic.mentions ?? 0, left);
+    this.render();
+  }
+
   setCurrent(name) {
     const key = name ? keyOf(name) : null;
     const switched = key !== this.state.current;
+    if (switched && this.state.current) this.state.currentConversation.newSince = null; // its line goes
     this.state.current = key;
     rememberTopic(name);
     if (switched) {
@@ -388,6 +403,7 @@ export class Chat {
   render(opts = {}) {
     this.renderOpts.switched ||= opts.switched;
     this.renderOpts.bottom ||= opts.bottom;
+    this.renderOpts.landing ||= opts.landing;
     if (this.renderQueued) return;
     this.renderQueued = true;
     queueMicrotask(() => {

@@ -17,6 +17,7 @@ export class Conversation {
     this.typing = new Map(); // username -> expiry time (ms)
     this.readMarks = new Map(); // username -> seq
     this.readSent = 0;
+    this.newSince = null; // my read mark when opened with unread messages: the "New messages" line follows it
     this.senders = new Set(); // lower-case names seen posting here
     this.pins = null; // [Message], newest pin first, once loaded (topic:pins or pins:updated)
   }
