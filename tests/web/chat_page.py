@@ -13,6 +13,11 @@ from playwright.async_api import Locator, Page, Request, WebSocket, expect
 PASSWORD = "password123"
 TIMELINE = 300  # the newest entries a page keeps of its console and Socket.IO traffic
 FRAME_TEXT = 160  # characters kept of one frame or request body
+# Shown and within the window: a closed drawer's items are "visible" to Playwright, off to the side.
+ON_SCREEN = (
+    "el => { const r = el.getBoundingClientRect(); return r.width > 0 && "
+    "r.right > 0 && r.left < innerWidth; }"
+)
 TOKEN = re.compile(r'"(token|refresh_token|password)":"[^"]*"')
 
 
@@ -107,7 +112,7 @@ class ChatPage:
 
     async def open_topic(self, name: str) -> None:
         await self.topic(name).wait_for(state="attached")
-        if not await self.topic(name).is_visible():  # phone width: the sidebar is a drawer
+        if not await self.topic(name).evaluate(ON_SCREEN):  # phone width: the sidebar is a drawer
             await self.by("sidebar-toggle").click()
         await self.topic(name).click()
         await self.expect_open(name)

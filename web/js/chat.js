@@ -33,6 +33,17 @@ import { openAccount } from "./ui/account.js";
 import { openAdmin } from "./ui/admin_view.js";
 import { onSessionEnded } from "./session.js";
 
+/**
+ * Where a user with no conversation to return to lands: the first default topic (section 6:
+ * every new account joins them, and they are made at start-up, before any other), that is the
+ * oldest public topic the user is in.
+ */
+function firstDefaultTopic(topics) {
+  const joined = [...topics.values()].filter((t) => t.kind === "public" && t.subscribed && !t.archived);
+  joined.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)) || a.name.localeCompare(b.name));
+  return joined[0] ?? null;
+}
+
 const TOPIC_REFRESH_DELAY_MS = 300;
 const TOPIC_POLL_MS = 30_000; // member and online counts have no event of their own (new topics do)
 
@@ -206,7 +217,11 @@ export class Chat {
     const link = pendingLink(); // a push's or a digest's link, or the address at a reload
     if (link) return this.openLink(link);
     const remembered = rememberedTopic();
-    if (remembered && this.state.topics.has(keyOf(remembered))) this.actions.open(remembered);
+    if (remembered && this.state.topics.has(keyOf(remembered))) return this.actions.open(remembered);
+    const first = firstDefaultTopic(this.state.topics);
+    if (!first) return;
+    this.state.landed = keyOf(first.name); // its header says what it is when it has no description
+    return this.actions.open(first.name);
   }
 
   /** Open a conversation, at a message when the link names one: {topic, id?, seq?}. */

@@ -178,6 +178,7 @@ export class ChatState {
     this.thread = null; // the Thread open in the side panel
     this.removed = new Map(); // key -> reason: topics I was kicked or banned from (topic:removed)
     this.current = null; // key of the open conversation
+    this.landed = null; // key of the topic a user with nowhere to return to landed in (its header line)
     this.connection = "connecting";
     this.puts = 0; // topics put so far (``mark``/``setTopics``)
     this.putAt = new Map(); // key -> the count when it was last put
