@@ -5,10 +5,11 @@ a screenful opens at a "New messages" line, and the read mark moves only as the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.files_support import png, uploaded
 from tests.support import PASSWORD, Client, LiveServer, bearer, polled, send
@@ -69,10 +70,19 @@ async def test_a_conversation_of_100_messages_with_images_opens_at_the_newest(
     await seed(live_server, alice, token, 100)
 
     page = await signed_in(new_page, "alice", viewport)
+    release = asyncio.Event()  # the thumbnails arrive after the conversation is shown, as on a slow link
+
+    async def held(route: Route) -> None:
+        await release.wait()
+        await route.continue_()
+
+    await page.page.route("**/thumbnail", held)
     await page.open_topic("photos")
     await expect(page.message("message 100")).to_be_visible()
-    await page.page.wait_for_function(IMAGES_LOADED)
     assert await page.evaluate(LAST_IN_VIEW), "the newest message is not in view"
+    release.set()
+    await page.page.wait_for_function(IMAGES_LOADED)
+    assert await page.evaluate(LAST_IN_VIEW), "the images pushed the newest message out of view"
     await expect(page.by("jump-latest")).to_be_hidden()
     await expect(page.by("unread-line")).to_have_count(0)
     await page.screenshot("newest")
@@ -147,6 +157,11 @@ async def test_many_unread_open_at_the_new_messages_line_and_are_read_as_scrolle
     await expect(page.unread("photos")).to_have_count(0)
     assert await page.evaluate(LAST_IN_VIEW)
     await expect(line).to_be_visible()  # the line stays while bob is in the conversation
+
+    await page.open_topic("lobby")  # leaving it: the line goes, as everything was read
+    await page.open_topic("photos")
+    await expect(page.message("message 125")).to_be_in_viewport()
+    await expect(line).to_have_count(0)
 
 
 async def test_a_few_unread_open_at_the_bottom_with_the_line(
