@@ -13,7 +13,7 @@ from playwright.async_api import Locator, Page, Request, WebSocket, expect
 PASSWORD = "password123"
 TIMELINE = 300  # the newest entries a page keeps of its console and Socket.IO traffic
 FRAME_TEXT = 160  # characters kept of one frame or request body
-# Shown and within the window: a closed drawer's items are "visible" to Playwright, off to the side.
+# Within the window: a closed drawer's items are "visible" to Playwright, off to the side.
 ON_SCREEN = (
     "el => { const r = el.getBoundingClientRect(); return r.width > 0 && "
     "r.right > 0 && r.left < innerWidth; }"
@@ -94,9 +94,10 @@ class ChatPage:
     async def in_sidebar(self, control: Locator) -> Locator:
         """``control``, the sidebar's, shown: at phone width the sidebar is a drawer, closed while
         a conversation is open (a new user lands in one), which the menu button opens."""
-        await control.wait_for(state="attached")
-        if not await control.evaluate(ON_SCREEN):
-            await self.by("sidebar-toggle").click()
+        await control.wait_for()  # a closed drawer's controls are "visible" to Playwright, off to the side
+        toggle = self.by("sidebar-toggle")  # shown at phone width only
+        if not await control.evaluate(ON_SCREEN) and await toggle.is_visible():
+            await toggle.click()
         return control
 
     async def log_out(self) -> None:
