@@ -360,10 +360,20 @@ export class Chat {
     if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
     const seq = this.messages.atBottom ? conv.maxSeq : Math.min(this.messages.lastSeenSeq() ?? 0, conv.maxSeq);
     this.countUnreadAfter(topic, conv, seq);
-    if (seq <= conv.readSent) return;
+    if (seq > conv.readSent) this.sendRead(conv, seq);
+  }
+
+  /** One `read` in flight per conversation: scrolling through many messages sends the newest seen
+   * when the previous one is answered, not one per message. */
+  sendRead(conv, seq) {
     conv.readSent = seq;
+    if (conv.reading) return;
+    conv.reading = true;
     this.conn.request("read", { ...positionTarget(conv.name), seq }).catch(() => {
       conv.readSent = 0; // try again next time
+    }).finally(() => {
+      conv.reading = false;
+      if (conv.readSent > seq) this.sendRead(conv, conv.readSent);
     });
   }
 

@@ -148,7 +148,7 @@ export class MessageList {
       }
       if (line !== null && message.seq > line && countsAsUnread(message, state)) {
         items.push(unreadLine());
-        line = null;
+        line = fold = null;
       }
       if (this.actions.folds(message) && !this.unfolded.has(message.id)) {
         if (!fold) items.push(fold = { messages: [] });
