@@ -18,6 +18,7 @@ TOPIC_FIELDS = {
     "subscribed",
     "last_seq",
     "unread",
+    "read_seq",  # Parley's addition (section 3): the user's read mark
     # Section 8 (conversations) and section 10 (moderation).
     "mentions",
     "notify",

@@ -13,6 +13,11 @@ from playwright.async_api import Locator, Page, Request, WebSocket, expect
 PASSWORD = "password123"
 TIMELINE = 300  # the newest entries a page keeps of its console and Socket.IO traffic
 FRAME_TEXT = 160  # characters kept of one frame or request body
+# Within the window: a closed drawer's items are "visible" to Playwright, off to the side.
+ON_SCREEN = (
+    "el => { const r = el.getBoundingClientRect(); return r.width > 0 && "
+    "r.right > 0 && r.left < innerWidth; }"
+)
 TOKEN = re.compile(r'"(token|refresh_token|password)":"[^"]*"')
 
 
@@ -86,8 +91,17 @@ class ChatPage:
         await self.by("login-submit").click()
         await expect(self.by("me")).to_have_text(username)
 
+    async def in_sidebar(self, control: Locator) -> Locator:
+        """``control``, the sidebar's, shown: at phone width the sidebar is a drawer, closed while
+        a conversation is open (a new user lands in one), which the menu button opens."""
+        await control.wait_for()  # a closed drawer's controls are "visible" to Playwright, off to the side
+        toggle = self.by("sidebar-toggle")  # shown at phone width only
+        if not await control.evaluate(ON_SCREEN) and await toggle.is_visible():
+            await toggle.click()
+        return control
+
     async def log_out(self) -> None:
-        await self.by("logout").click()
+        await (await self.in_sidebar(self.by("logout"))).click()
         await expect(self.by("login-screen")).to_be_visible()
 
     # ---- topics -----------------------------------------------------------------------
@@ -99,17 +113,14 @@ class ChatPage:
         return self.topic(name).get_by_test_id("unread-badge")
 
     async def create_topic(self, name: str, private: bool = False) -> None:
-        await self.by("create-topic-name").fill(name)
+        await (await self.in_sidebar(self.by("create-topic-name"))).fill(name)
         if private:
             await self.by("create-topic-private").check()
         await self.by("create-topic-submit").click()
         await self.expect_open(name)
 
     async def open_topic(self, name: str) -> None:
-        await self.topic(name).wait_for(state="attached")
-        if not await self.topic(name).is_visible():  # phone width: the sidebar is a drawer
-            await self.by("sidebar-toggle").click()
-        await self.topic(name).click()
+        await (await self.in_sidebar(self.topic(name))).click()
         await self.expect_open(name)
 
     async def join(self, name: str) -> None:
@@ -138,7 +149,7 @@ class ChatPage:
         await expect(self.by("invite-username")).to_be_hidden()
 
     async def start_direct(self, username: str) -> None:
-        await self.by("dm-username").fill(username)
+        await (await self.in_sidebar(self.by("dm-username"))).fill(username)
         await self.by("dm-start").click()
         await self.expect_open(f"@{username}")
 

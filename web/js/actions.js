@@ -7,6 +7,7 @@ import { ChatError } from "./errors.js";
 import { isDirect, keyOf, positionTarget, sendTarget } from "./targets.js";
 
 const PAGE = 50;
+const MAX_BACK = 20; // pages loaded to reach the first unread message (1000 messages)
 
 export class Actions {
   constructor(chat) {
@@ -17,12 +18,36 @@ export class Actions {
   get conn() { return this.chat.conn; }
   get toasts() { return this.chat.env.toasts; }
 
+  /**
+   * Open a conversation: at its "New messages" line when it has more unread than a screenful
+   * (the messages back to my read mark are loaded first), else at the newest message. Nothing
+   * is marked read until it is shown where it opens.
+   */
   async open(name) {
     const topic = this.state.topics.get(keyOf(name));
-    this.chat.setCurrent(topic?.name ?? name);
-    await this.refresh(topic?.name ?? name);
-    this.chat.render({ bottom: true });
+    const conv = this.state.conversation(topic?.name ?? name);
+    const mark = topic?.unread > 0 && Number.isInteger(topic.read_seq) ? topic.read_seq : null;
+    this.chat.landing = conv;
+    try {
+      if (this.chat.setCurrent(topic?.name ?? name)) conv.newSince = mark;
+      await this.refresh(topic?.name ?? name);
+      if (conv.newSince !== null) await this.loadBackTo(conv, conv.newSince + 1);
+    } finally {
+      if (this.chat.landing === conv) this.chat.landing = null;
+    }
+    if (keyOf(conv.name) !== this.state.current) return; // another one was opened meanwhile
+    conv.readSent = Math.max(conv.readSent, mark ?? 0);
+    this.chat.render({ landing: true });
+    await null; // that render (a microtask) runs first: what it shows is what is read
     this.chat.markRead();
+  }
+
+  /** Page back until the message at seq is held (at most MAX_BACK pages). */
+  async loadBackTo(conv, seq) {
+    for (let page = 0; page < MAX_BACK && conv.hasMore && (conv.minSeq ?? 0) > seq; page++) {
+      if (this.state.currentConversation !== conv) return;
+      await this.loadOlder();
+    }
   }
 
   /** Fetch the newest page of a conversation and merge it (on open and after a reconnect). */
@@ -53,9 +78,15 @@ export class Actions {
     this.chat.render();
   }
 
-  async loadOlder() {
+  /** The page before the held messages; a call while one loads waits for that one. */
+  loadOlder() {
     const conv = this.state.currentConversation;
-    if (!conv?.loaded || !conv.hasMore || conv.loadingOlder) return;
+    if (!conv?.loaded || !conv.hasMore) return Promise.resolve();
+    if (!conv.loadingOlder) conv.olderLoad = this.fetchOlder(conv);
+    return conv.olderLoad;
+  }
+
+  async fetchOlder(conv) {
     const before = conv.pageCursor();
     if (before == null || before <= 1) { conv.hasMore = false; return this.chat.render(); }
     conv.loadingOlder = true;

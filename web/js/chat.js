@@ -24,7 +24,7 @@ import { h } from "./ui/dom.js";
 import { typingText } from "./ui/format.js";
 import { Sidebar } from "./ui/sidebar.js";
 import { Header } from "./ui/header.js";
-import { MessageList } from "./ui/messages.js";
+import { countsAsUnread, MessageList } from "./ui/messages.js";
 import { Composer } from "./ui/composer.js";
 import { reportDialog } from "./ui/safety_parts.js";
 import { openProfileCard } from "./ui/people_parts.js";
@@ -33,6 +33,17 @@ import { openDeleteAccount } from "./ui/delete_account.js";
 import { openAccount } from "./ui/account.js";
 import { openAdmin } from "./ui/admin_view.js";
 import { onSessionEnded } from "./session.js";
+
+/**
+ * Where a user with no conversation to return to lands: the first default topic (section 6:
+ * every new account joins them, and they are made at start-up, before any other), that is the
+ * oldest public topic the user is in.
+ */
+function firstDefaultTopic(topics) {
+  const joined = [...topics.values()].filter((t) => t.kind === "public" && t.subscribed && !t.archived);
+  joined.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)) || a.name.localeCompare(b.name));
+  return joined[0] ?? null;
+}
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
@@ -46,6 +57,7 @@ export class Chat {
     this.state = new ChatState(env.creds.username);
     this.state.role = env.creds.role ?? "member"; // the workspace role (section 19): the admin view
     this.renderOpts = {};
+    this.landing = null; // the conversation being opened: nothing is read until it is shown
     this.listeners = new AbortController();
     this.actions = new Actions(this);
     this.threads = new Threads(this);
@@ -212,7 +224,11 @@ export class Chat {
     const link = pendingLink(); // a push's or a digest's link, or the address at a reload
     if (link) return this.openLink(link);
     const remembered = rememberedTopic();
-    if (remembered && this.state.topics.has(keyOf(remembered))) this.actions.open(remembered);
+    if (remembered && this.state.topics.has(keyOf(remembered))) return this.actions.open(remembered);
+    const first = firstDefaultTopic(this.state.topics);
+    if (!first) return;
+    this.state.landed = keyOf(first.name); // its header says what it is when it has no description
+    return this.actions.open(first.name);
   }
 
   /** Open a conversation, at a message when the link names one: {topic, id?, seq?}. */
@@ -305,6 +321,7 @@ export class Chat {
       // Read in another tab of mine.
       conv.readSent = Math.max(conv.readSent, seq);
       const t = this.state.topics.get(keyOf(topic));
+      if (t) t.read_seq = Math.max(t.read_seq ?? 0, seq);
       if (t) t.unread = Math.max(0, Math.min(t.unread ?? 0, (t.last_seq ?? 0) - seq));
       if (t && !t.unread) t.mentions = 0;
     }
@@ -364,26 +381,49 @@ export class Chat {
     return document.visibilityState === "visible" && document.hasFocus() && this.messages.atBottom;
   }
 
+  /**
+   * Move my read mark to what I have seen of the open conversation (focused and visible): the
+   * newest message in view, or every message at the end. Opening it marks nothing by itself.
+   */
   markRead() {
     const conv = this.state.currentConversation;
-    if (!conv?.loaded || !this.canSeeLatest()) return;
+    if (!conv?.loaded || this.landing === conv) return;
+    if (document.visibilityState !== "visible" || !document.hasFocus()) return;
     const topic = this.state.currentTopic;
     if (!topic || topic.draft || (!topic.subscribed && topic.kind !== "direct")) return;
-    if (topic.unread || topic.mentions) {
-      topic.unread = topic.mentions = 0;
-      this.render();
-    }
-    const seq = conv.maxSeq;
-    if (seq <= conv.readSent) return;
+    const seq = this.messages.atBottom ? conv.maxSeq : Math.min(this.messages.lastSeenSeq() ?? 0, conv.maxSeq);
+    this.countUnreadAfter(topic, conv, seq);
+    if (seq > conv.readSent) this.sendRead(conv, seq);
+  }
+
+  /** One `read` in flight per conversation: scrolling through many messages sends the newest seen
+   * when the previous one is answered, not one per message. */
+  sendRead(conv, seq) {
     conv.readSent = seq;
+    if (conv.reading) return;
+    conv.reading = true;
     this.conn.request("read", { ...positionTarget(conv.name), seq }).catch(() => {
       conv.readSent = 0; // try again next time
+    }).finally(() => {
+      conv.reading = false;
+      if (conv.readSent > seq) this.sendRead(conv, conv.readSent);
     });
+  }
+
+  /** Lower the topic's unread counts to the messages held after seq (never raise them). */
+  countUnreadAfter(topic, conv, seq) {
+    let left = 0;
+    if (seq < conv.maxSeq) for (const m of conv.messages.values()) if (m.seq > seq && countsAsUnread(m, this.state)) left += 1;
+    if ((topic.unread ?? 0) <= left && (topic.mentions ?? 0) <= left) return;
+    topic.unread = Math.min(topic.unread ?? 0, left);
+    topic.mentions = Math.min(topic.mentions ?? 0, left);
+    this.render();
   }
 
   setCurrent(name) {
     const key = name ? keyOf(name) : null;
     const switched = key !== this.state.current;
+    if (switched && this.state.current) this.state.currentConversation.newSince = null; // its line goes
     this.state.current = key;
     rememberTopic(name);
     if (switched) {
@@ -421,6 +461,7 @@ export class Chat {
   render(opts = {}) {
     this.renderOpts.switched ||= opts.switched;
     this.renderOpts.bottom ||= opts.bottom;
+    this.renderOpts.landing ||= opts.landing;
     if (this.renderQueued) return;
     this.renderQueued = true;
     queueMicrotask(() => {

@@ -17,6 +17,7 @@ export class Conversation {
     this.typing = new Map(); // username -> expiry time (ms)
     this.readMarks = new Map(); // username -> seq
     this.readSent = 0;
+    this.newSince = null; // my read mark when opened with unread messages: the "New messages" line follows it
     this.senders = new Set(); // lower-case names seen posting here
     this.pins = null; // [Message], newest pin first, once loaded (topic:pins or pins:updated)
   }
@@ -177,6 +178,7 @@ export class ChatState {
     this.thread = null; // the Thread open in the side panel
     this.removed = new Map(); // key -> {reason, banned, until}: topics I was kicked or banned from (topic:removed)
     this.current = null; // key of the open conversation
+    this.landed = null; // key of the topic a user with nowhere to return to landed in (its header line)
     this.connection = "connecting";
     this.puts = 0; // topics put so far (``mark``/``setTopics``)
     this.putAt = new Map(); // key -> the count when it was last put

@@ -34,7 +34,8 @@ async def topic_views(
     counts = {topic: count for topic, (count, _) in unread.items()}
     newest = {topic: seq for topic, (_, seq) in unread.items()}
     mentioned = await repos.memberships.mention_counts(user_id)
-    mine = {t.id: m.notify_level for t, m in await repos.memberships.of_user(user_id)}
+    memberships = {t.id: m for t, m in await repos.memberships.of_user(user_id)}
+    mine = {topic: m.notify_level for topic, m in memberships.items()}
     names = await direct_display_names(repos, user_id, [t for t in topics if t.kind == "direct"])
     owners = {u.id: u.username for u in await repos.users.by_ids({t.owner_id for t in topics if t.owner_id})}
     return [
@@ -48,6 +49,7 @@ async def topic_views(
             subscribed=t.id in mine,
             last_seq=max(t.last_seq, newest.get(t.id, 0)),  # read apart: see unread_counts
             unread=counts.get(t.id, 0),
+            read_seq=memberships[t.id].read_seq if t.id in memberships else 0,
             mentions=mentioned.get(t.id, 0),
             notify=cast(NotifyLevel, mine.get(t.id, "all")),
             description=t.description,
@@ -81,7 +83,9 @@ async def direct_peers(repos: Repositories, user_id: int, directs: Sequence[Topi
 def announced(creator: Actor, view: TopicOut) -> tuple[TopicCreated, TopicCreated]:
     """A new public topic as each user sees it: ``view`` for its creator (owner and only member),
     and for everyone else the same topic not subscribed, nothing unread."""
-    others = view.model_copy(update={"subscribed": False, "unread": 0, "mentions": 0, "notify": "all"})
+    others = view.model_copy(
+        update={"subscribed": False, "unread": 0, "read_seq": 0, "mentions": 0, "notify": "all"}
+    )
     return (
         TopicCreated(view, creator.username, ToUser(creator.id)),
         TopicCreated(others, creator.username, ToEveryone(exclude_user=creator.id)),

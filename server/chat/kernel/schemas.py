@@ -199,6 +199,7 @@ class TopicOut(Out):
     subscribed: bool
     last_seq: int
     unread: int
+    read_seq: int = 0  # the user's read mark: the page's "New messages" line goes after it
     mentions: int = 0  # unread messages that mention the user (or ``@all``)
     notify: Literal["all", "mentions", "none"] = "all"
     description: str = ""  # PROTOCOL.md section 10 (``topic:update``)

@@ -6,6 +6,7 @@ import { blobUrl, saveFile, sizeText } from "../files.js";
 import { h, icon, ICONS } from "./dom.js";
 
 const FILE_ICON = "M6 3h8l4 4v14H6zM14 3v4h4";
+const THUMB_WIDTH = 320; // the server's thumbnails are at most this wide (PROTOCOL.md section 11)
 
 /** The files of a message, or null when it has none. */
 export function messageFiles(message) {
@@ -18,9 +19,22 @@ function fileItem(file) {
   return file.image ? imageItem(file) : chipItem(file);
 }
 
+/** The thumbnail's size (at most 320 wide, the original's ratio), known before its bytes arrive. */
+export function thumbSize({ width, height }) {
+  const w = Math.max(1, Math.round(Number(width) || 320));
+  const h = Math.max(1, Math.round(Number(height) || 240));
+  const shown = Math.min(THUMB_WIDTH, w);
+  return { width: shown, height: Math.max(1, Math.round((h * shown) / w)) };
+}
+
 function imageItem(file) {
+  const size = thumbSize(file.image);
   const img = h("img", { class: "file-thumb-img", alt: file.name, "data-testid": "file-thumbnail-img",
-    width: String(Math.min(320, file.image.width)) });
+    width: String(size.width), height: String(size.height) });
+  // The box is reserved before the image loads (CSSOM, allowed by the page's CSP): a conversation
+  // scrolled to its newest message stays there when the thumbnails arrive.
+  img.style.width = `${size.width}px`;
+  img.style.aspectRatio = `${size.width} / ${size.height}`;
   blobUrl(file.image.thumbnail_url).then((url) => { img.src = url; }).catch(() => img.classList.add("broken"));
   return h("button", {
     class: "file-thumb", type: "button", "data-testid": "file-thumbnail", "data-file-id": file.id,

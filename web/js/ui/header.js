@@ -8,6 +8,9 @@ import { availabilityLabel, availabilityOf, personAvatar, presenceDot } from "./
 import { people } from "../people.js";
 import { lastSeen, plural } from "./format.js";
 
+// The header's line for the topic a new user lands in, while it has no description of its own.
+const LANDING_LINE = "Where everyone in this workspace meets: say hello, ask anything, find your way around.";
+
 export class Header {
   /**
    * actions: toggleSidebar(), toggleMembers(), togglePins(), toggleSettings(), setNotify(level),
@@ -114,7 +117,7 @@ export class Header {
     this.pinsButton.hidden = !started;
     this.bell.render(topic, started);
     this.settingsButton.hidden = direct || !member || !canManage(state.roleIn(name));
-    this.description.textContent = direct ? "" : topic?.description ?? "";
+    this.description.textContent = direct ? "" : topic?.description || (state.landed === state.current ? LANDING_LINE : "");
     this.description.title = this.description.textContent;
     this.description.hidden = !this.description.textContent;
     this.title.classList.toggle("archived", Boolean(topic?.archived));

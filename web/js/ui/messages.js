@@ -23,6 +23,7 @@ import { foldItem } from "./safety_parts.js";
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 120;
 const NEAR_BOTTOM_PX = 48;
+const LINE_MARGIN_PX = 8; // a conversation opened at its "New messages" line shows it this far from the top
 
 export class MessageList {
   /**
@@ -42,7 +43,7 @@ export class MessageList {
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
       onclick: () => this.scrollToBottom(),
-    }, icon(ICONS.down), "New messages");
+    }, icon(ICONS.down), "Jump to latest");
     this.scroller = h("div", {
       class: "messages", "data-testid": "messages", role: "log", "aria-live": "polite",
       "aria-label": "Messages", tabindex: "0",
@@ -62,13 +63,16 @@ export class MessageList {
   }
 
   onScroll() {
-    if (this.atBottom) this.jump.hidden = true;
+    this.jump.hidden = this.atBottom;
     if (this.scroller.scrollTop < NEAR_TOP_PX) this.actions.loadOlder();
     this.actions.scrolled();
   }
 
-  /** options.switched: a different conversation was opened; options.bottom: follow the end. */
-  render(state, { switched = false, bottom = false } = {}) {
+  /**
+   * options.switched: a different conversation was opened; options.bottom: follow the end;
+   * options.landing: it has loaded, show it at its "New messages" line or else at the end.
+   */
+  render(state, { switched = false, bottom = false, landing = false } = {}) {
     const conv = state.currentConversation;
     if (switched) {
       this.editingId = this.confirmingId = this.pickerId = null;
@@ -76,15 +80,37 @@ export class MessageList {
     }
     const stick = switched || bottom || this.atBottom;
     const anchor = stick ? null : this.visibleAnchor();
-    const before = this.lastKey;
     reconcile(this.items, conv ? this.itemsOf(state, conv) : [welcomeItem()]);
-    this.lastKey = this.items.lastElementChild?.dataset.key;
-    if (stick) this.scrollToBottom();
+    if (landing) this.land();
+    else if (stick) this.scrollToBottom();
     else if (anchor?.el.isConnected) this.scroller.scrollTop = anchor.el.offsetTop - anchor.offset;
-    if (!stick && before !== this.lastKey && conv) this.jump.hidden = false;
+    this.jump.hidden = !conv || this.atBottom;
     if (conv && conv.loaded && conv.hasMore && this.scroller.scrollHeight <= this.scroller.clientHeight) {
       this.actions.loadOlder(); // not enough to scroll: fetch more right away
     }
+  }
+
+  /** At the "New messages" line when what follows it is more than a screenful, else at the end. */
+  land() {
+    const line = this.items.querySelector("[data-testid=unread-line]");
+    const top = line ? this.offsetOf(line) - LINE_MARGIN_PX : null;
+    if (top !== null && this.scroller.scrollHeight - top > this.scroller.clientHeight) this.scroller.scrollTop = top;
+    else this.scrollToBottom();
+  }
+
+  /** An element's distance from the top of the scrolled content. */
+  offsetOf(el) {
+    return el.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top + this.scroller.scrollTop;
+  }
+
+  /** The seq of the newest message whose bottom is in view (what the reader has seen), or null. */
+  lastSeenSeq() {
+    const bottom = this.scroller.getBoundingClientRect().bottom + 1;
+    const seqs = this.items.querySelectorAll("[data-seq]");
+    for (let i = seqs.length - 1; i >= 0; i--) {
+      if (seqs[i].getBoundingClientRect().bottom <= bottom) return Number(seqs[i].dataset.seq);
+    }
+    return null;
   }
 
   visibleAnchor() {
@@ -109,6 +135,7 @@ export class MessageList {
     let lastSeq = null;
     let fold = null; // the run of folded messages being gathered
     let day = null;
+    let line = conv.newSince ?? null; // the read mark when the conversation was opened: the line follows it
     for (const message of messages) {
       const gap = lastSeq !== null && message.seq > lastSeq + 1; // seq is gapless: those are not held
       if (gap) { items.push(this.gapItem(lastSeq, message.seq)); fold = null; }
@@ -118,6 +145,10 @@ export class MessageList {
         day = dayKey(date);
         items.push(dayItem(date));
         fold = null;
+      }
+      if (line !== null && message.seq > line && countsAsUnread(message, state)) {
+        items.push(unreadLine());
+        line = fold = null;
       }
       if (this.actions.folds(message) && !this.unfolded.has(message.id)) {
         if (!fold) items.push(fold = { messages: [] });
@@ -401,6 +432,20 @@ function systemItem(message) {
       fill(el, systemLine(message));
     },
   };
+}
+
+/** Where reading stopped: it stays until another conversation is opened. */
+function unreadLine() {
+  return {
+    key: "new",
+    create: () => h("div", { class: "unread-line", "data-testid": "unread-line", role: "separator" },
+      h("span", {}, "New messages")),
+  };
+}
+
+/** What the server counts in `unread`: not mine, not a system line, not of someone I block. */
+export function countsAsUnread(message, state) {
+  return !state.isMe(message.sender) && message.type !== "system" && !message.blocked && !message.deleted;
 }
 
 function welcomeItem() {

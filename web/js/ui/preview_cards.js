@@ -30,6 +30,8 @@ function card(preview, remove) {
       decoding: "async", width: dimension(image.width), height: dimension(image.height),
     })
     : null;
+  const [width, height] = img ? [dimension(image.width), dimension(image.height)] : [];
+  if (width && height) img.style.aspectRatio = `${width} / ${height}`; // its box before the bytes arrive
   if (img) blobUrl(image.url).then((url) => { img.src = url; }, () => { img.hidden = true; });
   return h("div", { class: "preview-card", "data-testid": "preview-card", "data-url": preview.url },
     h("div", { class: "preview-text" },
