@@ -19,6 +19,7 @@ import { previewCards } from "./preview_cards.js";
 import { bodyClass } from "./rich_body.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 import { foldItem } from "./safety_parts.js";
+import { MessageKeys } from "./message_keys.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 120;
@@ -39,13 +40,14 @@ export class MessageList {
     this.foundId = null; // the message a search hit led to: marked until another is
     this.unfolded = new Set(); // ids of folded messages shown anyway
     this.items = h("div", { class: "message-items" });
+    this.keys = new MessageKeys(this.items); // one Tab stop, arrows inside
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
       onclick: () => this.scrollToBottom(),
     }, icon(ICONS.down), "New messages");
     this.scroller = h("div", {
       class: "messages", "data-testid": "messages", role: "log", "aria-live": "polite",
-      "aria-label": "Messages", tabindex: "0",
+      "aria-label": "Messages",
     }, this.items);
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
     this.el = h("div", { class: "messages-wrap" }, this.scroller, this.jump);
@@ -54,6 +56,14 @@ export class MessageList {
   get atBottom() {
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  /** The message in the Tab order takes the focus (the skip link), or the list when it has none. */
+  focus() {
+    const message = this.items.querySelector("article[tabindex='0']");
+    if (message) return message.focus();
+    this.scroller.tabIndex = -1;
+    this.scroller.focus();
   }
 
   scrollToBottom() {
@@ -73,12 +83,14 @@ export class MessageList {
     if (switched) {
       this.editingId = this.confirmingId = this.pickerId = null;
       this.unfolded.clear();
+      this.keys.reset();
     }
     const stick = switched || bottom || this.atBottom;
     const anchor = stick ? null : this.visibleAnchor();
     const before = this.lastKey;
     reconcile(this.items, conv ? this.itemsOf(state, conv) : [welcomeItem()]);
     this.lastKey = this.items.lastElementChild?.dataset.key;
+    this.keys.rove();
     if (stick) this.scrollToBottom();
     else if (anchor?.el.isConnected) this.scroller.scrollTop = anchor.el.offsetTop - anchor.offset;
     if (!stick && before !== this.lastKey && conv) this.jump.hidden = false;
@@ -302,7 +314,17 @@ export class MessageList {
     el.classList.add("flash");
   }
 
+  /** ArrowUp in an empty composer: edit my newest message here; false when there is none. */
+  editLast(state) {
+    const mine = state.currentConversation?.sorted().findLast((m) => state.isMe(m.sender) && !m.deleted && m.type !== "system");
+    if (!mine || !this.itemEl(mine.id)) return false;
+    this.startEdit(mine.id);
+    return true;
+  }
+
   startEdit(id) {
+    const from = document.activeElement; // the focus goes back there when the edit ends
+    this.editReturn = from?.closest?.("[data-testid=message]") ? null : from;
     this.setMode(id, null);
     const input = this.items.querySelector("[data-testid=edit-input]");
     input?.focus();
@@ -313,7 +335,12 @@ export class MessageList {
     const input = h("textarea", { class: "edit-input", "data-testid": "edit-input", "aria-label": "Edit message", rows: "2", maxlength: "4000" });
     input.value = message.body;
     const error = h("p", { class: "form-error small", role: "alert", hidden: true });
-    const cancel = () => this.setMode(null, null);
+    const cancel = () => {
+      this.setMode(null, null);
+      const back = this.editReturn?.isConnected ? this.editReturn : this.itemEl(message.id);
+      this.editReturn = null;
+      back?.focus();
+    };
     const save = async () => {
       const body = input.value;
       if (!body.trim()) { error.textContent = "A message cannot be empty."; error.hidden = false; return; }
