@@ -7,6 +7,8 @@ The assertion message lists each violation's rule and the elements it found (tes
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -144,3 +146,22 @@ async def test_phone_width(new_page, live_server) -> None:
     await alice.by("sidebar-toggle").click()
     await expect(alice.by("sidebar")).to_be_in_viewport()
     await assert_accessible(alice.page, "the sidebar drawer at phone width")
+
+
+async def test_presence_has_words_not_only_a_colour(new_page, live_server) -> None:
+    bob = await live_server.user("bob")
+    alice = await new_page("alice")
+    await alice.register("alice")
+    await alice.create_topic("general")
+    await bob.ok("topic:subscribe", {"topic": "general"})
+    await alice.open_members()
+    await expect(alice.member("alice").get_by_role("img")).to_have_accessible_name("Online")
+    words = re.compile(r"^(Online|Away|Do not disturb|Offline)$")
+    await expect(alice.member("bob").get_by_role("img")).to_have_accessible_name(words)
+    await expect(alice.by("sidebar").get_by_role("img", name="Online")).to_be_visible()  # my connection
+
+    toggle = alice.by("availability-toggle")
+    await expect(toggle).to_have_accessible_name("Availability: Online")
+    await toggle.click()
+    await alice.by("availability-dnd").click()
+    await expect(toggle).to_have_accessible_name("Availability: Do not disturb")

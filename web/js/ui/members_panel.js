@@ -8,7 +8,7 @@ import { checkUsername } from "../targets.js";
 import { openDialog } from "./dialog.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS } from "./dom.js";
-import { availabilityLabel, personAvatar, personName } from "./people_parts.js";
+import { personAvatar, personName, presenceDot } from "./people_parts.js";
 
 const ROLE_LABELS = { admin: "Make admin", moderator: "Make moderator", member: "Make member" };
 const MINUTES = { name: "minutes", label: "Minutes", kind: "number", min: 1, max: 5_256_000, hint: "Leave empty for no end." };
@@ -66,7 +66,7 @@ export class MembersPanel {
     const show = () => this.actions.profile?.(m.username);
     return h("li", { class: "member", "data-testid": "member", "data-username": m.username, "data-online": String(m.on), "data-role": m.role ?? "member", "data-availability": availability },
       h("span", { class: "item-avatar" }, personAvatar(m.username, "", show),
-        h("span", { class: `dot ${m.on ? "on" : "off"} avail-${availability}`, title: availabilityLabel(availability) })),
+        presenceDot(`dot ${m.on ? "on" : "off"} avail-${availability}`, availability)),
       h("button", { class: "member-name link-plain", type: "button", "data-testid": "member-name", onclick: show }, personName(m.username), m.me ? " (you)" : ""),
       m.blocked ? h("span", { class: "role blocked-tag", "data-testid": "blocked-tag" }, "blocked") : null,
       m.role && m.role !== "member" ? h("span", { class: `role role-${m.role}`, "data-testid": "member-role" }, m.role) : null,

@@ -48,6 +48,13 @@ export function availabilityLabel(value) {
   return AVAILABILITY[value] ?? "Unknown";
 }
 
+/** A presence dot with its words for screen readers ("Online", "Away", "Do not disturb", "Offline"):
+ * the colour alone says nothing to them. availability: one of those keys; classes: the dot's. */
+export function presenceDot(classes, availability, props = {}) {
+  const words = availabilityLabel(availability);
+  return h("span", { class: classes, role: "img", "aria-label": words, title: words, ...props });
+}
+
 /** The time now in an IANA zone ("14:05"), or "" when the zone is unknown. */
 export function localTime(timezone, now = new Date()) {
   if (!timezone) return "";
@@ -268,6 +275,7 @@ export class AvailabilityMenu {
     this.shown = value;
     this.button.dataset.availability = value;
     this.button.title = `Availability: ${availabilityLabel(value)}`;
+    this.button.setAttribute("aria-label", this.button.title); // the dot inside is only a colour
     this.button.replaceChildren(h("span", { class: `avail-dot avail-${value}`, "aria-hidden": "true" }));
   }
 }

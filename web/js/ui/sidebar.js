@@ -4,7 +4,7 @@ import { badges, levelOf } from "../notify.js";
 import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS, reconcile } from "./dom.js";
-import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, personAvatar } from "./people_parts.js";
+import { AvailabilityMenu, openFindPeople, openProfileEditor, openStatusPicker, personAvatar, presenceDot } from "./people_parts.js";
 import { plural } from "./format.js";
 
 export class Sidebar {
@@ -142,7 +142,7 @@ export class Sidebar {
     this.me.dataset.sig = sig;
     const online = state.connection === "online" || state.connection === "reconnected";
     fill(this.me,
-      h("span", { class: "me-avatar" }, personAvatar(state.me, "", () => this.actions.profile?.(state.me)), h("span", { class: `dot ${online ? "on" : "off"}` })),
+      h("span", { class: "me-avatar" }, personAvatar(state.me, "", () => this.actions.profile?.(state.me)), presenceDot(`dot ${online ? "on" : "off"}`, online ? "online" : "offline")),
       h("span", { class: "me-text" },
         mine?.display_name ? h("span", { class: "me-display", "data-testid": "me-display-name" }, mine.display_name) : null,
         h("span", { class: "me-name", "data-testid": "me" }, state.me),
