@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Locator, expect
 
 from tests.web.chat_page import ChatPage
+from tests.web.conftest import PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -161,3 +162,20 @@ async def test_the_skip_link_and_escape(new_page) -> None:
     await alice.page.keyboard.press("Escape")
     await expect(alice.by("pins-panel")).to_be_hidden()
     await expect(alice.by("composer")).to_be_focused()
+
+
+async def test_the_drawer_at_phone_width(new_page) -> None:
+    alice = await new_page("alice", viewport=PHONE)
+    await alice.register("alice")
+    await alice.create_topic("pocket")
+    await expect(alice.by("composer")).to_be_focused()
+    # The closed drawer is out of the Tab order: from the skip link, Tab reaches the header.
+    await alice.by("skip-link").focus()
+    await alice.page.keyboard.press("Tab")
+    await expect(alice.by("sidebar-toggle")).to_be_focused()
+    await alice.page.keyboard.press("Enter")
+    await expect(alice.by("sidebar")).to_be_in_viewport()
+    await expect(alice.topic("pocket")).to_be_focused()  # the drawer opens at the open conversation
+    await alice.page.keyboard.press("Escape")
+    await expect(alice.by("sidebar")).not_to_be_in_viewport()
+    await expect(alice.by("sidebar-toggle")).to_be_focused()

@@ -135,8 +135,10 @@ export class Chat {
     document.addEventListener("keydown", (e) => {
       if (isSearchKey(e)) { e.preventDefault(); this.panels.openSearch(); return; }
       if (e.key !== "Escape" || e.defaultPrevented) return;
-      if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
-      else this.panels.closeShown();
+      if (this.screen.classList.contains("sidebar-open")) {
+        this.toggleSidebar(false);
+        this.header.el.querySelector("[data-testid=sidebar-toggle]")?.focus(); // the drawer's button
+      } else this.panels.closeShown();
     }, opts);
   }
 
@@ -378,6 +380,7 @@ export class Chat {
   toggleSidebar(open = !this.screen.classList.contains("sidebar-open")) {
     this.screen.classList.toggle("sidebar-open", open);
     this.header.el.querySelector("[data-testid=sidebar-toggle]")?.setAttribute("aria-expanded", String(open));
+    if (open) (this.sidebar.el.querySelector("[aria-current=page]") ?? this.sidebar.el.querySelector("button"))?.focus();
   }
 
   get membersOpen() {
