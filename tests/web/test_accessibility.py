@@ -56,6 +56,12 @@ async def test_a_conversation_a_thread_and_the_side_panels(new_page, live_server
     await alice.message("hello from bob").hover()  # its actions shown, as a pointer user sees them
     await assert_accessible(alice.page, "a conversation with an image, a reply and a reaction")
 
+    await alice.message("a picture of the cat").get_by_test_id("file-thumbnail").click()
+    await expect(alice.by("lightbox-img")).to_be_visible()
+    await assert_accessible(alice.page, "the image's lightbox")
+    await alice.page.keyboard.press("Escape")
+    await expect(alice.by("lightbox")).to_have_count(0)
+
     await alice.open_thread("the plan for today")
     await alice.reply_in_thread("in the thread")
     await assert_accessible(alice.page, "the thread panel")
@@ -96,6 +102,7 @@ async def test_each_dialog(new_page, live_server) -> None:
         await assert_accessible(alice.page, view)
         await alice.page.keyboard.press("Escape")
         await expect(dialog).to_have_count(0)
+        await expect(alice.by(opener)).to_be_focused()  # Escape gives the focus back to the opener
 
     await check("account-open", "account-dialog", "the password and sessions dialog")
     await check("notify-settings-open", "notify-settings", "the notification settings")
