@@ -155,7 +155,7 @@ async def test_phone_width(new_page, live_server) -> None:
     await assert_accessible(alice.page, "the sidebar drawer at phone width")
 
 
-async def test_presence_has_words_not_only_a_colour(new_page, live_server) -> None:
+async def test_states_have_words_not_only_a_colour(new_page, live_server) -> None:
     bob = await live_server.user("bob")
     alice = await new_page("alice")
     await alice.register("alice")
@@ -172,3 +172,9 @@ async def test_presence_has_words_not_only_a_colour(new_page, live_server) -> No
     await toggle.click()
     await alice.by("availability-dnd").click()
     await expect(toggle).to_have_accessible_name("Availability: Do not disturb")
+
+    await bob.ok("message:send", {"topic": "general", "body": "@alice look"})
+    mentioned = re.compile(r"^bob at .*, mentions you$")  # the highlight's colour, in words
+    await expect(alice.message("@alice look")).to_have_accessible_name(mentioned)
+    await alice.set_notify("none")
+    await expect(alice.topic("general")).to_have_accessible_name(re.compile("Notifications off"))

@@ -214,7 +214,8 @@ export class MessageList {
     Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
       mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? ""), bot: String(Boolean(message.bot)) });
     if (message.client_id) el.dataset.clientId = message.client_id;
-    el.setAttribute("aria-label", `${message.sender} at ${clock(ctx.date)}`);
+    el.setAttribute("aria-label", [`${message.sender} at ${clock(ctx.date)}`, // in words what colours show
+      ctx.mentioned ? "mentions you" : null, message.pinned && !message.deleted ? "pinned" : null].filter(Boolean).join(", "));
     const body = ctx.mode === "edit" ? this.editBox(message) : messageBody(message);
     const open = (m) => this.actions.openThread(m);
     const bubble = h("div", { class: "bubble" },
