@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 JS_DIR = Path(__file__).resolve().parent
-PACKAGES = ("socket.io-client", "wscat", "oidc-provider")  # oidc-provider: tests/sso_support.py
+# oidc-provider: tests/sso_support.py; axe-core: tests/web/axe.py
+PACKAGES = ("socket.io-client", "wscat", "oidc-provider", "axe-core")
 
 
 @pytest.fixture(scope="session")

@@ -127,11 +127,14 @@ export class Chat {
     };
     this.composer = new Composer({
       send: (body, replyTo, files) => a.send(body, replyTo, files), typing: (on) => a.typing(on), join: () => a.join(), mentions,
+      editLast: () => this.messages.editLast(this.state),
     });
     this.panels = new Panels(this, { jump, react, mentions });
     this.scrim = h("div", { class: "scrim", onclick: () => this.toggleSidebar(false) });
+    this.skip = h("a", { class: "skip-link", href: "#composer", "data-testid": "skip-link",
+      onclick: (event) => { event.preventDefault(); this.skipToConversation(); } }, "Skip to composer");
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
-      this.sidebar.el, this.scrim,
+      this.skip, this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
         this.header.el, this.messages.el, this.composer.el),
       ...this.panels.els);
@@ -149,8 +152,10 @@ export class Chat {
     document.addEventListener("keydown", (e) => {
       if (isSearchKey(e)) { e.preventDefault(); this.panels.openSearch(); return; }
       if (e.key !== "Escape" || e.defaultPrevented) return;
-      if (this.screen.classList.contains("sidebar-open")) this.toggleSidebar(false);
-      else this.panels.closeShown();
+      if (this.screen.classList.contains("sidebar-open")) {
+        this.toggleSidebar(false);
+        this.header.el.querySelector("[data-testid=sidebar-toggle]")?.focus(); // the drawer's button
+      } else this.panels.closeShown();
     }, opts);
   }
 
@@ -434,12 +439,21 @@ export class Chat {
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });
+    if (switched && name) this.composer.focus(); // typing goes to the conversation just opened
     return switched;
+  }
+
+  /** The skip link: to the composer, or to the messages where I may not post (or nothing is open). */
+  skipToConversation() {
+    if (!this.composer.form.hidden && !this.composer.el.hidden) return this.composer.input.focus();
+    this.toggleSidebar(false);
+    this.messages.focus();
   }
 
   toggleSidebar(open = !this.screen.classList.contains("sidebar-open")) {
     this.screen.classList.toggle("sidebar-open", open);
     this.header.el.querySelector("[data-testid=sidebar-toggle]")?.setAttribute("aria-expanded", String(open));
+    if (open) (this.sidebar.el.querySelector("[aria-current=page]") ?? this.sidebar.el.querySelector("button"))?.focus();
   }
 
   get membersOpen() {
@@ -482,6 +496,7 @@ export class Chat {
     this.composer.render(state, conv ? typingText(conv.typingNow()) : "", this.moderation.blockedFromPosting(state.currentName));
     this.panels.render(state);
     this.screen.dataset.panel = this.panels.current ?? "";
+    this.skip.textContent = this.composer.form.hidden || this.composer.el.hidden ? "Skip to messages" : "Skip to composer";
     const unread = [...state.topics.values()].reduce((n, t) => {
       const shown = badges(t);
       return n + (shown.unread || shown.mentions);

@@ -97,7 +97,7 @@ export class Panels {
     else if (this.current === "pins") this.pins.focus();
     else if (this.current === "settings") this.settings.focus();
     else if (this.current === "search") this.search.focus();
-    else if (["thread", "pins", "settings", "search"].includes(was) && chat.state.current) chat.composer.input.focus();
+    else if (["members", "thread", "pins", "settings", "search"].includes(was) && chat.state.current) chat.composer.focus();
   }
 
   /** Escape: close the panel shown; false when there is none. */

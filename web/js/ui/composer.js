@@ -21,7 +21,8 @@ const MAX_FILES = 10; // per message
 const CLIP = "M20 11l-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L14 7";
 
 export class Composer {
-  /** actions: send(body, replyTo, files), typing(bool), join(), and mentions: {members(), me(), allowAll()} */
+  /** actions: send(body, replyTo, files), typing(bool), join(), editLast(): ArrowUp in the empty box edits my last
+   * message (false when there is none), and mentions: {members(), me(), allowAll()} */
   constructor(actions) {
     this.actions = actions;
     this.replyTo = null; // {id, sender, excerpt}
@@ -68,6 +69,9 @@ export class Composer {
       } else if (event.key === "Escape" && this.replyTo) {
         event.preventDefault();
         this.clearReply(true);
+      } else if (event.key === "ArrowUp" && !this.input.value && !(event.shiftKey || event.altKey || event.ctrlKey || event.metaKey)
+        && this.actions.editLast?.()) {
+        event.preventDefault();
       }
     });
     this.input.addEventListener("input", () => {
@@ -233,6 +237,12 @@ export class Composer {
     this.readOnlyBar.textContent = text;
     this.readOnlyBar.title = until ? fullTime(until) : "";
     this.readOnlyBar.dataset.reason = standing === "archived" ? "archived" : "muted";
+  }
+
+  /** The box takes the focus (a conversation was opened), or the join button when I may not post yet. */
+  focus() {
+    if (!this.form.hidden) this.input.focus({ preventScroll: true });
+    else if (!this.joinBar.hidden) this.joinButton.focus({ preventScroll: true });
   }
 
   /** Called when another conversation is opened: typing state and the reply belong to the old one. */

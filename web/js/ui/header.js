@@ -21,7 +21,7 @@ export class Header {
     this.title = h("h1", { class: "conv-title" });
     this.subtitle = h("button", {
       class: "conv-sub link-btn", type: "button", "data-testid": "members-toggle",
-      "aria-label": "Show members", onclick: () => actions.toggleMembers(),
+      title: "Show members", onclick: () => actions.toggleMembers(), // its name: the counts it shows (axe)
     });
     this.inviteForm = this.buildInviteForm();
     this.inviteButton = h("button", {

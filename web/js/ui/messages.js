@@ -19,6 +19,7 @@ import { previewCards } from "./preview_cards.js";
 import { bodyClass } from "./rich_body.js";
 import { focusPicker, reactButton, reactionChips, reactionPicker } from "./reactions.js";
 import { foldItem } from "./safety_parts.js";
+import { MessageKeys } from "./message_keys.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 120;
@@ -40,13 +41,14 @@ export class MessageList {
     this.foundId = null; // the message a search hit led to: marked until another is
     this.unfolded = new Set(); // ids of folded messages shown anyway
     this.items = h("div", { class: "message-items" });
+    this.keys = new MessageKeys(this.items); // one Tab stop, arrows inside
     this.jump = h("button", {
       class: "jump-latest", type: "button", "data-testid": "jump-latest", hidden: true,
       onclick: () => this.scrollToBottom(),
     }, icon(ICONS.down), "Jump to latest");
     this.scroller = h("div", {
       class: "messages", "data-testid": "messages", role: "log", "aria-live": "polite",
-      "aria-label": "Messages", tabindex: "0",
+      "aria-label": "Messages",
     }, this.items);
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
     this.el = h("div", { class: "messages-wrap" }, this.scroller, this.jump);
@@ -55,6 +57,14 @@ export class MessageList {
   get atBottom() {
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  /** The message in the Tab order takes the focus (the skip link), or the list when it has none. */
+  focus() {
+    const message = this.items.querySelector("article[tabindex='0']");
+    if (message) return message.focus();
+    this.scroller.tabIndex = -1;
+    this.scroller.focus();
   }
 
   scrollToBottom() {
@@ -77,10 +87,12 @@ export class MessageList {
     if (switched) {
       this.editingId = this.confirmingId = this.pickerId = null;
       this.unfolded.clear();
+      this.keys.reset();
     }
     const stick = switched || bottom || this.atBottom;
     const anchor = stick ? null : this.visibleAnchor();
     reconcile(this.items, conv ? this.itemsOf(state, conv) : [welcomeItem()]);
+    this.keys.rove();
     if (landing) this.land();
     else if (stick) this.scrollToBottom();
     else if (anchor?.el.isConnected) this.scroller.scrollTop = anchor.el.offsetTop - anchor.offset;
@@ -233,7 +245,8 @@ export class MessageList {
     Object.assign(el.dataset, { id: String(message.id), seq: String(message.seq), sender: message.sender, state: "sent",
       mentioned: String(ctx.mentioned), pinned: String(Boolean(message.pinned)), thread: String(message.thread ?? ""), bot: String(Boolean(message.bot)) });
     if (message.client_id) el.dataset.clientId = message.client_id;
-    el.setAttribute("aria-label", `${message.sender} at ${clock(ctx.date)}`);
+    el.setAttribute("aria-label", [`${message.sender} at ${clock(ctx.date)}`, // in words what colours show
+      ctx.mentioned ? "mentions you" : null, message.pinned && !message.deleted ? "pinned" : null].filter(Boolean).join(", "));
     const body = ctx.mode === "edit" ? this.editBox(message) : messageBody(message);
     const open = (m) => this.actions.openThread(m);
     const bubble = h("div", { class: "bubble" },
@@ -333,7 +346,17 @@ export class MessageList {
     el.classList.add("flash");
   }
 
+  /** ArrowUp in an empty composer: edit my newest message here; false when there is none. */
+  editLast(state) {
+    const mine = state.currentConversation?.sorted().findLast((m) => state.isMe(m.sender) && !m.deleted && m.type !== "system");
+    if (!mine || !this.itemEl(mine.id)) return false;
+    this.startEdit(mine.id);
+    return true;
+  }
+
   startEdit(id) {
+    const from = document.activeElement; // the focus goes back there when the edit ends
+    this.editReturn = from?.closest?.("[data-testid=message]") ? null : from;
     this.setMode(id, null);
     const input = this.items.querySelector("[data-testid=edit-input]");
     input?.focus();
@@ -344,7 +367,12 @@ export class MessageList {
     const input = h("textarea", { class: "edit-input", "data-testid": "edit-input", "aria-label": "Edit message", rows: "2", maxlength: "4000" });
     input.value = message.body;
     const error = h("p", { class: "form-error small", role: "alert", hidden: true });
-    const cancel = () => this.setMode(null, null);
+    const cancel = () => {
+      this.setMode(null, null);
+      const back = this.editReturn?.isConnected ? this.editReturn : this.itemEl(message.id);
+      this.editReturn = null;
+      back?.focus();
+    };
     const save = async () => {
       const body = input.value;
       if (!body.trim()) { error.textContent = "A message cannot be empty."; error.hidden = false; return; }

@@ -176,7 +176,7 @@ export class Sidebar {
       h("span", { class: "topic-text" },
         h("span", { class: "topic-name" }, peer ? people().nameOf(peer) : topic.name),
         h("span", { class: "topic-meta" }, meta)),
-      level === "none" ? h("span", { class: "muted-bell", title: "Notifications off", "data-testid": "muted-mark" }, icon(ICONS.bellOff)) : null,
+      level === "none" ? h("span", { class: "muted-bell", title: "Notifications off", "data-testid": "muted-mark" }, icon(ICONS.bellOff, "Notifications off")) : null,
       mentions ? h("span", { class: "badge mention-badge", "data-testid": "mention-badge", "aria-label": `${mentions} ${mentions === 1 ? "mention" : "mentions"}` }, `@${count(mentions)}`) : null,
       unread ? h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${unread} unread` }, count(unread)) : null);
     fill(li, button);
