@@ -140,6 +140,12 @@ async def test_bodies_render_as_markdown_with_links_code_emoji_and_mentions(new_
     assert "noopener" in (await link.get_attribute("rel") or "").split()
     await expect(body.locator("code")).to_have_text("make run")
 
+    bare = await post(bob, "notes", "docs at www.python.org/3/, not notes.txt or example.com")
+    www = body_of(alice, bare["id"]).locator("a")  # "www." is a link as people write it (row 13)
+    await expect(www).to_have_count(1)
+    await expect(www).to_have_attribute("href", "https://www.python.org/3/")
+    await expect(www).to_have_text("www.python.org/3/")
+
     struck = await post(bob, "notes", "the ~~old~~ new plan, *italic* too")
     await expect(body_of(alice, struck["id"]).locator("s, del")).to_have_text("old")
     await expect(body_of(alice, struck["id"]).locator("em")).to_have_text("italic")

@@ -188,3 +188,26 @@ async def test_a_highlight_becomes_text_and_marks_only(new_page) -> None:
     )
     assert results[0] == {"text": "a <b> & kiwi 'x'", "tags": ["MARK"]}
     assert results[1:] == [None] * 9
+
+
+async def test_a_highlight_reads_as_text_not_as_typed_markdown(new_page) -> None:
+    """Search hits showed ``**bold**`` and ``[notes](https://...)`` as typed (issue 55, row 13)."""
+    page = await new_page("anyone")
+    shown = await page.evaluate(
+        """async () => {
+          const { highlightNodes } = await import("/js/ui/highlight.js");
+          const cases = [
+            "the **<mark>release</mark>** is `make run`, see [the notes](https://example.com/n)",
+            "# <mark>Plan</mark>\\n&gt; quoted ~~old~~ snake_case *kept*",
+          ];
+          return cases.map((html) => {
+            const box = document.createElement("p");
+            box.append(...highlightNodes(html));
+            return [box.textContent, box.querySelector("mark")?.textContent];
+          });
+        }"""
+    )
+    assert shown == [
+        ["the release is make run, see the notes", "release"],
+        ["Plan\nquoted old snake_case *kept*", "Plan"],
+    ]

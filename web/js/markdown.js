@@ -58,7 +58,18 @@ function configureMarkdown(markdownit, emojiPlugin, hljs) {
     breaks: true, // a chat line break (Shift+Enter) stays a line break
     highlight: (code, lang) => highlight(hljs, code, lang),
   });
-  parser.linkify.set({ fuzzyLink: false, fuzzyEmail: false, fuzzyIP: false }); // only written http(s)://
+  // Links as people write them: http(s):// and "www." (a bare "example.com" or "notes.txt" stays text).
+  parser.linkify.set({ fuzzyLink: false, fuzzyEmail: false, fuzzyIP: false });
+  parser.linkify.add("www.", {
+    validate(text, pos, self) {
+      self.re.www ??= new RegExp(`^${self.re.src_host_port_strict}${self.re.src_path}`, "i");
+      const found = self.re.www.exec(text.slice(pos));
+      return found && pos >= 4 && !/[\w.-]/.test(text[pos - 5] ?? "") ? found[0].length : 0;
+    },
+    normalize(match) {
+      match.url = `https://${match.url}`;
+    },
+  });
   parser.validateLink = (url) => SAFE_URL.test(url.trim());
   parser.use(emojiPlugin, { shortcuts: {} }); // `:name:` only: ":)" stays as typed
   parser.renderer.rules.image = imageAsLink;

@@ -47,9 +47,24 @@ function decode(ref) {
   return String.fromCodePoint(code);
 }
 
+/**
+ * A hit's text as it reads, not as it was typed: Markdown's markers go (`**bold**` -> bold,
+ * `[the notes](https://...)` -> the notes, a heading's `#`, a quote's `>`, code's backticks).
+ * Single `*` and `_` stay: in a line of chat they are as often a snake_case name or a footnote.
+ */
+export function withoutMarkup(text) {
+  return text
+    .replace(/!?\[([^\]\n]*)\]\([^)\s]*\)/g, "$1")
+    .replace(/(\*\*|__|~~|`+)/g, "")
+    .replace(/(^|\n)[ \t]{0,3}(?:#{1,6}|>+)[ \t]+/g, "$1");
+}
+
 /** Text nodes and <mark> elements for a highlight, or null when it is refused. */
 export function highlightNodes(html) {
   const parts = parseHighlight(html);
   if (parts === null) return null;
-  return parts.map((part) => (part.mark ? h("mark", {}, part.text) : document.createTextNode(part.text)));
+  return parts.map(({ mark, text }) => {
+    const shown = withoutMarkup(text);
+    return mark ? h("mark", {}, shown) : document.createTextNode(shown);
+  });
 }
