@@ -131,3 +131,33 @@ async def test_find_people_by_part_of_a_display_name_and_mention_by_it(new_page)
     await alice.by("composer").press("Enter")
     await expect(alice.by("composer")).to_have_value("hi @emartin ")
     await alice.screenshot("mention")
+
+
+async def test_the_message_and_invite_boxes_take_a_person_by_name(new_page) -> None:
+    """"Alice Liddell" in the direct-message box answered "A username may use letters, digits..."
+    (issue 55, row 8): the boxes list matches from the directory, and a whole name is looked up."""
+    alice = await new_page("alice")
+    await alice.register("alice")
+    await edit_profile(alice, "Alice Liddell")
+    bob = await new_page("bob")
+    await bob.register("bob")
+
+    await bob.by("dm-username").press_sequentially("Lidd")
+    option = bob.by("people-option")
+    await expect(option).to_have_attribute("data-username", "alice")
+    await expect(option).to_contain_text("Alice Liddell")
+    await bob.by("dm-username").press("Enter")  # picks the match; the box holds the username
+    await expect(bob.by("dm-username")).to_have_value("alice")
+    await bob.by("dm-start").click()
+    await bob.expect_open("@alice")
+
+    await bob.by("dm-username").fill("Nobody Atall")
+    await bob.by("dm-start").click()
+    await expect(bob.by("dm-error")).to_have_text('Nobody is called "Nobody Atall".')
+
+    await bob.create_topic("tea-party")
+    await bob.by("invite-toggle").click()
+    await bob.by("invite-username").fill("Alice Liddell")  # typed out, not picked: looked up
+    await bob.by("invite-submit").click()
+    await expect(bob.by("invite-username")).to_be_hidden()
+    await expect(alice.topic("tea-party")).to_be_visible()

@@ -226,14 +226,19 @@ export class Chat {
       this.panels.refresh();
       return;
     }
-    const link = pendingLink(); // a push's or a digest's link, or the address at a reload
-    if (link) return this.openLink(link);
-    const remembered = rememberedTopic();
-    if (remembered && this.state.topics.has(keyOf(remembered))) return this.actions.open(remembered);
-    const first = firstDefaultTopic(this.state.topics);
-    if (!first) return;
-    this.state.landed = keyOf(first.name); // its header says what it is when it has no description
-    return this.actions.open(first.name);
+    this.opensItself = true;
+    try {
+      const link = pendingLink(); // a push's or a digest's link, or the address at a reload
+      if (link) return await this.openLink(link);
+      const remembered = rememberedTopic();
+      if (remembered && this.state.topics.has(keyOf(remembered))) return await this.actions.open(remembered);
+      const first = firstDefaultTopic(this.state.topics);
+      if (!first) return;
+      this.state.landed = keyOf(first.name); // its header says what it is when it has no description
+      return await this.actions.open(first.name);
+    } finally {
+      this.opensItself = false;
+    }
   }
 
   /** Open a conversation, at a message when the link names one: {topic, id?, seq?}. */
@@ -439,7 +444,9 @@ export class Chat {
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });
-    if (switched && name) this.composer.focus(); // typing goes to the conversation just opened
+    // Typing goes to the conversation just opened; but a conversation the page opens by itself
+    // (landing, the one remembered, a link at load) does not take the keys of a box being typed in.
+    if (switched && name && !(this.opensItself && typingElsewhere(this.composer.el))) this.composer.focus();
     return switched;
   }
 
@@ -532,4 +539,10 @@ export class Chat {
 function isFresh(message) {
   const at = Date.parse(message?.created_at ?? "");
   return Number.isFinite(at) && Date.now() - at < FRESH_MS;
+}
+
+/** Someone is typing in a text field outside ``composer`` (the direct-message box, a search). */
+function typingElsewhere(composer) {
+  const active = document.activeElement;
+  return Boolean(active?.matches?.("input, textarea, select, [contenteditable]")) && !composer.contains(active);
 }

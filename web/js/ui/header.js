@@ -1,8 +1,9 @@
 // The conversation header: name, description, member and online counts, search,
 // pinned messages, the notification bell, the topic settings (owners and admins), invite and leave.
 import { canManage } from "../ranks.js";
-import { checkUsername, isDirect, peerOf } from "../targets.js";
+import { isDirect, peerOf } from "../targets.js";
 import { BellMenu } from "./bell.js";
+import { PeoplePicker, resolvePerson } from "./people_picker.js";
 import { fill, h, icon, ICONS } from "./dom.js";
 import { availabilityLabel, availabilityOf, personAvatar, presenceDot } from "./people_parts.js";
 import { people } from "../people.js";
@@ -54,23 +55,23 @@ export class Header {
   }
 
   buildInviteForm() {
-    const user = h("input", { id: "invite-username", "data-testid": "invite-username", placeholder: "username", autocomplete: "off", autocapitalize: "none" });
+    const user = h("input", { id: "invite-username", "data-testid": "invite-username", placeholder: "name or username", maxlength: "64", autocomplete: "off", autocapitalize: "none" });
+    const picker = new PeoplePicker(user, "People to invite");
     const note = h("p", { class: "form-error small", role: "alert", "data-testid": "invite-error", hidden: true });
     const form = h("form", { class: "invite-form popover", "aria-label": "Invite someone", hidden: true },
-      h("label", { for: "invite-username" }, "Invite by username"),
-      h("div", { class: "inline-row" }, user,
+      h("label", { for: "invite-username" }, "Invite by name or username"),
+      h("div", { class: "inline-row" }, h("span", { class: "picker-wrap" }, user, picker.list),
         h("button", { class: "btn btn-primary btn-small", type: "submit", "data-testid": "invite-submit" }, "Invite")),
       note);
     form.addEventListener("keydown", (e) => e.key === "Escape" && this.toggleInvite(false));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const name = user.value.trim();
-      const problem = checkUsername(name);
+      const problem = user.value.trim() ? null : "Type a name or a username.";
       note.textContent = problem ?? "";
       note.hidden = !problem;
       if (problem) return;
       try {
-        await this.actions.invite(name);
+        await this.actions.invite(await resolvePerson(user.value));
         user.value = "";
         this.toggleInvite(false);
       } catch (err) {

@@ -1,11 +1,12 @@
 // The sidebar: who I am, my topics, my direct conversations, public topics to
 // browse, and the forms to create a topic or start a direct conversation.
 import { badges, levelOf } from "../notify.js";
-import { checkTopicName, checkUsername, isDirect, keyOf, peerOf } from "../targets.js";
+import { checkTopicName, isDirect, keyOf, peerOf } from "../targets.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { AvailabilityMenu, availabilityLabel, availabilityOf, openFindPeople, openProfileEditor, openStatusPicker, personAvatar, presenceDot } from "./people_parts.js";
 import { plural } from "./format.js";
+import { PeoplePicker, resolvePerson } from "./people_picker.js";
 
 export class Sidebar {
   /**
@@ -75,18 +76,19 @@ export class Sidebar {
   }
 
   buildDirectForm() {
-    const user = h("input", { id: "dm-username", "data-testid": "dm-username", placeholder: "Message someone…", maxlength: "32", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
+    const user = h("input", { id: "dm-username", "data-testid": "dm-username", placeholder: "Message someone…", maxlength: "64", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
+    const picker = new PeoplePicker(user, "People to message");
     const error = h("p", { class: "form-error small", role: "alert", "data-testid": "dm-error", hidden: true });
     const form = h("form", { class: "side-form", "aria-label": "Start a direct conversation" },
       h("div", { class: "side-row" },
-        h("label", { for: "dm-username", class: "sr-only" }, "Username to message"), user,
+        h("label", { for: "dm-username", class: "sr-only" }, "Name or username to message"), h("span", { class: "picker-wrap" }, user, picker.list),
         h("button", { class: "add-btn", type: "submit", "data-testid": "dm-start", "aria-label": "Start conversation", title: "Start conversation" }, icon(ICONS.send))),
       error);
     this.forms.push({ error, reset: () => { user.value = ""; } });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.submit(form, error, checkUsername(user.value.trim()),
-        () => this.actions.startDirect(user.value.trim()), () => { user.value = ""; });
+      this.submit(form, error, user.value.trim() ? null : "Type a name or a username.",
+        async () => this.actions.startDirect(await resolvePerson(user.value)), () => { user.value = ""; });
     });
     return form;
   }
