@@ -59,6 +59,8 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.BlockChanged,
         ev.WebhooksChanged,
         ev.OutboxWritten,
+        ev.EmojiEntry,
+        ev.EmojiChanged,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,4 +96,6 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:deleted", {"topic": name}
         case ev.TopicRemoved(topic=topic, reason=reason):
             return "topic:removed", {"topic": topic, "reason": reason}
+        case ev.EmojiChanged(emoji=emoji):
+            return "emoji:updated", {"emoji": [dataclasses.asdict(entry) for entry in emoji]}
     return None
