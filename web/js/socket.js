@@ -109,6 +109,7 @@ export class ChatConnection {
     socket.on("topic:removed", (data) => handlers.onRemoved(data));
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
     socket.on("user:updated", (data) => handlers.onUserUpdated?.(data));
+    socket.on("emoji:updated", (data) => handlers.onEmojiUpdated?.(data));
   }
 
   onMessage(message) {
