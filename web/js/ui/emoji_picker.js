@@ -153,5 +153,6 @@ export function emojiPicker({ label, verb, pick, close, mine = new Set(), testid
 
 /** Focus the picker's first emoji (it opens there). */
 export function focusEmojiPicker(picker) {
-  picker?.querySelector("[data-testid=pick-emoji]")?.focus();
+  picker?.scrollIntoView?.({ block: "nearest" }); // opened under the last message: all of it in view
+  picker?.querySelector("[data-testid=pick-emoji]")?.focus({ preventScroll: true });
 }

@@ -10,6 +10,7 @@ import { formatKey } from "./format_keys.js";
 import { clock, fullTime, parseTime, plural } from "./format.js";
 import { messageBody, pinnedMark, replyQuote } from "./message_parts.js";
 import { previewCards } from "./preview_cards.js";
+import { customEmojiVersion } from "../emoji.js";
 import { reactionChips } from "./reactions.js";
 
 export class ThreadPanel {
@@ -103,7 +104,7 @@ export class ThreadPanel {
   }
 
   renderRoot(root, state) {
-    const sig = JSON.stringify([root, people().sigOf(root.sender)]);
+    const sig = JSON.stringify([root, people().sigOf(root.sender), customEmojiVersion()]);
     if (this.rootBox.dataset.sig === sig) return;
     this.rootBox.dataset.sig = sig;
     this.rootBox.dataset.id = String(root.id);
@@ -115,7 +116,7 @@ export class ThreadPanel {
   }
 
   replyItem(message, state) {
-    const sig = JSON.stringify([message, state.me, people().sigOf(message.sender)]);
+    const sig = JSON.stringify([message, state.me, people().sigOf(message.sender), customEmojiVersion()]);
     return {
       key: `r${message.id}`,
       create: () => h("article", { class: "thread-reply", "data-testid": "thread-reply" }),
