@@ -65,8 +65,17 @@ async def test_react_with_any_emoji_by_keyboard_and_it_comes_first_next_time(new
     await expect(first).to_be_focused()
     await bob.page.keyboard.press("ArrowRight")
     await expect(picker.get_by_test_id("pick-emoji").nth(1)).to_be_focused()
-    await picker.locator('[data-testid="emoji-category"][data-category="3"]').click()  # animals & nature
-    await expect(picker.locator('[role="group"]')).to_have_attribute("aria-label", "Animals & nature")
+    await bob.page.keyboard.press("Shift+Tab")  # the categories: one Tab stop, arrows inside
+    frequent = picker.locator('[data-testid="emoji-category"][data-category="frequent"]')
+    await expect(frequent).to_be_focused()
+    await bob.page.keyboard.press("ArrowRight")
+    await expect(picker.locator('[data-testid="emoji-category"][data-category="0"]')).to_be_focused()
+    await bob.page.keyboard.press("Enter")
+    await expect(picker.locator('[role="group"]')).to_have_attribute("aria-label", "Smileys & emotion")
+    await expect(picker.get_by_test_id("pick-emoji").first).to_be_focused()
+    await expect(picker.get_by_test_id("pick-emoji").first).to_have_attribute(
+        "aria-label", "React with grinning face"
+    )
     await bob.page.keyboard.press("Escape")
     await expect(bob.by("reaction-picker")).to_have_count(0)
     await expect(bob.message("Docs are up").get_by_test_id("react")).to_be_focused()

@@ -3,7 +3,8 @@
 // Unicode groups) and a grid of buttons named for screen readers.
 //
 // Keyboard: it opens on its first emoji; arrows move in the grid (up from the
-// first row reaches the search box, down from the box the grid), Enter picks,
+// first row reaches the search box, down from the box the grid) and among the
+// categories (one Tab stop each: box, close, categories, grid), Enter picks,
 // typing a letter anywhere searches, Escape closes (the caller puts the focus
 // back where it was). At phone width it is a sheet along the bottom (app.css).
 import { blobUrl } from "../files.js";
@@ -65,9 +66,10 @@ export function emojiPicker({ label, verb, pick, close, mine = new Set(), testid
     return emojiOfGroup(id);
   };
 
-  const roving = () => {
-    const buttons = [...grid.querySelectorAll("[data-testid=pick-emoji]")];
-    buttons.forEach((b, i) => b.setAttribute("tabindex", i === 0 ? "0" : "-1"));
+  const emojiButtons = () => [...grid.querySelectorAll("[data-testid=pick-emoji]")];
+  const roving = (current = 0) => { // the grid is one Tab stop: the emoji last moved to
+    const buttons = emojiButtons();
+    buttons.forEach((b, i) => b.setAttribute("tabindex", i === current ? "0" : "-1"));
     return buttons;
   };
 
@@ -87,10 +89,22 @@ export function emojiPicker({ label, verb, pick, close, mine = new Set(), testid
       class: `emoji-tab${!query && c.id === category ? " active" : ""}`, type: "button",
       "data-testid": "emoji-category", "data-category": c.id, "aria-label": c.name, title: c.name,
       "aria-pressed": String(!query && c.id === category),
+      tabindex: c.id === (query ? FREQUENT : category) ? "0" : "-1", // one Tab stop: arrows move between them
       onclick: () => { category = c.id; search.value = ""; show(); roving()[0]?.focus(); },
     }, c.face)));
     roving();
   };
+
+  tabs.addEventListener("keydown", (event) => {
+    const buttons = [...tabs.querySelectorAll("button")];
+    const at = buttons.indexOf(document.activeElement);
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (at < 0 || step === undefined) return;
+    event.preventDefault();
+    const next = buttons[(at + step + buttons.length) % buttons.length];
+    buttons.forEach((b) => b.setAttribute("tabindex", b === next ? "0" : "-1"));
+    next.focus();
+  });
 
   const columns = (buttons) => {
     const top = buttons[0]?.offsetTop;
@@ -109,7 +123,7 @@ export function emojiPicker({ label, verb, pick, close, mine = new Set(), testid
     }
   });
   grid.addEventListener("keydown", (event) => {
-    const buttons = roving();
+    const buttons = emojiButtons();
     const at = buttons.indexOf(document.activeElement);
     if (at < 0) return;
     const cols = columns(buttons);
@@ -130,6 +144,7 @@ export function emojiPicker({ label, verb, pick, close, mine = new Set(), testid
     }
     if (next === null) return;
     event.preventDefault();
+    roving(next);
     buttons[next].focus();
   });
   picker.addEventListener("keydown", (event) => {
