@@ -305,8 +305,9 @@ class AdminView {
       const emoji = await this.act(notes, () => api.listEmoji(this.token));
       if (!emoji) return;
       notes.count.textContent = plural(emoji.length, "custom emoji", "custom emoji");
+      const picture = (item) => Object.assign(customEmojiImage(item), { alt: "" }); // the name beside it says it
       fill(list, emoji.map((item) => h("li", { class: "admin-item", "data-testid": "admin-emoji-item", "data-name": item.name },
-        customEmojiImage(item), h("span", { class: "entry-sender" }, `:${item.name}:`),
+        picture(item), h("span", { class: "entry-sender" }, `:${item.name}:`),
         h("span", { class: "emoji-by" }, item.by ? `by ${item.by} · ` : "", when(item.created_at)),
         h("button", { class: "btn btn-danger btn-small", type: "button", "data-testid": "admin-emoji-remove", "aria-label": `Remove :${item.name}:`,
           onclick: async () => {
