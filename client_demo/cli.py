@@ -36,6 +36,7 @@ examples:
   python -m client_demo --token "$TOKEN" listen --topic lobby --count 10 --json
   python -m client_demo --token "$TOKEN" send --topic lobby --reply-to 12 "agreed"
   python -m client_demo --token "$TOKEN" react 12 👍
+  python -m client_demo --token "$TOKEN" emoji              list the custom emoji; react 12 :party_parrot:
   python -m client_demo --token "$TOKEN" ban lobby mallory --minutes 60 --reason spam
   python -m client_demo --token "$TOKEN" notify @bob mentions
   python -m client_demo --token "$TOKEN" search 'from:alice "release notes"' --limit 5
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     _search_command(subparser)
     export = subparser("export", "download all your data as a ZIP (one an hour); print where it is saved")
     export.add_argument("path", nargs="?", help="where to save it (default: parley-export-<id>.zip here)")
+    emoji = subparser("emoji", "list the workspace's custom emoji (react with one: react ID :name:)")
+    emoji.add_argument(
+        "--json", action="store_true", help='one JSON {"name", "url", "by", "created_at"} per line'
+    )
     return parser
 
 

@@ -21,6 +21,7 @@ which prints it and exits 1.
   ``threadlog``: ``reaction:add``/``remove``, ``message:pin``/``unpin``,
   ``topic:pins``, ``topic:notify`` (a topic or ``@user``), ``thread:history``.
 - moderation, blocking and reports (section 10): ``moderation_oneshot``.
+- ``emoji``: the workspace's custom emoji (section 13; react with one as ``react ID :name:``).
 - ``search``: one page of ``search`` hits, newest first (section 9); the
   cursor of the next page, if any, on stderr as ``next: --cursor C``.
 """
@@ -35,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from client_demo import exporting, moderation_oneshot, render, searching
+from client_demo import emoji, exporting, moderation_oneshot, render, searching
 from client_demo.connection import Connection, EventHandler
 from client_demo.errors import EXIT_OK, ClientError
 from client_demo.models import Message, address, as_message, as_topic, field_list, is_message, name_field
@@ -296,6 +297,7 @@ COMMANDS: dict[str, Command] = {
     **moderation_oneshot.COMMANDS,
     "search": search,
     "export": exporting.oneshot,  # PROTOCOL.md section 16
+    "emoji": emoji.oneshot,  # PROTOCOL.md section 13: custom emoji
 }
 
 

@@ -30,6 +30,7 @@ from client_demo import (
     account,
     bots_repl,
     conversations,
+    emoji,
     exporting,
     files,
     live,
@@ -68,6 +69,7 @@ commands:
 {people.HELP}
 {notifications.HELP}
 {exporting.HELP}
+{emoji.HELP}
 {account.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
@@ -122,6 +124,7 @@ class Repl:
             people.PeopleCommands(conn, self.view.names).table(),
             notifications.NotifyCommands(conn, talk.notify).table(),
             exporting.ExportCommands(conn).table(),
+            emoji.EmojiCommands(conn).table(),
             account.AccountCommands(conn, lines, self._end).table(),
         )
 

@@ -20,6 +20,7 @@ from db.conversations.names import NameRepository
 from db.conversations.reactions import ReactionRepository
 from db.conversations.topics import TopicRepository
 from db.echo.transcripts import TranscriptRepository
+from db.emoji.repository import EmojiRepository
 from db.exports.repository import ExportRepository
 from db.files.repository import FileRepository
 from db.integrations.bots import BotRepository
@@ -74,6 +75,7 @@ class Repositories:
         self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
         self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
         self.workspace = WorkspaceRepository(session)  # PROTOCOL.md section 19: settings, invites
+        self.emoji = EmojiRepository(session)  # PROTOCOL.md section 13: custom emoji
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -24,6 +24,7 @@ from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
 from server.chat.echo.service import Upstream
+from server.chat.emoji import assembly as emoji
 from server.chat.exports import assembly as exports
 from server.chat.exports.ports import ExportStore
 from server.chat.exports.service import ExportService
@@ -181,6 +182,7 @@ class Chat:
             self.exports, self.export_worker = made_exports.service, made_exports.worker
         self.retention = retention.build(w, limits, self.files)  # PROTOCOL.md section 16
         self.audit = audit.build(w, limits)  # PROTOCOL.md section 16: Acted facts -> audit rows
+        self.emoji = emoji.build(w, self.files)  # PROTOCOL.md section 13: custom emoji
         ops = operators.build(
             w, limits, self.users.hasher, self.presence, default_topics, talk, self.files, ports.export_store
         )

@@ -226,7 +226,7 @@ class ChatPage:
 
     async def react(self, text: str, emoji: str) -> None:
         await self.act_on(text, "react")
-        await self.message(text).locator(f'[data-testid="pick-emoji"][data-emoji="{emoji}"]').click()
+        await self.by("reaction-picker").locator(f'[data-testid="pick-emoji"][data-emoji="{emoji}"]').click()
 
     def mentions(self, name: str) -> Locator:
         return self.topic(name).get_by_test_id("mention-badge")

@@ -257,3 +257,25 @@ export async function fetchExport(token, id) {
   }
   throw errorFrom(response.status, await response.json().catch(() => null));
 }
+
+/** GET /api/emoji -> [{name, url, by, created_at}] (custom emoji, PROTOCOL.md section 13) */
+export const listEmoji = async (token) => listOf(await call("GET", "/api/emoji", { token }), "emoji");
+
+/** POST /api/emoji multipart {name, file} (owners and admins) -> {name, url, by, created_at} */
+export async function addEmoji(token, name, file) {
+  const form = new FormData();
+  form.append("name", name);
+  form.append("file", file, file.name || "emoji.png");
+  let response;
+  try {
+    response = await fetch("/api/emoji", { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+  } catch {
+    throw new ChatError("network");
+  }
+  const payload = await response.json().catch(() => null);
+  if (response.ok) return payload;
+  throw errorFrom(response.status, payload);
+}
+
+/** DELETE /api/emoji/{name} (owners and admins) */
+export const removeEmoji = (token, name) => call("DELETE", `/api/emoji/${encodeURIComponent(name)}`, { token });

@@ -15,6 +15,8 @@ import { People, setPeople } from "./people.js";
 import { Pins } from "./pins.js";
 import { Previews } from "./previews.js";
 import { Reactions } from "./reactions.js";
+import { loadEmoji, onCustomEmoji, setCustomEmoji } from "./emoji.js";
+import { listEmoji } from "./api.js";
 import { Roster } from "./roster.js";
 import { Safety } from "./safety.js";
 import { isSearchKey, Search } from "./search.js";
@@ -77,6 +79,8 @@ export class Chat {
     configureFiles(() => env.creds.token); // downloads and uploads take the current (refreshed) token
     this.refresher = new TokenRefresher({ creds: env.creds, save: saveCredentials, conn: () => this.conn,
       replaced: (who) => this.end(`You signed in as ${who} in another tab.`) });
+    this.unemoji = onCustomEmoji(() => this.render()); // a custom emoji added or removed: re-draw bodies and chips
+    loadEmoji(); // the picker's data, fetched while the page settles
     this.unended = onSessionEnded((notice) => this.end(notice || "You were logged out in another tab."));
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
@@ -186,7 +190,17 @@ export class Chat {
       onPinsUpdated: (data) => this.pins.onUpdated(data),
       onPreviews: (data) => this.previews.onUpdated(data),
       onUserUpdated: (data) => { this.people.onUpdated(data); this.onOwnRole(data); },
+      onEmojiUpdated: (data) => setCustomEmoji(data?.emoji),
     };
+  }
+
+  /** The workspace's custom emoji (PROTOCOL.md section 13), at each (re)connect: emoji:updated keeps them current. */
+  async loadCustomEmoji() {
+    try {
+      setCustomEmoji(await listEmoji(this.env.creds.token));
+    } catch {
+      // without them, `:name:` stays text until the next connect
+    }
   }
 
   onStatus(status) {
@@ -219,6 +233,7 @@ export class Chat {
     this.actions.resendQueued();
     this.safety.load();
     this.alerts.loadPreferences();
+    this.loadCustomEmoji();
     await this.loadTopics();
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
@@ -525,6 +540,7 @@ export class Chat {
     this.people.destroy();
     this.refresher.close();
     this.unended();
+    this.unemoji();
     document.querySelectorAll("dialog[data-session]").forEach((d) => d.close()); // account, administration
     this.moderation.destroy();
     this.listeners.abort();

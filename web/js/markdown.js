@@ -6,13 +6,14 @@
 // against a short allow-list of tags and attributes, drops any other href, and
 // forces every link to open in a new tab without an opener or a referrer.
 // Image syntax becomes a link with the alt text (no foreign <img> ever loads),
-// `:name:` shortcodes become emoji, fenced code is highlighted by highlight.js,
+// `:name:` shortcodes become emoji (a custom emoji's its picture, emoji.js), fenced code is highlighted by highlight.js,
 // and after sanitising, the mentions the server recognised are set apart in
 // text nodes outside code and links, as the page always did.
 //
 // The libraries are npm packages served under /vendor/, loaded once at start
 // (loadMarkdown). Without them (web/node_modules missing) bodies are plain
 // text: the page still works, and says elsewhere how to install its packages.
+import { markCustomEmoji } from "./emoji.js";
 import { bodyParts } from "./mentions.js";
 
 const LIBS = {
@@ -138,9 +139,10 @@ function sanitize(html) {
  */
 export function renderBody(body, { mentions = [], mentionsAll = false } = {}) {
   const text = body ?? "";
-  if (!md) return withMentions(document.createTextNode(text), mentions, mentionsAll);
+  if (!md) return withCustomEmoji(withMentions(document.createTextNode(text), mentions, mentionsAll));
   const fragment = sanitize(md.render(text));
   markMentions(fragment, mentions, mentionsAll);
+  markCustomEmoji(fragment);
   return fragment;
 }
 
@@ -150,10 +152,11 @@ export function renderBody(body, { mentions = [], mentionsAll = false } = {}) {
  */
 export function renderInline(text, { mentions = [], mentionsAll = false } = {}) {
   const source = text ?? "";
-  if (!md) return withMentions(document.createTextNode(source), mentions, mentionsAll);
+  if (!md) return withCustomEmoji(withMentions(document.createTextNode(source), mentions, mentionsAll));
   const fragment = sanitize(md.renderInline(source));
   for (const link of [...fragment.querySelectorAll("a")]) link.replaceWith(...link.childNodes);
   markMentions(fragment, mentions, mentionsAll);
+  markCustomEmoji(fragment);
   return fragment;
 }
 
@@ -170,6 +173,11 @@ function markMentions(root, mentions, mentionsAll) {
     if (parts.length === 1 && typeof parts[0] === "string") continue;
     node.replaceWith(...parts.map(partNode));
   }
+}
+
+function withCustomEmoji(fragment) {
+  markCustomEmoji(fragment);
+  return fragment;
 }
 
 function withMentions(textNode, mentions, mentionsAll) {

@@ -1,7 +1,7 @@
-// Reactions (PROTOCOL.md section 8): the small set the picker offers, toggling
-// mine with reaction:add / reaction:remove, and others' changes (reaction:updated).
-
-export const EMOJI = ["👍", "❤️", "😂", "🎉", "👀", "✅"];
+// Reactions (PROTOCOL.md section 8): toggling mine with reaction:add /
+// reaction:remove (any Unicode emoji, or a custom one's `:name:`; one added is
+// remembered as recent, emoji.js), and others' changes (reaction:updated).
+import { noteRecent } from "./emoji.js";
 
 export class Reactions {
   constructor(chat) {
@@ -12,6 +12,7 @@ export class Reactions {
   async toggle(message, emoji) {
     const mine = (message.reactions ?? []).some((r) => r.emoji === emoji && r.me);
     try {
+      if (!mine) noteRecent(emoji);
       const data = await this.chat.conn.request(mine ? "reaction:remove" : "reaction:add", { id: message.id, emoji });
       this.apply(message.topic, data?.id ?? message.id, data?.reactions);
     } catch (err) {

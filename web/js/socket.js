@@ -110,6 +110,7 @@ export class ChatConnection {
     socket.on("topic:member", (data) => handlers.onMember?.(data));
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
     socket.on("user:updated", (data) => handlers.onUserUpdated?.(data));
+    socket.on("emoji:updated", (data) => handlers.onEmojiUpdated?.(data));
   }
 
   onMessage(message) {

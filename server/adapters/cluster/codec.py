@@ -60,6 +60,8 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.BlockChanged,
         ev.WebhooksChanged,
         ev.OutboxWritten,
+        ev.EmojiEntry,
+        ev.EmojiChanged,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {

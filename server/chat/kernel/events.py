@@ -338,6 +338,24 @@ class WebhooksChanged:
 
 
 @dataclass(frozen=True)
+class EmojiEntry:
+    """One custom emoji as listed (PROTOCOL.md section 13)."""
+
+    name: str
+    url: str
+    by: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class EmojiChanged:
+    """The custom emoji changed (one added or removed): ``emoji:updated`` with the whole list."""
+
+    emoji: tuple[EmojiEntry, ...]
+    audience: ToEveryone
+
+
+@dataclass(frozen=True)
 class OutboxWritten:
     """Outbox rows of a reaction or membership change were committed: the delivery workers start
     at once instead of at their next poll (any node may deliver a row)."""
@@ -347,6 +365,7 @@ class OutboxWritten:
 
 Event = (
     MessageCreated
+    | EmojiChanged
     | NewsMissed
     | MembershipsKnown
     | MessageEdited

@@ -19,6 +19,7 @@ from server.edge.rest import (
     conversations,
     echo,
     email,
+    emoji,
     erasure,
     errors,
     exports,
@@ -81,6 +82,7 @@ def build_api(
     routers += [admin_users]  # PROTOCOL.md section 19: the users administered
     routers += [workspace]  # PROTOCOL.md section 19: joining (settings, invites, accounts made)
     routers += [sessions]  # PROTOCOL.md section 19: sessions that last, passwords
+    routers += [emoji]  # PROTOCOL.md section 13: custom emoji
     for router in [
         *(module.router for module in routers),
         hooks.public,

@@ -32,6 +32,8 @@ router = APIRouter(prefix="/api/files", tags=["files"], responses=RESPONSES)
 FileIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
 CACHE_SECONDS = 3600
+FIELD_BYTES = 256  # a text field beside the file (an emoji's name) is short
+MAX_FIELDS = 8
 
 
 def _service(chat: Any) -> FileService:
@@ -49,6 +51,8 @@ class _FilePart:
         self.limit = limit
         self.name: str | None = None  # the file's name once its part began; None: no file part yet
         self.found = False
+        self.fields: dict[str, bytes] = {}  # the other fields' values, each cut at FIELD_BYTES
+        self._other: str | None = None
         self._field = b""
         self._value = b""
         self._disposition = b""
@@ -81,17 +85,33 @@ class _FilePart:
 
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._disposition)
-        self._in_file = options.get(b"name") == b"file" and not self.found
+        field = options.get(b"name", b"")
+        self._in_file = field == b"file" and not self.found
+        self._other = None
         if self._in_file:
             self.found = True
             self.name = options.get(b"filename", b"").decode("utf-8", "replace")
+        elif field and len(self.fields) < MAX_FIELDS:
+            self._other = field.decode("utf-8", "replace")
+            self.fields.setdefault(self._other, b"")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file:
             self.staged.write(data[start:end])
+        elif self._other is not None:
+            kept = self.fields[self._other]
+            self.fields[self._other] = (kept + data[start:end])[: FIELD_BYTES + 1]
 
     def _end(self) -> None:
         self._in_file = False
+        self._other = None
+
+    def field(self, name: str) -> str | None:
+        """A text field's value (None: absent, or longer than FIELD_BYTES)."""
+        value = self.fields.get(name)
+        if value is None or len(value) > FIELD_BYTES:
+            return None
+        return value.decode("utf-8", "replace")
 
 
 @router.get("/limits")
@@ -124,34 +144,48 @@ async def upload(request: Request, actor: ActorDep, chat: ChatDep) -> FileOut:
     a thumbnail. 413 ``too_large`` past ``GET /api/files/limits``' ``max_bytes`` or the quota."""
     files = _service(chat)
     limit = files.limits.max_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-        raise files.too_large()
-    content_type, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise invalid("send the file as multipart/form-data, in the field 'file'")
+    refuse_declared(request, limit, files.too_large())
     async with files.upload(actor) as staged:
-        part = _FilePart(staged, limit)
-        parser = MultipartParser(boundary, part.callbacks())  # type: ignore[arg-type]
-        received = 0
-        try:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit + MULTIPART_OVERHEAD:
-                    raise files.too_large()
-                parser.write(chunk)
-                if staged.size > limit:
-                    raise files.too_large()  # the rest of the body is never read
-            parser.finalize()
-        except ChatError:
-            raise
-        except Exception as exc:  # python-multipart's MultipartParseError and kin
-            raise invalid(f"the multipart body is malformed: {exc}") from None
-        if not part.found:
-            raise invalid("no field 'file' in the multipart body")
+        part = await read_upload(request, staged, limit, files.too_large())
         stored = await files.save(actor, staged, part.name or "")
     return FileOut.model_validate(stored)
+
+
+def refuse_declared(request: Request, limit: int, too_large: ChatError) -> None:
+    """``too_large`` before reading anything when the declared body is past ``limit`` and its
+    multipart framing; ``invalid`` unless the body is multipart/form-data."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        raise too_large
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or not params.get(b"boundary"):
+        raise invalid("send the file as multipart/form-data, in the field 'file'")
+
+
+async def read_upload(request: Request, staged: Staging, limit: int, too_large: ChatError) -> _FilePart:
+    """Stream the multipart body: the ``file`` field into ``staged`` (``too_large`` as soon as it
+    passes ``limit``: the rest is never read), the short text fields kept beside it. ``invalid``
+    for a malformed body or one without a file."""
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    part = _FilePart(staged, limit)
+    parser = MultipartParser(params[b"boundary"], part.callbacks())  # type: ignore[arg-type]
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit + MULTIPART_OVERHEAD:
+                raise too_large
+            parser.write(chunk)
+            if staged.size > limit:
+                raise too_large  # the rest of the body is never read
+        parser.finalize()
+    except ChatError:
+        raise
+    except Exception as exc:  # python-multipart's MultipartParseError and kin
+        raise invalid(f"the multipart body is malformed: {exc}") from None
+    if not part.found:
+        raise invalid("no field 'file' in the multipart body")
+    return part
 
 
 def _headers(download: Download) -> dict[str, str]:

@@ -33,6 +33,8 @@ VENDOR = {
     "markdown-it-emoji": Path("markdown-it-emoji"),  # index.mjs and lib/: ES modules
     "dompurify": Path("dompurify") / "dist",
     "highlight.js": Path("@highlightjs") / "cdn-assets",  # es/ holds the ES module build
+    # The emoji picker's data (web/js/emoji.js): en/compact.json, messages.json, shortcodes/.
+    "emojibase-data": Path("emojibase-data"),
 }
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,4 +101,6 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             if banned:  # Parley's addition: a ban says until when (null: until unbanned)
                 removed |= {"banned": True, "until": until}
             return "topic:removed", removed
+        case ev.EmojiChanged(emoji=emoji):
+            return "emoji:updated", {"emoji": [dataclasses.asdict(entry) for entry in emoji]}
     return None

@@ -2,16 +2,18 @@
 // dialog with tabs, styled as the rest of the page. Users (search, role, disable, password reset,
 // erase, create), invites (create, list, copy the link, revoke), registration (open / invite /
 // closed, allowed domains, whether members may invite), the public topics (rename, archive,
-// transfer), reports and the audit log with readable times. Each tab loads when first shown and
+// transfer), custom emoji (upload with a name, the list with their pictures, remove: PROTOCOL.md
+// section 13), reports and the audit log with readable times. Each tab loads when first shown and
 // after each change; the server's refusal shows in words in the tab. Tabs: arrow keys, Home, End.
 import { confirmArchive } from "./topic_settings.js";
 import * as api from "../api.js";
+import { customEmojiImage } from "../emoji.js";
 import { fill, h } from "./dom.js";
 import { fullTime, parseTime, plural } from "./format.js";
 
 const TABS = [
   ["users", "Users"], ["invites", "Invites"], ["registration", "Registration"],
-  ["topics", "Topics"], ["reports", "Reports"], ["audit", "Audit log"],
+  ["topics", "Topics"], ["emoji", "Emoji"], ["reports", "Reports"], ["audit", "Audit log"],
 ];
 const EXPIRIES = [[3600, "1 hour"], [86400, "1 day"], [7 * 86400, "7 days"], [30 * 86400, "30 days"]];
 
@@ -284,6 +286,48 @@ class AdminView {
         onclick: async () => {
           if (await this.act(notes, () => api.revokeInvite(this.token, inv.id), "Invitation revoked.") !== undefined) reload();
         } }, "Revoke"));
+  }
+
+  // ---- custom emoji (PROTOCOL.md section 13) ----------------------------------------------------
+
+  build_emoji(panel) {
+    const name = h("input", { id: "admin-emoji-name", "data-testid": "admin-emoji-name", required: true, maxlength: "32",
+      pattern: "[a-z0-9_\\-]{1,32}", autocomplete: "off", placeholder: "party_parrot", "aria-describedby": "admin-emoji-name-hint" });
+    const file = h("input", { id: "admin-emoji-file", type: "file", "data-testid": "admin-emoji-file", required: true,
+      accept: "image/png,image/jpeg,image/gif,image/webp" });
+    const form = h("form", { class: "admin-create", "aria-label": "Add a custom emoji" },
+      h("div", { class: "field" }, h("label", { for: "admin-emoji-name" }, "Name"), name,
+        h("p", { class: "hint", id: "admin-emoji-name-hint" }, "1 to 32 of a-z, 0-9, _ and -: people type it as :name:.")),
+      h("div", { class: "field" }, h("label", { for: "admin-emoji-file" }, "Picture (PNG, JPEG, GIF or WebP, at most 256 KiB)"), file),
+      h("div", { class: "inline-row end" }, h("button", { class: "btn btn-primary btn-small", type: "submit", "data-testid": "admin-emoji-add" }, "Add emoji")));
+    const list = h("ul", { class: "admin-emoji-list", "data-testid": "admin-emoji", "aria-label": "Custom emoji" });
+    const notes = this.frame(panel, "Custom emoji can be used in messages and reactions by everyone in the workspace.", form, list);
+    const load = async () => {
+      const emoji = await this.act(notes, () => api.listEmoji(this.token));
+      if (!emoji) return;
+      notes.count.textContent = plural(emoji.length, "custom emoji", "custom emoji");
+      const picture = (item) => Object.assign(customEmojiImage(item), { alt: "" }); // the name beside it says it
+      fill(list, emoji.map((item) => h("li", { class: "admin-item", "data-testid": "admin-emoji-item", "data-name": item.name },
+        picture(item), h("span", { class: "entry-sender" }, `:${item.name}:`),
+        h("span", { class: "emoji-by" }, item.by ? `by ${item.by} · ` : "", when(item.created_at)),
+        h("button", { class: "btn btn-danger btn-small", type: "button", "data-testid": "admin-emoji-remove", "aria-label": `Remove :${item.name}:`,
+          onclick: async () => {
+            if (await this.act(notes, () => api.removeEmoji(this.token, item.name), `:${item.name}: removed.`) !== undefined) load();
+          } }, "Remove"))));
+      if (!emoji.length) list.append(h("li", { class: "panel-empty" }, "No custom emoji yet."));
+    };
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const picked = file.files?.[0];
+      if (!picked) return;
+      const made = await this.act(notes, () => api.addEmoji(this.token, name.value.trim(), picked), `:${name.value.trim()}: added.`);
+      if (!made) return;
+      name.value = "";
+      file.value = "";
+      load();
+    });
+    load();
+    return load;
   }
 
   // ---- registration -------------------------------------------------------------------------

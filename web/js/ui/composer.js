@@ -9,7 +9,9 @@
 import { fileLimits, sizeText, uploadFile } from "../files.js";
 import { renderInline } from "../markdown.js";
 import { labelOf, isDirect, peerOf } from "../targets.js";
-import { MentionAutocomplete } from "./autocomplete.js";
+import { noteRecent } from "../emoji.js";
+import { EmojiAutocomplete, MentionAutocomplete } from "./autocomplete.js";
+import { emojiPicker, focusEmojiPicker } from "./emoji_picker.js";
 import { h, icon, ICONS } from "./dom.js";
 import { formatKey } from "./format_keys.js";
 import { clock, fullTime, parseTime } from "./format.js";
@@ -37,13 +39,19 @@ export class Composer {
       id: "composer", class: "composer-input", "data-testid": "composer", rows: "1",
       "aria-label": "Message", placeholder: "Write a message…", maxlength: String(MAX_BODY),
     });
+    this.emojiButton = h("button", { class: "icon-btn emoji-btn", type: "button", "data-testid": "composer-emoji",
+      "aria-label": "Insert an emoji", title: "Emoji (or type : and a name)", "aria-haspopup": "dialog", "aria-expanded": "false",
+      onclick: () => this.togglePicker() }, icon(ICONS.smile));
+    this.picker = null;
     this.sendButton = h("button", { class: "send-btn", type: "submit", "data-testid": "send", "aria-label": "Send message", title: "Send (Enter)" }, icon(ICONS.send));
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.error = h("p", { class: "form-error small composer-error", role: "alert", "data-testid": "composer-error", hidden: true });
     this.form = h("form", { class: "composer", "data-testid": "composer-form", "aria-label": "Send a message" },
       h("label", { for: "composer", class: "sr-only" }, "Message"), this.attachButton, this.fileInput, this.input,
-      this.counter, this.sendButton);
+      this.counter, this.emojiButton, this.sendButton);
     this.mentions = new MentionAutocomplete(this.input, actions.mentions);
+    this.emoji = new EmojiAutocomplete(this.input);
+    this.pickerSlot = h("div", { class: "composer-picker" });
     this.replyText = h("span", { class: "reply-bar-text" });
     this.replyBar = h("div", { class: "reply-bar", "data-testid": "reply-preview", hidden: true },
       icon(ICONS.reply), this.replyText,
@@ -55,14 +63,14 @@ export class Composer {
     this.joinBar = h("div", { class: "join-bar", "data-testid": "join-bar", hidden: true }, this.joinText, this.joinButton);
     this.readOnlyBar = h("div", { class: "join-bar read-only-bar", "data-testid": "read-only-bar", role: "status", hidden: true });
     this.el = h("div", { class: "composer-area" }, this.typingLine, this.error,
-      h("div", { class: "composer-stack" }, this.mentions.list, this.replyBar, this.chips, this.form), this.joinBar, this.readOnlyBar);
+      h("div", { class: "composer-stack" }, this.mentions.list, this.emoji.list, this.pickerSlot, this.replyBar, this.chips, this.form), this.joinBar, this.readOnlyBar);
     this.bind();
   }
 
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
-      if (this.mentions.handleKey(event) || formatKey(event, this.input)) return;
+      if (this.mentions.handleKey(event) || this.emoji.handleKey(event) || formatKey(event, this.input)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -96,6 +104,41 @@ export class Composer {
       event.preventDefault();
       this.addFiles(files);
     });
+  }
+
+  /** The emoji picker above the box: a pick is inserted at the caret, and the focus goes back to the box. */
+  togglePicker() {
+    if (this.picker) return this.closePicker(true);
+    this.picker = emojiPicker({
+      label: "Insert an emoji", verb: "Insert", testid: "composer-picker",
+      pick: (entry) => { noteRecent(entry.emoji); this.closePicker(false); this.insert(entry.emoji); },
+      close: () => this.closePicker(true),
+    });
+    this.pickerSlot.replaceChildren(this.picker);
+    this.emojiButton.setAttribute("aria-expanded", "true");
+    focusEmojiPicker(this.picker);
+  }
+
+  closePicker(toButton) {
+    if (!this.picker) return;
+    this.picker = null;
+    this.pickerSlot.replaceChildren();
+    this.emojiButton.setAttribute("aria-expanded", "false");
+    if (toButton) this.emojiButton.focus();
+  }
+
+  /** Put text at the caret (a space before it when it would touch a word), then focus the box there. */
+  insert(text) {
+    const { value } = this.input;
+    const start = this.input.selectionStart ?? value.length;
+    const end = this.input.selectionEnd ?? start;
+    const before = start > 0 && !/\s$/.test(value.slice(0, start)) ? " " : "";
+    const piece = `${before}${text}`;
+    this.input.value = value.slice(0, start) + piece + value.slice(end);
+    const caret = start + piece.length;
+    this.input.focus();
+    this.input.setSelectionRange(caret, caret);
+    this.input.dispatchEvent(new Event("input"));
   }
 
   /** Upload each file at once (the server's limit checked first); a chip per file shows its progress. */
@@ -252,6 +295,8 @@ export class Composer {
     this.clearReply();
     this.clearAttachments();
     this.mentions.close();
+    this.emoji.close();
+    this.closePicker(false);
   }
 
   /** standing: why I cannot post here ("archived", {muted: Date|null}) or null. */

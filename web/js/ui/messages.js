@@ -5,6 +5,7 @@
 // thread, react, pin, edit, delete, report), its quote, reactions and thread summary;
 // a system message is a centred line, and so is a run of messages of users I block
 // (folded until shown).
+import { customEmojiVersion } from "../emoji.js";
 import { renderBody } from "../markdown.js";
 import { mentionsMe } from "../mentions.js";
 import { canModerate } from "../ranks.js";
@@ -226,7 +227,8 @@ export class MessageList {
     const sig = JSON.stringify([message.body, message.edited_at, message.deleted, ctx.grouped, own,
       ctx.seenBy, ctx.owner, mode, picker, ctx.canPost, ctx.canPin, mentioned, message.pinned, this.foundId === message.id,
       message.reply_to, message.thread, message.thread_summary, message.reactions, message.mentions,
-      (message.files ?? []).map((file) => file.id), message.previews ?? [], people().sigOf(message.sender)]);
+      (message.files ?? []).map((file) => file.id), message.previews ?? [], people().sigOf(message.sender),
+      customEmojiVersion()]);
     return {
       key: `m${message.id}`,
       create: () => h("article", { "data-testid": "message", tabindex: "-1" }),
@@ -266,7 +268,7 @@ export class MessageList {
       ctx.own ? null : h("div", { class: "msg-avatar" }, ctx.grouped ? null : personAvatar(message.sender, "", () => this.actions.profile?.(message.sender))),
       h("div", { class: "msg-column" }, threadMark(message, open), bubble,
         reactionChips(message, (m, emoji) => this.actions.react(m, emoji), { canReact: ctx.canPost }),
-        ctx.picker ? reactionPicker(message, (emoji) => this.pick(message, emoji), () => this.closePicker(message.id)) : null,
+        ctx.picker ? this.pickerOf(message) : null,
         threadSummary(message, open),
         ctx.seenBy?.length ? h("div", { class: "read-mark", "data-testid": "read-mark" }, `Seen by ${ctx.seenBy.join(", ")}`) : null),
       this.actionsFor(message, ctx));
@@ -304,7 +306,17 @@ export class MessageList {
     this.actions.rerender();
   }
 
+  /** The open picker, kept while it stays open (a re-render keeps what was typed in its search box). */
+  pickerOf(message) {
+    if (this.pickerEl?.dataset.messageId !== String(message.id)) {
+      this.pickerEl = reactionPicker(message, (emoji) => this.pick(message, emoji), () => this.closePicker(message.id));
+      this.pickerEl.dataset.messageId = String(message.id);
+    }
+    return this.pickerEl;
+  }
+
   openPicker(id) {
+    this.pickerEl = null;
     this.pickerId = this.pickerId === id ? null : id;
     this.actions.rerender();
     const el = this.itemEl(id);

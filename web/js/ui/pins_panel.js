@@ -3,6 +3,7 @@
 import { labelOf } from "../targets.js";
 import { avatar, fill, h, icon, ICONS } from "./dom.js";
 import { clock, fullTime, parseTime } from "./format.js";
+import { customEmojiVersion } from "../emoji.js";
 import { messageBody } from "./message_parts.js";
 
 export class PinsPanel {
@@ -29,7 +30,7 @@ export class PinsPanel {
     const pins = conv.pins;
     const canPin = state.canPin(conv.name);
     this.sub.textContent = labelOf(conv.name);
-    const sig = JSON.stringify([pins, canPin]);
+    const sig = JSON.stringify([pins, canPin, customEmojiVersion()]);
     if (this.list.dataset.sig === sig) return;
     this.list.dataset.sig = sig;
     this.empty.hidden = pins == null || pins.length > 0;

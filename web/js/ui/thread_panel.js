@@ -2,7 +2,7 @@
 // and a box to reply in the thread, with `@` autocomplete. At phone width it
 // covers the screen.
 import { labelOf } from "../targets.js";
-import { MentionAutocomplete } from "./autocomplete.js";
+import { EmojiAutocomplete, MentionAutocomplete } from "./autocomplete.js";
 import { people } from "../people.js";
 import { fill, h, icon, ICONS, reconcile } from "./dom.js";
 import { personAvatar, personName } from "./people_parts.js";
@@ -10,6 +10,7 @@ import { formatKey } from "./format_keys.js";
 import { clock, fullTime, parseTime, plural } from "./format.js";
 import { messageBody, pinnedMark, replyQuote } from "./message_parts.js";
 import { previewCards } from "./preview_cards.js";
+import { customEmojiVersion } from "../emoji.js";
 import { reactionChips } from "./reactions.js";
 
 export class ThreadPanel {
@@ -25,20 +26,21 @@ export class ThreadPanel {
     this.input = h("textarea", { id: "thread-composer", class: "composer-input", "data-testid": "thread-composer", rows: "1", maxlength: "4000", placeholder: "Reply in thread…", "aria-label": "Reply in thread" });
     this.error = h("p", { class: "form-error small", role: "alert", "data-testid": "thread-error", hidden: true });
     this.mentions = new MentionAutocomplete(this.input, actions.mentions);
+    this.emoji = new EmojiAutocomplete(this.input, { testid: "thread-emoji-list" });
     this.form = h("form", { class: "composer thread-form", "aria-label": "Reply in thread" }, this.input,
       h("button", { class: "send-btn", type: "submit", "data-testid": "thread-send", "aria-label": "Send reply" }, icon(ICONS.send)));
     this.closeButton = h("button", { class: "icon-btn", type: "button", "data-testid": "thread-close", "aria-label": "Close thread", onclick: () => actions.close() }, icon(ICONS.close));
     this.el = h("aside", { class: "side-panel thread-panel", id: "thread-panel", "data-testid": "thread-panel", "aria-label": "Thread", hidden: true },
       h("div", { class: "panel-head" }, h("div", {}, h("h2", { class: "panel-title" }, "Thread"), this.sub), this.closeButton),
       this.scroller,
-      h("div", { class: "panel-composer" }, this.error, h("div", { class: "composer-stack" }, this.mentions.list, this.form)));
+      h("div", { class: "panel-composer" }, this.error, h("div", { class: "composer-stack" }, this.mentions.list, this.emoji.list, this.form)));
     this.bind();
   }
 
   bind() {
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener("keydown", (event) => {
-      if (this.mentions.handleKey(event) || formatKey(event, this.input)) return;
+      if (this.mentions.handleKey(event) || this.emoji.handleKey(event) || formatKey(event, this.input)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
@@ -102,7 +104,7 @@ export class ThreadPanel {
   }
 
   renderRoot(root, state) {
-    const sig = JSON.stringify([root, people().sigOf(root.sender)]);
+    const sig = JSON.stringify([root, people().sigOf(root.sender), customEmojiVersion()]);
     if (this.rootBox.dataset.sig === sig) return;
     this.rootBox.dataset.sig = sig;
     this.rootBox.dataset.id = String(root.id);
@@ -114,7 +116,7 @@ export class ThreadPanel {
   }
 
   replyItem(message, state) {
-    const sig = JSON.stringify([message, state.me, people().sigOf(message.sender)]);
+    const sig = JSON.stringify([message, state.me, people().sigOf(message.sender), customEmojiVersion()]);
     return {
       key: `r${message.id}`,
       create: () => h("article", { class: "thread-reply", "data-testid": "thread-reply" }),

@@ -1,0 +1,1 @@
+"""Custom emoji (PROTOCOL.md section 13): their table, records and repository."""
