@@ -94,10 +94,12 @@ class ChatPage:
     async def in_sidebar(self, control: Locator) -> Locator:
         """``control``, the sidebar's, shown: at phone width the sidebar is a drawer, closed while
         a conversation is open (a new user lands in one), which the menu button opens."""
-        await control.wait_for()  # a closed drawer's controls are "visible" to Playwright, off to the side
+        await control.wait_for(state="attached")  # a closed drawer's are hidden: out of the Tab order
         toggle = self.by("sidebar-toggle")  # shown at phone width only
-        if not await control.evaluate(ON_SCREEN) and await toggle.is_visible():
+        shown = await control.is_visible() and await control.evaluate(ON_SCREEN)
+        if not shown and await toggle.is_visible():
             await toggle.click()
+        await control.wait_for()
         return control
 
     async def log_out(self) -> None:

@@ -104,9 +104,15 @@ async def test_each_dialog(new_page, live_server) -> None:
         await expect(dialog).to_have_count(0)
         await expect(alice.by(opener)).to_be_focused()  # Escape gives the focus back to the opener
 
-    await check("account-open", "account-dialog", "the password and sessions dialog")
+    await check("account-open", "account-dialog", "my account (password, sessions, data)")
     await check("notify-settings-open", "notify-settings", "the notification settings")
-    await check("delete-account-open", "delete-account", "the delete-account dialog")
+    await alice.by("account-open").click()  # the deletion is asked from "My account"
+    await alice.by("delete-account-open").click()
+    deletion = alice.page.locator('dialog[open][data-testid="delete-account"]')
+    await expect(deletion).to_be_visible()
+    await assert_accessible(alice.page, "the delete-account dialog")
+    await alice.page.keyboard.press("Escape")
+    await expect(deletion).to_have_count(0)
     await check("profile-edit-open", "profile-editor", "the profile editor")
     await check("status-open", "status-picker", "the status picker")
     await check("find-people-open", "find-people", "the find-people dialog")

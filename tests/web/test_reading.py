@@ -151,7 +151,7 @@ async def test_many_unread_open_at_the_new_messages_line_and_are_read_as_scrolle
     await polled(lambda: read_at_least(live_server, bob_token, 7), within=10)
     seen = await read_seq(live_server, bob_token)
     assert seen < 125
-    await expect(page.unread("photos")).to_be_visible()
+    await expect(page.unread("photos")).to_have_count(1)  # still unread (a closed drawer at phone width)
 
     # A screen further down, a screen more is read; still not the end.
     await page.by("messages").evaluate("el => { el.scrollTop += el.clientHeight; }")
