@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from client_demo import markup, mentions, previews
@@ -290,10 +290,25 @@ def topic_deleted_line(data: Any) -> str:
 
 
 def removed_line(data: Any) -> str:
-    """The ``topic:removed`` event (I was kicked or banned): ``* you were removed from den (spam)``."""
+    """The ``topic:removed`` event (I was kicked or banned): ``* you were removed from den (spam)``;
+    a ban says until when (Parley's ``banned`` and ``until``): ``* you were banned from den until
+    2026-11-28 14:05 UTC (spam)``, or ``until unbanned``."""
     reason = _raw(data, "reason")
     because = f" ({safe(reason)})" if isinstance(reason, str) and reason else ""
+    if _raw(data, "banned") is True:
+        until = _raw(data, "until")
+        when = f"until {_utc_minute(until)}" if isinstance(until, str) and until else "until unbanned"
+        return f"* you were banned from {_get(data, 'topic')} {when}{because}"
     return f"* you were removed from {_get(data, 'topic')}{because}"
+
+
+def _utc_minute(iso: str) -> str:
+    """``2026-11-28T14:05:09Z`` -> ``2026-11-28 14:05 UTC`` (as sent, when it is not a time)."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return safe(iso)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def read_line(data: Any) -> str:

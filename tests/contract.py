@@ -28,8 +28,17 @@ TOPIC_FIELDS = {
     "retention_days",
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
-# Section 3, ``topic:members``, with the fields section 14 adds.
-MEMBER_FIELDS = {"username", "role", "online", "display_name", "avatar", "availability"}
+# Section 3, ``topic:members``, with the fields section 14 adds, and Parley's (section 10: a mute,
+# the member's read mark for a viewer who is a member).
+MEMBER_SHOWN = ("username", "role", "online", "display_name", "avatar", "availability")
+MEMBER_FIELDS = {*MEMBER_SHOWN, "muted", "muted_until", "read_seq"}
+
+
+def shown(member: dict[str, object]) -> dict[str, object]:
+    """A member as sections 3 and 14 show it, without Parley's moderation and read-mark fields
+    (tests/edge/sio/test_moderation.py holds those)."""
+    assert set(member) == MEMBER_FIELDS, set(member) ^ MEMBER_FIELDS
+    return {name: member[name] for name in MEMBER_SHOWN}
 
 
 def is_utc_iso(value: str) -> bool:

@@ -37,7 +37,9 @@ async def test_ban_and_unban(live_server: LiveServer, spawn: Spawn) -> None:
     await alice.expect_all(
         "banned bob from den for 10 minutes (flooding)", "] * alice banned bob for 10 minutes (flooding)"
     )
-    assert await bob.next("topic:removed") == {"topic": "den", "reason": "flooding"}
+    removed = await bob.next("topic:removed")
+    assert (removed["topic"], removed["reason"], removed["banned"]) == ("den", "flooding", True)
+    assert removed["until"] is not None  # a ban says until when (Parley's addition to section 10)
     refused = await bob.call("topic:subscribe", {"topic": "den"})
     assert refused["error"]["code"] == "forbidden"
 

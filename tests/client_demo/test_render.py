@@ -147,5 +147,9 @@ def test_a_blocked_users_message_is_folded() -> None:
 def test_topic_removed_and_an_archived_topic() -> None:
     assert render.removed_line({"topic": "den", "reason": "spam"}) == "* you were removed from den (spam)"
     assert render.removed_line({"topic": "den", "reason": None}) == "* you were removed from den"
+    banned = {"topic": "den", "reason": "spam", "banned": True, "until": "2026-11-28T14:05:09.5Z"}
+    assert render.removed_line(banned) == "* you were banned from den until 2026-11-28 14:05 UTC (spam)"
+    forever = render.removed_line({**banned, "until": None})
+    assert forever == "* you were banned from den until unbanned (spam)"
     topic: Any = {"name": "den", "kind": "public", "members": 2, "archived": True}
     assert render.topic_summary(topic).startswith("public (archived), 2 members")
