@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Locator, Page, Request, WebSocket, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 PASSWORD = "password123"
 TIMELINE = 300  # the newest entries a page keeps of its console and Socket.IO traffic
@@ -85,20 +86,35 @@ class ChatPage:
         await self.fill_login(username, password)
         await self.by("register-submit").click()
         await expect(self.by("me")).to_have_text(username)
+        await self.settled()
 
     async def log_in(self, username: str, password: str = PASSWORD) -> None:
         await self.fill_login(username, password)
         await self.by("login-submit").click()
         await expect(self.by("me")).to_have_text(username)
+        await self.settled()
+
+    async def settled(self) -> None:
+        """The page has opened what it opens by itself once signed in (a new user lands in #lobby,
+        closing the phone drawer): a test's next step is not undone by it."""
+        await expect(self.by("chat-screen")).to_have_attribute("data-settled", "true")
 
     async def in_sidebar(self, control: Locator) -> Locator:
         """``control``, the sidebar's, shown: at phone width the sidebar is a drawer, closed while
-        a conversation is open (a new user lands in one), which the menu button opens."""
+        a conversation is open, which the menu button opens. A new user's page lands in #lobby a
+        moment after signing in, which closes the drawer: so it is looked at again until the
+        control stays shown (a few tries, each bounded)."""
         await control.wait_for(state="attached")  # a closed drawer's are hidden: out of the Tab order
         toggle = self.by("sidebar-toggle")  # shown at phone width only
-        shown = await control.is_visible() and await control.evaluate(ON_SCREEN)
-        if not shown and await toggle.is_visible():
-            await toggle.click()
+        for _ in range(4):
+            if await control.is_visible() and await control.evaluate(ON_SCREEN):
+                return control
+            if await toggle.is_visible() and await toggle.get_attribute("aria-expanded") != "true":
+                await toggle.click()
+            try:
+                await control.wait_for(timeout=3_000)
+            except PlaywrightTimeout:
+                continue
         await control.wait_for()
         return control
 

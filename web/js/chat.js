@@ -241,6 +241,7 @@ export class Chat {
       this.panels.refresh();
       return;
     }
+    if (this.state.current) return this.settle(); // the person opened one meanwhile: theirs stays
     this.opensItself = true;
     try {
       const link = pendingLink(); // a push's or a digest's link, or the address at a reload
@@ -253,7 +254,14 @@ export class Chat {
       return await this.actions.open(first.name);
     } finally {
       this.opensItself = false;
+      this.settle();
     }
+  }
+
+  /** The first connection's conversation is open (or none is to be): the screen says so
+   * (`data-settled`, which tests wait for before their next step). */
+  settle() {
+    this.screen.dataset.settled = "true";
   }
 
   /** Open a conversation, at a message when the link names one: {topic, id?, seq?}. */
