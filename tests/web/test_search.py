@@ -103,6 +103,7 @@ async def test_search_from_the_page_and_jump_to_the_message(live_server: LiveSer
 async def test_more_results_page_with_the_cursor_from_the_keyboard(live_server: LiveServer, new_page) -> None:
     await ops_with_history(live_server, count=25, needle_at=0)
     bob = await bob_signed_in(new_page)
+    await bob.page.evaluate("document.activeElement.blur()")  # out of #lobby's composer, where he lands
     await bob.page.locator("body").press("/")  # "/" outside a text field opens the search
     await expect(bob.by("search-input")).to_be_focused()
     await search_for(bob, "status")
