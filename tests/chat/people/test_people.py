@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.contract import MEMBER_FIELDS
 from tests.edge.gateway.wsclient import opened
 from tests.edge.rest.test_topics_rest import Api, api_and_socket, ok
 from tests.files_support import png, uploaded
@@ -249,14 +250,7 @@ async def test_availability_chosen_is_told_to_partners_and_hidden_from_the_rest(
     by_name = {member["username"]: member for member in members}
     assert by_name[names.carol]["availability"] == "online"  # her own
     assert by_name[names.alice]["availability"] is None  # carol shares only the lobby with her
-    assert set(by_name[names.alice]) == {
-        "username",
-        "role",
-        "online",
-        "display_name",
-        "avatar",
-        "availability",
-    }
+    assert set(by_name[names.alice]) == MEMBER_FIELDS
 
 
 @pytest.mark.short_away  # presence lives in the server's memory: SQLite only
