@@ -73,6 +73,7 @@ class LiveView:
             "presence": render.presence_line,
             "topic:invited": render.invited_line,
             "topic:created": render.created_line,
+            "topic:member": render.member_news_line,
             "read": render.read_line,
             "user:updated": self._user_updated,
         }

@@ -23,6 +23,7 @@ HELP = """\
   /kick USER [REASON]         remove USER from the current topic (they may come back)
   /ban USER [MIN] [REASON]    remove USER, keep them out (MIN minutes, else until /unban)
   /unban USER                 let USER in again
+  /bans                       who is banned from the current topic, by whom, until when
   /mute USER [MIN]            USER reads but may not post (MIN minutes, else until /unmute)
   /unmute USER                USER may post again
   /role USER ROLE             set USER's role here: admin, moderator or member
@@ -52,6 +53,7 @@ class ModerationCommands:
             "kick": self.kick,
             "ban": self.ban,
             "unban": self.unban,
+            "bans": self.bans,
             "mute": self.mute,
             "unmute": self.unmute,
             "role": self.role,
@@ -77,6 +79,17 @@ class ModerationCommands:
 
     async def unban(self, rest: str) -> None:
         await self._do(moderation.unban(self._topic("/unban"), _one(rest, "/unban USER")))
+
+    async def bans(self, rest: str) -> None:
+        _nothing(rest, "/bans")
+        topic = self._topic("/bans")
+        data = await self.conn.call("topic:bans", {"topic": topic})
+        bans = data.get("bans") if isinstance(data, dict) else None
+        if not isinstance(bans, list) or not bans:
+            out(f"nobody is banned from {render.safe(topic)}")
+            return
+        for ban in bans:
+            out(render.ban_line(ban))
 
     async def mute(self, rest: str) -> None:
         words = rest.split()

@@ -241,6 +241,21 @@ def member_line(member: Member) -> str:
     return f"{safe(member.get('username', '?'))} ({safe(member.get('role', 'member'))}, {state})"
 
 
+def member_news_line(data: Any) -> str:
+    """The ``topic:member`` event (section 4): ``* bob joined den``, ``* bob left den``."""
+    verb = "joined" if _raw(data, "action") == "joined" else "left"
+    return f"* {_get(data, 'username')} {verb} {_get(data, 'topic')}"
+
+
+def ban_line(ban: Any) -> str:
+    """One entry of ``topic:bans``: ``dave, by carol, until 2026-11-28 14:05 UTC (spam)``."""
+    until = _raw(ban, "until")
+    when = f"until {_utc_minute(until)}" if isinstance(until, str) and until else "until unbanned"
+    reason = _raw(ban, "reason")
+    because = f" ({safe(reason)})" if isinstance(reason, str) and reason else ""
+    return f"{_get(ban, 'username')}, by {_get(ban, 'by')}, {when}{because}"
+
+
 def deleted_line(data: Any) -> str:
     """The ``message:deleted`` event."""
     return f"* message {_get(data, 'id')} in {_get(data, 'topic')} was deleted"

@@ -35,17 +35,24 @@ async def test_ban_and_unban(live_server: LiveServer, spawn: Spawn) -> None:
     alice, bob = await den_with_bob(live_server, spawn)
     await alice.write("/ban bob 10 flooding")
     await alice.expect_all(
-        "banned bob from den for 10 minutes (flooding)", "] * alice banned bob for 10 minutes (flooding)"
+        "banned bob from den for 10 minutes (flooding)",
+        "] * alice banned bob for 10 minutes (flooding)",
+        "* bob left den",  # topic:member, as the page's member count hears it
     )
     removed = await bob.next("topic:removed")
     assert (removed["topic"], removed["reason"], removed["banned"]) == ("den", "flooding", True)
     assert removed["until"] is not None  # a ban says until when (Parley's addition to section 10)
     refused = await bob.call("topic:subscribe", {"topic": "den"})
     assert refused["error"]["code"] == "forbidden"
+    await alice.write("/bans")
+    assert (await alice.expect("bob, by alice, until ")).endswith(" UTC (flooding)")
 
     await alice.write("/unban bob")
     await alice.expect_all("unbanned bob in den", "] * alice unbanned bob")
+    await alice.write("/bans")
+    await alice.expect("nobody is banned from den")
     await bob.ok("topic:subscribe", {"topic": "den"})
+    await alice.expect("* bob joined den")
     await alice.write("/ban bob")  # no minutes, no reason: until unbanned
     await alice.expect_all("banned bob from den", "] * alice banned bob")
 

@@ -144,6 +144,15 @@ def test_a_blocked_users_message_is_folded() -> None:
     assert "watches" not in render.edited_line(folded)
 
 
+def test_member_news_and_a_ban_list_entry() -> None:
+    joined = {"topic": "den", "username": "bob", "action": "joined"}
+    assert render.member_news_line(joined) == "* bob joined den"
+    assert render.member_news_line({**joined, "action": "left"}) == "* bob left den"
+    ban = {"username": "dave", "by": "carol", "reason": "spam", "until": "2026-11-28T14:05:09Z"}
+    assert render.ban_line(ban) == "dave, by carol, until 2026-11-28 14:05 UTC (spam)"
+    assert render.ban_line({**ban, "until": None, "reason": None}) == "dave, by carol, until unbanned"
+
+
 def test_topic_removed_and_an_archived_topic() -> None:
     assert render.removed_line({"topic": "den", "reason": "spam"}) == "* you were removed from den (spam)"
     assert render.removed_line({"topic": "den", "reason": None}) == "* you were removed from den"
