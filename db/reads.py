@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
@@ -24,6 +23,7 @@ from db.accounts.records import Credentials
 from db.conversations.extras import EXTRAS_COLUMNS, extras_of
 from db.conversations.records import BacklogEntry
 from db.engine import SQLITE_PRAGMAS
+from db.times import utc
 
 
 class HotReads(Protocol):
@@ -215,18 +215,11 @@ def _entry(row: Sequence[Any]) -> BacklogEntry:
         sender=row[3],
         body=row[4],
         client_id=row[5],
-        created_at=_utc(row[6]),
-        edited_at=_utc(row[7]) if row[7] is not None else None,
+        created_at=utc(row[6]),
+        edited_at=utc(row[7]) if row[7] is not None else None,
         topic_name=row[8],
         topic_kind=row[9],
         peer=row[10],
         extras=extras_of(row[12:]),
         blocked=bool(row[11]),
     )
-
-
-def _utc(stored: datetime | str) -> datetime:
-    """A stored time: SQLAlchemy's SQLite text, or asyncpg's datetime; both UTC."""
-    if isinstance(stored, str):
-        stored = datetime.fromisoformat(stored)
-    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

@@ -18,7 +18,7 @@ the row has it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     Column,
@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from db.times import utc
 from db.values import flush
 
 USER_AGENT_CHARS = 256  # what a session keeps of a device's User-Agent
@@ -109,16 +110,16 @@ def _record(row: UserSession) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         user_id=row.user_id,
-        created_at=_utc(row.created_at),
-        last_used_at=_utc(row.last_used_at),
-        expires_at=_utc(row.expires_at),
-        revoked_at=None if row.revoked_at is None else _utc(row.revoked_at),
+        created_at=utc(row.created_at),
+        last_used_at=utc(row.last_used_at),
+        expires_at=utc(row.expires_at),
+        revoked_at=None if row.revoked_at is None else utc(row.revoked_at),
         user_agent=row.user_agent,
         address=row.address,
         generation=row.generation,
         secret_hash=row.secret_hash,
         previous_hash=row.previous_hash,
-        rotated_at=None if row.rotated_at is None else _utc(row.rotated_at),
+        rotated_at=None if row.rotated_at is None else utc(row.rotated_at),
     )
 
 
@@ -217,7 +218,7 @@ class SessionRepository:
                 col(UserSession.revoked_at) >= since
             )
         )
-        return [(str(found), _utc(when)) for found, when in result.all() if when is not None]
+        return [(str(found), utc(when)) for found, when in result.all() if when is not None]
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Forget up to ``limit`` sessions that expired, or were ended, before ``before``."""
@@ -268,7 +269,7 @@ class SessionRepository:
         row = await self.session.get(PasswordReset, code_hash)
         if row is None:
             return None
-        taken = (row.user_id, _utc(row.expires_at))
+        taken = (row.user_id, utc(row.expires_at))
         gone = await self.session.execute(
             delete(PasswordReset).where(col(PasswordReset.code_hash) == code_hash)
         )
@@ -286,8 +287,3 @@ class SessionRepository:
         if hashes:
             await self.session.execute(delete(PasswordReset).where(col(PasswordReset.code_hash).in_(hashes)))
         return len(hashes)
-
-
-def _utc(stored: datetime) -> datetime:
-    """A stored time, UTC (SQLite gives it back without its zone)."""
-    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

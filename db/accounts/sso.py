@@ -8,7 +8,7 @@ and gets nothing).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from db.accounts.records import SignInFlow
 from db.accounts.tables import Identity, LoginCode, OidcFlow
+from db.times import utc
 from db.values import flush
 
 
@@ -65,7 +66,7 @@ class SsoRepository:
         row = await self.session.get(OidcFlow, state)
         if row is None:
             return None
-        flow = SignInFlow(row.state, row.nonce, row.verifier, _utc(row.expires_at), row.invite)
+        flow = SignInFlow(row.state, row.nonce, row.verifier, utc(row.expires_at), row.invite)
         gone = await self.session.execute(delete(OidcFlow).where(col(OidcFlow.state) == state))
         return flow if getattr(gone, "rowcount", 0) == 1 else None
 
@@ -78,7 +79,7 @@ class SsoRepository:
         row = await self.session.get(LoginCode, code_hash)
         if row is None:
             return None
-        taken = (row.user_id, _utc(row.expires_at))
+        taken = (row.user_id, utc(row.expires_at))
         gone = await self.session.execute(delete(LoginCode).where(col(LoginCode.code_hash) == code_hash))
         return taken if getattr(gone, "rowcount", 0) == 1 else None
 
@@ -86,8 +87,3 @@ class SsoRepository:
         """Forget flows and codes that expired (each start of a sign-in sweeps them)."""
         await self.session.execute(delete(OidcFlow).where(col(OidcFlow.expires_at) < now))
         await self.session.execute(delete(LoginCode).where(col(LoginCode.expires_at) < now))
-
-
-def _utc(stored: datetime) -> datetime:
-    """A stored time, UTC (SQLite gives it back without its zone)."""
-    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

@@ -8,12 +8,12 @@ Every query that reads messages selects ``EXTRAS_COLUMNS`` in this order and han
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from db.conversations.records import PLAIN, Extras, Quote, ReactionState, ThreadSummary
+from db.times import utc
 
 EXTRAS_COLUMNS = (
     "reply_to",
@@ -59,7 +59,7 @@ def extras_of(values: Sequence[Any]) -> Extras:
     ) = values
     thread = None
     if count:
-        thread = ThreadSummary(int(count), _utc(last_at), tuple(orjson.loads(participants or "[]")))
+        thread = ThreadSummary(int(count), utc(last_at), tuple(orjson.loads(participants or "[]")))
     return Extras(
         reply_to=Quote(**orjson.loads(reply_to)) if reply_to else None,
         thread_root_id=int(root) if root is not None else None,
@@ -116,12 +116,3 @@ def previews_json(previews: Sequence[dict[str, Any]]) -> str | None:
 
 def system_json(system: dict[str, Any] | None) -> str | None:
     return orjson.dumps(system).decode() if system else None
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    """A stored time: a datetime (the ORM, asyncpg) or SQLAlchemy's SQLite text, both UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

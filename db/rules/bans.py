@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import overload
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.rules.tables import Ban
+from db.times import utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,9 @@ class BanRepository:
             select(Ban).where(col(Ban.topic_id) == topic_id).order_by(col(Ban.created_at).desc())
         )
         return [
-            BanRecord(ban.user_id, ban.banned_by, ban.reason, _utc(ban.created_at), _utc(ban.until))
+            BanRecord(ban.user_id, ban.banned_by, ban.reason, utc(ban.created_at), utc(ban.until))
             for ban in result.scalars()
-            if ban.until is None or _utc(ban.until) > now
+            if ban.until is None or utc(ban.until) > now
         ]
 
     async def active(self, topic_id: int, user_id: int, now: datetime | None = None) -> bool:
@@ -68,14 +68,3 @@ class BanRepository:
         if until.tzinfo is None:
             until = until.replace(tzinfo=UTC)
         return bool(until > (now or datetime.now(UTC)))
-
-
-@overload
-def _utc(moment: datetime) -> datetime: ...
-@overload
-def _utc(moment: None) -> None: ...
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes: they are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 from db.conversations.extras import extras_of
 from db.conversations.records import MessageRecord
 from db.engine import SQLITE_PRAGMAS
-from db.reads import _utc
 from db.search import SearchQuery, SearchRow, SearchUnavailable, Term
 from db.search.sql import ORDER, SELECT, conditions, shown
 from db.sends_sqlite import sqlite_time
+from db.times import utc
 
 T = TypeVar("T")
 
@@ -365,8 +365,8 @@ def _row(row: Sequence[Any]) -> SearchRow:
         sender_id=row[3],
         body=row[4],
         client_id=row[5],
-        created_at=_utc(row[6]),
-        edited_at=_utc(row[7]) if row[7] is not None else None,
+        created_at=utc(row[6]),
+        edited_at=utc(row[7]) if row[7] is not None else None,
         extras=extras_of(row[12:]),
     )
     return SearchRow(message, row[8], row[9], row[10], row[11])

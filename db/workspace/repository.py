@@ -4,7 +4,7 @@ the last use, one updates the row and the other finds nothing to update."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db.times import utc
 from db.values import flush, stored_id
 from db.workspace.records import InviteRecord
 from db.workspace.tables import Invite, WorkspaceSetting
@@ -109,17 +110,12 @@ def _record(row: Invite) -> InviteRecord:
     return InviteRecord(
         id=stored_id(row.id),
         created_by=row.created_by,
-        created_at=_aware(row.created_at),
-        expires_at=_aware(row.expires_at),
+        created_at=utc(row.created_at),
+        expires_at=utc(row.expires_at),
         max_uses=row.max_uses,
         uses=row.uses,
         email=row.email,
         topics=tuple(row.topics or ()),
         user_id=row.user_id,
-        revoked_at=None if row.revoked_at is None else _aware(row.revoked_at),
+        revoked_at=None if row.revoked_at is None else utc(row.revoked_at),
     )
-
-
-def _aware(stored: datetime) -> datetime:
-    """SQLite hands back a stored UTC time without its zone."""
-    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)

@@ -27,10 +27,10 @@ from sqlalchemy import text
 
 from bench.search import Corpus, fill, measure, queries
 from db.engine import is_sqlite
-from db.reads import _utc
 from db.search import SearchQuery
 from db.search import postgres as pg
 from db.search.sqlite import SqliteSearch, run_search
+from db.times import utc
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.search.service import SearchService, parse
@@ -134,7 +134,7 @@ async def both_plans(db: Database, query: SearchQuery) -> tuple[list[int], list[
             windowed = run_search(connection, query)
         finally:
             connection.close()
-        return [(_utc(row[6]), row[0]) for row in windowed], [(_utc(row[6]), row[0]) for row in full]
+        return [(utc(row[6]), row[0]) for row in windowed], [(utc(row[6]), row[0]) for row in full]
     rows = await db.search.search(query)
     sql, params = pg.statement(query)
     async with db.sessions() as session:

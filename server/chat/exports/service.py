@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from db.exports.repository import FAILED, PENDING, READY, ExportRecord
+from db.times import utc
 from db.uow import Database
 from server.chat.exports.clock import Clock
 from server.chat.exports.ports import ExportStore
@@ -51,7 +52,7 @@ class ExportService:
             await repos.exports.lock_user(actor.id)
             last = await repos.exports.latest(actor.id)
             if last is not None and last.state != FAILED:
-                since = now - aware(last.requested_at)
+                since = now - utc(last.requested_at)
                 if since < EVERY:
                     wait = (EVERY - since).total_seconds()
                     raise ChatError(ErrorCode.RATE_LIMITED, "one export an hour; try later", retry_after=wait)
@@ -78,7 +79,7 @@ class ExportService:
         return ExportState(record.id, PENDING)
 
     def _expired(self, record: ExportRecord) -> bool:
-        return self.clock.now() - aware(record.requested_at) >= KEEP
+        return self.clock.now() - utc(record.requested_at) >= KEEP
 
     async def remove_expired(self) -> int:
         """The housekeeping pass: exports asked for more than ``KEEP`` ago go, the ZIP first and
@@ -101,8 +102,3 @@ class ExportService:
         removed = await self.remove_expired()
         if removed:
             log.info("removed %d old exports", removed)
-
-
-def aware(when: datetime) -> datetime:
-    """SQLite hands times back without their zone: they were written in UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -30,6 +30,7 @@ from db.notifications.mail import NewMail, PendingMessage
 from db.notifications.repository import PrefsRecord
 from db.records import UserRecord
 from db.repositories import Repositories
+from db.times import utc
 from db.uow import Database
 from server.chat.kernel.periodic import Periodic
 from server.chat.notifications.email import UNSUBSCRIBE_PATH, link
@@ -45,10 +46,6 @@ EXCERPT = 200  # characters of each body
 DIGEST_LOCK = 0x50A7_11E0_0015  # PostgreSQL advisory lock: one node sweeps at a time
 
 OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def conversation_name(pending: PendingMessage) -> str:
@@ -139,10 +136,10 @@ class DigestSweep:
         return True
 
     def _due(self, user: UserRecord, prefs: PrefsRecord, now: datetime) -> bool:
-        if user.last_seen_at is not None and aware(user.last_seen_at) > now - self.delay:
+        if user.last_seen_at is not None and utc(user.last_seen_at) > now - self.delay:
             return False  # a socket closed less than ``email_delay`` ago
         spacing = timedelta(minutes=prefs.email_digest_minutes)
-        if prefs.last_digest_at is not None and aware(prefs.last_digest_at) + spacing > now:
+        if prefs.last_digest_at is not None and utc(prefs.last_digest_at) + spacing > now:
             return False
         return not held_back(user.availability, prefs, user.timezone, now)
 
@@ -188,7 +185,7 @@ class EmailChannel:
         recipients: Sequence[Recipient],
         now: datetime,  # noqa: ARG002 (the channel's signature; the rows are due from the send)
     ) -> None:
-        due = aware(message.created_at) + self.delay
+        due = utc(message.created_at) + self.delay
         rows = [(r.user_id, message.id, due) for r in recipients if _mailable_prefs(r.prefs)]
         await repos.mail.pend(rows)
 

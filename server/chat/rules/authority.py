@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from db.records import MembershipRecord
+from db.times import utc
 from server.chat.kernel.errors import forbidden
 
 RANKS = {"member": 0, "moderator": 1, "admin": 2, "owner": 3}
@@ -80,7 +81,7 @@ class Standing:
         """A mute whose time has passed has ended by itself (checked at use)."""
         if not self.muted:
             return False
-        return self.muted_until is None or _utc(self.muted_until) > (now or datetime.now(UTC))
+        return self.muted_until is None or utc(self.muted_until) > (now or datetime.now(UTC))
 
     @property
     def rank(self) -> int:
@@ -125,7 +126,3 @@ def check(
             raise forbidden(f"only the owner makes admins in {where}")
     if action in ON_A_MEMBER and actor.rank <= (target or MEMBER).rank:
         raise forbidden(f"a {actor.role} acts only on lower ranks")
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from db.models import Export
-from server.chat.exports.service import KEEP, ExportService, aware
+from db.times import utc
+from server.chat.exports.service import KEEP, ExportService
 from server.chat.kernel.actors import Actor
 from server.chat_factory import build_chat
 from server.config import Settings
@@ -146,7 +147,7 @@ async def test_an_export_past_seven_days_is_refused_before_any_sweep_removes_it(
     assert record is not None
     # From when it was asked for (building it took a while on a loaded machine): a minute short
     # of its age, then a minute past it.
-    exports.clock.advance(KEEP - (exports.clock.now() - aware(record.requested_at)) - timedelta(minutes=1))
+    exports.clock.advance(KEEP - (exports.clock.now() - utc(record.requested_at)) - timedelta(minutes=1))
     assert (await alice.get(f"/api/users/me/exports/{export_id}")).status_code == 200  # not yet
     exports.clock.advance(timedelta(minutes=2))  # past its age; no sweep has run
     zips = live_server.app.state.settings.resolved_exports_dir
