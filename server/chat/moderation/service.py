@@ -141,14 +141,14 @@ class ModerationService:
         return BansOut(
             bans=[
                 BanOut(
-                    username=names.get(ban.user_id, "[deleted]"),
+                    username=names[ban.user_id],
                     by=names.get(ban.by),
                     reason=ban.reason,
                     at=iso_required(ban.at),
                     until=iso(ban.until),
                 )
                 for ban in bans
-                if ban.user_id in names
+                if ban.user_id in names  # a ban outlives an erased account's row: not listed
             ]
         )
 
