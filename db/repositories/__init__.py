@@ -1,18 +1,20 @@
 """Repositories: queries and row changes, never a commit.
 
-``Repositories`` binds every capability's repositories (``db/<capability>/``) to one session; a
-new repository gets an import and an attribute here."""
+``Repositories`` binds the capabilities' repositories (``db/<capability>/``) to one session. A
+capability's repository needs no line here: its service asks for it by class,
+``repos.of(EmojiRepository)``, and gets the one bound to this transaction (made on first use).
+The attributes below are the older capabilities', read on every path; they stay as they are."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.accounts.sessions import SessionRepository
 from db.accounts.sso import SsoRepository
 from db.accounts.users import UserRepository
-from db.audit.repository import AuditRepository
 from db.connections.recovery import RecoveryRepository
 from db.conversations.memberships import MembershipRepository
 from db.conversations.messages import MessageRepository
@@ -20,8 +22,6 @@ from db.conversations.names import NameRepository
 from db.conversations.reactions import ReactionRepository
 from db.conversations.topics import TopicRepository
 from db.echo.transcripts import TranscriptRepository
-from db.emoji.repository import EmojiRepository
-from db.exports.repository import ExportRepository
 from db.files.repository import FileRepository
 from db.integrations.bots import BotRepository
 from db.integrations.hooks import HookRepository
@@ -35,10 +35,10 @@ from db.operators.erasure import ErasureRepository
 from db.operators.nodes import NodeRepository
 from db.people.repository import PeopleRepository
 from db.previews.repository import PreviewRepository
-from db.retention.repository import RetentionRepository
 from db.rules.bans import BanRepository
 from db.rules.blocks import BlockRepository
-from db.workspace.repository import WorkspaceRepository
+
+Repo = TypeVar("Repo")
 
 
 class Repositories:
@@ -70,14 +70,19 @@ class Repositories:
         self.notifications = NotificationRepository(session)  # PROTOCOL.md section 15
         self.mail = MailRepository(session)  # section 15: email verification, digests, the mail outbox
         self.push = PushRepository(session)  # PROTOCOL.md section 15: Web Push
-        self.exports = ExportRepository(session)  # PROTOCOL.md section 16: a user's export
-        self.audit = AuditRepository(session)  # PROTOCOL.md section 16: the audit log
         self.erasure = ErasureRepository(session)  # PROTOCOL.md section 16: an account's erasure
-        self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
-        self.workspace = WorkspaceRepository(session)  # PROTOCOL.md section 19: settings, invites
-        self.emoji = EmojiRepository(session)  # PROTOCOL.md section 13: custom emoji
+        self._bound: dict[Callable[[AsyncSession], Any], Any] = {}
         self.events: list[Any] = []
         self.facts: list[Any] = []
+
+    def of(self, kind: Callable[[AsyncSession], Repo]) -> Repo:
+        """The capability repository ``kind`` (its class) bound to this transaction's session: one
+        per transaction, made when first asked for, so that a capability registers no attribute."""
+        bound = self._bound.get(kind)
+        if bound is None:
+            bound = self._bound[kind] = kind(self.session)
+        result: Repo = bound
+        return result
 
     def record(self, *events: Any) -> None:
         """Domain events to publish once this transaction has committed (never before)."""

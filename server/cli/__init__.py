@@ -8,6 +8,8 @@ parley export DIR                             every table and the files (server/
 parley audit                                  the audit log, for operators (server/cli/audit.py)
 parley --version
 
+The groups past the built-in commands (bot, backup, export, audit, ...) are found, not listed:
+a module here that declares ``PLACE`` and ``commands(sub, operator)`` is one (``groups``).
 What the commands share (a refusal, the password prompt, a job run against the chat, a table) is
 in ``server/cli/operator.py``; ``python -m server.cli`` runs ``main`` (``__main__.py``).
 """
@@ -15,16 +17,18 @@ in ``server/cli/operator.py``; ``python -m server.cli`` runs ``main`` (``__main_
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
+import sys
 from collections.abc import Callable
+from types import ModuleType
 
 from pydantic import ValidationError
 
 from server import __version__
 from server.chat.kernel.errors import ChatError
-from server.cli import backup, export, serve
+from server.cli import serve
 from server.cli.admin import AdminCommands, add_token, add_user_create
-from server.cli.audit import AuditCommand
-from server.cli.bots import BotCommands
 from server.cli.operator import CommandError, Operator, fail, with_chat
 from server.config import Settings, SettingsError
 from server.edge.validation import reason
@@ -78,8 +82,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_conformance_server(sub)
     operator = Operator(with_chat)
     AdminCommands(operator).register(sub, user)
-    BotCommands(operator).register(sub)
-    backup.register(sub)
-    export.register(sub)  # PROTOCOL.md section 16
-    AuditCommand(operator).register(sub)
+    for group in groups():
+        group.commands(sub, operator)
     return parser
+
+
+def groups() -> list[ModuleType]:
+    """The command groups of this package past the built-in ones, in their places: a module of
+    ``server/cli/`` adds its commands by declaring ``PLACE`` (where ``--help`` lists them) and
+    ``commands(sub, operator)``, with no line here."""
+    package = sys.modules[__name__]
+    found = [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")  # __main__ runs the command when imported
+    ]
+    placed = sorted((module.PLACE, module.__name__, module) for module in found if hasattr(module, "PLACE"))
+    return [module for _, _, module in placed]

@@ -51,6 +51,13 @@ def limit(text: str) -> int:
     return value
 
 
+PLACE = 40  # where ``parley --help`` lists the group, after the built-in commands (cli/__init__.py)
+
+
+def commands(sub: Actions, operator: Operator) -> None:
+    AuditCommand(operator).register(sub)
+
+
 class AuditCommand:
     def __init__(self, operator: Operator) -> None:
         self.operator = operator

@@ -43,7 +43,7 @@ from server.cli.operator import CommandError
 from server.config import SECRET_FILE, VAPID_KEY_FILE, Settings
 
 if TYPE_CHECKING:
-    from server.cli.operator import Actions
+    from server.cli.operator import Actions, Operator
 
 MANIFEST = "manifest.json"
 FORMAT = "parley-backup"
@@ -54,7 +54,10 @@ PG_DUMP = "parley.pgdump"
 STAGING = "tmp"  # the file store's uploads being received: not part of any message yet
 
 
-def register(sub: Actions) -> None:
+PLACE = 20  # where ``parley --help`` lists the group, after the built-in commands (cli/__init__.py)
+
+
+def commands(sub: Actions, _operator: Operator) -> None:
     backup = sub.add_parser(
         "backup",
         help="copy the database and the files into a new directory",

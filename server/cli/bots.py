@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from server.config import Settings
 
 
+PLACE = 10  # where ``parley --help`` lists the group, after the built-in commands (cli/__init__.py)
+
+
+def commands(sub: Actions, operator: Operator) -> None:
+    BotCommands(operator).register(sub)
+
+
 class BotCommands:
     def __init__(self, operator: Operator) -> None:
         self.operator = operator

@@ -16,13 +16,14 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from server.cli.operator import CommandError
+from server.cli.operator import Actions, CommandError, Operator
 from server.config import Settings
 
+PLACE = 30  # where ``parley --help`` lists the group, after the built-in commands (cli/__init__.py)
 
-def register(sub: Any) -> None:
+
+def commands(sub: Actions, _operator: Operator) -> None:
     export = sub.add_parser("export", help="write every table and the files to an empty directory")
     export.add_argument("directory", type=Path)
     export.set_defaults(run=run)

@@ -2,8 +2,9 @@
 
 Events are frozen dataclasses whose fields are plain values, audiences (more
 dataclasses) and the pydantic results of ``schemas``. Each object is written
-with its class name under ``"$"``; only the classes registered here can be
-read back, so a message on the channel can name nothing else.
+with its class name under ``"$"``; only the events module's classes (and the
+``schemas`` results below) can be read back, so a message on the channel can
+name nothing else.
 """
 
 from __future__ import annotations
@@ -24,46 +25,19 @@ from server.chat.kernel.schemas import (
     TopicOut,
 )
 
+HERE_ONLY = frozenset({ev.NewsMissed, ev.MembershipsKnown})
+"""Events a node tells only its own sinks (``Hub.tell_here``): never on the channel."""
+
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (
-        ev.ToTopic,
-        ev.ToUser,
-        ev.ToUsers,
-        ev.ToEveryone,
-        ev.MessageCreated,
-        ev.MessageEdited,
-        ev.MessageDeleted,
-        ev.ReactionsChanged,
-        ev.ThreadChanged,
-        ev.PinsChanged,
-        ev.PreviewsChanged,
-        ev.UserUpdated,
-        ev.TopicRemoved,
-        ev.MuteChanged,
-        ev.TopicUpdated,
-        ev.TopicInvited,
-        ev.TopicCreated,
-        ev.Typing,
-        ev.RoomEntered,
-        ev.ReadMarked,
-        ev.PresenceChanged,
-        ev.MembershipChanged,
-        ev.MemberListChanged,
-        ev.SessionsRevoked,
-        ev.SessionEnded,
-        ev.RoleChanged,
-        ev.TokenRevoked,
-        ev.TopicRenamed,
-        ev.TopicDeleted,
-        ev.UserDeleted,
-        ev.BlockChanged,
-        ev.WebhooksChanged,
-        ev.OutboxWritten,
-        ev.EmojiEntry,
-        ev.EmojiChanged,
-    )
+    for cls in vars(ev).values()
+    if dataclasses.is_dataclass(cls)
+    and isinstance(cls, type)
+    and cls.__module__ == ev.__name__
+    and cls not in HERE_ONLY
 }
+"""Every event and value of ``server.chat.kernel.events`` (audiences, entries): a new event
+crosses nodes with no line here, and a message can name no other class."""
 MODELS: dict[str, type[BaseModel]] = {
     cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut, PreviewOut, ProfileOut)
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from db.audit.repository import AuditRepository
 from server.chat.audit.log import AuditService, AuditWriter
 from server.chat.kernel.wiring import Wiring
 
@@ -24,4 +25,4 @@ def build(w: Wiring, limits: Limits) -> AuditService:
 
 def prune_audit(w: Wiring, keep: float) -> None:
     """Housekeeping: audit rows written more than ``keep`` seconds ago, oldest first."""
-    w.prune("audit", keep, lambda repos, before, limit: repos.audit.prune(before, limit))
+    w.prune("audit", keep, lambda repos, before, limit: repos.of(AuditRepository).prune(before, limit))

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from db.audit.repository import AuditRepository
 from db.records import AuditRecord
 from db.repositories import Repositories
 from db.uow import Database
@@ -35,7 +36,7 @@ class AuditWriter:
         for fact in recorded:
             if isinstance(fact, Acted):
                 now = now or datetime.now(UTC)
-                await repos.audit.add(
+                await repos.of(AuditRepository).add(
                     now,
                     fact.by.id,
                     fact.by.name,
@@ -72,7 +73,9 @@ class AuditService:
         """Newest first, at most ``limit`` (1 to ``MAX_LISTED``) rows, filtered by the actor's name
         (any case), the action and a first moment."""
         async with self.db.read() as repos:
-            rows = await repos.audit.newest(max(1, min(limit, MAX_LISTED)), actor, action, since)
+            rows = await repos.of(AuditRepository).newest(
+                max(1, min(limit, MAX_LISTED)), actor, action, since
+            )
         return AuditOut(entries=[entry_view(row) for row in rows])
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from db.emoji.records import EmojiPicture, EmojiRecord
+from db.emoji.repository import EmojiRepository
 from db.errors import Conflict
 from db.repositories import Repositories
 from db.uow import Database
@@ -80,7 +81,7 @@ class EmojiService:
 
     async def listed(self) -> EmojiListOut:
         async with self.db.read() as repos:
-            found = await repos.emoji.listed()
+            found = await repos.of(EmojiRepository).listed()
         return EmojiListOut(emoji=[_out(record) for record in found])
 
     async def require_admin(self, actor: Actor) -> None:
@@ -115,10 +116,10 @@ class EmojiService:
         now = datetime.now(UTC)
         async with self.db.write() as repos:
             await _require_admin(repos, actor)
-            if await repos.emoji.exists(name):
+            if await repos.of(EmojiRepository).exists(name):
                 raise conflict(f"there is a custom emoji :{name}: already")
             try:
-                await repos.emoji.add(
+                await repos.of(EmojiRepository).add(
                     name,
                     thumbnail_type(content_type),
                     picture.data,
@@ -138,14 +139,14 @@ class EmojiService:
     async def remove(self, actor: Actor, name: str) -> None:
         async with self.db.write() as repos:
             await _require_admin(repos, actor)
-            if not await repos.emoji.remove(name):
+            if not await repos.of(EmojiRepository).remove(name):
                 raise not_found(f"no custom emoji :{name}:")
             repos.note(Acted(Doer.of(actor), "emoji.remove", name))
             await _announce(repos)
 
     async def picture(self, name: str) -> EmojiPicture:
         async with self.db.read() as repos:
-            found = await repos.emoji.picture(name)
+            found = await repos.of(EmojiRepository).picture(name)
         if found is None:
             raise not_found(f"no custom emoji :{name}:")
         return found
@@ -169,7 +170,7 @@ def _out(record: EmojiRecord) -> EmojiOut:
 async def _announce(repos: Repositories) -> None:
     entries = tuple(
         EmojiEntry(name=out.name, url=out.url, by=out.by, created_at=out.created_at)
-        for out in map(_out, await repos.emoji.listed())
+        for out in map(_out, await repos.of(EmojiRepository).listed())
     )
     repos.record(EmojiChanged(entries, ToEveryone()))
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from db.exports.repository import SentMessage
+from db.exports.repository import ExportRepository, SentMessage
 from db.notifications.repository import PrefsRecord
 from db.records import FileRecord, MembershipRecord, TopicRecord, UserRecord
 from db.uow import Database
@@ -71,7 +71,7 @@ class Builder:
         after = ""
         while True:
             async with self.db.read() as repos:
-                page = await repos.exports.uploads_after(self.user_id, after, self.page)
+                page = await repos.of(ExportRepository).uploads_after(self.user_id, after, self.page)
             for record in page:
                 await self._file(archive, record)
             if len(page) < self.page:
@@ -101,7 +101,7 @@ class Builder:
         after = 0
         while True:
             async with self.db.read() as repos:
-                page = await repos.exports.messages_after(self.user_id, after, self.page)
+                page = await repos.of(ExportRepository).messages_after(self.user_id, after, self.page)
             lines = [json.dumps(await self._message(m), ensure_ascii=False).encode() + b"\n" for m in page]
             await archive.append(lines)
             if len(page) < self.page:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from db.exports.repository import FAILED, PENDING, READY, ExportRecord
+from db.exports.repository import FAILED, PENDING, READY, ExportRecord, ExportRepository
 from db.times import utc
 from db.uow import Database
 from server.chat.exports.clock import Clock
@@ -49,15 +49,15 @@ class ExportService:
         """Ask for an export of the actor's data; ``rate_limited`` within an hour of the last one."""
         now = self.clock.now()
         async with self.db.write() as repos:
-            await repos.exports.lock_user(actor.id)
-            last = await repos.exports.latest(actor.id)
+            await repos.of(ExportRepository).lock_user(actor.id)
+            last = await repos.of(ExportRepository).latest(actor.id)
             if last is not None and last.state != FAILED:
                 since = now - utc(last.requested_at)
                 if since < EVERY:
                     wait = (EVERY - since).total_seconds()
                     raise ChatError(ErrorCode.RATE_LIMITED, "one export an hour; try later", retry_after=wait)
             export_id = uuid.uuid4().hex
-            await repos.exports.add(ExportRecord(export_id, actor.id, PENDING, now))
+            await repos.of(ExportRepository).add(ExportRecord(export_id, actor.id, PENDING, now))
         self._wake()
         return ExportCreated(id=export_id)
 
@@ -66,7 +66,7 @@ class ExportService:
         is ``conflict`` (ask for another). One asked for ``KEEP`` ago or more is ``not_found`` at
         once, whether or not the sweep (every ``SWEEP_INTERVAL``) has removed it yet."""
         async with self.db.read() as repos:
-            record = await repos.exports.get(export_id)
+            record = await repos.of(ExportRepository).get(export_id)
         if record is None or record.user_id != actor.id or self._expired(record):
             raise _no_export(export_id)
         if record.state == FAILED:
@@ -89,11 +89,11 @@ class ExportService:
         removed = 0
         while True:
             async with self.db.read() as repos:
-                ids = await repos.exports.expired(before, BATCH)
+                ids = await repos.of(ExportRepository).expired(before, BATCH)
             for export_id in ids:
                 await self.store.remove(export_id)
             async with self.db.write() as repos:
-                await repos.exports.remove(ids)
+                await repos.of(ExportRepository).remove(ids)
             removed += len(ids)
             if len(ids) < BATCH:
                 return removed

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from db.exports.repository import FAILED, READY, ExportRecord
+from db.exports.repository import FAILED, READY, ExportRecord, ExportRepository
 from db.uow import Database
 from server.chat.exports.builder import Builder
 from server.chat.exports.clock import Clock
@@ -66,13 +66,13 @@ class ExportWorker:
     async def _release(self) -> None:
         """SQLite: the only worker; the leases a killed process left are void."""
         async with self.db.write() as repos:
-            await repos.exports.release_leases()
+            await repos.of(ExportRepository).release_leases()
 
     async def _round(self) -> int:
         if self._owed:
             async with self.db.write() as repos:
                 for export_id in self._owed:
-                    await repos.exports.retry(export_id)
+                    await repos.of(ExportRepository).retry(export_id)
             self._owed.clear()
         return 1 if await self.once() else 0
 
@@ -80,11 +80,11 @@ class ExportWorker:
         """Take one pending export and build it; False when there was none to take."""
         now = self.clock.now()
         async with self.db.read() as repos:
-            waiting = await repos.exports.waiting(now)
+            waiting = await repos.of(ExportRepository).waiting(now)
         if not waiting:
             return False
         async with self.db.write() as repos:
-            export = await repos.exports.claim(now, now + LEASE)
+            export = await repos.of(ExportRepository).claim(now, now + LEASE)
         if export is None:  # another node took it meanwhile
             return False
         await self._build(export)
@@ -110,7 +110,7 @@ class ExportWorker:
                 await self._failed(export, exc)
             return
         async with self.db.write() as repos:
-            await repos.exports.finish(export.id, READY, self.clock.now(), size=size)
+            await repos.of(ExportRepository).finish(export.id, READY, self.clock.now(), size=size)
         self.built += 1
         log.info("an export is ready", extra={"export": export.id, "size": size})
 
@@ -127,6 +127,8 @@ class ExportWorker:
         log.warning("building an export failed", exc_info=exc, extra={"export": export.id})
         async with self.db.write() as repos:
             if export.attempts >= ATTEMPTS:
-                await repos.exports.finish(export.id, FAILED, self.clock.now(), error=str(exc)[:500])
+                await repos.of(ExportRepository).finish(
+                    export.id, FAILED, self.clock.now(), error=str(exc)[:500]
+                )
             else:
-                await repos.exports.retry(export.id)
+                await repos.of(ExportRepository).retry(export.id)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from db.retention.repository import RetentionRepository
 from db.uow import Database
 from server.chat.files.service import FileService
 from server.chat.kernel.periodic import Periodic
@@ -109,7 +110,7 @@ class RetentionSweep:
         """What to sweep: every topic by the server's days (``None``), then each topic whose own
         retention is shorter."""
         async with self.db.read() as repos:
-            own = await repos.retention.own_retentions()
+            own = await repos.of(RetentionRepository).own_retentions()
         plan: list[tuple[int | None, int]] = [] if self.days is None else [(None, self.days)]
         plan.extend((topic, days) for topic, days in own if self.days is None or days < self.days)
         return plan
@@ -120,8 +121,8 @@ class RetentionSweep:
         while True:
             started = time.perf_counter()
             async with self.db.write() as repos:
-                ids = await repos.retention.oldest(before, size, topic_id)
-                batch = await repos.retention.sweep(ids)
+                ids = await repos.of(RetentionRepository).oldest(before, size, topic_id)
+                batch = await repos.of(RetentionRepository).sweep(ids)
             held = time.perf_counter() - started
             if ids:
                 swept.add(len(ids), held)

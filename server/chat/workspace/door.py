@@ -23,6 +23,7 @@ from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from db.workspace.records import InviteRecord
+from db.workspace.repository import WorkspaceRepository
 from server.chat.accounts.api_tokens import digest
 from server.chat.accounts.security import PasswordHasher
 from server.chat.accounts.users import Joining
@@ -64,7 +65,7 @@ class Door:
         if joining.invite is None:
             self._without_code(rules, joining)
             return
-        invite = await repos.workspace.invite_by_hash(digest(joining.invite))
+        invite = await repos.of(WorkspaceRepository).invite_by_hash(digest(joining.invite))
         if invite is None or (invite.user_id is not None and invite.user_id != user.id):
             raise invalid(NO_LONGER_VALID if invite is None else BOUND)
         if rules.registration == CLOSED:
@@ -72,7 +73,7 @@ class Door:
         if not rules.allows(joining.email or invite.email):
             raise forbidden(NO_VERIFIED_EMAIL if joining.sso and not joining.email else OUTSIDE_DOMAINS)
         now = datetime.now(UTC)
-        if not await repos.workspace.use(invite.id, now):
+        if not await repos.of(WorkspaceRepository).use(invite.id, now):
             raise invalid(NO_LONGER_VALID)
         await join_topics(repos, user, invite, now)
 
@@ -91,7 +92,7 @@ class Door:
             return None
         code_hash = digest(joining.invite)
         async with self.db.read() as repos:
-            invite = await repos.workspace.invite_by_hash(code_hash)
+            invite = await repos.of(WorkspaceRepository).invite_by_hash(code_hash)
             user = (
                 None if invite is None or invite.user_id is None else await repos.users.by_id(invite.user_id)
             )
@@ -101,7 +102,7 @@ class Door:
         async with self.db.write() as repos:
             if user.deleted_at is not None or user.disabled_at is not None:
                 raise invalid(NO_LONGER_VALID)
-            if not await repos.workspace.use(invite.id, datetime.now(UTC)):
+            if not await repos.of(WorkspaceRepository).use(invite.id, datetime.now(UTC)):
                 raise invalid(NO_LONGER_VALID)
             await repos.users.update_fields(user.id, password_hash=password_hash)
         return user

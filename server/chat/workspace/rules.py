@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.repositories import Repositories
+from db.workspace.repository import WorkspaceRepository
 
 OPEN, INVITE, CLOSED = "open", "invite", "closed"
 REGISTRATIONS = (OPEN, INVITE, CLOSED)
@@ -27,7 +28,7 @@ class JoinRules:
 
 async def rules_in(repos: Repositories, default_registration: str) -> JoinRules:
     """The stored settings, each key an admin never set taking the server's default."""
-    stored = await repos.workspace.settings()
+    stored = await repos.of(WorkspaceRepository).settings()
     registration = stored.get("registration")
     domains = stored.get("allowed_domains")
     return JoinRules(

@@ -27,6 +27,7 @@ from db.records import UserRecord
 from db.repositories import Repositories
 from db.uow import Database
 from db.workspace.records import InviteRecord
+from db.workspace.repository import WorkspaceRepository
 from server.chat.accounts.api_tokens import digest
 from server.chat.accounts.users import UserService
 from server.chat.kernel.actors import Actor, Doer
@@ -81,7 +82,7 @@ class WorkspaceService:
         changes = data.model_dump(exclude_none=True)
         async with self.db.write() as repos:
             await _require_admin(repos, actor)
-            await repos.workspace.store(changes, datetime.now(UTC))
+            await repos.of(WorkspaceRepository).store(changes, datetime.now(UTC))
             if changes:
                 repos.note(Acted(Doer.of(actor), "workspace.settings", details=changes))
             return _settings_view(await rules_in(repos, self.default_registration))
@@ -101,7 +102,7 @@ class WorkspaceService:
             if not rules.allows(data.email):
                 raise invalid(f"{data.email} is outside the workspace's allowed domains")
             topics = [await _invitable(repos, actor, name) for name in dict.fromkeys(data.topics)]
-            invite = await repos.workspace.add_invite(
+            invite = await repos.of(WorkspaceRepository).add_invite(
                 digest(code),
                 actor.id,
                 now,
@@ -119,7 +120,7 @@ class WorkspaceService:
     async def invites(self, actor: Actor) -> InvitationsOut:
         async with self.db.read() as repos:
             mine = await _own_scope(repos, actor, self.default_registration)
-            found = await repos.workspace.invites(created_by=mine)
+            found = await repos.of(WorkspaceRepository).invites(created_by=mine)
             names = {
                 u.id: u.username
                 for u in await repos.users.by_ids({i.created_by for i in found if i.created_by})
@@ -130,11 +131,11 @@ class WorkspaceService:
     async def revoke(self, actor: Actor, invite_id: int) -> None:
         async with self.db.write() as repos:
             mine = await _own_scope(repos, actor, self.default_registration)
-            invite = await repos.workspace.invite(invite_id)
+            invite = await repos.of(WorkspaceRepository).invite(invite_id)
             if invite is None or (mine is not None and invite.created_by != mine):
                 raise not_found(f"no invitation {invite_id}")
             if invite.revoked_at is None:
-                await repos.workspace.revoke(invite.id, datetime.now(UTC))
+                await repos.of(WorkspaceRepository).revoke(invite.id, datetime.now(UTC))
                 repos.note(Acted(Doer.of(actor), "invite.revoke", str(invite.id)))
 
     async def create_user(self, actor: Actor, data: NewUserIn) -> NewUserOut:
@@ -164,7 +165,7 @@ class WorkspaceService:
         code = secrets.token_urlsafe(24)
         now = datetime.now(UTC)
         async with self.db.write() as repos:
-            invite = await repos.workspace.add_invite(
+            invite = await repos.of(WorkspaceRepository).add_invite(
                 digest(code), actor.id, now, now + ADMIN_INVITE_TTL, 1, email, [], user_id=user.id
             )
             repos.note(Acted(Doer.of(actor), "invite.create", str(invite.id), details=_details(invite)))

@@ -18,6 +18,7 @@ from server.edge.http import BEARER, AddressDep, ChatDep, bearer_token
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api", tags=["accounts"], responses=RESPONSES)
+PLACE = 10  # its place among the API's routes and in the OpenAPI document (api.py)
 
 REFRESH_COOKIE = "parley_refresh"
 REFRESH_PATH = "/api/auth"

@@ -16,6 +16,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/admin/users", tags=["administration"], responses=RESPONSES)
+PLACE = 220  # its place among the API's routes and in the OpenAPI document (api.py)
 UserPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 

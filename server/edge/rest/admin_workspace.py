@@ -27,6 +27,7 @@ from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
 router = APIRouter(prefix="/api/admin", tags=["administration"], responses=RESPONSES)
+PLACE = 210  # its place among the API's routes and in the OpenAPI document (api.py)
 UserPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 

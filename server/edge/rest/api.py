@@ -2,50 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+import server.edge.rest
 from server import __version__
-from server.edge.rest import (
-    accounts,
-    admin_users,
-    admin_workspace,
-    bots,
-    conversations,
-    echo,
-    email,
-    emoji,
-    erasure,
-    errors,
-    exports,
-    files,
-    hooks,
-    messages,
-    moderation,
-    notifications,
-    ops,
-    people,
-    previews,
-    push,
-    safety,
-    sessions,
-    sso,
-    topics,
-    webhooks,
-    workspace,
-)
-from server.edge.rest import search as search_routes
+from server.edge.rest import errors
 from server.edge.rest.admin_ui import mount_admin_ui
 from server.edge.rest.docs import install_docs
 from server.edge.rest.headers import SecurityHeaders
 from server.edge.rest.observe import ObserveRequests
 from server.edge.rest.web import mount_web
 from server.metrics import Metrics
+
+
+def routers() -> list[APIRouter]:
+    """Every REST router of this package, in its place: a module of ``server/edge/rest/`` mounts
+    its ``router`` by declaring ``PLACE`` (a number: the routes' order, which is the OpenAPI
+    document's and, for paths that overlap, the one that answers), or several routers by
+    ``PLACES`` (attribute name -> place). A capability's router needs no line here; the Admin
+    UI's pages (no place) are mounted by ``admin_ui.py``."""
+    placed: list[tuple[int, str, APIRouter]] = []
+    for module in _modules():
+        places: dict[str, int] = getattr(module, "PLACES", {})
+        if hasattr(module, "PLACE"):
+            places = {"router": module.PLACE, **places}
+        for name, place in places.items():
+            router = getattr(module, name)
+            assert isinstance(router, APIRouter), f"{module.__name__}.{name} is not a router"
+            placed.append((place, f"{module.__name__}.{name}", router))
+    taken = [place for place, _, _ in placed]
+    assert len(taken) == len(set(taken)), f"two routers share a place: {sorted(taken)}"
+    return [router for _, _, router in sorted(placed)]
+
+
+def _modules() -> list[ModuleType]:
+    package = server.edge.rest
+    return [
+        importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")
+    ]
 
 
 def build_api(
@@ -72,22 +77,7 @@ def build_api(
     install_docs(api, web_dir)  # Swagger UI and ReDoc from npm, not FastAPI's CDN pages
     api.state.metrics = metrics
     errors.install(api)
-    routers = [accounts, sso, topics, moderation, conversations, messages, files, echo, safety, search_routes]
-    routers += [bots, hooks, webhooks]  # PROTOCOL.md section 12
-    routers += [previews, people]  # PROTOCOL.md sections 13 and 14
-    routers += [notifications, email, push]  # PROTOCOL.md section 15
-    routers += [exports]  # PROTOCOL.md section 16
-    routers += [erasure]  # PROTOCOL.md section 16
-    routers += [admin_workspace]  # PROTOCOL.md section 19
-    routers += [admin_users]  # PROTOCOL.md section 19: the users administered
-    routers += [workspace]  # PROTOCOL.md section 19: joining (settings, invites, accounts made)
-    routers += [sessions]  # PROTOCOL.md section 19: sessions that last, passwords
-    routers += [emoji]  # PROTOCOL.md section 13: custom emoji
-    for router in [
-        *(module.router for module in routers),
-        hooks.public,
-        ops.router,
-    ]:  # hooks.public: POST /hooks/<secret>
+    for router in routers():
         api.router.routes.extend(router.routes)  # shared, not re-made: see the docstring
     for router in extra_routers:
         api.router.routes.extend(router.routes)

@@ -12,6 +12,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/bots", tags=["bots"], responses=RESPONSES)
+PLACE = 110  # its place among the API's routes and in the OpenAPI document (api.py)
 BotName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 TokenId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 

@@ -12,6 +12,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"], responses=RESPONSES)
+PLACE = 50  # its place among the API's routes and in the OpenAPI document (api.py)
 Peer = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 
 

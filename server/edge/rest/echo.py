@@ -15,6 +15,7 @@ from server.edge.rest.errors import RESPONSES
 from server.edge.shapes import HistoryBefore, HistoryLimit
 
 router = APIRouter(prefix="/api/echo", tags=["echo"], responses=RESPONSES)
+PLACE = 80  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
 @router.get("/history", response_model=TranscriptsOut)

@@ -24,6 +24,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(tags=["notifications"], responses=RESPONSES)
+PLACE = 170  # its place among the API's routes and in the OpenAPI document (api.py)
 PAGES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/html": {}}, "description": "a page saying what happened"},
     400: {"content": {"text/html": {}}, "description": "a page saying the link is refused"},

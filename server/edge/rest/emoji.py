@@ -17,6 +17,7 @@ from server.edge.rest.errors import RESPONSES, documented
 from server.edge.rest.files import read_upload, refuse_declared
 
 router = APIRouter(prefix="/api/emoji", tags=["emoji"], responses=RESPONSES)
+PLACE = 250  # its place among the API's routes and in the OpenAPI document (api.py)
 EmojiName = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,32}$")]
 SIGNED_IN = Depends(get_actor)  # every signed-in user
 CACHE_SECONDS = 86400  # the URL carries the picture's hash: a new picture is a new URL

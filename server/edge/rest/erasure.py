@@ -13,6 +13,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api", tags=["accounts"], responses=RESPONSES)
+PLACE = 200  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
 @router.delete("/users/me", status_code=202)

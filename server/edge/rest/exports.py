@@ -17,6 +17,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES, documented
 
 router = APIRouter(prefix="/api/users/me", tags=["exports"], responses=RESPONSES)
+PLACE = 190  # its place among the API's routes and in the OpenAPI document (api.py)
 ExportIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 POLL_SECONDS = 2  # the Retry-After of a pending export: when to ask again
 

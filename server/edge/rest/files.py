@@ -29,6 +29,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES, documented
 
 router = APIRouter(prefix="/api/files", tags=["files"], responses=RESPONSES)
+PLACE = 70  # its place among the API's routes and in the OpenAPI document (api.py)
 FileIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
 CACHE_SECONDS = 3600

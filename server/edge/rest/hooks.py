@@ -28,6 +28,7 @@ from server.edge.rest.topics import Name
 HOOK_MAX_BYTES = 64 * 1024
 router = APIRouter(prefix="/api/topics", tags=["hooks"], responses=RESPONSES)
 public = APIRouter(tags=["hooks"], responses=RESPONSES)
+PLACES = {"router": 120, "public": 900}  # the secret URL's POST last, before the operations' routes
 HookId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 Secret = Annotated[str, Path(max_length=200)]
 FORM = "application/x-www-form-urlencoded"

@@ -13,6 +13,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], responses=RESPONSES)
+PLACE = 60  # its place among the API's routes and in the OpenAPI document (api.py)
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 EmojiPath = Annotated[
     str,

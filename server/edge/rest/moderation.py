@@ -22,6 +22,7 @@ from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
 router = APIRouter(prefix="/api/topics", tags=["moderation"], responses=RESPONSES)
+PLACE = 40  # its place among the API's routes and in the OpenAPI document (api.py)
 UserPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 
 

@@ -10,6 +10,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/users/me/notifications", tags=["notifications"], responses=RESPONSES)
+PLACE = 160  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
 @router.get("")

@@ -13,6 +13,7 @@ from server.chat.kernel.errors import ChatError, ErrorCode
 from server.edge.http import bearer_token
 
 router = APIRouter(tags=["operations"])
+PLACE = 1000  # last: health, metrics and the version are no capability's
 
 
 @router.get("/healthz")

@@ -13,6 +13,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/users", tags=["people"], responses=RESPONSES)
+PLACE = 150  # its place among the API's routes and in the OpenAPI document (api.py)
 Q = Annotated[str, Query(min_length=1, max_length=64, description="a prefix of a word of the name")]
 Limit = Annotated[int, Query(ge=1, le=50)]
 

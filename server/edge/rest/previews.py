@@ -16,6 +16,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES, documented
 
 router = APIRouter(prefix="/api", tags=["previews"], responses=RESPONSES)
+PLACE = 140  # its place among the API's routes and in the OpenAPI document (api.py)
 Id = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 CACHE_SECONDS = 7 * 86400
 NOT_FOUND = documented({404: "No such picture, or one the caller may not read (the same answer)"})

@@ -17,6 +17,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/push", tags=["push"], responses=RESPONSES)
+PLACE = 180  # its place among the API's routes and in the OpenAPI document (api.py)
 SubscriptionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 

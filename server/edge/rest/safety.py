@@ -15,6 +15,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api", tags=["safety"], responses=RESPONSES)
+PLACE = 90  # its place among the API's routes and in the OpenAPI document (api.py)
 UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{3,32}$")]
 MessageId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 

@@ -19,6 +19,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/search", tags=["search"], responses=RESPONSES)
+PLACE = 100  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
 def search_query(

@@ -12,6 +12,7 @@ from server.edge.http import ActorDep, AddressDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api", tags=["sessions"], responses=RESPONSES)
+PLACE = 240  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
 @router.get("/users/me/sessions")

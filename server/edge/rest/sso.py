@@ -39,6 +39,7 @@ from server.edge.rest.accounts import set_refresh, user_agent
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"], responses=RESPONSES)
+PLACE = 20  # its place among the API's routes and in the OpenAPI document (api.py)
 CALLBACK = "/api/auth/oidc/callback"
 COOKIE, COOKIE_PATH = "parley_oidc_state", "/api/auth/oidc"
 REDIRECTED: dict[int | str, dict[str, Any]] = {

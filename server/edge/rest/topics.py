@@ -22,6 +22,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api/topics", tags=["topics"], responses=RESPONSES)
+PLACE = 30  # its place among the API's routes and in the OpenAPI document (api.py)
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)]
 Limit = Annotated[int, Query(ge=1, le=200)]

@@ -15,6 +15,7 @@ from server.edge.rest.errors import RESPONSES
 from server.edge.rest.topics import Name
 
 router = APIRouter(prefix="/api/topics", tags=["webhooks"], responses=RESPONSES)
+PLACE = 130  # its place among the API's routes and in the OpenAPI document (api.py)
 HookId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 

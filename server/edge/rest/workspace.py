@@ -22,6 +22,7 @@ from server.edge.http import ActorDep, ChatDep
 from server.edge.rest.errors import RESPONSES
 
 router = APIRouter(prefix="/api", tags=["workspace"], responses=RESPONSES)
+PLACE = 230  # its place among the API's routes and in the OpenAPI document (api.py)
 InviteId = Annotated[int, Path(ge=1, le=MAX_STORED_INT)]
 
 

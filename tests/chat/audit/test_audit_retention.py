@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from db import migrate
+from db.audit.repository import AuditRepository
 from db.uow import Database
 from server.chat.audit.assembly import prune_audit
 from server.chat.kernel.hub import MemoryHub
@@ -51,12 +52,12 @@ async def rows_written(db: Database, *ages_in_days: float) -> None:
     async with db.write() as repos:
         for age in ages_in_days:
             at = NOW - timedelta(days=age)
-            await repos.audit.add(at, None, "cli", "user.disable", f"aged-{age}", None, {})
+            await repos.of(AuditRepository).add(at, None, "cli", "user.disable", f"aged-{age}", None, {})
 
 
 async def targets(db: Database) -> list[str | None]:
     async with db.read() as repos:
-        return [row.target for row in await repos.audit.newest(10_000)]
+        return [row.target for row in await repos.of(AuditRepository).newest(10_000)]
 
 
 async def test_rows_older_than_the_retention_go_and_newer_ones_stay(db: Database) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from db.exports.repository import ExportRepository
 from db.models import Export
 from db.times import utc
 from server.chat.exports.service import KEEP, ExportService
@@ -143,7 +144,7 @@ async def test_an_export_past_seven_days_is_refused_before_any_sweep_removes_it(
     assert (await fetched(alice, export_id)).status_code == 200
     exports = exports_of(live_server)
     async with live_server.chat.db.read() as repos:
-        record = await repos.exports.get(export_id)
+        record = await repos.of(ExportRepository).get(export_id)
     assert record is not None
     # From when it was asked for (building it took a while on a loaded machine): a minute short
     # of its age, then a minute past it.
@@ -197,6 +198,6 @@ async def test_an_export_that_cannot_be_built_fails_and_may_be_asked_for_again(t
         export_id = await requested(alice)
         refused(await fetched(alice, export_id), 409, "conflict")  # after its three attempts
         async with server.chat.db.read() as repos:
-            found = await repos.exports.get(export_id)
+            found = await repos.of(ExportRepository).get(export_id)
         assert found is not None and found.attempts == 3 and found.error
         await requested(alice)  # a failed export does not count for the hour

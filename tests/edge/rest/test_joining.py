@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from db.workspace.repository import WorkspaceRepository
 from db.workspace.tables import Invite, WorkspaceSetting
 from tests.contract import assert_error
 from tests.support import PASSWORD, LiveServer, bearer, count, running
@@ -322,7 +323,7 @@ async def test_the_stored_registration_wins_over_the_default(tmp_path):
         assert await methods(server) == "invite"
         assert_error(await sign_up(server, "olive"), 403, "forbidden")
         async with server.chat.db.write() as repos:
-            await repos.workspace.store({"registration": "open"}, datetime.now(UTC))
+            await repos.of(WorkspaceRepository).store({"registration": "open"}, datetime.now(UTC))
         assert await methods(server) == "open"
         assert (await sign_up(server, "olive")).status_code == 201
         assert await count(server, WorkspaceSetting) == 1

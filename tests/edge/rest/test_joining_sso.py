@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from db.workspace.repository import WorkspaceRepository
 from server.config import Settings
 from tests.contract import assert_error
 from tests.sso_support import Provider, browser_client, callback_url, sign_in, sso_settings
@@ -24,7 +25,7 @@ def settings(tmp_path: Path, oidc: Provider) -> Settings:
 
 async def store(live: LiveServer, **values: object) -> None:
     async with live.chat.db.write() as repos:
-        await repos.workspace.store(dict(values), datetime.now(UTC))
+        await repos.of(WorkspaceRepository).store(dict(values), datetime.now(UTC))
 
 
 async def refused(live: LiveServer, login: str) -> dict[str, object]:
