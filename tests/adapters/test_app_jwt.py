@@ -19,16 +19,13 @@ from typing import Any
 
 import jwt
 import pytest
-from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from server.adapters.app_jwt import AppJwtVerifier
 from server.adapters.guarded_fetch import GuardedFetch
 from server.adapters.webhook_http import AddressGuard
 from server.chat.accounts.identities import IdentityRefused
 from server.chat.accounts.security import TokenCodec
+from tests.app_tokens_support import Signer, Site
 
 ISSUER = "https://app.example"
 AUDIENCE = "parley"
@@ -54,67 +51,14 @@ def by_hand(header: dict[str, Any], payload: dict[str, Any], key: bytes | None) 
     return f"{signing}.{b64(hmac.new(key, signing.encode(), hashlib.sha256).digest())}"
 
 
-class Signer:
-    """An application's key pair: its public JWK (with ``kid``) and tokens signed with it."""
-
-    def __init__(self, kid: str, algorithm: str = "RS256") -> None:
-        self.kid, self.algorithm = kid, algorithm
-        if algorithm == "RS256":
-            self.private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            self.jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
-        else:
-            self.private = ec.generate_private_key(ec.SECP256R1())
-            self.jwk = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
-        self.jwk["kid"] = kid
-
-    def sign(self, payload: dict[str, Any], kid: str | None = None) -> str:
-        return jwt.encode(payload, self.private, algorithm=self.algorithm, headers={"kid": kid or self.kid})
-
-    def public_pem(self) -> bytes:
-        return bytes(
-            self.private.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-
-
-class Site:
-    """The application's web site: ``published`` is the key set it serves now; ``reads`` counts."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self.published: list[dict[str, Any]] = []
-        self.reads = 0
-
-    async def jwks(self, _request: web.Request) -> web.Response:
-        self.reads += 1
-        return web.json_response({"keys": self.published})
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    found = Site()
-    app = web.Application()
-    app.router.add_get("/.well-known/jwks.json", found.jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    server = web.TCPSite(runner, "127.0.0.1", 0)
-    await server.start()
-    found.url = f"http://127.0.0.1:{runner.addresses[0][1]}/.well-known/jwks.json"
-    try:
-        yield found
-    finally:
-        await runner.cleanup()
-
-
 def published(site: Site, guard: AddressGuard | None = None) -> AppJwtVerifier:
     fetcher = GuardedFetch(guard or AddressGuard(["127.0.0.1"]), who="the application")
     return AppJwtVerifier.published(ISSUER, AUDIENCE, site.url, fetcher)
 
 
 @pytest.fixture
-async def keyed(site: Site) -> AsyncIterator[AppJwtVerifier]:
-    verifier = published(site)
+async def keyed(app_site: Site) -> AsyncIterator[AppJwtVerifier]:
+    verifier = published(app_site)
     try:
         yield verifier
     finally:
@@ -142,7 +86,7 @@ async def test_an_hs256_token_names_its_person_by_issuer_and_subject(shared):
     assert plain.identity.preferred_username == "u-1" and plain.issued_at is None  # the name from sub
 
 
-async def test_forgeries_of_a_shared_secret_token_are_refused(shared, site):
+async def test_forgeries_of_a_shared_secret_token_are_refused(shared, app_site):
     rsa_key, other = Signer("k"), "another secret of 32 bytes or more!"
     assert "signature" in await refused(shared, jwt.encode(claims(), other, "HS256"))
     assert "algorithm" in await refused(shared, by_hand({"alg": "none"}, claims(), None))
@@ -156,7 +100,7 @@ async def test_forgeries_of_a_shared_secret_token_are_refused(shared, site):
     assert "subject" in await refused(shared, jwt.encode(claims(sub=None), SECRET, "HS256"))
     assert "subject" in await refused(shared, jwt.encode(claims(sub=" "), SECRET, "HS256"))
     assert "malformed" in await refused(shared, "not.a-token")
-    assert site.reads == 0  # a secret is never fetched
+    assert app_site.reads == 0  # a secret is never fetched
 
 
 async def test_an_audience_in_the_token_needs_one_configured():
@@ -165,17 +109,17 @@ async def test_an_audience_in_the_token_needs_one_configured():
     assert "audience" in await refused(verifier, jwt.encode(claims(), SECRET, "HS256"))
 
 
-async def test_rs256_and_es256_tokens_from_the_published_keys_pass(keyed, site):
+async def test_rs256_and_es256_tokens_from_the_published_keys_pass(keyed, app_site):
     rs, es = Signer("rs-1"), Signer("es-1", "ES256")
-    site.published = [rs.jwk, es.jwk]
+    app_site.published = [rs.jwk, es.jwk]
     assert (await keyed.verify(rs.sign(claims(sub="r")))).identity.subject == "r"
     assert (await keyed.verify(es.sign(claims(sub="e")))).identity.subject == "e"
-    assert site.reads == 1  # the key set is kept
+    assert app_site.reads == 1  # the key set is kept
 
 
-async def test_forgeries_of_a_published_key_token_are_refused(keyed, site):
+async def test_forgeries_of_a_published_key_token_are_refused(keyed, app_site):
     key, stranger = Signer("k-1"), Signer("k-1")  # the stranger claims the published kid
-    site.published = [key.jwk]
+    app_site.published = [key.jwk]
     assert "signature" in await refused(keyed, stranger.sign(claims()))
     # The classic confusion: HS256 keyed with the published RSA public key, as a secret.
     confused = by_hand({"alg": "HS256", "kid": "k-1", "typ": "JWT"}, claims(), key.public_pem())
@@ -188,29 +132,29 @@ async def test_forgeries_of_a_published_key_token_are_refused(keyed, site):
     assert "subject" in await refused(keyed, key.sign(claims(sub="")))
 
 
-async def test_a_rotated_key_is_fetched_once_and_a_flood_of_unknown_kids_is_not(keyed, site):
+async def test_a_rotated_key_is_fetched_once_and_a_flood_of_unknown_kids_is_not(keyed, app_site):
     old, new = Signer("old"), Signer("new")
-    site.published = [old.jwk]
+    app_site.published = [old.jwk]
     await keyed.verify(old.sign(claims()))
-    site.published = [old.jwk, new.jwk]  # the application rotates: a new kid appears
+    app_site.published = [old.jwk, new.jwk]  # the application rotates: a new kid appears
     assert (await keyed.verify(new.sign(claims(sub="after")))).identity.subject == "after"
-    assert site.reads == 2  # one refetch for the unknown kid
+    assert app_site.reads == 2  # one refetch for the unknown kid
     never = Signer("never")
     assert "does not publish" in await refused(keyed, never.sign(claims()))
-    for number in range(20):  # made-up kids, within the refetch bound: the site is not asked
+    for number in range(20):  # made-up kids, within the refetch bound: the app_site is not asked
         assert "does not publish" in await refused(keyed, never.sign(claims(), kid=f"made-up-{number}"))
-    assert site.reads == 2
+    assert app_site.reads == 2
     await keyed.verify(new.sign(claims()))  # known keys keep working meanwhile
-    assert site.reads == 2
+    assert app_site.reads == 2
 
 
-async def test_the_key_set_is_fetched_through_the_address_guard(site):
+async def test_the_key_set_is_fetched_through_the_address_guard(app_site):
     key = Signer("k")
-    site.published = [key.jwk]
-    guarded = published(site, AddressGuard())  # 127.0.0.1 is not a public address: refused
+    app_site.published = [key.jwk]
+    guarded = published(app_site, AddressGuard())  # 127.0.0.1 is not a public address: refused
     try:
         assert "address is not allowed" in await refused(guarded, key.sign(claims()))
-        assert site.reads == 0
+        assert app_site.reads == 0
     finally:
         await guarded.close()
 
