@@ -50,9 +50,12 @@ class Site:
         self.url = ""
         self.published: list[dict[str, Any]] = []
         self.reads = 0
+        self.down = False  # answers 503 while set
 
     async def jwks(self, _request: web.Request) -> web.Response:
         self.reads += 1
+        if self.down:
+            return web.Response(status=503)
         return web.json_response({"keys": self.published})
 
 

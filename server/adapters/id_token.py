@@ -40,9 +40,10 @@ class KeySource:
 
     ``refetch_every`` bounds those refetches: an unknown ``kid`` within that many seconds of the
     last refetch is refused without asking (tokens naming made-up keys cost the issuer nothing),
-    and concurrent ones wait for one fetch. ``max_age``: keys older than that are read again on
-    the next use (an issuer that dropped a key is believed within that time); if that read fails,
-    the keys held are kept and the next use tries again.
+    and concurrent ones wait for one fetch; so is every token within that time of a first read that
+    failed (the issuer is down). ``max_age``: keys older than that are read again on the next use
+    (an issuer that dropped a key is believed within that time); if that read fails, the keys held
+    are kept for another ``max_age``.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class KeySource:
         self._keys: KeySet | None = None
         self._loaded_at = 0.0
         self._refetched_at: float | None = None
+        self._failed_at: float | None = None
         self._lock = asyncio.Lock()
         self.fetches = 0  # how often the key set was read (the tests see the rotation's refetch)
 
@@ -71,7 +73,7 @@ class KeySource:
         async with self._lock:  # one fetch for the tokens that wait on it
             keys = self._keys
             if keys is None:
-                keys = await self._load()
+                keys = await self._first_load()
             elif not _matching(keys, kid) and self._may_refetch():
                 self._refetched_at = time.monotonic()
                 keys = await self._load()
@@ -79,6 +81,18 @@ class KeySource:
         if not found:
             raise IdentityRefused("the token is signed with a key the issuer does not publish", str(kid))
         return found
+
+    async def _first_load(self) -> KeySet:
+        """The first read of the keys; after a failed one, none for ``refetch_every`` seconds (an
+        issuer that is down is not asked again by every token meanwhile)."""
+        failed = self._failed_at
+        if failed is not None and time.monotonic() - failed < self.refetch_every:
+            raise IdentityRefused("the issuer's key set could not be read; try again shortly")
+        try:
+            return await self._load()
+        except IdentityRefused:
+            self._failed_at = time.monotonic()
+            raise
 
     def _may_refetch(self) -> bool:
         last = self._refetched_at

@@ -22,6 +22,7 @@ import pytest
 
 from server.adapters.app_jwt import AppJwtVerifier
 from server.adapters.guarded_fetch import GuardedFetch
+from server.adapters.id_token import KeySource
 from server.adapters.webhook_http import AddressGuard
 from server.chat.accounts.identities import IdentityRefused
 from server.chat.accounts.security import TokenCodec
@@ -146,6 +147,34 @@ async def test_a_rotated_key_is_fetched_once_and_a_flood_of_unknown_kids_is_not(
     assert app_site.reads == 2
     await keyed.verify(new.sign(claims()))  # known keys keep working meanwhile
     assert app_site.reads == 2
+
+
+async def test_a_site_that_is_down_is_not_asked_again_by_every_token(keyed, app_site):
+    key = Signer("k")
+    app_site.published, app_site.down = [key.jwk], True
+    assert "could not be read" in await refused(keyed, key.sign(claims()))
+    app_site.down = False
+    assert "try again shortly" in await refused(keyed, key.sign(claims()))  # within the bound
+    assert app_site.reads == 1
+
+
+async def test_a_key_the_application_dropped_is_refused_once_the_set_is_read_again(app_site):
+    old, new = Signer("old"), Signer("new")
+    app_site.published = [old.jwk, new.jwk]
+    fetcher = GuardedFetch(AddressGuard(["127.0.0.1"]), who="the application")
+
+    async def fetch() -> dict[str, Any]:
+        return await fetcher.get_json(app_site.url)
+
+    verifier = AppJwtVerifier(ISSUER, AUDIENCE, keys=KeySource(fetch, max_age=0.0), fetcher=fetcher)
+    try:
+        await verifier.verify(old.sign(claims()))
+        app_site.published = [new.jwk]  # the old key is withdrawn
+        assert "does not publish" in await refused(verifier, old.sign(claims()))
+        app_site.down = True  # a failed read keeps the keys held
+        assert (await verifier.verify(new.sign(claims(sub="kept")))).identity.subject == "kept"
+    finally:
+        await verifier.close()
 
 
 async def test_the_key_set_is_fetched_through_the_address_guard(app_site):
