@@ -24,6 +24,11 @@ verified (``token_cache.VerifiedTokens``), so it costs no signature check either
 state and token version are checked on every call all the same. A logout here updates that
 memory at once; a logout on another node reaches it as ``SessionsRevoked`` through the hub, and
 a remembered user is looked up again after ``max_age`` seconds in any case.
+
+A token the application signs (PROTOCOL.md section 17) names an issuer, which Parley's own never
+do: only such a token goes to ``app_tokens`` (signature, times, the account by issuer + subject),
+and only when one is configured, so Parley's tokens keep their path; its user is checked here as
+a Parley token's is.
 """
 
 from __future__ import annotations
