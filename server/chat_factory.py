@@ -17,6 +17,7 @@ from server.adapters.exportstore import LocalExportStore
 from server.adapters.filestore import LocalFileStore
 from server.adapters.preview_http import HttpPageSource
 from server.adapters.webhook_http import AddressGuard, HttpPoster
+from server.chat.accounts.app_tokens import AppTokenVerifier
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.kernel.hub import Hub
 from server.chat.notifications.ports import PushSender
@@ -53,6 +54,27 @@ def identity_provider(settings: Settings) -> IdentityProvider | None:
         name=settings.oidc_name or host,
         scopes=settings.oidc_scopes,
     )
+
+
+def app_token_verifier(settings: Settings) -> AppTokenVerifier | None:
+    """The application's signature on its users' tokens (PROTOCOL.md section 17), when configured:
+    its shared secret, or its key set fetched through an address guard of its own that lets
+    through the key set's host (the operator named it)."""
+    issuer, url, secret = settings.app_issuer, settings.app_jwks_url, settings.app_jwt_secret
+    if issuer is None or (url is None and secret is None):
+        return None
+    # Imported here: joserfc (cryptography) and httpx would cost every `parley` command's start.
+    from server.adapters.app_jwt import AppJwtVerifier
+
+    if secret is not None:
+        return AppJwtVerifier(issuer, settings.app_audience, secret=secret.get_secret_value())
+    assert url is not None
+    import httpx
+
+    from server.adapters.guarded_fetch import GuardedFetch
+
+    fetcher = GuardedFetch(AddressGuard([httpx.URL(url).host]), who="the application")
+    return AppJwtVerifier.published(issuer, settings.app_audience, url, fetcher)
 
 
 def base_url(settings: Settings) -> str:
@@ -138,6 +160,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
             else None
         ),
         identity_provider=identity_provider(settings),  # PROTOCOL.md section 14
+        app_tokens=app_token_verifier(settings),  # PROTOCOL.md section 17
         **mail_ports(settings),  # PROTOCOL.md section 15
         push_sender=push_sender(settings) if serving else None,  # the command line sends none
         export_store=LocalExportStore(settings.resolved_exports_dir),  # PROTOCOL.md section 16

@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.settings.accounts import MIN_SECRET_BYTES, AccountsSettings
 from server.settings.admin_ui import AdminUiSettings
+from server.settings.app_tokens import AppTokensSettings
 from server.settings.audit import AuditSettings
 from server.settings.connections import ConnectionsSettings
 from server.settings.conversations import ConversationsSettings
@@ -68,6 +69,7 @@ class Settings(
     ConversationsSettings,
     PresenceSettings,
     ConnectionsSettings,
+    AppTokensSettings,
     SingleSignOnSettings,
     AccountsSettings,
     RealtimeSettings,

@@ -11,6 +11,7 @@ from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
 from tests import services
+from tests.app_tokens_support import app_site  # noqa: F401 (a fixture: an application's key set, served)
 from tests.js.conftest import node  # noqa: F401 (a fixture: the single sign-on tests' provider runs on Node)
 from tests.sso_support import oidc, sso  # noqa: F401 (fixtures: single sign-on's provider, tests/sso_support.py)
 from tests.support import LiveServer, forget_apps, running_on, test_settings

@@ -348,3 +348,42 @@ def test_each_section_field_is_a_flat_setting_and_no_two_sections_share_a_name()
 def test_a_field_of_a_section_is_read_from_its_variable(monkeypatch, variable, raw, field, expected):
     monkeypatch.setenv(variable, raw)
     assert getattr(settings(), field) == expected
+
+
+# Tokens the application signs (PROTOCOL.md section 17) -------------------------------------
+
+
+def test_application_tokens_are_off_by_default_and_read_from_the_environment(monkeypatch):
+    assert settings().app_issuer is None and settings().app_token_max_ttl == 86_400
+    monkeypatch.setenv("PARLEY_APP_JWKS_URL", "https://app.example/.well-known/jwks.json")
+    monkeypatch.setenv("PARLEY_APP_ISSUER", "https://app.example")
+    monkeypatch.setenv("PARLEY_APP_AUDIENCE", "chat")
+    monkeypatch.setenv("PARLEY_APP_TOKEN_MAX_TTL", "3600")
+    given = settings()
+    assert (given.app_jwks_url, given.app_issuer, given.app_audience) == (
+        "https://app.example/.well-known/jwks.json",
+        "https://app.example",
+        "chat",
+    )
+    assert given.app_token_max_ttl == 3600 and given.app_jwt_secret is None
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"app_jwt_secret": "s" * 40}, "PARLEY_APP_ISSUER"),
+        ({"app_jwks_url": "https://app.example/jwks"}, "PARLEY_APP_ISSUER"),
+        ({"app_issuer": "https://app.example"}, "PARLEY_APP_JWKS_URL or PARLEY_APP_JWT_SECRET"),
+        ({"app_audience": "chat"}, "PARLEY_APP_JWKS_URL or PARLEY_APP_JWT_SECRET"),
+        (
+            {"app_jwt_secret": "s" * 40, "app_jwks_url": "https://a.example/j", "app_issuer": "a"},
+            "not both",
+        ),
+        ({"app_jwt_secret": "short", "app_issuer": "a"}, "PARLEY_APP_JWT_SECRET"),
+        ({"app_jwks_url": "app.example/jwks", "app_issuer": "a"}, "PARLEY_APP_JWKS_URL"),
+        ({"app_jwt_secret": "s" * 40, "app_issuer": "a", "app_token_max_ttl": 0}, "app_token_max_ttl"),
+    ],
+)
+def test_an_incomplete_or_malformed_application_signature_is_refused_naming_the_variable(values, named):
+    with pytest.raises(ValidationError, match=named):
+        settings(**values)

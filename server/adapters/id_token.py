@@ -2,6 +2,8 @@
 
 ``KeySource`` keeps the provider's key set (JWKS) and fetches it again, once, when a token names a
 key it does not hold (the provider rotated its keys); a key still unknown after that is refused.
+Tokens the application signs (``app_jwt.py``, PROTOCOL.md section 17) use it too, with its
+refetches bounded in time.
 ``check_id_token`` takes the algorithm from the token's header only if the provider announces it
 and it is an asymmetric one (never ``none``, never HS256: a token signed with a shared secret is
 not the provider's), verifies the signature with that key, then the claims: ``iss`` is the
@@ -12,7 +14,9 @@ audiences, is the client id), ``exp`` is ahead and ``iat`` not ahead (30 s of le
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -21,7 +25,9 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet
 
-from server.chat.accounts.sso import IdentityRefused
+from server.chat.accounts.identities import IdentityRefused
+
+logger = logging.getLogger(__name__)
 
 LEEWAY = 30
 ASYMMETRIC = frozenset(
@@ -30,32 +36,89 @@ ASYMMETRIC = frozenset(
 
 
 class KeySource:
-    """The provider's published keys, cached; fetched again once for a ``kid`` they lack."""
+    """An issuer's published keys, cached; fetched again once for a ``kid`` they lack.
 
-    def __init__(self, fetch: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+    ``refetch_every`` bounds those refetches: an unknown ``kid`` within that many seconds of the
+    last refetch is refused without asking (tokens naming made-up keys cost the issuer nothing),
+    and concurrent ones wait for one fetch; so is every token within that time of a first read that
+    failed (the issuer is down). ``max_age``: keys older than that are read again on the next use
+    (an issuer that dropped a key is believed within that time); if that read fails, the keys held
+    are kept for another ``max_age``.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[dict[str, Any]]],
+        *,
+        refetch_every: float = 0.0,
+        max_age: float | None = None,
+    ) -> None:
         self._fetch = fetch
+        self.refetch_every = refetch_every
+        self.max_age = max_age
         self._keys: KeySet | None = None
+        self._loaded_at = 0.0
+        self._refetched_at: float | None = None
+        self._failed_at: float | None = None
+        self._lock = asyncio.Lock()
         self.fetches = 0  # how often the key set was read (the tests see the rotation's refetch)
 
     async def candidates(self, kid: str | None) -> list[Key]:
         """The keys a token with ``kid`` may be signed with: a cached one, else the newly fetched."""
+        await self._renew_if_old()
         if self._keys is not None:
             found = _matching(self._keys, kid)
             if found:
                 return found
-        self._keys = await self._load()
-        found = _matching(self._keys, kid)
+        async with self._lock:  # one fetch for the tokens that wait on it
+            keys = self._keys
+            if keys is None:
+                keys = await self._first_load()
+            elif not _matching(keys, kid) and self._may_refetch():
+                self._refetched_at = time.monotonic()
+                keys = await self._load()
+        found = _matching(keys, kid)
         if not found:
-            raise IdentityRefused("the ID token is signed with a key the provider does not publish", str(kid))
+            raise IdentityRefused("the token is signed with a key the issuer does not publish", str(kid))
         return found
+
+    async def _first_load(self) -> KeySet:
+        """The first read of the keys; after a failed one, none for ``refetch_every`` seconds (an
+        issuer that is down is not asked again by every token meanwhile)."""
+        failed = self._failed_at
+        if failed is not None and time.monotonic() - failed < self.refetch_every:
+            raise IdentityRefused("the issuer's key set could not be read; try again shortly")
+        try:
+            return await self._load()
+        except IdentityRefused:
+            self._failed_at = time.monotonic()
+            raise
+
+    def _may_refetch(self) -> bool:
+        last = self._refetched_at
+        return last is None or time.monotonic() - last >= self.refetch_every
+
+    async def _renew_if_old(self) -> None:
+        if self._keys is None or self.max_age is None or time.monotonic() - self._loaded_at < self.max_age:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at < self.max_age:
+                return  # another task read them meanwhile
+            try:
+                await self._load()
+            except IdentityRefused as exc:
+                self._loaded_at = time.monotonic()  # keep what we hold; try again after max_age
+                logger.warning("the key set could not be read again: %s %s", exc.reason, exc.detail)
 
     async def _load(self) -> KeySet:
         self.fetches += 1
         document = await self._fetch()
         try:
-            return KeySet.import_key_set({"keys": [key for key in document.get("keys", []) if _public(key)]})
+            keys = KeySet.import_key_set({"keys": [key for key in document.get("keys", []) if _public(key)]})
         except (JoseError, ValueError, TypeError) as exc:
-            raise IdentityRefused("the provider's key set is not usable", repr(exc)) from None
+            raise IdentityRefused("the issuer's key set is not usable", repr(exc)) from None
+        self._keys, self._loaded_at = keys, time.monotonic()
+        return keys
 
 
 def _public(key: object) -> bool:

@@ -16,33 +16,27 @@ to) checks the ID token's signature against the provider's published keys:
 - Claims the ID token lacks (``preferred_username``, ``name``; many providers keep them for the
   UserInfo endpoint) come from UserInfo, only when its ``sub`` is the ID token's.
 
-Every request goes through the address guard (``webhook_http.AddressGuard``: non-public addresses
+Every request goes through the address guard (``guarded_fetch.GuardedFetch``: non-public addresses
 are refused unless their host is allowed; the composition allows the issuer's host), to the
-address it checked (``pinned``), with a 5 s timeout and a 1 MiB cap on the answer. Every failure
-is the domain's ``IdentityRefused``.
+address it checked, with a 5 s timeout and a 1 MiB cap on the answer. Every failure is the
+domain's ``IdentityRefused``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
 import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from server.adapters.guarded_fetch import TIMEOUT, GuardedFetch
 from server.adapters.id_token import KeySource, check_id_token
-from server.adapters.tls import verifying_context
-from server.adapters.webhook_http import AddressGuard, pinned
-from server.chat.accounts.sso import Identity, IdentityRefused
-from server.chat.kernel.outbound import AddressRefused
+from server.adapters.webhook_http import AddressGuard
+from server.chat.accounts.identities import Identity, IdentityRefused
 
-TIMEOUT = 5.0
-BODY_CAP = 1024 * 1024
 DOCUMENT_AGE = 3600.0
 REQUIRED = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
@@ -68,9 +62,7 @@ class OidcProvider:
         self._name = name
         self.scopes = scopes
         self.timeout = timeout
-        self.client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=verifying_context()
-        )
+        self.http = GuardedFetch(guard, who="the provider", timeout=timeout)
         self._document: dict[str, Any] | None = None
         self._document_at = 0.0
         self.keys = KeySource(self._fetch_keys)
@@ -145,7 +137,7 @@ class OidcProvider:
         else:
             form["client_secret"] = self._secret
         status, body = await self._send("POST", document["token_endpoint"], headers, urlencode(form).encode())
-        answer = _json(body)
+        answer = self.http.json_object(body)
         if status != 200:
             error = answer.get("error") if isinstance(answer.get("error"), str) else f"status {status}"
             raise IdentityRefused("the provider refused the code", str(error)[:200])
@@ -158,68 +150,22 @@ class OidcProvider:
         if not (isinstance(endpoint, str) and isinstance(access, str)):
             return {}
         status, body = await self._send("GET", endpoint, {"Authorization": f"Bearer {access}"}, None)
-        info = _json(body) if status == 200 else {}
+        info = self.http.json_object(body) if status == 200 else {}
         return info if info.get("sub") == subject else {}  # OpenID Connect Core 5.3.2
 
     async def _fetch_keys(self) -> dict[str, Any]:
         return await self._get_json((await self.document())["jwks_uri"])
 
     async def _get_json(self, url: str) -> dict[str, Any]:
-        status, body = await self._send("GET", url, {}, None)
-        if status != 200:
-            raise IdentityRefused("the provider's document could not be read", f"{url}: status {status}")
-        return _json(body)
+        return await self.http.get_json(url)
 
     async def _send(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> tuple[int, bytes]:
-        """One request to the address the guard checked; the status and at most ``BODY_CAP`` bytes."""
-        try:
-            parsed, address = await self.guard.address(url)
-        except AddressRefused as exc:
-            raise IdentityRefused("the provider's address is not allowed", str(exc)) from None
-        target, host, extensions = pinned(parsed, address)
-        headers = {**headers, "Host": host, "Accept": "application/json"}
-        try:
-            async with asyncio.timeout(self.timeout):
-                request = self.client.build_request(
-                    method, target, content=body, headers=headers, extensions=extensions
-                )
-                response = await self.client.send(request, stream=True)
-                try:
-                    return response.status_code, await _capped(response)
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            raise IdentityRefused("the provider did not answer in time", url) from None
-        except httpx.HTTPError as exc:
-            raise IdentityRefused(
-                "the provider could not be reached", f"{url}: {type(exc).__name__}"
-            ) from None
+        return await self.http.send(method, url, headers, body)
 
     async def close(self) -> None:
-        await self.client.aclose()
-
-
-async def _capped(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > BODY_CAP:
-            raise IdentityRefused("the provider's answer is too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        found = json.loads(body)
-    except ValueError:
-        raise IdentityRefused("the provider's answer is not JSON") from None
-    if not isinstance(found, dict):
-        raise IdentityRefused("the provider's answer is not a JSON object")
-    return found
+        await self.http.close()
 
 
 def _text(value: object) -> str | None:

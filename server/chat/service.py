@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from db.uow import Database
 from server.chat.accounts import assembly as accounts
+from server.chat.accounts.app_tokens import AppTokenVerifier
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
 from server.chat.connections import assembly as connections
@@ -90,6 +91,7 @@ class Ports:
     poster: Poster | None = None  # how a webhook delivery is posted
     page_source: PageSource | None = None  # how link previews are fetched (none: previews off)
     identity_provider: IdentityProvider | None = None  # single sign-on's provider (none: off)
+    app_tokens: AppTokenVerifier | None = None  # the application's signature (section 17; none: off)
     # Email (PROTOCOL.md section 15): how mails are written and sent (none: email is off)
     composer: Composer | None = None
     mailer: Mailer | None = None
@@ -127,7 +129,9 @@ class Chat:
         self.blocks = found.block_service  # PROTOCOL.md section 10
         self.roles = found.roles  # the workspace's roles (PROTOCOL.md section 19)
         self.presence = presence.build(w, limits, ports.registry, found.blocks)
-        signed = accounts.build(w, limits, secret, token_ttl, self.presence, ports.identity_provider)
+        signed = accounts.build(
+            w, limits, secret, token_ttl, self.presence, ports.identity_provider, ports.app_tokens
+        )
         self.users, self.sso = signed.users, signed.sso  # PROTOCOL.md sections 6 and 14
         self.auth_sessions = signed.sessions  # PROTOCOL.md section 19: sessions that last
         self.files = files.build(w, limits, ports.file_store)  # PROTOCOL.md section 11

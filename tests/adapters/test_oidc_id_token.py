@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from server.adapters.id_token import check_id_token
 from server.adapters.oidc import OidcProvider
 from server.adapters.webhook_http import AddressGuard
-from server.chat.accounts.sso import IdentityRefused
+from server.chat.accounts.identities import IdentityRefused
 
 CLIENT = "parley"
 NONCE = "the nonce of this sign-in"

@@ -1,11 +1,14 @@
-"""The accounts' part of the composition: users, the caches of who is logged in, and single
-sign-on (PROTOCOL.md section 14) over the provider port it is handed (none: off)."""
+"""The accounts' part of the composition: users, the caches of who is logged in, single sign-on
+(PROTOCOL.md section 14) over the provider port it is handed (none: off), and the tokens the
+application signs (section 17) over the verifier port it is handed (none: off)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.chat.accounts.app_tokens import AppTokens, AppTokenVerifier
+from server.chat.accounts.identities import LinkedAccounts
 from server.chat.accounts.passwords import PasswordService, ResetComposer
 from server.chat.accounts.security import PasswordHasher, TokenCodec
 from server.chat.accounts.sessions import SessionService
@@ -31,6 +34,7 @@ class Limits:
     refresh_grace: float  # seconds the refresh cookie just replaced still gets a token
     password_resets_per_hour: int  # reset requests per client address
     password_resets_per_account: int  # reset mails per account
+    app_token_max_ttl: int  # PROTOCOL.md section 17: the longest life of the application's token
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ def build(
     token_ttl: int,
     presence: Presence,
     provider: IdentityProvider | None = None,
+    app_verifier: AppTokenVerifier | None = None,
 ) -> Accounts:
     users = UserService(
         w.db,
@@ -82,6 +87,10 @@ def build(
     )
     if provider is not None:
         w.part("single sign-on", stop=provider.close)
+    if app_verifier is not None:
+        accounts = LinkedAccounts(w.db, users)
+        users.app_tokens = AppTokens(app_verifier, accounts, limits.app_token_max_ttl)
+        w.part("application tokens", stop=app_verifier.close)
     return Accounts(users, sso, sessions)
 
 

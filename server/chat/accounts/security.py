@@ -76,6 +76,7 @@ class Claims:
     issued_at: datetime
     expires_at: datetime | None  # None: an API token (PROTOCOL.md section 12), which never expires
     session_id: str | None = None  # the session it was issued to (PROTOCOL.md section 19), if any
+    app: bool = False  # signed by the application (PROTOCOL.md section 17), not by this server
 
 
 class TokenCodec:

@@ -29,20 +29,17 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, StringConstraints
 
-from db.errors import Conflict
 from db.records import SignInFlow, UserRecord
 from db.uow import Database
+from server.chat.accounts.identities import Identity, IdentityRefused, LinkedAccounts, usable
 from server.chat.accounts.schemas import TokenOut
 from server.chat.accounts.sessions import Opened
-from server.chat.accounts.sso_names import candidates, display_name, username_base
-from server.chat.accounts.users import DISABLED, FIRST_VERSIONS, Joining, UserService, owns_if_first
-from server.chat.accounts.words import words_of
+from server.chat.accounts.users import Joining, UserService
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, not_found, rate_limited
 from server.chat.kernel.schemas import In, Out, check_text
@@ -52,32 +49,10 @@ logger = logging.getLogger(__name__)
 
 FLOW_TTL = timedelta(minutes=10)
 CODE_TTL = timedelta(seconds=60)
-MAX_KEY = 255  # the identities' columns
 MAX_INVITE = 128  # an invitation code's longest (``schemas.InviteCode``)
 START_AGAIN = "the sign-in is unknown, used or expired; start it again"
 BAD_CODE = "the sign-in code is unknown, used or expired; sign in again"
 NOT_HERE = "this sign-in was not started in this browser; start it again"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The provider's user, from an ID token whose signature and claims were checked."""
-
-    issuer: str
-    subject: str
-    preferred_username: str | None = None
-    name: str | None = None
-    email: str | None = None  # the ``email`` claim, only when ``email_verified`` is true (section 19)
-
-
-class IdentityRefused(Exception):
-    """The provider's answer is not accepted: ``reason`` is short and safe to show (no secret, no
-    token), ``detail`` is for the log."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
 
 
 class IdentityProvider(Protocol):
@@ -131,6 +106,7 @@ class SingleSignOn:
         self.password_login = password_login
         self.start_limit = start_limit  # sign-ins started per client address
         self.max_flows = max_flows  # sign-ins under way at once
+        self.accounts = LinkedAccounts(db, users)  # by the provider's iss + sub
 
     async def methods(self) -> MethodsOut:
         oidc = OidcMethodOut(name=self.provider.name) if self.provider is not None else None
@@ -198,8 +174,6 @@ class SingleSignOn:
             identity = await provider.identify(code, flow.verifier, flow.nonce, redirect_uri)
         except IdentityRefused as exc:
             raise _refused(exc) from None
-        if not (0 < len(identity.issuer) <= MAX_KEY and 0 < len(identity.subject) <= MAX_KEY):
-            raise ChatError(ErrorCode.UNAUTHORIZED, "the provider's user has no usable issuer or subject")
         user = await self._account(identity, flow.invite)
         one_time = secrets.token_urlsafe(32)
         async with self.db.write() as repos:
@@ -216,8 +190,8 @@ class SingleSignOn:
             raise ChatError(ErrorCode.UNAUTHORIZED, BAD_CODE)
         async with self.db.read() as repos:
             user = await repos.users.by_id(taken[0])
-        _usable(user)
-        assert user is not None, "checked by _usable"
+        usable(user)
+        assert user is not None, "checked by usable"
         token, expires = self.users.tokens.issue(user.id, user.token_version)
         return TokenOut(token=token, expires_at=iso_required(expires))
 
@@ -232,66 +206,7 @@ class SingleSignOn:
     async def _account(self, identity: Identity, invite: str | None) -> UserRecord:
         """The linked account, else a new one (admitted by the workspace's rules, ``invite``'s code
         among them); an existing account needs no invitation."""
-        user = await self._linked(identity)
-        if user is None:
-            user = await self._create(identity, invite)
-        _usable(user)
-        return user
-
-    async def _linked(self, identity: Identity) -> UserRecord | None:
-        async with self.db.read() as repos:
-            user_id = await repos.sso.linked_user(identity.issuer, identity.subject)
-            return None if user_id is None else await repos.users.by_id(user_id)
-
-    async def _create(self, identity: Identity, invite: str | None) -> UserRecord:
-        """A new account linked to ``identity``, under the first free name of its candidates."""
-        shown = display_name(identity.name)
-        password_hash = await self.users.hasher.hash(secrets.token_urlsafe(32))  # no password matches
-        extra = (str(secrets.randbelow(10**6)) for _ in range(20))
-        for username in candidates(username_base(identity.preferred_username, identity.name), extra):
-            try:
-                user = await self._store(username, identity, shown, password_hash, invite)
-            except _NameTaken:
-                continue
-            except Conflict:
-                linked = await self._linked(identity)  # another callback linked this user first
-                if linked is not None:
-                    return linked
-                continue  # the name was taken between our look and our insert
-            for join in self.users.on_registered:
-                await join(user.id)
-            logger.info("single sign-on made the account %s for %s", user.username, identity.issuer)
-            return user
-        raise ChatError(ErrorCode.CONFLICT, "no free username was found for this account; try again")
-
-    async def _store(
-        self, username: str, identity: Identity, shown: str, password_hash: str, invite: str | None
-    ) -> UserRecord:
-        now = datetime.now(UTC)
-        async with self.db.write() as repos:
-            await repos.names.claim(username)  # one namespace with topics (db/conversations/names.py)
-            if await repos.names.user_holds(username) or await repos.names.topic_holds(username):
-                raise _NameTaken
-            version = secrets.randbelow(FIRST_VERSIONS) + 1
-            user = await repos.users.add(username, password_hash, now, version)
-            for door in self.users.doors:  # closed, invite-only, outside the domains: refused
-                await door.admit(repos, user, Joining(invite=invite, email=identity.email, sso=True))
-            if shown:
-                await repos.users.update_fields(user.id, display_name=shown)
-            await repos.users.set_words(user.id, words_of(username, shown))
-            await repos.sso.link(identity.issuer, identity.subject, user.id, now)
-            return await owns_if_first(repos, user)
-
-
-class _NameTaken(Exception):
-    pass
-
-
-def _usable(user: UserRecord | None) -> None:
-    if user is None or user.deleted_at is not None:
-        raise ChatError(ErrorCode.UNAUTHORIZED, "this account no longer exists")
-    if user.disabled_at is not None:
-        raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        return await self.accounts.account(identity, Joining(invite=invite, email=identity.email, sso=True))
 
 
 def _refused(exc: IdentityRefused) -> ChatError:

@@ -24,6 +24,11 @@ verified (``token_cache.VerifiedTokens``), so it costs no signature check either
 state and token version are checked on every call all the same. A logout here updates that
 memory at once; a logout on another node reaches it as ``SessionsRevoked`` through the hub, and
 a remembered user is looked up again after ``max_age`` seconds in any case.
+
+A token the application signs (PROTOCOL.md section 17) names an issuer, which Parley's own never
+do: only such a token goes to ``app_tokens`` (signature, times, the account by issuer + subject),
+and only when one is configured, so Parley's tokens keep their path; its user is checked here as
+a Parley token's is.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ from server.chat.rules.workspace import OWNER
 WRONG_CREDENTIALS = "wrong username or password"
 DISABLED = "this account is disabled; ask an operator to enable it"
 NOTHING_TO_REFRESH = "an API token does not expire: there is nothing to refresh"
+# A Parley token made from the application's would outlive what the application chose to sign.
+APP_REFRESHES = "your application signed this token: ask it for a new one"
 PASSWORDS_OFF = "signing in with a password is turned off on this server; use single sign-on"
 # A new account's first token version: random below 2^30, leaving 2^30 logouts of room in the
 # 32-bit column.
@@ -152,6 +159,18 @@ class Door(Protocol):
         ...
 
 
+class AppTokenCheck(Protocol):
+    """Tokens the application signs (PROTOCOL.md section 17; ``app_tokens.AppTokens`` is it)."""
+
+    def claims_to_be(self, token: str) -> bool:
+        """Whether ``token`` is the application's to check (a cheap look, no verification)."""
+        ...
+
+    async def user_of(self, token: str) -> tuple[int, datetime, datetime]:
+        """The account's id, the token's issue time and expiry; ``unauthorized``, ``token_expired``."""
+        ...
+
+
 class Presence(Protocol):
     """What a profile needs of presence: a port (``server.chat.presence.service.PresenceService``
     is it), so that accounts name no other capability's service."""
@@ -187,6 +206,7 @@ class UserService:
         self.known = KnownUsers(token_cache_age)  # the composition root attaches it to the hub
         self.known_tokens = KnownTokens(token_cache_age)  # API tokens (section 12), attached too
         self.verified = VerifiedTokens(tokens)  # JWTs whose signature and claims passed
+        self.app_tokens: AppTokenCheck | None = None  # section 17: set when the application signs
         # Sessions that last (PROTOCOL.md section 19): those ended lately (a hub sink, attached by
         # the composition root), and the service that opens them (set by ``assembly.build``).
         self.ended = EndedSessions(db, tokens.ttl + 60.0)
@@ -336,6 +356,9 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         if api_tokens.is_api_token(token):
             return await self._verify_api_token(token)
+        apps = self.app_tokens
+        if apps is not None and token not in self.verified and apps.claims_to_be(token):
+            return await self._verify_app_token(apps, token)
         claims = self.verified.decode(token)
         user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
         if user is None:
@@ -369,14 +392,30 @@ class UserService:
         now = datetime.now(UTC)
         return actor, Claims(user_id=user.id, version=user.token_version, issued_at=now, expires_at=None)
 
+    async def _verify_app_token(self, apps: AppTokenCheck, token: str) -> tuple[Actor, Claims]:
+        """A token the application signed (PROTOCOL.md section 17): its account, checked as a
+        Parley token's is (disabled or deleted: ``unauthorized``). No logout revokes it (it carries
+        no token version; a logout closes its sockets all the same): the application, which signs
+        it, bounds its life."""
+        user_id, issued_at, expires_at = await apps.user_of(token)
+        user = self.known.get(user_id) or await self._look_up(user_id)
+        if user is None:
+            raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
+        if not user.active:
+            raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        actor = Actor(id=user.id, username=user.username, bot=user.bot)
+        return actor, Claims(user.id, user.token_version, issued_at, expires_at, app=True)
+
     async def refresh(self, token: str | None) -> TokenOut:
         """A new token for the user of a valid ``token`` (``POST /api/auth/refresh``), of the same
         token version: the logout that revokes one revokes both, even one racing this call. An API
         token is ``unauthorized`` here: it never expires, and a JWT made from it would outlive its
-        revocation."""
+        revocation; so is a token the application signed (section 17): it asks its application."""
         _, claims = await self.verify(token)
         if claims.expires_at is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
+        if claims.app:
+            raise ChatError(ErrorCode.UNAUTHORIZED, APP_REFRESHES)
         fresh, expires = self.tokens.issue(claims.user_id, claims.version, session_id=claims.session_id)
         return TokenOut(token=fresh, expires_at=iso_required(expires))
 
