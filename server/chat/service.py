@@ -194,7 +194,13 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
-        self.server_keys = backends.build(w, limits, self.users).keys  # PROTOCOL.md section 17
+        server = backends.build(  # PROTOCOL.md section 17: the server API
+            w,
+            limits,
+            backends.Services(self.users, talk, self.moderation, self.people, self.email, self.audit),
+        )
+        self.server_keys, self.server_publish = server.keys, server.publisher
+        self.server_members, self.server_users = server.members, server.users
         w.attach()
 
     async def start(self) -> None:

@@ -29,7 +29,7 @@ from db.uow import Database
 from server.chat.accounts.api_tokens import digest
 from server.chat.accounts.users import UserService
 from server.chat.backends.schemas import KeyCreatedOut, KeyInfoOut, KeysOut
-from server.chat.kernel.actors import CLI, Doer
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found, rate_limited
 from server.chat.kernel.events import Event, NewsMissed, TokenRevoked
@@ -58,6 +58,11 @@ class ServerKey:
     scopes: frozenset[str]
     bot_id: int
     bot_name: str
+
+    @property
+    def bot(self) -> Actor:
+        """The key's bot, as what it sends is sent by."""
+        return Actor(self.bot_id, self.bot_name, bot=True)
 
     @property
     def doer(self) -> Doer:
