@@ -125,3 +125,11 @@ class UserTokenOut(Out):
 
 class DisconnectIn(In):
     revoke: bool = False
+
+
+class KeyIn(In):
+    """A key to make (the administration view): its label, and its scopes (all but ``as_user``
+    unless given)."""
+
+    label: str
+    scopes: list[Literal["publish", "members", "presence", "users", "disconnect", "as_user"]] | None = None
