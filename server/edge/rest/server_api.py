@@ -83,12 +83,12 @@ async def put_user(
     return await chat.server_users.put(key, username, given.display_name, given.email)
 
 
-@router.post("/users/{username}/tokens", status_code=201)
+@router.post("/users/{username}/tokens")
 async def user_token(
     username: UserPath, key: Managing, chat: ChatDep, data: UserTokenIn | None = None
 ) -> UserTokenOut:
     """An ordinary Parley access token of the user (``ttl`` seconds, 60 to 30 days; the server's
-    token lifetime unless given)."""
+    token lifetime unless given), answered as a login's: nothing is stored."""
     return await chat.server_users.token(key, username, (data or UserTokenIn()).ttl)
 
 

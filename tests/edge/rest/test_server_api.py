@@ -17,7 +17,7 @@ import socketio
 from db.backends.tables import ServerKeyRow
 from db.conversations.tables import Message
 from tests.contract import assert_error
-from tests.support import WAIT, Client, LiveServer, bearer, count, polled, running
+from tests.support import WAIT, Client, LiveServer, bearer, count, offline_bob, polled, running
 from tests.support import test_settings as make_settings
 
 ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
@@ -89,6 +89,19 @@ async def test_published_messages_reach_a_connected_member_in_seq_order_and_stay
     assert [m["seq"] for m in got] == seqs == sorted(seqs)
     history = await alice.ok("history", {"topic": "news"})
     assert [m["body"] for m in history["messages"]][-5:] == [f"m{n}" for n in range(5)]
+
+
+async def test_a_member_offline_gets_a_published_message_with_its_mention_when_back(server):
+    _alice, token = await offline_bob(server)
+    key = await key_of(server)
+    body = {"topic": "general", "body": "@bob your order shipped"}
+    sent = await call(server, key, "POST", "/api/server/messages", body)
+    assert sent.status_code == 201 and sent.json()["mentions"] == ["bob"], sent.text
+    bob = await server.connect("bob", token)
+    got = await bob.next("message")  # the backlog, after the session
+    assert (got["id"], got["mentions"], got["bot"]) == (sent.json()["id"], ["bob"], True)
+    found = await bob.ok("search", {"q": "shipped"})
+    assert [hit["message"]["id"] for hit in found["hits"]] == [sent.json()["id"]]
 
 
 async def test_a_retry_with_the_same_client_id_answers_the_same_message_and_stores_nothing(server):
@@ -201,7 +214,7 @@ async def test_users_without_passwords_their_tokens_and_disconnect(server):
     updated = await call(server, key, "PUT", "/api/server/users/carol", {"display_name": "Carol D"})
     assert updated.json()["created"] is False and updated.json()["display_name"] == "Carol D"
     minted = await call(server, key, "POST", "/api/server/users/carol/tokens", {"ttl": 600})
-    assert minted.status_code == 201, minted.text
+    assert minted.status_code == 200, minted.text
     token = minted.json()["token"]
     me = await server.http.get("/api/users/me", headers=bearer(token))
     assert me.status_code == 200 and me.json()["username"] == "carol"
