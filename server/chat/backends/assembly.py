@@ -11,7 +11,7 @@ from server.chat.accounts.users import UserService
 from server.chat.audit.log import AuditService
 from server.chat.backends.keys import KnownKeys, ServerKeys
 from server.chat.backends.members import ServerMembers
-from server.chat.backends.publish import Publisher
+from server.chat.backends.publish import PublishAudit, Publisher
 from server.chat.backends.users import ServerUsers
 from server.chat.conversations.assembly import Conversations
 from server.chat.kernel.budgets import SharedLimit
@@ -57,6 +57,7 @@ def build(w: Wiring, limits: Limits, on: Services) -> Backends:
     burst = limits.server_key_burst
     rate = SharedLimit("server-key", burst, burst / limits.server_key_rate, w.budgets)
     keys = ServerKeys(w.db, on.users, known, rate)
+    on.conversations.send_hooks.append(PublishAudit())  # a publish's audit row, in its send batch
     return Backends(
         keys,
         Publisher(w.db, keys, on.conversations.messages, on.audit),

@@ -40,7 +40,7 @@ from server.chat.kernel.views import iso_required
 PREFIX = "psk_"
 SCOPES = ("publish", "members", "presence", "users", "disconnect", "as_user")
 DEFAULT_SCOPES = frozenset(SCOPES) - {"as_user"}
-MAX_LABEL = 64
+MAX_LABEL = 60  # "key:<label>" names the key in the audit log, whose actor is at most 64 characters
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: the key's bot can never log in
 KEY_OWNER = 0  # a key's bot is owned by no user: the key is its only credential
 MAX_NAME = 32

@@ -7,26 +7,70 @@ idempotency (a retry answers the stored message and stores nothing new) come wit
 hook's bot is); with ``as`` (the ``as_user`` scope) by that user, who must be able to send there
 (``forbidden``, ``not_found`` as for their own send). A broadcast finds every topic before it
 sends anything: one missing topic (``not_found``) or one the bot is banned from (``forbidden``)
-stores nothing. Each call that stores a message writes an audit row naming ``key:<label>``.
+stores nothing. Each call that stores a message writes an audit row naming ``key:<label>``: a
+publish's goes with the message in its send batch (``PublishAudit``, a send hook, told which sends
+are the API's by their ``KeyedActor``), so a key's stream of messages costs no transaction more
+than members' sends; a broadcast writes one row for all its messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
+
+from db.audit.records import AuditRow
 from db.records import TopicRecord
 from db.repositories import Repositories
+from db.sends import Rows, Stored
 from db.uow import Database
 from server.chat.audit.log import AuditService
 from server.chat.backends.keys import ServerKey, ServerKeys
 from server.chat.backends.users import live_user
 from server.chat.conversations.messages import MessageService
+from server.chat.conversations.writer import Pending
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import forbidden
 from server.chat.kernel.events import MembershipChanged
 from server.chat.kernel.schemas import MessageOut, Target
 from server.chat.rules.access import named_topic
+
+
+@dataclass(frozen=True)
+class KeyedActor(Actor):
+    """A sender acting for a server key: the send is the API's, and its audit row goes with it."""
+
+    key: ServerKey | None = None
+    target: str = ""  # the topic's name or ``@user``, as the row names it
+    topic: str | None = None
+
+
+class PublishAudit:
+    """The send hook that writes a publish's audit row in its message's send batch (nothing for
+    any other send: one type check)."""
+
+    def rows(self, pending: Pending) -> Rows | None:
+        actor = pending.actor
+        if not isinstance(actor, KeyedActor) or actor.key is None:
+            return None
+        doer = actor.key.doer
+
+        def row(stored: Stored) -> Sequence[AuditRow]:
+            details = {"message_id": stored.id, "seq": stored.seq, "as": actor.username}
+            text = orjson.dumps(details).decode()
+            return (
+                AuditRow(
+                    pending.created_at, doer.id, doer.name, "server.publish", actor.target, actor.topic, text
+                ),
+            )
+
+        return row
+
+    def committed(self) -> None:
+        """Nothing to wake: the row is written."""
 
 
 class Publisher:
@@ -53,12 +97,10 @@ class Publisher:
             if target.topic is not None and not await self._seated(target.topic, sender):
                 async with self.db.write() as repos:
                     await _seat(repos, await named_topic(repos, target.topic), sender)
-        retry = client_id is not None and await self.messages.original(sender, client_id) is not None
-        message = await self.messages.send(sender, target, body, client_id)
-        if not retry:
-            details = {"message_id": message.id, "seq": message.seq, "as": sender.username}
-            await self.audit.record(key.doer, "server.publish", target.describe(), target.topic, details)
-        return message
+        keyed = KeyedActor(
+            sender.id, sender.username, sender.bot, key=key, target=target.describe(), topic=target.topic
+        )
+        return await self.messages.send(keyed, target, body, client_id)
 
     async def _seated(self, name: str, bot: Actor) -> bool:
         """Whether the bot is a member of the topic already: from the directory's memory, so that

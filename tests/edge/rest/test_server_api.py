@@ -277,10 +277,14 @@ async def test_a_key_over_its_rate_is_rate_limited(tmp_path):
         assert int(answers[3].headers["Retry-After"]) >= 1
 
 
-async def test_what_a_key_changes_is_audited_under_its_label(server):
+@pytest.mark.both_databases
+async def test_what_a_key_changes_is_audited_under_its_label(live_server):
+    server = live_server  # a publish's row is written with its message: both send stores
     await server.register("alice")
     key = await key_of(server, "Shop backend")
-    await call(server, key, "POST", "/api/server/messages", {"topic": "lobby", "body": "x"})
+    body = {"topic": "lobby", "body": "x", "client_id": "c1"}
+    sent = await call(server, key, "POST", "/api/server/messages", body)
+    await call(server, key, "POST", "/api/server/messages", body)  # a retry: no second row
     await call(server, key, "POST", "/api/server/topics", {"name": "t1"})
     await call(server, key, "PUT", "/api/server/topics/t1/members/alice", {})
     await call(server, key, "DELETE", "/api/server/topics/t1/members/alice")
@@ -300,7 +304,14 @@ async def test_what_a_key_changes_is_audited_under_its_label(server):
             "server.user.disconnect",
         }
     )
-    assert all(row.actor == "key:Shop backend" for row in rows)
+    assert all(row.actor == "key:Shop backend" and row.actor_id is None for row in rows)
+    [published] = [row for row in rows if row.action == "server.publish"]
+    assert (published.target, published.topic) == ("lobby", "lobby")
+    assert published.details == {
+        "message_id": sent.json()["id"],
+        "seq": sent.json()["seq"],
+        "as": "Shop-backend",
+    }
 
 
 async def test_the_openapi_document_puts_the_routes_under_their_tag_with_the_key_scheme(server):
