@@ -27,6 +27,7 @@ from server.settings.accounts import MIN_SECRET_BYTES, AccountsSettings
 from server.settings.admin_ui import AdminUiSettings
 from server.settings.app_tokens import AppTokensSettings
 from server.settings.audit import AuditSettings
+from server.settings.backends import BackendsSettings
 from server.settings.connections import ConnectionsSettings
 from server.settings.conversations import ConversationsSettings
 from server.settings.echo import EchoSettings
@@ -56,6 +57,7 @@ VAPID_KEY_FILE = "vapid_private_key.pem"
 
 # pydantic collects the fields of the last base first: the storage and serving ones lead.
 class Settings(
+    BackendsSettings,
     WorkspaceSettings,
     RetentionSettings,
     ErasureSettings,

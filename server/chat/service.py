@@ -21,6 +21,7 @@ from server.chat.accounts import assembly as accounts
 from server.chat.accounts.app_tokens import AppTokenVerifier
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
+from server.chat.backends import assembly as backends
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -59,6 +60,7 @@ __all__ = ["Chat", "Limits", "Ports"]
 # fields of every base, so one value serves every build, each typed as its own section.
 @dataclass(frozen=True, kw_only=True)
 class Limits(
+    backends.Limits,
     workspace.Limits,
     retention.Limits,
     audit.Limits,
@@ -196,6 +198,13 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
+        server = backends.build(  # PROTOCOL.md section 17: the server API
+            w,
+            limits,
+            backends.Services(self.users, talk, self.moderation, self.people, self.email, self.audit),
+        )
+        self.server_keys, self.server_publish = server.keys, server.publisher
+        self.server_members, self.server_users = server.members, server.users
         w.attach()
 
     async def start(self) -> None:
