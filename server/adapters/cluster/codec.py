@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel
 
 from server.chat.kernel import events as ev
+from server.chat.kernel.gather import SocketsOf
 from server.chat.kernel.schemas import (
     MessageOut,
     PreviewOut,
@@ -62,6 +63,8 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.OutboxWritten,
         ev.EmojiEntry,
         ev.EmojiChanged,
+        ev.AppEvent,
+        SocketsOf,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {
@@ -94,6 +97,20 @@ def loads_numbered(data: bytes | str) -> tuple[str, int, list[ev.Event]]:
         return str(message["node"]), int(message.get("n", 0)), events
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UnknownEvent(f"unreadable hub message: {exc}") from exc
+
+
+def plain(value: Any) -> Any:
+    """``value`` (an event, a question of ``server.chat.kernel.gather``) as JSON-ready values, each
+    registered object marked with its class (what ``built`` reads back)."""
+    return _plain(value)
+
+
+def built(value: Any) -> Any:
+    """The object ``plain`` made ``value`` of. Raises ``UnknownEvent``."""
+    try:
+        return _build(value)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise UnknownEvent(f"unreadable value: {exc}") from exc
 
 
 def _plain(value: Any) -> Any:

@@ -133,6 +133,12 @@ class RedisRegistry:
         seconds, micros = await self._redis.time()
         return float(seconds) + float(micros) / 1e6
 
+    async def live_nodes(self) -> list[str]:
+        """The nodes whose heartbeat is younger than ``ttl`` (this one included once it beat):
+        the nodes a question to all of them waits for (``redis_gather``). Raises on Redis's
+        trouble (``TROUBLE``)."""
+        return await self._live_nodes()
+
     async def _live_nodes(self) -> list[str]:
         since = await self._now() - self.ttl
         return [node.decode() for node in await self._redis.zrangebyscore(self._nodes, since, "+inf")]
