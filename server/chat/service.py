@@ -20,6 +20,7 @@ from db.uow import Database
 from server.chat.accounts import assembly as accounts
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
+from server.chat.backends import live
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -33,6 +34,7 @@ from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
 from server.chat.kernel.budgets import Budgets
+from server.chat.kernel.gather import Gather, LocalGather
 from server.chat.kernel.hub import Hub, MemoryHub
 from server.chat.kernel.online import OnlineRegistry
 from server.chat.kernel.outbound import Poster, UrlGuard
@@ -95,6 +97,7 @@ class Ports:
     mailer: Mailer | None = None
     push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
     export_store: ExportStore | None = None  # where users' exports are written (section 16; none: off)
+    gather: Gather | None = None  # asks every node (Redis; none: one process answers itself)
 
 
 class Chat:
@@ -192,6 +195,9 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
+        on_nodes = live.build(w, ports.gather or LocalGather(), self.presence)  # PROTOCOL.md section 17
+        self.live_events, self.server_presence = on_nodes.events, on_nodes.presence
+        self.gather = on_nodes.gather  # the edge answers what only its sockets know
         w.attach()
 
     async def start(self) -> None:
