@@ -13,6 +13,7 @@ from db.accounts.sessions import SessionRepository
 from db.accounts.sso import SsoRepository
 from db.accounts.users import UserRepository
 from db.audit.repository import AuditRepository
+from db.backends.repository import ServerKeyRepository
 from db.connections.recovery import RecoveryRepository
 from db.conversations.memberships import MembershipRepository
 from db.conversations.messages import MessageRepository
@@ -76,6 +77,7 @@ class Repositories:
         self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
         self.workspace = WorkspaceRepository(session)  # PROTOCOL.md section 19: settings, invites
         self.emoji = EmojiRepository(session)  # PROTOCOL.md section 13: custom emoji
+        self.server_keys = ServerKeyRepository(session)  # PROTOCOL.md section 17: server keys
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

@@ -20,6 +20,7 @@ from db.uow import Database
 from server.chat.accounts import assembly as accounts
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
+from server.chat.backends import assembly as backends
 from server.chat.backends import live
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
@@ -60,6 +61,7 @@ __all__ = ["Chat", "Limits", "Ports"]
 # fields of every base, so one value serves every build, each typed as its own section.
 @dataclass(frozen=True, kw_only=True)
 class Limits(
+    backends.Limits,
     workspace.Limits,
     retention.Limits,
     audit.Limits,
@@ -195,6 +197,7 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
+        self.server_keys = backends.build(w, limits, self.users).keys  # PROTOCOL.md section 17
         on_nodes = live.build(w, ports.gather or LocalGather(), self.presence)  # PROTOCOL.md section 17
         self.live_events, self.server_presence = on_nodes.events, on_nodes.presence
         self.gather = on_nodes.gather  # the edge answers what only its sockets know
