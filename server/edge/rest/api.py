@@ -33,6 +33,7 @@ from server.edge.rest import (
     previews,
     push,
     safety,
+    server_live,
     sessions,
     sso,
     topics,
@@ -83,6 +84,7 @@ def build_api(
     routers += [workspace]  # PROTOCOL.md section 19: joining (settings, invites, accounts made)
     routers += [sessions]  # PROTOCOL.md section 19: sessions that last, passwords
     routers += [emoji]  # PROTOCOL.md section 13: custom emoji
+    routers += [server_live]  # PROTOCOL.md section 17: app: events, presence for the cluster
     for router in [
         *(module.router for module in routers),
         hooks.public,
