@@ -94,16 +94,6 @@ class MembershipRepository:
         )
         return list(result.scalars())
 
-    async def member_names(self, topic_id: int) -> list[tuple[int, str]]:
-        """Each member's id and username, and nothing else: a topic of ten thousand members is
-        read in a few milliseconds (the server API's presence)."""
-        result = await self.session.execute(
-            select(col(Membership.user_id), col(User.username))
-            .join(User, col(User.id) == col(Membership.user_id))
-            .where(col(Membership.topic_id) == topic_id)
-        )
-        return [(int(user_id), str(username)) for user_id, username in result.all()]
-
     async def topics_by_user(self, user_ids: Iterable[int]) -> dict[int, set[int]]:
         """The topic ids of each user's memberships (every user given has an entry)."""
         ids = list(user_ids)

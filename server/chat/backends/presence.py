@@ -15,6 +15,7 @@ Errors: ``not_found`` (no such topic or user).
 from __future__ import annotations
 
 import asyncio
+from itertools import compress
 
 from db.uow import Database
 from server.chat.backends.live_schemas import TopicPresenceOut, UserPresenceOut
@@ -35,13 +36,12 @@ class ServerPresence:
 
     async def topic(self, name: str) -> TopicPresenceOut:
         """The topic's members with a socket on any node, by name (case aside)."""
-        async with self.db.read() as repos:
-            topic = await repos.topics.by_name(name)
-            if topic is None or topic.kind == "direct":
-                raise no_topic(name)
-            members = await repos.memberships.member_names(topic.id)
-        online = await self.presence.online_among(user_id for user_id, _ in members)
-        names = sorted((username for user_id, username in members if user_id in online), key=str.lower)
+        found = await self.db.reads.topic_members(name)
+        if found is None or found[0] == "direct":
+            raise no_topic(name)
+        _kind, ids, usernames = found
+        online = await self.presence.online_among(ids)
+        names = sorted(compress(usernames, [user_id in online for user_id in ids]), key=str.lower)
         return TopicPresenceOut(online=names, count=len(names))
 
     async def user(self, name: str) -> UserPresenceOut:
