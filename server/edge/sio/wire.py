@@ -64,8 +64,6 @@ def server_event(event: ev.Event) -> tuple[str, Any] | None:
     given (a tuple: python-socketio sends it as one argument, whatever JSON it is).
     """
     match event:
-        case ev.AppEvent(event=name, data=data):
-            return name, (orjson.loads(data),)
         case ev.MessageCreated(message=message):
             return "message", message.wire
         case ev.MessageEdited(message=message):
@@ -113,4 +111,6 @@ def server_event(event: ev.Event) -> tuple[str, Any] | None:
             return "topic:removed", removed
         case ev.EmojiChanged(emoji=emoji):
             return "emoji:updated", {"emoji": [dataclasses.asdict(entry) for entry in emoji]}
+        case ev.AppEvent(event=name, data=data):
+            return name, (orjson.loads(data),)
     return None
