@@ -1,6 +1,7 @@
 """The live side of the server API's part of the composition (PROTOCOL.md section 17): ``app:``
 events and presence for the cluster, over the port that asks every node (its part started here,
-after presence, whose registry knows which nodes are live)."""
+after presence, whose registry knows which nodes are live; by a server only: the command line
+asks nothing)."""
 
 from __future__ import annotations
 
@@ -23,5 +24,5 @@ class Live:
 
 def build(w: Wiring, gather: Gather, presence: PresenceService) -> Live:
     gather.answer(SocketsOf, partial(sockets_here, presence))
-    w.part("asking the nodes", gather.start, gather.stop)
+    w.part("asking the nodes", gather.start, gather.stop, serving=True)  # the command line asks none
     return Live(LiveEvents(w.db, gather), ServerPresence(w.db, presence, gather), gather)
