@@ -8,6 +8,7 @@ One server per module; each test has its own users and topics (``names``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from server.chat.backends.live_schemas import AcksOut, EmitIn, EmittedOut
+from server.chat.kernel.events import AppEvent, ToUser
 from tests.shared_server import Names, own_sockets, shared_server
 from tests.support import Client, LiveServer
 
@@ -145,3 +147,10 @@ async def test_a_client_may_not_send_an_app_event(live_server, names):
         "error": {"code": "invalid", "message": "'app:' events go from the server to clients, never back"},
     }
     assert (await alice.ok("topic:list"))["topics"] is not None  # still connected and served
+
+
+@pytest.mark.parametrize("dialect", ["topics", "rooms", "messenger"])
+async def test_only_socket_io_carries_app_events_the_gateways_dialects_render_none(dialect):
+    wire = importlib.import_module(f"server.edge.gateway.dialects.{dialect}.wire")
+
+    assert wire.push(AppEvent("app:x", '{"a": 1}', ToUser(1))) is None
