@@ -197,7 +197,13 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
-        self.server_keys = backends.build(w, limits, self.users).keys  # PROTOCOL.md section 17
+        server = backends.build(  # PROTOCOL.md section 17: the server API
+            w,
+            limits,
+            backends.Services(self.users, talk, self.moderation, self.people, self.email, self.audit),
+        )
+        self.server_keys, self.server_publish = server.keys, server.publisher
+        self.server_members, self.server_users = server.members, server.users
         on_nodes = live.build(w, ports.gather or LocalGather(), self.presence)  # PROTOCOL.md section 17
         self.live_events, self.server_presence = on_nodes.events, on_nodes.presence
         self.gather = on_nodes.gather  # the edge answers what only its sockets know

@@ -3,6 +3,7 @@
 parley serve | migrate | conformance-server   the server's own commands (server/cli/serve.py)
 parley user|token|topic|stats|reports|search  operator commands (server/cli/admin.py)
 parley bot create|list|token|revoke           bot accounts (server/cli/bots.py)
+parley keys create|list|revoke                the server API's keys (server/cli/keys.py)
 parley backup DIR | restore DIR               a copy of the data, and back (server/cli/backup.py)
 parley export DIR                             every table and the files (server/cli/export.py)
 parley audit                                  the audit log, for operators (server/cli/audit.py)
@@ -25,6 +26,7 @@ from server.cli import backup, export, serve
 from server.cli.admin import AdminCommands, add_token, add_user_create
 from server.cli.audit import AuditCommand
 from server.cli.bots import BotCommands
+from server.cli.keys import KeyCommands
 from server.cli.operator import CommandError, Operator, fail, with_chat
 from server.config import Settings, SettingsError
 from server.edge.validation import reason
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     operator = Operator(with_chat)
     AdminCommands(operator).register(sub, user)
     BotCommands(operator).register(sub)
+    KeyCommands(operator).register(sub)  # PROTOCOL.md section 17
     backup.register(sub)
     export.register(sub)  # PROTOCOL.md section 16
     AuditCommand(operator).register(sub)

@@ -138,7 +138,7 @@ async def test_the_administration_view(new_page, live_server) -> None:
     await alice.by("admin-open").click()
     view = alice.by("admin-view")
     await expect(view).to_be_visible()
-    for tab in ("users", "invites", "registration", "topics", "reports", "audit"):
+    for tab in ("users", "invites", "registration", "topics", "keys", "reports", "audit"):
         await alice.by(f"admin-tab-{tab}").click()
         panel = alice.by(f"admin-panel-{tab}")
         await expect(panel).to_be_visible()

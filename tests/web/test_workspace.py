@@ -305,7 +305,7 @@ async def test_the_admin_view_shows_for_an_owner_and_not_for_a_member(new_page) 
 
     # The tabs by keyboard: arrows move and show each section.
     await view.get_by_test_id("admin-tab-users").focus()
-    for key in ("invites", "registration", "topics", "emoji", "reports", "audit"):
+    for key in ("invites", "registration", "topics", "emoji", "keys", "reports", "audit"):
         await owner.page.keyboard.press("ArrowRight")
         await expect(view.get_by_test_id(f"admin-tab-{key}")).to_be_focused()
         await expect(view.get_by_test_id(f"admin-panel-{key}")).to_be_visible()

@@ -279,3 +279,12 @@ export async function addEmoji(token, name, file) {
 
 /** DELETE /api/emoji/{name} (owners and admins) */
 export const removeEmoji = (token, name) => call("DELETE", `/api/emoji/${encodeURIComponent(name)}`, { token });
+
+/** GET /api/admin/keys -> [{id, label, scopes, bot, created_at}]: the server API's keys (never the keys) */
+export const listServerKeys = async (token) => listOf(await call("GET", "/api/admin/keys", { token }), "keys");
+
+/** POST /api/admin/keys {label, scopes?} -> 201 {id, key, label, scopes}: the key, shown this once */
+export const createServerKey = (token, fields) => call("POST", "/api/admin/keys", { token, body: fields });
+
+/** DELETE /api/admin/keys/{id}: every node refuses the key from now on */
+export const revokeServerKey = (token, id) => call("DELETE", `/api/admin/keys/${encodeURIComponent(id)}`, { token });

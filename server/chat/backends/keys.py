@@ -29,7 +29,7 @@ from db.uow import Database
 from server.chat.accounts.api_tokens import digest
 from server.chat.accounts.users import UserService
 from server.chat.backends.schemas import KeyCreatedOut, KeyInfoOut, KeysOut
-from server.chat.kernel.actors import CLI, Doer
+from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found, rate_limited
 from server.chat.kernel.events import Event, NewsMissed, TokenRevoked
@@ -40,7 +40,7 @@ from server.chat.kernel.views import iso_required
 PREFIX = "psk_"
 SCOPES = ("publish", "members", "presence", "users", "disconnect", "as_user")
 DEFAULT_SCOPES = frozenset(SCOPES) - {"as_user"}
-MAX_LABEL = 64
+MAX_LABEL = 60  # "key:<label>" names the key in the audit log, whose actor is at most 64 characters
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: the key's bot can never log in
 KEY_OWNER = 0  # a key's bot is owned by no user: the key is its only credential
 MAX_NAME = 32
@@ -58,6 +58,11 @@ class ServerKey:
     scopes: frozenset[str]
     bot_id: int
     bot_name: str
+
+    @property
+    def bot(self) -> Actor:
+        """The key's bot, as what it sends is sent by."""
+        return Actor(self.bot_id, self.bot_name, bot=True)
 
     @property
     def doer(self) -> Doer:

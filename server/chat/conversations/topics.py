@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -89,11 +89,20 @@ class TopicService:
         async with _counted(self.create_limit, actor, "too many topics created; try later"):
             return await self._create(actor, name, private)
 
-    async def _create(self, actor: Actor, name: str, private: bool) -> TopicOut:
+    async def create_for(
+        self, owner: Actor, name: str, private: bool, noted: Sequence[object] = ()
+    ) -> TopicOut:
+        """A topic made for ``owner`` by a trusted caller (the server API, PROTOCOL.md section 17),
+        whose own rate stands in for the owner's hourly count; ``noted``: the creation's facts (its
+        audit row), in its transaction."""
+        return await self._create(owner, name, private, noted)
+
+    async def _create(self, actor: Actor, name: str, private: bool, noted: Sequence[object] = ()) -> TopicOut:
         now = datetime.now(UTC)
         kind = "private" if private else "public"
         try:
             async with self.db.write() as repos:
+                repos.note(*noted)
                 await free_name(repos, name)
                 topic = await repos.topics.add(name, kind, now, owner_id=actor.id)
                 await repos.memberships.add(topic, actor.id, "owner", now)
@@ -190,6 +199,36 @@ class TopicService:
                 repos.note(MemberActed(topic.id, topic.name, invitee.id, invitee.username, "joined"))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
         return InvitedOut(topic=view)
+
+    async def add_member(
+        self, by: Actor, name: str, username: str, role: str = "member", noted: Sequence[object] = ()
+    ) -> tuple[TopicOut, bool]:
+        """Make ``username`` a member of the topic (public or private) for a trusted caller (the
+        server API, PROTOCOL.md section 17), with no invitation and no membership of ``by``'s: the
+        user's sockets join the room on every node and the user hears ``topic:invited`` from
+        ``by``, as for an invite. An existing member gets ``role`` if it differs. The topic as the
+        user sees it, and whether they were added; ``forbidden`` for a user banned from it."""
+        async with self.db.write() as repos:
+            topic = await named_topic(repos, name)
+            user = await user_named(repos, username)
+            if user.deleted_at is not None:
+                raise not_found(f"no user named {username!r}")
+            if await repos.bans.active(topic.id, user.id):
+                raise forbidden(f"{user.username!r} is banned from {topic.name!r}")
+            membership = await repos.memberships.get(topic.id, user.id)
+            added = membership is None
+            if membership is None:
+                await repos.memberships.add(topic, user.id, role, datetime.now(UTC))
+                theirs = await topic_view(repos, user.id, topic, self.presence.online_among)
+                repos.record(
+                    MembershipChanged(user.id, topic.id, joined=True),
+                    TopicInvited(theirs, by.username, ToUser(user.id)),
+                )
+                repos.note(MemberActed(topic.id, topic.name, user.id, user.username, "joined"), *noted)
+            elif membership.role != role and membership.role != "owner":
+                await repos.memberships.set_role(topic.id, user.id, role)
+                repos.note(*noted)
+            return await topic_view(repos, user.id, topic, self.presence.online_among), added
 
     async def list(self, actor: Actor) -> TopicsOut:
         async with self.db.read() as repos:

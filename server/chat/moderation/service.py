@@ -14,7 +14,7 @@ and loses its line in the log (the change is what must hold).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,6 +91,25 @@ class ModerationService:
             _audit(repos, actor, "topic.kick", found, target.username, reason=reason)
         sentence = f"{actor.username} removed {target.username}" + _because(reason)
         await self._tell(actor, place, sentence, "kick", target=target.username, reason=reason)
+
+    async def remove_member(self, by: Actor, topic: str, username: str, noted: Sequence[object] = ()) -> bool:
+        """Remove ``username`` from the topic for a trusted caller (the server API, PROTOCOL.md
+        section 17), whatever ``by``'s rank there: the same events as a kick (the sockets leave
+        the room on every node, ``topic:removed``, the system message ``by`` signs). False when
+        the user was no member (nothing changes)."""
+        async with self.db.write() as repos:
+            found = await named_topic(repos, topic)
+            target = await user_named(repos, username)
+            if await repos.memberships.get(found.id, target.id) is None:
+                return False
+            _remove(repos, found, target.id, None)
+            await repos.memberships.remove(found.id, target.id)
+            repos.note(MemberActed(found.id, found.name, target.id, target.username, "kicked"), *noted)
+        place = place_of_topic(found)
+        await self._tell(
+            by, place, f"{by.username} removed {target.username}", "kick", target=target.username
+        )
+        return True
 
     async def ban(
         self, actor: Actor, topic: str, username: str, reason: str | None, minutes: int | None

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from server import __version__
 from server.edge.rest import (
     accounts,
+    admin_keys,
     admin_users,
     admin_workspace,
     bots,
@@ -33,6 +34,7 @@ from server.edge.rest import (
     previews,
     push,
     safety,
+    server_api,
     server_live,
     sessions,
     sso,
@@ -84,6 +86,8 @@ def build_api(
     routers += [workspace]  # PROTOCOL.md section 19: joining (settings, invites, accounts made)
     routers += [sessions]  # PROTOCOL.md section 19: sessions that last, passwords
     routers += [emoji]  # PROTOCOL.md section 13: custom emoji
+    routers += [server_api]  # PROTOCOL.md section 17: the server API's write side
+    routers += [admin_keys]  # PROTOCOL.md section 17: its keys, for the workspace's admins
     routers += [server_live]  # PROTOCOL.md section 17: app: events, presence for the cluster
     for router in [
         *(module.router for module in routers),

@@ -83,15 +83,20 @@ async def test_every_operation_that_reads_the_caller_declares_the_bearer_scheme_
     async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
         document: dict[str, Any] = (await client.get("/openapi.json")).json()
 
-    [scheme] = document["components"]["securitySchemes"].items()
-    assert scheme[0] == "bearer" and (scheme[1]["type"], scheme[1]["scheme"]) == ("http", "bearer")
-    assert "POST /api/auth/login" in scheme[1]["description"]
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"bearer", "serverKey"}  # a user's token; a backend's key (section 17)
+    for scheme in schemes.values():
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "POST /api/auth/login" in schemes["bearer"]["description"]
     checked = 0
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         for method in route.methods - {"HEAD"}:
             operation = document["paths"][route.path][method.lower()]
+            if route.path.startswith("/api/server/"):  # the server API: a server key, never a user's
+                assert operation.get("security") == [{"serverKey": []}], (method, route.path)
+                continue
             declared = operation.get("security") == [{"bearer": []}]
             wanted = reads_the_caller(route.dependant) or (method, route.path) in TOKEN_OPTIONAL
             assert declared == wanted, (method, route.path)

@@ -3,7 +3,8 @@
 // erase, create), invites (create, list, copy the link, revoke), registration (open / invite /
 // closed, allowed domains, whether members may invite), the public topics (rename, archive,
 // transfer), custom emoji (upload with a name, the list with their pictures, remove: PROTOCOL.md
-// section 13), reports and the audit log with readable times. Each tab loads when first shown and
+// section 13), the server API's keys (make one, shown once; the list; revoke: section 17), reports
+// and the audit log with readable times. Each tab loads when first shown and
 // after each change; the server's refusal shows in words in the tab. Tabs: arrow keys, Home, End.
 import { confirmArchive } from "./topic_settings.js";
 import * as api from "../api.js";
@@ -13,7 +14,11 @@ import { fullTime, parseTime, plural } from "./format.js";
 
 const TABS = [
   ["users", "Users"], ["invites", "Invites"], ["registration", "Registration"],
-  ["topics", "Topics"], ["emoji", "Emoji"], ["reports", "Reports"], ["audit", "Audit log"],
+  ["topics", "Topics"], ["emoji", "Emoji"], ["keys", "Server keys"], ["reports", "Reports"], ["audit", "Audit log"],
+];
+const SCOPES = [
+  ["publish", "publish messages"], ["members", "add and remove members, make topics"], ["presence", "ask who is online"],
+  ["users", "make users and their tokens"], ["disconnect", "disconnect users"], ["as_user", "send as any user"],
 ];
 const EXPIRIES = [[3600, "1 hour"], [86400, "1 day"], [7 * 86400, "7 days"], [30 * 86400, "30 days"]];
 
@@ -286,6 +291,51 @@ class AdminView {
         onclick: async () => {
           if (await this.act(notes, () => api.revokeInvite(this.token, inv.id), "Invitation revoked.") !== undefined) reload();
         } }, "Revoke"));
+  }
+
+  // ---- the server API's keys (PROTOCOL.md section 17) --------------------------------------------
+
+  build_keys(panel) {
+    const label = h("input", { id: "admin-key-label", "data-testid": "admin-key-label", required: true, maxlength: "64",
+      autocomplete: "off", placeholder: "billing backend", "aria-describedby": "admin-key-label-hint" });
+    const scopes = SCOPES.map(([scope, text]) => h("input", { type: "checkbox", id: `admin-key-scope-${scope}`, value: scope,
+      "data-testid": "admin-key-scope", checked: scope !== "as_user" }));
+    const created = h("p", { class: "form-info", role: "status", "data-testid": "admin-key-created", hidden: true });
+    const form = h("form", { class: "admin-create", "aria-label": "Make a server key" },
+      h("div", { class: "field" }, h("label", { for: "admin-key-label" }, "Label"), label,
+        h("p", { class: "hint", id: "admin-key-label-hint" }, "What the key is for: its messages are sent by a bot of this name.")),
+      h("fieldset", { class: "field" }, h("legend", {}, "Scopes"),
+        ...scopes.map((box, i) => h("label", { class: "inline-row", for: box.id }, box, ` ${SCOPES[i][0]}: ${SCOPES[i][1]}`))),
+      h("div", { class: "inline-row end" }, h("button", { class: "btn btn-primary btn-small", type: "submit", "data-testid": "admin-key-create" }, "Make key")),
+      created,
+      h("p", { class: "hint" }, "The key is shown once, here: copy it to your backend now."));
+    const list = h("ul", { class: "admin-list", "data-testid": "admin-keys", "aria-label": "Server keys" });
+    const notes = this.frame(panel, "A server key lets your application's backend call Parley's server API (/api/server/) without a socket.", form, list);
+    const load = async () => {
+      const keys = await this.act(notes, () => api.listServerKeys(this.token));
+      if (!keys) return;
+      notes.count.textContent = plural(keys.length, "key");
+      fill(list, keys.map((key) => h("li", { class: "admin-item", "data-testid": "admin-key", "data-id": key.id },
+        h("span", { class: "entry-main" },
+          h("span", { class: "entry-head" }, h("span", { class: "entry-sender" }, key.label)),
+          h("span", { class: "session-meta" }, `${key.scopes.join(", ")} · sends as ${key.bot} · made `, when(key.created_at))),
+        h("button", { class: "btn btn-danger btn-small", type: "button", "data-testid": "admin-key-revoke", "aria-label": `Revoke the key ${key.label}`,
+          onclick: async () => {
+            if (await this.act(notes, () => api.revokeServerKey(this.token, key.id), `The key ${key.label} is revoked.`) !== undefined) load();
+          } }, "Revoke"))));
+      if (!keys.length) list.append(h("li", { class: "panel-empty" }, "No server key yet."));
+    };
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const chosen = scopes.filter((box) => box.checked).map((box) => box.value);
+      const made = await this.act(notes, () => api.createServerKey(this.token, { label: label.value.trim(), scopes: chosen }));
+      if (!made) return;
+      say(created, `Key for ${made.label}: ${made.key}`);
+      label.value = "";
+      load();
+    });
+    load();
+    return load;
   }
 
   // ---- custom emoji (PROTOCOL.md section 13) ----------------------------------------------------
