@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from server.adapters.cluster.redis_gather import RedisGather
 from server.adapters.cluster.redis_presence import RedisRegistry
 from server.chat.kernel.events import AppEvent, ToUser
 from server.chat.kernel.gather import Answer, LocalGather, SocketsOf
+from tests.redis_instance import own_redis
 from tests.scaleout.conftest import redis_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
@@ -128,3 +130,24 @@ async def test_one_process_answers_itself():
 
     assert await gather.ask(SocketsOf(1), within=1.0) == [{"sockets": 2, "user": 1, "node": "here"}]
     assert await gather.ask(AppEvent("app:x", "null", ToUser(1)), within=1.0) == []
+
+
+async def test_while_redis_is_down_a_node_answers_alone_within_the_deadline(tmp_path: Path):
+    """A question Redis cannot carry is answered by the asking node itself: bounded, never an error."""
+    async with own_redis(tmp_path) as broker:
+        registry = RedisRegistry(broker.url, "down", ttl=15.0)
+        await registry.start(nobody_gone)
+        gather = RedisGather(broker.url, "down", registry)
+        gather.answer(SocketsOf, counting(2, registry.node))
+        await gather.start()
+        try:
+            broker.kill()
+            started = time.monotonic()
+            answers = await gather.ask(SocketsOf(1), within=5.0)
+            waited = time.monotonic() - started
+        finally:
+            await gather.stop()
+            await registry.stop()
+
+    assert [answer["sockets"] for answer in answers] == [2]
+    assert waited < 3.0
