@@ -19,6 +19,7 @@ from db.migrate import upgrade
 from server import logs
 from server.chat.kernel.actors import admin_ui
 from server.chat.kernel.errors import ChatError, ErrorCode, invalid
+from server.chat.kernel.events import AppEvent
 from server.chat.kernel.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
@@ -41,6 +42,7 @@ from server.edge.rest.api import build_api
 from server.edge.rest.hooks import HOOK_MAX_BYTES
 from server.edge.rest.wire import http_error
 from server.edge.sio.admin_rooms import room_names
+from server.edge.sio.app_events import AppEvents
 from server.edge.sio.chat_namespace import ChatNamespace
 from server.edge.sio.echo_namespace import EchoNamespace
 from server.edge.sio.tokens import client_address
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Any:
     chat_namespace.register()
     EchoNamespace(sio, chat, registry, metrics, settings.socket_burst, settings.socket_rate).register()
     sink.add_writer(chat_namespace.writer)
+    # PROTOCOL.md section 17: an application's `app:` events, answered by every node for its own sockets
+    chat.gather.answer(AppEvent, AppEvents(sio, chat_namespace.writer, registry, sink).answer)
     api.state.gateway = Gateway(chat, settings, metrics, registry, sink)  # the plain-WebSocket dialects
     chat.hub.attach(sink)
     # Every HTTP body but Engine.IO's is capped before anything reads it (Engine.IO bounds its own in

@@ -131,17 +131,19 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         private_folder(store, create=False)  # each store makes its own (0700) when first used
     database = Database(settings.resolved_database_url)
     hub: Hub = RelayHub(database)  # one process: the command line's events come through the database
-    registry = budgets = None
+    registry = budgets = gather = None
     if settings.redis_url:  # several nodes: events and presence go through Redis
         # Imported here: redis.asyncio is a tenth of a second of every `parley` command's start,
         # and only a cluster uses it (tests/cli/test_startup.py).
         from server.adapters.cluster.redis_budgets import RedisBudgets
+        from server.adapters.cluster.redis_gather import RedisGather
         from server.adapters.cluster.redis_hub import RedisHub
         from server.adapters.cluster.redis_presence import RedisRegistry
 
         hub = RedisHub(settings.redis_url, settings.redis_channel)
         registry = RedisRegistry(settings.redis_url, settings.redis_channel, settings.presence_ttl)
         budgets = RedisBudgets(settings.redis_url, settings.redis_channel, settings.presence_ttl)
+        gather = RedisGather(settings.redis_url, settings.redis_channel, registry)  # PROTOCOL.md section 17
     guard = AddressGuard(settings.webhook_allow_hosts)  # PROTOCOL.md section 12: the SSRF guard
     ports = Ports(
         hub=hub,
@@ -164,6 +166,7 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         **mail_ports(settings),  # PROTOCOL.md section 15
         push_sender=push_sender(settings) if serving else None,  # the command line sends none
         export_store=LocalExportStore(settings.resolved_exports_dir),  # PROTOCOL.md section 16
+        gather=gather,  # PROTOCOL.md section 17: asking every node
     )
     return Chat(
         database,

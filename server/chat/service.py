@@ -22,6 +22,7 @@ from server.chat.accounts.app_tokens import AppTokenVerifier
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
 from server.chat.backends import assembly as backends
+from server.chat.backends import live
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -35,6 +36,7 @@ from server.chat.files import assembly as files
 from server.chat.files.service import FileStore
 from server.chat.integrations import assembly as integrations
 from server.chat.kernel.budgets import Budgets
+from server.chat.kernel.gather import Gather, LocalGather
 from server.chat.kernel.hub import Hub, MemoryHub
 from server.chat.kernel.online import OnlineRegistry
 from server.chat.kernel.outbound import Poster, UrlGuard
@@ -99,6 +101,7 @@ class Ports:
     mailer: Mailer | None = None
     push_sender: PushSender | None = None  # how Web Push is sent (PROTOCOL.md section 15; none: off)
     export_store: ExportStore | None = None  # where users' exports are written (section 16; none: off)
+    gather: Gather | None = None  # asks every node (Redis; none: one process answers itself)
 
 
 class Chat:
@@ -205,6 +208,9 @@ class Chat:
         )
         self.server_keys, self.server_publish = server.keys, server.publisher
         self.server_members, self.server_users = server.members, server.users
+        on_nodes = live.build(w, ports.gather or LocalGather(), self.presence)  # PROTOCOL.md section 17
+        self.live_events, self.server_presence = on_nodes.events, on_nodes.presence
+        self.gather = on_nodes.gather  # the edge answers what only its sockets know
         w.attach()
 
     async def start(self) -> None:

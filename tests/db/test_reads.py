@@ -107,6 +107,30 @@ async def test_the_availability_read_answers_what_was_chosen_and_whether_the_use
             await db.dispose()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_the_topic_members_read_answers_a_topics_kind_and_members_by_name_in_any_case(kind, tmp_path):
+    async with database_url(kind, tmp_path, "members") as url:
+        alice = await with_alice(url)
+        db = Database(url)
+        try:
+            async with db.write() as repos:
+                now = datetime.now(UTC)
+                bob = (await repos.users.add("Bob", "x", now, 0)).id
+                den = await repos.topics.add("Den", "private", now, alice)
+                await repos.topics.add("empty", "public", now, alice)
+                for user_id in (alice, bob):
+                    await repos.memberships.add(den, user_id, "member", now)
+            kind_of, ids, names = await db.reads.topic_members("dEN") or ("", [], [])
+            assert (kind_of, sorted(zip(ids, names, strict=True))) == (
+                "private",
+                [(alice, "alice"), (bob, "Bob")],
+            )
+            assert await db.reads.topic_members("EMPTY") == ("public", [], [])
+            assert await db.reads.topic_members("nowhere") is None
+        finally:
+            await db.dispose()
+
+
 async def test_every_read_goes_past_the_statement_hook(reads):
     hot, user_id = reads
     seen: list[str] = []

@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel
 
 from server.chat.kernel import events as ev
+from server.chat.kernel import gather
 from server.chat.kernel.schemas import (
     MessageOut,
     PreviewOut,
@@ -30,14 +31,16 @@ HERE_ONLY = frozenset({ev.NewsMissed, ev.MembershipsKnown})
 
 DATACLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in vars(ev).values()
+    for module in (ev, gather)
+    for cls in vars(module).values()
     if dataclasses.is_dataclass(cls)
     and isinstance(cls, type)
-    and cls.__module__ == ev.__name__
+    and cls.__module__ == module.__name__
     and cls not in HERE_ONLY
 }
-"""Every event and value of ``server.chat.kernel.events`` (audiences, entries): a new event
-crosses nodes with no line here, and a message can name no other class."""
+"""Every event and value of ``server.chat.kernel.events`` (audiences, entries) and every question
+of ``server.chat.kernel.gather``: a new one crosses nodes with no line here, and a message can
+name no other class."""
 MODELS: dict[str, type[BaseModel]] = {
     cls.__name__: cls for cls in (MessageOut, TopicOut, ReactionOut, ThreadSummaryOut, PreviewOut, ProfileOut)
 }
@@ -68,6 +71,20 @@ def loads_numbered(data: bytes | str) -> tuple[str, int, list[ev.Event]]:
         return str(message["node"]), int(message.get("n", 0)), events
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UnknownEvent(f"unreadable hub message: {exc}") from exc
+
+
+def plain(value: Any) -> Any:
+    """``value`` (an event, a question of ``server.chat.kernel.gather``) as JSON-ready values, each
+    registered object marked with its class (what ``built`` reads back)."""
+    return _plain(value)
+
+
+def built(value: Any) -> Any:
+    """The object ``plain`` made ``value`` of. Raises ``UnknownEvent``."""
+    try:
+        return _build(value)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise UnknownEvent(f"unreadable value: {exc}") from exc
 
 
 def _plain(value: Any) -> Any:

@@ -356,6 +356,21 @@ class EmojiChanged:
 
 
 @dataclass(frozen=True)
+class AppEvent:
+    """An application's live event (PROTOCOL.md section 17): the Socket.IO event ``event`` with
+    its data, to the sockets of ``audience`` on every node; not stored. ``data`` is its JSON text,
+    encoded once where it was posted and carried as it is, whatever it holds. ``ack_ms`` above 0
+    asks each socket for an acknowledgement and waits that long for it. It travels as a question
+    to every node (``server.chat.kernel.gather``), not on the hub: each node answers with what it
+    wrote."""
+
+    event: str
+    data: str
+    audience: ToTopic | ToUser
+    ack_ms: int = 0
+
+
+@dataclass(frozen=True)
 class OutboxWritten:
     """Outbox rows of a reaction or membership change were committed: the delivery workers start
     at once instead of at their next poll (any node may deliver a row)."""
@@ -396,4 +411,5 @@ Event = (
     | BlockChanged
     | WebhooksChanged
     | OutboxWritten
+    | AppEvent
 )

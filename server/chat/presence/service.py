@@ -63,6 +63,10 @@ class PresenceService:
     async def online_among(self, user_ids: Iterable[int]) -> set[int]:
         return await self.registry.online_among(user_ids)
 
+    def sockets_here(self, user_id: int) -> int:
+        """The user's sockets on this node that make them online (the server API sums every node's)."""
+        return self._sockets.get(user_id, 0)
+
     def here(self) -> tuple[int, int]:
         """(open sockets, connected users) on this node, for its heartbeat row (``nodes.py``)."""
         return sum(self._sockets.values()), len(self._sockets)

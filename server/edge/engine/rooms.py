@@ -67,3 +67,8 @@ class RoomIndex:
 
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
+
+    def room_size(self, namespace: str, room: object) -> int:
+        """How many sockets are in ``room`` now (the server API counts an event's recipients):
+        the size of the library's room table, with no copy."""
+        return len(self.rooms.get(namespace, {}).get(room, ()))

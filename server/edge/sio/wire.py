@@ -11,6 +11,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import socketio
 
 from server.chat.kernel import events as ev
@@ -29,7 +30,12 @@ def ack_error(error: ChatError) -> dict[str, Any]:
 
 
 def unknown_event(event: str) -> dict[str, Any]:
-    """The ack of an event no handler takes."""
+    """The ack of an event no handler takes; an ``app:`` event is the application's, sent by its
+    backend to clients and never taken from one (PROTOCOL.md section 17)."""
+    if event.startswith("app:"):
+        return ack_error(
+            ChatError(ErrorCode.INVALID, "'app:' events go from the server to clients, never back")
+        )
     return ack_error(ChatError(ErrorCode.INVALID, f"unknown event {event[:64]!r}"))
 
 
@@ -48,12 +54,14 @@ def expiring(expires_at: datetime) -> tuple[str, dict[str, Any]]:
     return "auth:expiring", {"expires_at": iso_required(expires_at)}
 
 
-def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
+def server_event(event: ev.Event) -> tuple[str, Any] | None:
     """The Socket.IO event name and payload for a domain event (None: not sent).
 
     The payload is one object, never a string, and keep it so: the stock JS client records the
     last argument of *any* event as its recovery offset when that argument is a string, so only
-    ``sink.with_offset`` may end an event with one.
+    ``sink.with_offset`` may end an event with one. The one exception is an application's
+    ``app:`` event (PROTOCOL.md section 17): its one argument is the data the backend gave, as
+    given (a tuple: python-socketio sends it as one argument, whatever JSON it is).
     """
     match event:
         case ev.MessageCreated(message=message):
@@ -103,4 +111,6 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:removed", removed
         case ev.EmojiChanged(emoji=emoji):
             return "emoji:updated", {"emoji": [dataclasses.asdict(entry) for entry in emoji]}
+        case ev.AppEvent(event=name, data=data):
+            return name, (orjson.loads(data),)
     return None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from server.adapters.cluster.redis_presence import RedisRegistry
+from server.adapters.cluster.redis_presence import MANY, RedisRegistry
 from tests.redis_instance import own_redis
 from tests.scaleout.conftest import redis_url
 from tests.support import polled
@@ -53,6 +53,21 @@ async def test_online_among_answers_for_every_node_and_only_for_the_ids_asked(tw
     assert await one.online_among([2, 40, 99]) == {2, 40}
     assert await two.online_among(range(1000, 2000)) == set()
     assert await two.online_among([]) == set()
+
+
+async def test_online_among_many_ids_answers_as_for_a_few(two_nodes):
+    """Past ``MANY`` ids one script asks every node's set (a topic of thousands of members)."""
+    one, two = two_nodes
+    await one.arrive(5)
+    await two.arrive(599)
+    await two.arrive(5)
+    await one.arrive(1000)
+    many = list(range(1, 1001))
+
+    assert len(many) > MANY
+    assert await one.online_among(many) == {5, 599, 1000}
+    assert await two.online_among(many[:-1]) == {5, 599}
+    assert await two.online_among(range(2000, 2000 + MANY * 2)) == set()
 
 
 async def test_a_node_that_left_cleanly_no_longer_counts():
