@@ -90,4 +90,32 @@ def build_api(
     if admin_ui:
         mount_admin_ui(api, web_dir)
     mount_web(api, web_dir)
+    _match_first(api, MATCHED_FIRST)
     return api
+
+
+MATCHED_FIRST = ("/api/server/",)
+"""Paths tried before the others. A request is matched against the routes one by one, in order,
+and the server API's come last of ~110 in the document's order: a backend publishing at its
+machine's rate paid about a sixth of each request's CPU in that walk. No other path overlaps
+them, so trying them first answers every request as before."""
+
+
+def _match_first(api: FastAPI, prefixes: tuple[str, ...]) -> None:
+    """Serve the routes under ``prefixes`` first while the OpenAPI document keeps its order: FastAPI
+    documents ``api.routes`` in order, so the schema is made (once, when first asked for) from the
+    order they were added in (``app.openapi`` replaced: FastAPI's documented way to shape it)."""
+    documented = list(api.router.routes)
+    first = [route for route in documented if getattr(route, "path", "").startswith(prefixes)]
+    api.router.routes[:] = first + [route for route in documented if route not in first]
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        serving = api.router.routes
+        api.router.routes = documented  # no await below: no request sees this order
+        try:
+            return generate()
+        finally:
+            api.router.routes = serving
+
+    api.openapi = openapi  # type: ignore[method-assign]

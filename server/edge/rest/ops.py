@@ -37,7 +37,7 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-def metrics_access(request: Request) -> None:
+async def metrics_access(request: Request) -> None:
     """Open without PARLEY_METRICS_TOKEN; with it, its bearer only (compared in constant time)."""
     expected: str | None = request.app.state.settings.metrics_token
     if expected is None:

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/search", tags=["search"], responses=RESPONSES)
 PLACE = 100  # its place among the API's routes and in the OpenAPI document (api.py)
 
 
-def search_query(
+async def search_query(
     q: Annotated[str, Query(description="the query (PROTOCOL.md section 9), 1-256 characters")],
     topic: Annotated[str | None, Query(description="only this topic")] = None,
     with_: Annotated[str | None, Query(alias="with", description="only the conversation with them")] = None,
