@@ -96,6 +96,7 @@ async def test_the_chat_declares_its_sinks_caches_first_then_identities_sessions
         (Stage.IDENTITY, "KnownUsers"),
         (Stage.IDENTITY, "KnownTokens"),
         (Stage.IDENTITY, "EndedSessions"),
+        (Stage.IDENTITY, "KnownKeys"),  # a revoked server key, refused before the next request
         (Stage.SESSIONS, "DeliveryService"),
         (Stage.SESSIONS, "SessionService"),
         (Stage.REFILL, "Refill"),
