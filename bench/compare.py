@@ -33,6 +33,10 @@ sends     Parley only: durable ``message:send`` acked after commit, S senders ea
 reactions a reaction storm: N members in one topic, one message, ``reaction:add``/``remove``
           at a fixed rate for a fixed time: CPU per delivered ``reaction:updated``, deliveries/s,
           ack latency of ``reaction:add``
+publish   Parley only: as ``sends``, but each message is published by a backend through the
+          server API (``POST /api/server/messages`` with a server key, PROTOCOL.md 17) from this
+          process, S callers in closed loop, each into the topic of one connected member: CPU
+          per published message, to hold against CPU per ``sends`` send in the same run
 backlog   Parley only: a member offline while B messages are sent, then connects: time to
           the last backlog message (all B, in increasing seq)
 
@@ -104,9 +108,10 @@ SCENARIOS = (
     "sends-mentions",
     "sends-links",
     "sends-pg",
+    "publish",
     "backlog",
 )
-PARLEY_ONLY = {"sends", "sends-mentions", "sends-links", "sends-pg", "backlog"}
+PARLEY_ONLY = {"sends", "sends-mentions", "sends-links", "sends-pg", "publish", "backlog"}
 OWN_SERVER = {"reactions"}  # every server, each run on a fresh server process of its own
 PASSWORD = "bench-password-1"
 GENERATOR_CORE = "0"
@@ -668,6 +673,20 @@ async def subscribe_all(url: str, tokens: list[str], topics: list[str], concurre
         await asyncio.gather(*(one(token, topic) for token in tokens for topic in topics))
 
 
+async def own_topics(gen: Generator, group: str, url: str, tokens: list[str]) -> str:
+    """``tokens``' sockets connected in ``group``, each the owner of a topic of its own
+    (``<prefix>-<i>``, the i-th token's): the prefix."""
+    await gen.call(
+        "connect", 120, group=group, url=url, mode="parley", n=len(tokens), tokens=tokens, concurrency=50,
+        transports=["websocket"], timeout_s=90,
+    )  # fmt: skip
+    prefix = f"t{secrets.token_hex(3)}"
+    created = await gen.call("create_topics", 120, group=group, prefix=prefix, count=len(tokens))
+    if created["failed"]:
+        raise RuntimeError(f"{created['failed']} topics not created")
+    return prefix
+
+
 async def scenario_sends(
     args: argparse.Namespace, database: str, mentions: bool = False, link: bool = False
 ) -> dict[str, Any]:
@@ -689,14 +708,7 @@ async def scenario_sends(
         tokens = await asyncio.wait_for(register(srv.url, users, count + (2 if mentions else 0)), 600)
         tokens, mentioned_tokens = tokens[:count], tokens[count:]
         mentioned = [f"{users}{count + i}" for i in range(len(mentioned_tokens))]
-        await gen.call(
-            "connect", 120, group="s", url=srv.url, mode="parley", n=count, tokens=tokens, concurrency=50,
-            transports=["websocket"], timeout_s=90,
-        )  # fmt: skip
-        prefix = f"t{secrets.token_hex(3)}"
-        created = await gen.call("create_topics", 120, group="s", prefix=prefix, count=count)
-        if created["failed"]:
-            raise RuntimeError(f"{created['failed']} topics not created")
+        prefix = await own_topics(gen, "s", srv.url, tokens)
         if mentioned_tokens:
             topics = [f"{prefix}-{i}" for i in range(count)]
             await asyncio.wait_for(subscribe_all(srv.url, mentioned_tokens, topics), 600)
@@ -743,6 +755,78 @@ async def scenario_sends(
         if srv.notes:
             result["notes"] = srv.notes
         return result
+
+
+def server_key(args: argparse.Namespace, data_dir: Path) -> str:
+    """A server key made with ``parley keys create`` on the served data directory (the code under
+    test's command line, as an operator would)."""
+    env = dict(os.environ)
+    env.update(BENCH_ENV)
+    env["PARLEY_DATA_DIR"] = str(data_dir)
+    if args.parley_source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(args.parley_source), env.get("PYTHONPATH")) if p)
+    made = subprocess.run(
+        [sys.executable, "-m", "server.cli", "keys", "create", "--label", "bench", "--json"],
+        cwd=data_dir, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        raise RuntimeError(f"parley keys create: exit {made.returncode}: {made.stderr.strip()[-300:]}")
+    return str(json.loads(made.stdout)["key"])
+
+
+async def scenario_publish(args: argparse.Namespace) -> dict[str, Any]:
+    """``sends``' shape with the server API as the sender: S topics, each with its connected owner,
+    and S callers here each publishing ``--sends-per-client`` messages into its own topic, one
+    after the other (the next once the 201 came: stored and delivered)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="parley-bench-publish-"))
+    env = dict(BENCH_ENV)
+    env.update(FAST_BCRYPT)
+    async with contextlib.AsyncExitStack() as stack:
+        srv = await stack.enter_async_context(parley_server(args, env, data_dir))
+        gen = await stack.enter_async_context(generator())
+        count = args.senders
+        tokens = await asyncio.wait_for(register(srv.url, f"p{secrets.token_hex(3)}u", count), 600)
+        prefix = await own_topics(gen, "p", srv.url, tokens)
+        key = await asyncio.to_thread(server_key, args, data_dir)
+        headers = {"Authorization": f"Bearer {key}"}
+        latencies: list[float] = []
+        errors: list[str] = []
+        async with http_session() as http:
+
+            async def caller(i: int, n: int) -> None:
+                for k in range(n):
+                    body = {"topic": f"{prefix}-{i}", "body": f"{k:06d} " + "x" * 57}
+                    started = time.perf_counter()
+                    async with http.post(f"{srv.url}/api/server/messages", json=body, headers=headers) as r:
+                        await r.read()
+                        if r.status != 201:
+                            errors.append(f"HTTP {r.status}")
+                            continue
+                    latencies.append(time.perf_counter() - started)
+
+            await asyncio.gather(*(caller(i, 2) for i in range(count)))  # warm: the bot joins each topic
+            latencies.clear()
+            await quiet([srv.pid, gen.pid], args.settle)
+            window = Window(srv.pid, gen.pid)
+            started = time.perf_counter()
+            await asyncio.wait_for(
+                asyncio.gather(*(caller(i, args.sends_per_client) for i in range(count))), args.phase_timeout
+            )
+            wall = time.perf_counter() - started
+            cpu = window.stop()
+        await gen.call("close", 60, group="p")
+        done = len(latencies)
+        return {
+            "callers": count,
+            "published": done,
+            "errors": len(errors),
+            "first_error": errors[0] if errors else None,
+            "per_s": round(done / wall, 1) if wall > 0 else None,
+            "latency_ms": summary([x * 1000 for x in latencies]),
+            "cpu_ms_per_message": per_ms(cpu["server_cpu_s"], done),
+            "cpu": cpu,
+            "notes": srv.notes,
+        }
 
 
 async def scenario_backlog(args: argparse.Namespace) -> dict[str, Any]:
@@ -1246,6 +1330,12 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
             run["parley"]["sends_pg"] = await guarded(
                 "parley: sends (PostgreSQL)", args.scenario_timeout, scenario_sends(args, "postgresql")
             )
+        if "publish" in args.scenario_list:
+            run["parley"]["publish"] = await guarded(
+                "parley: publish through the server API (SQLite)",
+                args.scenario_timeout,
+                scenario_publish(args),
+            )
         if "backlog" in args.scenario_list:
             run["parley"]["backlog"] = await guarded(
                 "parley: backlog", args.scenario_timeout, scenario_backlog(args)
@@ -1295,6 +1385,12 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
         "sends_links_cpu_ms",
         "server CPU ms per durable send with a link, SQLite",
         ("sends_links", "cpu_ms_per_send"),
+    ),
+    ("publish_per_s", "messages/s published through the server API, SQLite", ("publish", "per_s")),
+    (
+        "publish_cpu_ms",
+        "server CPU ms per message published through the server API, SQLite",
+        ("publish", "cpu_ms_per_message"),
     ),
     ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
     ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),
