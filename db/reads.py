@@ -60,7 +60,7 @@ class HotReads(Protocol):
 
 
 SQL_CREDENTIALS = (
-    "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL, bot"
+    "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL, bot, tokens_revoked_at"
     " FROM users WHERE id = ?"
 )
 SQL_AVAILABILITY = "SELECT availability, idle FROM users WHERE id = ?"
@@ -146,7 +146,7 @@ class DirectReads(Generic[Conn]):
 
     async def credentials(self, user_id: int) -> Credentials | None:
         for row in await self._rows(SQL_CREDENTIALS, (user_id,)):
-            return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+            return Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]), utc(row[5]))
         return None
 
     async def availability(self, user_id: int) -> tuple[str, bool] | None:

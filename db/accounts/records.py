@@ -39,6 +39,7 @@ class Credentials:
     token_version: int
     active: bool = True  # False once disabled or deleted by an operator
     bot: bool = False  # a bot account (PROTOCOL.md section 12)
+    tokens_revoked_at: datetime | None = None  # refuses the application's tokens issued before
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,12 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     token_version: int = Field(default=0)
+    # When its tokens were last revoked (a logout, a disable, the server API's disconnect): what
+    # refuses a token the application signed before then (PROTOCOL.md section 17), which carries
+    # no token version.
+    tokens_revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     # Set by an operator (``parley user disable``): no login, no connection, until enabled again.
     disabled_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)

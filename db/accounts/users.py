@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
@@ -77,8 +77,12 @@ class UserRepository:
         await self.session.flush()
 
     async def bump_token_version(self, user_id: int) -> None:
+        """Revoke every token of the user so far: Parley's by their version, the application's by
+        the moment (``tokens_revoked_at``)."""
         await self.session.execute(
-            update(User).where(col(User.id) == user_id).values(token_version=col(User.token_version) + 1)
+            update(User)
+            .where(col(User.id) == user_id)
+            .values(token_version=col(User.token_version) + 1, tokens_revoked_at=datetime.now(UTC))
         )
 
     async def set_last_seen(self, user_id: int, when: datetime) -> None:

@@ -95,8 +95,8 @@ class AppTokens:
         """Whether ``token`` is one for ``user_of`` rather than Parley's own checks."""
         return self.verifier.names_an_issuer(token)
 
-    async def user_of(self, token: str) -> tuple[int, datetime, datetime]:
-        """The account's id, the token's issue time (now, when it names none) and its expiry;
+    async def user_of(self, token: str) -> tuple[int, datetime | None, datetime]:
+        """The account's id, the token's issue time (None when it names none) and its expiry;
         ``unauthorized`` or ``token_expired`` otherwise."""
         seen = self._seen.get(token)
         if seen is None:
@@ -108,8 +108,8 @@ class AppTokens:
         except ChatError:
             self._seen.pop(token, None)
             raise
-        issued = seen.issued_at if seen.issued_at is not None else self.clock()
-        return seen.user_id, _utc(issued), _utc(seen.expires_at)
+        issued = None if seen.issued_at is None else _utc(seen.issued_at)
+        return seen.user_id, issued, _utc(seen.expires_at)
 
     async def _first_sight(self, token: str) -> _Seen:
         try:

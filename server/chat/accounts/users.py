@@ -84,6 +84,7 @@ class Known:
     read_at: float
     active: bool = True
     bot: bool = False
+    tokens_revoked_at: float | None = None  # epoch seconds: the application's tokens issued before
 
 
 class KnownUsers:
@@ -111,7 +112,10 @@ class KnownUsers:
     def remember(self, user: Credentials, since: int) -> Known:
         """Keep ``user`` unless someone was forgotten since generation ``since``. A disabled user is
         not kept: their (rare, refused) attempts read the database, so ``enable`` counts at once."""
-        known = Known(user.id, user.username, user.token_version, time.monotonic(), user.active, user.bot)
+        revoked = None if user.tokens_revoked_at is None else user.tokens_revoked_at.timestamp()
+        known = Known(
+            user.id, user.username, user.token_version, time.monotonic(), user.active, user.bot, revoked
+        )
         if since == self._forgotten and user.active:
             if len(self._by_id) >= self.max_size:
                 self._by_id.clear()
@@ -166,7 +170,7 @@ class AppTokenCheck(Protocol):
         """Whether ``token`` is the application's to check (a cheap look, no verification)."""
         ...
 
-    async def user_of(self, token: str) -> tuple[int, datetime, datetime]:
+    async def user_of(self, token: str) -> tuple[int, datetime | None, datetime]:
         """The account's id, the token's issue time and expiry; ``unauthorized``, ``token_expired``."""
         ...
 
@@ -394,17 +398,23 @@ class UserService:
 
     async def _verify_app_token(self, apps: AppTokenCheck, token: str) -> tuple[Actor, Claims]:
         """A token the application signed (PROTOCOL.md section 17): its account, checked as a
-        Parley token's is (disabled or deleted: ``unauthorized``). No logout revokes it (it carries
-        no token version; a logout closes its sockets all the same): the application, which signs
-        it, bounds its life."""
+        Parley token's is (disabled or deleted: ``unauthorized``). It carries no token version: a
+        revocation (a logout, the server API's disconnect with ``revoke``) refuses the ones issued
+        (``iat``) up to its moment, and every one without ``iat``; the application signs new ones."""
         user_id, issued_at, expires_at = await apps.user_of(token)
         user = self.known.get(user_id) or await self._look_up(user_id)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if not user.active:
             raise ChatError(ErrorCode.UNAUTHORIZED, DISABLED)
+        revoked = user.tokens_revoked_at
+        if revoked is not None and (issued_at is None or issued_at.timestamp() <= revoked):
+            raise ChatError(
+                ErrorCode.TOKEN_REVOKED, "the token was revoked; ask your application for a new one"
+            )
         actor = Actor(id=user.id, username=user.username, bot=user.bot)
-        return actor, Claims(user.id, user.token_version, issued_at, expires_at, app=True)
+        issued = issued_at or datetime.now(UTC)  # a token without ``iat``: seen now
+        return actor, Claims(user.id, user.token_version, issued, expires_at, app=True)
 
     async def refresh(self, token: str | None) -> TokenOut:
         """A new token for the user of a valid ``token`` (``POST /api/auth/refresh``), of the same

@@ -192,7 +192,9 @@ async def test_a_disabled_or_deleted_persons_token_is_refused(chat):
     assert "disabled" in (await refused(chat, token)).message
     assert "disabled" in (await refused(chat, app_token(sub="f", lifetime=602))).message
     await chat.accounts.enable("frank")
-    assert (await chat.users.verify(token))[0].id == actor.id
+    assert (await refused(chat, token)).code == ErrorCode.TOKEN_REVOKED  # as a Parley token's: revoked
+    fresh = app_token(sub="f", lifetime=601, iat=int(time.time()) + 1)  # signed after the disable
+    assert (await chat.users.verify(fresh))[0].id == actor.id
     await chat.accounts.delete("frank")
     assert (await refused(chat, token)).code == ErrorCode.UNAUTHORIZED
     assert (await refused(chat, app_token(sub="f", lifetime=603))).code == ErrorCode.UNAUTHORIZED
@@ -231,3 +233,19 @@ async def test_a_closed_workspace_refuses_new_people_but_not_known_ones(tmp_path
     finally:
         await chat.stop()
         await chat.db.dispose()
+
+
+async def test_a_revocation_refuses_the_tokens_issued_before_it_and_not_those_after(chat):
+    """A logout (or the server API's disconnect with ``revoke``) reaches the application's tokens
+    by their issue time: they carry no token version."""
+    before = app_token(sub="u-rev", iat=int(time.time()) - 5)
+    actor, _ = await chat.users.verify(before)
+    undated = app_token(sub="u-rev", iat=None)
+    await chat.users.verify(undated)
+    await chat.users.logout(actor)
+
+    assert (await refused(chat, before)).code == ErrorCode.TOKEN_REVOKED
+    assert (await refused(chat, undated)).code == ErrorCode.TOKEN_REVOKED  # no iat: before any revocation
+    after = app_token(sub="u-rev", iat=int(time.time()) + 1)  # signed after it (iat in whole seconds)
+    again, _ = await chat.users.verify(after)
+    assert again.id == actor.id
