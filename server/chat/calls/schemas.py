@@ -27,7 +27,7 @@ class CallRefIn(In):
 class CallSignalIn(In):
     call: CallId
     to: PeerId
-    data: Any = None
+    data: Any
 
 
 def call_json(call: CallInfo) -> dict[str, Any]:

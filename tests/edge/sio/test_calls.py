@@ -108,3 +108,24 @@ async def test_a_second_start_answers_the_running_call_and_a_stranger_is_refused
 
 async def _no_call_listed(client: Client) -> bool:
     return (await client.ok("call:list", {}))["calls"] == []
+
+
+async def test_bad_payloads_are_invalid_and_change_nothing(live_server):
+    alice, bob, _carol = await den(live_server)
+    started = await alice.ok("call:start", {"topic": "den", "media": "video"})
+    call_id = started["call"]["id"]
+
+    answers = [
+        await alice.call("call:start", {"topic": "den", "media": "hologram"}),
+        await alice.call("call:start", {"media": "audio"}),
+        await alice.call("call:start", {"topic": "den", "to": "bob", "media": "audio"}),
+        await bob.call("call:join", {"call": str(call_id)}),
+        await bob.call("call:join", {}),
+        await alice.call("call:signal", {"call": call_id, "to": started["peer"]}),
+        await alice.call("call:signal", {"call": call_id, "to": "not a peer!", "data": {}}),
+        await alice.call("call:leave", {"call": 0}),
+    ]
+
+    assert [answer["error"]["code"] for answer in answers] == ["invalid"] * len(answers)
+    assert (await alice.ok("call:list", {}))["calls"][0]["participants"] == ["alice"]
+    assert bob.pending("call:joined") == [] and bob.pending("call:signal") == []
