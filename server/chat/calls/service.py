@@ -309,8 +309,9 @@ class CallService:
             leaving.cancel()
 
     async def _left(self, repos: Repositories, call: CallRecord, place: Place, seat: SeatRecord) -> None:
-        """After ``seat`` stood up: the others hear it; the last one out ends the call."""
-        repos.record(CallLeft(call.id, seat.username, seat.peer, _members(place)))
+        """After ``seat`` stood up: the others hear it (not its user: a ``call:leave``'s answer says
+        it); the last one out ends the call, which every member hears."""
+        repos.record(CallLeft(call.id, seat.username, seat.peer, _members(place, but=seat.user_id)))
         if await repos.calls.count(call.id) > 0 or not await repos.calls.end(call.id):
             return
         duration = max(0, int((datetime.now(UTC) - _aware(call.started_at)).total_seconds()))
