@@ -40,6 +40,7 @@ from db.records import Extras
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.calls.ice import ice_servers
+from server.chat.calls.routes import End, Routes
 from server.chat.calls.schemas import MAX_SIGNAL_BYTES, SIGNALS_PER_SECOND, call_json
 from server.chat.conversations.message_events import edited
 from server.chat.conversations.messages import MessageService
@@ -114,6 +115,7 @@ class CallService:
         self.grace = grace
         self.node_ttl = node_ttl
         self._buckets: dict[str, TokenBucket] = {}  # signals, per socket of this node
+        self.routes = Routes(self._seats_of)  # where each call's signals go, kept for a moment
         self._seated: set[str] = set()  # sockets of this node that took a seat (a close looks them up)
         self._leaving: dict[str, asyncio.Task[None]] = {}
         self._sweeping = Periodic(
@@ -182,6 +184,7 @@ class CallService:
                     CallJoined(call_id, actor.username, peer, _members(place, but=actor.id)),
                 )
             seats = await repos.calls.seats([call_id])
+        self.routes.forget(call_id)
         self._sit_here(sid)
         return self._answer(actor, place, call, seats)
 
@@ -192,6 +195,7 @@ class CallService:
             if seat is None or not await repos.calls.stand(call_id, actor.id):
                 raise not_found("you are not in this call")
             await self._left(repos, call, place, seat)
+        self.routes.forget(call_id)
         self._seated.discard(sid)
         return {}
 
@@ -208,21 +212,21 @@ class CallService:
             raise invalid("a signal's data must be JSON") from None
         if len(text) > MAX_SIGNAL_BYTES:
             raise ChatError(ErrorCode.TOO_LARGE, f"a signal's data may have at most {MAX_SIGNAL_BYTES} bytes")
-        async with self.db.read() as repos:
-            ends = await repos.calls.route(call_id, sid, to)
-        sender = next((end for end in ends if end[1] == sid and end[3] == actor.id), None)
-        if sender is None:
+        sender, addressee = await self.routes.ends(call_id, sid, to)
+        if sender is None or sender.user_id != actor.id:
             raise not_found(f"this socket takes no part in call {call_id}")
-        addressee = next((end for end in ends if end[0] == to), None)
         if addressee is None:
             raise not_found(f"no peer {to!r} in call {call_id}")
-        _peer, to_sid, to_node, to_user = addressee
-        event = CallSignalled(call_id, sender[0], text.decode(), to_sid, to_user)
-        if to_node == self.node():
+        event = CallSignalled(call_id, sender.peer, text.decode(), addressee.sid, addressee.user_id)
+        if addressee.node == self.node():
             await self.hub.tell_here(event)
         else:
             await self.hub.publish(event)
         return {}
+
+    async def _seats_of(self, call_id: int) -> list[End]:
+        async with self.db.read() as repos:
+            return [End(*row) for row in await repos.calls.route(call_id)]
 
     async def listed(self, actor: Actor) -> dict[str, Any]:
         """The calls running in the user's conversations."""
@@ -255,8 +259,11 @@ class CallService:
     async def _free_later(self, sid: str) -> None:
         await asyncio.sleep(self.grace)
         async with self.db.write() as repos:
-            for call_id, user_id in await repos.calls.gone_through(sid):
+            freed = await repos.calls.gone_through(sid)
+            for call_id, user_id in freed:
                 await self._free(repos, call_id, user_id, sid)
+        for call_id, _user_id in freed:
+            self.routes.forget(call_id)
 
     async def sweep(self) -> None:
         """Free the seats of sockets gone past the grace (a task lost with a restart) and of nodes
@@ -270,6 +277,8 @@ class CallService:
         async with self.db.write() as repos:
             for call_id, user_id, sid in stale:
                 await self._free(repos, call_id, user_id, sid)
+        for call_id, _user_id, _sid in stale:
+            self.routes.forget(call_id)
 
     async def _free(self, repos: Repositories, call_id: int, user_id: int, sid: str) -> None:
         seat = await repos.calls.seat(call_id, user_id)
@@ -311,6 +320,7 @@ class CallService:
     async def _left(self, repos: Repositories, call: CallRecord, place: Place, seat: SeatRecord) -> None:
         """After ``seat`` stood up: the others hear it (not its user: a ``call:leave``'s answer says
         it); the last one out ends the call, which every member hears."""
+        self.routes.forget(call.id)
         repos.record(CallLeft(call.id, seat.username, seat.peer, _members(place, but=seat.user_id)))
         if await repos.calls.count(call.id) > 0 or not await repos.calls.end(call.id):
             return

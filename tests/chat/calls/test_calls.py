@@ -141,6 +141,10 @@ async def test_a_signal_goes_to_the_named_peer_alone_and_is_never_stored(chat, c
     assert signalled[0].data == '{"type":"offer","sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n"}'
     assert await count_rows(chat, Message) == before
 
+    await chat.calls.leave(bob, "sid-bob", call_id)  # a peer gone is not_found at once
+    gone = await refused(chat.calls.signal(alice, "sid-alice", call_id, bob_in["peer"], data))
+    assert gone.code.value == "not_found" and len(sink.of(CallSignalled)) == 1
+
 
 async def test_bad_signals_are_refused_with_the_codes_of_section_2(chat, crew, sink):
     alice, bob = crew["alice"], crew["bob"]
