@@ -61,6 +61,7 @@ from server.chat.kernel.events import (
     ToUsers,
 )
 from server.chat.kernel.hub import Hub
+from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.periodic import Periodic
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.ratelimit import TokenBucket
@@ -257,11 +258,17 @@ class CallService:
             task.add_done_callback(lambda _t: self._leaving.pop(sid, None))
 
     async def _free_later(self, sid: str) -> None:
+        """After the grace: free what ``sid`` still holds (a failure is left to the sweep)."""
         await asyncio.sleep(self.grace)
-        async with self.db.write() as repos:
-            freed = await repos.calls.gone_through(sid)
-            for call_id, user_id in freed:
-                await self._free(repos, call_id, user_id, sid)
+        try:
+            async with self.db.write() as repos:
+                freed = await repos.calls.gone_through(sid)
+                for call_id, user_id in freed:
+                    await self._free(repos, call_id, user_id, sid)
+        except Exception as exc:
+            if not DATABASE.failed(exc, "freeing a call's seat"):
+                log.exception("freeing a call's seat failed")
+            return
         for call_id, _user_id in freed:
             self.routes.forget(call_id)
 
@@ -290,6 +297,9 @@ class CallService:
             or not await repos.calls.stand(call_id, user_id, sid)
         ):
             return  # joined again from another socket meanwhile, or freed by another node
+        if await repos.topics.by_id(call.topic_id) is None:  # deleted by an operator: nobody to tell
+            await repos.calls.end(call_id)
+            return
         place = await self._place_of(repos, call.topic_id, call.started_by)
         await self._left(repos, call, place, seat)
 
