@@ -46,7 +46,7 @@ from server.chat.conversations.message_events import edited
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.writer import Destination
 from server.chat.kernel.actors import Actor
-from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found
+from server.chat.kernel.errors import ChatError, ErrorCode, cannot_message, forbidden, invalid, not_found
 from server.chat.kernel.events import (
     Audience,
     CallEnded,
@@ -144,6 +144,10 @@ class CallService:
         try:
             async with self.db.write() as repos:
                 await require_member(repos, place, actor, "start a call there")
+                if place.archived:
+                    raise forbidden(f"{place.name!r} is archived: nothing new starts there")
+                if place.peer_id is not None and await repos.blocks.between(actor.id, place.peer_id):
+                    raise cannot_message()
                 if await repos.calls.in_topic(place.topic_id) is None:
                     call_id = await repos.calls.start(place.topic_id, media, actor.id, now)
                     peer = _new_peer()
