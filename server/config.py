@@ -28,6 +28,7 @@ from server.settings.admin_ui import AdminUiSettings
 from server.settings.app_tokens import AppTokensSettings
 from server.settings.audit import AuditSettings
 from server.settings.backends import BackendsSettings
+from server.settings.calls import CallsSettings
 from server.settings.connections import ConnectionsSettings
 from server.settings.conversations import ConversationsSettings
 from server.settings.echo import EchoSettings
@@ -58,6 +59,7 @@ VAPID_KEY_FILE = "vapid_private_key.pem"
 # pydantic collects the fields of the last base first: the storage and serving ones lead.
 class Settings(
     BackendsSettings,
+    CallsSettings,
     WorkspaceSettings,
     RetentionSettings,
     ErasureSettings,

@@ -23,6 +23,7 @@ from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
 from server.chat.backends import assembly as backends
 from server.chat.backends import live
+from server.chat.calls import assembly as calls
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -63,6 +64,7 @@ __all__ = ["Chat", "Limits", "Ports"]
 @dataclass(frozen=True, kw_only=True)
 class Limits(
     backends.Limits,
+    calls.Limits,
     workspace.Limits,
     retention.Limits,
     audit.Limits,
@@ -211,6 +213,10 @@ class Chat:
         on_nodes = live.build(w, ports.gather or LocalGather(), self.presence)  # PROTOCOL.md section 17
         self.live_events, self.server_presence = on_nodes.events, on_nodes.presence
         self.gather = on_nodes.gather  # the edge answers what only its sockets know
+        nodes = ops.nodes
+        self.calls = calls.build(  # PROTOCOL.md section 18: calls, signalled here
+            w, limits, self.messages, lambda: nodes.name, limits.presence_grace, limits.presence_ttl
+        )
         w.attach()
 
     async def start(self) -> None:
