@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from server.settings.accounts import MIN_SECRET_BYTES, AccountsSettings
 from server.settings.admin_ui import AdminUiSettings
 from server.settings.audit import AuditSettings
+from server.settings.calls import CallsSettings
 from server.settings.connections import ConnectionsSettings
 from server.settings.conversations import ConversationsSettings
 from server.settings.echo import EchoSettings
@@ -55,6 +56,7 @@ VAPID_KEY_FILE = "vapid_private_key.pem"
 
 # pydantic collects the fields of the last base first: the storage and serving ones lead.
 class Settings(
+    CallsSettings,
     WorkspaceSettings,
     RetentionSettings,
     ErasureSettings,

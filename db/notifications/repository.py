@@ -56,6 +56,7 @@ class NotifyingRecord:
     body: str
     created_at: datetime
     mentions_all: bool
+    type: str  # ``text``, or ``system`` for a call's start (the only system message that notifies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,9 @@ class CandidateRecord:
 
 
 def _to_everyone(message: NotifyingRecord) -> bool:
-    """A direct message (to the other member) or an ``@all``: every member but the sender."""
-    return message.kind == "direct" or message.mentions_all
+    """A direct message (to the other member), an ``@all`` or a call's start (PROTOCOL.md section
+    18): every member but the sender."""
+    return message.kind == "direct" or message.mentions_all or message.type == "system"
 
 
 def _record(row: NotificationPrefs) -> PrefsRecord:
@@ -212,6 +214,7 @@ class NotificationRepository:
                 col(Message.body),
                 col(Message.created_at),
                 col(Message.mentions_all),
+                col(Message.type),
             )
             .select_from(Message)
             .join(Topic, col(Topic.id) == col(Message.topic_id))

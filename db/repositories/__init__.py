@@ -13,6 +13,7 @@ from db.accounts.sessions import SessionRepository
 from db.accounts.sso import SsoRepository
 from db.accounts.users import UserRepository
 from db.audit.repository import AuditRepository
+from db.calls.repository import CallRepository
 from db.connections.recovery import RecoveryRepository
 from db.conversations.memberships import MembershipRepository
 from db.conversations.messages import MessageRepository
@@ -76,6 +77,7 @@ class Repositories:
         self.retention = RetentionRepository(session)  # PROTOCOL.md section 16
         self.workspace = WorkspaceRepository(session)  # PROTOCOL.md section 19: settings, invites
         self.emoji = EmojiRepository(session)  # PROTOCOL.md section 13: custom emoji
+        self.calls = CallRepository(session)  # PROTOCOL.md section 18: calls and their seats
         self.events: list[Any] = []
         self.facts: list[Any] = []
 

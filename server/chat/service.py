@@ -20,6 +20,7 @@ from db.uow import Database
 from server.chat.accounts import assembly as accounts
 from server.chat.accounts.sso import IdentityProvider
 from server.chat.audit import assembly as audit
+from server.chat.calls import assembly as calls
 from server.chat.connections import assembly as connections
 from server.chat.conversations import assembly as conversations
 from server.chat.echo import assembly as echo
@@ -58,6 +59,7 @@ __all__ = ["Chat", "Limits", "Ports"]
 # fields of every base, so one value serves every build, each typed as its own section.
 @dataclass(frozen=True, kw_only=True)
 class Limits(
+    calls.Limits,
     workspace.Limits,
     retention.Limits,
     audit.Limits,
@@ -192,6 +194,10 @@ class Chat:
         joining = workspace.build(w, limits, self.users, self.email)  # PROTOCOL.md section 19
         self.door, self.workspace = joining.door, joining.service
         self.workspace_users = ops.workspace_users  # PROTOCOL.md section 19
+        nodes = ops.nodes
+        self.calls = calls.build(  # PROTOCOL.md section 18: calls, signalled here
+            w, limits, self.messages, lambda: nodes.name, limits.presence_grace, limits.presence_ttl
+        )
         w.attach()
 
     async def start(self) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from server.chat.accounts.schemas import RefreshedOut, RefreshIn
+from server.chat.calls.schemas import CallRefIn, CallSignalIn, CallStartIn
 from server.chat.connections.schemas import CursorIn, TypingIn
 from server.chat.conversations.schemas import (
     DeleteIn,
@@ -165,6 +166,23 @@ def connection_routes(chat: Chat, expiry: Expiry) -> dict[str, ConnectionRoute]:
         return RefreshedOut(expires_at=iso_required(expires_at))
 
     return {"auth:refresh": ConnectionRoute(RefreshIn, refresh)}
+
+
+def call_routes(chat: Chat) -> dict[str, ConnectionRoute]:
+    """Calls (PROTOCOL.md section 18): a participant takes part through one socket, so these calls
+    get the connection (its key, the Socket.IO sid, is where the call's signals go)."""
+    c = chat.calls
+    return {
+        "call:start": ConnectionRoute(
+            CallStartIn, lambda n, d: c.start_call(n.actor, n.key, d.target, d.media)
+        ),
+        "call:join": ConnectionRoute(CallRefIn, lambda n, d: c.join(n.actor, n.key, d.call)),
+        "call:leave": ConnectionRoute(CallRefIn, lambda n, d: c.leave(n.actor, n.key, d.call)),
+        "call:signal": ConnectionRoute(
+            CallSignalIn, lambda n, d: c.signal(n.actor, n.key, d.call, d.to, d.data)
+        ),
+        "call:list": ConnectionRoute(EmptyIn, lambda n, _d: c.listed(n.actor)),
+    }
 
 
 async def invoke_on(route: ConnectionRoute, connection: Connection, payload: Any) -> Any:

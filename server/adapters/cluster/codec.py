@@ -62,6 +62,12 @@ DATACLASSES: dict[str, type[Any]] = {
         ev.OutboxWritten,
         ev.EmojiEntry,
         ev.EmojiChanged,
+        ev.CallInfo,
+        ev.CallStarted,
+        ev.CallJoined,
+        ev.CallLeft,
+        ev.CallEnded,
+        ev.CallSignalled,
     )
 }
 MODELS: dict[str, type[BaseModel]] = {

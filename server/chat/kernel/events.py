@@ -356,6 +356,70 @@ class EmojiChanged:
 
 
 @dataclass(frozen=True)
+class CallInfo:
+    """A call as a member sees it (PROTOCOL.md section 18): ``topic`` for a topic's, ``with_`` (the
+    other member, as the receiver sees it) for a direct conversation's."""
+
+    id: int
+    media: str
+    started_by: str
+    started_at: str
+    participants: tuple[str, ...]
+    topic: str | None = None
+    with_: str | None = None
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """``call:started`` to the conversation's members."""
+
+    call: CallInfo
+    audience: ToTopic | ToUser
+
+
+@dataclass(frozen=True)
+class CallJoined:
+    """``call:joined``: ``username`` takes part as ``peer`` now."""
+
+    call_id: int
+    username: str
+    peer: str
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class CallLeft:
+    """``call:left``: ``username`` (as ``peer``) is out of the call."""
+
+    call_id: int
+    username: str
+    peer: str
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """``call:ended``: the last participant left."""
+
+    call_id: int
+    duration_s: int
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class CallSignalled:
+    """``call:signal`` for one socket (``sid``, of ``user_id``): only the node that holds it writes
+    it. ``data`` is the client's JSON as text, carried as it came and never stored. No audience:
+    the hub sink hands it to that one connection."""
+
+    call_id: int
+    sender: str  # the sender's peer
+    data: str
+    sid: str
+    user_id: int
+
+
+@dataclass(frozen=True)
 class OutboxWritten:
     """Outbox rows of a reaction or membership change were committed: the delivery workers start
     at once instead of at their next poll (any node may deliver a row)."""
@@ -396,4 +460,9 @@ Event = (
     | BlockChanged
     | WebhooksChanged
     | OutboxWritten
+    | CallStarted
+    | CallJoined
+    | CallLeft
+    | CallEnded
+    | CallSignalled
 )

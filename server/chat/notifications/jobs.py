@@ -5,7 +5,8 @@ transaction that stored it, so a restart loses none and the send never waits for
 may notify (a direct message, or one that mentions members by name or ``@all``) writes one
 ``notify_jobs`` row in its send batch's transaction, due ``push_delay`` seconds after the send;
 any other message costs one check of what the send already resolved. A system message notifies
-nobody, and an edit that adds mentions does not notify either (only a new message does).
+nobody but a call's start (PROTOCOL.md section 18: every member, as ``@all`` does), and an edit
+that adds mentions does not notify either (only a new message does).
 
 Once the batch committed the hook tells this node's ``Bell`` when its earliest job is due, so
 the notifier wakes then rather than at its next poll; other nodes find the job when they poll.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from db.records import NotifyJobRow
 from db.sends import Stored
@@ -35,6 +37,12 @@ class Bell:
         self.event.set()
 
 
+def rings(system: dict[str, Any] | None) -> bool:
+    """A call's start (PROTOCOL.md section 18): the one system message that notifies, as ``@all``
+    does (every member but its sender)."""
+    return system is not None and system.get("action") == "call" and "duration_s" not in system
+
+
 class NotifySendHook:
     def __init__(self, bell: Bell, delay: float) -> None:
         self.bell = bell
@@ -46,8 +54,9 @@ class NotifySendHook:
         assert destination is not None, "a send is resolved before its rows are asked"
         extras = destination.extras
         if not (destination.place.direct or destination.mentioned or extras.mentions_all):
-            return None  # the hot path's one check
-        if extras.type == "system":
+            if extras.type != "system" or not rings(extras.system):
+                return None  # the hot path's one check (and one comparison)
+        elif extras.type == "system" and not rings(extras.system):
             return None
         due = pending.created_at + self.delay
         if self._due is None or due < self._due:

@@ -49,6 +49,8 @@ class HubSink:
             return
         audience: ev.Audience | None = getattr(event, "audience", None)
         if audience is None:
+            if isinstance(event, ev.CallSignalled):  # for one socket: written by the node that holds it
+                await self._one_socket(event)
             return  # for name caches only (UserDeleted)
         catching_up = self.registry.catching_up()
         held, cuts = self._hold(event, audience, catching_up) if catching_up else _NOTHING_HELD
@@ -59,6 +61,18 @@ class HubSink:
                 await writer.write_many(event, audience, mine, held.get(id(writer), _NONE) if held else _NONE)
         for connection, decision in cuts:
             await connection.writer.close(connection, decision)
+
+    async def _one_socket(self, event: ev.CallSignalled) -> None:
+        """A call's signal to one socket, if this node holds it (held while it catches up)."""
+        connection = self.registry.get(event.sid)
+        if connection is None or connection.actor.id != event.user_id:
+            return
+        if connection.catching_up:
+            decision = connection.hold(event)
+            if decision is not None:
+                await connection.writer.close(connection, decision)
+        elif connection.state is State.LIVE:
+            await connection.writer.write(connection, event)
 
     def _hold(
         self, event: ev.Event, audience: ev.Audience, catching_up: Iterable[Connection]

@@ -19,7 +19,7 @@ from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.errors import classify
 from server.edge.realtime.connection import Connection
 from server.edge.realtime.registry import Registry
-from server.edge.routes import chat_routes, connection_routes
+from server.edge.routes import call_routes, chat_routes, connection_routes
 from server.edge.sio.envelope import Envelope
 from server.edge.sio.one_per_user import OnePerUser
 from server.edge.sio.sink import SocketIOWriter, topic_room, user_room
@@ -64,6 +64,8 @@ class ChatNamespace:
         if self.registry.expiry is not None:
             for event, own in connection_routes(self.chat, self.registry.expiry).items():
                 self.sio.on(event, self.envelope.handler(event, own), namespace=NAMESPACE)
+        for event, own in call_routes(self.chat).items():
+            self.sio.on(event, self.envelope.handler(event, own), namespace=NAMESPACE)
         self.sio.on("*", self.unknown, namespace=NAMESPACE)
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
@@ -188,3 +190,7 @@ class ChatNamespace:
             await self.chat.sessions.close(actor, connection.pid)
         except Exception:
             log.exception("disconnect clean-up failed", extra={"sid": sid})
+        try:
+            await self.chat.calls.socket_closed(sid)  # its seat in a call is kept for the grace
+        except Exception:
+            log.exception("a call's clean-up failed", extra={"sid": sid})

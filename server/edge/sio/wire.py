@@ -11,8 +11,10 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import socketio
 
+from server.chat.calls.schemas import call_json
 from server.chat.kernel import events as ev
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.views import iso_required
@@ -103,4 +105,14 @@ def server_event(event: ev.Event) -> tuple[str, dict[str, Any]] | None:
             return "topic:removed", removed
         case ev.EmojiChanged(emoji=emoji):
             return "emoji:updated", {"emoji": [dataclasses.asdict(entry) for entry in emoji]}
+        case ev.CallStarted(call=call):
+            return "call:started", call_json(call)
+        case ev.CallJoined(call_id=call_id, username=username, peer=peer):
+            return "call:joined", {"call": call_id, "username": username, "peer": peer}
+        case ev.CallLeft(call_id=call_id, username=username, peer=peer):
+            return "call:left", {"call": call_id, "username": username, "peer": peer}
+        case ev.CallEnded(call_id=call_id, duration_s=duration_s):
+            return "call:ended", {"call": call_id, "duration_s": duration_s}
+        case ev.CallSignalled(call_id=call_id, sender=sender, data=data):
+            return "call:signal", {"call": call_id, "from": sender, "data": orjson.loads(data)}
     return None

@@ -1,0 +1,1 @@
+"""Calls in a conversation (PROTOCOL.md section 18): signalling only, media never passes here."""
