@@ -53,6 +53,19 @@ ALTERED = """([name, credential]) => {
   window.__parleyTest.iceServers = (servers) =>
     servers.map((s) => ({ ...s, username: name || s.username, credential }));
 }"""
+# A page in another tab (hidden until ``window.__shown``), with alerts.js's notifications switched
+# on and granted; the notifications it would show are recorded (headless Chromium shows none).
+HIDDEN_WITH_NOTIFICATIONS = """
+window.__notes = [];
+window.Notification = class {
+  static permission = "granted";
+  static async requestPermission() { return "granted"; }
+  constructor(title, options = {}) { Object.assign(this, options, { title }); window.__notes.push(this); }
+  close() {}
+};
+Object.defineProperty(document, "visibilityState", { get: () => (window.__shown ? "visible" : "hidden") });
+localStorage.setItem("parley.alerts", JSON.stringify({ notify: true, sound: true }));
+"""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -252,21 +265,64 @@ async def test_two_then_three_people_see_and_hear_each_other_and_the_call_ends_w
     await expect(carol.by("call-video")).to_be_visible()
 
 
-async def test_a_refused_camera_is_said_and_the_call_goes_on_and_a_shared_screen_replaces_the_camera(
+async def test_a_direct_call_rings_a_hidden_page_goes_on_without_a_refused_camera_and_survives_a_reconnect(
     new_page,
 ) -> None:
-    alice, bob = await in_topic(["alice", "bob"], new_page, "demo")
-    await bob.page.context.add_init_script(REFUSE_CAMERA)
+    alice = await new_page("alice")
+    bob = await new_page("bob")
+    await bob.register("bob")
+    await alice.register("alice")
+    await alice.start_direct("bob")
+    await alice.send("a word before the call")
+    await bob.page.context.add_init_script(REFUSE_CAMERA + HIDDEN_WITH_NOTIFICATIONS)
     await bob.page.reload()
     await bob.settled()
 
     await alice.by("call-video").click()
+    await expect(bob.by("call-banner-text")).to_have_text("alice is calling (video)")
+    await bob.page.wait_for_function("() => window.__notes.some((n) => n.title === 'alice is calling')")
+    await bob.evaluate("window.__shown = true")  # he comes back to the page, and answers
     await bob.by("call-banner-join").click()
     await expect(bob.by("call-notice")).to_contain_text("The browser refused the camera")
     await expect(bob.by("call-notice")).to_contain_text("without your video")
     await receiving(alice, "bob")  # bob's voice
     await receiving(bob, "alice")
     await expect(tile(alice, "bob")).to_have_attribute("data-video", "false")  # his initials
+
+    # another microphone, chosen in the devices menu, kept in this browser, sent at once
+    await alice.by("call-devices").click()
+    await alice.by("call-device-audio").select_option(label="Fake Audio Input 1")
+    await alice.by("call-devices-close").click()
+    microphone = "window.parleyCalls.calls.session.local.getAudioTracks()[0].label"
+    assert await alice.evaluate(microphone) == "Fake Audio Input 1"
+    assert await alice.evaluate("JSON.parse(localStorage.getItem('parley.callDevices')).audio")
+    await receiving(bob, "alice")
+
+    # bob's connection drops: his page joins again from its new socket, and media flows anew
+    old_peer = await bob.evaluate("window.parleyCalls.calls.session.peerId")
+    await bob.test_hook("chat.conn.socket.io.engine.close()")
+    await bob.page.wait_for_function(
+        "(old) => { const s = window.parleyCalls.calls.session; return s && s.peerId && s.peerId !== old; }",
+        arg=old_peer,
+    )
+    await expect(alice.by("call-tile")).to_have_count(2)
+    await receiving(alice, "bob")
+    await receiving(bob, "alice")
+    await bob.by("call-leave").click()
+    await expect(alice.by("call-tile")).to_have_count(1)  # alone now: the call runs until she leaves
+    await alice.by("call-leave").click()
+    await expect(alice.by("call-view")).to_be_hidden()
+    await expect(alice.by("call-video")).to_be_visible()  # no call runs in the conversation any more
+
+
+async def test_a_shared_screen_replaces_the_camera_and_the_camera_comes_back(new_page) -> None:
+    alice, bob = await in_topic(["alice", "bob"], new_page, "demo")
+    await alice.by("call-audio").click()  # an audio call: the screen goes on the same video sender
+    await bob.by("call-banner-join").click()
+    await receiving(bob, "alice")
+    assert await sent(alice) is None
+    await alice.by("call-camera").click()
+    await expect(tile(bob, "alice")).to_have_attribute("data-video", "true")
     camera = await sent(alice)
     assert camera is not None and camera["displaySurface"] is None
 
@@ -283,10 +339,10 @@ async def test_a_refused_camera_is_said_and_the_call_goes_on_and_a_shared_screen
     back = await sent(alice)
     assert back is not None and back["displaySurface"] is None
     await receiving(bob, "alice")
-    await alice.by("call-leave").click()
-    await expect(bob.by("call-tile")).to_have_count(1)  # alone now: the call runs until he leaves
-    await bob.by("call-leave").click()
-    await expect(alice.toast("The call in #demo ended after")).to_be_visible()
+    await alice.by("call-camera").click()
+    await expect(tile(bob, "alice")).to_have_attribute("data-video", "false")  # her initials again
+    await bob.by("call-mic").click()
+    await expect(tile(alice, "bob").locator(".call-muted")).to_be_visible()
 
 
 def _credential(username: str) -> str:

@@ -39,10 +39,32 @@ export class CallSession {
     for (const other of answer.peers ?? []) {
       if (other.peer !== this.peerId) this.connect(other.peer, other.username, true);
     }
+    this.replay();
+  }
+
+  replay() {
     for (const [kind, event] of this.early.splice(0)) {
       if (kind === "joined") this.onJoined(event);
       else this.onSignal(event);
     }
+  }
+
+  /** A new connection: events wait, as before the first answer, until the join is answered again. */
+  suspend() {
+    const old = this.peerId;
+    this.peerId = null;
+    return old;
+  }
+
+  /** The join answered again: the same peer (the socket recovered) keeps every connection; a new
+   * one (a new socket: the others replace the old peer) connects to everyone anew. */
+  resumed(answer, old) {
+    if (answer.peer === old) {
+      this.peerId = old;
+      return this.replay();
+    }
+    for (const id of [...this.peers.keys()]) this.drop(id);
+    this.joined(answer);
   }
 
   connect(id, username, initiate) {
@@ -69,11 +91,20 @@ export class CallSession {
     this.spec.changed();
   }
 
-  /** call:signal: a peer unknown so far (its call:joined not yet here) is met by its first signal. */
+  /**
+   * call:signal: a peer unknown so far (its call:joined not yet here) is met by its first signal;
+   * in a direct call it can only be the other person. `{bye}` is a peer leaving (its call:left
+   * follows, or may not reach a page that opened before the conversation existed).
+   */
   onSignal({ from, data }) {
     if (!this.peerId) return void this.early.push(["signal", { from, data }]);
-    const peer = this.peers.get(from) ?? this.connect(from, null, false); // named by its call:joined
-
+    if (data?.bye) return this.drop(from);
+    let peer = this.peers.get(from);
+    if (!peer) {
+      const other = this.call.with ?? null;
+      for (const [id, known] of this.peers) if (other && known.username === other) this.drop(id); // moved
+      peer = this.connect(from, other, false);
+    }
     peer.receive(data ?? {});
   }
 

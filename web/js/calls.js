@@ -61,16 +61,24 @@ export class Calls {
 
   /** At each (re)connect: the calls running now; the one this page is in is joined again (a new socket). */
   async load() {
+    if (!(await this.refresh())) return;
+    if (this.session?.peerId) await this.rejoin(); // joined before this connection
+  }
+
+  /** The calls running now (call:list): at a connect, after leaving, and as the page's periodic
+   * backstop for an event missed; a ringing call no longer running stops ringing. */
+  async refresh() {
+    let answer;
     try {
-      const answer = await this.chat.conn.request("call:list", {});
-      this.running.clear();
-      for (const call of Array.isArray(answer) ? answer : answer?.calls ?? []) this.put(call);
+      answer = await this.chat.conn.request("call:list", {});
     } catch {
-      return; // an older server: no calls
+      return false; // offline, or an older server: no calls
     }
-    if (this.session?.peerId) await this.rejoin();
+    this.running.clear();
+    for (const call of Array.isArray(answer) ? answer : answer?.calls ?? []) this.put(call);
     if (this.incoming && !this.find(this.incoming.id)) this.stopRinging();
     this.changed();
+    return true;
   }
 
   on(event, data) {
@@ -183,15 +191,13 @@ export class Calls {
     this.changed();
   }
 
-  /** A new socket after a reconnect: join again (the seat kept within the grace), peers anew. */
+  /** A new socket after a reconnect: join again (the seat is kept within the grace). */
   async rejoin() {
     const session = this.session;
-    for (const id of [...session.peers.keys()]) session.drop(id);
-    session.peerId = null; // the old peer's call:left is not this page's; signals wait for the answer
+    const old = session.suspend(); // the old peer's call:left is not this page's; signals wait
     try {
       const answer = await this.chat.conn.request("call:join", { call: session.call.id });
-      if (session !== this.session) return;
-      session.joined(answer);
+      if (session === this.session) session.resumed(answer, old);
     } catch (err) {
       if (session === this.session) this.hangUp(`The call could not be joined again: ${err.message}`);
     }
@@ -222,8 +228,11 @@ export class Calls {
   async leave() {
     const session = this.session;
     if (!session) return;
+    for (const id of session.peers.keys()) this.signal(id, { bye: true }); // their tiles go at once
     this.hangUp(null);
-    if (session.call?.id != null) await this.chat.conn.request("call:leave", { call: session.call.id }).catch(() => {});
+    if (session.call?.id == null) return;
+    await this.chat.conn.request("call:leave", { call: session.call.id }).catch(() => {});
+    await this.refresh();
   }
 
   /** This page is out of its call (left, ended, removed): media stops; `why` is said when given. */

@@ -50,7 +50,7 @@ function firstDefaultTopic(topics) {
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
-const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence and new topics have events
+const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence, new topics and calls have events
 
 export class Chat {
   /** env: {io, creds, banner, toasts, logout(), signedOut(notice)} */
@@ -86,7 +86,7 @@ export class Chat {
     this.unended = onSessionEnded((notice) => this.end(notice || "You were logged out in another tab."));
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
-    this.pollTimer = setInterval(() => this.conn.connected && this.loadTopics(), TOPIC_POLL_MS);
+    this.pollTimer = setInterval(() => this.conn.connected && (this.loadTopics(), this.calls.refresh()), TOPIC_POLL_MS);
     this.renderNow({ switched: true });
   }
 
