@@ -225,6 +225,12 @@ async def test_two_then_three_people_see_and_hear_each_other_and_the_call_ends_w
     await expect(bob.by("call-banner-text")).to_have_text("alice is calling in #huddle (video)")
     assert (await bob.evaluate("window.parleyCalls.ringing()"))["rings"] >= 1  # the chime, looped
     await assert_accessible(bob.page, "the incoming-call banner")
+    await bob.screenshot("ringing")
+    await expect(carol.by("call-banner")).to_be_visible()
+    await carol.screenshot("ringing-phone")
+    await carol.by("call-banner-decline").click()  # not now: the banner goes, the ringing stops
+    await expect(carol.by("call-banner")).to_be_hidden()
+    assert (await carol.evaluate("window.parleyCalls.ringing()"))["call"] is None
     await bob.by("call-banner-join").click()
     await expect(bob.by("call-banner")).to_be_hidden()
     await receiving(alice, "bob")
