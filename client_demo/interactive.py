@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from client_demo import (
     account,
     bots_repl,
+    calls,
     conversations,
     emoji,
     exporting,
@@ -70,6 +71,7 @@ commands:
 {notifications.HELP}
 {exporting.HELP}
 {emoji.HELP}
+{calls.HELP}
 {account.HELP}
   /help | /quit               this text | leave (end of input does the same)
   anything else is sent to the current conversation ("//text" sends "/text")
@@ -125,6 +127,7 @@ class Repl:
             notifications.NotifyCommands(conn, talk.notify).table(),
             exporting.ExportCommands(conn).table(),
             emoji.EmojiCommands(conn).table(),
+            calls.CallCommands(conn, self.view.calls, self._here).table(),
             account.AccountCommands(conn, lines, self._end).table(),
         )
 

@@ -22,6 +22,7 @@ Section 14: a sender is shown with their display name (``Alice Liddell
 waits for that ``users:get``, and the live lines keep their order
 (python-socketio runs each event in its own task: they take turns). A
 ``user:updated`` is shown as what changed, ``presence`` with the availability.
+Section 18's ``call:started`` and ``call:ended`` are shown as lines (``client_demo.calls``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from client_demo import people, render
+from client_demo import calls, people, render
 from client_demo.connection import Connection, EventHandler
 from client_demo.models import Message, int_field, is_message, name_field
 from client_demo.output import out
@@ -56,6 +57,7 @@ class LiveView:
         self._unpreviewed: set[int] = set()  # message ids whose previews we removed: echo not shown
         self._topic_changed = topic_changed
         self.names = people.Names(conn)
+        self.calls = calls.CallLog()  # section 18: where each call runs, the one we are in
         self._turn = asyncio.Lock()  # live events are shown in the order they came
 
     def install(self) -> None:
@@ -76,6 +78,8 @@ class LiveView:
             "topic:member": render.member_news_line,
             "read": render.read_line,
             "user:updated": self._user_updated,
+            "call:started": self.calls.started_line,
+            "call:ended": self.calls.ended_line,
         }
         for event, to_line in lines.items():
             self.conn.on_event(event, self._in_turn(_printer(to_line)))

@@ -47,6 +47,7 @@ from server.chat.conversations.writer import Destination
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found
 from server.chat.kernel.events import (
+    Audience,
     CallEnded,
     CallInfo,
     CallJoined,
@@ -56,13 +57,14 @@ from server.chat.kernel.events import (
     MembershipChanged,
     ToTopic,
     ToUser,
+    ToUsers,
 )
 from server.chat.kernel.hub import Hub
 from server.chat.kernel.periodic import Periodic
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.ratelimit import TokenBucket
 from server.chat.kernel.schemas import Target
-from server.chat.kernel.views import iso_required
+from server.chat.kernel.views import direct_ids, iso_required
 from server.chat.rules.access import named_topic, open_direct, peer_in, require_member
 
 log = logging.getLogger("parley.calls")
@@ -171,13 +173,13 @@ class CallService:
                     raise forbidden("the call is full")
                 peer = _new_peer()
                 await repos.calls.sit(call_id, actor.id, peer, sid, node, datetime.now(UTC))
-                repos.record(CallJoined(call_id, actor.username, peer, ToTopic(place.topic_id, actor.id)))
+                repos.record(CallJoined(call_id, actor.username, peer, _members(place, but=actor.id)))
             elif seat.sid != sid:  # moved: the others replace the user's connection with a new one,
                 peer = _new_peer()  # and the user's other sockets hear that the old one is out
                 await repos.calls.move(call_id, actor.id, peer, sid, node)
                 repos.record(
                     CallLeft(call_id, actor.username, seat.peer, ToUser(actor.id)),
-                    CallJoined(call_id, actor.username, peer, ToTopic(place.topic_id, actor.id)),
+                    CallJoined(call_id, actor.username, peer, _members(place, but=actor.id)),
                 )
             seats = await repos.calls.seats([call_id])
         self._sit_here(sid)
@@ -307,12 +309,13 @@ class CallService:
             leaving.cancel()
 
     async def _left(self, repos: Repositories, call: CallRecord, place: Place, seat: SeatRecord) -> None:
-        """After ``seat`` stood up: the others hear it; the last one out ends the call."""
-        repos.record(CallLeft(call.id, seat.username, seat.peer, ToTopic(place.topic_id)))
+        """After ``seat`` stood up: the others hear it (not its user: a ``call:leave``'s answer says
+        it); the last one out ends the call, which every member hears."""
+        repos.record(CallLeft(call.id, seat.username, seat.peer, _members(place, but=seat.user_id)))
         if await repos.calls.count(call.id) > 0 or not await repos.calls.end(call.id):
             return
         duration = max(0, int((datetime.now(UTC) - _aware(call.started_at)).total_seconds()))
-        repos.record(CallEnded(call.id, duration, ToTopic(place.topic_id)))
+        repos.record(CallEnded(call.id, duration, _members(place)))
         if call.message_id is not None:
             await self._ended_message(repos, call, duration)
 
@@ -398,6 +401,14 @@ class CallService:
             "peers": [{"username": s.username, "peer": s.peer} for s in seats if s.user_id != actor.id],
             "ice_servers": ice_servers(self.ice_urls, self.turn_secret, self.turn_ttl, actor.username),
         }
+
+
+def _members(place: Place, but: int | None = None) -> Audience:
+    """The conversation's members (but one): a topic's room, or a direct conversation's two users
+    (whose sockets are in no room of it: its events go to each user)."""
+    if not place.direct:
+        return ToTopic(place.topic_id, but)
+    return ToUsers(tuple(user_id for user_id in direct_ids(place.name) if user_id != but))
 
 
 def _info(call: CallRecord, place: Place, seats: Sequence[SeatRecord]) -> CallInfo:

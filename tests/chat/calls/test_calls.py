@@ -28,6 +28,7 @@ from server.chat.kernel.events import (
     CallStarted,
     MessageEdited,
     ToUser,
+    ToUsers,
 )
 from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
@@ -245,3 +246,5 @@ async def test_a_direct_conversations_call_is_with_the_other_member_for_each(cha
     assert joined["call"]["with"] == "alice"
     heard = {event.audience: event.call.with_ for event in sink.of(CallStarted)}
     assert heard == {ToUser(alice.id): "bob", ToUser(bob.id): "alice"}
+    # a direct conversation's sockets are in no room of it: its events go to each user
+    assert [event.audience for event in sink.of(CallJoined)] == [ToUsers((alice.id,))]

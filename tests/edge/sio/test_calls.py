@@ -55,6 +55,8 @@ async def test_a_call_starts_is_joined_relays_signals_to_the_named_peer_alone_an
 
     assert ended["call"] == call["id"] and ended["duration_s"] >= 0
     assert bob.pending("call:signal") == [] and carol.pending("call:started") == []
+    # the others hear of a leave (bob of alice's), the leaver has its answer (bob not of his own)
+    assert [left["username"] for left in bob.pending("call:left")] == ["alice"]
     assert (await alice.ok("call:list", {}))["calls"] == []
 
 
