@@ -319,6 +319,7 @@ async def test_a_direct_call_rings_a_hidden_page_goes_on_without_a_refused_camer
     await alice.by("call-leave").click()
     await expect(alice.by("call-view")).to_be_hidden()
     await expect(alice.by("call-video")).to_be_visible()  # no call runs in the conversation any more
+    await expect(bob.toast("The call in @alice ended after")).to_be_visible()
 
 
 async def test_a_shared_screen_replaces_the_camera_and_the_camera_comes_back(new_page) -> None:
