@@ -16,8 +16,8 @@ export class CallView {
     const button = (testid, label, path, onclick, extra = "") => h("button", {
       class: `call-btn ${extra}`.trim(), type: "button", "data-testid": testid, "aria-label": label, title: label, onclick,
     }, icon(path));
-    this.mic = button("call-mic", "Mute microphone", CALL_ICONS.mic, () => actions.toggleMic());
-    this.camera = button("call-camera", "Turn camera on", CALL_ICONS.video, () => actions.toggleCamera());
+    this.mic = button("call-mic", "Mute microphone", CALL_ICONS.mic, () => actions.toggleMic(), "mic");
+    this.camera = button("call-camera", "Camera", CALL_ICONS.video, () => actions.toggleCamera());
     this.screen = button("call-screen", "Share screen", CALL_ICONS.screen, () => actions.toggleScreen());
     this.devices = button("call-devices", "Devices", CALL_ICONS.sliders, () => actions.devices());
     this.leave = button("call-leave", "Leave call", CALL_ICONS.hangUp, () => actions.leave(), "danger");
@@ -43,15 +43,16 @@ export class CallView {
     press(this.mic, !view.mic, view.mic ? "Mute microphone" : "Unmute microphone", view.mic ? CALL_ICONS.mic : CALL_ICONS.micOff);
     press(this.camera, view.camera, view.camera ? "Turn camera off" : "Turn camera on", view.camera ? CALL_ICONS.video : CALL_ICONS.videoOff);
     press(this.screen, view.screen, view.screen ? "Stop sharing the screen" : "Share screen", CALL_ICONS.screen);
+
     reconcile(this.tiles, view.tiles.map((tile) => ({ key: tile.key, create: () => makeTile(tile), update: (el) => updateTile(el, tile) })));
   }
 }
 
-function press(button, pressed, label, path) {
+/** A toggle: its name stays (a screen reader says "pressed" or not), its tooltip says what a click does. */
+function press(button, pressed, hint, path) {
   button.setAttribute("aria-pressed", String(pressed));
-  if (button.getAttribute("aria-label") === label) return;
-  button.setAttribute("aria-label", label);
-  button.title = label;
+  if (button.title === hint) return;
+  button.title = hint;
   button.replaceChildren(icon(path));
 }
 
