@@ -28,11 +28,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from tests.support import polled
+from tests.scaleout.conftest import two_nodes
+from tests.support import LiveServer, polled
 from tests.support import test_settings as make_settings
 from tests.web.axe import assert_accessible
 from tests.web.chat_page import ChatPage
-from tests.web.conftest import CHROMIUM_ARGS, PHONE, Chromium
+from tests.web.conftest import ARTIFACTS, CHROMIUM_ARGS, DESKTOP, PHONE, TEST_HOOKS, Chromium
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +133,23 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     return make_settings(
         tmp_path / "data", ice_servers=[f"turn:127.0.0.1:{turn.port}"], turn_secret=TURN_SECRET
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def nodes(tmp_path: Path) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    """Two nodes of one deployment (PostgreSQL and Redis), on the session's loop as the browser."""
+    async with two_nodes(tmp_path) as both:
+        yield both
+
+
+async def page_on(browser: Browser, node: LiveServer, name: str, request: pytest.FixtureRequest) -> ChatPage:
+    """A chat page of ``node``, in a context of its own (as ``new_page`` opens one on the one server)."""
+    context = await browser.new_context(viewport=DESKTOP, reduced_motion="reduce")
+    context.set_default_timeout(10_000)
+    await context.add_init_script(TEST_HOOKS)
+    page = ChatPage(await context.new_page(), node.url, name, ARTIFACTS / request.node.name)
+    await page.open()
+    return page
 
 
 def _free_udp_port() -> int:
@@ -350,6 +368,30 @@ async def test_a_shared_screen_replaces_the_camera_and_the_camera_comes_back(new
     await expect(tile(bob, "alice")).to_have_attribute("data-video", "false")  # her initials again
     await bob.by("call-mic").click()
     await expect(tile(alice, "bob").locator(".call-muted")).to_be_visible()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_two_people_on_two_nodes_see_and_hear_each_other(
+    browser: Browser, nodes: tuple[LiveServer, LiveServer], request: pytest.FixtureRequest
+) -> None:
+    node_a, node_b = nodes
+    alice = await page_on(browser, node_a, "alice", request)
+    bob = await page_on(browser, node_b, "bob", request)
+    await alice.register("alice")
+    await bob.register("bob")
+    await alice.create_topic("across")
+    await bob.join("across")
+
+    await alice.by("call-video").click()
+    await bob.by("call-banner-join").click()  # the call started on node A rings on node B
+    await receiving(alice, "bob")  # offers, answers and candidates relayed between the nodes
+    await receiving(bob, "alice")
+    await bob.by("call-leave").click()
+    await expect(alice.by("call-tile")).to_have_count(1)
+    await alice.by("call-leave").click()
+    await expect(bob.toast("The call in #across ended after")).to_be_visible()
+    assert not alice.page_errors and not bob.page_errors, (alice.page_errors, bob.page_errors)
 
 
 def _credential(username: str) -> str:
