@@ -93,6 +93,10 @@ export class Calls {
   onStarted(call) {
     if (!call) return;
     this.put(call);
+    const session = this.session;
+    if (session && session.call.id == null && session.starting === keyOf(this.where(call)) && this.chat.state.isMe(call.started_by)) {
+      session.call = call; // mine, told before call:start's answer: who joins meanwhile is this call's
+    }
     if (this.chat.state.isMe(call.started_by) || this.mine(call)) return;
     this.incoming = call;
     const where = this.where(call);
@@ -144,6 +148,7 @@ export class Calls {
     const name = this.chat.state.currentName;
     if (!name || !(await this.leaveFor())) return;
     const session = this.open({ id: null, media, participants: [] });
+    session.starting = keyOf(name);
     await session.open();
     if (session.closed) return;
     try {
