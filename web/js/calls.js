@@ -1,17 +1,13 @@
 // Calls in the page (PROTOCOL.md section 18): the calls running in my conversations (call:list,
 // call:started, call:joined, call:left, call:ended), the one this page is in (a CallSession),
-// the incoming call that rings, and the views that show them: the header's buttons, the banner
-// and the call's tiles and controls. Media never passes through Parley; only the signals do.
+// the incoming call that rings, and what the person does with them. What is shown of them is
+// ui/call_screen.js's. Media never passes through Parley; only the signals do.
 import { CallSession } from "./call_session.js";
-import { Levels } from "./call_levels.js";
 import { Ringer } from "./call_ring.js";
 import { exposeCalls } from "./call_debug.js";
 import { people } from "./people.js";
 import { isDirect, keyOf, labelOf, sendTarget } from "./targets.js";
-import { CallBanner } from "./ui/call_banner.js";
-import { CallButtons } from "./ui/call_buttons.js";
-import { openCallDevices } from "./ui/call_devices.js";
-import { CallView } from "./ui/call_view.js";
+import { CallScreen } from "./ui/call_screen.js";
 
 const NOTICE_MS = 12_000;
 const idOf = (value) => (value && typeof value === "object" ? value.id : value);
@@ -26,15 +22,7 @@ export class Calls {
     this.tookPart = new Set(); // ids of the calls this page was in: their end is said
     this.notices = [];
     this.ringer = new Ringer(chat.alerts);
-    this.levels = new Levels(() => this.changed());
-    this.buttons = new CallButtons({ start: (media) => this.start(media), join: (call) => this.join(call) });
-    this.banner = new CallBanner({ join: () => this.answer(), decline: () => this.decline() });
-    this.view = new CallView({
-      toggleMic: () => this.session?.toggleMic(), toggleCamera: () => this.session?.toggleCamera(),
-      toggleScreen: () => this.session?.toggleScreen(), leave: () => this.leave(),
-      devices: () => openCallDevices((kind) => this.session?.switchDevice(kind)),
-      open: () => this.session && chat.actions.open(this.where(this.session.call)),
-    });
+    this.screen = new CallScreen(this, chat);
     exposeCalls(this);
   }
 
@@ -244,7 +232,7 @@ export class Calls {
   hangUp(why) {
     this.session?.close();
     this.session = null;
-    this.levels.close();
+    this.screen.hungUp();
     this.notices = [];
     if (why) this.chat.env.toasts.show(why);
     this.changed();
@@ -274,60 +262,24 @@ export class Calls {
 
   // ---- views ------------------------------------------------------------------------
 
+  /** Something shown changed: the call's views are drawn again, once for any number of changes. */
   changed() {
     if (this.queued) return;
     this.queued = true;
     queueMicrotask(() => {
       this.queued = false;
-      this.render();
+      this.screen.render();
     });
   }
 
   render() {
-    const { state } = this.chat;
-    const name = state.currentName;
-    const topic = state.currentTopic;
-    const able = Boolean(name) && (isDirect(name) ? Boolean(topic) && !topic.draft : Boolean(topic?.subscribed));
-    const call = name ? this.running.get(keyOf(name)) ?? null : null;
-    this.buttons.render({ able, call, mine: this.mine(call) });
-    const incoming = this.incoming;
-    this.banner.render(incoming && {
-      who: people().nameOf(incoming.started_by), video: incoming.media === "video",
-      where: isDirect(this.where(incoming)) ? "" : labelOf(this.where(incoming)),
-    });
-    this.view.render(this.session && this.sessionView(this.session));
-  }
-
-  sessionView(session) {
-    const { me } = this.chat.state;
-    const tracks = session.tracks();
-    const preview = this.preview(tracks.video);
-    this.levels.watch("me", session.local);
-    const tiles = [{ key: "me", username: me, local: true, stream: preview, video: Boolean(tracks.video),
-      speaking: this.levels.speaking("me"), mic: Boolean(tracks.audio?.enabled), connection: "connected" }];
-    for (const [id, peer] of session.peers) {
-      this.levels.watch(id, peer.remote);
-      tiles.push({ key: `peer-${id}`, username: peer.username, local: false, stream: peer.remote, video: peer.showsVideo,
-        speaking: this.levels.speaking(id), mic: peer.state.mic !== false, connection: peer.pc.connectionState });
-    }
-    const where = session.call?.id == null ? "" : this.where(session.call);
-    return { where: where ? labelOf(where) : "…", current: keyOf(where) === this.chat.state.current, tiles,
-      mic: Boolean(tracks.audio?.enabled), camera: Boolean(session.camera), screen: Boolean(session.screen), notices: this.notices };
-  }
-
-  /** The stream the own tile shows: what goes out as video (the camera, or the screen shared). */
-  preview(track) {
-    if (this.previewTrack !== track) {
-      this.previewTrack = track;
-      this.previewStream = track ? new MediaStream([track]) : null;
-    }
-    return this.previewStream;
+    this.screen.render();
   }
 
   destroy() {
     this.stopRinging();
     if (this.session) this.leave();
-    this.levels.close();
+    this.screen.close();
   }
 }
 

@@ -109,7 +109,7 @@ export class Chat {
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
       togglePins: () => this.panels.togglePins(), toggleSettings: () => this.panels.toggleSettings(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(), search: () => this.panels.openSearch(),
-    }, { callButtons: this.calls.buttons.el });
+    }, { callButtons: this.calls.screen.buttons.el });
     const jump = (id) => this.messages.jumpTo(id);
     const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
@@ -140,9 +140,9 @@ export class Chat {
     this.skip = h("a", { class: "skip-link", href: "#composer", "data-testid": "skip-link",
       onclick: (event) => { event.preventDefault(); this.skipToConversation(); } }, "Skip to composer");
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
-      this.skip, this.calls.banner.el, this.sidebar.el, this.scrim,
+      this.skip, this.calls.screen.banner.el, this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
-        this.header.el, this.calls.view.el, this.messages.el, this.composer.el),
+        this.header.el, this.calls.screen.view.el, this.messages.el, this.composer.el),
       ...this.panels.els);
     this.root.replaceChildren(this.screen);
   }
