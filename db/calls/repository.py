@@ -106,19 +106,15 @@ class CallRepository:
         ).first()
         return None if row is None else SeatRecord(*row)
 
-    async def route(self, call_id: int, sid: str, peer: str) -> list[tuple[str, str, str, int]]:
-        """A signal's two ends in one read: ``(peer, sid, node, user_id)`` of the seats of the call
-        taken through ``sid`` (the sender) or named ``peer`` (the addressee)."""
+    async def route(self, call_id: int) -> list[tuple[str, str, str, int]]:
+        """Where the call's signals go: ``(peer, sid, node, user_id)`` of each seat."""
         result = await self.session.execute(
             select(
                 col(CallParticipant.peer),
                 col(CallParticipant.sid),
                 col(CallParticipant.node),
                 col(CallParticipant.user_id),
-            ).where(
-                col(CallParticipant.call_id) == call_id,
-                (col(CallParticipant.sid) == sid) | (col(CallParticipant.peer) == peer),
-            )
+            ).where(col(CallParticipant.call_id) == call_id)
         )
         return [(str(a), str(b), str(c), int(d)) for a, b, c, d in result.all()]
 

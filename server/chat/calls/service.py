@@ -40,12 +40,13 @@ from db.records import Extras
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.calls.ice import ice_servers
+from server.chat.calls.routes import End, Routes
 from server.chat.calls.schemas import MAX_SIGNAL_BYTES, SIGNALS_PER_SECOND, call_json
 from server.chat.conversations.message_events import edited
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.writer import Destination
 from server.chat.kernel.actors import Actor
-from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found
+from server.chat.kernel.errors import ChatError, ErrorCode, cannot_message, forbidden, invalid, not_found
 from server.chat.kernel.events import (
     Audience,
     CallEnded,
@@ -60,6 +61,7 @@ from server.chat.kernel.events import (
     ToUsers,
 )
 from server.chat.kernel.hub import Hub
+from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.periodic import Periodic
 from server.chat.kernel.places import Place, place_of_topic
 from server.chat.kernel.ratelimit import TokenBucket
@@ -114,6 +116,7 @@ class CallService:
         self.grace = grace
         self.node_ttl = node_ttl
         self._buckets: dict[str, TokenBucket] = {}  # signals, per socket of this node
+        self.routes = Routes(self._seats_of)  # where each call's signals go, kept for a moment
         self._seated: set[str] = set()  # sockets of this node that took a seat (a close looks them up)
         self._leaving: dict[str, asyncio.Task[None]] = {}
         self._sweeping = Periodic(
@@ -141,6 +144,10 @@ class CallService:
         try:
             async with self.db.write() as repos:
                 await require_member(repos, place, actor, "start a call there")
+                if place.archived:
+                    raise forbidden(f"{place.name!r} is archived: nothing new starts there")
+                if place.peer_id is not None and await repos.blocks.between(actor.id, place.peer_id):
+                    raise cannot_message()
                 if await repos.calls.in_topic(place.topic_id) is None:
                     call_id = await repos.calls.start(place.topic_id, media, actor.id, now)
                     peer = _new_peer()
@@ -182,6 +189,7 @@ class CallService:
                     CallJoined(call_id, actor.username, peer, _members(place, but=actor.id)),
                 )
             seats = await repos.calls.seats([call_id])
+        self.routes.forget(call_id)
         self._sit_here(sid)
         return self._answer(actor, place, call, seats)
 
@@ -192,6 +200,7 @@ class CallService:
             if seat is None or not await repos.calls.stand(call_id, actor.id):
                 raise not_found("you are not in this call")
             await self._left(repos, call, place, seat)
+        self.routes.forget(call_id)
         self._seated.discard(sid)
         return {}
 
@@ -208,21 +217,21 @@ class CallService:
             raise invalid("a signal's data must be JSON") from None
         if len(text) > MAX_SIGNAL_BYTES:
             raise ChatError(ErrorCode.TOO_LARGE, f"a signal's data may have at most {MAX_SIGNAL_BYTES} bytes")
-        async with self.db.read() as repos:
-            ends = await repos.calls.route(call_id, sid, to)
-        sender = next((end for end in ends if end[1] == sid and end[3] == actor.id), None)
-        if sender is None:
+        sender, addressee = await self.routes.ends(call_id, sid, to)
+        if sender is None or sender.user_id != actor.id:
             raise not_found(f"this socket takes no part in call {call_id}")
-        addressee = next((end for end in ends if end[0] == to), None)
         if addressee is None:
             raise not_found(f"no peer {to!r} in call {call_id}")
-        _peer, to_sid, to_node, to_user = addressee
-        event = CallSignalled(call_id, sender[0], text.decode(), to_sid, to_user)
-        if to_node == self.node():
+        event = CallSignalled(call_id, sender.peer, text.decode(), addressee.sid, addressee.user_id)
+        if addressee.node == self.node():
             await self.hub.tell_here(event)
         else:
             await self.hub.publish(event)
         return {}
+
+    async def _seats_of(self, call_id: int) -> list[End]:
+        async with self.db.read() as repos:
+            return [End(*row) for row in await repos.calls.route(call_id)]
 
     async def listed(self, actor: Actor) -> dict[str, Any]:
         """The calls running in the user's conversations."""
@@ -253,10 +262,19 @@ class CallService:
             task.add_done_callback(lambda _t: self._leaving.pop(sid, None))
 
     async def _free_later(self, sid: str) -> None:
+        """After the grace: free what ``sid`` still holds (a failure is left to the sweep)."""
         await asyncio.sleep(self.grace)
-        async with self.db.write() as repos:
-            for call_id, user_id in await repos.calls.gone_through(sid):
-                await self._free(repos, call_id, user_id, sid)
+        try:
+            async with self.db.write() as repos:
+                freed = await repos.calls.gone_through(sid)
+                for call_id, user_id in freed:
+                    await self._free(repos, call_id, user_id, sid)
+        except Exception as exc:
+            if not DATABASE.failed(exc, "freeing a call's seat"):
+                log.exception("freeing a call's seat failed")
+            return
+        for call_id, _user_id in freed:
+            self.routes.forget(call_id)
 
     async def sweep(self) -> None:
         """Free the seats of sockets gone past the grace (a task lost with a restart) and of nodes
@@ -270,6 +288,8 @@ class CallService:
         async with self.db.write() as repos:
             for call_id, user_id, sid in stale:
                 await self._free(repos, call_id, user_id, sid)
+        for call_id, _user_id, _sid in stale:
+            self.routes.forget(call_id)
 
     async def _free(self, repos: Repositories, call_id: int, user_id: int, sid: str) -> None:
         seat = await repos.calls.seat(call_id, user_id)
@@ -281,6 +301,9 @@ class CallService:
             or not await repos.calls.stand(call_id, user_id, sid)
         ):
             return  # joined again from another socket meanwhile, or freed by another node
+        if await repos.topics.by_id(call.topic_id) is None:  # deleted by an operator: nobody to tell
+            await repos.calls.end(call_id)
+            return
         place = await self._place_of(repos, call.topic_id, call.started_by)
         await self._left(repos, call, place, seat)
 
@@ -311,6 +334,7 @@ class CallService:
     async def _left(self, repos: Repositories, call: CallRecord, place: Place, seat: SeatRecord) -> None:
         """After ``seat`` stood up: the others hear it (not its user: a ``call:leave``'s answer says
         it); the last one out ends the call, which every member hears."""
+        self.routes.forget(call.id)
         repos.record(CallLeft(call.id, seat.username, seat.peer, _members(place, but=seat.user_id)))
         if await repos.calls.count(call.id) > 0 or not await repos.calls.end(call.id):
             return

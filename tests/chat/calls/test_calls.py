@@ -141,6 +141,10 @@ async def test_a_signal_goes_to_the_named_peer_alone_and_is_never_stored(chat, c
     assert signalled[0].data == '{"type":"offer","sdp":"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n"}'
     assert await count_rows(chat, Message) == before
 
+    await chat.calls.leave(bob, "sid-bob", call_id)  # a peer gone is not_found at once
+    gone = await refused(chat.calls.signal(alice, "sid-alice", call_id, bob_in["peer"], data))
+    assert gone.code.value == "not_found" and len(sink.of(CallSignalled)) == 1
+
 
 async def test_bad_signals_are_refused_with_the_codes_of_section_2(chat, crew, sink):
     alice, bob = crew["alice"], crew["bob"]
@@ -248,3 +252,19 @@ async def test_a_direct_conversations_call_is_with_the_other_member_for_each(cha
     assert heard == {ToUser(alice.id): "bob", ToUser(bob.id): "alice"}
     # a direct conversation's sockets are in no room of it: its events go to each user
     assert [event.audience for event in sink.of(CallJoined)] == [ToUsers((alice.id,))]
+
+
+async def test_no_call_starts_in_an_archived_topic_nor_between_users_one_of_whom_blocked_the_other(
+    chat, crew
+):
+    alice, bob = crew["alice"], crew["bob"]
+    await chat.calls.start_call(alice, "sid-alice", Target(user="bob"), "audio")  # the conversation exists
+    await chat.calls.leave(alice, "sid-alice", 1)
+    await chat.moderation.archive(alice, "den")
+    await chat.blocks.block(bob, "alice")
+
+    archived = await refused(start(chat, alice))
+    blocked = await refused(chat.calls.start_call(alice, "sid-alice", Target(user="bob"), "audio"))
+
+    assert archived.code.value == "forbidden" and blocked.code.value == "forbidden"
+    assert (await chat.calls.listed(alice))["calls"] == []
