@@ -30,7 +30,8 @@ export class CallScreen {
     const { state } = this.chat;
     const name = state.currentName;
     const topic = state.currentTopic;
-    const able = Boolean(name) && (isDirect(name) ? Boolean(topic) && !topic.draft : Boolean(topic?.subscribed));
+    // a topic I am in and not archived, a direct conversation begun (the server refuses the others)
+    const able = Boolean(name) && !topic?.archived && (isDirect(name) ? Boolean(topic) && !topic.draft : Boolean(topic?.subscribed));
     const call = name ? calls.running.get(keyOf(name)) ?? null : null;
     this.buttons.render({ able, call, mine: calls.mine(call) });
     const incoming = calls.incoming;
