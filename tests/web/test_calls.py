@@ -109,7 +109,7 @@ def coturn(tmp_path: Path) -> Iterator[Turn]:
         "--listening-port", str(port), "--min-port", str(low), "--max-port", str(low + 99),
         "--use-auth-secret", "--static-auth-secret", TURN_SECRET, "--realm", "parley.test",
         "--no-tls", "--no-dtls", "--allow-loopback-peers", "--no-cli",
-        "--log-file", str(log), "--simple-log", "--no-stdout-log",
+        "--log-file", str(log), "--simple-log", "--no-stdout-log", "--userdb", str(tmp_path / "turndb"),
     ]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
