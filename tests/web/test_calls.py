@@ -267,6 +267,7 @@ async def test_two_then_three_people_see_and_hear_each_other_and_the_call_ends_w
     await alice.screenshot("three")
     await carol.screenshot("three-phone")
     await assert_accessible(alice.page, "a call of three")
+    await assert_accessible(carol.page, "a call of three at phone width")
 
     # the call stays while alice reads another conversation, and media keeps flowing
     await alice.open_topic("lobby")
