@@ -75,8 +75,12 @@ class CallRepository:
         await flush(self.session)
         return stored_id(call.id)
 
-    async def set_message(self, call_id: int, message_id: int) -> None:
-        await self.session.execute(update(Call).where(col(Call.id) == call_id).values(message_id=message_id))
+    async def set_message(self, call_id: int, message_id: int) -> bool:
+        """False when the call has ended already."""
+        result = await self.session.execute(
+            update(Call).where(col(Call.id) == call_id).values(message_id=message_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def end(self, call_id: int) -> bool:
         """Remove the call (and any seat left); False when it had ended already."""

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -371,7 +372,9 @@ class CallService:
         try:
             message = await self.messages.writer.submit(actor, resolve, body, None)
             async with self.db.write() as repos:
-                await repos.calls.set_message(call.id, message.id)
+                if not await repos.calls.set_message(call.id, message.id):  # over before it was told
+                    duration = max(0, int((datetime.now(UTC) - _aware(call.started_at)).total_seconds()))
+                    await self._ended_message(repos, replace(call, message_id=message.id), duration)
         except Exception:
             log.exception("could not record a call's system message", extra={"call": call.id})
 
