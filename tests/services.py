@@ -21,6 +21,7 @@ HOW = {
     "chromium": "apt-get install chromium",
     "nginx": "apt-get install nginx",
     "docker-compose": "apt-get install docker-compose",
+    "coturn": "apt-get install coturn",
     "node": "install Node.js with npm",
 }
 

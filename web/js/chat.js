@@ -5,6 +5,7 @@ import { ChatState } from "./state.js";
 import { rememberTopic, rememberedTopic, saveCredentials } from "./credentials.js";
 import { Actions } from "./actions.js";
 import { Alerts } from "./alerts.js";
+import { Calls } from "./calls.js";
 import { configureFiles } from "./files.js";
 import { openLink, pendingLink } from "./deep_link.js";
 import { TokenRefresher } from "./auth_refresh.js";
@@ -49,7 +50,7 @@ function firstDefaultTopic(topics) {
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
-const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence and new topics have events
+const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence, new topics and calls have events
 
 export class Chat {
   /** env: {io, creds, banner, toasts, logout(), signedOut(notice)} */
@@ -68,6 +69,7 @@ export class Chat {
     this.previews = new Previews(this);
     this.notify = new Notify(this);
     this.alerts = new Alerts(this);
+    this.calls = new Calls(this); // before the views: the header shows its buttons
     this.roster = new Roster(this);
     this.moderation = new Moderation(this);
     this.safety = new Safety(this);
@@ -84,7 +86,7 @@ export class Chat {
     this.unended = onSessionEnded((notice) => this.end(notice || "You were logged out in another tab."));
     this.bindWindow();
     this.typingTimer = setInterval(() => this.expireTyping(), 1000);
-    this.pollTimer = setInterval(() => this.conn.connected && this.loadTopics(), TOPIC_POLL_MS);
+    this.pollTimer = setInterval(() => this.conn.connected && (this.loadTopics(), this.calls.refresh()), TOPIC_POLL_MS);
     this.renderNow({ switched: true });
   }
 
@@ -107,7 +109,7 @@ export class Chat {
       toggleSidebar: () => this.toggleSidebar(), toggleMembers: (open) => this.toggleMembers(open),
       togglePins: () => this.panels.togglePins(), toggleSettings: () => this.panels.toggleSettings(), setNotify: (level) => this.notify.set(this.state.currentName, level),
       invite: (u) => a.invite(u), leave: () => a.leave(), search: () => this.panels.openSearch(),
-    });
+    }, { callButtons: this.calls.screen.buttons.el });
     const jump = (id) => this.messages.jumpTo(id);
     const react = (m, emoji) => this.reactions.toggle(m, emoji);
     this.messages = new MessageList({
@@ -138,9 +140,9 @@ export class Chat {
     this.skip = h("a", { class: "skip-link", href: "#composer", "data-testid": "skip-link",
       onclick: (event) => { event.preventDefault(); this.skipToConversation(); } }, "Skip to composer");
     this.screen = h("div", { class: "chat-screen", "data-testid": "chat-screen" },
-      this.skip, this.sidebar.el, this.scrim,
+      this.skip, this.calls.screen.banner.el, this.sidebar.el, this.scrim,
       h("main", { class: "conversation", "aria-label": "Conversation" },
-        this.header.el, this.messages.el, this.composer.el),
+        this.header.el, this.calls.screen.view.el, this.messages.el, this.composer.el),
       ...this.panels.els);
     this.root.replaceChildren(this.screen);
   }
@@ -191,6 +193,7 @@ export class Chat {
       onPreviews: (data) => this.previews.onUpdated(data),
       onUserUpdated: (data) => { this.people.onUpdated(data); this.onOwnRole(data); },
       onEmojiUpdated: (data) => setCustomEmoji(data?.emoji),
+      onCall: (event, data) => this.calls.on(event, data),
     };
   }
 
@@ -234,6 +237,7 @@ export class Chat {
     this.safety.load();
     this.alerts.loadPreferences();
     this.loadCustomEmoji();
+    this.calls.load();
     await this.loadTopics();
     if (isReconnect) {
       // The server replays what we missed; also refresh the open conversation.
@@ -522,6 +526,7 @@ export class Chat {
     this.screen.classList.toggle("no-topic", !state.current);
     this.sidebar.render(state);
     this.header.render(state, this.panels.current);
+    this.calls.render();
     this.messages.render(state, opts);
     this.composer.render(state, conv ? typingText(conv.typingNow()) : "", this.moderation.blockedFromPosting(state.currentName));
     this.panels.render(state);
@@ -544,6 +549,7 @@ export class Chat {
   destroy() {
     if (this.closed) return;
     this.closed = true;
+    this.calls.destroy();
     this.conn.close();
     this.people.destroy();
     this.refresher.close();

@@ -9,6 +9,7 @@ export const BUNDLE_MISSING =
   "The Socket.IO client bundle is missing: run `npm ci` in web/ (the README's run command does it).";
 
 const ACK_TIMEOUT_MS = 10_000;
+const CALL_EVENTS = ["call:started", "call:joined", "call:signal", "call:left", "call:ended"]; // PROTOCOL.md 18
 const DELIVERED_EVERY_MS = 500;
 const RENEW_GAP_MS = 10_000; // at most one new token per this long for a refused connect
 
@@ -27,7 +28,8 @@ export async function loadClient() {
  * handlers: onStatus(state), onSession(data), onConnected(isReconnect),
  * onAuthError(ChatError), renew() -> Promise<token> (an expired token at connect), and one per server event: onMessage, onEdited,
  * onDeleted, onInvited, onTopicRenamed, onTopicDeleted, onTyping, onRead,
- * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onPreviews, onRemoved, onExpiring.
+ * onPresence, onReaction, onThreadUpdated, onPinsUpdated, onPreviews, onRemoved, onExpiring; and
+ * onCall(event, data) for the calls' events (CALL_EVENTS).
  */
 export class ChatConnection {
   constructor(io, token, handlers) {
@@ -111,6 +113,7 @@ export class ChatConnection {
     socket.on("auth:expiring", (data) => handlers.onExpiring(data));
     socket.on("user:updated", (data) => handlers.onUserUpdated?.(data));
     socket.on("emoji:updated", (data) => handlers.onEmojiUpdated?.(data));
+    for (const name of CALL_EVENTS) socket.on(name, (data) => handlers.onCall?.(name, data));
   }
 
   onMessage(message) {

@@ -15,9 +15,9 @@ const LANDING_LINE = "Where everyone in this workspace meets: say hello, ask any
 export class Header {
   /**
    * actions: toggleSidebar(), toggleMembers(), togglePins(), toggleSettings(), setNotify(level),
-   * invite(username), leave(), search()
+   * invite(username), leave(), search(); parts: {callButtons} (calls.js's, first among the actions)
    */
-  constructor(actions) {
+  constructor(actions, parts = {}) {
     this.actions = actions;
     this.title = h("h1", { class: "conv-title" });
     this.subtitle = h("button", {
@@ -50,7 +50,7 @@ export class Header {
     this.el = h("header", { class: "conv-header" },
       h("button", { class: "icon-btn menu-btn", type: "button", "data-testid": "sidebar-toggle", "aria-label": "Show topics", "aria-controls": "sidebar", onclick: () => actions.toggleSidebar() }, icon(ICONS.menu)),
       h("div", { class: "conv-heading" }, this.title, this.description, this.subtitle),
-      h("div", { class: "conv-actions" }, this.searchButton, this.pinsButton, this.bell.el, this.settingsButton, this.inviteButton, this.leaveButton),
+      h("div", { class: "conv-actions" }, parts.callButtons, this.searchButton, this.pinsButton, this.bell.el, this.settingsButton, this.inviteButton, this.leaveButton),
       this.inviteForm);
   }
 

@@ -53,7 +53,7 @@ class NotifySettings {
         h("label", { class: "check", for: "ns-alerts-notify" }, this.alertNotify, "Show a notification"),
         h("label", { class: "check", for: "ns-alerts-sound" }, this.alertSound, "Play a sound"),
         this.alertState,
-        h("p", { class: "hint" }, "For direct messages, mentions, and topics set to all messages; not for the one you are reading.")),
+        h("p", { class: "hint" }, "For direct messages, mentions, topics set to all messages and incoming calls; not for the conversation you are reading.")),
       h("fieldset", { class: "notify-group" }, h("legend", {}, "Push"),
         h("label", { class: "check", for: "ns-push" }, this.push, "Push notifications on this browser"), this.pushState,
         h("div", { class: "inline-row" },

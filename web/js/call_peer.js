@@ -1,0 +1,145 @@
+// One peer of a call: the RTCPeerConnection to another participant, negotiated over
+// `call:signal` (PROTOCOL.md section 18) with the "perfect negotiation" pattern (MDN): either side
+// may offer at any time; on a collision the polite side (the lower peer id) rolls its offer back
+// and the impolite one ignores the other's. Signals carry {description}, {candidates: [...]} or
+// {state} (what the other side sends: microphone, camera, screen), as opaque JSON Parley relays
+// and never reads. Candidates found together go in one signal: a socket's events are
+// rate-limited (PROTOCOL.md sections 2 and 18), and five peers' candidates one by one come near.
+//
+// The joiner offers (it adds one audio and one video transceiver); the peer already in the call
+// answers into them. Every later change of a track is `RTCRtpSender.replaceTrack` on those two
+// senders: muting, the camera, a screen shared or a device switched never renegotiate.
+
+const CANDIDATES_MS = 40;
+
+export class Peer {
+  /**
+   * spec: {id, username, polite, initiate, iceServers, policy, tracks() -> {audio, video},
+   * send(data), changed()}
+   */
+  constructor(spec) {
+    Object.assign(this, { id: spec.id, username: spec.username, polite: spec.polite });
+    this.spec = spec;
+    this.remote = new MediaStream();
+    this.state = {}; // what the other side said of its media: {mic, camera, screen}
+    this.senders = {}; // kind -> the RTCRtpSender this side sends that kind on
+    this.candidateErrors = []; // {errorCode, url}: a TURN server that refused (a wrong credential: 401)
+    this.pending = []; // candidates found, not yet sent
+    this.flushTimer = null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.queue = Promise.resolve(); // signals are handled one after another, in their order
+    this.pc = new RTCPeerConnection({ iceServers: spec.iceServers, iceTransportPolicy: spec.policy });
+    this.bind();
+    if (spec.initiate) this.offerMedia();
+  }
+
+  bind() {
+    const { pc, spec } = this;
+    pc.ontrack = ({ track }) => {
+      if (!this.remote.getTracks().includes(track)) this.remote.addTrack(track);
+      spec.changed();
+    };
+    pc.onicecandidate = ({ candidate }) => candidate && this.gathered(candidate.toJSON());
+    pc.onicecandidateerror = (event) => {
+      this.candidateErrors.push({ errorCode: event.errorCode, url: event.url ?? "" });
+    };
+    pc.onnegotiationneeded = () => this.offer();
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") pc.restartIce(); // a new path, e.g. after a network change
+      spec.changed();
+    };
+  }
+
+  /** A candidate found: sent with the others found within CANDIDATES_MS. */
+  gathered(candidate) {
+    this.pending.push(candidate);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      const candidates = this.pending.splice(0);
+      if (candidates.length) this.spec.send({ candidates });
+    }, CANDIDATES_MS);
+  }
+
+  /** The joiner's side: one audio and one video transceiver, sending what this page has. */
+  offerMedia() {
+    const tracks = this.spec.tracks();
+    for (const kind of ["audio", "video"]) {
+      const transceiver = this.pc.addTransceiver(tracks[kind] ?? kind, { direction: "sendrecv" });
+      this.senders[kind] = transceiver.sender;
+    }
+  }
+
+  /** The answering side: the offer's transceivers carry this page's tracks back. */
+  answerMedia() {
+    const tracks = this.spec.tracks();
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (this.senders[kind] || transceiver.stopped) continue;
+      transceiver.direction = "sendrecv";
+      this.senders[kind] = transceiver.sender;
+      transceiver.sender.replaceTrack(tracks[kind] ?? null);
+    }
+  }
+
+  async offer() {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.spec.send({ description: this.pc.localDescription.toJSON() });
+    } catch (err) {
+      console.warn("call: an offer failed", err);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** A signal from this peer: handled after the ones before it. */
+  receive(data) {
+    this.queue = this.queue.then(() => this.handle(data)).catch((err) => console.warn("call: a signal failed", err));
+    return this.queue;
+  }
+
+  async handle({ description, candidates, state } = {}) {
+    if (state && typeof state === "object") {
+      this.state = { mic: Boolean(state.mic), camera: Boolean(state.camera), screen: Boolean(state.screen) };
+      this.spec.changed();
+    }
+    if (description) await this.describe(description);
+    for (const candidate of Array.isArray(candidates) ? candidates : []) {
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (err) {
+        if (!this.ignoreOffer) throw err; // a candidate of the offer ignored: expected
+      }
+    }
+  }
+
+  async describe(description) {
+    const { pc } = this;
+    const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
+    this.ignoreOffer = !this.polite && collision;
+    if (this.ignoreOffer) return;
+    await pc.setRemoteDescription(description); // a polite collision rolls back by itself
+    if (description.type !== "offer") return;
+    this.answerMedia();
+    await pc.setLocalDescription();
+    this.spec.send({ description: pc.localDescription.toJSON() });
+  }
+
+  /** Send another track of a kind (or none): the camera, the screen, another device. */
+  use(kind, track) {
+    return this.senders[kind]?.replaceTrack(track ?? null);
+  }
+
+  /** The remote stream's video track, when the other side says it sends one. */
+  get showsVideo() {
+    return Boolean(this.state.camera || this.state.screen) && this.remote.getVideoTracks().length > 0;
+  }
+
+  close() {
+    clearTimeout(this.flushTimer);
+    this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
+    this.pc.close();
+  }
+}
