@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from server.chat.backends.keys import SCOPES
-from server.chat.backends.schemas import KeysOut
+from server.chat.backends.schemas import SCOPES, KeysOut
 from server.chat.kernel.schemas import Empty
 from server.cli.operator import Operator, table
 

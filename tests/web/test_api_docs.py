@@ -37,9 +37,11 @@ async def test_swagger_ui_renders_the_operations_with_the_network_cut_off(browse
         await page.locator(".auth-wrapper .authorize").click()
         dialog = page.locator(".dialog-ux .modal-ux")
         await expect(dialog).to_contain_text("POST /api/auth/login")  # the scheme says where tokens come from
-        await dialog.locator("input").fill(token)
-        await dialog.locator(".auth-btn-wrapper .authorize").click()
-        await dialog.locator(".auth-btn-wrapper .btn-done").click()
+        users = dialog.locator("form").filter(has_text="bearer (http, Bearer)")  # the server keys' is apart
+        await expect(dialog.locator("form").filter(has_text="serverKey (http, Bearer)")).to_be_visible()
+        await users.locator("input").fill(token)
+        await users.locator(".auth-btn-wrapper .authorize").click()
+        await dialog.locator(".auth-btn-wrapper .btn-done").first.click()
         topics = page.locator(".opblock-get").filter(has=page.locator("[data-path='/api/topics']"))
         for _ in range(40):  # the operations are a virtual list: scrolled into view, they are drawn
             if await topics.count():

@@ -29,7 +29,7 @@ from db.repositories import Repositories
 from db.uow import Database
 from server.chat.accounts.api_tokens import digest
 from server.chat.accounts.users import UserService
-from server.chat.backends.schemas import KeyCreatedOut, KeyInfoOut, KeysOut
+from server.chat.backends.schemas import DEFAULT_SCOPES, SCOPES, KeyCreatedOut, KeyInfoOut, KeysOut
 from server.chat.kernel.actors import CLI, Actor, Doer
 from server.chat.kernel.budgets import SharedLimit
 from server.chat.kernel.errors import ChatError, ErrorCode, forbidden, invalid, not_found, rate_limited
@@ -39,8 +39,6 @@ from server.chat.kernel.schemas import check_text
 from server.chat.kernel.views import iso_required
 
 PREFIX = "psk_"
-SCOPES = ("publish", "members", "presence", "users", "disconnect", "as_user")
-DEFAULT_SCOPES = frozenset(SCOPES) - {"as_user"}
 MAX_LABEL = 60  # "key:<label>" names the key in the audit log, whose actor is at most 64 characters
 NO_PASSWORD = "!"  # no bcrypt hash looks like this: the key's bot can never log in
 KEY_OWNER = 0  # a key's bot is owned by no user: the key is its only credential

@@ -22,6 +22,11 @@ from server.chat.people.schemas import Label
 
 MAX_TOKEN_TTL = 30 * 24 * 3600  # seconds: the longest a token minted for a backend's user lives
 
+SCOPES = ("publish", "members", "presence", "users", "disconnect", "as_user")
+"""What a server key may be granted (PROTOCOL.md section 17), here beside the shapes so that
+``parley --help`` lists them without loading the data layer."""
+DEFAULT_SCOPES = frozenset(SCOPES) - {"as_user"}
+
 
 class KeyCreatedOut(Out):
     """The key itself: shown this once, never again (only its hash is kept)."""

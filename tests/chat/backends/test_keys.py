@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from db.backends.repository import ServerKeyRepository
-from server.chat.backends.keys import DEFAULT_SCOPES, bot_name_of
+from server.chat.backends.keys import bot_name_of
+from server.chat.backends.schemas import DEFAULT_SCOPES
 from server.chat.kernel.errors import ChatError, ErrorCode
 
 
