@@ -16,6 +16,8 @@ from tests.js.conftest import node  # noqa: F401 (a fixture: the single sign-on 
 from tests.sso_support import oidc, sso  # noqa: F401 (fixtures: single sign-on's provider, tests/sso_support.py)
 from tests.support import LiveServer, forget_apps, running_on, test_settings
 
+pytest_plugins = ["tests.report_bound"]  # a failing test's report is written outside its time bound
+
 # Hypothesis (the fuzz tests): "ci" is small, fixed and database-less so a run is repeatable;
 # HYPOTHESIS_PROFILE=deep explores more, with a new seed each run and the example database.
 # No "explain" phase: its line tracer makes a failing example minutes slow before Python 3.12.
@@ -60,8 +62,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # nginx module shares one module-scoped stack (two nodes and nginx); the crash and process tests
 # spawn real servers and time them (kill -9, the presence TTL, worker processes). The tests that
 # run Node.js have no group: tests/js/conftest.py installs its packages under a lock.
+BROWSER_SECOND = tuple(
+    f"tests/web/test_{name}.py"
+    for name in ("calls", "chat", "workspace", "notifications", "session", "search", "accessibility", "emoji")
+)
 GROUPS = {
     "nginx": lambda item: item.nodeid.startswith("tests/deploy/test_nginx.py"),
+    # Two Chromium groups, each on its own worker with its own browser: one group held all 128
+    # page tests one after another, and with the calls' media tests (a minute each) that worker
+    # alone took most of the run's 22 minutes while the other two had long finished. The second
+    # holds the costliest files (media, many pages or many users), about half the time.
+    "browser-2": lambda item: (
+        "browser" in getattr(item, "fixturenames", ()) and item.nodeid.startswith(BROWSER_SECOND)
+    ),
     "browser": lambda item: "browser" in getattr(item, "fixturenames", ()),
     # tests on the shared database's own schemas (``postgres_engine``): a migration creates the
     # ``unaccent`` extension in its schema and dropping that schema drops it, so two at once race
