@@ -132,9 +132,15 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
         item.stash[CALL_FAILED] = outcome.get_result().failed
 
 
+@pytest.fixture
+def page_scripts() -> tuple[str, ...]:
+    """What every page of a test runs before its own scripts (a module may add to it)."""
+    return (TEST_HOOKS,)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def new_page(
-    browser: Browser, live_server: Any, request: pytest.FixtureRequest
+    browser: Browser, live_server: Any, request: pytest.FixtureRequest, page_scripts: tuple[str, ...]
 ) -> AsyncIterator[NewPage]:
     """Open a chat page in a fresh browser context (its own sessionStorage, like a new person)."""
     pages: list[ChatPage] = []
@@ -144,7 +150,8 @@ async def new_page(
         # Reduced motion: the page then has no transitions, so screenshots show settled states.
         context = await browser.new_context(viewport=viewport or DESKTOP, reduced_motion="reduce")
         context.set_default_timeout(10_000)
-        await context.add_init_script(TEST_HOOKS)
+        for script in page_scripts:
+            await context.add_init_script(script)
         page = ChatPage(await context.new_page(), live_server.url, name, ARTIFACTS / request.node.name)
         await page.open()
         pages.append(page)

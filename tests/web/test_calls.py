@@ -40,6 +40,24 @@ pytestmark = pytest.mark.browser
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 FLOWING = 25.0  # seconds for media to start or keep flowing between pages (ICE, DTLS, the first frames)
 TURN_SECRET = "coturn-and-parley-share-this"
+# The fake camera and screen at a thumbnail's size and rate: what the tests look at is that media
+# flows between the pages, and three pages encoding and decoding 640x480 at 30 frames a second
+# took the cores from every other test of the run (the calls' tests were a minute each in CI).
+SMALL_MEDIA = """
+(() => {
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  const small = { width: 160, height: 120, frameRate: 5 };
+  const shrunk = (c) => c && c.video
+    ? { ...c, video: { ...(typeof c.video === "object" ? c.video : {}), ...small } } : c;
+  const camera = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (c) => camera(shrunk(c));
+  if (devices.getDisplayMedia) {
+    const screen = devices.getDisplayMedia.bind(devices);
+    devices.getDisplayMedia = (c) => screen(shrunk(c || { video: true }));
+  }
+})();
+"""
 # A page whose camera the browser refuses (the fake UI grants everything): getUserMedia for video
 # fails as a refusal does, the microphone still works.
 REFUSE_CAMERA = """
@@ -77,6 +95,12 @@ async def media_chromium(chromium: Chromium) -> AsyncIterator[Browser]:
     )
     yield browser
     await browser.close()
+
+
+@pytest.fixture
+def page_scripts() -> tuple[str, ...]:
+    """tests/web/conftest.py's, and the small fake camera."""
+    return (TEST_HOOKS, SMALL_MEDIA)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -146,7 +170,7 @@ async def page_on(browser: Browser, node: LiveServer, name: str, request: pytest
     """A chat page of ``node``, in a context of its own (as ``new_page`` opens one on the one server)."""
     context = await browser.new_context(viewport=DESKTOP, reduced_motion="reduce")
     context.set_default_timeout(10_000)
-    await context.add_init_script(TEST_HOOKS)
+    await context.add_init_script(TEST_HOOKS + SMALL_MEDIA)
     page = ChatPage(await context.new_page(), node.url, name, ARTIFACTS / request.node.name)
     await page.open()
     return page
