@@ -1,6 +1,6 @@
 """The server API's hot routes answered before FastAPI: publish and broadcast (PROTOCOL.md 17).
 
-A backend publishes at its machine's rate, and through FastAPI each publish cost about three of a
+A backend publishes at its machine's rate, and through FastAPI each publish cost two to three times a
 Socket.IO send's CPU: most of it the routing, the dependency injection, the body read and
 validation and the three middlewares each request passes (``bench/results/server-api-2026-11-28.md``).
 ``HotRoutes`` sits in front of that stack (outermost of the app's middlewares: the body cap is
@@ -15,7 +15,8 @@ untouched, with its body replayed: another path or method, a request with an ``O
 business), a body not declared JSON, and every body that fails validation - FastAPI reads and
 validates the body before it checks the key, and words its errors in its own way, so the stack
 answers those (the key not yet counted). The routes stay declared in ``server_api.py``: the OpenAPI
-document and any request this handler passes on are theirs.
+document and any request this handler passes on are theirs. What it does not do: FastAPI's own
+OpenTelemetry middleware (inert unless the operator installs a provider) sees none of its answers.
 """
 
 from __future__ import annotations
