@@ -35,17 +35,42 @@ from server.chat.kernel.online import Gone
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 1.0  # seconds a presence call may wait on Redis
-# Past this many ids, ``online_among`` asks every node's set in one script with the ids packed in one
-# argument, and hears back only those online: 10,000 ids as arguments and 10,000 flags back cost
-# redis-py about 40 ms of CPU to pack and parse, per node (``bench.server_presence --redis``).
+# Past this many ids, ``online_among`` is one script: it finds the live nodes itself (Redis's clock,
+# the heartbeats' set), then answers from whichever is smaller: the ids asked (each node's set asked
+# with SMISMEMBER, in chunks) or the live nodes' users (their union, which the caller intersects).
+# Either way one round trip and one string back: 10,000 ids as arguments and 10,000 flags back cost
+# redis-py about 40 ms of CPU to pack and parse, per node; the three round trips before (TIME, the
+# live nodes, the question) and 10,000 SISMEMBER calls were most of a large topic's presence
+# (``bench.server_presence --redis``).
 MANY = 256
+CHUNK = 4000  # ids per SMISMEMBER in the script: Lua's unpack takes at most ~8,000 values
 AMONG = """
-local found = {}
-for id in string.gmatch(ARGV[1], '[^,]+') do
-  for i = 1, #KEYS do
-    if redis.call('SISMEMBER', KEYS[i], id) == 1 then
-      found[#found + 1] = id
-      break
+local now = redis.call('TIME')
+local since = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(ARGV[1])
+local sets, users = {}, 0
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
+  if node ~= ARGV[5] then
+    sets[#sets + 1] = ARGV[2] .. ':' .. node
+    users = users + redis.call('SCARD', sets[#sets])
+  end
+end
+if #sets == 0 then return '' end
+if users <= tonumber(ARGV[6]) then
+  return table.concat(redis.call('SUNION', unpack(sets)), ',')
+end
+local chunk = tonumber(ARGV[4])
+local ids = {}
+for id in string.gmatch(ARGV[3], '[^,]+') do ids[#ids + 1] = id end
+local found, seen = {}, {}
+for _, users_of in ipairs(sets) do
+  for first = 1, #ids, chunk do
+    local flags = redis.call('SMISMEMBER', users_of, unpack(ids, first, math.min(first + chunk - 1, #ids)))
+    for i = 1, #flags do
+      local id = ids[first + i - 1]
+      if flags[i] == 1 and not seen[id] then
+        seen[id] = true
+        found[#found + 1] = id
+      end
     end
   end
 end
@@ -123,6 +148,8 @@ class RedisRegistry:
             return set()
         if not self._down:
             try:
+                if len(ids) > MANY:  # one round trip: the script reads the live nodes itself
+                    return await self._among_live(ids)
                 return await self._among(ids, await self._live_nodes())
             except TROUBLE as exc:
                 self._failed(exc)
@@ -134,15 +161,20 @@ class RedisRegistry:
         self._down = True
 
     async def _elsewhere(self, ids: list[int]) -> set[int]:
+        if len(ids) > MANY:
+            return await self._among_live(ids, self.node)
         return await self._among(ids, [node for node in await self._live_nodes() if node != self.node])
+
+    async def _among_live(self, ids: list[int], leave_out: str = "") -> set[int]:
+        """Which of many ids have a socket on a live node (but ``leave_out``), in one script (``AMONG``)."""
+        args = [self.ttl, self._prefix, ",".join(map(str, ids)), CHUNK, leave_out, len(ids)]
+        online: bytes = await self._among_many(keys=[self._nodes], args=args)
+        # the union of the live nodes' users when it was the smaller: only the ids asked are answered
+        return {int(user) for user in online.split(b",")}.intersection(ids) if online else set()
 
     async def _among(self, ids: list[int], nodes: list[str]) -> set[int]:
         if not nodes:
             return set()
-        if len(ids) > MANY:
-            keys = [self._users_of(node) for node in nodes]
-            online: bytes = await self._among_many(keys=keys, args=[",".join(map(str, ids))])
-            return {int(user) for user in online.split(b",")} if online else set()
         pipe = self._redis.pipeline(transaction=False)
         for node in nodes:
             pipe.smismember(self._users_of(node), ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from server.adapters.cluster.redis_presence import MANY, RedisRegistry
+from server.adapters.cluster.redis_presence import CHUNK, MANY, RedisRegistry
 from tests.redis_instance import own_redis
 from tests.scaleout.conftest import redis_url
 from tests.support import polled
@@ -68,6 +68,27 @@ async def test_online_among_many_ids_answers_as_for_a_few(two_nodes):
     assert await one.online_among(many) == {5, 599, 1000}
     assert await two.online_among(many[:-1]) == {5, 599}
     assert await two.online_among(range(2000, 2000 + MANY * 2)) == set()
+
+
+async def test_many_ids_are_answered_from_the_live_nodes_only_either_way(two_nodes):
+    """The script reads the live nodes itself: a node whose heartbeat is older than the TTL is not
+    asked, even before it is reaped. It answers from the live nodes' users while they are fewer
+    than the ids asked, else asks their sets for the ids, past one ``CHUNK`` in several."""
+    one, two = two_nodes
+    for user in (1, CHUNK, CHUNK + 1, 2 * CHUNK + 5):
+        await one.arrive(user)
+    await two.arrive(3)
+    many = list(range(1, 2 * CHUNK + 10))
+    online = {1, 3, CHUNK, CHUNK + 1, 2 * CHUNK + 5}
+    assert await two.online_among(many) == online  # from the union: 5 users
+    client = redis.asyncio.Redis.from_url(redis_url())
+    try:  # node one's set, as a node with more users than the ids asked writes it
+        await client.sadd(one._users_of(one.node), *range(10**6, 10**6 + 3 * CHUNK))
+        assert await two.online_among(many) == online  # from the sets, asked in chunks
+        await client.zadd(one._nodes, {one.node: 0})  # one's heartbeat is long past
+        assert await two.online_among(many) == {3}
+    finally:
+        await client.aclose()
 
 
 async def test_a_node_that_left_cleanly_no_longer_counts():
