@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
 from engineio.async_drivers import asgi as eio_asgi
 from engineio.async_socket import AsyncSocket
@@ -228,7 +229,7 @@ SCOPE_KEPT = ("type", "scheme", "server", "client", "path", "query_string")
 query) and the ASGI layers' dispatch on ``type`` and ``path``."""
 
 
-def trim_scope(scope: dict[str, object]) -> None:
+def trim_scope(scope: Any) -> None:
     """Keep, in place, only ``SCOPE_KEPT`` of a connected WebSocket's scope (and no headers)."""
     kept = {key: scope[key] for key in SCOPE_KEPT if key in scope}
     scope.clear()
