@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
 from engineio.async_drivers import asgi as eio_asgi
 from engineio.async_socket import AsyncSocket
@@ -212,13 +213,28 @@ def _direct_for(asgi_send: object, coalescer: Coalescer) -> DirectWebSocket | No
         return None  # another server, or permessage-deflate: frames differ per connection
     # uvicorn keeps the handshake's request and response (headers, ~5 kB) for the connection's
     # life but reads them only before the handshake completes (in ``handle_connect``/``send``).
-    # The ASGI scope's header list (about 1.3 kB) is read only by the handshake too (the gate,
-    # engine.io's environ, uvicorn's proxy headers); its dict lives on in every ASGI frame that
-    # awaits this connection, so the list is emptied in place. The environ keeps what sockets read.
+    # The ASGI scope (its header list alone about 1.3 kB, a copy of the lifespan state, the
+    # extensions) is read whole only by the handshake (the gate, engine.io's environ, uvicorn's
+    # proxy headers); its dict lives on in every ASGI frame that awaits this connection, so it is
+    # trimmed in place to what is read later (``SCOPE_KEPT``). The environ keeps what sockets read.
     if protocol.handshake_complete:
         protocol.request = protocol.response = None  # type: ignore[assignment]
-        protocol.scope["headers"] = []
+        trim_scope(protocol.scope)
     return DirectWebSocket(protocol, switch, coalescer)
+
+
+SCOPE_KEPT = ("type", "scheme", "server", "client", "path", "query_string")
+"""What of a connected WebSocket's ASGI scope is read after its handshake: the client address
+(``sio/tokens.client_address``, through the environ's ``asgi.scope``), uvicorn's log lines (path,
+query) and the ASGI layers' dispatch on ``type`` and ``path``."""
+
+
+def trim_scope(scope: Any) -> None:
+    """Keep, in place, only ``SCOPE_KEPT`` of a connected WebSocket's scope (and no headers)."""
+    kept = {key: scope[key] for key in SCOPE_KEPT if key in scope}
+    scope.clear()
+    scope.update(kept)
+    scope["headers"] = ()  # read by nothing now; an ASGI reader still finds an empty iterable
 
 
 def websocket_driver(

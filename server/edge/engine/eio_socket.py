@@ -29,6 +29,7 @@ from engineio.async_socket import AsyncSocket
 from server.edge.engine.direct import DirectWebSocket, frame_of
 from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
+from server.edge.engine.ticks import ticks
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 _CLOSING: set[asyncio.Task[None]] = set()  # sessions being closed at their ping deadline
@@ -39,7 +40,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_started = 0.0  # loop time the current ping cycle began (connect, or the last PONG)
     ping_deadline: float | None = None  # loop time a PONG is due by; None: no ping unanswered
     progress: asyncio.Event | None = None  # set when the transport takes packets (outgoing.py waits)
-    ping_timer: asyncio.TimerHandle | None = None  # the next PING, or the deadline of the last one
+    ping_slot: int | None = None  # the tick (``ticks.py``) of the next PING, or of the last one's deadline
     lean_ws: Any = None  # engine.io's WebSocket of a lean session while its handler runs
     writer: asyncio.Future[bool] | None = None  # a lean session's writer while packets wait
     queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
@@ -245,38 +246,40 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     # the timeout: a GET at 500 ms (300 ms / 200 ms) still found the session and its PING.
 
     def schedule_ping(self) -> None:
-        """engine.io's (the first cycle at connect, a new one after a PONG), on timers, not a task.
+        """engine.io's (the first cycle at connect, a new one after a PONG), on ticks, not a task.
 
         engine.io starts a task per cycle (``_send_ping``: a sleep, the PING, the next wait), so
-        every idle socket held a task and its coroutine frames between pings; two timer handles in
-        turn do the same (the PING at the interval, the close at the deadline) for a fraction of the
-        memory. As engine.io, only the first PONG after a PING starts a cycle (``last_ping`` set).
+        every idle socket held a task and its coroutine frames between pings; here the process's
+        ``Ticks`` (one loop timer per tick for every socket due then) call the PING at the interval,
+        then the close at the deadline: one dict slot per socket, not a task or a timer handle. As
+        engine.io, only the first PONG after a PING starts a cycle (``last_ping`` set).
         """
         if not self.last_ping:
             return
         self.last_ping = None
-        loop = asyncio.get_running_loop()
-        self.ping_started = loop.time()
+        clock = ticks()
+        self.ping_started = started = asyncio.get_running_loop().time()
         self.ping_deadline = None
-        if self.ping_timer is not None:
-            self.ping_timer.cancel()
-        self.ping_timer = loop.call_at(self.ping_started + self.server.ping_interval, self._ping)
+        if self.ping_slot is not None:
+            clock.cancel(self.ping_slot, self)
+        self.ping_slot = clock.at(started + self.server.ping_interval, self, _ping)
 
     def _ping(self) -> None:
-        """The cycle's PING, then the timer for its deadline."""
-        self.ping_timer = None
+        """The cycle's PING, then the deadline for its PONG."""
+        self.ping_slot = None
         if self.closing or self.closed:
             return
         server = self.server
         deadline = self.ping_deadline = self.ping_started + server.ping_interval + server.ping_timeout
         self.last_ping = time.time()
         self._send_now(packet.Packet(packet.PING))
-        self.ping_timer = asyncio.get_running_loop().call_at(deadline, self._pong_missed, deadline)
+        self.ping_slot = ticks().at(deadline, self, _pong_missed)
 
-    def _pong_missed(self, deadline: float) -> None:
+    def _pong_missed(self) -> None:
         """The deadline of a PING: unless its PONG came (a new cycle began), the session ends."""
-        self.ping_timer = None
-        if self.ping_deadline == deadline and not self.closing and not self.closed:
+        self.ping_slot = None
+        deadline = self.ping_deadline
+        if deadline is not None and not self.closing and not self.closed:
             reason = self.server.reason.PING_TIMEOUT
             task = asyncio.ensure_future(self.close(wait=False, abort=False, reason=reason))
             _CLOSING.add(task)
@@ -319,9 +322,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         (``monitor_clients`` off, ``server.engine_options``).
         """
         closing_now = not self.closed and not self.closing
-        if closing_now and self.ping_timer is not None:
-            self.ping_timer.cancel()
-            self.ping_timer = None
+        if closing_now and self.ping_slot is not None:
+            ticks().cancel(self.ping_slot, self)
+            self.ping_slot = None
         await super().close(wait=wait, abort=abort, reason=reason)
         self._progressed()  # a producer waiting for room stops
         if not closing_now:
@@ -364,6 +367,14 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             return await super().handle_get_request(environ)
         finally:
             self.polling = False
+
+
+def _ping(socket: LeanSocket) -> None:
+    socket._ping()
+
+
+def _pong_missed(socket: LeanSocket) -> None:
+    socket._pong_missed()
 
 
 def _upgrading(environ: dict[str, Any]) -> bool:

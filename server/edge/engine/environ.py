@@ -9,8 +9,8 @@ module-level ``BodyReader`` (``CONTRACT.md`` row 36; the differential test is
 
 python-socketio keeps a socket's connect environ for the socket's life (``get_environ``, the
 Admin UI's client details, the token and address readers). ``trim`` leaves in it what those read
-and drops the rest, in place (python-socketio holds the dict), rebuilt so its table shrinks too:
-the WSGI constants, the body reader, and the headers only the WebSocket handshake reads.
+(``KEPT``) and drops the rest, in place (python-socketio holds the dict), rebuilt so its table
+shrinks too: the WSGI constants, the body reader, and every header no one reads again.
 """
 
 from __future__ import annotations
@@ -22,35 +22,28 @@ from typing import Any
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 
-DROPPED = frozenset(
+KEPT = frozenset(
     {
-        "wsgi.input",
-        "wsgi.errors",
-        "wsgi.version",
-        "wsgi.async",
-        "wsgi.multithread",
-        "wsgi.multiprocess",
-        "wsgi.run_once",
-        "SERVER_SOFTWARE",
-        "SCRIPT_NAME",
-        "SERVER_PROTOCOL",
-        "SERVER_NAME",
-        "SERVER_PORT",
-        "REMOTE_PORT",
-        "RAW_URI",
-        "HTTP_SEC_WEBSOCKET_KEY",
-        "HTTP_SEC_WEBSOCKET_VERSION",
-        "HTTP_SEC_WEBSOCKET_EXTENSIONS",
-        "HTTP_CACHE_CONTROL",
-        "HTTP_PRAGMA",
-        "HTTP_ACCEPT_ENCODING",
+        "REQUEST_METHOD",
+        "PATH_INFO",  # the Admin UI's socket details
+        "QUERY_STRING",  # the token of a Socket.IO CONNECT (``sio/tokens.token_from``)
+        "REMOTE_ADDR",
+        "wsgi.url_scheme",
+        "HTTP_AUTHORIZATION",  # the token's other place
+        "HTTP_HOST",  # these four: the Admin UI's (``admin.SHOWN_HEADERS``)
+        "HTTP_ORIGIN",
+        "HTTP_USER_AGENT",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_CONNECTION",  # these two: engine.io reads them right after the ``connect`` event
+        "HTTP_UPGRADE",
+        "asgi.receive",  # the kill switch (``killswitch.kill_websocket``)
+        "asgi.send",
+        "asgi.scope",  # the client address (``sio/tokens.client_address``)
     }
 )
-"""What no reader of a connected socket's environ reads (python-socketio keeps it; engine.io reads
-each later request's own). Kept: the path, query, method, address, scheme, the other headers
-(``Connection`` and ``Upgrade``: engine.io reads them right after the ``connect`` event, to take
-the WebSocket), and ``asgi.receive``/``asgi.send``/``asgi.scope`` (the WebSocket itself, the kill
-switch and the client address)."""
+"""What a reader of a connected socket's environ reads (python-socketio keeps it for the socket's
+life; engine.io reads each later request's own). Everything else goes: the WSGI constants, the
+body reader, and every other header, however many a browser sent (a cookie alone may be 4 KB)."""
 
 
 class BodyReader:
@@ -134,7 +127,7 @@ async def translate_request(scope: dict[str, Any], receive: Receive, send: Any) 
 
 
 def trim(environ: dict[str, Any]) -> None:
-    """Drop, in place, what no reader of a connected socket's environ reads (``DROPPED``)."""
-    kept = {key: value for key, value in environ.items() if key not in DROPPED}
+    """Keep, in place, only what a reader of a connected socket's environ reads (``KEPT``)."""
+    kept = {key: value for key, value in environ.items() if key in KEPT}
     environ.clear()
     environ.update(kept)

@@ -83,19 +83,19 @@ class EngineGate:
         if code is not None:
             await refuse(scope, send, code)
         elif kind == "websocket":
-            await self._websocket(scope, receive, send, sid)
+            # Inline, not a method: this frame waits for the connection's whole life, and a second
+            # suspended coroutine per idle socket (about 250 B) would hold nothing more.
+            if second_websocket(scope, sid, self.eio):
+                await accept_and_close(receive, send)
+                return
+            switch = KillSwitch(receive, send, self.frames)
+            del query  # parse_qs's dict: held by this frame for the connection's life otherwise
+            await self.app(scope, switch.receive, switch.send)
+            await switch.goodbye()
         elif scope["method"] == "POST":
             await self._post(scope, receive, send, sid)
         else:
             await self.app(scope, receive, send)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
-        if second_websocket(scope, sid, self.eio):
-            await accept_and_close(receive, send)
-            return
-        switch = KillSwitch(receive, send, self.frames)
-        await self.app(scope, switch.receive, switch.send)
-        await switch.goodbye()
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
         if over_limit(scope, self.max_bytes):

@@ -10,6 +10,10 @@ does not need, each paid in memory per socket or in work per received frame:
   the event loop's interest in the socket per frame received. ``send_receive_event_to_app``
   (mirrored) pauses only once more than ``RECEIVE_BUFFER`` bytes wait for the app: a client
   that sends faster than it is served is still held back, with a bound on what it makes us hold;
+- its ``writable`` flag (cleared while the transport is past its high-water mark, awaited by every
+  ``send``) is an ``asyncio.Event``, whose waiters' deque is about 700 B per connection though
+  almost no connection ever waits on it. ``Writable`` does the same with a list made only for a
+  first waiter;
 - it pings every WebSocket every 20 s (two timer handles per connection and a frame each way):
   an Engine.IO connection (``ENGINE_PATHS``) has its own heartbeat (PROTOCOL.md 5a), which ends a
   silent peer in ping interval + timeout, so ``start_keepalive`` is skipped for it. Every other
@@ -69,6 +73,48 @@ class ReceiveQueue:
         return len(self._items)
 
 
+class Writable:
+    """``asyncio.Event`` as uvicorn uses it for ``writable`` (``set``, ``clear``, ``is_set``, ``wait``),
+    with no waiters' deque until something waits: every connection has one, few ever wait."""
+
+    __slots__ = ("_value", "_waiters")
+
+    def __init__(self) -> None:
+        self._value = False
+        self._waiters: list[asyncio.Future[bool]] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter, as ``asyncio.Event.set``."""
+        if self._value:
+            return
+        self._value = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        """True once the flag is set (at once if it is), as ``asyncio.Event.wait``."""
+        if self._value:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+            return True
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 def _size(message: Message) -> int:
     data = message.get("text")
     if data is None:
@@ -80,6 +126,10 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue: Any = ReceiveQueue()  # nothing was put on uvicorn's own yet
+        writable = Writable()  # nothing waits on uvicorn's own yet
+        if self.writable.is_set():
+            writable.set()
+        self.writable: Any = writable
 
     def start_keepalive(self) -> None:
         """uvicorn's keepalive, but for an Engine.IO connection (its heartbeat does that job)."""

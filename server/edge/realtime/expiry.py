@@ -7,9 +7,10 @@ WebSocket closes with 4401 ``token_expired``) unless ``auth:refresh`` gave it a 
 (``extend``). Its next CONNECT with the old token is refused ``token_expired`` by the token check
 itself.
 
-One asyncio ``TimerHandle`` per watched connection (``loop.call_at``, on the loop's monotonic
-clock): the notice's, then the expiry's. ``forget`` (the registry removes the connection) and
-``extend`` cancel it; nothing sleeps per connection. What a timer asks of a writer runs as a
+One deadline per watched connection on the loop's ``Ticks`` (``server.edge.engine.ticks``: one
+loop timer per tick for every connection and socket due then, not a ``TimerHandle`` each), on the
+loop's monotonic clock: the notice's, then the expiry's. ``forget`` (the registry removes the
+connection) and ``extend`` cancel it; nothing sleeps per connection. What a timer asks of a writer runs as a
 short task of its own, so a timer callback never blocks the loop or raises into it.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any
 
+from server.edge.engine.ticks import ticks
 from server.edge.realtime.connection import EXPIRED, Connection
 
 log = logging.getLogger("parley.realtime")
@@ -32,8 +34,10 @@ class Expiry:
 
     def __init__(self, notice: float) -> None:
         self.notice = notice  # seconds before the expiry that the connection is told
-        self._timers: dict[Connection, asyncio.TimerHandle] = {}
+        self._timers: dict[Connection, int] = {}  # the tick of each watched connection's next step
         self._tasks: set[asyncio.Task[None]] = set()
+        self._warn_at = self._warn  # bound once: the ticks keep it per connection
+        self._expire_at = self._expire
 
     def __len__(self) -> int:
         """The connections watched."""
@@ -44,7 +48,7 @@ class Expiry:
         self._cancel(connection)
         if connection.expires_at is None or connection.closing:
             return
-        self._timers[connection] = _at(max(0.0, _left(connection) - self.notice), self._warn, connection)
+        self._timers[connection] = _at(max(0.0, _left(connection) - self.notice), connection, self._warn_at)
 
     def forget(self, connection: Connection) -> None:
         """Stop the connection's clock (it is gone)."""
@@ -60,7 +64,7 @@ class Expiry:
         return True
 
     def _warn(self, connection: Connection) -> None:
-        self._timers[connection] = _at(max(0.0, _left(connection)), self._expire, connection)
+        self._timers[connection] = _at(max(0.0, _left(connection)), connection, self._expire_at)
         self._spawn(connection.writer.expiring(connection))
 
     def _expire(self, connection: Connection) -> None:
@@ -70,9 +74,9 @@ class Expiry:
             self._spawn(connection.writer.close(connection, decision))
 
     def _cancel(self, connection: Connection) -> None:
-        handle = self._timers.pop(connection, None)
-        if handle is not None:
-            handle.cancel()
+        slot = self._timers.pop(connection, None)
+        if slot is not None:
+            ticks().cancel(slot, connection)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -91,6 +95,5 @@ def _left(connection: Connection) -> float:
     return connection.expires_at.timestamp() - time.time()
 
 
-def _at(delay: float, callback: Any, connection: Connection) -> asyncio.TimerHandle:
-    loop = asyncio.get_running_loop()
-    return loop.call_at(loop.time() + delay, callback, connection)
+def _at(delay: float, connection: Connection, callback: Any) -> int:
+    return ticks().at(asyncio.get_running_loop().time() + delay, connection, callback)

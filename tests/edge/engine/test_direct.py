@@ -8,7 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from server.edge.engine.direct import COALESCE_BYTES
+from server.edge.engine.direct import COALESCE_BYTES, SCOPE_KEPT
 from tests.edge.engine.test_eio_socket import opened, served, ws_url
 from tests.support import WAIT
 
@@ -75,13 +75,18 @@ async def test_acks_and_events_of_one_socket_keep_their_order():
 
 
 async def test_a_websocket_keeps_no_handshake_headers_once_connected():
-    """Memory per socket: uvicorn's copy of the handshake and the ASGI scope's header list go; the
-    environ keeps the few headers readers use (python-socketio's, the Admin UI's)."""
+    """Memory per socket: uvicorn's copy of the handshake and all of the ASGI scope but what is read
+    later (the client address, the path) go; the environ keeps the few headers readers use
+    (python-socketio's, the Admin UI's)."""
     async with served(lean=True) as server, connect(ws_url(server), user_agent_header="probe/1") as ws:
         await opened(ws)
         (direct,) = server.sio.eio.websockets.values()
         assert direct.protocol.request is None and direct.protocol.response is None
-        assert direct.protocol.scope["headers"] == []
+        scope = direct.protocol.scope
+        assert set(scope) == {*SCOPE_KEPT, "headers"} and not scope["headers"]
+        assert scope["client"][0] == "127.0.0.1" and scope["path"].startswith("/socket.io")
+        (environ,) = server.sio.environ.values()
+        assert environ["asgi.scope"] is scope  # the address readers find it there
         (sid,) = server.sio.eio.sockets
         assert server.sio.eio.sockets[sid].upgraded  # the session lives on
         await server.sio.emit("n", "after")

@@ -16,6 +16,7 @@ from server.edge.engine.wsprotocol import (
     RECEIVE_BUFFER,
     LeanWebSocketProtocol,
     ReceiveQueue,
+    Writable,
     websocket_options,
 )
 from tests.support import WAIT
@@ -113,3 +114,24 @@ async def test_the_receive_queue_hands_messages_over_in_order_to_a_waiting_reade
     assert queue.size == len(b"second") and not queue.empty()
     assert (await queue.get())["bytes"] == b"second"
     assert queue.size == 0 and queue.empty()
+
+
+async def test_writable_is_an_event_as_uvicorn_uses_it_without_a_deque_until_one_waits() -> None:
+    flag = Writable()
+    assert not flag.is_set() and flag._waiters is None
+    first = asyncio.ensure_future(flag.wait())
+    second = asyncio.ensure_future(flag.wait())
+    await asyncio.sleep(0)  # both wait
+    assert not first.done() and len(flag._waiters or ()) == 2
+    flag.set()
+    assert await asyncio.wait_for(first, WAIT) is True and await asyncio.wait_for(second, WAIT) is True
+    assert flag.is_set() and flag._waiters is None
+    assert await flag.wait() is True  # set: at once
+    flag.clear()
+    cancelled = asyncio.ensure_future(flag.wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    assert not flag._waiters, "a cancelled waiter is forgotten"
+    flag.set()
+    assert flag.is_set()
