@@ -79,6 +79,23 @@ RESTARTS = ("kill", "term")
 QUICK = {"clients": 200, "topics": 10}
 
 
+LISTEN_COUNTERS = ("ListenOverflows", "ListenDrops")
+
+
+def listen_counters() -> dict[str, int]:
+    """The kernel's TcpExt listen-queue counters (``nstat -az TcpExtListenOverflows TcpExtListenDrops``):
+    a SYN or a handshake's last ACK dropped because an accept queue was full. They count the whole
+    network namespace, so another process's load on the machine shows up too."""
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError), open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            pairs = zip(names.split()[1:], values.split()[1:], strict=False)
+            found = {k: int(v) for k, v in pairs if k in LISTEN_COUNTERS}
+    return found
+
+
 def peak_rss_kb(pid: int) -> int | None:
     """VmHWM: the most resident memory the process has had since it started (the storm's peak)."""
     with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
@@ -205,6 +222,10 @@ def merge_waits(answers: list[dict[str, Any]], clients: int, expected: int) -> d
     for a in answers:
         for reason, count in a["disconnect_reasons"].items():
             reasons[reason] = reasons.get(reason, 0) + count
+    causes: dict[str, int] = {}
+    for a in answers:
+        for cause, count in a.get("connect_error_causes", {}).items():
+            causes[cause] = causes.get(cause, 0) + count
     reconnected = sum(a["reconnected"] for a in answers)
     done = sum(a["caught_up"] for a in answers)
     return {
@@ -224,6 +245,7 @@ def merge_waits(answers: list[dict[str, Any]], clients: int, expected: int) -> d
         "first_connect_errors": list(dict.fromkeys(e for a in answers for e in a["first_connect_errors"]))[
             :3
         ],
+        "connect_error_causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])[:5]),
         "gave_up": sum(a["gave_up"] for a in answers),
         "disconnected_twice": sum(a["disconnected_twice"] for a in answers),
         "disconnect_reasons": reasons,
@@ -236,6 +258,7 @@ async def restart_once(
 ) -> dict[str, Any]:
     """Stop the server (``how``) under the connected clients, start it again, wait for all to be back."""
     await gens.call_each("storm_arm", 60, [{"group": "s", "expected": expected}] * len(gens.gens))
+    listen_before = listen_counters()
     t0 = time.time()
     forced = await server.halt(how)
     stopped = time.time()
@@ -260,8 +283,11 @@ async def restart_once(
         "stop_s": round(stopped - t0, 3),
         "stop_needed_sigkill": forced,  # term: the clean stop took longer than --stop-grace
         "up_s": round(up - t0, 3),  # stopped, started and answering /healthz
+        "start_s": round(up - stopped, 3),  # from the exec of the new server to /healthz answering
         **merge_waits(answers, sum(n for _, n in gens.plan), expected),
     }
+    listen_after = listen_counters()
+    result["listen_overflows"] = {k: listen_after.get(k, 0) - v for k, v in listen_before.items()}
     with contextlib.suppress(OSError):
         result["server_cpu_s_since_start"] = round(sample(server.pid).cpu_s, 2)
     peak = peak_rss_kb(server.pid)
@@ -340,11 +366,14 @@ ROWS: list[tuple[str, str]] = [
     ("s the stop took", "stop_s"),
     ("clean stop cut short by SIGKILL", "stop_needed_sigkill"),
     ("s until the new server answered /healthz", "up_s"),
+    ("s from the new server's exec to /healthz", "start_s"),
     ("backlog messages missing", "missing"),
     ("backlog messages duplicated", "duplicates"),
     ("backlog messages out of order", "out_of_order"),
     ("`connect_error`s (all)", "connect_errors"),
     ("`connect_error`s after the server was up", "connect_errors_after_up"),
+    ("`connect_error` causes", "connect_error_causes"),
+    ("kernel listen-queue overflows, drops (TcpExt, whole machine)", "listen_overflows"),
     ("clients that gave up", "gave_up"),
     ("clients dropped again after coming back", "disconnected_twice"),
     ("server peak RSS MB", "peak_rss_mb"),
@@ -364,6 +393,8 @@ def storm_table(results: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def text(value: Any) -> str:
+        if isinstance(value, dict):
+            return "; ".join(f"{k}: {v}" for k, v in value.items()).replace("|", "/") or "-"
         return "-" if value is None else str(value)
 
     for label, key in ROWS:

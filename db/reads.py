@@ -45,6 +45,11 @@ class HotReads(Protocol):
         """Live messages above the user's delivered seq among the newest ``cap`` of each topic."""
         ...
 
+    async def backlogs(self, user_ids: Sequence[int], cap: int) -> dict[int, list[BacklogEntry]]:
+        """``backlog`` for many users in one statement (a reconnect storm's users arriving together):
+        each user's entries exactly as ``backlog`` returns them; a user with none is absent."""
+        ...
+
     async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
         """Live messages with ``id > after_id`` or stored less than ``margin`` seconds before message
         ``after_id``, among the newest ``cap`` of each topic (a connection-state recovery)."""
@@ -100,6 +105,18 @@ WHERE m.user_id = ?1 AND g.deleted_at IS NULL
 ORDER BY g.topic_id, g.seq
 """
 )
+# The same for many users in one statement: ?1 is the users' ids (a JSON array on SQLite, an array
+# on PostgreSQL), each row led by its user's id, the rows in (user, topic, seq) order. The viewer of
+# the direct conversation's peer and of the block is each row's member, where one user's read names ?1.
+SQL_BACKLOGS = (
+    "SELECT m.user_id, "
+    + BACKLOG_COLUMNS.replace("?1", "m.user_id").split("SELECT ", 1)[1]
+    + """JOIN messages g ON g.topic_id = t.id AND g.seq > max(m.delivered_seq, t.last_seq - ?2)
+JOIN users s ON s.id = g.sender_id
+WHERE m.user_id IN (SELECT value FROM json_each(?1)) AND g.deleted_at IS NULL
+ORDER BY m.user_id, g.topic_id, g.seq
+"""
+)
 # julianday() compares the stored times exactly (both sides parsed alike), a margin of 0 included.
 SQL_REPLAY = (
     BACKLOG_COLUMNS
@@ -122,6 +139,7 @@ class DirectReads(Generic[Conn]):
     after an open that failed (the reads waiting for that one get its error)."""
 
     backlog_sql = ""
+    backlogs_sql = ""
     replay_sql = ""
 
     def __init__(self) -> None:
@@ -163,6 +181,16 @@ class DirectReads(Generic[Conn]):
     async def backlog(self, user_id: int, cap: int) -> list[BacklogEntry]:
         return [_entry(row) for row in await self._rows(self.backlog_sql, (user_id, cap))]
 
+    async def backlogs(self, user_ids: Sequence[int], cap: int) -> dict[int, list[BacklogEntry]]:
+        found: dict[int, list[BacklogEntry]] = {}
+        for row in await self._rows(self.backlogs_sql, (self._id_list(user_ids), cap)):
+            found.setdefault(int(row[0]), []).append(_entry(row[1:]))
+        return found
+
+    def _id_list(self, user_ids: Sequence[int]) -> Any:
+        """The ids as the driver takes them for ``backlogs_sql``'s ?1 (SQLite: a JSON array)."""
+        return "[" + ",".join(str(int(user_id)) for user_id in user_ids) + "]"
+
     async def replay(self, user_id: int, after_id: int, margin: float, cap: int) -> list[BacklogEntry]:
         return [_entry(row) for row in await self._rows(self.replay_sql, (user_id, cap, after_id, margin))]
 
@@ -195,6 +223,7 @@ class SqliteReads(DirectReads[aiosqlite.Connection]):
     """
 
     backlog_sql = SQL_BACKLOG
+    backlogs_sql = SQL_BACKLOGS
     replay_sql = SQL_REPLAY
 
     def __init__(self, path: str) -> None:

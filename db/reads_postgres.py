@@ -8,7 +8,7 @@ when the database is PostgreSQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -17,6 +17,7 @@ from db.reads import (
     BACKLOG_COLUMNS,
     SQL_AVAILABILITY,
     SQL_BACKLOG,
+    SQL_BACKLOGS,
     SQL_CREDENTIALS,
     SQL_PARTNERS,
     SQL_TOPICS,
@@ -74,6 +75,11 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
     prepares each statement once per connection."""
 
     backlog_sql = _postgres(SQL_BACKLOG.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,"))
+    backlogs_sql = _postgres(
+        SQL_BACKLOGS.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,").replace(
+            "IN (SELECT value FROM json_each(?1))", "= ANY(?1::bigint[])"
+        )
+    )
     replay_sql = _postgres(SQL_REPLAY_POSTGRES)
 
     def __init__(self, dsn: str, size: int = POOL_SIZE) -> None:
@@ -96,6 +102,9 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
                 if attempt == self.size or isinstance(exc, TimeoutError):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _id_list(self, user_ids: Sequence[int]) -> Any:
+        return [int(user_id) for user_id in user_ids]  # a bigint[]: asyncpg encodes a list in C
 
     async def topic_members(self, name: str) -> tuple[str, list[int], list[str]] | None:
         for kind, ids, names in await self._rows(SQL_TOPIC_MEMBERS_POSTGRES, (name.lower(),)):

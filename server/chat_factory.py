@@ -152,12 +152,13 @@ def build_chat(settings: Settings, *, serving: bool = False) -> Chat:
         file_store=LocalFileStore(settings.resolved_files_dir),
         upstream=upstream,
         url_guard=guard,
-        # The command line runs no webhook or previews worker: its poster and page source make no
-        # HTTP client (nor import httpx) unless used; a server makes them now.
-        poster=HttpPoster(guard, settings.webhook_timeout, lazy=not serving),
+        # The poster and page source make their HTTP client (and import httpx) at their first use,
+        # in a webhook or previews worker: the command line never does, and a server (re)starting
+        # under its reconnecting clients answers sooner (server.app warms httpx in a thread).
+        poster=HttpPoster(guard, settings.webhook_timeout, lazy=True),
         # PROTOCOL.md section 13: pages fetched through a guard of their own (its own allow list)
         page_source=(
-            HttpPageSource(AddressGuard(settings.preview_allow_hosts), lazy=not serving)
+            HttpPageSource(AddressGuard(settings.preview_allow_hosts), lazy=True)
             if settings.previews
             else None
         ),

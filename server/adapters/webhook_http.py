@@ -86,7 +86,9 @@ class HttpPoster:
         """``lazy``: the client is made at the first post, not now. The command line's chat has a
         poster but runs no webhook worker: it then never imports httpx nor reads the CA bundle
         (with the page source's client, over a tenth of a second of every `parley` command's
-        start). A server makes it now, as ever."""
+        start). A server's are lazy too: that tenth of a second was on a restarted server's way
+        to answering its reconnecting clients; ``server.app`` warms httpx and the CA bundle in a
+        thread once it has started, so the first post makes only the client."""
         self.guard = guard
         self.timeout = timeout
         self._client = LazyClient(partial(_client, timeout), lazy=lazy)

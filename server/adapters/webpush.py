@@ -129,7 +129,7 @@ class WebPushSender:
         self.key = key
         self.subject = subject
         self.guard = guard
-        self.poster = HttpPoster(guard, timeout)
+        self.poster = HttpPoster(guard, timeout, lazy=True)  # its client at the first push
         self.public_key = b64url(public_bytes(key.public_key()))
         self._tokens: dict[str, tuple[str, float]] = {}  # origin -> (JWT, its expiry)
 

@@ -90,6 +90,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "loop": "auto",
         "http": "auto",
         "log_level": "warning",
+        "backlog": settings.backlog,  # a reconnect storm's connects wait in the kernel, not refused
         **settings.proxy_options(),
         **uvicorn_options(settings),  # request timeout, connections per address, keep-alive
     }

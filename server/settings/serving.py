@@ -30,6 +30,10 @@ class ServingSettings(BaseModel):
     request_timeout: float = Field(default=20.0, gt=0, description="seconds to send a whole request")
     keep_alive_timeout: int = Field(default=5, gt=0, description="seconds an idle HTTP connection stays")
     max_connections_per_address: int = Field(default=256, gt=0, description="TCP connections per peer")
+    # The listening socket's accept queue (listen(2)'s backlog; the kernel caps it at
+    # net.core.somaxconn). uvicorn's 2048 overflows when a restarted node's clients all come back
+    # at once: the kernel then drops their handshakes and each retries a second or more later.
+    backlog: int = Field(default=16384, gt=0, description="connections the kernel queues for accept")
 
     @field_validator("trusted_proxies")
     @classmethod

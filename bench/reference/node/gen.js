@@ -200,6 +200,10 @@ function stormMember(socket, topic) {
     if (!m.armed) return;
     m.connectErrors.push(Date.now());
     m.firstError ??= String(err?.message ?? err);
+    // "websocket error" says nothing more: the transport's own error (ECONNRESET, a status) is its cause
+    const cause = err?.description?.message ?? err?.description?.error?.message ?? err?.description;
+    const detail = `${err?.message ?? err}: ${cause === undefined ? "-" : String(cause)}`;
+    m.errorDetails[detail] = (m.errorDetails[detail] ?? 0) + 1;
     if (!socket.active) m.gaveUp = true; // refused by the server's middleware: no retry
   });
   socket.io.on("reconnect_failed", () => {
@@ -235,6 +239,7 @@ function stormReset(m, expected = 0) {
     reasons: [],
     connectErrors: [], // when each came
     firstError: null,
+    errorDetails: {}, // "message: cause" -> count
     gaveUp: false,
   });
 }
@@ -280,6 +285,10 @@ async function cmdStormWait(a) {
     connect_errors: members.reduce((n, m) => n + m.connectErrors.length, 0),
     connect_errors_after_up: members.reduce((n, m) => n + m.connectErrors.filter((t) => t >= a.up).length, 0),
     first_connect_errors: [...new Set(members.map((m) => m.firstError).filter(Boolean))].slice(0, 3),
+    connect_error_causes: members.reduce((all, m) => {
+      for (const [k, n] of Object.entries(m.errorDetails)) all[k] = (all[k] ?? 0) + n;
+      return all;
+    }, {}),
     gave_up: members.filter((m) => m.gaveUp).length,
     // disconnected again after coming back (a second backlog would follow)
     disconnected_twice: members.filter((m) => m.disconnects > 1).length,

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from db.records import BacklogEntry
 from db.uow import Database
 from server.chat.kernel.actors import Actor
+from server.chat.kernel.batching import Batched
 from server.chat.kernel.events import Event, MessageCreated
 from server.chat.kernel.periodic import Periodic
 from server.chat.kernel.schemas import MessageOut, Target
@@ -35,6 +37,11 @@ class DeliveryService:
         self._flushing = asyncio.Lock()
         self._checked: dict[tuple[int, str], int] = {}
         self._last_seq: dict[int, int] = {}
+        # A reconnect storm's backlogs, read together: one statement for the users asking at once
+        self._backlogs: Batched[int, list[BacklogEntry]] = Batched(self._read_backlogs, list)
+
+    async def _read_backlogs(self, user_ids: list[int]) -> dict[int, list[BacklogEntry]]:
+        return await self.db.reads.backlogs(user_ids, self.cap)
 
     def note_stored(self, topic_id: int, seq: int) -> None:
         """A message with ``seq`` exists in the topic."""
@@ -100,10 +107,12 @@ class DeliveryService:
     async def backlog(self, user_id: int) -> list[MessageOut]:
         """What the user has not acknowledged: per topic oldest first, capped per topic.
 
-        One query for every topic of the user, whatever their number.
+        One query for every topic of the user, whatever their number, and for every user whose
+        backlog is asked for at the same moment (``Batched``): each gets what a read of its own
+        would have returned. The flush first: every ack recorded before the call counts.
         """
         await self.flush()
-        return [backlog_view(entry, user_id) for entry in await self.db.reads.backlog(user_id, self.cap)]
+        return [backlog_view(entry, user_id) for entry in await self._backlogs.get(user_id)]
 
     def start(self) -> None:
         self._flusher.start()

@@ -234,6 +234,31 @@ async def test_the_backlog_of_every_topic_is_read_with_one_query(chat, make_user
     assert len(seen) == 1, seen
 
 
+async def test_backlogs_asked_for_together_are_one_read_and_each_is_what_it_is_alone(chat, make_user):
+    """A reconnect storm's backlogs: one statement for the users arriving at once, and each user
+    gets exactly its own (its direct conversations' peer, its blocks, its cursors)."""
+    alice, bob, carol, dave = [await make_user(name) for name in ("alice", "bob", "carol", "dave")]
+    await chat.topics.create(alice, "t1")
+    for user in (bob, carol):
+        await chat.topics.subscribe(user, "t1")
+    for n in range(3):
+        await chat.messages.send(alice, LOBBY, f"lobby {n}")
+        await chat.messages.send(bob, Target(topic="t1"), f"t1 {n}")
+    await chat.messages.send(alice, Target(user="bob"), "to bob")
+    await chat.messages.send(carol, Target(user="alice"), "to alice")
+    await chat.blocks.block(carol, "bob")  # carol's view of bob's messages says blocked
+    await chat.delivery.acknowledge(dave, LOBBY, 2)
+    users = [alice, bob, carol, dave, alice]  # alice twice: two sockets of one user
+    alone = [await chat.delivery.backlog(user.id) for user in users]
+    assert any(m.blocked for m in alone[2]) and any(m.topic == "@alice" for m in alone[1])
+
+    with statements(chat.db) as seen:
+        together = await asyncio.gather(*(chat.delivery.backlog(user.id) for user in users))
+
+    assert together == alone
+    assert len(seen) == 1, seen
+
+
 async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
     alice = await make_user("alice")
     bob = await make_user("bob")
