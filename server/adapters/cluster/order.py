@@ -64,6 +64,7 @@ class SeqGate:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._opening: set[int] = set()  # topics whose messages wait for ``opened``
+        self._read_back: dict[int, set[tuple[int, object]]] = {}  # (seq, audience) ``opened`` sent
 
     async def put(self, event: Event) -> None:
         """Deliver ``event`` now, or once the messages before it in its topic are out."""
@@ -84,6 +85,10 @@ class SeqGate:
             self._wait(topic, self.first_sight)
             return
         if expected is not None and seq < expected:
+            sent = self._read_back.get(topic)
+            if sent is not None and (seq, event.audience) in sent:
+                sent.discard((seq, event.audience))  # read back already: its news came late
+                return
             await self.deliver(event)  # the other side of a direct message, or a straggler
             return
         if expected is not None and seq == expected:
@@ -139,6 +144,8 @@ class SeqGate:
             for event in events:
                 if event.topic_id == topic:
                     by_seq.setdefault(event.message.seq, []).append(event)
+            self._read_back[topic] = {(seq, e.audience) for seq, found in by_seq.items() for e in found}
+            asyncio.get_running_loop().call_later(self.patience * 5, self._read_back.pop, topic, None)
             await self._deliver_from(topic, by_seq)
             held = self._held.get(topic)
             if held and topic not in self._next:
@@ -150,6 +157,7 @@ class SeqGate:
     def forget(self, topic: int) -> None:
         """This node no longer reads ``topic``: what it knew of its order is stale from here on."""
         self._opening.discard(topic)
+        self._read_back.pop(topic, None)
         self._next.pop(topic, None)
         self._held.pop(topic, None)
         timer = self._timers.pop(topic, None)

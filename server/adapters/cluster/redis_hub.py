@@ -138,7 +138,8 @@ class RedisHub(Subscribing, MemoryHub):
         self._pubsub: Any = None  # the one subscriber connection, while it is up
         self._asking = asyncio.Event()  # new keys to subscribe to
         self._join_asked: dict[int, datetime] = {}  # topics to read back once subscribed: since when
-        self.received = 0  # messages read from the channels (the bench counts them)
+        self.received = 0  # messages read from every channel (bench/hub_routing.py counts them)
+        self.routed = 0  # of those, read from a topic's or a user's channel
         self._down = False  # a publish failed: no more tries until a heartbeat goes through
         self._heard_self_at = time.monotonic()
         self._whole_at = datetime.now(UTC)  # the channel was whole (nothing missed) up to here
@@ -186,10 +187,10 @@ class RedisHub(Subscribing, MemoryHub):
         self.subscriptions.lost()  # a new connection: nothing is subscribed on it yet
         pubsub: Any = self._redis.pubsub()  # the confirmations say when a channel is heard
         try:
-            await pubsub.subscribe(self.channel)
             keys = self.subscriptions.to_ask()
-            if keys:
+            if keys:  # before the broadcast channel: a node counted there hears these too
                 await pubsub.ssubscribe(*(self._name(key) for key in keys))
+            await pubsub.subscribe(self.channel)
         except BaseException:  # timed out (cancelled) or failed: its connection goes with it
             with contextlib.suppress(*TROUBLE):
                 await asyncio.wait_for(pubsub.aclose(), CONNECT_TIMEOUT)
@@ -370,7 +371,10 @@ class RedisHub(Subscribing, MemoryHub):
         key = (channel.decode() if isinstance(channel, bytes) else str(channel))[len(self.prefix) + 1 :]
         if kind == "ssubscribe":
             self._confirmed(key)
-        elif key == EVERYONE or key in self.subscriptions.confirmed:  # not one let go meanwhile
+        elif key == EVERYONE:
+            await self._received(message.get("data", b""), key)
+        elif key in self.subscriptions.confirmed:  # not one let go meanwhile
+            self.routed += 1
             await self._received(message.get("data", b""), key)
 
     async def _received(self, data: bytes, key: str = EVERYONE) -> None:
