@@ -38,6 +38,7 @@ class Subscriptions:
         self.wants: dict[str, int] = {}  # key -> local sockets that want it
         self.confirmed: set[str] = set()  # the broker said it is subscribed
         self.asked: set[str] = set()  # sent, not confirmed yet
+        self.pending: set[str] = set()  # wanted, not confirmed: what ``ready`` waits for (no scan of all)
         self._idle: dict[str, float] = {}  # confirmed keys nobody wants, since (monotonic)
         self._waiters: dict[str, asyncio.Future[None]] = {}
 
@@ -49,8 +50,10 @@ class Subscriptions:
             self.wants[key] = count + 1
             if count == 0:
                 self._idle.pop(key, None)
-                if key not in self.confirmed and key not in self.asked:
-                    new.append(key)
+                if key not in self.confirmed:
+                    self.pending.add(key)
+                    if key not in self.asked:
+                        new.append(key)
         return new
 
     def drop(self, keys: Iterable[str]) -> None:
@@ -61,6 +64,10 @@ class Subscriptions:
                 self.wants[key] = count
                 continue
             self.wants.pop(key, None)
+            self.pending.discard(key)
+            waiter = self._waiters.pop(key, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)  # nobody waits for it any more
             if key in self.confirmed or key in self.asked:
                 self._idle[key] = now
 
@@ -69,7 +76,7 @@ class Subscriptions:
 
     def to_ask(self) -> list[str]:
         """Wanted keys neither confirmed nor asked: marked asked."""
-        keys = [key for key in self.wants if key not in self.confirmed and key not in self.asked]
+        keys = [key for key in self.pending if key not in self.asked]
         self.asked.update(keys)
         return keys
 
@@ -78,6 +85,7 @@ class Subscriptions:
         asked = key in self.asked
         self.asked.discard(key)
         self.confirmed.add(key)
+        self.pending.discard(key)
         if key not in self.wants:
             self._idle.setdefault(key, time.monotonic())
         waiter = self._waiters.pop(key, None)
@@ -100,10 +108,11 @@ class Subscriptions:
         self.confirmed.clear()
         self.asked.clear()
         self._idle.clear()
+        self.pending = set(self.wants)
 
     async def ready(self, timeout: float) -> None:
         """Return once every wanted key is confirmed, or after ``timeout`` seconds."""
-        missing = [key for key in self.wants if key not in self.confirmed]
+        missing = list(self.pending)
         if not missing:
             return
         loop = asyncio.get_running_loop()
