@@ -152,3 +152,24 @@ async def test_a_live_socket_moved_into_a_topic_gets_what_it_got_before_the_subs
         await until(lambda: seen.seqs.get(TOPIC, [0])[-1] == 7, seen)
 
         assert seen.seqs[TOPIC] == list(range(1, 8))  # read back within the margin, then live, once each
+
+
+async def test_the_registry_wants_each_connections_topics_and_user_once_and_drops_them_with_it():
+    from server.edge.realtime.connection import Connection
+    from server.edge.realtime.registry import Registry
+    from tests.edge.realtime.runtime import ALICE, LOBBY, NEWS, Recorder
+
+    hub = RedisHub(redis_url(), "not-started")  # the bookkeeping only: nothing is subscribed
+    registry = Registry(interest=hub)
+    first = Connection("sid1", ALICE, Recorder(rooms=True), follows=[LOBBY])
+    second = Connection("sid2", ALICE, Recorder(rooms=True), follows=[LOBBY])
+    registry.add(first)
+    registry.add(second)
+    assert hub.subscriptions.wants == {f"t:{LOBBY}": 2, f"u:{ALICE.id}": 2}
+
+    registry.follow(first, NEWS)  # a membership while it is live: what NEWS got is read back
+    assert hub.subscriptions.wants[f"t:{NEWS}"] == 1 and NEWS in hub._join_asked
+    registry.remove(first)
+    registry.unfollow(second, LOBBY)
+    registry.remove(second)
+    assert hub.subscriptions.wants == {}
