@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> Any:
     logs.configure(settings.log_json, settings.log_level)
     chat = build_chat(settings, serving=True)
     metrics = Metrics()
-    registry = Registry(Expiry(settings.expiry_notice))  # every realtime connection here, any transport
+    registry = Registry(
+        Expiry(settings.expiry_notice), chat.hub
+    )  # every realtime connection here; the hub hears theirs
     sink = HubSink(registry)  # the one hub sink: each transport adds its writer
     # Local rooms only: with Redis the hub brings every node's events here, once per node.
     sio = build_server(

@@ -19,6 +19,11 @@ sockets have not had yet and drops the rest.
 The first message of a topic a node sees waits ``first_sight`` seconds for a
 predecessor that may be on its way, since the node does not know the topic's
 history yet; after that it knows.
+
+A topic whose news this node begins to read while a socket is live in it (``opening``) holds its
+messages until ``opened`` hands over what the database had meanwhile: those go out first, in
+order, and the held ones after them, with nothing twice. A topic no longer read is ``forget``-ed:
+when it is read again, its first message is a first sight again.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class SeqGate:
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._opening: set[int] = set()  # topics whose messages wait for ``opened``
+        self._read_back: dict[int, set[tuple[int, object]]] = {}  # (seq, audience) ``opened`` sent
 
     async def put(self, event: Event) -> None:
         """Deliver ``event`` now, or once the messages before it in its topic are out."""
@@ -69,12 +76,19 @@ class SeqGate:
 
     async def _put(self, event: MessageCreated) -> None:
         topic, seq = event.topic_id, event.message.seq
+        if topic in self._opening:
+            self._hold(event)
+            return
         expected = self._next.get(topic)
         if expected is None and topic not in self._held:
             self._hold(event)
             self._wait(topic, self.first_sight)
             return
         if expected is not None and seq < expected:
+            sent = self._read_back.get(topic)
+            if sent is not None and (seq, event.audience) in sent:
+                sent.discard((seq, event.audience))  # read back already: its news came late
+                return
             await self.deliver(event)  # the other side of a direct message, or a straggler
             return
         if expected is not None and seq == expected:
@@ -113,6 +127,42 @@ class SeqGate:
         for seq in [seq for seq in held if seq < expected]:
             del held[seq]
         await self._release(topic)
+
+    def opening(self, topic: int) -> None:
+        """Hold ``topic``'s messages until ``opened`` (its news is being subscribed to)."""
+        if topic not in self._next:  # already read: nothing can fall between
+            self._opening.add(topic)
+
+    async def opened(self, topic: int, events: list[MessageCreated]) -> None:
+        """The topic is read now: deliver ``events`` (what the database had since shortly before
+        the subscription, in ``seq`` order), then what was held after them, in order."""
+        async with self._lock:
+            if topic not in self._opening:
+                return
+            self._opening.discard(topic)
+            by_seq: dict[int, list[MessageCreated]] = {}
+            for event in events:
+                if event.topic_id == topic:
+                    by_seq.setdefault(event.message.seq, []).append(event)
+            self._read_back[topic] = {(seq, e.audience) for seq, found in by_seq.items() for e in found}
+            asyncio.get_running_loop().call_later(self.patience * 5, self._read_back.pop, topic, None)
+            await self._deliver_from(topic, by_seq)
+            held = self._held.get(topic)
+            if held and topic not in self._next:
+                self._next[topic] = min(held)
+                await self._release(topic)
+            if topic in self._held and topic not in self._timers:
+                self._wait(topic, self.patience)
+
+    def forget(self, topic: int) -> None:
+        """This node no longer reads ``topic``: what it knew of its order is stale from here on."""
+        self._opening.discard(topic)
+        self._read_back.pop(topic, None)
+        self._next.pop(topic, None)
+        self._held.pop(topic, None)
+        timer = self._timers.pop(topic, None)
+        if timer is not None:
+            timer.cancel()
 
     def _hold(self, event: MessageCreated) -> None:
         self._held.setdefault(event.topic_id, {}).setdefault(event.message.seq, []).append(event)

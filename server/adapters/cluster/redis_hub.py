@@ -1,4 +1,4 @@
-"""The hub across nodes: every event reaches the sinks of every node, through Redis pub/sub.
+"""The hub across nodes: every event reaches the sinks of the nodes it concerns, through Redis pub/sub.
 
 A node delivers its own events to its own sinks at once and publishes them,
 in one message per commit, on the channel; every other node reads them and
@@ -32,6 +32,24 @@ reaches nobody. So:
   subscribed again, so nothing falls between the two.
 - A gap in one topic that the gate waited for in vain is read from the
   database as well (``SeqGate.fill``).
+
+Routing (issue 58): a node reads only what its sockets are for. ``routes.route`` gives each
+event its channels: a topic's news on ``{channel}:t:{id}``, a user's on ``{channel}:u:{id}``,
+what every node's caches follow (memberships, revocations, mutes, blocks, ...) and every
+heartbeat on the broadcast channel ``{channel}:hub``. The topic and user channels are Redis 7
+sharded channels (SSUBSCRIBE/SPUBLISH): on one Redis they share the node's one subscriber
+connection with the broadcast channel (so the heartbeat on it proves them all alive), and on a
+Redis Cluster each lives on one shard instead of being copied to every shard. A node subscribes
+to the topics its registered sockets follow and to their users (``want``, counted per socket by
+``server.edge.realtime.registry``), waits for the broker's confirmation before a socket's
+backlog is read (``ready``), and lets a channel go ``subscriptions.LINGER`` seconds after its
+last socket left. A socket moved into a topic while live (a membership) has what the topic got
+before the subscription was in place read back from the database (``JOIN_MARGIN`` seconds
+before it was asked) and delivered before what came after, through the gate (``opening``).
+
+Numbers are per (node, channel): a jump on any channel is missed news, read back as above.
+A publish that fails on any channel also spends one of the broadcast channel's numbers, so the
+next heartbeat tells every node at once, as before the routing.
 """
 
 from __future__ import annotations
@@ -53,6 +71,8 @@ from redis.backoff import NoBackoff
 
 from server.adapters.cluster import codec
 from server.adapters.cluster.order import SeqGate
+from server.adapters.cluster.routes import EVERYONE, route
+from server.adapters.cluster.subscriptions import Subscribing, Subscriptions
 from server.chat.kernel.events import Event, MessageCreated, NewsMissed, Typing
 from server.chat.kernel.hub import MemoryHub
 
@@ -88,7 +108,7 @@ class BrokerUnreachable(Exception):
     """A starting node could not subscribe within ``startup_wait``: it must not serve unheard."""
 
 
-class RedisHub(MemoryHub):
+class RedisHub(Subscribing, MemoryHub):
     def __init__(
         self,
         url: str,
@@ -102,7 +122,8 @@ class RedisHub(MemoryHub):
         super().__init__()
         self.startup_wait = startup_wait
         self.url = url
-        self.channel = f"{channel}:hub"
+        self.prefix = channel
+        self.channel = f"{channel}:{EVERYONE}"
         self.node = node or uuid.uuid4().hex
         self.heartbeat = heartbeat
         self.silent_after = silent_after
@@ -110,9 +131,15 @@ class RedisHub(MemoryHub):
         self.gate = SeqGate(self._to_sinks, fill=self._fill)
         self._redis: redis.asyncio.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._number = 0  # this node's messages on the channel
-        self._heard: dict[str, int] = {}  # the last number heard from each node
-        self._in_step_at: dict[str, datetime] = {}  # when each node was last heard with no jump
+        self._numbers: dict[str, int] = {}  # this node's messages on each channel (by key)
+        self._heard: dict[str, dict[str, int]] = {}  # per channel key, the last number of each node
+        self._in_step_at: dict[tuple[str, str], datetime] = {}  # (key, node) last heard with no jump
+        self.subscriptions = Subscriptions()
+        self._pubsub: Any = None  # the one subscriber connection, while it is up
+        self._asking = asyncio.Event()  # new keys to subscribe to
+        self._join_asked: dict[int, datetime] = {}  # topics to read back once subscribed: since when
+        self.received = 0  # messages read from every channel (bench/hub_routing.py counts them)
+        self.routed = 0  # of those, read from a topic's or a user's channel
         self._down = False  # a publish failed: no more tries until a heartbeat goes through
         self._heard_self_at = time.monotonic()
         self._whole_at = datetime.now(UTC)  # the channel was whole (nothing missed) up to here
@@ -136,6 +163,7 @@ class RedisHub(MemoryHub):
         self._tasks = [
             asyncio.create_task(self._listen(pubsub), name="parley-hub-listener"),
             asyncio.create_task(self._beat(), name="parley-hub-heartbeat"),
+            asyncio.create_task(self._ask(), name="parley-hub-subscriber"),
         ]
 
     async def _first_subscribe(self) -> Any:
@@ -156,8 +184,12 @@ class RedisHub(MemoryHub):
 
     async def _subscribe(self) -> Any:
         assert self._redis is not None
-        pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        self.subscriptions.lost()  # a new connection: nothing is subscribed on it yet
+        pubsub: Any = self._redis.pubsub()  # the confirmations say when a channel is heard
         try:
+            keys = self.subscriptions.to_ask()
+            if keys:  # before the broadcast channel: a node counted there hears these too
+                await pubsub.ssubscribe(*(self._name(key) for key in keys))
             await pubsub.subscribe(self.channel)
         except BaseException:  # timed out (cancelled) or failed: its connection goes with it
             with contextlib.suppress(*TROUBLE):
@@ -180,21 +212,24 @@ class RedisHub(MemoryHub):
             await self._send(events)
 
     async def _send(self, events: tuple[Event, ...]) -> int | None:
-        """Publish one numbered message: how many nodes were subscribed to hear it, or None (and
-        the channel down) if it did not go through. While the channel is down, or what it kept is
-        still to go out, a send is not held up: its news is kept for later (``_keep``)."""
-        self._number += 1
+        """Publish ``events`` on their channels, one numbered message per channel (no events: a
+        heartbeat on the broadcast channel): how many nodes were subscribed to hear the broadcast
+        one, or None (and the channel down) if it did not go through. While the channel is down,
+        or what it kept is still to go out, a send is not held up: its news is kept for later
+        (``_keep``)."""
         if self._redis is None:
+            self._number(EVERYONE)
             return None
         if events and (self._down or self._unsent):
+            self._number(EVERYONE)  # the next heartbeat shows every node a jump: read back
             self._keep(events)
             return None
+        groups = _grouped(events) if events else {EVERYONE: []}
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):  # no task per publish, as wait_for makes
-                heard_by = int(
-                    await self._redis.publish(self.channel, codec.dumps(self.node, events, self._number))
-                )
+                heard_by = await self._publish(groups)
         except TROUBLE as exc:
+            self._number(EVERYONE)  # spent: the next heartbeat tells every node it missed news
             if not self._down:
                 log.warning(
                     "publishing on the hub channel failed (%r); the database keeps every message", exc
@@ -210,6 +245,32 @@ class RedisHub(MemoryHub):
             self._down = False
             self._up_at = time.monotonic()
         return heard_by
+
+    async def _publish(self, groups: dict[str, list[Event]]) -> int:
+        """One message per channel, in one round trip: what the broadcast channel's PUBLISH said
+        (the nodes subscribed), or 0 without one."""
+        assert self._redis is not None
+        if len(groups) == 1:  # the hot path: one topic's message
+            ((key, events),) = groups.items()
+            data = codec.dumps(self.node, tuple(events), self._number(key))
+            if key == EVERYONE:
+                return int(await self._redis.publish(self.channel, data))
+            await self._redis.spublish(self._name(key), data)
+            return 0
+        pipe = self._redis.pipeline(transaction=False)
+        for key, events in groups.items():
+            data = codec.dumps(self.node, tuple(events), self._number(key))
+            if key == EVERYONE:
+                pipe.publish(self.channel, data)
+            else:
+                pipe.spublish(self._name(key), data)
+        answers = await pipe.execute()
+        return next((int(n) for key, n in zip(groups, answers, strict=True) if key == EVERYONE), 0)
+
+    def _number(self, key: str) -> int:
+        number = self._numbers.get(key, 0) + 1
+        self._numbers[key] = number
+        return number
 
     async def _drop_connections(self) -> None:
         """Close the pool's connections: opened before the outage, each would fail once more
@@ -242,14 +303,14 @@ class RedisHub(MemoryHub):
         goes down again (then the next heartbeat that goes through starts over)."""
         while self._unsent and not self._down:
             batch = [self._unsent.popleft() for _ in range(min(FLUSH_BATCH, len(self._unsent)))]
-            self._number += 1
+            groups = _grouped(tuple(batch))
+            if not groups:
+                continue
             try:
                 async with asyncio.timeout(PUBLISH_TIMEOUT):
-                    assert self._redis is not None
-                    await self._redis.publish(
-                        self.channel, codec.dumps(self.node, tuple(batch), self._number)
-                    )
+                    await self._publish(groups)
             except TROUBLE:
+                self._number(EVERYONE)
                 self._down = True
                 self._unsent.extendleft(reversed(batch))
 
@@ -260,6 +321,7 @@ class RedisHub(MemoryHub):
             heard_by = await self._send(())
             if heard_by is not None:
                 self._flush_soon(heard_by)
+            await self._let_go()
 
     async def _listen(self, pubsub: Any) -> None:
         """Read the channel for the node's life; after a lost channel, subscribe again and read
@@ -276,17 +338,22 @@ class RedisHub(MemoryHub):
                     )
                     lost_at = None
                     self._refill_soon()
+                self._pubsub = pubsub
+                self._asking.set()  # what was wanted while it was down
                 while True:
                     message = await pubsub.get_message(timeout=self.heartbeat)
-                    if message is not None and message.get("type") == "message":
-                        await self._received(message.get("data", b""))
+                    if message is not None:
+                        await self._on(message)
                     if time.monotonic() - self._heard_self_at > self.silent_after:
                         raise ChannelLost(f"nothing heard for {self.silent_after} s")
             except asyncio.CancelledError:
+                self._pubsub = None
                 if pubsub is not None:
                     await _close(pubsub)
                 raise
             except (*TROUBLE, ChannelLost) as exc:
+                self._pubsub = None
+                self._lost()
                 if lost_at is None:  # one line an outage, however many tries
                     log.warning("lost the hub channel (%r); subscribing again every %s s", exc, RETRY)
                     lost_at = time.monotonic()
@@ -296,27 +363,49 @@ class RedisHub(MemoryHub):
                 pubsub = None
             await asyncio.sleep(RETRY)
 
-    async def _received(self, data: bytes) -> None:
+    async def _on(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind not in ("message", "smessage", "ssubscribe"):
+            return
+        channel = message.get("channel", b"")
+        key = (channel.decode() if isinstance(channel, bytes) else str(channel))[len(self.prefix) + 1 :]
+        if kind == "ssubscribe":
+            self._confirmed(key)
+        elif key == EVERYONE:
+            await self._received(message.get("data", b""), key)
+        elif key in self.subscriptions.confirmed:  # not one let go meanwhile
+            self.routed += 1
+            await self._received(message.get("data", b""), key)
+
+    async def _received(self, data: bytes, key: str = EVERYONE) -> None:
+        self.received += 1
         try:
             node, number, events = codec.loads_numbered(data)
         except codec.UnknownEvent:
-            log.warning("ignored an unreadable message on %s", self.channel)
+            log.warning("ignored an unreadable message on %s", self._name(key))
             return
-        last = self._heard.get(node)
-        self._heard[node] = number
+        heard = self._heard.setdefault(key, {})
+        last = heard.get(node)
+        heard[node] = number
         now = datetime.now(UTC)
         if last is not None and number > last + 1:  # that node's messages between did not arrive
-            self._missed(self._in_step_at.get(node, self._whole_at))
+            self._missed(self._in_step_at.get((key, node), self._whole_at))
             self._refill_soon()
-        self._in_step_at[node] = now
-        self._heard_at[node] = time.monotonic()
+        self._in_step_at[key, node] = now
         if node == self.node:
-            self._heard_self_at = time.monotonic()
-            if self._missed_since is None:
-                self._whole_at = now
+            if key == EVERYONE:
+                self._heard_at[node] = time.monotonic()
+                self._heard_self_at = time.monotonic()
+                if self._missed_since is None:
+                    self._whole_at = now
             return
+        if key == EVERYONE:
+            self._heard_at[node] = time.monotonic()
         for event in events:
             await self.gate.put(event)
+
+    def _hears(self, event: Event) -> bool:
+        return any(key == EVERYONE or self.subscriptions.wanted(key) for key in route(event))
 
     def _missed(self, since: datetime) -> None:
         if self._missed_since is None or since < self._missed_since:
@@ -326,10 +415,6 @@ class RedisHub(MemoryHub):
         task = asyncio.create_task(self._refill(), name="parley-hub-refill")
         self._tasks.append(task)
         task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._tasks.remove(task)
 
     async def _refill(self) -> None:
         """Tell the sinks news was missed, and read the messages since then back into the gate."""
@@ -346,7 +431,7 @@ class RedisHub(MemoryHub):
                 log.warning("could not read back what the hub missed (%s); trying again", exc)
                 self._missed(since)
                 return
-            await self.gate.refill(events)
+            await self.gate.refill([event for event in events if self._hears(event)])
             if self._missed_since is None:
                 self._whole_at = began
             log.info("read back %d messages the hub channel missed since %s", len(events), since.isoformat())
@@ -356,6 +441,15 @@ class RedisHub(MemoryHub):
 
     async def _to_sinks(self, event: Event) -> None:
         await self.tell_here(event)
+
+
+def _grouped(events: tuple[Event, ...]) -> dict[str, list[Event]]:
+    """``events`` by the key of each channel they go on, in order within each."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        for key in route(event):
+            groups.setdefault(key, []).append(event)
+    return groups
 
 
 async def _cancelled(tasks: list[asyncio.Task[None]]) -> None:

@@ -51,9 +51,8 @@ class DeliveryService:
     async def deliver(self, event: Event) -> None:
         """As a hub sink: every message stored on any node raises the topic's known last seq.
 
-        A client can only have seen what this node delivered (live, through the hub) or read
-        from the database (a backlog, after the check below read ``last_seq``), so an ack is
-        never clamped below a message it covers, whichever node stored it.
+        An ack past what this node knows reads the topic's ``last_seq`` again (``acknowledge``),
+        so an ack is never clamped below a message it covers, whichever node stored it.
         """
         if isinstance(event, MessageCreated):
             self.note_stored(event.topic_id, event.message.seq)
@@ -65,11 +64,15 @@ class DeliveryService:
         remembered: later acks cost a dict look-up, no database work. The flush only updates
         an existing membership, so a remembered check can never create or move anything else.
         The clamp uses the last seq this process knows of (read at the check, raised by every
-        message stored on any node, through the hub): never above the real one, so no message
-        is skipped; the flush clamps again by the database's own ``last_seq``.
+        message of the topic this node hears through the hub): never above the real one, so no
+        message is skipped; the flush clamps again by the database's own ``last_seq``. A node
+        hears only the topics of its own sockets, so an ack past what it knows (a client whose
+        socket is on another node, acking here over REST) is checked again, not clamped low.
         """
         checked = (actor.id, target.describe().lower())
         topic_id = self._checked.get(checked)
+        if topic_id is not None and seq > self._last_seq.get(topic_id, 0):
+            topic_id = None  # past what this node heard (its hub reads only its sockets' topics): ask again
         if topic_id is None:
             async with self.db.read() as repos:
                 found = await locate(repos, actor, target)

@@ -11,6 +11,7 @@ and does not stop the other sinks, because the event describes something already
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -62,6 +63,22 @@ class Hub(Protocol):
         """Hand ``events`` to the sinks of every node, this one's first."""
         ...
 
+    def want(self, topics: Iterable[int] = (), users: Iterable[int] = (), read_back: bool = False) -> None:
+        """A local socket follows ``topics`` and belongs to one of ``users`` (counted, once per
+        socket): a hub across nodes subscribes to their news (``ready`` says when). ``read_back``:
+        the socket is moved into a topic while live (a membership), not catching up from a
+        backlog, so what the topic got before the subscription was in place is read back."""
+        ...
+
+    def drop(self, topics: Iterable[int] = (), users: Iterable[int] = ()) -> None:
+        """The counterpart of ``want``: the last local socket gone, their news may be let go."""
+        ...
+
+    async def ready(self) -> None:
+        """Return once everything wanted so far is heard (bounded): a transport awaits it before
+        reading a socket's backlog, so that what is stored after the read arrives live."""
+        ...
+
 
 class MemoryHub:
     """The in-memory hub: one process. ``server.adapters.cluster.redis_hub`` carries events across nodes."""
@@ -87,5 +104,14 @@ class MemoryHub:
                     await sink.deliver(event)
                 except Exception:
                     log.exception("sink %r failed on %s", sink, type(event).__name__)
+
+    def want(self, topics: Iterable[int] = (), users: Iterable[int] = (), read_back: bool = False) -> None:
+        """One process hears everything: nothing to subscribe."""
+
+    def drop(self, topics: Iterable[int] = (), users: Iterable[int] = ()) -> None:
+        """One process hears everything: nothing to let go."""
+
+    async def ready(self) -> None:
+        """One process hears everything at once."""
 
     publish = tell_here  # one process: its sinks are everyone's (a hub across nodes overrides this)

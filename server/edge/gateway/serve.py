@@ -159,6 +159,7 @@ class Gateway:
         try:
             if hello is not None:
                 socket.send(hello)
+            await self.registry.heard()  # the hub hears its topics: what is stored after the read comes live
             socket.welcome(await welcome())
             if first is not None:
                 await on_frame(socket, first)

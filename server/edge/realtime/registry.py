@@ -12,12 +12,17 @@ With an ``Expiry``, registering a connection starts its token's clock and removi
 
 ``count(user)`` is the one count of a user's registered connections in the edge (the two
 transports kept one each). The chat services still count for themselves (see ``count``).
+
+With an ``Interest`` (the hub, ``server.chat.kernel.hub.Hub.want``), every topic a registered
+connection follows and every user with a connection here is wanted, once per connection, and
+dropped when it goes: a hub across nodes then reads only the news of this node's sockets.
+A transport awaits ``heard`` before it reads a connection's backlog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from typing import TypeVar
+from collections.abc import Collection, Iterable, Iterator
+from typing import Protocol, TypeVar
 
 from server.chat.kernel import events as ev
 from server.edge.realtime.connection import Connection
@@ -26,9 +31,22 @@ from server.edge.realtime.expiry import Expiry
 K = TypeVar("K", int, str)
 
 
+class Interest(Protocol):
+    """The news this node's connections want (the hub's ``want``/``drop``/``ready``)."""
+
+    def want(
+        self, topics: Iterable[int] = (), users: Iterable[int] = (), read_back: bool = False
+    ) -> None: ...
+
+    def drop(self, topics: Iterable[int] = (), users: Iterable[int] = ()) -> None: ...
+
+    async def ready(self) -> None: ...
+
+
 class Registry:
-    def __init__(self, expiry: Expiry | None = None) -> None:
+    def __init__(self, expiry: Expiry | None = None, interest: Interest | None = None) -> None:
         self.expiry = expiry  # the token clocks of the connections registered here
+        self.interest = interest  # the hub: which topics' and users' news this node reads
         self._by_key: dict[str, Connection] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._catching_up: dict[str, Connection] = {}
@@ -51,6 +69,8 @@ class Registry:
                 self._by_topic.setdefault(topic_id, set()).add(connection)
         if self.expiry is not None:
             self.expiry.watch(connection)
+        if self.interest is not None:
+            self.interest.want(connection.follows, (connection.user_id,))
 
     def remove(self, connection: Connection) -> bool:
         """Forget a connection; False if it was not (or no longer) registered."""
@@ -65,15 +85,27 @@ class Registry:
             self._one_by_one.discard(connection)
             for topic_id in connection.follows:
                 _discard(self._by_topic, topic_id, connection)
+        if self.interest is not None:
+            self.interest.drop(connection.follows, (connection.user_id,))
         return True
 
+    async def heard(self) -> None:
+        """Once the news of every connection registered so far is heard (the hub subscribed):
+        a backlog read after it misses nothing stored later."""
+        if self.interest is not None:
+            await self.interest.ready()
+
     def follow(self, connection: Connection, topic_id: int) -> None:
-        """The connection now follows a topic's live events."""
+        """The connection now follows a topic's live events (a membership, while it is open)."""
+        if self.interest is not None and topic_id not in connection.follows and self.registered(connection):
+            self.interest.want((topic_id,), read_back=True)
         connection.follows.add(topic_id)
         if connection in self._one_by_one:
             self._by_topic.setdefault(topic_id, set()).add(connection)
 
     def unfollow(self, connection: Connection, topic_id: int) -> None:
+        if self.interest is not None and topic_id in connection.follows and self.registered(connection):
+            self.interest.drop((topic_id,))
         connection.follows.discard(topic_id)
         if connection in self._one_by_one:
             _discard(self._by_topic, topic_id, connection)
@@ -86,6 +118,9 @@ class Registry:
         return events
 
     # Lookups -------------------------------------------------------------------
+
+    def registered(self, connection: Connection) -> bool:
+        return self._by_key.get(connection.key) is connection
 
     def get(self, key: str) -> Connection | None:
         return self._by_key.get(key)

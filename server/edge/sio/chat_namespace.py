@@ -142,6 +142,7 @@ class ChatNamespace:
         """
         sid = connection.key
         try:
+            await self.registry.heard()  # the hub hears its topics: what is stored after the read comes live
             backlog = await self.chat.sessions.backlog(session)  # registered before: the rest is held
             if self.registry.get(sid) is not connection:
                 return  # gone meanwhile

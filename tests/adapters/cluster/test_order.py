@@ -171,3 +171,21 @@ async def test_what_is_read_back_goes_out_once_in_order_with_what_was_held():
     await gate.put(created(1, 6))
     assert out.seen[-1] == (1, 6)
     await gate.close()
+
+
+async def test_a_topic_opening_holds_its_messages_until_what_was_read_back_is_out_each_once():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=0)
+    gate.opening(1)
+    await gate.put(created(1, 3))  # live, before the read-back
+    assert out.seen == []
+
+    await gate.opened(1, [created(1, 1), created(1, 2), created(1, 3)])
+    await gate.put(created(1, 3))  # its news, late, after the read-back had it: not twice
+    await gate.put(created(1, 4))
+
+    assert out.seen == [(1, 1), (1, 2), (1, 3), (1, 4)]
+    gate.forget(1)  # no longer read: the next message is a first sight again
+    await gate.put(created(1, 9))
+    assert await out.until(5) == [(1, 1), (1, 2), (1, 3), (1, 4), (1, 9)]
+    await gate.close()
