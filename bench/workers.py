@@ -81,6 +81,7 @@ from bench.scale import cpu_of, descendants
 from bench.stats import summary
 
 KINDS = ("node", "parley")
+ROOT = NODE_DIR.parents[2]
 
 
 def out(text: str = "") -> None:
@@ -161,6 +162,8 @@ def parley_env(redis_url: str, database_url: str) -> dict[str, str]:
         "PARLEY_REDIS_URL": redis_url,
         "PARLEY_REDIS_CHANNEL": f"bench-workers-{secrets.token_hex(4)}",
         "PARLEY_TRANSPORTS": "websocket",
+        # This checkout's server, not the one the shared venv's editable install points at.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
 
 

@@ -83,6 +83,8 @@ function openSocket(url, mode, token, transports, seconds, localAddress) {
   const session = new Promise((resolve, reject) => {
     socket.once("session", () => resolve());
     socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
+    // Closed before its session (the server gave up on it): a failure now, not a wait until the phase's end.
+    socket.once("disconnect", (reason) => reject(new Error(`disconnected before session: ${reason}`)));
   });
   return { socket, session };
 }
