@@ -1,6 +1,6 @@
 """``parley serve``, ``parley migrate`` and ``parley conformance-server``: the server's own commands.
 
-parley serve [--host H] [--port P] [--workers N] [--reload]
+parley serve [--host H] [--port P] [--workers N|auto] [--reload]
 parley migrate
 parley conformance-server [--host H] [--port P]
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,38 @@ def add_serve(sub: Actions) -> None:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N|auto",
+        help="worker processes on the one port (auto: one per core this process may use); more than "
+        "one needs PARLEY_REDIS_URL and PARLEY_TRANSPORTS=websocket",
+    )
     serve.add_argument("--reload", action="store_true")
     serve.set_defaults(run=_serve)
+
+
+def worker_count(value: str) -> int:
+    """``--workers``: a positive count, or ``auto``, one per core (``usable_cores``)."""
+    if value == "auto":
+        return usable_cores()
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a positive number of workers, or auto: {value!r}")
+    return count
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's or ``taskset``'s cpuset),
+    which ``os.cpu_count()`` ignores; that count where affinity is not known."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def add_migrate(sub: Actions) -> None:
@@ -73,12 +103,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server.edge.engine.serving import run, serve_announcing
 
     if args.workers > 1 and not settings.redis_url:
-        return fail("--workers > 1 needs PARLEY_REDIS_URL (sockets on every worker must share rooms)")
+        return fail(
+            f"--workers {args.workers} needs PARLEY_REDIS_URL (sockets on every worker must share rooms)"
+        )
     if args.workers > 1 and "polling" in settings.transports:
         # The workers share one port and the kernel spreads requests: a polling session's
         # requests would reach workers that do not know it. WebSocket stays on one worker.
+        # docs/deploy.md says why this is refused rather than routed between the workers.
         return fail(
-            "--workers > 1 serves WebSocket only: set PARLEY_TRANSPORTS=websocket, or run one "
+            f"--workers {args.workers} serves WebSocket only: set PARLEY_TRANSPORTS=websocket, or run one "
             "process per port behind a sticky load balancer for polling (docs/deploy.md)"
         )
     host = args.host or settings.host

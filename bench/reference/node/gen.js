@@ -83,6 +83,8 @@ function openSocket(url, mode, token, transports, seconds, localAddress) {
   const session = new Promise((resolve, reject) => {
     socket.once("session", () => resolve());
     socket.once("connect_error", (err) => reject(new Error(`connect_error: ${err.message}`)));
+    // Closed before its session (the server gave up on it): a failure now, not a wait until the phase's end.
+    socket.once("disconnect", (reason) => reject(new Error(`disconnected before session: ${reason}`)));
   });
   return { socket, session };
 }
@@ -297,7 +299,7 @@ async function cmdStormWait(a) {
   };
 }
 
-// join {group, room, mode, from?, count?, concurrency}
+// join {group, room, mode, from?, count?, concurrency, timeout_s?} (timeout_s: each join's answer, default 30)
 async function cmdJoin(a) {
   const members = group(a.group).slice(a.from ?? 0, (a.from ?? 0) + (a.count ?? Infinity));
   let failed = 0;
@@ -306,8 +308,8 @@ async function cmdJoin(a) {
     const { socket } = members[i];
     const answer =
       a.mode === "parley"
-        ? await emitAck(socket, "topic:subscribe", { topic: a.room })
-        : await emitAck(socket, "join", { room: a.room });
+        ? await emitAck(socket, "topic:subscribe", { topic: a.room }, a.timeout_s ?? 30)
+        : await emitAck(socket, "join", { room: a.room }, a.timeout_s ?? 30);
     if (!answer || !answer.ok) {
       failed += 1;
       firstError ??= answer;
