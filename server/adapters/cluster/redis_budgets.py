@@ -31,6 +31,8 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from server.adapters.cluster import redis_pool
+
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 0.25  # seconds a check may wait on Redis before the local limit stands alone
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
@@ -99,7 +101,7 @@ class RedisBudgets:
         return self._sockets + self.node
 
     async def start(self) -> None:
-        self._redis = redis.asyncio.Redis.from_url(
+        self._redis = redis_pool.client(
             self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
         )
         self._bucket = self._redis.register_script(BUCKET)

@@ -30,7 +30,7 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from server.adapters.cluster import codec
+from server.adapters.cluster import codec, redis_pool
 from server.adapters.cluster.redis_presence import RedisRegistry
 from server.chat.kernel.gather import Answer, Answerer, Answerers
 
@@ -78,9 +78,7 @@ class RedisGather:
 
     async def start(self) -> None:
         """Subscribe before serving if Redis answers (else the listener keeps trying)."""
-        self._redis = redis.asyncio.Redis.from_url(
-            self.url, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
-        )
+        self._redis = redis_pool.client(self.url, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0))
         pubsub = None
         try:
             pubsub = await self._subscribe()

@@ -69,7 +69,7 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from server.adapters.cluster import codec
+from server.adapters.cluster import codec, redis_pool
 from server.adapters.cluster.order import SeqGate
 from server.adapters.cluster.routes import EVERYONE, route
 from server.adapters.cluster.subscriptions import Subscribing, Subscriptions
@@ -153,7 +153,7 @@ class RedisHub(Subscribing, MemoryHub):
 
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""
-        self._redis = redis.asyncio.Redis.from_url(
+        self._redis = redis_pool.client(
             self.url,
             socket_connect_timeout=CONNECT_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # a lost connection must show here, not be hidden by retries

@@ -31,6 +31,7 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from server.adapters.cluster import redis_pool
 from server.chat.kernel.online import Gone
 
 log = logging.getLogger("parley.cluster")
@@ -98,7 +99,7 @@ class RedisRegistry:
 
     async def start(self, on_gone: Gone) -> None:
         self._on_gone = on_gone
-        self._redis = redis.asyncio.Redis.from_url(
+        self._redis = redis_pool.client(
             self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
         )
         self._among_many = self._redis.register_script(AMONG)  # EVALSHA, loaded again if Redis forgot it

@@ -3,6 +3,7 @@ where it is restarted)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -84,3 +85,13 @@ async def test_budgets_not_started_leave_the_node_to_its_own_counts():
     assert await node.socket_opened(7, 1) is None
     await node.socket_closed(7)
     await node.give_back("sign-ups", "127.0.0.1", 1, 1.0)
+
+
+async def test_a_storm_of_checks_waits_for_a_connection_rather_than_falling_back(two_nodes):
+    """Five hundred checks at once (a connect storm through one node): each is answered by Redis.
+    redis-py's own pool fails past 100 connections (``MaxConnectionsError``), which dropped the
+    node to its local limits until the next heartbeat."""
+    one, _two = two_nodes
+    waits = await asyncio.gather(*(one.take("connects", str(n), 5, 1.0) for n in range(500)))
+    assert waits == [0.0] * 500
+    assert await one.take("connects", "0", 5, 1.0) == 0  # and the node still asks Redis
