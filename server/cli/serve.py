@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from server.chat.service import Chat
     from server.cli.operator import Actions
 
+# Seconds uvicorn's supervisor waits for a worker's answer to its health ping before it kills the
+# worker (uvicorn's default is 5). A worker starved of the cores for a few seconds (a connect storm
+# of thousands, other work on the host) is not hung, and killing it drops every socket it holds;
+# one that is really hung is still replaced, half a minute later.
+WORKER_HEALTHCHECK = 30
+
 
 def add_serve(sub: Actions) -> None:
     serve = sub.add_parser("serve", help="run the server")
@@ -131,6 +137,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     announce = logging.getLogger("parley.serve").info
     if args.workers > 1 or args.reload:  # uvicorn's supervisor binds and starts the processes
         announce("%s", serving_line(settings, host, port))
+        if args.workers > 1:
+            options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK
         run("server.app:app_factory", factory=True, workers=args.workers, reload=args.reload, **options)
         return 0
 

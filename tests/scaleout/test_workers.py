@@ -4,6 +4,7 @@ conversation whichever worker each socket landed on (real processes, Redis, Post
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
@@ -19,6 +20,7 @@ from tests.scaleout.test_node_crash import connect, register
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 USERS = 8
+STARVED = 7.0  # seconds a worker is stopped: past uvicorn's default health check (5 s)
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -55,7 +57,21 @@ async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path)
 
             for client in clients:
                 assert (await client.next("message"))["id"] == sent["id"], client.username
-            assert len(worker_pids(process.pid)) == 2
+            workers = sorted(worker_pids(process.pid))
+            assert len(workers) == 2
+
+            # A worker that gets no core for longer than uvicorn's own 5 s health check is busy,
+            # not hung: it keeps its sockets (the pause is the bound under test).
+            os.kill(workers[0], signal.SIGSTOP)
+            try:
+                await asyncio.sleep(STARVED)
+            finally:
+                with contextlib.suppress(ProcessLookupError):  # killed by the supervisor: the assert says so
+                    os.kill(workers[0], signal.SIGCONT)
+            assert sorted(worker_pids(process.pid)) == workers
+            again = await clients[0].ok("message:send", {"topic": "general", "body": "still here"})
+            for client in clients:
+                assert (await client.next("message"))["id"] == again["id"], client.username
             await asyncio.gather(*(client.close() for client in clients))
         finally:
             if process.returncode is None:
