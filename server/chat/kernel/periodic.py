@@ -29,30 +29,45 @@ async def cancelled(*tasks: asyncio.Task[None] | None) -> None:
             await task
 
 
+STOP_GRACE = 2.0  # seconds a round in progress has to end at a stop before it is cancelled
+
+
 class Periodic:
     def __init__(self, job: Callable[[], Awaitable[None]], interval: float, what: str) -> None:
         self.job = job
         self.interval = interval
         self.what = what
         self._task: asyncio.Task[None] | None = None
+        self._busy = False  # a round is running
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop between rounds: one in progress ends first, within ``STOP_GRACE``. Cancelled in the
+        middle of a statement, a round left its connection to be rolled back by the pool from a
+        cancelled task, which logged a traceback as the server stopped (a ``parley serve`` whose
+        port was taken, on a loaded machine)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._busy:
+            await asyncio.wait({task}, timeout=STOP_GRACE)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
         backoff = Backoff(self.interval)
         reported: set[type[BaseException]] = set()
         outage = False  # the last round met the database's outage
-        while True:
+        while not self._stopping:
             await asyncio.sleep(backoff.delay)
             try:
+                self._busy = True
                 await self.job()
             except Exception as exc:
                 backoff.failed()
@@ -67,6 +82,8 @@ class Periodic:
                 outage = False
                 backoff.succeeded()
                 reported.clear()
+            finally:
+                self._busy = False
 
 
 class IdlePoll:

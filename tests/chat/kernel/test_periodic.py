@@ -159,3 +159,36 @@ async def test_a_queue_loops_preparation_is_retried_until_it_succeeds_then_never
     assert rounds[:3] == [0, 1, 2]
     failures = [r.getMessage() for r in records.records if r.levelno >= logging.ERROR]
     assert failures[:2] == ["taking test jobs failed; trying again"] * 2
+
+
+async def test_a_stop_lets_the_round_in_progress_end_and_runs_no_other():
+    """A round is never cancelled in the middle (a statement, a transaction) by a stop."""
+    began, release = asyncio.Event(), asyncio.Event()
+    rounds: list[str] = []
+
+    async def job() -> None:
+        rounds.append("began")
+        began.set()
+        await release.wait()
+        rounds.append("ended")
+
+    periodic = Periodic(job, 0.001, "a test's round")
+    periodic.start()
+    await began.wait()
+    stopping = asyncio.create_task(periodic.stop())
+    release.set()
+    await stopping
+    assert rounds == ["began", "ended"]
+
+
+async def test_a_stop_between_rounds_is_at_once():
+    rounds: list[int] = []
+
+    async def job() -> None:
+        rounds.append(1)
+
+    periodic = Periodic(job, 3600, "an hourly round")
+    periodic.start()
+    async with asyncio.timeout(1):
+        await periodic.stop()
+    assert rounds == []
