@@ -127,23 +127,34 @@ class QueueLoop:
         self.prepare = prepare
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._busy = False  # a round (or the set-up) is running
+        self._stopping = False
 
     def ring(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        await cancelled(self._task)
-        self._task = None
+        """As ``Periodic.stop``: a round in progress ends first (its first one runs at start, so a
+        server that stops at once, its port taken, stopped it in the middle of a statement)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._busy:
+            await asyncio.wait({task}, timeout=STOP_GRACE)
+        await cancelled(task)
 
     async def _run(self) -> None:
         outage = False
-        while True:
+        while not self._stopping:
             self._wake.clear()
             taken = 0
             try:
+                self._busy = True
                 if self.prepare is not None:
                     await self.prepare()
                     self.prepare = None
@@ -157,6 +168,10 @@ class QueueLoop:
                 if outage:
                     DATABASE.recovered()
                 outage = False
+            finally:
+                self._busy = False
+            if self._stopping:
+                return
             self.poll.looked(taken)
             if taken >= self.full:
                 await asyncio.sleep(0)  # more may be due: look again, letting the rest run first

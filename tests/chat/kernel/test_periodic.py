@@ -192,3 +192,25 @@ async def test_a_stop_between_rounds_is_at_once():
     async with asyncio.timeout(1):
         await periodic.stop()
     assert rounds == []
+
+
+async def test_a_queue_worker_stopped_at_start_ends_its_first_round_first():
+    """A queue's first round runs at start: a server that stops at once (its port taken) lets it
+    end rather than cancelling it in the middle of a statement."""
+    began, release = asyncio.Event(), asyncio.Event()
+    rounds: list[str] = []
+
+    async def round_() -> int:
+        rounds.append("began")
+        began.set()
+        await release.wait()
+        rounds.append("ended")
+        return 0
+
+    loop = QueueLoop(round_, IdlePoll(0.01, 0.01), "taking test jobs")
+    loop.start()
+    await began.wait()
+    stopping = asyncio.create_task(loop.stop())
+    release.set()
+    await stopping
+    assert rounds == ["began", "ended"]
