@@ -32,6 +32,13 @@ async def cancelled(*tasks: asyncio.Task[None] | None) -> None:
 STOP_GRACE = 2.0  # seconds a round in progress has to end at a stop before it is cancelled
 
 
+async def after_round(task: asyncio.Task[None], busy: bool) -> None:
+    """End a loop told to stop: its round in progress (``busy``) first, within ``STOP_GRACE``."""
+    if busy:
+        await asyncio.wait({task}, timeout=STOP_GRACE)
+    await cancelled(task)
+
+
 class Periodic:
     def __init__(self, job: Callable[[], Awaitable[None]], interval: float, what: str) -> None:
         self.job = job
@@ -54,11 +61,7 @@ class Periodic:
         if task is None:
             return
         self._stopping = True
-        if self._busy:
-            await asyncio.wait({task}, timeout=STOP_GRACE)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await after_round(task, self._busy)
 
     async def _run(self) -> None:
         backoff = Backoff(self.interval)
@@ -144,9 +147,7 @@ class QueueLoop:
         if task is None:
             return
         self._stopping = True
-        if self._busy:
-            await asyncio.wait({task}, timeout=STOP_GRACE)
-        await cancelled(task)
+        await after_round(task, self._busy)
 
     async def _run(self) -> None:
         outage = False
