@@ -81,9 +81,12 @@ return 1
 
 
 class RedisBudgets:
-    def __init__(self, url: str, channel: str, ttl: float = 15.0, node: str | None = None) -> None:
+    def __init__(
+        self, url: str, channel: str, ttl: float = 15.0, node: str | None = None, timeout: float = TIMEOUT
+    ) -> None:
         self.url = url
         self.ttl = ttl
+        self.timeout = timeout  # what a check may wait on Redis, a free connection included
         self.node = node or uuid.uuid4().hex
         self._prefix = f"{channel}:budget"
         self._sockets = f"{channel}:sockets:"
@@ -102,7 +105,11 @@ class RedisBudgets:
 
     async def start(self) -> None:
         self._redis = redis_pool.client(
-            self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
+            self.url,
+            wait=self.timeout,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+            retry=Retry(NoBackoff(), 0),
         )
         self._bucket = self._redis.register_script(BUCKET)
         self._socket = self._redis.register_script(SOCKET)
@@ -134,7 +141,7 @@ class RedisBudgets:
             try:
                 keys = [self._nodes, self._mine]
                 args = [user_id, limit, self.ttl, self._sockets, self.node]
-                counted = await asyncio.wait_for(self._socket(keys=keys, args=args), TIMEOUT)
+                counted = await asyncio.wait_for(self._socket(keys=keys, args=args), self.timeout)
             except TROUBLE as exc:
                 self._failed(exc)
             else:
@@ -154,7 +161,7 @@ class RedisBudgets:
         if self._down:
             return  # the next beat writes the count anew
         try:
-            await asyncio.wait_for(self._redis.hincrby(self._mine, user_id, -1), TIMEOUT)
+            await asyncio.wait_for(self._redis.hincrby(self._mine, user_id, -1), self.timeout)
         except TROUBLE as exc:
             self._failed(exc)
 
@@ -163,7 +170,7 @@ class RedisBudgets:
             return None
         try:
             bucket = f"{self._prefix}:{name}:{key}"
-            wait = await asyncio.wait_for(self._bucket(keys=[bucket], args=[burst, rate, cost]), TIMEOUT)
+            wait = await asyncio.wait_for(self._bucket(keys=[bucket], args=[burst, rate, cost]), self.timeout)
         except TROUBLE as exc:
             self._failed(exc)
             return None
@@ -185,7 +192,7 @@ class RedisBudgets:
         if self._here:
             pipe.hset(self._mine, mapping={str(user): count for user, count in self._here.items()})
             pipe.expire(self._mine, int(2 * self.ttl) + 1)
-        await asyncio.wait_for(pipe.execute(), TIMEOUT * 4)
+        await asyncio.wait_for(pipe.execute(), self.timeout * 4)
         if self._down and self._beating is not None:
             log.warning("limits in Redis work again")
         self._down = False
