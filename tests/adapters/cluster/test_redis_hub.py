@@ -120,3 +120,42 @@ async def test_a_node_gives_up_on_a_broker_that_never_answers_with_a_clear_error
         await hub.start()
     assert "hunter2" not in str(failed.value)  # the password stays out of the log
     await hub.stop()
+
+
+class Heard:
+    """A sink that keeps what it is told, and says when it holds ``expected`` events."""
+
+    def __init__(self, expected: int) -> None:
+        self.events: list[object] = []
+        self.expected = expected
+        self.full = asyncio.Event()
+
+    async def deliver(self, event: object) -> None:
+        self.events.append(event)
+        if len(self.events) >= self.expected:
+            self.full.set()
+
+
+async def test_what_one_node_publishes_at_once_reaches_another_in_the_order_it_was_published(tmp_path: Path):
+    """Concurrent publishes (sends of several tabs, a call's offer, answer and candidates) are
+    numbered in the order they are made and must reach Redis in that order: over a pool of
+    connections a later number could overtake an earlier one, and the receiver took the jump for
+    lost news (a read-back from the database, ``NewsMissed`` to its sinks) and delivered what
+    was not stored (typing, a call's signals) out of order."""
+    count = 400
+    async with own_redis(tmp_path) as broker:
+        here = RedisHub(broker.url, "test", heartbeat=NO_BEATS)
+        there = RedisHub(broker.url, "test", heartbeat=NO_BEATS)
+        heard = Heard(count)
+        there.attach(heard)
+        await here.start()
+        await there.start()
+        try:
+            sent = [Typing("general", f"user{n}", True, ToEveryone()) for n in range(count)]
+            await asyncio.gather(*(here.publish(event) for event in sent))
+            async with asyncio.timeout(10):
+                await heard.full.wait()
+            assert heard.events == sent
+        finally:
+            await here.stop()
+            await there.stop()
