@@ -41,6 +41,7 @@ from server.edge.realtime.registry import Registry
 from server.edge.realtime.sink import HubSink
 from server.edge.rest.api import build_api
 from server.edge.rest.hooks import HOOK_MAX_BYTES
+from server.edge.rest.server_fast import HotRoutes
 from server.edge.rest.wire import http_error
 from server.edge.sio.admin_rooms import room_names
 from server.edge.sio.app_events import AppEvents
@@ -146,8 +147,9 @@ def create_app(settings: Settings | None = None) -> Any:
         refusal=http_error(too_large)[1],
         on_oversized=partial(metrics.refused, BODY_CAP),
     )
-    app.state = api.state  # type: ignore[attr-defined]  # tests and tools reach the services here
-    return app
+    # The server API's publish and broadcast, answered in front of it all (server_fast.py); its
+    # state is the app's, where tests and tools reach the services
+    return HotRoutes(app, api.state, metrics, capped.limit_for)
 
 
 def _warm_outgoing_http() -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 
 async def open_account(page) -> Any:  # type: ignore[no-untyped-def]
-    """"My account", beside the password and the sessions (not in Notifications: issue 55, row 13)."""
+    """ "My account", beside the password and the sessions (not in Notifications: issue 55, row 13)."""
     await page.by("account-open").click()
     dialog = page.by("account-dialog")
     await expect(dialog).to_be_visible()

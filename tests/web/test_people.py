@@ -134,7 +134,7 @@ async def test_find_people_by_part_of_a_display_name_and_mention_by_it(new_page)
 
 
 async def test_the_message_and_invite_boxes_take_a_person_by_name(new_page) -> None:
-    """"Alice Liddell" in the direct-message box answered "A username may use letters, digits..."
+    """ "Alice Liddell" in the direct-message box answered "A username may use letters, digits..."
     (issue 55, row 8): the boxes list matches from the directory, and a whole name is looked up."""
     alice = await new_page("alice")
     await alice.register("alice")

@@ -20,7 +20,6 @@ from server.edge.rest.admin_ui import mount_admin_ui
 from server.edge.rest.docs import install_docs
 from server.edge.rest.headers import SecurityHeaders
 from server.edge.rest.observe import ObserveRequests
-from server.edge.rest.server_fast import HotRoutes
 from server.edge.rest.web import mount_web
 from server.metrics import Metrics
 
@@ -88,7 +87,6 @@ def build_api(
         )
     api.add_middleware(ObserveRequests, metrics=metrics, routes=api.routes)
     api.add_middleware(SecurityHeaders)  # outermost of ours: every answer, errors too
-    api.add_middleware(HotRoutes, state=api.state, metrics=metrics)  # before it all: server_fast.py
     if admin_ui:
         mount_admin_ui(api, web_dir)
     mount_web(api, web_dir)

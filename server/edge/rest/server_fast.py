@@ -1,10 +1,10 @@
-"""The server API's hot routes answered before FastAPI: publish and broadcast (PROTOCOL.md 17).
+"""The server API's hot routes answered before everything else: publish and broadcast (PROTOCOL.md 17).
 
-A backend publishes at its machine's rate, and through FastAPI each publish cost two to three times a
-Socket.IO send's CPU: most of it the routing, the dependency injection, the body read and
-validation and the three middlewares each request passes (``bench/results/server-api-2026-11-28.md``).
-``HotRoutes`` sits in front of that stack (outermost of the app's middlewares: the body cap is
-still in front of it) and does the same work for ``POST /api/server/messages`` and
+A backend publishes at its machine's rate, and through the stack each publish cost two to three
+times a Socket.IO send's CPU: the Engine.IO gate and python-engineio's ASGI app it passes, the body
+cap, FastAPI's routing, dependency injection, body read and validation, and the middlewares each
+request passes (``bench/results/server-api-2026-11-28.md``). ``HotRoutes`` is the outermost ASGI
+app (``server.app.create_app``) and does the same work for ``POST /api/server/messages`` and
 ``/api/server/broadcast`` in one pass: the body validated by the route's own model
 (``model_validate_json``), the key's check, scope and rate (``server_auth.authorize``), the route's
 own function (``server_api.publish``), the answer serialized as FastAPI does (``model_dump_json``),
@@ -12,11 +12,13 @@ the security headers, the request's metric and log line, errors through the app'
 
 It answers only what it answers exactly as the stack would. Anything else is handed to the stack
 untouched, with its body replayed: another path or method, a request with an ``Origin`` (CORS'
-business), a body not declared JSON, and every body that fails validation - FastAPI reads and
-validates the body before it checks the key, and words its errors in its own way, so the stack
-answers those (the key not yet counted). The routes stay declared in ``server_api.py``: the OpenAPI
-document and any request this handler passes on are theirs. What it does not do: FastAPI's own
-OpenTelemetry middleware (inert unless the operator installs a provider) sees none of its answers.
+business), a body not declared JSON, a body without a declared length or declared past the body
+cap's limit for the path (``limit_for``: the cap's business, which reads a chunked body and
+refuses an oversized one), and every body that fails validation - FastAPI reads and validates the
+body before it checks the key, and words its errors in its own way, so the stack answers those
+(the key not yet counted). The routes stay declared in ``server_api.py``: the OpenAPI document and
+any request this handler passes on are theirs. What it does not do: FastAPI's own OpenTelemetry
+middleware (inert unless the operator installs a provider) sees none of its answers.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from server.chat.backends.keys import ServerKey
 from server.chat.backends.schemas import BroadcastIn, PublishIn
@@ -73,16 +75,23 @@ class HotRoutes:
     """The ASGI middleware; ``state`` is the app's (its ``chat`` is set after the app is built).
     ``answered`` counts the requests it answered itself (the tests' proof that it did)."""
 
-    def __init__(self, app: ASGIApp, state: Any, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        state: Any,
+        metrics: Metrics,
+        limit_for: Callable[[str], int | None],
+    ) -> None:
         self.app = app
         self.state = state
         self.metrics = metrics
+        self.limit_for = limit_for  # the body cap's limit for a path
         self.answered = 0
-        state.hot_routes = self  # made by Starlette on the app's first request
+        state.hot_routes = self
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = HOT.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if hot is None or scope.get("root_path") or not _plain(scope["headers"]):
+        if hot is None or scope.get("root_path") or not self._plain(scope):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -125,20 +134,24 @@ class HotRoutes:
             elapsed = round((time.perf_counter() - started) * 1000, 2)
             log.info("request", extra={"method": "POST", "route": path, "status": status, "ms": elapsed})
 
+    def _plain(self, scope: Scope) -> bool:
+        """Whether the request is one this handler answers as the stack would: its body declared
+        JSON (FastAPI reads no other as JSON) and of a declared length within the body cap's limit
+        (the HTTP parser ends the body there), and no ``Origin`` (the CORS middleware's, when on)."""
+        declared = False
+        length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                return False
+            if name == b"content-type":
+                declared = value.partition(b";")[0].strip().lower() == b"application/json"
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else None
+        limit = self.limit_for(scope["path"])
+        return declared and length is not None and (limit is None or length <= limit)
+
 
 JSON = (b"content-type", b"application/json")
-
-
-def _plain(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the request is one this handler answers as the stack would: its body declared JSON
-    (FastAPI reads no other as JSON), and no ``Origin`` (the CORS middleware's, when it is on)."""
-    declared = False
-    for name, value in headers:
-        if name == b"origin":
-            return False
-        if name == b"content-type":
-            declared = value.partition(b";")[0].strip().lower() == b"application/json"
-    return declared
 
 
 def _header(headers: list[tuple[bytes, bytes]], wanted: bytes) -> str | None:
@@ -149,8 +162,8 @@ def _header(headers: list[tuple[bytes, bytes]], wanted: bytes) -> str | None:
 
 
 async def _body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The body (the body cap in front has bounded it), and the message that cut it short if the
-    client went away before its end (None when it is whole)."""
+    """The body (of its declared length, within the cap: the HTTP parser holds it to that), and the
+    message that cut it short if the client went away before its end (None when it is whole)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()

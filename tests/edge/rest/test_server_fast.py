@@ -120,7 +120,7 @@ async def test_what_the_handler_does_not_answer_goes_to_the_stack_unchanged(serv
     ]
     assert [r.status_code for r in refused] == [422] * 5
     assert refused[1].json()["error"]["message"] == "the body is not valid JSON"
-    # a chunked body (no Content-Length) is read and replayed by the body cap, then answered here
+    # a chunked body (no Content-Length) is the body cap's to read: the stack answers it
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"topic": "lobby", '
@@ -130,6 +130,13 @@ async def test_what_the_handler_does_not_answer_goes_to_the_stack_unchanged(serv
         "/api/server/messages", content=chunks(), headers={**key, "Content-Type": "application/json"}
     )
     assert sent.status_code == 201 and sent.json()["body"] == "in pieces"
-    assert server.app.state.hot_routes.answered == hot + 1
+    # and one declared past the cap is refused by it, unread
+    oversized = await server.http.post(
+        "/api/server/messages",
+        content=b"{" + b" " * server.app.state.settings.max_body_bytes + b"}",
+        headers={**key, "Content-Type": "application/json"},
+    )
+    assert oversized.status_code == 413
+    assert server.app.state.hot_routes.answered == hot
     metrics = (await server.http.get("/metrics")).text
     assert 'route="/api/server/messages",status="201"} 1.0' in metrics
