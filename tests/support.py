@@ -34,6 +34,7 @@ from server.config import Settings
 from server.edge.engine.gate import EngineGate
 from server.edge.engine.netguard import uvicorn_options
 from server.edge.engine.outgoing import close_transport
+from server.edge.engine.serving import PromptServer
 from tests.databases import fresh_postgres_database, postgres_url
 
 PASSWORD = "password123"
@@ -271,8 +272,11 @@ async def listening(
     GET left by a client that went away without its CLOSE (a node script that exits at once) is
     otherwise held until the session's ping or connect timeout (25 s, 10 s), the test's teardown
     with it.
+
+    The server is a ``PromptServer`` (``parley serve``'s): uvicorn's own stop waited 0.15-0.25 s
+    of fixed sleeps and 0.1 s polls, once per test server, over a thousand times a run.
     """
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     task = asyncio.create_task(_serve(server, sock))
     try:
         async with asyncio.timeout(STARTUP):

@@ -165,6 +165,15 @@ DIGESTS: dict[str, str] = {
     "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.receive": (
         "1dc0e715390021a105cfe6abb35a730af9c5be3d71043329a39bbc1c5afe66bc"
     ),
+    "uvicorn.server:Server.main_loop": ("afccb353a119333f206ffa120abc9efdc46a1ac60fe93485acfda2a271d75a62"),
+    "uvicorn.server:Server.on_tick": ("60ea49b06ccf68c11e91a3b8676b56f3b8ab13c86e6c9fa4654731063d8f9bd0"),
+    "uvicorn.server:Server.shutdown": ("9b33c50562992b1e3cef2a9611408ece6c01d46ee17eaae2091b6091bf826eab"),
+    "uvicorn.server:Server._wait_tasks_to_complete": (
+        "17209be1e991445d37d11e0eb1abada64140131ef8d10dd0d095f384b693b734"
+    ),
+    "uvicorn.server:Server.__init__": ("c150b55284f7511eba734c0219b897d3406fa0750c5f568f629673431e832187"),
+    "uvicorn.server:Server.handle_exit": ("553276efa26e09ea84b4626425f1d03647f1b043084f5a42994f3ae7e0d1aa1e"),
+    "uvicorn.server:Server._serve": ("4575b7a50adfede86f6f1c508e7b2cea3bd04111aaf8fc8ded9f990cafa1eb8f"),
 }
 
 

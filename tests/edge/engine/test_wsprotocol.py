@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 from websockets.asyncio.client import connect
 
+from server.edge.engine.serving import PromptServer
 from server.edge.engine.wsprotocol import (
     RECEIVE_BUFFER,
     LeanWebSocketProtocol,
@@ -45,9 +46,8 @@ async def serving(app: Held) -> AsyncIterator[tuple[str, uvicorn.Server]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     url = f"ws://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", ws_ping_interval=30, **websocket_options())
-    )
+    config = uvicorn.Config(app, log_level="warning", ws_ping_interval=30, **websocket_options())
+    server = PromptServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(WAIT):
