@@ -18,16 +18,20 @@ once, and once after a 2xx that was recorded.
 Outcomes are recorded in batches, as group commit stores sends: one transaction for every
 outcome that came in while the previous one was written (a push service answers far faster than
 SQLite commits one transaction per push). It wakes when the notifier on this node wrote rows
-(``wake``) and polls otherwise (every ``POLL`` seconds after a look that found work, backing off to
-``IDLE_POLL`` while looks find nothing: retries and rows another node left); while the database is
-down it goes on polling, keeps the outcomes to record, and logs the outage once per class.
+(``wake``), when a retry it recorded falls due (a timer at its ``next_at``: a retry in a tenth of
+a second is not left to a poll seconds away), and polls otherwise (every ``POLL`` seconds after a
+look that found work, backing off to ``IDLE_POLL`` while looks find nothing: rows another node
+left, retries another node recorded); while the database is down it goes on polling, keeps the
+outcomes to record, and logs the outage once per class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -75,7 +79,9 @@ class PushWorker:
         self.single = single
         self.sent = 0  # pushes a push service accepted from this node (the tests and the bench read it)
         self._wake = asyncio.Event()
-        self._poll = IdlePoll(POLL, IDLE_POLL)
+        self.poll = IdlePoll(POLL, IDLE_POLL)
+        self._retries: list[datetime] = []  # when the retries recorded here fall due (a heap)
+        self._retry: asyncio.TimerHandle | None = None  # the wake-up for the earliest of them
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._outcomes: list[Outcome] = []  # to record
@@ -90,6 +96,8 @@ class PushWorker:
         self._recorder = asyncio.create_task(self._record_loop())
 
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
         await cancelled(self._task, *self._inflight, self._recorder)
         self._task = self._recorder = None
         if self._outcomes:  # what was answered is recorded if the database lets us
@@ -122,9 +130,9 @@ class PushWorker:
                 outage = False
             if taken and taken == free:
                 continue  # more may be due
-            self._poll.looked(taken or len(self._inflight))
+            self.poll.looked(taken or len(self._inflight))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll.wait):
+                async with asyncio.timeout(self.poll.wait):
                     await self._wake.wait()
 
     async def _due(self, limit: int) -> list[DuePush]:
@@ -186,6 +194,7 @@ class PushWorker:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self._write(batch)
+                self._wake_for(outcome.next_at for outcome in batch)
             except asyncio.CancelledError:
                 self._outcomes[:0] = batch  # the stop records them
                 raise
@@ -201,6 +210,30 @@ class PushWorker:
                 if outage:
                     DATABASE.recovered()
                 outage = False
+
+    def _wake_for(self, retries: Iterable[datetime | None]) -> None:
+        """Wake the loop when each of ``retries`` (recorded: the rows say so now) falls due."""
+        for at in retries:
+            if at is not None:
+                heapq.heappush(self._retries, at)
+        self._arm()
+
+    def _arm(self) -> None:
+        """One timer, for the earliest retry to come (the ones past are woken for at once)."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        if self._retries:
+            delay = max(0.0, (self._retries[0] - datetime.now(UTC)).total_seconds())
+            self._retry = asyncio.get_running_loop().call_later(delay, self._retried)
+
+    def _retried(self) -> None:
+        self._retry = None
+        now = datetime.now(UTC)
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
+        self._wake.set()
+        self._arm()
 
     async def _write(self, batch: list[Outcome]) -> None:
         """Every outcome in one transaction: the finished rows with one statement per status."""

@@ -31,6 +31,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from db.models import NotifyJob, PushOutbox
+from server.chat.kernel.periodic import IdlePoll
 from server.config import Settings
 from tests.edge.rest.test_topics_rest import Api, ok, refused
 from tests.push_service import Browser, Push, PushService, b64url, push_service
@@ -220,6 +221,24 @@ async def test_429_and_500_are_retried_and_the_push_is_delivered_once(live_serve
     assert (await inbox.next_accepted_to(bob)).payload["id"] == control["id"]
     accepted = [p.payload["id"] for p in inbox.received_by(bob) if 200 <= p.status < 300]
     assert accepted == [sent["id"], control["id"]]
+
+
+async def test_a_retry_goes_out_when_it_falls_due_without_waiting_for_a_poll(tmp_path, database):
+    """The worker wakes for a retry it recorded: with its polls an hour apart, the 500's retry
+    (a tenth of a second later) still reaches the push service. Before, it waited for the next
+    poll (1 to 4 s), and a test of retries paid that wait for each one."""
+    async with own_server(tmp_path, database) as (live_server, pushes, inbox):
+        worker = live_server.chat.push_worker
+        assert worker is not None
+        worker.poll = IdlePoll(3600.0, 3600.0)
+        alice, bob = await user(live_server, pushes, "alice"), await user(live_server, pushes, "bob")
+        pushes.script = [500, 503]
+
+        sent = await send(alice, "soon", to=bob)
+
+        answers = [await inbox.next_to(bob) for _ in range(3)]
+        assert [p.status for p in answers] == [500, 503, 201]
+        assert {p.payload["id"] for p in answers} == {sent["id"]}
 
 
 @pytest.mark.parametrize("gone", [410, 404])
