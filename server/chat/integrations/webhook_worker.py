@@ -6,9 +6,9 @@ POSTs each through the ``Poster`` the composition hands in (the SSRF guard and H
 never delays the others, and nothing here is on the send path. On PostgreSQL the rows it takes
 are leased (``FOR UPDATE SKIP LOCKED``, ``locked_until``; the ``webhook_lease`` setting, longer
 than the timeout) so that one node delivers a given row; SQLite has one worker. It wakes when
-this node (or, through ``OutboxWritten``, any node) wrote rows, and polls every second otherwise
-(not at all while no topic has a webhook: then no row can be due, as only the rows of active
-webhooks are).
+this node (or, through ``OutboxWritten``, any node) wrote rows or when a retry it recorded falls
+due (``DueWakeups``), and polls every second otherwise (not at all while no topic has a webhook:
+then no row can be due, as only the rows of active webhooks are).
 
 Outcomes: a 2xx is ``ok``; a timeout, a connection error, a 5xx, a 408 or a 429 is retried after
 ``retry_delay`` (the first retry within 10 s, then exponential up to 10 minutes apart), until at
@@ -58,6 +58,7 @@ from server.chat.kernel.outbound import (
     retry_delay,
     retryable,
 )
+from server.chat.kernel.periodic import DueWakeups
 
 log = logging.getLogger("parley.webhooks")
 
@@ -120,6 +121,7 @@ class WebhookWorker:
         self.answer = answer
         self.sends = sends  # the conversations' writer: its sends are answered first
         self._wake = asyncio.Event()
+        self._retries = DueWakeups(self._wake.set)  # the retries recorded here, when they fall due
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         hooks.bell.listeners.append(self._wake.set)
@@ -128,6 +130,7 @@ class WebhookWorker:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        self._retries.cancel()
         tasks = [t for t in (self._task, *self._inflight) if t is not None]
         for task in tasks:
             task.cancel()
@@ -233,6 +236,7 @@ class WebhookWorker:
                 next_at = now + timedelta(seconds=retry_delay(row.attempts + 1, self.retry_base))
         async with self.db.write() as repos:
             await repos.webhooks.attempted(row, now, status, code, next_at)
+        self._retries.at(next_at)
 
     async def _answer(self, row: DueDelivery, text: str) -> None:
         assert self.answer is not None

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from server.chat.kernel.outage import DATABASE, Backoff
 
@@ -103,6 +105,46 @@ class IdlePoll:
 
     def looked(self, found: int) -> None:
         self.wait = self.first if found else min(self.most, self.wait * 2)
+
+
+class DueWakeups:
+    """Rings ``wake`` when each time it is given comes: a queue's worker gives it the retries it
+    recorded (``next_at``), so a retry a tenth of a second away goes out then, not at the next
+    poll seconds away (the polls stay for what other nodes recorded). One loop timer, for the
+    earliest time to come (a heap holds the rest); give a time only once the row says so."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self.wake = wake
+        self._times: list[datetime] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def at(self, *times: datetime | None) -> None:
+        for when in times:
+            if when is not None:
+                heapq.heappush(self._times, when)
+        self._arm()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._times.clear()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._times:
+            delay = max(0.0, (self._times[0] - datetime.now(UTC)).total_seconds())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._rang)
+
+    def _rang(self) -> None:
+        self._timer = None
+        now = datetime.now(UTC)
+        while self._times and self._times[0] <= now:
+            heapq.heappop(self._times)
+        self.wake()
+        self._arm()
 
 
 class QueueLoop:

@@ -8,7 +8,8 @@ worker), at most ``CONCURRENT`` at once, and hands each to the ``Mailer`` port
 connection error or a timeout (``MailDeferred``): tried again after ``retry_delay`` (the outboxes'
 one backoff, ``server.chat.kernel.outbound``) until ``give_up`` seconds passed since the mail was
 written, then ``failed``. A 5xx reply (``MailRefused``): ``failed`` at once. It wakes when this
-node wrote a mail and polls every second otherwise; while the database is down it goes on polling
+node wrote a mail or a retry it recorded falls due (``DueWakeups``), and polls every second
+otherwise; while the database is down it goes on polling
 and logs the outage once per failure class (``server.chat.kernel.outage``).
 """
 
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from db.notifications.mail import DueMail
 from db.uow import Database
 from server.chat.kernel.outbound import retry_delay
-from server.chat.kernel.periodic import IdlePoll, QueueLoop
+from server.chat.kernel.periodic import DueWakeups, IdlePoll, QueueLoop
 from server.chat.notifications.mail import MailDeferred, Mailer, MailRefused
 
 log = logging.getLogger("parley.mail")
@@ -47,6 +48,7 @@ class MailWorker:
             full=CONCURRENT,
             prepare=self._release if single else None,
         )
+        self._retries = DueWakeups(self._loop.ring)  # the retries recorded here, when they fall due
 
     def wake(self) -> None:
         """A mail was written: look now."""
@@ -56,6 +58,7 @@ class MailWorker:
         self._loop.start()
 
     async def stop(self) -> None:
+        self._retries.cancel()
         await self._loop.stop()
 
     async def _release(self) -> None:
@@ -86,3 +89,4 @@ class MailWorker:
                 next_at = now + timedelta(seconds=retry_delay(mail.attempts + 1, self.retry_base))
         async with self.db.write() as repos:
             await repos.mail.attempted(mail, status, next_at)
+        self._retries.at(next_at)

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -39,7 +37,7 @@ from db.notifications.push import FAILED, OK, PENDING, DuePush
 from db.uow import Database
 from server.chat.kernel.outage import DATABASE
 from server.chat.kernel.outbound import AddressRefused, DeliveryFailed, retry_delay, retryable
-from server.chat.kernel.periodic import IdlePoll, cancelled
+from server.chat.kernel.periodic import DueWakeups, IdlePoll, cancelled
 from server.chat.notifications.ports import PushSender
 
 log = logging.getLogger("parley.push")
@@ -80,8 +78,7 @@ class PushWorker:
         self.sent = 0  # pushes a push service accepted from this node (the tests and the bench read it)
         self._wake = asyncio.Event()
         self.poll = IdlePoll(POLL, IDLE_POLL)
-        self._retries: list[datetime] = []  # when the retries recorded here fall due (a heap)
-        self._retry: asyncio.TimerHandle | None = None  # the wake-up for the earliest of them
+        self._retries = DueWakeups(self._wake.set)  # the retries recorded here, when they fall due
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._outcomes: list[Outcome] = []  # to record
@@ -96,8 +93,7 @@ class PushWorker:
         self._recorder = asyncio.create_task(self._record_loop())
 
     async def stop(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
+        self._retries.cancel()
         await cancelled(self._task, *self._inflight, self._recorder)
         self._task = self._recorder = None
         if self._outcomes:  # what was answered is recorded if the database lets us
@@ -194,7 +190,7 @@ class PushWorker:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self._write(batch)
-                self._wake_for(outcome.next_at for outcome in batch)
+                self._retries.at(*(outcome.next_at for outcome in batch))
             except asyncio.CancelledError:
                 self._outcomes[:0] = batch  # the stop records them
                 raise
@@ -210,30 +206,6 @@ class PushWorker:
                 if outage:
                     DATABASE.recovered()
                 outage = False
-
-    def _wake_for(self, retries: Iterable[datetime | None]) -> None:
-        """Wake the loop when each of ``retries`` (recorded: the rows say so now) falls due."""
-        for at in retries:
-            if at is not None:
-                heapq.heappush(self._retries, at)
-        self._arm()
-
-    def _arm(self) -> None:
-        """One timer, for the earliest retry to come (the ones past are woken for at once)."""
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        if self._retries:
-            delay = max(0.0, (self._retries[0] - datetime.now(UTC)).total_seconds())
-            self._retry = asyncio.get_running_loop().call_later(delay, self._retried)
-
-    def _retried(self) -> None:
-        self._retry = None
-        now = datetime.now(UTC)
-        while self._retries and self._retries[0] <= now:
-            heapq.heappop(self._retries)
-        self._wake.set()
-        self._arm()
 
     async def _write(self, batch: list[Outcome]) -> None:
         """Every outcome in one transaction: the finished rows with one statement per status."""

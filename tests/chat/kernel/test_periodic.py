@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from server.chat.kernel.outage import Backoff
-from server.chat.kernel.periodic import IdlePoll, Periodic, QueueLoop
+from server.chat.kernel.periodic import DueWakeups, IdlePoll, Periodic, QueueLoop
 
 ROUNDS_WITHIN = 10.0
 
@@ -214,3 +215,37 @@ async def test_a_queue_worker_stopped_at_start_ends_its_first_round_first():
     release.set()
     await stopping
     assert rounds == ["began", "ended"]
+
+
+async def test_due_wakeups_ring_once_for_each_time_never_before_it_earliest_first():
+    rang: list[datetime] = []
+    done = asyncio.Event()
+
+    def wake() -> None:
+        rang.append(datetime.now(UTC))
+        if len(rang) == 3:
+            done.set()
+
+    wakeups = DueWakeups(wake)
+    now = datetime.now(UTC)
+    later, soon, past = now + timedelta(seconds=0.15), now + timedelta(seconds=0.05), now - timedelta(seconds=1)
+    wakeups.at(later, None)  # a delivery with nothing to retry gives None
+    wakeups.at(soon, past)
+    async with asyncio.timeout(5):
+        await done.wait()
+    assert rang[0] >= past and rang[1] >= soon and rang[2] >= later  # in order, none early
+    assert rang == sorted(rang)
+
+
+async def test_due_wakeups_cancelled_ring_no_more():
+    rang = asyncio.Event()
+    wakeups = DueWakeups(rang.set)
+    wakeups.at(datetime.now(UTC) + timedelta(seconds=0.05))
+    wakeups.cancel()
+    last = DueWakeups(lambda: None)  # a later timer of the same loop: once it rang, the first would have
+    ended = asyncio.Event()
+    last.wake = ended.set
+    last.at(datetime.now(UTC) + timedelta(seconds=0.1))
+    async with asyncio.timeout(5):
+        await ended.wait()
+    assert not rang.is_set()
