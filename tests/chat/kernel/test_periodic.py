@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from server.chat.kernel.outage import Backoff
 from server.chat.kernel.periodic import DueWakeups, IdlePoll, Periodic, QueueLoop
@@ -228,7 +228,8 @@ async def test_due_wakeups_ring_once_for_each_time_never_before_it_earliest_firs
 
     wakeups = DueWakeups(wake)
     now = datetime.now(UTC)
-    later, soon, past = now + timedelta(seconds=0.15), now + timedelta(seconds=0.05), now - timedelta(seconds=1)
+    later, soon = now + timedelta(seconds=0.15), now + timedelta(seconds=0.05)
+    past = now - timedelta(seconds=1)
     wakeups.at(later, None)  # a delivery with nothing to retry gives None
     wakeups.at(soon, past)
     async with asyncio.timeout(5):
