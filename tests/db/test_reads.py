@@ -32,12 +32,28 @@ def aiosqlite_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.endswith("(_connection_worker_thread)")]
 
 
-def ended() -> list[threading.Thread]:
-    """Join every aiosqlite thread that is ending (a closed connection's ends just after its
-    ``close`` returned); the ones still alive after that."""
-    for thread in aiosqlite_threads():
-        thread.join(timeout=5)
-    return aiosqlite_threads()
+class Threads:
+    """The aiosqlite threads a test starts. A worker process may hold others meanwhile (a
+    module's live server of another file, on the same xdist worker): those are not the test's,
+    and joining them would wait for a server that is still serving (a CI run failed on six)."""
+
+    def __init__(self) -> None:
+        self.before = set(aiosqlite_threads())
+
+    def started(self) -> list[threading.Thread]:
+        return [thread for thread in aiosqlite_threads() if thread not in self.before]
+
+    def ended(self) -> list[threading.Thread]:
+        """Join the test's threads that are ending (a closed connection's ends just after its
+        ``close`` returned); the ones still alive after that."""
+        for thread in self.started():
+            thread.join(timeout=5)
+        return self.started()
+
+
+@pytest.fixture
+def threads() -> Threads:
+    return Threads()
 
 
 async def with_alice(url: str) -> int:
@@ -52,11 +68,11 @@ async def with_alice(url: str) -> int:
 
 
 @pytest.fixture
-async def stored(tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
+async def stored(tmp_path: Path, threads: Threads) -> AsyncIterator[tuple[str, int]]:
     """A migrated SQLite file with one user: (its path, the user's id)."""
     path = str(tmp_path / "reads.db")
     user_id = await with_alice(f"sqlite+aiosqlite:///{path}")
-    assert ended() == []  # the tests count threads from here
+    assert threads.ended() == []  # the tests count threads from here
     yield path, user_id
 
 
@@ -143,7 +159,7 @@ async def test_every_read_goes_past_the_statement_hook(reads):
     assert firsts == [["SELECT", "id,"], ["SELECT", "t.id,"], ["SELECT", "DISTINCT"], ["SELECT", "g.id,"]]
 
 
-async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(stored):
+async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(stored, threads):
     path, user_id = stored
     reads = SqliteReads(path)
     statements: list[str] = []
@@ -153,11 +169,11 @@ async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_a
 
     assert {(c.id, c.username, c.token_version) for c in found if c is not None} == {(user_id, "alice", 7)}
     assert len(found) == 50
-    assert len(aiosqlite_threads()) == 1
+    assert len(threads.started()) == 1
     # one statement each, all on the one traced connection (the trace shows the bound values)
     assert statements == [SQL_CREDENTIALS.replace("?", str(user_id))] * 50
     await reads.close()
-    assert ended() == []
+    assert threads.ended() == []
 
 
 @pytest.mark.postgres
@@ -201,14 +217,14 @@ async def test_closing_reads_that_never_read_opens_nothing(tmp_path: Path):
     assert not (tmp_path / "never.db").exists()  # SQLite creates the file as it connects
 
 
-async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read_opens_it(stored, tmp_path):
+async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read_opens_it(stored, tmp_path, threads):
     path, user_id = stored
     later = tmp_path / "not-yet" / "reads.db"  # its folder does not exist: SQLite cannot open it
     reads = SqliteReads(str(later))
     try:
         with pytest.raises(sqlite3.OperationalError):
             await reads.credentials(user_id)
-        assert ended() == []  # the failed open left no thread behind
+        assert threads.ended() == []  # the failed open left no thread behind
 
         later.parent.mkdir()
         shutil.copy(path, later)
@@ -216,7 +232,7 @@ async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read
         assert found is not None and found.username == "alice"
     finally:
         await reads.close()
-    assert ended() == []
+    assert threads.ended() == []
 
 
 @pytest.mark.postgres

@@ -174,6 +174,9 @@ DIGESTS: dict[str, str] = {
     "uvicorn.server:Server.__init__": ("c150b55284f7511eba734c0219b897d3406fa0750c5f568f629673431e832187"),
     "uvicorn.server:Server.handle_exit": ("553276efa26e09ea84b4626425f1d03647f1b043084f5a42994f3ae7e0d1aa1e"),
     "uvicorn.server:Server._serve": ("4575b7a50adfede86f6f1c508e7b2cea3bd04111aaf8fc8ded9f990cafa1eb8f"),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.shutdown": (
+        "e8ace796ada616b72e45af56a223079bef3f1c560652f29d70269f68401c73aa"
+    ),
 }
 
 

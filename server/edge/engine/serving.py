@@ -71,13 +71,22 @@ class PromptServer(uvicorn.Server):
         """uvicorn's shutdown in its order (stop listening, ask each connection to close, wait
         for connections then tasks within ``timeout_graceful_shutdown``, cancel what is left, run
         the lifespan shutdown unless forced) without its fixed 0.1 s sleep: the wait that follows
-        polls the connections, which is what the sleep gave time to close."""
+        polls the connections, which is what the sleep gave time to close.
+
+        One step differs: a connection whose transport is already closing is not asked again. A
+        WebSocket whose client's close frame was answered stays among the connections until the
+        loop's next turn, and uvicorn's ``shutdown`` of it sends a second close frame, which
+        websockets refuses (``InvalidState``): the stop failed with a traceback. uvicorn's 0.1 s
+        tick before its shutdown mostly hid that moment; a prompt stop reaches it."""
         logger.info("Shutting down")
         for server in self.servers:
             server.close()
         for sock in sockets or []:
             sock.close()
         for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None and transport.is_closing():
+                continue  # closing already (a WebSocket's close answered): it ends by itself
             connection.shutdown()
         try:
             async with asyncio.timeout(self.config.timeout_graceful_shutdown):

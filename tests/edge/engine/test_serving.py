@@ -186,3 +186,28 @@ async def test_should_exit_set_from_another_thread_wakes_the_server():
 
         assert app.lifespan == ["startup", "shutdown"]
         writer.close()
+
+
+CLIENT_CLOSE = b"\x88\x82\x00\x00\x00\x00\x03\xe8"  # a masked close frame, code 1000 (mask of zeros)
+
+
+async def test_a_stop_passes_over_a_websocket_whose_close_is_already_answered():
+    """A client's close frame answered, its connection not yet gone (``connection_lost`` comes
+    on a later turn of the loop): uvicorn's shutdown sends that WebSocket a second close frame,
+    which websockets refuses (``InvalidState``), and the stop failed with a traceback. Seen in CI
+    twice (a page's test server stopped just as the page closed its socket): uvicorn's 0.1 s tick
+    before the shutdown mostly hid the moment, the prompt stop reaches it. Here the frame is
+    handed to the server's protocol as the network would, and the stop's first step follows in
+    the same turn."""
+    app = App()
+    async with serving(app) as (port, server, _task), connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        (protocol,) = server.server_state.connections
+        protocol.data_received(CLIENT_CLOSE)  # type: ignore[attr-defined]
+
+        await server.shutdown()
+
+        assert app.lifespan == ["startup", "shutdown"]
+        assert not server.server_state.connections
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), WAIT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000  # the answer to its close
