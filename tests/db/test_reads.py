@@ -159,7 +159,9 @@ async def test_every_read_goes_past_the_statement_hook(reads):
     assert firsts == [["SELECT", "id,"], ["SELECT", "t.id,"], ["SELECT", "DISTINCT"], ["SELECT", "g.id,"]]
 
 
-async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(stored, threads):
+async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(
+    stored, threads
+):
     path, user_id = stored
     reads = SqliteReads(path)
     statements: list[str] = []
@@ -217,7 +219,9 @@ async def test_closing_reads_that_never_read_opens_nothing(tmp_path: Path):
     assert not (tmp_path / "never.db").exists()  # SQLite creates the file as it connects
 
 
-async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read_opens_it(stored, tmp_path, threads):
+async def test_a_database_that_cannot_be_opened_fails_the_read_and_the_next_read_opens_it(
+    stored, tmp_path, threads
+):
     path, user_id = stored
     later = tmp_path / "not-yet" / "reads.db"  # its folder does not exist: SQLite cannot open it
     reads = SqliteReads(str(later))
