@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,9 +98,13 @@ class OwnPostgres:
         """``fast``: a clean shutdown that ends the sessions; ``immediate``: a crash."""
         self._run("pg_ctl", "stop", "-w", "-t", str(int(READY)), "-D", str(self.data), "-m", mode)
 
+    def postmaster(self) -> int:
+        """The postmaster's PID (``postmaster.pid``'s first line)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def processes(self) -> list[int]:
-        """The postmaster's PID (``postmaster.pid``'s first line) and its children's, from /proc."""
-        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        """The postmaster's PID and its children's, from /proc."""
+        postmaster = self.postmaster()
         children = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError, ValueError, IndexError):
@@ -108,9 +113,22 @@ class OwnPostgres:
         return [postmaster, *children]
 
     def pause(self) -> None:
-        """SIGSTOP the cluster's processes: connections stay open and nothing answers (a hang)."""
+        """SIGSTOP the cluster's processes: connections stay open and nothing answers (a hang).
+
+        The postmaster first, and its children once it has stopped: it forks a backend for each
+        new connection, and one forked between reading /proc and the signals was left running.
+        The nodes' probe connected through it and was answered, so they took the hang for load
+        and held a send until the end (a loaded CI run)."""
+        postmaster = self.postmaster()
+        os.kill(postmaster, signal.SIGSTOP)
+        stat = Path(f"/proc/{postmaster}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":  # the signal is taken at once,
+            if time.monotonic() > deadline:  # but a process running on the other core stops on
+                raise TimeoutError("the postmaster did not stop")  # its next scheduling point
+            time.sleep(0.001)
         self._paused = self.processes()
-        for pid in self._paused:
+        for pid in self._paused[1:]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSTOP)
 
