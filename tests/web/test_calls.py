@@ -19,7 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,8 +209,9 @@ async def received(page: ChatPage) -> dict[str, int]:
     return got
 
 
-async def receiving(page: ChatPage, *others: str) -> None:
-    """Media from each of ``others`` reaches ``page``, and keeps coming (more at a second look)."""
+async def receiving(page: ChatPage, *others: str, sending: Sequence[ChatPage] = ()) -> None:
+    """Media from each of ``others`` reaches ``page``, and keeps coming (more at a second look).
+    A failure says what each page of ``sending`` sends and could not open, beside what ``page`` got."""
     first: dict[str, int] = {}
 
     async def flowing() -> bool:
@@ -225,7 +226,13 @@ async def receiving(page: ChatPage, *others: str) -> None:
     except TimeoutError:
         peers = await page.evaluate("window.parleyCalls.peers()")
         got = await received(page)
-        raise AssertionError(f"{page.name} gets no media from {others}: {got} {peers}") from None
+        senders = {
+            other.name: await other.evaluate("[window.parleyCalls.peers(), window.parleyCalls.problems()]")
+            for other in sending
+        }
+        raise AssertionError(
+            f"{page.name} gets no media from {others}: {got} {peers}; they: {senders}"
+        ) from None
 
 
 def tile(page: ChatPage, username: str) -> Any:
@@ -410,8 +417,8 @@ async def test_two_people_on_two_nodes_see_and_hear_each_other(
 
     await alice.by("call-video").click()
     await bob.by("call-banner-join").click()  # the call started on node A rings on node B
-    await receiving(alice, "bob")  # offers, answers and candidates relayed between the nodes
-    await receiving(bob, "alice")
+    await receiving(alice, "bob", sending=[bob])  # offers, answers and candidates relayed between the nodes
+    await receiving(bob, "alice", sending=[alice])
     await bob.by("call-leave").click()
     await expect(alice.by("call-tile")).to_have_count(1)
     await alice.by("call-leave").click()

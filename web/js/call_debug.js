@@ -9,9 +9,14 @@ export function exposeCalls(calls) {
   const peers = () => [...(calls.session?.peers.values() ?? [])];
   window.parleyCalls = {
     calls,
-    /** [{peer, username, connection, ice, candidateErrors}] of the call this page is in. */
+    /** [{peer, username, connection, ice, candidateErrors, sending}] of the call this page is in;
+     * sending: {kind: the sender's track state ("live", "ended") or null, and its direction}. */
     peers: () => peers().map((p) => ({ peer: p.id, username: p.username, connection: p.pc.connectionState,
-      ice: p.pc.iceConnectionState, gathering: p.pc.iceGatheringState, candidateErrors: p.candidateErrors })),
+      ice: p.pc.iceConnectionState, gathering: p.pc.iceGatheringState, candidateErrors: p.candidateErrors,
+      sending: Object.fromEntries(p.pc.getTransceivers().map((t) => [t.receiver.track.kind,
+        `${t.sender.track?.readyState ?? "no track"} ${t.currentDirection ?? t.direction}`])) })),
+    /** What the page could not open (the microphone, the camera), in its own words. */
+    problems: () => calls.session?.problems ?? [],
     /** {username: bytes received} over every inbound RTP stream from that peer. */
     async received() {
       const out = {};
