@@ -201,6 +201,29 @@ async def test_postgres_reads_started_together_share_a_small_pool_opened_again_a
             await watcher.close()
 
 
+@pytest.mark.postgres
+async def test_postgres_reads_give_their_connection_back_without_asyncpgs_reset_statement():
+    """PostgreSQL's own record of the read's backend: its last statement is the read, not
+    asyncpg's reset (``... RESET ALL``), a round trip per read that these reads never need."""
+    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
+        user_id = await with_alice(url)
+        reads = hot_reads_for(url)
+        assert isinstance(reads, PostgresReads)
+        watcher = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        last = (
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state = 'idle'"
+        )
+        try:
+            found = await reads.credentials(user_id)
+            assert found is not None and found.username == "alice"
+            assert [row["query"].split()[0] for row in await watcher.fetch(last)] == ["SELECT"]
+            assert all("RESET ALL" not in row["query"] for row in await watcher.fetch(last))
+        finally:
+            await reads.close()
+            await watcher.close()
+
+
 async def test_a_failed_read_raises_and_the_next_read_is_served(tmp_path: Path):
     path = str(tmp_path / "empty.db")  # no tables: every read fails at the database
     reads = SqliteReads(path)
