@@ -47,7 +47,9 @@ last socket left. A socket moved into a topic while live (a membership) has what
 before the subscription was in place read back from the database (``JOIN_MARGIN`` seconds
 before it was asked) and delivered before what came after, through the gate (``opening``).
 
-Numbers are per (node, channel): a jump on any channel is missed news, read back as above.
+Numbers are per (node, channel): a jump on any channel is missed news, read back as above. So a
+node's messages must reach Redis in the order they were numbered: every publish goes through one
+writer (``hub_writer.OrderedWriter``).
 A publish that fails on any channel also spends one of the broadcast channel's numbers, so the
 next heartbeat tells every node at once, as before the routing.
 """
@@ -70,6 +72,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import codec, redis_pool
+from server.adapters.cluster.hub_writer import OrderedWriter
 from server.adapters.cluster.order import SeqGate
 from server.adapters.cluster.routes import EVERYONE, route
 from server.adapters.cluster.subscriptions import Subscribing, Subscriptions
@@ -150,8 +153,7 @@ class RedisHub(Subscribing, MemoryHub):
         self._heard_at: dict[str, float] = {}  # when each node was last heard (monotonic)
         self._awaited = 0  # nodes heard just before the channel went down: to hear the kept news
         self._up_at = 0.0  # when publishing went through again after the channel was down
-        self._outbox: list[tuple[list[tuple[str, bytes]], asyncio.Future[int]]] = []  # numbered, unwritten
-        self._waiting = asyncio.Event()  # something is in the outbox
+        self._writer = OrderedWriter(self.channel, self._name, PUBLISH_TIMEOUT)
 
     async def start(self) -> None:
         """Subscribe before serving, so nothing published after start-up is missed."""
@@ -166,7 +168,7 @@ class RedisHub(Subscribing, MemoryHub):
             asyncio.create_task(self._listen(pubsub), name="parley-hub-listener"),
             asyncio.create_task(self._beat(), name="parley-hub-heartbeat"),
             asyncio.create_task(self._ask(), name="parley-hub-subscriber"),
-            asyncio.create_task(self._write(), name="parley-hub-writer"),
+            asyncio.create_task(self._writer.run(self._redis), name="parley-hub-writer"),
         ]
 
     async def _first_subscribe(self) -> Any:
@@ -255,65 +257,7 @@ class RedisHub(Subscribing, MemoryHub):
         messages = [
             (key, codec.dumps(self.node, tuple(events), self._number(key))) for key, events in groups.items()
         ]
-        written: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._outbox.append((messages, written))
-        self._waiting.set()
-        return await written
-
-    async def _write(self) -> None:
-        """Write what ``_publish`` numbered, in the order it was numbered, for the node's life.
-
-        Numbers are taken in order, and the receivers read a jump in them as lost news: over a
-        pool of connections a later message could overtake an earlier one (two publishes at
-        once), which cost a read-back from the database and reordered what is not stored
-        (typing, a call's signals). One writer sends what is queued as one pipeline and waits for
-        its answers before the next, so Redis receives each channel's messages in order; under
-        load one round trip carries many publishes. Each round is bounded (``PUBLISH_TIMEOUT``):
-        a hung broker fails the round's publishers rather than holding the queue behind it."""
-        while True:
-            await self._waiting.wait()
-            self._waiting.clear()
-            round_, self._outbox = self._outbox, []
-            try:
-                heard = await self._write_round([messages for messages, _ in round_])
-            except asyncio.CancelledError:  # the node stops: its publishers stop waiting too
-                for _, written in round_ + self._outbox:
-                    written.cancel()
-                raise
-            except Exception as exc:  # a broker's trouble, or a bug: each publisher hears of it
-                for _, written in round_:
-                    if not written.done():  # its publisher may have given up (its own timeout)
-                        written.set_exception(exc)
-                continue
-            for (_, written), heard_by in zip(round_, heard, strict=True):
-                if not written.done():
-                    written.set_result(heard_by)
-
-    async def _write_round(self, round_: list[list[tuple[str, bytes]]]) -> list[int]:
-        """One pipeline of every message of ``round_``; for each publish, the nodes that heard its
-        broadcast message (0 without one)."""
-        assert self._redis is not None
-        if len(round_) == 1 and len(round_[0]) == 1:  # the hot path: one topic's message, alone
-            ((key, data),) = round_[0]
-            async with asyncio.timeout(PUBLISH_TIMEOUT):
-                if key == EVERYONE:
-                    return [int(await self._redis.publish(self.channel, data))]
-                await self._redis.spublish(self._name(key), data)
-                return [0]
-        pipe = self._redis.pipeline(transaction=False)
-        for messages in round_:
-            for key, data in messages:
-                if key == EVERYONE:
-                    pipe.publish(self.channel, data)
-                else:
-                    pipe.spublish(self._name(key), data)
-        async with asyncio.timeout(PUBLISH_TIMEOUT):
-            answers = iter(await pipe.execute())
-        heard = []
-        for messages in round_:
-            said = [(key, next(answers)) for key, _ in messages]
-            heard.append(next((int(n) for key, n in said if key == EVERYONE), 0))
-        return heard
+        return await self._writer.write(messages)
 
     def _number(self, key: str) -> int:
         number = self._numbers.get(key, 0) + 1
