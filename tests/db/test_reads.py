@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -178,50 +179,49 @@ async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_a
     assert threads.ended() == []
 
 
-@pytest.mark.postgres
-async def test_postgres_reads_started_together_share_a_small_pool_opened_again_after_close():
+@asynccontextmanager
+async def postgres_reads() -> AsyncIterator[tuple[PostgresReads, asyncpg.Connection, int]]:
+    """A fresh migrated PostgreSQL database with alice: its hot reads, a connection of the test's
+    own to watch ``pg_stat_activity`` from, and alice's id; both closed at the end."""
     async with fresh_postgres_database(postgres_url(), migrated=True) as url:
         user_id = await with_alice(url)
         reads = hot_reads_for(url)
         assert isinstance(reads, PostgresReads)
         watcher = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
-        count = (
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
         try:
-            found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(50)))
-            assert [c.username for c in found if c is not None] == ["alice"] * 50
-            assert 1 <= await watcher.fetchval(count) <= POOL_SIZE
-            await reads.close()  # (a backend leaves pg_stat_activity some time after its client)
-            again = await reads.credentials(user_id)  # a read after close opens a new pool
-            assert again is not None and again.username == "alice"
+            yield reads, watcher, user_id
         finally:
             await reads.close()
             await watcher.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_reads_started_together_share_a_small_pool_opened_again_after_close():
+    count = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    async with postgres_reads() as (reads, watcher, user_id):
+        found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(50)))
+        assert [c.username for c in found if c is not None] == ["alice"] * 50
+        assert 1 <= await watcher.fetchval(count) <= POOL_SIZE
+        await reads.close()  # (a backend leaves pg_stat_activity some time after its client)
+        again = await reads.credentials(user_id)  # a read after close opens a new pool
+        assert again is not None and again.username == "alice"
 
 
 @pytest.mark.postgres
 async def test_postgres_reads_give_their_connection_back_without_asyncpgs_reset_statement():
     """PostgreSQL's own record of the read's backend: its last statement is the read, not
     asyncpg's reset (``... RESET ALL``), a round trip per read that these reads never need."""
-    async with fresh_postgres_database(postgres_url(), migrated=True) as url:
-        user_id = await with_alice(url)
-        reads = hot_reads_for(url)
-        assert isinstance(reads, PostgresReads)
-        watcher = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
-        last = (
-            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND state = 'idle'"
-        )
-        try:
-            found = await reads.credentials(user_id)
-            assert found is not None and found.username == "alice"
-            assert [row["query"].split()[0] for row in await watcher.fetch(last)] == ["SELECT"]
-            assert all("RESET ALL" not in row["query"] for row in await watcher.fetch(last))
-        finally:
-            await reads.close()
-            await watcher.close()
+    last = (
+        "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND state = 'idle'"
+    )
+    async with postgres_reads() as (reads, watcher, user_id):
+        found = await reads.credentials(user_id)
+        assert found is not None and found.username == "alice"
+        assert [row["query"].split()[0] for row in await watcher.fetch(last)] == ["SELECT"]
+        assert all("RESET ALL" not in row["query"] for row in await watcher.fetch(last))
 
 
 async def test_a_failed_read_raises_and_the_next_read_is_served(tmp_path: Path):
