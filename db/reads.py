@@ -136,7 +136,9 @@ Row = Sequence[Any]
 class DirectReads(Generic[Conn]):
     """The hot reads straight on the database's driver, on a connection (or pool) of their own,
     opened by the first read: once however many reads wait for it, and again by the next read
-    after an open that failed (the reads waiting for that one get its error)."""
+    after an open that failed (the reads waiting for that one get its error). ``close`` is final:
+    a read still running at a server's stop (a handler the prompt stop did not wait for) is
+    refused, instead of opening a connection that no one closes."""
 
     backlog_sql = ""
     backlogs_sql = ""
@@ -145,9 +147,12 @@ class DirectReads(Generic[Conn]):
     def __init__(self) -> None:
         self._connection: Conn | None = None
         self._opening: asyncio.Task[Conn] | None = None
+        self._closed = False
         self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
 
     async def _open(self) -> Conn:
+        if self._closed:
+            raise ConnectionAbortedError("the database's reads are closed: the server is stopping")
         opening = self._opening
         if opening is None or (opening.done() and (opening.cancelled() or opening.exception() is not None)):
             opening = self._opening = asyncio.ensure_future(self._connect())
@@ -202,6 +207,7 @@ class DirectReads(Generic[Conn]):
         return str(rows[0][0]), [int(row[1]) for row in members], [str(row[2]) for row in members]
 
     async def close(self) -> None:
+        self._closed = True
         opening, self._opening, self._connection = self._opening, None, None
         if opening is None:
             return
@@ -209,6 +215,7 @@ class DirectReads(Generic[Conn]):
             connection = await opening
         except Exception:  # it never opened: the read that tried has had the error
             return
+        self._connection = None  # (an open that was under way as the close began has set it)
         await self._close(connection)
 
 

@@ -196,7 +196,7 @@ async def postgres_reads() -> AsyncIterator[tuple[PostgresReads, asyncpg.Connect
 
 
 @pytest.mark.postgres
-async def test_postgres_reads_started_together_share_a_small_pool_opened_again_after_close():
+async def test_postgres_reads_started_together_share_a_small_pool_and_none_after_close():
     count = (
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
@@ -204,9 +204,9 @@ async def test_postgres_reads_started_together_share_a_small_pool_opened_again_a
         found = await asyncio.gather(*(reads.credentials(user_id) for _ in range(50)))
         assert [c.username for c in found if c is not None] == ["alice"] * 50
         assert 1 <= await watcher.fetchval(count) <= POOL_SIZE
-        await reads.close()  # (a backend leaves pg_stat_activity some time after its client)
-        again = await reads.credentials(user_id)  # a read after close opens a new pool
-        assert again is not None and again.username == "alice"
+        await reads.close()
+        with pytest.raises(ConnectionAbortedError):  # a read after close opens no pool of its own
+            await reads.credentials(user_id)
 
 
 @pytest.mark.postgres
@@ -234,6 +234,19 @@ async def test_a_failed_read_raises_and_the_next_read_is_served(tmp_path: Path):
             await reads.topics_of(1)
     finally:
         await reads.close()
+
+
+async def test_a_read_after_close_is_refused_and_leaves_no_connection_open(stored, threads):
+    """A server's stop closes its reads while a handler it did not wait for may still read:
+    that read is refused, where it used to open a connection (and a thread) no one closed."""
+    path, user_id = stored
+    reads = SqliteReads(path)
+    assert await reads.credentials(user_id) is not None
+    await reads.close()
+
+    with pytest.raises(ConnectionAbortedError):
+        await reads.credentials(user_id)
+    assert threads.ended() == []
 
 
 async def test_closing_reads_that_never_read_opens_nothing(tmp_path: Path):
