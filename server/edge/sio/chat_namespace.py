@@ -30,6 +30,7 @@ from server.refusals import RATE_LIMIT, USER_BOUND
 
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
+DRAIN_WITHIN = 5.0  # seconds a stop waits for event handlers still running (a send's bound is less)
 FLOW_EVERY = 16  # backlog messages sent between two looks at the socket's queue (one long-poll's worth)
 
 
@@ -71,9 +72,12 @@ class ChatNamespace:
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
         self.sio.connect_replies[NAMESPACE] = self.connect_reply
 
-    async def drain(self) -> None:
-        """Shutdown: wait for welcome tasks (session + backlog) still running."""
+    async def drain(self, within: float = DRAIN_WITHIN) -> None:
+        """Shutdown: wait for welcome tasks (session + backlog) still running, and for the event
+        handlers, up to ``within`` (a send held by a database that hangs is bounded by its own)."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.envelope.running:
+            await asyncio.wait(set(self.envelope.running), timeout=within)
 
     def limited(self, sid: str) -> None:
         """An event of ``sid`` refused ``rate_limited``: a refusal, counted with the client's address."""

@@ -11,6 +11,7 @@ line per handled one only at DEBUG: building a record costs about as much as a s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,12 +44,23 @@ class Envelope:
         self.metrics = metrics
         self.limited = limited  # an event of a sid refused ``rate_limited`` (counted with its address)
         self.active = active  # the sender's user sent an event (away from activity, section 14)
+        # The handlers running now: python-socketio runs each as a task of its own that nothing
+        # awaits, so a server's stop waits for them (``ChatNamespace.drain``) before the database
+        # is closed under them (a test server stopped mid-event left a pooled connection unclosed).
+        self.running: set[asyncio.Task[Any]] = set()
 
     def handler(self, event: str, route: Route | ConnectionRoute) -> Callable[..., Awaitable[Ack]]:
         codec = EventCodec(event, route, self.registry, self.metrics, self.limited, self.active)
+        running = self.running
 
         async def handle(sid: str, *args: Any) -> Ack:
-            return await dispatch(codec, sid, args)
+            task = asyncio.current_task()
+            assert task is not None  # (a handler always runs in python-socketio's task)
+            running.add(task)
+            try:
+                return await dispatch(codec, sid, args)
+            finally:
+                running.discard(task)
 
         return handle
 
