@@ -49,35 +49,40 @@ TEST_HOOKS = "window.__parleyTest = {};"
 PHONE = {"width": 390, "height": 844}
 
 
-# Chromium's headless shell first (Debian's chromium-headless-shell, the build Playwright itself runs
-# headless): the full browser in headless mode cost 36 s of CPU for tests/web/test_workspace.py's
-# twelve tests, the shell 20 s, on two cores the whole suite shares.
+# Chromium's headless shell (Debian's chromium-headless-shell, the build Playwright itself runs
+# headless) for the page tests: the full browser in headless mode cost 36 s of CPU for
+# tests/web/test_workspace.py's twelve tests, the shell 20 s, on two cores the whole suite shares.
+# The shell denies notifications outright (Notification.permission is "denied", and a service
+# worker may not show one): the tests marked ``full_chromium`` run in the full browser.
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 
 
 def _chromium() -> str | None:
-    installed = (shutil.which("chromium"), shutil.which("chromium-browser"))
-    for candidate in (HEADLESS_SHELL, "/usr/bin/chromium", *installed):
+    """The full browser's executable, or None."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
 
 
 class Chromium:
-    """The worker's Playwright driver and browser, started at first use; launched again should
-    the browser have gone (a crash must not fail every browser test after it)."""
+    """The worker's Playwright driver and browsers (the shell, and the full browser for the tests
+    that need it), each started at first use; launched again should it have gone (a crash must
+    not fail every browser test after it)."""
 
-    def __init__(self, playwright: Playwright, executable: str) -> None:
+    def __init__(self, playwright: Playwright, full: str) -> None:
         self.playwright = playwright
-        self.executable = executable
-        self.browser: Browser | None = None
+        self.full = full
+        self.executable = HEADLESS_SHELL if os.access(HEADLESS_SHELL, os.X_OK) else full
+        self.browsers: dict[str, Browser] = {}
 
-    async def running(self) -> Browser:
-        if self.browser is None or not self.browser.is_connected():
-            self.browser = await self.playwright.chromium.launch(
-                executable_path=self.executable, args=CHROMIUM_ARGS
-            )
-        return self.browser
+    async def running(self, full: bool = False) -> Browser:
+        executable = self.full if full else self.executable
+        browser = self.browsers.get(executable)
+        if browser is None or not browser.is_connected():
+            browser = await self.playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            self.browsers[executable] = browser
+        return browser
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -92,15 +97,16 @@ async def chromium() -> AsyncIterator[Chromium]:
         try:
             yield shared
         finally:
-            if shared.browser is not None:
-                await shared.browser.close()
+            for browser in shared.browsers.values():
+                await browser.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def browser(chromium: Chromium) -> AsyncIterator[Browser]:
-    """The worker's Chromium; whatever contexts a test left open are closed after it."""
+async def browser(chromium: Chromium, request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The worker's Chromium (the full browser for a test marked ``full_chromium``); whatever
+    contexts a test left open are closed after it."""
     expect.set_options(timeout=10_000)
-    running = await chromium.running()
+    running = await chromium.running(full=request.node.get_closest_marker("full_chromium") is not None)
     yield running
     for context in running.contexts:
         await context.close()

@@ -26,7 +26,7 @@ from tests.support import LiveServer, bearer, send
 from tests.web.chat_page import ChatPage
 from tests.web.conftest import NewPage
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.full_chromium]  # the shell denies notifications
 
 NOTIFICATIONS = """navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((shown) =>
   shown.map((n) => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"""
