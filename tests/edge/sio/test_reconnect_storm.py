@@ -148,7 +148,11 @@ async def kill_9_storm(place: Place) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     async with server(place, port) as process:
-        tokens, stored = await offline_members(url)
+        try:
+            tokens, stored = await offline_members(url)
+        except httpx.TimeoutException as exc:  # (CI, once on PostgreSQL: a subscribe unanswered for 30 s)
+            log = (place.cwd / f"serve-{port}.log").read_text(errors="replace")
+            raise AssertionError(f"the server did not answer; its log ends:\n{log[-6000:]}") from exc
         process.send_signal(signal.SIGKILL)
         await process.wait()
     async with server(place, port):
