@@ -24,7 +24,7 @@ from server.chat.kernel.events import AppEvent
 from server.chat.kernel.ratelimit import per_window
 from server.chat.service import Chat
 from server.chat_factory import build_chat
-from server.collector import tune_collector
+from server.collector import release_collector, tune_collector
 from server.config import Settings
 from server.edge.body_cap import BodyCap
 from server.edge.engine.admin import FAILURE_WINDOW, FAILURES_PER_ADDRESS, AdminUI, Audit
@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Any:
             admin.start()
         if settings.gc_tuning:
             tune_collector()  # last: what start-up made is frozen out of the collector's scans
+        else:
+            release_collector()  # `parley serve` held it off while it started (server.collector)
         # Not on the way to serving: what only outgoing HTTP needs (webhooks, pushes, previews, SSO)
         warming = asyncio.ensure_future(asyncio.to_thread(_warm_outgoing_http))
         try:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.collector import MIDDLE, OLD, YOUNG, tune_collector
+from server.collector import MIDDLE, OLD, YOUNG, hold_collector, tune_collector
 from server.config import Settings
 from tests.support import running
 from tests.support import test_settings as settings_for
@@ -23,6 +23,7 @@ def restored_collector() -> Iterator[None]:
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+        gc.enable()
 
 
 def test_a_server_tunes_the_collector_by_default() -> None:
@@ -55,3 +56,14 @@ def test_cyclic_garbage_is_still_collected_in_larger_batches(restored_collector)
     for _ in range(YOUNG):
         held.append([])  # past YOUNG: the young generation is collected on its own
     assert alive() is None
+
+
+@pytest.mark.parametrize("tuning", [True, False])
+async def test_a_collector_held_off_for_the_start_up_is_on_again_once_the_server_has_started(
+    tmp_path, restored_collector, tuning
+) -> None:
+    hold_collector()  # as `parley serve` does before uvicorn imports and builds the app
+    assert not gc.isenabled()
+    async with running(settings_for(tmp_path / "data", gc_tuning=tuning)) as server:
+        assert gc.isenabled()
+        assert (await server.http.get("/healthz")).status_code == 200

@@ -105,6 +105,8 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from server.collector import hold_collector
+    from server.edge.engine.lazy_clients import defer_client_libraries
     from server.edge.engine.netguard import raise_descriptor_limit, uvicorn_options
     from server.edge.engine.serving import run, serve_announcing
 
@@ -145,6 +147,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     def listening(bound: int | None) -> None:  # our line, with the port it got (``--port 0``)
         announce("%s", serving_line(settings, host, port if bound is None else bound))
 
+    # A restart's first answer sooner (issue 58): uvicorn imports and builds the app from here on,
+    # without the collector (the lifespan turns it on) and without the HTTP clients only a
+    # Socket.IO client would use (loaded at their first use)
+    defer_client_libraries()
+    hold_collector()
     started = serve_announcing("server.app:app_factory", listening, **options)
     return 0 if started else 3  # uvicorn's STARTUP_FAILURE: the lifespan or the bind failed
 

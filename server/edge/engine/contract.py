@@ -177,6 +177,8 @@ DIGESTS: dict[str, str] = {
     "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.shutdown": (
         "e8ace796ada616b72e45af56a223079bef3f1c560652f29d70269f68401c73aa"
     ),
+    "engineio.async_client:AsyncClient": ("646d1e905890b1019edbdb58c89f5a4872f4bd4c6c9b114bf0c4585015f2567a"),
+    "engineio.client:Client": ("a34a49a1210c7a609a424166afc54b10e3a14f333012a5cf15ddf3ffcef0ce1d"),
 }
 
 
