@@ -367,19 +367,27 @@ class MessageService:
 
     async def history(self, actor: Actor, target: Target, before_seq: int | None, limit: int) -> PageOut:
         """Newest page first (below ``before_seq``), oldest first inside the page."""
+        blocked = await self.directory.blocks.blocked_by(actor.id)  # before: see ``page_in``
         async with self.db.read() as repos:
             place = await place_of(repos, actor, target)
             if place is None:
                 return PageOut(messages=[], has_more=False)
             await require_readable(repos, place, actor)
-            return await self.page_in(repos, place, before_seq, limit, actor.id)
+            return await self.page_in(repos, place, before_seq, limit, actor.id, blocked)
 
+    @staticmethod
     async def page_in(
-        self, repos: Repositories, place: Place, before_seq: int | None, limit: int, viewer: int
+        repos: Repositories, place: Place, before_seq: int | None, limit: int, viewer: int, blocked: set[int]
     ) -> PageOut:
+        """A page of ``place`` as ``viewer`` sees it, ``blocked`` being whom the viewer blocked.
+
+        The caller holds ``repos``' connection: what ``blocked`` needs is read before, never from
+        in here. A block list not yet loaded reads on a connection of its own, and sixteen
+        subscribes at once, each holding its connection while it waited for a second, held the
+        whole pool (5 + 10) until its 30 s wait ran out (tests/edge/sio/test_reconnect_storm.py
+        on PostgreSQL, after a restart, in CI)."""
         rows = await repos.messages.page(place.topic_id, before_seq, limit + 1)
         has_more = len(rows) > limit
-        blocked = await self.directory.blocks.blocked_by(viewer)
         return PageOut(
             messages=[
                 message_view(m, sender, place.kind, place.shown_as, viewer, m.sender_id in blocked)

@@ -144,6 +144,7 @@ class TopicService:
                     repos.note(MemberActed(topic.id, topic.name, user_id, None, "joined"))
 
     async def subscribe(self, actor: Actor, name: str) -> SubscribedOut:
+        blocked = await self.messages.directory.blocks.blocked_by(actor.id)  # not while holding one
         async with self.db.write() as repos:
             topic = await named_topic(repos, name)
             membership = await repos.memberships.get(topic.id, actor.id)
@@ -157,7 +158,7 @@ class TopicService:
                 repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "joined"))
             view = await topic_view(repos, actor.id, topic, self.presence.online_among)
             page = await self.messages.page_in(
-                repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id
+                repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id, blocked
             )
         return SubscribedOut(topic=view, history=page.messages)
 
