@@ -33,13 +33,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import is_sqlite, make_engine, make_session_factory
+from db.engine import POOL_OVERFLOW, POOL_SIZE, is_sqlite, make_engine, make_session_factory
 from db.errors import conflict_of
 from db.reads import HotReads, SqliteReads
 from db.repositories import Repositories
 from db.search import SearchIndex
 from db.sends import NewMessage, Outcome, SendStore
 from db.sends_sqlite import SqliteSendStore
+from db.turns import PoolTurns
 
 
 class OnCommit(Protocol):
@@ -94,6 +95,7 @@ class Database:
         self.engine = make_engine(url, bounded=True)
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        self.turns = PoolTurns(POOL_SIZE + POOL_OVERFLOW)  # a block inside a block finds a connection
         # A server across a network can hang (stop answering without closing): what must answer
         # in a bound on the send path bounds its reads then (``writer.RESOLVE_TIMEOUT``). SQLite is
         # a local file whose waits are this process's own queued writes.
@@ -108,7 +110,7 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
         """Repositories for queries; nothing is committed."""
-        async with self.sessions() as session:
+        async with self.turns.turn(), self.sessions() as session:
             yield Repositories(session)
 
     @contextlib.asynccontextmanager
@@ -121,7 +123,7 @@ class Database:
         if self._write_lock is not None:
             yield True
             return
-        async with self.engine.connect() as opened:
+        async with self.turns.turn(), self.engine.connect() as opened:
             connection = await opened.execution_options(isolation_level="AUTOCOMMIT")
             taken = await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
             held = bool(taken.scalar_one())
@@ -139,7 +141,7 @@ class Database:
         """One transaction: commit on success, roll back on any exception. A unique key broken
         at the commit raises ``Conflict``, as the repositories do at an insert."""
         lock = self._write_lock or contextlib.nullcontext()
-        async with lock:
+        async with lock, self.turns.turn():  # queued writers hold no turn a reader could use
             try:
                 async with self.sessions() as session, session.begin():
                     repos = Repositories(session)
