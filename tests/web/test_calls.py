@@ -402,6 +402,46 @@ async def test_a_shared_screen_replaces_the_camera_and_the_camera_comes_back(new
     await expect(tile(alice, "bob").locator(".call-muted")).to_be_visible()
 
 
+async def test_when_both_sides_offer_at_once_each_sends_on_the_two_negotiated_transceivers(new_page) -> None:
+    """Perfect negotiation's collision, in one page: two ``Peer``s that both offer (each thinks the
+    other joined after it), their signals crossing. The polite one rolls its offer back and answers
+    the other's; it must send on the offer's transceivers, not answer recvonly and leave its own
+    behind unnegotiated (seen in the two-node call test: 'no track recvonly')."""
+    page = await new_page("anyone")
+    found = await page.evaluate(
+        """async () => {
+          const { Peer } = await import("/js/call_peer.js");
+          const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+          const tracks = () => ({ audio: media.getAudioTracks()[0], video: media.getVideoTracks()[0] });
+          const peers = {};
+          const make = (id, other, polite) => new Peer({
+            id: other, username: other, polite, initiate: true, iceServers: [], policy: "all", tracks,
+            send: (data) => setTimeout(() => peers[other].receive(structuredClone(data)), 0),
+            changed: () => {},
+          });
+          peers.a = make("a", "b", true);
+          peers.b = make("b", "a", false);
+          const settled = (peer) => peer.pc.signalingState === "stable"
+            && peer.pc.connectionState === "connected"
+            && peer.pc.getTransceivers().every((t) => t.stopped || t.currentDirection === "sendrecv");
+          const until = Date.now() + 15000;
+          while (!(settled(peers.a) && settled(peers.b)) && Date.now() < until) {
+            await new Promise((done) => setTimeout(done, 50));
+          }
+          const shape = (peer) => peer.pc.getTransceivers().filter((t) => !t.stopped).map((t) => ({
+            kind: t.receiver.track.kind, direction: t.currentDirection, sending: Boolean(t.sender.track),
+          }));
+          const states = [peers.a.pc.connectionState, peers.b.pc.connectionState];
+          return { a: shape(peers.a), b: shape(peers.b), states };
+        }"""
+    )
+    both_ways = [
+        {"kind": "audio", "direction": "sendrecv", "sending": True},
+        {"kind": "video", "direction": "sendrecv", "sending": True},
+    ]
+    assert found == {"a": both_ways, "b": both_ways, "states": ["connected", "connected"]}, found
+
+
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_two_people_on_two_nodes_see_and_hear_each_other(

@@ -70,12 +70,21 @@ export class Peer {
     }
   }
 
-  /** The answering side: the offer's transceivers carry this page's tracks back. */
+  /**
+   * The answering side: the offer's transceivers carry this page's tracks back. When both sides
+   * offered at once, the polite one rolled its offer back, and its own transceivers stay behind
+   * unnegotiated (no mid): the offer's new ones, not those, must send, or this side answers
+   * recvonly and is never heard (the two-node call test, under load).
+   */
   answerMedia() {
     const tracks = this.spec.tracks();
-    for (const transceiver of this.pc.getTransceivers()) {
+    const transceivers = this.pc.getTransceivers();
+    for (const transceiver of transceivers) {
+      if (transceiver.stopped || transceiver.mid === null) continue; // not in the offer
       const kind = transceiver.receiver.track.kind;
-      if (this.senders[kind] || transceiver.stopped) continue;
+      const current = transceivers.find((t) => t.sender === this.senders[kind]);
+      if (current === transceiver || (current && current.mid !== null && !current.stopped)) continue;
+      current?.stop(); // ours, rolled back: never sent anything
       transceiver.direction = "sendrecv";
       this.senders[kind] = transceiver.sender;
       transceiver.sender.replaceTrack(tracks[kind] ?? null);
