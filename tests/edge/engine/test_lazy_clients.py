@@ -44,7 +44,7 @@ async def _python_beside(code: str) -> dict[str, object]:
     return found
 
 
-def test_a_server_built_after_the_deferral_has_loaded_none_of_the_client_libraries():
+def test_a_server_built_after_the_deferral_has_loaded_none_of_the_client_libraries(tmp_path: Path):
     found = _python(
         f"""
         import json, sys
@@ -52,7 +52,7 @@ def test_a_server_built_after_the_deferral_has_loaded_none_of_the_client_librari
         deferred = defer_client_libraries()
         from server.app import create_app
         from server.config import Settings
-        create_app(Settings(data_dir={str(ROOT / "never-created")!r}))
+        create_app(Settings(data_dir={str(tmp_path / "data")!r}))  # its secrets are made there
         loaded = [name for name in {CLIENT_LIBRARIES!r} if name in sys.modules and not
                   type(sys.modules[name]).__name__ == "_Deferred"]
         print(json.dumps({{"deferred": deferred, "loaded": loaded}}))
