@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # of thousands, other work on the host) is not hung, and killing it drops every socket it holds;
 # one that is really hung is still replaced, half a minute later.
 WORKER_HEALTHCHECK = 30
+# What uvicorn imports, in this process or in each worker's: it readies the process (the collector
+# held off, the Socket.IO client's HTTP libraries unloaded) before it imports the app
+APP = "server.worker:app_factory"
 
 
 def add_serve(sub: Actions) -> None:
@@ -105,8 +108,6 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from server.collector import hold_collector
-    from server.edge.engine.lazy_clients import defer_client_libraries
     from server.edge.engine.netguard import raise_descriptor_limit, uvicorn_options
     from server.edge.engine.serving import run, serve_announcing
 
@@ -141,18 +142,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         announce("%s", serving_line(settings, host, port))
         if args.workers > 1:
             options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK
-        run("server.app:app_factory", factory=True, workers=args.workers, reload=args.reload, **options)
+        run(APP, factory=True, workers=args.workers, reload=args.reload, **options)
         return 0
 
     def listening(bound: int | None) -> None:  # our line, with the port it got (``--port 0``)
         announce("%s", serving_line(settings, host, port if bound is None else bound))
 
-    # A restart's first answer sooner (issue 58): uvicorn imports and builds the app from here on,
-    # without the collector (the lifespan turns it on) and without the HTTP clients only a
-    # Socket.IO client would use (loaded at their first use)
-    defer_client_libraries()
-    hold_collector()
-    started = serve_announcing("server.app:app_factory", listening, **options)
+    started = serve_announcing(APP, listening, **options)
     return 0 if started else 3  # uvicorn's STARTUP_FAILURE: the lifespan or the bind failed
 
 

@@ -213,3 +213,12 @@ async def _wait_until_healthy(
                     f"parley serve did not answer within {STARTUP}s:\n{log_path.read_text()}"
                 )
             await asyncio.sleep(0.05)
+
+
+def client_libraries_mapped(pid: int) -> list[str]:
+    """The compiled modules of python-socketio's client libraries (aiohttp, yarl, multidict) that
+    process ``pid`` has loaded, from /proc: a server defers them (server/worker.py)."""
+    mapped = {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines() if "/" in line}
+    libraries = ("/aiohttp/", "/yarl/", "/multidict/")
+    return sorted(path for path in mapped if any(library in path for library in libraries))
+

@@ -12,7 +12,17 @@ import httpx
 import pytest
 import socketio
 
-from tests.cli.runner import COMMAND, PASSWORD, STARTUP, Place, parley, place_in, serving, serving_process
+from tests.cli.runner import (
+    COMMAND,
+    PASSWORD,
+    STARTUP,
+    Place,
+    client_libraries_mapped,
+    parley,
+    place_in,
+    serving,
+    serving_process,
+)
 from tests.protocol.support import dechunked
 
 WAIT = 5.0
@@ -190,3 +200,15 @@ async def test_the_server_log_never_holds_a_token_from_a_path_or_a_query(place, 
     requests = [json.loads(line) for line in log.splitlines() if '"message":"request"' in line]
     assert {r["route"] for r in requests} >= {"/api/users/me", "unmatched"}, log  # it was on
     assert token not in log and token.split(".")[2] not in log
+
+
+async def test_a_served_process_never_loads_the_socket_io_clients_http_libraries(place, unused_tcp_port):
+    async with serving_process(place, unused_tcp_port) as (url, process):
+        created = await parley(place, "user", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+        assert created.code == 0, created.err
+        token = (await parley(place, "token", "alice")).out.strip()
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(url, auth={"token": token}, wait_timeout=WAIT)  # served as ever
+        await client.disconnect()
+
+        assert client_libraries_mapped(process.pid) == []

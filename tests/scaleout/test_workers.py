@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import COMMAND, place_in
+from tests.cli.runner import COMMAND, client_libraries_mapped, place_in
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import free_port, until_healthy
 from tests.scaleout.conftest import redis_url
@@ -59,6 +59,7 @@ async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path)
                 assert (await client.next("message"))["id"] == sent["id"], client.username
             workers = sorted(worker_pids(process.pid))
             assert len(workers) == 2
+            assert [client_libraries_mapped(pid) for pid in workers] == [[], []]  # server/worker.py
 
             # A worker that gets no core for longer than uvicorn's own 5 s health check is busy,
             # not hung: it keeps its sockets (the pause is the bound under test).
