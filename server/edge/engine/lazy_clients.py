@@ -6,8 +6,9 @@ server never makes a Socket.IO client, yet a start spent ~0.1 s of its CPU loadi
 (``python -X importtime -c "import server.app"``: aiohttp 73 ms, requests 34 ms, cumulative),
 which is time a restarted node is not answering its reconnecting clients (issue 58's start-up).
 
-``defer_client_libraries()``, called by ``parley serve`` before anything imports ``socketio``, puts
-a stand-in for each library in ``sys.modules``. engineio's clients only keep the name and read its
+``defer_client_libraries()``, called by ``server/worker.py`` (what ``parley serve`` and each of its
+workers import first) before anything imports ``socketio``, puts a stand-in for each library in
+``sys.modules``. engineio's clients only keep the name and read its
 attributes inside their methods (CONTRACT.md rows 62-63), so the stand-in's first attribute read
 imports the real module in its place and answers from it: a process that does make a client (a
 bot in the same process, a test) gets the real library, a server never pays for it.
