@@ -12,15 +12,16 @@ per event is cyclic (reference counting frees it), so after start-up we
   generations keep their default ratios: some garbage is cyclic (a young collection of that run
   freed about 2,500 objects), and what outlives a young collection is not left waiting longer.
 
-Before that, ``parley serve`` and each of its workers hold the collector off while they import and
-build the app (``hold_collector``, called by ``server/worker.py``): start-up allocates a few
-million objects that all live, so every collection then walks a growing heap and frees nothing.
-Held off, a start's CPU to its first answer fell by a fifth (``python -m bench.startup``; ``import server.app`` alone 1.54-1.68 -> 1.30-1.41 s). The
-lifespan turns it back on, tuned (``tune_collector``) or not (``release_collector``).
-
 With that the collector ran 18 times and took 0.38 s of 31.9 s (1.2%) in the same run
 (``bench/results/gc-*.md``). Off with ``PARLEY_GC_TUNING=false``; the test suite turns it off
 because one test process hosts hundreds of apps.
+
+Until the app has started, ``parley serve`` and each of its workers hold the collector off while
+they import and build the app (``hold_collector``, called by ``server/worker.py``): start-up
+allocates a few million objects that all live, so every collection then walks a growing heap and
+frees nothing. Held off, a start's CPU to its first answer fell by a fifth (``python -m bench.startup``;
+``import server.app`` alone 1.54-1.68 -> 1.30-1.41 s). The lifespan turns it back on, tuned
+(``tune_collector``) or not (``release_collector``).
 """
 
 from __future__ import annotations
