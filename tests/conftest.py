@@ -15,6 +15,7 @@ from server.collector import MIDDLE, OLD, YOUNG
 from tests import services
 from tests.app_tokens_support import app_site  # noqa: F401 (a fixture: an application's key set, served)
 from tests.js.conftest import node  # noqa: F401 (a fixture: the single sign-on tests' provider runs on Node)
+from tests.ports import free_port
 from tests.sso_support import oidc, sso  # noqa: F401 (fixtures: single sign-on's provider, tests/sso_support.py)
 from tests.support import LiveServer, forget_apps, running_on, test_settings
 
@@ -34,6 +35,13 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     return test_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """pytest-asyncio's, from tests/ports.py: a port below the ephemeral range, which another
+    worker's in-process servers (port 0) are never given."""
+    return free_port()
 
 
 @pytest.fixture
@@ -167,7 +175,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
         terminalreporter.section("what was skipped, and how to run it")
         for line in lines:
             terminalreporter.write_line(line)
-
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

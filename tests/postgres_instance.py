@@ -32,7 +32,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.redis_instance import _free_port
+from tests.ports import free_port
 
 READY = 30.0  # seconds a pg_ctl start or stop may take
 DATABASE = "parley"
@@ -54,7 +54,7 @@ class OwnPostgres:
         # Not pytest's tmp_path: its parents are root's alone, and the cluster may be postgres's.
         self.folder = Path(tempfile.mkdtemp(prefix="parley-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DATABASE}"
         self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
         self._user: dict[str, Any] = {}

@@ -16,7 +16,6 @@ import asyncio
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.ports import free_port
 
 WAIT = 15.0
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
@@ -87,12 +88,6 @@ class Recorder:
     def pending(self) -> int:
         """Mails accepted and not yet taken with ``next``."""
         return self._arrived.qsize()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import shlex
 import shutil
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,18 +29,13 @@ import socketio
 from db.backup import head_revision, integrity
 from tests.cli.runner import PASSWORD, Place, parley, place_in, serving
 from tests.databases import fresh_postgres_database, postgres_url
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(240)  # two servers and several commands, each a new process
 WAIT = 20.0
 WINDOW = 8  # sends in flight at once
 BEFORE = 150  # acknowledged sends before the backup starts
 DURING = 20  # acknowledged sends the backup must overlap with at least
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def busy_place(tmp_path: Path, name: str = "data") -> Place:

@@ -18,7 +18,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -39,6 +38,7 @@ from websockets.asyncio.client import connect
 from server.config import Settings
 from tests.cli.runner import COMMAND, PASSWORD
 from tests.databases import postgres_url
+from tests.ports import free_port
 from tests.scaleout.conftest import redis_url
 from tests.web.chat_page import ChatPage
 from tests.web.conftest import ARTIFACTS, DESKTOP
@@ -52,12 +52,6 @@ STARTUP = 20.0  # seconds a process has to start answering
 WAIT = 5.0
 SOURCES = [f"127.0.0.{i}" for i in range(2, 255)]  # loopback client addresses
 ADMIN_PASSWORD = "tangerine-kettle-49"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def render(config: str, listen_port: int, servers: dict[str, str]) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +33,7 @@ from db.models import Message, Topic
 from db.uow import Database
 from tests.cli.runner import COMMAND, Place, place_in
 from tests.databases import fresh_postgres_database, postgres_url
+from tests.ports import free_port
 
 SENDERS, PER_SENDER, WINDOW = 10, 80, 20  # up to SENDERS x WINDOW sends in flight at the kill
 KILL_AFTER = 300  # acknowledged sends before the kill: the writer is well under way, most still to come
@@ -41,12 +41,6 @@ WAIT = 20.0
 # A start-up's bound: about a second on an idle machine, past 20 s beside a full -n 3 run and the
 # other workers' browsers on two cores (it failed there, before any behaviour was tested).
 STARTUP = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
