@@ -27,8 +27,9 @@ NESTED_RESERVE = 3  # connections outer blocks leave to the blocks opened inside
 class PoolTurns:
     """Who may hold one of ``capacity`` pooled connections now (``outer``: how many outer blocks)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, wait: float) -> None:
         self.outer = capacity - NESTED_RESERVE
+        self.wait = wait  # as long as the pool lets a checkout wait, and failing as it does
         self._turns = asyncio.Semaphore(self.outer)
         self._holder: ContextVar[asyncio.Task[object] | None] = ContextVar("pool_turn_holder", default=None)
 
@@ -39,9 +40,13 @@ class PoolTurns:
         if task is not None and self._holder.get() is task:
             yield  # inside a block of this task: from the reserve, never behind the outer blocks
             return
-        async with self._turns:
+        async with asyncio.timeout(self.wait):  # TimeoutError, as the pool's own wait raises
+            await self._turns.acquire()
+        try:
             token = self._holder.set(task)
             try:
                 yield
             finally:
                 self._holder.reset(token)
+        finally:
+            self._turns.release()

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import POOL_OVERFLOW, POOL_SIZE, is_sqlite, make_engine, make_session_factory
+from db.engine import POOL_OVERFLOW, POOL_SIZE, POOL_WAIT, is_sqlite, make_engine, make_session_factory
 from db.errors import conflict_of
 from db.reads import HotReads, SqliteReads
 from db.repositories import Repositories
@@ -95,7 +95,8 @@ class Database:
         self.engine = make_engine(url, bounded=True)
         self.sessions = make_session_factory(self.engine)
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
-        self.turns = PoolTurns(POOL_SIZE + POOL_OVERFLOW)  # a block inside a block finds a connection
+        # a block inside a block finds a connection; waiting for a turn is bounded as the pool is
+        self.turns = PoolTurns(POOL_SIZE + POOL_OVERFLOW, POOL_WAIT)
         # A server across a network can hang (stop answering without closing): what must answer
         # in a bound on the send path bounds its reads then (``writer.RESOLVE_TIMEOUT``). SQLite is
         # a local file whose waits are this process's own queued writes.

@@ -48,7 +48,7 @@ async def test_more_blocks_than_connections_each_opening_one_inside_all_finish(t
 
 
 async def test_a_task_started_inside_a_turn_waits_for_a_turn_of_its_own():
-    turns = PoolTurns(NESTED_RESERVE + 1)  # one outer turn
+    turns = PoolTurns(NESTED_RESERVE + 1, 10.0)  # one outer turn
     order: list[str] = []
 
     async def child() -> None:
@@ -65,3 +65,16 @@ async def test_a_task_started_inside_a_turn_waits_for_a_turn_of_its_own():
     await started
 
     assert order == ["nested", "parent leaves", "child"]
+
+
+async def test_a_turn_not_given_within_the_pools_wait_fails_as_the_pools_wait_does():
+    turns = PoolTurns(NESTED_RESERVE + 1, 0.2)  # one outer turn, a wait of 0.2 s
+
+    async def another() -> None:
+        async with turns.turn():
+            pass
+
+    async with turns.turn():
+        with pytest.raises(TimeoutError):  # an outage's class (db/errors.py), not a wait without end
+            await asyncio.create_task(another())
+    await another()  # the turn is back: taken at once
