@@ -64,6 +64,11 @@ def held(packet: Packet | None) -> int:
     return len(data) if isinstance(data, bytes) else 0
 
 
+NO_ITEMS: deque[Packet | None] = deque()
+"""Every empty queue's items: one deque for all, which nothing appends to (``put_nowait``, the only
+writer, gives the queue a deque of its own first)."""
+
+
 class OutgoingQueue:
     __slots__ = (
         "_finished",
@@ -82,7 +87,9 @@ class OutgoingQueue:
     )
 
     def __init__(self, watch: QueueWatch | None = None) -> None:
-        self._items: deque[Packet | None] = deque()
+        # ``NO_ITEMS`` (shared, never appended to) until a packet must wait, and again once none
+        # does: a deque's first block is 760 bytes, and an idle socket's queue is empty for good.
+        self._items: deque[Packet | None] = NO_ITEMS
         # A list, not a deque: it holds one waiting reader at most but for an upgrade's two, and an
         # empty deque costs 760 bytes per socket (its first block), an empty list 56.
         self._getters: list[asyncio.Future[None]] = []
@@ -117,7 +124,10 @@ class OutgoingQueue:
         return list(self._items)
 
     def put_nowait(self, item: Packet | None) -> None:
-        self._items.append(item)
+        items = self._items
+        if items is NO_ITEMS:
+            items = self._items = deque()
+        items.append(item)
         self._unfinished += 1
         self.idle_reader = False
         if item is not None:
@@ -146,6 +156,8 @@ class OutgoingQueue:
         item = self._items.popleft()
         if item is not None:
             self.bytes -= held(item)
+        if not self._items:
+            self._items = NO_ITEMS
         if not self._items and self._getters:  # another reader waits (rare: an upgrade's two)
             self.idle_reader = True
         return item

@@ -4,6 +4,7 @@ asyncio.Queue, plus its byte count, whether its reader waits on it empty, and it
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 
 import pytest
 from engineio import packet
@@ -89,3 +90,21 @@ def test_its_watch_hears_of_every_put_past_the_limit_and_of_none_below():
     queue.put_nowait(None)  # a close: no bytes
     queue.put_nowait(body)
     assert watch.told == [3 * held(body), 4 * held(body)]
+
+
+def test_an_empty_queue_holds_no_block_of_items():
+    """Memory per socket: an idle socket's queue is empty for good, and a deque's first block is
+    760 bytes; a queue that held packets lets its block go once they are taken."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        queues = [OutgoingQueue() for _ in range(1000)]
+        for queue in queues:
+            queue.put_nowait(message("a"))
+            assert queue.get_nowait() is not None
+        per_queue = (tracemalloc.get_traced_memory()[0] - before) / len(queues)
+    finally:
+        tracemalloc.stop()
+    assert per_queue < 400, per_queue
+    queues[0].put_nowait(message("b"))  # and it queues again as before
+    assert [p.data for p in queues[0].waiting()] == ["b"] and queues[1].empty()
