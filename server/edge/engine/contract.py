@@ -14,7 +14,12 @@ import hashlib
 import importlib
 import inspect
 
-LIBRARIES = {"python-socketio": "5.18.1", "python-engineio": "4.15.1", "uvicorn": "0.54.0"}
+LIBRARIES = {
+    "python-socketio": "5.18.1",
+    "python-engineio": "4.15.1",
+    "uvicorn": "0.54.0",
+    "websockets": "17.4",
+}
 """The versions the digests were taken from (pyproject.toml pins each below its next minor)."""
 
 DIGESTS: dict[str, str] = {
@@ -179,6 +184,15 @@ DIGESTS: dict[str, str] = {
     ),
     "engineio.async_client:AsyncClient": ("646d1e905890b1019edbdb58c89f5a4872f4bd4c6c9b114bf0c4585015f2567a"),
     "engineio.client:Client": ("a34a49a1210c7a609a424166afc54b10e3a14f333012a5cf15ddf3ffcef0ce1d"),
+    "websockets.server:ServerProtocol.parse": (
+        "8c4d10340de4d32f573bd1c7c0e0b40374579dda3173abd82aedf3f6ffa07ea4"
+    ),
+    "websockets.protocol:Protocol.parse": (
+        "45aaf900644b63c46eee7cd7e28c53182cf53acac614aa93ed5a6a090fe95cc0"
+    ),
+    "websockets.streams:StreamReader.at_eof": (
+        "106a9f1e43abf91f47c959ba8f26958de29abd9d02a1a0d9e2c99b9e68f3d23d"
+    ),
 }
 
 

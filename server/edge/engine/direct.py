@@ -28,6 +28,7 @@ from websockets.protocol import State
 
 from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
+from server.edge.engine.wsprotocol import frames_only
 
 Handler = Callable[[eio_asgi.WebSocket], Awaitable[None]]
 """engine.io's ``AsyncSocket._websocket_handler``, bound to its socket."""
@@ -220,6 +221,7 @@ def _direct_for(asgi_send: object, coalescer: Coalescer) -> DirectWebSocket | No
     if protocol.handshake_complete:
         protocol.request = protocol.response = None  # type: ignore[assignment]
         trim_scope(protocol.scope)
+        frames_only(protocol.conn)  # websockets' own parser keeps the request too
     return DirectWebSocket(protocol, switch, coalescer)
 
 

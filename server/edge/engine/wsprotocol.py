@@ -19,6 +19,10 @@ does not need, each paid in memory per socket or in work per received frame:
   silent peer in ping interval + timeout, so ``start_keepalive`` is skipped for it. Every other
   WebSocket (the gateway dialects) keeps uvicorn's keepalive.
 
+``frames_only`` (called once the handshake is complete, ``direct.py``) drops websockets' parsed
+handshake request, which its server-side parser keeps as a local of the generator that goes on to
+parse every frame: the request's headers, about 3 KB per socket (tracemalloc).
+
 ``websocket_options`` are the uvicorn options that choose it. The overridden and mirrored symbols
 are listed in ``CONTRACT.md`` with their digests.
 """
@@ -29,6 +33,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol
+from websockets.streams import StreamReader
 
 RECEIVE_BUFFER = 64 * 1024
 """Bytes of received messages the app has not taken yet past which reading pauses."""
@@ -122,7 +128,26 @@ def _size(message: Message) -> int:
     return len(data) if data is not None else 0
 
 
+UVICORN_ATTRIBUTES = (
+    "app", "app_state", "asgi_version", "client", "close_sent", "close_timeout", "close_timer",
+    "config", "conn", "connections", "curr_msg_data_type", "default_headers", "disconnected",
+    "frames", "handshake_complete", "handshake_initiated", "initial_response", "last_ping_rtt",
+    "logger", "loop", "pending_ping_payload", "ping_interval", "ping_sent_at", "ping_timeout",
+    "ping_timer", "pong_timer", "queue", "read_paused", "request", "response", "root_path",
+    "scheme", "scope", "server", "tasks", "transport", "writable",
+)  # fmt: skip
+"""Every attribute uvicorn's protocol sets on itself (``__init__``, ``connection_made``,
+``handle_connect``, ``send``): slots of ``LeanWebSocketProtocol``."""
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    # Slots, not the instance dict: past 30 attributes CPython gives an instance a dict of its own
+    # (no keys shared with the class's other instances), and uvicorn sets 37: 1.6 KB per
+    # connection, against 8 bytes a slot. A slot is a data descriptor of the class, so uvicorn's
+    # ``self.x = ...`` and reads find it before any dict; an attribute a later uvicorn adds still
+    # goes to the dict.
+    __slots__ = UVICORN_ATTRIBUTES
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue: Any = ReceiveQueue()  # nothing was put on uvicorn's own yet
@@ -156,6 +181,33 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.read_paused and self.queue.size > RECEIVE_BUFFER:
             self.read_paused = True
             self.transport.pause_reading()
+
+
+def frames_only(conn: Protocol) -> bool:
+    """Give websockets' connection ``conn`` a parser of frames that holds no handshake request.
+
+    websockets' ``ServerProtocol.parse`` reads the request into a local, then parses the frames
+    with ``yield from Protocol.parse()``: its suspended frame keeps the request, headers and all,
+    for the connection's life. Between two frames (``Protocol.parse`` waiting in the reader's
+    ``at_eof``, so nothing of a frame was read yet) the state of the parse is all on ``conn``, and a
+    fresh ``Protocol.parse`` takes over where the old one was. Anywhere else (a client that sent a
+    frame before the handshake's answer reached it) the parser is kept, as it is: False."""
+    outer = conn.parser
+    inner = getattr(outer, "gi_yieldfrom", None)
+    if inner is None or getattr(inner, "gi_code", None) is not _FRAMES:
+        return False
+    waiting = inner.gi_yieldfrom
+    if waiting is None or getattr(waiting, "gi_code", None) is not _BETWEEN_FRAMES:
+        return False
+    fresh = Protocol.parse(conn)
+    next(fresh)  # to its first wait: the buffer is empty, so in ``at_eof`` again
+    conn.parser = fresh
+    outer.close()
+    return True
+
+
+_FRAMES = Protocol.parse.__code__
+_BETWEEN_FRAMES = StreamReader.at_eof.__code__
 
 
 def websocket_options() -> dict[str, Any]:

@@ -10,6 +10,7 @@ from websockets.asyncio.client import connect
 
 from server.edge.engine.direct import COALESCE_BYTES, SCOPE_KEPT
 from tests.edge.engine.test_eio_socket import opened, served, ws_url
+from tests.edge.engine.test_wsprotocol import requests_held
 from tests.support import WAIT
 
 
@@ -82,6 +83,8 @@ async def test_a_websocket_keeps_no_handshake_headers_once_connected():
         await opened(ws)
         (direct,) = server.sio.eio.websockets.values()
         assert direct.protocol.request is None and direct.protocol.response is None
+        assert requests_held(direct.protocol.conn) == []  # nor websockets' parser
+        assert vars(direct.protocol) == {}  # every attribute uvicorn set is a slot: no dict of its own
         scope = direct.protocol.scope
         assert set(scope) == {*SCOPE_KEPT, "headers"} and not scope["headers"]
         assert scope["client"][0] == "127.0.0.1" and scope["path"].startswith("/socket.io")

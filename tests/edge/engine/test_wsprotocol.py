@@ -11,6 +11,9 @@ from typing import Any
 
 import uvicorn
 from websockets.asyncio.client import connect
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
 
 from server.edge.engine.serving import PromptServer
 from server.edge.engine.wsprotocol import (
@@ -18,6 +21,7 @@ from server.edge.engine.wsprotocol import (
     LeanWebSocketProtocol,
     ReceiveQueue,
     Writable,
+    frames_only,
     websocket_options,
 )
 from tests.support import WAIT
@@ -135,3 +139,56 @@ async def test_writable_is_an_event_as_uvicorn_uses_it_without_a_deque_until_one
     assert not flag._waiters, "a cancelled waiter is forgotten"
     flag.set()
     assert flag.is_set()
+
+
+HANDSHAKE = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    b"User-Agent: probe/1\r\n\r\n"
+)
+
+
+def accepted() -> ServerProtocol:
+    """websockets' server side of one connection, its handshake read and answered."""
+    conn = ServerProtocol()
+    conn.receive_data(HANDSHAKE)
+    (request,) = conn.events_received()
+    conn.send_response(conn.accept(request))
+    conn.data_to_send()
+    return conn
+
+
+def requests_held(conn: ServerProtocol) -> list[Request]:
+    """The handshake requests the suspended frames of ``conn``'s parser keep."""
+    held, generator = [], conn.parser
+    while generator is not None:
+        if generator.gi_frame is not None:
+            held += [value for value in generator.gi_frame.f_locals.values() if isinstance(value, Request)]
+        generator = generator.gi_yieldfrom
+    return held
+
+
+def client_frame(text: str) -> bytes:
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+
+
+def test_a_connected_websockets_parser_keeps_no_handshake_request_and_reads_on():
+    conn = accepted()
+    assert requests_held(conn)  # websockets' own parser: the request, headers and all, for life
+    assert frames_only(conn)
+    assert requests_held(conn) == []
+    conn.receive_data(client_frame("40") + client_frame("42"))
+    assert [event.data for event in conn.events_received()] == [b"40", b"42"]
+    conn.receive_data(Frame(Opcode.CLOSE, b"\x03\xe8").serialize(mask=True))  # close, 1000
+    assert conn.events_received()[0].opcode is Opcode.CLOSE  # the close handshake as before
+
+
+def test_a_parser_in_the_middle_of_a_frame_is_kept():
+    conn = accepted()
+    frame = client_frame("40")
+    conn.receive_data(frame[:3])  # a client that did not wait for the answer: half a frame read
+    parser = conn.parser
+    assert not frames_only(conn)
+    assert conn.parser is parser
+    conn.receive_data(frame[3:])
+    assert [event.data for event in conn.events_received()] == [b"40"]
