@@ -99,6 +99,7 @@ class _Relay:
     # Bound once as instance attributes: every frame written goes through one of these, and a
     # ``__getattr__`` fallback per write costs a failed lookup each time (the fan-out's hot path).
     DIRECT = ("write", "writelines", "is_closing", "get_write_buffer_size", "get_extra_info", "close")
+    __slots__ = ("_guard", "_transport", *DIRECT)  # one per connection: no instance dict (memory)
 
     def __init__(self, transport: Any, guard: GuardedHTTP) -> None:
         self._transport = transport
@@ -118,6 +119,8 @@ class _Relay:
 
 
 class GuardedHTTP(asyncio.Protocol):
+    __slots__ = ("_done", "_timer", "address", "app_state", "inner", "limits", "transport")  # per connection
+
     def __init__(
         self,
         limits: ConnectionLimits,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from server.edge.engine.direct import DirectWebSocket
-from server.edge.engine.netguard import raise_descriptor_limit
+from server.edge.engine.netguard import GuardedHTTP, _Relay, raise_descriptor_limit
 from server.edge.engine.wsprotocol import LeanWebSocketProtocol
 from tests.edge.engine.test_eio_socket import raw_websocket
 from tests.support import WAIT, LiveServer, running
@@ -187,3 +187,18 @@ async def test_a_closed_websocket_is_freed_as_it_closes_not_left_to_the_cyclic_c
                 await asyncio.sleep(0.01)
     finally:
         gc.enable()
+
+
+async def test_a_websockets_guard_relay_and_protocol_carry_no_instance_dict(tmp_path: Path) -> None:
+    """Memory per socket: the three objects a connection keeps for its life in front of Engine.IO
+    hold their attributes in slots (an instance dict is 300 bytes or more each)."""
+    async with server(tmp_path) as live:
+        reader, writer = await raw_websocket(live)  # type: ignore[arg-type]
+        assert await asyncio.wait_for(reader.read(1), WAIT) == b"\x81"  # the OPEN packet's frame
+        (protocol,) = [o for o in gc.get_objects() if isinstance(o, LeanWebSocketProtocol)]
+        relay = protocol.transport
+        guard = relay._guard
+        assert isinstance(relay, _Relay) and isinstance(guard, GuardedHTTP) and guard.inner is protocol
+        assert type(relay).__dictoffset__ == type(guard).__dictoffset__ == 0  # no instance dict
+        assert vars(protocol) == {}  # uvicorn's attributes are slots of ours
+        writer.transport.abort()
