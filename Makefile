@@ -29,7 +29,11 @@ install-test: $(VENV)/.test-deps web-deps js-deps
 web-deps: web/node_modules/.package-lock.json
 js-deps: tests/js/node_modules/.package-lock.json
 
+# Our modules' bytecode is compiled first, as for the tests (below): where PYTHONDONTWRITEBYTECODE
+# is set, every start would otherwise compile ~500 modules again (this machine: 4.9 s from exec to
+# /healthz without bytecode, 3.5 s with it; python -m bench.startup).
 run: install
+	$(BIN)/python -m compileall -q -j 0 server db >/dev/null
 	$(BIN)/parley serve
 
 # Three workers on two cores (the tests are independent; tests/conftest.py groups those that are
