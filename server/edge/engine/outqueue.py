@@ -157,9 +157,9 @@ class OutgoingQueue:
         if item is not None:
             self.bytes -= held(item)
         if not self._items:
-            self._items = NO_ITEMS
-        if not self._items and self._getters:  # another reader waits (rare: an upgrade's two)
-            self.idle_reader = True
+            self._items = NO_ITEMS  # the block goes with the last packet
+            if self._getters:  # another reader waits (rare: an upgrade's two)
+                self.idle_reader = True
         return item
 
     async def get(self) -> Packet | None:
