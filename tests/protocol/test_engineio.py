@@ -200,12 +200,17 @@ async def test_polling_pings_every_interval_and_takes_pongs(tmp_path):
     assert all(0.2 < gap < 1.5 for gap in gaps), gaps
 
 
-async def test_a_polling_session_without_pongs_is_closed(quick):
-    wire = await PollingWire.open(quick, ENGINE)
-    ping = await quick.poll(ENGINE, wire.sid)
-    assert ping.text == "2"
-    ended = await quick.poll(ENGINE, wire.sid)  # held until the ping timeout closes the session
-    after = await quick.poll(ENGINE, wire.sid)
+async def test_a_polling_session_without_pongs_is_closed(tmp_path: Path):
+    """The suites' 0.2 s ping timeout is a race here: the next GET must reach the server within it
+    to be held, and on a loaded machine (CI: three workers, the server on the test's own loop) it
+    once came later and found the session gone (a 400). With 2 s the GET is in time, and is held
+    until the timeout closes the session."""
+    async with serving(tmp_path, ping_interval=0.3, ping_timeout=2.0) as quick:
+        wire = await PollingWire.open(quick, ENGINE)
+        ping = await quick.poll(ENGINE, wire.sid)
+        assert ping.text == "2"
+        ended = await quick.poll(ENGINE, wire.sid)  # held until the ping timeout closes the session
+        after = await quick.poll(ENGINE, wire.sid)
 
     assert (ended.status_code, ended.text) == (200, "1")  # the CLOSE packet
     assert after.status_code == 400
