@@ -26,9 +26,15 @@ class RecoveryRepository:
         return None if row is None else RecoveryRecord(row.pid, row.user_id, row.seen_at)
 
     async def seen(self, pids: Collection[str], when: datetime) -> None:
-        """Mark every session of ``pids`` as seen at ``when`` (one statement)."""
+        """Mark every session of ``pids`` as seen at ``when`` (one statement).
+
+        A mark never goes back: a refresh that took its time before a close's mark, and is
+        stored after it, leaves the close's mark.
+        """
         if pids:
-            statement = update(RecoverySession).where(col(RecoverySession.pid).in_(list(pids)))
+            statement = update(RecoverySession).where(
+                col(RecoverySession.pid).in_(list(pids)), col(RecoverySession.seen_at) < when
+            )
             await self.session.execute(statement.values(seen_at=when))
 
     async def forget_before(self, cutoff: datetime) -> None:

@@ -111,12 +111,22 @@ class RecoveryService:
         self._open[pid] += 1
 
     async def closed(self, pid: str) -> None:
-        """A socket of ``pid`` closed: its window starts now."""
-        self._open[pid] -= 1
-        if self._open[pid] <= 0:
-            del self._open[pid]
-        async with self.db.write() as repos:
-            await repos.recovery.seen([pid], datetime.now(UTC))
+        """A socket of ``pid`` closed: its window starts now.
+
+        The pid counts as open until the close is stored, so that once it is not open here its
+        ``seen_at`` is final: no refresh marks it later, and none is left to come.
+        """
+        try:
+            async with self.db.write() as repos:
+                await repos.recovery.seen([pid], datetime.now(UTC))
+        finally:
+            self._open[pid] -= 1
+            if self._open[pid] <= 0:
+                del self._open[pid]
+
+    def is_open(self, pid: str) -> bool:
+        """Whether a socket of ``pid`` is open here, or its close not yet stored."""
+        return pid in self._open
 
     async def refresh(self) -> None:
         """Mark this process's open pids as seen (one statement); forget the expired ones."""

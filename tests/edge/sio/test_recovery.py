@@ -286,22 +286,30 @@ async def new_session_with_the_backlog(
     assert {args[0]["body"] for args in backlog} >= {"seen 0", "dm", "missed 0", "missed 1"}
 
 
+async def close_marked(live_server: LiveServer, pid: str | None, closed_before: datetime) -> datetime:
+    """The pid's seen_at once the server has stored the socket's close: an earlier mark (the
+    connect, a refresh) would start the window early."""
+    assert pid is not None
+    async with asyncio.timeout(WAIT):
+        while live_server.chat.recovery.is_open(pid):
+            await asyncio.sleep(0.01)
+    async with live_server.chat.db.read() as repos:
+        row = await repos.session.get(RecoverySession, pid)
+    assert row is not None
+    seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
+    assert seen_at >= closed_before  # the close's mark, not the connect's
+    return seen_at
+
+
 @pytest.mark.parametrize("database", DATABASES)
 async def test_a_session_is_not_resumed_once_its_window_has_passed(tmp_path, database):
     async with running_on(settings(tmp_path / "data", recovery_window=1.0), database) as server:
+        closed_before = datetime.now(UTC)  # bob_away closes the socket after this
         away, dropped, offset = await bob_away(server)
         missed = await missed_while_away(away, 2)
-        chat = server.chat
-        async with chat.db.read() as repos:
-            bob = await repos.users.by_name(away.bob)
-        assert bob is not None and bob.id is not None
-        async with asyncio.timeout(WAIT):
-            while chat.sessions.connections(bob.id):  # the server has seen the socket close
-                await asyncio.sleep(0.01)
-        async with chat.db.read() as repos:
-            row = await repos.session.get(RecoverySession, dropped.pid)
-        assert row is not None
-        seen_at = row.seen_at if row.seen_at.tzinfo else row.seen_at.replace(tzinfo=UTC)
+        # The close's mark is written after the connection is released (and after presence and
+        # cursors): wait for a seen_at no older than the close, not for the connection to go.
+        seen_at = await close_marked(server, dropped.pid, closed_before)
         await asyncio.sleep(max(0.0, (seen_at + timedelta(seconds=1.1) - datetime.now(UTC)).total_seconds()))
 
         await new_session_with_the_backlog(
