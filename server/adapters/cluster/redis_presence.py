@@ -77,6 +77,26 @@ for _, users_of in ipairs(sets) do
 end
 return table.concat(found, ',')
 """
+# A user's socket arrives on (ARGV[4] = 1) or the last one leaves (0) this node (ARGV[3]): its set
+# changes, and the answer is whether the user has a socket on another live node (1) or none (0).
+# One round trip, and atomic: of two nodes the user arrives on at once, exactly one sees no other
+# (it tells the partners), and of two it leaves at once, exactly one sees none left. As four
+# commands (TIME, the live nodes, SMISMEMBER, SADD), two nodes could each miss the other.
+MOVE = """
+local now = redis.call('TIME')
+local since = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(ARGV[1])
+if ARGV[4] == '1' then
+  redis.call('SADD', ARGV[2] .. ':' .. ARGV[3], ARGV[5])
+else
+  redis.call('SREM', ARGV[2] .. ':' .. ARGV[3], ARGV[5])
+end
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
+  if node ~= ARGV[3] and redis.call('SISMEMBER', ARGV[2] .. ':' .. node, ARGV[5]) == 1 then
+    return 1
+  end
+end
+return 0
+"""
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
@@ -93,6 +113,7 @@ class RedisRegistry:
         self._here: set[int] = set()  # the users this node has: the truth its set is written from
         self._down = False  # a call failed: answer from ``_here`` until a heartbeat goes through
         self._among_many: Any = None  # the script that answers for many ids (``MANY``)
+        self._move: Any = None  # the script of an arrival or a departure (``MOVE``)
 
     def _users_of(self, node: str) -> str:
         return f"{self._prefix}:{node}"
@@ -103,6 +124,7 @@ class RedisRegistry:
             self.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0)
         )
         self._among_many = self._redis.register_script(AMONG)  # EVALSHA, loaded again if Redis forgot it
+        self._move = self._redis.register_script(MOVE)
         try:
             await self._beat()
         except TROUBLE as exc:  # a broker that hangs at start is an outage like any later one
@@ -125,20 +147,17 @@ class RedisRegistry:
         if self._down:
             return True  # as far as this node can tell
         try:
-            elsewhere = await self._elsewhere([user_id])
-            await self._redis.sadd(self._users_of(self.node), user_id)
+            return not await self._moved(user_id, arrived=True)
         except TROUBLE as exc:
             self._failed(exc)
             return True
-        return user_id not in elsewhere
 
     async def leave(self, user_id: int) -> bool:
         self._here.discard(user_id)
         if self._down:
             return True
         try:
-            await self._redis.srem(self._users_of(self.node), user_id)
-            return user_id not in await self._elsewhere([user_id])
+            return not await self._moved(user_id, arrived=False)
         except TROUBLE as exc:
             self._failed(exc)
             return True
@@ -161,14 +180,14 @@ class RedisRegistry:
             log.warning("presence in Redis failed (%r); answering from this node until it is back", exc)
         self._down = True
 
-    async def _elsewhere(self, ids: list[int]) -> set[int]:
-        if len(ids) > MANY:
-            return await self._among_live(ids, self.node)
-        return await self._among(ids, [node for node in await self._live_nodes() if node != self.node])
+    async def _moved(self, user_id: int, arrived: bool) -> bool:
+        """Add the user to this node's set (or remove them); whether another live node has them."""
+        args = [self.ttl, self._prefix, self.node, 1 if arrived else 0, user_id]
+        return bool(await self._move(keys=[self._nodes], args=args))
 
-    async def _among_live(self, ids: list[int], leave_out: str = "") -> set[int]:
-        """Which of many ids have a socket on a live node (but ``leave_out``), in one script (``AMONG``)."""
-        args = [self.ttl, self._prefix, ",".join(map(str, ids)), CHUNK, leave_out, len(ids)]
+    async def _among_live(self, ids: list[int]) -> set[int]:
+        """Which of many ids have a socket on a live node, in one script (``AMONG``)."""
+        args = [self.ttl, self._prefix, ",".join(map(str, ids)), CHUNK, "", len(ids)]
         online: bytes = await self._among_many(keys=[self._nodes], args=args)
         # the union of the live nodes' users when it was the smaller: only the ids asked are answered
         return {int(user) for user in online.split(b",")}.intersection(ids) if online else set()

@@ -44,6 +44,17 @@ async def test_a_user_comes_online_once_and_goes_offline_with_their_last_node(tw
     assert await one.online_among([7]) == set()
 
 
+async def test_of_two_nodes_a_user_arrives_on_at_once_exactly_one_tells_the_partners(two_nodes):
+    one, two = two_nodes
+
+    arrivals = await asyncio.gather(*(node.arrive(user) for user in range(10, 30) for node in (one, two)))
+    assert [arrivals[i] + arrivals[i + 1] for i in range(0, len(arrivals), 2)] == [1] * 20
+
+    departures = await asyncio.gather(*(node.leave(user) for user in range(10, 30) for node in (one, two)))
+    assert [departures[i] + departures[i + 1] for i in range(0, len(departures), 2)] == [1] * 20
+    assert await one.online_among(range(10, 30)) == set()
+
+
 async def test_online_among_answers_for_every_node_and_only_for_the_ids_asked(two_nodes):
     one, two = two_nodes
     for user in (1, 2, 3):
