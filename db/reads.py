@@ -2,9 +2,9 @@
 
 Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
 CPU (a session, a pooled connection and about six thread hand-offs), and a
-connect needs four such reads: the user behind the token, the user's topics,
-the partners told about presence, the backlog (and a fifth, the user's availability, when the
-user comes online). They run here instead, straight
+connect needs up to four such reads: the user behind the token, the user's topics with their
+availability, the partners told about presence (when the user is in a private topic or a direct
+conversation), the backlog. They run here instead, straight
 on the driver: on SQLite on aiosqlite's thread with a connection of their own
 (WAL: readers never wait for the writer), one hand-off per read; on PostgreSQL
 on asyncpg, from a small pool of their own. The same statements on both, but
@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import aiosqlite
 
 from db.accounts.records import Credentials
+from db.connections.records import Opening
 from db.conversations.extras import EXTRAS_COLUMNS, extras_of
 from db.conversations.records import BacklogEntry
 from db.engine import SQLITE_PRAGMAS
@@ -29,8 +30,9 @@ from db.times import utc
 class HotReads(Protocol):
     async def credentials(self, user_id: int) -> Credentials | None: ...
 
-    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
-        """(topic id, kind) of every membership of the user."""
+    async def opening(self, user_id: int) -> Opening:
+        """What a connection of the user needs once its token passed, in one read: (topic id, kind)
+        of every membership, and the availability as ``availability`` reads it."""
         ...
 
     async def availability(self, user_id: int) -> tuple[str, bool] | None:
@@ -69,9 +71,12 @@ SQL_CREDENTIALS = (
     " FROM users WHERE id = ?"
 )
 SQL_AVAILABILITY = "SELECT availability, idle FROM users WHERE id = ?"
-SQL_TOPICS = (
-    "SELECT t.id, t.kind FROM memberships m JOIN topics t ON t.id = m.topic_id"
-    " WHERE m.user_id = ? ORDER BY t.id"
+# A row per membership (topic id and kind), each with the user's availability; one row of NULL
+# topic for a user in no topic, none for no such user. Two reads before, one round trip each.
+SQL_OPENING = (
+    "SELECT u.availability, u.idle, t.id, t.kind FROM users u"
+    " LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN topics t ON t.id = m.topic_id"
+    " WHERE u.id = ? ORDER BY t.id"
 )
 SQL_PARTNERS = (
     "SELECT DISTINCT o.user_id FROM memberships o WHERE o.user_id != ?1 AND o.topic_id IN"
@@ -177,8 +182,12 @@ class DirectReads(Generic[Conn]):
             return str(row[0]), bool(row[1])
         return None
 
-    async def topics_of(self, user_id: int) -> list[tuple[int, str]]:
-        return [(int(topic_id), str(kind)) for topic_id, kind in await self._rows(SQL_TOPICS, (user_id,))]
+    async def opening(self, user_id: int) -> Opening:
+        rows = list(await self._rows(SQL_OPENING, (user_id,)))
+        if not rows:
+            return Opening([], None)
+        topics = [(int(row[2]), str(row[3])) for row in rows if row[2] is not None]
+        return Opening(topics, (str(rows[0][0]), bool(rows[0][1])))
 
     async def partners(self, user_id: int) -> list[int]:
         return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]

@@ -19,8 +19,8 @@ from db.reads import (
     SQL_BACKLOG,
     SQL_BACKLOGS,
     SQL_CREDENTIALS,
+    SQL_OPENING,
     SQL_PARTNERS,
-    SQL_TOPICS,
     DirectReads,
     Row,
 )
@@ -64,7 +64,7 @@ def _postgres(sql: str) -> str:
 
 _POSTGRES = {
     sql: _postgres(sql)
-    for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_TOPICS, SQL_PARTNERS, SQL_TOPIC_MEMBERS_POSTGRES)
+    for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_OPENING, SQL_PARTNERS, SQL_TOPIC_MEMBERS_POSTGRES)
 }
 
 

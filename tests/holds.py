@@ -19,12 +19,12 @@ from typing import Any
 
 import asyncpg
 
-from db.reads import SQL_TOPICS, SqliteReads
+from db.reads import SQL_OPENING, SqliteReads
 from db.reads_postgres import PostgresReads
 from tests.support import WAIT, LiveServer
 
 HOLD_AT_MOST = 3 * WAIT  # a test that never releases does not hang the database thread forever
-MEMBERSHIPS = SQL_TOPICS.split("?")[0]  # the statement as far as its first value (shown, or $1)
+MEMBERSHIPS = SQL_OPENING.split("?")[0]  # the statement as far as its first value (shown, or $1)
 
 
 class Held:
@@ -45,7 +45,7 @@ class Held:
 
 @asynccontextmanager
 async def held_membership_reads(server: LiveServer) -> AsyncIterator[Held]:
-    """Until released, the next read of a user's memberships (``topics_of``) waits at the database."""
+    """Until released, the next read of a user's memberships (``opening``) waits at the database."""
     held = Held()
     db = server.chat.db
     if isinstance(db.reads, SqliteReads):

@@ -1,4 +1,4 @@
-"""What the connections' repository hands out: a recovery session."""
+"""What the connections' reads hand out: a recovery session, and what a connection opens with."""
 
 from __future__ import annotations
 
@@ -13,3 +13,12 @@ class RecoveryRecord:
     pid: str
     user_id: int
     seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What a connection reads once its token passed: (topic id, kind) of every membership of its
+    user, and the user's availability (chosen, idle), None when there is no such user."""
+
+    topics: list[tuple[int, str]]
+    availability: tuple[str, bool] | None

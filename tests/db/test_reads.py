@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from db.connections.records import Opening
 from db.migrate import upgrade
 from db.reads import SQL_CREDENTIALS, DirectReads, SqliteReads
 from db.reads_postgres import POOL_SIZE, PostgresReads
@@ -105,7 +106,8 @@ async def test_each_hot_read_answers_from_the_stored_rows(reads):
     assert await hot.credentials(user_id + 1) is None
     assert await hot.availability(user_id) == ("auto", False)
     assert await hot.availability(user_id + 1) is None
-    assert await hot.topics_of(user_id) == []
+    assert await hot.opening(user_id) == Opening([], ("auto", False))  # in no topic
+    assert await hot.opening(user_id + 1) == Opening([], None)
     assert await hot.partners(user_id) == []
     assert await hot.backlog(user_id, 100) == []
     assert await hot.replay(user_id, 1, 0.5, 100) == []
@@ -120,6 +122,34 @@ async def test_the_availability_read_answers_what_was_chosen_and_whether_the_use
             async with db.write() as repos:
                 await repos.users.update_fields(user_id, availability="dnd", idle=True)
             assert await db.reads.availability(user_id) == ("dnd", True)
+        finally:
+            await db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_the_opening_read_answers_every_membership_with_the_availability_in_one_statement(
+    kind, tmp_path
+):
+    async with database_url(kind, tmp_path, "opening") as url:
+        alice = await with_alice(url)
+        db = Database(url)
+        try:
+            async with db.write() as repos:
+                now = datetime.now(UTC)
+                den = await repos.topics.add("den", "private", now, alice)
+                lobby = await repos.topics.add("lobby", "public", now, alice)
+                for topic in (lobby, den):
+                    await repos.memberships.add(topic, alice, "member", now)
+                await repos.users.update_fields(alice, availability="away", idle=True)
+            ids = {den.id: "private", lobby.id: "public"}
+            assert isinstance(db.reads, DirectReads)
+            seen: list[str] = []
+            db.reads.on_statement = seen.append
+
+            opening = await db.reads.opening(alice)
+
+            assert opening == Opening(sorted(ids.items()), ("away", True))
+            assert len(seen) == 1
         finally:
             await db.dispose()
 
@@ -153,11 +183,16 @@ async def test_every_read_goes_past_the_statement_hook(reads):
     seen: list[str] = []
     hot.on_statement = seen.append
     await hot.credentials(user_id)
-    await hot.topics_of(user_id)
+    await hot.opening(user_id)
     await hot.partners(user_id)
     await hot.backlog(user_id, 100)
     firsts = [statement.split()[:2] for statement in seen]
-    assert firsts == [["SELECT", "id,"], ["SELECT", "t.id,"], ["SELECT", "DISTINCT"], ["SELECT", "g.id,"]]
+    assert firsts == [
+        ["SELECT", "id,"],
+        ["SELECT", "u.availability,"],
+        ["SELECT", "DISTINCT"],
+        ["SELECT", "g.id,"],
+    ]
 
 
 async def test_sqlite_reads_started_together_open_one_connection_on_one_thread_and_close_ends_it(
@@ -231,7 +266,7 @@ async def test_a_failed_read_raises_and_the_next_read_is_served(tmp_path: Path):
         with pytest.raises(sqlite3.OperationalError):
             await reads.credentials(1)
         with pytest.raises(sqlite3.OperationalError):
-            await reads.topics_of(1)
+            await reads.opening(1)
     finally:
         await reads.close()
 

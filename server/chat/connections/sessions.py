@@ -148,10 +148,11 @@ class SessionService:
         await self.take_socket(actor.id)
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
         try:
-            topics = await self.db.reads.topics_of(actor.id)
-            topic_ids = tuple(topic_id for topic_id, kind in topics if kind != "direct")
+            opening = await self.db.reads.opening(actor.id)
+            topic_ids = tuple(topic_id for topic_id, kind in opening.topics if kind != "direct")
             granted = await self.recovery.grant(actor.id, recovery) if recovery is not None else None
-            await self.presence.socket_opened(actor.id, actor.username)
+            shares = any(kind != "public" for _, kind in opening.topics)  # see ``HotReads.partners``
+            await self.presence.socket_opened(actor.id, actor.username, shares, opening.availability)
         except BaseException:
             await self.release_socket(actor.id)
             raise

@@ -71,7 +71,21 @@ class PresenceService:
         """(open sockets, connected users) on this node, for its heartbeat row (``nodes.py``)."""
         return sum(self._sockets.values()), len(self._sockets)
 
-    async def socket_opened(self, user_id: int, username: str) -> None:
+    async def socket_opened(
+        self,
+        user_id: int,
+        username: str,
+        shares: bool = True,
+        availability: tuple[str, bool] | None = None,
+    ) -> None:
+        """Count an opened socket; the user's first anywhere tells their partners they came online.
+
+        The caller may have read the user's memberships and availability (one read, with the
+        connection's topics): ``shares`` says whether the user is in a private topic or a direct
+        conversation, and ``availability`` is (chosen, idle). Without partners their read, which
+        would find none, is skipped; with the availability, its own read is. Each was a round trip
+        to the database per connect (most of a connect's CPU is round trips).
+        """
         count = self._sockets.get(user_id, 0)
         self._sockets[user_id] = count + 1
         self.activity.opened(user_id, username)
@@ -80,11 +94,12 @@ class PresenceService:
             leaving.cancel()
             return
         if count == 0 and await self.registry.arrive(user_id):
-            chosen, idle = await self.db.reads.availability(user_id) or ("auto", False)
+            chosen, idle = availability or await self.db.reads.availability(user_id) or ("auto", False)
             if idle:  # a new session starts active; a write only then (it was most of a connect's CPU)
                 async with self.db.write() as repos:
                     await repos.people.wake(user_id, datetime.now(UTC))
-            await self._announce(user_id, username, True, None, chosen if chosen != "auto" else "online")
+            if shares:
+                await self._announce(user_id, username, True, None, chosen if chosen != "auto" else "online")
 
     async def idle_changed(self, user_id: int, username: str, availability: str) -> None:
         """``Activity`` made the user away, or active again: shown when they chose ``auto``."""

@@ -1,0 +1,53 @@
+"""Opening a session (server.chat.connections.sessions.SessionService.open), over a real SQLite
+file: what a connect reads. The memberships and the availability come in one read, and the partners
+are read only when the user has some: a connect storm of users in public topics only (every new
+account's ``lobby``) made a read per connect that found none. Each read is a round trip.
+"""
+
+from __future__ import annotations
+
+from server.chat.accounts.schemas import LoginIn
+from server.chat.kernel.events import PresenceChanged
+from server.chat.kernel.schemas import Target
+from server.chat.service import Chat
+from tests.support import PASSWORD, statements
+
+
+async def token_of(chat: Chat, username: str) -> str:
+    return (await chat.users.login(LoginIn(username=username, password=PASSWORD))).token
+
+
+def partner_reads(seen: list[str]) -> list[str]:
+    return [statement for statement in seen if statement.startswith("SELECT DISTINCT o.user_id")]
+
+
+def firsts(seen: list[str]) -> list[list[str]]:
+    return [statement.split()[:2] for statement in seen]
+
+
+async def test_a_user_in_public_topics_only_comes_online_without_a_read_of_partners(chat, sink, make_user):
+    alice = await make_user("alice")  # in the lobby, nothing else
+    token = await token_of(chat, "alice")
+    sink.clear()
+
+    with statements(chat.db) as seen:
+        session = await chat.sessions.open(token)
+
+    assert session.actor == alice
+    # the token's user, then the memberships with the availability: two reads in all
+    assert firsts(seen) == [["SELECT", "id,"], ["SELECT", "u.availability,"]]
+    assert sink.of(PresenceChanged) == []  # nobody to tell
+
+
+async def test_a_user_with_a_direct_conversation_comes_online_to_their_partner(chat, sink, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await chat.messages.send(alice, Target(user="bob"), "hi")
+    token = await token_of(chat, "alice")
+    sink.clear()
+
+    with statements(chat.db) as seen:
+        await chat.sessions.open(token)
+
+    assert len(partner_reads(seen)) == 1
+    [online] = sink.of(PresenceChanged)
+    assert (online.username, online.online, online.audience.user_ids) == ("alice", True, (bob.id,))
