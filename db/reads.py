@@ -2,7 +2,7 @@
 
 Through SQLAlchemy's session on aiosqlite even ``SELECT 1`` costs ~0.7 ms of
 CPU (a session, a pooled connection and about six thread hand-offs), and a
-connect needs up to four such reads: the user behind the token, the user's topics with their
+connect needs up to three such reads: the user behind the token with their topics and
 availability, the partners told about presence (when the user is in a private topic or a direct
 conversation), the backlog. They run here instead, straight
 on the driver: on SQLite on aiosqlite's thread with a connection of their own
@@ -31,8 +31,8 @@ class HotReads(Protocol):
     async def credentials(self, user_id: int) -> Credentials | None: ...
 
     async def opening(self, user_id: int) -> Opening:
-        """What a connection of the user needs once its token passed, in one read: (topic id, kind)
-        of every membership, and the availability as ``availability`` reads it."""
+        """What a connection of the user needs, in one read: the credentials as ``credentials``
+        reads them, (topic id, kind) of every membership, the availability as ``availability``."""
         ...
 
     async def availability(self, user_id: int) -> tuple[str, bool] | None:
@@ -71,10 +71,12 @@ SQL_CREDENTIALS = (
     " FROM users WHERE id = ?"
 )
 SQL_AVAILABILITY = "SELECT availability, idle FROM users WHERE id = ?"
-# A row per membership (topic id and kind), each with the user's availability; one row of NULL
-# topic for a user in no topic, none for no such user. Two reads before, one round trip each.
+# A row per membership (topic id and kind), each with the user's credentials and availability; one
+# row of NULL topic for a user in no topic, none for no such user. Three reads before (the
+# credentials, the memberships, the availability), a round trip each.
 SQL_OPENING = (
-    "SELECT u.availability, u.idle, t.id, t.kind FROM users u"
+    "SELECT u.id, u.username, u.token_version, u.disabled_at IS NULL AND u.deleted_at IS NULL, u.bot,"
+    " u.tokens_revoked_at, u.availability, u.idle, t.id, t.kind FROM users u"
     " LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN topics t ON t.id = m.topic_id"
     " WHERE u.id = ? ORDER BY t.id"
 )
@@ -185,9 +187,11 @@ class DirectReads(Generic[Conn]):
     async def opening(self, user_id: int) -> Opening:
         rows = list(await self._rows(SQL_OPENING, (user_id,)))
         if not rows:
-            return Opening([], None)
-        topics = [(int(row[2]), str(row[3])) for row in rows if row[2] is not None]
-        return Opening(topics, (str(rows[0][0]), bool(rows[0][1])))
+            return Opening(None, [], None)
+        user = rows[0]
+        credentials = Credentials(user[0], user[1], user[2], bool(user[3]), bool(user[4]), utc(user[5]))
+        topics = [(int(row[8]), str(row[9])) for row in rows if row[8] is not None]
+        return Opening(credentials, topics, (str(user[6]), bool(user[7])))
 
     async def partners(self, user_id: int) -> list[int]:
         return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]

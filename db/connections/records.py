@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.accounts.records import Credentials
+
 
 @dataclass(frozen=True, slots=True)
 class RecoveryRecord:
@@ -17,8 +19,10 @@ class RecoveryRecord:
 
 @dataclass(frozen=True, slots=True)
 class Opening:
-    """What a connection reads once its token passed: (topic id, kind) of every membership of its
-    user, and the user's availability (chosen, idle), None when there is no such user."""
+    """What a connection reads of its user: the credentials its token is checked against, (topic
+    id, kind) of every membership, and the availability (chosen, idle); both None when there is no
+    such user."""
 
+    credentials: Credentials | None
     topics: list[tuple[int, str]]
     availability: tuple[str, bool] | None

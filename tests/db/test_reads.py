@@ -106,8 +106,8 @@ async def test_each_hot_read_answers_from_the_stored_rows(reads):
     assert await hot.credentials(user_id + 1) is None
     assert await hot.availability(user_id) == ("auto", False)
     assert await hot.availability(user_id + 1) is None
-    assert await hot.opening(user_id) == Opening([], ("auto", False))  # in no topic
-    assert await hot.opening(user_id + 1) == Opening([], None)
+    assert await hot.opening(user_id) == Opening(alice, [], ("auto", False))  # in no topic
+    assert await hot.opening(user_id + 1) == Opening(None, [], None)
     assert await hot.partners(user_id) == []
     assert await hot.backlog(user_id, 100) == []
     assert await hot.replay(user_id, 1, 0.5, 100) == []
@@ -148,8 +148,9 @@ async def test_the_opening_read_answers_every_membership_with_the_availability_i
 
             opening = await db.reads.opening(alice)
 
-            assert opening == Opening(sorted(ids.items()), ("away", True))
-            assert len(seen) == 1
+            assert opening == Opening(await db.reads.credentials(alice), sorted(ids.items()), ("away", True))
+            assert opening.credentials is not None and opening.credentials.username == "alice"
+            assert len(seen) == 2  # the opening, then the credentials alone to compare
         finally:
             await db.dispose()
 
@@ -189,7 +190,7 @@ async def test_every_read_goes_past_the_statement_hook(reads):
     firsts = [statement.split()[:2] for statement in seen]
     assert firsts == [
         ["SELECT", "id,"],
-        ["SELECT", "u.availability,"],
+        ["SELECT", "u.id,"],
         ["SELECT", "DISTINCT"],
         ["SELECT", "g.id,"],
     ]

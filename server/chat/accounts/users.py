@@ -71,6 +71,7 @@ FIRST_VERSIONS = 2**30
 
 
 Joiner = Callable[[int], Awaitable[None]]
+CredentialsRead = Callable[[int], Awaitable[Credentials | None]]  # a user's credentials, or None
 Admit = Callable[[Repositories, UserRecord], Awaitable[None]]
 
 
@@ -354,17 +355,21 @@ class UserService:
     async def authenticate(self, token: str | None) -> Actor:
         return (await self.verify(token))[0]
 
-    async def verify(self, token: str | None) -> tuple[Actor, Claims]:
-        """The user behind a valid token, and the token's claims (its expiry, its version)."""
+    async def verify(self, token: str | None, read: CredentialsRead | None = None) -> tuple[Actor, Claims]:
+        """The user behind a valid token, and the token's claims (its expiry, its version).
+
+        ``read``: how the user's credentials are read when they are not in memory (by default
+        alone); a connect reads them with the rest of what it needs of its user, in one statement.
+        """
         if not token:
             raise ChatError(ErrorCode.UNAUTHORIZED, "a token is required")
         if api_tokens.is_api_token(token):
-            return await self._verify_api_token(token)
+            return await self._verify_api_token(token, read)
         apps = self.app_tokens
         if apps is not None and token not in self.verified and apps.claims_to_be(token):
-            return await self._verify_app_token(apps, token)
+            return await self._verify_app_token(apps, token, read)
         claims = self.verified.decode(token)
-        user = self.known.get(claims.user_id) or await self._look_up(claims.user_id)
+        user = self.known.get(claims.user_id) or await self._look_up(claims.user_id, read)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if not user.active:
@@ -375,7 +380,7 @@ class UserService:
             raise ChatError(ErrorCode.TOKEN_REVOKED, "this session was signed out; sign in again")
         return Actor(id=user.id, username=user.username, bot=user.bot, session_id=claims.session_id), claims
 
-    async def _verify_api_token(self, token: str) -> tuple[Actor, Claims]:
+    async def _verify_api_token(self, token: str, read: CredentialsRead | None) -> tuple[Actor, Claims]:
         """A bot's API token (PROTOCOL.md section 12): known by its hash, never expiring (claims
         without ``expires_at``); revoked or unknown is ``unauthorized``."""
         token_hash = api_tokens.digest(token)
@@ -387,7 +392,7 @@ class UserService:
             if record is None:
                 raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
             found = self.known_tokens.remember(token_hash, record.id, record.user_id, since)
-        user = self.known.get(found.user_id) or await self._look_up(found.user_id)
+        user = self.known.get(found.user_id) or await self._look_up(found.user_id, read)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if not user.active:
@@ -396,13 +401,15 @@ class UserService:
         now = datetime.now(UTC)
         return actor, Claims(user_id=user.id, version=user.token_version, issued_at=now, expires_at=None)
 
-    async def _verify_app_token(self, apps: AppTokenCheck, token: str) -> tuple[Actor, Claims]:
+    async def _verify_app_token(
+        self, apps: AppTokenCheck, token: str, read: CredentialsRead | None
+    ) -> tuple[Actor, Claims]:
         """A token the application signed (PROTOCOL.md section 17): its account, checked as a
         Parley token's is (disabled or deleted: ``unauthorized``). It carries no token version: a
         revocation (a logout, the server API's disconnect with ``revoke``) refuses the ones issued
         (``iat``) up to its moment, and every one without ``iat``; the application signs new ones."""
         user_id, issued_at, expires_at = await apps.user_of(token)
-        user = self.known.get(user_id) or await self._look_up(user_id)
+        user = self.known.get(user_id) or await self._look_up(user_id, read)
         if user is None:
             raise ChatError(ErrorCode.UNAUTHORIZED, "the token is not valid")
         if not user.active:
@@ -443,9 +450,9 @@ class UserService:
             raise ChatError(ErrorCode.UNAUTHORIZED, NOTHING_TO_REFRESH)
         return claims.expires_at
 
-    async def _look_up(self, user_id: int) -> Known | None:
+    async def _look_up(self, user_id: int, read: CredentialsRead | None = None) -> Known | None:
         since = self.known.generation()
-        user = await self.db.reads.credentials(user_id)
+        user = await (read or self.db.reads.credentials)(user_id)
         return None if user is None else self.known.remember(user, since)
 
     async def issue_token(self, username: str, ttl_seconds: int | None = None) -> TokenOut:

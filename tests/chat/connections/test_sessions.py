@@ -1,7 +1,8 @@
 """Opening a session (server.chat.connections.sessions.SessionService.open), over a real SQLite
-file: what a connect reads. The memberships and the availability come in one read, and the partners
-are read only when the user has some: a connect storm of users in public topics only (every new
-account's ``lobby``) made a read per connect that found none. Each read is a round trip.
+file: what a connect reads. Each read is a round trip, most of a connect's CPU. The credentials,
+the memberships and the availability come in one read (three before), and the partners are read
+only when the user has some: a connect storm of users in public topics only (every new account's
+``lobby``) made a read per connect that found none.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ async def test_a_user_in_public_topics_only_comes_online_without_a_read_of_partn
         session = await chat.sessions.open(token)
 
     assert session.actor == alice
-    # the token's user, then the memberships with the availability: two reads in all
-    assert firsts(seen) == [["SELECT", "id,"], ["SELECT", "u.availability,"]]
+    # the token's user with the memberships and the availability: one read in all
+    assert firsts(seen) == [["SELECT", "u.id,"]]
     assert sink.of(PresenceChanged) == []  # nobody to tell
 
 
@@ -51,3 +52,16 @@ async def test_a_user_with_a_direct_conversation_comes_online_to_their_partner(c
     assert len(partner_reads(seen)) == 1
     [online] = sink.of(PresenceChanged)
     assert (online.username, online.online, online.audience.user_ids) == ("alice", True, (bob.id,))
+
+
+async def test_a_user_whose_credentials_are_in_memory_connects_with_one_read_too(chat, make_user):
+    alice = await make_user("alice")
+    token = await token_of(chat, "alice")
+    first = await chat.sessions.open(token)  # remembers her credentials
+    await chat.sessions.close(first.actor)
+
+    with statements(chat.db) as seen:
+        again = await chat.sessions.open(token)
+
+    assert again.actor == alice
+    assert firsts(seen) == [["SELECT", "u.id,"]]  # the memberships and availability, by themselves
