@@ -32,6 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
+from server.chat.kernel.batching import Batched
 from server.chat.kernel.online import Gone
 
 log = logging.getLogger("parley.cluster")
@@ -77,26 +78,40 @@ for _, users_of in ipairs(sets) do
 end
 return table.concat(found, ',')
 """
-# A user's socket arrives on (ARGV[4] = 1) or the last one leaves (0) this node (ARGV[3]): its set
-# changes, and the answer is whether the user has a socket on another live node (1) or none (0).
-# One round trip, and atomic: of two nodes the user arrives on at once, exactly one sees no other
-# (it tells the partners), and of two it leaves at once, exactly one sees none left. As four
-# commands (TIME, the live nodes, SMISMEMBER, SADD), two nodes could each miss the other.
+# Users' sockets arrive on (ARGV[4] = 1) or their last one leaves (0) this node (ARGV[3]): ARGV[5] is
+# their ids, comma-separated. Their ids join (or leave) the node's set, and the answer is a flag
+# per id, in order: 1 when the user has a socket on another live node, 0 when on none. One round
+# trip for every arrival gathered meanwhile (a connect storm's), and atomic: of two nodes a user
+# arrives on at once, exactly one sees no other (it tells the partners), and of two it leaves at
+# once, exactly one sees none left. As four commands per user before (TIME, the live nodes,
+# SMISMEMBER, SADD), two nodes could each miss the other.
 MOVE = """
 local now = redis.call('TIME')
 local since = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(ARGV[1])
+local ids = {}
+for id in string.gmatch(ARGV[5], '[^,]+') do ids[#ids + 1] = id end
 if ARGV[4] == '1' then
-  redis.call('SADD', ARGV[2] .. ':' .. ARGV[3], ARGV[5])
+  redis.call('SADD', ARGV[2] .. ':' .. ARGV[3], unpack(ids))
 else
-  redis.call('SREM', ARGV[2] .. ':' .. ARGV[3], ARGV[5])
+  redis.call('SREM', ARGV[2] .. ':' .. ARGV[3], unpack(ids))
 end
+local others = {}
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
-  if node ~= ARGV[3] and redis.call('SISMEMBER', ARGV[2] .. ':' .. node, ARGV[5]) == 1 then
-    return 1
+  if node ~= ARGV[3] then others[#others + 1] = ARGV[2] .. ':' .. node end
+end
+local flags = {}
+for i, id in ipairs(ids) do
+  flags[i] = '0'
+  for _, users_of in ipairs(others) do
+    if redis.call('SISMEMBER', users_of, id) == 1 then
+      flags[i] = '1'
+      break
+    end
   end
 end
-return 0
+return table.concat(flags)
 """
+ARRIVALS = 1000  # arrivals a script at most (Lua's unpack takes ~8,000 values)
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
@@ -113,7 +128,9 @@ class RedisRegistry:
         self._here: set[int] = set()  # the users this node has: the truth its set is written from
         self._down = False  # a call failed: answer from ``_here`` until a heartbeat goes through
         self._among_many: Any = None  # the script that answers for many ids (``MANY``)
-        self._move: Any = None  # the script of an arrival or a departure (``MOVE``)
+        self._move: Any = None  # the script of arrivals or a departure (``MOVE``)
+        # Arrivals asked for at the same moment share one script: each gets whether it is elsewhere.
+        self._arrivals: Batched[int, bool] = Batched(self._arrived, lambda: False, ARRIVALS)
 
     def _users_of(self, node: str) -> str:
         return f"{self._prefix}:{node}"
@@ -147,7 +164,7 @@ class RedisRegistry:
         if self._down:
             return True  # as far as this node can tell
         try:
-            return not await self._moved(user_id, arrived=True)
+            return not await self._arrivals.get(user_id)
         except TROUBLE as exc:
             self._failed(exc)
             return True
@@ -157,7 +174,7 @@ class RedisRegistry:
         if self._down:
             return True
         try:
-            return not await self._moved(user_id, arrived=False)
+            return not (await self._moved([user_id], arrived=False))[user_id]
         except TROUBLE as exc:
             self._failed(exc)
             return True
@@ -180,10 +197,15 @@ class RedisRegistry:
             log.warning("presence in Redis failed (%r); answering from this node until it is back", exc)
         self._down = True
 
-    async def _moved(self, user_id: int, arrived: bool) -> bool:
-        """Add the user to this node's set (or remove them); whether another live node has them."""
-        args = [self.ttl, self._prefix, self.node, 1 if arrived else 0, user_id]
-        return bool(await self._move(keys=[self._nodes], args=args))
+    async def _arrived(self, user_ids: list[int]) -> dict[int, bool]:
+        return await self._moved(user_ids, arrived=True)
+
+    async def _moved(self, user_ids: list[int], arrived: bool) -> dict[int, bool]:
+        """Add the users to this node's set (or remove them); for each, whether another live node
+        has them."""
+        args = [self.ttl, self._prefix, self.node, 1 if arrived else 0, ",".join(map(str, user_ids))]
+        flags: bytes = await self._move(keys=[self._nodes], args=args)
+        return {user_id: flags[i : i + 1] == b"1" for i, user_id in enumerate(user_ids)}
 
     async def _among_live(self, ids: list[int]) -> set[int]:
         """Which of many ids have a socket on a live node, in one script (``AMONG``)."""

@@ -55,6 +55,19 @@ async def test_of_two_nodes_a_user_arrives_on_at_once_exactly_one_tells_the_part
     assert await one.online_among(range(10, 30)) == set()
 
 
+async def test_arrivals_at_one_moment_share_one_script_and_each_gets_its_own_answer(two_nodes):
+    """A connect storm: one round trip to Redis for the users arriving together, not one each."""
+    one, two = two_nodes
+    await two.arrive(105)  # already online elsewhere
+    scripts = one._arrivals.reads
+
+    arrivals = await asyncio.gather(*(one.arrive(user) for user in range(100, 110)))
+
+    assert arrivals == [user != 105 for user in range(100, 110)]
+    assert one._arrivals.reads - scripts == 1
+    assert await two.online_among(range(100, 110)) == set(range(100, 110))
+
+
 async def test_online_among_answers_for_every_node_and_only_for_the_ids_asked(two_nodes):
     one, two = two_nodes
     for user in (1, 2, 3):
