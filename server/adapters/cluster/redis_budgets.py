@@ -8,8 +8,9 @@ again after a Redis restart answers ``NOSCRIPT``).
 A user's sockets are counted per node: each node keeps a hash (``{channel}:sockets:{node}``, user
 id -> its sockets there) and beats in a sorted set of nodes (score: Redis's time of its last
 beat). A socket is let in when the sum over the live nodes is under the limit, checked and
-counted in one script; a node whose beat is older than ``ttl`` no longer counts (a killed node's
-sockets are forgotten within ``ttl``), and its hash expires.
+counted in one script (shared by the sockets opening at the same moment); a node whose beat is
+older than ``ttl`` no longer counts (a killed node's sockets are forgotten within ``ttl``), and its
+hash expires.
 
 Redis may die, restart empty or hang: every call is bounded (``TIMEOUT``, short: a sign-up or an
 upload waits that long at most), and a failure answers ``None`` (the node keeps to its local
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from typing import Any
@@ -32,6 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
+from server.chat.kernel.batching import Batched
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 0.25  # seconds a check may wait on Redis before the local limit stands alone
@@ -58,26 +61,39 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
 return tostring(wait)
 """
 
-# KEYS[1] the nodes' beats, KEYS[2] this node's counts; ARGV user, limit, ttl, key prefix, node.
+# KEYS[1] the nodes' beats, KEYS[2] this node's counts; ARGV ttl, key prefix, node, and the sockets
+# opening: "user:limit" entries, comma-separated, in the order they asked (a user may come twice).
 # (The other nodes' hashes are named from the beats: fine on one Redis, not on a Redis Cluster.)
-# Returns 1 (counted) or 0 (the live nodes hold ``limit`` sockets of the user already).
-SOCKET = """
+# Returns a flag per entry, in order: 1 (counted) or 0 (the live nodes hold ``limit`` sockets of
+# the user already). One round trip for every socket opening at that moment (a connect storm's).
+SOCKETS = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1e6
-local user, limit = ARGV[1], tonumber(ARGV[2])
-local total = tonumber(redis.call('HGET', KEYS[2], user)) or 0
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[3]), '+inf')) do
-  if node ~= ARGV[5] then
-    total = total + (tonumber(redis.call('HGET', ARGV[4] .. node, user)) or 0)
+local others = {}
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')) do
+  if node ~= ARGV[3] then others[#others + 1] = ARGV[2] .. node end
+end
+local flags, counted = {}, false
+for entry in string.gmatch(ARGV[4], '[^,]+') do
+  local user, limit = string.match(entry, '(%d+):(%d+)')
+  local total = tonumber(redis.call('HGET', KEYS[2], user)) or 0
+  for _, counts in ipairs(others) do
+    total = total + (tonumber(redis.call('HGET', counts, user)) or 0)
+  end
+  if total >= tonumber(limit) then
+    flags[#flags + 1] = '0'
+  else
+    redis.call('HINCRBY', KEYS[2], user, 1)
+    counted = true
+    flags[#flags + 1] = '1'
   end
 end
-if total >= limit then
-  return 0
+if counted then
+  redis.call('EXPIRE', KEYS[2], math.ceil(2 * tonumber(ARGV[1])) + 1)
 end
-redis.call('HINCRBY', KEYS[2], user, 1)
-redis.call('EXPIRE', KEYS[2], math.ceil(2 * tonumber(ARGV[3])) + 1)
-return 1
+return table.concat(flags)
 """
+OPENINGS = 1000  # sockets a script counts at most
 
 
 class RedisBudgets:
@@ -94,6 +110,10 @@ class RedisBudgets:
         self._redis: Any = None
         self._bucket: Any = None
         self._socket: Any = None
+        # Sockets opening at the same moment share one script; each call is its own key (a serial
+        # number first), as one user's sockets are each counted.
+        self._openings: Batched[tuple[int, int, int], bool] = Batched(self._count, lambda: False, OPENINGS)
+        self._serial = itertools.count()
         self._here: dict[int, int] = {}  # user id -> sockets counted on this node: what a beat writes
         # A call failed (or not started yet, as in a command): local limits only until a beat goes through.
         self._down = True
@@ -112,7 +132,7 @@ class RedisBudgets:
             retry=Retry(NoBackoff(), 0),
         )
         self._bucket = self._redis.register_script(BUCKET)
-        self._socket = self._redis.register_script(SOCKET)
+        self._socket = self._redis.register_script(SOCKETS)
         try:
             await self._beat()
         except TROUBLE as exc:
@@ -139,9 +159,8 @@ class RedisBudgets:
     async def socket_opened(self, user_id: int, limit: int) -> bool | None:
         if not self._down:
             try:
-                keys = [self._nodes, self._mine]
-                args = [user_id, limit, self.ttl, self._sockets, self.node]
-                counted = await asyncio.wait_for(self._socket(keys=keys, args=args), self.timeout)
+                opening = (next(self._serial), user_id, limit)
+                counted = await asyncio.wait_for(self._openings.get(opening), self.timeout)
             except TROUBLE as exc:
                 self._failed(exc)
             else:
@@ -151,6 +170,12 @@ class RedisBudgets:
                 return True
         self._here[user_id] = self._here.get(user_id, 0) + 1  # the next beat writes it
         return None
+
+    async def _count(self, openings: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], bool]:
+        entries = ",".join(f"{user_id}:{limit}" for _, user_id, limit in openings)
+        args = [self.ttl, self._sockets, self.node, entries]
+        flags: bytes = await self._socket(keys=[self._nodes, self._mine], args=args)
+        return {opening: flags[i : i + 1] == b"1" for i, opening in enumerate(openings)}
 
     async def socket_closed(self, user_id: int) -> None:
         count = self._here.get(user_id, 0) - 1

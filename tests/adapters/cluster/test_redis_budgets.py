@@ -62,6 +62,20 @@ async def test_sockets_are_counted_over_the_live_nodes(two_nodes):
     assert await one.socket_opened(8, 2) is True  # another user
 
 
+async def test_sockets_opening_at_once_share_one_script_and_each_is_counted_in_turn(two_nodes):
+    """A connect storm: one round trip for the sockets opening together, one user's several too."""
+    one, two = two_nodes
+    assert await two.socket_opened(7, 3) is True  # one of user 7's on the other node
+    scripts = one._openings.reads
+
+    opened = await asyncio.gather(*(one.socket_opened(user, 3) for user in (7, 7, 7, 8)))
+
+    assert opened == [True, True, False, True]  # user 7's third in all, then over the limit
+    assert one._openings.reads - scripts == 1
+    assert await two.socket_opened(7, 3) is False
+    assert await two.socket_opened(8, 3) is True
+
+
 async def test_the_script_is_loaded_again_after_redis_restarts_empty(tmp_path: Path):
     async with own_redis(tmp_path / "redis") as broker:
         node = RedisBudgets(broker.url, "budgets")
