@@ -51,13 +51,11 @@ local now = redis.call('TIME')
 local since = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(ARGV[1])
 local sets, users = {}, 0
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
-  if node ~= ARGV[5] then
-    sets[#sets + 1] = ARGV[2] .. ':' .. node
-    users = users + redis.call('SCARD', sets[#sets])
-  end
+  sets[#sets + 1] = ARGV[2] .. ':' .. node
+  users = users + redis.call('SCARD', sets[#sets])
 end
 if #sets == 0 then return '' end
-if users <= tonumber(ARGV[6]) then
+if users <= tonumber(ARGV[5]) then
   return table.concat(redis.call('SUNION', unpack(sets)), ',')
 end
 local chunk = tonumber(ARGV[4])
@@ -209,7 +207,7 @@ class RedisRegistry:
 
     async def _among_live(self, ids: list[int]) -> set[int]:
         """Which of many ids have a socket on a live node, in one script (``AMONG``)."""
-        args = [self.ttl, self._prefix, ",".join(map(str, ids)), CHUNK, "", len(ids)]
+        args = [self.ttl, self._prefix, ",".join(map(str, ids)), CHUNK, len(ids)]
         online: bytes = await self._among_many(keys=[self._nodes], args=args)
         # the union of the live nodes' users when it was the smaller: only the ids asked are answered
         return {int(user) for user in online.split(b",")}.intersection(ids) if online else set()
