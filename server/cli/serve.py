@@ -109,7 +109,7 @@ def _conformance_server(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server.edge.engine.netguard import raise_descriptor_limit, uvicorn_options
-    from server.edge.engine.serving import run, serve_announcing
+    from server.edge.engine.serving import run, serve_announcing, serve_workers
 
     if args.workers > 1 and not settings.redis_url:
         return fail(
@@ -138,11 +138,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     }
     raise_descriptor_limit()  # workers inherit it
     announce = logging.getLogger("parley.serve").info
-    if args.workers > 1 or args.reload:  # uvicorn's supervisor binds and starts the processes
+    if args.reload:  # uvicorn's supervisor binds and starts the process again on each change
         announce("%s", serving_line(settings, host, port))
-        if args.workers > 1:
-            options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK
-        run(APP, factory=True, workers=args.workers, reload=args.reload, **options)
+        run(APP, factory=True, reload=True, **options)
+        return 0
+    if args.workers > 1:  # uvicorn's supervisor starts the processes on our listening socket
+        announce("%s", serving_line(settings, host, port))
+        serve_workers(APP, args.workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK, **options)
         return 0
 
     def listening(bound: int | None) -> None:  # our line, with the port it got (``--port 0``)

@@ -158,6 +158,42 @@ async def test_the_serving_line_comes_once_listening_with_the_port_it_got(place)
         await asyncio.wait_for(process.communicate(), 10)
 
 
+async def test_a_connect_made_while_the_server_starts_waits_in_the_queue_instead_of_being_refused(
+    place, unused_tcp_port
+):
+    """A restarted node's reconnecting clients are not refused while it starts (issue 58's storm).
+
+    The database here is a listener that never answers, so the server stays inside its start-up
+    for as long as the test likes, and the test knows it is there: the server has connected to it.
+    A client's connect made then is accepted by the kernel (it waits in the listen queue), where a
+    server that binds only once started would refuse it (ECONNREFUSED: the stock client's
+    ``connect_error``)."""
+    with socket.socket() as database:
+        database.bind(("127.0.0.1", 0))
+        database.listen()
+        database.setblocking(False)
+        silent = f"postgresql+asyncpg://parley@127.0.0.1:{database.getsockname()[1]}/parley"
+        process = await asyncio.create_subprocess_exec(
+            *COMMAND, "serve", "--port", str(unused_tcp_port),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, cwd=place.cwd,
+            env={**place.env, "PARLEY_DATABASE_URL": silent},
+        )  # fmt: skip
+        try:
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(STARTUP):
+                held, _ = await loop.sock_accept(database)  # the server is starting, and stays so
+            with held:
+                _reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", unused_tcp_port), WAIT
+                )
+                writer.close()
+                assert process.returncode is None
+        finally:
+            process.kill()
+            await process.wait()
+
+
 async def test_a_port_in_use_is_one_error_line_exit_3_and_no_serving_line(place):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.cli.runner import COMMAND, client_libraries_mapped, place_in
+from tests.cli.runner import COMMAND, STARTUP, client_libraries_mapped, place_in
 from tests.databases import fresh_postgres_database, postgres_url
 from tests.durability.test_kill9 import free_port, until_healthy
 from tests.scaleout.conftest import redis_url
@@ -82,3 +83,35 @@ async def test_two_workers_serve_one_conversation_over_websocket(tmp_path: Path)
                 except TimeoutError:
                     os.killpg(process.pid, signal.SIGKILL)  # the group we started, nothing else
                     await process.wait()
+
+
+async def test_connects_wait_for_the_workers_instead_of_being_refused(tmp_path: Path):
+    """The supervisor's socket listens before any worker has started: a reconnect storm's
+    connects wait in its queue. The database is a listener that never answers, so the workers
+    stay in their start-up, and the test knows one is there: it has connected."""
+    with socket.socket() as database:
+        database.bind(("127.0.0.1", 0))
+        database.listen()
+        database.setblocking(False)
+        place = place_in(tmp_path).with_env(
+            PARLEY_DATABASE_URL=f"postgresql+asyncpg://parley@127.0.0.1:{database.getsockname()[1]}/parley",
+            PARLEY_REDIS_URL=redis_url(),
+            PARLEY_REDIS_CHANNEL=f"workers-{uuid.uuid4().hex[:8]}",
+            PARLEY_TRANSPORTS="websocket",
+        )
+        port = free_port()
+        process = await asyncio.create_subprocess_exec(
+            *COMMAND, "serve", "--workers", "2", "--port", str(port),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, cwd=place.cwd, env=place.env, start_new_session=True,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(STARTUP):
+                held, _ = await asyncio.get_running_loop().sock_accept(database)
+            with held:
+                _reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+                writer.close()
+                assert process.returncode is None
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)  # the group we started: the supervisor and its workers
+            await process.wait()

@@ -193,6 +193,10 @@ DIGESTS: dict[str, str] = {
     "websockets.streams:StreamReader.at_eof": (
         "106a9f1e43abf91f47c959ba8f26958de29abd9d02a1a0d9e2c99b9e68f3d23d"
     ),
+    "uvicorn.supervisors.multiprocess:Multiprocess.__init__": (
+        "5e0f105cb4a381b5a206060d2b96ccbe29bdb83fe44b0165bbdb9847d578a5e6"
+    ),
+    "uvicorn.config:Config.bind_socket": ("97f8fea4957ccbfea0e2bde59ae78d9baf621c1d45f817d9c600c6e6fd68fc46"),
 }
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 logger = logging.getLogger("uvicorn.error")  # uvicorn's own logger, for its own shutdown lines
 
@@ -132,10 +133,37 @@ def serve_announcing(app: str, on_listening: Callable[[int | None], None], **opt
 
     ``on_listening`` gets the bound port (None when uvicorn bound no server of its own).
     """
-    server = AnnouncingServer(uvicorn.Config(app, factory=True, **options), on_listening)
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl+C is a normal stop
-        server.run()
+    config = uvicorn.Config(app, factory=True, **options)
+    listener = listening_socket(config)
+    server = AnnouncingServer(config, on_listening)
+    with listener, contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl+C is a normal stop
+        server.run(sockets=[listener])
     return bool(server.started)
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The server's socket, bound and listening before the app is imported and started.
+
+    uvicorn binds once the app is built and its lifespan has run: about a second of a restart in
+    which every connect is refused (ECONNREFUSED, a stock client's ``connect_error``, and a
+    reconnect delay of up to five seconds before its next try). Listening first, those connects
+    wait in the kernel's queue (``PARLEY_BACKLOG``) and are served once the server has started.
+    ``Config.bind_socket`` is how uvicorn's own supervisor binds for its workers (CONTRACT.md)."""
+    listener = config.bind_socket()
+    listener.listen(config.backlog)
+    return listener
+
+
+def serve_workers(app: str, workers: int, **options: Any) -> None:
+    """``uvicorn.run(app, factory=True, workers=N)``, whose socket listens from the start.
+
+    uvicorn's supervisor binds in this process and each worker listens once it has started; a
+    connect before the first is refused. Here the socket listens before the workers are spawned
+    (they inherit it), so connects wait in its queue for whichever worker is ready first."""
+    config = uvicorn.Config(app, factory=True, workers=workers, **options)
+    listener = listening_socket(config)
+    with listener, contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run
+        Multiprocess(config, sockets=[listener]).run()
 
 
 def run(app: Any, **options: Any) -> None:
