@@ -39,6 +39,16 @@ async def test_a_started_server_froze_its_start_up_objects_and_collects_less_oft
         assert (await server.http.get("/healthz")).status_code == 200
 
 
+def test_tuning_freezes_the_heap_without_walking_it_first(restored_collector) -> None:
+    """A full collection here would walk every object start-up made, on a restart's way to its
+    first answer; freezing takes them out of every later scan without one."""
+    hold_collector()
+    full_collections = gc.get_stats()[2]["collections"]
+    tune_collector()
+    assert gc.get_stats()[2]["collections"] == full_collections
+    assert gc.get_freeze_count() > 10_000
+
+
 def test_cyclic_garbage_is_still_collected_in_larger_batches(restored_collector) -> None:
     tune_collector()
 
