@@ -15,6 +15,7 @@ from db.audit.records import AuditRecord
 from db.connections.records import RecoveryRecord
 from db.conversations.records import (
     PLAIN,
+    PLAIN_BOT,
     BacklogEntry,
     Extras,
     MembershipRecord,
@@ -40,6 +41,7 @@ from db.operators.records import NodeRecord
 
 __all__ = [
     "PLAIN",
+    "PLAIN_BOT",
     "AuditRecord",
     "BacklogEntry",
     "BotTokenRecord",

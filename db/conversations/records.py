@@ -83,16 +83,22 @@ class Extras:
 
 
 PLAIN = Extras()
+PLAIN_BOT = Extras(bot=True)
+"""A bot's message with nothing of section 8, shared as ``PLAIN`` is: every message a backend
+publishes (PROTOCOL.md section 17) is one."""
 
-# ``PLAIN``'s fields but ``links``, each with the setter of its slot (for ``links_only``).
+# ``PLAIN``'s fields but ``links`` and ``bot``, each with the setter of its slot (for ``links_only``).
 _PLAIN_BUT_LINKS = tuple(
-    (getattr(Extras, f.name).__set__, getattr(PLAIN, f.name)) for f in fields(Extras) if f.name != "links"
+    (getattr(Extras, f.name).__set__, getattr(PLAIN, f.name))
+    for f in fields(Extras)
+    if f.name not in ("links", "bot")
 )
 _SET_LINKS = Extras.links.__set__  # type: ignore[misc,attr-defined]  # (the slot's member descriptor)
+_SET_BOT = Extras.bot.__set__  # type: ignore[misc,attr-defined]
 
 
-def links_only(links: tuple[str, ...]) -> Extras:
-    """``Extras(links=links)``, the extras of most messages that have any, at 40% of its cost.
+def links_only(links: tuple[str, ...], bot: bool = False) -> Extras:
+    """``Extras(links=links, bot=bot)``, the extras of most messages that have any, at 40% of its cost.
 
     A frozen dataclass sets each field in ``__init__`` through ``object.__setattr__`` (about 150 ns
     each, 2 us for the 13 of ``Extras``: the dearest step of a link send's own work); this sets the
@@ -102,6 +108,7 @@ def links_only(links: tuple[str, ...]) -> Extras:
     for set_slot, value in _PLAIN_BUT_LINKS:
         set_slot(extras, value)
     _SET_LINKS(extras, links)
+    _SET_BOT(extras, bot)
     return extras
 
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.records import PLAIN, Extras, MessageRecord, Quote, links_only
+from db.records import PLAIN, PLAIN_BOT, Extras, MessageRecord, Quote, links_only
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.conversations import mentions
@@ -149,7 +149,10 @@ class MessageService:
                 blockers: tuple[int, ...] = ()
             else:
                 blockers = await self._blockers(actor, place)
-            return Destination(place, links_only(links) if links else PLAIN, blockers=blockers)
+            # A bot's (a backend's publish) is marked here, sharing PLAIN_BOT: the writer's own
+            # marking copies the destination and its extras, and the copy is rendered the slow way.
+            extras = links_only(links, actor.bot) if links else PLAIN_BOT if actor.bot else PLAIN
+            return Destination(place, extras, blockers=blockers)
         quote = None
         if reply_to is not None or thread is not None:
             async with self.db.read() as repos:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from db.records import PLAIN, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
+from db.records import PLAIN, PLAIN_BOT, BacklogEntry, Extras, MessageRecord, ReactionState, ThreadSummary
 from server.chat.kernel.schemas import MessageOut, PreviewOut, QuoteOut, ReactionOut, ThreadSummaryOut
 
 Kind = Literal["public", "private", "direct"]
@@ -75,7 +75,7 @@ def message_out(
         "client_id": client_id,
         "deleted": deleted,
     }
-    if extras is PLAIN or (extras.links and _only_links(extras)):
+    if extras is PLAIN or extras is PLAIN_BOT or (extras.links and _only_links(extras)):
         links = [] if deleted else list(extras.links)
         out = MessageOut(**base, blocked=blocked, bot=extras.bot, links=links)
         # Its JSON form as ``MessageOut.wire`` would make it, in the model's field order (that
@@ -120,8 +120,8 @@ def message_out(
 
 
 def _only_links(extras: Extras) -> bool:
-    """A new message with links and nothing else of section 8 (its previews come later): it takes
-    the plain message's quick rendering, with its ``links``."""
+    """A new message with links and nothing else of section 8 (its previews come later; it may be a
+    bot's): it takes the plain message's quick rendering, with its ``links``."""
     return (
         extras.reply_to is None
         and extras.thread_root_id is None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from db.records import Extras, Quote
+from db.records import PLAIN_BOT, Extras, Quote, links_only
 from server.chat.kernel.views import message_out
 
 SENT = datetime(2026, 11, 24, 0, 30, 5, 120000, tzinfo=UTC)
@@ -23,6 +23,8 @@ VARIANTS = {
     "deleted": {"deleted": True},
     "blocked": {"blocked": True},
     "by a bot": {"extras": Extras(bot=True)},
+    "by a bot, shared": {"extras": PLAIN_BOT},
+    "with links, by a bot": {"extras": links_only(("https://a.example/",), bot=True)},
     "naive time": {"created_at": datetime(2026, 11, 24, 0, 30, 5)},
     "other zone": {"created_at": SENT.astimezone(timezone(timedelta(hours=5)))},
 }
@@ -44,6 +46,17 @@ def test_a_messages_wire_is_exactly_its_model_dump(variant: dict) -> None:
         **fields,
     )
     assert orjson.dumps(message.wire) == orjson.dumps(message.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize(
+    "extras", [PLAIN_BOT, links_only(("https://a.example/",), bot=True)], ids=["plain", "with links"]
+)
+def test_a_bots_plain_message_takes_the_quick_rendering(extras: Extras) -> None:
+    """Every message a backend publishes is a bot's (PROTOCOL.md section 17): its JSON form is
+    written here, not left to ``model_dump``."""
+    message = message_out("public", "general", 7, 3, "hooks", "deployed", SENT, None, None, extras=extras)
+    assert "wire" in message.__dict__
+    assert message.wire["bot"] is True
 
 
 def test_plain_wires_do_not_share_their_lists() -> None:
