@@ -196,6 +196,15 @@ DIGESTS: dict[str, str] = {
     "uvicorn.supervisors.multiprocess:Multiprocess.__init__": (
         "5e0f105cb4a381b5a206060d2b96ccbe29bdb83fe44b0165bbdb9847d578a5e6"
     ),
+    "uvicorn.protocols.http.httptools_impl:RequestResponseCycle.send": (
+        "abdd8601b326a8da972436918d3a954e1ef39c6bf0cd9e1c1954c2e798d0bb9c"
+    ),
+    "uvicorn.protocols.http.httptools_impl:RequestResponseCycle.__init__": (
+        "4d2f220910c33c12f2891cbf2fb89ad364464e1a189e7492e8dc43167563057a"
+    ),
+    "uvicorn.protocols.http.httptools_impl:_get_status_line": (
+        "d7012e110d2d2574ba5555e6ac17038dbc367f0d4733055db6ad9482cf4b0fe0"
+    ),
     "uvicorn.config:Config.bind_socket": ("97f8fea4957ccbfea0e2bde59ae78d9baf621c1d45f817d9c600c6e6fd68fc46"),
 }
 

@@ -7,8 +7,9 @@ request passes (``bench/results/server-api-2026-11-28.md``). ``HotRoutes`` is th
 app (``server.app.create_app``) and does the same work for ``POST /api/server/messages`` and
 ``/api/server/broadcast`` in one pass: the body validated by the route's own model
 (``model_validate_json``), the key's check, scope and rate (``server_auth.authorize``), the route's
-own function (``server_api.publish``), the answer serialized as FastAPI does (``model_dump_json``),
-the security headers, the request's metric and log line, errors through the app's own handlers.
+own function (``server_api.publish``), the answer serialized as FastAPI does (``model_dump_json``) and
+written with the security headers in one piece (``server/edge/engine/http_answer.py``), the
+request's metric and log line, errors through the app's own handlers.
 
 It answers only what it answers exactly as the stack would. Anything else is handed to the stack
 untouched, with its body replayed: another path or method, a request with an ``Origin`` (CORS'
@@ -39,6 +40,7 @@ from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.service import Chat
 from server.edge.asgi_body import Receive as BodyReceive
 from server.edge.asgi_body import replay
+from server.edge.engine.http_answer import answer
 from server.edge.errors import classify, http_headers
 from server.edge.rest import server_api
 from server.edge.rest.errors import respond
@@ -113,10 +115,11 @@ class HotRoutes:
         try:
             chat: Chat = self.state.chat
             key = await authorize(chat, _header(scope["headers"], b"authorization"), hot.scope)
-            answer = await hot.endpoint(data, key, chat)
-            body = answer.model_dump_json(by_alias=True).encode()  # FastAPI's serialization
+            made = await hot.endpoint(data, key, chat)
+            body = made.model_dump_json(by_alias=True).encode()  # FastAPI's serialization
             status = hot.status
-            await _send(send, path, status, [(b"content-length", str(len(body)).encode()), JSON], body)
+            length = (b"content-length", str(len(body)).encode())
+            await answer(send, "POST", status, [length, JSON, *headers_for(path)], body)  # in one write
         except ChatError as refused:  # as the app's handler answers it (errors.on_chat_error)
             if refused.code is ErrorCode.RATE_LIMITED:
                 client = scope.get("client")
