@@ -35,6 +35,11 @@ class HotReads(Protocol):
         reads them, (topic id, kind) of every membership, the availability as ``availability``."""
         ...
 
+    async def openings(self, user_ids: Sequence[int]) -> dict[int, Opening]:
+        """``opening`` for many users in one statement (the connects of one moment); a user that
+        does not exist is absent."""
+        ...
+
     async def availability(self, user_id: int) -> tuple[str, bool] | None:
         """The availability the user chose and whether they are idle (away from activity)."""
         ...
@@ -74,11 +79,11 @@ SQL_AVAILABILITY = "SELECT availability, idle FROM users WHERE id = ?"
 # A row per membership (topic id and kind), each with the user's credentials and availability; one
 # row of NULL topic for a user in no topic, none for no such user. Three reads before (the
 # credentials, the memberships, the availability), a round trip each.
-SQL_OPENING = (
+SQL_OPENINGS = (
     "SELECT u.id, u.username, u.token_version, u.disabled_at IS NULL AND u.deleted_at IS NULL, u.bot,"
     " u.tokens_revoked_at, u.availability, u.idle, t.id, t.kind FROM users u"
     " LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN topics t ON t.id = m.topic_id"
-    " WHERE u.id = ? ORDER BY t.id"
+    " WHERE u.id IN (SELECT value FROM json_each(?1)) ORDER BY u.id, t.id"
 )
 SQL_PARTNERS = (
     "SELECT DISTINCT o.user_id FROM memberships o WHERE o.user_id != ?1 AND o.topic_id IN"
@@ -150,6 +155,7 @@ class DirectReads(Generic[Conn]):
     backlog_sql = ""
     backlogs_sql = ""
     replay_sql = ""
+    openings_sql = ""
 
     def __init__(self) -> None:
         self._connection: Conn | None = None
@@ -185,13 +191,18 @@ class DirectReads(Generic[Conn]):
         return None
 
     async def opening(self, user_id: int) -> Opening:
-        rows = list(await self._rows(SQL_OPENING, (user_id,)))
-        if not rows:
-            return Opening(None, [], None)
-        user = rows[0]
-        credentials = Credentials(user[0], user[1], user[2], bool(user[3]), bool(user[4]), utc(user[5]))
-        topics = [(int(row[8]), str(row[9])) for row in rows if row[8] is not None]
-        return Opening(credentials, topics, (str(user[6]), bool(user[7])))
+        return (await self.openings((user_id,))).get(user_id) or Opening(None, [], None)
+
+    async def openings(self, user_ids: Sequence[int]) -> dict[int, Opening]:
+        found: dict[int, Opening] = {}
+        for row in await self._rows(self.openings_sql, (self._id_list(user_ids),)):
+            opening = found.get(row[0])
+            if opening is None:  # the user's first row (ordered by user): its credentials, availability
+                credentials = Credentials(row[0], row[1], row[2], bool(row[3]), bool(row[4]), utc(row[5]))
+                opening = found[row[0]] = Opening(credentials, [], (str(row[6]), bool(row[7])))
+            if row[8] is not None:
+                opening.topics.append((int(row[8]), str(row[9])))
+        return found
 
     async def partners(self, user_id: int) -> list[int]:
         return [int(row[0]) for row in await self._rows(SQL_PARTNERS, (user_id,))]
@@ -245,6 +256,7 @@ class SqliteReads(DirectReads[aiosqlite.Connection]):
     backlog_sql = SQL_BACKLOG
     backlogs_sql = SQL_BACKLOGS
     replay_sql = SQL_REPLAY
+    openings_sql = SQL_OPENINGS
 
     def __init__(self, path: str) -> None:
         super().__init__()

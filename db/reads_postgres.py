@@ -19,7 +19,7 @@ from db.reads import (
     SQL_BACKLOG,
     SQL_BACKLOGS,
     SQL_CREDENTIALS,
-    SQL_OPENING,
+    SQL_OPENINGS,
     SQL_PARTNERS,
     DirectReads,
     Row,
@@ -64,7 +64,7 @@ def _postgres(sql: str) -> str:
 
 _POSTGRES = {
     sql: _postgres(sql)
-    for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_OPENING, SQL_PARTNERS, SQL_TOPIC_MEMBERS_POSTGRES)
+    for sql in (SQL_CREDENTIALS, SQL_AVAILABILITY, SQL_PARTNERS, SQL_TOPIC_MEMBERS_POSTGRES)
 }
 
 
@@ -81,6 +81,9 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
         )
     )
     replay_sql = _postgres(SQL_REPLAY_POSTGRES)
+    openings_sql = _postgres(
+        SQL_OPENINGS.replace("IN (SELECT value FROM json_each(?1))", "= ANY(?1::bigint[])")
+    )
 
     def __init__(self, dsn: str, size: int = POOL_SIZE) -> None:
         super().__init__()

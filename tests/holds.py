@@ -19,12 +19,12 @@ from typing import Any
 
 import asyncpg
 
-from db.reads import SQL_OPENING, SqliteReads
+from db.reads import SQL_OPENINGS, SqliteReads
 from db.reads_postgres import PostgresReads
 from tests.support import WAIT, LiveServer
 
 HOLD_AT_MOST = 3 * WAIT  # a test that never releases does not hang the database thread forever
-MEMBERSHIPS = SQL_OPENING.split("?")[0]  # the statement as far as its first value (shown, or $1)
+MEMBERSHIPS = SQL_OPENINGS.split(" WHERE ")[0]  # the statement as far as its ids (shown, or $1)
 
 
 class Held:

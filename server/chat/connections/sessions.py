@@ -33,12 +33,11 @@ Errors: ``unauthorized``, ``token_expired``, ``token_revoked``, ``rate_limited``
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from db.connections.records import Opening
-from db.reads import HotReads
 from db.records import Credentials
 from db.uow import Database
 from server.chat.accounts.users import UserService
@@ -46,6 +45,7 @@ from server.chat.connections.delivery import DeliveryService
 from server.chat.connections.recovery import Granted, Recovery, RecoveryService
 from server.chat.connections.signals import SignalService
 from server.chat.kernel.actors import Actor
+from server.chat.kernel.batching import Batched
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.events import Event, SessionEnded, SessionsRevoked, TokenRevoked
@@ -88,24 +88,34 @@ class Session:
         return self.recovery is not None and self.recovery.after_id is not None
 
 
-class OpeningRead:
-    """A connect's one read of its user (``HotReads.opening``): made for the token's check when
-    the user's credentials are not in memory, and then what the set-up takes its memberships and
-    availability from; made after the check when they were. Three round trips per connect before."""
+OPENINGS = 500  # users a batched opening read names at most
 
-    def __init__(self, reads: HotReads) -> None:
-        self.reads = reads
+
+def no_opening() -> Opening:
+    """A user the opening read did not find (deleted since the token was made)."""
+    return Opening(None, [], None)
+
+
+class OpeningRead:
+    """A connect's one read of its user (``HotReads.openings``, shared with the connects of the same
+    moment through ``read``): made for the token's check when the user's credentials are not in
+    memory, and then what the set-up takes its memberships and availability from; made after the
+    check when they were. Three round trips per connect before, and one per connect until a storm's
+    connects shared theirs."""
+
+    def __init__(self, read: Callable[[int], Awaitable[Opening]]) -> None:
+        self.read = read
         self.made: Opening | None = None
 
     async def credentials(self, user_id: int) -> Credentials | None:
-        self.made = await self.reads.opening(user_id)
+        self.made = await self.read(user_id)
         return self.made.credentials
 
     async def opening(self, user_id: int) -> Opening:
         made = self.made
         if made is not None and made.credentials is not None and made.credentials.id == user_id:
             return made
-        return await self.reads.opening(user_id)
+        return await self.read(user_id)
 
 
 class SessionService:
@@ -137,6 +147,11 @@ class SessionService:
         # Opens not yet registered by their transport; weak: one that never is (its transport
         # failed) is dropped with its Session.
         self._admitting: weakref.WeakSet[Admission] = weakref.WeakSet()
+        # The opening reads of the connects set up at one moment: one statement for them all
+        self.openings: Batched[int, Opening] = Batched(self._read_openings, no_opening, OPENINGS)
+
+    async def _read_openings(self, user_ids: list[int]) -> dict[int, Opening]:
+        return await self.db.reads.openings(user_ids)
 
     def connections(self, user_id: int) -> int:
         return self._open.get(user_id, 0)
@@ -167,7 +182,7 @@ class SessionService:
     async def _set_up(self, token: str | None, recovery: Recovery | None) -> Session:
         admission = Admission(token)
         self._admitting.add(admission)  # before the check: no revocation can slip past
-        read = OpeningRead(self.db.reads)
+        read = OpeningRead(self.openings.get)
         actor, claims = await self.users.verify(token, read.credentials)
         await self.take_socket(actor.id)
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))

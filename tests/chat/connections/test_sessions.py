@@ -7,6 +7,8 @@ only when the user has some: a connect storm of users in public topics only (eve
 
 from __future__ import annotations
 
+import asyncio
+
 from server.chat.accounts.schemas import LoginIn
 from server.chat.kernel.events import PresenceChanged
 from server.chat.kernel.schemas import Target
@@ -65,3 +67,19 @@ async def test_a_user_whose_credentials_are_in_memory_connects_with_one_read_too
 
     assert again.actor == alice
     assert firsts(seen) == [["SELECT", "u.id,"]]  # the memberships and availability, by themselves
+
+
+async def test_users_connecting_at_one_moment_share_one_opening_read(chat, make_user):
+    """A reconnect storm's connects: one statement reads every one of their users (a round trip
+    each before), and each session still gets exactly its own user's memberships."""
+    users = [await make_user(f"user{n}") for n in range(5)]
+    await chat.topics.create(users[0], "den", private=True)
+    tokens = [await token_of(chat, user.username) for user in users]
+
+    with statements(chat.db) as seen:
+        sessions = await asyncio.gather(*(chat.sessions.open(token) for token in tokens))
+
+    assert firsts(seen).count(["SELECT", "u.id,"]) == 1
+    assert [session.actor for session in sessions] == users
+    den = sessions[0].topic_ids
+    assert all(set(den) > set(session.topic_ids) for session in sessions[1:])  # the den: user0's alone
