@@ -17,7 +17,6 @@ from db.reads import (
     BACKLOG_COLUMNS,
     SQL_AVAILABILITY,
     SQL_BACKLOG,
-    SQL_BACKLOGS,
     SQL_CREDENTIALS,
     SQL_OPENINGS,
     SQL_PARTNERS,
@@ -32,6 +31,33 @@ JOIN users s ON s.id = g.sender_id
 WHERE m.user_id = ?1 AND g.deleted_at IS NULL AND (g.id > ?3 OR g.created_at >
     (SELECT a.created_at - make_interval(secs => ?4) FROM messages a WHERE a.id = ?3))
 ORDER BY g.topic_id, g.seq
+"""
+)
+# The backlogs of a batch of users, in a plan that cannot depend on the statistics: each user's
+# memberships (``ix_memberships_user_id``), then each membership's messages (``uq_messages_topic_seq``),
+# each a LATERAL subquery behind ``OFFSET 0``, which the planner does not pull up into a join it
+# may order or hash as it likes. SQLite's form joined memberships and messages
+# freely, and PostgreSQL's plan for it, made while the tables' statistics still described them
+# small (a bulk of new users not analyzed yet), read every message and then every member of its
+# topic: 12-15 ms a statement for ten users of a 50,000-member topic (auto_explain, bench.workers
+# at 25,000 sockets), the PostgreSQL CPU per connect growing with the members.
+SQL_BACKLOGS_POSTGRES = (
+    "SELECT m.user_id, "
+    + BACKLOG_COLUMNS.replace("?1", "m.user_id")
+    .split("SELECT ", 1)[1]
+    .replace(
+        "FROM memberships m\n",
+        "FROM (SELECT DISTINCT unnest(?1::bigint[]) AS user_id) AS batch\n"
+        "CROSS JOIN LATERAL (SELECT * FROM memberships n WHERE n.user_id = batch.user_id OFFSET 0) m\n",
+    )
+    + """CROSS JOIN LATERAL (
+    SELECT * FROM messages x
+    WHERE x.topic_id = m.topic_id AND x.seq > GREATEST(m.delivered_seq, t.last_seq - ?2)
+        AND x.deleted_at IS NULL
+    OFFSET 0
+) g
+JOIN users s ON s.id = g.sender_id
+ORDER BY m.user_id, g.topic_id, g.seq
 """
 )
 # The members as two arrays in one row: asyncpg decodes an array in C, where 10,000 rows cost
@@ -75,11 +101,7 @@ class PostgresReads(DirectReads[asyncpg.Pool]):
     prepares each statement once per connection."""
 
     backlog_sql = _postgres(SQL_BACKLOG.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,"))
-    backlogs_sql = _postgres(
-        SQL_BACKLOGS.replace("max(m.delivered_seq,", "GREATEST(m.delivered_seq,").replace(
-            "IN (SELECT value FROM json_each(?1))", "= ANY(?1::bigint[])"
-        )
-    )
+    backlogs_sql = _postgres(SQL_BACKLOGS_POSTGRES)
     replay_sql = _postgres(SQL_REPLAY_POSTGRES)
     openings_sql = _postgres(
         SQL_OPENINGS.replace("IN (SELECT value FROM json_each(?1))", "= ANY(?1::bigint[])")

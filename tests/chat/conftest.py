@@ -51,9 +51,20 @@ class RecordingSink:
 
 
 @pytest.fixture
-def chat_settings(tmp_path: Path) -> Settings:
-    """The settings ``chat`` is built with (a test module may override this fixture)."""
-    return settings_for(tmp_path / "data")
+async def chat_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """The settings ``chat`` is built with (a test module may override this fixture): SQLite, or a
+    fresh PostgreSQL database for a test parametrized with ``ON_BOTH_DATABASES``."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        async with fresh_postgres_database(postgres_url(), migrated=True) as url:
+            yield settings_for(tmp_path / "data", database_url=url)
+    else:
+        yield settings_for(tmp_path / "data")
+
+
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "chat_settings", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+"""A test of ``chat`` run on SQLite and on PostgreSQL (their statements differ)."""
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.events import MessageCreated, MessageDeleted, MessageEdited, ToTopic, ToUser
 from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
+from tests.chat.conftest import ON_BOTH_DATABASES
 from tests.support import count, statements
 
 LOBBY = Target(topic="lobby")
@@ -234,6 +235,7 @@ async def test_the_backlog_of_every_topic_is_read_with_one_query(chat, make_user
     assert len(seen) == 1, seen
 
 
+@ON_BOTH_DATABASES
 async def test_backlogs_asked_for_together_are_one_read_and_each_is_what_it_is_alone(chat, make_user):
     """A reconnect storm's backlogs: one statement for the users arriving at once, and each user
     gets exactly its own (its direct conversations' peer, its blocks, its cursors)."""
@@ -251,6 +253,8 @@ async def test_backlogs_asked_for_together_are_one_read_and_each_is_what_it_is_a
     users = [alice, bob, carol, dave, alice]  # alice twice: two sockets of one user
     alone = [await chat.delivery.backlog(user.id) for user in users]
     assert any(m.blocked for m in alone[2]) and any(m.topic == "@alice" for m in alone[1])
+    lobby = [m.seq for m in alone[0] if m.topic == "lobby"]
+    assert [seq for seq in lobby if seq > 2] == [m.seq for m in alone[3]]  # dave's cursor
 
     with statements(chat.db) as seen:
         together = await asyncio.gather(*(chat.delivery.backlog(user.id) for user in users))
