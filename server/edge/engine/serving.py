@@ -11,7 +11,8 @@ and polls every ``POLL`` seconds, with uvicorn's order and its ``timeout_gracefu
 
 ``parley serve`` logs its own line once the server listens, with the port it got (``--port 0``):
 ``AnnouncingServer`` overrides uvicorn's ``Server.startup`` (the step that runs the lifespan and
-binds; it exits the process when either fails) and reads ``servers[0].sockets`` and ``started``.
+then serves the socket ``listening_socket`` bound and opened before the app was imported; it exits
+the process when the lifespan fails) and reads ``servers[0].sockets`` and ``started``.
 uvicorn's own "running on" line is off (log level warning). Every uvicorn symbol used here is
 listed in ``CONTRACT.md``; ``tests/cli/test_serve.py`` and ``tests/edge/engine/test_serving.py``
 fail if it stops working.
