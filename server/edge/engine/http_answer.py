@@ -26,11 +26,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCy
 Headers = list[tuple[bytes, bytes]]
 
 
-async def answer(send: Send, method: str, status: int, headers: Headers, body: bytes) -> bool:
+async def answer(send: Send, status: int, headers: Headers, body: bytes) -> bool:
     """Answer with ``status``, ``headers`` (a ``content-length`` among them, names in lower case,
     values without control characters) and ``body``; True when written in one piece."""
     cycle = getattr(send, "__self__", None)
-    if type(cycle) is RequestResponseCycle and method != "HEAD" and _plain(cycle):
+    if type(cycle) is RequestResponseCycle and _plain(cycle):
         _write(cycle, status, headers, body)
         return True
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -39,10 +39,11 @@ async def answer(send: Send, method: str, status: int, headers: Headers, body: b
 
 
 def _plain(cycle: Any) -> bool:
-    """Whether uvicorn's ``send`` would only write: no drain to wait for, nothing answered yet, the
-    client there, and no access log line at the level set."""
+    """Whether uvicorn's ``send`` would only write: not a ``HEAD`` request (its answer has no body),
+    no drain to wait for, nothing answered yet, the client there, no access log line at the level set."""
     return not (
-        cycle.flow.write_paused
+        cycle.scope["method"] == "HEAD"
+        or cycle.flow.write_paused
         or cycle.disconnected
         or cycle.response_started
         or (cycle.access_log and cycle.access_logger.isEnabledFor(logging.INFO))

@@ -119,7 +119,7 @@ class HotRoutes:
             body = made.model_dump_json(by_alias=True).encode()  # FastAPI's serialization
             status = hot.status
             length = (b"content-length", str(len(body)).encode())
-            await answer(send, "POST", status, [length, JSON, *headers_for(path)], body)  # in one write
+            await answer(send, status, [length, JSON, *headers_for(path)], body)  # in one write
         except ChatError as refused:  # as the app's handler answers it (errors.on_chat_error)
             if refused.code is ErrorCode.RATE_LIMITED:
                 client = scope.get("client")

@@ -35,7 +35,7 @@ class App:
         while (await receive()).get("more_body"):
             pass
         if scope["path"] == "/one":
-            self.in_one_piece.append(await answer(send, scope["method"], 201, HEADERS, BODY))
+            self.in_one_piece.append(await answer(send, 201, HEADERS, BODY))
         else:
             await send({"type": "http.response.start", "status": 201, "headers": HEADERS})
             await send({"type": "http.response.body", "body": BODY})
