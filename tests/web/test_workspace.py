@@ -382,6 +382,26 @@ async def test_an_invitation_link_opens_registration_and_is_used_up(
     await expect(dave.by("chat-screen")).to_have_count(0)
 
 
+async def test_what_was_typed_survives_an_invitation_link_followed_in_the_same_tab(
+    new_page, live_server: LiveServer
+) -> None:
+    owner = await live_server.register("alice")  # the first account: the workspace's owner
+    made = await live_server.http.post("/api/invites", json={}, headers=bearer(owner))
+    assert made.status_code == 201
+    erin = await new_page("erin")
+    await expect(erin.by("login-sub")).to_contain_text("Log in")
+    await erin.fill_login("erin", PASSWORD)  # typed into the plain login form
+    await erin.by("login-password").focus()
+
+    await erin.page.goto(live_server.url + "/#invite=" + made.json()["code"])  # a hash change: no reload
+    await expect(erin.by("login-sub")).to_contain_text("create your account")
+    await expect(erin.by("login-username")).to_have_value("erin")
+    await expect(erin.by("login-password")).to_have_value(PASSWORD)
+    await expect(erin.by("login-password")).to_be_focused()
+    await erin.by("register-submit").click()
+    await expect(erin.by("me")).to_have_text("erin")
+
+
 # Every control of a view has a name a screen reader says (a <label>, aria-label or its text).
 UNNAMED = """(root) => [...document.querySelector(root).querySelectorAll('input, select, textarea, button')]
   .filter((el) => !el.closest('[hidden]'))

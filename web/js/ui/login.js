@@ -16,6 +16,7 @@ import { h } from "./dom.js";
 export function renderLogin(root, {
   notice = "", error: failure = "", methods = { password: true, oidc: null }, submit, invite = null, forgot = null, loginInstead = null,
 }) {
+  const typed = typedSoFar(root); // the screen redrawn (a link followed, a slow answer): nothing typed is lost
   const username = h("input", {
     id: "login-username", name: "username", "data-testid": "login-username",
     autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true,
@@ -105,8 +106,24 @@ export function renderLogin(root, {
   if (!invite) registerButton.addEventListener("click", () => run("register"));
   if (invite) password.setAttribute("autocomplete", "new-password");
   root.replaceChildren(h("main", { class: "auth-screen", "data-testid": "login-screen" }, form));
-  if (methods.password) username.focus();
+  username.value = typed.username;
+  password.value = typed.password;
+  if (methods.password) (typed.inPassword ? password : username).focus();
   else sso?.focus();
+}
+
+/**
+ * What the login screen being replaced holds: someone who started typing before an invitation
+ * link's screen (or a slower answer) redrew it keeps their username, password and place.
+ */
+function typedSoFar(root) {
+  const username = root.querySelector("#login-username");
+  const password = root.querySelector("#login-password");
+  return {
+    username: username?.value ?? "",
+    password: password?.value ?? "",
+    inPassword: Boolean(password) && document.activeElement === password,
+  };
 }
 
 function checkFields(mode, username, password) {
