@@ -17,7 +17,8 @@ option or hook:
   would dispatch;
 - a transport that has no namespace connected ``connect_timeout`` seconds
   after it opened is closed (engine.io only times out missing pongs), as the
-  reference's ``connectTimeout``: a refused CONNECT does not keep it open;
+  reference's ``connectTimeout``: a refused CONNECT does not keep it open, and
+  the first namespace connected ends the timer, as the reference clears it;
 - a CONNECT to a namespace nobody serves gets CONNECT_ERROR
   ``{"message": "Invalid namespace"}`` (python-socketio: "Unable to connect").
 
@@ -104,6 +105,11 @@ class ParleyServer(LeanServer):
             await super()._handle_connect(eio_sid, namespace, data)
         except ValueError as exc:  # a bug in a connect handler, not an undecodable packet: keep it loud
             raise RuntimeError("the connect handler failed") from exc
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None and self.manager.is_connected(sid, namespace):
+            # The reference clears its connectTimeout at the first namespace connected: a connected
+            # socket holds no timer (a timer handle and a bound method each, for connect_timeout).
+            self._forget(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: object) -> None:
         self._forget(eio_sid)

@@ -194,6 +194,28 @@ async def test_a_transport_whose_connect_was_refused_is_closed_at_the_connect_ti
     assert [f for f in frames if f.startswith("44")], frames
 
 
+async def test_a_transport_whose_namespace_connected_keeps_no_connect_timeout(serve):
+    """As the reference (its ``connectTimeout`` cleared at the first namespace connected): a
+    transport that connected and then left ``/`` stays open, and holds no timer meanwhile."""
+    async with serve(connect_timeout=0.3) as live:
+        token = await live.register("alice")
+        ws = await websocket(live)
+        await ws.send(json_connect(token))
+        assert str(await asyncio.wait_for(ws.recv(), WAIT)).startswith('40{"sid"')
+        await ws.send("41")  # leaves "/", keeps the transport
+        later = await websocket(live)  # its timer is set after the first's would have been
+
+        await closed_by_server(later)  # its timer fired: the first's, set earlier, would have too
+
+        await ws.send(json_connect(token))  # still open: it connects again
+        assert str(await asyncio.wait_for(ws.recv(), WAIT)).startswith('40{"sid"')
+        await ws.close()
+
+
+def json_connect(token: str) -> str:
+    return "40" + json.dumps({"token": token})
+
+
 async def test_an_unknown_namespace_gets_invalid_namespace(live_server):
     ws = await websocket(live_server)
     await ws.send("40/nowhere,")
