@@ -17,6 +17,7 @@ the row has it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -209,6 +210,16 @@ class SessionRepository:
             .order_by(col(UserSession.last_used_at).desc(), col(UserSession.id))
         )
         return [_record(row) for row in result.scalars()]
+
+    async def not_ended(self, session_ids: Collection[str]) -> set[str]:
+        """Those of ``session_ids`` that are sessions not signed out (expired ones too: their access
+        tokens last their own lifetime)."""
+        if not session_ids:
+            return set()
+        query = select(col(UserSession.id)).where(
+            col(UserSession.id).in_(session_ids), col(UserSession.revoked_at).is_(None)
+        )
+        return {str(found) for found in (await self.session.execute(query)).scalars()}
 
     async def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         """Sessions ended at or after ``since``: their ids and when (access tokens issued before

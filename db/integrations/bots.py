@@ -6,6 +6,7 @@ caller sent and looks for that. Revoking sets ``revoked_at``; a revoked row matc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -61,6 +62,15 @@ class BotRepository:
             .order_by(col(BotToken.created_at), col(BotToken.id))
         )
         return [_token(row) for row in (await self.session.execute(query)).scalars()]
+
+    async def live_token_ids(self, token_ids: Collection[str]) -> set[str]:
+        """Those of ``token_ids`` that are tokens not revoked."""
+        if not token_ids:
+            return set()
+        query = select(col(BotToken.id)).where(
+            col(BotToken.id).in_(token_ids), col(BotToken.revoked_at).is_(None)
+        )
+        return {str(found) for found in (await self.session.execute(query)).scalars()}
 
     async def token_by_hash(self, token_hash: str) -> BotTokenRecord | None:
         """The token not revoked whose SHA-256 is ``token_hash``."""

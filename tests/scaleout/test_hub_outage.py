@@ -20,10 +20,11 @@ import pytest
 from redis.asyncio import Redis
 
 from server.adapters.cluster.redis_presence import RedisRegistry
+from tests.bots_support import Api, bot_with_token, ok
 from tests.edge.gateway.wsclient import opened
 from tests.redis_instance import OwnRedis, own_redis
 from tests.scaleout.conftest import two_nodes
-from tests.support import Client, general_with, polled
+from tests.support import PASSWORD, Client, LiveServer, bearer, general_with, polled
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(120)]
 PACE = 0.1  # seconds between two sends: the shape of the load, not a synchronisation
@@ -251,3 +252,67 @@ async def test_an_edit_made_while_the_broker_was_down_reaches_the_other_node_onc
         edited = await bob.next("message:edited", timeout=RECEIVED_WITHIN)
 
         assert (edited["id"], edited["body"]) == (sent["id"], "first")
+
+
+async def test_a_bot_token_revoked_while_a_node_was_deaf_closes_its_socket_there(tmp_path: Path):
+    """The news went out, but node B was not listening (its subscription lost: a broker that
+    dropped it, or a node too busy to hear the heartbeat in time): after it subscribes again,
+    what it missed of the revocations is read from the database."""
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        owner = Api(a, await a.register("alice"))
+        token_id, token = await bot_with_token(owner, "helper")
+        _, other = await bot_with_token_of(owner, "helper", "kept")
+        doomed, kept = await b.connect("helper", token), await b.connect("helper", other)
+        await deafen_the_node_with_sockets(broker)
+        assert ok(await owner.delete(f"/api/bots/helper/tokens/{token_id}")) == {}  # B does not hear it
+
+        await until(lambda: not doomed.connected)
+        assert "topics" in await kept.ok("topic:list")
+
+
+async def test_a_session_ended_while_a_node_was_deaf_closes_its_sockets_there(tmp_path: Path):
+    async with (
+        own_redis(tmp_path / "redis") as broker,
+        two_nodes(tmp_path, redis=broker.url, default_topics=[]) as (a, b),
+    ):
+        await a.register("bob")
+        phone, laptop = await log_in(a, "bob"), await log_in(a, "bob")
+        on_phone, on_laptop = await b.connect("bob", phone), await b.connect("bob", laptop)
+        listed = ok(await Api(a, laptop).get("/api/users/me/sessions"))
+        ended = next(session["id"] for session in listed if not session["current"])
+        await deafen_the_node_with_sockets(broker)
+        gone = await a.http.delete(f"/api/users/me/sessions/{ended}", headers=bearer(laptop))
+        assert gone.status_code == 204  # B does not hear it
+
+        await until(lambda: not on_phone.connected)
+        assert "topics" in await on_laptop.ok("topic:list")
+
+
+async def deafen_the_node_with_sockets(broker: OwnRedis) -> None:
+    """Drop the subscription of the one node whose sockets follow channels of their own (sharded
+    ones); the other node, still subscribed, publishes at once. The deaf node subscribes again
+    ``redis_hub.RETRY`` seconds later."""
+    redis = Redis.from_url(broker.url)
+    try:
+        subscribers = [c for c in await redis.client_list(_type="pubsub") if int(c.get("ssub", 0)) > 0]
+        assert len(subscribers) == 1, subscribers
+        assert await redis.client_kill_filter(_id=subscribers[0]["id"]) == 1
+    finally:
+        await redis.aclose()
+
+
+async def bot_with_token_of(owner: Api, name: str, label: str) -> tuple[str, str]:
+    """Another token of the existing bot ``name``: (token id, token)."""
+    made = ok(await owner.post(f"/api/bots/{name}/tokens", {"label": label}), 201)
+    return made["id"], made["token"]
+
+
+async def log_in(node: LiveServer, username: str) -> str:
+    """A login's access token: a session of its own (PROTOCOL.md section 19)."""
+    answer = await node.http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token

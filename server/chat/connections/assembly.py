@@ -60,7 +60,7 @@ def build(
     # What the hub missed (a broker outage) is read back from the database; after the caches
     # forgot what they knew, the memberships of the users here are read and told to the
     # transports (PROTOCOL.md section 4, "Several nodes").
-    refill = Refill(w.db, blocks, w.hub, sessions.token_versions)
+    refill = Refill(w.db, blocks, w.hub, sessions.token_versions, sessions.credentials)
     w.hub.missed = refill
     w.sink(Stage.REFILL, refill)
     w.part("typing", stop=signals.close)

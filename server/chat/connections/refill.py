@@ -21,9 +21,18 @@ from datetime import datetime
 from db.records import MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
+from server.chat.connections.sessions import Credential
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.audiences import views
-from server.chat.kernel.events import Event, MembershipsKnown, MessageCreated, NewsMissed, SessionsRevoked
+from server.chat.kernel.events import (
+    Event,
+    MembershipsKnown,
+    MessageCreated,
+    NewsMissed,
+    SessionEnded,
+    SessionsRevoked,
+    TokenRevoked,
+)
 from server.chat.kernel.hub import Hub
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.views import message_view
@@ -41,12 +50,19 @@ class Refill:
     connections here, with the oldest token version among them (``SessionService.token_versions``)."""
 
     def __init__(
-        self, db: Database, blocks: Blocks, hub: Hub, here: Callable[[], dict[int, int]], most: int = MOST
+        self,
+        db: Database,
+        blocks: Blocks,
+        hub: Hub,
+        here: Callable[[], dict[int, int]],
+        credentials: Callable[[], list[Credential]],
+        most: int = MOST,
     ) -> None:
         self.db = db
         self.blocks = blocks
         self.hub = hub
         self.here = here
+        self.credentials = credentials
         self.most = most
 
     async def deliver(self, event: Event) -> None:
@@ -56,6 +72,8 @@ class Refill:
         users = list(versions)
         revoked = await self._revoked(versions)
         await self.hub.tell_here(*(SessionsRevoked(user) for user in revoked))
+        held = [credential for credential in self.credentials() if credential[0] not in revoked]
+        await self.hub.tell_here(*await self._ended(held))
         memberships = await self.memberships([user for user in users if user not in revoked])
         await self.hub.tell_here(
             *(MembershipsKnown(user, frozenset(topics)) for user, topics in memberships.items())
@@ -72,6 +90,25 @@ class Refill:
                     if ended or user.token_version != versions[user.id]:
                         revoked.add(user.id)
         return revoked
+
+    async def _ended(self, held: list[Credential]) -> list[Event]:
+        """The bots' tokens revoked and the sessions signed out meanwhile, of those ``held`` here:
+        their news, so that the sockets opened with them close as the lost news would have."""
+        tokens = list({token for _, token, _ in held if token is not None})
+        sessions = list({session for _, _, session in held if session is not None})
+        live_tokens: set[str] = set()
+        live_sessions: set[str] = set()
+        async with self.db.read() as repos:
+            for start in range(0, max(len(tokens), len(sessions)), CHUNK):
+                live_tokens |= await repos.bots.live_token_ids(tokens[start : start + CHUNK])
+                live_sessions |= await repos.sessions.not_ended(sessions[start : start + CHUNK])
+        ended: list[Event] = []
+        for user, token, session in held:
+            if token is not None and token not in live_tokens:
+                ended.append(TokenRevoked(user, token))
+            elif session is not None and session not in live_sessions:
+                ended.append(SessionEnded(user, session))
+        return ended
 
     async def since(self, moment: datetime) -> list[MessageCreated]:
         """Every message stored since ``moment``, as events, per topic in ``seq`` order."""

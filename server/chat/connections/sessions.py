@@ -89,6 +89,8 @@ class Session:
 
 
 OPENINGS = 500  # users a batched opening read names at most
+Credential = tuple[int, str | None, str | None]
+"""A connection's user id, bot token id and session id (``Actor``), as ``Refill`` checks them."""
 
 
 def no_opening() -> Opening:
@@ -144,6 +146,9 @@ class SessionService:
         # user id -> the oldest token version among them: after missed news (a broker outage), a
         # user whose stored version moved past it logged out meanwhile (``Refill``)
         self._versions: dict[int, int] = {}
+        # (user id, API token id, session id) of the connections here that opened with a bot's token
+        # or a session's, counted: after missed news, one revoked or signed out meanwhile closes
+        self._credentials: dict[Credential, int] = {}
         # Opens not yet registered by their transport; weak: one that never is (its transport
         # failed) is dropped with its Session.
         self._admitting: weakref.WeakSet[Admission] = weakref.WeakSet()
@@ -186,6 +191,7 @@ class SessionService:
         actor, claims = await self.users.verify(token, read.credentials)
         await self.take_socket(actor.id)
         self._versions[actor.id] = min(claims.version, self._versions.get(actor.id, claims.version))
+        self._hold(actor)
         try:
             opening = await read.opening(actor.id)
             topic_ids = tuple(topic_id for topic_id, kind in opening.topics if kind != "direct")
@@ -193,6 +199,7 @@ class SessionService:
             shares = any(kind != "public" for _, kind in opening.topics)  # see ``HotReads.partners``
             await self.presence.socket_opened(actor.id, actor.username, shares, opening.availability)
         except BaseException:
+            self._let_go(actor)
             await self.release_socket(actor.id)
             raise
         if granted is not None:
@@ -265,6 +272,24 @@ class SessionService:
         """The oldest token version each user with connections here opened one with."""
         return dict(self._versions)
 
+    def credentials(self) -> list[Credential]:
+        """The bots' tokens and the sessions the connections here opened with (``Refill``)."""
+        return list(self._credentials)
+
+    def _hold(self, actor: Actor) -> None:
+        if actor.token_id is None and actor.session_id is None:
+            return
+        key = (actor.id, actor.token_id, actor.session_id)
+        self._credentials[key] = self._credentials.get(key, 0) + 1
+
+    def _let_go(self, actor: Actor) -> None:
+        key = (actor.id, actor.token_id, actor.session_id)
+        count = self._credentials.get(key, 0) - 1
+        if count > 0:
+            self._credentials[key] = count
+        else:
+            self._credentials.pop(key, None)
+
     async def backlog(self, session: Session) -> list[MessageOut]:
         """What the user has not acknowledged, oldest first per topic (capped per topic); for a
         resumed recovery session, the replay after its offset instead.
@@ -280,6 +305,7 @@ class SessionService:
     async def close(self, actor: Actor, pid: str | None = None) -> None:
         """A connection ended: presence, then (last connection) typing; cursors are flushed;
         the recovery window of its ``pid`` starts."""
+        self._let_go(actor)
         await self.release_socket(actor.id)
         try:
             if await self.presence.socket_closed(actor.id, actor.username):
