@@ -137,7 +137,7 @@ def coturn(tmp_path: Path) -> Iterator[Turn]:
     ]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_stun(port, process)
+        _wait_for_stun(port, process, log)
         yield Turn(port, log)
     finally:
         process.terminate()
@@ -183,8 +183,10 @@ def _free_udp_port() -> int:
         return port
 
 
-def _wait_for_stun(port: int, process: subprocess.Popen[bytes], within: float = 10.0) -> None:
-    """coturn answers a STUN binding request (it listens), or fails the test saying so."""
+def _wait_for_stun(port: int, process: subprocess.Popen[bytes], log: Path, within: float = 30.0) -> None:
+    """coturn answers a STUN binding request (it listens), or fails the test saying so, with the end
+    of its log. The bound is generous: a CI machine running the suite on both cores once took
+    over 10 s here (its log was not kept then)."""
     request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + os.urandom(12)
     deadline = time.monotonic() + within
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -197,7 +199,8 @@ def _wait_for_stun(port: int, process: subprocess.Popen[bytes], within: float = 
                     return
             except TimeoutError:
                 continue
-    raise AssertionError(f"coturn did not answer on 127.0.0.1:{port} within {within} s")
+    said = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    raise AssertionError(f"coturn did not answer on 127.0.0.1:{port} within {within} s; its log:\n{said}")
 
 
 # ---- what the tests read of a page ---------------------------------------------------------
