@@ -205,6 +205,12 @@ DIGESTS: dict[str, str] = {
     "uvicorn.protocols.http.httptools_impl:_get_status_line": (
         "d7012e110d2d2574ba5555e6ac17038dbc367f0d4733055db6ad9482cf4b0fe0"
     ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.run_asgi": (
+        "662375aa38d9044cde4f7f2c54a8d33b9c1bee28679e5e5f3598e3fe333d5720"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.connection_lost": (
+        "dd116afc4d8034e11baebc28faf53f4f0f15181c4ea1a0e49cc9fdf45056cc97"
+    ),
     "uvicorn.config:Config.bind_socket": ("97f8fea4957ccbfea0e2bde59ae78d9baf621c1d45f817d9c600c6e6fd68fc46"),
 }
 

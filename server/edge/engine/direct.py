@@ -268,12 +268,22 @@ async def _registered(
     try:
         await handler(ws)
     finally:
-        if direct is not None:
-            direct.detach()
-            if registry.get(socket) is direct:
-                del registry[socket]
-            if isinstance(queue, OutgoingQueue) and queue.carrier is direct:
-                queue.carrier = None
+        # A parked session (``LeanWebSocketProtocol.park``) goes on after its handler returned: its
+        # reader forgets it at its end.
+        if direct is not None and not getattr(direct.protocol, "parked", False):
+            forget(registry, socket, direct)
+
+
+def forget(
+    registry: dict[AsyncSocket, DirectWebSocket], socket: AsyncSocket, direct: DirectWebSocket
+) -> None:
+    """``socket``'s session ended: the fan-out no longer writes to its connection."""
+    direct.detach()
+    if registry.get(socket) is direct:
+        del registry[socket]
+    queue = getattr(socket, "queue", None)
+    if isinstance(queue, OutgoingQueue) and queue.carrier is direct:
+        queue.carrier = None
 
 
 def frame_of(data: str | bytes) -> bytes:

@@ -26,10 +26,11 @@ from engineio import exceptions, packet
 from engineio.async_server import AsyncServer
 from engineio.async_socket import AsyncSocket
 
-from server.edge.engine.direct import DirectWebSocket, frame_of
+from server.edge.engine.direct import DirectWebSocket, forget, frame_of
 from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
 from server.edge.engine.ticks import ticks
+from server.edge.engine.wsprotocol import LeanWebSocketProtocol
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
 _CLOSING: set[asyncio.Task[None]] = set()  # sessions being closed at their ping deadline
@@ -43,6 +44,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     ping_slot: int | None = None  # the tick (``ticks.py``) of the next PING, or of the last one's deadline
     lean_ws: Any = None  # engine.io's WebSocket of a lean session while its handler runs
     writer: asyncio.Future[bool] | None = None  # a lean session's writer while packets wait
+    reader: asyncio.Future[None] | None = None  # a parked session's reader while frames wait
+    # a lean session once its handler returned: what its reader reads through (``_websocket_handler``)
+    parked: tuple[KillSwitch, DirectWebSocket, LeanWebSocketProtocol] | None = None
     queue: OutgoingQueue  # ``ParleyEngine.create_queue``'s
     connected: bool  # engine.io's: the session has a transport (set by its handlers)
     last_ping: float | None  # engine.io's: when the last PING went; None once the next is scheduled
@@ -111,17 +115,27 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         """engine.io's WebSocket handler; a new WebSocket session (not an upgrade) is read lean.
 
         engine.io reads each frame through a new task and an ``asyncio.wait_for`` timer, then
-        decodes it as JSON before python-socketio decodes it again. Here the frames are read in the
-        handler's own task, a Socket.IO packet goes to python-socketio as text (what engine.io's
-        decode makes of a MESSAGE whose data starts with a digit). engine.io's timer also ended a
-        session whose client went silent; here the ping deadline (``_pong_missed``) closes it, the
-        writer then ends and closes the WebSocket, and uvicorn answers that close with a
-        disconnect on the read; should the writer end without reaching uvicorn, the kill switch
-        cancels the read. An upgrade, and a WebSocket without our kill switch or uvicorn
-        connection, keep engine.io's handler.
+        decodes it as JSON before python-socketio decodes it again. Here the frames are read by a
+        reader task started when frames come and ended when none wait (``_start_reader``), as the
+        writer is; a Socket.IO packet goes to python-socketio as text (what engine.io's decode
+        makes of a MESSAGE whose data starts with a digit). This handler returns once the session
+        is set up: the connection is parked on uvicorn's protocol (``LeanWebSocketProtocol.park``),
+        so the ASGI call, and its chain of suspended frames from uvicorn's to this one, ends, and
+        an idle socket holds no task. engine.io's timer also ended a session whose client went
+        silent; here the ping deadline (``_pong_missed``) closes it, the writer then ends and
+        closes the WebSocket, and uvicorn answers that close with a disconnect, which the reader
+        reads; should the writer end without reaching uvicorn, the kill switch wakes the reader.
+        An upgrade, and a WebSocket without our kill switch or uvicorn connection, keep engine.io's
+        handler.
         """
         direct = self.server.websockets.get(self)
-        if self.connected or direct is None or direct.switch is None:
+        protocol = getattr(direct, "protocol", None)
+        if (
+            self.connected
+            or direct is None
+            or direct.switch is None
+            or not isinstance(protocol, LeanWebSocketProtocol)
+        ):
             await super()._websocket_handler(ws)
             return
         switch = direct.switch
@@ -134,9 +148,61 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             queue.idle_reader = True
         else:
             self._start_writer()  # the OPEN packet
+        if switch.killed:  # ended before a frame was read: no reader, this handler ends it
+            await self._end()
+            return
+        self.parked = (switch, direct, protocol)
+        protocol.park()
+        protocol.queue.wake = switch.wake = self._start_reader
+        if not protocol.queue.empty():
+            self._start_reader()
+
+    def _start_reader(self) -> None:
+        """Read a parked session's frames (``ReceiveQueue.wake``) or its end (``KillSwitch.wake``) in a
+        task, unless one runs; it ends when no frame waits. Counted among uvicorn's tasks, as the
+        ASGI call it replaces: a server's stop waits for it."""
+        parked = self.parked
+        if self.reader is None and parked is not None:
+            task = self.reader = asyncio.ensure_future(self._read_parked())
+            tasks = parked[2].tasks
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def _read_parked(self) -> None:
+        parked = self.parked
+        assert parked is not None
+        switch, direct, protocol = parked
+        ended = True  # unless no frame waits: a failure ends the session too
         try:
-            await self._read_frames(switch, direct)
-            queue.put_nowait(None)  # the writer ends the WebSocket (one starts for it if none runs)
+            ended = await self._read_frames(switch, direct)
+            if ended:
+                await self._end()
+                await switch.goodbye()
+        finally:
+            self.reader = None  # no frame waits: the next one starts a reader
+            if ended:
+                self._unpark()
+                protocol.unpark()  # uvicorn closes the transport, as when an ASGI call returns
+
+    def _unpark(self) -> None:
+        """The session is over: the fan-out, the protocol and the kill switch let go of it (each held
+        a bound method of this socket: cycles only the cyclic collector would free otherwise)."""
+        parked, self.parked = self.parked, None
+        if parked is None:
+            return
+        switch, direct, protocol = parked
+        protocol.queue.wake = switch.wake = None
+        forget(self.server.websockets, self, direct)
+        sockets = self.server.sockets
+        if self.closed and sockets.get(self.sid) is self:
+            del sockets[self.sid]  # what engine.io does once its handler returns a closed session
+
+    async def _end(self) -> None:
+        """After the read: the writer ends the WebSocket (one starts for it if none runs), then the
+        session closes."""
+        queue = self.queue
+        try:
+            queue.put_nowait(None)
             if self.writer is not None and not self.writer.done():
                 await asyncio.wait((self.writer,))
         finally:
@@ -187,39 +253,34 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         await ws.close()
         return True
 
-    async def _read_frames(self, switch: KillSwitch, direct: DirectWebSocket) -> None:
-        """Hand each frame to engine.io (a Socket.IO packet straight to python-socketio) until the
-        client goes, a frame is over the size limit or undecodable, or the kill switch cancels the read.
+    async def _read_frames(self, switch: KillSwitch, direct: DirectWebSocket) -> bool:
+        """Hand each waiting frame to engine.io (a Socket.IO packet straight to python-socketio): False
+        once none waits; True once the client went, a frame was over the size limit or undecodable,
+        or the kill switch ended the session (checked between frames: a kill never cancels a
+        handler midway).
 
-        uvicorn's own ``receive`` is read, with this task named to the kill switch while it waits,
-        and each frame checked here (``KillSwitch.admits``): no wrapper's call per frame. An event
-        of the main namespace that asks for an ack is counted on ``direct`` (``acks_due``): frames to
-        this socket then wait to go with that ack.
+        uvicorn's own ``receive`` is read (it resumes reading once the queue is empty) and each
+        frame checked here (``KillSwitch.admits``): no wrapper's call per frame. An event of the main
+        namespace that asks for an ack is counted on ``direct`` (``acks_due``): frames to this
+        socket then wait to go with that ack.
         """
         receive = switch.downstream_receive
+        waiting = direct.protocol.queue
         server = self.server
         limit = server.max_http_buffer_size
-        task = asyncio.current_task()
         while not switch.killed:
-            switch.reading = task
-            try:
-                event = await receive()
-            except asyncio.CancelledError:
-                if not switch.killed or task is None:
-                    raise
-                task.uncancel()  # ours: the session is over, the handler unwinds normally
-                return
-            finally:
-                switch.reading = None
+            if waiting.empty():
+                return False
+            event = await receive()
             if event["type"] != "websocket.receive" or not switch.admits(event):
-                return
+                return True
             data = event.get("bytes")
             if data is None:
                 data = event.get("text")
                 if data is None:
-                    return
+                    return True
             if data and len(data) > limit:
-                return
+                return True
             try:
                 if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
                     if data[1] == "2" and len(data) > 2 and data[2].isdigit():  # an event asking an ack
@@ -230,9 +291,10 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
             except exceptions.UnknownPacketError:
                 pass
             except exceptions.SocketIsClosedError:
-                return
+                return True
             except Exception:
                 server.logger.exception("Unknown receive error")
+        return True
 
     def _progressed(self) -> None:
         """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""

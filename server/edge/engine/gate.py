@@ -83,8 +83,9 @@ class EngineGate:
         if code is not None:
             await refuse(scope, send, code)
         elif kind == "websocket":
-            # Inline, not a method: this frame waits for the connection's whole life, and a second
-            # suspended coroutine per idle socket (about 250 B) would hold nothing more.
+            # Inline, not a method: this frame waits for the handshake (for the connection's whole
+            # life unless engine.io's session parks it, ``wsprotocol.park``), and a second suspended
+            # coroutine per socket (about 250 B) would hold nothing more.
             if second_websocket(scope, sid, self.eio):
                 await accept_and_close(receive, send)
                 return

@@ -8,9 +8,10 @@ which task is waiting in each and cancels them on ``kill()``: engine.io then
 unwinds as if the client had gone, the ASGI call returns and uvicorn closes
 the transport. It adds no task per message: the hot path is one
 ``current_task()`` call, and none for the lean reader
-(``LeanSocket._read_frames``), which reads uvicorn's ``receive`` itself and
-names its task in ``reading`` while it waits for a frame (not while engine.io
-handles one: a kill never cancels a handler midway).
+(``LeanSocket._read_frames``), which reads uvicorn's ``receive`` itself, only
+while frames wait: its session is parked (no task waits on it), and ``kill``
+wakes its reader (``wake``), which ends it between two frames (a kill never
+cancels a handler midway).
 
 Each received frame is checked here too (``admits``): a packet Parley cannot
 decode (``packet_guard.decodable``) is counted and ends the connection,
@@ -50,7 +51,9 @@ class FrameCheck:
 
 
 class KillSwitch:
-    __slots__ = ("_frames", "_receive", "_send", "_waiting", "before_send", "close_code", "killed", "reading")
+    __slots__ = (
+        "_frames", "_receive", "_send", "_waiting", "before_send", "close_code", "killed", "wake",
+    )  # fmt: skip
 
     def __init__(self, receive: Receive, send: Send, frames: FrameCheck) -> None:
         self._receive = receive
@@ -59,9 +62,10 @@ class KillSwitch:
         self._waiting: list[asyncio.Task[Any]] = []  # a reader and a writer at most
         self.killed = False
         self.close_code: int | None = None
-        self.reading: asyncio.Task[Any] | None = None  # the lean reader's task while it waits on a frame
         # writes the frames written straight to the transport this turn, which go before (``direct.py``)
         self.before_send: Callable[[], None] | None = None
+        # a parked session's reader, started to end it (``LeanSocket._start_reader``): no task waits
+        self.wake: Callable[[], None] | None = None
 
     @property
     def downstream_send(self) -> Send:
@@ -70,7 +74,7 @@ class KillSwitch:
 
     @property
     def downstream_receive(self) -> Receive:
-        """The server's own ``receive`` (for the lean reader, which sets ``reading`` while it waits)."""
+        """The server's own ``receive`` (for the lean reader, which reads only what waits)."""
         return self._receive
 
     def admits(self, message: Message) -> bool:
@@ -112,8 +116,8 @@ class KillSwitch:
         self.close_code = close_code
         for task in list(self._waiting):
             task.cancel()
-        if self.reading is not None:
-            self.reading.cancel()
+        if self.wake is not None:
+            self.wake()
 
     async def goodbye(self) -> None:
         """The close frame ``kill`` asked for (bounded; none if the client is gone or the frame was sent)."""

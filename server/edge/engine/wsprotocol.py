@@ -1,6 +1,6 @@
 """uvicorn's WebSocket protocol (websockets-sansio) with a lighter receive side, as Parley serves it.
 
-Three things uvicorn's ``WebSocketsSansIOProtocol`` does per connection or per frame that Engine.IO
+What uvicorn's ``WebSocketsSansIOProtocol`` does per connection or per frame that Engine.IO
 does not need, each paid in memory per socket or in work per received frame:
 
 - its receive queue is an ``asyncio.Queue``: three deques (items, getters, putters), about 1.5 KB
@@ -19,6 +19,12 @@ does not need, each paid in memory per socket or in work per received frame:
   silent peer in ping interval + timeout, so ``start_keepalive`` is skipped for it. Every other
   WebSocket (the gateway dialects) keeps uvicorn's keepalive.
 
+- its ASGI call lasts as long as the connection: the app's chain of suspended coroutines (uvicorn's
+  ``run_asgi``, the gate's, engine.io's, ours: 16 frames, about 4.5 KB per idle socket) waits on
+  ``receive`` for its whole life. An Engine.IO session ``park``s the connection instead: its call
+  returns once the session is set up, ``run_asgi`` then leaves the transport open, and the
+  session's reader runs only while messages wait (``ReceiveQueue.wake``).
+
 ``frames_only`` (called once the handshake is complete, ``direct.py``) drops websockets' parsed
 handshake request, which its server-side parser keeps as a local of the generator that goes on to
 parse every frame: the request's headers, about 3 KB per socket (tracemalloc).
@@ -30,8 +36,10 @@ are listed in ``CONTRACT.md`` with their digests.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import Protocol
 from websockets.streams import StreamReader
@@ -47,12 +55,14 @@ Message = dict[str, Any]
 class ReceiveQueue:
     """The messages a connection received and its app has not taken yet, and their bytes."""
 
-    __slots__ = ("_items", "_waiter", "size")
+    __slots__ = ("_items", "_waiter", "size", "wake")
 
     def __init__(self) -> None:
         self._items: list[Message] = []
         self._waiter: asyncio.Future[None] | None = None
         self.size = 0
+        # a parked connection's reader, started when a message comes (``LeanSocket._start_reader``)
+        self.wake: Callable[[], None] | None = None
 
     def put_nowait(self, message: Message) -> None:
         self._items.append(message)
@@ -60,6 +70,8 @@ class ReceiveQueue:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        elif self.wake is not None:
+            self.wake()
 
     async def get(self) -> Message:
         while not self._items:
@@ -146,7 +158,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     # connection, against 8 bytes a slot. A slot is a data descriptor of the class, so uvicorn's
     # ``self.x = ...`` and reads find it before any dict; an attribute a later uvicorn adds still
     # goes to the dict.
-    __slots__ = UVICORN_ATTRIBUTES
+    __slots__ = (*UVICORN_ATTRIBUTES, "parked")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -155,6 +167,39 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.writable.is_set():
             writable.set()
         self.writable: Any = writable
+        self.parked = False  # the app's call returned, the connection goes on (``park``)
+
+    def park(self) -> None:
+        """The app's call may return now and the connection stays open: its messages are read by
+        whoever set the queue's ``wake`` (an Engine.IO session's reader, started per burst of
+        frames, ``eio_socket.LeanSocket``), and ``unpark`` ends it as uvicorn ends a connection
+        whose app returned. An idle socket then holds no task and no chain of suspended ASGI
+        frames (about 4.5 KB and 16 coroutines per socket: uvicorn's, the gate's, engine.io's)."""
+        self.parked = True
+
+    def unpark(self) -> None:
+        """The parked connection's end: what ``run_asgi`` does once its app has returned."""
+        self.parked = False
+        if self.close_timer is None:
+            self.transport.close()
+
+    async def run_asgi(self) -> None:
+        """uvicorn's (mirrored), but a parked connection outlives its app's call (``park``)."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.close_timer is None and not self.parked:
+            self.transport.close()
 
     def start_keepalive(self) -> None:
         """uvicorn's keepalive, but for an Engine.IO connection (its heartbeat does that job)."""
