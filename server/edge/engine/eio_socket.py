@@ -159,30 +159,10 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
 
     def _start_reader(self) -> None:
         """Read a parked session's frames (``ReceiveQueue.wake``) or its end (``KillSwitch.wake``) in a
-        task, unless one runs; it ends when no frame waits. Counted among uvicorn's tasks, as the
-        ASGI call it replaces: a server's stop waits for it."""
-        parked = self.parked
-        if self.reader is None and parked is not None:
-            task = self.reader = asyncio.ensure_future(self._read_parked())
-            tasks = parked[2].tasks
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-    async def _read_parked(self) -> None:
-        parked = self.parked
-        assert parked is not None
-        switch, direct, protocol = parked
-        ended = True  # unless no frame waits: a failure ends the session too
-        try:
-            ended = await self._read_frames(switch, direct)
-            if ended:
-                await self._end()
-                await switch.goodbye()
-        finally:
-            self.reader = None  # no frame waits: the next one starts a reader
-            if ended:
-                self._unpark()
-                protocol.unpark()  # uvicorn closes the transport, as when an ASGI call returns
+        task, unless one runs; it ends when no frame waits. A server's stop waits for it through
+        its connection, which stays among uvicorn's until the reader has closed its transport."""
+        if self.reader is None and self.parked is not None:
+            self.reader = asyncio.ensure_future(self._read_frames())
 
     def _unpark(self) -> None:
         """The session is over: the fan-out, the protocol and the kill switch let go of it (each held
@@ -253,48 +233,60 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         await ws.close()
         return True
 
-    async def _read_frames(self, switch: KillSwitch, direct: DirectWebSocket) -> bool:
-        """Hand each waiting frame to engine.io (a Socket.IO packet straight to python-socketio): False
-        once none waits; True once the client went, a frame was over the size limit or undecodable,
-        or the kill switch ended the session (checked between frames: a kill never cancels a
-        handler midway).
+    async def _read_frames(self) -> None:
+        """A parked session's reader: each waiting frame to engine.io (a Socket.IO packet straight to
+        python-socketio), until none waits (the next one starts another reader); or, once the client
+        went, a frame was over the size limit or undecodable, or the kill switch ended the session
+        (checked between frames: a kill never cancels a handler midway), the session's end.
 
         uvicorn's own ``receive`` is read (it resumes reading once the queue is empty) and each
         frame checked here (``KillSwitch.admits``): no wrapper's call per frame. An event of the main
         namespace that asks for an ack is counted on ``direct`` (``acks_due``): frames to this
-        socket then wait to go with that ack.
+        socket then wait to go with that ack. One coroutine a burst of frames, no more: a reader is
+        made for most frames of a quiet socket.
         """
+        parked = self.parked
+        assert parked is not None
+        switch, direct, protocol = parked
         receive = switch.downstream_receive
-        waiting = direct.protocol.queue
+        waiting = protocol.queue
         server = self.server
         limit = server.max_http_buffer_size
-        while not switch.killed:
-            if waiting.empty():
-                return False
-            event = await receive()
-            if event["type"] != "websocket.receive" or not switch.admits(event):
-                return True
-            data = event.get("bytes")
-            if data is None:
-                data = event.get("text")
+        try:
+            while not switch.killed:
+                if waiting.empty():
+                    self.reader = None
+                    return
+                event = await receive()
+                if event["type"] != "websocket.receive" or not switch.admits(event):
+                    break
+                data = event.get("bytes")
                 if data is None:
-                    return True
-            if data and len(data) > limit:
-                return True
-            try:
-                if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
-                    if data[1] == "2" and len(data) > 2 and data[2].isdigit():  # an event asking an ack
-                        direct.acks_due += 1
-                    await server._trigger_event("message", self.sid, data[1:])
-                else:
-                    await self.receive(packet.Packet(encoded_packet=data))
-            except exceptions.UnknownPacketError:
-                pass
-            except exceptions.SocketIsClosedError:
-                return True
-            except Exception:
-                server.logger.exception("Unknown receive error")
-        return True
+                    data = event.get("text")
+                    if data is None:
+                        break
+                if data and len(data) > limit:
+                    break
+                try:
+                    if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
+                        if data[1] == "2" and len(data) > 2 and data[2].isdigit():  # an event asking an ack
+                            direct.acks_due += 1
+                        await server._trigger_event("message", self.sid, data[1:])
+                    else:
+                        await self.receive(packet.Packet(encoded_packet=data))
+                except exceptions.UnknownPacketError:
+                    pass
+                except exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    server.logger.exception("Unknown receive error")
+            await self._end()
+            await switch.goodbye()
+        finally:
+            if self.reader is not None:  # the session's end (or a failure: it ends the session too)
+                self.reader = None
+                self._unpark()
+                protocol.unpark()  # uvicorn closes the transport, as when an ASGI call returns
 
     def _progressed(self) -> None:
         """Note the drain; wake a producer waiting for room in the queue (``outgoing.room_in_queue``)."""
