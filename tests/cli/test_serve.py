@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import time
 from pathlib import Path
@@ -133,6 +134,32 @@ async def test_serve_stops_promptly_with_a_long_poll_held(place, unused_tcp_port
     assert head.startswith(b"HTTP/1.1 200"), answer
     content = dechunked(body) if b"chunked" in head.lower() else body
     assert content == b"1", answer  # the CLOSE packet
+
+
+async def test_serve_stops_promptly_and_says_goodbye_to_idle_websocket_sessions(place, unused_tcp_port):
+    """An idle WebSocket session holds no task (it is parked on its connection): SIGTERM still ends
+    each with a close frame, ends its session, and the process exits at once."""
+    async with serving_process(place, unused_tcp_port) as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+            made = await http.post("/api/users", json={"username": "alice", "password": PASSWORD})
+            token = made.json()["token"]
+        clients, gone = [], asyncio.Queue[str]()
+        for name in ("one", "two"):
+            client = socketio.AsyncClient(reconnection=False)
+            sessions: asyncio.Queue[object] = asyncio.Queue()
+            client.on("session", sessions.put)
+            client.on("disconnect", lambda *_, name=name: gone.put_nowait(name))
+            await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=WAIT)
+            await asyncio.wait_for(sessions.get(), WAIT)  # set up: parked from here on
+            clients.append(client)
+        started = time.monotonic()
+        process.terminate()
+        left = {await asyncio.wait_for(gone.get(), WAIT) for _ in clients}
+        code = await asyncio.wait_for(process.wait(), 2 * WAIT)
+
+    assert left == {"one", "two"}
+    assert code == -signal.SIGTERM  # after its shutdown, uvicorn raises the signal it caught again
+    assert time.monotonic() - started < 2 * WAIT
 
 
 async def test_the_serving_line_comes_once_listening_with_the_port_it_got(place):
