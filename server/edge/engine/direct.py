@@ -24,7 +24,6 @@ from engineio.async_drivers import asgi as eio_asgi
 from engineio.async_socket import AsyncSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
 from server.edge.engine.killswitch import KillSwitch
 from server.edge.engine.outqueue import OutgoingQueue
@@ -118,7 +117,14 @@ class DirectWebSocket:
         instead. ``ack``: the frame answers an event of the socket's."""
         if not socket.queue.idle_reader or socket.upgrading or not socket.upgraded:
             return False  # packets waiting, or the writer holds some, or not on this websocket yet
-        if self._closed() or not self.protocol.writable.is_set():
+        protocol = self.protocol
+        if (  # ``_closed``, inlined: this runs once per recipient of every fan-out
+            protocol.close_sent
+            or protocol.disconnected
+            or protocol.transport.is_closing()
+            or (self.switch is not None and self.switch.killed)
+            or not protocol.writable.is_set()
+        ):
             return False  # closing, or past the transport's high-water mark: the writer waits for it
         held = self.held
         if ack and self.acks_due:
@@ -134,7 +140,7 @@ class DirectWebSocket:
                 self.size = len(frame)
                 self.coalescer.add_late(self)
                 return True
-            self.protocol.transport.write(frame)
+            protocol.transport.write(frame)
             self.held = []
             self.coalescer.add(self)
         else:
@@ -192,11 +198,15 @@ class DirectWebSocket:
         return self._closed()
 
     def _closed(self) -> bool:
+        """The app closed (``close_sent``), the peer is gone (``disconnected``), the transport is
+        closing, or the session was killed. websockets' own state (``conn.state``, a property) is
+        not read: every uvicorn path that takes it past OPEN also sets ``close_sent`` or closes the
+        transport before it returns (``send``'s close, ``handle_close``, ``shutdown``,
+        ``handle_parser_exception``, ``keepalive_timeout``), so no code of ours runs in between."""
         protocol = self.protocol
         return (
             protocol.close_sent
             or protocol.disconnected
-            or protocol.conn.state is not State.OPEN
             or protocol.transport.is_closing()
             or (self.switch is not None and self.switch.killed)
         )

@@ -112,11 +112,12 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
         frame = frame_of(packets[0].encode()) if len(packets) == 1 else None
         late: list[AsyncSocket] = []
         direct = queued = 0
+        now = time.time()  # one emit is one instant: not a clock read per recipient
         for eio_sid in eio_sids:
             socket = sockets.get(eio_sid)
             if socket is None or socket.closed:
                 continue
-            if socket.last_ping and time.time() - socket.last_ping > ping_timeout:
+            if socket.last_ping and now - socket.last_ping > ping_timeout:
                 late.append(socket)
                 continue
             if frame is not None:
