@@ -41,6 +41,12 @@ DIGESTS: dict[str, str] = {
     "socketio.async_server:AsyncServer._handle_event": (
         "65178105ef8b593d1ebb63610cbabab0c29654cee50fd669ba0a66590f2e1f54"
     ),
+    "socketio.async_server:AsyncServer._handle_event_internal": (
+        "472e8b723a12d507ce3ee3eb8e1643cd326bdd9cc669392e6a636ec7aafdb366"
+    ),
+    "engineio.async_server:AsyncServer._trigger_event": (
+        "4a09b6e47eb665325458df5d59b61d13547449eedb0ef25ce0b634005dae633b"
+    ),
     "socketio.async_server:AsyncServer._handle_ack": (
         "b7521c6c3097255159595c9dce09073780872606dffbbf8b8e71768982d8846c"
     ),

@@ -24,6 +24,7 @@ Every library symbol read here is in ``CONTRACT.md`` with its digest.
 from __future__ import annotations
 
 import base64
+import inspect
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -75,8 +76,14 @@ class ParleyEngine(engineio.AsyncServer):  # type: ignore[misc]
         """engine.io's factory for each socket's queue: ours, counting its bytes (``outqueue.py``)."""
         return OutgoingQueue(self.queue_watch)
 
+    on_message: Callable[[str, Any], Awaitable[object]] | None = None
+    """The ``message`` handler (python-socketio's ``_handle_eio_message``), when it is a coroutine
+    function: a session's reader awaits it itself (``LeanSocket._read_frames``)."""
+
     def on(self, event: str, handler: Handler | None = None) -> object:
         """engine.io's ``on``; a ``connect`` handler first makes the new socket a ``LeanSocket``."""
+        if event == "message" and handler is not None:
+            self.on_message = handler if inspect.iscoroutinefunction(handler) else None
         if event != "connect":
             return super().on(event, handler)
         if handler is None:

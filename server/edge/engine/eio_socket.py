@@ -252,6 +252,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         waiting = protocol.queue
         server = self.server
         limit = server.max_http_buffer_size
+        on_message = getattr(server, "on_message", None)  # ``ParleyEngine``'s: python-socketio's handler
         try:
             while not switch.killed:
                 if waiting.empty():
@@ -271,7 +272,13 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
                     if type(data) is str and len(data) > 1 and data[0] == "4" and data[1].isnumeric():
                         if data[1] == "2" and len(data) > 2 and data[2].isdigit():  # an event asking an ack
                             direct.acks_due += 1
-                        await server._trigger_event("message", self.sid, data[1:])
+                        if on_message is None:
+                            await server._trigger_event("message", self.sid, data[1:])
+                        else:  # what engine.io's ``_trigger_event`` does for it, without its wrapper
+                            try:
+                                await on_message(self.sid, data[1:])
+                            except Exception:
+                                server.logger.exception("message async handler error")
                     else:
                         await self.receive(packet.Packet(encoded_packet=data))
                 except exceptions.UnknownPacketError:

@@ -118,6 +118,11 @@ class _Relay:
         return getattr(self._transport, name)
 
 
+UPGRADED = object()
+"""``GuardedHTTP._done`` of a connection upgraded to a WebSocket whose handshake completed: every
+frame it receives then skips the request timer's checks (two failed attribute lookups each)."""
+
+
 class GuardedHTTP(asyncio.Protocol):
     __slots__ = ("_done", "_timer", "address", "app_state", "inner", "limits", "transport")  # per connection
 
@@ -155,6 +160,8 @@ class GuardedHTTP(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.inner.data_received(data)
+        if self._done is UPGRADED:  # a WebSocket past its handshake: no request to time any more
+            return
         if self._complete():
             self._disarm()
         elif self._timer is None:
@@ -201,7 +208,8 @@ class GuardedHTTP(asyncio.Protocol):
         self._timer = loop.call_later(self.limits.request_timeout, self._expired)
 
     def _disarm(self) -> None:
-        self._done = getattr(self.inner, "cycle", None)
+        # uvicorn's WebSocket protocol has no ``cycle``: it is disarmed once its handshake is done
+        self._done = getattr(self.inner, "cycle", UPGRADED)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

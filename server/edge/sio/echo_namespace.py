@@ -67,6 +67,8 @@ class EchoNamespace:
         self.sio.on("connect", self.connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.disconnect, namespace=NAMESPACE)
         self.sio.on("echo", self.echo, namespace=NAMESPACE)
+        if self.chat.echo.upstream is None:  # the answer is the payload: nothing is awaited
+            self.sio.answer_inline(NAMESPACE, "echo")
         self.sio.on("*", self.unknown, namespace=NAMESPACE)
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:

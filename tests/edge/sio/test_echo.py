@@ -106,6 +106,34 @@ async def test_echo_acks_any_json_payload_as_is(live_server: LiveServer, payload
     assert await echo(client, payload) == payload
 
 
+async def test_an_echo_without_upstream_is_answered_in_its_sockets_reader_not_in_a_task_of_its_own(
+    live_server: LiveServer,
+) -> None:
+    """python-socketio starts a task per event so that a handler that waits does not hold up its
+    socket's next frames; the echo channel without an upstream awaits nothing, so its answer is
+    made where the frame is read (``ParleyServer.answer_inline``): no task per echo. The same
+    recording sees the server's reader tasks, so it would see a handler's task."""
+    token = await live_server.register("alice")
+    client = await echo_client(live_server, "alice", token)
+    loop = asyncio.get_running_loop()
+    created: list[str] = []
+
+    def recording(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        created.append(getattr(coro, "__qualname__", ""))
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(recording)
+    try:
+        for n in range(5):
+            assert await echo(client, {"n": n}) == {"n": n}
+    finally:
+        loop.set_task_factory(None)
+
+    readers = {"LeanSocket._read_frames", "AsyncSocket._websocket_handler.<locals>.websocket_wait"}
+    assert readers & set(created)  # the server's reader (parked, or on the upgraded path) was seen
+    assert "AsyncServer._handle_event_internal" not in created
+
+
 async def raw_echo_ack(live_server: LiveServer, token: str, payload_json: str) -> list[Any]:
     """The arguments of the ack to ``echo`` sent with this exact JSON payload.
 
