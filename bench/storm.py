@@ -242,6 +242,7 @@ def merge_waits(answers: list[dict[str, Any]], clients: int, expected: int) -> d
         "out_of_order": sum(a["out_of_order"] for a in answers),
         "connect_errors": sum(a["connect_errors"] for a in answers),
         "connect_errors_after_up": sum(a["connect_errors_after_up"] for a in answers),
+        "last_failed_attempt_s": _latest_s([a.get("last_failed_attempt_ms") for a in answers]),
         "first_connect_errors": list(dict.fromkeys(e for a in answers for e in a["first_connect_errors"]))[
             :3
         ],
@@ -253,6 +254,27 @@ def merge_waits(answers: list[dict[str, Any]], clients: int, expected: int) -> d
     }
 
 
+def _latest_s(values: list[float | None]) -> float | None:
+    """The latest of the generators' times (ms since the stop), in s; None when none has one."""
+    known = [v for v in values if v is not None]
+    return round(max(known) / 1000, 3) if known else None
+
+
+async def first_accept(port: int, timeout: float = 120.0) -> float:
+    """The time (``time.time``) the port on 127.0.0.1 first took a connection, tried every 5 ms."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.005)
+            continue
+        at = time.time()
+        writer.close()
+        return at
+    return math.nan
+
+
 async def restart_once(
     server: Restartable, gens: Fleet, how: str, expected: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -262,8 +284,10 @@ async def restart_once(
     t0 = time.time()
     forced = await server.halt(how)
     stopped = time.time()
+    listening = asyncio.create_task(first_accept(server.port))
     await server.start()
     up = time.time()
+    listen_at = await listening
     answers = await gens.call_each(
         "storm_wait",
         args.phase_timeout + 60,
@@ -284,6 +308,7 @@ async def restart_once(
         "stop_needed_sigkill": forced,  # term: the clean stop took longer than --stop-grace
         "up_s": round(up - t0, 3),  # stopped, started and answering /healthz
         "start_s": round(up - stopped, 3),  # from the exec of the new server to /healthz answering
+        "listen_s": round(listen_at - t0, 3),  # until its port took a connection (a connect before is refused)
         **merge_waits(answers, sum(n for _, n in gens.plan), expected),
     }
     listen_after = listen_counters()
@@ -367,11 +392,13 @@ ROWS: list[tuple[str, str]] = [
     ("clean stop cut short by SIGKILL", "stop_needed_sigkill"),
     ("s until the new server answered /healthz", "up_s"),
     ("s from the new server's exec to /healthz", "start_s"),
+    ("s until the new server's port took a connection (from the stop)", "listen_s"),
     ("backlog messages missing", "missing"),
     ("backlog messages duplicated", "duplicates"),
     ("backlog messages out of order", "out_of_order"),
     ("`connect_error`s (all)", "connect_errors"),
     ("`connect_error`s after the server was up", "connect_errors_after_up"),
+    ("latest start of an attempt that failed (s from the stop)", "last_failed_attempt_s"),
     ("`connect_error` causes", "connect_error_causes"),
     ("kernel listen-queue overflows, drops (TcpExt, whole machine)", "listen_overflows"),
     ("clients that gave up", "gave_up"),

@@ -198,9 +198,16 @@ function stormMember(socket, topic) {
     m.reasons.push(reason);
     if (!socket.active) m.gaveUp = true; // "io server disconnect": the stock client does not come back
   });
+  // The attempt's own start: a connect_error's callback may run long after its attempt (a
+  // generator's loop with thousands of sockets), so its stamp alone cannot say whether the attempt
+  // came before the server listened.
+  socket.io.on("reconnect_attempt", () => {
+    if (m.armed) m.attemptAt = Date.now();
+  });
   socket.on("connect_error", (err) => {
     if (!m.armed) return;
     m.connectErrors.push(Date.now());
+    if (m.attemptAt !== null) m.refusedAttempts.push(m.attemptAt);
     m.firstError ??= String(err?.message ?? err);
     // "websocket error" says nothing more: the transport's own error (ECONNRESET, a status) is its cause
     const cause = err?.description?.message ?? err?.description?.error?.message ?? err?.description;
@@ -240,6 +247,8 @@ function stormReset(m, expected = 0) {
     disconnects: 0,
     reasons: [],
     connectErrors: [], // when each came
+    attemptAt: null, // when the Manager began its latest attempt (reconnect_attempt)
+    refusedAttempts: [], // when each attempt that ended in a connect_error began
     firstError: null,
     errorDetails: {}, // "message: cause" -> count
     gaveUp: false,
@@ -286,6 +295,11 @@ async function cmdStormWait(a) {
     out_of_order: members.reduce((n, m) => n + m.outOfOrder, 0),
     connect_errors: members.reduce((n, m) => n + m.connectErrors.length, 0),
     connect_errors_after_up: members.reduce((n, m) => n + m.connectErrors.filter((t) => t >= a.up).length, 0),
+    // the latest start of an attempt that ended in a connect_error, since t0 (null: none)
+    last_failed_attempt_ms: members.reduce((latest, m) => {
+      for (const t of m.refusedAttempts) latest = latest === null ? since(t) : Math.max(latest, since(t));
+      return latest;
+    }, null),
     first_connect_errors: [...new Set(members.map((m) => m.firstError).filter(Boolean))].slice(0, 3),
     connect_error_causes: members.reduce((all, m) => {
       for (const [k, n] of Object.entries(m.errorDetails)) all[k] = (all[k] ?? 0) + n;
