@@ -46,6 +46,7 @@ def test_the_generators_answers_merge_into_one_storm() -> None:
                 reconnect_ms=[900, 3000], caught_up_ms=[950], caught_up=1, missing=3, duplicates=1,
                 connect_errors=5, connect_errors_after_up=1, first_connect_errors=["websocket error"],
                 disconnect_reasons={"transport close": 1, "io server disconnect": 1}, gave_up=1,
+                last_failed_attempt_ms=850,
             ),
         ],
         clients=4,
@@ -59,6 +60,7 @@ def test_the_generators_answers_merge_into_one_storm() -> None:
     assert merged["connect_errors_after_up"] == 1 and merged["gave_up"] == 1
     assert merged["disconnect_reasons"] == {"transport close": 3, "io server disconnect": 1}
     assert merged["first_connect_errors"] == ["websocket error"]
+    assert merged["last_failed_attempt_s"] == 0.85  # the one generator that saw a failed attempt
 
 
 def test_a_storm_without_backlog_reports_only_reconnection_and_a_missing_client_leaves_no_total() -> None:
@@ -145,5 +147,8 @@ def test_every_client_comes_back_after_a_kill_and_a_clean_stop_with_its_backlog_
         assert storm["caught_up"] == clients and storm["all_caught_up_s"] is not None, (how, storm)
         assert storm["missing"] == storm["duplicates"] == storm["out_of_order"] == 0, (how, storm)
         assert storm["all_caught_up_s"] >= storm["up_s"], (how, storm)  # not before the server was back
+        # the port listened after the stop and well before the app answered (``listening_socket``:
+        # the app is imported and built after the bind, about a second here)
+        assert storm["stop_s"] <= storm["listen_s"] < storm["up_s"], (how, storm)
     report = (tmp_path / "storm.md").read_text()
     assert "| metric | node (kill) | node (term) | parley (kill) | parley (term) |" in report
