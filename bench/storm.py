@@ -308,7 +308,7 @@ async def restart_once(
         "stop_needed_sigkill": forced,  # term: the clean stop took longer than --stop-grace
         "up_s": round(up - t0, 3),  # stopped, started and answering /healthz
         "start_s": round(up - stopped, 3),  # from the exec of the new server to /healthz answering
-        "listen_s": round(listen_at - t0, 3),  # until its port took a connection (a connect before is refused)
+        "listen_s": round(listen_at - t0, 3),  # until its port took a connection (one before: refused)
         **merge_waits(answers, sum(n for _, n in gens.plan), expected),
     }
     listen_after = listen_counters()
