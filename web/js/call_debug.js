@@ -13,6 +13,7 @@ export function exposeCalls(calls) {
      * sending: {kind: the sender's track state ("live", "ended") or null, and its direction}. */
     peers: () => peers().map((p) => ({ peer: p.id, username: p.username, connection: p.pc.connectionState,
       ice: p.pc.iceConnectionState, gathering: p.pc.iceGatheringState, candidateErrors: p.candidateErrors,
+      signaling: p.pc.signalingState, traffic: p.traffic,
       sending: Object.fromEntries(p.pc.getTransceivers().map((t) => [t.receiver.track.kind,
         `${t.sender.track?.readyState ?? "no track"} ${t.currentDirection ?? t.direction}`])) })),
     /** What the page could not open (the microphone, the camera), in its own words. */

@@ -29,6 +29,9 @@ export class Peer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.queue = Promise.resolve(); // signals are handled one after another, in their order
+    // Signals this side sent and handled, by kind ("offer", "answer", "candidates"): what a call
+    // that never connects shows of its negotiation (window.parleyCalls.peers(), call_debug.js).
+    this.traffic = { sent: {}, received: {} };
     this.pc = new RTCPeerConnection({ iceServers: spec.iceServers, iceTransportPolicy: spec.policy });
     this.bind();
     if (spec.initiate) this.offerMedia();
@@ -57,7 +60,7 @@ export class Peer {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = null;
       const candidates = this.pending.splice(0);
-      if (candidates.length) this.spec.send({ candidates });
+      if (candidates.length) this.signal({ candidates });
     }, CANDIDATES_MS);
   }
 
@@ -95,7 +98,7 @@ export class Peer {
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
-      this.spec.send({ description: this.pc.localDescription.toJSON() });
+      this.signal({ description: this.pc.localDescription.toJSON() });
     } catch (err) {
       console.warn("call: an offer failed", err);
     } finally {
@@ -103,8 +106,15 @@ export class Peer {
     }
   }
 
+  /** A signal to this peer, counted by kind. */
+  signal(data) {
+    count(this.traffic.sent, data);
+    this.spec.send(data);
+  }
+
   /** A signal from this peer: handled after the ones before it. */
   receive(data) {
+    count(this.traffic.received, data);
     this.queue = this.queue.then(() => this.handle(data)).catch((err) => console.warn("call: a signal failed", err));
     return this.queue;
   }
@@ -133,7 +143,7 @@ export class Peer {
     if (description.type !== "offer") return;
     this.answerMedia();
     await pc.setLocalDescription();
-    this.spec.send({ description: pc.localDescription.toJSON() });
+    this.signal({ description: pc.localDescription.toJSON() });
   }
 
   /** Send another track of a kind (or none): the camera, the screen, another device. */
@@ -151,4 +161,10 @@ export class Peer {
     this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
     this.pc.close();
   }
+}
+
+/** One more signal of its kind ("offer", "answer", "candidates") in `counts`. */
+function count(counts, { description, candidates } = {}) {
+  const kind = description?.type ?? (Array.isArray(candidates) ? "candidates" : null);
+  if (kind) counts[kind] = (counts[kind] ?? 0) + 1;
 }
