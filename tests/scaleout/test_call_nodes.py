@@ -6,6 +6,7 @@ and a node killed with -9 leaves no seat behind: its participants leave within t
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from pathlib import Path
@@ -83,3 +84,26 @@ async def test_a_killed_nodes_participants_leave_within_the_presence_ttl(tmp_pat
         assert took < TTL + 1.0 + 2.5, took  # the TTL, one sweep (1 s) and slack
         assert [call["participants"] for call in listed["calls"]] == [["bob"]]
         await bob.close()
+
+
+async def test_a_sockets_signals_reach_the_peer_on_the_other_node_in_the_order_sent(tmp_path: Path):
+    """An offer, then its candidates, sent without waiting for each answer (as a page does) while
+    the relaying node has not read the call's seats yet: a candidate relayed before its offer is
+    one the other side must throw away (a call that never connects, the two-node call test)."""
+    async with two_nodes(tmp_path, default_topics=[]) as (node_a, node_b):
+        alice, bob = await node_a.user("alice"), await node_b.user("bob")
+        await alice.ok("topic:create", {"name": "den", "private": True})
+        await alice.ok("topic:invite", {"topic": "den", "username": "bob"})
+        started = await alice.ok("call:start", {"topic": "den", "media": "audio"})
+        call_id = started["call"]["id"]
+        for round_ in range(3):
+            bob_in = await bob.ok("call:join", {"call": call_id})
+            await alice.next("call:joined")
+            burst = [{"n": n, "round": round_} for n in range(16)]  # 48 in all: within the burst of 50
+            await asyncio.gather(
+                *(alice.ok("call:signal", {"call": call_id, "to": bob_in["peer"], "data": d}) for d in burst)
+            )
+            got = [(await bob.next("call:signal"))["data"] for _ in burst]
+            assert got == burst, [d["n"] for d in got]
+            await bob.ok("call:leave", {"call": call_id})
+            await alice.next("call:left")

@@ -25,6 +25,9 @@ export class Peer {
     this.senders = {}; // kind -> the RTCRtpSender this side sends that kind on
     this.candidateErrors = []; // {errorCode, url}: a TURN server that refused (a wrong credential: 401)
     this.pending = []; // candidates found, not yet sent
+    // Candidates that came before the other side's description (Parley relays a socket's signals
+    // in order; a page that reconnected may not have): added once it is set, not thrown away.
+    this.early = [];
     this.flushTimer = null;
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -125,7 +128,9 @@ export class Peer {
       this.spec.changed();
     }
     if (description) await this.describe(description);
-    for (const candidate of Array.isArray(candidates) ? candidates : []) {
+    if (!Array.isArray(candidates)) return;
+    if (!this.pc.remoteDescription) return void this.early.push(...candidates); // before the description
+    for (const candidate of candidates) {
       try {
         await this.pc.addIceCandidate(candidate);
       } catch (err) {
@@ -140,10 +145,15 @@ export class Peer {
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     await pc.setRemoteDescription(description); // a polite collision rolls back by itself
-    if (description.type !== "offer") return;
-    this.answerMedia();
-    await pc.setLocalDescription();
-    this.signal({ description: pc.localDescription.toJSON() });
+    if (description.type === "offer") {
+      this.answerMedia();
+      await pc.setLocalDescription();
+      this.signal({ description: pc.localDescription.toJSON() });
+    }
+    for (const candidate of this.early.splice(0)) {
+      // one of an offer rolled back or ignored in a collision may not fit this description
+      await pc.addIceCandidate(candidate).catch(() => {});
+    }
   }
 
   /** Send another track of a kind (or none): the camera, the screen, another device. */

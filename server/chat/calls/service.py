@@ -117,7 +117,9 @@ class CallService:
         self.turn_ttl = turn_ttl
         self.grace = grace
         self.node_ttl = node_ttl
-        self._buckets: dict[str, TokenBucket] = {}  # signals, per socket of this node
+        # per socket of this node: its signals' rate, and their order (relayed one at a time)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._in_order: dict[str, asyncio.Lock] = {}
         self.routes = Routes(self._seats_of)  # where each call's signals go, kept for a moment
         self._seated: set[str] = set()  # sockets of this node that took a seat (a close looks them up)
         self._leaving: dict[str, asyncio.Task[None]] = {}
@@ -219,16 +221,25 @@ class CallService:
             raise invalid("a signal's data must be JSON") from None
         if len(text) > MAX_SIGNAL_BYTES:
             raise ChatError(ErrorCode.TOO_LARGE, f"a signal's data may have at most {MAX_SIGNAL_BYTES} bytes")
-        sender, addressee = await self.routes.ends(call_id, sid, to)
-        if sender is None or sender.user_id != actor.id:
-            raise not_found(f"this socket takes no part in call {call_id}")
-        if addressee is None:
-            raise not_found(f"no peer {to!r} in call {call_id}")
-        event = CallSignalled(call_id, sender.peer, text.decode(), addressee.sid, addressee.user_id)
-        if addressee.node == self.node():
-            await self.hub.tell_here(event)
-        else:
-            await self.hub.publish(event)
+        # A page sends an offer and then its candidates without waiting for each answer; each
+        # event runs in a task of its own, and a look-up that reads the seats or a publish may let
+        # a later one overtake it. A candidate relayed before its description is one the other
+        # side must throw away, and a call never connects: a socket's signals go out in the order
+        # their events began (asyncio.Lock wakes its waiters first come, first served).
+        order = self._in_order.get(sid)
+        if order is None:
+            order = self._in_order[sid] = asyncio.Lock()
+        async with order:
+            sender, addressee = await self.routes.ends(call_id, sid, to)
+            if sender is None or sender.user_id != actor.id:
+                raise not_found(f"this socket takes no part in call {call_id}")
+            if addressee is None:
+                raise not_found(f"no peer {to!r} in call {call_id}")
+            event = CallSignalled(call_id, sender.peer, text.decode(), addressee.sid, addressee.user_id)
+            if addressee.node == self.node():
+                await self.hub.tell_here(event)
+            else:
+                await self.hub.publish(event)
         return {}
 
     async def _seats_of(self, call_id: int) -> list[End]:
@@ -253,6 +264,7 @@ class CallService:
         """A socket of this node closed: its seats are kept for the grace, then freed unless the
         user joined again (from another socket) meanwhile."""
         self._buckets.pop(sid, None)
+        self._in_order.pop(sid, None)
         if sid not in self._seated:
             return
         self._seated.discard(sid)
