@@ -446,37 +446,60 @@ async def test_when_both_sides_offer_at_once_each_sends_on_the_two_negotiated_tr
     assert found == {"a": both_ways, "b": both_ways, "connected": ["connected", "connected"]}, found
 
 
-async def test_candidates_that_come_before_their_description_are_kept_and_the_call_connects(new_page) -> None:
-    """Two ``Peer``s in one page whose relay hands over every description late and every batch of
-    candidates at once, so each side's candidates come before the offer or answer they belong to
-    (a relay that lets a later signal overtake, a page that reconnected): kept until the
-    description is set, not thrown away, and both connections connect (they stayed "new" before,
-    each side without a single candidate of the other's)."""
-    page = await new_page("anyone")
-    found = await page.evaluate(
-        """async () => {
+async def through_a_relay(page: ChatPage, relay: str) -> list[tuple[str, dict[str, dict[str, int]]]]:
+    """Two ``Peer``s in one page, b answering a's offer, their signals passed on by ``relay`` (a
+    function of the receiving ``Peer`` and the signal, which it may delay or drop): each one's
+    connection state once both connect or 20 s on, and the signals each sent and received."""
+    script = """async () => {
           const { Peer } = await import("/js/call_peer.js");
           const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
           const tracks = () => ({ audio: media.getAudioTracks()[0], video: null });
+          const pass = RELAY;
           const peers = {};
-          const relay = (other) => (data) => {
-            const late = data.description ? 300 : 0;
-            setTimeout(() => peers[other].receive(structuredClone(data)), late);
-          };
           const make = (other, polite, initiate) => new Peer({
             id: other, username: other, polite, initiate, iceServers: [], policy: "all", tracks,
-            send: relay(other), changed: () => {},
+            send: (data) => pass(peers[other], structuredClone(data)), changed: () => {},
           });
           peers.b = make("a", false, false); // b, in the call, answers
           peers.a = make("b", true, true); // a, the joiner, offers
           const connected = () => ["a", "b"].every((id) => peers[id].pc.connectionState === "connected");
-          const until = Date.now() + 15000;
+          const until = Date.now() + 20000;
           while (!connected() && Date.now() < until) await new Promise((done) => setTimeout(done, 50));
-          return ["a", "b"].map((id) => [peers[id].pc.connectionState, peers[id].traffic.received]);
+          return ["a", "b"].map((id) => [peers[id].pc.connectionState, peers[id].traffic]);
         }"""
-    )
+    found = await page.evaluate(script.replace("RELAY", relay))  # the page's policy allows no eval
+    return [(state, traffic) for state, traffic in found]
+
+
+async def test_candidates_that_come_before_their_description_are_kept_and_the_call_connects(new_page) -> None:
+    """A relay that hands over every description late and every batch of candidates at once, so
+    each side's candidates come before the offer or answer they belong to (a relay that lets a
+    later signal overtake, a page that reconnected): kept until the description is set, not thrown
+    away, and both connections connect (they stayed "new" before, each side without a single
+    candidate of the other's)."""
+    late = "(to, data) => setTimeout(() => to.receive(data), data.description ? 300 : 0)"
+    found = await through_a_relay(await new_page("anyone"), late)
     assert [state for state, _ in found] == ["connected", "connected"], found
-    assert all(received.get("candidates", 0) > 0 for _, received in found), found
+    assert all(traffic["received"].get("candidates", 0) > 0 for _, traffic in found), found
+
+
+async def test_a_negotiation_whose_candidates_were_all_lost_restarts_and_connects(new_page) -> None:
+    """A relay that loses every batch of candidates of the first offer and answer (a page offline
+    for a moment sends nothing; a signal is never sent again): still "new" some seconds on, the
+    connection restarts ICE, and the new offer's candidates connect it. It stayed "new" for good
+    before."""
+    lossy = """(() => {
+      let descriptions = 0;
+      return (to, data) => {
+        if (data.description) descriptions += 1;
+        if (data.candidates && descriptions < 3) return; // the first offer's and answer's: lost
+        setTimeout(() => to.receive(data), 0);
+      };
+    })()"""
+    found = await through_a_relay(await new_page("anyone"), lossy)
+    assert [state for state, _ in found] == ["connected", "connected"], found
+    offers = sum(traffic["sent"].get("offer", 0) for _, traffic in found)
+    assert offers >= 2, found  # the first, and the restart's
 
 
 @pytest.mark.redis

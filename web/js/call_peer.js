@@ -11,6 +11,12 @@
 // senders: muting, the camera, a screen shared or a device switched never renegotiate.
 
 const CANDIDATES_MS = 40;
+// A connection still "new" this long after its offer or answer went out or came in has not had
+// a candidate of the other side: a signal was lost (a page offline for a moment, a relay that
+// failed). The offer is sent again if it is unanswered, else ICE restarts (a new offer, every
+// candidate again), at most RETRIES times.
+const STUCK_MS = 4000;
+const RETRIES = 3;
 
 export class Peer {
   /**
@@ -29,6 +35,8 @@ export class Peer {
     // in order; a page that reconnected may not have): added once it is set, not thrown away.
     this.early = [];
     this.flushTimer = null;
+    this.stuckTimer = null;
+    this.retries = 0;
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.queue = Promise.resolve(); // signals are handled one after another, in their order
@@ -102,6 +110,7 @@ export class Peer {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
       this.signal({ description: this.pc.localDescription.toJSON() });
+      this.watch();
     } catch (err) {
       console.warn("call: an offer failed", err);
     } finally {
@@ -154,6 +163,23 @@ export class Peer {
       // one of an offer rolled back or ignored in a collision may not fit this description
       await pc.addIceCandidate(candidate).catch(() => {});
     }
+    this.watch();
+  }
+
+  /** Look again in STUCK_MS: a connection still "new" then is negotiated afresh. */
+  watch() {
+    clearTimeout(this.stuckTimer);
+    this.stuckTimer = setTimeout(() => this.unstick(), STUCK_MS);
+  }
+
+  unstick() {
+    const { pc } = this;
+    if (pc.connectionState !== "new" || pc.signalingState === "closed" || this.retries >= RETRIES) return;
+    this.retries += 1;
+    if (pc.signalingState === "have-local-offer") {
+      this.signal({ description: pc.localDescription.toJSON() }); // unanswered, or its answer lost
+      this.watch();
+    } else pc.restartIce(); // negotiationneeded: a new offer, which watches again
   }
 
   /** Send another track of a kind (or none): the camera, the screen, another device. */
@@ -168,6 +194,7 @@ export class Peer {
 
   close() {
     clearTimeout(this.flushTimer);
+    clearTimeout(this.stuckTimer);
     this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
     this.pc.close();
   }
