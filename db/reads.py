@@ -212,8 +212,16 @@ class DirectReads(Generic[Conn]):
 
     async def backlogs(self, user_ids: Sequence[int], cap: int) -> dict[int, list[BacklogEntry]]:
         found: dict[int, list[BacklogEntry]] = {}
+        # Users of one topic have the same rows but for the user's id (a direct conversation's
+        # peer and a blocked sender are columns too): one entry each, handed to every one of them,
+        # and the service renders each entry once (``DeliveryService``).
+        made: dict[tuple[Any, ...], BacklogEntry] = {}
         for row in await self._rows(self.backlogs_sql, (self._id_list(user_ids), cap)):
-            found.setdefault(int(row[0]), []).append(_entry(row[1:]))
+            columns = tuple(row[1:])
+            entry = made.get(columns)
+            if entry is None:
+                entry = made[columns] = _entry(columns)
+            found.setdefault(int(row[0]), []).append(entry)
         return found
 
     def _id_list(self, user_ids: Sequence[int]) -> Any:

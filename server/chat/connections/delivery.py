@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from db.records import BacklogEntry
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.batching import Batched
@@ -38,10 +37,27 @@ class DeliveryService:
         self._checked: dict[tuple[int, str], int] = {}
         self._last_seq: dict[int, int] = {}
         # A reconnect storm's backlogs, read together: one statement for the users asking at once
-        self._backlogs: Batched[int, list[BacklogEntry]] = Batched(self._read_backlogs, list)
+        self._backlogs: Batched[int, list[MessageOut]] = Batched(self._read_backlogs, list)
 
-    async def _read_backlogs(self, user_ids: list[int]) -> dict[int, list[BacklogEntry]]:
-        return await self.db.reads.backlogs(user_ids, self.cap)
+    async def _read_backlogs(self, user_ids: list[int]) -> dict[int, list[MessageOut]]:
+        """Each user's backlog as its user sees it. The read hands the users of a topic the same
+        entries; each is rendered once and that is handed to each of them (a storm of 10,000
+        reconnecting members of 100 topics renders 2,000 messages, not 200,000), but an entry with
+        reactions, whose ``me`` is the viewer's."""
+        entries = await self.db.reads.backlogs(user_ids, self.cap)
+        rendered: dict[int, MessageOut] = {}  # by id(entry): every entry lives until the return
+        views: dict[int, list[MessageOut]] = {}
+        for user_id, found in entries.items():
+            mine = views[user_id] = []
+            for entry in found:
+                if entry.extras.reactions:
+                    mine.append(backlog_view(entry, user_id))
+                    continue
+                view = rendered.get(id(entry))
+                if view is None:
+                    view = rendered[id(entry)] = backlog_view(entry)
+                mine.append(view)
+        return views
 
     def note_stored(self, topic_id: int, seq: int) -> None:
         """A message with ``seq`` exists in the topic."""
@@ -115,7 +131,7 @@ class DeliveryService:
         would have returned. The flush first: every ack recorded before the call counts.
         """
         await self.flush()
-        return [backlog_view(entry, user_id) for entry in await self._backlogs.get(user_id)]
+        return list(await self._backlogs.get(user_id))  # two sockets of a user: a list each
 
     def start(self) -> None:
         self._flusher.start()

@@ -263,6 +263,31 @@ async def test_backlogs_asked_for_together_are_one_read_and_each_is_what_it_is_a
     assert len(seen) == 1, seen
 
 
+@ON_BOTH_DATABASES
+async def test_a_message_in_backlogs_read_together_is_rendered_once_unless_its_viewer_changes_it(
+    chat, make_user
+):
+    """A reconnect storm's backlogs hold the same messages many times (a topic's members all
+    missed them): each is made into what a client sees once, and that is handed to each member,
+    unless what it shows depends on who looks (a reaction's ``me``, a blocked sender)."""
+    alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
+    plain = await chat.messages.send(alice, LOBBY, "plain")
+    liked = await chat.messages.send(alice, LOBBY, "liked")
+    await chat.reactions.add(bob, liked.id, "👍")
+    by_dave = await chat.messages.send(await make_user("dave"), LOBBY, "dave's")
+    await chat.blocks.block(carol, "dave")
+
+    bobs, carols = [
+        {m.id: m for m in backlog}
+        for backlog in await asyncio.gather(chat.delivery.backlog(bob.id), chat.delivery.backlog(carol.id))
+    ]
+
+    assert bobs[plain.id] is carols[plain.id]
+    assert [r.me for r in bobs[liked.id].reactions] == [True]
+    assert [r.me for r in carols[liked.id].reactions] == [False]
+    assert (bobs[by_dave.id].blocked, carols[by_dave.id].blocked) == (False, True)
+
+
 async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
     alice = await make_user("alice")
     bob = await make_user("bob")
