@@ -71,6 +71,8 @@ class HotReads(Protocol):
     async def close(self) -> None: ...
 
 
+ENTRIES_KEPT = 2048  # backlog entries kept across reads: a storm's distinct missed messages
+
 SQL_CREDENTIALS = (
     "SELECT id, username, token_version, disabled_at IS NULL AND deleted_at IS NULL, bot, tokens_revoked_at"
     " FROM users WHERE id = ?"
@@ -162,6 +164,7 @@ class DirectReads(Generic[Conn]):
         self._opening: asyncio.Task[Conn] | None = None
         self._closed = False
         self.on_statement: Callable[[str], None] | None = None  # observability (tests count reads)
+        self._entries: dict[tuple[Any, ...], BacklogEntry] = {}  # ``backlogs``' rows made, by their columns
 
     async def _open(self) -> Conn:
         if self._closed:
@@ -212,14 +215,18 @@ class DirectReads(Generic[Conn]):
 
     async def backlogs(self, user_ids: Sequence[int], cap: int) -> dict[int, list[BacklogEntry]]:
         found: dict[int, list[BacklogEntry]] = {}
-        # Users of one topic have the same rows but for the user's id (a direct conversation's
-        # peer and a blocked sender are columns too): one entry each, handed to every one of them,
-        # and the service renders each entry once (``DeliveryService``).
-        made: dict[tuple[Any, ...], BacklogEntry] = {}
+        # A reconnect storm's users of one topic read the same rows but for the user's id, in
+        # batches of a few users each (a direct conversation's peer, a blocked sender and every
+        # column shown are in the row): one entry per distinct row, kept for the next batches
+        # while ENTRIES_KEPT are, and handed to each user; the service renders each entry once
+        # (``DeliveryService``). An edit, a reaction or a rename changes the row: a new entry.
+        made = self._entries
         for row in await self._rows(self.backlogs_sql, (self._id_list(user_ids), cap)):
             columns = tuple(row[1:])
             entry = made.get(columns)
             if entry is None:
+                if len(made) >= ENTRIES_KEPT:
+                    made.clear()
                 entry = made[columns] = _entry(columns)
             found.setdefault(int(row[0]), []).append(entry)
         return found

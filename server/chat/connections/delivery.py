@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from db.records import BacklogEntry
 from db.uow import Database
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.batching import Batched
@@ -25,6 +26,7 @@ from server.chat.rules.access import locate, require_member
 
 log = logging.getLogger("parley.delivery")
 MAX_REMEMBERED = 100_000
+RENDERED_KEPT = 2048  # backlog entries' renderings kept (``db.reads.ENTRIES_KEPT`` entries are)
 
 
 class DeliveryService:
@@ -38,14 +40,15 @@ class DeliveryService:
         self._last_seq: dict[int, int] = {}
         # A reconnect storm's backlogs, read together: one statement for the users asking at once
         self._backlogs: Batched[int, list[MessageOut]] = Batched(self._read_backlogs, list)
+        self._rendered: dict[int, tuple[BacklogEntry, MessageOut]] = {}  # by id(entry)
 
     async def _read_backlogs(self, user_ids: list[int]) -> dict[int, list[MessageOut]]:
-        """Each user's backlog as its user sees it. The read hands the users of a topic the same
-        entries; each is rendered once and that is handed to each of them (a storm of 10,000
-        reconnecting members of 100 topics renders 2,000 messages, not 200,000), but an entry with
-        reactions, whose ``me`` is the viewer's."""
+        """Each user's backlog as its user sees it. The reads hand the users of a topic the same
+        entries, batch after batch (``db.reads``); each is rendered once and that is handed to
+        each of them (a storm of 10,000 reconnecting members of 100 topics renders 2,000 messages,
+        not 200,000), but an entry with reactions, whose ``me`` is the viewer's."""
         entries = await self.db.reads.backlogs(user_ids, self.cap)
-        rendered: dict[int, MessageOut] = {}  # by id(entry): every entry lives until the return
+        rendered = self._rendered
         views: dict[int, list[MessageOut]] = {}
         for user_id, found in entries.items():
             mine = views[user_id] = []
@@ -53,10 +56,12 @@ class DeliveryService:
                 if entry.extras.reactions:
                     mine.append(backlog_view(entry, user_id))
                     continue
-                view = rendered.get(id(entry))
-                if view is None:
-                    view = rendered[id(entry)] = backlog_view(entry)
-                mine.append(view)
+                kept = rendered.get(id(entry))
+                if kept is None or kept[0] is not entry:  # the entry kept alive: its id is its own
+                    if len(rendered) >= RENDERED_KEPT:
+                        rendered.clear()
+                    kept = rendered[id(entry)] = (entry, backlog_view(entry))
+                mine.append(kept[1])
         return views
 
     def note_stored(self, topic_id: int, seq: int) -> None:

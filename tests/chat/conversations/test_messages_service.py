@@ -268,9 +268,10 @@ async def test_a_message_in_backlogs_read_together_is_rendered_once_unless_its_v
     chat, make_user
 ):
     """A reconnect storm's backlogs hold the same messages many times (a topic's members all
-    missed them): each is made into what a client sees once, and that is handed to each member,
-    unless what it shows depends on who looks (a reaction's ``me``, a blocked sender)."""
-    alice, bob, carol = [await make_user(name) for name in ("alice", "bob", "carol")]
+    missed them), read a few users at a time: each is made into what a client sees once, and that
+    is handed to each member, unless what it shows depends on who looks (a reaction's ``me``, a
+    blocked sender); an edit is a new rendering."""
+    alice, bob, carol, eve = [await make_user(name) for name in ("alice", "bob", "carol", "eve")]
     plain = await chat.messages.send(alice, LOBBY, "plain")
     liked = await chat.messages.send(alice, LOBBY, "liked")
     await chat.reactions.add(bob, liked.id, "👍")
@@ -282,10 +283,15 @@ async def test_a_message_in_backlogs_read_together_is_rendered_once_unless_its_v
         for backlog in await asyncio.gather(chat.delivery.backlog(bob.id), chat.delivery.backlog(carol.id))
     ]
 
-    assert bobs[plain.id] is carols[plain.id]
+    eves = {m.id: m for m in await chat.delivery.backlog(eve.id)}  # a read of its own
+
+    assert bobs[plain.id] is carols[plain.id] is eves[plain.id]
     assert [r.me for r in bobs[liked.id].reactions] == [True]
     assert [r.me for r in carols[liked.id].reactions] == [False]
     assert (bobs[by_dave.id].blocked, carols[by_dave.id].blocked) == (False, True)
+    await chat.messages.edit(alice, plain.id, "plain, edited")
+    again = {m.id: m for m in await chat.delivery.backlog(bob.id)}
+    assert (again[plain.id].body, again[plain.id].edited_at is not None) == ("plain, edited", True)
 
 
 async def test_delivered_cursors_only_move_forward_across_flushes(chat, make_user):
