@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import socketio
 from engineio import packet as eio_packet
@@ -37,6 +37,14 @@ from socketio import packet as sio_packet
 from server.edge.engine.direct import DirectWebSocket, frame_of
 from server.edge.engine.eio_server import ParleyEngine
 from server.edge.engine.rooms import RoomIndex
+
+
+class Encoded(NamedTuple):
+    """One EVENT's engine.io packets and, when it is one packet, its WebSocket frame (a tuple:
+    made at every emit, it costs what a tuple does)."""
+
+    packets: list[eio_packet.Packet]
+    frame: bytes | None
 
 
 class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
@@ -80,14 +88,28 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
             )
             return
-        packets = self._eio_packets(event, data, namespace)
+        encoded = self.encode(event, data, namespace)
         # A set: a reaction's common rendering leaves out every reactor (``server.chat.kernel.audiences``),
         # which may be hundreds of sockets.
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         recipients = self.get_participants(namespace, to or room)
-        late = self._deliver(packets, (eio_sid for sid, eio_sid in recipients if sid not in skip))
+        await self._hand(encoded, (eio_sid for sid, eio_sid in recipients if sid not in skip))
+
+    def encode(self, event: str, data: object, namespace: str) -> Encoded:
+        """An EVENT encoded once, for ``emit_encoded`` to hand to any number of sockets."""
+        packets = self._eio_packets(event, data, namespace)
+        return Encoded(packets, frame_of(packets[0].encode()) if len(packets) == 1 else None)
+
+    async def emit_encoded(self, encoded: Encoded, namespace: str, to: str) -> None:
+        """``emit`` of an encoded EVENT, without callback, to ``to`` (a sid or a room): the same
+        message in a storm's thousands of backlogs is encoded once (``ChatNamespace._welcome``)."""
+        if namespace in self.rooms:
+            await self._hand(encoded, (eio_sid for _, eio_sid in self.get_participants(namespace, to)))
+
+    async def _hand(self, encoded: Encoded, eio_sids: Iterable[str]) -> None:
+        late = self._deliver(encoded, eio_sids)
         for socket in late:  # a ping timed out: engine.io's send closes the socket
-            for pkt in packets:
+            for pkt in encoded.packets:
                 await socket.send(pkt)
 
     def _eio_packets(self, event: str, data: object, namespace: str) -> list[eio_packet.Packet]:
@@ -104,12 +126,12 @@ class LeanFanout(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
             encoded = [encoded]
         return [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
 
-    def _deliver(self, packets: list[eio_packet.Packet], eio_sids: Iterable[str]) -> list[AsyncSocket]:
-        """Hand ``packets`` to every socket; the sockets whose ping timed out are returned."""
+    def _deliver(self, encoded: Encoded, eio_sids: Iterable[str]) -> list[AsyncSocket]:
+        """Hand the packets to every socket; the sockets whose ping timed out are returned."""
         sockets = self.server.eio.sockets
         websockets = self.websockets
         ping_timeout = self.server.eio.ping_timeout
-        frame = frame_of(packets[0].encode()) if len(packets) == 1 else None
+        packets, frame = encoded.packets, encoded.frame
         late: list[AsyncSocket] = []
         direct = queued = 0
         now = time.time()  # one emit is one instant: not a clock read per recipient

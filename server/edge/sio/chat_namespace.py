@@ -14,7 +14,9 @@ from typing import Any
 from server.chat.connections.sessions import Gone, Session
 from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.ratelimit import TokenBucket
+from server.chat.kernel.schemas import MessageOut
 from server.chat.service import Chat
+from server.edge.engine.fanout import Encoded, LeanFanout
 from server.edge.engine.outgoing import OutgoingGuard
 from server.edge.errors import classify
 from server.edge.realtime.connection import Connection
@@ -31,6 +33,7 @@ from server.refusals import RATE_LIMIT, USER_BOUND
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
 DRAIN_WITHIN = 5.0  # seconds a stop waits for event handlers still running (a send's bound is less)
+ENCODINGS_KEPT = 2048  # backlog messages kept encoded while backlogs go out (a storm's distinct ones)
 FLOW_EVERY = 16  # backlog messages sent between two looks at the socket's queue (one long-poll's worth)
 
 
@@ -47,6 +50,7 @@ class ChatNamespace:
         max_held: int,
     ) -> None:
         self.sio = sio
+        self.fanout: LeanFanout = sio.manager
         self.flow = flow
         self.chat = chat
         self.registry = registry
@@ -57,6 +61,8 @@ class ChatNamespace:
         self.max_held = max_held
         self.envelope = Envelope(registry, metrics, self.limited, chat.people.active)
         self.welcoming = OnePerUser()
+        self._sending_backlogs = 0
+        self._encodings: dict[int, tuple[MessageOut, Encoded]] = {}  # by id(message)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self) -> None:
@@ -157,21 +163,40 @@ class ChatNamespace:
             async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.registry.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
-                for count, message in enumerate(connection.welcome(backlog), 1):
-                    if self.registry.get(sid) is not connection:
-                        return  # gone meanwhile
-                    await self.sio.emit("message", message.wire, to=sid, namespace=NAMESPACE)
-                    self.metrics.backlog_messages.inc()
-                    # As fast as the transport takes it (and the lean emit never yields: this does),
-                    # and by bytes too: 16 large messages are the bound of a WebSocket whose transport
-                    # is momentarily full, which is cut at once past it (``OutgoingGuard``).
-                    look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
-                    if look and not await self.flow.room(sid, NAMESPACE, give_way):
-                        return  # gone, or closed as a client that does not read
+                self._sending_backlogs += 1
+                try:
+                    for count, message in enumerate(connection.welcome(backlog), 1):
+                        if self.registry.get(sid) is not connection:
+                            return  # gone meanwhile
+                        await self.fanout.emit_encoded(self._encoded(message), NAMESPACE, sid)
+                        self.metrics.backlog_messages.inc()
+                        # As fast as the transport takes it (and the lean emit never yields: this
+                        # does), and by bytes too: 16 large messages are the bound of a WebSocket
+                        # whose transport is momentarily full, which is cut at once past it
+                        # (``OutgoingGuard``).
+                        look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
+                        if look and not await self.flow.room(sid, NAMESPACE, give_way):
+                            return  # gone, or closed as a client that does not read
+                finally:
+                    self._sending_backlogs -= 1
+                    if not self._sending_backlogs:
+                        self._encodings.clear()  # kept while backlogs go out, not after
             await self._release(connection)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})
             await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    def _encoded(self, message: MessageOut) -> Encoded:
+        """A backlog message's ``message`` event, encoded once however many sockets get it: a
+        storm's members of a topic get the same rendering (``DeliveryService``), kept here with
+        its encoding (alive, so its id stays its own) while backlogs go out."""
+        kept = self._encodings.get(id(message))
+        if kept is None or kept[0] is not message:
+            if len(self._encodings) >= ENCODINGS_KEPT:
+                self._encodings.clear()
+            encoded = self.fanout.encode("message", message.wire, NAMESPACE)
+            kept = self._encodings[id(message)] = (message, encoded)
+        return kept[1]
 
     async def _release(self, connection: Connection) -> None:
         """Send what was held during the backlog, in arrival order (per topic, ``seq`` order), but

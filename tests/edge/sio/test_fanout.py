@@ -189,22 +189,30 @@ async def test_fifty_sockets_get_a_burst_of_200_broadcasts_in_order():
     ids=["dict", "tuple", "none", "str", "list", "bytes", "nested-bytes"],
 )
 async def test_the_frames_are_those_of_python_socketios_own_manager(data):
-    """Byte for byte, per recipient, for every payload shape (binary ones take two frames)."""
+    """Byte for byte, per recipient, for every payload shape (binary ones take two frames), and
+    so is an event encoded once and handed over by ``emit_encoded`` (a backlog's messages)."""
     frames = {}
-    for name, manager in (("library", socketio.AsyncManager()), ("lean", LeanFanout())):
+    for name, manager in (
+        ("library", socketio.AsyncManager()),
+        ("lean", LeanFanout()),
+        ("encoded", LeanFanout()),
+    ):
         async with bare_server(manager) as bare:
             url = bare.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
             async with connect(url) as ws:
                 assert str(await ws.recv()).startswith("0")  # engine.io open
                 await ws.send("40")
                 assert str(await ws.recv()).startswith("40")
-                await bare.sio.emit("e", data, room="all")
+                if name == "encoded":
+                    await manager.emit_encoded(manager.encode("e", data, "/"), "/", "all")
+                else:
+                    await bare.sio.emit("e", data, room="all")
                 await bare.sio.emit("e", "end", room="all")
                 got = []
                 while (frame := await asyncio.wait_for(ws.recv(), WAIT)) != '42["e","end"]':
                     got.append(frame)
                 frames[name] = got
-    assert frames["lean"] == frames["library"]
+    assert frames["lean"] == frames["encoded"] == frames["library"]
     assert frames["lean"]
 
 
