@@ -33,7 +33,7 @@ from server.refusals import RATE_LIMIT, USER_BOUND
 log = logging.getLogger("parley.sio")
 NAMESPACE = "/"
 DRAIN_WITHIN = 5.0  # seconds a stop waits for event handlers still running (a send's bound is less)
-ENCODINGS_KEPT = 2048  # backlog messages kept encoded while backlogs go out (a storm's distinct ones)
+ENCODINGS_KEPT = 2048  # backlog messages kept encoded (a storm's distinct ones, as ``DeliveryService``)
 FLOW_EVERY = 16  # backlog messages sent between two looks at the socket's queue (one long-poll's worth)
 
 
@@ -61,7 +61,6 @@ class ChatNamespace:
         self.max_held = max_held
         self.envelope = Envelope(registry, metrics, self.limited, chat.people.active)
         self.welcoming = OnePerUser()
-        self._sending_backlogs = 0
         self._encodings: dict[int, tuple[MessageOut, Encoded]] = {}  # by id(message)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -163,24 +162,17 @@ class ChatNamespace:
             async with self.welcoming.turn(user_id):  # one per user: no replay storm
                 if self.registry.get(sid) is not connection:
                     return  # gone while an earlier welcome of the user ran
-                self._sending_backlogs += 1
-                try:
-                    for count, message in enumerate(connection.welcome(backlog), 1):
-                        if self.registry.get(sid) is not connection:
-                            return  # gone meanwhile
-                        await self.fanout.emit_encoded(self._encoded(message), NAMESPACE, sid)
-                        self.metrics.backlog_messages.inc()
-                        # As fast as the transport takes it (and the lean emit never yields: this
-                        # does), and by bytes too: 16 large messages are the bound of a WebSocket
-                        # whose transport is momentarily full, which is cut at once past it
-                        # (``OutgoingGuard``).
-                        look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
-                        if look and not await self.flow.room(sid, NAMESPACE, give_way):
-                            return  # gone, or closed as a client that does not read
-                finally:
-                    self._sending_backlogs -= 1
-                    if not self._sending_backlogs:
-                        self._encodings.clear()  # kept while backlogs go out, not after
+                for count, message in enumerate(connection.welcome(backlog), 1):
+                    if self.registry.get(sid) is not connection:
+                        return  # gone meanwhile
+                    await self.fanout.emit_encoded(self._encoded(message), NAMESPACE, sid)
+                    self.metrics.backlog_messages.inc()
+                    # As fast as the transport takes it (and the lean emit never yields: this does),
+                    # and by bytes too: 16 large messages are the bound of a WebSocket whose transport
+                    # is momentarily full, which is cut at once past it (``OutgoingGuard``).
+                    look = count % FLOW_EVERY == 0 or self.flow.crowded(sid, NAMESPACE)
+                    if look and not await self.flow.room(sid, NAMESPACE, give_way):
+                        return  # gone, or closed as a client that does not read
             await self._release(connection)
         except Exception:
             log.exception("welcome failed", extra={"sid": sid})
@@ -189,7 +181,8 @@ class ChatNamespace:
     def _encoded(self, message: MessageOut) -> Encoded:
         """A backlog message's ``message`` event, encoded once however many sockets get it: a
         storm's members of a topic get the same rendering (``DeliveryService``), kept here with
-        its encoding (alive, so its id stays its own) while backlogs go out."""
+        its encoding (alive, so its id stays its own), ENCODINGS_KEPT of them, across welcomes:
+        a storm's run one after another (the lean emit never yields)."""
         kept = self._encodings.get(id(message))
         if kept is None or kept[0] is not message:
             if len(self._encodings) >= ENCODINGS_KEPT:

@@ -72,6 +72,25 @@ async def test_a_returning_user_gets_exactly_what_it_missed_after_session(live_s
     await assert_only_new_messages_arrive(alice, bob)
 
 
+async def test_a_missed_message_is_encoded_once_for_the_welcomes_that_follow(live_server):
+    """A storm's welcomes run one after another, a few users' backlogs each: the rendering they
+    share (``DeliveryService``) keeps its encoding across them, not only within one (it was
+    dropped at the end of every welcome, so each encoded it again)."""
+    namespace = live_server.app.state.chat_namespace
+    alice, token = await offline_bob(live_server)
+    missed = await send(alice, {"topic": "general", "body": "missed"})
+    encodings = []
+    for _ in range(2):  # bob never acknowledges: the same backlog twice
+        bob = await reconnect(live_server, "bob", token)
+        assert await messages(bob, 1) == [missed]
+        await namespace.drain()
+        encodings.append([encoded for _, encoded in namespace._encodings.values()])
+        await bob.close()
+
+    assert len(encodings[0]) == 1, encodings
+    assert encodings[1][0] is encodings[0][0]
+
+
 async def test_acknowledged_messages_are_not_sent_again(live_server):
     alice, token = await offline_bob(live_server)
     await miss_five_and_a_direct(alice)
