@@ -80,6 +80,21 @@ DIGESTS: dict[str, str] = {
     "socketio.base_manager:BaseManager.get_rooms": (
         "56a1017f85af9f91e2a8226080d10f9be225b6815f649c014b9599df6378c2eb"
     ),
+    "socketio.base_manager:BaseManager.pre_connect": (
+        "bfdba4c0c8f1bd8ac98edee1b3aece8c820a0a9d0528776c36db5cea1724d01a"
+    ),
+    "socketio.base_manager:BaseManager.connect": (
+        "a0214ac7cb24346cbfeec7e87f4f1b7b647622312811345dd093480be4eb330b"
+    ),
+    "socketio.base_manager:BaseManager.is_pre_connected": (
+        "40a897c4ab2ccc5daa90d1858ef7d500ac68fb9836c121e53f61b3a98239a517"
+    ),
+    "socketio.base_manager:BaseManager.is_connected": (
+        "d37721466718b4f48d4a73edb545b660bd4c253027009eb68663d3564cce2341"
+    ),
+    "socketio.base_manager:BaseManager.pre_disconnect": (
+        "18a8d01ed87a96828b48c432aed6c0bbbe8baf883647299ad5c061c8c2552723"
+    ),
     "socketio.admin:EventBuffer": ("8f1ec7c87e045d6c088bce9a5d81245322edae009dac3402243d5bf8f584f7c3"),
     "engineio.base_server:BaseServer.__init__": (
         "a06b17502fbd9646e3f29ec85f1e53dbbcdc9ceecce6c2969eb83e4ef1726ee2"
