@@ -88,7 +88,11 @@ export class Peer {
    * The answering side: the offer's transceivers carry this page's tracks back. When both sides
    * offered at once, the polite one rolled its offer back, and its own transceivers stay behind
    * unnegotiated (no mid): the offer's new ones, not those, must send, or this side answers
-   * recvonly and is never heard (the two-node call test, under load).
+   * recvonly and is never heard (the two-node call test, under load). Ours are made inactive,
+   * not stopped: Chromium never finishes stopping a transceiver that was never negotiated, and
+   * fires negotiationneeded after every negotiation from then on, so this side offered again and
+   * again, hundreds of times, and never connected (a CI run of the two-node test). An inactive
+   * one is negotiated once more (an m= line that carries nothing) and is done.
    */
   answerMedia() {
     const tracks = this.spec.tracks();
@@ -98,7 +102,10 @@ export class Peer {
       const kind = transceiver.receiver.track.kind;
       const current = transceivers.find((t) => t.sender === this.senders[kind]);
       if (current === transceiver || (current && current.mid !== null && !current.stopped)) continue;
-      current?.stop(); // ours, rolled back: never sent anything
+      if (current) {
+        current.direction = "inactive"; // ours, rolled back: never sent anything
+        current.sender.replaceTrack(null);
+      }
       transceiver.direction = "sendrecv";
       this.senders[kind] = transceiver.sender;
       transceiver.sender.replaceTrack(tracks[kind] ?? null);
