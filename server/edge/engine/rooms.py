@@ -27,7 +27,9 @@ from server.edge.engine.watch import RoomWatcher
 
 
 class PendingSids(dict[Any, None]):
-    """One namespace's waiting sids: a list to the library's code, a dict to find one."""
+    """One namespace's waiting sids: a list to the library's code, a dict to find one. A sid
+    appended twice would be kept once; the library never appends one twice (``pre_connect`` makes
+    a new sid, and every ``pre_disconnect`` follows an ``is_connected`` that a waiting sid fails)."""
 
     def append(self, sid: Any) -> None:
         self[sid] = None
