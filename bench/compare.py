@@ -36,7 +36,10 @@ reactions a reaction storm: N members in one topic, one message, ``reaction:add`
 publish   Parley only: as ``sends``, but each message is published by a backend through the
           server API (``POST /api/server/messages`` with a server key, PROTOCOL.md 17) from this
           process, S callers in closed loop, each into the topic of one connected member: CPU
-          per published message, to hold against CPU per ``sends`` send in the same run
+          per published message, to hold against CPU per ``sends`` send in the same run;
+          ``sends-heard``, ``publish-heard``: the same two with a second member of each topic
+          connected, so that a send and a publish reach the same two sockets (the sender's, or
+          the owner's, and the listener's); the listeners count what they received
 backlog   Parley only: a member offline while B messages are sent, then connects: time to
           the last backlog message (all B, in increasing seq)
 
@@ -109,9 +112,20 @@ SCENARIOS = (
     "sends-links",
     "sends-pg",
     "publish",
+    "sends-heard",
+    "publish-heard",
     "backlog",
 )
-PARLEY_ONLY = {"sends", "sends-mentions", "sends-links", "sends-pg", "publish", "backlog"}
+PARLEY_ONLY = {
+    "sends",
+    "sends-mentions",
+    "sends-links",
+    "sends-pg",
+    "publish",
+    "sends-heard",
+    "publish-heard",
+    "backlog",
+}
 OWN_SERVER = {"reactions"}  # every server, each run on a fresh server process of its own
 PASSWORD = "bench-password-1"
 GENERATOR_CORE = "0"
@@ -687,10 +701,30 @@ async def own_topics(gen: Generator, group: str, url: str, tokens: list[str]) ->
     return prefix
 
 
+async def listening(gen: Generator, url: str, tokens: list[str], prefix: str) -> None:
+    """``tokens``' sockets connected in group ``h``, the i-th a member of topic ``<prefix>-<i>``,
+    each counting the ``message`` events it receives from now on (``heard``)."""
+    await gen.call(
+        "connect", 120, group="h", url=url, mode="parley", n=len(tokens), tokens=tokens, concurrency=50,
+        transports=["websocket"], timeout_s=90,
+    )  # fmt: skip
+    joined = await gen.call("join", 120, group="h", mode="parley", prefix=prefix, concurrency=20)
+    if joined["failed"]:
+        raise RuntimeError(f"{joined['failed']} listeners not subscribed: {joined['first_error']}")
+    await gen.call("heard", 30, group="h", action="start")
+
+
+async def heard_by_listeners(gen: Generator, expected: int) -> int:
+    """How many ``message`` events the listeners received, once ``expected`` came or 10 s passed."""
+    answer = await gen.call("heard", 30, group="h", action="count", expected=expected, timeout_s=10)
+    return int(answer["heard"])
+
+
 async def scenario_sends(
-    args: argparse.Namespace, database: str, mentions: bool = False, link: bool = False
+    args: argparse.Namespace, database: str, mentions: bool = False, link: bool = False, heard: bool = False
 ) -> dict[str, Any]:
-    """Durable sends, each sender in its own topic; ``mentions``: two more members, named in every body.
+    """Durable sends, each sender in its own topic; ``mentions``: two more members, named in every body;
+    ``heard``: one more member of each topic, connected (``listening``).
 
     The two mentioned users are members of every topic and stay offline, so a send still reaches
     one socket (the sender's) and the body (``hey @a and @b `` in front) is what differs from ``sends``.
@@ -705,13 +739,22 @@ async def scenario_sends(
         gen = await stack.enter_async_context(generator())
         count = args.senders
         users = f"s{secrets.token_hex(3)}u"
-        tokens = await asyncio.wait_for(register(srv.url, users, count + (2 if mentions else 0)), 600)
-        tokens, mentioned_tokens = tokens[:count], tokens[count:]
+        extra = 2 if mentions else 0
+        tokens = await asyncio.wait_for(
+            register(srv.url, users, count + extra + (count if heard else 0)), 600
+        )
+        tokens, mentioned_tokens, listener_tokens = (
+            tokens[:count],
+            tokens[count : count + extra],
+            tokens[count + extra :],
+        )
         mentioned = [f"{users}{count + i}" for i in range(len(mentioned_tokens))]
         prefix = await own_topics(gen, "s", srv.url, tokens)
         if mentioned_tokens:
             topics = [f"{prefix}-{i}" for i in range(count)]
             await asyncio.wait_for(subscribe_all(srv.url, mentioned_tokens, topics), 600)
+        if listener_tokens:
+            await listening(gen, srv.url, listener_tokens, prefix)
         await quiet([srv.pid, gen.pid], args.settle)
         pg0 = postgres_backends_cpu(pg_url) if pg_url else {}
         window = Window(srv.pid, gen.pid)
@@ -731,7 +774,10 @@ async def scenario_sends(
         )
         cpu = window.stop()
         pg1 = postgres_backends_cpu(pg_url) if pg_url else {}
+        heard_count = await heard_by_listeners(gen, answer["acked"]) if heard else None
         await gen.call("close", 60, group="s")
+        if heard:
+            await gen.call("close", 60, group="h")
         result = {
             "database": database,
             "senders": count,
@@ -740,6 +786,7 @@ async def scenario_sends(
             "mentions_recognised": answer["mentions_recognised"] if mentioned else None,
             "links_recognised": answer.get("links_recognised") if link else None,
             "acked": answer["acked"],
+            "heard": heard_count,  # what the listeners received
             "errors": answer["errors"],
             "first_error": answer["first_error"],
             "sends_per_s": answer["per_s"],
@@ -774,10 +821,11 @@ def server_key(args: argparse.Namespace, data_dir: Path) -> str:
     return str(json.loads(made.stdout)["key"])
 
 
-async def scenario_publish(args: argparse.Namespace) -> dict[str, Any]:
+async def scenario_publish(args: argparse.Namespace, heard: bool = False) -> dict[str, Any]:
     """``sends``' shape with the server API as the sender: S topics, each with its connected owner,
     and S callers here each publishing ``--sends-per-client`` messages into its own topic, one
-    after the other (the next once the 201 came: stored and delivered)."""
+    after the other (the next once the 201 came: stored and delivered); ``heard``: one more member
+    of each topic, connected (``listening``)."""
     data_dir = Path(tempfile.mkdtemp(prefix="parley-bench-publish-"))
     env = dict(BENCH_ENV)
     env.update(FAST_BCRYPT)
@@ -788,8 +836,13 @@ async def scenario_publish(args: argparse.Namespace) -> dict[str, Any]:
         srv = await stack.enter_async_context(parley_server(args, env, data_dir))
         gen = await stack.enter_async_context(generator())
         count = args.senders
-        tokens = await asyncio.wait_for(register(srv.url, f"p{secrets.token_hex(3)}u", count), 600)
+        tokens = await asyncio.wait_for(
+            register(srv.url, f"p{secrets.token_hex(3)}u", count * (2 if heard else 1)), 600
+        )
+        tokens, listener_tokens = tokens[:count], tokens[count:]
         prefix = await own_topics(gen, "p", srv.url, tokens)
+        if listener_tokens:
+            await listening(gen, srv.url, listener_tokens, prefix)
         key = await asyncio.to_thread(server_key, args, data_dir)
         headers = {"Authorization": f"Bearer {key}"}
         latencies: list[float] = []
@@ -808,6 +861,7 @@ async def scenario_publish(args: argparse.Namespace) -> dict[str, Any]:
                     latencies.append(time.perf_counter() - started)
 
             await asyncio.gather(*(caller(i, 2) for i in range(count)))  # warm: the bot joins each topic
+            warm = len(latencies)  # the listeners count these too
             latencies.clear()
             await quiet([srv.pid, gen.pid], args.settle)
             window = Window(srv.pid, gen.pid)
@@ -817,11 +871,15 @@ async def scenario_publish(args: argparse.Namespace) -> dict[str, Any]:
             )
             wall = time.perf_counter() - started
             cpu = window.stop()
+        heard_count = await heard_by_listeners(gen, warm + len(latencies)) - warm if heard else None
         await gen.call("close", 60, group="p")
+        if heard:
+            await gen.call("close", 60, group="h")
         done = len(latencies)
         return {
             "callers": count,
             "published": done,
+            "heard": heard_count,
             "errors": len(errors),
             "first_error": errors[0] if errors else None,
             "per_s": round(done / wall, 1) if wall > 0 else None,
@@ -1339,6 +1397,18 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
                 args.scenario_timeout,
                 scenario_publish(args),
             )
+        if "sends-heard" in args.scenario_list:
+            run["parley"]["sends_heard"] = await guarded(
+                "parley: sends heard by a second member (SQLite)",
+                args.scenario_timeout,
+                scenario_sends(args, "sqlite", heard=True),
+            )
+        if "publish-heard" in args.scenario_list:
+            run["parley"]["publish_heard"] = await guarded(
+                "parley: publish heard by a second member (SQLite)",
+                args.scenario_timeout,
+                scenario_publish(args, heard=True),
+            )
         if "backlog" in args.scenario_list:
             run["parley"]["backlog"] = await guarded(
                 "parley: backlog", args.scenario_timeout, scenario_backlog(args)
@@ -1394,6 +1464,16 @@ METRICS: list[tuple[str, str, tuple[str, ...]]] = [
         "publish_cpu_ms",
         "server CPU ms per message published through the server API, SQLite",
         ("publish", "cpu_ms_per_message"),
+    ),
+    (
+        "sends_heard_cpu_ms",
+        "server CPU ms per durable send heard by a second member, SQLite",
+        ("sends_heard", "cpu_ms_per_send"),
+    ),
+    (
+        "publish_heard_cpu_ms",
+        "server CPU ms per message published and heard by a second member, SQLite",
+        ("publish_heard", "cpu_ms_per_message"),
     ),
     ("sends_pg_per_s", "durable sends/s, PostgreSQL", ("sends_pg", "sends_per_s")),
     ("sends_pg_cpu_ms", "server CPU ms per durable send, PostgreSQL", ("sends_pg", "cpu_ms_per_send")),

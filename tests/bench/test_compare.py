@@ -63,13 +63,15 @@ def run_compare(*args: str) -> tuple[int, str]:
 @pytest.mark.node
 @pytest.mark.xdist_group("processes")
 @pytest.mark.timeout(LIMIT + 60)  # a first run includes npm ci in bench/reference/node
-def test_reaction_storm_and_mention_sends_run_at_a_tiny_size(tmp_path: Path) -> None:
+def test_reaction_storm_mention_sends_and_heard_sends_and_publishes_run_at_a_tiny_size(
+    tmp_path: Path,
+) -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed for the reference server and the load generator")
     members, rate, duration = 6, 20, 1
     returncode, output = run_compare(
         "--only", "node,plain,parley",
-        "--scenarios", "reactions,sends-mentions",
+        "--scenarios", "reactions,sends-mentions,sends-heard,publish-heard",
         "--reaction-members", str(members), "--reactors", "3", "--reaction-rate", str(rate),
         "--reaction-duration", str(duration),
         "--senders", "2", "--sends-per-client", "3",
@@ -92,9 +94,15 @@ def test_reaction_storm_and_mention_sends_run_at_a_tiny_size(tmp_path: Path) -> 
     assert len(sends["mentions_per_body"]) == 2, sends
     assert sends["acked"] == sends["mentions_recognised"] == 6, sends
     assert sends["errors"] == 0, sends
+    heard_sends, heard_publishes = run["parley"]["sends_heard"], run["parley"]["publish_heard"]
+    assert heard_sends["acked"] == heard_sends["heard"] == 6, heard_sends  # the second member got each
+    assert heard_sends["errors"] == 0, heard_sends
+    assert heard_publishes["published"] == heard_publishes["heard"] == 6, heard_publishes
+    assert heard_publishes["errors"] == 0, heard_publishes
     report = (tmp_path / "compare.md").read_text()
     assert "server CPU ms per delivered `reaction:updated`" in report
     assert "server CPU ms per durable send with 2 mentions, SQLite" in report
+    assert "server CPU ms per message published and heard by a second member, SQLite" in report
 
 
 @pytest.mark.node

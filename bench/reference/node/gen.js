@@ -313,23 +313,54 @@ async function cmdStormWait(a) {
   };
 }
 
-// join {group, room, mode, from?, count?, concurrency, timeout_s?} (timeout_s: each join's answer, default 30)
+// join {group, room, mode, from?, count?, concurrency, timeout_s?, prefix?} (timeout_s: each join's answer, default 30;
+// prefix: the i-th socket of the slice joins `<prefix>-<i>` instead of `room`)
 async function cmdJoin(a) {
   const members = group(a.group).slice(a.from ?? 0, (a.from ?? 0) + (a.count ?? Infinity));
   let failed = 0;
   let firstError = null;
   await pool(members.length, a.concurrency ?? 50, async (i) => {
     const { socket } = members[i];
+    const room = a.prefix ? `${a.prefix}-${i}` : a.room;
     const answer =
       a.mode === "parley"
-        ? await emitAck(socket, "topic:subscribe", { topic: a.room }, a.timeout_s ?? 30)
-        : await emitAck(socket, "join", { room: a.room }, a.timeout_s ?? 30);
+        ? await emitAck(socket, "topic:subscribe", { topic: room }, a.timeout_s ?? 30)
+        : await emitAck(socket, "join", { room }, a.timeout_s ?? 30);
     if (!answer || !answer.ok) {
       failed += 1;
       firstError ??= answer;
     }
   });
   return { joined: members.length - failed, failed, first_error: firstError };
+}
+
+// heard {group, action: "start" | "count", expected?, timeout_s?}: "start" counts from now the `message`
+// events every socket of the group receives; "count" answers how many arrived since (`heard`), one
+// total for the group, once `expected` have arrived or after `timeout_s` s (a listener's copy may
+// come in after the sender's acknowledgement, on its own connection).
+const hearing = new Map(); // group -> {heard, waiters: [{expected, resolve}]}
+async function cmdHeard(a) {
+  const members = group(a.group);
+  if (a.action === "start") {
+    const state = { heard: 0, waiters: [] };
+    hearing.set(a.group, state);
+    for (const m of members) {
+      m.socket.off("message", m.hearing);
+      m.hearing = () => {
+        state.heard += 1;
+        state.waiters = state.waiters.filter((w) => (state.heard >= w.expected ? (w.resolve(), false) : true));
+      };
+      m.socket.on("message", m.hearing);
+    }
+    return { listening: members.length };
+  }
+  const state = hearing.get(a.group);
+  if (!state) throw new Error(`group ${a.group} is not counting`);
+  if (a.expected && state.heard < a.expected) {
+    const arrived = new Promise((resolve) => state.waiters.push({ expected: a.expected, resolve }));
+    await withTimeout(arrived, a.timeout_s ?? 10, "heard").catch(() => {});
+  }
+  return { heard: state.heard };
 }
 
 // create_topics {group, prefix, count}: parley only; socket i creates (and joins) topic prefix-i
@@ -862,6 +893,7 @@ const commands = {
   storm_arm: cmdStormArm,
   storm_wait: cmdStormWait,
   join: cmdJoin,
+  heard: cmdHeard,
   create_topics: cmdCreateTopics,
   echo_prepare: cmdEchoPrepare,
   echo: cmdEcho,
