@@ -521,6 +521,7 @@ async def fanout(
         "out_of_order": answer["out_of_order"],
         "send_errors": answer["send_errors"],
         "timed_out": answer["timed_out"],
+        "short": answer.get("short", []),  # recipients that missed a delivery: index, sid, how many it got
         "latency_ms": answer["latency_ms"],
         "cpu_ms_per_delivery": per_ms(cpu["server_cpu_s"], deliveries),
         "redis_ms_per_message": per_ms(cpu["redis_cpu_s"], answer["messages"]),

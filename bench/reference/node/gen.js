@@ -461,12 +461,14 @@ async function cmdFanout(a) {
     }
     return payload && typeof payload.t === "number" ? payload : null;
   };
-  recipients.forEach(({ socket }) => {
+  const got = recipients.map(() => 0);
+  recipients.forEach(({ socket }, r) => {
     let last = -1;
     const handler = (payload) => {
       const now = performance.now();
       const m = sentAt(payload);
       if (!m) return;
+      got[r] += 1;
       latencies.push(now - m.t);
       if (m.i <= last) outOfOrder += 1;
       last = m.i;
@@ -531,6 +533,11 @@ async function cmdFanout(a) {
     send_errors: sendErrors,
     late_sends: lateSends,
     timed_out: timedOut,
+    // the first recipients that got fewer than every message: which socket, how many it got
+    short: got
+      .map((n, r) => ({ index: r, sid: recipients[r].socket.id, got: n }))
+      .filter((x) => x.got < sends.length)
+      .slice(0, 10),
     send_wall_s: Math.round(sendWall * 1000) / 1000,
     wall_s: Math.round(wall * 1000) / 1000,
     latency_ms: summary(latencies),
