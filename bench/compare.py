@@ -69,8 +69,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -1371,48 +1372,25 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{kind}: reactions", args.scenario_timeout, scenario_reactions(kind, args)
             )
     if "parley" in args.servers:
-        if "sends" in args.scenario_list:
-            run["parley"]["sends"] = await guarded(
-                "parley: sends (SQLite)", args.scenario_timeout, scenario_sends(args, "sqlite")
-            )
-        if "sends-mentions" in args.scenario_list:
-            run["parley"]["sends_mentions"] = await guarded(
-                "parley: sends with 2 mentions (SQLite)",
-                args.scenario_timeout,
-                scenario_sends(args, "sqlite", mentions=True),
-            )
-        if "sends-links" in args.scenario_list:
-            run["parley"]["sends_links"] = await guarded(
-                "parley: sends with a link (SQLite)",
-                args.scenario_timeout,
-                scenario_sends(args, "sqlite", link=True),
-            )
-        if "sends-pg" in args.scenario_list:
-            run["parley"]["sends_pg"] = await guarded(
-                "parley: sends (PostgreSQL)", args.scenario_timeout, scenario_sends(args, "postgresql")
-            )
-        if "publish" in args.scenario_list:
-            run["parley"]["publish"] = await guarded(
-                "parley: publish through the server API (SQLite)",
-                args.scenario_timeout,
-                scenario_publish(args),
-            )
-        if "sends-heard" in args.scenario_list:
-            run["parley"]["sends_heard"] = await guarded(
-                "parley: sends heard by a second member (SQLite)",
-                args.scenario_timeout,
-                scenario_sends(args, "sqlite", heard=True),
-            )
-        if "publish-heard" in args.scenario_list:
-            run["parley"]["publish_heard"] = await guarded(
-                "parley: publish heard by a second member (SQLite)",
-                args.scenario_timeout,
-                scenario_publish(args, heard=True),
-            )
-        if "backlog" in args.scenario_list:
-            run["parley"]["backlog"] = await guarded(
-                "parley: backlog", args.scenario_timeout, scenario_backlog(args)
-            )
+        # Each Parley-only scenario in order: its name, what the progress line calls it, and its
+        # coroutine (made only when the scenario was asked for); its result goes under the name
+        # with underscores.
+        sends, publish = partial(scenario_sends, args), partial(scenario_publish, args)
+        parley_only: list[tuple[str, str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]]] = [
+            ("sends", "sends (SQLite)", partial(sends, "sqlite")),
+            ("sends-mentions", "sends with 2 mentions (SQLite)", partial(sends, "sqlite", mentions=True)),
+            ("sends-links", "sends with a link (SQLite)", partial(sends, "sqlite", link=True)),
+            ("sends-pg", "sends (PostgreSQL)", partial(sends, "postgresql")),
+            ("publish", "publish through the server API (SQLite)", publish),
+            ("sends-heard", "sends heard by a second member (SQLite)", partial(sends, "sqlite", heard=True)),
+            ("publish-heard", "publish heard by a second member (SQLite)", partial(publish, heard=True)),
+            ("backlog", "backlog", partial(scenario_backlog, args)),
+        ]  # fmt: skip
+        for scenario, label, start in parley_only:
+            if scenario in args.scenario_list:
+                run["parley"][scenario.replace("-", "_")] = await guarded(
+                    f"parley: {label}", args.scenario_timeout, start()
+                )
     return run
 
 
