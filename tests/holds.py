@@ -7,6 +7,9 @@ PostgreSQL another connection holds an exclusive lock on ``memberships`` (the ho
 tells when the statement is sent). ``reached`` is set
 when the read has started; leaving the block (or ``release``) lets it finish. Nothing of the
 server is replaced: the read is just slow.
+
+``held_statements`` holds any statement of the serving engine on SQLite the same way (the
+connection's thread waits in the statement's trace hook), while the loop serves on.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import event
 
 from db.reads import SQL_OPENINGS, SqliteReads
 from db.reads_postgres import PostgresReads
+from db.uow import Database
 from tests.support import WAIT, LiveServer
 
 HOLD_AT_MOST = 3 * WAIT  # a test that never releases does not hang the database thread forever
+STEPS = 20  # SQLite steps between two calls of the progress hook: the read has begun by the first
 MEMBERSHIPS = SQL_OPENINGS.split(" WHERE ")[0]  # the statement as far as its ids (shown, or $1)
 
 
@@ -60,19 +66,30 @@ async def held_membership_reads(server: LiveServer) -> AsyncIterator[Held]:
 
 @asynccontextmanager
 async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
+    """The read waits in the middle of its run (the progress hook, in the hot reads' thread): it has
+    begun, so it sees the database as it was then, as a statement on PostgreSQL its snapshot."""
     loop = asyncio.get_running_loop()
+    running = threading.local()
 
-    def on_statement(statement: str) -> None:  # in the hot-read thread
-        if statement.startswith(MEMBERSHIPS) and not held.released.is_set():
+    def on_statement(statement: str) -> None:  # in the hot-read thread, as the statement starts
+        running.held = statement.startswith(MEMBERSHIPS) and not held.released.is_set()
+
+    def on_progress() -> int:
+        if getattr(running, "held", False):
+            running.held = False
             loop.call_soon_threadsafe(held.reached.set)
             held.released.wait(HOLD_AT_MOST)
+        return 0  # go on
 
+    connection = reads._connection or await reads._open()
+    await connection.set_progress_handler(on_progress, STEPS)
     reads.on_statement = on_statement
     try:
         yield
     finally:
         held.released.set()
         reads.on_statement = None
+        await connection.set_progress_handler(None, STEPS)
 
 
 @asynccontextmanager
@@ -99,3 +116,42 @@ async def _postgres(server: LiveServer, reads: PostgresReads, held: Held) -> Asy
     finally:
         reads.on_statement = None
         await held.release()
+
+
+@asynccontextmanager
+async def held_statements(db: Database, starting: str) -> AsyncIterator[Held]:
+    """Until released, the next statement of the serving engine (SQLite) that starts with
+    ``starting`` waits in the middle of its run, in its connection's thread (aiosqlite's), so the
+    loop goes on serving meanwhile: its read has begun (it sees the database as it was then, as a
+    statement on PostgreSQL sees its snapshot), its rows are not back. The trace hook names the
+    statement; the progress hook, every ``STEPS`` virtual machine steps, waits. The pooled
+    connections are opened again with the hooks."""
+    held = Held()
+    loop = asyncio.get_running_loop()
+    running = threading.local()
+
+    def on_statement(statement: str) -> None:  # in the connection's own thread, as it starts
+        running.held = statement.startswith(starting) and not held.released.is_set()
+
+    def on_progress() -> int:  # in the same thread, within the statement
+        if getattr(running, "held", False):
+            running.held = False
+            loop.call_soon_threadsafe(held.reached.set)
+            held.released.wait(HOLD_AT_MOST)
+        return 0  # go on
+
+    async def hooked(raw: Any) -> None:
+        await raw.set_trace_callback(on_statement)
+        await raw.set_progress_handler(on_progress, STEPS)
+
+    def traced(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(hooked)
+
+    event.listen(db.engine.sync_engine, "connect", traced)
+    await db.engine.dispose()  # the idle connections go: the next ones are opened with the hooks
+    try:
+        yield held
+    finally:
+        held.released.set()
+        event.remove(db.engine.sync_engine, "connect", traced)
+        await db.engine.dispose()

@@ -10,7 +10,10 @@ conversation; ``server.chat.kernel.audiences``), in their current form (an edit 
 deleted one is left out), as a backlog is.
 
 It also tells which topics the node's connected users belong to now, so that their sockets follow
-the memberships changed while the news did not arrive.
+the memberships changed while the news did not arrive. A join or a leave told while that read
+runs is laid over it (``moves``): a read that began before a join must not take the socket out of
+the topic again (it would miss every message of it), nor one that began before a leave put it
+back in (it would read on in a topic its user left).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from datetime import datetime
 from db.records import MessageRecord, TopicRecord, UserRecord
 from db.repositories import Repositories
 from db.uow import Database
+from server.chat.connections.moves import Moves, laid_over, note
 from server.chat.connections.sessions import Credential
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.audiences import views
 from server.chat.kernel.events import (
     Event,
+    MembershipChanged,
     MembershipsKnown,
     MessageCreated,
     NewsMissed,
@@ -64,20 +69,32 @@ class Refill:
         self.here = here
         self.credentials = credentials
         self.most = most
+        self._moves: list[Moves] = []  # per read under way, the moves told since it began
 
     async def deliver(self, event: Event) -> None:
+        if isinstance(event, MembershipChanged):
+            for reading in self._moves:
+                note(reading, event)
+            return
         if not isinstance(event, NewsMissed):
             return
-        versions = self.here()
-        users = list(versions)
-        revoked = await self._revoked(versions)
-        await self.hub.tell_here(*(SessionsRevoked(user) for user in revoked))
-        held = [credential for credential in self.credentials() if credential[0] not in revoked]
-        await self.hub.tell_here(*await self._ended(held))
-        memberships = await self.memberships([user for user in users if user not in revoked])
-        await self.hub.tell_here(
-            *(MembershipsKnown(user, frozenset(topics)) for user, topics in memberships.items())
-        )
+        moves: Moves = {}
+        self._moves.append(moves)  # from before the read: a move told after it began is laid over it
+        try:
+            versions = self.here()
+            users = list(versions)
+            revoked = await self._revoked(versions)
+            await self.hub.tell_here(*(SessionsRevoked(user) for user in revoked))
+            held = [credential for credential in self.credentials() if credential[0] not in revoked]
+            await self.hub.tell_here(*await self._ended(held))
+            memberships = await self.memberships([user for user in users if user not in revoked])
+            for user, topics in memberships.items():
+                # The moves told until now; a later one reaches the sockets after this (no await
+                # between the two but the sinks', which move sockets only).
+                known = frozenset(laid_over(topics, moves.pop(user, ())))
+                await self.hub.tell_here(MembershipsKnown(user, known))
+        finally:
+            self._moves.remove(moves)
 
     async def _revoked(self, versions: dict[int, int]) -> set[int]:
         """Those of the users whose sessions ended while the news was lost."""
