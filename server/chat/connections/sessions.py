@@ -17,7 +17,9 @@ open is *admitted*: from before its token check until the transport registers it
 users revoked meanwhile (this service is a hub sink, attached before the transports), and is let
 in only once its token passes again after the last revocation of its user. A transport that
 registers right after ``open`` returns (no await between) lets ``open`` admit it; one that awaits
-more set-up first opens with ``admit=False`` and calls ``admit`` right before registering.
+more set-up first opens with ``admit=False`` and calls ``admit`` right before registering. The
+joins and leaves of the user told in the same window are laid over the topics the set-up read
+(``moves``): the session ``admit`` returns follows them.
 
 Set-ups are bounded: ``open`` (token check, reads, presence) and ``backlog`` each run inside a
 turn of one ``Gate`` (``PARLEY_CONNECT_CONCURRENCY`` turns), the backlog reads of connections
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from db.connections.records import Opening
@@ -42,13 +44,14 @@ from db.records import Credentials
 from db.uow import Database
 from server.chat.accounts.users import UserService
 from server.chat.connections.delivery import DeliveryService
+from server.chat.connections.moves import Moves, laid_over, note
 from server.chat.connections.recovery import Granted, Recovery, RecoveryService
 from server.chat.connections.signals import SignalService
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.batching import Batched
 from server.chat.kernel.budgets import Budgets
 from server.chat.kernel.errors import ChatError, ErrorCode
-from server.chat.kernel.events import Event, SessionEnded, SessionsRevoked, TokenRevoked
+from server.chat.kernel.events import Event, MembershipChanged, SessionEnded, SessionsRevoked, TokenRevoked
 from server.chat.kernel.gate import Gate
 from server.chat.kernel.schemas import MessageOut
 from server.chat.presence.service import PresenceService
@@ -60,11 +63,13 @@ class Gone(Exception):
 
 @dataclass(eq=False)
 class Admission:
-    """A connection between its token check and its registration: its token, and the users whose
-    sessions were revoked meanwhile (any user: the token names its user only once checked)."""
+    """A connection between its token check and its registration: its token, the users whose
+    sessions were revoked meanwhile and the membership moves told meanwhile (any user's: the token
+    names its user only once checked)."""
 
     token: str | None = field(repr=False)
     revoked: set[int] = field(default_factory=set)
+    moves: Moves = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,7 @@ class SessionService:
                 raise Gone
             session = await self._set_up(token, recovery)
         if admit:
-            await self.admit(session)
+            return await self.admit(session)
         return session
 
     async def _set_up(self, token: str | None, recovery: Recovery | None) -> Session:
@@ -206,10 +211,12 @@ class SessionService:
             self.recovery.opened(granted.pid)
         return Session(actor, topic_ids, granted, admission, claims.expires_at)
 
-    async def admit(self, session: Session) -> None:
+    async def admit(self, session: Session) -> Session:
         """Let the connection in, unless its user's sessions were revoked since its token was
         checked and the token no longer passes (then the session is closed and the error raised).
-        Register the connection right after this returns, with no await between."""
+        The session to register: its topics with the user's joins and leaves told since the set-up
+        began laid over them. Register the connection right after this returns, with no await
+        between."""
         admission = session.admission
         try:
             while session.actor.id in admission.revoked:  # rare: a revocation during set-up
@@ -220,11 +227,16 @@ class SessionService:
             await self.close(session.actor, session.pid)
             raise
         self._admitting.discard(admission)
+        moves = admission.moves.get(session.actor.id)
+        return replace(session, topic_ids=laid_over(session.topic_ids, moves)) if moves else session
 
     async def deliver(self, event: Event) -> None:
-        """A hub sink: a revocation (a logout, a revoked API token, a signed-out session) reaches
-        the opens not yet registered (see ``admit``)."""
-        if isinstance(event, SessionsRevoked | TokenRevoked | SessionEnded):
+        """A hub sink: a revocation (a logout, a revoked API token, a signed-out session) and a
+        membership move reach the opens not yet registered (see ``admit``)."""
+        if isinstance(event, MembershipChanged):
+            for admission in self._admitting:
+                note(admission.moves, event)
+        elif isinstance(event, SessionsRevoked | TokenRevoked | SessionEnded):
             for admission in list(self._admitting):
                 admission.revoked.add(event.user_id)
 

@@ -132,8 +132,10 @@ class Gateway:
         """
         session = who if isinstance(who, Session) else None
         actor = session.actor if session is not None else cast(Actor, who)
-        if session is not None and not await self._admitted(ws, session):
-            return
+        if session is not None:
+            session = await self._admitted(ws, session)  # its topics as they are now
+            if session is None:
+                return
         tracks_memberships = follows is None and session is not None
         if follows is None:
             follows = session.topic_ids if session is not None else ()
@@ -181,15 +183,15 @@ class Gateway:
                 except Exception:
                     log.exception("gateway clean-up failed", extra={"user": actor.username})
 
-    async def _admitted(self, ws: WebSocket, session: Session) -> bool:
-        """Whether the session is still let in (a logout during its set-up refuses it: the
-        socket is closed with the error and the session with it). Register right after."""
+    async def _admitted(self, ws: WebSocket, session: Session) -> Session | None:
+        """The session to register, or None if it is no longer let in (a logout during its
+        set-up refuses it: the socket is closed with the error and the session with it).
+        Register right after."""
         try:
-            await self.chat.sessions.admit(session)
+            return await self.chat.sessions.admit(session)
         except ChatError as exc:
             await self.refuse(ws, exc)
-            return False
-        return True
+            return None
 
     async def _read(self, ws: WebSocket, socket: GatewaySocket, on_frame: OnFrame) -> None:
         """Read frames one at a time until the client goes or a frame is refused (sets ``closing``)."""

@@ -13,7 +13,8 @@ from server.chat.accounts.schemas import LoginIn
 from server.chat.kernel.events import PresenceChanged
 from server.chat.kernel.schemas import Target
 from server.chat.service import Chat
-from tests.support import PASSWORD, statements
+from tests.holds import held_membership_reads
+from tests.support import PASSWORD, WAIT, Client, LiveServer, statements
 
 
 async def token_of(chat: Chat, username: str) -> str:
@@ -83,3 +84,44 @@ async def test_users_connecting_at_one_moment_share_one_opening_read(chat, make_
     assert [session.actor for session in sessions] == users
     den = sessions[0].topic_ids
     assert all(set(den) > set(session.topic_ids) for session in sessions[1:])  # the den: user0's alone
+
+
+# A membership moved while a socket is set up ------------------------------------------------------
+# The set-up reads the user's topics, then the socket is registered where a move finds it. A join or
+# a leave of the same user told in between (from another tab, a kick) reaches the new socket too.
+
+
+async def set_up_during(live_server: LiveServer, first: Client, move: str, topic: str) -> Client:
+    """alice's second socket, whose memberships read waited while her ``first`` did ``move``."""
+    token = (await live_server.chat.users.issue_token("alice")).token
+    await live_server.chat.users.authenticate(token)  # the set-up reads only the memberships
+    async with held_membership_reads(live_server) as held:
+        connecting = asyncio.ensure_future(live_server.connect("alice", token))
+        await held.wait()  # token checked; set-up under way; not registered yet
+        await first.ok(move, {"topic": topic})
+        await held.release()
+        second: Client = await asyncio.wait_for(connecting, WAIT)
+    return second
+
+
+async def test_a_join_told_while_a_socket_is_set_up_reaches_it(live_server: LiveServer) -> None:
+    alice, bob = await live_server.user("alice"), await live_server.user("bob")
+    await bob.ok("topic:create", {"name": "news"})
+    second = await set_up_during(live_server, alice, "topic:subscribe", "news")
+
+    sent = await bob.ok("message:send", {"topic": "news", "body": "hi"})
+    got = await second.next("message")
+    assert (got["topic"], got["id"]) == ("news", sent["id"])
+
+
+async def test_a_leave_told_while_a_socket_is_set_up_reaches_it(live_server: LiveServer) -> None:
+    alice, bob = await live_server.user("alice"), await live_server.user("bob")
+    for name in ("news", "marker"):
+        await bob.ok("topic:create", {"name": name})
+        await alice.ok("topic:subscribe", {"topic": name})
+    second = await set_up_during(live_server, alice, "topic:unsubscribe", "news")
+
+    await bob.ok("message:send", {"topic": "news", "body": "not for alice any more"})
+    marker = await bob.ok("message:send", {"topic": "marker", "body": "sent after it"})
+    got = await second.next("message")  # the news one, sent first, would come first
+    assert (got["topic"], got["id"]) == ("marker", marker["id"])
