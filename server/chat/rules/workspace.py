@@ -63,6 +63,7 @@ class Roles:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._above: dict[int, str] = {}
+        self._loading: list[list[RoleChanged]] = []  # per read under way, the changes told since
 
     def of(self, user_id: int) -> str:
         return self._above.get(user_id, MEMBER)
@@ -82,8 +83,19 @@ class Roles:
         return sum(1 for role in self._above.values() if role == OWNER)
 
     async def load(self) -> None:
-        async with self.db.read() as repos:
-            self._above = await repos.users.privileged()
+        """Read who holds a role above member. A change told while the read runs is at least as
+        fresh as what it saw, and is laid over it: an admin demoted meanwhile must not stay one
+        here until the next missed news."""
+        told: list[RoleChanged] = []
+        self._loading.append(told)
+        try:
+            async with self.db.read() as repos:
+                above = await repos.users.privileged()
+        finally:
+            self._loading.remove(told)
+        self._above = above
+        for change in told:
+            self.set(change.user_id, change.role)
 
     def set(self, user_id: int, role: str) -> None:
         if role == MEMBER:
@@ -94,5 +106,7 @@ class Roles:
     async def deliver(self, event: Event) -> None:
         if isinstance(event, RoleChanged):
             self.set(event.user_id, event.role)
+            for told in self._loading:
+                told.append(event)
         elif isinstance(event, NewsMissed):  # a change may have been missed: read them again
             await self.load()

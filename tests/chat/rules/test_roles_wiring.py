@@ -4,6 +4,8 @@ account owns the workspace (a bot never does), and a role change reaches every s
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from server.chat.kernel.actors import Actor
@@ -13,7 +15,10 @@ from server.chat.kernel.wiring import Stage
 from server.chat.rules.authority import Standing
 from server.chat.rules.workspace import Roles
 from server.chat_factory import build_chat
-from tests.support import PASSWORD
+from tests.holds import held_statements
+from tests.support import PASSWORD, WAIT
+
+PRIVILEGED = "SELECT users.id, users.role"  # Roles.load's read
 
 
 async def test_roles_are_a_send_path_sink_loaded_at_the_start_and_shared(chat):
@@ -66,6 +71,21 @@ async def test_a_node_started_later_reads_the_roles_and_news_missed_reads_them_a
     finally:
         await other.stop()
         await other.db.dispose()
+
+
+async def test_a_role_change_told_while_news_missed_reads_the_roles_again_stands(chat):
+    """A demotion told while the roles are read again is at least as fresh as that read: an admin
+    demoted meanwhile must not stay one on this node until the next missed news."""
+    await chat.users.create("olive", PASSWORD)
+    mabel = await chat.users.create("mabel", PASSWORD)
+    await chat.workspace_users.set_role("mabel", "admin")
+    async with held_statements(chat.db, PRIVILEGED) as held:
+        missed = asyncio.ensure_future(chat.hub.tell_here(NewsMissed()))
+        await held.wait()  # the read has begun: mabel is an admin in it
+        await chat.workspace_users.set_role("mabel", "member")
+        await held.release()
+        await asyncio.wait_for(missed, WAIT)
+    assert chat.roles.of(mabel.id) == "member"
 
 
 def test_standing_is_raised_only_in_public_topics():
