@@ -120,8 +120,8 @@ async def _postgres(server: LiveServer, reads: PostgresReads, held: Held) -> Asy
 
 @asynccontextmanager
 async def held_statements(db: Database, starting: str) -> AsyncIterator[Held]:
-    """Until released, the next statement of the serving engine (SQLite) that starts with
-    ``starting`` waits in the middle of its run, in its connection's thread (aiosqlite's), so the
+    """Until released, the next statement (only that one) of the serving engine (SQLite) that
+    starts with ``starting`` waits in the middle of its run, in its connection's thread (aiosqlite's), so the
     loop goes on serving meanwhile: its read has begun (it sees the database as it was then, as a
     statement on PostgreSQL sees its snapshot), its rows are not back. The trace hook names the
     statement; the progress hook, every ``STEPS`` virtual machine steps, waits. The pooled
@@ -129,9 +129,10 @@ async def held_statements(db: Database, starting: str) -> AsyncIterator[Held]:
     held = Held()
     loop = asyncio.get_running_loop()
     running = threading.local()
+    taken = threading.Lock()  # by the statement held: one only
 
     def on_statement(statement: str) -> None:  # in the connection's own thread, as it starts
-        running.held = statement.startswith(starting) and not held.released.is_set()
+        running.held = statement.startswith(starting) and taken.acquire(blocking=False)
 
     def on_progress() -> int:  # in the same thread, within the statement
         if getattr(running, "held", False):

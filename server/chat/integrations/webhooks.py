@@ -100,14 +100,23 @@ class WebhookMap:
             await self.load()
 
     async def load(self) -> None:
-        """Every active webhook (the server's start)."""
+        """Every active webhook (the server's start, and after missed news). A topic read again
+        (``reload``) while this read runs keeps that read: a webhook removed meanwhile must not
+        come back from this one."""
+        before = dict(self._generation)
         async with self.db.read() as repos:
             hooks = await repos.webhooks.active()
         grouped: dict[int, list[WebhookRecord]] = {}
         for hook in hooks:
             grouped.setdefault(hook.topic_id, []).append(hook)
+        loaded = {topic_id: tuple(found) for topic_id, found in grouped.items()}
+        for topic_id, generation in self._generation.items():
+            if before.get(topic_id) != generation:  # changed meanwhile: its own read stands
+                loaded.pop(topic_id, None)
+                if topic_id in self.by_topic:
+                    loaded[topic_id] = self.by_topic[topic_id]
         self.by_topic.clear()
-        self.by_topic.update({topic_id: tuple(found) for topic_id, found in grouped.items()})
+        self.by_topic.update(loaded)
 
     async def reload(self, topic_id: int) -> None:
         """A topic's webhooks changed (on some node): read them again. A read that a later change
