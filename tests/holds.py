@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -64,15 +64,20 @@ async def held_membership_reads(server: LiveServer) -> AsyncIterator[Held]:
     await held.release()
 
 
-@asynccontextmanager
-async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
-    """The read waits in the middle of its run (the progress hook, in the hot reads' thread): it has
-    begun, so it sees the database as it was then, as a statement on PostgreSQL its snapshot."""
+Hooks = tuple[Callable[[str], None], Callable[[], int]]  # a SQLite connection's trace and progress hooks
+
+
+def _mid_statement(held: Held, matches: Callable[[str], bool]) -> Hooks:
+    """The two hooks of a SQLite connection that hold a statement in the middle of its run, in the
+    connection's own thread: the trace hook notes, as each statement starts, whether it
+    ``matches``; the progress hook (every ``STEPS`` steps) waits inside one that does until
+    released. By then its read has begun: it sees the database as it was then (as a statement on
+    PostgreSQL sees its snapshot), and its rows are not back."""
     loop = asyncio.get_running_loop()
     running = threading.local()
 
-    def on_statement(statement: str) -> None:  # in the hot-read thread, as the statement starts
-        running.held = statement.startswith(MEMBERSHIPS) and not held.released.is_set()
+    def on_statement(statement: str) -> None:
+        running.held = matches(statement)
 
     def on_progress() -> int:
         if getattr(running, "held", False):
@@ -81,6 +86,15 @@ async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
             held.released.wait(HOLD_AT_MOST)
         return 0  # go on
 
+    return on_statement, on_progress
+
+
+@asynccontextmanager
+async def _sqlite(reads: SqliteReads, held: Held) -> AsyncIterator[None]:
+    """The read waits in the middle of its run, in the hot reads' thread (``_mid_statement``)."""
+    on_statement, on_progress = _mid_statement(
+        held, lambda statement: statement.startswith(MEMBERSHIPS) and not held.released.is_set()
+    )
     connection = reads._connection or await reads._open()
     await connection.set_progress_handler(on_progress, STEPS)
     reads.on_statement = on_statement
@@ -121,25 +135,14 @@ async def _postgres(server: LiveServer, reads: PostgresReads, held: Held) -> Asy
 @asynccontextmanager
 async def held_statements(db: Database, starting: str) -> AsyncIterator[Held]:
     """Until released, the next statement (only that one) of the serving engine (SQLite) that
-    starts with ``starting`` waits in the middle of its run, in its connection's thread (aiosqlite's), so the
-    loop goes on serving meanwhile: its read has begun (it sees the database as it was then, as a
-    statement on PostgreSQL sees its snapshot), its rows are not back. The trace hook names the
-    statement; the progress hook, every ``STEPS`` virtual machine steps, waits. The pooled
-    connections are opened again with the hooks."""
+    starts with ``starting`` waits in the middle of its run, in its connection's thread
+    (aiosqlite's: ``_mid_statement``), while the loop goes on serving. The pooled connections are
+    opened again with the hooks."""
     held = Held()
-    loop = asyncio.get_running_loop()
-    running = threading.local()
     taken = threading.Lock()  # by the statement held: one only
-
-    def on_statement(statement: str) -> None:  # in the connection's own thread, as it starts
-        running.held = statement.startswith(starting) and taken.acquire(blocking=False)
-
-    def on_progress() -> int:  # in the same thread, within the statement
-        if getattr(running, "held", False):
-            running.held = False
-            loop.call_soon_threadsafe(held.reached.set)
-            held.released.wait(HOLD_AT_MOST)
-        return 0  # go on
+    on_statement, on_progress = _mid_statement(
+        held, lambda statement: statement.startswith(starting) and taken.acquire(blocking=False)
+    )
 
     async def hooked(raw: Any) -> None:
         await raw.set_trace_callback(on_statement)
