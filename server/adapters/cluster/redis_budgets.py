@@ -35,6 +35,7 @@ from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
 from server.chat.kernel.batching import Batched
+from server.chat.kernel.periodic import cancel_until_done
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 0.25  # seconds a check may wait on Redis before the local limit stands alone
@@ -141,9 +142,7 @@ class RedisBudgets:
 
     async def stop(self) -> None:
         """Leave cleanly: this node's sockets no longer count."""
-        if self._beating is not None:
-            self._beating.cancel()
-            await asyncio.gather(self._beating, return_exceptions=True)
+        await cancel_until_done(self._beating)  # a cancellation lost in a call to Redis is sent again
         if self._redis is not None:
             with contextlib.suppress(*TROUBLE):
                 await self._redis.delete(self._mine)

@@ -33,6 +33,7 @@ from redis.backoff import NoBackoff
 from server.adapters.cluster import codec, redis_pool
 from server.adapters.cluster.redis_presence import RedisRegistry
 from server.chat.kernel.gather import Answer, Answerer, Answerers
+from server.chat.kernel.periodic import cancel_until_done
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 1.0  # seconds a call to Redis (the live nodes, a publish, a subscription) may take
@@ -87,10 +88,7 @@ class RedisGather:
         self._listening = asyncio.create_task(self._listen(pubsub), name="parley-gather-listener")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._listening] if self._listening is not None else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_until_done(*self._tasks, self._listening)  # again if one lost its cancellation
         if self._redis is not None:
             await self._redis.aclose()
 

@@ -78,6 +78,7 @@ from server.adapters.cluster.routes import EVERYONE, route
 from server.adapters.cluster.subscriptions import Subscribing, Subscriptions
 from server.chat.kernel.events import Event, MessageCreated, NewsMissed, Typing
 from server.chat.kernel.hub import MemoryHub
+from server.chat.kernel.periodic import cancel_until_done
 
 log = logging.getLogger("parley.cluster")
 RETRY = 1.0  # seconds between attempts to subscribe again
@@ -89,7 +90,6 @@ STARTUP_WAIT = 30.0  # seconds a starting node keeps trying to subscribe before 
 MARGIN = 5.0  # seconds read back before the moment the channel was last known whole
 UNSENT = 10_000  # events kept while the channel is down, the oldest dropped past it
 FLUSH_BATCH = 100  # events per message when they go out once it is back
-STOP_STEP = 1.0  # seconds a stopping task has to end before it is cancelled again
 SETTLE = 5.0  # seconds after the channel is back when kept news goes out, every node back or not
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
 
@@ -205,7 +205,7 @@ class RedisHub(Subscribing, MemoryHub):
     async def stop(self) -> None:
         if self._flushing is not None:
             self._tasks.append(self._flushing)
-        await _cancelled(list(self._tasks))
+        await cancel_until_done(*self._tasks)
         await self.gate.close()
         if self._redis is not None:
             await self._redis.aclose()
@@ -442,20 +442,6 @@ def _grouped(events: tuple[Event, ...]) -> dict[str, list[Event]]:
         for key in route(event):
             groups.setdefault(key, []).append(event)
     return groups
-
-
-async def _cancelled(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until each has ended. One still running ``STOP_STEP`` seconds
-    after its cancellation took it for something else (a sink or a library swallowed it; Python
-    3.11's ``wait_for`` drops one that meets a completion) and goes on: it is cancelled again.
-    Cancelled only once, such a listener lives on past its node's shutdown, which waits for it
-    forever."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=STOP_STEP)
-    await asyncio.gather(*tasks, return_exceptions=True)  # each outcome retrieved
 
 
 async def _close(pubsub: Any) -> None:

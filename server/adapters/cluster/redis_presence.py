@@ -34,6 +34,7 @@ from redis.backoff import NoBackoff
 from server.adapters.cluster import redis_pool
 from server.chat.kernel.batching import Batched
 from server.chat.kernel.online import Gone
+from server.chat.kernel.periodic import cancel_until_done
 
 log = logging.getLogger("parley.cluster")
 TIMEOUT = 1.0  # seconds a presence call may wait on Redis
@@ -148,9 +149,7 @@ class RedisRegistry:
 
     async def stop(self) -> None:
         """Leave cleanly: this node's users no longer count (they reconnect elsewhere)."""
-        if self._beating is not None:
-            self._beating.cancel()
-            await asyncio.gather(self._beating, return_exceptions=True)
+        await cancel_until_done(self._beating)  # a cancellation lost in a call to Redis is sent again
         if self._redis is not None:
             with contextlib.suppress(redis.exceptions.RedisError, OSError):
                 await self._redis.delete(self._users_of(self.node))

@@ -31,6 +31,24 @@ async def cancelled(*tasks: asyncio.Task[None] | None) -> None:
             await task
 
 
+STOP_STEP = 1.0  # seconds a cancelled task has to end before it is cancelled again
+
+
+async def cancel_until_done(*tasks: asyncio.Task[None] | None) -> None:
+    """Cancel the tasks and wait until each has ended, each outcome retrieved and none raised. One
+    still running ``STOP_STEP`` seconds after its cancellation took it for something else (a
+    library or a callback swallowed it; Python 3.11's ``wait_for`` drops one that meets a
+    completion) and goes on: it is cancelled again. Cancelled only once, such a heartbeat or
+    listener outlives its node's stop, which waits for it forever (seen in CI)."""
+    running = [task for task in tasks if task is not None]
+    pending = {task for task in running if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=STOP_STEP)
+    await asyncio.gather(*running, return_exceptions=True)
+
+
 STOP_GRACE = 2.0  # seconds a round in progress has to end at a stop before it is cancelled
 
 

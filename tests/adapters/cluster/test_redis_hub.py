@@ -12,6 +12,7 @@ import pytest
 
 from server.adapters.cluster.redis_hub import BrokerUnreachable, RedisHub
 from server.chat.kernel.events import ToEveryone, Typing
+from tests.adapters.cluster.swallowing import Swallowing
 from tests.redis_instance import own_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(60)]
@@ -36,29 +37,11 @@ async def test_the_first_publish_after_a_broker_restart_goes_through(tmp_path: P
             await hub.stop()
 
 
-class SwallowingSink:
-    """A sink that, once, takes a cancellation for the end of its own wait and carries on (as a
-    library may: Python 3.11's ``wait_for`` can drop a cancellation that meets a completion)."""
-
-    def __init__(self) -> None:
-        self.entered = asyncio.Event()
-        self.swallowed = 0
-
-    async def deliver(self, event: object) -> None:
-        if self.swallowed:
-            return
-        self.entered.set()
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            self.swallowed += 1
-
-
 async def test_a_stop_ends_even_when_a_sink_swallowed_the_listeners_cancellation(tmp_path: Path):
     """Seen in CI: a node's shutdown waited on its listener past the test's 60 s."""
     async with own_redis(tmp_path) as broker:
         here, there = RedisHub(broker.url, "test"), RedisHub(broker.url, "test")
-        sink = SwallowingSink()
+        sink = Swallowing()
         here.attach(sink)
         await here.start()
         await there.start()

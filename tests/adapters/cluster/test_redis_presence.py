@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio
 
 from server.adapters.cluster.redis_presence import CHUNK, MANY, RedisRegistry
+from tests.adapters.cluster.swallowing import Swallowing
 from tests.redis_instance import own_redis
 from tests.scaleout.conftest import redis_url
 from tests.support import polled
@@ -150,3 +151,23 @@ async def test_a_node_started_while_the_broker_hangs_starts_and_writes_its_users
         finally:
             broker.resume()
             await registry.stop()
+
+
+async def test_a_stop_ends_even_when_the_heartbeats_cancellation_was_swallowed(tmp_path: Path):
+    """Seen in CI: a registry's stop waited on its heartbeat past the test's 60 s (its one
+    cancellation lost inside a call to Redis); the heartbeat went on beating."""
+    async with own_redis(tmp_path) as broker:
+        client = redis.asyncio.Redis.from_url(broker.url)
+        registry = RedisRegistry(broker.url, "test", ttl=1.5)
+        try:
+            await client.zadd(registry._nodes, {"dead-node": 0})  # a node that stopped beating long ago
+            await client.sadd(registry._users_of("dead-node"), "9")
+            gone = Swallowing()
+            await registry.start(gone)
+            async with asyncio.timeout(10):
+                await gone.entered.wait()  # the heartbeat is inside on_gone, reaping
+            async with asyncio.timeout(10):
+                await registry.stop()
+            assert gone.swallowed == 1
+        finally:
+            await client.aclose()
