@@ -164,7 +164,7 @@ class Chat:
         )
         self.directory, self.messages, self.topics = talk.directory, talk.messages, talk.topics
         self.conversations, self.reactions, self.pins = talk.direct, talk.reactions, talk.pins
-        moderated = moderation.build(w, self.messages, self.presence, limits.retention_days)
+        moderated = moderation.build(w, self.messages, self.topics.counts, limits.retention_days)
         self.moderation, self.reports = moderated.moderation, moderated.reports
         linked_out = integrations.build(w, limits, self.users, talk, ports.url_guard, ports.poster)
         self.bots, self.hooks, self.webhooks = linked_out.bots, linked_out.hooks, linked_out.webhooks

@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Literal, cast
 
 from db.records import TopicRecord
 from db.repositories import Repositories
 from server.chat.conversations.schemas import NotifyLevel
+from server.chat.conversations.topic_counts import TopicCounts
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.events import ToEveryone, TopicCreated, ToUser
 from server.chat.kernel.schemas import TopicOut
 from server.chat.kernel.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]
-OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
 async def topic_views(
-    repos: Repositories, user_id: int, topics: Sequence[TopicRecord], online_among: OnlineAmong
+    repos: Repositories, user_id: int, topics: Sequence[TopicRecord], counts: TopicCounts
 ) -> list[TopicOut]:
     """Render many topics with a fixed number of queries, whatever their count.
 
-    Online counts ask the presence port about these topics' members only (a set query),
-    never bind every online user into SQL.
+    Member and online counts come from ``counts`` (a crowded topic's are kept a few seconds); online
+    counts ask the presence port about these topics' members only (a set query), never bind every
+    online user into SQL.
     """
     ids = [t.id for t in topics]
-    by_topic = await repos.memberships.members_by_topic(ids)
-    online = await online_among({user for users in by_topic.values() for user in users})
-    members = {topic: len(users) for topic, users in by_topic.items()}
-    online_counts = {topic: len(online.intersection(users)) for topic, users in by_topic.items()}
+    counted = await counts.of(repos, ids)
     unread = await repos.memberships.unread_counts(user_id)
-    counts = {topic: count for topic, (count, _) in unread.items()}
+    unread_counts = {topic: count for topic, (count, _) in unread.items()}
     newest = {topic: seq for topic, (_, seq) in unread.items()}
     mentioned = await repos.memberships.mention_counts(user_id)
     memberships = {t.id: m for t, m in await repos.memberships.of_user(user_id)}
@@ -44,11 +42,11 @@ async def topic_views(
             kind=cast(Kind, t.kind),
             owner=owners.get(t.owner_id) if t.owner_id else None,
             created_at=iso_required(t.created_at),
-            members=members.get(t.id, 0),
-            online=online_counts.get(t.id, 0),
+            members=counted[t.id][0],
+            online=counted[t.id][1],
             subscribed=t.id in mine,
             last_seq=max(t.last_seq, newest.get(t.id, 0)),  # read apart: see unread_counts
-            unread=counts.get(t.id, 0),
+            unread=unread_counts.get(t.id, 0),
             read_seq=memberships[t.id].read_seq if t.id in memberships else 0,
             mentions=mentioned.get(t.id, 0),
             notify=cast(NotifyLevel, mine.get(t.id, "all")),
@@ -60,10 +58,8 @@ async def topic_views(
     ]
 
 
-async def topic_view(
-    repos: Repositories, user_id: int, topic: TopicRecord, online_among: OnlineAmong
-) -> TopicOut:
-    return (await topic_views(repos, user_id, [topic], online_among))[0]
+async def topic_view(repos: Repositories, user_id: int, topic: TopicRecord, counts: TopicCounts) -> TopicOut:
+    return (await topic_views(repos, user_id, [topic], counts))[0]
 
 
 async def direct_display_names(

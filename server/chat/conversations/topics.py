@@ -31,6 +31,7 @@ from server.chat.conversations.schemas import (
     SubscribedOut,
     TopicsOut,
 )
+from server.chat.conversations.topic_counts import TopicCounts
 from server.chat.conversations.topic_views import announced, topic_view, topic_views
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.budgets import SharedLimit, per_hour
@@ -84,6 +85,7 @@ class TopicService:
         self.create_limit = create_limit or per_hour("topics", 20)
         self.invite_limit = invite_limit or per_hour("invites", 30)
         self.people = people  # whose availability a member list may show (PROTOCOL.md section 14)
+        self.counts = TopicCounts(presence.online_among)  # this node's, shared by every topic view
 
     async def create(self, actor: Actor, name: str, private: bool = False) -> TopicOut:
         async with _counted(self.create_limit, actor, "too many topics created; try later"):
@@ -107,7 +109,7 @@ class TopicService:
                 topic = await repos.topics.add(name, kind, now, owner_id=actor.id)
                 await repos.memberships.add(topic, actor.id, "owner", now)
                 repos.record(MembershipChanged(actor.id, topic.id, joined=True))
-                view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+                view = await topic_view(repos, actor.id, topic, self.counts)
                 if kind == "public":
                     repos.record(*announced(actor, view))  # topic:created, live on every node
         except Conflict as exc:
@@ -156,7 +158,7 @@ class TopicService:
                 await repos.memberships.add(topic, actor.id, "member", datetime.now(UTC))
                 repos.record(MembershipChanged(actor.id, topic.id, joined=True))
                 repos.note(MemberActed(topic.id, topic.name, actor.id, actor.username, "joined"))
-            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+            view = await topic_view(repos, actor.id, topic, self.counts)
             page = await self.messages.page_in(
                 repos, place_of_topic(topic), None, SUBSCRIBE_HISTORY, actor.id, blocked
             )
@@ -192,13 +194,13 @@ class TopicService:
                 raise forbidden(f"{invitee.username!r} is banned from {topic.name!r}")
             if await repos.memberships.get(topic.id, invitee.id) is None:
                 await repos.memberships.add(topic, invitee.id, "member", datetime.now(UTC))
-                theirs = await topic_view(repos, invitee.id, topic, self.presence.online_among)
+                theirs = await topic_view(repos, invitee.id, topic, self.counts)
                 repos.record(
                     MembershipChanged(invitee.id, topic.id, joined=True),
                     TopicInvited(theirs, actor.username, ToUser(invitee.id)),
                 )
                 repos.note(MemberActed(topic.id, topic.name, invitee.id, invitee.username, "joined"))
-            view = await topic_view(repos, actor.id, topic, self.presence.online_among)
+            view = await topic_view(repos, actor.id, topic, self.counts)
         return InvitedOut(topic=view)
 
     async def add_member(
@@ -220,7 +222,7 @@ class TopicService:
             added = membership is None
             if membership is None:
                 await repos.memberships.add(topic, user.id, role, datetime.now(UTC))
-                theirs = await topic_view(repos, user.id, topic, self.presence.online_among)
+                theirs = await topic_view(repos, user.id, topic, self.counts)
                 repos.record(
                     MembershipChanged(user.id, topic.id, joined=True),
                     TopicInvited(theirs, by.username, ToUser(user.id)),
@@ -229,18 +231,18 @@ class TopicService:
             elif membership.role != role and membership.role != "owner":
                 await repos.memberships.set_role(topic.id, user.id, role)
                 repos.note(*noted)
-            return await topic_view(repos, user.id, topic, self.presence.online_among), added
+            return await topic_view(repos, user.id, topic, self.counts), added
 
     async def list(self, actor: Actor) -> TopicsOut:
         async with self.db.read() as repos:
             topics = await repos.topics.visible_to(actor.id)
-            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.presence.online_among))
+            return TopicsOut(topics=await topic_views(repos, actor.id, topics, self.counts))
 
     async def get(self, actor: Actor, name: str) -> TopicOut:
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, place_of_topic(topic), actor)
-            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+            return await topic_view(repos, actor.id, topic, self.counts)
 
     async def notify(self, actor: Actor, target: Target, level: str) -> TopicOut:
         """The member's notification level for a topic or a direct conversation (PROTOCOL.md
@@ -252,7 +254,7 @@ class TopicService:
                 raise not_found(f"no conversation with {target.user!r} yet")
             await require_member(repos, found.place, actor, "set its notifications")
             await repos.memberships.set_notify(found.topic.id, actor.id, level)
-            return await topic_view(repos, actor.id, found.topic, self.presence.online_among)
+            return await topic_view(repos, actor.id, found.topic, self.counts)
 
     async def members(self, actor: Actor, name: str, *, room: bool = False) -> MembersOut:
         """The topic's members. Presence only where section 4's rule lets the viewer see it:
@@ -293,7 +295,7 @@ class TopicService:
         """Open (idempotently) the direct conversation with ``username``."""
         topic, _place = await open_direct(self.db, actor, username)
         async with self.db.read() as repos:
-            return await topic_view(repos, actor.id, topic, self.presence.online_among)
+            return await topic_view(repos, actor.id, topic, self.counts)
 
     async def conversations(self, actor: Actor) -> TopicsOut:
         listed = await self.list(actor)

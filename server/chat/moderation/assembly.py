@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.chat.conversations.messages import MessageService
+from server.chat.conversations.topic_counts import TopicCounts
 from server.chat.kernel.wiring import Wiring
 from server.chat.moderation.reports import ReportService
 from server.chat.moderation.service import ModerationService
-from server.chat.presence.service import PresenceService
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Moderation:
 
 
 def build(
-    w: Wiring, messages: MessageService, presence: PresenceService, retention_cap: int | None = None
+    w: Wiring, messages: MessageService, counts: TopicCounts, retention_cap: int | None = None
 ) -> Moderation:
-    moderation = ModerationService(w.db, messages, presence.online_among, retention_cap)
+    moderation = ModerationService(w.db, messages, counts, retention_cap)
     return Moderation(moderation, ReportService(w.db))

@@ -14,7 +14,7 @@ and loses its line in the log (the change is what must hold).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from db.records import Extras, TopicRecord
 from db.repositories import Repositories
 from db.uow import Database
 from server.chat.conversations.messages import MessageService
+from server.chat.conversations.topic_counts import TopicCounts
 from server.chat.conversations.topic_views import topic_view
 from server.chat.conversations.writer import Destination
 from server.chat.kernel.actors import Actor, Doer
@@ -45,7 +46,6 @@ from server.chat.rules.access import free_name, named_topic, require_member, use
 from server.chat.rules.authority import MEMBER, Act, Standing, check, standing_of
 from server.chat.rules.workspace import Roles
 
-OnlineAmong = Callable[[Iterable[int]], Awaitable[set[int]]]
 ROLE_NAMES = {"admin": "an admin", "moderator": "a moderator", "member": "a member"}
 
 
@@ -54,7 +54,7 @@ class ModerationService:
         self,
         db: Database,
         messages: MessageService,
-        online_among: OnlineAmong,
+        counts: TopicCounts,
         retention_cap: int | None = None,
         roles: Roles | None = None,
     ) -> None:
@@ -64,7 +64,7 @@ class ModerationService:
         self.roles = roles or messages.directory.roles
         self.retention_cap = retention_cap  # PARLEY_RETENTION_DAYS: a topic may only keep less
         self.messages = messages
-        self.online_among = online_among
+        self.counts = counts  # the topic views' counts, shared with the topics' service
 
     async def role(self, actor: Actor, topic: str, username: str, role: str) -> None:
         async with self.db.write() as repos:
@@ -300,7 +300,7 @@ class ModerationService:
         async with self.db.read() as repos:
             found = await repos.topics.by_id(topic_id)
             assert found is not None, "a topic is only deleted by an operator"
-            return await topic_view(repos, actor.id, found, self.online_among)
+            return await topic_view(repos, actor.id, found, self.counts)
 
 
 async def _member(repos: Repositories, topic: TopicRecord, user_id: int, username: str) -> Standing:

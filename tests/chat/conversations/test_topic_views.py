@@ -25,7 +25,7 @@ async def test_a_message_counted_unread_is_at_or_below_the_last_seq_given_with_i
     sent = await chat.messages.send(bob, Target(topic="lobby"), "hello")
 
     async with chat.db.read() as repos:
-        views = await topic_views(repos, alice.id, stale, chat.presence.online_among)
+        views = await topic_views(repos, alice.id, stale, chat.topics.counts)
 
     (lobby,) = [view for view in views if view.name == "lobby"]
     assert lobby.unread == 1
