@@ -12,7 +12,9 @@ members of #lobby, a share of them (``--online``) online in this process's prese
 ``TopicService.list`` (what a ``topic:list`` event calls) for one of them, one call after another
 after a warm-up; the same list when it counts #lobby again (what one list per node every
 ``topic_counts.FRESH`` seconds pays; every list paid it before); and ``TopicService.subscribe`` of a
-newcomer, with its unsubscribe. Prints milliseconds: p50, p95 and the longest, per size, as JSON.
+newcomer, with its unsubscribe; and once, ``topic:members`` of #lobby (what the page asked for on
+opening a conversation until it took the viewer's role from the list). Prints milliseconds: p50,
+p95 and the longest, per size, as JSON.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ async def measure(database: str | None, members: int, share: float, requests: in
             await chat.topics.unsubscribe(newcomer, "lobby")
 
         joined = await timed(join_and_leave, max(1, requests // 4))
+        started = time.perf_counter()
+        roster = await chat.topics.members(reader, "lobby")  # what the page asked on opening #lobby
+        roster_ms = (time.perf_counter() - started) * 1000
     return {
         "database": database or "sqlite",
         "members": lobby.members,
@@ -100,6 +105,11 @@ async def measure(database: str | None, members: int, share: float, requests: in
         "topic:list that counts a crowded #lobby again (one per node every FRESH s)": summary(recounted),
         "crowded topics counted": counts.counted,
         "topic:subscribe + topic:unsubscribe": summary(joined),
+        "topic:members of #lobby (once)": {
+            "ms": round(roster_ms, 2),
+            "members": len(roster.members),
+            "answer_kib": len(roster.model_dump_json()) // 1024,
+        },
     }
 
 

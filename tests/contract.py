@@ -26,6 +26,7 @@ TOPIC_FIELDS = {
     "archived",
     # Section 16 (retention).
     "retention_days",
+    "role",  # Parley's addition (section 3): "admin" or "moderator" where the user is one there, else null
 }
 MESSAGE_FIELDS = {"id", "topic", "kind", "seq", "sender", "body", "created_at", "edited_at", "client_id"}
 # Section 3, ``topic:members``, with the fields section 14 adds, and Parley's (section 10: a mute,

@@ -84,3 +84,30 @@ console.log(JSON.stringify([state.topics.get("busy").notify]));
 """,
     )
     assert levels == ["none"]
+
+
+def test_my_role_in_a_topic_comes_from_the_list_until_its_members_are_known(node: str) -> None:
+    """A crowded topic's members are not asked for when it opens (#lobby holds every account):
+    the page's role there, which decides who may pin, comes from the Topic (``owner``, ``role``,
+    ``subscribed``) until a member list is known, and from that list after."""
+    roles = run_module(
+        node,
+        """
+const state = new ChatState("bob");
+state.setTopics([
+  { name: "lobby", kind: "public", owner: null, subscribed: true, role: null },
+  { name: "garden", kind: "public", owner: "alice", subscribed: true, role: "moderator" },
+  { name: "mine", kind: "public", owner: "bob", subscribed: true, role: null },
+  { name: "elsewhere", kind: "public", owner: "alice", subscribed: false, role: null },
+]);
+const before = ["lobby", "garden", "mine", "elsewhere"].map((name) => state.roleIn(name));
+const pins = ["lobby", "garden"].map((name) => state.canPin(name));
+state.rosters.set("garden", { list: [{ username: "bob", role: "admin" }], at: Date.now() });
+console.log(JSON.stringify({ before, pins, after: state.roleIn("garden") }));
+""",
+    )
+    assert roles == {
+        "before": ["member", "moderator", "owner", None],
+        "pins": [False, True],
+        "after": "admin",
+    }

@@ -50,6 +50,7 @@ function firstDefaultTopic(topics) {
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
+const ROSTER_ON_OPEN = 500; // members up to which opening a topic asks for its members (topic:members)
 const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence, new topics and calls have events
 
 export class Chat {
@@ -467,7 +468,9 @@ export class Chat {
       this.composer.reset();
       this.state.members = null;
       this.panels.switched();
-      if (name) this.roster.members(name); // my role there: who may pin
+      // "Seen by" marks after a reload, and names for `@`; not for a crowded topic (#lobby holds every
+      // account), where my role comes with the topic and the marks from live `read` events.
+      if (name && !(this.state.topics.get(key)?.members > ROSTER_ON_OPEN)) this.roster.members(name);
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });

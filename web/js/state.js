@@ -302,12 +302,15 @@ export class ChatState {
     return true;
   }
 
-  /** My role in a topic, when its roster is known ("owner" from the Topic itself). */
+  /** My role in a topic: "owner" from the Topic itself, else the roster's when it is known (asked
+   * for again on every role change), else the Topic's (`role`: admin or moderator; `subscribed`: a
+   * member), which the list refreshes when mine changes. */
   roleIn(name) {
     const topic = this.topics.get(keyOf(name));
     if (topic && this.isMe(topic.owner)) return "owner";
     const mine = this.rosters.get(keyOf(name))?.list.find((m) => this.isMe(m.username));
-    return mine?.role ?? null;
+    if (mine) return mine.role ?? null;
+    return topic?.role ?? (topic?.subscribed ? "member" : null);
   }
 
   /** Pins: both sides of a direct conversation; owners, admins and moderators of a topic. */

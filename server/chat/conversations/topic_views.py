@@ -15,6 +15,7 @@ from server.chat.kernel.schemas import TopicOut
 from server.chat.kernel.views import direct_peer, iso_required
 
 Kind = Literal["public", "private", "direct"]
+Rank = Literal["admin", "moderator"]
 
 
 async def topic_views(
@@ -53,9 +54,17 @@ async def topic_views(
             description=t.description,
             archived=t.archived_at is not None,
             retention_days=t.retention_days,
+            role=rank_of(memberships[t.id].role) if t.id in memberships else None,
         )
         for t in topics
     ]
+
+
+def rank_of(role: str) -> Rank | None:
+    """A membership's role where the Topic object shows it: a rank between a member's and the
+    owner's (the owner is the Topic's ``owner``; a member's is what a page assumes of one).
+    Two users' views of a topic then differ in it only where one of them moderates there."""
+    return cast(Rank, role) if role in ("admin", "moderator") else None
 
 
 async def topic_view(repos: Repositories, user_id: int, topic: TopicRecord, counts: TopicCounts) -> TopicOut:

@@ -205,6 +205,10 @@ class TopicOut(Out):
     description: str = ""  # PROTOCOL.md section 10 (``topic:update``)
     archived: bool = False
     retention_days: int | None = None  # PROTOCOL.md section 16: the topic's own (None: the server's)
+    # The user's rank there when it is admin or moderator (the owner is ``owner``; None for a member
+    # or a non-member): what a page may offer without asking ``topic:members`` for every member,
+    # which in #lobby is every account
+    role: Literal["admin", "moderator"] | None = None
 
 
 class QuoteOut(Out):
