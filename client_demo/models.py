@@ -101,6 +101,7 @@ class Topic(TypedDict):
     notify: NotRequired[str]  # section 8: "all" | "mentions" | "none"
     description: NotRequired[str]  # section 10 (``topic:update``)
     archived: NotRequired[bool]  # section 10: read-only for everyone
+    role: NotRequired[str | None]  # section 3 (Parley): "admin" or "moderator" where I am one
 
 
 class Member(TypedDict):

@@ -232,6 +232,8 @@ def topic_summary(topic: Topic) -> str:
         parts.append(f"notify {safe(topic.get('notify'))}")
     if topic.get("subscribed"):
         parts.append("subscribed")
+    if topic.get("role") in ("admin", "moderator"):  # section 3 (Parley): my role there, when I moderate
+        parts.append(f"you are {topic['role']}")
     return ", ".join(parts)
 
 

@@ -122,6 +122,10 @@ def test_a_topic_shows_its_mentions_and_notify_level() -> None:
     assert render.topic_summary(topic) == (
         "public, 3 members, 1 online, 4 unread, 1 mention, notify mentions, subscribed"
     )
+    topic.update(role="moderator")
+    assert render.topic_summary(topic).endswith(", subscribed, you are moderator")
+    topic.update(role=None)
+    assert render.topic_summary(topic).endswith(", subscribed")
 
 
 def test_a_system_message_gets_the_reason_its_body_lacks() -> None:
