@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlmodel import col
 
 from db.accounts.records import UserRecord
 from db.accounts.tables import User
-from db.accounts.values import user_record
 from db.conversations.records import MembershipRecord, TopicRecord
 from db.conversations.tables import Membership, Message, Topic
 from db.conversations.values import membership_record, topic_record
@@ -36,6 +36,14 @@ SELECT x.topic_id, count(*) FROM (
         AND g.sender_id NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.user_id = :u)
 ) x GROUP BY x.topic_id
 """
+)
+
+
+# The records' fields, in their order, as the tables' columns (``members``).
+USER_COLUMNS = tuple(User.__table__.c[field.name] for field in fields(UserRecord))  # type: ignore[attr-defined]
+MEMBERSHIP_COLUMNS = tuple(
+    Membership.__table__.c[field.name]  # type: ignore[attr-defined]
+    for field in fields(MembershipRecord)
 )
 
 
@@ -80,13 +88,17 @@ class MembershipRepository:
         return [(topic_record(row[0]), membership_record(row[1])) for row in result.all()]
 
     async def members(self, topic_id: int) -> list[tuple[UserRecord, MembershipRecord]]:
+        """Every member with its user, in the order they joined. The records' columns are read
+        as plain rows, not ORM objects: #lobby holds every account, and loading 10,000 pairs of
+        ORM objects took about half of a ``topic:members`` answer's second."""
         result = await self.session.execute(
-            select(User, Membership)
+            select(*USER_COLUMNS, *MEMBERSHIP_COLUMNS)
             .join(Membership, col(Membership.user_id) == col(User.id))
             .where(col(Membership.topic_id) == topic_id)
             .order_by(col(Membership.joined_at), col(User.id))
         )
-        return [(user_record(row[0]), membership_record(row[1])) for row in result.all()]
+        split = len(USER_COLUMNS)
+        return [(UserRecord(*row[:split]), MembershipRecord(*row[split:])) for row in result.all()]
 
     async def member_ids(self, topic_id: int) -> list[int]:
         result = await self.session.execute(

@@ -5,6 +5,9 @@ see it (the member, their partners, never across a block), as ``availability`` d
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
 
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
@@ -40,3 +43,32 @@ async def test_a_block_hides_a_partners_presence_in_the_member_list(chat: Chat, 
     await chat.blocks.block(bob, "alice")
 
     assert await presence_seen(chat, bob, "alice") == (False, None)
+
+
+async def test_the_member_rows_are_the_records_the_other_reads_give(chat: Chat, make_user: MakeUser) -> None:
+    """``memberships.members`` reads plain rows, not ORM objects (#lobby holds every account): each
+    pair is field for field the user and the membership that ``users.by_id`` and
+    ``memberships.get`` give, for fields set away from their defaults too."""
+    alice, bobby = await make_user("alice"), await make_user("bobby")
+    async with chat.db.write() as repos:
+        lobby = await repos.topics.by_name("lobby")
+        assert lobby is not None
+        await repos.session.execute(
+            text(
+                "UPDATE users SET display_name = 'Bob B', status_text = 'away', availability = 'dnd',"
+                " idle = true, role = 'admin' WHERE id = :id"
+            ),
+            {"id": bobby.id},
+        )
+        now = datetime.now(UTC)
+        await repos.memberships.set_mute(lobby.id, bobby.id, now, now + timedelta(hours=1))
+    async with chat.db.read() as repos:
+        rows = await repos.memberships.members(lobby.id)
+        expected = [
+            (await repos.users.by_id(user.id), await repos.memberships.get(lobby.id, user.id))
+            for user in (alice, bobby)
+        ]
+
+    assert rows == expected
+    assert (rows[1][0].display_name, rows[1][0].role, rows[1][0].idle) == ("Bob B", "admin", True)
+    assert rows[1][1].muted_until is not None and rows[0][1].muted_until is None
