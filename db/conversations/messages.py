@@ -168,16 +168,15 @@ class MessageRepository:
         result = await self.session.execute(query.order_by(col(Message.seq).desc()).limit(limit))
         return [(message_record(row[0]), row[1]) for row in result.all()]
 
-    async def stored_since(self, moment: datetime, limit: int) -> list[Row]:
-        """Messages stored at or after ``moment`` that are not deleted, per topic in ``seq`` order, at
-        most ``limit`` (the newest): what a node cut from the hub may have missed
-        (``ix_messages_created``)."""
-        newest = (
-            self._with_sender()
-            .where(col(Message.created_at) >= moment, col(Message.deleted_at).is_(None))
-            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-            .limit(limit)
-        )
+    async def stored_since(self, moment: datetime, limit: int, topic_id: int | None = None) -> list[Row]:
+        """Messages stored at or after ``moment`` that are not deleted (of ``topic_id`` only, if
+        given), per topic in ``seq`` order, at most ``limit`` (the newest): what a node cut from the
+        hub may have missed (``ix_messages_created``)."""
+        live = col(Message.deleted_at).is_(None)
+        newest = self._with_sender().where(col(Message.created_at) >= moment, live)
+        if topic_id is not None:
+            newest = newest.where(col(Message.topic_id) == topic_id)
+        newest = newest.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
         result = await self.session.execute(newest)
         rows = [(message_record(row[0]), row[1]) for row in result.all()]
         return sorted(rows, key=lambda row: (row[0].topic_id, row[0].seq))

@@ -18,11 +18,13 @@ what it read back from the database to ``refill``, which delivers what its
 sockets have not had yet and drops the rest.
 The first message of a topic a node sees waits ``first_sight`` seconds for a
 predecessor that may be on its way, since the node does not know the topic's
-history yet; after that it knows.
+history yet; after that it knows. A topic's first message (``seq`` 1) has no predecessor to wait for.
 
 A topic whose news this node begins to read while a socket is live in it (``opening``) holds its
 messages until ``opened`` hands over what the database had meanwhile: those go out first, in
-order, and the held ones after them, with nothing twice. A topic no longer read is ``forget``-ed:
+order, and the held ones after them, with nothing twice. ``opened`` also hands over the topic's
+newest seq, so its first live message is no first sight (the 50 ms it waited were the p99 of a
+fan-out to sockets that had just joined). A topic no longer read is ``forget``-ed:
 when it is read again, its first message is a first sight again.
 """
 
@@ -38,6 +40,7 @@ log = logging.getLogger("parley.cluster")
 FILL_TIMEOUT = 2.0
 """Seconds a gap's read may take: the gate holds its lock meanwhile, so every publish of this node
 (every send's answer) waits on it; past this the gap is delivered over, as without a database."""
+FIRST_SEQ = 1  # a topic's first message (``topics.next_seq`` counts from 0)
 Deliver = Callable[[Event], Awaitable[None]]
 Fill = Callable[[int, int, int], Awaitable[list[MessageCreated]]]
 """(topic, first seq, last seq) -> those messages from the database, as events (``Refill.between``)."""
@@ -80,6 +83,8 @@ class SeqGate:
             self._hold(event)
             return
         expected = self._next.get(topic)
+        if expected is None and seq == FIRST_SEQ:
+            expected = FIRST_SEQ  # a new topic's first message (a new DM's): nothing comes before it
         if expected is None and topic not in self._held:
             self._hold(event)
             self._wait(topic, self.first_sight)
@@ -133,9 +138,13 @@ class SeqGate:
         if topic not in self._next:  # already read: nothing can fall between
             self._opening.add(topic)
 
-    async def opened(self, topic: int, events: list[MessageCreated]) -> None:
+    async def opened(self, topic: int, events: list[MessageCreated], last_seq: int | None = None) -> None:
         """The topic is read now: deliver ``events`` (what the database had since shortly before
-        the subscription, in ``seq`` order), then what was held after them, in order."""
+        the subscription, in ``seq`` order), then what was held after them, in order.
+
+        ``last_seq``, the topic's newest seq read before ``events``, makes the next one known: its
+        first live message then goes out at once instead of waiting ``first_sight`` (every message
+        up to it was stored before the read, so it is among ``events`` or older than them)."""
         async with self._lock:
             if topic not in self._opening:
                 return
@@ -147,12 +156,26 @@ class SeqGate:
             self._read_back[topic] = {(seq, e.audience) for seq, found in by_seq.items() for e in found}
             asyncio.get_running_loop().call_later(self.patience * 5, self._read_back.pop, topic, None)
             await self._deliver_from(topic, by_seq)
+            if last_seq is not None and self._next.get(topic, 0) <= last_seq:
+                await self._known_up_to(topic, last_seq)
             held = self._held.get(topic)
             if held and topic not in self._next:
                 self._next[topic] = min(held)
                 await self._release(topic)
             if topic in self._held and topic not in self._timers:
                 self._wait(topic, self.patience)
+
+    async def _known_up_to(self, topic: int, last_seq: int) -> None:
+        """Messages up to ``last_seq`` are stored: the next is the one after it. News held of one up
+        to it goes out first, in order: it was not read back (a send whose commit came long after
+        its ``created_at``, before the moment read back), and a socket may not have had it with
+        the topic's history either; twice is better than never."""
+        held = self._held.get(topic, {})
+        for seq in sorted(seq for seq in held if seq <= last_seq):
+            for event in held.pop(seq):
+                await self.deliver(event)
+        self._next[topic] = last_seq + 1
+        await self._release(topic)
 
     def forget(self, topic: int) -> None:
         """This node no longer reads ``topic``: what it knew of its order is stale from here on."""

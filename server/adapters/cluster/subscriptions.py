@@ -21,8 +21,7 @@ import redis.exceptions
 
 from server.adapters.cluster.order import SeqGate
 from server.adapters.cluster.routes import EVERYONE, topic_key, user_key
-from server.chat.kernel.events import MessageCreated
-from server.chat.kernel.hub import MissedNews
+from server.chat.kernel.hub import MissedNews, TopicNews
 
 log = logging.getLogger("parley.cluster")
 LINGER = 10.0  # seconds a channel no socket wants any more is still read
@@ -193,16 +192,16 @@ class Subscribing:
 
     async def _read_back(self, topic: int, since: datetime) -> None:
         """A live socket's new topic is heard now: what it got since shortly before it was asked
-        for goes out first (``SeqGate.opened``)."""
-        events: list[MessageCreated] = []
+        for goes out first, and the topic's newest seq tells the gate which comes next
+        (``SeqGate.opened``)."""
+        news = TopicNews([], None)
         try:
             if self.missed is not None:
-                found = await self.missed.since(since)
-                events = [event for event in found if event.topic_id == topic]
+                news = await self.missed.in_topic_since(topic, since)
         except Exception as exc:  # the database is out of reach: what comes live still goes out
             log.warning("topic %s: could not read back what it got before it was heard (%s)", topic, exc)
         finally:
-            await self.gate.opened(topic, events)
+            await self.gate.opened(topic, news.events, news.last_seq)
 
     async def _let_go(self) -> None:
         """SUNSUBSCRIBE the channels nobody here has wanted for ``LINGER`` seconds."""

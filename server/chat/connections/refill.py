@@ -38,7 +38,7 @@ from server.chat.kernel.events import (
     SessionsRevoked,
     TokenRevoked,
 )
-from server.chat.kernel.hub import Hub
+from server.chat.kernel.hub import Hub, TopicNews
 from server.chat.kernel.places import place_of_topic
 from server.chat.kernel.views import message_view
 from server.chat.rules.blocking import Blocks, blocked_viewers
@@ -132,6 +132,15 @@ class Refill:
         async with self.db.read() as repos:
             rows = await repos.messages.stored_since(moment, self.most)
             return await self._events(repos, rows)
+
+    async def in_topic_since(self, topic_id: int, moment: datetime) -> TopicNews:
+        """The topic's messages stored since ``moment``, as events in ``seq`` order, and its newest
+        ``seq``, read first: every message up to it is committed, those since ``moment`` among them."""
+        async with self.db.read() as repos:
+            topic = await repos.topics.by_id(topic_id)
+            rows = await repos.messages.stored_since(moment, self.most, topic_id)
+            events = await self._events(repos, rows)
+        return TopicNews(events, None if topic is None else topic.last_seq)
 
     async def between(self, topic_id: int, first: int, last: int) -> list[MessageCreated]:
         """The topic's messages from ``seq`` ``first`` to ``last``, as events, in order."""

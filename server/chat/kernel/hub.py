@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +25,16 @@ class Sink(Protocol):
     async def deliver(self, event: Event) -> None: ...
 
 
+@dataclass(frozen=True)
+class TopicNews:
+    """A topic's messages since a moment (``MissedNews.in_topic_since``) and its newest ``seq`` when
+    read, None for a topic deleted meanwhile: every message up to that seq is stored, so a node that
+    begins to read the topic knows which ``seq`` comes next without waiting to see."""
+
+    events: list[MessageCreated]
+    last_seq: int | None
+
+
 class MissedNews(Protocol):
     """The messages a node may have missed on the hub, read back from the database
     (``server.chat.connections.refill.Refill``): the database is the source, the hub only the news."""
@@ -34,6 +45,10 @@ class MissedNews(Protocol):
 
     async def between(self, topic_id: int, first: int, last: int) -> list[MessageCreated]:
         """The topic's messages from ``seq`` ``first`` to ``last``, in order."""
+        ...
+
+    async def in_topic_since(self, topic_id: int, moment: datetime) -> TopicNews:
+        """The topic's messages stored since ``moment``, in ``seq`` order, and its newest ``seq``."""
         ...
 
 

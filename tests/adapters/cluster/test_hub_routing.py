@@ -13,6 +13,7 @@ import redis.asyncio
 
 from server.adapters.cluster.redis_hub import RedisHub
 from server.chat.kernel import events as ev
+from server.chat.kernel.hub import TopicNews
 from server.chat.kernel.schemas import MessageOut
 from tests.scaleout.conftest import redis_url
 
@@ -62,6 +63,13 @@ class Stored:
 
     async def between(self, topic_id: int, first: int, last: int) -> list[ev.MessageCreated]:
         return [e for _, e in self.rows if e.topic_id == topic_id and first <= e.message.seq <= last]
+
+    async def in_topic_since(self, topic_id: int, moment: datetime) -> TopicNews:
+        mine = [event for _, event in self.rows if event.topic_id == topic_id]
+        return TopicNews(
+            [event for event in await self.since(moment) if event.topic_id == topic_id],
+            max((event.message.seq for event in mine), default=0),
+        )
 
 
 @asynccontextmanager
@@ -173,3 +181,39 @@ async def test_the_registry_wants_each_connections_topics_and_user_once_and_drop
     registry.unfollow(second, LOBBY)
     registry.remove(second)
     assert hub.subscriptions.wants == {}
+
+
+class ReadBack(Stored):
+    """``Stored`` that tells when the read-back was read (the gate has it as soon as the reading
+    task runs on: no await between the read and ``SeqGate.opened`` that finds the gate busy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = asyncio.Event()
+
+    async def in_topic_since(self, topic_id: int, moment: datetime) -> TopicNews:
+        try:
+            return await super().in_topic_since(topic_id, moment)
+        finally:
+            self.read.set()
+
+
+async def test_a_live_socket_moved_into_a_quiet_topic_gets_its_next_message_at_once():
+    """The read-back tells the node the topic's newest seq: the next message is no first sight,
+    which would wait for a predecessor that may be on its way (here 30 s)."""
+    async with hubs() as (sender, reader, seen):
+        stored = ReadBack()
+        reader.missed = stored
+        reader.gate.first_sight = 30
+        for seq in range(1, 3):  # before the socket moved in, outside the read-back's margin
+            stored.rows.append((datetime(2026, 1, 1).astimezone(), created(seq)))
+        reader.want(topics=[TOPIC], read_back=True)
+        await reader.ready()
+        await asyncio.wait_for(stored.read.wait(), 5)
+
+        event = created(3)
+        stored.rows.append((datetime.now().astimezone(), event))
+        await sender.publish(event)
+        await until(lambda: TOPIC in seen.seqs, seen, 5)
+
+        assert seen.seqs[TOPIC] == [3]

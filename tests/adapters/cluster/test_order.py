@@ -48,9 +48,10 @@ class Out:
 
 
 async def known(gate: SeqGate, out: Out, topic: int, seq: int) -> None:
-    """Let the gate learn the topic (its first message waits ``first_sight``)."""
+    """Let the gate learn the topic (its first message waits ``first_sight``, unless it is seq 1)."""
+    before = len(out.seen)
     await gate.put(created(topic, seq))
-    await out.until(len(out.seen) + 1)
+    await out.until(before + 1)
 
 
 async def test_a_later_seq_waits_for_the_one_before_it():
@@ -188,4 +189,43 @@ async def test_a_topic_opening_holds_its_messages_until_what_was_read_back_is_ou
     gate.forget(1)  # no longer read: the next message is a first sight again
     await gate.put(created(1, 9))
     assert await out.until(5) == [(1, 1), (1, 2), (1, 3), (1, 4), (1, 9)]
+    await gate.close()
+
+
+async def test_a_topic_opened_with_its_newest_seq_lets_its_next_message_out_at_once():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=30)  # a first sight would wait 30 s
+    gate.opening(1)
+    await gate.opened(1, [], last_seq=3)  # quiet since the moment read back: 3 stored before
+
+    await gate.put(created(1, 4))
+    assert out.seen == [(1, 4)]
+    await gate.close()
+
+
+async def test_news_held_while_opening_of_a_message_the_read_back_missed_goes_out_first_in_order():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=30)
+    gate.opening(1)
+    await gate.put(created(1, 3))  # stored before the read, but stamped before its moment: not read
+    await gate.put(created(1, 2))
+    await gate.put(created(1, 5))  # after the read: waits for 4
+
+    await gate.opened(1, [], last_seq=3)
+    assert out.seen == [(1, 2), (1, 3)]
+    await gate.put(created(1, 4))
+    assert out.seen == [(1, 2), (1, 3), (1, 4), (1, 5)]
+    await gate.close()
+
+
+async def test_a_topics_first_message_has_no_predecessor_to_wait_for():
+    out = Out()
+    gate = SeqGate(out.deliver, patience=30, first_sight=30)
+    await gate.put(created(2, 2))  # another topic seen first: its predecessor may be on its way
+    await gate.put(created(1, 1))  # a new conversation's first message
+    await gate.put(created(1, 2))
+
+    assert out.seen == [(1, 1), (1, 2)]
+    await gate.put(created(2, 1))
+    assert out.seen == [(1, 1), (1, 2), (2, 1), (2, 2)]
     await gate.close()

@@ -63,3 +63,32 @@ async def test_a_leave_made_while_the_memberships_are_read_again_stands(live_ser
     marker = await bob.ok("message:send", {"topic": "marker", "body": "sent after it"})
     got = await alice.next("message")  # the news one, sent first on the same socket, would come first
     assert (got["topic"], got["id"]) == ("marker", marker["id"])
+
+
+async def test_a_topic_read_back_holds_its_messages_since_the_moment_and_its_newest_seq(
+    live_server: LiveServer,
+) -> None:
+    """What a node that begins to read a topic hands its seq gate (``in_topic_since``): the topic's
+    messages since a moment, none of another topic's, and the newest seq, deleted ones counted."""
+    from datetime import UTC, datetime, timedelta
+
+    _alice, bob = await two_in_marker(live_server)
+    await bob.ok("message:send", {"topic": "marker", "body": "another topic's"})
+    first = await bob.ok("message:send", {"topic": "news", "body": "one"})
+    second = await bob.ok("message:send", {"topic": "news", "body": "two"})
+    gone = await bob.ok("message:send", {"topic": "news", "body": "three"})
+    await bob.ok("message:delete", {"id": gone["id"]})
+    async with live_server.chat.db.read() as repos:
+        news = await repos.topics.by_name("news")
+    assert news is not None
+    refill = live_server.chat.hub.missed
+    assert refill is not None
+
+    read = await refill.in_topic_since(news.id, datetime.now(UTC) - timedelta(minutes=1))
+
+    got = [(event.topic_id, event.message.id) for event in read.events]
+    assert got == [(news.id, first["id"]), (news.id, second["id"])]
+    assert read.last_seq == 3
+    later = await refill.in_topic_since(news.id, datetime.now(UTC) + timedelta(minutes=1))
+    assert later.events == [] and later.last_seq == 3
+    assert (await refill.in_topic_since(news.id + 1000, datetime.now(UTC))).last_seq is None
