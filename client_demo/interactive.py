@@ -48,6 +48,8 @@ from client_demo.models import address, as_message, as_topic, field_list
 from client_demo.output import err, out
 from client_demo.stdin import StdinLines
 
+MEMBERS_FOUND = 50  # members ``/members NAME`` lists at most
+
 HELP = f"""\
 commands:
   /topics                     list topics and conversations
@@ -57,7 +59,7 @@ commands:
   /invite [NAME] USER         add USER to a topic (default: the current one)
   /msg USER TEXT              send a direct message
   /history [N]                the last N messages here (default 20)
-  /members                    members of the current topic and their roles
+  /members [NAME]             members of the current topic and their roles (those named NAME...)
   /edit ID TEXT | /delete ID  change or remove one of your messages
   /unpreview ID               remove the link previews of one of your messages
   /read                       mark the current conversation read
@@ -296,14 +298,21 @@ class Repl:
         if isinstance(page, dict) and page.get("has_more"):
             out(f"--- older messages exist: /history {min(limit * 2, 200)} ---")
 
-    async def members(self, _rest: str) -> None:
+    async def members(self, rest: str) -> None:
+        """Every member, or with a name those a word of whose name starts with it: in a topic that
+        holds every account (#lobby), the whole list is every account."""
         where = self._here()
         if where.startswith("@"):
             raise UsageError("/members needs a topic; this is a direct conversation")
-        data = await self.conn.call("topic:members", {"topic": where})
-        self.view.names.learn_members(field_list(data, "members"))
-        for member in field_list(data, "members"):
+        query = rest.strip()
+        asked = {"topic": where, "query": query, "limit": MEMBERS_FOUND} if query else {"topic": where}
+        data = await self.conn.call("topic:members", asked)
+        found = field_list(data, "members")
+        self.view.names.learn_members(found)
+        for member in found:
             out(render.member_line(member))
+        if query and not found:
+            out(f"* no member of {render.safe(where)} is named {render.safe(query)}...")
 
     async def help(self, _rest: str) -> None:
         out(HELP)

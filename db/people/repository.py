@@ -1,10 +1,8 @@
 """People (PROTOCOL.md section 14): the directory's search, who shares a conversation with whom,
 statuses that expire, and the activity that makes a user away.
 
-The directory reads a range of ``user_words`` (each word of a username and display name, folded by
-``server/chat/accounts/words.py``): ``word >= q AND word < q + U+10FFFF`` is a prefix in byte order,
-which is SQLite's order and the "C" collation the column has on PostgreSQL, so the index answers it
-(no scan of the users however many there are). Every user of that range is ranked whole names
+The directory reads a range of ``user_words`` (``db/accounts/words.py``: each word of a username and
+display name, folded, read by prefix through its index). Every user of that range is ranked whole names
 first (``search_rank``) before the page is cut: reading only the first words of the range let the
 many words of a few accounts fill it and hide a person.
 """
@@ -14,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.accounts.records import UserRecord
-from db.accounts.tables import User, UserWord
+from db.accounts.tables import User
 from db.accounts.values import user_record
+from db.accounts.words import search_rank, word_range
 from db.conversations.tables import Membership
 
-PAST_EVERY_WORD = "\U0010ffff"  # after any word that starts with the prefix, in byte order
 STATUS_LOCK = 23_0014  # pg_try_advisory_xact_lock key: one node clears expired statuses at a time
 
 
@@ -34,12 +32,13 @@ class PeopleRepository:
     async def search(self, prefix: str, limit: int) -> list[UserRecord]:
         """Live accounts with a word starting with ``prefix`` (folded), at most ``limit``: ranked by
         ``search_rank``, then by username."""
-        words = select(col(UserWord.user_id)).where(
-            col(UserWord.word) >= prefix, col(UserWord.word) < prefix + PAST_EVERY_WORD
-        )
         users = await self.session.execute(
             select(User)
-            .where(col(User.id).in_(words), col(User.disabled_at).is_(None), col(User.deleted_at).is_(None))
+            .where(
+                col(User.id).in_(word_range(prefix)),
+                col(User.disabled_at).is_(None),
+                col(User.deleted_at).is_(None),
+            )
             .order_by(search_rank(prefix), col(User.username_key))
             .limit(limit)
         )
@@ -129,19 +128,3 @@ class PeopleRepository:
             .values(idle=False, last_active_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
-
-
-def search_rank(prefix: str) -> ColumnElement[int]:
-    """PROTOCOL.md section 14's order of a directory search: 0 the exact username, 1 the exact display
-    name, 2 a username starting with ``prefix``, 3 a display name starting with it, 4 a word of either.
-    A username is ASCII, so its key is its folded form; a display name is compared in SQL's lower case
-    (both databases agree on ASCII; one with accents or other scripts ranks among the words)."""
-    display = func.lower(col(User.display_name))
-    length = len(prefix)
-    return case(
-        (col(User.username_key) == prefix, 0),
-        (display == prefix, 1),
-        (func.substr(col(User.username_key), 1, length) == prefix, 2),
-        (func.substr(display, 1, length) == prefix, 3),
-        else_=4,
-    )

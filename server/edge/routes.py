@@ -30,6 +30,7 @@ from server.chat.conversations.schemas import (
     HistoryIn,
     InviteIn,
     LegacyMessageIn,
+    MembersIn,
     NotifyIn,
     PinsIn,
     ReactionIn,
@@ -86,7 +87,9 @@ def chat_routes(chat: Chat) -> dict[str, Route]:
         "topic:unsubscribe": Route(TopicRefIn, lambda a, d: c.topics.unsubscribe(a, d.topic)),
         "topic:invite": Route(InviteIn, lambda a, d: c.topics.invite(a, d.topic, d.username)),
         "topic:list": Route(EmptyIn, lambda a, _d: c.topics.list(a)),
-        "topic:members": Route(TopicRefIn, lambda a, d: c.topics.members(a, d.topic)),
+        "topic:members": Route(
+            MembersIn, lambda a, d: c.topics.members(a, d.topic, query=d.query, limit=d.limit)
+        ),
         "message:send": Route(
             SendIn,
             lambda a, d: c.messages.send(a, d.target, d.body, d.client_id, d.reply_to, d.thread, d.file_ids),

@@ -38,6 +38,10 @@ async def test_a_session_through_a_pipe(live_server: LiveServer, spawn: Spawn) -
     members = {await alice.expect("line)"), await alice.expect("line)")}
     # a public topic shares no presence (PROTOCOL.md section 4): bob shows offline to alice
     assert members == {"alice (owner, online)", "bob (member, offline)"}
+    await alice.write("/members BO")  # the server finds them: #lobby's whole list is every account
+    assert await alice.expect("line)") == "bob (member, offline)"
+    await alice.write("/members zed")
+    await alice.expect("* no member of den is named zed...")
 
     await alice.write("/msg bob psst")
     await alice.expect("[@bob #1] alice: psst")

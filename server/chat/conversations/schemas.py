@@ -34,6 +34,18 @@ class TopicRefIn(In):
     topic: TopicName = Field(validation_alias=TOPIC_ALIASES)
 
 
+MEMBERS_MATCHED = 20  # members a ``topic:members`` with a ``query`` and no ``limit`` answers at most
+
+
+class MembersIn(TopicRefIn):
+    """``topic:members``: every member, or with ``query`` (Parley's addition) those with a word of
+    their username or display name starting with it, as ``users:search`` finds people: what the
+    page's ``@`` completion asks in a topic too large to list whole (#lobby holds every account)."""
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
 class TopicCreateIn(In):
     name: TopicName = Field(validation_alias=AliasChoices("name", "topic_name", "topic"))
     private: bool = Field(default=False, validation_alias=AliasChoices("private", "is_private"))

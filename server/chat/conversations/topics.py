@@ -22,8 +22,10 @@ from typing import cast
 
 from db.errors import Conflict
 from db.uow import Database
+from server.chat.accounts.words import fold
 from server.chat.conversations.messages import MessageService
 from server.chat.conversations.schemas import (
+    MEMBERS_MATCHED,
     InvitedOut,
     MemberOut,
     MembersOut,
@@ -256,21 +258,42 @@ class TopicService:
             await repos.memberships.set_notify(found.topic.id, actor.id, level)
             return await topic_view(repos, actor.id, found.topic, self.counts)
 
-    async def members(self, actor: Actor, name: str, *, room: bool = False) -> MembersOut:
+    async def members(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        room: bool = False,
+        query: str | None = None,
+        limit: int | None = None,
+    ) -> MembersOut:
         """The topic's members. Presence only where section 4's rule lets the viewer see it:
         ``online`` false (section 3 makes it a bool) and ``availability`` null for the rest, as a
         profile shows them. ``room``: the rooms dialect's ``connect_to_room``, whose contract
         (PROTOCOL.md section 7) is the list of users connected to a public room, so ``online`` is
-        every member's there (``availability`` still follows the rule)."""
+        every member's there (``availability`` still follows the rule).
+
+        ``query`` (Parley's addition): only the members with a word of their username or display
+        name starting with it, case and accents aside, whole names first, then by username
+        (``users:search``'s rule and index), at most ``limit`` (``MEMBERS_MATCHED`` by default).
+        ``limit`` alone: the first members to have joined."""
+        prefix = fold(query.strip()) if query is not None else None
+        if query is not None and limit is None:
+            limit = MEMBERS_MATCHED
         async with self.db.read() as repos:
             topic = await named_topic(repos, name)
             await require_readable(repos, place_of_topic(topic), actor)
-            rows = await repos.memberships.members(topic.id)
+            if prefix == "":
+                return MembersOut(members=[])
+            rows = await repos.memberships.members(topic.id, prefix=prefix, limit=limit)
+            if limit is None:
+                member = any(user.id == actor.id for user, _ in rows)
+            else:
+                member = await repos.memberships.get(topic.id, actor.id) is not None
         seen_by = await self.people.seen_by(actor.id) if self.people is not None else set()
         seen_by.add(actor.id)
         shown = (user.id for user, _ in rows if room or user.id in seen_by)
         online = await self.presence.online_among(shown)
-        member = any(user.id == actor.id for user, _ in rows)
         now = datetime.now(UTC)
         members = []
         for user, membership in rows:

@@ -52,8 +52,15 @@ async def get_topic(name: Name, actor: ActorDep, chat: ChatDep) -> TopicOut:
 
 
 @router.get("/{name}/members")
-async def members(name: Name, actor: ActorDep, chat: ChatDep) -> MembersOut:
-    return await chat.topics.members(actor, name)
+async def members(
+    name: Name,
+    actor: ActorDep,
+    chat: ChatDep,
+    query: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> MembersOut:
+    """Every member, or with ``query`` those a word of whose name starts with it (``topic:members``)."""
+    return await chat.topics.members(actor, name, query=query, limit=limit)
 
 
 @router.post("/{name}/subscribe")

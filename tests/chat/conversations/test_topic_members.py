@@ -1,6 +1,7 @@
 """``topic:members`` (``chat.topics.members``, PROTOCOL.md sections 3 and 14) called directly over a
 real SQLite file: who is online shows only where the presence rule of section 4 lets the viewer
-see it (the member, their partners, never across a block), as ``availability`` does."""
+see it (the member, their partners, never across a block), as ``availability`` does; a ``query``
+finds members as the directory finds people, without listing the rest."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from server.chat.kernel.actors import Actor
 from server.chat.kernel.schemas import Target
+from server.chat.people.schemas import ProfileUpdateIn
 from server.chat.service import Chat
 
 MakeUser = Callable[[str], Awaitable[Actor]]
@@ -72,3 +74,36 @@ async def test_the_member_rows_are_the_records_the_other_reads_give(chat: Chat, 
     assert rows == expected
     assert (rows[1][0].display_name, rows[1][0].role, rows[1][0].idle) == ("Bob B", "admin", True)
     assert rows[1][1].muted_until is not None and rows[0][1].muted_until is None
+
+
+async def test_a_query_lists_the_members_a_word_of_whose_name_starts_with_it_whole_names_first(
+    chat: Chat, make_user: MakeUser
+) -> None:
+    viewer = await make_user("viewer")
+    for name in ("zed", "elodie_x", "al", "alfred", "bert"):
+        await make_user(name)
+    bert = await make_user("bertrand")
+    await chat.people.update(bert, ProfileUpdateIn(display_name="Élodie Martin"))
+    await chat.topics.create(viewer, "small")  # in no other topic: not a member of "small"
+
+    found = await chat.topics.members(viewer, "lobby", query="ELO")
+
+    assert [m.username for m in found.members] == ["elodie_x", "bertrand"]  # a username, then a word
+    assert found.members[1].display_name == "Élodie Martin"
+    assert found.members[0].read_seq is not None  # the viewer is a member, as in the whole list
+    named_al = await chat.topics.members(viewer, "lobby", query="al")
+    assert [m.username for m in named_al.members] == ["al", "alfred"]  # the exact username first
+    first = await chat.topics.members(viewer, "lobby", query="al", limit=1)
+    assert [m.username for m in first.members] == ["al"]
+    assert (await chat.topics.members(viewer, "small", query="elo")).members == []  # not members there
+    assert (await chat.topics.members(viewer, "lobby", query="   ")).members == []
+
+
+async def test_a_limit_alone_lists_the_first_members_to_have_joined(chat: Chat, make_user: MakeUser) -> None:
+    viewer = await make_user("viewer")
+    for name in ("zed", "amy", "bob"):
+        await make_user(name)
+
+    first = await chat.topics.members(viewer, "lobby", limit=2)
+
+    assert [m.username for m in first.members] == ["viewer", "zed"]

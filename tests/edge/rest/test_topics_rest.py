@@ -201,6 +201,29 @@ async def test_members_subscribe_and_unsubscribe(live_server, names):
     assert ok(await bob.get(f"/api/topics/{general}"))["subscribed"] is False
 
 
+@pytest.mark.both_databases
+async def test_members_are_found_by_a_word_of_their_name(live_server, names):
+    """``?query=``: only the members a word of whose name starts with it, whole names first; ``limit``
+    cuts the list; a bad one is ``invalid`` (Parley's addition to ``topic:members``)."""
+    alice, _ = await api_and_socket(live_server, names.alice)
+    bob, _ = await api_and_socket(live_server, names.bob)
+    carol, _ = await api_and_socket(live_server, names.carol)
+    general = names.general
+    ok(await alice.post("/api/topics", {"name": general}), 201)
+    ok(await bob.post(f"/api/topics/{general}/subscribe"))
+    # carol is in no topic but the lobby: never among the general's members
+
+    found = ok(await carol.get(f"/api/topics/{general}/members", query=names.bob.upper()))
+    first = ok(await carol.get(f"/api/topics/{general}/members", limit=1))
+    nobody = ok(await alice.get(f"/api/topics/{general}/members", query=names.carol))
+
+    assert [m["username"] for m in found["members"]] == [names.bob]
+    assert [m["username"] for m in first["members"]] == [names.alice]
+    assert nobody == {"members": []}
+    refused(await alice.get(f"/api/topics/{general}/members", limit=0), 422, "invalid")
+    refused(await alice.get(f"/api/topics/{general}/members", query=""), 422, "invalid")
+
+
 async def test_the_owner_may_not_leave_a_private_topic_others_are_in(live_server, names):
     alice, _ = await api_and_socket(live_server, names.alice)
     await live_server.register(names.bob)

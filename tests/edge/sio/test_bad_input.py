@@ -150,6 +150,11 @@ CASES = [
     case("message:delete", {"id": 2**64 - 1}, id="delete-id-2-64-minus-1"),
     case("history", {"topic": "general", "before_seq": 2**63}, id="before-seq-2-63"),
     case("read", {"topic": "general", "seq": 2**64 - 1}, id="read-seq-2-64-minus-1"),
+    case("topic:members", {"topic": "general", "query": ""}, id="members-empty-query"),
+    case("topic:members", {"topic": "general", "query": "x" * 65}, id="members-query-too-long"),
+    case("topic:members", {"topic": "general", "query": 7}, id="members-query-not-text"),
+    case("topic:members", {"topic": "general", "limit": 0}, id="members-limit-zero"),
+    case("topic:members", {"topic": "general", "limit": 201}, id="members-limit-over-200"),
     # Events the server does not handle.
     case("no-such-event", {}, id="unknown-event"),
     case("topic:destroy", {"topic": "general"}, id="unknown-event-lookalike"),
