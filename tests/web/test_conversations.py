@@ -270,3 +270,52 @@ async def test_both_sides_of_a_direct_conversation_may_pin(new_page) -> None:
     await alice.set_notify("mentions")  # the bell too: topic:notify {"with": "bob"}
     await alice.page.reload()
     await expect(alice.topic("@bob")).to_have_attribute("data-notify", "mentions")
+
+
+async def test_a_mention_in_a_topic_of_every_account_is_found_by_the_server(new_page, live_server) -> None:
+    """#lobby holds every account: the page never asks for all its members, so the `@` completion
+    asks the server for the name typed (``topic:members`` with a query) and offers its matches."""
+    from sqlalchemy import text
+
+    async with live_server.chat.db.write() as repos:  # 500 accounts more, seeded in bulk: all in #lobby
+        names = [{"name": f"member{n}"} for n in range(500)] + [{"name": "zara.lovelace"}]
+        await repos.session.execute(
+            text(
+                "INSERT INTO users (username, username_key, password_hash, created_at, token_version)"
+                " VALUES (:name, :name, '!', CURRENT_TIMESTAMP, 0)"
+            ),
+            names,
+        )
+        await repos.session.execute(
+            text(
+                "INSERT INTO memberships (topic_id, user_id, role, joined_at, delivered_seq, read_seq)"
+                " SELECT t.id, u.id, 'member', CURRENT_TIMESTAMP, 0, 0 FROM users u, topics t"
+                " WHERE t.name_key = 'lobby'"
+            )
+        )
+        words = "INSERT INTO user_words (word, user_id) SELECT {word}, id FROM users"
+        await repos.session.execute(text(words.format(word="username_key")))
+        await repos.session.execute(
+            text(words.format(word="'lovelace'") + " WHERE username_key = 'zara.lovelace'")
+        )
+    bob = await new_page("bob")
+    asked: list[str] = []  # what the page sent that asks for members
+
+    def note(frame: object) -> None:
+        if "topic:members" in str(frame):
+            asked.append(str(frame))
+
+    bob.page.on("websocket", lambda ws: ws.on("framesent", note))
+    await bob.register("bob")
+    await bob.open_topic("lobby")
+    await expect(bob.by("members-toggle")).to_contain_text("502 members")
+
+    await bob.type("thanks @love")
+    option = bob.by("mention-option")
+    await expect(option).to_have_count(1)
+    await expect(option).to_have_attribute("data-username", "zara.lovelace")
+    await expect(option).to_be_visible()
+    await bob.by("composer").press("Tab")
+    await expect(bob.by("composer")).to_have_value("thanks @zara.lovelace ")
+    await bob.screenshot("found")
+    assert asked and all('"query"' in frame for frame in asked), asked  # never the whole list

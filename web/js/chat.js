@@ -50,7 +50,6 @@ function firstDefaultTopic(topics) {
 
 const TOPIC_REFRESH_DELAY_MS = 300;
 const FRESH_MS = 120_000; // a message this recent alerts; an older one a reconnect replayed does not
-const ROSTER_ON_OPEN = 500; // members up to which opening a topic asks for its members (topic:members)
 const TOPIC_POLL_MS = 30_000; // a backstop: members (topic:member), presence, new topics and calls have events
 
 export class Chat {
@@ -128,7 +127,7 @@ export class Chat {
       profile: (u) => this.showProfile(u),
     });
     const mentions = {
-      members: () => this.roster.members(this.state.currentName), // a thread is of the open conversation
+      members: (query) => this.roster.matching(this.state.currentName, query), // a thread is of the open conversation
       me: () => this.state.me,
       allowAll: () => !isDirect(this.state.currentName ?? "@"),
     };
@@ -470,7 +469,7 @@ export class Chat {
       this.panels.switched();
       // "Seen by" marks after a reload, and names for `@`; not for a crowded topic (#lobby holds every
       // account), where my role comes with the topic and the marks from live `read` events.
-      if (name && !(this.state.topics.get(key)?.members > ROSTER_ON_OPEN)) this.roster.members(name);
+      if (name && !this.roster.crowded(name)) this.roster.members(name);
     }
     this.toggleSidebar(false);
     this.renderNow({ switched });

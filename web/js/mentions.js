@@ -30,13 +30,14 @@ export function completeMention(text, caret, typed, name) {
 }
 
 /**
- * Members whose name starts with the query (case-insensitively), me left out, then
+ * Members whose username, or a word of it or of their display name, starts with the query (case
+ * and accents aside, as the server's member search and directory find them), me left out, then
  * "all" for a topic when it matches: [{username, role?, all?}].
  */
 export function suggestions(members, query, me, { allowAll = false } = {}) {
   const q = lower(query);
   const found = members
-    .filter((m) => (lower(m.username).startsWith(q) || wordsOf(m.display_name).some((w) => w.startsWith(fold(q))))
+    .filter((m) => (lower(m.username).startsWith(q) || [...wordsOf(m.username), ...wordsOf(m.display_name)].some((w) => w.startsWith(fold(q))))
       && lower(m.username) !== lower(me))
     .sort((a, b) => a.username.localeCompare(b.username))
     .slice(0, MAX_SUGGESTIONS);

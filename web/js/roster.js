@@ -1,8 +1,11 @@
 // Who is in a conversation (topic:members), kept a short while per conversation:
-// the `@` autocomplete offers them and my role among them decides who may pin.
+// the `@` autocomplete offers them and my role among them decides who may pin. A crowded
+// conversation is never listed whole: the autocomplete asks the server for the typed name.
 import { isDirect, keyOf, peerOf } from "./targets.js";
 
 const FRESH_MS = 15_000;
+export const ROSTER_WHOLE = 500; // members up to which a conversation's whole list is asked for
+const MATCHED = 8; // members a `@` completion asks the server for in a larger one (as many as it shows)
 
 export class Roster {
   constructor(chat) {
@@ -22,6 +25,24 @@ export class Roster {
       this.loading.set(key, this.fetch(name, key).finally(() => this.loading.delete(key)));
     }
     return this.loading.get(key);
+  }
+
+  /** Too many members to ask for all of them (#lobby holds every account): the server finds them. */
+  crowded(name) {
+    return Boolean(name) && !isDirect(name) && this.state.topics.get(keyOf(name))?.members > ROSTER_WHOLE;
+  }
+
+  /** The members a typed `@query` may complete to: the whole list, or in a crowded conversation
+   * the server's best matches (topic:members with the query: an index read, not every account). */
+  async matching(name, query) {
+    if (!this.crowded(name)) return this.members(name);
+    if (!query) return [];
+    try {
+      const data = await this.chat.conn.request("topic:members", { topic: name, query, limit: MATCHED });
+      return data?.members ?? [];
+    } catch {
+      return []; // offline, or not a member of a private topic any more
+    }
   }
 
   async fetch(name, key) {

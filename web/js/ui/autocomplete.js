@@ -10,7 +10,7 @@ import { h } from "./dom.js";
 let nextId = 0;
 
 export class MentionAutocomplete {
-  /** source: {members(): Promise<[{username, role}]>, me(): name, allowAll(): bool} */
+  /** source: {members(query): Promise<[{username, role}]>, me(): name, allowAll(): bool} */
   constructor(input, source) {
     this.input = input;
     this.source = source;
@@ -24,7 +24,9 @@ export class MentionAutocomplete {
     }
     input.addEventListener("input", () => this.update());
     input.addEventListener("click", () => this.update());
-    input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    // A click on the list blurs the box first; a blur the box has since come back from (the page
+    // moved the focus and gave it back) must not close a list opened after it.
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) this.close(); }, 150));
   }
 
   get open() {
@@ -35,7 +37,7 @@ export class MentionAutocomplete {
     const typed = typedMention(this.input.value, this.input.selectionStart ?? 0);
     if (!typed) return this.close();
     const asked = ++this.asked;
-    const members = (await this.source.members()).map((m) => ({ ...m, display_name: m.display_name || people().get(m.username)?.display_name || "" }));
+    const members = (await this.source.members(typed.query)).map((m) => ({ ...m, display_name: m.display_name || people().get(m.username)?.display_name || "" }));
     if (asked !== this.asked || document.activeElement !== this.input) return;
     this.typed = typed;
     this.items = suggestions(members, typed.query, this.source.me(), { allowAll: this.source.allowAll() });
@@ -115,7 +117,9 @@ export class EmojiAutocomplete {
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.addEventListener("input", () => this.update());
-    input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    // A click on the list blurs the box first; a blur the box has since come back from (the page
+    // moved the focus and gave it back) must not close a list opened after it.
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) this.close(); }, 150));
   }
 
   get open() {

@@ -24,7 +24,7 @@ const CLIP = "M20 11l-8.5 8.5a5 5 0 0 1-7-7L13 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 
 
 export class Composer {
   /** actions: send(body, replyTo, files), typing(bool), join(), editLast(): ArrowUp in the empty box edits my last
-   * message (false when there is none), and mentions: {members(), me(), allowAll()} */
+   * message (false when there is none), and mentions: {members(query), me(), allowAll()} */
   constructor(actions) {
     this.actions = actions;
     this.replyTo = null; // {id, sender, excerpt}

@@ -28,7 +28,9 @@ export class PeoplePicker {
     }
     input.addEventListener("input", () => { clearTimeout(this.timer); this.timer = setTimeout(() => this.update(), DELAY_MS); });
     input.addEventListener("keydown", (event) => this.onKey(event));
-    input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    // A click on the list blurs the box first; a blur the box has since come back from (the page
+    // moved the focus and gave it back) must not close a list opened after it.
+    input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) this.close(); }, 150));
   }
 
   get open() {

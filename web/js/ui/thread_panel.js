@@ -14,7 +14,7 @@ import { customEmojiVersion } from "../emoji.js";
 import { reactionChips } from "./reactions.js";
 
 export class ThreadPanel {
-  /** actions: close(), send(body), loadOlder(), react(message, emoji), jump(id), mentions: {members(), me(), allowAll()} */
+  /** actions: close(), send(body), loadOlder(), react(message, emoji), jump(id), mentions: {members(query), me(), allowAll()} */
   constructor(actions) {
     this.actions = actions;
     this.sub = h("p", { class: "panel-sub", "data-testid": "thread-topic" });
