@@ -12,8 +12,9 @@ members of #lobby, a share of them (``--online``) online in this process's prese
 ``TopicService.list`` (what a ``topic:list`` event calls) for one of them, one call after another
 after a warm-up; the same list when it counts #lobby again (what one list per node every
 ``topic_counts.FRESH`` seconds pays; every list paid it before); and ``TopicService.subscribe`` of a
-newcomer, with its unsubscribe; and once, ``topic:members`` of #lobby (what the page asked for on
-opening a conversation until it took the viewer's role from the list). Prints milliseconds: p50,
+newcomer, with its unsubscribe; once, ``topic:members`` of #lobby (what the page asked for on
+opening a conversation until it took the viewer's role from the list); and ``topic:members`` with a
+query, as the page's ``@`` completion asks it in a crowded topic. Prints milliseconds: p50,
 p95 and the longest, per size, as JSON.
 """
 
@@ -38,6 +39,8 @@ SEED = [
     "INSERT INTO users (username, username_key, password_hash, created_at, token_version)"
     " VALUES (:name, :name, '!', CURRENT_TIMESTAMP, 0)",
 ]
+WORDS = "INSERT INTO user_words (word, user_id) SELECT username_key, id FROM users"  # as set_words keeps them
+QUERY = "member123"  # an ``@`` completion's query: member123 and member1230-member1239 ... match
 JOIN = (
     "INSERT INTO memberships (topic_id, user_id, role, joined_at, delivered_seq, read_seq)"
     " SELECT t.id, u.id, 'member', CURRENT_TIMESTAMP, 0, 0 FROM users u, topics t"
@@ -51,6 +54,7 @@ async def seed(chat: Chat, members: int) -> list[int]:
         rows = [{"name": f"member{n}"} for n in range(members)] + [{"name": "newcomer"}]
         await repos.session.execute(text(SEED[0]), rows)
         await repos.session.execute(text(JOIN))
+        await repos.session.execute(text(WORDS))
         ids = (await repos.session.execute(text("SELECT id FROM users ORDER BY id"))).scalars()
         return [int(user_id) for user_id in ids]
 
@@ -97,6 +101,8 @@ async def measure(database: str | None, members: int, share: float, requests: in
         started = time.perf_counter()
         roster = await chat.topics.members(reader, "lobby")  # what the page asked on opening #lobby
         roster_ms = (time.perf_counter() - started) * 1000
+        matched = await chat.topics.members(reader, "lobby", query=QUERY, limit=8)
+        searched = await timed(lambda: chat.topics.members(reader, "lobby", query=QUERY, limit=8), requests)
     return {
         "database": database or "sqlite",
         "members": lobby.members,
@@ -109,6 +115,10 @@ async def measure(database: str | None, members: int, share: float, requests: in
             "ms": round(roster_ms, 2),
             "members": len(roster.members),
             "answer_kib": len(roster.model_dump_json()) // 1024,
+        },
+        f"topic:members of #lobby with query {QUERY!r}, limit 8 (the page's @ completion)": {
+            **summary(searched),
+            "members": len(matched.members),
         },
     }
 

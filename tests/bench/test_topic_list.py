@@ -15,3 +15,6 @@ async def test_the_bench_lists_a_crowded_lobby_kept_and_counted_again() -> None:
     assert result["crowded topics counted"] == 1 + WARM_UP + 1
     for timing in ("topic:list", "topic:subscribe + topic:unsubscribe"):
         assert 0 < result[timing]["p50_ms"] <= result[timing]["longest_ms"]
+    (searched,) = [value for key, value in result.items() if key.startswith("topic:members of #lobby with")]
+    assert searched["members"] == 1  # member123 alone among 600
+    assert 0 < searched["p50_ms"] <= searched["longest_ms"]
