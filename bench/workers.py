@@ -12,7 +12,11 @@ Each server connects the sizes in turn, adding sockets to the ones already conne
 then 15,000 more to 25,000, then 25,000 more to 50,000): per step the server's CPU per connect
 (every process of the server summed: supervisor or primary, and the workers), the step's wall time
 and the total so far, RSS per socket summed over the workers (from their RSS before the first
-connect), each worker's descriptors (how the kernel or the primary spread the sockets); then with
+connect), each worker's descriptors (how the kernel or the primary spread the sockets), and the
+server's CPU while it only holds them (``--idle-seconds``: heartbeats, presence, timers, in us per
+socket per second). A step's CPU per connect includes what the sockets already held cost during
+the step, which grows with their count and the step's length; a second figure takes that idle CPU
+out (an estimate: the held count rising linearly over the step). Then with
 everyone connected the fan-out: a room of ``--room`` sockets at ``--deliveries`` deliveries/s for
 ``--fanout-seconds``, its latency p50/p99, missing deliveries and CPU per delivery. The room is the
 first sockets of generator 0 (the publisher is there too: one clock), which the server spread over
@@ -390,6 +394,7 @@ async def measure(
     held = [0] * len(plan)  # sockets asked of each generator so far
     holding = [0] * len(plan)  # and connected
     wall_total = cpu_total = 0.0
+    before = 0  # sockets held before the step
     room_ready = False
     room = f"room-{secrets.token_hex(3)}"
     for size in sizes:
@@ -430,6 +435,10 @@ async def measure(
         cpu_total += cpu["server_cpu_s"]
         await quiet(everyone(), args.settle * 2)
         rss_n = rss_kb(workers)
+        idle = await holding_cost(
+            server.pids(), [gen.pid for gen in gens], redis_pid, connected, args.idle_seconds
+        )
+        held_cpu_s = held_during(idle["us_per_socket_s"], before, connected, step_wall)
         errors = [e for a in answers for e in a["first_errors"]]
         point: dict[str, Any] = {
             "sockets": size,
@@ -442,6 +451,8 @@ async def measure(
             "session_ms": summary([t for a in answers for t in a["times_ms"]]),
             "cpu_ms_per_connect": per_ms(cpu["server_cpu_s"], new),
             "cpu_ms_per_connect_so_far": per_ms(cpu_total, connected),
+            "cpu_ms_per_connect_net": per_ms(max(cpu["server_cpu_s"] - held_cpu_s, 0.0), new),
+            "idle": idle,
             "redis_ms_per_connect": per_ms(cpu["redis_cpu_s"], new),
             "postgres_ms_per_connect": per_ms(cpu["postgres_cpu_s"], new) if pg_url else None,
             "rss_kb_workers": rss_n,
@@ -451,6 +462,7 @@ async def measure(
             "cpu": cpu,
         }
         result["points"][str(size)] = point
+        before = connected
         args.save()  # an interrupted or timed-out run keeps every point it measured
         gone = [pid for pid in workers if pid not in server.pids()]
         if gone:  # e.g. uvicorn's supervisor killed a worker that missed its health check
@@ -486,6 +498,28 @@ async def measure(
             room_ready = True
         point["fanout"] = await fanout(kind, server, gens, redis_pid, pg_url, room, mode, args, everyone)
         args.save()
+
+
+def held_during(us_per_socket_s: float, before: int, after: int, seconds: float) -> float:
+    """CPU seconds the sockets held cost over a step of ``seconds`` in which their count rose from
+    ``before`` to ``after`` (about linearly): a step's CPU per connect counts it, and it grows with
+    the count held and the step's length. Taken out, what is left is the connects' own."""
+    return us_per_socket_s * 1e-6 * (before + after) / 2 * seconds
+
+
+async def holding_cost(
+    server: list[int], gens: list[int], redis_pid: int, held: int, seconds: float
+) -> dict[str, float]:
+    """The server's CPU while it only holds ``held`` sockets (heartbeats, presence, timers) for
+    ``seconds``: in cores, and in microseconds per socket per second."""
+    window = Window(server, gens, redis_pid, "")
+    await asyncio.sleep(seconds)  # the measurement itself: nothing runs meanwhile
+    cpu = window.stop()["server_cpu_s"]
+    return {
+        "seconds": seconds,
+        "cores": round(cpu / seconds, 3),
+        "us_per_socket_s": round(cpu / seconds / held * 1e6, 3) if held else 0.0,
+    }
 
 
 async def fanout(
@@ -535,6 +569,12 @@ METRICS: list[tuple[str, tuple[str, ...], bool]] = [
     # (label, path in a point, a ratio to Node means something)
     ("server CPU ms per connect (this step's connects)", ("cpu_ms_per_connect",), True),
     ("server CPU ms per connect (all so far)", ("cpu_ms_per_connect_so_far",), True),
+    (
+        "server CPU ms per connect, the held sockets' idle CPU taken out (estimate)",
+        ("cpu_ms_per_connect_net",),
+        True,
+    ),
+    ("server CPU us per held socket per second, idle", ("idle", "us_per_socket_s"), True),
     ("wall s until all connected (steps summed)", ("wall_s",), True),
     ("wall s of this step", ("step_wall_s",), True),
     ("connect to `session` p99 ms", ("session_ms", "p99"), True),
@@ -661,6 +701,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--server-timeout", type=float, default=1500.0, help="seconds for one server's curve")
     p.add_argument("--start-timeout", type=float, default=180.0)
     p.add_argument("--settle", type=float, default=1.0, help="seconds of quiet before RSS and between phases")
+    p.add_argument(
+        "--idle-seconds", type=float, default=5.0, help="seconds the held sockets' idle CPU is measured"
+    )
     p.add_argument("--from-json", metavar="FILE", help="only write FILE's report (.md beside it) again")
     p.add_argument("--keep-logs", metavar="DIR", help="copy Parley's server log there")
     p.add_argument("--out", help="results file stem (default bench/results/workers-curve-<UTC date>)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bench.compare import fleet_plan
-from bench.workers import parse_args, shares, table
+from bench.workers import held_during, parse_args, shares, table
 
 
 def test_each_step_keeps_the_plans_proportions_and_adds_up():
@@ -46,6 +46,13 @@ def test_the_table_gives_ratios_to_node_only_for_measures_not_for_counts():
     assert rows["server CPU ms per connect (this step's connects)"].endswith("| 2.50 |")
     assert rows["fan-out p99 ms"].endswith("| 1.00 |")
     assert rows["clients that did not connect"].endswith("|  |")
+
+
+def test_the_held_sockets_cost_their_idle_cpu_over_the_step_at_their_mean_count():
+    # 20 us per socket per second, 10,000 held rising to 20,000 over 10 s: 15,000 on average
+    assert held_during(20.0, 10_000, 20_000, 10.0) == pytest.approx(3.0)
+    assert held_during(20.0, 0, 10_000, 10.0) == pytest.approx(1.0)  # the first step: from none
+    assert held_during(0.0, 10_000, 20_000, 10.0) == 0.0
 
 
 @pytest.mark.parametrize(
