@@ -22,13 +22,14 @@ log = logging.getLogger("parley.periodic")
 
 
 async def cancelled(*tasks: asyncio.Task[None] | None) -> None:
-    """Cancel the tasks and wait until each has ended (a worker's stop: its loop and its jobs)."""
-    running = [task for task in tasks if task is not None]
-    for task in running:
-        task.cancel()
-    for task in running:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Cancel the tasks and wait until each has ended (a worker's stop: its loop and its jobs),
+    cancelling again one that took its cancellation for something else (``cancel_until_done``);
+    then raise what the first of them that failed raised, as awaiting it would."""
+    await cancel_until_done(*tasks)
+    for task in tasks:
+        failure = None if task is None or task.cancelled() else task.exception()
+        if failure is not None:
+            raise failure
 
 
 STOP_STEP = 1.0  # seconds a cancelled task has to end before it is cancelled again

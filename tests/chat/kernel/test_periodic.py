@@ -250,3 +250,45 @@ async def test_due_wakeups_cancelled_ring_no_more():
     async with asyncio.timeout(5):
         await ended.wait()
     assert not rang.is_set()
+
+
+async def test_a_stop_cancels_again_a_task_that_took_its_cancellation_for_something_else() -> None:
+    """``cancelled`` (the stop of the previews worker, the activity tracker, the notifier and every
+    periodic loop): a task that swallowed one cancellation (a library's, or 3.11's ``wait_for``
+    meeting a completion) and waits on is cancelled again, instead of being waited for forever."""
+    from server.chat.kernel.periodic import cancelled
+
+    waiting = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            waiting.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass  # taken for something else
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(stubborn())
+    await waiting.wait()
+
+    stop = asyncio.ensure_future(cancelled(task))
+    done, _ = await asyncio.wait({stop}, timeout=5)  # not wait_for: its own cancel would end the task
+
+    assert stop in done and task.cancelled()
+
+
+async def test_a_stop_still_raises_what_a_task_failed_with() -> None:
+    from server.chat.kernel.periodic import cancelled
+
+    async def failing() -> None:
+        raise LookupError("its round failed")
+
+    task = asyncio.create_task(failing())
+    await asyncio.wait({task})
+
+    try:
+        await cancelled(task, None)
+    except LookupError as exc:
+        assert str(exc) == "its round failed"
+    else:
+        raise AssertionError("the failure was swallowed")
