@@ -4,7 +4,7 @@
 import { isDirect, keyOf, peerOf } from "./targets.js";
 
 const FRESH_MS = 15_000;
-export const ROSTER_WHOLE = 500; // members up to which a conversation's whole list is asked for
+const ROSTER_WHOLE = 500; // members up to which a conversation's whole list is asked for
 const MATCHED = 8; // members a `@` completion asks the server for in a larger one (as many as it shows)
 
 export class Roster {
