@@ -99,8 +99,8 @@ def out(text: str = "") -> None:
 class NodeCluster:
     """``node cluster.js 0 N`` in its own process group: the port comes on stdout once all N listen."""
 
-    def __init__(self, workers: int, redis_url: str) -> None:
-        self.workers, self.redis_url = workers, redis_url
+    def __init__(self, workers: int, redis_url: str, ping_interval: float | None = None) -> None:
+        self.workers, self.redis_url, self.ping_interval = workers, redis_url, ping_interval
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -110,6 +110,8 @@ class NodeCluster:
 
     async def start(self, timeout: float) -> None:
         env = {**os.environ, "REDIS_URL": self.redis_url, "ADAPTER_KEY": f"bench-{secrets.token_hex(4)}"}
+        if self.ping_interval is not None:
+            env["PING_INTERVAL_MS"] = str(round(self.ping_interval * 1000))
         self.proc = subprocess.Popen(
             ["node", str(NODE_DIR / "cluster.js"), "0", str(self.workers)],
             cwd=NODE_DIR,
@@ -333,10 +335,12 @@ async def curve(kind: str, args: argparse.Namespace, result: dict[str, Any]) -> 
             if kind == "parley":
                 pg_url = await stack.enter_async_context(postgres_database())
                 env = parley_env(own_redis.url, pg_url)
+                if args.ping_interval is not None:
+                    env["PARLEY_PING_INTERVAL"] = str(args.ping_interval)
                 tokens = await parley_users(env, top + 1, args)  # + the publisher
                 server = ParleyNode(env, args.workers, "parley")
             else:
-                server = NodeCluster(args.workers, own_redis.url)
+                server = NodeCluster(args.workers, own_redis.url, args.ping_interval)
             gens = await stack.enter_async_context(generators(plan))
             try:
                 await asyncio.wait_for(server.start(args.start_timeout), args.start_timeout * 3)
@@ -438,6 +442,8 @@ async def measure(
         idle = await holding_cost(
             server.pids(), [gen.pid for gen in gens], redis_pid, connected, args.idle_seconds
         )
+        if args.ping_interval is not None:  # one PING round per socket per interval
+            idle["us_per_ping_round"] = round(idle["us_per_socket_s"] * args.ping_interval, 1)
         held_cpu_s = held_during(idle["us_per_socket_s"], before, connected, step_wall)
         errors = [e for a in answers for e in a["first_errors"]]
         point: dict[str, Any] = {
@@ -496,7 +502,9 @@ async def measure(
                 point["error"] = f"join failed: {joined['first_error']}"
                 return
             room_ready = True
-        point["fanout"] = await fanout(kind, server, gens, redis_pid, pg_url, room, mode, args, everyone)
+        point["fanout"] = await fanout(
+            kind, server, gens, redis_pid, pg_url, room, mode, args, everyone, idle["cores"]
+        )
         args.save()
 
 
@@ -532,7 +540,13 @@ async def fanout(
     mode: str,
     args: argparse.Namespace,
     everyone: Any,
+    idle_cores: float,
 ) -> dict[str, Any]:
+    """The room's fan-out; its CPU per delivery also with the held sockets' idle CPU (``idle_cores``,
+    measured just before) taken out. That second figure is right only when the idle window and the
+    fan-out's hold the same heartbeat: with a short ``--ping-interval`` (a round per socket in each),
+    or one longer than the run (none in either). With the servers' 25 s, each socket's PING falls 25 s
+    after its connect, so which window holds how many depends on how long the connects took."""
     rate = args.deliveries / args.room
     messages = max(1, round(rate * args.fanout_seconds))
     await quiet(everyone(), args.settle)
@@ -542,6 +556,7 @@ async def fanout(
         rate=rate, messages=messages, body_size=64, timeout_s=args.phase_timeout,
     )  # fmt: skip
     cpu = window.stop()
+    held_cpu_s = idle_cores * cpu["wall_s"]
     latency = answer["latency_ms"]
     out(f"    {kind}: fan-out p50 {latency.get('p50')} ms, p99 {latency.get('p99')} ms")
     deliveries = answer["deliveries"] + answer["publisher_self_deliveries"]
@@ -558,6 +573,7 @@ async def fanout(
         "short": answer.get("short", []),  # recipients that missed a delivery: index, sid, how many it got
         "latency_ms": answer["latency_ms"],
         "cpu_ms_per_delivery": per_ms(cpu["server_cpu_s"], deliveries),
+        "cpu_ms_per_delivery_net": per_ms(max(cpu["server_cpu_s"] - held_cpu_s, 0.0), deliveries),
         "redis_ms_per_message": per_ms(cpu["redis_cpu_s"], answer["messages"]),
         "cpu": cpu,
     }
@@ -575,6 +591,7 @@ METRICS: list[tuple[str, tuple[str, ...], bool]] = [
         True,
     ),
     ("server CPU us per held socket per second, idle", ("idle", "us_per_socket_s"), True),
+    ("idle CPU us per socket per PING round (with --ping-interval)", ("idle", "us_per_ping_round"), True),
     ("wall s until all connected (steps summed)", ("wall_s",), True),
     ("wall s of this step", ("step_wall_s",), True),
     ("connect to `session` p99 ms", ("session_ms", "p99"), True),
@@ -582,6 +599,11 @@ METRICS: list[tuple[str, tuple[str, ...], bool]] = [
     ("fan-out p50 ms", ("fanout", "latency_ms", "p50"), True),
     ("fan-out p99 ms", ("fanout", "latency_ms", "p99"), True),
     ("server CPU ms per fan-out delivery", ("fanout", "cpu_ms_per_delivery"), True),
+    (
+        "server CPU ms per fan-out delivery, the idle CPU taken out (see --ping-interval)",
+        ("fanout", "cpu_ms_per_delivery_net"),
+        True,
+    ),
     ("fan-out deliveries missing", ("fanout", "missing"), False),
     ("clients that did not connect", ("failed",), False),
     ("Redis CPU ms per connect", ("redis_ms_per_connect",), False),
@@ -704,6 +726,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--idle-seconds", type=float, default=5.0, help="seconds the held sockets' idle CPU is measured"
     )
+    p.add_argument(
+        "--ping-interval",
+        type=float,
+        help="seconds between the servers' heartbeat PINGs (default theirs, 25): a short one makes every"
+        " window hold one PING round per socket, so its cost per round can be read off the idle CPU; one"
+        " longer than the run keeps the heartbeat out of every window",
+    )
     p.add_argument("--from-json", metavar="FILE", help="only write FILE's report (.md beside it) again")
     p.add_argument("--keep-logs", metavar="DIR", help="copy Parley's server log there")
     p.add_argument("--out", help="results file stem (default bench/results/workers-curve-<UTC date>)")
@@ -719,6 +748,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown servers: {set(args.servers) - set(KINDS)}")
     if not 1 <= args.clients_per_generator <= 18_000:
         p.error("--clients-per-generator: 1-18,000 (a process's 20,000 descriptors, one address's ports)")
+    if args.ping_interval is not None and not 0.5 <= args.ping_interval <= 3600:
+        p.error("--ping-interval: 0.5-3,600 seconds")
     if args.workers < 1 or args.room < 1 or args.deliveries <= 0:
         p.error("--workers, --room and --deliveries must be positive")
     return args
@@ -743,6 +774,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "room",
                     "deliveries",
                     "fanout_seconds",
+                    "ping_interval",
                 )
             },
             "uptime_before": "load average " + " ".join(uptime),

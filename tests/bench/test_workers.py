@@ -64,6 +64,8 @@ def test_the_held_sockets_cost_their_idle_cpu_over_the_step_at_their_mean_count(
         ["--only", "plain"],
         ["--clients-per-generator", "20000"],  # a generator's descriptors
         ["--workers", "0"],
+        ["--ping-interval", "0.1"],  # a round per tick: nothing but heartbeats
+        ["--ping-interval", "7200"],
     ],
 )
 def test_the_command_line_refuses_what_cannot_run(argv, capsys):
@@ -71,3 +73,16 @@ def test_the_command_line_refuses_what_cannot_run(argv, capsys):
         parse_args(argv)
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_ping_interval_is_taken_and_the_idle_cpu_read_back_per_round():
+    args = parse_args(["--ping-interval", "2"])
+    assert args.ping_interval == 2.0
+    assert parse_args([]).ping_interval is None  # the servers' own 25 s
+    point = {"idle": {"us_per_socket_s": 25.0, "us_per_ping_round": 50.0}}
+    results = {
+        "meta": {"sizes": [10_000]},
+        "servers": {"node": {"points": {"10000": point}}, "parley": {"points": {"10000": point}}},
+    }
+    rows = {line.split(" | ")[1]: line for line in table(results).splitlines()[2:]}
+    assert rows["idle CPU us per socket per PING round (with --ping-interval)"].endswith("| 1.00 |")

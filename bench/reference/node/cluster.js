@@ -62,6 +62,8 @@ if (cluster.isPrimary) {
     perMessageDeflate: false,
     httpCompression: false,
     cors: { origin: "*" },
+    // bench.workers --ping-interval: the heartbeat's cost per round, read off the idle CPU
+    pingInterval: Number(process.env.PING_INTERVAL_MS ?? 25000),
     adapter: createAdapter(pub, sub, { key: process.env.ADAPTER_KEY }),
   });
   attach(io);

@@ -233,6 +233,22 @@ DIGESTS: dict[str, str] = {
         "dd116afc4d8034e11baebc28faf53f4f0f15181c4ea1a0e49cc9fdf45056cc97"
     ),
     "uvicorn.config:Config.bind_socket": ("97f8fea4957ccbfea0e2bde59ae78d9baf621c1d45f817d9c600c6e6fd68fc46"),
+    "websockets.frames:Frame.parse": ("2964f6b18f3ae45da1b7fd64fa7dbb779517c0139c4cefcba1f4e880aee92dea"),
+    "websockets.protocol:Protocol.recv_frame": (
+        "4f83d3b90ea62428e18d55362bd208220982b46b83a823c76d6c19f1c5c2637b"
+    ),
+    "websockets.protocol:Protocol.receive_data": (
+        "df57bef09335e1766e924dccb8d6d52fcfa89b557fb0dc149ee8f0e85589a016"
+    ),
+    "websockets.protocol:Protocol.__init__": (
+        "76c731b216eb09412842a26937c530d65c00bad141d649c91d3d3049f17d6486"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.data_received": (
+        "c89d394077d8841d253e469eb47bfd9db0172cd7eebe38edf5211c8e312885d0"
+    ),
+    "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol.handle_text": (
+        "6ae523180cf04a012bde88d4eb7fc1429d4e60ee8dc7cbf0f004288a3e657a8f"
+    ),
 }
 
 

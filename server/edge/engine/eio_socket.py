@@ -33,6 +33,8 @@ from server.edge.engine.ticks import ticks
 from server.edge.engine.wsprotocol import LeanWebSocketProtocol
 
 MAX_PACKETS_PER_POLL = 16  # python-engineio's Payload.max_decode_packets
+PONG = packet.Packet(packet.PONG).encode()  # "3": a heartbeat's answer, what a quiet socket sends
+PING_FRAME = frame_of(packet.Packet(packet.PING).encode())  # every PING's WebSocket frame, made once
 _CLOSING: set[asyncio.Task[None]] = set()  # sessions being closed at their ping deadline
 
 
@@ -161,8 +163,23 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         """Read a parked session's frames (``ReceiveQueue.wake``) or its end (``KillSwitch.wake``) in a
         task, unless one runs; it ends when no frame waits. A server's stop waits for it through
         its connection, which stays among uvicorn's until the reader has closed its transport."""
-        if self.reader is None and self.parked is not None:
+        if self.reader is None and self.parked is not None and not self._took_pong(self.parked):
             self.reader = asyncio.ensure_future(self._read_frames())
+
+    def _took_pong(self, parked: tuple[KillSwitch, DirectWebSocket, LeanWebSocketProtocol]) -> bool:
+        """A PONG that arrives alone is handled here, where it arrives, as engine.io's ``receive``
+        handles one (a new heartbeat cycle), without a reader task: it is all an idle socket sends,
+        once per ping interval. Idle sockets' heartbeats were most of the CPU of a server that holds
+        many (``bench.workers --ping-interval``). Anything else, or anything behind it, goes to a
+        reader, in order. uvicorn's ``receive`` resumes a paused read once the app took all: so here."""
+        switch, _, protocol = parked
+        if switch.killed or not protocol.queue.take_lone(PONG):
+            return False
+        if protocol.read_paused:
+            protocol.read_paused = False
+            protocol.transport.resume_reading()
+        self.schedule_ping()
+        return True
 
     def _unpark(self) -> None:
         """The session is over: the fan-out, the protocol and the kill switch let go of it (each held
@@ -333,7 +350,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         server = self.server
         deadline = self.ping_deadline = self.ping_started + server.ping_interval + server.ping_timeout
         self.last_ping = time.time()
-        self._send_now(packet.Packet(packet.PING))
+        direct = server.websockets.get(self)
+        if direct is None or not direct.write(self, PING_FRAME):
+            self.queue.put_nowait(packet.Packet(packet.PING))
         self.ping_slot = ticks().at(deadline, self, _pong_missed)
 
     def _pong_missed(self) -> None:

@@ -25,6 +25,12 @@ does not need, each paid in memory per socket or in work per received frame:
   returns once the session is set up, ``run_asgi`` then leaves the transport open, and the
   session's reader runs only while messages wait (``ReceiveQueue.wake``).
 
+- every frame goes through websockets' parser, a generator-based coroutine that reads the header,
+  the mask and the data each through ``yield from``, then through its ``events_received``:
+  ``data_received`` (mirrored) reads a segment that is exactly one whole small text frame itself
+  (``whole_text_frame``), as that parser would. It is what an idle socket's PONG and most events
+  are: heartbeats were most of an idle server's CPU (issue 58). Anything else goes to websockets.
+
 ``frames_only`` (called once the handshake is complete, ``direct.py``) drops websockets' parsed
 handshake request, which its server-side parser keeps as a local of the generator that goes on to
 parse every frame: the request's headers, about 3 KB per socket (tracemalloc).
@@ -45,9 +51,15 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
-from websockets.protocol import Protocol
+from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
+from websockets.utils import apply_mask
+
+try:  # websockets' C version, as its ``frames`` module takes it
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - a build of websockets without its extension
+    pass
 
 RECEIVE_BUFFER = 64 * 1024
 """Bytes of received messages the app has not taken yet past which reading pauses."""
@@ -93,6 +105,16 @@ class ReceiveQueue:
 
     def empty(self) -> bool:
         return not self._items
+
+    def take_lone(self, text: str) -> bool:
+        """Take the one message waiting if it is the text frame ``text`` and nobody waits in ``get``:
+        what a reader would ``get`` next, for a caller that handles it without a reader."""
+        items = self._items
+        if len(items) == 1 and self._waiter is None and items[0].get("text") == text:
+            items.pop()
+            self.size -= len(text)
+            return True
+        return False
 
     def qsize(self) -> int:
         return len(self._items)
@@ -263,6 +285,38 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.scope["path"].startswith(ENGINE_PATHS):
             super().start_keepalive()
 
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, but a segment that is one whole short text frame, between frames of an open
+        connection, skips websockets' parser: ``handle_text`` (mirrored) gets what it would get."""
+        text = whole_text_frame(data)
+        if text is not None and self._between_frames(len(text)):
+            self.curr_msg_data_type = "text"
+            self.frames = [text]
+            self.send_receive_event_to_app()
+            return
+        super().data_received(data)
+
+    def _between_frames(self, length: int) -> bool:
+        """Whether websockets' parser would read a next frame of ``length`` bytes of data as a frame
+        on its own: the connection open, nothing of a frame or a fragmented message read yet (so the
+        parser waits at ``at_eof`` with an empty buffer), no extension to decode it, no debug log,
+        no close sent by the app, and ``length`` within the size limits (websockets refuses it)."""
+        conn = self.conn
+        limit = conn.max_message_size
+        fragment = conn.max_fragment_size
+        return (
+            conn.state is State.OPEN
+            and conn.current_size is None
+            and not conn.reader.buffer
+            and conn.parser_exc is None
+            and not conn.extensions
+            and not conn.debug
+            and not self.close_sent
+            and not self.frames
+            and (limit is None or length <= limit)
+            and (fragment is None or length <= fragment)
+        )
+
     def send_receive_event_to_app(self) -> None:
         """uvicorn's (the message made of the frames received, for the app), pausing reading only
         once ``RECEIVE_BUFFER`` bytes wait; uvicorn's ``receive`` resumes it when the app took all."""
@@ -283,6 +337,26 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.read_paused and self.queue.size > RECEIVE_BUFFER:
             self.read_paused = True
             self.transport.pause_reading()
+
+
+def whole_text_frame(data: bytes) -> bytes | None:
+    """The unmasked data of ``data`` if it is exactly one client text frame with FIN, no reserved
+    bit and a length in 7 or 16 bits (what websockets' ``Frame.parse`` reads as a TEXT frame with
+    that data); None for anything else."""
+    size = len(data)
+    if size < 6 or data[0] != 0x81:  # FIN, no RSV bit, opcode TEXT
+        return None
+    length = data[1] ^ 0x80  # a client's frame is masked: the top bit must be set
+    if length < 126:
+        start = 6
+    elif length == 126 and size >= 8:
+        length = (data[2] << 8) | data[3]
+        start = 8
+    else:  # unmasked (websockets' protocol error) or a 64-bit length
+        return None
+    if size != start + length:
+        return None
+    return apply_mask(data[start:], data[start - 4 : start])
 
 
 def frames_only(conn: Protocol) -> bool:

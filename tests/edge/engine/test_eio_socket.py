@@ -23,6 +23,7 @@ import pytest
 import socketio
 import uvicorn
 from websockets.asyncio.client import connect
+from websockets.frames import Frame, Opcode
 
 from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
@@ -336,3 +337,67 @@ async def test_a_post_that_finds_its_ping_deadline_passed_before_the_timer_fired
         assert late.status_code == 400, late.text
         assert late.json() == {"code": 1, "message": "Session ID unknown"}
         assert sid not in server.sio.eio.sockets
+
+
+async def test_a_pong_that_arrives_alone_starts_the_next_cycle_without_a_reader_task():
+    """An idle socket sends only its PONGs, one per ping interval: handled where they arrive, they
+    start no reader task (idle heartbeats were most of a loaded server's CPU, issue 58). Each PONG
+    still starts the next cycle: the next PING comes, and the session outlives interval + timeout."""
+    loop = asyncio.get_running_loop()
+    started: list[str] = []
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Task[Any]:
+        started.append(getattr(coro, "__qualname__", ""))
+        return asyncio.Task(coro, loop=loop, **options)
+
+    async with served(lean=True, ping_interval=0.2, ping_timeout=0.2) as server:
+        async with connect(ws_url(server)) as ws:
+            await opened(ws)
+            loop.set_task_factory(counting)
+            try:
+                answered = time.monotonic()
+                for _ in range(5):  # 1 s: 2.5 x (interval + timeout)
+                    assert await asyncio.wait_for(ws.recv(), WAIT) == "2"
+                    await ws.send("3")
+                answered = time.monotonic() - answered
+            finally:
+                loop.set_task_factory(None)
+            assert "LeanSocket._read_frames" not in started
+            await server.sio.emit("n", "still here")  # the frames after them are read as before
+            assert await next_besides_pings(ws) == '42["n","still here"]'
+            await ws.send('420["e","after"]')
+            assert await next_besides_pings(ws) == '430["after"]'
+        assert answered >= 0.8  # five cycles of 0.2 s each: none began before its PONG
+
+
+def client_frame(text: str) -> bytes:
+    """A client's (masked) WebSocket text frame."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+
+
+async def server_text(reader: asyncio.StreamReader) -> str:
+    """The next text frame from the server (short and unmasked, as these are)."""
+    head = await asyncio.wait_for(reader.readexactly(2), WAIT)
+    assert head[0] == 0x81 and head[1] < 126, head
+    return (await asyncio.wait_for(reader.readexactly(head[1]), WAIT)).decode()
+
+
+@pytest.mark.parametrize("burst", [["3", '420["e",1]'], ['420["e",1]', "3"], ["3", "3", '420["e",1]']])
+async def test_a_pong_that_arrives_with_other_frames_is_read_in_turn_with_them(burst):
+    """A PONG in one TCP segment with an event (before or after it) is not taken out of turn: the
+    event is answered, and the PONG starts the next cycle, so the session lives on."""
+    async with served(lean=True, ping_interval=0.2, ping_timeout=0.2) as server:
+        reader, writer = await raw_websocket(server)
+        assert (await server_text(reader)).startswith("0")
+        writer.write(client_frame("40"))
+        assert (await server_text(reader)).startswith("40")
+        assert await server_text(reader) == "2"
+        writer.write(b"".join(client_frame(text) for text in burst))
+        while (answer := await server_text(reader)) == "2":  # a loaded machine's late answer
+            writer.write(client_frame("3"))
+        assert answer == "430[1]"
+        for _ in range(4):  # 0.8 s: past interval + timeout of the burst's cycle
+            assert await server_text(reader) == "2"
+            writer.write(client_frame("3"))
+        assert len(server.sio.eio.sockets) == 1
+        writer.close()

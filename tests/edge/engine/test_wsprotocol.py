@@ -4,11 +4,13 @@ and no uvicorn keepalive where Engine.IO has its own heartbeat."""
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import uvicorn
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
@@ -23,6 +25,7 @@ from server.edge.engine.wsprotocol import (
     Writable,
     frames_only,
     websocket_options,
+    whole_text_frame,
 )
 from tests.support import WAIT
 
@@ -192,3 +195,99 @@ def test_a_parser_in_the_middle_of_a_frame_is_kept():
     assert conn.parser is parser
     conn.receive_data(frame[3:])
     assert [event.data for event in conn.events_received()] == [b"40"]
+
+
+def websockets_reads(segment: bytes) -> bytes | None:
+    """The data of the one whole TEXT frame with FIN that websockets' parser reads ``segment`` as, on
+    an open connection between frames; None when it reads anything else (or fails, or waits)."""
+    conn = accepted()
+    conn.receive_data(segment)
+    events = conn.events_received()
+    if conn.parser_exc is not None or conn.reader.buffer or conn.current_size is not None:
+        return None
+    if len(events) != 1 or events[0].opcode is not Opcode.TEXT or not events[0].fin:
+        return None
+    return bytes(events[0].data)
+
+
+def random_segment(rng: random.Random) -> bytes:
+    """A segment a client (or an attacker) might send: one frame of any kind, length and masking,
+    with a reserved bit, cut short, or followed by more."""
+    opcode = rng.choice([Opcode.TEXT] * 6 + [Opcode.BINARY, Opcode.CONT, Opcode.PING, Opcode.PONG])
+    length = rng.choice([0, 1, 2, 5, 124, 125, 126, 127, 1000, 65535, 65536])
+    data = (rng.choice([b"3", b'420["e",1]', "é€".encode(), b"\xff\xfe", b"x"]) * length)[:length]
+    control = opcode in (Opcode.PING, Opcode.PONG)
+    fin = control or rng.random() < 0.85
+    segment = Frame(opcode, data[:125] if control else data, fin).serialize(mask=rng.random() < 0.9)
+    shape = rng.random()
+    if shape < 0.05:
+        segment = bytes([segment[0] | 0x40]) + segment[1:]  # RSV1 without the extension that uses it
+    elif shape < 0.15:
+        segment = segment[: rng.randrange(len(segment))]
+    elif shape < 0.25:
+        segment += client_frame("3")
+    elif shape < 0.3:
+        segment += b"\x00"
+    return segment
+
+
+def test_a_segment_read_as_one_whole_text_frame_is_what_websockets_parses_it_to():
+    """``whole_text_frame`` reads only what websockets would read as one whole text frame, and reads
+    it to the same data; anything else is left to websockets (a differential over random segments)."""
+    rng = random.Random(58)
+    taken = 0
+    for _ in range(3000):
+        segment = random_segment(rng)
+        ours = whole_text_frame(segment)
+        if ours is not None:
+            taken += 1
+            assert ours == websockets_reads(segment), segment[:16]
+    assert taken > 600  # the common case is read here: a client's whole text frame
+    for text in ("3", "x" * 125, "x" * 126, "é" * 30_000, "x" * 65_535):
+        assert whole_text_frame(client_frame(text)) == text.encode()
+    assert whole_text_frame(client_frame("x" * 65_536)) is None  # a 64-bit length: websockets'
+    assert whole_text_frame(Frame(Opcode.TEXT, b"3").serialize(mask=False)) is None  # unmasked
+
+
+async def raw_served(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A WebSocket handshake by hand on a path uvicorn keeps alive (not Engine.IO's)."""
+    host, port = url.removeprefix("ws://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(HANDSHAKE.replace(b"/socket.io/?EIO=4&transport=websocket", b"/compat/rooms"))
+    assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).startswith(b"HTTP/1.1 101")
+    return reader, writer
+
+
+async def close_code(reader: asyncio.StreamReader) -> int:
+    """The code of the close frame the server sends (nothing else comes first here): the first two
+    bytes of its payload, a reason may follow."""
+    head = await asyncio.wait_for(reader.readexactly(2), WAIT)
+    assert head[0] == 0x88 and head[1] < 126, head
+    return int.from_bytes((await asyncio.wait_for(reader.readexactly(head[1]), WAIT))[:2])
+
+
+@pytest.mark.parametrize(
+    ("segments", "code"),
+    [
+        ([Frame(Opcode.TEXT, b"\xff\xfe").serialize(mask=True)], 1007),  # not UTF-8
+        ([Frame(Opcode.TEXT, b"4", fin=False).serialize(mask=True), client_frame("3")], 1002),
+    ],
+    ids=["invalid-utf-8", "a-whole-frame-inside-a-fragmented-message"],
+)
+async def test_a_whole_text_frame_that_websockets_would_refuse_is_refused(segments, code):
+    """Read without websockets' parser or not, a frame is refused as websockets and uvicorn refuse it:
+    text that is not UTF-8 (1007), a new message before the fragmented one ended (1002)."""
+    app = Held()
+    app.read.set()
+    async with serving(app) as (url, server):
+        reader, writer = await raw_served(url)
+        protocol = await connection(server)
+        for segment in segments[:-1]:  # a fragment, read before the next segment is sent
+            writer.write(segment)
+            async with asyncio.timeout(WAIT):
+                while protocol.conn.current_size is None:
+                    await asyncio.sleep(0.01)
+        writer.write(segments[-1])
+        assert await close_code(reader) == code
+        assert app.got == []
+        writer.close()
