@@ -442,7 +442,7 @@ async def measure(
         idle = await holding_cost(
             server.pids(), [gen.pid for gen in gens], redis_pid, connected, args.idle_seconds
         )
-        if args.ping_interval is not None:  # one PING round per socket per interval
+        if args.ping_interval is not None and args.ping_interval <= args.idle_seconds:  # a whole round
             idle["us_per_ping_round"] = round(idle["us_per_socket_s"] * args.ping_interval, 1)
         held_cpu_s = held_during(idle["us_per_socket_s"], before, connected, step_wall)
         errors = [e for a in answers for e in a["first_errors"]]

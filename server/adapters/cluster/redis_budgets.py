@@ -34,6 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
+from server.adapters.cluster.redis_presence import json_strings
 from server.chat.kernel.batching import Batched
 from server.chat.kernel.periodic import cancel_until_done
 
@@ -95,6 +96,25 @@ end
 return table.concat(flags)
 """
 OPENINGS = 1000  # sockets a script counts at most
+# The node's heartbeat (KEYS[1], the nodes' beats: ARGV[1] the node, on Redis's clock; beats older
+# than ARGV[2] seconds dropped) and its counts (KEYS[2]) written anew from ARGV[3], a JSON array of
+# strings (user, count, user, count...), expiring in ARGV[4] seconds: one script, atomic as the
+# transaction before. The counts as one argument, not two per user: redis-py packed 16,666 users'
+# in 41 ms of the node's CPU every beat (most of an idle worker's CPU at 50,000 sockets), 6 ms as
+# one; Redis's own time went from 10 to 13 ms (``redis_presence.BEAT``).
+BEAT = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1e6
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. tostring(now - tonumber(ARGV[2])))
+redis.call('DEL', KEYS[2])
+local fields = cjson.decode(ARGV[3])
+for first = 1, #fields, 4000 do
+  redis.call('HSET', KEYS[2], unpack(fields, first, math.min(first + 3999, #fields)))
+end
+if #fields > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return 1
+"""
 
 
 class RedisBudgets:
@@ -111,6 +131,7 @@ class RedisBudgets:
         self._redis: Any = None
         self._bucket: Any = None
         self._socket: Any = None
+        self._write_beat: Any = None  # the heartbeat's script (``BEAT``)
         # Sockets opening at the same moment share one script; each call is its own key (a serial
         # number first), as one user's sockets are each counted.
         self._openings: Batched[tuple[int, int, int], bool] = Batched(self._count, lambda: False, OPENINGS)
@@ -133,6 +154,7 @@ class RedisBudgets:
             retry=Retry(NoBackoff(), 0),
         )
         self._bucket = self._redis.register_script(BUCKET)
+        self._write_beat = self._redis.register_script(BEAT)
         self._socket = self._redis.register_script(SOCKETS)
         try:
             await self._beat()
@@ -206,17 +228,10 @@ class RedisBudgets:
         self._down = True
 
     async def _beat(self) -> None:
-        """The node's heartbeat, and its socket counts written anew from ``_here`` (one transaction)."""
-        seconds, micros = await self._redis.time()
-        now = float(seconds) + float(micros) / 1e6
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zadd(self._nodes, {self.node: now})
-        pipe.zremrangebyscore(self._nodes, "-inf", f"({now - 2 * self.ttl}")
-        pipe.delete(self._mine)
-        if self._here:
-            pipe.hset(self._mine, mapping={str(user): count for user, count in self._here.items()})
-            pipe.expire(self._mine, int(2 * self.ttl) + 1)
-        await asyncio.wait_for(pipe.execute(), self.timeout * 4)
+        """The node's heartbeat, and its socket counts written anew from ``_here`` (one script, ``BEAT``)."""
+        counts = json_strings(f'{user}","{count}' for user, count in self._here.items())
+        args = [self.node, 2 * self.ttl, counts, int(2 * self.ttl) + 1]
+        await asyncio.wait_for(self._write_beat(keys=[self._nodes, self._mine], args=args), self.timeout * 4)
         if self._down and self._beating is not None:
             log.warning("limits in Redis work again")
         self._down = False

@@ -117,3 +117,31 @@ async def test_a_storm_of_checks_waits_for_a_connection_rather_than_falling_back
         assert await one.take("connects", "0", 5, 1.0) == 0  # and the node still asks Redis
     finally:
         await one.stop()
+
+
+async def test_a_beat_writes_the_nodes_counts_anew_whatever_redis_holds(two_nodes):
+    """A beat writes the node's counts from what it has, in one script: what Redis lost (an emptied
+    Redis) comes back, a count it holds wrongly is corrected, a user with no socket here goes."""
+    one, two = two_nodes
+    for _ in range(2):
+        assert await one.socket_opened(7, 5) is True
+    assert await one.socket_opened(9, 5) is True
+    client = redis.asyncio.Redis.from_url(redis_url())
+    try:
+        await client.delete(one._mine)
+        await client.hset(one._mine, mapping={"7": 40, "11": 3})  # wrong, and a stranger
+        await one._beat()
+        assert await client.hgetall(one._mine) == {b"7": b"2", b"9": b"1"}
+        assert 0 < await client.ttl(one._mine) <= int(2 * one.ttl) + 1
+        assert await two.socket_opened(7, 3) is True  # the live nodes' sum: 2 here, 1 there
+        assert await two.socket_opened(7, 3) is False
+        many = {user: 1 + user % 3 for user in range(1, 9_001)}  # past the script's 4,000 per HSET
+        one._here = dict(many)
+        await one._beat()
+        held = await client.hgetall(one._mine)
+        assert {int(user): int(count) for user, count in held.items()} == many
+        one._here = {}
+        await one._beat()
+        assert await client.exists(one._mine) == 0
+    finally:
+        await client.aclose()

@@ -171,3 +171,28 @@ async def test_a_stop_ends_even_when_the_heartbeats_cancellation_was_swallowed(t
             assert gone.swallowed == 1
         finally:
             await client.aclose()
+
+
+async def test_a_beat_writes_the_nodes_users_anew_whatever_redis_holds(two_nodes):
+    """A beat writes the node's set from the users it has, in one script: what Redis lost comes
+    back, a user it holds wrongly goes, and the other node answers from the set written."""
+    one, two = two_nodes
+    assert await one.arrive(7) is True  # online: on no other node
+    assert await one.arrive(9) is True
+    client = redis.asyncio.Redis.from_url(redis_url())
+    try:
+        users_of_one = one._users_of(one.node)
+        await client.delete(users_of_one)
+        await client.sadd(users_of_one, 11)  # a stranger
+        assert await two.online_among([7, 9, 11]) == {11}  # what Redis holds now
+        await one._beat()
+        assert await client.smembers(users_of_one) == {b"7", b"9"}
+        assert await two.online_among([7, 9, 11]) == {7, 9}
+        one._here = set(range(1, 9_001))  # past the script's 4,000 per SADD
+        await one._beat()
+        assert await client.scard(users_of_one) == 9_000
+        one._here = set()
+        await one._beat()
+        assert await client.exists(users_of_one) == 0
+    finally:
+        await client.aclose()
