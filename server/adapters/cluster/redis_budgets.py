@@ -34,7 +34,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
-from server.adapters.cluster.redis_presence import json_strings
+from server.adapters.cluster.lua_args import json_strings
 from server.chat.kernel.batching import Batched
 from server.chat.kernel.periodic import cancel_until_done
 

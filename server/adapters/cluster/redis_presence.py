@@ -32,6 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.adapters.cluster import redis_pool
+from server.adapters.cluster.lua_args import json_strings
 from server.chat.kernel.batching import Batched
 from server.chat.kernel.online import Gone
 from server.chat.kernel.periodic import cancel_until_done
@@ -128,13 +129,6 @@ return 1
 """
 ARRIVALS = 1000  # arrivals a script at most (Lua's unpack takes ~8,000 values)
 TROUBLE = (redis.exceptions.RedisError, OSError, TimeoutError)
-
-
-def json_strings(values: Iterable[str]) -> str:
-    """A JSON array of ``values``, which need no escaping (decimal ids and counts): what ``BEAT``
-    scripts read with ``cjson.decode``, made with one join rather than an encoder per value."""
-    joined = '","'.join(values)
-    return f'["{joined}"]' if joined else "[]"
 
 
 class RedisRegistry:

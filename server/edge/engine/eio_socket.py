@@ -169,8 +169,9 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
     def _took_pong(self, parked: tuple[KillSwitch, DirectWebSocket, LeanWebSocketProtocol]) -> bool:
         """A PONG that arrives alone is handled here, where it arrives, as engine.io's ``receive``
         handles one (a new heartbeat cycle), without a reader task: it is all an idle socket sends,
-        once per ping interval. Idle sockets' heartbeats were most of the CPU of a server that holds
-        many (``bench.workers --ping-interval``). Anything else, or anything behind it, goes to a
+        once per ping interval, so a server pays it for every socket it holds (a round cost 59.6 us
+        a socket before, 38.2 after, with ``wsprotocol.whole_text_frame``; Node 42.2:
+        ``bench.workers --ping-interval 2``). Anything else, or anything behind it, goes to a
         reader, in order. uvicorn's ``receive`` resumes a paused read once the app took all: so here."""
         switch, _, protocol = parked
         if switch.killed or not protocol.queue.take_lone(PONG):

@@ -29,7 +29,8 @@ does not need, each paid in memory per socket or in work per received frame:
   the mask and the data each through ``yield from``, then through its ``events_received``:
   ``data_received`` (mirrored) reads a segment that is exactly one whole small text frame itself
   (``whole_text_frame``), as that parser would. It is what an idle socket's PONG and most events
-  are: heartbeats were most of an idle server's CPU (issue 58). Anything else goes to websockets.
+  are (3.8 -> 0.5 us a frame; a server pays the PONG's once per socket held per ping interval).
+  Anything else goes to websockets.
 
 ``frames_only`` (called once the handshake is complete, ``direct.py``) drops websockets' parsed
 handshake request, which its server-side parser keeps as a local of the generator that goes on to
