@@ -407,13 +407,12 @@ async def test_a_shared_screen_replaces_the_camera_and_the_camera_comes_back(new
 
 async def test_when_both_sides_offer_at_once_each_sends_on_the_two_negotiated_transceivers(new_page) -> None:
     """Perfect negotiation's collision, in one page: two ``Peer``s that both offer (each thinks the
-    other joined after it), their signals crossing. The polite one rolls its offer back and answers
-    the other's; it must send on the offer's transceivers, not answer recvonly and leave its own
-    behind unnegotiated (seen in the two-node call test: 'no track recvonly'). Both connect: the
-    candidates of the offer the impolite one ignored are kept for the answer, not thrown away.
-    And they stop negotiating: the polite one's own transceivers, left behind, once stopped made
-    Chromium fire negotiationneeded after every negotiation, so it offered again and again (595
-    offers in 25 s in a CI run of the two-node test, which never connected)."""
+    other joined after it), their signals crossing. The impolite one ignores the other's offer; the
+    polite one answers it on a new connection, sending on the offer's transceivers, and offers no
+    more. Not by rolling its own offer back: Chromium, its offer rolled back while it gathered, at
+    times never found a candidate again, even on ICE restarts, so the two stayed 'new' and offered
+    again every 4 s (5 and 4 offers, once in 24 runs with the cores busy, and in a CI run). Both
+    connect: the candidates of the offer the impolite one ignored do not get in the way."""
     page = await new_page("anyone")
     found = await page.evaluate(
         """async () => {
@@ -449,18 +448,9 @@ async def test_when_both_sides_offer_at_once_each_sends_on_the_two_negotiated_tr
         {"kind": "audio", "direction": "sendrecv", "sending": True},
         {"kind": "video", "direction": "sendrecv", "sending": True},
     ]
-    # the polite one's own two, rolled back, are inactive: negotiated once more, carrying nothing
-    left_behind = [
-        {"kind": "audio", "direction": "inactive", "sending": False},
-        {"kind": "video", "direction": "inactive", "sending": False},
-    ]
     settled_offers, later_offers = found.pop("offers")
-    assert later_offers == settled_offers and max(later_offers) <= 3, (settled_offers, later_offers)
-    assert found == {
-        "a": left_behind + both_ways,
-        "b": both_ways + left_behind,
-        "connected": ["connected", "connected"],
-    }, found
+    assert settled_offers == later_offers == [1, 1], (settled_offers, later_offers)
+    assert found == {"a": both_ways, "b": both_ways, "connected": ["connected", "connected"]}, found
 
 
 async def through_a_relay(page: ChatPage, relay: str) -> list[tuple[str, dict[str, dict[str, int]]]]:

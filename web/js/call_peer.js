@@ -1,10 +1,11 @@
 // One peer of a call: the RTCPeerConnection to another participant, negotiated over
 // `call:signal` (PROTOCOL.md section 18) with the "perfect negotiation" pattern (MDN): either side
 // may offer at any time; on a collision the polite side (the lower peer id) rolls its offer back
-// and the impolite one ignores the other's. Signals carry {description}, {candidates: [...]} or
-// {state} (what the other side sends: microphone, camera, screen), as opaque JSON Parley relays
-// and never reads. Candidates found together go in one signal: a socket's events are
-// rate-limited (PROTOCOL.md sections 2 and 18), and five peers' candidates one by one come near.
+// (or, before any negotiation, starts on a new connection) and the impolite one ignores the
+// other's. Signals carry {description}, {candidates: [...]} or {state} (what the other side
+// sends: microphone, camera, screen), as opaque JSON Parley relays and never reads. Candidates
+// found together go in one signal: a socket's events are rate-limited (PROTOCOL.md sections 2
+// and 18), and five peers' candidates one by one come near.
 //
 // The joiner offers (it adds one audio and one video transceiver); the peer already in the call
 // answers into them. Every later change of a track is `RTCRtpSender.replaceTrack` on those two
@@ -85,27 +86,16 @@ export class Peer {
   }
 
   /**
-   * The answering side: the offer's transceivers carry this page's tracks back. When both sides
-   * offered at once, the polite one rolled its offer back, and its own transceivers stay behind
-   * unnegotiated (no mid): the offer's new ones, not those, must send, or this side answers
-   * recvonly and is never heard (the two-node call test, under load). Ours are made inactive,
-   * not stopped: Chromium never finishes stopping a transceiver that was never negotiated, and
-   * fires negotiationneeded after every negotiation from then on, so this side offered again and
-   * again, hundreds of times, and never connected (a CI run of the two-node test). An inactive
-   * one is negotiated once more (an m= line that carries nothing) and is done.
+   * The answering side: the offer's transceivers carry this page's tracks back. A connection
+   * replaced in a collision (`describe`) has none of its own, so each kind goes on the offer's
+   * transceiver of that kind; a later offer (an ICE restart) brings the same ones, already used.
    */
   answerMedia() {
     const tracks = this.spec.tracks();
-    const transceivers = this.pc.getTransceivers();
-    for (const transceiver of transceivers) {
+    for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.stopped || transceiver.mid === null) continue; // not in the offer
       const kind = transceiver.receiver.track.kind;
-      const current = transceivers.find((t) => t.sender === this.senders[kind]);
-      if (current === transceiver || (current && current.mid !== null && !current.stopped)) continue;
-      if (current) {
-        current.direction = "inactive"; // ours, rolled back: never sent anything
-        current.sender.replaceTrack(null);
-      }
+      if (this.senders[kind]) continue;
       transceiver.direction = "sendrecv";
       this.senders[kind] = transceiver.sender;
       transceiver.sender.replaceTrack(tracks[kind] ?? null);
@@ -113,15 +103,17 @@ export class Peer {
   }
 
   async offer() {
+    const { pc } = this;
     try {
       this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      this.signal({ description: this.pc.localDescription.toJSON() });
+      await pc.setLocalDescription();
+      if (pc !== this.pc) return; // replaced meanwhile (`describe`): the offer is moot
+      this.signal({ description: pc.localDescription.toJSON() });
       this.watch();
     } catch (err) {
-      console.warn("call: an offer failed", err);
+      if (pc === this.pc) console.warn("call: an offer failed", err);
     } finally {
-      this.makingOffer = false;
+      if (pc === this.pc) this.makingOffer = false;
     }
   }
 
@@ -160,23 +152,52 @@ export class Peer {
     const collision = description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
-    await pc.setRemoteDescription(description); // a polite collision rolls back by itself
+    // A polite collision rolls its own offer back, by itself, in setRemoteDescription. Not the
+    // first one: Chromium, its offer rolled back while it gathers, at times never finds a
+    // candidate again, even on an ICE restart, and the call stays silent (1 in 24 runs of two
+    // peers offering at once, with the cores busy). A connection never negotiated has nothing to
+    // keep: it is replaced by a new one, which answers.
+    if (collision && !pc.currentRemoteDescription) this.replace();
+    await this.pc.setRemoteDescription(description);
     if (description.type === "offer") {
       this.answerMedia();
-      await pc.setLocalDescription();
-      this.signal({ description: pc.localDescription.toJSON() });
+      await this.pc.setLocalDescription();
+      this.signal({ description: this.pc.localDescription.toJSON() });
     }
     for (const candidate of this.early.splice(0)) {
-      // one of an offer rolled back or ignored in a collision may not fit this description
-      await pc.addIceCandidate(candidate).catch(() => {});
+      // one of an offer replaced, rolled back or ignored in a collision may not fit this description
+      await this.pc.addIceCandidate(candidate).catch(() => {});
     }
     this.watch();
   }
 
-  /** Look again in STUCK_MS: a connection still "new" then is negotiated afresh. */
+  /** A new connection for this peer, the old one closed with what it had found and not sent. */
+  replace() {
+    this.detach();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = [];
+    this.senders = {};
+    this.makingOffer = false;
+    this.pc = new RTCPeerConnection({ iceServers: this.spec.iceServers, iceTransportPolicy: this.spec.policy });
+    this.bind();
+  }
+
+  /** The connection closed, none of its events heard any more. */
+  detach() {
+    const { pc } = this;
+    pc.onnegotiationneeded = pc.onicecandidate = pc.onicecandidateerror = pc.ontrack = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+  }
+
+  /**
+   * Look again in STUCK_MS: a connection still "new" then is negotiated afresh. The polite side
+   * looks later: both sides watch from the same exchange, and two ICE restarts at once collide.
+   */
   watch() {
     clearTimeout(this.stuckTimer);
-    this.stuckTimer = setTimeout(() => this.unstick(), STUCK_MS);
+    this.stuckTimer = setTimeout(() => this.unstick(), this.polite ? STUCK_MS * 1.5 : STUCK_MS);
   }
 
   unstick() {
@@ -202,8 +223,7 @@ export class Peer {
   close() {
     clearTimeout(this.flushTimer);
     clearTimeout(this.stuckTimer);
-    this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
-    this.pc.close();
+    this.detach();
   }
 }
 
