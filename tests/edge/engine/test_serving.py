@@ -173,6 +173,46 @@ async def test_the_max_requests_exit_still_comes_from_the_ticks():
         writer.close()
 
 
+class Ticking(Watched):
+    """A ``Watched`` that records each ``on_tick``'s counter and the date header it left."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ticks: list[tuple[int, bytes]] = []
+        self.ticked_twice = asyncio.Event()
+
+    async def on_tick(self, counter: int) -> bool:
+        stop = await super().on_tick(counter)
+        date = dict(self.server_state.default_headers).get(b"date", b"")
+        self.ticks.append((counter, date))
+        if len(self.ticks) >= 2:
+            self.ticked_twice.set()
+        return stop
+
+
+async def test_every_tick_is_one_that_renews_the_date_header():
+    """uvicorn's ``on_tick`` works only when its counter is a multiple of 10 (its tick is 0.1 s, the
+    date header once a second). Ours ticks once a second with such a counter: each tick renews the
+    date, and an idle worker's loop is not woken nine more times a second for nothing."""
+    app = App()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **websocket_options())
+    server = Ticking(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await asyncio.wait_for(server.ticked_twice.wait(), WAIT)
+        await stop(server, task)
+    finally:
+        sock.close()
+
+    counters = [counter for counter, _ in server.ticks]
+    assert counters[:2] == [0, 10], counters
+    assert all(counter % 10 == 0 for counter in counters), counters
+    assert all(date.endswith(b" GMT") for _, date in server.ticks), server.ticks
+
+
 async def test_should_exit_set_from_another_thread_wakes_the_server():
     """As ``handle_exit`` does from a signal handler: the setter wakes the loop through
     ``call_soon_threadsafe``, whichever thread sets it."""
