@@ -44,13 +44,15 @@ export class Peer {
     // Signals this side sent and handled, by kind ("offer", "answer", "candidates"): what a call
     // that never connects shows of its negotiation (window.parleyCalls.peers(), call_debug.js).
     this.traffic = { sent: {}, received: {} };
-    this.pc = new RTCPeerConnection({ iceServers: spec.iceServers, iceTransportPolicy: spec.policy });
-    this.bind();
+    this.open();
     if (spec.initiate) this.offerMedia();
   }
 
-  bind() {
-    const { pc, spec } = this;
+  /** A new connection for this peer, its events heard. */
+  open() {
+    const { spec } = this;
+    const config = { iceServers: spec.iceServers, iceTransportPolicy: spec.policy };
+    const pc = (this.pc = new RTCPeerConnection(config));
     pc.ontrack = ({ track }) => {
       if (!this.remote.getTracks().includes(track)) this.remote.addTrack(track);
       spec.changed();
@@ -154,7 +156,7 @@ export class Peer {
     if (this.ignoreOffer) return;
     // A polite collision rolls its own offer back, by itself, in setRemoteDescription. Not the
     // first one: Chromium, its offer rolled back while it gathers, at times never finds a
-    // candidate again, even on an ICE restart, and the call stays silent (1 in 24 runs of two
+    // candidate again, even on an ICE restart, and the call stays silent (3 in 84 runs of two
     // peers offering at once, with the cores busy). A connection never negotiated has nothing to
     // keep: it is replaced by a new one, which answers.
     if (collision && !pc.currentRemoteDescription) this.replace();
@@ -179,8 +181,7 @@ export class Peer {
     this.pending = [];
     this.senders = {};
     this.makingOffer = false;
-    this.pc = new RTCPeerConnection({ iceServers: this.spec.iceServers, iceTransportPolicy: this.spec.policy });
-    this.bind();
+    this.open();
   }
 
   /** The connection closed, none of its events heard any more. */
