@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
+from websockets.frames import Frame, Opcode
 
-from server.edge.engine.direct import COALESCE_BYTES, SCOPE_KEPT
+from server.edge.engine.direct import COALESCE_BYTES, SCOPE_KEPT, frame_of
 from tests.edge.engine.test_eio_socket import opened, served, ws_url
 from tests.edge.engine.test_wsprotocol import requests_held
 from tests.support import WAIT
@@ -152,3 +154,11 @@ async def test_a_frame_held_for_an_answer_that_never_comes_is_written_all_the_sa
         await server.sio.emit("n", "at once")
         assert transport.writes  # written in the emit's own turn
         assert await asyncio.wait_for(ws.recv(), WAIT) == '42["n","at once"]'
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_a_frame_is_the_one_websockets_makes_at_every_length_boundary(length: int) -> None:
+    text = "é" * (length // 2) + "a" * (length % 2)  # UTF-8: the frame counts bytes, not characters
+    assert frame_of(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+    data = bytes(range(256)) * (length // 256) + bytes(length % 256)
+    assert frame_of(data) == Frame(Opcode.BINARY, data).serialize(mask=False)
