@@ -52,12 +52,15 @@ class Upstream(Protocol):
 
 
 MAX_DEPTH = 128
+SHORTEST_TOO_DEEP = 2 * (MAX_DEPTH + 1)  # bytes of JSON: each level opens and closes a bracket
 LINE_OVERHEAD = 64  # a bytes object's header (33), malloc's rounding and its deque slot (8)
 PAGE = 20  # transcripts a history page holds at most (PROTOCOL.md section 5)
 
 
 def too_deep(payload: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``payload`` nests lists and dicts more than ``limit`` levels (iterative: no recursion)."""
+    if not isinstance(payload, (list, dict)):
+        return False  # a scalar: most payloads, answered without building a level
     level = [payload]
     for _ in range(limit):
         level = [child for item in level for child in _children(item)]
@@ -106,34 +109,49 @@ class EchoSession:
         return lines
 
     async def echo(self, payload: Any) -> Any:
-        """The answer to ``payload``; ChatError ``invalid`` (too deep) or ``internal`` (upstream failed)."""
-        if too_deep(payload):
-            raise ChatError(ErrorCode.INVALID, f"the payload nests deeper than {MAX_DEPTH} levels")
+        """The answer to ``payload``; ChatError ``invalid`` (too deep, or not JSON) or ``internal``
+        (upstream failed)."""
+        try:
+            said: bytes | None = orjson.dumps(payload)
+        except orjson.JSONEncodeError:  # more than 255 levels, or what JSON cannot hold
+            said = None
+        # Only a payload this long can nest too deep: most are answered without walking them.
+        if said is None or len(said) >= SHORTEST_TOO_DEEP:
+            if too_deep(payload):
+                raise ChatError(ErrorCode.INVALID, f"the payload nests deeper than {MAX_DEPTH} levels")
+            if said is None:
+                raise ChatError(ErrorCode.INVALID, "the payload is not JSON")
         now = datetime.now(UTC)
-        self._record("client", payload, now)
-        if self.upstream is None:
-            answer = payload  # answered in the same instant: one clock read for both lines
-        else:
-            try:
-                answer = await self.upstream(payload)
-            except Exception as exc:
-                self._record("error", str(exc) or type(exc).__name__, datetime.now(UTC))
-                raise ChatError(ErrorCode.INTERNAL, "the upstream echo server did not answer") from exc
-            now = datetime.now(UTC)
-        self._record("server", answer, now)
+        if self.upstream is None:  # the answer is the payload, in the same instant: one encoding
+            at = _at(now)
+            self._keep(b'{"from":"client","payload":' + said + at)
+            self._keep(b'{"from":"server","payload":' + said + at)
+            return payload
+        self._keep(b'{"from":"client","payload":' + said + _at(now))
+        try:
+            answer = await self.upstream(payload)
+        except Exception as exc:
+            self._record("error", str(exc) or type(exc).__name__, datetime.now(UTC))
+            raise ChatError(ErrorCode.INTERNAL, "the upstream echo server did not answer") from exc
+        self._record("server", answer, datetime.now(UTC))
         return answer
 
     def _record(self, source: str, payload: Any, at: datetime) -> None:
-        # orjson writes an aware UTC datetime as ``iso`` does (a ``Z``, microseconds when not zero).
-        # A copy: orjson's own bytes keeps its whole write buffer (4 KiB for a tiny line).
-        line = bytes(
-            memoryview(orjson.dumps({"from": source, "payload": payload, "at": at}, option=orjson.OPT_UTC_Z))
-        )
+        # Joined into a new bytes: orjson's own keeps its whole write buffer (4 KiB for a tiny line).
+        self._keep(b'{"from":"' + source.encode() + b'","payload":' + orjson.dumps(payload) + _at(at))
+
+    def _keep(self, line: bytes) -> None:
+        """Keep ``line`` (a new bytes of its exact size), dropping the oldest past ``max_bytes``."""
         self._lines.append(line)
         self._size += len(line) + LINE_OVERHEAD
         while self._size > self.max_bytes and self._lines:
             self._size -= len(self._lines.popleft()) + LINE_OVERHEAD
             self.dropped += 1
+
+
+def _at(moment: datetime) -> bytes:
+    """A line's end: ``,"at":`` and the time as ``iso`` writes it (a ``Z``, microseconds when not zero)."""
+    return b',"at":' + orjson.dumps(moment, option=orjson.OPT_UTC_Z) + b"}"
 
 
 Counter = Callable[[int], Awaitable[None]]

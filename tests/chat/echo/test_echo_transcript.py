@@ -11,8 +11,11 @@ import gc
 import tracemalloc
 from datetime import UTC, datetime
 
-from server.chat.echo.service import EchoSession
+import pytest
+
+from server.chat.echo.service import MAX_DEPTH, EchoSession
 from server.chat.kernel.actors import Actor
+from server.chat.kernel.errors import ChatError, ErrorCode
 from server.chat.kernel.views import iso
 
 CAP = 256 * 1024
@@ -54,3 +57,51 @@ async def test_each_line_is_stamped_as_every_other_time_on_the_wire() -> None:
         moment = datetime.fromisoformat(stamp)
         assert stamp == iso(moment)
         assert before <= moment <= after
+
+
+PAYLOADS = [
+    "hi",
+    "",
+    "é 😀 \u2028",
+    0,
+    -1.5,
+    2**63 - 1,
+    True,
+    None,
+    [],
+    {},
+    [1, [2, [3]]],
+    {"a": {"b": [None, "x"]}},
+]
+
+
+async def test_each_payload_is_kept_as_said_and_answered_on_its_own_two_lines() -> None:
+    session = EchoSession(Actor(1, "alice"), None, CAP)
+    for payload in PAYLOADS:
+        assert await session.echo(payload) == payload
+    lines = session.lines
+    assert [line["from"] for line in lines] == ["client", "server"] * len(PAYLOADS)
+    assert [line["payload"] for line in lines] == [p for p in PAYLOADS for _ in range(2)]
+    assert all(set(line) == {"from", "payload", "at"} for line in lines)
+    assert all(lines[i]["at"] == lines[i + 1]["at"] for i in range(0, len(lines), 2))  # one instant
+
+
+async def test_a_payload_nested_past_the_limit_is_refused_and_not_kept() -> None:
+    session = EchoSession(Actor(1, "alice"), None, CAP)
+    deep: list[object] = []
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
+    with pytest.raises(ChatError) as refused:
+        await session.echo(deep)
+    assert refused.value.code is ErrorCode.INVALID
+    assert session.lines == []
+    assert await session.echo(deep[0]) == deep[0]  # one level less: the limit itself is kept
+    assert len(session.lines) == 2
+
+
+async def test_a_payload_json_cannot_hold_is_refused_and_not_kept() -> None:
+    session = EchoSession(Actor(1, "alice"), None, CAP)
+    with pytest.raises(ChatError) as refused:
+        await session.echo({"big": 2**70})  # what a decoder other than orjson's could hand over
+    assert (refused.value.code, refused.value.message) == (ErrorCode.INVALID, "the payload is not JSON")
+    assert session.lines == []
