@@ -41,6 +41,9 @@ DIGESTS: dict[str, str] = {
     "socketio.async_server:AsyncServer._handle_event": (
         "65178105ef8b593d1ebb63610cbabab0c29654cee50fd669ba0a66590f2e1f54"
     ),
+    "engineio.async_server:AsyncServer.send_packet": (
+        "c54317440865030d979f95bfb1c98e8663057abaa9c004f1aecae4dd22783841"
+    ),
     "socketio.async_server:AsyncServer._handle_event_internal": (
         "472e8b723a12d507ce3ee3eb8e1643cd326bdd9cc669392e6a636ec7aafdb366"
     ),

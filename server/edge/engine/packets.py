@@ -50,9 +50,25 @@ class JsonPacket(packet.Packet):  # type: ignore[misc]  # python-socketio is unt
         (unless ``data`` was replaced since: the CONNECT reply's, ``server.py``)."""
         if self._text is None or self.data is not self._text_of:
             return super().encode()  # type: ignore[no-any-return]
-        head = str(self.packet_type)
-        if self.namespace is not None and self.namespace != "/":
-            head += self.namespace + ","
-        if self.id is not None:
-            head += str(self.id)
-        return head + self._text
+        return _head(self.packet_type, self.namespace, self.id) + self._text
+
+
+def encoded_ack(namespace: str, id: int, data: list[Any]) -> str | None:
+    """The text of the ACK of ``data`` (its arguments), as ``JsonPacket(ACK, ...).encode()`` writes
+    it, without making the packet (an inline handler's answer, ``server.py``); None when orjson
+    refuses the data (bytes: the packet's own way, with attachments)."""
+    try:
+        text = orjson.dumps(data).decode()
+    except TypeError:
+        return None
+    return _head(packet.ACK, namespace, id) + text
+
+
+def _head(packet_type: int, namespace: str | None, id: int | None) -> str:
+    """A packet's type, namespace (but the main one) and id, as ``Packet.encode`` writes them."""
+    head = str(packet_type)
+    if namespace is not None and namespace != "/":
+        head += namespace + ","
+    if id is not None:
+        head += str(id)
+    return head

@@ -39,18 +39,20 @@ tests/edge/sio/test_recovery.py fails if it stops working.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio.payload
 import socketio
+from engineio import packet as eio_packet
 from socketio import packet
 
 from server.config import Settings
 from server.edge.engine import jsonmod
 from server.edge.engine.eio_server import LeanServer
 from server.edge.engine.outgoing import close_transport
-from server.edge.engine.packets import JsonPacket
+from server.edge.engine.packets import JsonPacket, encoded_ack
 from server.edge.engine.rooms import RoomIndex
 from server.edge.engine.watch import SocketWatcher
 
@@ -79,7 +81,8 @@ class ParleyServer(LeanServer):
         self._closing: set[asyncio.Task[None]] = set()
         # namespace -> what its CONNECT replies carry besides the sid, given the sid
         self.connect_replies: dict[str, Callable[[str], dict[str, Any]]] = {}
-        self._inline: set[tuple[str, str]] = set()  # (namespace, event) answered in the reader
+        # (namespace, event) -> its handler, called in the reader (``answer_inline``)
+        self._inline: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {}
 
     def answer_inline(self, namespace: str, event: str) -> None:
         """Run ``event``'s handler in the socket's reader rather than in a task of its own.
@@ -90,8 +93,13 @@ class ParleyServer(LeanServer):
         step, about 3 us an event here, a twentieth of an echo's CPU
         (``bench/results/echo-2026-11-29-inline.md``). Only a handler that awaits nothing but the
         socket's own writes may be named here: its socket's frames are read once it has answered.
+        The handler is the coroutine function registered for ``event`` by now (``sio.on``): it is
+        called as it is, and its answer goes straight to the socket (``_answer``).
         """
-        self._inline.add((namespace, event))
+        handler = self.handlers.get(namespace, {}).get(event)
+        if not inspect.iscoroutinefunction(handler):
+            raise TypeError(f"answer_inline: no coroutine handler for {event!r} on {namespace!r} yet")
+        self._inline[(namespace, event)] = handler
 
     async def _send_packet(self, eio_sid: str, pkt: packet.Packet) -> None:
         if pkt.packet_type == packet.CONNECT and isinstance(pkt.data, dict) and "sid" in pkt.data:
@@ -174,14 +182,36 @@ class ParleyServer(LeanServer):
                     eio_sid, self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[error])
                 )
             return
-        if self._inline and (namespace or "/", name) in self._inline:
-            # python-socketio's ``_handle_event`` (mirrored), but awaited here, not in a task
+        inline = self._inline.get((namespace or "/", name)) if self._inline else None
+        if inline is not None:
+            # python-socketio's ``_handle_event`` and ``_handle_event_internal`` (mirrored), awaited
+            # here, not in a task; the handler called as ``_trigger_event`` would, without its lookup.
+            # A cancelled handler ends the reader (``_trigger_event`` would answer it with no value).
             namespace = namespace or "/"
             sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
             if self.manager.is_connected(sid, namespace):
-                await self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
+                answer = await inline(sid, *data[1:])  # type: ignore[index]
+                if id is not None:
+                    await self._answer(eio_sid, namespace, id, answer)
             return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _answer(self, eio_sid: str, namespace: str, id: int, answer: object) -> None:
+        """An inline handler's ACK, as ``_handle_event_internal`` makes it (a tuple is its arguments),
+        handed to the engine.io socket itself: python-socketio's ``_send_packet`` and engine.io's
+        ``send`` and ``send_packet`` only find that socket, and the packet object is not made (its
+        text is, as ``JsonPacket`` writes it): a tenth of an echo's CPU before
+        (``bench/results/echo-2026-11-30-inbound.md``). A binary answer (several engine.io packets),
+        or a socket gone, takes their way, which also says why it was not sent."""
+        data = [] if answer is None else list(answer) if isinstance(answer, tuple) else [answer]
+        encoded = encoded_ack(namespace, id, data)
+        socket = self.eio.sockets.get(eio_sid)
+        if encoded is None or socket is None or socket.closed:
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=data)
+            )
+            return
+        await socket.send(eio_packet.Packet(eio_packet.MESSAGE, data=encoded))
 
     async def _handle_ack(self, eio_sid: str, namespace: str | None, id: int | None, data: object) -> None:
         if not isinstance(data, list):  # not an ACK by the Socket.IO protocol: close, as the reference

@@ -9,7 +9,7 @@ import pytest
 from socketio import packet
 
 from server.edge.engine import jsonmod
-from server.edge.engine.packets import JsonPacket
+from server.edge.engine.packets import JsonPacket, encoded_ack
 from server.edge.engine.server import build_server
 
 MESSAGE = {
@@ -74,3 +74,44 @@ def test_incoming_packets_decode_as_before():
 
 def test_the_server_builds_its_packets_with_it(settings):
     assert build_server(settings, on_undecodable=lambda: None).packet_class is JsonPacket
+
+
+@pytest.mark.parametrize("namespace", ["/", "/echo"])
+@pytest.mark.parametrize("id", [0, 7, 123456])
+@pytest.mark.parametrize("data", [[], [None], [{"ok": True, "data": [1, "é"]}], ["a", 2]])
+def test_an_ack_is_written_as_its_packet_writes_it(namespace: str, id: int, data: list[Any]) -> None:
+    text = encoded_ack(namespace, id, data)
+    assert text == JsonPacket(packet.ACK, namespace=namespace, id=id, data=data).encode()
+    library = packet.Packet(
+        encoded_packet=packet.Packet(packet.ACK, namespace=namespace, id=id, data=data).encode()
+    )
+    read = packet.Packet(encoded_packet=text)
+    assert (read.packet_type, read.namespace, read.id, read.data) == (
+        packet.ACK,
+        library.namespace,
+        id,
+        data,
+    )
+
+
+def test_an_ack_holding_bytes_is_left_to_the_packet() -> None:
+    assert encoded_ack("/echo", 1, [b"\x00"]) is None
+
+
+def test_an_event_answered_inline_needs_its_coroutine_handler_registered_first(settings):
+    sio = build_server(settings, on_undecodable=lambda: None)
+    with pytest.raises(TypeError, match="no coroutine handler"):
+        sio.answer_inline("/echo", "echo")
+
+    def plain(sid: str, payload: Any) -> Any:
+        return payload
+
+    sio.on("echo", plain, namespace="/echo")
+    with pytest.raises(TypeError, match="no coroutine handler"):
+        sio.answer_inline("/echo", "echo")
+
+    async def answer(sid: str, payload: Any) -> Any:
+        return payload
+
+    sio.on("echo", answer, namespace="/echo")
+    sio.answer_inline("/echo", "echo")
