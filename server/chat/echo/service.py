@@ -124,10 +124,10 @@ class EchoSession:
         now = datetime.now(UTC)
         if self.upstream is None:  # the answer is the payload, in the same instant: one encoding
             at = _at(now)
-            self._keep(b'{"from":"client","payload":' + said + at)
-            self._keep(b'{"from":"server","payload":' + said + at)
+            self._keep(_line(b"client", said, at))
+            self._keep(_line(b"server", said, at))
             return payload
-        self._keep(b'{"from":"client","payload":' + said + _at(now))
+        self._keep(_line(b"client", said, _at(now)))
         try:
             answer = await self.upstream(payload)
         except Exception as exc:
@@ -138,7 +138,7 @@ class EchoSession:
 
     def _record(self, source: str, payload: Any, at: datetime) -> None:
         # Joined into a new bytes: orjson's own keeps its whole write buffer (4 KiB for a tiny line).
-        self._keep(b'{"from":"' + source.encode() + b'","payload":' + orjson.dumps(payload) + _at(at))
+        self._keep(_line(source.encode(), orjson.dumps(payload), _at(at)))
 
     def _keep(self, line: bytes) -> None:
         """Keep ``line`` (a new bytes of its exact size), dropping the oldest past ``max_bytes``."""
@@ -147,6 +147,11 @@ class EchoSession:
         while self._size > self.max_bytes and self._lines:
             self._size -= len(self._lines.popleft()) + LINE_OVERHEAD
             self.dropped += 1
+
+
+def _line(source: bytes, said: bytes, at: bytes) -> bytes:
+    """A transcript line's JSON, ``{"from": source, "payload": ..., "at": ...}``, from its encoded parts."""
+    return b'{"from":"' + source + b'","payload":' + said + at
 
 
 def _at(moment: datetime) -> bytes:
