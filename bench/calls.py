@@ -20,15 +20,13 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bench.client import SioClient
-from bench.procs import FAST_BCRYPT, ServerProcess, host_facts
+from bench.procs import FAST_BCRYPT, ROOT, ServerProcess, host_facts
 
-ROOT = Path(__file__).resolve().parents[1]
 PER_SOCKET_RATE = 45.0  # signals a second per socket, under the server's 50
 
 

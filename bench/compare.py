@@ -80,6 +80,7 @@ import aiohttp
 from bench.procs import (
     BENCH_ENV,
     FAST_BCRYPT,
+    ROOT,
     ProcSample,
     ServerProcess,
     calibrate,
@@ -93,7 +94,6 @@ from bench.procs import (
 )
 from bench.stats import summary
 
-ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "reference" / "node"
 PLAIN = ROOT / "bench" / "reference" / "plain_sio.py"
 FLOOR = ROOT / "bench" / "reference" / "floor_asgi.py"

@@ -76,6 +76,7 @@ from bench.compare import (
 from bench.procs import (
     BENCH_ENV,
     FAST_BCRYPT,
+    ROOT,
     calibrate,
     free_port,
     host_facts,
@@ -85,7 +86,6 @@ from bench.procs import (
 )
 from bench.procs import sample as proc_sample
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CONFIGS = ("single", "single-redis", "workers2", "nodes2", "single-sqlite")
